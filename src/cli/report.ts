@@ -1,0 +1,66 @@
+import type { Model } from '../layers/model.js';
+
+/** Per-layer summary shared by train, eval and inspect (human and --json output). */
+export interface LayerSummary {
+  index: number;
+  kind: string;
+  inputSize: number;
+  outputSize: number;
+  parameters: number;
+  macsPerExample: { training: number; inference: number };
+  depth?: number;
+  blocks?: number;
+  gating?: string;
+  balance?: number;
+  deadLeaves?: number;
+  leafUsage?: number[][];
+}
+
+export function modelSummary(model: Model, withUsage = false) {
+  const stats = new Map(model.treeStats().map((s) => [s.layer, s]));
+  const layers: LayerSummary[] = [];
+  model.layers.forEach((l, index) => {
+    if (l.kind === 'activation') return;
+    const c = l.config();
+    const s: LayerSummary = {
+      index, kind: l.kind, inputSize: l.inputSize, outputSize: l.outputSize,
+      parameters: l.parameterCount(), macsPerExample: l.macs(),
+    };
+    if (c.kind === 'tree') {
+      const st = stats.get(index)!;
+      Object.assign(s, { depth: c.depth, blocks: c.blocks, gating: c.gating, balance: st.balance, deadLeaves: st.deadLeaves });
+      if (withUsage) s.leafUsage = st.usage;
+    }
+    layers.push(s);
+  });
+  const macs = model.macs();
+  const parameters = model.parameterCount();
+  return {
+    parameters,
+    macsPerExample: macs,
+    capacityToComputation: { training: parameters / macs.training, inference: parameters / macs.inference },
+    layers,
+  };
+}
+
+export function formatCount(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)}G`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
+  return String(n);
+}
+
+/** A plain-text table of the layers. */
+export function layerTable(layers: LayerSummary[]): string {
+  const rows = [['layer', 'kind', 'shape', 'tree', 'params', 'MACs train', 'MACs infer', 'balance', 'dead leaves']];
+  for (const l of layers) {
+    rows.push([
+      String(l.index), l.kind, `${l.inputSize}→${l.outputSize}`,
+      l.kind === 'tree' ? `k=${l.depth} B=${l.blocks} ${l.gating}` : '',
+      formatCount(l.parameters), formatCount(l.macsPerExample.training), formatCount(l.macsPerExample.inference),
+      l.balance === undefined ? '' : l.balance.toFixed(3), l.deadLeaves === undefined ? '' : String(l.deadLeaves),
+    ]);
+  }
+  const w = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((v, c) => v.padEnd(w[c])).join('  ').trimEnd()).join('\n');
+}

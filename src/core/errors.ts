@@ -1,0 +1,31 @@
+/**
+ * Errors a user can fix: bad options, malformed files, mismatched shapes.
+ * The CLI prints `message` (and `hint`) on one line and exits with code 2;
+ * anything else is a bug and keeps its stack trace.
+ */
+export class TreegateError extends Error {
+  readonly hint: string | undefined;
+  constructor(message: string, hint?: string) {
+    super(hint ? `${message} (${hint})` : message);
+    this.name = 'TreegateError';
+    this.hint = hint;
+  }
+}
+
+/** Throws a TreegateError unless `cond` holds. */
+export function check(cond: unknown, message: string, hint?: string): asserts cond {
+  if (!cond) throw new TreegateError(message, hint);
+}
+
+/** Checks that `v` is an integer in [min, max]; `what` names it in the message. */
+export function checkInt(v: number, what: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  check(Number.isInteger(v) && v >= min && v <= max,
+    `${what} must be an integer in [${min}, ${max === Number.MAX_SAFE_INTEGER ? '∞' : max}], got ${v}`);
+  return v;
+}
+
+/** Checks that `v` is a finite number in [min, max]. */
+export function checkNumber(v: number, what: string, min = -Infinity, max = Infinity): number {
+  check(Number.isFinite(v) && v >= min && v <= max, `${what} must be a finite number in [${min}, ${max}], got ${v}`);
+  return v;
+}

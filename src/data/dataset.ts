@@ -1,0 +1,128 @@
+import { check, checkInt, checkNumber } from '../core/errors.js';
+import { matrix, type Matrix } from '../core/tensor.js';
+import type { Rng } from '../core/rng.js';
+import type { InputNormalization } from '../layers/model.js';
+
+/** A labelled classification dataset: x is (N, D) float32, y[i] in [0, numClasses). */
+export interface Dataset { name: string; x: Matrix; y: Int32Array; numClasses: number }
+
+/**
+ * Input preprocessing, saved with a model so it can be reproduced:
+ * x' = (raw * scale - mean) / std.
+ */
+export type Normalization = InputNormalization;
+
+/** Smallest standard deviation used by computeNormalization (avoids division by ~0). */
+export const MIN_STD = 1e-8;
+
+/**
+ * Builds a dataset from raw bytes: x[i, j] = float32(images[i*features + j] * scale).
+ * Checks the buffer sizes and that every label is below numClasses.
+ */
+export function fromBytes(
+  name: string,
+  images: Uint8Array,
+  labels: Uint8Array,
+  count: number,
+  features: number,
+  numClasses: number,
+  scale: number,
+): Dataset {
+  checkInt(count, `${name}: example count`, 0);
+  checkInt(features, `${name}: feature count`, 1);
+  checkInt(numClasses, `${name}: number of classes`, 1);
+  checkNumber(scale, `${name}: scale`);
+  check(images.length === count * features,
+    `${name}: expected ${count}×${features} = ${count * features} image bytes, got ${images.length}`);
+  check(labels.length === count, `${name}: expected ${count} labels, got ${labels.length}`);
+  const y = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    const l = labels[i];
+    check(l < numClasses, `${name}: label ${l} of example ${i} is out of range [0, ${numClasses})`);
+    y[i] = l;
+  }
+  const data = new Float32Array(count * features);
+  for (let i = 0; i < data.length; i++) data[i] = images[i] * scale;
+  return { name, x: matrix(count, features, data), y, numClasses };
+}
+
+/**
+ * Mean and (population) standard deviation over all elements of ds.x, which
+ * already has `scale` applied; std is at least MIN_STD. Computed in float64.
+ */
+export function computeNormalization(ds: Dataset, scale: number): Normalization {
+  const n = ds.x.rows * ds.x.cols;
+  check(n > 0, `${ds.name}: cannot compute normalization of an empty dataset`);
+  const d = ds.x.data;
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += d[i];
+  const mean = sum / n;
+  let ss = 0;
+  for (let i = 0; i < n; i++) {
+    const t = d[i] - mean;
+    ss += t * t;
+  }
+  const std = Math.max(Math.sqrt(ss / n), MIN_STD);
+  return { scale, mean, std };
+}
+
+/** A new dataset with x' = (x - mean) / std (x already scaled); labels are shared. */
+export function normalize(ds: Dataset, norm: Normalization): Dataset {
+  checkNumber(norm.mean, 'normalization mean');
+  checkNumber(norm.std, 'normalization std', MIN_STD);
+  const n = ds.x.rows * ds.x.cols;
+  const src = ds.x.data;
+  const out = new Float32Array(n);
+  const { mean, std } = norm;
+  for (let i = 0; i < n; i++) out[i] = (src[i] - mean) / std;
+  return { name: ds.name, x: matrix(ds.x.rows, ds.x.cols, out), y: ds.y, numClasses: ds.numClasses };
+}
+
+/** A new dataset holding the given examples, in the given order (repeats allowed). */
+export function subset(ds: Dataset, indices: Int32Array | number[], name = ds.name): Dataset {
+  const { rows, cols } = ds.x;
+  const n = indices.length;
+  const out = new Float32Array(n * cols);
+  const y = new Int32Array(n);
+  const src = ds.x.data;
+  for (let k = 0; k < n; k++) {
+    const i = indices[k];
+    check(Number.isInteger(i) && i >= 0 && i < rows,
+      `${ds.name}: subset index ${i} (position ${k}) is out of range [0, ${rows})`);
+    out.set(src.subarray(i * cols, (i + 1) * cols), k * cols);
+    y[k] = ds.y[i];
+  }
+  return { name, x: matrix(n, cols, out), y, numClasses: ds.numClasses };
+}
+
+/**
+ * Seeded random split: `validationCount` examples (chosen by rng.permutation)
+ * go to the validation set, the rest to the training set. Each part keeps the
+ * original relative order of its examples. validationCount may be 0 and must
+ * be below N.
+ */
+export function splitValidation(ds: Dataset, validationCount: number, rng: Rng): { train: Dataset; validation: Dataset } {
+  const n = ds.x.rows;
+  check(n > 0, `${ds.name}: cannot split an empty dataset`);
+  checkInt(validationCount, 'validation count', 0, n - 1);
+  const perm = rng.permutation(n);
+  const val = perm.slice(0, validationCount).sort();
+  const train = perm.slice(validationCount).sort();
+  return {
+    train: subset(ds, train, `${ds.name}/train`),
+    validation: subset(ds, val, `${ds.name}/validation`),
+  };
+}
+
+/** The first n examples (n clamped to N), e.g. for quick runs and tests. */
+export function takeFirst(ds: Dataset, n: number): Dataset {
+  checkInt(n, 'example count', 0);
+  const m = Math.min(n, ds.x.rows);
+  const { cols } = ds.x;
+  return {
+    name: ds.name,
+    x: matrix(m, cols, ds.x.data.slice(0, m * cols)),
+    y: ds.y.slice(0, m),
+    numClasses: ds.numClasses,
+  };
+}

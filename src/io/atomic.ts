@@ -1,0 +1,142 @@
+import {
+  closeSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync,
+} from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join, resolve } from 'node:path';
+import { TreegateError } from '../core/errors.js';
+
+/** "ENOSPC: no space left on device" style text for an OS error (or any thrown value). */
+function osError(e: unknown): string {
+  if (e instanceof Error) {
+    const code = (e as NodeJS.ErrnoException).code;
+    // Node's messages already start with "CODE: ..." for fs errors; avoid repeating it.
+    if (code && !e.message.startsWith(code)) return `${code}: ${e.message}`;
+    return e.message;
+  }
+  return String(e);
+}
+
+/** fsync a directory so a rename inside it is durable; best effort where the OS cannot (Windows). */
+function fsyncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    // Some platforms/filesystems cannot open or fsync directories; the rename itself succeeded.
+    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EACCES' && code !== 'ENOTSUP') throw e;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * Writes `bytes` to `path` atomically: the data goes to a temporary sibling
+ * (`<dir>/.<base>.tmp-<pid>-<random>`), is fsynced, and is renamed over the
+ * target; then the directory is fsynced. Readers see either the old file or
+ * the complete new one. On failure the temporary file is removed, the previous
+ * file at `path` is left untouched, and a TreegateError naming `path` and the
+ * OS error is thrown.
+ */
+export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
+  if (typeof bytes !== 'string' && !(bytes instanceof Uint8Array)) {
+    throw new TreegateError(`cannot write ${path}: contents must be a string or a Uint8Array`);
+  }
+  const data = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
+  const dir = dirname(resolve(path));
+  const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  let fd: number | undefined;
+  let tmpCreated = false;
+  let stage = 'create a temporary file next to it';
+  try {
+    fd = openSync(tmp, 'wx', 0o644);
+    tmpCreated = true;
+    stage = 'write';
+    let off = 0;
+    while (off < data.length) {
+      off += writeSync(fd, data, off, data.length - off);
+    }
+    stage = 'fsync';
+    fsyncSync(fd);
+    const closing = fd;
+    fd = undefined;
+    closeSync(closing);
+    stage = 'rename the temporary file over it';
+    renameSync(tmp, path);
+    tmpCreated = false;
+  } catch (e) {
+    if (fd !== undefined) {
+      try { closeSync(fd); } catch { /* already failing */ }
+    }
+    if (tmpCreated) {
+      try { unlinkSync(tmp); } catch { /* best effort */ }
+    }
+    throw new TreegateError(`cannot write ${path}: failed to ${stage}: ${osError(e)}`);
+  }
+  try {
+    fsyncDir(dir);
+  } catch (e) {
+    throw new TreegateError(`wrote ${path} but could not fsync its directory ${dir}: ${osError(e)}`);
+  }
+}
+
+/**
+ * mkdir -p, one level at a time. (mkdirSync's own `recursive` option can spin
+ * forever on some pseudo-filesystems such as /proc, so it is not used.)
+ */
+function mkdirs(abs: string, shown: string): void {
+  const missing: string[] = [];
+  let p = abs;
+  for (;;) {
+    try {
+      statSync(p);
+      break;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT') throw new TreegateError(`cannot create directory ${shown}: ${osError(e)}`);
+      const parent = dirname(p);
+      if (parent === p) break;
+      missing.push(p);
+      p = parent;
+    }
+  }
+  for (let i = missing.length - 1; i >= 0; i--) {
+    try {
+      mkdirSync(missing[i]);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue; // created concurrently
+      throw new TreegateError(`cannot create directory ${shown}: ${osError(e)}`);
+    }
+  }
+}
+
+/**
+ * Makes sure `dir` exists (creating it and its parents if missing) and that
+ * files can be created in it, by writing and deleting a probe file. Throws a
+ * TreegateError saying what failed.
+ */
+export function checkWritableDir(dir: string): void {
+  mkdirs(resolve(dir), dir);
+  let isDir = false;
+  try {
+    isDir = statSync(dir).isDirectory();
+  } catch (e) {
+    throw new TreegateError(`cannot access directory ${dir}: ${osError(e)}`);
+  }
+  if (!isDir) throw new TreegateError(`${dir} exists but is not a directory`);
+  const probe = join(dir, `.treegate-probe-${process.pid}-${randomBytes(6).toString('hex')}`);
+  let fd: number | undefined;
+  try {
+    fd = openSync(probe, 'wx', 0o644);
+    closeSync(fd);
+    fd = undefined;
+    unlinkSync(probe);
+  } catch (e) {
+    if (fd !== undefined) {
+      try { closeSync(fd); } catch { /* ignore */ }
+    }
+    try { unlinkSync(probe); } catch { /* may not exist */ }
+    throw new TreegateError(`directory ${dir} is not writable: ${osError(e)}`);
+  }
+}

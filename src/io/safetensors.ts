@@ -1,0 +1,271 @@
+/**
+ * The safetensors container format (https://github.com/huggingface/safetensors):
+ *
+ *   8 bytes   N, little-endian u64: length of the JSON header
+ *   N bytes   UTF-8 JSON header (treegate pads it with spaces to a multiple of 8)
+ *   rest      data buffer
+ *
+ * The header maps each tensor name to {dtype, shape, data_offsets: [begin, end]}
+ * (byte offsets into the data buffer) and may hold "__metadata__", a
+ * string→string map. treegate writes and reads only F32 (little-endian float32).
+ */
+import { TreegateError } from '../core/errors.js';
+
+export interface TensorEntry { shape: number[]; data: Float32Array }
+
+/** Largest header accepted, as in the reference implementation. */
+export const MAX_HEADER_BYTES = 100_000_000;
+
+const METADATA_KEY = '__metadata__';
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+function fail(source: string, message: string): never {
+  throw new TreegateError(`${source}: ${message}`);
+}
+
+/** Number of elements of `shape`, or -1 if it exceeds Number.MAX_SAFE_INTEGER. */
+function elementCount(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) {
+    n *= d;
+    if (n > Number.MAX_SAFE_INTEGER) return -1;
+  }
+  return n;
+}
+
+function isSafeNonNegInt(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Encodes F32 tensors (in the given order, contiguous) and optional string
+ * metadata as a safetensors file.
+ */
+export function encodeSafetensors(
+  tensors: Array<{ name: string; shape: number[]; data: Float32Array }>,
+  metadata?: Record<string, string>,
+): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (metadata !== undefined) {
+    const meta: Record<string, string> = {};
+    for (const [k, v] of Object.entries(metadata)) {
+      if (typeof v !== 'string') throw new TreegateError(`safetensors metadata value for "${k}" must be a string`);
+      meta[k] = v;
+    }
+    header[METADATA_KEY] = meta;
+  }
+  const seen = new Set<string>();
+  let offset = 0;
+  for (const t of tensors) {
+    if (typeof t.name !== 'string' || t.name === METADATA_KEY) {
+      throw new TreegateError(`invalid safetensors tensor name ${JSON.stringify(t.name)}`);
+    }
+    if (seen.has(t.name)) throw new TreegateError(`duplicate safetensors tensor name "${t.name}"`);
+    seen.add(t.name);
+    if (!Array.isArray(t.shape) || !t.shape.every(isSafeNonNegInt)) {
+      throw new TreegateError(`tensor "${t.name}": shape must be an array of non-negative integers, got ${JSON.stringify(t.shape)}`);
+    }
+    const n = elementCount(t.shape);
+    if (n !== t.data.length) {
+      throw new TreegateError(`tensor "${t.name}": shape [${t.shape.join(', ')}] has ${n} elements but data has ${t.data.length}`);
+    }
+    header[t.name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + n * 4] };
+    offset += n * 4;
+  }
+  let json = JSON.stringify(header);
+  let headerBytes = new TextEncoder().encode(json);
+  const pad = (8 - (headerBytes.length % 8)) % 8;
+  if (pad > 0) {
+    json += ' '.repeat(pad);
+    headerBytes = new TextEncoder().encode(json);
+  }
+  if (headerBytes.length > MAX_HEADER_BYTES) {
+    throw new TreegateError(`safetensors header would be ${headerBytes.length} bytes, over the ${MAX_HEADER_BYTES}-byte limit`);
+  }
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, headerBytes.length, true);
+  view.setUint32(4, 0, true);
+  out.set(headerBytes, 8);
+  let pos = 8 + headerBytes.length;
+  for (const t of tensors) {
+    if (LITTLE_ENDIAN) {
+      out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.length * 4), pos);
+    } else {
+      for (let i = 0; i < t.data.length; i++) view.setFloat32(pos + i * 4, t.data[i], true);
+    }
+    pos += t.data.length * 4;
+  }
+  return out;
+}
+
+/**
+ * Finds duplicate object keys in (already valid) JSON text, which JSON.parse
+ * would silently collapse. Returns the first duplicate key, or undefined.
+ */
+function findDuplicateKey(text: string): string | undefined {
+  // Stack of containers: a Set of keys for objects, null for arrays.
+  const stack: Array<Set<string> | null> = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      let j = i + 1;
+      while (j < text.length) {
+        const cj = text.charCodeAt(j);
+        if (cj === 0x5c /* \ */) j += 2;
+        else if (cj === 0x22) break;
+        else j++;
+      }
+      const top = stack[stack.length - 1];
+      if (expectKey && top) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.has(key)) return key;
+        top.add(key);
+      }
+      expectKey = false;
+      i = j;
+    } else if (c === 0x7b /* { */) {
+      stack.push(new Set());
+      expectKey = true;
+    } else if (c === 0x5b /* [ */) {
+      stack.push(null);
+      expectKey = false;
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      stack.pop();
+      expectKey = false;
+    } else if (c === 0x2c /* , */) {
+      expectKey = stack.length > 0 && stack[stack.length - 1] !== null;
+    } else if (c === 0x3a /* : */) {
+      expectKey = false;
+    }
+  }
+  return undefined;
+}
+
+interface RawEntry { name: string; shape: number[]; begin: number; end: number }
+
+/**
+ * Decodes and fully validates a safetensors file holding F32 tensors.
+ * Everything is checked before any tensor memory is allocated; every problem
+ * is reported as a TreegateError whose message starts with `source`.
+ * Tensor data is copied into fresh Float32Arrays.
+ */
+export function decodeSafetensors(
+  bytes: Uint8Array,
+  source: string,
+): { tensors: Map<string, TensorEntry>; metadata: Record<string, string> } {
+  if (bytes.length < 8) {
+    fail(source, `file is too short to be a safetensors file (${bytes.length} bytes; at least 8 are needed for the header length)`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const lo = view.getUint32(0, true);
+  const hi = view.getUint32(4, true);
+  const headerLen = hi * 4294967296 + lo; // exact up to 2^53; anything with hi > 0 is rejected below anyway
+  if (hi !== 0 || headerLen > MAX_HEADER_BYTES) {
+    fail(source, `safetensors header length ${headerLen} is larger than the ${MAX_HEADER_BYTES}-byte limit (not a safetensors file, or corrupt)`);
+  }
+  if (headerLen > bytes.length - 8) {
+    fail(source, `safetensors header length ${headerLen} exceeds the ${bytes.length - 8} bytes after the length field (file truncated or not a safetensors file)`);
+  }
+  if (headerLen < 2) fail(source, `safetensors header length ${headerLen} is too small to hold a JSON object`);
+
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes.subarray(8, 8 + headerLen));
+  } catch {
+    fail(source, 'safetensors header is not valid UTF-8');
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(text);
+  } catch (e) {
+    fail(source, `safetensors header is not valid JSON (${(e as Error).message})`);
+  }
+  if (!isPlainObject(header)) fail(source, 'safetensors header must be a JSON object');
+  const dup = findDuplicateKey(text);
+  if (dup !== undefined) fail(source, `safetensors header has duplicate key ${JSON.stringify(dup)}`);
+
+  const dataStart = 8 + headerLen;
+  const dataLen = bytes.length - dataStart;
+
+  // Metadata.
+  const metaPairs: Array<[string, string]> = [];
+  if (Object.prototype.hasOwnProperty.call(header, METADATA_KEY)) {
+    const meta = header[METADATA_KEY];
+    if (meta !== null) {
+      if (!isPlainObject(meta)) fail(source, '"__metadata__" must be an object mapping strings to strings');
+      for (const [k, v] of Object.entries(meta)) {
+        if (typeof v !== 'string') fail(source, `"__metadata__" value for ${JSON.stringify(k)} must be a string, got ${v === null ? 'null' : typeof v}`);
+        metaPairs.push([k, v]);
+      }
+    }
+  }
+  // fromEntries defines own properties, so a "__proto__" key stays a plain key.
+  const metadata: Record<string, string> = Object.fromEntries(metaPairs);
+
+  // Tensor entries.
+  const entries: RawEntry[] = [];
+  for (const [name, info] of Object.entries(header)) {
+    if (name === METADATA_KEY) continue;
+    const what = `tensor ${JSON.stringify(name)}`;
+    if (!isPlainObject(info)) fail(source, `${what}: entry must be an object with dtype, shape and data_offsets`);
+    for (const field of ['dtype', 'shape', 'data_offsets']) {
+      if (!Object.prototype.hasOwnProperty.call(info, field)) fail(source, `${what}: entry is missing "${field}"`);
+    }
+    const { dtype, shape, data_offsets: offsets } = info;
+    if (typeof dtype !== 'string') fail(source, `${what}: dtype must be a string, got ${JSON.stringify(dtype)}`);
+    if (dtype !== 'F32') fail(source, `${what} has dtype ${dtype}; treegate reads only F32 (float32) tensors`);
+    if (!Array.isArray(shape) || !shape.every(isSafeNonNegInt)) {
+      fail(source, `${what}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+    }
+    const count = elementCount(shape);
+    if (count < 0) fail(source, `${what}: shape [${shape.join(', ')}] has too many elements`);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isSafeNonNegInt)) {
+      fail(source, `${what}: data_offsets must be [begin, end] with non-negative integers, got ${JSON.stringify(offsets)}`);
+    }
+    const [begin, end] = offsets as number[];
+    if (begin > end) fail(source, `${what}: data_offsets begin ${begin} is after end ${end}`);
+    if (end > dataLen) fail(source, `${what}: data_offsets end ${end} is beyond the ${dataLen}-byte data buffer (file truncated?)`);
+    if (count * 4 !== end - begin) {
+      fail(source, `${what}: shape [${shape.join(', ')}] needs ${count} float32 values (${count * 4} bytes) but data_offsets span ${end - begin} bytes`);
+    }
+    entries.push({ name, shape: shape as number[], begin, end });
+  }
+
+  // The ranges must tile the data buffer exactly, in order.
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let pos = 0;
+  let prev: RawEntry | undefined;
+  for (const e of sorted) {
+    if (e.begin < pos) {
+      fail(source, `tensor ${JSON.stringify(e.name)} (bytes ${e.begin}..${e.end}) overlaps tensor ${JSON.stringify(prev!.name)} (bytes ${prev!.begin}..${prev!.end})`);
+    }
+    if (e.begin > pos) {
+      fail(source, `gap of ${e.begin - pos} bytes in the data buffer before tensor ${JSON.stringify(e.name)} (offset ${pos})`);
+    }
+    pos = e.end;
+    prev = e;
+  }
+  if (pos !== dataLen) {
+    fail(source, `${dataLen - pos} bytes at the end of the data buffer belong to no tensor (trailing data or corrupt header)`);
+  }
+
+  // All checks passed: copy the data out.
+  const tensors = new Map<string, TensorEntry>();
+  for (const e of entries) {
+    const n = (e.end - e.begin) / 4;
+    const data = new Float32Array(n);
+    if (LITTLE_ENDIAN) {
+      new Uint8Array(data.buffer).set(bytes.subarray(dataStart + e.begin, dataStart + e.end));
+    } else {
+      for (let i = 0; i < n; i++) data[i] = view.getFloat32(dataStart + e.begin + i * 4, true);
+    }
+    tensors.set(e.name, { shape: [...e.shape], data });
+  }
+  return { tensors, metadata };
+}

@@ -1,0 +1,62 @@
+import * as elementwise from './elementwise.js';
+import { gemmNN, gemmNT, gemmStrided, gemmTN } from './gemm.js';
+import { groupedBackwardInput, groupedBackwardWeight, groupedForward } from './grouped.js';
+import { TreegateError } from '../core/errors.js';
+
+/**
+ * The seam between layers and kernels. Layers call only these functions; a
+ * backend is a complete set of them. `js` is the plain TypeScript reference;
+ * faster backends (WebAssembly, native) must match it over the shape tables in
+ * test/kernels and may fall back to it for awkward shapes.
+ */
+export interface Backend {
+  readonly name: string;
+  readonly gemmStrided: typeof gemmStrided;
+  readonly gemmNT: typeof gemmNT;
+  readonly gemmNN: typeof gemmNN;
+  readonly gemmTN: typeof gemmTN;
+  readonly groupedForward: typeof groupedForward;
+  readonly groupedBackwardInput: typeof groupedBackwardInput;
+  readonly groupedBackwardWeight: typeof groupedBackwardWeight;
+  readonly addRowVector: typeof elementwise.addRowVector;
+  readonly addColumnSums: typeof elementwise.addColumnSums;
+  readonly reluForward: typeof elementwise.reluForward;
+  readonly reluBackward: typeof elementwise.reluBackward;
+  readonly tanhForward: typeof elementwise.tanhForward;
+  readonly tanhBackward: typeof elementwise.tanhBackward;
+  readonly softmaxCrossEntropy: typeof elementwise.softmaxCrossEntropy;
+  readonly gatherRows: typeof elementwise.gatherRows;
+  readonly scatterRows: typeof elementwise.scatterRows;
+}
+
+export const jsBackend: Backend = {
+  name: 'js',
+  gemmStrided, gemmNT, gemmNN, gemmTN,
+  groupedForward, groupedBackwardInput, groupedBackwardWeight,
+  ...elementwise,
+};
+
+const registry = new Map<string, Backend>([['js', jsBackend]]);
+let current: Backend = jsBackend;
+
+/** Registers a backend under its name (used by faster backends when they load). */
+export function registerBackend(b: Backend): void {
+  registry.set(b.name, b);
+}
+
+export function backendNames(): string[] {
+  return [...registry.keys()];
+}
+
+/** The backend layers use now. */
+export function backend(): Backend {
+  return current;
+}
+
+/** Selects a backend by name; throws a clear error naming the available ones. */
+export function setBackend(name: string): Backend {
+  const b = registry.get(name);
+  if (!b) throw new TreegateError(`unknown backend '${name}'`, `available: ${backendNames().join(', ')}`);
+  current = b;
+  return b;
+}

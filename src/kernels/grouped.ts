@@ -1,0 +1,50 @@
+import { gemmNN, gemmNT, gemmTN } from './gemm.js';
+import type { Routing } from './routing.js';
+
+/**
+ * Grouped products over the contiguous row ranges of a Routing (DESIGN §2),
+ * plain TypeScript reference. Rows are in sorted order. Shapes:
+ *   xs  (N, s)  inputs of one block, sorted      ys  (N, m)  outputs, sorted
+ *   w   (T, m, s) node matrices U_t              bias (T, m) node biases c_t
+ * Each node touches only its own range, so total work is Σ_nodes rows·m·s.
+ */
+
+/** ys[r] += xs[r] U_tᵀ + c_t for every non-empty node t with rows r. */
+export function groupedForward(rt: Routing, xs: Float32Array, s: number, w: Float32Array, bias: Float32Array,
+  m: number, ys: Float32Array): void {
+  const ms = m * s;
+  for (let g = 0; g < rt.nodeCount; g++) {
+    const t = rt.node[g], r0 = rt.start[g], rows = rt.end[g] - r0;
+    gemmNT(rows, m, s, xs, r0 * s, w, t * ms, ys, r0 * m, true);
+    const bo = t * m;
+    for (let r = r0; r < r0 + rows; r++) {
+      const yo = r * m;
+      for (let j = 0; j < m; j++) ys[yo + j] += bias[bo + j];
+    }
+  }
+}
+
+/** dxs[r] += dys[r] U_t for every non-empty node t. */
+export function groupedBackwardInput(rt: Routing, dys: Float32Array, m: number, w: Float32Array, s: number,
+  dxs: Float32Array): void {
+  const ms = m * s;
+  for (let g = 0; g < rt.nodeCount; g++) {
+    const t = rt.node[g], r0 = rt.start[g], rows = rt.end[g] - r0;
+    gemmNN(rows, s, m, dys, r0 * m, w, t * ms, dxs, r0 * s, true);
+  }
+}
+
+/** dU_t += dys[r]ᵀ xs[r] and dc_t += Σ_r dys[r] for every non-empty node t. */
+export function groupedBackwardWeight(rt: Routing, dys: Float32Array, m: number, xs: Float32Array, s: number,
+  dw: Float32Array, dbias: Float32Array): void {
+  const ms = m * s;
+  for (let g = 0; g < rt.nodeCount; g++) {
+    const t = rt.node[g], r0 = rt.start[g], rows = rt.end[g] - r0;
+    gemmTN(m, s, rows, dys, r0 * m, xs, r0 * s, dw, t * ms, true);
+    const bo = t * m;
+    for (let r = r0; r < r0 + rows; r++) {
+      const yo = r * m;
+      for (let j = 0; j < m; j++) dbias[bo + j] += dys[yo + j];
+    }
+  }
+}

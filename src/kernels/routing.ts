@@ -1,0 +1,77 @@
+/**
+ * Routing for tree-gated layers (DESIGN §2): bits → leaf index → counting
+ * sort → one contiguous row range per non-empty node. Routing selects rows; it
+ * has no gradient.
+ *
+ * Notation: N examples, depth k, 2^k leaves. Nodes are numbered in heap order:
+ * the node at depth d whose prefix has value q (first bit most significant) is
+ * 2^d − 1 + q; the children of node t are 2t+1 (bit 0) and 2t+2 (bit 1).
+ */
+export class Routing {
+  /** (N) leaf index of each example */
+  leaf = new Int32Array(0);
+  /** (N) sorted position → example index */
+  perm = new Int32Array(0);
+  /** (2^k + 1) first sorted position of each leaf; leafStart[2^k] = N */
+  leafStart = new Int32Array(0);
+  /** non-empty nodes, in order of depth then prefix: node id and row range [start, end) in sorted order */
+  nodeCount = 0;
+  node = new Int32Array(0);
+  start = new Int32Array(0);
+  end = new Int32Array(0);
+  n = 0;
+  depth = 0;
+
+  /**
+   * Sorts examples by `leaf[0..N)` (already filled) and lists the non-empty node
+   * ranges, O(N·(k+1) + 2^k). With `leavesOnly`, lists only the leaves and
+   * numbers them 0..2^k−1 (collapsed inference).
+   */
+  sort(N: number, k: number, leavesOnly = false): void {
+    this.n = N;
+    this.depth = k;
+    const leaves = 1 << k;
+    if (this.perm.length < N) this.perm = new Int32Array(N);
+    if (this.leafStart.length < leaves + 1) this.leafStart = new Int32Array(leaves + 1);
+    const maxNodes = N * (k + 1);
+    if (this.node.length < maxNodes) {
+      this.node = new Int32Array(maxNodes);
+      this.start = new Int32Array(maxNodes);
+      this.end = new Int32Array(maxNodes);
+    }
+    const leaf = this.leaf, perm = this.perm, ls = this.leafStart;
+    // counting sort (stable: equal leaves keep example order)
+    ls.fill(0, 0, leaves + 1);
+    for (let i = 0; i < N; i++) ls[leaf[i] + 1]++;
+    for (let l = 0; l < leaves; l++) ls[l + 1] += ls[l];
+    const next = ls.slice(0, leaves);
+    for (let i = 0; i < N; i++) perm[next[leaf[i]]++] = i;
+    // node ranges: at depth d the sorted rows form runs of equal prefix leaf >> (k−d)
+    let c = 0;
+    for (let d = leavesOnly ? k : 0; d <= k; d++) {
+      const shift = k - d;
+      const base = leavesOnly ? 0 : (1 << d) - 1;
+      let r = 0;
+      while (r < N) {
+        const q = leaf[perm[r]] >> shift;
+        const e = ls[(q + 1) << shift];
+        this.node[c] = base + q;
+        this.start[c] = r;
+        this.end[c] = e;
+        c++;
+        r = e;
+      }
+    }
+    this.nodeCount = c;
+  }
+}
+
+/** Number of nodes of a complete binary tree of depth k: 2^(k+1) − 1. */
+export function nodeCount(k: number): number {
+  return 2 ** (k + 1) - 1;
+}
+
+/** Depth of heap-ordered node t. */
+export function nodeDepth(t: number): number {
+  return 31 - Math.clz32(t + 1);
+}

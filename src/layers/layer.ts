@@ -1,0 +1,47 @@
+import type { Matrix } from '../core/tensor.js';
+import type { Param } from './param.js';
+
+/** How a forward pass runs: `train` caches what backward needs; `infer` may use collapsed tables. */
+export type Mode = 'train' | 'infer';
+
+export type ActivationFn = 'relu' | 'tanh';
+export type GatingSource = 'units' | 'projection';
+export type NodeInit = 'zero' | 'small';
+
+export interface DenseConfig { kind: 'dense'; inputSize: number; outputSize: number }
+export interface ActivationConfig { kind: 'activation'; fn: ActivationFn }
+export interface TreeConfig {
+  kind: 'tree';
+  inputSize: number;
+  outputSize: number;
+  depth: number;
+  blocks: number;
+  gating: GatingSource;
+  /** units gating: indices within each block's input slice, one per depth (default 0..k−1) */
+  gateUnits?: number[];
+  /** initialization of non-root nodes (default zero) */
+  nodeInit?: NodeInit;
+  /** per-depth decay factor γ: node at depth d is decayed by λ·γ^d (default 1) */
+  decayGamma?: number;
+}
+export type LayerConfig = DenseConfig | ActivationConfig | TreeConfig;
+
+/** Multiply-adds per example. */
+export interface Macs { training: number; inference: number }
+
+/** Leaf usage of a tree-gated layer: counts per block and leaf, since the last reset. */
+export interface LeafUsage { blocks: number; leaves: number; counts: Float64Array[] }
+
+export interface Layer {
+  readonly kind: LayerConfig['kind'];
+  readonly inputSize: number;
+  readonly outputSize: number;
+  config(): LayerConfig;
+  params(): Param[];
+  /** (N, inputSize) → (N, outputSize). The returned matrix is owned by the layer and reused by the next call. */
+  forward(x: Matrix, mode: Mode): Matrix;
+  /** Given dL/dy for the last `train` forward, accumulates parameter gradients and returns dL/dx (or null). */
+  backward(dy: Matrix, needInputGrad: boolean): Matrix | null;
+  parameterCount(): number;
+  macs(): Macs;
+}

@@ -1,0 +1,211 @@
+import { check, checkInt, TreegateError } from '../core/errors.js';
+import type { Rng } from '../core/rng.js';
+import { checkShape, matrix, Scratch, type Matrix } from '../core/tensor.js';
+import { backend } from '../kernels/backend.js';
+import { Activation } from './activation.js';
+import { Dense } from './dense.js';
+import type { Layer, LayerConfig, Macs, Mode } from './layer.js';
+import type { Param } from './param.js';
+import { TreeGated } from './tree.js';
+
+/** Preprocessing applied to raw inputs: x = (raw·scale − mean) / std. */
+export interface InputNormalization { scale: number; mean: number; std: number }
+
+export interface ModelConfig {
+  inputSize: number;
+  numClasses: number;
+  normalization?: InputNormalization;
+  layers: LayerConfig[];
+}
+
+/** Balance and dead leaves of one tree-gated layer over the leaf counts given. */
+export interface TreeStats { layer: number; depth: number; blocks: number; balance: number; deadLeaves: number; usage: number[][] }
+
+/** A stack of layers ending in class logits, trained with softmax cross-entropy. */
+export class Model {
+  readonly layers: Layer[];
+  private dlogits = new Scratch();
+
+  constructor(readonly config: ModelConfig, rng?: Rng) {
+    checkInt(config.inputSize, 'model input size', 1);
+    checkInt(config.numClasses, 'model class count', 2);
+    check(Array.isArray(config.layers) && config.layers.length > 0, 'model has no layers');
+    let width = config.inputSize;
+    this.layers = config.layers.map((c, i) => {
+      const name = `layers.${i}`;
+      let layer: Layer;
+      if (c.kind === 'dense') {
+        check(c.inputSize === width, `${name}: dense input size ${c.inputSize} does not match the ${width} outputs before it`);
+        layer = new Dense(c.inputSize, c.outputSize, name);
+        if (rng) (layer as Dense).init(rng);
+      } else if (c.kind === 'tree') {
+        check(c.inputSize === width, `${name}: tree input size ${c.inputSize} does not match the ${width} outputs before it`);
+        layer = new TreeGated(c, name);
+        if (rng) (layer as TreeGated).init(rng);
+      } else if (c.kind === 'activation') {
+        layer = new Activation(c.fn, width);
+      } else {
+        throw new TreegateError(`${name}: unknown layer kind '${(c as { kind: unknown }).kind}'`, 'use dense, tree or activation');
+      }
+      width = layer.outputSize;
+      return layer;
+    });
+    check(width === config.numClasses, `the last layer has ${width} outputs but the model has ${config.numClasses} classes`);
+  }
+
+  get inputSize(): number {
+    return this.config.inputSize;
+  }
+
+  toConfig(): ModelConfig {
+    const c: ModelConfig = { inputSize: this.config.inputSize, numClasses: this.config.numClasses, layers: this.layers.map((l) => l.config()) };
+    if (this.config.normalization) c.normalization = { ...this.config.normalization };
+    return c;
+  }
+
+  params(): Param[] {
+    return this.layers.flatMap((l) => l.params());
+  }
+
+  treeLayers(): Array<{ index: number; layer: TreeGated }> {
+    const out: Array<{ index: number; layer: TreeGated }> = [];
+    this.layers.forEach((l, index) => { if (l instanceof TreeGated) out.push({ index, layer: l }); });
+    return out;
+  }
+
+  /** (N, inputSize) → logits (N, numClasses); the result is reused by the next call. */
+  forward(x: Matrix, mode: Mode): Matrix {
+    checkShape(x, this.inputSize, 'model input');
+    let h = x;
+    for (const l of this.layers) h = l.forward(h, mode);
+    return h;
+  }
+
+  /** Backward from dL/dlogits through every layer; the first layer's input gradient is skipped. */
+  backward(dlogits: Matrix): void {
+    let g: Matrix | null = dlogits;
+    for (let i = this.layers.length - 1; i >= 0 && g; i--) g = this.layers[i].backward(g, i > 0);
+  }
+
+  clearGrad(): void {
+    for (const p of this.params()) p.clearGrad();
+  }
+
+  /**
+   * Picks the gating units of every tree layer that still needs them (units
+   * gating without explicit gateUnits) from a batch of training inputs, layer
+   * by layer, so that each layer sees the routing of the ones below it.
+   */
+  chooseGateUnits(x: Matrix): void {
+    checkShape(x, this.inputSize, 'gating batch');
+    let h = x;
+    for (const l of this.layers) {
+      if (l instanceof TreeGated && l.gateUnitsPending) l.chooseGateUnits(h);
+      h = l.forward(h, 'infer');
+    }
+    this.resetUsage();
+  }
+
+  /** One training forward + backward on a batch: gradients accumulate into params; returns mean loss and correct count. */
+  lossAndGrad(x: Matrix, labels: Int32Array): { loss: number; correct: number } {
+    const logits = this.forward(x, 'train');
+    const N = logits.rows, C = logits.cols;
+    const dl = this.dlogits.get(N * C);
+    const r = backend().softmaxCrossEntropy(logits.data, N, C, labels, dl);
+    this.backward(matrix(N, C, dl));
+    return r;
+  }
+
+  /** Mean loss and accuracy in inference mode (collapsed trees), in batches. */
+  evaluate(x: Matrix, labels: Int32Array, batchSize = 1000): { loss: number; accuracy: number } {
+    checkShape(x, this.inputSize, 'evaluation input');
+    let loss = 0, correct = 0;
+    const D = x.cols;
+    for (let b = 0; b < x.rows; b += batchSize) {
+      const rows = Math.min(batchSize, x.rows - b);
+      const xb = matrix(rows, D, x.data.subarray(b * D, (b + rows) * D));
+      const logits = this.forward(xb, 'infer');
+      const r = backend().softmaxCrossEntropy(logits.data, rows, logits.cols, labels.subarray(b, b + rows), null);
+      loss += r.loss * rows;
+      correct += r.correct;
+    }
+    return { loss: x.rows ? loss / x.rows : 0, accuracy: x.rows ? correct / x.rows : 0 };
+  }
+
+  parameterCount(): number {
+    return this.layers.reduce((a, l) => a + l.parameterCount(), 0);
+  }
+
+  macs(): Macs {
+    return this.layers.reduce((a, l) => {
+      const m = l.macs();
+      return { training: a.training + m.training, inference: a.inference + m.inference };
+    }, { training: 0, inference: 0 });
+  }
+
+  resetUsage(): void {
+    for (const { layer } of this.treeLayers()) layer.resetUsage();
+  }
+
+  /** Balance (leaf-usage entropy / k·ln 2, mean over blocks; 1 for depth 0) and dead leaves per tree layer since resetUsage. */
+  treeStats(): TreeStats[] {
+    return this.treeLayers().map(({ index, layer }) => {
+      const u = layer.leafUsage();
+      let balance = 0, dead = 0;
+      for (const counts of u.counts) {
+        const total = counts.reduce((a, b) => a + b, 0);
+        let h = 0;
+        for (const c of counts) {
+          if (c === 0) dead++;
+          else h -= (c / total) * Math.log(c / total);
+        }
+        balance += layer.depth === 0 ? 1 : total > 0 ? h / (layer.depth * Math.LN2) : 0;
+      }
+      return {
+        layer: index, depth: layer.depth, blocks: layer.blocks, balance: balance / u.blocks, deadLeaves: dead,
+        usage: u.counts.map((c) => Array.from(c)),
+      };
+    });
+  }
+}
+
+export interface MlpOptions {
+  inputSize: number;
+  numClasses: number;
+  /** widths of the hidden layers */
+  hidden: number[];
+  /** 1-based indices of the linear layers that are tree-gated (hidden.length + 1 is the output layer) */
+  treeLayers: number[];
+  depth: number;
+  blocks?: number;
+  gating?: 'units' | 'projection';
+  activation?: 'relu' | 'tanh';
+  nodeInit?: 'zero' | 'small';
+  decayGamma?: number;
+  normalization?: InputNormalization;
+}
+
+/** Config of a multilayer perceptron whose chosen linear layers are tree-gated. */
+export function mlpConfig(o: MlpOptions): ModelConfig {
+  const widths = [o.inputSize, ...o.hidden, o.numClasses];
+  for (const h of o.hidden) checkInt(h, 'hidden width', 1);
+  for (const t of o.treeLayers) {
+    checkInt(t, 'tree layer index', 1, widths.length - 1);
+  }
+  const layers: LayerConfig[] = [];
+  for (let i = 1; i < widths.length; i++) {
+    const inputSize = widths[i - 1], outputSize = widths[i];
+    if (o.treeLayers.includes(i)) {
+      layers.push({
+        kind: 'tree', inputSize, outputSize, depth: o.depth, blocks: o.blocks ?? 1, gating: o.gating ?? 'units',
+        nodeInit: o.nodeInit ?? 'zero', decayGamma: o.decayGamma ?? 1,
+      });
+    } else {
+      layers.push({ kind: 'dense', inputSize, outputSize });
+    }
+    if (i < widths.length - 1) layers.push({ kind: 'activation', fn: o.activation ?? 'relu' });
+  }
+  const cfg: ModelConfig = { inputSize: o.inputSize, numClasses: o.numClasses, layers };
+  if (o.normalization) cfg.normalization = o.normalization;
+  return cfg;
+}

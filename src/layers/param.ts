@@ -1,0 +1,64 @@
+/**
+ * A trainable tensor split into equal slots: one slot for a dense weight, one
+ * slot per tree node for a tree-gated layer. Backward passes write gradients
+ * only into the slots they touch and list them, so the optimizer's work (and
+ * the clearing of gradients) scales with the touched slots, not with capacity.
+ *
+ * Invariant: between steps, `grad` is zero outside the listed touched slots.
+ */
+export class Param {
+  readonly data: Float32Array;
+  readonly grad: Float32Array;
+  readonly slotSize: number;
+  readonly numSlots: number;
+  /** Per-slot multiplier of the weight decay λ (γ^depth for tree nodes); null: never decayed. */
+  readonly decayScale: Float32Array | null;
+  /** Slots touched since the last clearGrad, in first-touch order; `touchedCount` of them are valid. */
+  touched: Int32Array;
+  touchedCount = 0;
+  private isTouched: Uint8Array;
+  /** Bumped whenever `data` changes (optimizer step, load), so derived tables know when to rebuild. */
+  version = 0;
+
+  constructor(readonly name: string, readonly shape: readonly number[], numSlots = 1, decayScale: Float32Array | null = null) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    this.data = new Float32Array(size);
+    this.grad = new Float32Array(size);
+    this.numSlots = numSlots;
+    this.slotSize = numSlots > 0 ? size / numSlots : 0;
+    this.decayScale = decayScale;
+    this.touched = new Int32Array(Math.min(numSlots, 64));
+    this.isTouched = new Uint8Array(numSlots);
+  }
+
+  get size(): number {
+    return this.data.length;
+  }
+
+  /** Marks slot `s` as holding a gradient this step. */
+  touch(s: number): void {
+    if (this.isTouched[s]) return;
+    this.isTouched[s] = 1;
+    if (this.touchedCount === this.touched.length) {
+      const t = new Int32Array(Math.min(this.numSlots, this.touched.length * 2));
+      t.set(this.touched);
+      this.touched = t;
+    }
+    this.touched[this.touchedCount++] = s;
+  }
+
+  touchAll(): void {
+    for (let s = 0; s < this.numSlots; s++) this.touch(s);
+  }
+
+  /** Zeroes the gradients of touched slots and empties the list: O(touched · slotSize). */
+  clearGrad(): void {
+    const z = this.slotSize;
+    for (let i = 0; i < this.touchedCount; i++) {
+      const s = this.touched[i];
+      this.grad.fill(0, s * z, (s + 1) * z);
+      this.isTouched[s] = 0;
+    }
+    this.touchedCount = 0;
+  }
+}

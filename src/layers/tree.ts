@@ -1,0 +1,330 @@
+import { check, checkInt, checkNumber, TreegateError } from '../core/errors.js';
+import type { Rng } from '../core/rng.js';
+import { checkShape, matrix, Scratch, type Matrix } from '../core/tensor.js';
+import { backend } from '../kernels/backend.js';
+import { nodeCount, nodeDepth, Routing } from '../kernels/routing.js';
+import type { GatingSource, Layer, LeafUsage, Macs, Mode, NodeInit, TreeConfig } from './layer.js';
+import { Param } from './param.js';
+
+/**
+ * Tree-gated linear layer (DESIGN §1–§2). Dimension letters, used in shape comments:
+ *   N examples, n = B·s inputs in B blocks of width s, m outputs, k depth,
+ *   T = 2^(k+1) − 1 nodes in heap order, 2^k leaves.
+ * Block j reads k bits, b_d = [g_d > 0], from its slice x_j; they pick a leaf
+ * L = Σ_d b_d 2^(k−d) and the path root → leaf; y = Σ_j Σ_{t on path} (U_t x_j + c_t).
+ */
+export interface TreeOptions {
+  inputSize: number;
+  outputSize: number;
+  depth: number;
+  blocks?: number;
+  gating?: GatingSource;
+  gateUnits?: number[];
+  nodeInit?: NodeInit;
+  decayGamma?: number;
+}
+
+export class TreeGated implements Layer {
+  readonly kind = 'tree';
+  readonly inputSize: number; // n
+  readonly outputSize: number; // m
+  readonly depth: number; // k
+  readonly blocks: number; // B
+  readonly blockSize: number; // s
+  readonly gating: GatingSource;
+  gateUnits: number[];
+  /** true until chooseGateUnits has picked the gating units from data (units gating without explicit gateUnits) */
+  gateUnitsPending: boolean;
+  readonly nodeInit: NodeInit;
+  readonly decayGamma: number;
+  readonly nodes: number; // T
+  readonly weight: Param[]; // per block (T, m, s)
+  readonly bias: Param[]; // per block (T, m)
+  readonly gateWeight: Param[]; // per block (k, s), projection only; fixed (never touched by backward)
+  readonly gateBias: Param[]; // per block (k)
+
+  private routing: Routing[];
+  private xs: Scratch[]; // per block (N, s) sorted inputs of the last train forward
+  private trained = 0; // N of the last train forward, 0 if none
+  private ys = new Scratch(); // (N, m)
+  private out = new Scratch(); // (N, m)
+  private dys = new Scratch(); // (N, m)
+  private dxs = new Scratch(); // (N, s)
+  private dx = new Scratch(); // (N, n)
+  private g = new Scratch(); // (N, k)
+  private usage: Float64Array[]; // per block (2^k) leaf counts since resetUsage
+  private collapsedW: Float32Array[] | null = null; // per block (2^k, m, s)
+  private collapsedB: Float32Array[] | null = null; // per block (2^k, m)
+  private collapsedVersion = -1;
+
+  constructor(opts: TreeOptions, readonly name = 'tree') {
+    this.inputSize = checkInt(opts.inputSize, `${name}: input size`, 1);
+    this.outputSize = checkInt(opts.outputSize, `${name}: output size`, 1);
+    this.depth = checkInt(opts.depth, `${name}: depth`, 0, 24);
+    this.blocks = checkInt(opts.blocks ?? 1, `${name}: blocks`, 1, this.inputSize);
+    check(this.inputSize % this.blocks === 0,
+      `${name}: input size ${this.inputSize} is not divisible by ${this.blocks} blocks`,
+      'choose a number of blocks that divides the input width');
+    this.blockSize = this.inputSize / this.blocks;
+    this.gating = opts.gating ?? 'units';
+    if (this.gating !== 'units' && this.gating !== 'projection') {
+      throw new TreegateError(`${name}: unknown gating source '${this.gating}'`, 'use units or projection');
+    }
+    const k = this.depth, s = this.blockSize, m = this.outputSize;
+    if (this.gating === 'units') {
+      check(k <= s, `${name}: depth ${k} needs ${k} gating units but each block has only ${s} inputs`,
+        'lower --depth, use fewer --blocks, or use --gating projection');
+      this.gateUnits = opts.gateUnits ? [...opts.gateUnits] : Array.from({ length: k }, (_, d) => d);
+      this.gateUnitsPending = opts.gateUnits === undefined && k > 0;
+      check(this.gateUnits.length === k, `${name}: gateUnits has ${this.gateUnits.length} entries, depth is ${k}`);
+      const seen = new Set<number>();
+      for (const u of this.gateUnits) {
+        check(Number.isInteger(u) && u >= 0 && u < s && !seen.has(u),
+          `${name}: gate unit ${u} must be a distinct integer in [0, ${s})`);
+        seen.add(u);
+      }
+    } else {
+      this.gateUnits = [];
+      this.gateUnitsPending = false;
+    }
+    this.nodeInit = opts.nodeInit ?? 'zero';
+    check(this.nodeInit === 'zero' || this.nodeInit === 'small', `${name}: unknown node init '${this.nodeInit}'`, 'use zero or small');
+    this.decayGamma = checkNumber(opts.decayGamma ?? 1, `${name}: decay gamma`, 0, 1e6);
+    this.nodes = nodeCount(k);
+    const T = this.nodes;
+    check(T * m * s <= 2 ** 31 - 1, `${name}: ${T} nodes × ${m}×${s} weights do not fit in one array`,
+      'lower the depth or the widths');
+    const decay = new Float32Array(T);
+    for (let t = 0; t < T; t++) decay[t] = this.decayGamma ** nodeDepth(t);
+    this.weight = [];
+    this.bias = [];
+    this.gateWeight = [];
+    this.gateBias = [];
+    this.routing = [];
+    this.xs = [];
+    this.usage = [];
+    for (let j = 0; j < this.blocks; j++) {
+      const p = `${name}.blocks.${j}`;
+      this.weight.push(new Param(`${p}.weight`, [T, m, s], T, decay));
+      this.bias.push(new Param(`${p}.bias`, [T, m], T));
+      if (this.gating === 'projection') {
+        this.gateWeight.push(new Param(`${p}.gate_weight`, [k, s], 1));
+        this.gateBias.push(new Param(`${p}.gate_bias`, [k], 1));
+      }
+      this.routing.push(new Routing());
+      this.xs.push(new Scratch());
+      this.usage.push(new Float64Array(2 ** k));
+    }
+  }
+
+  /** Root: He normal over the full fan-in n; other nodes zero (or 0.1× the root's scale with nodeInit 'small'). */
+  init(rng: Rng): this {
+    const std = Math.sqrt(2 / this.inputSize);
+    const ms = this.outputSize * this.blockSize;
+    for (let j = 0; j < this.blocks; j++) {
+      const w = this.weight[j].data;
+      for (let i = 0; i < ms; i++) w[i] = rng.normal() * std;
+      if (this.nodeInit === 'small') for (let i = ms; i < w.length; i++) w[i] = rng.normal() * std * 0.1;
+      else w.fill(0, ms);
+      this.bias[j].data.fill(0);
+      if (this.gating === 'projection') {
+        const gw = this.gateWeight[j].data, gstd = 1 / Math.sqrt(this.blockSize);
+        for (let i = 0; i < gw.length; i++) gw[i] = rng.normal() * gstd;
+        this.gateBias[j].data.fill(0);
+      }
+    }
+    return this;
+  }
+
+  /**
+   * Data-dependent choice of the gating units (units gating): greedily picks,
+   * for each depth, the unit of the block whose sign bit most raises the
+   * entropy of the leaf histogram over the batch `x` (N, n); ties go to the
+   * lower index. Hidden units that are on (or off) for every example would
+   * route everything to one leaf; this avoids them. O(k·s·N).
+   */
+  chooseGateUnits(x: Matrix): void {
+    checkShape(x, this.inputSize, `${this.name} gating batch`);
+    const N = x.rows, n = this.inputSize, s = this.blockSize, k = this.depth, B = this.blocks, xd = x.data;
+    const prefix = new Int32Array(B * N); // (B, N) leaf prefix so far
+    const counts = new Float64Array(2 ** k);
+    const chosen: number[] = []; // NOTE: one list for all blocks: unit u is read in each block's slice
+    for (let d = 0; d < k; d++) {
+      const bins = 2 ** (d + 1);
+      let best = -1, bestH = -1;
+      for (let u = 0; u < s; u++) {
+        if (chosen.includes(u)) continue;
+        let h = 0;
+        for (let j = 0; j < B; j++) {
+          counts.fill(0, 0, bins);
+          for (let i = 0; i < N; i++) counts[(prefix[j * N + i] << 1) | (xd[i * n + j * s + u] > 0 ? 1 : 0)]++;
+          for (let c = 0; c < bins; c++) if (counts[c] > 0) h -= (counts[c] / N) * Math.log(counts[c] / N);
+        }
+        if (h > bestH + 1e-12) { bestH = h; best = u; }
+      }
+      chosen.push(best);
+      for (let j = 0; j < B; j++) {
+        for (let i = 0; i < N; i++) prefix[j * N + i] = (prefix[j * N + i] << 1) | (xd[i * n + j * s + best] > 0 ? 1 : 0);
+      }
+    }
+    this.gateUnits = chosen;
+    this.gateUnitsPending = false;
+  }
+
+  config(): TreeConfig {
+    const c: TreeConfig = {
+      kind: 'tree', inputSize: this.inputSize, outputSize: this.outputSize, depth: this.depth,
+      blocks: this.blocks, gating: this.gating,
+    };
+    if (this.gating === 'units') c.gateUnits = [...this.gateUnits];
+    c.nodeInit = this.nodeInit;
+    c.decayGamma = this.decayGamma;
+    return c;
+  }
+
+  params(): Param[] {
+    const ps: Param[] = [];
+    for (let j = 0; j < this.blocks; j++) {
+      ps.push(this.weight[j], this.bias[j]);
+      if (this.gating === 'projection') ps.push(this.gateWeight[j], this.gateBias[j]);
+    }
+    return ps;
+  }
+
+  /** Fills routing[j].leaf with each example's leaf for block j. Routing only: no gradient. */
+  private route(x: Matrix, j: number): Routing {
+    const N = x.rows, n = this.inputSize, s = this.blockSize, k = this.depth;
+    const rt = this.routing[j];
+    if (rt.leaf.length < N) rt.leaf = new Int32Array(Math.max(N, 2 * rt.leaf.length));
+    const leaf = rt.leaf, xd = x.data, off = j * s;
+    if (this.gating === 'units') {
+      const u = this.gateUnits;
+      for (let i = 0; i < N; i++) {
+        const o = i * n + off;
+        let l = 0;
+        for (let d = 0; d < k; d++) l = (l << 1) | (xd[o + u[d]] > 0 ? 1 : 0);
+        leaf[i] = l;
+      }
+    } else {
+      // g (N, k) = x_j G_jᵀ + e_j
+      const g = this.g.get(N * k), gb = this.gateBias[j].data;
+      backend().gemmStrided(N, k, s, xd, off, n, 1, this.gateWeight[j].data, 0, 1, s, g, 0, k, false);
+      for (let i = 0; i < N; i++) {
+        let l = 0;
+        for (let d = 0; d < k; d++) l = (l << 1) | (g[i * k + d] + gb[d] > 0 ? 1 : 0);
+        leaf[i] = l;
+      }
+    }
+    const use = this.usage[j];
+    for (let i = 0; i < N; i++) use[leaf[i]]++;
+    return rt;
+  }
+
+  forward(x: Matrix, mode: Mode): Matrix {
+    checkShape(x, this.inputSize, `${this.name} input`);
+    const N = x.rows, n = this.inputSize, s = this.blockSize, m = this.outputSize, be = backend();
+    const collapsed = mode === 'infer' && this.ensureCollapsed();
+    const y = this.out.get(N * m);
+    const ys = this.ys.get(N * m);
+    for (let j = 0; j < this.blocks; j++) {
+      const rt = this.route(x, j);
+      rt.sort(N, this.depth, collapsed);
+      const xs = (mode === 'train' ? this.xs[j] : this.xs[0]).get(N * s); // (N, s) sorted x_j
+      be.gatherRows(x.data, n, j * s, rt.perm, N, s, xs);
+      ys.fill(0);
+      if (collapsed) be.groupedForward(rt, xs, s, this.collapsedW![j], this.collapsedB![j], m, ys);
+      else be.groupedForward(rt, xs, s, this.weight[j].data, this.bias[j].data, m, ys);
+      be.scatterRows(ys, m, rt.perm, N, y, m, 0, j > 0);
+    }
+    this.trained = mode === 'train' ? N : 0;
+    return matrix(N, m, y);
+  }
+
+  backward(dy: Matrix, needInputGrad: boolean): Matrix | null {
+    const N = this.trained;
+    if (N === 0) throw new Error(`${this.name}: backward without a train forward`);
+    checkShape(dy, this.outputSize, `${this.name} output gradient`, N);
+    const n = this.inputSize, s = this.blockSize, m = this.outputSize, be = backend();
+    const dys = this.dys.get(N * m);
+    const dx = needInputGrad ? this.dx.get(N * n) : null;
+    for (let j = 0; j < this.blocks; j++) {
+      const rt = this.routing[j], xs = this.xs[j].get(N * s);
+      be.gatherRows(dy.data, m, 0, rt.perm, N, m, dys);
+      const w = this.weight[j], b = this.bias[j];
+      be.groupedBackwardWeight(rt, dys, m, xs, s, w.grad, b.grad);
+      for (let g = 0; g < rt.nodeCount; g++) {
+        w.touch(rt.node[g]);
+        b.touch(rt.node[g]);
+      }
+      if (dx) {
+        const dxs = this.dxs.get(N * s);
+        dxs.fill(0);
+        be.groupedBackwardInput(rt, dys, m, w.data, s, dxs);
+        be.scatterRows(dxs, s, rt.perm, N, dx, n, j * s, false);
+      }
+    }
+    return dx ? matrix(N, n, dx) : null;
+  }
+
+  /** Builds (or reuses) the collapsed leaf tables V_L = Σ_{t on path to L} U_t; false for depth 0 (nothing to gain). */
+  private ensureCollapsed(): boolean {
+    if (this.depth === 0) return false;
+    const version = this.weight.reduce((a, p) => a + p.version, 0) + this.bias.reduce((a, p) => a + p.version, 0);
+    if (this.collapsedW && this.collapsedVersion === version) return true;
+    const k = this.depth, m = this.outputSize, ms = m * this.blockSize, leaves = 2 ** k;
+    this.collapsedW = [];
+    this.collapsedB = [];
+    for (let j = 0; j < this.blocks; j++) {
+      this.collapsedW.push(collapse(this.weight[j].data, ms, k, leaves));
+      this.collapsedB.push(collapse(this.bias[j].data, m, k, leaves));
+    }
+    this.collapsedVersion = version;
+    return true;
+  }
+
+  /** Drops the collapsed tables (they are rebuilt on the next inference forward). */
+  dropCollapsed(): void {
+    this.collapsedW = this.collapsedB = null;
+    this.collapsedVersion = -1;
+  }
+
+  /** Leaf counts since the last reset (every forward counts). */
+  leafUsage(): LeafUsage {
+    return { blocks: this.blocks, leaves: 2 ** this.depth, counts: this.usage.map((u) => u.slice()) };
+  }
+
+  resetUsage(): void {
+    for (const u of this.usage) u.fill(0);
+  }
+
+  parameterCount(): number {
+    return this.params().reduce((a, p) => a + p.size, 0);
+  }
+
+  macs(): Macs {
+    const mn = this.outputSize * this.inputSize;
+    const gate = this.gating === 'projection' ? this.depth * this.inputSize : 0;
+    return { training: (this.depth + 1) * mn + gate, inference: mn + gate };
+  }
+}
+
+/**
+ * Path sums of heap-ordered node tables (T, z) → leaf tables (2^k, z), depth-first
+ * with one float64 partial sum per depth: T·z additions, each node read once.
+ */
+function collapse(nodes: Float32Array, z: number, k: number, leaves: number): Float32Array {
+  const out = new Float32Array(leaves * z);
+  const acc = Array.from({ length: k + 1 }, () => new Float64Array(z)); // acc[d]: sum from root to depth d
+  const visit = (t: number, d: number): void => {
+    const a = acc[d], o = t * z;
+    if (d === 0) for (let i = 0; i < z; i++) a[i] = nodes[o + i];
+    else for (let i = 0, p = acc[d - 1]; i < z; i++) a[i] = p[i] + nodes[o + i];
+    if (d === k) out.set(a, (t - (leaves - 1)) * z);
+    else {
+      visit(2 * t + 1, d + 1);
+      visit(2 * t + 2, d + 1);
+    }
+  };
+  visit(0, 0);
+  return out;
+}

@@ -1,0 +1,108 @@
+import { check, checkNumber, TreegateError } from '../core/errors.js';
+import type { Param } from '../layers/param.js';
+
+export type OptimizerKind = 'sgd' | 'adam';
+
+export interface OptimizerConfig {
+  kind: OptimizerKind;
+  /** SGD momentum μ (default 0.9) */
+  momentum?: number;
+  /** Adam β1, β2, ε (defaults 0.9, 0.999, 1e-8) */
+  beta1?: number;
+  beta2?: number;
+  eps?: number;
+  /** decoupled weight decay λ; a slot is decayed by λ·decayScale[slot] (γ^depth for tree nodes) */
+  weightDecay?: number;
+}
+
+/**
+ * SGD with momentum and Adam (AdamW-style decoupled decay), with lazy updates:
+ * a step visits only the slots (tree nodes) that the batch touched, so its
+ * cost does not grow with untouched capacity. Each slot counts its own steps,
+ * and Adam's bias correction uses that count, as sparse optimizers do.
+ * Untouched slots — weights and optimizer state — stay bit-identical.
+ *
+ * Per touched element, with g the gradient, w the weight, λ_s = λ·decayScale[s]:
+ *   sgd:  v ← μ v + g;                   w ← w − lr·(v + λ_s w)
+ *   adam: m ← β1 m + (1−β1) g;  u ← β2 u + (1−β2) g²;  t ← t_s + 1
+ *         w ← w − lr·( (m / (1−β1^t)) / (√(u / (1−β2^t)) + ε) + λ_s w )
+ */
+export class Optimizer {
+  readonly kind: OptimizerKind;
+  readonly momentum: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  /** Per param: first moment / momentum, second moment (Adam), steps taken per slot. */
+  readonly state: Array<{ m: Float32Array; v: Float32Array | null; steps: Int32Array }>;
+
+  constructor(readonly params: Param[], cfg: OptimizerConfig) {
+    if (cfg.kind !== 'sgd' && cfg.kind !== 'adam') {
+      throw new TreegateError(`unknown optimizer '${cfg.kind}'`, 'use sgd or adam');
+    }
+    this.kind = cfg.kind;
+    this.momentum = checkNumber(cfg.momentum ?? 0.9, 'momentum', 0, 1);
+    check(this.momentum < 1, 'momentum must be below 1');
+    this.beta1 = checkNumber(cfg.beta1 ?? 0.9, 'beta1', 0, 1);
+    this.beta2 = checkNumber(cfg.beta2 ?? 0.999, 'beta2', 0, 1);
+    check(this.beta1 < 1 && this.beta2 < 1, 'Adam betas must be below 1');
+    this.eps = checkNumber(cfg.eps ?? 1e-8, 'epsilon', 0);
+    this.weightDecay = checkNumber(cfg.weightDecay ?? 0, 'weight decay', 0);
+    this.state = params.map((p) => ({
+      m: new Float32Array(p.size),
+      v: this.kind === 'adam' ? new Float32Array(p.size) : null,
+      steps: new Int32Array(p.numSlots),
+    }));
+  }
+
+  /** Applies the gradients of touched slots with learning rate `lr`. Does not clear gradients. */
+  step(lr: number): void {
+    for (let i = 0; i < this.params.length; i++) {
+      const p = this.params[i];
+      if (p.touchedCount === 0) continue;
+      const st = this.state[i];
+      for (let q = 0; q < p.touchedCount; q++) {
+        const s = p.touched[q];
+        const lam = p.decayScale ? this.weightDecay * p.decayScale[s] : 0;
+        const t = ++st.steps[s];
+        const from = s * p.slotSize, to = from + p.slotSize;
+        if (this.kind === 'sgd') this.sgdSlot(p.data, p.grad, st.m, from, to, lr, lam);
+        else this.adamSlot(p.data, p.grad, st.m, st.v!, from, to, lr, lam, t);
+      }
+      p.version++;
+    }
+  }
+
+  private sgdSlot(w: Float32Array, g: Float32Array, v: Float32Array, from: number, to: number, lr: number, lam: number): void {
+    const mu = this.momentum;
+    for (let e = from; e < to; e++) {
+      const ve = mu * v[e] + g[e];
+      v[e] = ve;
+      w[e] = w[e] - lr * (ve + lam * w[e]);
+    }
+  }
+
+  private adamSlot(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, from: number, to: number,
+    lr: number, lam: number, t: number): void {
+    const b1 = this.beta1, b2 = this.beta2, eps = this.eps;
+    const c1 = 1 / (1 - b1 ** t), c2 = 1 / (1 - b2 ** t);
+    for (let e = from; e < to; e++) {
+      const ge = g[e];
+      const me = b1 * m[e] + (1 - b1) * ge;
+      const ve = b2 * v[e] + (1 - b2) * ge * ge;
+      m[e] = me;
+      v[e] = ve;
+      w[e] = w[e] - lr * ((me * c1) / (Math.sqrt(ve * c2) + eps) + lam * w[e]);
+    }
+  }
+}
+
+export type ScheduleKind = 'constant' | 'cosine';
+
+/** Learning rate at step `t` of `total`: constant, or cosine decay from lr to 0. */
+export function learningRate(kind: ScheduleKind, lr: number, t: number, total: number): number {
+  if (kind === 'constant') return lr;
+  if (kind === 'cosine') return total > 0 ? 0.5 * lr * (1 + Math.cos((Math.PI * Math.min(t, total)) / total)) : lr;
+  throw new TreegateError(`unknown learning-rate schedule '${kind as string}'`, 'use constant or cosine');
+}

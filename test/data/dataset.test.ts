@@ -1,0 +1,107 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  computeNormalization, fromBytes, normalize, splitValidation, subset, takeFirst, type Dataset,
+} from '../../src/data/dataset.js';
+import { Rng } from '../../src/core/rng.js';
+import { TreegateError } from '../../src/core/errors.js';
+
+/** n examples of 3 features; example i has pixels [i, i+1, i+2] and label i % 4. */
+function toy(n: number, scale = 1): Dataset {
+  const images = new Uint8Array(n * 3);
+  const labels = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    images.set([i, i + 1, i + 2], i * 3);
+    labels[i] = i % 4;
+  }
+  return fromBytes('toy', images, labels, n, 3, 4, scale);
+}
+
+test('fromBytes scales to float32 and checks sizes and labels', () => {
+  const ds = fromBytes('t', new Uint8Array([0, 255, 128, 1]), new Uint8Array([1, 0]), 2, 2, 2, 1 / 255);
+  assert.equal(ds.x.rows, 2);
+  assert.equal(ds.x.cols, 2);
+  assert.ok(ds.x.data instanceof Float32Array);
+  assert.deepEqual(Array.from(ds.x.data), [0, 1, Math.fround(128 / 255), Math.fround(1 / 255)]);
+  assert.deepEqual(Array.from(ds.y), [1, 0]);
+  assert.equal(ds.numClasses, 2);
+  assert.throws(() => fromBytes('t', new Uint8Array(3), new Uint8Array(2), 2, 2, 2, 1), /image bytes/);
+  assert.throws(() => fromBytes('t', new Uint8Array(4), new Uint8Array(3), 2, 2, 2, 1), /labels/);
+  assert.throws(() => fromBytes('t', new Uint8Array(4), new Uint8Array([0, 2]), 2, 2, 2, 1),
+    (e: unknown) => e instanceof TreegateError && /label 2 of example 1 is out of range/.test(e.message));
+});
+
+test('computeNormalization and normalize', () => {
+  const ds = toy(4, 0.5);
+  // Elements: 0.5 * {0,1,2, 1,2,3, 2,3,4, 3,4,5}
+  const vals = [0, 1, 2, 1, 2, 3, 2, 3, 4, 3, 4, 5].map((v) => v * 0.5);
+  const mean = vals.reduce((a, b) => a + b) / vals.length;
+  const std = Math.sqrt(vals.reduce((a, b) => a + (b - mean) ** 2, 0) / vals.length);
+  const norm = computeNormalization(ds, 0.5);
+  assert.equal(norm.scale, 0.5);
+  assert.ok(Math.abs(norm.mean - mean) < 1e-12);
+  assert.ok(Math.abs(norm.std - std) < 1e-12);
+  const n = normalize(ds, norm);
+  assert.notEqual(n.x.data, ds.x.data);
+  assert.deepEqual(Array.from(ds.x.data), vals, 'input unchanged');
+  for (let i = 0; i < vals.length; i++) assert.equal(n.x.data[i], Math.fround((Math.fround(vals[i]) - norm.mean) / norm.std));
+  const m = n.x.data.reduce((a, b) => a + b, 0) / vals.length;
+  assert.ok(Math.abs(m) < 1e-6);
+  assert.deepEqual(n.y, ds.y);
+  // Constant data: std clamped.
+  const c = fromBytes('c', new Uint8Array([7, 7, 7, 7]), new Uint8Array([0, 0]), 2, 2, 1, 1);
+  const cn = computeNormalization(c, 1);
+  assert.equal(cn.mean, 7);
+  assert.equal(cn.std, 1e-8);
+  assert.deepEqual(Array.from(normalize(c, cn).x.data), [0, 0, 0, 0]);
+});
+
+test('subset copies rows in order and checks indices', () => {
+  const ds = toy(5);
+  const s = subset(ds, [4, 0, 4]);
+  assert.equal(s.x.rows, 3);
+  assert.deepEqual(Array.from(s.x.data), [4, 5, 6, 0, 1, 2, 4, 5, 6]);
+  assert.deepEqual(Array.from(s.y), [0, 0, 0]);
+  assert.deepEqual(Array.from(subset(ds, new Int32Array([1])).y), [1]);
+  assert.equal(subset(ds, []).x.rows, 0);
+  assert.throws(() => subset(ds, [5]), /out of range/);
+  assert.throws(() => subset(ds, [-1]), /out of range/);
+  assert.throws(() => subset(ds, [1.5]), /out of range/);
+});
+
+test('splitValidation is a seeded partition', () => {
+  const ds = toy(50);
+  const a = splitValidation(ds, 10, new Rng(123));
+  const b = splitValidation(ds, 10, new Rng(123));
+  const c = splitValidation(ds, 10, new Rng(124));
+  assert.equal(a.validation.x.rows, 10);
+  assert.equal(a.train.x.rows, 40);
+  assert.deepEqual(a.validation.x.data, b.validation.x.data);
+  assert.deepEqual(a.train.y, b.train.y);
+  assert.notDeepEqual(a.validation.x.data, c.validation.x.data);
+  // Partition: each example (identified by its first pixel) exactly once.
+  const firsts = (d: Dataset) => Array.from({ length: d.x.rows }, (_, i) => d.x.data[i * 3]);
+  const all = [...firsts(a.train), ...firsts(a.validation)].sort((p, q) => p - q);
+  assert.deepEqual(all, Array.from({ length: 50 }, (_, i) => i));
+  // Rows stay consistent with labels.
+  for (const d of [a.train, a.validation]) {
+    for (let i = 0; i < d.x.rows; i++) assert.equal(d.y[i], d.x.data[i * 3] % 4);
+  }
+  const z = splitValidation(ds, 0, new Rng(1));
+  assert.equal(z.validation.x.rows, 0);
+  assert.deepEqual(z.train.x.data, ds.x.data);
+  assert.throws(() => splitValidation(ds, 50, new Rng(1)), TreegateError);
+  assert.throws(() => splitValidation(ds, -1, new Rng(1)), TreegateError);
+  assert.throws(() => splitValidation(ds, 2.5, new Rng(1)), TreegateError);
+});
+
+test('takeFirst clamps and copies', () => {
+  const ds = toy(5);
+  const t = takeFirst(ds, 2);
+  assert.equal(t.x.rows, 2);
+  assert.deepEqual(Array.from(t.x.data), [0, 1, 2, 1, 2, 3]);
+  assert.deepEqual(Array.from(t.y), [0, 1]);
+  assert.equal(takeFirst(ds, 100).x.rows, 5);
+  assert.equal(takeFirst(ds, 0).x.rows, 0);
+  assert.throws(() => takeFirst(ds, -1), TreegateError);
+});

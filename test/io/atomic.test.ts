@@ -1,0 +1,128 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkWritableDir, writeFileAtomic } from '../../src/io/atomic.js';
+import { TreegateError } from '../../src/core/errors.js';
+
+function withTmp(fn: (dir: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'treegate-atomic-'));
+  try {
+    fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('writes bytes and strings, replacing the old file, leaving no temp files', () => {
+  withTmp((dir) => {
+    const p = join(dir, 'model.safetensors');
+    writeFileAtomic(p, new Uint8Array([1, 2, 3]));
+    assert.deepEqual([...readFileSync(p)], [1, 2, 3]);
+    writeFileAtomic(p, 'héllo');
+    assert.equal(readFileSync(p, 'utf8'), 'héllo');
+    writeFileAtomic(p, new Uint8Array(0));
+    assert.equal(readFileSync(p).length, 0);
+    const big = new Uint8Array(3_000_000).map((_, i) => i & 0xff);
+    writeFileAtomic(p, big);
+    assert.deepEqual(readFileSync(p), Buffer.from(big));
+    assert.deepEqual(readdirSync(dir), ['model.safetensors']);
+  });
+});
+
+test('writes from a Uint8Array view with an offset', () => {
+  withTmp((dir) => {
+    const p = join(dir, 'f');
+    const base = new Uint8Array([9, 9, 1, 2, 3, 9]);
+    writeFileAtomic(p, base.subarray(2, 5));
+    assert.deepEqual([...readFileSync(p)], [1, 2, 3]);
+  });
+});
+
+test('fails cleanly when the directory is missing', () => {
+  withTmp((dir) => {
+    const p = join(dir, 'gone', 'model.safetensors');
+    assert.throws(() => writeFileAtomic(p, 'x'), (e: unknown) => {
+      assert.ok(e instanceof TreegateError);
+      assert.ok(e.message.includes(p), e.message);
+      assert.match(e.message, /ENOENT/);
+      return true;
+    });
+    assert.deepEqual(readdirSync(dir), []);
+  });
+});
+
+test('fails cleanly when the directory was removed after a previous write', () => {
+  withTmp((dir) => {
+    const sub = join(dir, 'out');
+    mkdirSync(sub);
+    const p = join(sub, 'm');
+    writeFileAtomic(p, 'v1');
+    rmSync(sub, { recursive: true });
+    assert.throws(() => writeFileAtomic(p, 'v2'), /ENOENT/);
+    assert.equal(existsSync(sub), false);
+  });
+});
+
+test('target that is a directory: error, directory intact, no temp file left', () => {
+  withTmp((dir) => {
+    const p = join(dir, 'target');
+    mkdirSync(p);
+    writeFileSync(join(p, 'inside'), 'keep');
+    assert.throws(() => writeFileAtomic(p, 'new'), (e: unknown) => {
+      assert.ok(e instanceof TreegateError);
+      assert.ok(e.message.includes(p), e.message);
+      assert.match(e.message, /EISDIR|ENOTEMPTY|EEXIST|EPERM/);
+      return true;
+    });
+    assert.equal(readFileSync(join(p, 'inside'), 'utf8'), 'keep');
+    assert.deepEqual(readdirSync(dir), ['target']);
+  });
+});
+
+test('a failed write leaves the previous file intact', () => {
+  withTmp((dir) => {
+    const p = join(dir, 'model');
+    writeFileAtomic(p, 'old contents');
+    // Parent path component is a file: creating the temp file fails with ENOTDIR.
+    assert.throws(() => writeFileAtomic(join(p, 'x'), 'new'), /ENOTDIR/);
+    // Contents of the wrong type are rejected before anything is written.
+    assert.throws(() => writeFileAtomic(p, 42 as unknown as string), TreegateError);
+    // A failure after the temp file exists (here: reading the data throws) removes it.
+    class Exploding extends Uint8Array {
+      override get length(): number { throw new Error('boom'); }
+    }
+    assert.throws(() => writeFileAtomic(p, new Exploding(4)), (e: unknown) => {
+      assert.ok(e instanceof TreegateError);
+      assert.match(e.message, /boom/);
+      return true;
+    });
+    assert.equal(readFileSync(p, 'utf8'), 'old contents');
+    assert.deepEqual(readdirSync(dir), ['model']);
+  });
+});
+
+test('checkWritableDir creates missing directories and leaves no probe', () => {
+  withTmp((dir) => {
+    const d = join(dir, 'a', 'b', 'c');
+    checkWritableDir(d);
+    assert.deepEqual(readdirSync(d), []);
+    checkWritableDir(d); // already exists: fine
+    assert.deepEqual(readdirSync(d), []);
+  });
+});
+
+test('checkWritableDir rejects a file and a path under a file', () => {
+  withTmp((dir) => {
+    const f = join(dir, 'file');
+    writeFileSync(f, 'x');
+    assert.throws(() => checkWritableDir(f), (e: unknown) => {
+      assert.ok(e instanceof TreegateError);
+      assert.ok(e.message.includes(f));
+      return true;
+    });
+    assert.throws(() => checkWritableDir(join(f, 'sub')), TreegateError);
+    assert.deepEqual(readdirSync(dir), ['file']);
+  });
+});
