@@ -36,6 +36,7 @@ export function trainCommand(): Command {
     .option('--depth <k>', 'tree depth k (2^k leaves)', int(0, 24), d.depth)
     .option('--blocks <B>', 'input blocks per tree layer, each with its own bits and tree', int(1), d.blocks)
     .option('--gating <source>', 'where the bits come from: units | projection', choice('units', 'projection'), d.gating)
+    .option('--straight-through', 'train the projection gaters with a straight-through estimator (default: fixed)')
     .option('--node-init <init>', 'non-root tree nodes start as: zero | small', choice('zero', 'small'), 'zero')
     .option('--activation <fn>', 'hidden activation: relu | tanh', choice('relu', 'tanh'), 'relu')
     .option('--epochs <n>', 'training epochs', int(1), d.epochs)
@@ -58,7 +59,7 @@ export function trainCommand(): Command {
 
 interface TrainCliOptions {
   hidden: number[]; treeLayers: number[]; depth: number; blocks: number; gating: 'units' | 'projection';
-  nodeInit: 'zero' | 'small'; activation: 'relu' | 'tanh'; epochs: number; batchSize: number; lr: number;
+  nodeInit: 'zero' | 'small'; straightThrough?: boolean; activation: 'relu' | 'tanh'; epochs: number; batchSize: number; lr: number;
   optimizer: 'adam' | 'sgd'; momentum: number; schedule: 'cosine' | 'constant'; weightDecay: number; decayGamma: number;
   validation?: number; limit?: number; dataDir?: string; seed: number; out: string; json?: boolean; progress: boolean;
 }
@@ -74,6 +75,7 @@ function runTrain(o: TrainCliOptions): void {
   const config = mlpConfig({
     inputSize: 784, numClasses: 10, hidden: o.hidden, treeLayers: o.treeLayers, depth: o.depth, blocks: o.blocks,
     gating: o.gating, activation: o.activation, nodeInit: o.nodeInit, decayGamma: o.decayGamma,
+    straightThrough: o.straightThrough,
   });
   new Model(config); // validates shapes and options
   checkWritableDir(out);

@@ -48,8 +48,8 @@ export function decodeModel(bytes: Uint8Array, source: string): Model {
   try {
     model = new Model(config);
   } catch (e) {
-    if (e instanceof TreegateError) throw new TreegateError(`${source}: invalid model config: ${e.message}`);
-    throw e;
+    // the config is untrusted input: any failure to build from it is a bad file, not a bug
+    throw new TreegateError(`${source}: invalid model config: ${e instanceof Error ? e.message : String(e)}`);
   }
   const expected = new Set<string>();
   for (const p of model.params()) {

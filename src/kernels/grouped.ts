@@ -24,11 +24,11 @@ export function groupedForward(rt: Routing, xs: Float32Array, s: number, w: Floa
   }
 }
 
-/** dxs[r] += dys[r] U_t for every non-empty node t. */
+/** dxs[r] += dys[r] U_t for every non-empty node t (or for the listed nodes g0 ≤ g < g1 only). */
 export function groupedBackwardInput(rt: Routing, dys: Float32Array, m: number, w: Float32Array, s: number,
-  dxs: Float32Array): void {
+  dxs: Float32Array, g0 = 0, g1 = rt.nodeCount): void {
   const ms = m * s;
-  for (let g = 0; g < rt.nodeCount; g++) {
+  for (let g = g0; g < g1; g++) {
     const t = rt.node[g], r0 = rt.start[g], rows = rt.end[g] - r0;
     gemmNN(rows, s, m, dys, r0 * m, w, t * ms, dxs, r0 * s, true);
   }

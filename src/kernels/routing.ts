@@ -19,6 +19,8 @@ export class Routing {
   node = new Int32Array(0);
   start = new Int32Array(0);
   end = new Int32Array(0);
+  /** (k + 2) the nodes of depth d are node[depthStart[d] .. depthStart[d+1]) (all of depth k with leavesOnly) */
+  depthStart = new Int32Array(0);
   n = 0;
   depth = 0;
 
@@ -47,8 +49,11 @@ export class Routing {
     const next = ls.slice(0, leaves);
     for (let i = 0; i < N; i++) perm[next[leaf[i]]++] = i;
     // node ranges: at depth d the sorted rows form runs of equal prefix leaf >> (k−d)
+    if (this.depthStart.length < k + 2) this.depthStart = new Int32Array(k + 2);
     let c = 0;
-    for (let d = leavesOnly ? k : 0; d <= k; d++) {
+    for (let d = 0; d <= k; d++) {
+      this.depthStart[d] = c;
+      if (leavesOnly && d < k) continue;
       const shift = k - d;
       const base = leavesOnly ? 0 : (1 << d) - 1;
       let r = 0;
@@ -62,6 +67,7 @@ export class Routing {
         r = e;
       }
     }
+    this.depthStart[k + 1] = c;
     this.nodeCount = c;
   }
 }

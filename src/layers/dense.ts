@@ -1,4 +1,4 @@
-import { checkInt } from '../core/errors.js';
+import { check, checkInt } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import { checkShape, matrix, Scratch, type Matrix } from '../core/tensor.js';
 import { backend } from '../kernels/backend.js';
@@ -17,6 +17,7 @@ export class Dense implements Layer {
   constructor(readonly inputSize: number, readonly outputSize: number, readonly name = 'dense') {
     checkInt(inputSize, `${name}: input size`, 1);
     checkInt(outputSize, `${name}: output size`, 1);
+    check(inputSize * outputSize <= 2 ** 31 - 1, `${name}: ${outputSize}×${inputSize} weights do not fit in one array`, 'lower the widths');
     this.weight = new Param(`${name}.weight`, [outputSize, inputSize], 1, new Float32Array([1]));
     this.bias = new Param(`${name}.bias`, [outputSize]);
   }

@@ -23,6 +23,8 @@ export interface TreeConfig {
   nodeInit?: NodeInit;
   /** per-depth decay factor γ: node at depth d is decayed by λ·γ^d (default 1) */
   decayGamma?: number;
+  /** projection gating: train the gaters with a straight-through estimator (default false: they stay at their initial values) */
+  straightThrough?: boolean;
 }
 export type LayerConfig = DenseConfig | ActivationConfig | TreeConfig;
 

@@ -182,6 +182,7 @@ export interface MlpOptions {
   activation?: 'relu' | 'tanh';
   nodeInit?: 'zero' | 'small';
   decayGamma?: number;
+  straightThrough?: boolean;
   normalization?: InputNormalization;
 }
 
@@ -199,6 +200,7 @@ export function mlpConfig(o: MlpOptions): ModelConfig {
       layers.push({
         kind: 'tree', inputSize, outputSize, depth: o.depth, blocks: o.blocks ?? 1, gating: o.gating ?? 'units',
         nodeInit: o.nodeInit ?? 'zero', decayGamma: o.decayGamma ?? 1,
+        ...(o.straightThrough ? { straightThrough: true } : {}),
       });
     } else {
       layers.push({ kind: 'dense', inputSize, outputSize });

@@ -22,6 +22,7 @@ export interface TreeOptions {
   gateUnits?: number[];
   nodeInit?: NodeInit;
   decayGamma?: number;
+  straightThrough?: boolean;
 }
 
 export class TreeGated implements Layer {
@@ -37,10 +38,11 @@ export class TreeGated implements Layer {
   gateUnitsPending: boolean;
   readonly nodeInit: NodeInit;
   readonly decayGamma: number;
+  readonly straightThrough: boolean;
   readonly nodes: number; // T
   readonly weight: Param[]; // per block (T, m, s)
   readonly bias: Param[]; // per block (T, m)
-  readonly gateWeight: Param[]; // per block (k, s), projection only; fixed (never touched by backward)
+  readonly gateWeight: Param[]; // per block (k, s), projection only; touched by backward only with straightThrough
   readonly gateBias: Param[]; // per block (k)
 
   private routing: Routing[];
@@ -51,7 +53,10 @@ export class TreeGated implements Layer {
   private dys = new Scratch(); // (N, m)
   private dxs = new Scratch(); // (N, s)
   private dx = new Scratch(); // (N, n)
-  private g = new Scratch(); // (N, k)
+  private g: Scratch[]; // per block (N, k) projection gating values x_j G_jᵀ, example order
+  private contrib = new Scratch(); // (N, k+1) straight-through: dy · z per depth, sorted order
+  private dg = new Scratch(); // (N, k) straight-through: dL/dg, sorted order
+  private tmp = new Scratch(); // (N, s)
   private usage: Float64Array[]; // per block (2^k) leaf counts since resetUsage
   private collapsedW: Float32Array[] | null = null; // per block (2^k, m, s)
   private collapsedB: Float32Array[] | null = null; // per block (2^k, m)
@@ -74,6 +79,7 @@ export class TreeGated implements Layer {
     if (this.gating === 'units') {
       check(k <= s, `${name}: depth ${k} needs ${k} gating units but each block has only ${s} inputs`,
         'lower --depth, use fewer --blocks, or use --gating projection');
+      check(opts.gateUnits === undefined || Array.isArray(opts.gateUnits), `${name}: gateUnits must be an array of ${k} unit indices`);
       this.gateUnits = opts.gateUnits ? [...opts.gateUnits] : Array.from({ length: k }, (_, d) => d);
       this.gateUnitsPending = opts.gateUnits === undefined && k > 0;
       check(this.gateUnits.length === k, `${name}: gateUnits has ${this.gateUnits.length} entries, depth is ${k}`);
@@ -90,6 +96,9 @@ export class TreeGated implements Layer {
     this.nodeInit = opts.nodeInit ?? 'zero';
     check(this.nodeInit === 'zero' || this.nodeInit === 'small', `${name}: unknown node init '${this.nodeInit}'`, 'use zero or small');
     this.decayGamma = checkNumber(opts.decayGamma ?? 1, `${name}: decay gamma`, 0, 1e6);
+    this.straightThrough = opts.straightThrough ?? false;
+    check(!this.straightThrough || this.gating === 'projection', `${name}: straight-through training needs projection gating`,
+      'use --gating projection, or drop --straight-through');
     this.nodes = nodeCount(k);
     const T = this.nodes;
     check(T * m * s <= 2 ** 31 - 1, `${name}: ${T} nodes × ${m}×${s} weights do not fit in one array`,
@@ -102,6 +111,7 @@ export class TreeGated implements Layer {
     this.gateBias = [];
     this.routing = [];
     this.xs = [];
+    this.g = [];
     this.usage = [];
     for (let j = 0; j < this.blocks; j++) {
       const p = `${name}.blocks.${j}`;
@@ -113,6 +123,7 @@ export class TreeGated implements Layer {
       }
       this.routing.push(new Routing());
       this.xs.push(new Scratch());
+      this.g.push(new Scratch());
       this.usage.push(new Float64Array(2 ** k));
     }
   }
@@ -179,6 +190,7 @@ export class TreeGated implements Layer {
     if (this.gating === 'units') c.gateUnits = [...this.gateUnits];
     c.nodeInit = this.nodeInit;
     c.decayGamma = this.decayGamma;
+    if (this.straightThrough) c.straightThrough = true;
     return c;
   }
 
@@ -207,7 +219,7 @@ export class TreeGated implements Layer {
       }
     } else {
       // g (N, k) = x_j G_jᵀ + e_j
-      const g = this.g.get(N * k), gb = this.gateBias[j].data;
+      const g = this.g[j].get(N * k), gb = this.gateBias[j].data;
       backend().gemmStrided(N, k, s, xd, off, n, 1, this.gateWeight[j].data, 0, 1, s, g, 0, k, false);
       for (let i = 0; i < N; i++) {
         let l = 0;
@@ -256,14 +268,63 @@ export class TreeGated implements Layer {
         w.touch(rt.node[g]);
         b.touch(rt.node[g]);
       }
-      if (dx) {
-        const dxs = this.dxs.get(N * s);
+      const dxs = dx || this.straightThrough ? this.dxs.get(N * s) : null;
+      if (dxs) {
         dxs.fill(0);
-        be.groupedBackwardInput(rt, dys, m, w.data, s, dxs);
-        be.scatterRows(dxs, s, rt.perm, N, dx, n, j * s, false);
+        if (this.straightThrough) this.gateBackward(j, dys, xs, dxs);
+        else be.groupedBackwardInput(rt, dys, m, w.data, s, dxs);
       }
+      if (dx) be.scatterRows(dxs!, s, rt.perm, N, dx, n, j * s, false);
     }
     return dx ? matrix(N, n, dx) : null;
+  }
+
+  /**
+   * Straight-through gradient of the gaters of block j (sorted order throughout).
+   * Each node at depth d ≥ 1 is treated as scaled by a_d, a function of g_d that
+   * equals 1 in the forward pass and has ∂a_d/∂g_d = ±φ(g_d), sign + for bit 1,
+   * with φ(g) = 4σ(g)(1 − σ(g)) (1 at g = 0). Since bit d selects every node at
+   * depth ≥ d, dL/dg_d = ±φ(g_d) · Σ_{d' ≥ d} dy · z_{d'}, z_t = U_t x + c_t.
+   * Also writes the input gradient through the nodes (depth by depth, to read
+   * off each dy · z) and through the gaters into dxs.
+   */
+  private gateBackward(j: number, dys: Float32Array, xs: Float32Array, dxs: Float32Array): void {
+    const rt = this.routing[j], N = rt.n, k = this.depth, s = this.blockSize, m = this.outputSize, be = backend();
+    const w = this.weight[j].data, bias = this.bias[j].data, leaf = rt.leaf, perm = rt.perm;
+    const K1 = k + 1;
+    const C = this.contrib.get(N * K1); // (N, k+1) dy · z per depth
+    const T = this.tmp.get(N * s); // (N, s) dys U_t for the depth's nodes
+    for (let d = 0; d <= k; d++) {
+      T.fill(0);
+      be.groupedBackwardInput(rt, dys, m, w, s, T, rt.depthStart[d], rt.depthStart[d + 1]);
+      const base = 2 ** d - 1;
+      for (let r = 0; r < N; r++) {
+        const t = base + (leaf[perm[r]] >> (k - d));
+        let c = 0;
+        for (let e = 0; e < s; e++) c += T[r * s + e] * xs[r * s + e];
+        for (let e = 0; e < m; e++) c += dys[r * m + e] * bias[t * m + e];
+        C[r * K1 + d] = c;
+      }
+      for (let e = 0; e < N * s; e++) dxs[e] += T[e];
+    }
+    const g = this.g[j].get(N * k), gb = this.gateBias[j].data;
+    const dg = this.dg.get(N * k); // (N, k)
+    for (let r = 0; r < N; r++) {
+      const i = perm[r];
+      let suffix = 0;
+      for (let d = k; d >= 1; d--) {
+        suffix += C[r * K1 + d];
+        const v = g[i * k + d - 1] + gb[d - 1];
+        const sig = 1 / (1 + Math.exp(-v));
+        dg[r * k + d - 1] = (v > 0 ? 1 : -1) * 4 * sig * (1 - sig) * suffix;
+      }
+    }
+    const G = this.gateWeight[j], e = this.gateBias[j];
+    be.gemmTN(k, s, N, dg, 0, xs, 0, G.grad, 0, true); // dG += dgᵀ xs
+    be.addColumnSums(dg, N, k, e.grad); // de += Σ dg
+    G.touch(0);
+    e.touch(0);
+    be.gemmNN(N, s, k, dg, 0, G.data, 0, dxs, 0, true); // dxs += dg G
   }
 
   /** Builds (or reuses) the collapsed leaf tables V_L = Σ_{t on path to L} U_t; false for depth 0 (nothing to gain). */

@@ -1,0 +1,360 @@
+/**
+ * End-to-end tests of the `treegate` CLI: each test spawns
+ * `node --import tsx src/cli/main.ts ...` from the repository root.
+ * Training runs use --limit and small widths so that each takes a few seconds.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import {
+  existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultMnistDir, MNIST_FILES } from '../../src/data/mnist.js';
+import { encodeSafetensors } from '../../src/io/safetensors.js';
+import { MODEL_FORMAT } from '../../src/io/model-file.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const TMP = mkdtempSync(join(tmpdir(), 'treegate-cli-'));
+after(() => rmSync(TMP, { recursive: true, force: true }));
+
+let tmpCount = 0;
+function tmp(name: string): string {
+  return join(TMP, `${++tmpCount}-${name}`);
+}
+
+interface CliResult { status: number | null; stdout: string; stderr: string; seconds: number }
+
+function cli(...args: string[]): CliResult {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+  });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, seconds: (performance.now() - t0) / 1000 };
+}
+
+function describeRun(r: CliResult): string {
+  return `exit ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+}
+
+/** Last stdout line, parsed. */
+function lastJson(r: CliResult): Record<string, any> {
+  const lines = r.stdout.trimEnd().split('\n');
+  return JSON.parse(lines[lines.length - 1]) as Record<string, any>;
+}
+
+/** Exit code 2, nothing on stdout, exactly one error line on stderr (the first) matching `re`, no stack trace. */
+function expectUsageError(args: string[], re: RegExp): CliResult {
+  const r = cli(...args);
+  assert.equal(r.status, 2, `${args.join(' ')}: ${describeRun(r)}`);
+  assert.equal(r.stdout, '', `${args.join(' ')}: nothing on stdout`);
+  const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+  const errors = lines.filter((l) => /^(treegate: )?error: /.test(l));
+  assert.equal(errors.length, 1, `${args.join(' ')}: one error line: ${r.stderr}`);
+  assert.equal(lines[0], errors[0], `${args.join(' ')}: the error comes first: ${r.stderr}`);
+  assert.match(errors[0], re, `${args.join(' ')}`);
+  assert.ok(!r.stderr.includes('    at '), `${args.join(' ')}: no stack trace: ${r.stderr}`);
+  assert.ok(!/internal error/.test(r.stderr), r.stderr);
+  return r;
+}
+
+// ---------------------------------------------------------------- shared training runs
+
+const MAIN_ARGS = ['train', '--limit', '1500', '--epochs', '2', '--hidden', '32,32', '--depth', '3', '--json'];
+
+interface TrainRun { out: string; result: CliResult; json: Record<string, any> }
+const runs = new Map<string, TrainRun>();
+
+/** The brief's training command, run once per (label, seed) and shared by the tests. */
+function mainRun(label = 'a', seed = 7): TrainRun {
+  const key = `${label}/${seed}`;
+  let run = runs.get(key);
+  if (!run) {
+    const out = tmp(`train-${label}-${seed}`);
+    const result = cli(...MAIN_ARGS, '--out', out, '--seed', String(seed));
+    assert.equal(result.status, 0, describeRun(result));
+    run = { out, result, json: lastJson(result) };
+    runs.set(key, run);
+  }
+  return run;
+}
+
+// ---------------------------------------------------------------- errors
+
+test('bad option values exit 2 with one error line naming the option', () => {
+  const out = tmp('never-written');
+  expectUsageError(['train', '--depth', '-1', '--out', out], /--depth.*-1.*integer in \[0, 24\]/);
+  expectUsageError(['train', '--hidden', '0', '--out', out], /--hidden.*'0'.*≥ 1/);
+  expectUsageError(['train', '--hidden', '8', '--gating', 'units', '--depth', '20', '--out', out],
+    /depth 20 needs 20 gating units but each block has only 8 inputs/);
+  expectUsageError(['train', '--blocks', '3', '--out', out], /256 is not divisible by 3 blocks/);
+  expectUsageError(['train', '--tree-layers', '9', '--out', out], /--tree-layers 9 names a layer past the last one \(3\)/);
+  expectUsageError(['train', '--epochs', '0', '--out', out], /--epochs.*'0'.*≥ 1/);
+  expectUsageError(['train', '--lr', '-1', '--out', out], /--lr.*'-1'.*> 0/);
+  expectUsageError(['train', '--optimizer', 'foo', '--out', out], /--optimizer.*'foo'.*adam, sgd/);
+  expectUsageError(['train', '--bogus', '--out', out], /unknown option '--bogus'/);
+  assert.equal(existsSync(out), false, 'no output folder is created for a rejected command');
+});
+
+test('eval: missing --model, a missing file and corrupt files exit 2 naming the file', () => {
+  expectUsageError(['eval'], /required option '--model <path>' not specified/);
+  const missing = join(TMP, 'no-such-model.safetensors');
+  expectUsageError(['eval', '--model', missing], new RegExp(`cannot open model file ${reEscape(missing)}: no such file`));
+
+  const random = tmp('random.safetensors');
+  writeFileSync(random, Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 2654435761) >>> 24)));
+  expectUsageError(['eval', '--model', random], new RegExp(`${reEscape(random)}: .*safetensors header`));
+
+  const truncated = tmp('truncated.safetensors');
+  const full = readFileSync(join(mainRun().out, 'model.safetensors'));
+  writeFileSync(truncated, full.subarray(0, full.length >> 1));
+  expectUsageError(['eval', '--model', truncated], new RegExp(`${reEscape(truncated)}: .*(truncated|beyond)`));
+
+  const dir = tmp('model-dir');
+  mkdirSync(dir);
+  expectUsageError(['eval', '--model', dir], new RegExp(`${reEscape(dir)} is not a file`));
+  expectUsageError(['inspect', '--model', dir, '--no-usage'], new RegExp(`${reEscape(dir)} is not a file`));
+});
+
+test('eval: a model file with a malformed config exits 2 (not an internal error)', () => {
+  // BUG (src/layers/tree.ts, src/io/model-file.ts): a non-array gateUnits throws a TypeError, reported as an internal error (exit 1)
+  const p = tmp('bad-gate-units.safetensors');
+  const config = {
+    inputSize: 784, numClasses: 10, normalization: { scale: 1 / 255, mean: 0.13, std: 0.31 },
+    layers: [{ kind: 'tree', inputSize: 784, outputSize: 10, depth: 1, blocks: 1, gating: 'units', gateUnits: 3 }],
+  };
+  writeFileSync(p, encodeSafetensors([], { format: MODEL_FORMAT, config: JSON.stringify(config) }));
+  expectUsageError(['eval', '--model', p, '--limit', '10'], new RegExp(reEscape(p)));
+});
+
+test('train: a missing or corrupt dataset exits 2 naming the file', () => {
+  const empty = tmp('empty-data');
+  mkdirSync(empty);
+  const out = tmp('out-data');
+  expectUsageError(['train', '--data-dir', empty, '--out', out, '--limit', '100'],
+    new RegExp(`MNIST file is missing: ${reEscape(join(empty, MNIST_FILES.trainImages))}`));
+  expectUsageError(['train', '--data-dir', join(empty, 'nope'), '--out', out, '--limit', '100'], /MNIST directory is missing/);
+
+  const mnist = defaultMnistDir();
+  const corrupt = tmp('corrupt-data');
+  mkdirSync(corrupt);
+  for (const f of [MNIST_FILES.trainImages, MNIST_FILES.testImages, MNIST_FILES.testLabels]) symlinkSync(join(mnist, f), join(corrupt, f));
+  const labels = join(corrupt, MNIST_FILES.trainLabels);
+  writeFileSync(labels, Buffer.from([0x1f, 0x8b, 0x08, 0x00, 1, 2, 3, 4, 5, 6]));
+  expectUsageError(['train', '--data-dir', corrupt, '--out', out, '--limit', '100'], new RegExp(`${reEscape(labels)}: bad IDX magic.*gzip`));
+  // a truncated IDX file
+  writeFileSync(labels, readFileSync(join(mnist, MNIST_FILES.trainLabels)).subarray(0, 1000));
+  expectUsageError(['train', '--data-dir', corrupt, '--out', out, '--limit', '100'], new RegExp(`${reEscape(labels)}: file is truncated`));
+  assert.deepEqual(readdirSync(out), [], 'nothing is written when the data cannot be loaded');
+});
+
+test('--out under a regular file exits 2 before loading data or training', () => {
+  const file = tmp('a-file');
+  writeFileSync(file, 'keep me');
+  for (const out of [join(file, 'sub'), file]) {
+    const r = expectUsageError(['train', '--out', out, '--limit', '300', '--epochs', '1', '--hidden', '8'],
+      new RegExp(reEscape(out)));
+    assert.ok(!r.stderr.includes('training on'), r.stderr);
+    assert.ok(r.seconds < 20, `took ${r.seconds} s`);
+  }
+  assert.equal(readFileSync(file, 'utf8'), 'keep me');
+});
+
+test('--verbose prints the stack trace of a TreegateError', () => {
+  const missing = join(TMP, 'no-such-model.safetensors');
+  for (const args of [['--verbose', 'eval', '--model', missing], ['eval', '--model', missing, '--verbose']]) {
+    const r = cli(...args);
+    assert.equal(r.status, 2, describeRun(r));
+    assert.match(r.stderr, /^treegate: error: cannot open model file .*no such file/);
+    assert.match(r.stderr, /TreegateError: /);
+    assert.ok(r.stderr.includes('    at '), r.stderr);
+  }
+});
+
+// ---------------------------------------------------------------- help
+
+test('--help for the program and each command exits 0 and lists the options', () => {
+  const expected: Record<string, string[]> = {
+    '': ['--verbose', '--version', '--help', 'train', 'eval', 'inspect'],
+    train: ['--hidden', '--tree-layers', '--depth', '--blocks', '--gating', '--node-init', '--activation', '--epochs',
+      '--batch-size', '--lr', '--optimizer', '--momentum', '--schedule', '--weight-decay', '--decay-gamma', '--validation',
+      '--limit', '--data-dir', '--seed', '--out', '--json', '--no-progress'],
+    eval: ['--model', '--data-dir', '--limit', '--json'],
+    inspect: ['--model', '--data-dir', '--limit', '--no-usage', '--json'],
+  };
+  for (const [command, options] of Object.entries(expected)) {
+    const r = cli(...(command ? [command] : []), '--help');
+    assert.equal(r.status, 0, describeRun(r));
+    assert.match(r.stdout, new RegExp(`^Usage: treegate${command ? ` ${command}` : ''} \\[options\\]`));
+    for (const o of options) assert.ok(r.stdout.includes(o), `${command || 'treegate'} --help lists ${o}`);
+  }
+  const v = cli('--version');
+  assert.equal(v.status, 0);
+  assert.match(v.stdout, /^\d+\.\d+\.\d+/);
+});
+
+// ---------------------------------------------------------------- a real run
+
+test('train: a short real run writes the model and metrics and prints the JSON summary', () => {
+  const { out, result, json } = mainRun();
+  assert.ok(!result.stderr.includes('    at '));
+  assert.match(result.stderr, /training on 1375 MNIST examples \(125 held out\)/);
+
+  for (const k of ['testAccuracy', 'testLoss', 'parameters', 'modelPath', 'metricsPath']) assert.ok(k in json, k);
+  assert.equal(typeof json.testAccuracy, 'number');
+  assert.ok(json.testAccuracy > 0.5 && json.testAccuracy <= 1, `test accuracy ${json.testAccuracy} well above chance`);
+  assert.equal(json.seed, 7);
+  assert.equal(json.epochs, 2);
+  for (const mode of ['training', 'inference']) {
+    assert.ok(Number.isInteger(json.macsPerExample[mode]) && json.macsPerExample[mode] > 0, mode);
+    assert.equal(json.capacityToComputation[mode], json.parameters / json.macsPerExample[mode]);
+  }
+
+  const layers = json.layers as Array<Record<string, any>>;
+  assert.deepEqual(layers.map((l) => [l.index, l.kind, l.inputSize, l.outputSize]),
+    [[0, 'dense', 784, 32], [2, 'tree', 32, 32], [4, 'dense', 32, 10]]);
+  for (const l of layers) {
+    assert.ok(Number.isInteger(l.parameters) && l.parameters > 0, `layer ${l.index} parameters`);
+    assert.ok(l.macsPerExample.training >= l.macsPerExample.inference);
+  }
+  assert.equal(layers.reduce((a, l) => a + l.parameters, 0), json.parameters);
+  assert.equal(layers.reduce((a, l) => a + l.macsPerExample.training, 0), json.macsPerExample.training);
+  assert.equal(layers.reduce((a, l) => a + l.macsPerExample.inference, 0), json.macsPerExample.inference);
+  const tree = layers[1];
+  assert.equal(tree.depth, 3);
+  assert.equal(tree.blocks, 1);
+  assert.equal(tree.gating, 'projection');
+  assert.ok(tree.balance >= 0 && tree.balance <= 1, `balance ${tree.balance}`);
+  assert.ok(Number.isInteger(tree.deadLeaves) && tree.deadLeaves >= 0 && tree.deadLeaves <= 8);
+  assert.equal(layers[0].macsPerExample.training, 784 * 32);
+  assert.equal(layers[0].parameters, 784 * 32 + 32);
+
+  assert.equal(json.modelPath, join(out, 'model.safetensors'));
+  assert.ok(existsSync(json.modelPath));
+  assert.deepEqual(readdirSync(out).sort(), ['metrics.jsonl', 'model.safetensors'], 'no temp files left');
+
+  const metricsText = readFileSync(join(out, 'metrics.jsonl'), 'utf8');
+  assert.ok(metricsText.endsWith('\n'));
+  const metrics = metricsText.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+  assert.deepEqual(metrics.map((m) => m.epoch), [1, 2]);
+  assert.ok(metrics[1].trainLoss < metrics[0].trainLoss, `training loss falls: ${metrics[0].trainLoss} → ${metrics[1].trainLoss}`);
+  assert.equal(metrics[1].trainLoss, json.trainLoss);
+  assert.equal(metrics[1].validationAccuracy, json.validationAccuracy);
+});
+
+test('eval of the trained model reports exactly the test accuracy train printed', () => {
+  const { json } = mainRun();
+  const r = cli('eval', '--model', json.modelPath, '--limit', '1500', '--json');
+  assert.equal(r.status, 0, describeRun(r));
+  const e = lastJson(r);
+  assert.equal(e.testAccuracy, json.testAccuracy);
+  assert.equal(e.testLoss, json.testLoss);
+  assert.equal(e.examples, 1500);
+  assert.equal(e.parameters, json.parameters);
+  assert.deepEqual(e.macsPerExample, json.macsPerExample);
+  assert.deepEqual(e.layers.map((l: any) => l.parameters), json.layers.map((l: any) => l.parameters));
+});
+
+test('inspect reports per-layer parameters and leaf usage; --no-usage needs no data', () => {
+  const { json } = mainRun();
+  const r = cli('inspect', '--model', json.modelPath, '--limit', '200', '--json');
+  assert.equal(r.status, 0, describeRun(r));
+  const s = lastJson(r);
+  assert.equal(s.usageExamples, 200);
+  assert.equal(s.parameters, json.parameters);
+  assert.equal(s.config.layers.length, 5);
+  assert.deepEqual(s.layers.map((l: any) => [l.kind, l.parameters]), json.layers.map((l: any) => [l.kind, l.parameters]));
+  const trees = s.layers.filter((l: any) => l.kind === 'tree');
+  assert.equal(trees.length, 1);
+  for (const t of trees) {
+    assert.ok(Array.isArray(t.leafUsage));
+    assert.equal(t.leafUsage.length, t.blocks);
+    let zeros = 0;
+    for (const block of t.leafUsage) {
+      assert.equal(block.length, 2 ** t.depth);
+      assert.equal(block.reduce((a: number, b: number) => a + b, 0), 200);
+      zeros += block.filter((c: number) => c === 0).length;
+    }
+    assert.equal(zeros, t.deadLeaves, 'dead leaves are the unused leaves');
+  }
+  assert.match(r.stdout, /layer 2 block 0 leaf usage over 200 test examples: /);
+
+  // no usage: works with no dataset at all
+  const n = cli('inspect', '--model', json.modelPath, '--no-usage', '--json', '--data-dir', join(TMP, 'no-such-data'));
+  assert.equal(n.status, 0, describeRun(n));
+  const ns = lastJson(n);
+  assert.equal(ns.usageExamples, 0);
+  assert.equal(ns.parameters, json.parameters);
+  for (const l of ns.layers) assert.equal(l.leafUsage, undefined);
+});
+
+test('determinism: the same seed gives a byte-identical model file, another seed a different one', () => {
+  const a = mainRun('a', 7), b = mainRun('b', 7), c = mainRun('c', 8);
+  const fa = readFileSync(join(a.out, 'model.safetensors'));
+  const fb = readFileSync(join(b.out, 'model.safetensors'));
+  const fc = readFileSync(join(c.out, 'model.safetensors'));
+  assert.ok(fa.equals(fb), 'same seed, same bytes');
+  assert.equal(b.json.testAccuracy, a.json.testAccuracy);
+  assert.equal(fc.length, fa.length);
+  assert.ok(!fa.equals(fc), 'different seed, different weights');
+  // metrics agree except for the timings
+  const strip = (out: string) => readFileSync(join(out, 'metrics.jsonl'), 'utf8').trimEnd().split('\n')
+    .map((l) => ({ ...JSON.parse(l), seconds: 0 }));
+  assert.deepEqual(strip(b.out), strip(a.out));
+});
+
+// ---------------------------------------------------------------- tree-layer arithmetic
+
+/** (2^(k+1) − 1)·(m·n + m) weights and biases; projection gating adds its fixed gate weights and biases, k·n + k. */
+function treeNumbers(k: number, n: number, m: number, gating: 'units' | 'projection') {
+  const gate = gating === 'projection' ? k * n : 0;
+  return {
+    parameters: (2 ** (k + 1) - 1) * (m * n + m) + (gating === 'projection' ? k * n + k : 0),
+    training: (k + 1) * m * n + gate,
+    inference: m * n + gate,
+  };
+}
+
+function checkTreeLayer(l: Record<string, any>, k: number, n: number, m: number, gating: 'units' | 'projection'): void {
+  const want = treeNumbers(k, n, m, gating);
+  assert.deepEqual([l.kind, l.depth, l.blocks, l.gating, l.inputSize, l.outputSize], ['tree', k, 1, gating, n, m]);
+  assert.equal(l.parameters, want.parameters, `layer ${l.index} parameters`);
+  assert.deepEqual(l.macsPerExample, { training: want.training, inference: want.inference }, `layer ${l.index} MACs`);
+}
+
+test('tree-layer parameters and MACs in the JSON: projection gating (the main run)', () => {
+  const { json } = mainRun();
+  checkTreeLayer(json.layers[1], 3, 32, 32, 'projection');
+  assert.equal(json.layers[1].parameters, 15 * (32 * 32 + 32) + 3 * 32 + 3);
+  assert.deepEqual(json.layers[1].macsPerExample, { training: 4 * 32 * 32 + 3 * 32, inference: 32 * 32 + 3 * 32 });
+});
+
+test('tree-layer parameters and MACs in the JSON: units gating, two tree layers', () => {
+  const out = tmp('units');
+  const r = cli('train', '--limit', '300', '--epochs', '1', '--hidden', '16', '--tree-layers', '1,2', '--depth', '2',
+    '--gating', 'units', '--out', out, '--json', '--seed', '3');
+  assert.equal(r.status, 0, describeRun(r));
+  const json = lastJson(r);
+  assert.equal(json.layers.length, 2);
+  checkTreeLayer(json.layers[0], 2, 784, 16, 'units');
+  checkTreeLayer(json.layers[1], 2, 16, 10, 'units');
+  assert.equal(json.layers[0].parameters, 7 * (784 * 16 + 16));
+  assert.deepEqual(json.layers[1].macsPerExample, { training: 3 * 16 * 10, inference: 16 * 10 });
+  assert.equal(json.parameters, 7 * (784 * 16 + 16) + 7 * (16 * 10 + 10));
+  assert.equal(json.macsPerExample.inference, 784 * 16 + 16 * 10);
+  assert.equal(json.capacityToComputation.inference, json.parameters / json.macsPerExample.inference);
+  // the saved model's gating units are recorded in its config
+  const i = cli('inspect', '--model', json.modelPath, '--no-usage', '--json');
+  assert.equal(i.status, 0, describeRun(i));
+  const cfg = lastJson(i).config;
+  for (const l of cfg.layers.filter((c: any) => c.kind === 'tree')) {
+    assert.equal(l.gateUnits.length, 2);
+  }
+});
+
+function reEscape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

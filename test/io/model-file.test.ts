@@ -1,0 +1,418 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TreegateError } from '../../src/core/errors.js';
+import { Rng } from '../../src/core/rng.js';
+import { matrix } from '../../src/core/tensor.js';
+import { decodeSafetensors, encodeSafetensors } from '../../src/io/safetensors.js';
+import { encodeModel, loadModel, MODEL_FORMAT, saveModel } from '../../src/io/model-file.js';
+import { Model, mlpConfig, type ModelConfig } from '../../src/layers/model.js';
+import type { Param } from '../../src/layers/param.js';
+
+function withTmp(fn: (dir: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'treegate-model-file-'));
+  try {
+    fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const NORM = { scale: 1 / 255, mean: Math.PI / 24, std: Math.SQRT1_2 / 2.25 };
+
+/** Every layer kind and tree variant: units with explicit non-default gateUnits, projection, blocks 2, depth 0 and 3. */
+function mixedConfig(): ModelConfig {
+  return {
+    inputSize: 12,
+    numClasses: 3,
+    normalization: { ...NORM },
+    layers: [
+      { kind: 'dense', inputSize: 12, outputSize: 8 },
+      { kind: 'activation', fn: 'relu' },
+      { kind: 'tree', inputSize: 8, outputSize: 8, depth: 3, blocks: 1, gating: 'units', gateUnits: [5, 2, 7], nodeInit: 'small', decayGamma: 0.5 },
+      { kind: 'activation', fn: 'tanh' },
+      { kind: 'tree', inputSize: 8, outputSize: 6, depth: 3, blocks: 2, gating: 'projection', nodeInit: 'zero', decayGamma: 1 },
+      { kind: 'activation', fn: 'relu' },
+      { kind: 'tree', inputSize: 6, outputSize: 6, depth: 0, blocks: 2, gating: 'units', gateUnits: [], nodeInit: 'zero', decayGamma: 1 },
+      { kind: 'activation', fn: 'tanh' },
+      { kind: 'tree', inputSize: 6, outputSize: 4, depth: 2, blocks: 2, gating: 'units', gateUnits: [2, 0], nodeInit: 'small', decayGamma: 0.25 },
+      { kind: 'activation', fn: 'relu' },
+      { kind: 'tree', inputSize: 4, outputSize: 4, depth: 0, blocks: 1, gating: 'projection', nodeInit: 'zero', decayGamma: 2 },
+      { kind: 'activation', fn: 'relu' },
+      { kind: 'dense', inputSize: 4, outputSize: 3 },
+    ],
+  };
+}
+
+/** Overwrites every parameter with random finite float32 bit patterns (incl. −0 and subnormals). */
+function scramble(model: Model, seed: number): void {
+  const rng = new Rng(seed);
+  let first = true;
+  for (const p of model.params()) {
+    const bits = new Uint32Array(p.data.buffer, p.data.byteOffset, p.data.length);
+    for (let i = 0; i < bits.length; i++) {
+      let u = rng.nextU32();
+      if (((u >>> 23) & 0xff) === 0xff) u &= ~(1 << 30); // no NaN or infinity
+      bits[i] = u;
+    }
+    if (first && bits.length >= 3) {
+      bits[0] = 0x80000000; // −0
+      bits[1] = 0x00000001; // smallest subnormal
+      bits[2] = 0x7f7fffff; // largest finite
+      first = false;
+    }
+    p.version++;
+  }
+}
+
+function paramBytes(p: Param): Buffer {
+  return Buffer.from(p.data.buffer, p.data.byteOffset, p.data.byteLength);
+}
+
+function assertBitExact(a: Model, b: Model): void {
+  const pa = a.params(), pb = b.params();
+  assert.deepEqual(pb.map((p) => p.name), pa.map((p) => p.name));
+  for (let i = 0; i < pa.length; i++) {
+    assert.deepEqual([...pb[i].shape], [...pa[i].shape], pa[i].name);
+    assert.ok(paramBytes(pb[i]).equals(paramBytes(pa[i])), `${pa[i].name}: bytes differ after save → load`);
+  }
+}
+
+function inferBytes(model: Model, seed: number): Buffer {
+  const rng = new Rng(seed);
+  const x = matrix(37, model.inputSize);
+  for (let i = 0; i < x.data.length; i++) x.data[i] = rng.normal();
+  const y = model.forward(x, 'infer');
+  return Buffer.from(y.data.slice(0, y.rows * y.cols).buffer);
+}
+
+/** A small trained-looking model and its file bytes, for the corruption tests. */
+function goodModel(): Model {
+  const m = new Model(mixedConfig(), new Rng(3));
+  scramble(m, 4);
+  return m;
+}
+
+function rawParts(model: Model) {
+  const { tensors, metadata } = decodeSafetensors(encodeModel(model), 'good');
+  const list = [...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data }));
+  return { list, metadata };
+}
+
+/** Asserts loadModel(path) throws a TreegateError whose message names the file and matches `re`. */
+function assertLoadFails(path: string, re: RegExp): void {
+  assert.throws(() => loadModel(path), (e: unknown) => {
+    assert.ok(e instanceof TreegateError, `expected a TreegateError, got ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`);
+    assert.ok(e.message.includes(path), `message names the file: ${e.message}`);
+    assert.match(e.message, re);
+    return true;
+  });
+}
+
+function writeAndExpectFailure(dir: string, name: string, bytes: Uint8Array, re: RegExp): void {
+  const p = join(dir, name);
+  writeFileSync(p, bytes);
+  assertLoadFails(p, re);
+}
+
+function withConfig(config: unknown, tensors: Array<{ name: string; shape: number[]; data: Float32Array }> = []): Uint8Array {
+  return encodeSafetensors(tensors, { format: MODEL_FORMAT, config: typeof config === 'string' ? config : JSON.stringify(config) });
+}
+
+// ---------------------------------------------------------------- round trip
+
+test('save → load is bit-exact for dense, tree (units/projection, blocks 2, depth 0 and 3) and activation layers', () => {
+  withTmp((dir) => {
+    const model = new Model(mixedConfig(), new Rng(11));
+    scramble(model, 12);
+    const p = join(dir, 'model.safetensors');
+    saveModel(p, model);
+    const loaded = loadModel(p);
+    assertBitExact(model, loaded);
+    assert.deepEqual(loaded.toConfig(), model.toConfig());
+    assert.deepEqual(loaded.toConfig(), mixedConfig());
+    assert.deepEqual(loaded.config.normalization, NORM);
+    assert.equal(loaded.parameterCount(), model.parameterCount());
+    assert.deepEqual(loaded.macs(), model.macs());
+    // the explicit gating units survive
+    const trees = loaded.treeLayers();
+    assert.deepEqual(trees.map((t) => t.layer.gateUnits), [[5, 2, 7], [], [], [2, 0], []]);
+    assert.deepEqual(trees.map((t) => [t.layer.depth, t.layer.blocks, t.layer.gating]),
+      [[3, 1, 'units'], [3, 2, 'projection'], [0, 2, 'units'], [2, 2, 'units'], [0, 1, 'projection']]);
+    // same outputs, bit for bit
+    assert.ok(inferBytes(loaded, 5).equals(inferBytes(model, 5)));
+    // saving the loaded model reproduces the file byte for byte
+    const p2 = join(dir, 'again.safetensors');
+    saveModel(p2, loaded);
+    assert.ok(readFileSync(p2).equals(readFileSync(p)));
+  });
+});
+
+test('round trip of an MLP config: units gating with pending units, projection, no normalization', () => {
+  withTmp((dir) => {
+    for (const gating of ['units', 'projection'] as const) {
+      for (const depth of [0, 3]) {
+        const cfg = mlpConfig({ inputSize: 20, numClasses: 5, hidden: [8, 6], treeLayers: [1, 2, 3], depth, blocks: 2, gating, activation: 'tanh' });
+        const model = new Model(cfg, new Rng(depth + 1));
+        const p = join(dir, `m-${gating}-${depth}.safetensors`);
+        saveModel(p, model);
+        const loaded = loadModel(p);
+        assertBitExact(model, loaded);
+        assert.deepEqual(loaded.toConfig(), model.toConfig());
+        assert.equal(loaded.config.normalization, undefined);
+        assert.ok(inferBytes(loaded, 9).equals(inferBytes(model, 9)));
+      }
+    }
+  });
+});
+
+test('round trip preserves normalization exactly, including awkward float64 values', () => {
+  withTmp((dir) => {
+    const normalization = { scale: 1 / 255, mean: 0.1 + 0.2, std: 5e-324 + 1e-8 };
+    const cfg = mlpConfig({ inputSize: 4, numClasses: 2, hidden: [], treeLayers: [1], depth: 1, normalization });
+    const model = new Model(cfg, new Rng(1));
+    const p = join(dir, 'n.safetensors');
+    saveModel(p, model);
+    const loaded = loadModel(p);
+    assert.deepEqual(loaded.config.normalization, normalization);
+    assert.ok(Object.is(loaded.config.normalization!.mean, 0.1 + 0.2));
+    assertBitExact(model, loaded);
+  });
+});
+
+// ---------------------------------------------------------------- load errors
+
+test('loadModel: missing file and a directory', () => {
+  withTmp((dir) => {
+    assertLoadFails(join(dir, 'nope.safetensors'), /no such file/);
+    assertLoadFails(join(dir, 'nope', 'deeper.safetensors'), /cannot open/);
+    const sub = join(dir, 'sub');
+    mkdirSync(sub);
+    assertLoadFails(sub, /not a file/);
+  });
+});
+
+test('loadModel: random bytes and empty files', () => {
+  withTmp((dir) => {
+    const rng = new Rng(99);
+    for (const size of [0, 3, 8, 64, 4096]) {
+      const bytes = new Uint8Array(size).map(() => rng.nextU32() & 0xff);
+      writeAndExpectFailure(dir, `rand-${size}`, bytes, /./);
+    }
+    // random bytes behind a plausible header length: not JSON
+    const bytes = new Uint8Array(1000).map(() => rng.nextU32() & 0xff);
+    new DataView(bytes.buffer).setBigUint64(0, 200n, true);
+    writeAndExpectFailure(dir, 'rand-json', bytes, /UTF-8|JSON/);
+  });
+});
+
+test('loadModel: every truncation of a real model file is rejected', () => {
+  withTmp((dir) => {
+    const full = encodeModel(goodModel());
+    const headerLen = Number(new DataView(full.buffer).getBigUint64(0, true));
+    const cuts = new Set([0, 1, 7, 8, 9, 8 + (headerLen >> 1), 8 + headerLen - 1, 8 + headerLen, 8 + headerLen + 1,
+      (full.length >> 1), full.length - 4, full.length - 1]);
+    for (const cut of cuts) {
+      writeAndExpectFailure(dir, `trunc-${cut}`, full.subarray(0, cut), /./);
+    }
+    // the untruncated file loads
+    const p = join(dir, 'full');
+    writeFileSync(p, full);
+    assert.ok(loadModel(p) instanceof Model);
+  });
+});
+
+test('loadModel: a valid safetensors file without treegate metadata', () => {
+  withTmp((dir) => {
+    const { list, metadata } = rawParts(goodModel());
+    writeAndExpectFailure(dir, 'no-meta', encodeSafetensors(list), /not a treegate model/);
+    writeAndExpectFailure(dir, 'other-format', encodeSafetensors(list, { format: 'pt' }), /not a treegate model.*"pt"/);
+    writeAndExpectFailure(dir, 'no-config', encodeSafetensors(list, { format: MODEL_FORMAT }), /config.*not valid JSON/);
+    writeAndExpectFailure(dir, 'empty', encodeSafetensors([]), /not a treegate model/);
+    // and the original parts do make a loadable file
+    const p = join(dir, 'ok');
+    writeFileSync(p, encodeSafetensors(list, metadata));
+    loadModel(p);
+  });
+});
+
+test('loadModel: missing, wrongly shaped and extra tensors', () => {
+  withTmp((dir) => {
+    const { list, metadata } = rawParts(goodModel());
+    const names = list.map((t) => t.name);
+    for (const drop of ['layers.0.weight', 'layers.4.blocks.1.gate_bias', 'layers.6.blocks.0.bias']) {
+      assert.ok(names.includes(drop), drop);
+      writeAndExpectFailure(dir, `missing-${drop}`, encodeSafetensors(list.filter((t) => t.name !== drop), metadata),
+        new RegExp(`tensor ${drop.replace(/\./g, '\\.')} is missing`));
+    }
+    // transposed (same element count) and wrong element count
+    const transposed = list.map((t) => (t.name === 'layers.0.weight' ? { ...t, shape: [...t.shape].reverse() } : t));
+    writeAndExpectFailure(dir, 'transposed', encodeSafetensors(transposed, metadata), /layers\.0\.weight has shape \[12,8\].*\[8,12\]/);
+    const short = list.map((t) => (t.name === 'layers.12.bias' ? { ...t, shape: [2], data: t.data.slice(0, 2) } : t));
+    writeAndExpectFailure(dir, 'short', encodeSafetensors(short, metadata), /layers\.12\.bias has shape/);
+    const flat = list.map((t) => (t.name === 'layers.2.blocks.0.weight' ? { ...t, shape: [t.data.length] } : t));
+    writeAndExpectFailure(dir, 'flat', encodeSafetensors(flat, metadata), /layers\.2\.blocks\.0\.weight has shape/);
+    const extra = [...list, { name: 'layers.99.weight', shape: [2, 2], data: new Float32Array(4) }];
+    writeAndExpectFailure(dir, 'extra', encodeSafetensors(extra, metadata), /unexpected tensor layers\.99\.weight/);
+    // a units-gated tree carrying projection tensors
+    const stray = [...list, { name: 'layers.2.blocks.0.gate_weight', shape: [3, 8], data: new Float32Array(24) }];
+    writeAndExpectFailure(dir, 'stray-gate', encodeSafetensors(stray, metadata), /unexpected tensor layers\.2\.blocks\.0\.gate_weight/);
+  });
+});
+
+test('loadModel: NaN and infinite weights', () => {
+  withTmp((dir) => {
+    const { list, metadata } = rawParts(goodModel());
+    for (const [label, v] of [['nan', NaN], ['inf', Infinity], ['-inf', -Infinity]] as const) {
+      const bad = list.map((t) => {
+        if (t.name !== 'layers.4.blocks.1.weight') return t;
+        const data = t.data.slice();
+        data[17] = v;
+        return { ...t, data };
+      });
+      writeAndExpectFailure(dir, label, encodeSafetensors(bad, metadata), /layers\.4\.blocks\.1\.weight holds a non-finite value .* at index 17/);
+    }
+  });
+});
+
+test('loadModel: malformed config JSON and configs without a layer list', () => {
+  withTmp((dir) => {
+    writeAndExpectFailure(dir, 'json', withConfig('{"inputSize": 12, "layers": ['), /not valid JSON/);
+    writeAndExpectFailure(dir, 'empty-string', withConfig(''), /not valid JSON/);
+    writeAndExpectFailure(dir, 'null', withConfig('null'), /no layer list/);
+    writeAndExpectFailure(dir, 'array', withConfig('[]'), /no layer list/);
+    writeAndExpectFailure(dir, 'layers-object', withConfig({ inputSize: 4, numClasses: 2, layers: {} }), /no layer list/);
+    writeAndExpectFailure(dir, 'layer-null', withConfig({ inputSize: 4, numClasses: 2, layers: [null] }), /layer config is not an object/);
+    writeAndExpectFailure(dir, 'no-layers', withConfig({ inputSize: 4, numClasses: 2, layers: [] }), /invalid model config: model has no layers/);
+    writeAndExpectFailure(dir, 'bad-norm', withConfig({ inputSize: 4, numClasses: 2, normalization: { scale: 1, mean: 0, std: 0 }, layers: [{ kind: 'dense', inputSize: 4, outputSize: 2 }] }),
+      /normalization/);
+    writeAndExpectFailure(dir, 'norm-string', withConfig({ inputSize: 4, numClasses: 2, normalization: 'z', layers: [{ kind: 'dense', inputSize: 4, outputSize: 2 }] }),
+      /normalization/);
+  });
+});
+
+test('loadModel: configs with impossible options', () => {
+  withTmp((dir) => {
+    const tree = (o: Record<string, unknown>) => ({ kind: 'tree', inputSize: 8, outputSize: 2, depth: 2, blocks: 1, gating: 'units', ...o });
+    const cases: Array<[string, unknown, RegExp]> = [
+      ['depth-neg', { inputSize: 8, numClasses: 2, layers: [tree({ depth: -1 })] }, /invalid model config: .*depth must be an integer in \[0, 24\], got -1/],
+      ['depth-big', { inputSize: 8, numClasses: 2, layers: [tree({ depth: 25, gating: 'projection' })] }, /depth must be an integer/],
+      ['depth-frac', { inputSize: 8, numClasses: 2, layers: [tree({ depth: 1.5 })] }, /depth must be an integer/],
+      ['width-0-dense', { inputSize: 8, numClasses: 2, layers: [{ kind: 'dense', inputSize: 8, outputSize: 0 }, { kind: 'dense', inputSize: 0, outputSize: 2 }] }, /output size must be an integer/],
+      ['width-0-tree', { inputSize: 8, numClasses: 2, layers: [tree({ outputSize: 0 }), tree({ inputSize: 0 })] }, /output size must be an integer/],
+      ['input-0', { inputSize: 0, numClasses: 2, layers: [{ kind: 'dense', inputSize: 0, outputSize: 2 }] }, /model input size/],
+      ['classes-1', { inputSize: 8, numClasses: 1, layers: [{ kind: 'dense', inputSize: 8, outputSize: 1 }] }, /model class count/],
+      ['mismatch', { inputSize: 8, numClasses: 2, layers: [{ kind: 'dense', inputSize: 8, outputSize: 6 }, { kind: 'activation', fn: 'relu' }, { kind: 'dense', inputSize: 5, outputSize: 2 }] },
+        /dense input size 5 does not match the 6 outputs before it/],
+      ['mismatch-tree', { inputSize: 8, numClasses: 2, layers: [{ kind: 'dense', inputSize: 8, outputSize: 6 }, tree({ inputSize: 8 })] },
+        /tree input size 8 does not match the 6 outputs before it/],
+      ['mismatch-classes', { inputSize: 8, numClasses: 3, layers: [{ kind: 'dense', inputSize: 8, outputSize: 2 }] }, /2 outputs but the model has 3 classes/],
+      ['blocks', { inputSize: 8, numClasses: 2, layers: [tree({ blocks: 3 })] }, /not divisible by 3 blocks/],
+      ['blocks-0', { inputSize: 8, numClasses: 2, layers: [tree({ blocks: 0 })] }, /blocks must be an integer/],
+      ['units-k', { inputSize: 8, numClasses: 2, layers: [tree({ depth: 5, blocks: 2 })] }, /depth 5 needs 5 gating units but each block has only 4 inputs/],
+      ['gate-range', { inputSize: 8, numClasses: 2, layers: [tree({ gateUnits: [0, 8] })] }, /gate unit 8 must be a distinct integer in \[0, 8\)/],
+      ['gate-dup', { inputSize: 8, numClasses: 2, layers: [tree({ gateUnits: [1, 1] })] }, /gate unit 1 must be a distinct/],
+      ['gate-len', { inputSize: 8, numClasses: 2, layers: [tree({ gateUnits: [1] })] }, /gateUnits has 1 entries, depth is 2/],
+      ['gating', { inputSize: 8, numClasses: 2, layers: [tree({ gating: 'random' })] }, /unknown gating source 'random'/],
+      ['node-init', { inputSize: 8, numClasses: 2, layers: [tree({ nodeInit: 'big' })] }, /unknown node init 'big'/],
+      ['gamma', { inputSize: 8, numClasses: 2, layers: [tree({ decayGamma: -1 })] }, /decay gamma/],
+      ['kind', { inputSize: 8, numClasses: 2, layers: [{ kind: 'conv', inputSize: 8, outputSize: 2 }] }, /unknown layer kind 'conv'/],
+      ['activation', { inputSize: 8, numClasses: 2, layers: [{ kind: 'dense', inputSize: 8, outputSize: 2 }, { kind: 'activation', fn: 'sigmoid' }] }, /unknown activation 'sigmoid'/],
+      ['string-width', { inputSize: 8, numClasses: 2, layers: [{ kind: 'dense', inputSize: 8, outputSize: '2' }] }, /output size must be an integer/],
+    ];
+    for (const [name, config, re] of cases) writeAndExpectFailure(dir, name, withConfig(config), re);
+  });
+});
+
+// Found while writing these tests: configs whose checks throw something other
+// than a TreegateError inside `new Model(config)` escape decodeModel unwrapped,
+// so `treegate eval` reports them as an internal error (exit 1) without the file name.
+test('loadModel: a config asking for an absurdly wide layer is a TreegateError, not a RangeError', () => {
+  withTmp((dir) => {
+    const config = {
+      inputSize: 8, numClasses: 2,
+      layers: [{ kind: 'dense', inputSize: 8, outputSize: 1e12 }, { kind: 'dense', inputSize: 1e12, outputSize: 2 }],
+    };
+    writeAndExpectFailure(dir, 'huge', withConfig(config), /./);
+  });
+});
+
+test('loadModel: a non-array gateUnits is a TreegateError, not a TypeError', () => {
+  withTmp((dir) => {
+    const config = {
+      inputSize: 8, numClasses: 2,
+      layers: [{ kind: 'tree', inputSize: 8, outputSize: 2, depth: 1, blocks: 1, gating: 'units', gateUnits: 3 }],
+    };
+    writeAndExpectFailure(dir, 'gate-number', withConfig(config), /gateUnits|gate unit/);
+  });
+});
+
+// ---------------------------------------------------------------- atomic save
+
+test('saveModel replaces an existing model atomically and leaves no temp files', () => {
+  withTmp((dir) => {
+    const p = join(dir, 'model.safetensors');
+    const a = goodModel();
+    saveModel(p, a);
+    const oldBytes = readFileSync(p);
+    const oldIno = statSync(p).ino;
+    // a hard link keeps the old inode reachable: an in-place rewrite would change its contents
+    const link = join(dir, 'old-link');
+    linkSync(p, link);
+
+    const b = new Model(mixedConfig(), new Rng(50));
+    scramble(b, 51);
+    saveModel(p, b);
+    assert.deepEqual(readdirSync(dir).sort(), ['model.safetensors', 'old-link']);
+    assert.ok(readFileSync(link).equals(oldBytes), 'the old file was not modified in place');
+    assert.notEqual(statSync(p).ino, oldIno, 'the new file is a new inode renamed over the old path');
+    assert.ok(readFileSync(p).equals(Buffer.from(encodeModel(b))));
+    assertBitExact(b, loadModel(p));
+  });
+});
+
+test('a failed saveModel leaves the previous model intact and no temp files', () => {
+  withTmp((dir) => {
+    const p = join(dir, 'model.safetensors');
+    const good = goodModel();
+    saveModel(p, good);
+    const before = readFileSync(p);
+
+    // 1. a model that cannot be serialized (a tensor whose data does not match its shape)
+    const broken = new Model(mixedConfig(), new Rng(8));
+    broken.params = () => [{ name: 'w', shape: [3], data: new Float32Array(2) } as unknown as Param];
+    assert.throws(() => saveModel(p, broken), TreegateError);
+    assert.ok(readFileSync(p).equals(before));
+    assert.deepEqual(readdirSync(dir), ['model.safetensors']);
+
+    // 2. the target's directory does not exist (vanished)
+    const gone = join(dir, 'gone');
+    mkdirSync(gone);
+    rmSync(gone, { recursive: true });
+    const target = join(gone, 'model.safetensors');
+    assert.throws(() => saveModel(target, good), (e: unknown) => {
+      assert.ok(e instanceof TreegateError);
+      assert.ok(e.message.includes(target), e.message);
+      return true;
+    });
+    assert.equal(existsSync(gone), false);
+
+    // 3. the target path is a directory: the rename fails, the temp file is removed
+    const asDir = join(dir, 'model-dir.safetensors');
+    mkdirSync(asDir);
+    writeFileSync(join(asDir, 'keep'), 'x');
+    assert.throws(() => saveModel(asDir, good), (e: unknown) => {
+      assert.ok(e instanceof TreegateError);
+      assert.ok(e.message.includes(asDir), e.message);
+      return true;
+    });
+    assert.deepEqual(readdirSync(dir).sort(), ['model-dir.safetensors', 'model.safetensors']);
+    assert.deepEqual(readdirSync(asDir), ['keep']);
+    assert.ok(readFileSync(p).equals(before));
+    assertBitExact(good, loadModel(p));
+  });
+});
