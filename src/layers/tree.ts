@@ -47,7 +47,7 @@ export class TreeGated implements Layer {
 
   private routing: Routing[];
   private xs: Scratch[]; // per block (N, s) sorted inputs of the last train forward
-  private trained = 0; // N of the last train forward, 0 if none
+  private trained = -1; // N of the last train forward, -1 if none
   private ys = new Scratch(); // (N, m)
   private out = new Scratch(); // (N, m)
   private dys = new Scratch(); // (N, m)
@@ -248,13 +248,13 @@ export class TreeGated implements Layer {
       else be.groupedForward(rt, xs, s, this.weight[j].data, this.bias[j].data, m, ys);
       be.scatterRows(ys, m, rt.perm, N, y, m, 0, j > 0);
     }
-    this.trained = mode === 'train' ? N : 0;
+    this.trained = mode === 'train' ? N : -1;
     return matrix(N, m, y);
   }
 
   backward(dy: Matrix, needInputGrad: boolean): Matrix | null {
     const N = this.trained;
-    if (N === 0) throw new Error(`${this.name}: backward without a train forward`);
+    if (N < 0) throw new Error(`${this.name}: backward without a train forward`);
     checkShape(dy, this.outputSize, `${this.name} output gradient`, N);
     const n = this.inputSize, s = this.blockSize, m = this.outputSize, be = backend();
     const dys = this.dys.get(N * m);

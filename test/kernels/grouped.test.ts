@@ -1,0 +1,180 @@
+/**
+ * Grouped products over routing ranges, against a naive per-example path sum:
+ * example i (sorted row r, i = perm[r]) with leaf L uses the nodes
+ * t_d = 2^d − 1 + (L >> (k − d)), d = 0..k. Output buffers start with random
+ * contents to check accumulation; nodes off every path must stay bit-identical.
+ */
+import { test } from 'node:test';
+import { Routing } from '../../src/kernels/routing.js';
+import { backendNames, setBackend, type Backend } from '../../src/kernels/backend.js';
+import { assertBitEqual, assertClose, pathNode, randomArray, Rng } from '../helpers.js';
+
+interface Case { k: number; m: number; s: number; leaves: number[]; what: string }
+
+function cases(): Case[] {
+  const rng = new Rng(21);
+  const out: Case[] = [];
+  for (let k = 0; k <= 3; k++) {
+    for (const [m, s] of [[1, 1], [3, 5], [7, 3], [5, 9]]) {
+      const L = 2 ** k;
+      // random leaves; one leaf only; every leaf but one (empty leaf in the middle); a single example
+      out.push({ k, m, s, leaves: Array.from({ length: 13 }, () => rng.int(L)), what: 'random' });
+      out.push({ k, m, s, leaves: Array(6).fill(L - 1), what: 'all in the last leaf' });
+      out.push({ k, m, s, leaves: Array.from({ length: 11 }, (_, i) => (i * 3) % L).filter((l) => L === 1 || l !== (L >> 1)), what: 'empty leaves' });
+      out.push({ k, m, s, leaves: [rng.int(L)], what: 'one example' });
+    }
+  }
+  return out;
+}
+
+function route(leaves: number[], k: number): Routing {
+  const rt = new Routing();
+  rt.leaf = Int32Array.from(leaves);
+  rt.sort(leaves.length, k);
+  return rt;
+}
+
+/** Nodes on at least one example's path. */
+function usedNodes(leaves: number[], k: number): Set<number> {
+  const used = new Set<number>();
+  for (const L of leaves) for (let d = 0; d <= k; d++) used.add(pathNode(L, d, k));
+  return used;
+}
+
+function backends(): Backend[] {
+  const bs = backendNames().map((n) => setBackend(n));
+  setBackend('js');
+  return bs;
+}
+
+const TOL = { rtol: 1e-5, atol: 1e-5 };
+
+for (const be of backends()) {
+  test(`${be.name}: groupedForward = Σ over the path of U_t x + c_t, accumulated onto ys`, () => {
+    const rng = new Rng(22);
+    for (const c of cases()) {
+      const { k, m, s, leaves } = c, N = leaves.length, T = 2 ** (k + 1) - 1;
+      const rt = route(leaves, k);
+      const xs = randomArray(rng, N * s), w = randomArray(rng, T * m * s), bias = randomArray(rng, T * m);
+      const ys = randomArray(rng, N * m), ys0 = ys.slice();
+      be.groupedForward(rt, xs, s, w, bias, m, ys);
+      const ref = new Float64Array(N * m);
+      for (let r = 0; r < N; r++) {
+        const L = leaves[rt.perm[r]];
+        for (let j = 0; j < m; j++) {
+          let acc = ys0[r * m + j];
+          for (let d = 0; d <= k; d++) {
+            const t = pathNode(L, d, k);
+            acc += bias[t * m + j];
+            for (let p = 0; p < s; p++) acc += w[(t * m + j) * s + p] * xs[r * s + p];
+          }
+          ref[r * m + j] = acc;
+        }
+      }
+      assertClose(ys, ref, TOL, `groupedForward k=${k} m=${m} s=${s} ${c.what}`);
+    }
+  });
+
+  test(`${be.name}: groupedBackwardInput = Σ over the path of dy U_t, accumulated onto dxs`, () => {
+    const rng = new Rng(23);
+    for (const c of cases()) {
+      const { k, m, s, leaves } = c, N = leaves.length, T = 2 ** (k + 1) - 1;
+      const rt = route(leaves, k);
+      const dys = randomArray(rng, N * m), w = randomArray(rng, T * m * s);
+      const dxs = randomArray(rng, N * s), dxs0 = dxs.slice();
+      be.groupedBackwardInput(rt, dys, m, w, s, dxs);
+      const ref = new Float64Array(N * s);
+      for (let r = 0; r < N; r++) {
+        const L = leaves[rt.perm[r]];
+        for (let p = 0; p < s; p++) {
+          let acc = dxs0[r * s + p];
+          for (let d = 0; d <= k; d++) {
+            const t = pathNode(L, d, k);
+            for (let j = 0; j < m; j++) acc += dys[r * m + j] * w[(t * m + j) * s + p];
+          }
+          ref[r * s + p] = acc;
+        }
+      }
+      assertClose(dxs, ref, TOL, `groupedBackwardInput k=${k} m=${m} s=${s} ${c.what}`);
+    }
+  });
+
+  test(`${be.name}: groupedBackwardInput over the node sublist of one depth (g0, g1 = depthStart[d], depthStart[d+1])`, () => {
+    const rng = new Rng(26);
+    for (const c of cases()) {
+      const { k, m, s, leaves } = c, N = leaves.length, T = 2 ** (k + 1) - 1;
+      const rt = route(leaves, k);
+      const dys = randomArray(rng, N * m), w = randomArray(rng, T * m * s);
+      for (let d = 0; d <= k; d++) {
+        const dxs = randomArray(rng, N * s), dxs0 = dxs.slice();
+        be.groupedBackwardInput(rt, dys, m, w, s, dxs, rt.depthStart[d], rt.depthStart[d + 1]);
+        const ref = new Float64Array(N * s);
+        for (let r = 0; r < N; r++) {
+          const t = pathNode(leaves[rt.perm[r]], d, k);
+          for (let p = 0; p < s; p++) {
+            let acc = dxs0[r * s + p];
+            for (let j = 0; j < m; j++) acc += dys[r * m + j] * w[(t * m + j) * s + p];
+            ref[r * s + p] = acc;
+          }
+        }
+        assertClose(dxs, ref, TOL, `groupedBackwardInput depth ${d} only, k=${k} m=${m} s=${s} ${c.what}`);
+      }
+    }
+  });
+
+  test(`${be.name}: groupedBackwardWeight accumulates dU_t, dc_t of path nodes only`, () => {
+    const rng = new Rng(24);
+    for (const c of cases()) {
+      const { k, m, s, leaves } = c, N = leaves.length, T = 2 ** (k + 1) - 1;
+      const rt = route(leaves, k);
+      const dys = randomArray(rng, N * m), xs = randomArray(rng, N * s);
+      const dw = randomArray(rng, T * m * s), db = randomArray(rng, T * m);
+      const dw0 = dw.slice(), db0 = db.slice();
+      be.groupedBackwardWeight(rt, dys, m, xs, s, dw, db);
+      const refW = Float64Array.from(dw0), refB = Float64Array.from(db0);
+      for (let r = 0; r < N; r++) {
+        const L = leaves[rt.perm[r]];
+        for (let d = 0; d <= k; d++) {
+          const t = pathNode(L, d, k);
+          for (let j = 0; j < m; j++) {
+            refB[t * m + j] += dys[r * m + j];
+            for (let p = 0; p < s; p++) refW[(t * m + j) * s + p] += dys[r * m + j] * xs[r * s + p];
+          }
+        }
+      }
+      const what = `groupedBackwardWeight k=${k} m=${m} s=${s} ${c.what}`;
+      assertClose(dw, refW, TOL, `${what}: dU`);
+      assertClose(db, refB, TOL, `${what}: dc`);
+      const used = usedNodes(leaves, k);
+      for (let t = 0; t < T; t++) {
+        if (used.has(t)) continue;
+        assertBitEqual(dw.subarray(t * m * s, (t + 1) * m * s), dw0.subarray(t * m * s, (t + 1) * m * s), `${what}: unused node ${t} dU`);
+        assertBitEqual(db.subarray(t * m, (t + 1) * m), db0.subarray(t * m, (t + 1) * m), `${what}: unused node ${t} dc`);
+      }
+    }
+  });
+
+  test(`${be.name}: groupedForward over leaves-only routing uses leaf tables 0..2^k−1`, () => {
+    const rng = new Rng(25);
+    for (let k = 1; k <= 3; k++) {
+      const m = 3, s = 5, N = 9, nLeaves = 2 ** k;
+      const leaves = Array.from({ length: N }, () => rng.int(nLeaves));
+      const rt = new Routing();
+      rt.leaf = Int32Array.from(leaves);
+      rt.sort(N, k, true);
+      const xs = randomArray(rng, N * s), w = randomArray(rng, nLeaves * m * s), bias = randomArray(rng, nLeaves * m);
+      const ys = new Float32Array(N * m);
+      be.groupedForward(rt, xs, s, w, bias, m, ys);
+      const ref = new Float64Array(N * m);
+      for (let r = 0; r < N; r++) {
+        const L = leaves[rt.perm[r]];
+        for (let j = 0; j < m; j++) {
+          let acc = bias[L * m + j];
+          for (let p = 0; p < s; p++) acc += w[(L * m + j) * s + p] * xs[r * s + p];
+          ref[r * m + j] = acc;
+        }
+      }
+      assertClose(ys, ref, TOL, `groupedForward leaves-only k=${k}`);
+    }
+  });
+}
