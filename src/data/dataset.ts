@@ -68,14 +68,19 @@ export function computeNormalization(ds: Dataset, scale: number): Normalization 
 
 /** A new dataset with x' = (x - mean) / std (x already scaled); labels are shared. */
 export function normalize(ds: Dataset, norm: Normalization): Dataset {
+  const copy = { ...ds, x: matrix(ds.x.rows, ds.x.cols, ds.x.data.slice(0, ds.x.rows * ds.x.cols)) };
+  return normalizeInPlace(copy, norm);
+}
+
+/** x ← (x - mean) / std in place, for a dataset this code owns (saves a copy of a large array). */
+export function normalizeInPlace(ds: Dataset, norm: Normalization): Dataset {
   checkNumber(norm.mean, 'normalization mean');
   checkNumber(norm.std, 'normalization std', MIN_STD);
   const n = ds.x.rows * ds.x.cols;
-  const src = ds.x.data;
-  const out = new Float32Array(n);
+  const d = ds.x.data;
   const { mean, std } = norm;
-  for (let i = 0; i < n; i++) out[i] = (src[i] - mean) / std;
-  return { name: ds.name, x: matrix(ds.x.rows, ds.x.cols, out), y: ds.y, numClasses: ds.numClasses };
+  for (let i = 0; i < n; i++) d[i] = (d[i] - mean) / std;
+  return ds;
 }
 
 /** A new dataset holding the given examples, in the given order (repeats allowed). */

@@ -1,6 +1,6 @@
 import { check } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
-import { computeNormalization, normalize, splitValidation, takeFirst, type Dataset, type Normalization } from './dataset.js';
+import { computeNormalization, normalizeInPlace, splitValidation, takeFirst, type Dataset, type Normalization } from './dataset.js';
 import { loadMnist } from './mnist.js';
 
 export interface PreparedData {
@@ -29,10 +29,11 @@ export function prepareMnist(opts: PrepareOptions, rng: Rng): PreparedData {
   check(held < all.x.rows, `--validation ${held} leaves no training examples out of ${all.x.rows}`, 'hold out fewer examples');
   const { train, validation } = splitValidation(all, held, rng);
   const normalization = computeNormalization(train, normalizationScale);
+  // NOTE: in place: train and validation are fresh copies from the split, test is ours alone
   return {
-    train: normalize(train, normalization),
-    validation: normalize(validation, normalization),
-    test: normalize(test, normalization),
+    train: normalizeInPlace(train, normalization),
+    validation: normalizeInPlace(validation, normalization),
+    test: normalizeInPlace(test, normalization),
     normalization,
   };
 }
@@ -40,5 +41,5 @@ export function prepareMnist(opts: PrepareOptions, rng: Rng): PreparedData {
 /** The MNIST test set normalized as a saved model expects. */
 export function mnistTestSet(normalization: Normalization, dir?: string, limit?: number): Dataset {
   const { test } = loadMnist({ dir });
-  return normalize(limit === undefined ? test : takeFirst(test, limit), normalization);
+  return normalizeInPlace(limit === undefined ? test : takeFirst(test, limit), normalization);
 }

@@ -1,6 +1,7 @@
 import * as elementwise from './elementwise.js';
 import { gemmNN, gemmNT, gemmStrided, gemmTN } from './gemm.js';
 import { groupedBackwardInput, groupedBackwardWeight, groupedForward } from './grouped.js';
+import { adamUpdate, sgdUpdate } from './optim.js';
 import { TreegateError } from '../core/errors.js';
 
 /**
@@ -27,6 +28,8 @@ export interface Backend {
   readonly softmaxCrossEntropy: typeof elementwise.softmaxCrossEntropy;
   readonly gatherRows: typeof elementwise.gatherRows;
   readonly scatterRows: typeof elementwise.scatterRows;
+  readonly sgdUpdate: typeof sgdUpdate;
+  readonly adamUpdate: typeof adamUpdate;
 }
 
 export const jsBackend: Backend = {
@@ -34,6 +37,7 @@ export const jsBackend: Backend = {
   gemmStrided, gemmNT, gemmNN, gemmTN,
   groupedForward, groupedBackwardInput, groupedBackwardWeight,
   ...elementwise,
+  sgdUpdate, adamUpdate,
 };
 
 const registry = new Map<string, Backend>([['js', jsBackend]]);

@@ -1,4 +1,5 @@
 import { check, checkNumber, TreegateError } from '../core/errors.js';
+import { backend } from '../kernels/backend.js';
 import type { Param } from '../layers/param.js';
 
 export type OptimizerKind = 'sgd' | 'adam';
@@ -22,10 +23,7 @@ export interface OptimizerConfig {
  * and Adam's bias correction uses that count, as sparse optimizers do.
  * Untouched slots — weights and optimizer state — stay bit-identical.
  *
- * Per touched element, with g the gradient, w the weight, λ_s = λ·decayScale[s]:
- *   sgd:  v ← μ v + g;                   w ← w − lr·(v + λ_s w)
- *   adam: m ← β1 m + (1−β1) g;  u ← β2 u + (1−β2) g²;  t ← t_s + 1
- *         w ← w − lr·( (m / (1−β1^t)) / (√(u / (1−β2^t)) + ε) + λ_s w )
+ * The update formulas are in src/kernels/optim.ts (the backend runs them).
  */
 export class Optimizer {
   readonly kind: OptimizerKind;
@@ -58,42 +56,18 @@ export class Optimizer {
 
   /** Applies the gradients of touched slots with learning rate `lr`. Does not clear gradients. */
   step(lr: number): void {
+    const be = backend();
     for (let i = 0; i < this.params.length; i++) {
       const p = this.params[i];
       if (p.touchedCount === 0) continue;
       const st = this.state[i];
-      for (let q = 0; q < p.touchedCount; q++) {
-        const s = p.touched[q];
-        const lam = p.decayScale ? this.weightDecay * p.decayScale[s] : 0;
-        const t = ++st.steps[s];
-        const from = s * p.slotSize, to = from + p.slotSize;
-        if (this.kind === 'sgd') this.sgdSlot(p.data, p.grad, st.m, from, to, lr, lam);
-        else this.adamSlot(p.data, p.grad, st.m, st.v!, from, to, lr, lam, t);
+      if (this.kind === 'sgd') {
+        be.sgdUpdate(p.data, p.grad, st.m, p.slotSize, p.touched, p.touchedCount, st.steps, p.decayScale, lr, this.weightDecay, this.momentum);
+      } else {
+        be.adamUpdate(p.data, p.grad, st.m, st.v!, p.slotSize, p.touched, p.touchedCount, st.steps, p.decayScale, lr,
+          this.weightDecay, this.beta1, this.beta2, this.eps);
       }
       p.version++;
-    }
-  }
-
-  private sgdSlot(w: Float32Array, g: Float32Array, v: Float32Array, from: number, to: number, lr: number, lam: number): void {
-    const mu = this.momentum;
-    for (let e = from; e < to; e++) {
-      const ve = mu * v[e] + g[e];
-      v[e] = ve;
-      w[e] = w[e] - lr * (ve + lam * w[e]);
-    }
-  }
-
-  private adamSlot(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, from: number, to: number,
-    lr: number, lam: number, t: number): void {
-    const b1 = this.beta1, b2 = this.beta2, eps = this.eps;
-    const c1 = 1 / (1 - b1 ** t), c2 = 1 / (1 - b2 ** t);
-    for (let e = from; e < to; e++) {
-      const ge = g[e];
-      const me = b1 * m[e] + (1 - b1) * ge;
-      const ve = b2 * v[e] + (1 - b2) * ge * ge;
-      m[e] = me;
-      v[e] = ve;
-      w[e] = w[e] - lr * ((me * c1) / (Math.sqrt(ve * c2) + eps) + lam * w[e]);
     }
   }
 }

@@ -1,0 +1,45 @@
+// treegate native kernels, compiled once per instruction set (see binding.gyp):
+// kernels_avx512.cc and kernels_avx2.cc include kernels_impl.h inside their own
+// namespace with their own vector width. The plain TypeScript kernels in
+// src/kernels/ are the specification; test/kernels/native.test.ts checks these
+// against them over a table of shapes.
+#pragma once
+#include <cstdint>
+
+namespace tg {
+
+// C(i, j) (+)= Σ_p A(i, p) · B(p, j), with
+//   A(i, p) = a[i*ars + p*acs], B(p, j) = b[p*brs + j*bcs], C(i, j) = c[i*crs + j].
+using AdamFn = void (*)(float* w, const float* g, float* m, float* v, int64_t e0, int64_t e1, float lr, float lam,
+                       float b1, float b2, float a1, float a2, float eps, float c1, float c2);
+using SgdFn = void (*)(float* w, const float* g, float* v, int64_t e0, int64_t e1, float lr, float lam, float mu);
+using BurnFn = double (*)(int64_t iters, float seed);
+using GemmFn = void (*)(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs,
+                        const float* b, int64_t brs, int64_t bcs, float* c, int64_t crs, bool accumulate);
+
+namespace avx512 {
+void adamSlot(float* w, const float* g, float* m, float* v, int64_t e0, int64_t e1, float lr, float lam, float b1, float b2,
+              float a1, float a2, float eps, float c1, float c2);
+void sgdSlot(float* w, const float* g, float* v, int64_t e0, int64_t e1, float lr, float lam, float mu);
+double fmaBurn(int64_t iters, float seed);
+void gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs,
+          int64_t bcs, float* c, int64_t crs, bool accumulate);
+}
+namespace avx2 {
+void adamSlot(float* w, const float* g, float* m, float* v, int64_t e0, int64_t e1, float lr, float lam, float b1, float b2,
+              float a1, float a2, float eps, float c1, float c2);
+void sgdSlot(float* w, const float* g, float* v, int64_t e0, int64_t e1, float lr, float lam, float mu);
+double fmaBurn(int64_t iters, float seed);
+void gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs,
+          int64_t bcs, float* c, int64_t crs, bool accumulate);
+}
+namespace generic {
+void adamSlot(float* w, const float* g, float* m, float* v, int64_t e0, int64_t e1, float lr, float lam, float b1, float b2,
+              float a1, float a2, float eps, float c1, float c2);
+void sgdSlot(float* w, const float* g, float* v, int64_t e0, int64_t e1, float lr, float lam, float mu);
+double fmaBurn(int64_t iters, float seed);
+void gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs,
+          int64_t bcs, float* c, int64_t crs, bool accumulate);
+}
+
+}  // namespace tg

@@ -1,0 +1,8 @@
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+#define TG_W 8
+namespace tg { namespace avx2 {
+#include "kernels_impl.h"
+} }

@@ -1,0 +1,472 @@
+// Node-API entry points of the native backend. Each function checks that every
+// index it will touch lies inside the typed arrays it was given, then runs the
+// kernel on the arrays' own memory (no copies). The plain TypeScript kernels in
+// src/kernels/ are the specification (see test/kernels/native.test.ts).
+#include <node_api.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels.h"
+#include "pool.h"
+
+namespace tg {
+namespace {
+
+GemmFn gemmImpl = generic::gemm;
+BurnFn burnImpl = generic::fmaBurn;
+AdamFn adamImpl = generic::adamSlot;
+SgdFn sgdImpl = generic::sgdSlot;
+const char* isaName = "generic";
+std::unique_ptr<Pool> pool;
+int threads = 1;
+
+void selectIsa() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma")) {
+    gemmImpl = avx512::gemm;
+    burnImpl = avx512::fmaBurn;
+    adamImpl = avx512::adamSlot;
+    sgdImpl = avx512::sgdSlot;
+    isaName = "avx512";
+  } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    gemmImpl = avx2::gemm;
+    burnImpl = avx2::fmaBurn;
+    adamImpl = avx2::adamSlot;
+    sgdImpl = avx2::sgdSlot;
+    isaName = "avx2";
+  }
+}
+
+// ---- argument helpers ------------------------------------------------------
+
+struct ArgError {
+  std::string msg;
+};
+
+struct F32 {
+  float* p;
+  int64_t n;
+};
+struct I32 {
+  int32_t* p;
+  int64_t n;
+};
+
+napi_value* argv(napi_env env, napi_callback_info info, size_t want, napi_value* buf) {
+  size_t argc = want;
+  napi_get_cb_info(env, info, &argc, buf, nullptr, nullptr);
+  if (argc < want) throw ArgError{"expected " + std::to_string(want) + " arguments"};
+  return buf;
+}
+
+double num(napi_env env, napi_value v, const char* what) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok) throw ArgError{std::string(what) + " must be a number"};
+  return d;
+}
+
+int64_t i64(napi_env env, napi_value v, const char* what) {
+  double d = num(env, v, what);
+  if (d != std::floor(d) || d < 0 || d > 9007199254740991.0) throw ArgError{std::string(what) + " must be a non-negative integer"};
+  return (int64_t)d;
+}
+
+bool boolean(napi_env env, napi_value v) {
+  bool b = false;
+  napi_get_value_bool(env, v, &b);
+  return b;
+}
+
+template <typename T, napi_typedarray_type TYPE>
+T typed(napi_env env, napi_value v, const char* what) {
+  bool is = false;
+  napi_is_typedarray(env, v, &is);
+  if (!is) throw ArgError{std::string(what) + " must be a typed array"};
+  napi_typedarray_type type;
+  size_t length;
+  void* data;
+  napi_get_typedarray_info(env, v, &type, &length, &data, nullptr, nullptr);
+  if (type != TYPE) throw ArgError{std::string(what) + " has the wrong element type"};
+  return T{(decltype(T::p))data, (int64_t)length};
+}
+F32 f32(napi_env env, napi_value v, const char* what) { return typed<F32, napi_float32_array>(env, v, what); }
+I32 i32(napi_env env, napi_value v, const char* what) { return typed<I32, napi_int32_array>(env, v, what); }
+
+// Largest index of a strided rows × cols view, or -1 if empty.
+int64_t extent(int64_t off, int64_t rows, int64_t rs, int64_t cols, int64_t cs) {
+  if (rows <= 0 || cols <= 0) return -1;
+  return off + (rows - 1) * rs + (cols - 1) * cs;
+}
+void within(const F32& a, int64_t last, const char* what) {
+  if (last >= a.n) throw ArgError{std::string(what) + ": index " + std::to_string(last) + " is past the end (" + std::to_string(a.n) + ")"};
+}
+
+napi_value undefined(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+template <typename F>
+napi_value guard(napi_env env, F&& f) {
+  try {
+    return f();
+  } catch (const ArgError& e) {
+    napi_throw_range_error(env, nullptr, ("treegate native: " + e.msg).c_str());
+    return nullptr;
+  } catch (const std::exception& e) {
+    napi_throw_error(env, nullptr, ("treegate native: " + std::string(e.what())).c_str());
+    return nullptr;
+  }
+}
+
+// ---- threaded GEMM ---------------------------------------------------------
+
+constexpr int64_t kParallelMacs = 1 << 18;
+
+void gemmPar(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs,
+             int64_t bcs, float* c, int64_t crs, bool acc, int nt) {
+  if (nt <= 1 || M * N * K < kParallelMacs) return gemmImpl(M, N, K, a, ars, acs, b, brs, bcs, c, crs, acc);
+  if (M >= 48 * nt) {  // split rows: each thread packs B itself
+    pool->run(nt, [&](int t) {
+      const int64_t i0 = M * t / nt, i1 = M * (t + 1) / nt;
+      gemmImpl(i1 - i0, N, K, a + i0 * ars, ars, acs, b, brs, bcs, c + i0 * crs, crs, acc);
+    });
+  } else {  // split columns, on multiples of 32
+    pool->run(nt, [&](int t) {
+      const int64_t j0 = (N * t / nt) / 32 * 32, j1 = t == nt - 1 ? N : (N * (t + 1) / nt) / 32 * 32;
+      if (j1 > j0) gemmImpl(M, j1 - j0, K, a, ars, acs, b + j0 * bcs, brs, bcs, c + j0, crs, acc);
+    });
+  }
+}
+
+napi_value Gemm(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    napi_value v[15];
+    argv(env, info, 15, v);
+    const int64_t M = i64(env, v[0], "M"), N = i64(env, v[1], "N"), K = i64(env, v[2], "K");
+    F32 a = f32(env, v[3], "a"), b = f32(env, v[7], "b"), c = f32(env, v[11], "c");
+    const int64_t ao = i64(env, v[4], "ao"), ars = i64(env, v[5], "ars"), acs = i64(env, v[6], "acs");
+    const int64_t bo = i64(env, v[8], "bo"), brs = i64(env, v[9], "brs"), bcs = i64(env, v[10], "bcs");
+    const int64_t co = i64(env, v[12], "co"), crs = i64(env, v[13], "crs");
+    const bool acc = boolean(env, v[14]);
+    within(a, extent(ao, M, ars, K, acs), "gemm A");
+    within(b, extent(bo, K, brs, N, bcs), "gemm B");
+    within(c, extent(co, M, crs, N, 1), "gemm C");
+    gemmPar(M, N, K, a.p + ao, ars, acs, b.p + bo, brs, bcs, c.p + co, crs, acc, threads);
+    return undefined(env);
+  });
+}
+
+// ---- grouped products over sorted node ranges (DESIGN §2) -------------------
+
+struct Ranges {
+  I32 node, start, end;
+  int64_t g0, g1;
+};
+
+Ranges ranges(napi_env env, napi_value* v, int64_t nodes, int64_t rows) {
+  Ranges r{i32(env, v[0], "node"), i32(env, v[1], "start"), i32(env, v[2], "end"), i64(env, v[3], "g0"), i64(env, v[4], "g1")};
+  if (r.g1 > r.node.n || r.g1 > r.start.n || r.g1 > r.end.n || r.g0 > r.g1) throw ArgError{"node range out of bounds"};
+  for (int64_t g = r.g0; g < r.g1; g++) {
+    if (r.node.p[g] < 0 || r.node.p[g] >= nodes) throw ArgError{"node id out of range"};
+    if (r.start.p[g] < 0 || r.start.p[g] > r.end.p[g] || r.end.p[g] > rows) throw ArgError{"row range out of bounds"};
+  }
+  return r;
+}
+
+// Rows [lo, hi) of the sorted batch split across threads: each thread handles the part of every node's range in its rows.
+template <typename F>
+void byRows(const Ranges& r, int64_t rowsTotal, int64_t macsPerRow, F&& f) {
+  int64_t work = 0;
+  for (int64_t g = r.g0; g < r.g1; g++) work += (r.end.p[g] - r.start.p[g]) * macsPerRow;
+  const int nt = work < kParallelMacs ? 1 : threads;
+  pool->run(nt, [&](int t) {
+    const int64_t lo = rowsTotal * t / nt, hi = rowsTotal * (t + 1) / nt;
+    for (int64_t g = r.g0; g < r.g1; g++) {
+      const int64_t s = std::max<int64_t>(r.start.p[g], lo), e = std::min<int64_t>(r.end.p[g], hi);
+      if (e > s) f(r.node.p[g], s, e);
+    }
+  });
+}
+
+// groupedForward(node, start, end, g0, g1, xs, s, w, bias, m, ys, N): ys[r] += xs[r] U_tᵀ + c_t
+napi_value GroupedForward(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    napi_value v[12];
+    argv(env, info, 12, v);
+    F32 xs = f32(env, v[5], "xs"), w = f32(env, v[7], "w"), bias = f32(env, v[8], "bias"), ys = f32(env, v[10], "ys");
+    const int64_t s = i64(env, v[6], "s"), m = i64(env, v[9], "m"), N = i64(env, v[11], "N");
+    if (N * s > xs.n || N * m > ys.n || m * s == 0) throw ArgError{"grouped forward: buffers too small"};
+    const int64_t T = std::min(w.n / (m * s), bias.n / m);
+    Ranges r = ranges(env, v, T, N);
+    byRows(r, N, m * s, [&](int32_t t, int64_t a, int64_t e) {
+      gemmImpl(e - a, m, s, xs.p + a * s, s, 1, w.p + t * m * s, 1, s, ys.p + a * m, m, true);
+      const float* c = bias.p + t * m;
+      for (int64_t i = a; i < e; i++) {
+        float* y = ys.p + i * m;
+        for (int64_t j = 0; j < m; j++) y[j] += c[j];
+      }
+    });
+    return undefined(env);
+  });
+}
+
+// groupedBackwardInput(node, start, end, g0, g1, dys, m, w, s, dxs, N): dxs[r] += dys[r] U_t
+napi_value GroupedBackwardInput(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    napi_value v[11];
+    argv(env, info, 11, v);
+    F32 dys = f32(env, v[5], "dys"), w = f32(env, v[7], "w"), dxs = f32(env, v[9], "dxs");
+    const int64_t m = i64(env, v[6], "m"), s = i64(env, v[8], "s"), N = i64(env, v[10], "N");
+    if (N * s > dxs.n || N * m > dys.n || m * s == 0) throw ArgError{"grouped backward input: buffers too small"};
+    Ranges r = ranges(env, v, w.n / (m * s), N);
+    byRows(r, N, m * s, [&](int32_t t, int64_t a, int64_t e) {
+      gemmImpl(e - a, s, m, dys.p + a * m, m, 1, w.p + t * m * s, s, 1, dxs.p + a * s, s, true);
+    });
+    return undefined(env);
+  });
+}
+
+// groupedBackwardWeight(node, start, end, g0, g1, dys, m, xs, s, dw, dbias, N):
+// dU_t += dys[r]ᵀ xs[r], dc_t += Σ_r dys[r]. Nodes are split across threads (each dU_t has one writer);
+// a node too big for that is split inside its product instead.
+napi_value GroupedBackwardWeight(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    napi_value v[12];
+    argv(env, info, 12, v);
+    F32 dys = f32(env, v[5], "dys"), xs = f32(env, v[7], "xs"), dw = f32(env, v[9], "dw"), db = f32(env, v[10], "dbias");
+    const int64_t m = i64(env, v[6], "m"), s = i64(env, v[8], "s"), N = i64(env, v[11], "N");
+    if (N * s > xs.n || N * m > dys.n || m * s == 0) throw ArgError{"grouped backward weight: buffers too small"};
+    Ranges r = ranges(env, v, std::min(dw.n / (m * s), db.n / m), N);
+    auto node = [&](int64_t g, int nt) {
+      const int32_t t = r.node.p[g];
+      const int64_t a = r.start.p[g], e = r.end.p[g];
+      gemmPar(m, s, e - a, dys.p + a * m, 1, m, xs.p + a * s, s, 1, dw.p + t * m * s, s, true, nt);
+      float* c = db.p + t * m;
+      for (int64_t i = a; i < e; i++) {
+        const float* d = dys.p + i * m;
+        for (int64_t j = 0; j < m; j++) c[j] += d[j];
+      }
+    };
+    std::vector<int64_t> big, small;
+    int64_t smallWork = 0;
+    for (int64_t g = r.g0; g < r.g1; g++) {
+      const int64_t work = (r.end.p[g] - r.start.p[g]) * m * s;
+      if (threads > 1 && work >= 8 * kParallelMacs) big.push_back(g);
+      else { small.push_back(g); smallWork += work; }
+    }
+    for (int64_t g : big) node(g, threads);
+    const int nt = smallWork < kParallelMacs ? 1 : threads;
+    // greedy split of the small nodes: contiguous runs of about equal work
+    pool->run(nt, [&](int t) {
+      int64_t acc = 0;
+      for (int64_t g : small) {
+        const int64_t work = (r.end.p[g] - r.start.p[g]) * m * s;
+        const int owner = smallWork == 0 ? 0 : (int)std::min<int64_t>(nt - 1, (acc + work / 2) * nt / smallWork);
+        acc += work;
+        if (owner == t) node(g, 1);
+      }
+    });
+    return undefined(env);
+  });
+}
+
+// ---- lazy optimizer updates (src/kernels/optim.ts) ---------------------------
+
+// Shared by adamUpdate and sgdUpdate: checks the slot list, bumps each slot's step count, and splits slots over threads.
+template <typename F>
+void forSlots(napi_env env, napi_value* v, const F32& w, const F32& g, std::vector<const F32*> state, const F32& decay, F&& f) {
+  const int64_t slotSize = i64(env, v[0], "slotSize");
+  I32 slots = i32(env, v[1], "slots"), steps = i32(env, v[3], "steps");
+  const int64_t count = i64(env, v[2], "count");
+  if (count > slots.n) throw ArgError{"slot count past the slot list"};
+  for (const F32* s : state) if (s->n < w.n) throw ArgError{"optimizer state smaller than the weights"};
+  if (g.n < w.n) throw ArgError{"gradient smaller than the weights"};
+  for (int64_t q = 0; q < count; q++) {
+    const int32_t s = slots.p[q];
+    if (s < 0 || s >= steps.n || (s + 1) * slotSize > w.n || (decay.p && s >= decay.n)) throw ArgError{"slot out of range"};
+  }
+  std::vector<int32_t> t(count);
+  for (int64_t q = 0; q < count; q++) t[q] = ++steps.p[slots.p[q]];
+  const int nt = count * slotSize < kParallelMacs ? 1 : threads;
+  pool->run(nt, [&](int th) {
+    for (int64_t q = count * th / nt; q < count * (th + 1) / nt; q++) f(slots.p[q], slots.p[q] * slotSize, (slots.p[q] + 1) * slotSize, t[q]);
+  });
+}
+
+// The per-slot decay multipliers, or none (null / undefined).
+F32 decayScale(napi_env env, napi_value scale) {
+  napi_valuetype type;
+  napi_typeof(env, scale, &type);
+  if (type == napi_null || type == napi_undefined) return F32{nullptr, 0};
+  return f32(env, scale, "decayScale");
+}
+
+// adamUpdate(w, g, m, v, slotSize, slots, count, steps, decayScale, lr, weightDecay, b1, b2, eps)
+napi_value AdamUpdate(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    napi_value v[14];
+    argv(env, info, 14, v);
+    F32 w = f32(env, v[0], "w"), g = f32(env, v[1], "g"), m = f32(env, v[2], "m"), u = f32(env, v[3], "v");
+    const double lr = num(env, v[9], "lr"), wd = num(env, v[10], "weightDecay");
+    const double b1 = num(env, v[11], "b1"), b2 = num(env, v[12], "b2"), eps = num(env, v[13], "eps");
+    // decay per slot, read before threads start (N-API calls stay on this thread)
+    const F32 d = decayScale(env, v[8]);
+    napi_value sv[4] = {v[4], v[5], v[6], v[7]};
+    forSlots(env, sv, w, g, {&m, &u}, d, [&](int32_t s, int64_t e0, int64_t e1, int32_t t) {
+      const float c1 = (float)(1 / (1 - std::pow(b1, t))), c2 = (float)(1 / (1 - std::pow(b2, t)));
+      const float lam = d.p ? (float)(wd * d.p[s]) : 0.f;
+      adamImpl(w.p, g.p, m.p, u.p, e0, e1, (float)lr, lam, (float)b1, (float)b2, (float)(1 - b1), (float)(1 - b2), (float)eps, c1, c2);
+    });
+    return undefined(env);
+  });
+}
+
+// sgdUpdate(w, g, v, slotSize, slots, count, steps, decayScale, lr, weightDecay, mu)
+napi_value SgdUpdate(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    napi_value v[11];
+    argv(env, info, 11, v);
+    F32 w = f32(env, v[0], "w"), g = f32(env, v[1], "g"), u = f32(env, v[2], "v");
+    const double lr = num(env, v[8], "lr"), wd = num(env, v[9], "weightDecay"), mu = num(env, v[10], "mu");
+    const F32 d = decayScale(env, v[7]);
+    napi_value sv[4] = {v[3], v[4], v[5], v[6]};
+    forSlots(env, sv, w, g, {&u}, d, [&](int32_t s, int64_t e0, int64_t e1, int32_t) {
+      sgdImpl(w.p, g.p, u.p, e0, e1, (float)lr, d.p ? (float)(wd * d.p[s]) : 0.f, (float)mu);
+    });
+    return undefined(env);
+  });
+}
+
+// ---- machine figures for the benchmarks ------------------------------------
+
+double seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// machine(): { isa, threads, peakGflops1, peakGflopsAll, readGBs1, readGBsAll } measured in ~0.3 s.
+napi_value Machine(napi_env env, napi_callback_info) {
+  return guard(env, [&] {
+    auto peak = [](int nt) {
+      std::atomic<double> total{0};
+      pool->run(nt, [&](int t) {
+        double flops = 0;
+        const double t0 = seconds();
+        while (seconds() - t0 < 0.1) flops += burnImpl(200000, 1.0f + t);
+        const double rate = flops / (seconds() - t0) / 1e9;
+        double prev = total.load();
+        while (!total.compare_exchange_weak(prev, prev + rate)) {}
+      });
+      return total.load();
+    };
+    auto bandwidth = [](int nt) {
+      const int64_t n = 64 << 20;  // 256 MB of floats: far past the caches
+      std::vector<float> buf(n, 1.0f);
+      std::atomic<double> total{0};
+      pool->run(nt, [&](int t) {
+        const int64_t lo = n * t / nt, hi = n * (t + 1) / nt;
+        double best = 0;
+        for (int rep = 0; rep < 2; rep++) {
+          const double t0 = seconds();
+          float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+          for (int64_t i = lo; i + 4 <= hi; i += 4) { s0 += buf[i]; s1 += buf[i + 1]; s2 += buf[i + 2]; s3 += buf[i + 3]; }
+          const double dt = seconds() - t0;
+          volatile float sink = s0 + s1 + s2 + s3;
+          (void)sink;
+          best = std::max(best, (hi - lo) * 4.0 / dt / 1e9);
+        }
+        double prev = total.load();
+        while (!total.compare_exchange_weak(prev, prev + best)) {}
+      });
+      return total.load();
+    };
+    napi_value o, x;
+    napi_create_object(env, &o);
+    napi_create_string_utf8(env, isaName, NAPI_AUTO_LENGTH, &x);
+    napi_set_named_property(env, o, "isa", x);
+    napi_create_int32(env, pool->size(), &x);
+    napi_set_named_property(env, o, "threads", x);
+    napi_create_double(env, peak(1), &x);
+    napi_set_named_property(env, o, "peakGflops1", x);
+    napi_create_double(env, peak(pool->size()), &x);
+    napi_set_named_property(env, o, "peakGflopsAll", x);
+    napi_create_double(env, bandwidth(1), &x);
+    napi_set_named_property(env, o, "readGBs1", x);
+    napi_create_double(env, bandwidth(pool->size()), &x);
+    napi_set_named_property(env, o, "readGBsAll", x);
+    return o;
+  });
+}
+
+napi_value SetThreads(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    napi_value v[1];
+    argv(env, info, 1, v);
+    const int64_t n = i64(env, v[0], "threads");
+    threads = (int)std::max<int64_t>(1, std::min<int64_t>(n, pool->size()));
+    napi_value r;
+    napi_create_int32(env, threads, &r);
+    return r;
+  });
+}
+
+// parallelStress(calls): runs `calls` tiny pool handshakes; returns the sum of their per-thread counts.
+napi_value ParallelStress(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    napi_value v[1];
+    argv(env, info, 1, v);
+    const int64_t calls = i64(env, v[0], "calls");
+    std::atomic<int64_t> count{0};
+    for (int64_t i = 0; i < calls; i++) pool->run(pool->size(), [&](int) { count++; });
+    napi_value r;
+    napi_create_double(env, (double)count.load(), &r);
+    return r;
+  });
+}
+
+napi_value Info(napi_env env, napi_callback_info) {
+  napi_value o, x;
+  napi_create_object(env, &o);
+  napi_create_string_utf8(env, isaName, NAPI_AUTO_LENGTH, &x);
+  napi_set_named_property(env, o, "isa", x);
+  napi_create_int32(env, pool->size(), &x);
+  napi_set_named_property(env, o, "maxThreads", x);
+  napi_create_int32(env, threads, &x);
+  napi_set_named_property(env, o, "threads", x);
+  return o;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  selectIsa();
+  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  if (!pool) pool = std::make_unique<Pool>((int)std::min(hw, 64u) - 1);
+  threads = pool->size();
+  napi_property_descriptor d[] = {
+      {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"groupedForward", nullptr, GroupedForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"groupedBackwardInput", nullptr, GroupedBackwardInput, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"groupedBackwardWeight", nullptr, GroupedBackwardWeight, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adamUpdate", nullptr, AdamUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sgdUpdate", nullptr, SgdUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"machine", nullptr, Machine, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"parallelStress", nullptr, ParallelStress, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof d / sizeof d[0], d);
+  return exports;
+}
+
+}  // namespace
+}  // namespace tg
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, tg::Init)

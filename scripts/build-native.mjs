@@ -1,0 +1,43 @@
+// Builds the native backend (build/Release/treegate_native.node) with node-gyp,
+// run by `npm ci` (the package's install script) and `npm run build:native`.
+// A failed build never fails the install: treegate then falls back to the
+// WebAssembly backend and says so once. TREEGATE_NATIVE=off skips the build
+// (and the addon at run time); TREEGATE_NATIVE_BUILD=fail makes the build fail,
+// to test the fallback.
+import { spawnSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const addon = join(root, 'build', 'Release', 'treegate_native.node');
+
+function skip(reason) {
+  // NOTE: remove a stale addon so a failed rebuild cannot leave an old one in use
+  rmSync(addon, { force: true });
+  console.log(`treegate: native backend not built (${reason}); the wasm backend will be used`);
+  process.exit(0);
+}
+
+if (process.env.TREEGATE_NATIVE === 'off') skip('TREEGATE_NATIVE=off');
+if (process.env.TREEGATE_NATIVE_BUILD === 'fail') skip('TREEGATE_NATIVE_BUILD=fail');
+if (process.platform !== 'linux' && process.platform !== 'darwin') skip(`no build recipe for ${process.platform}`);
+
+// node-gyp ships with npm; npm tells scripts where (npm_config_node_gyp), else look beside node.
+const candidates = [
+  process.env.npm_config_node_gyp,
+  join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+].filter(Boolean);
+const gyp = candidates.find((p) => existsSync(p));
+if (!gyp) skip('node-gyp not found');
+
+// NOTE: configure + build, not rebuild: `rebuild` deletes build/, which also holds build/treegate.wasm.
+const args = [gyp, 'configure', 'build', '--jobs', '2'];
+if (process.env.npm_config_nodedir) args.push(`--nodedir=${process.env.npm_config_nodedir}`);
+else if (existsSync('/usr/include/node/node_api.h')) args.push('--nodedir=/usr');
+const r = spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+if (r.status !== 0 || !existsSync(addon)) {
+  const last = `${r.stderr ?? ''}`.trim().split('\n').filter((l) => /error/i.test(l)).slice(-3).join(' | ');
+  skip(`node-gyp failed${last ? `: ${last}` : ''}`);
+}
+console.log(`treegate: native backend built (${addon})`);

@@ -1,0 +1,1 @@
+// Placeholder until the WebAssembly backend lands: nothing to build yet.

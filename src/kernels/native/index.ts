@@ -1,0 +1,93 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { jsBackend, type Backend } from '../backend.js';
+import type { Routing } from '../routing.js';
+
+/** The compiled addon's entry points (native/treegate_native.cc). */
+interface Addon {
+  gemm(M: number, N: number, K: number, a: Float32Array, ao: number, ars: number, acs: number,
+    b: Float32Array, bo: number, brs: number, bcs: number, c: Float32Array, co: number, crs: number, accumulate: boolean): void;
+  groupedForward(node: Int32Array, start: Int32Array, end: Int32Array, g0: number, g1: number,
+    xs: Float32Array, s: number, w: Float32Array, bias: Float32Array, m: number, ys: Float32Array, N: number): void;
+  groupedBackwardInput(node: Int32Array, start: Int32Array, end: Int32Array, g0: number, g1: number,
+    dys: Float32Array, m: number, w: Float32Array, s: number, dxs: Float32Array, N: number): void;
+  groupedBackwardWeight(node: Int32Array, start: Int32Array, end: Int32Array, g0: number, g1: number,
+    dys: Float32Array, m: number, xs: Float32Array, s: number, dw: Float32Array, dbias: Float32Array, N: number): void;
+  adamUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, slotSize: number, slots: Int32Array,
+    count: number, steps: Int32Array, decayScale: Float32Array | null, lr: number, weightDecay: number, b1: number, b2: number, eps: number): void;
+  sgdUpdate(w: Float32Array, g: Float32Array, v: Float32Array, slotSize: number, slots: Int32Array, count: number,
+    steps: Int32Array, decayScale: Float32Array | null, lr: number, weightDecay: number, mu: number): void;
+  machine(): MachineFigures;
+  setThreads(n: number): number;
+  parallelStress(calls: number): number;
+  info(): { isa: string; maxThreads: number; threads: number };
+}
+
+/** Measured by the addon: FMA peak (16 independent vector chains) and DRAM read bandwidth, 1 thread and all. */
+export interface MachineFigures { isa: string; threads: number; peakGflops1: number; peakGflopsAll: number; readGBs1: number; readGBsAll: number }
+
+/** Path of the addon built by `npm ci` (scripts/build-native.mjs). */
+export const ADDON_PATH = fileURLToPath(new URL('../../../build/Release/treegate_native.node', import.meta.url));
+
+let addon: Addon | null | undefined;
+let loadError = '';
+
+/** Loads the addon once; null (with `nativeLoadError()` saying why) if it was not built or cannot load. */
+export function loadAddon(): Addon | null {
+  if (addon !== undefined) return addon;
+  if (process.env.TREEGATE_NATIVE === 'off') {
+    loadError = 'disabled by TREEGATE_NATIVE=off';
+    return (addon = null);
+  }
+  if (!existsSync(ADDON_PATH)) {
+    loadError = `not built (${ADDON_PATH} is missing; \`npm run build:native\` builds it)`;
+    return (addon = null);
+  }
+  try {
+    addon = createRequire(import.meta.url)(ADDON_PATH) as Addon;
+  } catch (e) {
+    loadError = `cannot load ${ADDON_PATH}: ${e instanceof Error ? e.message : String(e)}`;
+    addon = null;
+  }
+  return addon;
+}
+
+export function nativeLoadError(): string {
+  return loadError;
+}
+
+/** Machine figures measured by the addon (about half a second), or null without it. */
+export function machine(): MachineFigures | null {
+  return loadAddon()?.machine() ?? null;
+}
+
+/**
+ * The native backend: matrix products and grouped node products in the addon
+ * and lazy optimizer updates in the addon (AVX-512 / AVX2 chosen at load,
+ * threads inside), on the caller's arrays without copies. Ops not listed here
+ * still come from the js reference.
+ */
+export function nativeBackend(): (Backend & { setThreads(n: number): number; info(): ReturnType<Addon['info']> }) | null {
+  const a = loadAddon();
+  if (!a) return null;
+  return {
+    ...jsBackend,
+    name: 'native',
+    gemmStrided: (M, N, K, x, ao, ars, acs, y, bo, brs, bcs, c, co, crs, acc) =>
+      a.gemm(M, N, K, x, ao, ars, acs, y, bo, brs, bcs, c, co, crs, acc),
+    gemmNT: (M, N, K, x, ao, y, bo, c, co, acc) => a.gemm(M, N, K, x, ao, K, 1, y, bo, 1, K, c, co, N, acc),
+    gemmNN: (M, N, K, x, ao, y, bo, c, co, acc) => a.gemm(M, N, K, x, ao, K, 1, y, bo, N, 1, c, co, N, acc),
+    gemmTN: (M, N, K, x, ao, y, bo, c, co, acc) => a.gemm(M, N, K, x, ao, 1, M, y, bo, N, 1, c, co, N, acc),
+    groupedForward: (rt: Routing, xs, s, w, bias, m, ys) =>
+      a.groupedForward(rt.node, rt.start, rt.end, 0, rt.nodeCount, xs, s, w, bias, m, ys, rt.n),
+    groupedBackwardInput: (rt: Routing, dys, m, w, s, dxs, g0 = 0, g1 = rt.nodeCount) =>
+      a.groupedBackwardInput(rt.node, rt.start, rt.end, g0, g1, dys, m, w, s, dxs, rt.n),
+    groupedBackwardWeight: (rt: Routing, dys, m, xs, s, dw, dbias) =>
+      a.groupedBackwardWeight(rt.node, rt.start, rt.end, 0, rt.nodeCount, dys, m, xs, s, dw, dbias, rt.n),
+    adamUpdate: (w, g, m, v, z, slots, count, steps, d, lr, wd, b1, b2, eps) => a.adamUpdate(w, g, m, v, z, slots, count, steps, d, lr, wd, b1, b2, eps),
+    sgdUpdate: (w, g, v, z, slots, count, steps, d, lr, wd, mu) => a.sgdUpdate(w, g, v, z, slots, count, steps, d, lr, wd, mu),
+    setThreads: (n: number) => a.setThreads(n),
+    info: () => a.info(),
+  };
+}

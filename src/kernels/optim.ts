@@ -1,0 +1,42 @@
+/**
+ * Lazy optimizer updates, plain TypeScript reference: only the listed slots
+ * (tree nodes touched by the batch) change. Each slot counts its own steps in
+ * `steps`, incremented here; λ_s = weightDecay · decayScale[s] (0 without a
+ * decayScale). Per element of a listed slot, g the gradient, w the weight:
+ *   sgd:  v ← μ v + g;                   w ← w − lr·(v + λ_s w)
+ *   adam: m ← β1 m + (1−β1) g;  u ← β2 u + (1−β2) g²;  t ← ++steps[s]
+ *         w ← w − lr·( (m / (1−β1^t)) / (√(u / (1−β2^t)) + ε) + λ_s w )
+ */
+
+export function sgdUpdate(w: Float32Array, g: Float32Array, v: Float32Array, slotSize: number, slots: Int32Array,
+  count: number, steps: Int32Array, decayScale: Float32Array | null, lr: number, weightDecay: number, mu: number): void {
+  for (let q = 0; q < count; q++) {
+    const s = slots[q];
+    steps[s]++;
+    const lam = decayScale ? weightDecay * decayScale[s] : 0;
+    for (let e = s * slotSize, to = e + slotSize; e < to; e++) {
+      const ve = mu * v[e] + g[e];
+      v[e] = ve;
+      w[e] = w[e] - lr * (ve + lam * w[e]);
+    }
+  }
+}
+
+export function adamUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, slotSize: number,
+  slots: Int32Array, count: number, steps: Int32Array, decayScale: Float32Array | null, lr: number, weightDecay: number,
+  b1: number, b2: number, eps: number): void {
+  for (let q = 0; q < count; q++) {
+    const s = slots[q];
+    const t = ++steps[s];
+    const lam = decayScale ? weightDecay * decayScale[s] : 0;
+    const c1 = 1 / (1 - b1 ** t), c2 = 1 / (1 - b2 ** t);
+    for (let e = s * slotSize, to = e + slotSize; e < to; e++) {
+      const ge = g[e];
+      const me = b1 * m[e] + (1 - b1) * ge;
+      const ve = b2 * v[e] + (1 - b2) * ge * ge;
+      m[e] = me;
+      v[e] = ve;
+      w[e] = w[e] - lr * ((me * c1) / (Math.sqrt(ve * c2) + eps) + lam * w[e]);
+    }
+  }
+}

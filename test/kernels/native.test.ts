@@ -1,0 +1,149 @@
+/**
+ * The native backend against the js reference (the specification): matrix
+ * products over a table of shapes that crosses every blocking boundary of the
+ * addon (MR = 6, NR = 32, KC = 256, MC = 120, the few-row paths under 16 rows,
+ * the thread splits), the grouped node products over real routings, one and
+ * two threads (bit-identical), the thread handshake under stress, and bounds
+ * checks. Skipped, with the reason, where the addon was not built.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { jsBackend } from '../../src/kernels/backend.js';
+import { loadAddon, nativeBackend, nativeLoadError } from '../../src/kernels/native/index.js';
+import { Routing } from '../../src/kernels/routing.js';
+import { assertBitEqual, assertClose, randomArray, Rng } from '../helpers.js';
+
+const nb = nativeBackend();
+const skip = nb ? false : `native addon unavailable: ${nativeLoadError()}`;
+
+/** [M, N, K] */
+const SHAPES: Array<[number, number, number]> = [
+  [1, 1, 1], [1, 1, 0], [4, 3, 0], [1, 7, 5], [7, 1, 5], [2, 33, 17], [3, 64, 300], [5, 31, 9], [6, 32, 256],
+  [7, 33, 257], [15, 40, 100], [16, 40, 100], [17, 65, 33], [121, 70, 513], [130, 300, 40], [33, 2050, 20],
+  [96, 128, 64], [200, 96, 64], [64, 512, 64],
+];
+
+type Variant = 'NT' | 'NN' | 'TN';
+function layout(v: Variant, M: number, N: number, K: number) {
+  switch (v) {
+    case 'NT': return { ars: K, acs: 1, brs: 1, bcs: K };
+    case 'NN': return { ars: K, acs: 1, brs: N, bcs: 1 };
+    case 'TN': return { ars: 1, acs: M, brs: N, bcs: 1 };
+  }
+}
+
+for (const v of ['NT', 'NN', 'TN'] as const) {
+  test(`native gemm${v} matches js over the shape table, 1 and 2 threads, offsets, accumulate on/off`, { skip }, () => {
+    const rng = new Rng(7);
+    for (const [M, N, K] of SHAPES) {
+      const { ars, acs, brs, bcs } = layout(v, M, N, K);
+      const ao = 3, bo = 5, co = 2;
+      const a = randomArray(rng, ao + M * K + 1), b = randomArray(rng, bo + K * N + 1), c0 = randomArray(rng, co + M * N + 1);
+      for (const acc of [false, true]) {
+        const ref = c0.slice();
+        jsBackend.gemmStrided(M, N, K, a, ao, ars, acs, b, bo, brs, bcs, ref, co, N, acc);
+        const outs: Float32Array[] = [];
+        for (const threads of [1, 2]) {
+          nb!.setThreads(threads);
+          const out = c0.slice();
+          nb!.gemmStrided(M, N, K, a, ao, ars, acs, b, bo, brs, bcs, out, co, N, acc);
+          assertClose(out, ref, { rtol: 1e-5, atol: 2e-6 * Math.max(1, K) }, `${v} ${M}×${N}×${K} acc=${acc} threads=${threads}`);
+          outs.push(out);
+        }
+        assertBitEqual(outs[1], outs[0], `${v} ${M}×${N}×${K}: 2 threads vs 1`);
+      }
+    }
+    nb!.setThreads(2);
+  });
+}
+
+test('native grouped products match js over routings (k = 0…5, empty leaves, one leaf, odd widths)', { skip }, () => {
+  const rng = new Rng(11);
+  for (const [k, N, m, s, mode] of [[0, 9, 5, 7, 'random'], [1, 1, 3, 4, 'random'], [3, 50, 33, 17, 'random'],
+    [4, 64, 40, 70, 'one'], [5, 200, 64, 48, 'sparse'], [2, 0, 8, 8, 'random'], [3, 300, 96, 128, 'random']] as const) {
+    const T = 2 ** (k + 1) - 1, leaves = 2 ** k;
+    const rt = new Routing();
+    rt.leaf = new Int32Array(Math.max(1, N));
+    for (let i = 0; i < N; i++) rt.leaf[i] = mode === 'one' ? leaves - 1 : mode === 'sparse' ? (rng.int(4) * 3) % leaves : rng.int(leaves);
+    rt.sort(N, k);
+    const xs = randomArray(rng, N * s), dys = randomArray(rng, N * m), w = randomArray(rng, T * m * s), bias = randomArray(rng, T * m);
+    const what = `k=${k} N=${N} m=${m} s=${s} ${mode}`;
+    for (const threads of [1, 2]) {
+      nb!.setThreads(threads);
+      const ys0 = randomArray(rng, N * m);
+      const [yr, yn] = [ys0.slice(), ys0.slice()];
+      jsBackend.groupedForward(rt, xs, s, w, bias, m, yr);
+      nb!.groupedForward(rt, xs, s, w, bias, m, yn);
+      assertClose(yn, yr, { rtol: 1e-5, atol: 1e-5 * s }, `forward ${what} threads=${threads}`);
+      const [dr, dn] = [new Float32Array(N * s), new Float32Array(N * s)];
+      jsBackend.groupedBackwardInput(rt, dys, m, w, s, dr);
+      nb!.groupedBackwardInput(rt, dys, m, w, s, dn);
+      assertClose(dn, dr, { rtol: 1e-5, atol: 1e-5 * m }, `backward input ${what} threads=${threads}`);
+      const [wr, wn] = [new Float32Array(T * m * s), new Float32Array(T * m * s)];
+      const [br, bn] = [new Float32Array(T * m), new Float32Array(T * m)];
+      jsBackend.groupedBackwardWeight(rt, dys, m, xs, s, wr, br);
+      nb!.groupedBackwardWeight(rt, dys, m, xs, s, wn, bn);
+      assertClose(wn, wr, { rtol: 1e-5, atol: 1e-5 * Math.max(1, N) }, `backward weight ${what} threads=${threads}`);
+      assertClose(bn, br, { rtol: 1e-5, atol: 1e-5 * Math.max(1, N) }, `backward bias ${what} threads=${threads}`);
+      // one depth at a time (the straight-through path): only that depth's nodes
+      if (k > 0 && N > 0) {
+        const [d1r, d1n] = [new Float32Array(N * s), new Float32Array(N * s)];
+        jsBackend.groupedBackwardInput(rt, dys, m, w, s, d1r, rt.depthStart[1], rt.depthStart[2]);
+        nb!.groupedBackwardInput(rt, dys, m, w, s, d1n, rt.depthStart[1], rt.depthStart[2]);
+        assertClose(d1n, d1r, { rtol: 1e-5, atol: 1e-5 * m }, `backward input depth 1 ${what}`);
+      }
+    }
+  }
+  nb!.setThreads(2);
+});
+
+test('native thread handshake survives 20 000 back-to-back parallel calls', { skip }, () => {
+  const info = nb!.info();
+  const calls = 20000;
+  // every call runs one task per thread; a lost wake-up would hang here (the runner's timeout fails it)
+  assert.equal(loadAddon()!.parallelStress(calls), calls * info.maxThreads);
+});
+
+
+
+
+test('native kernels reject out-of-bounds views instead of touching memory', { skip }, () => {
+  const a = new Float32Array(10), b = new Float32Array(10), c = new Float32Array(4);
+  assert.throws(() => nb!.gemmNT(3, 2, 4, a, 0, b, 0, c, 0, false), /past the end/);
+  const rt = new Routing();
+  rt.leaf = new Int32Array([0, 1]);
+  rt.sort(2, 1);
+  assert.throws(() => nb!.groupedForward(rt, new Float32Array(2), 4, new Float32Array(3 * 2 * 4), new Float32Array(6), 2, new Float32Array(4)),
+    /too small/);
+});
+
+test('native lazy optimizer updates match js: listed slots only, per-slot steps, decay per slot', { skip }, () => {
+  const rng = new Rng(5);
+  for (const [slots, slotSize, listed] of [[1, 7, [0]], [31, 40, [0, 3, 4, 30]], [7, 1000, [6, 0, 2]], [3, 0, [1]]] as const) {
+    const n = slots * slotSize;
+    const w = randomArray(rng, n), g = randomArray(rng, n), m = randomArray(rng, n, 0.1), v = randomArray(rng, n, 0.1).map(Math.abs);
+    const list = Int32Array.from(listed);
+    const decay = Float32Array.from({ length: slots }, (_, s) => 1.5 ** s);
+    for (const kind of ['adam', 'sgd'] as const) {
+      for (const d of [decay, null]) {
+        const js = { w: w.slice(), m: m.slice(), v: v.slice(), steps: Int32Array.from({ length: slots }, (_, s) => s % 3) };
+        const na = { w: w.slice(), m: m.slice(), v: v.slice(), steps: js.steps.slice() };
+        for (const [be, st] of [[jsBackend, js], [nb!, na]] as const) {
+          for (let rep = 0; rep < 3; rep++) {
+            if (kind === 'adam') be.adamUpdate(st.w, g, st.m, st.v, slotSize, list, list.length, st.steps, d, 0.01, 0.1, 0.9, 0.999, 1e-8);
+            else be.sgdUpdate(st.w, g, st.m, slotSize, list, list.length, st.steps, d, 0.01, 0.1, 0.9);
+          }
+        }
+        const what = `${kind} slots=${slots}×${slotSize} decay=${d ? 'yes' : 'no'}`;
+        assert.deepEqual(Array.from(na.steps), Array.from(js.steps), `${what}: step counts`);
+        assertClose(na.w, js.w, { rtol: 1e-5, atol: 1e-6 }, `${what}: weights`);
+        assertClose(na.m, js.m, { rtol: 1e-5, atol: 1e-7 }, `${what}: first moment`);
+        if (kind === 'adam') assertClose(na.v, js.v, { rtol: 1e-5, atol: 1e-8 }, `${what}: second moment`);
+        for (let s = 0; s < slots; s++) {
+          if (listed.includes(s as never)) continue;
+          assertBitEqual(na.w.subarray(s * slotSize, (s + 1) * slotSize), w.subarray(s * slotSize, (s + 1) * slotSize), `${what}: untouched slot ${s}`);
+        }
+      }
+    }
+  }
+});
