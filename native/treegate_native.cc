@@ -347,6 +347,145 @@ napi_value SgdUpdate(napi_env env, napi_callback_info info) {
   });
 }
 
+// ---- elementwise ops of training (src/kernels/elementwise.ts) -----------------
+
+F32 checked(napi_env env, napi_value v, const char* what, int64_t need) {
+  F32 a = f32(env, v, what);
+  if (need > a.n) throw ArgError{std::string(what) + ": needs " + std::to_string(need) + " elements, has " + std::to_string(a.n)};
+  return a;
+}
+
+// addRowVector(y, rows, cols, v): y[i, :] += v
+napi_value AddRowVector(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    napi_value v[4];
+    argv(env, info, 4, v);
+    const int64_t rows = i64(env, v[1], "rows"), cols = i64(env, v[2], "cols");
+    F32 y = checked(env, v[0], "y", rows * cols), b = checked(env, v[3], "v", cols);
+    for (int64_t r = 0; r < rows; r++)
+      for (int64_t j = 0; j < cols; j++) y.p[r * cols + j] += b.p[j];
+    return undefined(env);
+  });
+}
+
+// addColumnSums(x, rows, cols, out): out[j] += Σ_i x[i, j]
+napi_value AddColumnSums(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    napi_value v[4];
+    argv(env, info, 4, v);
+    const int64_t rows = i64(env, v[1], "rows"), cols = i64(env, v[2], "cols");
+    F32 x = checked(env, v[0], "x", rows * cols), o = checked(env, v[3], "out", cols);
+    for (int64_t r = 0; r < rows; r++)
+      for (int64_t j = 0; j < cols; j++) o.p[j] += x.p[r * cols + j];
+    return undefined(env);
+  });
+}
+
+// unary(kind, x, y, count) forward: 0 relu, 1 tanh; binary(kind, y, dy, dx, count) backward from the output y
+napi_value Unary(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    napi_value v[4];
+    argv(env, info, 4, v);
+    const int64_t kind = i64(env, v[0], "kind"), n = i64(env, v[3], "count");
+    F32 x = checked(env, v[1], "x", n), y = checked(env, v[2], "y", n);
+    if (kind == 0) for (int64_t i = 0; i < n; i++) y.p[i] = x.p[i] > 0 ? x.p[i] : 0.f;
+    else for (int64_t i = 0; i < n; i++) y.p[i] = std::tanh(x.p[i]);
+    return undefined(env);
+  });
+}
+
+napi_value UnaryBackward(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    napi_value v[5];
+    argv(env, info, 5, v);
+    const int64_t kind = i64(env, v[0], "kind"), n = i64(env, v[4], "count");
+    F32 y = checked(env, v[1], "y", n), dy = checked(env, v[2], "dy", n), dx = checked(env, v[3], "dx", n);
+    if (kind == 0) for (int64_t i = 0; i < n; i++) dx.p[i] = y.p[i] > 0 ? dy.p[i] : 0.f;
+    else for (int64_t i = 0; i < n; i++) dx.p[i] = dy.p[i] * (1 - y.p[i] * y.p[i]);
+    return undefined(env);
+  });
+}
+
+// softmaxCrossEntropy(logits, rows, cols, labels, dlogits | null, out: Float64Array(2) = [mean loss, correct])
+napi_value SoftmaxCrossEntropy(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    napi_value v[6];
+    argv(env, info, 6, v);
+    const int64_t rows = i64(env, v[1], "rows"), cols = i64(env, v[2], "cols");
+    F32 z = checked(env, v[0], "logits", rows * cols);
+    I32 labels = i32(env, v[3], "labels");
+    if (labels.n < rows) throw ArgError{"labels: fewer than rows"};
+    napi_valuetype t;
+    napi_typeof(env, v[4], &t);
+    F32 dz = t == napi_null ? F32{nullptr, 0} : checked(env, v[4], "dlogits", rows * cols);
+    bool is = false;
+    napi_is_typedarray(env, v[5], &is);
+    napi_typedarray_type type;
+    size_t len = 0;
+    void* data = nullptr;
+    if (is) napi_get_typedarray_info(env, v[5], &type, &len, &data, nullptr, nullptr);
+    if (!is || type != napi_float64_array || len < 2) throw ArgError{"out must be a Float64Array of 2"};
+    double loss = 0, correct = 0;
+    for (int64_t r = 0; r < rows; r++) {
+      const float* zr = z.p + r * cols;
+      const int32_t y = labels.p[r];
+      if (y < 0 || y >= cols) throw ArgError{"label out of range"};
+      double mx = -INFINITY;
+      int64_t arg = 0;
+      for (int64_t j = 0; j < cols; j++) if (zr[j] > mx) { mx = zr[j]; arg = j; }
+      double sum = 0;
+      for (int64_t j = 0; j < cols; j++) sum += std::exp(zr[j] - mx);
+      loss += std::log(sum) - (zr[y] - mx);
+      if (arg == y) correct++;
+      if (dz.p)
+        for (int64_t j = 0; j < cols; j++) dz.p[r * cols + j] = (float)((std::exp(zr[j] - mx) / sum - (j == y ? 1 : 0)) / rows);
+    }
+    ((double*)data)[0] = rows > 0 ? loss / rows : 0;
+    ((double*)data)[1] = correct;
+    return undefined(env);
+  });
+}
+
+// gatherRows(src, srcStride, srcOffset, idx, count, cols, dst): dst[i, :] = src[idx[i]*stride + offset + :]
+napi_value GatherRows(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    napi_value v[7];
+    argv(env, info, 7, v);
+    const int64_t stride = i64(env, v[1], "srcStride"), off = i64(env, v[2], "srcOffset"), count = i64(env, v[4], "count"),
+                  cols = i64(env, v[5], "cols");
+    F32 src = f32(env, v[0], "src"), dst = checked(env, v[6], "dst", count * cols);
+    I32 idx = i32(env, v[3], "idx");
+    if (idx.n < count) throw ArgError{"idx shorter than count"};
+    for (int64_t i = 0; i < count; i++)
+      if (cols > 0 && (idx.p[i] < 0 || idx.p[i] * stride + off + cols > src.n)) throw ArgError{"gather index out of range"};
+    for (int64_t i = 0; i < count; i++) std::memcpy(dst.p + i * cols, src.p + idx.p[i] * stride + off, cols * sizeof(float));
+    return undefined(env);
+  });
+}
+
+// scatterRows(src, cols, idx, count, dst, dstStride, dstOffset, accumulate): dst[idx[i]*stride + offset + :] (+)= src[i, :]
+napi_value ScatterRows(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    napi_value v[8];
+    argv(env, info, 8, v);
+    const int64_t cols = i64(env, v[1], "cols"), count = i64(env, v[3], "count"), stride = i64(env, v[5], "dstStride"),
+                  off = i64(env, v[6], "dstOffset");
+    const bool acc = boolean(env, v[7]);
+    F32 src = checked(env, v[0], "src", count * cols), dst = f32(env, v[4], "dst");
+    I32 idx = i32(env, v[2], "idx");
+    if (idx.n < count) throw ArgError{"idx shorter than count"};
+    for (int64_t i = 0; i < count; i++)
+      if (cols > 0 && (idx.p[i] < 0 || idx.p[i] * stride + off + cols > dst.n)) throw ArgError{"scatter index out of range"};
+    for (int64_t i = 0; i < count; i++) {
+      float* d = dst.p + idx.p[i] * stride + off;
+      const float* s = src.p + i * cols;
+      if (acc) for (int64_t j = 0; j < cols; j++) d[j] += s[j];
+      else std::memcpy(d, s, cols * sizeof(float));
+    }
+    return undefined(env);
+  });
+}
+
 // ---- machine figures for the benchmarks ------------------------------------
 
 double seconds() {
@@ -457,6 +596,13 @@ napi_value Init(napi_env env, napi_value exports) {
       {"groupedBackwardWeight", nullptr, GroupedBackwardWeight, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adamUpdate", nullptr, AdamUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgdUpdate", nullptr, SgdUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"addRowVector", nullptr, AddRowVector, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"addColumnSums", nullptr, AddColumnSums, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"unaryBackward", nullptr, UnaryBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"softmaxCrossEntropy", nullptr, SoftmaxCrossEntropy, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gatherRows", nullptr, GatherRows, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"scatterRows", nullptr, ScatterRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"machine", nullptr, Machine, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"parallelStress", nullptr, ParallelStress, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { jsBackend, type Backend } from '../backend.js';
+import type { Backend } from '../backend.js';
 import type { Routing } from '../routing.js';
 
 /** The compiled addon's entry points (native/treegate_native.cc). */
@@ -18,6 +18,13 @@ interface Addon {
     count: number, steps: Int32Array, decayScale: Float32Array | null, lr: number, weightDecay: number, b1: number, b2: number, eps: number): void;
   sgdUpdate(w: Float32Array, g: Float32Array, v: Float32Array, slotSize: number, slots: Int32Array, count: number,
     steps: Int32Array, decayScale: Float32Array | null, lr: number, weightDecay: number, mu: number): void;
+  addRowVector(y: Float32Array, rows: number, cols: number, v: Float32Array): void;
+  addColumnSums(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
+  unary(kind: 0 | 1, x: Float32Array, y: Float32Array, count: number): void;
+  unaryBackward(kind: 0 | 1, y: Float32Array, dy: Float32Array, dx: Float32Array, count: number): void;
+  softmaxCrossEntropy(logits: Float32Array, rows: number, cols: number, labels: Int32Array, dlogits: Float32Array | null, out: Float64Array): void;
+  gatherRows(src: Float32Array, srcStride: number, srcOffset: number, idx: Int32Array, count: number, cols: number, dst: Float32Array): void;
+  scatterRows(src: Float32Array, cols: number, idx: Int32Array, count: number, dst: Float32Array, dstStride: number, dstOffset: number, accumulate: boolean): void;
   machine(): MachineFigures;
   setThreads(n: number): number;
   parallelStress(calls: number): number;
@@ -65,14 +72,14 @@ export function machine(): MachineFigures | null {
 /**
  * The native backend: matrix products and grouped node products in the addon
  * and lazy optimizer updates in the addon (AVX-512 / AVX2 chosen at load,
- * threads inside), on the caller's arrays without copies. Ops not listed here
- * still come from the js reference.
+ * threads inside), with the elementwise ops of training, on the caller's
+ * arrays without copies.
  */
 export function nativeBackend(): (Backend & { setThreads(n: number): number; info(): ReturnType<Addon['info']> }) | null {
   const a = loadAddon();
   if (!a) return null;
+  const lossOut = new Float64Array(2);
   return {
-    ...jsBackend,
     name: 'native',
     gemmStrided: (M, N, K, x, ao, ars, acs, y, bo, brs, bcs, c, co, crs, acc) =>
       a.gemm(M, N, K, x, ao, ars, acs, y, bo, brs, bcs, c, co, crs, acc),
@@ -87,6 +94,18 @@ export function nativeBackend(): (Backend & { setThreads(n: number): number; inf
       a.groupedBackwardWeight(rt.node, rt.start, rt.end, 0, rt.nodeCount, dys, m, xs, s, dw, dbias, rt.n),
     adamUpdate: (w, g, m, v, z, slots, count, steps, d, lr, wd, b1, b2, eps) => a.adamUpdate(w, g, m, v, z, slots, count, steps, d, lr, wd, b1, b2, eps),
     sgdUpdate: (w, g, v, z, slots, count, steps, d, lr, wd, mu) => a.sgdUpdate(w, g, v, z, slots, count, steps, d, lr, wd, mu),
+    addRowVector: (y, rows, cols, v) => a.addRowVector(y, rows, cols, v),
+    addColumnSums: (x, rows, cols, out) => a.addColumnSums(x, rows, cols, out),
+    reluForward: (x, y, count) => a.unary(0, x, y, count),
+    reluBackward: (y, dy, dx, count) => a.unaryBackward(0, y, dy, dx, count),
+    tanhForward: (x, y, count) => a.unary(1, x, y, count),
+    tanhBackward: (y, dy, dx, count) => a.unaryBackward(1, y, dy, dx, count),
+    softmaxCrossEntropy: (logits, rows, cols, labels, dlogits) => {
+      a.softmaxCrossEntropy(logits, rows, cols, labels, dlogits, lossOut);
+      return { loss: lossOut[0], correct: lossOut[1] };
+    },
+    gatherRows: (src, stride, off, idx, count, cols, dst) => a.gatherRows(src, stride, off, idx, count, cols, dst),
+    scatterRows: (src, cols, idx, count, dst, stride, off, acc) => a.scatterRows(src, cols, idx, count, dst, stride, off, acc),
     setThreads: (n: number) => a.setThreads(n),
     info: () => a.info(),
   };
