@@ -8,6 +8,8 @@ export { matrix, type Matrix } from './core/tensor.js';
 
 export { backend, backendNames, registerBackend, setBackend, jsBackend, type Backend } from './kernels/backend.js';
 export { Routing, nodeCount, nodeDepth } from './kernels/routing.js';
+export { registerAvailableBackends, selectBackend, type BackendChoice } from './kernels/select.js';
+export { machine, nativeBackend, type MachineFigures } from './kernels/native/index.js';
 
 export { Activation } from './layers/activation.js';
 export { Dense } from './layers/dense.js';

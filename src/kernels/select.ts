@@ -1,8 +1,11 @@
 import { TreegateError } from '../core/errors.js';
 import { backend, backendNames, registerBackend, setBackend, type Backend } from './backend.js';
 import { nativeBackend, nativeLoadError } from './native/index.js';
+import { loadWasmBackend } from './wasm/index.js';
 
-export type BackendChoice = 'auto' | 'js' | 'native';
+export type BackendChoice = 'auto' | 'js' | 'wasm' | 'native';
+
+let wasmError = '';
 
 let registered = false;
 
@@ -12,24 +15,31 @@ export function registerAvailableBackends(): string[] {
     registered = true;
     const n = nativeBackend();
     if (n) registerBackend(n);
+    try {
+      registerBackend(loadWasmBackend());
+    } catch (e) {
+      wasmError = e instanceof Error ? e.message : String(e);
+    }
   }
   return backendNames();
 }
 
 /**
  * Selects the backend layers use. `auto` takes the fastest that loads — native,
- * else js — and says in one line on stderr when the native addon is missing.
+ * else wasm, else js — and says in one line on stderr when it falls back.
  * An explicit choice that cannot load is an error naming why.
  */
 export function selectBackend(choice: BackendChoice = 'auto', log: (line: string) => void = (l) => process.stderr.write(l + '\n')): Backend {
   const names = registerAvailableBackends();
   if (choice === 'auto') {
     if (names.includes('native')) return setBackend('native');
-    log(`treegate: native backend unavailable (${nativeLoadError()}); using the js backend`);
-    return setBackend('js');
+    const fallback = names.includes('wasm') ? 'wasm' : 'js';
+    log(`treegate: native backend unavailable (${nativeLoadError()})` +
+      `${fallback === 'js' ? `, wasm backend unavailable (${wasmError})` : ''}; using the ${fallback} backend`);
+    return setBackend(fallback);
   }
   if (!names.includes(choice)) {
-    const why = choice === 'native' ? nativeLoadError() : 'not available';
+    const why = choice === 'native' ? nativeLoadError() : choice === 'wasm' ? wasmError : 'not available';
     throw new TreegateError(`backend '${choice}' is unavailable: ${why}`, `available: ${names.join(', ')}`);
   }
   return setBackend(choice);

@@ -28,9 +28,13 @@ function tmp(name: string): string {
 interface CliResult { status: number | null; stdout: string; stderr: string; seconds: number }
 
 function cli(...args: string[]): CliResult {
+  return cliEnv({}, ...args);
+}
+
+function cliEnv(env: Record<string, string>, ...args: string[]): CliResult {
   const t0 = performance.now();
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' },
+    cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...env },
   });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, seconds: (performance.now() - t0) / 1000 };
@@ -358,3 +362,26 @@ test('tree-layer parameters and MACs in the JSON: units gating, two tree layers'
 function reEscape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+test('without the native addon, train falls back to the wasm backend and says so in one line', () => {
+  const r = cliEnv({ TREEGATE_NATIVE: 'off' }, 'train', '--limit', '600', '--epochs', '1', '--hidden', '16', '--depth', '2',
+    '--out', tmp('fallback'), '--json', '--no-progress');
+  assert.equal(r.status, 0, describeRun(r));
+  const lines = r.stderr.split('\n').filter((l) => /backend unavailable/.test(l));
+  assert.equal(lines.length, 1, describeRun(r));
+  assert.match(lines[0], /native backend unavailable \(disabled by TREEGATE_NATIVE=off\); using the wasm backend/);
+  assert.equal(lastJson(r).backend, 'wasm');
+});
+
+test('--backend js and --backend wasm give the same accuracy within float32 rounding; an unknown backend exits 2', () => {
+  const common = ['train', '--limit', '600', '--epochs', '1', '--hidden', '16', '--depth', '2', '--json', '--no-progress', '--seed', '3'];
+  const js = cli(...common, '--backend', 'js', '--out', tmp('be-js'));
+  const wasm = cli(...common, '--backend', 'wasm', '--out', tmp('be-wasm'));
+  assert.equal(js.status, 0, describeRun(js));
+  assert.equal(wasm.status, 0, describeRun(wasm));
+  assert.equal(lastJson(js).backend, 'js');
+  assert.equal(lastJson(wasm).backend, 'wasm');
+  assert.ok(Math.abs(lastJson(js).testAccuracy - lastJson(wasm).testAccuracy) < 0.03,
+    `js ${lastJson(js).testAccuracy} vs wasm ${lastJson(wasm).testAccuracy}`);
+  expectUsageError(['train', '--backend', 'gpu'], /--backend/);
+});

@@ -1,0 +1,17 @@
+/**
+ * treegate WebAssembly kernels (SIMD128). Entry of `scripts/build-wasm.mjs`;
+ * loaded by src/kernels/wasm/. No managed runtime: every function works on raw
+ * byte addresses of the exported memory, which the loader fills and grows.
+ */
+export { gemm, gemmScratchBytes } from './gemm';
+export { groupedForward, groupedBackwardInput, groupedBackwardWeight, groupedScratchBytes } from './grouped';
+export {
+  addRowVector, addColumnSums, reluForward, reluBackward, tanhForward, tanhBackward, softmaxCrossEntropy,
+  gatherRows, scatterRows,
+} from './elementwise';
+
+/** First free byte after static data: the loader's arena starts here. */
+export function heapBase(): usize {
+  return __heap_base;
+}
+export { sgdUpdate, adamUpdate } from './optim';

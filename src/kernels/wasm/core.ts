@@ -1,0 +1,493 @@
+/**
+ * The `wasm` backend: WebAssembly SIMD128 kernels compiled from assembly/ by
+ * scripts/build-wasm.mjs. This module has no Node-only imports (browsers and
+ * bundlers can use it directly); src/kernels/wasm/index.ts adds the Node loader.
+ *
+ * Memory model (first version): every call copies the parts of its JS
+ * Float32Arrays that it reads into the module's linear memory (a bump arena
+ * reset per call, grown when needed), runs the kernel and copies back what it
+ * writes. Offsets and sizes come from the call's shapes, so only the touched
+ * span of each operand moves.
+ */
+import type { Backend } from '../backend.js';
+import type { Routing } from '../routing.js';
+
+/** The part of the WebAssembly JS API used here (lib ES2022 does not declare it). */
+interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
+interface WasmInstance { readonly exports: Record<string, unknown> }
+interface WasmApi {
+  Module: new (bytes: Uint8Array | ArrayBuffer) => object;
+  Instance: new (module: object, imports: Record<string, unknown>) => WasmInstance;
+  compile(bytes: Uint8Array | ArrayBuffer): Promise<object>;
+  validate(bytes: Uint8Array | ArrayBuffer): boolean;
+}
+
+/** The WebAssembly global, or a clear error where there is none. */
+export function wasmApi(): WasmApi {
+  const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+  if (!api) throw new Error('treegate wasm backend: this JavaScript environment has no WebAssembly');
+  return api;
+}
+
+/** Kernel exports of build/treegate.wasm (pointers are byte addresses, strides in elements). */
+interface Kernels {
+  memory: WasmMemory;
+  heapBase(): number;
+  gemm(M: number, N: number, K: number, a: number, ars: number, acs: number, b: number, brs: number, bcs: number,
+    c: number, crs: number, accumulate: number, scratch: number): void;
+  gemmScratchBytes(M: number, N: number, K: number): number;
+  groupedForward(count: number, starts: number, ends: number, xs: number, s: number, w: number, bias: number,
+    m: number, ys: number, scratch: number): void;
+  groupedBackwardInput(count: number, starts: number, ends: number, dys: number, m: number, w: number, s: number,
+    dxs: number, scratch: number): void;
+  groupedBackwardWeight(count: number, starts: number, ends: number, dys: number, m: number, xs: number, s: number,
+    dw: number, dbias: number, scratch: number): void;
+  groupedScratchBytes(m: number, s: number): number;
+  addRowVector(y: number, rows: number, cols: number, v: number): void;
+  addColumnSums(x: number, rows: number, cols: number, out: number): void;
+  reluForward(x: number, y: number, count: number): void;
+  reluBackward(y: number, dy: number, dx: number, count: number): void;
+  tanhForward(x: number, y: number, count: number): void;
+  tanhBackward(y: number, dy: number, dx: number, count: number): void;
+  softmaxCrossEntropy(logits: number, rows: number, cols: number, labels: number, dlogits: number, out: number): void;
+  gatherRows(src: number, srcStride: number, idx: number, count: number, cols: number, dst: number): void;
+  scatterRows(src: number, cols: number, idx: number, count: number, dst: number, dstStride: number, accumulate: number): void;
+  sgdUpdate(w: number, g: number, v: number, slotSize: number, count: number, lam: number, lr: number, mu: number): void;
+  adamUpdate(w: number, g: number, m: number, v: number, slotSize: number, count: number, coef: number,
+    lr: number, b1: number, b2: number, eps: number): void;
+}
+
+const KERNEL_NAMES = [
+  'heapBase', 'gemm', 'gemmScratchBytes', 'groupedForward', 'groupedBackwardInput', 'groupedBackwardWeight',
+  'groupedScratchBytes', 'addRowVector', 'addColumnSums', 'reluForward', 'reluBackward', 'tanhForward',
+  'tanhBackward', 'softmaxCrossEntropy', 'gatherRows', 'scatterRows', 'sgdUpdate', 'adamUpdate',
+] as const;
+
+const PAGE = 65536;
+const MAX_BYTES = 65536 * PAGE; // wasm32: 4 GiB
+
+/** [lo, hi) of the indices o + i·rs + p·cs, i < R, p < C (empty when R or C is 0). */
+function span(o: number, R: number, rs: number, C: number, cs: number): [number, number] {
+  if (R <= 0 || C <= 0) return [o, o];
+  const a = (R - 1) * rs, b = (C - 1) * cs;
+  return [o + Math.min(0, a) + Math.min(0, b), o + Math.max(0, a) + Math.max(0, b) + 1];
+}
+
+/** The linear memory as a bump arena, reset by every call. */
+class Arena {
+  readonly k: Kernels;
+  private readonly base: number;
+  private top: number;
+  f32: Float32Array;
+  i32: Int32Array;
+  f64: Float64Array;
+
+  constructor(k: Kernels) {
+    this.k = k;
+    this.base = Math.ceil(k.heapBase() / 64) * 64;
+    this.top = this.base;
+    this.f32 = new Float32Array(k.memory.buffer);
+    this.i32 = new Int32Array(k.memory.buffer);
+    this.f64 = new Float64Array(k.memory.buffer);
+  }
+
+  reset(): void {
+    this.top = this.base;
+  }
+
+  /** Reserves `bytes` (64-byte aligned) and returns its byte address; call commit() before touching memory. */
+  alloc(bytes: number): number {
+    const p = Math.ceil(this.top / 64) * 64;
+    this.top = p + Math.max(0, bytes);
+    return p;
+  }
+
+  /** Grows the memory to hold everything allocated since reset() and refreshes the views. */
+  commit(): void {
+    const have = this.k.memory.buffer.byteLength;
+    if (this.top > have) {
+      if (this.top > MAX_BYTES) {
+        throw new Error(`treegate wasm backend: a call needs ${this.top} bytes of linear memory, more than the 4 GiB of wasm32`);
+      }
+      // grow geometrically so that a sequence of growing calls does not grow every time
+      const want = Math.min(MAX_BYTES, Math.max(this.top, Math.min(2 * have, have + 256 * 1024 * 1024)));
+      this.k.memory.grow(Math.ceil((want - have) / PAGE));
+    }
+    if (this.f32.buffer !== this.k.memory.buffer) {
+      this.f32 = new Float32Array(this.k.memory.buffer);
+      this.i32 = new Int32Array(this.k.memory.buffer);
+      this.f64 = new Float64Array(this.k.memory.buffer);
+    }
+  }
+
+  /** Copies src[lo, hi) to byte address p. */
+  put(p: number, src: Float32Array, lo: number, hi: number): void {
+    if (hi > lo) this.f32.set(src.subarray(lo, hi), p >>> 2);
+  }
+
+  /** Copies n floats at byte address p back to dst[at ...]. */
+  get(p: number, dst: Float32Array, at: number, n: number): void {
+    if (n > 0) dst.set(this.f32.subarray(p >>> 2, (p >>> 2) + n), at);
+  }
+}
+
+/** Instantiates the kernels of a compiled build/treegate.wasm module and wraps them as a Backend named 'wasm'. */
+export function createWasmBackend(module: object): Backend {
+  const api = wasmApi();
+  const instance = new api.Instance(module, {});
+  const ex = instance.exports;
+  for (const name of KERNEL_NAMES) {
+    if (typeof ex[name] !== 'function') {
+      throw new Error(`treegate wasm backend: the module does not export '${name}' (stale build/treegate.wasm? run npm run build)`);
+    }
+  }
+  if (!ex.memory || typeof (ex.memory as WasmMemory).grow !== 'function') {
+    throw new Error('treegate wasm backend: the module does not export its memory');
+  }
+  const k = ex as unknown as Kernels;
+  const A = new Arena(k);
+
+  function gemmStrided(
+    M: number, N: number, K: number,
+    a: Float32Array, ao: number, ars: number, acs: number,
+    b: Float32Array, bo: number, brs: number, bcs: number,
+    c: Float32Array, co: number, crs: number,
+    accumulate: boolean,
+  ): void {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+      if (!accumulate) for (let i = 0; i < M; i++) c.fill(0, co + i * crs, co + i * crs + N);
+      return;
+    }
+    const [aLo, aHi] = span(ao, M, ars, K, acs);
+    const [bLo, bHi] = span(bo, K, brs, N, bcs);
+    const [cLo, cHi] = span(co, M, crs, N, 1);
+    A.reset();
+    const pa = A.alloc(4 * (aHi - aLo)), pb = A.alloc(4 * (bHi - bLo)), pc = A.alloc(4 * (cHi - cLo));
+    const scratch = A.alloc(k.gemmScratchBytes(M, N, K));
+    A.commit();
+    A.put(pa, a, aLo, aHi);
+    A.put(pb, b, bLo, bHi);
+    // C is read when accumulating, and when its span has gaps (row stride > N) that must come back unchanged
+    if (accumulate || cHi - cLo !== M * N) A.put(pc, c, cLo, cHi);
+    k.gemm(M, N, K, pa + 4 * (ao - aLo), ars, acs, pb + 4 * (bo - bLo), brs, bcs, pc + 4 * (co - cLo), crs,
+      accumulate ? 1 : 0, scratch);
+    A.get(pc, c, cLo, cHi - cLo);
+  }
+
+  function gemmNT(M: number, N: number, K: number, a: Float32Array, ao: number, b: Float32Array, bo: number,
+    c: Float32Array, co: number, accumulate: boolean): void {
+    gemmStrided(M, N, K, a, ao, K, 1, b, bo, 1, K, c, co, N, accumulate);
+  }
+  function gemmNN(M: number, N: number, K: number, a: Float32Array, ao: number, b: Float32Array, bo: number,
+    c: Float32Array, co: number, accumulate: boolean): void {
+    gemmStrided(M, N, K, a, ao, K, 1, b, bo, N, 1, c, co, N, accumulate);
+  }
+  function gemmTN(M: number, N: number, K: number, a: Float32Array, ao: number, b: Float32Array, bo: number,
+    c: Float32Array, co: number, accumulate: boolean): void {
+    gemmStrided(M, N, K, a, ao, 1, M, b, bo, N, 1, c, co, N, accumulate);
+  }
+
+  /**
+   * Lays out nodes g0 ≤ g < g1 of a routing: starts/ends relative to the first
+   * row used, and the row span [lo, hi). Returns null when no node has rows.
+   */
+  interface NodeList { count: number; lo: number; hi: number; ps: number; pe: number }
+  function nodeList(rt: Routing, g0: number, g1: number): NodeList | null {
+    const count = g1 - g0;
+    if (count <= 0) return null;
+    let lo = Infinity, hi = -Infinity;
+    for (let g = g0; g < g1; g++) {
+      if (rt.end[g] > rt.start[g]) {
+        lo = Math.min(lo, rt.start[g]);
+        hi = Math.max(hi, rt.end[g]);
+      }
+    }
+    if (!(hi > lo)) return null;
+    const ps = A.alloc(4 * count), pe = A.alloc(4 * count);
+    return { count, lo, hi, ps, pe };
+  }
+  function putNodes(rt: Routing, g0: number, L: NodeList): void {
+    const i32 = A.i32, s0 = L.ps >>> 2, e0 = L.pe >>> 2;
+    for (let g = 0; g < L.count; g++) {
+      i32[s0 + g] = rt.start[g0 + g] - L.lo;
+      i32[e0 + g] = rt.end[g0 + g] - L.lo;
+    }
+  }
+  /** Copies the size-floats slot of each listed node t = rt.node[g] from src into consecutive slots at p. */
+  function putSlots(rt: Routing, g0: number, count: number, src: Float32Array, size: number, p: number): void {
+    if (size <= 0) return;
+    const f32 = A.f32, d0 = p >>> 2;
+    for (let g = 0; g < count; g++) {
+      const t = rt.node[g0 + g];
+      f32.set(src.subarray(t * size, t * size + size), d0 + g * size);
+    }
+  }
+  function getSlots(rt: Routing, g0: number, count: number, dst: Float32Array, size: number, p: number): void {
+    if (size <= 0) return;
+    const f32 = A.f32, s0 = p >>> 2;
+    for (let g = 0; g < count; g++) {
+      const t = rt.node[g0 + g];
+      dst.set(f32.subarray(s0 + g * size, s0 + g * size + size), t * size);
+    }
+  }
+
+  function groupedForward(rt: Routing, xs: Float32Array, s: number, w: Float32Array, bias: Float32Array,
+    m: number, ys: Float32Array): void {
+    if (m <= 0) return;
+    A.reset();
+    const L = nodeList(rt, 0, rt.nodeCount);
+    if (!L) return;
+    const ms = m * s, rows = L.hi - L.lo;
+    const px = A.alloc(4 * rows * s), pw = A.alloc(4 * L.count * ms), pb = A.alloc(4 * L.count * m);
+    const py = A.alloc(4 * rows * m), scratch = A.alloc(k.groupedScratchBytes(m, s));
+    A.commit();
+    putNodes(rt, 0, L);
+    A.put(px, xs, L.lo * s, L.hi * s);
+    putSlots(rt, 0, L.count, w, ms, pw);
+    putSlots(rt, 0, L.count, bias, m, pb);
+    A.put(py, ys, L.lo * m, L.hi * m);
+    k.groupedForward(L.count, L.ps, L.pe, px, s, pw, pb, m, py, scratch);
+    A.get(py, ys, L.lo * m, rows * m);
+  }
+
+  function groupedBackwardInput(rt: Routing, dys: Float32Array, m: number, w: Float32Array, s: number,
+    dxs: Float32Array, g0 = 0, g1 = rt.nodeCount): void {
+    if (s <= 0 || m <= 0) return;
+    A.reset();
+    const L = nodeList(rt, g0, g1);
+    if (!L) return;
+    const ms = m * s, rows = L.hi - L.lo;
+    const py = A.alloc(4 * rows * m), pw = A.alloc(4 * L.count * ms), px = A.alloc(4 * rows * s);
+    const scratch = A.alloc(k.groupedScratchBytes(m, s));
+    A.commit();
+    putNodes(rt, g0, L);
+    A.put(py, dys, L.lo * m, L.hi * m);
+    putSlots(rt, g0, L.count, w, ms, pw);
+    A.put(px, dxs, L.lo * s, L.hi * s);
+    k.groupedBackwardInput(L.count, L.ps, L.pe, py, m, pw, s, px, scratch);
+    A.get(px, dxs, L.lo * s, rows * s);
+  }
+
+  function groupedBackwardWeight(rt: Routing, dys: Float32Array, m: number, xs: Float32Array, s: number,
+    dw: Float32Array, dbias: Float32Array): void {
+    if (m <= 0) return;
+    A.reset();
+    const L = nodeList(rt, 0, rt.nodeCount);
+    if (!L) return;
+    const ms = m * s, rows = L.hi - L.lo;
+    const py = A.alloc(4 * rows * m), px = A.alloc(4 * rows * s);
+    const pw = A.alloc(4 * L.count * ms), pb = A.alloc(4 * L.count * m);
+    // per node: a gemm of M = m, N = s, K = rows of the node (at most all of them)
+    const scratch = A.alloc(k.gemmScratchBytes(m, s, rows));
+    A.commit();
+    putNodes(rt, 0, L);
+    A.put(py, dys, L.lo * m, L.hi * m);
+    A.put(px, xs, L.lo * s, L.hi * s);
+    putSlots(rt, 0, L.count, dw, ms, pw);
+    putSlots(rt, 0, L.count, dbias, m, pb);
+    k.groupedBackwardWeight(L.count, L.ps, L.pe, py, m, px, s, pw, pb, scratch);
+    getSlots(rt, 0, L.count, dw, ms, pw);
+    getSlots(rt, 0, L.count, dbias, m, pb);
+  }
+
+  function addRowVector(y: Float32Array, rows: number, cols: number, v: Float32Array): void {
+    if (rows <= 0 || cols <= 0) return;
+    const n = rows * cols;
+    A.reset();
+    const py = A.alloc(4 * n), pv = A.alloc(4 * cols);
+    A.commit();
+    A.put(py, y, 0, n);
+    A.put(pv, v, 0, cols);
+    k.addRowVector(py, rows, cols, pv);
+    A.get(py, y, 0, n);
+  }
+
+  function addColumnSums(x: Float32Array, rows: number, cols: number, out: Float32Array): void {
+    if (rows <= 0 || cols <= 0) return;
+    const n = rows * cols;
+    A.reset();
+    const px = A.alloc(4 * n), po = A.alloc(4 * cols);
+    A.commit();
+    A.put(px, x, 0, n);
+    A.put(po, out, 0, cols);
+    k.addColumnSums(px, rows, cols, po);
+    A.get(po, out, 0, cols);
+  }
+
+  /** y = f(x) over `count` elements through wasm. */
+  function unary(fn: (x: number, y: number, count: number) => void, x: Float32Array, y: Float32Array, count: number): void {
+    if (count <= 0) return;
+    A.reset();
+    const px = A.alloc(4 * count), py = A.alloc(4 * count);
+    A.commit();
+    A.put(px, x, 0, count);
+    fn(px, py, count);
+    A.get(py, y, 0, count);
+  }
+  function binary(fn: (y: number, dy: number, dx: number, count: number) => void,
+    y: Float32Array, dy: Float32Array, dx: Float32Array, count: number): void {
+    if (count <= 0) return;
+    A.reset();
+    const py = A.alloc(4 * count), pg = A.alloc(4 * count), pd = A.alloc(4 * count);
+    A.commit();
+    A.put(py, y, 0, count);
+    A.put(pg, dy, 0, count);
+    fn(py, pg, pd, count);
+    A.get(pd, dx, 0, count);
+  }
+
+  function softmaxCrossEntropy(logits: Float32Array, rows: number, cols: number, labels: Int32Array,
+    dlogits: Float32Array | null): { loss: number; correct: number } {
+    if (rows <= 0) return { loss: 0, correct: 0 };
+    const n = rows * cols;
+    A.reset();
+    const pl = A.alloc(4 * n), plab = A.alloc(4 * rows), pd = dlogits ? A.alloc(4 * n) : 0, pout = A.alloc(16);
+    A.commit();
+    A.put(pl, logits, 0, n);
+    A.i32.set(labels.subarray(0, rows), plab >>> 2);
+    k.softmaxCrossEntropy(pl, rows, cols, plab, pd, pout);
+    if (dlogits) A.get(pd, dlogits, 0, n);
+    return { loss: A.f64[pout >>> 3], correct: A.i32[(pout >>> 2) + 2] };
+  }
+
+  /** [min, max] of idx[0..count). */
+  function idxRange(idx: Int32Array, count: number): [number, number] {
+    let lo = idx[0], hi = idx[0];
+    for (let i = 1; i < count; i++) {
+      const v = idx[i];
+      if (v < lo) lo = v; else if (v > hi) hi = v;
+    }
+    return [lo, hi];
+  }
+
+  function gatherRows(src: Float32Array, srcStride: number, srcOffset: number, idx: Int32Array, count: number,
+    cols: number, dst: Float32Array): void {
+    if (count <= 0 || cols <= 0) return;
+    const [r0, r1] = idxRange(idx, count);
+    const lo = r0 * srcStride + srcOffset, hi = r1 * srcStride + srcOffset + cols;
+    A.reset();
+    const ps = A.alloc(4 * (hi - lo)), pi = A.alloc(4 * count), pd = A.alloc(4 * count * cols);
+    A.commit();
+    A.put(ps, src, lo, hi);
+    A.i32.set(idx.subarray(0, count), pi >>> 2);
+    // the kernel addresses row idx[i] at base + 4·idx[i]·stride; base may lie below ps (wraps as i32)
+    k.gatherRows((ps + 4 * (srcOffset - lo)) | 0, srcStride, pi, count, cols, pd);
+    A.get(pd, dst, 0, count * cols);
+  }
+
+  function scatterRows(src: Float32Array, cols: number, idx: Int32Array, count: number, dst: Float32Array,
+    dstStride: number, dstOffset: number, accumulate: boolean): void {
+    if (count <= 0 || cols <= 0) return;
+    const [r0, r1] = idxRange(idx, count);
+    const lo = r0 * dstStride + dstOffset, hi = r1 * dstStride + dstOffset + cols;
+    A.reset();
+    const ps = A.alloc(4 * count * cols), pi = A.alloc(4 * count), pd = A.alloc(4 * (hi - lo));
+    A.commit();
+    A.put(ps, src, 0, count * cols);
+    A.i32.set(idx.subarray(0, count), pi >>> 2);
+    A.put(pd, dst, lo, hi); // rows and columns outside the scatter come back unchanged
+    k.scatterRows(ps, cols, pi, count, (pd + 4 * (dstOffset - lo)) | 0, dstStride, accumulate ? 1 : 0);
+    A.get(pd, dst, lo, hi - lo);
+  }
+
+  /** Copies slot slots[q] (size floats) of each array to consecutive slots at its address. */
+  function putSlotList(slots: Int32Array, count: number, size: number, arrays: Float32Array[], ptrs: number[]): void {
+    const f32 = A.f32;
+    for (let i = 0; i < arrays.length; i++) {
+      const src = arrays[i], d0 = ptrs[i] >>> 2;
+      for (let q = 0; q < count; q++) {
+        const o = slots[q] * size;
+        f32.set(src.subarray(o, o + size), d0 + q * size);
+      }
+    }
+  }
+  function getSlotList(slots: Int32Array, count: number, size: number, arrays: Float32Array[], ptrs: number[]): void {
+    const f32 = A.f32;
+    for (let i = 0; i < arrays.length; i++) {
+      const dst = arrays[i], s0 = ptrs[i] >>> 2;
+      for (let q = 0; q < count; q++) dst.set(f32.subarray(s0 + q * size, s0 + (q + 1) * size), slots[q] * size);
+    }
+  }
+
+  // The optimizers' per-slot scalars (step counts, λ_s, bias corrections) are computed here exactly as in
+  // src/kernels/optim.ts; the element updates run in wasm on the listed slots only. Slots must be distinct
+  // (they are: Param.touched lists each slot once).
+  function sgdUpdate(w: Float32Array, g: Float32Array, v: Float32Array, slotSize: number, slots: Int32Array,
+    count: number, steps: Int32Array, decayScale: Float32Array | null, lr: number, weightDecay: number, mu: number): void {
+    if (count <= 0) return;
+    const n = count * slotSize;
+    A.reset();
+    const pw = A.alloc(4 * n), pg = A.alloc(4 * n), pv = A.alloc(4 * n), pl = A.alloc(8 * count);
+    A.commit();
+    const f64 = A.f64, l0 = pl >>> 3;
+    for (let q = 0; q < count; q++) {
+      const s = slots[q];
+      steps[s]++;
+      f64[l0 + q] = decayScale ? weightDecay * decayScale[s] : 0;
+    }
+    if (slotSize <= 0) return;
+    putSlotList(slots, count, slotSize, [w, g, v], [pw, pg, pv]);
+    k.sgdUpdate(pw, pg, pv, slotSize, count, pl, lr, mu);
+    getSlotList(slots, count, slotSize, [w, v], [pw, pv]);
+  }
+
+  function adamUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, slotSize: number,
+    slots: Int32Array, count: number, steps: Int32Array, decayScale: Float32Array | null, lr: number, weightDecay: number,
+    b1: number, b2: number, eps: number): void {
+    if (count <= 0) return;
+    const n = count * slotSize;
+    A.reset();
+    const pw = A.alloc(4 * n), pg = A.alloc(4 * n), pm = A.alloc(4 * n), pv = A.alloc(4 * n), pc = A.alloc(24 * count);
+    A.commit();
+    const f64 = A.f64, c0 = pc >>> 3;
+    for (let q = 0; q < count; q++) {
+      const s = slots[q];
+      const t = ++steps[s];
+      f64[c0 + 3 * q] = decayScale ? weightDecay * decayScale[s] : 0;
+      f64[c0 + 3 * q + 1] = 1 / (1 - b1 ** t);
+      f64[c0 + 3 * q + 2] = 1 / (1 - b2 ** t);
+    }
+    if (slotSize <= 0) return;
+    putSlotList(slots, count, slotSize, [w, g, m, v], [pw, pg, pm, pv]);
+    k.adamUpdate(pw, pg, pm, pv, slotSize, count, pc, lr, b1, b2, eps);
+    getSlotList(slots, count, slotSize, [w, m, v], [pw, pm, pv]);
+  }
+
+  return {
+    name: 'wasm',
+    gemmStrided, gemmNT, gemmNN, gemmTN,
+    groupedForward, groupedBackwardInput, groupedBackwardWeight,
+    addRowVector, addColumnSums,
+    reluForward: (x, y, count) => unary(k.reluForward, x, y, count),
+    reluBackward: (y, dy, dx, count) => binary(k.reluBackward, y, dy, dx, count),
+    tanhForward: (x, y, count) => unary(k.tanhForward, x, y, count),
+    tanhBackward: (y, dy, dx, count) => binary(k.tanhBackward, y, dy, dx, count),
+    softmaxCrossEntropy,
+    gatherRows, scatterRows,
+    sgdUpdate, adamUpdate,
+  };
+}
+
+/** Compiles wasm bytes synchronously (fine in Node and workers; browsers limit sync compiles to small modules). */
+export function compileWasmSync(bytes: Uint8Array | ArrayBuffer): object {
+  return new (wasmApi().Module)(bytes);
+}
+
+/**
+ * Builds the backend from a fetch Response, or the module's bytes, asynchronously:
+ * the path for browsers and bundlers (no file system access).
+ */
+export async function loadWasmBackendAsync(source: Response | ArrayBuffer | Uint8Array): Promise<Backend> {
+  let bytes: ArrayBuffer | Uint8Array;
+  if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
+    bytes = source;
+  } else if (source && typeof (source as Response).arrayBuffer === 'function') {
+    const r = source as Response;
+    if (r.ok === false) throw new Error(`treegate wasm backend: fetching the module failed (HTTP ${r.status})`);
+    bytes = await r.arrayBuffer();
+  } else {
+    throw new TypeError('treegate wasm backend: expected a Response, an ArrayBuffer or a Uint8Array');
+  }
+  return createWasmBackend(await wasmApi().compile(bytes));
+}

@@ -1,0 +1,514 @@
+/**
+ * The `wasm` backend (assembly/ → build/treegate.wasm, loaded by src/kernels/wasm/)
+ * against the js reference, function by function, over shape tables chosen to
+ * cross the kernel's blocking: the 8×8 micro-tile (sizes 1, 7, 8, 9, …), the
+ * few-rows path (M < 8), the KC = 256 depth blocks and MC = 128 row blocks;
+ * plus K = 0, offsets ≠ 0, padded strides, accumulate on/off, and trees with
+ * k = 0, one leaf holding every example, empty leaves and empty batches.
+ * Float32 SIMD sums differ from the float64 reference by rounding only, so
+ * products use tolerances that grow with K; the ops that round once in the
+ * same order as the reference are checked bit for bit. Finally a TreeGated
+ * layer and a whole Model give the same results under setBackend('wasm').
+ *
+ * Needs build/treegate.wasm (npm run build, or node scripts/build-wasm.mjs).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { jsBackend, registerBackend, setBackend, type Backend } from '../../src/kernels/backend.js';
+import { Routing } from '../../src/kernels/routing.js';
+import { loadWasmBackend, loadWasmBackendAsync } from '../../src/kernels/wasm/index.js';
+import { matrix } from '../../src/core/tensor.js';
+import { TreeGated } from '../../src/layers/tree.js';
+import { Model, type ModelConfig } from '../../src/layers/model.js';
+import { Optimizer } from '../../src/train/optim.js';
+import {
+  assertBitEqual, assertClose, maxAbs, pathNode, projectionBatch, randomArray, randomMatrix, Rng, unitsBatch,
+} from '../helpers.js';
+import { readFileSync } from 'node:fs';
+
+const wasm: Backend = loadWasmBackend();
+const js = jsBackend;
+
+/** Float32 sums of K products of O(1) values in another order: ~√K·ε relative to the terms' magnitude, with margin. */
+function tolFor(K: number): { rtol: number; atol: number } {
+  return { rtol: 1e-4, atol: 2e-6 * Math.max(1, K) };
+}
+
+// ---------------------------------------------------------------------------
+// Loading
+// ---------------------------------------------------------------------------
+
+test('wasm: loadWasmBackend gives a complete backend named wasm; explicit bytes and the async loader work too', async () => {
+  assert.equal(wasm.name, 'wasm');
+  for (const key of Object.keys(js) as Array<keyof Backend>) {
+    if (key !== 'name') assert.equal(typeof wasm[key], 'function', `wasm backend lacks ${key}`);
+  }
+  const bytes = readFileSync(new URL('../../build/treegate.wasm', import.meta.url));
+  const fromBytes = loadWasmBackend(new Uint8Array(bytes));
+  const fromAsync = await loadWasmBackendAsync(new Uint8Array(bytes));
+  const fromBuffer = await loadWasmBackendAsync(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  const fromResponse = await loadWasmBackendAsync(new Response(bytes, { headers: { 'content-type': 'application/wasm' } }));
+  for (const be of [fromBytes, fromAsync, fromBuffer, fromResponse]) {
+    const c = new Float32Array(1);
+    be.gemmNN(1, 1, 2, new Float32Array([2, 3]), 0, new Float32Array([5, 7]), 0, c, 0, false);
+    assert.equal(c[0], 31);
+  }
+  await assert.rejects(loadWasmBackendAsync(new Response('missing', { status: 404 })), /HTTP 404/);
+  assert.throws(() => loadWasmBackend(new Uint8Array([0, 97, 115, 109, 9, 9, 9, 9])));
+});
+
+// ---------------------------------------------------------------------------
+// GEMM
+// ---------------------------------------------------------------------------
+
+/** [M, N, K] */
+const GEMM_SHAPES: Array<[number, number, number]> = [
+  [1, 1, 1], [1, 1, 0], [3, 5, 0], [9, 17, 0], [1, 7, 5], [7, 1, 5], [5, 7, 1], [1, 1, 9], [1, 33, 300],
+  [2, 4, 3], [4, 8, 2], [3, 5, 7], [7, 9, 13], [8, 8, 8], [9, 9, 9], [8, 16, 4], [16, 8, 257], [17, 23, 31],
+  [33, 1, 40], [1, 40, 33], [37, 65, 129], [130, 20, 9], [129, 17, 300], [64, 64, 512],
+];
+
+type Variant = 'NT' | 'NN' | 'TN';
+
+function layout(v: Variant, M: number, N: number, K: number): { ars: number; acs: number; brs: number; bcs: number } {
+  switch (v) {
+    case 'NT': return { ars: K, acs: 1, brs: 1, bcs: K };
+    case 'NN': return { ars: K, acs: 1, brs: N, bcs: 1 };
+    case 'TN': return { ars: 1, acs: M, brs: N, bcs: 1 };
+  }
+}
+
+for (const v of ['NT', 'NN', 'TN'] as const) {
+  test(`wasm: gemm${v} matches js over the shape table (offsets, accumulate on/off, nothing outside C written)`, () => {
+    const rng = new Rng(1001);
+    const fw = v === 'NT' ? wasm.gemmNT : v === 'NN' ? wasm.gemmNN : wasm.gemmTN;
+    const fj = v === 'NT' ? js.gemmNT : v === 'NN' ? js.gemmNN : js.gemmTN;
+    for (const [M, N, K] of GEMM_SHAPES) {
+      for (const [ao, bo, co] of [[0, 0, 0], [3, 5, 7]]) {
+        for (const accumulate of [false, true]) {
+          const a = randomArray(rng, ao + M * K + 4), b = randomArray(rng, bo + K * N + 4), c = randomArray(rng, co + M * N + 4);
+          const aCopy = a.slice(), bCopy = b.slice(), ref = c.slice();
+          fj(M, N, K, a, ao, b, bo, ref, co, accumulate);
+          fw(M, N, K, a, ao, b, bo, c, co, accumulate);
+          const what = `wasm gemm${v} M=${M} N=${N} K=${K} offsets=${ao},${bo},${co} accumulate=${accumulate}`;
+          assertClose(c.subarray(co, co + M * N), ref.subarray(co, co + M * N), tolFor(K), what);
+          assertBitEqual(c.subarray(0, co), ref.subarray(0, co), `${what}: C before the offset`);
+          assertBitEqual(c.subarray(co + M * N), ref.subarray(co + M * N), `${what}: C after the window`);
+          assertBitEqual(a, aCopy, `${what}: A unchanged`);
+          assertBitEqual(b, bCopy, `${what}: B unchanged`);
+          if (K === 0) assertBitEqual(c, ref, `${what}: K = 0 exact`);
+        }
+      }
+    }
+  });
+}
+
+test('wasm: gemmStrided with general strides (column-major A, every other column of B, padded C rows)', () => {
+  const rng = new Rng(1002);
+  for (const [M, N, K] of GEMM_SHAPES) {
+    for (const accumulate of [false, true]) {
+      const ao = 2, ars = 1, acs = M + 2;
+      const bo = 1, brs = 2 * N + 1, bcs = 2;
+      const co = 5, crs = N + 3;
+      const a = randomArray(rng, ao + K * acs + 3), b = randomArray(rng, bo + K * brs + 3), c = randomArray(rng, co + M * crs + 3);
+      const ref = c.slice();
+      js.gemmStrided(M, N, K, a, ao, ars, acs, b, bo, brs, bcs, ref, co, crs, accumulate);
+      wasm.gemmStrided(M, N, K, a, ao, ars, acs, b, bo, brs, bcs, c, co, crs, accumulate);
+      const what = `wasm gemmStrided M=${M} N=${N} K=${K} accumulate=${accumulate}`;
+      const inWindow = new Uint8Array(c.length);
+      for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) inWindow[co + i * crs + j] = 1;
+      const win: number[] = [], winRef: number[] = [];
+      for (let e = 0; e < c.length; e++) {
+        if (inWindow[e]) { win.push(c[e]); winRef.push(ref[e]); }
+        else if (!Object.is(c[e], ref[e])) assert.fail(`${what}: element ${e} outside the C window changed from ${ref[e]} to ${c[e]}`);
+      }
+      assertClose(win, winRef, tolFor(K), what);
+    }
+  }
+});
+
+test('wasm: gemm over row-major operands with row strides wider than the matrix (sub-matrix views)', () => {
+  const rng = new Rng(1003);
+  for (const [M, N, K] of [[5, 9, 7], [20, 24, 300], [3, 40, 11]] as const) {
+    // A = columns 3..3+K of a (M, K+6) matrix, B = rows of a (K, N+2) matrix, both NN-style
+    const lda = K + 6, ldb = N + 2;
+    const a = randomArray(rng, M * lda), b = randomArray(rng, K * ldb), c = randomArray(rng, M * N);
+    const ref = c.slice();
+    js.gemmStrided(M, N, K, a, 3, lda, 1, b, 0, ldb, 1, ref, 0, N, true);
+    wasm.gemmStrided(M, N, K, a, 3, lda, 1, b, 0, ldb, 1, c, 0, N, true);
+    assertClose(c, ref, tolFor(K), `wasm gemmStrided views M=${M} N=${N} K=${K}`);
+  }
+});
+
+test('wasm: large products stay accurate (float32 accumulation over 1024 terms)', () => {
+  const rng = new Rng(1004);
+  const M = 19, N = 37, K = 1024;
+  const a = randomArray(rng, M * K), b = randomArray(rng, N * K);
+  const ref = new Float32Array(M * N), c = new Float32Array(M * N);
+  js.gemmNT(M, N, K, a, 0, b, 0, ref, 0, false);
+  wasm.gemmNT(M, N, K, a, 0, b, 0, c, 0, false);
+  // sums of 1024 unit normals: |C| ~ 32, float32 error ~ √K·ε·32
+  assertClose(c, ref, { rtol: 1e-4, atol: 1e-4 }, 'wasm gemmNT K=1024');
+});
+
+// ---------------------------------------------------------------------------
+// Grouped products
+// ---------------------------------------------------------------------------
+
+interface Case { k: number; m: number; s: number; leaves: number[]; what: string }
+
+function groupedCases(): Case[] {
+  const rng = new Rng(2001);
+  const out: Case[] = [];
+  for (let k = 0; k <= 4; k++) {
+    for (const [m, s] of [[1, 1], [3, 5], [8, 8], [9, 17], [20, 7], [5, 33]]) {
+      const L = 2 ** k;
+      out.push({ k, m, s, leaves: Array.from({ length: 37 }, () => rng.int(L)), what: 'random' });
+      out.push({ k, m, s, leaves: Array(21).fill(L - 1), what: 'all in the last leaf' });
+      out.push({ k, m, s, leaves: Array(19).fill(0), what: 'all in the first leaf' });
+      out.push({ k, m, s, leaves: Array.from({ length: 23 }, (_, i) => (i * 3) % L).filter((l) => L === 1 || l !== (L >> 1)), what: 'empty leaves' });
+      out.push({ k, m, s, leaves: [rng.int(L)], what: 'one example' });
+      out.push({ k, m, s, leaves: [], what: 'empty batch' });
+    }
+  }
+  // many rows per node: the packed path with several MC row blocks and edge tiles
+  out.push({ k: 1, m: 24, s: 40, leaves: Array.from({ length: 300 }, () => rng.int(2)), what: 'large nodes' });
+  out.push({ k: 0, m: 70, s: 260, leaves: Array(140).fill(0), what: 'k=0, s > KC' });
+  return out;
+}
+
+function route(leaves: number[], k: number): Routing {
+  const rt = new Routing();
+  rt.leaf = Int32Array.from(leaves);
+  rt.sort(leaves.length, k);
+  return rt;
+}
+
+/** Node slots on no example's path must stay bit-identical. */
+function checkUntouched(actual: Float32Array, before: Float32Array, size: number, used: Set<number>, what: string): void {
+  for (let t = 0; t * size < before.length; t++) {
+    if (used.has(t)) continue;
+    assertBitEqual(actual.subarray(t * size, (t + 1) * size), before.subarray(t * size, (t + 1) * size), `${what}: node ${t} off every path`);
+  }
+}
+
+function usedNodes(leaves: number[], k: number): Set<number> {
+  const used = new Set<number>();
+  for (const L of leaves) for (let d = 0; d <= k; d++) used.add(pathNode(L, d, k));
+  return used;
+}
+
+test('wasm: groupedForward matches js (k = 0..4, one leaf, empty leaves, one example, empty batch, large nodes)', () => {
+  const rng = new Rng(2002);
+  for (const c of groupedCases()) {
+    const { k, m, s, leaves } = c, N = leaves.length, T = 2 ** (k + 1) - 1;
+    const rt = route(leaves, k);
+    const xs = randomArray(rng, N * s), w = randomArray(rng, T * m * s), bias = randomArray(rng, T * m);
+    const ys = randomArray(rng, N * m), ref = ys.slice();
+    const xs0 = xs.slice(), w0 = w.slice(), b0 = bias.slice();
+    js.groupedForward(rt, xs, s, w, bias, m, ref);
+    wasm.groupedForward(rt, xs, s, w, bias, m, ys);
+    const what = `wasm groupedForward k=${k} m=${m} s=${s} N=${N} ${c.what}`;
+    assertClose(ys, ref, tolFor((k + 1) * (s + 1)), what);
+    assertBitEqual(xs, xs0, `${what}: xs unchanged`);
+    assertBitEqual(w, w0, `${what}: w unchanged`);
+    assertBitEqual(bias, b0, `${what}: bias unchanged`);
+  }
+});
+
+test('wasm: groupedBackwardInput matches js, for all nodes and for each depth range g0..g1 (incl. empty ranges)', () => {
+  const rng = new Rng(2003);
+  for (const c of groupedCases()) {
+    const { k, m, s, leaves } = c, N = leaves.length, T = 2 ** (k + 1) - 1;
+    const rt = route(leaves, k);
+    const dys = randomArray(rng, N * m), w = randomArray(rng, T * m * s);
+    const what = `wasm groupedBackwardInput k=${k} m=${m} s=${s} N=${N} ${c.what}`;
+    const dxs = randomArray(rng, N * s), ref = dxs.slice();
+    js.groupedBackwardInput(rt, dys, m, w, s, ref);
+    wasm.groupedBackwardInput(rt, dys, m, w, s, dxs);
+    assertClose(dxs, ref, tolFor((k + 1) * m), what);
+    for (let d = 0; d <= k; d++) {
+      const g0 = rt.depthStart[d], g1 = rt.depthStart[d + 1];
+      const part = randomArray(rng, N * s), partRef = part.slice();
+      js.groupedBackwardInput(rt, dys, m, w, s, partRef, g0, g1);
+      wasm.groupedBackwardInput(rt, dys, m, w, s, part, g0, g1);
+      assertClose(part, partRef, tolFor(m), `${what} depth ${d} (nodes ${g0}..${g1})`);
+    }
+    const none = randomArray(rng, N * s), noneRef = none.slice();
+    wasm.groupedBackwardInput(rt, dys, m, w, s, none, 0, 0);
+    assertBitEqual(none, noneRef, `${what}: empty node range`);
+  }
+});
+
+test('wasm: groupedBackwardWeight matches js; nodes off every path stay bit-identical', () => {
+  const rng = new Rng(2004);
+  for (const c of groupedCases()) {
+    const { k, m, s, leaves } = c, N = leaves.length, T = 2 ** (k + 1) - 1;
+    const rt = route(leaves, k);
+    const dys = randomArray(rng, N * m), xs = randomArray(rng, N * s);
+    const dw = randomArray(rng, T * m * s), dbias = randomArray(rng, T * m);
+    const dw0 = dw.slice(), db0 = dbias.slice(), refW = dw.slice(), refB = dbias.slice();
+    js.groupedBackwardWeight(rt, dys, m, xs, s, refW, refB);
+    wasm.groupedBackwardWeight(rt, dys, m, xs, s, dw, dbias);
+    const what = `wasm groupedBackwardWeight k=${k} m=${m} s=${s} N=${N} ${c.what}`;
+    assertClose(dw, refW, tolFor(N), `${what}: dU`);
+    assertBitEqual(dbias, refB, `${what}: dc (row-order float32 sums, like the reference)`);
+    const used = usedNodes(leaves, k);
+    checkUntouched(dw, dw0, m * s, used, `${what}: dU`);
+    checkUntouched(dbias, db0, m, used, `${what}: dc`);
+  }
+});
+
+// ---------------------------------------------------------------------------
+// Elementwise ops
+// ---------------------------------------------------------------------------
+
+const COUNTS = [0, 1, 2, 3, 4, 5, 7, 8, 17, 1000];
+
+test('wasm: addRowVector and addColumnSums are bit-identical to js (odd widths, one row, no rows)', () => {
+  const rng = new Rng(3001);
+  for (const rows of [0, 1, 3, 64]) {
+    for (const cols of [1, 3, 4, 5, 9, 33]) {
+      const y = randomArray(rng, rows * cols + 2), v = randomArray(rng, cols), ref = y.slice();
+      js.addRowVector(ref, rows, cols, v);
+      wasm.addRowVector(y, rows, cols, v);
+      assertBitEqual(y, ref, `addRowVector rows=${rows} cols=${cols}`);
+      const x = randomArray(rng, rows * cols), out = randomArray(rng, cols + 2), outRef = out.slice();
+      js.addColumnSums(x, rows, cols, outRef);
+      wasm.addColumnSums(x, rows, cols, out);
+      assertBitEqual(out, outRef, `addColumnSums rows=${rows} cols=${cols}`);
+    }
+  }
+});
+
+test('wasm: relu forward/backward and tanh backward are bit-identical to js; tanh forward within ~7 ulp (max abs error 4.2e-7 measured)', () => {
+  const rng = new Rng(3002);
+  for (const n of COUNTS) {
+    const x = randomArray(rng, n + 3, 3);
+    if (n > 4) { x[0] = 0; x[1] = -0; x[2] = NaN; x[3] = 1e-30; x[4] = -1e-30; }
+    const y = randomArray(rng, n + 3), yRef = y.slice();
+    js.reluForward(x, yRef, n);
+    wasm.reluForward(x, y, n);
+    assertBitEqual(y, yRef, `reluForward n=${n}`);
+    const dy = randomArray(rng, n + 3), dx = randomArray(rng, n + 3), dxRef = dx.slice();
+    js.reluBackward(yRef, dy, dxRef, n);
+    wasm.reluBackward(yRef, dy, dx, n);
+    assertBitEqual(dx, dxRef, `reluBackward n=${n}`);
+    const t = randomArray(rng, n + 3), tRef = t.slice();
+    js.tanhForward(x, tRef, n);
+    wasm.tanhForward(x, t, n);
+    assertClose(t, tRef, { rtol: 5e-7, atol: 1e-7 }, `tanhForward n=${n}`);
+    const g = randomArray(rng, n + 3), gRef = g.slice();
+    js.tanhBackward(tRef, dy, gRef, n);
+    wasm.tanhBackward(tRef, dy, g, n);
+    assertBitEqual(g, gRef, `tanhBackward n=${n}`);
+  }
+});
+
+test('wasm: tanhForward over a dense sweep of [−12, 12], tiny values, ±∞ and NaN', () => {
+  const xs: number[] = [];
+  for (let v = -12; v <= 12; v += 1 / 512) xs.push(v);
+  xs.push(1e-3, -1e-3, 4e-4, 3.9e-4, 1e-7, -1e-7, 0, -0, 1e-40, 7.99, 8.01, 50, -50, Infinity, -Infinity, NaN);
+  const x = Float32Array.from(xs), y = new Float32Array(x.length), ref = new Float32Array(x.length);
+  js.tanhForward(x, ref, x.length);
+  wasm.tanhForward(x, y, x.length);
+  assertClose(y, ref, { rtol: 5e-7, atol: 1e-7 }, 'tanhForward sweep');
+  const z = new Float32Array([-0, 0, -0, -1e-30, 5]), tz = new Float32Array(5);
+  wasm.tanhForward(z, tz, 5);
+  assert.ok(Object.is(tz[0], -0) && Object.is(tz[1], 0) && Object.is(tz[2], -0), 'tanh keeps the sign of zero');
+});
+
+test('wasm: softmaxCrossEntropy matches js (loss, correct count, dlogits; with and without dlogits; 0 rows)', () => {
+  const rng = new Rng(3003);
+  for (const rows of [0, 1, 5, 64]) {
+    for (const cols of [2, 3, 10, 17]) {
+      const logits = randomArray(rng, rows * cols, 4);
+      if (rows > 1) logits[cols + 1] = logits[cols]; // a tie: the first maximum wins in both
+      const labels = Int32Array.from({ length: rows }, () => rng.int(cols));
+      const dl = randomArray(rng, rows * cols), dlRef = dl.slice();
+      const r = wasm.softmaxCrossEntropy(logits, rows, cols, labels, dl);
+      const e = js.softmaxCrossEntropy(logits, rows, cols, labels, dlRef);
+      const what = `softmaxCrossEntropy rows=${rows} cols=${cols}`;
+      assert.equal(r.correct, e.correct, `${what}: correct`);
+      assertClose([r.loss], [e.loss], { rtol: 1e-12, atol: 1e-12 }, `${what}: loss`);
+      assertClose(dl, dlRef, { rtol: 1e-6, atol: 1e-9 }, `${what}: dlogits`);
+      const r2 = wasm.softmaxCrossEntropy(logits, rows, cols, labels, null);
+      assert.equal(r2.correct, e.correct);
+      assertClose([r2.loss], [e.loss], { rtol: 1e-12, atol: 1e-12 }, `${what}: loss without dlogits`);
+    }
+  }
+});
+
+test('wasm: gatherRows and scatterRows are bit-identical to js (strides, offsets, repeated rows, accumulate)', () => {
+  const rng = new Rng(3004);
+  for (const count of [0, 1, 5, 40]) {
+    for (const [cols, stride, offset] of [[1, 1, 0], [3, 7, 2], [8, 8, 0], [5, 16, 11]]) {
+      const srcRows = 50;
+      const idx = Int32Array.from({ length: count + 2 }, () => 3 + rng.int(srcRows - 3));
+      const src = randomArray(rng, srcRows * stride);
+      const dst = randomArray(rng, count * cols + 3), dstRef = dst.slice();
+      js.gatherRows(src, stride, offset, idx, count, cols, dstRef);
+      wasm.gatherRows(src, stride, offset, idx, count, cols, dst);
+      assertBitEqual(dst, dstRef, `gatherRows count=${count} cols=${cols} stride=${stride} offset=${offset}`);
+      for (const accumulate of [false, true]) {
+        const from = randomArray(rng, count * cols);
+        const out = randomArray(rng, srcRows * stride), outRef = out.slice();
+        js.scatterRows(from, cols, idx, count, outRef, stride, offset, accumulate);
+        wasm.scatterRows(from, cols, idx, count, out, stride, offset, accumulate);
+        assertBitEqual(out, outRef, `scatterRows count=${count} cols=${cols} stride=${stride} offset=${offset} accumulate=${accumulate}`);
+      }
+    }
+  }
+  // a permutation, as the tree layer uses it
+  const perm = Int32Array.from({ length: 30 }, (_, i) => (i * 7) % 30);
+  const x = randomArray(rng, 30 * 12), g = new Float32Array(30 * 4), gRef = new Float32Array(30 * 4);
+  js.gatherRows(x, 12, 8, perm, 30, 4, gRef);
+  wasm.gatherRows(x, 12, 8, perm, 30, 4, g);
+  assertBitEqual(g, gRef, 'gatherRows permutation');
+});
+
+test('wasm: sgdUpdate and adamUpdate are bit-identical to js (listed slots only, per-slot steps, decay on/off)', () => {
+  const rng = new Rng(3005);
+  for (const slotSize of [1, 2, 3, 8, 17]) {
+    for (const decay of [false, true]) {
+      const slotsTotal = 12, n = slotsTotal * slotSize;
+      const decayScale = decay ? Float32Array.from({ length: slotsTotal }, (_, t) => 0.5 ** (t % 4)) : null;
+      for (const list of [[], [0], [7, 2, 11, 5], Array.from({ length: slotsTotal }, (_, t) => t)]) {
+        const slots = Int32Array.from(list), count = list.length;
+        const what = `slotSize=${slotSize} decay=${decay} slots=[${list.join(',')}]`;
+        // SGD, three steps with fresh gradients (momentum state carries over)
+        const w = randomArray(rng, n), v = randomArray(rng, n, 0.1), steps = Int32Array.from({ length: slotsTotal }, () => rng.int(5));
+        const wr = w.slice(), vr = v.slice(), sr = steps.slice();
+        for (let it = 0; it < 3; it++) {
+          const g = randomArray(rng, n);
+          js.sgdUpdate(wr, g, vr, slotSize, slots, count, sr, decayScale, 0.05, 1e-3, 0.9);
+          wasm.sgdUpdate(w, g, v, slotSize, slots, count, steps, decayScale, 0.05, 1e-3, 0.9);
+        }
+        assertBitEqual(w, wr, `sgd ${what}: w`);
+        assertBitEqual(v, vr, `sgd ${what}: v`);
+        assert.deepEqual([...steps], [...sr], `sgd ${what}: steps`);
+        // Adam
+        const aw = randomArray(rng, n), am = randomArray(rng, n, 0.1), av = randomArray(rng, n, 0.1).map(Math.abs);
+        const asteps = Int32Array.from({ length: slotsTotal }, () => rng.int(5));
+        const awr = aw.slice(), amr = am.slice(), avr = av.slice(), asr = asteps.slice();
+        for (let it = 0; it < 3; it++) {
+          const g = randomArray(rng, n);
+          js.adamUpdate(awr, g, amr, avr, slotSize, slots, count, asr, decayScale, 1e-3, 1e-2, 0.9, 0.999, 1e-8);
+          wasm.adamUpdate(aw, g, am, av, slotSize, slots, count, asteps, decayScale, 1e-3, 1e-2, 0.9, 0.999, 1e-8);
+        }
+        assertBitEqual(aw, awr, `adam ${what}: w`);
+        assertBitEqual(am, amr, `adam ${what}: m`);
+        assertBitEqual(av, avr, `adam ${what}: v`);
+        assert.deepEqual([...asteps], [...asr], `adam ${what}: steps`);
+      }
+    }
+  }
+});
+
+// ---------------------------------------------------------------------------
+// Layers and models under setBackend('wasm')
+// ---------------------------------------------------------------------------
+
+registerBackend(wasm);
+
+/** Runs f under the named backend, restoring js afterwards. */
+function under<T>(name: string, f: () => T): T {
+  setBackend(name);
+  try {
+    return f();
+  } finally {
+    setBackend('js');
+  }
+}
+
+function near(ref: ArrayLike<number>, rel = 1e-4): { rtol: number; atol: number } {
+  return { rtol: rel, atol: rel * Math.max(1, maxAbs(ref)) };
+}
+
+test('wasm: a TreeGated layer gives the same forward (train and infer) and gradients as under js', () => {
+  for (const gating of ['units', 'projection'] as const) {
+    for (const [N, n, m, k, blocks] of [[1, 8, 3, 2, 1], [50, 24, 16, 3, 2], [200, 64, 40, 4, 1], [33, 12, 9, 0, 3]] as const) {
+      const run = (name: string) => under(name, () => {
+        const rng = new Rng(4001);
+        const layer = new TreeGated({ inputSize: n, outputSize: m, depth: k, blocks, gating, nodeInit: 'small' }).init(rng);
+        for (const b of layer.bias) for (let i = 0; i < b.data.length; i++) b.data[i] = rng.normal();
+        const x = gating === 'units'
+          ? unitsBatch(rng, layer, N, () => rng.int(2 ** k))
+          : projectionBatch(rng, layer, N, 0.05);
+        const yInfer = layer.forward(x, 'infer').data.slice();
+        const y = layer.forward(x, 'train').data.slice();
+        const dy = randomMatrix(rng, N, m);
+        const dx = layer.backward(dy, true)!.data.slice();
+        return { y, yInfer, dx, dW: layer.weight.map((p) => p.grad.slice()), db: layer.bias.map((p) => p.grad.slice()) };
+      });
+      const r = run('wasm'), e = run('js');
+      const what = `TreeGated ${gating} N=${N} n=${n} m=${m} k=${k} blocks=${blocks}`;
+      assertClose(r.y, e.y, near(e.y), `${what}: train forward`);
+      assertClose(r.yInfer, e.yInfer, near(e.yInfer), `${what}: infer forward (collapsed)`);
+      assertClose(r.dx, e.dx, near(e.dx), `${what}: dx`);
+      for (let j = 0; j < blocks; j++) {
+        assertClose(r.dW[j], e.dW[j], near(e.dW[j]), `${what}: dU block ${j}`);
+        assertClose(r.db[j], e.db[j], near(e.db[j]), `${what}: dc block ${j}`);
+      }
+    }
+  }
+});
+
+test('wasm: Model.lossAndGrad gives the same loss, accuracy and gradients as under js (dense, trees, relu, tanh, straight-through)', () => {
+  const cfg: ModelConfig = {
+    inputSize: 20,
+    numClasses: 5,
+    layers: [
+      { kind: 'dense', inputSize: 20, outputSize: 32 },
+      { kind: 'activation', fn: 'relu' },
+      { kind: 'tree', inputSize: 32, outputSize: 24, depth: 3, blocks: 2, gating: 'units', gateUnits: [1, 5, 9], nodeInit: 'small' },
+      { kind: 'activation', fn: 'tanh' },
+      { kind: 'tree', inputSize: 24, outputSize: 16, depth: 2, blocks: 1, gating: 'projection', nodeInit: 'small', straightThrough: true },
+      { kind: 'activation', fn: 'relu' },
+      { kind: 'dense', inputSize: 16, outputSize: 5 },
+    ],
+  };
+  const N = 96;
+  const run = (name: string) => under(name, () => {
+    const model = new Model(cfg, new Rng(5001));
+    const rng = new Rng(5002);
+    const x = matrix(N, cfg.inputSize, randomArray(rng, N * cfg.inputSize));
+    const labels = Int32Array.from({ length: N }, () => rng.int(cfg.numClasses));
+    model.clearGrad();
+    const r = model.lossAndGrad(x, labels);
+    const ev = model.evaluate(x, labels, 40);
+    const grads = model.params().map((p) => ({ name: p.name, g: p.grad.slice() }));
+    // two Adam steps: the optimizer's lazy updates run on the backend too
+    const opt = new Optimizer(model.params(), { kind: 'adam', weightDecay: 1e-3 });
+    opt.step(1e-2);
+    model.clearGrad();
+    const r2 = model.lossAndGrad(x, labels);
+    opt.step(1e-2);
+    const weights = model.params().map((p) => p.data.slice());
+    return { r, ev, grads, r2, weights };
+  });
+  const w = run('wasm'), e = run('js');
+  assert.equal(w.r.correct, e.r.correct, 'correct count');
+  assertClose([w.r.loss], [e.r.loss], { rtol: 1e-5, atol: 1e-6 }, 'loss');
+  assertClose([w.ev.loss, w.ev.accuracy], [e.ev.loss, e.ev.accuracy], { rtol: 1e-5, atol: 1e-6 }, 'evaluate (collapsed inference)');
+  assert.equal(w.grads.length, e.grads.length);
+  for (let i = 0; i < e.grads.length; i++) {
+    assertClose(w.grads[i].g, e.grads[i].g, near(e.grads[i].g, 2e-4), `gradient of ${e.grads[i].name}`);
+  }
+  assertClose([w.r2.loss], [e.r2.loss], { rtol: 1e-4, atol: 1e-5 }, 'loss after one Adam step');
+  for (let i = 0; i < e.weights.length; i++) {
+    // Adam normalizes each step to ~lr, so tiny gradient differences can move a weight by up to ~lr·(relative noise)
+    assertClose(w.weights[i], e.weights[i], { rtol: 1e-3, atol: 1e-3 }, `weights of ${e.grads[i].name} after two Adam steps`);
+  }
+});
+
+test('wasm: calls of growing size grow the linear memory and keep working afterwards', () => {
+  const rng = new Rng(6001);
+  for (const [M, N, K] of [[4, 4, 4], [300, 700, 900], [5, 6, 7]] as const) {
+    const a = randomArray(rng, M * K), b = randomArray(rng, K * N);
+    const c = new Float32Array(M * N), ref = new Float32Array(M * N);
+    js.gemmNN(M, N, K, a, 0, b, 0, ref, 0, false);
+    wasm.gemmNN(M, N, K, a, 0, b, 0, c, 0, false);
+    assertClose(c, ref, tolFor(K), `gemmNN ${M}×${N}×${K} after growth`);
+  }
+});
