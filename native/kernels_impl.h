@@ -92,36 +92,16 @@ inline void micro(int64_t kc, const float* ap, const float* bp, float* c, int64_
   }
 }
 
-// One row of C (M = 1) with B rows contiguous (bcs = 1): c (+)= Σ_p a_p · B[p, :], streamed, no packing.
-void rowTimesMatrix(int64_t N, int64_t K, const float* a, int64_t acs, const float* b, int64_t brs, float* c, bool acc) {
-  int64_t j = 0;
-  for (; j + 4 * W <= N; j += 4 * W) {
-    vf s0 = {}, s1 = {}, s2 = {}, s3 = {};
-    for (int64_t p = 0; p < K; p++) {
-      const vf x = a[p * acs] - (vf){};
-      const float* bp = b + p * brs + j;
-      s0 += x * load(bp); s1 += x * load(bp + W); s2 += x * load(bp + 2 * W); s3 += x * load(bp + 3 * W);
-    }
-    if (acc) { s0 += load(c + j); s1 += load(c + j + W); s2 += load(c + j + 2 * W); s3 += load(c + j + 3 * W); }
-    store(c + j, s0); store(c + j + W, s1); store(c + j + 2 * W, s2); store(c + j + 3 * W, s3);
-  }
-  for (; j < N; j++) {
-    float s = 0.f;
-    for (int64_t p = 0; p < K; p++) s += a[p * acs] * b[p * brs + j];
-    c[j] = acc ? c[j] + s : s;
-  }
-}
-
-// Rows of C as dot products when both A rows and B columns are contiguous (acs = 1, brs = 1: the NT form):
-// C(i, j) = a_i · b_j, four columns at a time, vectorized along p.
+// Rows of C as dot products when both A rows and B columns are contiguous (acs = 1, brs = 1: the NT form),
+// for few rows: C(i, j) = a_i · b_j. Columns outside, rows inside, so each group of four B columns is read
+// from memory once and reused from L1 for every row (a 1-row node reads its weights exactly once).
 void dotRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const float* b, int64_t bcs, float* c, int64_t crs, bool acc) {
-  int64_t i = 0;
-  for (; i + 2 <= M; i += 2) {  // two rows × four columns: each loaded B vector is used twice
-    const float *a0 = a + i * ars, *a1 = a0 + ars;
-    float *c0 = c + i * crs, *c1 = c0 + crs;
-    int64_t j = 0;
-    for (; j + 4 <= N; j += 4) {
-      const float *b0 = b + j * bcs, *b1 = b0 + bcs, *b2 = b1 + bcs, *b3 = b2 + bcs;
+  int64_t j = 0;
+  for (; j + 4 <= N; j += 4) {
+    const float *b0 = b + j * bcs, *b1 = b0 + bcs, *b2 = b1 + bcs, *b3 = b2 + bcs;
+    int64_t i = 0;
+    for (; i + 2 <= M; i += 2) {
+      const float *a0 = a + i * ars, *a1 = a0 + ars;
       vf s00 = {}, s01 = {}, s02 = {}, s03 = {}, s10 = {}, s11 = {}, s12 = {}, s13 = {};
       int64_t p = 0;
       for (; p + W <= K; p += W) {
@@ -139,28 +119,76 @@ void dotRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const
         r[0] += a0[p] * b0[p]; r[1] += a0[p] * b1[p]; r[2] += a0[p] * b2[p]; r[3] += a0[p] * b3[p];
         r[4] += a1[p] * b0[p]; r[5] += a1[p] * b1[p]; r[6] += a1[p] * b2[p]; r[7] += a1[p] * b3[p];
       }
+      float *c0 = c + i * crs + j, *c1 = c0 + crs;
       for (int q = 0; q < 4; q++) {
-        c0[j + q] = acc ? c0[j + q] + r[q] : r[q];
-        c1[j + q] = acc ? c1[j + q] + r[4 + q] : r[4 + q];
+        c0[q] = acc ? c0[q] + r[q] : r[q];
+        c1[q] = acc ? c1[q] + r[4 + q] : r[4 + q];
       }
     }
-    if (j < N) {
-      dotRows(1, N - j, K, a0, ars, b + j * bcs, bcs, c0 + j, crs, acc);
-      dotRows(1, N - j, K, a1, ars, b + j * bcs, bcs, c1 + j, crs, acc);
+    for (; i < M; i++) {
+      const float* a0 = a + i * ars;
+      vf s0 = {}, s1 = {}, s2 = {}, s3 = {};
+      int64_t p = 0;
+      for (; p + W <= K; p += W) {
+        const vf x = load(a0 + p);
+        s0 += x * load(b0 + p); s1 += x * load(b1 + p); s2 += x * load(b2 + p); s3 += x * load(b3 + p);
+      }
+      float r[4] = {0, 0, 0, 0};
+      for (int l = 0; l < W; l++) { r[0] += s0[l]; r[1] += s1[l]; r[2] += s2[l]; r[3] += s3[l]; }
+      for (; p < K; p++) { r[0] += a0[p] * b0[p]; r[1] += a0[p] * b1[p]; r[2] += a0[p] * b2[p]; r[3] += a0[p] * b3[p]; }
+      float* c0 = c + i * crs + j;
+      for (int q = 0; q < 4; q++) c0[q] = acc ? c0[q] + r[q] : r[q];
     }
   }
-  for (; i < M; i++) {
-    const float* ai = a + i * ars;
-    float* ci = c + i * crs;
-    for (int64_t j = 0; j < N; j++) {
-      const float* bj = b + j * bcs;
-      vf s = {};
+  for (; j < N; j++) {
+    const float* bj = b + j * bcs;
+    for (int64_t i = 0; i < M; i++) {
+      const float* ai = a + i * ars;
+      vf sv = {};
       int64_t p = 0;
-      for (; p + W <= K; p += W) s += load(ai + p) * load(bj + p);
+      for (; p + W <= K; p += W) sv += load(ai + p) * load(bj + p);
       float r = 0;
-      for (int l = 0; l < W; l++) r += s[l];
+      for (int l = 0; l < W; l++) r += sv[l];
       for (; p < K; p++) r += ai[p] * bj[p];
-      ci[j] = acc ? ci[j] + r : r;
+      float* ci = c + i * crs + j;
+      *ci = acc ? *ci + r : r;
+    }
+  }
+}
+
+// Few rows of C with B rows contiguous (bcs = 1: the NN and TN forms): four rows at a time stream
+// B once, 2W columns at a time kept in registers: C[i, j..] (+)= Σ_p A(i, p) · B[p, j..].
+void fewRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs,
+             float* c, int64_t crs, bool acc) {
+  for (int64_t i0 = 0; i0 < M; i0 += 4) {
+    const int64_t rows = std::min<int64_t>(4, M - i0);
+    const float* ai[4];
+    for (int r = 0; r < 4; r++) ai[r] = a + (i0 + std::min<int64_t>(r, rows - 1)) * ars;
+    int64_t j = 0;
+    for (; j + 2 * W <= N; j += 2 * W) {
+      vf s[4][2] = {};
+      for (int64_t p = 0; p < K; p++) {
+        const float* bp = b + p * brs + j;
+        const vf y0 = load(bp), y1 = load(bp + W);
+        for (int r = 0; r < 4; r++) {
+          const vf x = ai[r][p * acs] - (vf){};
+          s[r][0] += x * y0;
+          s[r][1] += x * y1;
+        }
+      }
+      for (int64_t r = 0; r < rows; r++) {
+        float* cr = c + (i0 + r) * crs + j;
+        if (acc) { store(cr, load(cr) + s[r][0]); store(cr + W, load(cr + W) + s[r][1]); }
+        else { store(cr, s[r][0]); store(cr + W, s[r][1]); }
+      }
+    }
+    for (; j < N; j++) {
+      for (int64_t r = 0; r < rows; r++) {
+        float t = 0;
+        for (int64_t p = 0; p < K; p++) t += ai[r][p * acs] * b[p * brs + j];
+        float* cr = c + (i0 + r) * crs + j;
+        *cr = acc ? *cr + t : t;
+      }
     }
   }
 }
@@ -176,12 +204,9 @@ void gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t 
     if (!accumulate) for (int64_t i = 0; i < M; i++) std::fill(c + i * crs, c + i * crs + N, 0.f);
     return;
   }
-  // Few rows: packing B would cost as much as the product itself; stream B instead.
+  // Few rows: packing B would cost as much as the product itself; stream B once instead.
   if (M < 16 && acs == 1 && brs == 1) return dotRows(M, N, K, a, ars, b, bcs, c, crs, accumulate);
-  if (M < 4 && bcs == 1) {
-    for (int64_t i = 0; i < M; i++) rowTimesMatrix(N, K, a + i * ars, acs, b, brs, c + i * crs, accumulate);
-    return;
-  }
+  if (M < 16 && bcs == 1) return fewRows(M, N, K, a, ars, acs, b, brs, c, crs, accumulate);
   const int64_t ncMax = std::min<int64_t>(NC, (N + NR - 1) / NR * NR);
   const int64_t mcMax = std::min<int64_t>(MC, (M + MR - 1) / MR * MR);
   if ((int64_t)packBufB.size() < KC * ncMax) packBufB.resize(KC * ncMax);

@@ -183,17 +183,25 @@ Ranges ranges(napi_env env, napi_value* v, int64_t nodes, int64_t rows) {
   return r;
 }
 
-// Rows [lo, hi) of the sorted batch split across threads: each thread handles the part of every node's range in its rows.
+// Rows [lo, hi) of the sorted batch split across threads: each thread handles the part of every node's
+// range in its rows; f(t, a, e, nt) runs node t on rows [a, e) with nt threads inside its product.
+// NOTE: with fewer rows than 16 per thread, row halves would leave a thread idle (one row at N = 1):
+// then nodes run one after another, each product split across the threads by columns.
 template <typename F>
 void byRows(const Ranges& r, int64_t rowsTotal, int64_t macsPerRow, F&& f) {
   int64_t work = 0;
   for (int64_t g = r.g0; g < r.g1; g++) work += (r.end.p[g] - r.start.p[g]) * macsPerRow;
   const int nt = work < kParallelMacs ? 1 : threads;
+  if (nt > 1 && rowsTotal < 16 * nt) {
+    for (int64_t g = r.g0; g < r.g1; g++)
+      if (r.end.p[g] > r.start.p[g]) f(r.node.p[g], r.start.p[g], r.end.p[g], nt);
+    return;
+  }
   pool->run(nt, [&](int t) {
     const int64_t lo = rowsTotal * t / nt, hi = rowsTotal * (t + 1) / nt;
     for (int64_t g = r.g0; g < r.g1; g++) {
       const int64_t s = std::max<int64_t>(r.start.p[g], lo), e = std::min<int64_t>(r.end.p[g], hi);
-      if (e > s) f(r.node.p[g], s, e);
+      if (e > s) f(r.node.p[g], s, e, 1);
     }
   });
 }
@@ -208,8 +216,8 @@ napi_value GroupedForward(napi_env env, napi_callback_info info) {
     if (N * s > xs.n || N * m > ys.n || m * s == 0) throw ArgError{"grouped forward: buffers too small"};
     const int64_t T = std::min(w.n / (m * s), bias.n / m);
     Ranges r = ranges(env, v, T, N);
-    byRows(r, N, m * s, [&](int32_t t, int64_t a, int64_t e) {
-      gemmImpl(e - a, m, s, xs.p + a * s, s, 1, w.p + t * m * s, 1, s, ys.p + a * m, m, true);
+    byRows(r, N, m * s, [&](int32_t t, int64_t a, int64_t e, int nt) {
+      gemmPar(e - a, m, s, xs.p + a * s, s, 1, w.p + t * m * s, 1, s, ys.p + a * m, m, true, nt);
       const float* c = bias.p + t * m;
       for (int64_t i = a; i < e; i++) {
         float* y = ys.p + i * m;
@@ -229,8 +237,8 @@ napi_value GroupedBackwardInput(napi_env env, napi_callback_info info) {
     const int64_t m = i64(env, v[6], "m"), s = i64(env, v[8], "s"), N = i64(env, v[10], "N");
     if (N * s > dxs.n || N * m > dys.n || m * s == 0) throw ArgError{"grouped backward input: buffers too small"};
     Ranges r = ranges(env, v, w.n / (m * s), N);
-    byRows(r, N, m * s, [&](int32_t t, int64_t a, int64_t e) {
-      gemmImpl(e - a, s, m, dys.p + a * m, m, 1, w.p + t * m * s, s, 1, dxs.p + a * s, s, true);
+    byRows(r, N, m * s, [&](int32_t t, int64_t a, int64_t e, int nt) {
+      gemmPar(e - a, s, m, dys.p + a * m, m, 1, w.p + t * m * s, s, 1, dxs.p + a * s, s, true, nt);
     });
     return undefined(env);
   });

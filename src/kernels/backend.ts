@@ -41,7 +41,8 @@ export const jsBackend: Backend = {
 };
 
 const registry = new Map<string, Backend>([['js', jsBackend]]);
-let current: Backend = jsBackend;
+let current: Backend | null = null;
+let chooseDefault: () => Backend = () => jsBackend;
 
 /** Registers a backend under its name (used by faster backends when they load). */
 export function registerBackend(b: Backend): void {
@@ -52,9 +53,14 @@ export function backendNames(): string[] {
   return [...registry.keys()];
 }
 
-/** The backend layers use now. */
+/** The backend layers use now; on first use without a choice, the default chooser picks it (js, or auto once src/kernels/select.ts is loaded). */
 export function backend(): Backend {
-  return current;
+  return (current ??= chooseDefault());
+}
+
+/** Sets how backend() picks when nothing was selected (select.ts installs the auto choice). */
+export function setDefaultChooser(f: () => Backend): void {
+  chooseDefault = f;
 }
 
 /** Selects a backend by name; throws a clear error naming the available ones. */

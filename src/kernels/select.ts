@@ -1,5 +1,5 @@
 import { TreegateError } from '../core/errors.js';
-import { backend, backendNames, registerBackend, setBackend, type Backend } from './backend.js';
+import { backend, backendNames, registerBackend, setBackend, setDefaultChooser, type Backend } from './backend.js';
 import { nativeBackend, nativeLoadError } from './native/index.js';
 import { loadWasmBackend } from './wasm/index.js';
 
@@ -44,5 +44,9 @@ export function selectBackend(choice: BackendChoice = 'auto', log: (line: string
   }
   return setBackend(choice);
 }
+
+// Importing treegate (src/index.ts) loads this module: from then on the first kernel call without an
+// explicit choice picks the fastest backend that loads.
+setDefaultChooser(() => selectBackend('auto'));
 
 export { backend };

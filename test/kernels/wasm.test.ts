@@ -70,7 +70,7 @@ const GEMM_SHAPES: Array<[number, number, number]> = [
 
 type Variant = 'NT' | 'NN' | 'TN';
 
-function layout(v: Variant, M: number, N: number, K: number): { ars: number; acs: number; brs: number; bcs: number } {
+function _layout(v: Variant, M: number, N: number, K: number): { ars: number; acs: number; brs: number; bcs: number } {
   switch (v) {
     case 'NT': return { ars: K, acs: 1, brs: 1, bcs: K };
     case 'NN': return { ars: K, acs: 1, brs: N, bcs: 1 };

@@ -1,0 +1,236 @@
+/**
+ * What the benchmarks share besides timing: the treegate backends found at run
+ * time, the peer engines (loaded once; a peer that fails prints one line and
+ * is skipped), the machine's peak figures for rooflines, and plain-text tables.
+ */
+import { registerAvailableBackends } from '../src/kernels/select.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { setBackend, type Backend } from '../src/kernels/backend.js';
+
+export type Tf = typeof import('@tensorflow/tfjs-core');
+export type TfLayers = typeof import('@tensorflow/tfjs-layers');
+export type Ort = typeof import('onnxruntime-node');
+
+export interface BenchContext {
+  quick: boolean;
+  log: (s: string) => void;
+}
+
+export interface Table {
+  title: string;
+  head: string[];
+  rows: string[][];
+  notes?: string[];
+}
+
+export interface BenchResult {
+  name: string;
+  tables: Table[];
+  notes: string[];
+  data: unknown;
+}
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const say = (s: string): void => void process.stderr.write(s + '\n');
+
+// ---------- treegate backends ----------
+
+let only: string[] | null = null;
+
+/** Restricts the treegate backends measured (`--backends a,b`). */
+export function onlyBackends(names: string[]): void {
+  only = names;
+}
+
+/** Registers the backends that load on this machine, as the CLI does, and lists those to measure. */
+export async function loadBackends(): Promise<string[]> {
+  const all = registerAvailableBackends();
+  return only ? all.filter((n) => only!.includes(n)) : all;
+}
+
+/** The backend object registered under `name` (selecting it leaves the current one unchanged). */
+export function getBackend(name: string): Backend {
+  return setBackend(name);
+}
+
+/** A backend's optional thread-count control, if it has one. */
+export function threadControl(b: Backend): ((n: number) => unknown) | null {
+  const f = (b as unknown as { setThreads?: unknown }).setThreads;
+  return typeof f === 'function' ? (n: number) => (f as (n: number) => unknown).call(b, n) : null;
+}
+
+/** The thread count a backend runs with now: info().threads where it reports one, else 1. */
+export function threadsOf(b: Backend): number {
+  const info = (b as unknown as { info?: unknown }).info;
+  if (typeof info !== 'function') return 1;
+  try {
+    const t = (info.call(b) as { threads?: unknown })?.threads;
+    return typeof t === 'number' && t >= 1 ? t : 1;
+  } catch {
+    return 1;
+  }
+}
+
+// ---------- peers ----------
+
+let tfPromise: Promise<Tf | null> | null = null;
+let ortPromise: Promise<Ort | null> | null = null;
+let layersPromise: Promise<TfLayers | null> | null = null;
+
+/** @tensorflow/tfjs-core with the wasm backend selected, or null (one line printed). */
+export function loadTfWasm(): Promise<Tf | null> {
+  tfPromise ??= (async () => {
+    try {
+      const tf = await import('@tensorflow/tfjs-core');
+      await import('@tensorflow/tfjs-backend-wasm');
+      if (!(await tf.setBackend('wasm'))) throw new Error('tf.setBackend(\'wasm\') returned false');
+      await tf.ready();
+      return tf;
+    } catch (err) {
+      say(`bench: peer tfjs-backend-wasm unavailable, skipped: ${oneLine(err)}`);
+      return null;
+    }
+  })();
+  return tfPromise;
+}
+
+/** @tensorflow/tfjs-layers (on the wasm backend), or null. */
+export function loadTfLayers(): Promise<TfLayers | null> {
+  layersPromise ??= (async () => {
+    if (!(await loadTfWasm())) return null;
+    try {
+      return await import('@tensorflow/tfjs-layers');
+    } catch (err) {
+      say(`bench: peer tfjs-layers unavailable, skipped: ${oneLine(err)}`);
+      return null;
+    }
+  })();
+  return layersPromise;
+}
+
+/** onnxruntime-node, or null (one line printed). */
+export function loadOrt(): Promise<Ort | null> {
+  ortPromise ??= (async () => {
+    try {
+      const ort = await import('onnxruntime-node');
+      if (typeof ort.InferenceSession?.create !== 'function') throw new Error('no InferenceSession.create');
+      return ort;
+    } catch (err) {
+      say(`bench: peer onnxruntime-node unavailable, skipped: ${oneLine(err)}`);
+      return null;
+    }
+  })();
+  return ortPromise;
+}
+
+export async function peerVersions(): Promise<Record<string, string>> {
+  const v: Record<string, string> = {};
+  for (const p of ['onnxruntime-node', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-layers']) {
+    try {
+      v[p] = (JSON.parse(readFileSync(join(root, 'node_modules', p, 'package.json'), 'utf8')) as { version: string }).version;
+    } catch {
+      v[p] = 'not installed';
+    }
+  }
+  return v;
+}
+
+// ---------- machine ----------
+
+export interface MachineInfo { cpu: string; cores: number; node: string; memoryGiB: number }
+
+export function machineInfo(): MachineInfo {
+  let cpu = cpus()[0]?.model ?? 'unknown';
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m) cpu = m[1].trim();
+  } catch { /* not Linux */ }
+  return { cpu, cores: cpus().length, node: process.version, memoryGiB: Math.round(totalmem() / 2 ** 30) };
+}
+
+/** Limits used by the rooflines: one core, and all cores. */
+export interface Limits {
+  /** FLOP/s (FMA = 2 flops), one thread and all threads */
+  flops: number;
+  flopsAll: number;
+  /** bytes/s read from DRAM, one thread and all threads */
+  bytes: number;
+  bytesAll: number;
+  source: string;
+}
+
+export const ISSUE_LIMITS: Limits = {
+  flops: 117e9, flopsAll: 233e9, bytes: 27e9, bytesAll: 54e9,
+  source: 'from the issue (FMA peak 117 GFLOP/s per core, 233 on 2; DRAM read 27 GB/s per core, 2 × 27 assumed on 2), not measured here',
+};
+
+/** The limits for a kernel running on `threads` threads. */
+export function limitsFor(l: Limits, threads: number): { flops: number; bytes: number } {
+  return threads > 1 ? { flops: l.flopsAll, bytes: l.bytesAll } : { flops: l.flops, bytes: l.bytes };
+}
+
+let limitsPromise: Promise<Limits> | null = null;
+
+/**
+ * The machine's peak FLOP/s and DRAM read bandwidth: from an optional
+ * `machine()` export of src/kernels/native/index.ts when it exists and gives
+ * figures (peakGflops1, peakGflopsAll, readGBs1, readGBsAll), else the
+ * issue's figures. Measured once per run.
+ */
+export function machineLimits(): Promise<Limits> {
+  limitsPromise ??= (async () => {
+    const file = join(root, 'src', 'kernels', 'native', 'index.ts');
+    if (!existsSync(file)) return ISSUE_LIMITS;
+    try {
+      const mod = (await import(pathToFileURL(file).href)) as { machine?: () => unknown };
+      if (typeof mod.machine !== 'function') return ISSUE_LIMITS;
+      const m = (await mod.machine()) as Record<string, unknown> | null;
+      const num = (k: string): number | null => (typeof m?.[k] === 'number' && (m[k] as number) > 0 ? m[k] as number : null);
+      const f1 = num('peakGflops1'), fa = num('peakGflopsAll'), b1 = num('readGBs1'), ba = num('readGBsAll');
+      if (!f1 || !b1) {
+        say('bench: machine() of the native backend gave no figures (addon not built?); rooflines use the issue\'s figures');
+        return ISSUE_LIMITS;
+      }
+      // a peak measured on a busy machine comes out low and would flatter the achieved fractions:
+      // each limit is the larger of the measured figure and the issue's
+      const I = ISSUE_LIMITS, g = (x: number) => (x / 1e9).toFixed(0);
+      const l = {
+        flops: Math.max(f1 * 1e9, I.flops), flopsAll: Math.max((fa ?? f1) * 1e9, I.flopsAll),
+        bytes: Math.max(b1 * 1e9, I.bytes), bytesAll: Math.max((ba ?? b1) * 1e9, I.bytesAll),
+      };
+      return {
+        ...l,
+        source: `the larger of the issue's figures and the native backend's machine() measured at the start of this run ` +
+          `(${String(m?.isa ?? '?')}: ${g(f1 * 1e9)} / ${g((fa ?? f1) * 1e9)} GFLOP/s, ${g(b1 * 1e9)} / ${g((ba ?? b1) * 1e9)} GB/s on 1 / all threads)`,
+      };
+    } catch (err) {
+      say(`bench: machine() of the native backend failed, rooflines use the issue's figures: ${oneLine(err)}`);
+      return ISSUE_LIMITS;
+    }
+  })();
+  return limitsPromise;
+}
+
+// ---------- formatting ----------
+
+export function oneLine(err: unknown): string {
+  const s = err instanceof Error ? err.message : String(err);
+  return s.split('\n')[0].slice(0, 200);
+}
+
+export function formatTable(t: Table): string {
+  const w = t.head.map((h, i) => Math.max(h.length, ...t.rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => '| ' + cells.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join(' | ') + ' |';
+  const out = [`### ${t.title}`, '', line(t.head), '|' + w.map((x, i) => (i === 0 ? '-'.repeat(x + 2) : '-'.repeat(x + 1) + ':')).join('|') + '|'];
+  for (const r of t.rows) out.push(line(r));
+  if (t.notes?.length) out.push('', ...t.notes.map((n) => `- ${n}`));
+  return out.join('\n');
+}
+
+export const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '–');
+export const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : '–');
+export const pct = (x: number): string => (Number.isFinite(x) ? `${(100 * x).toFixed(x < 0.01 ? 2 : 1)}%` : '–');
+export const ratio = (x: number): string => (Number.isFinite(x) ? `${x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)}×` : '–');

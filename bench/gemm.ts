@@ -1,0 +1,128 @@
+/**
+ * GEMM GFLOP/s of the dense forward form y = x Wᵀ (M examples, K inputs, N
+ * outputs) for every registered treegate backend (gemmNT; 1 thread, and 2
+ * where the backend has setThreads), onnxruntime-node (a one-MatMul model,
+ * intraOpNumThreads 1 and 2) and tfjs-backend-wasm (tf.matMul; no threads in
+ * Node). Each engine gets the weight layout it prefers: treegate W (N×K),
+ * onnxruntime and tfjs B = Wᵀ (K×N) — tfjs-backend-wasm's matMul with
+ * transposeB is an order of magnitude slower than without.
+ * Baseline of every shape: onnxruntime-node at 1 thread (else the js backend).
+ */
+import { Rng } from '../src/core/rng.js';
+import {
+  f1, getBackend, loadBackends, loadOrt, loadTfWasm, oneLine, ratio, threadControl, threadsOf,
+  type BenchContext, type BenchResult, type Table,
+} from './common.js';
+import { matMulModel } from './onnx.js';
+import { gemmFlops, measure, speedRatio, type Candidate, type Measurement } from './timing.js';
+
+export const GEMM_SHAPES: Array<[number, number, number]> = [
+  [256, 512, 512], [256, 1024, 1024], [32, 1024, 1024], [1, 1024, 1024],
+];
+
+interface Row { shape: string; candidate: string; threads: number; gflops: number; ms: number; repeats: number; inner: number; vsBaseline: number }
+
+function randomArray(n: number, rng: Rng): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = rng.normal();
+  return a;
+}
+
+/** W (N×K) → Wᵀ (K×N). */
+function transpose(w: Float32Array, N: number, K: number): Float32Array {
+  const t = new Float32Array(N * K);
+  for (let j = 0; j < N; j++) for (let p = 0; p < K; p++) t[p * N + j] = w[j * K + p];
+  return t;
+}
+
+export async function runGemm(ctx: BenchContext): Promise<BenchResult> {
+  const names = await loadBackends();
+  const ort = await loadOrt();
+  const tf = await loadTfWasm();
+  const rng = new Rng(7);
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  const noThreads = new Set<string>();
+
+  for (const [M, N, K] of GEMM_SHAPES) {
+    const shape = `${M}×${N}×${K}`;
+    ctx.log(`gemm ${shape}`);
+    const flops = gemmFlops(M, N, K);
+    const x = randomArray(M * K, rng), w = randomArray(N * K, rng), wt = transpose(w, N, K);
+    const y = new Float32Array(M * N);
+    const cands: Array<Candidate & { threads: number }> = [];
+    const cleanup: Array<() => void> = [];
+
+    for (const name of names) {
+      const b = getBackend(name);
+      const threads = threadControl(b);
+      const counts = threads ? [1, 2] : [1];
+      if (!threads) noThreads.add(name);
+      for (const t of counts) {
+        cands.push({
+          name: `treegate ${name}`, threads: t, flops,
+          before: threads ? () => threads(t) as void | Promise<void> : undefined,
+          run: () => b.gemmNT(M, N, K, x, 0, w, 0, y, 0, false),
+        });
+      }
+      const initial = threadsOf(b);
+      if (threads) cleanup.push(() => void threads(initial));
+    }
+
+    if (ort) {
+      for (const t of [1, 2]) {
+        try {
+          const session = await ort.InferenceSession.create(matMulModel(M, N, K), {
+            intraOpNumThreads: t, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
+          });
+          const feeds = { A: new ort.Tensor('float32', x, [M, K]), B: new ort.Tensor('float32', wt, [K, N]) };
+          cands.push({ name: 'onnxruntime-node', threads: t, flops, run: async () => void (await session.run(feeds)) });
+          cleanup.push(() => void session.release());
+        } catch (err) {
+          notes.push(`onnxruntime-node ${shape} ${t} thread(s) failed: ${oneLine(err)}`);
+        }
+      }
+    }
+
+    if (tf) {
+      const a = tf.tensor2d(x, [M, K]), bt = tf.tensor2d(wt, [K, N]);
+      cands.push({
+        name: 'tfjs-backend-wasm', threads: 1, flops,
+        run: () => {
+          const c = tf.matMul(a, bt);
+          c.dataSync();
+          c.dispose();
+        },
+      });
+      cleanup.push(() => { a.dispose(); bt.dispose(); });
+    }
+
+    const ms = await measure(cands, { budgetMs: 500, maxRepeats: 15, log: ctx.log });
+    for (const c of cleanup) c();
+    const base = pickBaseline(cands, ms);
+    ms.forEach((m, i) => rows.push({
+      shape, candidate: cands[i].name, threads: cands[i].threads, gflops: m.gflops ?? NaN, ms: m.ms,
+      repeats: m.repeats, inner: m.inner, vsBaseline: speedRatio(m, base),
+    }));
+  }
+
+  const baselineName = ort ? 'onnxruntime-node, 1 thread' : 'treegate js, 1 thread';
+  const table: Table = {
+    title: 'GEMM, y = x Wᵀ (M×N×K), GFLOP/s = 2·M·N·K / median time',
+    head: ['shape M×N×K', 'engine', 'threads', 'GFLOP/s', `speed vs ${baselineName}`, 'repeats × calls'],
+    rows: rows.map((r) => [r.shape, r.candidate, String(r.threads), f1(r.gflops), ratio(r.vsBaseline), `${r.repeats} × ${r.inner}`]),
+    notes: [
+      ...[...noThreads].map((n) => `treegate ${n}: no setThreads() on the backend, so no 2-thread figure`),
+      'tfjs-backend-wasm has no threads in Node (WASM_HAS_MULTITHREAD_SUPPORT false); it and onnxruntime get B = Wᵀ (K×N)',
+      'no FMA-peak or bandwidth microbenchmark here: see the tree bench for the figures its rooflines use',
+      ...notes,
+    ],
+  };
+  return { name: 'gemm', tables: [table], notes: [], data: { rows } };
+}
+
+function pickBaseline(cands: Array<Candidate & { threads: number }>, ms: Measurement[]): Measurement {
+  let i = cands.findIndex((c) => c.name === 'onnxruntime-node' && c.threads === 1);
+  if (i < 0) i = cands.findIndex((c) => c.name === 'treegate js');
+  return ms[Math.max(0, i)];
+}

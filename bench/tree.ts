@@ -1,0 +1,205 @@
+/**
+ * Tree-gated layer, n = m = 512, N = 256, k = 0…10, units gating on inputs
+ * whose gating units give balanced random bits (standard normal inputs: each
+ * sign bit is a fair coin). For every registered backend, per k:
+ *   training: forward (train mode), backward (parameter and input gradients),
+ *             step (lazy Adam over the touched nodes + clearing their gradients);
+ *   inference: collapsed leaves at N = 256 and N = 1;
+ * each with its roofline bound max(flops / peak, bytes / bandwidth) from
+ * napkin math, the achieved fraction of that bound, and its time relative to
+ * a dense layer of equal compute (512→512) and to a dense layer of equal
+ * parameters (512→T·512, T = 2^(k+1) − 1 nodes, width capped), all measured
+ * interleaved in the same group.
+ *
+ * Napkin bytes (float32): each touched node's m·n weights (and m biases) once
+ * per pass, plus the pass's inputs and outputs. Backward also writes the
+ * touched nodes' weight gradients once; step reads w, g, m, v and writes w, m,
+ * v (Adam) and clears g: 8 accesses per element. Flops: 2 per multiply-add;
+ * step is counted as bandwidth-bound (flops 0). The bound uses the peak and
+ * DRAM bandwidth of the thread count the backend runs with, even where the
+ * weights sit in cache (k = 0: 1 MB), so a cache-resident kernel can exceed 100%.
+ */
+import { Rng } from '../src/core/rng.js';
+import { matrix, type Matrix } from '../src/core/tensor.js';
+import { setBackend } from '../src/kernels/backend.js';
+import { nodeCount } from '../src/kernels/routing.js';
+import { Dense } from '../src/layers/dense.js';
+import type { Layer } from '../src/layers/layer.js';
+import { TreeGated } from '../src/layers/tree.js';
+import { Optimizer } from '../src/train/optim.js';
+import {
+  getBackend, limitsFor, loadBackends, machineLimits, pct, ratio, threadsOf,
+  type BenchContext, type BenchResult, type Table,
+} from './common.js';
+import { collectGarbage, fmtMs, measure, timeRatio, type Candidate, type Measurement } from './timing.js';
+
+const n = 512, m = 512, N = 256, K_MAX = 10;
+
+export const TRAIN_PHASES = ['forward', 'backward', 'step'] as const;
+export const FIGURES = [...TRAIN_PHASES, 'infer N=256', 'infer N=1'] as const;
+type Figure = (typeof FIGURES)[number];
+
+interface Napkin { flops: number; bytes: number }
+
+interface FigureRow {
+  backend: string; k: number; figure: Figure; touched: number; ms: number; repeats: number;
+  boundMs: number; boundBy: 'flops' | 'bytes'; achieved: number;
+  vsDenseCompute: number; vsDenseParams: number; denseParamsWidth: number; denseParamsCapped: boolean;
+}
+
+function normalMatrix(rows: number, cols: number, rng: Rng): Matrix {
+  const a = new Float32Array(rows * cols);
+  for (let i = 0; i < a.length; i++) a[i] = rng.normal();
+  return matrix(rows, cols, a);
+}
+
+/** Distinct nodes on the paths of the batch (all depths) and distinct leaves, from the gating bits. */
+function touchedNodes(x: Matrix, k: number, units: number[]): { nodes: number; leaves: number } {
+  const leaf = new Int32Array(x.rows);
+  for (let i = 0; i < x.rows; i++) {
+    let l = 0;
+    for (let d = 0; d < k; d++) l = (l << 1) | (x.data[i * x.cols + units[d]] > 0 ? 1 : 0);
+    leaf[i] = l;
+  }
+  let nodes = 0;
+  for (let d = 0; d <= k; d++) nodes += new Set(Array.from(leaf, (l) => l >> (k - d))).size;
+  return { nodes, leaves: new Set(leaf).size };
+}
+
+/** A trainable layer with its optimizer and fixed input / output-gradient batches. */
+interface Subject { name: string; layer: Layer; opt: Optimizer; x: Matrix; dy: Matrix; x1: Matrix }
+
+function subject(name: string, layer: Layer, x: Matrix, rng: Rng): Subject {
+  const dy = normalMatrix(N, layer.outputSize, rng);
+  for (let i = 0; i < dy.data.length; i++) dy.data[i] *= 1e-3;
+  return { name, layer, opt: new Optimizer(layer.params(), { kind: 'adam' }), x, dy, x1: matrix(1, n, x.data.subarray(0, n)) };
+}
+
+function trainCandidate(s: Subject, be: string): Candidate {
+  return {
+    name: `${s.name} @${be}`,
+    before: () => void setBackend(be),
+    run: (lap) => {
+      s.layer.forward(s.x, 'train');
+      lap('forward');
+      s.layer.backward(s.dy, true);
+      lap('backward');
+      s.opt.step(1e-4);
+      for (const p of s.layer.params()) p.clearGrad();
+      lap('step');
+    },
+  };
+}
+
+function inferCandidate(s: Subject, be: string, rows: 1 | 256): Candidate {
+  const x = rows === 1 ? s.x1 : s.x;
+  return { name: `${s.name} @${be} N=${rows}`, before: () => void setBackend(be), run: () => void s.layer.forward(x, 'infer') };
+}
+
+/** Napkin flops and bytes of one figure for a layer reading `nodes` matrices of m×w (tree: w = n; dense: its own shape). */
+function napkin(figure: Figure, k: number, touched: number, leaves: number, out: number): Napkin {
+  // tree: out = m, weights per node P; dense: k = 0, touched = 1, out = its width
+  const wts = touched * (n * out + out), io = (rows: number) => 4 * rows * (n + out);
+  switch (figure) {
+    case 'forward': return { flops: 2 * N * (k + 1) * n * out, bytes: 4 * wts + io(N) };
+    case 'backward': return { flops: 4 * N * (k + 1) * n * out, bytes: 8 * wts + io(N) + 4 * N * n };
+    case 'step': return { flops: 0, bytes: 32 * wts };
+    case 'infer N=256': return { flops: 2 * N * n * out, bytes: 4 * leaves * (n * out + out) + io(N) };
+    case 'infer N=1': return { flops: 2 * n * out, bytes: 4 * (n * out + out) + io(1) };
+  }
+}
+
+function bound(nk: Napkin, lim: { flops: number; bytes: number }): { ms: number; by: 'flops' | 'bytes' } {
+  const f = (nk.flops / lim.flops) * 1e3, b = (nk.bytes / lim.bytes) * 1e3;
+  return f >= b ? { ms: f, by: 'flops' } : { ms: b, by: 'bytes' };
+}
+
+export async function runTree(ctx: BenchContext): Promise<BenchResult> {
+  const backends = await loadBackends();
+  const limits = await machineLimits();
+  const cap = ctx.quick ? 4096 : 65536;
+  const timing = ctx.quick
+    ? { budgetMs: 1000, minRepeats: 2, maxRepeats: 10, log: ctx.log }
+    : { budgetMs: 3000, minRepeats: 3, maxRepeats: 20, log: ctx.log };
+  const rows: FigureRow[] = [];
+  const rng = new Rng(11);
+  const x = normalMatrix(N, n, rng);
+
+  for (let k = 0; k <= K_MAX; k++) {
+    ctx.log(`tree k=${k}`);
+    const units = Array.from({ length: k }, (_, d) => d);
+    const { nodes: touched, leaves } = touchedNodes(x, k, units);
+    const T = nodeCount(k);
+    const width = Math.min(T * m, cap); // dense of equal parameters: T·(m·n + m) = width·(n + 1) ⇔ width = T·m
+    const tree = subject('tree', new TreeGated({ inputSize: n, outputSize: m, depth: k, gating: 'units', gateUnits: units }).init(rng), x, rng);
+    const dc = subject('dense 512→512', new Dense(n, m).init(rng), x, rng);
+    const dp = subject(`dense 512→${width}`, new Dense(n, width).init(rng), x, rng);
+    const subjects = [tree, dc, dp];
+
+    const trainC = backends.flatMap((be) => subjects.map((s) => trainCandidate(s, be)));
+    const trainM = await measure(trainC, timing);
+    for (const s of subjects) s.layer.forward(s.x, 'infer'); // builds the collapsed tables outside the timing
+    const inferC = backends.flatMap((be) => subjects.flatMap((s) => [inferCandidate(s, be, 256), inferCandidate(s, be, 1)]));
+    const inferM = await measure(inferC, timing);
+
+    const get = (ms: Measurement[], name: string): Measurement => ms.find((q) => q.name === name)!;
+    for (const be of backends) {
+      const lim = limitsFor(limits, threadsOf(getBackend(be)));
+      for (const figure of FIGURES) {
+        const isTrain = (TRAIN_PHASES as readonly string[]).includes(figure);
+        const phase = isTrain ? figure : 'total';
+        const pick = (s: Subject): Measurement => isTrain
+          ? get(trainM, `${s.name} @${be}`)
+          : get(inferM, `${s.name} @${be} N=${figure === 'infer N=1' ? 1 : 256}`);
+        const t = pick(tree), c = pick(dc), p = pick(dp);
+        const ms = t.phases[phase].ms;
+        const b = bound(napkin(figure, k, touched, leaves, m), lim);
+        rows.push({
+          backend: be, k, figure, touched: figure === 'infer N=1' ? 1 : figure === 'infer N=256' ? leaves : touched,
+          ms, repeats: t.repeats, boundMs: b.ms, boundBy: b.by, achieved: b.ms / ms,
+          vsDenseCompute: timeRatio(t, c, phase), vsDenseParams: timeRatio(t, p, phase),
+          denseParamsWidth: width, denseParamsCapped: width < T * m,
+        });
+      }
+    }
+    tree.layer instanceof TreeGated && tree.layer.dropCollapsed();
+    subjects.length = 0;
+    collectGarbage();
+  }
+
+  const tables: Table[] = [];
+  for (const be of backends) {
+    const threads = threadsOf(getBackend(be));
+    for (const figure of FIGURES) {
+      const rs = rows.filter((r) => r.backend === be && r.figure === figure);
+      tables.push({
+        title: `tree-gated layer 512→512, N = ${figure === 'infer N=1' ? 1 : N}, ${figureTitle(figure)} — backend ${be} (${threads} thread${threads > 1 ? 's' : ''})`,
+        head: ['k', figure.startsWith('infer') ? 'leaves read' : 'nodes touched', 'time', 'roofline bound', 'achieved',
+          'time ÷ dense 512→512', 'time ÷ dense of equal params', 'repeats'],
+        rows: rs.map((r) => [
+          String(r.k), String(r.touched), fmtMs(r.ms), `${fmtMs(r.boundMs)} (${r.boundBy === 'flops' ? 'compute' : 'memory'})`,
+          pct(r.achieved), ratio(r.vsDenseCompute),
+          `${ratio(r.vsDenseParams)} (512→${r.denseParamsWidth}${r.denseParamsCapped ? ', capped' : ''})`, String(r.repeats),
+        ]),
+      });
+    }
+  }
+  const notes = [
+    `roofline limits: 1 thread ${(limits.flops / 1e9).toFixed(0)} GFLOP/s and ${(limits.bytes / 1e9).toFixed(1)} GB/s, all threads ${(limits.flopsAll / 1e9).toFixed(0)} GFLOP/s and ${(limits.bytesAll / 1e9).toFixed(1)} GB/s — ${limits.source}; each backend is bounded with the figures of the thread count it runs with`,
+    `dense of equal parameters has width T·512 (T = 2^(k+1) − 1 nodes), capped at ${cap} outputs (${ctx.quick ? 'quick run; --full raises it to 65536' : 'full run'}) to keep the run short on the js backend; capped rows compare against a smaller dense layer than the tree's capacity`,
+    'training figures: forward (train mode), backward (weight + input gradients), step = lazy Adam over touched nodes + clearing their gradients',
+    'inference: collapsed leaf tables (built outside the timing); k = 0 has none and runs the root directly',
+  ];
+  tables[tables.length - 1].notes = notes;
+  return { name: 'tree', tables, notes: [], data: { limits, cap, rows } };
+}
+
+function figureTitle(f: Figure): string {
+  switch (f) {
+    case 'forward': return 'training forward';
+    case 'backward': return 'backward (dW, db, dx)';
+    case 'step': return 'optimizer step (lazy Adam + clear gradients)';
+    case 'infer N=256': return 'collapsed inference';
+    case 'infer N=1': return 'collapsed inference';
+  }
+}
