@@ -17,19 +17,61 @@ constexpr int64_t NC = 2048; // columns of B packed at once (multiple of NR)
 
 inline vf load(const float* p) { vf v; std::memcpy(&v, p, sizeof v); return v; }
 inline void store(float* p, vf v) { std::memcpy(p, &v, sizeof v); }
+typedef int vi __attribute__((vector_size(W * 4)));
+
+// Masks of the butterfly transpose: at stage h (W/2, …, 1), rows i and i + h swap their off-diagonal
+// h-blocks. lo[s] builds row i, hi[s] builds row i + h (two-source shuffles: lanes ≥ W read the second row).
+struct TransposeMasks {
+  vi lo[8], hi[8];
+  TransposeMasks() {
+    int s = 0;
+    for (int h = W / 2; h >= 1; h /= 2, s++)
+      for (int l = 0; l < W; l++) {
+        lo[s][l] = (l & h) == 0 ? l : W + l - h;
+        hi[s][l] = (l & h) == 0 ? l + h : W + l;
+      }
+  }
+};
+const TransposeMasks masks;
+
+// In-register transpose of the W×W block whose row j is r[j].
+inline void transpose(vf* r) {
+  int s = 0;
+  for (int h = W / 2; h >= 1; h /= 2, s++)
+    for (int i = 0; i < W; i++)
+      if ((i & h) == 0) {
+        const vf a = r[i], b = r[i + h];
+        r[i] = __builtin_shuffle(a, b, masks.lo[s]);
+        r[i + h] = __builtin_shuffle(a, b, masks.hi[s]);
+      }
+}
 
 // Bp[panel][p][0..NR): columns j0.. of B for p in [0, kc), zero-padded past N.
 void packB(const float* b, int64_t brs, int64_t bcs, int64_t p0, int64_t kc, int64_t j0, int64_t nc, float* bp) {
   for (int64_t jp = 0; jp < nc; jp += NR) {
     const int64_t cols = std::min<int64_t>(NR, nc - jp);
     float* dst = bp + jp * kc;
-    if (brs == 1) {  // B columns contiguous along p (the NT form): read each column once, write strided
+    if (brs == 1) {  // B columns contiguous along p (the NT form): W×W blocks transposed in registers
+      int64_t p = 0;
+      if (cols == NR) {
+        const int64_t kcW = kc - kc % W;
+        for (int half = 0; half < 2; half++) {  // NOTE: one half at a time keeps W read streams, not 2W
+          const float* src = b + p0 + (j0 + jp + half * W) * bcs;
+          for (int64_t q0 = 0; q0 < kcW; q0 += W) {
+            vf r[W];
+            for (int j = 0; j < W; j++) r[j] = load(src + j * bcs + q0);
+            transpose(r);
+            for (int q = 0; q < W; q++) store(dst + (q0 + q) * NR + half * W, r[q]);
+          }
+        }
+        p = kcW;
+      }
       for (int64_t j = 0; j < cols; j++) {
         const float* src = b + p0 + (j0 + jp + j) * bcs;
-        for (int64_t p = 0; p < kc; p++) dst[p * NR + j] = src[p];
+        for (int64_t q = p; q < kc; q++) dst[q * NR + j] = src[q];
       }
       for (int64_t j = cols; j < NR; j++)
-        for (int64_t p = 0; p < kc; p++) dst[p * NR + j] = 0.f;
+        for (int64_t q = 0; q < kc; q++) dst[q * NR + j] = 0.f;
       continue;
     }
     for (int64_t p = 0; p < kc; p++) {
@@ -156,6 +198,24 @@ void dotRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const
   }
 }
 
+// One to three rows of C with B rows contiguous (bcs = 1): B streamed row by row in memory order
+// (c_i += a_ip · B[p, :]), the rows of C staying in L1: reads the weights once at full bandwidth.
+void rowsAxpy(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs,
+              float* c, int64_t crs, bool acc) {
+  if (!acc) for (int64_t i = 0; i < M; i++) std::fill(c + i * crs, c + i * crs + N, 0.f);
+  const int64_t NW = N - N % W;
+  for (int64_t p = 0; p < K; p++) {
+    const float* bp = b + p * brs;
+    for (int64_t i = 0; i < M; i++) {
+      const float x = a[i * ars + p * acs];
+      const vf xv = x - (vf){};
+      float* ci = c + i * crs;
+      for (int64_t j = 0; j < NW; j += W) store(ci + j, load(ci + j) + xv * load(bp + j));
+      for (int64_t j = NW; j < N; j++) ci[j] += x * bp[j];
+    }
+  }
+}
+
 // Few rows of C with B rows contiguous (bcs = 1: the NN and TN forms): four rows at a time stream
 // B once, 2W columns at a time kept in registers: C[i, j..] (+)= Σ_p A(i, p) · B[p, j..].
 void fewRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs,
@@ -205,8 +265,8 @@ void gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t 
     return;
   }
   // Few rows: packing B would cost as much as the product itself; stream B once instead.
-  if (M < 16 && acs == 1 && brs == 1) return dotRows(M, N, K, a, ars, b, bcs, c, crs, accumulate);
-  if (M < 16 && bcs == 1) return fewRows(M, N, K, a, ars, acs, b, brs, c, crs, accumulate);
+  if (M < 4 && acs == 1 && brs == 1) return dotRows(M, N, K, a, ars, b, bcs, c, crs, accumulate);
+  if (M < 4 && bcs == 1) return rowsAxpy(M, N, K, a, ars, acs, b, brs, c, crs, accumulate);
   const int64_t ncMax = std::min<int64_t>(NC, (N + NR - 1) / NR * NR);
   const int64_t mcMax = std::min<int64_t>(MC, (M + MR - 1) / MR * MR);
   if ((int64_t)packBufB.size() < KC * ncMax) packBufB.resize(KC * ncMax);
