@@ -8,38 +8,26 @@
 
 namespace tg {
 
-// C(i, j) (+)= Σ_p A(i, p) · B(p, j), with
-//   A(i, p) = a[i*ars + p*acs], B(p, j) = b[p*brs + j*bcs], C(i, j) = c[i*crs + j].
+// Lazy optimizer updates of one slot [e0, e1) (formulas in src/kernels/optim.ts).
 using AdamFn = void (*)(float* w, const float* g, float* m, float* v, int64_t e0, int64_t e1, float lr, float lam,
                        float b1, float b2, float a1, float a2, float eps, float c1, float c2);
 using SgdFn = void (*)(float* w, const float* g, float* v, int64_t e0, int64_t e1, float lr, float lam, float mu);
+// FMA throughput probe: returns the flops done.
 using BurnFn = double (*)(int64_t iters, float seed);
+// C(i, j) (+)= Σ_p A(i, p) · B(p, j), with
+//   A(i, p) = a[i*ars + p*acs], B(p, j) = b[p*brs + j*bcs], C(i, j) = c[i*crs + j].
 using GemmFn = void (*)(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs,
                         const float* b, int64_t brs, int64_t bcs, float* c, int64_t crs, bool accumulate);
 
-namespace avx512 {
-void adamSlot(float* w, const float* g, float* m, float* v, int64_t e0, int64_t e1, float lr, float lam, float b1, float b2,
-              float a1, float a2, float eps, float c1, float c2);
-void sgdSlot(float* w, const float* g, float* v, int64_t e0, int64_t e1, float lr, float lam, float mu);
-double fmaBurn(int64_t iters, float seed);
-void gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs,
-          int64_t bcs, float* c, int64_t crs, bool accumulate);
-}
-namespace avx2 {
-void adamSlot(float* w, const float* g, float* m, float* v, int64_t e0, int64_t e1, float lr, float lam, float b1, float b2,
-              float a1, float a2, float eps, float c1, float c2);
-void sgdSlot(float* w, const float* g, float* v, int64_t e0, int64_t e1, float lr, float lam, float mu);
-double fmaBurn(int64_t iters, float seed);
-void gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs,
-          int64_t bcs, float* c, int64_t crs, bool accumulate);
-}
-namespace generic {
-void adamSlot(float* w, const float* g, float* m, float* v, int64_t e0, int64_t e1, float lr, float lam, float b1, float b2,
-              float a1, float a2, float eps, float c1, float c2);
-void sgdSlot(float* w, const float* g, float* v, int64_t e0, int64_t e1, float lr, float lam, float mu);
-double fmaBurn(int64_t iters, float seed);
-void gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs,
-          int64_t bcs, float* c, int64_t crs, bool accumulate);
-}
+// One instruction set's kernels (defined at the end of kernels_impl.h).
+struct Kernels {
+  GemmFn gemm;
+  AdamFn adamSlot;
+  SgdFn sgdSlot;
+  BurnFn fmaBurn;
+};
+namespace avx512 { extern const Kernels kernels; }
+namespace avx2 { extern const Kernels kernels; }
+namespace generic { extern const Kernels kernels; }
 
 }  // namespace tg

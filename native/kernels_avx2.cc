@@ -2,6 +2,8 @@
 #include <cstdint>
 #include <cstring>
 #include <vector>
+
+#include "kernels.h"
 #define TG_W 8
 namespace tg { namespace avx2 {
 #include "kernels_impl.h"

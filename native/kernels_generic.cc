@@ -2,6 +2,8 @@
 #include <cstdint>
 #include <cstring>
 #include <vector>
+
+#include "kernels.h"
 #define TG_W 4
 namespace tg { namespace generic {
 #include "kernels_impl.h"

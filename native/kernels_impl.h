@@ -356,3 +356,5 @@ void sgdSlot(float* w, const float* g, float* v, int64_t e0, int64_t e1, float l
     w[e] = w[e] - lr * (ve + lam * w[e]);
   }
 }
+
+extern const Kernels kernels = {gemm, adamSlot, sgdSlot, fmaBurn};

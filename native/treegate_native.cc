@@ -20,10 +20,7 @@
 namespace tg {
 namespace {
 
-GemmFn gemmImpl = generic::gemm;
-BurnFn burnImpl = generic::fmaBurn;
-AdamFn adamImpl = generic::adamSlot;
-SgdFn sgdImpl = generic::sgdSlot;
+const Kernels* isa = &generic::kernels;
 const char* isaName = "generic";
 std::unique_ptr<Pool> pool;
 int threads = 1;
@@ -31,16 +28,10 @@ int threads = 1;
 void selectIsa() {
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma")) {
-    gemmImpl = avx512::gemm;
-    burnImpl = avx512::fmaBurn;
-    adamImpl = avx512::adamSlot;
-    sgdImpl = avx512::sgdSlot;
+    isa = &avx512::kernels;
     isaName = "avx512";
   } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    gemmImpl = avx2::gemm;
-    burnImpl = avx2::fmaBurn;
-    adamImpl = avx2::adamSlot;
-    sgdImpl = avx2::sgdSlot;
+    isa = &avx2::kernels;
     isaName = "avx2";
   }
 }
@@ -134,16 +125,16 @@ constexpr int64_t kParallelMacs = 1 << 18;
 
 void gemmPar(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs,
              int64_t bcs, float* c, int64_t crs, bool acc, int nt) {
-  if (nt <= 1 || M * N * K < kParallelMacs) return gemmImpl(M, N, K, a, ars, acs, b, brs, bcs, c, crs, acc);
+  if (nt <= 1 || M * N * K < kParallelMacs) return isa->gemm(M, N, K, a, ars, acs, b, brs, bcs, c, crs, acc);
   if (M >= 48 * nt) {  // split rows: each thread packs B itself
     pool->run(nt, [&](int t) {
       const int64_t i0 = M * t / nt, i1 = M * (t + 1) / nt;
-      gemmImpl(i1 - i0, N, K, a + i0 * ars, ars, acs, b, brs, bcs, c + i0 * crs, crs, acc);
+      isa->gemm(i1 - i0, N, K, a + i0 * ars, ars, acs, b, brs, bcs, c + i0 * crs, crs, acc);
     });
   } else {  // split columns, on multiples of 32
     pool->run(nt, [&](int t) {
       const int64_t j0 = (N * t / nt) / 32 * 32, j1 = t == nt - 1 ? N : (N * (t + 1) / nt) / 32 * 32;
-      if (j1 > j0) gemmImpl(M, j1 - j0, K, a, ars, acs, b + j0 * bcs, brs, bcs, c + j0, crs, acc);
+      if (j1 > j0) isa->gemm(M, j1 - j0, K, a, ars, acs, b + j0 * bcs, brs, bcs, c + j0, crs, acc);
     });
   }
 }
@@ -333,7 +324,7 @@ napi_value AdamUpdate(napi_env env, napi_callback_info info) {
     forSlots(env, sv, w, g, {&m, &u}, d, [&](int32_t s, int64_t e0, int64_t e1, int32_t t) {
       const float c1 = (float)(1 / (1 - std::pow(b1, t))), c2 = (float)(1 / (1 - std::pow(b2, t)));
       const float lam = d.p ? (float)(wd * d.p[s]) : 0.f;
-      adamImpl(w.p, g.p, m.p, u.p, e0, e1, (float)lr, lam, (float)b1, (float)b2, (float)(1 - b1), (float)(1 - b2), (float)eps, c1, c2);
+      isa->adamSlot(w.p, g.p, m.p, u.p, e0, e1, (float)lr, lam, (float)b1, (float)b2, (float)(1 - b1), (float)(1 - b2), (float)eps, c1, c2);
     });
     return undefined(env);
   });
@@ -349,7 +340,7 @@ napi_value SgdUpdate(napi_env env, napi_callback_info info) {
     const F32 d = decayScale(env, v[7]);
     napi_value sv[4] = {v[3], v[4], v[5], v[6]};
     forSlots(env, sv, w, g, {&u}, d, [&](int32_t s, int64_t e0, int64_t e1, int32_t) {
-      sgdImpl(w.p, g.p, u.p, e0, e1, (float)lr, d.p ? (float)(wd * d.p[s]) : 0.f, (float)mu);
+      isa->sgdSlot(w.p, g.p, u.p, e0, e1, (float)lr, d.p ? (float)(wd * d.p[s]) : 0.f, (float)mu);
     });
     return undefined(env);
   });
@@ -508,7 +499,7 @@ napi_value Machine(napi_env env, napi_callback_info) {
       pool->run(nt, [&](int t) {
         double flops = 0;
         const double t0 = seconds();
-        while (seconds() - t0 < 0.1) flops += burnImpl(200000, 1.0f + t);
+        while (seconds() - t0 < 0.1) flops += isa->fmaBurn(200000, 1.0f + t);
         const double rate = flops / (seconds() - t0) / 1e9;
         double prev = total.load();
         while (!total.compare_exchange_weak(prev, prev + rate)) {}
