@@ -147,6 +147,9 @@ void dotRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const
       vf s00 = {}, s01 = {}, s02 = {}, s03 = {}, s10 = {}, s11 = {}, s12 = {}, s13 = {};
       int64_t p = 0;
       for (; p + W <= K; p += W) {
+        // NOTE: prefetch the next four columns: these loops are bound by memory latency, not FMAs
+        __builtin_prefetch(b0 + 4 * bcs + p); __builtin_prefetch(b1 + 4 * bcs + p);
+        __builtin_prefetch(b2 + 4 * bcs + p); __builtin_prefetch(b3 + 4 * bcs + p);
         const vf x0 = load(a0 + p), x1 = load(a1 + p);
         const vf y0 = load(b0 + p), y1 = load(b1 + p), y2 = load(b2 + p), y3 = load(b3 + p);
         s00 += x0 * y0; s01 += x0 * y1; s02 += x0 * y2; s03 += x0 * y3;
@@ -172,6 +175,8 @@ void dotRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const
       vf s0 = {}, s1 = {}, s2 = {}, s3 = {};
       int64_t p = 0;
       for (; p + W <= K; p += W) {
+        __builtin_prefetch(b0 + 4 * bcs + p); __builtin_prefetch(b1 + 4 * bcs + p);
+        __builtin_prefetch(b2 + 4 * bcs + p); __builtin_prefetch(b3 + 4 * bcs + p);
         const vf x = load(a0 + p);
         s0 += x * load(b0 + p); s1 += x * load(b1 + p); s2 += x * load(b2 + p); s3 += x * load(b3 + p);
       }
@@ -216,43 +221,6 @@ void rowsAxpy(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int6
   }
 }
 
-// Few rows of C with B rows contiguous (bcs = 1: the NN and TN forms): four rows at a time stream
-// B once, 2W columns at a time kept in registers: C[i, j..] (+)= Σ_p A(i, p) · B[p, j..].
-void fewRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs,
-             float* c, int64_t crs, bool acc) {
-  for (int64_t i0 = 0; i0 < M; i0 += 4) {
-    const int64_t rows = std::min<int64_t>(4, M - i0);
-    const float* ai[4];
-    for (int r = 0; r < 4; r++) ai[r] = a + (i0 + std::min<int64_t>(r, rows - 1)) * ars;
-    int64_t j = 0;
-    for (; j + 2 * W <= N; j += 2 * W) {
-      vf s[4][2] = {};
-      for (int64_t p = 0; p < K; p++) {
-        const float* bp = b + p * brs + j;
-        const vf y0 = load(bp), y1 = load(bp + W);
-        for (int r = 0; r < 4; r++) {
-          const vf x = ai[r][p * acs] - (vf){};
-          s[r][0] += x * y0;
-          s[r][1] += x * y1;
-        }
-      }
-      for (int64_t r = 0; r < rows; r++) {
-        float* cr = c + (i0 + r) * crs + j;
-        if (acc) { store(cr, load(cr) + s[r][0]); store(cr + W, load(cr + W) + s[r][1]); }
-        else { store(cr, s[r][0]); store(cr + W, s[r][1]); }
-      }
-    }
-    for (; j < N; j++) {
-      for (int64_t r = 0; r < rows; r++) {
-        float t = 0;
-        for (int64_t p = 0; p < K; p++) t += ai[r][p * acs] * b[p * brs + j];
-        float* cr = c + (i0 + r) * crs + j;
-        *cr = acc ? *cr + t : t;
-      }
-    }
-  }
-}
-
 thread_local std::vector<float> packBufA, packBufB;
 
 }  // namespace
@@ -265,7 +233,7 @@ void gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t 
     return;
   }
   // Few rows: packing B would cost as much as the product itself; stream B once instead.
-  if (M < 4 && acs == 1 && brs == 1) return dotRows(M, N, K, a, ars, b, bcs, c, crs, accumulate);
+  if (M < 12 && acs == 1 && brs == 1) return dotRows(M, N, K, a, ars, b, bcs, c, crs, accumulate);
   if (M < 4 && bcs == 1) return rowsAxpy(M, N, K, a, ars, acs, b, brs, c, crs, accumulate);
   const int64_t ncMax = std::min<int64_t>(NC, (N + NR - 1) / NR * NR);
   const int64_t mcMax = std::min<int64_t>(MC, (M + MR - 1) / MR * MR);
