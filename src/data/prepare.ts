@@ -1,7 +1,7 @@
 import { check } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import { computeNormalization, normalizeInPlace, splitValidation, takeFirst, type Dataset, type Normalization } from './dataset.js';
-import { loadMnist } from './mnist.js';
+import { loadMnist, loadMnistTest } from './mnist.js';
 
 export interface PreparedData {
   train: Dataset;
@@ -40,6 +40,6 @@ export function prepareMnist(opts: PrepareOptions, rng: Rng): PreparedData {
 
 /** The MNIST test set normalized as a saved model expects. */
 export function mnistTestSet(normalization: Normalization, dir?: string, limit?: number): Dataset {
-  const { test } = loadMnist({ dir });
+  const test = loadMnistTest({ dir });
   return normalizeInPlace(limit === undefined ? test : takeFirst(test, limit), normalization);
 }
