@@ -192,7 +192,8 @@ export function scatterRows(src: usize, cols: i32, idx: usize, count: i32, dst: 
   }
 }
 
-function addRow(out: usize, v: usize, n: i32): void {
+/** out[0..n) += v[0..n) (also used by the grouped products) */
+export function addRow(out: usize, v: usize, n: i32): void {
   let j = 0;
   for (; j + 4 <= n; j += 4) {
     const o = <usize>j << 2;

@@ -5,6 +5,7 @@
  * node g's U (m, s) is at w + g·m·s floats and its bias at bias + g·m floats.
  * Each node's U is packed once and reused across its whole row range.
  */
+import { addRow } from './elementwise';
 import { gemm, gemmPackedB, gemmSmallM, KC, MC, NR, packB, SMALL_M } from './gemm';
 
 // @ts-ignore: decorator
@@ -18,18 +19,6 @@ export function groupedScratchBytes(m: i32, s: i32): usize {
   return 256 + <usize>(MC * KC * 4) + 64 + <usize>big * <usize>(((big + NR - 1) / NR) * NR) * 4;
 }
 
-/** out[0..n) += v[0..n) */
-function addInto(out: usize, v: usize, n: i32): void {
-  let j = 0;
-  for (; j + 4 <= n; j += 4) {
-    const o = <usize>j << 2;
-    v128.store(out + o, f32x4.add(v128.load(out + o), v128.load(v + o)));
-  }
-  for (; j < n; j++) {
-    const o = <usize>j << 2;
-    store<f32>(out + o, load<f32>(out + o) + load<f32>(v + o));
-  }
-}
 
 /** ys[r] += xs[r] U_gᵀ + c_g for every listed node g. */
 export function groupedForward(count: i32, starts: usize, ends: usize, xs: usize, s: i32, w: usize, bias: usize,
@@ -50,7 +39,7 @@ export function groupedForward(count: i32, starts: usize, ends: usize, xs: usize
       }
     }
     const bt = bias + ((<usize>g * m) << 2);
-    for (let r = 0; r < rows; r++) addInto(y + ((<usize>r * m) << 2), bt, m);
+    for (let r = 0; r < rows; r++) addRow(y + ((<usize>r * m) << 2), bt, m);
   }
 }
 
@@ -83,6 +72,6 @@ export function groupedBackwardWeight(count: i32, starts: usize, ends: usize, dy
     const dy = dys + ((<usize>r0 * m) << 2);
     gemm(m, s, rows, dy, 1, m, xs + ((<usize>r0 * s) << 2), s, 1, dw + ((<usize>g * ms) << 2), s, true, scratch);
     const bt = dbias + ((<usize>g * m) << 2);
-    for (let r = 0; r < rows; r++) addInto(bt, dy + ((<usize>r * m) << 2), m);
+    for (let r = 0; r < rows; r++) addRow(bt, dy + ((<usize>r * m) << 2), m);
   }
 }

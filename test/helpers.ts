@@ -6,6 +6,7 @@
  */
 import { AssertionError } from 'node:assert';
 import { Rng } from '../src/core/rng.js';
+import { Routing } from '../src/kernels/routing.js';
 import { matrix, type Matrix } from '../src/core/tensor.js';
 import type { TreeGated } from '../src/layers/tree.js';
 
@@ -302,4 +303,12 @@ export function projectionBatch(rng: Rng, layer: TreeGated, N: number, margin: n
     }
   }
   return x;
+}
+
+/** A Routing of examples with the given leaves, sorted for depth k. */
+export function route(leaves: number[], k: number): Routing {
+  const rt = new Routing();
+  rt.leaf = Int32Array.from(leaves);
+  rt.sort(leaves.length, k);
+  return rt;
 }

@@ -27,15 +27,6 @@ export function checkShape(m: Matrix, cols: number, what: string, rows?: number)
   }
 }
 
-/** Throws if any element is NaN or ±Infinity, naming the first offender. */
-export function checkFinite(a: Float32Array, what: string, count = a.length): void {
-  for (let i = 0; i < count; i++) {
-    if (!Number.isFinite(a[i])) {
-      throw new TreegateError(`${what} contains a non-finite value (${a[i]}) at index ${i}`);
-    }
-  }
-}
-
 /**
  * A grow-only scratch buffer: returns a Float32Array view of at least `n`
  * elements, reallocating only when a larger size is asked for.

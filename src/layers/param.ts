@@ -47,10 +47,6 @@ export class Param {
     this.touched[this.touchedCount++] = s;
   }
 
-  touchAll(): void {
-    for (let s = 0; s < this.numSlots; s++) this.touch(s);
-  }
-
   /** Zeroes the gradients of touched slots and empties the list: O(touched · slotSize). */
   clearGrad(): void {
     const z = this.slotSize;

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import { Routing } from '../../src/kernels/routing.js';
 import { backendNames, setBackend, type Backend } from '../../src/kernels/backend.js';
-import { assertBitEqual, assertClose, pathNode, randomArray, Rng } from '../helpers.js';
+import { assertBitEqual, assertClose, pathNode, randomArray, Rng, route } from '../helpers.js';
 
 interface Case { k: number; m: number; s: number; leaves: number[]; what: string }
 
@@ -27,12 +27,6 @@ function cases(): Case[] {
   return out;
 }
 
-function route(leaves: number[], k: number): Routing {
-  const rt = new Routing();
-  rt.leaf = Int32Array.from(leaves);
-  rt.sort(leaves.length, k);
-  return rt;
-}
 
 /** Nodes on at least one example's path. */
 function usedNodes(leaves: number[], k: number): Set<number> {

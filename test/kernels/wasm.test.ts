@@ -15,14 +15,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jsBackend, registerBackend, setBackend, type Backend } from '../../src/kernels/backend.js';
-import { Routing } from '../../src/kernels/routing.js';
 import { loadWasmBackend, loadWasmBackendAsync } from '../../src/kernels/wasm/index.js';
 import { matrix } from '../../src/core/tensor.js';
 import { TreeGated } from '../../src/layers/tree.js';
 import { Model, type ModelConfig } from '../../src/layers/model.js';
 import { Optimizer } from '../../src/train/optim.js';
 import {
-  assertBitEqual, assertClose, maxAbs, pathNode, projectionBatch, randomArray, randomMatrix, Rng, unitsBatch,
+  assertBitEqual, assertClose, maxAbs, pathNode, projectionBatch, randomArray, randomMatrix, Rng, route, unitsBatch,
 } from '../helpers.js';
 import { readFileSync } from 'node:fs';
 
@@ -68,15 +67,6 @@ const GEMM_SHAPES: Array<[number, number, number]> = [
   [33, 1, 40], [1, 40, 33], [37, 65, 129], [130, 20, 9], [129, 17, 300], [64, 64, 512],
 ];
 
-type Variant = 'NT' | 'NN' | 'TN';
-
-function _layout(v: Variant, M: number, N: number, K: number): { ars: number; acs: number; brs: number; bcs: number } {
-  switch (v) {
-    case 'NT': return { ars: K, acs: 1, brs: 1, bcs: K };
-    case 'NN': return { ars: K, acs: 1, brs: N, bcs: 1 };
-    case 'TN': return { ars: 1, acs: M, brs: N, bcs: 1 };
-  }
-}
 
 for (const v of ['NT', 'NN', 'TN'] as const) {
   test(`wasm: gemm${v} matches js over the shape table (offsets, accumulate on/off, nothing outside C written)`, () => {
@@ -177,12 +167,6 @@ function groupedCases(): Case[] {
   return out;
 }
 
-function route(leaves: number[], k: number): Routing {
-  const rt = new Routing();
-  rt.leaf = Int32Array.from(leaves);
-  rt.sort(leaves.length, k);
-  return rt;
-}
 
 /** Node slots on no example's path must stay bit-identical. */
 function checkUntouched(actual: Float32Array, before: Float32Array, size: number, used: Set<number>, what: string): void {
