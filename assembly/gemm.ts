@@ -6,20 +6,30 @@
  *
  * Pointers are byte addresses in linear memory, strides are in elements.
  * Goto/BLIS structure: B is packed once into NR-column panels (all of K, in
- * KC-deep blocks), A into MR-row panels per MC×KC block; one MR×NR micro-kernel
- * with f32x4 accumulators serves every layout. Sums accumulate in float32
- * (rounded into C after every KC block).
+ * KC-deep blocks); A is read in place when its rows are contiguous along K
+ * (acs = 1), else packed into MR-row panels per MC×KC block. One MR×NR
+ * micro-kernel with f32x4 accumulators serves every layout. When both operands
+ * are contiguous along K (C = A Wᵀ) and A is the smaller, the product is run as
+ * Cᵀ = Wᵀᵀ Aᵀ instead, so that only A is packed (the tile is stored transposed).
+ * Sums accumulate in float32 (rounded into C after every KC block); the order
+ * depends only on the shapes and strides, so results are deterministic.
  */
 
-// 8×8 (16 f32x4 accumulators) measured fastest under V8 on x64 among 4×8, 5×8, 6×8, 7×8, 8×8 (KC 128–512);
-// the micro-kernel below is written out for MR = 8 and NR = 8.
-export const MR: i32 = 8;
+// 4×8 (8 f32x4 accumulators): TurboFan schedules all of a loop body's loads first, so a k-step holds
+// MR splats + NR/4 B vectors + MR·NR/4 accumulators live at once; on x64 15 xmm registers are
+// allocatable, and every larger tile (5×8, 6×8, 8×8, 3×12, 4×12, and any K-unrolled body) spills
+// accumulators to the stack, where their add chains run through store-to-load forwarding. Measured on
+// Zen 4 with operands in L1: 4×8 and 2×16 ≈ 50 GFLOP/s, every spilling shape 21–37.
+export const MR: i32 = 4;
 export const NR: i32 = 8;
 export const KC: i32 = 256;
 export const MC: i32 = 128; // multiple of MR
 
 /** Below this many rows the unpacked kernels are used (packing B would cost as much as the product). */
 export const SMALL_M: i32 = 8;
+
+/** Multiply-adds that packing one float costs, roughly (a read, a shuffle, a write): weighs packing against padding. */
+const PACK_COST: f64 = 8;
 
 // @ts-ignore: decorator
 @inline function roundUp(x: i32, q: i32): i32 {
@@ -32,7 +42,7 @@ export const SMALL_M: i32 = 8;
   return <usize>K * <usize>roundUp(N, NR) * 4;
 }
 
-/** Scratch bytes gemm needs: a tile, a packed A block and the packed B. */
+/** Scratch bytes gemm needs: a tile, a packed A block and the packed B (or packed A when swapped, never wider). */
 export function gemmScratchBytes(M: i32, N: i32, K: i32): usize {
   return 256 + <usize>(MC * KC * 4) + 64 + packedBBytes(N, K);
 }
@@ -101,7 +111,10 @@ export function packB(K: i32, N: i32, b: usize, brs: i32, bcs: i32, dst: usize):
   }
 }
 
-/** Packs the mc×kc block of A at (i0, p0) into MR-row panels: panel ir holds kc×MR floats, row p = A(i0+ir.., p0+p). */
+/**
+ * Packs the mc×kc block of A at (i0, p0) into MR-row panels: panel ir holds kc×MR floats, row p = A(i0+ir.., p0+p).
+ * Only for A not contiguous along K (acs ≠ 1); such an A is read in place.
+ */
 export function packA(mc: i32, kc: i32, a: usize, ars: i32, acs: i32, i0: i32, p0: i32, dst: usize): void {
   const pstride = <usize>MR << 2; // bytes per packed row p
   let d = dst;
@@ -109,50 +122,13 @@ export function packA(mc: i32, kc: i32, a: usize, ars: i32, acs: i32, i0: i32, p
     const mr = min(MR, mc - ir);
     const base = a + ((<usize>(i0 + ir) * ars + <usize>p0 * acs) << 2);
     if (mr == MR && ars == 1) {
-      // A(i.., p) contiguous: copy MR floats per p
+      // A(i.., p) contiguous: one vector (MR = 4 floats) per p
       let s = base, dd = d;
       const step = <usize>acs << 2;
       for (let p = 0; p < kc; p++) {
-        let q = 0;
-        for (; q + 4 <= MR; q += 4) v128.store(dd + (<usize>q << 2), v128.load(s + (<usize>q << 2)));
-        for (; q < MR; q++) store<f32>(dd + (<usize>q << 2), load<f32>(s + (<usize>q << 2)));
+        v128.store(dd, v128.load(s));
         s += step;
         dd += pstride;
-      }
-    } else if (mr == MR && acs == 1) {
-      // rows contiguous along p: 4×4 transposes for groups of 4 rows, scalar for the rest
-      const rs = <usize>ars << 2;
-      let p = 0;
-      for (; p + 4 <= kc; p += 4) {
-        const dp = d + <usize>p * pstride;
-        const sp = base + (<usize>p << 2);
-        let q = 0;
-        for (; q + 4 <= MR; q += 4) {
-          const s0 = sp + <usize>q * rs;
-          const r0 = v128.load(s0), r1 = v128.load(s0 + rs), r2 = v128.load(s0 + 2 * rs), r3 = v128.load(s0 + 3 * rs);
-          const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
-          const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
-          const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
-          const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
-          const dq = dp + (<usize>q << 2);
-          v128.store(dq, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
-          v128.store(dq + pstride, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
-          v128.store(dq + 2 * pstride, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
-          v128.store(dq + 3 * pstride, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
-        }
-        for (; q < MR; q++) {
-          const r = v128.load(sp + <usize>q * rs);
-          const dq = dp + (<usize>q << 2);
-          store<f32>(dq, f32x4.extract_lane(r, 0));
-          store<f32>(dq + pstride, f32x4.extract_lane(r, 1));
-          store<f32>(dq + 2 * pstride, f32x4.extract_lane(r, 2));
-          store<f32>(dq + 3 * pstride, f32x4.extract_lane(r, 3));
-        }
-      }
-      for (; p < kc; p++) {
-        const dp = d + <usize>p * pstride;
-        const sp = base + (<usize>p << 2);
-        for (let q = 0; q < MR; q++) store<f32>(dp + (<usize>q << 2), load<f32>(sp + <usize>q * rs));
       }
     } else {
       for (let p = 0; p < kc; p++) {
@@ -168,103 +144,124 @@ export function packA(mc: i32, kc: i32, a: usize, ars: i32, acs: i32, i0: i32, p
 }
 
 /**
- * MR×NR micro-kernel: acc = Σ_p pa[p]ᵀ pb[p]; C = acc (+ C when beta). Tiles cut
- * by the edges of C (mr < MR or nr < NR) go through `tmp`. (Generated for MR = 8, unrolled ×1.)
+ * MR×NR micro-kernel: tile = Σ_p a(p)ᵀ pb[p] over kc steps, written row-major (MR rows of NR floats)
+ * to `t`. Row r of the A panel is read at a_r, a_r + astep, … (in place: astep = 4; packed: 4·MR), so
+ * both the packed and the in-place A go through one loop; rows past the edge of A repeat row 0.
  */
-function micro(kc: i32, pa: usize, pb: usize, c: usize, ldc: usize, beta: bool, mr: i32, nr: i32, tmp: usize): void {
+function micro(kc: i32, a0: usize, a1: usize, a2: usize, a3: usize, astep: usize, pb: usize, t: usize): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  let c40 = f32x4.splat(0), c41 = f32x4.splat(0);
-  let c50 = f32x4.splat(0), c51 = f32x4.splat(0);
-  let c60 = f32x4.splat(0), c61 = f32x4.splat(0);
-  let c70 = f32x4.splat(0), c71 = f32x4.splat(0);
-  let p = 0;
-  for (; p < kc; p++) {
-    let b0: v128, b1: v128, a: v128;
-    b0 = v128.load(pb, 0); b1 = v128.load(pb, 16);
-    a = v128.load32_splat(pa, 0);
+  // one k-step per iteration: unrolling lets TurboFan hoist the next step's loads and spill (see MR)
+  for (let p = 0; p < kc; p++) {
+    const b0 = v128.load(pb), b1 = v128.load(pb, 16);
+    let a = v128.load32_splat(a0);
     c00 = f32x4.add(c00, f32x4.mul(a, b0)); c01 = f32x4.add(c01, f32x4.mul(a, b1));
-    a = v128.load32_splat(pa, 4);
+    a = v128.load32_splat(a1);
     c10 = f32x4.add(c10, f32x4.mul(a, b0)); c11 = f32x4.add(c11, f32x4.mul(a, b1));
-    a = v128.load32_splat(pa, 8);
+    a = v128.load32_splat(a2);
     c20 = f32x4.add(c20, f32x4.mul(a, b0)); c21 = f32x4.add(c21, f32x4.mul(a, b1));
-    a = v128.load32_splat(pa, 12);
+    a = v128.load32_splat(a3);
     c30 = f32x4.add(c30, f32x4.mul(a, b0)); c31 = f32x4.add(c31, f32x4.mul(a, b1));
-    a = v128.load32_splat(pa, 16);
-    c40 = f32x4.add(c40, f32x4.mul(a, b0)); c41 = f32x4.add(c41, f32x4.mul(a, b1));
-    a = v128.load32_splat(pa, 20);
-    c50 = f32x4.add(c50, f32x4.mul(a, b0)); c51 = f32x4.add(c51, f32x4.mul(a, b1));
-    a = v128.load32_splat(pa, 24);
-    c60 = f32x4.add(c60, f32x4.mul(a, b0)); c61 = f32x4.add(c61, f32x4.mul(a, b1));
-    a = v128.load32_splat(pa, 28);
-    c70 = f32x4.add(c70, f32x4.mul(a, b0)); c71 = f32x4.add(c71, f32x4.mul(a, b1));
-    pa += 32;
+    a0 += astep; a1 += astep; a2 += astep; a3 += astep;
     pb += 32;
   }
+  v128.store(t, c00, 0); v128.store(t, c01, 16);
+  v128.store(t, c10, 32); v128.store(t, c11, 48);
+  v128.store(t, c20, 64); v128.store(t, c21, 80);
+  v128.store(t, c30, 96); v128.store(t, c31, 112);
+}
+
+/**
+ * Writes the row-major MR×NR tile `t` (its top-left mr×nr part) to C, where tile element (r, j) lives at
+ * c + r·rs + j·cs (byte strides): C = tile, or C += tile when beta. Full tiles of a row-major C (cs = 4)
+ * and of a transposed one (rs = 4: each tile column is 4 consecutive floats) are written by vectors.
+ */
+function storeTile(t: usize, c: usize, rs: usize, cs: usize, mr: i32, nr: i32, beta: bool): void {
   if (mr == MR && nr == NR) {
-    let r = c;
-    if (beta) {
-      v128.store(r, f32x4.add(v128.load(r), c00)); v128.store(r, f32x4.add(v128.load(r, 16), c01), 16); r += ldc;
-      v128.store(r, f32x4.add(v128.load(r), c10)); v128.store(r, f32x4.add(v128.load(r, 16), c11), 16); r += ldc;
-      v128.store(r, f32x4.add(v128.load(r), c20)); v128.store(r, f32x4.add(v128.load(r, 16), c21), 16); r += ldc;
-      v128.store(r, f32x4.add(v128.load(r), c30)); v128.store(r, f32x4.add(v128.load(r, 16), c31), 16); r += ldc;
-      v128.store(r, f32x4.add(v128.load(r), c40)); v128.store(r, f32x4.add(v128.load(r, 16), c41), 16); r += ldc;
-      v128.store(r, f32x4.add(v128.load(r), c50)); v128.store(r, f32x4.add(v128.load(r, 16), c51), 16); r += ldc;
-      v128.store(r, f32x4.add(v128.load(r), c60)); v128.store(r, f32x4.add(v128.load(r, 16), c61), 16); r += ldc;
-      v128.store(r, f32x4.add(v128.load(r), c70)); v128.store(r, f32x4.add(v128.load(r, 16), c71), 16);
-    } else {
-      v128.store(r, c00); v128.store(r, c01, 16); r += ldc;
-      v128.store(r, c10); v128.store(r, c11, 16); r += ldc;
-      v128.store(r, c20); v128.store(r, c21, 16); r += ldc;
-      v128.store(r, c30); v128.store(r, c31, 16); r += ldc;
-      v128.store(r, c40); v128.store(r, c41, 16); r += ldc;
-      v128.store(r, c50); v128.store(r, c51, 16); r += ldc;
-      v128.store(r, c60); v128.store(r, c61, 16); r += ldc;
-      v128.store(r, c70); v128.store(r, c71, 16);
+    if (cs == 4) {
+      for (let r: usize = 0; r < <usize>MR; r++) {
+        const d = c + r * rs, s = t + (r << 5);
+        let v0 = v128.load(s), v1 = v128.load(s, 16);
+        if (beta) {
+          v0 = f32x4.add(v128.load(d), v0);
+          v1 = f32x4.add(v128.load(d, 16), v1);
+        }
+        v128.store(d, v0);
+        v128.store(d, v1, 16);
+      }
+      return;
     }
-    return;
+    if (rs == 4) {
+      for (let h: usize = 0; h < 2; h++) {
+        const s = t + (h << 4);
+        const r0 = v128.load(s), r1 = v128.load(s, 32), r2 = v128.load(s, 64), r3 = v128.load(s, 96);
+        const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+        const t1 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+        const t2 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+        const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+        const d = c + (h << 2) * cs;
+        let q0 = v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), q1 = v128.shuffle<f32>(t0, t1, 2, 3, 6, 7);
+        let q2 = v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), q3 = v128.shuffle<f32>(t2, t3, 2, 3, 6, 7);
+        if (beta) {
+          q0 = f32x4.add(v128.load(d), q0);
+          q1 = f32x4.add(v128.load(d + cs), q1);
+          q2 = f32x4.add(v128.load(d + 2 * cs), q2);
+          q3 = f32x4.add(v128.load(d + 3 * cs), q3);
+        }
+        v128.store(d, q0);
+        v128.store(d + cs, q1);
+        v128.store(d + 2 * cs, q2);
+        v128.store(d + 3 * cs, q3);
+      }
+      return;
+    }
   }
-  v128.store(tmp, c00, 0); v128.store(tmp, c01, 16);
-  v128.store(tmp, c10, 32); v128.store(tmp, c11, 48);
-  v128.store(tmp, c20, 64); v128.store(tmp, c21, 80);
-  v128.store(tmp, c30, 96); v128.store(tmp, c31, 112);
-  v128.store(tmp, c40, 128); v128.store(tmp, c41, 144);
-  v128.store(tmp, c50, 160); v128.store(tmp, c51, 176);
-  v128.store(tmp, c60, 192); v128.store(tmp, c61, 208);
-  v128.store(tmp, c70, 224); v128.store(tmp, c71, 240);
-  for (let i = 0; i < mr; i++) {
-    const r = c + <usize>i * ldc, t = tmp + (<usize>i << 5);
+  for (let r = 0; r < mr; r++) {
     for (let j = 0; j < nr; j++) {
-      const o = <usize>j << 2;
-      const v = load<f32>(t + o);
-      store<f32>(r + o, beta ? load<f32>(r + o) + v : v);
+      const d = c + <usize>r * rs + <usize>j * cs;
+      const v = load<f32>(t + (<usize>(r * NR + j) << 2));
+      store<f32>(d, beta ? load<f32>(d) + v : v);
     }
   }
 }
 
-/** C (+)= A · B with B already packed by packB (all of K and N). `scratch` holds the tile and one packed A block. */
+/**
+ * C (+)= A · B with B already packed by packB (all of K and N); C(i, j) at c + (i·crs + j·ccs) floats.
+ * `scratch` holds the tile and one packed A block (used only when A is not contiguous along K).
+ */
 export function gemmPackedB(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32, pB: usize,
-  c: usize, crs: i32, accumulate: bool, scratch: usize): void {
+  c: usize, crs: i32, ccs: i32, accumulate: bool, scratch: usize): void {
   const Npad = roundUp(N, NR);
   const tmp = scratch, pA = scratch + 256;
-  const ldc = <usize>crs << 2;
+  const rs = <usize>crs << 2, cs = <usize>ccs << 2;
+  const inPlace = acs == 1;
+  const ra = <usize>ars << 2;
   for (let pc = 0; pc < K; pc += KC) {
     const kc = min(KC, K - pc);
     const beta = accumulate || pc > 0;
     for (let ic = 0; ic < M; ic += MC) {
       const mc = min(MC, M - ic);
-      packA(mc, kc, a, ars, acs, ic, pc, pA);
+      if (!inPlace) packA(mc, kc, a, ars, acs, ic, pc, pA);
       for (let jr = 0; jr < N; jr += NR) {
         const nr = min(NR, N - jr);
         const pb = pB + ((<usize>pc * Npad + <usize>jr * kc) << 2);
-        let cc = c + ((<usize>ic * crs + jr) << 2);
-        let pa = pA;
         for (let ir = 0; ir < mc; ir += MR) {
-          micro(kc, pa, pb, cc, ldc, beta, min(MR, mc - ir), nr, tmp);
-          pa += <usize>kc * MR << 2;
-          cc += ldc * MR;
+          const mr = min(MR, mc - ir);
+          let a0: usize, step: usize, astep: usize;
+          if (inPlace) {
+            a0 = a + ((<usize>(ic + ir) * ars + <usize>pc) << 2);
+            step = ra;
+            astep = 4;
+          } else {
+            a0 = pA + ((<usize>ir * kc) << 2);
+            step = 4;
+            astep = <usize>MR << 2;
+          }
+          const a1 = mr > 1 ? a0 + step : a0, a2 = mr > 2 ? a0 + 2 * step : a0, a3 = mr > 3 ? a0 + 3 * step : a0;
+          micro(kc, a0, a1, a2, a3, astep, pb, tmp);
+          storeTile(tmp, c + <usize>(ic + ir) * rs + <usize>jr * cs, rs, cs, mr, nr, beta);
         }
       }
     }
@@ -388,6 +385,19 @@ export function gemmSmallM(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32,
   }
 }
 
+/**
+ * Whether to run C = A B as Cᵀ = Bᵀ Aᵀ (A packed as the NR-wide operand, B's columns as the MR rows):
+ * the cheaper of the two by multiply-adds, padded tiles included, plus PACK_COST per packed float.
+ * Only when A's padded width fits the packed-B scratch sized for N.
+ */
+function swapCheaper(M: i32, N: i32, K: i32, acs: i32, brs: i32): bool {
+  if (roundUp(M, NR) > roundUp(N, NR)) return false;
+  const k = <f64>K;
+  const plain = k * <f64>roundUp(M, MR) * <f64>roundUp(N, NR) + PACK_COST * k * (<f64>N + (acs != 1 ? <f64>M : 0));
+  const swapped = k * <f64>roundUp(N, MR) * <f64>roundUp(M, NR) + PACK_COST * k * (<f64>M + (brs != 1 ? <f64>N : 0));
+  return swapped < plain;
+}
+
 /** General entry: C (+)= A · B over strided operands; `scratch` must hold gemmScratchBytes(M, N, K). */
 export function gemm(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32, b: usize, brs: i32, bcs: i32,
   c: usize, crs: i32, accumulate: bool, scratch: usize): void {
@@ -401,6 +411,12 @@ export function gemm(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32, b: us
     return;
   }
   const pB = (scratch + 256 + <usize>(MC * KC * 4) + 63) & ~<usize>63;
-  packB(K, N, b, brs, bcs, pB);
-  gemmPackedB(M, N, K, a, ars, acs, pB, c, crs, accumulate, scratch);
+  if (swapCheaper(M, N, K, acs, brs)) {
+    // Cᵀ (N×M) = Bᵀ Aᵀ: Bᵀ(j, p) = b[j·bcs + p·brs], Aᵀ(p, i) = a[p·acs + i·ars], Cᵀ(j, i) = c[j + i·crs]
+    packB(K, M, a, acs, ars, pB);
+    gemmPackedB(N, M, K, b, bcs, brs, pB, c, 1, crs, accumulate, scratch);
+  } else {
+    packB(K, N, b, brs, bcs, pB);
+    gemmPackedB(M, N, K, a, ars, acs, pB, c, crs, 1, accumulate, scratch);
+  }
 }

@@ -3,15 +3,11 @@
  * The caller lists the non-empty nodes as parallel i32 arrays `starts`, `ends`
  * (row range [start, end) in sorted order); the node matrices are compacted:
  * node g's U (m, s) is at w + g·m·s floats and its bias at bias + g·m floats.
- * Each node's U is packed once and reused across its whole row range.
+ * Each node's product is one gemm over its whole row range (which packs the
+ * cheaper of U and the rows once).
  */
 import { addRow } from './elementwise';
-import { gemm, gemmPackedB, gemmSmallM, KC, MC, NR, packB, SMALL_M } from './gemm';
-
-// @ts-ignore: decorator
-@inline function packedBStart(scratch: usize): usize {
-  return (scratch + 256 + <usize>(MC * KC * 4) + 63) & ~<usize>63;
-}
+import { gemm, KC, MC, NR } from './gemm';
 
 /** Scratch bytes the grouped kernels need for blocks with m outputs and s inputs. */
 export function groupedScratchBytes(m: i32, s: i32): usize {
@@ -19,25 +15,16 @@ export function groupedScratchBytes(m: i32, s: i32): usize {
   return 256 + <usize>(MC * KC * 4) + 64 + <usize>big * <usize>(((big + NR - 1) / NR) * NR) * 4;
 }
 
-
 /** ys[r] += xs[r] U_gᵀ + c_g for every listed node g. */
 export function groupedForward(count: i32, starts: usize, ends: usize, xs: usize, s: i32, w: usize, bias: usize,
   m: i32, ys: usize, scratch: usize): void {
   const ms = <usize>m * s;
-  const pB = packedBStart(scratch);
   for (let g = 0; g < count; g++) {
     const r0 = load<i32>(starts + (<usize>g << 2)), rows = load<i32>(ends + (<usize>g << 2)) - r0;
     if (rows <= 0) continue;
     const wt = w + ((<usize>g * ms) << 2);
     const x = xs + ((<usize>r0 * s) << 2), y = ys + ((<usize>r0 * m) << 2);
-    if (s > 0) {
-      if (rows < SMALL_M) {
-        gemmSmallM(rows, m, s, x, s, 1, wt, 1, s, y, m, true);
-      } else {
-        packB(s, m, wt, 1, s, pB);
-        gemmPackedB(rows, m, s, x, s, 1, pB, y, m, true, scratch);
-      }
-    }
+    if (s > 0) gemm(rows, m, s, x, s, 1, wt, 1, s, y, m, true, scratch);
     const bt = bias + ((<usize>g * m) << 2);
     for (let r = 0; r < rows; r++) addRow(y + ((<usize>r * m) << 2), bt, m);
   }
@@ -47,18 +34,12 @@ export function groupedForward(count: i32, starts: usize, ends: usize, xs: usize
 export function groupedBackwardInput(count: i32, starts: usize, ends: usize, dys: usize, m: i32, w: usize, s: i32,
   dxs: usize, scratch: usize): void {
   const ms = <usize>m * s;
-  const pB = packedBStart(scratch);
   for (let g = 0; g < count; g++) {
     const r0 = load<i32>(starts + (<usize>g << 2)), rows = load<i32>(ends + (<usize>g << 2)) - r0;
     if (rows <= 0 || m <= 0 || s <= 0) continue;
     const wt = w + ((<usize>g * ms) << 2);
     const dy = dys + ((<usize>r0 * m) << 2), dx = dxs + ((<usize>r0 * s) << 2);
-    if (rows < SMALL_M) {
-      gemmSmallM(rows, s, m, dy, m, 1, wt, s, 1, dx, s, true);
-    } else {
-      packB(m, s, wt, s, 1, pB);
-      gemmPackedB(rows, s, m, dy, m, 1, pB, dx, s, true, scratch);
-    }
+    gemm(rows, s, m, dy, m, 1, wt, s, 1, dx, s, true, scratch);
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * The `wasm` backend (assembly/ → build/treegate.wasm, loaded by src/kernels/wasm/)
  * against the js reference, function by function, over shape tables chosen to
- * cross the kernel's blocking: the 8×8 micro-tile (sizes 1, 7, 8, 9, …), the
+ * cross the kernel's blocking: the 4×8 micro-tile (sizes 1, 3, 4, 5, 7, 8, 9, …), the
  * few-rows path (M < 8), the KC = 256 depth blocks and MC = 128 row blocks;
  * plus K = 0, offsets ≠ 0, padded strides, accumulate on/off, and trees with
  * k = 0, one leaf holding every example, empty leaves and empty batches.
@@ -65,6 +65,9 @@ const GEMM_SHAPES: Array<[number, number, number]> = [
   [1, 1, 1], [1, 1, 0], [3, 5, 0], [9, 17, 0], [1, 7, 5], [7, 1, 5], [5, 7, 1], [1, 1, 9], [1, 33, 300],
   [2, 4, 3], [4, 8, 2], [3, 5, 7], [7, 9, 13], [8, 8, 8], [9, 9, 9], [8, 16, 4], [16, 8, 257], [17, 23, 31],
   [33, 1, 40], [1, 40, 33], [37, 65, 129], [130, 20, 9], [129, 17, 300], [64, 64, 512],
+  // fewer rows than columns: gemmNT runs as Cᵀ = W Aᵀ (A packed, W read in place, tile stored transposed),
+  // with edge tiles in both directions, several KC blocks, and more than MC = 128 rows of W
+  [8, 16, 4], [12, 300, 513], [24, 260, 40], [45, 131, 17],
 ];
 
 
@@ -164,6 +167,8 @@ function groupedCases(): Case[] {
   // many rows per node: the packed path with several MC row blocks and edge tiles
   out.push({ k: 1, m: 24, s: 40, leaves: Array.from({ length: 300 }, () => rng.int(2)), what: 'large nodes' });
   out.push({ k: 0, m: 70, s: 260, leaves: Array(140).fill(0), what: 'k=0, s > KC' });
+  // fewer rows than outputs: the forward product runs transposed (rows packed, U read in place)
+  out.push({ k: 1, m: 200, s: 48, leaves: Array.from({ length: 60 }, () => rng.int(2)), what: 'rows < m' });
   return out;
 }
 
