@@ -64,6 +64,10 @@ const KERNEL_NAMES = [
 ] as const;
 
 const PAGE = 65536;
+/** Rows below which assembly/gemm.ts uses its unpacked kernels (SMALL_M there; only speed depends on the match). */
+const SMALL_M = 8;
+/** Floats of B per streamed block in few-row products: 128 KB, well inside L2. */
+const STREAM_FLOATS = 32768;
 const MAX_BYTES = 65536 * PAGE; // wasm32: 4 GiB
 
 /** [lo, hi) of the indices o + i·rs + p·cs, i < R, p < C (empty when R or C is 0). */
@@ -160,18 +164,29 @@ export function createWasmBackend(module: object): Backend {
       return;
     }
     const [aLo, aHi] = span(ao, M, ars, K, acs);
-    const [bLo, bHi] = span(bo, K, brs, N, bcs);
     const [cLo, cHi] = span(co, M, crs, N, 1);
+    // Few rows with B's columns apart and contiguous along K (C = A Wᵀ): the unpacked kernel reads each
+    // element of B once, so copying all of B and then reading it back would cross memory twice. B is
+    // streamed instead through one cache-sized buffer, STREAM_FLOATS at a time, and each block is read
+    // while still in cache. Blocks are multiples of 4 columns, the kernel's column groups, so the sums
+    // are the same as in one call.
+    const stream = M < SMALL_M && brs === 1 && bcs >= K;
+    const nc = stream ? Math.max(4, 4 * Math.floor(STREAM_FLOATS / (4 * bcs))) : N;
+    const [bLo, bHi] = span(bo, K, brs, Math.min(nc, N), bcs);
     A.reset();
     const pa = A.alloc(4 * (aHi - aLo)), pb = A.alloc(4 * (bHi - bLo)), pc = A.alloc(4 * (cHi - cLo));
-    const scratch = A.alloc(k.gemmScratchBytes(M, N, K));
+    const scratch = A.alloc(k.gemmScratchBytes(M, Math.min(nc, N), K));
     A.commit();
     A.put(pa, a, aLo, aHi);
-    A.put(pb, b, bLo, bHi);
     // C is read when accumulating, and when its span has gaps (row stride > N) that must come back unchanged
     if (accumulate || cHi - cLo !== M * N) A.put(pc, c, cLo, cHi);
-    k.gemm(M, N, K, pa + 4 * (ao - aLo), ars, acs, pb + 4 * (bo - bLo), brs, bcs, pc + 4 * (co - cLo), crs,
-      accumulate ? 1 : 0, scratch);
+    const paddr = pa + 4 * (ao - aLo), cAddr = pc + 4 * (co - cLo);
+    for (let j0 = 0; j0 < N; j0 += nc) {
+      const n = Math.min(nc, N - j0), o = bo + j0 * bcs;
+      const [lo, hi] = span(o, K, brs, n, bcs);
+      A.put(pb, b, lo, hi);
+      k.gemm(M, n, K, paddr, ars, acs, pb + 4 * (o - lo), brs, bcs, cAddr + 4 * j0, crs, accumulate ? 1 : 0, scratch);
+    }
     A.get(pc, c, cLo, cHi - cLo);
   }
 
