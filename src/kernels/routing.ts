@@ -12,7 +12,7 @@ export class Routing {
   leaf = new Int32Array(0);
   /** (N) sorted position → example index */
   perm = new Int32Array(0);
-  /** (2^k + 1) first sorted position of each leaf; leafStart[2^k] = N */
+  /** (2^k + 1, or G + 1 groups) first sorted position of each leaf; the last entry is N */
   leafStart = new Int32Array(0);
   /** non-empty nodes, in order of depth then prefix: node id and row range [start, end) in sorted order */
   nodeCount = 0;
@@ -30,24 +30,9 @@ export class Routing {
    * numbers them 0..2^k−1 (collapsed inference).
    */
   sort(N: number, k: number, leavesOnly = false): void {
-    this.n = N;
     this.depth = k;
-    const leaves = 1 << k;
-    if (this.perm.length < N) this.perm = new Int32Array(N);
-    if (this.leafStart.length < leaves + 1) this.leafStart = new Int32Array(leaves + 1);
-    const maxNodes = N * (k + 1);
-    if (this.node.length < maxNodes) {
-      this.node = new Int32Array(maxNodes);
-      this.start = new Int32Array(maxNodes);
-      this.end = new Int32Array(maxNodes);
-    }
-    const leaf = this.leaf, perm = this.perm, ls = this.leafStart;
-    // counting sort (stable: equal leaves keep example order)
-    ls.fill(0, 0, leaves + 1);
-    for (let i = 0; i < N; i++) ls[leaf[i] + 1]++;
-    for (let l = 0; l < leaves; l++) ls[l + 1] += ls[l];
-    const next = ls.slice(0, leaves);
-    for (let i = 0; i < N; i++) perm[next[leaf[i]]++] = i;
+    const ls = this.countingSort(N, 1 << k, N * (k + 1));
+    const leaf = this.leaf, perm = this.perm;
     // node ranges: at depth d the sorted rows form runs of equal prefix leaf >> (k−d)
     if (this.depthStart.length < k + 2) this.depthStart = new Int32Array(k + 2);
     let c = 0;
@@ -69,6 +54,47 @@ export class Routing {
     }
     this.depthStart[k + 1] = c;
     this.nodeCount = c;
+  }
+
+  /**
+   * Sorts N items by group `leaf[i]` in [0, G) (already filled) and lists one
+   * range per non-empty group, the group being the node: the routing of a
+   * mixture of experts. O(N + G).
+   */
+  sortGroups(N: number, G: number): void {
+    this.depth = 0;
+    const ls = this.countingSort(N, G, Math.min(N, G));
+    if (this.depthStart.length < 2) this.depthStart = new Int32Array(2);
+    let c = 0;
+    for (let g = 0; g < G; g++) {
+      if (ls[g + 1] === ls[g]) continue;
+      this.node[c] = g;
+      this.start[c] = ls[g];
+      this.end[c] = ls[g + 1];
+      c++;
+    }
+    this.depthStart[0] = 0;
+    this.depthStart[1] = c;
+    this.nodeCount = c;
+  }
+
+  /** Stable counting sort of leaf[0..N) into perm; returns the group starts (G + 1 entries, last = N). */
+  private countingSort(N: number, G: number, maxNodes: number): Int32Array {
+    this.n = N;
+    if (this.perm.length < N) this.perm = new Int32Array(N);
+    if (this.leafStart.length < G + 1) this.leafStart = new Int32Array(G + 1);
+    if (this.node.length < maxNodes) {
+      this.node = new Int32Array(maxNodes);
+      this.start = new Int32Array(maxNodes);
+      this.end = new Int32Array(maxNodes);
+    }
+    const leaf = this.leaf, perm = this.perm, ls = this.leafStart;
+    ls.fill(0, 0, G + 1);
+    for (let i = 0; i < N; i++) ls[leaf[i] + 1]++;
+    for (let l = 0; l < G; l++) ls[l + 1] += ls[l];
+    const next = ls.slice(0, G);
+    for (let i = 0; i < N; i++) perm[next[leaf[i]]++] = i;
+    return ls;
   }
 }
 

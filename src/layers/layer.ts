@@ -10,8 +10,12 @@ export type NodeInit = 'zero' | 'small';
 
 export interface DenseConfig { kind: 'dense'; inputSize: number; outputSize: number }
 export interface ActivationConfig { kind: 'activation'; fn: ActivationFn }
+/**
+ * A routed layer: `tree` sums the nodes on the path (DESIGN §1); `flat` is the
+ * ablation with 2^k independent leaf matrices picked by the same bits, no sharing.
+ */
 export interface TreeConfig {
-  kind: 'tree';
+  kind: 'tree' | 'flat';
   inputSize: number;
   outputSize: number;
   depth: number;
@@ -21,12 +25,14 @@ export interface TreeConfig {
   gateUnits?: number[];
   /** initialization of non-root nodes (default zero) */
   nodeInit?: NodeInit;
-  /** per-depth decay factor γ: node at depth d is decayed by λ·γ^d (default 1) */
+  /** per-depth decay factor γ: node at depth d is decayed by λ·γ^d (default 1; flat: every leaf by λ·γ^k) */
   decayGamma?: number;
   /** projection gating: train the gaters with a straight-through estimator (default false: they stay at their initial values) */
   straightThrough?: boolean;
 }
-export type LayerConfig = DenseConfig | ActivationConfig | TreeConfig;
+/** Mixture of experts (DESIGN §3 baseline): E experts, top-K softmax gating, load-balancing loss weight α. */
+export interface MoeConfig { kind: 'moe'; inputSize: number; outputSize: number; experts: number; topK: number; balanceWeight: number }
+export type LayerConfig = DenseConfig | ActivationConfig | TreeConfig | MoeConfig;
 
 /** Multiply-adds per example. */
 export interface Macs { training: number; inference: number }
@@ -46,4 +52,14 @@ export interface Layer {
   backward(dy: Matrix, needInputGrad: boolean): Matrix | null;
   parameterCount(): number;
   macs(): Macs;
+}
+
+/** A layer that routes each example to some of its leaves (tree, flat) or experts (moe). */
+export interface RoutedLayer extends Layer {
+  leafUsage(): LeafUsage;
+  resetUsage(): void;
+}
+
+export function isRouted(l: Layer): l is RoutedLayer {
+  return typeof (l as Partial<RoutedLayer>).leafUsage === 'function';
 }

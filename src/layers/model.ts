@@ -4,22 +4,33 @@ import { checkShape, matrix, Scratch, type Matrix } from '../core/tensor.js';
 import { backend } from '../kernels/backend.js';
 import { Activation } from './activation.js';
 import { Dense } from './dense.js';
-import type { Layer, LayerConfig, Macs, Mode } from './layer.js';
+import { isRouted, type Layer, type LayerConfig, type Macs, type Mode, type RoutedLayer } from './layer.js';
+import { MixtureOfExperts } from './moe.js';
 import type { Param } from './param.js';
 import { TreeGated } from './tree.js';
 
 /** Preprocessing applied to raw inputs: x = (raw·scale − mean) / std. */
 export interface InputNormalization { scale: number; mean: number; std: number }
 
+/** What a model was trained on, so eval can find its test set: the dataset name, and CSV class names (index = class). */
+export interface DataInfo { dataset: string; labels?: string[] }
+
 export interface ModelConfig {
   inputSize: number;
   numClasses: number;
   normalization?: InputNormalization;
+  data?: DataInfo;
   layers: LayerConfig[];
 }
 
-/** Balance and dead leaves of one tree-gated layer over the leaf counts given. */
-export interface TreeStats { layer: number; depth: number; blocks: number; balance: number; deadLeaves: number; usage: number[][] }
+/**
+ * Balance and dead leaves of one routed layer (tree, flat or moe) over the leaf
+ * counts since the last reset: balance is the entropy of leaf usage divided by
+ * ln(leaves) (k·ln 2 for a tree), averaged over blocks; 1 with a single leaf.
+ */
+export interface TreeStats {
+  layer: number; kind: 'tree' | 'flat' | 'moe'; leaves: number; blocks: number; balance: number; deadLeaves: number; usage: number[][];
+}
 
 /** A stack of layers ending in class logits, trained with softmax cross-entropy. */
 export class Model {
@@ -30,6 +41,12 @@ export class Model {
     checkInt(config.inputSize, 'model input size', 1);
     checkInt(config.numClasses, 'model class count', 2);
     check(Array.isArray(config.layers) && config.layers.length > 0, 'model has no layers');
+    const d = config.data;
+    if (d !== undefined) {
+      check(typeof d === 'object' && d !== null && typeof d.dataset === 'string', 'model data info needs a dataset name');
+      check(d.labels === undefined || (Array.isArray(d.labels) && d.labels.length === config.numClasses && d.labels.every((l) => typeof l === 'string')),
+        `model data info: labels must be ${config.numClasses} strings, one per class`);
+    }
     let width = config.inputSize;
     this.layers = config.layers.map((c, i) => {
       const name = `layers.${i}`;
@@ -38,14 +55,18 @@ export class Model {
         check(c.inputSize === width, `${name}: dense input size ${c.inputSize} does not match the ${width} outputs before it`);
         layer = new Dense(c.inputSize, c.outputSize, name);
         if (rng) (layer as Dense).init(rng);
-      } else if (c.kind === 'tree') {
-        check(c.inputSize === width, `${name}: tree input size ${c.inputSize} does not match the ${width} outputs before it`);
+      } else if (c.kind === 'tree' || c.kind === 'flat') {
+        check(c.inputSize === width, `${name}: ${c.kind} input size ${c.inputSize} does not match the ${width} outputs before it`);
         layer = new TreeGated(c, name);
         if (rng) (layer as TreeGated).init(rng);
+      } else if (c.kind === 'moe') {
+        check(c.inputSize === width, `${name}: moe input size ${c.inputSize} does not match the ${width} outputs before it`);
+        layer = new MixtureOfExperts(c, name);
+        if (rng) (layer as MixtureOfExperts).init(rng);
       } else if (c.kind === 'activation') {
         layer = new Activation(c.fn, width);
       } else {
-        throw new TreegateError(`${name}: unknown layer kind '${(c as { kind: unknown }).kind}'`, 'use dense, tree or activation');
+        throw new TreegateError(`${name}: unknown layer kind '${(c as { kind: unknown }).kind}'`, 'use dense, tree, flat, moe or activation');
       }
       width = layer.outputSize;
       return layer;
@@ -60,6 +81,7 @@ export class Model {
   toConfig(): ModelConfig {
     const c: ModelConfig = { inputSize: this.config.inputSize, numClasses: this.config.numClasses, layers: this.layers.map((l) => l.config()) };
     if (this.config.normalization) c.normalization = { ...this.config.normalization };
+    if (this.config.data) c.data = { ...this.config.data, ...(this.config.data.labels ? { labels: [...this.config.data.labels] } : {}) };
     return c;
   }
 
@@ -70,6 +92,13 @@ export class Model {
   treeLayers(): Array<{ index: number; layer: TreeGated }> {
     const out: Array<{ index: number; layer: TreeGated }> = [];
     this.layers.forEach((l, index) => { if (l instanceof TreeGated) out.push({ index, layer: l }); });
+    return out;
+  }
+
+  /** Layers that route examples (tree, flat, moe), with their indices. */
+  routedLayers(): Array<{ index: number; layer: RoutedLayer }> {
+    const out: Array<{ index: number; layer: RoutedLayer }> = [];
+    this.layers.forEach((l, index) => { if (isRouted(l)) out.push({ index, layer: l }); });
     return out;
   }
 
@@ -106,14 +135,20 @@ export class Model {
     this.resetUsage();
   }
 
-  /** One training forward + backward on a batch: gradients accumulate into params; returns mean loss and correct count. */
+  /**
+   * One training forward + backward on a batch: gradients accumulate into
+   * params; returns the mean loss (cross-entropy plus the auxiliary losses of
+   * mixture-of-experts layers) and the correct count.
+   */
   lossAndGrad(x: Matrix, labels: Int32Array): { loss: number; correct: number } {
     const logits = this.forward(x, 'train');
     const N = logits.rows, C = logits.cols;
     const dl = this.dlogits.get(N * C);
     const r = backend().softmaxCrossEntropy(logits.data, N, C, labels, dl);
     this.backward(matrix(N, C, dl));
-    return r;
+    let aux = 0;
+    for (const l of this.layers) if (l instanceof MixtureOfExperts) aux += l.auxLoss();
+    return { loss: r.loss + aux, correct: r.correct };
   }
 
   /** Mean loss and accuracy in inference mode (collapsed trees), in batches. */
@@ -144,12 +179,12 @@ export class Model {
   }
 
   resetUsage(): void {
-    for (const { layer } of this.treeLayers()) layer.resetUsage();
+    for (const { layer } of this.routedLayers()) layer.resetUsage();
   }
 
-  /** Balance (leaf-usage entropy / k·ln 2, mean over blocks; 1 for depth 0) and dead leaves per tree layer since resetUsage. */
+  /** Balance and dead leaves of every routed layer since resetUsage (see TreeStats). */
   treeStats(): TreeStats[] {
-    return this.treeLayers().map(({ index, layer }) => {
+    return this.routedLayers().map(({ index, layer }) => {
       const u = layer.leafUsage();
       let balance = 0, dead = 0;
       for (const counts of u.counts) {
@@ -159,11 +194,11 @@ export class Model {
           if (c === 0) dead++;
           else h -= (c / total) * Math.log(c / total);
         }
-        balance += layer.depth === 0 ? 1 : total > 0 ? h / (layer.depth * Math.LN2) : 0;
+        balance += u.leaves === 1 ? 1 : total > 0 ? h / Math.log(u.leaves) : 0;
       }
       return {
-        layer: index, depth: layer.depth, blocks: layer.blocks, balance: balance / u.blocks, deadLeaves: dead,
-        usage: u.counts.map((c) => Array.from(c)),
+        layer: index, kind: layer.kind as TreeStats['kind'], leaves: u.leaves, blocks: u.blocks, balance: balance / u.blocks,
+        deadLeaves: dead, usage: u.counts.map((c) => Array.from(c)),
       };
     });
   }
@@ -174,9 +209,15 @@ export interface MlpOptions {
   numClasses: number;
   /** widths of the hidden layers */
   hidden: number[];
-  /** 1-based indices of the linear layers that are tree-gated (hidden.length + 1 is the output layer) */
+  /** 1-based indices of the linear layers that are routed (hidden.length + 1 is the output layer) */
   treeLayers: number[];
+  /** what the routed layers are (default tree) */
+  routed?: 'tree' | 'flat' | 'moe';
   depth: number;
+  /** moe: experts (default 2^depth, the leaves of the tree), experts per example (default 1), balance-loss weight (default 0.01) */
+  experts?: number;
+  topK?: number;
+  balanceWeight?: number;
   blocks?: number;
   gating?: 'units' | 'projection';
   activation?: 'relu' | 'tanh';
@@ -196,9 +237,13 @@ export function mlpConfig(o: MlpOptions): ModelConfig {
   const layers: LayerConfig[] = [];
   for (let i = 1; i < widths.length; i++) {
     const inputSize = widths[i - 1], outputSize = widths[i];
-    if (o.treeLayers.includes(i)) {
+    if (o.treeLayers.includes(i) && o.routed === 'moe') {
       layers.push({
-        kind: 'tree', inputSize, outputSize, depth: o.depth, blocks: o.blocks ?? 1, gating: o.gating ?? 'units',
+        kind: 'moe', inputSize, outputSize, experts: o.experts ?? 2 ** o.depth, topK: o.topK ?? 1, balanceWeight: o.balanceWeight ?? 0.01,
+      });
+    } else if (o.treeLayers.includes(i)) {
+      layers.push({
+        kind: o.routed === 'flat' ? 'flat' : 'tree', inputSize, outputSize, depth: o.depth, blocks: o.blocks ?? 1, gating: o.gating ?? 'units',
         nodeInit: o.nodeInit ?? 'zero', decayGamma: o.decayGamma ?? 1,
         ...(o.straightThrough ? { straightThrough: true } : {}),
       });

@@ -14,6 +14,8 @@ import { Param } from './param.js';
  * L = Σ_d b_d 2^(k−d) and the path root → leaf; y = Σ_j Σ_{t on path} (U_t x_j + c_t).
  */
 export interface TreeOptions {
+  /** tree (default) or flat: 2^k independent leaves, no sharing */
+  kind?: 'tree' | 'flat';
   inputSize: number;
   outputSize: number;
   depth: number;
@@ -26,7 +28,9 @@ export interface TreeOptions {
 }
 
 export class TreeGated implements Layer {
-  readonly kind = 'tree';
+  readonly kind: 'tree' | 'flat';
+  /** flat: the nodes are the 2^k leaves only, each example uses one */
+  readonly flat: boolean;
   readonly inputSize: number; // n
   readonly outputSize: number; // m
   readonly depth: number; // k
@@ -39,7 +43,7 @@ export class TreeGated implements Layer {
   readonly nodeInit: NodeInit;
   readonly decayGamma: number;
   readonly straightThrough: boolean;
-  readonly nodes: number; // T
+  readonly nodes: number; // T (flat: 2^k)
   readonly weight: Param[]; // per block (T, m, s)
   readonly bias: Param[]; // per block (T, m)
   readonly gateWeight: Param[]; // per block (k, s), projection only; touched by backward only with straightThrough
@@ -63,6 +67,9 @@ export class TreeGated implements Layer {
   private collapsedVersion = -1;
 
   constructor(opts: TreeOptions, readonly name = 'tree') {
+    this.kind = opts.kind ?? 'tree';
+    if (this.kind !== 'tree' && this.kind !== 'flat') throw new TreegateError(`${name}: unknown routed layer kind '${this.kind}'`, 'use tree or flat');
+    this.flat = this.kind === 'flat';
     this.inputSize = checkInt(opts.inputSize, `${name}: input size`, 1);
     this.outputSize = checkInt(opts.outputSize, `${name}: output size`, 1);
     this.depth = checkInt(opts.depth, `${name}: depth`, 0, 24);
@@ -99,12 +106,14 @@ export class TreeGated implements Layer {
     this.straightThrough = opts.straightThrough ?? false;
     check(!this.straightThrough || this.gating === 'projection', `${name}: straight-through training needs projection gating`,
       'use --gating projection, or drop --straight-through');
-    this.nodes = nodeCount(k);
+    check(!this.straightThrough || !this.flat, `${name}: straight-through training is defined for trees only`,
+      'drop --straight-through with flat layers');
+    this.nodes = this.flat ? 2 ** k : nodeCount(k);
     const T = this.nodes;
     check(T * m * s <= 2 ** 31 - 1, `${name}: ${T} nodes × ${m}×${s} weights do not fit in one array`,
       'lower the depth or the widths');
     const decay = new Float32Array(T);
-    for (let t = 0; t < T; t++) decay[t] = this.decayGamma ** nodeDepth(t);
+    for (let t = 0; t < T; t++) decay[t] = this.decayGamma ** (this.flat ? k : nodeDepth(t));
     this.weight = [];
     this.bias = [];
     this.gateWeight = [];
@@ -128,14 +137,19 @@ export class TreeGated implements Layer {
     }
   }
 
-  /** Root: He normal over the full fan-in n; other nodes zero (or 0.1× the root's scale with nodeInit 'small'). */
+  /**
+   * Root: He normal over the full fan-in n; other nodes zero (or 0.1× the
+   * root's scale with nodeInit 'small'). Flat: every leaf He normal, drawn
+   * independently (nodeInit does not apply).
+   */
   init(rng: Rng): this {
     const std = Math.sqrt(2 / this.inputSize);
     const ms = this.outputSize * this.blockSize;
     for (let j = 0; j < this.blocks; j++) {
       const w = this.weight[j].data;
       for (let i = 0; i < ms; i++) w[i] = rng.normal() * std;
-      if (this.nodeInit === 'small') for (let i = ms; i < w.length; i++) w[i] = rng.normal() * std * 0.1;
+      if (this.flat) for (let i = ms; i < w.length; i++) w[i] = rng.normal() * std;
+      else if (this.nodeInit === 'small') for (let i = ms; i < w.length; i++) w[i] = rng.normal() * std * 0.1;
       else w.fill(0, ms);
       this.bias[j].data.fill(0);
       if (this.gating === 'projection') {
@@ -184,7 +198,7 @@ export class TreeGated implements Layer {
 
   config(): TreeConfig {
     const c: TreeConfig = {
-      kind: 'tree', inputSize: this.inputSize, outputSize: this.outputSize, depth: this.depth,
+      kind: this.kind, inputSize: this.inputSize, outputSize: this.outputSize, depth: this.depth,
       blocks: this.blocks, gating: this.gating,
     };
     if (this.gating === 'units') c.gateUnits = [...this.gateUnits];
@@ -236,11 +250,12 @@ export class TreeGated implements Layer {
     checkShape(x, this.inputSize, `${this.name} input`);
     const N = x.rows, n = this.inputSize, s = this.blockSize, m = this.outputSize, be = backend();
     const collapsed = mode === 'infer' && this.ensureCollapsed();
+    const leavesOnly = collapsed || this.flat;
     const y = this.out.get(N * m);
     const ys = this.ys.get(N * m);
     for (let j = 0; j < this.blocks; j++) {
       const rt = this.route(x, j);
-      rt.sort(N, this.depth, collapsed);
+      rt.sort(N, this.depth, leavesOnly);
       const xs = (mode === 'train' ? this.xs[j] : this.xs[0]).get(N * s); // (N, s) sorted x_j
       be.gatherRows(x.data, n, j * s, rt.perm, N, s, xs);
       ys.fill(0);
@@ -329,7 +344,7 @@ export class TreeGated implements Layer {
 
   /** Builds (or reuses) the collapsed leaf tables V_L = Σ_{t on path to L} U_t; false for depth 0 (nothing to gain). */
   private ensureCollapsed(): boolean {
-    if (this.depth === 0) return false;
+    if (this.depth === 0 || this.flat) return false;
     const version = this.weight.reduce((a, p) => a + p.version, 0) + this.bias.reduce((a, p) => a + p.version, 0);
     if (this.collapsedW && this.collapsedVersion === version) return true;
     const k = this.depth, m = this.outputSize, ms = m * this.blockSize, leaves = 2 ** k;
@@ -365,7 +380,7 @@ export class TreeGated implements Layer {
   macs(): Macs {
     const mn = this.outputSize * this.inputSize;
     const gate = this.gating === 'projection' ? this.depth * this.inputSize : 0;
-    return { training: (this.depth + 1) * mn + gate, inference: mn + gate };
+    return { training: (this.flat ? 1 : this.depth + 1) * mn + gate, inference: mn + gate };
   }
 }
 

@@ -205,7 +205,7 @@ test('--help for the program and each command exits 0 and lists the options', ()
 test('train: a short real run writes the model and metrics and prints the JSON summary', () => {
   const { out, result, json } = mainRun();
   assert.ok(!result.stderr.includes('    at '));
-  assert.match(result.stderr, /training on 1375 MNIST examples \(125 held out\)/);
+  assert.match(result.stderr, /training on 1375 mnist examples \(125 held out\)/);
 
   for (const k of ['testAccuracy', 'testLoss', 'parameters', 'modelPath', 'metricsPath']) assert.ok(k in json, k);
   assert.equal(typeof json.testAccuracy, 'number');
@@ -238,12 +238,17 @@ test('train: a short real run writes the model and metrics and prints the JSON s
 
   assert.equal(json.modelPath, join(out, 'model.safetensors'));
   assert.ok(existsSync(json.modelPath));
-  assert.deepEqual(readdirSync(out).sort(), ['metrics.jsonl', 'model.safetensors'], 'no temp files left');
+  assert.deepEqual(readdirSync(out).sort(), ['metrics.jsonl', 'model.safetensors', 'result.json'], 'no temp files left');
+  assert.deepEqual(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')), json, 'result.json holds the --json summary');
 
   const metricsText = readFileSync(join(out, 'metrics.jsonl'), 'utf8');
   assert.ok(metricsText.endsWith('\n'));
-  const metrics = metricsText.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+  const lines = metricsText.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, any>);
+  const metrics = lines.filter((m) => m.type === 'epoch');
   assert.deepEqual(metrics.map((m) => m.epoch), [1, 2]);
+  const steps = lines.filter((m) => m.type === 'step');
+  assert.equal(lines.length, metrics.length + steps.length, 'every line is a step or an epoch record');
+  assert.ok(steps.length >= 2 && steps.every((s) => Number.isFinite(s.trainLoss) && s.step > 0), 'step records with the training loss');
   assert.ok(metrics[1].trainLoss < metrics[0].trainLoss, `training loss falls: ${metrics[0].trainLoss} → ${metrics[1].trainLoss}`);
   assert.equal(metrics[1].trainLoss, json.trainLoss);
   assert.equal(metrics[1].validationAccuracy, json.validationAccuracy);
@@ -384,4 +389,57 @@ test('--backend js and --backend wasm give the same accuracy within float32 roun
   assert.ok(Math.abs(lastJson(js).testAccuracy - lastJson(wasm).testAccuracy) < 0.03,
     `js ${lastJson(js).testAccuracy} vs wasm ${lastJson(wasm).testAccuracy}`);
   expectUsageError(['train', '--backend', 'gpu'], /--backend/);
+});
+
+// ---------------------------------------------------------------- baselines and other datasets
+
+test('train --layer flat / moe: the routed layer kinds end to end, and eval agrees', () => {
+  for (const [layer, extra] of [['flat', []], ['moe', ['--top-k', '2']]] as const) {
+    const out = tmp(`train-${layer}`);
+    const r = cli('train', '--limit', '1500', '--epochs', '3', '--hidden', '32,32', '--depth', '2', '--layer', layer, ...extra, '--out', out, '--json');
+    assert.equal(r.status, 0, describeRun(r));
+    const json = lastJson(r);
+    const routed = (json.layers as Array<Record<string, any>>)[1];
+    assert.equal(routed.kind, layer);
+    if (layer === 'moe') assert.deepEqual([routed.experts, routed.topK], [4, 2]);
+    else assert.equal(routed.depth, 2);
+    assert.ok(routed.balance > 0 && routed.balance <= 1);
+    assert.ok(json.testAccuracy > 0.25, `${layer}: ${json.testAccuracy} well above chance (0.1)`);
+    const e = cli('eval', '--model', json.modelPath, '--limit', '1500', '--json');
+    assert.equal(e.status, 0, describeRun(e));
+    assert.equal(lastJson(e).testAccuracy, json.testAccuracy);
+  }
+});
+
+test('train --dataset memorization reports the fitted fraction; --dataset csv trains on a file and eval takes --csv', () => {
+  const m = cli('train', '--dataset', 'memorization', '--examples', '300', '--input-size', '8', '--classes', '3', '--hidden', '16',
+    '--depth', '2', '--epochs', '2', '--out', tmp('mem'), '--json');
+  assert.equal(m.status, 0, describeRun(m));
+  assert.match(m.stdout, /fitted \d+\.\d+% of the 300 random labels/);
+  assert.equal(lastJson(m).dataset, 'memorization');
+  const e = cli('eval', '--model', lastJson(m).modelPath);
+  assert.equal(e.status, 2, describeRun(e));
+  assert.match(e.stderr, /memorization task, which has no test set/);
+
+  const dir = tmp('csv');
+  mkdirSync(dir);
+  const rng = (i: number) => Math.sin(i * 12.9898) * 0.5;
+  const rows = Array.from({ length: 240 }, (_, i) => { const a = rng(i), b = rng(i + 1000); return `${a},${b},${a > b ? 'hi' : 'lo'}`; });
+  writeFileSync(join(dir, 'train.csv'), 'a,b,label\n' + rows.join('\n') + '\n');
+  writeFileSync(join(dir, 'test.csv'), rows.slice(0, 40).join('\n') + '\n');
+  const c = cli('train', '--dataset', 'csv', '--csv', join(dir, 'train.csv'), '--hidden', '8', '--depth', '1', '--epochs', '3',
+    '--out', join(dir, 'run'), '--json');
+  assert.equal(c.status, 0, describeRun(c));
+  assert.match(c.stderr, /training on 183 csv examples \(17 held out\)/);
+  const model = lastJson(c).modelPath;
+  const ev = cli('eval', '--model', model, '--csv', join(dir, 'test.csv'), '--json');
+  assert.equal(ev.status, 0, describeRun(ev));
+  assert.equal(lastJson(ev).examples, 40);
+  writeFileSync(join(dir, 'bad.csv'), '1,2,hi\n3,oops,lo\n');
+  expectUsageError(['eval', '--model', model, '--csv', join(dir, 'bad.csv')], /bad\.csv:2, column 2: 'oops' is not a finite number/);
+  writeFileSync(join(dir, 'unknown.csv'), '1,2,mid\n');
+  expectUsageError(['eval', '--model', model, '--csv', join(dir, 'unknown.csv')], /label 'mid', unknown to the model/);
+  expectUsageError(['train', '--dataset', 'csv', '--out', tmp('x')], /the csv dataset needs a file/);
+  expectUsageError(['train', '--csv', join(dir, 'train.csv'), '--out', tmp('x')], /--csv and --test-csv need --dataset csv/);
+  expectUsageError(['train', '--dataset', 'csv', '--csv', join(dir, 'bad.csv'), '--out', tmp('x')], /'oops' is not a finite number/);
 });

