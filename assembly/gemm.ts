@@ -22,10 +22,10 @@
 // Zen 4 with operands in L1: 4×8 and 2×16 ≈ 50 GFLOP/s, every spilling shape 21–37.
 export const MR: i32 = 4;
 export const NR: i32 = 8;
-export const KC: i32 = 256;
+export const KC: i32 = 512;
 export const MC: i32 = 128; // multiple of MR
 
-/** Below this many rows the unpacked kernels are used (packing B would cost as much as the product). */
+/** Below this many rows the unpacked kernels are used (packing B would cost as much as the product; see gemm). */
 export const SMALL_M: i32 = 8;
 
 /** Multiply-adds that packing one float costs, roughly (a read, a shuffle, a write): weighs packing against padding. */
@@ -406,7 +406,9 @@ export function gemm(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32, b: us
     if (!accumulate) zeroC(M, N, c, crs);
     return;
   }
-  if (M < SMALL_M) {
+  // with both operands contiguous along K (C = A Wᵀ) the transposed product packs only A's few rows,
+  // which pays from MR + 1 rows on (measured: 5–7 × 1024 × 1024 15–50% faster than the unpacked kernel)
+  if (M < SMALL_M && !(M > MR && acs == 1 && brs == 1)) {
     gemmSmallM(M, N, K, a, ars, acs, b, brs, bcs, c, crs, accumulate);
     return;
   }

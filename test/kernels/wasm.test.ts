@@ -2,7 +2,7 @@
  * The `wasm` backend (assembly/ → build/treegate.wasm, loaded by src/kernels/wasm/)
  * against the js reference, function by function, over shape tables chosen to
  * cross the kernel's blocking: the 4×8 micro-tile (sizes 1, 3, 4, 5, 7, 8, 9, …), the
- * few-rows path (M < 8), the KC = 256 depth blocks and MC = 128 row blocks;
+ * few-rows path (M < 8), the KC = 512 depth blocks and MC = 128 row blocks;
  * plus K = 0, offsets ≠ 0, padded strides, accumulate on/off, and trees with
  * k = 0, one leaf holding every example, empty leaves and empty batches.
  * Float32 SIMD sums differ from the float64 reference by rounding only, so
@@ -70,6 +70,8 @@ const GEMM_SHAPES: Array<[number, number, number]> = [
   [8, 16, 4], [12, 300, 513], [24, 260, 40], [45, 131, 17],
   // few rows, C = A Wᵀ: W streamed in blocks of 32768 / K columns (rounded to 4), last block ragged
   [1, 1001, 33], [3, 230, 300], [7, 9, 4000],
+  // 5–7 rows of C = A Wᵀ take the transposed packed path; more than one KC block without the transposition
+  [5, 40, 20], [6, 13, 600], [33, 20, 1030],
 ];
 
 
@@ -168,7 +170,7 @@ function groupedCases(): Case[] {
   }
   // many rows per node: the packed path with several MC row blocks and edge tiles
   out.push({ k: 1, m: 24, s: 40, leaves: Array.from({ length: 300 }, () => rng.int(2)), what: 'large nodes' });
-  out.push({ k: 0, m: 70, s: 260, leaves: Array(140).fill(0), what: 'k=0, s > KC' });
+  out.push({ k: 0, m: 70, s: 530, leaves: Array(140).fill(0), what: 'k=0, s > KC' });
   // fewer rows than outputs: the forward product runs transposed (rows packed, U read in place)
   out.push({ k: 1, m: 200, s: 48, leaves: Array.from({ length: 60 }, () => rng.int(2)), what: 'rows < m' });
   return out;

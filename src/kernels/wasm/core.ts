@@ -165,7 +165,7 @@ export function createWasmBackend(module: object): Backend {
     }
     const [aLo, aHi] = span(ao, M, ars, K, acs);
     const [cLo, cHi] = span(co, M, crs, N, 1);
-    // Few rows with B's columns apart and contiguous along K (C = A Wᵀ): the unpacked kernel reads each
+    // Few rows with B's columns apart and contiguous along K (C = A Wᵀ): the few-row kernels read each
     // element of B once, so copying all of B and then reading it back would cross memory twice. B is
     // streamed instead through one cache-sized buffer, STREAM_FLOATS at a time, and each block is read
     // while still in cache. Blocks are multiples of 4 columns, the kernel's column groups, so the sums
