@@ -173,6 +173,9 @@ function groupedCases(): Case[] {
   out.push({ k: 0, m: 70, s: 530, leaves: Array(140).fill(0), what: 'k=0, s > KC' });
   // fewer rows than outputs: the forward product runs transposed (rows packed, U read in place)
   out.push({ k: 1, m: 200, s: 48, leaves: Array.from({ length: 60 }, () => rng.int(2)), what: 'rows < m' });
+  // node weights are streamed in batches of about 262 144 floats: one node per batch, then two with a ragged last one
+  out.push({ k: 2, m: 300, s: 500, leaves: Array.from({ length: 30 }, () => rng.int(4)), what: 'one node per streamed batch' });
+  out.push({ k: 2, m: 300, s: 300, leaves: Array.from({ length: 30 }, () => rng.int(4)), what: 'two nodes per streamed batch' });
   return out;
 }
 

@@ -7,7 +7,10 @@
  * Float32Arrays that it reads into the module's linear memory (a bump arena
  * reset per call, grown when needed), runs the kernel and copies back what it
  * writes. Offsets and sizes come from the call's shapes, so only the touched
- * span of each operand moves.
+ * span of each operand moves. Operands read once by the kernel (the weights of
+ * few-row products and of grouped products' nodes) are streamed instead
+ * through one cache-sized buffer, a block at a time, so that the kernel reads
+ * them from cache rather than from memory written just before.
  */
 import type { Backend } from '../backend.js';
 import type { Routing } from '../routing.js';
@@ -68,6 +71,8 @@ const PAGE = 65536;
 const SMALL_M = 8;
 /** Floats of B per streamed block in few-row products: 128 KB, well inside L2. */
 const STREAM_FLOATS = 32768;
+/** Floats of node parameters per streamed batch of a grouped product (1 MB: one 512×512 node). */
+const NODE_FLOATS = 262144 + 512;
 const MAX_BYTES = 65536 * PAGE; // wasm32: 4 GiB
 
 /** [lo, hi) of the indices o + i·rs + p·cs, i < R, p < C (empty when R or C is 0). */
@@ -247,22 +252,36 @@ export function createWasmBackend(module: object): Backend {
     }
   }
 
+  /**
+   * Node weights are streamed: rather than copying every listed node's matrix into linear memory and
+   * then running the kernel over all of them (at k = 10, N = 256, m = s = 512: 800 MB written to
+   * fresh memory and read back from DRAM), the nodes go in batches of at most NODE_FLOATS floats
+   * (at least one node) through one buffer, each batch computed while it is still in cache. The
+   * kernel sees the same nodes in the same order, so results do not change.
+   */
+  function nodesPerBatch(slotFloats: number): number {
+    return Math.max(1, Math.floor(NODE_FLOATS / Math.max(1, slotFloats)));
+  }
+
   function groupedForward(rt: Routing, xs: Float32Array, s: number, w: Float32Array, bias: Float32Array,
     m: number, ys: Float32Array): void {
     if (m <= 0) return;
     A.reset();
     const L = nodeList(rt, 0, rt.nodeCount);
     if (!L) return;
-    const ms = m * s, rows = L.hi - L.lo;
-    const px = A.alloc(4 * rows * s), pw = A.alloc(4 * L.count * ms), pb = A.alloc(4 * L.count * m);
+    const ms = m * s, rows = L.hi - L.lo, per = Math.min(L.count, nodesPerBatch(ms + m));
+    const px = A.alloc(4 * rows * s), pw = A.alloc(4 * per * ms), pb = A.alloc(4 * per * m);
     const py = A.alloc(4 * rows * m), scratch = A.alloc(k.groupedScratchBytes(m, s));
     A.commit();
     putNodes(rt, 0, L);
     A.put(px, xs, L.lo * s, L.hi * s);
-    putSlots(rt, 0, L.count, w, ms, pw);
-    putSlots(rt, 0, L.count, bias, m, pb);
     A.put(py, ys, L.lo * m, L.hi * m);
-    k.groupedForward(L.count, L.ps, L.pe, px, s, pw, pb, m, py, scratch);
+    for (let b = 0; b < L.count; b += per) {
+      const n = Math.min(per, L.count - b);
+      putSlots(rt, b, n, w, ms, pw);
+      putSlots(rt, b, n, bias, m, pb);
+      k.groupedForward(n, L.ps + 4 * b, L.pe + 4 * b, px, s, pw, pb, m, py, scratch);
+    }
     A.get(py, ys, L.lo * m, rows * m);
   }
 
@@ -272,15 +291,18 @@ export function createWasmBackend(module: object): Backend {
     A.reset();
     const L = nodeList(rt, g0, g1);
     if (!L) return;
-    const ms = m * s, rows = L.hi - L.lo;
-    const py = A.alloc(4 * rows * m), pw = A.alloc(4 * L.count * ms), px = A.alloc(4 * rows * s);
+    const ms = m * s, rows = L.hi - L.lo, per = Math.min(L.count, nodesPerBatch(ms));
+    const py = A.alloc(4 * rows * m), pw = A.alloc(4 * per * ms), px = A.alloc(4 * rows * s);
     const scratch = A.alloc(k.groupedScratchBytes(m, s));
     A.commit();
     putNodes(rt, g0, L);
     A.put(py, dys, L.lo * m, L.hi * m);
-    putSlots(rt, g0, L.count, w, ms, pw);
     A.put(px, dxs, L.lo * s, L.hi * s);
-    k.groupedBackwardInput(L.count, L.ps, L.pe, py, m, pw, s, px, scratch);
+    for (let b = 0; b < L.count; b += per) {
+      const n = Math.min(per, L.count - b);
+      putSlots(rt, g0 + b, n, w, ms, pw);
+      k.groupedBackwardInput(n, L.ps + 4 * b, L.pe + 4 * b, py, m, pw, s, px, scratch);
+    }
     A.get(px, dxs, L.lo * s, rows * s);
   }
 
@@ -290,20 +312,23 @@ export function createWasmBackend(module: object): Backend {
     A.reset();
     const L = nodeList(rt, 0, rt.nodeCount);
     if (!L) return;
-    const ms = m * s, rows = L.hi - L.lo;
+    const ms = m * s, rows = L.hi - L.lo, per = Math.min(L.count, nodesPerBatch(ms + m));
     const py = A.alloc(4 * rows * m), px = A.alloc(4 * rows * s);
-    const pw = A.alloc(4 * L.count * ms), pb = A.alloc(4 * L.count * m);
+    const pw = A.alloc(4 * per * ms), pb = A.alloc(4 * per * m);
     // per node: a gemm of M = m, N = s, K = rows of the node (at most all of them)
     const scratch = A.alloc(k.gemmScratchBytes(m, s, rows));
     A.commit();
     putNodes(rt, 0, L);
     A.put(py, dys, L.lo * m, L.hi * m);
     A.put(px, xs, L.lo * s, L.hi * s);
-    putSlots(rt, 0, L.count, dw, ms, pw);
-    putSlots(rt, 0, L.count, dbias, m, pb);
-    k.groupedBackwardWeight(L.count, L.ps, L.pe, py, m, px, s, pw, pb, scratch);
-    getSlots(rt, 0, L.count, dw, ms, pw);
-    getSlots(rt, 0, L.count, dbias, m, pb);
+    for (let b = 0; b < L.count; b += per) {
+      const n = Math.min(per, L.count - b);
+      putSlots(rt, b, n, dw, ms, pw);
+      putSlots(rt, b, n, dbias, m, pb);
+      k.groupedBackwardWeight(n, L.ps + 4 * b, L.pe + 4 * b, py, m, px, s, pw, pb, scratch);
+      getSlots(rt, b, n, dw, ms, pw);
+      getSlots(rt, b, n, dbias, m, pb);
+    }
   }
 
   function addRowVector(y: Float32Array, rows: number, cols: number, v: Float32Array): void {
