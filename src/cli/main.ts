@@ -2,18 +2,20 @@
 import { Command, CommanderError } from 'commander';
 import { TreegateError } from '../core/errors.js';
 import { evalCommand, inspectCommand } from './evaluate.js';
+import { experimentCommand } from './experiment.js';
+import { reportCommand } from './report-command.js';
 import { trainCommand } from './train.js';
 
 /** Exit code for every error a user can fix (bad option, bad file, bad data). */
 const USAGE_EXIT = 2;
 
 const program = new Command('treegate')
-  .description('tree-gated conditional computation (Cho & Bengio 2014): train, evaluate and inspect models')
+  .description('tree-gated conditional computation (Cho & Bengio 2014): train, evaluate and inspect models, run experiments, render reports')
   .version('0.1.0')
   .option('--verbose', 'print stack traces with errors')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
-for (const c of [trainCommand(), evalCommand(), inspectCommand()]) {
+for (const c of [trainCommand(), evalCommand(), inspectCommand(), reportCommand(), experimentCommand()]) {
   program.addCommand(c.exitOverride().showHelpAfterError('(run with --help for usage)'));
 }
 

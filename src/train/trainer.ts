@@ -22,7 +22,6 @@ export interface TrainOptions {
 
 export interface StepInfo { epoch: number; step: number; totalSteps: number; loss: number; accuracy: number; lr: number }
 
-export type TreeLayerStats = Omit<TreeStats, 'usage'>;
 
 export interface EpochMetrics {
   epoch: number;
@@ -32,8 +31,8 @@ export interface EpochMetrics {
   trainAccuracy: number;
   validationLoss: number | null;
   validationAccuracy: number | null;
-  /** balance and dead leaves of each tree layer, over the validation set (or the epoch's training batches) */
-  trees: TreeLayerStats[];
+  /** balance, dead leaves and leaf usage of each routed layer, over the validation set (or the epoch's training batches) */
+  trees: TreeStats[];
   seconds: number;
 }
 
@@ -97,7 +96,7 @@ export function train(model: Model, data: LabeledData, validation: LabeledData |
     const e: EpochMetrics = {
       epoch, step, lr,
       trainLoss: lossSum / N, trainAccuracy: correct / N, validationLoss, validationAccuracy,
-      trees: model.treeStats().map(({ usage: _usage, ...rest }) => rest),
+      trees: model.treeStats(),
       seconds: (performance.now() - started) / 1000,
     };
     history.push(e);

@@ -1,0 +1,73 @@
+import { join, resolve } from 'node:path';
+import cliProgress from 'cli-progress';
+import { Command } from 'commander';
+import { runAccuracy } from '../experiments/accuracy.js';
+import { machine, type ExperimentOptions, type ExperimentResult } from '../experiments/common.js';
+import { runGating } from '../experiments/gating.js';
+import { runMemorization } from '../experiments/memorization.js';
+import { runSpeed } from '../experiments/speed.js';
+import { checkWritableDir, writeFileAtomic } from '../io/atomic.js';
+import { selectBackend, type BackendChoice } from '../kernels/select.js';
+import { renderReport, type Table } from '../report/html.js';
+import { choice, int } from './options.js';
+
+const EXPERIMENTS = { memorization: runMemorization, accuracy: runAccuracy, gating: runGating, speed: runSpeed };
+type ExperimentName = keyof typeof EXPERIMENTS;
+
+interface ExperimentCliOptions { seeds: number; quick?: boolean; out?: string; json?: boolean; progress: boolean; backend: BackendChoice; verbose?: boolean }
+
+export function experimentCommand(): Command {
+  return new Command('experiment')
+    .description('run an experiment of the capacity-for-free claim over several seeds and write results.json and report.html')
+    .argument('<name>', `memorization | accuracy | gating | speed`, choice(...(Object.keys(EXPERIMENTS) as ExperimentName[])))
+    .option('--seeds <n>', 'seeds 1..n, each a full repeat (at least 3 for a spread)', int(1, 100), 3)
+    .option('--quick', 'a smaller version that finishes in minutes (fewer depths, examples and epochs)')
+    .option('--out <dir>', 'output folder (default runs/experiments/<name>[-quick])')
+    .option('--backend <name>', 'kernels: auto (native, else wasm, else js) | native | wasm | js', choice('auto', 'native', 'wasm', 'js'), 'auto')
+    .option('--json', 'print the results (per-seed runs and aggregates) as one JSON object, the last line of stdout')
+    .option('--no-progress', 'no progress bar')
+    .action((name: ExperimentName, o: ExperimentCliOptions) => runExperiment(name, o));
+}
+
+function runExperiment(name: ExperimentName, o: ExperimentCliOptions): void {
+  const out = resolve(o.out ?? join('runs', 'experiments', `${name}${o.quick ? '-quick' : ''}`));
+  checkWritableDir(out);
+  const be = selectBackend(o.backend);
+  const seeds = Array.from({ length: o.seeds }, (_, i) => i + 1);
+  const bar = o.progress && process.stderr.isTTY
+    ? new cliProgress.SingleBar({ format: `${name} [{bar}] {value}/{total} runs | {label} | eta {eta_formatted}`, stream: process.stderr, hideCursor: true, clearOnComplete: true },
+      cliProgress.Presets.shades_classic)
+    : null;
+  let started = false;
+  const opts: ExperimentOptions = {
+    seeds: o.seeds, quick: !!o.quick,
+    progress: (done, total, label) => {
+      if (!bar) return;
+      if (!started) { bar.start(total, done, { label }); started = true; } else bar.update(done, { label });
+    },
+    log: (line) => { if (!bar) process.stderr.write(`${line}\n`); },
+  };
+  const t0 = performance.now();
+  const { result, report } = EXPERIMENTS[name](opts, seeds);
+  bar?.stop();
+  const full: ExperimentResult = {
+    ...result,
+    command: `treegate experiment ${process.argv.slice(3).join(' ')}`.trim(),
+    date: new Date().toISOString(),
+    machine: machine(be.name),
+  };
+  const html = renderReport(report(full));
+  writeFileAtomic(join(out, 'results.json'), JSON.stringify(full, null, 1) + '\n');
+  writeFileAtomic(join(out, 'report.html'), html);
+  const r = report(full);
+  for (const s of r.sections) for (const t of s.tables ?? []) console.log(formatTable(t));
+  console.log(`${name}: ${full.runs.length} runs over seeds ${seeds.join(', ')} in ${((performance.now() - t0) / 1000).toFixed(0)} s; ` +
+    `wrote ${join(out, 'results.json')} and ${join(out, 'report.html')}`);
+  if (o.json) console.log(JSON.stringify(full));
+}
+
+function formatTable(t: Table): string {
+  const rows = [t.columns, ...t.rows.map((r) => r.map(String))];
+  const w = t.columns.map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((v, c) => v.padEnd(w[c])).join('  ').trimEnd()).join('\n');
+}

@@ -1,0 +1,95 @@
+import { Rng } from '../core/rng.js';
+import { prepareData, type PreparedData } from '../data/prepare.js';
+import type { MlpOptions } from '../layers/model.js';
+import { seriesTraces, type Chart, type Report } from '../report/html.js';
+import { aggregate, fit, pm, reportMeta, type ExperimentOptions, type ExperimentResult, type Row } from './common.js';
+
+/**
+ * Experiment 2 (issue 4): held-out accuracy on MNIST and Fashion-MNIST against
+ * depth k at fixed inference compute, tree vs flat — the overfitting the tree's
+ * sharing is meant to control — with depth-scaled weight decay λ·γ^d, γ = 1
+ * and γ = 2. Model: the CLI default MLP 784 → 256 → 256 → 10 with layer 2
+ * routed (projection gating, fixed gaters); adam, cosine schedule, decoupled
+ * weight decay λ = 0.1 for every variant (flat leaves are decayed by λ).
+ */
+export function accuracySettings(quick: boolean) {
+  return quick
+    ? { datasets: ['mnist', 'fashion-mnist'] as const, limit: 10000, depths: [0, 3, 6], train: { epochs: 2, batchSize: 64, lr: 1e-3, weightDecay: 0.1 } }
+    : { datasets: ['mnist', 'fashion-mnist'] as const, limit: undefined, depths: [0, 2, 4, 6, 8], train: { epochs: 3, batchSize: 64, lr: 1e-3, weightDecay: 0.1 } };
+}
+
+export const ACCURACY_VARIANTS = [
+  { name: 'tree, γ = 1', routed: 'tree' as const, gamma: 1 },
+  { name: 'tree, γ = 2', routed: 'tree' as const, gamma: 2 },
+  { name: 'flat', routed: 'flat' as const, gamma: 1 },
+];
+
+export function runAccuracy(o: ExperimentOptions, seeds: number[]): { result: Omit<ExperimentResult, 'command' | 'date' | 'machine'>; report: (r: ExperimentResult) => Report } {
+  const s = { ...accuracySettings(o.quick), ...o.override } as ReturnType<typeof accuracySettings>;
+  const runs: Row[] = [];
+  const total = s.datasets.length * seeds.length * s.depths.length * ACCURACY_VARIANTS.length;
+  let done = 0;
+  for (const dataset of s.datasets) {
+    o.log(`accuracy: loading ${dataset}`);
+    for (const seed of seeds) {
+      // the validation split follows the seed; the test set is the dataset's
+      const data: PreparedData = prepareData({ dataset, limit: s.limit }, new Rng(1_000_000 + seed));
+      for (const k of s.depths) {
+        for (const v of ACCURACY_VARIANTS) {
+          if (k === 0 && v !== ACCURACY_VARIANTS[0]) continue; // at k = 0 every variant is the same dense MLP
+          o.progress(done, total, `${dataset} seed ${seed} k=${k} ${v.name}`);
+          const mlp: MlpOptions = {
+            inputSize: 784, numClasses: 10, hidden: [256, 256], treeLayers: [2], depth: k, gating: 'projection',
+            routed: v.routed, decayGamma: v.gamma,
+          };
+          const r = fit(mlp, data, s.train, seed);
+          runs.push({
+            dataset, seed, k, variant: v.name, parameters: r.parameters, macsInference: r.macsInference,
+            testAccuracy: r.testAccuracy, trainAccuracy: r.trainAccuracy, gap: r.trainAccuracy - r.testAccuracy,
+            balance: r.trees[0]?.balance ?? null, deadLeaves: r.trees[0]?.deadLeaves ?? null, trainUsPerExample: r.trainUsPerExample,
+          });
+          o.log(`accuracy ${dataset} seed ${seed} k=${k} ${v.name}: test ${(r.testAccuracy * 100).toFixed(2)}%, train ${(r.trainAccuracy * 100).toFixed(2)}%`);
+        }
+        done += ACCURACY_VARIANTS.length;
+      }
+    }
+  }
+  o.progress(total, total, 'done');
+  // k = 0 is one model; list it under every variant so each curve starts at the dense MLP
+  const expanded = runs.flatMap((r) => (r.k === 0 ? ACCURACY_VARIANTS.map((v) => ({ ...r, variant: v.name })) : [r]));
+  const agg = aggregate(expanded, ['dataset', 'variant', 'k'], ['testAccuracy', 'trainAccuracy', 'gap', 'parameters', 'macsInference', 'balance', 'deadLeaves', 'trainUsPerExample']);
+  const result = {
+    experiment: 'accuracy', quick: o.quick, seeds,
+    settings: { ...s, model: 'MLP 784 → 256 → 256 → 10, layer 2 routed, projection gating (fixed); adam, cosine schedule' },
+    runs, aggregate: agg,
+  };
+  const report = (r: ExperimentResult): Report => {
+    const charts: Chart[] = [];
+    for (const dataset of s.datasets) {
+      const series = (metric: string, x: 'k' | 'parameters') => ACCURACY_VARIANTS.map((v) => {
+        const rows = agg.filter((a) => a.dataset === dataset && a.variant === v.name).sort((a, b) => Number(a.k) - Number(b.k));
+        return { name: v.name, x: rows.map((a) => (x === 'k' ? Number(a.k) : a.stats.parameters.mean)), y: rows.map((a) => a.stats[metric].mean), err: rows.map((a) => a.stats[metric].std) };
+      });
+      charts.push(
+        { title: `${dataset}: test accuracy vs depth k (mean ± std over seeds)`, xTitle: 'depth k', yTitle: 'test accuracy', traces: seriesTraces(series('testAccuracy', 'k')) },
+        { title: `${dataset}: test accuracy vs parameters at fixed inference compute`, xTitle: 'parameters', yTitle: 'test accuracy', xLog: true, traces: seriesTraces(series('testAccuracy', 'parameters')) },
+        { title: `${dataset}: train − test accuracy (overfitting) vs depth k`, xTitle: 'depth k', yTitle: 'train − test', traces: seriesTraces(series('gap', 'k')) },
+      );
+    }
+    return {
+      title: 'treegate experiment: accuracy', meta: reportMeta(r),
+      sections: [{
+        heading: 'Held-out accuracy vs depth at fixed inference compute',
+        text: [`${result.settings.model}; ${s.train.epochs} epochs, batch ${s.train.batchSize}, lr ${s.train.lr}, weight decay λ = ${s.train.weightDecay} scaled by γ^depth. ` +
+          (s.limit ? `First ${s.limit} training and test examples (quick mode).` : 'Full training sets, 1/12 held out for validation; full test sets.')],
+        tables: [{
+          columns: ['dataset', 'variant', 'k', 'parameters', 'test accuracy', 'train accuracy', 'balance', 'dead leaves'],
+          rows: agg.map((a) => [String(a.dataset), String(a.variant), Number(a.k), Math.round(a.stats.parameters.mean), pm(a.stats.testAccuracy), pm(a.stats.trainAccuracy),
+            Number.isFinite(a.stats.balance.mean) ? a.stats.balance.mean.toFixed(3) : '', Number.isFinite(a.stats.deadLeaves.mean) ? a.stats.deadLeaves.mean.toFixed(1) : '']),
+        }],
+        charts,
+      }],
+    };
+  };
+  return { result, report };
+}

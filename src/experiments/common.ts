@@ -1,0 +1,159 @@
+import { cpus, totalmem } from 'node:os';
+import { Rng } from '../core/rng.js';
+import { matrix } from '../core/tensor.js';
+import type { PreparedData } from '../data/prepare.js';
+import { Model, type MlpOptions, mlpConfig, type TreeStats } from '../layers/model.js';
+import { train, type EpochMetrics } from '../train/trainer.js';
+import type { Report } from '../report/html.js';
+
+/** What every experiment gets from the command line. */
+export interface ExperimentOptions {
+  seeds: number;
+  quick: boolean;
+  /** called before each training run: done so far, total, a label */
+  progress: (done: number, total: number, label: string) => void;
+  /** one line of progress text (stderr) */
+  log: (line: string) => void;
+  /** replaces settings of the chosen size (tests run tiny versions) */
+  override?: Record<string, unknown>;
+}
+
+export interface TrainSettings { epochs: number; batchSize: number; lr: number; weightDecay?: number }
+
+/** What one training run measured. */
+export interface FitResult {
+  parameters: number;
+  macsTraining: number;
+  macsInference: number;
+  trainAccuracy: number;
+  testAccuracy: number;
+  /** wall time of training ÷ examples seen (epochs · N), µs */
+  trainUsPerExample: number;
+  /** wall time of inference over the test set ÷ its size, µs (batches of 1000) */
+  inferUsPerExample: number;
+  history: EpochMetrics[];
+  trees: TreeStats[];
+}
+
+/** Trains an MLP on prepared data with a seed and measures it. Seeds are the experiment's: seed s → Rng(s) for init and order. */
+export function fit(mlp: MlpOptions, data: PreparedData, t: TrainSettings, seed: number): FitResult {
+  const rng = new Rng(seed);
+  const model = new Model({ ...mlpConfig(mlp), normalization: data.normalization }, rng.fork());
+  const t0 = performance.now();
+  const { history } = train(model, data.train, data.validation.x.rows > 0 ? data.validation : null, {
+    epochs: t.epochs, batchSize: t.batchSize, lr: t.lr, schedule: 'cosine',
+    optimizer: { kind: 'adam', weightDecay: t.weightDecay ?? 0 },
+  }, rng.fork());
+  const trainSeconds = (performance.now() - t0) / 1000;
+  model.resetUsage();
+  const t1 = performance.now();
+  const test = model.evaluate(data.test.x, data.test.y);
+  const inferSeconds = (performance.now() - t1) / 1000;
+  const trees = model.treeStats();
+  const trainAcc = data.test === data.train ? test.accuracy : model.evaluate(data.train.x, data.train.y).accuracy;
+  const macs = model.macs();
+  return {
+    parameters: model.parameterCount(), macsTraining: macs.training, macsInference: macs.inference,
+    trainAccuracy: trainAcc, testAccuracy: test.accuracy,
+    trainUsPerExample: (trainSeconds * 1e6) / (t.epochs * data.train.x.rows),
+    inferUsPerExample: (inferSeconds * 1e6) / data.test.x.rows,
+    history, trees,
+  };
+}
+
+/** Parameters of an MLP config (without building its weights). */
+export function parameterCount(o: MlpOptions): number {
+  const widths = [o.inputSize, ...o.hidden, o.numClasses];
+  let p = 0;
+  for (let i = 1; i < widths.length; i++) p += widths[i - 1] * widths[i] + widths[i];
+  return p;
+}
+
+/**
+ * The dense MLP of equal parameters: every hidden width of `o` scaled by one
+ * factor, the smallest whose parameter count reaches `target` (bisection on
+ * the factor, widths rounded). With no hidden layer there is nothing to widen.
+ */
+export function denseOfEqualParams(o: MlpOptions, target: number): MlpOptions {
+  const dense = { ...o, treeLayers: [] as number[], routed: undefined };
+  if (o.hidden.length === 0) return dense;
+  const at = (f: number) => o.hidden.map((h) => Math.max(1, Math.round(h * f)));
+  let lo = 0, hi = 1;
+  while (parameterCount({ ...dense, hidden: at(hi) }) < target) hi *= 2;
+  for (let i = 0; i < 60; i++) {
+    const mid = (lo + hi) / 2;
+    if (parameterCount({ ...dense, hidden: at(mid) }) < target) lo = mid;
+    else hi = mid;
+  }
+  return { ...dense, hidden: at(hi) };
+}
+
+export interface Stat { mean: number; std: number; min: number; max: number }
+
+export function stat(xs: number[]): Stat {
+  const n = xs.length;
+  const mean = xs.reduce((a, b) => a + b, 0) / n;
+  const std = n > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
+  return { mean, std, min: Math.min(...xs), max: Math.max(...xs) };
+}
+
+export type Row = Record<string, string | number | null>;
+
+/** One configuration's summary: its key values, the seed count, and mean/std/min/max per metric. */
+export interface AggRow { [key: string]: string | number | null | Record<string, Stat>; seeds: number; stats: Record<string, Stat> }
+
+/** Groups per-seed rows by `keys` and summarizes each metric: mean, sample std, min, max over seeds. */
+export function aggregate(rows: Row[], keys: string[], metrics: string[]): AggRow[] {
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) {
+    const id = JSON.stringify(keys.map((k) => r[k]));
+    groups.set(id, [...(groups.get(id) ?? []), r]);
+  }
+  return [...groups.values()].map((g) => {
+    const out: AggRow = { seeds: g.length, stats: {} };
+    for (const k of keys) out[k] = g[0][k];
+    // a metric that is null for a configuration (balance of a dense model) summarizes to NaN
+    for (const m of metrics) out.stats[m] = stat(g.map((r) => (r[m] === null ? NaN : Number(r[m]))));
+    return out;
+  });
+}
+
+/** The result an experiment writes as JSON (and renders as HTML). */
+export interface ExperimentResult {
+  experiment: string;
+  quick: boolean;
+  seeds: number[];
+  date: string;
+  command: string;
+  machine: { cpu: string; cores: number; memoryGiB: number; node: string; backend: string };
+  settings: Record<string, unknown>;
+  /** one row per (configuration, seed) */
+  runs: Row[];
+  /** one row per configuration: mean, std, min and max over seeds of each metric */
+  aggregate: AggRow[];
+}
+
+export function machine(backend: string): ExperimentResult['machine'] {
+  const c = cpus();
+  return { cpu: c[0]?.model.trim() ?? 'unknown', cores: c.length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, backend };
+}
+
+/** Report metadata common to every experiment. */
+export function reportMeta(r: ExperimentResult): Report['meta'] {
+  return {
+    command: r.command, date: r.date, machine: `${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, node ${r.machine.node}`,
+    backend: r.machine.backend, seeds: r.seeds.join(', '), mode: r.quick ? 'quick' : 'full',
+  };
+}
+
+/** mean ± std (std over seeds), formatted. */
+export function pm(s: Stat, digits = 4, scale = 1): string {
+  return `${(s.mean * scale).toFixed(digits)} ± ${(s.std * scale).toFixed(digits)}`;
+}
+
+/** A batch of inputs for timing (standard normal), seeded. */
+export function randomBatch(rows: number, cols: number, seed: number) {
+  const rng = new Rng(seed), d = new Float32Array(rows * cols);
+  for (let i = 0; i < d.length; i++) d[i] = rng.normal();
+  return matrix(rows, cols, d);
+}

@@ -1,0 +1,100 @@
+import { Rng } from '../core/rng.js';
+import { prepareData } from '../data/prepare.js';
+import type { MlpOptions } from '../layers/model.js';
+import { seriesTraces, type Chart, type Report } from '../report/html.js';
+import {
+  aggregate, denseOfEqualParams, fit, pm, reportMeta, type ExperimentOptions, type ExperimentResult, type Row, type TrainSettings,
+} from './common.js';
+
+/**
+ * Experiment 1 (issue 4): how much of a random labelling each model can store,
+ * against depth k, at fixed inference compute. The task (DESIGN §4): N random
+ * standard-normal inputs with uniform random labels; the fitted fraction is the
+ * accuracy on the training set itself in inference mode (collapsed trees).
+ *
+ * Models: an MLP D → h → h → C whose second linear layer (h → h) is
+ *   tree  — tree-gated, depth k, projection gating (fixed gaters);
+ *   flat  — 2^k independent leaves, the same gating;
+ *   moe   — 2^k experts, top-1 softmax router with the load-balancing loss;
+ *   dense — no routing, every hidden width scaled up until the parameter
+ *           count reaches the tree's at that k (the dense of equal parameters).
+ * At k = 0 all four are the same dense MLP. Tree, flat and moe do one h×h
+ * product per example at inference (the moe adds its router's 2^k·h); the
+ * dense of equal parameters pays for its width.
+ */
+export function memorizationSettings(quick: boolean) {
+  return quick
+    ? { examples: 4000, inputSize: 32, classes: 10, hidden: 64, depths: [0, 2, 4, 6, 8], train: { epochs: 20, batchSize: 64, lr: 3e-3 } }
+    : { examples: 16000, inputSize: 32, classes: 10, hidden: 64, depths: [0, 1, 2, 3, 4, 5, 6, 7, 8], train: { epochs: 40, batchSize: 64, lr: 3e-3 } };
+}
+
+export const MEMORIZATION_KINDS = ['tree', 'flat', 'moe', 'dense'] as const;
+
+export function runMemorization(o: ExperimentOptions, seeds: number[]): { result: Omit<ExperimentResult, 'command' | 'date' | 'machine'>; report: (r: ExperimentResult) => Report } {
+  const s = { ...memorizationSettings(o.quick), ...o.override } as ReturnType<typeof memorizationSettings>;
+  const train: TrainSettings = s.train;
+  const runs: Row[] = [];
+  const total = s.depths.length * MEMORIZATION_KINDS.length * seeds.length;
+  let done = 0;
+  for (const seed of seeds) {
+    // one random labelling per seed, shared by every model of that seed
+    const data = prepareData({ dataset: 'memorization', memorization: { examples: s.examples, inputSize: s.inputSize, classes: s.classes } },
+      new Rng(1_000_000 + seed));
+    for (const k of s.depths) {
+      const base: MlpOptions = {
+        inputSize: s.inputSize, numClasses: s.classes, hidden: [s.hidden, s.hidden], treeLayers: [2], depth: k, gating: 'projection',
+      };
+      let treeParams = 0;
+      for (const kind of MEMORIZATION_KINDS) {
+        o.progress(done++, total, `seed ${seed} k=${k} ${kind}`);
+        const mlp: MlpOptions = kind === 'dense' ? denseOfEqualParams(base, treeParams) : { ...base, routed: kind };
+        const r = fit(mlp, data, train, seed);
+        if (kind === 'tree') treeParams = r.parameters;
+        runs.push({
+          seed, k, kind, hidden: mlp.hidden.join(','), parameters: r.parameters, macsInference: r.macsInference, macsTraining: r.macsTraining,
+          fitted: r.trainAccuracy, trainUsPerExample: r.trainUsPerExample, inferUsPerExample: r.inferUsPerExample,
+          balance: r.trees[0]?.balance ?? null, deadLeaves: r.trees[0]?.deadLeaves ?? null,
+        });
+        o.log(`memorization seed ${seed} k=${k} ${kind}: fitted ${(r.trainAccuracy * 100).toFixed(2)}%, ${r.parameters} parameters`);
+      }
+    }
+  }
+  o.progress(done, total, 'done');
+  const agg = aggregate(runs, ['kind', 'k'], ['fitted', 'parameters', 'macsInference', 'trainUsPerExample', 'inferUsPerExample', 'balance', 'deadLeaves']);
+  const result = {
+    experiment: 'memorization', quick: o.quick, seeds,
+    settings: { ...s, model: `MLP ${s.inputSize} → ${s.hidden} → ${s.hidden} → ${s.classes}, layer 2 routed; adam, cosine schedule`, gating: 'projection (fixed)' },
+    runs, aggregate: agg,
+  };
+  const report = (r: ExperimentResult): Report => {
+    const series = (metric: string, x: 'k' | 'parameters') => MEMORIZATION_KINDS.map((kind) => {
+      const rows = agg.filter((a) => a.kind === kind).sort((a, b) => Number(a.k) - Number(b.k));
+      return {
+        name: kind === 'dense' ? 'dense, equal parameters' : kind, x: rows.map((a) => (x === 'k' ? Number(a.k) : a.stats.parameters.mean)),
+        y: rows.map((a) => a.stats[metric].mean), err: rows.map((a) => a.stats[metric].std),
+      };
+    });
+    const charts: Chart[] = [
+      { title: 'fraction of random labels fitted vs depth k (mean ± std over seeds)', xTitle: 'depth k', yTitle: 'fitted fraction', traces: seriesTraces(series('fitted', 'k')) },
+      { title: 'fitted fraction vs parameters', xTitle: 'parameters', yTitle: 'fitted fraction', xLog: true, traces: seriesTraces(series('fitted', 'parameters')) },
+      { title: 'inference time per example vs parameters', xTitle: 'parameters', yTitle: 'µs per example', xLog: true, yLog: true, traces: seriesTraces(series('inferUsPerExample', 'parameters')) },
+      { title: 'training time per example vs parameters', xTitle: 'parameters', yTitle: 'µs per example', xLog: true, yLog: true, traces: seriesTraces(series('trainUsPerExample', 'parameters')) },
+    ];
+    return {
+      title: 'treegate experiment: memorization', meta: reportMeta(r),
+      sections: [{
+        heading: 'Fitted fraction of random labels at fixed inference compute',
+        text: [`${s.examples} random inputs of width ${s.inputSize} with ${s.classes} random classes; ${result.settings.model}; ${s.train.epochs} epochs, batch ${s.train.batchSize}, lr ${s.train.lr}. ` +
+          'Tree, flat and moe do one hidden×hidden product per example at inference; "dense, equal parameters" is widened to the tree\'s parameter count.'],
+        tables: [{
+          columns: ['kind', 'k', 'parameters', 'MACs/example (inference)', 'fitted fraction', 'train µs/example', 'infer µs/example', 'balance'],
+          rows: agg.map((a) => [String(a.kind), Number(a.k), Math.round(a.stats.parameters.mean), Math.round(a.stats.macsInference.mean), pm(a.stats.fitted),
+            a.stats.trainUsPerExample.mean.toFixed(1), a.stats.inferUsPerExample.mean.toFixed(2),
+            Number.isFinite(a.stats.balance.mean) ? a.stats.balance.mean.toFixed(3) : '']),
+        }],
+        charts,
+      }],
+    };
+  };
+  return { result, report };
+}

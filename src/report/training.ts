@@ -1,0 +1,106 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TreegateError } from '../core/errors.js';
+import type { TreeStats } from '../layers/model.js';
+import type { EpochMetrics } from '../train/trainer.js';
+import { renderReport, seriesTraces, type Chart, type Report } from './html.js';
+
+export interface StepRecord { type: 'step'; epoch: number; step: number; lr: number; trainLoss: number; trainAccuracy: number }
+export type EpochRecord = EpochMetrics & { type: 'epoch' };
+
+/** Reads a run's metrics.jsonl: step and epoch records; a malformed line is an error naming it. */
+export function readMetrics(path: string): { steps: StepRecord[]; epochs: EpochRecord[] } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new TreegateError(`cannot read ${path}: ${(e as Error).message}`, 'pass the --out folder of a treegate train run');
+  }
+  const steps: StepRecord[] = [], epochs: EpochRecord[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    let r: unknown;
+    try {
+      r = JSON.parse(line);
+    } catch {
+      throw new TreegateError(`${path}:${i + 1}: not a JSON line`);
+    }
+    const rec = (typeof r === 'object' && r !== null ? r : {}) as Record<string, unknown>;
+    const num = (v: unknown) => typeof v === 'number';
+    // records written before step logging had no type: they are epoch records
+    if (rec.type === 'step' && num(rec.step) && num(rec.trainLoss)) steps.push(rec as unknown as StepRecord);
+    else if ((rec.type === 'epoch' || rec.type === undefined) && num(rec.epoch) && num(rec.step) && num(rec.trainLoss) && Array.isArray(rec.trees)) {
+      epochs.push({ ...(rec as unknown as EpochRecord), type: 'epoch' });
+    } else throw new TreegateError(`${path}:${i + 1}: not a step or epoch record of treegate train`);
+  });
+  if (epochs.length === 0 && steps.length === 0) throw new TreegateError(`${path}: no records`, 'the run may have stopped before its first log line');
+  return { steps, epochs };
+}
+
+/** Leaf usage over epochs of one routed layer (summed over blocks, as fractions): rows epochs, columns leaves. */
+export function usageHeatmap(title: string, perEpoch: Array<{ epoch: number; stats: TreeStats }>): Chart {
+  const z = perEpoch.map(({ stats }) => {
+    const sum = new Array(stats.leaves).fill(0);
+    for (const b of stats.usage) b.forEach((c, l) => { sum[l] += c; });
+    const total = sum.reduce((a, b) => a + b, 0) || 1;
+    return sum.map((c) => c / total);
+  });
+  return {
+    title, xTitle: 'leaf', yTitle: 'epoch',
+    traces: [{
+      type: 'heatmap', z, x: Array.from({ length: z[0]?.length ?? 0 }, (_, i) => i), y: perEpoch.map((e) => e.epoch),
+      colorscale: 'Viridis', colorbar: { title: { text: 'share' } },
+    }],
+  };
+}
+
+/** The report of one training run (its --out folder): learning curves, balance and dead leaves over time, leaf usage heatmaps. */
+export function trainingReport(dir: string): Report {
+  const { steps, epochs } = readMetrics(join(dir, 'metrics.jsonl'));
+  const resultPath = join(dir, 'result.json');
+  const result = existsSync(resultPath) ? JSON.parse(readFileSync(resultPath, 'utf8')) as Record<string, unknown> : null;
+  const meta: Record<string, string> = { folder: dir };
+  if (result) {
+    for (const k of ['dataset', 'testAccuracy', 'parameters', 'epochs', 'seconds', 'backend', 'seed']) {
+      if (result[k] !== undefined) meta[k] = String(result[k]);
+    }
+  }
+  const charts: Chart[] = [
+    {
+      title: 'loss', xTitle: 'step', yTitle: 'cross-entropy',
+      traces: seriesTraces([
+        { name: 'training (mean over the logged steps)', x: steps.map((s) => s.step), y: steps.map((s) => s.trainLoss) },
+        ...(epochs.some((e) => e.validationLoss !== null)
+          ? [{ name: 'validation', x: epochs.map((e) => e.step), y: epochs.map((e) => e.validationLoss ?? NaN) }] : []),
+      ]),
+    },
+    {
+      title: 'accuracy', xTitle: 'step', yTitle: 'accuracy',
+      traces: seriesTraces([
+        { name: 'training (mean over the logged steps)', x: steps.map((s) => s.step), y: steps.map((s) => s.trainAccuracy) },
+        ...(epochs.some((e) => e.validationAccuracy !== null)
+          ? [{ name: 'validation', x: epochs.map((e) => e.step), y: epochs.map((e) => e.validationAccuracy ?? NaN) }] : []),
+      ]),
+    },
+  ];
+  const layers = [...new Set(epochs.flatMap((e) => e.trees.map((t) => t.layer)))];
+  if (layers.length > 0) {
+    const per = (l: number) => epochs.flatMap((e) => e.trees.filter((t) => t.layer === l).map((stats) => ({ epoch: e.epoch, stats })));
+    charts.push({
+      title: 'balance over training (leaf-usage entropy / ln leaves)', xTitle: 'epoch', yTitle: 'balance', layout: { yaxis: { range: [0, 1.05], title: { text: 'balance' } } },
+      traces: seriesTraces(layers.map((l) => ({ name: `layer ${l}`, x: per(l).map((p) => p.epoch), y: per(l).map((p) => p.stats.balance) }))),
+    });
+    charts.push({
+      title: 'dead leaves over training', xTitle: 'epoch', yTitle: 'leaves never used',
+      traces: seriesTraces(layers.map((l) => ({ name: `layer ${l}`, x: per(l).map((p) => p.epoch), y: per(l).map((p) => p.stats.deadLeaves) }))),
+    });
+    for (const l of layers) charts.push(usageHeatmap(`leaf usage of layer ${l} (${per(l)[0].stats.kind}), share of examples per epoch`, per(l)));
+  }
+  return {
+    title: `treegate training run: ${dir}`,
+    meta,
+    sections: [{ heading: 'Training', text: ['Measured by treegate train; every figure comes from metrics.jsonl in the run folder.'], charts }],
+  };
+}
+
+export { renderReport };

@@ -1,0 +1,114 @@
+/// <reference lib="dom" />
+/**
+ * The HTML reports: a training run's (treegate report) and every experiment's
+ * (tiny settings), opened in headless Chromium (Debian's `chromium`, which
+ * .ci/run installs; driven by playwright-core). Every chart must have rendered
+ * an SVG with its traces, and the console must show no error.
+ *
+ * Without /usr/bin/chromium the browser checks are skipped on a developer
+ * machine and fail under CI (CI=true), where .ci/run must have installed it.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { chromium, type Browser } from 'playwright-core';
+import { machine, type ExperimentOptions, type ExperimentResult } from '../../src/experiments/common.js';
+import { runAccuracy } from '../../src/experiments/accuracy.js';
+import { runGating } from '../../src/experiments/gating.js';
+import { runMemorization } from '../../src/experiments/memorization.js';
+import { runSpeed } from '../../src/experiments/speed.js';
+import { renderReport, type Report } from '../../src/report/html.js';
+import { readMetrics, trainingReport } from '../../src/report/training.js';
+import { TreegateError } from '../../src/core/errors.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const TMP = mkdtempSync(join(tmpdir(), 'treegate-report-'));
+const CHROMIUM = '/usr/bin/chromium';
+const haveChromium = existsSync(CHROMIUM);
+let browser: Browser | null = null;
+
+before(async () => {
+  if (haveChromium) browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+});
+after(async () => {
+  await browser?.close();
+  rmSync(TMP, { recursive: true, force: true });
+});
+
+const skip = haveChromium ? false : process.env.CI ? false : `no ${CHROMIUM} (apt-get install chromium; .ci/run does)`;
+
+/** Opens the page; returns the console errors and, per chart div, whether it rendered and how many traces it drew. */
+async function openInChromium(path: string): Promise<{ errors: string[]; charts: Array<{ id: string; svg: boolean; traces: number; drawn: number }> }> {
+  assert.ok(browser, `Chromium is needed at ${CHROMIUM}: .ci/run installs it with apt-get`);
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(pathToFileURL(path).href, { waitUntil: 'load' });
+  await page.waitForFunction(() => Array.from(document.querySelectorAll('div.chart')).every((d) => d.querySelector('svg.main-svg')), null, { timeout: 20_000 }).catch(() => {});
+  const charts = await page.evaluate(() => Array.from(document.querySelectorAll('div.chart')).map((d) => ({
+    id: d.id,
+    svg: !!d.querySelector('svg.main-svg'),
+    traces: ((d as unknown as { data?: unknown[] }).data ?? []).length,
+    // drawn marks: scatter traces, bars, heatmap images
+    drawn: d.querySelectorAll('g.trace, g.point, g.hm image, image').length,
+  })));
+  await page.close();
+  return { errors, charts };
+}
+
+async function checkPage(path: string, what: string, minCharts: number): Promise<void> {
+  const { errors, charts } = await openInChromium(path);
+  assert.deepEqual(errors, [], `${what}: console errors`);
+  assert.ok(charts.length >= minCharts, `${what}: ${charts.length} charts, expected at least ${minCharts}`);
+  for (const c of charts) {
+    assert.ok(c.svg, `${what}: chart ${c.id} did not render`);
+    assert.ok(c.traces > 0 && c.drawn > 0, `${what}: chart ${c.id} has ${c.traces} traces, ${c.drawn} drawn marks`);
+  }
+}
+
+test('treegate report DIR renders a training run: learning curves, balance, dead leaves, usage heatmap', { skip }, async () => {
+  const out = join(TMP, 'run');
+  const tr = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'train', '--limit', '1200', '--epochs', '2', '--hidden', '16,16',
+    '--depth', '2', '--log-every', '5', '--out', out, '--no-progress'], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(tr.status, 0, tr.stderr);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'report', out], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /wrote .*report\.html/);
+  const html = readFileSync(join(out, 'report.html'), 'utf8');
+  assert.ok(!/<script src=/.test(html), 'self-contained: no external scripts');
+  await checkPage(join(out, 'report.html'), 'training report', 5);
+});
+
+test('readMetrics rejects a malformed log naming the line', () => {
+  const p = join(TMP, 'bad.jsonl');
+  writeFileSync(p, '{"type":"step","step":1,"trainLoss":2}\nnot json\n');
+  assert.throws(() => readMetrics(p), (e: unknown) => e instanceof TreegateError && /bad\.jsonl:2: not a JSON line/.test(e.message));
+  writeFileSync(p, '{"type":"weird"}\n');
+  assert.throws(() => readMetrics(p), /bad\.jsonl:1: not a step or epoch record/);
+  assert.throws(() => trainingReport(join(TMP, 'nowhere')), /cannot read .*metrics\.jsonl/);
+});
+
+test('every experiment renders its report (tiny settings): all charts drawn, no console error', { skip, timeout: 300_000 }, async () => {
+  const opts = (override: Record<string, unknown>): ExperimentOptions => ({ seeds: 2, quick: true, progress: () => {}, log: () => {}, override });
+  const tiny = { epochs: 1, batchSize: 64, lr: 1e-3 };
+  const cases: Array<[string, { result: Omit<ExperimentResult, 'command' | 'date' | 'machine'>; report: (r: ExperimentResult) => Report }, number]> = [
+    ['memorization', runMemorization(opts({ examples: 300, inputSize: 8, hidden: 8, depths: [0, 2], train: tiny }), [1, 2]), 4],
+    ['accuracy', runAccuracy(opts({ datasets: ['mnist'], limit: 600, depths: [0, 1], train: { ...tiny, weightDecay: 0.1 } }), [1, 2]), 3],
+    ['gating', runGating(opts({ limit: 600, depth: 2, train: tiny }), [1, 2]), 6],
+    ['speed', runSpeed(opts({ width: 16, batch: 8, depths: [0, 2], rounds: 2, denseCap: 64, minMs: 1 }), [1, 2]), 2],
+  ];
+  for (const [name, { result, report }, minCharts] of cases) {
+    const full: ExperimentResult = { ...result, command: `test ${name}`, date: new Date().toISOString(), machine: machine('js') };
+    assert.equal(full.seeds.length, 2);
+    assert.ok(full.runs.length > 0 && full.aggregate.length > 0, `${name}: runs and aggregates`);
+    for (const a of full.aggregate) assert.ok(a.seeds === 2, `${name}: every configuration has both seeds`);
+    const path = join(TMP, `${name}.html`);
+    writeFileSync(path, renderReport(report(full)));
+    await checkPage(path, `${name} report`, minCharts);
+  }
+});
