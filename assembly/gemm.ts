@@ -25,7 +25,7 @@ export const NR: i32 = 8;
 export const KC: i32 = 512;
 export const MC: i32 = 128; // multiple of MR
 
-/** Below this many rows the unpacked kernels are used (packing B would cost as much as the product; see gemm). */
+/** Below this many rows the unpacked kernels are used (packing B would cost as much as the product; see fewRows). */
 export const SMALL_M: i32 = 8;
 
 /** Multiply-adds that packing one float costs, roughly (a read, a shuffle, a write): weighs packing against padding. */
@@ -37,8 +37,7 @@ const PACK_COST: f64 = 8;
 }
 
 /** Bytes of the packed-B buffer for a K×N operand. */
-// @ts-ignore: decorator
-@inline export function packedBBytes(N: i32, K: i32): usize {
+export function packedBBytes(N: i32, K: i32): usize {
   return <usize>K * <usize>roundUp(N, NR) * 4;
 }
 
@@ -398,6 +397,25 @@ function swapCheaper(M: i32, N: i32, K: i32, acs: i32, brs: i32): bool {
   return swapped < plain;
 }
 
+/**
+ * Few rows: the unpacked kernels. With both operands contiguous along K (C = A Wᵀ) the transposed
+ * product packs only A's few rows, which pays from MR + 1 rows on (measured: 5–7 × 1024 × 1024
+ * 15–50% faster than the unpacked kernel); elsewhere packing B costs more than it saves below SMALL_M.
+ */
+// @ts-ignore: decorator
+@inline function fewRows(M: i32, acs: i32, brs: i32): bool {
+  return M < SMALL_M && !(M > MR && acs == 1 && brs == 1);
+}
+
+/**
+ * Whether gemm(M, N, K, …) with these strides runs as Cᵀ = Bᵀ Aᵀ, i.e. packB(K, M, a, acs, ars, ·) then
+ * gemmPackedB(N, M, K, b, bcs, brs, ·, c, 1, crs, …). The loader uses it to stream B through that
+ * product a block of B's columns at a time (blocks of a multiple of MR columns give the same sums).
+ */
+export function gemmTransposes(M: i32, N: i32, K: i32, acs: i32, brs: i32): bool {
+  return M > 0 && N > 0 && K > 0 && !fewRows(M, acs, brs) && swapCheaper(M, N, K, acs, brs);
+}
+
 /** General entry: C (+)= A · B over strided operands; `scratch` must hold gemmScratchBytes(M, N, K). */
 export function gemm(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32, b: usize, brs: i32, bcs: i32,
   c: usize, crs: i32, accumulate: bool, scratch: usize): void {
@@ -406,9 +424,7 @@ export function gemm(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32, b: us
     if (!accumulate) zeroC(M, N, c, crs);
     return;
   }
-  // with both operands contiguous along K (C = A Wᵀ) the transposed product packs only A's few rows,
-  // which pays from MR + 1 rows on (measured: 5–7 × 1024 × 1024 15–50% faster than the unpacked kernel)
-  if (M < SMALL_M && !(M > MR && acs == 1 && brs == 1)) {
+  if (fewRows(M, acs, brs)) {
     gemmSmallM(M, N, K, a, ars, acs, b, brs, bcs, c, crs, accumulate);
     return;
   }

@@ -68,10 +68,12 @@ const GEMM_SHAPES: Array<[number, number, number]> = [
   // fewer rows than columns: gemmNT runs as Cᵀ = W Aᵀ (A packed, W read in place, tile stored transposed),
   // with edge tiles in both directions, several KC blocks, and more than MC = 128 rows of W
   [8, 16, 4], [12, 300, 513], [24, 260, 40], [45, 131, 17],
-  // few rows, C = A Wᵀ: W streamed in blocks of 32768 / K columns (rounded to 4), last block ragged
+  // few rows, C = A Wᵀ: W streamed in blocks of 4·⌊8192 / K⌋ columns, last block ragged
   [1, 1001, 33], [3, 230, 300], [7, 9, 4000],
   // 5–7 rows of C = A Wᵀ take the transposed packed path; more than one KC block without the transposition
   [5, 40, 20], [6, 13, 600], [33, 20, 1030],
+  // transposed C = A Wᵀ with W streamed in blocks of 4·⌊8192 / K⌋ rows: 60-row blocks, and 44 with a ragged last one
+  [9, 150, 700],
 ];
 
 

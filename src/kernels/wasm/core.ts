@@ -39,6 +39,11 @@ interface Kernels {
   gemm(M: number, N: number, K: number, a: number, ars: number, acs: number, b: number, brs: number, bcs: number,
     c: number, crs: number, accumulate: number, scratch: number): void;
   gemmScratchBytes(M: number, N: number, K: number): number;
+  gemmTransposes(M: number, N: number, K: number, acs: number, brs: number): number;
+  packB(K: number, N: number, b: number, brs: number, bcs: number, dst: number): void;
+  packedBBytes(N: number, K: number): number;
+  gemmPackedB(M: number, N: number, K: number, a: number, ars: number, acs: number, pB: number,
+    c: number, crs: number, ccs: number, accumulate: number, scratch: number): void;
   groupedForward(count: number, starts: number, ends: number, xs: number, s: number, w: number, bias: number,
     m: number, ys: number, scratch: number): void;
   groupedBackwardInput(count: number, starts: number, ends: number, dys: number, m: number, w: number, s: number,
@@ -61,7 +66,7 @@ interface Kernels {
 }
 
 const KERNEL_NAMES = [
-  'heapBase', 'gemm', 'gemmScratchBytes', 'groupedForward', 'groupedBackwardInput', 'groupedBackwardWeight',
+  'heapBase', 'gemm', 'gemmScratchBytes', 'gemmTransposes', 'packB', 'packedBBytes', 'gemmPackedB', 'groupedForward', 'groupedBackwardInput', 'groupedBackwardWeight',
   'groupedScratchBytes', 'addRowVector', 'addColumnSums', 'reluForward', 'reluBackward', 'tanhForward',
   'tanhBackward', 'softmaxCrossEntropy', 'gatherRows', 'scatterRows', 'sgdUpdate', 'adamUpdate',
 ] as const;
@@ -69,7 +74,7 @@ const KERNEL_NAMES = [
 const PAGE = 65536;
 /** Rows below which assembly/gemm.ts uses its unpacked kernels (SMALL_M there; only speed depends on the match). */
 const SMALL_M = 8;
-/** Floats of B per streamed block in few-row products: 128 KB, well inside L2. */
+/** Floats of W per streamed block of C = A Wᵀ: 128 KB, well inside L2. */
 const STREAM_FLOATS = 32768;
 /** Floats of node parameters per streamed batch of a grouped product (1 MB: one 512×512 node). */
 const NODE_FLOATS = 262144 + 512;
@@ -170,27 +175,36 @@ export function createWasmBackend(module: object): Backend {
     }
     const [aLo, aHi] = span(ao, M, ars, K, acs);
     const [cLo, cHi] = span(co, M, crs, N, 1);
-    // Few rows with B's columns apart and contiguous along K (C = A Wᵀ): the few-row kernels read each
-    // element of B once, so copying all of B and then reading it back would cross memory twice. B is
-    // streamed instead through one cache-sized buffer, STREAM_FLOATS at a time, and each block is read
-    // while still in cache. Blocks are multiples of 4 columns, the kernel's column groups, so the sums
-    // are the same as in one call.
-    const stream = M < SMALL_M && brs === 1 && bcs >= K;
+    // B's columns apart and contiguous along K (C = A Wᵀ): the kernels read W's rows in place, each
+    // once per block of A (few rows: once), so copying all of W and then reading it back would cross
+    // memory twice. W is streamed instead through one cache-sized buffer, STREAM_FLOATS at a time, and
+    // each block is multiplied while still in cache: with A packed once when gemm would run the product
+    // transposed (Cᵀ = W Aᵀ), block by block through the few-row kernels otherwise. Blocks are
+    // multiples of 4 columns (the micro-tile's MR rows of W, the few-row kernel's column groups), so
+    // the sums are those of one gemm call.
+    const streamW = brs === 1 && bcs >= K;
+    const transposed = streamW && k.gemmTransposes(M, N, K, acs, brs) !== 0;
+    const stream = transposed || (streamW && M < SMALL_M);
     const nc = stream ? Math.max(4, 4 * Math.floor(STREAM_FLOATS / (4 * bcs))) : N;
     const [bLo, bHi] = span(bo, K, brs, Math.min(nc, N), bcs);
     A.reset();
     const pa = A.alloc(4 * (aHi - aLo)), pb = A.alloc(4 * (bHi - bLo)), pc = A.alloc(4 * (cHi - cLo));
-    const scratch = A.alloc(k.gemmScratchBytes(M, Math.min(nc, N), K));
+    const pA = transposed ? A.alloc(k.packedBBytes(M, K)) : 0;
+    // the transposed product needs only the tile and packed-A space of the scratch (no packed B: N = 0)
+    const scratch = A.alloc(k.gemmScratchBytes(M, transposed ? 0 : Math.min(nc, N), K));
     A.commit();
     A.put(pa, a, aLo, aHi);
     // C is read when accumulating, and when its span has gaps (row stride > N) that must come back unchanged
     if (accumulate || cHi - cLo !== M * N) A.put(pc, c, cLo, cHi);
-    const paddr = pa + 4 * (ao - aLo), cAddr = pc + 4 * (co - cLo);
+    const aAddr = pa + 4 * (ao - aLo), cAddr = pc + 4 * (co - cLo), acc = accumulate ? 1 : 0;
+    if (transposed) k.packB(K, M, aAddr, acs, ars, pA);
     for (let j0 = 0; j0 < N; j0 += nc) {
       const n = Math.min(nc, N - j0), o = bo + j0 * bcs;
       const [lo, hi] = span(o, K, brs, n, bcs);
       A.put(pb, b, lo, hi);
-      k.gemm(M, n, K, paddr, ars, acs, pb + 4 * (o - lo), brs, bcs, cAddr + 4 * j0, crs, accumulate ? 1 : 0, scratch);
+      const bAddr = pb + 4 * (o - lo);
+      if (transposed) k.gemmPackedB(n, M, K, bAddr, bcs, brs, pA, cAddr + 4 * j0, 1, crs, acc, scratch);
+      else k.gemm(M, n, K, aAddr, ars, acs, bAddr, brs, bcs, cAddr + 4 * j0, crs, acc, scratch);
     }
     A.get(pc, c, cLo, cHi - cLo);
   }
