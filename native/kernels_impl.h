@@ -3,7 +3,7 @@
 // (NR columns) are packed contiguous by p, so the micro-kernel streams them.
 // Included by kernels_<isa>.cc with TG_W (floats per vector) defined.
 // NOTE: no -ffast-math: sums keep IEEE semantics (NaN and Inf propagate).
-// The including file includes <algorithm>, <cstdint>, <cstring> and <vector> first.
+// The including file includes <algorithm>, <cstdint>, <cstring>, <utility> and <vector> first.
 
 namespace {
 
@@ -20,30 +20,35 @@ inline void store(float* p, vf v) { std::memcpy(p, &v, sizeof v); }
 typedef int vi __attribute__((vector_size(W * 4)));
 
 // Masks of the butterfly transpose: at stage h (W/2, …, 1), rows i and i + h swap their off-diagonal
-// h-blocks. lo[s] builds row i, hi[s] builds row i + h (two-source shuffles: lanes ≥ W read the second row).
-struct TransposeMasks {
-  vi lo[8], hi[8];
-  TransposeMasks() {
-    int s = 0;
-    for (int h = W / 2; h >= 1; h /= 2, s++)
-      for (int l = 0; l < W; l++) {
-        lo[s][l] = (l & h) == 0 ? l : W + l - h;
-        hi[s][l] = (l & h) == 0 ? l + h : W + l;
-      }
-  }
-};
-const TransposeMasks masks;
+// h-blocks. lo<h> builds row i, hi<h> builds row i + h (two-source shuffles: lanes ≥ W read the second row).
+// NOTE: compile-time constants, so that the compiler picks the cheap lane shuffles they amount to.
+template <int H, bool HI, size_t... L>
+constexpr vi butterflyMask(std::index_sequence<L...>) {
+  return vi{(int)((L & H) == 0 ? (HI ? L + H : L) : (HI ? W + L : W + L - H))...};
+}
+template <int H> constexpr vi lo = butterflyMask<H, false>(std::make_index_sequence<W>{});
+template <int H> constexpr vi hi = butterflyMask<H, true>(std::make_index_sequence<W>{});
 
 // In-register transpose of the W×W block whose row j is r[j].
+template <int H = W / 2>
 inline void transpose(vf* r) {
-  int s = 0;
-  for (int h = W / 2; h >= 1; h /= 2, s++)
-    for (int i = 0; i < W; i++)
-      if ((i & h) == 0) {
-        const vf a = r[i], b = r[i + h];
-        r[i] = __builtin_shuffle(a, b, masks.lo[s]);
-        r[i + h] = __builtin_shuffle(a, b, masks.hi[s]);
-      }
+  for (int i = 0; i < W; i++)
+    if ((i & H) == 0) {
+      const vf a = r[i], b = r[i + H];
+      r[i] = __builtin_shuffle(a, b, lo<H>);
+      r[i + H] = __builtin_shuffle(a, b, hi<H>);
+    }
+  if constexpr (H > 1) transpose<H / 2>(r);
+}
+
+// Horizontal sums of W vectors at once: lane j of the result is the sum of the lanes of r[j]. The butterfly of
+// transpose() with the two rows of every pair added instead of kept: shuffles are linear and rows i and i + h go
+// through the same later steps, so adding early gives the sum of the transpose's rows in W − 1 pair steps.
+template <int H = W / 2>
+inline vf hsums(vf* r) {
+  for (int i = 0; i < H; i++) r[i] = __builtin_shuffle(r[i], r[i + H], lo<H>) + __builtin_shuffle(r[i], r[i + H], hi<H>);
+  if constexpr (H > 1) return hsums<H / 2>(r);
+  else return r[0];
 }
 
 // Bp[panel][p][0..NR): columns j0.. of B for p in [0, kc), zero-padded past N.
@@ -101,32 +106,34 @@ void packA(const float* a, int64_t ars, int64_t acs, int64_t i0, int64_t mc, int
   }
 }
 
-// C tile (rows × cols ≤ MR × NR) (+)= Ap · Bp over kc; `acc` false on the first p-block when not accumulating.
-inline void micro(int64_t kc, const float* ap, const float* bp, float* c, int64_t crs, int64_t rows, int64_t cols, bool acc) {
-  vf c00 = {}, c01 = {}, c10 = {}, c11 = {}, c20 = {}, c21 = {}, c30 = {}, c31 = {}, c40 = {}, c41 = {}, c50 = {}, c51 = {};
+// C tile (rows × cols ≤ R × NR) (+)= A · B over kc, with A(i, p) = a[i*ars + p*acs] and B(p, j) = b[p*brs + j]:
+// packed panels (ars = 1, acs = MR, brs = NR, R = MR) or, for few rows, the operands in place. `acc` false: C = A·B.
+// NOTE: always inlined so that the packed call site gets its constant strides back.
+template <int R>
+__attribute__((always_inline)) inline void micro(int64_t kc, const float* a, int64_t ars, int64_t acs, const float* b,
+                                                 int64_t brs, float* c, int64_t crs, int64_t rows, int64_t cols, bool acc) {
+  vf r0[R], r1[R];
+  for (int i = 0; i < R; i++) r0[i] = r1[i] = (vf){};
   for (int64_t p = 0; p < kc; p++) {
-    const vf b0 = load(bp), b1 = load(bp + W);
-    vf a;
-    a = ap[0] - (vf){}; c00 += a * b0; c01 += a * b1;
-    a = ap[1] - (vf){}; c10 += a * b0; c11 += a * b1;
-    a = ap[2] - (vf){}; c20 += a * b0; c21 += a * b1;
-    a = ap[3] - (vf){}; c30 += a * b0; c31 += a * b1;
-    a = ap[4] - (vf){}; c40 += a * b0; c41 += a * b1;
-    a = ap[5] - (vf){}; c50 += a * b0; c51 += a * b1;
-    ap += MR;
-    bp += NR;
+    const vf b0 = load(b), b1 = load(b + W);
+    for (int i = 0; i < R; i++) {
+      const vf x = a[i * ars] - (vf){};
+      r0[i] += x * b0;
+      r1[i] += x * b1;
+    }
+    a += acs;
+    b += brs;
   }
-  vf r[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-  if (rows == MR && cols == NR) {
-    for (int i = 0; i < MR; i++) {
+  if (rows == R && cols == NR) {
+    for (int i = 0; i < R; i++) {
       float* ci = c + i * crs;
-      if (acc) { store(ci, load(ci) + r[i][0]); store(ci + W, load(ci + W) + r[i][1]); }
-      else { store(ci, r[i][0]); store(ci + W, r[i][1]); }
+      if (acc) { store(ci, load(ci) + r0[i]); store(ci + W, load(ci + W) + r1[i]); }
+      else { store(ci, r0[i]); store(ci + W, r1[i]); }
     }
     return;
   }
-  alignas(64) float t[MR][NR];
-  for (int i = 0; i < MR; i++) { store(t[i], r[i][0]); store(t[i] + W, r[i][1]); }
+  alignas(64) float t[R][NR];
+  for (int i = 0; i < R; i++) { store(t[i], r0[i]); store(t[i] + W, r1[i]); }
   for (int64_t i = 0; i < rows; i++) {
     float* ci = c + i * crs;
     if (acc) for (int64_t j = 0; j < cols; j++) ci[j] += t[i][j];
@@ -134,94 +141,120 @@ inline void micro(int64_t kc, const float* ap, const float* bp, float* c, int64_
   }
 }
 
-// Rows of C as dot products when both A rows and B columns are contiguous (acs = 1, brs = 1: the NT form),
-// for few rows: C(i, j) = a_i · b_j. Columns outside, rows inside, so each group of four B columns is read
-// from memory once and reused from L1 for every row (a 1-row node reads its weights exactly once).
-void dotRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const float* b, int64_t bcs, float* c, int64_t crs, bool acc) {
-  int64_t j = 0;
-  for (; j + 4 <= N; j += 4) {
-    const float *b0 = b + j * bcs, *b1 = b0 + bcs, *b2 = b1 + bcs, *b3 = b2 + bcs;
-    int64_t i = 0;
-    for (; i + 2 <= M; i += 2) {
-      const float *a0 = a + i * ars, *a1 = a0 + ars;
-      vf s00 = {}, s01 = {}, s02 = {}, s03 = {}, s10 = {}, s11 = {}, s12 = {}, s13 = {};
-      int64_t p = 0;
-      for (; p + W <= K; p += W) {
-        // NOTE: prefetch the next four columns: these loops are bound by memory latency, not FMAs
-        __builtin_prefetch(b0 + 4 * bcs + p); __builtin_prefetch(b1 + 4 * bcs + p);
-        __builtin_prefetch(b2 + 4 * bcs + p); __builtin_prefetch(b3 + 4 * bcs + p);
-        const vf x0 = load(a0 + p), x1 = load(a1 + p);
-        const vf y0 = load(b0 + p), y1 = load(b1 + p), y2 = load(b2 + p), y3 = load(b3 + p);
-        s00 += x0 * y0; s01 += x0 * y1; s02 += x0 * y2; s03 += x0 * y3;
-        s10 += x1 * y0; s11 += x1 * y1; s12 += x1 * y2; s13 += x1 * y3;
-      }
-      float r[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-      for (int l = 0; l < W; l++) {
-        r[0] += s00[l]; r[1] += s01[l]; r[2] += s02[l]; r[3] += s03[l];
-        r[4] += s10[l]; r[5] += s11[l]; r[6] += s12[l]; r[7] += s13[l];
-      }
-      for (; p < K; p++) {
-        r[0] += a0[p] * b0[p]; r[1] += a0[p] * b1[p]; r[2] += a0[p] * b2[p]; r[3] += a0[p] * b3[p];
-        r[4] += a1[p] * b0[p]; r[5] += a1[p] * b1[p]; r[6] += a1[p] * b2[p]; r[7] += a1[p] * b3[p];
-      }
-      float *c0 = c + i * crs + j, *c1 = c0 + crs;
-      for (int q = 0; q < 4; q++) {
-        c0[q] = acc ? c0[q] + r[q] : r[q];
-        c1[q] = acc ? c1[q] + r[4 + q] : r[4 + q];
-      }
-    }
-    for (; i < M; i++) {
-      const float* a0 = a + i * ars;
-      vf s0 = {}, s1 = {}, s2 = {}, s3 = {};
-      int64_t p = 0;
-      for (; p + W <= K; p += W) {
-        __builtin_prefetch(b0 + 4 * bcs + p); __builtin_prefetch(b1 + 4 * bcs + p);
-        __builtin_prefetch(b2 + 4 * bcs + p); __builtin_prefetch(b3 + 4 * bcs + p);
-        const vf x = load(a0 + p);
-        s0 += x * load(b0 + p); s1 += x * load(b1 + p); s2 += x * load(b2 + p); s3 += x * load(b3 + p);
-      }
-      float r[4] = {0, 0, 0, 0};
-      for (int l = 0; l < W; l++) { r[0] += s0[l]; r[1] += s1[l]; r[2] += s2[l]; r[3] += s3[l]; }
-      for (; p < K; p++) { r[0] += a0[p] * b0[p]; r[1] += a0[p] * b1[p]; r[2] += a0[p] * b2[p]; r[3] += a0[p] * b3[p]; }
-      float* c0 = c + i * crs + j;
-      for (int q = 0; q < 4; q++) c0[q] = acc ? c0[q] + r[q] : r[q];
+// Products with fewer rows than these are not packed: B is read in place, once from memory (a node with few
+// examples is bound by reading its weights; packing would read and write them once more). Crossovers measured
+// with B read from memory (512×512): the dot products of the NT form lose to packing from ~16 rows, the
+// in-place micro-kernel of the NN form from ~32.
+constexpr int64_t DIRECT_NT = 16, DIRECT_NN = 32;
+
+// The NT form (acs = 1, brs = 1: rows of A and columns of B both contiguous along p) as dot products: a tile of
+// DA ≤ 4 rows of A against DC = W / 4 columns of B keeps DA·DC ≤ W vector accumulators, summed across lanes
+// at once. Column q of the next group is prefetched where bit q of `pf` is set.
+constexpr int DC = W >= 4 ? W / 4 : 1;
+template <int DA>
+void dotTile(int64_t K, const float* a, int64_t ars, const float* const* b, const float* next, unsigned pf, int64_t bcs,
+             float* c, int64_t crs, int64_t cols, bool acc) {
+  vf s[DA][DC];
+  for (int i = 0; i < DA; i++) for (int q = 0; q < DC; q++) s[i][q] = (vf){};
+  const int64_t KW = K - K % W;
+  for (int64_t p = 0; p < KW; p += W) {
+    for (int q = 0; q < DC; q++) if (pf >> q & 1) __builtin_prefetch(next + q * bcs + p);
+    vf x[DA];
+    for (int i = 0; i < DA; i++) x[i] = load(a + i * ars + p);
+    for (int q = 0; q < DC; q++) {
+      const vf y = load(b[q] + p);
+      for (int i = 0; i < DA; i++) s[i][q] += x[i] * y;
     }
   }
-  for (; j < N; j++) {
-    const float* bj = b + j * bcs;
-    for (int64_t i = 0; i < M; i++) {
-      const float* ai = a + i * ars;
-      vf sv = {};
-      int64_t p = 0;
-      for (; p + W <= K; p += W) sv += load(ai + p) * load(bj + p);
-      float r = 0;
-      for (int l = 0; l < W; l++) r += sv[l];
-      for (; p < K; p++) r += ai[p] * bj[p];
-      float* ci = c + i * crs + j;
-      *ci = acc ? *ci + r : r;
+  vf r[W];
+  for (int l = 0; l < W; l++) r[l] = (vf){};
+  for (int i = 0; i < DA; i++) for (int q = 0; q < DC; q++) r[i * DC + q] = s[i][q];
+  alignas(64) float h[W];
+  store(h, hsums(r));
+  for (int i = 0; i < DA; i++) {
+    float* ci = c + i * crs;
+    for (int64_t q = 0; q < cols; q++) {
+      float v = h[i * DC + q];
+      for (int64_t p = KW; p < K; p++) v += a[i * ars + p] * b[q][p];
+      ci[q] = acc ? ci[q] + v : v;
     }
   }
 }
 
-// One to three rows of C with B rows contiguous (bcs = 1): B streamed row by row in memory order
-// (c_i += a_ip · B[p, :]), the rows of C staying in L1: reads the weights once at full bandwidth.
-void rowsAxpy(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs,
-              float* c, int64_t crs, bool acc) {
-  if (!acc) for (int64_t i = 0; i < M; i++) std::fill(c + i * crs, c + i * crs + N, 0.f);
-  const int64_t NW = N - N % W;
-  for (int64_t p = 0; p < K; p++) {
-    const float* bp = b + p * brs;
-    for (int64_t i = 0; i < M; i++) {
-      const float x = a[i * ars + p * acs];
-      const vf xv = x - (vf){};
-      float* ci = c + i * crs;
-      for (int64_t j = 0; j < NW; j += W) store(ci + j, load(ci + j) + xv * load(bp + j));
-      for (int64_t j = NW; j < N; j++) ci[j] += x * bp[j];
+// Columns outside, rows inside: each group of DC columns of B is read from memory once and from L1 for the
+// other rows (a 1-row node reads its weights exactly once). NOTE: the row blocks share the prefetching of the
+// group AHEAD columns on (block b takes columns ≡ b mod blocks), so that memory stays busy while the later
+// blocks compute from L1; left to the first block, the reads and the multiply-adds would not overlap.
+// (Wider groups for one to three rows measured no faster: more read streams, more prefetches per multiply-add.)
+void dotRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const float* b, int64_t bcs, float* c,
+             int64_t crs, bool acc) {
+  constexpr int64_t AHEAD = 2 * DC;
+  const int64_t blocks = (M + 3) / 4;
+  unsigned share[DC] = {};
+  for (int q = 0; q < DC; q++) share[q % blocks] |= 1u << q;
+  for (int64_t j = 0; j < N; j += DC) {
+    const int64_t cols = std::min<int64_t>(DC, N - j);
+    const float* bj[DC];
+    for (int q = 0; q < DC; q++) bj[q] = b + std::min<int64_t>(j + q, N - 1) * bcs;  // a narrow tail repeats its last column
+    const bool ahead = j + AHEAD + DC <= N;
+    const float* next = ahead ? b + (j + AHEAD) * bcs : b;
+    for (int64_t i = 0; i < M; i += 4) {
+      const float* ai = a + i * ars;
+      float* ci = c + i * crs + j;
+      const unsigned pf = ahead && i / 4 < DC ? share[i / 4] : 0;
+      switch (std::min<int64_t>(4, M - i)) {
+        case 4: dotTile<4>(K, ai, ars, bj, next, pf, bcs, ci, crs, cols, acc); break;
+        case 3: dotTile<3>(K, ai, ars, bj, next, pf, bcs, ci, crs, cols, acc); break;
+        case 2: dotTile<2>(K, ai, ars, bj, next, pf, bcs, ci, crs, cols, acc); break;
+        default: dotTile<1>(K, ai, ars, bj, next, pf, bcs, ci, crs, cols, acc); break;
+      }
     }
   }
 }
 
 thread_local std::vector<float> packBufA, packBufB;
+
+// B rows contiguous (bcs = 1, the NN and TN forms): the micro-kernel reads A and B in place, KB rows of B at a
+// time (contiguous in memory) strip by strip of NR columns, adding into C, which stays in L1. Each strip
+// prefetches its part of the next KB rows. A column tail narrower than NR is copied zero-padded first, so
+// that no load runs past B.
+constexpr int64_t KB = 16;
+void directRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs,
+                float* c, int64_t crs, bool acc) {
+  const int64_t NF = N - N % NR, tail = N - NF;
+  float* t = nullptr;
+  if (tail) {
+    if ((int64_t)packBufB.size() < K * NR) packBufB.resize(K * NR);
+    t = packBufB.data();
+    for (int64_t p = 0; p < K; p++)
+      for (int64_t q = 0; q < NR; q++) t[p * NR + q] = q < tail ? b[p * brs + NF + q] : 0.f;
+  }
+  for (int64_t p0 = 0; p0 < K; p0 += KB) {
+    const int64_t kb = std::min(KB, K - p0);
+    const bool first = !acc && p0 == 0;
+    const float* ap = a + p0 * acs;
+    for (int64_t j = 0; j < N; j += NR) {
+      const int64_t cols = std::min<int64_t>(NR, N - j);
+      const float* bj = cols < NR ? t + p0 * NR : b + p0 * brs + j;
+      const int64_t bs = cols < NR ? NR : brs;
+      if (cols == NR && p0 + 2 * KB <= K)
+        for (int64_t p = 0; p < KB; p++) { __builtin_prefetch(bj + (KB + p) * brs); __builtin_prefetch(bj + (KB + p) * brs + W); }
+      for (int64_t i = 0; i < M; i += MR) {
+        const int64_t rows = std::min<int64_t>(MR, M - i);
+        const float* ai = ap + i * ars;
+        float* ci = c + i * crs + j;
+        switch (rows) {
+          case 6: micro<6>(kb, ai, ars, acs, bj, bs, ci, crs, rows, cols, !first); break;
+          case 5: micro<5>(kb, ai, ars, acs, bj, bs, ci, crs, rows, cols, !first); break;
+          case 4: micro<4>(kb, ai, ars, acs, bj, bs, ci, crs, rows, cols, !first); break;
+          case 3: micro<3>(kb, ai, ars, acs, bj, bs, ci, crs, rows, cols, !first); break;
+          case 2: micro<2>(kb, ai, ars, acs, bj, bs, ci, crs, rows, cols, !first); break;
+          default: micro<1>(kb, ai, ars, acs, bj, bs, ci, crs, rows, cols, !first); break;
+        }
+      }
+    }
+  }
+}
 
 }  // namespace
 
@@ -232,9 +265,8 @@ void gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t 
     if (!accumulate) for (int64_t i = 0; i < M; i++) std::fill(c + i * crs, c + i * crs + N, 0.f);
     return;
   }
-  // Few rows: packing B would cost as much as the product itself; stream B once instead.
-  if (M < 12 && acs == 1 && brs == 1) return dotRows(M, N, K, a, ars, b, bcs, c, crs, accumulate);
-  if (M < 4 && bcs == 1) return rowsAxpy(M, N, K, a, ars, acs, b, brs, c, crs, accumulate);
+  if (M < DIRECT_NT && acs == 1 && brs == 1) return dotRows(M, N, K, a, ars, b, bcs, c, crs, accumulate);
+  if (M < DIRECT_NN && bcs == 1) return directRows(M, N, K, a, ars, acs, b, brs, c, crs, accumulate);
   const int64_t ncMax = std::min<int64_t>(NC, (N + NR - 1) / NR * NR);
   const int64_t mcMax = std::min<int64_t>(MC, (M + MR - 1) / MR * MR);
   if ((int64_t)packBufB.size() < KC * ncMax) packBufB.resize(KC * ncMax);
@@ -254,7 +286,7 @@ void gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t 
           const int64_t cols = std::min<int64_t>(NR, nc - jr);
           for (int64_t ir = 0; ir < mc; ir += MR) {
             const int64_t rows = std::min<int64_t>(MR, mc - ir);
-            micro(kc, ap + ir * kc, bp + jr * kc, c + (i0 + ir) * crs + j0 + jr, crs, rows, cols, acc);
+            micro<MR>(kc, ap + ir * kc, 1, MR, bp + jr * kc, NR, c + (i0 + ir) * crs + j0 + jr, crs, rows, cols, acc);
           }
         }
       }

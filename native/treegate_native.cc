@@ -174,24 +174,86 @@ Ranges ranges(napi_env env, napi_value* v, int64_t nodes, int64_t rows) {
   return r;
 }
 
-// Rows [lo, hi) of the sorted batch split across threads: each thread handles the part of every node's
-// range in its rows; f(t, a, e, nt) runs node t on rows [a, e) with nt threads inside its product.
-// NOTE: with fewer rows than 16 per thread, row halves would leave a thread idle (one row at N = 1):
-// then nodes run one after another, each product split across the threads by columns.
-template <typename F>
-void byRows(const Ranges& r, int64_t rowsTotal, int64_t macsPerRow, F&& f) {
-  int64_t work = 0;
-  for (int64_t g = r.g0; g < r.g1; g++) work += (r.end.p[g] - r.start.p[g]) * macsPerRow;
-  const int nt = work < kParallelMacs ? 1 : threads;
-  if (nt > 1 && rowsTotal < 16 * nt) {
-    for (int64_t g = r.g0; g < r.g1; g++)
-      if (r.end.p[g] > r.start.p[g]) f(r.node.p[g], r.start.p[g], r.end.p[g], nt);
-    return;
-  }
-  pool->run(nt, [&](int t) {
-    const int64_t lo = rowsTotal * t / nt, hi = rowsTotal * (t + 1) / nt;
+// Cost of a node's product over r rows, in units of reading its weights: bound by that read up to about
+// ROWS_PER_READ rows, by multiply-adds beyond (the direct few-row kernels at ~150 GFLOP/s against 27 GB/s).
+constexpr int64_t ROWS_PER_READ = 12;
+int64_t partCost(int64_t r) { return r <= 0 ? 0 : std::max(ROWS_PER_READ, r); }
+
+// Split points 0 = R_0 ≤ … ≤ R_nt = N of the sorted rows, one range per thread, for grouped products where each
+// row has one writer (forward, input gradient). A split inside a node's range makes two threads read its
+// weights, so the points are chosen by cost, not by row count: thread t's cost is Σ_nodes partCost(rows of the
+// node in its range), and R_t minimizes max(cost of [R_{t−1}, R_t), cost of [R_t, N) / (threads left)).
+// Costs of all R at once: each node adds a piecewise-linear function of R, built from jumps and slope changes.
+std::vector<int64_t> splitPoints(const Ranges& r, int64_t N, int nt) {
+  // right[R] = Σ partCost(rows of the node in [R, N)), left[R] = the same for [lo, R)
+  auto profile = [&](int64_t lo, bool fromLeft) {
+    std::vector<int64_t> jump(N + 2, 0), slope(N + 2, 0), f(N + 1, 0);
     for (int64_t g = r.g0; g < r.g1; g++) {
-      const int64_t s = std::max<int64_t>(r.start.p[g], lo), e = std::min<int64_t>(r.end.p[g], hi);
+      const int64_t s = std::max<int64_t>(r.start.p[g], lo), e = r.end.p[g], n = e - s;
+      if (n <= 0) continue;
+      // in distance d = rows of the node covered (1 … n): partCost rises to ROWS_PER_READ at d = 1, then +1 per row
+      // past ROWS_PER_READ; positions: left R = s + d, right R = e − d
+      if (fromLeft) {
+        jump[s + 1] += ROWS_PER_READ;
+        if (n > ROWS_PER_READ) { slope[s + ROWS_PER_READ + 1] += 1; slope[e + 1] -= 1; }
+      } else {
+        jump[N - (e - 1)] += ROWS_PER_READ;  // mirrored: index N − R
+        if (n > ROWS_PER_READ) { slope[N - (e - ROWS_PER_READ - 1)] += 1; slope[N - s + 1] -= 1; }
+      }
+    }
+    int64_t v = 0, sl = 0;
+    for (int64_t i = 0; i <= N; i++) {
+      sl += slope[i];
+      v += jump[i] + sl;
+      f[fromLeft ? i : N - i] = v;
+    }
+    return f;
+  };
+  const std::vector<int64_t> right = profile(0, false);
+  std::vector<int64_t> R(nt + 1, N);
+  R[0] = 0;
+  for (int t = 1; t < nt; t++) {
+    const std::vector<int64_t> left = profile(R[t - 1], true);
+    int64_t best = R[t - 1], bestCost = INT64_MAX;
+    for (int64_t x = R[t - 1]; x <= N; x++) {
+      const int64_t c = std::max(left[x] * (nt - t), right[x]);  // left·(threads left) vs the rest
+      if (c < bestCost) { bestCost = c; best = x; }
+    }
+    R[t] = best;
+  }
+  return R;
+}
+
+// Runs f(node, a, e, threadsInside) over every node's rows [a, e), split across threads by splitPoints. When no
+// row split gets the largest thread's cost under 3/4 of the whole (one row, or one node), nodes run one after
+// another instead, each product split across the threads by columns.
+template <typename F>
+void byRows(const Ranges& r, int64_t N, int64_t macsPerRow, F&& f) {
+  int64_t work = 0, whole = 0;
+  for (int64_t g = r.g0; g < r.g1; g++) {
+    work += (r.end.p[g] - r.start.p[g]) * macsPerRow;
+    whole += partCost(r.end.p[g] - r.start.p[g]);
+  }
+  const int nt = work < kParallelMacs ? 1 : threads;
+  std::vector<int64_t> R{0, N};
+  if (nt > 1) {
+    R = splitPoints(r, N, nt);
+    int64_t worst = 0;
+    for (int t = 0; t < nt; t++) {
+      int64_t c = 0;
+      for (int64_t g = r.g0; g < r.g1; g++)
+        c += partCost(std::min<int64_t>(r.end.p[g], R[t + 1]) - std::max<int64_t>(r.start.p[g], R[t]));
+      worst = std::max(worst, c);
+    }
+    if (4 * worst >= 3 * whole) {
+      for (int64_t g = r.g0; g < r.g1; g++)
+        if (r.end.p[g] > r.start.p[g]) f(r.node.p[g], r.start.p[g], r.end.p[g], nt);
+      return;
+    }
+  }
+  pool->run((int)R.size() - 1, [&](int t) {
+    for (int64_t g = r.g0; g < r.g1; g++) {
+      const int64_t s = std::max<int64_t>(r.start.p[g], R[t]), e = std::min<int64_t>(r.end.p[g], R[t + 1]);
       if (e > s) f(r.node.p[g], s, e, 1);
     }
   });
@@ -256,22 +318,27 @@ napi_value GroupedBackwardWeight(napi_env env, napi_callback_info info) {
         for (int64_t j = 0; j < m; j++) c[j] += d[j];
       }
     };
-    std::vector<int64_t> big, small;
-    int64_t smallWork = 0;
+    // Balance by partCost: a 1-row node costs about as much as a 12-row one (read and write its gradient).
+    // A node costing more than a thread's share is split inside its product; the rest run whole, in
+    // contiguous runs of about equal cost, one run per thread.
+    int64_t total = 0;
+    for (int64_t g = r.g0; g < r.g1; g++) total += partCost(r.end.p[g] - r.start.p[g]);
+    int64_t work = 0;
+    for (int64_t g = r.g0; g < r.g1; g++) work += (r.end.p[g] - r.start.p[g]) * m * s;
+    const int nt = work < kParallelMacs ? 1 : threads;
+    std::vector<int64_t> whole;
+    int64_t wholeCost = 0;
     for (int64_t g = r.g0; g < r.g1; g++) {
-      const int64_t work = (r.end.p[g] - r.start.p[g]) * m * s;
-      if (threads > 1 && work >= 8 * kParallelMacs) big.push_back(g);
-      else { small.push_back(g); smallWork += work; }
+      const int64_t c = partCost(r.end.p[g] - r.start.p[g]);
+      if (nt > 1 && c * nt > total) node(g, nt);
+      else { whole.push_back(g); wholeCost += c; }
     }
-    for (int64_t g : big) node(g, threads);
-    const int nt = smallWork < kParallelMacs ? 1 : threads;
-    // greedy split of the small nodes: contiguous runs of about equal work
     pool->run(nt, [&](int t) {
       int64_t acc = 0;
-      for (int64_t g : small) {
-        const int64_t work = (r.end.p[g] - r.start.p[g]) * m * s;
-        const int owner = smallWork == 0 ? 0 : (int)std::min<int64_t>(nt - 1, (acc + work / 2) * nt / smallWork);
-        acc += work;
+      for (int64_t g : whole) {
+        const int64_t c = partCost(r.end.p[g] - r.start.p[g]);
+        const int owner = wholeCost == 0 ? 0 : (int)std::min<int64_t>(nt - 1, (acc + c / 2) * nt / wholeCost);
+        acc += c;
         if (owner == t) node(g, 1);
       }
     });
@@ -296,9 +363,22 @@ void forSlots(napi_env env, napi_value* v, const F32& w, const F32& g, std::vect
   }
   std::vector<int32_t> t(count);
   for (int64_t q = 0; q < count; q++) t[q] = ++steps.p[slots.p[q]];
-  const int nt = count * slotSize < kParallelMacs ? 1 : threads;
+  // Elements, not slots, are split across threads (one slot, k = 0, would leave a thread idle); split points
+  // fall on multiples of 64 elements into a slot so that each element takes the same vector or scalar path.
+  const int64_t total = count * slotSize;
+  if (total == 0) return;
+  const int nt = total < kParallelMacs ? 1 : threads;
+  auto split = [&](int th) {
+    const int64_t x = total * th / nt;
+    return x / slotSize * slotSize + x % slotSize / 64 * 64;
+  };
   pool->run(nt, [&](int th) {
-    for (int64_t q = count * th / nt; q < count * (th + 1) / nt; q++) f(slots.p[q], slots.p[q] * slotSize, (slots.p[q] + 1) * slotSize, t[q]);
+    const int64_t lo = split(th), hi = split(th + 1);
+    for (int64_t q = lo / slotSize; q < count && q * slotSize < hi; q++) {
+      const int64_t base = (int64_t)slots.p[q] * slotSize;
+      const int64_t e0 = std::max(lo, q * slotSize) - q * slotSize, e1 = std::min(hi, (q + 1) * slotSize) - q * slotSize;
+      if (e1 > e0) f(slots.p[q], base + e0, base + e1, t[q]);
+    }
   });
 }
 

@@ -21,6 +21,7 @@ const SHAPES: Array<[number, number, number]> = [
   [1, 1, 1], [1, 1, 0], [4, 3, 0], [1, 7, 5], [7, 1, 5], [2, 33, 17], [3, 64, 300], [5, 31, 9], [6, 32, 256],
   [7, 33, 257], [15, 40, 100], [16, 40, 100], [17, 65, 33], [121, 70, 513], [130, 300, 40], [33, 2050, 20],
   [96, 128, 64], [200, 96, 64], [64, 512, 64],
+  [1, 512, 512], [13, 4, 1], [9, 5, 33], [31, 97, 530], [24, 70, 700], [15, 130, 16],
 ];
 
 type Variant = 'NT' | 'NN' | 'TN';
@@ -60,7 +61,8 @@ for (const v of ['NT', 'NN', 'TN'] as const) {
 test('native grouped products match js over routings (k = 0…5, empty leaves, one leaf, odd widths)', { skip }, () => {
   const rng = new Rng(11);
   for (const [k, N, m, s, mode] of [[0, 9, 5, 7, 'random'], [1, 1, 3, 4, 'random'], [3, 50, 33, 17, 'random'],
-    [4, 64, 40, 70, 'one'], [5, 200, 64, 48, 'sparse'], [2, 0, 8, 8, 'random'], [3, 300, 96, 128, 'random']] as const) {
+    [4, 64, 40, 70, 'one'], [5, 200, 64, 48, 'sparse'], [2, 0, 8, 8, 'random'], [3, 300, 96, 128, 'random'],
+    [7, 300, 64, 40, 'random'], [9, 100, 48, 61, 'random'], [2, 3, 300, 400, 'random'], [0, 1, 520, 530, 'random']] as const) {
     const T = 2 ** (k + 1) - 1, leaves = 2 ** k;
     const rt = new Routing();
     rt.leaf = new Int32Array(Math.max(1, N));
@@ -119,7 +121,9 @@ test('native kernels reject out-of-bounds views instead of touching memory', { s
 
 test('native lazy optimizer updates match js: listed slots only, per-slot steps, decay per slot', { skip }, () => {
   const rng = new Rng(5);
-  for (const [slots, slotSize, listed] of [[1, 7, [0]], [31, 40, [0, 3, 4, 30]], [7, 1000, [6, 0, 2]], [3, 0, [1]]] as const) {
+  // the last two are split across two threads inside a slot (split points 64-aligned within the slot)
+  for (const [slots, slotSize, listed] of [[1, 7, [0]], [31, 40, [0, 3, 4, 30]], [7, 1000, [6, 0, 2]], [3, 0, [1]],
+    [1, 300001, [0]], [5, 70001, [4, 1, 3]]] as const) {
     const n = slots * slotSize;
     const w = randomArray(rng, n), g = randomArray(rng, n), m = randomArray(rng, n, 0.1), v = randomArray(rng, n, 0.1).map(Math.abs);
     const list = Int32Array.from(listed);
@@ -128,14 +132,18 @@ test('native lazy optimizer updates match js: listed slots only, per-slot steps,
       for (const d of [decay, null]) {
         const js = { w: w.slice(), m: m.slice(), v: v.slice(), steps: Int32Array.from({ length: slots }, (_, s) => s % 3) };
         const na = { w: w.slice(), m: m.slice(), v: v.slice(), steps: js.steps.slice() };
-        for (const [be, st] of [[jsBackend, js], [nb!, na]] as const) {
+        const na1 = { w: w.slice(), m: m.slice(), v: v.slice(), steps: js.steps.slice() };
+        for (const [be, st, threads] of [[jsBackend, js, 0], [nb!, na, 2], [nb!, na1, 1]] as const) {
+          if (threads) nb!.setThreads(threads);
           for (let rep = 0; rep < 3; rep++) {
             if (kind === 'adam') be.adamUpdate(st.w, g, st.m, st.v, slotSize, list, list.length, st.steps, d, 0.01, 0.1, 0.9, 0.999, 1e-8);
             else be.sgdUpdate(st.w, g, st.m, slotSize, list, list.length, st.steps, d, 0.01, 0.1, 0.9);
           }
         }
+        nb!.setThreads(2);
         const what = `${kind} slots=${slots}×${slotSize} decay=${d ? 'yes' : 'no'}`;
         assert.deepEqual(Array.from(na.steps), Array.from(js.steps), `${what}: step counts`);
+        assertBitEqual(na.w, na1.w, `${what}: 2 threads vs 1`);
         assertClose(na.w, js.w, { rtol: 1e-5, atol: 1e-6 }, `${what}: weights`);
         assertClose(na.m, js.m, { rtol: 1e-5, atol: 1e-7 }, `${what}: first moment`);
         if (kind === 'adam') assertClose(na.v, js.v, { rtol: 1e-5, atol: 1e-8 }, `${what}: second moment`);
