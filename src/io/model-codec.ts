@@ -1,11 +1,14 @@
 import { TreegateError } from '../core/errors.js';
-import { Model, type ModelConfig } from '../layers/model.js';
-import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
+import { Model, paramShapes, type ModelConfig } from '../layers/model.js';
+import { decodeSafetensors, encodeSafetensors, type TensorEntry } from './safetensors.js';
 
 // The model file format (docs/format.md) as bytes in and out: no file system, so browsers can use it too.
 
 /** Value of the `format` metadata key; see docs/format.md. */
 export const MODEL_FORMAT = 'treegate-model/1';
+/** Parameter values a config may need beyond the file's tensors before it is rejected unbuilt (4 MiB of float32). */
+const CONFIG_ALLOWANCE = 1 << 20;
+
 /** Serializes a model: one safetensors file, config JSON in its metadata (docs/format.md). */
 export function encodeModel(model: Model): Uint8Array {
   const tensors = model.params().map((p) => ({ name: p.name, shape: [...p.shape], data: p.data }));
@@ -19,9 +22,21 @@ export function decodeModel(bytes: Uint8Array, source: string): Model {
     throw new TreegateError(`${source}: not a treegate model (metadata format is ${JSON.stringify(metadata.format ?? null)}, expected "${MODEL_FORMAT}")`,
       'pass a file written by treegate train');
   }
+  return modelFromTensors(metadata.config, tensors, source, () => false);
+}
+
+/**
+ * Builds a model from its config JSON and decoded tensors: the config is
+ * checked, every parameter's tensor must be present with its exact shape (all
+ * checked before the model allocates anything) and finite values, and any
+ * other tensor is an error unless `extra(name)` says it belongs to the file's
+ * other contents (a checkpoint's optimizer state).
+ */
+export function modelFromTensors(configJson: string | undefined, tensors: Map<string, TensorEntry>, source: string,
+  extra: (name: string) => boolean): Model {
   let config: ModelConfig;
   try {
-    config = JSON.parse(metadata.config ?? '') as ModelConfig;
+    config = JSON.parse(configJson ?? '') as ModelConfig;
   } catch {
     throw new TreegateError(`${source}: the model config in the metadata is not valid JSON`);
   }
@@ -35,6 +50,28 @@ export function decodeModel(bytes: Uint8Array, source: string): Model {
   if (norm !== undefined) {
     const ok = typeof norm === 'object' && norm !== null && [norm.scale, norm.mean, norm.std].every((v) => typeof v === 'number' && Number.isFinite(v)) && norm.std > 0;
     if (!ok) throw new TreegateError(`${source}: the normalization in the model config is malformed (needs finite scale, mean and std > 0)`);
+  }
+  // every tensor the config needs must be in the file with its exact shape before the model allocates anything:
+  // a small file with a config claiming huge layers is rejected here, not after reserving their memory
+  let shapes: Array<{ name: string; shape: number[] }>;
+  try {
+    shapes = paramShapes(config);
+  } catch (e) {
+    throw new TreegateError(`${source}: invalid model config: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  // allocation stays bounded by what the file holds: a config needing more values than the file's tensors (plus a
+  // small allowance, so that small configs get the model's own messages about bad options) is rejected before the
+  // model exists; otherwise the model is built and each tensor is matched below
+  const need = shapes.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
+  let have = 0;
+  for (const t of tensors.values()) have += t.data.length;
+  if (need > have + CONFIG_ALLOWANCE) {
+    const bad = shapes.find(({ name, shape }) => {
+      const t = tensors.get(name);
+      return !t || t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i]);
+    });
+    throw new TreegateError(`${source}: the config needs ${need} parameter values but the file holds ${have}` +
+      (bad ? ` (tensor ${bad.name} ${tensors.has(bad.name) ? `has shape [${tensors.get(bad.name)!.shape}], the config needs [${bad.shape}]` : 'is missing'})` : ''));
   }
   let model: Model;
   try {
@@ -58,7 +95,7 @@ export function decodeModel(bytes: Uint8Array, source: string): Model {
     p.version++;
   }
   for (const name of tensors.keys()) {
-    if (!expected.has(name)) throw new TreegateError(`${source}: unexpected tensor ${name} (not part of the config)`);
+    if (!expected.has(name) && !extra(name)) throw new TreegateError(`${source}: unexpected tensor ${name} (not part of the config)`);
   }
   return model;
 }

@@ -204,6 +204,50 @@ export class Model {
   }
 }
 
+/**
+ * Names and shapes of a config's parameters, in Model.params() order, computed
+ * without building the model (a file's config is checked against its tensors
+ * before anything is allocated). Throws on a config whose sizes are not
+ * positive integers or do not fit one array; layer options are checked when
+ * the model is built.
+ */
+export function paramShapes(config: ModelConfig): Array<{ name: string; shape: number[] }> {
+  const out: Array<{ name: string; shape: number[] }> = [];
+  checkInt(config.inputSize, 'model input size', 1);
+  checkInt(config.numClasses, 'model class count', 2);
+  check(Array.isArray(config.layers), 'model config has no layer list');
+  const dim = (v: unknown, what: string, max = 2 ** 31 - 1) => checkInt(v as number, what, 1, max);
+  const size = (shape: number[], what: string) => {
+    check(shape.reduce((a, b) => a * b, 1) <= 2 ** 31 - 1, `${what}: shape [${shape}] does not fit one array`);
+    return shape;
+  };
+  config.layers.forEach((c, i) => {
+    const name = `layers.${i}`;
+    check(typeof c === 'object' && c !== null, `${name}: not an object`);
+    if (c.kind === 'dense') {
+      const n = dim(c.inputSize, `${name}: input size`), m = dim(c.outputSize, `${name}: output size`);
+      out.push({ name: `${name}.weight`, shape: size([m, n], name) }, { name: `${name}.bias`, shape: [m] });
+    } else if (c.kind === 'tree' || c.kind === 'flat') {
+      const n = dim(c.inputSize, `${name}: input size`), m = dim(c.outputSize, `${name}: output size`);
+      const k = checkInt(c.depth, `${name}: depth`, 0, 24), B = dim(c.blocks ?? 1, `${name}: blocks`, n);
+      check(n % B === 0, `${name}: input size ${n} is not divisible by ${B} blocks`);
+      const s = n / B, T = c.kind === 'flat' ? 2 ** k : 2 ** (k + 1) - 1;
+      for (let j = 0; j < B; j++) {
+        const p = `${name}.blocks.${j}`;
+        out.push({ name: `${p}.weight`, shape: size([T, m, s], p) }, { name: `${p}.bias`, shape: size([T, m], p) });
+        if (c.gating === 'projection') out.push({ name: `${p}.gate_weight`, shape: size([k, s], p) }, { name: `${p}.gate_bias`, shape: [k] });
+      }
+    } else if (c.kind === 'moe') {
+      const n = dim(c.inputSize, `${name}: input size`), m = dim(c.outputSize, `${name}: output size`), E = dim(c.experts, `${name}: experts`, 2 ** 24);
+      out.push({ name: `${name}.weight`, shape: size([E, m, n], name) }, { name: `${name}.bias`, shape: size([E, m], name) },
+        { name: `${name}.router`, shape: size([E, n], name) });
+    } else if (c.kind !== 'activation') {
+      throw new TreegateError(`${name}: unknown layer kind '${(c as { kind: unknown }).kind}'`, 'use dense, tree, flat, moe or activation');
+    }
+  });
+  return out;
+}
+
 export interface MlpOptions {
   inputSize: number;
   numClasses: number;

@@ -54,6 +54,20 @@ export class Optimizer {
     }));
   }
 
+  /** Replaces the state (moments and per-slot step counts) with a saved one of the same shapes (checkpoints). */
+  loadState(states: ReadonlyArray<{ m: Float32Array; v: Float32Array | null; steps: Int32Array }>): void {
+    check(states.length === this.state.length, `optimizer state for ${states.length} parameters, the model has ${this.state.length}`);
+    states.forEach((s, i) => {
+      const st = this.state[i], name = this.params[i].name;
+      check(s.m.length === st.m.length && s.steps.length === st.steps.length, `optimizer state of ${name} does not match its shape`);
+      check((s.v === null) === (st.v === null) && (!s.v || s.v.length === st.v!.length),
+        `optimizer state of ${name} is for ${s.v ? 'adam' : 'sgd'}, the run uses ${this.kind}`);
+      st.m.set(s.m);
+      if (s.v) st.v!.set(s.v);
+      st.steps.set(s.steps);
+    });
+  }
+
   /** Applies the gradients of touched slots with learning rate `lr`. Does not clear gradients. */
   step(lr: number): void {
     const be = backend();

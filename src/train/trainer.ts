@@ -1,12 +1,15 @@
-import { checkInt, checkNumber, TreegateError } from '../core/errors.js';
-import type { Rng } from '../core/rng.js';
-import { matrix, type Matrix } from '../core/tensor.js';
+import { check, checkInt, checkNumber, TreegateError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import { matrix } from '../core/tensor.js';
 import { backend } from '../kernels/backend.js';
 import type { Model, TreeStats } from '../layers/model.js';
 import { learningRate, Optimizer, type OptimizerConfig, type ScheduleKind } from './optim.js';
 
 /** Inputs (N, D) and labels (N). */
-export interface LabeledData { x: Matrix; y: Int32Array }
+export interface LabeledData { x: { rows: number; cols: number; data: Float32Array }; y: Int32Array }
+
+/** What to do when the loss, a gradient or a weight stops being finite. */
+export type NonFinitePolicy = 'stop' | 'skip';
 
 export interface TrainOptions {
   epochs: number;
@@ -14,14 +17,15 @@ export interface TrainOptions {
   lr: number;
   schedule: ScheduleKind;
   optimizer: OptimizerConfig;
+  /** stop (default): throw NonFiniteError; skip: drop the step's gradients and halve the learning rate from then on */
+  onNonFinite?: NonFinitePolicy;
   /** called after every step */
   onStep?: (s: StepInfo) => void;
   /** called after every epoch's evaluation */
   onEpoch?: (e: EpochMetrics) => void;
 }
 
-export interface StepInfo { epoch: number; step: number; totalSteps: number; loss: number; accuracy: number; lr: number }
-
+export interface StepInfo { epoch: number; step: number; totalSteps: number; loss: number; accuracy: number; lr: number; skipped: boolean }
 
 export interface EpochMetrics {
   epoch: number;
@@ -37,70 +41,193 @@ export interface EpochMetrics {
 }
 
 /**
- * Minibatch training with seeded shuffling; evaluates on `validation` after
- * each epoch. Stops with a clear error naming the step if the loss becomes
- * non-finite.
+ * Where a run stands between two steps: with the model's weights and the
+ * optimizer's state, everything needed to continue bit for bit (checkpoints).
  */
-export function train(model: Model, data: LabeledData, validation: LabeledData | null, opts: TrainOptions,
-  rng: Rng): { history: EpochMetrics[]; optimizer: Optimizer } {
-  checkInt(opts.epochs, 'epochs', 1);
-  checkInt(opts.batchSize, 'batch size', 1);
-  checkNumber(opts.lr, 'learning rate', 0);
-  const N = data.x.rows, D = data.x.cols;
-  if (N === 0) throw new TreegateError('the training set is empty');
-  const optimizer = new Optimizer(model.params(), opts.optimizer);
-  const B = Math.min(opts.batchSize, N);
-  const stepsPerEpoch = Math.ceil(N / B);
-  const totalSteps = stepsPerEpoch * opts.epochs;
-  const xb = new Float32Array(B * D);
-  const yb = new Int32Array(B);
-  const history: EpochMetrics[] = [];
-  const started = performance.now();
-  let step = 0;
-  if (model.treeLayers().some(({ layer }) => layer.gateUnitsPending)) {
-    // data-dependent gating: a seeded sample of up to 1024 training examples
-    const count = Math.min(N, 1024), idx = rng.permutation(N).subarray(0, count);
-    const xs = new Float32Array(count * D);
-    backend().gatherRows(data.x.data, D, 0, idx, count, D, xs);
-    model.chooseGateUnits(matrix(count, D, xs));
+export interface TrainProgress {
+  /** epoch in progress (1-based); epochs + 1 when done */
+  epoch: number;
+  /** examples of this epoch already trained on (a batch boundary) */
+  position: number;
+  /** steps taken so far */
+  step: number;
+  /** state of the data-order rng at the start of this epoch, before its permutation was drawn */
+  epochRng: { s: number[]; spare: number | null };
+  /** this epoch's running sums (loss · rows, correct) and the rows they cover */
+  lossSum: number;
+  correct: number;
+  seen: number;
+  /** learning rate multiplier (halved by each skipped non-finite step) */
+  lrScale: number;
+  skippedSteps: number;
+  /** training seconds before this process */
+  seconds: number;
+  history: EpochMetrics[];
+}
+
+/** The loss, a gradient or a weight became NaN or infinite; names where and when. */
+export class NonFiniteError extends TreegateError {
+  constructor(message: string, readonly step: number, readonly where: string) {
+    super(message, 'lower the learning rate, or pass --on-nonfinite skip to drop such steps; the last checkpoint holds the last good state');
   }
-  for (let epoch = 1; epoch <= opts.epochs; epoch++) {
-    const order = rng.permutation(N);
-    model.resetUsage();
-    let lossSum = 0, correct = 0, lr = opts.lr;
-    for (let b = 0; b < N; b += B) {
-      const rows = Math.min(B, N - b);
-      const idx = order.subarray(b, b + rows);
-      backend().gatherRows(data.x.data, D, 0, idx, rows, D, xb);
-      for (let i = 0; i < rows; i++) yb[i] = data.y[idx[i]];
-      model.clearGrad();
-      const r = model.lossAndGrad(matrix(rows, D, xb), yb.subarray(0, rows));
-      if (!Number.isFinite(r.loss)) {
-        throw new TreegateError(`training loss became ${r.loss} at epoch ${epoch}, step ${step + 1}`,
-          'lower the learning rate or the weight decay');
-      }
-      lr = learningRate(opts.schedule, opts.lr, step, totalSteps);
-      optimizer.step(lr);
-      step++;
-      lossSum += r.loss * rows;
-      correct += r.correct;
-      opts.onStep?.({ epoch, step, totalSteps, loss: r.loss, accuracy: r.correct / rows, lr });
+}
+
+/**
+ * Minibatch training with seeded shuffling, one step at a time, so a caller can
+ * stop between steps, save `progress` with the model and optimizer, and a new
+ * Trainer built with that progress continues exactly where it stopped.
+ * Evaluates on `validation` after each epoch.
+ */
+export class Trainer {
+  readonly optimizer: Optimizer;
+  readonly progress: TrainProgress;
+  readonly stepsPerEpoch: number;
+  readonly totalSteps: number;
+  private readonly B: number;
+  private readonly xb: Float32Array;
+  private readonly yb: Int32Array;
+  private readonly rng: Rng;
+  private order: Int32Array;
+  private started = performance.now();
+
+  constructor(readonly model: Model, readonly data: LabeledData, readonly validation: LabeledData | null, readonly opts: TrainOptions,
+    rng: Rng, resume?: TrainProgress) {
+    checkInt(opts.epochs, 'epochs', 1);
+    checkInt(opts.batchSize, 'batch size', 1);
+    checkNumber(opts.lr, 'learning rate', 0);
+    check(!opts.onNonFinite || opts.onNonFinite === 'stop' || opts.onNonFinite === 'skip', `unknown non-finite policy '${opts.onNonFinite}'`, 'use stop or skip');
+    const N = data.x.rows, D = data.x.cols;
+    if (N === 0) throw new TreegateError('the training set is empty');
+    this.optimizer = new Optimizer(model.params(), opts.optimizer);
+    this.B = Math.min(opts.batchSize, N);
+    this.stepsPerEpoch = Math.ceil(N / this.B);
+    this.totalSteps = this.stepsPerEpoch * opts.epochs;
+    this.xb = new Float32Array(this.B * D);
+    this.yb = new Int32Array(this.B);
+    if (resume) {
+      this.progress = structuredClone(resume);
+      this.rng = Rng.fromState(this.progress.epochRng);
+      this.order = this.progress.epoch <= opts.epochs ? this.rng.permutation(N) : new Int32Array(0);
+      return;
     }
+    if (model.treeLayers().some(({ layer }) => layer.gateUnitsPending)) {
+      // data-dependent gating: a seeded sample of up to 1024 training examples
+      const count = Math.min(N, 1024), idx = rng.permutation(N).subarray(0, count);
+      const xs = new Float32Array(count * D);
+      backend().gatherRows(data.x.data, D, 0, idx, count, D, xs);
+      model.chooseGateUnits(matrix(count, D, xs));
+    }
+    this.rng = rng;
+    this.progress = {
+      epoch: 1, position: 0, step: 0, epochRng: rng.getState(), lossSum: 0, correct: 0, seen: 0, lrScale: 1, skippedSteps: 0,
+      seconds: 0, history: [],
+    };
+    this.order = rng.permutation(N);
+    model.resetUsage();
+  }
+
+  get done(): boolean {
+    return this.progress.epoch > this.opts.epochs;
+  }
+
+  /** Seconds trained, this process and before. */
+  get seconds(): number {
+    return this.progress.seconds + (performance.now() - this.started) / 1000;
+  }
+
+  /** One optimizer step on the next batch; after the epoch's last batch, the epoch's evaluation. */
+  step(): StepInfo {
+    const p = this.progress, o = this.opts, model = this.model;
+    check(!this.done, 'training is already done');
+    const N = this.data.x.rows, D = this.data.x.cols;
+    const rows = Math.min(this.B, N - p.position);
+    const idx = this.order.subarray(p.position, p.position + rows);
+    backend().gatherRows(this.data.x.data, D, 0, idx, rows, D, this.xb);
+    for (let i = 0; i < rows; i++) this.yb[i] = this.data.y[idx[i]];
+    model.clearGrad();
+    const r = model.lossAndGrad(matrix(rows, D, this.xb), this.yb.subarray(0, rows));
+    let skipped = false;
+    if (!Number.isFinite(r.loss)) {
+      const where = findNonFinite(model);
+      const what = where ? `${where.kind} ${where.name}` : 'the loss (activations overflowed)';
+      if (o.onNonFinite === 'skip' && (!where || where.kind === 'gradient of')) {
+        // drop this step's gradients; the weights are still finite
+        model.clearGrad();
+        p.lrScale /= 2;
+        p.skippedSteps++;
+        skipped = true;
+      } else {
+        throw new NonFiniteError(`training loss became ${r.loss} at epoch ${p.epoch}, step ${p.step + 1}: non-finite value in ${what}`, p.step + 1, what);
+      }
+    }
+    const lr = learningRate(o.schedule, o.lr, p.step, this.totalSteps) * p.lrScale;
+    if (!skipped) this.optimizer.step(lr);
+    p.step++;
+    p.position += rows;
+    if (!skipped) {
+      p.lossSum += r.loss * rows;
+      p.correct += r.correct;
+      p.seen += rows;
+    }
+    const info: StepInfo = { epoch: p.epoch, step: p.step, totalSteps: this.totalSteps, loss: r.loss, accuracy: r.correct / rows, lr, skipped };
+    o.onStep?.(info);
+    if (p.position === N) this.endEpoch(lr);
+    return info;
+  }
+
+  private endEpoch(lr: number): void {
+    const p = this.progress, model = this.model;
     let validationLoss: number | null = null, validationAccuracy: number | null = null;
-    if (validation && validation.x.rows > 0) {
+    if (this.validation && this.validation.x.rows > 0) {
       model.resetUsage();
-      const v = model.evaluate(validation.x, validation.y);
+      const v = model.evaluate(matrix(this.validation.x.rows, this.validation.x.cols, this.validation.x.data), this.validation.y);
       validationLoss = v.loss;
       validationAccuracy = v.accuracy;
     }
     const e: EpochMetrics = {
-      epoch, step, lr,
-      trainLoss: lossSum / N, trainAccuracy: correct / N, validationLoss, validationAccuracy,
+      epoch: p.epoch, step: p.step, lr,
+      trainLoss: p.seen ? p.lossSum / p.seen : NaN, trainAccuracy: p.seen ? p.correct / p.seen : NaN, validationLoss, validationAccuracy,
       trees: model.treeStats(),
-      seconds: (performance.now() - started) / 1000,
+      seconds: this.seconds,
     };
-    history.push(e);
-    opts.onEpoch?.(e);
+    p.history.push(e);
+    p.epoch++;
+    p.position = 0;
+    p.lossSum = p.correct = p.seen = 0;
+    p.epochRng = this.rng.getState();
+    this.order = p.epoch <= this.opts.epochs ? this.rng.permutation(this.data.x.rows) : new Int32Array(0);
+    model.resetUsage();
+    this.opts.onEpoch?.(e);
   }
-  return { history, optimizer };
+
+  /** The progress to save now (seconds included). */
+  snapshot(): TrainProgress {
+    return { ...structuredClone(this.progress), seconds: this.seconds };
+  }
+}
+
+/** The first parameter (in model order) whose gradient or weight holds a non-finite value. */
+export function findNonFinite(model: Model): { kind: 'gradient of' | 'weight'; name: string } | null {
+  for (const p of model.params()) {
+    for (let i = 0; i < p.touchedCount; i++) {
+      const s = p.touched[i], g = p.grad.subarray(s * p.slotSize, (s + 1) * p.slotSize);
+      for (let j = 0; j < g.length; j++) if (!Number.isFinite(g[j])) return { kind: 'gradient of', name: p.name };
+    }
+  }
+  for (const p of model.params()) {
+    for (let j = 0; j < p.data.length; j++) if (!Number.isFinite(p.data[j])) return { kind: 'weight', name: p.name };
+  }
+  return null;
+}
+
+/**
+ * Trains to the end in one call (library use, experiments, benchmarks): a
+ * Trainer stepped until done. The CLI steps its own Trainer to handle signals
+ * and checkpoints.
+ */
+export function train(model: Model, data: LabeledData, validation: LabeledData | null, opts: TrainOptions,
+  rng: Rng): { history: EpochMetrics[]; optimizer: Optimizer } {
+  const t = new Trainer(model, data, validation, opts, rng);
+  while (!t.done) t.step();
+  return { history: t.progress.history, optimizer: t.optimizer };
 }

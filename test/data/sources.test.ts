@@ -122,3 +122,10 @@ test('Fashion-MNIST: 10 classes of 28×28 images, 1000 test images per class, no
   for (let i = 0; i < train.x.rows; i += 1) if (train.y[i] === 3) trainKeys.add(key(train.x.data, i));
   for (let i = 0; i < test.x.rows; i++) if (test.y[i] === 3) assert.ok(!trainKeys.has(key(test.x.data, i)), `test image ${i} repeats a training image`);
 });
+
+test('Fashion-MNIST: any prefix holds every class (the package lists them one after another)', () => {
+  const { train } = loadFashionMnist();
+  const counts = new Array(10).fill(0);
+  for (let i = 0; i < 1000; i++) counts[train.y[i]]++;
+  assert.deepEqual(counts, new Array(10).fill(100));
+});
