@@ -41,19 +41,19 @@ export function addColumnSums(x: usize, rows: i32, cols: i32, out: usize): void 
   }
 }
 
-/** y = x > 0 ? x : 0 (NaN → 0, like the reference). */
+/** y = x < 0 ? 0 : x (NaN passes through, like the reference). */
 export function reluForward(x: usize, y: usize, count: i32): void {
   const zero = f32x4.splat(0);
   let i = 0;
   for (; i + 4 <= count; i += 4) {
     const q = <usize>i << 2;
     const v = v128.load(x + q);
-    v128.store(y + q, v128.and(v, f32x4.gt(v, zero)));
+    v128.store(y + q, v128.andnot(v, f32x4.lt(v, zero)));
   }
   for (; i < count; i++) {
     const q = <usize>i << 2;
     const v = load<f32>(x + q);
-    store<f32>(y + q, v > 0 ? v : 0);
+    store<f32>(y + q, v < 0 ? 0 : v);
   }
 }
 

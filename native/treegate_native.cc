@@ -469,7 +469,8 @@ napi_value Unary(napi_env env, napi_callback_info info) {
     argv(env, info, 4, v);
     const int64_t kind = i64(env, v[0], "kind"), n = i64(env, v[3], "count");
     F32 x = checked(env, v[1], "x", n), y = checked(env, v[2], "y", n);
-    if (kind == 0) for (int64_t i = 0; i < n; i++) y.p[i] = x.p[i] > 0 ? x.p[i] : 0.f;
+    // relu lets NaN through (x < 0 ? 0 : x), as the reference does, so that training sees it in the loss
+    if (kind == 0) for (int64_t i = 0; i < n; i++) y.p[i] = x.p[i] < 0 ? 0.f : x.p[i];
     else for (int64_t i = 0; i < n; i++) y.p[i] = std::tanh(x.p[i]);
     return undefined(env);
   });

@@ -19,8 +19,13 @@ export function addColumnSums(x: Float32Array, rows: number, cols: number, out: 
   }
 }
 
+/**
+ * y = x < 0 ? 0 : x. NaN passes through (as x > 0 ? x : 0 would not): a NaN
+ * weight or input must reach the loss, where training detects it, instead
+ * of hiding behind the ReLU while it spreads into the gradients.
+ */
 export function reluForward(x: Float32Array, y: Float32Array, count: number): void {
-  for (let i = 0; i < count; i++) y[i] = x[i] > 0 ? x[i] : 0;
+  for (let i = 0; i < count; i++) y[i] = x[i] < 0 ? 0 : x[i];
 }
 
 /** dx = dy · [y > 0] (y the ReLU output). */
