@@ -41,7 +41,7 @@ export function packedBBytes(N: i32, K: i32): usize {
   return <usize>K * <usize>roundUp(N, NR) * 4;
 }
 
-/** Scratch bytes gemm needs: a tile, a packed A block and the packed B (or packed A when swapped, never wider). */
+/** Scratch bytes gemm needs: a tile, a packed A block and the packed B (or the packed A of the transposed product, never wider). */
 export function gemmScratchBytes(M: i32, N: i32, K: i32): usize {
   return 256 + <usize>(MC * KC * 4) + 64 + packedBBytes(N, K);
 }

@@ -66,9 +66,10 @@ interface Kernels {
 }
 
 const KERNEL_NAMES = [
-  'heapBase', 'gemm', 'gemmScratchBytes', 'gemmTransposes', 'packB', 'packedBBytes', 'gemmPackedB', 'groupedForward', 'groupedBackwardInput', 'groupedBackwardWeight',
-  'groupedScratchBytes', 'addRowVector', 'addColumnSums', 'reluForward', 'reluBackward', 'tanhForward',
-  'tanhBackward', 'softmaxCrossEntropy', 'gatherRows', 'scatterRows', 'sgdUpdate', 'adamUpdate',
+  'heapBase', 'gemm', 'gemmScratchBytes', 'gemmTransposes', 'packB', 'packedBBytes', 'gemmPackedB',
+  'groupedForward', 'groupedBackwardInput', 'groupedBackwardWeight', 'groupedScratchBytes', 'addRowVector',
+  'addColumnSums', 'reluForward', 'reluBackward', 'tanhForward', 'tanhBackward', 'softmaxCrossEntropy',
+  'gatherRows', 'scatterRows', 'sgdUpdate', 'adamUpdate',
 ] as const;
 
 const PAGE = 65536;
