@@ -21,7 +21,7 @@ for (const c of [trainCommand(), evalCommand(), inspectCommand(), reportCommand(
 
 const verbose = process.argv.includes('--verbose');
 try {
-  program.parse(process.argv);
+  await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof CommanderError) {
     // commander has printed its message already; help and version exit 0

@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { check } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { MEMORIZATION_DEFAULTS } from '../data/memorization.js';
@@ -9,7 +9,8 @@ import { selectBackend, type BackendChoice } from '../kernels/select.js';
 import { checkWritableDir, writeFileAtomic } from '../io/atomic.js';
 import { saveModel } from '../io/model-file.js';
 import { Model, mlpConfig } from '../layers/model.js';
-import { train, type EpochMetrics } from '../train/trainer.js';
+import { listCheckpoints, loadNewestCheckpoint, writeCheckpoint, type LoadedCheckpoint } from '../io/checkpoint.js';
+import { NonFiniteError, Trainer, type EpochMetrics, type NonFinitePolicy } from '../train/trainer.js';
 import { choice, int, intList, num } from './options.js';
 import { formatCount, layerTable, modelSummary } from './report.js';
 
@@ -66,9 +67,24 @@ export function trainCommand(): Command {
     .option('--seed <n>', 'random seed (same seed, same model, bit for bit)', int(0, 2 ** 32 - 1), d.seed)
     .option('--out <dir>', 'output folder for model.safetensors, metrics.jsonl and result.json', d.out)
     .option('--log-every <steps>', 'write the training loss to metrics.jsonl every this many steps', int(1), 50)
+    .option('--checkpoint-every <n>', 'write a checkpoint every n steps, or every n minutes with an m suffix (e.g. 500, 10m)', every)
+    .option('--keep-checkpoints <k>', 'checkpoints kept in OUT/checkpoints (the newest k)', int(1), 3)
+    .option('--resume <dir>', 'continue the run in <dir> from its newest valid checkpoint, with the options it was started with')
+    .option('--on-nonfinite <policy>', 'when the loss or a gradient becomes NaN/Inf: stop (keep the last checkpoint, exit 3) | skip (drop the step, halve the learning rate)',
+      choice('stop', 'skip'), 'stop')
     .option('--json', 'print one JSON object as the last line of stdout')
     .option('--no-progress', 'no progress bar')
     .action((o) => runTrain(o));
+}
+
+/** --checkpoint-every: a step count, or minutes with an m suffix. */
+function every(v: string): { steps: number } | { minutes: number } {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(m|min)?\s*$/.exec(v);
+  const n = m ? Number(m[1]) : NaN;
+  if (!m || !(n > 0) || (!m[2] && !Number.isSafeInteger(n))) {
+    throw new InvalidArgumentError('expected a step count (e.g. 500) or minutes with an m suffix (e.g. 10m).');
+  }
+  return m[2] ? { minutes: n } : { steps: n };
 }
 
 interface TrainCliOptions {
@@ -78,12 +94,49 @@ interface TrainCliOptions {
   nodeInit: 'zero' | 'small'; straightThrough?: boolean; activation: 'relu' | 'tanh'; epochs: number; batchSize: number; lr: number;
   optimizer: 'adam' | 'sgd'; momentum: number; schedule: 'cosine' | 'constant'; weightDecay: number; decayGamma: number;
   validation?: number; limit?: number; dataDir?: string; seed: number; backend: BackendChoice; out: string; json?: boolean; progress: boolean;
+  checkpointEvery?: { steps: number } | { minutes: number }; keepCheckpoints: number; resume?: string; onNonfinite: NonFinitePolicy;
 }
 
-function runTrain(o: TrainCliOptions): void {
+/** Options that only say how this process runs; a resumed run takes them from its own command line, all others from the checkpoint. */
+const PER_PROCESS = ['backend', 'json', 'progress', 'resume'] as const;
+
+/** Exit codes of an interrupted run: 128 + the signal number, as shells report it. */
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/**
+ * Fault injection for the tests of non-finite handling: TREEGATE_FAULT_NAN=weight:S puts a NaN into the
+ * first weight before step S, TREEGATE_FAULT_NAN=input:S into that step's batch.
+ */
+function faultInjection(model: Model): ((step: number, x: Float32Array) => void) | undefined {
+  const m = /^(weight|input):(\d+)$/.exec(process.env.TREEGATE_FAULT_NAN ?? '');
+  if (!m) return undefined;
+  const at = Number(m[2]);
+  return (step, x) => {
+    if (step !== at) return;
+    if (m[1] === 'weight') model.params()[0].data[0] = NaN;
+    else x[0] = NaN;
+  };
+}
+
+/** Exit code when training stops on a non-finite value. */
+export const NONFINITE_EXIT = 3;
+
+async function runTrain(given: TrainCliOptions): Promise<void> {
+  const log = (s: string) => process.stderr.write(s + '\n');
+  let resumed: LoadedCheckpoint | null = null;
+  let o = given;
+  if (given.resume) {
+    const dir = resolve(given.resume);
+    resumed = loadNewestCheckpoint(join(dir, 'checkpoints'), log);
+    const saved = resumed.run.options as unknown as TrainCliOptions;
+    o = { ...saved, out: dir };
+    for (const k of PER_PROCESS) (o as unknown as Record<string, unknown>)[k] = given[k];
+    log(`treegate: resuming ${dir} from ${resumed.path} (step ${resumed.run.progress.step})`);
+  }
   const out = resolve(o.out);
   const modelPath = join(out, 'model.safetensors');
   const metricsPath = join(out, 'metrics.jsonl');
+  const checkpointDir = join(out, 'checkpoints');
   check(o.treeLayers.every((t) => t <= o.hidden.length + 1),
     `--tree-layers ${o.treeLayers.join(',')} names a layer past the last one (${o.hidden.length + 1})`,
     `with ${o.hidden.length} hidden layers, use indices 1..${o.hidden.length + 1}`);
@@ -99,19 +152,29 @@ function runTrain(o: TrainCliOptions): void {
   });
   // everything that can be checked is checked before data loading and training (a CSV's shape is known once read)
   const shape = datasetShape(prep);
-  if (shape) new Model(configFor(shape.inputSize, shape.numClasses)); // validates shapes and options
+  if (shape && !resumed) new Model(configFor(shape.inputSize, shape.numClasses)); // validates shapes and options
   checkWritableDir(out);
+  if (o.checkpointEvery) {
+    checkWritableDir(checkpointDir);
+    // a new run must not mix its checkpoints with an earlier run's: resume would pick the wrong one
+    check(resumed !== null || listCheckpoints(checkpointDir).length === 0, `${checkpointDir} holds checkpoints of an earlier run`,
+      `continue it with --resume ${out}, or choose another --out`);
+  }
 
+  // the same forks in the same order as the original run, resumed or not: data split, model init, data order
   const rng = new Rng(o.seed);
   const data = prepareData(prep, rng.fork());
   const be = selectBackend(o.backend);
-  const model = new Model({
+  const initRng = rng.fork();
+  const model = resumed ? resumed.model : new Model({
     ...configFor(data.inputSize, data.numClasses), normalization: data.normalization,
     data: { dataset: o.dataset, ...(data.labels ? { labels: data.labels } : {}) },
-  }, rng.fork());
-  const log = (s: string) => process.stderr.write(s + '\n');
-  log(`treegate: training on ${data.train.x.rows} ${o.dataset} examples (${data.validation.x.rows} held out), ` +
-    `${formatCount(model.parameterCount())} parameters, seed ${o.seed}, ${be.name} backend`);
+  }, initRng);
+  check(model.inputSize === data.inputSize, `the checkpoint's model takes ${model.inputSize} inputs, the data has ${data.inputSize}`);
+  if (!resumed) {
+    log(`treegate: training on ${data.train.x.rows} ${o.dataset} examples (${data.validation.x.rows} held out), ` +
+      `${formatCount(model.parameterCount())} parameters, seed ${o.seed}, ${be.name} backend`);
+  }
 
   const bar = o.progress && process.stderr.isTTY
     ? new cliProgress.SingleBar({
@@ -119,40 +182,95 @@ function runTrain(o: TrainCliOptions): void {
       stream: process.stderr, hideCursor: true, clearOnComplete: true,
     }, cliProgress.Presets.shades_classic)
     : null;
-  const metrics: string[] = [];
-  let lossAvg = NaN, accAvg = NaN, windowLoss = 0, windowAcc = 0, windowSteps = 0;
-  const { history } = train(model, data.train, data.validation, {
-    epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, schedule: o.schedule,
+  const say = (line: string) => {
+    if (bar?.isActive) { bar.stop(); log(line); } else log(line);
+  };
+  const metrics: string[] = resumed ? [...resumed.run.metrics] : [];
+  // the step window of metrics.jsonl, saved with checkpoints so a resumed run logs the same lines
+  const win = { loss: 0, acc: 0, steps: 0, ...(resumed?.run.extra.window as object | undefined) };
+  let lossAvg = NaN, accAvg = NaN;
+  const fault = faultInjection(model);
+  const trainer = new Trainer(model, data.train, data.validation, {
+    epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, schedule: o.schedule, onNonFinite: o.onNonfinite, beforeStep: fault,
     optimizer: { kind: o.optimizer, momentum: o.momentum, weightDecay: o.weightDecay },
     onStep: (s) => {
+      if (s.skipped) say(`treegate: warning: non-finite loss at step ${s.step}: step skipped, learning rate halved`);
       lossAvg = Number.isNaN(lossAvg) ? s.loss : 0.98 * lossAvg + 0.02 * s.loss;
       accAvg = Number.isNaN(accAvg) ? s.accuracy : 0.98 * accAvg + 0.02 * s.accuracy;
-      windowLoss += s.loss;
-      windowAcc += s.accuracy;
-      if (++windowSteps === o.logEvery || s.step === s.totalSteps) {
-        metrics.push(JSON.stringify({ type: 'step', epoch: s.epoch, step: s.step, lr: s.lr, trainLoss: windowLoss / windowSteps, trainAccuracy: windowAcc / windowSteps }));
-        windowLoss = windowAcc = windowSteps = 0;
+      if (!s.skipped) {
+        win.loss += s.loss;
+        win.acc += s.accuracy;
+        win.steps++;
+      }
+      if (win.steps > 0 && (win.steps === o.logEvery || s.step === s.totalSteps)) {
+        metrics.push(JSON.stringify({ type: 'step', epoch: s.epoch, step: s.step, lr: s.lr, trainLoss: win.loss / win.steps, trainAccuracy: win.acc / win.steps }));
+        win.loss = win.acc = win.steps = 0;
       }
       if (!bar) return;
-      if (s.step === 1) bar.start(s.totalSteps, 0, { epoch: 1, epochs: o.epochs, loss: '-', acc: '-' });
+      if (!bar.isActive) bar.start(s.totalSteps, s.step - 1, { epoch: s.epoch, epochs: o.epochs, loss: '-', acc: '-' });
       if (s.step % 10 === 0 || s.step === s.totalSteps) {
         bar.update(s.step, { epoch: s.epoch, epochs: o.epochs, loss: lossAvg.toFixed(4), acc: accAvg.toFixed(4) });
       }
     },
     onEpoch: (e: EpochMetrics) => {
       metrics.push(JSON.stringify({ type: 'epoch', ...e }));
-      const line = `epoch ${e.epoch}/${o.epochs}: train loss ${e.trainLoss.toFixed(4)} acc ${e.trainAccuracy.toFixed(4)}` +
+      say(`epoch ${e.epoch}/${o.epochs}: train loss ${e.trainLoss.toFixed(4)} acc ${e.trainAccuracy.toFixed(4)}` +
         (e.validationAccuracy === null ? '' : `, validation loss ${e.validationLoss!.toFixed(4)} acc ${e.validationAccuracy.toFixed(4)}`) +
         e.trees.map((t) => `, layer ${t.layer} balance ${t.balance.toFixed(3)} dead ${t.deadLeaves}`).join('') +
-        ` (${e.seconds.toFixed(1)} s)`;
-      if (bar) {
-        bar.stop();
-        log(line);
-        if (e.epoch < o.epochs) bar.start(bar.getTotal(), e.step, { epoch: e.epoch + 1, epochs: o.epochs, loss: lossAvg.toFixed(4), acc: accAvg.toFixed(4) });
-      } else log(line);
+        ` (${e.seconds.toFixed(1)} s)`);
     },
-  }, rng.fork());
+  }, rng.fork(), resumed?.run.progress);
+  if (resumed) trainer.optimizer.loadState(resumed.optimizerState);
+
+  const savedOptions = Object.fromEntries(Object.entries(o).filter(([k]) => !(PER_PROCESS as readonly string[]).includes(k)));
+  const checkpoint = (): string => writeCheckpoint(checkpointDir, model, trainer.optimizer,
+    { progress: trainer.snapshot(), options: savedOptions, metrics, extra: { window: { ...win } } }, o.keepCheckpoints);
+
+  // signals: the first asks to stop after the current step (with a checkpoint), a second exits at once;
+  // files on disk are only ever replaced whole (atomic writes), so either way they stay loadable
+  let stopSignal: keyof typeof SIGNAL_EXIT | null = null;
+  const onSignal = (sig: keyof typeof SIGNAL_EXIT) => () => {
+    if (stopSignal) process.exit(SIGNAL_EXIT[sig]);
+    stopSignal = sig;
+    say(`treegate: ${sig}: finishing the current step and writing a checkpoint (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again quits at once)`);
+  };
+  const handlers = { SIGINT: onSignal('SIGINT'), SIGTERM: onSignal('SIGTERM') };
+  process.on('SIGINT', handlers.SIGINT);
+  process.on('SIGTERM', handlers.SIGTERM);
+  const every = o.checkpointEvery;
+  let lastCheckpoint = performance.now();
+  try {
+    while (!trainer.done) {
+      trainer.step();
+      const due = every && ('steps' in every ? trainer.progress.step % every.steps === 0 : performance.now() - lastCheckpoint >= every.minutes * 60_000);
+      if (due && !trainer.done) {
+        checkpoint();
+        lastCheckpoint = performance.now();
+      }
+      // let signal handlers run between steps
+      await new Promise((r) => setImmediate(r));
+      if (stopSignal) {
+        bar?.stop();
+        const path = checkpoint();
+        log(`treegate: interrupted at step ${trainer.progress.step}; checkpoint ${path}`);
+        log(`treegate: resume with: treegate train --resume ${out}`);
+        process.exit(SIGNAL_EXIT[stopSignal]);
+      }
+    }
+  } catch (e) {
+    bar?.stop();
+    if (e instanceof NonFiniteError) {
+      log(`treegate: error: ${e.message}`);
+      log(`treegate: ${listCheckpoints(checkpointDir).length ? `the last good checkpoint is ${listCheckpoints(checkpointDir)[0]}` : 'no checkpoint was written (use --checkpoint-every)'}`);
+      process.exit(NONFINITE_EXIT);
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', handlers.SIGINT);
+    process.off('SIGTERM', handlers.SIGTERM);
+  }
   bar?.stop();
+  const history = trainer.progress.history;
 
   model.resetUsage();
   const test = model.evaluate(data.test.x, data.test.y);

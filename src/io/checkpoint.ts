@@ -112,6 +112,8 @@ function checkProgress(v: unknown, source: string): TrainProgress {
   if (typeof rng !== 'object' || rng === null || !Array.isArray(rng.s) || rng.s.length !== 4 || !rng.s.every((x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32)
     || !(rng.spare === null || (typeof rng.spare === 'number' && Number.isFinite(rng.spare)))) bad('epochRng must be {s: four 32-bit words, spare}');
   if (!Array.isArray(p.history)) bad('history must be a list');
+  const counts = (c: unknown) => Array.isArray(c) && c.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0);
+  if (!Array.isArray(p.usage) || !p.usage.every((l) => Array.isArray(l) && l.every(counts))) bad('usage must be lists of leaf counts');
   return v as TrainProgress;
 }
 

@@ -58,6 +58,8 @@ export interface Layer {
 export interface RoutedLayer extends Layer {
   leafUsage(): LeafUsage;
   resetUsage(): void;
+  /** Sets the counts (a checkpoint's): one array per block, one count per leaf. */
+  restoreUsage(counts: ArrayLike<number>[]): void;
 }
 
 export function isRouted(l: Layer): l is RoutedLayer {

@@ -236,6 +236,11 @@ export class MixtureOfExperts implements Layer {
     this.usage.fill(0);
   }
 
+  restoreUsage(counts: ArrayLike<number>[]): void {
+    check(counts.length === 1 && counts[0].length === this.experts, `${this.name}: usage does not match ${this.experts} experts`);
+    this.usage.set(counts[0]);
+  }
+
   parameterCount(): number {
     return this.weight.size + this.bias.size + this.router.size;
   }

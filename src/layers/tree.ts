@@ -373,6 +373,11 @@ export class TreeGated implements Layer {
     for (const u of this.usage) u.fill(0);
   }
 
+  restoreUsage(counts: ArrayLike<number>[]): void {
+    check(counts.length === this.blocks && counts.every((c) => c.length === 2 ** this.depth), `${this.name}: leaf usage does not match ${this.blocks} blocks of ${2 ** this.depth} leaves`);
+    counts.forEach((c, j) => this.usage[j].set(c));
+  }
+
   parameterCount(): number {
     return this.params().reduce((a, p) => a + p.size, 0);
   }

@@ -19,6 +19,8 @@ export interface TrainOptions {
   optimizer: OptimizerConfig;
   /** stop (default): throw NonFiniteError; skip: drop the step's gradients and halve the learning rate from then on */
   onNonFinite?: NonFinitePolicy;
+  /** called with each batch before its step (step numbers from 1); may change the batch in place */
+  beforeStep?: (step: number, x: Float32Array, labels: Int32Array) => void;
   /** called after every step */
   onStep?: (s: StepInfo) => void;
   /** called after every epoch's evaluation */
@@ -63,6 +65,8 @@ export interface TrainProgress {
   /** training seconds before this process */
   seconds: number;
   history: EpochMetrics[];
+  /** leaf usage counted so far this epoch, per routed layer and block (the epoch's stats when there is no validation set) */
+  usage: number[][][];
 }
 
 /** The loss, a gradient or a weight became NaN or infinite; names where and when. */
@@ -106,6 +110,9 @@ export class Trainer {
     this.yb = new Int32Array(this.B);
     if (resume) {
       this.progress = structuredClone(resume);
+      const routed = model.routedLayers();
+      check(resume.usage.length === routed.length, `saved leaf usage is for ${resume.usage.length} routed layers, the model has ${routed.length}`);
+      routed.forEach(({ layer }, i) => layer.restoreUsage(resume.usage[i]));
       this.rng = Rng.fromState(this.progress.epochRng);
       this.order = this.progress.epoch <= opts.epochs ? this.rng.permutation(N) : new Int32Array(0);
       return;
@@ -120,7 +127,7 @@ export class Trainer {
     this.rng = rng;
     this.progress = {
       epoch: 1, position: 0, step: 0, epochRng: rng.getState(), lossSum: 0, correct: 0, seen: 0, lrScale: 1, skippedSteps: 0,
-      seconds: 0, history: [],
+      seconds: 0, history: [], usage: [],
     };
     this.order = rng.permutation(N);
     model.resetUsage();
@@ -144,6 +151,7 @@ export class Trainer {
     const idx = this.order.subarray(p.position, p.position + rows);
     backend().gatherRows(this.data.x.data, D, 0, idx, rows, D, this.xb);
     for (let i = 0; i < rows; i++) this.yb[i] = this.data.y[idx[i]];
+    o.beforeStep?.(p.step + 1, this.xb.subarray(0, rows * D), this.yb.subarray(0, rows));
     model.clearGrad();
     const r = model.lossAndGrad(matrix(rows, D, this.xb), this.yb.subarray(0, rows));
     let skipped = false;
@@ -202,20 +210,26 @@ export class Trainer {
 
   /** The progress to save now (seconds included). */
   snapshot(): TrainProgress {
-    return { ...structuredClone(this.progress), seconds: this.seconds };
+    const usage = this.model.routedLayers().map(({ layer }) => layer.leafUsage().counts.map((c) => Array.from(c)));
+    return { ...structuredClone(this.progress), seconds: this.seconds, usage };
   }
 }
 
-/** The first parameter (in model order) whose gradient or weight holds a non-finite value. */
+/**
+ * The first parameter (in model order) holding a non-finite weight, else the
+ * first whose gradient (in the touched slots) holds one; null if none does
+ * (then the loss itself overflowed). Weights come first: a bad weight makes
+ * every gradient after it bad too, and cannot be fixed by skipping a step.
+ */
 export function findNonFinite(model: Model): { kind: 'gradient of' | 'weight'; name: string } | null {
+  for (const p of model.params()) {
+    for (let j = 0; j < p.data.length; j++) if (!Number.isFinite(p.data[j])) return { kind: 'weight', name: p.name };
+  }
   for (const p of model.params()) {
     for (let i = 0; i < p.touchedCount; i++) {
       const s = p.touched[i], g = p.grad.subarray(s * p.slotSize, (s + 1) * p.slotSize);
       for (let j = 0; j < g.length; j++) if (!Number.isFinite(g[j])) return { kind: 'gradient of', name: p.name };
     }
-  }
-  for (const p of model.params()) {
-    for (let j = 0; j < p.data.length; j++) if (!Number.isFinite(p.data[j])) return { kind: 'weight', name: p.name };
   }
   return null;
 }

@@ -3,67 +3,14 @@
  * `node --import tsx src/cli/main.ts ...` from the repository root.
  * Training runs use --limit and small widths so that each takes a few seconds.
  */
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import {
-  existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { cli, cliEnv, describeRun, expectUsageError, lastJson, tmp, type CliResult } from './run.js';
 import { defaultMnistDir, MNIST_FILES } from '../../src/data/mnist.js';
 import { encodeSafetensors } from '../../src/io/safetensors.js';
 import { MODEL_FORMAT } from '../../src/io/model-file.js';
-
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const TMP = mkdtempSync(join(tmpdir(), 'treegate-cli-'));
-after(() => rmSync(TMP, { recursive: true, force: true }));
-
-let tmpCount = 0;
-function tmp(name: string): string {
-  return join(TMP, `${++tmpCount}-${name}`);
-}
-
-interface CliResult { status: number | null; stdout: string; stderr: string; seconds: number }
-
-function cli(...args: string[]): CliResult {
-  return cliEnv({}, ...args);
-}
-
-function cliEnv(env: Record<string, string>, ...args: string[]): CliResult {
-  const t0 = performance.now();
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...env },
-  });
-  if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, seconds: (performance.now() - t0) / 1000 };
-}
-
-function describeRun(r: CliResult): string {
-  return `exit ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
-}
-
-/** Last stdout line, parsed. */
-function lastJson(r: CliResult): Record<string, any> {
-  const lines = r.stdout.trimEnd().split('\n');
-  return JSON.parse(lines[lines.length - 1]) as Record<string, any>;
-}
-
-/** Exit code 2, nothing on stdout, exactly one error line on stderr (the first) matching `re`, no stack trace. */
-function expectUsageError(args: string[], re: RegExp): CliResult {
-  const r = cli(...args);
-  assert.equal(r.status, 2, `${args.join(' ')}: ${describeRun(r)}`);
-  assert.equal(r.stdout, '', `${args.join(' ')}: nothing on stdout`);
-  const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
-  const errors = lines.filter((l) => /^(treegate: )?error: /.test(l));
-  assert.equal(errors.length, 1, `${args.join(' ')}: one error line: ${r.stderr}`);
-  assert.equal(lines[0], errors[0], `${args.join(' ')}: the error comes first: ${r.stderr}`);
-  assert.match(errors[0], re, `${args.join(' ')}`);
-  assert.ok(!r.stderr.includes('    at '), `${args.join(' ')}: no stack trace: ${r.stderr}`);
-  assert.ok(!/internal error/.test(r.stderr), r.stderr);
-  return r;
-}
 
 // ---------------------------------------------------------------- shared training runs
 
@@ -105,7 +52,7 @@ test('bad option values exit 2 with one error line naming the option', () => {
 
 test('eval: missing --model, a missing file and corrupt files exit 2 naming the file', () => {
   expectUsageError(['eval'], /required option '--model <path>' not specified/);
-  const missing = join(TMP, 'no-such-model.safetensors');
+  const missing = tmp('no-such-model.safetensors');
   expectUsageError(['eval', '--model', missing], new RegExp(`cannot open model file ${reEscape(missing)}: no such file`));
 
   const random = tmp('random.safetensors');
@@ -168,7 +115,7 @@ test('--out under a regular file exits 2 before loading data or training', () =>
 });
 
 test('--verbose prints the stack trace of a TreegateError', () => {
-  const missing = join(TMP, 'no-such-model.safetensors');
+  const missing = tmp('no-such-model.safetensors');
   for (const args of [['--verbose', 'eval', '--model', missing], ['eval', '--model', missing, '--verbose']]) {
     const r = cli(...args);
     assert.equal(r.status, 2, describeRun(r));
@@ -292,7 +239,7 @@ test('inspect reports per-layer parameters and leaf usage; --no-usage needs no d
   assert.match(r.stdout, /layer 2 block 0 leaf usage over 200 test examples: /);
 
   // no usage: works with no dataset at all
-  const n = cli('inspect', '--model', json.modelPath, '--no-usage', '--json', '--data-dir', join(TMP, 'no-such-data'));
+  const n = cli('inspect', '--model', json.modelPath, '--no-usage', '--json', '--data-dir', tmp('no-such-data'));
   assert.equal(n.status, 0, describeRun(n));
   const ns = lastJson(n);
   assert.equal(ns.usageExamples, 0);

@@ -1,0 +1,146 @@
+/**
+ * Long runs that survive (issue 5): a child `treegate train` with checkpoints
+ * is interrupted at a random step — SIGINT, SIGKILL, two SIGINTs — and
+ * `--resume` must end with the weights of the uninterrupted run, bit for bit;
+ * a corrupted newest checkpoint is skipped for the previous one; a NaN stops
+ * the run with the layer and step named (or is skipped on request).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Rng } from '../../src/core/rng.js';
+import { cli, cliChild, cliEnv, describeRun, expectUsageError, tmp } from './run.js';
+
+// a memorization task (no dataset to load) that takes a few seconds with a checkpoint every 10 steps
+const ARGS = ['train', '--dataset', 'memorization', '--examples', '2400', '--input-size', '48', '--classes', '10', '--hidden', '96,96',
+  '--depth', '4', '--epochs', '5', '--batch-size', '32', '--checkpoint-every', '10', '--no-progress'];
+const TOTAL_STEPS = 5 * Math.ceil(2400 / 32);
+
+const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+const checkpoints = (out: string): string[] => {
+  try {
+    return readdirSync(join(out, 'checkpoints')).filter((n) => /^step-\d+\.safetensors$/.test(n)).sort();
+  } catch {
+    return [];
+  }
+};
+/** metrics.jsonl without the wall-clock fields, which differ between runs. */
+const metrics = (out: string) => readFileSync(join(out, 'metrics.jsonl'), 'utf8').replace(/"seconds":[0-9.e+-]+/g, '"seconds":0');
+
+let reference: { hash: string; metrics: string } | null = null;
+function uninterrupted(): { hash: string; metrics: string } {
+  if (!reference) {
+    const out = tmp('reference');
+    const r = cli(...ARGS, '--out', out);
+    assert.equal(r.status, 0, describeRun(r));
+    reference = { hash: sha(join(out, 'model.safetensors')), metrics: metrics(out) };
+  }
+  return reference;
+}
+
+/** Starts a run and sends `signals` once its newest checkpoint has reached `atStep`; resolves with the exit code and stderr. */
+function interrupt(out: string, atStep: number, signals: NodeJS.Signals[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = cliChild({}, ...ARGS, '--out', out);
+    let stderr = '';
+    child.stderr!.on('data', (d) => { stderr += d; });
+    const poll = setInterval(() => {
+      const last = checkpoints(out).pop();
+      if (last && Number(/\d+/.exec(last)![0]) >= atStep) {
+        clearInterval(poll);
+        for (const s of signals) child.kill(s);
+      }
+    }, 5);
+    child.on('exit', (code, signal) => {
+      clearInterval(poll);
+      resolve({ code, signal, stderr });
+    });
+  });
+}
+
+function resumeAndCompare(out: string, what: string, expectWarning?: RegExp): void {
+  const r = cli('train', '--resume', out, '--no-progress');
+  assert.equal(r.status, 0, `${what}: resume: ${describeRun(r)}`);
+  assert.match(r.stderr, /treegate: resuming .* from .*step-\d+\.safetensors/);
+  if (expectWarning) assert.match(r.stderr, expectWarning, `${what}: warning`);
+  const ref = uninterrupted();
+  assert.equal(sha(join(out, 'model.safetensors')), ref.hash, `${what}: resumed weights are bit-identical to the uninterrupted run's`);
+  assert.equal(metrics(out), ref.metrics, `${what}: same metrics log`);
+}
+
+const rng = new Rng(Number(process.env.TREEGATE_TEST_SEED ?? Date.now() % 1e6));
+const randomStep = () => 20 + rng.int(Math.floor(TOTAL_STEPS * 0.7));
+
+test('SIGINT at a random step: checkpoint, exit 130 with the resume command; --resume ends bit-identical', async () => {
+  const out = tmp('sigint');
+  const at = randomStep();
+  const r = await interrupt(out, at, ['SIGINT']);
+  assert.equal(r.code, 130, `interrupted at step ≥ ${at}: ${r.stderr}`);
+  assert.match(r.stderr, /SIGINT: finishing the current step and writing a checkpoint/);
+  assert.match(r.stderr, new RegExp(`resume with: treegate train --resume ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  resumeAndCompare(out, `SIGINT at step ≥ ${at}`);
+});
+
+test('SIGKILL at a random step leaves the last checkpoint loadable; --resume ends bit-identical', async () => {
+  const out = tmp('sigkill');
+  const at = randomStep();
+  const r = await interrupt(out, at, ['SIGKILL']);
+  assert.equal(r.signal, 'SIGKILL', r.stderr);
+  resumeAndCompare(out, `SIGKILL at step ≥ ${at}`);
+});
+
+test('two SIGINTs exit at once (130) without corrupting the checkpoints; SIGTERM exits 143', async () => {
+  const out = tmp('twice');
+  const r = await interrupt(out, randomStep(), ['SIGINT', 'SIGINT']);
+  assert.equal(r.code, 130, r.stderr);
+  resumeAndCompare(out, 'two SIGINTs');
+  const t = await interrupt(tmp('sigterm'), randomStep(), ['SIGTERM']);
+  assert.equal(t.code, 143, t.stderr);
+});
+
+test('a corrupted newest checkpoint is skipped with a warning naming it; the run resumes from the one before', async () => {
+  const out = tmp('corrupt');
+  const r = await interrupt(out, randomStep(), ['SIGKILL']);
+  assert.equal(r.signal, 'SIGKILL');
+  const files = checkpoints(out);
+  assert.ok(files.length >= 2, `need two checkpoints, have ${files}`);
+  const newest = join(out, 'checkpoints', files[files.length - 1]);
+  const bytes = readFileSync(newest);
+  bytes[bytes.length - 5] ^= 0xff; // a flipped byte in the last tensor: still a valid container, but a corrupt value or count
+  writeFileSync(newest, bytes.subarray(0, bytes.length - 3)); // … and truncated
+  resumeAndCompare(out, 'corrupted newest', new RegExp(`warning: skipping checkpoint ${newest.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
+});
+
+test('NaN: the run stops naming the layer and step, exit 3, last good checkpoint kept; --on-nonfinite skip goes on', () => {
+  const out = tmp('nan');
+  const r = cliEnv({ TREEGATE_FAULT_NAN: 'weight:37' }, ...ARGS, '--out', out);
+  assert.equal(r.status, 3, describeRun(r));
+  assert.match(r.stderr, /error: training loss became NaN at epoch 1, step 37: non-finite value in weight layers\.0\.weight/);
+  assert.match(r.stderr, /the last good checkpoint is .*step-000000030\.safetensors/);
+  const resumed = cli('train', '--resume', out, '--no-progress');
+  assert.equal(resumed.status, 0, 'the last good checkpoint resumes');
+  const g = cliEnv({ TREEGATE_FAULT_NAN: 'input:12' }, ...ARGS, '--out', tmp('nan-grad'));
+  assert.equal(g.status, 3, describeRun(g));
+  assert.match(g.stderr, /step 12: non-finite value in gradient of layers\.0\.weight/);
+  const s = cliEnv({ TREEGATE_FAULT_NAN: 'input:12' }, ...ARGS, '--out', tmp('nan-skip'), '--on-nonfinite', 'skip', '--json');
+  assert.equal(s.status, 0, describeRun(s));
+  assert.match(s.stderr, /warning: non-finite loss at step 12: step skipped, learning rate halved/);
+});
+
+test('checkpoint options: bad values and a folder with another run\'s checkpoints exit 2', async () => {
+  expectUsageError(['train', '--checkpoint-every', '0'], /--checkpoint-every.*expected a step count/);
+  expectUsageError(['train', '--checkpoint-every', '5x'], /expected a step count/);
+  expectUsageError(['train', '--resume', tmp('nothing')], /no checkpoint in .*checkpoints \(resume needs a run started with --checkpoint-every\)/);
+  const out = tmp('again');
+  const r = await interrupt(out, 20, ['SIGKILL']);
+  assert.equal(r.signal, 'SIGKILL');
+  expectUsageError([...ARGS, '--out', out], /checkpoints holds checkpoints of an earlier run \(continue it with --resume/);
+  // every 0.06 s: some checkpoints, of which the newest 3 are kept (the options parser takes the last --checkpoint-every)
+  const minutes = tmp('minutes');
+  const m = cli(...ARGS, '--checkpoint-every', '0.001m', '--epochs', '1', '--out', minutes);
+  assert.equal(m.status, 0, describeRun(m));
+  const kept = checkpoints(minutes);
+  assert.ok(kept.length >= 1 && kept.length <= 3, `kept ${kept}`);
+});

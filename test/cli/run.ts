@@ -1,0 +1,67 @@
+/**
+ * Spawning the `treegate` CLI from the repository root (`node --import tsx
+ * src/cli/main.ts ...`) for the end-to-end tests, with a temporary folder per file.
+ */
+import { after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const TMP = mkdtempSync(join(tmpdir(), 'treegate-cli-'));
+after(() => rmSync(TMP, { recursive: true, force: true }));
+
+let tmpCount = 0;
+export function tmp(name: string): string {
+  return join(TMP, `${++tmpCount}-${name}`);
+}
+
+export interface CliResult { status: number | null; stdout: string; stderr: string; seconds: number }
+
+export function cli(...args: string[]): CliResult {
+  return cliEnv({}, ...args);
+}
+
+export function cliEnv(env: Record<string, string>, ...args: string[]): CliResult {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...env },
+  });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** The CLI as a child process that the test can signal. */
+export function cliChild(env: Record<string, string>, ...args: string[]): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    cwd: ROOT, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+export function describeRun(r: CliResult): string {
+  return `exit ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+}
+
+/** Last stdout line, parsed. */
+export function lastJson(r: CliResult): Record<string, any> {
+  const lines = r.stdout.trimEnd().split('\n');
+  return JSON.parse(lines[lines.length - 1]) as Record<string, any>;
+}
+
+/** Exit code 2, nothing on stdout, exactly one error line on stderr (the first) matching `re`, no stack trace. */
+export function expectUsageError(args: string[], re: RegExp): CliResult {
+  const r = cli(...args);
+  assert.equal(r.status, 2, `${args.join(' ')}: ${describeRun(r)}`);
+  assert.equal(r.stdout, '', `${args.join(' ')}: nothing on stdout`);
+  const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+  const errors = lines.filter((l) => /^(treegate: )?error: /.test(l));
+  assert.equal(errors.length, 1, `${args.join(' ')}: one error line: ${r.stderr}`);
+  assert.equal(lines[0], errors[0], `${args.join(' ')}: the error comes first: ${r.stderr}`);
+  assert.match(errors[0], re, `${args.join(' ')}`);
+  assert.ok(!r.stderr.includes('    at '), `${args.join(' ')}: no stack trace: ${r.stderr}`);
+  assert.ok(!/internal error/.test(r.stderr), r.stderr);
+  return r;
+}
