@@ -121,7 +121,12 @@ napi_value guard(napi_env env, F&& f) {
 
 // ---- threaded GEMM ---------------------------------------------------------
 
-constexpr int64_t kParallelMacs = 1 << 18;
+// Work below which a call stays on one thread: a thread handshake costs ~5–9 µs (measured by parallelStress),
+// about half of a 512×512 matrix-vector product (1 MB of weights, ~19 µs on one thread), which ran at
+// 35 µs on two threads and 19 µs on one (collapsed inference at N = 1).
+constexpr int64_t kParallelMacs = 1 << 20;
+// Optimizer elements: each one is 7 memory accesses, so one 512×512 slot is worth two threads.
+constexpr int64_t kParallelElements = 1 << 18;
 
 void gemmPar(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs,
              int64_t bcs, float* c, int64_t crs, bool acc, int nt) {
@@ -369,7 +374,7 @@ void forSlots(napi_env env, napi_value* v, const F32& w, const F32& g, std::vect
   // fall on multiples of 64 elements into a slot so that each element takes the same vector or scalar path.
   const int64_t total = count * slotSize;
   if (total == 0) return;
-  const int nt = total < kParallelMacs ? 1 : threads;
+  const int nt = total < kParallelElements ? 1 : threads;
   auto split = [&](int th) {
     const int64_t x = total * th / nt;
     return x / slotSize * slotSize + x % slotSize / 64 * 64;
