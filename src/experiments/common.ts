@@ -134,6 +134,8 @@ export interface ExperimentResult {
   runs: Row[];
   /** one row per configuration: mean, std, min and max over seeds of each metric */
   aggregate: AggRow[];
+  /** where an experiment tunes a setting (memorization: the learning rate), the configuration rows at the chosen setting */
+  best?: AggRow[];
 }
 
 export function machine(backend: string): ExperimentResult['machine'] {
