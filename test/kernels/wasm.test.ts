@@ -175,9 +175,12 @@ function groupedCases(): Case[] {
   out.push({ k: 0, m: 70, s: 530, leaves: Array(140).fill(0), what: 'k=0, s > KC' });
   // fewer rows than outputs: the forward product runs transposed (rows packed, U read in place)
   out.push({ k: 1, m: 200, s: 48, leaves: Array.from({ length: 60 }, () => rng.int(2)), what: 'rows < m' });
-  // node weights are streamed in batches of about 262 144 floats: one node per batch, then two with a ragged last one
-  out.push({ k: 2, m: 300, s: 500, leaves: Array.from({ length: 30 }, () => rng.int(4)), what: 'one node per streamed batch' });
-  out.push({ k: 2, m: 300, s: 300, leaves: Array.from({ length: 30 }, () => rng.int(4)), what: 'two nodes per streamed batch' });
+  // node weights are streamed through a 32 768-float buffer: three small nodes per batch (ragged last batch);
+  // larger nodes one at a time, those with fewer than 8 rows a block of 64 rows of U at a time (ragged last
+  // block), and with 165 rows of 200 a last block of 5 rows merged into the first
+  out.push({ k: 2, m: 100, s: 100, leaves: Array.from({ length: 30 }, () => rng.int(4)), what: 'three nodes per streamed batch' });
+  out.push({ k: 2, m: 300, s: 500, leaves: Array.from({ length: 20 }, () => rng.int(4)), what: 'large nodes, few-row ones streamed by rows' });
+  out.push({ k: 1, m: 165, s: 200, leaves: Array.from({ length: 6 }, () => rng.int(2)), what: 'streamed rows, short last block merged' });
   return out;
 }
 

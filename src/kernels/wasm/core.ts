@@ -75,10 +75,8 @@ const KERNEL_NAMES = [
 const PAGE = 65536;
 /** Rows below which assembly/gemm.ts uses its unpacked kernels (SMALL_M there; only speed depends on the match). */
 const SMALL_M = 8;
-/** Floats of W per streamed block of C = A Wᵀ: 128 KB, well inside L2. */
+/** Floats of weights per streamed block (C = A Wᵀ, grouped products' nodes): 128 KB, well inside L2. */
 const STREAM_FLOATS = 32768;
-/** Floats of node parameters per streamed batch of a grouped product (1 MB: one 512×512 node). */
-const NODE_FLOATS = 262144 + 512;
 const MAX_BYTES = 65536 * PAGE; // wasm32: 4 GiB
 
 /** [lo, hi) of the indices o + i·rs + p·cs, i < R, p < C (empty when R or C is 0). */
@@ -270,12 +268,33 @@ export function createWasmBackend(module: object): Backend {
   /**
    * Node weights are streamed: rather than copying every listed node's matrix into linear memory and
    * then running the kernel over all of them (at k = 10, N = 256, m = s = 512: 800 MB written to
-   * fresh memory and read back from DRAM), the nodes go in batches of at most NODE_FLOATS floats
-   * (at least one node) through one buffer, each batch computed while it is still in cache. The
-   * kernel sees the same nodes in the same order, so results do not change.
+   * fresh memory and read back from DRAM), nodes of at most STREAM_FLOATS parameters go in batches of
+   * that size through one buffer, each batch computed while it is still in cache; a larger node goes
+   * alone, and when it has fewer than SMALL_M rows (deep nodes: the product reads each weight once)
+   * its matrix goes through the buffer a block of rows at a time (streamRows). The kernels see the
+   * same operations in the same order either way, so results do not change.
    */
   function nodesPerBatch(slotFloats: number): number {
-    return Math.max(1, Math.floor(NODE_FLOATS / Math.max(1, slotFloats)));
+    return Math.max(1, Math.floor(STREAM_FLOATS / Math.max(1, slotFloats)));
+  }
+
+  /**
+   * Copies rows [r0, r0 + n) of the R×len row-major matrix at src[off] to byte address p and calls
+   * fn(r0, n), block by block: n is a multiple of 8 holding about STREAM_FLOATS floats, and a last block
+   * of fewer than 8 rows is merged into the one before (so products over a block never drop below
+   * the kernels' few-row threshold unless the whole matrix does; p must hold R·len floats or
+   * (n + 7)·len). With writeBack, each block is copied back after fn.
+   */
+  function streamRows(src: Float32Array, off: number, R: number, len: number, p: number,
+    fn: (r0: number, n: number) => void, writeBack = false): void {
+    const nb = 8 * Math.max(1, Math.floor(STREAM_FLOATS / (8 * len)));
+    for (let r0 = 0; r0 < R;) {
+      const n = R - r0 - nb < 8 ? R - r0 : nb;
+      A.put(p, src, off + r0 * len, off + (r0 + n) * len);
+      fn(r0, n);
+      if (writeBack) A.get(p, src, off + r0 * len, n * len);
+      r0 += n;
+    }
   }
 
   function groupedForward(rt: Routing, xs: Float32Array, s: number, w: Float32Array, bias: Float32Array,
@@ -292,7 +311,16 @@ export function createWasmBackend(module: object): Backend {
     A.put(px, xs, L.lo * s, L.hi * s);
     A.put(py, ys, L.lo * m, L.hi * m);
     for (let b = 0; b < L.count; b += per) {
-      const n = Math.min(per, L.count - b);
+      const n = Math.min(per, L.count - b), g = b;
+      const r0 = rt.start[g] - L.lo, nr = rt.end[g] - rt.start[g];
+      if (per === 1 && nr < SMALL_M && s > 0) {
+        // y += x Uᵀ a block of U's rows (y's columns) at a time, then the bias, as the kernel does
+        const x = px + 4 * r0 * s, y = py + 4 * r0 * m;
+        streamRows(w, rt.node[g] * ms, m, s, pw, (j0, nj) => k.gemm(nr, nj, s, x, s, 1, pw, 1, s, y + 4 * j0, m, 1, scratch));
+        putSlots(rt, g, 1, bias, m, pb);
+        k.addRowVector(y, nr, m, pb);
+        continue;
+      }
       putSlots(rt, b, n, w, ms, pw);
       putSlots(rt, b, n, bias, m, pb);
       k.groupedForward(n, L.ps + 4 * b, L.pe + 4 * b, px, s, pw, pb, m, py, scratch);
@@ -314,8 +342,15 @@ export function createWasmBackend(module: object): Backend {
     A.put(py, dys, L.lo * m, L.hi * m);
     A.put(px, dxs, L.lo * s, L.hi * s);
     for (let b = 0; b < L.count; b += per) {
-      const n = Math.min(per, L.count - b);
-      putSlots(rt, g0 + b, n, w, ms, pw);
+      const n = Math.min(per, L.count - b), g = g0 + b;
+      const r0 = rt.start[g] - L.lo, nr = rt.end[g] - rt.start[g];
+      if (per === 1 && nr < SMALL_M) {
+        // dx += dy U a block of U's rows (the sum's index, in the kernel's groups of 4) at a time
+        const dy = py + 4 * r0 * m, dx = px + 4 * r0 * s;
+        streamRows(w, rt.node[g] * ms, m, s, pw, (p0, np) => k.gemm(nr, s, np, dy + 4 * p0, m, 1, pw, s, 1, dx, s, 1, scratch));
+        continue;
+      }
+      putSlots(rt, g, n, w, ms, pw);
       k.groupedBackwardInput(n, L.ps + 4 * b, L.pe + 4 * b, py, m, pw, s, px, scratch);
     }
     A.get(px, dxs, L.lo * s, rows * s);
@@ -337,7 +372,17 @@ export function createWasmBackend(module: object): Backend {
     A.put(py, dys, L.lo * m, L.hi * m);
     A.put(px, xs, L.lo * s, L.hi * s);
     for (let b = 0; b < L.count; b += per) {
-      const n = Math.min(per, L.count - b);
+      const n = Math.min(per, L.count - b), g = b;
+      const r0 = rt.start[g] - L.lo, nr = rt.end[g] - rt.start[g];
+      if (per === 1 && nr < SMALL_M && s > 0) {
+        // dU += dyᵀ x a block of dU's rows at a time (read, updated, written back), then dc as the kernel does
+        const dy = py + 4 * r0 * m, x = px + 4 * r0 * s;
+        streamRows(dw, rt.node[g] * ms, m, s, pw, (j0, nj) => k.gemm(nj, s, nr, dy + 4 * j0, 1, m, x, s, 1, pw, s, 1, scratch), true);
+        putSlots(rt, g, 1, dbias, m, pb);
+        k.addColumnSums(dy, nr, m, pb);
+        getSlots(rt, g, 1, dbias, m, pb);
+        continue;
+      }
       putSlots(rt, b, n, dw, ms, pw);
       putSlots(rt, b, n, dbias, m, pb);
       k.groupedBackwardWeight(n, L.ps + 4 * b, L.pe + 4 * b, py, m, px, s, pw, pb, scratch);
