@@ -156,9 +156,12 @@ void dotTile(int64_t K, const float* a, int64_t ars, const float* const* b, cons
              float* c, int64_t crs, int64_t cols, bool acc) {
   vf s[DA][DC];
   for (int i = 0; i < DA; i++) for (int q = 0; q < DC; q++) s[i][q] = (vf){};
+  // NOTE: columns not to prefetch point at their own (cached) column: no branch in the loop
+  const float* ahead[DC];
+  for (int q = 0; q < DC; q++) ahead[q] = pf >> q & 1 ? next + q * bcs : b[q];
   const int64_t KW = K - K % W;
   for (int64_t p = 0; p < KW; p += W) {
-    for (int q = 0; q < DC; q++) if (pf >> q & 1) __builtin_prefetch(next + q * bcs + p);
+    for (int q = 0; q < DC; q++) __builtin_prefetch(ahead[q] + p);
     vf x[DA];
     for (int i = 0; i < DA; i++) x[i] = load(a + i * ars + p);
     for (int q = 0; q < DC; q++) {
