@@ -10,7 +10,21 @@ export { machine, nativeBackend, type MachineFigures } from './kernels/native/in
 export { loadWasmBackend } from './kernels/wasm/index.js';
 
 export { loadMnist } from './data/mnist.js';
-export { prepareMnist, mnistTestSet, type PreparedData, type PrepareOptions } from './data/prepare.js';
+export { DATASETS, datasetShape, prepareData, prepareMnist, mnistTestSet, type DatasetName, type PreparedData, type PrepareOptions } from './data/prepare.js';
+export { loadFashionMnist } from './data/fashion.js';
+export { readCsv, MAX_CSV_BYTES } from './data/csv-file.js';
 
 export { loadModel, saveModel } from './io/model-file.js';
 export { writeFileAtomic } from './io/atomic.js';
+export {
+  CHECKPOINT_FORMAT, decodeCheckpoint, encodeCheckpoint, listCheckpoints, loadNewestCheckpoint, writeCheckpoint, type LoadedCheckpoint, type RunState,
+} from './io/checkpoint.js';
+export { renderReport, type Chart, type Report, type Section } from './report/html.js';
+export { trainingReport } from './report/training.js';
+export {
+  aggregate, denseOfEqualParams, fit, type AggRow, type ExperimentOptions, type ExperimentResult, type FitResult,
+} from './experiments/common.js';
+export { runMemorization } from './experiments/memorization.js';
+export { runAccuracy } from './experiments/accuracy.js';
+export { runGating } from './experiments/gating.js';
+export { runSpeed } from './experiments/speed.js';

@@ -13,17 +13,23 @@ export { createWasmBackend, loadWasmBackendAsync } from './kernels/wasm/core.js'
 export { Activation } from './layers/activation.js';
 export { Dense } from './layers/dense.js';
 export { TreeGated, type TreeOptions } from './layers/tree.js';
+export { MixtureOfExperts, type MoeOptions } from './layers/moe.js';
 export { Param } from './layers/param.js';
-export { Model, mlpConfig, type InputNormalization, type MlpOptions, type ModelConfig, type TreeStats } from './layers/model.js';
+export { Model, mlpConfig, paramShapes, type DataInfo, type InputNormalization, type MlpOptions, type ModelConfig, type TreeStats } from './layers/model.js';
+export { isRouted } from './layers/layer.js';
 export type {
-  ActivationConfig, ActivationFn, DenseConfig, GatingSource, Layer, LayerConfig, LeafUsage, Macs, Mode, NodeInit, TreeConfig,
+  ActivationConfig, ActivationFn, DenseConfig, GatingSource, Layer, LayerConfig, LeafUsage, Macs, MoeConfig, Mode, NodeInit, RoutedLayer, TreeConfig,
 } from './layers/layer.js';
 
 export { Optimizer, learningRate, type OptimizerConfig, type OptimizerKind, type ScheduleKind } from './train/optim.js';
-export { train, type EpochMetrics, type LabeledData, type StepInfo, type TrainOptions } from './train/trainer.js';
+export {
+  train, findNonFinite, NonFiniteError, Trainer, type EpochMetrics, type LabeledData, type NonFinitePolicy, type StepInfo, type TrainOptions, type TrainProgress,
+} from './train/trainer.js';
 
 export { computeNormalization, normalize, normalizeInPlace, splitValidation, subset, takeFirst, type Dataset, type Normalization } from './data/dataset.js';
 export { readIdx } from './data/idx.js';
+export { parseCsv, type CsvData, type CsvOptions } from './data/csv.js';
+export { makeMemorization, MEMORIZATION_DEFAULTS, type MemorizationOptions } from './data/memorization.js';
 
-export { decodeModel, encodeModel, MODEL_FORMAT } from './io/model-codec.js';
+export { decodeModel, encodeModel, modelFromTensors, MODEL_FORMAT } from './io/model-codec.js';
 export { decodeSafetensors, encodeSafetensors, type TensorEntry } from './io/safetensors.js';

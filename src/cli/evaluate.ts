@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { TreegateError } from '../core/errors.js';
-import { readCsv } from '../data/csv.js';
+import { readCsv } from '../data/csv-file.js';
 import { normalizeInPlace, takeFirst, type Dataset } from '../data/dataset.js';
 import { loadFashionMnist } from '../data/fashion.js';
 import { mnistTestSet } from '../data/prepare.js';

@@ -1,4 +1,3 @@
-import { readFileSync, statSync } from 'node:fs';
 import { TreegateError } from '../core/errors.js';
 import { matrix } from '../core/tensor.js';
 import type { Dataset } from './dataset.js';
@@ -13,25 +12,7 @@ export interface CsvOptions {
   labelColumn?: number | string;
 }
 
-/** Larger files are refused before reading: they would not fit a float32 matrix in memory anyway. */
-export const MAX_CSV_BYTES = 1 << 30;
-
-const HINT = 'expected comma-separated numeric features and one label column per line, an optional header line first';
-
-/** Reads a CSV file of numeric features plus a label column (see parseCsv). */
-export function readCsv(path: string, opts: CsvOptions = {}): CsvData {
-  let size: number;
-  try {
-    const st = statSync(path);
-    if (!st.isFile()) throw new TreegateError(`${path} is not a regular file`, 'pass a CSV file');
-    size = st.size;
-  } catch (e) {
-    if (e instanceof TreegateError) throw e;
-    throw new TreegateError(`cannot read CSV file ${path}: ${(e as Error).message}`);
-  }
-  if (size > MAX_CSV_BYTES) throw new TreegateError(`${path}: ${size} bytes is over the 1 GiB limit of the CSV reader`, 'split the file or sample it');
-  return parseCsv(readFileSync(path, 'utf8'), path, opts);
-}
+const CSV_HINT = 'expected comma-separated numeric features and one label column per line, an optional header line first';
 
 /**
  * Parses CSV text: one example per line, cells separated by commas (spaces
@@ -57,9 +38,9 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     return null;
   };
   const first = next();
-  if (!first) throw new TreegateError(`${source}: the file has no data lines`, HINT);
+  if (!first) throw new TreegateError(`${source}: the file has no data lines`, CSV_HINT);
   const width = first.length;
-  if (width < 2) throw new TreegateError(`${source}:${lineNo}: a line has ${width} cell, need at least one feature and a label`, HINT);
+  if (width < 2) throw new TreegateError(`${source}:${lineNo}: a line has ${width} cell, need at least one feature and a label`, CSV_HINT);
   const isNumber = (c: string) => c !== '' && Number.isFinite(Number(c));
   // the label column, resolved against the header if there is one
   const spec = opts.labelColumn ?? 'last';
@@ -106,7 +87,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   if (!header) take(first, lineNo);
   for (let cells = next(); cells; cells = next()) take(cells, lineNo);
   const N = rawLabels.length;
-  if (N === 0) throw new TreegateError(`${source}: the file has a header but no examples`, HINT);
+  if (N === 0) throw new TreegateError(`${source}: the file has a header but no examples`, CSV_HINT);
   let labels: string[];
   if (opts.labels) labels = opts.labels;
   else {

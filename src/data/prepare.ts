@@ -1,6 +1,6 @@
 import { check, TreegateError } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
-import { readCsv } from './csv.js';
+import { readCsv } from './csv-file.js';
 import { computeNormalization, normalizeInPlace, splitValidation, takeFirst, type Dataset, type Normalization } from './dataset.js';
 import { loadFashionMnist } from './fashion.js';
 import { makeMemorization, MEMORIZATION_DEFAULTS, type MemorizationOptions } from './memorization.js';

@@ -77,6 +77,8 @@ const PAGE = 65536;
 const SMALL_M = 8;
 /** Floats of weights per streamed block (C = A Wᵀ, grouped products' nodes): 128 KB, well inside L2. */
 const STREAM_FLOATS = 32768;
+/** Floats per array per streamed block of an optimizer update (Adam: 4 arrays, 256 KB in all). */
+const UPDATE_FLOATS = 16384;
 const MAX_BYTES = 65536 * PAGE; // wasm32: 4 GiB
 
 /** [lo, hi) of the indices o + i·rs + p·cs, i < R, p < C (empty when R or C is 0). */
@@ -491,22 +493,44 @@ export function createWasmBackend(module: object): Backend {
     A.get(pd, dst, lo, hi - lo);
   }
 
-  /** Copies slot slots[q] (size floats) of each array to consecutive slots at its address. */
-  function putSlotList(slots: Int32Array, count: number, size: number, arrays: Float32Array[], ptrs: number[]): void {
+  /**
+   * Runs an elementwise optimizer update over the listed slots with the slots streamed through one
+   * buffer per array (UPDATE_FLOATS floats each), so that the kernel reads and writes in cache and only
+   * the JS arrays cross memory: whole slots in batches when a slot fits, else each slot in pieces.
+   * The first `written` arrays are copied back after each run. run(q, n, size) updates n slots of
+   * `size` floats from listed slot q on (a piece: n = 1, the piece's size, slot q's scalars); the
+   * update is per element, so pieces give the same results as whole slots.
+   */
+  function updateSlots(slots: Int32Array, count: number, slotSize: number, arrays: Float32Array[], written: number,
+    ptrs: number[], run: (q: number, n: number, size: number) => void): void {
     const f32 = A.f32;
-    for (let i = 0; i < arrays.length; i++) {
-      const src = arrays[i], d0 = ptrs[i] >>> 2;
-      for (let q = 0; q < count; q++) {
-        const o = slots[q] * size;
-        f32.set(src.subarray(o, o + size), d0 + q * size);
+    const copy = (n: number, size: number, at: (t: number) => number, back: boolean): void => {
+      for (let i = 0; i < (back ? written : arrays.length); i++) {
+        const arr = arrays[i], d0 = ptrs[i] >>> 2;
+        for (let t = 0; t < n; t++) {
+          const o = at(t);
+          if (back) arr.set(f32.subarray(d0 + t * size, d0 + (t + 1) * size), o);
+          else f32.set(arr.subarray(o, o + size), d0 + t * size);
+        }
       }
+    };
+    const per = Math.floor(UPDATE_FLOATS / slotSize);
+    if (per >= 1) {
+      for (let q = 0; q < count; q += per) {
+        const n = Math.min(per, count - q), at = (t: number): number => slots[q + t] * slotSize;
+        copy(n, slotSize, at, false);
+        run(q, n, slotSize);
+        copy(n, slotSize, at, true);
+      }
+      return;
     }
-  }
-  function getSlotList(slots: Int32Array, count: number, size: number, arrays: Float32Array[], ptrs: number[]): void {
-    const f32 = A.f32;
-    for (let i = 0; i < arrays.length; i++) {
-      const dst = arrays[i], s0 = ptrs[i] >>> 2;
-      for (let q = 0; q < count; q++) dst.set(f32.subarray(s0 + q * size, s0 + (q + 1) * size), slots[q] * size);
+    for (let q = 0; q < count; q++) {
+      for (let e0 = 0; e0 < slotSize; e0 += UPDATE_FLOATS) {
+        const size = Math.min(UPDATE_FLOATS, slotSize - e0), at = (): number => slots[q] * slotSize + e0;
+        copy(1, size, at, false);
+        run(q, 1, size);
+        copy(1, size, at, true);
+      }
     }
   }
 
@@ -516,7 +540,7 @@ export function createWasmBackend(module: object): Backend {
   function sgdUpdate(w: Float32Array, g: Float32Array, v: Float32Array, slotSize: number, slots: Int32Array,
     count: number, steps: Int32Array, decayScale: Float32Array | null, lr: number, weightDecay: number, mu: number): void {
     if (count <= 0) return;
-    const n = count * slotSize;
+    const n = Math.min(count * slotSize, Math.max(slotSize, UPDATE_FLOATS));
     A.reset();
     const pw = A.alloc(4 * n), pg = A.alloc(4 * n), pv = A.alloc(4 * n), pl = A.alloc(8 * count);
     A.commit();
@@ -527,16 +551,15 @@ export function createWasmBackend(module: object): Backend {
       f64[l0 + q] = decayScale ? weightDecay * decayScale[s] : 0;
     }
     if (slotSize <= 0) return;
-    putSlotList(slots, count, slotSize, [w, g, v], [pw, pg, pv]);
-    k.sgdUpdate(pw, pg, pv, slotSize, count, pl, lr, mu);
-    getSlotList(slots, count, slotSize, [w, v], [pw, pv]);
+    updateSlots(slots, count, slotSize, [w, v, g], 2, [pw, pv, pg],
+      (q, c, size) => k.sgdUpdate(pw, pg, pv, size, c, pl + 8 * q, lr, mu));
   }
 
   function adamUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, slotSize: number,
     slots: Int32Array, count: number, steps: Int32Array, decayScale: Float32Array | null, lr: number, weightDecay: number,
     b1: number, b2: number, eps: number): void {
     if (count <= 0) return;
-    const n = count * slotSize;
+    const n = Math.min(count * slotSize, Math.max(slotSize, UPDATE_FLOATS));
     A.reset();
     const pw = A.alloc(4 * n), pg = A.alloc(4 * n), pm = A.alloc(4 * n), pv = A.alloc(4 * n), pc = A.alloc(24 * count);
     A.commit();
@@ -549,9 +572,8 @@ export function createWasmBackend(module: object): Backend {
       f64[c0 + 3 * q + 2] = 1 / (1 - b2 ** t);
     }
     if (slotSize <= 0) return;
-    putSlotList(slots, count, slotSize, [w, g, m, v], [pw, pg, pm, pv]);
-    k.adamUpdate(pw, pg, pm, pv, slotSize, count, pc, lr, b1, b2, eps);
-    getSlotList(slots, count, slotSize, [w, m, v], [pw, pm, pv]);
+    updateSlots(slots, count, slotSize, [w, m, v, g], 3, [pw, pm, pv, pg],
+      (q, c, size) => k.adamUpdate(pw, pg, pm, pv, size, c, pc + 24 * q, lr, b1, b2, eps));
   }
 
   return {
