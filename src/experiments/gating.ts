@@ -20,6 +20,12 @@ export function gatingSettings(quick: boolean) {
     : { limit: undefined, depth: 4, train: { epochs: 5, batchSize: 64, lr: 1e-3 } };
 }
 
+/** A y range that shows differences between accuracies (bars from 0 would hide them). */
+function accuracyRange(values: number[]): [number, number] {
+  const lo = Math.min(...values), hi = Math.max(...values), pad = Math.max(0.005, (hi - lo) * 0.5);
+  return [Math.max(0, lo - pad), Math.min(1, hi + pad)];
+}
+
 export const GATING_VARIANTS = [
   { name: 'units', gating: 'units' as const, straightThrough: false },
   { name: 'projection', gating: 'projection' as const, straightThrough: false },
@@ -65,10 +71,11 @@ export function runGating(o: ExperimentOptions, seeds: number[]): { result: Omit
       return { name: v.name, x: epochs, y: stats.map((t) => t.mean), err: stats.map((t) => t.std) };
     });
     const charts: Chart[] = [
-      { title: 'balance after each epoch (mean ± std over seeds)', xTitle: 'epoch', yTitle: 'balance', traces: seriesTraces(overEpochs((e) => e.trees[0].balance)) },
-      { title: 'dead leaves after each epoch', xTitle: 'epoch', yTitle: 'dead leaves (of 16)', traces: seriesTraces(overEpochs((e) => e.trees[0].deadLeaves)) },
+      { title: 'balance after each epoch (mean ± std over seeds)', xTitle: 'epoch', yTitle: 'balance', traces: seriesTraces(overEpochs((e) => e.trees[0].balance)), layout: { xaxis: { dtick: 1, title: { text: 'epoch' } } } },
+      { title: 'dead leaves after each epoch', xTitle: 'epoch', yTitle: `dead leaves (of ${2 ** s.depth})`, traces: seriesTraces(overEpochs((e) => e.trees[0].deadLeaves)), layout: { xaxis: { dtick: 1, title: { text: 'epoch' } } } },
       {
-        title: 'test accuracy', xTitle: 'gating', yTitle: 'test accuracy',
+        title: 'test accuracy (mean ± std over seeds)', xTitle: 'gating', yTitle: 'test accuracy',
+        layout: { yaxis: { title: { text: 'test accuracy' }, range: accuracyRange(agg.map((a) => a.stats.testAccuracy.mean)) } },
         traces: [{ type: 'bar', x: agg.map((a) => String(a.gating)), y: agg.map((a) => a.stats.testAccuracy.mean), error_y: { type: 'data', array: agg.map((a) => a.stats.testAccuracy.std), visible: true } }],
       },
       ...GATING_VARIANTS.map((v) => usageHeatmap(`leaf usage, ${v.name} (seed ${seeds[0]})`,

@@ -87,11 +87,12 @@ export function trainingReport(dir: string): Report {
   if (layers.length > 0) {
     const per = (l: number) => epochs.flatMap((e) => e.trees.filter((t) => t.layer === l).map((stats) => ({ epoch: e.epoch, stats })));
     charts.push({
-      title: 'balance over training (leaf-usage entropy / ln leaves)', xTitle: 'epoch', yTitle: 'balance', layout: { yaxis: { range: [0, 1.05], title: { text: 'balance' } } },
+      title: 'balance over training (leaf-usage entropy / ln leaves)', xTitle: 'epoch', yTitle: 'balance',
+      layout: { yaxis: { range: [0, 1.05], title: { text: 'balance' } }, xaxis: { dtick: 1, title: { text: 'epoch' } } },
       traces: seriesTraces(layers.map((l) => ({ name: `layer ${l}`, x: per(l).map((p) => p.epoch), y: per(l).map((p) => p.stats.balance) }))),
     });
     charts.push({
-      title: 'dead leaves over training', xTitle: 'epoch', yTitle: 'leaves never used',
+      title: 'dead leaves over training', xTitle: 'epoch', yTitle: 'leaves never used', layout: { xaxis: { dtick: 1, title: { text: 'epoch' } } },
       traces: seriesTraces(layers.map((l) => ({ name: `layer ${l}`, x: per(l).map((p) => p.epoch), y: per(l).map((p) => p.stats.deadLeaves) }))),
     });
     for (const l of layers) charts.push(usageHeatmap(`leaf usage of layer ${l} (${per(l)[0].stats.kind}), share of examples per epoch`, per(l)));
