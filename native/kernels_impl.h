@@ -285,13 +285,19 @@ void gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t 
       for (int64_t i0 = 0; i0 < M; i0 += MC) {
         const int64_t mc = std::min(MC, M - i0);
         packA(a, ars, acs, i0, mc, p0, kc, ap);
-        for (int64_t jr = 0; jr < nc; jr += NR) {
-          const int64_t cols = std::min<int64_t>(NR, nc - jr);
-          for (int64_t ir = 0; ir < mc; ir += MR) {
-            const int64_t rows = std::min<int64_t>(MR, mc - ir);
-            micro<MR>(kc, ap + ir * kc, 1, MR, bp + jr * kc, NR, c + (i0 + ir) * crs + j0 + jr, crs, rows, cols, acc);
-          }
-        }
+        // Tiles of C column strip by column strip, so that a B panel stays in L1 across the A panels; but when
+        // the panels are shallow (kc < 32: a weight gradient over a few rows) the product is bound by reading
+        // and writing C, and C is walked row block by row block, in memory order.
+        const int64_t stripStep = kc < 32 ? nc : NR, blockStep = kc < 32 ? MR : mc;
+        for (int64_t ib = 0; ib < mc; ib += blockStep)
+          for (int64_t js = 0; js < nc; js += stripStep)
+            for (int64_t jr = js; jr < std::min(nc, js + stripStep); jr += NR) {
+              const int64_t cols = std::min<int64_t>(NR, nc - jr);
+              for (int64_t ir = ib; ir < std::min(mc, ib + blockStep); ir += MR) {
+                const int64_t rows = std::min<int64_t>(MR, mc - ir);
+                micro<MR>(kc, ap + ir * kc, 1, MR, bp + jr * kc, NR, c + (i0 + ir) * crs + j0 + jr, crs, rows, cols, acc);
+              }
+            }
       }
     }
   }
