@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// Saves every chart of a treegate HTML report as a PNG (headless Chromium via playwright-core), for
+// documents that cannot embed the interactive page:
+//   node scripts/report-images.mjs runs/experiments/memorization/report.html docs/results/memorization
+// writes docs/results/memorization-1.png, -2.png, … in the order of the charts on the page.
+import { chromium } from 'playwright-core';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const [page, prefix] = process.argv.slice(2);
+if (!page || !prefix) {
+  console.error('usage: node scripts/report-images.mjs REPORT.html OUT-PREFIX');
+  process.exit(2);
+}
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
+try {
+  const p = await browser.newPage({ viewport: { width: 900, height: 800 } });
+  await p.goto(pathToFileURL(resolve(page)).href);
+  await p.waitForFunction(() => Array.from(document.querySelectorAll('div.chart')).every((d) => d.querySelector('svg.main-svg')));
+  const charts = await p.$$('div.chart');
+  for (let i = 0; i < charts.length; i++) {
+    await charts[i].screenshot({ path: `${prefix}-${i + 1}.png` });
+    console.log(`${prefix}-${i + 1}.png`);
+  }
+} finally {
+  await browser.close();
+}
