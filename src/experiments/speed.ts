@@ -18,12 +18,14 @@ import { aggregate, randomBatch, reportMeta, type ExperimentOptions, type Experi
  * backward with the input gradient, lazy Adam step and clearing of the touched
  * gradients). Candidates of one k are timed interleaved (A B C A B C …), each
  * figure the median of the rounds; the seed changes weights and inputs.
- * Measured with the backend in use (see the report's meta).
+ * Measured with the backend in use (see the report's meta). The full run stops
+ * at k = 8: beyond, building the layers (1–2 GB of weights each, drawn in JS)
+ * takes minutes per seed; docs/benchmarks.md times the layer up to k = 10.
  */
 export function speedSettings(quick: boolean) {
   return quick
     ? { width: 512, batch: 256, depths: [0, 2, 4, 6, 8], rounds: 5, denseCap: 8192, minMs: 5 }
-    : { width: 512, batch: 256, depths: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10], rounds: 9, denseCap: 32768, minMs: 20 };
+    : { width: 512, batch: 256, depths: [0, 1, 2, 3, 4, 5, 6, 7, 8], rounds: 9, denseCap: 32768, minMs: 20 };
 }
 
 interface Candidate { kind: string; layer: Layer; infer: () => void; step: () => void }
