@@ -135,7 +135,7 @@ export function writeCheckpoint(dir: string, model: Model, optimizer: Optimizer,
   return path;
 }
 
-/** Checkpoint files in `dir`, newest (highest step) first; temporary files of interrupted writes are not listed. */
+/** Checkpoint files in `dir`, newest (highest step) first; temporary files of interrupted writes and anything not a regular file are not listed. */
 export function listCheckpoints(dir: string): string[] {
   let names: string[];
   try {
@@ -143,7 +143,14 @@ export function listCheckpoints(dir: string): string[] {
   } catch {
     return [];
   }
-  return names.filter((n) => /^step-\d{9}\.safetensors$/.test(n)).sort().reverse().map((n) => join(dir, n));
+  const isFile = (p: string) => {
+    try {
+      return statSync(p).isFile();
+    } catch {
+      return false;
+    }
+  };
+  return names.filter((n) => /^step-\d{9}\.safetensors$/.test(n)).sort().reverse().map((n) => join(dir, n)).filter(isFile);
 }
 
 /**

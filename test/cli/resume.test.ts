@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import { cli, cliChild, cliEnv, describeRun, expectUsageError, tmp } from './run.js';
@@ -111,6 +111,19 @@ test('a corrupted newest checkpoint is skipped with a warning naming it; the run
   bytes[bytes.length - 5] ^= 0xff; // a flipped byte in the last tensor: still a valid container, but a corrupt value or count
   writeFileSync(newest, bytes.subarray(0, bytes.length - 3)); // … and truncated
   resumeAndCompare(out, 'corrupted newest', new RegExp(`warning: skipping checkpoint ${newest.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: `));
+});
+
+test('a checkpoint that cannot be written stops the run with exit 2; the previous checkpoints stay loadable', () => {
+  const out = tmp('unwritable');
+  // a directory where the checkpoint of step 30 will go: its rename fails (as a full disk would fail the write)
+  mkdirSync(join(out, 'checkpoints', 'step-000000030.safetensors'), { recursive: true });
+  const r = cli(...ARGS, '--out', out);
+  assert.equal(r.status, 2, describeRun(r));
+  assert.match(r.stderr, /error: cannot write .*step-000000030\.safetensors/);
+  assert.deepEqual(checkpoints(out), ['step-000000010.safetensors', 'step-000000020.safetensors', 'step-000000030.safetensors'],
+    'the two written checkpoints (and the directory in the way)');
+  rmSync(join(out, 'checkpoints', 'step-000000030.safetensors'), { recursive: true });
+  resumeAndCompare(out, 'after a failed checkpoint write');
 });
 
 test('NaN: the run stops naming the layer and step, exit 3, last good checkpoint kept; --on-nonfinite skip goes on', () => {
