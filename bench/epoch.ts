@@ -21,7 +21,7 @@ import { train } from '../src/train/trainer.js';
 import {
   loadBackends, loadTfLayers, loadTfWasm, ratio, type BenchContext, type BenchResult, type Table,
 } from './common.js';
-import { fmtMs, measure, type Candidate } from './timing.js';
+import { fmtMs, measure, type Candidate } from '../src/experiments/timing.js';
 
 const QUICK_EXAMPLES = 5000;
 

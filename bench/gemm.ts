@@ -14,7 +14,7 @@ import {
   type BenchContext, type BenchResult, type Table,
 } from './common.js';
 import { matMulModel } from './onnx.js';
-import { gemmFlops, measure, speedRatio, type Candidate, type Measurement } from './timing.js';
+import { gemmFlops, measure, speedRatio, type Candidate, type Measurement } from '../src/experiments/timing.js';
 
 export const GEMM_SHAPES: Array<[number, number, number]> = [
   [256, 512, 512], [256, 1024, 1024], [32, 1024, 1024], [1, 1024, 1024],

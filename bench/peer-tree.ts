@@ -21,7 +21,7 @@ import { TreeGated } from '../src/layers/tree.js';
 import {
   loadBackends, loadTfWasm, ratio, type BenchContext, type BenchResult, type Table, type Tf,
 } from './common.js';
-import { fmtMs, measure, type Candidate, type Measurement } from './timing.js';
+import { fmtMs, measure, type Candidate, type Measurement } from '../src/experiments/timing.js';
 
 const n = 512, m = 512, N = 256, k = 8;
 

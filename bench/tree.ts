@@ -31,7 +31,7 @@ import {
   getBackend, limitsFor, loadBackends, machineLimits, pct, ratio, threadsOf,
   type BenchContext, type BenchResult, type Table,
 } from './common.js';
-import { collectGarbage, fmtMs, measure, timeRatio, type Candidate, type Measurement } from './timing.js';
+import { collectGarbage, fmtMs, measure, timeRatio, type Candidate, type Measurement } from '../src/experiments/timing.js';
 
 const n = 512, m = 512, N = 256, K_MAX = 10;
 

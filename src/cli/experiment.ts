@@ -29,7 +29,7 @@ export function experimentCommand(): Command {
     .action((name: ExperimentName, o: ExperimentCliOptions) => runExperiment(name, o));
 }
 
-function runExperiment(name: ExperimentName, o: ExperimentCliOptions): void {
+async function runExperiment(name: ExperimentName, o: ExperimentCliOptions): Promise<void> {
   const out = resolve(o.out ?? join('runs', 'experiments', `${name}${o.quick ? '-quick' : ''}`));
   checkWritableDir(out);
   const be = selectBackend(o.backend);
@@ -48,7 +48,7 @@ function runExperiment(name: ExperimentName, o: ExperimentCliOptions): void {
     log: (line) => { if (!bar) process.stderr.write(`${line}\n`); },
   };
   const t0 = performance.now();
-  const { result, report } = EXPERIMENTS[name](opts, seeds);
+  const { result, report } = await EXPERIMENTS[name](opts, seeds);
   bar?.stop();
   const full: ExperimentResult = {
     ...result,

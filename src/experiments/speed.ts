@@ -7,6 +7,7 @@ import { TreeGated } from '../layers/tree.js';
 import { Optimizer } from '../train/optim.js';
 import { seriesTraces, type Chart, type Report } from '../report/html.js';
 import { aggregate, randomBatch, reportMeta, type ExperimentOptions, type ExperimentResult, type Row } from './common.js';
+import { measure } from './timing.js';
 
 /**
  * Experiment 4 (issue 4): time per example against parameters for one layer
@@ -16,21 +17,22 @@ import { aggregate, randomBatch, reportMeta, type ExperimentOptions, type Experi
  *   dense — widened to the tree's parameter count (512 → w), up to a cap.
  * For each: inference (forward in 'infer' mode) and a training step (forward,
  * backward with the input gradient, lazy Adam step and clearing of the touched
- * gradients). Candidates of one k are timed interleaved (A B C A B C …), each
- * figure the median of the rounds; the seed changes weights and inputs.
+ * gradients). Candidates of one k are timed interleaved (A B C A B C …) by the
+ * benchmarks' helper (src/experiments/timing.ts), each figure the median of
+ * the rounds after a warm-up; the seed changes weights and inputs.
  * Measured with the backend in use (see the report's meta). The full run stops
  * at k = 8: beyond, building the layers (1–2 GB of weights each, drawn in JS)
  * takes minutes per seed; docs/benchmarks.md times the layer up to k = 10.
  */
 export function speedSettings(quick: boolean) {
   return quick
-    ? { width: 512, batch: 256, depths: [0, 2, 4, 6, 8], rounds: 5, denseCap: 8192, minMs: 5 }
-    : { width: 512, batch: 256, depths: [0, 1, 2, 3, 4, 5, 6, 7, 8], rounds: 9, denseCap: 32768, minMs: 20 };
+    ? { width: 512, batch: 256, depths: [0, 2, 4, 6, 8], rounds: 5, denseCap: 8192, budgetMs: 100 }
+    : { width: 512, batch: 256, depths: [0, 1, 2, 3, 4, 5, 6, 7, 8], rounds: 9, denseCap: 32768, budgetMs: 300 };
 }
 
-interface Candidate { kind: string; layer: Layer; infer: () => void; step: () => void }
+interface Routed { kind: string; layer: Layer; infer: () => void; step: () => void }
 
-function candidate(kind: string, layer: Layer, x: Matrix, dy: Matrix): Candidate {
+function candidate(kind: string, layer: Layer, x: Matrix, dy: Matrix): Routed {
   const opt = new Optimizer(layer.params(), { kind: 'adam' });
   return {
     kind, layer,
@@ -44,27 +46,14 @@ function candidate(kind: string, layer: Layer, x: Matrix, dy: Matrix): Candidate
   };
 }
 
-/** Median ms per call of each function, interleaved over rounds; each round repeats a call until minMs has passed. */
-function timeInterleaved(fs: Array<() => void>, rounds: number, minMs: number): number[] {
-  for (const f of fs) f(); // warm up: allocations, collapsed tables, JIT
-  const reps = fs.map((f) => {
-    let n = 0;
-    const t0 = performance.now();
-    while (performance.now() - t0 < minMs) { f(); n++; }
-    return Math.max(1, n);
-  });
-  const samples: number[][] = fs.map(() => []);
-  for (let r = 0; r < rounds; r++) {
-    fs.forEach((f, i) => {
-      const t0 = performance.now();
-      for (let j = 0; j < reps[i]; j++) f();
-      samples[i].push((performance.now() - t0) / reps[i]);
-    });
-  }
-  return samples.map((s) => s.sort((a, b) => a - b)[s.length >> 1]);
+/** Median ms per call of each function, interleaved, with the benchmarks' timing helper. */
+async function timeInterleaved(names: string[], fs: Array<() => void>, rounds: number, budgetMs: number): Promise<number[]> {
+  const ms = await measure(fs.map((f, i) => ({ name: names[i], run: () => f() })),
+    { minRepeats: rounds, maxRepeats: rounds, budgetMs, minSampleMs: 5 });
+  return ms.map((m) => m.ms);
 }
 
-export function runSpeed(o: ExperimentOptions, seeds: number[]): { result: Omit<ExperimentResult, 'command' | 'date' | 'machine'>; report: (r: ExperimentResult) => Report } {
+export async function runSpeed(o: ExperimentOptions, seeds: number[]): Promise<{ result: Omit<ExperimentResult, 'command' | 'date' | 'machine'>; report: (r: ExperimentResult) => Report }> {
   const s = { ...speedSettings(o.quick), ...o.override } as ReturnType<typeof speedSettings>;
   const n = s.width, N = s.batch;
   const runs: Row[] = [];
@@ -80,8 +69,9 @@ export function runSpeed(o: ExperimentOptions, seeds: number[]): { result: Omit<
       const width = Math.min(s.denseCap, Math.max(n, Math.round(tree.parameterCount() / (n + 1))));
       const dense = new Dense(n, width).init(rng);
       const cands = [candidate('tree', tree, x, dy), candidate('moe', moe, x, dy), candidate('dense', dense, x, randomBatch(N, width, seed + 2))];
-      const infer = timeInterleaved(cands.map((c) => c.infer), s.rounds, s.minMs);
-      const step = timeInterleaved(cands.map((c) => c.step), s.rounds, s.minMs);
+      const names = cands.map((c) => c.kind);
+      const infer = await timeInterleaved(names, cands.map((c) => c.infer), s.rounds, s.budgetMs);
+      const step = await timeInterleaved(names, cands.map((c) => c.step), s.rounds, s.budgetMs);
       cands.forEach((c, i) => {
         runs.push({
           seed, k, kind: c.kind, parameters: c.layer.parameterCount(), macsInference: c.layer.macs().inference,
