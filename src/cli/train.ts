@@ -237,12 +237,12 @@ async function runTrain(given: TrainCliOptions): Promise<void> {
   const handlers = { SIGINT: onSignal('SIGINT'), SIGTERM: onSignal('SIGTERM') };
   process.on('SIGINT', handlers.SIGINT);
   process.on('SIGTERM', handlers.SIGTERM);
-  const every = o.checkpointEvery;
+  const period = o.checkpointEvery;
   let lastCheckpoint = performance.now();
   try {
     while (!trainer.done) {
       trainer.step();
-      const due = every && ('steps' in every ? trainer.progress.step % every.steps === 0 : performance.now() - lastCheckpoint >= every.minutes * 60_000);
+      const due = period && ('steps' in period ? trainer.progress.step % period.steps === 0 : performance.now() - lastCheckpoint >= period.minutes * 60_000);
       if (due && !trainer.done) {
         checkpoint();
         lastCheckpoint = performance.now();

@@ -2,7 +2,7 @@ import { cpus, totalmem } from 'node:os';
 import { Rng } from '../core/rng.js';
 import { matrix } from '../core/tensor.js';
 import type { PreparedData } from '../data/prepare.js';
-import { Model, type MlpOptions, mlpConfig, type TreeStats } from '../layers/model.js';
+import { Model, type MlpOptions, mlpConfig, paramShapes, type TreeStats } from '../layers/model.js';
 import { train, type EpochMetrics } from '../train/trainer.js';
 import type { Report } from '../report/html.js';
 
@@ -64,12 +64,9 @@ export function fit(mlp: MlpOptions, data: PreparedData, t: TrainSettings, seed:
   };
 }
 
-/** Parameters of an MLP config (without building its weights). */
+/** Parameters of an MLP config, counted from its shapes (without building its weights). */
 export function parameterCount(o: MlpOptions): number {
-  const widths = [o.inputSize, ...o.hidden, o.numClasses];
-  let p = 0;
-  for (let i = 1; i < widths.length; i++) p += widths[i - 1] * widths[i] + widths[i];
-  return p;
+  return paramShapes(mlpConfig(o)).reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
 }
 
 /**

@@ -36,6 +36,8 @@ export interface MoeOptions {
  */
 export class MixtureOfExperts implements Layer {
   readonly kind = 'moe';
+  readonly inputSize: number; // n
+  readonly outputSize: number; // m
   readonly experts: number; // E
   readonly topK: number; // K
   readonly balanceWeight: number; // α
@@ -74,9 +76,6 @@ export class MixtureOfExperts implements Layer {
     this.usage = new Float64Array(E);
     this.counts = new Float64Array(E);
   }
-
-  readonly inputSize: number;
-  readonly outputSize: number;
 
   /** Experts: He normal, drawn independently; router: normal with std √(0.1/n) (Switch's small init), so routing starts near uniform. */
   init(rng: Rng): this {

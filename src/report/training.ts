@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { TreegateError } from '../core/errors.js';
 import type { TreeStats } from '../layers/model.js';
 import type { EpochMetrics } from '../train/trainer.js';
-import { renderReport, seriesTraces, type Chart, type Report } from './html.js';
+import { seriesTraces, type Chart, type Report } from './html.js';
 
 export interface StepRecord { type: 'step'; epoch: number; step: number; lr: number; trainLoss: number; trainAccuracy: number }
 export type EpochRecord = EpochMetrics & { type: 'epoch' };
@@ -104,4 +104,3 @@ export function trainingReport(dir: string): Report {
   };
 }
 
-export { renderReport };

@@ -10,7 +10,7 @@ import { Rng } from '../../src/core/rng.js';
 import { matrix } from '../../src/core/tensor.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/io/safetensors.js';
 import { encodeModel, loadModel, MODEL_FORMAT, saveModel } from '../../src/io/model-file.js';
-import { Model, mlpConfig, type ModelConfig } from '../../src/layers/model.js';
+import { Model, mlpConfig, paramShapes, type ModelConfig } from '../../src/layers/model.js';
 import type { Param } from '../../src/layers/param.js';
 
 function withTmp(fn: (dir: string) => void): void {
@@ -415,4 +415,17 @@ test('a failed saveModel leaves the previous model intact and no temp files', ()
     assert.ok(readFileSync(p).equals(before));
     assertBitExact(good, loadModel(p));
   });
+});
+
+test('paramShapes (checked against a file before allocating) lists exactly the built model\'s parameters', () => {
+  const configs: ModelConfig[] = [
+    mixedConfig(),
+    mlpConfig({ inputSize: 12, numClasses: 3, hidden: [8, 6], treeLayers: [1, 3], depth: 3, blocks: 2, gating: 'projection' }),
+    mlpConfig({ inputSize: 12, numClasses: 3, hidden: [8], treeLayers: [2], routed: 'flat', depth: 2, gating: 'units' }),
+    mlpConfig({ inputSize: 12, numClasses: 3, hidden: [8], treeLayers: [1, 2], routed: 'moe', depth: 2, experts: 3, topK: 2 }),
+    mlpConfig({ inputSize: 5, numClasses: 2, hidden: [], treeLayers: [1], depth: 0, gating: 'projection' }),
+  ];
+  for (const c of configs) {
+    assert.deepEqual(paramShapes(c), new Model(c).params().map((p) => ({ name: p.name, shape: [...p.shape] })));
+  }
 });
