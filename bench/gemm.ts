@@ -74,6 +74,9 @@ export async function runGemm(ctx: BenchContext): Promise<BenchResult> {
         try {
           const session = await ort.InferenceSession.create(matMulModel(M, N, K), {
             intraOpNumThreads: t, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
+            // NOTE: spinning off: after each run onnxruntime's spinning workers would hold the second core while
+            // the next candidate runs (treegate native, 2 threads: 173 GFLOP/s measured after it, 320 alone)
+            extra: { session: { intra_op: { allow_spinning: '0' } } },
           });
           const feeds = { A: new ort.Tensor('float32', x, [M, K]), B: new ort.Tensor('float32', wt, [K, N]) };
           cands.push({ name: 'onnxruntime-node', threads: t, flops, run: async () => void (await session.run(feeds)) });

@@ -8,8 +8,8 @@
  * each with its roofline bound max(flops / peak, bytes / bandwidth) from
  * napkin math, the achieved fraction of that bound, and its time relative to
  * a dense layer of equal compute (512→512) and to a dense layer of equal
- * parameters (512→T·512, T = 2^(k+1) − 1 nodes, width capped), all measured
- * interleaved in the same group.
+ * parameters (512→T·512, T = 2^(k+1) − 1 nodes, width capped), measured
+ * interleaved in one group per k and backend.
  *
  * Napkin bytes (float32): each touched node's m·n weights (and m biases) once
  * per pass, plus the pass's inputs and outputs. Backward also writes the
@@ -136,11 +136,18 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
     const dp = subject(`dense 512→${width}`, new Dense(n, width).init(rng), x, rng);
     const subjects = [tree, dc, dp];
 
-    const trainC = backends.flatMap((be) => subjects.map((s) => trainCandidate(s, be)));
-    const trainM = await measure(trainC, timing);
+    // One interleaved group per backend: interleaved with js and wasm samples, the native (2-thread) samples ran
+    // up to 2.3× slower at deep k (k = 10 forward 82 ms vs 36 ms; likely V8's collector threads on the second core).
+    const trainM: Measurement[] = [], inferM: Measurement[] = [];
+    for (const be of backends) {
+      collectGarbage();
+      trainM.push(...await measure(subjects.map((s) => trainCandidate(s, be)), timing));
+    }
     for (const s of subjects) s.layer.forward(s.x, 'infer'); // builds the collapsed tables outside the timing
-    const inferC = backends.flatMap((be) => subjects.flatMap((s) => [inferCandidate(s, be, 256), inferCandidate(s, be, 1)]));
-    const inferM = await measure(inferC, timing);
+    for (const be of backends) {
+      collectGarbage();
+      inferM.push(...await measure(subjects.flatMap((s) => [inferCandidate(s, be, 256), inferCandidate(s, be, 1)]), timing));
+    }
 
     const get = (ms: Measurement[], name: string): Measurement => ms.find((q) => q.name === name)!;
     for (const be of backends) {
