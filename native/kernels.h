@@ -19,9 +19,14 @@ using BurnFn = double (*)(int64_t iters, float seed);
 using GemmFn = void (*)(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs,
                         const float* b, int64_t brs, int64_t bcs, float* c, int64_t crs, bool accumulate);
 
+// C = A·B (no accumulate) into a C that held zeros and is not read again soon; may use non-temporal stores.
+using GemmStreamFn = void (*)(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs,
+                              const float* b, int64_t brs, int64_t bcs, float* c, int64_t crs);
+
 // One instruction set's kernels (defined at the end of kernels_impl.h).
 struct Kernels {
   GemmFn gemm;
+  GemmStreamFn gemmStream;
   AdamFn adamSlot;
   SgdFn sgdSlot;
   BurnFn fmaBurn;

@@ -3,6 +3,9 @@
 #include <cstring>
 #include <utility>
 #include <vector>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 #include "kernels.h"
 #define TG_W 4

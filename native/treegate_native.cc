@@ -88,8 +88,20 @@ T typed(napi_env env, napi_value v, const char* what) {
   if (type != TYPE) throw ArgError{std::string(what) + " has the wrong element type"};
   return T{(decltype(T::p))data, (int64_t)length};
 }
+struct U8 {
+  uint8_t* p;
+  int64_t n;
+};
 F32 f32(napi_env env, napi_value v, const char* what) { return typed<F32, napi_float32_array>(env, v, what); }
 I32 i32(napi_env env, napi_value v, const char* what) { return typed<I32, napi_int32_array>(env, v, what); }
+
+// An optional Uint8Array argument: {nullptr, 0} for null or undefined.
+U8 optionalU8(napi_env env, napi_value v, const char* what) {
+  napi_valuetype type;
+  napi_typeof(env, v, &type);
+  if (type == napi_null || type == napi_undefined) return U8{nullptr, 0};
+  return typed<U8, napi_uint8_array>(env, v, what);
+}
 
 // Largest index of a strided rows × cols view, or -1 if empty.
 int64_t extent(int64_t off, int64_t rows, int64_t rs, int64_t cols, int64_t cs) {
@@ -304,25 +316,30 @@ napi_value GroupedBackwardInput(napi_env env, napi_callback_info info) {
   });
 }
 
-// groupedBackwardWeight(node, start, end, g0, g1, dys, m, xs, s, dw, dbias, N):
+// groupedBackwardWeight(node, start, end, g0, g1, dys, m, xs, s, dw, dbias, N, fresh):
 // dU_t += dys[r]ᵀ xs[r], dc_t += Σ_r dys[r]. Nodes are split across threads (each dU_t has one writer);
-// a node too big for that is split inside its product instead.
+// a node too big for that is split inside its product instead. fresh (optional, per group): 1 where dU_t
+// holds zeros, so that it may be overwritten (streamed, without reading it) instead of added to.
 napi_value GroupedBackwardWeight(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
-    napi_value v[12];
-    argv(env, info, 12, v);
+    napi_value v[13];
+    argv(env, info, 13, v);
     F32 dys = f32(env, v[5], "dys"), xs = f32(env, v[7], "xs"), dw = f32(env, v[9], "dw"), db = f32(env, v[10], "dbias");
     const int64_t m = i64(env, v[6], "m"), s = i64(env, v[8], "s"), N = i64(env, v[11], "N");
     if (N * s > xs.n || N * m > dys.n || m * s == 0) throw ArgError{"grouped backward weight: buffers too small"};
     Ranges r = ranges(env, v, std::min(dw.n / (m * s), db.n / m), N);
+    const U8 fresh = optionalU8(env, v[12], "fresh");
+    if (fresh.p && fresh.n < r.g1) throw ArgError{"fresh shorter than the node list"};
     auto node = [&](int64_t g, int nt) {
       const int32_t t = r.node.p[g];
       const int64_t a = r.start.p[g], e = r.end.p[g];
-      gemmPar(m, s, e - a, dys.p + a * m, 1, m, xs.p + a * s, s, 1, dw.p + t * m * s, s, true, nt);
-      float* c = db.p + t * m;
+      float* c = dw.p + t * m * s;
+      if (fresh.p && fresh.p[g] && nt == 1) isa->gemmStream(m, s, e - a, dys.p + a * m, 1, m, xs.p + a * s, s, 1, c, s);
+      else gemmPar(m, s, e - a, dys.p + a * m, 1, m, xs.p + a * s, s, 1, c, s, !(fresh.p && fresh.p[g]), nt);
+      float* cb = db.p + t * m;
       for (int64_t i = a; i < e; i++) {
         const float* d = dys.p + i * m;
-        for (int64_t j = 0; j < m; j++) c[j] += d[j];
+        for (int64_t j = 0; j < m; j++) cb[j] += d[j];
       }
     };
     // Balance by partCost: a 1-row node costs about as much as a 12-row one (read and write its gradient).

@@ -209,7 +209,7 @@ export class MixtureOfExperts implements Layer {
       for (let e = 0; e < E; e++) s += dp[o + e] * p[o + e];
       for (let e = 0; e < E; e++) dl[o + e] = p[o + e] * (dp[o + e] - s);
     }
-    be.groupedBackwardWeight(rt, dys, m, xs, n, this.weight.grad, this.bias.grad);
+    be.groupedBackwardWeight(rt, dys, m, xs, n, this.weight.grad, this.bias.grad, this.weight.freshFlags(rt.node, rt.nodeCount));
     for (let g = 0; g < rt.nodeCount; g++) {
       this.weight.touch(rt.node[g]);
       this.bias.touch(rt.node[g]);

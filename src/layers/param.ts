@@ -47,6 +47,13 @@ export class Param {
     this.touched[this.touchedCount++] = s;
   }
 
+  /** For slots[0..count): 1 where the slot holds no gradient yet (the `fresh` hint of groupedBackwardWeight). */
+  freshFlags(slots: Int32Array, count: number): Uint8Array {
+    const f = new Uint8Array(count);
+    for (let g = 0; g < count; g++) f[g] = 1 - this.isTouched[slots[g]];
+    return f;
+  }
+
   /** Zeroes the gradients of touched slots and empties the list: O(touched · slotSize). */
   clearGrad(): void {
     const z = this.slotSize;

@@ -278,7 +278,7 @@ export class TreeGated implements Layer {
       const rt = this.routing[j], xs = this.xs[j].get(N * s);
       be.gatherRows(dy.data, m, 0, rt.perm, N, m, dys);
       const w = this.weight[j], b = this.bias[j];
-      be.groupedBackwardWeight(rt, dys, m, xs, s, w.grad, b.grad);
+      be.groupedBackwardWeight(rt, dys, m, xs, s, w.grad, b.grad, w.freshFlags(rt.node, rt.nodeCount));
       for (let g = 0; g < rt.nodeCount; g++) {
         w.touch(rt.node[g]);
         b.touch(rt.node[g]);

@@ -59,11 +59,11 @@ for (const v of ['NT', 'NN', 'TN'] as const) {
   });
 }
 
-test('native grouped products match js over routings (k = 0…5, empty leaves, one leaf, odd widths)', { skip }, () => {
+test('native grouped products match js over routings (k = 0…9, empty leaves, one leaf, odd widths, the fresh hint)', { skip }, () => {
   const rng = new Rng(11);
   for (const [k, N, m, s, mode] of [[0, 9, 5, 7, 'random'], [1, 1, 3, 4, 'random'], [3, 50, 33, 17, 'random'],
     [4, 64, 40, 70, 'one'], [5, 200, 64, 48, 'sparse'], [2, 0, 8, 8, 'random'], [3, 300, 96, 128, 'random'],
-    [7, 300, 64, 40, 'random'], [9, 100, 48, 61, 'random'], [2, 3, 300, 400, 'random'], [0, 2, 800, 700, 'random']] as const) {
+    [7, 300, 64, 40, 'random'], [9, 100, 48, 61, 'random'], [2, 3, 300, 400, 'random'], [0, 2, 800, 700, 'random'], [6, 200, 40, 100, 'random']] as const) {
     const T = 2 ** (k + 1) - 1, leaves = 2 ** k;
     const rt = new Routing();
     rt.leaf = new Int32Array(Math.max(1, N));
@@ -88,6 +88,14 @@ test('native grouped products match js over routings (k = 0…5, empty leaves, o
       nb!.groupedBackwardWeight(rt, dys, m, xs, s, wn, bn);
       assertClose(wn, wr, { rtol: 1e-5, atol: 1e-5 * Math.max(1, N) }, `backward weight ${what} threads=${threads}`);
       assertClose(bn, br, { rtol: 1e-5, atol: 1e-5 * Math.max(1, N) }, `backward bias ${what} threads=${threads}`);
+      // the fresh hint: every other node's gradient starts at zero and may be overwritten (streamed) instead
+      const fresh = Uint8Array.from({ length: rt.nodeCount }, (_, g) => g % 2);
+      const w0 = randomArray(rng, T * m * s);
+      for (let g = 0; g < rt.nodeCount; g++) if (fresh[g]) w0.fill(0, rt.node[g] * m * s, (rt.node[g] + 1) * m * s);
+      const [fr, fn] = [w0.slice(), w0.slice()];
+      jsBackend.groupedBackwardWeight(rt, dys, m, xs, s, fr, br.fill(0));
+      nb!.groupedBackwardWeight(rt, dys, m, xs, s, fn, bn.fill(0), fresh);
+      assertClose(fn, fr, { rtol: 1e-5, atol: 1e-5 * Math.max(1, N) }, `backward weight, fresh hint, ${what} threads=${threads}`);
       // one depth at a time (the straight-through path): only that depth's nodes
       if (k > 0 && N > 0) {
         const [d1r, d1n] = [new Float32Array(N * s), new Float32Array(N * s)];

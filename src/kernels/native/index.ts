@@ -13,7 +13,8 @@ interface Addon {
   groupedBackwardInput(node: Int32Array, start: Int32Array, end: Int32Array, g0: number, g1: number,
     dys: Float32Array, m: number, w: Float32Array, s: number, dxs: Float32Array, N: number): void;
   groupedBackwardWeight(node: Int32Array, start: Int32Array, end: Int32Array, g0: number, g1: number,
-    dys: Float32Array, m: number, xs: Float32Array, s: number, dw: Float32Array, dbias: Float32Array, N: number): void;
+    dys: Float32Array, m: number, xs: Float32Array, s: number, dw: Float32Array, dbias: Float32Array, N: number,
+    fresh: Uint8Array | null): void;
   adamUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, slotSize: number, slots: Int32Array,
     count: number, steps: Int32Array, decayScale: Float32Array | null, lr: number, weightDecay: number, b1: number, b2: number, eps: number): void;
   sgdUpdate(w: Float32Array, g: Float32Array, v: Float32Array, slotSize: number, slots: Int32Array, count: number,
@@ -90,8 +91,8 @@ export function nativeBackend(): (Backend & { setThreads(n: number): number; inf
       a.groupedForward(rt.node, rt.start, rt.end, 0, rt.nodeCount, xs, s, w, bias, m, ys, rt.n),
     groupedBackwardInput: (rt: Routing, dys, m, w, s, dxs, g0 = 0, g1 = rt.nodeCount) =>
       a.groupedBackwardInput(rt.node, rt.start, rt.end, g0, g1, dys, m, w, s, dxs, rt.n),
-    groupedBackwardWeight: (rt: Routing, dys, m, xs, s, dw, dbias) =>
-      a.groupedBackwardWeight(rt.node, rt.start, rt.end, 0, rt.nodeCount, dys, m, xs, s, dw, dbias, rt.n),
+    groupedBackwardWeight: (rt: Routing, dys, m, xs, s, dw, dbias, fresh) =>
+      a.groupedBackwardWeight(rt.node, rt.start, rt.end, 0, rt.nodeCount, dys, m, xs, s, dw, dbias, rt.n, fresh ?? null),
     adamUpdate: (w, g, m, v, z, slots, count, steps, d, lr, wd, b1, b2, eps) => a.adamUpdate(w, g, m, v, z, slots, count, steps, d, lr, wd, b1, b2, eps),
     sgdUpdate: (w, g, v, z, slots, count, steps, d, lr, wd, mu) => a.sgdUpdate(w, g, v, z, slots, count, steps, d, lr, wd, mu),
     addRowVector: (y, rows, cols, v) => a.addRowVector(y, rows, cols, v),
