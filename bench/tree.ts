@@ -43,7 +43,7 @@ interface Napkin { flops: number; bytes: number }
 
 interface FigureRow {
   backend: string; k: number; figure: Figure; touched: number; ms: number; repeats: number;
-  boundMs: number; boundBy: 'flops' | 'bytes'; achieved: number;
+  boundMs: number; boundBy: 'flops' | 'bytes'; achieved: number; nodeBoundMs: number; nodeAchieved: number;
   vsDenseCompute: number; vsDenseParams: number; denseParamsWidth: number; denseParamsCapped: boolean;
 }
 
@@ -53,17 +53,22 @@ function normalMatrix(rows: number, cols: number, rng: Rng): Matrix {
   return matrix(rows, cols, a);
 }
 
-/** Distinct nodes on the paths of the batch (all depths) and distinct leaves, from the gating bits. */
-function touchedNodes(x: Matrix, k: number, units: number[]): { nodes: number; leaves: number } {
+/** Rows of every touched node (all depths) and of every non-empty leaf, from the gating bits. */
+function nodeRows(x: Matrix, k: number, units: number[]): { nodes: number[]; leaves: number[] } {
   const leaf = new Int32Array(x.rows);
   for (let i = 0; i < x.rows; i++) {
     let l = 0;
     for (let d = 0; d < k; d++) l = (l << 1) | (x.data[i * x.cols + units[d]] > 0 ? 1 : 0);
     leaf[i] = l;
   }
-  let nodes = 0;
-  for (let d = 0; d <= k; d++) nodes += new Set(Array.from(leaf, (l) => l >> (k - d))).size;
-  return { nodes, leaves: new Set(leaf).size };
+  const counts = (d: number): number[] => {
+    const c = new Map<number, number>();
+    for (const l of leaf) c.set(l >> (k - d), (c.get(l >> (k - d)) ?? 0) + 1);
+    return [...c.values()];
+  };
+  const nodes: number[] = [];
+  for (let d = 0; d <= k; d++) nodes.push(...counts(d));
+  return { nodes, leaves: counts(k) };
 }
 
 /** A trainable layer with its optimizer and fixed input / output-gradient batches. */
@@ -109,6 +114,24 @@ function napkin(figure: Figure, k: number, touched: number, leaves: number, out:
   }
 }
 
+/**
+ * The bound if each node's product overlaps only its own reads: Σ over nodes of max(flops / peak, bytes /
+ * bandwidth), plus the pass's inputs and outputs. Above the layer's bound wherever compute-bound and
+ * memory-bound nodes mix (the layer's bound lets one node's reads overlap another node's arithmetic).
+ */
+function nodeBoundMs(figure: Figure, rows: { nodes: number[]; leaves: number[] }, lim: { flops: number; bytes: number }): number {
+  const P = n * m + m, io = (r: number) => 4 * r * (n + m);
+  const t = (flops: number, bytes: number) => Math.max(flops / lim.flops, bytes / lim.bytes) * 1e3;
+  const sum = (rs: number[], f: (r: number) => number) => rs.reduce((a, r) => a + f(r), 0);
+  switch (figure) {
+    case 'forward': return sum(rows.nodes, (r) => t(2 * r * n * m, 4 * P)) + t(0, io(N));
+    case 'backward': return sum(rows.nodes, (r) => t(4 * r * n * m, 8 * P)) + t(0, io(N) + 4 * N * n);
+    case 'step': return t(0, 32 * P * rows.nodes.length);
+    case 'infer N=256': return sum(rows.leaves, (r) => t(2 * r * n * m, 4 * P)) + t(0, io(N));
+    case 'infer N=1': return t(2 * n * m, 4 * P) + t(0, io(1));
+  }
+}
+
 function bound(nk: Napkin, lim: { flops: number; bytes: number }): { ms: number; by: 'flops' | 'bytes' } {
   const f = (nk.flops / lim.flops) * 1e3, b = (nk.bytes / lim.bytes) * 1e3;
   return f >= b ? { ms: f, by: 'flops' } : { ms: b, by: 'bytes' };
@@ -128,7 +151,7 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
   for (let k = 0; k <= K_MAX; k++) {
     ctx.log(`tree k=${k}`);
     const units = Array.from({ length: k }, (_, d) => d);
-    const { nodes: touched, leaves } = touchedNodes(x, k, units);
+    const rowsOf = nodeRows(x, k, units), touched = rowsOf.nodes.length, leaves = rowsOf.leaves.length;
     const T = nodeCount(k);
     const width = Math.min(T * m, cap); // dense of equal parameters: T·(m·n + m) = width·(n + 1) ⇔ width = T·m
     const tree = subject('tree', new TreeGated({ inputSize: n, outputSize: m, depth: k, gating: 'units', gateUnits: units }).init(rng), x, rng);
@@ -161,9 +184,10 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
         const t = pick(tree), c = pick(dc), p = pick(dp);
         const ms = t.phases[phase].ms;
         const b = bound(napkin(figure, k, touched, leaves, m), lim);
+        const nb = nodeBoundMs(figure, figure === 'infer N=1' ? { nodes: [1], leaves: [1] } : rowsOf, lim);
         rows.push({
           backend: be, k, figure, touched: figure === 'infer N=1' ? 1 : figure === 'infer N=256' ? leaves : touched,
-          ms, repeats: t.repeats, boundMs: b.ms, boundBy: b.by, achieved: b.ms / ms,
+          ms, repeats: t.repeats, boundMs: b.ms, boundBy: b.by, achieved: b.ms / ms, nodeBoundMs: nb, nodeAchieved: nb / ms,
           vsDenseCompute: timeRatio(t, c, phase), vsDenseParams: timeRatio(t, p, phase),
           denseParamsWidth: width, denseParamsCapped: width < T * m,
         });
@@ -182,10 +206,10 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
       tables.push({
         title: `tree-gated layer 512→512, N = ${figure === 'infer N=1' ? 1 : N}, ${figureTitle(figure)} — backend ${be} (${threads} thread${threads > 1 ? 's' : ''})`,
         head: ['k', figure.startsWith('infer') ? 'leaves read' : 'nodes touched', 'time', 'roofline bound', 'achieved',
-          'time ÷ dense 512→512', 'time ÷ dense of equal params', 'repeats'],
+          'per-node bound', 'achieved vs per-node', 'time ÷ dense 512→512', 'time ÷ dense of equal params', 'repeats'],
         rows: rs.map((r) => [
           String(r.k), String(r.touched), fmtMs(r.ms), `${fmtMs(r.boundMs)} (${r.boundBy === 'flops' ? 'compute' : 'memory'})`,
-          pct(r.achieved), ratio(r.vsDenseCompute),
+          pct(r.achieved), fmtMs(r.nodeBoundMs), pct(r.nodeAchieved), ratio(r.vsDenseCompute),
           `${ratio(r.vsDenseParams)} (512→${r.denseParamsWidth}${r.denseParamsCapped ? ', capped' : ''})`, String(r.repeats),
         ]),
       });
@@ -194,6 +218,7 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
   const notes = [
     `roofline limits: 1 thread ${(limits.flops / 1e9).toFixed(0)} GFLOP/s and ${(limits.bytes / 1e9).toFixed(1)} GB/s, all threads ${(limits.flopsAll / 1e9).toFixed(0)} GFLOP/s and ${(limits.bytesAll / 1e9).toFixed(1)} GB/s — ${limits.source}; each backend is bounded with the figures of the thread count it runs with`,
     `dense of equal parameters has width T·512 (T = 2^(k+1) − 1 nodes), capped at ${cap} outputs (${ctx.quick ? 'quick run; --full raises it to 65536' : 'full run'}) to keep the run short on the js backend; capped rows compare against a smaller dense layer than the tree's capacity`,
+    'per-node bound: Σ over the touched nodes of max(flops / peak, bytes / bandwidth) + inputs and outputs, i.e. each node product overlapping only its own weight reads (the roofline bound lets one node\'s reads overlap another\'s arithmetic); its achieved fraction measures the kernels, the gap between the two bounds the scheduling',
     'training figures: forward (train mode), backward (weight + input gradients), step = lazy Adam over touched nodes + clearing their gradients',
     'inference: collapsed leaf tables (built outside the timing); k = 0 has none and runs the root directly',
   ];

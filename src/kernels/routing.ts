@@ -56,6 +56,12 @@ export class Routing {
     this.nodeCount = c;
   }
 
+  /** Whether the sorted order is the example order (perm[i] = i): one node, or rows already grouped. */
+  isIdentity(): boolean {
+    for (let i = 0; i < this.n; i++) if (this.perm[i] !== i) return false;
+    return true;
+  }
+
   /**
    * Sorts N items by group `leaf[i]` in [0, G) (already filled) and lists one
    * range per non-empty group, the group being the node: the routing of a

@@ -51,6 +51,8 @@ export class TreeGated implements Layer {
 
   private routing: Routing[];
   private xs: Scratch[]; // per block (N, s) sorted inputs of the last train forward
+  private xsUsed: Float32Array[]; // per block: the sorted inputs of the last train forward (a scratch, or x itself)
+  private direct = false; // last train forward: one block and rows already in sorted order (no gather, no scatter)
   private trained = -1; // N of the last train forward, -1 if none
   private ys = new Scratch(); // (N, m)
   private out = new Scratch(); // (N, m)
@@ -120,6 +122,7 @@ export class TreeGated implements Layer {
     this.gateBias = [];
     this.routing = [];
     this.xs = [];
+    this.xsUsed = [];
     this.g = [];
     this.usage = [];
     for (let j = 0; j < this.blocks; j++) {
@@ -256,12 +259,20 @@ export class TreeGated implements Layer {
     for (let j = 0; j < this.blocks; j++) {
       const rt = this.route(x, j);
       rt.sort(N, this.depth, leavesOnly);
-      const xs = (mode === 'train' ? this.xs[j] : this.xs[0]).get(N * s); // (N, s) sorted x_j
-      be.gatherRows(x.data, n, j * s, rt.perm, N, s, xs);
-      ys.fill(0);
-      if (collapsed) be.groupedForward(rt, xs, s, this.collapsedW![j], this.collapsedB![j], m, ys);
-      else be.groupedForward(rt, xs, s, this.weight[j].data, this.bias[j].data, m, ys);
-      be.scatterRows(ys, m, rt.perm, N, y, m, 0, j > 0);
+      // one block whose rows are already in sorted order (k = 0, or one leaf): x and y serve as the sorted arrays
+      const direct = this.blocks === 1 && rt.isIdentity();
+      let xs = x.data, out = y;
+      if (!direct) {
+        xs = (mode === 'train' ? this.xs[j] : this.xs[0]).get(N * s); // (N, s) sorted x_j
+        be.gatherRows(x.data, n, j * s, rt.perm, N, s, xs);
+        out = ys;
+      }
+      out.fill(0);
+      if (collapsed) be.groupedForward(rt, xs, s, this.collapsedW![j], this.collapsedB![j], m, out);
+      else be.groupedForward(rt, xs, s, this.weight[j].data, this.bias[j].data, m, out);
+      if (!direct) be.scatterRows(ys, m, rt.perm, N, y, m, 0, j > 0);
+      this.xsUsed[j] = xs;
+      this.direct = direct;
     }
     this.trained = mode === 'train' ? N : -1;
     return matrix(N, m, y);
@@ -272,24 +283,24 @@ export class TreeGated implements Layer {
     if (N < 0) throw new Error(`${this.name}: backward without a train forward`);
     checkShape(dy, this.outputSize, `${this.name} output gradient`, N);
     const n = this.inputSize, s = this.blockSize, m = this.outputSize, be = backend();
-    const dys = this.dys.get(N * m);
     const dx = needInputGrad ? this.dx.get(N * n) : null;
     for (let j = 0; j < this.blocks; j++) {
-      const rt = this.routing[j], xs = this.xs[j].get(N * s);
-      be.gatherRows(dy.data, m, 0, rt.perm, N, m, dys);
+      const rt = this.routing[j], xs = this.xsUsed[j], direct = this.direct;
+      const dys = direct ? dy.data : this.dys.get(N * m);
+      if (!direct) be.gatherRows(dy.data, m, 0, rt.perm, N, m, dys);
       const w = this.weight[j], b = this.bias[j];
       be.groupedBackwardWeight(rt, dys, m, xs, s, w.grad, b.grad, w.freshFlags(rt.node, rt.nodeCount));
       for (let g = 0; g < rt.nodeCount; g++) {
         w.touch(rt.node[g]);
         b.touch(rt.node[g]);
       }
-      const dxs = dx || this.straightThrough ? this.dxs.get(N * s) : null;
+      const dxs = dx && direct ? dx : dx || this.straightThrough ? this.dxs.get(N * s) : null;
       if (dxs) {
         dxs.fill(0);
         if (this.straightThrough) this.gateBackward(j, dys, xs, dxs);
         else be.groupedBackwardInput(rt, dys, m, w.data, s, dxs);
       }
-      if (dx) be.scatterRows(dxs!, s, rt.perm, N, dx, n, j * s, false);
+      if (dx && !direct) be.scatterRows(dxs!, s, rt.perm, N, dx, n, j * s, false);
     }
     return dx ? matrix(N, n, dx) : null;
   }
