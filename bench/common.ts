@@ -41,6 +41,12 @@ const say = (s: string): void => void process.stderr.write(s + '\n');
 let only: string[] | null = null;
 
 /** Restricts the treegate backends measured (`--backends a,b`). */
+/**
+ * Untimed pause before a peer's sample: after each parallel call treegate's native worker polls for the next one
+ * for 1 ms (native/pool.h) before it blocks; 3 ms lets it stop, so that a peer never shares the second core with it.
+ */
+export const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 3));
+
 export function onlyBackends(names: string[]): void {
   only = names;
 }

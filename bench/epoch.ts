@@ -19,7 +19,7 @@ import { setBackend } from '../src/kernels/backend.js';
 import { Model, mlpConfig } from '../src/layers/model.js';
 import { train } from '../src/train/trainer.js';
 import {
-  loadBackends, loadTfLayers, loadTfWasm, ratio, type BenchContext, type BenchResult, type Table,
+  loadBackends, loadTfLayers, loadTfWasm, ratio, settle, type BenchContext, type BenchResult, type Table,
 } from './common.js';
 import { fmtMs, measure, type Candidate } from '../src/experiments/timing.js';
 
@@ -68,7 +68,8 @@ export async function runEpoch(ctx: BenchContext): Promise<BenchResult> {
     let mlp: ReturnType<typeof tl.sequential> | null = null;
     cands.push({
       name: 'tfjs-layers on tfjs-backend-wasm, dense MLP',
-      before: () => {
+      before: async () => {
+        await settle();
         mlp?.dispose();
         mlp = tl.sequential({
           layers: [

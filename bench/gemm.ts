@@ -10,7 +10,7 @@
  */
 import { Rng } from '../src/core/rng.js';
 import {
-  f1, getBackend, loadBackends, loadOrt, loadTfWasm, oneLine, ratio, threadControl, threadsOf,
+  f1, getBackend, loadBackends, loadOrt, loadTfWasm, oneLine, ratio, settle, threadControl, threadsOf,
   type BenchContext, type BenchResult, type Table,
 } from './common.js';
 import { matMulModel } from './onnx.js';
@@ -79,7 +79,7 @@ export async function runGemm(ctx: BenchContext): Promise<BenchResult> {
             extra: { session: { intra_op: { allow_spinning: '0' } } },
           });
           const feeds = { A: new ort.Tensor('float32', x, [M, K]), B: new ort.Tensor('float32', wt, [K, N]) };
-          cands.push({ name: 'onnxruntime-node', threads: t, flops, run: async () => void (await session.run(feeds)) });
+          cands.push({ name: 'onnxruntime-node', threads: t, flops, before: settle, run: async () => void (await session.run(feeds)) });
           cleanup.push(() => void session.release());
         } catch (err) {
           notes.push(`onnxruntime-node ${shape} ${t} thread(s) failed: ${oneLine(err)}`);
@@ -90,7 +90,7 @@ export async function runGemm(ctx: BenchContext): Promise<BenchResult> {
     if (tf) {
       const a = tf.tensor2d(x, [M, K]), bt = tf.tensor2d(wt, [K, N]);
       cands.push({
-        name: 'tfjs-backend-wasm', threads: 1, flops,
+        name: 'tfjs-backend-wasm', threads: 1, flops, before: settle,
         run: () => {
           const c = tf.matMul(a, bt);
           c.dataSync();

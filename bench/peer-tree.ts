@@ -19,7 +19,7 @@ import { matrix, type Matrix } from '../src/core/tensor.js';
 import { setBackend } from '../src/kernels/backend.js';
 import { TreeGated } from '../src/layers/tree.js';
 import {
-  loadBackends, loadTfWasm, ratio, type BenchContext, type BenchResult, type Table, type Tf,
+  loadBackends, loadTfWasm, ratio, settle, type BenchContext, type BenchResult, type Table, type Tf,
 } from './common.js';
 import { fmtMs, measure, type Candidate, type Measurement } from '../src/experiments/timing.js';
 
@@ -140,6 +140,7 @@ function tfjsTree(tf: Tf, xData: Float32Array, dyData: Float32Array, rng: Rng): 
   return {
     fwd: {
       name: 'tfjs-wasm gather+matMul',
+      before: settle,
       run: (lap) => {
         tf.tidy(() => void forward().dataSync());
         lap('forward');
@@ -147,6 +148,7 @@ function tfjsTree(tf: Tf, xData: Float32Array, dyData: Float32Array, rng: Rng): 
     },
     fwdBwd: {
       name: 'tfjs-wasm gather+matMul fwd+bwd',
+      before: settle,
       run: (lap) => {
         const { value, grads } = tf.variableGrads(() => seed(forward()) as ReturnType<Tf['scalar']>, vars);
         value.dataSync();
