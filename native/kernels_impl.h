@@ -142,10 +142,11 @@ __attribute__((always_inline)) inline void micro(int64_t kc, const float* a, int
 }
 
 // Products with fewer rows than these read B in place with the few-row kernels: B is read once from memory (a
-// node with few examples is bound by reading its weights). Crossovers measured with B read from memory (512×512):
-// the dot products of the NT form lose to broadcastRows from ~9 rows; the in-place micro-kernel of the NN form
-// from ~16 (and to packing from ~32, for the forms broadcastRows does not take).
-constexpr int64_t DIRECT_NT = 9, DIRECT_NN = 16, DIRECT_OTHER = 32;
+// node with few examples is bound by reading its weights). Crossovers measured with B read from memory (512×512,
+// interleaved): the dot products of the NT form lose to broadcastRows from ~9 rows; the in-place micro-kernel of
+// the NN form ties with it from 20 rows (16: 1.36× faster) and loses from 32; for the forms broadcastRows does not
+// take, it loses to packing from ~32.
+constexpr int64_t DIRECT_NT = 9, DIRECT_NN = 24, DIRECT_OTHER = 32;
 
 // The NT form (acs = 1, brs = 1: rows of A and columns of B both contiguous along p) as dot products: a tile of
 // DA ≤ 4 rows of A against DC = W / 4 columns of B keeps DA·DC ≤ W vector accumulators, summed across lanes

@@ -1,8 +1,8 @@
 /**
  * The native backend against the js reference (the specification): matrix
  * products over a table of shapes that crosses every blocking boundary of the
- * addon (MR = 6, NR = 32, KC = 256, MC = 120, the few-row paths under 9 and 16
- * rows, broadcastRows' 16-column groups, two-block tiles and row chunks, the
+ * addon (MR = 6, NR = 32, KC = 256, MC = 120, the few-row paths under 9, 24 and
+ * 32 rows, broadcastRows' 16-column groups, two-block tiles and row chunks, the
  * thread splits), the grouped node products over real routings, one and
  * two threads (bit-identical), the thread handshake under stress, and bounds
  * checks. Skipped, with the reason, where the addon was not built.
