@@ -9,9 +9,10 @@
 namespace tg {
 
 // Lazy optimizer updates of one slot [e0, e1) (formulas in src/kernels/optim.ts).
-using AdamFn = void (*)(float* w, const float* g, float* m, float* v, int64_t e0, int64_t e1, float lr, float lam,
-                       float b1, float b2, float a1, float a2, float eps, float c1, float c2);
-using SgdFn = void (*)(float* w, const float* g, float* v, int64_t e0, int64_t e1, float lr, float lam, float mu);
+// `clear`: zero each gradient element once applied.
+using AdamFn = void (*)(float* w, float* g, float* m, float* v, int64_t e0, int64_t e1, float lr, float lam,
+                       float b1, float b2, float a1, float a2, float eps, float c1, float c2, bool clear);
+using SgdFn = void (*)(float* w, float* g, float* v, int64_t e0, int64_t e1, float lr, float lam, float mu, bool clear);
 // FMA throughput probe: returns the flops done.
 using BurnFn = double (*)(int64_t iters, float seed);
 // C(i, j) (+)= Σ_p A(i, p) · B(p, j), with

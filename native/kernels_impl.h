@@ -487,13 +487,15 @@ double fmaBurn(int64_t iters, float seed) {
 
 // Lazy optimizer updates over one slot [e0, e1) (formulas in src/kernels/optim.ts), in float32 vectors.
 // a1 = 1 − β1 and a2 = 1 − β2 come rounded from float64 (1 − 0.999f in float32 is off by 1e-5).
-void adamSlot(float* w, const float* g, float* m, float* v, int64_t e0, int64_t e1, float lr, float lam, float b1, float b2,
-              float a1, float a2, float eps, float c1, float c2) {
+// `clear` zeroes each gradient element once read (the step's own clearing of the gradients).
+void adamSlot(float* w, float* g, float* m, float* v, int64_t e0, int64_t e1, float lr, float lam, float b1, float b2,
+              float a1, float a2, float eps, float c1, float c2, bool clear) {
   const vf B1 = b1 - (vf){}, B2 = b2 - (vf){}, A1 = a1 - (vf){}, A2 = a2 - (vf){};
   const vf LR = lr - (vf){}, LAM = lam - (vf){}, EPS = eps - (vf){}, C1 = c1 - (vf){}, C2 = c2 - (vf){};
   int64_t e = e0;
   for (; e + W <= e1; e += W) {
     const vf ge = load(g + e);
+    if (clear) store(g + e, (vf){});
     const vf me = B1 * load(m + e) + A1 * ge;
     const vf ve = B2 * load(v + e) + A2 * ge * ge;
     store(m + e, me);
@@ -506,6 +508,7 @@ void adamSlot(float* w, const float* g, float* m, float* v, int64_t e0, int64_t 
   }
   for (; e < e1; e++) {
     const float ge = g[e];
+    if (clear) g[e] = 0.f;
     const float me = b1 * m[e] + a1 * ge;
     const float ve = b2 * v[e] + a2 * ge * ge;
     m[e] = me;
@@ -514,17 +517,19 @@ void adamSlot(float* w, const float* g, float* m, float* v, int64_t e0, int64_t 
   }
 }
 
-void sgdSlot(float* w, const float* g, float* v, int64_t e0, int64_t e1, float lr, float lam, float mu) {
+void sgdSlot(float* w, float* g, float* v, int64_t e0, int64_t e1, float lr, float lam, float mu, bool clear) {
   const vf LR = lr - (vf){}, LAM = lam - (vf){}, MU = mu - (vf){};
   int64_t e = e0;
   for (; e + W <= e1; e += W) {
     const vf ve = MU * load(v + e) + load(g + e);
+    if (clear) store(g + e, (vf){});
     store(v + e, ve);
     const vf we = load(w + e);
     store(w + e, we - LR * (ve + LAM * we));
   }
   for (; e < e1; e++) {
     const float ve = mu * v[e] + g[e];
+    if (clear) g[e] = 0.f;
     v[e] = ve;
     w[e] = w[e] - lr * (ve + lam * w[e]);
   }

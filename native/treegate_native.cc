@@ -414,11 +414,12 @@ F32 decayScale(napi_env env, napi_value scale) {
   return f32(env, scale, "decayScale");
 }
 
-// adamUpdate(w, g, m, v, slotSize, slots, count, steps, decayScale, lr, weightDecay, b1, b2, eps)
+// adamUpdate(w, g, m, v, slotSize, slots, count, steps, decayScale, lr, weightDecay, b1, b2, eps, clearGrad)
 napi_value AdamUpdate(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
-    napi_value v[14];
-    argv(env, info, 14, v);
+    napi_value v[15];
+    argv(env, info, 15, v);
+    const bool clear = boolean(env, v[14]);
     F32 w = f32(env, v[0], "w"), g = f32(env, v[1], "g"), m = f32(env, v[2], "m"), u = f32(env, v[3], "v");
     const double lr = num(env, v[9], "lr"), wd = num(env, v[10], "weightDecay");
     const double b1 = num(env, v[11], "b1"), b2 = num(env, v[12], "b2"), eps = num(env, v[13], "eps");
@@ -428,23 +429,24 @@ napi_value AdamUpdate(napi_env env, napi_callback_info info) {
     forSlots(env, sv, w, g, {&m, &u}, d, [&](int32_t s, int64_t e0, int64_t e1, int32_t t) {
       const float c1 = (float)(1 / (1 - std::pow(b1, t))), c2 = (float)(1 / (1 - std::pow(b2, t)));
       const float lam = d.p ? (float)(wd * d.p[s]) : 0.f;
-      isa->adamSlot(w.p, g.p, m.p, u.p, e0, e1, (float)lr, lam, (float)b1, (float)b2, (float)(1 - b1), (float)(1 - b2), (float)eps, c1, c2);
+      isa->adamSlot(w.p, g.p, m.p, u.p, e0, e1, (float)lr, lam, (float)b1, (float)b2, (float)(1 - b1), (float)(1 - b2), (float)eps, c1, c2, clear);
     });
     return undefined(env);
   });
 }
 
-// sgdUpdate(w, g, v, slotSize, slots, count, steps, decayScale, lr, weightDecay, mu)
+// sgdUpdate(w, g, v, slotSize, slots, count, steps, decayScale, lr, weightDecay, mu, clearGrad)
 napi_value SgdUpdate(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
-    napi_value v[11];
-    argv(env, info, 11, v);
+    napi_value v[12];
+    argv(env, info, 12, v);
+    const bool clear = boolean(env, v[11]);
     F32 w = f32(env, v[0], "w"), g = f32(env, v[1], "g"), u = f32(env, v[2], "v");
     const double lr = num(env, v[8], "lr"), wd = num(env, v[9], "weightDecay"), mu = num(env, v[10], "mu");
     const F32 d = decayScale(env, v[7]);
     napi_value sv[4] = {v[3], v[4], v[5], v[6]};
     forSlots(env, sv, w, g, {&u}, d, [&](int32_t s, int64_t e0, int64_t e1, int32_t) {
-      isa->sgdSlot(w.p, g.p, u.p, e0, e1, (float)lr, d.p ? (float)(wd * d.p[s]) : 0.f, (float)mu);
+      isa->sgdSlot(w.p, g.p, u.p, e0, e1, (float)lr, d.p ? (float)(wd * d.p[s]) : 0.f, (float)mu, clear);
     });
     return undefined(env);
   });

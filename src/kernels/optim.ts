@@ -6,10 +6,13 @@
  *   sgd:  v ← μ v + g;                   w ← w − lr·(v + λ_s w)
  *   adam: m ← β1 m + (1−β1) g;  u ← β2 u + (1−β2) g²;  t ← ++steps[s]
  *         w ← w − lr·( (m / (1−β1^t)) / (√(u / (1−β2^t)) + ε) + λ_s w )
+ * With `clearGrad`, each listed slot's gradient is zeroed once applied (the optimizer
+ * step's own clearing, so that no separate pass over the gradients is needed).
  */
 
 export function sgdUpdate(w: Float32Array, g: Float32Array, v: Float32Array, slotSize: number, slots: Int32Array,
-  count: number, steps: Int32Array, decayScale: Float32Array | null, lr: number, weightDecay: number, mu: number): void {
+  count: number, steps: Int32Array, decayScale: Float32Array | null, lr: number, weightDecay: number, mu: number,
+  clearGrad = false): void {
   for (let q = 0; q < count; q++) {
     const s = slots[q];
     steps[s]++;
@@ -19,12 +22,13 @@ export function sgdUpdate(w: Float32Array, g: Float32Array, v: Float32Array, slo
       v[e] = ve;
       w[e] = w[e] - lr * (ve + lam * w[e]);
     }
+    if (clearGrad) g.fill(0, s * slotSize, (s + 1) * slotSize);
   }
 }
 
 export function adamUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, slotSize: number,
   slots: Int32Array, count: number, steps: Int32Array, decayScale: Float32Array | null, lr: number, weightDecay: number,
-  b1: number, b2: number, eps: number): void {
+  b1: number, b2: number, eps: number, clearGrad = false): void {
   for (let q = 0; q < count; q++) {
     const s = slots[q];
     const t = ++steps[s];
@@ -38,5 +42,6 @@ export function adamUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v:
       v[e] = ve;
       w[e] = w[e] - lr * ((me * c1) / (Math.sqrt(ve * c2) + eps) + lam * w[e]);
     }
+    if (clearGrad) g.fill(0, s * slotSize, (s + 1) * slotSize);
   }
 }

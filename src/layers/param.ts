@@ -54,6 +54,12 @@ export class Param {
     return f;
   }
 
+  /** The optimizer has zeroed the gradients of the touched slots (as it applied them): empties the list. */
+  gradsCleared(): void {
+    for (let i = 0; i < this.touchedCount; i++) this.isTouched[this.touched[i]] = 0;
+    this.touchedCount = 0;
+  }
+
   /** Zeroes the gradients of touched slots and empties the list: O(touched · slotSize). */
   clearGrad(): void {
     const z = this.slotSize;

@@ -68,7 +68,11 @@ export class Optimizer {
     });
   }
 
-  /** Applies the gradients of touched slots with learning rate `lr`. Does not clear gradients. */
+  /**
+   * Applies the gradients of touched slots with learning rate `lr` and zeroes them as it goes (the
+   * kernels clear each gradient element once read, which saves a pass over them): afterwards no slot is
+   * touched and every gradient is zero.
+   */
   step(lr: number): void {
     const be = backend();
     for (let i = 0; i < this.params.length; i++) {
@@ -76,11 +80,13 @@ export class Optimizer {
       if (p.touchedCount === 0) continue;
       const st = this.state[i];
       if (this.kind === 'sgd') {
-        be.sgdUpdate(p.data, p.grad, st.m, p.slotSize, p.touched, p.touchedCount, st.steps, p.decayScale, lr, this.weightDecay, this.momentum);
+        be.sgdUpdate(p.data, p.grad, st.m, p.slotSize, p.touched, p.touchedCount, st.steps, p.decayScale, lr, this.weightDecay,
+          this.momentum, true);
       } else {
         be.adamUpdate(p.data, p.grad, st.m, st.v!, p.slotSize, p.touched, p.touchedCount, st.steps, p.decayScale, lr,
-          this.weightDecay, this.beta1, this.beta2, this.eps);
+          this.weightDecay, this.beta1, this.beta2, this.eps, true);
       }
+      p.gradsCleared();
       p.version++;
     }
   }

@@ -160,6 +160,21 @@ test('native lazy optimizer updates match js: listed slots only, per-slot steps,
           if (listed.includes(s as never)) continue;
           assertBitEqual(na.w.subarray(s * slotSize, (s + 1) * slotSize), w.subarray(s * slotSize, (s + 1) * slotSize), `${what}: untouched slot ${s}`);
         }
+        // clearGrad: the listed slots' gradients are zeroed once applied, the others left alone; same update
+        const [gj, gn] = [g.slice(), g.slice()];
+        const [wj, wn] = [js.w.slice(), na.w.slice()];
+        const step = (be: typeof jsBackend, ww: Float32Array, gg: Float32Array, st: typeof js) => kind === 'adam'
+          ? be.adamUpdate(ww, gg, st.m, st.v, slotSize, list, list.length, st.steps, d, 0.01, 0.1, 0.9, 0.999, 1e-8, true)
+          : be.sgdUpdate(ww, gg, st.m, slotSize, list, list.length, st.steps, d, 0.01, 0.1, 0.9, true);
+        step(jsBackend, wj, gj, js);
+        step(nb!, wn, gn, na);
+        assertClose(wn, wj, { rtol: 1e-5, atol: 1e-6 }, `${what}: weights, clearing`);
+        assertBitEqual(gn, gj, `${what}: gradients after a clearing step`);
+        for (let s = 0; s < slots; s++) {
+          const gs = gj.subarray(s * slotSize, (s + 1) * slotSize);
+          if (listed.includes(s as never)) assert.ok(gs.every((x) => x === 0), `${what}: slot ${s} cleared`);
+          else assertBitEqual(gs, g.subarray(s * slotSize, (s + 1) * slotSize), `${what}: unlisted slot ${s} kept`);
+        }
       }
     }
   }

@@ -382,9 +382,10 @@ test('wasm: sgdUpdate and adamUpdate are bit-identical to js (listed slots only,
         const w = randomArray(rng, n), v = randomArray(rng, n, 0.1), steps = Int32Array.from({ length: slotsTotal }, () => rng.int(5));
         const wr = w.slice(), vr = v.slice(), sr = steps.slice();
         for (let it = 0; it < 3; it++) {
-          const g = randomArray(rng, n);
-          js.sgdUpdate(wr, g, vr, slotSize, slots, count, sr, decayScale, 0.05, 1e-3, 0.9);
-          wasm.sgdUpdate(w, g, v, slotSize, slots, count, steps, decayScale, 0.05, 1e-3, 0.9);
+          const g = randomArray(rng, n), gw = g.slice(), clear = it === 2; // the last step clears its gradients
+          js.sgdUpdate(wr, g, vr, slotSize, slots, count, sr, decayScale, 0.05, 1e-3, 0.9, clear);
+          wasm.sgdUpdate(w, gw, v, slotSize, slots, count, steps, decayScale, 0.05, 1e-3, 0.9, clear);
+          assertBitEqual(gw, g, `sgd ${what}: gradient after step ${it + 1} (clear ${clear})`);
         }
         assertBitEqual(w, wr, `sgd ${what}: w`);
         assertBitEqual(v, vr, `sgd ${what}: v`);
@@ -394,9 +395,10 @@ test('wasm: sgdUpdate and adamUpdate are bit-identical to js (listed slots only,
         const asteps = Int32Array.from({ length: slotsTotal }, () => rng.int(5));
         const awr = aw.slice(), amr = am.slice(), avr = av.slice(), asr = asteps.slice();
         for (let it = 0; it < 3; it++) {
-          const g = randomArray(rng, n);
-          js.adamUpdate(awr, g, amr, avr, slotSize, slots, count, asr, decayScale, 1e-3, 1e-2, 0.9, 0.999, 1e-8);
-          wasm.adamUpdate(aw, g, am, av, slotSize, slots, count, asteps, decayScale, 1e-3, 1e-2, 0.9, 0.999, 1e-8);
+          const g = randomArray(rng, n), gw = g.slice(), clear = it === 2;
+          js.adamUpdate(awr, g, amr, avr, slotSize, slots, count, asr, decayScale, 1e-3, 1e-2, 0.9, 0.999, 1e-8, clear);
+          wasm.adamUpdate(aw, gw, am, av, slotSize, slots, count, asteps, decayScale, 1e-3, 1e-2, 0.9, 0.999, 1e-8, clear);
+          assertBitEqual(gw, g, `adam ${what}: gradient after step ${it + 1} (clear ${clear})`);
         }
         assertBitEqual(aw, awr, `adam ${what}: w`);
         assertBitEqual(am, amr, `adam ${what}: m`);

@@ -16,9 +16,10 @@ interface Addon {
     dys: Float32Array, m: number, xs: Float32Array, s: number, dw: Float32Array, dbias: Float32Array, N: number,
     fresh: Uint8Array | null): void;
   adamUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, slotSize: number, slots: Int32Array,
-    count: number, steps: Int32Array, decayScale: Float32Array | null, lr: number, weightDecay: number, b1: number, b2: number, eps: number): void;
+    count: number, steps: Int32Array, decayScale: Float32Array | null, lr: number, weightDecay: number, b1: number, b2: number, eps: number,
+    clearGrad: boolean): void;
   sgdUpdate(w: Float32Array, g: Float32Array, v: Float32Array, slotSize: number, slots: Int32Array, count: number,
-    steps: Int32Array, decayScale: Float32Array | null, lr: number, weightDecay: number, mu: number): void;
+    steps: Int32Array, decayScale: Float32Array | null, lr: number, weightDecay: number, mu: number, clearGrad: boolean): void;
   addRowVector(y: Float32Array, rows: number, cols: number, v: Float32Array): void;
   addColumnSums(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
   unary(kind: 0 | 1, x: Float32Array, y: Float32Array, count: number): void;
@@ -93,8 +94,9 @@ export function nativeBackend(): (Backend & { setThreads(n: number): number; inf
       a.groupedBackwardInput(rt.node, rt.start, rt.end, g0, g1, dys, m, w, s, dxs, rt.n),
     groupedBackwardWeight: (rt: Routing, dys, m, xs, s, dw, dbias, fresh) =>
       a.groupedBackwardWeight(rt.node, rt.start, rt.end, 0, rt.nodeCount, dys, m, xs, s, dw, dbias, rt.n, fresh ?? null),
-    adamUpdate: (w, g, m, v, z, slots, count, steps, d, lr, wd, b1, b2, eps) => a.adamUpdate(w, g, m, v, z, slots, count, steps, d, lr, wd, b1, b2, eps),
-    sgdUpdate: (w, g, v, z, slots, count, steps, d, lr, wd, mu) => a.sgdUpdate(w, g, v, z, slots, count, steps, d, lr, wd, mu),
+    adamUpdate: (w, g, m, v, z, slots, count, steps, d, lr, wd, b1, b2, eps, clear = false) =>
+      a.adamUpdate(w, g, m, v, z, slots, count, steps, d, lr, wd, b1, b2, eps, clear),
+    sgdUpdate: (w, g, v, z, slots, count, steps, d, lr, wd, mu, clear = false) => a.sgdUpdate(w, g, v, z, slots, count, steps, d, lr, wd, mu, clear),
     addRowVector: (y, rows, cols, v) => a.addRowVector(y, rows, cols, v),
     addColumnSums: (x, rows, cols, out) => a.addColumnSums(x, rows, cols, out),
     reluForward: (x, y, count) => a.unary(0, x, y, count),

@@ -81,6 +81,11 @@ const STREAM_FLOATS = 32768;
 const UPDATE_FLOATS = 16384;
 const MAX_BYTES = 65536 * PAGE; // wasm32: 4 GiB
 
+/** Zeroes the listed slots of a gradient (the optimizers' clearGrad: the wasm kernels work on copies). */
+function clearSlots(g: Float32Array, slots: Int32Array, count: number, slotSize: number): void {
+  for (let q = 0; q < count; q++) g.fill(0, slots[q] * slotSize, (slots[q] + 1) * slotSize);
+}
+
 /** [lo, hi) of the indices o + i·rs + p·cs, i < R, p < C (empty when R or C is 0). */
 function span(o: number, R: number, rs: number, C: number, cs: number): [number, number] {
   if (R <= 0 || C <= 0) return [o, o];
@@ -538,7 +543,8 @@ export function createWasmBackend(module: object): Backend {
   // src/kernels/optim.ts; the element updates run in wasm on the listed slots only. Slots must be distinct
   // (they are: Param.touched lists each slot once).
   function sgdUpdate(w: Float32Array, g: Float32Array, v: Float32Array, slotSize: number, slots: Int32Array,
-    count: number, steps: Int32Array, decayScale: Float32Array | null, lr: number, weightDecay: number, mu: number): void {
+    count: number, steps: Int32Array, decayScale: Float32Array | null, lr: number, weightDecay: number, mu: number,
+    clearGrad = false): void {
     if (count <= 0) return;
     const n = Math.min(count * slotSize, Math.max(slotSize, UPDATE_FLOATS));
     A.reset();
@@ -553,11 +559,12 @@ export function createWasmBackend(module: object): Backend {
     if (slotSize <= 0) return;
     updateSlots(slots, count, slotSize, [w, v, g], 2, [pw, pv, pg],
       (q, c, size) => k.sgdUpdate(pw, pg, pv, size, c, pl + 8 * q, lr, mu));
+    if (clearGrad) clearSlots(g, slots, count, slotSize);
   }
 
   function adamUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, slotSize: number,
     slots: Int32Array, count: number, steps: Int32Array, decayScale: Float32Array | null, lr: number, weightDecay: number,
-    b1: number, b2: number, eps: number): void {
+    b1: number, b2: number, eps: number, clearGrad = false): void {
     if (count <= 0) return;
     const n = Math.min(count * slotSize, Math.max(slotSize, UPDATE_FLOATS));
     A.reset();
@@ -574,6 +581,7 @@ export function createWasmBackend(module: object): Backend {
     if (slotSize <= 0) return;
     updateSlots(slots, count, slotSize, [w, m, v, g], 3, [pw, pm, pv, pg],
       (q, c, size) => k.adamUpdate(pw, pg, pm, pv, size, c, pc + 24 * q, lr, b1, b2, eps));
+    if (clearGrad) clearSlots(g, slots, count, slotSize);
   }
 
   return {
