@@ -3,7 +3,7 @@
  * whose gating units give balanced random bits (standard normal inputs: each
  * sign bit is a fair coin). For every registered backend, per k:
  *   training: forward (train mode), backward (parameter and input gradients),
- *             step (lazy Adam over the touched nodes + clearing their gradients);
+ *             step (lazy Adam over the touched nodes, zeroing their gradients as it goes);
  *   inference: collapsed leaves at N = 256 and N = 1;
  * each with its roofline bound max(flops / peak, bytes / bandwidth) from
  * napkin math, the achieved fraction of that bound, and its time relative to
@@ -89,8 +89,7 @@ function trainCandidate(s: Subject, be: string): Candidate {
       lap('forward');
       s.layer.backward(s.dy, true);
       lap('backward');
-      s.opt.step(1e-4);
-      for (const p of s.layer.params()) p.clearGrad();
+      s.opt.step(1e-4); // also zeroes the gradients it applies
       lap('step');
     },
   };
