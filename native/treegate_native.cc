@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -25,12 +26,19 @@ const char* isaName = "generic";
 std::unique_ptr<Pool> pool;
 int threads = 1;
 
+// The widest instruction set the CPU has; TREEGATE_NATIVE_ISA=avx2 or generic picks a narrower one (the tests
+// check every compiled variant against the reference on machines that have the wider one).
 void selectIsa() {
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("fma")) {
+  const char* want = std::getenv("TREEGATE_NATIVE_ISA");
+  const std::string w = want ? want : "";
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
+  if (w == "generic") return;
+  if (avx512 && w != "avx2") {
     isa = &avx512::kernels;
     isaName = "avx512";
-  } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+  } else if (avx2) {
     isa = &avx2::kernels;
     isaName = "avx2";
   }
