@@ -23,6 +23,7 @@ export class Routing {
   depthStart = new Int32Array(0);
   n = 0;
   depth = 0;
+  private next = new Int32Array(0); // countingSort's write positions
 
   /**
    * Sorts examples by `leaf[0..N)` (already filled) and lists the non-empty node
@@ -98,7 +99,9 @@ export class Routing {
     ls.fill(0, 0, G + 1);
     for (let i = 0; i < N; i++) ls[leaf[i] + 1]++;
     for (let l = 0; l < G; l++) ls[l + 1] += ls[l];
-    const next = ls.slice(0, G);
+    if (this.next.length < G) this.next = new Int32Array(G);
+    const next = this.next; // NOTE: a reused copy of the group starts: no allocation per sort
+    next.set(ls.subarray(0, G));
     for (let i = 0; i < N; i++) perm[next[leaf[i]]++] = i;
     return ls;
   }
