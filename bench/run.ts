@@ -1,5 +1,5 @@
 /**
- * npm run bench -- [gemm|tree|peer-tree|epoch ...] [--json] [--quick|--full]
+ * npm run bench -- [gemm|tree|kernels|peer-tree|epoch ...] [--json] [--quick|--full]
  *
  * Runs the selected benchmarks one after the other (default: all, --quick),
  * prints the machine, the date, the command and one table per figure group
@@ -17,12 +17,14 @@ import {
 } from './common.js';
 import { runEpoch } from './epoch.js';
 import { runGemm } from './gemm.js';
+import { runKernels } from './kernels.js';
 import { runPeerTree } from './peer-tree.js';
 import { runTree } from './tree.js';
 
 const BENCHES: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = {
   gemm: runGemm,
   tree: runTree,
+  kernels: runKernels,
   'peer-tree': runPeerTree,
   epoch: runEpoch,
 };

@@ -1,0 +1,76 @@
+/**
+ * The native kernels one node at a time, one thread: a node's product with
+ * r = 1 … 256 rows of examples, n = m = 512, in the three forms the layer runs
+ * (NT y = x Wᵀ: forward and inference; NN dx = dy W: input gradient; TN
+ * dW += dyᵀ x: weight gradient), with the node's weights read from memory (a
+ * different node of a pool larger than the caches on every call) and from
+ * cache (the same node every call), interleaved. Each figure against its
+ * one-thread roofline max(flops / peak, bytes / bandwidth), bytes = the node's
+ * 1 MB once (NT, NN) or read and written (TN); from cache, against the FMA peak.
+ * Plus the cost of one thread handshake of the pool (native/pool.h).
+ * These are the figures behind "what is left" in docs/benchmarks.md.
+ */
+import { loadAddon } from '../src/kernels/native/index.js';
+import { fmtMs, measure, type Candidate } from '../src/experiments/timing.js';
+import { machineLimits, pct, type BenchContext, type BenchResult, type Table } from './common.js';
+
+const m = 512, s = 512, ms = m * s;
+const ROWS = [1, 2, 4, 8, 12, 16, 24, 32, 64, 128, 256];
+const FORMS = ['NT', 'NN', 'TN'] as const;
+type Form = (typeof FORMS)[number];
+
+export async function runKernels(ctx: BenchContext): Promise<BenchResult> {
+  const a = loadAddon();
+  if (!a) return { name: 'kernels', tables: [], notes: ['kernels: the native addon is not built; nothing to measure'], data: null };
+  const limits = await machineLimits();
+  const nodes = ctx.quick ? 192 : 512; // 192 MB or 512 MB of weights: far beyond the caches
+  const pool = new Float32Array(nodes * ms);
+  for (let i = 0; i < pool.length; i += 4096) pool[i] = 1e-3; // touch every page
+  const x = new Float32Array(256 * s).fill(0.5), y = new Float32Array(256 * m).fill(0.25);
+  const order = Int32Array.from({ length: nodes }, (_, i) => (i * 7919) % nodes);
+  let next = 0;
+  const call = (form: Form, rows: number, node: number): void => {
+    const o = node * ms;
+    if (form === 'NT') a.gemm(rows, m, s, x, 0, s, 1, pool, o, 1, s, y, 0, m, true);
+    else if (form === 'NN') a.gemm(rows, s, m, y, 0, m, 1, pool, o, s, 1, x, 0, s, true);
+    else a.gemm(m, s, rows, y, 0, 1, m, x, 0, s, 1, pool, o, s, true);
+  };
+  const initialThreads = a.info().threads;
+  a.setThreads(1);
+  const rows: Array<{ form: Form; rows: number; memoryMs: number; cacheMs: number; boundMs: number; achieved: number; cachedPeak: number }> = [];
+  const tables: Table[] = [];
+  try {
+    for (const form of FORMS) {
+      const cands: Candidate[] = ROWS.flatMap((r) => [
+        { name: `${form} ${r} memory`, run: () => call(form, r, order[next++ % nodes]) },
+        { name: `${form} ${r} cache`, run: () => call(form, r, 0) },
+      ]);
+      const res = await measure(cands, { budgetMs: ctx.quick ? 120 : 400, minRepeats: 5, maxRepeats: 15, minSampleMs: 2, log: ctx.log });
+      for (const r of ROWS) {
+        const mem = res.find((q) => q.name === `${form} ${r} memory`)!.ms, hot = res.find((q) => q.name === `${form} ${r} cache`)!.ms;
+        const flops = 2 * r * ms, bytes = (form === 'TN' ? 8 : 4) * ms;
+        const boundMs = Math.max(flops / limits.flops, bytes / limits.bytes) * 1e3;
+        rows.push({ form, rows: r, memoryMs: mem, cacheMs: hot, boundMs, achieved: boundMs / mem, cachedPeak: (flops / limits.flops) * 1e3 / hot });
+      }
+      const rs = rows.filter((q) => q.form === form);
+      tables.push({
+        title: `native kernels, one node 512×512, ${form === 'NT' ? 'NT (forward)' : form === 'NN' ? 'NN (input gradient)' : 'TN (weight gradient, accumulating)'}, 1 thread`,
+        head: ['rows', 'weights from memory', 'roofline bound', 'achieved', 'weights in cache', 'of FMA peak'],
+        rows: rs.map((q) => [String(q.rows), fmtMs(q.memoryMs), fmtMs(q.boundMs), pct(q.achieved), fmtMs(q.cacheMs), pct(q.cachedPeak)]),
+      });
+    }
+  } finally {
+    a.setThreads(initialThreads);
+  }
+  a.setThreads(Math.max(2, initialThreads));
+  const calls = 20000, t0 = performance.now();
+  a.parallelStress(calls);
+  const handshakeUs = ((performance.now() - t0) / calls) * 1e3;
+  a.setThreads(initialThreads);
+  const notes = [
+    `roofline: 1 thread, ${(limits.flops / 1e9).toFixed(0)} GFLOP/s and ${(limits.bytes / 1e9).toFixed(1)} GB/s; memory: a different node of ${nodes} MB of weights every call; cache: the same node every call`,
+    `pool handshake (one task per thread, back to back, ${calls} calls): ${handshakeUs.toFixed(2)} µs`,
+  ];
+  tables[tables.length - 1].notes = notes;
+  return { name: 'kernels', tables, notes: [], data: { limits, nodes, rows, handshakeUs } };
+}
