@@ -218,13 +218,14 @@ void dotRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const
 
 thread_local std::vector<float> packBufA, packBufB;
 
-// The NT form for a moderate number of rows, as Cᵀ = B·Aᵀ: each element of a column of B (a row of a node's
-// weights, read in place) is broadcast against vectors of W rows of A, packed p-major in blocks of W rows
-// (x[p·W + e]); the tile of C is transposed in registers and added to C. A tile is Q columns × V row blocks
-// (Q·V = 16 accumulators): V = 2 where two row blocks are left (10 loads per 16 multiply-adds), else V = 1.
-// Column q of the tile is read at g[q / 4] + (q % 4)·bs: W/4 bases and three index strides keep every
-// address in a register. Columns outside, row blocks inside: a group of W columns of B is read from memory
-// once (prefetched one group ahead by the first tile, one line per column every W steps) and from cache after.
+// The NT form (forward) and the NN form (input gradient) for a moderate number of rows, as Cᵀ = Bᵀ·Aᵀ: each
+// element B(p, j) (a node's weight, read in place: B's columns contiguous in the NT form, its rows in the NN
+// form) is broadcast against vectors of W rows of A, packed p-major in blocks of W rows (x[p·W + e]); the tile
+// of C is transposed in registers and added to C. A tile is Q columns × V row blocks (Q·V = 16 accumulators):
+// V = 2 where two row blocks are left (10 loads per 16 multiply-adds), else V = 1. Column q of the tile is read
+// at g[q / 4] + (q % 4)·bcs: Q/4 bases and three index strides keep every address in a register. Columns
+// outside, row blocks inside: a group of W columns of B is read from memory once (prefetched one group ahead
+// by the first tile: W lines every W steps) and from cache after.
 template <int Q, int V>
 inline void bcastTile(int64_t K, const float* x, int64_t xstride, const float* bj, int64_t brs, int64_t bcs,
                       const float* next, int64_t nrs, int64_t ncs, float* c, int64_t crs, int64_t rows, int64_t cols,
