@@ -103,12 +103,13 @@ struct U8 {
 F32 f32(napi_env env, napi_value v, const char* what) { return typed<F32, napi_float32_array>(env, v, what); }
 I32 i32(napi_env env, napi_value v, const char* what) { return typed<I32, napi_int32_array>(env, v, what); }
 
-// An optional Uint8Array argument: {nullptr, 0} for null or undefined.
-U8 optionalU8(napi_env env, napi_value v, const char* what) {
+// An optional typed-array argument: {nullptr, 0} for null or undefined.
+template <typename T, napi_typedarray_type TYPE>
+T optional(napi_env env, napi_value v, const char* what) {
   napi_valuetype type;
   napi_typeof(env, v, &type);
-  if (type == napi_null || type == napi_undefined) return U8{nullptr, 0};
-  return typed<U8, napi_uint8_array>(env, v, what);
+  if (type == napi_null || type == napi_undefined) return T{nullptr, 0};
+  return typed<T, TYPE>(env, v, what);
 }
 
 // Largest index of a strided rows × cols view, or -1 if empty.
@@ -336,7 +337,7 @@ napi_value GroupedBackwardWeight(napi_env env, napi_callback_info info) {
     const int64_t m = i64(env, v[6], "m"), s = i64(env, v[8], "s"), N = i64(env, v[11], "N");
     if (N * s > xs.n || N * m > dys.n || m * s == 0) throw ArgError{"grouped backward weight: buffers too small"};
     Ranges r = ranges(env, v, std::min(dw.n / (m * s), db.n / m), N);
-    const U8 fresh = optionalU8(env, v[12], "fresh");
+    const U8 fresh = optional<U8, napi_uint8_array>(env, v[12], "fresh");
     if (fresh.p && fresh.n < r.g1) throw ArgError{"fresh shorter than the node list"};
     auto node = [&](int64_t g, int nt) {
       const int32_t t = r.node.p[g];
@@ -414,14 +415,6 @@ void forSlots(napi_env env, napi_value* v, const F32& w, const F32& g, std::vect
   });
 }
 
-// The per-slot decay multipliers, or none (null / undefined).
-F32 decayScale(napi_env env, napi_value scale) {
-  napi_valuetype type;
-  napi_typeof(env, scale, &type);
-  if (type == napi_null || type == napi_undefined) return F32{nullptr, 0};
-  return f32(env, scale, "decayScale");
-}
-
 // adamUpdate(w, g, m, v, slotSize, slots, count, steps, decayScale, lr, weightDecay, b1, b2, eps, clearGrad)
 napi_value AdamUpdate(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
@@ -432,7 +425,7 @@ napi_value AdamUpdate(napi_env env, napi_callback_info info) {
     const double lr = num(env, v[9], "lr"), wd = num(env, v[10], "weightDecay");
     const double b1 = num(env, v[11], "b1"), b2 = num(env, v[12], "b2"), eps = num(env, v[13], "eps");
     // decay per slot, read before threads start (N-API calls stay on this thread)
-    const F32 d = decayScale(env, v[8]);
+    const F32 d = optional<F32, napi_float32_array>(env, v[8], "decayScale");
     napi_value sv[4] = {v[4], v[5], v[6], v[7]};
     forSlots(env, sv, w, g, {&m, &u}, d, [&](int32_t s, int64_t e0, int64_t e1, int32_t t) {
       const float c1 = (float)(1 / (1 - std::pow(b1, t))), c2 = (float)(1 / (1 - std::pow(b2, t)));
@@ -451,7 +444,7 @@ napi_value SgdUpdate(napi_env env, napi_callback_info info) {
     const bool clear = boolean(env, v[11]);
     F32 w = f32(env, v[0], "w"), g = f32(env, v[1], "g"), u = f32(env, v[2], "v");
     const double lr = num(env, v[8], "lr"), wd = num(env, v[9], "weightDecay"), mu = num(env, v[10], "mu");
-    const F32 d = decayScale(env, v[7]);
+    const F32 d = optional<F32, napi_float32_array>(env, v[7], "decayScale");
     napi_value sv[4] = {v[3], v[4], v[5], v[6]};
     forSlots(env, sv, w, g, {&u}, d, [&](int32_t s, int64_t e0, int64_t e1, int32_t) {
       isa->sgdSlot(w.p, g.p, u.p, e0, e1, (float)lr, d.p ? (float)(wd * d.p[s]) : 0.f, (float)mu, clear);
