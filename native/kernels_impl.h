@@ -92,17 +92,23 @@ void packB(const float* b, int64_t brs, int64_t bcs, int64_t p0, int64_t kc, int
   }
 }
 
-// Ap[panel][p][0..MR): rows i0.. of A for p in [0, kc), zero-padded past M.
+// Ap[panel][p][0..MR): rows i0.. of A for p in [0, kc), zero-padded past M. The panel is written in order, p by p,
+// reading MR rows at once: MR contiguous floats per p when A's columns are contiguous (ars = 1: the weight
+// gradient's dyᵀ), MR streams when its rows are (acs = 1). (Row by row, with strided writes, the packing took
+// a sixth of the weight gradient's time at 256 examples.)
 void packA(const float* a, int64_t ars, int64_t acs, int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* ap) {
   for (int64_t ip = 0; ip < mc; ip += MR) {
     const int64_t rows = std::min<int64_t>(MR, mc - ip);
     float* dst = ap + ip * kc;
-    for (int64_t i = 0; i < rows; i++) {
-      const float* src = a + (i0 + ip + i) * ars + p0 * acs;
-      for (int64_t p = 0; p < kc; p++) dst[p * MR + i] = src[p * acs];
+    const float* src[MR];
+    for (int i = 0; i < MR; i++) src[i] = a + (i0 + ip + std::min<int64_t>(i, rows - 1)) * ars + p0 * acs;
+    if (rows == MR) {
+      for (int64_t p = 0; p < kc; p++)
+        for (int i = 0; i < MR; i++) dst[p * MR + i] = src[i][p * acs];
+    } else {
+      for (int64_t p = 0; p < kc; p++)
+        for (int i = 0; i < MR; i++) dst[p * MR + i] = i < rows ? src[i][p * acs] : 0.f;
     }
-    for (int64_t i = rows; i < MR; i++)
-      for (int64_t p = 0; p < kc; p++) dst[p * MR + i] = 0.f;
   }
 }
 
@@ -145,8 +151,9 @@ __attribute__((always_inline)) inline void micro(int64_t kc, const float* a, int
 // node with few examples is bound by reading its weights). Crossovers measured with B read from memory (512×512,
 // interleaved): the dot products of the NT form lose to broadcastRows from ~9 rows; the in-place micro-kernel of
 // the NN form ties with it from 20 rows (16: 1.36× faster) and loses from 32; for the forms broadcastRows does not
-// take, it loses to packing from ~32.
-constexpr int64_t DIRECT_NT = 9, DIRECT_NN = 24, DIRECT_OTHER = 32;
+// take, it loses to packing from ~32. From NN_PACKED rows the NN form is packed too (B's rows copy straight into
+// panels): 1.04× at 128 rows, 1.14× at 256 against broadcastRows.
+constexpr int64_t DIRECT_NT = 9, DIRECT_NN = 24, DIRECT_OTHER = 32, NN_PACKED = 128;
 
 // The NT form (acs = 1, brs = 1: rows of A and columns of B both contiguous along p) as dot products: a tile of
 // DA ≤ 4 rows of A against DC = W / 4 columns of B keeps DA·DC ≤ W vector accumulators, summed across lanes
@@ -392,8 +399,8 @@ void gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t 
   if (M < DIRECT_NT && acs == 1 && brs == 1) return dotRows(M, N, K, a, ars, b, bcs, c, crs, accumulate);
   if (M < DIRECT_NN && bcs == 1) return directRows(M, N, K, a, ars, acs, b, brs, c, crs, accumulate);
   // A's rows contiguous and B read in place along its rows or columns: the NT form (forward) and the NN form
-  // (input gradient); the TN form (weight gradient: many rows, short p) is packed.
-  if (acs == 1 && (brs == 1 || bcs == 1)) return broadcastRows(M, N, K, a, ars, b, brs, bcs, c, crs, accumulate);
+  // (input gradient) below NN_PACKED rows; the TN form (weight gradient: many rows, short p) is packed.
+  if (acs == 1 && (brs == 1 || (bcs == 1 && M < NN_PACKED))) return broadcastRows(M, N, K, a, ars, b, brs, bcs, c, crs, accumulate);
   if (M < DIRECT_OTHER && bcs == 1) return directRows(M, N, K, a, ars, acs, b, brs, c, crs, accumulate);
   const int64_t ncMax = std::min<int64_t>(NC, (N + NR - 1) / NR * NR);
   const int64_t mcMax = std::min<int64_t>(MC, (M + MR - 1) / MR * MR);
