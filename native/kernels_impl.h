@@ -180,8 +180,9 @@ __attribute__((always_inline)) inline void microRows(int64_t rows, int64_t kc, c
 // interleaved): the dot products of the NT form lose to broadcastRows from ~9 rows; the in-place micro-kernel of
 // the NN form ties with it from 20 rows (16: 1.36× faster) and loses from 32; for the forms broadcastRows does not
 // take, it loses to packing from ~32. From NN_PACKED rows the NN form is packed too (B's rows copy straight into
-// panels): 1.04× at 128 rows, 1.14× at 256 against broadcastRows.
-constexpr int64_t DIRECT_NT = 9, DIRECT_NN = 24, DIRECT_OTHER = 32, NN_PACKED = 128;
+// panels), against broadcastRows, from memory: 1.07–1.16× at 36–40 rows (a lone block left to broadcastRows),
+// 1.0× at 48–64, 1.07–1.13× at 80–96, 1.04–1.14× at 128–256; and 0.81–0.86× at 28–32, so not below 33.
+constexpr int64_t DIRECT_NT = 9, DIRECT_NN = 24, DIRECT_OTHER = 32, NN_PACKED = 33;
 
 // The NT form (acs = 1, brs = 1: rows of A and columns of B both contiguous along p) as dot products: a tile of
 // DA ≤ 4 rows of A against DC = W / 4 columns of B keeps DA·DC ≤ W vector accumulators, summed across lanes
