@@ -112,18 +112,31 @@ void packA(const float* a, int64_t ars, int64_t acs, int64_t i0, int64_t mc, int
   }
 }
 
+// Lines to prefetch while a tile computes (the next group of B): every W steps p, the lines at
+// at + q·qs + p·ps for q < n, and the line after each where `two`.
+struct Ahead {
+  const float* at = nullptr;
+  int64_t qs = 0, ps = 0;
+  int n = 0;
+  bool two = false;
+};
+
 // C tile (rows × cols ≤ R × NR) (+)= A · B over kc, with A(i, p) = a[i*ars + p*acs] and B(p, j) = b[p*brs + j]:
 // packed panels (ars = 1, acs = MR, brs = NR, R = MR) or, for few rows, the operands in place. `acc` false: C = A·B.
-// With PF, every W steps it prefetches the lines nx + q·nxs + p (q < nq): columns of the next group of B.
-// NOTE: always inlined so that the packed call site gets its constant strides back.
+// With PF, it prefetches `ah`'s lines. NOTE: always inlined so that the packed call site gets its constant strides back.
 template <int R, bool PF = false>
 __attribute__((always_inline)) inline void micro(int64_t kc, const float* a, int64_t ars, int64_t acs, const float* b,
                                                  int64_t brs, float* c, int64_t crs, int64_t rows, int64_t cols, bool acc,
-                                                 const float* nx = nullptr, int64_t nxs = 0, int nq = 0) {
+                                                 const Ahead& ah = {}) {
   vf r0[R], r1[R];
   for (int i = 0; i < R; i++) r0[i] = r1[i] = (vf){};
   for (int64_t p = 0; p < kc; p++) {
-    if (PF && nx && p % W == 0) for (int q = 0; q < nq; q++) __builtin_prefetch(nx + q * nxs + p);
+    if (PF && ah.at && p % W == 0)
+      for (int q = 0; q < ah.n; q++) {
+        const float* l = ah.at + q * ah.qs + p * ah.ps;
+        __builtin_prefetch(l);
+        if (ah.two) __builtin_prefetch(l + W);
+      }
     const vf b0 = load(b), b1 = load(b + W);
     for (int i = 0; i < R; i++) {
       const vf x = a[i * ars] - (vf){};
@@ -155,34 +168,31 @@ __attribute__((always_inline)) inline void micro(int64_t kc, const float* a, int
 constexpr int TILE_MAX = 14;
 template <bool PF = false>
 __attribute__((always_inline)) inline void microRows(int64_t rows, int64_t kc, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs,
-                      float* c, int64_t crs, int64_t cols, bool acc, const float* nx = nullptr, int64_t nxs = 0,
-                      int nq = 0) {
+                      float* c, int64_t crs, int64_t cols, bool acc, const Ahead& ah = {}) {
   switch (rows) {
-    case 14: return micro<14, PF>(kc, a, ars, acs, b, brs, c, crs, rows, cols, acc, nx, nxs, nq);
-    case 13: return micro<13, PF>(kc, a, ars, acs, b, brs, c, crs, rows, cols, acc, nx, nxs, nq);
-    case 12: return micro<12, PF>(kc, a, ars, acs, b, brs, c, crs, rows, cols, acc, nx, nxs, nq);
-    case 11: return micro<11, PF>(kc, a, ars, acs, b, brs, c, crs, rows, cols, acc, nx, nxs, nq);
-    case 10: return micro<10, PF>(kc, a, ars, acs, b, brs, c, crs, rows, cols, acc, nx, nxs, nq);
-    case 9: return micro<9, PF>(kc, a, ars, acs, b, brs, c, crs, rows, cols, acc, nx, nxs, nq);
-    case 8: return micro<8, PF>(kc, a, ars, acs, b, brs, c, crs, rows, cols, acc, nx, nxs, nq);
-    case 7: return micro<7, PF>(kc, a, ars, acs, b, brs, c, crs, rows, cols, acc, nx, nxs, nq);
-    case 6: return micro<6, PF>(kc, a, ars, acs, b, brs, c, crs, rows, cols, acc, nx, nxs, nq);
-    case 5: return micro<5, PF>(kc, a, ars, acs, b, brs, c, crs, rows, cols, acc, nx, nxs, nq);
-    case 4: return micro<4, PF>(kc, a, ars, acs, b, brs, c, crs, rows, cols, acc, nx, nxs, nq);
-    case 3: return micro<3, PF>(kc, a, ars, acs, b, brs, c, crs, rows, cols, acc, nx, nxs, nq);
-    case 2: return micro<2, PF>(kc, a, ars, acs, b, brs, c, crs, rows, cols, acc, nx, nxs, nq);
-    default: return micro<1, PF>(kc, a, ars, acs, b, brs, c, crs, rows, cols, acc, nx, nxs, nq);
+    case 14: return micro<14, PF>(kc, a, ars, acs, b, brs, c, crs, rows, cols, acc, ah);
+    case 13: return micro<13, PF>(kc, a, ars, acs, b, brs, c, crs, rows, cols, acc, ah);
+    case 12: return micro<12, PF>(kc, a, ars, acs, b, brs, c, crs, rows, cols, acc, ah);
+    case 11: return micro<11, PF>(kc, a, ars, acs, b, brs, c, crs, rows, cols, acc, ah);
+    case 10: return micro<10, PF>(kc, a, ars, acs, b, brs, c, crs, rows, cols, acc, ah);
+    case 9: return micro<9, PF>(kc, a, ars, acs, b, brs, c, crs, rows, cols, acc, ah);
+    case 8: return micro<8, PF>(kc, a, ars, acs, b, brs, c, crs, rows, cols, acc, ah);
+    case 7: return micro<7, PF>(kc, a, ars, acs, b, brs, c, crs, rows, cols, acc, ah);
+    case 6: return micro<6, PF>(kc, a, ars, acs, b, brs, c, crs, rows, cols, acc, ah);
+    case 5: return micro<5, PF>(kc, a, ars, acs, b, brs, c, crs, rows, cols, acc, ah);
+    case 4: return micro<4, PF>(kc, a, ars, acs, b, brs, c, crs, rows, cols, acc, ah);
+    case 3: return micro<3, PF>(kc, a, ars, acs, b, brs, c, crs, rows, cols, acc, ah);
+    case 2: return micro<2, PF>(kc, a, ars, acs, b, brs, c, crs, rows, cols, acc, ah);
+    default: return micro<1, PF>(kc, a, ars, acs, b, brs, c, crs, rows, cols, acc, ah);
   }
 }
 
 // Products with fewer rows than these read B in place with the few-row kernels: B is read once from memory (a
 // node with few examples is bound by reading its weights). Crossovers measured with B read from memory (512×512,
-// interleaved): the dot products of the NT form lose to broadcastRows from ~9 rows; the in-place micro-kernel of
-// the NN form ties with it from 20 rows (16: 1.36× faster) and loses from 32; for the forms broadcastRows does not
-// take, it loses to packing from ~32. From NN_PACKED rows the NN form is packed too (B's rows copy straight into
-// panels), against broadcastRows, from memory: 1.07–1.16× at 36–40 rows (a lone block left to broadcastRows),
-// 1.0× at 48–64, 1.07–1.13× at 80–96, 1.04–1.14× at 128–256; and 0.81–0.86× at 28–32, so not below 33.
-constexpr int64_t DIRECT_NT = 9, DIRECT_NN = 24, DIRECT_OTHER = 32, NN_PACKED = 33;
+// interleaved) against the kernel that panelRows replaced: the dot products of the NT form lose from ~9 rows; the
+// in-place micro-kernel of the NN form ties from 20 rows (16: 1.36× faster) and loses from 32 (panelRows against
+// it: 0.78× at 16 rows, 1.0× at 20–24); for the forms panelRows does not take, it loses to packing from ~32.
+constexpr int64_t DIRECT_NT = 9, DIRECT_NN = 24, DIRECT_OTHER = 32;
 
 // The NT form (acs = 1, brs = 1: rows of A and columns of B both contiguous along p) as dot products: a tile of
 // DA ≤ 4 rows of A against DC = W / 4 columns of B keeps DA·DC ≤ W vector accumulators, summed across lanes
@@ -254,143 +264,34 @@ void dotRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const
 
 thread_local std::vector<float> packBufA, packBufB;
 
-// The NT form (forward) and the NN form (input gradient) for a moderate number of rows, as Cᵀ = Bᵀ·Aᵀ: each
-// element B(p, j) (a node's weight, read in place: B's columns contiguous in the NT form, its rows in the NN
-// form) is broadcast against vectors of W rows of A, packed p-major in blocks of W rows (x[p·W + e]); the tile
-// of C is transposed in registers and added to C. A tile is Q columns × V row blocks (Q·V = 16 accumulators):
-// V = 2 where two row blocks are left (10 loads per 16 multiply-adds), else V = 1. Column q of the tile is read
-// at g[q / 4] + (q % 4)·bcs: Q/4 bases and three index strides keep every address in a register. Columns
-// outside, row blocks inside: a group of W columns of B is read from memory once (prefetched one group ahead
-// by the first tile: W lines every W steps) and from cache after.
-template <int Q, int V>
-inline void bcastTile(int64_t K, const float* x, int64_t xstride, const float* bj, int64_t brs, int64_t bcs,
-                      const float* next, int64_t nrs, int64_t ncs, float* c, int64_t crs, int64_t rows, int64_t cols,
-                      bool acc) {
-  constexpr int G = Q >= 4 ? Q / 4 : 1;
-  vf r[V][Q];
-  for (int v = 0; v < V; v++) for (int q = 0; q < Q; q++) r[v][q] = (vf){};
-  const float* g[G];
-  for (int h = 0; h < G; h++) g[h] = bj + 4 * h * bcs;
-  const int64_t t1 = bcs, t2 = 2 * bcs, t3 = 3 * bcs;
-  for (int64_t p0 = 0; p0 < K; p0 += W) {
-    if (next) {  // the W lines the next group reads in these W steps: one per column (NT) or per step (NN)
-      if (nrs == 1) for (int q = 0; q < W; q++) __builtin_prefetch(next + q * ncs + p0);
-      else for (int u = 0; u < W; u++) __builtin_prefetch(next + (p0 + u) * nrs);
-    }
-    const int64_t n = std::min<int64_t>(K - p0, W);
-    for (int64_t p = 0; p < n; p++) {
-      vf xv[V];
-      for (int v = 0; v < V; v++) xv[v] = load(x + v * xstride);
-      x += W;
-      for (int h = 0; h < G; h++) {
-        const float* gh = g[h];
-        for (int u = 0; u < (Q >= 4 ? 4 : Q); u++) {
-          const float w = gh[u == 0 ? 0 : u == 1 ? t1 : u == 2 ? t2 : t3];
-          for (int v = 0; v < V; v++) r[v][4 * h + u] += xv[v] * w;
-        }
-        g[h] = gh + brs;
-      }
-    }
-  }
-  for (int v = 0; v < V; v++) {
-    vf t[W];
-    for (int q = 0; q < W; q++) t[q] = q < Q ? r[v][q] : (vf){};
-    transpose(t);
-    const int64_t rv = std::min<int64_t>(W, rows - v * W);
-    for (int64_t e = 0; e < rv; e++) {
-      float* ce = c + (v * W + e) * crs;
-      if (cols == W) store(ce, acc ? load(ce) + t[e] : t[e]);
-      else {
-        alignas(64) float h[W];
-        store(h, t[e]);
-        for (int64_t q = 0; q < cols; q++) ce[q] = acc ? ce[q] + h[q] : h[q];
-      }
-    }
-  }
-}
-
-void broadcastChunk(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const float* b, int64_t brs,
-                    int64_t bcs, float* c, int64_t crs, bool acc) {
-  const int64_t blocks = (M + W - 1) / W;
-  if ((int64_t)packBufA.size() < blocks * K * W) packBufA.resize(blocks * K * W);
-  float* ap = packBufA.data();
-  const int64_t KW = K - K % W;
-  for (int64_t ib = 0; ib < blocks; ib++) {
-    float* dst = ap + ib * K * W;
-    const int64_t rows = std::min<int64_t>(W, M - ib * W);
-    const float* src[W];
-    for (int e = 0; e < W; e++) src[e] = a + (ib * W + std::min<int64_t>(e, rows - 1)) * ars;
-    for (int64_t p = 0; p < KW; p += W) {
-      vf r[W];
-      for (int e = 0; e < W; e++) r[e] = e < rows ? load(src[e] + p) : (vf){};
-      transpose(r);
-      for (int q = 0; q < W; q++) store(dst + (p + q) * W, r[q]);
-    }
-    for (int64_t p = KW; p < K; p++)
-      for (int e = 0; e < W; e++) dst[p * W + e] = e < rows ? src[e][p] : 0.f;
-  }
-  constexpr int H = W / 2;  // columns of a two-block tile
-  for (int64_t j = 0; j < N; j += W) {
-    const int64_t cols = std::min<int64_t>(W, N - j);
-    const float* bj = b + j * bcs;
-    int64_t rs = brs, cs = bcs;
-    if (cols < W) {  // a narrow last group: copied, zero-padded, to W columns
-      if ((int64_t)packBufB.size() < W * K) packBufB.resize(W * K);
-      float* t = packBufB.data();
-      for (int q = 0; q < W; q++)
-        for (int64_t p = 0; p < K; p++) t[q * K + p] = q < cols ? bj[p * brs + q * bcs] : 0.f;
-      bj = t;
-      rs = 1;
-      cs = K;
-    }
-    const float* next = j + 2 * W <= N ? b + (j + W) * bcs : nullptr;
-    for (int64_t ib = 0; ib < blocks; ib += 2) {
-      const float* x = ap + ib * K * W;
-      const int64_t rows = M - ib * W;
-      float* cb = c + ib * W * crs + j;
-      const float* pf = ib == 0 ? next : nullptr;
-      if (ib + 1 < blocks) {
-        bcastTile<H, 2>(K, x, K * W, bj, rs, cs, pf, brs, bcs, cb, crs, rows, std::min<int64_t>(H, cols), acc);
-        if (cols > H) bcastTile<H, 2>(K, x, K * W, bj + H * cs, rs, cs, nullptr, brs, bcs, cb + H, crs, rows, cols - H, acc);
-      } else {
-        bcastTile<W, 1>(K, x, K * W, bj, rs, cs, pf, brs, bcs, cb, crs, rows, cols, acc);
-      }
-    }
-  }
-}
-
-void broadcastRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const float* b, int64_t brs,
-                   int64_t bcs, float* c, int64_t crs, bool acc) {
-  // Rows in chunks whose packed copy stays in L2 (~256 KB), at least two blocks; every element of C is still one
-  // chain of multiply-adds over p, so the chunking (and a split of the rows across threads) changes no rounding.
-  const int64_t chunk = std::max<int64_t>(2 * W, (int64_t{1} << 16) / K / (2 * W) * (2 * W));
-  for (int64_t i0 = 0; i0 < M; i0 += chunk)
-    broadcastChunk(std::min(chunk, M - i0), N, K, a + i0 * ars, ars, b, brs, bcs, c + i0 * crs, crs, acc);
-}
-
-// The NT form for the row counts where broadcastRows would end in a lone or half-empty block of W rows (17–24:
-// a two-block tile with the second block at most half full; 33–48: a two-block tile and a one-block tile, which
-// needs a broadcast per multiply-add, and this processor issues about one broadcast per cycle): each group of NR
-// columns of B is transposed into a panel (packB) and the rows run over it in balanced tiles of up to TILE_MAX
-// rows reading A in place (a broadcast per two multiply-adds), the next group prefetched meanwhile. Each element
-// of C is one chain over p added to C at the end, as in broadcastRows. Against broadcastRows, 512×512, A/B in one
-// process, weights from memory: 1.09–1.22× at 18–22 rows, 1.02× at 24, 1.21–1.43× at 34–48, 1.06× at 56 (and
-// 0.93–0.98× at 26–30; at 9–16 rows 0.88–1.03× from memory, 1.04–1.28× from cache: not taken). Identical code
-// measured ±7% apart in that harness.
-constexpr bool transposedTakes(int64_t M) { return W >= 16 && ((M > 16 && M <= 24) || (M > 32 && M <= 48)); }
-void transposedRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const float* b, int64_t bcs, float* c,
-                    int64_t crs, bool acc) {
+// The NT form (forward) from DIRECT_NT rows and the NN form (input gradient) from DIRECT_NN rows, B read once: each group of NR columns of B is copied into a panel (packB: transposed in registers in the NT
+// form, row by row in the NN form), and the rows of A run over it in place, in balanced tiles of up to TILE_MAX
+// rows (one broadcast per two multiply-adds: this processor issues about one broadcast per cycle), while the
+// tiles prefetch the next group's lines between them. Each element of C is one chain over p, added to C at the
+// end, so splitting the rows (threads) changes no rounding. It replaced a kernel that broadcast B's elements
+// against W packed rows of A and transposed the tiles of C in registers (A/B in one process, 512×512, weights
+// from memory): NT 1.09–1.22× at 18–22 rows, 1.21–1.43× at 34–48, 1.07–1.09× at 160–256, 0.94–1.04× at 9–16;
+// NN 0.95–1.05× at 24–32 rows without the prefetching.
+void panelRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const float* b, int64_t brs, int64_t bcs,
+               float* c, int64_t crs, bool acc) {
   if ((int64_t)packBufB.size() < K * NR) packBufB.resize(K * NR);
   float* t = packBufB.data();
-  const int64_t tiles = (M + TILE_MAX - 1) / TILE_MAX, DH = (M + tiles - 1) / tiles;
+  constexpr int64_t DMAX = W >= 16 ? TILE_MAX : MR;  // NOTE: 2·TILE_MAX accumulators need AVX-512's 32 registers
+  const int64_t tiles = (M + DMAX - 1) / DMAX, DH = (M + tiles - 1) / tiles;
+  // the next group's lines for steps p … p + W − 1: one per column (NT) or two per row of B (NN)
+  const int lines = brs == 1 ? NR : W;
   for (int64_t j = 0; j < N; j += NR) {
     const int64_t cols = std::min<int64_t>(NR, N - j);
-    packB(b, 1, bcs, 0, K, j, cols, t);
-    const bool ahead = j + 2 * NR <= N;
+    packB(b, brs, bcs, 0, K, j, cols, t);
+    const float* next = j + 2 * NR <= N ? b + (j + NR) * bcs : nullptr;
     for (int64_t i = 0, tile = 0; i < M; i += DH, tile++) {
-      const int64_t q0 = NR * tile / tiles, q1 = NR * (tile + 1) / tiles;  // the tiles share the prefetching
-      microRows<true>(std::min<int64_t>(DH, M - i), K, a + i * ars, ars, 1, t, NR, c + i * crs + j, crs, cols, acc,
-                ahead ? b + (j + NR + q0) * bcs : nullptr, bcs, (int)(q1 - q0));
+      const int64_t q0 = lines * tile / tiles, q1 = lines * (tile + 1) / tiles;  // the tiles share the lines
+      Ahead ah;
+      if (next) {
+        if (brs == 1) ah = {next + q0 * bcs, bcs, 1, (int)(q1 - q0), false};
+        else ah = {next + q0 * brs, brs, brs, (int)(q1 - q0), true};
+      }
+      microRows<true>(std::min<int64_t>(DH, M - i), K, a + i * ars, ars, 1, t, NR, c + i * crs + j, crs, cols, acc, ah);
     }
   }
 }
@@ -445,11 +346,10 @@ void gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t 
     return;
   }
   if (M < DIRECT_NT && acs == 1 && brs == 1) return dotRows(M, N, K, a, ars, b, bcs, c, crs, accumulate);
-  if (acs == 1 && brs == 1 && transposedTakes(M)) return transposedRows(M, N, K, a, ars, b, bcs, c, crs, accumulate);
   if (M < DIRECT_NN && bcs == 1) return directRows(M, N, K, a, ars, acs, b, brs, c, crs, accumulate);
-  // A's rows contiguous and B read in place along its rows or columns: the NT form (forward) and the NN form
-  // (input gradient) below NN_PACKED rows; the TN form (weight gradient: many rows, short p) is packed.
-  if (acs == 1 && (brs == 1 || (bcs == 1 && M < NN_PACKED))) return broadcastRows(M, N, K, a, ars, b, brs, bcs, c, crs, accumulate);
+  // A's rows contiguous: the NT form (forward) and the NN form (input gradient); the TN form (weight gradient: many
+  // rows, short p) is packed.
+  if (acs == 1 && (brs == 1 || bcs == 1)) return panelRows(M, N, K, a, ars, b, brs, bcs, c, crs, accumulate);
   if (M < DIRECT_OTHER && bcs == 1) return directRows(M, N, K, a, ars, acs, b, brs, c, crs, accumulate);
   const int64_t ncMax = std::min<int64_t>(NC, (N + NR - 1) / NR * NR);
   const int64_t mcMax = std::min<int64_t>(MC, (M + MR - 1) / MR * MR);

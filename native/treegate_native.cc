@@ -153,10 +153,8 @@ void gemmPar(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64
              int64_t bcs, float* c, int64_t crs, bool acc, int nt) {
   if (nt <= 1 || M * N * K < kParallelMacs) return isa->gemm(M, N, K, a, ars, acs, b, brs, bcs, c, crs, acc);
   // Split the longer side: each thread packs the operand it does not split (all of B in a row split), so
-  // splitting columns when N ≥ M packs less (256×1024×1024, 2 threads: 3.5 → 3.2 ms of CPU time). The NN form
-  // (acs = bcs = 1) changes kernel, and so summation order, at NN_PACKED rows (native/kernels_impl.h): its rows
-  // are not split, so that the result does not depend on the number of threads.
-  if (M >= 48 * nt && M > N && !(acs == 1 && bcs == 1)) {  // split rows
+  // splitting columns when N ≥ M packs less (256×1024×1024, 2 threads: 3.5 → 3.2 ms of CPU time).
+  if (M >= 48 * nt && M > N) {  // split rows
     pool->run(nt, [&](int t) {
       const int64_t i0 = M * t / nt, i1 = M * (t + 1) / nt;
       isa->gemm(i1 - i0, N, K, a + i0 * ars, ars, acs, b, brs, bcs, c + i0 * crs, crs, acc);
