@@ -194,6 +194,13 @@ __attribute__((always_inline)) inline void microRows(int64_t rows, int64_t kc, c
 // it: 0.78× at 16 rows, 1.0× at 20–24); for the forms panelRows does not take, it loses to packing from ~32.
 constexpr int64_t DIRECT_NT = 9, DIRECT_NN = 24, DIRECT_OTHER = 32;
 
+// broadcastRows (rows as vector lanes) for up to 2·W rows whose last block of W rows is at least half full: its
+// tiles waste few lanes there, while panelRows pays for transposing the panel and for reading it once per tile.
+// Elsewhere panelRows. panelRows against broadcastRows, 512×512, weights from memory, A/B in one process in both
+// orders (geometric mean): NT 0.84× at 12 rows, 0.95× at 16, 1.17× at 20, 1.05× at 24, 0.89× at 32, 1.26× at 40,
+// 1.11× at 48, 1.02–1.08× at 64–256; NN 0.92× at 32, 1.02× at 24, 1.20× at 40, 1.07–1.20× at 48–256.
+constexpr bool bcastTaken(int64_t M) { return M <= 2 * W && (M % W == 0 || M % W > W / 2); }
+
 // The NT form (acs = 1, brs = 1: rows of A and columns of B both contiguous along p) as dot products: a tile of
 // DA ≤ 4 rows of A against DC = W / 4 columns of B keeps DA·DC ≤ W vector accumulators, summed across lanes
 // at once. Column q of the next group is prefetched where bit q of `pf` is set.
@@ -264,14 +271,118 @@ void dotRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const
 
 thread_local std::vector<float> packBufA, packBufB;
 
-// The NT form (forward) from DIRECT_NT rows and the NN form (input gradient) from DIRECT_NN rows, B read once: each group of NR columns of B is copied into a panel (packB: transposed in registers in the NT
+// The NT form (forward) and the NN form (input gradient) for up to 2·W rows (bcastTaken), as Cᵀ = Bᵀ·Aᵀ: each
+// element B(p, j) (a node's weight, read in place: B's columns contiguous in the NT form, its rows in the NN
+// form) is broadcast against vectors of W rows of A, packed p-major in blocks of W rows (x[p·W + e]); the tile
+// of C is transposed in registers and added to C. A tile is Q columns × V row blocks (Q·V = 16 accumulators):
+// V = 2 where two row blocks are left (10 loads per 16 multiply-adds), else V = 1. Column q of the tile is read
+// at g[q / 4] + (q % 4)·bcs: Q/4 bases and three index strides keep every address in a register. Columns
+// outside, row blocks inside: a group of W columns of B is read from memory once (prefetched one group ahead
+// by the first tile: W lines every W steps) and from cache after.
+template <int Q, int V>
+inline void bcastTile(int64_t K, const float* x, int64_t xstride, const float* bj, int64_t brs, int64_t bcs,
+                      const float* next, int64_t nrs, int64_t ncs, float* c, int64_t crs, int64_t rows, int64_t cols,
+                      bool acc) {
+  constexpr int G = Q >= 4 ? Q / 4 : 1;
+  vf r[V][Q];
+  for (int v = 0; v < V; v++) for (int q = 0; q < Q; q++) r[v][q] = (vf){};
+  const float* g[G];
+  for (int h = 0; h < G; h++) g[h] = bj + 4 * h * bcs;
+  const int64_t t1 = bcs, t2 = 2 * bcs, t3 = 3 * bcs;
+  for (int64_t p0 = 0; p0 < K; p0 += W) {
+    if (next) {  // the W lines the next group reads in these W steps: one per column (NT) or per step (NN)
+      if (nrs == 1) for (int q = 0; q < W; q++) __builtin_prefetch(next + q * ncs + p0);
+      else for (int u = 0; u < W; u++) __builtin_prefetch(next + (p0 + u) * nrs);
+    }
+    const int64_t n = std::min<int64_t>(K - p0, W);
+    for (int64_t p = 0; p < n; p++) {
+      vf xv[V];
+      for (int v = 0; v < V; v++) xv[v] = load(x + v * xstride);
+      x += W;
+      for (int h = 0; h < G; h++) {
+        const float* gh = g[h];
+        for (int u = 0; u < (Q >= 4 ? 4 : Q); u++) {
+          const float w = gh[u == 0 ? 0 : u == 1 ? t1 : u == 2 ? t2 : t3];
+          for (int v = 0; v < V; v++) r[v][4 * h + u] += xv[v] * w;
+        }
+        g[h] = gh + brs;
+      }
+    }
+  }
+  for (int v = 0; v < V; v++) {
+    vf t[W];
+    for (int q = 0; q < W; q++) t[q] = q < Q ? r[v][q] : (vf){};
+    transpose(t);
+    const int64_t rv = std::min<int64_t>(W, rows - v * W);
+    for (int64_t e = 0; e < rv; e++) {
+      float* ce = c + (v * W + e) * crs;
+      if (cols == W) store(ce, acc ? load(ce) + t[e] : t[e]);
+      else {
+        alignas(64) float h[W];
+        store(h, t[e]);
+        for (int64_t q = 0; q < cols; q++) ce[q] = acc ? ce[q] + h[q] : h[q];
+      }
+    }
+  }
+}
+
+void broadcastRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const float* b, int64_t brs,
+                   int64_t bcs, float* c, int64_t crs, bool acc) {
+  const int64_t blocks = (M + W - 1) / W;
+  if ((int64_t)packBufA.size() < blocks * K * W) packBufA.resize(blocks * K * W);
+  float* ap = packBufA.data();
+  const int64_t KW = K - K % W;
+  for (int64_t ib = 0; ib < blocks; ib++) {
+    float* dst = ap + ib * K * W;
+    const int64_t rows = std::min<int64_t>(W, M - ib * W);
+    const float* src[W];
+    for (int e = 0; e < W; e++) src[e] = a + (ib * W + std::min<int64_t>(e, rows - 1)) * ars;
+    for (int64_t p = 0; p < KW; p += W) {
+      vf r[W];
+      for (int e = 0; e < W; e++) r[e] = e < rows ? load(src[e] + p) : (vf){};
+      transpose(r);
+      for (int q = 0; q < W; q++) store(dst + (p + q) * W, r[q]);
+    }
+    for (int64_t p = KW; p < K; p++)
+      for (int e = 0; e < W; e++) dst[p * W + e] = e < rows ? src[e][p] : 0.f;
+  }
+  constexpr int H = W / 2;  // columns of a two-block tile
+  for (int64_t j = 0; j < N; j += W) {
+    const int64_t cols = std::min<int64_t>(W, N - j);
+    const float* bj = b + j * bcs;
+    int64_t rs = brs, cs = bcs;
+    if (cols < W) {  // a narrow last group: copied, zero-padded, to W columns
+      if ((int64_t)packBufB.size() < W * K) packBufB.resize(W * K);
+      float* t = packBufB.data();
+      for (int q = 0; q < W; q++)
+        for (int64_t p = 0; p < K; p++) t[q * K + p] = q < cols ? bj[p * brs + q * bcs] : 0.f;
+      bj = t;
+      rs = 1;
+      cs = K;
+    }
+    const float* next = j + 2 * W <= N ? b + (j + W) * bcs : nullptr;
+    for (int64_t ib = 0; ib < blocks; ib += 2) {
+      const float* x = ap + ib * K * W;
+      const int64_t rows = M - ib * W;
+      float* cb = c + ib * W * crs + j;
+      const float* pf = ib == 0 ? next : nullptr;
+      if (ib + 1 < blocks) {
+        bcastTile<H, 2>(K, x, K * W, bj, rs, cs, pf, brs, bcs, cb, crs, rows, std::min<int64_t>(H, cols), acc);
+        if (cols > H) bcastTile<H, 2>(K, x, K * W, bj + H * cs, rs, cs, nullptr, brs, bcs, cb + H, crs, rows, cols - H, acc);
+      } else {
+        bcastTile<W, 1>(K, x, K * W, bj, rs, cs, pf, brs, bcs, cb, crs, rows, cols, acc);
+      }
+    }
+  }
+}
+
+// The NT form (forward) and the NN form (input gradient) wherever broadcastRows would waste lanes (bcastTaken),
+// B read once: each group of NR columns of B is copied into a panel (packB: transposed in registers in the NT
 // form, row by row in the NN form), and the rows of A run over it in place, in balanced tiles of up to TILE_MAX
 // rows (one broadcast per two multiply-adds: this processor issues about one broadcast per cycle), while the
 // tiles prefetch the next group's lines between them. Each element of C is one chain over p, added to C at the
-// end, so splitting the rows (threads) changes no rounding. It replaced a kernel that broadcast B's elements
-// against W packed rows of A and transposed the tiles of C in registers (A/B in one process, 512×512, weights
-// from memory): NT 1.09–1.22× at 18–22 rows, 1.21–1.43× at 34–48, 1.07–1.09× at 160–256, 0.94–1.04× at 9–16;
-// NN 0.95–1.05× at 24–32 rows without the prefetching.
+// end, as in broadcastRows: the choice between the two (and a split of the rows across threads) changes no
+// rounding.
 void panelRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const float* b, int64_t brs, int64_t bcs,
                float* c, int64_t crs, bool acc) {
   if ((int64_t)packBufB.size() < K * NR) packBufB.resize(K * NR);
@@ -349,7 +460,10 @@ void gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t 
   if (M < DIRECT_NN && bcs == 1) return directRows(M, N, K, a, ars, acs, b, brs, c, crs, accumulate);
   // A's rows contiguous: the NT form (forward) and the NN form (input gradient); the TN form (weight gradient: many
   // rows, short p) is packed.
-  if (acs == 1 && (brs == 1 || bcs == 1)) return panelRows(M, N, K, a, ars, b, brs, bcs, c, crs, accumulate);
+  if (acs == 1 && (brs == 1 || bcs == 1)) {
+    if (bcastTaken(M)) return broadcastRows(M, N, K, a, ars, b, brs, bcs, c, crs, accumulate);
+    return panelRows(M, N, K, a, ars, b, brs, bcs, c, crs, accumulate);
+  }
   if (M < DIRECT_OTHER && bcs == 1) return directRows(M, N, K, a, ars, acs, b, brs, c, crs, accumulate);
   const int64_t ncMax = std::min<int64_t>(NC, (N + NR - 1) / NR * NR);
   const int64_t mcMax = std::min<int64_t>(MC, (M + MR - 1) / MR * MR);
