@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# A/B of the native kernels at two git revisions, node by node (see ab.cc), in both orders:
+#   bash bench/kernel-ab/run.sh OLD_REV NEW_REV [NT|NN|TN] [memory|cache] [rows...]
+# prints, per row count, new's speed-up over old in each order and their geometric mean.
+# Needs g++ and an AVX-512 processor; takes about a minute per form and order.
+set -euo pipefail
+old=${1:?usage: run.sh OLD_REV NEW_REV [NT|NN|TN] [memory|cache] [rows...]}
+new=${2:?usage: run.sh OLD_REV NEW_REV [NT|NN|TN] [memory|cache] [rows...]}
+form=${3:-NT}; where=${4:-memory}; shift $(( $# < 4 ? $# : 4 ))
+case $form in NT) f=0 ;; NN) f=1 ;; TN) f=2 ;; *) echo "form must be NT, NN or TN" >&2; exit 2 ;; esac
+root=$(git rev-parse --show-toplevel)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+for v in old new; do
+  rev=${!v}
+  git -C "$root" show "$rev:native/kernels_impl.h" | grep -v '^extern const Kernels kernels' > "$tmp/$v.h"
+done
+flags=(-O3 -std=c++17 -mavx512f -mavx512vl -mfma -mavx2 -I"$tmp")
+g++ "${flags[@]}" -DVA='"old.h"' -DVB='"new.h"' "$root/bench/kernel-ab/ab.cc" -o "$tmp/on"
+g++ "${flags[@]}" -DVA='"new.h"' -DVB='"old.h"' "$root/bench/kernel-ab/ab.cc" -o "$tmp/no"
+"$tmp/on" "$f" "$where" "$@" > "$tmp/on.txt"
+"$tmp/no" "$f" "$where" "$@" > "$tmp/no.txt"
+echo "# $form, weights from $where: speed-up of $new over $old (old first, new first, geometric mean)"
+paste "$tmp/on.txt" "$tmp/no.txt" | awk '{
+  r1 = $(NF/2); r2 = $NF  # old first: first/second = old/new; new first: first/second = new/old
+  printf "%s rows %4d: %.3f  %.3f  %.3f\n", $1, $4, r1, 1 / r2, sqrt(r1 / r2) }'
