@@ -123,7 +123,8 @@ struct Ahead {
 
 // C tile (rows × cols ≤ R × NR) (+)= A · B over kc, with A(i, p) = a[i*ars + p*acs] and B(p, j) = b[p*brs + j]:
 // packed panels (ars = 1, acs = MR, brs = NR, R = MR) or, for few rows, the operands in place. `acc` false: C = A·B.
-// With PF, it prefetches `ah`'s lines. NOTE: always inlined so that the packed call site gets its constant strides back.
+// With PF, it prefetches `ah`'s lines. NOTE: always inlined so that the packed call site gets its constant strides
+// back.
 template <int R, bool PF = false>
 __attribute__((always_inline)) inline void micro(int64_t kc, const float* a, int64_t ars, int64_t acs, const float* b,
                                                  int64_t brs, float* c, int64_t crs, int64_t rows, int64_t cols, bool acc,
@@ -167,8 +168,9 @@ __attribute__((always_inline)) inline void micro(int64_t kc, const float* a, int
 // NOTE: always inlined: directRows calls it every KB steps (a call there cost up to a fifth of its time).
 constexpr int TILE_MAX = 14;
 template <bool PF = false>
-__attribute__((always_inline)) inline void microRows(int64_t rows, int64_t kc, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs,
-                      float* c, int64_t crs, int64_t cols, bool acc, const Ahead& ah = {}) {
+__attribute__((always_inline)) inline void microRows(int64_t rows, int64_t kc, const float* a, int64_t ars, int64_t acs,
+                                                     const float* b, int64_t brs, float* c, int64_t crs, int64_t cols,
+                                                     bool acc, const Ahead& ah = {}) {
   switch (rows) {
     case 14: return micro<14, PF>(kc, a, ars, acs, b, brs, c, crs, rows, cols, acc, ah);
     case 13: return micro<13, PF>(kc, a, ars, acs, b, brs, c, crs, rows, cols, acc, ah);
