@@ -167,6 +167,16 @@ __attribute__((always_inline)) inline void micro(int64_t kc, const float* a, int
 // micro<rows> for a row tile of 1 … TILE_MAX rows (the in-place kernels' tiles).
 // NOTE: always inlined: directRows calls it every KB steps (a call there cost up to a fifth of its time).
 constexpr int TILE_MAX = 14;
+
+// Height of the in-place kernels' row tiles for M rows: tiles as even as possible, at most TILE_MAX rows
+// (2·TILE_MAX accumulators need AVX-512's 32 vector registers; MR with 16). 8 rows as 6 + 2 ran 1.4× slower than
+// as one tile of 8, 14 rows as 6 + 6 + 2 1.14× slower than as 7 + 7, and 9–14 rows as two tiles 1.08–1.25×
+// slower than as one.
+inline int64_t tileRows(int64_t M) {
+  constexpr int64_t most = W >= 16 ? TILE_MAX : MR;
+  const int64_t tiles = (M + most - 1) / most;
+  return (M + tiles - 1) / tiles;
+}
 template <bool PF = false>
 __attribute__((always_inline)) inline void microRows(int64_t rows, int64_t kc, const float* a, int64_t ars, int64_t acs,
                                                      const float* b, int64_t brs, float* c, int64_t crs, int64_t cols,
@@ -389,8 +399,7 @@ void panelRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, con
                float* c, int64_t crs, bool acc) {
   if ((int64_t)packBufB.size() < K * NR) packBufB.resize(K * NR);
   float* t = packBufB.data();
-  constexpr int64_t DMAX = W >= 16 ? TILE_MAX : MR;  // NOTE: 2·TILE_MAX accumulators need AVX-512's 32 registers
-  const int64_t tiles = (M + DMAX - 1) / DMAX, DH = (M + tiles - 1) / tiles;
+  const int64_t DH = tileRows(M), tiles = (M + DH - 1) / DH;
   // the next group's lines for steps p … p + W − 1: one per column (NT) or two per row of B (NN)
   const int lines = brs == 1 ? NR : W;
   for (int64_t j = 0; j < N; j += NR) {
@@ -424,11 +433,7 @@ void directRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, in
     for (int64_t p = 0; p < K; p++)
       for (int64_t q = 0; q < NR; q++) t[p * NR + q] = q < tail ? b[p * brs + NF + q] : 0.f;
   }
-  // Row tiles as even as possible, at most DMAX rows (2·DMAX accumulators; 8 rows as 6 + 2 ran 1.4× slower than
-  // as one tile of 8, 14 rows as 6 + 6 + 2 1.14× slower than as 7 + 7, and 9–14 rows as two tiles 1.08–1.25×
-  // slower than as one)
-  constexpr int64_t DMAX = W >= 16 ? TILE_MAX : MR;  // NOTE: 28 accumulators need the 32 vector registers of AVX-512
-  const int64_t tiles = (M + DMAX - 1) / DMAX, DH = (M + tiles - 1) / tiles;
+  const int64_t DH = tileRows(M);
   for (int64_t p0 = 0; p0 < K; p0 += KB) {
     const int64_t kb = std::min(KB, K - p0);
     const bool first = !acc && p0 == 0;
