@@ -254,11 +254,15 @@ std::vector<int64_t> splitPoints(const Ranges& r, int64_t N, int nt) {
   return R;
 }
 
-// Runs f(node, a, e, threadsInside) over every node's rows [a, e), split across threads by splitPoints. When no
+// Runs f(node, a, e, threadsInside) over every node's rows [a, e), split across threads by splitPoints, with
+// pre(a, e) before a thread's first node and post(a, e) after its last on the thread's rows [a, e). When no
 // row split gets the largest thread's cost under 3/4 of the whole (one row, or one node), nodes run one after
-// another instead, each product split across the threads by columns.
-template <typename F>
-void byRows(const Ranges& r, int64_t N, int64_t macsPerRow, F&& f) {
+// another instead, each product split across the threads by columns, between pre and post on all rows.
+struct NoRows {
+  void operator()(int64_t, int64_t) const {}
+};
+template <typename F, typename Pre = NoRows, typename Post = NoRows>
+void byRows(const Ranges& r, int64_t N, int64_t macsPerRow, F&& f, Pre&& pre = {}, Post&& post = {}) {
   int64_t work = 0, whole = 0;
   for (int64_t g = r.g0; g < r.g1; g++) {
     work += (r.end.p[g] - r.start.p[g]) * macsPerRow;
@@ -276,29 +280,67 @@ void byRows(const Ranges& r, int64_t N, int64_t macsPerRow, F&& f) {
       worst = std::max(worst, c);
     }
     if (4 * worst >= 3 * whole) {
+      pool->run(nt, [&](int t) { pre(N * t / nt, N * (t + 1) / nt); });
       for (int64_t g = r.g0; g < r.g1; g++)
         if (r.end.p[g] > r.start.p[g]) f(r.node.p[g], r.start.p[g], r.end.p[g], nt);
+      pool->run(nt, [&](int t) { post(N * t / nt, N * (t + 1) / nt); });
       return;
     }
   }
   pool->run((int)R.size() - 1, [&](int t) {
+    pre(R[t], R[t + 1]);
     for (int64_t g = r.g0; g < r.g1; g++) {
       const int64_t s = std::max<int64_t>(r.start.p[g], R[t]), e = std::min<int64_t>(r.end.p[g], R[t + 1]);
       if (e > s) f(r.node.p[g], s, e, 1);
     }
+    post(R[t], R[t + 1]);
   });
 }
 
 // groupedForward(node, start, end, g0, g1, xs, s, w, bias, m, ys, N): ys[r] += xs[r] U_tᵀ + c_t
-napi_value GroupedForward(napi_env env, napi_callback_info info) {
+// routedForward(node, start, end, g0, g1, xs, s, w, bias, m, ys, N, perm, x, xStride, xOffset, y, accumulate):
+// the same with ys zeroed first, between xs[r] = x[perm[r]·xStride + xOffset, s columns] and
+// y[perm[r]·m, m columns] (+)= ys[r], each thread gathering, multiplying and scattering its own rows.
+napi_value forward(napi_env env, napi_callback_info info, bool routed) {
   return guard(env, [&] {
-    napi_value v[12];
-    argv(env, info, 12, v);
+    napi_value v[18];
+    argv(env, info, routed ? 18 : 12, v);
     F32 xs = f32(env, v[5], "xs"), w = f32(env, v[7], "w"), bias = f32(env, v[8], "bias"), ys = f32(env, v[10], "ys");
     const int64_t s = i64(env, v[6], "s"), m = i64(env, v[9], "m"), N = i64(env, v[11], "N");
     if (N * s > xs.n || N * m > ys.n || m * s == 0) throw ArgError{"grouped forward: buffers too small"};
     const int64_t T = std::min(w.n / (m * s), bias.n / m);
     Ranges r = ranges(env, v, T, N);
+    I32 perm{nullptr, 0};
+    F32 x{nullptr, 0}, y{nullptr, 0};
+    int64_t xStride = 0, xOff = 0;
+    bool yAcc = false;
+    if (routed) {
+      perm = i32(env, v[12], "perm");
+      x = f32(env, v[13], "x");
+      xStride = i64(env, v[14], "xStride");
+      xOff = i64(env, v[15], "xOffset");
+      y = f32(env, v[16], "y");
+      yAcc = boolean(env, v[17]);
+      if (perm.n < N) throw ArgError{"perm shorter than N"};
+      for (int64_t i = 0; i < N; i++) {
+        if (perm.p[i] < 0 || perm.p[i] * xStride + xOff + s > x.n) throw ArgError{"routed forward: perm index out of range of x"};
+        if ((perm.p[i] + 1) * m > y.n) throw ArgError{"routed forward: perm index out of range of y"};
+      }
+    }
+    auto gather = [&](int64_t a, int64_t e) {
+      if (!routed) return;
+      for (int64_t i = a; i < e; i++) std::memcpy(xs.p + i * s, x.p + perm.p[i] * xStride + xOff, s * sizeof(float));
+      std::fill(ys.p + a * m, ys.p + e * m, 0.f);
+    };
+    auto scatter = [&](int64_t a, int64_t e) {
+      if (!routed) return;
+      for (int64_t i = a; i < e; i++) {
+        float* d = y.p + perm.p[i] * m;
+        const float* src = ys.p + i * m;
+        if (yAcc) for (int64_t j = 0; j < m; j++) d[j] += src[j];
+        else std::memcpy(d, src, m * sizeof(float));
+      }
+    };
     byRows(r, N, m * s, [&](int32_t t, int64_t a, int64_t e, int nt) {
       gemmPar(e - a, m, s, xs.p + a * s, s, 1, w.p + t * m * s, 1, s, ys.p + a * m, m, true, nt);
       const float* c = bias.p + t * m;
@@ -306,10 +348,12 @@ napi_value GroupedForward(napi_env env, napi_callback_info info) {
         float* y = ys.p + i * m;
         for (int64_t j = 0; j < m; j++) y[j] += c[j];
       }
-    });
+    }, gather, scatter);
     return undefined(env);
   });
 }
+napi_value GroupedForward(napi_env env, napi_callback_info info) { return forward(env, info, false); }
+napi_value RoutedForward(napi_env env, napi_callback_info info) { return forward(env, info, true); }
 
 // groupedBackwardInput(node, start, end, g0, g1, dys, m, w, s, dxs, N): dxs[r] += dys[r] U_t
 napi_value GroupedBackwardInput(napi_env env, napi_callback_info info) {
@@ -623,26 +667,26 @@ napi_value Machine(napi_env env, napi_callback_info) {
       });
       return total.load();
     };
+    // Read bandwidth of nt threads together: each reads its share of a buffer far past the caches, all at once;
+    // the figure is the bytes over the wall time from the first thread's start to the last one's end (best of
+    // three). Summing each thread's own rate instead overstated two threads by up to 1.5–2× on this VM, where
+    // the threads' reads often do not overlap in time.
     auto bandwidth = [](int nt) {
-      const int64_t n = 64 << 20;  // 256 MB of floats: far past the caches
+      const int64_t n = 64 << 20;  // 256 MB of floats
       std::vector<float> buf(n, 1.0f);
-      std::atomic<double> total{0};
-      pool->run(nt, [&](int t) {
-        const int64_t lo = n * t / nt, hi = n * (t + 1) / nt;
-        double best = 0;
-        for (int rep = 0; rep < 2; rep++) {
-          const double t0 = seconds();
+      double best = 0;
+      for (int rep = 0; rep < 3; rep++) {
+        const double t0 = seconds();
+        pool->run(nt, [&](int t) {
+          const int64_t lo = n * t / nt, hi = n * (t + 1) / nt;
           float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
           for (int64_t i = lo; i + 4 <= hi; i += 4) { s0 += buf[i]; s1 += buf[i + 1]; s2 += buf[i + 2]; s3 += buf[i + 3]; }
-          const double dt = seconds() - t0;
           volatile float sink = s0 + s1 + s2 + s3;
           (void)sink;
-          best = std::max(best, (hi - lo) * 4.0 / dt / 1e9);
-        }
-        double prev = total.load();
-        while (!total.compare_exchange_weak(prev, prev + best)) {}
-      });
-      return total.load();
+        });
+        best = std::max(best, n * 4.0 / (seconds() - t0) / 1e9);
+      }
+      return best;
     };
     napi_value o, x;
     napi_create_object(env, &o);
@@ -708,6 +752,7 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor d[] = {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"groupedForward", nullptr, GroupedForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"routedForward", nullptr, RoutedForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"groupedBackwardInput", nullptr, GroupedBackwardInput, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"groupedBackwardWeight", nullptr, GroupedBackwardWeight, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adamUpdate", nullptr, AdamUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -1,6 +1,6 @@
 import * as elementwise from './elementwise.js';
 import { gemmNN, gemmNT, gemmStrided, gemmTN } from './gemm.js';
-import { groupedBackwardInput, groupedBackwardWeight, groupedForward } from './grouped.js';
+import { groupedBackwardInput, groupedBackwardWeight, groupedForward, routedForward, type RoutedForward } from './grouped.js';
 import { adamUpdate, sgdUpdate } from './optim.js';
 import { TreegateError } from '../core/errors.js';
 
@@ -17,6 +17,7 @@ export interface Backend {
   readonly gemmNN: typeof gemmNN;
   readonly gemmTN: typeof gemmTN;
   readonly groupedForward: typeof groupedForward;
+  readonly routedForward: RoutedForward;
   readonly groupedBackwardInput: typeof groupedBackwardInput;
   readonly groupedBackwardWeight: typeof groupedBackwardWeight;
   readonly addRowVector: typeof elementwise.addRowVector;
@@ -35,7 +36,7 @@ export interface Backend {
 export const jsBackend: Backend = {
   name: 'js',
   gemmStrided, gemmNT, gemmNN, gemmTN,
-  groupedForward, groupedBackwardInput, groupedBackwardWeight,
+  groupedForward, routedForward, groupedBackwardInput, groupedBackwardWeight,
   ...elementwise,
   sgdUpdate, adamUpdate,
 };

@@ -1,3 +1,4 @@
+import { gatherRows, scatterRows } from './elementwise.js';
 import { gemmNN, gemmNT, gemmTN } from './gemm.js';
 import type { Routing } from './routing.js';
 
@@ -23,6 +24,31 @@ export function groupedForward(rt: Routing, xs: Float32Array, s: number, w: Floa
     }
   }
 }
+
+/**
+ * One block of a routed layer's forward pass, from the examples' rows to theirs: xs[r] = x[perm[r]] (columns
+ * off … off + s of rows of width n), ys = 0, ys[r] += xs[r] U_tᵀ + c_t as groupedForward, then
+ * y[perm[r]] (+)= ys[r] (rows of width m; added where `accumulate`). xs keeps the sorted inputs for the backward
+ * pass. A backend may fuse the three steps (the native one: each thread gathers, multiplies and scatters its
+ * own rows); the result is the same as this composition.
+ */
+export type RoutedForward = (rt: Routing, x: Float32Array, n: number, off: number, xs: Float32Array, s: number,
+  w: Float32Array, bias: Float32Array, m: number, ys: Float32Array, y: Float32Array, accumulate: boolean) => void;
+
+/** routedForward composed of a backend's own gather, grouped product and scatter. */
+export function composeRoutedForward(ops: {
+  gatherRows: typeof gatherRows; groupedForward: typeof groupedForward; scatterRows: typeof scatterRows;
+}): RoutedForward {
+  return (rt, x, n, off, xs, s, w, bias, m, ys, y, accumulate) => {
+    const N = rt.n;
+    ops.gatherRows(x, n, off, rt.perm, N, s, xs);
+    ys.fill(0, 0, N * m);
+    ops.groupedForward(rt, xs, s, w, bias, m, ys);
+    ops.scatterRows(ys, m, rt.perm, N, y, m, 0, accumulate);
+  };
+}
+
+export const routedForward: RoutedForward = composeRoutedForward({ gatherRows, groupedForward, scatterRows });
 
 /** dxs[r] += dys[r] U_t for every non-empty node t (or for the listed nodes g0 ≤ g < g1 only). */
 export function groupedBackwardInput(rt: Routing, dys: Float32Array, m: number, w: Float32Array, s: number,

@@ -261,16 +261,15 @@ export class TreeGated implements Layer {
       rt.sort(N, this.depth, leavesOnly);
       // one block whose rows are already in sorted order (k = 0, or one leaf): x and y serve as the sorted arrays
       const direct = this.blocks === 1 && rt.isIdentity();
-      let xs = x.data, out = y;
-      if (!direct) {
+      const w = collapsed ? this.collapsedW![j] : this.weight[j].data, b = collapsed ? this.collapsedB![j] : this.bias[j].data;
+      let xs = x.data;
+      if (direct) {
+        y.fill(0);
+        be.groupedForward(rt, xs, s, w, b, m, y);
+      } else {
         xs = (mode === 'train' ? this.xs[j] : this.xs[0]).get(N * s); // (N, s) sorted x_j
-        be.gatherRows(x.data, n, j * s, rt.perm, N, s, xs);
-        out = ys;
+        be.routedForward(rt, x.data, n, j * s, xs, s, w, b, m, ys, y, j > 0);
       }
-      out.fill(0);
-      if (collapsed) be.groupedForward(rt, xs, s, this.collapsedW![j], this.collapsedB![j], m, out);
-      else be.groupedForward(rt, xs, s, this.weight[j].data, this.bias[j].data, m, out);
-      if (!direct) be.scatterRows(ys, m, rt.perm, N, y, m, 0, j > 0);
       this.xsUsed[j] = xs;
       this.direct = direct;
     }

@@ -69,6 +69,35 @@ for (const be of backends()) {
     }
   });
 
+  test(`${be.name}: routedForward gathers a column block of x, multiplies along each path and scatters to y (set or added)`, () => {
+    const rng = new Rng(24);
+    for (const c of cases()) {
+      const { k, m, s, leaves } = c, N = leaves.length, T = 2 ** (k + 1) - 1;
+      const rt = route(leaves, k);
+      const off = 2, n = s + 5; // x rows wider than the block, the block not at column 0
+      const x = randomArray(rng, N * n), w = randomArray(rng, T * m * s), bias = randomArray(rng, T * m);
+      for (const accumulate of [false, true]) {
+        const xs = randomArray(rng, N * s), ys = randomArray(rng, N * m), y = randomArray(rng, N * m), y0 = y.slice();
+        be.routedForward(rt, x, n, off, xs, s, w, bias, m, ys, y, accumulate);
+        const ref = new Float64Array(N * m);
+        for (let i = 0; i < N; i++) {
+          for (let j = 0; j < m; j++) {
+            let acc = accumulate ? y0[i * m + j] : 0;
+            for (let d = 0; d <= k; d++) {
+              const t = pathNode(leaves[i], d, k);
+              acc += bias[t * m + j];
+              for (let p = 0; p < s; p++) acc += w[(t * m + j) * s + p] * x[i * n + off + p];
+            }
+            ref[i * m + j] = acc;
+          }
+        }
+        const what = `routedForward k=${k} m=${m} s=${s} ${c.what} accumulate=${accumulate}`;
+        assertClose(y, ref, TOL, what);
+        for (let r = 0; r < N; r++) assertBitEqual(xs.subarray(r * s, (r + 1) * s), x.subarray(rt.perm[r] * n + off, rt.perm[r] * n + off + s), `${what}: xs row ${r}`);
+      }
+    }
+  });
+
   test(`${be.name}: groupedBackwardInput = Σ over the path of dy U_t, accumulated onto dxs`, () => {
     const rng = new Rng(23);
     for (const c of cases()) {

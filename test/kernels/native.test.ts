@@ -78,6 +78,17 @@ test('native grouped products match js over routings (k = 0…9, empty leaves, o
       jsBackend.groupedForward(rt, xs, s, w, bias, m, yr);
       nb!.groupedForward(rt, xs, s, w, bias, m, yn);
       assertClose(yn, yr, { rtol: 1e-5, atol: 1e-5 * s }, `forward ${what} threads=${threads}`);
+      // the fused routed forward: gather a column block of x, multiply, scatter (set, then added)
+      const n = s + 3, x = randomArray(rng, N * n);
+      for (const acc of [false, true]) {
+        const y0 = randomArray(rng, N * m);
+        const [xr, xn, sr, sn, or, on] = [new Float32Array(N * s), new Float32Array(N * s), new Float32Array(N * m),
+          new Float32Array(N * m), y0.slice(), y0.slice()];
+        jsBackend.routedForward(rt, x, n, 1, xr, s, w, bias, m, sr, or, acc);
+        nb!.routedForward(rt, x, n, 1, xn, s, w, bias, m, sn, on, acc);
+        assertBitEqual(xn, xr, `routed forward xs ${what} threads=${threads}`);
+        assertClose(on, or, { rtol: 1e-5, atol: 1e-5 * s }, `routed forward ${what} acc=${acc} threads=${threads}`);
+      }
       const [dr, dn] = [new Float32Array(N * s), new Float32Array(N * s)];
       jsBackend.groupedBackwardInput(rt, dys, m, w, s, dr);
       nb!.groupedBackwardInput(rt, dys, m, w, s, dn);
@@ -126,6 +137,12 @@ test('native kernels reject out-of-bounds views instead of touching memory', { s
   rt.sort(2, 1);
   assert.throws(() => nb!.groupedForward(rt, new Float32Array(2), 4, new Float32Array(3 * 2 * 4), new Float32Array(6), 2, new Float32Array(4)),
     /too small/);
+  const bad = new Routing();
+  bad.leaf = new Int32Array([0, 1]);
+  bad.sort(2, 1);
+  bad.perm[1] = 5; // a permutation pointing past x and y
+  assert.throws(() => nb!.routedForward(bad, new Float32Array(8), 4, 0, new Float32Array(8), 4, new Float32Array(3 * 2 * 4),
+    new Float32Array(6), 2, new Float32Array(4), new Float32Array(4), false), /out of range/);
 });
 
 test('native lazy optimizer updates match js: listed slots only, per-slot steps, decay per slot', { skip }, () => {

@@ -217,6 +217,25 @@ test('wasm: groupedForward matches js (k = 0..4, one leaf, empty leaves, one exa
   }
 });
 
+test('wasm: routedForward matches js (a column block of wider x rows; y set and added)', () => {
+  const rng = new Rng(2005);
+  for (const c of groupedCases()) {
+    const { k, m, s, leaves } = c, N = leaves.length, T = 2 ** (k + 1) - 1;
+    const rt = route(leaves, k);
+    const n = s + 4, x = randomArray(rng, N * n), w = randomArray(rng, T * m * s), bias = randomArray(rng, T * m);
+    for (const acc of [false, true]) {
+      const y0 = randomArray(rng, N * m);
+      const [xr, xw, sr, sw, yr, yw] = [new Float32Array(N * s), new Float32Array(N * s), new Float32Array(N * m),
+        new Float32Array(N * m), y0.slice(), y0.slice()];
+      js.routedForward(rt, x, n, 3, xr, s, w, bias, m, sr, yr, acc);
+      wasm.routedForward(rt, x, n, 3, xw, s, w, bias, m, sw, yw, acc);
+      const what = `wasm routedForward k=${k} m=${m} s=${s} N=${N} ${c.what} acc=${acc}`;
+      assertBitEqual(xw, xr, `${what}: xs`);
+      assertClose(yw, yr, tolFor((k + 1) * (s + 1)), what);
+    }
+  }
+});
+
 test('wasm: groupedBackwardInput matches js, for all nodes and for each depth range g0..g1 (incl. empty ranges)', () => {
   const rng = new Rng(2003);
   for (const c of groupedCases()) {

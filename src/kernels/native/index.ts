@@ -10,6 +10,9 @@ interface Addon {
     b: Float32Array, bo: number, brs: number, bcs: number, c: Float32Array, co: number, crs: number, accumulate: boolean): void;
   groupedForward(node: Int32Array, start: Int32Array, end: Int32Array, g0: number, g1: number,
     xs: Float32Array, s: number, w: Float32Array, bias: Float32Array, m: number, ys: Float32Array, N: number): void;
+  routedForward(node: Int32Array, start: Int32Array, end: Int32Array, g0: number, g1: number,
+    xs: Float32Array, s: number, w: Float32Array, bias: Float32Array, m: number, ys: Float32Array, N: number,
+    perm: Int32Array, x: Float32Array, xStride: number, xOffset: number, y: Float32Array, accumulate: boolean): void;
   groupedBackwardInput(node: Int32Array, start: Int32Array, end: Int32Array, g0: number, g1: number,
     dys: Float32Array, m: number, w: Float32Array, s: number, dxs: Float32Array, N: number): void;
   groupedBackwardWeight(node: Int32Array, start: Int32Array, end: Int32Array, g0: number, g1: number,
@@ -90,6 +93,8 @@ export function nativeBackend(): (Backend & { setThreads(n: number): number; inf
     gemmTN: (M, N, K, x, ao, y, bo, c, co, acc) => a.gemm(M, N, K, x, ao, 1, M, y, bo, N, 1, c, co, N, acc),
     groupedForward: (rt: Routing, xs, s, w, bias, m, ys) =>
       a.groupedForward(rt.node, rt.start, rt.end, 0, rt.nodeCount, xs, s, w, bias, m, ys, rt.n),
+    routedForward: (rt: Routing, x, n, off, xs, s, w, bias, m, ys, y, accumulate) =>
+      a.routedForward(rt.node, rt.start, rt.end, 0, rt.nodeCount, xs, s, w, bias, m, ys, rt.n, rt.perm, x, n, off, y, accumulate),
     groupedBackwardInput: (rt: Routing, dys, m, w, s, dxs, g0 = 0, g1 = rt.nodeCount) =>
       a.groupedBackwardInput(rt.node, rt.start, rt.end, g0, g1, dys, m, w, s, dxs, rt.n),
     groupedBackwardWeight: (rt: Routing, dys, m, xs, s, dw, dbias, fresh) =>

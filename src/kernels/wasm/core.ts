@@ -14,6 +14,7 @@
  */
 import type { Backend } from '../backend.js';
 import type { Routing } from '../routing.js';
+import { composeRoutedForward } from '../grouped.js';
 
 /** The part of the WebAssembly JS API used here (lib ES2022 does not declare it). */
 interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
@@ -588,6 +589,7 @@ export function createWasmBackend(module: object): Backend {
     name: 'wasm',
     gemmStrided, gemmNT, gemmNN, gemmTN,
     groupedForward, groupedBackwardInput, groupedBackwardWeight,
+    routedForward: composeRoutedForward({ gatherRows, groupedForward, scatterRows }),
     addRowVector, addColumnSums,
     reluForward: (x, y, count) => unary(k.reluForward, x, y, count),
     reluBackward: (y, dy, dx, count) => binary(k.reluBackward, y, dy, dx, count),
