@@ -23,6 +23,9 @@ const SHAPES: Array<[number, number, number]> = [
   [7, 33, 257], [15, 40, 100], [16, 40, 100], [17, 65, 33], [121, 70, 513], [130, 300, 40], [33, 2050, 20],
   [96, 128, 64], [200, 96, 64], [64, 512, 64],
   [1, 512, 512], [13, 4, 1], [9, 5, 33], [31, 97, 530], [24, 70, 700], [15, 130, 16], [127, 40, 300], [128, 65, 300], [41, 33, 77], [20, 50, 19],
+  // panelRows over several 32-column groups with a ragged last one, one column, long K with a tail; row splits
+  // of 2 threads (150 + 150, 87 + 88) that must round as the unsplit product
+  [48, 1030, 530], [175, 17, 129], [40, 6, 16], [63, 1, 1], [300, 100, 130], [175, 40, 64],
 ];
 
 type Variant = 'NT' | 'NN' | 'TN';
