@@ -3,6 +3,7 @@
 // read from memory (a different node of a 256 MB pool each call) or from cache (the same node). Each of 40
 // rounds times both versions back to back; the medians are compared. Built and run by run.sh, which also
 // swaps the two versions' order (the first in a round measured up to ±15% apart from the second on this VM).
+// One node on one thread: confirm a win with bench/addon-ab (both threads, the layer's routings) before keeping it.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>

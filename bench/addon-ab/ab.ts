@@ -1,0 +1,77 @@
+/**
+ * A/B of two builds of the native addon on the tree layer's node products, as the layer calls them (both
+ * threads, real routings of N = 256 examples, 512×512 nodes): both builds loaded in one process, calls
+ * alternating between them (the order swapped every round), medians compared. Run by run.sh, which builds the
+ * two revisions. The kernel harness (bench/kernel-ab) times one node on one thread; a change that wins there
+ * can still lose here, where two threads share the memory system and the caches between nodes.
+ *   node --import tsx bench/addon-ab/ab.ts OLD.node NEW.node [forms] [k list]
+ * forms (comma-separated): forward (training routing, all depths; a 32 MB read between calls stands in for the
+ * rest of the training step), infer (collapsed leaves, repeated), backward-input, backward-weight.
+ */
+import { createRequire } from 'node:module';
+import { Rng } from '../../src/core/rng.js';
+import { Routing } from '../../src/kernels/routing.js';
+
+type Addon = Record<string, (...args: unknown[]) => unknown>;
+const [oldPath, newPath, formList = 'forward,infer,backward-input,backward-weight', kList = '0,1,2,3,4,5,6'] = process.argv.slice(2);
+if (!oldPath || !newPath) {
+  console.error('usage: ab.ts OLD.node NEW.node [forms] [k list]');
+  process.exit(2);
+}
+const req = createRequire(import.meta.url);
+const builds: Addon[] = [req(oldPath) as Addon, req(newPath) as Addon];
+const n = 512, m = 512, N = 256, ROUNDS = Number(process.env.ROUNDS ?? 40);
+const rng = new Rng(5);
+const random = (len: number, scale = 1) => Float32Array.from({ length: len }, () => rng.normal() * scale);
+const x = random(N * n), dy = random(N * m, 1e-3);
+const junk = new Float32Array(8 << 20);
+const flush = () => { let s = 0; for (let i = 0; i < junk.length; i += 16) s += junk[i]; return s; };
+const now = () => Number(process.hrtime.bigint()) / 1e6;
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
+
+function routing(k: number, leavesOnly: boolean): Routing {
+  const rt = new Routing();
+  rt.leaf = Int32Array.from({ length: N }, () => rng.int(1 << k));
+  rt.sort(N, k, leavesOnly);
+  return rt;
+}
+
+for (const form of formList.split(',')) {
+  for (const k of kList.split(',').map(Number)) {
+    const rt = routing(k, form === 'infer');
+    const T = form === 'infer' ? 1 << k : 2 ** (k + 1) - 1;
+    const w = random(T * m * n, 0.05), bias = random(T * m), dw = new Float32Array(T * m * n), db = new Float32Array(T * m);
+    const xs = new Float32Array(N * n), ys = new Float32Array(N * m), y = new Float32Array(N * m);
+    const dys = new Float32Array(N * m), dxs = new Float32Array(N * n);
+    for (const a of builds) a.gatherRows(dy, m, 0, rt.perm, N, m, dys);
+    builds[0].gatherRows(x, n, 0, rt.perm, N, n, xs);
+    const call = (a: Addon): void => {
+      const r = [rt.node, rt.start, rt.end, 0, rt.nodeCount];
+      switch (form) {
+        case 'forward': case 'infer':
+          if (a.routedForward) a.routedForward(...r, xs, n, w, bias, m, ys, N, rt.perm, x, n, 0, y, false);
+          else {
+            a.gatherRows(x, n, 0, rt.perm, N, n, xs);
+            ys.fill(0);
+            a.groupedForward(...r, xs, n, w, bias, m, ys, N);
+            a.scatterRows(ys, m, rt.perm, N, y, m, 0, false);
+          }
+          return;
+        case 'backward-input': dxs.fill(0); a.groupedBackwardInput(...r, dys, m, w, n, dxs, N); return;
+        case 'backward-weight': a.groupedBackwardWeight(...r, dys, m, xs, n, dw, db, N, null); return;
+        default: throw new Error(`unknown form '${form}'`);
+      }
+    };
+    const t: number[][] = [[], []];
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const b of round % 2 ? [0, 1] : [1, 0]) {
+        if (form !== 'infer') flush();
+        const t0 = now();
+        call(builds[b]);
+        t[b].push(now() - t0);
+      }
+    }
+    const [a, b] = t.map(median);
+    console.log(`${form.padEnd(15)} k=${String(k).padEnd(2)} old ${a.toFixed(3)} ms  new ${b.toFixed(3)} ms  speed-up ${(a / b).toFixed(3)}`);
+  }
+}
