@@ -7,6 +7,7 @@
  *   node --import tsx bench/addon-ab/ab.ts OLD.node NEW.node [forms] [k list]
  * forms (comma-separated): forward (training routing, all depths; a 32 MB read between calls stands in for the
  * rest of the training step), infer (collapsed leaves, repeated), backward-input, backward-weight.
+ * ROUNDS (default 40) sets the rounds, THREADS the addon's thread count (default: all).
  */
 import { createRequire } from 'node:module';
 import { Rng } from '../../src/core/rng.js';
@@ -20,6 +21,7 @@ if (!oldPath || !newPath) {
 }
 const req = createRequire(import.meta.url);
 const builds: Addon[] = [req(oldPath) as Addon, req(newPath) as Addon];
+if (process.env.THREADS) for (const a of builds) a.setThreads(Number(process.env.THREADS));
 const n = 512, m = 512, N = 256, ROUNDS = Number(process.env.ROUNDS ?? 40);
 const rng = new Rng(5);
 const random = (len: number, scale = 1) => Float32Array.from({ length: len }, () => rng.normal() * scale);
