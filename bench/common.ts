@@ -181,6 +181,23 @@ export function limitsFor(l: Limits, threads: number): { flops: number; bytes: n
 let limitsPromise: Promise<Limits> | null = null;
 
 /**
+ * machine() of the native backend now, as one line (FMA peak and read bandwidth, 1 / all threads), or null
+ * without the addon: printed again after a long bench, since other tenants' load on this VM moves within a run.
+ */
+export async function machineNow(): Promise<string | null> {
+  const file = join(root, 'src', 'kernels', 'native', 'index.ts');
+  if (!existsSync(file)) return null;
+  try {
+    const mod = (await import(pathToFileURL(file).href)) as { machine?: () => Record<string, unknown> | null };
+    const m = mod.machine?.();
+    const g = (k: string) => (typeof m?.[k] === 'number' ? ((m[k] as number)).toFixed(0) : '?');
+    return m ? `${g('peakGflops1')} / ${g('peakGflopsAll')} GFLOP/s, ${g('readGBs1')} / ${g('readGBsAll')} GB/s on 1 / all threads` : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * The machine's peak FLOP/s and DRAM read bandwidth: from an optional
  * `machine()` export of src/kernels/native/index.ts when it exists and gives
  * figures (peakGflops1, peakGflopsAll, readGBs1, readGBsAll), else the

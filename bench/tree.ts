@@ -28,7 +28,7 @@ import type { Layer } from '../src/layers/layer.js';
 import { TreeGated } from '../src/layers/tree.js';
 import { Optimizer } from '../src/train/optim.js';
 import {
-  getBackend, limitsFor, loadBackends, machineLimits, pct, ratio, threadsOf,
+  getBackend, limitsFor, loadBackends, machineLimits, machineNow, pct, ratio, threadsOf,
   type BenchContext, type BenchResult, type Table,
 } from './common.js';
 import { collectGarbage, fmtMs, measure, timeRatio, type Candidate, type Measurement } from '../src/experiments/timing.js';
@@ -197,6 +197,7 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
     collectGarbage();
   }
 
+  const after = await machineNow();
   const tables: Table[] = [];
   for (const be of backends) {
     const threads = threadsOf(getBackend(be));
@@ -216,13 +217,14 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
   }
   const notes = [
     `roofline limits: 1 thread ${(limits.flops / 1e9).toFixed(0)} GFLOP/s and ${(limits.bytes / 1e9).toFixed(1)} GB/s, all threads ${(limits.flopsAll / 1e9).toFixed(0)} GFLOP/s and ${(limits.bytesAll / 1e9).toFixed(1)} GB/s — ${limits.source}; each backend is bounded with the figures of the thread count it runs with`,
+    ...(after ? [`machine() again after the tree bench: ${after} (other tenants' load on this VM moves within a run; the bounds use the figures above)`] : []),
     `dense of equal parameters has width T·512 (T = 2^(k+1) − 1 nodes), capped at ${cap} outputs (${ctx.quick ? 'quick run; --full raises it to 65536' : 'full run'}) to keep the run short on the js backend; capped rows compare against a smaller dense layer than the tree's capacity`,
     'per-node bound: Σ over the touched nodes of max(flops / peak, bytes / bandwidth) + inputs and outputs, i.e. each node product overlapping only its own weight reads (the roofline bound lets one node\'s reads overlap another\'s arithmetic); its achieved fraction measures the kernels, the gap between the two bounds the scheduling',
     'training figures: forward (train mode), backward (weight + input gradients), step = lazy Adam over touched nodes + clearing their gradients',
     'inference: collapsed leaf tables (built outside the timing); k = 0 has none and runs the root directly',
   ];
   tables[tables.length - 1].notes = notes;
-  return { name: 'tree', tables, notes: [], data: { limits, cap, rows } };
+  return { name: 'tree', tables, notes: [], data: { limits, machineAfter: after, cap, rows } };
 }
 
 function figureTitle(f: Figure): string {
