@@ -28,7 +28,7 @@ import type { Layer } from '../src/layers/layer.js';
 import { TreeGated } from '../src/layers/tree.js';
 import { Optimizer } from '../src/train/optim.js';
 import {
-  getBackend, limitsFor, loadBackends, machineLimits, machineNow, pct, ratio, threadsOf,
+  getBackend, limitsFor, loadBackends, machineLimits, machineLimitsAgain, pct, ratio, threadsOf,
   type BenchContext, type BenchResult, type Table,
 } from './common.js';
 import { collectGarbage, fmtMs, measure, timeRatio, type Candidate, type Measurement } from '../src/experiments/timing.js';
@@ -138,12 +138,14 @@ function bound(nk: Napkin, lim: { flops: number; bytes: number }): { ms: number;
 
 export async function runTree(ctx: BenchContext): Promise<BenchResult> {
   const backends = await loadBackends();
-  const limits = await machineLimits();
+  await machineLimits(); // measured before the runs; again after them (below)
   const cap = ctx.quick ? 4096 : 65536;
   const timing = ctx.quick
     ? { budgetMs: 1000, minRepeats: 2, maxRepeats: 10, log: ctx.log }
     : { budgetMs: 3000, minRepeats: 3, maxRepeats: 20, log: ctx.log };
   const rows: FigureRow[] = [];
+  // each figure's row, once the limits are known (measured again after the runs)
+  const measured: Array<{ backend: string; row: (lim: { flops: number; bytes: number }) => FigureRow }> = [];
   const rng = new Rng(11);
   const x = normalMatrix(N, n, rng);
 
@@ -173,7 +175,6 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
 
     const get = (ms: Measurement[], name: string): Measurement => ms.find((q) => q.name === name)!;
     for (const be of backends) {
-      const lim = limitsFor(limits, threadsOf(getBackend(be)));
       for (const figure of FIGURES) {
         const isTrain = (TRAIN_PHASES as readonly string[]).includes(figure);
         const phase = isTrain ? figure : 'total';
@@ -182,14 +183,16 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
           : get(inferM, `${s.name} @${be} N=${figure === 'infer N=1' ? 1 : 256}`);
         const t = pick(tree), c = pick(dc), p = pick(dp);
         const ms = t.phases[phase].ms;
-        const b = bound(napkin(figure, k, touched, leaves, m), lim);
-        const nb = nodeBoundMs(figure, figure === 'infer N=1' ? { nodes: [1], leaves: [1] } : rowsOf, lim);
-        rows.push({
-          backend: be, k, figure, touched: figure === 'infer N=1' ? 1 : figure === 'infer N=256' ? leaves : touched,
-          ms, repeats: t.repeats, boundMs: b.ms, boundBy: b.by, achieved: b.ms / ms, nodeBoundMs: nb, nodeAchieved: nb / ms,
-          vsDenseCompute: timeRatio(t, c, phase), vsDenseParams: timeRatio(t, p, phase),
-          denseParamsWidth: width, denseParamsCapped: width < T * m,
-        });
+        const nk = napkin(figure, k, touched, leaves, m), nodes = figure === 'infer N=1' ? { nodes: [1], leaves: [1] } : rowsOf;
+        measured.push({ backend: be, row: (lim) => {
+          const b = bound(nk, lim), nb = nodeBoundMs(figure, nodes, lim);
+          return {
+            backend: be, k, figure, touched: figure === 'infer N=1' ? 1 : figure === 'infer N=256' ? leaves : touched,
+            ms, repeats: t.repeats, boundMs: b.ms, boundBy: b.by, achieved: b.ms / ms, nodeBoundMs: nb, nodeAchieved: nb / ms,
+            vsDenseCompute: timeRatio(t, c, phase), vsDenseParams: timeRatio(t, p, phase),
+            denseParamsWidth: width, denseParamsCapped: width < T * m,
+          };
+        } });
       }
     }
     tree.layer instanceof TreeGated && tree.layer.dropCollapsed();
@@ -197,7 +200,10 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
     collectGarbage();
   }
 
-  const after = await machineNow();
+  // the bounds use the larger of machine()'s figures at the start and now, so that load at either moment
+  // cannot lower them
+  const final = await machineLimitsAgain();
+  for (const f of measured) rows.push(f.row(limitsFor(final, threadsOf(getBackend(f.backend)))));
   const tables: Table[] = [];
   for (const be of backends) {
     const threads = threadsOf(getBackend(be));
@@ -216,15 +222,14 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
     }
   }
   const notes = [
-    `roofline limits: 1 thread ${(limits.flops / 1e9).toFixed(0)} GFLOP/s and ${(limits.bytes / 1e9).toFixed(1)} GB/s, all threads ${(limits.flopsAll / 1e9).toFixed(0)} GFLOP/s and ${(limits.bytesAll / 1e9).toFixed(1)} GB/s — ${limits.source}; each backend is bounded with the figures of the thread count it runs with`,
-    ...(after ? [`machine() again after the tree bench: ${after} (other tenants' load on this VM moves within a run; the bounds use the figures above)`] : []),
+    `roofline limits: 1 thread ${(final.flops / 1e9).toFixed(0)} GFLOP/s and ${(final.bytes / 1e9).toFixed(1)} GB/s, all threads ${(final.flopsAll / 1e9).toFixed(0)} GFLOP/s and ${(final.bytesAll / 1e9).toFixed(1)} GB/s — ${final.source}; each backend is bounded with the figures of the thread count it runs with`,
     `dense of equal parameters has width T·512 (T = 2^(k+1) − 1 nodes), capped at ${cap} outputs (${ctx.quick ? 'quick run; --full raises it to 65536' : 'full run'}) to keep the run short on the js backend; capped rows compare against a smaller dense layer than the tree's capacity`,
     'per-node bound: Σ over the touched nodes of max(flops / peak, bytes / bandwidth) + inputs and outputs, i.e. each node product overlapping only its own weight reads (the roofline bound lets one node\'s reads overlap another\'s arithmetic); its achieved fraction measures the kernels, the gap between the two bounds the scheduling',
     'training figures: forward (train mode), backward (weight + input gradients), step = lazy Adam over touched nodes + clearing their gradients',
     'inference: collapsed leaf tables (built outside the timing); k = 0 has none and runs the root directly',
   ];
   tables[tables.length - 1].notes = notes;
-  return { name: 'tree', tables, notes: [], data: { limits, machineAfter: after, cap, rows } };
+  return { name: 'tree', tables, notes: [], data: { limits: final, cap, rows } };
 }
 
 function figureTitle(f: Figure): string {
