@@ -4,12 +4,15 @@
  *   (b) collapsed inference equals the path-sum training forward, and the
  *       collapsed tables follow weight changes signalled by Param.version;
  *   (c) the grouped, sorted execution equals a naive per-example reference
- *       written from the DESIGN formula (forward and backward);
+ *       written from the DESIGN formula (forward and backward), on every
+ *       backend this machine has;
  *   (d) parameters and multiply-adds of a tree layer against a dense one.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { matrix, type Matrix } from '../../src/core/tensor.js';
+import { setBackend } from '../../src/kernels/backend.js';
+import { registerAvailableBackends } from '../../src/kernels/select.js';
 import { Dense } from '../../src/layers/dense.js';
 import { TreeGated } from '../../src/layers/tree.js';
 import { Optimizer } from '../../src/train/optim.js';
@@ -173,56 +176,62 @@ test('(b) collapsed inference after real optimizer steps (projection gating, odd
 // (c) grouped sorted execution = naive per-example reference
 // ---------------------------------------------------------------------------
 
-test('(c) forward and backward equal the per-example DESIGN formula (k 0..4, blocks 1..3, both gatings)', () => {
-  const rng = new Rng(35);
-  for (let k = 0; k <= 4; k++) {
-    for (const [B, s] of [[1, 6], [2, 5], [3, 4]]) {
-      for (const gating of ['units', 'projection'] as const) {
-        for (const batch of ['random', 'one leaf', 'two leaves'] as const) {
-          const m = 3, N = batch === 'random' ? 21 : 6;
-          const tree = new TreeGated({ inputSize: B * s, outputSize: m, depth: k, blocks: B, gating, nodeInit: 'small' }).init(rng);
-          for (const b of tree.bias) randomize(rng, b.data, 0.5);
-          if (gating === 'units' && k > 0) tree.gateUnits = Array.from({ length: k }, (_, d) => s - 1 - d); // not the default order
-          let x: Matrix;
-          if (gating === 'units') {
-            const L = 2 ** k;
-            x = unitsBatch(rng, tree, N, batch === 'random' ? () => rng.int(L) : batch === 'one leaf' ? (_i, j) => (j + 1) % L : (i) => (i % 2 ? L - 1 : 0));
-          } else {
-            if (batch !== 'random') {
-              for (const gb of tree.gateBias) for (let d = 0; d < k; d++) gb.data[d] = d % 2 ? 40 : -40;
+// every backend the machine has: the layer's own calls (routed forward, grouped backward, collapsed tables)
+// against the backend-independent formula
+for (const backendName of registerAvailableBackends()) {
+  test(`(c) [${backendName}] forward and backward equal the per-example DESIGN formula (k 0..4, blocks 1..3, both gatings)`, (t) => {
+    setBackend(backendName);
+    t.after(() => void setBackend('js'));
+    const rng = new Rng(35);
+    for (let k = 0; k <= 4; k++) {
+      for (const [B, s] of [[1, 6], [2, 5], [3, 4]]) {
+        for (const gating of ['units', 'projection'] as const) {
+          for (const batch of ['random', 'one leaf', 'two leaves'] as const) {
+            const m = 3, N = batch === 'random' ? 21 : 6;
+            const tree = new TreeGated({ inputSize: B * s, outputSize: m, depth: k, blocks: B, gating, nodeInit: 'small' }).init(rng);
+            for (const b of tree.bias) randomize(rng, b.data, 0.5);
+            if (gating === 'units' && k > 0) tree.gateUnits = Array.from({ length: k }, (_, d) => s - 1 - d); // not the default order
+            let x: Matrix;
+            if (gating === 'units') {
+              const L = 2 ** k;
+              x = unitsBatch(rng, tree, N, batch === 'random' ? () => rng.int(L) : batch === 'one leaf' ? (_i, j) => (j + 1) % L : (i) => (i % 2 ? L - 1 : 0));
+            } else {
+              if (batch !== 'random') {
+                for (const gb of tree.gateBias) for (let d = 0; d < k; d++) gb.data[d] = d % 2 ? 40 : -40;
+              }
+              x = batch === 'random' ? projectionBatch(rng, tree, N, 1e-3) : randomMatrix(rng, N, B * s);
             }
-            x = batch === 'random' ? projectionBatch(rng, tree, N, 1e-3) : randomMatrix(rng, N, B * s);
-          }
-          const what = `k=${k} B=${B} s=${s} ${gating} ${batch}`;
-          const { leaves } = referenceLeaves(tree, x);
-          tree.resetUsage();
-          const y = tree.forward(x, 'train').data.slice();
-          const usage = tree.leafUsage();
-          for (let j = 0; j < B; j++) {
-            const hist = new Float64Array(2 ** k);
-            for (const L of leaves[j]) hist[L]++;
-            assert.deepEqual(Array.from(usage.counts[j]), Array.from(hist), `${what}: block ${j} leaf usage = reference routing`);
-          }
-          const yRef = referenceTreeForward(tree, x, leaves);
-          assertClose(y, yRef, near(yRef), `${what}: forward`);
-          const dy = randomMatrix(rng, N, m);
-          for (const p of tree.params()) p.clearGrad();
-          const dx = tree.backward(dy, true)!.data.slice();
-          const ref = referenceTreeBackward(tree, x, leaves, dy.data);
-          assertClose(dx, ref.dx, near(ref.dx), `${what}: dx`);
-          for (let j = 0; j < B; j++) {
-            assertClose(tree.weight[j].grad, ref.dU[j], near(ref.dU[j]), `${what}: block ${j} dU`);
-            assertClose(tree.bias[j].grad, ref.dc[j], near(ref.dc[j]), `${what}: block ${j} dc`);
-          }
-          if (k > 0) {
-            const yInf = tree.forward(x, 'infer').data.slice();
-            assertClose(yInf, yRef, near(yRef), `${what}: collapsed forward`);
+            const what = `k=${k} B=${B} s=${s} ${gating} ${batch}`;
+            const { leaves } = referenceLeaves(tree, x);
+            tree.resetUsage();
+            const y = tree.forward(x, 'train').data.slice();
+            const usage = tree.leafUsage();
+            for (let j = 0; j < B; j++) {
+              const hist = new Float64Array(2 ** k);
+              for (const L of leaves[j]) hist[L]++;
+              assert.deepEqual(Array.from(usage.counts[j]), Array.from(hist), `${what}: block ${j} leaf usage = reference routing`);
+            }
+            const yRef = referenceTreeForward(tree, x, leaves);
+            assertClose(y, yRef, near(yRef), `${what}: forward`);
+            const dy = randomMatrix(rng, N, m);
+            for (const p of tree.params()) p.clearGrad();
+            const dx = tree.backward(dy, true)!.data.slice();
+            const ref = referenceTreeBackward(tree, x, leaves, dy.data);
+            assertClose(dx, ref.dx, near(ref.dx), `${what}: dx`);
+            for (let j = 0; j < B; j++) {
+              assertClose(tree.weight[j].grad, ref.dU[j], near(ref.dU[j]), `${what}: block ${j} dU`);
+              assertClose(tree.bias[j].grad, ref.dc[j], near(ref.dc[j]), `${what}: block ${j} dc`);
+            }
+            if (k > 0) {
+              const yInf = tree.forward(x, 'infer').data.slice();
+              assertClose(yInf, yRef, near(yRef), `${what}: collapsed forward`);
+            }
           }
         }
       }
     }
-  }
-});
+  });
+}
 
 test('(c) the output does not depend on the batch order (rows are sorted and scattered back)', () => {
   const rng = new Rng(36);
