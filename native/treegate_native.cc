@@ -13,6 +13,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "kernels.h"
@@ -280,10 +281,11 @@ void byRows(const Ranges& r, int64_t N, int64_t macsPerRow, F&& f, Pre&& pre = {
       worst = std::max(worst, c);
     }
     if (4 * worst >= 3 * whole) {
-      pool->run(nt, [&](int t) { pre(N * t / nt, N * (t + 1) / nt); });
+      constexpr bool rows = !std::is_same_v<std::decay_t<Pre>, NoRows> || !std::is_same_v<std::decay_t<Post>, NoRows>;
+      if constexpr (rows) pool->run(nt, [&](int t) { pre(N * t / nt, N * (t + 1) / nt); });
       for (int64_t g = r.g0; g < r.g1; g++)
         if (r.end.p[g] > r.start.p[g]) f(r.node.p[g], r.start.p[g], r.end.p[g], nt);
-      pool->run(nt, [&](int t) { post(N * t / nt, N * (t + 1) / nt); });
+      if constexpr (rows) pool->run(nt, [&](int t) { post(N * t / nt, N * (t + 1) / nt); });
       return;
     }
   }
@@ -327,13 +329,24 @@ napi_value forward(napi_env env, napi_callback_info info, bool routed) {
         if ((perm.p[i] + 1) * m > y.n) throw ArgError{"routed forward: perm index out of range of y"};
       }
     }
-    auto gather = [&](int64_t a, int64_t e) {
-      if (!routed) return;
+    auto node = [&](int32_t t, int64_t a, int64_t e, int nt) {
+      gemmPar(e - a, m, s, xs.p + a * s, s, 1, w.p + t * m * s, 1, s, ys.p + a * m, m, true, nt);
+      const float* c = bias.p + t * m;
+      for (int64_t i = a; i < e; i++) {
+        float* yi = ys.p + i * m;
+        for (int64_t j = 0; j < m; j++) yi[j] += c[j];
+      }
+    };
+    if (!routed) {
+      byRows(r, N, m * s, node);
+      return undefined(env);
+    }
+    // a thread's rows: gathered and their outputs zeroed before its first node, scattered after its last
+    auto gatherZero = [&](int64_t a, int64_t e) {
       for (int64_t i = a; i < e; i++) std::memcpy(xs.p + i * s, x.p + perm.p[i] * xStride + xOff, s * sizeof(float));
       std::fill(ys.p + a * m, ys.p + e * m, 0.f);
     };
     auto scatter = [&](int64_t a, int64_t e) {
-      if (!routed) return;
       for (int64_t i = a; i < e; i++) {
         float* d = y.p + perm.p[i] * m;
         const float* src = ys.p + i * m;
@@ -341,14 +354,7 @@ napi_value forward(napi_env env, napi_callback_info info, bool routed) {
         else std::memcpy(d, src, m * sizeof(float));
       }
     };
-    byRows(r, N, m * s, [&](int32_t t, int64_t a, int64_t e, int nt) {
-      gemmPar(e - a, m, s, xs.p + a * s, s, 1, w.p + t * m * s, 1, s, ys.p + a * m, m, true, nt);
-      const float* c = bias.p + t * m;
-      for (int64_t i = a; i < e; i++) {
-        float* y = ys.p + i * m;
-        for (int64_t j = 0; j < m; j++) y[j] += c[j];
-      }
-    }, gather, scatter);
+    byRows(r, N, m * s, node, gatherZero, scatter);
     return undefined(env);
   });
 }
