@@ -181,8 +181,8 @@ export function limitsFor(l: Limits, threads: number): { flops: number; bytes: n
 let limitsPromise: Promise<Limits> | null = null;
 
 /** machine() of the native backend, in FLOP/s and bytes/s, or null without the addon or its figures. */
-interface MachineFigures { isa: string; flops: number; flopsAll: number; bytes: number; bytesAll: number }
-async function measureMachine(): Promise<MachineFigures | null> {
+interface MachineRates { isa: string; flops: number; flopsAll: number; bytes: number; bytesAll: number }
+async function measureMachine(): Promise<MachineRates | null> {
   const file = join(root, 'src', 'kernels', 'native', 'index.ts');
   if (!existsSync(file)) return null;
   try {
@@ -199,14 +199,14 @@ async function measureMachine(): Promise<MachineFigures | null> {
   }
 }
 
-function describe(m: MachineFigures): string {
+function describe(m: MachineRates): string {
   const g = (x: number) => (x / 1e9).toFixed(0);
   return `${m.isa}: ${g(m.flops)} / ${g(m.flopsAll)} GFLOP/s, ${g(m.bytes)} / ${g(m.bytesAll)} GB/s on 1 / all threads`;
 }
 
 // A peak measured on a busy machine comes out low and would flatter the achieved fractions: each limit is the
 // larger of the issue's figure and every measurement.
-function largest(measured: MachineFigures[], when: string): Limits {
+function largest(measured: MachineRates[], when: string): Limits {
   const I = ISSUE_LIMITS;
   const max = (k: 'flops' | 'flopsAll' | 'bytes' | 'bytesAll') => Math.max(I[k], ...measured.map((m) => m[k]));
   return {
@@ -215,7 +215,7 @@ function largest(measured: MachineFigures[], when: string): Limits {
   };
 }
 
-let startFigures: MachineFigures | null = null;
+let startFigures: MachineRates | null = null;
 
 /**
  * The machine's peak FLOP/s and DRAM read bandwidth: from an optional `machine()` export of

@@ -302,7 +302,8 @@ void byRows(const Ranges& r, int64_t N, int64_t macsPerRow, F&& f, Pre&& pre = {
 // groupedForward(node, start, end, g0, g1, xs, s, w, bias, m, ys, N): ys[r] += xs[r] U_tᵀ + c_t
 // routedForward(node, start, end, g0, g1, xs, s, w, bias, m, ys, N, perm, x, xStride, xOffset, y, accumulate):
 // the same with ys zeroed first, between xs[r] = x[perm[r]·xStride + xOffset, s columns] and
-// y[perm[r]·m, m columns] (+)= ys[r], each thread gathering, multiplying and scattering its own rows.
+// y[perm[r]·m, m columns] (+)= ys[r], each thread gathering, multiplying and scattering its own rows (perm must
+// be a permutation: a repeated row is rejected, as two threads would write it).
 napi_value forward(napi_env env, napi_callback_info info, bool routed) {
   return guard(env, [&] {
     napi_value v[18];
@@ -324,9 +325,14 @@ napi_value forward(napi_env env, napi_callback_info info, bool routed) {
       y = f32(env, v[16], "y");
       yAcc = boolean(env, v[17]);
       if (perm.n < N) throw ArgError{"perm shorter than N"};
+      std::vector<bool> seen(N, false);  // the threads scatter to y[perm[r]]: each row of y must have one writer
       for (int64_t i = 0; i < N; i++) {
         if (perm.p[i] < 0 || perm.p[i] * xStride + xOff + s > x.n) throw ArgError{"routed forward: perm index out of range of x"};
         if ((perm.p[i] + 1) * m > y.n) throw ArgError{"routed forward: perm index out of range of y"};
+        if (perm.p[i] < N) {
+          if (seen[perm.p[i]]) throw ArgError{"routed forward: perm repeats a row (it must be a permutation)"};
+          seen[perm.p[i]] = true;
+        }
       }
     }
     auto node = [&](int32_t t, int64_t a, int64_t e, int nt) {

@@ -45,7 +45,7 @@ for (const form of formList.split(',')) {
     const w = random(T * m * n, 0.05), bias = random(T * m), dw = new Float32Array(T * m * n), db = new Float32Array(T * m);
     const xs = new Float32Array(N * n), ys = new Float32Array(N * m), y = new Float32Array(N * m);
     const dys = new Float32Array(N * m), dxs = new Float32Array(N * n);
-    for (const a of builds) a.gatherRows(dy, m, 0, rt.perm, N, m, dys);
+    builds[0].gatherRows(dy, m, 0, rt.perm, N, m, dys);
     builds[0].gatherRows(x, n, 0, rt.perm, N, n, xs);
     const call = (a: Addon): void => {
       const r = [rt.node, rt.start, rt.end, 0, rt.nodeCount];

@@ -146,6 +146,9 @@ test('native kernels reject out-of-bounds views instead of touching memory', { s
   bad.perm[1] = 5; // a permutation pointing past x and y
   assert.throws(() => nb!.routedForward(bad, new Float32Array(8), 4, 0, new Float32Array(8), 4, new Float32Array(3 * 2 * 4),
     new Float32Array(6), 2, new Float32Array(4), new Float32Array(4), false), /out of range/);
+  bad.perm[1] = bad.perm[0]; // in range, but two sorted rows would scatter to one output row
+  assert.throws(() => nb!.routedForward(bad, new Float32Array(8), 4, 0, new Float32Array(8), 4, new Float32Array(3 * 2 * 4),
+    new Float32Array(6), 2, new Float32Array(4), new Float32Array(4), false), /permutation/);
 });
 
 test('native lazy optimizer updates match js: listed slots only, per-slot steps, decay per slot', { skip }, () => {
