@@ -4,7 +4,8 @@
  * sign bit is a fair coin). For every registered backend, per k:
  *   training: forward (train mode), backward (parameter and input gradients),
  *             step (lazy Adam over the touched nodes, zeroing their gradients as it goes);
- *   inference: collapsed leaves at N = 256 and N = 1;
+ *   inference: collapsed leaves at N = 256 and N = 1 (N = 1: each call the next example of the batch, so
+ *              successive calls read different leaves, as separate requests would);
  * each with its roofline bound max(flops / peak, bytes / bandwidth) from
  * napkin math, the achieved fraction of that bound, and its time relative to
  * a dense layer of equal compute (512→512) and to a dense layer of equal
@@ -71,13 +72,14 @@ function nodeRows(x: Matrix, k: number, units: number[]): { nodes: number[]; lea
   return { nodes, leaves: counts(k) };
 }
 
-/** A trainable layer with its optimizer and fixed input / output-gradient batches. */
-interface Subject { name: string; layer: Layer; opt: Optimizer; x: Matrix; dy: Matrix; x1: Matrix }
+/** A trainable layer with its optimizer, fixed input / output-gradient batches, and the batch's rows one by one. */
+interface Subject { name: string; layer: Layer; opt: Optimizer; x: Matrix; dy: Matrix; rows: Matrix[] }
 
 function subject(name: string, layer: Layer, x: Matrix, rng: Rng): Subject {
   const dy = normalMatrix(N, layer.outputSize, rng);
   for (let i = 0; i < dy.data.length; i++) dy.data[i] *= 1e-3;
-  return { name, layer, opt: new Optimizer(layer.params(), { kind: 'adam' }), x, dy, x1: matrix(1, n, x.data.subarray(0, n)) };
+  const rows = Array.from({ length: x.rows }, (_, i) => matrix(1, n, x.data.subarray(i * n, (i + 1) * n)));
+  return { name, layer, opt: new Optimizer(layer.params(), { kind: 'adam' }), x, dy, rows };
 }
 
 function trainCandidate(s: Subject, be: string): Candidate {
@@ -96,8 +98,9 @@ function trainCandidate(s: Subject, be: string): Candidate {
 }
 
 function inferCandidate(s: Subject, be: string, rows: 1 | 256): Candidate {
-  const x = rows === 1 ? s.x1 : s.x;
-  return { name: `${s.name} @${be} N=${rows}`, before: () => void setBackend(be), run: () => void s.layer.forward(x, 'infer') };
+  let next = 0;
+  const x = (): Matrix => (rows === 1 ? s.rows[next++ % s.rows.length] : s.x);
+  return { name: `${s.name} @${be} N=${rows}`, before: () => void setBackend(be), run: () => void s.layer.forward(x(), 'infer') };
 }
 
 /** Napkin flops and bytes of one figure for a layer reading `nodes` matrices of m×w (tree: w = n; dense: its own shape). */
@@ -167,8 +170,9 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
       collectGarbage();
       trainM.push(...await measure(subjects.map((s) => trainCandidate(s, be)), timing));
     }
-    for (const s of subjects) s.layer.forward(s.x, 'infer'); // builds the collapsed tables outside the timing
     for (const be of backends) {
+      setBackend(be);
+      for (const s of subjects) s.layer.forward(s.x, 'infer'); // builds this backend's collapsed tables outside the timing
       collectGarbage();
       inferM.push(...await measure(subjects.flatMap((s) => [inferCandidate(s, be, 256), inferCandidate(s, be, 1)]), timing));
     }
@@ -226,7 +230,7 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
     `dense of equal parameters has width T·512 (T = 2^(k+1) − 1 nodes), capped at ${cap} outputs (${ctx.quick ? 'quick run; --full raises it to 65536' : 'full run'}) to keep the run short on the js backend; capped rows compare against a smaller dense layer than the tree's capacity`,
     'per-node bound: Σ over the touched nodes of max(flops / peak, bytes / bandwidth) + inputs and outputs, i.e. each node product overlapping only its own weight reads (the roofline bound lets one node\'s reads overlap another\'s arithmetic); its achieved fraction measures the kernels, the gap between the two bounds the scheduling',
     'training figures: forward (train mode), backward (weight + input gradients), step = lazy Adam over touched nodes + clearing their gradients',
-    'inference: collapsed leaf tables (built outside the timing); k = 0 has none and runs the root directly',
+    'inference: collapsed leaf tables (built outside the timing; the native backend packs them into panels); k = 0 has none and runs the root directly; N = 1 takes the next example of the batch on every call, so successive calls read different leaves',
   ];
   tables[tables.length - 1].notes = notes;
   return { name: 'tree', tables, notes: [], data: { limits: final, cap, rows } };

@@ -24,6 +24,13 @@ using GemmFn = void (*)(int64_t M, int64_t N, int64_t K, const float* a, int64_t
 using GemmStreamFn = void (*)(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs,
                               const float* b, int64_t brs, int64_t bcs, float* c, int64_t crs);
 
+// The NT form on prepacked node tables (collapsed inference): packPanels lays w (N rows of K) out as panels of
+// `nr` columns, ceil(N / nr)·nr·K floats; packedRows computes C(i, j) (+)= Σ_p A(i, p) · w[j*K + p] from them,
+// with A(i, p) = a[i*ars + p].
+using PackFn = void (*)(int64_t N, int64_t K, const float* w, float* panels);
+using PackedFn = void (*)(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const float* panels, float* c,
+                          int64_t crs, bool accumulate);
+
 // One instruction set's kernels (defined at the end of kernels_impl.h).
 struct Kernels {
   GemmFn gemm;
@@ -31,6 +38,9 @@ struct Kernels {
   AdamFn adamSlot;
   SgdFn sgdSlot;
   BurnFn fmaBurn;
+  int64_t nr;  // panel width of packPanels
+  PackFn packPanels;
+  PackedFn packedRows;
 };
 namespace avx512 { extern const Kernels kernels; }
 namespace avx2 { extern const Kernels kernels; }

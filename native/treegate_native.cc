@@ -143,9 +143,15 @@ napi_value guard(napi_env env, F&& f) {
 
 // ---- threaded GEMM ---------------------------------------------------------
 
-// Work below which a call stays on one thread: a thread handshake costs ~5–9 µs (measured by parallelStress),
-// about half of a 512×512 matrix-vector product (1 MB of weights, ~19 µs on one thread), which ran at
-// 35 µs on two threads and 19 µs on one (collapsed inference at N = 1).
+// Cost of a node's product over r rows, in units of reading its weights: bound by that read up to about
+// ROWS_PER_READ rows, by multiply-adds beyond (the direct few-row kernels at ~150 GFLOP/s against 27 GB/s).
+constexpr int64_t ROWS_PER_READ = 12;
+int64_t partCost(int64_t r) { return r <= 0 ? 0 : std::max(ROWS_PER_READ, r); }
+
+// Work below which a call stays on one thread, in multiply-adds, with partCost rows so that a few-row product
+// counts its weight read. A thread handshake costs 2–9 µs (measured by parallelStress); a 512×512
+// matrix-vector product took 19 µs on one thread and 11 µs on two with its 1 MB of weights in cache, 56 and
+// 36 µs from memory (development A/B of the two builds, interleaved).
 constexpr int64_t kParallelMacs = 1 << 20;
 // Optimizer elements: each one is 7 memory accesses, so one 512×512 slot is worth two threads.
 constexpr int64_t kParallelElements = 1 << 18;
@@ -154,7 +160,7 @@ constexpr int64_t kParallelGather = 1 << 16;
 
 void gemmPar(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs,
              int64_t bcs, float* c, int64_t crs, bool acc, int nt) {
-  if (nt <= 1 || M * N * K < kParallelMacs) return isa->gemm(M, N, K, a, ars, acs, b, brs, bcs, c, crs, acc);
+  if (nt <= 1 || partCost(M) * N * K < kParallelMacs) return isa->gemm(M, N, K, a, ars, acs, b, brs, bcs, c, crs, acc);
   // Split the longer side: each thread packs the operand it does not split (all of B in a row split), so
   // splitting columns when N ≥ M packs less (256×1024×1024, 2 threads: 3.5 → 3.2 ms of CPU time).
   if (M >= 48 * nt && M > N) {  // split rows
@@ -188,6 +194,36 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   });
 }
 
+// The prepacked NT product (packedRows), split across threads by panels.
+void packedPar(int64_t M, int64_t N, int64_t K, const float* a, const float* panels, float* c, int nt) {
+  const int64_t nr = isa->nr, P = (N + nr - 1) / nr;
+  if (nt <= 1 || P < 2 || partCost(M) * N * K < kParallelMacs) return isa->packedRows(M, N, K, a, K, panels, c, N, true);
+  pool->run(nt, [&](int t) {
+    const int64_t j0 = P * t / nt * nr, j1 = std::min(N, P * (t + 1) / nt * nr);
+    if (j1 > j0) isa->packedRows(M, j1 - j0, K, a, K, panels + j0 * K, c + j0, N, true);
+  });
+}
+
+// Floats of one node's packed tables (packNodes): its m rows of s in panels of nr, zero-padded to a multiple of nr.
+int64_t packedFloats(int64_t m, int64_t s) { return (m + isa->nr - 1) / isa->nr * isa->nr * s; }
+
+// packNodes(w, T, m, s, out): node tables (T, m, s) → out, T · packedFloats(m, s) floats, for packedForward.
+napi_value PackNodes(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    napi_value v[5];
+    argv(env, info, 5, v);
+    F32 w = f32(env, v[0], "w"), out = f32(env, v[4], "out");
+    const int64_t T = i64(env, v[1], "T"), m = i64(env, v[2], "m"), s = i64(env, v[3], "s"), per = packedFloats(m, s);
+    if (T * m * s > w.n) throw ArgError{"packNodes: w holds fewer than T·m·s floats"};
+    if (T * per > out.n) throw ArgError{"packNodes: out holds fewer than T·packedFloats(m, s) floats"};
+    const int nt = T > 1 && T * m * s >= kParallelGather ? threads : 1;
+    pool->run(nt, [&](int th) {
+      for (int64_t t = T * th / nt; t < T * (th + 1) / nt; t++) isa->packPanels(m, s, w.p + t * m * s, out.p + t * per);
+    });
+    return undefined(env);
+  });
+}
+
 // ---- grouped products over sorted node ranges (DESIGN §2) -------------------
 
 struct Ranges {
@@ -204,11 +240,6 @@ Ranges ranges(napi_env env, napi_value* v, int64_t nodes, int64_t rows) {
   }
   return r;
 }
-
-// Cost of a node's product over r rows, in units of reading its weights: bound by that read up to about
-// ROWS_PER_READ rows, by multiply-adds beyond (the direct few-row kernels at ~150 GFLOP/s against 27 GB/s).
-constexpr int64_t ROWS_PER_READ = 12;
-int64_t partCost(int64_t r) { return r <= 0 ? 0 : std::max(ROWS_PER_READ, r); }
 
 // Split points 0 = R_0 ≤ … ≤ R_nt = N of the sorted rows, one range per thread, for grouped products where each
 // row has one writer (forward, input gradient). A split inside a node's range makes two threads read its
@@ -262,14 +293,12 @@ std::vector<int64_t> splitPoints(const Ranges& r, int64_t N, int nt) {
 struct NoRows {
   void operator()(int64_t, int64_t) const {}
 };
+constexpr int64_t FEW_ROWS = 16;
 template <typename F, typename Pre = NoRows, typename Post = NoRows>
 void byRows(const Ranges& r, int64_t N, int64_t macsPerRow, F&& f, Pre&& pre = {}, Post&& post = {}) {
-  int64_t work = 0, whole = 0;
-  for (int64_t g = r.g0; g < r.g1; g++) {
-    work += (r.end.p[g] - r.start.p[g]) * macsPerRow;
-    whole += partCost(r.end.p[g] - r.start.p[g]);
-  }
-  const int nt = work < kParallelMacs ? 1 : threads;
+  int64_t whole = 0;
+  for (int64_t g = r.g0; g < r.g1; g++) whole += partCost(r.end.p[g] - r.start.p[g]);
+  const int nt = whole * macsPerRow < kParallelMacs ? 1 : threads;
   std::vector<int64_t> R{0, N};
   if (nt > 1) {
     R = splitPoints(r, N, nt);
@@ -282,10 +311,12 @@ void byRows(const Ranges& r, int64_t N, int64_t macsPerRow, F&& f, Pre&& pre = {
     }
     if (4 * worst >= 3 * whole) {
       constexpr bool rows = !std::is_same_v<std::decay_t<Pre>, NoRows> || !std::is_same_v<std::decay_t<Post>, NoRows>;
-      if constexpr (rows) pool->run(nt, [&](int t) { pre(N * t / nt, N * (t + 1) / nt); });
+      // a few rows are gathered and scattered on this thread: a handshake costs more than their copy
+      const int rowThreads = N <= FEW_ROWS ? 1 : nt;
+      if constexpr (rows) pool->run(rowThreads, [&](int t) { pre(N * t / rowThreads, N * (t + 1) / rowThreads); });
       for (int64_t g = r.g0; g < r.g1; g++)
         if (r.end.p[g] > r.start.p[g]) f(r.node.p[g], r.start.p[g], r.end.p[g], nt);
-      if constexpr (rows) pool->run(nt, [&](int t) { post(N * t / nt, N * (t + 1) / nt); });
+      if constexpr (rows) pool->run(rowThreads, [&](int t) { post(N * t / rowThreads, N * (t + 1) / rowThreads); });
       return;
     }
   }
@@ -304,14 +335,15 @@ void byRows(const Ranges& r, int64_t N, int64_t macsPerRow, F&& f, Pre&& pre = {
 // the same with ys zeroed first, between xs[r] = x[perm[r]·xStride + xOffset, s columns] and
 // y[perm[r]·m, m columns] (+)= ys[r], each thread gathering, multiplying and scattering its own rows (perm must
 // be a permutation: a repeated row is rejected, as two threads would write it).
-napi_value forward(napi_env env, napi_callback_info info, bool routed) {
+// packedForward: routedForward with w the node tables as packNodes lays them out.
+napi_value forward(napi_env env, napi_callback_info info, bool routed, bool packed) {
   return guard(env, [&] {
     napi_value v[18];
     argv(env, info, routed ? 18 : 12, v);
     F32 xs = f32(env, v[5], "xs"), w = f32(env, v[7], "w"), bias = f32(env, v[8], "bias"), ys = f32(env, v[10], "ys");
     const int64_t s = i64(env, v[6], "s"), m = i64(env, v[9], "m"), N = i64(env, v[11], "N");
     if (N * s > xs.n || N * m > ys.n || m * s == 0) throw ArgError{"grouped forward: buffers too small"};
-    const int64_t T = std::min(w.n / (m * s), bias.n / m);
+    const int64_t T = std::min(w.n / (packed ? packedFloats(m, s) : m * s), bias.n / m);
     Ranges r = ranges(env, v, T, N);
     I32 perm{nullptr, 0};
     F32 x{nullptr, 0}, y{nullptr, 0};
@@ -336,7 +368,8 @@ napi_value forward(napi_env env, napi_callback_info info, bool routed) {
       }
     }
     auto node = [&](int32_t t, int64_t a, int64_t e, int nt) {
-      gemmPar(e - a, m, s, xs.p + a * s, s, 1, w.p + t * m * s, 1, s, ys.p + a * m, m, true, nt);
+      if (packed) packedPar(e - a, m, s, xs.p + a * s, w.p + t * packedFloats(m, s), ys.p + a * m, nt);
+      else gemmPar(e - a, m, s, xs.p + a * s, s, 1, w.p + t * m * s, 1, s, ys.p + a * m, m, true, nt);
       const float* c = bias.p + t * m;
       for (int64_t i = a; i < e; i++) {
         float* yi = ys.p + i * m;
@@ -364,8 +397,9 @@ napi_value forward(napi_env env, napi_callback_info info, bool routed) {
     return undefined(env);
   });
 }
-napi_value GroupedForward(napi_env env, napi_callback_info info) { return forward(env, info, false); }
-napi_value RoutedForward(napi_env env, napi_callback_info info) { return forward(env, info, true); }
+napi_value GroupedForward(napi_env env, napi_callback_info info) { return forward(env, info, false, false); }
+napi_value RoutedForward(napi_env env, napi_callback_info info) { return forward(env, info, true, false); }
+napi_value PackedForward(napi_env env, napi_callback_info info) { return forward(env, info, true, true); }
 
 // groupedBackwardInput(node, start, end, g0, g1, dys, m, w, s, dxs, N): dxs[r] += dys[r] U_t
 napi_value GroupedBackwardInput(napi_env env, napi_callback_info info) {
@@ -753,6 +787,8 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_set_named_property(env, o, "maxThreads", x);
   napi_create_int32(env, threads, &x);
   napi_set_named_property(env, o, "threads", x);
+  napi_create_int32(env, (int32_t)isa->nr, &x);
+  napi_set_named_property(env, o, "panel", x);
   return o;
 }
 
@@ -765,6 +801,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"groupedForward", nullptr, GroupedForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"routedForward", nullptr, RoutedForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"packedForward", nullptr, PackedForward, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"packNodes", nullptr, PackNodes, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"groupedBackwardInput", nullptr, GroupedBackwardInput, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"groupedBackwardWeight", nullptr, GroupedBackwardWeight, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adamUpdate", nullptr, AdamUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},

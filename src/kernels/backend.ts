@@ -1,6 +1,6 @@
 import * as elementwise from './elementwise.js';
 import { gemmNN, gemmNT, gemmStrided, gemmTN } from './gemm.js';
-import { groupedBackwardInput, groupedBackwardWeight, groupedForward, routedForward, type RoutedForward } from './grouped.js';
+import { groupedBackwardInput, groupedBackwardWeight, groupedForward, packNodes, routedForward, type PackNodes, type RoutedForward } from './grouped.js';
 import { adamUpdate, sgdUpdate } from './optim.js';
 import { TreegateError } from '../core/errors.js';
 
@@ -18,6 +18,10 @@ export interface Backend {
   readonly gemmTN: typeof gemmTN;
   readonly groupedForward: typeof groupedForward;
   readonly routedForward: RoutedForward;
+  /** Node tables in the layout this backend's packedForward reads (grouped.ts): made once, used many times. */
+  readonly packNodes: PackNodes;
+  /** routedForward over tables that this backend's packNodes laid out. */
+  readonly packedForward: RoutedForward;
   readonly groupedBackwardInput: typeof groupedBackwardInput;
   readonly groupedBackwardWeight: typeof groupedBackwardWeight;
   readonly addRowVector: typeof elementwise.addRowVector;
@@ -36,7 +40,7 @@ export interface Backend {
 export const jsBackend: Backend = {
   name: 'js',
   gemmStrided, gemmNT, gemmNN, gemmTN,
-  groupedForward, routedForward, groupedBackwardInput, groupedBackwardWeight,
+  groupedForward, routedForward, packNodes, packedForward: routedForward, groupedBackwardInput, groupedBackwardWeight,
   ...elementwise,
   sgdUpdate, adamUpdate,
 };

@@ -50,6 +50,14 @@ export function composeRoutedForward(ops: {
 
 export const routedForward: RoutedForward = composeRoutedForward({ gatherRows, groupedForward, scatterRows });
 
+/**
+ * Node tables (T, m, s) laid out for a backend's packedForward, for tables that stay fixed over many products
+ * (the collapsed leaf tables of inference). A backend whose products read the plain layout fastest returns the
+ * tables themselves, as this one does; the native one returns a packed copy (panels of columns, p-major).
+ */
+export type PackNodes = (w: Float32Array, T: number, m: number, s: number) => Float32Array;
+export const packNodes: PackNodes = (w) => w;
+
 /** dxs[r] += dys[r] U_t for every non-empty node t (or for the listed nodes g0 ≤ g < g1 only). */
 export function groupedBackwardInput(rt: Routing, dys: Float32Array, m: number, w: Float32Array, s: number,
   dxs: Float32Array, g0 = 0, g1 = rt.nodeCount): void {

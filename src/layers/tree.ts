@@ -1,7 +1,7 @@
 import { check, checkInt, checkNumber, TreegateError } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import { checkShape, matrix, Scratch, type Matrix } from '../core/tensor.js';
-import { backend } from '../kernels/backend.js';
+import { backend, type Backend } from '../kernels/backend.js';
 import { nodeCount, nodeDepth, Routing } from '../kernels/routing.js';
 import type { GatingSource, Layer, LeafUsage, Macs, Mode, NodeInit, TreeConfig } from './layer.js';
 import { Param } from './param.js';
@@ -64,9 +64,10 @@ export class TreeGated implements Layer {
   private dg = new Scratch(); // (N, k) straight-through: dL/dg, sorted order
   private tmp = new Scratch(); // (N, s)
   private usage: Float64Array[]; // per block (2^k) leaf counts since resetUsage
-  private collapsedW: Float32Array[] | null = null; // per block (2^k, m, s)
+  private collapsedW: Float32Array[] | null = null; // per block (2^k, m, s), as collapsedFor's packNodes laid them out
   private collapsedB: Float32Array[] | null = null; // per block (2^k, m)
   private collapsedVersion = -1;
+  private collapsedFor = ''; // the backend whose layout collapsedW has
 
   constructor(opts: TreeOptions, readonly name = 'tree') {
     this.kind = opts.kind ?? 'tree';
@@ -252,7 +253,7 @@ export class TreeGated implements Layer {
   forward(x: Matrix, mode: Mode): Matrix {
     checkShape(x, this.inputSize, `${this.name} input`);
     const N = x.rows, n = this.inputSize, s = this.blockSize, m = this.outputSize, be = backend();
-    const collapsed = mode === 'infer' && this.ensureCollapsed();
+    const collapsed = mode === 'infer' && this.ensureCollapsed(be);
     const leavesOnly = collapsed || this.flat;
     const y = this.out.get(N * m);
     const ys = this.ys.get(N * m);
@@ -260,15 +261,16 @@ export class TreeGated implements Layer {
       const rt = this.route(x, j);
       rt.sort(N, this.depth, leavesOnly);
       // one block whose rows are already in sorted order (k = 0, or one leaf): x and y serve as the sorted arrays
-      const direct = this.blocks === 1 && rt.isIdentity();
-      const w = collapsed ? this.collapsedW![j] : this.weight[j].data, b = collapsed ? this.collapsedB![j] : this.bias[j].data;
+      const direct = !collapsed && this.blocks === 1 && rt.isIdentity();
+      const w = this.weight[j].data, b = this.bias[j].data;
       let xs = x.data;
       if (direct) {
         y.fill(0);
         be.groupedForward(rt, xs, s, w, b, m, y);
       } else {
         xs = (mode === 'train' ? this.xs[j] : this.xs[0]).get(N * s); // (N, s) sorted x_j
-        be.routedForward(rt, x.data, n, j * s, xs, s, w, b, m, ys, y, j > 0);
+        if (collapsed) be.packedForward(rt, x.data, n, j * s, xs, s, this.collapsedW![j], this.collapsedB![j], m, ys, y, j > 0);
+        else be.routedForward(rt, x.data, n, j * s, xs, s, w, b, m, ys, y, j > 0);
       }
       this.xsUsed[j] = xs;
       this.direct = direct;
@@ -352,19 +354,22 @@ export class TreeGated implements Layer {
     be.gemmNN(N, s, k, dg, 0, G.data, 0, dxs, 0, true); // dxs += dg G
   }
 
-  /** Builds (or reuses) the collapsed leaf tables V_L = Σ_{t on path to L} U_t; false for depth 0 (nothing to gain). */
-  private ensureCollapsed(): boolean {
+  /**
+   * Builds (or reuses) the collapsed leaf tables V_L = Σ_{t on path to L} U_t, laid out by the backend's packNodes
+   * (rebuilt when the weights or the backend change); false for depth 0 (nothing to gain).
+   */
+  private ensureCollapsed(be: Backend): boolean {
     if (this.depth === 0 || this.flat) return false;
     const version = this.weight.reduce((a, p) => a + p.version, 0) + this.bias.reduce((a, p) => a + p.version, 0);
-    if (this.collapsedW && this.collapsedVersion === version) return true;
-    const k = this.depth, m = this.outputSize, ms = m * this.blockSize, leaves = 2 ** k;
-    this.collapsedW = [];
-    this.collapsedB = [];
+    if (this.collapsedW && this.collapsedVersion === version && this.collapsedFor === be.name) return true;
+    const k = this.depth, m = this.outputSize, s = this.blockSize, leaves = 2 ** k;
+    this.collapsedW = this.collapsedB = null; // NOTE: the old tables can go before the new ones are built
+    const W: Float32Array[] = [], B: Float32Array[] = [];
     for (let j = 0; j < this.blocks; j++) {
-      this.collapsedW.push(collapse(this.weight[j].data, ms, k, leaves));
-      this.collapsedB.push(collapse(this.bias[j].data, m, k, leaves));
+      W.push(be.packNodes(collapse(this.weight[j].data, m * s, k, leaves), leaves, m, s));
+      B.push(collapse(this.bias[j].data, m, k, leaves));
     }
-    this.collapsedVersion = version;
+    [this.collapsedW, this.collapsedB, this.collapsedVersion, this.collapsedFor] = [W, B, version, be.name];
     return true;
   }
 
@@ -372,6 +377,7 @@ export class TreeGated implements Layer {
   dropCollapsed(): void {
     this.collapsedW = this.collapsedB = null;
     this.collapsedVersion = -1;
+    this.collapsedFor = '';
   }
 
   /** Leaf counts since the last reset (every forward counts). */

@@ -122,6 +122,43 @@ test('native grouped products match js over routings (k = 0…9, empty leaves, o
   nb!.setThreads(2);
 });
 
+test('native packed forward (leaf tables packed once) matches js over routings and widths; 1 and 2 threads bit-identical', { skip }, () => {
+  const rng = new Rng(12);
+  const panel = nb!.info().panel;
+  // [k, N, m, s, leaves used]: one tile (≤ 14 rows a leaf) and several, panels ragged (m % panel ≠ 0), one
+  // column, a single leaf of many rows split across the threads by panels, empty leaves, N = 0
+  for (const [k, N, m, s, used] of [[1, 1, 3, 4, 2], [3, 50, 33, 17, 8], [4, 64, 40, 70, 1], [2, 3, 300, 400, 4],
+    [1, 2, 800, 700, 1], [5, 200, 64, 48, 32], [3, 256, 512, 512, 8], [2, 60, 70, 33, 4], [7, 300, 64, 40, 128],
+    [3, 40, 1, 9, 5], [2, 0, 8, 8, 4], [6, 90, 130, 31, 20]] as const) {
+    const leaves = 2 ** k;
+    const rt = new Routing();
+    rt.leaf = new Int32Array(Math.max(1, N));
+    for (let i = 0; i < N; i++) rt.leaf[i] = (rng.int(used) * 7) % leaves;
+    rt.sort(N, k, true);
+    const w = randomArray(rng, leaves * m * s), bias = randomArray(rng, leaves * m);
+    const packed = nb!.packNodes(w, leaves, m, s);
+    assert.equal(packed.length, leaves * Math.ceil(m / panel) * panel * s, 'packed size');
+    const n = s + 2, x = randomArray(rng, N * n), what = `k=${k} N=${N} m=${m} s=${s}`;
+    for (const acc of [false, true]) {
+      const y0 = randomArray(rng, N * m);
+      const ref = y0.slice();
+      jsBackend.routedForward(rt, x, n, 2, new Float32Array(N * s), s, w, bias, m, new Float32Array(N * m), ref, acc);
+      const outs: Float32Array[] = [];
+      for (const threads of [1, 2]) {
+        nb!.setThreads(threads);
+        const out = y0.slice();
+        nb!.packedForward(rt, x, n, 2, new Float32Array(N * s), s, packed, bias, m, new Float32Array(N * m), out, acc);
+        assertClose(out, ref, { rtol: 1e-5, atol: 1e-5 * s }, `packed forward ${what} acc=${acc} threads=${threads}`);
+        outs.push(out);
+      }
+      assertBitEqual(outs[1], outs[0], `packed forward ${what} acc=${acc}: 2 threads vs 1`);
+    }
+  }
+  nb!.setThreads(2);
+  assert.throws(() => loadAddon()!.packNodes(new Float32Array(16), 2, 2, 4, new Float32Array(8)), /fewer than T·packedFloats/);
+  assert.throws(() => loadAddon()!.packNodes(new Float32Array(7), 2, 2, 2, new Float32Array(4096)), /fewer than T·m·s/);
+});
+
 test('native thread handshake survives 20 000 back-to-back parallel calls', { skip }, () => {
   const info = nb!.info();
   const calls = 20000;

@@ -172,6 +172,22 @@ test('(b) collapsed inference after real optimizer steps (projection gating, odd
   }
 });
 
+test('(b) collapsed tables are laid out for the backend in use, and rebuilt when it changes', (t) => {
+  const names = registerAvailableBackends();
+  t.after(() => void setBackend('js'));
+  const rng = new Rng(36);
+  const k = 4, s = 40, m = 70, N = 90; // m spans a ragged second 32-column panel of the native layout
+  const tree = new TreeGated({ inputSize: s, outputSize: m, depth: k, nodeInit: 'small' }).init(rng);
+  for (const b of tree.bias) randomize(rng, b.data, 0.3);
+  const x = unitsBatch(rng, tree, N, () => rng.int(2 ** k));
+  const yRef = referenceTreeForward(tree, x, referenceLeaves(tree, x).leaves);
+  // every backend after every other (native → js must not hand js the native panels, and back)
+  for (const name of [...names, ...names.slice().reverse(), names[0]]) {
+    setBackend(name);
+    assertClose(tree.forward(x, 'infer').data.slice(), yRef, near(yRef), `collapsed forward on ${name}`);
+  }
+});
+
 // ---------------------------------------------------------------------------
 // (c) grouped sorted execution = naive per-example reference
 // ---------------------------------------------------------------------------

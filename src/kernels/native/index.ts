@@ -13,6 +13,10 @@ interface Addon {
   routedForward(node: Int32Array, start: Int32Array, end: Int32Array, g0: number, g1: number,
     xs: Float32Array, s: number, w: Float32Array, bias: Float32Array, m: number, ys: Float32Array, N: number,
     perm: Int32Array, x: Float32Array, xStride: number, xOffset: number, y: Float32Array, accumulate: boolean): void;
+  packedForward(node: Int32Array, start: Int32Array, end: Int32Array, g0: number, g1: number,
+    xs: Float32Array, s: number, w: Float32Array, bias: Float32Array, m: number, ys: Float32Array, N: number,
+    perm: Int32Array, x: Float32Array, xStride: number, xOffset: number, y: Float32Array, accumulate: boolean): void;
+  packNodes(w: Float32Array, T: number, m: number, s: number, out: Float32Array): void;
   groupedBackwardInput(node: Int32Array, start: Int32Array, end: Int32Array, g0: number, g1: number,
     dys: Float32Array, m: number, w: Float32Array, s: number, dxs: Float32Array, N: number): void;
   groupedBackwardWeight(node: Int32Array, start: Int32Array, end: Int32Array, g0: number, g1: number,
@@ -33,7 +37,7 @@ interface Addon {
   machine(): MachineFigures;
   setThreads(n: number): number;
   parallelStress(calls: number): number;
-  info(): { isa: string; maxThreads: number; threads: number };
+  info(): { isa: string; maxThreads: number; threads: number; panel: number };
 }
 
 /** Measured by the addon: FMA peak (16 independent vector chains) and DRAM read bandwidth, 1 thread and all. */
@@ -84,6 +88,7 @@ export function nativeBackend(): (Backend & { setThreads(n: number): number; inf
   const a = loadAddon();
   if (!a) return null;
   const lossOut = new Float64Array(2);
+  const panel = a.info().panel;
   return {
     name: 'native',
     gemmStrided: (M, N, K, x, ao, ars, acs, y, bo, brs, bcs, c, co, crs, acc) =>
@@ -95,6 +100,14 @@ export function nativeBackend(): (Backend & { setThreads(n: number): number; inf
       a.groupedForward(rt.node, rt.start, rt.end, 0, rt.nodeCount, xs, s, w, bias, m, ys, rt.n),
     routedForward: (rt: Routing, x, n, off, xs, s, w, bias, m, ys, y, accumulate) =>
       a.routedForward(rt.node, rt.start, rt.end, 0, rt.nodeCount, xs, s, w, bias, m, ys, rt.n, rt.perm, x, n, off, y, accumulate),
+    // panels of `panel` columns, p-major (native/kernels_impl.h, packPanels)
+    packNodes: (w, T, m, s) => {
+      const out = new Float32Array(T * Math.ceil(m / panel) * panel * s);
+      a.packNodes(w, T, m, s, out);
+      return out;
+    },
+    packedForward: (rt: Routing, x, n, off, xs, s, w, bias, m, ys, y, accumulate) =>
+      a.packedForward(rt.node, rt.start, rt.end, 0, rt.nodeCount, xs, s, w, bias, m, ys, rt.n, rt.perm, x, n, off, y, accumulate),
     groupedBackwardInput: (rt: Routing, dys, m, w, s, dxs, g0 = 0, g1 = rt.nodeCount) =>
       a.groupedBackwardInput(rt.node, rt.start, rt.end, g0, g1, dys, m, w, s, dxs, rt.n),
     groupedBackwardWeight: (rt: Routing, dys, m, xs, s, dw, dbias, fresh) =>

@@ -14,7 +14,7 @@
  */
 import type { Backend } from '../backend.js';
 import type { Routing } from '../routing.js';
-import { composeRoutedForward } from '../grouped.js';
+import { composeRoutedForward, packNodes } from '../grouped.js';
 
 /** The part of the WebAssembly JS API used here (lib ES2022 does not declare it). */
 interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
@@ -585,11 +585,12 @@ export function createWasmBackend(module: object): Backend {
     if (clearGrad) clearSlots(g, slots, count, slotSize);
   }
 
+  const routedForward = composeRoutedForward({ gatherRows, groupedForward, scatterRows });
   return {
     name: 'wasm',
     gemmStrided, gemmNT, gemmNN, gemmTN,
     groupedForward, groupedBackwardInput, groupedBackwardWeight,
-    routedForward: composeRoutedForward({ gatherRows, groupedForward, scatterRows }),
+    routedForward, packNodes, packedForward: routedForward, // NOTE: the kernels read the plain layout
     addRowVector, addColumnSums,
     reluForward: (x, y, count) => unary(k.reluForward, x, y, count),
     reluBackward: (y, dy, dx, count) => binary(k.reluBackward, y, dy, dx, count),
