@@ -199,7 +199,7 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
         } });
       }
     }
-    tree.layer instanceof TreeGated && tree.layer.dropCollapsed();
+    tree.layer instanceof TreeGated && tree.layer.dropInferenceTables();
     subjects.length = 0;
     collectGarbage();
   }

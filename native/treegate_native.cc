@@ -207,7 +207,8 @@ void packedPar(int64_t M, int64_t N, int64_t K, const float* a, const float* pan
 // Floats of one node's packed tables (packNodes): its m rows of s in panels of nr, zero-padded to a multiple of nr.
 int64_t packedFloats(int64_t m, int64_t s) { return (m + isa->nr - 1) / isa->nr * isa->nr * s; }
 
-// packNodes(w, T, m, s, out): node tables (T, m, s) → out, T · packedFloats(m, s) floats, for packedForward.
+// packNodes(w, T, m, s, out): node tables (T, m, s) → out, T · packedFloats(m, s) floats, for the forward
+// products' packed flag.
 napi_value PackNodes(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
     napi_value v[5];
@@ -330,16 +331,17 @@ void byRows(const Ranges& r, int64_t N, int64_t macsPerRow, F&& f, Pre&& pre = {
   });
 }
 
-// groupedForward(node, start, end, g0, g1, xs, s, w, bias, m, ys, N): ys[r] += xs[r] U_tᵀ + c_t
-// routedForward(node, start, end, g0, g1, xs, s, w, bias, m, ys, N, perm, x, xStride, xOffset, y, accumulate):
+// groupedForward(node, start, end, g0, g1, xs, s, w, bias, m, ys, N, packed): ys[r] += xs[r] U_tᵀ + c_t
+// routedForward(node, start, end, g0, g1, xs, s, w, bias, m, ys, N, perm, x, xStride, xOffset, y, accumulate, packed):
 // the same with ys zeroed first, between xs[r] = x[perm[r]·xStride + xOffset, s columns] and
 // y[perm[r]·m, m columns] (+)= ys[r], each thread gathering, multiplying and scattering its own rows (perm must
 // be a permutation: a repeated row is rejected, as two threads would write it).
-// packedForward: routedForward with w the node tables as packNodes lays them out.
-napi_value forward(napi_env env, napi_callback_info info, bool routed, bool packed) {
+// Both take a last argument `packed`: w holds the node tables as packNodes lays them out.
+napi_value forward(napi_env env, napi_callback_info info, bool routed) {
   return guard(env, [&] {
-    napi_value v[18];
-    argv(env, info, routed ? 18 : 12, v);
+    napi_value v[19];
+    argv(env, info, routed ? 19 : 13, v);
+    const bool packed = boolean(env, v[routed ? 18 : 12]);
     F32 xs = f32(env, v[5], "xs"), w = f32(env, v[7], "w"), bias = f32(env, v[8], "bias"), ys = f32(env, v[10], "ys");
     const int64_t s = i64(env, v[6], "s"), m = i64(env, v[9], "m"), N = i64(env, v[11], "N");
     if (N * s > xs.n || N * m > ys.n || m * s == 0) throw ArgError{"grouped forward: buffers too small"};
@@ -397,9 +399,8 @@ napi_value forward(napi_env env, napi_callback_info info, bool routed, bool pack
     return undefined(env);
   });
 }
-napi_value GroupedForward(napi_env env, napi_callback_info info) { return forward(env, info, false, false); }
-napi_value RoutedForward(napi_env env, napi_callback_info info) { return forward(env, info, true, false); }
-napi_value PackedForward(napi_env env, napi_callback_info info) { return forward(env, info, true, true); }
+napi_value GroupedForward(napi_env env, napi_callback_info info) { return forward(env, info, false); }
+napi_value RoutedForward(napi_env env, napi_callback_info info) { return forward(env, info, true); }
 
 // groupedBackwardInput(node, start, end, g0, g1, dys, m, w, s, dxs, N): dxs[r] += dys[r] U_t
 napi_value GroupedBackwardInput(napi_env env, napi_callback_info info) {
@@ -801,7 +802,6 @@ napi_value Init(napi_env env, napi_value exports) {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"groupedForward", nullptr, GroupedForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"routedForward", nullptr, RoutedForward, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"packedForward", nullptr, PackedForward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"packNodes", nullptr, PackNodes, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"groupedBackwardInput", nullptr, GroupedBackwardInput, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"groupedBackwardWeight", nullptr, GroupedBackwardWeight, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -51,11 +51,11 @@ for (const form of formList.split(',')) {
       const r = [rt.node, rt.start, rt.end, 0, rt.nodeCount];
       switch (form) {
         case 'forward': case 'infer':
-          if (a.routedForward) a.routedForward(...r, xs, n, w, bias, m, ys, N, rt.perm, x, n, 0, y, false);
+          if (a.routedForward) a.routedForward(...r, xs, n, w, bias, m, ys, N, rt.perm, x, n, 0, y, false, false); // (older builds ignore `packed`)
           else {
             a.gatherRows(x, n, 0, rt.perm, N, n, xs);
             ys.fill(0);
-            a.groupedForward(...r, xs, n, w, bias, m, ys, N);
+            a.groupedForward(...r, xs, n, w, bias, m, ys, N, false);
             a.scatterRows(ys, m, rt.perm, N, y, m, 0, false);
           }
           return;

@@ -18,10 +18,8 @@ export interface Backend {
   readonly gemmTN: typeof gemmTN;
   readonly groupedForward: typeof groupedForward;
   readonly routedForward: RoutedForward;
-  /** Node tables in the layout this backend's packedForward reads (grouped.ts): made once, used many times. */
+  /** Node tables in the layout this backend's forward products read with `packed` set (grouped.ts): made once, used many times. */
   readonly packNodes: PackNodes;
-  /** routedForward over tables that this backend's packNodes laid out. */
-  readonly packedForward: RoutedForward;
   readonly groupedBackwardInput: typeof groupedBackwardInput;
   readonly groupedBackwardWeight: typeof groupedBackwardWeight;
   readonly addRowVector: typeof elementwise.addRowVector;
@@ -40,7 +38,7 @@ export interface Backend {
 export const jsBackend: Backend = {
   name: 'js',
   gemmStrided, gemmNT, gemmNN, gemmTN,
-  groupedForward, routedForward, packNodes, packedForward: routedForward, groupedBackwardInput, groupedBackwardWeight,
+  groupedForward, routedForward, packNodes, groupedBackwardInput, groupedBackwardWeight,
   ...elementwise,
   sgdUpdate, adamUpdate,
 };

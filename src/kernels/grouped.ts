@@ -10,9 +10,13 @@ import type { Routing } from './routing.js';
  * Each node touches only its own range, so total work is Σ_nodes rows·m·s.
  */
 
-/** ys[r] += xs[r] U_tᵀ + c_t for every non-empty node t with rows r. */
+/**
+ * ys[r] += xs[r] U_tᵀ + c_t for every non-empty node t with rows r. `packed`: w holds the tables as this
+ * backend's packNodes laid them out (here the plain layout, so the flag changes nothing).
+ */
 export function groupedForward(rt: Routing, xs: Float32Array, s: number, w: Float32Array, bias: Float32Array,
-  m: number, ys: Float32Array): void {
+  m: number, ys: Float32Array, packed = false): void {
+  void packed;
   const ms = m * s;
   for (let g = 0; g < rt.nodeCount; g++) {
     const t = rt.node[g], r0 = rt.start[g], rows = rt.end[g] - r0;
@@ -33,17 +37,17 @@ export function groupedForward(rt: Routing, xs: Float32Array, s: number, w: Floa
  * own rows); the result is the same as this composition.
  */
 export type RoutedForward = (rt: Routing, x: Float32Array, n: number, off: number, xs: Float32Array, s: number,
-  w: Float32Array, bias: Float32Array, m: number, ys: Float32Array, y: Float32Array, accumulate: boolean) => void;
+  w: Float32Array, bias: Float32Array, m: number, ys: Float32Array, y: Float32Array, accumulate: boolean, packed?: boolean) => void;
 
 /** routedForward composed of a backend's own gather, grouped product and scatter. */
 export function composeRoutedForward(ops: {
   gatherRows: typeof gatherRows; groupedForward: typeof groupedForward; scatterRows: typeof scatterRows;
 }): RoutedForward {
-  return (rt, x, n, off, xs, s, w, bias, m, ys, y, accumulate) => {
+  return (rt, x, n, off, xs, s, w, bias, m, ys, y, accumulate, packed = false) => {
     const N = rt.n;
     ops.gatherRows(x, n, off, rt.perm, N, s, xs);
     ys.fill(0, 0, N * m);
-    ops.groupedForward(rt, xs, s, w, bias, m, ys);
+    ops.groupedForward(rt, xs, s, w, bias, m, ys, packed);
     ops.scatterRows(ys, m, rt.perm, N, y, m, 0, accumulate);
   };
 }
@@ -51,9 +55,10 @@ export function composeRoutedForward(ops: {
 export const routedForward: RoutedForward = composeRoutedForward({ gatherRows, groupedForward, scatterRows });
 
 /**
- * Node tables (T, m, s) laid out for a backend's packedForward, for tables that stay fixed over many products
- * (the collapsed leaf tables of inference). A backend whose products read the plain layout fastest returns the
- * tables themselves, as this one does; the native one returns a packed copy (panels of columns, p-major).
+ * Node tables (T, m, s) laid out for a backend's forward products with `packed` set, for tables that stay fixed
+ * over many products (inference: collapsed leaf tables, dense weights, experts). A backend whose products read
+ * the plain layout fastest returns the tables themselves, as this one does; the native one returns a packed
+ * copy (panels of columns, p-major).
  */
 export type PackNodes = (w: Float32Array, T: number, m: number, s: number) => Float32Array;
 export const packNodes: PackNodes = (w) => w;

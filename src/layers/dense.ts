@@ -2,6 +2,8 @@ import { check, checkInt } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import { checkShape, matrix, Scratch, type Matrix } from '../core/tensor.js';
 import { backend } from '../kernels/backend.js';
+import { Routing } from '../kernels/routing.js';
+import { InferenceTables } from './inference.js';
 import type { DenseConfig, Layer, Macs, Mode } from './layer.js';
 import { Param } from './param.js';
 
@@ -13,6 +15,8 @@ export class Dense implements Layer {
   private x: Matrix | null = null; // cached input of the last train forward
   private out = new Scratch();
   private dx = new Scratch();
+  private packed = new InferenceTables<Float32Array>(); // W as the backend's packNodes lays it out
+  private rows = new Routing(); // inference: every row in node 0
 
   constructor(readonly inputSize: number, readonly outputSize: number, readonly name = 'dense') {
     checkInt(inputSize, `${name}: input size`, 1);
@@ -42,8 +46,20 @@ export class Dense implements Layer {
     checkShape(x, this.inputSize, `${this.name} input`);
     const N = x.rows, n = this.inputSize, m = this.outputSize, be = backend();
     const y = this.out.get(N * m);
-    be.gemmNT(N, m, n, x.data, 0, this.weight.data, 0, y, 0, false);
-    be.addRowVector(y, N, m, this.bias.data);
+    if (mode === 'infer') {
+      // the weights packed once (as the tree layers' leaf tables are), one node over all rows
+      const w = this.packed.get(be, [this.weight], (b) => b.packNodes(this.weight.data, 1, m, n));
+      const rt = this.rows;
+      if (rt.n !== N) {
+        rt.leaf = new Int32Array(Math.max(1, N));
+        rt.sort(N, 0);
+      }
+      y.fill(0);
+      be.groupedForward(rt, x.data, n, w, this.bias.data, m, y, true);
+    } else {
+      be.gemmNT(N, m, n, x.data, 0, this.weight.data, 0, y, 0, false);
+      be.addRowVector(y, N, m, this.bias.data);
+    }
     this.x = mode === 'train' ? x : null;
     return matrix(N, m, y);
   }

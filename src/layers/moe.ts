@@ -3,6 +3,7 @@ import type { Rng } from '../core/rng.js';
 import { checkShape, matrix, Scratch, type Matrix } from '../core/tensor.js';
 import { backend } from '../kernels/backend.js';
 import { Routing } from '../kernels/routing.js';
+import { InferenceTables } from './inference.js';
 import type { Layer, LeafUsage, Macs, MoeConfig, Mode } from './layer.js';
 import { Param } from './param.js';
 
@@ -54,6 +55,7 @@ export class MixtureOfExperts implements Layer {
   private rows = new Int32Array(0); // (A) sorted position → example
   private xs = new Scratch(); // (A, n) sorted inputs
   private zs = new Scratch(); // (A, m) expert outputs U_e x + c_e, sorted
+  private packed = new InferenceTables<Float32Array>(); // inference: the experts as the backend's packNodes lays them out
   private ys = new Scratch(); // (A, m) scaled outputs, then scaled output gradients
   private dxs = new Scratch(); // (A, n)
   private dlogits = new Scratch(); // (N, E)
@@ -142,7 +144,10 @@ export class MixtureOfExperts implements Layer {
     const xs = this.xs.get(A * n), zs = this.zs.get(A * m), ys = this.ys.get(A * m), gate = this.gate.get(A);
     be.gatherRows(x.data, n, 0, this.rows, A, n, xs);
     zs.fill(0);
-    be.groupedForward(rt, xs, n, this.weight.data, this.bias.data, m, zs);
+    // inference reads the experts as the backend's packNodes lays them out (made once per weight version)
+    const infer = mode === 'infer', E = this.experts;
+    const w = infer ? this.packed.get(be, [this.weight], (b) => b.packNodes(this.weight.data, E, m, n)) : this.weight.data;
+    be.groupedForward(rt, xs, n, w, this.bias.data, m, zs, infer);
     for (let r = 0; r < A; r++) {
       const g = gate[rt.perm[r]];
       for (let o = r * m, e = o + m; o < e; o++) ys[o] = g * zs[o];

@@ -3,6 +3,7 @@ import type { Rng } from '../core/rng.js';
 import { checkShape, matrix, Scratch, type Matrix } from '../core/tensor.js';
 import { backend, type Backend } from '../kernels/backend.js';
 import { nodeCount, nodeDepth, Routing } from '../kernels/routing.js';
+import { InferenceTables } from './inference.js';
 import type { GatingSource, Layer, LeafUsage, Macs, Mode, NodeInit, TreeConfig } from './layer.js';
 import { Param } from './param.js';
 
@@ -64,10 +65,8 @@ export class TreeGated implements Layer {
   private dg = new Scratch(); // (N, k) straight-through: dL/dg, sorted order
   private tmp = new Scratch(); // (N, s)
   private usage: Float64Array[]; // per block (2^k) leaf counts since resetUsage
-  private collapsedW: Float32Array[] | null = null; // per block (2^k, m, s), as collapsedFor's packNodes laid them out
-  private collapsedB: Float32Array[] | null = null; // per block (2^k, m)
-  private collapsedVersion = -1;
-  private collapsedFor = ''; // the backend whose layout collapsedW has
+  // inference: per block, the leaf tables (2^k, m, s) as the backend's packNodes lays them out, and their biases
+  private leafTables = new InferenceTables<{ w: Float32Array[]; b: Float32Array[] }>();
 
   constructor(opts: TreeOptions, readonly name = 'tree') {
     this.kind = opts.kind ?? 'tree';
@@ -253,24 +252,22 @@ export class TreeGated implements Layer {
   forward(x: Matrix, mode: Mode): Matrix {
     checkShape(x, this.inputSize, `${this.name} input`);
     const N = x.rows, n = this.inputSize, s = this.blockSize, m = this.outputSize, be = backend();
-    const collapsed = mode === 'infer' && this.ensureCollapsed(be);
-    const leavesOnly = collapsed || this.flat;
+    const leaves = mode === 'infer' ? this.inferenceTables(be) : null;
     const y = this.out.get(N * m);
     const ys = this.ys.get(N * m);
     for (let j = 0; j < this.blocks; j++) {
       const rt = this.route(x, j);
-      rt.sort(N, this.depth, leavesOnly);
+      rt.sort(N, this.depth, leaves !== null || this.flat);
       // one block whose rows are already in sorted order (k = 0, or one leaf): x and y serve as the sorted arrays
-      const direct = !collapsed && this.blocks === 1 && rt.isIdentity();
-      const w = this.weight[j].data, b = this.bias[j].data;
+      const direct = this.blocks === 1 && rt.isIdentity();
+      const w = leaves ? leaves.w[j] : this.weight[j].data, b = leaves ? leaves.b[j] : this.bias[j].data;
       let xs = x.data;
       if (direct) {
         y.fill(0);
-        be.groupedForward(rt, xs, s, w, b, m, y);
+        be.groupedForward(rt, xs, s, w, b, m, y, leaves !== null);
       } else {
         xs = (mode === 'train' ? this.xs[j] : this.xs[0]).get(N * s); // (N, s) sorted x_j
-        if (collapsed) be.packedForward(rt, x.data, n, j * s, xs, s, this.collapsedW![j], this.collapsedB![j], m, ys, y, j > 0);
-        else be.routedForward(rt, x.data, n, j * s, xs, s, w, b, m, ys, y, j > 0);
+        be.routedForward(rt, x.data, n, j * s, xs, s, w, b, m, ys, y, j > 0, leaves !== null);
       }
       this.xsUsed[j] = xs;
       this.direct = direct;
@@ -355,29 +352,24 @@ export class TreeGated implements Layer {
   }
 
   /**
-   * Builds (or reuses) the collapsed leaf tables V_L = Σ_{t on path to L} U_t, laid out by the backend's packNodes
-   * (rebuilt when the weights or the backend change); false for depth 0 (nothing to gain).
+   * The tables inference reads, per block, laid out by the backend's packNodes (rebuilt when the weights or the
+   * backend change): the collapsed leaves V_L = Σ_{t on path to L} U_t (and their biases) of a tree of depth
+   * k ≥ 1, else the nodes themselves (the root at k = 0, the leaves of a flat layer).
    */
-  private ensureCollapsed(be: Backend): boolean {
-    if (this.depth === 0 || this.flat) return false;
-    const version = this.weight.reduce((a, p) => a + p.version, 0) + this.bias.reduce((a, p) => a + p.version, 0);
-    if (this.collapsedW && this.collapsedVersion === version && this.collapsedFor === be.name) return true;
-    const k = this.depth, m = this.outputSize, s = this.blockSize, leaves = 2 ** k;
-    this.collapsedW = this.collapsedB = null; // NOTE: the old tables can go before the new ones are built
-    const W: Float32Array[] = [], B: Float32Array[] = [];
-    for (let j = 0; j < this.blocks; j++) {
-      W.push(be.packNodes(collapse(this.weight[j].data, m * s, k, leaves), leaves, m, s));
-      B.push(collapse(this.bias[j].data, m, k, leaves));
-    }
-    [this.collapsedW, this.collapsedB, this.collapsedVersion, this.collapsedFor] = [W, B, version, be.name];
-    return true;
+  private inferenceTables(be: Backend): { w: Float32Array[]; b: Float32Array[] } {
+    return this.leafTables.get(be, [...this.weight, ...this.bias], () => {
+      const k = this.depth, m = this.outputSize, s = this.blockSize, T = this.flat ? 2 ** k : 1;
+      const collapsed = k > 0 && !this.flat, leaves = 2 ** k;
+      return {
+        w: this.weight.map((p) => collapsed ? be.packNodes(collapse(p.data, m * s, k, leaves), leaves, m, s) : be.packNodes(p.data, T, m, s)),
+        b: this.bias.map((p) => (collapsed ? collapse(p.data, m, k, leaves) : p.data)),
+      };
+    });
   }
 
-  /** Drops the collapsed tables (they are rebuilt on the next inference forward). */
-  dropCollapsed(): void {
-    this.collapsedW = this.collapsedB = null;
-    this.collapsedVersion = -1;
-    this.collapsedFor = '';
+  /** Drops the inference tables (they are rebuilt on the next inference forward). */
+  dropInferenceTables(): void {
+    this.leafTables.drop();
   }
 
   /** Leaf counts since the last reset (every forward counts). */

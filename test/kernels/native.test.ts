@@ -122,7 +122,7 @@ test('native grouped products match js over routings (k = 0…9, empty leaves, o
   nb!.setThreads(2);
 });
 
-test('native packed forward (leaf tables packed once) matches js over routings and widths; 1 and 2 threads bit-identical', { skip }, () => {
+test('native forward over packed tables (packNodes) matches js over routings and widths; 1 and 2 threads bit-identical', { skip }, () => {
   const rng = new Rng(12);
   const panel = nb!.info().panel;
   // [k, N, m, s, leaves used]: one tile (≤ 14 rows a leaf) and several, panels ragged (m % panel ≠ 0), one
@@ -139,6 +139,10 @@ test('native packed forward (leaf tables packed once) matches js over routings a
     const packed = nb!.packNodes(w, leaves, m, s);
     assert.equal(packed.length, leaves * Math.ceil(m / panel) * panel * s, 'packed size');
     const n = s + 2, x = randomArray(rng, N * n), what = `k=${k} N=${N} m=${m} s=${s}`;
+    const xs = randomArray(rng, N * s), ys0 = randomArray(rng, N * m), [gr, gn] = [ys0.slice(), ys0.slice()];
+    jsBackend.groupedForward(rt, xs, s, w, bias, m, gr);
+    nb!.groupedForward(rt, xs, s, packed, bias, m, gn, true);
+    assertClose(gn, gr, { rtol: 1e-5, atol: 1e-5 * s }, `grouped forward, packed, ${what}`);
     for (const acc of [false, true]) {
       const y0 = randomArray(rng, N * m);
       const ref = y0.slice();
@@ -147,7 +151,7 @@ test('native packed forward (leaf tables packed once) matches js over routings a
       for (const threads of [1, 2]) {
         nb!.setThreads(threads);
         const out = y0.slice();
-        nb!.packedForward(rt, x, n, 2, new Float32Array(N * s), s, packed, bias, m, new Float32Array(N * m), out, acc);
+        nb!.routedForward(rt, x, n, 2, new Float32Array(N * s), s, packed, bias, m, new Float32Array(N * m), out, acc, true);
         assertClose(out, ref, { rtol: 1e-5, atol: 1e-5 * s }, `packed forward ${what} acc=${acc} threads=${threads}`);
         outs.push(out);
       }

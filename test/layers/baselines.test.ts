@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { matrix, type Matrix } from '../../src/core/tensor.js';
 import { backendNames, setBackend } from '../../src/kernels/backend.js';
 import { registerAvailableBackends } from '../../src/kernels/select.js';
+import { Dense } from '../../src/layers/dense.js';
 import type { Layer } from '../../src/layers/layer.js';
 import { mlpConfig, Model } from '../../src/layers/model.js';
 import { MixtureOfExperts } from '../../src/layers/moe.js';
@@ -228,7 +229,7 @@ test('Model with flat and moe layers: cross-entropy (+ balance loss) gradients o
   }
 });
 
-test('flat and moe: every backend that loads here gives the js results (forward, gradients)', () => {
+test('dense, flat and moe: every backend that loads here gives the js results (forward, gradients, inference over packed tables)', () => {
   const names = registerAvailableBackends();
   const rng = new Rng(46);
   const layers: Array<[string, () => Layer, Matrix]> = [];
@@ -240,15 +241,20 @@ test('flat and moe: every backend that loads here gives the js results (forward,
     const x = randomMatrix(rng, 65, 19), seed = rng.int(1000);
     layers.push([`moe E=${E} K=${K}`, () => new MixtureOfExperts({ inputSize: 19, outputSize: 13, experts: E, topK: K }).init(new Rng(seed)), x]);
   }
+  for (const [N, n, m] of [[1, 512, 512], [70, 33, 70], [0, 5, 3]]) {
+    const x = randomMatrix(rng, N, n), seed = rng.int(1000);
+    layers.push([`dense ${n}→${m} N=${N}`, () => { const d = new Dense(n, m).init(new Rng(seed)); d.bias.data.fill(0.25); return d; }, x]);
+  }
   for (const [what, make, x] of layers) {
     const run = (name: string) => {
       setBackend(name);
       try {
         const layer = make();
+        const yi = layer.forward(x, 'infer').data.slice();
         const y = layer.forward(x, 'train').data.slice();
         const dy = randomMatrix(new Rng(7), x.rows, layer.outputSize);
         const dx = layer.backward(dy, true)!.data.slice();
-        return { y, dx, grads: layer.params().map((p) => p.grad.slice()) };
+        return { yi, y, dx, grads: layer.params().map((p) => p.grad.slice()) };
       } finally {
         setBackend('js');
       }
@@ -256,6 +262,7 @@ test('flat and moe: every backend that loads here gives the js results (forward,
     const ref = run('js');
     for (const name of names.filter((b) => b !== 'js')) {
       const got = run(name);
+      assertClose(got.yi, ref.yi, near(ref.yi, 1e-4), `${name} ${what}: inference`);
       assertClose(got.y, ref.y, near(ref.y, 1e-4), `${name} ${what}: forward`);
       assertClose(got.dx, ref.dx, near(ref.dx, 1e-4), `${name} ${what}: dx`);
       got.grads.forEach((g, i) => assertClose(g, ref.grads[i], near(ref.grads[i], 1e-4), `${name} ${what}: grad ${i}`));

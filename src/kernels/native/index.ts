@@ -9,13 +9,10 @@ interface Addon {
   gemm(M: number, N: number, K: number, a: Float32Array, ao: number, ars: number, acs: number,
     b: Float32Array, bo: number, brs: number, bcs: number, c: Float32Array, co: number, crs: number, accumulate: boolean): void;
   groupedForward(node: Int32Array, start: Int32Array, end: Int32Array, g0: number, g1: number,
-    xs: Float32Array, s: number, w: Float32Array, bias: Float32Array, m: number, ys: Float32Array, N: number): void;
+    xs: Float32Array, s: number, w: Float32Array, bias: Float32Array, m: number, ys: Float32Array, N: number, packed: boolean): void;
   routedForward(node: Int32Array, start: Int32Array, end: Int32Array, g0: number, g1: number,
     xs: Float32Array, s: number, w: Float32Array, bias: Float32Array, m: number, ys: Float32Array, N: number,
-    perm: Int32Array, x: Float32Array, xStride: number, xOffset: number, y: Float32Array, accumulate: boolean): void;
-  packedForward(node: Int32Array, start: Int32Array, end: Int32Array, g0: number, g1: number,
-    xs: Float32Array, s: number, w: Float32Array, bias: Float32Array, m: number, ys: Float32Array, N: number,
-    perm: Int32Array, x: Float32Array, xStride: number, xOffset: number, y: Float32Array, accumulate: boolean): void;
+    perm: Int32Array, x: Float32Array, xStride: number, xOffset: number, y: Float32Array, accumulate: boolean, packed: boolean): void;
   packNodes(w: Float32Array, T: number, m: number, s: number, out: Float32Array): void;
   groupedBackwardInput(node: Int32Array, start: Int32Array, end: Int32Array, g0: number, g1: number,
     dys: Float32Array, m: number, w: Float32Array, s: number, dxs: Float32Array, N: number): void;
@@ -96,18 +93,16 @@ export function nativeBackend(): (Backend & { setThreads(n: number): number; inf
     gemmNT: (M, N, K, x, ao, y, bo, c, co, acc) => a.gemm(M, N, K, x, ao, K, 1, y, bo, 1, K, c, co, N, acc),
     gemmNN: (M, N, K, x, ao, y, bo, c, co, acc) => a.gemm(M, N, K, x, ao, K, 1, y, bo, N, 1, c, co, N, acc),
     gemmTN: (M, N, K, x, ao, y, bo, c, co, acc) => a.gemm(M, N, K, x, ao, 1, M, y, bo, N, 1, c, co, N, acc),
-    groupedForward: (rt: Routing, xs, s, w, bias, m, ys) =>
-      a.groupedForward(rt.node, rt.start, rt.end, 0, rt.nodeCount, xs, s, w, bias, m, ys, rt.n),
-    routedForward: (rt: Routing, x, n, off, xs, s, w, bias, m, ys, y, accumulate) =>
-      a.routedForward(rt.node, rt.start, rt.end, 0, rt.nodeCount, xs, s, w, bias, m, ys, rt.n, rt.perm, x, n, off, y, accumulate),
+    groupedForward: (rt: Routing, xs, s, w, bias, m, ys, packed = false) =>
+      a.groupedForward(rt.node, rt.start, rt.end, 0, rt.nodeCount, xs, s, w, bias, m, ys, rt.n, packed),
+    routedForward: (rt: Routing, x, n, off, xs, s, w, bias, m, ys, y, accumulate, packed = false) =>
+      a.routedForward(rt.node, rt.start, rt.end, 0, rt.nodeCount, xs, s, w, bias, m, ys, rt.n, rt.perm, x, n, off, y, accumulate, packed),
     // panels of `panel` columns, p-major (native/kernels_impl.h, packPanels)
     packNodes: (w, T, m, s) => {
       const out = new Float32Array(T * Math.ceil(m / panel) * panel * s);
       a.packNodes(w, T, m, s, out);
       return out;
     },
-    packedForward: (rt: Routing, x, n, off, xs, s, w, bias, m, ys, y, accumulate) =>
-      a.packedForward(rt.node, rt.start, rt.end, 0, rt.nodeCount, xs, s, w, bias, m, ys, rt.n, rt.perm, x, n, off, y, accumulate),
     groupedBackwardInput: (rt: Routing, dys, m, w, s, dxs, g0 = 0, g1 = rt.nodeCount) =>
       a.groupedBackwardInput(rt.node, rt.start, rt.end, g0, g1, dys, m, w, s, dxs, rt.n),
     groupedBackwardWeight: (rt: Routing, dys, m, xs, s, dw, dbias, fresh) =>

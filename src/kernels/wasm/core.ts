@@ -585,12 +585,12 @@ export function createWasmBackend(module: object): Backend {
     if (clearGrad) clearSlots(g, slots, count, slotSize);
   }
 
-  const routedForward = composeRoutedForward({ gatherRows, groupedForward, scatterRows });
   return {
     name: 'wasm',
     gemmStrided, gemmNT, gemmNN, gemmTN,
     groupedForward, groupedBackwardInput, groupedBackwardWeight,
-    routedForward, packNodes, packedForward: routedForward, // NOTE: the kernels read the plain layout
+    routedForward: composeRoutedForward({ gatherRows, groupedForward, scatterRows }),
+    packNodes, // NOTE: the kernels read the plain layout: `packed` tables are the plain ones
     addRowVector, addColumnSums,
     reluForward: (x, y, count) => unary(k.reluForward, x, y, count),
     reluBackward: (y, dy, dx, count) => binary(k.reluBackward, y, dy, dx, count),
