@@ -104,19 +104,29 @@ export function subset(ds: Dataset, indices: Int32Array | number[], name = ds.na
  * Seeded random split: `validationCount` examples (chosen by rng.permutation)
  * go to the validation set, the rest to the training set. Each part keeps the
  * original relative order of its examples. validationCount may be 0 and must
- * be below N.
+ * be below N. With `inPlace`, the training part reuses ds's arrays (its rows
+ * moved to the front; ds must not be used afterwards): no copy of the larger
+ * part, whose fresh allocation cost half a second of page faults for MNIST.
  */
-export function splitValidation(ds: Dataset, validationCount: number, rng: Rng): { train: Dataset; validation: Dataset } {
+export function splitValidation(ds: Dataset, validationCount: number, rng: Rng, inPlace = false): { train: Dataset; validation: Dataset } {
   const n = ds.x.rows;
   check(n > 0, `${ds.name}: cannot split an empty dataset`);
   checkInt(validationCount, 'validation count', 0, n - 1);
   const perm = rng.permutation(n);
   const val = perm.slice(0, validationCount).sort();
   const train = perm.slice(validationCount).sort();
-  return {
-    train: subset(ds, train, `${ds.name}/train`),
-    validation: subset(ds, val, `${ds.name}/validation`),
-  };
+  const validation = subset(ds, val, `${ds.name}/validation`);
+  if (!inPlace) return { train: subset(ds, train, `${ds.name}/train`), validation };
+  // train is ascending, so train[r] ≥ r: moving rows forward in order never overwrites one still to move
+  const { cols } = ds.x, d = ds.x.data, y = ds.y, T = train.length;
+  for (let r = 0; r < T; r++) {
+    const i = train[r];
+    if (i === r) continue;
+    d.copyWithin(r * cols, i * cols, (i + 1) * cols);
+    y[r] = y[i];
+  }
+  const rows = { name: `${ds.name}/train`, x: matrix(T, cols, d.subarray(0, T * cols)), y: y.subarray(0, T), numClasses: ds.numClasses };
+  return { train: rows, validation };
 }
 
 /** The first n examples (n clamped to N), e.g. for quick runs and tests. */

@@ -80,7 +80,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
   if (dataset === 'csv' && !test) {
     const held = Math.max(1, Math.round(all.x.rows / 6));
     check(held < all.x.rows, `${o.csv}: ${all.x.rows} examples are too few to hold out a test set`, 'pass --test-csv, or more examples');
-    const s = splitValidation(all, held, rng.fork());
+    const s = splitValidation(all, held, rng.fork(), true);
     all = s.train;
     test = { ...s.validation, name: `${o.csv}/test` };
   }
@@ -95,7 +95,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
   }
   const held = o.validation ?? Math.round(all.x.rows / 12);
   check(held < all.x.rows, `--validation ${held} leaves no training examples out of ${all.x.rows}`, 'hold out fewer examples');
-  const { train, validation } = splitValidation(all, held, rng);
+  const { train, validation } = splitValidation(all, held, rng, true);
   const normalization = computeNormalization(train, scale);
   // NOTE: in place: train and validation are fresh copies from the split, test is ours alone
   return {

@@ -95,6 +95,20 @@ test('splitValidation is a seeded partition', () => {
   assert.throws(() => splitValidation(ds, 2.5, new Rng(1)), TreegateError);
 });
 
+test('splitValidation in place gives the copying split, reusing the dataset\'s arrays for the training part', () => {
+  for (const [N, held, seed] of [[50, 10, 123], [7, 6, 1], [30, 0, 2], [1, 0, 3]] as const) {
+    const copy = splitValidation(toy(N), held, new Rng(seed));
+    const ds = toy(N);
+    const inPlace = splitValidation(ds, held, new Rng(seed), true);
+    for (const part of ['train', 'validation'] as const) {
+      assert.equal(inPlace[part].x.rows, copy[part].x.rows, `N=${N} ${part} rows`);
+      assert.deepEqual(Array.from(inPlace[part].x.data), Array.from(copy[part].x.data), `N=${N} ${part} x`);
+      assert.deepEqual(Array.from(inPlace[part].y), Array.from(copy[part].y), `N=${N} ${part} y`);
+    }
+    assert.equal(inPlace.train.x.data.buffer, ds.x.data.buffer, 'the training part shares the dataset\'s buffer');
+  }
+});
+
 test('takeFirst clamps and copies', () => {
   const ds = toy(5);
   const t = takeFirst(ds, 2);
