@@ -230,7 +230,7 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
     `dense of equal parameters has width T·512 (T = 2^(k+1) − 1 nodes), capped at ${cap} outputs (${ctx.quick ? 'quick run; --full raises it to 65536' : 'full run'}) to keep the run short on the js backend; capped rows compare against a smaller dense layer than the tree's capacity`,
     'per-node bound: Σ over the touched nodes of max(flops / peak, bytes / bandwidth) + inputs and outputs, i.e. each node product overlapping only its own weight reads (the roofline bound lets one node\'s reads overlap another\'s arithmetic); its achieved fraction measures the kernels, the gap between the two bounds the scheduling',
     'training figures: forward (train mode), backward (weight + input gradients), step = lazy Adam over touched nodes + clearing their gradients',
-    'inference: collapsed leaf tables (built outside the timing; the native backend packs them into panels); k = 0 has none and runs the root directly; N = 1 takes the next example of the batch on every call, so successive calls read different leaves',
+    'inference: collapsed leaf tables (k = 0: the root), built outside the timing and, on the native backend, packed into panels as the dense baselines\' weights are; N = 1 takes the next example of the batch on every call, so successive calls read different leaves',
   ];
   tables[tables.length - 1].notes = notes;
   return { name: 'tree', tables, notes: [], data: { limits: final, cap, rows } };

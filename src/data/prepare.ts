@@ -97,7 +97,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
   check(held < all.x.rows, `--validation ${held} leaves no training examples out of ${all.x.rows}`, 'hold out fewer examples');
   const { train, validation } = splitValidation(all, held, rng, true);
   const normalization = computeNormalization(train, scale);
-  // NOTE: in place: train and validation are fresh copies from the split, test is ours alone
+  // NOTE: in place: validation is a fresh copy from the split, train reuses `all`'s arrays, test is ours alone
   return {
     dataset,
     train: normalizeInPlace(train, normalization),
