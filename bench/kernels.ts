@@ -1,8 +1,9 @@
 /**
  * The native kernels one node at a time, one thread: a node's product with
- * r = 1 … 256 rows of examples, n = m = 512, in the three forms the layer runs
- * (NT y = x Wᵀ: forward and inference; NN dx = dy W: input gradient; TN
- * dW += dyᵀ x: weight gradient), with the node's weights read from memory (a
+ * r = 1 … 256 rows of examples, n = m = 512, in the forms the layer runs
+ * (NT y = x Wᵀ: forward; NT over the node packed once into panels (packNodes):
+ * inference; NN dx = dy W: input gradient; TN dW += dyᵀ x: weight gradient),
+ * with the node's weights read from memory (a
  * different node of a pool larger than the caches on every call) and from
  * cache (the same node every call), interleaved. Each figure against its
  * one-thread roofline max(flops / peak, bytes / bandwidth), bytes = the node's
@@ -16,8 +17,11 @@ import { machineLimits, pct, type BenchContext, type BenchResult, type Table } f
 
 const m = 512, s = 512, ms = m * s;
 const ROWS = [1, 2, 4, 8, 12, 16, 24, 32, 64, 128, 256];
-const FORMS = ['NT', 'NN', 'TN'] as const;
+const FORMS = ['NT', 'NT packed', 'NN', 'TN'] as const;
 type Form = (typeof FORMS)[number];
+const TITLES: Record<Form, string> = {
+  'NT': 'NT (forward)', 'NT packed': 'NT over packed panels (inference)', 'NN': 'NN (input gradient)', 'TN': 'TN (weight gradient, accumulating)',
+};
 
 export async function runKernels(ctx: BenchContext): Promise<BenchResult> {
   const a = loadAddon();
@@ -29,9 +33,18 @@ export async function runKernels(ctx: BenchContext): Promise<BenchResult> {
   const x = new Float32Array(256 * s).fill(0.5), y = new Float32Array(256 * m).fill(0.25);
   const order = Int32Array.from({ length: nodes }, (_, i) => (i * 7919) % nodes);
   let next = 0;
+  // the same nodes packed as inference reads them (512 columns: no padding, the same size), and one node range
+  const packed = new Float32Array(nodes * ms), bias = new Float32Array(nodes * m);
+  a.packNodes(pool, nodes, m, s, packed);
+  const range = { node: new Int32Array(1), start: new Int32Array(1), end: new Int32Array(1) };
   const call = (form: Form, rows: number, node: number): void => {
     const o = node * ms;
     if (form === 'NT') a.gemm(rows, m, s, x, 0, s, 1, pool, o, 1, s, y, 0, m, true);
+    else if (form === 'NT packed') {
+      range.node[0] = node;
+      range.end[0] = rows;
+      a.groupedForward(range.node, range.start, range.end, 0, 1, x, s, packed, bias, m, y, rows, true);
+    }
     else if (form === 'NN') a.gemm(rows, s, m, y, 0, m, 1, pool, o, s, 1, x, 0, s, true);
     else a.gemm(m, s, rows, y, 0, 1, m, x, 0, s, 1, pool, o, s, true);
   };
@@ -54,7 +67,7 @@ export async function runKernels(ctx: BenchContext): Promise<BenchResult> {
       }
       const rs = rows.filter((q) => q.form === form);
       tables.push({
-        title: `native kernels, one node 512×512, ${form === 'NT' ? 'NT (forward)' : form === 'NN' ? 'NN (input gradient)' : 'TN (weight gradient, accumulating)'}, 1 thread`,
+        title: `native kernels, one node 512×512, ${TITLES[form]}, 1 thread`,
         head: ['rows', 'weights from memory', 'roofline bound', 'achieved', 'weights in cache', 'of FMA peak'],
         rows: rs.map((q) => [String(q.rows), fmtMs(q.memoryMs), fmtMs(q.boundMs), pct(q.achieved), fmtMs(q.cacheMs), pct(q.cachedPeak)]),
       });
