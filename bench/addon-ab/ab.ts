@@ -6,7 +6,8 @@
  * can still lose here, where two threads share the memory system and the caches between nodes.
  *   node --import tsx bench/addon-ab/ab.ts OLD.node NEW.node [forms] [k list]
  * forms (comma-separated): forward (training routing, all depths; a 32 MB read between calls stands in for the
- * rest of the training step), infer (collapsed leaves, repeated), backward-input, backward-weight.
+ * rest of the training step), infer (collapsed leaves, repeated; each build reads them as its packNodes lays
+ * them out, where it has packNodes), backward-input, backward-weight.
  * ROUNDS (default 40) sets the rounds, THREADS the addon's thread count (default: all).
  */
 import { createRequire } from 'node:module';
@@ -47,11 +48,20 @@ for (const form of formList.split(',')) {
     const dys = new Float32Array(N * m), dxs = new Float32Array(N * n);
     builds[0].gatherRows(dy, m, 0, rt.perm, N, m, dys);
     builds[0].gatherRows(x, n, 0, rt.perm, N, n, xs);
+    // inference tables as each build packs them (builds before packNodes read the plain ones)
+    const tables = builds.map((a) => {
+      if (form !== 'infer' || !a.packNodes) return null;
+      const panel = (a.info() as { panel: number }).panel, out = new Float32Array(T * Math.ceil(m / panel) * panel * n);
+      a.packNodes(w, T, m, n, out);
+      return out;
+    });
     const call = (a: Addon): void => {
       const r = [rt.node, rt.start, rt.end, 0, rt.nodeCount];
+      const packed = tables[builds.indexOf(a)];
       switch (form) {
         case 'forward': case 'infer':
-          if (a.routedForward) a.routedForward(...r, xs, n, w, bias, m, ys, N, rt.perm, x, n, 0, y, false, false); // (older builds ignore `packed`)
+          // (older builds ignore `packed`)
+          if (a.routedForward) a.routedForward(...r, xs, n, packed ?? w, bias, m, ys, N, rt.perm, x, n, 0, y, false, packed !== null);
           else {
             a.gatherRows(x, n, 0, rt.perm, N, n, xs);
             ys.fill(0);
