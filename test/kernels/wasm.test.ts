@@ -16,6 +16,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jsBackend, registerBackend, setBackend, type Backend } from '../../src/kernels/backend.js';
 import { loadWasmBackend, loadWasmBackendAsync } from '../../src/kernels/wasm/index.js';
+import { compileWasmSync, createWasmBackend } from '../../src/kernels/wasm/core.js';
 import { matrix } from '../../src/core/tensor.js';
 import { TreeGated } from '../../src/layers/tree.js';
 import { Model, type ModelConfig } from '../../src/layers/model.js';
@@ -232,6 +233,31 @@ test('wasm: routedForward matches js (a column block of wider x rows; y set and 
       const what = `wasm routedForward k=${k} m=${m} s=${s} N=${N} ${c.what} acc=${acc}`;
       assertBitEqual(xw, xr, `${what}: xs`);
       assertClose(yw, yr, tolFor((k + 1) * (s + 1)), what);
+    }
+  }
+});
+
+test('wasm: packed (resident) tables: the forward matches js, follows packNodes after a change, and falls back when the slab is too small', () => {
+  const rng = new Rng(2006);
+  const bytes = readFileSync(new URL('../../build/treegate.wasm', import.meta.url));
+  // a slab of 64 KB: the small cases stay resident (and evict each other), the large nodes are copied per call
+  const small = createWasmBackend(compileWasmSync(new Uint8Array(bytes)), { residentBytes: 65536 });
+  for (const be of [wasm, small]) {
+    for (const c of groupedCases()) {
+      const { k, m, s, leaves } = c, N = leaves.length, T = 2 ** (k + 1) - 1;
+      const rt = route(leaves, k);
+      const xs = randomArray(rng, N * s), w = randomArray(rng, T * m * s), bias = randomArray(rng, T * m);
+      const what = `wasm packed forward k=${k} m=${m} s=${s} N=${N} ${c.what}${be === small ? ' (64 KB slab)' : ''}`;
+      for (let round = 0; round < 3; round++) {
+        const table = be.packNodes(w, T, m, s);
+        for (let call = 0; call < 2; call++) { // the second call reads the resident copy
+          const ys = randomArray(rng, N * m), ref = ys.slice();
+          js.groupedForward(rt, xs, s, w, bias, m, ref);
+          be.groupedForward(rt, xs, s, table, bias, m, ys, true);
+          assertClose(ys, ref, tolFor((k + 1) * (s + 1)), `${what} round ${round} call ${call}`);
+        }
+        for (let i = 0; i < w.length; i++) w[i] += 0.25; // the tables change: packNodes again before the next use
+      }
     }
   }
 });
