@@ -13,13 +13,13 @@
  * them from cache rather than from memory written just before.
  *
  * Tables passed with `packed` (inference: collapsed leaves, dense weights, experts, which stay fixed
- * between packNodes calls) are copied once into a resident slab below the arena and read in place
- * afterwards. packNodes empties the slab (a layer is rebuilding its tables, so copies made so far may be
- * stale; every table in use is copied again on its next call), and so does a table that would not fit in
- * `residentBytes` (default 1 GiB); a table that cannot be resident (larger than that, or the memory cannot
- * grow) is copied per call as before. Collapsed inference at N = 256, k = 5: 8.2 → 5.2 ms (development
- * script, 100 calls after a warm-up; k = 2 and 8 unchanged: compute-bound, and read from memory by the
- * few-row kernel either way).
+ * between packNodes calls) get a place in a resident slab below the arena; a node of 8 or more rows is
+ * copied there on first use and read in place afterwards (fewer rows: streamed as above, which ran
+ * faster than reading the node in place from memory). packNodes empties the slab (a layer is rebuilding
+ * its tables, so copies made so far may be stale), and so does a table that would not fit in
+ * `residentBytes` (default 1 GiB); a table that cannot have a place (larger than that, or the memory
+ * cannot grow) is copied per call. Collapsed inference at N = 256 against copying every call, in one
+ * process: 1.06–1.15× at k = 2–5, 0.99–1.03× at k = 6–8 (development script, two runs of 30 rounds).
  */
 import type { Backend } from '../backend.js';
 import type { Routing } from '../routing.js';
@@ -187,22 +187,24 @@ export function createWasmBackend(module: object, options: { residentBytes?: num
   const A = new Arena(k);
   const residentBytes = options.residentBytes ?? 1024 * 1024 * 1024;
 
-  // ---- resident tables (see the module comment): each table's copy in the slab, valid for one generation
-  // of the slab. packNodes starts a new generation (a layer is rebuilding its tables: the copies made so far
-  // may be stale, and the slab's space is reused); so does a table that would not fit. Keys are held weakly.
-  const resident = new WeakMap<Float32Array, { at: number; generation: number }>();
+  // ---- resident tables (see the module comment): each table's place in the slab, valid for one generation
+  // of the slab, filled node by node as calls touch its nodes. packNodes starts a new generation (a layer is
+  // rebuilding its tables: the copies made so far may be stale, and the slab's space is reused); so does a
+  // table that would not fit. Keys are held weakly.
+  interface Resident { at: number; generation: number; present: Uint8Array }
+  const resident = new WeakMap<Float32Array, Resident>();
   let generation = 0, slabTop = A.heap;
   function emptySlab(): void {
     generation++;
     slabTop = A.heap;
     A.rebase(slabTop);
   }
-  /** The byte address of w's resident copy, made now if needed; null where w cannot be resident. */
-  function residentTable(w: Float32Array): number | null {
+  /** w's place in the slab (nodes of `size` floats, copied when first used), made now if needed; null where w cannot be resident. */
+  function residentTable(w: Float32Array, size: number): Resident | null {
     const have = resident.get(w);
-    if (have && have.generation === generation) return have.at;
+    if (have && have.generation === generation) return have;
     const bytes = 4 * w.length;
-    if (bytes > residentBytes) return null;
+    if (bytes > residentBytes || size <= 0) return null;
     if (slabTop - A.heap + bytes > residentBytes) emptySlab();
     const at = slabTop;
     A.rebase(at + bytes);
@@ -212,10 +214,19 @@ export function createWasmBackend(module: object, options: { residentBytes?: num
       emptySlab(); // the memory could not grow: no resident tables, the arena back at the heap base
       return null;
     }
-    A.put(at, w, 0, w.length);
     slabTop = at + bytes;
-    resident.set(w, { at, generation });
-    return at;
+    const r = { at, generation, present: new Uint8Array(Math.floor(w.length / size)) };
+    resident.set(w, r);
+    return r;
+  }
+  /** The byte address of node t of a resident table, copying it there first if this generation has not. */
+  function residentNode(r: Resident, w: Float32Array, t: number, size: number): number {
+    const p = r.at + 4 * t * size;
+    if (!r.present[t]) {
+      A.put(p, w, t * size, (t + 1) * size);
+      r.present[t] = 1;
+    }
+    return p;
   }
   /** The backend's packNodes: the tables as they are (the kernels read the plain layout), and a new slab generation. */
   function packNodes(w: Float32Array): Float32Array {
@@ -363,12 +374,12 @@ export function createWasmBackend(module: object, options: { residentBytes?: num
   function groupedForward(rt: Routing, xs: Float32Array, s: number, w: Float32Array, bias: Float32Array,
     m: number, ys: Float32Array, packed = false): void {
     if (m <= 0) return;
-    const res = packed && rt.nodeCount > 0 ? residentTable(w) : null;
+    const res = packed && rt.nodeCount > 0 ? residentTable(w, m * s) : null;
     A.reset();
     const L = nodeList(rt, 0, rt.nodeCount);
     if (!L) return;
     const ms = m * s, rows = L.hi - L.lo, per = res !== null ? 1 : Math.min(L.count, nodesPerBatch(ms + m));
-    const px = A.alloc(4 * rows * s), pw = res !== null ? 0 : A.alloc(4 * per * ms), pb = A.alloc(4 * per * m);
+    const px = A.alloc(4 * rows * s), pw = A.alloc(4 * per * ms), pb = A.alloc(4 * per * m);
     const py = A.alloc(4 * rows * m), scratch = A.alloc(k.groupedScratchBytes(m, s));
     A.commit();
     putNodes(rt, 0, L);
@@ -377,16 +388,11 @@ export function createWasmBackend(module: object, options: { residentBytes?: num
     for (let b = 0; b < L.count; b += per) {
       const n = Math.min(per, L.count - b), g = b;
       const r0 = rt.start[g] - L.lo, nr = rt.end[g] - rt.start[g];
-      if (res !== null) {
-        // a resident table: the node's weights in place, one node at a time
-        if (nr <= 0) continue;
-        const wt = res + 4 * rt.node[g] * ms;
+      if (res !== null && nr >= SMALL_M) {
+        // a resident table's node, in place (a node of fewer rows is streamed below: read in place from memory
+        // by the few-row kernel, it ran 0.8–1.0× of the streamed copy at k = 6–8)
         putSlots(rt, g, 1, bias, m, pb);
-        if (nr < SMALL_M && s > 0) {
-          const x = px + 4 * r0 * s, y = py + 4 * r0 * m;
-          k.gemm(nr, m, s, x, s, 1, wt, 1, s, y, m, 1, scratch);
-          k.addRowVector(y, nr, m, pb);
-        } else k.groupedForward(1, L.ps + 4 * g, L.pe + 4 * g, px, s, wt, pb, m, py, scratch);
+        k.groupedForward(1, L.ps + 4 * g, L.pe + 4 * g, px, s, residentNode(res, w, rt.node[g], ms), pb, m, py, scratch);
         continue;
       }
       if (per === 1 && nr < SMALL_M && s > 0) {
