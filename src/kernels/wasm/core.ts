@@ -12,14 +12,14 @@
  * through one cache-sized buffer, a block at a time, so that the kernel reads
  * them from cache rather than from memory written just before.
  *
- * Tables passed with `packed` (inference: collapsed leaves, dense weights, experts, which stay fixed
- * between packNodes calls) get a place in a resident slab below the arena; a node of 8 or more rows is
- * copied there on first use and read in place afterwards (fewer rows: streamed as above, which ran
- * faster than reading the node in place from memory). packNodes empties the slab (a layer is rebuilding
- * its tables, so copies made so far may be stale), and so does a table that would not fit in
- * `residentBytes` (default 1 GiB); a table that cannot have a place (larger than that, or the memory
- * cannot grow) is copied per call. Collapsed inference at N = 256 against copying every call, in one
- * process: 1.06–1.15× at k = 2–5, 0.99–1.03× at k = 6–8 (development script, two runs of 30 rounds).
+ * Nodes of tables passed with `packed` (inference: collapsed leaves, dense weights, experts, which stay
+ * fixed between packNodes calls) that a call runs over 8 or more rows are copied once into a resident slab
+ * below the arena and read in place afterwards (fewer rows: streamed as above, which ran faster than
+ * reading the node in place from memory). packNodes empties the slab (a layer is rebuilding its tables,
+ * so copies made so far may be stale), and so do nodes that would not fit in `residentBytes` (default
+ * 1 GiB); nodes that cannot be resident (more than that in one call, or the memory cannot grow) are
+ * copied per call. Collapsed inference at N = 256 against copying every call, in one
+ * process: 1.04–1.12× at k = 2–5, 0.99–1.08× at k = 6–8 (development script, two runs of 30 rounds).
  */
 import type { Backend } from '../backend.js';
 import type { Routing } from '../routing.js';
@@ -187,11 +187,12 @@ export function createWasmBackend(module: object, options: { residentBytes?: num
   const A = new Arena(k);
   const residentBytes = options.residentBytes ?? 1024 * 1024 * 1024;
 
-  // ---- resident tables (see the module comment): each table's place in the slab, valid for one generation
-  // of the slab, filled node by node as calls touch its nodes. packNodes starts a new generation (a layer is
-  // rebuilding its tables: the copies made so far may be stale, and the slab's space is reused); so does a
-  // table that would not fit. Keys are held weakly.
-  interface Resident { at: number; generation: number; present: Uint8Array }
+  // ---- resident tables (see the module comment): the slab address of each node copied so far (0: not
+  // there), valid for one generation of the slab. A call reserves and fills its nodes before its arena is
+  // laid out above the slab. packNodes starts a new generation (a layer is rebuilding its tables: the copies
+  // made so far may be stale, and the slab's space is reused); so do nodes that would not fit. Keys are held
+  // weakly.
+  interface Resident { generation: number; at: Float64Array }
   const resident = new WeakMap<Float32Array, Resident>();
   let generation = 0, slabTop = A.heap;
   function emptySlab(): void {
@@ -199,34 +200,43 @@ export function createWasmBackend(module: object, options: { residentBytes?: num
     slabTop = A.heap;
     A.rebase(slabTop);
   }
-  /** w's place in the slab (nodes of `size` floats, copied when first used), made now if needed; null where w cannot be resident. */
-  function residentTable(w: Float32Array, size: number): Resident | null {
-    const have = resident.get(w);
-    if (have && have.generation === generation) return have;
-    const bytes = 4 * w.length;
-    if (bytes > residentBytes || size <= 0) return null;
-    if (slabTop - A.heap + bytes > residentBytes) emptySlab();
-    const at = slabTop;
-    A.rebase(at + bytes);
-    try {
-      A.commit();
-    } catch {
-      emptySlab(); // the memory could not grow: no resident tables, the arena back at the heap base
-      return null;
+  /**
+   * The slab addresses of w's nodes (`size` floats each), with every node of rt of at least SMALL_M rows
+   * copied there now if it was not; null where they cannot all be resident (then the call copies them).
+   */
+  function residentNodes(rt: Routing, w: Float32Array, size: number): Float64Array | null {
+    const T = Math.floor(w.length / Math.max(1, size));
+    let r = resident.get(w);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      if (!r || r.generation !== generation) {
+        r = { generation, at: new Float64Array(T) };
+        resident.set(w, r);
+      }
+      let need = 0;
+      for (let g = 0; g < rt.nodeCount; g++) if (rt.end[g] - rt.start[g] >= SMALL_M && !r.at[rt.node[g]]) need++;
+      if (need === 0) return r.at;
+      const bytes = 4 * need * size;
+      if (slabTop - A.heap + bytes <= residentBytes) {
+        A.rebase(slabTop + bytes);
+        try {
+          A.commit();
+        } catch {
+          emptySlab(); // the memory could not grow: no resident tables, the arena back at the heap base
+          return null;
+        }
+        for (let g = 0; g < rt.nodeCount; g++) {
+          const t = rt.node[g];
+          if (rt.end[g] - rt.start[g] < SMALL_M || r.at[t]) continue;
+          A.put(slabTop, w, t * size, (t + 1) * size);
+          r.at[t] = slabTop;
+          slabTop += 4 * size;
+        }
+        return r.at;
+      }
+      if (attempt === 0 && slabTop > A.heap) emptySlab(); // full: start over with this call's nodes alone
+      else return null;
     }
-    slabTop = at + bytes;
-    const r = { at, generation, present: new Uint8Array(Math.floor(w.length / size)) };
-    resident.set(w, r);
-    return r;
-  }
-  /** The byte address of node t of a resident table, copying it there first if this generation has not. */
-  function residentNode(r: Resident, w: Float32Array, t: number, size: number): number {
-    const p = r.at + 4 * t * size;
-    if (!r.present[t]) {
-      A.put(p, w, t * size, (t + 1) * size);
-      r.present[t] = 1;
-    }
-    return p;
+    return null;
   }
   /** The backend's packNodes: the tables as they are (the kernels read the plain layout), and a new slab generation. */
   function packNodes(w: Float32Array): Float32Array {
@@ -374,7 +384,7 @@ export function createWasmBackend(module: object, options: { residentBytes?: num
   function groupedForward(rt: Routing, xs: Float32Array, s: number, w: Float32Array, bias: Float32Array,
     m: number, ys: Float32Array, packed = false): void {
     if (m <= 0) return;
-    const res = packed && rt.nodeCount > 0 ? residentTable(w, m * s) : null;
+    const res = packed && rt.nodeCount > 0 ? residentNodes(rt, w, m * s) : null;
     A.reset();
     const L = nodeList(rt, 0, rt.nodeCount);
     if (!L) return;
@@ -392,7 +402,7 @@ export function createWasmBackend(module: object, options: { residentBytes?: num
         // a resident table's node, in place (a node of fewer rows is streamed below: read in place from memory
         // by the few-row kernel, it ran 0.8–1.0× of the streamed copy at k = 6–8)
         putSlots(rt, g, 1, bias, m, pb);
-        k.groupedForward(1, L.ps + 4 * g, L.pe + 4 * g, px, s, residentNode(res, w, rt.node[g], ms), pb, m, py, scratch);
+        k.groupedForward(1, L.ps + 4 * g, L.pe + 4 * g, px, s, res[rt.node[g]], pb, m, py, scratch);
         continue;
       }
       if (per === 1 && nr < SMALL_M && s > 0) {
