@@ -1,6 +1,8 @@
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 #include <utility>
 #include <vector>
 #if defined(__x86_64__) || defined(__i386__)

@@ -3,7 +3,7 @@
 // (NR columns) are packed contiguous by p, so the micro-kernel streams them.
 // Included by kernels_<isa>.cc with TG_W (floats per vector) defined.
 // NOTE: no -ffast-math: sums keep IEEE semantics (NaN and Inf propagate).
-// The including file includes <algorithm>, <cstdint>, <cstring>, <utility>, <vector> and <immintrin.h> (x86) first.
+// The including file includes <algorithm>, <cstdint>, <cstdlib>, <cstring>, <new>, <utility>, <vector> and <immintrin.h> (x86) first.
 
 namespace {
 
@@ -283,7 +283,23 @@ void dotRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const
   }
 }
 
-thread_local std::vector<float> packBufA, packBufB;
+// Scratch floats for packed operands, aligned to a cache line so that no vector load from them splits a line
+// (a std::vector's floats are aligned to 16 bytes only). Grown as needed, never shrunk; contents not kept.
+struct PackBuf {
+  float* p = nullptr;
+  int64_t n = 0;
+  float* get(int64_t want) {
+    if (want > n) {
+      std::free(p);
+      n = std::max(want, 2 * n);
+      p = static_cast<float*>(std::aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64));
+      if (!p) { n = 0; throw std::bad_alloc(); }
+    }
+    return p;
+  }
+  ~PackBuf() { std::free(p); }
+};
+thread_local PackBuf packBufA, packBufB;
 
 // The NT form (forward) and the NN form (input gradient) for up to 2·W rows (bcastTaken), as Cᵀ = Bᵀ·Aᵀ: each
 // element B(p, j) (a node's weight, read in place: B's columns contiguous in the NT form, its rows in the NN
@@ -343,8 +359,7 @@ inline void bcastTile(int64_t K, const float* x, int64_t xstride, const float* b
 void broadcastRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const float* b, int64_t brs,
                    int64_t bcs, float* c, int64_t crs, bool acc) {
   const int64_t blocks = (M + W - 1) / W;
-  if ((int64_t)packBufA.size() < blocks * K * W) packBufA.resize(blocks * K * W);
-  float* ap = packBufA.data();
+  float* ap = packBufA.get(blocks * K * W);
   const int64_t KW = K - K % W;
   for (int64_t ib = 0; ib < blocks; ib++) {
     float* dst = ap + ib * K * W;
@@ -366,8 +381,7 @@ void broadcastRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars,
     const float* bj = b + j * bcs;
     int64_t rs = brs, cs = bcs;
     if (cols < W) {  // a narrow last group: copied, zero-padded, to W columns
-      if ((int64_t)packBufB.size() < W * K) packBufB.resize(W * K);
-      float* t = packBufB.data();
+      float* t = packBufB.get(W * K);
       for (int q = 0; q < W; q++)
         for (int64_t p = 0; p < K; p++) t[q * K + p] = q < cols ? bj[p * brs + q * bcs] : 0.f;
       bj = t;
@@ -399,8 +413,7 @@ void broadcastRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars,
 // rounding.
 void panelRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const float* b, int64_t brs, int64_t bcs,
                float* c, int64_t crs, bool acc) {
-  if ((int64_t)packBufB.size() < K * NR) packBufB.resize(K * NR);
-  float* t = packBufB.data();
+  float* t = packBufB.get(K * NR);
   const int64_t DH = tileRows(M), tiles = (M + DH - 1) / DH;
   // the next group's lines for steps p … p + W − 1: one per column (NT) or two per row of B (NN)
   const int lines = brs == 1 ? NR : W;
@@ -467,8 +480,7 @@ void directRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, in
   const int64_t NF = N - N % NR, tail = N - NF;
   float* t = nullptr;
   if (tail) {
-    if ((int64_t)packBufB.size() < K * NR) packBufB.resize(K * NR);
-    t = packBufB.data();
+    t = packBufB.get(K * NR);
     for (int64_t p = 0; p < K; p++)
       for (int64_t q = 0; q < NR; q++) t[p * NR + q] = q < tail ? b[p * brs + NF + q] : 0.f;
   }
@@ -513,10 +525,8 @@ void gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t 
   if (M < DIRECT_OTHER && bcs == 1) return directRows(M, N, K, a, ars, acs, b, brs, c, crs, accumulate);
   const int64_t ncMax = std::min<int64_t>(NC, (N + NR - 1) / NR * NR);
   const int64_t mcMax = std::min<int64_t>(MC, (M + MR - 1) / MR * MR);
-  if ((int64_t)packBufB.size() < KC * ncMax) packBufB.resize(KC * ncMax);
-  if ((int64_t)packBufA.size() < KC * mcMax) packBufA.resize(KC * mcMax);
-  float* bp = packBufB.data();
-  float* ap = packBufA.data();
+  float* bp = packBufB.get(KC * ncMax);
+  float* ap = packBufA.get(KC * mcMax);
   for (int64_t j0 = 0; j0 < N; j0 += NC) {
     const int64_t nc = std::min(NC, N - j0);
     for (int64_t p0 = 0; p0 < K; p0 += KC) {
