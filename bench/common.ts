@@ -9,6 +9,7 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { setBackend, type Backend } from '../src/kernels/backend.js';
+import type { Candidate } from '../src/experiments/timing.js';
 
 export type Tf = typeof import('@tensorflow/tfjs-core');
 export type TfLayers = typeof import('@tensorflow/tfjs-layers');
@@ -197,6 +198,35 @@ async function measureMachine(): Promise<MachineRates | null> {
     say(`bench: machine() of the native backend failed: ${oneLine(err)}`);
     return null;
   }
+}
+
+type ReadProbe = (buf: Float32Array, offset: number, count: number, threads: number) => number | null;
+let probeFn: ReadProbe | null | undefined;
+let probeBuf: Float32Array | null = null;
+/** Bytes a read probe reads per call, and the pool it cycles through (far past the caches). */
+export const PROBE_BYTES = 64 << 20, PROBE_POOL = 256 << 20;
+
+/**
+ * A candidate that reads PROBE_BYTES of memory with `threads` threads at once (the native addon's readProbe,
+ * cycling through a 256 MB pool so that every read comes from DRAM): timed in a group beside the layer's
+ * candidates, it gives the read rate the machine allowed during that group. Null without the addon.
+ */
+export async function readProbeCandidate(threads: number): Promise<Candidate | null> {
+  if (probeFn === undefined) {
+    const file = join(root, 'src', 'kernels', 'native', 'index.ts');
+    try {
+      const mod = existsSync(file) ? (await import(pathToFileURL(file).href)) as { readProbe?: ReadProbe } : {};
+      probeFn = typeof mod.readProbe === 'function' && mod.readProbe(new Float32Array(16), 0, 16, 1) !== null ? mod.readProbe : null;
+    } catch (err) {
+      say(`bench: readProbe of the native backend failed: ${oneLine(err)}`);
+      probeFn = null;
+    }
+  }
+  if (!probeFn) return null;
+  const read = probeFn, count = PROBE_BYTES / 4, windows = PROBE_POOL / PROBE_BYTES;
+  const buf = (probeBuf ??= new Float32Array(PROBE_POOL / 4).fill(1));
+  let next = 0;
+  return { name: `read probe ${threads}`, run: () => void read(buf, (next++ % windows) * count, count, threads) };
 }
 
 function describe(m: MachineRates): string {

@@ -10,7 +10,10 @@
  * napkin math, the achieved fraction of that bound, and its time relative to
  * a dense layer of equal compute (512→512) and to a dense layer of equal
  * parameters (512→T·512, T = 2^(k+1) − 1 nodes, width capped), measured
- * interleaved in one group per k and backend.
+ * interleaved in one group per k and backend. Each group also times a 64 MB
+ * read from memory with the backend's threads (the addon's readProbe), and
+ * every figure gives its fraction of the roofline bound at that read rate too:
+ * against what the memory gave while it ran, beside the fixed bound.
  *
  * Napkin bytes (float32): each touched node's m·n weights (and m biases) once
  * per pass, plus the pass's inputs and outputs. Backward also writes the
@@ -29,7 +32,7 @@ import type { Layer } from '../src/layers/layer.js';
 import { TreeGated } from '../src/layers/tree.js';
 import { Optimizer } from '../src/train/optim.js';
 import {
-  getBackend, limitsFor, loadBackends, machineLimits, machineLimitsAgain, pct, ratio, threadsOf,
+  getBackend, limitsFor, loadBackends, machineLimits, machineLimitsAgain, pct, PROBE_BYTES, ratio, readProbeCandidate, threadsOf,
   type BenchContext, type BenchResult, type Table,
 } from './common.js';
 import { collectGarbage, fmtMs, measure, timeRatio, type Candidate, type Measurement } from '../src/experiments/timing.js';
@@ -45,6 +48,8 @@ interface Napkin { flops: number; bytes: number }
 interface FigureRow {
   backend: string; k: number; figure: Figure; touched: number; ms: number; repeats: number;
   boundMs: number; boundBy: 'flops' | 'bytes'; achieved: number; nodeBoundMs: number; nodeAchieved: number;
+  /** the read rate of the group's probe (bytes/s; null without the addon) and the fraction of the roofline bound at that rate */
+  probeRate: number | null; probeAchieved: number | null;
   vsDenseCompute: number; vsDenseParams: number; denseParamsWidth: number; denseParamsCapped: boolean;
 }
 
@@ -165,16 +170,21 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
 
     // One interleaved group per backend: interleaved with js and wasm samples, the native (2-thread) samples ran
     // up to 2.3× slower at deep k (k = 10 forward 82 ms vs 36 ms; likely V8's collector threads on the second core).
+    // Each group also times a read of 64 MB from memory with the backend's threads: the read rate during the group.
     const trainM: Measurement[] = [], inferM: Measurement[] = [];
+    const probe = async (be: string): Promise<Candidate[]> => {
+      const c = await readProbeCandidate(threadsOf(getBackend(be)));
+      return c ? [{ ...c, name: `read probe @${be}` }] : [];
+    };
     for (const be of backends) {
       collectGarbage();
-      trainM.push(...await measure(subjects.map((s) => trainCandidate(s, be)), timing));
+      trainM.push(...await measure([...subjects.map((s) => trainCandidate(s, be)), ...await probe(be)], timing));
     }
     for (const be of backends) {
       setBackend(be);
       for (const s of subjects) s.layer.forward(s.x, 'infer'); // builds this backend's collapsed tables outside the timing
       collectGarbage();
-      inferM.push(...await measure(subjects.flatMap((s) => [inferCandidate(s, be, 256), inferCandidate(s, be, 1)]), timing));
+      inferM.push(...await measure([...subjects.flatMap((s) => [inferCandidate(s, be, 256), inferCandidate(s, be, 1)]), ...await probe(be)], timing));
     }
 
     const get = (ms: Measurement[], name: string): Measurement => ms.find((q) => q.name === name)!;
@@ -187,12 +197,16 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
           : get(inferM, `${s.name} @${be} N=${figure === 'infer N=1' ? 1 : 256}`);
         const t = pick(tree), c = pick(dc), p = pick(dp);
         const ms = t.phases[phase].ms;
+        const pm = (isTrain ? trainM : inferM).find((q) => q.name === `read probe @${be}`);
+        const probeRate = pm ? PROBE_BYTES / (pm.ms / 1e3) : null;
         const nk = napkin(figure, k, touched, leaves, m), nodes = figure === 'infer N=1' ? { nodes: [1], leaves: [1] } : rowsOf;
         measured.push({ backend: be, row: (lim) => {
           const b = bound(nk, lim), nb = nodeBoundMs(figure, nodes, lim);
+          const pb = probeRate === null ? null : bound(nk, { flops: lim.flops, bytes: probeRate }).ms;
           return {
             backend: be, k, figure, touched: figure === 'infer N=1' ? 1 : figure === 'infer N=256' ? leaves : touched,
             ms, repeats: t.repeats, boundMs: b.ms, boundBy: b.by, achieved: b.ms / ms, nodeBoundMs: nb, nodeAchieved: nb / ms,
+            probeRate, probeAchieved: pb === null ? null : pb / ms,
             vsDenseCompute: timeRatio(t, c, phase), vsDenseParams: timeRatio(t, p, phase),
             denseParamsWidth: width, denseParamsCapped: width < T * m,
           };
@@ -216,10 +230,12 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
       tables.push({
         title: `tree-gated layer 512→512, N = ${figure === 'infer N=1' ? 1 : N}, ${figureTitle(figure)} — backend ${be} (${threads} thread${threads > 1 ? 's' : ''})`,
         head: ['k', figure.startsWith('infer') ? 'leaves read' : 'nodes touched', 'time', 'roofline bound', 'achieved',
-          'per-node bound', 'achieved vs per-node', 'time ÷ dense 512→512', 'time ÷ dense of equal params', 'repeats'],
+          'per-node bound', 'achieved vs per-node', 'read rate in the group', 'achieved at that rate', 'time ÷ dense 512→512', 'time ÷ dense of equal params', 'repeats'],
         rows: rs.map((r) => [
           String(r.k), String(r.touched), fmtMs(r.ms), `${fmtMs(r.boundMs)} (${r.boundBy === 'flops' ? 'compute' : 'memory'})`,
-          pct(r.achieved), fmtMs(r.nodeBoundMs), pct(r.nodeAchieved), ratio(r.vsDenseCompute),
+          pct(r.achieved), fmtMs(r.nodeBoundMs), pct(r.nodeAchieved),
+          r.probeRate === null ? '–' : `${(r.probeRate / 1e9).toFixed(1)} GB/s`, r.probeAchieved === null ? '–' : pct(r.probeAchieved),
+          ratio(r.vsDenseCompute),
           `${ratio(r.vsDenseParams)} (512→${r.denseParamsWidth}${r.denseParamsCapped ? ', capped' : ''})`, String(r.repeats),
         ]),
       });
@@ -229,6 +245,7 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
     `roofline limits: 1 thread ${(final.flops / 1e9).toFixed(0)} GFLOP/s and ${(final.bytes / 1e9).toFixed(1)} GB/s, all threads ${(final.flopsAll / 1e9).toFixed(0)} GFLOP/s and ${(final.bytesAll / 1e9).toFixed(1)} GB/s — ${final.source}; each backend is bounded with the figures of the thread count it runs with`,
     `dense of equal parameters has width T·512 (T = 2^(k+1) − 1 nodes), capped at ${cap} outputs (${ctx.quick ? 'quick run; --full raises it to 65536' : 'full run'}) to keep the run short on the js backend; capped rows compare against a smaller dense layer than the tree's capacity`,
     'per-node bound: Σ over the touched nodes of max(flops / peak, bytes / bandwidth) + inputs and outputs, i.e. each node product overlapping only its own weight reads (the roofline bound lets one node\'s reads overlap another\'s arithmetic); its achieved fraction measures the kernels, the gap between the two bounds the scheduling',
+    `read rate in the group: ${PROBE_BYTES >> 20} MB read from memory with the backend's thread count (the native addon's readProbe, vector loads), timed in the same interleaved group as the figure; achieved at that rate: the roofline bound with that rate in place of the bandwidth limit (the same peak), i.e. against what the memory gave while the figure ran — a diagnostic beside the issue's bound, not a replacement (it reads above 100% where weights come from cache)`,
     'training figures: forward (train mode), backward (weight + input gradients), step = lazy Adam over touched nodes + clearing their gradients',
     'inference: collapsed leaf tables (k = 0: the root), built outside the timing and, on the native backend, packed into panels as the dense baselines\' weights are; N = 1 takes the next example of the batch on every call, so successive calls read different leaves',
   ];

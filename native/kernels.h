@@ -15,6 +15,8 @@ using AdamFn = void (*)(float* w, float* g, float* m, float* v, int64_t e0, int6
 using SgdFn = void (*)(float* w, float* g, float* v, int64_t e0, int64_t e1, float lr, float lam, float mu, bool clear);
 // FMA throughput probe: returns the flops done.
 using BurnFn = double (*)(int64_t iters, float seed);
+// Read bandwidth probe: returns the sum of p[0, n) (so that the reads cannot be left out).
+using ReadFn = double (*)(const float* p, int64_t n);
 // C(i, j) (+)= Σ_p A(i, p) · B(p, j), with
 //   A(i, p) = a[i*ars + p*acs], B(p, j) = b[p*brs + j*bcs], C(i, j) = c[i*crs + j].
 using GemmFn = void (*)(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs,
@@ -38,6 +40,7 @@ struct Kernels {
   AdamFn adamSlot;
   SgdFn sgdSlot;
   BurnFn fmaBurn;
+  ReadFn readSum;
   int64_t nr;  // panel width of packPanels
   PackFn packPanels;
   PackedFn packedRows;

@@ -726,9 +726,7 @@ napi_value Machine(napi_env env, napi_callback_info) {
         const double t0 = seconds();
         pool->run(nt, [&](int t) {
           const int64_t lo = n * t / nt, hi = n * (t + 1) / nt;
-          float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-          for (int64_t i = lo; i + 4 <= hi; i += 4) { s0 += buf[i]; s1 += buf[i + 1]; s2 += buf[i + 2]; s3 += buf[i + 3]; }
-          volatile float sink = s0 + s1 + s2 + s3;
+          volatile double sink = isa->readSum(buf.data() + lo, hi - lo);
           (void)sink;
         });
         best = std::max(best, n * 4.0 / (seconds() - t0) / 1e9);
@@ -750,6 +748,31 @@ napi_value Machine(napi_env env, napi_callback_info) {
     napi_create_double(env, bandwidth(pool->size()), &x);
     napi_set_named_property(env, o, "readGBsAll", x);
     return o;
+  });
+}
+
+// readProbe(buf, offset, count, threads): the sum of buf[offset, offset + count), read by `threads` threads of the
+// pool (at most all of them) in contiguous shares at once. Benchmarks time it for the read rate of memory at that
+// moment (bench/tree.ts); the sum keeps the reads from being left out.
+napi_value ReadProbe(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    napi_value v[4];
+    argv(env, info, 4, v);
+    const F32 buf = f32(env, v[0], "buf");
+    const int64_t off = i64(env, v[1], "offset"), count = i64(env, v[2], "count"), want = i64(env, v[3], "threads");
+    if (off + count > buf.n) throw ArgError{"readProbe: offset + count is past the end of buf"};
+    if (want < 1) throw ArgError{"readProbe: threads must be at least 1"};
+    const int nt = (int)std::min<int64_t>(want, pool->size());
+    std::vector<double> part(nt, 0.0);
+    pool->run(nt, [&](int t) {
+      const int64_t lo = count * t / nt, hi = count * (t + 1) / nt;
+      part[t] = isa->readSum(buf.p + off + lo, hi - lo);
+    });
+    double sum = 0;
+    for (double x : part) sum += x;
+    napi_value r;
+    napi_create_double(env, sum, &r);
+    return r;
   });
 }
 
@@ -815,6 +838,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"gatherRows", nullptr, GatherRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"scatterRows", nullptr, ScatterRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"machine", nullptr, Machine, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"readProbe", nullptr, ReadProbe, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"parallelStress", nullptr, ParallelStress, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { jsBackend } from '../../src/kernels/backend.js';
-import { loadAddon, nativeBackend, nativeLoadError } from '../../src/kernels/native/index.js';
+import { loadAddon, nativeBackend, nativeLoadError, readProbe } from '../../src/kernels/native/index.js';
 import { Routing } from '../../src/kernels/routing.js';
 import { assertBitEqual, assertClose, randomArray, Rng } from '../helpers.js';
 
@@ -170,8 +170,16 @@ test('native thread handshake survives 20 000 back-to-back parallel calls', { sk
   assert.equal(loadAddon()!.parallelStress(calls), calls * info.maxThreads);
 });
 
-
-
+test('native readProbe sums the range it reads, on 1 and 2 threads, odd lengths, and rejects ranges past the end', { skip }, () => {
+  const buf = new Float32Array(100003);
+  for (let i = 0; i < buf.length; i++) buf[i] = i % 7; // small integers: every partial sum is exact
+  const sum = (o: number, n: number): number => { let t = 0; for (let i = o; i < o + n; i++) t += buf[i]; return t; };
+  for (const [o, n] of [[0, buf.length], [3, 1], [5, 0], [17, 513], [1, 100001], [99000, 1003]]) {
+    for (const threads of [1, 2, 64]) assert.equal(readProbe(buf, o, n, threads), sum(o, n), `offset ${o}, count ${n}, ${threads} threads`);
+  }
+  assert.throws(() => readProbe(buf, 100000, 4, 1), /past the end/);
+  assert.throws(() => readProbe(buf, 0, 4, 0), /at least 1/);
+});
 
 test('native kernels reject out-of-bounds views instead of touching memory', { skip }, () => {
   const a = new Float32Array(10), b = new Float32Array(10), c = new Float32Array(4);

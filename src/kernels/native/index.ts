@@ -32,6 +32,7 @@ interface Addon {
   gatherRows(src: Float32Array, srcStride: number, srcOffset: number, idx: Int32Array, count: number, cols: number, dst: Float32Array): void;
   scatterRows(src: Float32Array, cols: number, idx: Int32Array, count: number, dst: Float32Array, dstStride: number, dstOffset: number, accumulate: boolean): void;
   machine(): MachineFigures;
+  readProbe(buf: Float32Array, offset: number, count: number, threads: number): number;
   setThreads(n: number): number;
   parallelStress(calls: number): number;
   info(): { isa: string; maxThreads: number; threads: number; panel: number };
@@ -73,6 +74,15 @@ export function nativeLoadError(): string {
 /** Machine figures measured by the addon (about half a second), or null without it. */
 export function machine(): MachineFigures | null {
   return loadAddon()?.machine() ?? null;
+}
+
+/**
+ * The sum of buf[offset, offset + count), read by `threads` of the addon's threads at once (benchmarks time it for
+ * the read rate of memory at that moment), or null without the addon.
+ */
+export function readProbe(buf: Float32Array, offset: number, count: number, threads: number): number | null {
+  const a = loadAddon();
+  return a ? a.readProbe(buf, offset, count, threads) : null;
 }
 
 /**
