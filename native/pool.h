@@ -1,19 +1,33 @@
 // A tiny persistent thread pool: run(n, fn) calls fn(0..n-1) with fn(0) on the
-// calling thread and the rest on workers, and returns when all are done.
+// calling thread and fn(i) on worker i, and returns when all are done.
 // NOTE: one run at a time (JS calls the addon from one thread).
 //
 // Waits spin, then block. A worker that finished a task keeps polling for the
 // next one for kSpinWork, yielding the core to any other runnable thread on
 // every poll, and only then blocks on a condition variable; the caller polls
 // for the workers' completion for kSpinDone before blocking. A blocked worker
-// on this virtual machine takes 70–120 µs to wake (its idle CPU is halted), a
+// on this virtual machine takes 70–230 µs to wake (its idle CPU is halted), a
 // polling one about a microsecond, and the calls of a training step come a
 // few hundred microseconds apart. Blocking waits use the mutex and the
 // predicates, so a missed wake-up cannot hang; spinning only skips them.
+//
+// Calls that find the workers asleep (requests a few milliseconds apart) must
+// not pay for their wake-up: waking a blocked worker cost the caller 31 µs on
+// this VM (the notify; 6 µs when the caller had been idle too) and the worker
+// ran 80 µs later, so a 1×512×512 leaf product every 2 ms took 114–117 µs on
+// two threads against 53–56 µs on one. So (1) a task is claimed under the
+// mutex by whoever starts it: once the caller has run fn(0) it runs every task
+// whose worker has not started yet; and (2) a small run (`work`, the caller's
+// work over its threshold for threads, below kWakeSize) that finds a worker
+// asleep runs on the caller alone, without waking anyone, unless the previous
+// run ended under kBurst ago (calls in quick succession: wake them once). A
+// task's result does not depend on the thread that runs it. runTogether(n, fn)
+// keeps every task on its own thread, for measurements of threads at once.
 #pragma once
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -37,29 +51,58 @@ class Pool {
   }
   int size() const { return (int)threads_.size() + 1; }
 
-  void run(int n, const std::function<void(int)>& fn) {
-    if (n <= 1 || threads_.empty()) {
-      for (int i = 0; i < n; i++) fn(i);
-      return;
-    }
-    n = std::min(n, size());
-    {
+  // Work of a run at which waking a sleeping worker pays, in units of the caller's threshold for threads (the
+  // waker's 31 µs plus the worker's 80 µs against half of the work: about 160 µs of one thread's work).
+  static constexpr double kWakeSize = 16;
+
+  void run(int n, const std::function<void(int)>& fn, double work = kWakeSize) { start(n, fn, false, work); }
+  void runTogether(int n, const std::function<void(int)>& fn) { start(n, fn, true, kWakeSize); }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  static constexpr std::chrono::microseconds kSpinWork{1000}, kSpinDone{500}, kBurst{300};
+
+  void start(int n, const std::function<void(int)>& fn, bool together, double work) {
+    bool alone = n <= 1 || threads_.empty();
+    if (!alone) {
+      n = std::min(n, size());
       std::lock_guard<std::mutex> l(m_);
-      fn_ = &fn;
-      active_ = n;
-      pending_ = n - 1;
-      gen_++;
+      alone = !together && sleeping_ > 0 && work < kWakeSize && Clock::now() - lastEnd_ > kBurst;
+      if (!alone) {
+        fn_ = &fn;
+        active_ = n;
+        claimed_ = 1;  // task 0: this thread
+        pending_ = n - 1;
+        gen_++;
+      }
+    }
+    if (alone) {
+      for (int i = 0; i < n; i++) fn(i);
+      lastEnd_ = Clock::now();
+      return;
     }
     wake_.notify_all();
     fn(0);
+    if (!together)
+      for (int i = 1; i < n; i++)
+        if (claim(i)) {
+          fn(i);
+          pending_.fetch_sub(1, std::memory_order_acq_rel);
+        }
     spinUntil([this] { return pending_.load(std::memory_order_acquire) == 0; }, kSpinDone);
     std::unique_lock<std::mutex> l(m_);
     done_.wait(l, [this] { return pending_ == 0; });
     fn_ = nullptr;
+    lastEnd_ = Clock::now();
   }
 
- private:
-  static constexpr std::chrono::microseconds kSpinWork{1000}, kSpinDone{500};
+  // Claims task i of the current run if nobody has started it (call with m_ unlocked).
+  bool claim(int i) {
+    std::lock_guard<std::mutex> l(m_);
+    if (claimed_ >> i & 1) return false;
+    claimed_ |= uint64_t{1} << i;
+    return true;
+  }
 
   // Polls `ready` until it holds or `limit` has passed, yielding the core on every poll.
   template <typename F>
@@ -78,10 +121,15 @@ class Pool {
       const std::function<void(int)>* fn;
       {
         std::unique_lock<std::mutex> l(m_);
-        wake_.wait(l, [&] { return gen_ != seen; });
+        if (gen_ == seen) {
+          sleeping_++;
+          wake_.wait(l, [&] { return gen_ != seen; });
+          sleeping_--;
+        }
         seen = gen_;
         if (stop_) return;
-        if (id >= active_) continue;
+        if (id >= active_ || (claimed_ >> id & 1)) continue;  // not in this run, or the caller took it
+        claimed_ |= uint64_t{1} << id;
         fn = fn_;
       }
       (*fn)(id);
@@ -100,6 +148,9 @@ class Pool {
   std::atomic<uint64_t> gen_{0};
   std::atomic<int> pending_{0};
   int active_ = 0;
+  uint64_t claimed_ = 0;  // bit i: task i of the current run has been started (at most 64 threads)
+  int sleeping_ = 0;      // workers blocked on wake_
+  Clock::time_point lastEnd_{};  // end of the last run (the caller's thread only)
   bool stop_ = false;
 };
 

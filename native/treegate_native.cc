@@ -163,16 +163,17 @@ void gemmPar(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64
   if (nt <= 1 || partCost(M) * N * K < kParallelMacs) return isa->gemm(M, N, K, a, ars, acs, b, brs, bcs, c, crs, acc);
   // Split the longer side: each thread packs the operand it does not split (all of B in a row split), so
   // splitting columns when N ≥ M packs less (256×1024×1024, 2 threads: 3.5 → 3.2 ms of CPU time).
+  const double work = (double)(partCost(M) * N * K) / kParallelMacs;
   if (M >= 48 * nt && M > N) {  // split rows
     pool->run(nt, [&](int t) {
       const int64_t i0 = M * t / nt, i1 = M * (t + 1) / nt;
       isa->gemm(i1 - i0, N, K, a + i0 * ars, ars, acs, b, brs, bcs, c + i0 * crs, crs, acc);
-    });
+    }, work);
   } else {  // split columns, on multiples of 32
     pool->run(nt, [&](int t) {
       const int64_t j0 = (N * t / nt) / 32 * 32, j1 = t == nt - 1 ? N : (N * (t + 1) / nt) / 32 * 32;
       if (j1 > j0) isa->gemm(M, j1 - j0, K, a, ars, acs, b + j0 * bcs, brs, bcs, c + j0, crs, acc);
-    });
+    }, work);
   }
 }
 
@@ -201,7 +202,7 @@ void packedPar(int64_t M, int64_t N, int64_t K, const float* a, const float* pan
   pool->run(nt, [&](int t) {
     const int64_t j0 = P * t / nt * nr, j1 = std::min(N, P * (t + 1) / nt * nr);
     if (j1 > j0) isa->packedRows(M, j1 - j0, K, a, K, panels + j0 * K, c + j0, N, true);
-  });
+  }, (double)(partCost(M) * N * K) / kParallelMacs);
 }
 
 // Floats of one node's packed tables (packNodes): its m rows of s in panels of nr, zero-padded to a multiple of nr.
@@ -300,6 +301,7 @@ void byRows(const Ranges& r, int64_t N, int64_t macsPerRow, F&& f, Pre&& pre = {
   int64_t whole = 0;
   for (int64_t g = r.g0; g < r.g1; g++) whole += partCost(r.end.p[g] - r.start.p[g]);
   const int nt = whole * macsPerRow < kParallelMacs ? 1 : threads;
+  const double work = (double)(whole * macsPerRow) / kParallelMacs;
   std::vector<int64_t> R{0, N};
   if (nt > 1) {
     R = splitPoints(r, N, nt);
@@ -314,10 +316,10 @@ void byRows(const Ranges& r, int64_t N, int64_t macsPerRow, F&& f, Pre&& pre = {
       constexpr bool rows = !std::is_same_v<std::decay_t<Pre>, NoRows> || !std::is_same_v<std::decay_t<Post>, NoRows>;
       // a few rows are gathered and scattered on this thread: a handshake costs more than their copy
       const int rowThreads = N <= FEW_ROWS ? 1 : nt;
-      if constexpr (rows) pool->run(rowThreads, [&](int t) { pre(N * t / rowThreads, N * (t + 1) / rowThreads); });
+      if constexpr (rows) pool->run(rowThreads, [&](int t) { pre(N * t / rowThreads, N * (t + 1) / rowThreads); }, work);
       for (int64_t g = r.g0; g < r.g1; g++)
         if (r.end.p[g] > r.start.p[g]) f(r.node.p[g], r.start.p[g], r.end.p[g], nt);
-      if constexpr (rows) pool->run(rowThreads, [&](int t) { post(N * t / rowThreads, N * (t + 1) / rowThreads); });
+      if constexpr (rows) pool->run(rowThreads, [&](int t) { post(N * t / rowThreads, N * (t + 1) / rowThreads); }, work);
       return;
     }
   }
@@ -328,7 +330,7 @@ void byRows(const Ranges& r, int64_t N, int64_t macsPerRow, F&& f, Pre&& pre = {
       if (e > s) f(r.node.p[g], s, e, 1);
     }
     post(R[t], R[t + 1]);
-  });
+  }, work);
 }
 
 // groupedForward(node, start, end, g0, g1, xs, s, w, bias, m, ys, N, packed): ys[r] += xs[r] U_tᵀ + c_t
@@ -467,7 +469,7 @@ napi_value GroupedBackwardWeight(napi_env env, napi_callback_info info) {
         acc += c;
         if (owner == t) node(g, 1);
       }
-    });
+    }, (double)work / kParallelMacs);
     return undefined(env);
   });
 }
@@ -505,7 +507,7 @@ void forSlots(napi_env env, napi_value* v, const F32& w, const F32& g, std::vect
       const int64_t e0 = std::max(lo, q * slotSize) - q * slotSize, e1 = std::min(hi, (q + 1) * slotSize) - q * slotSize;
       if (e1 > e0) f(slots.p[q], base + e0, base + e1, t[q]);
     }
-  });
+  }, (double)total / kParallelElements);
 }
 
 // adamUpdate(w, g, m, v, slotSize, slots, count, steps, decayScale, lr, weightDecay, b1, b2, eps, clearGrad)
@@ -665,7 +667,7 @@ napi_value GatherRows(napi_env env, napi_callback_info info) {
     // forward pass: 0.08 ms on one thread in the layer, 0.03 ms on two; the layer's forward 4–7% faster at k = 1).
     const int nt = count * cols < kParallelGather ? 1 : threads;
     if (nt <= 1) rows(0, count);
-    else pool->run(nt, [&](int t) { rows(count * t / nt, count * (t + 1) / nt); });
+    else pool->run(nt, [&](int t) { rows(count * t / nt, count * (t + 1) / nt); }, (double)(count * cols) / kParallelGather);
     return undefined(env);
   });
 }
@@ -704,7 +706,7 @@ napi_value Machine(napi_env env, napi_callback_info) {
   return guard(env, [&] {
     auto peak = [](int nt) {
       std::atomic<double> total{0};
-      pool->run(nt, [&](int t) {
+      pool->runTogether(nt, [&](int t) {
         double flops = 0;
         const double t0 = seconds();
         while (seconds() - t0 < 0.1) flops += isa->fmaBurn(200000, 1.0f + t);
@@ -724,7 +726,7 @@ napi_value Machine(napi_env env, napi_callback_info) {
       double best = 0;
       for (int rep = 0; rep < 3; rep++) {
         const double t0 = seconds();
-        pool->run(nt, [&](int t) {
+        pool->runTogether(nt, [&](int t) {
           const int64_t lo = n * t / nt, hi = n * (t + 1) / nt;
           volatile double sink = isa->readSum(buf.data() + lo, hi - lo);
           (void)sink;
@@ -764,7 +766,7 @@ napi_value ReadProbe(napi_env env, napi_callback_info info) {
     if (want < 1) throw ArgError{"readProbe: threads must be at least 1"};
     const int nt = (int)std::min<int64_t>(want, pool->size());
     std::vector<double> part(nt, 0.0);
-    pool->run(nt, [&](int t) {
+    pool->runTogether(nt, [&](int t) {
       const int64_t lo = count * t / nt, hi = count * (t + 1) / nt;
       part[t] = isa->readSum(buf.p + off + lo, hi - lo);
     });
@@ -789,13 +791,17 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
 }
 
 // parallelStress(calls): runs `calls` tiny pool handshakes; returns the sum of their per-thread counts.
+// parallelStress(calls, work): `calls` runs of one task per thread back to back, each of the given work (in units
+// of the threshold for threads: below Pool::kWakeSize a run that finds a worker asleep stays on this thread);
+// returns the number of tasks run, which must be calls × threads whoever ran them.
 napi_value ParallelStress(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
-    napi_value v[1];
-    argv(env, info, 1, v);
+    napi_value v[2];
+    argv(env, info, 2, v);
     const int64_t calls = i64(env, v[0], "calls");
+    const double work = num(env, v[1], "work");
     std::atomic<int64_t> count{0};
-    for (int64_t i = 0; i < calls; i++) pool->run(pool->size(), [&](int) { count++; });
+    for (int64_t i = 0; i < calls; i++) pool->run(pool->size(), [&](int) { count++; }, work);
     napi_value r;
     napi_create_double(env, (double)count.load(), &r);
     return r;

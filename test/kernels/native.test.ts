@@ -167,7 +167,20 @@ test('native thread handshake survives 20 000 back-to-back parallel calls', { sk
   const info = nb!.info();
   const calls = 20000;
   // every call runs one task per thread; a lost wake-up would hang here (the runner's timeout fails it)
-  assert.equal(loadAddon()!.parallelStress(calls), calls * info.maxThreads);
+  assert.equal(loadAddon()!.parallelStress(calls, 16), calls * info.maxThreads);
+});
+
+test('native thread pool runs every task once across sleeping workers, small runs kept on the caller and stolen tasks', { skip }, () => {
+  // Gaps of 0–3 ms let the workers go to sleep (after 1 ms of polling) or not; small runs (work 1) that find one
+  // asleep stay on the caller, large ones (work 16) wake it, and the caller takes any task not yet started. Every
+  // path must run each task exactly once and return (a lost wake-up or a double claim fails here).
+  const info = nb!.info(), rng = new Rng(5);
+  for (let i = 0; i < 300; i++) {
+    const gap = rng.uniform() * 3, t0 = performance.now();
+    while (performance.now() - t0 < gap) { /* busy, as JavaScript between calls */ }
+    const work = i % 3 === 0 ? 16 : 1, calls = 1 + (i % 4);
+    assert.equal(loadAddon()!.parallelStress(calls, work), calls * info.maxThreads, `call ${i}, gap ${gap.toFixed(2)} ms, work ${work}`);
+  }
 });
 
 test('native readProbe sums the range it reads, on 1 and 2 threads, odd lengths, and rejects ranges past the end', { skip }, () => {

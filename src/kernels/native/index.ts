@@ -34,7 +34,7 @@ interface Addon {
   machine(): MachineFigures;
   readProbe(buf: Float32Array, offset: number, count: number, threads: number): number;
   setThreads(n: number): number;
-  parallelStress(calls: number): number;
+  parallelStress(calls: number, work: number): number;
   info(): { isa: string; maxThreads: number; threads: number; panel: number };
 }
 
