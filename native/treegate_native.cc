@@ -790,7 +790,6 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   });
 }
 
-// parallelStress(calls): runs `calls` tiny pool handshakes; returns the sum of their per-thread counts.
 // parallelStress(calls, work): `calls` runs of one task per thread back to back, each of the given work (in units
 // of the threshold for threads: below Pool::kWakeSize a run that finds a worker asleep stays on this thread);
 // returns the number of tasks run, which must be calls × threads whoever ran them.

