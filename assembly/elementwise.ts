@@ -41,6 +41,37 @@ export function addColumnSums(x: usize, rows: i32, cols: i32, out: usize): void 
   }
 }
 
+/**
+ * out[r] (+)= Σ_j a[r, j]·b[r, j], summed in f64 in the order of j as the reference (bit-identical), two rows at
+ * a time so that their adds overlap. `acc` 1: start from out[r].
+ */
+export function rowDots(a: usize, b: usize, rows: i32, cols: i32, out: usize, acc: i32): void {
+  const step = <usize>cols << 2;
+  let r = 0;
+  for (; r + 2 <= rows; r += 2) {
+    const o = out + (<usize>r << 2);
+    let s0: f64 = acc ? <f64>load<f32>(o) : 0, s1: f64 = acc ? <f64>load<f32>(o + 4) : 0;
+    const a0 = a + <usize>r * step, b0 = b + <usize>r * step;
+    for (let j = 0; j < cols; j++) {
+      const q = <usize>j << 2;
+      s0 += <f64>load<f32>(a0 + q) * <f64>load<f32>(b0 + q);
+      s1 += <f64>load<f32>(a0 + step + q) * <f64>load<f32>(b0 + step + q);
+    }
+    store<f32>(o, <f32>s0);
+    store<f32>(o + 4, <f32>s1);
+  }
+  for (; r < rows; r++) {
+    const o = out + (<usize>r << 2);
+    let s: f64 = acc ? <f64>load<f32>(o) : 0;
+    const a0 = a + <usize>r * step, b0 = b + <usize>r * step;
+    for (let j = 0; j < cols; j++) {
+      const q = <usize>j << 2;
+      s += <f64>load<f32>(a0 + q) * <f64>load<f32>(b0 + q);
+    }
+    store<f32>(o, <f32>s);
+  }
+}
+
 /** y = x < 0 ? 0 : x (NaN passes through, like the reference). */
 export function reluForward(x: usize, y: usize, count: i32): void {
   const zero = f32x4.splat(0);

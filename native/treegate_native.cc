@@ -582,6 +582,33 @@ napi_value AddColumnSums(napi_env env, napi_callback_info info) {
   });
 }
 
+// rowDots(a, b, rows, cols, out, accumulate): out[r] (+)= Σ_j a[r, j]·b[r, j], summed in double in the order of j
+// (as the reference), four rows at a time so that their sums' adds overlap.
+napi_value RowDots(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    napi_value v[6];
+    argv(env, info, 6, v);
+    const int64_t rows = i64(env, v[2], "rows"), cols = i64(env, v[3], "cols");
+    F32 a = checked(env, v[0], "a", rows * cols), b = checked(env, v[1], "b", rows * cols), o = checked(env, v[4], "out", rows);
+    const bool acc = boolean(env, v[5]);
+    int64_t r = 0;
+    for (; r + 4 <= rows; r += 4) {
+      double s[4];
+      for (int q = 0; q < 4; q++) s[q] = acc ? o.p[r + q] : 0.0;
+      const float *a0 = a.p + r * cols, *b0 = b.p + r * cols;
+      for (int64_t j = 0; j < cols; j++)
+        for (int q = 0; q < 4; q++) s[q] += (double)a0[q * cols + j] * (double)b0[q * cols + j];
+      for (int q = 0; q < 4; q++) o.p[r + q] = (float)s[q];
+    }
+    for (; r < rows; r++) {
+      double s = acc ? o.p[r] : 0.0;
+      for (int64_t j = 0; j < cols; j++) s += (double)a.p[r * cols + j] * (double)b.p[r * cols + j];
+      o.p[r] = (float)s;
+    }
+    return undefined(env);
+  });
+}
+
 // unary(kind, x, y, count) forward: 0 relu, 1 tanh; binary(kind, y, dy, dx, count) backward from the output y
 napi_value Unary(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
@@ -603,7 +630,8 @@ napi_value UnaryBackward(napi_env env, napi_callback_info info) {
     const int64_t kind = i64(env, v[0], "kind"), n = i64(env, v[4], "count");
     F32 y = checked(env, v[1], "y", n), dy = checked(env, v[2], "dy", n), dx = checked(env, v[3], "dx", n);
     if (kind == 0) for (int64_t i = 0; i < n; i++) dx.p[i] = y.p[i] > 0 ? dy.p[i] : 0.f;
-    else for (int64_t i = 0; i < n; i++) dx.p[i] = dy.p[i] * (1 - y.p[i] * y.p[i]);
+    // in double, as the reference: in float, 1 − y² loses most of its digits where tanh saturates (|y| near 1)
+    else for (int64_t i = 0; i < n; i++) dx.p[i] = (float)((double)dy.p[i] * (1.0 - (double)y.p[i] * (double)y.p[i]));
     return undefined(env);
   });
 }
@@ -837,6 +865,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"sgdUpdate", nullptr, SgdUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"addRowVector", nullptr, AddRowVector, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"addColumnSums", nullptr, AddColumnSums, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"rowDots", nullptr, RowDots, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"unaryBackward", nullptr, UnaryBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"softmaxCrossEntropy", nullptr, SoftmaxCrossEntropy, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -24,6 +24,7 @@ export interface Backend {
   readonly groupedBackwardWeight: typeof groupedBackwardWeight;
   readonly addRowVector: typeof elementwise.addRowVector;
   readonly addColumnSums: typeof elementwise.addColumnSums;
+  readonly rowDots: typeof elementwise.rowDots;
   readonly reluForward: typeof elementwise.reluForward;
   readonly reluBackward: typeof elementwise.reluBackward;
   readonly tanhForward: typeof elementwise.tanhForward;

@@ -20,6 +20,20 @@ export function addColumnSums(x: Float32Array, rows: number, cols: number, out: 
 }
 
 /**
+ * out[r] (+)= Σ_j a[r, j] · b[r, j] for r < rows: the dot product of each row of a with the same row of b
+ * (the straight-through gradient's dy · z per example). Summed in float64 in the order of j, from out[r]
+ * where `accumulate` (each product of two float32 values is exact there), rounded to float32 once.
+ */
+export function rowDots(a: Float32Array, b: Float32Array, rows: number, cols: number, out: Float32Array, accumulate: boolean): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols;
+    let s = accumulate ? out[r] : 0;
+    for (let j = 0; j < cols; j++) s += a[o + j] * b[o + j];
+    out[r] = s;
+  }
+}
+
+/**
  * y = x < 0 ? 0 : x. NaN passes through (as x > 0 ? x : 0 would not): a NaN
  * weight or input must reach the loss, where training detects it, instead
  * of hiding behind the ReLU while it spreads into the gradients.

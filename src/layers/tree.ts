@@ -61,7 +61,9 @@ export class TreeGated implements Layer {
   private dxs = new Scratch(); // (N, s)
   private dx = new Scratch(); // (N, n)
   private g: Scratch[]; // per block (N, k) projection gating values x_j G_jᵀ, example order
-  private contrib = new Scratch(); // (N, k+1) straight-through: dy · z per depth, sorted order
+  private contrib = new Scratch(); // (k+1, N) straight-through: dy · z per depth, sorted order
+  private nodeBias = new Scratch(); // (N, m) straight-through: the bias of each sorted row's node at one depth
+  private nodeOfRow = new Int32Array(0); // (N) straight-through: each sorted row's node at one depth
   private dg = new Scratch(); // (N, k) straight-through: dL/dg, sorted order
   private tmp = new Scratch(); // (N, s)
   private usage: Float64Array[]; // per block (2^k) leaf counts since resetUsage
@@ -315,21 +317,21 @@ export class TreeGated implements Layer {
   private gateBackward(j: number, dys: Float32Array, xs: Float32Array, dxs: Float32Array): void {
     const rt = this.routing[j], N = rt.n, k = this.depth, s = this.blockSize, m = this.outputSize, be = backend();
     const w = this.weight[j].data, bias = this.bias[j].data, leaf = rt.leaf, perm = rt.perm;
-    const K1 = k + 1;
-    const C = this.contrib.get(N * K1); // (N, k+1) dy · z per depth
+    const C = this.contrib.get(N * (k + 1)); // (k+1, N) dy · z per depth
     const T = this.tmp.get(N * s); // (N, s) dys U_t for the depth's nodes
+    const B = this.nodeBias.get(N * m); // (N, m) c_t of each row's node at the depth
+    const nodeOf = this.nodeOfRow.length >= N ? this.nodeOfRow : (this.nodeOfRow = new Int32Array(N));
     for (let d = 0; d <= k; d++) {
       T.fill(0);
       be.groupedBackwardInput(rt, dys, m, w, s, T, rt.depthStart[d], rt.depthStart[d + 1]);
       const base = 2 ** d - 1;
-      for (let r = 0; r < N; r++) {
-        const t = base + (leaf[perm[r]] >> (k - d));
-        let c = 0;
-        for (let e = 0; e < s; e++) c += T[r * s + e] * xs[r * s + e];
-        for (let e = 0; e < m; e++) c += dys[r * m + e] * bias[t * m + e];
-        C[r * K1 + d] = c;
-      }
-      for (let e = 0; e < N * s; e++) dxs[e] += T[e];
+      for (let r = 0; r < N; r++) nodeOf[r] = base + (leaf[perm[r]] >> (k - d));
+      be.gatherRows(bias, m, 0, nodeOf, N, m, B);
+      // dy · z = (dy U_t) · x + dy · c_t
+      const Cd = C.subarray(d * N, (d + 1) * N);
+      be.rowDots(T, xs, N, s, Cd, false);
+      be.rowDots(dys, B, N, m, Cd, true);
+      be.addColumnSums(T, 1, N * s, dxs); // dxs += T
     }
     const g = this.g[j].get(N * k), gb = this.gateBias[j].data;
     const dg = this.dg.get(N * k); // (N, k)
@@ -337,7 +339,7 @@ export class TreeGated implements Layer {
       const i = perm[r];
       let suffix = 0;
       for (let d = k; d >= 1; d--) {
-        suffix += C[r * K1 + d];
+        suffix += C[d * N + r];
         const v = g[i * k + d - 1] + gb[d - 1];
         const sig = 1 / (1 + Math.exp(-v));
         dg[r * k + d - 1] = (v > 0 ? 1 : -1) * 4 * sig * (1 - sig) * suffix;

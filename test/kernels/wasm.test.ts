@@ -327,6 +327,20 @@ test('wasm: addRowVector and addColumnSums are bit-identical to js (odd widths, 
   }
 });
 
+test('wasm: rowDots is bit-identical to js (odd widths, odd rows, no rows, no columns, accumulate on and off)', () => {
+  const rng = new Rng(3002);
+  for (const rows of [0, 1, 2, 3, 64]) {
+    for (const cols of [0, 1, 3, 4, 5, 33, 257]) {
+      for (const acc of [false, true]) {
+        const a = randomArray(rng, rows * cols), b = randomArray(rng, rows * cols), out = randomArray(rng, rows + 1), ref = out.slice();
+        js.rowDots(a, b, rows, cols, ref, acc);
+        wasm.rowDots(a, b, rows, cols, out, acc);
+        assertBitEqual(out, ref, `rowDots rows=${rows} cols=${cols} accumulate=${acc}`);
+      }
+    }
+  }
+});
+
 test('wasm: relu forward/backward and tanh backward are bit-identical to js; tanh forward within ~7 ulp (max abs error 4.2e-7 measured)', () => {
   const rng = new Rng(3002);
   for (const n of COUNTS) {

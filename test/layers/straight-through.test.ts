@@ -3,6 +3,10 @@ import { test } from 'node:test';
 import { Rng } from '../../src/core/rng.js';
 import { matrix } from '../../src/core/tensor.js';
 import { TreeGated } from '../../src/layers/tree.js';
+import { setBackend } from '../../src/kernels/backend.js';
+import { registerAvailableBackends } from '../../src/kernels/select.js';
+
+const BACKENDS = registerAvailableBackends(); // js always; wasm and native where they load
 
 /**
  * The straight-through estimator is biased by design, so it cannot be checked
@@ -61,8 +65,9 @@ function maxRelDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return worst;
 }
 
-for (const [k, B, n, m, N] of [[1, 1, 5, 3, 7], [3, 1, 8, 5, 33], [2, 2, 10, 4, 19], [4, 3, 9, 6, 40], [0, 1, 4, 3, 5]]) {
-  test(`straight-through gater gradients match the per-example formula (k=${k}, B=${B}, n=${n}, m=${m}, N=${N})`, () => {
+for (const [k, B, n, m, N] of [[1, 1, 5, 3, 7], [3, 1, 8, 5, 33], [2, 2, 10, 4, 19], [4, 3, 9, 6, 40], [0, 1, 4, 3, 5]]) for (const be of BACKENDS) {
+  test(`straight-through gater gradients match the per-example formula (k=${k}, B=${B}, n=${n}, m=${m}, N=${N}, ${be} backend)`, () => {
+    setBackend(be);
     const rng = new Rng(100 + k * 10 + B);
     const layer = new TreeGated({ inputSize: n, outputSize: m, depth: k, blocks: B, gating: 'projection', nodeInit: 'small', straightThrough: true }).init(rng);
     for (const b of layer.bias) for (let i = 0; i < b.data.length; i++) b.data[i] = rng.normal() * 0.1;

@@ -63,6 +63,7 @@ interface Kernels {
   groupedScratchBytes(m: number, s: number): number;
   addRowVector(y: number, rows: number, cols: number, v: number): void;
   addColumnSums(x: number, rows: number, cols: number, out: number): void;
+  rowDots(a: number, b: number, rows: number, cols: number, out: number, accumulate: number): void;
   reluForward(x: number, y: number, count: number): void;
   reluBackward(y: number, dy: number, dx: number, count: number): void;
   tanhForward(x: number, y: number, count: number): void;
@@ -78,7 +79,7 @@ interface Kernels {
 const KERNEL_NAMES = [
   'heapBase', 'gemm', 'gemmScratchBytes', 'gemmTransposes', 'packB', 'packedBBytes', 'gemmPackedB',
   'groupedForward', 'groupedBackwardInput', 'groupedBackwardWeight', 'groupedScratchBytes', 'addRowVector',
-  'addColumnSums', 'reluForward', 'reluBackward', 'tanhForward', 'tanhBackward', 'softmaxCrossEntropy',
+  'addColumnSums', 'rowDots', 'reluForward', 'reluBackward', 'tanhForward', 'tanhBackward', 'softmaxCrossEntropy',
   'gatherRows', 'scatterRows', 'sgdUpdate', 'adamUpdate',
 ] as const;
 
@@ -507,6 +508,19 @@ export function createWasmBackend(module: object, options: { residentBytes?: num
     A.get(po, out, 0, cols);
   }
 
+  function rowDots(a: Float32Array, b: Float32Array, rows: number, cols: number, out: Float32Array, accumulate: boolean): void {
+    if (rows <= 0) return;
+    const n = rows * cols;
+    A.reset();
+    const pa = A.alloc(4 * n), pb = A.alloc(4 * n), po = A.alloc(4 * rows);
+    A.commit();
+    A.put(pa, a, 0, n);
+    A.put(pb, b, 0, n);
+    A.put(po, out, 0, rows);
+    k.rowDots(pa, pb, rows, cols, po, accumulate ? 1 : 0);
+    A.get(po, out, 0, rows);
+  }
+
   /** y = f(x) over `count` elements through wasm. */
   function unary(fn: (x: number, y: number, count: number) => void, x: Float32Array, y: Float32Array, count: number): void {
     if (count <= 0) return;
@@ -675,7 +689,7 @@ export function createWasmBackend(module: object, options: { residentBytes?: num
     groupedForward, groupedBackwardInput, groupedBackwardWeight,
     routedForward: composeRoutedForward({ gatherRows, groupedForward, scatterRows }),
     packNodes,
-    addRowVector, addColumnSums,
+    addRowVector, addColumnSums, rowDots,
     reluForward: (x, y, count) => unary(k.reluForward, x, y, count),
     reluBackward: (y, dy, dx, count) => binary(k.reluBackward, y, dy, dx, count),
     tanhForward: (x, y, count) => unary(k.tanhForward, x, y, count),
