@@ -72,6 +72,22 @@ export function rowDots(a: usize, b: usize, rows: i32, cols: i32, out: usize, ac
   }
 }
 
+/** y[r, :] = scale[r]·x[r, :] (y may be x). */
+export function scaleRows(x: usize, rows: i32, cols: i32, scale: usize, y: usize): void {
+  for (let r = 0; r < rows; r++) {
+    const o = (<usize>r * cols) << 2, g = load<f32>(scale + (<usize>r << 2)), gv = f32x4.splat(g);
+    let j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      const q = o + (<usize>j << 2);
+      v128.store(y + q, f32x4.mul(gv, v128.load(x + q)));
+    }
+    for (; j < cols; j++) {
+      const q = o + (<usize>j << 2);
+      store<f32>(y + q, g * load<f32>(x + q));
+    }
+  }
+}
+
 /** y = x < 0 ? 0 : x (NaN passes through, like the reference). */
 export function reluForward(x: usize, y: usize, count: i32): void {
   const zero = f32x4.splat(0);

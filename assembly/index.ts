@@ -6,7 +6,7 @@
 export { gemm, gemmScratchBytes, gemmTransposes, gemmPackedB, packB, packedBBytes } from './gemm';
 export { groupedForward, groupedBackwardInput, groupedBackwardWeight, groupedScratchBytes } from './grouped';
 export {
-  addRowVector, addColumnSums, rowDots, reluForward, reluBackward, tanhForward, tanhBackward, softmaxCrossEntropy,
+  addRowVector, addColumnSums, rowDots, scaleRows, reluForward, reluBackward, tanhForward, tanhBackward, softmaxCrossEntropy,
   gatherRows, scatterRows,
 } from './elementwise';
 

@@ -609,6 +609,21 @@ napi_value RowDots(napi_env env, napi_callback_info info) {
   });
 }
 
+// scaleRows(x, rows, cols, scale, y): y[r, :] = scale[r]·x[r, :] (y may be x)
+napi_value ScaleRows(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    napi_value v[5];
+    argv(env, info, 5, v);
+    const int64_t rows = i64(env, v[1], "rows"), cols = i64(env, v[2], "cols");
+    F32 x = checked(env, v[0], "x", rows * cols), g = checked(env, v[3], "scale", rows), y = checked(env, v[4], "y", rows * cols);
+    for (int64_t r = 0; r < rows; r++) {
+      const float s = g.p[r];
+      for (int64_t j = 0; j < cols; j++) y.p[r * cols + j] = s * x.p[r * cols + j];
+    }
+    return undefined(env);
+  });
+}
+
 // unary(kind, x, y, count) forward: 0 relu, 1 tanh; binary(kind, y, dy, dx, count) backward from the output y
 napi_value Unary(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
@@ -866,6 +881,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"addRowVector", nullptr, AddRowVector, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"addColumnSums", nullptr, AddColumnSums, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"rowDots", nullptr, RowDots, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"scaleRows", nullptr, ScaleRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"unaryBackward", nullptr, UnaryBackward, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"softmaxCrossEntropy", nullptr, SoftmaxCrossEntropy, nullptr, nullptr, nullptr, napi_default, nullptr},

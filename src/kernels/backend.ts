@@ -25,6 +25,7 @@ export interface Backend {
   readonly addRowVector: typeof elementwise.addRowVector;
   readonly addColumnSums: typeof elementwise.addColumnSums;
   readonly rowDots: typeof elementwise.rowDots;
+  readonly scaleRows: typeof elementwise.scaleRows;
   readonly reluForward: typeof elementwise.reluForward;
   readonly reluBackward: typeof elementwise.reluBackward;
   readonly tanhForward: typeof elementwise.tanhForward;

@@ -33,6 +33,14 @@ export function rowDots(a: Float32Array, b: Float32Array, rows: number, cols: nu
   }
 }
 
+/** y[r, :] = scale[r] · x[r, :] for r < rows (y may be x): a mixture's gates applied to its experts' outputs. */
+export function scaleRows(x: Float32Array, rows: number, cols: number, scale: Float32Array, y: Float32Array): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * cols, g = scale[r];
+    for (let j = 0; j < cols; j++) y[o + j] = g * x[o + j];
+  }
+}
+
 /**
  * y = x < 0 ? 0 : x. NaN passes through (as x > 0 ? x : 0 would not): a NaN
  * weight or input must reach the loss, where training detects it, instead

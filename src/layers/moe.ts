@@ -52,6 +52,8 @@ export class MixtureOfExperts implements Layer {
   private aux = 0;
   private logits = new Scratch(); // (N, E), then the probabilities p
   private gate = new Scratch(); // (A) p of each assignment
+  private sortedGate = new Scratch(); // (A) the gate of each sorted assignment row
+  private gateGrad = new Scratch(); // (A) dy_i · z_a of each sorted assignment row
   private rows = new Int32Array(0); // (A) sorted position → example
   private xs = new Scratch(); // (A, n) sorted inputs
   private zs = new Scratch(); // (A, m) expert outputs U_e x + c_e, sorted
@@ -148,10 +150,9 @@ export class MixtureOfExperts implements Layer {
     const infer = mode === 'infer', E = this.experts;
     const w = infer ? this.packed.get(be, [this.weight], (b) => b.packNodes(this.weight.data, E, m, n)) : this.weight.data;
     be.groupedForward(rt, xs, n, w, this.bias.data, m, zs, infer);
-    for (let r = 0; r < A; r++) {
-      const g = gate[rt.perm[r]];
-      for (let o = r * m, e = o + m; o < e; o++) ys[o] = g * zs[o];
-    }
+    const gs = this.sortedGate.get(A);
+    for (let r = 0; r < A; r++) gs[r] = gate[rt.perm[r]];
+    be.scaleRows(zs, A, m, gs, ys); // g_a · z_a
     const y = this.out.get(N * m);
     y.fill(0);
     be.scatterRows(ys, m, this.rows, A, y, m, 0, true);
@@ -188,7 +189,7 @@ export class MixtureOfExperts implements Layer {
     if (N < 0 || !x) throw new Error(`${this.name}: backward without a train forward`);
     checkShape(dy, this.outputSize, `${this.name} output gradient`, N);
     const n = this.inputSize, m = this.outputSize, E = this.experts, K = this.topK, A = N * K, be = backend();
-    const rt = this.routing, gate = this.gate.get(A), zs = this.zs.get(A * m), xs = this.xs.get(A * n);
+    const rt = this.routing, zs = this.zs.get(A * m), xs = this.xs.get(A * n);
     const p = this.logits.get(N * E), dl = this.dlogits.get(N * E);
     // dL/dp_ie from the load-balancing loss: α·E·f_e / N; through the softmax below
     const c = new Float64Array(E);
@@ -198,15 +199,10 @@ export class MixtureOfExperts implements Layer {
     for (let i = 0; i < N; i++) for (let e = 0; e < E; e++) dp[i * E + e] = c[e];
     const dys = this.ys.get(A * m); // (A, m) g_a · dy_i, sorted
     be.gatherRows(dy.data, m, 0, this.rows, A, m, dys);
-    for (let r = 0; r < A; r++) {
-      const a = rt.perm[r], i = this.rows[r], g = gate[a];
-      let d = 0;
-      for (let o = r * m, e = o + m; o < e; o++) {
-        d += dys[o] * zs[o];
-        dys[o] *= g;
-      }
-      dp[i * E + rt.leaf[a]] += d;
-    }
+    const dg = this.gateGrad.get(A);
+    be.rowDots(dys, zs, A, m, dg, false);
+    for (let r = 0; r < A; r++) dp[this.rows[r] * E + rt.leaf[rt.perm[r]]] += dg[r];
+    be.scaleRows(dys, A, m, this.sortedGate.get(A), dys);
     // softmax: dlogit_ij = p_ij (dp_ij − Σ_e dp_ie p_ie)
     for (let i = 0; i < N; i++) {
       const o = i * E;

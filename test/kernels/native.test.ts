@@ -309,6 +309,13 @@ test('native elementwise ops of training match js (odd sizes, empty, extreme log
       nb!.rowDots(x, b, rows, cols, dn, acc);
       assertBitEqual(dn, dr, `rowDots ${what}, accumulate ${acc}`);
     }
+    const scale = randomArray(rng, rows), [yr, yn] = [new Float32Array(n), new Float32Array(n)];
+    jsBackend.scaleRows(x, rows, cols, scale, yr);
+    nb!.scaleRows(x, rows, cols, scale, yn);
+    assertBitEqual(yn, yr, `scaleRows ${what}`);
+    const inPlace = x.slice();
+    nb!.scaleRows(inPlace, rows, cols, scale, inPlace);
+    assertBitEqual(inPlace, yr, `scaleRows in place ${what}`);
     const logits = x.map((t, i) => (i % 7 === 0 ? t * 30 : t));
     const labels = Int32Array.from({ length: rows }, () => rng.int(cols));
     const [gr, gn] = [new Float32Array(n), new Float32Array(n)];

@@ -327,7 +327,7 @@ test('wasm: addRowVector and addColumnSums are bit-identical to js (odd widths, 
   }
 });
 
-test('wasm: rowDots is bit-identical to js (odd widths, odd rows, no rows, no columns, accumulate on and off)', () => {
+test('wasm: rowDots and scaleRows are bit-identical to js (odd widths, odd rows, no rows, no columns; accumulate, in place)', () => {
   const rng = new Rng(3002);
   for (const rows of [0, 1, 2, 3, 64]) {
     for (const cols of [0, 1, 3, 4, 5, 33, 257]) {
@@ -337,6 +337,12 @@ test('wasm: rowDots is bit-identical to js (odd widths, odd rows, no rows, no co
         wasm.rowDots(a, b, rows, cols, out, acc);
         assertBitEqual(out, ref, `rowDots rows=${rows} cols=${cols} accumulate=${acc}`);
       }
+      const x = randomArray(rng, rows * cols), scale = randomArray(rng, rows), y = new Float32Array(rows * cols), yRef = y.slice();
+      js.scaleRows(x, rows, cols, scale, yRef);
+      wasm.scaleRows(x, rows, cols, scale, y);
+      assertBitEqual(y, yRef, `scaleRows rows=${rows} cols=${cols}`);
+      wasm.scaleRows(x, rows, cols, scale, x);
+      assertBitEqual(x, yRef, `scaleRows in place rows=${rows} cols=${cols}`);
     }
   }
 });

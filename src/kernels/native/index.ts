@@ -27,6 +27,7 @@ interface Addon {
   addRowVector(y: Float32Array, rows: number, cols: number, v: Float32Array): void;
   addColumnSums(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
   rowDots(a: Float32Array, b: Float32Array, rows: number, cols: number, out: Float32Array, accumulate: boolean): void;
+  scaleRows(x: Float32Array, rows: number, cols: number, scale: Float32Array, y: Float32Array): void;
   unary(kind: 0 | 1, x: Float32Array, y: Float32Array, count: number): void;
   unaryBackward(kind: 0 | 1, y: Float32Array, dy: Float32Array, dx: Float32Array, count: number): void;
   softmaxCrossEntropy(logits: Float32Array, rows: number, cols: number, labels: Int32Array, dlogits: Float32Array | null, out: Float64Array): void;
@@ -124,6 +125,7 @@ export function nativeBackend(): (Backend & { setThreads(n: number): number; inf
     addRowVector: (y, rows, cols, v) => a.addRowVector(y, rows, cols, v),
     addColumnSums: (x, rows, cols, out) => a.addColumnSums(x, rows, cols, out),
     rowDots: (x, y, rows, cols, out, acc) => a.rowDots(x, y, rows, cols, out, acc),
+    scaleRows: (x, rows, cols, scale, y) => a.scaleRows(x, rows, cols, scale, y),
     reluForward: (x, y, count) => a.unary(0, x, y, count),
     reluBackward: (y, dy, dx, count) => a.unaryBackward(0, y, dy, dx, count),
     tanhForward: (x, y, count) => a.unary(1, x, y, count),

@@ -64,6 +64,7 @@ interface Kernels {
   addRowVector(y: number, rows: number, cols: number, v: number): void;
   addColumnSums(x: number, rows: number, cols: number, out: number): void;
   rowDots(a: number, b: number, rows: number, cols: number, out: number, accumulate: number): void;
+  scaleRows(x: number, rows: number, cols: number, scale: number, y: number): void;
   reluForward(x: number, y: number, count: number): void;
   reluBackward(y: number, dy: number, dx: number, count: number): void;
   tanhForward(x: number, y: number, count: number): void;
@@ -79,7 +80,7 @@ interface Kernels {
 const KERNEL_NAMES = [
   'heapBase', 'gemm', 'gemmScratchBytes', 'gemmTransposes', 'packB', 'packedBBytes', 'gemmPackedB',
   'groupedForward', 'groupedBackwardInput', 'groupedBackwardWeight', 'groupedScratchBytes', 'addRowVector',
-  'addColumnSums', 'rowDots', 'reluForward', 'reluBackward', 'tanhForward', 'tanhBackward', 'softmaxCrossEntropy',
+  'addColumnSums', 'rowDots', 'scaleRows', 'reluForward', 'reluBackward', 'tanhForward', 'tanhBackward', 'softmaxCrossEntropy',
   'gatherRows', 'scatterRows', 'sgdUpdate', 'adamUpdate',
 ] as const;
 
@@ -484,61 +485,57 @@ export function createWasmBackend(module: object, options: { residentBytes?: num
     }
   }
 
+  /**
+   * Lays the arrays out in the arena (a length in floats each; null: room only, for an output) with the given
+   * inputs copied in, and returns their addresses, in order: the elementwise ops' staging.
+   */
+  function stage(...arrays: Array<[Float32Array | null, number]>): number[] {
+    A.reset();
+    const at = arrays.map(([, n]) => A.alloc(4 * n));
+    A.commit();
+    arrays.forEach(([a, n], i) => a && A.put(at[i], a, 0, n));
+    return at;
+  }
+
   function addRowVector(y: Float32Array, rows: number, cols: number, v: Float32Array): void {
     if (rows <= 0 || cols <= 0) return;
-    const n = rows * cols;
-    A.reset();
-    const py = A.alloc(4 * n), pv = A.alloc(4 * cols);
-    A.commit();
-    A.put(py, y, 0, n);
-    A.put(pv, v, 0, cols);
+    const [py, pv] = stage([y, rows * cols], [v, cols]);
     k.addRowVector(py, rows, cols, pv);
-    A.get(py, y, 0, n);
+    A.get(py, y, 0, rows * cols);
   }
 
   function addColumnSums(x: Float32Array, rows: number, cols: number, out: Float32Array): void {
     if (rows <= 0 || cols <= 0) return;
-    const n = rows * cols;
-    A.reset();
-    const px = A.alloc(4 * n), po = A.alloc(4 * cols);
-    A.commit();
-    A.put(px, x, 0, n);
-    A.put(po, out, 0, cols);
+    const [px, po] = stage([x, rows * cols], [out, cols]);
     k.addColumnSums(px, rows, cols, po);
     A.get(po, out, 0, cols);
   }
 
   function rowDots(a: Float32Array, b: Float32Array, rows: number, cols: number, out: Float32Array, accumulate: boolean): void {
     if (rows <= 0) return;
-    const n = rows * cols;
-    A.reset();
-    const pa = A.alloc(4 * n), pb = A.alloc(4 * n), po = A.alloc(4 * rows);
-    A.commit();
-    A.put(pa, a, 0, n);
-    A.put(pb, b, 0, n);
-    A.put(po, out, 0, rows);
+    const [pa, pb, po] = stage([a, rows * cols], [b, rows * cols], [out, rows]);
     k.rowDots(pa, pb, rows, cols, po, accumulate ? 1 : 0);
     A.get(po, out, 0, rows);
+  }
+
+  function scaleRows(x: Float32Array, rows: number, cols: number, scale: Float32Array, y: Float32Array): void {
+    if (rows <= 0 || cols <= 0) return;
+    const [px, pg] = stage([x, rows * cols], [scale, rows]);
+    k.scaleRows(px, rows, cols, pg, px);
+    A.get(px, y, 0, rows * cols);
   }
 
   /** y = f(x) over `count` elements through wasm. */
   function unary(fn: (x: number, y: number, count: number) => void, x: Float32Array, y: Float32Array, count: number): void {
     if (count <= 0) return;
-    A.reset();
-    const px = A.alloc(4 * count), py = A.alloc(4 * count);
-    A.commit();
-    A.put(px, x, 0, count);
+    const [px, py] = stage([x, count], [null, count]);
     fn(px, py, count);
     A.get(py, y, 0, count);
   }
   function binary(fn: (y: number, dy: number, dx: number, count: number) => void,
     y: Float32Array, dy: Float32Array, dx: Float32Array, count: number): void {
     if (count <= 0) return;
-    A.reset();
-    const py = A.alloc(4 * count), pg = A.alloc(4 * count), pd = A.alloc(4 * count);
-    A.commit();
-    A.put(py, y, 0, count);
-    A.put(pg, dy, 0, count);
+    const [py, pg, pd] = stage([y, count], [dy, count], [null, count]);
     fn(py, pg, pd, count);
     A.get(pd, dx, 0, count);
   }
@@ -689,7 +686,7 @@ export function createWasmBackend(module: object, options: { residentBytes?: num
     groupedForward, groupedBackwardInput, groupedBackwardWeight,
     routedForward: composeRoutedForward({ gatherRows, groupedForward, scatterRows }),
     packNodes,
-    addRowVector, addColumnSums, rowDots,
+    addRowVector, addColumnSums, rowDots, scaleRows,
     reluForward: (x, y, count) => unary(k.reluForward, x, y, count),
     reluBackward: (y, dy, dx, count) => binary(k.reluBackward, y, dy, dx, count),
     tanhForward: (x, y, count) => unary(k.tanhForward, x, y, count),
