@@ -1,5 +1,6 @@
 // A tiny persistent thread pool: run(n, fn) calls fn(0..n-1) with fn(0) on the
-// calling thread and fn(i) on worker i, and returns when all are done.
+// calling thread and fn(i) on worker i (or on the caller, below), and returns
+// when all are done.
 // NOTE: one run at a time (JS calls the addon from one thread).
 //
 // Waits spin, then block. A worker that finished a task keeps polling for the
