@@ -1,6 +1,6 @@
 import * as elementwise from './elementwise.js';
 import { gemmNN, gemmNT, gemmStrided, gemmTN } from './gemm.js';
-import { groupedBackwardInput, groupedBackwardWeight, groupedForward, packNodes, routedForward, type PackNodes, type RoutedForward } from './grouped.js';
+import { groupedBackwardInput, groupedBackwardWeight, groupedForward, packedFloats, packNodes, routedForward, type PackNodes, type RoutedForward } from './grouped.js';
 import { adamUpdate, sgdUpdate } from './optim.js';
 import { TreegateError } from '../core/errors.js';
 
@@ -20,6 +20,8 @@ export interface Backend {
   readonly routedForward: RoutedForward;
   /** Node tables in the layout this backend's forward products read with `packed` set (grouped.ts): made once, used many times. */
   readonly packNodes: PackNodes;
+  /** Floats of one node's table in packNodes' layout. */
+  readonly packedFloats: (m: number, s: number) => number;
   readonly groupedBackwardInput: typeof groupedBackwardInput;
   readonly groupedBackwardWeight: typeof groupedBackwardWeight;
   readonly addRowVector: typeof elementwise.addRowVector;
@@ -40,7 +42,7 @@ export interface Backend {
 export const jsBackend: Backend = {
   name: 'js',
   gemmStrided, gemmNT, gemmNN, gemmTN,
-  groupedForward, routedForward, packNodes, groupedBackwardInput, groupedBackwardWeight,
+  groupedForward, routedForward, packNodes, packedFloats, groupedBackwardInput, groupedBackwardWeight,
   ...elementwise,
   sgdUpdate, adamUpdate,
 };

@@ -58,10 +58,18 @@ export const routedForward: RoutedForward = composeRoutedForward({ gatherRows, g
  * Node tables (T, m, s) laid out for a backend's forward products with `packed` set, for tables that stay fixed
  * over many products (inference: collapsed leaf tables, dense weights, experts). A backend whose products read
  * the plain layout fastest returns the tables themselves, as this one does; the native one returns a packed
- * copy (panels of columns, p-major).
+ * copy (panels of columns, p-major). With `out` (T · the backend's packedFloats(m, s) floats), the tables are
+ * written there and `out` is returned: a layer rebuilding its tables reuses their memory.
  */
-export type PackNodes = (w: Float32Array, T: number, m: number, s: number) => Float32Array;
-export const packNodes: PackNodes = (w) => w;
+export type PackNodes = (w: Float32Array, T: number, m: number, s: number, out?: Float32Array) => Float32Array;
+/** The plain layout: the tables themselves, or a copy in `out` (T·packedFloats(m, s) floats) when one is given. */
+export const packNodes: PackNodes = (w, T, m, s, out) => {
+  if (!out) return w;
+  out.set(w.subarray(0, T * m * s));
+  return out;
+};
+/** Floats of one node's table as packNodes lays it out (here m·s). */
+export const packedFloats = (m: number, s: number): number => m * s;
 
 /** dxs[r] += dys[r] U_t for every non-empty node t (or for the listed nodes g0 ≤ g < g1 only). */
 export function groupedBackwardInput(rt: Routing, dys: Float32Array, m: number, w: Float32Array, s: number,

@@ -3,7 +3,7 @@ import type { Rng } from '../core/rng.js';
 import { checkShape, matrix, Scratch, type Matrix } from '../core/tensor.js';
 import { backend } from '../kernels/backend.js';
 import { Routing } from '../kernels/routing.js';
-import { InferenceTables } from './inference.js';
+import { InferenceTables, reusable } from './inference.js';
 import type { DenseConfig, Layer, Macs, Mode } from './layer.js';
 import { Param } from './param.js';
 
@@ -48,7 +48,7 @@ export class Dense implements Layer {
     const y = this.out.get(N * m);
     if (mode === 'infer') {
       // the weights packed once (as the tree layers' leaf tables are), one node over all rows
-      const w = this.packed.get(be, [this.weight], (b) => b.packNodes(this.weight.data, 1, m, n));
+      const w = this.packed.get(be, [this.weight], (b, prev) => b.packNodes(this.weight.data, 1, m, n, reusable(prev, this.weight.data)));
       const rt = this.rows;
       if (rt.n !== N) {
         rt.leaf = new Int32Array(Math.max(1, N));

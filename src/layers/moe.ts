@@ -3,7 +3,7 @@ import type { Rng } from '../core/rng.js';
 import { checkShape, matrix, Scratch, type Matrix } from '../core/tensor.js';
 import { backend } from '../kernels/backend.js';
 import { Routing } from '../kernels/routing.js';
-import { InferenceTables } from './inference.js';
+import { InferenceTables, reusable } from './inference.js';
 import type { Layer, LeafUsage, Macs, MoeConfig, Mode } from './layer.js';
 import { Param } from './param.js';
 
@@ -148,7 +148,7 @@ export class MixtureOfExperts implements Layer {
     zs.fill(0);
     // inference reads the experts as the backend's packNodes lays them out (made once per weight version)
     const infer = mode === 'infer', E = this.experts;
-    const w = infer ? this.packed.get(be, [this.weight], (b) => b.packNodes(this.weight.data, E, m, n)) : this.weight.data;
+    const w = infer ? this.packed.get(be, [this.weight], (b, prev) => b.packNodes(this.weight.data, E, m, n, reusable(prev, this.weight.data))) : this.weight.data;
     be.groupedForward(rt, xs, n, w, this.bias.data, m, zs, infer);
     const gs = this.sortedGate.get(A);
     for (let r = 0; r < A; r++) gs[r] = gate[rt.perm[r]];

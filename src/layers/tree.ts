@@ -359,13 +359,27 @@ export class TreeGated implements Layer {
    * k ≥ 1, else the nodes themselves (the root at k = 0, the leaves of a flat layer).
    */
   private inferenceTables(be: Backend): { w: Float32Array[]; b: Float32Array[] } {
-    return this.leafTables.get(be, [...this.weight, ...this.bias], () => {
+    return this.leafTables.get(be, [...this.weight, ...this.bias], (_, previous) => {
       const k = this.depth, m = this.outputSize, s = this.blockSize, T = this.flat ? 2 ** k : 1;
-      const collapsed = k > 0 && !this.flat, leaves = 2 ** k;
-      return {
-        w: this.weight.map((p) => collapsed ? be.packNodes(collapse(p.data, m * s, k, leaves), leaves, m, s) : be.packNodes(p.data, T, m, s)),
-        b: this.bias.map((p) => (collapsed ? collapse(p.data, m, k, leaves) : p.data)),
-      };
+      if (k === 0 || this.flat) return { w: this.weight.map((p) => be.packNodes(p.data, T, m, s)), b: this.bias.map((p) => p.data) };
+      // collapsed leaves, each packed into its place as the depth-first walk finishes it (the tables of the
+      // previous build, when their size fits, take the new ones)
+      const leaves = 2 ** k, z = m * s, per = be.packedFloats(m, s), leaf = new Float32Array(z);
+      const w = this.weight.map((p, j) => {
+        const prev = previous?.w[j];
+        const out = prev && prev.length === leaves * per ? prev : new Float32Array(leaves * per);
+        collapse(p.data, z, k, (L, sum) => {
+          leaf.set(sum);
+          be.packNodes(leaf, 1, m, s, out.subarray(L * per, (L + 1) * per));
+        });
+        return out;
+      });
+      const b = this.bias.map((p) => {
+        const out = new Float32Array(leaves * m);
+        collapse(p.data, m, k, (L, sum) => out.set(sum, L * m));
+        return out;
+      });
+      return { w, b };
     });
   }
 
@@ -401,21 +415,22 @@ export class TreeGated implements Layer {
 
 /**
  * Path sums of heap-ordered node tables (T, z) → leaf tables (2^k, z), depth-first
- * with one float64 partial sum per depth: T·z additions, each node read once.
+ * with one float64 partial sum per depth: T·z additions, each node read once. Each
+ * leaf's sum goes to `emit(leaf, sum)` as soon as it is complete (float64; the
+ * caller rounds it to float32 where it stores it).
  */
-function collapse(nodes: Float32Array, z: number, k: number, leaves: number): Float32Array {
-  const out = new Float32Array(leaves * z);
+function collapse(nodes: Float32Array, z: number, k: number, emit: (leaf: number, sum: Float64Array) => void): void {
   const acc = Array.from({ length: k + 1 }, () => new Float64Array(z)); // acc[d]: sum from root to depth d
+  const first = 2 ** k - 1;
   const visit = (t: number, d: number): void => {
     const a = acc[d], o = t * z;
     if (d === 0) for (let i = 0; i < z; i++) a[i] = nodes[o + i];
     else for (let i = 0, p = acc[d - 1]; i < z; i++) a[i] = p[i] + nodes[o + i];
-    if (d === k) out.set(a, (t - (leaves - 1)) * z);
+    if (d === k) emit(t - first, a);
     else {
       visit(2 * t + 1, d + 1);
       visit(2 * t + 2, d + 1);
     }
   };
   visit(0, 0);
-  return out;
 }

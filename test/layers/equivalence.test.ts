@@ -118,7 +118,9 @@ function collapsedMatches(tree: TreeGated, x: Matrix, what: string): Float32Arra
   return yInfer;
 }
 
-test('(b) collapsed inference equals the path-sum forward for k = 1..6, blocks 1 and 2, and follows weight changes', () => {
+for (const backendName of registerAvailableBackends()) test(`(b) [${backendName}] collapsed inference equals the path-sum forward for k = 1..6, blocks 1 and 2, and follows weight changes (tables rebuilt in place)`, (t) => {
+  setBackend(backendName);
+  t.after(() => void setBackend('js'));
   const rng = new Rng(33);
   for (let k = 1; k <= 6; k++) {
     for (const B of [1, 2]) {

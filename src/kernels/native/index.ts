@@ -110,11 +110,12 @@ export function nativeBackend(): (Backend & { setThreads(n: number): number; inf
     routedForward: (rt: Routing, x, n, off, xs, s, w, bias, m, ys, y, accumulate, packed = false) =>
       a.routedForward(rt.node, rt.start, rt.end, 0, rt.nodeCount, xs, s, w, bias, m, ys, rt.n, rt.perm, x, n, off, y, accumulate, packed),
     // panels of `panel` columns, p-major (native/kernels_impl.h, packPanels)
-    packNodes: (w, T, m, s) => {
-      const out = new Float32Array(T * Math.ceil(m / panel) * panel * s);
-      a.packNodes(w, T, m, s, out);
-      return out;
+    packNodes: (w, T, m, s, out) => {
+      const o = out ?? new Float32Array(T * Math.ceil(m / panel) * panel * s);
+      a.packNodes(w, T, m, s, o);
+      return o;
     },
+    packedFloats: (m, s) => Math.ceil(m / panel) * panel * s,
     groupedBackwardInput: (rt: Routing, dys, m, w, s, dxs, g0 = 0, g1 = rt.nodeCount) =>
       a.groupedBackwardInput(rt.node, rt.start, rt.end, g0, g1, dys, m, w, s, dxs, rt.n),
     groupedBackwardWeight: (rt: Routing, dys, m, xs, s, dw, dbias, fresh) =>

@@ -23,7 +23,7 @@
  */
 import type { Backend } from '../backend.js';
 import type { Routing } from '../routing.js';
-import { composeRoutedForward } from '../grouped.js';
+import { composeRoutedForward, packedFloats, packNodes as plainPackNodes, type PackNodes } from '../grouped.js';
 
 /** The part of the WebAssembly JS API used here (lib ES2022 does not declare it). */
 interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
@@ -241,10 +241,10 @@ export function createWasmBackend(module: object, options: { residentBytes?: num
     return null;
   }
   /** The backend's packNodes: the tables as they are (the kernels read the plain layout), and a new slab generation. */
-  function packNodes(w: Float32Array): Float32Array {
+  const packNodes: PackNodes = (w, T, m, s, out) => {
     emptySlab();
-    return w;
-  }
+    return plainPackNodes(w, T, m, s, out);
+  };
 
   function gemmStrided(
     M: number, N: number, K: number,
@@ -685,7 +685,7 @@ export function createWasmBackend(module: object, options: { residentBytes?: num
     gemmStrided, gemmNT, gemmNN, gemmTN,
     groupedForward, groupedBackwardInput, groupedBackwardWeight,
     routedForward: composeRoutedForward({ gatherRows, groupedForward, scatterRows }),
-    packNodes,
+    packNodes, packedFloats,
     addRowVector, addColumnSums, rowDots, scaleRows,
     reluForward: (x, y, count) => unary(k.reluForward, x, y, count),
     reluBackward: (y, dy, dx, count) => binary(k.reluBackward, y, dy, dx, count),
