@@ -3,7 +3,7 @@ import type { Rng } from '../core/rng.js';
 import { checkShape, matrix, Scratch, type Matrix } from '../core/tensor.js';
 import { backend, type Backend } from '../kernels/backend.js';
 import { nodeCount, nodeDepth, Routing } from '../kernels/routing.js';
-import { InferenceTables } from './inference.js';
+import { InferenceTables, reusable } from './inference.js';
 import type { GatingSource, Layer, LeafUsage, Macs, Mode, NodeInit, TreeConfig } from './layer.js';
 import { Param } from './param.js';
 
@@ -361,7 +361,9 @@ export class TreeGated implements Layer {
   private inferenceTables(be: Backend): { w: Float32Array[]; b: Float32Array[] } {
     return this.leafTables.get(be, [...this.weight, ...this.bias], (_, previous) => {
       const k = this.depth, m = this.outputSize, s = this.blockSize, T = this.flat ? 2 ** k : 1;
-      if (k === 0 || this.flat) return { w: this.weight.map((p) => be.packNodes(p.data, T, m, s)), b: this.bias.map((p) => p.data) };
+      if (k === 0 || this.flat) {
+        return { w: this.weight.map((p, j) => be.packNodes(p.data, T, m, s, reusable(previous?.w[j] ?? null, p.data))), b: this.bias.map((p) => p.data) };
+      }
       // collapsed leaves, each packed into its place as the depth-first walk finishes it (the tables of the
       // previous build, when their size fits, take the new ones)
       const leaves = 2 ** k, z = m * s, per = be.packedFloats(m, s), leaf = new Float32Array(z);

@@ -98,6 +98,7 @@ export function nativeBackend(): (Backend & { setThreads(n: number): number; inf
   if (!a) return null;
   const lossOut = new Float64Array(2);
   const panel = a.info().panel;
+  const packedFloats = (m: number, s: number): number => Math.ceil(m / panel) * panel * s;
   return {
     name: 'native',
     gemmStrided: (M, N, K, x, ao, ars, acs, y, bo, brs, bcs, c, co, crs, acc) =>
@@ -111,11 +112,11 @@ export function nativeBackend(): (Backend & { setThreads(n: number): number; inf
       a.routedForward(rt.node, rt.start, rt.end, 0, rt.nodeCount, xs, s, w, bias, m, ys, rt.n, rt.perm, x, n, off, y, accumulate, packed),
     // panels of `panel` columns, p-major (native/kernels_impl.h, packPanels)
     packNodes: (w, T, m, s, out) => {
-      const o = out ?? new Float32Array(T * Math.ceil(m / panel) * panel * s);
+      const o = out ?? new Float32Array(T * packedFloats(m, s));
       a.packNodes(w, T, m, s, o);
       return o;
     },
-    packedFloats: (m, s) => Math.ceil(m / panel) * panel * s,
+    packedFloats,
     groupedBackwardInput: (rt: Routing, dys, m, w, s, dxs, g0 = 0, g1 = rt.nodeCount) =>
       a.groupedBackwardInput(rt.node, rt.start, rt.end, g0, g1, dys, m, w, s, dxs, rt.n),
     groupedBackwardWeight: (rt: Routing, dys, m, xs, s, dw, dbias, fresh) =>
