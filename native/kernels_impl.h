@@ -215,13 +215,32 @@ constexpr int64_t DIRECT_NT = 9, DIRECT_NN = 24, DIRECT_OTHER = 32;
 // 1.11× at 48, 1.02–1.08× at 64–256; NN 0.92× at 32, 1.02× at 24, 1.20× at 40, 1.07–1.20× at 48–256.
 constexpr bool bcastTaken(int64_t M) { return M <= 2 * W && (M % W == 0 || M % W > W / 2); }
 
+// Scratch floats for packed operands, aligned to a cache line so that no vector load from them splits a line
+// (a std::vector's floats are aligned to 16 bytes only). Grown as needed, never shrunk; contents not kept.
+struct PackBuf {
+  float* p = nullptr;
+  int64_t n = 0;
+  float* get(int64_t want) {
+    if (want > n) {
+      std::free(p);
+      n = std::max(want, 2 * n);
+      p = static_cast<float*>(std::aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64));
+      if (!p) { n = 0; throw std::bad_alloc(); }
+    }
+    return p;
+  }
+  ~PackBuf() { std::free(p); }
+};
+thread_local PackBuf packBufA, packBufB;
+
 // The NT form (acs = 1, brs = 1: rows of A and columns of B both contiguous along p) as dot products: a tile of
 // DA ≤ 4 rows of A against DC = W / 4 columns of B keeps DA·DC ≤ W vector accumulators, summed across lanes
-// at once. Column q of the next group is prefetched where bit q of `pf` is set.
+// at once. Column q of the next group is prefetched where bit q of `pf` is set. The first `rows` rows of C are
+// written (a tile run over rows padded past A's last one).
 constexpr int DC = W >= 4 ? W / 4 : 1;
 template <int DA>
 void dotTile(int64_t K, const float* a, int64_t ars, const float* const* b, const float* next, unsigned pf, int64_t bcs,
-             float* c, int64_t crs, int64_t cols, bool acc) {
+             float* c, int64_t crs, int64_t rows, int64_t cols, bool acc) {
   vf s[DA][DC];
   for (int i = 0; i < DA; i++) for (int q = 0; q < DC; q++) s[i][q] = (vf){};
   // NOTE: columns not to prefetch point at their own (cached) column: no branch in the loop
@@ -242,7 +261,7 @@ void dotTile(int64_t K, const float* a, int64_t ars, const float* const* b, cons
   for (int i = 0; i < DA; i++) for (int q = 0; q < DC; q++) r[i * DC + q] = s[i][q];
   alignas(64) float h[W];
   store(h, hsums(r));
-  for (int i = 0; i < DA; i++) {
+  for (int i = 0; i < rows; i++) {
     float* ci = c + i * crs;
     for (int64_t q = 0; q < cols; q++) {
       float v = h[i * DC + q];
@@ -257,10 +276,24 @@ void dotTile(int64_t K, const float* a, int64_t ars, const float* const* b, cons
 // group AHEAD columns on (block b takes columns ≡ b mod blocks), so that memory stays busy while the later
 // blocks compute from L1; left to the first block, the reads and the multiply-adds would not overlap.
 // (Wider groups for one to three rows measured no faster: more read streams, more prefetches per multiply-add.)
+// A last block of two or three rows runs as a 4-row tile over a copy of them padded with zero rows: the 2- and
+// 3-row tiles took longer than the 4-row one (from cache 20 and 30 µs against 19 per 512×512 node; from memory
+// up to 1.4× the 4-row time: 3, 6 and 7 rows 76–98 µs against 52–72 at 4 and 8). A row's sums do not depend on
+// the tile it is in (its accumulators and their lane sums are the same).
 void dotRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const float* b, int64_t bcs, float* c,
              int64_t crs, bool acc) {
   constexpr int64_t AHEAD = 2 * DC;
-  const int64_t blocks = (M + 3) / 4;
+  const int64_t blocks = (M + 3) / 4, full = M / 4 * 4;
+  const float* tail = a + full * ars;
+  int64_t tailStride = ars;
+  if (M - full >= 2) {
+    float* t = packBufA.get(4 * K);
+    for (int64_t i = 0; i < 4; i++)
+      if (full + i < M) std::memcpy(t + i * K, a + (full + i) * ars, K * sizeof(float));
+      else std::fill(t + i * K, t + (i + 1) * K, 0.f);
+    tail = t;
+    tailStride = K;
+  }
   unsigned share[DC] = {};
   for (int q = 0; q < DC; q++) share[q % blocks] |= 1u << q;
   for (int64_t j = 0; j < N; j += DC) {
@@ -270,36 +303,16 @@ void dotRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const
     const bool ahead = j + AHEAD + DC <= N;
     const float* next = ahead ? b + (j + AHEAD) * bcs : b;
     for (int64_t i = 0; i < M; i += 4) {
-      const float* ai = a + i * ars;
+      const float* ai = i < full ? a + i * ars : tail;
+      const int64_t as = i < full ? ars : tailStride, rows = std::min<int64_t>(4, M - i);
       float* ci = c + i * crs + j;
       const unsigned pf = ahead && i / 4 < DC ? share[i / 4] : 0;
-      switch (std::min<int64_t>(4, M - i)) {
-        case 4: dotTile<4>(K, ai, ars, bj, next, pf, bcs, ci, crs, cols, acc); break;
-        case 3: dotTile<3>(K, ai, ars, bj, next, pf, bcs, ci, crs, cols, acc); break;
-        case 2: dotTile<2>(K, ai, ars, bj, next, pf, bcs, ci, crs, cols, acc); break;
-        default: dotTile<1>(K, ai, ars, bj, next, pf, bcs, ci, crs, cols, acc); break;
-      }
+      if (rows == 1) dotTile<1>(K, ai, as, bj, next, pf, bcs, ci, crs, 1, cols, acc);
+      else dotTile<4>(K, ai, as, bj, next, pf, bcs, ci, crs, rows, cols, acc);
     }
   }
 }
 
-// Scratch floats for packed operands, aligned to a cache line so that no vector load from them splits a line
-// (a std::vector's floats are aligned to 16 bytes only). Grown as needed, never shrunk; contents not kept.
-struct PackBuf {
-  float* p = nullptr;
-  int64_t n = 0;
-  float* get(int64_t want) {
-    if (want > n) {
-      std::free(p);
-      n = std::max(want, 2 * n);
-      p = static_cast<float*>(std::aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64));
-      if (!p) { n = 0; throw std::bad_alloc(); }
-    }
-    return p;
-  }
-  ~PackBuf() { std::free(p); }
-};
-thread_local PackBuf packBufA, packBufB;
 
 // The NT form (forward) and the NN form (input gradient) for up to 2·W rows (bcastTaken), as Cᵀ = Bᵀ·Aᵀ: each
 // element B(p, j) (a node's weight, read in place: B's columns contiguous in the NT form, its rows in the NN
@@ -444,6 +457,37 @@ void panelRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, con
 // than none; development scripts, interleaved). Each element of C is one chain over p, as in panelRows and
 // broadcastRows (from 9 rows, the same sums as the unpacked forward).
 void packPanels(int64_t N, int64_t K, const float* w, float* out) { packB(w, 1, K, 0, K, 0, N, out); }
+
+// micro<R> over two full panels at once (b0 and b1, NR columns each, p-major), for one to four rows: twice the
+// accumulators per row (one to three rows of micro<R> wait on the multiply-add latency) and two read streams.
+// Each element of C gets the same sum as micro<R> gives it. One 512×512 leaf on one thread (development
+// program, medians of 30): from memory 2–4 rows 48–54 µs where one panel at a time took 56–65, from cache
+// 1–4 rows 1.1× faster. Tiles of 4 over 8 or 12 rows, sharing the two panels, gained from memory (70 → 60 µs
+// at 8 rows) but lost from cache (20 → 24 µs): the second tile reads 128 KB of panels back from L2.
+template <int R>
+__attribute__((always_inline)) inline void microPair(int64_t kc, const float* a, int64_t ars, const float* b0,
+                                                     const float* b1, float* c, int64_t crs, bool acc) {
+  vf r[R][4];
+  for (int i = 0; i < R; i++) for (int v = 0; v < 4; v++) r[i][v] = (vf){};
+  for (int64_t p = 0; p < kc; p++) {
+    const vf u0 = load(b0), u1 = load(b0 + W), u2 = load(b1), u3 = load(b1 + W);
+    for (int i = 0; i < R; i++) {
+      const vf x = a[i * ars + p] - (vf){};
+      r[i][0] += x * u0;
+      r[i][1] += x * u1;
+      r[i][2] += x * u2;
+      r[i][3] += x * u3;
+    }
+    b0 += NR;
+    b1 += NR;
+  }
+  for (int i = 0; i < R; i++)
+    for (int v = 0; v < 4; v++) {
+      float* cv = c + i * crs + v * W;
+      store(cv, acc ? load(cv) + r[i][v] : r[i][v]);
+    }
+}
+
 void packedRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const float* panels, float* c,
                 int64_t crs, bool acc) {
   if (M <= 0 || N <= 0) return;
@@ -456,6 +500,16 @@ void packedRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, co
     const int64_t cols = std::min<int64_t>(NR, N - j);
     const float* panel = panels + j * K;
     const float* next = j + NR < N ? panel + NR * K : nullptr;
+    if (M <= 4 && j + 2 * NR <= N) {  // two full panels at once
+      switch (M) {
+        case 4: microPair<4>(K, a, ars, panel, next, c + j, crs, acc); break;
+        case 3: microPair<3>(K, a, ars, panel, next, c + j, crs, acc); break;
+        case 2: microPair<2>(K, a, ars, panel, next, c + j, crs, acc); break;
+        default: microPair<1>(K, a, ars, panel, next, c + j, crs, acc); break;
+      }
+      j += NR;
+      continue;
+    }
     for (int64_t i = 0, tile = 0; i < M; i += DH, tile++) {
       const int64_t rows = std::min<int64_t>(DH, M - i);
       if (tiles == 1 || !next) {
@@ -475,6 +529,34 @@ void packedRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, co
 // prefetches its part of the next KB rows. A column tail narrower than NR is copied zero-padded first, so
 // that no load runs past B.
 constexpr int64_t KB = 16;
+
+// micro<R> over two strips at once (2·NR columns, full): for one to three rows the two-strip tile has too few
+// accumulators to hide the multiply-add latency (one chain per row and vector); four vectors per row double
+// them. Each element of C gets the same sum as micro<R> gives it.
+template <int R>
+__attribute__((always_inline)) inline void microWide(int64_t kc, const float* a, int64_t ars, int64_t acs, const float* b,
+                                                     int64_t brs, float* c, int64_t crs, bool acc) {
+  vf r[R][4];
+  for (int i = 0; i < R; i++) for (int v = 0; v < 4; v++) r[i][v] = (vf){};
+  for (int64_t p = 0; p < kc; p++) {
+    const vf b0 = load(b), b1 = load(b + W), b2 = load(b + 2 * W), b3 = load(b + 3 * W);
+    for (int i = 0; i < R; i++) {
+      const vf x = a[i * ars] - (vf){};
+      r[i][0] += x * b0;
+      r[i][1] += x * b1;
+      r[i][2] += x * b2;
+      r[i][3] += x * b3;
+    }
+    a += acs;
+    b += brs;
+  }
+  for (int i = 0; i < R; i++)
+    for (int v = 0; v < 4; v++) {
+      float* cv = c + i * crs + v * W;
+      store(cv, acc ? load(cv) + r[i][v] : r[i][v]);
+    }
+}
+
 void directRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs,
                 float* c, int64_t crs, bool acc) {
   const int64_t NF = N - N % NR, tail = N - NF;
@@ -495,6 +577,16 @@ void directRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, in
       const int64_t bs = cols < NR ? NR : brs;
       if (cols == NR && p0 + 2 * KB <= K)
         for (int64_t p = 0; p < KB; p++) { __builtin_prefetch(bj + (KB + p) * brs); __builtin_prefetch(bj + (KB + p) * brs + W); }
+      if (M <= 3 && j + 2 * NR <= NF) {  // two full strips at once
+        if (p0 + 2 * KB <= K)
+          for (int64_t p = 0; p < KB; p++) { __builtin_prefetch(bj + (KB + p) * brs + NR); __builtin_prefetch(bj + (KB + p) * brs + NR + W); }
+        float* cj = c + j;
+        if (M == 3) microWide<3>(kb, ap, ars, acs, bj, brs, cj, crs, !first);
+        else if (M == 2) microWide<2>(kb, ap, ars, acs, bj, brs, cj, crs, !first);
+        else microWide<1>(kb, ap, ars, acs, bj, brs, cj, crs, !first);
+        j += NR;
+        continue;
+      }
       for (int64_t i = 0; i < M; i += DH) {
         const int64_t rows = std::min<int64_t>(DH, M - i);
         const float* ai = ap + i * ars;

@@ -27,6 +27,9 @@ const SHAPES: Array<[number, number, number]> = [
   // panelRows over several 32-column groups with a ragged last one, one column, long K with a tail; row splits
   // of 2 threads (150 + 150, 87 + 88) that must round as the unsplit product
   [48, 1030, 530], [175, 17, 129], [40, 6, 16], [63, 1, 1], [300, 100, 130], [175, 40, 64],
+  // few rows: 2 and 3 rows padded to a 4-row tile (NT), two 32-column strips at once with a single strip and a
+  // ragged tail after them (NN)
+  [2, 100, 37], [3, 97, 530], [1, 130, 40],
 ];
 
 type Variant = 'NT' | 'NN' | 'TN';
