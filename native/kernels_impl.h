@@ -235,10 +235,10 @@ thread_local PackBuf packBufA, packBufB;
 
 // The NT form (acs = 1, brs = 1: rows of A and columns of B both contiguous along p) as dot products: a tile of
 // DA ≤ 4 rows of A against DC = W / 4 columns of B keeps DA·DC ≤ W vector accumulators, summed across lanes
-// at once. Column q of the next group is prefetched where bit q of `pf` is set. The first `rows` rows of C are
-// written (a tile run over rows padded past A's last one).
+// at once. Column q of the next group is prefetched where bit q of `pf` is set. With PART, only the first `rows`
+// rows of C are written (a tile run over rows padded past A's last one).
 constexpr int DC = W >= 4 ? W / 4 : 1;
-template <int DA>
+template <int DA, bool PART = false>
 void dotTile(int64_t K, const float* a, int64_t ars, const float* const* b, const float* next, unsigned pf, int64_t bcs,
              float* c, int64_t crs, int64_t rows, int64_t cols, bool acc) {
   vf s[DA][DC];
@@ -261,7 +261,7 @@ void dotTile(int64_t K, const float* a, int64_t ars, const float* const* b, cons
   for (int i = 0; i < DA; i++) for (int q = 0; q < DC; q++) r[i * DC + q] = s[i][q];
   alignas(64) float h[W];
   store(h, hsums(r));
-  for (int i = 0; i < rows; i++) {
+  for (int i = 0; i < (PART ? rows : DA); i++) {
     float* ci = c + i * crs;
     for (int64_t q = 0; q < cols; q++) {
       float v = h[i * DC + q];
@@ -307,8 +307,9 @@ void dotRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const
       const int64_t as = i < full ? ars : tailStride, rows = std::min<int64_t>(4, M - i);
       float* ci = c + i * crs + j;
       const unsigned pf = ahead && i / 4 < DC ? share[i / 4] : 0;
-      if (rows == 1) dotTile<1>(K, ai, as, bj, next, pf, bcs, ci, crs, 1, cols, acc);
-      else dotTile<4>(K, ai, as, bj, next, pf, bcs, ci, crs, rows, cols, acc);
+      if (rows == 4) dotTile<4>(K, ai, as, bj, next, pf, bcs, ci, crs, 4, cols, acc);
+      else if (rows == 1) dotTile<1>(K, ai, as, bj, next, pf, bcs, ci, crs, 1, cols, acc);
+      else dotTile<4, true>(K, ai, as, bj, next, pf, bcs, ci, crs, rows, cols, acc);
     }
   }
 }
