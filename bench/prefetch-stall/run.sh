@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Whether prefetching one node's weights during another node's arithmetic pays on this machine (see stall.cc):
+#   bash bench/prefetch-stall/run.sh [region MB ...]     (default: 1 4 8)
+# Compiles the working tree's native/kernels_impl.h into the program (g++, AVX-512) and runs it; about a minute.
+set -euo pipefail
+root=$(git rev-parse --show-toplevel)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+grep -v '^extern const Kernels kernels' "$root/native/kernels_impl.h" > "$tmp/kernels.h"
+g++ -O3 -std=c++17 -mavx512f -mavx512vl -mfma -mavx2 -I"$tmp" "$root/bench/prefetch-stall/stall.cc" -o "$tmp/stall"
+if [ $# -eq 0 ]; then set -- 1 4 8; fi
+"$tmp/stall" "$@"
