@@ -201,6 +201,47 @@ __attribute__((always_inline)) inline void microRows(int64_t rows, int64_t kc, c
   }
 }
 
+// micro<R> over two strips of NR columns at once, for one to four rows: B(p, j) = b0[p·bs + j] for j < NR and
+// b1[p·bs + j − NR] after (two packed panels, or one row of B in place with b1 = b0 + NR). With one to three
+// rows micro<R> has too few accumulators to hide the multiply-add latency (one chain per row and vector);
+// two strips double them, and give two read streams. Each element of C gets the same sum as micro<R> gives it.
+// ONE: the second strip is at b0 + NR (a row of B in place: one pointer, constant offsets); else at b1 (two
+// panels, two pointers). NOTE: the two-pointer form on the input gradient, and a one-pointer form with a
+// runtime offset on the panels, took 1.04–1.10× the time from memory (kernel-ab's program, both orders).
+template <int R, bool ONE>
+__attribute__((always_inline)) inline void microTwo(int64_t kc, const float* a, int64_t ars, int64_t acs, const float* b0,
+                                                    const float* b1, int64_t bs, float* c, int64_t crs, bool acc) {
+  vf r[R][4];
+  for (int i = 0; i < R; i++) for (int v = 0; v < 4; v++) r[i][v] = (vf){};
+  for (int64_t p = 0; p < kc; p++) {
+    const vf u0 = load(b0), u1 = load(b0 + W), u2 = load(ONE ? b0 + NR : b1), u3 = load(ONE ? b0 + NR + W : b1 + W);
+    for (int i = 0; i < R; i++) {
+      const vf x = a[i * ars] - (vf){};
+      r[i][0] += x * u0;
+      r[i][1] += x * u1;
+      r[i][2] += x * u2;
+      r[i][3] += x * u3;
+    }
+    a += acs;
+    b0 += bs;
+    if (!ONE) b1 += bs;
+  }
+  for (int i = 0; i < R; i++)
+    for (int v = 0; v < 4; v++) {
+      float* cv = c + i * crs + v * W;
+      store(cv, acc ? load(cv) + r[i][v] : r[i][v]);
+    }
+}
+template <bool ONE, typename... Args>
+__attribute__((always_inline)) inline void microTwoRows(int64_t rows, Args... args) {
+  switch (rows) {
+    case 4: return microTwo<4, ONE>(args...);
+    case 3: return microTwo<3, ONE>(args...);
+    case 2: return microTwo<2, ONE>(args...);
+    default: return microTwo<1, ONE>(args...);
+  }
+}
+
 // Products with fewer rows than these read B in place with the few-row kernels: B is read once from memory (a
 // node with few examples is bound by reading its weights). Crossovers measured with B read from memory (512×512,
 // interleaved) against the kernel that panelRows replaced: the dot products of the NT form lose from ~9 rows; the
@@ -313,7 +354,6 @@ void dotRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const
     }
   }
 }
-
 
 // The NT form (forward) and the NN form (input gradient) for up to 2·W rows (bcastTaken), as Cᵀ = Bᵀ·Aᵀ: each
 // element B(p, j) (a node's weight, read in place: B's columns contiguous in the NT form, its rows in the NN
@@ -456,38 +496,14 @@ void panelRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, con
 // With several tiles the later ones read the panel from cache and would leave memory idle, so every tile
 // prefetches its share of the next panel into L2 (at 16–64 rows 1.07–1.16× faster than into L1, 1.0–1.25×
 // than none; development scripts, interleaved). Each element of C is one chain over p, as in panelRows and
-// broadcastRows (from 9 rows, the same sums as the unpacked forward).
+// broadcastRows (from 9 rows, the same sums as the unpacked forward). Up to 4 rows run over two panels at once
+// (microTwo): one 512×512 leaf on one thread (development program, medians of 30, two runs), from memory 2–4
+// rows 47–49 µs where one panel at a time took 55–61, from cache 1.1× faster. Three rows take longer than four
+// (from cache 18–21 µs against 11–14), also computed as four over a zero-padded copy and written as three,
+// and also through a tile in L1: not explained, not fixed. Tiles of 4 rows over two panels
+// at 8 and 12 rows gained from memory (70 → 60 µs at 8 rows) but lost from cache (20 → 24 µs: the second tile
+// reads the 128 KB of panels back from L2).
 void packPanels(int64_t N, int64_t K, const float* w, float* out) { packB(w, 1, K, 0, K, 0, N, out); }
-
-// micro<R> over two full panels at once (b0 and b1, NR columns each, p-major), for one to four rows: twice the
-// accumulators per row (one to three rows of micro<R> wait on the multiply-add latency) and two read streams.
-// Each element of C gets the same sum as micro<R> gives it. One 512×512 leaf on one thread (development
-// program, medians of 30): from memory 2–4 rows 48–54 µs where one panel at a time took 56–65, from cache
-// 1–4 rows 1.1× faster. Tiles of 4 over 8 or 12 rows, sharing the two panels, gained from memory (70 → 60 µs
-// at 8 rows) but lost from cache (20 → 24 µs): the second tile reads 128 KB of panels back from L2.
-template <int R>
-__attribute__((always_inline)) inline void microPair(int64_t kc, const float* a, int64_t ars, const float* b0,
-                                                     const float* b1, float* c, int64_t crs, bool acc) {
-  vf r[R][4];
-  for (int i = 0; i < R; i++) for (int v = 0; v < 4; v++) r[i][v] = (vf){};
-  for (int64_t p = 0; p < kc; p++) {
-    const vf u0 = load(b0), u1 = load(b0 + W), u2 = load(b1), u3 = load(b1 + W);
-    for (int i = 0; i < R; i++) {
-      const vf x = a[i * ars + p] - (vf){};
-      r[i][0] += x * u0;
-      r[i][1] += x * u1;
-      r[i][2] += x * u2;
-      r[i][3] += x * u3;
-    }
-    b0 += NR;
-    b1 += NR;
-  }
-  for (int i = 0; i < R; i++)
-    for (int v = 0; v < 4; v++) {
-      float* cv = c + i * crs + v * W;
-      store(cv, acc ? load(cv) + r[i][v] : r[i][v]);
-    }
-}
 
 void packedRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const float* panels, float* c,
                 int64_t crs, bool acc) {
@@ -501,13 +517,8 @@ void packedRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, co
     const int64_t cols = std::min<int64_t>(NR, N - j);
     const float* panel = panels + j * K;
     const float* next = j + NR < N ? panel + NR * K : nullptr;
-    if (M <= 4 && j + 2 * NR <= N) {  // two full panels at once
-      switch (M) {
-        case 4: microPair<4>(K, a, ars, panel, next, c + j, crs, acc); break;
-        case 3: microPair<3>(K, a, ars, panel, next, c + j, crs, acc); break;
-        case 2: microPair<2>(K, a, ars, panel, next, c + j, crs, acc); break;
-        default: microPair<1>(K, a, ars, panel, next, c + j, crs, acc); break;
-      }
+    if (M <= 4 && j + 2 * NR <= N) {  // two full panels at once (microTwo)
+      microTwoRows<false>(M, K, a, ars, (int64_t)1, panel, next, (int64_t)NR, c + j, crs, acc);
       j += NR;
       continue;
     }
@@ -531,33 +542,6 @@ void packedRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, co
 // that no load runs past B.
 constexpr int64_t KB = 16;
 
-// micro<R> over two strips at once (2·NR columns, full): for one to three rows the two-strip tile has too few
-// accumulators to hide the multiply-add latency (one chain per row and vector); four vectors per row double
-// them. Each element of C gets the same sum as micro<R> gives it.
-template <int R>
-__attribute__((always_inline)) inline void microWide(int64_t kc, const float* a, int64_t ars, int64_t acs, const float* b,
-                                                     int64_t brs, float* c, int64_t crs, bool acc) {
-  vf r[R][4];
-  for (int i = 0; i < R; i++) for (int v = 0; v < 4; v++) r[i][v] = (vf){};
-  for (int64_t p = 0; p < kc; p++) {
-    const vf b0 = load(b), b1 = load(b + W), b2 = load(b + 2 * W), b3 = load(b + 3 * W);
-    for (int i = 0; i < R; i++) {
-      const vf x = a[i * ars] - (vf){};
-      r[i][0] += x * b0;
-      r[i][1] += x * b1;
-      r[i][2] += x * b2;
-      r[i][3] += x * b3;
-    }
-    a += acs;
-    b += brs;
-  }
-  for (int i = 0; i < R; i++)
-    for (int v = 0; v < 4; v++) {
-      float* cv = c + i * crs + v * W;
-      store(cv, acc ? load(cv) + r[i][v] : r[i][v]);
-    }
-}
-
 void directRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs,
                 float* c, int64_t crs, bool acc) {
   const int64_t NF = N - N % NR, tail = N - NF;
@@ -578,13 +562,10 @@ void directRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, in
       const int64_t bs = cols < NR ? NR : brs;
       if (cols == NR && p0 + 2 * KB <= K)
         for (int64_t p = 0; p < KB; p++) { __builtin_prefetch(bj + (KB + p) * brs); __builtin_prefetch(bj + (KB + p) * brs + W); }
-      if (M <= 3 && j + 2 * NR <= NF) {  // two full strips at once
+      if (M <= 3 && j + 2 * NR <= NF) {  // two full strips at once (microTwo)
         if (p0 + 2 * KB <= K)
           for (int64_t p = 0; p < KB; p++) { __builtin_prefetch(bj + (KB + p) * brs + NR); __builtin_prefetch(bj + (KB + p) * brs + NR + W); }
-        float* cj = c + j;
-        if (M == 3) microWide<3>(kb, ap, ars, acs, bj, brs, cj, crs, !first);
-        else if (M == 2) microWide<2>(kb, ap, ars, acs, bj, brs, cj, crs, !first);
-        else microWide<1>(kb, ap, ars, acs, bj, brs, cj, crs, !first);
+        microTwoRows<true>(M, kb, ap, ars, acs, bj, bj + NR, brs, c + j, crs, !first);
         j += NR;
         continue;
       }
