@@ -22,7 +22,7 @@ using namespace k;
 
 int main(int argc, char** argv) {
   const int64_t m = 512, s = 512, ms = m * s, rows = 128;
-  std::vector<float> pool((size_t)512 * ms / 4 * 4, 1e-3f), x(rows * s, 0.5f), y(rows * m), w(ms, 1e-3f);
+  std::vector<float> pool((size_t)512 * ms, 1e-3f), x(rows * s, 0.5f), y(rows * m), w(ms, 1e-3f);
   const int64_t poolFloats = (int64_t)pool.size();
   auto now = [] { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); };
   const char* names[] = {"none", "prefetch every line", "prefetch 2 lines / page", "load 2 lines / page"};
