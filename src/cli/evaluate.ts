@@ -6,7 +6,7 @@ import { loadFashionMnist } from '../data/fashion.js';
 import { mnistTestSet } from '../data/prepare.js';
 import { loadModel } from '../io/model-file.js';
 import type { Model } from '../layers/model.js';
-import { backendOption, int, threadsOption, useKernels, type KernelOptions } from './options.js';
+import { backendOption, int, rejectIdle, threadsOption, useKernels, type KernelOptions } from './options.js';
 import { layerTable, modelSummary } from './report.js';
 
 interface ModelCliOptions extends KernelOptions {
@@ -48,6 +48,7 @@ export function evalCommand(): Command {
       useKernels(o);
       const r = model.evaluate(test.x, test.y);
       console.log(`test accuracy ${(r.accuracy * 100).toFixed(2)}% (loss ${r.loss.toFixed(4)}) on ${test.x.rows} examples`);
+      if (!Number.isFinite(r.loss)) process.stderr.write(`treegate: warning: the loss is ${r.loss}: the model's outputs overflow on this data\n`);
       if (o.json) {
         console.log(JSON.stringify({ testAccuracy: r.accuracy, testLoss: r.loss, examples: test.x.rows, modelPath: o.model, ...modelSummary(model) }));
       }
@@ -65,7 +66,9 @@ export function inspectCommand(): Command {
     .addOption(backendOption())
     .addOption(threadsOption())
     .option('--json', 'print one JSON object as the last line of stdout')
-    .action((o: ModelCliOptions) => {
+    .action((o: ModelCliOptions, cmd: Command) => {
+      rejectIdle(cmd, [{ options: ['dataDir', 'csv', 'limit', 'backend', 'threads'], applies: o.usage !== false, why: 'with --no-usage',
+        fix: 'options of the leaf-usage measurement' }]);
       const model = loadModel(o.model);
       let examples = 0;
       if (o.usage !== false) {
@@ -80,7 +83,7 @@ export function inspectCommand(): Command {
       console.log(layerTable(summary.layers));
       for (const l of summary.layers) {
         if (!l.leafUsage) continue;
-        l.leafUsage.forEach((u, j) => console.log(`layer ${l.index} block ${j} leaf usage over ${examples} test examples: ${u.join(' ')}`));
+        l.leafUsage.forEach((u, j) => console.log(`layer ${l.layer} block ${j} leaf usage over ${examples} test examples: ${u.join(' ')}`));
       }
       if (o.json) console.log(JSON.stringify({ modelPath: o.model, config: model.toConfig(), usageExamples: examples, ...summary }));
     });

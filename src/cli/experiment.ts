@@ -6,7 +6,7 @@ import { machine, type ExperimentOptions, type ExperimentResult } from '../exper
 import { runGating } from '../experiments/gating.js';
 import { runMemorization } from '../experiments/memorization.js';
 import { runSpeed } from '../experiments/speed.js';
-import { checkWritableDir, writeFileAtomic } from '../io/atomic.js';
+import { checkWritableDir, checkWritableFile, writeFileAtomic } from '../io/atomic.js';
 import { renderReport, type Table } from '../report/html.js';
 import { backendOption, choice, int, threadsOption, useKernels, type KernelOptions } from './options.js';
 
@@ -32,6 +32,7 @@ export function experimentCommand(): Command {
 async function runExperiment(name: ExperimentName, o: ExperimentCliOptions): Promise<void> {
   const out = resolve(o.out ?? join('runs', 'experiments', `${name}${o.quick ? '-quick' : ''}`));
   checkWritableDir(out);
+  for (const f of ['results.json', 'report.html']) checkWritableFile(join(out, f));
   const be = useKernels(o).backend;
   const seeds = Array.from({ length: o.seeds }, (_, i) => i + 1);
   const bar = o.progress && process.stderr.isTTY

@@ -1,4 +1,5 @@
-import { InvalidArgumentError, Option } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { TreegateError } from '../core/errors.js';
 import type { Backend } from '../kernels/backend.js';
 import { selectBackend, setThreads, threadCount, type BackendChoice } from '../kernels/select.js';
 
@@ -23,12 +24,30 @@ export function num(min: number, max = Infinity, exclusiveMin = false) {
   };
 }
 
+/** Comma-separated integers ≥ min, or "none" for an empty list. */
 export function intList(min: number) {
   return (v: string): number[] => {
-    if (v.trim() === '' || v === 'none') return [];
+    if (v.trim() === 'none') return [];
+    if (v.trim() === '') throw new InvalidArgumentError(`expected integers ≥ ${min}, comma-separated, or none.`);
     const parse = int(min);
     return v.split(',').map((s) => parse(s.trim()));
   };
+}
+
+/** One rule of rejectIdle: `options` (attribute names) have no effect unless `applies`; `why` and `fix` explain. */
+export interface IdleRule { options: string[]; applies: boolean; why: string; fix: string }
+
+/**
+ * Rejects options given on the command line that would change nothing (`--momentum` with `--optimizer adam`):
+ * silently ignoring them would leave the user believing they took effect. Defaults are never rejected.
+ */
+export function rejectIdle(cmd: Command, rules: IdleRule[]): void {
+  for (const r of rules) {
+    if (r.applies) continue;
+    const idle = r.options.filter((name) => cmd.getOptionValueSource(name) === 'cli')
+      .map((name) => cmd.options.find((opt) => opt.attributeName() === name)?.long ?? name);
+    if (idle.length > 0) throw new TreegateError(`${idle.join(', ')} ${idle.length > 1 ? 'have' : 'has'} no effect ${r.why}`, r.fix);
+  }
 }
 
 export function choice<T extends string>(...values: T[]) {

@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { writeFileAtomic } from '../io/atomic.js';
+import { checkWritableFile, writeFileAtomic } from '../io/atomic.js';
 import { renderReport } from '../report/html.js';
 import { trainingReport } from '../report/training.js';
 
@@ -12,7 +12,9 @@ export function reportCommand(): Command {
     .action((dir: string, o: { out?: string }) => {
       const d = resolve(dir);
       const path = resolve(o.out ?? join(d, 'report.html'));
-      writeFileAtomic(path, renderReport(trainingReport(d)));
+      const page = renderReport(trainingReport(d));
+      checkWritableFile(path); // its folder created if missing, as train's --out is
+      writeFileAtomic(path, page);
       console.log(`wrote ${path}`);
     });
 }

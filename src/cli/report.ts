@@ -2,7 +2,10 @@ import type { Model } from '../layers/model.js';
 
 /** Per-layer summary shared by train, eval and inspect (human and --json output). */
 export interface LayerSummary {
+  /** position in Model.layers (activations included) */
   index: number;
+  /** number among the linear layers, from 1, as --tree-layers counts them */
+  layer: number;
   kind: string;
   inputSize: number;
   outputSize: number;
@@ -18,18 +21,23 @@ export interface LayerSummary {
   leafUsage?: number[][];
 }
 
+/**
+ * Balance and dead leaves come with the routed layers whose leaf usage was counted since the last reset (none
+ * counted, as in `inspect --no-usage`, leaves them out); `withUsage` adds the counts themselves.
+ */
 export function modelSummary(model: Model, withUsage = false) {
   const stats = new Map(model.treeStats().map((s) => [s.layer, s]));
   const layers: LayerSummary[] = [];
   model.layers.forEach((l, index) => {
     if (l.kind === 'activation') return;
     const c = l.config();
+    const layer = model.layerNumber(index);
     const s: LayerSummary = {
-      index, kind: l.kind, inputSize: l.inputSize, outputSize: l.outputSize,
+      index, layer, kind: l.kind, inputSize: l.inputSize, outputSize: l.outputSize,
       parameters: l.parameterCount(), macsPerExample: l.macs(),
     };
-    const st = stats.get(index);
-    if (st) {
+    const st = stats.get(layer);
+    if (st && st.usage.some((counts) => counts.some((c) => c > 0))) {
       Object.assign(s, { balance: st.balance, deadLeaves: st.deadLeaves });
       if (withUsage) s.leafUsage = st.usage;
     }
@@ -59,7 +67,7 @@ export function layerTable(layers: LayerSummary[]): string {
   const rows = [['layer', 'kind', 'shape', 'routing', 'params', 'MACs train', 'MACs infer', 'balance', 'dead leaves']];
   for (const l of layers) {
     rows.push([
-      String(l.index), l.kind, `${l.inputSize}→${l.outputSize}`,
+      String(l.layer), l.kind, `${l.inputSize}→${l.outputSize}`,
       l.kind === 'tree' || l.kind === 'flat' ? `k=${l.depth} B=${l.blocks} ${l.gating}` : l.kind === 'moe' ? `E=${l.experts} top-${l.topK}` : '',
       formatCount(l.parameters), formatCount(l.macsPerExample.training), formatCount(l.macsPerExample.inference),
       l.balance === undefined ? '' : l.balance.toFixed(3), l.deadLeaves === undefined ? '' : String(l.deadLeaves),

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
@@ -5,12 +6,12 @@ import { check } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { MEMORIZATION_DEFAULTS } from '../data/memorization.js';
 import { DATASETS, datasetShape, prepareData, type DatasetName } from '../data/prepare.js';
-import { checkWritableDir, writeFileAtomic } from '../io/atomic.js';
+import { checkWritableDir, checkWritableFile, writeFileAtomic } from '../io/atomic.js';
 import { saveModel } from '../io/model-file.js';
 import { Model, mlpConfig } from '../layers/model.js';
 import { listCheckpoints, loadNewestCheckpoint, writeCheckpoint, type LoadedCheckpoint } from '../io/checkpoint.js';
 import { NonFiniteError, Trainer, type EpochMetrics, type NonFinitePolicy } from '../train/trainer.js';
-import { backendOption, choice, int, intList, num, threadsOption, useKernels, type KernelOptions } from './options.js';
+import { backendOption, choice, int, intList, num, rejectIdle, threadsOption, useKernels, type KernelOptions } from './options.js';
 import { formatCount, layerTable, modelSummary } from './report.js';
 
 /** Defaults of `treegate train`: the model README's results table reports. */
@@ -39,7 +40,7 @@ export function trainCommand(): Command {
     .option('--examples <n>', 'memorization dataset: random examples', int(1), MEMORIZATION_DEFAULTS.examples)
     .option('--input-size <D>', 'memorization dataset: input width', int(1, 65536), MEMORIZATION_DEFAULTS.inputSize)
     .option('--classes <C>', 'memorization dataset: classes', int(2, 65536), MEMORIZATION_DEFAULTS.classes)
-    .option('--hidden <widths>', 'hidden layer widths, comma-separated', intList(1), d.hidden)
+    .option('--hidden <widths>', 'hidden layer widths, comma-separated, or "none" (a linear model)', intList(1), d.hidden)
     .option('--tree-layers <list>', 'linear layers (1-based, the output layer is last) that are routed (tree, flat or moe), or "none"', intList(1), d.treeLayers)
     .option('--layer <kind>', 'what the routed layers are: tree | flat (2^k independent leaves) | moe (mixture of experts)', choice('tree', 'flat', 'moe'), 'tree')
     .option('--depth <k>', 'tree depth k (2^k leaves)', int(0, 24), d.depth)
@@ -74,7 +75,7 @@ export function trainCommand(): Command {
       choice('stop', 'skip'), 'stop')
     .option('--json', 'print one JSON object as the last line of stdout')
     .option('--no-progress', 'no progress bar')
-    .action((o) => runTrain(o));
+    .action((o: TrainCliOptions, cmd: Command) => runTrain(o, cmd));
 }
 
 /** --checkpoint-every: a step count, or minutes with an m suffix. */
@@ -118,11 +119,43 @@ function faultInjection(model: Model): ((step: number, x: Float32Array) => void)
   };
 }
 
+/** A finished run's result.json, or null if it is missing or unreadable. */
+function readResult(path: string): object | null {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as object;
+  } catch {
+    return null;
+  }
+}
+
 /** Exit code when training stops on a non-finite value. */
 export const NONFINITE_EXIT = 3;
 
-async function runTrain(given: TrainCliOptions): Promise<void> {
+/** Options given on the command line that the run would ignore are errors, not silently dropped. */
+function rejectIdleOptions(o: TrainCliOptions, cmd: Command): void {
+  if (o.resume) {
+    const kept = cmd.options.map((opt) => opt.attributeName()).filter((k) => !(PER_PROCESS as readonly string[]).includes(k));
+    rejectIdle(cmd, [{ options: kept, applies: false, why: 'with --resume', fix: 'a resumed run keeps the options it was started with; start a new run to change them' }]);
+    return;
+  }
+  const routed = o.treeLayers.length > 0;
+  rejectIdle(cmd, [
+    { options: ['examples', 'inputSize', 'classes'], applies: o.dataset === 'memorization', why: `with --dataset ${o.dataset}`, fix: 'options of --dataset memorization' },
+    { options: ['dataDir'], applies: o.dataset === 'mnist', why: `with --dataset ${o.dataset}`, fix: 'the folder --dataset mnist reads' },
+    { options: ['layer', 'depth', 'experts', 'topK', 'balanceWeight', 'blocks', 'gating', 'straightThrough', 'nodeInit', 'decayGamma'],
+      applies: routed, why: 'with --tree-layers none', fix: 'options of the routed layers' },
+    { options: ['experts', 'topK', 'balanceWeight'], applies: !routed || o.layer === 'moe', why: `with --layer ${o.layer}`, fix: 'options of --layer moe' },
+    { options: ['blocks', 'gating', 'straightThrough', 'nodeInit', 'decayGamma'], applies: !routed || o.layer !== 'moe', why: 'with --layer moe',
+      fix: 'options of --layer tree and flat' },
+    { options: ['momentum'], applies: o.optimizer === 'sgd', why: `with --optimizer ${o.optimizer}`, fix: 'it sets the momentum of --optimizer sgd' },
+    { options: ['decayGamma'], applies: o.weightDecay > 0, why: 'without --weight-decay', fix: 'it scales the weight decay of the deeper nodes' },
+    { options: ['keepCheckpoints'], applies: o.checkpointEvery !== undefined, why: 'without --checkpoint-every', fix: 'it limits the checkpoints that option writes' },
+  ]);
+}
+
+async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   const log = (s: string) => process.stderr.write(s + '\n');
+  rejectIdleOptions(given, cmd);
   let resumed: LoadedCheckpoint | null = null;
   let o = given;
   if (given.resume) {
@@ -136,6 +169,7 @@ async function runTrain(given: TrainCliOptions): Promise<void> {
   const out = resolve(o.out);
   const modelPath = join(out, 'model.safetensors');
   const metricsPath = join(out, 'metrics.jsonl');
+  const resultPath = join(out, 'result.json');
   const checkpointDir = join(out, 'checkpoints');
   check(o.treeLayers.every((t) => t <= o.hidden.length + 1),
     `--tree-layers ${o.treeLayers.join(',')} names a layer past the last one (${o.hidden.length + 1})`,
@@ -153,12 +187,13 @@ async function runTrain(given: TrainCliOptions): Promise<void> {
   // everything that can be checked is checked before data loading and training (a CSV's shape is known once read)
   const shape = datasetShape(prep);
   if (shape && !resumed) new Model(configFor(shape.inputSize, shape.numClasses)); // validates shapes and options
-  checkWritableDir(out);
+  for (const f of [modelPath, metricsPath, resultPath]) checkWritableFile(f); // OUT created if missing; checked before the training
+  // a new run must not mix its checkpoints with an earlier run's: resume would pick the wrong one. Without
+  // --checkpoint-every the run writes one only when interrupted, and not into such a folder.
+  const earlierCheckpoints = resumed === null && listCheckpoints(checkpointDir).length > 0;
   if (o.checkpointEvery) {
     checkWritableDir(checkpointDir);
-    // a new run must not mix its checkpoints with an earlier run's: resume would pick the wrong one
-    check(resumed !== null || listCheckpoints(checkpointDir).length === 0, `${checkpointDir} holds checkpoints of an earlier run`,
-      `continue it with --resume ${out}, or choose another --out`);
+    check(!earlierCheckpoints, `${checkpointDir} holds checkpoints of an earlier run`, `continue it with --resume ${out}, or choose another --out`);
   }
 
   // the same forks in the same order as the original run, resumed or not: data split, model init, data order
@@ -221,6 +256,13 @@ async function runTrain(given: TrainCliOptions): Promise<void> {
     },
   }, rng.fork(), resumed?.run.progress);
   if (resumed) trainer.optimizer.loadState(resumed.optimizerState);
+  // resumed from the final checkpoint (written after the run's files): nothing left to do, unless those files are gone
+  const finished = trainer.done && existsSync(modelPath) ? readResult(resultPath) : null;
+  if (finished) {
+    log(`treegate: the run in ${out} is already finished (step ${trainer.progress.step}); its model is ${modelPath}`);
+    if (o.json) console.log(JSON.stringify(finished));
+    return;
+  }
 
   const savedOptions = Object.fromEntries(Object.entries(o).filter(([k]) => !(PER_PROCESS as readonly string[]).includes(k)));
   const checkpoint = (): string => writeCheckpoint(checkpointDir, model, trainer.optimizer,
@@ -232,7 +274,7 @@ async function runTrain(given: TrainCliOptions): Promise<void> {
   const onSignal = (sig: keyof typeof SIGNAL_EXIT) => () => {
     if (stopSignal) process.exit(SIGNAL_EXIT[sig]);
     stopSignal = sig;
-    say(`treegate: ${sig}: finishing the current step and writing a checkpoint (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again quits at once)`);
+    say(`treegate: ${sig}: finishing the current step${earlierCheckpoints ? '' : ' and writing a checkpoint'} (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again quits at once)`);
   };
   const handlers = { SIGINT: onSignal('SIGINT'), SIGTERM: onSignal('SIGTERM') };
   process.on('SIGINT', handlers.SIGINT);
@@ -251,9 +293,14 @@ async function runTrain(given: TrainCliOptions): Promise<void> {
       await new Promise((r) => setImmediate(r));
       if (stopSignal) {
         bar?.stop();
-        const path = checkpoint();
-        log(`treegate: interrupted at step ${trainer.progress.step}; checkpoint ${path}`);
-        log(`treegate: resume with: treegate train --resume ${out}`);
+        if (earlierCheckpoints) {
+          log(`treegate: interrupted at step ${trainer.progress.step}; no checkpoint written: ${checkpointDir} holds an earlier run's ` +
+            '(train into another --out to be able to resume)');
+        } else {
+          checkWritableDir(checkpointDir); // created here when the run was started without --checkpoint-every
+          log(`treegate: interrupted at step ${trainer.progress.step}; checkpoint ${checkpoint()}`);
+          log(`treegate: resume with: treegate train --resume ${out}`);
+        }
         process.exit(SIGNAL_EXIT[stopSignal]);
       }
     }
@@ -274,9 +321,15 @@ async function runTrain(given: TrainCliOptions): Promise<void> {
 
   model.resetUsage();
   const test = model.evaluate(data.test.x, data.test.y);
+  if (!Number.isFinite(test.loss)) {
+    // (with --on-nonfinite skip: the skipped steps kept the weights finite, yet they grew until the outputs overflow)
+    log(`treegate: error: the trained model's test loss is ${test.loss}: its outputs overflow` +
+      `${trainer.progress.skippedSteps ? ` (${trainer.progress.skippedSteps} steps were skipped)` : ''}; nothing was saved`);
+    log('treegate: train again with a lower --lr');
+    process.exit(NONFINITE_EXIT);
+  }
   saveModel(modelPath, model);
   writeFileAtomic(metricsPath, metrics.join('\n') + '\n');
-  const resultPath = join(out, 'result.json');
   const summary = modelSummary(model);
   const last = history[history.length - 1];
   const result = {
@@ -295,6 +348,8 @@ async function runTrain(given: TrainCliOptions): Promise<void> {
     metricsPath,
   };
   writeFileAtomic(resultPath, JSON.stringify(result, null, 2) + '\n');
+  // a run that checkpoints ends with a checkpoint of its end, after its files, so that --resume knows it is finished
+  if (o.checkpointEvery || resumed) checkpoint();
   console.log(layerTable(summary.layers));
   console.log(o.dataset === 'memorization'
     ? `fitted ${(test.accuracy * 100).toFixed(2)}% of the ${data.test.x.rows} random labels (loss ${test.loss.toFixed(4)})`

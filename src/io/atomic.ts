@@ -140,3 +140,18 @@ export function checkWritableDir(dir: string): void {
     throw new TreegateError(`directory ${dir} is not writable: ${osError(e)}`);
   }
 }
+
+/**
+ * Makes sure a file can be written at `path` later: its folder as checkWritableDir, and nothing other than a file
+ * already there (a folder of that name would fail the final rename, after the work that produced the file).
+ */
+export function checkWritableFile(path: string): void {
+  checkWritableDir(dirname(resolve(path)));
+  let isFile = true;
+  try {
+    isFile = statSync(path).isFile();
+  } catch {
+    return; // not there yet
+  }
+  if (!isFile) throw new TreegateError(`${path} exists and is not a file`, 'move it away, or write somewhere else');
+}

@@ -29,6 +29,7 @@ export interface ModelConfig {
  * ln(leaves) (k·ln 2 for a tree), averaged over blocks; 1 with a single leaf.
  */
 export interface TreeStats {
+  /** the layer's number among the model's linear layers, from 1, as --tree-layers counts them (activations not counted) */
   layer: number; kind: 'tree' | 'flat' | 'moe'; leaves: number; blocks: number; balance: number; deadLeaves: number; usage: number[][];
 }
 
@@ -182,6 +183,11 @@ export class Model {
     for (const { layer } of this.routedLayers()) layer.resetUsage();
   }
 
+  /** The number of layers[index] among the linear layers, from 1 (--tree-layers' numbering; activations are not counted). */
+  layerNumber(index: number): number {
+    return this.layers.slice(0, index + 1).filter((l) => l.kind !== 'activation').length;
+  }
+
   /** Balance and dead leaves of every routed layer since resetUsage (see TreeStats). */
   treeStats(): TreeStats[] {
     return this.routedLayers().map(({ index, layer }) => {
@@ -197,7 +203,7 @@ export class Model {
         balance += u.leaves === 1 ? 1 : total > 0 ? h / Math.log(u.leaves) : 0;
       }
       return {
-        layer: index, kind: layer.kind as TreeStats['kind'], leaves: u.leaves, blocks: u.blocks, balance: balance / u.blocks,
+        layer: this.layerNumber(index), kind: layer.kind as TreeStats['kind'], leaves: u.leaves, blocks: u.blocks, balance: balance / u.blocks,
         deadLeaves: dead, usage: u.counts.map((c) => Array.from(c)),
       };
     });

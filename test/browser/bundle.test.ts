@@ -25,8 +25,10 @@ test('src/browser.ts bundles for the browser without Node built-ins, and the bun
     const file = join(dir, 'treegate.browser.mjs');
     writeFileSync(file, code);
     const tg = await import(pathToFileURL(file).href);
-    const wasm = readFileSync(join(ROOT, 'build/treegate.wasm'));
-    const be = await tg.useWasm(new Uint8Array(wasm));
+    const wasmPath = join(ROOT, 'build/treegate.wasm');
+    // fetch reads no file: URLs in Node: a clear error naming what to pass instead
+    await assert.rejects(tg.useWasm(pathToFileURL(wasmPath)), /fetch cannot read a file: URL \(pass the module's bytes/);
+    const be = await tg.useWasm(new Uint8Array(readFileSync(wasmPath)));
     assert.equal(be.name, 'wasm');
     assert.equal(tg.backend().name, 'wasm');
     // a separable toy problem: class = sign of the first feature

@@ -120,6 +120,47 @@ test('--out under a regular file exits 2 before loading data or training', () =>
   assert.equal(readFileSync(file, 'utf8'), 'keep me');
 });
 
+test('options that would have no effect exit 2 naming them and what they need', () => {
+  const out = tmp('never-written');
+  const idle: Array<[string[], RegExp]> = [
+    [['--momentum', '0.5'], /--momentum has no effect with --optimizer adam/],
+    [['--tree-layers', 'none', '--depth', '6', '--blocks', '2'], /--depth, --blocks have no effect with --tree-layers none/],
+    [['--experts', '8'], /--experts has no effect with --layer tree \(options of --layer moe\)/],
+    [['--layer', 'moe', '--gating', 'units'], /--gating has no effect with --layer moe/],
+    [['--examples', '500'], /--examples has no effect with --dataset mnist/],
+    [['--dataset', 'memorization', '--data-dir', out], /--data-dir has no effect with --dataset memorization/],
+    [['--decay-gamma', '0.5'], /--decay-gamma has no effect without --weight-decay/],
+    [['--keep-checkpoints', '2'], /--keep-checkpoints has no effect without --checkpoint-every/],
+    [['--resume', out, '--depth', '6'], /--depth has no effect with --resume \(a resumed run keeps the options it was started with/],
+  ];
+  for (const [args, re] of idle) expectUsageError(['train', ...args, ...(args.includes('--resume') ? [] : ['--out', out])], re);
+  expectUsageError(['train', '--hidden', '', '--out', out], /--hidden.*expected integers ≥ 1, comma-separated, or none/);
+  assert.equal(existsSync(out), false, 'no output folder is created for a rejected command');
+  // the same values as the defaults, given explicitly, are fine where they apply
+  const r = cli('train', '--dataset', 'memorization', '--examples', '200', '--input-size', '8', '--classes', '3', '--hidden', 'none',
+    '--tree-layers', '1', '--depth', '1', '--optimizer', 'sgd', '--momentum', '0.5', '--epochs', '1', '--out', tmp('linear'));
+  assert.equal(r.status, 0, describeRun(r));
+});
+
+test('outputs that cannot be written are found before training; a model that overflows is not saved (exit 3)', () => {
+  const out = tmp('model-is-a-dir');
+  mkdirSync(join(out, 'model.safetensors'), { recursive: true });
+  const r = expectUsageError(['train', '--limit', '300', '--epochs', '1', '--hidden', '8', '--out', out],
+    /model\.safetensors exists and is not a file/);
+  assert.ok(!r.stderr.includes('training on'), r.stderr);
+
+  const nan = tmp('nan-model');
+  mkdirSync(nan);
+  writeFileSync(join(nan, 'model.safetensors'), 'an earlier model');
+  const n = cli('train', '--dataset', 'memorization', '--examples', '600', '--input-size', '16', '--classes', '4', '--hidden', '32',
+    '--depth', '2', '--epochs', '2', '--lr', '1e30', '--on-nonfinite', 'skip', '--out', nan, '--json');
+  assert.equal(n.status, 3, describeRun(n));
+  assert.match(n.stderr, /error: the trained model's test loss is NaN: its outputs overflow \(\d+ steps were skipped\); nothing was saved/);
+  assert.match(n.stderr, /lower --lr/);
+  assert.equal(n.stdout, '');
+  assert.equal(readFileSync(join(nan, 'model.safetensors'), 'utf8'), 'an earlier model', 'the earlier model is kept');
+});
+
 test('--verbose prints the stack trace of a TreegateError', () => {
   const missing = tmp('no-such-model.safetensors');
   for (const args of [['--verbose', 'eval', '--model', missing], ['eval', '--model', missing, '--verbose']]) {
@@ -171,8 +212,8 @@ test('train: a short real run writes the model and metrics and prints the JSON s
   }
 
   const layers = json.layers as Array<Record<string, any>>;
-  assert.deepEqual(layers.map((l) => [l.index, l.kind, l.inputSize, l.outputSize]),
-    [[0, 'dense', 784, 32], [2, 'tree', 32, 32], [4, 'dense', 32, 10]]);
+  assert.deepEqual(layers.map((l) => [l.layer, l.index, l.kind, l.inputSize, l.outputSize]),
+    [[1, 0, 'dense', 784, 32], [2, 2, 'tree', 32, 32], [3, 4, 'dense', 32, 10]]);
   for (const l of layers) {
     assert.ok(Number.isInteger(l.parameters) && l.parameters > 0, `layer ${l.index} parameters`);
     assert.ok(l.macsPerExample.training >= l.macsPerExample.inference);
@@ -246,13 +287,24 @@ test('inspect reports per-layer parameters and leaf usage; --no-usage needs no d
   }
   assert.match(r.stdout, /layer 2 block 0 leaf usage over 200 test examples: /);
 
-  // no usage: works with no dataset at all
-  const n = cli('inspect', '--model', json.modelPath, '--no-usage', '--json', '--data-dir', tmp('no-such-data'));
+  // no usage: works with no dataset at all, and shows no leaf statistics (none were measured)
+  const n = cli('inspect', '--model', json.modelPath, '--no-usage', '--json');
   assert.equal(n.status, 0, describeRun(n));
   const ns = lastJson(n);
   assert.equal(ns.usageExamples, 0);
   assert.equal(ns.parameters, json.parameters);
-  for (const l of ns.layers) assert.equal(l.leafUsage, undefined);
+  for (const l of ns.layers) assert.deepEqual([l.leafUsage, l.balance, l.deadLeaves], [undefined, undefined, undefined]);
+  assert.doesNotMatch(n.stdout, /\b0\.000\b/, 'no balance column values');
+  expectUsageError(['inspect', '--model', json.modelPath, '--no-usage', '--data-dir', tmp('no-such-data')],
+    /--data-dir has no effect with --no-usage/);
+});
+
+test('report --out into a folder that does not exist yet creates the folder', () => {
+  const { out } = mainRun();
+  const page = join(tmp('reports'), 'a', 'run.html');
+  const r = cli('report', out, '--out', page);
+  assert.equal(r.status, 0, describeRun(r));
+  assert.match(readFileSync(page, 'utf8'), /^<!doctype html>/i);
 });
 
 test('determinism: the same seed gives a byte-identical model file, another seed a different one', () => {
@@ -310,6 +362,9 @@ test('tree-layer parameters and MACs in the JSON: units gating, two tree layers'
   assert.equal(json.parameters, 7 * (784 * 16 + 16) + 7 * (16 * 10 + 10));
   assert.equal(json.macsPerExample.inference, 784 * 16 + 16 * 10);
   assert.equal(json.capacityToComputation.inference, json.parameters / json.macsPerExample.inference);
+  // layers are numbered as --tree-layers numbers them (linear layers from 1), in the epoch lines and the table
+  assert.match(r.stderr, /epoch 1\/1: .*, layer 1 balance [\d.]+ dead \d+, layer 2 balance /);
+  assert.match(r.stdout, /^1 +tree +784→16/m);
   // the saved model's gating units are recorded in its config
   const i = cli('inspect', '--model', json.modelPath, '--no-usage', '--json');
   assert.equal(i.status, 0, describeRun(i));

@@ -155,5 +155,50 @@ test('checkpoint options: bad values and a folder with another run\'s checkpoint
   const minutes = tmp('minutes');
   const m = cli(...ARGS, '--checkpoint-every', '0.000000001m', '--epochs', '1', '--out', minutes);
   assert.equal(m.status, 0, describeRun(m));
-  assert.deepEqual(checkpoints(minutes), ['step-000000072.safetensors', 'step-000000073.safetensors', 'step-000000074.safetensors']);
+  // … and the last, of the finished run, after its files
+  assert.deepEqual(checkpoints(minutes), ['step-000000073.safetensors', 'step-000000074.safetensors', 'step-000000075.safetensors']);
+  // so a resume of the finished run has nothing to do: it says so and leaves the files alone
+  const model = sha(join(minutes, 'model.safetensors'));
+  const again = cli('train', '--resume', minutes, '--no-progress', '--json');
+  assert.equal(again.status, 0, describeRun(again));
+  assert.match(again.stderr, /the run in .* is already finished \(step 75\)/);
+  assert.doesNotMatch(again.stderr, /epoch \d/, 'no training');
+  assert.equal(sha(join(minutes, 'model.safetensors')), model);
+  assert.deepEqual(JSON.parse(again.stdout.trim().split('\n').pop()!), JSON.parse(readFileSync(join(minutes, 'result.json'), 'utf8')));
+});
+
+/** ARGS without --checkpoint-every: a checkpoint only when interrupted. */
+const PLAIN = ARGS.filter((a, i) => a !== '--checkpoint-every' && ARGS[i - 1] !== '--checkpoint-every');
+
+/** Starts a run of PLAIN and sends `signal` once its stderr has shown the first epoch's line. */
+function interruptAfterEpoch(out: string, signal: NodeJS.Signals): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = cliChild({}, ...PLAIN, '--out', out);
+    let stderr = '', sent = false;
+    child.stderr!.on('data', (d) => {
+      stderr += d;
+      if (!sent && /epoch 1\/5/.test(stderr)) {
+        sent = true;
+        child.kill(signal);
+      }
+    });
+    child.on('exit', (code) => resolve({ code, stderr }));
+  });
+}
+
+test('without --checkpoint-every, SIGINT still writes a checkpoint to resume from (not into another run\'s folder)', async () => {
+  const out = tmp('plain');
+  const r = await interruptAfterEpoch(out, 'SIGINT');
+  assert.equal(r.code, 130, r.stderr);
+  assert.equal(checkpoints(out).length, 1, r.stderr);
+  assert.match(r.stderr, /resume with: treegate train --resume /);
+  resumeAndCompare(out, 'SIGINT without --checkpoint-every');
+
+  const earlier = tmp('earlier');
+  assert.equal((await interrupt(earlier, 20, ['SIGKILL'])).code, null);
+  const before = checkpoints(earlier);
+  const t = await interruptAfterEpoch(earlier, 'SIGTERM');
+  assert.equal(t.code, 143, t.stderr);
+  assert.match(t.stderr, /no checkpoint written: .*checkpoints holds an earlier run's/);
+  assert.deepEqual(checkpoints(earlier), before, 'the earlier run\'s checkpoints are untouched');
 });
