@@ -194,6 +194,8 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   if (o.checkpointEvery) {
     checkWritableDir(checkpointDir);
     check(!earlierCheckpoints, `${checkpointDir} holds checkpoints of an earlier run`, `continue it with --resume ${out}, or choose another --out`);
+  } else if (earlierCheckpoints) {
+    log(`treegate: warning: ${checkpointDir} holds an earlier run's checkpoints: --resume ${out} would continue that run, not this one`);
   }
 
   // the same forks in the same order as the original run, resumed or not: data split, model init, data order

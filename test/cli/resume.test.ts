@@ -199,6 +199,7 @@ test('without --checkpoint-every, SIGINT still writes a checkpoint to resume fro
   const before = checkpoints(earlier);
   const t = await interruptAfterEpoch(earlier, 'SIGTERM');
   assert.equal(t.code, 143, t.stderr);
+  assert.match(t.stderr, /warning: .*checkpoints holds an earlier run's checkpoints: --resume .* would continue that run, not this one/);
   assert.match(t.stderr, /no checkpoint written: .*checkpoints holds an earlier run's/);
   assert.deepEqual(checkpoints(earlier), before, 'the earlier run\'s checkpoints are untouched');
 });
