@@ -56,7 +56,7 @@ export async function runEpoch(ctx: BenchContext): Promise<BenchResult> {
       },
       run: () => void train(model!, { x: set.x, y: set.y }, null, {
         epochs: 1, batchSize: d.batchSize, lr: d.lr, schedule: d.schedule,
-        optimizer: { kind: d.optimizer, momentum: 0.9, weightDecay: 0 },
+        optimizer: { kind: d.optimizer, weightDecay: 0 },
       }, Rng.fromState(trainRngState)),
     });
   }

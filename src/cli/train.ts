@@ -177,7 +177,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   check(o.dataset === 'csv' || (!o.csv && !o.testCsv), `--csv and --test-csv need --dataset csv (got --dataset ${o.dataset})`);
   const prep = {
     dataset: o.dataset, dir: o.dataDir, csv: o.csv, testCsv: o.testCsv, validation: o.validation, limit: o.limit,
-    memorization: { examples: o.examples, inputSize: o.inputSize, classes: o.classes },
+    ...(o.dataset === 'memorization' ? { memorization: { examples: o.examples, inputSize: o.inputSize, classes: o.classes } } : {}),
   };
   const configFor = (inputSize: number, numClasses: number) => mlpConfig({
     inputSize, numClasses, hidden: o.hidden, treeLayers: o.treeLayers, routed: o.layer,
@@ -229,7 +229,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   const fault = faultInjection(model);
   const trainer = new Trainer(model, data.train, data.validation, {
     epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, schedule: o.schedule, onNonFinite: o.onNonfinite, beforeStep: fault,
-    optimizer: { kind: o.optimizer, momentum: o.momentum, weightDecay: o.weightDecay },
+    optimizer: { kind: o.optimizer, weightDecay: o.weightDecay, ...(o.optimizer === 'sgd' ? { momentum: o.momentum } : {}) },
     onStep: (s) => {
       if (s.skipped) say(`treegate: warning: non-finite loss at step ${s.step}: step skipped, learning rate halved`);
       lossAvg = Number.isNaN(lossAvg) ? s.loss : 0.98 * lossAvg + 0.02 * s.loss;

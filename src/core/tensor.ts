@@ -12,19 +12,52 @@ export interface Matrix {
 }
 
 export function matrix(rows: number, cols: number, data?: Float32Array): Matrix {
+  checkDims(rows, cols, 'matrix');
   if (data === undefined) data = new Float32Array(rows * cols);
-  if (data.length < rows * cols) {
-    throw new TreegateError(`matrix data has ${data.length} elements, needs ${rows}×${cols} = ${rows * cols}`);
-  }
+  checkData(data, rows, cols, 'matrix');
   return { rows, cols, data };
 }
 
-/** Throws a clear error unless `m` has `cols` columns (and `rows` rows if given). */
+function checkDims(rows: number, cols: number, what: string): void {
+  if (!Number.isSafeInteger(rows) || rows < 0 || !Number.isSafeInteger(cols) || cols < 0) {
+    throw new TreegateError(`${what}: rows and columns must be integers ≥ 0, got (${rows}, ${cols})`);
+  }
+}
+
+function checkData(data: Float32Array, rows: number, cols: number, what: string): void {
+  if (!(data instanceof Float32Array)) throw new TreegateError(`${what}: data must be a Float32Array`);
+  if (data.length < rows * cols) {
+    throw new TreegateError(`${what}: data has ${data.length} elements, needs ${rows}×${cols} = ${rows * cols}`);
+  }
+}
+
+/** Throws a clear error unless `m` is a well-formed matrix with `cols` columns (and `rows` rows if given). */
 export function checkShape(m: Matrix, cols: number, what: string, rows?: number): void {
+  checkDims(m.rows, m.cols, what);
   if (m.cols !== cols || (rows !== undefined && m.rows !== rows)) {
     const want = rows === undefined ? `(N, ${cols})` : `(${rows}, ${cols})`;
     throw new TreegateError(`${what}: expected shape ${want}, got (${m.rows}, ${m.cols})`);
   }
+  checkData(m.data, m.rows, m.cols, what);
+}
+
+/** Throws a clear error unless `labels` holds at least `rows` integer class indices in [0, classes). */
+export function checkLabels(labels: Int32Array, rows: number, classes: number, what: string): void {
+  if (!(labels instanceof Int32Array)) throw new TreegateError(`${what}: labels must be an Int32Array`);
+  if (labels.length < rows) throw new TreegateError(`${what}: ${labels.length} labels for ${rows} examples`);
+  for (let i = 0; i < rows; i++) {
+    const l = labels[i];
+    if (l < 0 || l >= classes) throw new TreegateError(`${what}: label ${l} of example ${i} is not a class of the model`, `classes are 0…${classes - 1}`);
+  }
+}
+
+/** The first non-finite element of a matrix (row, column, value), or null if all are finite. */
+export function firstNonFinite(m: Matrix): { row: number; col: number; value: number } | null {
+  const n = m.rows * m.cols;
+  for (let i = 0; i < n; i++) {
+    if (!Number.isFinite(m.data[i])) return { row: Math.floor(i / m.cols), col: i % m.cols, value: m.data[i] };
+  }
+  return null;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { check, TreegateError } from '../core/errors.js';
+import { check, checkInt, TreegateError } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import { readCsv } from './csv-file.js';
 import { computeNormalization, normalizeInPlace, splitValidation, takeFirst, type Dataset, type Normalization } from './dataset.js';
@@ -54,6 +54,12 @@ export function datasetShape(o: PrepareOptions): { inputSize: number; numClasses
 /** A dataset split into train / validation / test and normalized with training-split statistics. */
 export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
   const dataset = o.dataset ?? 'mnist';
+  // (option names as the library spells them, the CLI's flag in brackets)
+  if (o.limit !== undefined) checkInt(o.limit, 'limit (--limit)', 1);
+  if (o.validation !== undefined) checkInt(o.validation, 'validation (--validation)', 0);
+  check(dataset === 'csv' || (o.csv === undefined && o.testCsv === undefined), `csv and testCsv (--csv, --test-csv) need the csv dataset, not ${dataset}`);
+  check(dataset === 'memorization' || o.memorization === undefined, `memorization sizes need the memorization dataset, not ${dataset}`);
+  check(dataset === 'mnist' || o.dir === undefined, `dir (--data-dir) is where the mnist dataset is read from, not ${dataset}`);
   let all: Dataset, test: Dataset | null, scale = 1, labels: string[] | null = null;
   if (dataset === 'mnist' || dataset === 'fashion-mnist') {
     const d = dataset === 'mnist' ? loadMnist({ dir: o.dir }) : loadFashionMnist();
@@ -87,14 +93,14 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
   if (dataset === 'memorization') {
     // nothing generalizes: the measure is how many of the training labels the model fits
     const normalization = { scale: 1, mean: 0, std: 1 };
-    check(!o.validation, 'the memorization task has no validation split', 'drop --validation');
+    check(!o.validation, 'the memorization task has no validation split', 'drop validation (--validation)');
     return {
       dataset, train: all, validation: takeFirst(all, 0), test: all, normalization,
       inputSize: all.x.cols, numClasses: all.numClasses, labels,
     };
   }
   const held = o.validation ?? Math.round(all.x.rows / 12);
-  check(held < all.x.rows, `--validation ${held} leaves no training examples out of ${all.x.rows}`, 'hold out fewer examples');
+  check(held < all.x.rows, `validation (--validation) ${held} leaves no training examples out of ${all.x.rows}`, 'hold out fewer examples');
   const { train, validation } = splitValidation(all, held, rng, true);
   const normalization = computeNormalization(train, scale);
   // NOTE: in place: validation is a fresh copy from the split, train reuses `all`'s arrays, test is ours alone

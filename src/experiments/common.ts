@@ -1,4 +1,5 @@
 import { cpus, totalmem } from 'node:os';
+import { checkInt } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { matrix } from '../core/tensor.js';
 import type { PreparedData } from '../data/prepare.js';
@@ -75,6 +76,7 @@ export function parameterCount(o: MlpOptions): number {
  * the factor, widths rounded). With no hidden layer there is nothing to widen.
  */
 export function denseOfEqualParams(o: MlpOptions, target: number): MlpOptions {
+  checkInt(target, 'parameter count of the dense MLP', 1);
   const dense = { ...o, treeLayers: [] as number[], routed: undefined };
   if (o.hidden.length === 0) return dense;
   const at = (f: number) => o.hidden.map((h) => Math.max(1, Math.round(h * f)));

@@ -6,7 +6,7 @@ import type { Optimizer } from '../train/optim.js';
 import type { TrainProgress } from '../train/trainer.js';
 import { writeFileAtomic } from './atomic.js';
 import { MAX_MODEL_BYTES } from './model-file.js';
-import { modelFromTensors } from './model-codec.js';
+import { checkFiniteParams, modelFromTensors } from './model-codec.js';
 import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 
 /**
@@ -27,6 +27,7 @@ const MAX_STEPS = 2 ** 24;
 export interface RunState { progress: TrainProgress; options: Record<string, unknown>; metrics: string[]; extra: Record<string, unknown> }
 
 export function encodeCheckpoint(model: Model, optimizer: Optimizer, run: RunState): Uint8Array {
+  checkFiniteParams(model);
   const tensors: Array<{ name: string; shape: number[]; data: Float32Array }> = [];
   model.params().forEach((p, i) => {
     tensors.push({ name: p.name, shape: [...p.shape], data: p.data });
@@ -52,7 +53,7 @@ export function encodeCheckpoint(model: Model, optimizer: Optimizer, run: RunSta
 
 export interface LoadedCheckpoint { path: string; model: Model; run: RunState; optimizerState: Array<{ m: Float32Array; v: Float32Array | null; steps: Int32Array }> }
 
-/** Decodes and validates a checkpoint; `optimizerKind` says whether second moments must be present. */
+/** Decodes and validates a checkpoint: the model as decodeModel does, and the optimizer state each parameter needs. */
 export function decodeCheckpoint(bytes: Uint8Array, source: string): Omit<LoadedCheckpoint, 'path'> {
   const { tensors, metadata } = decodeSafetensors(bytes, source);
   if (metadata.format !== CHECKPOINT_FORMAT) {

@@ -11,8 +11,21 @@ const CONFIG_ALLOWANCE = 1 << 20;
 
 /** Serializes a model: one safetensors file, config JSON in its metadata (docs/format.md). */
 export function encodeModel(model: Model): Uint8Array {
+  checkFiniteParams(model);
   const tensors = model.params().map((p) => ({ name: p.name, shape: [...p.shape], data: p.data }));
   return encodeSafetensors(tensors, { format: MODEL_FORMAT, config: JSON.stringify(model.toConfig()) });
+}
+
+/** Refuses to write what decodeModel would refuse to read: a parameter holding NaN or ±Infinity. */
+export function checkFiniteParams(model: Model): void {
+  for (const p of model.params()) {
+    for (let i = 0; i < p.data.length; i++) {
+      if (!Number.isFinite(p.data[i])) {
+        throw new TreegateError(`cannot save the model: tensor ${p.name} holds a non-finite value (${p.data[i]}) at index ${i}`,
+          'a model file must hold finite weights (training diverged?)');
+      }
+    }
+  }
 }
 
 /** Rebuilds a model from file bytes, checking the config and that every tensor is present with its exact shape and finite values. */

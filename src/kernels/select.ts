@@ -30,6 +30,8 @@ export function registerAvailableBackends(): string[] {
  * An explicit choice that cannot load is an error naming why.
  */
 export function selectBackend(choice: BackendChoice = 'auto', log: (line: string) => void = (l) => process.stderr.write(l + '\n')): Backend {
+  const known: string[] = ['auto', 'native', 'wasm', 'js'];
+  if (!known.includes(choice)) throw new TreegateError(`unknown backend '${String(choice)}'`, `use one of ${known.join(', ')}`);
   const names = registerAvailableBackends();
   if (choice === 'auto') {
     if (names.includes('native')) return setBackend('native');
@@ -39,7 +41,7 @@ export function selectBackend(choice: BackendChoice = 'auto', log: (line: string
     return setBackend(fallback);
   }
   if (!names.includes(choice)) {
-    const why = choice === 'native' ? nativeLoadError() : choice === 'wasm' ? wasmError : 'not available';
+    const why = choice === 'native' ? nativeLoadError() : wasmError;
     throw new TreegateError(`backend '${choice}' is unavailable: ${why}`, `available: ${names.join(', ')}`);
   }
   return setBackend(choice);
@@ -47,8 +49,9 @@ export function selectBackend(choice: BackendChoice = 'auto', log: (line: string
 
 /**
  * Threads of the native backend's kernels, from 1 to the cores of the machine (at most 64; the default is all
- * of them), for this process. Returns the count now in effect: `n` capped at the addon's thread pool, or 1
- * without the addon. The wasm and js backends always run on one thread.
+ * of them), for this process, whichever backend is selected now. Returns the native kernels' count now set: `n`
+ * capped at the addon's thread pool, or 1 without the addon. The wasm and js backends always run on one thread
+ * (threadCount() reports the selected backend's count).
  */
 export function setThreads(n: number): number {
   if (!Number.isSafeInteger(n) || n < 1) throw new TreegateError(`threads must be a whole number ≥ 1, got ${n}`, 'pass 1 for one thread');

@@ -1,6 +1,6 @@
 import { check, checkInt, TreegateError } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
-import { checkShape, matrix, Scratch, type Matrix } from '../core/tensor.js';
+import { checkLabels, checkShape, firstNonFinite, matrix, Scratch, type Matrix } from '../core/tensor.js';
 import { backend } from '../kernels/backend.js';
 import { Activation } from './activation.js';
 import { Dense } from './dense.js';
@@ -42,6 +42,12 @@ export class Model {
     checkInt(config.inputSize, 'model input size', 1);
     checkInt(config.numClasses, 'model class count', 2);
     check(Array.isArray(config.layers) && config.layers.length > 0, 'model has no layers');
+    const nz = config.normalization;
+    if (nz !== undefined) {
+      // applied to every input the model reads from a file; a model file holding others would not load
+      check(typeof nz === 'object' && nz !== null && [nz.scale, nz.mean, nz.std].every(Number.isFinite) && nz.std > 0,
+        `model input normalization needs a finite scale, mean and std > 0, got ${JSON.stringify(nz)}`);
+    }
     const d = config.data;
     if (d !== undefined) {
       check(typeof d === 'object' && d !== null && typeof d.dataset === 'string', 'model data info needs a dataset name');
@@ -142,6 +148,7 @@ export class Model {
    * mixture-of-experts layers) and the correct count.
    */
   lossAndGrad(x: Matrix, labels: Int32Array): { loss: number; correct: number } {
+    checkLabels(labels, x.rows, this.config.numClasses, 'training batch');
     const logits = this.forward(x, 'train');
     const N = logits.rows, C = logits.cols;
     const dl = this.dlogits.get(N * C);
@@ -155,6 +162,8 @@ export class Model {
   /** Mean loss and accuracy in inference mode (collapsed trees), in batches. */
   evaluate(x: Matrix, labels: Int32Array, batchSize = 1000): { loss: number; accuracy: number } {
     checkShape(x, this.inputSize, 'evaluation input');
+    checkLabels(labels, x.rows, this.config.numClasses, 'evaluation');
+    checkInt(batchSize, 'evaluation batch size', 1);
     let loss = 0, correct = 0;
     const D = x.cols;
     for (let b = 0; b < x.rows; b += batchSize) {
@@ -164,6 +173,10 @@ export class Model {
       const r = backend().softmaxCrossEntropy(logits.data, rows, logits.cols, labels.subarray(b, b + rows), null);
       loss += r.loss * rows;
       correct += r.correct;
+    }
+    if (!Number.isFinite(loss)) {
+      const bad = firstNonFinite(x); // else the weights make the outputs overflow: the loss says so
+      if (bad) throw new TreegateError(`evaluation input: row ${bad.row}, column ${bad.col} is ${bad.value}`, 'inputs must be finite');
     }
     return { loss: x.rows ? loss / x.rows : 0, accuracy: x.rows ? correct / x.rows : 0 };
   }
@@ -279,6 +292,7 @@ export interface MlpOptions {
 
 /** Config of a multilayer perceptron whose chosen linear layers are tree-gated. */
 export function mlpConfig(o: MlpOptions): ModelConfig {
+  check(o.routed === undefined || ['tree', 'flat', 'moe'].includes(o.routed), `unknown routed layer kind '${String(o.routed)}'`, 'use tree, flat or moe');
   const widths = [o.inputSize, ...o.hidden, o.numClasses];
   for (const h of o.hidden) checkInt(h, 'hidden width', 1);
   for (const t of o.treeLayers) {

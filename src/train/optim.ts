@@ -40,6 +40,10 @@ export class Optimizer {
       throw new TreegateError(`unknown optimizer '${cfg.kind}'`, 'use sgd or adam');
     }
     this.kind = cfg.kind;
+    // settings of the other optimizer would be ignored: refused, so that nobody believes they took effect
+    check(cfg.kind === 'sgd' || cfg.momentum === undefined, 'momentum is a setting of sgd, not adam', 'drop it, or use sgd');
+    check(cfg.kind === 'adam' || (cfg.beta1 === undefined && cfg.beta2 === undefined && cfg.eps === undefined),
+      'beta1, beta2 and eps are settings of adam, not sgd', 'drop them, or use adam');
     this.momentum = checkNumber(cfg.momentum ?? 0.9, 'momentum', 0, 1);
     check(this.momentum < 1, 'momentum must be below 1');
     this.beta1 = checkNumber(cfg.beta1 ?? 0.9, 'beta1', 0, 1);

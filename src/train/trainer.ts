@@ -1,6 +1,6 @@
 import { check, checkInt, checkNumber, TreegateError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
-import { matrix } from '../core/tensor.js';
+import { checkLabels, checkShape, firstNonFinite, matrix } from '../core/tensor.js';
 import { backend } from '../kernels/backend.js';
 import type { Model, TreeStats } from '../layers/model.js';
 import { learningRate, Optimizer, type OptimizerConfig, type ScheduleKind } from './optim.js';
@@ -100,6 +100,12 @@ export class Trainer {
     checkInt(opts.batchSize, 'batch size', 1);
     checkNumber(opts.lr, 'learning rate', 0);
     check(!opts.onNonFinite || opts.onNonFinite === 'stop' || opts.onNonFinite === 'skip', `unknown non-finite policy '${opts.onNonFinite}'`, 'use stop or skip');
+    // the data and labels are checked here, not an epoch later when the validation set is first read
+    for (const [set, what] of [[data, 'training set'], [validation, 'validation set']] as const) {
+      if (!set) continue;
+      checkShape(set.x, model.inputSize, `${what} inputs`);
+      checkLabels(set.y, set.x.rows, model.config.numClasses, what);
+    }
     const N = data.x.rows, D = data.x.cols;
     if (N === 0) throw new TreegateError('the training set is empty');
     this.optimizer = new Optimizer(model.params(), opts.optimizer);
@@ -156,8 +162,11 @@ export class Trainer {
     const r = model.lossAndGrad(matrix(rows, D, this.xb), this.yb.subarray(0, rows));
     let skipped = false;
     if (!Number.isFinite(r.loss)) {
-      const where = findNonFinite(model);
-      const what = where ? `${where.kind} ${where.name}` : 'the loss (activations overflowed)';
+      // the root cause first: a bad input makes every gradient bad, a bad weight every gradient after it
+      const input = firstNonFinite(matrix(rows, D, this.xb));
+      const where = input ? null : findNonFinite(model);
+      const what = input ? `the input of training example ${idx[input.row]} (feature ${input.col} is ${input.value})`
+        : where ? `${where.kind} ${where.name}` : 'the loss (activations overflowed)';
       if (o.onNonFinite === 'skip' && (!where || where.kind === 'gradient of')) {
         // drop this step's gradients; the weights are still finite
         model.clearGrad();

@@ -108,7 +108,8 @@ for (const cfg of [SGD, ADAM]) {
   test(`${cfg.kind}: touched slots follow the reference, untouched slots (weights and state) stay bit-identical`, () => {
     const rng = new Rng(cfg.kind === 'sgd' ? 41 : 42);
     const net = makeNet(rng);
-    const opt = new Optimizer(net.params, { ...cfg, weightDecay: LAMBDA });
+    const { kind, momentum, beta1, beta2, eps } = cfg; // each optimizer takes only its own settings
+    const opt = new Optimizer(net.params, kind === 'sgd' ? { kind, momentum, weightDecay: LAMBDA } : { kind, beta1, beta2, eps, weightDecay: LAMBDA });
     const counts = net.params.map((p) => new Int32Array(p.numSlots));
     // steps 1–4: block 0 in leaves {1, 2}, block 1 in leaf 6; step 5 adds leaf 5 in block 0 (new nodes 2, 5, 12)
     const leafSets = [[[1, 2], [6]], [[1], [6]], [[2], [6]], [[1, 2], [6]], [[5, 1], [6]]];

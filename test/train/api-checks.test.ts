@@ -1,0 +1,105 @@
+/**
+ * What the library API does with bad input: a TreegateError naming the problem, thrown before any work,
+ * the same on every backend — never a hang, a crash inside a kernel, or a quietly wrong result (labels out
+ * of range read the next row's logits on js and other memory on wasm; a batch size of 0 looped forever).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TreegateError } from '../../src/core/errors.js';
+import { Rng } from '../../src/core/rng.js';
+import { matrix, type Matrix } from '../../src/core/tensor.js';
+import { prepareData } from '../../src/data/prepare.js';
+import { encodeModel } from '../../src/io/model-codec.js';
+import { setBackend } from '../../src/kernels/backend.js';
+import { registerAvailableBackends, selectBackend } from '../../src/kernels/select.js';
+import { mlpConfig, Model } from '../../src/layers/model.js';
+import { denseOfEqualParams } from '../../src/experiments/common.js';
+import { Optimizer } from '../../src/train/optim.js';
+import { findNonFinite, NonFiniteError, Trainer, type TrainOptions } from '../../src/train/trainer.js';
+
+const D = 8, C = 3;
+const model = (): Model => new Model(mlpConfig({ inputSize: D, numClasses: C, hidden: [12], treeLayers: [2], depth: 2, gating: 'projection' }), new Rng(5));
+function data(N: number, seed = 1): { x: Matrix; y: Int32Array } {
+  const rng = new Rng(seed), x = matrix(N, D), y = new Int32Array(N);
+  for (let i = 0; i < x.data.length; i++) x.data[i] = rng.normal();
+  for (let i = 0; i < N; i++) y[i] = rng.int(C);
+  return { x, y };
+}
+const OPTS: TrainOptions = { epochs: 1, batchSize: 8, lr: 1e-3, schedule: 'constant', optimizer: { kind: 'adam' } };
+const rejects = (f: () => unknown, re: RegExp) => assert.throws(f, (e: unknown) => e instanceof TreegateError && re.test(e.message), String(re));
+
+test('matrix and the layers reject shapes that are not whole, or data shorter than the shape', () => {
+  rejects(() => matrix(2.5, D), /rows and columns must be integers ≥ 0, got \(2\.5, 8\)/);
+  rejects(() => matrix(-1, D), /got \(-1, 8\)/);
+  rejects(() => matrix(2, D, new Float32Array(3)), /data has 3 elements, needs 2×8 = 16/);
+  const m = model();
+  rejects(() => m.forward({ rows: 10, cols: D, data: new Float32Array(D) }, 'infer'), /model input: data has 8 elements, needs 10×8 = 80/);
+  rejects(() => m.forward({ rows: 2.5, cols: D, data: new Float32Array(3 * D) }, 'infer'), /model input: rows and columns must be integers/);
+  rejects(() => m.forward(matrix(2, D + 1), 'infer'), /expected shape \(N, 8\), got \(2, 9\)/);
+});
+
+test('labels out of range or too few, a batch size that is not a whole number ≥ 1, NaN inputs: every backend says which', () => {
+  for (const be of registerAvailableBackends()) {
+    setBackend(be);
+    const m = model(), { x, y } = data(10);
+    const bad = y.slice();
+    bad[4] = 7;
+    rejects(() => m.evaluate(x, bad), /evaluation: label 7 of example 4 is not a class of the model \(classes are 0…2\)/);
+    rejects(() => m.lossAndGrad(x, bad), /training batch: label 7 of example 4/);
+    bad[4] = -1;
+    rejects(() => m.evaluate(x, bad), /label -1 of example 4/);
+    rejects(() => m.evaluate(x, y.subarray(0, 3)), /evaluation: 3 labels for 10 examples/);
+    for (const b of [0, 2.5, -5, NaN]) rejects(() => m.evaluate(x, y, b), /evaluation batch size must be an integer/);
+    const nan = matrix(10, D, x.data.slice());
+    nan.data[1 * D + 2] = NaN;
+    rejects(() => m.evaluate(nan, y), /evaluation input: row 1, column 2 is NaN/);
+    assert.ok(Number.isFinite(m.evaluate(x, y).loss), `${be}: finite inputs evaluate`);
+  }
+  setBackend('js');
+});
+
+test('Trainer checks the training and validation sets when built, and names a non-finite input of a batch', () => {
+  const m = model(), train = data(40), val = data(16, 2);
+  rejects(() => new Trainer(m, train, { x: matrix(16, D + 1), y: val.y }, OPTS, new Rng(1)), /validation set inputs: expected shape \(N, 8\), got \(16, 9\)/);
+  rejects(() => new Trainer(m, train, { x: val.x, y: val.y.subarray(0, 5) }, OPTS, new Rng(1)), /validation set: 5 labels for 16 examples/);
+  const y = train.y.slice();
+  y[39] = C;
+  rejects(() => new Trainer(m, { x: train.x, y }, null, OPTS, new Rng(1)), /training set: label 3 of example 39 is not a class/);
+  const t = new Trainer(m, train, val, { ...OPTS, beforeStep: (step, xb) => { if (step === 2) xb[D + 5] = NaN; } }, new Rng(1));
+  t.step();
+  assert.throws(() => t.step(), (e: unknown) => e instanceof NonFiniteError &&
+    /step 2: non-finite value in the input of training example \d+ \(feature 5 is NaN\)/.test(e.message), 'names the example and feature');
+});
+
+test('findNonFinite names a weight before a gradient; a model with a non-finite weight or normalization is refused', () => {
+  const m = model(), { x, y } = data(8);
+  m.clearGrad();
+  m.lossAndGrad(x, y);
+  assert.equal(findNonFinite(m), null);
+  const p = m.params()[2];
+  p.grad[p.touched[0] * p.slotSize] = Infinity;
+  assert.deepEqual(findNonFinite(m), { kind: 'gradient of', name: p.name });
+  m.params()[0].data[3] = NaN;
+  assert.deepEqual(findNonFinite(m), { kind: 'weight', name: m.params()[0].name });
+  rejects(() => encodeModel(m), /cannot save the model: tensor layers\.0\.weight holds a non-finite value \(NaN\) at index 3/);
+  const cfg = mlpConfig({ inputSize: D, numClasses: C, hidden: [], treeLayers: [], depth: 0 });
+  for (const normalization of [{ scale: 1, mean: NaN, std: 1 }, { scale: 1, mean: 0, std: 0 }]) {
+    rejects(() => new Model({ ...cfg, normalization }), /model input normalization needs a finite scale, mean and std > 0/);
+  }
+});
+
+test('seeds, backend names and data options that would be quietly changed are refused', () => {
+  for (const seed of [1.5, NaN, -1, 2 ** 32]) rejects(() => new Rng(seed), /a seed must be an integer in \[0, 2\^32\)/);
+  assert.equal(new Rng(2 ** 32 - 1).nextU32(), new Rng(2 ** 32 - 1).nextU32());
+  rejects(() => selectBackend('cuda' as 'js'), /unknown backend 'cuda' \(use one of auto, native, wasm, js\)/);
+  const rng = new Rng(1);
+  rejects(() => prepareData({ dataset: 'memorization', memorization: { examples: 50, inputSize: 4, classes: 2 }, limit: 0 }, rng), /limit \(--limit\) must be an integer in \[1/);
+  rejects(() => prepareData({ dataset: 'memorization', limit: 10, validation: 2.5 }, rng), /validation \(--validation\) must be an integer in \[0/);
+  // settings that belong to something else
+  rejects(() => prepareData({ dataset: 'memorization', csv: 'a.csv' }, rng), /csv and testCsv \(--csv, --test-csv\) need the csv dataset, not memorization/);
+  rejects(() => prepareData({ dataset: 'mnist', memorization: { examples: 5 } }, rng), /memorization sizes need the memorization dataset, not mnist/);
+  rejects(() => new Optimizer([], { kind: 'adam', momentum: 0.5 }), /momentum is a setting of sgd, not adam/);
+  rejects(() => new Optimizer([], { kind: 'sgd', beta1: 0.5 }), /beta1, beta2 and eps are settings of adam, not sgd/);
+  rejects(() => mlpConfig({ inputSize: D, numClasses: C, hidden: [4], treeLayers: [1], depth: 1, routed: 'bogus' as 'tree' }), /unknown routed layer kind 'bogus'/);
+  rejects(() => denseOfEqualParams({ inputSize: D, numClasses: C, hidden: [4], treeLayers: [], depth: 0 }, NaN), /parameter count of the dense MLP must be an integer/);
+});
