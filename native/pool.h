@@ -1,7 +1,9 @@
 // A tiny persistent thread pool: run(n, fn) calls fn(0..n-1) with fn(0) on the
 // calling thread and fn(i) on worker i (or on the caller, below), and returns
 // when all are done.
-// NOTE: one run at a time (JS calls the addon from one thread).
+// One run at a time: a run that finds the pool busy (a call from another JavaScript thread, worker_threads)
+// runs its tasks on its own thread. A task that throws (std::bad_alloc) does not end the process: the run
+// waits for its other tasks and rethrows the first exception on the calling thread.
 //
 // Waits spin, then block. A worker that finished a task keeps polling for the
 // next one for kSpinWork, yielding the core to any other runnable thread on
@@ -29,9 +31,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace tg {
@@ -64,6 +68,15 @@ class Pool {
   static constexpr std::chrono::microseconds kSpinWork{1000}, kSpinDone{500}, kBurst{300};
 
   void start(int n, const std::function<void(int)>& fn, bool together, double work) {
+    bool idle = false;
+    if (!busy_.compare_exchange_strong(idle, true, std::memory_order_acquire)) {  // another thread's run holds the pool
+      for (int i = 0; i < n; i++) fn(i);
+      return;
+    }
+    struct Release {
+      std::atomic<bool>& busy;
+      ~Release() { busy.store(false, std::memory_order_release); }
+    } release{busy_};
     bool alone = n <= 1 || threads_.empty();
     if (!alone) {
       n = std::min(n, size());
@@ -83,11 +96,11 @@ class Pool {
       return;
     }
     wake_.notify_all();
-    fn(0);
+    attempt(fn, 0);
     if (!together)
       for (int i = 1; i < n; i++)
         if (claim(i)) {
-          fn(i);
+          attempt(fn, i);
           pending_.fetch_sub(1, std::memory_order_acq_rel);
         }
     spinUntil([this] { return pending_.load(std::memory_order_acquire) == 0; }, kSpinDone);
@@ -95,6 +108,17 @@ class Pool {
     done_.wait(l, [this] { return pending_ == 0; });
     fn_ = nullptr;
     lastEnd_ = Clock::now();
+    if (error_) std::rethrow_exception(std::exchange(error_, nullptr));  // the workers are done with fn
+  }
+
+  // Runs task i, keeping the first exception of the run for the caller (a worker's would end the process).
+  void attempt(const std::function<void(int)>& fn, int i) {
+    try {
+      fn(i);
+    } catch (...) {
+      std::lock_guard<std::mutex> l(m_);
+      if (!error_) error_ = std::current_exception();
+    }
   }
 
   // Claims task i of the current run if nobody has started it (call with m_ unlocked).
@@ -133,7 +157,7 @@ class Pool {
         claimed_ |= uint64_t{1} << id;
         fn = fn_;
       }
-      (*fn)(id);
+      attempt(*fn, id);
       {
         std::lock_guard<std::mutex> l(m_);
         pending_--;
@@ -143,6 +167,7 @@ class Pool {
   }
 
   std::vector<std::thread> threads_;
+  std::atomic<bool> busy_{false};  // a run is in progress (lastEnd_ and the fields below belong to it)
   std::mutex m_;
   std::condition_variable wake_, done_;
   const std::function<void(int)>* fn_ = nullptr;
@@ -153,6 +178,7 @@ class Pool {
   int sleeping_ = 0;      // workers blocked on wake_
   Clock::time_point lastEnd_{};  // end of the last run (the caller's thread only)
   bool stop_ = false;
+  std::exception_ptr error_;  // the first exception a task of the current run threw
 };
 
 }  // namespace tg

@@ -73,13 +73,25 @@ double num(napi_env env, napi_value v, const char* what) {
   return d;
 }
 
+// Sizes, strides, offsets and counts are at most 2^40 (no typed array is longer), and every bound below is
+// computed in 128 bits (`wide`): a product of three such values cannot wrap around, so no check can pass an
+// index that lies outside its array.
+constexpr int64_t MAX_INDEX = int64_t(1) << 40;
+using wide = __int128;
+
 int64_t i64(napi_env env, napi_value v, const char* what) {
   double d = num(env, v, what);
-  if (d != std::floor(d) || d < 0 || d > 9007199254740991.0) throw ArgError{std::string(what) + " must be a non-negative integer"};
+  if (d != std::floor(d) || d < 0 || d > (double)MAX_INDEX) throw ArgError{std::string(what) + " must be an integer in [0, 2^40]"};
   return (int64_t)d;
 }
 
-bool boolean(napi_env env, napi_value v) {
+// A flag: true, false, or undefined (false). Anything else is an error: the reference reads JavaScript
+// truthiness, so 1 or "no" would mean true there and must not quietly mean false here.
+bool boolean(napi_env env, napi_value v, const char* what) {
+  napi_valuetype type;
+  napi_typeof(env, v, &type);
+  if (type == napi_undefined) return false;
+  if (type != napi_boolean) throw ArgError{std::string(what) + " must be true or false"};
   bool b = false;
   napi_get_value_bool(env, v, &b);
   return b;
@@ -114,12 +126,12 @@ T optional(napi_env env, napi_value v, const char* what) {
 }
 
 // Largest index of a strided rows × cols view, or -1 if empty.
-int64_t extent(int64_t off, int64_t rows, int64_t rs, int64_t cols, int64_t cs) {
+wide extent(int64_t off, int64_t rows, int64_t rs, int64_t cols, int64_t cs) {
   if (rows <= 0 || cols <= 0) return -1;
-  return off + (rows - 1) * rs + (cols - 1) * cs;
+  return off + (wide)(rows - 1) * rs + (wide)(cols - 1) * cs;
 }
-void within(const F32& a, int64_t last, const char* what) {
-  if (last >= a.n) throw ArgError{std::string(what) + ": index " + std::to_string(last) + " is past the end (" + std::to_string(a.n) + ")"};
+void within(const F32& a, wide last, const char* what) {
+  if (last >= a.n) throw ArgError{std::string(what) + ": a strided index is past the end (" + std::to_string(a.n) + ")"};
 }
 
 napi_value undefined(napi_env env) {
@@ -186,7 +198,7 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
     const int64_t ao = i64(env, v[4], "ao"), ars = i64(env, v[5], "ars"), acs = i64(env, v[6], "acs");
     const int64_t bo = i64(env, v[8], "bo"), brs = i64(env, v[9], "brs"), bcs = i64(env, v[10], "bcs");
     const int64_t co = i64(env, v[12], "co"), crs = i64(env, v[13], "crs");
-    const bool acc = boolean(env, v[14]);
+    const bool acc = boolean(env, v[14], "accumulate");
     within(a, extent(ao, M, ars, K, acs), "gemm A");
     within(b, extent(bo, K, brs, N, bcs), "gemm B");
     within(c, extent(co, M, crs, N, 1), "gemm C");
@@ -216,8 +228,8 @@ napi_value PackNodes(napi_env env, napi_callback_info info) {
     argv(env, info, 5, v);
     F32 w = f32(env, v[0], "w"), out = f32(env, v[4], "out");
     const int64_t T = i64(env, v[1], "T"), m = i64(env, v[2], "m"), s = i64(env, v[3], "s"), per = packedFloats(m, s);
-    if (T * m * s > w.n) throw ArgError{"packNodes: w holds fewer than T·m·s floats"};
-    if (T * per > out.n) throw ArgError{"packNodes: out holds fewer than T·packedFloats(m, s) floats"};
+    if ((wide)T * m * s > w.n) throw ArgError{"packNodes: w holds fewer than T·m·s floats"};
+    if ((wide)T * per > out.n) throw ArgError{"packNodes: out holds fewer than T·packedFloats(m, s) floats"};
     const int nt = T > 1 && T * m * s >= kParallelGather ? threads : 1;
     pool->run(nt, [&](int th) {
       for (int64_t t = T * th / nt; t < T * (th + 1) / nt; t++) isa->packPanels(m, s, w.p + t * m * s, out.p + t * per);
@@ -343,11 +355,11 @@ napi_value forward(napi_env env, napi_callback_info info, bool routed) {
   return guard(env, [&] {
     napi_value v[19];
     argv(env, info, routed ? 19 : 13, v);
-    const bool packed = boolean(env, v[routed ? 18 : 12]);
+    const bool packed = boolean(env, v[routed ? 18 : 12], "packed");
     F32 xs = f32(env, v[5], "xs"), w = f32(env, v[7], "w"), bias = f32(env, v[8], "bias"), ys = f32(env, v[10], "ys");
     const int64_t s = i64(env, v[6], "s"), m = i64(env, v[9], "m"), N = i64(env, v[11], "N");
-    if (N * s > xs.n || N * m > ys.n || m * s == 0) throw ArgError{"grouped forward: buffers too small"};
-    const int64_t T = std::min(w.n / (packed ? packedFloats(m, s) : m * s), bias.n / m);
+    if ((wide)N * s > xs.n || (wide)N * m > ys.n || m * s == 0) throw ArgError{"grouped forward: buffers too small"};
+    const int64_t T = std::min(w.n / (packed ? packedFloats(m, s) : m * s), bias.n / m);  // m·s ≤ w.n after the check above
     Ranges r = ranges(env, v, T, N);
     I32 perm{nullptr, 0};
     F32 x{nullptr, 0}, y{nullptr, 0};
@@ -359,12 +371,12 @@ napi_value forward(napi_env env, napi_callback_info info, bool routed) {
       xStride = i64(env, v[14], "xStride");
       xOff = i64(env, v[15], "xOffset");
       y = f32(env, v[16], "y");
-      yAcc = boolean(env, v[17]);
+      yAcc = boolean(env, v[17], "accumulate");
       if (perm.n < N) throw ArgError{"perm shorter than N"};
       std::vector<bool> seen(N, false);  // the threads scatter to y[perm[r]]: each row of y must have one writer
       for (int64_t i = 0; i < N; i++) {
-        if (perm.p[i] < 0 || perm.p[i] * xStride + xOff + s > x.n) throw ArgError{"routed forward: perm index out of range of x"};
-        if ((perm.p[i] + 1) * m > y.n) throw ArgError{"routed forward: perm index out of range of y"};
+        if (perm.p[i] < 0 || (wide)perm.p[i] * xStride + xOff + s > x.n) throw ArgError{"routed forward: perm index out of range of x"};
+        if (((wide)perm.p[i] + 1) * m > y.n) throw ArgError{"routed forward: perm index out of range of y"};
         if (perm.p[i] < N) {
           if (seen[perm.p[i]]) throw ArgError{"routed forward: perm repeats a row (it must be a permutation)"};
           seen[perm.p[i]] = true;
@@ -411,7 +423,7 @@ napi_value GroupedBackwardInput(napi_env env, napi_callback_info info) {
     argv(env, info, 11, v);
     F32 dys = f32(env, v[5], "dys"), w = f32(env, v[7], "w"), dxs = f32(env, v[9], "dxs");
     const int64_t m = i64(env, v[6], "m"), s = i64(env, v[8], "s"), N = i64(env, v[10], "N");
-    if (N * s > dxs.n || N * m > dys.n || m * s == 0) throw ArgError{"grouped backward input: buffers too small"};
+    if ((wide)N * s > dxs.n || (wide)N * m > dys.n || m * s == 0) throw ArgError{"grouped backward input: buffers too small"};
     Ranges r = ranges(env, v, w.n / (m * s), N);
     byRows(r, N, m * s, [&](int32_t t, int64_t a, int64_t e, int nt) {
       gemmPar(e - a, s, m, dys.p + a * m, m, 1, w.p + t * m * s, s, 1, dxs.p + a * s, s, true, nt);
@@ -430,8 +442,12 @@ napi_value GroupedBackwardWeight(napi_env env, napi_callback_info info) {
     argv(env, info, 13, v);
     F32 dys = f32(env, v[5], "dys"), xs = f32(env, v[7], "xs"), dw = f32(env, v[9], "dw"), db = f32(env, v[10], "dbias");
     const int64_t m = i64(env, v[6], "m"), s = i64(env, v[8], "s"), N = i64(env, v[11], "N");
-    if (N * s > xs.n || N * m > dys.n || m * s == 0) throw ArgError{"grouped backward weight: buffers too small"};
-    Ranges r = ranges(env, v, std::min(dw.n / (m * s), db.n / m), N);
+    if ((wide)N * s > xs.n || (wide)N * m > dys.n || m * s == 0) throw ArgError{"grouped backward weight: buffers too small"};
+    const int64_t T = std::min(dw.n / (m * s), db.n / m);
+    Ranges r = ranges(env, v, T, N);
+    std::vector<char> listed(r.g1 > r.g0 ? T : 0, 0);
+    for (int64_t g = r.g0; g < r.g1; g++)
+      if (listed[r.node.p[g]]++) throw ArgError{"node listed twice"};  // its gradient would have two writers
     const U8 fresh = optional<U8, napi_uint8_array>(env, v[12], "fresh");
     if (fresh.p && fresh.n < r.g1) throw ArgError{"fresh shorter than the node list"};
     auto node = [&](int64_t g, int nt) {
@@ -485,9 +501,11 @@ void forSlots(napi_env env, napi_value* v, const F32& w, const F32& g, std::vect
   if (count > slots.n) throw ArgError{"slot count past the slot list"};
   for (const F32* s : state) if (s->n < w.n) throw ArgError{"optimizer state smaller than the weights"};
   if (g.n < w.n) throw ArgError{"gradient smaller than the weights"};
+  std::vector<char> listed(count > 0 ? steps.n : 0, 0);
   for (int64_t q = 0; q < count; q++) {
     const int32_t s = slots.p[q];
-    if (s < 0 || s >= steps.n || (s + 1) * slotSize > w.n || (decay.p && s >= decay.n)) throw ArgError{"slot out of range"};
+    if (s < 0 || s >= steps.n || ((wide)s + 1) * slotSize > w.n || (decay.p && s >= decay.n)) throw ArgError{"slot out of range"};
+    if (listed[s]++) throw ArgError{"slot listed twice"};  // its elements would be updated by two threads at once
   }
   std::vector<int32_t> t(count);
   for (int64_t q = 0; q < count; q++) t[q] = ++steps.p[slots.p[q]];
@@ -515,7 +533,7 @@ napi_value AdamUpdate(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
     napi_value v[15];
     argv(env, info, 15, v);
-    const bool clear = boolean(env, v[14]);
+    const bool clear = boolean(env, v[14], "clearGrad");
     F32 w = f32(env, v[0], "w"), g = f32(env, v[1], "g"), m = f32(env, v[2], "m"), u = f32(env, v[3], "v");
     const double lr = num(env, v[9], "lr"), wd = num(env, v[10], "weightDecay");
     const double b1 = num(env, v[11], "b1"), b2 = num(env, v[12], "b2"), eps = num(env, v[13], "eps");
@@ -536,7 +554,7 @@ napi_value SgdUpdate(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
     napi_value v[12];
     argv(env, info, 12, v);
-    const bool clear = boolean(env, v[11]);
+    const bool clear = boolean(env, v[11], "clearGrad");
     F32 w = f32(env, v[0], "w"), g = f32(env, v[1], "g"), u = f32(env, v[2], "v");
     const double lr = num(env, v[8], "lr"), wd = num(env, v[9], "weightDecay"), mu = num(env, v[10], "mu");
     const F32 d = optional<F32, napi_float32_array>(env, v[7], "decayScale");
@@ -550,9 +568,12 @@ napi_value SgdUpdate(napi_env env, napi_callback_info info) {
 
 // ---- elementwise ops of training (src/kernels/elementwise.ts) -----------------
 
-F32 checked(napi_env env, napi_value v, const char* what, int64_t need) {
+F32 checked(napi_env env, napi_value v, const char* what, wide need) {
   F32 a = f32(env, v, what);
-  if (need > a.n) throw ArgError{std::string(what) + ": needs " + std::to_string(need) + " elements, has " + std::to_string(a.n)};
+  if (need > a.n) {
+    const std::string n = need > INT64_MAX ? std::string("more than 2^63") : std::to_string((int64_t)need);
+    throw ArgError{std::string(what) + ": needs " + n + " elements, has " + std::to_string(a.n)};
+  }
   return a;
 }
 
@@ -562,7 +583,7 @@ napi_value AddRowVector(napi_env env, napi_callback_info info) {
     napi_value v[4];
     argv(env, info, 4, v);
     const int64_t rows = i64(env, v[1], "rows"), cols = i64(env, v[2], "cols");
-    F32 y = checked(env, v[0], "y", rows * cols), b = checked(env, v[3], "v", cols);
+    F32 y = checked(env, v[0], "y", (wide)rows * cols), b = checked(env, v[3], "v", cols);
     for (int64_t r = 0; r < rows; r++)
       for (int64_t j = 0; j < cols; j++) y.p[r * cols + j] += b.p[j];
     return undefined(env);
@@ -575,7 +596,7 @@ napi_value AddColumnSums(napi_env env, napi_callback_info info) {
     napi_value v[4];
     argv(env, info, 4, v);
     const int64_t rows = i64(env, v[1], "rows"), cols = i64(env, v[2], "cols");
-    F32 x = checked(env, v[0], "x", rows * cols), o = checked(env, v[3], "out", cols);
+    F32 x = checked(env, v[0], "x", (wide)rows * cols), o = checked(env, v[3], "out", cols);
     for (int64_t r = 0; r < rows; r++)
       for (int64_t j = 0; j < cols; j++) o.p[j] += x.p[r * cols + j];
     return undefined(env);
@@ -589,8 +610,8 @@ napi_value RowDots(napi_env env, napi_callback_info info) {
     napi_value v[6];
     argv(env, info, 6, v);
     const int64_t rows = i64(env, v[2], "rows"), cols = i64(env, v[3], "cols");
-    F32 a = checked(env, v[0], "a", rows * cols), b = checked(env, v[1], "b", rows * cols), o = checked(env, v[4], "out", rows);
-    const bool acc = boolean(env, v[5]);
+    F32 a = checked(env, v[0], "a", (wide)rows * cols), b = checked(env, v[1], "b", (wide)rows * cols), o = checked(env, v[4], "out", rows);
+    const bool acc = boolean(env, v[5], "accumulate");
     int64_t r = 0;
     for (; r + 4 <= rows; r += 4) {
       double s[4];
@@ -615,7 +636,7 @@ napi_value ScaleRows(napi_env env, napi_callback_info info) {
     napi_value v[5];
     argv(env, info, 5, v);
     const int64_t rows = i64(env, v[1], "rows"), cols = i64(env, v[2], "cols");
-    F32 x = checked(env, v[0], "x", rows * cols), g = checked(env, v[3], "scale", rows), y = checked(env, v[4], "y", rows * cols);
+    F32 x = checked(env, v[0], "x", (wide)rows * cols), g = checked(env, v[3], "scale", rows), y = checked(env, v[4], "y", (wide)rows * cols);
     for (int64_t r = 0; r < rows; r++) {
       const float s = g.p[r];
       for (int64_t j = 0; j < cols; j++) y.p[r * cols + j] = s * x.p[r * cols + j];
@@ -657,12 +678,12 @@ napi_value SoftmaxCrossEntropy(napi_env env, napi_callback_info info) {
     napi_value v[6];
     argv(env, info, 6, v);
     const int64_t rows = i64(env, v[1], "rows"), cols = i64(env, v[2], "cols");
-    F32 z = checked(env, v[0], "logits", rows * cols);
+    F32 z = checked(env, v[0], "logits", (wide)rows * cols);
     I32 labels = i32(env, v[3], "labels");
     if (labels.n < rows) throw ArgError{"labels: fewer than rows"};
     napi_valuetype t;
     napi_typeof(env, v[4], &t);
-    F32 dz = t == napi_null ? F32{nullptr, 0} : checked(env, v[4], "dlogits", rows * cols);
+    F32 dz = t == napi_null ? F32{nullptr, 0} : checked(env, v[4], "dlogits", (wide)rows * cols);
     bool is = false;
     napi_is_typedarray(env, v[5], &is);
     napi_typedarray_type type;
@@ -698,11 +719,11 @@ napi_value GatherRows(napi_env env, napi_callback_info info) {
     argv(env, info, 7, v);
     const int64_t stride = i64(env, v[1], "srcStride"), off = i64(env, v[2], "srcOffset"), count = i64(env, v[4], "count"),
                   cols = i64(env, v[5], "cols");
-    F32 src = f32(env, v[0], "src"), dst = checked(env, v[6], "dst", count * cols);
+    F32 src = f32(env, v[0], "src"), dst = checked(env, v[6], "dst", (wide)count * cols);
     I32 idx = i32(env, v[3], "idx");
     if (idx.n < count) throw ArgError{"idx shorter than count"};
     for (int64_t i = 0; i < count; i++)
-      if (cols > 0 && (idx.p[i] < 0 || idx.p[i] * stride + off + cols > src.n)) throw ArgError{"gather index out of range"};
+      if (cols > 0 && (idx.p[i] < 0 || (wide)idx.p[i] * stride + off + cols > src.n)) throw ArgError{"gather index out of range"};
     auto rows = [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; i++) std::memcpy(dst.p + i * cols, src.p + idx.p[i] * stride + off, cols * sizeof(float));
     };
@@ -722,12 +743,12 @@ napi_value ScatterRows(napi_env env, napi_callback_info info) {
     argv(env, info, 8, v);
     const int64_t cols = i64(env, v[1], "cols"), count = i64(env, v[3], "count"), stride = i64(env, v[5], "dstStride"),
                   off = i64(env, v[6], "dstOffset");
-    const bool acc = boolean(env, v[7]);
-    F32 src = checked(env, v[0], "src", count * cols), dst = f32(env, v[4], "dst");
+    const bool acc = boolean(env, v[7], "accumulate");
+    F32 src = checked(env, v[0], "src", (wide)count * cols), dst = f32(env, v[4], "dst");
     I32 idx = i32(env, v[2], "idx");
     if (idx.n < count) throw ArgError{"idx shorter than count"};
     for (int64_t i = 0; i < count; i++)
-      if (cols > 0 && (idx.p[i] < 0 || idx.p[i] * stride + off + cols > dst.n)) throw ArgError{"scatter index out of range"};
+      if (cols > 0 && (idx.p[i] < 0 || (wide)idx.p[i] * stride + off + cols > dst.n)) throw ArgError{"scatter index out of range"};
     for (int64_t i = 0; i < count; i++) {
       float* d = dst.p + idx.p[i] * stride + off;
       const float* s = src.p + i * cols;

@@ -3,6 +3,7 @@ import { gemmNN, gemmNT, gemmStrided, gemmTN } from './gemm.js';
 import { groupedBackwardInput, groupedBackwardWeight, groupedForward, packedFloats, packNodes, routedForward, type PackNodes, type RoutedForward } from './grouped.js';
 import { adamUpdate, sgdUpdate } from './optim.js';
 import { TreegateError } from '../core/errors.js';
+import { withArgumentChecks } from './checked.js';
 
 /**
  * The seam between layers and kernels. Layers call only these functions; a
@@ -39,13 +40,14 @@ export interface Backend {
   readonly adamUpdate: typeof adamUpdate;
 }
 
-export const jsBackend: Backend = {
+/** The plain TypeScript kernels behind the same argument checks as the fast backends (checked.ts). */
+export const jsBackend: Backend = withArgumentChecks({
   name: 'js',
   gemmStrided, gemmNT, gemmNN, gemmTN,
   groupedForward, routedForward, packNodes, packedFloats, groupedBackwardInput, groupedBackwardWeight,
   ...elementwise,
   sgdUpdate, adamUpdate,
-};
+});
 
 const registry = new Map<string, Backend>([['js', jsBackend]]);
 let current: Backend | null = null;

@@ -230,6 +230,61 @@ test('native kernels reject out-of-bounds views instead of touching memory', { s
     new Float32Array(6), 2, new Float32Array(4), new Float32Array(4), false), /permutation/);
 });
 
+test('native bounds cannot wrap around: huge sizes, strides and indices are refused, whatever their products', { skip }, () => {
+  const nb2 = nb!, a = loadAddon()!, f = (n: number) => new Float32Array(n);
+  // each product below wrapped past 2^64 to a small number and passed the old 64-bit checks (then wrote or read
+  // outside the arrays, or crashed); every size is now at most 2^40 and every bound is computed in 128 bits
+  const S = Number((2n ** 64n - 1n) / 10897n); // 10897·S ≡ −1 (mod 2^64)
+  assert.throws(() => nb2.scatterRows(Float32Array.of(42), 1, Int32Array.of(10897), 1, f(4), S, 0, false), /dstStride must be an integer in \[0, 2\^40\]/);
+  assert.throws(() => nb2.scatterRows(Float32Array.of(42), 1, Int32Array.of(2 ** 30), 1, f(4), 2 ** 40, 0, false), /scatter index out of range/);
+  assert.throws(() => nb2.gatherRows(f(4), 2 ** 40, 0, Int32Array.of(2 ** 30), 1, 1, f(1)), /gather index out of range/);
+  assert.throws(() => nb2.gemmStrided(4097, 1, 1, f(4), 0, 2 ** 40, 1, f(4), 0, 1, 1, f(4097), 0, 1, false), /gemm A: a strided index is past the end/);
+  assert.throws(() => nb2.scaleRows(f(4), 2 ** 40, 2 ** 40, f(4), f(4)), /x: needs .* elements, has 4/);
+  assert.throws(() => nb2.packNodes(f(64), 2 ** 40, 2 ** 40, 2 ** 40, f(64)), /w holds fewer than T·m·s floats/);
+  const rt = new Routing();
+  rt.leaf = new Int32Array(1);
+  rt.sort(1, 0);
+  (rt as { n: number }).n = 2 ** 40; // N·s, N·m past the buffers
+  assert.throws(() => nb2.groupedForward(rt, f(512), 2 ** 40, f(4), f(4), 2 ** 40, f(512)), /too small/);
+  assert.throws(() => a.gemm(1, 1, 1, f(1), 0, 0, 0, f(1), 0, 0, 0, f(1), 0, 0, 1 as unknown as boolean), /accumulate must be true or false/);
+});
+
+test('native: a task that throws on a worker thread (an allocation failure) is rethrown to the caller, not fatal', { skip }, () => {
+  const a = loadAddon()!, f = (n: number) => new Float32Array(n).fill(1);
+  setThreads(2);
+  for (let i = 0; i < 20; i++) {
+    a.gemm(256, 512, 512, f(256 * 512), 0, 512, 1, f(512 * 512), 0, 1, 512, f(256 * 512), 0, 512, false); // workers awake
+    // K = 2^40 with zero strides is in bounds, but its column tail's zero-padded copy cannot be allocated
+    assert.throws(() => a.gemm(1, 33, 2 ** 40, f(4), 0, 0, 0, f(64), 0, 0, 1, f(64), 0, 1, false), /bad_alloc/);
+  }
+});
+
+test('native from several worker_threads at once: each call runs whole (the pool is shared), results bit-identical', { skip, timeout: 120_000 }, async () => {
+  const { Worker } = await import('node:worker_threads');
+  const src = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const a = require(workerData.addon);
+    const M = 64, N = 512, K = 512, x = new Float32Array(M * K), w = new Float32Array(N * K);
+    for (let i = 0; i < x.length; i++) x[i] = Math.sin(i);
+    for (let i = 0; i < w.length; i++) w[i] = Math.cos(i) / 64;
+    const out = [];
+    for (let r = 0; r < workerData.calls; r++) {
+      const c = new Float32Array(M * N);
+      a.gemm(M, N, K, x, 0, K, 1, w, 0, 1, K, c, 0, N, false);
+      if (r === 0 || r === workerData.calls - 1) out.push(c);
+    }
+    parentPort.postMessage(out);`;
+  const addon = (await import('node:path')).join(process.cwd(), 'build/Release/treegate_native.node');
+  const run = (calls: number) => new Promise<Float32Array[]>((resolve, reject) => {
+    const wk = new Worker(src, { eval: true, workerData: { addon, calls } });
+    wk.once('message', resolve);
+    wk.once('error', reject);
+  });
+  const [ref] = await run(1);
+  const all = await Promise.all([run(150), run(150), run(150), run(150)]);
+  all.flat().forEach((c, i) => assertBitEqual(c, ref, `worker result ${i}`));
+});
+
 test('native lazy optimizer updates match js: listed slots only, per-slot steps, decay per slot', { skip }, () => {
   const rng = new Rng(5);
   // the last two are split across two threads inside a slot (split points 64-aligned within the slot)

@@ -21,6 +21,7 @@
  * copied per call. Collapsed inference at N = 256 against copying every call, in one
  * process: 1.04–1.12× at k = 2–5, 0.99–1.08× at k = 6–8 (development script, two runs of 30 rounds).
  */
+import { withArgumentChecks } from '../checked.js';
 import type { Backend } from '../backend.js';
 import type { Routing } from '../routing.js';
 import { composeRoutedForward, packedFloats, packNodes as plainPackNodes, type PackNodes } from '../grouped.js';
@@ -680,7 +681,7 @@ export function createWasmBackend(module: object, options: { residentBytes?: num
     if (clearGrad) clearSlots(g, slots, count, slotSize);
   }
 
-  return {
+  return withArgumentChecks({
     name: 'wasm',
     gemmStrided, gemmNT, gemmNN, gemmTN,
     groupedForward, groupedBackwardInput, groupedBackwardWeight,
@@ -694,7 +695,7 @@ export function createWasmBackend(module: object, options: { residentBytes?: num
     softmaxCrossEntropy,
     gatherRows, scatterRows,
     sgdUpdate, adamUpdate,
-  };
+  });
 }
 
 /** Compiles wasm bytes synchronously (fine in Node and workers; browsers limit sync compiles to small modules). */

@@ -1,0 +1,232 @@
+import { TreegateError } from '../core/errors.js';
+import type { Backend } from './backend.js';
+import type { Routing } from './routing.js';
+
+/**
+ * A backend's ops behind the argument checks the native addon makes in C++ (native/treegate_native.cc): sizes,
+ * strides and offsets whole and ≥ 0, every index a call will touch inside its array, routings, permutations,
+ * labels and optimizer slots in range. Without them the wasm kernels, which address one linear memory, read
+ * or wrote the wrong places on bad arguments (a negative stride overwrote their cached tables), and the js
+ * reference returned NaN or a result read past a row. Each check is O(1) or linear in the index lists, small
+ * beside the op; errors are TreegateErrors naming the op and the argument.
+ */
+export function withArgumentChecks(b: Backend): Backend {
+  return {
+    ...b,
+    gemmStrided(M, N, K, a, ao, ars, acs, x, bo, brs, bcs, c, co, crs, accumulate) {
+      const op = 'gemmStrided';
+      ints(op, { M, N, K, ao, ars, acs, bo, brs, bcs, co, crs });
+      view(op, 'a', a, ao, M, ars, K, acs);
+      view(op, 'b', x, bo, K, brs, N, bcs);
+      view(op, 'c', c, co, M, crs, N, 1);
+      flag(op, 'accumulate', accumulate);
+      b.gemmStrided(M, N, K, a, ao, ars, acs, x, bo, brs, bcs, c, co, crs, accumulate);
+    },
+    gemmNT(M, N, K, a, ao, x, bo, c, co, accumulate) {
+      gemm('gemmNT', M, N, K, a, ao, [M, K], x, bo, [N, K], c, co, accumulate);
+      b.gemmNT(M, N, K, a, ao, x, bo, c, co, accumulate);
+    },
+    gemmNN(M, N, K, a, ao, x, bo, c, co, accumulate) {
+      gemm('gemmNN', M, N, K, a, ao, [M, K], x, bo, [K, N], c, co, accumulate);
+      b.gemmNN(M, N, K, a, ao, x, bo, c, co, accumulate);
+    },
+    gemmTN(M, N, K, a, ao, x, bo, c, co, accumulate) {
+      gemm('gemmTN', M, N, K, a, ao, [K, M], x, bo, [K, N], c, co, accumulate);
+      b.gemmTN(M, N, K, a, ao, x, bo, c, co, accumulate);
+    },
+    groupedForward(rt, xs, s, w, bias, m, ys, packed = false) {
+      const op = 'groupedForward', N = routing(op, rt, w, packed ? b.packedFloats(m, s) : m * s, bias, m, { s, m });
+      floats(op, { xs: [xs, N * s], ys: [ys, N * m] });
+      flag(op, 'packed', packed);
+      b.groupedForward(rt, xs, s, w, bias, m, ys, packed);
+    },
+    routedForward(rt, x, n, off, xs, s, w, bias, m, ys, y, accumulate, packed = false) {
+      const op = 'routedForward', N = routing(op, rt, w, packed ? b.packedFloats(m, s) : m * s, bias, m, { s, m });
+      ints(op, { n, off });
+      floats(op, { xs: [xs, N * s], ys: [ys, N * m] });
+      flag(op, 'accumulate', accumulate);
+      flag(op, 'packed', packed);
+      floats(op, { x: [x, 0], y: [y, 0] });
+      // each sorted row reads one row of x and writes one row of y: a permutation, inside both
+      indices(op, 'perm', rt.perm, N, (r) => r * n + off + s <= x.length && (r + 1) * m <= y.length);
+      unique(op, 'perm rows', rt.perm, N);
+      b.routedForward(rt, x, n, off, xs, s, w, bias, m, ys, y, accumulate, packed);
+    },
+    packNodes(w, T, m, s, out) {
+      const op = 'packNodes';
+      ints(op, { T, m, s });
+      floats(op, { w: [w, T * m * s], ...(out === undefined ? {} : { out: [out, T * b.packedFloats(m, s)] }) });
+      return b.packNodes(w, T, m, s, out);
+    },
+    groupedBackwardInput(rt, dys, m, w, s, dxs, g0, g1) {
+      const op = 'groupedBackwardInput', N = routing(op, rt, w, m * s, null, m, { s, m });
+      floats(op, { dys: [dys, N * m], dxs: [dxs, N * s] });
+      if (g0 !== undefined || g1 !== undefined) ints(op, { g0: g0 ?? 0, g1: g1 ?? rt.nodeCount });
+      b.groupedBackwardInput(rt, dys, m, w, s, dxs, g0, g1);
+    },
+    groupedBackwardWeight(rt, dys, m, xs, s, dw, dbias, fresh) {
+      const op = 'groupedBackwardWeight', N = routing(op, rt, dw, m * s, dbias, m, { s, m });
+      floats(op, { dys: [dys, N * m], xs: [xs, N * s] });
+      unique(op, 'node ids', rt.node, rt.nodeCount); // each node's gradient has one writer
+      if (fresh !== undefined && !(fresh instanceof Uint8Array && fresh.length >= rt.nodeCount)) {
+        fail(op, 'fresh must be a Uint8Array with an entry per node range');
+      }
+      b.groupedBackwardWeight(rt, dys, m, xs, s, dw, dbias, fresh);
+    },
+    addRowVector(y, rows, cols, v) {
+      ints('addRowVector', { rows, cols });
+      floats('addRowVector', { y: [y, rows * cols], v: [v, cols] });
+      b.addRowVector(y, rows, cols, v);
+    },
+    addColumnSums(x, rows, cols, out) {
+      ints('addColumnSums', { rows, cols });
+      floats('addColumnSums', { x: [x, rows * cols], out: [out, cols] });
+      b.addColumnSums(x, rows, cols, out);
+    },
+    rowDots(a, x, rows, cols, out, accumulate) {
+      ints('rowDots', { rows, cols });
+      floats('rowDots', { a: [a, rows * cols], b: [x, rows * cols], out: [out, rows] });
+      flag('rowDots', 'accumulate', accumulate);
+      b.rowDots(a, x, rows, cols, out, accumulate);
+    },
+    scaleRows(x, rows, cols, scale, y) {
+      ints('scaleRows', { rows, cols });
+      floats('scaleRows', { x: [x, rows * cols], scale: [scale, rows], y: [y, rows * cols] });
+      b.scaleRows(x, rows, cols, scale, y);
+    },
+    reluForward: (x, y, count) => unary('reluForward', b.reluForward, x, y, count),
+    tanhForward: (x, y, count) => unary('tanhForward', b.tanhForward, x, y, count),
+    reluBackward: (y, dy, dx, count) => binary('reluBackward', b.reluBackward, y, dy, dx, count),
+    tanhBackward: (y, dy, dx, count) => binary('tanhBackward', b.tanhBackward, y, dy, dx, count),
+    softmaxCrossEntropy(logits, rows, cols, labels, dlogits) {
+      const op = 'softmaxCrossEntropy';
+      ints(op, { rows, cols });
+      floats(op, { logits: [logits, rows * cols], ...(dlogits === null ? {} : { dlogits: [dlogits, rows * cols] }) });
+      indices(op, 'labels', labels, rows, (l) => l < cols);
+      return b.softmaxCrossEntropy(logits, rows, cols, labels, dlogits);
+    },
+    gatherRows(src, srcStride, srcOffset, idx, count, cols, dst) {
+      const op = 'gatherRows';
+      ints(op, { srcStride, srcOffset, count, cols });
+      floats(op, { src: [src, 0], dst: [dst, count * cols] });
+      if (cols > 0) indices(op, 'idx', idx, count, (r) => r * srcStride + srcOffset + cols <= src.length);
+      b.gatherRows(src, srcStride, srcOffset, idx, count, cols, dst);
+    },
+    scatterRows(src, cols, idx, count, dst, dstStride, dstOffset, accumulate) {
+      const op = 'scatterRows';
+      ints(op, { cols, count, dstStride, dstOffset });
+      floats(op, { src: [src, count * cols], dst: [dst, 0] });
+      flag(op, 'accumulate', accumulate);
+      if (cols > 0) indices(op, 'idx', idx, count, (r) => r * dstStride + dstOffset + cols <= dst.length);
+      b.scatterRows(src, cols, idx, count, dst, dstStride, dstOffset, accumulate);
+    },
+    sgdUpdate(w, g, v, slotSize, slots, count, steps, decayScale, lr, weightDecay, mu, clearGrad) {
+      optimizerSlots('sgdUpdate', w, [g, v], slotSize, slots, count, steps, decayScale, clearGrad);
+      b.sgdUpdate(w, g, v, slotSize, slots, count, steps, decayScale, lr, weightDecay, mu, clearGrad);
+    },
+    adamUpdate(w, g, m, v, slotSize, slots, count, steps, decayScale, lr, weightDecay, b1, b2, eps, clearGrad) {
+      optimizerSlots('adamUpdate', w, [g, m, v], slotSize, slots, count, steps, decayScale, clearGrad);
+      b.adamUpdate(w, g, m, v, slotSize, slots, count, steps, decayScale, lr, weightDecay, b1, b2, eps, clearGrad);
+    },
+  };
+}
+
+function unary(op: string, f: (x: Float32Array, y: Float32Array, count: number) => void, x: Float32Array, y: Float32Array, count: number): void {
+  ints(op, { count });
+  floats(op, { x: [x, count], y: [y, count] });
+  f(x, y, count);
+}
+
+function binary(op: string, f: (y: Float32Array, dy: Float32Array, dx: Float32Array, count: number) => void,
+  y: Float32Array, dy: Float32Array, dx: Float32Array, count: number): void {
+  ints(op, { count });
+  floats(op, { y: [y, count], dy: [dy, count], dx: [dx, count] });
+  f(y, dy, dx, count);
+}
+
+function fail(op: string, what: string): never {
+  throw new TreegateError(`${op}: ${what}`);
+}
+
+/** Each value a whole number ≥ 0 (a safe integer). */
+function ints(op: string, values: Record<string, number>): void {
+  for (const [name, v] of Object.entries(values)) {
+    if (!Number.isSafeInteger(v) || v < 0) fail(op, `${name} must be a whole number ≥ 0, got ${v}`);
+  }
+}
+
+/** Each array a Float32Array of at least the given length. */
+function floats(op: string, arrays: Record<string, [unknown, number]>): void {
+  for (const [name, [a, need]] of Object.entries(arrays)) {
+    if (!(a instanceof Float32Array)) fail(op, `${name} must be a Float32Array`);
+    if (a.length < need) fail(op, `${name} holds ${a.length} floats, needs ${need}`);
+  }
+}
+
+function flag(op: string, name: string, v: unknown): void {
+  if (typeof v !== 'boolean') fail(op, `${name} must be true or false, got ${String(v)}`);
+}
+
+/** The strided rows × cols view at off lies inside a (nothing to check when it is empty). */
+function view(op: string, name: string, a: unknown, off: number, rows: number, rs: number, cols: number, cs: number): void {
+  floats(op, { [name]: [a, 0] });
+  if (rows > 0 && cols > 0 && off + (rows - 1) * rs + (cols - 1) * cs >= (a as Float32Array).length) {
+    fail(op, `${name}: the ${rows}×${cols} view at offset ${off} (strides ${rs}, ${cs}) runs past its ${(a as Float32Array).length} floats`);
+  }
+}
+
+/** The contiguous products: a, b and c (M×N) as gemmStrided views of the given shapes. */
+function gemm(op: string, M: number, N: number, K: number, a: Float32Array, ao: number, as: [number, number],
+  x: Float32Array, bo: number, bs: [number, number], c: Float32Array, co: number, accumulate: boolean): void {
+  ints(op, { M, N, K, ao, bo, co });
+  view(op, 'a', a, ao, as[0], as[1], as[1], 1);
+  view(op, 'b', x, bo, bs[0], bs[1], bs[1], 1);
+  view(op, 'c', c, co, M, N, N, 1);
+  flag(op, 'accumulate', accumulate);
+}
+
+/** `count` entries of an Int32Array, each ≥ 0 and accepted by `ok`. */
+function indices(op: string, name: string, idx: unknown, count: number, ok: (v: number) => boolean): void {
+  if (!(idx instanceof Int32Array)) fail(op, `${name} must be an Int32Array`);
+  if (idx.length < count) fail(op, `${name} holds ${idx.length} entries, needs ${count}`);
+  for (let i = 0; i < count; i++) if (idx[i] < 0 || !ok(idx[i])) fail(op, `${name}[${i}] = ${idx[i]} is out of range`);
+}
+
+function unique(op: string, name: string, ids: Int32Array, count: number): void {
+  const seen = new Set<number>();
+  for (let i = 0; i < count; i++) {
+    if (seen.has(ids[i])) fail(op, `${name} repeat ${ids[i]}`);
+    seen.add(ids[i]);
+  }
+}
+
+/**
+ * A routing's node ranges: nodes within the tables (`w` of `size` floats per node, `bias` of m per node),
+ * 0 ≤ start ≤ end ≤ N in order; returns N.
+ */
+function routing(op: string, rt: Routing, w: Float32Array, size: number, bias: Float32Array | null, m: number,
+  dims: { s: number; m: number }): number {
+  ints(op, { ...dims, N: rt.n, nodeCount: rt.nodeCount });
+  floats(op, { w: [w, 0], ...(bias === null ? {} : { bias: [bias, 0] }) });
+  if (dims.s * dims.m === 0) fail(op, `the nodes are ${dims.m}×${dims.s}: empty`);
+  const T = Math.min(Math.floor(w.length / size), bias === null ? Infinity : Math.floor(bias.length / m));
+  const { node, start, end, nodeCount: G, n: N } = rt;
+  if (!(node instanceof Int32Array && start instanceof Int32Array && end instanceof Int32Array) ||
+    node.length < G || start.length < G || end.length < G) fail(op, 'the routing lists fewer nodes than nodeCount');
+  for (let g = 0; g < G; g++) {
+    if (node[g] < 0 || node[g] >= T) fail(op, `node ${node[g]} is not in the ${T} node tables`);
+    if (start[g] < 0 || start[g] > end[g] || end[g] > N) fail(op, `node ${node[g]}'s rows [${start[g]}, ${end[g]}) are not inside [0, ${N})`);
+  }
+  return N;
+}
+
+function optimizerSlots(op: string, w: Float32Array, state: Float32Array[], slotSize: number, slots: Int32Array, count: number,
+  steps: Int32Array, decayScale: Float32Array | null, clearGrad: boolean | undefined): void {
+  ints(op, { slotSize, count });
+  floats(op, { w: [w, 0], ...Object.fromEntries(state.map((a, i) => [`state ${i}`, [a, w.length]])) });
+  if (!(steps instanceof Int32Array)) fail(op, 'steps must be an Int32Array');
+  if (decayScale !== null && !(decayScale instanceof Float32Array)) fail(op, 'decayScale must be a Float32Array or null');
+  if (clearGrad !== undefined) flag(op, 'clearGrad', clearGrad);
+  indices(op, 'slots', slots, count, (s) => s < steps.length && (s + 1) * slotSize <= w.length && (decayScale === null || s < decayScale.length));
+  unique(op, 'slots', slots, count); // a slot updated twice in one call would be applied once on some backends
+}

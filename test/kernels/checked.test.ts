@@ -1,0 +1,62 @@
+/**
+ * Bad kernel arguments are errors on every backend, before anything is read or written: the js reference and
+ * the wasm backend through src/kernels/checked.ts, the native addon in C++. Cases from a fuzzing review: a
+ * negative stride made the wasm scatter overwrite its cached tables (later forwards changed), a repeated
+ * optimizer slot was applied once on wasm and twice on js, short arrays and labels past the logits read
+ * neighbouring memory, and a flag of 1 meant true on js and false on native.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Routing } from '../../src/kernels/routing.js';
+import { registerAvailableBackends } from '../../src/kernels/select.js';
+import { setBackend, type Backend } from '../../src/kernels/backend.js';
+
+const backends: Backend[] = registerAvailableBackends().map((n) => setBackend(n));
+setBackend('js');
+const f = (n: number, v = 1) => new Float32Array(n).fill(v);
+const bad = (b: Backend, call: () => unknown, re: RegExp, what: string) =>
+  assert.throws(call, (e: unknown) => e instanceof Error && re.test(e.message), `${b.name}: ${what}`);
+
+test('sizes, strides and offsets must be whole and ≥ 0, and every view inside its array, on every backend', () => {
+  for (const b of backends) {
+    bad(b, () => b.gemmNT(2.5, 2, 2, f(8), 0, f(8), 0, f(8), 0, false), /M must be|must be an integer|must be a non-negative/, 'fractional M');
+    bad(b, () => b.gemmNT(2, 2, 2, f(3), 0, f(8), 0, f(8), 0, false), /past|runs past|too small|needs/, 'a too short');
+    bad(b, () => b.gemmStrided(2, 2, 2, f(8), -1, 2, 1, f(8), 0, 2, 1, f(8), 0, 2, false), /ao must be|must be an integer|non-negative/, 'negative offset');
+    bad(b, () => b.gemmNT(1, 1, 1, f(1), 0, f(1), 0, f(1), 0, 1 as unknown as boolean), /accumulate must be true or false/, 'flag 1');
+    bad(b, () => b.addRowVector(f(5), 2, 3, f(3)), /holds 5 floats, needs 6|needs 6 elements/, 'short y');
+    bad(b, () => b.reluForward(f(3), f(2), 3), /holds 2 floats|needs 3 elements/, 'short output');
+    bad(b, () => b.packNodes(f(10), 2, 2, 3), /holds 10 floats, needs 12|fewer than T·m·s/, 'short tables');
+  }
+});
+
+test('gather and scatter indices, labels and routings out of range are refused; a negative stride cannot reach other memory', () => {
+  for (const b of backends) {
+    const dst = f(8, 0);
+    bad(b, () => b.scatterRows(Float32Array.of(99, 99), 1, Int32Array.of(0, 1), 2, dst, -60, 2000, false), /dstStride must be|must be an integer|non-negative/, 'negative stride');
+    assert.deepEqual([...dst], [0, 0, 0, 0, 0, 0, 0, 0], `${b.name}: nothing written`);
+    bad(b, () => b.scatterRows(f(2), 2, Int32Array.of(4), 1, f(8), 2, 0, false), /idx\[0\] = 4 is out of range|scatter index out of range/, 'row past dst');
+    bad(b, () => b.gatherRows(f(8), 2, 0, Int32Array.of(-1), 1, 2, f(2)), /idx\[0\] = -1 is out of range|gather index out of range/, 'negative row');
+    bad(b, () => b.gatherRows(f(8), 2, 0, Int32Array.of(0), 2, 2, f(4)), /idx holds 1 entries, needs 2|idx shorter than count/, 'short idx');
+    bad(b, () => b.softmaxCrossEntropy(f(6), 2, 3, Int32Array.of(0, 3), null), /labels\[1\] = 3 is out of range|label out of range/, 'label past the logits');
+    const rt = new Routing();
+    rt.leaf = Int32Array.of(0, 1);
+    rt.sort(2, 1);
+    rt.node[2] = 9; // a node past the tables
+    bad(b, () => b.groupedForward(rt, f(8), 4, f(3 * 2 * 4), f(3 * 2), 2, f(4)), /node 9 is not in the 3 node tables|node id out of range/, 'node id');
+    rt.node[2] = 1; // node 1 twice: its gradient would have two writers
+    bad(b, () => b.groupedBackwardWeight(rt, f(4), 2, f(8), 4, f(3 * 2 * 4), f(3 * 2)), /node ids repeat 1|node listed twice/, 'repeated node');
+    rt.node[2] = 2;
+    rt.end[1] = 5; // rows past N
+    bad(b, () => b.groupedForward(rt, f(8), 4, f(3 * 2 * 4), f(3 * 2), 2, f(4)), /not inside \[0, 2\)|row range out of bounds/, 'rows past N');
+  }
+});
+
+test('optimizer slots: in range and listed once (a repeated slot was applied once on wasm, twice on js)', () => {
+  for (const b of backends) {
+    const w = f(4), g = f(4), v = f(4, 0), steps = new Int32Array(2);
+    bad(b, () => b.sgdUpdate(w, g, v, 2, Int32Array.of(0, 0), 2, steps, null, 0.1, 0, 0.9), /slots repeat 0|slot listed twice/, 'repeated slot');
+    bad(b, () => b.sgdUpdate(w, g, v, 2, Int32Array.of(2), 1, steps, null, 0.1, 0, 0.9), /slots\[0\] = 2 is out of range|slot out of range/, 'slot past w');
+    bad(b, () => b.adamUpdate(w, g, f(3), v, 2, Int32Array.of(0), 1, steps, null, 0.1, 0, 0.9, 0.999, 1e-8), /state 1 holds 3 floats|smaller than the weights/, 'short moment');
+    assert.deepEqual([...w, ...steps], [1, 1, 1, 1, 0, 0], `${b.name}: nothing updated, no step counted`);
+  }
+});
