@@ -134,6 +134,13 @@ void within(const F32& a, wide last, const char* what) {
   if (last >= a.n) throw ArgError{std::string(what) + ": a strided index is past the end (" + std::to_string(a.n) + ")"};
 }
 
+// Whether a list of ids holds one twice (a sorted copy: O(n log n) in the ids listed, whatever their range).
+bool repeats(const int32_t* ids, int64_t n) {
+  std::vector<int32_t> v(ids, ids + n);
+  std::sort(v.begin(), v.end());
+  return std::adjacent_find(v.begin(), v.end()) != v.end();
+}
+
 napi_value undefined(napi_env env) {
   napi_value u;
   napi_get_undefined(env, &u);
@@ -445,9 +452,7 @@ napi_value GroupedBackwardWeight(napi_env env, napi_callback_info info) {
     if ((wide)N * s > xs.n || (wide)N * m > dys.n || m * s == 0) throw ArgError{"grouped backward weight: buffers too small"};
     const int64_t T = std::min(dw.n / (m * s), db.n / m);
     Ranges r = ranges(env, v, T, N);
-    std::vector<char> listed(r.g1 > r.g0 ? T : 0, 0);
-    for (int64_t g = r.g0; g < r.g1; g++)
-      if (listed[r.node.p[g]]++) throw ArgError{"node listed twice"};  // its gradient would have two writers
+    if (repeats(r.node.p + r.g0, r.g1 - r.g0)) throw ArgError{"node listed twice"};  // its gradient would have two writers
     const U8 fresh = optional<U8, napi_uint8_array>(env, v[12], "fresh");
     if (fresh.p && fresh.n < r.g1) throw ArgError{"fresh shorter than the node list"};
     auto node = [&](int64_t g, int nt) {
@@ -501,12 +506,11 @@ void forSlots(napi_env env, napi_value* v, const F32& w, const F32& g, std::vect
   if (count > slots.n) throw ArgError{"slot count past the slot list"};
   for (const F32* s : state) if (s->n < w.n) throw ArgError{"optimizer state smaller than the weights"};
   if (g.n < w.n) throw ArgError{"gradient smaller than the weights"};
-  std::vector<char> listed(count > 0 ? steps.n : 0, 0);
   for (int64_t q = 0; q < count; q++) {
     const int32_t s = slots.p[q];
     if (s < 0 || s >= steps.n || ((wide)s + 1) * slotSize > w.n || (decay.p && s >= decay.n)) throw ArgError{"slot out of range"};
-    if (listed[s]++) throw ArgError{"slot listed twice"};  // its elements would be updated by two threads at once
   }
+  if (repeats(slots.p, count)) throw ArgError{"slot listed twice"};  // its elements would be updated by two threads at once
   std::vector<int32_t> t(count);
   for (int64_t q = 0; q < count; q++) t[q] = ++steps.p[slots.p[q]];
   // Elements, not slots, are split across threads (one slot, k = 0, would leave a thread idle); split points
