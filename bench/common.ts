@@ -52,6 +52,11 @@ export function onlyBackends(names: string[]): void {
   only = names;
 }
 
+/** Backends left out by --backends (loaded or not). */
+export function excludedBackends(): string[] {
+  return only ? ['js', 'wasm', 'native'].filter((n) => !only!.includes(n)) : [];
+}
+
 /** Registers the backends that load on this machine, as the CLI does, and lists those to measure. */
 export async function loadBackends(): Promise<string[]> {
   const all = registerAvailableBackends();

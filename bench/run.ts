@@ -11,7 +11,7 @@ import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { backend, setBackend } from '../src/kernels/backend.js';
 import {
-  onlyBackends,
+  excludedBackends, onlyBackends,
   formatTable, loadBackends, machineInfo, machineLimits, oneLine, peerVersions,
   type BenchContext, type BenchResult,
 } from './common.js';
@@ -29,7 +29,15 @@ const BENCHES: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = {
   epoch: runEpoch,
 };
 
-const USAGE = `usage: npm run bench -- [${Object.keys(BENCHES).join('|')} ...] [--json] [--quick|--full] [--backends=js,wasm,native]`;
+const USAGE = `usage: npm run bench -- [${Object.keys(BENCHES).join('|')} ...] [--json] [--quick|--full] [--backends=js,wasm,native]
+  sections (all of them when none is named): gemm (GFLOP/s against onnxruntime-node and tfjs-backend-wasm),
+  tree (the tree layer k = 0…10 against its roofline and dense baselines), kernels (the native kernels node by
+  node), peer-tree (the tree layer against tfjs gather + matMul at k = 8), epoch (an MNIST epoch against
+  tfjs-layers); --json: one JSON object as the last line of stdout; --quick (the default): shorter timing
+  budgets, a 5 000-example epoch slice and dense layers of equal parameters up to 4096 wide; --full: longer
+  budgets, the whole epoch, widths up to 65536; --backends: measure only these
+  treegate backends`;
+const BACKENDS = ['js', 'wasm', 'native'];
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
@@ -39,7 +47,15 @@ async function main(): Promise<number> {
     if (a === '--json') json = true;
     else if (a === '--quick') quick = true;
     else if (a === '--full') quick = false;
-    else if (a.startsWith('--backends=')) onlyBackends(a.slice('--backends='.length).split(','));
+    else if (a.startsWith('--backends=')) {
+      const names = a.slice('--backends='.length).split(',');
+      const unknown = names.filter((n) => !BACKENDS.includes(n));
+      if (unknown.length || names.length === 0) {
+        process.stderr.write(`bench: unknown backend '${unknown.join(',')}' in ${a} (use ${BACKENDS.join(', ')})\n${USAGE}\n`);
+        return 2;
+      }
+      onlyBackends(names);
+    }
     else if (a === '--help' || a === '-h') {
       console.log(USAGE);
       return 0;
@@ -69,7 +85,8 @@ async function main(): Promise<number> {
   out(`- machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB; node ${machine.node}`);
   out(`- date: ${date}`);
   out(`- command: ${command}`);
-  out(`- treegate backends: ${backends.join(', ')}${['native', 'wasm'].filter((b) => !backends.includes(b)).map((b) => ` (${b}: not available in this run)`).join('')}`);
+  out(`- treegate backends: ${backends.join(', ')}${['native', 'wasm'].filter((b) => !backends.includes(b))
+    .map((b) => ` (${b}: ${excludedBackends().includes(b) ? 'excluded by --backends' : 'not available in this run'})`).join('')}`);
   out(`- peers: ${Object.entries(peers).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   out(`- roofline limits: 1 thread ${(limits.flops / 1e9).toFixed(0)} GFLOP/s, ${(limits.bytes / 1e9).toFixed(1)} GB/s; all threads ${(limits.flopsAll / 1e9).toFixed(0)} GFLOP/s, ${(limits.bytesAll / 1e9).toFixed(1)} GB/s — ${limits.source}; the tree tables use the larger of these and a second measurement after the tree section (their notes)`);
   out('');

@@ -5,7 +5,8 @@
 //   node scripts/results-tables.mjs runs/experiments/memorization/results.json …
 import { readFileSync } from 'node:fs';
 
-const pm = (s, d = 3, scale = 1) => (s && Number.isFinite(s.mean) ? `${(s.mean * scale).toFixed(d)} ± ${(s.std * scale).toFixed(d)}` : '–');
+const pm = (s, d = 3, scale = 1) => (s && Number.isFinite(s.mean)
+  ? `${(s.mean * scale).toFixed(d)}${Number.isFinite(s.std) ? ` ± ${(s.std * scale).toFixed(d)}` : ''}` : '–'); // one seed: no ±
 const num = (s, d = 1) => (s && Number.isFinite(s.mean) ? s.mean.toFixed(d) : '–');
 const count = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(Math.round(n)));
 

@@ -4,8 +4,9 @@
 # builds both revisions' addons in a temporary directory (g++, node-gyp from npm), then runs ab.ts from the
 # working tree. NEW_REV may be "." for the working tree's native/ as it is.
 set -euo pipefail
-old=${1:?usage: run.sh OLD_REV NEW_REV [forms] [k list]}
-new=${2:?usage: run.sh OLD_REV NEW_REV [forms] [k list]}
+usage="usage: bash bench/addon-ab/run.sh OLD_REV NEW_REV [forms] [k list]   (NEW_REV may be . for the working tree)"
+if [ $# -lt 2 ] || [ "$1" = --help ] || [ "$1" = -h ]; then echo "$usage" >&2; [ $# -ge 1 ] && [[ $1 = -* ]] && exit 0; exit 2; fi
+old=$1; new=$2
 shift 2
 root=$(git rev-parse --show-toplevel)
 tmp=$(mktemp -d)

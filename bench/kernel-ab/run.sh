@@ -4,16 +4,19 @@
 # prints, per row count, new's speed-up over old in each order and their geometric mean.
 # Needs g++ and an AVX-512 processor; takes about a minute per form and order.
 set -euo pipefail
-old=${1:?usage: run.sh OLD_REV NEW_REV [NT|NN|TN] [memory|cache] [rows...]}
-new=${2:?usage: run.sh OLD_REV NEW_REV [NT|NN|TN] [memory|cache] [rows...]}
+usage="usage: bash bench/kernel-ab/run.sh OLD_REV NEW_REV [NT|NN|TN] [memory|cache] [rows...]   (NEW_REV may be . for the working tree)"
+if [ $# -lt 2 ] || [ "$1" = --help ] || [ "$1" = -h ]; then echo "$usage" >&2; [ $# -ge 1 ] && [[ $1 = -* ]] && exit 0; exit 2; fi
+old=$1; new=$2
 form=${3:-NT}; where=${4:-memory}; shift $(( $# < 4 ? $# : 4 ))
-case $form in NT) f=0 ;; NN) f=1 ;; TN) f=2 ;; *) echo "form must be NT, NN or TN" >&2; exit 2 ;; esac
+case $form in NT) f=0 ;; NN) f=1 ;; TN) f=2 ;; *) echo "form must be NT, NN or TN" >&2; echo "$usage" >&2; exit 2 ;; esac
+case $where in memory|cache) ;; *) echo "the place must be memory or cache, not '$where'" >&2; echo "$usage" >&2; exit 2 ;; esac
 root=$(git rev-parse --show-toplevel)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 for v in old new; do
   rev=${!v}
-  git -C "$root" show "$rev:native/kernels_impl.h" | grep -v '^extern const Kernels kernels' > "$tmp/$v.h"
+  if [ "$rev" = . ]; then src=$(cat "$root/native/kernels_impl.h"); else src=$(git -C "$root" show "$rev:native/kernels_impl.h"); fi
+  grep -v '^extern const Kernels kernels' <<< "$src" > "$tmp/$v.h"
 done
 flags=(-O3 -std=c++17 -mavx512f -mavx512vl -mfma -mavx2 -I"$tmp")
 g++ "${flags[@]}" -DVA='"old.h"' -DVB='"new.h"' "$root/bench/kernel-ab/ab.cc" -o "$tmp/on"

@@ -95,7 +95,8 @@ export interface Stat { mean: number; std: number; min: number; max: number }
 export function stat(xs: number[]): Stat {
   const n = xs.length;
   const mean = xs.reduce((a, b) => a + b, 0) / n;
-  const std = n > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : 0;
+  // one seed has no spread to report: NaN (null in the JSON), not a std of 0
+  const std = n > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : NaN;
   return { mean, std, min: Math.min(...xs), max: Math.max(...xs) };
 }
 
@@ -150,9 +151,10 @@ export function reportMeta(r: ExperimentResult): Report['meta'] {
   };
 }
 
-/** mean ± std (std over seeds), formatted. */
+/** mean ± std (std over seeds), formatted; the mean alone for one seed. */
 export function pm(s: Stat, digits = 4, scale = 1): string {
-  return `${(s.mean * scale).toFixed(digits)} ± ${(s.std * scale).toFixed(digits)}`;
+  const mean = (s.mean * scale).toFixed(digits);
+  return Number.isFinite(s.std) ? `${mean} ± ${(s.std * scale).toFixed(digits)}` : mean;
 }
 
 /** A batch of inputs for timing (standard normal), seeded. */

@@ -20,7 +20,7 @@ export function gatingSettings(quick: boolean) {
     : { limit: undefined, depth: 4, train: { epochs: 5, batchSize: 64, lr: 1e-3 } };
 }
 
-/** A y range that shows differences between accuracies (bars from 0 would hide them). */
+/** A y range that shows differences between accuracies (from 0 they would vanish): hence dots, not bars. */
 function accuracyRange(values: number[]): [number, number] {
   const lo = Math.min(...values), hi = Math.max(...values), pad = Math.max(0.005, (hi - lo) * 0.5);
   return [Math.max(0, lo - pad), Math.min(1, hi + pad)];
@@ -76,7 +76,9 @@ export function runGating(o: ExperimentOptions, seeds: number[]): { result: Omit
       {
         title: 'test accuracy (mean ± std over seeds)', xTitle: 'gating', yTitle: 'test accuracy',
         layout: { yaxis: { title: { text: 'test accuracy' }, range: accuracyRange(agg.map((a) => a.stats.testAccuracy.mean)) } },
-        traces: [{ type: 'bar', x: agg.map((a) => String(a.gating)), y: agg.map((a) => a.stats.testAccuracy.mean), error_y: { type: 'data', array: agg.map((a) => a.stats.testAccuracy.std), visible: true } }],
+        // dots on a range around the values: a bar's length would claim a ratio the truncated axis does not have
+        traces: [{ type: 'scatter', mode: 'markers', marker: { size: 12 }, x: agg.map((a) => String(a.gating)), y: agg.map((a) => a.stats.testAccuracy.mean),
+          error_y: { type: 'data', array: agg.map((a) => a.stats.testAccuracy.std), visible: true } }],
       },
       ...GATING_VARIANTS.map((v) => usageHeatmap(`leaf usage, ${v.name} (seed ${seeds[0]})`,
         (histories.get(v.name)?.[0] ?? []).map((e) => ({ epoch: e.epoch, stats: e.trees[0] })))),

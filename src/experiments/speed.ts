@@ -6,7 +6,7 @@ import { MixtureOfExperts } from '../layers/moe.js';
 import { TreeGated } from '../layers/tree.js';
 import { Optimizer } from '../train/optim.js';
 import { seriesTraces, type Chart, type Report } from '../report/html.js';
-import { aggregate, randomBatch, reportMeta, type ExperimentOptions, type ExperimentResult, type Row } from './common.js';
+import { aggregate, pm, randomBatch, reportMeta, type ExperimentOptions, type ExperimentResult, type Row } from './common.js';
 import { measure } from './timing.js';
 
 /**
@@ -102,7 +102,7 @@ export async function runSpeed(o: ExperimentOptions, seeds: number[]): Promise<{
         tables: [{
           columns: ['kind', 'k', 'parameters', 'MACs/example (inference)', 'inference µs/example', 'training step µs/example'],
           rows: agg.map((a) => [String(a.kind), Number(a.k), Math.round(a.stats.parameters.mean) + (a.stats.capped.mean > 0 ? ' (capped)' : ''), Math.round(a.stats.macsInference.mean),
-            `${a.stats.inferUsPerExample.mean.toFixed(2)} ± ${a.stats.inferUsPerExample.std.toFixed(2)}`, `${a.stats.stepUsPerExample.mean.toFixed(2)} ± ${a.stats.stepUsPerExample.std.toFixed(2)}`]),
+            pm(a.stats.inferUsPerExample, 2), pm(a.stats.stepUsPerExample, 2)]),
         }],
         charts,
       }],

@@ -47,6 +47,7 @@ export function usageHeatmap(title: string, perEpoch: Array<{ epoch: number; sta
   });
   return {
     title, xTitle: 'leaf', yTitle: 'epoch',
+    layout: { yaxis: { dtick: 1, title: { text: 'epoch' } } }, // whole epochs, no ticks between them
     traces: [{
       type: 'heatmap', z, x: Array.from({ length: z[0]?.length ?? 0 }, (_, i) => i), y: perEpoch.map((e) => e.epoch),
       colorscale: 'Viridis', colorbar: { title: { text: 'share' } },
@@ -61,15 +62,22 @@ export function trainingReport(dir: string): Report {
   const result = existsSync(resultPath) ? JSON.parse(readFileSync(resultPath, 'utf8')) as Record<string, unknown> : null;
   const meta: Record<string, string> = { folder: dir };
   if (result) {
-    for (const k of ['dataset', 'testAccuracy', 'parameters', 'epochs', 'seconds', 'backend', 'seed']) {
-      if (result[k] !== undefined) meta[k] = String(result[k]);
+    const shown: Record<string, (v: unknown) => string> = {
+      dataset: String, 'test accuracy': (v) => `${(100 * Number(v)).toFixed(2)}%`, parameters: (v) => Number(v).toLocaleString('en-US'),
+      epochs: String, 'training time': (v) => `${Number(v).toFixed(1)} s`, backend: String, seed: String,
+    };
+    const key: Record<string, string> = { 'test accuracy': 'testAccuracy', 'training time': 'seconds' };
+    for (const [name, fmt] of Object.entries(shown)) {
+      const v = result[key[name] ?? name];
+      if (v !== undefined && v !== null) meta[name] = fmt(v);
     }
   }
   const charts: Chart[] = [
     {
       title: 'loss', xTitle: 'step', yTitle: 'cross-entropy',
       traces: seriesTraces([
-        { name: 'training (mean over the logged steps)', x: steps.map((s) => s.step), y: steps.map((s) => s.trainLoss) },
+        { name: 'training (mean over each logged window of steps)', x: steps.map((s) => s.step), y: steps.map((s) => s.trainLoss) },
+        { name: 'training (mean over each epoch)', x: epochs.map((e) => e.step), y: epochs.map((e) => e.trainLoss) },
         ...(epochs.some((e) => e.validationLoss !== null)
           ? [{ name: 'validation', x: epochs.map((e) => e.step), y: epochs.map((e) => e.validationLoss ?? NaN) }] : []),
       ]),
@@ -77,7 +85,8 @@ export function trainingReport(dir: string): Report {
     {
       title: 'accuracy', xTitle: 'step', yTitle: 'accuracy',
       traces: seriesTraces([
-        { name: 'training (mean over the logged steps)', x: steps.map((s) => s.step), y: steps.map((s) => s.trainAccuracy) },
+        { name: 'training (mean over each logged window of steps)', x: steps.map((s) => s.step), y: steps.map((s) => s.trainAccuracy) },
+        { name: 'training (mean over each epoch)', x: epochs.map((e) => e.step), y: epochs.map((e) => e.trainAccuracy) },
         ...(epochs.some((e) => e.validationAccuracy !== null)
           ? [{ name: 'validation', x: epochs.map((e) => e.step), y: epochs.map((e) => e.validationAccuracy ?? NaN) }] : []),
       ]),
@@ -86,16 +95,18 @@ export function trainingReport(dir: string): Report {
   const layers = [...new Set(epochs.flatMap((e) => e.trees.map((t) => t.layer)))];
   if (layers.length > 0) {
     const per = (l: number) => epochs.flatMap((e) => e.trees.filter((t) => t.layer === l).map((stats) => ({ epoch: e.epoch, stats })));
+    const maxDead = Math.max(1, ...epochs.flatMap((e) => e.trees.map((t) => t.deadLeaves)));
     charts.push({
-      title: 'balance over training (leaf-usage entropy / ln leaves)', xTitle: 'epoch', yTitle: 'balance',
+      title: 'balance over training (leaf-usage entropy / ln leaves, on the validation set after each epoch, else the training batches of the epoch)', xTitle: 'epoch', yTitle: 'balance',
       layout: { yaxis: { range: [0, 1.05], title: { text: 'balance' } }, xaxis: { dtick: 1, title: { text: 'epoch' } } },
       traces: seriesTraces(layers.map((l) => ({ name: `layer ${l}`, x: per(l).map((p) => p.epoch), y: per(l).map((p) => p.stats.balance) }))),
     });
     charts.push({
-      title: 'dead leaves over training', xTitle: 'epoch', yTitle: 'leaves never used', layout: { xaxis: { dtick: 1, title: { text: 'epoch' } } },
+      title: 'dead leaves over training (leaves no validation example reached after each epoch, else no training example of the epoch)', xTitle: 'epoch', yTitle: 'leaves never used',
+      layout: { xaxis: { dtick: 1, title: { text: 'epoch' } }, yaxis: { rangemode: 'tozero', dtick: Math.ceil(maxDead / 8), title: { text: 'leaves never used' } } },
       traces: seriesTraces(layers.map((l) => ({ name: `layer ${l}`, x: per(l).map((p) => p.epoch), y: per(l).map((p) => p.stats.deadLeaves) }))),
     });
-    for (const l of layers) charts.push(usageHeatmap(`leaf usage of layer ${l} (${per(l)[0].stats.kind}), share of examples per epoch`, per(l)));
+    for (const l of layers) charts.push(usageHeatmap(`leaf usage of layer ${l} (${per(l)[0].stats.kind}), share of the validation examples after each epoch (else of the training examples of the epoch)`, per(l)));
   }
   return {
     title: `treegate training run: ${dir}`,
