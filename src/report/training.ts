@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { TreegateError } from '../core/errors.js';
 import type { TreeStats } from '../layers/model.js';
 import type { EpochMetrics } from '../train/trainer.js';
-import { seriesTraces, type Chart, type Report } from './html.js';
+import { seriesTraces, type Chart, type Report, type Section } from './html.js';
 
 export interface StepRecord { type: 'step'; epoch: number; step: number; lr: number; trainLoss: number; trainAccuracy: number }
 export type EpochRecord = EpochMetrics & { type: 'epoch' };
@@ -108,10 +108,26 @@ export function trainingReport(dir: string): Report {
     });
     for (const l of layers) charts.push(usageHeatmap(`leaf usage of layer ${l} (${per(l)[0].stats.kind}), share of the validation examples after each epoch (else of the training examples of the epoch)`, per(l)));
   }
-  return {
-    title: `treegate training run: ${dir}`,
-    meta,
-    sections: [{ heading: 'Training', text: ['Measured by treegate train; every figure comes from metrics.jsonl in the run folder.'], charts }],
-  };
+  const sections: Section[] = [{ heading: 'Training', text: ['Measured by treegate train; every figure comes from metrics.jsonl in the run folder.'], charts }];
+  const summary = Array.isArray(result?.layers) ? result.layers as Array<Record<string, unknown>> : [];
+  if (summary.length > 0) {
+    // capacity against cost, layer by layer (result.json, as train printed it)
+    const count = (v: unknown) => Number(v).toLocaleString('en-US');
+    const cc = result?.capacityToComputation as { training?: number; inference?: number } | undefined;
+    sections.push({
+      heading: 'Layers: parameters against multiply-adds',
+      text: [`Parameters per multiply-add of one example: ${cc?.training?.toFixed(2) ?? '–'} in training, ${cc?.inference?.toFixed(2) ?? '–'} ` +
+        'at inference (collapsed leaves). Balance and dead leaves are over the test set (result.json).'],
+      tables: [{
+        columns: ['layer', 'kind', 'shape', 'parameters', 'MACs / example, training', 'MACs / example, inference', 'balance', 'dead leaves'],
+        rows: summary.map((l) => {
+          const macs = l.macsPerExample as { training: number; inference: number };
+          return [String(l.layer ?? l.index), String(l.kind), `${l.inputSize}→${l.outputSize}`, count(l.parameters), count(macs.training),
+            count(macs.inference), typeof l.balance === 'number' ? l.balance.toFixed(3) : '', typeof l.deadLeaves === 'number' ? String(l.deadLeaves) : ''];
+        }),
+      }],
+    });
+  }
+  return { title: `treegate training run: ${dir}`, meta, sections };
 }
 

@@ -81,6 +81,10 @@ test('treegate report DIR renders a training run: learning curves, balance, dead
   assert.match(r.stdout, /wrote .*report\.html/);
   const html = readFileSync(join(out, 'report.html'), 'utf8');
   assert.ok(!/<script src=/.test(html), 'self-contained: no external scripts');
+  // capacity against cost from result.json: the layer table, the tree row with its balance
+  assert.match(html, /Layers: parameters against multiply-adds/);
+  assert.match(html, /<td>2<\/td>\s*<td>tree<\/td>\s*<td>16→16<\/td>/);
+  assert.match(html, /training \(mean over each epoch\)/);
   await checkPage(join(out, 'report.html'), 'training report', 5);
 });
 
