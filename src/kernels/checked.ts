@@ -35,13 +35,13 @@ export function withArgumentChecks(b: Backend): Backend {
       b.gemmTN(M, N, K, a, ao, x, bo, c, co, accumulate);
     },
     groupedForward(rt, xs, s, w, bias, m, ys, packed = false) {
-      const op = 'groupedForward', N = routing(op, rt, w, packed ? b.packedFloats(m, s) : m * s, bias, m, { s, m });
+      const op = 'groupedForward', N = routing(op, rt, w, packed ? b.packedFloats(m, s) : m * s, bias, s, m);
       floats(op, { xs: [xs, N * s], ys: [ys, N * m] });
       flag(op, 'packed', packed);
       b.groupedForward(rt, xs, s, w, bias, m, ys, packed);
     },
     routedForward(rt, x, n, off, xs, s, w, bias, m, ys, y, accumulate, packed = false) {
-      const op = 'routedForward', N = routing(op, rt, w, packed ? b.packedFloats(m, s) : m * s, bias, m, { s, m });
+      const op = 'routedForward', N = routing(op, rt, w, packed ? b.packedFloats(m, s) : m * s, bias, s, m);
       ints(op, { n, off });
       floats(op, { xs: [xs, N * s], ys: [ys, N * m] });
       flag(op, 'accumulate', accumulate);
@@ -59,13 +59,17 @@ export function withArgumentChecks(b: Backend): Backend {
       return b.packNodes(w, T, m, s, out);
     },
     groupedBackwardInput(rt, dys, m, w, s, dxs, g0, g1) {
-      const op = 'groupedBackwardInput', N = routing(op, rt, w, m * s, null, m, { s, m });
+      const op = 'groupedBackwardInput', N = routing(op, rt, w, m * s, null, s, m);
       floats(op, { dys: [dys, N * m], dxs: [dxs, N * s] });
-      if (g0 !== undefined || g1 !== undefined) ints(op, { g0: g0 ?? 0, g1: g1 ?? rt.nodeCount });
+      if (g0 !== undefined || g1 !== undefined) {
+        const from = g0 ?? 0, to = g1 ?? rt.nodeCount;
+        ints(op, { g0: from, g1: to });
+        if (from > to || to > rt.nodeCount) fail(op, `node list [${from}, ${to}) is not inside the routing's ${rt.nodeCount} nodes`);
+      }
       b.groupedBackwardInput(rt, dys, m, w, s, dxs, g0, g1);
     },
     groupedBackwardWeight(rt, dys, m, xs, s, dw, dbias, fresh) {
-      const op = 'groupedBackwardWeight', N = routing(op, rt, dw, m * s, dbias, m, { s, m });
+      const op = 'groupedBackwardWeight', N = routing(op, rt, dw, m * s, dbias, s, m);
       floats(op, { dys: [dys, N * m], xs: [xs, N * s] });
       unique(op, 'node ids', rt.node, rt.nodeCount); // each node's gradient has one writer
       if (fresh !== undefined && !(fresh instanceof Uint8Array && fresh.length >= rt.nodeCount)) {
@@ -204,11 +208,10 @@ function unique(op: string, name: string, ids: Int32Array, count: number): void 
  * A routing's node ranges: nodes within the tables (`w` of `size` floats per node, `bias` of m per node),
  * 0 ≤ start ≤ end ≤ N in order; returns N.
  */
-function routing(op: string, rt: Routing, w: Float32Array, size: number, bias: Float32Array | null, m: number,
-  dims: { s: number; m: number }): number {
-  ints(op, { ...dims, N: rt.n, nodeCount: rt.nodeCount });
+function routing(op: string, rt: Routing, w: Float32Array, size: number, bias: Float32Array | null, s: number, m: number): number {
+  ints(op, { s, m, N: rt.n, nodeCount: rt.nodeCount });
   floats(op, { w: [w, 0], ...(bias === null ? {} : { bias: [bias, 0] }) });
-  if (dims.s * dims.m === 0) fail(op, `the nodes are ${dims.m}×${dims.s}: empty`);
+  if (s * m === 0) fail(op, `the nodes are ${m}×${s}: empty`);
   const T = Math.min(Math.floor(w.length / size), bias === null ? Infinity : Math.floor(bias.length / m));
   const { node, start, end, nodeCount: G, n: N } = rt;
   if (!(node instanceof Int32Array && start instanceof Int32Array && end instanceof Int32Array) ||

@@ -46,6 +46,7 @@ test('gather and scatter indices, labels and routings out of range are refused; 
     rt.node[2] = 1; // node 1 twice: its gradient would have two writers
     bad(b, () => b.groupedBackwardWeight(rt, f(4), 2, f(8), 4, f(3 * 2 * 4), f(3 * 2)), /node ids repeat 1|node listed twice/, 'repeated node');
     rt.node[2] = 2;
+    bad(b, () => b.groupedBackwardInput(rt, f(4), 2, f(3 * 2 * 4), 4, f(8), 1, 4), /node list \[1, 4\) is not inside|node range out of bounds/, 'node list past nodeCount');
     rt.end[1] = 5; // rows past N
     bad(b, () => b.groupedForward(rt, f(8), 4, f(3 * 2 * 4), f(3 * 2), 2, f(4)), /not inside \[0, 2\)|row range out of bounds/, 'rows past N');
   }

@@ -1,3 +1,4 @@
+import { TreegateError } from '../../core/errors.js';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -117,8 +118,11 @@ export function nativeBackend(): (Backend & { setThreads(n: number): number; inf
       return o;
     },
     packedFloats,
-    groupedBackwardInput: (rt: Routing, dys, m, w, s, dxs, g0 = 0, g1 = rt.nodeCount) =>
-      a.groupedBackwardInput(rt.node, rt.start, rt.end, g0, g1, dys, m, w, s, dxs, rt.n),
+    groupedBackwardInput: (rt: Routing, dys, m, w, s, dxs, g0 = 0, g1 = rt.nodeCount) => {
+      // the addon sees the node arrays, not nodeCount: entries past it are stale
+      if (g1 > rt.nodeCount) throw new TreegateError(`groupedBackwardInput: node list [${g0}, ${g1}) is not inside the routing's ${rt.nodeCount} nodes`);
+      a.groupedBackwardInput(rt.node, rt.start, rt.end, g0, g1, dys, m, w, s, dxs, rt.n);
+    },
     groupedBackwardWeight: (rt: Routing, dys, m, xs, s, dw, dbias, fresh) =>
       a.groupedBackwardWeight(rt.node, rt.start, rt.end, 0, rt.nodeCount, dys, m, xs, s, dw, dbias, rt.n, fresh ?? null),
     adamUpdate: (w, g, m, v, z, slots, count, steps, d, lr, wd, b1, b2, eps, clear = false) =>
