@@ -36,7 +36,7 @@ const USAGE = `usage: npm run bench -- [${Object.keys(BENCHES).join('|')} ...] [
   tfjs-layers); --json: one JSON object as the last line of stdout; --quick (the default): shorter timing
   budgets, a 5 000-example epoch slice and dense layers of equal parameters up to 4096 wide; --full: longer
   budgets, the whole epoch, widths up to 65536; --backends: measure only these
-  treegate backends`;
+  treegate backends. Draw a saved --json run as charts: npm run bench:chart -- OUTPUT.txt [REPORT.html]`;
 const BACKENDS = ['js', 'wasm', 'native'];
 
 async function main(): Promise<number> {

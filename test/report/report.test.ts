@@ -24,6 +24,7 @@ import { runSpeed } from '../../src/experiments/speed.js';
 import { renderReport, type Report } from '../../src/report/html.js';
 import { readMetrics, trainingReport } from '../../src/report/training.js';
 import { TreegateError } from '../../src/core/errors.js';
+import { benchReport, parseBenchOutput } from '../../bench/chart.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TMP = mkdtempSync(join(tmpdir(), 'treegate-report-'));
@@ -115,4 +116,54 @@ test('every experiment renders its report (tiny settings): all charts drawn, no 
     writeFileSync(path, renderReport(report(full)));
     await checkPage(path, `${name} report`, minCharts);
   }
+});
+
+/** A saved `npm run bench -- --json` stdout with made-up figures: tree rows on two backends, gemm rows. */
+function benchOutput(): string {
+  const figures = ['forward', 'backward', 'step', 'infer N=256', 'infer N=1'];
+  const tree = ['native', 'wasm'].flatMap((backend, b) => figures.flatMap((figure, f) => [0, 1, 2].map((k) => {
+    const ms = 1 + k + f + b, boundMs = 0.6 + 0.3 * k, nodeBoundMs = boundMs * (k === 2 ? 1.3 : 1);
+    return { backend, k, figure, ms, boundMs, achieved: boundMs / ms, nodeBoundMs, nodeAchieved: nodeBoundMs / ms, probeAchieved: null, vsDenseCompute: 1 + k };
+  })));
+  const gemm = ['256×512×512', '1×1024×1024'].flatMap((shape) => [['treegate native', 1, 190], ['treegate native', 2, 350], ['onnxruntime-node', 1, 150]]
+    .map(([candidate, threads, gflops]) => ({ shape, candidate, threads, gflops })));
+  const run = {
+    machine: { cpu: 'test cpu', cores: 2, node: 'v20', memoryGiB: 24 }, date: '2026-11-30T00:00:00.000Z', command: 'npm run bench -- --json',
+    mode: 'quick', seconds: 12.3, limits: { flopsAll: 4.2e11, bytesAll: 5.4e10, source: 'made up' },
+    results: { tree: { tables: [], data: { rows: tree } }, gemm: { tables: [], data: { rows: gemm } }, kernels: { error: 'not built' } },
+  };
+  return `# treegate benchmarks (quick)\n\n| a | b |\n|---|---|\n{ not the JSON line }\n${JSON.stringify(run)}\n`;
+}
+
+test('npm run bench:chart draws a saved bench run: roofline fractions with the target line, per-node bound, GEMM', { skip }, async () => {
+  const input = join(TMP, 'bench.txt'), out = join(TMP, 'bench.html');
+  writeFileSync(input, benchOutput());
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/chart.ts', input, out], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const html = readFileSync(out, 'utf8');
+  assert.match(html, /native: achieved fraction of the roofline bound/);
+  assert.match(html, /wasm: achieved fraction of the per-node bound/);
+  assert.match(html, /target 70%/);
+  // the ceiling of node-by-node execution: roofline ÷ per-node bound, 76.9% where the per-node bound is 1.3× it
+  assert.match(html, /"y":\[100,100,76\.9\]/);
+  await checkPage(out, 'bench report', 7);
+});
+
+test('bench:chart refuses output that is not a bench run, naming the file and the fix', () => {
+  const cases: Array<[string, RegExp]> = [
+    ['# treegate benchmarks\nno json here\n', /run\.txt holds no JSON line .*npm run bench -- --json/],
+    ['{"date": "2026", "results": {"tree": ', /its JSON line does not parse .*cut short/],
+    ['{"hello": 1}\n', /not a treegate bench run/],
+    [JSON.stringify({ date: 'x', command: 'c', mode: 'quick', seconds: 1, machine: { cpu: 'c', cores: 2, node: 'v' }, limits: {}, results: { kernels: { data: null } } }),
+      /neither tree nor gemm figures/],
+  ];
+  for (const [text, message] of cases) {
+    assert.throws(() => benchReport(parseBenchOutput(text, 'run.txt')), (e: unknown) => e instanceof TreegateError && message.test(e.message), text.slice(0, 30));
+  }
+  // the command: exit 2 with the message, nothing written
+  const out = join(TMP, 'bad-bench.html');
+  const missing = spawnSync(process.execPath, ['--import', 'tsx', 'bench/chart.ts', join(TMP, 'nowhere.txt'), out], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /cannot read .*nowhere\.txt/);
+  assert.ok(!existsSync(out), 'nothing written');
 });

@@ -1,0 +1,169 @@
+/**
+ * npm run bench:chart -- BENCH-OUTPUT [REPORT.html]
+ *
+ * Draws a saved `npm run bench -- --json` run (its whole stdout, or the JSON line alone) as a
+ * self-contained HTML report: the tree layer's achieved fraction of its roofline bound against k for
+ * each pass, with the issue's 70% target and the ceiling of node-by-node execution (per-node bound ÷
+ * roofline bound), the same against the per-node bound, its time against the dense layers, and the
+ * GEMM figures of every engine. `node scripts/report-images.mjs REPORT.html PREFIX` saves the charts
+ * as PNG files for docs/benchmarks.md.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { TreegateError } from '../src/core/errors.js';
+import { writeFileAtomic } from '../src/io/atomic.js';
+import { renderReport, seriesTraces, type Chart, type Report, type Trace } from '../src/report/html.js';
+
+/** A tree-bench row as `bench/tree.ts` writes it into the JSON (only what the charts read). */
+interface TreeRow {
+  backend: string; k: number; figure: string; ms: number; boundMs: number; achieved: number;
+  nodeBoundMs: number; nodeAchieved: number; probeAchieved: number | null; vsDenseCompute: number;
+}
+interface GemmRow { shape: string; candidate: string; threads: number; gflops: number }
+interface BenchJson {
+  date: string; command: string; mode: string; seconds: number;
+  machine: { cpu: string; cores: number; node: string };
+  limits: { flopsAll: number; bytesAll: number; source: string };
+  results: Record<string, { data?: unknown; error?: string }>;
+}
+
+const TARGET = 0.7;
+
+/** The run's JSON object: the text itself, or the last line of a saved stdout that starts with `{`. */
+export function parseBenchOutput(text: string, what = 'the bench output'): BenchJson {
+  const line = text.trim().startsWith('{') && !text.trim().includes('\n{')
+    ? text.trim()
+    : text.split('\n').reverse().find((l) => l.startsWith('{'));
+  if (!line) throw new TreegateError(`${what} holds no JSON line`, 'save the stdout of `npm run bench -- --json` (the JSON object is its last line)');
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch (e) {
+    throw new TreegateError(`${what}: its JSON line does not parse (${(e as Error).message})`, 'was the output cut short? rerun `npm run bench -- --json`');
+  }
+  const j = json as Partial<BenchJson>;
+  if (typeof j !== 'object' || j === null || typeof j.results !== 'object' || typeof j.date !== 'string') {
+    throw new TreegateError(`${what}: its JSON is not a treegate bench run (no date or results)`, 'save the stdout of `npm run bench -- --json`');
+  }
+  return j as BenchJson;
+}
+
+const pct = (v: number): number => Math.round(v * 1000) / 10;
+
+/** A dashed horizontal line across the chart at y (in the chart's units). */
+function hline(y: number, label: string): Record<string, unknown> {
+  return {
+    shapes: [{ type: 'line', xref: 'paper', x0: 0, x1: 1, y0: y, y1: y, line: { dash: 'dash', width: 1.5, color: '#c00' } }],
+    annotations: [{ xref: 'paper', x: 1, y, xanchor: 'right', yanchor: 'bottom', text: label, showarrow: false, font: { color: '#c00' } }],
+  };
+}
+
+function treeCharts(rows: TreeRow[]): Chart[] {
+  const charts: Chart[] = [];
+  const backends = [...new Set(rows.map((r) => r.backend))];
+  const figures = [...new Set(rows.map((r) => r.figure))];
+  const series = (be: string, value: (r: TreeRow) => number) => figures.map((f) => {
+    const rs = rows.filter((r) => r.backend === be && r.figure === f).sort((a, b) => a.k - b.k);
+    return { name: f, x: rs.map((r) => r.k), y: rs.map(value) };
+  });
+  for (const be of backends) {
+    const fwd = rows.filter((r) => r.backend === be && r.figure === 'forward').sort((a, b) => a.k - b.k);
+    const ceiling: Trace = {
+      type: 'scatter', mode: 'lines', name: 'node-by-node ceiling (forward: roofline ÷ per-node bound)',
+      x: fwd.map((r) => r.k), y: fwd.map((r) => pct(r.boundMs / r.nodeBoundMs)), line: { dash: 'dot', color: '#555' },
+    };
+    charts.push({
+      title: `tree layer 512→512, N = 256 (N = 1 where named), ${be}: achieved fraction of the roofline bound`,
+      traces: [...seriesTraces(series(be, (r) => pct(r.achieved))), ceiling],
+      xTitle: 'tree depth k', yTitle: '% of the roofline bound',
+      layout: { ...hline(pct(TARGET), 'target 70%'), yaxis: { title: { text: '% of the roofline bound' }, rangemode: 'tozero' }, xaxis: { title: { text: 'tree depth k' }, dtick: 1 } },
+    });
+    charts.push({
+      title: `tree layer, ${be}: achieved fraction of the per-node bound (each node overlapping only its own reads)`,
+      traces: seriesTraces(series(be, (r) => pct(r.nodeAchieved))),
+      xTitle: 'tree depth k', yTitle: '% of the per-node bound',
+      layout: { ...hline(100, 'bound'), yaxis: { title: { text: '% of the per-node bound' }, rangemode: 'tozero' }, xaxis: { title: { text: 'tree depth k' }, dtick: 1 } },
+    });
+    charts.push({
+      title: `tree layer, ${be}: time ÷ the dense 512→512 layer of equal compute (same run, same group)`,
+      traces: seriesTraces(series(be, (r) => r.vsDenseCompute)),
+      xTitle: 'tree depth k', yTitle: 'time ÷ dense 512→512', yLog: true,
+      layout: { xaxis: { title: { text: 'tree depth k' }, dtick: 1 } },
+    });
+  }
+  return charts;
+}
+
+function gemmChart(rows: GemmRow[]): Chart {
+  const shapes = [...new Set(rows.map((r) => r.shape))];
+  const engines = [...new Set(rows.map((r) => `${r.candidate}, ${r.threads} thread${r.threads > 1 ? 's' : ''}`))];
+  return {
+    title: 'GEMM y = x Wᵀ, GFLOP/s (higher is better)',
+    traces: engines.map((e) => ({
+      type: 'bar', name: e, x: shapes,
+      y: shapes.map((s) => rows.find((r) => r.shape === s && `${r.candidate}, ${r.threads} thread${r.threads > 1 ? 's' : ''}` === e)?.gflops ?? null),
+    })),
+    xTitle: 'shape M×N×K', yTitle: 'GFLOP/s',
+    layout: { barmode: 'group' },
+  };
+}
+
+/** The report of one bench run; sections only for the benches the run has. */
+export function benchReport(run: BenchJson): Report {
+  const sections: Report['sections'] = [];
+  const tree = run.results.tree?.data as { rows?: TreeRow[] } | undefined;
+  if (tree?.rows?.length) {
+    sections.push({
+      heading: 'Tree-gated layer against its roofline',
+      text: [
+        'Each point is a median of interleaved repeats (the tables of the same run give the repeats). The roofline bound is max(flops / peak, bytes / bandwidth) over the nodes the batch touches; the per-node bound sums that node by node, as a product that hides only its own weight reads would take. The dotted line is their ratio: what node-by-node execution could reach at best.',
+        `Bounds: ${Math.round(run.limits.flopsAll / 1e9)} GFLOP/s and ${(run.limits.bytesAll / 1e9).toFixed(1)} GB/s on all threads (${run.limits.source}).`,
+      ],
+      charts: treeCharts(tree.rows),
+    });
+  }
+  const gemm = run.results.gemm?.data as { rows?: GemmRow[] } | undefined;
+  if (gemm?.rows?.length) sections.push({ heading: 'Matrix products', charts: [gemmChart(gemm.rows)] });
+  if (sections.length === 0) {
+    throw new TreegateError('the bench run has neither tree nor gemm figures to draw', 'run `npm run bench -- tree gemm --json` (or the whole bench)');
+  }
+  return {
+    title: 'treegate benchmarks',
+    meta: {
+      command: run.command, date: run.date, mode: run.mode, seconds: run.seconds.toFixed(0),
+      machine: `${run.machine.cpu}, ${run.machine.cores} cores; node ${run.machine.node}`,
+    },
+    sections,
+  };
+}
+
+function main(argv: string[]): number {
+  if (argv.includes('--help') || argv.includes('-h') || argv.length < 1 || argv.length > 2) {
+    const usage = 'usage: npm run bench:chart -- BENCH-OUTPUT [REPORT.html]\n  BENCH-OUTPUT: the saved stdout of `npm run bench -- --json`; REPORT.html defaults to bench-report.html';
+    if (argv.includes('--help') || argv.includes('-h')) {
+      console.log(usage);
+      return 0;
+    }
+    process.stderr.write(usage + '\n');
+    return 2;
+  }
+  const [input, out = 'bench-report.html'] = argv;
+  try {
+    let text: string;
+    try {
+      text = readFileSync(input, 'utf8');
+    } catch (e) {
+      throw new TreegateError(`cannot read ${input}: ${(e as Error).message}`, 'pass the file holding the stdout of `npm run bench -- --json`');
+    }
+    writeFileAtomic(out, renderReport(benchReport(parseBenchOutput(text, input))));
+    console.log(out);
+    return 0;
+  } catch (e) {
+    if (!(e instanceof TreegateError)) throw e;
+    process.stderr.write(`bench:chart: ${e.message}\n`);
+    return 2;
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) process.exit(main(process.argv.slice(2)));
