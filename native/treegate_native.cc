@@ -267,7 +267,18 @@ Ranges ranges(napi_env env, napi_value* v, int64_t nodes, int64_t rows) {
 // weights, so the points are chosen by cost, not by row count: thread t's cost is Σ_nodes partCost(rows of the
 // node in its range), and R_t minimizes max(cost of [R_{t−1}, R_t), cost of [R_t, N) / (threads left)).
 // Costs of all R at once: each node adds a piecewise-linear function of R, built from jumps and slope changes.
+// A point may cut a node only into pieces of at least MIN_PIECE rows each: the kernels pick their summation order
+// by row count (the NT form's dot products below 9 rows, the NN form's direct tiles below 24, one chain over p
+// from there on), so a smaller piece would round differently from the whole node and the model would depend on
+// the thread count. With this rule a row's sums are the same on any number of threads.
+constexpr int64_t MIN_PIECE = 24;
 std::vector<int64_t> splitPoints(const Ranges& r, int64_t N, int nt) {
+  std::vector<char> cuttable(N + 1, 1);
+  for (int64_t g = r.g0; g < r.g1; g++) {
+    const int64_t a = r.start.p[g], e = r.end.p[g];
+    for (int64_t x = a + 1; x < std::min(e, a + MIN_PIECE); x++) cuttable[x] = 0;
+    for (int64_t x = std::max(a + 1, e - MIN_PIECE + 1); x < e; x++) cuttable[x] = 0;
+  }
   // right[R] = Σ partCost(rows of the node in [R, N)), left[R] = the same for [lo, R)
   auto profile = [&](int64_t lo, bool fromLeft) {
     std::vector<int64_t> jump(N + 2, 0), slope(N + 2, 0), f(N + 1, 0);
@@ -299,6 +310,7 @@ std::vector<int64_t> splitPoints(const Ranges& r, int64_t N, int nt) {
     const std::vector<int64_t> left = profile(R[t - 1], true);
     int64_t best = R[t - 1], bestCost = INT64_MAX;
     for (int64_t x = R[t - 1]; x <= N; x++) {
+      if (!cuttable[x]) continue;
       const int64_t c = std::max(left[x] * (nt - t), right[x]);  // left·(threads left) vs the rest
       if (c < bestCost) { bestCost = c; best = x; }
     }

@@ -402,7 +402,8 @@ test('--backend js and --backend wasm give the same accuracy within float32 roun
 });
 
 test('--threads 1 and --threads 2 train the same model bit for bit; more threads than cores, or another backend, say so in one line', { skip: nativeSkip }, () => {
-  const common = ['train', '--limit', '600', '--epochs', '1', '--hidden', '16', '--depth', '2', '--json', '--no-progress', '--seed', '4'];
+  // the default widths: products large enough to run on both threads (a 16-wide model never leaves one)
+  const common = ['train', '--limit', '1000', '--epochs', '1', '--json', '--no-progress', '--seed', '4'];
   const one = cli(...common, '--threads', '1', '--out', tmp('thr-1'));
   const two = cli(...common, '--threads', '2', '--out', tmp('thr-2'));
   assert.equal(one.status, 0, describeRun(one));

@@ -70,7 +70,9 @@ test('native grouped products match js over routings (k = 0…9, empty leaves, o
   const rng = new Rng(11);
   for (const [k, N, m, s, mode] of [[0, 9, 5, 7, 'random'], [1, 1, 3, 4, 'random'], [3, 50, 33, 17, 'random'],
     [4, 64, 40, 70, 'one'], [5, 200, 64, 48, 'sparse'], [2, 0, 8, 8, 'random'], [3, 300, 96, 128, 'random'],
-    [7, 300, 64, 40, 'random'], [9, 100, 48, 61, 'random'], [2, 3, 300, 400, 'random'], [0, 2, 800, 700, 'random'], [6, 200, 40, 100, 'random']] as const) {
+    [7, 300, 64, 40, 'random'], [9, 100, 48, 61, 'random'], [2, 3, 300, 400, 'random'], [0, 2, 800, 700, 'random'], [6, 200, 40, 100, 'random'],
+    // the default model's tree layer, and a wide one whose nodes the two threads share
+    [4, 64, 256, 256, 'random'], [3, 128, 512, 512, 'random']] as const) {
     const T = 2 ** (k + 1) - 1, leaves = 2 ** k;
     const rt = new Routing();
     rt.leaf = new Int32Array(Math.max(1, N));
@@ -78,50 +80,63 @@ test('native grouped products match js over routings (k = 0…9, empty leaves, o
     rt.sort(N, k);
     const xs = randomArray(rng, N * s), dys = randomArray(rng, N * m), w = randomArray(rng, T * m * s), bias = randomArray(rng, T * m);
     const what = `k=${k} N=${N} m=${m} s=${s} ${mode}`;
+    // inputs drawn once: the two thread counts must give the same bits, not only values close to js
+    const ys0 = randomArray(rng, N * m), n = s + 3, x = randomArray(rng, N * n);
+    const y0s = [randomArray(rng, N * m), randomArray(rng, N * m)];
+    const fresh = Uint8Array.from({ length: rt.nodeCount }, (_, g) => g % 2);
+    const w0 = randomArray(rng, T * m * s);
+    for (let g = 0; g < rt.nodeCount; g++) if (fresh[g]) w0.fill(0, rt.node[g] * m * s, (rt.node[g] + 1) * m * s);
+    const perThreads: Array<Record<string, Float32Array>> = [];
     for (const threads of [1, 2]) {
       nb!.setThreads(threads);
-      const ys0 = randomArray(rng, N * m);
+      const outs: Record<string, Float32Array> = {};
       const [yr, yn] = [ys0.slice(), ys0.slice()];
       jsBackend.groupedForward(rt, xs, s, w, bias, m, yr);
       nb!.groupedForward(rt, xs, s, w, bias, m, yn);
       assertClose(yn, yr, { rtol: 1e-5, atol: 1e-5 * s }, `forward ${what} threads=${threads}`);
+      outs.forward = yn;
       // the fused routed forward: gather a column block of x, multiply, scatter (set, then added)
-      const n = s + 3, x = randomArray(rng, N * n);
       for (const acc of [false, true]) {
-        const y0 = randomArray(rng, N * m);
+        const y0 = y0s[+acc];
         const [xr, xn, sr, sn, or, on] = [new Float32Array(N * s), new Float32Array(N * s), new Float32Array(N * m),
           new Float32Array(N * m), y0.slice(), y0.slice()];
         jsBackend.routedForward(rt, x, n, 1, xr, s, w, bias, m, sr, or, acc);
         nb!.routedForward(rt, x, n, 1, xn, s, w, bias, m, sn, on, acc);
         assertBitEqual(xn, xr, `routed forward xs ${what} threads=${threads}`);
         assertClose(on, or, { rtol: 1e-5, atol: 1e-5 * s }, `routed forward ${what} acc=${acc} threads=${threads}`);
+        outs[`routed forward acc=${acc}`] = on;
       }
       const [dr, dn] = [new Float32Array(N * s), new Float32Array(N * s)];
       jsBackend.groupedBackwardInput(rt, dys, m, w, s, dr);
       nb!.groupedBackwardInput(rt, dys, m, w, s, dn);
       assertClose(dn, dr, { rtol: 1e-5, atol: 1e-5 * m }, `backward input ${what} threads=${threads}`);
+      outs['backward input'] = dn;
       const [wr, wn] = [new Float32Array(T * m * s), new Float32Array(T * m * s)];
       const [br, bn] = [new Float32Array(T * m), new Float32Array(T * m)];
       jsBackend.groupedBackwardWeight(rt, dys, m, xs, s, wr, br);
       nb!.groupedBackwardWeight(rt, dys, m, xs, s, wn, bn);
       assertClose(wn, wr, { rtol: 1e-5, atol: 1e-5 * Math.max(1, N) }, `backward weight ${what} threads=${threads}`);
       assertClose(bn, br, { rtol: 1e-5, atol: 1e-5 * Math.max(1, N) }, `backward bias ${what} threads=${threads}`);
+      outs['backward weight'] = wn;
+      outs['backward bias'] = bn.slice();
       // the fresh hint: every other node's gradient starts at zero and may be overwritten (streamed) instead
-      const fresh = Uint8Array.from({ length: rt.nodeCount }, (_, g) => g % 2);
-      const w0 = randomArray(rng, T * m * s);
-      for (let g = 0; g < rt.nodeCount; g++) if (fresh[g]) w0.fill(0, rt.node[g] * m * s, (rt.node[g] + 1) * m * s);
       const [fr, fn] = [w0.slice(), w0.slice()];
       jsBackend.groupedBackwardWeight(rt, dys, m, xs, s, fr, br.fill(0));
       nb!.groupedBackwardWeight(rt, dys, m, xs, s, fn, bn.fill(0), fresh);
       assertClose(fn, fr, { rtol: 1e-5, atol: 1e-5 * Math.max(1, N) }, `backward weight, fresh hint, ${what} threads=${threads}`);
+      outs['backward weight, fresh hint'] = fn;
       // one depth at a time (the straight-through path): only that depth's nodes
       if (k > 0 && N > 0) {
         const [d1r, d1n] = [new Float32Array(N * s), new Float32Array(N * s)];
         jsBackend.groupedBackwardInput(rt, dys, m, w, s, d1r, rt.depthStart[1], rt.depthStart[2]);
         nb!.groupedBackwardInput(rt, dys, m, w, s, d1n, rt.depthStart[1], rt.depthStart[2]);
         assertClose(d1n, d1r, { rtol: 1e-5, atol: 1e-5 * m }, `backward input depth 1 ${what}`);
+        outs['backward input depth 1'] = d1n;
       }
+      perThreads.push(outs);
     }
+    // the model must not depend on the thread count (README, --threads): every product bit-identical
+    for (const key of Object.keys(perThreads[0])) assertBitEqual(perThreads[1][key], perThreads[0][key], `${key} ${what}: 2 threads vs 1`);
   }
   nb!.setThreads(2);
 });
