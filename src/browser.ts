@@ -14,12 +14,33 @@ export * from './portable.js';
  * its bytes), registers the wasm backend and selects it.
  */
 export async function useWasm(source: Response | ArrayBuffer | Uint8Array | URL | string): Promise<Backend> {
-  if ((typeof source === 'string' || source instanceof URL) && new URL(source, 'http://x/').protocol === 'file:') {
-    // Node's fetch reads no file: URLs (it fails with "not implemented")
-    throw new TreegateError(`useWasm(${String(source)}): fetch cannot read a file: URL`,
-      "pass the module's bytes, e.g. readFileSync(new URL(import.meta.resolve('treegate/treegate.wasm')))");
+  let src: Response | ArrayBuffer | Uint8Array;
+  if (typeof source === 'string' || source instanceof URL) {
+    // a relative URL is resolved against the page, as fetch would; Node has no page to resolve it against
+    const base = (globalThis as { location?: { href: string } }).location?.href;
+    let url: URL;
+    try {
+      url = new URL(source, base);
+    } catch {
+      throw new TreegateError(`useWasm(${JSON.stringify(String(source))}): not a URL${base ? '' : ' (a relative one needs a page to resolve it against)'}`,
+        "pass an absolute URL, e.g. new URL('treegate.wasm', import.meta.url), or the module's bytes");
+    }
+    if (url.protocol === 'file:') {
+      // fetch reads no file: URLs (Node: "not implemented"; a browser page opened from disk: blocked)
+      throw new TreegateError(`useWasm(${url.href}): fetch cannot read a file: URL`,
+        "serve the page and treegate.wasm over HTTP, or pass the module's bytes, e.g. in Node readFileSync(new URL(import.meta.resolve('treegate/treegate.wasm')))");
+    }
+    let response: Response;
+    try {
+      response = await fetch(url);
+    } catch (e) {
+      throw new TreegateError(`useWasm(${url.href}): fetching the module failed (${(e as Error).message})`,
+        'check that the URL serves build/treegate.wasm (the package\'s treegate/treegate.wasm)');
+    }
+    src = response;
+  } else {
+    src = source;
   }
-  const src = typeof source === 'string' || source instanceof URL ? await fetch(source) : source;
   const b = await loadWasmBackendAsync(src);
   registerBackend(b);
   return setBackend(b.name);

@@ -16,13 +16,11 @@ export { readCsv, MAX_CSV_BYTES } from './data/csv-file.js';
 
 export { loadModel, saveModel } from './io/model-file.js';
 export { writeFileAtomic } from './io/atomic.js';
-export {
-  CHECKPOINT_FORMAT, decodeCheckpoint, encodeCheckpoint, listCheckpoints, loadNewestCheckpoint, writeCheckpoint, type LoadedCheckpoint, type RunState,
-} from './io/checkpoint.js';
+export { listCheckpoints, loadNewestCheckpoint, writeCheckpoint, type LoadedCheckpoint } from './io/checkpoint.js';
 export { renderReport, type Chart, type Report, type Section } from './report/html.js';
 export { trainingReport } from './report/training.js';
 export {
-  aggregate, denseOfEqualParams, fit, type AggRow, type ExperimentOptions, type ExperimentResult, type FitResult,
+  aggregate, fit, type AggRow, type ExperimentOptions, type ExperimentResult, type FitResult,
 } from './experiments/common.js';
 export { runMemorization } from './experiments/memorization.js';
 export { runAccuracy } from './experiments/accuracy.js';

@@ -15,6 +15,7 @@ export { Dense } from './layers/dense.js';
 export { TreeGated, type TreeOptions } from './layers/tree.js';
 export { MixtureOfExperts, type MoeOptions } from './layers/moe.js';
 export { Param } from './layers/param.js';
+export { denseOfEqualParams, parameterCount } from './layers/equal-params.js';
 export { Model, mlpConfig, paramShapes, type DataInfo, type InputNormalization, type MlpOptions, type ModelConfig, type TreeStats } from './layers/model.js';
 export { isRouted } from './layers/layer.js';
 export type {
@@ -32,4 +33,5 @@ export { parseCsv, type CsvData, type CsvOptions } from './data/csv.js';
 export { makeMemorization, MEMORIZATION_DEFAULTS, type MemorizationOptions } from './data/memorization.js';
 
 export { decodeModel, encodeModel, modelFromTensors, MODEL_FORMAT } from './io/model-codec.js';
+export { CHECKPOINT_FORMAT, decodeCheckpoint, encodeCheckpoint, type DecodedCheckpoint, type RunState } from './io/checkpoint-codec.js';
 export { decodeSafetensors, encodeSafetensors, type TensorEntry } from './io/safetensors.js';

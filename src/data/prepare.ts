@@ -70,7 +70,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     all = makeMemorization({ ...MEMORIZATION_DEFAULTS, ...o.memorization }, rng.fork());
     test = null;
   } else if (dataset === 'csv') {
-    if (!o.csv) throw new TreegateError('the csv dataset needs a file', 'pass --csv FILE');
+    if (!o.csv) throw new TreegateError('the csv dataset needs a file', 'pass the file (csv option, --csv FILE)');
     const c = readCsv(o.csv);
     labels = c.labels;
     all = c.data;
@@ -85,7 +85,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
   }
   if (dataset === 'csv' && !test) {
     const held = Math.max(1, Math.round(all.x.rows / 6));
-    check(held < all.x.rows, `${o.csv}: ${all.x.rows} examples are too few to hold out a test set`, 'pass --test-csv, or more examples');
+    check(held < all.x.rows, `${o.csv}: ${all.x.rows} examples are too few to hold out a test set`, 'pass a test file (testCsv, --test-csv), or more examples');
     const s = splitValidation(all, held, rng.fork(), true);
     all = s.train;
     test = { ...s.validation, name: `${o.csv}/test` };

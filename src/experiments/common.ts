@@ -1,9 +1,8 @@
 import { cpus, totalmem } from 'node:os';
-import { checkInt } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { matrix } from '../core/tensor.js';
 import type { PreparedData } from '../data/prepare.js';
-import { Model, type MlpOptions, mlpConfig, paramShapes, type TreeStats } from '../layers/model.js';
+import { Model, type MlpOptions, mlpConfig, type TreeStats } from '../layers/model.js';
 import { train, type EpochMetrics } from '../train/trainer.js';
 import type { Report } from '../report/html.js';
 
@@ -65,30 +64,7 @@ export function fit(mlp: MlpOptions, data: PreparedData, t: TrainSettings, seed:
   };
 }
 
-/** Parameters of an MLP config, counted from its shapes (without building its weights). */
-export function parameterCount(o: MlpOptions): number {
-  return paramShapes(mlpConfig(o)).reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
-}
-
-/**
- * The dense MLP of equal parameters: every hidden width of `o` scaled by one
- * factor, the smallest whose parameter count reaches `target` (bisection on
- * the factor, widths rounded). With no hidden layer there is nothing to widen.
- */
-export function denseOfEqualParams(o: MlpOptions, target: number): MlpOptions {
-  checkInt(target, 'parameter count of the dense MLP', 1);
-  const dense = { ...o, treeLayers: [] as number[], routed: undefined };
-  if (o.hidden.length === 0) return dense;
-  const at = (f: number) => o.hidden.map((h) => Math.max(1, Math.round(h * f)));
-  let lo = 0, hi = 1;
-  while (parameterCount({ ...dense, hidden: at(hi) }) < target) hi *= 2;
-  for (let i = 0; i < 60; i++) {
-    const mid = (lo + hi) / 2;
-    if (parameterCount({ ...dense, hidden: at(mid) }) < target) lo = mid;
-    else hi = mid;
-  }
-  return { ...dense, hidden: at(hi) };
-}
+export { denseOfEqualParams, parameterCount } from '../layers/equal-params.js';
 
 export interface Stat { mean: number; std: number; min: number; max: number }
 

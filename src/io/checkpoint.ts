@@ -3,120 +3,17 @@ import { join } from 'node:path';
 import { TreegateError } from '../core/errors.js';
 import type { Model } from '../layers/model.js';
 import type { Optimizer } from '../train/optim.js';
-import type { TrainProgress } from '../train/trainer.js';
 import { writeFileAtomic } from './atomic.js';
+import { decodeCheckpoint, encodeCheckpoint, type DecodedCheckpoint, type RunState } from './checkpoint-codec.js';
 import { MAX_MODEL_BYTES } from './model-file.js';
-import { checkFiniteParams, modelFromTensors } from './model-codec.js';
-import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
 
 /**
- * Checkpoints: one safetensors file holding everything a run needs to continue
- * bit for bit — the model's parameters (as in a model file), the optimizer's
- * state per parameter (`optimizer.<param>.m`, `.v` for Adam, `.steps`: the
- * lazy per-slot step counts, stored as float32, exact below 2^24), and in the
- * metadata the model config, the training progress (data-order rng state,
- * position in the epoch, epoch sums, history), the run's options and its
- * metrics log so far. Written atomically (temporary file, fsync, rename): a
- * crash at any moment leaves the previous checkpoints intact.
+ * Checkpoint files (the bytes: checkpoint-codec.ts). Written atomically (temporary file, fsync,
+ * rename): a crash at any moment leaves the previous checkpoints intact.
  */
-export const CHECKPOINT_FORMAT = 'treegate-checkpoint/1';
-const OPT = 'optimizer.';
-const MAX_STEPS = 2 ** 24;
+export { CHECKPOINT_FORMAT, decodeCheckpoint, encodeCheckpoint, type DecodedCheckpoint, type RunState } from './checkpoint-codec.js';
 
-/** What a run stores beside weights and optimizer state: its options (opaque here) and metrics lines. */
-export interface RunState { progress: TrainProgress; options: Record<string, unknown>; metrics: string[]; extra: Record<string, unknown> }
-
-export function encodeCheckpoint(model: Model, optimizer: Optimizer, run: RunState): Uint8Array {
-  checkFiniteParams(model);
-  const tensors: Array<{ name: string; shape: number[]; data: Float32Array }> = [];
-  model.params().forEach((p, i) => {
-    tensors.push({ name: p.name, shape: [...p.shape], data: p.data });
-    const st = optimizer.state[i];
-    tensors.push({ name: `${OPT}${p.name}.m`, shape: [p.size], data: st.m });
-    if (st.v) tensors.push({ name: `${OPT}${p.name}.v`, shape: [p.size], data: st.v });
-    const steps = new Float32Array(st.steps.length);
-    for (let s = 0; s < steps.length; s++) {
-      if (st.steps[s] >= MAX_STEPS) throw new TreegateError(`${p.name}: ${st.steps[s]} optimizer steps do not fit a checkpoint (limit ${MAX_STEPS})`);
-      steps[s] = st.steps[s];
-    }
-    tensors.push({ name: `${OPT}${p.name}.steps`, shape: [steps.length], data: steps });
-  });
-  return encodeSafetensors(tensors, {
-    format: CHECKPOINT_FORMAT,
-    config: JSON.stringify(model.toConfig()),
-    progress: JSON.stringify(run.progress),
-    options: JSON.stringify(run.options),
-    metrics: JSON.stringify(run.metrics),
-    extra: JSON.stringify(run.extra),
-  });
-}
-
-export interface LoadedCheckpoint { path: string; model: Model; run: RunState; optimizerState: Array<{ m: Float32Array; v: Float32Array | null; steps: Int32Array }> }
-
-/** Decodes and validates a checkpoint: the model as decodeModel does, and the optimizer state each parameter needs. */
-export function decodeCheckpoint(bytes: Uint8Array, source: string): Omit<LoadedCheckpoint, 'path'> {
-  const { tensors, metadata } = decodeSafetensors(bytes, source);
-  if (metadata.format !== CHECKPOINT_FORMAT) {
-    throw new TreegateError(`${source}: not a treegate checkpoint (metadata format is ${JSON.stringify(metadata.format ?? null)}, expected "${CHECKPOINT_FORMAT}")`);
-  }
-  const model = modelFromTensors(metadata.config, tensors, source, (name) => name.startsWith(OPT));
-  const json = (key: string): unknown => {
-    try {
-      return JSON.parse(metadata[key] ?? '');
-    } catch {
-      throw new TreegateError(`${source}: checkpoint metadata "${key}" is not valid JSON`);
-    }
-  };
-  const progress = checkProgress(json('progress'), source);
-  const options = json('options'), metrics = json('metrics'), extra = json('extra');
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new TreegateError(`${source}: checkpoint options must be an object`);
-  if (!Array.isArray(metrics) || !metrics.every((l) => typeof l === 'string')) throw new TreegateError(`${source}: checkpoint metrics must be a list of lines`);
-  if (typeof extra !== 'object' || extra === null || Array.isArray(extra)) throw new TreegateError(`${source}: checkpoint extra state must be an object`);
-  const optimizerState = model.params().map((p) => {
-    const get = (suffix: string, n: number, required: boolean): Float32Array | null => {
-      const t = tensors.get(`${OPT}${p.name}.${suffix}`);
-      if (!t) {
-        if (required) throw new TreegateError(`${source}: optimizer state ${p.name}.${suffix} is missing`);
-        return null;
-      }
-      if (t.shape.length !== 1 || t.shape[0] !== n) throw new TreegateError(`${source}: optimizer state ${p.name}.${suffix} has shape [${t.shape}], expected [${n}]`);
-      for (let i = 0; i < t.data.length; i++) {
-        if (!Number.isFinite(t.data[i])) throw new TreegateError(`${source}: optimizer state ${p.name}.${suffix} holds a non-finite value at index ${i}`);
-      }
-      return t.data;
-    };
-    const stepsF = get('steps', p.numSlots, true)!;
-    const steps = new Int32Array(stepsF.length);
-    for (let s = 0; s < steps.length; s++) {
-      const v = stepsF[s];
-      if (!Number.isInteger(v) || v < 0 || v >= MAX_STEPS) throw new TreegateError(`${source}: optimizer step count ${v} of ${p.name} slot ${s} is not a count`);
-      steps[s] = v;
-    }
-    return { m: get('m', p.size, true)!, v: get('v', p.size, false), steps };
-  });
-  for (const name of tensors.keys()) {
-    if (!name.startsWith(OPT)) continue;
-    const base = name.slice(OPT.length).replace(/\.(m|v|steps)$/, '');
-    if (!model.params().some((p) => p.name === base) || base === name.slice(OPT.length)) throw new TreegateError(`${source}: unexpected tensor ${name}`);
-  }
-  return { model, run: { progress, options: options as Record<string, unknown>, metrics: metrics as string[], extra: extra as Record<string, unknown> }, optimizerState };
-}
-
-function checkProgress(v: unknown, source: string): TrainProgress {
-  const bad = (what: string): never => { throw new TreegateError(`${source}: checkpoint progress: ${what}`); };
-  if (typeof v !== 'object' || v === null) bad('not an object');
-  const p = v as Record<string, unknown>;
-  const nat = (k: string, min = 0) => { if (!Number.isSafeInteger(p[k]) || (p[k] as number) < min) bad(`${k} must be an integer ≥ ${min}`); };
-  nat('epoch', 1); nat('position'); nat('step'); nat('seen'); nat('skippedSteps');
-  for (const k of ['lossSum', 'correct', 'lrScale', 'seconds']) if (typeof p[k] !== 'number' || !Number.isFinite(p[k])) bad(`${k} must be a finite number`);
-  const rng = p.epochRng as { s?: unknown; spare?: unknown } | null;
-  if (typeof rng !== 'object' || rng === null || !Array.isArray(rng.s) || rng.s.length !== 4 || !rng.s.every((x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32)
-    || !(rng.spare === null || (typeof rng.spare === 'number' && Number.isFinite(rng.spare)))) bad('epochRng must be {s: four 32-bit words, spare}');
-  if (!Array.isArray(p.history)) bad('history must be a list');
-  const counts = (c: unknown) => Array.isArray(c) && c.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0);
-  if (!Array.isArray(p.usage) || !p.usage.every((l) => Array.isArray(l) && l.every(counts))) bad('usage must be lists of leaf counts');
-  return v as TrainProgress;
-}
+export interface LoadedCheckpoint extends DecodedCheckpoint { path: string }
 
 export function checkpointName(step: number): string {
   return `step-${String(step).padStart(9, '0')}.safetensors`;

@@ -89,7 +89,7 @@ export class TreeGated implements Layer {
     const k = this.depth, s = this.blockSize, m = this.outputSize;
     if (this.gating === 'units') {
       check(k <= s, `${name}: depth ${k} needs ${k} gating units but each block has only ${s} inputs`,
-        'lower --depth, use fewer --blocks, or use --gating projection');
+        'lower the depth (--depth), use fewer blocks (--blocks), or use projection gating (gating: \'projection\', --gating projection)');
       check(opts.gateUnits === undefined || Array.isArray(opts.gateUnits), `${name}: gateUnits must be an array of ${k} unit indices`);
       this.gateUnits = opts.gateUnits ? [...opts.gateUnits] : Array.from({ length: k }, (_, d) => d);
       this.gateUnitsPending = opts.gateUnits === undefined && k > 0;
@@ -109,9 +109,9 @@ export class TreeGated implements Layer {
     this.decayGamma = checkNumber(opts.decayGamma ?? 1, `${name}: decay gamma`, 0, 1e6);
     this.straightThrough = opts.straightThrough ?? false;
     check(!this.straightThrough || this.gating === 'projection', `${name}: straight-through training needs projection gating`,
-      'use --gating projection, or drop --straight-through');
+      'use projection gating (gating: \'projection\', --gating projection), or drop straightThrough (--straight-through)');
     check(!this.straightThrough || !this.flat, `${name}: straight-through training is defined for trees only`,
-      'drop --straight-through with flat layers');
+      'drop straightThrough (--straight-through) with flat layers');
     this.nodes = this.flat ? 2 ** k : nodeCount(k);
     const T = this.nodes;
     check(T * m * s <= 2 ** 31 - 1, `${name}: ${T} nodes × ${m}×${s} weights do not fit in one array`,

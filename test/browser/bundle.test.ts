@@ -1,48 +1,142 @@
+/// <reference lib="dom" />
 /**
- * The browser entry (src/browser.ts, the package's "browser" export) bundles for the web with no
- * Node built-ins, and the bundle works on its own: it loads the wasm backend from the module's bytes,
- * trains a small tree-gated model and round-trips it through the model codec.
+ * treegate in a browser, as a web developer uses it: an app that imports `treegate` is bundled by
+ * esbuild for the browser (so the package's "browser" export condition picks dist/browser.js), served
+ * over HTTP with the package's treegate.wasm, and run in headless Chromium (Debian's `chromium`,
+ * which .ci/run installs; driven by playwright-core). The page loads the wasm backend from its URL,
+ * trains a small tree-gated model, and round-trips it through the model and checkpoint codecs; the
+ * same scenario run in Node on the same backend must give the same model bytes. A bundle that reaches
+ * for a Node built-in, an export map that points the browser at the Node build, or a useWasm that
+ * cannot fetch its module fails here.
+ *
+ * Without /usr/bin/chromium the page check is skipped on a developer machine and fails under CI.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { chromium, type Page } from 'playwright-core';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CHROMIUM = '/usr/bin/chromium';
+const skip = existsSync(CHROMIUM) ? false : process.env.CI ? false : `no ${CHROMIUM} (apt-get install chromium; .ci/run does)`;
+const APP = mkdtempSync(join(tmpdir(), 'treegate-app-'));
 
-test('src/browser.ts bundles for the browser without Node built-ins, and the bundle trains on the wasm backend', async () => {
+// The scenario, one module for the page and for Node: given the package and where its wasm module is,
+// load the backend, train, save and load, and report what happened (the model as a SHA-256 of its bytes).
+const SCENARIO = `
+export async function scenario(tg, wasmSource) {
+  const errors = {};
+  try { await tg.useWasm('no-such-file.wasm'); } catch (e) { errors.missing = String(e.message); }
+  const be = await tg.useWasm(wasmSource);
+  const rng = new tg.Rng(4), N = 256, D = 8;
+  const x = new Float32Array(N * D).map(() => rng.normal());
+  const y = Int32Array.from({ length: N }, (_, i) => (x[i * D] > 0 ? 1 : 0));
+  const model = new tg.Model(tg.mlpConfig({ inputSize: D, numClasses: 2, hidden: [16], treeLayers: [2], depth: 2, gating: 'projection' }), rng.fork());
+  const data = { x: tg.matrix(N, D, x), y };
+  const trainer = new tg.Trainer(model, data, null, { epochs: 5, batchSize: 32, lr: 0.01, schedule: 'constant', optimizer: { kind: 'adam' } }, rng.fork());
+  while (!trainer.done) trainer.step();
+  const history = trainer.progress.history;
+  const bytes = tg.encodeModel(model);
+  const again = tg.decodeModel(bytes, 'memory');
+  const ckpt = tg.decodeCheckpoint(tg.encodeCheckpoint(model, trainer.optimizer, { progress: trainer.progress, options: {}, metrics: [], extra: {} }), 'memory');
+  try { model.evaluate(tg.matrix(2, D + 1, new Float32Array(2 * (D + 1))), new Int32Array(2)); } catch (e) { errors.shape = e.name + ': ' + e.message; }
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return {
+    backend: be.name, current: tg.backend().name,
+    loss0: history[0].trainLoss, loss4: history[4].trainLoss, accuracy: model.evaluate(data.x, y).accuracy,
+    sameConfig: JSON.stringify(again.toConfig()) === JSON.stringify(model.toConfig()),
+    checkpointStep: ckpt.run.progress.step,
+    sha256: Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join(''),
+    errors,
+  };
+}
+`;
+
+let server: Server | null = null;
+let base = '';
+
+before(async () => {
+  // the app: node_modules/treegate is this repository (built by npm test's build step), as npm would link it
+  mkdirSync(join(APP, 'node_modules'));
+  symlinkSync(ROOT, join(APP, 'node_modules', 'treegate'), 'dir');
+  writeFileSync(join(APP, 'scenario.mjs'), SCENARIO);
+  writeFileSync(join(APP, 'main.mjs'), `import * as tg from 'treegate';\nimport { scenario } from './scenario.mjs';\n` +
+    `scenario(tg, 'treegate.wasm').then((r) => { window.result = r; }, (e) => { window.result = { failed: String(e && e.stack || e) }; });\n`);
+  writeFileSync(join(APP, 'index.html'), '<!doctype html><html><body><script type="module" src="app.js"></script></body></html>');
+  const wasm = readFileSync(join(ROOT, 'build/treegate.wasm'));
+  server = createServer((req, res) => {
+    const files: Record<string, [string, () => Buffer]> = {
+      '/': ['text/html', () => readFileSync(join(APP, 'index.html'))],
+      '/app.js': ['text/javascript', () => readFileSync(join(APP, 'app.js'))],
+      '/treegate.wasm': ['application/wasm', () => wasm],
+    };
+    const f = files[req.url ?? ''];
+    if (!f) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': f[0] }).end(f[1]());
+  });
+  await new Promise<void>((ok) => server!.listen(0, '127.0.0.1', ok));
+  const addr = server.address();
+  base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+});
+after(() => {
+  server?.close();
+  rmSync(APP, { recursive: true, force: true });
+});
+
+test('an app importing treegate bundles for the browser through the package exports, with no Node built-ins', async () => {
   const r = await build({
-    entryPoints: [join(ROOT, 'src/browser.ts')], bundle: true, platform: 'browser', format: 'esm', write: false, logLevel: 'silent',
+    entryPoints: [join(APP, 'main.mjs')], bundle: true, platform: 'browser', format: 'esm', outfile: join(APP, 'app.js'),
+    metafile: true, logLevel: 'silent', absWorkingDir: APP,
   });
   assert.equal(r.errors.length, 0);
-  const code = r.outputFiles[0].text;
-  assert.doesNotMatch(code, /["']node:|require\(["'](fs|path|module|url)["']\)/, 'the browser bundle reaches for Node built-ins');
-  const dir = mkdtempSync(join(tmpdir(), 'treegate-browser-'));
+  const inputs = Object.keys(r.metafile!.inputs);
+  assert.ok(inputs.some((i) => i.endsWith('dist/browser.js')), `the browser condition must pick dist/browser.js; bundled: ${inputs.join(', ')}`);
+  assert.ok(!inputs.some((i) => i.endsWith('dist/index.js')), 'the Node entry was bundled');
+  const code = readFileSync(join(APP, 'app.js'), 'utf8');
+  assert.doesNotMatch(code, /["']node:|require\(["'](fs|path|module|url|os|worker_threads)["']\)/, 'the browser bundle reaches for Node built-ins');
+});
+
+test('in Chromium the page loads the wasm backend from its URL, trains, saves and loads; Node gives the same model bytes', { skip }, async () => {
+  assert.ok(existsSync(join(APP, 'app.js')), 'the bundle test runs first');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  const consoleErrors: string[] = [];
+  type Result = { failed?: string; backend: string; current: string; loss0: number; loss4: number; accuracy: number; sameConfig: boolean;
+    checkpointStep: number; sha256: string; errors: Record<string, string> };
+  let web: Result;
   try {
-    const file = join(dir, 'treegate.browser.mjs');
-    writeFileSync(file, code);
-    const tg = await import(pathToFileURL(file).href);
-    const wasmPath = join(ROOT, 'build/treegate.wasm');
-    // fetch reads no file: URLs in Node: a clear error naming what to pass instead
-    await assert.rejects(tg.useWasm(pathToFileURL(wasmPath)), /fetch cannot read a file: URL \(pass the module's bytes/);
-    const be = await tg.useWasm(new Uint8Array(readFileSync(wasmPath)));
-    assert.equal(be.name, 'wasm');
-    assert.equal(tg.backend().name, 'wasm');
-    // a separable toy problem: class = sign of the first feature
-    const rng = new tg.Rng(4), N = 256, D = 8;
-    const x = new Float32Array(N * D).map(() => rng.normal());
-    const y = Int32Array.from({ length: N }, (_, i) => (x[i * D] > 0 ? 1 : 0));
-    const model = new tg.Model(tg.mlpConfig({ inputSize: D, numClasses: 2, hidden: [16], treeLayers: [2], depth: 2, gating: 'projection' }), rng.fork());
-    const data = { x: tg.matrix(N, D, x), y };
-    const { history } = tg.train(model, data, null, { epochs: 5, batchSize: 32, lr: 0.01, schedule: 'constant', optimizer: { kind: 'adam' } }, rng.fork());
-    assert.ok(history[4].trainLoss < history[0].trainLoss, `loss ${history[0].trainLoss} → ${history[4].trainLoss}`);
-    assert.ok(model.evaluate(data.x, y).accuracy > 0.9);
-    const again = tg.decodeModel(tg.encodeModel(model), 'memory');
-    assert.deepEqual(again.toConfig(), model.toConfig());
+    const page: Page = await browser.newPage();
+    page.on('pageerror', (e) => consoleErrors.push(String(e)));
+    await page.goto(`${base}/`);
+    await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined, null, { timeout: 60_000 });
+    web = await page.evaluate(() => (window as unknown as { result: Result }).result);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    await browser.close();
   }
+  assert.equal(web.failed, undefined, `the page failed: ${web.failed}`);
+  assert.deepEqual(consoleErrors, []);
+  assert.equal(web.backend, 'wasm');
+  assert.equal(web.current, 'wasm');
+  assert.ok(web.loss4 < web.loss0 && web.accuracy > 0.9, `loss ${web.loss0} → ${web.loss4}, accuracy ${web.accuracy}`);
+  assert.ok(web.sameConfig, 'decodeModel(encodeModel(model)) has the same config');
+  assert.equal(web.checkpointStep, 40);
+  // a missing module names its URL and the fix; a wrong shape is a TreegateError with its message, as in Node
+  assert.match(web.errors.missing, new RegExp(`${base}/no-such-file\\.wasm failed \\(HTTP 404\\).*serve build/treegate\\.wasm`));
+  assert.match(web.errors.shape, /^TreegateError: .*9/);
+  // the same scenario in Node on the package's browser build, the module's bytes in place of its URL
+  const tg = await import(pathToFileURL(join(ROOT, 'dist/browser.js')).href);
+  const { scenario } = await import(pathToFileURL(join(APP, 'scenario.mjs')).href);
+  const node: Result = await scenario(tg, new Uint8Array(readFileSync(join(ROOT, 'build/treegate.wasm'))));
+  assert.equal(node.backend, 'wasm');
+  assert.equal(web.sha256, node.sha256, 'the same seed gives the same model bytes in the browser and in Node (wasm backend)');
+  // in Node a relative URL has no page to resolve against, and fetch reads no file: URLs: both say what to pass instead
+  assert.match(node.errors.missing, /not a URL \(a relative one needs a page to resolve it against\).*absolute URL/);
+  await assert.rejects(tg.useWasm(pathToFileURL(join(ROOT, 'build/treegate.wasm'))), /fetch cannot read a file: URL.*module's bytes/);
 });

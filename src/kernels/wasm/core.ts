@@ -21,6 +21,7 @@
  * copied per call. Collapsed inference at N = 256 against copying every call, in one
  * process: 1.04–1.12× at k = 2–5, 0.99–1.08× at k = 6–8 (development script, two runs of 30 rounds).
  */
+import { TreegateError } from '../../core/errors.js';
 import { withArgumentChecks } from '../checked.js';
 import type { Backend } from '../backend.js';
 import type { Routing } from '../routing.js';
@@ -713,7 +714,10 @@ export async function loadWasmBackendAsync(source: Response | ArrayBuffer | Uint
     bytes = source;
   } else if (source && typeof (source as Response).arrayBuffer === 'function') {
     const r = source as Response;
-    if (r.ok === false) throw new Error(`treegate wasm backend: fetching the module failed (HTTP ${r.status})`);
+    if (r.ok === false) {
+      throw new TreegateError(`treegate wasm backend: fetching the module${r.url ? ` from ${r.url}` : ''} failed (HTTP ${r.status})`,
+        'serve build/treegate.wasm (the package\'s treegate/treegate.wasm) at that URL, or pass its bytes');
+    }
     bytes = await r.arrayBuffer();
   } else {
     throw new TypeError('treegate wasm backend: expected a Response, an ArrayBuffer or a Uint8Array');

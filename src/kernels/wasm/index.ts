@@ -10,7 +10,7 @@ import { readFileBytes } from './read-file.js';
 export { createWasmBackend, loadWasmBackendAsync } from './core.js';
 
 /** Where the build puts the module: the repo-root build/, from src/kernels/wasm/ and dist/kernels/wasm/ alike. */
-export const DEFAULT_WASM_URL = new URL('../../../build/treegate.wasm', import.meta.url);
+export const DEFAULT_WASM_URL: URL = new URL('../../../build/treegate.wasm', import.meta.url);
 
 /**
  * Builds the backend synchronously from the module's bytes, by default read
