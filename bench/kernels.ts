@@ -77,7 +77,7 @@ export async function runKernels(ctx: BenchContext): Promise<BenchResult> {
   }
   a.setThreads(Math.max(2, initialThreads));
   const calls = 20000, t0 = performance.now();
-  a.parallelStress(calls, 16); // work 16: a run large enough to wake a sleeping worker (native/pool.h, kWakeSize)
+  a.parallelStress(calls, 16, 0); // work 16: a run large enough to wake a sleeping worker (native/pool.h, kWakeSize)
   const handshakeUs = ((performance.now() - t0) / calls) * 1e3;
   a.setThreads(initialThreads);
   const notes = [

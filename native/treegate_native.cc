@@ -870,17 +870,28 @@ napi_value SetThreads(napi_env env, napi_callback_info info) {
   });
 }
 
-// parallelStress(calls, work): `calls` runs of one task per thread back to back, each of the given work (in units
-// of the threshold for threads: below Pool::kWakeSize a run that finds a worker asleep stays on this thread);
-// returns the number of tasks run, which must be calls × threads whoever ran them.
+// parallelStress(calls, work, lateMicros): `calls` runs of one task per thread back to back, each of the given
+// work (in units of the threshold for threads: below Pool::kWakeSize a run that finds a worker asleep stays on this
+// thread); with lateMicros > 0 the caller's task spins 100 µs and the others lateMicros, so that a worker runs a task
+// that outlasts the caller's polling, and the caller blocks until that worker's notify. Returns the number of tasks run, which must be calls × threads whoever ran them.
 napi_value ParallelStress(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
-    napi_value v[2];
-    argv(env, info, 2, v);
+    napi_value v[3];
+    argv(env, info, 3, v);
     const int64_t calls = i64(env, v[0], "calls");
     const double work = num(env, v[1], "work");
+    const int64_t late = i64(env, v[2], "lateMicros");
+    if (late < 0 || late > 1000000) throw ArgError{"lateMicros must be in [0, 1000000]"};
     std::atomic<int64_t> count{0};
-    for (int64_t i = 0; i < calls; i++) pool->run(pool->size(), [&](int) { count++; }, work);
+    for (int64_t i = 0; i < calls; i++) {
+      pool->run(pool->size(), [&](int t) {
+        // the caller's task takes 100 µs, time for a woken worker to claim its own before the caller would steal it
+        const int64_t spin = late == 0 ? 0 : t == 0 ? 100 : late;
+        const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(spin);
+        while (std::chrono::steady_clock::now() < until) {}
+        count++;
+      }, work);
+    }
     napi_value r;
     napi_create_double(env, (double)count.load(), &r);
     return r;

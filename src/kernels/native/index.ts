@@ -37,7 +37,7 @@ interface Addon {
   machine(): MachineFigures;
   readProbe(buf: Float32Array, offset: number, count: number, threads: number): number;
   setThreads(n: number): number;
-  parallelStress(calls: number, work: number): number;
+  parallelStress(calls: number, work: number, lateMicros: number): number;
   info(): { isa: string; maxThreads: number; threads: number; panel: number };
 }
 
