@@ -312,3 +312,4 @@ export function route(leaves: number[], k: number): Routing {
   rt.sort(leaves.length, k);
   return rt;
 }
+

@@ -70,7 +70,10 @@ function resumeAndCompare(out: string, what: string, expectWarning?: RegExp): vo
   assert.equal(metrics(out), ref.metrics, `${what}: same metrics log`);
 }
 
-const rng = new Rng(Number(process.env.TREEGATE_TEST_SEED ?? Date.now() % 1e6));
+// the interruption steps are drawn from this seed; it is printed so that a failure can be rerun with it
+const SEED = Number(process.env.TREEGATE_TEST_SEED ?? Date.now() % 1e6);
+console.log(`# resume tests: interruption steps drawn with TREEGATE_TEST_SEED=${SEED}`);
+const rng = new Rng(SEED);
 const randomStep = () => 20 + rng.int(Math.floor(TOTAL_STEPS * 0.7));
 
 test('SIGINT at a random step: checkpoint, exit 130 with the resume command; --resume ends bit-identical', async () => {

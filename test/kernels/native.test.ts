@@ -127,14 +127,17 @@ test('native grouped products match js over routings (k = 0…9, empty leaves, o
       nb!.groupedBackwardWeight(rt, dys, m, xs, s, fn, bn.fill(0), fresh);
       assertClose(fn, fr, { rtol: 1e-5, atol: 1e-5 * Math.max(1, N) }, `backward weight, fresh hint, ${what} threads=${threads}`);
       outs['backward weight, fresh hint'] = fn;
-      // one depth at a time (the straight-through path): only that depth's nodes
-      if (k > 0 && N > 0) {
-        const [d1r, d1n] = [new Float32Array(N * s), new Float32Array(N * s)];
-        jsBackend.groupedBackwardInput(rt, dys, m, w, s, d1r, rt.depthStart[1], rt.depthStart[2]);
-        nb!.groupedBackwardInput(rt, dys, m, w, s, d1n, rt.depthStart[1], rt.depthStart[2]);
-        assertClose(d1n, d1r, { rtol: 1e-5, atol: 1e-5 * m }, `backward input depth 1 ${what}`);
-        outs['backward input depth 1'] = d1n;
+      // one depth at a time (the straight-through path): only that depth's nodes; and an empty range
+      for (let d = 0; d <= k && N > 0; d++) {
+        const [ddr, ddn] = [new Float32Array(N * s), new Float32Array(N * s)];
+        jsBackend.groupedBackwardInput(rt, dys, m, w, s, ddr, rt.depthStart[d], rt.depthStart[d + 1]);
+        nb!.groupedBackwardInput(rt, dys, m, w, s, ddn, rt.depthStart[d], rt.depthStart[d + 1]);
+        assertClose(ddn, ddr, { rtol: 1e-5, atol: 1e-5 * m }, `backward input depth ${d} ${what}`);
+        outs[`backward input depth ${d}`] = ddn;
       }
+      const untouched = randomArray(rng, N * s), kept = untouched.slice();
+      nb!.groupedBackwardInput(rt, dys, m, w, s, untouched, rt.nodeCount, rt.nodeCount);
+      assertBitEqual(untouched, kept, `backward input over an empty node range ${what}`);
       perThreads.push(outs);
     }
     // the model must not depend on the thread count (README, --threads): every product bit-identical
@@ -349,6 +352,55 @@ test('native lazy optimizer updates match js: listed slots only, per-slot steps,
         }
       }
     }
+  }
+});
+
+test('native elementwise ops: strides, offsets, repeated rows, no columns, softmax without dlogits, NaN and ±0', { skip }, () => {
+  const rng = new Rng(19);
+  // gather / scatter: column blocks of wider rows at an offset, repeated indices, accumulate on and off
+  for (const count of [0, 1, 5, 40]) {
+    for (const [cols, stride, offset] of [[1, 1, 0], [3, 7, 2], [8, 8, 0], [5, 16, 11]]) {
+      const srcRows = 50, what = `count=${count} cols=${cols} stride=${stride} offset=${offset}`;
+      const idx = Int32Array.from({ length: count + 2 }, () => 3 + rng.int(srcRows - 3));
+      const src = randomArray(rng, srcRows * stride), dst = randomArray(rng, count * cols + 3), dstRef = dst.slice();
+      jsBackend.gatherRows(src, stride, offset, idx, count, cols, dstRef);
+      nb!.gatherRows(src, stride, offset, idx, count, cols, dst);
+      assertBitEqual(dst, dstRef, `gatherRows ${what}`);
+      for (const accumulate of [false, true]) {
+        const from = randomArray(rng, count * cols), out = randomArray(rng, srcRows * stride), outRef = out.slice();
+        jsBackend.scatterRows(from, cols, idx, count, outRef, stride, offset, accumulate);
+        nb!.scatterRows(from, cols, idx, count, out, stride, offset, accumulate);
+        assertBitEqual(out, outRef, `scatterRows ${what} accumulate=${accumulate}`);
+      }
+    }
+  }
+  // rows with no columns: rowDots writes 0 (or leaves the sum), scaleRows and the column sums have nothing to do
+  for (const acc of [false, true]) {
+    const out = randomArray(rng, 4), ref = out.slice();
+    jsBackend.rowDots(new Float32Array(0), new Float32Array(0), 3, 0, ref, acc);
+    nb!.rowDots(new Float32Array(0), new Float32Array(0), 3, 0, out, acc);
+    assertBitEqual(out, ref, `rowDots 3×0 accumulate=${acc}`);
+  }
+  // softmax without dlogits (the path evaluate takes): the same loss and count as with them
+  for (const [rows, cols] of [[1, 2], [5, 3], [64, 10], [33, 17]]) {
+    const logits = randomArray(rng, rows * cols, 4), labels = Int32Array.from({ length: rows }, () => rng.int(cols));
+    const e = jsBackend.softmaxCrossEntropy(logits, rows, cols, labels, null), r = nb!.softmaxCrossEntropy(logits, rows, cols, labels, null);
+    assert.equal(r.correct, e.correct, `softmax without dlogits ${rows}×${cols}: correct`);
+    assert.ok(Math.abs(r.loss - e.loss) <= 1e-6 * Math.max(1, Math.abs(e.loss)), `softmax without dlogits ${rows}×${cols}: ${r.loss} vs ${e.loss}`);
+  }
+  // relu over NaN, ±0 and tiny values: NaN passes through, the sign of zero as js
+  for (const n of [5, 17, 1000]) {
+    const x = randomArray(rng, n, 3);
+    x.set([0, -0, NaN, 1e-30, -1e-30]);
+    const [yr, yn] = [new Float32Array(n), new Float32Array(n)];
+    jsBackend.reluForward(x, yr, n);
+    nb!.reluForward(x, yn, n);
+    assertBitEqual(yn, yr, `reluForward n=${n}`);
+    for (let i = 0; i < 2; i++) assert.ok(Object.is(yn[i], yr[i]), `reluForward keeps js's zero at ${i}`);
+    const dy = randomArray(rng, n), [dr, dn] = [new Float32Array(n), new Float32Array(n)];
+    jsBackend.reluBackward(yr, dy, dr, n);
+    nb!.reluBackward(yr, dy, dn, n);
+    assertBitEqual(dn, dr, `reluBackward n=${n}`);
   }
 });
 

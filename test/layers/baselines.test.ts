@@ -18,6 +18,7 @@ import { TreeGated } from '../../src/layers/tree.js';
 import {
   assertClose, checkGradient, dot, maxAbs, projectionBatch, randomArray, randomMatrix, referenceLeaves, Rng, unitsBatch,
 } from '../helpers.js';
+import { testOnEveryBackend } from '../backends.js';
 
 function near(ref: ArrayLike<number>, rel = 1e-5): { rtol: number; atol: number } {
   return { rtol: rel, atol: rel * Math.max(1, maxAbs(ref)) };
@@ -76,7 +77,7 @@ function gradcheck(layer: Layer, x: Matrix, rng: Rng, what: string, signature: (
   });
 }
 
-test('flat: 2^k leaves, one per example and block, equal to the naive reference; counts', () => {
+testOnEveryBackend('flat: 2^k leaves, one per example and block, equal to the naive reference; counts', () => {
   const rng = new Rng(41);
   for (const gating of ['units', 'projection'] as const) {
     for (const [k, B, s] of [[0, 1, 4], [1, 1, 3], [3, 2, 4], [2, 3, 3]]) {
@@ -96,7 +97,7 @@ test('flat: 2^k leaves, one per example and block, equal to the naive reference;
     /straight-through training is defined for trees only/);
 });
 
-test('flat: gradients of x and every leaf (units and projection gating)', () => {
+testOnEveryBackend('flat: gradients of x and every leaf (units and projection gating)', () => {
   const rng = new Rng(42);
   for (const gating of ['units', 'projection'] as const) {
     for (const [k, B, s] of [[0, 1, 3], [2, 1, 4], [2, 2, 3]]) {
@@ -169,7 +170,7 @@ function moeCase(rng: Rng, E: number, K: number, N: number, margin = 0.1): { lay
   return { layer, x };
 }
 
-test('moe: forward, load-balancing loss and usage equal the naive reference', () => {
+testOnEveryBackend('moe: forward, load-balancing loss and usage equal the naive reference', () => {
   const rng = new Rng(43);
   for (const [E, K] of [[1, 1], [4, 1], [4, 2], [3, 3], [8, 2]]) {
     const { layer, x } = moeCase(rng, E, K, 11);
@@ -184,7 +185,7 @@ test('moe: forward, load-balancing loss and usage equal the naive reference', ()
   assert.throws(() => new MixtureOfExperts({ inputSize: 4, outputSize: 2, experts: 2, topK: 3 }), /top-k/);
 });
 
-test('moe: gradients of x, experts and router, with the load-balancing loss', () => {
+testOnEveryBackend('moe: gradients of x, experts and router, with the load-balancing loss', () => {
   const rng = new Rng(44);
   for (const [E, K] of [[1, 1], [4, 1], [4, 2], [3, 3]]) {
     const { layer, x } = moeCase(rng, E, K, 7, 0.2);
@@ -193,7 +194,7 @@ test('moe: gradients of x, experts and router, with the load-balancing loss', ()
   }
 });
 
-test('Model with flat and moe layers: cross-entropy (+ balance loss) gradients of every parameter', () => {
+testOnEveryBackend('Model with flat and moe layers: cross-entropy (+ balance loss) gradients of every parameter', () => {
   const rng = new Rng(45);
   for (const routed of ['flat', 'moe'] as const) {
     const cfg = mlpConfig({ inputSize: 6, numClasses: 3, hidden: [8], treeLayers: [2], routed, depth: 2, gating: 'projection', topK: 2 });

@@ -1,5 +1,6 @@
 /**
- * Central-difference gradient checks (STYLE item 8). For a layer, the scalar
+ * Central-difference gradient checks (STYLE item 8), each on every kernel backend that loads
+ * here (js, wasm, native: testOnEveryBackend). For a layer, the scalar
  * loss is L = Σ y ⊙ R for a fixed random R, so dL/dy = R; the layer's backward
  * on R must match (L(w + h) − L(w − h)) / 2h for every input and parameter
  * element. Inputs and weights are perturbed in their float32 storage; the loss
@@ -13,7 +14,6 @@
  * gating value is at least 0.1 from 0 (≥ 10·eps), and each check asserts that
  * the gating bits do not change under ± eps.
  */
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { matrix, type Matrix } from '../../src/core/tensor.js';
 import { Activation } from '../../src/layers/activation.js';
@@ -26,6 +26,7 @@ import {
   assertClose, checkGradient, dot, maxAbs, pathNode, projectionBatch, randomArray, randomMatrix, referenceLeaves,
   Rng, signedMagnitude, unitsBatch,
 } from '../helpers.js';
+import { testOnEveryBackend } from '../backends.js';
 
 const EPS = 1e-2;
 const TOL = { rtol: 2e-3, atol: 2e-3 };
@@ -65,7 +66,7 @@ function gradcheckLayer(layer: Layer, x: Matrix, rng: Rng, what: string, opts: {
   layer.params().forEach((p, i) => assertClose(p.grad, grads[i], { rtol: 0, atol: 0 }, `${what}: ${p.name} grad without input grad`));
 }
 
-test('Dense: gradients of x, weight and bias', () => {
+testOnEveryBackend('Dense: gradients of x, weight and bias', () => {
   const rng = new Rng(1);
   for (const [N, n, m] of [[1, 1, 1], [6, 7, 5], [9, 4, 11]]) {
     const layer = new Dense(n, m).init(rng);
@@ -74,7 +75,7 @@ test('Dense: gradients of x, weight and bias', () => {
   }
 });
 
-test('Activation: relu and tanh input gradients', () => {
+testOnEveryBackend('Activation: relu and tanh input gradients', () => {
   const rng = new Rng(2);
   const N = 5, n = 7;
   const x = randomMatrix(rng, N, n);
@@ -120,7 +121,7 @@ const leafSignature = (layer: TreeGated, x: Matrix) => (): string =>
   referenceLeaves(layer, x).leaves.map((l) => Array.from(l).join(',')).join('|');
 
 for (const gating of ['units', 'projection'] as const) {
-  test(`TreeGated (${gating} gating): gradients of x and of every node, depths 0–3, blocks 1–3`, () => {
+  testOnEveryBackend(`TreeGated (${gating} gating): gradients of x and of every node, depths 0–3, blocks 1–3`, () => {
     const rng = new Rng(gating === 'units' ? 3 : 4);
     let checked = 0;
     for (let k = 0; k <= 3; k++) {
@@ -149,7 +150,7 @@ for (const gating of ['units', 'projection'] as const) {
   });
 }
 
-test('TreeGated: backward touches exactly the nodes on the batch paths; grad is zero elsewhere', () => {
+testOnEveryBackend('TreeGated: backward touches exactly the nodes on the batch paths; grad is zero elsewhere', () => {
   const rng = new Rng(5);
   for (const k of [1, 2, 3]) {
     for (const B of [1, 2]) {
@@ -175,7 +176,7 @@ test('TreeGated: backward touches exactly the nodes on the batch paths; grad is 
   }
 });
 
-test('TreeGated (units gating): the gate units get their ordinary gradient as inputs', () => {
+testOnEveryBackend('TreeGated (units gating): the gate units get their ordinary gradient as inputs', () => {
   // With a single path, dL/dx = W(b)ᵀ R; the gate units are inputs like any other.
   const rng = new Rng(6);
   const k = 2, s = 5, m = 3;
@@ -233,7 +234,7 @@ function marginBatch(rng: Rng, model: Model, N: number, margin: number): Matrix 
   return x;
 }
 
-test('Model.lossAndGrad: softmax cross-entropy gradients of every parameter', () => {
+testOnEveryBackend('Model.lossAndGrad: softmax cross-entropy gradients of every parameter', () => {
   const rng = new Rng(7);
   const configs: Array<[string, ModelConfig]> = [
     ['tree first, relu, units', mlpConfig({ inputSize: 6, numClasses: 3, hidden: [8], treeLayers: [1], depth: 2, nodeInit: 'small' })],
@@ -272,7 +273,7 @@ test('Model.lossAndGrad: softmax cross-entropy gradients of every parameter', ()
   }
 });
 
-test('TreeGated straight-through (projection): forward and node gradients are those without it', () => {
+testOnEveryBackend('TreeGated straight-through (projection): forward and node gradients are those without it', () => {
   // The surrogate gater gradient itself is checked against its formula in straight-through.test.ts;
   // here: the option changes nothing but the gaters' gradients and the input gradient.
   const rng = new Rng(8);

@@ -1,0 +1,40 @@
+/**
+ * Checkpoint files: writeCheckpoint keeps the newest `keep` and prunes older ones only after the new one is
+ * safely written, so a write that fails (a full disk, a path in the way) loses none of the checkpoints the
+ * run could resume from.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { after, test } from 'node:test';
+import { matrix } from '../../src/core/tensor.js';
+import { decodeCheckpoint } from '../../src/io/checkpoint-codec.js';
+import { listCheckpoints, writeCheckpoint } from '../../src/io/checkpoint.js';
+import { mlpConfig, Model } from '../../src/layers/model.js';
+import { Trainer } from '../../src/train/trainer.js';
+import { randomArray, Rng } from '../helpers.js';
+
+const TMP = mkdtempSync(join(tmpdir(), 'treegate-ckpt-'));
+after(() => rmSync(TMP, { recursive: true, force: true }));
+
+test('a checkpoint write that fails keeps the newest `keep` checkpoints loadable (pruning comes after the write)', () => {
+  const rng = new Rng(8), N = 64, D = 6;
+  const model = new Model(mlpConfig({ inputSize: D, numClasses: 3, hidden: [8], treeLayers: [2], depth: 2, gating: 'projection' }), rng.fork());
+  const data = { x: matrix(N, D, randomArray(rng, N * D)), y: Int32Array.from({ length: N }, (_, i) => i % 3) };
+  const trainer = new Trainer(model, data, null, { epochs: 10, batchSize: 8, lr: 1e-3, schedule: 'constant', optimizer: { kind: 'adam' } }, rng.fork());
+  const dir = join(TMP, 'run');
+  mkdirSync(dir);
+  const save = () => writeCheckpoint(dir, model, trainer.optimizer, { progress: trainer.progress, options: {}, metrics: [], extra: {} }, 2);
+  for (let i = 0; i < 3; i++) {
+    trainer.step();
+    save();
+  }
+  assert.deepEqual(listCheckpoints(dir).map((p) => basename(p)), ['step-000000003.safetensors', 'step-000000002.safetensors']);
+  trainer.step();
+  mkdirSync(join(dir, 'step-000000004.safetensors')); // in the way of the next write
+  assert.throws(save, /step-000000004\.safetensors/);
+  const left = listCheckpoints(dir);
+  assert.deepEqual(left.map((p) => basename(p)), ['step-000000003.safetensors', 'step-000000002.safetensors'], 'none pruned');
+  for (const p of left) assert.equal(decodeCheckpoint(readFileSync(p), p).run.progress.step, Number(basename(p).slice(5, 14)));
+});
