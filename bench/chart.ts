@@ -29,6 +29,8 @@ interface BenchJson {
 }
 
 const TARGET = 0.7;
+/** Legends under the plot, so that a 900-pixel image keeps the plot wide. */
+const LEGEND_BELOW = { legend: { orientation: 'h', x: 0, y: -0.22, yanchor: 'top' }, height: 520, margin: { t: 50, l: 70, r: 20, b: 140 } };
 
 /** The run's JSON object: the text itself, or the last line of a saved stdout that starts with `{`. */
 export function parseBenchOutput(text: string, what = 'the bench output'): BenchJson {
@@ -77,19 +79,19 @@ function treeCharts(rows: TreeRow[]): Chart[] {
       title: `tree layer 512→512, N = 256 (N = 1 where named), ${be}: achieved fraction of the roofline bound`,
       traces: [...seriesTraces(series(be, (r) => pct(r.achieved))), ceiling],
       xTitle: 'tree depth k', yTitle: '% of the roofline bound',
-      layout: { ...hline(pct(TARGET), 'target 70%'), yaxis: { title: { text: '% of the roofline bound' }, rangemode: 'tozero' }, xaxis: { title: { text: 'tree depth k' }, dtick: 1 } },
+      layout: { ...hline(pct(TARGET), 'target 70%'), ...LEGEND_BELOW, yaxis: { title: { text: '% of the roofline bound' }, rangemode: 'tozero' }, xaxis: { title: { text: 'tree depth k' }, dtick: 1 } },
     });
     charts.push({
       title: `tree layer, ${be}: achieved fraction of the per-node bound (each node overlapping only its own reads)`,
       traces: seriesTraces(series(be, (r) => pct(r.nodeAchieved))),
       xTitle: 'tree depth k', yTitle: '% of the per-node bound',
-      layout: { ...hline(100, 'bound'), yaxis: { title: { text: '% of the per-node bound' }, rangemode: 'tozero' }, xaxis: { title: { text: 'tree depth k' }, dtick: 1 } },
+      layout: { ...hline(100, 'bound'), ...LEGEND_BELOW, yaxis: { title: { text: '% of the per-node bound' }, rangemode: 'tozero' }, xaxis: { title: { text: 'tree depth k' }, dtick: 1 } },
     });
     charts.push({
       title: `tree layer, ${be}: time ÷ the dense 512→512 layer of equal compute (same run, same group)`,
       traces: seriesTraces(series(be, (r) => r.vsDenseCompute)),
       xTitle: 'tree depth k', yTitle: 'time ÷ dense 512→512', yLog: true,
-      layout: { xaxis: { title: { text: 'tree depth k' }, dtick: 1 } },
+      layout: { ...LEGEND_BELOW, xaxis: { title: { text: 'tree depth k' }, dtick: 1 } },
     });
   }
   return charts;
@@ -105,7 +107,7 @@ function gemmChart(rows: GemmRow[]): Chart {
       y: shapes.map((s) => rows.find((r) => r.shape === s && `${r.candidate}, ${r.threads} thread${r.threads > 1 ? 's' : ''}` === e)?.gflops ?? null),
     })),
     xTitle: 'shape M×N×K', yTitle: 'GFLOP/s',
-    layout: { barmode: 'group' },
+    layout: { barmode: 'group', ...LEGEND_BELOW },
   };
 }
 
