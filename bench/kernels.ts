@@ -9,7 +9,7 @@
  * one-thread roofline max(flops / peak, bytes / bandwidth), bytes = the node's
  * 1 MB once (NT, NN) or read and written (TN); from cache, against the FMA peak.
  * Plus the cost of one thread handshake of the pool (native/pool.h).
- * These are the figures behind "what is left" in docs/benchmarks.md.
+ * These are the figures behind "what is left" (fourth session) in docs/benchmark-history.md.
  */
 import { loadAddon } from '../src/kernels/native/index.js';
 import { fmtMs, measure, type Candidate } from '../src/experiments/timing.js';

@@ -247,7 +247,7 @@ __attribute__((always_inline)) inline void microTwoRows(int64_t rows, Args... ar
 // interleaved) against the kernel that panelRows replaced: the dot products of the NT form lose from ~9 rows; the
 // in-place micro-kernel of the NN form ties from 20 rows (16: 1.36× faster) and loses from 32 (panelRows against
 // it: 0.78× at 16 rows, 1.0× at 20–24); for the forms panelRows does not take, it loses to packing from ~32.
-constexpr int64_t DIRECT_NT = 9, DIRECT_NN = 24, DIRECT_OTHER = 32;
+constexpr int64_t DIRECT_NT = kChainRowsNT, DIRECT_NN = kChainRowsNN, DIRECT_OTHER = 32;
 
 // broadcastRows (rows as vector lanes) for up to 2·W rows whose last block of W rows is at least half full: its
 // tiles waste few lanes there, while panelRows pays for transposing the panel and for reading it once per tile.

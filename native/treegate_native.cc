@@ -214,16 +214,6 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   });
 }
 
-// The prepacked NT product (packedRows), split across threads by panels.
-void packedPar(int64_t M, int64_t N, int64_t K, const float* a, const float* panels, float* c, int nt) {
-  const int64_t nr = isa->nr, P = (N + nr - 1) / nr;
-  if (nt <= 1 || P < 2 || partCost(M) * N * K < kParallelMacs) return isa->packedRows(M, N, K, a, K, panels, c, N, true);
-  pool->run(nt, [&](int t) {
-    const int64_t j0 = P * t / nt * nr, j1 = std::min(N, P * (t + 1) / nt * nr);
-    if (j1 > j0) isa->packedRows(M, j1 - j0, K, a, K, panels + j0 * K, c + j0, N, true);
-  }, (double)(partCost(M) * N * K) / kParallelMacs);
-}
-
 // Floats of one node's packed tables (packNodes): its m rows of s in panels of nr, zero-padded to a multiple of nr.
 int64_t packedFloats(int64_t m, int64_t s) { return (m + isa->nr - 1) / isa->nr * isa->nr * s; }
 
@@ -262,22 +252,55 @@ Ranges ranges(napi_env env, napi_value* v, int64_t nodes, int64_t rows) {
   return r;
 }
 
+// Grouped products over threads, by columns: the output columns are split between the threads, on multiples of
+// `unit` (32, or the panel width of packed tables), and every thread runs every node over all of its rows for
+// its columns. A row's sums are the same as on one thread (each element is summed by the kernel its node's row
+// count picks, in that kernel's order), and each node's weights are read once in all, half by each thread; but
+// the input gradient, which reads a node's weights row by row, then reads half rows (0.83–0.86× at k = 6–8,
+// N = 256, addon-ab), and gathering and scattering take runs of their own. byRows uses it where a row split
+// would be uneven.
+// pre(a, e) and post(a, e) run on shares of the rows before and after the products (gather, scatter).
+struct NoRows {
+  void operator()(int64_t, int64_t) const {}
+};
+constexpr int64_t FEW_ROWS = 16;
+template <typename F, typename Pre = NoRows, typename Post = NoRows>
+void byColumns(const Ranges& r, int64_t N, int64_t cols, int64_t unit, int64_t macsPerRow, F&& f, Pre&& pre = {},
+               Post&& post = {}) {
+  int64_t whole = 0;
+  for (int64_t g = r.g0; g < r.g1; g++) whole += partCost(r.end.p[g] - r.start.p[g]);
+  const int64_t groups = (cols + unit - 1) / unit;
+  const int nt = whole * macsPerRow < kParallelMacs ? 1 : (int)std::min<int64_t>(threads, groups);
+  const double work = (double)(whole * macsPerRow) / kParallelMacs;
+  constexpr bool rows = !std::is_same_v<std::decay_t<Pre>, NoRows> || !std::is_same_v<std::decay_t<Post>, NoRows>;
+  // a few rows are gathered and scattered on this thread: a handshake costs more than their copy
+  const int rowThreads = N <= FEW_ROWS ? 1 : nt;
+  if constexpr (rows) pool->run(rowThreads, [&](int t) { pre(N * t / rowThreads, N * (t + 1) / rowThreads); }, work);
+  pool->run(nt, [&](int t) {
+    const int64_t j0 = std::min(cols, groups * t / nt * unit), j1 = std::min(cols, groups * (t + 1) / nt * unit);
+    if (j1 <= j0) return;
+    for (int64_t g = r.g0; g < r.g1; g++)
+      if (r.end.p[g] > r.start.p[g]) f(r.node.p[g], r.start.p[g], r.end.p[g], j0, j1);
+  }, work);
+  if constexpr (rows) pool->run(rowThreads, [&](int t) { post(N * t / rowThreads, N * (t + 1) / rowThreads); }, work);
+}
+
 // Split points 0 = R_0 ≤ … ≤ R_nt = N of the sorted rows, one range per thread, for grouped products where each
 // row has one writer (forward, input gradient). A split inside a node's range makes two threads read its
 // weights, so the points are chosen by cost, not by row count: thread t's cost is Σ_nodes partCost(rows of the
 // node in its range), and R_t minimizes max(cost of [R_{t−1}, R_t), cost of [R_t, N) / (threads left)).
 // Costs of all R at once: each node adds a piecewise-linear function of R, built from jumps and slope changes.
-// A point may cut a node only into pieces of at least MIN_PIECE rows each: the kernels pick their summation order
-// by row count (the NT form's dot products below 9 rows, the NN form's direct tiles below 24, one chain over p
-// from there on), so a smaller piece would round differently from the whole node and the model would depend on
-// the thread count. With this rule a row's sums are the same on any number of threads.
-constexpr int64_t MIN_PIECE = 24;
-std::vector<int64_t> splitPoints(const Ranges& r, int64_t N, int nt) {
+// A point may cut a node of at least `chain` rows only into pieces of at least `chain` rows (kernels.h:
+// kChainRowsNT for the forward, kChainRowsNN for the input gradient): each piece then sums its rows in the order
+// the whole node would, and a smaller node's rows are summed alike however it is cut. So a row's sums are the
+// same on any number of threads, and the model does not depend on the thread count.
+std::vector<int64_t> splitPoints(const Ranges& r, int64_t N, int nt, int64_t chain) {
   std::vector<char> cuttable(N + 1, 1);
   for (int64_t g = r.g0; g < r.g1; g++) {
     const int64_t a = r.start.p[g], e = r.end.p[g];
-    for (int64_t x = a + 1; x < std::min(e, a + MIN_PIECE); x++) cuttable[x] = 0;
-    for (int64_t x = std::max(a + 1, e - MIN_PIECE + 1); x < e; x++) cuttable[x] = 0;
+    if (e - a < chain) continue;
+    for (int64_t x = a + 1; x < a + chain; x++) cuttable[x] = 0;
+    for (int64_t x = e - chain + 1; x < e; x++) cuttable[x] = 0;
   }
   // right[R] = Σ partCost(rows of the node in [R, N)), left[R] = the same for [lo, R)
   auto profile = [&](int64_t lo, bool fromLeft) {
@@ -319,56 +342,50 @@ std::vector<int64_t> splitPoints(const Ranges& r, int64_t N, int nt) {
   return R;
 }
 
-// Runs f(node, a, e, threadsInside) over every node's rows [a, e), split across threads by splitPoints, with
-// pre(a, e) before a thread's first node and post(a, e) after its last on the thread's rows [a, e). When no
-// row split gets the largest thread's cost under 3/4 of the whole (one row, or one node), nodes run one after
-// another instead, each product split across the threads by columns, between pre and post on all rows.
-struct NoRows {
-  void operator()(int64_t, int64_t) const {}
-};
-constexpr int64_t FEW_ROWS = 16;
-template <typename F, typename Pre = NoRows, typename Post = NoRows>
-void byRows(const Ranges& r, int64_t N, int64_t macsPerRow, F&& f, Pre&& pre = {}, Post&& post = {}) {
+// Grouped products over threads, by rows: thread t takes rows [R_t, R_{t+1}) of splitPoints (pre, every node's
+// share of them with fr(node, a, e), post) when that split is even (no thread over 55% of the cost), else the
+// products run byColumns with fc(node, a, e, j0, j1). Either way a row's sums do not depend on the thread count
+// (the chain rule of splitPoints; the columns' shares), so neither does the model. At N = 256 the rows split
+// evenly; a batch of 64 routed by a trained tree often does not under the chain rule (its two depth-1 nodes hold
+// 20 and 44 rows, say), and there the rows split cost a training epoch about 10% (development A/B of the
+// default `treegate train` over eight alternating runs each) where the columns cost nothing.
+template <typename FR, typename FC, typename Pre = NoRows, typename Post = NoRows>
+void byRows(const Ranges& r, int64_t N, int64_t cols, int64_t unit, int64_t macsPerRow, int64_t chain, FR&& fr, FC&& fc,
+            Pre&& pre = {}, Post&& post = {}) {
   int64_t whole = 0;
   for (int64_t g = r.g0; g < r.g1; g++) whole += partCost(r.end.p[g] - r.start.p[g]);
   const int nt = whole * macsPerRow < kParallelMacs ? 1 : threads;
-  const double work = (double)(whole * macsPerRow) / kParallelMacs;
-  std::vector<int64_t> R{0, N};
-  if (nt > 1) {
-    R = splitPoints(r, N, nt);
-    int64_t worst = 0;
-    for (int t = 0; t < nt; t++) {
-      int64_t c = 0;
-      for (int64_t g = r.g0; g < r.g1; g++)
-        c += partCost(std::min<int64_t>(r.end.p[g], R[t + 1]) - std::max<int64_t>(r.start.p[g], R[t]));
-      worst = std::max(worst, c);
-    }
-    if (4 * worst >= 3 * whole) {
-      constexpr bool rows = !std::is_same_v<std::decay_t<Pre>, NoRows> || !std::is_same_v<std::decay_t<Post>, NoRows>;
-      // a few rows are gathered and scattered on this thread: a handshake costs more than their copy
-      const int rowThreads = N <= FEW_ROWS ? 1 : nt;
-      if constexpr (rows) pool->run(rowThreads, [&](int t) { pre(N * t / rowThreads, N * (t + 1) / rowThreads); }, work);
-      for (int64_t g = r.g0; g < r.g1; g++)
-        if (r.end.p[g] > r.start.p[g]) f(r.node.p[g], r.start.p[g], r.end.p[g], nt);
-      if constexpr (rows) pool->run(rowThreads, [&](int t) { post(N * t / rowThreads, N * (t + 1) / rowThreads); }, work);
-      return;
-    }
+  if (nt == 1) {
+    pre(0, N);
+    for (int64_t g = r.g0; g < r.g1; g++)
+      if (r.end.p[g] > r.start.p[g]) fr(r.node.p[g], r.start.p[g], r.end.p[g]);
+    post(0, N);
+    return;
   }
-  pool->run((int)R.size() - 1, [&](int t) {
+  const std::vector<int64_t> R = splitPoints(r, N, nt, chain);
+  int64_t worst = 0;
+  for (int t = 0; t < nt; t++) {
+    int64_t c = 0;
+    for (int64_t g = r.g0; g < r.g1; g++)
+      c += partCost(std::min<int64_t>(r.end.p[g], R[t + 1]) - std::max<int64_t>(r.start.p[g], R[t]));
+    worst = std::max(worst, c);
+  }
+  if (20 * worst > 11 * whole) return byColumns(r, N, cols, unit, macsPerRow, fc, pre, post);
+  pool->run(nt, [&](int t) {
     pre(R[t], R[t + 1]);
     for (int64_t g = r.g0; g < r.g1; g++) {
       const int64_t s = std::max<int64_t>(r.start.p[g], R[t]), e = std::min<int64_t>(r.end.p[g], R[t + 1]);
-      if (e > s) f(r.node.p[g], s, e, 1);
+      if (e > s) fr(r.node.p[g], s, e);
     }
     post(R[t], R[t + 1]);
-  }, work);
+  }, (double)(whole * macsPerRow) / kParallelMacs);
 }
 
 // groupedForward(node, start, end, g0, g1, xs, s, w, bias, m, ys, N, packed): ys[r] += xs[r] U_tᵀ + c_t
 // routedForward(node, start, end, g0, g1, xs, s, w, bias, m, ys, N, perm, x, xStride, xOffset, y, accumulate, packed):
 // the same with ys zeroed first, between xs[r] = x[perm[r]·xStride + xOffset, s columns] and
-// y[perm[r]·m, m columns] (+)= ys[r], each thread gathering, multiplying and scattering its own rows (perm must
-// be a permutation: a repeated row is rejected, as two threads would write it).
+// y[perm[r]·m, m columns] (+)= ys[r], the threads gathering and scattering shares of the rows (perm must be a
+// permutation: a repeated row is rejected, as two threads would write it). Threads: byRows.
 // Both take a last argument `packed`: w holds the node tables as packNodes lays them out.
 napi_value forward(napi_env env, napi_callback_info info, bool routed) {
   return guard(env, [&] {
@@ -402,17 +419,20 @@ napi_value forward(napi_env env, napi_callback_info info, bool routed) {
         }
       }
     }
-    auto node = [&](int32_t t, int64_t a, int64_t e, int nt) {
-      if (packed) packedPar(e - a, m, s, xs.p + a * s, w.p + t * packedFloats(m, s), ys.p + a * m, nt);
-      else gemmPar(e - a, m, s, xs.p + a * s, s, 1, w.p + t * m * s, 1, s, ys.p + a * m, m, true, nt);
+    // node t's rows [a, e), output columns [j0, j1)
+    auto node = [&](int32_t t, int64_t a, int64_t e, int64_t j0, int64_t j1) {
+      if (packed) isa->packedRows(e - a, j1 - j0, s, xs.p + a * s, s, w.p + t * packedFloats(m, s) + j0 * s, ys.p + a * m + j0, m, true);
+      else isa->gemm(e - a, j1 - j0, s, xs.p + a * s, s, 1, w.p + t * m * s + j0 * s, 1, s, ys.p + a * m + j0, m, true);
       const float* c = bias.p + t * m;
       for (int64_t i = a; i < e; i++) {
         float* yi = ys.p + i * m;
-        for (int64_t j = 0; j < m; j++) yi[j] += c[j];
+        for (int64_t j = j0; j < j1; j++) yi[j] += c[j];
       }
     };
+    const int64_t unit = packed ? isa->nr : 32;
+    auto nodeRows = [&](int32_t t, int64_t a, int64_t e) { node(t, a, e, 0, m); };
     if (!routed) {
-      byRows(r, N, m * s, node);
+      byRows(r, N, m, unit, m * s, kChainRowsNT, nodeRows, node);
       return undefined(env);
     }
     // a thread's rows: gathered and their outputs zeroed before its first node, scattered after its last
@@ -428,7 +448,7 @@ napi_value forward(napi_env env, napi_callback_info info, bool routed) {
         else std::memcpy(d, src, m * sizeof(float));
       }
     };
-    byRows(r, N, m * s, node, gatherZero, scatter);
+    byRows(r, N, m, unit, m * s, kChainRowsNT, nodeRows, node, gatherZero, scatter);
     return undefined(env);
   });
 }
@@ -444,9 +464,11 @@ napi_value GroupedBackwardInput(napi_env env, napi_callback_info info) {
     const int64_t m = i64(env, v[6], "m"), s = i64(env, v[8], "s"), N = i64(env, v[10], "N");
     if ((wide)N * s > dxs.n || (wide)N * m > dys.n || m * s == 0) throw ArgError{"grouped backward input: buffers too small"};
     Ranges r = ranges(env, v, w.n / (m * s), N);
-    byRows(r, N, m * s, [&](int32_t t, int64_t a, int64_t e, int nt) {
-      gemmPar(e - a, s, m, dys.p + a * m, m, 1, w.p + t * m * s, s, 1, dxs.p + a * s, s, true, nt);
-    });
+    byRows(r, N, s, 32, m * s, kChainRowsNN,
+      [&](int32_t t, int64_t a, int64_t e) { isa->gemm(e - a, s, m, dys.p + a * m, m, 1, w.p + t * m * s, s, 1, dxs.p + a * s, s, true); },
+      [&](int32_t t, int64_t a, int64_t e, int64_t j0, int64_t j1) {
+        isa->gemm(e - a, j1 - j0, m, dys.p + a * m, m, 1, w.p + t * m * s + j0, s, 1, dxs.p + a * s + j0, s, true);
+      });
     return undefined(env);
   });
 }

@@ -23,7 +23,7 @@ if (!oldPath || !newPath) {
 const req = createRequire(import.meta.url);
 const builds: Addon[] = [req(oldPath) as Addon, req(newPath) as Addon];
 if (process.env.THREADS) for (const a of builds) a.setThreads(Number(process.env.THREADS));
-const n = 512, m = 512, N = 256, ROUNDS = Number(process.env.ROUNDS ?? 40);
+const n = Number(process.env.WIDTH ?? 512), m = n, N = Number(process.env.ROWS ?? 256), ROUNDS = Number(process.env.ROUNDS ?? 40);
 const rng = new Rng(5);
 const random = (len: number, scale = 1) => Float32Array.from({ length: len }, () => rng.normal() * scale);
 const x = random(N * n), dy = random(N * m, 1e-3);

@@ -68,17 +68,21 @@ for (const v of ['NT', 'NN', 'TN'] as const) {
   });
 }
 
-test('native grouped products match js over routings (k = 0…9, empty leaves, one leaf, odd widths, the fresh hint)', { skip }, () => {
+test('native grouped products match js over routings (k = 0…9, empty leaves, one leaf, uneven leaves, odd widths, the fresh hint)', { skip }, () => {
   const rng = new Rng(11);
   for (const [k, N, m, s, mode] of [[0, 9, 5, 7, 'random'], [1, 1, 3, 4, 'random'], [3, 50, 33, 17, 'random'],
     [4, 64, 40, 70, 'one'], [5, 200, 64, 48, 'sparse'], [2, 0, 8, 8, 'random'], [3, 300, 96, 128, 'random'],
     [7, 300, 64, 40, 'random'], [9, 100, 48, 61, 'random'], [2, 3, 300, 400, 'random'], [0, 2, 800, 700, 'random'], [6, 200, 40, 100, 'random'],
     // the default model's tree layer, and a wide one whose nodes the two threads share
-    [4, 64, 256, 256, 'random'], [3, 128, 512, 512, 'random']] as const) {
+    [4, 64, 256, 256, 'random'], [3, 128, 512, 512, 'random'],
+    // uneven: 20 rows in the first leaf, 44 in the last, which no row split may cut evenly (the threads split columns)
+    [2, 64, 256, 256, 'skew']] as const) {
     const T = 2 ** (k + 1) - 1, leaves = 2 ** k;
     const rt = new Routing();
     rt.leaf = new Int32Array(Math.max(1, N));
-    for (let i = 0; i < N; i++) rt.leaf[i] = mode === 'one' ? leaves - 1 : mode === 'sparse' ? (rng.int(4) * 3) % leaves : rng.int(leaves);
+    for (let i = 0; i < N; i++) {
+      rt.leaf[i] = mode === 'one' ? leaves - 1 : mode === 'sparse' ? (rng.int(4) * 3) % leaves : mode === 'skew' ? (i < 20 ? 0 : leaves - 1) : rng.int(leaves);
+    }
     rt.sort(N, k);
     const xs = randomArray(rng, N * s), dys = randomArray(rng, N * m), w = randomArray(rng, T * m * s), bias = randomArray(rng, T * m);
     const what = `k=${k} N=${N} m=${m} s=${s} ${mode}`;
