@@ -13,6 +13,10 @@
 #include <utility>
 #include <vector>
 #include <immintrin.h>
+// the thresholds kernels_impl.h reads from native/kernels.h (the addon includes it inside namespace tg)
+#include "kernels.h"
+using tg::kChainRowsNN;
+using tg::kChainRowsNT;
 #define TG_W 16
 namespace va {
 #include VA

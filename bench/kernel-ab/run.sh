@@ -18,7 +18,7 @@ for v in old new; do
   if [ "$rev" = . ]; then src=$(cat "$root/native/kernels_impl.h"); else src=$(git -C "$root" show "$rev:native/kernels_impl.h"); fi
   grep -v '^extern const Kernels kernels' <<< "$src" > "$tmp/$v.h"
 done
-flags=(-O3 -std=c++17 -mavx512f -mavx512vl -mfma -mavx2 -I"$tmp")
+flags=(-O3 -std=c++17 -mavx512f -mavx512vl -mfma -mavx2 -I"$tmp" -I"$root/native")
 g++ "${flags[@]}" -DVA='"old.h"' -DVB='"new.h"' "$root/bench/kernel-ab/ab.cc" -o "$tmp/on"
 g++ "${flags[@]}" -DVA='"new.h"' -DVB='"old.h"' "$root/bench/kernel-ab/ab.cc" -o "$tmp/no"
 "$tmp/on" "$f" "$where" "$@" > "$tmp/on.txt"

@@ -14,9 +14,13 @@
 #include <utility>
 #include <vector>
 #include <immintrin.h>
+// the thresholds kernels_impl.h reads from native/kernels.h (the addon includes it inside namespace tg)
+#include "kernels.h"
+using tg::kChainRowsNN;
+using tg::kChainRowsNT;
 #define TG_W 16
 namespace k {
-#include "kernels.h"
+#include "impl.h"  // native/kernels_impl.h without its Kernels table (run.sh)
 }
 using namespace k;
 
