@@ -18,7 +18,7 @@ import { renderReport, seriesTraces, type Chart, type Report, type Trace } from 
 /** A tree-bench row as `bench/tree.ts` writes it into the JSON (only what the charts read). */
 interface TreeRow {
   backend: string; k: number; figure: string; ms: number; boundMs: number; achieved: number;
-  nodeBoundMs: number; nodeAchieved: number; probeAchieved: number | null; vsDenseCompute: number;
+  nodeBoundMs: number; nodeAchieved: number; vsDenseCompute: number;
 }
 interface GemmRow { shape: string; candidate: string; threads: number; gflops: number }
 interface BenchJson {

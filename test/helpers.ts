@@ -312,4 +312,3 @@ export function route(leaves: number[], k: number): Routing {
   rt.sort(leaves.length, k);
   return rt;
 }
-
