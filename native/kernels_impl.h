@@ -588,7 +588,9 @@ void gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t 
     if (!accumulate) for (int64_t i = 0; i < M; i++) std::fill(c + i * crs, c + i * crs + N, 0.f);
     return;
   }
-  if (M < DIRECT_NT && acs == 1 && brs == 1) return dotRows(M, N, K, a, ars, b, bcs, c, crs, accumulate);
+  // (bcs != 1: an NN product with one column also has brs == 1; it stays with directRows, as at any other width, so
+  // that its rows sum alike under 24 rows however the threads cut a node)
+  if (M < DIRECT_NT && acs == 1 && brs == 1 && bcs != 1) return dotRows(M, N, K, a, ars, b, bcs, c, crs, accumulate);
   if (M < DIRECT_NN && bcs == 1) return directRows(M, N, K, a, ars, acs, b, brs, c, crs, accumulate);
   // A's rows contiguous: the NT form (forward) and the NN form (input gradient); the TN form (weight gradient: many
   // rows, short p) is packed.

@@ -76,12 +76,16 @@ test('native grouped products match js over routings (k = 0…9, empty leaves, o
     // the default model's tree layer, and a wide one whose nodes the two threads share
     [4, 64, 256, 256, 'random'], [3, 128, 512, 512, 'random'],
     // uneven: 20 rows in the first leaf, 44 in the last, which no row split may cut evenly (the threads split columns)
-    [2, 64, 256, 256, 'skew']] as const) {
+    [2, 64, 256, 256, 'skew'],
+    // one input column: the input gradient's NN product with brs == 1; leaves of 24, 20 and 24 rows, whose depth the
+    // threads split at row 32, cutting the 20-row leaf into 8 + 12 (its pieces must sum alike)
+    [2, 68, 16384, 1, 'random'], [2, 68, 16384, 1, 'steps']] as const) {
     const T = 2 ** (k + 1) - 1, leaves = 2 ** k;
     const rt = new Routing();
     rt.leaf = new Int32Array(Math.max(1, N));
     for (let i = 0; i < N; i++) {
-      rt.leaf[i] = mode === 'one' ? leaves - 1 : mode === 'sparse' ? (rng.int(4) * 3) % leaves : mode === 'skew' ? (i < 20 ? 0 : leaves - 1) : rng.int(leaves);
+      rt.leaf[i] = mode === 'one' ? leaves - 1 : mode === 'sparse' ? (rng.int(4) * 3) % leaves : mode === 'skew' ? (i < 20 ? 0 : leaves - 1)
+        : mode === 'steps' ? (i < 24 ? 0 : i < 44 ? 1 : 2) : rng.int(leaves);
     }
     rt.sort(N, k);
     const xs = randomArray(rng, N * s), dys = randomArray(rng, N * m), w = randomArray(rng, T * m * s), bias = randomArray(rng, T * m);
