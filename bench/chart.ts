@@ -32,11 +32,9 @@ const TARGET = 0.7;
 /** Legends under the plot, so that a 900-pixel image keeps the plot wide. */
 const LEGEND_BELOW = { legend: { orientation: 'h', x: 0, y: -0.22, yanchor: 'top' }, height: 520, margin: { t: 50, l: 70, r: 20, b: 140 } };
 
-/** The run's JSON object: the text itself, or the last line of a saved stdout that starts with `{`. */
+/** The run's JSON object: the last line of a saved stdout (or of the JSON alone) that starts with `{`. */
 export function parseBenchOutput(text: string, what = 'the bench output'): BenchJson {
-  const line = text.trim().startsWith('{') && !text.trim().includes('\n{')
-    ? text.trim()
-    : text.split('\n').reverse().find((l) => l.startsWith('{'));
+  const line = text.split('\n').reverse().find((l) => l.startsWith('{'));
   if (!line) throw new TreegateError(`${what} holds no JSON line`, 'save the stdout of `npm run bench -- --json` (the JSON object is its last line)');
   let json: unknown;
   try {
