@@ -275,84 +275,102 @@ struct PackBuf {
 thread_local PackBuf packBufA, packBufB;
 
 // The NT form (acs = 1, brs = 1: rows of A and columns of B both contiguous along p) as dot products: a tile of
-// DA ≤ 4 rows of A against DC = W / 4 columns of B keeps DA·DC ≤ W vector accumulators, summed across lanes
-// at once. Column q of the next group is prefetched where bit q of `pf` is set. With PART, only the first `rows`
-// rows of C are written (a tile run over rows padded past A's last one).
+// DA ≤ 4 rows of A against G columns of B (DA·G ≤ W vector accumulators: DC = W / 4 for tiles of four rows, 2·DC
+// for a single row, whose four chains alone could not hide the multiply-add latency), summed across lanes at
+// once by hsums (whose sum of a vector does not depend on its slot). Column q of the next group is prefetched
+// where bit q of `pf` is set. With PART, only the first `rows` rows of C are written (a tile run over rows padded
+// past A's last one).
 constexpr int DC = W >= 4 ? W / 4 : 1;
-template <int DA, bool PART = false>
+template <int DA, bool PART = false, int G = DC>
 void dotTile(int64_t K, const float* a, int64_t ars, const float* const* b, const float* next, unsigned pf, int64_t bcs,
              float* c, int64_t crs, int64_t rows, int64_t cols, bool acc) {
-  vf s[DA][DC];
-  for (int i = 0; i < DA; i++) for (int q = 0; q < DC; q++) s[i][q] = (vf){};
+  vf s[DA][G];
+  for (int i = 0; i < DA; i++) for (int q = 0; q < G; q++) s[i][q] = (vf){};
   // NOTE: columns not to prefetch point at their own (cached) column: no branch in the loop
-  const float* ahead[DC];
-  for (int q = 0; q < DC; q++) ahead[q] = pf >> q & 1 ? next + q * bcs : b[q];
+  const float* ahead[G];
+  for (int q = 0; q < G; q++) ahead[q] = pf >> q & 1 ? next + q * bcs : b[q];
   const int64_t KW = K - K % W;
   for (int64_t p = 0; p < KW; p += W) {
-    for (int q = 0; q < DC; q++) __builtin_prefetch(ahead[q] + p);
+    for (int q = 0; q < G; q++) __builtin_prefetch(ahead[q] + p);
     vf x[DA];
     for (int i = 0; i < DA; i++) x[i] = load(a + i * ars + p);
-    for (int q = 0; q < DC; q++) {
+    for (int q = 0; q < G; q++) {
       const vf y = load(b[q] + p);
       for (int i = 0; i < DA; i++) s[i][q] += x[i] * y;
     }
   }
   vf r[W];
   for (int l = 0; l < W; l++) r[l] = (vf){};
-  for (int i = 0; i < DA; i++) for (int q = 0; q < DC; q++) r[i * DC + q] = s[i][q];
+  for (int i = 0; i < DA; i++) for (int q = 0; q < G; q++) r[i * G + q] = s[i][q];
   alignas(64) float h[W];
   store(h, hsums(r));
   for (int i = 0; i < (PART ? rows : DA); i++) {
     float* ci = c + i * crs;
     for (int64_t q = 0; q < cols; q++) {
-      float v = h[i * DC + q];
+      float v = h[i * G + q];
       for (int64_t p = KW; p < K; p++) v += a[i * ars + p] * b[q][p];
       ci[q] = acc ? ci[q] + v : v;
     }
   }
 }
 
-// Columns outside, rows inside: each group of DC columns of B is read from memory once and from L1 for the
+// Columns outside, rows inside: each group of G columns of B is read from memory once and from L1 for the
 // other rows (a 1-row node reads its weights exactly once). NOTE: the row blocks share the prefetching of the
-// group AHEAD columns on (block b takes columns ≡ b mod blocks), so that memory stays busy while the later
+// next group's columns (block b takes columns ≡ b mod blocks), so that memory stays busy while the later
 // blocks compute from L1; left to the first block, the reads and the multiply-adds would not overlap.
-// (Wider groups for one to three rows measured no faster: more read streams, more prefetches per multiply-add.)
 // A last block of two or three rows runs as a 4-row tile over a copy of them padded with zero rows: the 2- and
 // 3-row tiles took longer than the 4-row one (from cache 20 and 30 µs against 19 per 512×512 node; from memory
 // up to 1.4× the 4-row time: 3, 6 and 7 rows 76–98 µs against 52–72 at 4 and 8). A row's sums do not depend on
 // the tile it is in (its accumulators and their lane sums are the same).
-void dotRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const float* b, int64_t bcs, float* c,
+// The rows of A are copied (with that padding) into a buffer aligned to a cache line unless they start on one:
+// Node's Float32Arrays mostly start 16 bytes past a line, and every load of a row would then split two lines.
+// Eleventh session, `bash bench/kernel-ab/run.sh d66bbed <this commit> NT memory|cache 1 … 8` (both orders,
+// geometric mean): prefetching one group ahead instead of two, the aligned copy and eight columns for one row
+// (DC = 4 had been measured "no faster" with the two-group distance) together 1.08–1.25× from memory at 1–8 rows,
+// 1.10–1.25× from cache; the copy alone 1.09× from memory at 5–7 rows, 1.0× at 1–4 and 8.
+template <int G>
+void dotRowsOf(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const float* b, int64_t bcs, float* c,
              int64_t crs, bool acc) {
-  constexpr int64_t AHEAD = 2 * DC;
+  constexpr int64_t AHEAD = G;
   const int64_t blocks = (M + 3) / 4, full = M / 4 * 4;
-  const float* tail = a + full * ars;
-  int64_t tailStride = ars;
-  if (M - full >= 2) {
-    float* t = packBufA.get(4 * K);
-    for (int64_t i = 0; i < 4; i++)
-      if (full + i < M) std::memcpy(t + i * K, a + (full + i) * ars, K * sizeof(float));
-      else std::fill(t + i * K, t + (i + 1) * K, 0.f);
-    tail = t;
-    tailStride = K;
+  const bool pad = M - full >= 2;
+  if (pad || reinterpret_cast<uintptr_t>(a) % 64 != 0 || ars % 16 != 0) {
+    const int64_t stride = (K + 15) / 16 * 16, rows = pad ? full + 4 : M;
+    float* t = packBufA.get(rows * stride);
+    for (int64_t i = 0; i < rows; i++)
+      if (i < M) std::memcpy(t + i * stride, a + i * ars, K * sizeof(float));
+      else std::fill(t + i * stride, t + i * stride + K, 0.f);
+    a = t;
+    ars = stride;
   }
-  unsigned share[DC] = {};
-  for (int q = 0; q < DC; q++) share[q % blocks] |= 1u << q;
-  for (int64_t j = 0; j < N; j += DC) {
-    const int64_t cols = std::min<int64_t>(DC, N - j);
-    const float* bj[DC];
-    for (int q = 0; q < DC; q++) bj[q] = b + std::min<int64_t>(j + q, N - 1) * bcs;  // a narrow tail repeats its last column
-    const bool ahead = j + AHEAD + DC <= N;
+  const float* tail = a + full * ars;
+  const int64_t tailStride = ars;
+  unsigned share[G] = {};
+  for (int q = 0; q < G; q++) share[q % blocks] |= 1u << q;
+  for (int64_t j = 0; j < N; j += G) {
+    const int64_t cols = std::min<int64_t>(G, N - j);
+    const float* bj[G];
+    for (int q = 0; q < G; q++) bj[q] = b + std::min<int64_t>(j + q, N - 1) * bcs;  // a narrow tail repeats its last column
+    const bool ahead = j + AHEAD + G <= N;
     const float* next = ahead ? b + (j + AHEAD) * bcs : b;
     for (int64_t i = 0; i < M; i += 4) {
       const float* ai = i < full ? a + i * ars : tail;
       const int64_t as = i < full ? ars : tailStride, rows = std::min<int64_t>(4, M - i);
       float* ci = c + i * crs + j;
-      const unsigned pf = ahead && i / 4 < DC ? share[i / 4] : 0;
-      if (rows == 4) dotTile<4>(K, ai, as, bj, next, pf, bcs, ci, crs, 4, cols, acc);
-      else if (rows == 1) dotTile<1>(K, ai, as, bj, next, pf, bcs, ci, crs, 1, cols, acc);
-      else dotTile<4, true>(K, ai, as, bj, next, pf, bcs, ci, crs, rows, cols, acc);
+      const unsigned pf = ahead && i / 4 < G ? share[i / 4] : 0;
+      if (rows == 1) dotTile<1, false, G>(K, ai, as, bj, next, pf, bcs, ci, crs, 1, cols, acc);
+      else if constexpr (4 * G <= W) {
+        if (rows == 4) dotTile<4, false, G>(K, ai, as, bj, next, pf, bcs, ci, crs, 4, cols, acc);
+        else dotTile<4, true, G>(K, ai, as, bj, next, pf, bcs, ci, crs, rows, cols, acc);
+      }
     }
   }
+}
+
+void dotRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const float* b, int64_t bcs, float* c,
+             int64_t crs, bool acc) {
+  if (M == 1) dotRowsOf<2 * DC>(M, N, K, a, ars, b, bcs, c, crs, acc);
+  else dotRowsOf<DC>(M, N, K, a, ars, b, bcs, c, crs, acc);
 }
 
 // The NT form (forward) and the NN form (input gradient) for up to 2·W rows (bcastTaken), as Cᵀ = Bᵀ·Aᵀ: each
@@ -539,11 +557,22 @@ void packedRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, co
 // B rows contiguous (bcs = 1, the NN and TN forms): the micro-kernel reads A and B in place, KB rows of B at a
 // time (contiguous in memory) strip by strip of NR columns, adding into C, which stays in L1. Each strip
 // prefetches its part of the next KB rows. A column tail narrower than NR is copied zero-padded first, so
-// that no load runs past B.
+// that no load runs past B. A C that does not start on a cache line (Node's Float32Arrays mostly start 16 bytes
+// past one) is computed in an aligned copy, since its rows are loaded and stored every KB steps: from memory
+// 1.05–1.21× faster at 12–20 rows, from cache 1.08–1.20× at 4–16 (`bash bench/kernel-ab/run.sh d66bbed <this
+// commit> NN …`, both orders; 1–8 rows from memory within ±6%).
 constexpr int64_t KB = 16;
 
 void directRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs,
                 float* c, int64_t crs, bool acc) {
+  if (reinterpret_cast<uintptr_t>(c) % 64 != 0 || crs % 16 != 0) {
+    const int64_t stride = (N + 15) / 16 * 16;
+    float* t = packBufA.get(M * stride);
+    if (acc) for (int64_t i = 0; i < M; i++) std::memcpy(t + i * stride, c + i * crs, N * sizeof(float));
+    directRows(M, N, K, a, ars, acs, b, brs, t, stride, acc);
+    for (int64_t i = 0; i < M; i++) std::memcpy(c + i * crs, t + i * stride, N * sizeof(float));
+    return;
+  }
   const int64_t NF = N - N % NR, tail = N - NF;
   float* t = nullptr;
   if (tail) {

@@ -4,6 +4,8 @@
 // rounds times both versions back to back; the medians are compared. Built and run by run.sh, which also
 // swaps the two versions' order (the first in a round measured up to ±15% apart from the second on this VM).
 // One node on one thread: confirm a win with bench/addon-ab (both threads, the layer's routings) before keeping it.
+// The buffers are std::vectors, which glibc places 16 bytes past a cache line at these sizes, as Node places most
+// Float32Arrays (the addon's operands): the kernels see the alignment they get in the layer.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>

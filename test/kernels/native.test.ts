@@ -68,6 +68,32 @@ for (const v of ['NT', 'NN', 'TN'] as const) {
   });
 }
 
+// The few-row kernels copy operands that do not start on a cache line into aligned buffers (dot products: the
+// rows of A; the NN form: C). Of 16 consecutive float offsets one starts on a line, the others do not (whatever
+// the array's own address): every offset must give the same bits, near the js reference.
+test('native few-row products give the same bits at every alignment of their operands', { skip }, () => {
+  const rng = new Rng(12);
+  for (const v of ['NT', 'NN'] as const) {
+    for (const [M, N, K] of [[1, 67, 37], [3, 40, 512], [5, 33, 100], [8, 64, 17], [13, 70, 64], [23, 97, 40]]) {
+      if (v === 'NT' && M > 8) continue;
+      const { ars, acs, brs, bcs } = layout(v, M, N, K);
+      const a0 = randomArray(rng, M * K), b0 = randomArray(rng, K * N), c0 = randomArray(rng, M * N);
+      const ref = c0.slice();
+      jsBackend.gemmStrided(M, N, K, a0, 0, ars, acs, b0, 0, brs, bcs, ref, 0, N, true);
+      let first: Float32Array | null = null;
+      for (let o = 0; o < 16; o++) {
+        const a = new Float32Array(o + M * K), b = new Float32Array(o + K * N), c = new Float32Array(o + M * N);
+        a.set(a0, o); b.set(b0, o); c.set(c0, o);
+        nb!.gemmStrided(M, N, K, a, o, ars, acs, b, o, brs, bcs, c, o, N, true);
+        const out = c.slice(o);
+        assertClose(out, ref, { rtol: 1e-5, atol: 2e-6 * Math.max(1, K) }, `${v} ${M}×${N}×${K} offset ${o}`);
+        if (first) assertBitEqual(out, first, `${v} ${M}×${N}×${K}: offset ${o} vs offset 0`);
+        else first = out;
+      }
+    }
+  }
+});
+
 test('native grouped products match js over routings (k = 0…9, empty leaves, one leaf, uneven leaves, odd widths, the fresh hint)', { skip }, () => {
   const rng = new Rng(11);
   for (const [k, N, m, s, mode] of [[0, 9, 5, 7, 'random'], [1, 1, 3, 4, 'random'], [3, 50, 33, 17, 'random'],
