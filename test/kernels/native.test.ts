@@ -69,8 +69,8 @@ for (const v of ['NT', 'NN', 'TN'] as const) {
 }
 
 // The few-row kernels copy operands that do not start on a cache line into aligned buffers (dot products: the
-// rows of A; the NN form: C). Of 16 consecutive float offsets one starts on a line, the others do not (whatever
-// the array's own address): every offset must give the same bits, near the js reference.
+// rows of A; the NN form: C). Of 16 consecutive float offsets into one array one starts on a line, the others do
+// not (whatever the array's own address): every offset must give the same bits, near the js reference.
 test('native few-row products give the same bits at every alignment of their operands', { skip }, () => {
   const rng = new Rng(12);
   for (const v of ['NT', 'NN'] as const) {
@@ -81,11 +81,11 @@ test('native few-row products give the same bits at every alignment of their ope
       const ref = c0.slice();
       jsBackend.gemmStrided(M, N, K, a0, 0, ars, acs, b0, 0, brs, bcs, ref, 0, N, true);
       let first: Float32Array | null = null;
+      const a = new Float32Array(16 + M * K), b = new Float32Array(16 + K * N), c = new Float32Array(16 + M * N);
       for (let o = 0; o < 16; o++) {
-        const a = new Float32Array(o + M * K), b = new Float32Array(o + K * N), c = new Float32Array(o + M * N);
         a.set(a0, o); b.set(b0, o); c.set(c0, o);
         nb!.gemmStrided(M, N, K, a, o, ars, acs, b, o, brs, bcs, c, o, N, true);
-        const out = c.slice(o);
+        const out = c.slice(o, o + M * N);
         assertClose(out, ref, { rtol: 1e-5, atol: 2e-6 * Math.max(1, K) }, `${v} ${M}×${N}×${K} offset ${o}`);
         if (first) assertBitEqual(out, first, `${v} ${M}×${N}×${K}: offset ${o} vs offset 0`);
         else first = out;
