@@ -331,7 +331,6 @@ void dotTile(int64_t K, const float* a, int64_t ars, const float* const* b, cons
 template <int G>
 void dotRowsOf(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const float* b, int64_t bcs, float* c,
              int64_t crs, bool acc) {
-  constexpr int64_t AHEAD = G;
   const int64_t blocks = (M + 3) / 4, full = M / 4 * 4;
   const bool pad = M - full >= 2;
   if (pad || reinterpret_cast<uintptr_t>(a) % 64 != 0 || ars % 16 != 0) {
@@ -343,25 +342,23 @@ void dotRowsOf(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, con
     a = t;
     ars = stride;
   }
-  const float* tail = a + full * ars;
-  const int64_t tailStride = ars;
   unsigned share[G] = {};
   for (int q = 0; q < G; q++) share[q % blocks] |= 1u << q;
   for (int64_t j = 0; j < N; j += G) {
     const int64_t cols = std::min<int64_t>(G, N - j);
     const float* bj[G];
     for (int q = 0; q < G; q++) bj[q] = b + std::min<int64_t>(j + q, N - 1) * bcs;  // a narrow tail repeats its last column
-    const bool ahead = j + AHEAD + G <= N;
-    const float* next = ahead ? b + (j + AHEAD) * bcs : b;
+    const bool ahead = j + 2 * G <= N;
+    const float* next = ahead ? b + (j + G) * bcs : b;
     for (int64_t i = 0; i < M; i += 4) {
-      const float* ai = i < full ? a + i * ars : tail;
-      const int64_t as = i < full ? ars : tailStride, rows = std::min<int64_t>(4, M - i);
+      const float* ai = a + i * ars;
+      const int64_t rows = std::min<int64_t>(4, M - i);
       float* ci = c + i * crs + j;
       const unsigned pf = ahead && i / 4 < G ? share[i / 4] : 0;
-      if (rows == 1) dotTile<1, false, G>(K, ai, as, bj, next, pf, bcs, ci, crs, 1, cols, acc);
+      if (rows == 1) dotTile<1, false, G>(K, ai, ars, bj, next, pf, bcs, ci, crs, 1, cols, acc);
       else if constexpr (4 * G <= W) {
-        if (rows == 4) dotTile<4, false, G>(K, ai, as, bj, next, pf, bcs, ci, crs, 4, cols, acc);
-        else dotTile<4, true, G>(K, ai, as, bj, next, pf, bcs, ci, crs, rows, cols, acc);
+        if (rows == 4) dotTile<4, false, G>(K, ai, ars, bj, next, pf, bcs, ci, crs, 4, cols, acc);
+        else dotTile<4, true, G>(K, ai, ars, bj, next, pf, bcs, ci, crs, rows, cols, acc);
       }
     }
   }
