@@ -327,7 +327,7 @@ void dotTile(int64_t K, const float* a, int64_t ars, const float* const* b, cons
 // Eleventh session, `bash bench/kernel-ab/run.sh d66bbed <this commit> NT memory|cache 1 … 8` (both orders,
 // geometric mean): prefetching one group ahead instead of two, the aligned copy and eight columns for one row
 // (DC = 4 had been measured "no faster" with the two-group distance) together 1.08–1.25× from memory at 1–8 rows,
-// 1.10–1.25× from cache; the copy alone 1.09× from memory at 5–7 rows, 1.0× at 1–4 and 8.
+// 1.10–1.25× from cache; the copy alone 1.09–1.11× from memory at 5–7 rows, 0.99–1.02× at 1–4 and 8.
 template <int G>
 void dotRowsOf(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const float* b, int64_t bcs, float* c,
              int64_t crs, bool acc) {
@@ -556,8 +556,8 @@ void packedRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, co
 // prefetches its part of the next KB rows. A column tail narrower than NR is copied zero-padded first, so
 // that no load runs past B. A C that does not start on a cache line (Node's Float32Arrays mostly start 16 bytes
 // past one) is computed in an aligned copy, since its rows are loaded and stored every KB steps: from memory
-// 1.05–1.21× faster at 12–20 rows, from cache 1.08–1.20× at 4–16 (`bash bench/kernel-ab/run.sh d66bbed <this
-// commit> NN …`, both orders; 1–8 rows from memory within ±6%).
+// 1.14× faster at 16 rows and 1.21× at 20 (0.98–1.06× at 1–12), from cache 1.02–1.20× at 1–16 (`bash
+// bench/kernel-ab/run.sh d66bbed <this commit> NN …`, both orders).
 constexpr int64_t KB = 16;
 
 void directRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs,
