@@ -274,6 +274,11 @@ struct PackBuf {
 };
 thread_local PackBuf packBufA, packBufB;
 
+// Rows of floats at `p`, `stride` apart, that all start on a cache line (16 floats); and the stride of an aligned
+// copy of rows of n floats.
+inline bool onLines(const float* p, int64_t stride) { return reinterpret_cast<uintptr_t>(p) % 64 == 0 && stride % 16 == 0; }
+constexpr int64_t lineStride(int64_t n) { return (n + 15) / 16 * 16; }
+
 // The NT form (acs = 1, brs = 1: rows of A and columns of B both contiguous along p) as dot products: a tile of
 // DA ≤ 4 rows of A against G columns of B (DA·G ≤ W vector accumulators: DC = W / 4 for tiles of four rows, 2·DC
 // for a single row, whose four chains alone could not hide the multiply-add latency), summed across lanes at
@@ -333,8 +338,8 @@ void dotRowsOf(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, con
              int64_t crs, bool acc) {
   const int64_t blocks = (M + 3) / 4, full = M / 4 * 4;
   const bool pad = M - full >= 2;
-  if (pad || reinterpret_cast<uintptr_t>(a) % 64 != 0 || ars % 16 != 0) {
-    const int64_t stride = (K + 15) / 16 * 16, rows = pad ? full + 4 : M;
+  if (pad || !onLines(a, ars)) {
+    const int64_t stride = lineStride(K), rows = pad ? full + 4 : M;
     float* t = packBufA.get(rows * stride);
     for (int64_t i = 0; i < rows; i++)
       if (i < M) std::memcpy(t + i * stride, a + i * ars, K * sizeof(float));
@@ -562,8 +567,8 @@ constexpr int64_t KB = 16;
 
 void directRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs,
                 float* c, int64_t crs, bool acc) {
-  if (reinterpret_cast<uintptr_t>(c) % 64 != 0 || crs % 16 != 0) {
-    const int64_t stride = (N + 15) / 16 * 16;
+  if (!onLines(c, crs)) {
+    const int64_t stride = lineStride(N);
     float* t = packBufA.get(M * stride);
     if (acc) for (int64_t i = 0; i < M; i++) std::memcpy(t + i * stride, c + i * crs, N * sizeof(float));
     directRows(M, N, K, a, ars, acs, b, brs, t, stride, acc);
