@@ -717,21 +717,24 @@ double readSum(const float* p, int64_t n) {
 }
 
 // FMA throughput: 16 independent vector chains, `iters` rounds; returns the number of flops done.
+// Independent chains of fmaBurn: enough to keep both FMA pipes busy (latency 4–5 cycles × 2 pipes), and few enough
+// that they and the two constants stay in registers (16 vector registers without AVX-512: 16 chains spilled two of
+// them, whose every step then went through the stack, and the AVX2 peak read about half of what GEMM reaches).
+constexpr int kBurnChains = W == 16 ? 16 : 12;
+
 double fmaBurn(int64_t iters, float seed) {
-  // NOTE: distinct starting values, or the compiler merges identical chains.
-  vf a0 = seed - (vf){}, a1 = a0 + 1, a2 = a0 + 2, a3 = a0 + 3, a4 = a0 + 4, a5 = a0 + 5, a6 = a0 + 6, a7 = a0 + 7;
-  vf a8 = a0 + 8, a9 = a0 + 9, a10 = a0 + 10, a11 = a0 + 11, a12 = a0 + 12, a13 = a0 + 13, a14 = a0 + 14, a15 = a0 + 15;
+  vf a[kBurnChains];
+  for (int j = 0; j < kBurnChains; j++) a[j] = seed + j - (vf){};  // distinct values, or the compiler merges chains
   const vf m = 0.999999f - (vf){}, c = 1e-7f - (vf){};
   for (int64_t i = 0; i < iters; i++) {
-    a0 = a0 * m + c; a1 = a1 * m + c; a2 = a2 * m + c; a3 = a3 * m + c;
-    a4 = a4 * m + c; a5 = a5 * m + c; a6 = a6 * m + c; a7 = a7 * m + c;
-    a8 = a8 * m + c; a9 = a9 * m + c; a10 = a10 * m + c; a11 = a11 * m + c;
-    a12 = a12 * m + c; a13 = a13 * m + c; a14 = a14 * m + c; a15 = a15 * m + c;
+#pragma GCC unroll 16
+    for (int j = 0; j < kBurnChains; j++) a[j] = a[j] * m + c;
   }
-  vf s = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11 + a12 + a13 + a14 + a15;
+  vf s = a[0];
+  for (int j = 1; j < kBurnChains; j++) s += a[j];
   volatile float sink = s[0];
   (void)sink;
-  return 2.0 * 16 * W * (double)iters;
+  return 2.0 * kBurnChains * W * (double)iters;
 }
 
 // Lazy optimizer updates over one slot [e0, e1) (formulas in src/kernels/optim.ts), in float32 vectors.
