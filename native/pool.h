@@ -6,8 +6,8 @@
 // waits for its other tasks and rethrows the first exception on the calling thread.
 //
 // Waits spin, then block. A worker that finished a task keeps polling for the
-// next one for kSpinWork, yielding the core to any other runnable thread on
-// every poll, and only then blocks on a condition variable; the caller polls
+// next one for kSpinWork, yielding the core to any other runnable thread
+// every few microseconds (spinUntil), and only then blocks on a condition variable; the caller polls
 // for the workers' completion for kSpinDone before blocking. A blocked worker
 // on this virtual machine takes 70–230 µs to wake (its idle CPU is halted), a
 // polling one about a microsecond, and the calls of a training step come a
@@ -129,11 +129,26 @@ class Pool {
     return true;
   }
 
-  // Polls `ready` until it holds or `limit` has passed, yielding the core on every poll.
+  // Polls `ready` until it holds or `limit` has passed: kPolls polls a pause instruction apart, then the core is
+  // yielded to any other runnable thread, and so on. Yielding on every poll made each poll a system call, and a
+  // run's two waits (the worker's for the task, the caller's for the worker) cost 1.3 µs in all against 0.7–0.8
+  // this way (an empty 2-thread readProbe, development A/B at 32, 256 and 2048 polls per yield).
+  static constexpr int kPolls = 256;
+  static void relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield");
+#endif
+  }
   template <typename F>
   static void spinUntil(F&& ready, std::chrono::microseconds limit) {
     const auto end = std::chrono::steady_clock::now() + limit;
     while (!ready()) {
+      for (int i = 0; i < kPolls; i++) {
+        if (ready()) return;
+        relax();
+      }
       std::this_thread::yield();
       if (std::chrono::steady_clock::now() > end) return;
     }
