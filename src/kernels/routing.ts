@@ -1,6 +1,6 @@
 /**
- * Routing for tree-gated layers (DESIGN §2): bits → leaf index → counting
- * sort → one contiguous row range per non-empty node. Routing selects rows; it
+ * Routing for tree-gated layers (DESIGN §2): bits → leaf index → stable sort
+ * by leaf → one contiguous row range per non-empty node. Routing selects rows; it
  * has no gradient.
  *
  * Notation: N examples, depth k, 2^k leaves. Nodes are numbered in heap order:
@@ -12,8 +12,6 @@ export class Routing {
   leaf = new Int32Array(0);
   /** (N) sorted position → example index */
   perm = new Int32Array(0);
-  /** (2^k + 1, or G + 1 groups) first sorted position of each leaf; the last entry is N */
-  leafStart = new Int32Array(0);
   /** non-empty nodes, in order of depth then prefix: node id and row range [start, end) in sorted order */
   nodeCount = 0;
   node = new Int32Array(0);
@@ -23,37 +21,57 @@ export class Routing {
   depthStart = new Int32Array(0);
   n = 0;
   depth = 0;
-  private next = new Int32Array(0); // countingSort's write positions
+  // the sorted rows' runs of equal leaf: leaf and end of each (sort merges them into its node ranges)
+  private runLeaf = new Int32Array(0);
+  private runEnd = new Int32Array(0);
+  private next = new Int32Array(0); // counting sort: the write position of each leaf
+  private key = new Float64Array(0); // comparison sort: leaf · N + example
 
   /**
    * Sorts examples by `leaf[0..N)` (already filled) and lists the non-empty node
-   * ranges, O(N·(k+1) + 2^k). With `leavesOnly`, lists only the leaves and
+   * ranges, O(N·(k+1) + min(2^k, N log N)). With `leavesOnly`, lists only the leaves and
    * numbers them 0..2^k−1 (collapsed inference).
    */
   sort(N: number, k: number, leavesOnly = false): void {
     this.depth = k;
-    const ls = this.countingSort(N, 1 << k, N * (k + 1));
-    const leaf = this.leaf, perm = this.perm;
-    // node ranges: at depth d the sorted rows form runs of equal prefix leaf >> (k−d)
+    let cnt = this.sortRuns(N, 1 << k, N * (k + 1));
     if (this.depthStart.length < k + 2) this.depthStart = new Int32Array(k + 2);
-    let c = 0;
-    for (let d = 0; d <= k; d++) {
-      this.depthStart[d] = c;
-      if (leavesOnly && d < k) continue;
-      const shift = k - d;
+    // node ranges, depth k first: the runs of equal leaf, then at each depth above the runs of equal prefix (the
+    // ranges of the depth below merged by parent, in place), written from the end of the node arrays backwards
+    // and moved to their start at the end, so that the list runs depth 0 first
+    const q = this.runLeaf, e = this.runEnd, node = this.node, start = this.start, end = this.end, ds = this.depthStart;
+    const cap = node.length;
+    let pos = cap;
+    for (let d = k; d >= 0; d--) {
+      pos -= cnt;
       const base = leavesOnly ? 0 : (1 << d) - 1;
-      let r = 0;
-      while (r < N) {
-        const q = leaf[perm[r]] >> shift;
-        const e = ls[(q + 1) << shift];
-        this.node[c] = base + q;
-        this.start[c] = r;
-        this.end[c] = e;
-        c++;
-        r = e;
+      for (let i = 0, a = 0; i < cnt; i++) {
+        node[pos + i] = base + q[i];
+        start[pos + i] = a;
+        end[pos + i] = a = e[i];
       }
+      ds[d] = pos;
+      if (leavesOnly) {
+        ds.fill(pos, 0, k);
+        break;
+      }
+      let j = 0;
+      for (let i = 0; i < cnt; i++) {
+        const p = q[i] >> 1;
+        if (j > 0 && q[j - 1] === p) e[j - 1] = e[i];
+        else {
+          q[j] = p;
+          e[j++] = e[i];
+        }
+      }
+      cnt = j;
     }
-    this.depthStart[k + 1] = c;
+    const c = cap - pos;
+    node.copyWithin(0, pos, cap);
+    start.copyWithin(0, pos, cap);
+    end.copyWithin(0, pos, cap);
+    for (let d = 0; d <= k; d++) ds[d] -= pos;
+    ds[k + 1] = c;
     this.nodeCount = c;
   }
 
@@ -66,44 +84,62 @@ export class Routing {
   /**
    * Sorts N items by group `leaf[i]` in [0, G) (already filled) and lists one
    * range per non-empty group, the group being the node: the routing of a
-   * mixture of experts. O(N + G).
+   * mixture of experts. O(N + min(G, N log N)).
    */
   sortGroups(N: number, G: number): void {
     this.depth = 0;
-    const ls = this.countingSort(N, G, Math.min(N, G));
+    const runs = this.sortRuns(N, G, Math.min(N, G));
     if (this.depthStart.length < 2) this.depthStart = new Int32Array(2);
-    let c = 0;
-    for (let g = 0; g < G; g++) {
-      if (ls[g + 1] === ls[g]) continue;
-      this.node[c] = g;
-      this.start[c] = ls[g];
-      this.end[c] = ls[g + 1];
-      c++;
+    for (let u = 0; u < runs; u++) {
+      this.node[u] = this.runLeaf[u];
+      this.start[u] = u === 0 ? 0 : this.runEnd[u - 1];
+      this.end[u] = this.runEnd[u];
     }
     this.depthStart[0] = 0;
-    this.depthStart[1] = c;
-    this.nodeCount = c;
+    this.depthStart[1] = runs;
+    this.nodeCount = runs;
   }
 
-  /** Stable counting sort of leaf[0..N) into perm; returns the group starts (G + 1 entries, last = N). */
-  private countingSort(N: number, G: number, maxNodes: number): Int32Array {
+  /**
+   * Stable sort of leaf[0..N) (groups in [0, G)) into perm, then the runs of equal leaf in sorted order; returns
+   * their count. A counting sort where G is at most a few times N, else a sort of the keys leaf · N + example
+   * (a few examples in a deep tree: collapsed inference of one example would otherwise clear 2^k counts).
+   */
+  private sortRuns(N: number, G: number, maxNodes: number): number {
     this.n = N;
     if (this.perm.length < N) this.perm = new Int32Array(N);
-    if (this.leafStart.length < G + 1) this.leafStart = new Int32Array(G + 1);
+    if (this.runLeaf.length < N) {
+      this.runLeaf = new Int32Array(N);
+      this.runEnd = new Int32Array(N);
+    }
     if (this.node.length < maxNodes) {
       this.node = new Int32Array(maxNodes);
       this.start = new Int32Array(maxNodes);
       this.end = new Int32Array(maxNodes);
     }
-    const leaf = this.leaf, perm = this.perm, ls = this.leafStart;
-    ls.fill(0, 0, G + 1);
-    for (let i = 0; i < N; i++) ls[leaf[i] + 1]++;
-    for (let l = 0; l < G; l++) ls[l + 1] += ls[l];
-    if (this.next.length < G) this.next = new Int32Array(G);
-    const next = this.next; // NOTE: a reused copy of the group starts: no allocation per sort
-    next.set(ls.subarray(0, G));
-    for (let i = 0; i < N; i++) perm[next[leaf[i]]++] = i;
-    return ls;
+    const leaf = this.leaf, perm = this.perm;
+    if (G <= 4 * N || G * N > 2 ** 53) {
+      if (this.next.length < G + 1) this.next = new Int32Array(G + 1);
+      const next = this.next;
+      next.fill(0, 0, G + 1);
+      for (let i = 0; i < N; i++) next[leaf[i] + 1]++;
+      for (let l = 0; l < G; l++) next[l + 1] += next[l];
+      for (let i = 0; i < N; i++) perm[next[leaf[i]]++] = i;
+    } else {
+      if (this.key.length < N) this.key = new Float64Array(N);
+      const key = this.key.subarray(0, N);
+      for (let i = 0; i < N; i++) key[i] = leaf[i] * N + i; // exact: G·N ≤ 2^53
+      key.sort();
+      for (let r = 0; r < N; r++) perm[r] = key[r] % N;
+    }
+    const runLeaf = this.runLeaf, runEnd = this.runEnd;
+    let runs = 0;
+    for (let r = 0; r < N; r++) {
+      const L = leaf[perm[r]];
+      if (runs === 0 || runLeaf[runs - 1] !== L) runLeaf[runs++] = L;
+      runEnd[runs - 1] = r + 1;
+    }
+    return runs;
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * Routing.sort against definitions written out here: perm is the stable sort
- * of the examples by leaf, leafStart the exclusive prefix sum of the leaf
- * histogram, and the node list holds every non-empty node exactly once (depth
+ * of the examples by leaf (a counting sort where 2^k ≤ 4N, a sort of keys in
+ * deeper trees: both run below), and the node list holds every non-empty node exactly once (depth
  * by depth, prefix by prefix) with the range of sorted rows whose leaf lies
  * under it, and no empty node.
  */
@@ -12,14 +12,13 @@ import { depthOf, pathNode, Rng } from '../helpers.js';
 
 /** Expected routing of `leaves` in a depth-k tree. */
 function expected(leaves: number[], k: number, leavesOnly: boolean) {
-  const N = leaves.length, nLeaves = 2 ** k;
+  const N = leaves.length;
   const perm = leaves.map((L, i) => ({ L, i })).sort((a, b) => a.L - b.L || a.i - b.i).map((e) => e.i);
-  const leafStart: number[] = [];
-  for (let L = 0; L <= nLeaves; L++) leafStart.push(leaves.filter((x) => x < L).length);
   const sortedLeaf = perm.map((i) => leaves[i]);
   const nodes: Array<[number, number, number]> = []; // [node, start, end]
   for (let d = leavesOnly ? k : 0; d <= k; d++) {
-    for (let q = 0; q < 2 ** d; q++) {
+    const prefixes = [...new Set(leaves.map((L) => Math.floor(L / 2 ** (k - d))))].sort((a, b) => a - b); // the non-empty ones
+    for (const q of prefixes) {
       const id = leavesOnly ? q : 2 ** d - 1 + q;
       const rows = sortedLeaf.map((L, r) => (Math.floor(L / 2 ** (k - d)) === q ? r : -1)).filter((r) => r >= 0);
       if (rows.length === 0) continue;
@@ -28,7 +27,7 @@ function expected(leaves: number[], k: number, leavesOnly: boolean) {
       nodes.push([id, rows[0], rows[rows.length - 1] + 1]);
     }
   }
-  return { perm, leafStart, nodes, N };
+  return { perm, nodes, N };
 }
 
 function run(rt: Routing, leaves: number[], k: number, leavesOnly = false): void {
@@ -43,7 +42,6 @@ function check(rt: Routing, leaves: number[], k: number, leavesOnly: boolean, wh
   assert.equal(rt.n, N, `${what}: n`);
   assert.equal(rt.depth, k, `${what}: depth`);
   assert.deepEqual(Array.from(rt.perm.subarray(0, N)), e.perm, `${what}: perm is the stable sort by leaf`);
-  assert.deepEqual(Array.from(rt.leafStart.subarray(0, 2 ** k + 1)), e.leafStart, `${what}: leafStart`);
   const got: Array<[number, number, number]> = [];
   for (let g = 0; g < rt.nodeCount; g++) got.push([rt.node[g], rt.start[g], rt.end[g]]);
   assert.deepEqual(got, e.nodes, `${what}: node ranges [node, start, end)`);
@@ -88,6 +86,25 @@ function run2(leaves: number[], k: number, leavesOnly: boolean): Routing {
   return rt;
 }
 
+test('sort: deep trees with few examples (the key sort), equal leaves included, and a Routing moving between both sorts', () => {
+  const rng = new Rng(13);
+  const rt = new Routing();
+  for (const k of [8, 12, 24]) {
+    for (const N of [1, 2, 5, 31, 300]) {
+      const pool = Array.from({ length: Math.max(1, N >> 2) }, () => rng.int(2 ** k)); // repeats: stability matters
+      const leaves = Array.from({ length: N }, () => pool[rng.int(pool.length)]);
+      for (const leavesOnly of [false, true]) {
+        check(run2(leaves, k, leavesOnly), leaves, k, leavesOnly, `k=${k} N=${N} leavesOnly=${leavesOnly}`);
+        run(rt, leaves, k, leavesOnly);
+        check(rt, leaves, k, leavesOnly, `reused k=${k} N=${N} leavesOnly=${leavesOnly}`);
+        const shallow = leaves.map((L) => L >> (k - 2)); // 4 leaves: the counting sort, same Routing
+        run(rt, shallow, 2, leavesOnly);
+        check(rt, shallow, 2, leavesOnly, `reused k=2 N=${N} leavesOnly=${leavesOnly}`);
+      }
+    }
+  }
+});
+
 test('sort: stability with many equal leaves', () => {
   const leaves = [3, 1, 3, 0, 1, 3, 0, 2, 1, 3];
   const rt = run2(leaves, 2, false);
@@ -119,14 +136,12 @@ test('sort: depth 0 lists only the root over all rows', () => {
   assert.equal(rt.nodeCount, 1);
   assert.deepEqual([rt.node[0], rt.start[0], rt.end[0]], [0, 0, 4]);
   assert.deepEqual(Array.from(rt.perm.subarray(0, 4)), [0, 1, 2, 3]);
-  assert.deepEqual(Array.from(rt.leafStart.subarray(0, 2)), [0, 4]);
 });
 
 test('sort: N = 0 and N = 1', () => {
   for (const k of [0, 1, 4]) {
     const rt = run2([], k, false);
     assert.equal(rt.nodeCount, 0, `k=${k} N=0: no nodes`);
-    assert.deepEqual(Array.from(rt.leafStart.subarray(0, 2 ** k + 1)), Array(2 ** k + 1).fill(0));
     const lo = run2([], k, true);
     assert.equal(lo.nodeCount, 0);
     const L = 2 ** k - 1;
