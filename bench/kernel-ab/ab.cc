@@ -19,7 +19,9 @@
 #include "kernels.h"
 using tg::kChainRowsNN;
 using tg::kChainRowsNT;
+#ifndef TG_W  // run.sh sets it: 16 for the AVX-512 kernels, 8 for the AVX2 ones
 #define TG_W 16
+#endif
 namespace va {
 #include VA
 }

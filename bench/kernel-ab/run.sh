@@ -2,7 +2,8 @@
 # A/B of the native kernels at two git revisions, node by node (see ab.cc), in both orders:
 #   bash bench/kernel-ab/run.sh OLD_REV NEW_REV [NT|NN|TN] [memory|cache] [rows...]
 # prints, per row count, new's speed-up over old in each order and their geometric mean.
-# Needs g++ and an AVX-512 processor; takes about a minute per form and order.
+# Needs g++; compiles the AVX-512 kernels where the processor has AVX-512, else the AVX2 ones (ISA=avx2 forces
+# those); takes about a minute per form and order.
 set -euo pipefail
 usage="usage: bash bench/kernel-ab/run.sh OLD_REV NEW_REV [NT|NN|TN] [memory|cache] [rows...]   (NEW_REV may be . for the working tree)"
 if [ $# -lt 2 ] || [ "$1" = --help ] || [ "$1" = -h ]; then echo "$usage" >&2; [ $# -ge 1 ] && [[ $1 = -* ]] && exit 0; exit 2; fi
@@ -18,12 +19,17 @@ for v in old new; do
   if [ "$rev" = . ]; then src=$(cat "$root/native/kernels_impl.h"); else src=$(git -C "$root" show "$rev:native/kernels_impl.h"); fi
   grep -v '^extern const Kernels kernels' <<< "$src" > "$tmp/$v.h"
 done
-flags=(-O3 -std=c++17 -mavx512f -mavx512vl -mfma -mavx2 -I"$tmp" -I"$root/native")
+isa=${ISA:-$(grep -qw avx512f /proc/cpuinfo && echo avx512 || echo avx2)}
+case $isa in
+  avx512) flags=(-O3 -std=c++17 -mavx512f -mavx512vl -mfma -mavx2 -DTG_W=16 -I"$tmp" -I"$root/native") ;;
+  avx2) flags=(-O3 -std=c++17 -mfma -mavx2 -DTG_W=8 -I"$tmp" -I"$root/native") ;;
+  *) echo "ISA must be avx512 or avx2, not '$isa'" >&2; exit 2 ;;
+esac
 g++ "${flags[@]}" -DVA='"old.h"' -DVB='"new.h"' "$root/bench/kernel-ab/ab.cc" -o "$tmp/on"
 g++ "${flags[@]}" -DVA='"new.h"' -DVB='"old.h"' "$root/bench/kernel-ab/ab.cc" -o "$tmp/no"
 "$tmp/on" "$f" "$where" "$@" > "$tmp/on.txt"
 "$tmp/no" "$f" "$where" "$@" > "$tmp/no.txt"
-echo "# $form, weights from $where: speed-up of $new over $old (old first, new first, geometric mean)"
+echo "# $form ($isa), weights from $where: speed-up of $new over $old (old first, new first, geometric mean)"
 paste "$tmp/on.txt" "$tmp/no.txt" | awk '{
   r1 = $(NF/2); r2 = $NF  # old first: first/second = old/new; new first: first/second = new/old
   printf "%s rows %4d: %.3f  %.3f  %.3f\n", $1, $4, r1, 1 / r2, sqrt(r1 / r2) }'
