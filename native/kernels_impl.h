@@ -327,6 +327,11 @@ void dotTile(int64_t K, const float* a, int64_t ars, const float* const* b, cons
 // 3-row tiles took longer than the 4-row one (from cache 20 and 30 µs against 19 per 512×512 node; from memory
 // up to 1.4× the 4-row time: 3, 6 and 7 rows 76–98 µs against 52–72 at 4 and 8). A row's sums do not depend on
 // the tile it is in (its accumulators and their lane sums are the same).
+// Under AVX2 (W = 8: 4-row tiles of two columns, whose eight chains and six loads per step left the tile far
+// from the FMA peak) one to three rows run as tiles of two rows and one over four columns instead, no padding:
+// twelfth session, on a Zen 3 (`bash bench/kernel-ab/run.sh caf9246 . NT memory 1 2 3 4`, both orders) 1.22–1.25×
+// faster at two rows and 1.39× at three from memory (from cache 1.31–1.39× and 0.90×); in the layer
+// (`bash bench/addon-ab/run.sh HEAD . forward 5,6,7,8,9`) 0.99–1.05×, 1.05× at k = 8 in two runs.
 // The rows of A are copied (with that padding) into a buffer aligned to a cache line unless they start on one:
 // Node's Float32Arrays mostly start 16 bytes past a line, and every load of a row would then split two lines.
 // Eleventh session, `bash bench/kernel-ab/run.sh d66bbed <this commit> NT memory|cache 1 … 8` (both orders,
@@ -336,8 +341,9 @@ void dotTile(int64_t K, const float* a, int64_t ars, const float* const* b, cons
 template <int G>
 void dotRowsOf(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const float* b, int64_t bcs, float* c,
              int64_t crs, bool acc) {
-  const int64_t blocks = (M + 3) / 4, full = M / 4 * 4;
-  const bool pad = M - full >= 2;
+  constexpr int64_t TR = 4 * G <= W ? 4 : 2;  // rows of a tile (single rows aside)
+  const int64_t blocks = (M + TR - 1) / TR, full = M / TR * TR;
+  const bool pad = TR == 4 && M - full >= 2;
   if (pad || !onLines(a, ars)) {
     const int64_t stride = lineStride(K), rows = pad ? full + 4 : M;
     float* t = packBufA.get(rows * stride);
@@ -355,15 +361,17 @@ void dotRowsOf(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, con
     for (int q = 0; q < G; q++) bj[q] = b + std::min<int64_t>(j + q, N - 1) * bcs;  // a narrow tail repeats its last column
     const bool ahead = j + 2 * G <= N;
     const float* next = ahead ? b + (j + G) * bcs : b;
-    for (int64_t i = 0; i < M; i += 4) {
+    for (int64_t i = 0; i < M; i += TR) {
       const float* ai = a + i * ars;
-      const int64_t rows = std::min<int64_t>(4, M - i);
+      const int64_t rows = std::min<int64_t>(TR, M - i);
       float* ci = c + i * crs + j;
-      const unsigned pf = ahead && i / 4 < G ? share[i / 4] : 0;
+      const unsigned pf = ahead && i / TR < G ? share[i / TR] : 0;
       if (rows == 1) dotTile<1, false, G>(K, ai, ars, bj, next, pf, bcs, ci, crs, 1, cols, acc);
-      else if constexpr (4 * G <= W) {
+      else if constexpr (TR == 4) {
         if (rows == 4) dotTile<4, false, G>(K, ai, ars, bj, next, pf, bcs, ci, crs, 4, cols, acc);
         else dotTile<4, true, G>(K, ai, ars, bj, next, pf, bcs, ci, crs, rows, cols, acc);
+      } else {
+        dotTile<2, false, G>(K, ai, ars, bj, next, pf, bcs, ci, crs, 2, cols, acc);
       }
     }
   }
@@ -371,7 +379,7 @@ void dotRowsOf(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, con
 
 void dotRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const float* b, int64_t bcs, float* c,
              int64_t crs, bool acc) {
-  if (M == 1) dotRowsOf<2 * DC>(M, N, K, a, ars, b, bcs, c, crs, acc);
+  if (M == 1 || (W == 8 && M <= 3)) dotRowsOf<2 * DC>(M, N, K, a, ars, b, bcs, c, crs, acc);
   else dotRowsOf<DC>(M, N, K, a, ars, b, bcs, c, crs, acc);
 }
 
