@@ -724,7 +724,7 @@ double readSum(const float* p, int64_t n) {
   return t;
 }
 
-// FMA throughput: 16 independent vector chains, `iters` rounds; returns the number of flops done.
+// FMA throughput: kBurnChains independent vector chains, `iters` rounds; returns the number of flops done.
 // Independent chains of fmaBurn: enough to keep both FMA pipes busy (latency 4–5 cycles × 2 pipes), and few enough
 // that they and the two constants stay in registers (16 vector registers without AVX-512: 16 chains spilled two of
 // them, whose every step then went through the stack, and the AVX2 peak read about half of what GEMM reaches).
