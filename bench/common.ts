@@ -154,11 +154,18 @@ export async function peerVersions(): Promise<Record<string, string>> {
 
 export interface MachineInfo { cpu: string; cores: number; node: string; memoryGiB: number }
 
+/**
+ * The processor as the figures need it named: model name, and on Linux its family and model numbers and widest
+ * vector extension (sessions have landed on Zen 3 without AVX-512 and on Zen 5 with it, under one model name).
+ */
 export function machineInfo(): MachineInfo {
   let cpu = cpus()[0]?.model ?? 'unknown';
   try {
-    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
-    if (m) cpu = m[1].trim();
+    const info = readFileSync('/proc/cpuinfo', 'utf8');
+    const field = (name: string): string | undefined => new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(info)?.[1].trim();
+    const flags = new Set((field('flags') ?? '').split(/\s+/));
+    const simd = flags.has('avx512f') ? 'AVX-512' : flags.has('avx2') ? 'AVX2, no AVX-512' : 'no AVX2';
+    cpu = `${field('model name') ?? cpu} (family ${field('cpu family') ?? '?'}, model ${field('model') ?? '?'}, ${simd})`;
   } catch { /* not Linux */ }
   return { cpu, cores: cpus().length, node: process.version, memoryGiB: Math.round(totalmem() / 2 ** 30) };
 }
