@@ -9,16 +9,15 @@ import type { Param } from './param.js';
  */
 export class InferenceTables<T> {
   private value: T | null = null;
-  private key = '';
+  private versions: number[] = []; // of the parameters the tables were built from
   private backendName = '';
 
   get(be: Backend, params: readonly Param[], build: (be: Backend, previous: T | null) => T): T {
-    const key = `${be.name}:${params.map((p) => p.version).join(',')}`;
-    if (this.value === null || key !== this.key) {
+    if (this.value === null || be.name !== this.backendName || !this.current(params)) {
       const previous = this.backendName === be.name ? this.value : null;
       this.value = null; // NOTE: tables of another backend can go before the new ones are built
       this.value = build(be, previous);
-      this.key = key;
+      this.versions = params.map((p) => p.version);
       this.backendName = be.name;
     }
     return this.value;
@@ -27,8 +26,16 @@ export class InferenceTables<T> {
   /** Drops the tables (rebuilt on the next use). */
   drop(): void {
     this.value = null;
-    this.key = '';
+    this.versions = [];
     this.backendName = '';
+  }
+
+  // whether the parameters are those the tables were built from (no string per call: one-example inference
+  // calls this every time)
+  private current(params: readonly Param[]): boolean {
+    if (params.length !== this.versions.length) return false;
+    for (let i = 0; i < params.length; i++) if (params[i].version !== this.versions[i]) return false;
+    return true;
   }
 }
 
