@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # A/B of the native kernels at two git revisions, node by node (see ab.cc), in both orders:
-#   bash bench/kernel-ab/run.sh OLD_REV NEW_REV [NT|NN|TN] [memory|cache] [rows...]
+#   bash bench/kernel-ab/run.sh OLD_REV NEW_REV [NT|NN|TN|NTP] [memory|cache] [rows...]
 # prints, per row count, new's speed-up over old in each order and their geometric mean.
 # Needs g++; compiles the AVX-512 kernels where the processor has AVX-512, else the AVX2 ones (ISA=avx2 forces
 # those); takes about a minute per form and order.
 set -euo pipefail
-usage="usage: bash bench/kernel-ab/run.sh OLD_REV NEW_REV [NT|NN|TN] [memory|cache] [rows...]   (NEW_REV may be . for the working tree)"
+usage="usage: bash bench/kernel-ab/run.sh OLD_REV NEW_REV [NT|NN|TN|NTP] [memory|cache] [rows...]   (NEW_REV may be . for the working tree)"
 if [ $# -lt 2 ] || [ "$1" = --help ] || [ "$1" = -h ]; then echo "$usage" >&2; [ $# -ge 1 ] && [[ $1 = -* ]] && exit 0; exit 2; fi
 old=$1; new=$2
 form=${3:-NT}; where=${4:-memory}; shift $(( $# < 4 ? $# : 4 ))
-case $form in NT) f=0 ;; NN) f=1 ;; TN) f=2 ;; *) echo "form must be NT, NN or TN" >&2; echo "$usage" >&2; exit 2 ;; esac
+case $form in NT) f=0 ;; NN) f=1 ;; TN) f=2 ;; NTP) f=3 ;; *) echo "form must be NT, NN, TN or NTP (NT over packed panels)" >&2; echo "$usage" >&2; exit 2 ;; esac
 case $where in memory|cache) ;; *) echo "the place must be memory or cache, not '$where'" >&2; echo "$usage" >&2; exit 2 ;; esac
 root=$(git rev-parse --show-toplevel)
 tmp=$(mktemp -d)
