@@ -533,6 +533,26 @@ void panelRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, con
 // reads the 128 KB of panels back from L2).
 void packPanels(int64_t N, int64_t K, const float* w, float* out) { packB(w, 1, K, 0, K, 0, N, out); }
 
+// One row over four packed panels at once (four read streams, eight chains): under AVX2, collapsed inference of
+// one example. Each element's chain and store are microTwo's, so the sums are the same. Twelfth session, Zen 3:
+// `bash bench/kernel-ab/run.sh 01c5043 . NTP memory|cache 1` 1.08× from memory, 1.00× from cache; through the
+// addon on two threads (a development script, a different 1 MB leaf per call) 1.05× in two runs. One panel at a
+// time was 0.83×; prefetching in microTwo 0.79–0.82× (the history).
+__attribute__((always_inline)) inline void microFour(int64_t kc, const float* a, const float* b, int64_t ps, float* c,
+                                                     bool acc) {
+  vf r[8];
+  for (int v = 0; v < 8; v++) r[v] = (vf){};
+  for (int64_t p = 0; p < kc; p++) {
+    const vf x = a[p] - (vf){};
+    for (int q = 0; q < 4; q++) {
+      r[2 * q] += x * load(b + q * ps);
+      r[2 * q + 1] += x * load(b + q * ps + W);
+    }
+    b += NR;
+  }
+  for (int v = 0; v < 8; v++) store(c + v * W, acc ? load(c + v * W) + r[v] : r[v]);
+}
+
 void packedRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const float* panels, float* c,
                 int64_t crs, bool acc) {
   if (M <= 0 || N <= 0) return;
@@ -545,6 +565,11 @@ void packedRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, co
     const int64_t cols = std::min<int64_t>(NR, N - j);
     const float* panel = panels + j * K;
     const float* next = j + NR < N ? panel + NR * K : nullptr;
+    if (W == 8 && M == 1 && j + 4 * NR <= N) {
+      microFour(K, a, panel, NR * K, c + j, acc);
+      j += 3 * NR;
+      continue;
+    }
     if (M <= 4 && j + 2 * NR <= N) {  // two full panels at once (microTwo)
       microTwoRows<false>(M, K, a, ars, (int64_t)1, panel, next, (int64_t)NR, c + j, crs, acc);
       j += NR;
