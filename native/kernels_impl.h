@@ -281,7 +281,8 @@ constexpr int64_t lineStride(int64_t n) { return (n + 15) / 16 * 16; }
 
 // The NT form (acs = 1, brs = 1: rows of A and columns of B both contiguous along p) as dot products: a tile of
 // DA ≤ 4 rows of A against G columns of B (DA·G ≤ W vector accumulators: DC = W / 4 for tiles of four rows, 2·DC
-// for a single row, whose four chains alone could not hide the multiply-add latency), summed across lanes at
+// for a single row, whose four chains alone could not hide the multiply-add latency, and for AVX2's tiles of two
+// rows, dotRowsOf), summed across lanes at
 // once by hsums (whose sum of a vector does not depend on its slot). Column q of the next group is prefetched
 // where bit q of `pf` is set. With PART, only the first `rows` rows of C are written (a tile run over rows padded
 // past A's last one).
@@ -749,12 +750,12 @@ double readSum(const float* p, int64_t n) {
   return t;
 }
 
-// FMA throughput: kBurnChains independent vector chains, `iters` rounds; returns the number of flops done.
 // Independent chains of fmaBurn: enough to keep both FMA pipes busy (latency 4–5 cycles × 2 pipes), and few enough
 // that they and the two constants stay in registers (16 vector registers without AVX-512: 16 chains spilled two of
 // them, whose every step then went through the stack, and the AVX2 peak read about half of what GEMM reaches).
 constexpr int kBurnChains = W == 16 ? 16 : 12;
 
+// FMA throughput: kBurnChains independent vector chains, `iters` rounds; returns the number of flops done.
 double fmaBurn(int64_t iters, float seed) {
   vf a[kBurnChains];
   for (int j = 0; j < kBurnChains; j++) a[j] = seed + j - (vf){};  // distinct values, or the compiler merges chains
