@@ -113,6 +113,10 @@ struct U8 {
   uint8_t* p;
   int64_t n;
 };
+struct F64 {
+  double* p;
+  int64_t n;
+};
 F32 f32(napi_env env, napi_value v, const char* what) { return typed<F32, napi_float32_array>(env, v, what); }
 I32 i32(napi_env env, napi_value v, const char* what) { return typed<I32, napi_int32_array>(env, v, what); }
 
@@ -473,58 +477,128 @@ napi_value GroupedBackwardInput(napi_env env, napi_callback_info info) {
   });
 }
 
+// Shared by groupedBackwardWeight and groupedBackwardWeightStep: checks the buffers and runs node(g, nt) for each
+// node g of the list, which writes the weight gradient dU_t = dys[r]ᵀ xs[r] of node t (on nt threads) and does with it
+// what its caller wants, after adding dc_t += Σ_r dys[r] here. Nodes are split across threads (each node has one
+// writer); a node too big for that is split inside its product instead, on all threads.
+template <typename F>
+void backwardWeight(napi_env env, napi_value* v, const F32& dw, F&& node) {
+  F32 dys = f32(env, v[5], "dys"), xs = f32(env, v[7], "xs"), db = f32(env, v[10], "dbias");
+  const int64_t m = i64(env, v[6], "m"), s = i64(env, v[8], "s"), N = i64(env, v[11], "N");
+  if ((wide)N * s > xs.n || (wide)N * m > dys.n || m * s == 0) throw ArgError{"grouped backward weight: buffers too small"};
+  const int64_t T = std::min(dw.n / (m * s), db.n / m);
+  Ranges r = ranges(env, v, T, N);
+  if (repeats(r.node.p + r.g0, r.g1 - r.g0)) throw ArgError{"node listed twice"};  // its gradient would have two writers
+  auto one = [&](int64_t g, int nt) {
+    const int32_t t = r.node.p[g];
+    const int64_t a = r.start.p[g], e = r.end.p[g];
+    node(g, t, e - a, dys.p + a * m, xs.p + a * s, nt);
+    float* cb = db.p + t * m;
+    for (int64_t i = a; i < e; i++) {
+      const float* d = dys.p + i * m;
+      for (int64_t j = 0; j < m; j++) cb[j] += d[j];
+    }
+  };
+  // Balance by partCost: a 1-row node costs about as much as a 12-row one (read and write its gradient).
+  // A node costing more than a thread's share is split inside its product; the rest run whole, in
+  // contiguous runs of about equal cost, one run per thread.
+  int64_t total = 0;
+  for (int64_t g = r.g0; g < r.g1; g++) total += partCost(r.end.p[g] - r.start.p[g]);
+  int64_t work = 0;
+  for (int64_t g = r.g0; g < r.g1; g++) work += (r.end.p[g] - r.start.p[g]) * m * s;
+  const int nt = work < kParallelMacs ? 1 : threads;
+  std::vector<int64_t> whole;
+  int64_t wholeCost = 0;
+  for (int64_t g = r.g0; g < r.g1; g++) {
+    const int64_t c = partCost(r.end.p[g] - r.start.p[g]);
+    if (nt > 1 && c * nt > total) one(g, nt);
+    else { whole.push_back(g); wholeCost += c; }
+  }
+  pool->run(nt, [&](int t) {
+    int64_t acc = 0;
+    for (int64_t g : whole) {
+      const int64_t c = partCost(r.end.p[g] - r.start.p[g]);
+      const int owner = wholeCost == 0 ? 0 : (int)std::min<int64_t>(nt - 1, (acc + c / 2) * nt / wholeCost);
+      acc += c;
+      if (owner == t) one(g, 1);
+    }
+  }, (double)work / kParallelMacs);
+}
+
 // groupedBackwardWeight(node, start, end, g0, g1, dys, m, xs, s, dw, dbias, N, fresh):
-// dU_t += dys[r]ᵀ xs[r], dc_t += Σ_r dys[r]. Nodes are split across threads (each dU_t has one writer);
-// a node too big for that is split inside its product instead. fresh (optional, per group): 1 where dU_t
-// holds zeros, so that it may be overwritten (streamed, without reading it) instead of added to.
+// dU_t += dys[r]ᵀ xs[r], dc_t += Σ_r dys[r]. fresh (optional, per group): 1 where dU_t holds zeros, so that it may
+// be overwritten (streamed, without reading it) instead of added to.
 napi_value GroupedBackwardWeight(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
     napi_value v[13];
     argv(env, info, 13, v);
-    F32 dys = f32(env, v[5], "dys"), xs = f32(env, v[7], "xs"), dw = f32(env, v[9], "dw"), db = f32(env, v[10], "dbias");
-    const int64_t m = i64(env, v[6], "m"), s = i64(env, v[8], "s"), N = i64(env, v[11], "N");
-    if ((wide)N * s > xs.n || (wide)N * m > dys.n || m * s == 0) throw ArgError{"grouped backward weight: buffers too small"};
-    const int64_t T = std::min(dw.n / (m * s), db.n / m);
-    Ranges r = ranges(env, v, T, N);
-    if (repeats(r.node.p + r.g0, r.g1 - r.g0)) throw ArgError{"node listed twice"};  // its gradient would have two writers
+    const F32 dw = f32(env, v[9], "dw");
+    const int64_t m = i64(env, v[6], "m"), s = i64(env, v[8], "s");
     const U8 fresh = optional<U8, napi_uint8_array>(env, v[12], "fresh");
-    if (fresh.p && fresh.n < r.g1) throw ArgError{"fresh shorter than the node list"};
-    auto node = [&](int64_t g, int nt) {
-      const int32_t t = r.node.p[g];
-      const int64_t a = r.start.p[g], e = r.end.p[g];
+    if (fresh.p && fresh.n < i64(env, v[4], "g1")) throw ArgError{"fresh shorter than the node list"};
+    backwardWeight(env, v, dw, [&](int64_t g, int32_t t, int64_t K, const float* dy, const float* x, int nt) {
       float* c = dw.p + t * m * s;
-      if (fresh.p && fresh.p[g] && nt == 1) isa->gemmStream(m, s, e - a, dys.p + a * m, 1, m, xs.p + a * s, s, 1, c, s);
-      else gemmPar(m, s, e - a, dys.p + a * m, 1, m, xs.p + a * s, s, 1, c, s, !(fresh.p && fresh.p[g]), nt);
-      float* cb = db.p + t * m;
-      for (int64_t i = a; i < e; i++) {
-        const float* d = dys.p + i * m;
-        for (int64_t j = 0; j < m; j++) cb[j] += d[j];
-      }
+      if (fresh.p && fresh.p[g] && nt == 1) isa->gemmStream(m, s, K, dy, 1, m, x, s, 1, c, s);
+      else gemmPar(m, s, K, dy, 1, m, x, s, 1, c, s, !(fresh.p && fresh.p[g]), nt);
+    });
+    return undefined(env);
+  });
+}
+
+// Adam's bias corrections 1 / (1 − β^t) of a slot's t-th step, as adamUpdate and groupedBackwardWeightStep use them.
+inline float biasCorrection(double beta, int32_t t) { return (float)(1 / (1 - std::pow(beta, t))); }
+
+thread_local std::vector<float> stepGrad;  // a node's gradient in groupedBackwardWeightStep (one thread's)
+
+// groupedBackwardWeightStep(node, start, end, g0, g1, dys, m, xs, s, w, dbias, N, mState, vState, steps, decayScale,
+// hp): the optimizer step of every listed node's weights with its gradient dys[r]ᵀ xs[r], node by node as each
+// gradient is made, so that the gradient stays in cache and never reaches memory; dc_t += Σ_r dys[r] as
+// groupedBackwardWeight. hp = [kind (0 adam, 1 sgd), lr, weightDecay, β1, β2, ε, μ]; vState null for sgd. The
+// same weights and state as groupedBackwardWeight into zeroed gradients followed by adamUpdate / sgdUpdate of the
+// listed nodes: the same products (a gradient overwritten, as where `fresh`), the same per-slot update kernels on
+// pieces that start on multiples of 64 elements.
+napi_value GroupedBackwardWeightStep(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    napi_value v[17];
+    argv(env, info, 17, v);
+    const F32 w = f32(env, v[9], "w"), ms = f32(env, v[12], "mState");
+    const F32 vs = optional<F32, napi_float32_array>(env, v[13], "vState"), d = optional<F32, napi_float32_array>(env, v[15], "decayScale");
+    const I32 steps = i32(env, v[14], "steps");
+    const int64_t m = i64(env, v[6], "m"), s = i64(env, v[8], "s"), size = m * s;
+    const F64 hp = typed<F64, napi_float64_array>(env, v[16], "hp");
+    if (hp.n < 7) throw ArgError{"hp: needs 7 settings"};
+    if (hp.p[0] != 0 && hp.p[0] != 1) throw ArgError{"unknown optimizer (hp[0] must be 0 for adam or 1 for sgd)"};
+    const bool adam = hp.p[0] == 0;
+    const double lr = hp.p[1], wd = hp.p[2], b1 = hp.p[3], b2 = hp.p[4], eps = hp.p[5], mu = hp.p[6];
+    if (adam && !vs.p) throw ArgError{"adam needs its second moment v"};
+    if (ms.n < w.n || (adam && vs.n < w.n)) throw ArgError{"optimizer state smaller than the weights"};
+    if (size > 0 && (steps.n < w.n / size || (d.p && d.n < w.n / size))) throw ArgError{"steps or decayScale shorter than the node count"};
+    // elements [e0, e1) of node t's slot, their gradient at g[0, e1 − e0)
+    auto update = [&](int32_t t, int32_t step, const float* g, int64_t e0, int64_t e1) {
+      const int64_t base = t * size + e0;
+      e1 -= e0;
+      e0 = 0;
+      const float lam = d.p ? (float)(wd * d.p[t]) : 0.f;
+      if (adam)
+        isa->adamSlot(w.p + base, const_cast<float*>(g), ms.p + base, vs.p + base, e0, e1, (float)lr, lam, (float)b1, (float)b2,
+                      (float)(1 - b1), (float)(1 - b2), (float)eps, biasCorrection(b1, step), biasCorrection(b2, step), false);
+      else isa->sgdSlot(w.p + base, const_cast<float*>(g), ms.p + base, e0, e1, (float)lr, lam, (float)mu, false);
     };
-    // Balance by partCost: a 1-row node costs about as much as a 12-row one (read and write its gradient).
-    // A node costing more than a thread's share is split inside its product; the rest run whole, in
-    // contiguous runs of about equal cost, one run per thread.
-    int64_t total = 0;
-    for (int64_t g = r.g0; g < r.g1; g++) total += partCost(r.end.p[g] - r.start.p[g]);
-    int64_t work = 0;
-    for (int64_t g = r.g0; g < r.g1; g++) work += (r.end.p[g] - r.start.p[g]) * m * s;
-    const int nt = work < kParallelMacs ? 1 : threads;
-    std::vector<int64_t> whole;
-    int64_t wholeCost = 0;
-    for (int64_t g = r.g0; g < r.g1; g++) {
-      const int64_t c = partCost(r.end.p[g] - r.start.p[g]);
-      if (nt > 1 && c * nt > total) node(g, nt);
-      else { whole.push_back(g); wholeCost += c; }
-    }
-    pool->run(nt, [&](int t) {
-      int64_t acc = 0;
-      for (int64_t g : whole) {
-        const int64_t c = partCost(r.end.p[g] - r.start.p[g]);
-        const int owner = wholeCost == 0 ? 0 : (int)std::min<int64_t>(nt - 1, (acc + c / 2) * nt / wholeCost);
-        acc += c;
-        if (owner == t) node(g, 1);
+    backwardWeight(env, v, w, [&](int64_t, int32_t t, int64_t K, const float* dy, const float* x, int nt) {
+      if ((int64_t)stepGrad.size() < size) stepGrad.resize(size);
+      float* c = stepGrad.data();
+      const int32_t step = ++steps.p[t];
+      if (nt == 1) {
+        isa->gemm(m, s, K, dy, 1, m, x, s, 1, c, s, false);
+        update(t, step, c, 0, size);
+        return;
       }
-    }, (double)work / kParallelMacs);
+      gemmPar(m, s, K, dy, 1, m, x, s, 1, c, s, false, nt);
+      pool->run(nt, [&](int th) {  // split as adamUpdate splits a slot: on multiples of 64 elements
+        const int64_t e0 = size * th / nt / 64 * 64, e1 = th == nt - 1 ? size : size * (th + 1) / nt / 64 * 64;
+        if (e1 > e0) update(t, step, c + e0, e0, e1);
+      }, (double)size / kParallelElements);
+    });
     return undefined(env);
   });
 }
@@ -579,9 +653,9 @@ napi_value AdamUpdate(napi_env env, napi_callback_info info) {
     const F32 d = optional<F32, napi_float32_array>(env, v[8], "decayScale");
     napi_value sv[4] = {v[4], v[5], v[6], v[7]};
     forSlots(env, sv, w, g, {&m, &u}, d, [&](int32_t s, int64_t e0, int64_t e1, int32_t t) {
-      const float c1 = (float)(1 / (1 - std::pow(b1, t))), c2 = (float)(1 / (1 - std::pow(b2, t)));
       const float lam = d.p ? (float)(wd * d.p[s]) : 0.f;
-      isa->adamSlot(w.p, g.p, m.p, u.p, e0, e1, (float)lr, lam, (float)b1, (float)b2, (float)(1 - b1), (float)(1 - b2), (float)eps, c1, c2, clear);
+      isa->adamSlot(w.p, g.p, m.p, u.p, e0, e1, (float)lr, lam, (float)b1, (float)b2, (float)(1 - b1), (float)(1 - b2), (float)eps,
+                    biasCorrection(b1, t), biasCorrection(b2, t), clear);
     });
     return undefined(env);
   });
@@ -946,6 +1020,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"packNodes", nullptr, PackNodes, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"groupedBackwardInput", nullptr, GroupedBackwardInput, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"groupedBackwardWeight", nullptr, GroupedBackwardWeight, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"groupedBackwardWeightStep", nullptr, GroupedBackwardWeightStep, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adamUpdate", nullptr, AdamUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgdUpdate", nullptr, SgdUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"addRowVector", nullptr, AddRowVector, nullptr, nullptr, nullptr, napi_default, nullptr},

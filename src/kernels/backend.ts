@@ -2,6 +2,7 @@ import * as elementwise from './elementwise.js';
 import { gemmNN, gemmNT, gemmStrided, gemmTN } from './gemm.js';
 import { groupedBackwardInput, groupedBackwardWeight, groupedForward, packedFloats, packNodes, routedForward, type PackNodes, type RoutedForward } from './grouped.js';
 import { adamUpdate, sgdUpdate } from './optim.js';
+import { groupedBackwardWeightStep, type GroupedBackwardWeightStep } from './weight-step.js';
 import { TreegateError } from '../core/errors.js';
 import { withArgumentChecks } from './checked.js';
 
@@ -25,6 +26,7 @@ export interface Backend {
   readonly packedFloats: (m: number, s: number) => number;
   readonly groupedBackwardInput: typeof groupedBackwardInput;
   readonly groupedBackwardWeight: typeof groupedBackwardWeight;
+  readonly groupedBackwardWeightStep: GroupedBackwardWeightStep;
   readonly addRowVector: typeof elementwise.addRowVector;
   readonly addColumnSums: typeof elementwise.addColumnSums;
   readonly rowDots: typeof elementwise.rowDots;
@@ -44,7 +46,7 @@ export interface Backend {
 export const jsBackend: Backend = withArgumentChecks({
   name: 'js',
   gemmStrided, gemmNT, gemmNN, gemmTN,
-  groupedForward, routedForward, packNodes, packedFloats, groupedBackwardInput, groupedBackwardWeight,
+  groupedForward, routedForward, packNodes, packedFloats, groupedBackwardInput, groupedBackwardWeight, groupedBackwardWeightStep,
   ...elementwise,
   sgdUpdate, adamUpdate,
 });

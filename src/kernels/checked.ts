@@ -77,6 +77,14 @@ export function withArgumentChecks(b: Backend): Backend {
       }
       b.groupedBackwardWeight(rt, dys, m, xs, s, dw, dbias, fresh);
     },
+    groupedBackwardWeightStep(rt, dys, m, xs, s, w, dw, dbias, st) {
+      const op = 'groupedBackwardWeightStep', N = routing(op, rt, w, m * s, dbias, s, m);
+      floats(op, { dys: [dys, N * m], xs: [xs, N * s] });
+      if (st.kind !== 'adam' && st.kind !== 'sgd') fail(op, `unknown optimizer '${st.kind as string}'`);
+      if (st.kind === 'adam' && !(st.v instanceof Float32Array)) fail(op, 'adam needs its second moment v');
+      optimizerSlots(op, w, st.kind === 'adam' ? [dw, st.m, st.v!] : [dw, st.m], m * s, rt.node, rt.nodeCount, st.steps, st.decayScale, undefined);
+      b.groupedBackwardWeightStep(rt, dys, m, xs, s, w, dw, dbias, st);
+    },
     addRowVector(y, rows, cols, v) {
       ints('addRowVector', { rows, cols });
       floats('addRowVector', { y: [y, rows * cols], v: [v, cols] });

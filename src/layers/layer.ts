@@ -1,5 +1,13 @@
 import type { Matrix } from '../core/tensor.js';
+import type { WeightStep } from '../kernels/weight-step.js';
 import type { Param } from './param.js';
+
+/**
+ * The optimizer's step of this batch, offered to layers during backward (the trainer's fused step): a layer may
+ * apply it to a parameter as soon as that parameter's gradient is complete (and its weights no longer needed by
+ * the backward pass), instead of leaving the gradient for the optimizer's step.
+ */
+export interface EarlyStep { weightStep(p: Param): WeightStep }
 
 /** How a forward pass runs: `train` caches what backward needs; `infer` may use collapsed tables. */
 export type Mode = 'train' | 'infer';
@@ -48,8 +56,11 @@ export interface Layer {
   params(): Param[];
   /** (N, inputSize) → (N, outputSize). The returned matrix is owned by the layer and reused by the next call. */
   forward(x: Matrix, mode: Mode): Matrix;
-  /** Given dL/dy for the last `train` forward, accumulates parameter gradients and returns dL/dx (or null). */
-  backward(dy: Matrix, needInputGrad: boolean): Matrix | null;
+  /**
+   * Given dL/dy for the last `train` forward, accumulates parameter gradients and returns dL/dx (or null). With
+   * `early`, a layer may instead apply this step's update to parameters that hold no gradient yet (EarlyStep).
+   */
+  backward(dy: Matrix, needInputGrad: boolean, early?: EarlyStep): Matrix | null;
   parameterCount(): number;
   macs(): Macs;
 }

@@ -4,7 +4,7 @@ import { checkLabels, checkShape, firstNonFinite, matrix, Scratch, type Matrix }
 import { backend } from '../kernels/backend.js';
 import { Activation } from './activation.js';
 import { Dense } from './dense.js';
-import { isRouted, type Layer, type LayerConfig, type Macs, type Mode, type RoutedLayer } from './layer.js';
+import { isRouted, type EarlyStep, type Layer, type LayerConfig, type Macs, type Mode, type RoutedLayer } from './layer.js';
 import { MixtureOfExperts } from './moe.js';
 import type { Param } from './param.js';
 import { TreeGated } from './tree.js';
@@ -117,10 +117,10 @@ export class Model {
     return h;
   }
 
-  /** Backward from dL/dlogits through every layer; the first layer's input gradient is skipped. */
-  backward(dlogits: Matrix): void {
+  /** Backward from dL/dlogits through every layer; the first layer's input gradient is skipped. `early`: Layer.backward. */
+  backward(dlogits: Matrix, early?: EarlyStep): void {
     let g: Matrix | null = dlogits;
-    for (let i = this.layers.length - 1; i >= 0 && g; i--) g = this.layers[i].backward(g, i > 0);
+    for (let i = this.layers.length - 1; i >= 0 && g; i--) g = this.layers[i].backward(g, i > 0, early);
   }
 
   clearGrad(): void {
@@ -145,18 +145,22 @@ export class Model {
   /**
    * One training forward + backward on a batch: gradients accumulate into
    * params; returns the mean loss (cross-entropy plus the auxiliary losses of
-   * mixture-of-experts layers) and the correct count.
+   * mixture-of-experts layers) and the correct count. With `early` (the
+   * trainer's fused step), layers may apply the optimizer's step to some
+   * parameters during backward (Layer.backward); not when the loss is not
+   * finite, so that a caller can still drop the step.
    */
-  lossAndGrad(x: Matrix, labels: Int32Array): { loss: number; correct: number } {
+  lossAndGrad(x: Matrix, labels: Int32Array, early?: EarlyStep): { loss: number; correct: number } {
     checkLabels(labels, x.rows, this.config.numClasses, 'training batch');
     const logits = this.forward(x, 'train');
     const N = logits.rows, C = logits.cols;
     const dl = this.dlogits.get(N * C);
     const r = backend().softmaxCrossEntropy(logits.data, N, C, labels, dl);
-    this.backward(matrix(N, C, dl));
     let aux = 0;
     for (const l of this.layers) if (l instanceof MixtureOfExperts) aux += l.auxLoss();
-    return { loss: r.loss + aux, correct: r.correct };
+    const loss = r.loss + aux;
+    this.backward(matrix(N, C, dl), Number.isFinite(loss) ? early : undefined);
+    return { loss, correct: r.correct };
   }
 
   /** Mean loss and accuracy in inference mode (collapsed trees), in batches. */

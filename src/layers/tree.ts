@@ -4,7 +4,7 @@ import { checkShape, matrix, Scratch, type Matrix } from '../core/tensor.js';
 import { backend, type Backend } from '../kernels/backend.js';
 import { nodeCount, nodeDepth, Routing } from '../kernels/routing.js';
 import { InferenceTables, reusable } from './inference.js';
-import type { GatingSource, Layer, LeafUsage, Macs, Mode, NodeInit, TreeConfig } from './layer.js';
+import type { EarlyStep, GatingSource, Layer, LeafUsage, Macs, Mode, NodeInit, TreeConfig } from './layer.js';
 import { Param } from './param.js';
 
 /**
@@ -278,7 +278,11 @@ export class TreeGated implements Layer {
     return matrix(N, m, y);
   }
 
-  backward(dy: Matrix, needInputGrad: boolean): Matrix | null {
+  /**
+   * With `early`, a block's node weights that hold no gradient yet take the optimizer's step as their gradient is
+   * made (groupedBackwardWeightStep), after the input gradient has read them.
+   */
+  backward(dy: Matrix, needInputGrad: boolean, early?: EarlyStep): Matrix | null {
     const N = this.trained;
     if (N < 0) throw new Error(`${this.name}: backward without a train forward`);
     checkShape(dy, this.outputSize, `${this.name} output gradient`, N);
@@ -289,11 +293,6 @@ export class TreeGated implements Layer {
       const dys = direct ? dy.data : this.dys.get(N * m);
       if (!direct) be.gatherRows(dy.data, m, 0, rt.perm, N, m, dys);
       const w = this.weight[j], b = this.bias[j];
-      be.groupedBackwardWeight(rt, dys, m, xs, s, w.grad, b.grad, w.freshFlags(rt.node, rt.nodeCount));
-      for (let g = 0; g < rt.nodeCount; g++) {
-        w.touch(rt.node[g]);
-        b.touch(rt.node[g]);
-      }
       const dxs = dx && direct ? dx : dx || this.straightThrough ? this.dxs.get(N * s) : null;
       if (dxs) {
         dxs.fill(0);
@@ -301,6 +300,14 @@ export class TreeGated implements Layer {
         else be.groupedBackwardInput(rt, dys, m, w.data, s, dxs);
       }
       if (dx && !direct) be.scatterRows(dxs!, s, rt.perm, N, dx, n, j * s, false);
+      if (early && w.touchedCount === 0) {
+        be.groupedBackwardWeightStep(rt, dys, m, xs, s, w.data, w.grad, b.grad, early.weightStep(w));
+        w.version++;
+      } else {
+        be.groupedBackwardWeight(rt, dys, m, xs, s, w.grad, b.grad, w.freshFlags(rt.node, rt.nodeCount));
+        for (let g = 0; g < rt.nodeCount; g++) w.touch(rt.node[g]);
+      }
+      for (let g = 0; g < rt.nodeCount; g++) b.touch(rt.node[g]);
     }
     return dx ? matrix(N, n, dx) : null;
   }

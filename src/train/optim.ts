@@ -1,5 +1,7 @@
 import { check, checkNumber, TreegateError } from '../core/errors.js';
 import { backend } from '../kernels/backend.js';
+import type { WeightStep } from '../kernels/weight-step.js';
+import type { EarlyStep } from '../layers/layer.js';
 import type { Param } from '../layers/param.js';
 
 export type OptimizerKind = 'sgd' | 'adam';
@@ -56,6 +58,25 @@ export class Optimizer {
       v: this.kind === 'adam' ? new Float32Array(p.size) : null,
       steps: new Int32Array(p.numSlots),
     }));
+  }
+
+  /**
+   * This step's update of single parameters, for layers that apply it during backward as soon as a weight
+   * gradient is complete (Trainer: the tree layers' node weights, whose gradients then never reach memory). A
+   * parameter updated so has no touched slots left, so step(lr) passes over it; the result is the same.
+   */
+  early(lr: number): EarlyStep {
+    return {
+      weightStep: (p: Param): WeightStep => {
+        const i = this.params.indexOf(p);
+        check(i >= 0, `parameter ${p.name} is not one of this optimizer's`);
+        const st = this.state[i];
+        return {
+          kind: this.kind, m: st.m, v: st.v, steps: st.steps, decayScale: p.decayScale, lr, weightDecay: this.weightDecay,
+          beta1: this.beta1, beta2: this.beta2, eps: this.eps, momentum: this.momentum,
+        };
+      },
+    };
   }
 
   /** Replaces the state (moments and per-slot step counts) with a saved one of the same shapes (checkpoints). */

@@ -19,6 +19,11 @@ export interface TrainOptions {
   optimizer: OptimizerConfig;
   /** stop (default): throw NonFiniteError; skip: drop the step's gradients and halve the learning rate from then on */
   onNonFinite?: NonFinitePolicy;
+  /**
+   * Apply the optimizer's step to the tree layers' node weights during backward, as each node's gradient is made
+   * (default true): the same model bit for bit, without writing those gradients to memory and reading them back.
+   */
+  fusedStep?: boolean;
   /** called with each batch before its step (step numbers from 1); may change the batch in place */
   beforeStep?: (step: number, x: Float32Array, labels: Int32Array) => void;
   /** called after every step */
@@ -159,7 +164,10 @@ export class Trainer {
     for (let i = 0; i < rows; i++) this.yb[i] = this.data.y[idx[i]];
     o.beforeStep?.(p.step + 1, this.xb.subarray(0, rows * D), this.yb.subarray(0, rows));
     model.clearGrad();
-    const r = model.lossAndGrad(matrix(rows, D, this.xb), this.yb.subarray(0, rows));
+    let lr = learningRate(o.schedule, o.lr, p.step, this.totalSteps) * p.lrScale;
+    // the tree layers apply the step to their node weights during backward (fusedStep, default on)
+    const early = o.fusedStep === false ? undefined : this.optimizer.early(lr);
+    const r = model.lossAndGrad(matrix(rows, D, this.xb), this.yb.subarray(0, rows), early);
     let skipped = false;
     if (!Number.isFinite(r.loss)) {
       // the root cause first: a bad input makes every gradient bad, a bad weight every gradient after it
@@ -171,13 +179,13 @@ export class Trainer {
         // drop this step's gradients; the weights are still finite
         model.clearGrad();
         p.lrScale /= 2;
+        lr /= 2; // the rate the next step would take (reported below)
         p.skippedSteps++;
         skipped = true;
       } else {
         throw new NonFiniteError(`training loss became ${r.loss} at epoch ${p.epoch}, step ${p.step + 1}: non-finite value in ${what}`, p.step + 1, what);
       }
     }
-    const lr = learningRate(o.schedule, o.lr, p.step, this.totalSteps) * p.lrScale;
     if (!skipped) this.optimizer.step(lr);
     p.step++;
     p.position += rows;

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { matrix } from '../../src/core/tensor.js';
 import { mlpConfig, Model, type MlpOptions } from '../../src/layers/model.js';
 import { train, type LabeledData, type TrainOptions } from '../../src/train/trainer.js';
+import { testOnEveryBackend } from '../backends.js';
 import { Rng } from '../helpers.js';
 
 /** C Gaussian clusters in D dimensions with random centers (separable when spread < center distance). */
@@ -58,6 +59,17 @@ test('same seed with projection gating and two blocks: bit-identical', () => {
   const mlp: MlpOptions = { ...MLP, hidden: [12, 8], treeLayers: [2, 3], depth: 2, blocks: 2, gating: 'projection' };
   const a = run(9, {}, mlp), b = run(9, {}, mlp);
   a.model.params().forEach((p, i) => assert.deepEqual(bytes(p.data), bytes(b.model.params()[i].data), p.name));
+});
+
+testOnEveryBackend('the fused step (tree weights updated during backward) trains the same model, bit for bit, as the separate step', () => {
+  const sgd = { optimizer: { kind: 'sgd' as const, momentum: 0.9, weightDecay: 1e-3 }, schedule: 'constant' as const };
+  const wide: MlpOptions = { ...MLP, hidden: [12, 8], treeLayers: [2, 3], depth: 2, blocks: 2, gating: 'projection' };
+  for (const [opts, mlp, what] of [[{}, MLP, 'adam'], [sgd, MLP, 'sgd'], [{}, wide, 'two tree layers of two blocks'],
+    [{}, { ...wide, straightThrough: true }, 'straight-through gating']] as const) {
+    const a = run(7, opts, mlp), b = run(7, { ...opts, fusedStep: false }, mlp);
+    a.model.params().forEach((p, i) => assert.deepEqual(bytes(p.data), bytes(b.model.params()[i].data), `${what}: ${p.name}`));
+    assert.deepEqual(a.losses, b.losses, what);
+  }
 });
 
 test('a different seed gives different weights', () => {

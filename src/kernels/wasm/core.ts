@@ -25,6 +25,7 @@ import { TreegateError } from '../../core/errors.js';
 import { withArgumentChecks } from '../checked.js';
 import type { Backend } from '../backend.js';
 import type { Routing } from '../routing.js';
+import { composeWeightStep } from '../weight-step.js';
 import { composeRoutedForward, packedFloats, packNodes as plainPackNodes, type PackNodes } from '../grouped.js';
 
 /** The part of the WebAssembly JS API used here (lib ES2022 does not declare it). */
@@ -686,6 +687,7 @@ export function createWasmBackend(module: object, options: { residentBytes?: num
     name: 'wasm',
     gemmStrided, gemmNT, gemmNN, gemmTN,
     groupedForward, groupedBackwardInput, groupedBackwardWeight,
+    groupedBackwardWeightStep: composeWeightStep({ groupedBackwardWeight, adamUpdate, sgdUpdate }),
     routedForward: composeRoutedForward({ gatherRows, groupedForward, scatterRows }),
     packNodes, packedFloats,
     addRowVector, addColumnSums, rowDots, scaleRows,

@@ -1,0 +1,47 @@
+import { groupedBackwardWeight } from './grouped.js';
+import { adamUpdate, sgdUpdate } from './optim.js';
+import type { Routing } from './routing.js';
+
+/** One parameter's optimizer step (the settings and state of optim.ts's updates), made by the trainer's optimizer. */
+export interface WeightStep {
+  readonly kind: 'adam' | 'sgd';
+  /** Adam's first moment, or SGD's momentum */
+  readonly m: Float32Array;
+  /** Adam's second moment; null for SGD */
+  readonly v: Float32Array | null;
+  /** steps taken per slot (bumped for each slot updated) */
+  readonly steps: Int32Array;
+  readonly decayScale: Float32Array | null;
+  readonly lr: number;
+  readonly weightDecay: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly momentum: number;
+}
+
+/**
+ * The weight gradient of every listed node, dU_t = dys[r]ᵀ xs[r], applied at once by `step` to the node weights
+ * w (the bias gradient dc_t += Σ_r dys[r] is added as by groupedBackwardWeight). `dw` is the weights' gradient
+ * array and must hold zeros at the listed nodes; it holds zeros there again afterwards. The result is that of
+ * groupedBackwardWeight into dw followed by adamUpdate / sgdUpdate of the listed nodes, bit for bit; the native
+ * backend applies each node's gradient as soon as it is made, from cache, and never writes it to dw.
+ */
+export type GroupedBackwardWeightStep = (rt: Routing, dys: Float32Array, m: number, xs: Float32Array, s: number,
+  w: Float32Array, dw: Float32Array, dbias: Float32Array, step: WeightStep) => void;
+
+/** groupedBackwardWeightStep as a backend's groupedBackwardWeight followed by its update (the reference). */
+export function composeWeightStep(k: { groupedBackwardWeight: typeof groupedBackwardWeight; adamUpdate: typeof adamUpdate;
+  sgdUpdate: typeof sgdUpdate; }): GroupedBackwardWeightStep {
+  return (rt, dys, m, xs, s, w, dw, dbias, st) => {
+    const n = rt.nodeCount, ms = m * s;
+    k.groupedBackwardWeight(rt, dys, m, xs, s, dw, dbias, new Uint8Array(n).fill(1));
+    if (st.kind === 'adam') {
+      k.adamUpdate(w, dw, st.m, st.v!, ms, rt.node, n, st.steps, st.decayScale, st.lr, st.weightDecay, st.beta1, st.beta2, st.eps, true);
+    } else {
+      k.sgdUpdate(w, dw, st.m, ms, rt.node, n, st.steps, st.decayScale, st.lr, st.weightDecay, st.momentum, true);
+    }
+  };
+}
+
+export const groupedBackwardWeightStep = composeWeightStep({ groupedBackwardWeight, adamUpdate, sgdUpdate });

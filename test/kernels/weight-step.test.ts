@@ -1,0 +1,91 @@
+/**
+ * groupedBackwardWeightStep (the trainer's fused step: a tree layer's node weights updated as each node's
+ * gradient is made) against its definition, groupedBackwardWeight into zeroed gradients followed by adamUpdate or
+ * sgdUpdate of the listed nodes: bit for bit on the same backend (on the native one also across thread counts,
+ * with nodes the two threads share and nodes under and over the few-example streaming threshold), close to js
+ * elsewhere; bad arguments refused.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { jsBackend, type Backend } from '../../src/kernels/backend.js';
+import { nativeBackend } from '../../src/kernels/native/index.js';
+import { Routing } from '../../src/kernels/routing.js';
+import { loadWasmBackend } from '../../src/kernels/wasm/index.js';
+import type { WeightStep } from '../../src/kernels/weight-step.js';
+import { assertBitEqual, assertClose, randomArray, Rng } from '../helpers.js';
+
+const nb = nativeBackend();
+const backends: Array<{ be: Backend; threads: number[] }> = [{ be: jsBackend, threads: [0] }];
+let wasm: Backend | null = null;
+try { wasm = loadWasmBackend(); } catch { wasm = null; }
+if (wasm) backends.push({ be: wasm, threads: [0] });
+if (nb) backends.push({ be: nb, threads: [1, 2] });
+
+interface State { w: Float32Array; dw: Float32Array; db: Float32Array; m: Float32Array; v: Float32Array; steps: Int32Array }
+
+test('groupedBackwardWeightStep = groupedBackwardWeight + adamUpdate / sgdUpdate, bit for bit on each backend', async () => {
+  const rng = new Rng(23);
+  // [k, N, m, s]: odd widths, k = 0, no examples, a node with 5 examples (streamed when fresh) and with 40, the
+  // default model's layer, and 512×512 nodes of 128 examples that the native threads split inside the product
+  for (const [k, N, m, s] of [[0, 9, 5, 7], [2, 0, 8, 8], [3, 50, 33, 17], [1, 10, 64, 40], [2, 160, 48, 61],
+    [4, 64, 256, 256], [1, 256, 512, 512]] as const) {
+    const T = 2 ** (k + 1) - 1, leaves = 2 ** k, rt = new Routing();
+    rt.leaf = Int32Array.from({ length: Math.max(1, N) }, () => rng.int(leaves));
+    rt.sort(N, k);
+    const xs = randomArray(rng, N * s), dys = randomArray(rng, N * m), w0 = randomArray(rng, T * m * s), m0 = randomArray(rng, T * m * s, 0.1);
+    const v0 = randomArray(rng, T * m * s, 0.1).map(Math.abs), b0 = randomArray(rng, T * m);
+    const decay = Float32Array.from({ length: T }, (_, t) => 0.5 ** t);
+    for (const kind of ['adam', 'sgd'] as const) {
+      for (const decayScale of [decay, null]) {
+        const fresh = (): State => ({ w: w0.slice(), dw: new Float32Array(T * m * s), db: b0.slice(), m: m0.slice(), v: v0.slice(),
+          steps: Int32Array.from({ length: T }, (_, t) => t % 4) });
+        const spec = (st: State, lr: number): WeightStep => ({ kind, m: st.m, v: kind === 'adam' ? st.v : null, steps: st.steps,
+          decayScale, lr, weightDecay: 0.05, beta1: 0.9, beta2: 0.999, eps: 1e-8, momentum: 0.8 });
+        let js: State | null = null;
+        for (const { be, threads } of backends) {
+          const outs: State[] = [];
+          for (const nt of threads) {
+            if (nt) nb!.setThreads(nt);
+            const [a, b] = [fresh(), fresh()];
+            for (const lr of [0.01, 0.003]) {  // two steps: the second with moments and step counts of the first
+              be.groupedBackwardWeightStep(rt, dys, m, xs, s, a.w, a.dw, a.db, spec(a, lr));
+              be.groupedBackwardWeight(rt, dys, m, xs, s, b.dw, b.db, new Uint8Array(rt.nodeCount).fill(1));
+              if (kind === 'adam') be.adamUpdate(b.w, b.dw, b.m, b.v, m * s, rt.node, rt.nodeCount, b.steps, decayScale, lr, 0.05, 0.9, 0.999, 1e-8, true);
+              else be.sgdUpdate(b.w, b.dw, b.m, m * s, rt.node, rt.nodeCount, b.steps, decayScale, lr, 0.05, 0.8, true);
+            }
+            const what = `${be.name}${nt ? ` threads=${nt}` : ''} ${kind} k=${k} N=${N} m=${m} s=${s} decay=${decayScale ? 'yes' : 'no'}`;
+            for (const key of ['w', 'm', 'v', 'db', 'dw'] as const) assertBitEqual(a[key], b[key], `${what}: ${key}`);
+            assert.deepEqual(Array.from(a.steps), Array.from(b.steps), `${what}: step counts`);
+            assert.ok(a.dw.every((x) => x === 0), `${what}: gradients left at zero`);
+            outs.push(a);
+          }
+          if (nb) nb.setThreads(2);
+          for (const o of outs.slice(1)) assertBitEqual(o.w, outs[0].w, `${be.name} ${kind} k=${k} m=${m} s=${s}: threads agree`);
+          if (!js) js = outs[0];
+          else {
+            const what = `${be.name} against js ${kind} k=${k} N=${N} m=${m} s=${s}`;
+            assertClose(outs[0].w, js.w, { rtol: 1e-4, atol: 1e-5 }, `${what}: w`);
+            assertClose(outs[0].db, js.db, { rtol: 1e-5, atol: 1e-5 * Math.max(1, N) }, `${what}: bias gradient`);
+          }
+        }
+      }
+    }
+  }
+});
+
+test('groupedBackwardWeightStep refuses bad arguments on every backend', () => {
+  const rt = new Routing();
+  rt.leaf = Int32Array.of(0, 1, 1);
+  rt.sort(3, 1);
+  const f = (n: number) => new Float32Array(n);
+  const st = (over: Partial<WeightStep>): WeightStep => ({ kind: 'adam', m: f(24), v: f(24), steps: new Int32Array(3), decayScale: null,
+    lr: 0.1, weightDecay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, momentum: 0, ...over });
+  for (const { be } of backends) {
+    const call = (over: Partial<WeightStep>, w = f(24)) => () => be.groupedBackwardWeightStep(rt, f(6), 2, f(12), 4, w, f(24), f(6), st(over));
+    assert.throws(call({ v: null }), /second moment/, `${be.name}: adam without v`);
+    assert.throws(call({ m: f(5) }), /state 1 holds 5 floats|state smaller than the weights/, `${be.name}: short moment`);
+    assert.throws(call({ steps: new Int32Array(1) }), /slots|steps or decayScale shorter/, `${be.name}: short step counts`);
+    assert.throws(call({ kind: 'rmsprop' as never }), /unknown optimizer 'rmsprop'/, `${be.name}: unknown optimizer`);
+    assert.throws(call({}, f(8)), /groupedBackwardWeightStep|node id out of range/, `${be.name}: weights too small for the nodes`);
+  }
+});
