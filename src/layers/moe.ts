@@ -4,7 +4,8 @@ import { checkShape, matrix, Scratch, type Matrix } from '../core/tensor.js';
 import { backend } from '../kernels/backend.js';
 import { Routing } from '../kernels/routing.js';
 import { InferenceTables, reusable } from './inference.js';
-import type { Layer, LeafUsage, Macs, MoeConfig, Mode } from './layer.js';
+import type { EarlyStep, Layer, LeafUsage, Macs, MoeConfig, Mode } from './layer.js';
+import { nodeGradients } from './node-grads.js';
 import { Param } from './param.js';
 
 export interface MoeOptions {
@@ -184,7 +185,8 @@ export class MixtureOfExperts implements Layer {
     return this.trained < 0 ? 0 : this.aux;
   }
 
-  backward(dy: Matrix, needInputGrad: boolean): Matrix | null {
+  /** With `early`, the experts' weights may take the optimizer's step during backward (nodeGradients). */
+  backward(dy: Matrix, needInputGrad: boolean, early?: EarlyStep): Matrix | null {
     const N = this.trained, x = this.x;
     if (N < 0 || !x) throw new Error(`${this.name}: backward without a train forward`);
     checkShape(dy, this.outputSize, `${this.name} output gradient`, N);
@@ -210,21 +212,19 @@ export class MixtureOfExperts implements Layer {
       for (let e = 0; e < E; e++) s += dp[o + e] * p[o + e];
       for (let e = 0; e < E; e++) dl[o + e] = p[o + e] * (dp[o + e] - s);
     }
-    be.groupedBackwardWeight(rt, dys, m, xs, n, this.weight.grad, this.bias.grad, this.weight.freshFlags(rt.node, rt.nodeCount));
-    for (let g = 0; g < rt.nodeCount; g++) {
-      this.weight.touch(rt.node[g]);
-      this.bias.touch(rt.node[g]);
-    }
     be.gemmTN(E, n, N, dl, 0, x.data, 0, this.router.grad, 0, true); // dG += dlᵀ x
     this.router.touch(0);
-    if (!needInputGrad) return null;
-    const dxs = this.dxs.get(A * n);
-    dxs.fill(0);
-    be.groupedBackwardInput(rt, dys, m, this.weight.data, n, dxs);
-    const dx = this.dx.get(N * n);
-    be.gemmNN(N, n, E, dl, 0, this.router.data, 0, dx, 0, false); // dx = dl G
-    be.scatterRows(dxs, n, this.rows, A, dx, n, 0, true); // dx += Σ_a g_a U_eᵀ dy_i
-    return matrix(N, n, dx);
+    let dx: Float32Array | null = null;
+    if (needInputGrad) {
+      const dxs = this.dxs.get(A * n);
+      dxs.fill(0);
+      be.groupedBackwardInput(rt, dys, m, this.weight.data, n, dxs);
+      dx = this.dx.get(N * n);
+      be.gemmNN(N, n, E, dl, 0, this.router.data, 0, dx, 0, false); // dx = dl G
+      be.scatterRows(dxs, n, this.rows, A, dx, n, 0, true); // dx += Σ_a g_a U_eᵀ dy_i
+    }
+    nodeGradients(be, rt, dys, m, xs, n, this.weight, this.bias, early); // after the input gradient read the weights
+    return dx ? matrix(N, n, dx) : null;
   }
 
   /** Assignments per expert since the last reset (one block, E "leaves"). */

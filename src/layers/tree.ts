@@ -4,6 +4,7 @@ import { checkShape, matrix, Scratch, type Matrix } from '../core/tensor.js';
 import { backend, type Backend } from '../kernels/backend.js';
 import { nodeCount, nodeDepth, Routing } from '../kernels/routing.js';
 import { InferenceTables, reusable } from './inference.js';
+import { nodeGradients } from './node-grads.js';
 import type { EarlyStep, GatingSource, Layer, LeafUsage, Macs, Mode, NodeInit, TreeConfig } from './layer.js';
 import { Param } from './param.js';
 
@@ -278,10 +279,7 @@ export class TreeGated implements Layer {
     return matrix(N, m, y);
   }
 
-  /**
-   * With `early`, a block's node weights that hold no gradient yet take the optimizer's step as their gradient is
-   * made (groupedBackwardWeightStep), after the input gradient has read them.
-   */
+  /** With `early`, a block's node weights may take the optimizer's step during backward (nodeGradients). */
   backward(dy: Matrix, needInputGrad: boolean, early?: EarlyStep): Matrix | null {
     const N = this.trained;
     if (N < 0) throw new Error(`${this.name}: backward without a train forward`);
@@ -300,14 +298,7 @@ export class TreeGated implements Layer {
         else be.groupedBackwardInput(rt, dys, m, w.data, s, dxs);
       }
       if (dx && !direct) be.scatterRows(dxs!, s, rt.perm, N, dx, n, j * s, false);
-      if (early && w.touchedCount === 0) {
-        be.groupedBackwardWeightStep(rt, dys, m, xs, s, w.data, w.grad, b.grad, early.weightStep(w));
-        w.version++;
-      } else {
-        be.groupedBackwardWeight(rt, dys, m, xs, s, w.grad, b.grad, w.freshFlags(rt.node, rt.nodeCount));
-        for (let g = 0; g < rt.nodeCount; g++) w.touch(rt.node[g]);
-      }
-      for (let g = 0; g < rt.nodeCount; g++) b.touch(rt.node[g]);
+      nodeGradients(be, rt, dys, m, xs, s, w, b, early);
     }
     return dx ? matrix(N, n, dx) : null;
   }

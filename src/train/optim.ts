@@ -62,7 +62,7 @@ export class Optimizer {
 
   /**
    * This step's update of single parameters, for layers that apply it during backward as soon as a weight
-   * gradient is complete (Trainer: the tree layers' node weights, whose gradients then never reach memory). A
+   * gradient is complete (Trainer: the routed layers' node weights, whose gradients then never reach memory). A
    * parameter updated so has no touched slots left, so step(lr) passes over it; the result is the same.
    */
   early(lr: number): EarlyStep {

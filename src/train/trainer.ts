@@ -20,8 +20,9 @@ export interface TrainOptions {
   /** stop (default): throw NonFiniteError; skip: drop the step's gradients and halve the learning rate from then on */
   onNonFinite?: NonFinitePolicy;
   /**
-   * Apply the optimizer's step to the tree layers' node weights during backward, as each node's gradient is made
-   * (default true): the same model bit for bit, without writing those gradients to memory and reading them back.
+   * Apply the optimizer's step to the routed layers' node weights (tree, flat, experts) during backward, as each
+   * node's gradient is made (default true): the same model bit for bit, without writing those gradients to memory
+   * and reading them back.
    */
   fusedStep?: boolean;
   /** called with each batch before its step (step numbers from 1); may change the batch in place */
@@ -165,7 +166,7 @@ export class Trainer {
     o.beforeStep?.(p.step + 1, this.xb.subarray(0, rows * D), this.yb.subarray(0, rows));
     model.clearGrad();
     let lr = learningRate(o.schedule, o.lr, p.step, this.totalSteps) * p.lrScale;
-    // the tree layers apply the step to their node weights during backward (fusedStep, default on)
+    // the routed layers apply the step to their node weights during backward (fusedStep, default on)
     const early = o.fusedStep === false ? undefined : this.optimizer.early(lr);
     const r = model.lossAndGrad(matrix(rows, D, this.xb), this.yb.subarray(0, rows), early);
     let skipped = false;
