@@ -7,7 +7,10 @@ import type { Param } from './param.js';
  * apply it to a parameter as soon as that parameter's gradient is complete (and its weights no longer needed by
  * the backward pass), instead of leaving the gradient for the optimizer's step.
  */
-export interface EarlyStep { weightStep(p: Param): WeightStep }
+export interface EarlyStep {
+  /** p's update in this step; null where p is not the optimizer's (a frozen parameter), which then keeps its gradient */
+  weightStep(p: Param): WeightStep | null;
+}
 
 /** How a forward pass runs: `train` caches what backward needs; `infer` may use collapsed tables. */
 export type Mode = 'train' | 'infer';

@@ -62,14 +62,15 @@ export class Optimizer {
 
   /**
    * This step's update of single parameters, for layers that apply it during backward as soon as a weight
-   * gradient is complete (Trainer: the routed layers' node weights, whose gradients then never reach memory). A
-   * parameter updated so has no touched slots left, so step(lr) passes over it; the result is the same.
+   * gradient is complete (Trainer: the routed layers' node weights, whose gradients then never reach memory on
+   * the native backend). A parameter updated so has no touched slots left, so step(lr) passes over it; the
+   * result is the same. Parameters not given to this optimizer get no update (weightStep returns null).
    */
   early(lr: number): EarlyStep {
     return {
-      weightStep: (p: Param): WeightStep => {
+      weightStep: (p: Param): WeightStep | null => {
         const i = this.params.indexOf(p);
-        check(i >= 0, `parameter ${p.name} is not one of this optimizer's`);
+        if (i < 0) return null;
         const st = this.state[i];
         return {
           kind: this.kind, m: st.m, v: st.v, steps: st.steps, decayScale: p.decayScale, lr, weightDecay: this.weightDecay,

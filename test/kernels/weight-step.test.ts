@@ -2,7 +2,7 @@
  * groupedBackwardWeightStep (the trainer's fused step: a tree layer's node weights updated as each node's
  * gradient is made) against its definition, groupedBackwardWeight into zeroed gradients followed by adamUpdate or
  * sgdUpdate of the listed nodes: bit for bit on the same backend (on the native one also across thread counts,
- * with nodes the two threads share and nodes under and over the few-example streaming threshold), close to js
+ * with a node the two threads share and nodes under and over the few-example streaming threshold), close to js
  * elsewhere; bad arguments refused.
  */
 import assert from 'node:assert/strict';
@@ -26,9 +26,12 @@ interface State { w: Float32Array; dw: Float32Array; db: Float32Array; m: Float3
 test('groupedBackwardWeightStep = groupedBackwardWeight + adamUpdate / sgdUpdate, bit for bit on each backend', async () => {
   const rng = new Rng(23);
   // [k, N, m, s]: odd widths, k = 0, no examples, a node with 5 examples (streamed when fresh) and with 40, the
-  // default model's layer, and 512×512 nodes of 128 examples that the native threads split inside the product
+  // default model's layer, 512×512 nodes of 128 examples
   for (const [k, N, m, s] of [[0, 9, 5, 7], [2, 0, 8, 8], [3, 50, 33, 17], [1, 10, 64, 40], [2, 160, 48, 61],
-    [4, 64, 256, 256], [1, 256, 512, 512]] as const) {
+    [4, 64, 256, 256], [1, 256, 512, 512],
+    // one node that costs more than a thread's share: the native threads split its product and its update (the
+    // second with a slot smaller than the 64-element pieces)
+    [0, 256, 512, 512], [0, 20000, 3, 20]] as const) {
     const T = 2 ** (k + 1) - 1, leaves = 2 ** k, rt = new Routing();
     rt.leaf = Int32Array.from({ length: Math.max(1, N) }, () => rng.int(leaves));
     rt.sort(N, k);
@@ -87,5 +90,6 @@ test('groupedBackwardWeightStep refuses bad arguments on every backend', () => {
     assert.throws(call({ steps: new Int32Array(1) }), /slots|steps or decayScale shorter/, `${be.name}: short step counts`);
     assert.throws(call({ kind: 'rmsprop' as never }), /unknown optimizer 'rmsprop'/, `${be.name}: unknown optimizer`);
     assert.throws(call({}, f(8)), /groupedBackwardWeightStep|node id out of range/, `${be.name}: weights too small for the nodes`);
+    assert.throws(call({ lr: undefined as never }), /lr must be a number/, `${be.name}: no learning rate`);
   }
 });

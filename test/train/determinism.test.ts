@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { matrix } from '../../src/core/tensor.js';
 import { mlpConfig, Model, type MlpOptions } from '../../src/layers/model.js';
+import { Optimizer } from '../../src/train/optim.js';
 import { train, type LabeledData, type TrainOptions } from '../../src/train/trainer.js';
 import { testOnEveryBackend } from '../backends.js';
 import { Rng } from '../helpers.js';
@@ -71,6 +72,22 @@ testOnEveryBackend('the fused step (tree, flat and expert weights updated during
     a.model.params().forEach((p, i) => assert.deepEqual(bytes(p.data), bytes(b.model.params()[i].data), `${what}: ${p.name}`));
     assert.deepEqual(a.losses, b.losses, what);
   }
+});
+
+test('the fused step leaves a parameter the optimizer does not own (a frozen one) alone, with its gradient, as the separate step does', () => {
+  const data = clusters(1, 64, 10, 4, 0.7);
+  const models = [0, 1].map(() => new Model(mlpConfig({ ...MLP, hidden: [12, 8], treeLayers: [1, 2] }), new Rng(3)));
+  const frozen = (m: Model) => m.params().filter((p) => p.name.includes('weight') && p.numSlots > 1)[0];
+  const opts = models.map((m) => new Optimizer(m.params().filter((p) => p !== frozen(m)), { kind: 'adam' }));
+  models[0].lossAndGrad(data.x, data.y, opts[0].early(0.01));
+  opts[0].step(0.01);
+  models[1].lossAndGrad(data.x, data.y);
+  opts[1].step(0.01);
+  assert.ok(frozen(models[0]).touchedCount > 0, 'the frozen weights keep their gradient');
+  models[0].params().forEach((p, i) => {
+    assert.deepEqual(bytes(p.data), bytes(models[1].params()[i].data), p.name);
+    assert.deepEqual(bytes(p.grad), bytes(models[1].params()[i].grad), `${p.name} gradient`);
+  });
 });
 
 test('a different seed gives different weights', () => {
