@@ -573,16 +573,14 @@ napi_value GroupedBackwardWeightStep(napi_env env, napi_callback_info info) {
     if (adam && !vs.p) throw ArgError{"adam needs its second moment v"};
     if (ms.n < w.n || (adam && vs.n < w.n)) throw ArgError{"optimizer state smaller than the weights"};
     if (size > 0 && (steps.n < w.n / size || (d.p && d.n < w.n / size))) throw ArgError{"steps or decayScale shorter than the node count"};
-    // elements [e0, e1) of node t's slot, their gradient at g[0, e1 − e0)
-    auto update = [&](int32_t t, int32_t step, const float* g, int64_t e0, int64_t e1) {
-      const int64_t base = t * size + e0;
-      e1 -= e0;
-      e0 = 0;
+    // the n elements of node t's slot from element `off` on, their gradient at g[0, n)
+    auto update = [&](int32_t t, int32_t step, float* g, int64_t off, int64_t n) {
+      const int64_t base = t * size + off;
       const float lam = d.p ? (float)(wd * d.p[t]) : 0.f;
       if (adam)
-        isa->adamSlot(w.p + base, const_cast<float*>(g), ms.p + base, vs.p + base, e0, e1, (float)lr, lam, (float)b1, (float)b2,
-                      (float)(1 - b1), (float)(1 - b2), (float)eps, biasCorrection(b1, step), biasCorrection(b2, step), false);
-      else isa->sgdSlot(w.p + base, const_cast<float*>(g), ms.p + base, e0, e1, (float)lr, lam, (float)mu, false);
+        isa->adamSlot(w.p + base, g, ms.p + base, vs.p + base, 0, n, (float)lr, lam, (float)b1, (float)b2, (float)(1 - b1),
+                      (float)(1 - b2), (float)eps, biasCorrection(b1, step), biasCorrection(b2, step), false);
+      else isa->sgdSlot(w.p + base, g, ms.p + base, 0, n, (float)lr, lam, (float)mu, false);
     };
     backwardWeight(env, v, w, [&](int64_t, int32_t t, int64_t K, const float* dy, const float* x, int nt) {
       if ((int64_t)stepGrad.size() < size) stepGrad.resize(size);
@@ -596,7 +594,7 @@ napi_value GroupedBackwardWeightStep(napi_env env, napi_callback_info info) {
       gemmPar(m, s, K, dy, 1, m, x, s, 1, c, s, false, nt);
       pool->run(nt, [&](int th) {  // split as adamUpdate splits a slot: on multiples of 64 elements
         const int64_t e0 = size * th / nt / 64 * 64, e1 = th == nt - 1 ? size : size * (th + 1) / nt / 64 * 64;
-        if (e1 > e0) update(t, step, c + e0, e0, e1);
+        if (e1 > e0) update(t, step, c + e0, e0, e1 - e0);
       }, (double)size / kParallelElements);
     });
     return undefined(env);

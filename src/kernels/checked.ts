@@ -1,6 +1,7 @@
 import { TreegateError } from '../core/errors.js';
 import type { Backend } from './backend.js';
 import type { Routing } from './routing.js';
+import { checkWeightStep } from './weight-step.js';
 
 /**
  * A backend's ops behind the argument checks the native addon makes in C++ (native/treegate_native.cc): sizes,
@@ -80,11 +81,7 @@ export function withArgumentChecks(b: Backend): Backend {
     groupedBackwardWeightStep(rt, dys, m, xs, s, w, dw, dbias, st) {
       const op = 'groupedBackwardWeightStep', N = routing(op, rt, w, m * s, dbias, s, m);
       floats(op, { dys: [dys, N * m], xs: [xs, N * s] });
-      if (st.kind !== 'adam' && st.kind !== 'sgd') fail(op, `unknown optimizer '${st.kind as string}'`);
-      if (st.kind === 'adam' && !(st.v instanceof Float32Array)) fail(op, 'adam needs its second moment v');
-      for (const [k, x] of Object.entries({ lr: st.lr, weightDecay: st.weightDecay, beta1: st.beta1, beta2: st.beta2, eps: st.eps, momentum: st.momentum })) {
-        if (typeof x !== 'number') fail(op, `${k} must be a number`);
-      }
+      checkWeightStep(st);
       optimizerSlots(op, w, st.kind === 'adam' ? [dw, st.m, st.v!] : [dw, st.m], m * s, rt.node, rt.nodeCount, st.steps, st.decayScale, undefined);
       b.groupedBackwardWeightStep(rt, dys, m, xs, s, w, dw, dbias, st);
     },

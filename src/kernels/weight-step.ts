@@ -1,3 +1,4 @@
+import { TreegateError } from '../core/errors.js';
 import { groupedBackwardWeight } from './grouped.js';
 import { adamUpdate, sgdUpdate } from './optim.js';
 import type { Routing } from './routing.js';
@@ -29,6 +30,17 @@ export interface WeightStep {
  */
 export type GroupedBackwardWeightStep = (rt: Routing, dys: Float32Array, m: number, xs: Float32Array, s: number,
   w: Float32Array, dw: Float32Array, dbias: Float32Array, step: WeightStep) => void;
+
+/** Throws a TreegateError naming the problem if `st` is not a step the kernels can apply (every backend checks it). */
+export function checkWeightStep(st: WeightStep): void {
+  const op = 'groupedBackwardWeightStep';
+  if (st.kind !== 'adam' && st.kind !== 'sgd') throw new TreegateError(`${op}: unknown optimizer '${st.kind as string}'`);
+  if (st.kind === 'adam' && !(st.v instanceof Float32Array)) throw new TreegateError(`${op}: adam needs its second moment v`);
+  const settings = { lr: st.lr, weightDecay: st.weightDecay, beta1: st.beta1, beta2: st.beta2, eps: st.eps, momentum: st.momentum };
+  for (const [k, x] of Object.entries(settings)) {
+    if (typeof x !== 'number') throw new TreegateError(`${op}: ${k} must be a number`);
+  }
+}
 
 /** groupedBackwardWeightStep as a backend's groupedBackwardWeight followed by its update (the reference). */
 export function composeWeightStep(k: { groupedBackwardWeight: typeof groupedBackwardWeight; adamUpdate: typeof adamUpdate;

@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Backend } from '../backend.js';
 import type { Routing } from '../routing.js';
+import { checkWeightStep } from '../weight-step.js';
 
 /** The compiled addon's entry points (native/treegate_native.cc). */
 interface Addon {
@@ -130,10 +131,7 @@ export function nativeBackend(): (Backend & { setThreads(n: number): number; inf
       a.groupedBackwardWeight(rt.node, rt.start, rt.end, 0, rt.nodeCount, dys, m, xs, s, dw, dbias, rt.n, fresh ?? null),
     // the gradient is applied from cache and never written to dw (which stays zero)
     groupedBackwardWeightStep: (rt: Routing, dys, m, xs, s, w, dw, dbias, st) => {
-      if (st.kind !== 'adam' && st.kind !== 'sgd') throw new TreegateError(`groupedBackwardWeightStep: unknown optimizer '${st.kind as string}'`);
-      for (const [k, x] of Object.entries({ lr: st.lr, weightDecay: st.weightDecay, beta1: st.beta1, beta2: st.beta2, eps: st.eps, momentum: st.momentum })) {
-        if (typeof x !== 'number') throw new TreegateError(`groupedBackwardWeightStep: ${k} must be a number`);
-      }
+      checkWeightStep(st);
       if (!(dw instanceof Float32Array) || dw.length < w.length) throw new TreegateError('groupedBackwardWeightStep: dw must be a Float32Array as long as w');
       hp.set([st.kind === 'adam' ? 0 : 1, st.lr, st.weightDecay, st.beta1, st.beta2, st.eps, st.momentum]);
       a.groupedBackwardWeightStep(rt.node, rt.start, rt.end, 0, rt.nodeCount, dys, m, xs, s, w, dbias, rt.n, st.m, st.v, st.steps,
