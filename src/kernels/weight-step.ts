@@ -42,17 +42,23 @@ export function checkWeightStep(st: WeightStep): void {
   }
 }
 
+type Updates = { adamUpdate: typeof adamUpdate; sgdUpdate: typeof sgdUpdate };
+
+/** `st` applied to the slots slots[0, count) of w with gradient g, clearing g there (a backend's adamUpdate or sgdUpdate). */
+export function applyWeightStep(k: Updates, w: Float32Array, g: Float32Array, slotSize: number, slots: Int32Array, count: number,
+  st: WeightStep): void {
+  if (st.kind === 'adam') {
+    k.adamUpdate(w, g, st.m, st.v!, slotSize, slots, count, st.steps, st.decayScale, st.lr, st.weightDecay, st.beta1, st.beta2, st.eps, true);
+  } else {
+    k.sgdUpdate(w, g, st.m, slotSize, slots, count, st.steps, st.decayScale, st.lr, st.weightDecay, st.momentum, true);
+  }
+}
+
 /** groupedBackwardWeightStep as a backend's groupedBackwardWeight followed by its update (the reference). */
-export function composeWeightStep(k: { groupedBackwardWeight: typeof groupedBackwardWeight; adamUpdate: typeof adamUpdate;
-  sgdUpdate: typeof sgdUpdate; }): GroupedBackwardWeightStep {
+export function composeWeightStep(k: Updates & { groupedBackwardWeight: typeof groupedBackwardWeight }): GroupedBackwardWeightStep {
   return (rt, dys, m, xs, s, w, dw, dbias, st) => {
-    const n = rt.nodeCount, ms = m * s;
-    k.groupedBackwardWeight(rt, dys, m, xs, s, dw, dbias, new Uint8Array(n).fill(1));
-    if (st.kind === 'adam') {
-      k.adamUpdate(w, dw, st.m, st.v!, ms, rt.node, n, st.steps, st.decayScale, st.lr, st.weightDecay, st.beta1, st.beta2, st.eps, true);
-    } else {
-      k.sgdUpdate(w, dw, st.m, ms, rt.node, n, st.steps, st.decayScale, st.lr, st.weightDecay, st.momentum, true);
-    }
+    k.groupedBackwardWeight(rt, dys, m, xs, s, dw, dbias, new Uint8Array(rt.nodeCount).fill(1));
+    applyWeightStep(k, w, dw, m * s, rt.node, rt.nodeCount, st);
   };
 }
 

@@ -1,6 +1,6 @@
 import { check, checkNumber, TreegateError } from '../core/errors.js';
 import { backend } from '../kernels/backend.js';
-import type { WeightStep } from '../kernels/weight-step.js';
+import { applyWeightStep, type WeightStep } from '../kernels/weight-step.js';
 import type { EarlyStep } from '../layers/layer.js';
 import type { Param } from '../layers/param.js';
 
@@ -70,13 +70,17 @@ export class Optimizer {
     return {
       weightStep: (p: Param): WeightStep | null => {
         const i = this.params.indexOf(p);
-        if (i < 0) return null;
-        const st = this.state[i];
-        return {
-          kind: this.kind, m: st.m, v: st.v, steps: st.steps, decayScale: p.decayScale, lr, weightDecay: this.weightDecay,
-          beta1: this.beta1, beta2: this.beta2, eps: this.eps, momentum: this.momentum,
-        };
+        return i < 0 ? null : this.weightStep(i, lr);
       },
+    };
+  }
+
+  /** The step of params[i] with learning rate lr: its state and this optimizer's settings. */
+  private weightStep(i: number, lr: number): WeightStep {
+    const st = this.state[i];
+    return {
+      kind: this.kind, m: st.m, v: st.v, steps: st.steps, decayScale: this.params[i].decayScale, lr, weightDecay: this.weightDecay,
+      beta1: this.beta1, beta2: this.beta2, eps: this.eps, momentum: this.momentum,
     };
   }
 
@@ -104,18 +108,12 @@ export class Optimizer {
     for (let i = 0; i < this.params.length; i++) {
       const p = this.params[i];
       if (p.touchedCount === 0) continue;
-      const st = this.state[i];
-      if (this.kind === 'sgd') {
-        be.sgdUpdate(p.data, p.grad, st.m, p.slotSize, p.touched, p.touchedCount, st.steps, p.decayScale, lr, this.weightDecay,
-          this.momentum, true);
-      } else {
-        be.adamUpdate(p.data, p.grad, st.m, st.v!, p.slotSize, p.touched, p.touchedCount, st.steps, p.decayScale, lr,
-          this.weightDecay, this.beta1, this.beta2, this.eps, true);
-      }
+      applyWeightStep(be, p.data, p.grad, p.slotSize, p.touched, p.touchedCount, this.weightStep(i, lr));
       p.gradsCleared();
       p.version++;
     }
   }
+
 }
 
 export type ScheduleKind = 'constant' | 'cosine';
