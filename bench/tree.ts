@@ -4,6 +4,8 @@
  * sign bit is a fair coin). For every registered backend, per k:
  *   training: forward (train mode), backward (parameter and input gradients),
  *             step (lazy Adam over the touched nodes, zeroing their gradients as it goes);
+ *             and the whole training step as train() runs it: forward, then backward with the optimizer's
+ *             step fused in (Optimizer.early; the weights take their update as their gradient is made);
  *   inference: collapsed leaves at N = 256 and N = 1 (N = 1: each call the next example of the batch, so
  *              successive calls read different leaves, as separate requests would);
  * each with its roofline bound max(flops / peak, bytes / bandwidth) from
@@ -18,7 +20,10 @@
  * Napkin bytes (float32): each touched node's m·n weights (and m biases) once
  * per pass, plus the pass's inputs and outputs. Backward also writes the
  * touched nodes' weight gradients once; step reads w, g, m, v and writes w, m,
- * v (Adam) and clears g: 8 accesses per element. Flops: 2 per multiply-add;
+ * v (Adam) and clears g: 8 accesses per element. The fused training step: forward reads the weights,
+ * backward reads them once more for both the input gradient and the update, with m and v, and writes w, m
+ * and v: 7 accesses per element (the implementation reads w twice in backward, 8: the napkin counts what
+ * the computation needs, not what one schedule does). Flops: 2 per multiply-add;
  * step is counted as bandwidth-bound (flops 0). The bound uses the peak and
  * DRAM bandwidth of the thread count the backend runs with, even where the
  * weights sit in cache (k = 0: 1 MB), so a cache-resident kernel can exceed 100%.
@@ -40,7 +45,7 @@ import { collectGarbage, fmtMs, measure, timeRatio, type Candidate, type Measure
 const n = 512, m = 512, N = 256, K_MAX = 10;
 
 export const TRAIN_PHASES = ['forward', 'backward', 'step'] as const;
-export const FIGURES = [...TRAIN_PHASES, 'infer N=256', 'infer N=1'] as const;
+export const FIGURES = [...TRAIN_PHASES, 'train step', 'infer N=256', 'infer N=1'] as const;
 type Figure = (typeof FIGURES)[number];
 
 interface Napkin { flops: number; bytes: number }
@@ -102,6 +107,19 @@ function trainCandidate(s: Subject, be: string): Candidate {
   };
 }
 
+/** The tree's whole training step as train() runs it: the update fused into backward, then the step of what is left (the biases). */
+function fusedCandidate(s: Subject, be: string): Candidate {
+  return {
+    name: `${s.name} fused @${be}`,
+    before: () => void setBackend(be),
+    run: () => {
+      s.layer.forward(s.x, 'train');
+      s.layer.backward(s.dy, true, s.opt.early(1e-4));
+      s.opt.step(1e-4);
+    },
+  };
+}
+
 function inferCandidate(s: Subject, be: string, rows: 1 | 256): Candidate {
   let next = 0;
   const x = (): Matrix => (rows === 1 ? s.rows[next++ % s.rows.length] : s.x);
@@ -116,6 +134,7 @@ function napkin(figure: Figure, k: number, touched: number, leaves: number, out:
     case 'forward': return { flops: 2 * N * (k + 1) * n * out, bytes: 4 * wts + io(N) };
     case 'backward': return { flops: 4 * N * (k + 1) * n * out, bytes: 8 * wts + io(N) + 4 * N * n };
     case 'step': return { flops: 0, bytes: 32 * wts };
+    case 'train step': return { flops: 6 * N * (k + 1) * n * out, bytes: 28 * wts + 2 * io(N) + 4 * N * n };
     case 'infer N=256': return { flops: 2 * N * n * out, bytes: 4 * leaves * (n * out + out) + io(N) };
     case 'infer N=1': return { flops: 2 * n * out, bytes: 4 * (n * out + out) + io(1) };
   }
@@ -134,6 +153,8 @@ function nodeBoundMs(figure: Figure, rows: { nodes: number[]; leaves: number[] }
     case 'forward': return sum(rows.nodes, (r) => t(2 * r * n * m, 4 * P)) + t(0, io(N));
     case 'backward': return sum(rows.nodes, (r) => t(4 * r * n * m, 8 * P)) + t(0, io(N) + 4 * N * n);
     case 'step': return t(0, 32 * P * rows.nodes.length);
+    // forward and backward are separate passes: each node overlaps its forward reads, then its backward's
+    case 'train step': return sum(rows.nodes, (r) => t(2 * r * n * m, 4 * P) + t(4 * r * n * m, 24 * P)) + t(0, 2 * io(N) + 4 * N * n);
     case 'infer N=256': return sum(rows.leaves, (r) => t(2 * r * n * m, 4 * P)) + t(0, io(N));
     case 'infer N=1': return t(2 * n * m, 4 * P) + t(0, io(1));
   }
@@ -178,7 +199,7 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
     };
     for (const be of backends) {
       collectGarbage();
-      trainM.push(...await measure([...subjects.map((s) => trainCandidate(s, be)), ...await probe(be)], timing));
+      trainM.push(...await measure([...subjects.map((s) => trainCandidate(s, be)), fusedCandidate(tree, be), ...await probe(be)], timing));
     }
     for (const be of backends) {
       setBackend(be);
@@ -190,12 +211,13 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
     const get = (ms: Measurement[], name: string): Measurement => ms.find((q) => q.name === name)!;
     for (const be of backends) {
       for (const figure of FIGURES) {
-        const isTrain = (TRAIN_PHASES as readonly string[]).includes(figure);
-        const phase = isTrain ? figure : 'total';
+        const isTrain = (TRAIN_PHASES as readonly string[]).includes(figure) || figure === 'train step';
+        const phase = (TRAIN_PHASES as readonly string[]).includes(figure) ? figure : 'total';
         const pick = (s: Subject): Measurement => isTrain
           ? get(trainM, `${s.name} @${be}`)
           : get(inferM, `${s.name} @${be} N=${figure === 'infer N=1' ? 1 : 256}`);
-        const t = pick(tree), c = pick(dc), p = pick(dp);
+        // the dense layers' training step: their forward + backward + step (they have no fused update)
+        const t = figure === 'train step' ? get(trainM, `tree fused @${be}`) : pick(tree), c = pick(dc), p = pick(dp);
         const ms = t.phases[phase].ms;
         const pm = (isTrain ? trainM : inferM).find((q) => q.name === `read probe @${be}`);
         const probeRate = pm ? PROBE_BYTES / (pm.ms / 1e3) : null;
@@ -246,7 +268,7 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
     `dense of equal parameters has width T·512 (T = 2^(k+1) − 1 nodes), capped at ${cap} outputs (${ctx.quick ? 'quick run; --full raises it to 65536' : 'full run'}) to keep the run short on the js backend; capped rows compare against a smaller dense layer than the tree's capacity`,
     'per-node bound: Σ over the touched nodes of max(flops / peak, bytes / bandwidth) + inputs and outputs, i.e. each node product overlapping only its own weight reads (the roofline bound lets one node\'s reads overlap another\'s arithmetic); its achieved fraction measures the kernels, the gap between the two bounds the scheduling',
     `read rate in the group: ${PROBE_BYTES >> 20} MB read from memory with the backend's thread count (the native addon's readProbe, vector loads), timed in the same interleaved group as the figure; achieved at that rate: the roofline bound with that rate in place of the bandwidth limit (the same peak), i.e. against what the memory gave while the figure ran — a diagnostic beside the issue's bound, not a replacement (it reads above 100% where weights come from cache)`,
-    'training figures: forward (train mode), backward (weight + input gradients), step = lazy Adam over touched nodes + clearing their gradients',
+    'training figures: forward (train mode), backward (weight + input gradients), step = lazy Adam over touched nodes + clearing their gradients; training step = forward + backward with the Adam update fused in, as train() runs it (a candidate of its own in the same group; the dense layers\' training step is their forward + backward + step); its napkin: 28 bytes per weight (forward reads w; backward reads w, m, v once and writes w, m, v), flops of forward + backward, the per-node bound overlapping each node\'s forward and backward with their own reads',
     'inference: collapsed leaf tables (k = 0: the root), built outside the timing and, on the native backend, packed into panels as the dense baselines\' weights are; N = 1 takes the next example of the batch on every call, so successive calls read different leaves',
   ];
   tables[tables.length - 1].notes = notes;
@@ -258,6 +280,7 @@ function figureTitle(f: Figure): string {
     case 'forward': return 'training forward';
     case 'backward': return 'backward (dW, db, dx)';
     case 'step': return 'optimizer step (lazy Adam + clear gradients)';
+    case 'train step': return 'training step as train() runs it (forward + backward with the Adam update fused in)';
     case 'infer N=256': return 'collapsed inference';
     case 'infer N=1': return 'collapsed inference';
   }
