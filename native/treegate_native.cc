@@ -459,15 +459,6 @@ napi_value forward(napi_env env, napi_callback_info info, bool routed) {
 napi_value GroupedForward(napi_env env, napi_callback_info info) { return forward(env, info, false); }
 napi_value RoutedForward(napi_env env, napi_callback_info info) { return forward(env, info, true); }
 
-// dxs[r] += dys[r] U_t over the nodes of r. Threads: byRows.
-void inputGradient(const Ranges& r, int64_t N, const float* dys, int64_t m, const float* w, int64_t s, float* dxs) {
-  byRows(r, N, s, 32, m * s, kChainRowsNN,
-    [&](int32_t t, int64_t a, int64_t e) { isa->gemm(e - a, s, m, dys + a * m, m, 1, w + t * m * s, s, 1, dxs + a * s, s, true); },
-    [&](int32_t t, int64_t a, int64_t e, int64_t j0, int64_t j1) {
-      isa->gemm(e - a, j1 - j0, m, dys + a * m, m, 1, w + t * m * s + j0, s, 1, dxs + a * s + j0, s, true);
-    });
-}
-
 // groupedBackwardInput(node, start, end, g0, g1, dys, m, w, s, dxs, N): dxs[r] += dys[r] U_t
 napi_value GroupedBackwardInput(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
@@ -476,78 +467,62 @@ napi_value GroupedBackwardInput(napi_env env, napi_callback_info info) {
     F32 dys = f32(env, v[5], "dys"), w = f32(env, v[7], "w"), dxs = f32(env, v[9], "dxs");
     const int64_t m = i64(env, v[6], "m"), s = i64(env, v[8], "s"), N = i64(env, v[10], "N");
     if ((wide)N * s > dxs.n || (wide)N * m > dys.n || m * s == 0) throw ArgError{"grouped backward input: buffers too small"};
-    inputGradient(ranges(env, v, w.n / (m * s), N), N, dys.p, m, w.p, s, dxs.p);
+    Ranges r = ranges(env, v, w.n / (m * s), N);
+    byRows(r, N, s, 32, m * s, kChainRowsNN,
+      [&](int32_t t, int64_t a, int64_t e) { isa->gemm(e - a, s, m, dys.p + a * m, m, 1, w.p + t * m * s, s, 1, dxs.p + a * s, s, true); },
+      [&](int32_t t, int64_t a, int64_t e, int64_t j0, int64_t j1) {
+        isa->gemm(e - a, j1 - j0, m, dys.p + a * m, m, 1, w.p + t * m * s + j0, s, 1, dxs.p + a * s + j0, s, true);
+      });
     return undefined(env);
   });
 }
 
-// The arguments groupedBackwardWeight and groupedBackwardWeightStep share, checked: the node list, dys, xs, s, m
-// and dbias, with the node ids bounded by the weights' (or gradients') array dw.
-struct WeightJob {
-  F32 dys, xs, db;
-  int64_t m, s, N;
-  Ranges r;
-};
-WeightJob weightJob(napi_env env, napi_value* v, const F32& dw) {
+// Shared by groupedBackwardWeight and groupedBackwardWeightStep: checks the buffers and runs node(g, nt) for each
+// node g of the list, which writes the weight gradient dU_t = dys[r]ᵀ xs[r] of node t (on nt threads) and does with it
+// what its caller wants, after adding dc_t += Σ_r dys[r] here. Nodes are split across threads (each node has one
+// writer); a node too big for that is split inside its product instead, on all threads.
+template <typename F>
+void backwardWeight(napi_env env, napi_value* v, const F32& dw, F&& node) {
   F32 dys = f32(env, v[5], "dys"), xs = f32(env, v[7], "xs"), db = f32(env, v[10], "dbias");
   const int64_t m = i64(env, v[6], "m"), s = i64(env, v[8], "s"), N = i64(env, v[11], "N");
   if ((wide)N * s > xs.n || (wide)N * m > dys.n || m * s == 0) throw ArgError{"grouped backward weight: buffers too small"};
   const int64_t T = std::min(dw.n / (m * s), db.n / m);
   Ranges r = ranges(env, v, T, N);
   if (repeats(r.node.p + r.g0, r.g1 - r.g0)) throw ArgError{"node listed twice"};  // its gradient would have two writers
-  return {dys, xs, db, m, s, N, r};
-}
-
-// dc_t += Σ_r dys[r] over node g's rows.
-void addBiasGradient(const WeightJob& j, int64_t g) {
-  float* cb = j.db.p + j.r.node.p[g] * j.m;
-  for (int64_t i = j.r.start.p[g]; i < j.r.end.p[g]; i++) {
-    const float* d = j.dys.p + i * j.m;
-    for (int64_t c = 0; c < j.m; c++) cb[c] += d[c];
-  }
-}
-
-// Runs node(g, t, K, dy, x, nt) for each node g of `list` (indices into the node list), which writes the weight
-// gradient dU_t = dys[r]ᵀ xs[r] of node t (on nt threads) and does with it what its caller wants, after adding
-// dc_t += Σ_r dys[r] here. Nodes are split across threads (each node has one writer); a node too big for that is
-// split inside its product instead, on all threads.
-template <typename F>
-void backwardWeight(const WeightJob& j, const std::vector<int64_t>& list, F&& node) {
-  const Ranges& r = j.r;
-  auto rows = [&](int64_t g) { return (int64_t)(r.end.p[g] - r.start.p[g]); };
   auto one = [&](int64_t g, int nt) {
-    const int64_t a = r.start.p[g];
-    node(g, r.node.p[g], rows(g), j.dys.p + a * j.m, j.xs.p + a * j.s, nt);
-    addBiasGradient(j, g);
+    const int32_t t = r.node.p[g];
+    const int64_t a = r.start.p[g], e = r.end.p[g];
+    node(g, t, e - a, dys.p + a * m, xs.p + a * s, nt);
+    float* cb = db.p + t * m;
+    for (int64_t i = a; i < e; i++) {
+      const float* d = dys.p + i * m;
+      for (int64_t j = 0; j < m; j++) cb[j] += d[j];
+    }
   };
   // Balance by partCost: a 1-row node costs about as much as a 12-row one (read and write its gradient).
   // A node costing more than a thread's share is split inside its product; the rest run whole, in
   // contiguous runs of about equal cost, one run per thread.
-  int64_t total = 0, work = 0;
-  for (int64_t g : list) { total += partCost(rows(g)); work += rows(g) * j.m * j.s; }
+  int64_t total = 0;
+  for (int64_t g = r.g0; g < r.g1; g++) total += partCost(r.end.p[g] - r.start.p[g]);
+  int64_t work = 0;
+  for (int64_t g = r.g0; g < r.g1; g++) work += (r.end.p[g] - r.start.p[g]) * m * s;
   const int nt = work < kParallelMacs ? 1 : threads;
   std::vector<int64_t> whole;
   int64_t wholeCost = 0;
-  for (int64_t g : list) {
-    const int64_t c = partCost(rows(g));
+  for (int64_t g = r.g0; g < r.g1; g++) {
+    const int64_t c = partCost(r.end.p[g] - r.start.p[g]);
     if (nt > 1 && c * nt > total) one(g, nt);
     else { whole.push_back(g); wholeCost += c; }
   }
   pool->run(nt, [&](int t) {
     int64_t acc = 0;
     for (int64_t g : whole) {
-      const int64_t c = partCost(rows(g));
+      const int64_t c = partCost(r.end.p[g] - r.start.p[g]);
       const int owner = wholeCost == 0 ? 0 : (int)std::min<int64_t>(nt - 1, (acc + c / 2) * nt / wholeCost);
       acc += c;
       if (owner == t) one(g, 1);
     }
   }, (double)work / kParallelMacs);
-}
-
-std::vector<int64_t> listOf(const Ranges& r) {
-  std::vector<int64_t> list;
-  for (int64_t g = r.g0; g < r.g1; g++) list.push_back(g);
-  return list;
 }
 
 // groupedBackwardWeight(node, start, end, g0, g1, dys, m, xs, s, dw, dbias, N, fresh):
@@ -561,8 +536,7 @@ napi_value GroupedBackwardWeight(napi_env env, napi_callback_info info) {
     const int64_t m = i64(env, v[6], "m"), s = i64(env, v[8], "s");
     const U8 fresh = optional<U8, napi_uint8_array>(env, v[12], "fresh");
     if (fresh.p && fresh.n < i64(env, v[4], "g1")) throw ArgError{"fresh shorter than the node list"};
-    const WeightJob j = weightJob(env, v, dw);
-    backwardWeight(j, listOf(j.r), [&](int64_t g, int32_t t, int64_t K, const float* dy, const float* x, int nt) {
+    backwardWeight(env, v, dw, [&](int64_t g, int32_t t, int64_t K, const float* dy, const float* x, int nt) {
       float* c = dw.p + t * m * s;
       if (fresh.p && fresh.p[g] && nt == 1) isa->gemmStream(m, s, K, dy, 1, m, x, s, 1, c, s);
       else gemmPar(m, s, K, dy, 1, m, x, s, 1, c, s, !(fresh.p && fresh.p[g]), nt);
@@ -576,81 +550,19 @@ inline float biasCorrection(double beta, int32_t t) { return (float)(1 / (1 - st
 
 thread_local std::vector<float> stepGrad;  // a node's gradient in groupedBackwardWeightStep (one thread's)
 
-// Rows of the weights per block of a few-example node's fused input gradient and step: a multiple of 64 (so that
-// each block's update starts on a multiple of 64 elements, as adamUpdate's pieces do) and of directRows' KB. A
-// last block of fewer than 32 rows joins the one before it: 32 rows and more of a weight gradient are computed
-// by the packed product, as in one call over all m rows, so each element gets the same sum.
-constexpr int64_t kStepBlock = 64;
-inline int64_t blockEnd(int64_t i0, int64_t m) { return m - i0 < kStepBlock + 32 ? m : i0 + kStepBlock; }
-
-// The list split for groupedBackwardWeightStep with dxs: the nodes of under kChainRowsNN examples (`few`, whose
-// input gradient is the in-place kernel, summed KB weight rows at a time) and the others. Returns false when a
-// row of a few-example node also belongs to a larger node listed after it: the input gradient of the larger
-// node must then be added to that row first, and the split would change the order of its sums. (A tree lists its
-// nodes by depth and a child has no more rows than its parent; an expert's rows belong to it alone.)
-bool splitFew(const WeightJob& j, std::vector<int64_t>& few, std::vector<int64_t>& many) {
-  const Ranges& r = j.r;
-  std::vector<int64_t> lastMany(j.N, -1);
-  for (int64_t g = r.g0; g < r.g1; g++) {
-    if (r.end.p[g] - r.start.p[g] < kChainRowsNN) { few.push_back(g); continue; }
-    many.push_back(g);
-    for (int64_t i = r.start.p[g]; i < r.end.p[g]; i++) lastMany[i] = g;
-  }
-  for (int64_t g : few)
-    for (int64_t i = r.start.p[g]; i < r.end.p[g]; i++)
-      if (lastMany[i] > g) return false;
-  return true;
-}
-
-// Thread shares of the few-example nodes: contiguous runs of rows cut only between nodes (so that no two threads
-// add into one row of dxs), of about equal partCost; each thread takes the nodes that start in its run, in list
-// order.
-std::vector<std::vector<int64_t>> fewShares(const WeightJob& j, const std::vector<int64_t>& few, int nt) {
-  const Ranges& r = j.r;
-  std::vector<int64_t> inside(j.N + 2, 0), costAt(j.N + 2, 0);
-  int64_t total = 0;
-  for (int64_t g : few) {
-    const int64_t a = r.start.p[g], e = r.end.p[g];
-    if (e - a > 1) { inside[a + 1]++; inside[e]--; }
-    costAt[a + 1] += partCost(e - a);
-    total += partCost(e - a);
-  }
-  std::vector<int64_t> cut(nt + 1, j.N + 1);
-  cut[0] = 0;
-  int64_t in = 0, cost = 0;
-  for (int64_t b = 0, t = 1; b <= j.N && t < nt; b++) {  // cut at the first free boundary past each share of the cost
-    in += inside[b];
-    cost += costAt[b];
-    if (in == 0 && cost * nt >= total * t) cut[t++] = b;
-  }
-  std::vector<std::vector<int64_t>> shares(nt);
-  for (int64_t g : few) {
-    int t = 0;
-    while (t + 1 < nt && r.start.p[g] >= cut[t + 1]) t++;
-    shares[t].push_back(g);
-  }
-  return shares;
-}
-
 // groupedBackwardWeightStep(node, start, end, g0, g1, dys, m, xs, s, w, dbias, N, mState, vState, steps, decayScale,
-// hp, dxs): the optimizer step of every listed node's weights with its gradient dys[r]ᵀ xs[r], node by node as each
+// hp): the optimizer step of every listed node's weights with its gradient dys[r]ᵀ xs[r], node by node as each
 // gradient is made, so that the gradient stays in cache and never reaches memory; dc_t += Σ_r dys[r] as
 // groupedBackwardWeight. hp = [kind (0 adam, 1 sgd), lr, weightDecay, β1, β2, ε, μ]; vState null for sgd. The
 // same weights and state as groupedBackwardWeight into zeroed gradients followed by adamUpdate / sgdUpdate of the
 // listed nodes: the same products (a gradient overwritten, as where `fresh`), the same per-slot update kernels on
 // pieces that start on multiples of 64 elements.
-// dxs (optional): first dxs[r] += dys[r] U_t with the weights before the step, as groupedBackwardInput. A node of
-// few examples (memory-bound: its weights are read for little arithmetic) then reads its weights once for both,
-// kStepBlock rows at a time: the block's input gradient, its weight gradient, its update, while the block is in
-// cache. The other nodes' input gradients run first (byRows), then their steps. Every sum is the one
-// groupedBackwardInput and the step without dxs make (splitFew, blockEnd).
 napi_value GroupedBackwardWeightStep(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
-    napi_value v[18];
-    argv(env, info, 18, v);
+    napi_value v[17];
+    argv(env, info, 17, v);
     const F32 w = f32(env, v[9], "w"), ms = f32(env, v[12], "mState");
     const F32 vs = optional<F32, napi_float32_array>(env, v[13], "vState"), d = optional<F32, napi_float32_array>(env, v[15], "decayScale");
-    const F32 dxs = optional<F32, napi_float32_array>(env, v[17], "dxs");
     const I32 steps = i32(env, v[14], "steps");
     const int64_t m = i64(env, v[6], "m"), s = i64(env, v[8], "s"), size = m * s;
     const F64 hp = typed<F64, napi_float64_array>(env, v[16], "hp");
@@ -661,8 +573,6 @@ napi_value GroupedBackwardWeightStep(napi_env env, napi_callback_info info) {
     if (adam && !vs.p) throw ArgError{"adam needs its second moment v"};
     if (ms.n < w.n || (adam && vs.n < w.n)) throw ArgError{"optimizer state smaller than the weights"};
     if (size > 0 && (steps.n < w.n / size || (d.p && d.n < w.n / size))) throw ArgError{"steps or decayScale shorter than the node count"};
-    const WeightJob j = weightJob(env, v, w);
-    if (dxs.p && (wide)j.N * s > dxs.n) throw ArgError{"grouped backward weight step: dxs too small"};
     // the n elements of node t's slot from element `off` on, their gradient at g[0, n)
     auto update = [&](int32_t t, int32_t step, float* g, int64_t off, int64_t n) {
       const int64_t base = t * size + off;
@@ -672,7 +582,7 @@ napi_value GroupedBackwardWeightStep(napi_env env, napi_callback_info info) {
                       (float)(1 - b2), (float)eps, biasCorrection(b1, step), biasCorrection(b2, step), false);
       else isa->sgdSlot(w.p + base, g, ms.p + base, 0, n, (float)lr, lam, (float)mu, false);
     };
-    auto stepNode = [&](int64_t, int32_t t, int64_t K, const float* dy, const float* x, int nt) {
+    backwardWeight(env, v, w, [&](int64_t, int32_t t, int64_t K, const float* dy, const float* x, int nt) {
       if ((int64_t)stepGrad.size() < size) stepGrad.resize(size);
       float* c = stepGrad.data();
       const int32_t step = ++steps.p[t];
@@ -686,64 +596,7 @@ napi_value GroupedBackwardWeightStep(napi_env env, napi_callback_info info) {
         const int64_t e0 = size * th / nt / 64 * 64, e1 = th == nt - 1 ? size : size * (th + 1) / nt / 64 * 64;
         if (e1 > e0) update(t, step, c + e0, e0, e1 - e0);
       }, (double)size / kParallelElements);
-    };
-    std::vector<int64_t> few, many;
-    if (!dxs.p) return backwardWeight(j, listOf(j.r), stepNode), undefined(env);
-    if (!splitFew(j, few, many)) {
-      few.clear();
-      many = listOf(j.r);
-    }
-    // the input gradients of the larger nodes, as groupedBackwardInput computes them
-    std::vector<int32_t> mn, ma, me;
-    for (int64_t g : many) { mn.push_back(j.r.node.p[g]); ma.push_back(j.r.start.p[g]); me.push_back(j.r.end.p[g]); }
-    const Ranges mr{{mn.data(), (int64_t)mn.size()}, {ma.data(), (int64_t)ma.size()}, {me.data(), (int64_t)me.size()}, 0, (int64_t)mn.size()};
-    inputGradient(mr, j.N, j.dys.p, m, w.p, s, dxs.p);
-    // One run for the rest: each thread the few-example nodes of its run of rows (input gradient and step block
-    // by block), then the larger nodes' steps, each given to the thread with the least work so far (a node
-    // costing more than a thread's share is split inside its product first, on all threads, as backwardWeight
-    // does).
-    auto rows = [&](int64_t g) { return (int64_t)(j.r.end.p[g] - j.r.start.p[g]); };
-    auto stepOf = [&](int64_t g, int nt) {
-      const int64_t a = j.r.start.p[g];
-      stepNode(g, j.r.node.p[g], rows(g), j.dys.p + a * m, j.xs.p + a * s, nt);
-      addBiasGradient(j, g);
-    };
-    int64_t total = 0, work = 0;
-    for (int64_t g : few) { total += partCost(rows(g)); work += partCost(rows(g)) * m * s; }
-    for (int64_t g : many) { total += partCost(rows(g)); work += rows(g) * m * s; }
-    const int nt = work < kParallelMacs ? 1 : threads;
-    const std::vector<std::vector<int64_t>> shares = fewShares(j, few, nt);
-    std::vector<std::vector<int64_t>> larger(nt);
-    std::vector<int64_t> load(nt, 0);
-    for (int t = 0; t < nt; t++)
-      for (int64_t g : shares[t]) load[t] += partCost(rows(g));
-    for (int64_t g : many) {
-      const int64_t c = partCost(rows(g));
-      if (nt > 1 && c * nt > total) { stepOf(g, nt); continue; }
-      const int t = (int)(std::min_element(load.begin(), load.end()) - load.begin());
-      load[t] += c;
-      larger[t].push_back(g);
-    }
-    pool->run(nt, [&](int th) {
-      const int64_t most = std::min<int64_t>(m, kStepBlock + 32) * s;
-      if ((int64_t)stepGrad.size() < most) stepGrad.resize(most);
-      float* G = stepGrad.data();
-      for (int64_t g : shares[th]) {
-        const int32_t t = j.r.node.p[g];
-        const int64_t a = j.r.start.p[g], K = rows(g);
-        const float *dy = j.dys.p + a * m, *x = j.xs.p + a * s;
-        float* wt = w.p + t * size;
-        const int32_t step = ++steps.p[t];
-        for (int64_t i0 = 0, i1; i0 < m; i0 = i1) {
-          i1 = blockEnd(i0, m);
-          isa->gemm(K, s, i1 - i0, dy + i0, m, 1, wt + i0 * s, s, 1, dxs.p + a * s, s, true);  // dx += dy[:, i0:i1] U[i0:i1]
-          isa->gemm(i1 - i0, s, K, dy + i0, 1, m, x, s, 1, G, s, false);                      // G = dy[:, i0:i1]ᵀ x
-          update(t, step, G, i0 * s, (i1 - i0) * s);
-        }
-        addBiasGradient(j, g);
-      }
-      for (int64_t g : larger[th]) stepOf(g, 1);
-    }, (double)work / kParallelMacs);
+    });
     return undefined(env);
   });
 }

@@ -78,12 +78,12 @@ export function withArgumentChecks(b: Backend): Backend {
       }
       b.groupedBackwardWeight(rt, dys, m, xs, s, dw, dbias, fresh);
     },
-    groupedBackwardWeightStep(rt, dys, m, xs, s, w, dw, dbias, st, dxs) {
+    groupedBackwardWeightStep(rt, dys, m, xs, s, w, dw, dbias, st) {
       const op = 'groupedBackwardWeightStep', N = routing(op, rt, w, m * s, dbias, s, m);
-      floats(op, { dys: [dys, N * m], xs: [xs, N * s], ...(dxs ? { dxs: [dxs, N * s] } : {}) });
+      floats(op, { dys: [dys, N * m], xs: [xs, N * s] });
       checkWeightStep(st);
       optimizerSlots(op, w, st.kind === 'adam' ? [dw, st.m, st.v!] : [dw, st.m], m * s, rt.node, rt.nodeCount, st.steps, st.decayScale, undefined);
-      b.groupedBackwardWeightStep(rt, dys, m, xs, s, w, dw, dbias, st, dxs);
+      b.groupedBackwardWeightStep(rt, dys, m, xs, s, w, dw, dbias, st);
     },
     addRowVector(y, rows, cols, v) {
       ints('addRowVector', { rows, cols });

@@ -1,5 +1,5 @@
 import { TreegateError } from '../core/errors.js';
-import { groupedBackwardInput, groupedBackwardWeight } from './grouped.js';
+import { groupedBackwardWeight } from './grouped.js';
 import { adamUpdate, sgdUpdate } from './optim.js';
 import type { Routing } from './routing.js';
 
@@ -27,11 +27,9 @@ export interface WeightStep {
  * array and must hold zeros at the listed nodes; it holds zeros there again afterwards. The result is that of
  * groupedBackwardWeight into dw followed by adamUpdate / sgdUpdate of the listed nodes, bit for bit; the native
  * backend applies each node's gradient as soon as it is made, from cache, and never writes it to dw.
- * With `dxs`, first the input gradient dxs[r] += dys[r] U_t with the weights before the step, as by
- * groupedBackwardInput (the same sums): the native backend reads a node of few examples once for both.
  */
 export type GroupedBackwardWeightStep = (rt: Routing, dys: Float32Array, m: number, xs: Float32Array, s: number,
-  w: Float32Array, dw: Float32Array, dbias: Float32Array, step: WeightStep, dxs?: Float32Array | null) => void;
+  w: Float32Array, dw: Float32Array, dbias: Float32Array, step: WeightStep) => void;
 
 /** Throws a TreegateError naming the problem if `st` is not a step the kernels can apply (every backend checks it). */
 export function checkWeightStep(st: WeightStep): void {
@@ -56,13 +54,12 @@ export function applyWeightStep(k: Updates, w: Float32Array, g: Float32Array, sl
   }
 }
 
-/** groupedBackwardWeightStep as a backend's groupedBackwardInput, groupedBackwardWeight and update (the reference). */
-export function composeWeightStep(k: Updates & { groupedBackwardInput: typeof groupedBackwardInput; groupedBackwardWeight: typeof groupedBackwardWeight }): GroupedBackwardWeightStep {
-  return (rt, dys, m, xs, s, w, dw, dbias, st, dxs) => {
-    if (dxs) k.groupedBackwardInput(rt, dys, m, w, s, dxs);
+/** groupedBackwardWeightStep as a backend's groupedBackwardWeight followed by its update (the reference). */
+export function composeWeightStep(k: Updates & { groupedBackwardWeight: typeof groupedBackwardWeight }): GroupedBackwardWeightStep {
+  return (rt, dys, m, xs, s, w, dw, dbias, st) => {
     k.groupedBackwardWeight(rt, dys, m, xs, s, dw, dbias, new Uint8Array(rt.nodeCount).fill(1));
     applyWeightStep(k, w, dw, m * s, rt.node, rt.nodeCount, st);
   };
 }
 
-export const groupedBackwardWeightStep = composeWeightStep({ groupedBackwardInput, groupedBackwardWeight, adamUpdate, sgdUpdate });
+export const groupedBackwardWeightStep = composeWeightStep({ groupedBackwardWeight, adamUpdate, sgdUpdate });

@@ -214,14 +214,16 @@ export class MixtureOfExperts implements Layer {
     }
     be.gemmTN(E, n, N, dl, 0, x.data, 0, this.router.grad, 0, true); // dG += dlᵀ x
     this.router.touch(0);
-    const dxs = needInputGrad ? this.dxs.get(A * n).fill(0) : null;
-    nodeGradients(be, rt, dys, m, xs, n, this.weight, this.bias, early, dxs); // the input gradient with the weights before the step
     let dx: Float32Array | null = null;
-    if (dxs) {
+    if (needInputGrad) {
+      const dxs = this.dxs.get(A * n);
+      dxs.fill(0);
+      be.groupedBackwardInput(rt, dys, m, this.weight.data, n, dxs);
       dx = this.dx.get(N * n);
       be.gemmNN(N, n, E, dl, 0, this.router.data, 0, dx, 0, false); // dx = dl G
       be.scatterRows(dxs, n, this.rows, A, dx, n, 0, true); // dx += Σ_a g_a U_eᵀ dy_i
     }
+    nodeGradients(be, rt, dys, m, xs, n, this.weight, this.bias, early); // after the input gradient read the weights
     return dx ? matrix(N, n, dx) : null;
   }
 

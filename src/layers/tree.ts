@@ -295,10 +295,10 @@ export class TreeGated implements Layer {
       if (dxs) {
         dxs.fill(0);
         if (this.straightThrough) this.gateBackward(j, dys, xs, dxs);
+        else be.groupedBackwardInput(rt, dys, m, w.data, s, dxs);
       }
-      // the input gradient through the nodes (straight-through: gateBackward's), then the node gradients
-      nodeGradients(be, rt, dys, m, xs, s, w, b, early, this.straightThrough ? null : dxs);
       if (dx && !direct) be.scatterRows(dxs!, s, rt.perm, N, dx, n, j * s, false);
+      nodeGradients(be, rt, dys, m, xs, s, w, b, early);
     }
     return dx ? matrix(N, n, dx) : null;
   }

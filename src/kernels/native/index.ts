@@ -23,8 +23,7 @@ interface Addon {
     fresh: Uint8Array | null): void;
   groupedBackwardWeightStep(node: Int32Array, start: Int32Array, end: Int32Array, g0: number, g1: number,
     dys: Float32Array, m: number, xs: Float32Array, s: number, w: Float32Array, dbias: Float32Array, N: number,
-    mState: Float32Array, vState: Float32Array | null, steps: Int32Array, decayScale: Float32Array | null, hp: Float64Array,
-    dxs: Float32Array | null): void;
+    mState: Float32Array, vState: Float32Array | null, steps: Int32Array, decayScale: Float32Array | null, hp: Float64Array): void;
   adamUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, slotSize: number, slots: Int32Array,
     count: number, steps: Int32Array, decayScale: Float32Array | null, lr: number, weightDecay: number, b1: number, b2: number, eps: number,
     clearGrad: boolean): void;
@@ -131,12 +130,12 @@ export function nativeBackend(): (Backend & { setThreads(n: number): number; inf
     groupedBackwardWeight: (rt: Routing, dys, m, xs, s, dw, dbias, fresh) =>
       a.groupedBackwardWeight(rt.node, rt.start, rt.end, 0, rt.nodeCount, dys, m, xs, s, dw, dbias, rt.n, fresh ?? null),
     // the gradient is applied from cache and never written to dw (which stays zero)
-    groupedBackwardWeightStep: (rt: Routing, dys, m, xs, s, w, dw, dbias, st, dxs) => {
+    groupedBackwardWeightStep: (rt: Routing, dys, m, xs, s, w, dw, dbias, st) => {
       checkWeightStep(st);
       if (!(dw instanceof Float32Array) || dw.length < w.length) throw new TreegateError('groupedBackwardWeightStep: dw must be a Float32Array as long as w');
       hp.set([st.kind === 'adam' ? 0 : 1, st.lr, st.weightDecay, st.beta1, st.beta2, st.eps, st.momentum]);
       a.groupedBackwardWeightStep(rt.node, rt.start, rt.end, 0, rt.nodeCount, dys, m, xs, s, w, dbias, rt.n, st.m, st.v, st.steps,
-        st.decayScale, hp, dxs ?? null);
+        st.decayScale, hp);
     },
     adamUpdate: (w, g, m, v, z, slots, count, steps, d, lr, wd, b1, b2, eps, clear = false) =>
       a.adamUpdate(w, g, m, v, z, slots, count, steps, d, lr, wd, b1, b2, eps, clear),

@@ -687,7 +687,7 @@ export function createWasmBackend(module: object, options: { residentBytes?: num
     name: 'wasm',
     gemmStrided, gemmNT, gemmNN, gemmTN,
     groupedForward, groupedBackwardInput, groupedBackwardWeight,
-    groupedBackwardWeightStep: composeWeightStep({ groupedBackwardInput, groupedBackwardWeight, adamUpdate, sgdUpdate }),
+    groupedBackwardWeightStep: composeWeightStep({ groupedBackwardWeight, adamUpdate, sgdUpdate }),
     routedForward: composeRoutedForward({ gatherRows, groupedForward, scatterRows }),
     packNodes, packedFloats,
     addRowVector, addColumnSums, rowDots, scaleRows,
