@@ -77,7 +77,7 @@ test('eval: missing --model, a missing file and corrupt files exit 2 naming the 
 });
 
 test('eval: a model file with a malformed config exits 2 (not an internal error)', () => {
-  // BUG (src/layers/tree.ts, src/io/model-file.ts): a non-array gateUnits throws a TypeError, reported as an internal error (exit 1)
+  // regression: a non-array gateUnits once threw a TypeError, reported as an internal error (exit 1)
   const p = tmp('bad-gate-units.safetensors');
   const config = {
     inputSize: 784, numClasses: 10, normalization: { scale: 1 / 255, mean: 0.13, std: 0.31 },

@@ -64,8 +64,8 @@ test('(a) a depth-0 tree equals a dense layer with the same weights: forward and
 });
 
 test('(a) an empty batch (N = 0): the tree, like the dense layer, runs forward and backward with empty results', () => {
-  // KNOWN BUG (fails now): TreeGated uses trained = N as its "has a train forward" flag, so after a train
-  // forward of 0 rows, backward throws "backward without a train forward" where Dense returns a (0, n) gradient.
+  // regression: TreeGated once took trained = N as its "has a train forward" flag, so after a train forward of
+  // 0 rows backward threw "backward without a train forward" where Dense returns a (0, n) gradient.
   for (const k of [0, 2]) {
     const dense = new Dense(4, 3), tree = new TreeGated({ inputSize: 4, outputSize: 3, depth: k });
     const x = matrix(0, 4), dy = matrix(0, 3);
