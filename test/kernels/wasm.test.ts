@@ -431,6 +431,15 @@ test('wasm: gatherRows and scatterRows are bit-identical to js (strides, offsets
   js.gatherRows(x, 12, 8, perm, 30, 4, gRef);
   wasm.gatherRows(x, 12, 8, perm, 30, 4, g);
   assertBitEqual(g, gRef, 'gatherRows permutation');
+  // a batch drawn from a large dataset: the rows' span is far more than the rows (copied row by row), and the
+  // same rows packed close together (the span moved into the linear memory)
+  const data = randomArray(rng, 5000 * 9);
+  for (const batch of [Int32Array.of(4999, 0, 2500, 17, 17), Int32Array.of(12, 10, 11, 13, 10)]) {
+    const d = new Float32Array(5 * 6), dRef = new Float32Array(5 * 6);
+    js.gatherRows(data, 9, 2, batch, 5, 6, dRef);
+    wasm.gatherRows(data, 9, 2, batch, 5, 6, d);
+    assertBitEqual(d, dRef, `gatherRows batch ${Array.from(batch).join(',')}`);
+  }
 });
 
 test('wasm: sgdUpdate and adamUpdate are bit-identical to js (listed slots only, per-slot steps, decay on/off)', () => {
