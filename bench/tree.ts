@@ -108,12 +108,12 @@ function trainCandidate(s: Subject, be: string): Candidate {
 }
 
 /**
- * Backends whose groupedBackwardWeightStep is a kernel of its own. js and wasm compose it from groupedBackwardWeight
- * and the update (src/kernels/weight-step.ts), the kernels of the separate backward and step, so their training step
- * is the separate candidate's forward + backward + step, read from it (timing it again would add a minute of js at
- * k = 8–10 to a bench that must finish in 10).
+ * Backends whose groupedBackwardWeightStep is a kernel of its own. js composes it from groupedBackwardWeight and the
+ * update (src/kernels/weight-step.ts), the kernels of the separate backward and step, so its training step is the
+ * separate candidate's forward + backward + step, read from it (timing it again would add a minute at k = 8–10 to a
+ * bench that must finish in 10).
  */
-const OWN_FUSED_STEP = new Set(['native']);
+const OWN_FUSED_STEP = new Set(['native', 'wasm']);
 
 /** The tree's whole training step as train() runs it: the update fused into backward, then the step of what is left (the biases). */
 function fusedCandidate(s: Subject, be: string): Candidate {
@@ -277,7 +277,7 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
     `dense of equal parameters has width T·512 (T = 2^(k+1) − 1 nodes), capped at ${cap} outputs (${ctx.quick ? 'quick run; --full raises it to 65536' : 'full run'}) to keep the run short on the js backend; capped rows compare against a smaller dense layer than the tree's capacity`,
     'per-node bound: Σ over the touched nodes of max(flops / peak, bytes / bandwidth) + inputs and outputs, i.e. each node product overlapping only its own weight reads (the roofline bound lets one node\'s reads overlap another\'s arithmetic); its achieved fraction measures the kernels, the gap between the two bounds the scheduling',
     `read rate in the group: ${PROBE_BYTES >> 20} MB read from memory with the backend's thread count (the native addon's readProbe, vector loads), timed in the same interleaved group as the figure; achieved at that rate: the roofline bound with that rate in place of the bandwidth limit (the same peak), i.e. against what the memory gave while the figure ran — a diagnostic beside the issue's bound, not a replacement (it reads above 100% where weights come from cache)`,
-    'training figures: forward (train mode), backward (weight + input gradients), step = lazy Adam over touched nodes + clearing their gradients; training step = forward + backward with the Adam update fused in, as train() runs it (native: a candidate of its own in the same group; js and wasm compose the fused update from the separate kernels, so theirs is the separate candidate\'s forward + backward + step, as is the dense layers\'); its napkin: 28 bytes per weight (forward reads w; backward reads w, m, v once and writes w, m, v), flops of forward + backward, the per-node bound overlapping each node\'s forward and backward with their own reads',
+    'training figures: forward (train mode), backward (weight + input gradients), step = lazy Adam over touched nodes + clearing their gradients; training step = forward + backward with the Adam update fused in, as train() runs it (native and wasm: a candidate of its own in the same group; js composes the fused update from the separate kernels, so its figure is the separate candidate\'s forward + backward + step, as is the dense layers\'); its napkin: 28 bytes per weight (forward reads w; backward reads w, m, v once and writes w, m, v), flops of forward + backward, the per-node bound overlapping each node\'s forward and backward with their own reads',
     'inference: collapsed leaf tables (k = 0: the root), built outside the timing and, on the native backend, packed into panels as the dense baselines\' weights are; N = 1 takes the next example of the batch on every call, so successive calls read different leaves',
   ];
   tables[tables.length - 1].notes = notes;
