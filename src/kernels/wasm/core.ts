@@ -532,6 +532,23 @@ export function createWasmBackend(module: object, options: { residentBytes?: num
     }
   }
 
+  /**
+   * Bumps the step counts of n slots (slot(q), q < n) and writes their scalars as src/kernels/optim.ts computes them,
+   * in float64 at byte address p: λ_s per slot for SGD; with Adam's betas, λ_s, 1 / (1 − β1^t), 1 / (1 − β2^t).
+   */
+  function slotScalars(p: number, n: number, slot: (q: number) => number, steps: Int32Array, decayScale: Float32Array | null,
+    weightDecay: number, betas: [number, number] | null): void {
+    const f64 = A.f64, c0 = p >>> 3, per = betas ? 3 : 1;
+    for (let q = 0; q < n; q++) {
+      const s = slot(q), t = ++steps[s];
+      f64[c0 + per * q] = decayScale ? weightDecay * decayScale[s] : 0;
+      if (betas) {
+        f64[c0 + 3 * q + 1] = 1 / (1 - betas[0] ** t);
+        f64[c0 + 3 * q + 2] = 1 / (1 - betas[1] ** t);
+      }
+    }
+  }
+
   /** Space for stepSlots: a piece of w, m and v (UPDATE_FLOATS floats each, or a slot) and per-slot scalars for `per` slots. */
   interface UpdateBuffers { pw: number; pm: number; pv: number; pc: number }
   function updateBuffers(per: number, size: number, st: WeightStep): UpdateBuffers {
@@ -546,15 +563,8 @@ export function createWasmBackend(module: object, options: { residentBytes?: num
    */
   function stepSlots(rt: Routing, g0: number, n: number, size: number, pg: number, w: Float32Array, st: WeightStep,
     pu: UpdateBuffers): void {
-    const f64 = A.f64, c0 = pu.pc >>> 3, adam = st.kind === 'adam';
-    for (let q = 0; q < n; q++) {
-      const t = rt.node[g0 + q], c = ++st.steps[t], lam = st.decayScale ? st.weightDecay * st.decayScale[t] : 0;
-      if (adam) {
-        f64[c0 + 3 * q] = lam;
-        f64[c0 + 3 * q + 1] = 1 / (1 - st.beta1 ** c);
-        f64[c0 + 3 * q + 2] = 1 / (1 - st.beta2 ** c);
-      } else f64[c0 + q] = lam;
-    }
+    const adam = st.kind === 'adam';
+    slotScalars(pu.pc, n, (q) => rt.node[g0 + q], st.steps, st.decayScale, st.weightDecay, adam ? [st.beta1, st.beta2] : null);
     const arrays = adam ? [w, st.m, st.v!] : [w, st.m], ptrs = [pu.pw, pu.pm, pu.pv];
     for (let q = 0; q < n; q++) {
       const t = rt.node[g0 + q];
@@ -739,12 +749,7 @@ export function createWasmBackend(module: object, options: { residentBytes?: num
     A.reset();
     const pw = A.alloc(4 * n), pg = A.alloc(4 * n), pv = A.alloc(4 * n), pl = A.alloc(8 * count);
     A.commit();
-    const f64 = A.f64, l0 = pl >>> 3;
-    for (let q = 0; q < count; q++) {
-      const s = slots[q];
-      steps[s]++;
-      f64[l0 + q] = decayScale ? weightDecay * decayScale[s] : 0;
-    }
+    slotScalars(pl, count, (q) => slots[q], steps, decayScale, weightDecay, null);
     if (slotSize <= 0) return;
     updateSlots(slots, count, slotSize, [w, v, g], 2, [pw, pv, pg],
       (q, c, size) => k.sgdUpdate(pw, pg, pv, size, c, pl + 8 * q, lr, mu));
@@ -759,14 +764,7 @@ export function createWasmBackend(module: object, options: { residentBytes?: num
     A.reset();
     const pw = A.alloc(4 * n), pg = A.alloc(4 * n), pm = A.alloc(4 * n), pv = A.alloc(4 * n), pc = A.alloc(24 * count);
     A.commit();
-    const f64 = A.f64, c0 = pc >>> 3;
-    for (let q = 0; q < count; q++) {
-      const s = slots[q];
-      const t = ++steps[s];
-      f64[c0 + 3 * q] = decayScale ? weightDecay * decayScale[s] : 0;
-      f64[c0 + 3 * q + 1] = 1 / (1 - b1 ** t);
-      f64[c0 + 3 * q + 2] = 1 / (1 - b2 ** t);
-    }
+    slotScalars(pc, count, (q) => slots[q], steps, decayScale, weightDecay, [b1, b2]);
     if (slotSize <= 0) return;
     updateSlots(slots, count, slotSize, [w, m, v, g], 3, [pw, pm, pv, pg],
       (q, c, size) => k.adamUpdate(pw, pg, pm, pv, size, c, pc + 24 * q, lr, b1, b2, eps));
