@@ -7,7 +7,8 @@
  *   node --import tsx bench/addon-ab/ab.ts OLD.node NEW.node [forms] [k list]
  * forms (comma-separated): forward (training routing, all depths; a 32 MB read between calls stands in for the
  * rest of the training step), infer (collapsed leaves, repeated; each build reads them as its packNodes lays
- * them out, where it has packNodes), backward-input, backward-weight.
+ * them out, where it has packNodes), backward-input, backward-weight, weight-step (the weight gradient with the Adam
+ * update fused in, as train() runs it; each build updates its own copy of the weights and state).
  * ROUNDS (default 40) sets the rounds, THREADS the addon's thread count (default: all).
  */
 import { createRequire } from 'node:module';
@@ -46,6 +47,10 @@ for (const form of formList.split(',')) {
     const w = random(T * m * n, 0.05), bias = random(T * m), dw = new Float32Array(T * m * n), db = new Float32Array(T * m);
     const xs = new Float32Array(N * n), ys = new Float32Array(N * m), y = new Float32Array(N * m);
     const dys = new Float32Array(N * m), dxs = new Float32Array(N * n);
+    // weight-step: each build's own weights and Adam state (the step writes them)
+    const state = builds.map(() => ({ w: w.slice(), mo: new Float32Array(w.length), v: new Float32Array(w.length),
+      steps: new Int32Array(T), db: new Float32Array(T * m) }));
+    const hp = Float64Array.of(0, 1e-4, 0, 0.9, 0.999, 1e-8, 0);
     builds[0].gatherRows(dy, m, 0, rt.perm, N, m, dys);
     builds[0].gatherRows(x, n, 0, rt.perm, N, n, xs);
     // inference tables as each build packs them (builds before packNodes read the plain ones)
@@ -71,6 +76,11 @@ for (const form of formList.split(',')) {
           return;
         case 'backward-input': dxs.fill(0); a.groupedBackwardInput(...r, dys, m, w, n, dxs, N); return;
         case 'backward-weight': a.groupedBackwardWeight(...r, dys, m, xs, n, dw, db, N, null); return;
+        case 'weight-step': {
+          const st = state[builds.indexOf(a)];
+          a.groupedBackwardWeightStep(...r, dys, m, xs, n, st.w, st.db, N, st.mo, st.v, st.steps, null, hp);
+          return;
+        }
         default: throw new Error(`unknown form '${form}'`);
       }
     };
