@@ -25,6 +25,11 @@ import { fmtMs, measure, type Candidate } from '../src/experiments/timing.js';
 
 const QUICK_EXAMPLES = 5000;
 
+/** A row of the section's data (bench/targets.ts reads it). */
+export interface EpochRow {
+  candidate: string; examples: number; ms: number; usPerExample: number; fullEpochSeconds: number; vsTfjs: number; repeats: number;
+}
+
 export async function runEpoch(ctx: BenchContext): Promise<BenchResult> {
   const backends = await loadBackends();
   const tf = await loadTfWasm();
@@ -95,7 +100,7 @@ export async function runEpoch(ctx: BenchContext): Promise<BenchResult> {
   cleanup();
 
   const base = ms.find((q) => q.name.startsWith('tfjs-layers'));
-  const data_ = ms.map((q) => ({
+  const data_ = ms.map((q): EpochRow => ({
     candidate: q.name, examples: E, ms: q.ms, usPerExample: (q.ms * 1e3) / E, fullEpochSeconds: (q.ms / E) * fullEpoch / 1e3,
     vsTfjs: base ? q.ms / base.ms : NaN, repeats: q.repeats,
   }));

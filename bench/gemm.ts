@@ -20,7 +20,8 @@ export const GEMM_SHAPES: Array<[number, number, number]> = [
   [256, 512, 512], [256, 1024, 1024], [32, 1024, 1024], [1, 1024, 1024],
 ];
 
-interface Row { shape: string; candidate: string; threads: number; gflops: number; ms: number; repeats: number; inner: number; vsBaseline: number }
+/** A row of the section's data (bench/targets.ts reads it). */
+export interface GemmRow { shape: string; candidate: string; threads: number; gflops: number; ms: number; repeats: number; inner: number; vsBaseline: number }
 
 function randomArray(n: number, rng: Rng): Float32Array {
   const a = new Float32Array(n);
@@ -40,7 +41,7 @@ export async function runGemm(ctx: BenchContext): Promise<BenchResult> {
   const ort = await loadOrt();
   const tf = await loadTfWasm();
   const rng = new Rng(7);
-  const rows: Row[] = [];
+  const rows: GemmRow[] = [];
   const notes: string[] = [];
   const noThreads = new Set<string>();
 

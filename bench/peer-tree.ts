@@ -164,6 +164,12 @@ function tfjsTree(tf: Tf, xData: Float32Array, dyData: Float32Array, rng: Rng): 
   };
 }
 
+/** A row of the section's data (bench/targets.ts reads it): treegate's candidates with their speed-ups, then tfjs's. */
+export interface PeerRow {
+  candidate: string; forwardMs: number; forwardBackwardMs: number; repeats: number | number[];
+  speedupForward?: number; speedupForwardBackward?: number;
+}
+
 export async function runPeerTree(ctx: BenchContext): Promise<BenchResult> {
   const backends = await loadBackends();
   const tf = await loadTfWasm();
@@ -194,7 +200,7 @@ export async function runPeerTree(ctx: BenchContext): Promise<BenchResult> {
   const find = (name: string): Measurement | undefined => ms.find((q) => q.name === name);
   const tfF = find('tfjs-wasm gather+matMul'), tfFB = find('tfjs-wasm gather+matMul fwd+bwd');
   const rows: string[][] = [];
-  const data: Array<Record<string, unknown>> = [];
+  const data: PeerRow[] = [];
   for (const be of backends) {
     const t = find(`treegate ${be}`)!;
     const fwd = t.phases.forward.ms, tot = t.ms;

@@ -19,6 +19,7 @@ import { runEpoch } from './epoch.js';
 import { runGemm } from './gemm.js';
 import { runKernels } from './kernels.js';
 import { runPeerTree } from './peer-tree.js';
+import { judgeTargets, targetsTable, type RunFigures } from './targets.js';
 import { runTree } from './tree.js';
 
 const BENCHES: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = {
@@ -120,10 +121,14 @@ async function main(): Promise<number> {
     ctx.log(`bench: ${name} took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
   const seconds = (performance.now() - started) / 1000;
+  const run: RunFigures = { sections: results, seconds, plainRun: selected.length === 0 && quick && excludedBackends().length === 0 };
+  const targets = judgeTargets(run);
+  out(formatTable(targetsTable(targets, run)));
+  out('');
   out(`total time ${seconds.toFixed(1)} s`);
   if (json) {
     out(JSON.stringify({
-      machine, date, command, mode: quick ? 'quick' : 'full', backends, peers, limits, seconds,
+      machine, date, command, mode: quick ? 'quick' : 'full', backends, peers, limits, seconds, targets,
       results: Object.fromEntries(Object.entries(results).map(([k, r]) => [k, 'error' in r ? r : { tables: r.tables, data: r.data }])),
     }));
   }

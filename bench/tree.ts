@@ -50,7 +50,8 @@ type Figure = (typeof FIGURES)[number];
 
 interface Napkin { flops: number; bytes: number }
 
-interface FigureRow {
+/** A row of the section's data (bench/targets.ts and chart.ts read it). */
+export interface FigureRow {
   backend: string; k: number; figure: Figure; touched: number; ms: number; repeats: number;
   boundMs: number; boundBy: 'flops' | 'bytes'; achieved: number; nodeBoundMs: number; nodeAchieved: number;
   /** the read rate of the group's probe (bytes/s; null without the addon) and the fraction of the roofline bound at that rate */

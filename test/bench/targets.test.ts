@@ -1,0 +1,156 @@
+/**
+ * bench/targets.ts: the verdicts `npm run bench` prints on the targets of issue 3, from a run's figures (made
+ * up here, in the shapes the bench sections write).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { judgeTargets, ranges, targetsTable, type RunFigures, type Verdict } from '../../bench/targets.js';
+import type { EpochRow } from '../../bench/epoch.js';
+import type { GemmRow } from '../../bench/gemm.js';
+import type { PeerRow } from '../../bench/peer-tree.js';
+import type { FigureRow } from '../../bench/tree.js';
+import { ISSUE_LIMITS } from '../../bench/common.js';
+
+const gemm = (candidate: string, threads: number, gflops: number): GemmRow =>
+  ({ shape: '256×1024×1024', candidate, threads, gflops, ms: 1, repeats: 3, inner: 1, vsBaseline: 1 });
+
+const FIGURES: Array<FigureRow['figure']> = ['forward', 'backward', 'step', 'train step', 'infer N=256', 'infer N=1'];
+function treeRows(backend: string, achieved: (figure: FigureRow['figure'], k: number) => number | null): FigureRow[] {
+  const rows: FigureRow[] = [];
+  for (const figure of FIGURES) {
+    for (let k = 0; k <= 10; k++) {
+      const a = achieved(figure, k);
+      if (a === null) continue;
+      rows.push({
+        backend, k, figure, touched: 1, ms: 1, repeats: 2, boundMs: a, boundBy: 'bytes', achieved: a, nodeBoundMs: a,
+        nodeAchieved: a, probeRate: null, probeAchieved: null, vsDenseCompute: 1, vsDenseParams: 1, denseParamsWidth: 512,
+        denseParamsCapped: false,
+      });
+    }
+  }
+  return rows;
+}
+
+const peer = (be: string, f: number, fb: number): PeerRow =>
+  ({ candidate: `treegate ${be}`, forwardMs: 1, forwardBackwardMs: 1, repeats: 3, speedupForward: f, speedupForwardBackward: fb });
+const epoch = (candidate: string, vsTfjs: number): EpochRow =>
+  ({ candidate, examples: 5000, ms: 1, usPerExample: 1, fullEpochSeconds: 1, vsTfjs, repeats: 3 });
+
+function fullRun(): RunFigures {
+  return {
+    seconds: 451.2,
+    plainRun: true,
+    sections: {
+      gemm: { data: { rows: [
+        gemm('treegate native', 1, 90), gemm('onnxruntime-node', 1, 100), // 0.9× ≥ 0.8: met
+        gemm('treegate native', 2, 120), gemm('onnxruntime-node', 2, 200), // 0.6×: missed
+        gemm('treegate wasm', 1, 30), gemm('tfjs-backend-wasm', 1, 25),
+      ] } },
+      tree: { data: { limits: ISSUE_LIMITS, rows: [
+        // native: forward under 70% at k = 5–7 (lowest 0.35 at k = 6), every other figure met; wasm misses k = 10 only
+        ...treeRows('native', (f, k) => (f === 'forward' && k >= 5 && k <= 7 ? (k === 6 ? 0.35 : 0.6) : 0.8)),
+        ...treeRows('wasm', (f, k) => (k === 10 ? 0.5 : 0.9)),
+        ...treeRows('js', () => 0.01), // the reference: not judged
+      ] } },
+      'peer-tree': { data: { k: 8, rows: [peer('native', 4, 30), peer('wasm', 6, 9), { candidate: 'tfjs-backend-wasm', forwardMs: 1, forwardBackwardMs: 1, repeats: [3, 3] }] } },
+      epoch: { data: { rows: [epoch('treegate native, tree model', 0.08), epoch('treegate wasm, tree model', 1.25), epoch('tfjs-layers on tfjs-backend-wasm, dense MLP', 1)] } },
+    },
+  };
+}
+
+const find = (vs: Verdict[], target: string): Verdict => {
+  const v = vs.find((q) => q.target === target);
+  assert.ok(v, `no verdict for '${target}' among:\n${vs.map((q) => q.target).join('\n')}`);
+  return v;
+};
+const TREE = 'tree layer ≥ 70% of its roofline at every k = 0…10';
+
+test('ranges compresses runs of consecutive k', () => {
+  assert.equal(ranges([0, 2, 3, 4, 7]), '0, 2–4, 7');
+  assert.equal(ranges([5]), '5');
+  assert.equal(ranges([]), '');
+  assert.equal(ranges([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]), '0–10');
+});
+
+test('a full run: each target met or missed by its own figure, with the shortfall', () => {
+  const vs = judgeTargets(fullRun());
+  const g1 = find(vs, '`native` GEMM ≥ 0.8× onnxruntime-node at 256×1024×1024, 1 thread');
+  assert.equal(g1.status, 'met');
+  assert.match(g1.reading, /90\.0 vs 100\.0 GFLOP\/s: 0\.90×/);
+  const g2 = find(vs, 'same, 2 threads');
+  assert.equal(g2.status, 'missed');
+  assert.match(g2.reading, /0\.60×; needs 1\.33× more/);
+  assert.equal(find(vs, '`wasm` GEMM ≥ 1.0× tfjs-backend-wasm at 256×1024×1024, 1 thread').status, 'met');
+
+  const fwd = find(vs, `${TREE}: training forward, native`);
+  assert.equal(fwd.status, 'missed');
+  assert.match(fwd.reading, /^35\.0%–80\.0%; under 70% at k = 5–7 \(lowest 35\.0% at k = 6: needs 2\.00×\)$/);
+  for (const label of ['backward', 'optimizer step', 'the whole training step as train() runs it', 'collapsed inference, N = 256', 'collapsed inference, N = 1']) {
+    assert.equal(find(vs, `${TREE}: ${label}, native`).status, 'met', label);
+  }
+  const w = find(vs, `${TREE}: collapsed inference, N = 1, wasm`);
+  assert.equal(w.status, 'missed');
+  assert.match(w.reading, /under 70% at k = 10 /);
+  assert.ok(!vs.some((v) => v.target.endsWith(', js')), 'the js reference is not judged');
+
+  assert.equal(find(vs, 'tree layer ≥ 5× faster than tfjs gather + matMul at k = 8: forward + backward, native').status, 'met');
+  const fa = find(vs, 'tree layer ≥ 5× faster than tfjs gather + matMul at k = 8: forward alone, native');
+  assert.equal(fa.status, 'missed');
+  assert.match(fa.reading, /4\.00×; needs 1\.25× more/);
+  assert.equal(find(vs, 'tree layer ≥ 5× faster than tfjs gather + matMul at k = 8: forward alone, wasm').status, 'met');
+
+  const epochHead = 'default tree model\'s MNIST epoch no slower than the tfjs-wasm dense MLP of equal inference compute';
+  assert.equal(find(vs, `${epochHead}, native`).status, 'met');
+  const ew = find(vs, `${epochHead}, wasm`);
+  assert.equal(ew.status, 'missed');
+  assert.match(ew.reading, /1\.25× of its time; needs 1\.25× faster/);
+
+  const time = find(vs, '`npm run bench -- --json` under 10 minutes');
+  assert.deepEqual([time.status, time.reading], ['met', '451 s']);
+  assert.equal(find(vs, '`npx treegate train` reaches test accuracy ≥ 0.975').status, 'not measured');
+
+  const table = targetsTable(vs, fullRun());
+  assert.equal(table.rows.length, vs.length);
+  const counts = vs.reduce((c, v) => ({ ...c, [v.status]: (c[v.status] ?? 0) + 1 }), {} as Record<string, number>);
+  assert.equal(table.notes?.[0], `${counts.met} met, ${counts.missed} missed, ${counts['not measured']} not measured`);
+  assert.match(table.notes?.[1] ?? '', /117 GFLOP\/s and 27\.0 GB\/s on one thread, 233 GFLOP\/s and 54\.0 GB\/s on all/);
+});
+
+test('sections not run, failed, or short of figures leave their targets not measured, never met', () => {
+  const run = fullRun();
+  delete run.sections.gemm;
+  run.sections.epoch = { error: 'tfjs-layers: out of memory' };
+  // the tree section without k = 3 of native's forward, all of it ≥ 70%
+  const tree = (run.sections.tree!.data as { rows: FigureRow[] }).rows;
+  (run.sections.tree!.data as { rows: FigureRow[] }).rows = tree
+    .filter((r) => !(r.backend === 'native' && r.figure === 'forward' && r.k === 3))
+    .map((r) => ({ ...r, achieved: 0.75 }));
+  run.plainRun = false;
+  const vs = judgeTargets(run);
+  const g = find(vs, '`native` GEMM ≥ 0.8× onnxruntime-node at 256×1024×1024, 1 thread');
+  assert.deepEqual([g.status, g.reading], ['not measured', 'the gemm section did not run']);
+  const e = vs.filter((v) => v.target.startsWith('default tree model'));
+  assert.equal(e.length, 1);
+  assert.equal(e[0].status, 'not measured');
+  assert.match(e[0].reading, /failed: tfjs-layers: out of memory/);
+  const f = find(vs, `${TREE}: training forward, native`);
+  assert.equal(f.status, 'not measured');
+  assert.match(f.reading, /no figure at k = 3$/);
+  assert.equal(find(vs, `${TREE}: backward, native`).status, 'met');
+  assert.equal(find(vs, '`npm run bench -- --json` under 10 minutes').status, 'not measured');
+  assert.ok(vs.every((v) => v.status !== 'met' || !/did not run|failed|no figure/.test(v.reading)));
+});
+
+test('the time target: missed from 600 s on; a peer missing its figure is not measured', () => {
+  const run = fullRun();
+  run.seconds = 600;
+  (run.sections['peer-tree']!.data as { rows: PeerRow[] }).rows = [{ ...peer('native', NaN, NaN) }];
+  const gemmRows = (run.sections.gemm!.data as { rows: GemmRow[] }).rows;
+  (run.sections.gemm!.data as { rows: GemmRow[] }).rows = gemmRows.filter((r) => r.candidate !== 'tfjs-backend-wasm');
+  const vs = judgeTargets(run);
+  assert.equal(find(vs, '`npm run bench -- --json` under 10 minutes').status, 'missed');
+  const p = find(vs, 'tree layer ≥ 5× faster than tfjs gather + matMul at k = 8: forward + backward, native');
+  assert.equal(p.status, 'not measured');
+  const w = find(vs, '`wasm` GEMM ≥ 1.0× tfjs-backend-wasm at 256×1024×1024, 1 thread');
+  assert.deepEqual([w.status, w.reading], ['not measured', 'no tfjs-backend-wasm figure at 1 thread in this run']);
+});
