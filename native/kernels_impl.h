@@ -14,6 +14,14 @@ constexpr int NR = 2 * W;    // columns of C per micro-tile (two vectors)
 constexpr int64_t KC = 256;  // depth of a packed block (A panel + B panel stay in L1/L2)
 constexpr int64_t MC = 120;  // rows of A packed at once (multiple of MR)
 constexpr int64_t NC = 2048; // columns of B packed at once (multiple of NR)
+// Floats of a packed block of B (kc × nc) up to which the packed product walks C in memory order (see gemm): 512 KB.
+// Fifteenth session, Zen 3 (AVX2), against walking C strip by strip from 32 rows on (in order under 32 rows before):
+// the weight gradient of a 512×512 node (C = dyᵀ x over the node's rows; `bash bench/kernel-ab/run.sh … TN
+// memory|cache`, both orders) 1.18–1.60× faster at 32–128 rows with C from memory, 1.02–1.09× from cache; at 256
+// rows (kc = KC) 1.08× from memory but 0.99× from cache and 0.95–0.97× in the layer at k = 0, so full blocks stay
+// strip by strip. In the layer (`bash bench/addon-ab/run.sh … backward-weight 0,1,2,3`): 1.00×, 1.01×, 1.14×,
+// 1.46× at k = 0–3, 1.22× and 1.06× at k = 4, 5 (an earlier run).
+constexpr int64_t MEMORY_ORDER_B = 131072;
 
 inline vf load(const float* p) { vf v; std::memcpy(&v, p, sizeof v); return v; }
 inline void store(float* p, vf v) { std::memcpy(p, &v, sizeof v); }
@@ -677,10 +685,12 @@ void gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t 
       for (int64_t i0 = 0; i0 < M; i0 += MC) {
         const int64_t mc = std::min(MC, M - i0);
         packA(a, ars, acs, i0, mc, p0, kc, ap);
-        // Tiles of C column strip by column strip, so that a B panel stays in L1 across the A panels; but when
-        // the panels are shallow (kc < 32: a weight gradient over a few rows) the product is bound by reading
-        // and writing C, and C is walked row block by row block, in memory order.
-        const int64_t stripStep = kc < 32 ? nc : NR, blockStep = kc < 32 ? MR : mc;
+        // C is walked row block by row block, in memory order, where the block of B is shallower than a full KC
+        // and fits in L2 (MEMORY_ORDER_B): B's panels then come from L2 for every row block, and C's lines are
+        // read and written in order, which the prefetchers follow (a weight gradient over a node's rows, bound
+        // by C's traffic). Otherwise strip by strip, so that a B panel stays in L1 across the A panels.
+        const bool inOrder = kc < KC && kc * nc <= MEMORY_ORDER_B;
+        const int64_t stripStep = inOrder ? nc : NR, blockStep = inOrder ? MR : mc;
         for (int64_t ib = 0; ib < mc; ib += blockStep)
           for (int64_t js = 0; js < nc; js += stripStep)
             for (int64_t jr = js; jr < std::min(nc, js + stripStep); jr += NR) {
