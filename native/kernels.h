@@ -33,12 +33,13 @@ using PackFn = void (*)(int64_t N, int64_t K, const float* w, float* panels);
 using PackedFn = void (*)(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const float* panels, float* c,
                           int64_t crs, bool accumulate);
 
-// Row counts from which gemm sums each element of the NT form (forward) and of the NN form (input gradient) in
-// one chain over p, whatever the row count (below them: dot products, direct tiles, each summing in its own
-// order, but also the same order for every row count under the threshold). A product split by rows between
-// threads must keep every node's pieces on the same side as the whole node, or its rows would round
-// differently with another thread count (splitPoints in treegate_native.cc).
-constexpr int64_t kChainRowsNT = 9, kChainRowsNN = 24;
+// Row counts from which gemm sums each element of the NT form (forward: Kernels::chainRowsNT, one per instruction
+// set) and of the NN form (input gradient: kChainRowsNN) in one chain over p, whatever the row count (below them:
+// dot products, direct tiles, each summing in its own order, but also the same order for every row count under
+// the threshold). A product split by rows between threads must keep every node's pieces on the same side as the
+// whole node, or its rows would round differently with another thread count (splitPoints in
+// treegate_native.cc).
+constexpr int64_t kChainRowsNN = 24;
 
 // One instruction set's kernels (defined at the end of kernels_impl.h).
 struct Kernels {
@@ -49,6 +50,7 @@ struct Kernels {
   BurnFn fmaBurn;
   ReadFn readSum;
   int64_t nr;  // panel width of packPanels
+  int64_t chainRowsNT;  // rows from which the NT form sums in one chain over p (above)
   PackFn packPanels;
   PackedFn packedRows;
 };

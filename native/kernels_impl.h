@@ -250,12 +250,19 @@ __attribute__((always_inline)) inline void microTwoRows(int64_t rows, Args... ar
   }
 }
 
+// Rows from which the NT form runs the broadcast and panel kernels (one chain over p per element) instead of dot
+// products (kernels.h: Kernels::chainRowsNT). Under AVX2 six: its dot-product tiles (four rows of two columns,
+// eight chains) stay far from the FMA peak, and broadcastRows takes 6–8 rows as one block of W lanes; fifteenth
+// session, Zen 3, `bash bench/kernel-ab/run.sh HEAD . NT cache|memory 5 6 7 8` (both orders) 1.08–1.17× faster at
+// 6–8 rows from cache and 1.09–1.14× from memory, 0.91–0.98× at 5. Under AVX-512, nine.
+constexpr int64_t CHAIN_NT = W == 8 ? 6 : 9;
+
 // Products with fewer rows than these read B in place with the few-row kernels: B is read once from memory (a
 // node with few examples is bound by reading its weights). Crossovers measured with B read from memory (512×512,
 // interleaved) against the kernel that panelRows replaced: the dot products of the NT form lose from ~9 rows; the
 // in-place micro-kernel of the NN form ties from 20 rows (16: 1.36× faster) and loses from 32 (panelRows against
 // it: 0.78× at 16 rows, 1.0× at 20–24); for the forms panelRows does not take, it loses to packing from ~32.
-constexpr int64_t DIRECT_NT = kChainRowsNT, DIRECT_NN = kChainRowsNN, DIRECT_OTHER = 32;
+constexpr int64_t DIRECT_NT = CHAIN_NT, DIRECT_NN = kChainRowsNN, DIRECT_OTHER = 32;
 
 // broadcastRows (rows as vector lanes) for up to 2·W rows whose last block of W rows is at least half full: its
 // tiles waste few lanes there, while panelRows pays for transposing the panel and for reading it once per tile.
@@ -831,4 +838,4 @@ void sgdSlot(float* w, float* g, float* v, int64_t e0, int64_t e1, float lr, flo
   }
 }
 
-extern const Kernels kernels = {gemm, gemmStream, adamSlot, sgdSlot, fmaBurn, readSum, NR, packPanels, packedRows};
+extern const Kernels kernels = {gemm, gemmStream, adamSlot, sgdSlot, fmaBurn, readSum, NR, CHAIN_NT, packPanels, packedRows};

@@ -295,7 +295,7 @@ void byColumns(const Ranges& r, int64_t N, int64_t cols, int64_t unit, int64_t m
 // node in its range), and R_t minimizes max(cost of [R_{t−1}, R_t), cost of [R_t, N) / (threads left)).
 // Costs of all R at once: each node adds a piecewise-linear function of R, built from jumps and slope changes.
 // A point may cut a node of at least `chain` rows only into pieces of at least `chain` rows (kernels.h:
-// kChainRowsNT for the forward, kChainRowsNN for the input gradient): each piece then sums its rows in the order
+// isa->chainRowsNT for the forward, kChainRowsNN for the input gradient): each piece then sums its rows in the order
 // the whole node would, and a smaller node's rows are summed alike however it is cut. So a row's sums are the
 // same on any number of threads, and the model does not depend on the thread count.
 std::vector<int64_t> splitPoints(const Ranges& r, int64_t N, int nt, int64_t chain) {
@@ -436,7 +436,7 @@ napi_value forward(napi_env env, napi_callback_info info, bool routed) {
     const int64_t unit = packed ? isa->nr : 32;
     auto nodeRows = [&](int32_t t, int64_t a, int64_t e) { node(t, a, e, 0, m); };
     if (!routed) {
-      byRows(r, N, m, unit, m * s, kChainRowsNT, nodeRows, node);
+      byRows(r, N, m, unit, m * s, isa->chainRowsNT, nodeRows, node);
       return undefined(env);
     }
     // a thread's rows: gathered and their outputs zeroed before its first node, scattered after its last
@@ -452,7 +452,7 @@ napi_value forward(napi_env env, napi_callback_info info, bool routed) {
         else std::memcpy(d, src, m * sizeof(float));
       }
     };
-    byRows(r, N, m, unit, m * s, kChainRowsNT, nodeRows, node, gatherZero, scatter);
+    byRows(r, N, m, unit, m * s, isa->chainRowsNT, nodeRows, node, gatherZero, scatter);
     return undefined(env);
   });
 }

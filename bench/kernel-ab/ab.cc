@@ -19,6 +19,8 @@
 // the thresholds kernels_impl.h reads from native/kernels.h (the addon includes it inside namespace tg)
 #include "kernels.h"
 using tg::kChainRowsNN;
+// revisions before the fifteenth session read the NT form's threshold from kernels.h, which no longer has it
+namespace tg { constexpr int64_t kChainRowsNT = 9; }
 using tg::kChainRowsNT;
 #ifndef TG_W  // run.sh sets it: 16 for the AVX-512 kernels, 8 for the AVX2 ones
 #define TG_W 16

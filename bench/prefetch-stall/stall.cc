@@ -17,7 +17,6 @@
 // the thresholds kernels_impl.h reads from native/kernels.h (the addon includes it inside namespace tg)
 #include "kernels.h"
 using tg::kChainRowsNN;
-using tg::kChainRowsNT;
 #define TG_W 16
 namespace k {
 #include "impl.h"  // native/kernels_impl.h without its Kernels table (run.sh)
