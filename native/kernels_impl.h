@@ -259,9 +259,10 @@ constexpr int64_t CHAIN_NT = W == 8 ? 6 : 9;
 
 // Products with fewer rows than these read B in place with the few-row kernels: B is read once from memory (a
 // node with few examples is bound by reading its weights). Crossovers measured with B read from memory (512×512,
-// interleaved) against the kernel that panelRows replaced: the dot products of the NT form lose from ~9 rows; the
-// in-place micro-kernel of the NN form ties from 20 rows (16: 1.36× faster) and loses from 32 (panelRows against
-// it: 0.78× at 16 rows, 1.0× at 20–24); for the forms panelRows does not take, it loses to packing from ~32.
+// interleaved) against the kernel that panelRows replaced: the dot products of the NT form lose from ~9 rows
+// (AVX-512; from 6 under AVX2: CHAIN_NT); the in-place micro-kernel of the NN form ties from 20 rows (16: 1.36×
+// faster) and loses from 32 (panelRows against it: 0.78× at 16 rows, 1.0× at 20–24); for the forms panelRows
+// does not take, it loses to packing from ~32.
 constexpr int64_t DIRECT_NT = CHAIN_NT, DIRECT_NN = kChainRowsNN, DIRECT_OTHER = 32;
 
 // broadcastRows (rows as vector lanes) for up to 2·W rows whose last block of W rows is at least half full: its
