@@ -7,7 +7,7 @@
  * Reads the sections' `data` as bench/gemm.ts, tree.ts, peer-tree.ts and epoch.ts write it; a section not run
  * or failed leaves its targets "not measured".
  */
-import type { Limits, Table } from './common.js';
+import { pct, ratio as times, type Limits, type Table } from './common.js';
 import type { EpochRow } from './epoch.js';
 import type { GemmRow } from './gemm.js';
 import type { PeerRow } from './peer-tree.js';
@@ -40,9 +40,6 @@ const FIGURE_LABELS: Array<[TreeRow['figure'], string]> = [
   ['infer N=256', 'collapsed inference, N = 256'],
   ['infer N=1', 'collapsed inference, N = 1'],
 ];
-
-const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
-const times = (x: number): string => `${x >= 10 ? x.toFixed(1) : x.toFixed(2)}×`;
 
 /** "0, 2–4, 7" for a sorted list of integers. */
 export function ranges(ks: number[]): string {
