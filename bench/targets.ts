@@ -16,7 +16,6 @@ import type { FigureRow as TreeRow } from './tree.js';
 export type Status = 'met' | 'missed' | 'not measured';
 export interface Verdict { target: string; reading: string; status: Status }
 
-
 /**
  * What a run hands over: each section's data (or its error), the run's seconds, and whether it was the plain
  * `npm run bench` (every section, every backend, quick), the run the time target is about.
