@@ -385,6 +385,43 @@ export function gemmSmallM(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32,
 }
 
 /**
+ * C(i, :) (+)= A(i, :) Wᵀ for a few rows of A (contiguous along K) against W (N×K, rows wrs floats apart) read in
+ * place: W row by row, each row read once from memory (for A's first row) and from L1 for the others. Each dot
+ * product runs four f32x4 accumulators over K in steps of 16 floats, so that one read stream feeds four add chains;
+ * its sum is (s0 + s1) + (s2 + s3) across lanes 0 + 1 + 2 + 3, then the tail: the same for every M.
+ */
+export function rowsNT(M: i32, N: i32, K: i32, a: usize, ars: i32, w: usize, wrs: i32, c: usize, crs: i32,
+  accumulate: bool): void {
+  const wstep = <usize>wrs << 2, astep = <usize>ars << 2, cstep = <usize>crs << 2;
+  const K16 = K & ~15, K4 = K & ~3;
+  for (let j = 0; j < N; j++) {
+    const wj = w + <usize>j * wstep;
+    let i = 0;
+    for (; i < M; i++) {
+      const ai = a + <usize>i * astep;
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+      let p = 0;
+      for (; p < K16; p += 16) {
+        const o = <usize>p << 2;
+        s0 = f32x4.add(s0, f32x4.mul(v128.load(ai + o), v128.load(wj + o)));
+        s1 = f32x4.add(s1, f32x4.mul(v128.load(ai + o, 16), v128.load(wj + o, 16)));
+        s2 = f32x4.add(s2, f32x4.mul(v128.load(ai + o, 32), v128.load(wj + o, 32)));
+        s3 = f32x4.add(s3, f32x4.mul(v128.load(ai + o, 48), v128.load(wj + o, 48)));
+      }
+      for (; p < K4; p += 4) {
+        const o = <usize>p << 2;
+        s0 = f32x4.add(s0, f32x4.mul(v128.load(ai + o), v128.load(wj + o)));
+      }
+      const r = f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3));
+      let s = f32x4.extract_lane(r, 0) + f32x4.extract_lane(r, 1) + f32x4.extract_lane(r, 2) + f32x4.extract_lane(r, 3);
+      for (; p < K; p++) s += load<f32>(ai + (<usize>p << 2)) * load<f32>(wj + (<usize>p << 2));
+      const o = c + <usize>i * cstep + (<usize>j << 2);
+      store<f32>(o, accumulate ? load<f32>(o) + s : s);
+    }
+  }
+}
+
+/**
  * Whether to run C = A B as Cᵀ = Bᵀ Aᵀ (A packed as the NR-wide operand, B's columns as the MR rows):
  * the cheaper of the two by multiply-adds, padded tiles included, plus PACK_COST per packed float.
  * Only when A's padded width fits the packed-B scratch sized for N.

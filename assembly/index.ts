@@ -3,7 +3,7 @@
  * loaded by src/kernels/wasm/. No managed runtime: every function works on raw
  * byte addresses of the exported memory, which the loader fills and grows.
  */
-export { gemm, gemmScratchBytes, gemmTransposes, gemmPackedB, packB, packedBBytes } from './gemm';
+export { gemm, rowsNT, gemmScratchBytes, gemmTransposes, gemmPackedB, packB, packedBBytes } from './gemm';
 export { groupedForward, groupedBackwardInput, groupedBackwardWeight, groupedScratchBytes } from './grouped';
 export {
   addRowVector, addColumnSums, rowDots, scaleRows, reluForward, reluBackward, tanhForward, tanhBackward, softmaxCrossEntropy,

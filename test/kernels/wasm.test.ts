@@ -182,6 +182,10 @@ function groupedCases(): Case[] {
   out.push({ k: 2, m: 100, s: 100, leaves: Array.from({ length: 30 }, () => rng.int(4)), what: 'three nodes per streamed batch' });
   out.push({ k: 2, m: 300, s: 500, leaves: Array.from({ length: 20 }, () => rng.int(4)), what: 'large nodes, few-row ones streamed by rows' });
   out.push({ k: 1, m: 165, s: 200, leaves: Array.from({ length: 6 }, () => rng.int(2)), what: 'streamed rows, short last block merged' });
+  // 1–7 rows per leaf, K with a tail past its steps of 16 and 4 (resident tables: rowsNT)
+  for (const s of [3, 31, 47]) {
+    out.push({ k: 3, m: 13, s, leaves: [0, 1, 1, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 7, 7, 7, 7, 7, 7, 7], what: '1–7 rows per leaf' });
+  }
   return out;
 }
 

@@ -13,13 +13,18 @@
  * them from cache rather than from memory written just before.
  *
  * Nodes of tables passed with `packed` (inference: collapsed leaves, dense weights, experts, which stay
- * fixed between packNodes calls) that a call runs over 8 or more rows are copied once into a resident slab
- * below the arena and read in place afterwards (fewer rows: streamed as above, which ran faster than
- * reading the node in place from memory). packNodes empties the slab (a layer is rebuilding its tables,
+ * fixed between packNodes calls) are copied once into a resident slab below the arena and read in place
+ * afterwards: by the grouped kernel from 8 rows, by rowsNT (one read stream per node) below. packNodes
+ * empties the slab (a layer is rebuilding its tables,
  * so copies made so far may be stale), and so do nodes that would not fit in `residentBytes` (default
  * 1 GiB); nodes that cannot be resident (more than that in one call, or the memory cannot grow) are
  * copied per call. Collapsed inference at N = 256 against copying every call, in one
  * process: 1.04–1.12× at k = 2–5, 0.99–1.08× at k = 6–8 (development script, two runs of 30 rounds).
+ * Few-row nodes in place by rowsNT against streaming them through the few-row kernels (which read four
+ * rows of U at once: four streams 2 KB apart, slower from memory than one copy), collapsed inference of the
+ * bench's layer (development scripts, alternating runs): N = 1 57–77 → 30–46 µs per call at k = 0,
+ * 79–100 → 50–53 at k = 5, 87–125 → 67–70 at k = 8; N = 256 8.6–9.1 → 8.0–8.9 ms at k = 5,
+ * 10.3–11.6 → 8.2–9.2 at k = 6, 13.1–13.4 → 9.7–10.3 at k = 7.
  *
  * The trainer's fused step (groupedBackwardWeightStep) makes each batch of nodes' weight gradients in linear
  * memory and applies the update from there, so the gradients never cross into JS arrays: one epoch of the
@@ -59,6 +64,8 @@ interface Kernels {
   gemmScratchBytes(M: number, N: number, K: number): number;
   gemmTransposes(M: number, N: number, K: number, acs: number, brs: number): number;
   packB(K: number, N: number, b: number, brs: number, bcs: number, dst: number): void;
+  rowsNT(M: number, N: number, K: number, a: number, ars: number, w: number, wrs: number, c: number, crs: number,
+    accumulate: number): void;
   packedBBytes(N: number, K: number): number;
   gemmPackedB(M: number, N: number, K: number, a: number, ars: number, acs: number, pB: number,
     c: number, crs: number, ccs: number, accumulate: number, scratch: number): void;
@@ -86,7 +93,7 @@ interface Kernels {
 }
 
 const KERNEL_NAMES = [
-  'heapBase', 'gemm', 'gemmScratchBytes', 'gemmTransposes', 'packB', 'packedBBytes', 'gemmPackedB',
+  'heapBase', 'gemm', 'rowsNT', 'gemmScratchBytes', 'gemmTransposes', 'packB', 'packedBBytes', 'gemmPackedB',
   'groupedForward', 'groupedBackwardInput', 'groupedBackwardWeight', 'groupedScratchBytes', 'addRowVector',
   'addColumnSums', 'rowDots', 'scaleRows', 'reluForward', 'reluBackward', 'tanhForward', 'tanhBackward', 'softmaxCrossEntropy',
   'gatherRows', 'scatterRows', 'sgdUpdate', 'adamUpdate',
@@ -211,8 +218,8 @@ export function createWasmBackend(module: object, options: { residentBytes?: num
     A.rebase(slabTop);
   }
   /**
-   * The slab addresses of w's nodes (`size` floats each), with every node of rt of at least SMALL_M rows
-   * copied there now if it was not; null where they cannot all be resident (then the call copies them).
+   * The slab addresses of w's nodes (`size` floats each), with every node of rt that has rows copied there
+   * now if it was not; null where they cannot all be resident (then the call copies them).
    */
   function residentNodes(rt: Routing, w: Float32Array, size: number): Float64Array | null {
     const T = Math.floor(w.length / Math.max(1, size));
@@ -223,7 +230,7 @@ export function createWasmBackend(module: object, options: { residentBytes?: num
         resident.set(w, r);
       }
       let need = 0;
-      for (let g = 0; g < rt.nodeCount; g++) if (rt.end[g] - rt.start[g] >= SMALL_M && !r.at[rt.node[g]]) need++;
+      for (let g = 0; g < rt.nodeCount; g++) if (rt.end[g] > rt.start[g] && !r.at[rt.node[g]]) need++;
       if (need === 0) return r.at;
       const bytes = 4 * need * size;
       if (slabTop - A.heap + bytes <= residentBytes) {
@@ -236,7 +243,7 @@ export function createWasmBackend(module: object, options: { residentBytes?: num
         }
         for (let g = 0; g < rt.nodeCount; g++) {
           const t = rt.node[g];
-          if (rt.end[g] - rt.start[g] < SMALL_M || r.at[t]) continue;
+          if (rt.end[g] <= rt.start[g] || r.at[t]) continue;
           A.put(slabTop, w, t * size, (t + 1) * size);
           r.at[t] = slabTop;
           slabTop += 4 * size;
@@ -414,11 +421,16 @@ export function createWasmBackend(module: object, options: { residentBytes?: num
     for (let b = 0; b < L.count; b += per) {
       const n = Math.min(per, L.count - b), g = b;
       const r0 = rt.start[g] - L.lo, nr = rt.end[g] - rt.start[g];
-      if (res !== null && nr >= SMALL_M) {
-        // a resident table's node, in place (a node of fewer rows is streamed below: read in place from memory
-        // by the few-row kernel, it ran 0.8–1.0× of the streamed copy at k = 6–8)
+      if (res !== null) {
+        // a resident table's node, in place: few rows by rowsNT (y += x Uᵀ, then the bias, as the streamed
+        // path below does), more by the grouped kernel
         putSlots(rt, g, 1, bias, m, pb);
-        k.groupedForward(1, L.ps + 4 * g, L.pe + 4 * g, px, s, res[rt.node[g]], pb, m, py, scratch);
+        if (nr >= SMALL_M) k.groupedForward(1, L.ps + 4 * g, L.pe + 4 * g, px, s, res[rt.node[g]], pb, m, py, scratch);
+        else if (nr > 0) {
+          const y = py + 4 * r0 * m;
+          k.rowsNT(nr, m, s, px + 4 * r0 * s, s, res[rt.node[g]], s, y, m, 1);
+          k.addRowVector(y, nr, m, pb);
+        }
         continue;
       }
       if (per === 1 && nr < SMALL_M && s > 0) {
