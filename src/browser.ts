@@ -5,15 +5,16 @@
  */
 import { TreegateError } from './core/errors.js';
 import { registerBackend, setBackend, type Backend } from './kernels/backend.js';
-import { loadWasmBackendAsync } from './kernels/wasm/core.js';
+import { loadWasmBackendAsync, type WasmOptions } from './kernels/wasm/core.js';
 
 export * from './portable.js';
 
 /**
  * Loads build/treegate.wasm (shipped as `treegate/treegate.wasm`; pass a fetch Response, its URL, or
- * its bytes), registers the wasm backend and selects it.
+ * its bytes), registers the wasm backend and selects it. `options.residentBytes` bounds the copies of
+ * inference tables kept in the module's memory (default 1 GiB; 0 copies them on every call).
  */
-export async function useWasm(source: Response | ArrayBuffer | Uint8Array | URL | string): Promise<Backend> {
+export async function useWasm(source: Response | ArrayBuffer | Uint8Array | URL | string, options: WasmOptions = {}): Promise<Backend> {
   let src: Response | ArrayBuffer | Uint8Array;
   if (typeof source === 'string' || source instanceof URL) {
     // a relative URL is resolved against the page, as fetch would; Node has no page to resolve it against
@@ -41,7 +42,7 @@ export async function useWasm(source: Response | ArrayBuffer | Uint8Array | URL 
   } else {
     src = source;
   }
-  const b = await loadWasmBackendAsync(src);
+  const b = await loadWasmBackendAsync(src, options);
   registerBackend(b);
   return setBackend(b.name);
 }

@@ -139,4 +139,8 @@ test('in Chromium the page loads the wasm backend from its URL, trains, saves an
   // in Node a relative URL has no page to resolve against, and fetch reads no file: URLs: both say what to pass instead
   assert.match(node.errors.missing, /not a URL \(a relative one needs a page to resolve it against\).*absolute URL/);
   await assert.rejects(tg.useWasm(pathToFileURL(join(ROOT, 'build/treegate.wasm'))), /fetch cannot read a file: URL.*module's bytes/);
+  // useWasm's options reach the backend: an impossible residentBytes is refused, 0 loads
+  const bytes = new Uint8Array(readFileSync(join(ROOT, 'build/treegate.wasm')));
+  await assert.rejects(tg.useWasm(bytes, { residentBytes: -1 }), /residentBytes must be a number of bytes ≥ 0/);
+  assert.equal((await tg.useWasm(bytes, { residentBytes: 0 })).name, 'wasm');
 });

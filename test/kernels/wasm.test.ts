@@ -55,6 +55,13 @@ test('wasm: loadWasmBackend gives a complete backend named wasm; explicit bytes 
   }
   await assert.rejects(loadWasmBackendAsync(new Response('missing', { status: 404 })), /HTTP 404/);
   assert.throws(() => loadWasmBackend(new Uint8Array([0, 97, 115, 109, 9, 9, 9, 9])));
+  // residentBytes: a number of bytes ≥ 0, checked by every loader before anything is built
+  for (const bad of [-1, Number.NaN, Infinity, '1e9' as unknown as number]) {
+    const message = /residentBytes must be a number of bytes ≥ 0/;
+    assert.throws(() => loadWasmBackend(new Uint8Array(bytes), { residentBytes: bad }), message);
+    await assert.rejects(loadWasmBackendAsync(new Uint8Array(bytes), { residentBytes: bad }), message);
+  }
+  assert.equal(loadWasmBackend(new Uint8Array(bytes), { residentBytes: 0 }).name, 'wasm');
 });
 
 // ---------------------------------------------------------------------------
@@ -244,14 +251,16 @@ test('wasm: routedForward matches js (a column block of wider x rows; y set and 
 test('wasm: packed (resident) tables: the forward matches js, follows packNodes after a change, and falls back when the slab is too small', () => {
   const rng = new Rng(2006);
   const bytes = readFileSync(new URL('../../build/treegate.wasm', import.meta.url));
-  // a slab of 64 KB: the small cases stay resident (and evict each other), the large nodes are copied per call
+  // a slab of 64 KB: the small cases stay resident (and evict each other), the large nodes are copied per call;
+  // none: every node copied per call
   const small = createWasmBackend(compileWasmSync(new Uint8Array(bytes)), { residentBytes: 65536 });
-  for (const be of [wasm, small]) {
+  const none = createWasmBackend(compileWasmSync(new Uint8Array(bytes)), { residentBytes: 0 });
+  for (const be of [wasm, small, none]) {
     for (const c of groupedCases()) {
       const { k, m, s, leaves } = c, N = leaves.length, T = 2 ** (k + 1) - 1;
       const rt = route(leaves, k);
       const xs = randomArray(rng, N * s), w = randomArray(rng, T * m * s), bias = randomArray(rng, T * m);
-      const what = `wasm packed forward k=${k} m=${m} s=${s} N=${N} ${c.what}${be === small ? ' (64 KB slab)' : ''}`;
+      const what = `wasm packed forward k=${k} m=${m} s=${s} N=${N} ${c.what}${be === small ? ' (64 KB slab)' : be === none ? ' (no slab)' : ''}`;
       for (let round = 0; round < 3; round++) {
         const table = be.packNodes(w, T, m, s);
         for (let call = 0; call < 2; call++) { // the second call reads the resident copy

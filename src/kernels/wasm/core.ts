@@ -187,8 +187,29 @@ class Arena {
   }
 }
 
+/** Options of the wasm backend's loaders. */
+export interface WasmOptions {
+  /**
+   * Bytes of the module's memory that inference tables (collapsed leaves, dense and expert weights) may hold as
+   * resident copies, read in place on later calls (default 1 GiB; 0: copy them on every call). The module's
+   * memory never shrinks, so this bounds what inference adds to it.
+   */
+  residentBytes?: number;
+}
+
+/** The options checked, with their defaults. */
+function wasmOptions(options: WasmOptions): Required<WasmOptions> {
+  const residentBytes = options.residentBytes ?? 1024 * 1024 * 1024;
+  if (typeof residentBytes !== 'number' || !Number.isFinite(residentBytes) || residentBytes < 0) {
+    throw new TreegateError(`treegate wasm backend: residentBytes must be a number of bytes ≥ 0, got ${String(residentBytes)}`,
+      'pass e.g. { residentBytes: 256 * 1024 * 1024 }, or 0 to copy inference tables on every call');
+  }
+  return { residentBytes };
+}
+
 /** Instantiates the kernels of a compiled build/treegate.wasm module and wraps them as a Backend named 'wasm'. */
-export function createWasmBackend(module: object, options: { residentBytes?: number } = {}): Backend {
+export function createWasmBackend(module: object, options: WasmOptions = {}): Backend {
+  const { residentBytes } = wasmOptions(options);
   const api = wasmApi();
   const instance = new api.Instance(module, {});
   const ex = instance.exports;
@@ -202,7 +223,6 @@ export function createWasmBackend(module: object, options: { residentBytes?: num
   }
   const k = ex as unknown as Kernels;
   const A = new Arena(k);
-  const residentBytes = options.residentBytes ?? 1024 * 1024 * 1024;
 
   // ---- resident tables (see the module comment): the slab address of each node copied so far (0: not
   // there), valid for one generation of the slab. A call reserves and fills its nodes before its arena is
@@ -810,7 +830,8 @@ export function compileWasmSync(bytes: Uint8Array | ArrayBuffer): object {
  * Builds the backend from a fetch Response, or the module's bytes, asynchronously:
  * the path for browsers and bundlers (no file system access).
  */
-export async function loadWasmBackendAsync(source: Response | ArrayBuffer | Uint8Array): Promise<Backend> {
+export async function loadWasmBackendAsync(source: Response | ArrayBuffer | Uint8Array, options: WasmOptions = {}): Promise<Backend> {
+  wasmOptions(options); // a bad option fails before the fetch is read
   let bytes: ArrayBuffer | Uint8Array;
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
     bytes = source;
@@ -824,5 +845,5 @@ export async function loadWasmBackendAsync(source: Response | ArrayBuffer | Uint
   } else {
     throw new TypeError('treegate wasm backend: expected a Response, an ArrayBuffer or a Uint8Array');
   }
-  return createWasmBackend(await wasmApi().compile(bytes));
+  return createWasmBackend(await wasmApi().compile(bytes), options);
 }

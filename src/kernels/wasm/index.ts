@@ -4,10 +4,10 @@
  * here: call registerBackend(loadWasmBackend()) to make it selectable.
  */
 import type { Backend } from '../backend.js';
-import { compileWasmSync, createWasmBackend } from './core.js';
+import { compileWasmSync, createWasmBackend, type WasmOptions } from './core.js';
 import { readFileBytes } from './read-file.js';
 
-export { createWasmBackend, loadWasmBackendAsync } from './core.js';
+export { createWasmBackend, loadWasmBackendAsync, type WasmOptions } from './core.js';
 
 /** Where the build puts the module: the repo-root build/, from src/kernels/wasm/ and dist/kernels/wasm/ alike. */
 export const DEFAULT_WASM_URL: URL = new URL('../../../build/treegate.wasm', import.meta.url);
@@ -16,7 +16,7 @@ export const DEFAULT_WASM_URL: URL = new URL('../../../build/treegate.wasm', imp
  * Builds the backend synchronously from the module's bytes, by default read
  * from build/treegate.wasm (Node). Throws a clear Error when the file is missing.
  */
-export function loadWasmBackend(bytes?: Uint8Array): Backend {
+export function loadWasmBackend(bytes?: Uint8Array, options: WasmOptions = {}): Backend {
   let b = bytes;
   if (!b) {
     const read = readFileBytes(DEFAULT_WASM_URL);
@@ -26,5 +26,5 @@ export function loadWasmBackend(bytes?: Uint8Array): Backend {
     }
     b = read;
   }
-  return createWasmBackend(compileWasmSync(b));
+  return createWasmBackend(compileWasmSync(b), options);
 }
