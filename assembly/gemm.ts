@@ -396,8 +396,7 @@ export function rowsNT(M: i32, N: i32, K: i32, a: usize, ars: i32, w: usize, wrs
   const K16 = K & ~15, K4 = K & ~3;
   for (let j = 0; j < N; j++) {
     const wj = w + <usize>j * wstep;
-    let i = 0;
-    for (; i < M; i++) {
+    for (let i = 0; i < M; i++) {
       const ai = a + <usize>i * astep;
       let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
       let p = 0;

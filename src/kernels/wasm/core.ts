@@ -15,11 +15,11 @@
  * Nodes of tables passed with `packed` (inference: collapsed leaves, dense weights, experts, which stay
  * fixed between packNodes calls) are copied once into a resident slab below the arena and read in place
  * afterwards: by the grouped kernel from 8 rows, by rowsNT (one read stream per node) below. packNodes
- * empties the slab (a layer is rebuilding its tables,
- * so copies made so far may be stale), and so do nodes that would not fit in `residentBytes` (default
- * 1 GiB); nodes that cannot be resident (more than that in one call, or the memory cannot grow) are
- * copied per call. Collapsed inference at N = 256 against copying every call, in one
- * process: 1.04–1.12× at k = 2–5, 0.99–1.08× at k = 6–8 (development script, two runs of 30 rounds).
+ * empties the slab (a layer is rebuilding its tables, so copies made so far may be stale), and so do nodes
+ * that would not fit in `residentBytes` (default 1 GiB); nodes that cannot be resident (more than that in
+ * one call, or the memory cannot grow) are copied per call. Collapsed inference at N = 256 against copying
+ * every call, in one process: 1.04–1.12× at k = 2–5, 0.99–1.08× at k = 6–8 (development script, two runs
+ * of 30 rounds; nodes of 8 rows and more).
  * Few-row nodes in place by rowsNT against streaming them through the few-row kernels (which read four
  * rows of U at once: four streams 2 KB apart, slower from memory than one copy), collapsed inference of the
  * bench's layer (development scripts, alternating runs): N = 1 57–77 → 30–46 µs per call at k = 0,
