@@ -5,7 +5,7 @@
  */
 import { TreegateError } from './core/errors.js';
 import { registerBackend, setBackend, type Backend } from './kernels/backend.js';
-import { loadWasmBackendAsync, type WasmOptions } from './kernels/wasm/core.js';
+import { checkWasmOptions, loadWasmBackendAsync, type WasmOptions } from './kernels/wasm/core.js';
 
 export * from './portable.js';
 
@@ -15,6 +15,7 @@ export * from './portable.js';
  * inference tables kept in the module's memory (default 1 GiB; 0 copies them on every call).
  */
 export async function useWasm(source: Response | ArrayBuffer | Uint8Array | URL | string, options: WasmOptions = {}): Promise<Backend> {
+  checkWasmOptions(options); // before anything is fetched
   let src: Response | ArrayBuffer | Uint8Array;
   if (typeof source === 'string' || source instanceof URL) {
     // a relative URL is resolved against the page, as fetch would; Node has no page to resolve it against

@@ -457,8 +457,9 @@ test('wasm: gatherRows and scatterRows are bit-identical to js (strides, offsets
 
 test('wasm: sgdUpdate and adamUpdate are bit-identical to js (listed slots only, per-slot steps, decay on/off)', () => {
   const rng = new Rng(3005);
-  // slots are streamed 16 384 floats per array at a time: 5000 gives batches of 3 slots, 20 001 two pieces of one
-  for (const slotSize of [1, 2, 3, 8, 17, 5000, 20001]) {
+  // slots are streamed 16 384 floats per array at a time: 5000 gives batches of 3 slots, 20 001 two pieces of one;
+  // Adam takes four weights per step, then pairs, then one: 6, 7 and 11 end in each tail
+  for (const slotSize of [1, 2, 3, 6, 7, 8, 11, 17, 5000, 20001]) {
     for (const decay of [false, true]) {
       const slotsTotal = 12, n = slotsTotal * slotSize;
       const decayScale = decay ? Float32Array.from({ length: slotsTotal }, (_, t) => 0.5 ** (t % 4)) : null;

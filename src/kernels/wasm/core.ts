@@ -192,14 +192,16 @@ export interface WasmOptions {
   /**
    * Bytes of the module's memory that inference tables (collapsed leaves, dense and expert weights) may hold as
    * resident copies, read in place on later calls (default 1 GiB; 0: copy them on every call). The module's
-   * memory never shrinks, so this bounds what inference adds to it.
+   * memory never shrinks, so this bounds what inference adds to it. A node of fewer than 8 rows sums in another
+   * order in place than copied, so a call that does not fit (or a memory that cannot grow) changes the last bits
+   * of its outputs; with the same option and room, a call gives the same bits every time.
    */
   residentBytes?: number;
 }
 
-/** The options checked, with their defaults. */
-function wasmOptions(options: WasmOptions): Required<WasmOptions> {
-  const residentBytes = options.residentBytes ?? 1024 * 1024 * 1024;
+/** The options checked, with their defaults (a TreegateError naming a bad one). */
+export function checkWasmOptions(options: WasmOptions | null | undefined): Required<WasmOptions> {
+  const residentBytes = options?.residentBytes ?? 1024 * 1024 * 1024;
   if (typeof residentBytes !== 'number' || !Number.isFinite(residentBytes) || residentBytes < 0) {
     throw new TreegateError(`treegate wasm backend: residentBytes must be a number of bytes ≥ 0, got ${String(residentBytes)}`,
       'pass e.g. { residentBytes: 256 * 1024 * 1024 }, or 0 to copy inference tables on every call');
@@ -209,7 +211,7 @@ function wasmOptions(options: WasmOptions): Required<WasmOptions> {
 
 /** Instantiates the kernels of a compiled build/treegate.wasm module and wraps them as a Backend named 'wasm'. */
 export function createWasmBackend(module: object, options: WasmOptions = {}): Backend {
-  const { residentBytes } = wasmOptions(options);
+  const { residentBytes } = checkWasmOptions(options);
   const api = wasmApi();
   const instance = new api.Instance(module, {});
   const ex = instance.exports;
@@ -249,9 +251,14 @@ export function createWasmBackend(module: object, options: WasmOptions = {}): Ba
         r = { generation, at: new Float64Array(T) };
         resident.set(w, r);
       }
-      let need = 0;
-      for (let g = 0; g < rt.nodeCount; g++) if (rt.end[g] > rt.start[g] && !r.at[rt.node[g]]) need++;
+      let need = 0, all = 0;
+      for (let g = 0; g < rt.nodeCount; g++) {
+        if (rt.end[g] <= rt.start[g]) continue;
+        all++;
+        if (!r.at[rt.node[g]]) need++;
+      }
       if (need === 0) return r.at;
+      if (4 * all * size > residentBytes) return null; // never fits: copy per call, evicting nothing
       const bytes = 4 * need * size;
       if (slabTop - A.heap + bytes <= residentBytes) {
         A.rebase(slabTop + bytes);
@@ -432,8 +439,12 @@ export function createWasmBackend(module: object, options: WasmOptions = {}): Ba
     const L = nodeList(rt, 0, rt.nodeCount);
     if (!L) return;
     const ms = m * s, rows = L.hi - L.lo, per = res !== null ? 1 : Math.min(L.count, nodesPerBatch(ms + m));
-    const px = A.alloc(4 * rows * s), pw = A.alloc(4 * per * ms), pb = A.alloc(4 * per * m);
-    const py = A.alloc(4 * rows * m), scratch = A.alloc(k.groupedScratchBytes(m, s));
+    // a resident call reads its nodes in place (no node buffer) and needs the kernels' scratch only for the
+    // grouped kernel, i.e. for a node of SMALL_M rows or more
+    let big = res === null;
+    for (let g = 0; g < rt.nodeCount && !big; g++) big = rt.end[g] - rt.start[g] >= SMALL_M;
+    const px = A.alloc(4 * rows * s), pw = res === null ? A.alloc(4 * per * ms) : 0, pb = A.alloc(4 * per * m);
+    const py = A.alloc(4 * rows * m), scratch = big ? A.alloc(k.groupedScratchBytes(m, s)) : 0;
     A.commit();
     putNodes(rt, 0, L);
     A.put(px, xs, L.lo * s, L.hi * s);
@@ -444,9 +455,10 @@ export function createWasmBackend(module: object, options: WasmOptions = {}): Ba
       if (res !== null) {
         // a resident table's node, in place: few rows by rowsNT (y += x Uᵀ, then the bias, as the streamed
         // path below does), more by the grouped kernel
+        if (nr <= 0) continue;
         putSlots(rt, g, 1, bias, m, pb);
         if (nr >= SMALL_M) k.groupedForward(1, L.ps + 4 * g, L.pe + 4 * g, px, s, res[rt.node[g]], pb, m, py, scratch);
-        else if (nr > 0) {
+        else {
           const y = py + 4 * r0 * m;
           k.rowsNT(nr, m, s, px + 4 * r0 * s, s, res[rt.node[g]], s, y, m, 1);
           k.addRowVector(y, nr, m, pb);
@@ -831,7 +843,7 @@ export function compileWasmSync(bytes: Uint8Array | ArrayBuffer): object {
  * the path for browsers and bundlers (no file system access).
  */
 export async function loadWasmBackendAsync(source: Response | ArrayBuffer | Uint8Array, options: WasmOptions = {}): Promise<Backend> {
-  wasmOptions(options); // a bad option fails before the fetch is read
+  checkWasmOptions(options); // a bad option fails before the response is read
   let bytes: ArrayBuffer | Uint8Array;
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
     bytes = source;
