@@ -4,7 +4,6 @@
  * byte addresses of the exported memory, which the loader fills and grows.
  */
 export { gemm, rowsNT, gemmScratchBytes, gemmTransposes, gemmPackedB, packB, packedBBytes } from './gemm';
-export { groupedForward, groupedBackwardInput, groupedBackwardWeight, groupedScratchBytes } from './grouped';
 export {
   addRowVector, addColumnSums, rowDots, scaleRows, reluForward, reluBackward, tanhForward, tanhBackward, softmaxCrossEntropy,
   gatherRows, scatterRows,

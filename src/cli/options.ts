@@ -66,7 +66,7 @@ export function backendOption(): Option {
 }
 
 export function threadsOption(): Option {
-  return new Option('--threads <n>', 'threads of the native kernels (default: every core; wasm and js run on one)').argParser(int(1, 64));
+  return new Option('--threads <n>', 'threads of the native and wasm kernels (default: every core; js runs on one)').argParser(int(1, 64));
 }
 
 /**
@@ -76,11 +76,11 @@ export function threadsOption(): Option {
 export function useKernels(o: KernelOptions, log: (line: string) => void = (l) => process.stderr.write(l + '\n')): { backend: Backend; threads: number } {
   const backend = selectBackend(o.backend, log);
   if (o.threads !== undefined) {
-    if (backend.name !== 'native') {
-      if (o.threads > 1) log(`treegate: --threads ${o.threads} applies to the native backend; the ${backend.name} backend runs on one thread`);
-    } else {
-      const got = setThreads(o.threads);
-      if (got < o.threads) log(`treegate: --threads ${o.threads}: this machine runs the native kernels on at most ${got} threads`);
+    const got = setThreads(o.threads);
+    if (backend.name === 'js') {
+      if (o.threads > 1) log(`treegate: --threads ${o.threads} applies to the native and wasm backends; the js backend runs on one thread`);
+    } else if (got < o.threads) {
+      log(`treegate: --threads ${o.threads}: this machine runs the ${backend.name} kernels on at most ${got} threads`);
     }
   }
   return { backend, threads: threadCount() };

@@ -60,6 +60,11 @@ export function registerBackend(b: Backend): void {
   registry.set(b.name, b);
 }
 
+/** The backend registered under `name`, or undefined (selects nothing). */
+export function getBackend(name: string): Backend | undefined {
+  return registry.get(name);
+}
+
 export function backendNames(): string[] {
   return [...registry.keys()];
 }

@@ -1,6 +1,6 @@
 import { TreegateError } from '../core/errors.js';
-import { backend, backendNames, registerBackend, setBackend, setDefaultChooser, type Backend } from './backend.js';
-import { loadAddon, nativeBackend, nativeLoadError } from './native/index.js';
+import { backend, backendNames, getBackend, registerBackend, setBackend, setDefaultChooser, type Backend } from './backend.js';
+import { nativeBackend, nativeLoadError } from './native/index.js';
 import { loadWasmBackend } from './wasm/index.js';
 
 export type BackendChoice = 'auto' | 'js' | 'wasm' | 'native';
@@ -47,21 +47,29 @@ export function selectBackend(choice: BackendChoice = 'auto', log: (line: string
   return setBackend(choice);
 }
 
+/** A registered backend's thread control, where it has one (native, wasm). */
+function threaded(name: string): { setThreads(n: number): number; info(): { threads: number } } | null {
+  const b = getBackend(name) as Partial<{ setThreads(n: number): number; info(): { threads: number } }> | undefined;
+  return b && typeof b.setThreads === 'function' && typeof b.info === 'function' ? b as { setThreads(n: number): number; info(): { threads: number } } : null;
+}
+
 /**
- * Threads of the native backend's kernels, from 1 to the cores of the machine (at most 64; the default is all
- * of them), for this process, whichever backend is selected now. Returns the native kernels' count now set: `n`
- * capped at the addon's thread pool, or 1 without the addon. The wasm and js backends always run on one thread
- * (threadCount() reports the selected backend's count).
+ * Threads of the native and wasm backends' kernels, from 1 to the cores of the machine (at most 64; the default
+ * is all of them), for this process, whichever backend is selected now. Returns the count the selected backend
+ * runs with now: `n` capped at what it can start (the addon's thread pool; wasm's worker threads, Node only), 1 on
+ * the js backend.
  */
 export function setThreads(n: number): number {
   if (!Number.isSafeInteger(n) || n < 1) throw new TreegateError(`threads must be a whole number ≥ 1, got ${n}`, 'pass 1 for one thread');
-  const a = loadAddon();
-  return a ? a.setThreads(n) : 1;
+  registerAvailableBackends();
+  threaded('native')?.setThreads(n);
+  threaded('wasm')?.setThreads(n);
+  return threadCount();
 }
 
-/** The threads the current backend's kernels run on (the native addon's setting; 1 for wasm and js). */
+/** The threads the current backend's kernels run on (1 for js). */
 export function threadCount(): number {
-  return backend().name === 'native' ? loadAddon()!.info().threads : 1;
+  return threaded(backend().name)?.info().threads ?? 1;
 }
 
 // Importing treegate (src/index.ts) loads this module: from then on the first kernel call without an

@@ -4,6 +4,7 @@
  * Training runs use --limit and small widths so that each takes a few seconds.
  */
 import { test } from 'node:test';
+import { availableParallelism } from 'node:os';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -415,12 +416,23 @@ test('--threads 1 and --threads 2 train the same model bit for bit; more threads
   assert.equal(many.status, 0, describeRun(many));
   assert.equal(lastJson(many).threads, maxThreads);
   if (maxThreads < 64) assert.match(many.stderr, new RegExp(`--threads 64: this machine runs the native kernels on at most ${maxThreads} threads`));
-  const wasm = cli(...common, '--threads', '2', '--backend', 'wasm', '--out', tmp('thr-wasm'));
-  assert.equal(wasm.status, 0, describeRun(wasm));
-  assert.match(wasm.stderr, /--threads 2 applies to the native backend; the wasm backend runs on one thread/);
-  assert.equal(lastJson(wasm).threads, 1);
   expectUsageError(['train', '--threads', '0'], /--threads/);
   expectUsageError(['train', '--threads', 'two'], /--threads/);
+});
+
+test('the wasm backend: --threads 1 and --threads 2 train the same model bit for bit; js says it runs on one thread', () => {
+  const common = ['train', '--limit', '1000', '--epochs', '1', '--json', '--no-progress', '--seed', '4', '--backend', 'wasm'];
+  const one = cli(...common, '--threads', '1', '--out', tmp('wthr-1'));
+  const two = cli(...common, '--threads', '2', '--out', tmp('wthr-2'));
+  assert.equal(one.status, 0, describeRun(one));
+  assert.equal(two.status, 0, describeRun(two));
+  assert.equal(lastJson(one).threads, 1);
+  assert.equal(lastJson(two).threads, Math.min(2, availableParallelism()));
+  assert.deepEqual(readFileSync(lastJson(one).modelPath), readFileSync(lastJson(two).modelPath));
+  const js = cli('train', '--limit', '300', '--epochs', '1', '--json', '--no-progress', '--threads', '2', '--backend', 'js', '--out', tmp('thr-js'));
+  assert.equal(js.status, 0, describeRun(js));
+  assert.match(js.stderr, /--threads 2 applies to the native and wasm backends; the js backend runs on one thread/);
+  assert.equal(lastJson(js).threads, 1);
 });
 
 // ---------------------------------------------------------------- baselines and other datasets

@@ -1,7 +1,7 @@
 /**
  * groupedBackwardWeightStep (the trainer's fused step: a tree layer's node weights updated as each node's
  * gradient is made) against its definition, groupedBackwardWeight into zeroed gradients followed by adamUpdate or
- * sgdUpdate of the listed nodes: bit for bit on the same backend (on the native one also across thread counts,
+ * sgdUpdate of the listed nodes: bit for bit on the same backend (on native and wasm also across thread counts,
  * with a node the two threads share and nodes under and over the few-example streaming threshold), close to js
  * elsewhere; bad arguments refused.
  */
@@ -18,7 +18,7 @@ const nb = nativeBackend();
 const backends: Array<{ be: Backend; threads: number[] }> = [{ be: jsBackend, threads: [0] }];
 let wasm: Backend | null = null;
 try { wasm = loadWasmBackend(); } catch { wasm = null; }
-if (wasm) backends.push({ be: wasm, threads: [0] });
+if (wasm) backends.push({ be: wasm, threads: [1, 2] });
 if (nb) backends.push({ be: nb, threads: [1, 2] });
 
 interface State { w: Float32Array; dw: Float32Array; db: Float32Array; m: Float32Array; v: Float32Array; steps: Int32Array }
@@ -48,7 +48,7 @@ test('groupedBackwardWeightStep = groupedBackwardWeight + adamUpdate / sgdUpdate
         for (const { be, threads } of backends) {
           const outs: State[] = [];
           for (const nt of threads) {
-            if (nt) nb!.setThreads(nt);
+            if (nt) (be as unknown as { setThreads(n: number): number }).setThreads(nt);
             const [a, b] = [fresh(), fresh()];
             for (const lr of [0.01, 0.003]) {  // two steps: the second with moments and step counts of the first
               be.groupedBackwardWeightStep(rt, dys, m, xs, s, a.w, a.dw, a.db, spec(a, lr));
@@ -62,7 +62,7 @@ test('groupedBackwardWeightStep = groupedBackwardWeight + adamUpdate / sgdUpdate
             assert.ok(a.dw.every((x) => x === 0), `${what}: gradients left at zero`);
             outs.push(a);
           }
-          if (nb) nb.setThreads(2);
+          if (threads[0]) (be as unknown as { setThreads(n: number): number }).setThreads(2);
           for (const o of outs.slice(1)) assertBitEqual(o.w, outs[0].w, `${be.name} ${kind} k=${k} m=${m} s=${s}: threads agree`);
           if (!js) js = outs[0];
           else {

@@ -31,19 +31,29 @@
  * default model 1.18× faster (`treegate train --epochs 1 --backend wasm`, four runs alternating with the
  * composed step: 14.4–16.8 s of training against 17.5–19.3 s; the same model byte for byte).
  */
+/*
+ * Threads (Node; threads.ts): build/treegate-threads.wasm runs the same kernels on a shared memory that worker
+ * threads instantiate too. A product's output columns are split between threads in multiples of 8 (each part a
+ * gemm or rowsNT call of its own, with its own scratch), nodes that cover disjoint rows run in one job, nodes of
+ * different depths (which add into the same rows) in order, and an update's elements or slots are split; so the
+ * kernels do the arithmetic of one thread in the same order, and any thread count gives the same bits. Copies
+ * between JS arrays and the memory stay on the calling thread (workers cannot see its arrays).
+ */
 import { TreegateError } from '../../core/errors.js';
 import { withArgumentChecks } from '../checked.js';
 import type { Backend } from '../backend.js';
 import type { Routing } from '../routing.js';
 import { applyWeightStep, checkWeightStep, type WeightStep } from '../weight-step.js';
 import { composeRoutedForward, packedFloats, packNodes as plainPackNodes, type PackNodes } from '../grouped.js';
+import { CONTROL_BYTES, MAX_PARTS, Team, type ThreadHost } from './threads.js';
 
 /** The part of the WebAssembly JS API used here (lib ES2022 does not declare it). */
 interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
 interface WasmInstance { readonly exports: Record<string, unknown> }
 interface WasmApi {
-  Module: new (bytes: Uint8Array | ArrayBuffer) => object;
+  Module: (new (bytes: Uint8Array | ArrayBuffer) => object) & { imports(module: object): Array<{ module: string; name: string; kind: string }> };
   Instance: new (module: object, imports: Record<string, unknown>) => WasmInstance;
+  Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => WasmMemory;
   compile(bytes: Uint8Array | ArrayBuffer): Promise<object>;
   validate(bytes: Uint8Array | ArrayBuffer): boolean;
 }
@@ -69,13 +79,6 @@ interface Kernels {
   packedBBytes(N: number, K: number): number;
   gemmPackedB(M: number, N: number, K: number, a: number, ars: number, acs: number, pB: number,
     c: number, crs: number, ccs: number, accumulate: number, scratch: number): void;
-  groupedForward(count: number, starts: number, ends: number, xs: number, s: number, w: number, bias: number,
-    m: number, ys: number, scratch: number): void;
-  groupedBackwardInput(count: number, starts: number, ends: number, dys: number, m: number, w: number, s: number,
-    dxs: number, scratch: number): void;
-  groupedBackwardWeight(count: number, starts: number, ends: number, dys: number, m: number, xs: number, s: number,
-    dw: number, dbias: number, scratch: number): void;
-  groupedScratchBytes(m: number, s: number): number;
   addRowVector(y: number, rows: number, cols: number, v: number): void;
   addColumnSums(x: number, rows: number, cols: number, out: number): void;
   rowDots(a: number, b: number, rows: number, cols: number, out: number, accumulate: number): void;
@@ -94,7 +97,7 @@ interface Kernels {
 
 const KERNEL_NAMES = [
   'heapBase', 'gemm', 'rowsNT', 'gemmScratchBytes', 'gemmTransposes', 'packB', 'packedBBytes', 'gemmPackedB',
-  'groupedForward', 'groupedBackwardInput', 'groupedBackwardWeight', 'groupedScratchBytes', 'addRowVector',
+  'addRowVector',
   'addColumnSums', 'rowDots', 'scaleRows', 'reluForward', 'reluBackward', 'tanhForward', 'tanhBackward', 'softmaxCrossEntropy',
   'gatherRows', 'scatterRows', 'sgdUpdate', 'adamUpdate',
 ] as const;
@@ -107,6 +110,17 @@ const STREAM_FLOATS = 32768;
 /** Floats per array per streamed block of an optimizer update (Adam: 4 arrays, 256 KB in all). */
 const UPDATE_FLOATS = 16384;
 const MAX_BYTES = 65536 * PAGE; // wasm32: 4 GiB
+/** A product is split between threads only into parts of at least this much work (ns at one thread's rates). */
+const PART_NS = 20000;
+
+interface Scratch { at: number; bytes: number }
+
+/** Nanoseconds a product of `flops` that reads `bytes` from memory takes on one thread, roughly (30 GFLOP/s, 15 GB/s). */
+function work(flops: number, bytes: number): number {
+  return Math.max(flops / 30, bytes / 15);
+}
+/** Nanoseconds per weight of an optimizer's update on one thread, roughly (the float64 Adam update; SGD is faster). */
+const UPDATE_NS = 3.5;
 
 /** Zeroes the listed slots of a gradient (the optimizers' clearGrad: the wasm kernels work on copies). */
 function clearSlots(g: Float32Array, slots: Int32Array, count: number, slotSize: number): void {
@@ -131,9 +145,10 @@ class Arena {
   i32: Int32Array;
   f64: Float64Array;
 
-  constructor(k: Kernels) {
+  /** `reserved`: bytes kept at the heap base before the slab (the worker threads' control block). */
+  constructor(k: Kernels, reserved = 0) {
     this.k = k;
-    this.heap = Math.ceil(k.heapBase() / 64) * 64;
+    this.heap = Math.ceil(k.heapBase() / 64) * 64 + Math.ceil(reserved / 64) * 64;
     this.base = this.heap;
     this.top = this.base;
     this.f32 = new Float32Array(k.memory.buffer);
@@ -197,23 +212,49 @@ export interface WasmOptions {
    * of its outputs; with the same option and room, a call gives the same bits every time.
    */
   residentBytes?: number;
+  /**
+   * Threads the kernels run on (default: every core). Only where the loader can start worker threads on a
+   * shared memory: Node, with build/treegate-threads.wasm (loadWasmBackend). Elsewhere the backend runs on one
+   * thread whatever this says. Any count gives the same results bit for bit: a product is split between threads
+   * by its output columns, never along a sum.
+   */
+  threads?: number;
 }
 
 /** The options checked, with their defaults (a TreegateError naming a bad one). */
-export function checkWasmOptions(options: WasmOptions | null | undefined): Required<WasmOptions> {
+export function checkWasmOptions(options: WasmOptions | null | undefined): { residentBytes: number; threads: number | null } {
   const residentBytes = options?.residentBytes ?? 1024 * 1024 * 1024;
   if (typeof residentBytes !== 'number' || !Number.isFinite(residentBytes) || residentBytes < 0) {
     throw new TreegateError(`treegate wasm backend: residentBytes must be a number of bytes ≥ 0, got ${String(residentBytes)}`,
       'pass e.g. { residentBytes: 256 * 1024 * 1024 }, or 0 to copy inference tables on every call');
   }
-  return { residentBytes };
+  const threads = options?.threads ?? null;
+  if (threads !== null && (typeof threads !== 'number' || !Number.isSafeInteger(threads) || threads < 1)) {
+    throw new TreegateError(`treegate wasm backend: threads must be a whole number ≥ 1, got ${String(threads)}`,
+      'pass e.g. { threads: 2 }, or 1 for one thread');
+  }
+  return { residentBytes, threads };
 }
 
-/** Instantiates the kernels of a compiled build/treegate.wasm module and wraps them as a Backend named 'wasm'. */
-export function createWasmBackend(module: object, options: WasmOptions = {}): Backend {
-  const { residentBytes } = checkWasmOptions(options);
+/** The wasm backend, with its thread count (as the native backend has). */
+export type WasmBackend = Backend & {
+  /** Sets the threads the kernels run on, from 1 to info().maxThreads (1 where threads cannot start); returns the count set. */
+  setThreads(n: number): number;
+  info(): { threads: number; maxThreads: number };
+};
+
+/**
+ * Instantiates the kernels of a compiled build/treegate.wasm module (its own memory: one thread) or
+ * build/treegate-threads.wasm (a shared memory, given to the worker threads that `host` starts) and wraps them
+ * as a Backend named 'wasm'.
+ */
+export function createWasmBackend(module: object, options: WasmOptions = {}, host: ThreadHost | null = null): WasmBackend {
+  const { residentBytes, threads } = checkWasmOptions(options);
   const api = wasmApi();
-  const instance = new api.Instance(module, {});
+  const shared = api.Module.imports(module).some((i) => i.kind === 'memory');
+  // the module declares 16 pages at least and wasm32's 65536 at most (scripts/build-wasm.mjs)
+  const memory = shared ? new api.Memory({ initial: 16, maximum: 65536, shared: true }) : null;
+  const instance = new api.Instance(module, memory ? { env: { memory } } : {});
   const ex = instance.exports;
   for (const name of KERNEL_NAMES) {
     if (typeof ex[name] !== 'function') {
@@ -224,7 +265,82 @@ export function createWasmBackend(module: object, options: WasmOptions = {}): Ba
     throw new Error('treegate wasm backend: the module does not export its memory');
   }
   const k = ex as unknown as Kernels;
-  const A = new Arena(k);
+  const control = Math.ceil(k.heapBase() / 64) * 64;
+  const A = new Arena(k, shared ? CONTROL_BYTES : 0);
+  const fns = KERNEL_NAMES.map((n) => ex[n] as (...a: number[]) => void);
+  const team = shared && host ? new Team(k.memory, control, module, KERNEL_NAMES, fns, host, threads ?? host.cores) : null;
+  const OP_GEMM = KERNEL_NAMES.indexOf('gemm'), OP_PACKED = KERNEL_NAMES.indexOf('gemmPackedB');
+  const OP_ROWS = KERNEL_NAMES.indexOf('rowsNT'), OP_ADAM = KERNEL_NAMES.indexOf('adamUpdate'), OP_SGD = KERNEL_NAMES.indexOf('sgdUpdate');
+
+  // ---- threads (threads.ts): a job is a list of kernel calls ([kernel, scratch argument or -1, arguments …])
+  // that write disjoint outputs; `parts` splits a product's output columns so that each part is worth starting
+  /** Threads jobs are split for now. */
+  const threadsNow = (): number => team?.threads ?? 1;
+  /** Scratch of `bytes` for each thread that may run a part of the next job. */
+  function scratchFor(bytes: number): Scratch {
+    const each = Math.ceil(bytes / 64) * 64;
+    return { at: A.alloc(each * (team && team.threads > 1 ? team.slots : 1)), bytes: each };
+  }
+  function run(rows: number[][], scratch: Scratch | null = null): void {
+    for (let i = 0; i < rows.length; i += MAX_PARTS) {
+      const job = rows.length <= MAX_PARTS ? rows : rows.slice(i, i + MAX_PARTS);
+      if (team) team.run(job, scratch);
+      else for (const r of job) call(r, scratch ? scratch.at : 0);
+    }
+  }
+  function call(r: number[], scratch: number): void {
+    const args = r.slice(2);
+    if (r[1] >= 0) args[r[1]] = scratch;
+    fns[r[0]](...args);
+  }
+  /**
+   * [first, count] of each part when n outputs (a product's columns, an update's elements) of `ns` of work are
+   * split: as many parts as threads, fewer where a part would take under PART_NS; part boundaries are multiples
+   * of 8 (the kernels' column groups and micro-tile rows), so the parts run the kernels' arithmetic in the whole
+   * call's order.
+   */
+  function parts(n: number, ns: number): Array<[number, number]> {
+    const T = threadsNow();
+    const count = T > 1 ? Math.max(1, Math.min(T, Math.floor(ns / PART_NS), Math.ceil(n / 8))) : 1;
+    const step = 8 * Math.ceil(n / (8 * count)), out: Array<[number, number]> = [];
+    for (let j = 0; j < n; j += step) out.push([j, Math.min(step, n - j)]);
+    return out;
+  }
+  /**
+   * Runs the products of nodes b ≤ g < b + n (`partsOf(g)`, a node's columns split) as jobs of nodes with
+   * disjoint rows, in the listed order, calling after(g0, g1) when the job of nodes g0 ≤ g < g1 is done. Nodes of
+   * different depths share rows and add into the same outputs, so they must go in order (the sums' order is
+   * the bits); a node whose rows start before the job's rows so far end starts a new job (a depth's nodes follow
+   * each other with increasing rows, so each depth goes in one job).
+   */
+  function nodeJobs(rt: Routing, b: number, n: number, partsOf: (g: number) => number[][], scratch: Scratch | null,
+    after: ((g0: number, g1: number) => void) | null = null, ordered = true): void {
+    let job: number[][] = [], g0 = b, end = -Infinity;
+    for (let g = b; g < b + n; g++) {
+      if (rt.end[g] <= rt.start[g]) continue;
+      if (ordered && rt.start[g] < end) {
+        run(job, scratch);
+        after?.(g0, g);
+        job = [];
+        g0 = g;
+      }
+      end = Math.max(end, rt.end[g]);
+      for (const r of partsOf(g)) job.push(r);
+    }
+    run(job, scratch);
+    after?.(g0, b + n);
+  }
+  /**
+   * The parts of an update of c consecutive slots of `size` floats: [first slot, first element, slots, elements]
+   * each, whole slots when there are enough of them to go round, else the one slot's elements.
+   */
+  function updateParts(c: number, size: number): Array<[number, number, number, number]> {
+    if (c === 1) return parts(size, UPDATE_NS * size).map(([e, n]) => [0, e, 1, n]);
+    const T = Math.max(1, Math.min(threadsNow(), c, Math.floor(UPDATE_NS * c * size / PART_NS)));
+    const step = Math.ceil(c / T), out: Array<[number, number, number, number]> = [];
+    for (let t = 0; t < c; t += step) out.push([t, 0, Math.min(step, c - t), size]);
+    return out;
+  }
 
   // ---- resident tables (see the module comment): the slab address of each node copied so far (0: not
   // there), valid for one generation of the slab. A call reserves and fills its nodes before its arena is
@@ -318,7 +434,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}): Ba
     const pa = A.alloc(4 * (aHi - aLo)), pb = A.alloc(4 * (bHi - bLo)), pc = A.alloc(4 * (cHi - cLo));
     const pA = transposed ? A.alloc(k.packedBBytes(M, K)) : 0;
     // the transposed product needs only the tile and packed-A space of the scratch (no packed B: N = 0)
-    const scratch = A.alloc(k.gemmScratchBytes(M, transposed ? 0 : Math.min(nc, N), K));
+    const scratch = scratchFor(k.gemmScratchBytes(M, transposed ? 0 : Math.min(nc, N), K));
     A.commit();
     A.put(pa, a, aLo, aHi);
     // C is read when accumulating, and when its span has gaps (row stride > N) that must come back unchanged
@@ -330,8 +446,10 @@ export function createWasmBackend(module: object, options: WasmOptions = {}): Ba
       const [lo, hi] = span(o, K, brs, n, bcs);
       A.put(pb, b, lo, hi);
       const bAddr = pb + 4 * (o - lo);
-      if (transposed) k.gemmPackedB(n, M, K, bAddr, bcs, brs, pA, cAddr + 4 * j0, 1, crs, acc, scratch);
-      else k.gemm(M, n, K, aAddr, ars, acs, bAddr, brs, bcs, cAddr + 4 * j0, crs, acc, scratch);
+      // the block's columns split between threads (B's rows of Wᵀ when transposed)
+      run(parts(n, work(2 * M * n * K, 0)).map(([j, nj]) => transposed
+        ? [OP_PACKED, 11, nj, M, K, bAddr + 4 * j * bcs, bcs, brs, pA, cAddr + 4 * (j0 + j), 1, crs, acc, 0]
+        : [OP_GEMM, 12, M, nj, K, aAddr, ars, acs, bAddr + 4 * j * bcs, brs, bcs, cAddr + 4 * (j0 + j), crs, acc, 0]), scratch);
     }
     A.get(pc, c, cLo, cHi - cLo);
   }
@@ -349,31 +467,21 @@ export function createWasmBackend(module: object, options: WasmOptions = {}): Ba
     gemmStrided(M, N, K, a, ao, 1, M, b, bo, N, 1, c, co, N, accumulate);
   }
 
-  /**
-   * Lays out nodes g0 ≤ g < g1 of a routing: starts/ends relative to the first
-   * row used, and the row span [lo, hi). Returns null when no node has rows.
-   */
-  interface NodeList { count: number; lo: number; hi: number; ps: number; pe: number }
+  /** Nodes g0 ≤ g < g1 of a routing and the row span [lo, hi) they cover; null when no node has rows. */
+  interface NodeList { count: number; lo: number; hi: number; maxRows: number }
   function nodeList(rt: Routing, g0: number, g1: number): NodeList | null {
     const count = g1 - g0;
     if (count <= 0) return null;
-    let lo = Infinity, hi = -Infinity;
+    let lo = Infinity, hi = -Infinity, maxRows = 0;
     for (let g = g0; g < g1; g++) {
       if (rt.end[g] > rt.start[g]) {
         lo = Math.min(lo, rt.start[g]);
         hi = Math.max(hi, rt.end[g]);
+        maxRows = Math.max(maxRows, rt.end[g] - rt.start[g]);
       }
     }
     if (!(hi > lo)) return null;
-    const ps = A.alloc(4 * count), pe = A.alloc(4 * count);
-    return { count, lo, hi, ps, pe };
-  }
-  function putNodes(rt: Routing, g0: number, L: NodeList): void {
-    const i32 = A.i32, s0 = L.ps >>> 2, e0 = L.pe >>> 2;
-    for (let g = 0; g < L.count; g++) {
-      i32[s0 + g] = rt.start[g0 + g] - L.lo;
-      i32[e0 + g] = rt.end[g0 + g] - L.lo;
-    }
+    return { count, lo, hi, maxRows };
   }
   /** Copies the size-floats slot of each listed node t = rt.node[g] from src into consecutive slots at p. */
   function putSlots(rt: Routing, g0: number, count: number, src: Float32Array, size: number, p: number): void {
@@ -438,44 +546,43 @@ export function createWasmBackend(module: object, options: WasmOptions = {}): Ba
     A.reset();
     const L = nodeList(rt, 0, rt.nodeCount);
     if (!L) return;
-    const ms = m * s, rows = L.hi - L.lo, per = res !== null ? 1 : Math.min(L.count, nodesPerBatch(ms + m));
-    // a resident call reads its nodes in place (no node buffer) and needs the kernels' scratch only for the
-    // grouped kernel, i.e. for a node of SMALL_M rows or more
-    let big = res === null;
-    for (let g = 0; g < rt.nodeCount && !big; g++) big = rt.end[g] - rt.start[g] >= SMALL_M;
-    const px = A.alloc(4 * rows * s), pw = res === null ? A.alloc(4 * per * ms) : 0, pb = A.alloc(4 * per * m);
-    const py = A.alloc(4 * rows * m), scratch = big ? A.alloc(k.groupedScratchBytes(m, s)) : 0;
+    const ms = m * s, rows = L.hi - L.lo, per = res !== null ? L.count : Math.min(L.count, nodesPerBatch(ms + m));
+    // a resident call reads its nodes in place (no node buffer); scratch is for gemm from SMALL_M rows on (fewer:
+    // rowsNT, or the few-row kernels, which need none)
+    const px = A.alloc(4 * rows * s), pw = res === null ? A.alloc(4 * per * ms) : 0, pb = A.alloc(4 * m);
+    const py = A.alloc(4 * rows * m), scratch = L.maxRows >= SMALL_M ? scratchFor(k.gemmScratchBytes(L.maxRows, m, s)) : null;
     A.commit();
-    putNodes(rt, 0, L);
     A.put(px, xs, L.lo * s, L.hi * s);
     A.put(py, ys, L.lo * m, L.hi * m);
     for (let b = 0; b < L.count; b += per) {
-      const n = Math.min(per, L.count - b), g = b;
-      const r0 = rt.start[g] - L.lo, nr = rt.end[g] - rt.start[g];
-      if (res !== null) {
-        // a resident table's node, in place: few rows by rowsNT (y += x Uᵀ, then the bias, as the streamed
-        // path below does), more by the grouped kernel
-        if (nr <= 0) continue;
-        putSlots(rt, g, 1, bias, m, pb);
-        if (nr >= SMALL_M) k.groupedForward(1, L.ps + 4 * g, L.pe + 4 * g, px, s, res[rt.node[g]], pb, m, py, scratch);
-        else {
-          const y = py + 4 * r0 * m;
-          k.rowsNT(nr, m, s, px + 4 * r0 * s, s, res[rt.node[g]], s, y, m, 1);
-          k.addRowVector(y, nr, m, pb);
-        }
-        continue;
-      }
-      if (per === 1 && nr < SMALL_M && s > 0) {
+      const n = Math.min(per, L.count - b);
+      const r0 = rt.start[b] - L.lo, nr = rt.end[b] - rt.start[b];
+      if (res === null && per === 1 && nr < SMALL_M && s > 0) {
         // y += x Uᵀ a block of U's rows (y's columns) at a time, then the bias, as the kernel does
         const x = px + 4 * r0 * s, y = py + 4 * r0 * m;
-        streamRows(w, rt.node[g] * ms, m, s, pw, (j0, nj) => k.gemm(nr, nj, s, x, s, 1, pw, 1, s, y + 4 * j0, m, 1, scratch));
-        putSlots(rt, g, 1, bias, m, pb);
+        streamRows(w, rt.node[b] * ms, m, s, pw, (j0, nj) => k.gemm(nr, nj, s, x, s, 1, pw, 1, s, y + 4 * j0, m, 1, 0));
+        putSlots(rt, b, 1, bias, m, pb);
         k.addRowVector(y, nr, m, pb);
         continue;
       }
-      putSlots(rt, b, n, w, ms, pw);
-      putSlots(rt, b, n, bias, m, pb);
-      k.groupedForward(n, L.ps + 4 * b, L.pe + 4 * b, px, s, pw, pb, m, py, scratch);
+      if (res === null) putSlots(rt, b, n, w, ms, pw);
+      // y += x Uᵀ for each node, its columns split between threads; a resident node of few rows by rowsNT (one
+      // read stream of U in place), every other by gemm; then each job's biases
+      nodeJobs(rt, b, n, (g) => {
+        if (s <= 0) return [];
+        const nr = rt.end[g] - rt.start[g], x = px + 4 * (rt.start[g] - L.lo) * s, y = py + 4 * (rt.start[g] - L.lo) * m;
+        const u = res !== null ? res[rt.node[g]] : pw + 4 * (g - b) * ms;
+        return parts(m, work(2 * nr * ms, 4 * ms)).map(([j, nj]) => res !== null && nr < SMALL_M
+          ? [OP_ROWS, -1, nr, nj, s, x, s, u + 4 * j * s, s, y + 4 * j, m, 1]
+          : [OP_GEMM, 12, nr, nj, s, x, s, 1, u + 4 * j * s, 1, s, y + 4 * j, m, 1, 0]);
+      }, scratch, (g0, g1) => {
+        for (let g = g0; g < g1; g++) {
+          const nr = rt.end[g] - rt.start[g];
+          if (nr <= 0) continue;
+          putSlots(rt, g, 1, bias, m, pb);
+          k.addRowVector(py + 4 * (rt.start[g] - L.lo) * m, nr, m, pb);
+        }
+      });
     }
     A.get(py, ys, L.lo * m, rows * m);
   }
@@ -488,9 +595,8 @@ export function createWasmBackend(module: object, options: WasmOptions = {}): Ba
     if (!L) return;
     const ms = m * s, rows = L.hi - L.lo, per = Math.min(L.count, nodesPerBatch(ms));
     const py = A.alloc(4 * rows * m), pw = A.alloc(4 * per * ms), px = A.alloc(4 * rows * s);
-    const scratch = A.alloc(k.groupedScratchBytes(m, s));
+    const scratch = scratchFor(k.gemmScratchBytes(L.maxRows, s, m));
     A.commit();
-    putNodes(rt, g0, L);
     A.put(py, dys, L.lo * m, L.hi * m);
     A.put(px, dxs, L.lo * s, L.hi * s);
     for (let b = 0; b < L.count; b += per) {
@@ -499,11 +605,16 @@ export function createWasmBackend(module: object, options: WasmOptions = {}): Ba
       if (per === 1 && nr < SMALL_M) {
         // dx += dy U a block of U's rows (the sum's index, in the kernel's groups of 4) at a time
         const dy = py + 4 * r0 * m, dx = px + 4 * r0 * s;
-        streamRows(w, rt.node[g] * ms, m, s, pw, (p0, np) => k.gemm(nr, s, np, dy + 4 * p0, m, 1, pw, s, 1, dx, s, 1, scratch));
+        streamRows(w, rt.node[g] * ms, m, s, pw, (p0, np) => k.gemm(nr, s, np, dy + 4 * p0, m, 1, pw, s, 1, dx, s, 1, scratch.at));
         continue;
       }
       putSlots(rt, g, n, w, ms, pw);
-      k.groupedBackwardInput(n, L.ps + 4 * b, L.pe + 4 * b, py, m, pw, s, px, scratch);
+      // dx += dy U for each node, dx's columns split between threads
+      nodeJobs(rt, g, n, (h) => {
+        const nr = rt.end[h] - rt.start[h], dy = py + 4 * (rt.start[h] - L.lo) * m, dx = px + 4 * (rt.start[h] - L.lo) * s;
+        const u = pw + 4 * (h - g) * ms;
+        return parts(s, work(2 * nr * ms, 4 * ms)).map(([j, sj]) => [OP_GEMM, 12, nr, sj, m, dy, m, 1, u + 4 * j, s, 1, dx + 4 * j, s, 1, 0]);
+      }, scratch);
     }
     A.get(px, dxs, L.lo * s, rows * s);
   }
@@ -540,10 +651,9 @@ export function createWasmBackend(module: object, options: WasmOptions = {}): Ba
     const py = A.alloc(4 * rows * m), px = A.alloc(4 * rows * s);
     const pw = A.alloc(4 * per * ms), pb = A.alloc(4 * per * m);
     // per node: a gemm of M = m, N = s, K = rows of the node (at most all of them)
-    const scratch = A.alloc(k.gemmScratchBytes(m, s, rows));
+    const scratch = scratchFor(k.gemmScratchBytes(m, s, L.maxRows));
     const pu = step ? updateBuffers(per, ms, step.st) : null;
     A.commit();
-    putNodes(rt, 0, L);
     A.put(py, dys, L.lo * m, L.hi * m);
     A.put(px, xs, L.lo * s, L.hi * s);
     const f32 = A.f32;
@@ -556,9 +666,9 @@ export function createWasmBackend(module: object, options: WasmOptions = {}): Ba
         const dy = py + 4 * r0 * m, x = px + 4 * r0 * s;
         if (step) {
           f32.fill(0, pw >>> 2, (pw >>> 2) + ms);
-          streamBlocks(m, s, (j0, nj) => k.gemm(nj, s, nr, dy + 4 * j0, 1, m, x, s, 1, pw + 4 * j0 * s, s, 1, scratch));
+          streamBlocks(m, s, (j0, nj) => k.gemm(nj, s, nr, dy + 4 * j0, 1, m, x, s, 1, pw + 4 * j0 * s, s, 1, scratch.at));
         } else {
-          streamRows(dw, rt.node[g] * ms, m, s, pw, (j0, nj) => k.gemm(nj, s, nr, dy + 4 * j0, 1, m, x, s, 1, pw, s, 1, scratch), true);
+          streamRows(dw, rt.node[g] * ms, m, s, pw, (j0, nj) => k.gemm(nj, s, nr, dy + 4 * j0, 1, m, x, s, 1, pw, s, 1, scratch.at), true);
         }
         putSlots(rt, g, 1, dbias, m, pb);
         k.addColumnSums(dy, nr, m, pb);
@@ -569,7 +679,17 @@ export function createWasmBackend(module: object, options: WasmOptions = {}): Ba
       if (step) f32.fill(0, pw >>> 2, (pw >>> 2) + n * ms);
       else putSlots(rt, b, n, dw, ms, pw);
       putSlots(rt, b, n, dbias, m, pb);
-      k.groupedBackwardWeight(n, L.ps + 4 * b, L.pe + 4 * b, py, m, px, s, pw, pb, scratch);
+      // dU += dyᵀ x for each node, dU's columns split between threads (each node has its own dU: one job), then
+      // dc += Σ dy
+      nodeJobs(rt, b, n, (g) => {
+        const nr = rt.end[g] - rt.start[g], dy = py + 4 * (rt.start[g] - L.lo) * m, x = px + 4 * (rt.start[g] - L.lo) * s;
+        const du = pw + 4 * (g - b) * ms;
+        return parts(s, work(2 * nr * ms, 0)).map(([j, sj]) => [OP_GEMM, 12, m, sj, nr, dy, 1, m, x + 4 * j, s, 1, du + 4 * j, s, 1, 0]);
+      }, scratch, null, false);
+      for (let g = b; g < b + n; g++) {
+        const nr = rt.end[g] - rt.start[g];
+        if (nr > 0) k.addColumnSums(py + 4 * (rt.start[g] - L.lo) * m, nr, m, pb + 4 * (g - b) * m);
+      }
       if (step) stepSlots(rt, b, n, ms, pw, step.w, step.st, pu!);
       else getSlots(rt, b, n, dw, ms, pw);
       getSlots(rt, b, n, dbias, m, pb);
@@ -615,8 +735,9 @@ export function createWasmBackend(module: object, options: WasmOptions = {}): Ba
       for (let e0 = 0; e0 < size; e0 += UPDATE_FLOATS) {
         const len = Math.min(UPDATE_FLOATS, size - e0), o = t * size + e0, g = pg + 4 * (q * size + e0);
         arrays.forEach((a, i) => A.put(ptrs[i], a, o, o + len));
-        if (adam) k.adamUpdate(pu.pw, g, pu.pm, pu.pv, len, 1, pu.pc + 24 * q, st.lr, st.beta1, st.beta2, st.eps);
-        else k.sgdUpdate(pu.pw, g, pu.pm, len, 1, pu.pc + 8 * q, st.lr, st.momentum);
+        run(parts(len, UPDATE_NS * len).map(([e, n]) => adam
+          ? [OP_ADAM, -1, pu.pw + 4 * e, g + 4 * e, pu.pm + 4 * e, pu.pv + 4 * e, n, 1, pu.pc + 24 * q, st.lr, st.beta1, st.beta2, st.eps]
+          : [OP_SGD, -1, pu.pw + 4 * e, g + 4 * e, pu.pm + 4 * e, n, 1, pu.pc + 8 * q, st.lr, st.momentum]));
         arrays.forEach((a, i) => A.get(ptrs[i], a, o, len));
       }
     }
@@ -795,8 +916,8 @@ export function createWasmBackend(module: object, options: WasmOptions = {}): Ba
     A.commit();
     slotScalars(pl, count, (q) => slots[q], steps, decayScale, weightDecay, null);
     if (slotSize <= 0) return;
-    updateSlots(slots, count, slotSize, [w, v, g], 2, [pw, pv, pg],
-      (q, c, size) => k.sgdUpdate(pw, pg, pv, size, c, pl + 8 * q, lr, mu));
+    updateSlots(slots, count, slotSize, [w, v, g], 2, [pw, pv, pg], (q, c, size) => run(updateParts(c, size).map(([t, e, nt, n]) =>
+      [OP_SGD, -1, pw + 4 * (t * size + e), pg + 4 * (t * size + e), pv + 4 * (t * size + e), n, nt, pl + 8 * (q + t), lr, mu])));
     if (clearGrad) clearSlots(g, slots, count, slotSize);
   }
 
@@ -810,12 +931,14 @@ export function createWasmBackend(module: object, options: WasmOptions = {}): Ba
     A.commit();
     slotScalars(pc, count, (q) => slots[q], steps, decayScale, weightDecay, [b1, b2]);
     if (slotSize <= 0) return;
-    updateSlots(slots, count, slotSize, [w, m, v, g], 3, [pw, pm, pv, pg],
-      (q, c, size) => k.adamUpdate(pw, pg, pm, pv, size, c, pc + 24 * q, lr, b1, b2, eps));
+    updateSlots(slots, count, slotSize, [w, m, v, g], 3, [pw, pm, pv, pg], (q, c, size) => run(updateParts(c, size).map(([t, e, nt, n]) => {
+      const o = 4 * (t * size + e);
+      return [OP_ADAM, -1, pw + o, pg + o, pm + o, pv + o, n, nt, pc + 24 * (q + t), lr, b1, b2, eps];
+    })));
     if (clearGrad) clearSlots(g, slots, count, slotSize);
   }
 
-  return withArgumentChecks({
+  const checked = withArgumentChecks({
     name: 'wasm',
     gemmStrided, gemmNT, gemmNN, gemmTN,
     groupedForward, groupedBackwardInput, groupedBackwardWeight,
@@ -830,6 +953,15 @@ export function createWasmBackend(module: object, options: WasmOptions = {}): Ba
     softmaxCrossEntropy,
     gatherRows, scatterRows,
     sgdUpdate, adamUpdate,
+  });
+  return Object.assign(checked, {
+    setThreads(n: number): number {
+      if (!Number.isSafeInteger(n) || n < 1) {
+        throw new TreegateError(`treegate wasm backend: threads must be a whole number ≥ 1, got ${String(n)}`, 'pass 1 for one thread');
+      }
+      return team ? team.setThreads(n) : 1;
+    },
+    info: () => ({ threads: threadsNow(), maxThreads: team?.maxThreads ?? 1 }),
   });
 }
 

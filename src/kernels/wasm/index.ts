@@ -1,30 +1,49 @@
 /**
  * Loaders of the `wasm` backend (WebAssembly SIMD128 kernels from assembly/,
- * compiled to build/treegate.wasm by `npm run build`). Nothing is registered
- * here: call registerBackend(loadWasmBackend()) to make it selectable.
+ * compiled to build/treegate.wasm and build/treegate-threads.wasm by `npm run build`).
+ * Nothing is registered here: call registerBackend(loadWasmBackend()) to make it selectable.
  */
-import type { Backend } from '../backend.js';
-import { compileWasmSync, createWasmBackend, type WasmOptions } from './core.js';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { compileWasmSync, createWasmBackend, type WasmBackend, type WasmOptions } from './core.js';
 import { readFileBytes } from './read-file.js';
+import { workerSource, type ThreadHost } from './threads.js';
 
-export { createWasmBackend, loadWasmBackendAsync, type WasmOptions } from './core.js';
+export { createWasmBackend, loadWasmBackendAsync, type WasmBackend, type WasmOptions } from './core.js';
 
-/** Where the build puts the module: the repo-root build/, from src/kernels/wasm/ and dist/kernels/wasm/ alike. */
+/** Where the build puts the modules: the repo-root build/, from src/kernels/wasm/ and dist/kernels/wasm/ alike. */
 export const DEFAULT_WASM_URL: URL = new URL('../../../build/treegate.wasm', import.meta.url);
+/** The same kernels on a shared memory, for worker threads. */
+export const DEFAULT_WASM_THREADS_URL: URL = new URL('../../../build/treegate-threads.wasm', import.meta.url);
 
 /**
- * Builds the backend synchronously from the module's bytes, by default read
- * from build/treegate.wasm (Node). Throws a clear Error when the file is missing.
+ * Node's worker threads for the wasm kernels: each runs threads.ts's worker program on the shared memory. They
+ * are unref'd (they never keep the process alive), start without the parent's flags (no loaders: the program is
+ * plain CommonJS), and a worker that fails to start only leaves its parts to the other threads.
  */
-export function loadWasmBackend(bytes?: Uint8Array, options: WasmOptions = {}): Backend {
+export const nodeThreadHost: ThreadHost = {
+  cores: availableParallelism(),
+  start(data) {
+    const w = new Worker(workerSource(), { eval: true, workerData: data, execArgv: [] });
+    w.on('error', () => { /* its parts go to the other threads (threads.ts) */ });
+    w.unref();
+  },
+};
+
+/**
+ * Builds the backend synchronously from the module's bytes, by default read from build/treegate-threads.wasm
+ * (worker threads on a shared memory; build/treegate.wasm where that is missing). Throws a clear Error when
+ * neither file is there.
+ */
+export function loadWasmBackend(bytes?: Uint8Array, options: WasmOptions = {}): WasmBackend {
   let b = bytes;
   if (!b) {
-    const read = readFileBytes(DEFAULT_WASM_URL);
+    const read = readFileBytes(DEFAULT_WASM_THREADS_URL) ?? readFileBytes(DEFAULT_WASM_URL);
     if (!read) {
       throw new Error(`treegate wasm backend: ${DEFAULT_WASM_URL.pathname} is missing; build it with npm run build ` +
         '(or node scripts/build-wasm.mjs), or pass the module bytes');
     }
     b = read;
   }
-  return createWasmBackend(compileWasmSync(b), options);
+  return createWasmBackend(compileWasmSync(b), options, nodeThreadHost);
 }

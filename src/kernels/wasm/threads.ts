@@ -1,0 +1,219 @@
+/**
+ * Worker threads for the `wasm` backend: a team of threads running one kernel's parts at once on a shared
+ * WebAssembly memory (build/treegate-threads.wasm imports it). No Node-only imports here: the host that starts
+ * the workers (src/kernels/wasm/index.ts, node:worker_threads) is passed in.
+ *
+ * A job is a list of kernel calls (its parts), each a row: the kernel's index, the argument that takes scratch
+ * memory (-1: none), then the arguments. The calling thread writes the rows to a
+ * control block at the bottom of the heap, bumps the job's generation, wakes the workers, and claims parts
+ * itself like any worker: every thread takes the next unclaimed part (a compare-and-swap on one word holding
+ * the generation and the next part) until none is left, then the caller waits until all parts are done. So the
+ * caller never waits for a worker that has not claimed anything: a worker still starting, asleep, or slow to
+ * wake costs parallelism, not progress, and a job finishes on the calling thread alone if it must. A worker
+ * catches what a part throws and counts the part done with an error flag, which the caller turns into an Error.
+ *
+ * Which thread runs which part changes from run to run; the results do not, since a job's split into parts
+ * depends only on its shapes and the thread count, and parts write disjoint outputs. A part that needs scratch
+ * memory names the argument: each thread passes its own slice of the job's scratch there.
+ */
+
+/** Slots per part: the kernel, its scratch argument, up to 14 arguments. */
+export const ARGS = 16;
+/** Parts per job at most. */
+export const MAX_PARTS = 256;
+/** Bytes of the control block (header, then MAX_PARTS rows of ARGS float64s). */
+export const CONTROL_BYTES = 64 + 8 * ARGS * MAX_PARTS;
+/** Threads at most (the caller and 63 workers). */
+export const MAX_THREADS = 64;
+
+// Int32 words of the control block
+const NEXT = 0; // (generation << 16) | next unclaimed part
+const DONE = 1; // parts finished in this generation
+const PARTS = 2;
+const FAILED = 3; // the op of a part that threw, plus 1 (0: none)
+const SCRATCH_LO = 4; // scratch base address (bytes), low and high 16 bits (the memory is under 4 GiB)
+const SCRATCH_HI = 5;
+const SCRATCH_EACH = 6; // scratch bytes per thread / 64
+/** A job whose claimed parts have not moved for this long is reported (no part takes a fraction of it). */
+const STALL_MS = 60_000;
+
+/** What the host needs to start a worker: it runs workerSource() with these as its data. */
+export interface WorkerData {
+  module: object;
+  memory: object;
+  control: number;
+  names: readonly string[];
+  tid: number;
+}
+
+/** Starts workers (the Node loader: node:worker_threads, unref'd so that they never keep a process alive). */
+export interface ThreadHost {
+  /** Threads this machine runs at once (the caller included). */
+  readonly cores: number;
+  start(data: WorkerData): void;
+}
+
+/**
+ * A worker's program, as CommonJS source (node:worker_threads runs it with `eval: true`): instantiate the module
+ * on the shared memory, then claim parts of every job posted until told to stop. Spins for up to `spinMs` after
+ * a job before sleeping, since the next job usually follows within microseconds (a block of a streamed product).
+ */
+export function workerSource(spinMs = 1): string {
+  return `'use strict';
+const { workerData } = require('node:worker_threads');
+const { module, memory, control, names, tid } = workerData;
+const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
+const fns = names.map((n) => ex[n]);
+const I = new Int32Array(memory.buffer, control, 16);
+const F = new Float64Array(memory.buffer, control + 64, ${ARGS * MAX_PARTS});
+let last = Atomics.load(I, ${NEXT});
+for (;;) {
+  let c = Atomics.load(I, ${NEXT});
+  if (c === last) {
+    const until = performance.now() + ${spinMs};
+    while ((c = Atomics.load(I, ${NEXT})) === last && performance.now() < until) {}
+    if (c === last) { Atomics.wait(I, ${NEXT}, last); c = Atomics.load(I, ${NEXT}); }
+  }
+  const gen = c >>> 16;
+  for (;;) {
+    c = Atomics.load(I, ${NEXT});
+    if ((c >>> 16) !== gen) break;
+    const p = c & 0xffff, parts = Atomics.load(I, ${PARTS});
+    if (p >= parts) break;
+    if (Atomics.compareExchange(I, ${NEXT}, c, c + 1) !== c) continue;
+    const o = p * ${ARGS}, op = F[o], fn = fns[op], sa = F[o + 1], n = fn.length;
+    const a = new Array(n);
+    for (let i = 0; i < n; i++) a[i] = F[o + 2 + i];
+    if (sa >= 0) a[sa] = Atomics.load(I, ${SCRATCH_LO}) + Atomics.load(I, ${SCRATCH_HI}) * 65536 + tid * Atomics.load(I, ${SCRATCH_EACH}) * 64;
+    try { fn.apply(null, a); } catch (e) { Atomics.store(I, ${FAILED}, op + 1); }
+    if (Atomics.add(I, ${DONE}, 1) + 1 === parts) Atomics.notify(I, ${DONE});
+  }
+  last = Atomics.load(I, ${NEXT});
+}
+`;
+}
+
+/** The calling thread's side of the team. */
+export class Team {
+  private readonly I: Int32Array;
+  private readonly F: Float64Array;
+  private readonly fns: Array<(...a: number[]) => void>;
+  private gen = 0;
+  private started = 0;
+  private wanted: number;
+
+  /**
+   * `control`: CONTROL_BYTES at this byte address of `memory` (which must be shared) that nothing else uses;
+   * `fns`: the calling thread's kernel exports, in the order of `names`.
+   */
+  constructor(private readonly memory: { buffer: ArrayBufferLike }, private readonly control: number,
+    private readonly module: object, private readonly names: readonly string[],
+    fns: Array<(...a: number[]) => void>, private readonly host: ThreadHost, threads: number) {
+    this.I = new Int32Array(memory.buffer, control, 16);
+    this.F = new Float64Array(memory.buffer, control + 64, ARGS * MAX_PARTS);
+    this.fns = fns;
+    this.wanted = Math.min(threads, this.maxThreads);
+  }
+
+  /** Threads jobs are split for now (1: every kernel runs on the calling thread). */
+  get threads(): number {
+    return this.wanted;
+  }
+
+  /** The most threads setThreads gives: the host's cores, at most MAX_THREADS. */
+  get maxThreads(): number {
+    return Math.max(1, Math.min(MAX_THREADS, Math.floor(this.host.cores)));
+  }
+
+  /** Sets the threads jobs are split for, capped at maxThreads; returns the count set. */
+  setThreads(n: number): number {
+    this.wanted = Math.max(1, Math.min(n, this.maxThreads));
+    return this.wanted;
+  }
+
+  /** Threads that may run a part (so many scratch slices a job needs): the workers started and the caller. */
+  get slots(): number {
+    return Math.max(this.started, this.wanted - 1) + 1;
+  }
+
+  /**
+   * Runs the parts (rows [kernel index, scratch argument or -1, arguments …]) on the team. With `scratch`, each
+   * part's scratch argument is the running thread's slice: scratch.at + slot · scratch.bytes (a 64-byte multiple;
+   * `slots` slices must be there).
+   */
+  run(rows: number[][], scratch: { at: number; bytes: number } | null = null): void {
+    if (rows.length === 0) return;
+    if (rows.length === 1 || this.wanted <= 1) {
+      for (const r of rows) this.call(r, scratch ? scratch.at : 0);
+      return;
+    }
+    if (rows.length > MAX_PARTS) throw new Error(`treegate wasm backend: a job of ${rows.length} parts (at most ${MAX_PARTS})`);
+    if (scratch && scratch.bytes % 64 !== 0) throw new Error('treegate wasm backend: scratch slices must be 64-byte multiples');
+    this.startWorkers();
+    const I = this.I, F = this.F;
+    this.gen = (this.gen + 1) & 0x7fff;
+    // a new generation with nothing to claim while the job is written: a worker that read the last job's word
+    // fails its compare-and-swap, one that reads this one finds no part
+    Atomics.store(I, NEXT, (this.gen << 16) | 0xffff);
+    for (let p = 0; p < rows.length; p++) {
+      const r = rows[p];
+      for (let i = 0; i < r.length; i++) F[p * ARGS + i] = r[i];
+    }
+    Atomics.store(I, PARTS, rows.length);
+    Atomics.store(I, DONE, 0);
+    Atomics.store(I, FAILED, 0);
+    if (scratch) {
+      Atomics.store(I, SCRATCH_LO, scratch.at % 65536);
+      Atomics.store(I, SCRATCH_HI, Math.floor(scratch.at / 65536));
+      Atomics.store(I, SCRATCH_EACH, scratch.bytes / 64);
+    }
+    Atomics.store(I, NEXT, this.gen << 16);
+    Atomics.notify(I, NEXT);
+    // claim parts as the workers do (this thread is slot 0); a part that throws still counts as done, and the
+    // error waits until every part is, so that no worker is still writing when the caller goes on
+    let error: unknown = null;
+    for (;;) {
+      const c = Atomics.load(I, NEXT);
+      const p = c & 0xffff;
+      if (p >= rows.length) break;
+      if (Atomics.compareExchange(I, NEXT, c, c + 1) !== c) continue;
+      try {
+        this.call(rows[p], scratch ? scratch.at : 0);
+      } catch (e) {
+        error ??= e;
+      }
+      if (Atomics.add(I, DONE, 1) + 1 === rows.length) Atomics.notify(I, DONE);
+    }
+    // wait for the parts the workers claimed (they count every part done, even one that throws)
+    let seen = -1, since = Date.now();
+    for (let spins = 0; ; spins++) {
+      const d = Atomics.load(I, DONE);
+      if (d >= rows.length) break;
+      if (d !== seen) {
+        seen = d;
+        since = Date.now();
+      } else if (Date.now() - since > STALL_MS) {
+        throw new Error(`treegate wasm backend: a worker thread made no progress for ${STALL_MS / 1000} s`);
+      }
+      if (spins > 2000) Atomics.wait(I, DONE, d, 100);
+    }
+    if (error) throw error;
+    const failed = Atomics.load(I, FAILED);
+    if (failed) throw new Error(`treegate wasm backend: ${this.names[failed - 1]} failed on a worker thread`);
+  }
+
+  /** One part on this thread, its scratch argument set to `scratch`. */
+  private call(r: number[], scratch: number): void {
+    const args = r.slice(2);
+    if (r[1] >= 0) args[r[1]] = scratch;
+    this.fns[r[0]](...args);
+  }
+
+  /** Starts workers up to the thread count (they claim parts as soon as they are up; nobody waits for them). */
+  private startWorkers(): void {
+    while (this.started < this.wanted - 1) {
+      this.started++;
+      this.host.start({ module: this.module, memory: this.memory, control: this.control, names: this.names, tid: this.started });
+    }
+  }
+}

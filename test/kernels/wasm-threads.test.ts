@@ -1,0 +1,234 @@
+/**
+ * The `wasm` backend on worker threads (build/treegate-threads.wasm, a shared memory; src/kernels/wasm/threads.ts):
+ * every kernel gives the same bits on 1, 2, 3 and 4 threads over shapes that split (odd sizes, few rows, K past
+ * the depth block, nodes of every depth sharing rows), a stress test of the handshake (thousands of jobs, thread
+ * counts changing between them, pauses that let the workers fall asleep), a team whose workers never start (the
+ * calling thread does every part), a part that fails, and the options' checks.
+ *
+ * A host claiming 4 cores runs 4 threads on this 2-core machine: more threads than cores, so the workers are
+ * preempted mid-job, which is what the handshake must survive.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { compileWasmSync, createWasmBackend, type WasmBackend } from '../../src/kernels/wasm/core.js';
+import { DEFAULT_WASM_THREADS_URL, loadWasmBackend, nodeThreadHost } from '../../src/kernels/wasm/index.js';
+import { CONTROL_BYTES, Team, type ThreadHost } from '../../src/kernels/wasm/threads.js';
+import type { Routing } from '../../src/kernels/routing.js';
+import { registerBackend, setBackend } from '../../src/kernels/backend.js';
+import { matrix } from '../../src/core/tensor.js';
+import { Model, type ModelConfig } from '../../src/layers/model.js';
+import { Optimizer } from '../../src/train/optim.js';
+import { assertBitEqual, randomArray, Rng, route } from '../helpers.js';
+
+const module = compileWasmSync(new Uint8Array(readFileSync(DEFAULT_WASM_THREADS_URL)));
+const fourCores: ThreadHost = { cores: 4, start: nodeThreadHost.start };
+const be: WasmBackend = createWasmBackend(module, { threads: 4 }, fourCores);
+const COUNTS = [1, 2, 3, 4];
+
+/** out(be) on each thread count, compared bit for bit with one thread's. */
+function sameOnEveryCount(what: string, out: () => Float32Array[]): void {
+  be.setThreads(1);
+  const ref = out();
+  for (const n of COUNTS.slice(1)) {
+    assert.equal(be.setThreads(n), n);
+    const got = out();
+    got.forEach((g, i) => assertBitEqual(g, ref[i], `${what}, ${n} threads, output ${i}`));
+  }
+  be.setThreads(4);
+}
+
+test('wasm threads: the loader takes the shared-memory module and every core; threads are an option, checked', () => {
+  const wasm = loadWasmBackend();
+  assert.equal(wasm.info().maxThreads, Math.min(64, nodeThreadHost.cores));
+  assert.equal(wasm.info().threads, wasm.info().maxThreads);
+  assert.equal(loadWasmBackend(undefined, { threads: 1 }).info().threads, 1);
+  assert.equal(wasm.setThreads(1000), wasm.info().maxThreads);
+  for (const bad of [0, -1, 1.5, Number.NaN, '2' as unknown as number]) {
+    assert.throws(() => loadWasmBackend(undefined, { threads: bad }), /threads must be a whole number ≥ 1/);
+    assert.throws(() => wasm.setThreads(bad), /threads must be a whole number ≥ 1/);
+  }
+  // the plain module has its own memory: one thread, whatever the option says
+  const plain = loadWasmBackend(new Uint8Array(readFileSync(new URL('../../build/treegate.wasm', import.meta.url))), { threads: 4 });
+  assert.deepEqual(plain.info(), { threads: 1, maxThreads: 1 });
+  assert.equal(plain.setThreads(2), 1);
+});
+
+test('wasm threads: products give the same bits on 1–4 threads (NT, NN, TN, strided; few rows, odd sizes, K > 512)', () => {
+  const rng = new Rng(71);
+  for (const [M, N, K] of [[1, 1000, 700], [3, 777, 513], [7, 333, 1030], [9, 300, 530], [64, 200, 100], [130, 97, 515],
+    [256, 512, 512], [5, 4096, 64], [200, 13, 900], [0, 50, 50], [40, 40, 0]]) {
+    const a = randomArray(rng, M * K + 3), b = randomArray(rng, N * K + 5), c0 = randomArray(rng, M * N + 2);
+    for (const acc of [false, true]) {
+      sameOnEveryCount(`gemm M=${M} N=${N} K=${K} acc=${acc}`, () => {
+        const [nt, nn, tn, st] = [c0.slice(), c0.slice(), c0.slice(), c0.slice()];
+        be.gemmNT(M, N, K, a, 3, b, 5, nt, 2, acc);
+        be.gemmNN(M, N, K, a, 3, b, 5, nn, 2, acc);
+        be.gemmTN(M, N, K, a, 3, b, 5, tn, 2, acc);
+        if (M > 0 && N > 0) be.gemmStrided(M, N - 1, K, a, 3, K, 1, b, 5, 1, K, st, 2, N, acc); // C's rows padded by one
+        return [nt, nn, tn, st];
+      });
+    }
+  }
+});
+
+function trees(rng: Rng): Array<{ what: string; k: number; m: number; s: number; rt: Routing }> {
+  const out = [];
+  for (const [k, N, m, s] of [[0, 256, 512, 512], [1, 300, 100, 300], [3, 256, 256, 256], [2, 40, 517, 33], [4, 64, 256, 256],
+    [6, 256, 512, 512], [2, 5, 300, 500], [3, 0, 64, 64]]) {
+    const leaves = Array.from({ length: N }, () => rng.int(2 ** k));
+    out.push({ what: `k=${k} N=${N} m=${m} s=${s}`, k, m, s, rt: route(leaves, k) });
+  }
+  return out;
+}
+
+test('wasm threads: the grouped products give the same bits on 1–4 threads (nodes of every depth share rows)', () => {
+  const rng = new Rng(72);
+  for (const { what, k, m, s, rt } of trees(rng)) {
+    const T = 2 ** (k + 1) - 1, N = rt.end[0] ?? 0;
+    const xs = randomArray(rng, N * s), dys = randomArray(rng, N * m), w = randomArray(rng, T * m * s), bias = randomArray(rng, T * m);
+    const y0 = randomArray(rng, N * m), dx0 = randomArray(rng, N * s), dw0 = randomArray(rng, T * m * s), db0 = randomArray(rng, T * m);
+    sameOnEveryCount(`grouped ${what}`, () => {
+      const [y, yp, dx, dw, db] = [y0.slice(), y0.slice(), dx0.slice(), dw0.slice(), db0.slice()];
+      be.groupedForward(rt, xs, s, w, bias, m, y);
+      be.groupedForward(rt, xs, s, be.packNodes(w, T, m, s), bias, m, yp, true); // resident: gemm and rowsNT in place
+      be.groupedBackwardInput(rt, dys, m, w, s, dx);
+      be.groupedBackwardWeight(rt, dys, m, xs, s, dw, db);
+      return [y, yp, dx, dw, db];
+    });
+  }
+});
+
+test('wasm threads: collapsed inference of one example splits its leaf between threads, same bits', () => {
+  const rng = new Rng(73);
+  const k = 6, m = 512, s = 512, T = 2 ** (k + 1) - 1, w = randomArray(rng, T * m * s), bias = randomArray(rng, T * m);
+  const table = be.packNodes(w, T, m, s);
+  for (let i = 0; i < 6; i++) {
+    const rt = route([rng.int(2 ** k)], k), x = randomArray(rng, s);
+    sameOnEveryCount(`one example, call ${i}`, () => {
+      const y = new Float32Array(m);
+      be.groupedForward(rt, x, s, table, bias, m, y, true);
+      return [y];
+    });
+  }
+});
+
+test('wasm threads: Adam and SGD updates give the same bits on 1–4 threads (large slots, many small ones)', () => {
+  const rng = new Rng(74);
+  for (const [slotSize, T, count] of [[262144, 4, 3], [5003, 60, 41], [100, 1200, 1000], [17, 9, 9]]) {
+    // `count` distinct slots in a random order
+    const order = Array.from({ length: T }, (_, i) => i);
+    for (let i = T - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    const listed = Int32Array.from(order.slice(0, count));
+    const w0 = randomArray(rng, T * slotSize), g0 = randomArray(rng, T * slotSize), m0 = randomArray(rng, T * slotSize, 0.1);
+    const v0 = randomArray(rng, T * slotSize, 0.1).map(Math.abs), decay = Float32Array.from({ length: T }, (_, t) => 1 / (1 + t));
+    sameOnEveryCount(`updates slot=${slotSize} count=${count}`, () => {
+      const [w, g, m, v, ws, gs, ms] = [w0.slice(), g0.slice(), m0.slice(), v0.slice(), w0.slice(), g0.slice(), m0.slice()];
+      const steps = new Int32Array(T), steps2 = new Int32Array(T);
+      for (let step = 0; step < 2; step++) {
+        be.adamUpdate(w, g, m, v, slotSize, listed, count, steps, decay, 0.01, 0.05, 0.9, 0.999, 1e-8, false);
+        be.sgdUpdate(ws, gs, ms, slotSize, listed, count, steps2, decay, 0.01, 0.05, 0.8, false);
+      }
+      return [w, m, v, ws, ms];
+    });
+  }
+});
+
+test('wasm threads: the handshake holds over thousands of jobs, changing thread counts and pauses (no hang, same bits)', () => {
+  const rng = new Rng(75);
+  const M = 48, N = 160, K = 96; // 1.5 MFLOP: split into 2–4 parts of ~20 µs
+  const a = randomArray(rng, M * K), b = randomArray(rng, N * K), ref = new Float32Array(M * N);
+  be.setThreads(1);
+  be.gemmNT(M, N, K, a, 0, b, 0, ref, 0, false);
+  const c = new Float32Array(M * N), nap = new Int32Array(new SharedArrayBuffer(4));
+  const t0 = Date.now();
+  for (let i = 0; i < 3000; i++) {
+    if (i % 100 === 0) be.setThreads(1 + rng.int(4));
+    if (i % 250 === 125) Atomics.wait(nap, 0, 0, 3); // the workers stop spinning and sleep
+    c.fill(Number.NaN);
+    be.gemmNT(M, N, K, a, 0, b, 0, c, 0, false);
+    if (i % 50 === 0 || i === 2999) assertBitEqual(c, ref, `job ${i}`);
+  }
+  be.setThreads(4);
+  assert.ok(Date.now() - t0 < 120_000, 'the jobs finished');
+});
+
+/** A team over its own shared memory, its kernels on this thread the module's exports. */
+function team(host: ThreadHost, threads: number): { t: Team; f32: () => Float32Array; heap: number; rowsNT: number } {
+  const memory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
+  const ex = new WebAssembly.Instance(module as WebAssembly.Module, { env: { memory } }).exports as Record<string, unknown>;
+  const names = ['rowsNT'];
+  const control = Math.ceil((ex.heapBase as () => number)() / 64) * 64;
+  const t = new Team(memory, control, module, names, names.map((n) => ex[n] as (...a: number[]) => void), host, threads);
+  return { t, f32: () => new Float32Array(memory.buffer), heap: control + CONTROL_BYTES, rowsNT: 0 };
+}
+
+test('wasm threads: a team whose workers never start runs every part on the calling thread', () => {
+  const { t, f32, heap } = team({ cores: 4, start: () => { /* no worker */ } }, 4);
+  const K = 64, rows = 40, x = heap, u = x + 4 * K, y = u + 4 * rows * K;
+  const mem = f32();
+  for (let i = 0; i < K; i++) mem[x / 4 + i] = 1;
+  for (let r = 0; r < rows; r++) for (let i = 0; i < K; i++) mem[u / 4 + r * K + i] = r;
+  // y[j] = Σ_i x[i] u[j][i] = K·j, each part one row of U
+  t.run(Array.from({ length: rows }, (_, j) => [0, -1, 1, 1, K, x, K, u + 4 * j * K, K, y + 4 * j, rows, 0]));
+  assert.deepEqual(Array.from(f32().subarray(y / 4, y / 4 + rows)), Array.from({ length: rows }, (_, j) => K * j));
+});
+
+test('wasm threads: a part that fails is an Error after every other part is done, and the team goes on', () => {
+  const { t, f32, heap } = team(fourCores, 4);
+  const K = 16, x = heap, u = x + 4 * K, y = u + 4 * 64 * K;
+  const mem = f32();
+  mem.fill(1, x / 4, u / 4 + 64 * K);
+  const good = (j: number): number[] => [0, -1, 1, 1, K, x, K, u + 4 * j * K, K, y + 4 * j, 64, 0];
+  const beyond = 2 ** 31; // past the memory's end: the part traps
+  for (let round = 0; round < 20; round++) {
+    const rows = Array.from({ length: 64 }, (_, j) => good(j));
+    rows[round % 64] = [0, -1, 1, 1, K, beyond, K, u, K, y, 64, 0];
+    assert.throws(() => t.run(rows), (e: Error) => /failed on a worker thread|out of bounds/.test(e.message));
+    f32().fill(0, y / 4, y / 4 + 64);
+    t.run(Array.from({ length: 64 }, (_, j) => good(j)));
+    assert.ok(f32().subarray(y / 4, y / 4 + 64).every((v) => v === K), `round ${round}: the next job runs whole`);
+  }
+});
+
+test('wasm threads: a model trained on 1 and on 4 threads is the same bit for bit (Adam steps fused as train() runs them)', () => {
+  const cfg: ModelConfig = {
+    inputSize: 300,
+    numClasses: 10,
+    layers: [
+      { kind: 'dense', inputSize: 300, outputSize: 256 },
+      { kind: 'activation', fn: 'relu' },
+      { kind: 'tree', inputSize: 256, outputSize: 384, depth: 3, blocks: 1, gating: 'units', gateUnits: [1, 5, 9], nodeInit: 'small' },
+      { kind: 'activation', fn: 'relu' },
+      { kind: 'dense', inputSize: 384, outputSize: 10 },
+    ],
+  };
+  const N = 200;
+  const run = (threads: number): Float32Array[] => {
+    registerBackend(be);
+    setBackend('wasm');
+    be.setThreads(threads);
+    try {
+      const model = new Model(cfg, new Rng(81));
+      const rng = new Rng(82);
+      const x = matrix(N, cfg.inputSize, randomArray(rng, N * cfg.inputSize));
+      const labels = Int32Array.from({ length: N }, () => rng.int(cfg.numClasses));
+      const opt = new Optimizer(model.params(), { kind: 'adam', weightDecay: 1e-3 });
+      for (let step = 0; step < 3; step++) {
+        model.clearGrad();
+        model.lossAndGrad(x, labels, opt.early(1e-2));
+        opt.step(1e-2);
+      }
+      model.evaluate(x, labels, 64);
+      return model.params().map((p) => p.data.slice());
+    } finally {
+      setBackend('js');
+      be.setThreads(4);
+    }
+  };
+  const one = run(1), four = run(4);
+  one.forEach((w, i) => assertBitEqual(four[i], w, `parameter ${i}`));
+});
