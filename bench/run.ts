@@ -10,6 +10,7 @@
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { backend, setBackend } from '../src/kernels/backend.js';
+import { setThreads } from '../src/kernels/select.js';
 import {
   excludedBackends, onlyBackends,
   formatTable, loadBackends, machineInfo, machineLimits, oneLine, peerVersions,
@@ -30,19 +31,20 @@ const BENCHES: Record<string, (ctx: BenchContext) => Promise<BenchResult>> = {
   epoch: runEpoch,
 };
 
-const USAGE = `usage: npm run bench -- [${Object.keys(BENCHES).join('|')} ...] [--json] [--quick|--full] [--backends=js,wasm,native]
+const USAGE = `usage: npm run bench -- [${Object.keys(BENCHES).join('|')} ...] [--json] [--quick|--full] [--backends=js,wasm,native] [--threads=N]
   sections (all of them when none is named): gemm (GFLOP/s against onnxruntime-node and tfjs-backend-wasm),
   tree (the tree layer k = 0…10 against its roofline and dense baselines), kernels (the native kernels node by
   node), peer-tree (the tree layer against tfjs gather + matMul at k = 8), epoch (an MNIST epoch against
   tfjs-layers); --json: one JSON object as the last line of stdout; --quick (the default): shorter timing
   budgets, a 5 000-example epoch slice and dense layers of equal parameters up to 4096 wide; --full: longer
   budgets, the whole epoch, widths up to 65536; --backends: measure only these
-  treegate backends. Draw a saved --json run as charts: npm run bench:chart -- OUTPUT.txt [REPORT.html]`;
+  treegate backends; --threads: the native and wasm kernels' threads (default: every core; the GEMM section
+  times 1 and 2 threads whatever this says). Draw a saved --json run as charts: npm run bench:chart -- OUTPUT.txt [REPORT.html]`;
 const BACKENDS = ['js', 'wasm', 'native'];
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
-  let json = false, quick = true;
+  let json = false, quick = true, threads: number | null = null;
   const selected: string[] = [];
   for (const a of args) {
     if (a === '--json') json = true;
@@ -56,8 +58,13 @@ async function main(): Promise<number> {
         return 2;
       }
       onlyBackends(names);
-    }
-    else if (a === '--help' || a === '-h') {
+    } else if (a.startsWith('--threads=')) {
+      threads = Number(a.slice('--threads='.length));
+      if (!Number.isSafeInteger(threads) || threads < 1 || threads > 64) {
+        process.stderr.write(`bench: ${a} is not a thread count from 1 to 64\n${USAGE}\n`);
+        return 2;
+      }
+    } else if (a === '--help' || a === '-h') {
       console.log(USAGE);
       return 0;
     } else if (a in BENCHES) {
@@ -78,6 +85,7 @@ async function main(): Promise<number> {
   const date = new Date().toISOString();
   const command = `npm run bench${args.length ? ' -- ' + args.join(' ') : ''}`;
   const backends = await loadBackends();
+  if (threads !== null) setThreads(threads);
   const limits = await machineLimits();
   const peers = await peerVersions();
   const out = (s = ''): void => void process.stdout.write(s + '\n');

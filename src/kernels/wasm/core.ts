@@ -156,7 +156,11 @@ class Arena {
     this.f64 = new Float64Array(k.memory.buffer);
   }
 
+  /** Runs before every reset: finishes a job a call that threw left posted (threads), before its memory is reused. */
+  beforeReset: (() => void) | null = null;
+
   reset(): void {
+    this.beforeReset?.();
     this.top = this.base;
   }
 
@@ -269,6 +273,15 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
   const A = new Arena(k, shared ? CONTROL_BYTES : 0);
   const fns = KERNEL_NAMES.map((n) => ex[n] as (...a: number[]) => void);
   const team = shared && host ? new Team(k.memory, control, module, KERNEL_NAMES, fns, host, threads ?? host.cores) : null;
+  if (team) {
+    A.beforeReset = () => {
+      try {
+        team.wait();
+      } catch {
+        // the call that posted the job has thrown already
+      }
+    };
+  }
   const OP_GEMM = KERNEL_NAMES.indexOf('gemm'), OP_PACKED = KERNEL_NAMES.indexOf('gemmPackedB');
   const OP_ROWS = KERNEL_NAMES.indexOf('rowsNT'), OP_ADAM = KERNEL_NAMES.indexOf('adamUpdate'), OP_SGD = KERNEL_NAMES.indexOf('sgdUpdate');
 
@@ -288,6 +301,29 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
       else for (const r of job) call(r, scratch ? scratch.at : 0);
     }
   }
+  /** A block of a pipeline: copied in, computed by its parts (on the team), copied out. */
+  interface Block { copyIn(): void; parts(): number[][]; copyOut?(): void }
+  /**
+   * Runs the blocks in order, each block's parts posted to the team while the next block is copied in (into the
+   * other of two buffers: a block must not reuse the buffer of the block before it) and waited for before the
+   * next is posted, then copied out. The calling thread claims what the workers have not taken when it waits,
+   * so without workers this is the blocks one after the other.
+   */
+  function pipeline(blocks: Iterable<Block>, scratch: Scratch | null = null): void {
+    let prev: Block | null = null;
+    for (const b of blocks) {
+      b.copyIn();
+      team?.wait();
+      prev?.copyOut?.();
+      const rows = b.parts();
+      if (rows.length > MAX_PARTS) throw new Error('treegate wasm backend: a pipelined block of too many parts');
+      if (team) team.post(rows, scratch);
+      else for (const r of rows) call(r, scratch ? scratch.at : 0);
+      prev = b;
+    }
+    team?.wait();
+    prev?.copyOut?.();
+  }
   function call(r: number[], scratch: number): void {
     const args = r.slice(2);
     if (r[1] >= 0) args[r[1]] = scratch;
@@ -295,13 +331,14 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
   }
   /**
    * [first, count] of each part when n outputs (a product's columns, an update's elements) of `ns` of work are
-   * split: as many parts as threads, fewer where a part would take under PART_NS; part boundaries are multiples
+   * split: as many parts as threads (`ways` times as many, and `ways` times smaller, for a pipeline's blocks, where
+   * the calling thread is copying while the workers start), fewer where a part would take under PART_NS; part boundaries are multiples
    * of 8 (the kernels' column groups and micro-tile rows), so the parts run the kernels' arithmetic in the whole
    * call's order.
    */
-  function parts(n: number, ns: number): Array<[number, number]> {
+  function parts(n: number, ns: number, ways = 1): Array<[number, number]> {
     const T = threadsNow();
-    const count = T > 1 ? Math.max(1, Math.min(T, Math.floor(ns / PART_NS), Math.ceil(n / 8))) : 1;
+    const count = T > 1 ? Math.max(1, Math.min(T * ways, Math.floor(ns * ways / PART_NS), Math.ceil(n / 8))) : 1;
     const step = 8 * Math.ceil(n / (8 * count)), out: Array<[number, number]> = [];
     for (let j = 0; j < n; j += step) out.push([j, Math.min(step, n - j)]);
     return out;
@@ -331,12 +368,12 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     after?.(g0, b + n);
   }
   /**
-   * The parts of an update of c consecutive slots of `size` floats: [first slot, first element, slots, elements]
-   * each, whole slots when there are enough of them to go round, else the one slot's elements.
+   * The parts of an update of c consecutive slots of `size` floats (a pipeline's block: up to 4 per thread):
+   * [first slot, first element, slots, elements] each, whole slots when there are several, else the slot's elements.
    */
   function updateParts(c: number, size: number): Array<[number, number, number, number]> {
-    if (c === 1) return parts(size, UPDATE_NS * size).map(([e, n]) => [0, e, 1, n]);
-    const T = Math.max(1, Math.min(threadsNow(), c, Math.floor(UPDATE_NS * c * size / PART_NS)));
+    if (c === 1) return parts(size, UPDATE_NS * size, 4).map(([e, n]) => [0, e, 1, n]);
+    const T = threadsNow() > 1 ? Math.max(1, Math.min(4 * threadsNow(), c, Math.floor(4 * UPDATE_NS * c * size / PART_NS))) : 1;
     const step = Math.ceil(c / T), out: Array<[number, number, number, number]> = [];
     for (let t = 0; t < c; t += step) out.push([t, 0, Math.min(step, c - t), size]);
     return out;
@@ -514,29 +551,39 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     return Math.max(1, Math.floor(STREAM_FLOATS / Math.max(1, slotFloats)));
   }
 
+  /** Floats of one of streamRows' block buffers for rows of `len` floats (a block has up to nb + 7 rows). */
+  function blockFloats(len: number): number {
+    return (8 * Math.max(1, Math.floor(STREAM_FLOATS / (8 * len))) + 7) * len;
+  }
   /**
-   * Copies rows [r0, r0 + n) of the R×len row-major matrix at src[off] to byte address p and calls
-   * fn(r0, n), block by block: n is a multiple of 8 holding about STREAM_FLOATS floats, and a last block
-   * of fewer than 8 rows is merged into the one before (so products over a block never drop below
-   * the kernels' few-row threshold unless the whole matrix does; p must hold R·len floats or
-   * (n + 7)·len). With writeBack, each block is copied back after fn.
+   * Streams the R×len row-major matrix at src[off] through two block buffers at byte address p (blockFloats(len)
+   * floats each): rows [r0, r0 + n) are copied in and the parts fn(r0, n, at) gives for the copy at `at` run, block
+   * by block, a block copied while the one before is computed (pipeline). n is a multiple of 8 holding about
+   * STREAM_FLOATS floats, and a last block of fewer than 8 rows is merged into the one before (so products over
+   * a block never drop below the kernels' few-row threshold unless the whole matrix does). With writeBack, each
+   * block is copied back after its parts.
    */
   function streamRows(src: Float32Array, off: number, R: number, len: number, p: number,
-    fn: (r0: number, n: number) => void, writeBack = false): void {
-    streamBlocks(R, len, (r0, n) => {
-      A.put(p, src, off + r0 * len, off + (r0 + n) * len);
-      fn(r0, n);
-      if (writeBack) A.get(p, src, off + r0 * len, n * len);
-    });
+    fn: (r0: number, n: number, at: number) => number[][], scratch: Scratch | null, writeBack = false): void {
+    const bf = blockFloats(len);
+    pipeline(blocks(R, len).map(([r0, n], i) => {
+      const at = p + 4 * bf * (i & 1);
+      return {
+        copyIn: () => A.put(at, src, off + r0 * len, off + (r0 + n) * len),
+        parts: () => fn(r0, n, at),
+        copyOut: writeBack ? () => A.get(at, src, off + r0 * len, n * len) : undefined,
+      };
+    }), scratch);
   }
-  /** streamRows' blocks of rows [0, R), without the copies. */
-  function streamBlocks(R: number, len: number, fn: (r0: number, n: number) => void): void {
-    const nb = 8 * Math.max(1, Math.floor(STREAM_FLOATS / (8 * len)));
+  /** streamRows' blocks of rows [0, R): [first row, rows]. */
+  function blocks(R: number, len: number): Array<[number, number]> {
+    const nb = 8 * Math.max(1, Math.floor(STREAM_FLOATS / (8 * len))), out: Array<[number, number]> = [];
     for (let r0 = 0; r0 < R;) {
       const n = R - r0 - nb < 8 ? R - r0 : nb;
-      fn(r0, n);
+      out.push([r0, n]);
       r0 += n;
     }
+    return out;
   }
 
   function groupedForward(rt: Routing, xs: Float32Array, s: number, w: Float32Array, bias: Float32Array,
@@ -547,10 +594,11 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     const L = nodeList(rt, 0, rt.nodeCount);
     if (!L) return;
     const ms = m * s, rows = L.hi - L.lo, per = res !== null ? L.count : Math.min(L.count, nodesPerBatch(ms + m));
-    // a resident call reads its nodes in place (no node buffer); scratch is for gemm from SMALL_M rows on (fewer:
-    // rowsNT, or the few-row kernels, which need none)
-    const px = A.alloc(4 * rows * s), pw = res === null ? A.alloc(4 * per * ms) : 0, pb = A.alloc(4 * m);
-    const py = A.alloc(4 * rows * m), scratch = L.maxRows >= SMALL_M ? scratchFor(k.gemmScratchBytes(L.maxRows, m, s)) : null;
+    // a resident call reads its nodes in place (no node buffer) and needs scratch only for gemm, from SMALL_M rows on
+    // (fewer: rowsNT); a copied node goes through gemm, which packs A from MR + 1 = 5 rows on in this layout
+    const px = A.alloc(4 * rows * s), pw = res === null ? A.alloc(4 * Math.max(per * ms, 2 * blockFloats(s))) : 0, pb = A.alloc(4 * m);
+    const py = A.alloc(4 * rows * m);
+    const scratch = res === null || L.maxRows >= SMALL_M ? scratchFor(k.gemmScratchBytes(L.maxRows, m, s)) : null;
     A.commit();
     A.put(px, xs, L.lo * s, L.hi * s);
     A.put(py, ys, L.lo * m, L.hi * m);
@@ -560,7 +608,8 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
       if (res === null && per === 1 && nr < SMALL_M && s > 0) {
         // y += x Uᵀ a block of U's rows (y's columns) at a time, then the bias, as the kernel does
         const x = px + 4 * r0 * s, y = py + 4 * r0 * m;
-        streamRows(w, rt.node[b] * ms, m, s, pw, (j0, nj) => k.gemm(nr, nj, s, x, s, 1, pw, 1, s, y + 4 * j0, m, 1, 0));
+        streamRows(w, rt.node[b] * ms, m, s, pw, (j0, nj, at) => parts(nj, work(2 * nr * nj * s, 0), 4).map(([j, c]) =>
+          [OP_GEMM, 12, nr, c, s, x, s, 1, at + 4 * j * s, 1, s, y + 4 * (j0 + j), m, 1, 0]), scratch);
         putSlots(rt, b, 1, bias, m, pb);
         k.addRowVector(y, nr, m, pb);
         continue;
@@ -594,7 +643,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     const L = nodeList(rt, g0, g1);
     if (!L) return;
     const ms = m * s, rows = L.hi - L.lo, per = Math.min(L.count, nodesPerBatch(ms));
-    const py = A.alloc(4 * rows * m), pw = A.alloc(4 * per * ms), px = A.alloc(4 * rows * s);
+    const py = A.alloc(4 * rows * m), pw = A.alloc(4 * Math.max(per * ms, 2 * blockFloats(s))), px = A.alloc(4 * rows * s);
     const scratch = scratchFor(k.gemmScratchBytes(L.maxRows, s, m));
     A.commit();
     A.put(py, dys, L.lo * m, L.hi * m);
@@ -605,7 +654,8 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
       if (per === 1 && nr < SMALL_M) {
         // dx += dy U a block of U's rows (the sum's index, in the kernel's groups of 4) at a time
         const dy = py + 4 * r0 * m, dx = px + 4 * r0 * s;
-        streamRows(w, rt.node[g] * ms, m, s, pw, (p0, np) => k.gemm(nr, s, np, dy + 4 * p0, m, 1, pw, s, 1, dx, s, 1, scratch.at));
+        streamRows(w, rt.node[g] * ms, m, s, pw, (p0, np, at) => parts(s, work(2 * nr * np * s, 0), 4).map(([j, c]) =>
+          [OP_GEMM, 12, nr, c, np, dy + 4 * p0, m, 1, at + 4 * j, s, 1, dx + 4 * j, s, 1, 0]), scratch);
         continue;
       }
       putSlots(rt, g, n, w, ms, pw);
@@ -649,7 +699,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     }
     const ms = m * s, rows = L.hi - L.lo, per = Math.min(L.count, nodesPerBatch(ms + m));
     const py = A.alloc(4 * rows * m), px = A.alloc(4 * rows * s);
-    const pw = A.alloc(4 * per * ms), pb = A.alloc(4 * per * m);
+    const pw = A.alloc(4 * Math.max(per * ms, 2 * blockFloats(s))), pb = A.alloc(4 * per * m);
     // per node: a gemm of M = m, N = s, K = rows of the node (at most all of them)
     const scratch = scratchFor(k.gemmScratchBytes(m, s, L.maxRows));
     const pu = step ? updateBuffers(per, ms, step.st) : null;
@@ -666,9 +716,11 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
         const dy = py + 4 * r0 * m, x = px + 4 * r0 * s;
         if (step) {
           f32.fill(0, pw >>> 2, (pw >>> 2) + ms);
-          streamBlocks(m, s, (j0, nj) => k.gemm(nj, s, nr, dy + 4 * j0, 1, m, x, s, 1, pw + 4 * j0 * s, s, 1, scratch.at));
+          run(blocks(m, s).flatMap(([j0, nj]) => parts(s, work(2 * nr * nj * s, 0)).map(([j, c]) =>
+            [OP_GEMM, 12, nj, c, nr, dy + 4 * j0, 1, m, x + 4 * j, s, 1, pw + 4 * (j0 * s + j), s, 1, 0])), scratch);
         } else {
-          streamRows(dw, rt.node[g] * ms, m, s, pw, (j0, nj) => k.gemm(nj, s, nr, dy + 4 * j0, 1, m, x, s, 1, pw, s, 1, scratch.at), true);
+          streamRows(dw, rt.node[g] * ms, m, s, pw, (j0, nj, at) => parts(s, work(2 * nr * nj * s, 0), 4).map(([j, c]) =>
+            [OP_GEMM, 12, nj, c, nr, dy + 4 * j0, 1, m, x + 4 * j, s, 1, at + 4 * j, s, 1, 0]), scratch, true);
         }
         putSlots(rt, g, 1, dbias, m, pb);
         k.addColumnSums(dy, nr, m, pb);
@@ -713,34 +765,42 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     }
   }
 
-  /** Space for stepSlots: a piece of w, m and v (UPDATE_FLOATS floats each, or a slot) and per-slot scalars for `per` slots. */
-  interface UpdateBuffers { pw: number; pm: number; pv: number; pc: number }
+  /**
+   * Space for stepSlots: two pieces (a pipeline's two buffers) of w, m and v (UPDATE_FLOATS floats each, or a slot)
+   * and per-slot scalars for `per` slots.
+   */
+  interface UpdateBuffers { sets: number[][]; pc: number }
   function updateBuffers(per: number, size: number, st: WeightStep): UpdateBuffers {
-    const n = Math.min(size, UPDATE_FLOATS);
-    return { pw: A.alloc(4 * n), pm: A.alloc(4 * n), pv: st.kind === 'adam' ? A.alloc(4 * n) : 0, pc: A.alloc(24 * per) };
+    const n = Math.min(size, UPDATE_FLOATS), arrays = st.kind === 'adam' ? 3 : 2;
+    const set = (): number[] => Array.from({ length: arrays }, () => A.alloc(4 * n));
+    return { sets: [set(), set()], pc: A.alloc(24 * per) };
   }
 
   /**
    * The step `st` of the n slots rt.node[g0 …) of w (size floats each) with their gradients consecutive at byte
-   * address pg, w and the optimizer's state streamed through `pu` a piece at a time; the per-slot scalars as
-   * adamUpdate and sgdUpdate compute them.
+   * address pg, w and the optimizer's state streamed through `pu` a piece at a time (a pipeline: a piece is copied
+   * while the one before is updated); the per-slot scalars as adamUpdate and sgdUpdate compute them.
    */
   function stepSlots(rt: Routing, g0: number, n: number, size: number, pg: number, w: Float32Array, st: WeightStep,
     pu: UpdateBuffers): void {
     const adam = st.kind === 'adam';
     slotScalars(pu.pc, n, (q) => rt.node[g0 + q], st.steps, st.decayScale, st.weightDecay, adam ? [st.beta1, st.beta2] : null);
-    const arrays = adam ? [w, st.m, st.v!] : [w, st.m], ptrs = [pu.pw, pu.pm, pu.pv];
+    const arrays = adam ? [w, st.m, st.v!] : [w, st.m], pieces: Block[] = [];
     for (let q = 0; q < n; q++) {
       const t = rt.node[g0 + q];
       for (let e0 = 0; e0 < size; e0 += UPDATE_FLOATS) {
         const len = Math.min(UPDATE_FLOATS, size - e0), o = t * size + e0, g = pg + 4 * (q * size + e0);
-        arrays.forEach((a, i) => A.put(ptrs[i], a, o, o + len));
-        run(parts(len, UPDATE_NS * len).map(([e, n]) => adam
-          ? [OP_ADAM, -1, pu.pw + 4 * e, g + 4 * e, pu.pm + 4 * e, pu.pv + 4 * e, n, 1, pu.pc + 24 * q, st.lr, st.beta1, st.beta2, st.eps]
-          : [OP_SGD, -1, pu.pw + 4 * e, g + 4 * e, pu.pm + 4 * e, n, 1, pu.pc + 8 * q, st.lr, st.momentum]));
-        arrays.forEach((a, i) => A.get(ptrs[i], a, o, len));
+        const [pw, pm, pv] = pu.sets[pieces.length & 1];
+        pieces.push({
+          copyIn: () => arrays.forEach((a, i) => A.put([pw, pm, pv][i], a, o, o + len)),
+          parts: () => parts(len, UPDATE_NS * len, 4).map(([e, c]) => adam
+            ? [OP_ADAM, -1, pw + 4 * e, g + 4 * e, pm + 4 * e, pv + 4 * e, c, 1, pu.pc + 24 * q, st.lr, st.beta1, st.beta2, st.eps]
+            : [OP_SGD, -1, pw + 4 * e, g + 4 * e, pm + 4 * e, c, 1, pu.pc + 8 * q, st.lr, st.momentum]),
+          copyOut: () => arrays.forEach((a, i) => A.get([pw, pm, pv][i], a, o, len)),
+        });
       }
     }
+    pipeline(pieces);
   }
 
   /**
@@ -863,17 +923,18 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
   }
 
   /**
-   * Runs an elementwise optimizer update over the listed slots with the slots streamed through one
-   * buffer per array (UPDATE_FLOATS floats each), so that the kernel reads and writes in cache and only
-   * the JS arrays cross memory: whole slots in batches when a slot fits, else each slot in pieces.
-   * The first `written` arrays are copied back after each run. run(q, n, size) updates n slots of
-   * `size` floats from listed slot q on (a piece: n = 1, the piece's size, slot q's scalars); the
-   * update is per element, so pieces give the same results as whole slots.
+   * Runs an elementwise optimizer update over the listed slots with the slots streamed through two sets of
+   * buffers, one per array (UPDATE_FLOATS floats each), so that the kernel reads and writes in cache and only
+   * the JS arrays cross memory: whole slots in batches when a slot fits, else each slot in pieces, a batch copied
+   * while the one before is updated (pipeline). The first `written` arrays are copied back after each batch.
+   * partsOf(q, n, size, ptrs) gives the parts that update n slots of `size` floats from listed slot q on, in the
+   * buffers at ptrs (a piece: n = 1, the piece's size, slot q's scalars); the update is per element, so pieces give
+   * the same results as whole slots.
    */
   function updateSlots(slots: Int32Array, count: number, slotSize: number, arrays: Float32Array[], written: number,
-    ptrs: number[], run: (q: number, n: number, size: number) => void): void {
-    const f32 = A.f32;
-    const copy = (n: number, size: number, at: (t: number) => number, back: boolean): void => {
+    sets: number[][], partsOf: (q: number, n: number, size: number, ptrs: number[]) => number[][]): void {
+    const copy = (ptrs: number[], n: number, size: number, at: (t: number) => number, back: boolean): void => {
+      const f32 = A.f32;
       for (let i = 0; i < (back ? written : arrays.length); i++) {
         const arr = arrays[i], d0 = ptrs[i] >>> 2;
         for (let t = 0; t < n; t++) {
@@ -883,24 +944,24 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
         }
       }
     };
+    const batches: Block[] = [];
+    const add = (q: number, n: number, size: number, at: (t: number) => number): void => {
+      const ptrs = sets[batches.length & 1];
+      batches.push({
+        copyIn: () => copy(ptrs, n, size, at, false),
+        parts: () => partsOf(q, n, size, ptrs),
+        copyOut: () => copy(ptrs, n, size, at, true),
+      });
+    };
     const per = Math.floor(UPDATE_FLOATS / slotSize);
     if (per >= 1) {
-      for (let q = 0; q < count; q += per) {
-        const n = Math.min(per, count - q), at = (t: number): number => slots[q + t] * slotSize;
-        copy(n, slotSize, at, false);
-        run(q, n, slotSize);
-        copy(n, slotSize, at, true);
-      }
-      return;
-    }
-    for (let q = 0; q < count; q++) {
-      for (let e0 = 0; e0 < slotSize; e0 += UPDATE_FLOATS) {
-        const size = Math.min(UPDATE_FLOATS, slotSize - e0), at = (): number => slots[q] * slotSize + e0;
-        copy(1, size, at, false);
-        run(q, 1, size);
-        copy(1, size, at, true);
+      for (let q = 0; q < count; q += per) add(q, Math.min(per, count - q), slotSize, (t) => slots[q + t] * slotSize);
+    } else {
+      for (let q = 0; q < count; q++) {
+        for (let e0 = 0; e0 < slotSize; e0 += UPDATE_FLOATS) add(q, 1, Math.min(UPDATE_FLOATS, slotSize - e0), () => slots[q] * slotSize + e0);
       }
     }
+    pipeline(batches);
   }
 
   // The optimizers' per-slot scalars (step counts, λ_s, bias corrections) are computed here exactly as in
@@ -912,12 +973,14 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     if (count <= 0) return;
     const n = Math.min(count * slotSize, Math.max(slotSize, UPDATE_FLOATS));
     A.reset();
-    const pw = A.alloc(4 * n), pg = A.alloc(4 * n), pv = A.alloc(4 * n), pl = A.alloc(8 * count);
+    const sets = [0, 1].map(() => [A.alloc(4 * n), A.alloc(4 * n), A.alloc(4 * n)]), pl = A.alloc(8 * count);
     A.commit();
     slotScalars(pl, count, (q) => slots[q], steps, decayScale, weightDecay, null);
     if (slotSize <= 0) return;
-    updateSlots(slots, count, slotSize, [w, v, g], 2, [pw, pv, pg], (q, c, size) => run(updateParts(c, size).map(([t, e, nt, n]) =>
-      [OP_SGD, -1, pw + 4 * (t * size + e), pg + 4 * (t * size + e), pv + 4 * (t * size + e), n, nt, pl + 8 * (q + t), lr, mu])));
+    updateSlots(slots, count, slotSize, [w, v, g], 2, sets, (q, c, size, [pw, pv, pg]) => updateParts(c, size).map(([t, e, nt, n]) => {
+      const o = 4 * (t * size + e);
+      return [OP_SGD, -1, pw + o, pg + o, pv + o, n, nt, pl + 8 * (q + t), lr, mu];
+    }));
     if (clearGrad) clearSlots(g, slots, count, slotSize);
   }
 
@@ -927,14 +990,14 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     if (count <= 0) return;
     const n = Math.min(count * slotSize, Math.max(slotSize, UPDATE_FLOATS));
     A.reset();
-    const pw = A.alloc(4 * n), pg = A.alloc(4 * n), pm = A.alloc(4 * n), pv = A.alloc(4 * n), pc = A.alloc(24 * count);
+    const sets = [0, 1].map(() => [A.alloc(4 * n), A.alloc(4 * n), A.alloc(4 * n), A.alloc(4 * n)]), pc = A.alloc(24 * count);
     A.commit();
     slotScalars(pc, count, (q) => slots[q], steps, decayScale, weightDecay, [b1, b2]);
     if (slotSize <= 0) return;
-    updateSlots(slots, count, slotSize, [w, m, v, g], 3, [pw, pm, pv, pg], (q, c, size) => run(updateParts(c, size).map(([t, e, nt, n]) => {
+    updateSlots(slots, count, slotSize, [w, m, v, g], 3, sets, (q, c, size, [pw, pm, pv, pg]) => updateParts(c, size).map(([t, e, nt, n]) => {
       const o = 4 * (t * size + e);
       return [OP_ADAM, -1, pw + o, pg + o, pm + o, pv + o, n, nt, pc + 24 * (q + t), lr, b1, b2, eps];
-    })));
+    }));
     if (clearGrad) clearSlots(g, slots, count, slotSize);
   }
 

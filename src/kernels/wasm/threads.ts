@@ -37,6 +37,9 @@ const SCRATCH_EACH = 6; // scratch bytes per thread / 64
 /** A job whose claimed parts have not moved for this long is reported (no part takes a fraction of it). */
 const STALL_MS = 60_000;
 
+/** Scratch memory of a job: `bytes` for each thread that may run a part, from byte address `at`. */
+export interface Scratch { at: number; bytes: number }
+
 /** What the host needs to start a worker: it runs workerSource() with these as its data. */
 export interface WorkerData {
   module: object;
@@ -101,6 +104,7 @@ export class Team {
   private gen = 0;
   private started = 0;
   private wanted: number;
+  private pending: { rows: number[][]; scratch: Scratch | null; posted: boolean } | null = null;
 
   /**
    * `control`: CONTROL_BYTES at this byte address of `memory` (which must be shared) that nothing else uses;
@@ -136,19 +140,29 @@ export class Team {
     return Math.max(this.started, this.wanted - 1) + 1;
   }
 
-  /**
-   * Runs the parts (rows [kernel index, scratch argument or -1, arguments …]) on the team. With `scratch`, each
-   * part's scratch argument is the running thread's slice: scratch.at + slot · scratch.bytes (a 64-byte multiple;
-   * `slots` slices must be there).
-   */
-  run(rows: number[][], scratch: { at: number; bytes: number } | null = null): void {
-    if (rows.length === 0) return;
+  /** Runs the parts (rows [kernel index, scratch argument or -1, arguments …]) on the team: post, then wait. */
+  run(rows: number[][], scratch: Scratch | null = null): void {
     if (rows.length === 1 || this.wanted <= 1) {
       for (const r of rows) this.call(r, scratch ? scratch.at : 0);
       return;
     }
+    this.post(rows, scratch);
+    this.wait();
+  }
+
+  /**
+   * Posts a job to the workers and returns at once: the calling thread can copy the next block meanwhile, and
+   * must call wait() before it posts again or touches what the parts write. With `scratch`, each part's scratch
+   * argument is the running thread's slice: scratch.at + slot · scratch.bytes (a 64-byte multiple; `slots`
+   * slices must be there). On one thread the parts wait for wait().
+   */
+  post(rows: number[][], scratch: Scratch | null = null): void {
+    if (this.pending) throw new Error('treegate wasm backend: a job was posted before the last one was waited for');
+    if (rows.length === 0) return;
     if (rows.length > MAX_PARTS) throw new Error(`treegate wasm backend: a job of ${rows.length} parts (at most ${MAX_PARTS})`);
     if (scratch && scratch.bytes % 64 !== 0) throw new Error('treegate wasm backend: scratch slices must be 64-byte multiples');
+    this.pending = { rows, scratch, posted: this.wanted > 1 };
+    if (!this.pending.posted) return;
     this.startWorkers();
     const I = this.I, F = this.F;
     this.gen = (this.gen + 1) & 0x7fff;
@@ -169,8 +183,23 @@ export class Team {
     }
     Atomics.store(I, NEXT, this.gen << 16);
     Atomics.notify(I, NEXT);
-    // claim parts as the workers do (this thread is slot 0); a part that throws still counts as done, and the
-    // error waits until every part is, so that no worker is still writing when the caller goes on
+  }
+
+  /**
+   * Finishes the posted job (if any): claims the parts no worker has taken, as the workers do (this thread is
+   * slot 0), then waits for the rest. A part that throws still counts as done, and the error waits until every
+   * part is, so that no worker is still writing when the caller goes on.
+   */
+  wait(): void {
+    const job = this.pending;
+    if (!job) return;
+    this.pending = null;
+    const { rows, scratch } = job;
+    if (!job.posted) {
+      for (const r of rows) this.call(r, scratch ? scratch.at : 0);
+      return;
+    }
+    const I = this.I;
     let error: unknown = null;
     for (;;) {
       const c = Atomics.load(I, NEXT);
@@ -184,7 +213,7 @@ export class Team {
       }
       if (Atomics.add(I, DONE, 1) + 1 === rows.length) Atomics.notify(I, DONE);
     }
-    // wait for the parts the workers claimed (they count every part done, even one that throws)
+    // the parts the workers claimed (they count every part done, even one that throws)
     let seen = -1, since = Date.now();
     for (let spins = 0; ; spins++) {
       const d = Atomics.load(I, DONE);
