@@ -7,7 +7,7 @@ export * from './portable.js';
 
 export { registerAvailableBackends, selectBackend, setThreads, threadCount, type BackendChoice } from './kernels/select.js';
 export { machine, nativeBackend, type MachineFigures } from './kernels/native/index.js';
-export { loadWasmBackend } from './kernels/wasm/index.js';
+export { loadWasmBackend, type WasmBackend } from './kernels/wasm/index.js';
 
 export { loadMnist } from './data/mnist.js';
 export { DATASETS, datasetShape, prepareData, prepareMnist, mnistTestSet, type DatasetName, type PreparedData, type PrepareOptions } from './data/prepare.js';

@@ -8,7 +8,7 @@ export { matrix, type Matrix } from './core/tensor.js';
 
 export { backend, backendNames, registerBackend, setBackend, jsBackend, type Backend } from './kernels/backend.js';
 export { Routing, nodeCount, nodeDepth } from './kernels/routing.js';
-export { createWasmBackend, loadWasmBackendAsync, type WasmOptions } from './kernels/wasm/core.js';
+export { createWasmBackend, loadWasmBackendAsync, type WasmBackend, type WasmOptions } from './kernels/wasm/core.js';
 
 export { Activation } from './layers/activation.js';
 export { Dense } from './layers/dense.js';

@@ -11,9 +11,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { compileWasmSync, createWasmBackend, type WasmBackend } from '../../src/kernels/wasm/core.js';
 import { DEFAULT_WASM_THREADS_URL, loadWasmBackend, nodeThreadHost } from '../../src/kernels/wasm/index.js';
-import { CONTROL_BYTES, Team, type ThreadHost } from '../../src/kernels/wasm/threads.js';
+import { CONTROL_BYTES, Team, workerSource, type ThreadHost } from '../../src/kernels/wasm/threads.js';
 import type { Routing } from '../../src/kernels/routing.js';
 import { registerBackend, setBackend } from '../../src/kernels/backend.js';
 import { matrix } from '../../src/core/tensor.js';
@@ -50,7 +51,7 @@ test('wasm threads: the loader takes the shared-memory module and every core; th
   }
   // the plain module has its own memory: one thread, whatever the option says
   const plain = loadWasmBackend(new Uint8Array(readFileSync(new URL('../../build/treegate.wasm', import.meta.url))), { threads: 4 });
-  assert.deepEqual(plain.info(), { threads: 1, maxThreads: 1 });
+  assert.deepEqual([plain.info().threads, plain.info().maxThreads], [1, 1]);
   assert.equal(plain.setThreads(2), 1);
 });
 
@@ -81,6 +82,20 @@ function trees(rng: Rng): Array<{ what: string; k: number; m: number; s: number;
   }
   return out;
 }
+
+test('wasm threads: each thread\'s scratch holds its own part, not the whole product (memory does not grow with threads)', () => {
+  const rng = new Rng(77);
+  const M = 16, N = 4096, K = 2048, a = randomArray(rng, M * K), b = randomArray(rng, K * N);
+  const bytes = (threads: number): number => {
+    const x = createWasmBackend(module, { threads }, fourCores);
+    x.gemmNN(M, N, K, a, 0, b, 0, new Float32Array(M * N), 0, false); // B (32 MB) packed whole on one thread
+    const m = x.info().memoryBytes;
+    x.close();
+    return m;
+  };
+  const one = bytes(1), four = bytes(4);
+  assert.ok(four < 1.25 * one, `4 threads: ${four >> 20} MiB of module memory against ${one >> 20} MiB on one`);
+});
 
 test('wasm threads: the grouped products give the same bits on 1–4 threads (nodes of every depth share rows)', () => {
   const rng = new Rng(72);
@@ -231,4 +246,46 @@ test('wasm threads: a model trained on 1 and on 4 threads is the same bit for bi
   };
   const one = run(1), four = run(4);
   one.forEach((w, i) => assertBitEqual(four[i], w, `parameter ${i}`));
+});
+
+test('wasm threads: close() stops the workers; the backend goes on, starting new ones when it splits work again', async () => {
+  const workers: Worker[] = [];
+  const host: ThreadHost = {
+    cores: 3,
+    start(data) {
+      const w = new Worker(workerSource(), { eval: true, workerData: data, execArgv: [] });
+      w.unref();
+      workers.push(w);
+    },
+  };
+  const b = createWasmBackend(module, { threads: 3 }, host);
+  const rng = new Rng(76);
+  const M = 48, N = 160, K = 96, a = randomArray(rng, M * K), w = randomArray(rng, N * K);
+  const ref = new Float32Array(M * N), c = new Float32Array(M * N);
+  be.setThreads(1);
+  be.gemmNT(M, N, K, a, 0, w, 0, ref, 0, false);
+  be.setThreads(4);
+  // the workers are unref'd: a timer keeps the loop alive while their exits are awaited, and fails a hang
+  const exited = async (ws: Worker[]): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        Promise.all(ws.map((x) => new Promise((r) => x.once('exit', r)))),
+        new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('the workers did not stop within 20 s')), 20_000); }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  for (let round = 0; round < 2; round++) {
+    b.gemmNT(M, N, K, a, 0, w, 0, c, 0, false);
+    assertBitEqual(c, ref, `round ${round}`);
+    assert.equal(workers.length, 2 * (round + 1), 'two workers started for three threads');
+    const stopping = exited(workers.slice(2 * round));
+    b.close();
+    await stopping;
+  }
+  b.gemmNT(M, N, K, a, 0, w, 0, c, 0, false); // and new workers again
+  assertBitEqual(c, ref, 'after close()');
+  b.close();
 });

@@ -244,7 +244,13 @@ export function checkWasmOptions(options: WasmOptions | null | undefined): { res
 export type WasmBackend = Backend & {
   /** Sets the threads the kernels run on, from 1 to info().maxThreads (1 where threads cannot start); returns the count set. */
   setThreads(n: number): number;
-  info(): { threads: number; maxThreads: number };
+  /** Its threads now and at most, and the bytes of its module's memory (which never shrinks). */
+  info(): { threads: number; maxThreads: number; memoryBytes: number };
+  /**
+   * Stops the worker threads this backend started (they hold its module instances and its memory). The backend
+   * keeps working: a later call that splits its work starts new ones, unless setThreads(1) came first.
+   */
+  close(): void;
 };
 
 /**
@@ -342,6 +348,13 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     const step = 8 * Math.ceil(n / (8 * count)), out: Array<[number, number]> = [];
     for (let j = 0; j < n; j += step) out.push([j, Math.min(step, n - j)]);
     return out;
+  }
+  /**
+   * The widest part of parts(n, ns, ways) for any ns ≥ leastNs (less work: fewer, wider parts): what each thread's
+   * scratch must hold, rather than the whole product's.
+   */
+  function widest(n: number, leastNs: number, ways = 1): number {
+    return n > 0 ? parts(n, leastNs, ways)[0][1] : 0;
   }
   /**
    * Runs the products of nodes b ≤ g < b + n (`partsOf(g)`, a node's columns split) as jobs of nodes with
@@ -471,7 +484,8 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     const pa = A.alloc(4 * (aHi - aLo)), pb = A.alloc(4 * (bHi - bLo)), pc = A.alloc(4 * (cHi - cLo));
     const pA = transposed ? A.alloc(k.packedBBytes(M, K)) : 0;
     // the transposed product needs only the tile and packed-A space of the scratch (no packed B: N = 0)
-    const scratch = scratchFor(k.gemmScratchBytes(M, transposed ? 0 : Math.min(nc, N), K));
+    const nb = Math.min(nc, N); // the widest block (the first), whose parts are the widest
+    const scratch = scratchFor(k.gemmScratchBytes(M, transposed ? 0 : widest(nb, work(2 * M * nb * K, 0)), K));
     A.commit();
     A.put(pa, a, aLo, aHi);
     // C is read when accumulating, and when its span has gaps (row stride > N) that must come back unchanged
@@ -505,20 +519,21 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
   }
 
   /** Nodes g0 ≤ g < g1 of a routing and the row span [lo, hi) they cover; null when no node has rows. */
-  interface NodeList { count: number; lo: number; hi: number; maxRows: number }
+  interface NodeList { count: number; lo: number; hi: number; maxRows: number; minRows: number }
   function nodeList(rt: Routing, g0: number, g1: number): NodeList | null {
     const count = g1 - g0;
     if (count <= 0) return null;
-    let lo = Infinity, hi = -Infinity, maxRows = 0;
+    let lo = Infinity, hi = -Infinity, maxRows = 0, minRows = Infinity;
     for (let g = g0; g < g1; g++) {
       if (rt.end[g] > rt.start[g]) {
         lo = Math.min(lo, rt.start[g]);
         hi = Math.max(hi, rt.end[g]);
         maxRows = Math.max(maxRows, rt.end[g] - rt.start[g]);
+        minRows = Math.min(minRows, rt.end[g] - rt.start[g]);
       }
     }
     if (!(hi > lo)) return null;
-    return { count, lo, hi, maxRows };
+    return { count, lo, hi, maxRows, minRows };
   }
   /** Copies the size-floats slot of each listed node t = rt.node[g] from src into consecutive slots at p. */
   function putSlots(rt: Routing, g0: number, count: number, src: Float32Array, size: number, p: number): void {
@@ -598,7 +613,9 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     // (fewer: rowsNT); a copied node goes through gemm, which packs A from MR + 1 = 5 rows on in this layout
     const px = A.alloc(4 * rows * s), pw = res === null ? A.alloc(4 * Math.max(per * ms, 2 * blockFloats(s))) : 0, pb = A.alloc(4 * m);
     const py = A.alloc(4 * rows * m);
-    const scratch = res === null || L.maxRows >= SMALL_M ? scratchFor(k.gemmScratchBytes(L.maxRows, m, s)) : null;
+    // each thread's scratch: for the widest part of a node's product (the node of fewest rows), or of a streamed block
+    const cols = Math.max(widest(m, work(2 * L.minRows * ms, 4 * ms)), Math.min(m, blockFloats(s) / Math.max(1, s)));
+    const scratch = res === null || L.maxRows >= SMALL_M ? scratchFor(k.gemmScratchBytes(L.maxRows, cols, s)) : null;
     A.commit();
     A.put(px, xs, L.lo * s, L.hi * s);
     A.put(py, ys, L.lo * m, L.hi * m);
@@ -644,7 +661,8 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     if (!L) return;
     const ms = m * s, rows = L.hi - L.lo, per = Math.min(L.count, nodesPerBatch(ms));
     const py = A.alloc(4 * rows * m), pw = A.alloc(4 * Math.max(per * ms, 2 * blockFloats(s))), px = A.alloc(4 * rows * s);
-    const scratch = scratchFor(k.gemmScratchBytes(L.maxRows, s, m));
+    // each thread's scratch: for the widest part of a node's product (a streamed block's few-row products need none)
+    const scratch = scratchFor(k.gemmScratchBytes(L.maxRows, widest(s, work(2 * L.minRows * ms, 4 * ms)), m));
     A.commit();
     A.put(py, dys, L.lo * m, L.hi * m);
     A.put(px, dxs, L.lo * s, L.hi * s);
@@ -701,7 +719,11 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     const py = A.alloc(4 * rows * m), px = A.alloc(4 * rows * s);
     const pw = A.alloc(4 * Math.max(per * ms, 2 * blockFloats(s))), pb = A.alloc(4 * per * m);
     // per node: a gemm of M = m, N = s, K = rows of the node (at most all of them)
-    const scratch = scratchFor(k.gemmScratchBytes(m, s, L.maxRows));
+    // each thread's scratch: for the widest part of a node's product, or of a streamed block's (at most all of s,
+    // over K < SMALL_M rows)
+    const nbRows = Math.min(m, blockFloats(s) / Math.max(1, s));
+    const scratch = scratchFor(Math.max(k.gemmScratchBytes(m, widest(s, work(2 * L.minRows * ms, 0)), L.maxRows),
+      k.gemmScratchBytes(nbRows, s, SMALL_M)));
     const pu = step ? updateBuffers(per, ms, step.st) : null;
     A.commit();
     A.put(py, dys, L.lo * m, L.hi * m);
@@ -1024,7 +1046,8 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
       }
       return team ? team.setThreads(n) : 1;
     },
-    info: () => ({ threads: threadsNow(), maxThreads: team?.maxThreads ?? 1 }),
+    info: () => ({ threads: threadsNow(), maxThreads: team?.maxThreads ?? 1, memoryBytes: k.memory.buffer.byteLength }),
+    close: () => team?.close(),
   });
 }
 

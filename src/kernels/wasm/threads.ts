@@ -27,15 +27,26 @@ export const CONTROL_BYTES = 64 + 8 * ARGS * MAX_PARTS;
 export const MAX_THREADS = 64;
 
 // Int32 words of the control block
-const NEXT = 0; // (generation << 16) | next unclaimed part
+const NEXT = 0; // (generation << PART_BITS) | next unclaimed part (WRITING while a job is being written)
 const DONE = 1; // parts finished in this generation
 const PARTS = 2;
 const FAILED = 3; // the op of a part that threw, plus 1 (0: none)
 const SCRATCH_LO = 4; // scratch base address (bytes), low and high 16 bits (the memory is under 4 GiB)
 const SCRATCH_HI = 5;
 const SCRATCH_EACH = 6; // scratch bytes per thread / 64
-/** A job whose claimed parts have not moved for this long is reported (no part takes a fraction of it). */
-const STALL_MS = 60_000;
+const EPOCH = 7; // workers started in another epoch stop (close())
+/** Bits of NEXT for the part; the rest (21 bits) count jobs, so a stale compare-and-swap needs 2^21 jobs to pass. */
+const PART_BITS = 10;
+const PART_MASK = (1 << PART_BITS) - 1;
+/** The part field while a job is written: above every part count, so nothing is claimed. */
+const WRITING = PART_MASK;
+const GENERATIONS = 1 << (31 - PART_BITS);
+/**
+ * A job whose claimed parts have not moved for this long is reported, and its team runs every later job on the
+ * calling thread (a part still running there could otherwise count itself done in a later job). A part is one
+ * kernel call on a share of one product: minutes would be a product of petaflops.
+ */
+const STALL_MS = 600_000;
 
 /** Scratch memory of a job: `bytes` for each thread that may run a part, from byte address `at`. */
 export interface Scratch { at: number; bytes: number }
@@ -47,6 +58,8 @@ export interface WorkerData {
   control: number;
   names: readonly string[];
   tid: number;
+  /** The team's epoch when the worker started: it stops when the team's epoch moves on (close()). */
+  epoch: number;
 }
 
 /** Starts workers (the Node loader: node:worker_threads, unref'd so that they never keep a process alive). */
@@ -58,30 +71,38 @@ export interface ThreadHost {
 
 /**
  * A worker's program, as CommonJS source (node:worker_threads runs it with `eval: true`): instantiate the module
- * on the shared memory, then claim parts of every job posted until told to stop. Spins for up to `spinMs` after
- * a job before sleeping, since the next job usually follows within microseconds (a block of a streamed product).
+ * on the shared memory, then claim parts of every job posted, until the team's epoch moves on (close()). Spins
+ * for up to `spinMs` after a job before sleeping, since the next job usually follows within microseconds (a
+ * block of a streamed product).
  */
 export function workerSource(spinMs = 1): string {
   return `'use strict';
 const { workerData } = require('node:worker_threads');
-const { module, memory, control, names, tid } = workerData;
+const { module, memory, control, names, tid, epoch } = workerData;
 const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
 const fns = names.map((n) => ex[n]);
 const I = new Int32Array(memory.buffer, control, 16);
 const F = new Float64Array(memory.buffer, control + 64, ${ARGS * MAX_PARTS});
-let last = Atomics.load(I, ${NEXT});
-for (;;) {
+// a job is new when its generation differs from the last one this worker claimed in, and it is written
+const fresh = (c, seen) => (c >>> ${PART_BITS}) !== seen && (c & ${PART_MASK}) !== ${WRITING};
+let seen = Atomics.load(I, ${NEXT}) >>> ${PART_BITS};
+while (Atomics.load(I, ${EPOCH}) === epoch) {
   let c = Atomics.load(I, ${NEXT});
-  if (c === last) {
+  if (!fresh(c, seen)) {
     const until = performance.now() + ${spinMs};
-    while ((c = Atomics.load(I, ${NEXT})) === last && performance.now() < until) {}
-    if (c === last) { Atomics.wait(I, ${NEXT}, last); c = Atomics.load(I, ${NEXT}); }
+    while (!fresh(c = Atomics.load(I, ${NEXT}), seen) && performance.now() < until) {}
+    if (!fresh(c, seen)) {
+      Atomics.wait(I, ${NEXT}, c); // until the word changes: a post notifies, and close()
+      continue;
+    }
   }
-  const gen = c >>> 16;
+  const gen = c >>> ${PART_BITS};
+  seen = gen;
   for (;;) {
     c = Atomics.load(I, ${NEXT});
-    if ((c >>> 16) !== gen) break;
-    const p = c & 0xffff, parts = Atomics.load(I, ${PARTS});
+    // a job posted after close() is not this worker's (close() moves the epoch before that job's word is stored)
+    if ((c >>> ${PART_BITS}) !== gen || Atomics.load(I, ${EPOCH}) !== epoch) break;
+    const p = c & ${PART_MASK}, parts = Atomics.load(I, ${PARTS});
     if (p >= parts) break;
     if (Atomics.compareExchange(I, ${NEXT}, c, c + 1) !== c) continue;
     const o = p * ${ARGS}, op = F[o], fn = fns[op], sa = F[o + 1], n = fn.length;
@@ -91,7 +112,6 @@ for (;;) {
     try { fn.apply(null, a); } catch (e) { Atomics.store(I, ${FAILED}, op + 1); }
     if (Atomics.add(I, ${DONE}, 1) + 1 === parts) Atomics.notify(I, ${DONE});
   }
-  last = Atomics.load(I, ${NEXT});
 }
 `;
 }
@@ -105,6 +125,9 @@ export class Team {
   private started = 0;
   private wanted: number;
   private pending: { rows: number[][]; scratch: Scratch | null; posted: boolean } | null = null;
+  /** A job stalled: no more jobs are posted (a stalled part may still count itself done). */
+  private broken = false;
+  private epoch = 0;
 
   /**
    * `control`: CONTROL_BYTES at this byte address of `memory` (which must be shared) that nothing else uses;
@@ -161,14 +184,16 @@ export class Team {
     if (rows.length === 0) return;
     if (rows.length > MAX_PARTS) throw new Error(`treegate wasm backend: a job of ${rows.length} parts (at most ${MAX_PARTS})`);
     if (scratch && scratch.bytes % 64 !== 0) throw new Error('treegate wasm backend: scratch slices must be 64-byte multiples');
-    this.pending = { rows, scratch, posted: this.wanted > 1 };
-    if (!this.pending.posted) return;
+    if (this.wanted <= 1 || this.broken) {
+      this.pending = { rows, scratch, posted: false };
+      return;
+    }
     this.startWorkers();
     const I = this.I, F = this.F;
-    this.gen = (this.gen + 1) & 0x7fff;
+    this.gen = (this.gen + 1) % GENERATIONS;
     // a new generation with nothing to claim while the job is written: a worker that read the last job's word
     // fails its compare-and-swap, one that reads this one finds no part
-    Atomics.store(I, NEXT, (this.gen << 16) | 0xffff);
+    Atomics.store(I, NEXT, (this.gen << PART_BITS) | WRITING);
     for (let p = 0; p < rows.length; p++) {
       const r = rows[p];
       for (let i = 0; i < r.length; i++) F[p * ARGS + i] = r[i];
@@ -181,7 +206,8 @@ export class Team {
       Atomics.store(I, SCRATCH_HI, Math.floor(scratch.at / 65536));
       Atomics.store(I, SCRATCH_EACH, scratch.bytes / 64);
     }
-    Atomics.store(I, NEXT, this.gen << 16);
+    this.pending = { rows, scratch, posted: true };
+    Atomics.store(I, NEXT, this.gen << PART_BITS);
     Atomics.notify(I, NEXT);
   }
 
@@ -203,7 +229,7 @@ export class Team {
     let error: unknown = null;
     for (;;) {
       const c = Atomics.load(I, NEXT);
-      const p = c & 0xffff;
+      const p = c & PART_MASK;
       if (p >= rows.length) break;
       if (Atomics.compareExchange(I, NEXT, c, c + 1) !== c) continue;
       try {
@@ -222,7 +248,9 @@ export class Team {
         seen = d;
         since = Date.now();
       } else if (Date.now() - since > STALL_MS) {
-        throw new Error(`treegate wasm backend: a worker thread made no progress for ${STALL_MS / 1000} s`);
+        this.broken = true;
+        throw new Error(`treegate wasm backend: a worker thread made no progress for ${STALL_MS / 1000} s; ` +
+          'this backend runs on the calling thread alone from now on');
       }
       if (spins > 2000) Atomics.wait(I, DONE, d, 100);
     }
@@ -238,11 +266,27 @@ export class Team {
     this.fns[r[0]](...args);
   }
 
+  /**
+   * Stops the workers (they finish what they have claimed and leave, releasing their instances; the memory goes
+   * when the backend does). Later jobs start new workers if the thread count is above 1.
+   */
+  close(): void {
+    this.wait();
+    this.epoch++;
+    Atomics.store(this.I, EPOCH, this.epoch);
+    // a new word, so that a worker about to sleep on the last one returns at once; nothing to claim in it
+    this.gen = (this.gen + 1) % GENERATIONS;
+    Atomics.store(this.I, NEXT, (this.gen << PART_BITS) | WRITING);
+    Atomics.notify(this.I, NEXT);
+    this.started = 0;
+  }
+
   /** Starts workers up to the thread count (they claim parts as soon as they are up; nobody waits for them). */
   private startWorkers(): void {
     while (this.started < this.wanted - 1) {
       this.started++;
-      this.host.start({ module: this.module, memory: this.memory, control: this.control, names: this.names, tid: this.started });
+      this.host.start({ module: this.module, memory: this.memory, control: this.control, names: this.names, tid: this.started,
+        epoch: this.epoch });
     }
   }
 }
