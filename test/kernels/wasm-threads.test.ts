@@ -277,10 +277,13 @@ test('wasm threads: close() stops the workers; the backend goes on, starting new
       clearTimeout(timer);
     }
   };
-  for (let round = 0; round < 2; round++) {
+  for (let round = 0; round < 6; round++) {
     b.gemmNT(M, N, K, a, 0, w, 0, c, 0, false);
-    assertBitEqual(c, ref, `round ${round}`);
     assert.equal(workers.length, 2 * (round + 1), 'two workers started for three threads');
+    // the workers up and working (spinning, or asleep) when close() comes, as after any job of a long run
+    await new Promise((r) => setTimeout(r, 300));
+    for (let i = 0; i < 20; i++) b.gemmNT(M, N, K, a, 0, w, 0, c, 0, false);
+    assertBitEqual(c, ref, `round ${round}`);
     const stopping = exited(workers.slice(2 * round));
     b.close();
     await stopping;

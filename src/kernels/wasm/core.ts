@@ -484,8 +484,11 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     const pa = A.alloc(4 * (aHi - aLo)), pb = A.alloc(4 * (bHi - bLo)), pc = A.alloc(4 * (cHi - cLo));
     const pA = transposed ? A.alloc(k.packedBBytes(M, K)) : 0;
     // the transposed product needs only the tile and packed-A space of the scratch (no packed B: N = 0)
-    const nb = Math.min(nc, N); // the widest block (the first), whose parts are the widest
-    const scratch = scratchFor(k.gemmScratchBytes(M, transposed ? 0 : widest(nb, work(2 * M * nb * K, 0)), K));
+    // each thread's scratch: for the widest part of a block (a full block's, or the last block's, which may be
+    // split into fewer parts)
+    const nb = Math.min(nc, N), last = N - nc * Math.floor((N - 1) / nc);
+    const cols = Math.max(widest(nb, work(2 * M * nb * K, 0)), widest(last, work(2 * M * last * K, 0)));
+    const scratch = scratchFor(k.gemmScratchBytes(M, transposed ? 0 : cols, K));
     A.commit();
     A.put(pa, a, aLo, aHi);
     // C is read when accumulating, and when its span has gaps (row stride > N) that must come back unchanged

@@ -85,13 +85,15 @@ const I = new Int32Array(memory.buffer, control, 16);
 const F = new Float64Array(memory.buffer, control + 64, ${ARGS * MAX_PARTS});
 // a job is new when its generation differs from the last one this worker claimed in, and it is written
 const fresh = (c, seen) => (c >>> ${PART_BITS}) !== seen && (c & ${PART_MASK}) !== ${WRITING};
-let seen = Atomics.load(I, ${NEXT}) >>> ${PART_BITS};
+let seen = -1; // the job being posted when this worker started is one to help with too
 while (Atomics.load(I, ${EPOCH}) === epoch) {
   let c = Atomics.load(I, ${NEXT});
   if (!fresh(c, seen)) {
     const until = performance.now() + ${spinMs};
     while (!fresh(c = Atomics.load(I, ${NEXT}), seen) && performance.now() < until) {}
     if (!fresh(c, seen)) {
+      // close() moves the epoch before it stores its word and notifies: a worker that read that word sees it
+      if (Atomics.load(I, ${EPOCH}) !== epoch) break;
       Atomics.wait(I, ${NEXT}, c); // until the word changes: a post notifies, and close()
       continue;
     }
