@@ -1,5 +1,5 @@
 /**
- * Worker threads for the `wasm` backend: a team of threads running one kernel's parts at once on a shared
+ * Worker threads for the `wasm` backend: a team of threads running a job's kernel calls at once on a shared
  * WebAssembly memory (build/treegate-threads.wasm imports it). No Node-only imports here: the host that starts
  * the workers (src/kernels/wasm/index.ts, node:worker_threads) is passed in.
  *
@@ -44,7 +44,7 @@ const GENERATIONS = 1 << (31 - PART_BITS);
 /**
  * A job whose claimed parts have not moved for this long is reported, and its team runs every later job on the
  * calling thread (a part still running there could otherwise count itself done in a later job). A part is one
- * kernel call on a share of one product: minutes would be a product of petaflops.
+ * kernel call on a share of one product: ten minutes would be a share of some 20 TFLOP at wasm's rates.
  */
 const STALL_MS = 600_000;
 
