@@ -6,13 +6,16 @@
 import { TreegateError } from './core/errors.js';
 import { registerBackend, setBackend, type Backend } from './kernels/backend.js';
 import { checkWasmOptions, loadWasmBackendAsync, type WasmOptions } from './kernels/wasm/core.js';
+import { workerSource, type ThreadHost } from './kernels/wasm/threads.js';
 
 export * from './portable.js';
 
 /**
  * Loads build/treegate.wasm (shipped as `treegate/treegate.wasm`; pass a fetch Response, its URL, or
  * its bytes), registers the wasm backend and selects it. `options.residentBytes` bounds the copies of
- * inference tables kept in the module's memory (default 1 GiB; 0 copies them on every call).
+ * inference tables kept in the module's memory (default 1 GiB; 0 copies them on every call). Given
+ * `treegate/treegate-threads.wasm` in a cross-origin isolated page, the kernels run on web workers too
+ * (`options.threads`, default navigator.hardwareConcurrency); elsewhere it runs on the page's thread.
  */
 export async function useWasm(source: Response | ArrayBuffer | Uint8Array | URL | string, options: WasmOptions = {}): Promise<Backend> {
   checkWasmOptions(options); // before anything is fetched
@@ -43,7 +46,30 @@ export async function useWasm(source: Response | ArrayBuffer | Uint8Array | URL 
   } else {
     src = source;
   }
-  const b = await loadWasmBackendAsync(src, options);
+  const b = await loadWasmBackendAsync(src, options, browserThreadHost());
   registerBackend(b);
   return setBackend(b.name);
+}
+
+/**
+ * Web workers for the wasm kernels of treegate-threads.wasm, where the page can share memory with them (it is
+ * cross-origin isolated); null elsewhere, and the backend runs on the page's thread. Each worker runs threads.ts's
+ * program from a blob URL and takes its WorkerData from its first message.
+ */
+function browserThreadHost(): ThreadHost | null {
+  const g = globalThis as unknown as {
+    crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number };
+    Worker?: new (url: string) => { postMessage(data: unknown): void };
+  };
+  const WorkerCtor = g.Worker;
+  if (!g.crossOriginIsolated || typeof WorkerCtor !== 'function') return null;
+  let url: string | null = null;
+  return {
+    cores: Math.max(1, g.navigator?.hardwareConcurrency ?? 1),
+    start(data) {
+      url ??= URL.createObjectURL(new Blob([`${workerSource()}self.onmessage = (e) => { self.onmessage = null; run(e.data); };\n`],
+        { type: 'text/javascript' }));
+      new WorkerCtor(url).postMessage(data);
+    },
+  };
 }

@@ -7,7 +7,9 @@
  * trains a small tree-gated model, and round-trips it through the model and checkpoint codecs; the
  * same scenario run in Node on the same backend must give the same model bytes. A bundle that reaches
  * for a Node built-in, an export map that points the browser at the Node build, or a useWasm that
- * cannot fetch its module fails here.
+ * cannot fetch its module fails here. A second page, cross-origin isolated, loads treegate-threads.wasm: its
+ * kernels run on web workers (one product's parts run there, with the bits of one thread) and the model bytes are
+ * the same; the same page without isolation runs on one thread.
  *
  * Without /usr/bin/chromium the page check is skipped on a developer machine and fails under CI.
  */
@@ -57,6 +59,32 @@ export async function scenario(tg, wasmSource) {
 }
 `;
 
+// The threads page's script: the scenario on the shared-memory module, then, where the page is cross-origin isolated,
+// a product on 1 and on 2 threads (until the workers, which start asynchronously, have run a part of one).
+const THREADS = `
+(async () => {
+  const r = await scenario(tg, 'treegate-threads.wasm');
+  if (!crossOriginIsolated) {
+    r.threads = { maxThreads: tg.backend().info().maxThreads };
+    window.result = r;
+    return;
+  }
+  const be = tg.backend(), rng = new tg.Rng(9), M = 256, N = 512, K = 512;
+  const a = new Float32Array(M * K).map(() => rng.normal()), w = new Float32Array(N * K).map(() => rng.normal());
+  const one = new Float32Array(M * N), two = new Float32Array(M * N);
+  be.setThreads(1);
+  be.gemmNT(M, N, K, a, 0, w, 0, one, 0, false);
+  be.setThreads(2);
+  for (let i = 0; i < 200 && be.info().workerParts === 0; i++) {
+    be.gemmNT(M, N, K, a, 0, w, 0, two, 0, false);
+    await new Promise((ok) => setTimeout(ok, 20));
+  }
+  be.gemmNT(M, N, K, a, 0, w, 0, two, 0, false);
+  r.threads = { maxThreads: be.info().maxThreads, workerParts: be.info().workerParts, same: one.every((v, i) => Object.is(v, two[i])) };
+  window.result = r;
+})().catch((e) => { window.result = { failed: String(e && e.stack || e) }; });
+`;
+
 let server: Server | null = null;
 let base = '';
 
@@ -68,19 +96,31 @@ before(async () => {
   writeFileSync(join(APP, 'main.mjs'), `import * as tg from 'treegate';\nimport { scenario } from './scenario.mjs';\n` +
     `scenario(tg, 'treegate.wasm').then((r) => { window.result = r; }, (e) => { window.result = { failed: String(e && e.stack || e) }; });\n`);
   writeFileSync(join(APP, 'index.html'), '<!doctype html><html><body><script type="module" src="app.js"></script></body></html>');
-  const wasm = readFileSync(join(ROOT, 'build/treegate.wasm'));
+  // the threads page: the same scenario on treegate-threads.wasm, then one product split between threads
+  writeFileSync(join(APP, 'main-threads.mjs'), `import * as tg from 'treegate';\nimport { scenario } from './scenario.mjs';\n${THREADS}`);
+  writeFileSync(join(APP, 'threads.html'), '<!doctype html><html><body><script type="module" src="app-threads.js"></script></body></html>');
+  const wasm = readFileSync(join(ROOT, 'build/treegate.wasm')), threadsWasm = readFileSync(join(ROOT, 'build/treegate-threads.wasm'));
   server = createServer((req, res) => {
     const files: Record<string, [string, () => Buffer]> = {
       '/': ['text/html', () => readFileSync(join(APP, 'index.html'))],
       '/app.js': ['text/javascript', () => readFileSync(join(APP, 'app.js'))],
       '/treegate.wasm': ['application/wasm', () => wasm],
+      '/threads/': ['text/html', () => readFileSync(join(APP, 'threads.html'))],
+      '/threads/app-threads.js': ['text/javascript', () => readFileSync(join(APP, 'app-threads.js'))],
+      '/threads/treegate-threads.wasm': ['application/wasm', () => threadsWasm],
+      '/plain/': ['text/html', () => readFileSync(join(APP, 'threads.html'))],
+      '/plain/app-threads.js': ['text/javascript', () => readFileSync(join(APP, 'app-threads.js'))],
+      '/plain/treegate-threads.wasm': ['application/wasm', () => threadsWasm],
     };
     const f = files[req.url ?? ''];
     if (!f) {
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { 'content-type': f[0] }).end(f[1]());
+    // /threads/ is cross-origin isolated (shared memory, web workers on it); /plain/ is not
+    const isolated = (req.url ?? '').startsWith('/threads/')
+      ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
+    res.writeHead(200, { 'content-type': f[0], ...isolated }).end(f[1]());
   });
   await new Promise<void>((ok) => server!.listen(0, '127.0.0.1', ok));
   const addr = server.address();
@@ -143,4 +183,43 @@ test('in Chromium the page loads the wasm backend from its URL, trains, saves an
   const bytes = new Uint8Array(readFileSync(join(ROOT, 'build/treegate.wasm')));
   await assert.rejects(tg.useWasm(bytes, { residentBytes: -1 }), /residentBytes must be a number of bytes ≥ 0/);
   assert.equal((await tg.useWasm(bytes, { residentBytes: 0 })).name, 'wasm');
+});
+
+test('in a cross-origin isolated page treegate-threads.wasm runs on web workers: the same model bytes, one product split with the same bits; elsewhere one thread', { skip }, async () => {
+  const r = await build({
+    entryPoints: [join(APP, 'main-threads.mjs')], bundle: true, platform: 'browser', format: 'esm', outfile: join(APP, 'app-threads.js'),
+    logLevel: 'silent', absWorkingDir: APP,
+  });
+  assert.equal(r.errors.length, 0);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  const run = async (path: string): Promise<Record<string, unknown>> => {
+    const page: Page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${base}${path}`);
+    await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined, null, { timeout: 90_000 });
+    const out = await page.evaluate(() => (window as unknown as { result: Record<string, unknown> }).result);
+    assert.deepEqual(errors, [], `${path}: page errors`);
+    return out;
+  };
+  try {
+    const isolated = await run('/threads/');
+    assert.equal(isolated.failed, undefined, `the isolated page failed: ${String(isolated.failed)}`);
+    const threads = isolated.threads as { maxThreads: number; workerParts: number; same: boolean };
+    assert.ok(threads.maxThreads >= 2, `threads: ${JSON.stringify(threads)}`);
+    assert.ok(threads.workerParts > 0, 'the web workers ran parts of the product');
+    assert.ok(threads.same, 'the product on 2 threads has the bits of 1 thread');
+    // the same model bytes as on one thread (Node, the package's browser build, the plain module)
+    const tg = await import(pathToFileURL(join(ROOT, 'dist/browser.js')).href);
+    const { scenario } = await import(pathToFileURL(join(APP, 'scenario.mjs')).href);
+    const node = await scenario(tg, new Uint8Array(readFileSync(join(ROOT, 'build/treegate.wasm'))));
+    assert.equal(isolated.sha256, node.sha256);
+    // not isolated: Chromium still makes the shared memory, but no worker can have it: one thread, the same bytes
+    const plain = await run('/plain/');
+    assert.equal(plain.failed, undefined, `the plain page failed: ${String(plain.failed)}`);
+    assert.equal((plain.threads as { maxThreads: number }).maxThreads, 1);
+    assert.equal(plain.sha256, node.sha256);
+  } finally {
+    await browser.close();
+  }
 });

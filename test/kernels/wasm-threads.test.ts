@@ -253,7 +253,7 @@ test('wasm threads: close() stops the workers; the backend goes on, starting new
   const host: ThreadHost = {
     cores: 3,
     start(data) {
-      const w = new Worker(workerSource(), { eval: true, workerData: data, execArgv: [] });
+      const w = new Worker(`${workerSource()}run(require('node:worker_threads').workerData);`, { eval: true, workerData: data, execArgv: [] });
       w.unref();
       workers.push(w);
     },

@@ -244,8 +244,11 @@ export function checkWasmOptions(options: WasmOptions | null | undefined): { res
 export type WasmBackend = Backend & {
   /** Sets the threads the kernels run on, from 1 to info().maxThreads (1 where threads cannot start); returns the count set. */
   setThreads(n: number): number;
-  /** Its threads now and at most, and the bytes of its module's memory (which never shrinks). */
-  info(): { threads: number; maxThreads: number; memoryBytes: number };
+  /**
+   * Its threads now and at most, the bytes of its module's memory (which never shrinks), and the kernel calls its
+   * worker threads have run so far (0 on one thread: whether the workers do anything).
+   */
+  info(): { threads: number; maxThreads: number; memoryBytes: number; workerParts: number };
   /**
    * Stops the worker threads this backend started (they hold its module instances and its memory). The backend
    * keeps working: a later call that splits its work starts new ones, unless setThreads(1) came first.
@@ -263,7 +266,15 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
   const api = wasmApi();
   const shared = api.Module.imports(module).some((i) => i.kind === 'memory');
   // the module declares 16 pages at least and wasm32's 65536 at most (scripts/build-wasm.mjs)
-  const memory = shared ? new api.Memory({ initial: 16, maximum: 65536, shared: true }) : null;
+  let memory: WasmMemory | null = null;
+  if (shared) {
+    try {
+      memory = new api.Memory({ initial: 16, maximum: 65536, shared: true });
+    } catch (e) {
+      throw new TreegateError(`treegate wasm backend: this module (treegate-threads.wasm) needs a shared memory, which this page cannot make (${(e as Error).message})`,
+        'serve the page cross-origin isolated (Cross-Origin-Opener-Policy: same-origin, Cross-Origin-Embedder-Policy: require-corp), or load treegate.wasm (one thread)');
+    }
+  }
   const instance = new api.Instance(module, memory ? { env: { memory } } : {});
   const ex = instance.exports;
   for (const name of KERNEL_NAMES) {
@@ -1049,7 +1060,8 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
       }
       return team ? team.setThreads(n) : 1;
     },
-    info: () => ({ threads: threadsNow(), maxThreads: team?.maxThreads ?? 1, memoryBytes: k.memory.buffer.byteLength }),
+    info: () => ({ threads: threadsNow(), maxThreads: team?.maxThreads ?? 1, memoryBytes: k.memory.buffer.byteLength,
+      workerParts: team?.workerParts ?? 0 }),
     close: () => team?.close(),
   });
 }
@@ -1061,9 +1073,11 @@ export function compileWasmSync(bytes: Uint8Array | ArrayBuffer): object {
 
 /**
  * Builds the backend from a fetch Response, or the module's bytes, asynchronously:
- * the path for browsers and bundlers (no file system access).
+ * the path for browsers and bundlers (no file system access). With treegate-threads.wasm and a `host` that
+ * starts workers (browser.ts makes one in a cross-origin isolated page), its kernels run on threads.
  */
-export async function loadWasmBackendAsync(source: Response | ArrayBuffer | Uint8Array, options: WasmOptions = {}): Promise<Backend> {
+export async function loadWasmBackendAsync(source: Response | ArrayBuffer | Uint8Array, options: WasmOptions = {},
+  host: ThreadHost | null = null): Promise<WasmBackend> {
   checkWasmOptions(options); // a bad option fails before the response is read
   let bytes: ArrayBuffer | Uint8Array;
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
@@ -1078,5 +1092,5 @@ export async function loadWasmBackendAsync(source: Response | ArrayBuffer | Uint
   } else {
     throw new TypeError('treegate wasm backend: expected a Response, an ArrayBuffer or a Uint8Array');
   }
-  return createWasmBackend(await wasmApi().compile(bytes), options);
+  return createWasmBackend(await wasmApi().compile(bytes), options, host);
 }

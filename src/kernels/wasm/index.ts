@@ -21,10 +21,12 @@ export const DEFAULT_WASM_THREADS_URL: URL = new URL('../../../build/treegate-th
  * are unref'd (they never keep the process alive), start without the parent's flags (no loaders: the program is
  * plain CommonJS), and a worker that fails to start only leaves its parts to the other threads.
  */
+const NODE_WORKER = `${workerSource()}run(require('node:worker_threads').workerData);\n`;
+
 export const nodeThreadHost: ThreadHost = {
   cores: availableParallelism(),
   start(data) {
-    const w = new Worker(workerSource(), { eval: true, workerData: data, execArgv: [] });
+    const w = new Worker(NODE_WORKER, { eval: true, workerData: data, execArgv: [] });
     w.on('error', () => { /* its parts go to the other threads (threads.ts) */ });
     w.unref();
   },

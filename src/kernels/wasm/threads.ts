@@ -35,6 +35,7 @@ const SCRATCH_LO = 4; // scratch base address (bytes), low and high 16 bits (the
 const SCRATCH_HI = 5;
 const SCRATCH_EACH = 6; // scratch bytes per thread / 64
 const EPOCH = 7; // workers started in another epoch stop (close())
+const WORKED = 8; // parts the workers have run, in all (info(): whether the threads do anything)
 /** Bits of NEXT for the part; the rest (21 bits) count jobs, so a stale compare-and-swap needs 2^21 jobs to pass. */
 const PART_BITS = 10;
 const PART_MASK = (1 << PART_BITS) - 1;
@@ -70,49 +71,51 @@ export interface ThreadHost {
 }
 
 /**
- * A worker's program, as CommonJS source (node:worker_threads runs it with `eval: true`): instantiate the module
- * on the shared memory, then claim parts of every job posted, until the team's epoch moves on (close()). Spins
- * for up to `spinMs` after a job before sleeping, since the next job usually follows within microseconds (a
- * block of a streamed product).
+ * A worker's program, as source defining `run(data: WorkerData)`: instantiate the module on the shared memory,
+ * then claim parts of every job posted, until the team's epoch moves on (close()). Spins for up to `spinMs` after
+ * a job before sleeping, since the next job usually follows within microseconds (a block of a streamed product).
+ * The host appends the call: Node's `run(require('node:worker_threads').workerData)` (src/kernels/wasm/index.ts),
+ * a browser's run on the first message (src/browser.ts).
  */
 export function workerSource(spinMs = 1): string {
   return `'use strict';
-const { workerData } = require('node:worker_threads');
-const { module, memory, control, names, tid, epoch } = workerData;
-const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
-const fns = names.map((n) => ex[n]);
-const I = new Int32Array(memory.buffer, control, 16);
-const F = new Float64Array(memory.buffer, control + 64, ${ARGS * MAX_PARTS});
-// a job is new when its generation differs from the last one this worker claimed in, and it is written
-const fresh = (c, seen) => (c >>> ${PART_BITS}) !== seen && (c & ${PART_MASK}) !== ${WRITING};
-let seen = -1; // the job being posted when this worker started is one to help with too
-while (Atomics.load(I, ${EPOCH}) === epoch) {
-  let c = Atomics.load(I, ${NEXT});
-  if (!fresh(c, seen)) {
-    const until = performance.now() + ${spinMs};
-    while (!fresh(c = Atomics.load(I, ${NEXT}), seen) && performance.now() < until) {}
+function run({ module, memory, control, names, tid, epoch }) {
+  const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
+  const fns = names.map((n) => ex[n]);
+  const I = new Int32Array(memory.buffer, control, 16);
+  const F = new Float64Array(memory.buffer, control + 64, ${ARGS * MAX_PARTS});
+  // a job is new when its generation differs from the last one this worker claimed in, and it is written
+  const fresh = (c, seen) => (c >>> ${PART_BITS}) !== seen && (c & ${PART_MASK}) !== ${WRITING};
+  let seen = -1; // the job being posted when this worker started is one to help with too
+  while (Atomics.load(I, ${EPOCH}) === epoch) {
+    let c = Atomics.load(I, ${NEXT});
     if (!fresh(c, seen)) {
-      // close() moves the epoch before it stores its word and notifies: a worker that read that word sees it
-      if (Atomics.load(I, ${EPOCH}) !== epoch) break;
-      Atomics.wait(I, ${NEXT}, c); // until the word changes: a post notifies, and close()
-      continue;
+      const until = performance.now() + ${spinMs};
+      while (!fresh(c = Atomics.load(I, ${NEXT}), seen) && performance.now() < until) {}
+      if (!fresh(c, seen)) {
+        // close() moves the epoch before it stores its word and notifies: a worker that read that word sees it
+        if (Atomics.load(I, ${EPOCH}) !== epoch) break;
+        Atomics.wait(I, ${NEXT}, c); // until the word changes: a post notifies, and close()
+        continue;
+      }
     }
-  }
-  const gen = c >>> ${PART_BITS};
-  seen = gen;
-  for (;;) {
-    c = Atomics.load(I, ${NEXT});
-    // a job posted after close() is not this worker's (close() moves the epoch before that job's word is stored)
-    if ((c >>> ${PART_BITS}) !== gen || Atomics.load(I, ${EPOCH}) !== epoch) break;
-    const p = c & ${PART_MASK}, parts = Atomics.load(I, ${PARTS});
-    if (p >= parts) break;
-    if (Atomics.compareExchange(I, ${NEXT}, c, c + 1) !== c) continue;
-    const o = p * ${ARGS}, op = F[o], fn = fns[op], sa = F[o + 1], n = fn.length;
-    const a = new Array(n);
-    for (let i = 0; i < n; i++) a[i] = F[o + 2 + i];
-    if (sa >= 0) a[sa] = Atomics.load(I, ${SCRATCH_LO}) + Atomics.load(I, ${SCRATCH_HI}) * 65536 + tid * Atomics.load(I, ${SCRATCH_EACH}) * 64;
-    try { fn.apply(null, a); } catch (e) { Atomics.store(I, ${FAILED}, op + 1); }
-    if (Atomics.add(I, ${DONE}, 1) + 1 === parts) Atomics.notify(I, ${DONE});
+    const gen = c >>> ${PART_BITS};
+    seen = gen;
+    for (;;) {
+      c = Atomics.load(I, ${NEXT});
+      // a job posted after close() is not this worker's (close() moves the epoch before that job's word is stored)
+      if ((c >>> ${PART_BITS}) !== gen || Atomics.load(I, ${EPOCH}) !== epoch) break;
+      const p = c & ${PART_MASK}, parts = Atomics.load(I, ${PARTS});
+      if (p >= parts) break;
+      if (Atomics.compareExchange(I, ${NEXT}, c, c + 1) !== c) continue;
+      const o = p * ${ARGS}, op = F[o], fn = fns[op], sa = F[o + 1], n = fn.length;
+      const a = new Array(n);
+      for (let i = 0; i < n; i++) a[i] = F[o + 2 + i];
+      if (sa >= 0) a[sa] = Atomics.load(I, ${SCRATCH_LO}) + Atomics.load(I, ${SCRATCH_HI}) * 65536 + tid * Atomics.load(I, ${SCRATCH_EACH}) * 64;
+      try { fn.apply(null, a); } catch (e) { Atomics.store(I, ${FAILED}, op + 1); }
+      Atomics.add(I, ${WORKED}, 1);
+      if (Atomics.add(I, ${DONE}, 1) + 1 === parts) Atomics.notify(I, ${DONE});
+    }
   }
 }
 `;
@@ -130,6 +133,7 @@ export class Team {
   /** A job stalled: no more jobs are posted (a stalled part may still count itself done). */
   private broken = false;
   private epoch = 0;
+  private readonly canBlock: boolean;
 
   /**
    * `control`: CONTROL_BYTES at this byte address of `memory` (which must be shared) that nothing else uses;
@@ -142,6 +146,18 @@ export class Team {
     this.F = new Float64Array(memory.buffer, control + 64, ARGS * MAX_PARTS);
     this.fns = fns;
     this.wanted = Math.min(threads, this.maxThreads);
+    // a browser's main thread may not block in Atomics.wait: it spins instead (a job's wait is short)
+    try {
+      Atomics.wait(this.I, DONE, -1, 0);
+      this.canBlock = true;
+    } catch {
+      this.canBlock = false;
+    }
+  }
+
+  /** Parts the workers have run since the team began (the calling thread's are not counted). */
+  get workerParts(): number {
+    return Atomics.load(this.I, WORKED);
   }
 
   /** Threads jobs are split for now (1: every kernel runs on the calling thread). */
@@ -254,7 +270,7 @@ export class Team {
         throw new Error(`treegate wasm backend: a worker thread made no progress for ${STALL_MS / 1000} s; ` +
           'this backend runs on the calling thread alone from now on');
       }
-      if (spins > 2000) Atomics.wait(I, DONE, d, 100);
+      if (spins > 2000 && this.canBlock) Atomics.wait(I, DONE, d, 100);
     }
     if (error) throw error;
     const failed = Atomics.load(I, FAILED);
