@@ -54,7 +54,7 @@ export async function useWasm(source: Response | ArrayBuffer | Uint8Array | URL 
 /**
  * Web workers for the wasm kernels of treegate-threads.wasm, where the page can share memory with them (it is
  * cross-origin isolated); null elsewhere, and the backend runs on the page's thread. Each worker runs threads.ts's
- * program from a blob URL and takes its WorkerData from its first message.
+ * program from a blob URL, takes its WorkerData from its first message, and closes itself when close() stops it.
  */
 function browserThreadHost(): ThreadHost | null {
   const g = globalThis as unknown as {
@@ -67,7 +67,7 @@ function browserThreadHost(): ThreadHost | null {
   return {
     cores: Math.max(1, g.navigator?.hardwareConcurrency ?? 1),
     start(data) {
-      url ??= URL.createObjectURL(new Blob([`${workerSource()}self.onmessage = (e) => { self.onmessage = null; run(e.data); };\n`],
+      url ??= URL.createObjectURL(new Blob([`${workerSource()}self.onmessage = (e) => { self.onmessage = null; run(e.data); self.close(); };\n`],
         { type: 'text/javascript' }));
       new WorkerCtor(url).postMessage(data);
     },
