@@ -45,7 +45,7 @@ import type { Backend } from '../backend.js';
 import type { Routing } from '../routing.js';
 import { applyWeightStep, checkWeightStep, type WeightStep } from '../weight-step.js';
 import { composeRoutedForward, packedFloats, packNodes as plainPackNodes, type PackNodes } from '../grouped.js';
-import { CONTROL_BYTES, MAX_PARTS, Team, type ThreadHost } from './threads.js';
+import { callPart, CONTROL_BYTES, MAX_PARTS, Team, type ThreadHost } from './threads.js';
 
 /** The part of the WebAssembly JS API used here (lib ES2022 does not declare it). */
 interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
@@ -341,11 +341,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     team?.wait();
     prev?.copyOut?.();
   }
-  function call(r: number[], scratch: number): void {
-    const args = r.slice(2);
-    if (r[1] >= 0) args[r[1]] = scratch;
-    fns[r[0]](...args);
-  }
+  const call = (r: number[], scratch: number): void => callPart(fns, r, scratch);
   /**
    * [first, count] of each part when n outputs (a product's columns, an update's elements) of `ns` of work are
    * split: as many parts as threads (`ways` times as many, and `ways` times smaller, for a pipeline's blocks, where

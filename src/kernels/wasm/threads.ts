@@ -121,6 +121,13 @@ function run({ module, memory, control, names, tid, epoch }) {
 `;
 }
 
+/** One part ([kernel, scratch argument or -1, arguments …]) on this thread, its scratch argument set to `scratch`. */
+export function callPart(fns: ReadonlyArray<(...a: number[]) => void>, r: number[], scratch: number): void {
+  const args = r.slice(2);
+  if (r[1] >= 0) args[r[1]] = scratch;
+  fns[r[0]](...args);
+}
+
 /** The calling thread's side of the team. */
 export class Team {
   private readonly I: Int32Array;
@@ -277,11 +284,8 @@ export class Team {
     if (failed) throw new Error(`treegate wasm backend: ${this.names[failed - 1]} failed on a worker thread`);
   }
 
-  /** One part on this thread, its scratch argument set to `scratch`. */
   private call(r: number[], scratch: number): void {
-    const args = r.slice(2);
-    if (r[1] >= 0) args[r[1]] = scratch;
-    this.fns[r[0]](...args);
+    callPart(this.fns, r, scratch);
   }
 
   /**
