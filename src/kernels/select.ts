@@ -56,8 +56,8 @@ function threaded(name: string): { setThreads(n: number): number; info(): { thre
 /**
  * Threads of the native and wasm backends' kernels, from 1 to the cores of the machine (at most 64; the default
  * is all of them), for this process, whichever backend is selected now. Returns the count the selected backend
- * runs with now: `n` capped at what it can start (the addon's thread pool; wasm's worker threads, Node only), 1 on
- * the js backend.
+ * runs with now: `n` capped at what it can start (the addon's thread pool; wasm's worker threads), 1 on the js
+ * backend.
  */
 export function setThreads(n: number): number {
   if (!Number.isSafeInteger(n) || n < 1) throw new TreegateError(`threads must be a whole number ≥ 1, got ${n}`, 'pass 1 for one thread');

@@ -32,8 +32,8 @@
  * composed step: 14.4–16.8 s of training against 17.5–19.3 s; the same model byte for byte).
  */
 /*
- * Threads (Node; threads.ts): build/treegate-threads.wasm runs the same kernels on a shared memory that worker
- * threads instantiate too. A product's output columns are split between threads in multiples of 8 (each part a
+ * Threads (threads.ts): build/treegate-threads.wasm runs the same kernels on a shared memory that worker threads
+ * instantiate too (Node's worker_threads, or web workers in a cross-origin isolated page). A product's output columns are split between threads in multiples of 8 (each part a
  * gemm or rowsNT call of its own, with its own scratch), nodes that cover disjoint rows run in one job, nodes of
  * different depths (which add into the same rows) in order, and an update's elements or slots are split; so the
  * kernels do the arithmetic of one thread in the same order, and any thread count gives the same bits. Copies
@@ -45,7 +45,7 @@ import type { Backend } from '../backend.js';
 import type { Routing } from '../routing.js';
 import { applyWeightStep, checkWeightStep, type WeightStep } from '../weight-step.js';
 import { composeRoutedForward, packedFloats, packNodes as plainPackNodes, type PackNodes } from '../grouped.js';
-import { callPart, CONTROL_BYTES, MAX_PARTS, Team, type ThreadHost } from './threads.js';
+import { callPart, CONTROL_BYTES, MAX_PARTS, Team, type Scratch, type ThreadHost } from './threads.js';
 
 /** The part of the WebAssembly JS API used here (lib ES2022 does not declare it). */
 interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
@@ -112,8 +112,6 @@ const UPDATE_FLOATS = 16384;
 const MAX_BYTES = 65536 * PAGE; // wasm32: 4 GiB
 /** A product is split between threads only into parts of at least this much work (ns at one thread's rates). */
 const PART_NS = 20000;
-
-interface Scratch { at: number; bytes: number }
 
 /** Nanoseconds a product of `flops` that reads `bytes` from memory takes on one thread, roughly (30 GFLOP/s, 15 GB/s). */
 function work(flops: number, bytes: number): number {
@@ -218,8 +216,8 @@ export interface WasmOptions {
   residentBytes?: number;
   /**
    * Threads the kernels run on (default: every core). Only where the loader can start worker threads on a
-   * shared memory: Node, with build/treegate-threads.wasm (loadWasmBackend). Elsewhere the backend runs on one
-   * thread whatever this says. Any count gives the same results bit for bit: a product is split between threads
+   * shared memory: Node (loadWasmBackend takes build/treegate-threads.wasm), or a cross-origin isolated page given
+   * treegate-threads.wasm (useWasm). Elsewhere the backend runs on one thread whatever this says. Any count gives the same results bit for bit: a product is split between threads
    * by its output columns, never along a sum.
    */
   threads?: number;
@@ -822,13 +820,13 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
       const t = rt.node[g0 + q];
       for (let e0 = 0; e0 < size; e0 += UPDATE_FLOATS) {
         const len = Math.min(UPDATE_FLOATS, size - e0), o = t * size + e0, g = pg + 4 * (q * size + e0);
-        const [pw, pm, pv] = pu.sets[pieces.length & 1];
+        const ptrs = pu.sets[pieces.length & 1], [pw, pm, pv] = ptrs;
         pieces.push({
-          copyIn: () => arrays.forEach((a, i) => A.put([pw, pm, pv][i], a, o, o + len)),
+          copyIn: () => arrays.forEach((a, i) => A.put(ptrs[i], a, o, o + len)),
           parts: () => parts(len, UPDATE_NS * len, 4).map(([e, c]) => adam
             ? [OP_ADAM, -1, pw + 4 * e, g + 4 * e, pm + 4 * e, pv + 4 * e, c, 1, pu.pc + 24 * q, st.lr, st.beta1, st.beta2, st.eps]
             : [OP_SGD, -1, pw + 4 * e, g + 4 * e, pm + 4 * e, c, 1, pu.pc + 8 * q, st.lr, st.momentum]),
-          copyOut: () => arrays.forEach((a, i) => A.get([pw, pm, pv][i], a, o, len)),
+          copyOut: () => arrays.forEach((a, i) => A.get(ptrs[i], a, o, len)),
         });
       }
     }

@@ -1,7 +1,7 @@
 /**
  * Worker threads for the `wasm` backend: a team of threads running a job's kernel calls at once on a shared
  * WebAssembly memory (build/treegate-threads.wasm imports it). No Node-only imports here: the host that starts
- * the workers (src/kernels/wasm/index.ts, node:worker_threads) is passed in.
+ * the workers is passed in (src/kernels/wasm/index.ts: node:worker_threads; src/browser.ts: web workers).
  *
  * A job is a list of kernel calls (its parts), each a row: the kernel's index, the argument that takes scratch
  * memory (-1: none), then the arguments. The calling thread writes the rows to a
@@ -63,7 +63,7 @@ export interface WorkerData {
   epoch: number;
 }
 
-/** Starts workers (the Node loader: node:worker_threads, unref'd so that they never keep a process alive). */
+/** Starts workers (Node's loader: node:worker_threads, unref'd so that they never keep a process alive; a page's: web workers). */
 export interface ThreadHost {
   /** Threads this machine runs at once (the caller included). */
   readonly cores: number;
