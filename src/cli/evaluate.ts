@@ -43,9 +43,9 @@ export function evalCommand(): Command {
     .addOption(threadsOption())
     .option('--json', 'print one JSON object as the last line of stdout')
     .action((o: ModelCliOptions) => {
+      useKernels(o); // before the model: its arrays are made where the kernels run fastest
       const model = loadModel(o.model);
       const test = testSet(model, o);
-      useKernels(o);
       const r = model.evaluate(test.x, test.y);
       console.log(`test accuracy ${(r.accuracy * 100).toFixed(2)}% (loss ${r.loss.toFixed(4)}) on ${test.x.rows} examples`);
       if (!Number.isFinite(r.loss)) process.stderr.write(`treegate: warning: the loss is ${r.loss}: the model's outputs overflow on this data\n`);
@@ -69,11 +69,11 @@ export function inspectCommand(): Command {
     .action((o: ModelCliOptions, cmd: Command) => {
       rejectIdle(cmd, [{ options: ['dataDir', 'csv', 'limit', 'backend', 'threads'], applies: o.usage !== false, why: 'with --no-usage',
         fix: 'options of the leaf-usage measurement' }]);
+      if (o.usage !== false) useKernels(o); // before the model: its arrays are made where the kernels run fastest
       const model = loadModel(o.model);
       let examples = 0;
       if (o.usage !== false) {
         const test = testSet(model, o);
-        useKernels(o);
         model.resetUsage();
         model.evaluate(test.x, test.y);
         examples = test.x.rows;

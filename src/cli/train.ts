@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import { check } from '../core/errors.js';
+import { setBackend } from '../kernels/backend.js';
 import { Rng } from '../core/rng.js';
 import { MEMORIZATION_DEFAULTS } from '../data/memorization.js';
 import { DATASETS, datasetShape, prepareData, type DatasetName } from '../data/prepare.js';
@@ -156,6 +157,8 @@ function rejectIdleOptions(o: TrainCliOptions, cmd: Command): void {
 async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   const log = (s: string) => process.stderr.write(s + '\n');
   rejectIdleOptions(given, cmd);
+  // the kernels first (per process, resumed or not): the model's arrays are made where they run fastest
+  const { backend: be, threads } = useKernels(given);
   let resumed: LoadedCheckpoint | null = null;
   let o = given;
   if (given.resume) {
@@ -186,7 +189,16 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   });
   // everything that can be checked is checked before data loading and training (a CSV's shape is known once read)
   const shape = datasetShape(prep);
-  if (shape && !resumed) new Model(configFor(shape.inputSize, shape.numClasses)); // validates shapes and options
+  if (shape && !resumed) {
+    // validates shapes and options; on the js backend, so that this model's arrays do not hold the wasm module's
+    // memory (until collected) when the run's model is made
+    setBackend('js');
+    try {
+      new Model(configFor(shape.inputSize, shape.numClasses));
+    } finally {
+      setBackend(be.name);
+    }
+  }
   for (const f of [modelPath, metricsPath, resultPath]) checkWritableFile(f); // OUT created if missing; checked before the training
   // a new run must not mix its checkpoints with an earlier run's: resume would pick the wrong one. Without
   // --checkpoint-every the run writes one only when interrupted, and not into such a folder.
@@ -201,7 +213,6 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   // the same forks in the same order as the original run, resumed or not: data split, model init, data order
   const rng = new Rng(o.seed);
   const data = prepareData(prep, rng.fork());
-  const { backend: be, threads } = useKernels(o);
   const initRng = rng.fork();
   const model = resumed ? resumed.model : new Model({
     ...configFor(data.inputSize, data.numClasses), normalization: data.normalization,

@@ -14,6 +14,14 @@ import { withArgumentChecks } from './checked.js';
  */
 export interface Backend {
   readonly name: string;
+  /**
+   * n zeros where this backend's kernels read and write an array fastest: a plain Float32Array, except on the
+   * wasm backend with a shared memory, which makes it in its module's memory and addresses it in place rather than
+   * copying it in and out of every call (parameters, optimizer state and inference tables are made so). Such an
+   * array is an ordinary Float32Array to every other backend and to JS; its memory is reused once the array itself
+   * is collected, so keep the array, not only a subarray of it (or copy what you keep with slice()).
+   */
+  readonly floats: (n: number) => Float32Array;
   readonly gemmStrided: typeof gemmStrided;
   readonly gemmNT: typeof gemmNT;
   readonly gemmNN: typeof gemmNN;
@@ -45,6 +53,7 @@ export interface Backend {
 /** The plain TypeScript kernels behind the same argument checks as the fast backends (checked.ts). */
 export const jsBackend: Backend = withArgumentChecks({
   name: 'js',
+  floats: (n) => new Float32Array(n),
   gemmStrided, gemmNT, gemmNN, gemmTN,
   groupedForward, routedForward, packNodes, packedFloats, groupedBackwardInput, groupedBackwardWeight, groupedBackwardWeightStep,
   ...elementwise,

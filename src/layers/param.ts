@@ -1,3 +1,5 @@
+import { backend } from '../kernels/backend.js';
+
 /**
  * A trainable tensor split into equal slots: one slot for a dense weight, one
  * slot per tree node for a tree-gated layer. Backward passes write gradients
@@ -22,8 +24,9 @@ export class Param {
 
   constructor(readonly name: string, readonly shape: readonly number[], numSlots = 1, decayScale: Float32Array | null = null) {
     const size = shape.reduce((a, b) => a * b, 1);
-    this.data = new Float32Array(size);
-    this.grad = new Float32Array(size);
+    // where the backend's kernels read them fastest (the wasm backend: in its memory, addressed in place)
+    this.data = backend().floats(size);
+    this.grad = backend().floats(size);
     this.numSlots = numSlots;
     this.slotSize = numSlots > 0 ? size / numSlots : 0;
     this.decayScale = decayScale;

@@ -367,7 +367,7 @@ export class TreeGated implements Layer {
       const leaves = 2 ** k, z = m * s, per = be.packedFloats(m, s), leaf = new Float32Array(z);
       const w = this.weight.map((p, j) => {
         const prev = previous?.w[j];
-        const out = prev && prev.length === leaves * per ? prev : new Float32Array(leaves * per);
+        const out = prev && prev.length === leaves * per ? prev : be.floats(leaves * per);
         collapse(p.data, z, k, (L, sum) => {
           leaf.set(sum);
           be.packNodes(leaf, 1, m, s, out.subarray(L * per, (L + 1) * per));
@@ -375,7 +375,7 @@ export class TreeGated implements Layer {
         return out;
       });
       const b = this.bias.map((p) => {
-        const out = new Float32Array(leaves * m);
+        const out = be.floats(leaves * m);
         collapse(p.data, m, k, (L, sum) => out.set(sum, L * m));
         return out;
       });

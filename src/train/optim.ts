@@ -53,9 +53,10 @@ export class Optimizer {
     check(this.beta1 < 1 && this.beta2 < 1, 'Adam betas must be below 1');
     this.eps = checkNumber(cfg.eps ?? 1e-8, 'epsilon', 0);
     this.weightDecay = checkNumber(cfg.weightDecay ?? 0, 'weight decay', 0);
+    const be = backend();
     this.state = params.map((p) => ({
-      m: new Float32Array(p.size),
-      v: this.kind === 'adam' ? new Float32Array(p.size) : null,
+      m: be.floats(p.size),
+      v: this.kind === 'adam' ? be.floats(p.size) : null,
       steps: new Int32Array(p.numSlots),
     }));
   }

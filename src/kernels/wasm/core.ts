@@ -45,6 +45,7 @@ import type { Backend } from '../backend.js';
 import type { Routing } from '../routing.js';
 import { applyWeightStep, checkWeightStep, type WeightStep } from '../weight-step.js';
 import { composeRoutedForward, packedFloats, packNodes as plainPackNodes, type PackNodes } from '../grouped.js';
+import { Heap } from './heap.js';
 import { callPart, CONTROL_BYTES, MAX_PARTS, Team, type Scratch, type ThreadHost } from './threads.js';
 
 /** The part of the WebAssembly JS API used here (lib ES2022 does not declare it). */
@@ -175,8 +176,12 @@ class Arena {
     return p;
   }
 
+  /** The highest address the arena has handed out (memory above it holds zeros still). */
+  written = 0;
+
   /** Grows the memory to hold everything allocated since reset() and refreshes the views. */
   commit(): void {
+    this.written = Math.max(this.written, this.top);
     const have = this.k.memory.buffer.byteLength;
     if (this.top > have) {
       if (this.top > MAX_BYTES) {
@@ -397,6 +402,42 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     return out;
   }
 
+  // ---- arrays in the module's memory (a shared one: its views survive growth): floats() makes them in a region
+  // at the heap base, below the resident slab and the arena, and the kernels read and write them in place, where
+  // every other array is copied in and out. A block returns to the heap when its array is collected.
+  const heap = new Heap(A.heap);
+  /** The memory's buffers (a new one after each growth): an array on one of them lives in the memory. */
+  const buffers = new WeakSet<object>();
+  const collected = shared && typeof FinalizationRegistry === 'function'
+    ? new FinalizationRegistry<[number, number]>(([at, bytes]) => heap.release(at, bytes)) : null;
+  /** Whether `a` lives in the module's memory (made by floats()): kernels address it in place. */
+  const inPlace = (a: Float32Array): boolean => buffers.has(a.buffer);
+  /** The byte address of a[i] for an array in place. */
+  const addr = (a: Float32Array, i: number): number => a.byteOffset + 4 * i;
+  /**
+   * The backend's floats: n zeros in the module's memory, within residentBytes (with the slab's tables) and where
+   * the memory is shared and can grow; else an ordinary array (copied in and out by each call, as before).
+   */
+  function floats(n: number): Float32Array {
+    if (!collected || !Number.isSafeInteger(n) || n <= 0) return new Float32Array(n);
+    const at = heap.alloc(4 * n, A.heap + residentBytes);
+    if (at < 0) return new Float32Array(n);
+    const clean = A.written; // memory above what was ever used is zeros
+    try {
+      if (heap.top > slabBase) emptySlab(); // the slab (copies, dropped) and the arena start above the new block
+      A.commit();
+    } catch {
+      heap.release(at, 4 * n); // the memory could not grow
+      return new Float32Array(n);
+    }
+    const buffer = k.memory.buffer;
+    buffers.add(buffer);
+    const a = new Float32Array(buffer, at, n);
+    a.fill(0, 0, Math.max(0, Math.min(n, Math.ceil((clean - at) / 4))));
+    collected.register(a, [at, 4 * n]);
+    return a;
+  }
+
   // ---- resident tables (see the module comment): the slab address of each node copied so far (0: not
   // there), valid for one generation of the slab. A call reserves and fills its nodes before its arena is
   // laid out above the slab. packNodes starts a new generation (a layer is rebuilding its tables: the copies
@@ -404,10 +445,10 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
   // weakly.
   interface Resident { generation: number; at: Float64Array }
   const resident = new WeakMap<Float32Array, Resident>();
-  let generation = 0, slabTop = A.heap;
+  let generation = 0, slabBase = A.heap, slabTop = A.heap;
   function emptySlab(): void {
     generation++;
-    slabTop = A.heap;
+    slabBase = slabTop = heap.top;
     A.rebase(slabTop);
   }
   /**
@@ -429,14 +470,14 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
         if (!r.at[rt.node[g]]) need++;
       }
       if (need === 0) return r.at;
-      if (4 * all * size > residentBytes) return null; // never fits: copy per call, evicting nothing
+      if (heap.top - A.heap + 4 * all * size > residentBytes) return null; // never fits: copy per call, evicting nothing
       const bytes = 4 * need * size;
       if (slabTop - A.heap + bytes <= residentBytes) {
         A.rebase(slabTop + bytes);
         try {
           A.commit();
         } catch {
-          emptySlab(); // the memory could not grow: no resident tables, the arena back at the heap base
+          emptySlab(); // the memory could not grow: no resident tables, the arena back above the arrays
           return null;
         }
         for (let g = 0; g < rt.nodeCount; g++) {
@@ -448,7 +489,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
         }
         return r.at;
       }
-      if (attempt === 0 && slabTop > A.heap) emptySlab(); // full: start over with this call's nodes alone
+      if (attempt === 0 && slabTop > slabBase) emptySlab(); // full: start over with this call's nodes alone
       else return null;
     }
     return null;
@@ -485,8 +526,10 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     const stream = transposed || (streamW && M < SMALL_M);
     const nc = stream ? Math.max(4, 4 * Math.floor(STREAM_FLOATS / (4 * bcs))) : N;
     const [bLo, bHi] = span(bo, K, brs, Math.min(nc, N), bcs);
+    // an operand in the module's memory is addressed in place (W's blocks too: the same kernel calls, no copies)
+    const aHere = inPlace(a), bHere = inPlace(b), cHere = inPlace(c);
     A.reset();
-    const pa = A.alloc(4 * (aHi - aLo)), pb = A.alloc(4 * (bHi - bLo)), pc = A.alloc(4 * (cHi - cLo));
+    const pa = aHere ? 0 : A.alloc(4 * (aHi - aLo)), pb = bHere ? 0 : A.alloc(4 * (bHi - bLo)), pc = cHere ? 0 : A.alloc(4 * (cHi - cLo));
     const pA = transposed ? A.alloc(k.packedBBytes(M, K)) : 0;
     // the transposed product needs only the tile and packed-A space of the scratch (no packed B: N = 0)
     // each thread's scratch: for the widest part of a block (a full block's, or the last block's, which may be
@@ -495,22 +538,22 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     const cols = Math.max(widest(nb, work(2 * M * nb * K, 0)), widest(last, work(2 * M * last * K, 0)));
     const scratch = scratchFor(k.gemmScratchBytes(M, transposed ? 0 : cols, K));
     A.commit();
-    A.put(pa, a, aLo, aHi);
+    if (!aHere) A.put(pa, a, aLo, aHi);
     // C is read when accumulating, and when its span has gaps (row stride > N) that must come back unchanged
-    if (accumulate || cHi - cLo !== M * N) A.put(pc, c, cLo, cHi);
-    const aAddr = pa + 4 * (ao - aLo), cAddr = pc + 4 * (co - cLo), acc = accumulate ? 1 : 0;
+    if (!cHere && (accumulate || cHi - cLo !== M * N)) A.put(pc, c, cLo, cHi);
+    const aAddr = aHere ? addr(a, ao) : pa + 4 * (ao - aLo), cAddr = cHere ? addr(c, co) : pc + 4 * (co - cLo), acc = accumulate ? 1 : 0;
     if (transposed) k.packB(K, M, aAddr, acs, ars, pA);
     for (let j0 = 0; j0 < N; j0 += nc) {
       const n = Math.min(nc, N - j0), o = bo + j0 * bcs;
       const [lo, hi] = span(o, K, brs, n, bcs);
-      A.put(pb, b, lo, hi);
-      const bAddr = pb + 4 * (o - lo);
+      if (!bHere) A.put(pb, b, lo, hi);
+      const bAddr = bHere ? addr(b, o) : pb + 4 * (o - lo);
       // the block's columns split between threads (B's rows of Wᵀ when transposed)
       run(parts(n, work(2 * M * n * K, 0)).map(([j, nj]) => transposed
         ? [OP_PACKED, 11, nj, M, K, bAddr + 4 * j * bcs, bcs, brs, pA, cAddr + 4 * (j0 + j), 1, crs, acc, 0]
         : [OP_GEMM, 12, M, nj, K, aAddr, ars, acs, bAddr + 4 * j * bcs, brs, bcs, cAddr + 4 * (j0 + j), crs, acc, 0]), scratch);
     }
-    A.get(pc, c, cLo, cHi - cLo);
+    if (!cHere) A.get(pc, c, cLo, cHi - cLo);
   }
 
   function gemmNT(M: number, N: number, K: number, a: Float32Array, ao: number, b: Float32Array, bo: number,
@@ -612,50 +655,54 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
   function groupedForward(rt: Routing, xs: Float32Array, s: number, w: Float32Array, bias: Float32Array,
     m: number, ys: Float32Array, packed = false): void {
     if (m <= 0) return;
-    const res = packed && rt.nodeCount > 0 ? residentNodes(rt, w, m * s) : null;
+    const ms = m * s;
+    const res = packed && !inPlace(w) && rt.nodeCount > 0 ? residentNodes(rt, w, ms) : null;
     A.reset();
     const L = nodeList(rt, 0, rt.nodeCount);
     if (!L) return;
-    const ms = m * s, rows = L.hi - L.lo, per = res !== null ? L.count : Math.min(L.count, nodesPerBatch(ms + m));
-    // a resident call reads its nodes in place (no node buffer) and needs scratch only for gemm, from SMALL_M rows on
-    // (fewer: rowsNT); a copied node goes through gemm, which packs A from MR + 1 = 5 rows on in this layout
-    const px = A.alloc(4 * rows * s), pw = res === null ? A.alloc(4 * Math.max(per * ms, 2 * blockFloats(s))) : 0, pb = A.alloc(4 * m);
-    const py = A.alloc(4 * rows * m);
-    // each thread's scratch: for the widest part of a node's product (the node of fewest rows), or of a streamed block
+    // where node t's matrix is read: in place (an array of the module's memory, or a resident copy), else null
+    // (copied, a batch of nodes or a streamed block at a time); with `packed`, an in-place node of few rows goes
+    // through rowsNT (one read stream of U), every other through gemm
+    const nodeAt = inPlace(w) ? (t: number) => addr(w, t * ms) : res !== null ? (t: number) => res[t] : null;
+    const byRows = packed && nodeAt !== null, biasAt = inPlace(bias) ? (t: number) => addr(bias, t * m) : null;
+    const rows = L.hi - L.lo, per = nodeAt !== null ? L.count : Math.min(L.count, nodesPerBatch(ms + m));
+    const px = A.alloc(4 * rows * s), pw = nodeAt === null ? A.alloc(4 * Math.max(per * ms, 2 * blockFloats(s))) : 0;
+    const pb = A.alloc(4 * m), py = A.alloc(4 * rows * m);
+    // each thread's scratch: for the widest part of a node's product (the node of fewest rows), or of a streamed
+    // block; rowsNT needs none, and gemm packs A from MR + 1 = 5 rows on in this layout
     const cols = Math.max(widest(m, work(2 * L.minRows * ms, 4 * ms)), Math.min(m, blockFloats(s) / Math.max(1, s)));
-    const scratch = res === null || L.maxRows >= SMALL_M ? scratchFor(k.gemmScratchBytes(L.maxRows, cols, s)) : null;
+    const scratch = !byRows || L.maxRows >= SMALL_M ? scratchFor(k.gemmScratchBytes(L.maxRows, cols, s)) : null;
     A.commit();
     A.put(px, xs, L.lo * s, L.hi * s);
     A.put(py, ys, L.lo * m, L.hi * m);
+    const addBias = (g: number): void => {
+      const nr = rt.end[g] - rt.start[g];
+      if (nr <= 0) return;
+      if (!biasAt) putSlots(rt, g, 1, bias, m, pb);
+      k.addRowVector(py + 4 * (rt.start[g] - L.lo) * m, nr, m, biasAt ? biasAt(rt.node[g]) : pb);
+    };
     for (let b = 0; b < L.count; b += per) {
       const n = Math.min(per, L.count - b);
       const r0 = rt.start[b] - L.lo, nr = rt.end[b] - rt.start[b];
-      if (res === null && per === 1 && nr < SMALL_M && s > 0) {
+      if (nodeAt === null && per === 1 && nr < SMALL_M && s > 0) {
         // y += x Uᵀ a block of U's rows (y's columns) at a time, then the bias, as the kernel does
         const x = px + 4 * r0 * s, y = py + 4 * r0 * m;
         streamRows(w, rt.node[b] * ms, m, s, pw, (j0, nj, at) => parts(nj, work(2 * nr * nj * s, 0), 4).map(([j, c]) =>
-          [OP_GEMM, 12, nr, c, s, x, s, 1, at + 4 * j * s, 1, s, y + 4 * (j0 + j), m, 1, 0]), scratch);
-        putSlots(rt, b, 1, bias, m, pb);
-        k.addRowVector(y, nr, m, pb);
+          [OP_ROWS, -1, nr, c, s, x, s, at + 4 * j * s, s, y + 4 * (j0 + j), m, 1]), scratch);
+        addBias(b);
         continue;
       }
-      if (res === null) putSlots(rt, b, n, w, ms, pw);
-      // y += x Uᵀ for each node, its columns split between threads; a resident node of few rows by rowsNT (one
-      // read stream of U in place), every other by gemm; then each job's biases
+      if (nodeAt === null) putSlots(rt, b, n, w, ms, pw);
+      // y += x Uᵀ for each node, its columns split between threads; then each job's biases
       nodeJobs(rt, b, n, (g) => {
         if (s <= 0) return [];
         const nr = rt.end[g] - rt.start[g], x = px + 4 * (rt.start[g] - L.lo) * s, y = py + 4 * (rt.start[g] - L.lo) * m;
-        const u = res !== null ? res[rt.node[g]] : pw + 4 * (g - b) * ms;
-        return parts(m, work(2 * nr * ms, 4 * ms)).map(([j, nj]) => res !== null && nr < SMALL_M
+        const u = nodeAt !== null ? nodeAt(rt.node[g]) : pw + 4 * (g - b) * ms;
+        return parts(m, work(2 * nr * ms, 4 * ms)).map(([j, nj]) => nr < SMALL_M
           ? [OP_ROWS, -1, nr, nj, s, x, s, u + 4 * j * s, s, y + 4 * j, m, 1]
           : [OP_GEMM, 12, nr, nj, s, x, s, 1, u + 4 * j * s, 1, s, y + 4 * j, m, 1, 0]);
       }, scratch, (g0, g1) => {
-        for (let g = g0; g < g1; g++) {
-          const nr = rt.end[g] - rt.start[g];
-          if (nr <= 0) continue;
-          putSlots(rt, g, 1, bias, m, pb);
-          k.addRowVector(py + 4 * (rt.start[g] - L.lo) * m, nr, m, pb);
-        }
+        for (let g = g0; g < g1; g++) addBias(g);
       });
     }
     A.get(py, ys, L.lo * m, rows * m);
@@ -667,8 +714,8 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     A.reset();
     const L = nodeList(rt, g0, g1);
     if (!L) return;
-    const ms = m * s, rows = L.hi - L.lo, per = Math.min(L.count, nodesPerBatch(ms));
-    const py = A.alloc(4 * rows * m), pw = A.alloc(4 * Math.max(per * ms, 2 * blockFloats(s))), px = A.alloc(4 * rows * s);
+    const ms = m * s, rows = L.hi - L.lo, here = inPlace(w), per = here ? L.count : Math.min(L.count, nodesPerBatch(ms));
+    const py = A.alloc(4 * rows * m), pw = here ? 0 : A.alloc(4 * Math.max(per * ms, 2 * blockFloats(s))), px = A.alloc(4 * rows * s);
     // each thread's scratch: for the widest part of a node's product (a streamed block's few-row products need none)
     const scratch = scratchFor(k.gemmScratchBytes(L.maxRows, widest(s, work(2 * L.minRows * ms, 4 * ms)), m));
     A.commit();
@@ -677,18 +724,18 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     for (let b = 0; b < L.count; b += per) {
       const n = Math.min(per, L.count - b), g = g0 + b;
       const r0 = rt.start[g] - L.lo, nr = rt.end[g] - rt.start[g];
-      if (per === 1 && nr < SMALL_M) {
+      if (!here && per === 1 && nr < SMALL_M) {
         // dx += dy U a block of U's rows (the sum's index, in the kernel's groups of 4) at a time
         const dy = py + 4 * r0 * m, dx = px + 4 * r0 * s;
         streamRows(w, rt.node[g] * ms, m, s, pw, (p0, np, at) => parts(s, work(2 * nr * np * s, 0), 4).map(([j, c]) =>
           [OP_GEMM, 12, nr, c, np, dy + 4 * p0, m, 1, at + 4 * j, s, 1, dx + 4 * j, s, 1, 0]), scratch);
         continue;
       }
-      putSlots(rt, g, n, w, ms, pw);
-      // dx += dy U for each node, dx's columns split between threads
+      if (!here) putSlots(rt, g, n, w, ms, pw);
+      // dx += dy U for each node (in place, or copied), dx's columns split between threads
       nodeJobs(rt, g, n, (h) => {
         const nr = rt.end[h] - rt.start[h], dy = py + 4 * (rt.start[h] - L.lo) * m, dx = px + 4 * (rt.start[h] - L.lo) * s;
-        const u = pw + 4 * (h - g) * ms;
+        const u = here ? addr(w, rt.node[h] * ms) : pw + 4 * (h - g) * ms;
         return parts(s, work(2 * nr * ms, 4 * ms)).map(([j, sj]) => [OP_GEMM, 12, nr, sj, m, dy, m, 1, u + 4 * j, s, 1, dx + 4 * j, s, 1, 0]);
       }, scratch);
     }
@@ -712,7 +759,11 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     weightGradients(rt, dys, m, xs, s, dw, dbias, { w, st });
   }
 
-  /** dU_t (+)= dys[r]ᵀ xs[r] into dw, or, with `step`, the step applied to w from the gradients in linear memory. */
+  /**
+   * dU_t (+)= dys[r]ᵀ xs[r] into dw, or, with `step`, the step applied to w from the gradients in linear memory.
+   * dw and dbias are read and written in place where they live in the module's memory (then nothing is copied),
+   * with the kernel calls of the copied path, so the same bits.
+   */
   function weightGradients(rt: Routing, dys: Float32Array, m: number, xs: Float32Array, s: number,
     dw: Float32Array, dbias: Float32Array, step: { w: Float32Array; st: WeightStep } | null): void {
     if (m <= 0) return;
@@ -723,9 +774,11 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
       if (step) applyWeightStep({ adamUpdate, sgdUpdate }, step.w, dw, m * s, rt.node, rt.nodeCount, step.st);
       return;
     }
-    const ms = m * s, rows = L.hi - L.lo, per = Math.min(L.count, nodesPerBatch(ms + m));
+    const ms = m * s, rows = L.hi - L.lo, dwHere = !step && inPlace(dw), dbHere = inPlace(dbias);
+    // nodes go in batches (copied into the buffer together) or one at a time with few rows in blocks of dU's rows
+    const batch = Math.min(L.count, nodesPerBatch(ms + m)), per = dwHere ? L.count : batch;
     const py = A.alloc(4 * rows * m), px = A.alloc(4 * rows * s);
-    const pw = A.alloc(4 * Math.max(per * ms, 2 * blockFloats(s))), pb = A.alloc(4 * per * m);
+    const pw = dwHere ? 0 : A.alloc(4 * Math.max(per * ms, 2 * blockFloats(s))), pb = dbHere ? 0 : A.alloc(4 * per * m);
     // per node: a gemm of M = m, N = s, K = rows of the node (at most all of them)
     // each thread's scratch: for the widest part of a node's product, or of a streamed block's (at most all of s,
     // over K < SMALL_M rows)
@@ -737,44 +790,50 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     A.put(py, dys, L.lo * m, L.hi * m);
     A.put(px, xs, L.lo * s, L.hi * s);
     const f32 = A.f32;
+    /** The products dU (+)= dyᵀ x of node g (its rows) into du: for a node of few rows alone in its batch, a block of dU's rows at a time. */
+    const nodeParts = (g: number, du: number): number[][] => {
+      const nr = rt.end[g] - rt.start[g], dy = py + 4 * (rt.start[g] - L.lo) * m, x = px + 4 * (rt.start[g] - L.lo) * s;
+      if (batch === 1 && nr < SMALL_M) {
+        return blocks(m, s).flatMap(([j0, nj]) => parts(s, work(2 * nr * nj * s, 0)).map(([j, c]) =>
+          [OP_GEMM, 12, nj, c, nr, dy + 4 * j0, 1, m, x + 4 * j, s, 1, du + 4 * (j0 * s + j), s, 1, 0]));
+      }
+      return parts(s, work(2 * nr * ms, 0)).map(([j, sj]) => [OP_GEMM, 12, m, sj, nr, dy, 1, m, x + 4 * j, s, 1, du + 4 * j, s, 1, 0]);
+    };
+    /** dc += Σ dy over node g's rows, with dc at `at` (or, where dbias is in place, there). */
+    const biasSums = (g: number, at: number): void => {
+      const nr = rt.end[g] - rt.start[g];
+      if (nr > 0) k.addColumnSums(py + 4 * (rt.start[g] - L.lo) * m, nr, m, dbHere ? addr(dbias, rt.node[g] * m) : at);
+    };
     for (let b = 0; b < L.count; b += per) {
       const n = Math.min(per, L.count - b), g = b;
-      const r0 = rt.start[g] - L.lo, nr = rt.end[g] - rt.start[g];
-      if (per === 1 && nr < SMALL_M && s > 0) {
+      const nr = rt.end[g] - rt.start[g];
+      if (!dwHere && per === 1 && nr < SMALL_M && s > 0) {
         // dU += dyᵀ x a block of dU's rows at a time (read, updated, written back), then dc as the kernel does;
         // with a step, the blocks are made in place in linear memory from zero
-        const dy = py + 4 * r0 * m, x = px + 4 * r0 * s;
         if (step) {
           f32.fill(0, pw >>> 2, (pw >>> 2) + ms);
-          run(blocks(m, s).flatMap(([j0, nj]) => parts(s, work(2 * nr * nj * s, 0)).map(([j, c]) =>
-            [OP_GEMM, 12, nj, c, nr, dy + 4 * j0, 1, m, x + 4 * j, s, 1, pw + 4 * (j0 * s + j), s, 1, 0])), scratch);
+          run(nodeParts(g, pw), scratch);
         } else {
+          const r0 = rt.start[g] - L.lo, dy = py + 4 * r0 * m, x = px + 4 * r0 * s;
           streamRows(dw, rt.node[g] * ms, m, s, pw, (j0, nj, at) => parts(s, work(2 * nr * nj * s, 0), 4).map(([j, c]) =>
             [OP_GEMM, 12, nj, c, nr, dy + 4 * j0, 1, m, x + 4 * j, s, 1, at + 4 * j, s, 1, 0]), scratch, true);
         }
-        putSlots(rt, g, 1, dbias, m, pb);
-        k.addColumnSums(dy, nr, m, pb);
-        getSlots(rt, g, 1, dbias, m, pb);
+        if (!dbHere) putSlots(rt, g, 1, dbias, m, pb);
+        biasSums(g, pb);
+        if (!dbHere) getSlots(rt, g, 1, dbias, m, pb);
         if (step) stepSlots(rt, g, 1, ms, pw, step.w, step.st, pu!);
         continue;
       }
       if (step) f32.fill(0, pw >>> 2, (pw >>> 2) + n * ms);
-      else putSlots(rt, b, n, dw, ms, pw);
-      putSlots(rt, b, n, dbias, m, pb);
+      else if (!dwHere) putSlots(rt, b, n, dw, ms, pw);
+      if (!dbHere) putSlots(rt, b, n, dbias, m, pb);
       // dU += dyᵀ x for each node, dU's columns split between threads (each node has its own dU: one job), then
       // dc += Σ dy
-      nodeJobs(rt, b, n, (g) => {
-        const nr = rt.end[g] - rt.start[g], dy = py + 4 * (rt.start[g] - L.lo) * m, x = px + 4 * (rt.start[g] - L.lo) * s;
-        const du = pw + 4 * (g - b) * ms;
-        return parts(s, work(2 * nr * ms, 0)).map(([j, sj]) => [OP_GEMM, 12, m, sj, nr, dy, 1, m, x + 4 * j, s, 1, du + 4 * j, s, 1, 0]);
-      }, scratch, null, false);
-      for (let g = b; g < b + n; g++) {
-        const nr = rt.end[g] - rt.start[g];
-        if (nr > 0) k.addColumnSums(py + 4 * (rt.start[g] - L.lo) * m, nr, m, pb + 4 * (g - b) * m);
-      }
+      nodeJobs(rt, b, n, (g) => nodeParts(g, dwHere ? addr(dw, rt.node[g] * ms) : pw + 4 * (g - b) * ms), scratch, null, false);
+      for (let g = b; g < b + n; g++) biasSums(g, pb + 4 * (g - b) * m);
       if (step) stepSlots(rt, b, n, ms, pw, step.w, step.st, pu!);
-      else getSlots(rt, b, n, dw, ms, pw);
-      getSlots(rt, b, n, dbias, m, pb);
+      else if (!dwHere) getSlots(rt, b, n, dw, ms, pw);
+      if (!dbHere) getSlots(rt, b, n, dbias, m, pb);
     }
   }
 
@@ -815,18 +874,20 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     pu: UpdateBuffers): void {
     const adam = st.kind === 'adam';
     slotScalars(pu.pc, n, (q) => rt.node[g0 + q], st.steps, st.decayScale, st.weightDecay, adam ? [st.beta1, st.beta2] : null);
-    const arrays = adam ? [w, st.m, st.v!] : [w, st.m], pieces: Block[] = [];
+    const arrays = adam ? [w, st.m, st.v!] : [w, st.m], here = arrays.map(inPlace), pieces: Block[] = [];
+    // arrays in the module's memory are updated in place, whole slots at once; the others a piece at a time
+    const piece = here.every(Boolean) ? Math.max(1, size) : UPDATE_FLOATS;
     for (let q = 0; q < n; q++) {
       const t = rt.node[g0 + q];
-      for (let e0 = 0; e0 < size; e0 += UPDATE_FLOATS) {
-        const len = Math.min(UPDATE_FLOATS, size - e0), o = t * size + e0, g = pg + 4 * (q * size + e0);
-        const ptrs = pu.sets[pieces.length & 1], [pw, pm, pv] = ptrs;
+      for (let e0 = 0; e0 < size; e0 += piece) {
+        const len = Math.min(piece, size - e0), o = t * size + e0, g = pg + 4 * (q * size + e0);
+        const buf = pu.sets[pieces.length & 1], ptrs = arrays.map((a, i) => here[i] ? addr(a, o) : buf[i]), [pw, pm, pv] = ptrs;
         pieces.push({
-          copyIn: () => arrays.forEach((a, i) => A.put(ptrs[i], a, o, o + len)),
+          copyIn: () => arrays.forEach((a, i) => here[i] || A.put(ptrs[i], a, o, o + len)),
           parts: () => parts(len, UPDATE_NS * len, 4).map(([e, c]) => adam
             ? [OP_ADAM, -1, pw + 4 * e, g + 4 * e, pm + 4 * e, pv + 4 * e, c, 1, pu.pc + 24 * q, st.lr, st.beta1, st.beta2, st.eps]
             : [OP_SGD, -1, pw + 4 * e, g + 4 * e, pm + 4 * e, c, 1, pu.pc + 8 * q, st.lr, st.momentum]),
-          copyOut: () => arrays.forEach((a, i) => A.get(ptrs[i], a, o, len)),
+          copyOut: () => arrays.forEach((a, i) => here[i] || A.get(ptrs[i], a, o, len)),
         });
       }
     }
@@ -963,9 +1024,11 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
    */
   function updateSlots(slots: Int32Array, count: number, slotSize: number, arrays: Float32Array[], written: number,
     sets: number[][], partsOf: (q: number, n: number, size: number, ptrs: number[]) => number[][]): void {
+    const here = arrays.map(inPlace);
     const copy = (ptrs: number[], n: number, size: number, at: (t: number) => number, back: boolean): void => {
       const f32 = A.f32;
       for (let i = 0; i < (back ? written : arrays.length); i++) {
+        if (here[i]) continue;
         const arr = arrays[i], d0 = ptrs[i] >>> 2;
         for (let t = 0; t < n; t++) {
           const o = at(t);
@@ -974,16 +1037,22 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
         }
       }
     };
+    if (here.every(Boolean)) {
+      // every array in the module's memory: each slot's parts in place, nothing copied
+      run(Array.from({ length: count }, (_, q) => partsOf(q, 1, slotSize, arrays.map((a) => addr(a, slots[q] * slotSize)))).flat());
+      return;
+    }
     const batches: Block[] = [];
     const add = (q: number, n: number, size: number, at: (t: number) => number): void => {
-      const ptrs = sets[batches.length & 1];
+      // an array in place is addressed there (then a batch is one slot, or a piece of one)
+      const ptrs = arrays.map((a, i) => here[i] ? addr(a, at(0)) : sets[batches.length & 1][i]);
       batches.push({
         copyIn: () => copy(ptrs, n, size, at, false),
         parts: () => partsOf(q, n, size, ptrs),
         copyOut: () => copy(ptrs, n, size, at, true),
       });
     };
-    const per = Math.floor(UPDATE_FLOATS / slotSize);
+    const per = here.some(Boolean) ? 0 : Math.floor(UPDATE_FLOATS / slotSize);
     if (per >= 1) {
       for (let q = 0; q < count; q += per) add(q, Math.min(per, count - q), slotSize, (t) => slots[q + t] * slotSize);
     } else {
@@ -1033,6 +1102,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
 
   const checked = withArgumentChecks({
     name: 'wasm',
+    floats,
     gemmStrided, gemmNT, gemmNN, gemmTN,
     groupedForward, groupedBackwardInput, groupedBackwardWeight,
     groupedBackwardWeightStep,

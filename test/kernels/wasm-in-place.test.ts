@@ -1,0 +1,212 @@
+/**
+ * Arrays in the wasm module's memory (the backend's floats(), src/kernels/wasm/heap.ts): the kernels read and
+ * write them in place instead of copying them in and out, with the same kernel calls, so every product, grouped
+ * product, update and fused step gives the same bits in place as copied, for each operand in place alone and for
+ * all of them; the heap's blocks are reused once their arrays are collected, and come back zeroed; floats() gives
+ * ordinary arrays past residentBytes and on a module without a shared memory; a model trained with its parameters
+ * in place is the one trained with them copied, bit for bit.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { compileWasmSync, createWasmBackend, type WasmBackend } from '../../src/kernels/wasm/core.js';
+import { DEFAULT_WASM_THREADS_URL, DEFAULT_WASM_URL, nodeThreadHost } from '../../src/kernels/wasm/index.js';
+import { Heap } from '../../src/kernels/wasm/heap.js';
+import type { Routing } from '../../src/kernels/routing.js';
+import { registerBackend, setBackend } from '../../src/kernels/backend.js';
+import { matrix } from '../../src/core/tensor.js';
+import { Model, type ModelConfig } from '../../src/layers/model.js';
+import { Optimizer } from '../../src/train/optim.js';
+import type { WeightStep } from '../../src/kernels/weight-step.js';
+import { assertBitEqual, randomArray, Rng, route } from '../helpers.js';
+
+const module = compileWasmSync(new Uint8Array(readFileSync(DEFAULT_WASM_THREADS_URL)));
+const be: WasmBackend = createWasmBackend(module, { threads: 2 }, nodeThreadHost);
+
+/** A copy of `a` in the module's memory. */
+function here(a: Float32Array): Float32Array {
+  const h = be.floats(a.length);
+  h.set(a);
+  return h;
+}
+
+/**
+ * Runs `op` on plain copies of the arrays, then with each array in place alone and with all of them in place,
+ * and compares every array afterwards (inputs and outputs) bit for bit with the plain run.
+ */
+function sameInPlace(what: string, arrays: Float32Array[], op: (xs: Float32Array[]) => void): void {
+  const plain = arrays.map((a) => a.slice());
+  op(plain);
+  const variants = [...arrays.map((_, i) => [i]), arrays.map((_, i) => i)];
+  for (const which of variants) {
+    const xs = arrays.map((a, i) => (which.includes(i) ? here(a) : a.slice()));
+    op(xs);
+    xs.forEach((x, i) => assertBitEqual(x, plain[i], `${what}: array ${i}, arrays ${which.join(',')} in place`));
+  }
+}
+
+test('heap: first fit, neighbours merged, the top lowered when its last block goes; limits respected', () => {
+  const h = new Heap(1024);
+  const a = h.alloc(100, 1 << 20), b = h.alloc(64, 1 << 20), c = h.alloc(200, 1 << 20);
+  assert.deepEqual([a, b, c], [1024, 1152, 1216]);
+  assert.equal(h.used, 128 + 64 + 256);
+  assert.equal(h.alloc(1 << 20, 1 << 20), -1); // past the limit: refused, nothing taken
+  h.release(b, 64);
+  assert.equal(h.alloc(10, 1 << 20), b); // first fit reuses the hole
+  h.release(b, 10);
+  h.release(a, 100); // merged with b's hole: one block of 192
+  assert.equal(h.alloc(150, 1 << 20), a);
+  h.release(a, 150);
+  h.release(c, 200); // the last block: the top comes down past every free block
+  assert.equal(h.top, 1024);
+  assert.equal(h.used, 0);
+});
+
+test('wasm in place: floats() gives zeros in the module\'s memory, plain arrays past residentBytes or without a shared memory', () => {
+  const a = be.floats(1000);
+  assert.ok(a instanceof Float32Array && a.length === 1000 && a.every((v) => v === 0));
+  assert.equal(a.buffer.constructor.name, 'SharedArrayBuffer');
+  assert.notEqual(be.floats(10).byteOffset, a.byteOffset);
+  const small = createWasmBackend(module, { threads: 1, residentBytes: 4096 }, nodeThreadHost);
+  assert.equal(small.floats(512).buffer.constructor.name, 'SharedArrayBuffer'); // 2 KiB: fits
+  assert.equal(small.floats(2048).buffer.constructor.name, 'ArrayBuffer'); // 8 KiB more: past the 4 KiB
+  assert.equal(createWasmBackend(module, { residentBytes: 0 }, nodeThreadHost).floats(16).buffer.constructor.name, 'ArrayBuffer');
+  const single = createWasmBackend(compileWasmSync(new Uint8Array(readFileSync(DEFAULT_WASM_URL))));
+  assert.equal(single.floats(16).buffer.constructor.name, 'ArrayBuffer'); // its own memory detaches views when it grows
+  for (const n of [0, 1, 7]) assert.equal(be.floats(n).length, n);
+  small.close();
+});
+
+test('wasm in place: a collected array\'s block is reused, zeroed; arrays alive keep their values through growth', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const x = createWasmBackend(module, { threads: 1 }, nodeThreadHost);
+  const keep = x.floats(1000).fill(3);
+  let first = x.floats(1 << 16).fill(7);
+  const at = first.byteOffset;
+  first = new Float32Array(0);
+  let again: Float32Array | null = null;
+  for (let i = 0; i < 20 && again === null; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 10));
+    const b = x.floats(1 << 16);
+    if (b.byteOffset === at) again = b;
+  }
+  assert.ok(again, 'the collected array\'s block was not reused');
+  assert.ok(again.every((v) => v === 0), 'a reused block must come back zeroed');
+  // the memory grows (a large product's arena); arrays made before it keep their values
+  x.gemmNT(300, 300, 2000, new Float32Array(300 * 2000), 0, new Float32Array(300 * 2000), 0, new Float32Array(300 * 300), 0, false);
+  assert.ok(keep.every((v) => v === 3));
+  x.close();
+  assert.equal(first.length, 0);
+});
+
+test('wasm in place: products give the copied bits with any operand in place (NT, NN, TN, strided; few rows, streamed W)', () => {
+  const rng = new Rng(91);
+  for (const [M, N, K] of [[1, 1024, 1024], [3, 777, 513], [6, 300, 700], [9, 300, 530], [64, 200, 100], [256, 512, 512],
+    [5, 4096, 64], [0, 50, 50], [40, 40, 0]]) {
+    const a = randomArray(rng, M * K + 3), b = randomArray(rng, N * K + 5), c = randomArray(rng, M * N + 2);
+    for (const acc of [false, true]) {
+      sameInPlace(`gemmNT M=${M} N=${N} K=${K} acc=${acc}`, [a, b, c], ([a, b, c]) => be.gemmNT(M, N, K, a, 3, b, 5, c, 2, acc));
+      sameInPlace(`gemmNN M=${M} N=${N} K=${K} acc=${acc}`, [a, b, c], ([a, b, c]) => be.gemmNN(M, N, K, a, 3, b, 5, c, 2, acc));
+      sameInPlace(`gemmTN M=${M} N=${N} K=${K} acc=${acc}`, [a, b, c], ([a, b, c]) => be.gemmTN(M, N, K, a, 3, b, 5, c, 2, acc));
+      if (M > 0 && N > 1) {
+        sameInPlace(`gemmStrided M=${M} N=${N} K=${K} acc=${acc}`, [a, b, c], ([a, b, c]) =>
+          be.gemmStrided(M, N - 1, K, a, 3, K, 1, b, 5, 1, K, c, 2, N, acc));
+      }
+    }
+  }
+});
+
+function trees(rng: Rng): Array<{ what: string; k: number; m: number; s: number; rt: Routing }> {
+  const out = [];
+  // nodes batched (small m·s) and alone (m·s past the stream buffer), few rows and many, k = 0, empty routing
+  for (const [k, N, m, s] of [[0, 256, 512, 512], [0, 3, 512, 512], [1, 300, 100, 300], [3, 256, 256, 256], [2, 40, 517, 33],
+    [6, 256, 512, 512], [2, 5, 300, 500], [8, 256, 64, 96], [3, 0, 64, 64]]) {
+    const leaves = Array.from({ length: N }, () => rng.int(2 ** k));
+    out.push({ what: `k=${k} N=${N} m=${m} s=${s}`, k, m, s, rt: route(leaves, k) });
+  }
+  return out;
+}
+
+test('wasm in place: grouped products give the copied bits with weights, biases and gradients in place', () => {
+  const rng = new Rng(92);
+  for (const { what, k, m, s, rt } of trees(rng)) {
+    const T = 2 ** (k + 1) - 1, N = rt.end[0] ?? 0;
+    const xs = randomArray(rng, N * s), dys = randomArray(rng, N * m), w = randomArray(rng, T * m * s), bias = randomArray(rng, T * m);
+    const y = randomArray(rng, N * m), dx = randomArray(rng, N * s), dw = randomArray(rng, T * m * s), db = randomArray(rng, T * m);
+    sameInPlace(`groupedForward ${what}`, [w, bias, y], ([w, bias, y]) => be.groupedForward(rt, xs, s, w, bias, m, y));
+    sameInPlace(`groupedForward packed ${what}`, [w, bias, y], ([w, bias, y]) =>
+      be.groupedForward(rt, xs, s, be.packNodes(w, T, m, s), bias, m, y, true));
+    sameInPlace(`groupedBackwardInput ${what}`, [w, dx], ([w, dx]) => be.groupedBackwardInput(rt, dys, m, w, s, dx));
+    sameInPlace(`groupedBackwardWeight ${what}`, [dw, db], ([dw, db]) => be.groupedBackwardWeight(rt, dys, m, xs, s, dw, db));
+  }
+});
+
+test('wasm in place: optimizer updates and the fused weight step give the copied bits with any state in place', () => {
+  const rng = new Rng(93);
+  for (const { what, k, m, s, rt } of trees(rng)) {
+    const T = 2 ** (k + 1) - 1, N = rt.end[0] ?? 0, size = m * s;
+    const xs = randomArray(rng, N * s), dys = randomArray(rng, N * m);
+    const w = randomArray(rng, T * size), mo = randomArray(rng, T * size, 0.1), v = randomArray(rng, T * size, 0.01).map(Math.abs);
+    const db = randomArray(rng, T * m), decay = Float32Array.from({ length: T }, (_, t) => 0.5 ** Math.floor(Math.log2(t + 1)));
+    for (const kind of ['adam', 'sgd'] as const) {
+      const step = (m: Float32Array, v: Float32Array | null, steps: Int32Array): WeightStep => ({
+        kind, m, v: kind === 'adam' ? v : null, steps, decayScale: decay, lr: 1e-2, weightDecay: 1e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8, momentum: 0.9,
+      });
+      // the fused step: w, m, v in place or not (the gradients stay in linear memory); dw holds zeros
+      sameInPlace(`groupedBackwardWeightStep ${kind} ${what}`, [w, mo, v, db], ([w, mo, v, db]) =>
+        be.groupedBackwardWeightStep(rt, dys, m, xs, s, w, new Float32Array(T * size), db, step(mo, v, new Int32Array(T))));
+      // the plain updates over the routing's nodes (distinct slots), gradients in place too
+      const g = randomArray(rng, T * size);
+      sameInPlace(`${kind}Update ${what}`, [w, g, mo, v], ([w, g, mo, v]) => {
+        const steps = new Int32Array(T);
+        if (kind === 'adam') be.adamUpdate(w, g, mo, v, size, rt.node, rt.nodeCount, steps, decay, 1e-2, 1e-3, 0.9, 0.99, 1e-8, true);
+        else be.sgdUpdate(w, g, mo, size, rt.node, rt.nodeCount, steps, decay, 1e-2, 1e-3, 0.9, true);
+      });
+    }
+  }
+});
+
+test('wasm in place: a model trained with its parameters and optimizer state in place is the copied one, bit for bit', () => {
+  const cfg: ModelConfig = {
+    inputSize: 300,
+    numClasses: 10,
+    layers: [
+      { kind: 'dense', inputSize: 300, outputSize: 256 },
+      { kind: 'activation', fn: 'relu' },
+      { kind: 'tree', inputSize: 256, outputSize: 384, depth: 3, blocks: 1, gating: 'units', gateUnits: [1, 5, 9], nodeInit: 'small' },
+      { kind: 'activation', fn: 'relu' },
+      { kind: 'dense', inputSize: 384, outputSize: 10 },
+    ],
+  };
+  const N = 200;
+  const run = (resident: boolean): { params: Float32Array[]; logits: Float32Array } => {
+    const x = createWasmBackend(module, { threads: 2, residentBytes: resident ? 1 << 30 : 0 }, nodeThreadHost);
+    registerBackend(x);
+    setBackend('wasm');
+    try {
+      const model = new Model(cfg, new Rng(81));
+      assert.equal(model.params().every((p) => p.data.buffer.constructor.name === 'SharedArrayBuffer'), resident);
+      const rng = new Rng(82);
+      const input = matrix(N, cfg.inputSize, randomArray(rng, N * cfg.inputSize));
+      const labels = Int32Array.from({ length: N }, () => rng.int(cfg.numClasses));
+      const opt = new Optimizer(model.params(), { kind: 'adam', weightDecay: 1e-3 });
+      for (let step = 0; step < 3; step++) {
+        model.clearGrad();
+        model.lossAndGrad(input, labels, opt.early(1e-2));
+        opt.step(1e-2);
+      }
+      return { params: model.params().map((p) => p.data.slice()), logits: model.forward(input, 'infer').data.slice() };
+    } finally {
+      setBackend('js');
+      registerBackend(be);
+      x.close();
+    }
+  };
+  const copied = run(false), inPlace = run(true);
+  inPlace.params.forEach((w, i) => assertBitEqual(w, copied.params[i], `parameter ${i}`));
+  assertBitEqual(inPlace.logits, copied.logits, 'inference logits');
+});
