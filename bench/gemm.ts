@@ -59,11 +59,15 @@ export async function runGemm(ctx: BenchContext): Promise<BenchResult> {
       const threads = threadControl(b);
       const counts = threads ? [1, 2] : [1];
       if (!threads) noThreads.add(name);
+      // W made by the backend, as a model's weights are (the wasm backend's in its memory, read in place, as the
+      // peers keep theirs); x and y are ordinary arrays (activations)
+      const wb = b.floats(N * K);
+      wb.set(w);
       for (const t of counts) {
         cands.push({
           name: `treegate ${name}`, threads: t, flops,
           before: threads ? () => threads(t) as void | Promise<void> : undefined,
-          run: () => b.gemmNT(M, N, K, x, 0, w, 0, y, 0, false),
+          run: () => b.gemmNT(M, N, K, x, 0, wb, 0, y, 0, false),
         });
       }
       const initial = threadsOf(b);

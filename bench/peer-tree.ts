@@ -176,19 +176,25 @@ export async function runPeerTree(ctx: BenchContext): Promise<BenchResult> {
   const rng = new Rng(23);
   const xData = normal(N * n, rng), dyData = normal(N * m, rng, 1e-3);
   const x: Matrix = matrix(N, n, xData), dy: Matrix = matrix(N, m, dyData);
-  const layer = new TreeGated({ inputSize: n, outputSize: m, depth: k, gating: 'units', gateUnits: Array.from({ length: k }, (_, d) => d) }).init(rng);
-
-  const cands: Candidate[] = backends.map((be) => ({
-    name: `treegate ${be}`,
-    before: () => void setBackend(be),
-    run: (lap) => {
-      layer.forward(x, 'train');
-      lap('forward');
-      layer.backward(dy, true);
-      lap('backward');
-      for (const p of layer.params()) p.clearGrad(); // not timed (after the last lap)
-    },
-  }));
+  // each backend's layer is made while it is selected (its arrays where its kernels read them: the wasm backend's
+  // in its memory, as tfjs keeps its variables in its heap), from the same draws
+  const draws = rng.fork().getState();
+  const cands: Candidate[] = backends.map((be) => {
+    setBackend(be);
+    const layer = new TreeGated({ inputSize: n, outputSize: m, depth: k, gating: 'units', gateUnits: Array.from({ length: k }, (_, d) => d) })
+      .init(Rng.fromState(draws));
+    return {
+      name: `treegate ${be}`,
+      before: () => void setBackend(be),
+      run: (lap) => {
+        layer.forward(x, 'train');
+        lap('forward');
+        layer.backward(dy, true);
+        lap('backward');
+        for (const p of layer.params()) p.clearGrad(); // not timed (after the last lap)
+      },
+    };
+  });
   const peer = tf ? tfjsTree(tf, xData, dyData, rng) : null;
   if (peer) cands.push(peer.fwd, peer.fwdBwd);
   ctx.log(`peer-tree k=${k}`);

@@ -193,29 +193,42 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
     const rowsOf = nodeRows(x, k, units), touched = rowsOf.nodes.length, leaves = rowsOf.leaves.length;
     const T = nodeCount(k);
     const width = Math.min(T * m, cap); // dense of equal parameters: T·(m·n + m) = width·(n + 1) ⇔ width = T·m
-    const tree = subject('tree', new TreeGated({ inputSize: n, outputSize: m, depth: k, gating: 'units', gateUnits: units }).init(rng), x, rng);
-    const dc = subject('dense 512→512', new Dense(n, m).init(rng), x, rng);
-    const dp = subject(`dense 512→${width}`, new Dense(n, width).init(rng), x, rng);
-    const subjects = [tree, dc, dp];
+    const names = { tree: 'tree', dc: 'dense 512→512', dp: `dense 512→${width}` };
+    // each backend's layers are made while it is selected (their arrays where its kernels read them: the wasm
+    // backend's in its memory), from the same draws
+    const draws = rng.fork().getState();
+    const made = (be: string): Subject[] => {
+      setBackend(be);
+      const r = Rng.fromState(draws);
+      return [
+        subject(names.tree, new TreeGated({ inputSize: n, outputSize: m, depth: k, gating: 'units', gateUnits: units }).init(r), x, r),
+        subject(names.dc, new Dense(n, m).init(r), x, r),
+        subject(names.dp, new Dense(n, width).init(r), x, r),
+      ];
+    };
 
-    // One interleaved group per backend: interleaved with js and wasm samples, the native (2-thread) samples ran
-    // up to 2.3× slower at deep k (k = 10 forward 82 ms vs 36 ms; likely V8's collector threads on the second core).
-    // Each group also times a read of 64 MB from memory with the backend's threads: the read rate during the group.
+    // One interleaved group per backend and kind: interleaved with js and wasm samples, the native (2-thread)
+    // samples ran up to 2.3× slower at deep k (k = 10 forward 82 ms vs 36 ms; likely V8's collector threads on
+    // the second core). Each group also times a read of 64 MB from memory with the backend's threads: the read
+    // rate during the group.
     const trainM: Measurement[] = [], inferM: Measurement[] = [];
     const probe = async (be: string): Promise<Candidate[]> => {
       const c = await readProbeCandidate(threadsOf(getBackend(be)));
       return c ? [{ ...c, name: `read probe @${be}` }] : [];
     };
-    for (const be of backends) {
+    const groups = async (be: string): Promise<void> => {
+      const subjects = made(be);
       collectGarbage();
-      const fused = OWN_FUSED_STEP.has(be) ? [fusedCandidate(tree, be)] : [];
+      const fused = OWN_FUSED_STEP.has(be) ? [fusedCandidate(subjects[0], be)] : [];
       trainM.push(...await measure([...subjects.map((s) => trainCandidate(s, be)), ...fused, ...await probe(be)], timing));
-    }
-    for (const be of backends) {
-      setBackend(be);
       for (const s of subjects) s.layer.forward(s.x, 'infer'); // builds this backend's collapsed tables outside the timing
       collectGarbage();
       inferM.push(...await measure([...subjects.flatMap((s) => [inferCandidate(s, be, 256), inferCandidate(s, be, 1)]), ...await probe(be)], timing));
+    };
+    for (const be of backends) {
+      await groups(be);
+      collectGarbage();
+      await new Promise((r) => setTimeout(r, 0)); // the wasm backend takes back the collected layers' memory
     }
 
     const get = (ms: Measurement[], name: string): Measurement => ms.find((q) => q.name === name)!;
@@ -223,11 +236,12 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
       for (const figure of FIGURES) {
         const isTrain = (TRAIN_PHASES as readonly string[]).includes(figure) || figure === 'train step';
         const phase = (TRAIN_PHASES as readonly string[]).includes(figure) ? figure : 'total';
-        const pick = (s: Subject): Measurement => isTrain
-          ? get(trainM, `${s.name} @${be}`)
-          : get(inferM, `${s.name} @${be} N=${figure === 'infer N=1' ? 1 : 256}`);
+        const pick = (name: string): Measurement => isTrain
+          ? get(trainM, `${name} @${be}`)
+          : get(inferM, `${name} @${be} N=${figure === 'infer N=1' ? 1 : 256}`);
         // the dense layers' training step: their forward + backward + step (they have no fused update)
-        const t = figure === 'train step' && OWN_FUSED_STEP.has(be) ? get(trainM, `tree fused @${be}`) : pick(tree), c = pick(dc), p = pick(dp);
+        const t = figure === 'train step' && OWN_FUSED_STEP.has(be) ? get(trainM, `tree fused @${be}`) : pick(names.tree);
+        const c = pick(names.dc), p = pick(names.dp);
         const ms = t.phases[phase].ms;
         const pm = (isTrain ? trainM : inferM).find((q) => q.name === `read probe @${be}`);
         const probeRate = pm ? PROBE_BYTES / (pm.ms / 1e3) : null;
@@ -245,9 +259,6 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
         } });
       }
     }
-    tree.layer instanceof TreeGated && tree.layer.dropInferenceTables();
-    subjects.length = 0;
-    collectGarbage();
   }
 
   // the bounds use the larger of machine()'s figures at the start and now, so that load at either moment

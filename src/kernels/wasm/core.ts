@@ -3,24 +3,35 @@
  * scripts/build-wasm.mjs. This module has no Node-only imports (browsers and
  * bundlers can use it directly); src/kernels/wasm/index.ts adds the Node loader.
  *
- * Memory model (first version): every call copies the parts of its JS
- * Float32Arrays that it reads into the module's linear memory (a bump arena
- * reset per call, grown when needed), runs the kernel and copies back what it
- * writes. Offsets and sizes come from the call's shapes, so only the touched
- * span of each operand moves. Operands read once by the kernel (the weights of
- * few-row products and of grouped products' nodes) are streamed instead
+ * Memory model: arrays made by the backend's floats() live in the module's
+ * (shared) memory, in a heap at its base (heap.ts), and the kernels read and
+ * write them in place: parameters, optimizer state and collapsed inference
+ * tables of models made while the backend is selected. Every other array a call
+ * reads is copied into the linear memory (a bump arena above the heap, reset per
+ * call, grown when needed), and what it writes is copied back. Offsets and sizes
+ * come from the call's shapes, so only the touched span of each operand moves.
+ * An array in place gets the kernel calls it would get copied, so the same bits.
+ * k = 8 layer of the bench (N = 256, 512→512, Adam), 2 threads, in place against
+ * copied (development program, alternating runs): training forward 85–91 →
+ * 50–59 ms, backward with the fused step 565–603 → 380–427 ms, collapsed
+ * inference 25–29 → 11 ms; GEMM 1×1024×1024 with W in place 6.7–7.0 → 13–14
+ * GFLOP/s.
+ *
+ * Copied operands read once by the kernel (the weights of few-row products and
+ * of grouped products' nodes) are streamed
  * through one cache-sized buffer, a block at a time, so that the kernel reads
  * them from cache rather than from memory written just before.
  *
- * Nodes of tables passed with `packed` (inference: collapsed leaves, dense weights, experts, which stay
- * fixed between packNodes calls) are copied once into a resident slab below the arena and read in place
- * afterwards: by the grouped kernel from 8 rows, by rowsNT (one read stream per node) below. packNodes
+ * Nodes of tables passed with `packed` that are not in place (inference tables of a model made on another
+ * backend, which stay fixed between packNodes calls) are copied once into a resident slab between the heap
+ * and the arena and read in place afterwards. packNodes
  * empties the slab (a layer is rebuilding its tables, so copies made so far may be stale), and so do nodes
- * that would not fit in `residentBytes` (default 1 GiB); nodes that cannot be resident (more than that in
+ * that would not fit in `residentBytes` with the heap; nodes that cannot be resident (more than that in
  * one call, or the memory cannot grow) are copied per call. Collapsed inference at N = 256 against copying
  * every call, in one process: 1.04–1.12× at k = 2–5, 0.99–1.08× at k = 6–8 (development script, two runs
  * of 30 rounds; nodes of 8 rows and more).
- * Few-row nodes in place by rowsNT against streaming them through the few-row kernels (which read four
+ * The grouped forward runs nodes of fewer than 8 rows through rowsNT, in place or copied. In place
+ * against streaming them through the few-row kernels (which read four
  * rows of U at once: four streams 2 KB apart, slower from memory than one copy), collapsed inference of the
  * bench's layer (development scripts, alternating runs): N = 1 57–77 → 30–46 µs per call at k = 0,
  * 79–100 → 50–53 at k = 5, 87–125 → 67–70 at k = 8; N = 256 8.6–9.1 → 8.0–8.9 ms at k = 5,
@@ -212,11 +223,13 @@ class Arena {
 /** Options of the wasm backend's loaders. */
 export interface WasmOptions {
   /**
-   * Bytes of the module's memory that inference tables (collapsed leaves, dense and expert weights) may hold as
-   * resident copies, read in place on later calls (default 1 GiB; 0: copy them on every call). The module's
-   * memory never shrinks, so this bounds what inference adds to it. A node of fewer than 8 rows sums in another
-   * order in place than copied, so a call that does not fit (or a memory that cannot grow) changes the last bits
-   * of its outputs; with the same option and room, a call gives the same bits every time.
+   * Bytes of the module's memory that resident arrays may hold (default 3 GiB of wasm32's 4; 0: none, every call
+   * copies its arrays in and out). With a shared memory (treegate-threads.wasm), the arrays the backend's floats()
+   * makes there (the parameters and optimizer state of models made while it is selected, their collapsed
+   * inference tables) are read and written in place; past this bound floats() gives ordinary arrays. What is
+   * left holds copies of other inference tables (made on another backend), read in place on later calls. The
+   * module's memory never shrinks, so this bounds what they add to it. Results do not depend on where an array
+   * lives.
    */
   residentBytes?: number;
   /**
@@ -230,10 +243,10 @@ export interface WasmOptions {
 
 /** The options checked, with their defaults (a TreegateError naming a bad one). */
 export function checkWasmOptions(options: WasmOptions | null | undefined): { residentBytes: number; threads: number | null } {
-  const residentBytes = options?.residentBytes ?? 1024 * 1024 * 1024;
+  const residentBytes = options?.residentBytes ?? 3 * 1024 * 1024 * 1024;
   if (typeof residentBytes !== 'number' || !Number.isFinite(residentBytes) || residentBytes < 0) {
     throw new TreegateError(`treegate wasm backend: residentBytes must be a number of bytes ≥ 0, got ${String(residentBytes)}`,
-      'pass e.g. { residentBytes: 256 * 1024 * 1024 }, or 0 to copy inference tables on every call');
+      'pass e.g. { residentBytes: 256 * 1024 * 1024 }, or 0 to copy every array on every call');
   }
   const threads = options?.threads ?? null;
   if (threads !== null && (typeof threads !== 'number' || !Number.isSafeInteger(threads) || threads < 1)) {
