@@ -57,12 +57,13 @@ export async function runEpoch(ctx: BenchContext): Promise<BenchResult> {
       name: `treegate ${be}, tree model`,
       before: () => {
         setBackend(be);
+        model?.dispose(); // the wasm backend's memory back for the next one
         model = new Model({ ...config, normalization: data.normalization }, Rng.fromState(modelRngState));
       },
-      run: () => void train(model!, { x: set.x, y: set.y }, null, {
+      run: () => train(model!, { x: set.x, y: set.y }, null, {
         epochs: 1, batchSize: d.batchSize, lr: d.lr, schedule: d.schedule,
         optimizer: { kind: d.optimizer, weightDecay: 0 },
-      }, Rng.fromState(trainRngState)),
+      }, Rng.fromState(trainRngState)).optimizer.dispose(),
     });
   }
 

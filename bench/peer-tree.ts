@@ -178,11 +178,12 @@ export async function runPeerTree(ctx: BenchContext): Promise<BenchResult> {
   const x: Matrix = matrix(N, n, xData), dy: Matrix = matrix(N, m, dyData);
   // each backend's layer is made while it is selected (its arrays where its kernels read them: the wasm backend's
   // in its memory, as tfjs keeps its variables in its heap), from the same draws
-  const draws = rng.fork().getState();
+  const draws = rng.fork().getState(), layers: TreeGated[] = [];
   const cands: Candidate[] = backends.map((be) => {
     setBackend(be);
     const layer = new TreeGated({ inputSize: n, outputSize: m, depth: k, gating: 'units', gateUnits: Array.from({ length: k }, (_, d) => d) })
       .init(Rng.fromState(draws));
+    layers.push(layer);
     return {
       name: `treegate ${be}`,
       before: () => void setBackend(be),
@@ -202,6 +203,7 @@ export async function runPeerTree(ctx: BenchContext): Promise<BenchResult> {
     ? { budgetMs: 2000, minRepeats: 3, maxRepeats: 10, log: ctx.log }
     : { budgetMs: 6000, minRepeats: 5, maxRepeats: 20, log: ctx.log });
   peer?.dispose();
+  for (const l of layers) l.dispose();
 
   const find = (name: string): Measurement | undefined => ms.find((q) => q.name === name);
   const tfF = find('tfjs-wasm gather+matMul'), tfFB = find('tfjs-wasm gather+matMul fwd+bwd');

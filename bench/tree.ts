@@ -195,17 +195,23 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
     const width = Math.min(T * m, cap); // dense of equal parameters: T·(m·n + m) = width·(n + 1) ⇔ width = T·m
     const names = { tree: 'tree', dc: 'dense 512→512', dp: `dense 512→${width}` };
     // each backend's layers are made while it is selected (their arrays where its kernels read them: the wasm
-    // backend's in its memory), from the same draws
-    const draws = rng.fork().getState();
-    const made = (be: string): Subject[] => {
+    // backend's in its memory), all before the timing: the first backend's from the draws, the others' copies of
+    // them (drawing the 2047 nodes of k = 10 again took 6 s per backend)
+    const draws = rng.fork().getState(), dyDraws = rng.fork().getState();
+    const sets = new Map<string, Subject[]>();
+    for (const be of backends) {
       setBackend(be);
-      const r = Rng.fromState(draws);
-      return [
-        subject(names.tree, new TreeGated({ inputSize: n, outputSize: m, depth: k, gating: 'units', gateUnits: units }).init(r), x, r),
-        subject(names.dc, new Dense(n, m).init(r), x, r),
-        subject(names.dp, new Dense(n, width).init(r), x, r),
-      ];
-    };
+      const layers: Array<TreeGated | Dense> = [
+        new TreeGated({ inputSize: n, outputSize: m, depth: k, gating: 'units', gateUnits: units }), new Dense(n, m), new Dense(n, width)];
+      const source = sets.values().next().value;
+      if (source) layers.forEach((l, i) => l.params().forEach((p, j) => p.data.set(source[i].layer.params()[j].data)));
+      else {
+        const r = Rng.fromState(draws);
+        for (const l of layers) l.init(r);
+      }
+      const d = Rng.fromState(dyDraws);
+      sets.set(be, layers.map((l, i) => subject([names.tree, names.dc, names.dp][i], l, x, d)));
+    }
 
     // One interleaved group per backend and kind: interleaved with js and wasm samples, the native (2-thread)
     // samples ran up to 2.3× slower at deep k (k = 10 forward 82 ms vs 36 ms; likely V8's collector threads on
@@ -217,19 +223,21 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
       return c ? [{ ...c, name: `read probe @${be}` }] : [];
     };
     const groups = async (be: string): Promise<void> => {
-      const subjects = made(be);
+      const subjects = sets.get(be)!;
+      sets.delete(be);
+      setBackend(be);
       collectGarbage();
       const fused = OWN_FUSED_STEP.has(be) ? [fusedCandidate(subjects[0], be)] : [];
       trainM.push(...await measure([...subjects.map((s) => trainCandidate(s, be)), ...fused, ...await probe(be)], timing));
       for (const s of subjects) s.layer.forward(s.x, 'infer'); // builds this backend's collapsed tables outside the timing
       collectGarbage();
       inferM.push(...await measure([...subjects.flatMap((s) => [inferCandidate(s, be, 256), inferCandidate(s, be, 1)]), ...await probe(be)], timing));
+      for (const s of subjects) {
+        s.layer.dispose(); // the wasm backend's memory back for the next layers
+        s.opt.dispose();
+      }
     };
-    for (const be of backends) {
-      await groups(be);
-      collectGarbage();
-      await new Promise((r) => setTimeout(r, 0)); // the wasm backend takes back the collected layers' memory
-    }
+    for (const be of backends) await groups(be);
 
     const get = (ms: Measurement[], name: string): Measurement => ms.find((q) => q.name === name)!;
     for (const be of backends) {

@@ -40,11 +40,12 @@ export function fit(mlp: MlpOptions, data: PreparedData, t: TrainSettings, seed:
   const rng = new Rng(seed);
   const model = new Model({ ...mlpConfig(mlp), normalization: data.normalization }, rng.fork());
   const t0 = performance.now();
-  const { history } = train(model, data.train, data.validation.x.rows > 0 ? data.validation : null, {
+  const { history, optimizer } = train(model, data.train, data.validation.x.rows > 0 ? data.validation : null, {
     epochs: t.epochs, batchSize: t.batchSize, lr: t.lr, schedule: 'cosine',
     optimizer: { kind: 'adam', weightDecay: t.weightDecay ?? 0 },
   }, rng.fork());
   const trainSeconds = (performance.now() - t0) / 1000;
+  optimizer.dispose();
   // a first inference builds the collapsed leaf tables (once per weight version): not part of the time per example
   const warm = Math.min(64, data.test.x.rows);
   model.evaluate(matrix(warm, data.test.x.cols, data.test.x.data.subarray(0, warm * data.test.x.cols)), data.test.y.subarray(0, warm));
@@ -54,9 +55,10 @@ export function fit(mlp: MlpOptions, data: PreparedData, t: TrainSettings, seed:
   const inferSeconds = (performance.now() - t1) / 1000;
   const trees = model.treeStats();
   const trainAcc = data.test === data.train ? test.accuracy : model.evaluate(data.train.x, data.train.y).accuracy;
-  const macs = model.macs();
+  const macs = model.macs(), parameters = model.parameterCount();
+  model.dispose(); // an experiment trains many models: their memory back now (the wasm backend's, see Model.dispose)
   return {
-    parameters: model.parameterCount(), macsTraining: macs.training, macsInference: macs.inference,
+    parameters, macsTraining: macs.training, macsInference: macs.inference,
     trainAccuracy: trainAcc, testAccuracy: test.accuracy,
     trainUsPerExample: (trainSeconds * 1e6) / (t.epochs * data.train.x.rows),
     inferUsPerExample: (inferSeconds * 1e6) / data.test.x.rows,

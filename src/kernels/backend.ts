@@ -10,7 +10,8 @@ import { withArgumentChecks } from './checked.js';
  * The seam between layers and kernels. Layers call only these functions; a
  * backend is a complete set of them. `js` is the plain TypeScript reference;
  * faster backends (WebAssembly, native) must match it over the shape tables in
- * test/kernels and may fall back to it for awkward shapes.
+ * test/kernels and may fall back to it for awkward shapes. An op's outputs must not
+ * overlap its inputs (the backends read and write them in different orders).
  */
 export interface Backend {
   readonly name: string;
@@ -19,9 +20,17 @@ export interface Backend {
    * wasm backend with a shared memory, which makes it in its module's memory and addresses it in place rather than
    * copying it in and out of every call (parameters, optimizer state and inference tables are made so). Such an
    * array is an ordinary Float32Array to every other backend and to JS; its memory is reused once the array itself
-   * is collected, so keep the array, not only a subarray of it (or copy what you keep with slice()).
+   * is collected or released, so keep the array, not only a subarray of it (or copy what you keep with slice()).
+   * In a browser such a view is on a SharedArrayBuffer, which some Web APIs refuse (TextDecoder, Blob, fetch
+   * bodies) and postMessage shares rather than copies: hand them a slice().
    */
   readonly floats: (n: number) => Float32Array;
+  /**
+   * Gives back an array this backend's floats() made (the wasm backend: its block of the module's memory, which
+   * the next floats() may reuse; collection would give it back too, but only after a major collection). The
+   * array must not be used afterwards. Any other array: nothing happens.
+   */
+  readonly release: (a: Float32Array) => void;
   readonly gemmStrided: typeof gemmStrided;
   readonly gemmNT: typeof gemmNT;
   readonly gemmNN: typeof gemmNN;
@@ -54,6 +63,7 @@ export interface Backend {
 export const jsBackend: Backend = withArgumentChecks({
   name: 'js',
   floats: (n) => new Float32Array(n),
+  release: () => {},
   gemmStrided, gemmNT, gemmNN, gemmTN,
   groupedForward, routedForward, packNodes, packedFloats, groupedBackwardInput, groupedBackwardWeight, groupedBackwardWeightStep,
   ...elementwise,
@@ -67,6 +77,11 @@ let chooseDefault: () => Backend = () => jsBackend;
 /** Registers a backend under its name (used by faster backends when they load). */
 export function registerBackend(b: Backend): void {
   registry.set(b.name, b);
+}
+
+/** Gives `a` back to whichever registered backend's floats() made it (see Backend.release). */
+export function releaseFloats(a: Float32Array): void {
+  for (const b of registry.values()) b.release(a);
 }
 
 /** The backend registered under `name`, or undefined (selects nothing). */

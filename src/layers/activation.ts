@@ -28,6 +28,8 @@ export class Activation implements Layer {
     return [];
   }
 
+  dispose(): void {}
+
   forward(x: Matrix, mode: Mode): Matrix {
     const count = x.rows * x.cols, be = backend();
     const y = this.out.get(count);

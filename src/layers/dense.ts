@@ -1,7 +1,7 @@
 import { check, checkInt } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import { checkShape, matrix, Scratch, type Matrix } from '../core/tensor.js';
-import { backend } from '../kernels/backend.js';
+import { backend, releaseFloats } from '../kernels/backend.js';
 import { Routing } from '../kernels/routing.js';
 import { InferenceTables, reusable } from './inference.js';
 import type { DenseConfig, Layer, Macs, Mode } from './layer.js';
@@ -40,6 +40,11 @@ export class Dense implements Layer {
 
   params(): Param[] {
     return [this.weight, this.bias];
+  }
+
+  dispose(): void {
+    this.packed.drop(releaseFloats);
+    for (const p of this.params()) p.dispose();
   }
 
   forward(x: Matrix, mode: Mode): Matrix {

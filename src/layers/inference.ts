@@ -23,8 +23,9 @@ export class InferenceTables<T> {
     return this.value;
   }
 
-  /** Drops the tables (rebuilt on the next use). */
-  drop(): void {
+  /** Drops the tables (rebuilt on the next use), handing them to `release` first when given. */
+  drop(release?: (tables: T) => void): void {
+    if (this.value !== null) release?.(this.value);
     this.value = null;
     this.versions = [];
     this.backendName = '';

@@ -66,6 +66,11 @@ export interface Layer {
   backward(dy: Matrix, needInputGrad: boolean, early?: EarlyStep): Matrix | null;
   parameterCount(): number;
   macs(): Macs;
+  /**
+   * Gives its parameters' arrays and its inference tables back to the backend that made them (Param.dispose);
+   * the layer cannot run afterwards.
+   */
+  dispose(): void;
 }
 
 /** A layer that routes each example to some of its leaves (tree, flat) or experts (moe). */

@@ -92,6 +92,21 @@ export class Model {
     return c;
   }
 
+  /**
+   * Gives every layer's arrays back to the backend that made them (Layer.dispose): on the wasm backend their
+   * memory is reused at once rather than after a major collection. The model cannot run afterwards.
+   */
+  dispose(): void {
+    for (const l of this.layers) l.dispose();
+    this.disposed = true;
+  }
+
+  private disposed = false;
+  /** A disposed model's layers have no parameters left: a clear error rather than one from a kernel. */
+  private alive(): void {
+    check(!this.disposed, 'this model was disposed (Model.dispose gave its arrays back)', 'make or load a new model');
+  }
+
   params(): Param[] {
     return this.layers.flatMap((l) => l.params());
   }
@@ -111,6 +126,7 @@ export class Model {
 
   /** (N, inputSize) → logits (N, numClasses); the result is reused by the next call. */
   forward(x: Matrix, mode: Mode): Matrix {
+    this.alive();
     checkShape(x, this.inputSize, 'model input');
     let h = x;
     for (const l of this.layers) h = l.forward(h, mode);
@@ -133,6 +149,7 @@ export class Model {
    * by layer, so that each layer sees the routing of the ones below it.
    */
   chooseGateUnits(x: Matrix): void {
+    this.alive();
     checkShape(x, this.inputSize, 'gating batch');
     let h = x;
     for (const l of this.layers) {
@@ -165,6 +182,7 @@ export class Model {
 
   /** Mean loss and accuracy in inference mode (collapsed trees), in batches. */
   evaluate(x: Matrix, labels: Int32Array, batchSize = 1000): { loss: number; accuracy: number } {
+    this.alive();
     checkShape(x, this.inputSize, 'evaluation input');
     checkLabels(labels, x.rows, this.config.numClasses, 'evaluation');
     checkInt(batchSize, 'evaluation batch size', 1);

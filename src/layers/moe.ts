@@ -1,7 +1,7 @@
 import { check, checkInt, checkNumber } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import { checkShape, matrix, Scratch, type Matrix } from '../core/tensor.js';
-import { backend } from '../kernels/backend.js';
+import { backend, releaseFloats } from '../kernels/backend.js';
 import { Routing } from '../kernels/routing.js';
 import { InferenceTables, reusable } from './inference.js';
 import type { EarlyStep, Layer, LeafUsage, Macs, MoeConfig, Mode } from './layer.js';
@@ -101,6 +101,11 @@ export class MixtureOfExperts implements Layer {
 
   params(): Param[] {
     return [this.weight, this.bias, this.router];
+  }
+
+  dispose(): void {
+    this.packed.drop(releaseFloats);
+    for (const p of this.params()) p.dispose();
   }
 
   /** Router probabilities, top-K choice and the sorted assignment ranges for batch x. */

@@ -1,4 +1,4 @@
-import { backend } from '../kernels/backend.js';
+import { backend, releaseFloats } from '../kernels/backend.js';
 
 /**
  * A trainable tensor split into equal slots: one slot for a dense weight, one
@@ -36,6 +36,20 @@ export class Param {
 
   get size(): number {
     return this.data.length;
+  }
+
+  /**
+   * Gives data and grad back to the backend that made them (the wasm backend reuses their memory at once,
+   * where collection would wait for a major GC) and leaves the parameter empty (size 0): a layer that holds it
+   * cannot run any more.
+   */
+  dispose(): void {
+    releaseFloats(this.data);
+    releaseFloats(this.grad);
+    const self = this as { data: Float32Array; grad: Float32Array };
+    self.data = new Float32Array(0);
+    self.grad = new Float32Array(0);
+    this.version++;
   }
 
   /** Marks slot `s` as holding a gradient this step. */

@@ -1,7 +1,7 @@
 import { check, checkInt, checkNumber, TreegateError } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import { checkShape, matrix, Scratch, type Matrix } from '../core/tensor.js';
-import { backend, type Backend } from '../kernels/backend.js';
+import { backend, releaseFloats, type Backend } from '../kernels/backend.js';
 import { nodeCount, nodeDepth, Routing } from '../kernels/routing.js';
 import { InferenceTables, reusable } from './inference.js';
 import { nodeGradients } from './node-grads.js';
@@ -386,6 +386,12 @@ export class TreeGated implements Layer {
   /** Drops the inference tables (they are rebuilt on the next inference forward). */
   dropInferenceTables(): void {
     this.leafTables.drop();
+  }
+
+  dispose(): void {
+    // a table may be a parameter's own array (k = 0, flat): releasing an array twice is harmless
+    this.leafTables.drop((t) => [...t.w, ...t.b].forEach(releaseFloats));
+    for (const p of this.params()) p.dispose();
   }
 
   /** Leaf counts since the last reset (every forward counts). */

@@ -1,5 +1,5 @@
 import { check, checkNumber, TreegateError } from '../core/errors.js';
-import { backend } from '../kernels/backend.js';
+import { backend, releaseFloats } from '../kernels/backend.js';
 import { applyWeightStep, type WeightStep } from '../kernels/weight-step.js';
 import type { EarlyStep } from '../layers/layer.js';
 import type { Param } from '../layers/param.js';
@@ -83,6 +83,16 @@ export class Optimizer {
       kind: this.kind, m: st.m, v: st.v, steps: st.steps, decayScale: this.params[i].decayScale, lr, weightDecay: this.weightDecay,
       beta1: this.beta1, beta2: this.beta2, eps: this.eps, momentum: this.momentum,
     };
+  }
+
+  /** Gives the moments' arrays back to the backend that made them (see Model.dispose); the optimizer cannot step afterwards. */
+  dispose(): void {
+    for (const st of this.state) {
+      releaseFloats(st.m);
+      if (st.v) releaseFloats(st.v);
+      st.m = new Float32Array(0);
+      if (st.v) st.v = new Float32Array(0);
+    }
   }
 
   /** Replaces the state (moments and per-slot step counts) with a saved one of the same shapes (checkpoints). */

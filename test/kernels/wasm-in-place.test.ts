@@ -103,6 +103,88 @@ test('wasm in place: a collected array\'s block is reused, zeroed; arrays alive 
   assert.equal(first.length, 0);
 });
 
+test('wasm in place: release() gives a block back at once; Model.dispose and Optimizer.dispose release their arrays', () => {
+  const x = createWasmBackend(module, { threads: 1 }, nodeThreadHost);
+  const a = x.floats(1 << 16).fill(5), at = a.byteOffset;
+  x.release(a);
+  x.release(a); // twice: nothing more happens
+  x.release(new Float32Array(4)); // not its own: nothing happens
+  const b = x.floats(1 << 16);
+  assert.equal(b.byteOffset, at, 'the released block is the first fit');
+  assert.ok(b.every((v) => v === 0));
+  registerBackend(x);
+  setBackend('wasm');
+  try {
+    const cfg: ModelConfig = { inputSize: 64, numClasses: 4, layers: [
+      { kind: 'tree', inputSize: 64, outputSize: 32, depth: 2, blocks: 1, gating: 'units', gateUnits: [0, 1], nodeInit: 'small' },
+      { kind: 'activation', fn: 'relu' }, { kind: 'dense', inputSize: 32, outputSize: 4 }] };
+    let first = -1;
+    for (let round = 0; round < 20; round++) {
+      const model = new Model(cfg, new Rng(round));
+      // each model's arrays where the disposed one's were (no collection ran in between)
+      const at = model.params()[0].data.byteOffset;
+      if (round === 0) first = at;
+      assert.equal(at, first, `round ${round}: the model's first array`);
+      const opt = new Optimizer(model.params(), { kind: 'adam' });
+      const input = matrix(8, 64, randomArray(new Rng(1), 8 * 64));
+      model.lossAndGrad(input, Int32Array.from({ length: 8 }, (_, i) => i % 4), opt.early(1e-2));
+      opt.step(1e-2);
+      model.forward(input, 'infer'); // collapsed tables too
+      assert.ok(model.params().every((p) => p.data.buffer.constructor.name === 'SharedArrayBuffer'));
+      model.dispose();
+      opt.dispose();
+      assert.ok(model.params().every((p) => p.size === 0));
+      assert.throws(() => model.forward(input, 'infer'), /this model was disposed/);
+    }
+  } finally {
+    setBackend('js');
+    registerBackend(be);
+    x.close();
+  }
+});
+
+test('wasm in place: a memory that cannot grow, or a residentBytes past wasm32, leaves floats() plain and the calls working', () => {
+  const x = createWasmBackend(module, { threads: 1, residentBytes: 2 ** 32 }, nodeThreadHost);
+  const rng = new Rng(95), a = randomArray(rng, 2 * 64), b = randomArray(rng, 3 * 64);
+  const ref = new Float32Array(6);
+  be.gemmNT(2, 3, 64, a, 0, b, 0, ref, 0, false);
+  const check = (what: string): void => {
+    const c = new Float32Array(6);
+    x.gemmNT(2, 3, 64, a, 0, b, 0, c, 0, false);
+    assertBitEqual(c, ref, what);
+  };
+  assert.equal(x.floats(2 ** 30 - 2 ** 10).buffer.constructor.name, 'ArrayBuffer'); // 4 GiB: past what wasm32 leaves
+  check('after a floats() past wasm32');
+  const memory = Object.getPrototypeOf(new WebAssembly.Memory({ initial: 1, maximum: 2, shared: true })) as { grow(n: number): number };
+  const grow = memory.grow;
+  memory.grow = () => { throw new RangeError('refused (test)'); };
+  let refused: Float32Array;
+  try {
+    refused = x.floats(1 << 22);
+  } finally {
+    memory.grow = grow;
+  }
+  assert.equal(refused.buffer.constructor.name, 'ArrayBuffer');
+  check('after a floats() the memory could not grow for');
+  assert.equal(x.floats(1 << 22).buffer.constructor.name, 'SharedArrayBuffer'); // growth allowed again
+  x.close();
+});
+
+test('wasm in place: the js and native kernels take arrays of the module\'s memory (a model made on wasm, run elsewhere)', async () => {
+  const { getBackend } = await import('../../src/kernels/backend.js');
+  const { registerAvailableBackends } = await import('../../src/kernels/select.js');
+  registerAvailableBackends();
+  const rng = new Rng(96);
+  const k = 3, m = 64, s = 48, T = 15, rt = route(Array.from({ length: 40 }, () => rng.int(8)), k), N = 40;
+  const xs = randomArray(rng, N * s), w = randomArray(rng, T * m * s), bias = randomArray(rng, T * m), y = randomArray(rng, N * m);
+  for (const name of ['js', 'native']) {
+    const other = getBackend(name);
+    if (!other) continue; // native: not built here
+    sameInPlace(`${name} groupedForward`, [w, bias, y], ([w, bias, y]) => other.groupedForward(rt, xs, s, w, bias, m, y));
+    sameInPlace(`${name} gemmNT`, [xs, w, y], ([xs, w, y]) => other.gemmNT(N, m, s, xs, 0, w, 0, y, 0, true));
+  }
+});
+
 test('wasm in place: products give the copied bits with any operand in place (NT, NN, TN, strided; few rows, streamed W)', () => {
   const rng = new Rng(91);
   for (const [M, N, K] of [[1, 1024, 1024], [3, 777, 513], [6, 300, 700], [9, 300, 530], [64, 200, 100], [256, 512, 512],

@@ -107,6 +107,7 @@ export function nativeBackend(): (Backend & { setThreads(n: number): number; inf
   return {
     name: 'native',
     floats: (n: number) => new Float32Array(n),
+    release: () => {},
     gemmStrided: (M, N, K, x, ao, ars, acs, y, bo, brs, bcs, c, co, crs, acc) =>
       a.gemm(M, N, K, x, ao, ars, acs, y, bo, brs, bcs, c, co, crs, acc),
     gemmNT: (M, N, K, x, ao, y, bo, c, co, acc) => a.gemm(M, N, K, x, ao, K, 1, y, bo, 1, K, c, co, N, acc),

@@ -122,6 +122,8 @@ const STREAM_FLOATS = 32768;
 /** Floats per array per streamed block of an optimizer update (Adam: 4 arrays, 256 KB in all). */
 const UPDATE_FLOATS = 16384;
 const MAX_BYTES = 65536 * PAGE; // wasm32: 4 GiB
+/** Bytes of wasm32's 4 GiB that floats() leaves to the calls' arenas, whatever residentBytes says. */
+const ARENA_RESERVE = 512 * 1024 * 1024;
 /** A product is split between threads only into parts of at least this much work (ns at one thread's rates). */
 const PART_NS = 20000;
 
@@ -417,38 +419,54 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
 
   // ---- arrays in the module's memory (a shared one: its views survive growth): floats() makes them in a region
   // at the heap base, below the resident slab and the arena, and the kernels read and write them in place, where
-  // every other array is copied in and out. A block returns to the heap when its array is collected.
+  // every other array is copied in and out. A block returns to the heap when release() gives it back, or when
+  // its array is collected (only after a major collection: V8 does not count this memory as the arrays').
   const heap = new Heap(A.heap);
   /** The memory's buffers (a new one after each growth): an array on one of them lives in the memory. */
   const buffers = new WeakSet<object>();
+  /** floats()' arrays still holding their blocks: [address, bytes]. */
+  const held = new WeakMap<Float32Array, [number, number]>();
   const collected = shared && typeof FinalizationRegistry === 'function'
     ? new FinalizationRegistry<[number, number]>(([at, bytes]) => heap.release(at, bytes)) : null;
   /** Whether `a` lives in the module's memory (made by floats()): kernels address it in place. */
   const inPlace = (a: Float32Array): boolean => buffers.has(a.buffer);
   /** The byte address of a[i] for an array in place. */
   const addr = (a: Float32Array, i: number): number => a.byteOffset + 4 * i;
+  /** Where the heap may reach: residentBytes above its base, and ARENA_RESERVE below wasm32's end for the calls. */
+  const heapLimit = Math.min(A.heap + residentBytes, MAX_BYTES - ARENA_RESERVE);
   /**
    * The backend's floats: n zeros in the module's memory, within residentBytes (with the slab's tables) and where
-   * the memory is shared and can grow; else an ordinary array (copied in and out by each call, as before).
+   * the memory is shared and can grow; else an ordinary array (copied in and out by each call).
    */
   function floats(n: number): Float32Array {
     if (!collected || !Number.isSafeInteger(n) || n <= 0) return new Float32Array(n);
-    const at = heap.alloc(4 * n, A.heap + residentBytes);
+    const at = heap.alloc(4 * n, heapLimit);
     if (at < 0) return new Float32Array(n);
     const clean = A.written; // memory above what was ever used is zeros
     try {
       if (heap.top > slabBase) emptySlab(); // the slab (copies, dropped) and the arena start above the new block
       A.commit();
     } catch {
-      heap.release(at, 4 * n); // the memory could not grow
+      // the memory could not grow: the block back, and the slab and the arena down on the heap's top again
+      heap.release(at, 4 * n);
+      emptySlab();
       return new Float32Array(n);
     }
     const buffer = k.memory.buffer;
     buffers.add(buffer);
     const a = new Float32Array(buffer, at, n);
     a.fill(0, 0, Math.max(0, Math.min(n, Math.ceil((clean - at) / 4))));
-    collected.register(a, [at, 4 * n]);
+    held.set(a, [at, 4 * n]);
+    collected.register(a, [at, 4 * n], a);
     return a;
+  }
+  /** The backend's release: an array of floats() gives its block back now (others: nothing happens). */
+  function release(a: Float32Array): void {
+    const block = held.get(a);
+    if (!block || !collected) return;
+    held.delete(a);
+    collected.unregister(a);
+    heap.release(block[0], block[1]);
   }
 
   // ---- resident tables (see the module comment): the slab address of each node copied so far (0: not
@@ -1115,7 +1133,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
 
   const checked = withArgumentChecks({
     name: 'wasm',
-    floats,
+    floats, release,
     gemmStrided, gemmNT, gemmNN, gemmTN,
     groupedForward, groupedBackwardInput, groupedBackwardWeight,
     groupedBackwardWeightStep,
