@@ -5,8 +5,9 @@ import { normalizeInPlace, takeFirst, type Dataset } from '../data/dataset.js';
 import { loadFashionMnist } from '../data/fashion.js';
 import { mnistTestSet } from '../data/prepare.js';
 import { loadModel } from '../io/model-file.js';
+import { setBackend } from '../kernels/backend.js';
 import type { Model } from '../layers/model.js';
-import { backendOption, int, rejectIdle, threadsOption, useKernels, type KernelOptions } from './options.js';
+import { backendOption, int, rejectIdle, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
 import { layerTable, modelSummary } from './report.js';
 
 interface ModelCliOptions extends KernelOptions {
@@ -43,9 +44,10 @@ export function evalCommand(): Command {
     .addOption(threadsOption())
     .option('--json', 'print one JSON object as the last line of stdout')
     .action((o: ModelCliOptions) => {
-      useKernels(o); // before the model: its arrays are made where the kernels run fastest
+      const kernels = useKernelsFirst(o);
       const model = loadModel(o.model);
       const test = testSet(model, o);
+      kernels.announce();
       const r = model.evaluate(test.x, test.y);
       console.log(`test accuracy ${(r.accuracy * 100).toFixed(2)}% (loss ${r.loss.toFixed(4)}) on ${test.x.rows} examples`);
       if (!Number.isFinite(r.loss)) process.stderr.write(`treegate: warning: the loss is ${r.loss}: the model's outputs overflow on this data\n`);
@@ -69,11 +71,13 @@ export function inspectCommand(): Command {
     .action((o: ModelCliOptions, cmd: Command) => {
       rejectIdle(cmd, [{ options: ['dataDir', 'csv', 'limit', 'backend', 'threads'], applies: o.usage !== false, why: 'with --no-usage',
         fix: 'options of the leaf-usage measurement' }]);
-      if (o.usage !== false) useKernels(o); // before the model: its arrays are made where the kernels run fastest
+      // without the usage measurement no kernel runs: the plain js arrays, and nothing to say about backends
+      const kernels = o.usage !== false ? useKernelsFirst(o) : (setBackend('js'), null);
       const model = loadModel(o.model);
       let examples = 0;
       if (o.usage !== false) {
         const test = testSet(model, o);
+        kernels?.announce();
         model.resetUsage();
         model.evaluate(test.x, test.y);
         examples = test.x.rows;

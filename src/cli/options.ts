@@ -73,6 +73,17 @@ export function threadsOption(): Option {
  * Selects the kernels the options ask for, and their threads; says in one line where --threads cannot be
  * honored (another backend, or more threads than the machine runs). Returns the backend and its threads.
  */
+/**
+ * useKernels before a command makes or loads its model (whose arrays are then made where the kernels run
+ * fastest), with what it has to say held back until announce(): once the command's inputs are checked, so that
+ * an error about them is the first line.
+ */
+export function useKernelsFirst(o: KernelOptions): { backend: Backend; threads: number; announce(): void } {
+  const lines: string[] = [];
+  const r = useKernels(o, (line) => lines.push(line));
+  return { ...r, announce: () => { for (const line of lines.splice(0)) process.stderr.write(line + '\n'); } };
+}
+
 export function useKernels(o: KernelOptions, log: (line: string) => void = (l) => process.stderr.write(l + '\n')): { backend: Backend; threads: number } {
   const backend = selectBackend(o.backend, log);
   if (o.threads !== undefined) {

@@ -12,7 +12,7 @@ import { saveModel } from '../io/model-file.js';
 import { Model, mlpConfig } from '../layers/model.js';
 import { listCheckpoints, loadNewestCheckpoint, writeCheckpoint, type LoadedCheckpoint } from '../io/checkpoint.js';
 import { NonFiniteError, Trainer, type EpochMetrics, type NonFinitePolicy } from '../train/trainer.js';
-import { backendOption, choice, int, intList, num, rejectIdle, threadsOption, useKernels, type KernelOptions } from './options.js';
+import { backendOption, choice, int, intList, num, rejectIdle, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
 import { formatCount, layerTable, modelSummary } from './report.js';
 
 /** Defaults of `treegate train`: the model README's results table reports. */
@@ -157,8 +157,8 @@ function rejectIdleOptions(o: TrainCliOptions, cmd: Command): void {
 async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   const log = (s: string) => process.stderr.write(s + '\n');
   rejectIdleOptions(given, cmd);
-  // the kernels first (per process, resumed or not): the model's arrays are made where they run fastest
-  const { backend: be, threads } = useKernels(given);
+  // the kernels first (per process, resumed or not), said once the inputs are checked
+  const kernels = useKernelsFirst(given), { backend: be, threads } = kernels;
   let resumed: LoadedCheckpoint | null = null;
   let o = given;
   if (given.resume) {
@@ -213,6 +213,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   // the same forks in the same order as the original run, resumed or not: data split, model init, data order
   const rng = new Rng(o.seed);
   const data = prepareData(prep, rng.fork());
+  kernels.announce();
   const initRng = rng.fork();
   const model = resumed ? resumed.model : new Model({
     ...configFor(data.inputSize, data.numClasses), normalization: data.normalization,

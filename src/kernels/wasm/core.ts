@@ -692,17 +692,16 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     const L = nodeList(rt, 0, rt.nodeCount);
     if (!L) return;
     // where node t's matrix is read: in place (an array of the module's memory, or a resident copy), else null
-    // (copied, a batch of nodes or a streamed block at a time); with `packed`, an in-place node of few rows goes
-    // through rowsNT (one read stream of U), every other through gemm
+    // (copied, a batch of nodes or a streamed block at a time); a node of few rows goes through rowsNT (one read
+    // stream of U), every other through gemm, either way
     const nodeAt = inPlace(w) ? (t: number) => addr(w, t * ms) : res !== null ? (t: number) => res[t] : null;
-    const byRows = packed && nodeAt !== null, biasAt = inPlace(bias) ? (t: number) => addr(bias, t * m) : null;
+    const biasAt = inPlace(bias) ? (t: number) => addr(bias, t * m) : null;
     const rows = L.hi - L.lo, per = nodeAt !== null ? L.count : Math.min(L.count, nodesPerBatch(ms + m));
     const px = A.alloc(4 * rows * s), pw = nodeAt === null ? A.alloc(4 * Math.max(per * ms, 2 * blockFloats(s))) : 0;
     const pb = A.alloc(4 * m), py = A.alloc(4 * rows * m);
-    // each thread's scratch: for the widest part of a node's product (the node of fewest rows), or of a streamed
-    // block; rowsNT needs none, and gemm packs A from MR + 1 = 5 rows on in this layout
-    const cols = Math.max(widest(m, work(2 * L.minRows * ms, 4 * ms)), Math.min(m, blockFloats(s) / Math.max(1, s)));
-    const scratch = !byRows || L.maxRows >= SMALL_M ? scratchFor(k.gemmScratchBytes(L.maxRows, cols, s)) : null;
+    // each thread's scratch, for gemm (nodes of SMALL_M rows and more; rowsNT needs none): for the widest part of
+    // a node's product (the node of fewest rows)
+    const scratch = L.maxRows >= SMALL_M ? scratchFor(k.gemmScratchBytes(L.maxRows, widest(m, work(2 * L.minRows * ms, 4 * ms)), s)) : null;
     A.commit();
     A.put(px, xs, L.lo * s, L.hi * s);
     A.put(py, ys, L.lo * m, L.hi * m);
