@@ -9,6 +9,8 @@ import { Rng } from '../src/core/rng.js';
 import { Routing } from '../src/kernels/routing.js';
 import { matrix, type Matrix } from '../src/core/tensor.js';
 import type { TreeGated } from '../src/layers/tree.js';
+import { Model } from '../src/layers/model.js';
+import { Optimizer } from '../src/train/optim.js';
 
 export { Rng };
 
@@ -311,4 +313,32 @@ export function route(leaves: number[], k: number): Routing {
   rt.leaf = Int32Array.from(leaves);
   rt.sort(leaves.length, k);
   return rt;
+}
+
+/**
+ * A dense–relu–tree–relu–dense model (300 inputs, 10 classes), made on the selected backend and trained three
+ * Adam steps on 200 random examples (the update fused into backward, as train() runs it): its parameters and its
+ * inference logits afterwards, copied, and the model.
+ */
+export function trainSmallModel(): { model: Model; params: Float32Array[]; logits: Float32Array } {
+  const N = 200, inputSize = 300, numClasses = 10;
+  const model = new Model({
+    inputSize, numClasses, layers: [
+      { kind: 'dense', inputSize, outputSize: 256 },
+      { kind: 'activation', fn: 'relu' },
+      { kind: 'tree', inputSize: 256, outputSize: 384, depth: 3, blocks: 1, gating: 'units', gateUnits: [1, 5, 9], nodeInit: 'small' },
+      { kind: 'activation', fn: 'relu' },
+      { kind: 'dense', inputSize: 384, outputSize: numClasses },
+    ],
+  }, new Rng(81));
+  const rng = new Rng(82);
+  const x = matrix(N, inputSize, randomArray(rng, N * inputSize));
+  const labels = Int32Array.from({ length: N }, () => rng.int(numClasses));
+  const opt = new Optimizer(model.params(), { kind: 'adam', weightDecay: 1e-3 });
+  for (let step = 0; step < 3; step++) {
+    model.clearGrad();
+    model.lossAndGrad(x, labels, opt.early(1e-2));
+    opt.step(1e-2);
+  }
+  return { model, params: model.params().map((p) => p.data.slice()), logits: model.forward(x, 'infer').data.slice() };
 }

@@ -20,7 +20,7 @@ import { matrix } from '../../src/core/tensor.js';
 import { Model, type ModelConfig } from '../../src/layers/model.js';
 import { Optimizer } from '../../src/train/optim.js';
 import type { WeightStep } from '../../src/kernels/weight-step.js';
-import { assertBitEqual, randomArray, Rng, route } from '../helpers.js';
+import { assertBitEqual, randomArray, Rng, route, trainSmallModel } from '../helpers.js';
 
 const module = compileWasmSync(new Uint8Array(readFileSync(DEFAULT_WASM_THREADS_URL)));
 const be: WasmBackend = createWasmBackend(module, { threads: 2 }, nodeThreadHost);
@@ -253,35 +253,14 @@ test('wasm in place: optimizer updates and the fused weight step give the copied
 });
 
 test('wasm in place: a model trained with its parameters and optimizer state in place is the copied one, bit for bit', () => {
-  const cfg: ModelConfig = {
-    inputSize: 300,
-    numClasses: 10,
-    layers: [
-      { kind: 'dense', inputSize: 300, outputSize: 256 },
-      { kind: 'activation', fn: 'relu' },
-      { kind: 'tree', inputSize: 256, outputSize: 384, depth: 3, blocks: 1, gating: 'units', gateUnits: [1, 5, 9], nodeInit: 'small' },
-      { kind: 'activation', fn: 'relu' },
-      { kind: 'dense', inputSize: 384, outputSize: 10 },
-    ],
-  };
-  const N = 200;
   const run = (resident: boolean): { params: Float32Array[]; logits: Float32Array } => {
     const x = createWasmBackend(module, { threads: 2, residentBytes: resident ? 1 << 30 : 0 }, nodeThreadHost);
     registerBackend(x);
     setBackend('wasm');
     try {
-      const model = new Model(cfg, new Rng(81));
-      assert.equal(model.params().every((p) => p.data.buffer.constructor.name === 'SharedArrayBuffer'), resident);
-      const rng = new Rng(82);
-      const input = matrix(N, cfg.inputSize, randomArray(rng, N * cfg.inputSize));
-      const labels = Int32Array.from({ length: N }, () => rng.int(cfg.numClasses));
-      const opt = new Optimizer(model.params(), { kind: 'adam', weightDecay: 1e-3 });
-      for (let step = 0; step < 3; step++) {
-        model.clearGrad();
-        model.lossAndGrad(input, labels, opt.early(1e-2));
-        opt.step(1e-2);
-      }
-      return { params: model.params().map((p) => p.data.slice()), logits: model.forward(input, 'infer').data.slice() };
+      const r = trainSmallModel();
+      assert.equal(r.model.params().every((p) => p.data.buffer.constructor.name === 'SharedArrayBuffer'), resident);
+      return r;
     } finally {
       setBackend('js');
       registerBackend(be);

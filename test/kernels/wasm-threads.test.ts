@@ -17,10 +17,7 @@ import { DEFAULT_WASM_THREADS_URL, loadWasmBackend, nodeThreadHost } from '../..
 import { CONTROL_BYTES, Team, workerSource, type ThreadHost } from '../../src/kernels/wasm/threads.js';
 import type { Routing } from '../../src/kernels/routing.js';
 import { registerBackend, setBackend } from '../../src/kernels/backend.js';
-import { matrix } from '../../src/core/tensor.js';
-import { Model, type ModelConfig } from '../../src/layers/model.js';
-import { Optimizer } from '../../src/train/optim.js';
-import { assertBitEqual, randomArray, Rng, route } from '../helpers.js';
+import { assertBitEqual, randomArray, Rng, route, trainSmallModel } from '../helpers.js';
 
 const module = compileWasmSync(new Uint8Array(readFileSync(DEFAULT_WASM_THREADS_URL)));
 const fourCores: ThreadHost = { cores: 4, start: nodeThreadHost.start };
@@ -210,42 +207,20 @@ test('wasm threads: a part that fails is an Error after every other part is done
 });
 
 test('wasm threads: a model trained on 1 and on 4 threads is the same bit for bit (Adam steps fused as train() runs them)', () => {
-  const cfg: ModelConfig = {
-    inputSize: 300,
-    numClasses: 10,
-    layers: [
-      { kind: 'dense', inputSize: 300, outputSize: 256 },
-      { kind: 'activation', fn: 'relu' },
-      { kind: 'tree', inputSize: 256, outputSize: 384, depth: 3, blocks: 1, gating: 'units', gateUnits: [1, 5, 9], nodeInit: 'small' },
-      { kind: 'activation', fn: 'relu' },
-      { kind: 'dense', inputSize: 384, outputSize: 10 },
-    ],
-  };
-  const N = 200;
-  const run = (threads: number): Float32Array[] => {
+  const run = (threads: number): { params: Float32Array[]; logits: Float32Array } => {
     registerBackend(be);
     setBackend('wasm');
     be.setThreads(threads);
     try {
-      const model = new Model(cfg, new Rng(81));
-      const rng = new Rng(82);
-      const x = matrix(N, cfg.inputSize, randomArray(rng, N * cfg.inputSize));
-      const labels = Int32Array.from({ length: N }, () => rng.int(cfg.numClasses));
-      const opt = new Optimizer(model.params(), { kind: 'adam', weightDecay: 1e-3 });
-      for (let step = 0; step < 3; step++) {
-        model.clearGrad();
-        model.lossAndGrad(x, labels, opt.early(1e-2));
-        opt.step(1e-2);
-      }
-      model.evaluate(x, labels, 64);
-      return model.params().map((p) => p.data.slice());
+      return trainSmallModel();
     } finally {
       setBackend('js');
       be.setThreads(4);
     }
   };
   const one = run(1), four = run(4);
-  one.forEach((w, i) => assertBitEqual(four[i], w, `parameter ${i}`));
+  one.params.forEach((w, i) => assertBitEqual(four.params[i], w, `parameter ${i}`));
+  assertBitEqual(four.logits, one.logits, 'inference logits');
 });
 
 test('wasm threads: close() stops the workers; the backend goes on, starting new ones when it splits work again', async () => {
