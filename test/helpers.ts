@@ -342,3 +342,18 @@ export function trainSmallModel(): { model: Model; params: Float32Array[]; logit
   }
   return { model, params: model.params().map((p) => p.data.slice()), logits: model.forward(x, 'infer').data.slice() };
 }
+
+/**
+ * Routings that exercise the wasm backend's ways through a grouped product: nodes batched (small m·s) and alone
+ * (m·s past its stream buffer), few rows and many, nodes of every depth sharing rows, odd widths, k = 0 and an
+ * empty routing.
+ */
+export function wasmTreeShapes(rng: Rng): Array<{ what: string; k: number; m: number; s: number; rt: Routing }> {
+  const out = [];
+  for (const [k, N, m, s] of [[0, 256, 512, 512], [0, 3, 512, 512], [1, 300, 100, 300], [3, 256, 256, 256], [2, 40, 517, 33],
+    [4, 64, 256, 256], [6, 256, 512, 512], [2, 5, 300, 500], [8, 256, 64, 96], [3, 0, 64, 64]]) {
+    const leaves = Array.from({ length: N }, () => rng.int(2 ** k));
+    out.push({ what: `k=${k} N=${N} m=${m} s=${s}`, k, m, s, rt: route(leaves, k) });
+  }
+  return out;
+}

@@ -374,8 +374,9 @@ export class TreeGated implements Layer {
         });
         return out;
       });
-      const b = this.bias.map((p) => {
-        const out = be.floats(leaves * m);
+      const b = this.bias.map((p, j) => {
+        const prev = previous?.b[j];
+        const out = prev && prev.length === leaves * m ? prev : be.floats(leaves * m);
         collapse(p.data, m, k, (L, sum) => out.set(sum, L * m));
         return out;
       });

@@ -14,13 +14,12 @@ import { runInNewContext } from 'node:vm';
 import { compileWasmSync, createWasmBackend, type WasmBackend } from '../../src/kernels/wasm/core.js';
 import { DEFAULT_WASM_THREADS_URL, DEFAULT_WASM_URL, nodeThreadHost } from '../../src/kernels/wasm/index.js';
 import { Heap } from '../../src/kernels/wasm/heap.js';
-import type { Routing } from '../../src/kernels/routing.js';
 import { registerBackend, setBackend } from '../../src/kernels/backend.js';
 import { matrix } from '../../src/core/tensor.js';
 import { Model, type ModelConfig } from '../../src/layers/model.js';
 import { Optimizer } from '../../src/train/optim.js';
 import type { WeightStep } from '../../src/kernels/weight-step.js';
-import { assertBitEqual, randomArray, Rng, route, trainSmallModel } from '../helpers.js';
+import { assertBitEqual, randomArray, Rng, route, trainSmallModel, wasmTreeShapes } from '../helpers.js';
 
 const module = compileWasmSync(new Uint8Array(readFileSync(DEFAULT_WASM_THREADS_URL)));
 const be: WasmBackend = createWasmBackend(module, { threads: 2 }, nodeThreadHost);
@@ -202,20 +201,9 @@ test('wasm in place: products give the copied bits with any operand in place (NT
   }
 });
 
-function trees(rng: Rng): Array<{ what: string; k: number; m: number; s: number; rt: Routing }> {
-  const out = [];
-  // nodes batched (small m·s) and alone (m·s past the stream buffer), few rows and many, k = 0, empty routing
-  for (const [k, N, m, s] of [[0, 256, 512, 512], [0, 3, 512, 512], [1, 300, 100, 300], [3, 256, 256, 256], [2, 40, 517, 33],
-    [6, 256, 512, 512], [2, 5, 300, 500], [8, 256, 64, 96], [3, 0, 64, 64]]) {
-    const leaves = Array.from({ length: N }, () => rng.int(2 ** k));
-    out.push({ what: `k=${k} N=${N} m=${m} s=${s}`, k, m, s, rt: route(leaves, k) });
-  }
-  return out;
-}
-
 test('wasm in place: grouped products give the copied bits with weights, biases and gradients in place', () => {
   const rng = new Rng(92);
-  for (const { what, k, m, s, rt } of trees(rng)) {
+  for (const { what, k, m, s, rt } of wasmTreeShapes(rng)) {
     const T = 2 ** (k + 1) - 1, N = rt.end[0] ?? 0;
     const xs = randomArray(rng, N * s), dys = randomArray(rng, N * m), w = randomArray(rng, T * m * s), bias = randomArray(rng, T * m);
     const y = randomArray(rng, N * m), dx = randomArray(rng, N * s), dw = randomArray(rng, T * m * s), db = randomArray(rng, T * m);
@@ -229,7 +217,7 @@ test('wasm in place: grouped products give the copied bits with weights, biases 
 
 test('wasm in place: optimizer updates and the fused weight step give the copied bits with any state in place', () => {
   const rng = new Rng(93);
-  for (const { what, k, m, s, rt } of trees(rng)) {
+  for (const { what, k, m, s, rt } of wasmTreeShapes(rng)) {
     const T = 2 ** (k + 1) - 1, N = rt.end[0] ?? 0, size = m * s;
     const xs = randomArray(rng, N * s), dys = randomArray(rng, N * m);
     const w = randomArray(rng, T * size), mo = randomArray(rng, T * size, 0.1), v = randomArray(rng, T * size, 0.01).map(Math.abs);

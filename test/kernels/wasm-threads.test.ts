@@ -15,9 +15,8 @@ import { Worker } from 'node:worker_threads';
 import { compileWasmSync, createWasmBackend, type WasmBackend } from '../../src/kernels/wasm/core.js';
 import { DEFAULT_WASM_THREADS_URL, loadWasmBackend, nodeThreadHost } from '../../src/kernels/wasm/index.js';
 import { CONTROL_BYTES, Team, workerSource, type ThreadHost } from '../../src/kernels/wasm/threads.js';
-import type { Routing } from '../../src/kernels/routing.js';
 import { registerBackend, setBackend } from '../../src/kernels/backend.js';
-import { assertBitEqual, randomArray, Rng, route, trainSmallModel } from '../helpers.js';
+import { assertBitEqual, randomArray, Rng, route, trainSmallModel, wasmTreeShapes } from '../helpers.js';
 
 const module = compileWasmSync(new Uint8Array(readFileSync(DEFAULT_WASM_THREADS_URL)));
 const fourCores: ThreadHost = { cores: 4, start: nodeThreadHost.start };
@@ -70,16 +69,6 @@ test('wasm threads: products give the same bits on 1–4 threads (NT, NN, TN, st
   }
 });
 
-function trees(rng: Rng): Array<{ what: string; k: number; m: number; s: number; rt: Routing }> {
-  const out = [];
-  for (const [k, N, m, s] of [[0, 256, 512, 512], [1, 300, 100, 300], [3, 256, 256, 256], [2, 40, 517, 33], [4, 64, 256, 256],
-    [6, 256, 512, 512], [2, 5, 300, 500], [3, 0, 64, 64]]) {
-    const leaves = Array.from({ length: N }, () => rng.int(2 ** k));
-    out.push({ what: `k=${k} N=${N} m=${m} s=${s}`, k, m, s, rt: route(leaves, k) });
-  }
-  return out;
-}
-
 test('wasm threads: each thread\'s scratch holds its own part, not the whole product (memory does not grow with threads)', () => {
   const rng = new Rng(77);
   const M = 16, N = 4096, K = 2048, a = randomArray(rng, M * K), b = randomArray(rng, K * N);
@@ -96,7 +85,7 @@ test('wasm threads: each thread\'s scratch holds its own part, not the whole pro
 
 test('wasm threads: the grouped products give the same bits on 1–4 threads (nodes of every depth share rows)', () => {
   const rng = new Rng(72);
-  for (const { what, k, m, s, rt } of trees(rng)) {
+  for (const { what, k, m, s, rt } of wasmTreeShapes(rng)) {
     const T = 2 ** (k + 1) - 1, N = rt.end[0] ?? 0;
     const xs = randomArray(rng, N * s), dys = randomArray(rng, N * m), w = randomArray(rng, T * m * s), bias = randomArray(rng, T * m);
     const y0 = randomArray(rng, N * m), dx0 = randomArray(rng, N * s), dw0 = randomArray(rng, T * m * s), db0 = randomArray(rng, T * m);

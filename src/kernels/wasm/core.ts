@@ -463,9 +463,9 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
   /** The backend's release: an array of floats() gives its block back now (others: nothing happens). */
   function release(a: Float32Array): void {
     const block = held.get(a);
-    if (!block || !collected) return;
+    if (!block) return;
     held.delete(a);
-    collected.unregister(a);
+    collected!.unregister(a); // held only where floats() registered the array
     heap.release(block[0], block[1]);
   }
 
