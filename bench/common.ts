@@ -3,7 +3,7 @@
  * time, the peer engines (loaded once; a peer that fails prints one line and
  * is skipped), the machine's peak figures for rooflines, and plain-text tables.
  */
-import { registerAvailableBackends } from '../src/kernels/select.js';
+import { registerAvailableBackends, threadControl } from '../src/kernels/select.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -68,22 +68,9 @@ export function getBackend(name: string): Backend {
   return setBackend(name);
 }
 
-/** A backend's optional thread-count control, if it has one. */
-export function threadControl(b: Backend): ((n: number) => unknown) | null {
-  const f = (b as unknown as { setThreads?: unknown }).setThreads;
-  return typeof f === 'function' ? (n: number) => (f as (n: number) => unknown).call(b, n) : null;
-}
-
-/** The thread count a backend runs with now: info().threads where it reports one, else 1. */
+/** The thread count a backend runs with now (1 where it has no thread control). */
 export function threadsOf(b: Backend): number {
-  const info = (b as unknown as { info?: unknown }).info;
-  if (typeof info !== 'function') return 1;
-  try {
-    const t = (info.call(b) as { threads?: unknown })?.threads;
-    return typeof t === 'number' && t >= 1 ? t : 1;
-  } catch {
-    return 1;
-  }
+  return threadControl(b)?.info().threads ?? 1;
 }
 
 // ---------- peers ----------

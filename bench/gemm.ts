@@ -9,8 +9,9 @@
  * Baseline of every shape: onnxruntime-node at 1 thread (else the js backend).
  */
 import { Rng } from '../src/core/rng.js';
+import { threadControl } from '../src/kernels/select.js';
 import {
-  f1, getBackend, loadBackends, loadOrt, loadTfWasm, oneLine, ratio, settle, threadControl, threadsOf,
+  f1, getBackend, loadBackends, loadOrt, loadTfWasm, oneLine, ratio, settle, threadsOf,
   type BenchContext, type BenchResult, type Table,
 } from './common.js';
 import { matMulModel } from './onnx.js';
@@ -56,9 +57,10 @@ export async function runGemm(ctx: BenchContext): Promise<BenchResult> {
 
     for (const name of names) {
       const b = getBackend(name);
-      const threads = threadControl(b);
-      const counts = threads ? [1, 2] : [1];
-      if (!threads) noThreads.add(name);
+      const threads = threadControl(b), initial = threadsOf(b);
+      // 2 threads only where the backend runs them here (setThreads caps at the cores this process may use)
+      const counts = threads ? [1, 2].filter((c) => threads.setThreads(c) === c) : [1];
+      if (counts.length < 2) noThreads.add(name);
       // W made by the backend, as a model's weights are (the wasm backend's in its memory, read in place, as the
       // peers keep theirs); x and y are ordinary arrays (activations)
       const wb = b.floats(N * K);
@@ -66,12 +68,14 @@ export async function runGemm(ctx: BenchContext): Promise<BenchResult> {
       for (const t of counts) {
         cands.push({
           name: `treegate ${name}`, threads: t, flops,
-          before: threads ? () => threads(t) as void | Promise<void> : undefined,
+          before: threads ? () => void threads.setThreads(t) : undefined,
           run: () => b.gemmNT(M, N, K, x, 0, wb, 0, y, 0, false),
         });
       }
-      const initial = threadsOf(b);
-      if (threads) cleanup.push(() => void threads(initial));
+      if (threads) {
+        threads.setThreads(initial);
+        cleanup.push(() => void threads.setThreads(initial));
+      }
     }
 
     if (ort) {
@@ -120,7 +124,7 @@ export async function runGemm(ctx: BenchContext): Promise<BenchResult> {
     head: ['shape M×N×K', 'engine', 'threads', 'GFLOP/s', `speed vs ${baselineName}`, 'repeats × calls'],
     rows: rows.map((r) => [r.shape, r.candidate, String(r.threads), f1(r.gflops), ratio(r.vsBaseline), `${r.repeats} × ${r.inner}`]),
     notes: [
-      ...[...noThreads].map((n) => `treegate ${n}: no setThreads() on the backend, so no 2-thread figure`),
+      ...[...noThreads].map((n) => `treegate ${n}: no 2-thread figure (no setThreads() on the backend, or one core for this process)`),
       'tfjs-backend-wasm has no threads in Node (WASM_HAS_MULTITHREAD_SUPPORT false); it and onnxruntime get B = Wᵀ (K×N)',
       'no FMA-peak or bandwidth microbenchmark here: see the tree bench for the figures its rooflines use',
       ...notes,

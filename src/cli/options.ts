@@ -66,7 +66,7 @@ export function backendOption(): Option {
 }
 
 export function threadsOption(): Option {
-  return new Option('--threads <n>', 'threads of the native and wasm kernels (default: every core; js runs on one)').argParser(int(1, 64));
+  return new Option('--threads <n>', 'threads of the native and wasm kernels (default: the cores this process may use, its CPU affinity and container quota; js runs on one)').argParser(int(1, 64));
 }
 
 /**
@@ -91,7 +91,7 @@ export function useKernels(o: KernelOptions, log: (line: string) => void = (l) =
     if (backend.name === 'js') {
       if (o.threads > 1) log(`treegate: --threads ${o.threads} applies to the native and wasm backends; the js backend runs on one thread`);
     } else if (got < o.threads) {
-      log(`treegate: --threads ${o.threads}: this machine runs the ${backend.name} kernels on at most ${got} threads`);
+      log(`treegate: --threads ${o.threads}: this process may run the ${backend.name} kernels on at most ${got} thread${got > 1 ? 's' : ''} (its CPUs and container quota)`);
     }
   }
   return { backend, threads: threadCount() };

@@ -47,15 +47,24 @@ export function selectBackend(choice: BackendChoice = 'auto', log: (line: string
   return setBackend(choice);
 }
 
-/** A registered backend's thread control, where it has one (native, wasm). */
-function threaded(name: string): { setThreads(n: number): number; info(): { threads: number } } | null {
-  const b = getBackend(name) as Partial<{ setThreads(n: number): number; info(): { threads: number } }> | undefined;
-  return b && typeof b.setThreads === 'function' && typeof b.info === 'function' ? b as { setThreads(n: number): number; info(): { threads: number } } : null;
+/** The thread control of the native and wasm backends. */
+export interface ThreadControl { setThreads(n: number): number; info(): { threads: number } }
+
+/** A backend's thread control, where it has one (native, wasm). */
+export function threadControl(b: Backend | undefined): ThreadControl | null {
+  const t = b as Partial<ThreadControl> | undefined;
+  return t && typeof t.setThreads === 'function' && typeof t.info === 'function' ? t as ThreadControl : null;
+}
+
+/** A registered backend's thread control, where it has one. */
+function threaded(name: string): ThreadControl | null {
+  return threadControl(getBackend(name));
 }
 
 /**
  * Threads of the native and wasm backends' kernels, from 1 to the cores of the machine (at most 64; the default
- * is all of them), for this process, whichever backend is selected now. Returns the count the selected backend
+ * is the cores this process may use: its CPU affinity, capped by its cgroup's CPU quota), for this process,
+ * whichever backend is selected now. Returns the count the selected backend
  * runs with now: `n` capped at what it can start (the addon's thread pool; wasm's worker threads), 1 on the js
  * backend.
  */

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import type { Backend } from '../backend.js';
+import { usableCores } from '../cores.js';
 import type { Routing } from '../routing.js';
 import { checkWeightStep } from '../weight-step.js';
 
@@ -67,6 +68,8 @@ export function loadAddon(): Addon | null {
   }
   try {
     addon = createRequire(import.meta.url)(ADDON_PATH) as Addon;
+    // the addon's pool has a thread per online CPU; run on those this process may use (setThreads caps there too)
+    addon.setThreads(Math.min(addon.info().threads, usableCores()));
   } catch (e) {
     loadError = `cannot load ${ADDON_PATH}: ${e instanceof Error ? e.message : String(e)}`;
     addon = null;
@@ -156,7 +159,7 @@ export function nativeBackend(): (Backend & { setThreads(n: number): number; inf
     },
     gatherRows: (src, stride, off, idx, count, cols, dst) => a.gatherRows(src, stride, off, idx, count, cols, dst),
     scatterRows: (src, cols, idx, count, dst, stride, off, acc) => a.scatterRows(src, cols, idx, count, dst, stride, off, acc),
-    setThreads: (n: number) => a.setThreads(n),
+    setThreads: (n: number) => a.setThreads(Math.min(n, usableCores())),
     info: () => a.info(),
   };
 }

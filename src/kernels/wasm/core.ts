@@ -235,7 +235,7 @@ export interface WasmOptions {
    */
   residentBytes?: number;
   /**
-   * Threads the kernels run on (default: every core). Only where the loader can start worker threads on a
+   * Threads the kernels run on (default: the host's cores; in Node those the process may use, usableCores()). Only where the loader can start worker threads on a
    * shared memory: Node (loadWasmBackend takes build/treegate-threads.wasm), or a cross-origin isolated page given
    * treegate-threads.wasm (useWasm). Elsewhere the backend runs on one thread whatever this says. Any count gives the same results bit for bit: a product is split between threads
    * by its output columns, never along a sum.

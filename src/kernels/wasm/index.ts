@@ -3,8 +3,8 @@
  * compiled to build/treegate.wasm and build/treegate-threads.wasm by `npm run build`).
  * Nothing is registered here: call registerBackend(loadWasmBackend()) to make it selectable.
  */
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { usableCores } from '../cores.js';
 import { compileWasmSync, createWasmBackend, type WasmBackend, type WasmOptions } from './core.js';
 import { readFileBytes } from './read-file.js';
 import { workerSource, type ThreadHost } from './threads.js';
@@ -24,7 +24,7 @@ export const DEFAULT_WASM_THREADS_URL: URL = new URL('../../../build/treegate-th
 const NODE_WORKER = `${workerSource()}run(require('node:worker_threads').workerData);\n`;
 
 export const nodeThreadHost: ThreadHost = {
-  cores: availableParallelism(),
+  cores: usableCores(),
   start(data) {
     const w = new Worker(NODE_WORKER, { eval: true, workerData: data, execArgv: [] });
     w.on('error', () => { /* its parts go to the other threads (threads.ts) */ });

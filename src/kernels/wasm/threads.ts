@@ -65,7 +65,7 @@ export interface WorkerData {
 
 /** Starts workers (Node's loader: node:worker_threads, unref'd so that they never keep a process alive; a page's: web workers). */
 export interface ThreadHost {
-  /** Threads this machine runs at once (the caller included). */
+  /** Threads this machine runs at once for this process (the caller included): Node's usableCores(), a page's hardwareConcurrency. */
   readonly cores: number;
   start(data: WorkerData): void;
 }
