@@ -3,7 +3,6 @@ import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import { check } from '../core/errors.js';
-import { setBackend } from '../kernels/backend.js';
 import { Rng } from '../core/rng.js';
 import { MEMORIZATION_DEFAULTS } from '../data/memorization.js';
 import { DATASETS, datasetShape, prepareData, type DatasetName } from '../data/prepare.js';
@@ -190,14 +189,8 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   // everything that can be checked is checked before data loading and training (a CSV's shape is known once read)
   const shape = datasetShape(prep);
   if (shape && !resumed) {
-    // validates shapes and options; on the js backend, so that this model's arrays do not hold the wasm module's
-    // memory (until collected) when the run's model is made
-    setBackend('js');
-    try {
-      new Model(configFor(shape.inputSize, shape.numClasses));
-    } finally {
-      setBackend(be.name);
-    }
+    // validates shapes and options; disposed at once, so that its arrays hold none of the wasm module's memory
+    new Model(configFor(shape.inputSize, shape.numClasses)).dispose();
   }
   for (const f of [modelPath, metricsPath, resultPath]) checkWritableFile(f); // OUT created if missing; checked before the training
   // a new run must not mix its checkpoints with an earlier run's: resume would pick the wrong one. Without
