@@ -43,6 +43,11 @@ import {
 import { collectGarbage, fmtMs, measure, timeRatio, type Candidate, type Measurement } from '../src/experiments/timing.js';
 
 const n = 512, m = 512, N = 256, K_MAX = 10;
+/**
+ * The deepest k the js reference is timed at in a quick run (every k with --full): its k = 9 and 10 took 90 s of a
+ * 600 s budget (a training call 11–15 s, building k = 10's collapsed tables 20 s), and no target reads them.
+ */
+const JS_QUICK_K_MAX = 8;
 
 export const TRAIN_PHASES = ['forward', 'backward', 'step'] as const;
 export const FIGURES = [...TRAIN_PHASES, 'train step', 'infer N=256', 'infer N=1'] as const;
@@ -198,8 +203,9 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
     // backend's in its memory), all before the timing: the first backend's from the draws, the others' copies of
     // them (drawing the 2047 nodes of k = 10 again took 6 s per backend)
     const draws = rng.fork().getState(), dyDraws = rng.fork().getState();
+    const here = backends.filter((be) => be !== 'js' || !ctx.quick || k <= JS_QUICK_K_MAX);
     const sets = new Map<string, Subject[]>();
-    for (const be of backends) {
+    for (const be of here) {
       setBackend(be);
       const layers: Array<TreeGated | Dense> = [
         new TreeGated({ inputSize: n, outputSize: m, depth: k, gating: 'units', gateUnits: units }), new Dense(n, m), new Dense(n, width)];
@@ -237,10 +243,10 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
         s.opt.dispose();
       }
     };
-    for (const be of backends) await groups(be);
+    for (const be of here) await groups(be);
 
     const get = (ms: Measurement[], name: string): Measurement => ms.find((q) => q.name === name)!;
-    for (const be of backends) {
+    for (const be of here) {
       for (const figure of FIGURES) {
         const isTrain = (TRAIN_PHASES as readonly string[]).includes(figure) || figure === 'train step';
         const phase = (TRAIN_PHASES as readonly string[]).includes(figure) ? figure : 'total';
@@ -298,6 +304,7 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
     'per-node bound: Σ over the touched nodes of max(flops / peak, bytes / bandwidth) + inputs and outputs, i.e. each node product overlapping only its own weight reads (the roofline bound lets one node\'s reads overlap another\'s arithmetic); its achieved fraction measures the kernels, the gap between the two bounds the scheduling',
     `read rate in the group: ${PROBE_BYTES >> 20} MB read from memory with the backend's thread count (the native addon's readProbe, vector loads), timed in the same interleaved group as the figure; achieved at that rate: the roofline bound with that rate in place of the bandwidth limit (the same peak), i.e. against what the memory gave while the figure ran — a diagnostic beside the issue's bound, not a replacement (it reads above 100% where weights come from cache)`,
     'training figures: forward (train mode), backward (weight + input gradients), step = lazy Adam over touched nodes + clearing their gradients; training step = forward + backward with the Adam update fused in, as train() runs it (native and wasm: a candidate of its own in the same group; js composes the fused update from the separate kernels, so its figure is the separate candidate\'s forward + backward + step, as is the dense layers\'); its napkin: 28 bytes per weight (forward reads w; backward reads w, m, v once and writes w, m, v), flops of forward + backward, the per-node bound overlapping each node\'s forward and backward with their own reads',
+    ...(ctx.quick && backends.includes('js') ? [`the js reference is timed at k ≤ ${JS_QUICK_K_MAX} in a quick run (its deeper trees take minutes; --full times every k)`] : []),
     'inference: collapsed leaf tables (k = 0: the root), built outside the timing and, on the native backend, packed into panels as the dense baselines\' weights are; N = 1 takes the next example of the batch on every call, so successive calls read different leaves',
   ];
   tables[tables.length - 1].notes = notes;
