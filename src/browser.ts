@@ -4,8 +4,8 @@
  * on the js reference until useWasm() resolves.
  */
 import { TreegateError } from './core/errors.js';
-import { registerBackend, setBackend, type Backend } from './kernels/backend.js';
-import { checkWasmOptions, loadWasmBackendAsync, type WasmOptions } from './kernels/wasm/core.js';
+import { registerBackend, setBackend } from './kernels/backend.js';
+import { checkWasmOptions, loadWasmBackendAsync, type WasmBackend, type WasmOptions } from './kernels/wasm/core.js';
 import { workerSource, type ThreadHost } from './kernels/wasm/threads.js';
 
 export * from './portable.js';
@@ -20,7 +20,7 @@ export * from './portable.js';
  * `treegate/treegate-threads.wasm` in a cross-origin isolated page, the kernels run on web workers too
  * (`options.threads`, default navigator.hardwareConcurrency); elsewhere it runs on the page's thread.
  */
-export async function useWasm(source: Response | ArrayBuffer | Uint8Array | URL | string, options: WasmOptions = {}): Promise<Backend> {
+export async function useWasm(source: Response | ArrayBuffer | Uint8Array | URL | string, options: WasmOptions = {}): Promise<WasmBackend> {
   checkWasmOptions(options); // before anything is fetched
   let src: Response | ArrayBuffer | Uint8Array;
   if (typeof source === 'string' || source instanceof URL) {
@@ -50,8 +50,10 @@ export async function useWasm(source: Response | ArrayBuffer | Uint8Array | URL 
     src = source;
   }
   const b = await loadWasmBackendAsync(src, options, browserThreadHost());
+  await b.whenStarted(); // its web workers up before the page's next synchronous call
   registerBackend(b);
-  return setBackend(b.name);
+  setBackend(b.name);
+  return b;
 }
 
 /**

@@ -17,10 +17,11 @@ export { readCsv, MAX_CSV_BYTES } from './data/csv-file.js';
 export { loadModel, saveModel } from './io/model-file.js';
 export { writeFileAtomic } from './io/atomic.js';
 export { listCheckpoints, loadNewestCheckpoint, writeCheckpoint, type LoadedCheckpoint } from './io/checkpoint.js';
-export { renderReport, type Chart, type Report, type Section } from './report/html.js';
+export { renderReport, type Chart, type Report, type Section, type Table, type Trace } from './report/html.js';
 export { trainingReport } from './report/training.js';
 export {
-  aggregate, fit, type AggRow, type ExperimentOptions, type ExperimentResult, type FitResult,
+  aggregate, fit, type AggRow, type ExperimentOptions, type ExperimentResult, type FitResult, type Row, type Stat,
+  type TrainSettings,
 } from './experiments/common.js';
 export { runMemorization } from './experiments/memorization.js';
 export { runAccuracy } from './experiments/accuracy.js';

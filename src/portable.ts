@@ -8,6 +8,9 @@ export { matrix, type Matrix } from './core/tensor.js';
 
 export { backend, backendNames, registerBackend, setBackend, jsBackend, type Backend } from './kernels/backend.js';
 export { Routing, nodeCount, nodeDepth } from './kernels/routing.js';
+export type { PackNodes, RoutedForward } from './kernels/grouped.js';
+export type { GroupedBackwardWeightStep, WeightStep } from './kernels/weight-step.js';
+export type { ThreadHost } from './kernels/wasm/threads.js';
 export { createWasmBackend, loadWasmBackendAsync, type WasmBackend, type WasmOptions } from './kernels/wasm/core.js';
 
 export { Activation } from './layers/activation.js';
@@ -19,7 +22,7 @@ export { denseOfEqualParams, parameterCount } from './layers/equal-params.js';
 export { Model, mlpConfig, paramShapes, type DataInfo, type InputNormalization, type MlpOptions, type ModelConfig, type TreeStats } from './layers/model.js';
 export { isRouted } from './layers/layer.js';
 export type {
-  ActivationConfig, ActivationFn, DenseConfig, GatingSource, Layer, LayerConfig, LeafUsage, Macs, MoeConfig, Mode, NodeInit, RoutedLayer, TreeConfig,
+  ActivationConfig, ActivationFn, DenseConfig, EarlyStep, GatingSource, Layer, LayerConfig, LeafUsage, Macs, MoeConfig, Mode, NodeInit, RoutedLayer, TreeConfig,
 } from './layers/layer.js';
 
 export { Optimizer, learningRate, type OptimizerConfig, type OptimizerKind, type ScheduleKind } from './train/optim.js';

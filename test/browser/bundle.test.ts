@@ -60,7 +60,9 @@ export async function scenario(tg, wasmSource) {
 `;
 
 // The threads page's script: the scenario on the shared-memory module, then, where the page is cross-origin isolated,
-// a product on 1 and on 2 threads (until the workers, which start asynchronously, have run a part of one).
+// a new backend on 2 threads whose web worker is up when useWasm resolves (web workers start only once the page
+// yields: a long synchronous call right after would otherwise run on the page's thread alone), and a product on 1
+// and on 2 threads (until the workers have run a part of one).
 const THREADS = `
 (async () => {
   const r = await scenario(tg, 'treegate-threads.wasm');
@@ -69,9 +71,12 @@ const THREADS = `
     window.result = r;
     return;
   }
-  const be = tg.backend(), rng = new tg.Rng(9), M = 256, N = 512, K = 512;
+  const rng = new tg.Rng(9), M = 256, N = 512, K = 512;
   const a = new Float32Array(M * K).map(() => rng.normal()), w = new Float32Array(N * K).map(() => rng.normal());
   const one = new Float32Array(M * N), two = new Float32Array(M * N);
+  const fresh = await tg.useWasm('treegate-threads.wasm', { threads: 2 });
+  const beforeYield = fresh.info().workersUp;
+  const be = tg.backend();
   be.setThreads(1);
   be.gemmNT(M, N, K, a, 0, w, 0, one, 0, false);
   be.setThreads(2);
@@ -80,7 +85,7 @@ const THREADS = `
     await new Promise((ok) => setTimeout(ok, 20));
   }
   be.gemmNT(M, N, K, a, 0, w, 0, two, 0, false);
-  r.threads = { maxThreads: be.info().maxThreads, workerParts: be.info().workerParts, same: one.every((v, i) => Object.is(v, two[i])) };
+  r.threads = { maxThreads: be.info().maxThreads, workerParts: be.info().workerParts, beforeYield, same: one.every((v, i) => Object.is(v, two[i])) };
   window.result = r;
 })().catch((e) => { window.result = { failed: String(e && e.stack || e) }; });
 `;
@@ -205,9 +210,10 @@ test('in a cross-origin isolated page treegate-threads.wasm runs on web workers:
   try {
     const isolated = await run('/threads/');
     assert.equal(isolated.failed, undefined, `the isolated page failed: ${String(isolated.failed)}`);
-    const threads = isolated.threads as { maxThreads: number; workerParts: number; same: boolean };
+    const threads = isolated.threads as { maxThreads: number; workerParts: number; beforeYield: number; same: boolean };
     assert.ok(threads.maxThreads >= 2, `threads: ${JSON.stringify(threads)}`);
     assert.ok(threads.workerParts > 0, 'the web workers ran parts of the product');
+    assert.equal(threads.beforeYield, 1, 'the web worker of a backend on 2 threads is up when useWasm resolves');
     assert.ok(threads.same, 'the product on 2 threads has the bits of 1 thread');
     // the same model bytes as on one thread (Node, the package's browser build, the plain module)
     const tg = await import(pathToFileURL(join(ROOT, 'dist/browser.js')).href);

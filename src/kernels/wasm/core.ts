@@ -263,15 +263,21 @@ export type WasmBackend = Backend & {
   /** Sets the threads the kernels run on, from 1 to info().maxThreads (1 where threads cannot start); returns the count set. */
   setThreads(n: number): number;
   /**
-   * Its threads now and at most, the bytes of its module's memory (which never shrinks), and the kernel calls its
-   * worker threads have run so far (0 on one thread: whether the workers do anything).
+   * Its threads now and at most, the bytes of its module's memory (which never shrinks), the kernel calls its
+   * worker threads have run so far (0 on one thread: whether the workers do anything) and the workers up now.
    */
-  info(): { threads: number; maxThreads: number; memoryBytes: number; workerParts: number };
+  info(): { threads: number; maxThreads: number; memoryBytes: number; workerParts: number; workersUp: number };
   /**
    * Stops the worker threads this backend started (they hold its module instances and its memory). The backend
    * keeps working: a later call that splits its work starts new ones, unless setThreads(1) came first.
    */
   close(): void;
+  /**
+   * Resolves once the worker threads for the current thread count are up (at once on one thread), or after
+   * `timeoutMs` (default 10 s): a page's web workers start only once it yields, so `useWasm` awaits this before
+   * it returns, and so should a page that raises the count with setThreads before a long synchronous call.
+   */
+  whenStarted(timeoutMs?: number): Promise<void>;
 };
 
 /**
@@ -1155,8 +1161,9 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
       return team ? team.setThreads(n) : 1;
     },
     info: () => ({ threads: threadsNow(), maxThreads: team?.maxThreads ?? 1, memoryBytes: k.memory.buffer.byteLength,
-      workerParts: team?.workerParts ?? 0 }),
+      workerParts: team?.workerParts ?? 0, workersUp: team?.workersUp ?? 0 }),
     close: () => team?.close(),
+    whenStarted: (timeoutMs = 10_000) => (team ? team.whenStarted(timeoutMs) : Promise.resolve()),
   });
 }
 

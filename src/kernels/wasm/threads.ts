@@ -36,6 +36,7 @@ const SCRATCH_HI = 5;
 const SCRATCH_EACH = 6; // scratch bytes per thread / 64
 const EPOCH = 7; // workers started in another epoch stop (close())
 const WORKED = 8; // parts the workers have run, in all (info(): whether the threads do anything)
+const READY = 9; // workers of this epoch that are up (their module instantiated): whenStarted()
 /** Bits of NEXT for the part; the rest (21 bits) count jobs, so a stale compare-and-swap needs 2^21 jobs to pass. */
 const PART_BITS = 10;
 const PART_MASK = (1 << PART_BITS) - 1;
@@ -84,6 +85,7 @@ function run({ module, memory, control, names, tid, epoch }) {
   const fns = names.map((n) => ex[n]);
   const I = new Int32Array(memory.buffer, control, 16);
   const F = new Float64Array(memory.buffer, control + 64, ${ARGS * MAX_PARTS});
+  if (Atomics.load(I, ${EPOCH}) === epoch) Atomics.add(I, ${READY}, 1);
   // a job is new when its generation differs from the last one this worker claimed in, and it is written
   const fresh = (c, seen) => (c >>> ${PART_BITS}) !== seen && (c & ${PART_MASK}) !== ${WRITING};
   let seen = -1; // the job being posted when this worker started is one to help with too
@@ -165,6 +167,11 @@ export class Team {
   /** Parts the workers have run since the team began (the calling thread's are not counted). */
   get workerParts(): number {
     return Atomics.load(this.I, WORKED);
+  }
+
+  /** Workers up now (their module instantiated, waiting for parts). */
+  get workersUp(): number {
+    return Atomics.load(this.I, READY);
   }
 
   /** Threads jobs are split for now (1: every kernel runs on the calling thread). */
@@ -300,7 +307,19 @@ export class Team {
     this.gen = (this.gen + 1) % GENERATIONS;
     Atomics.store(this.I, NEXT, (this.gen << PART_BITS) | WRITING);
     Atomics.notify(this.I, NEXT);
+    Atomics.store(this.I, READY, 0);
     this.started = 0;
+  }
+
+  /**
+   * Starts the workers for the thread count and resolves once they are up, or after `timeoutMs` (a worker still
+   * starting then only leaves its parts to the others). A page needs it: its web workers start only once the page
+   * yields, so a long synchronous call right after the backend was made would run on the page's thread alone.
+   */
+  async whenStarted(timeoutMs: number): Promise<void> {
+    this.startWorkers();
+    const until = Date.now() + timeoutMs;
+    while (Atomics.load(this.I, READY) < this.started && Date.now() < until) await new Promise((ok) => setTimeout(ok, 2));
   }
 
   /** Starts workers up to the thread count (they claim parts as soon as they are up; nobody waits for them). */
