@@ -147,6 +147,7 @@ function rejectIdleOptions(o: TrainCliOptions, cmd: Command): void {
     { options: ['experts', 'topK', 'balanceWeight'], applies: !routed || o.layer === 'moe', why: `with --layer ${o.layer}`, fix: 'options of --layer moe' },
     { options: ['blocks', 'gating', 'straightThrough', 'nodeInit', 'decayGamma'], applies: !routed || o.layer !== 'moe', why: 'with --layer moe',
       fix: 'options of --layer tree and flat' },
+    { options: ['nodeInit'], applies: !routed || o.layer === 'tree', why: `with --layer ${o.layer}`, fix: 'an option of --layer tree (flat leaves are drawn He normal)' },
     { options: ['momentum'], applies: o.optimizer === 'sgd', why: `with --optimizer ${o.optimizer}`, fix: 'it sets the momentum of --optimizer sgd' },
     { options: ['decayGamma'], applies: o.weightDecay > 0, why: 'without --weight-decay', fix: 'it scales the weight decay of the deeper nodes' },
     { options: ['keepCheckpoints'], applies: o.checkpointEvery !== undefined, why: 'without --checkpoint-every', fix: 'it limits the checkpoints that option writes' },

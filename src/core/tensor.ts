@@ -41,14 +41,20 @@ export function checkShape(m: Matrix, cols: number, what: string, rows?: number)
   checkData(m.data, m.rows, m.cols, what);
 }
 
-/** Throws a clear error unless `labels` holds at least `rows` integer class indices in [0, classes). */
+/** Throws a clear error unless `labels` holds `rows` integer class indices in [0, classes), one per example. */
 export function checkLabels(labels: Int32Array, rows: number, classes: number, what: string): void {
   if (!(labels instanceof Int32Array)) throw new TreegateError(`${what}: labels must be an Int32Array`);
-  if (labels.length < rows) throw new TreegateError(`${what}: ${labels.length} labels for ${rows} examples`);
+  if (labels.length !== rows) throw new TreegateError(`${what}: ${labels.length} labels for ${rows} examples`, 'give one label per example');
   for (let i = 0; i < rows; i++) {
     const l = labels[i];
     if (l < 0 || l >= classes) throw new TreegateError(`${what}: label ${l} of example ${i} is not a class of the model`, `classes are 0…${classes - 1}`);
   }
+}
+
+/** Throws a clear error naming the first non-finite element of `m` (row and column from 0), if there is one. */
+export function checkFinite(m: Matrix, what: string): void {
+  const bad = firstNonFinite(m);
+  if (bad) throw new TreegateError(`${what}: row ${bad.row}, column ${bad.col} is ${bad.value}`, 'inputs must be finite');
 }
 
 /** The first non-finite element of a matrix (row, column, value), or null if all are finite. */

@@ -1,6 +1,6 @@
 import { check, checkInt, TreegateError } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
-import { checkLabels, checkShape, firstNonFinite, matrix, Scratch, type Matrix } from '../core/tensor.js';
+import { checkFinite, checkLabels, checkShape, matrix, Scratch, type Matrix } from '../core/tensor.js';
 import { backend } from '../kernels/backend.js';
 import { Activation } from './activation.js';
 import { Dense } from './dense.js';
@@ -108,6 +108,7 @@ export class Model {
   }
 
   params(): Param[] {
+    this.alive();
     return this.layers.flatMap((l) => l.params());
   }
 
@@ -124,10 +125,14 @@ export class Model {
     return out;
   }
 
-  /** (N, inputSize) → logits (N, numClasses); the result is reused by the next call. */
+  /**
+   * (N, inputSize) → logits (N, numClasses); the result is reused by the next call. Inference checks that the
+   * inputs are finite; training leaves that to the Trainer, which checks its sets once.
+   */
   forward(x: Matrix, mode: Mode): Matrix {
     this.alive();
     checkShape(x, this.inputSize, 'model input');
+    if (mode === 'infer') checkFinite(x, 'model input');
     let h = x;
     for (const l of this.layers) h = l.forward(h, mode);
     return h;
@@ -184,8 +189,10 @@ export class Model {
   evaluate(x: Matrix, labels: Int32Array, batchSize = 1000): { loss: number; accuracy: number } {
     this.alive();
     checkShape(x, this.inputSize, 'evaluation input');
+    check(x.rows > 0, 'the evaluation set is empty', 'evaluate one example or more');
     checkLabels(labels, x.rows, this.config.numClasses, 'evaluation');
     checkInt(batchSize, 'evaluation batch size', 1);
+    checkFinite(x, 'evaluation input');
     let loss = 0, correct = 0;
     const D = x.cols;
     for (let b = 0; b < x.rows; b += batchSize) {
@@ -196,11 +203,7 @@ export class Model {
       loss += r.loss * rows;
       correct += r.correct;
     }
-    if (!Number.isFinite(loss)) {
-      const bad = firstNonFinite(x); // else the weights make the outputs overflow: the loss says so
-      if (bad) throw new TreegateError(`evaluation input: row ${bad.row}, column ${bad.col} is ${bad.value}`, 'inputs must be finite');
-    }
-    return { loss: x.rows ? loss / x.rows : 0, accuracy: x.rows ? correct / x.rows : 0 };
+    return { loss: loss / x.rows, accuracy: correct / x.rows };
   }
 
   parameterCount(): number {
@@ -320,6 +323,7 @@ export function mlpConfig(o: MlpOptions): ModelConfig {
   for (const t of o.treeLayers) {
     checkInt(t, 'tree layer index', 1, widths.length - 1);
   }
+  check(new Set(o.treeLayers).size === o.treeLayers.length, `tree layer indices repeat: ${o.treeLayers.join(', ')}`, 'name each routed layer once');
   const layers: LayerConfig[] = [];
   for (let i = 1; i < widths.length; i++) {
     const inputSize = widths[i - 1], outputSize = widths[i];

@@ -49,10 +49,15 @@ test('labels out of range or too few, a batch size that is not a whole number â‰
     bad[4] = -1;
     rejects(() => m.evaluate(x, bad), /label -1 of example 4/);
     rejects(() => m.evaluate(x, y.subarray(0, 3)), /evaluation: 3 labels for 10 examples/);
+    rejects(() => m.evaluate(x, new Int32Array(12)), /evaluation: 12 labels for 10 examples \(give one label per example\)/);
+    rejects(() => m.evaluate(matrix(0, D), new Int32Array(0)), /the evaluation set is empty/);
     for (const b of [0, 2.5, -5, NaN]) rejects(() => m.evaluate(x, y, b), /evaluation batch size must be an integer/);
     const nan = matrix(10, D, x.data.slice());
     nan.data[1 * D + 2] = NaN;
     rejects(() => m.evaluate(nan, y), /evaluation input: row 1, column 2 is NaN/);
+    rejects(() => m.forward(nan, 'infer'), /model input: row 1, column 2 is NaN/);
+    nan.data[1 * D + 2] = -Infinity;
+    rejects(() => m.forward(nan, 'infer'), /model input: row 1, column 2 is -Infinity/);
     assert.ok(Number.isFinite(m.evaluate(x, y).loss), `${be}: finite inputs evaluate`);
   }
   setBackend('js');
@@ -102,4 +107,12 @@ test('seeds, backend names and data options that would be quietly changed are re
   rejects(() => new Optimizer([], { kind: 'sgd', beta1: 0.5 }), /beta1, beta2 and eps are settings of adam, not sgd/);
   rejects(() => mlpConfig({ inputSize: D, numClasses: C, hidden: [4], treeLayers: [1], depth: 1, routed: 'bogus' as 'tree' }), /unknown routed layer kind 'bogus'/);
   rejects(() => denseOfEqualParams({ inputSize: D, numClasses: C, hidden: [4], treeLayers: [], depth: 0 }, NaN), /parameter count of the dense MLP must be an integer/);
+});
+
+test('a disposed model cannot be saved or trained; tree layer indices may not repeat', () => {
+  const m = model();
+  m.dispose();
+  rejects(() => encodeModel(m), /this model was disposed/);
+  rejects(() => m.params(), /this model was disposed/);
+  rejects(() => mlpConfig({ inputSize: D, numClasses: C, hidden: [12], treeLayers: [2, 2], depth: 2 }), /tree layer indices repeat: 2, 2/);
 });

@@ -63,7 +63,7 @@ export function loadAddon(): Addon | null {
     return (addon = null);
   }
   if (!existsSync(ADDON_PATH)) {
-    loadError = `not built (${ADDON_PATH} is missing; \`npm run build:native\` builds it)`;
+    loadError = `not built (${ADDON_PATH} is missing; \`npm rebuild treegate\` builds it where treegate is installed, \`npm run build:native\` in its repository)`;
     return (addon = null);
   }
   try {
