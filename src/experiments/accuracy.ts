@@ -2,7 +2,7 @@ import { Rng } from '../core/rng.js';
 import { prepareData, type PreparedData } from '../data/prepare.js';
 import type { MlpOptions } from '../layers/model.js';
 import { seriesTraces, type Chart, type Report } from '../report/html.js';
-import { aggregate, fit, pm, reportMeta, type ExperimentOptions, type ExperimentResult, type Row } from './common.js';
+import { aggregate, fit, pm, reportMeta, settingsWith, type ExperimentOptions, type ExperimentResult, type Row } from './common.js';
 
 /**
  * Experiment 2 (issue 4): held-out accuracy on MNIST and Fashion-MNIST against
@@ -31,7 +31,7 @@ export const ACCURACY_VARIANTS = [
 ];
 
 export function runAccuracy(o: ExperimentOptions, seeds: number[]): { result: Omit<ExperimentResult, 'command' | 'date' | 'machine'>; report: (r: ExperimentResult) => Report } {
-  const s = { ...accuracySettings(o.quick), ...o.override } as ReturnType<typeof accuracySettings>;
+  const s = settingsWith(accuracySettings(o.quick), o.override, 'accuracy');
   const runs: Row[] = [];
   const total = s.datasets.length * seeds.length * s.depths.length * ACCURACY_VARIANTS.length;
   let done = 0;

@@ -1,4 +1,5 @@
 import { cpus, totalmem } from 'node:os';
+import { check } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { matrix } from '../core/tensor.js';
 import type { PreparedData } from '../data/prepare.js';
@@ -19,6 +20,20 @@ export interface ExperimentOptions {
 }
 
 export interface TrainSettings { epochs: number; batchSize: number; lr: number; weightDecay?: number }
+
+/**
+ * An experiment's settings of the chosen size with `override` applied: a key the settings do not have, or a
+ * value of another kind than the setting's (number, array, object), is an error naming it, not ignored.
+ */
+export function settingsWith<T extends object>(settings: T, override: Record<string, unknown> | undefined, experiment: string): T {
+  const kind = (v: unknown) => (Array.isArray(v) ? 'array' : typeof v);
+  for (const [key, value] of Object.entries(override ?? {})) {
+    const known = (settings as Record<string, unknown>)[key];
+    check(key in settings, `${experiment}: no setting '${key}' to override`, `its settings are ${Object.keys(settings).join(', ')}`);
+    check(kind(value) === kind(known), `${experiment}: setting '${key}' must be ${kind(known) === 'array' ? 'an array' : `a ${kind(known)}`}, got ${JSON.stringify(value)}`);
+  }
+  return { ...settings, ...override };
+}
 
 /** What one training run measured. */
 export interface FitResult {

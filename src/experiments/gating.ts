@@ -4,7 +4,7 @@ import type { MlpOptions } from '../layers/model.js';
 import { seriesTraces, type Chart, type Report } from '../report/html.js';
 import { usageHeatmap } from '../report/training.js';
 import type { EpochMetrics } from '../train/trainer.js';
-import { aggregate, fit, pm, reportMeta, stat, type ExperimentOptions, type ExperimentResult, type Row } from './common.js';
+import { aggregate, fit, pm, reportMeta, settingsWith, stat, type ExperimentOptions, type ExperimentResult, type Row } from './common.js';
 
 /**
  * Experiment 3 (issue 4): where the gating bits come from. The CLI default
@@ -33,7 +33,7 @@ export const GATING_VARIANTS = [
 ];
 
 export function runGating(o: ExperimentOptions, seeds: number[]): { result: Omit<ExperimentResult, 'command' | 'date' | 'machine'>; report: (r: ExperimentResult) => Report } {
-  const s = { ...gatingSettings(o.quick), ...o.override } as ReturnType<typeof gatingSettings>;
+  const s = settingsWith(gatingSettings(o.quick), o.override, 'gating');
   const runs: Row[] = [];
   const histories = new Map<string, EpochMetrics[][]>();
   const total = seeds.length * GATING_VARIANTS.length;

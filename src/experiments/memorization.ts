@@ -3,7 +3,7 @@ import { prepareData } from '../data/prepare.js';
 import type { MlpOptions } from '../layers/model.js';
 import { seriesTraces, type Chart, type Report } from '../report/html.js';
 import {
-  aggregate, denseOfEqualParams, fit, pm, reportMeta, type ExperimentOptions, type ExperimentResult, type Row, type TrainSettings,
+  aggregate, denseOfEqualParams, fit, pm, reportMeta, settingsWith, type ExperimentOptions, type ExperimentResult, type Row, type TrainSettings,
 } from './common.js';
 
 /**
@@ -38,7 +38,7 @@ export function memorizationSettings(quick: boolean) {
 export const MEMORIZATION_KINDS = ['tree', 'flat', 'moe', 'dense'] as const;
 
 export function runMemorization(o: ExperimentOptions, seeds: number[]): { result: Omit<ExperimentResult, 'command' | 'date' | 'machine'>; report: (r: ExperimentResult) => Report } {
-  const s = { ...memorizationSettings(o.quick), ...o.override } as ReturnType<typeof memorizationSettings>;
+  const s = settingsWith(memorizationSettings(o.quick), o.override, 'memorization');
   const runs: Row[] = [];
   const total = s.depths.length * MEMORIZATION_KINDS.length * seeds.length * s.lrs.length;
   let done = 0;

@@ -6,7 +6,7 @@ import { MixtureOfExperts } from '../layers/moe.js';
 import { TreeGated } from '../layers/tree.js';
 import { Optimizer } from '../train/optim.js';
 import { seriesTraces, type Chart, type Report } from '../report/html.js';
-import { aggregate, pm, randomBatch, reportMeta, type ExperimentOptions, type ExperimentResult, type Row } from './common.js';
+import { aggregate, pm, randomBatch, reportMeta, settingsWith, type ExperimentOptions, type ExperimentResult, type Row } from './common.js';
 import { measure } from './timing.js';
 
 /**
@@ -54,7 +54,7 @@ async function timeInterleaved(names: string[], fs: Array<() => void>, rounds: n
 }
 
 export async function runSpeed(o: ExperimentOptions, seeds: number[]): Promise<{ result: Omit<ExperimentResult, 'command' | 'date' | 'machine'>; report: (r: ExperimentResult) => Report }> {
-  const s = { ...speedSettings(o.quick), ...o.override } as ReturnType<typeof speedSettings>;
+  const s = settingsWith(speedSettings(o.quick), o.override, 'speed');
   const n = s.width, N = s.batch;
   const runs: Row[] = [];
   const total = seeds.length * s.depths.length;

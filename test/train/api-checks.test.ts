@@ -14,6 +14,7 @@ import { setBackend } from '../../src/kernels/backend.js';
 import { registerAvailableBackends, selectBackend } from '../../src/kernels/select.js';
 import { mlpConfig, Model } from '../../src/layers/model.js';
 import { denseOfEqualParams } from '../../src/experiments/common.js';
+import { runMemorization } from '../../src/experiments/memorization.js';
 import { Optimizer } from '../../src/train/optim.js';
 import { findNonFinite, NonFiniteError, Trainer, type TrainOptions } from '../../src/train/trainer.js';
 
@@ -115,4 +116,11 @@ test('a disposed model cannot be saved or trained; tree layer indices may not re
   rejects(() => encodeModel(m), /this model was disposed/);
   rejects(() => m.params(), /this model was disposed/);
   rejects(() => mlpConfig({ inputSize: D, numClasses: C, hidden: [12], treeLayers: [2, 2], depth: 2 }), /tree layer indices repeat: 2, 2/);
+});
+
+test("an experiment's override naming no setting, or of another kind than the setting, is refused", () => {
+  const opts = (override: Record<string, unknown>) => ({ seeds: 1, quick: true, progress: () => {}, log: () => {}, override });
+  rejects(() => runMemorization(opts({ exampels: 200 }), [1]), /memorization: no setting 'exampels' to override \(its settings are examples, /);
+  rejects(() => runMemorization(opts({ depths: 'x' }), [1]), /memorization: setting 'depths' must be an array, got "x"/);
+  rejects(() => runMemorization(opts({ examples: '200' }), [1]), /setting 'examples' must be a number, got "200"/);
 });
