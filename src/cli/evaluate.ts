@@ -14,6 +14,13 @@ interface ModelCliOptions extends KernelOptions {
   model: string; dataDir?: string; csv?: string; limit?: number; json?: boolean; usage?: boolean;
 }
 
+/** --data-dir names the MNIST folder: it is an error with a model of another dataset, or with --csv (as train rejects idle options). */
+function rejectIdleDataDir(model: Model, o: ModelCliOptions, cmd: Command): void {
+  const dataset = model.config.data?.dataset ?? 'mnist';
+  rejectIdle(cmd, [{ options: ['dataDir'], applies: dataset === 'mnist' && !o.csv,
+    why: o.csv ? 'with --csv' : `for ${o.model}, trained on ${dataset}`, fix: 'it is the folder of the MNIST files, for models trained on mnist' }]);
+}
+
 /** The test set of the dataset the model was trained on (recorded in its config; MNIST for older files), normalized as the model expects. */
 function testSet(model: Model, o: ModelCliOptions): Dataset {
   const norm = model.config.normalization;
@@ -43,9 +50,10 @@ export function evalCommand(): Command {
     .addOption(backendOption())
     .addOption(threadsOption())
     .option('--json', 'print one JSON object as the last line of stdout')
-    .action((o: ModelCliOptions) => {
+    .action((o: ModelCliOptions, cmd: Command) => {
       const kernels = useKernelsFirst(o);
       const model = loadModel(o.model);
+      rejectIdleDataDir(model, o, cmd);
       const test = testSet(model, o);
       kernels.announce();
       const r = model.evaluate(test.x, test.y);
@@ -76,6 +84,7 @@ export function inspectCommand(): Command {
       const model = loadModel(o.model);
       let examples = 0;
       if (o.usage !== false) {
+        rejectIdleDataDir(model, o, cmd);
         const test = testSet(model, o);
         kernels?.announce();
         model.resetUsage();

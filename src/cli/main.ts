@@ -19,6 +19,21 @@ for (const c of [trainCommand(), evalCommand(), inspectCommand(), reportCommand(
   program.addCommand(c.exitOverride().showHelpAfterError('(run with --help for usage)'));
 }
 
+/**
+ * An allocation the machine refused (a typed array, a wasm memory): the run asks for more memory than this
+ * process may have, which the user fixes with smaller settings, not a bug.
+ */
+function isOutOfMemory(e: unknown): boolean {
+  return e instanceof RangeError && /Array buffer allocation failed|could not allocate memory|Out of memory/i.test(e.message);
+}
+
+// a failed write of the results is an error (a full disk), except a reader that has gone (`| head`): then stop quietly
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  process.stderr.write(`treegate: error: cannot write to standard output: ${e.message}\n`);
+  process.exit(USAGE_EXIT);
+});
+
 const verbose = process.argv.includes('--verbose');
 try {
   await program.parseAsync(process.argv);
@@ -30,6 +45,12 @@ try {
   if (e instanceof TreegateError) {
     process.stderr.write(`treegate: error: ${e.message}\n`);
     if (verbose) process.stderr.write(`${e.stack}\n`);
+    process.exit(USAGE_EXIT);
+  }
+  if (isOutOfMemory(e)) {
+    process.stderr.write('treegate: error: out of memory: the model or data do not fit in the memory this process may use ' +
+      '(lower --hidden, --depth, --experts, --batch-size or --examples, or use --limit)\n');
+    if (verbose) process.stderr.write(`${(e as Error).stack}\n`);
     process.exit(USAGE_EXIT);
   }
   process.stderr.write(`treegate: internal error: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -18,10 +18,11 @@ const CSV_HINT = 'expected comma-separated numeric features and one label column
  * Parses CSV text: one example per line, cells separated by commas (spaces
  * around cells ignored, no quoting), every line with the same number of cells,
  * empty lines skipped. The first line is a header when none of its feature
- * cells is a number. Features must be finite numbers. Labels are strings;
- * classes are numbered in the order of `opts.labels` when given, else in
- * sorted order (numerically when every label is an integer), so the same file
- * always gives the same numbering. Errors name the file, line and column.
+ * cells is a number. Features must be finite numbers within float32's range.
+ * Labels are strings; classes are numbered in the order of `opts.labels` when
+ * given, else in sorted order (numerically when every label is an integer), so
+ * the same file always gives the same numbering. Errors name the file, line
+ * and column.
  */
 export function parseCsv(text: string, source: string, opts: CsvOptions = {}): CsvData {
   const lines = text.split(/\r?\n/);
@@ -78,6 +79,9 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
       const v = Number(cells[c]);
       if (cells[c] === '' || !Number.isFinite(v)) {
         throw new TreegateError(`${source}:${at}, column ${c + 1}: '${cells[c]}' is not a finite number`, 'features must be finite numbers (no empty cells, NaN or Infinity)');
+      }
+      if (!Number.isFinite(Math.fround(v))) {
+        throw new TreegateError(`${source}:${at}, column ${c + 1}: '${cells[c]}' is beyond the float32 range (±3.4e38)`, 'features are stored as float32: rescale the column');
       }
       values.push(v);
     }

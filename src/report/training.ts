@@ -8,6 +8,32 @@ import { seriesTraces, type Chart, type Report, type Section } from './html.js';
 export interface StepRecord { type: 'step'; epoch: number; step: number; lr: number; trainLoss: number; trainAccuracy: number }
 export type EpochRecord = EpochMetrics & { type: 'epoch' };
 
+const RUN_HINT = 'pass the --out folder of a treegate train run, with its files as train wrote them';
+/** Most leaves of a routed layer: a tree of the CLI's greatest depth, 24 (a moe layer has at most as many experts). */
+const MAX_LEAVES = 2 ** 24;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isNumber = (v: unknown): v is number => typeof v === 'number';
+const isInt = (v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): v is number => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+
+/** What is wrong with one entry of an epoch record's trees (Model.treeStats as train logs it), or null. */
+function treeStatsProblem(t: unknown): string | null {
+  if (!isObject(t)) return 'is not an object';
+  // logs written before the flat and moe layers: no kind and no leaves, trees of 2^depth leaves, layer an index from 0
+  if (t.kind === undefined && t.leaves === undefined && isInt(t.depth, 0, 24)) Object.assign(t, { kind: 'tree', leaves: 2 ** t.depth });
+  if (!isInt(t.layer, 0)) return `has layer ${JSON.stringify(t.layer)}, expected a layer number`;
+  if (!['tree', 'flat', 'moe'].includes(t.kind as string)) return `has kind ${JSON.stringify(t.kind)}, expected tree, flat or moe`;
+  if (!isInt(t.leaves, 1, MAX_LEAVES)) return `has ${JSON.stringify(t.leaves)} leaves, expected an integer in [1, 2^24]`;
+  if (!isInt(t.blocks, 1)) return `has ${JSON.stringify(t.blocks)} blocks, expected an integer ≥ 1`;
+  if (!isNumber(t.balance) || !isInt(t.deadLeaves, 0)) return 'needs a number balance and an integer deadLeaves';
+  const { leaves, blocks } = t;
+  if (!Array.isArray(t.usage) || t.usage.length !== blocks ||
+    !t.usage.every((b: unknown) => Array.isArray(b) && b.length === leaves && b.every((c) => isNumber(c) && c >= 0))) {
+    return `has usage that is not ${blocks} list${blocks > 1 ? 's' : ''} of ${leaves} counts (one per block and leaf)`;
+  }
+  return null;
+}
+
 /** Reads a run's metrics.jsonl: step and epoch records; a malformed line is an error naming it. */
 export function readMetrics(path: string): { steps: StepRecord[]; epochs: EpochRecord[] } {
   let text: string;
@@ -25,16 +51,52 @@ export function readMetrics(path: string): { steps: StepRecord[]; epochs: EpochR
     } catch {
       throw new TreegateError(`${path}:${i + 1}: not a JSON line`);
     }
-    const rec = (typeof r === 'object' && r !== null ? r : {}) as Record<string, unknown>;
-    const num = (v: unknown) => typeof v === 'number';
+    const rec = isObject(r) ? r : {};
+    const orNull = (v: unknown) => v === null || v === undefined || isNumber(v);
+    const common = isNumber(rec.step) && isNumber(rec.trainLoss) && orNull(rec.trainAccuracy);
     // records written before step logging had no type: they are epoch records
-    if (rec.type === 'step' && num(rec.step) && num(rec.trainLoss)) steps.push(rec as unknown as StepRecord);
-    else if ((rec.type === 'epoch' || rec.type === undefined) && num(rec.epoch) && num(rec.step) && num(rec.trainLoss) && Array.isArray(rec.trees)) {
+    if (rec.type === 'step' && common) steps.push(rec as unknown as StepRecord);
+    else if ((rec.type === 'epoch' || rec.type === undefined) && common && isNumber(rec.epoch) && Array.isArray(rec.trees) &&
+      orNull(rec.validationLoss) && orNull(rec.validationAccuracy)) {
+      rec.trees.forEach((t: unknown, k: number) => {
+        const problem = treeStatsProblem(t);
+        if (problem) throw new TreegateError(`${path}:${i + 1}: trees[${k}] ${problem}`, RUN_HINT);
+      });
       epochs.push({ ...(rec as unknown as EpochRecord), type: 'epoch' });
-    } else throw new TreegateError(`${path}:${i + 1}: not a step or epoch record of treegate train`);
+    } else throw new TreegateError(`${path}:${i + 1}: not a step or epoch record of treegate train`, RUN_HINT);
   });
   if (epochs.length === 0 && steps.length === 0) throw new TreegateError(`${path}: no records`, 'the run may have stopped before its first log line');
   return { steps, epochs };
+}
+
+/**
+ * Reads a run's result.json (null where there is none: the run has not finished). It must be the JSON object
+ * train writes, with the layer summaries (LayerSummary) the report shows; anything else is an error naming it.
+ */
+export function readResult(path: string): Record<string, unknown> | null {
+  if (!existsSync(path)) return null;
+  const hint = 'train writes it when a run finishes; move a damaged one away to render the report without it';
+  let r: unknown;
+  try {
+    r = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new TreegateError(`${path}: ${e instanceof SyntaxError ? `not valid JSON (${e.message})` : `cannot read it: ${(e as Error).message}`}`, hint);
+  }
+  if (!isObject(r)) throw new TreegateError(`${path}: not a JSON object`, hint);
+  const cc = r.capacityToComputation;
+  if (cc !== undefined && !(isObject(cc) && [cc.training, cc.inference].every((v) => v === undefined || isNumber(v)))) {
+    throw new TreegateError(`${path}: capacityToComputation is not an object of numbers`, hint);
+  }
+  if (r.layers !== undefined) {
+    if (!Array.isArray(r.layers)) throw new TreegateError(`${path}: layers is not a list`, hint);
+    r.layers.forEach((l: unknown, k: number) => {
+      const macs = isObject(l) ? l.macsPerExample : undefined;
+      if (!isObject(macs) || !isNumber(macs.training) || !isNumber(macs.inference)) {
+        throw new TreegateError(`${path}: layers[${k}] is not a layer summary (needs macsPerExample with numbers training and inference)`, hint);
+      }
+    });
+  }
+  return r;
 }
 
 /** Leaf usage over epochs of one routed layer (summed over blocks, as fractions): rows epochs, columns leaves. */
@@ -58,8 +120,7 @@ export function usageHeatmap(title: string, perEpoch: Array<{ epoch: number; sta
 /** The report of one training run (its --out folder): learning curves, balance and dead leaves over time, leaf usage heatmaps. */
 export function trainingReport(dir: string): Report {
   const { steps, epochs } = readMetrics(join(dir, 'metrics.jsonl'));
-  const resultPath = join(dir, 'result.json');
-  const result = existsSync(resultPath) ? JSON.parse(readFileSync(resultPath, 'utf8')) as Record<string, unknown> : null;
+  const result = readResult(join(dir, 'result.json'));
   const meta: Record<string, string> = { folder: dir };
   if (result) {
     const shown: Record<string, (v: unknown) => string> = {
@@ -95,7 +156,7 @@ export function trainingReport(dir: string): Report {
   const layers = [...new Set(epochs.flatMap((e) => e.trees.map((t) => t.layer)))];
   if (layers.length > 0) {
     const per = (l: number) => epochs.flatMap((e) => e.trees.filter((t) => t.layer === l).map((stats) => ({ epoch: e.epoch, stats })));
-    const maxDead = Math.max(1, ...epochs.flatMap((e) => e.trees.map((t) => t.deadLeaves)));
+    const maxDead = epochs.reduce((m, e) => e.trees.reduce((a, t) => Math.max(a, t.deadLeaves), m), 1);
     charts.push({
       title: 'balance over training (leaf-usage entropy / ln leaves, on the validation set after each epoch, else the training batches of the epoch)', xTitle: 'epoch', yTitle: 'balance',
       layout: { yaxis: { range: [0, 1.05], title: { text: 'balance' } }, xaxis: { dtick: 1, title: { text: 'epoch' } } },

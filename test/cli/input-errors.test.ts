@@ -1,0 +1,175 @@
+/**
+ * Bad input the CLI must answer with one clear error line and exit 2 (or, for a reader that has gone, a quiet
+ * exit): CSV values beyond float32, a model file whose normalization cannot be evaluated, malformed run files
+ * for `treegate report`, a model too large for memory, a failed write of stdout, options with no effect.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { closeSync, cpSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cli, cliChild, describeRun, expectUsageError, ROOT, tmp } from './run.js';
+import { parseCsv } from '../../src/data/csv.js';
+import { readMetrics } from '../../src/report/training.js';
+import { MODEL_FORMAT } from '../../src/io/model-codec.js';
+import { encodeSafetensors } from '../../src/io/safetensors.js';
+import { mlpConfig, Model, type ModelConfig } from '../../src/layers/model.js';
+
+const reEscape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** A small separable CSV file: 3 features, label 1 when the first is above 0.5. */
+function csvText(): string {
+  const lines = ['a,b,c,label'];
+  for (let i = 0; i < 40; i++) {
+    const x = [(i * 37 % 40) / 40, (i * 11 % 40) / 40, (i * 7 % 40) / 40];
+    lines.push(`${x.join(',')},${x[0] > 0.5 ? 1 : 0}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** One small training run on csvText (a csv model and a run folder for report), shared by the tests. */
+let run: { dir: string; csv: string } | null = null;
+function csvRun(): { dir: string; csv: string } {
+  if (!run) {
+    const csv = tmp('train.csv');
+    writeFileSync(csv, csvText());
+    const dir = tmp('csv-run');
+    const r = cli('train', '--dataset', 'csv', '--csv', csv, '--epochs', '2', '--hidden', '8', '--depth', '2', '--no-progress', '--out', dir);
+    assert.equal(r.status, 0, describeRun(r));
+    run = { dir, csv };
+  }
+  return run;
+}
+
+/** A model file with the given normalization std and dataset (untrained weights), as a damaged or hand-made file could hold it. */
+function modelFile(name: string, o: { inputSize: number; numClasses: number; std: number; data: ModelConfig['data'] }): string {
+  const model = new Model({ ...mlpConfig({ inputSize: o.inputSize, numClasses: o.numClasses, hidden: [], treeLayers: [], depth: 0 }), data: o.data });
+  const config = { ...model.toConfig(), normalization: { scale: 1, mean: 0, std: o.std } };
+  const path = tmp(name);
+  writeFileSync(path, encodeSafetensors(model.params().map((p) => ({ name: p.name, shape: [...p.shape], data: p.data })),
+    { format: MODEL_FORMAT, config: JSON.stringify(config) }));
+  return path;
+}
+
+test('parseCsv: a value beyond float32 is an error naming line, column and value', () => {
+  assert.equal(parseCsv('1,3.4e38,0\n2,-3.4e38,1\n', 'ok.csv').data.x.data[1], Math.fround(3.4e38));
+  assert.throws(() => parseCsv('x,y,label\n1,2,0\n3,-1e39,1\n', 'f.csv'), /f\.csv:3, column 2: '-1e39' is beyond the float32 range.*rescale/);
+});
+
+test('train and eval on a CSV value beyond float32: exit 2 naming file, line, column and value', () => {
+  const { dir, csv } = csvRun();
+  const big = tmp('big.csv');
+  const lines = csvText().split('\n');
+  lines[4] = '0.1,0.2,1e39,1';
+  writeFileSync(big, lines.join('\n'));
+  const re = new RegExp(`${reEscape(big)}:5, column 3: '1e39' is beyond the float32 range`);
+  expectUsageError(['train', '--dataset', 'csv', '--csv', big, '--epochs', '1', '--no-progress', '--out', tmp('never')], re);
+  expectUsageError(['eval', '--model', join(dir, 'model.safetensors'), '--csv', big], re);
+  expectUsageError(['inspect', '--model', join(dir, 'model.safetensors'), '--csv', big], re);
+});
+
+test('a model file whose normalization std is below what evaluation accepts is refused when it loads', () => {
+  const path = modelFile('tiny-std.safetensors', { inputSize: 3, numClasses: 2, std: 1e-45, data: { dataset: 'csv', labels: ['0', '1'] } });
+  const re = new RegExp(`${reEscape(path)}: normalization\\.std in the model config is 1e-45, must be a finite number ≥ 1e-8`);
+  expectUsageError(['inspect', '--model', path, '--no-usage'], re);
+  expectUsageError(['eval', '--model', path, '--csv', csvRun().csv], re);
+});
+
+test('report: malformed result.json and metrics.jsonl exit 2 naming the file (and line)', () => {
+  const { dir } = csvRun();
+  const metrics = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').split('\n');
+  const epochLine = metrics.findIndex((l) => l.includes('"type":"epoch"'));
+  /** A copy of the run with one file changed. */
+  const variant = (name: string, file: string, text: string): string => {
+    const d = tmp(name);
+    cpSync(dir, d, { recursive: true });
+    writeFileSync(join(d, file), text);
+    return d;
+  };
+  const epoch = (edit: (r: Record<string, any>) => void): string => {
+    const lines = [...metrics];
+    const r = JSON.parse(lines[epochLine]) as Record<string, any>;
+    edit(r);
+    lines[epochLine] = JSON.stringify(r);
+    return lines.join('\n');
+  };
+  const result = readFileSync(join(dir, 'result.json'), 'utf8');
+  for (const [name, text] of [['empty', ''], ['truncated', result.slice(0, result.length >> 1)]]) {
+    const d = variant(`report-${name}`, 'result.json', text);
+    expectUsageError(['report', d], new RegExp(`${reEscape(join(d, 'result.json'))}: not valid JSON`));
+  }
+  const bad: Array<[string, (r: Record<string, any>) => void, RegExp]> = [
+    ['trees-number', (r) => { r.trees = [5]; }, /trees\[0\] is not an object/],
+    ['usage-string', (r) => { r.trees[0].usage = 'x'; }, /trees\[0\] has usage that is not 1 list of 4 counts/],
+    ['huge-leaves', (r) => { r.trees[0].leaves = 1e9; }, /trees\[0\] has 1000000000 leaves, expected an integer in \[1, 2\^24\]/],
+  ];
+  for (const [name, edit, re] of bad) {
+    const d = variant(`report-${name}`, 'metrics.jsonl', epoch(edit));
+    expectUsageError(['report', d], new RegExp(`${reEscape(join(d, 'metrics.jsonl'))}:${epochLine + 1}: ${re.source}`));
+    assert.equal(existsSync(join(d, 'report.html')), false);
+  }
+  // the run itself renders, and so does a log of the first format (no type, kind or leaves; layer an index)
+  const r = cli('report', dir);
+  assert.equal(r.status, 0, describeRun(r));
+  const old = tmp('old.jsonl');
+  writeFileSync(old, JSON.stringify({ epoch: 1, step: 5, lr: 0.1, trainLoss: 1, trainAccuracy: 0.5, validationLoss: null, validationAccuracy: null,
+    trees: [{ layer: 0, depth: 1, blocks: 1, balance: 1, deadLeaves: 0, usage: [[2, 3]] }], seconds: 1 }) + '\n');
+  assert.deepEqual(readMetrics(old).epochs[0].trees[0], { layer: 0, depth: 1, blocks: 1, balance: 1, deadLeaves: 0, usage: [[2, 3]], kind: 'tree', leaves: 2 });
+});
+
+test('a model too large for memory is an out-of-memory error naming what to lower, not a bug', {
+  skip: process.platform === 'linux' ? false : 'needs ulimit -v and /proc (Linux)',
+}, () => {
+  // the address space node and tsx reserve before the CLI allocates anything (GiBs of wasm reservations)
+  const probe = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e',
+    "await import('./src/kernels/select.ts'); await new Promise((r) => setTimeout(r, 200)); " +
+    "console.log(/VmPeak:\\s*(\\d+)/.exec((await import('node:fs')).readFileSync('/proc/self/status', 'utf8'))[1])"],
+  { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(probe.status, 0, probe.stderr);
+  // 3 GiB more than that: a 40000×40000 float32 layer (6.4 GB) cannot be allocated
+  const limitKb = Number(probe.stdout.trim()) + 3 * 2 ** 20;
+  const args = ['train', '--dataset', 'memorization', '--examples', '100', '--input-size', '8', '--classes', '3', '--epochs', '1',
+    '--no-progress', '--backend', 'js', '--hidden', '40000,40000', '--tree-layers', 'none', '--out', tmp('oom')];
+  const r = spawnSync('bash', ['-c', `ulimit -v ${limitKb} && exec "$0" --import tsx src/cli/main.ts "$@"`, process.execPath, ...args],
+    { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  const run = `exit ${r.status}\n--- stderr\n${r.stderr}`;
+  assert.equal(r.status, 2, run);
+  assert.match(r.stderr, /^treegate: error: out of memory: .*lower --hidden/, run);
+  assert.doesNotMatch(r.stderr, /internal error|bug/, run);
+  assert.equal(r.stderr.trim().split('\n').length, 1, run);
+});
+
+test('stdout: a failed write exits non-zero with one line; a closed pipe exits quietly', async (t) => {
+  const model = modelFile('plain.safetensors', { inputSize: 3, numClasses: 2, std: 1, data: { dataset: 'csv', labels: ['0', '1'] } });
+  const args = ['inspect', '--model', model, '--no-usage', '--json'];
+  if (existsSync('/dev/full')) {
+    const full = openSync('/dev/full', 'w');
+    try {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args],
+        { cwd: ROOT, encoding: 'utf8', timeout: 120_000, stdio: ['ignore', full, 'pipe'] });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /^treegate: error: cannot write to standard output: ENOSPC/);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    } finally {
+      closeSync(full);
+    }
+  } else t.diagnostic('no /dev/full: the failed-write case is not checked');
+  // the reader closes the pipe before the CLI writes (as `| head -0` does)
+  const child = cliChild({}, ...args);
+  child.stdout!.destroy();
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => { stderr += d; });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 0, stderr);
+  assert.equal(stderr, '');
+});
+
+test('eval and inspect: --data-dir with a model not trained on MNIST, or with --csv, is rejected', () => {
+  const { dir, csv } = csvRun();
+  const csvModel = join(dir, 'model.safetensors');
+  expectUsageError(['eval', '--model', csvModel, '--csv', csv, '--data-dir', '/nonexistent'], /--data-dir has no effect with --csv/);
+  expectUsageError(['eval', '--model', csvModel, '--data-dir', '/nonexistent'], /--data-dir has no effect for .*, trained on csv/);
+  expectUsageError(['inspect', '--model', csvModel, '--data-dir', '/nonexistent'], /--data-dir has no effect for .*, trained on csv/);
+  const fashion = modelFile('fashion.safetensors', { inputSize: 784, numClasses: 10, std: 1, data: { dataset: 'fashion-mnist' } });
+  expectUsageError(['eval', '--model', fashion, '--data-dir', '/nonexistent'], /--data-dir has no effect for .*, trained on fashion-mnist/);
+});
