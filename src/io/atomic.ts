@@ -1,5 +1,5 @@
 import {
-  closeSync, fsyncSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync,
+  closeSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -40,12 +40,67 @@ function fsyncDir(dir: string): void {
  * OS error is thrown.
  */
 export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
+  writeFilesAtomic([{ path, bytes }]);
+}
+
+/**
+ * Writes several files that belong together (a run's model, metrics and results) as writeFileAtomic does each,
+ * but renames them over their targets only once all are written and fsynced: a failure while writing (a full
+ * disk) leaves every earlier file as it was, and no temporary file. The error names the file and says so.
+ */
+export function writeFilesAtomic(files: ReadonlyArray<{ path: string; bytes: Uint8Array | string }>): void {
+  const names = files.map((f) => basename(f.path)).join(', ');
+  const temps: string[] = [];
+  const removeTemps = (from = 0) => {
+    for (const t of temps.slice(from)) {
+      try { unlinkSync(t); } catch { /* best effort */ }
+    }
+  };
+  try {
+    for (const f of files) temps.push(writeTemp(f.path, f.bytes));
+    // a folder in the way fails its rename, which must be found before any file is replaced
+    for (const f of files) {
+      if (isDirectory(f.path)) throw new TreegateError(`cannot write ${f.path}: failed to rename the temporary file over it: EISDIR: it is a directory`);
+    }
+  } catch (e) {
+    removeTemps();
+    if (files.length > 1 && e instanceof TreegateError) throw new TreegateError(`${e.message}; none of ${names} was replaced`);
+    throw e;
+  }
+  for (let i = 0; i < files.length; i++) {
+    try {
+      renameSync(temps[i], files[i].path);
+    } catch (e) {
+      removeTemps(i);
+      const replaced = files.slice(0, i).map((f) => basename(f.path)).join(', ');
+      const state = files.length === 1 ? '' : i === 0 ? `; none of ${names} was replaced` : `; only ${replaced} replaced`;
+      throw new TreegateError(`cannot write ${files[i].path}: failed to rename the temporary file over it: ${osError(e)}${state}`);
+    }
+  }
+  for (const dir of new Set(files.map((f) => dirname(resolve(f.path))))) {
+    try {
+      fsyncDir(dir);
+    } catch (e) {
+      throw new TreegateError(`wrote ${files.map((f) => f.path).join(', ')} but could not fsync the directory ${dir}: ${osError(e)}`);
+    }
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return lstatSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Writes `bytes` to a new temporary sibling of `path`, fsynced and closed; returns its path. On failure removes it and throws. */
+function writeTemp(path: string, bytes: Uint8Array | string): string {
   if (typeof bytes !== 'string' && !(bytes instanceof Uint8Array)) {
     throw new TreegateError(`cannot write ${path}: contents must be a string or a Uint8Array`);
   }
   const data = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
-  const dir = dirname(resolve(path));
-  const tmp = join(dir, `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const tmp = join(dirname(resolve(path)), `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
   let fd: number | undefined;
   let tmpCreated = false;
   let stage = 'create a temporary file next to it';
@@ -62,9 +117,7 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
     const closing = fd;
     fd = undefined;
     closeSync(closing);
-    stage = 'rename the temporary file over it';
-    renameSync(tmp, path);
-    tmpCreated = false;
+    return tmp;
   } catch (e) {
     if (fd !== undefined) {
       try { closeSync(fd); } catch { /* already failing */ }
@@ -73,11 +126,6 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
       try { unlinkSync(tmp); } catch { /* best effort */ }
     }
     throw new TreegateError(`cannot write ${path}: failed to ${stage}: ${osError(e)}`);
-  }
-  try {
-    fsyncDir(dir);
-  } catch (e) {
-    throw new TreegateError(`wrote ${path} but could not fsync its directory ${dir}: ${osError(e)}`);
   }
 }
 

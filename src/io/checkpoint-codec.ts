@@ -106,10 +106,16 @@ function checkProgress(v: unknown, source: string): TrainProgress {
   const nat = (k: string, min = 0) => { if (!Number.isSafeInteger(p[k]) || (p[k] as number) < min) bad(`${k} must be an integer ≥ ${min}`); };
   nat('epoch', 1); nat('position'); nat('step'); nat('seen'); nat('skippedSteps');
   for (const k of ['lossSum', 'correct', 'lrScale', 'seconds']) if (typeof p[k] !== 'number' || !Number.isFinite(p[k])) bad(`${k} must be a finite number`);
+  // the learning-rate multiplier starts at 1 and is only ever halved; the sums cover `seen` rows
+  if (!((p.lrScale as number) > 0 && (p.lrScale as number) <= 1)) bad(`lrScale must be in (0, 1], got ${p.lrScale}`);
+  if ((p.seconds as number) < 0 || (p.correct as number) < 0 || (p.correct as number) > (p.seen as number)) bad('seconds and correct must be ≥ 0, correct ≤ seen');
+  if ((p.skippedSteps as number) > (p.step as number) || (p.seen as number) > (p.position as number)) bad('skippedSteps must be ≤ step, seen ≤ position');
   const rng = p.epochRng as { s?: unknown; spare?: unknown } | null;
   if (typeof rng !== 'object' || rng === null || !Array.isArray(rng.s) || rng.s.length !== 4 || !rng.s.every((x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32)
     || !(rng.spare === null || (typeof rng.spare === 'number' && Number.isFinite(rng.spare)))) bad('epochRng must be {s: four 32-bit words, spare}');
-  if (!Array.isArray(p.history)) bad('history must be a list');
+  // one entry per finished epoch
+  if (!Array.isArray(p.history) || p.history.length !== (p.epoch as number) - 1
+    || !p.history.every((h, i) => typeof h === 'object' && h !== null && (h as { epoch?: unknown }).epoch === i + 1)) bad('history must list the finished epochs');
   const counts = (c: unknown) => Array.isArray(c) && c.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0);
   if (!Array.isArray(p.usage) || !p.usage.every((l) => Array.isArray(l) && l.every(counts))) bad('usage must be lists of leaf counts');
   return v as TrainProgress;

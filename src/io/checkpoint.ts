@@ -1,5 +1,5 @@
 import { readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { TreegateError } from '../core/errors.js';
 import type { Model } from '../layers/model.js';
 import type { Optimizer } from '../train/optim.js';
@@ -52,22 +52,26 @@ export function listCheckpoints(dir: string): string[] {
 }
 
 /**
- * The newest checkpoint in `dir` that reads and validates; each one that does
- * not is reported through `warn` (naming it and why) and the previous one is
- * tried. Throws when none is usable.
+ * The newest checkpoint in `dir` that reads and validates (decodeCheckpoint, then `validate`, which checks what
+ * the caller stores in the run's options and extra state and throws a TreegateError naming the problem); each one
+ * that does not is reported through `warn` (naming it and why) and the previous one is tried. Throws when none is usable.
  */
-export function loadNewestCheckpoint(dir: string, warn: (line: string) => void): LoadedCheckpoint {
+export function loadNewestCheckpoint(dir: string, warn: (line: string) => void,
+  validate: (run: RunState, path: string) => void = () => {}): LoadedCheckpoint {
   const files = listCheckpoints(dir);
   if (files.length === 0) throw new TreegateError(`no checkpoint in ${dir}`, 'resume needs a run started with --checkpoint-every');
   for (const path of files) {
     try {
       const size = statSync(path).size;
       if (size > MAX_MODEL_BYTES) throw new TreegateError(`${path}: ${size} bytes is over the ${MAX_MODEL_BYTES}-byte limit`);
-      return { path, ...decodeCheckpoint(readFileSync(path), path) };
+      const decoded = decodeCheckpoint(readFileSync(path), path);
+      validate(decoded.run, path);
+      return { path, ...decoded };
     } catch (e) {
       if (!(e instanceof TreegateError) && !(e instanceof Error && 'code' in e)) throw e;
       warn(`treegate: warning: skipping checkpoint ${path}: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
-  throw new TreegateError(`no valid checkpoint in ${dir} (${files.length} tried)`, 'start the run again without --resume');
+  throw new TreegateError(`no valid checkpoint in ${dir}: ${files.map((f) => basename(f)).join(', ')} ${files.length > 1 ? 'were all' : 'was'} skipped (see the warnings)`,
+    'start the run again without --resume');
 }

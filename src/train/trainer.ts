@@ -78,7 +78,7 @@ export interface TrainProgress {
 /** The loss, a gradient or a weight became NaN or infinite; names where and when. */
 export class NonFiniteError extends TreegateError {
   constructor(message: string, readonly step: number, readonly where: string) {
-    super(message, 'lower the learning rate, or drop such steps (onNonFinite: \'skip\' in TrainOptions, --on-nonfinite skip); the last checkpoint holds the last good state');
+    super(message, 'lower the learning rate, or drop such steps (onNonFinite: \'skip\' in TrainOptions, --on-nonfinite skip); a checkpoint written before this step, if any, holds a good state');
   }
 }
 

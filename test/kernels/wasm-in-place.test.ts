@@ -130,10 +130,12 @@ test('wasm in place: release() gives a block back at once; Model.dispose and Opt
       opt.step(1e-2);
       model.forward(input, 'infer'); // collapsed tables too
       assert.ok(model.params().every((p) => p.data.buffer.constructor.name === 'SharedArrayBuffer'));
+      const params = model.params();
       model.dispose();
       opt.dispose();
-      assert.ok(model.params().every((p) => p.size === 0));
+      assert.ok(params.every((p) => p.size === 0));
       assert.throws(() => model.forward(input, 'infer'), /this model was disposed/);
+      assert.throws(() => model.params(), /this model was disposed/);
     }
   } finally {
     setBackend('js');

@@ -1,0 +1,231 @@
+/**
+ * `treegate train` keeps what is saved whole: a signal after the last step, a failed write, a resume from
+ * another folder, an empty path, a NaN before the first checkpoint, a finished run's folder rewritten by
+ * another run, and an edited checkpoint each end with a true message and OUT holding one run's files.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { TreegateError } from '../../src/core/errors.js';
+import { writeFilesAtomic } from '../../src/io/atomic.js';
+import { decodeSafetensors, encodeSafetensors } from '../../src/io/safetensors.js';
+import { cli, cliChild, cliEnv, describeRun, expectUsageError, lastJson, ROOT, tmp } from './run.js';
+
+/** A run of a few milliseconds: 100 examples in batches of 8, 13 steps. */
+const SMALL = ['train', '--dataset', 'memorization', '--examples', '100', '--input-size', '8', '--classes', '3', '--hidden', '8',
+  '--epochs', '1', '--batch-size', '8', '--no-progress'];
+
+const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+const reEscape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const RUN_FILES = ['metrics.jsonl', 'model.safetensors', 'result.json'];
+/** OUT's entries other than the checkpoints folder: the run's files and nothing else (no temporary file). */
+const entries = (out: string) => readdirSync(out).filter((n) => n !== 'checkpoints').sort();
+const checkpoints = (out: string) => readdirSync(join(out, 'checkpoints')).sort();
+
+test('a signal after the last step: the run\'s files are written whole, it says so and exits with the signal\'s code', () => {
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    const out = tmp(`signal-${signal}`), ckpt = tmp(`signal-${signal}-checkpointed`);
+    const earlier = cli(...SMALL, '--seed', '2', '--out', out);
+    assert.equal(earlier.status, 0, describeRun(earlier));
+    // the signal comes just before the files are written (a signal after the last step, while saving)
+    const r = cliEnv({ TREEGATE_FAULT_SIGNAL: signal }, ...SMALL, '--checkpoint-every', '5', '--out', ckpt, '--json');
+    assert.equal(r.status, code, describeRun(r));
+    assert.match(r.stderr, new RegExp(`${signal} after the last step: the run finished and its files were written in full`));
+    assert.deepEqual(entries(ckpt), RUN_FILES, 'all three files, no temporary file');
+    assert.deepEqual(JSON.parse(readFileSync(join(ckpt, 'result.json'), 'utf8')), lastJson(r));
+    const again = cli('train', '--resume', ckpt, '--no-progress');
+    assert.equal(again.status, 0, describeRun(again));
+    assert.match(again.stderr, /is already finished \(step 13\)/, 'the final checkpoint was written too');
+    // over an earlier run's files: all three are the new run's
+    const over = cliEnv({ TREEGATE_FAULT_SIGNAL: signal }, ...SMALL, '--out', out, '--json');
+    assert.equal(over.status, code, describeRun(over));
+    assert.deepEqual(entries(out), RUN_FILES);
+    assert.deepEqual(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')), lastJson(over));
+    assert.equal(lastJson(over).seed, 1);
+  }
+});
+
+test('writeFilesAtomic replaces all the files or none; a failure leaves no temporary file', () => {
+  const dir = tmp('files-atomic');
+  mkdirSync(dir);
+  const [a, b] = [join(dir, 'a'), join(dir, 'b')];
+  for (const f of [a, b]) writeFileSync(f, 'old');
+  const fails = (third: string, why: RegExp) => {
+    assert.throws(() => writeFilesAtomic([{ path: a, bytes: 'new' }, { path: b, bytes: new Uint8Array([1, 2]) }, { path: third, bytes: 'new' }]),
+      (e: unknown) => e instanceof TreegateError && why.test(e.message) && e.message.includes(third) && /; none of a, b, c was replaced$/.test(e.message));
+    assert.deepEqual([readFileSync(a, 'utf8'), readFileSync(b, 'utf8')], ['old', 'old']);
+  };
+  fails(join(dir, 'missing', 'c'), /failed to create a temporary file next to it: ENOENT/); // its write fails (as on a full disk)
+  mkdirSync(join(dir, 'c'));
+  fails(join(dir, 'c'), /EISDIR/); // a folder in the way of its rename
+  assert.deepEqual(readdirSync(dir).sort(), ['a', 'b', 'c'], 'no temporary file');
+  rmSync(join(dir, 'c'), { recursive: true });
+  writeFilesAtomic([{ path: a, bytes: 'new' }, { path: b, bytes: new Uint8Array([1, 2]) }, { path: join(dir, 'c'), bytes: 'new' }]);
+  assert.deepEqual([readFileSync(a, 'utf8'), [...readFileSync(b)], readFileSync(join(dir, 'c'), 'utf8')], ['new', [1, 2], 'new']);
+  assert.deepEqual(readdirSync(dir).sort(), ['a', 'b', 'c']);
+});
+
+test('a file that cannot be written at the end leaves the earlier run\'s files as they were, and says so', async () => {
+  const out = tmp('write-fails');
+  const earlier = cli(...SMALL, '--out', out);
+  assert.equal(earlier.status, 0, describeRun(earlier));
+  const before = { model: sha(join(out, 'model.safetensors')), metrics: sha(join(out, 'metrics.jsonl')) };
+  // a second run in the same folder; during its training result.json becomes a folder, so the last of the three
+  // files cannot be put in place (as a full disk would fail its write)
+  const args = ['train', '--dataset', 'memorization', '--examples', '2400', '--input-size', '48', '--classes', '10', '--hidden', '96,96',
+    '--epochs', '10', '--batch-size', '32', '--seed', '3', '--no-progress', '--out', out];
+  const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = cliChild({}, ...args);
+    let stderr = '', done = false;
+    child.stderr!.on('data', (d) => {
+      stderr += d;
+      if (!done && /epoch 1\/10/.test(stderr)) {
+        done = true;
+        child.kill('SIGSTOP');
+        rmSync(join(out, 'result.json'));
+        mkdirSync(join(out, 'result.json'));
+        child.kill('SIGCONT');
+      }
+    });
+    child.on('exit', (code) => resolve({ code, stderr }));
+  });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, new RegExp(`error: cannot write ${reEscape(join(out, 'result.json'))}: .*EISDIR.*; ` +
+    'none of model\\.safetensors, metrics\\.jsonl, result\\.json was replaced'));
+  assert.equal(sha(join(out, 'model.safetensors')), before.model, 'the earlier model is kept');
+  assert.equal(sha(join(out, 'metrics.jsonl')), before.metrics, 'the earlier metrics are kept');
+  assert.deepEqual(readdirSync(out).sort(), RUN_FILES, 'no temporary file is left');
+});
+
+test('--resume from another folder reads the files the run was started with (paths are saved absolute)', () => {
+  const dir = tmp('csv-resume');
+  mkdirSync(dir);
+  const rows = Array.from({ length: 120 }, (_, i) => `${Math.sin(i)},${Math.cos(i * 3)},${i % 3}`);
+  writeFileSync(join(dir, 'train.csv'), rows.join('\n') + '\n');
+  writeFileSync(join(dir, 'test.csv'), rows.slice(0, 30).join('\n') + '\n');
+  const out = join(dir, 'run');
+  // relative to the repository root, where the CLI runs; stopped by a NaN at step 6, after the checkpoint of step 4
+  const r = cliEnv({ TREEGATE_FAULT_NAN: 'weight:6' }, 'train', '--dataset', 'csv', '--csv', relative(ROOT, join(dir, 'train.csv')),
+    '--test-csv', relative(ROOT, join(dir, 'test.csv')), '--hidden', '8', '--depth', '1', '--epochs', '2', '--batch-size', '16',
+    '--checkpoint-every', '2', '--no-progress', '--out', relative(ROOT, out));
+  assert.equal(r.status, 3, describeRun(r));
+  assert.match(r.stderr, /the last good checkpoint is .*step-000000004\.safetensors/);
+  // resumed from the run's folder itself
+  const tsx = import.meta.resolve('tsx');
+  const resumed = spawnSync(process.execPath, ['--import', tsx, join(ROOT, 'src/cli/main.ts'), 'train', '--resume', '.', '--no-progress', '--json'],
+    { cwd: out, encoding: 'utf8', timeout: 120_000 });
+  assert.equal(resumed.status, 0, `${resumed.stdout}\n${resumed.stderr}`);
+  assert.match(resumed.stderr, /resuming .* \(step 4\)/);
+  assert.equal(JSON.parse(resumed.stdout.trim().split('\n').pop()!).modelPath, join(out, 'model.safetensors'));
+});
+
+test('an empty path option exits 2 naming the option, before anything is read or written', () => {
+  const empty = /option '(--resume|--out|--csv|--test-csv|--data-dir) <(dir|file)>' argument ' ?' is invalid\. expected a path, not an empty string/;
+  // each followed by an invalid option, so that a run that took the empty path would still stop at once
+  expectUsageError(['train', '--resume', '', '--epochs', '0'], empty);
+  expectUsageError(['train', '--out', '', '--epochs', '0'], empty);
+  expectUsageError(['train', '--out', ' ', '--epochs', '0'], empty);
+  expectUsageError(['train', '--dataset', 'csv', '--csv', '', '--epochs', '0'], empty);
+  expectUsageError(['train', '--dataset', 'csv', '--csv', tmp('none.csv'), '--test-csv', '', '--epochs', '0'], empty);
+  expectUsageError(['train', '--data-dir', '', '--epochs', '0'], empty);
+  expectUsageError(['experiment', 'memorization', '--quick', '--out', '', '--seeds', '0'], /option '--out <dir>' argument '' is invalid\. expected a path/);
+});
+
+test('NaN: the hints say which checkpoint exists, if any, and how to avoid the NaN', () => {
+  const nan = [...SMALL, '--lr', '1e30', '--optimizer', 'sgd'];
+  const wrong = /use --checkpoint-every|the last checkpoint holds/;
+  const first = cli(...nan, '--checkpoint-every', '5', '--out', tmp('nan-every'));
+  assert.equal(first.status, 3, describeRun(first));
+  assert.match(first.stderr, /error: training loss became NaN at epoch 1, step 2: non-finite value in gradient of layers\.0\.weight\n/);
+  assert.match(first.stderr, /no checkpoint of this run was written \(the first was due at step 5\)/);
+  assert.match(first.stderr, /train again with a lower --lr, or drop such steps with --on-nonfinite skip/);
+  assert.doesNotMatch(first.stderr, wrong);
+  const plain = cli(...nan, '--out', tmp('nan-plain'));
+  assert.equal(plain.status, 3, describeRun(plain));
+  assert.match(plain.stderr, /no checkpoint of this run was written \(--checkpoint-every writes them\)/);
+  assert.doesNotMatch(plain.stderr, wrong);
+  // a folder with an earlier run's checkpoints: they are not this run's last good state
+  const earlier = tmp('nan-earlier');
+  assert.equal(cli(...SMALL, '--checkpoint-every', '5', '--out', earlier).status, 0);
+  const over = cli(...nan, '--out', earlier);
+  assert.equal(over.status, 3, describeRun(over));
+  assert.match(over.stderr, /no checkpoint of this run was written/);
+  assert.doesNotMatch(over.stderr, /last good checkpoint/);
+  const some = cliEnv({ TREEGATE_FAULT_NAN: 'weight:8' }, ...SMALL, '--checkpoint-every', '3', '--out', tmp('nan-some'));
+  assert.equal(some.status, 3, describeRun(some));
+  assert.match(some.stderr, /the last good checkpoint is .*step-000000006\.safetensors/);
+  assert.doesNotMatch(some.stderr, wrong);
+});
+
+test('--resume of a finished run whose files another run replaced: an error, not the other run\'s result', () => {
+  const out = tmp('finished-other');
+  assert.equal(cli(...SMALL, '--checkpoint-every', '5', '--out', out).status, 0);
+  const mine = sha(join(out, 'model.safetensors'));
+  const other = cli(...SMALL, '--seed', '5', '--out', out);
+  assert.equal(other.status, 0, describeRun(other));
+  assert.match(other.stderr, /holds an earlier run's checkpoints/);
+  const r = cli('train', '--resume', out, '--no-progress', '--json');
+  assert.equal(r.status, 2, describeRun(r));
+  assert.equal(r.stdout, '');
+  assert.match(r.stderr, /error: the run in .* is finished \(step 13\), but its model\.safetensors and result\.json are not the files it wrote \(.*move them away and --resume writes this run's files again\)/);
+  assert.doesNotMatch(r.stderr, /already finished/);
+  // moved away: --resume writes the checkpointed run's files again, the same model
+  for (const f of ['model.safetensors', 'result.json']) renameSync(join(out, f), join(out, `${f}.other`));
+  const again = cli('train', '--resume', out, '--no-progress', '--json');
+  assert.equal(again.status, 0, describeRun(again));
+  assert.equal(sha(join(out, 'model.safetensors')), mine);
+  const done = cli('train', '--resume', out, '--no-progress', '--json');
+  assert.match(done.stderr, /already finished \(step 13\)/);
+  assert.deepEqual(lastJson(done), lastJson(again));
+});
+
+/** Rewrites a checkpoint's metadata entry `key` with `edit`. */
+function editCheckpoint(path: string, key: string, edit: (v: Record<string, unknown>) => void): void {
+  const { tensors, metadata } = decodeSafetensors(readFileSync(path), path);
+  const v = JSON.parse(metadata[key]) as Record<string, unknown>;
+  edit(v);
+  metadata[key] = JSON.stringify(v);
+  writeFileSync(path, encodeSafetensors([...tensors].map(([name, t]) => ({ name, ...t })), metadata));
+}
+
+test('an edited checkpoint (options or progress out of range) is skipped with a warning; none valid is an error naming them', () => {
+  const base = tmp('edited');
+  assert.equal(cli(...SMALL, '--checkpoint-every', '5', '--keep-checkpoints', '2', '--out', base).status, 0);
+  assert.deepEqual(checkpoints(base), ['step-000000010.safetensors', 'step-000000013.safetensors']);
+  for (const f of RUN_FILES) rmSync(join(base, f)); // so that a resume from the final checkpoint writes them again
+  const cases: Array<[string, string, (v: Record<string, any>) => void, RegExp]> = [
+    ['tree-layers', 'options', (v) => { v.treeLayers = null; }, /checkpoint option --tree-layers is null/],
+    ['keep', 'options', (v) => { v.keepCheckpoints = 0; }, /checkpoint option --keep-checkpoints is 0/],
+    ['seed', 'options', (v) => { v.seed = 'x'; }, /checkpoint option --seed is "x"/],
+    ['every', 'options', (v) => { v.checkpointEvery = { steps: -1 }; }, /checkpoint option --checkpoint-every is \{"steps":-1\}/],
+    ['missing', 'options', (v) => { delete v.epochs; }, /checkpoint option --epochs is missing/],
+    ['lr-scale', 'progress', (v) => { v.lrScale = -5; }, /checkpoint progress: lrScale must be in \(0, 1\], got -5/],
+    ['history', 'progress', (v) => { v.history = [{}]; }, /checkpoint progress: history must list the finished epochs/],
+    ['window', 'extra', (v) => { v.window = null; }, /checkpoint extra state: window/],
+  ];
+  for (const [name, key, edit, why] of cases) {
+    // the newest edited: skipped for the one before, from which the run goes on
+    const out = tmp(`edited-${name}`);
+    cpSync(base, out, { recursive: true });
+    const newest = join(out, 'checkpoints', 'step-000000013.safetensors');
+    editCheckpoint(newest, key, edit);
+    const r = cli('train', '--resume', out, '--no-progress');
+    assert.equal(r.status, 0, `${name}: ${describeRun(r)}`);
+    assert.match(r.stderr, new RegExp(`warning: skipping checkpoint ${reEscape(newest)}: ${reEscape(newest)}: ${why.source}`), name);
+    assert.match(r.stderr, /resuming .* \(step 10\)/, name);
+    assert.ok(existsSync(join(out, 'model.safetensors')), name);
+    // all edited: an error naming them, and nothing deleted
+    const all = tmp(`edited-all-${name}`);
+    cpSync(base, all, { recursive: true });
+    for (const f of checkpoints(all)) editCheckpoint(join(all, 'checkpoints', f), key, edit);
+    const a = cli('train', '--resume', all, '--no-progress');
+    assert.equal(a.status, 2, `${name}: ${describeRun(a)}`);
+    assert.match(a.stderr, /error: no valid checkpoint in .*checkpoints: step-000000013\.safetensors, step-000000010\.safetensors were all skipped \(see the warnings\)/);
+    assert.equal(a.stderr.match(new RegExp(why.source, 'g'))?.length, 2, `${name}: each skipped with why: ${a.stderr}`);
+    assert.ok(!/internal error/.test(a.stderr), a.stderr);
+    assert.deepEqual(checkpoints(all), ['step-000000010.safetensors', 'step-000000013.safetensors'], `${name}: nothing deleted`);
+  }
+});
