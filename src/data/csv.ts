@@ -38,7 +38,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     }
     return null;
   };
-  const first = next();
+  const first = next(), firstAt = lineNo;
   if (!first) throw new TreegateError(`${source}: the file has no data lines`, CSV_HINT);
   const width = first.length;
   if (width < 2) throw new TreegateError(`${source}:${lineNo}: a line has ${width} cell, need at least one feature and a label`, CSV_HINT);
@@ -92,11 +92,17 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   for (let cells = next(); cells; cells = next()) take(cells, lineNo);
   const N = rawLabels.length;
   if (N === 0) throw new TreegateError(`${source}: the file has a header but no examples`, CSV_HINT);
+  // a header whose feature names are numbers reads as data: its label cell is then the one word among integers
+  const isInt = (l: string) => /^-?\d+$/.test(l);
+  if (!header && N > 1 && !isInt(rawLabels[0]) && rawLabels.slice(1).every(isInt)) {
+    throw new TreegateError(`${source}:${firstAt}: this line looks like a header with numeric column names (its label '${rawLabels[0]}' is a word, every other label an integer)`,
+      'give the feature columns names that are not numbers, or remove the line');
+  }
   let labels: string[];
   if (opts.labels) labels = opts.labels;
   else {
     labels = [...new Set(rawLabels)];
-    const allInt = labels.every((l) => /^-?\d+$/.test(l));
+    const allInt = labels.every(isInt);
     labels.sort(allInt ? (a, b) => Number(a) - Number(b) : undefined);
     if (labels.length < 2) throw new TreegateError(`${source}: every example has the label '${labels[0]}'`, 'a classifier needs at least two classes');
   }
