@@ -72,6 +72,21 @@ export function normalize(ds: Dataset, norm: Normalization): Dataset {
   return normalizeInPlace(copy, norm);
 }
 
+/**
+ * A model's inputs from raw features (pixel bytes, a CSV's values): x = float32((float32(raw · scale) − mean) / std)
+ * with the model's `config.normalization`, as treegate's loaders and `train` compute them (docs/format.md §4), so
+ * that `model.forward` and `evaluate` see what the model was trained on. A new matrix; raw is not changed.
+ */
+export function normalizeInputs(raw: Matrix, norm: Normalization): Matrix {
+  checkNumber(norm.scale, 'normalization scale');
+  checkNumber(norm.mean, 'normalization mean');
+  checkNumber(norm.std, 'normalization std', MIN_STD);
+  const n = raw.rows * raw.cols, out = matrix(raw.rows, raw.cols);
+  const { scale, mean, std } = norm;
+  for (let i = 0; i < n; i++) out.data[i] = (Math.fround(raw.data[i] * scale) - mean) / std;
+  return out;
+}
+
 /** x ← (x - mean) / std in place, for a dataset this code owns (saves a copy of a large array). */
 export function normalizeInPlace(ds: Dataset, norm: Normalization): Dataset {
   checkNumber(norm.mean, 'normalization mean');

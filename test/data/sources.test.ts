@@ -14,6 +14,8 @@ import { readCsv } from '../../src/data/csv-file.js';
 import { loadFashionMnist } from '../../src/data/fashion.js';
 import { makeMemorization } from '../../src/data/memorization.js';
 import { prepareData } from '../../src/data/prepare.js';
+import { computeNormalization, fromBytes, normalizeInPlace, normalizeInputs } from '../../src/data/dataset.js';
+import { matrix } from '../../src/core/tensor.js';
 
 const rejects = (f: () => unknown, re: RegExp) => assert.throws(f, (e: unknown) => e instanceof TreegateError && re.test(e.message));
 
@@ -130,4 +132,16 @@ test('Fashion-MNIST: any prefix holds every class (the package lists them one af
   const counts = new Array(10).fill(0);
   for (let i = 0; i < 1000; i++) counts[train.y[i]]++;
   assert.deepEqual(counts, new Array(10).fill(100));
+});
+
+test('normalizeInputs: raw features to a model\'s inputs, bit for bit as the loaders and train compute them', () => {
+  const rng = new Rng(3), count = 50, features = 7, bytes = Uint8Array.from({ length: count * features }, () => rng.int(256));
+  const loaded = fromBytes('raw', bytes, new Uint8Array(count), count, features, 1, 1 / 255);
+  const norm = computeNormalization(loaded, 1 / 255);
+  const expected = normalizeInPlace(loaded, norm).x.data;
+  const raw = matrix(count, features, Float32Array.from(bytes));
+  const got = normalizeInputs(raw, norm);
+  assert.deepEqual(new Uint8Array(got.data.buffer), new Uint8Array(expected.buffer));
+  assert.deepEqual(raw.data, Float32Array.from(bytes), 'raw is left as it was');
+  rejects(() => normalizeInputs(raw, { ...norm, std: 0 }), /normalization std must be a finite number/);
 });
