@@ -133,6 +133,11 @@ export class Model {
     this.alive();
     checkShape(x, this.inputSize, 'model input');
     if (mode === 'infer') checkFinite(x, 'model input');
+    return this.run(x, mode);
+  }
+
+  /** forward through every layer, for callers that have checked x */
+  private run(x: Matrix, mode: Mode): Matrix {
     let h = x;
     for (const l of this.layers) h = l.forward(h, mode);
     return h;
@@ -198,7 +203,7 @@ export class Model {
     for (let b = 0; b < x.rows; b += batchSize) {
       const rows = Math.min(batchSize, x.rows - b);
       const xb = matrix(rows, D, x.data.subarray(b * D, (b + rows) * D));
-      const logits = this.forward(xb, 'infer');
+      const logits = this.run(xb, 'infer'); // x checked above, once
       const r = backend().softmaxCrossEntropy(logits.data, rows, logits.cols, labels.subarray(b, b + rows), null);
       loss += r.loss * rows;
       correct += r.correct;
