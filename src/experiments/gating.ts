@@ -2,7 +2,7 @@ import { Rng } from '../core/rng.js';
 import { prepareData } from '../data/prepare.js';
 import type { MlpOptions } from '../layers/model.js';
 import { seriesTraces, type Chart, type Report } from '../report/html.js';
-import { usageHeatmap } from '../report/training.js';
+import { epochTicks, largestShare, usageHeatmap } from '../report/training.js';
 import type { EpochMetrics } from '../train/trainer.js';
 import { aggregate, fit, pm, reportMeta, settingsWith, stat, type ExperimentOptions, type ExperimentResult, type Row } from './common.js';
 
@@ -64,6 +64,8 @@ export function runGating(o: ExperimentOptions, seeds: number[]): { result: Omit
     runs, aggregate: agg,
   };
   const report = (r: ExperimentResult): Report => {
+    // the first seed's per-epoch usage of the routed layer
+    const usageOf = (name: string) => (histories.get(name)?.[0] ?? []).map((e) => ({ epoch: e.epoch, stats: e.trees[0] }));
     const overEpochs = (pick: (e: EpochMetrics) => number) => GATING_VARIANTS.map((v) => {
       const hs = histories.get(v.name) ?? [];
       const epochs = hs[0]?.map((e) => e.epoch) ?? [];
@@ -71,8 +73,8 @@ export function runGating(o: ExperimentOptions, seeds: number[]): { result: Omit
       return { name: v.name, x: epochs, y: stats.map((t) => t.mean), err: stats.map((t) => t.std) };
     });
     const charts: Chart[] = [
-      { title: 'balance after each epoch (mean ± std over seeds)', xTitle: 'epoch', yTitle: 'balance', traces: seriesTraces(overEpochs((e) => e.trees[0].balance)), layout: { xaxis: { dtick: 1, title: { text: 'epoch' } } } },
-      { title: 'dead leaves after each epoch', xTitle: 'epoch', yTitle: `dead leaves (of ${2 ** s.depth})`, traces: seriesTraces(overEpochs((e) => e.trees[0].deadLeaves)), layout: { xaxis: { dtick: 1, title: { text: 'epoch' } } } },
+      { title: 'balance after each epoch (mean ± std over seeds)', xTitle: 'epoch', yTitle: 'balance', traces: seriesTraces(overEpochs((e) => e.trees[0].balance)), layout: { xaxis: { ...epochTicks(s.train.epochs), title: { text: 'epoch' } } } },
+      { title: 'dead leaves after each epoch', xTitle: 'epoch', yTitle: `dead leaves (of ${2 ** s.depth})`, traces: seriesTraces(overEpochs((e) => e.trees[0].deadLeaves)), layout: { xaxis: { ...epochTicks(s.train.epochs), title: { text: 'epoch' } } } },
       {
         title: 'test accuracy (mean ± std over seeds)', xTitle: 'gating', yTitle: 'test accuracy',
         layout: { yaxis: { title: { text: 'test accuracy' }, range: accuracyRange(agg.map((a) => a.stats.testAccuracy.mean)) } },
@@ -80,8 +82,8 @@ export function runGating(o: ExperimentOptions, seeds: number[]): { result: Omit
         traces: [{ type: 'scatter', mode: 'markers', marker: { size: 12 }, x: agg.map((a) => String(a.gating)), y: agg.map((a) => a.stats.testAccuracy.mean),
           error_y: { type: 'data', array: agg.map((a) => a.stats.testAccuracy.std), visible: true } }],
       },
-      ...GATING_VARIANTS.map((v) => usageHeatmap(`leaf usage, ${v.name} (seed ${seeds[0]})`,
-        (histories.get(v.name)?.[0] ?? []).map((e) => ({ epoch: e.epoch, stats: e.trees[0] })))),
+      ...GATING_VARIANTS.map((v, _, all) => usageHeatmap(`leaf usage, ${v.name} (seed ${seeds[0]})`, usageOf(v.name),
+        'One colour scale for the three variants; grey: a leaf not used at all.', largestShare(all.map((u) => usageOf(u.name))))),
     ];
     return {
       title: 'treegate experiment: gating', meta: reportMeta(r),

@@ -12,7 +12,10 @@ import { TreegateError } from '../core/errors.js';
 export type Trace = Record<string, unknown>;
 
 export interface Chart {
+  /** short: a long one is clipped at the chart's width; say the rest in `note` */
   title: string;
+  /** a sentence under the chart (escaped): what is measured, over what */
+  note?: string;
   traces: Trace[];
   xTitle?: string;
   yTitle?: string;
@@ -77,13 +80,16 @@ export function renderReport(r: Report): string {
       charts.push({
         id, data: c.traces,
         layout: {
-          title: { text: c.title }, height: 420, margin: { t: 50, l: 70, r: 20, b: 60 }, hovermode: 'closest',
+          // the legend under the plot, so that long series names do not narrow it
+          title: { text: c.title }, height: 460, margin: { t: 50, l: 70, r: 20, b: 100 }, hovermode: 'closest',
+          legend: { orientation: 'h', y: -0.22, x: 0 },
           xaxis: { title: { text: c.xTitle ?? '' }, type: c.xLog ? 'log' : '-' },
           yaxis: { title: { text: c.yTitle ?? '' }, type: c.yLog ? 'log' : '-' },
           ...c.layout,
         },
       });
       parts.push(`<div class="chart" id="${id}"></div>`);
+      if (c.note) parts.push(`<p class="note">${escapeHtml(c.note)}</p>`);
     }
     return `<section>\n${parts.join('\n')}\n</section>`;
   });
@@ -98,7 +104,7 @@ body { font: 15px/1.45 system-ui, sans-serif; max-width: 1100px; margin: 2em aut
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ddd; }
 dl { display: grid; grid-template-columns: max-content auto; gap: .2em 1em; } dt { font-weight: 600; } dd { margin: 0; font-family: monospace; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 13px; } th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
-th { background: #f4f4f4; } .chart { width: 100%; min-height: 420px; }
+th { background: #f4f4f4; } .chart { width: 100%; min-height: 460px; } .note { margin-top: 0; color: #555; font-size: 13px; }
 </style>
 <script>${plotly()}</script>
 </head>

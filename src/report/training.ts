@@ -100,21 +100,48 @@ export function readResult(path: string): Record<string, unknown> | null {
 }
 
 /** Leaf usage over epochs of one routed layer (summed over blocks, as fractions): rows epochs, columns leaves. */
-export function usageHeatmap(title: string, perEpoch: Array<{ epoch: number; stats: TreeStats }>): Chart {
+/** Ticks of an axis of epochs 1…n: whole epochs, at most about a dozen labels. */
+export function epochTicks(n: number): { tick0: number; dtick: number } {
+  return { tick0: 1, dtick: Math.max(1, Math.ceil(n / 12)) };
+}
+
+/**
+ * Leaf (or expert) usage per epoch as a heatmap of shares, summed over the layer's blocks. Unused leaves are drawn
+ * in grey, apart from the rarely used; `zmax` gives charts that are compared one scale.
+ */
+export function usageHeatmap(title: string, perEpoch: Array<{ epoch: number; stats: TreeStats }>, note?: string, zmax?: number): Chart {
   const z = perEpoch.map(({ stats }) => {
     const sum = new Array(stats.leaves).fill(0);
     for (const b of stats.usage) b.forEach((c, l) => { sum[l] += c; });
     const total = sum.reduce((a, b) => a + b, 0) || 1;
-    return sum.map((c) => c / total);
+    return sum.map((c) => (c > 0 ? c / total : null)); // null: a gap, over the grey background
   });
+  const first = perEpoch[0]?.stats, unit = first?.kind === 'moe' ? 'expert' : 'leaf';
+  const blocks = first && first.blocks > 1 ? `, summed over its ${first.blocks} blocks` : '';
   return {
-    title, xTitle: 'leaf', yTitle: 'epoch',
-    layout: { yaxis: { dtick: 1, title: { text: 'epoch' } } }, // whole epochs, no ticks between them
+    title: `${title}${blocks}`, xTitle: unit, yTitle: 'epoch', note,
+    // whole epochs only; grey where a leaf was not used at all
+    layout: { yaxis: { ...epochTicks(perEpoch.length), title: { text: 'epoch' } }, plot_bgcolor: '#bbb' },
     traces: [{
       type: 'heatmap', z, x: Array.from({ length: z[0]?.length ?? 0 }, (_, i) => i), y: perEpoch.map((e) => e.epoch),
-      colorscale: 'Viridis', colorbar: { title: { text: 'share' } },
+      colorscale: 'Viridis', colorbar: { title: { text: 'share' } }, zmin: 0, zmax: zmax ?? largestShare([perEpoch]),
+      hoverongaps: false,
     }],
   };
+}
+
+/** The largest share any leaf took in any epoch of these layers' usage: one colour scale for heatmaps compared side by side. */
+export function largestShare(perEpochs: Array<Array<{ stats: TreeStats }>>): number {
+  let m = 0;
+  for (const per of perEpochs) {
+    for (const { stats } of per) {
+      const sum = new Array(stats.leaves).fill(0);
+      for (const b of stats.usage) b.forEach((c, l) => { sum[l] += c; });
+      const total = sum.reduce((a, b) => a + b, 0) || 1;
+      for (const c of sum) m = Math.max(m, c / total);
+    }
+  }
+  return m;
 }
 
 /** The report of one training run (its --out folder): learning curves, balance and dead leaves over time, leaf usage heatmaps. */
@@ -123,31 +150,38 @@ export function trainingReport(dir: string): Report {
   const result = readResult(join(dir, 'result.json'));
   const meta: Record<string, string> = { folder: dir };
   if (result) {
+    // the memorization task has no test set: its "test accuracy" is the fraction of the labels fitted
+    const accuracy = result.dataset === 'memorization' ? 'labels fitted' : 'test accuracy';
     const shown: Record<string, (v: unknown) => string> = {
-      dataset: String, 'test accuracy': (v) => `${(100 * Number(v)).toFixed(2)}%`, parameters: (v) => Number(v).toLocaleString('en-US'),
-      epochs: String, 'training time': (v) => `${Number(v).toFixed(1)} s`, backend: String, seed: String,
+      dataset: String, [accuracy]: (v) => `${(100 * Number(v)).toFixed(2)}%`, parameters: (v) => Number(v).toLocaleString('en-US'),
+      epochs: String, 'training time': (v) => (Number(v) < 1 ? `${(1000 * Number(v)).toFixed(0)} ms` : `${Number(v).toFixed(1)} s`),
+      backend: String, seed: String,
     };
-    const key: Record<string, string> = { 'test accuracy': 'testAccuracy', 'training time': 'seconds' };
+    const key: Record<string, string> = { [accuracy]: 'testAccuracy', 'training time': 'seconds' };
     for (const [name, fmt] of Object.entries(shown)) {
       const v = result[key[name] ?? name];
       if (v !== undefined && v !== null) meta[name] = fmt(v);
     }
   }
+  // a log scale where the loss spans more than two decades (a diverging run would flatten the rest on zero)
+  const losses = [...steps.map((s) => s.trainLoss), ...epochs.map((e) => e.trainLoss)].filter((v) => Number.isFinite(v) && v > 0);
+  const lossLog = losses.length > 0 && Math.max(...losses) > 100 * Math.min(...losses);
+  const curvesNote = 'training: the mean over each logged window of steps (--log-every), and over each epoch; validation: after each epoch';
   const charts: Chart[] = [
     {
-      title: 'loss', xTitle: 'step', yTitle: 'cross-entropy',
+      title: 'loss', xTitle: 'step', yTitle: 'cross-entropy', yLog: lossLog, note: curvesNote,
       traces: seriesTraces([
-        { name: 'training (mean over each logged window of steps)', x: steps.map((s) => s.step), y: steps.map((s) => s.trainLoss) },
-        { name: 'training (mean over each epoch)', x: epochs.map((e) => e.step), y: epochs.map((e) => e.trainLoss) },
+        { name: 'training (window)', x: steps.map((s) => s.step), y: steps.map((s) => s.trainLoss) },
+        { name: 'training (epoch)', x: epochs.map((e) => e.step), y: epochs.map((e) => e.trainLoss) },
         ...(epochs.some((e) => e.validationLoss !== null)
           ? [{ name: 'validation', x: epochs.map((e) => e.step), y: epochs.map((e) => e.validationLoss ?? NaN) }] : []),
       ]),
     },
     {
-      title: 'accuracy', xTitle: 'step', yTitle: 'accuracy',
+      title: 'accuracy', xTitle: 'step', yTitle: 'accuracy', note: curvesNote,
       traces: seriesTraces([
-        { name: 'training (mean over each logged window of steps)', x: steps.map((s) => s.step), y: steps.map((s) => s.trainAccuracy) },
-        { name: 'training (mean over each epoch)', x: epochs.map((e) => e.step), y: epochs.map((e) => e.trainAccuracy) },
+        { name: 'training (window)', x: steps.map((s) => s.step), y: steps.map((s) => s.trainAccuracy) },
+        { name: 'training (epoch)', x: epochs.map((e) => e.step), y: epochs.map((e) => e.trainAccuracy) },
         ...(epochs.some((e) => e.validationAccuracy !== null)
           ? [{ name: 'validation', x: epochs.map((e) => e.step), y: epochs.map((e) => e.validationAccuracy ?? NaN) }] : []),
       ]),
@@ -157,17 +191,24 @@ export function trainingReport(dir: string): Report {
   if (layers.length > 0) {
     const per = (l: number) => epochs.flatMap((e) => e.trees.filter((t) => t.layer === l).map((stats) => ({ epoch: e.epoch, stats })));
     const maxDead = epochs.reduce((m, e) => e.trees.reduce((a, t) => Math.max(a, t.deadLeaves), m), 1);
+    const over = 'on the validation set after each epoch, else on the training batches of the epoch';
+    const last = epochs.reduce((m, e) => Math.max(m, e.epoch), 1);
+    const epochAxis = { ...epochTicks(last), range: [0.5, last + 0.5], title: { text: 'epoch' } };
     charts.push({
-      title: 'balance over training (leaf-usage entropy / ln leaves, on the validation set after each epoch, else the training batches of the epoch)', xTitle: 'epoch', yTitle: 'balance',
-      layout: { yaxis: { range: [0, 1.05], title: { text: 'balance' } }, xaxis: { dtick: 1, title: { text: 'epoch' } } },
+      title: 'balance over training', xTitle: 'epoch', yTitle: 'balance',
+      note: `Balance: the entropy of leaf usage divided by ln(leaves) (1: uniform, 0: one leaf), ${over}.`,
+      layout: { yaxis: { range: [0, 1.05], title: { text: 'balance' } }, xaxis: epochAxis },
       traces: seriesTraces(layers.map((l) => ({ name: `layer ${l}`, x: per(l).map((p) => p.epoch), y: per(l).map((p) => p.stats.balance) }))),
     });
     charts.push({
-      title: 'dead leaves over training (leaves no validation example reached after each epoch, else no training example of the epoch)', xTitle: 'epoch', yTitle: 'leaves never used',
-      layout: { xaxis: { dtick: 1, title: { text: 'epoch' } }, yaxis: { rangemode: 'tozero', dtick: Math.ceil(maxDead / 8), title: { text: 'leaves never used' } } },
+      title: 'dead leaves over training', xTitle: 'epoch', yTitle: 'leaves never used',
+      note: `Leaves no example reached, ${over}.`,
+      layout: { xaxis: epochAxis, yaxis: { rangemode: 'tozero', dtick: Math.ceil(maxDead / 8), title: { text: 'leaves never used' } } },
       traces: seriesTraces(layers.map((l) => ({ name: `layer ${l}`, x: per(l).map((p) => p.epoch), y: per(l).map((p) => p.stats.deadLeaves) }))),
     });
-    for (const l of layers) charts.push(usageHeatmap(`leaf usage of layer ${l} (${per(l)[0].stats.kind}), share of the validation examples after each epoch (else of the training examples of the epoch)`, per(l)));
+    for (const l of layers) {
+      charts.push(usageHeatmap(`usage of layer ${l} (${per(l)[0].stats.kind})`, per(l), `The share of the examples each leaf received, ${over}; grey: not used at all.`));
+    }
   }
   const sections: Section[] = [{ heading: 'Training', text: ['Measured by treegate train; every figure comes from metrics.jsonl in the run folder.'], charts }];
   const summary = Array.isArray(result?.layers) ? result.layers as Array<Record<string, unknown>> : [];
@@ -180,10 +221,12 @@ export function trainingReport(dir: string): Report {
       text: [`Parameters per multiply-add of one example: ${cc?.training?.toFixed(2) ?? '–'} in training, ${cc?.inference?.toFixed(2) ?? '–'} ` +
         'at inference (collapsed leaves). Balance and dead leaves are over the test set (result.json).'],
       tables: [{
-        columns: ['layer', 'kind', 'shape', 'parameters', 'MACs / example, training', 'MACs / example, inference', 'balance', 'dead leaves'],
+        columns: ['layer', 'kind', 'shape', 'routing', 'parameters', 'MACs / example, training', 'MACs / example, inference', 'balance', 'dead leaves'],
         rows: summary.map((l) => {
           const macs = l.macsPerExample as { training: number; inference: number };
-          return [String(l.layer ?? l.index), String(l.kind), `${l.inputSize}→${l.outputSize}`, count(l.parameters), count(macs.training),
+          const routing = l.kind === 'moe' ? `${l.experts} experts, top-${l.topK}`
+            : l.kind === 'tree' || l.kind === 'flat' ? `depth ${l.depth}${Number(l.blocks) > 1 ? `, ${l.blocks} blocks` : ''}, ${l.gating} gating` : '';
+          return [String(l.layer ?? l.index), String(l.kind), `${l.inputSize}→${l.outputSize}`, routing, count(l.parameters), count(macs.training),
             count(macs.inference), typeof l.balance === 'number' ? l.balance.toFixed(3) : '', typeof l.deadLeaves === 'number' ? String(l.deadLeaves) : ''];
         }),
       }],

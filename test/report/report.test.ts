@@ -85,7 +85,9 @@ test('treegate report DIR renders a training run: learning curves, balance, dead
   // capacity against cost from result.json: the layer table, the tree row with its balance
   assert.match(html, /Layers: parameters against multiply-adds/);
   assert.match(html, /<td>2<\/td>\s*<td>tree<\/td>\s*<td>16→16<\/td>/);
-  assert.match(html, /training \(mean over each epoch\)/);
+  assert.match(html, /<td>2<\/td>\s*<td>tree<\/td>\s*<td>16→16<\/td>\s*<td>depth 2, (units|projection) gating<\/td>/);
+  assert.match(html, /training \(epoch\)/);
+  assert.match(html, /the mean over each logged window of steps/, 'the series are explained under the chart');
   await checkPage(join(out, 'report.html'), 'training report', 5);
 });
 
