@@ -127,7 +127,8 @@ export class Model {
 
   /**
    * (N, inputSize) → logits (N, numClasses); the result is reused by the next call. Inference checks that the
-   * inputs are finite; training leaves that to the Trainer, which checks its sets once.
+   * inputs are finite; training does not (per step): the Trainer names a non-finite input of a batch whose loss
+   * is not finite.
    */
   forward(x: Matrix, mode: Mode): Matrix {
     this.alive();

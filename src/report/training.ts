@@ -110,12 +110,8 @@ export function epochTicks(n: number): { tick0: number; dtick: number } {
  * in grey, apart from the rarely used; `zmax` gives charts that are compared one scale.
  */
 export function usageHeatmap(title: string, perEpoch: Array<{ epoch: number; stats: TreeStats }>, note?: string, zmax?: number): Chart {
-  const z = perEpoch.map(({ stats }) => {
-    const sum = new Array(stats.leaves).fill(0);
-    for (const b of stats.usage) b.forEach((c, l) => { sum[l] += c; });
-    const total = sum.reduce((a, b) => a + b, 0) || 1;
-    return sum.map((c) => (c > 0 ? c / total : null)); // null: a gap, over the grey background
-  });
+  // null: a gap, over the grey background
+  const z = perEpoch.map(({ stats }) => leafShares(stats).map((c) => (c > 0 ? c : null)));
   const first = perEpoch[0]?.stats, unit = first?.kind === 'moe' ? 'expert' : 'leaf';
   const blocks = first && first.blocks > 1 ? `, summed over its ${first.blocks} blocks` : '';
   return {
@@ -132,16 +128,15 @@ export function usageHeatmap(title: string, perEpoch: Array<{ epoch: number; sta
 
 /** The largest share any leaf took in any epoch of these layers' usage: one colour scale for heatmaps compared side by side. */
 export function largestShare(perEpochs: Array<Array<{ stats: TreeStats }>>): number {
-  let m = 0;
-  for (const per of perEpochs) {
-    for (const { stats } of per) {
-      const sum = new Array(stats.leaves).fill(0);
-      for (const b of stats.usage) b.forEach((c, l) => { sum[l] += c; });
-      const total = sum.reduce((a, b) => a + b, 0) || 1;
-      for (const c of sum) m = Math.max(m, c / total);
-    }
-  }
-  return m;
+  return perEpochs.flat().reduce((m, { stats }) => leafShares(stats).reduce((a, c) => Math.max(a, c), m), 0);
+}
+
+/** Each leaf's share of the examples, summed over the layer's blocks. */
+function leafShares(stats: TreeStats): number[] {
+  const sum = new Array(stats.leaves).fill(0);
+  for (const b of stats.usage) b.forEach((c, l) => { sum[l] += c; });
+  const total = sum.reduce((a, b) => a + b, 0) || 1;
+  return sum.map((c) => c / total);
 }
 
 /** The report of one training run (its --out folder): learning curves, balance and dead leaves over time, leaf usage heatmaps. */

@@ -57,7 +57,7 @@ test('parseCsv: a value beyond float32 is an error naming line, column and value
 });
 
 test('train and eval on a CSV value beyond float32: exit 2 naming file, line, column and value', () => {
-  const { dir, csv } = csvRun();
+  const { dir } = csvRun();
   const big = tmp('big.csv');
   const lines = csvText().split('\n');
   lines[4] = '0.1,0.2,1e39,1';
