@@ -17,12 +17,13 @@ export { readCsv, MAX_CSV_BYTES } from './data/csv-file.js';
 export { loadModel, saveModel } from './io/model-file.js';
 export { writeFileAtomic } from './io/atomic.js';
 export { listCheckpoints, loadNewestCheckpoint, writeCheckpoint, type LoadedCheckpoint } from './io/checkpoint.js';
-export { renderReport, type Chart, type Report, type Section, type Table, type Trace } from './report/html.js';
+export { renderReport, type Chart, type Report, type Section, type Series, type Table, type Trace } from './report/html.js';
 export { trainingReport } from './report/training.js';
 export {
-  aggregate, fit, type AggRow, type ExperimentOptions, type ExperimentResult, type FitResult, type Row, type Stat,
+  aggregate, fit, type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type FitResult, type Row, type Stat,
   type TrainSettings,
 } from './experiments/common.js';
+export { experimentReport, readExperimentResult } from './experiments/results.js';
 export { runMemorization } from './experiments/memorization.js';
 export { runAccuracy } from './experiments/accuracy.js';
 export { runGating } from './experiments/gating.js';

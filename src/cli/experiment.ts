@@ -5,6 +5,7 @@ import { runAccuracy } from '../experiments/accuracy.js';
 import { machine, type ExperimentOptions, type ExperimentResult } from '../experiments/common.js';
 import { runGating } from '../experiments/gating.js';
 import { runMemorization } from '../experiments/memorization.js';
+import { experimentReport } from '../experiments/results.js';
 import { runSpeed } from '../experiments/speed.js';
 import { checkWritableDir, checkWritableFile, writeFilesAtomic } from '../io/atomic.js';
 import { renderReport, type Table } from '../report/html.js';
@@ -49,7 +50,7 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions): Pro
     log: (line) => { if (!bar) process.stderr.write(`${line}\n`); },
   };
   const t0 = performance.now();
-  const { result, report } = await EXPERIMENTS[name](opts, seeds);
+  const result = await EXPERIMENTS[name](opts, seeds);
   bar?.stop();
   const full: ExperimentResult = {
     ...result,
@@ -57,9 +58,8 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions): Pro
     date: new Date().toISOString(),
     machine: machine(be.name),
   };
-  const html = renderReport(report(full));
-  writeFilesAtomic([{ path: join(out, 'results.json'), bytes: JSON.stringify(full, null, 1) + '\n' }, { path: join(out, 'report.html'), bytes: html }]);
-  const r = report(full);
+  const r = experimentReport(full);
+  writeFilesAtomic([{ path: join(out, 'results.json'), bytes: JSON.stringify(full, null, 1) + '\n' }, { path: join(out, 'report.html'), bytes: renderReport(r) }]);
   for (const s of r.sections) for (const t of s.tables ?? []) console.log(formatTable(t));
   console.log(`${name}: ${full.runs.length} runs over seeds ${seeds.join(', ')} in ${((performance.now() - t0) / 1000).toFixed(0)} s; ` +
     `wrote ${join(out, 'results.json')} and ${join(out, 'report.html')}`);

@@ -1,8 +1,10 @@
 import { Rng } from '../core/rng.js';
 import { prepareData, type PreparedData } from '../data/prepare.js';
 import type { MlpOptions } from '../layers/model.js';
-import { seriesTraces, type Chart, type Report } from '../report/html.js';
-import { aggregate, fit, pm, reportMeta, settingsWith, type ExperimentOptions, type ExperimentResult, type Row } from './common.js';
+import { seriesTraces, type Chart, type Report, type Series } from '../report/html.js';
+import {
+  aggregate, count, fit, pm, reportMeta, settingsWith, statSeries, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type Row,
+} from './common.js';
 
 /**
  * Experiment 2 (issue 4): held-out accuracy on MNIST and Fashion-MNIST against
@@ -30,7 +32,7 @@ export const ACCURACY_VARIANTS = [
   { name: 'flat, 3× lr', routed: 'flat' as const, gamma: 1, lrScale: 3 },
 ];
 
-export function runAccuracy(o: ExperimentOptions, seeds: number[]): { result: Omit<ExperimentResult, 'command' | 'date' | 'machine'>; report: (r: ExperimentResult) => Report } {
+export function runAccuracy(o: ExperimentOptions, seeds: number[]): ExperimentRun {
   const s = settingsWith(accuracySettings(o.quick), o.override, 'accuracy');
   const runs: Row[] = [];
   const total = s.datasets.length * seeds.length * s.depths.length * ACCURACY_VARIANTS.length;
@@ -69,33 +71,39 @@ export function runAccuracy(o: ExperimentOptions, seeds: number[]): { result: Om
     settings: { ...s, model: 'MLP 784 → 256 → 256 → 10, layer 2 routed, projection gating (fixed); adam, cosine schedule' },
     runs, aggregate: agg,
   };
-  const report = (r: ExperimentResult): Report => {
-    const charts: Chart[] = [];
-    for (const dataset of s.datasets) {
-      const series = (metric: string, x: 'k' | 'parameters') => ACCURACY_VARIANTS.map((v) => {
-        const rows = agg.filter((a) => a.dataset === dataset && a.variant === v.name).sort((a, b) => Number(a.k) - Number(b.k));
-        return { name: v.name, x: rows.map((a) => (x === 'k' ? Number(a.k) : a.stats.parameters.mean)), y: rows.map((a) => a.stats[metric].mean), err: rows.map((a) => a.stats[metric].std) };
-      });
-      charts.push(
-        { title: `${dataset}: test accuracy vs depth k (mean ± std over seeds)`, xTitle: 'depth k', yTitle: 'test accuracy', traces: seriesTraces(series('testAccuracy', 'k')) },
-        { title: `${dataset}: test accuracy vs parameters at fixed inference compute`, xTitle: 'parameters', yTitle: 'test accuracy', xLog: true, traces: seriesTraces(series('testAccuracy', 'parameters')) },
-        { title: `${dataset}: train − test accuracy (overfitting) vs depth k`, xTitle: 'depth k', yTitle: 'train − test', traces: seriesTraces(series('gap', 'k')) },
-      );
-    }
-    return {
-      title: 'treegate experiment: accuracy', meta: reportMeta(r),
-      sections: [{
-        heading: 'Held-out accuracy vs depth at fixed inference compute',
-        text: [`${result.settings.model}; ${s.train.epochs} epochs, batch ${s.train.batchSize}, lr ${s.train.lr}, weight decay λ = ${s.train.weightDecay} scaled by γ^depth. ` +
-          (s.limit ? `First ${s.limit} training and test examples (quick mode).` : 'Full training sets, 1/12 held out for validation; full test sets.')],
-        tables: [{
-          columns: ['dataset', 'variant', 'k', 'parameters', 'test accuracy', 'train accuracy', 'balance', 'dead leaves'],
-          rows: agg.map((a) => [String(a.dataset), String(a.variant), Number(a.k), Math.round(a.stats.parameters.mean), pm(a.stats.testAccuracy), pm(a.stats.trainAccuracy),
-            Number.isFinite(a.stats.balance.mean) ? a.stats.balance.mean.toFixed(3) : '', Number.isFinite(a.stats.deadLeaves.mean) ? a.stats.deadLeaves.mean.toFixed(1) : '']),
-        }],
-        charts,
+  return result;
+}
+
+/** The report of an accuracy run's results (as the run wrote them, or read back from its results.json). */
+export function accuracyReport(r: ExperimentResult): Report {
+  const s = r.settings as Omit<ReturnType<typeof accuracySettings>, 'datasets'> & { datasets: string[]; model: string };
+  const agg = r.aggregate;
+  const charts: Chart[] = [];
+  for (const dataset of s.datasets) {
+    const series = (metric: string, x: 'k' | 'parameters'): Series[] => ACCURACY_VARIANTS.map((v) => ({
+      name: v.name,
+      ...statSeries(agg.filter((a) => a.dataset === dataset && a.variant === v.name).sort((a, b) => Number(a.k) - Number(b.k)),
+        x === 'k' ? (a) => Number(a.k) : (a) => a.stats.parameters.mean, metric, 'std'),
+    }));
+    const note = 'Mean ± std over seeds; at k = 0 every variant is the same dense MLP.';
+    charts.push(
+      { title: `${dataset}: test accuracy vs depth k`, note, xTitle: 'depth k', yTitle: 'test accuracy', traces: seriesTraces(series('testAccuracy', 'k')) },
+      { title: `${dataset}: test accuracy vs parameters`, note: `${note} Every model does the same inference compute.`, xTitle: 'parameters', yTitle: 'test accuracy', xLog: true, traces: seriesTraces(series('testAccuracy', 'parameters')) },
+      { title: `${dataset}: train − test accuracy vs depth k`, note: `Overfitting. ${note}`, xTitle: 'depth k', yTitle: 'train − test', traces: seriesTraces(series('gap', 'k')) },
+    );
+  }
+  return {
+    title: 'treegate experiment: accuracy', meta: reportMeta(r),
+    sections: [{
+      heading: 'Held-out accuracy vs depth at fixed inference compute',
+      text: [`${s.model}; ${s.train.epochs} epochs, batch ${s.train.batchSize}, lr ${s.train.lr}, weight decay λ = ${s.train.weightDecay} scaled by γ^depth. ` +
+        (s.limit ? `First ${s.limit} training and test examples (quick mode).` : 'Full training sets, 1/12 held out for validation; full test sets.')],
+      tables: [{
+        columns: ['dataset', 'variant', 'k', 'parameters', 'test accuracy', 'train accuracy', 'balance', 'dead leaves'],
+        rows: agg.map((a) => [String(a.dataset), String(a.variant), Number(a.k), count(a.stats.parameters.mean), pm(a.stats.testAccuracy), pm(a.stats.trainAccuracy),
+          Number.isFinite(a.stats.balance.mean) ? a.stats.balance.mean.toFixed(3) : '', Number.isFinite(a.stats.deadLeaves.mean) ? a.stats.deadLeaves.mean.toFixed(1) : '']),
       }],
-    };
+      charts,
+    }],
   };
-  return { result, report };
 }

@@ -5,7 +5,7 @@ import { matrix } from '../core/tensor.js';
 import type { PreparedData } from '../data/prepare.js';
 import { Model, type MlpOptions, mlpConfig, type TreeStats } from '../layers/model.js';
 import { train, type EpochMetrics } from '../train/trainer.js';
-import type { Report } from '../report/html.js';
+import type { Report, Series } from '../report/html.js';
 
 /** What every experiment gets from the command line. */
 export interface ExperimentOptions {
@@ -129,7 +129,12 @@ export interface ExperimentResult {
   aggregate: AggRow[];
   /** where an experiment tunes a setting (memorization: the learning rate), the configuration rows at the chosen setting */
   best?: AggRow[];
+  /** gating: the first seed's leaf usage after each epoch, per variant (the heatmaps) */
+  usage?: Record<string, Array<{ epoch: number; stats: TreeStats }>>;
 }
+
+/** What an experiment's run returns: its result without the command, date and machine, which the CLI adds. */
+export type ExperimentRun = Omit<ExperimentResult, 'command' | 'date' | 'machine'>;
 
 export function machine(backend: string): ExperimentResult['machine'] {
   const c = cpus();
@@ -148,6 +153,21 @@ export function reportMeta(r: ExperimentResult): Report['meta'] {
 export function pm(s: Stat, digits = 4, scale = 1): string {
   const mean = (s.mean * scale).toFixed(digits);
   return Number.isFinite(s.std) ? `${mean} ± ${(s.std * scale).toFixed(digits)}` : mean;
+}
+
+/** A whole count with separators: 2,130,432. */
+export const count = (v: number): string => Math.round(v).toLocaleString('en-US');
+
+/**
+ * A chart series of one metric over configuration rows: the mean over seeds, with bars of ± std, or from the
+ * smallest to the largest seed's value ('range': timings, whose spread is one-sided and must stay positive on a log axis).
+ */
+export function statSeries(rows: AggRow[], x: (a: AggRow, i: number) => number, metric: string, bars: 'std' | 'range'): Omit<Series, 'name'> {
+  const stats = rows.map((a) => a.stats[metric]);
+  return {
+    x: rows.map(x), y: stats.map((t) => t.mean),
+    ...(bars === 'std' ? { err: stats.map((t) => t.std) } : { lo: stats.map((t) => t.min), hi: stats.map((t) => t.max) }),
+  };
 }
 
 /** A batch of inputs for timing (standard normal), seeded. */

@@ -1,10 +1,12 @@
 import { Rng } from '../core/rng.js';
 import { prepareData } from '../data/prepare.js';
 import type { MlpOptions } from '../layers/model.js';
-import { seriesTraces, type Chart, type Report } from '../report/html.js';
+import type { TreeStats } from '../layers/model.js';
+import { seriesTraces, type Chart, type Report, type Series } from '../report/html.js';
 import { epochTicks, largestShare, usageHeatmap } from '../report/training.js';
-import type { EpochMetrics } from '../train/trainer.js';
-import { aggregate, fit, pm, reportMeta, settingsWith, stat, type ExperimentOptions, type ExperimentResult, type Row } from './common.js';
+import {
+  aggregate, fit, pm, reportMeta, settingsWith, stat, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type Row,
+} from './common.js';
 
 /**
  * Experiment 3 (issue 4): where the gating bits come from. The CLI default
@@ -32,10 +34,11 @@ export const GATING_VARIANTS = [
   { name: 'projection + straight-through', gating: 'projection' as const, straightThrough: true },
 ];
 
-export function runGating(o: ExperimentOptions, seeds: number[]): { result: Omit<ExperimentResult, 'command' | 'date' | 'machine'>; report: (r: ExperimentResult) => Report } {
+export function runGating(o: ExperimentOptions, seeds: number[]): ExperimentRun {
   const s = settingsWith(gatingSettings(o.quick), o.override, 'gating');
   const runs: Row[] = [];
-  const histories = new Map<string, EpochMetrics[][]>();
+  // the first seed's leaf usage after each epoch, per variant, for the heatmaps
+  const usage: Record<string, Array<{ epoch: number; stats: TreeStats }>> = {};
   const total = seeds.length * GATING_VARIANTS.length;
   let done = 0;
   for (const seed of seeds) {
@@ -46,7 +49,7 @@ export function runGating(o: ExperimentOptions, seeds: number[]): { result: Omit
         inputSize: 784, numClasses: 10, hidden: [256, 256], treeLayers: [2], depth: s.depth, gating: v.gating, straightThrough: v.straightThrough,
       };
       const r = fit(mlp, data, s.train, seed);
-      histories.set(v.name, [...(histories.get(v.name) ?? []), r.history]);
+      if (seed === seeds[0]) usage[v.name] = r.history.map((e) => ({ epoch: e.epoch, stats: e.trees[0] }));
       const last = r.history[r.history.length - 1].trees[0];
       runs.push({
         seed, gating: v.name, testAccuracy: r.testAccuracy, balance: last.balance, deadLeaves: last.deadLeaves,
@@ -61,43 +64,50 @@ export function runGating(o: ExperimentOptions, seeds: number[]): { result: Omit
   const result = {
     experiment: 'gating', quick: o.quick, seeds,
     settings: { ...s, model: `MLP 784 → 256 → 256 → 10, layer 2 a depth-${s.depth} tree; adam, cosine schedule` },
-    runs, aggregate: agg,
+    runs, aggregate: agg, usage,
   };
-  const report = (r: ExperimentResult): Report => {
-    // the first seed's per-epoch usage of the routed layer
-    const usageOf = (name: string) => (histories.get(name)?.[0] ?? []).map((e) => ({ epoch: e.epoch, stats: e.trees[0] }));
-    const overEpochs = (pick: (e: EpochMetrics) => number) => GATING_VARIANTS.map((v) => {
-      const hs = histories.get(v.name) ?? [];
-      const epochs = hs[0]?.map((e) => e.epoch) ?? [];
-      const stats = epochs.map((_, i) => stat(hs.map((h) => pick(h[i]))));
-      return { name: v.name, x: epochs, y: stats.map((t) => t.mean), err: stats.map((t) => t.std) };
-    });
-    const charts: Chart[] = [
-      { title: 'balance after each epoch (mean ± std over seeds)', xTitle: 'epoch', yTitle: 'balance', traces: seriesTraces(overEpochs((e) => e.trees[0].balance)), layout: { xaxis: { ...epochTicks(s.train.epochs), title: { text: 'epoch' } } } },
-      { title: 'dead leaves after each epoch', xTitle: 'epoch', yTitle: `dead leaves (of ${2 ** s.depth})`, traces: seriesTraces(overEpochs((e) => e.trees[0].deadLeaves)), layout: { xaxis: { ...epochTicks(s.train.epochs), title: { text: 'epoch' } } } },
-      {
-        title: 'test accuracy (mean ± std over seeds)', xTitle: 'gating', yTitle: 'test accuracy',
-        layout: { yaxis: { title: { text: 'test accuracy' }, range: accuracyRange(agg.map((a) => a.stats.testAccuracy.mean)) } },
-        // dots on a range around the values: a bar's length would claim a ratio the truncated axis does not have
-        traces: [{ type: 'scatter', mode: 'markers', marker: { size: 12 }, x: agg.map((a) => String(a.gating)), y: agg.map((a) => a.stats.testAccuracy.mean),
-          error_y: { type: 'data', array: agg.map((a) => a.stats.testAccuracy.std), visible: true } }],
-      },
-      ...GATING_VARIANTS.map((v, _, all) => usageHeatmap(`leaf usage, ${v.name} (seed ${seeds[0]})`, usageOf(v.name),
-        'One colour scale for the three variants; grey: a leaf not used at all.', largestShare(all.map((u) => usageOf(u.name))))),
-    ];
-    return {
-      title: 'treegate experiment: gating', meta: reportMeta(r),
-      sections: [{
-        heading: 'Gating source: balance, dead leaves and accuracy',
-        text: [`${result.settings.model}; ${s.train.epochs} epochs. ${s.limit ? `First ${s.limit} MNIST training and test examples (quick mode).` : 'Full MNIST.'} ` +
-          'Balance is the entropy of leaf usage over the validation set divided by k·ln 2.'],
-        tables: [{
-          columns: ['gating', 'test accuracy', 'balance (last epoch)', 'dead leaves (last epoch)'],
-          rows: agg.map((a) => [String(a.gating), pm(a.stats.testAccuracy), pm(a.stats.balance, 3), pm(a.stats.deadLeaves, 1)]),
-        }],
-        charts,
+  return result;
+}
+
+/** The report of a gating run's results (as the run wrote them, or read back from its results.json). */
+export function gatingReport(r: ExperimentResult): Report {
+  const s = r.settings as ReturnType<typeof gatingSettings> & { model: string };
+  const agg = r.aggregate;
+  // per variant, each seed's value after every epoch (the runs' space-separated columns)
+  const overEpochs = (column: 'balanceByEpoch' | 'deadByEpoch'): Series[] => GATING_VARIANTS.map((v) => {
+    const perSeed = r.runs.filter((run) => run.gating === v.name).map((run) => String(run[column]).split(' ').map(Number));
+    const epochs = Math.min(...perSeed.map((e) => e.length));
+    const stats = Array.from({ length: epochs }, (_, i) => stat(perSeed.map((e) => e[i])));
+    return { name: v.name, x: stats.map((_, i) => i + 1), y: stats.map((t) => t.mean), err: stats.map((t) => t.std) };
+  });
+  const usage = r.usage ?? {};
+  const heatmaps = GATING_VARIANTS.filter((v) => usage[v.name]?.length);
+  const epochAxis = { xaxis: { ...epochTicks(s.train.epochs), title: { text: 'epoch' } } };
+  const charts: Chart[] = [
+    { title: 'balance after each epoch', note: 'Mean ± std over seeds, on the validation set.', xTitle: 'epoch', yTitle: 'balance', traces: seriesTraces(overEpochs('balanceByEpoch')), layout: epochAxis },
+    { title: 'dead leaves after each epoch', note: 'Mean ± std over seeds: leaves no validation example reached.', xTitle: 'epoch', yTitle: `dead leaves (of ${2 ** s.depth})`, traces: seriesTraces(overEpochs('deadByEpoch')), layout: epochAxis },
+    {
+      title: 'test accuracy', note: 'Mean ± std over seeds.', xTitle: 'gating', yTitle: 'test accuracy',
+      layout: { yaxis: { title: { text: 'test accuracy' }, range: accuracyRange(agg.map((a) => a.stats.testAccuracy.mean)) } },
+      // dots on a range around the values: a bar's length would claim a ratio the truncated axis does not have
+      traces: [{ type: 'scatter', mode: 'markers', marker: { size: 12 }, x: agg.map((a) => String(a.gating)), y: agg.map((a) => a.stats.testAccuracy.mean),
+        error_y: { type: 'data', array: agg.map((a) => a.stats.testAccuracy.std), visible: true } }],
+    },
+    ...heatmaps.map((v) => usageHeatmap(`leaf usage, ${v.name} (seed ${r.seeds[0]})`, usage[v.name],
+      `One colour scale for the ${heatmaps.length} variants; grey: a leaf not used at all.`, largestShare(heatmaps.map((u) => usage[u.name])))),
+  ];
+  return {
+    title: 'treegate experiment: gating', meta: reportMeta(r),
+    sections: [{
+      heading: 'Gating source: balance, dead leaves and accuracy',
+      text: [`${s.model}; ${s.train.epochs} epochs. ${s.limit ? `First ${s.limit} MNIST training and test examples (quick mode).` : 'Full MNIST.'} ` +
+        'Balance is the entropy of leaf usage over the validation set divided by k·ln 2.' +
+        (heatmaps.length < GATING_VARIANTS.length ? ' This results.json predates the leaf usage it now records: no heatmaps.' : '')],
+      tables: [{
+        columns: ['gating', 'test accuracy', 'balance (last epoch)', 'dead leaves (last epoch)'],
+        rows: agg.map((a) => [String(a.gating), pm(a.stats.testAccuracy), pm(a.stats.balance, 3), pm(a.stats.deadLeaves, 1)]),
       }],
-    };
+      charts,
+    }],
   };
-  return { result, report };
 }

@@ -1,9 +1,10 @@
 import { Rng } from '../core/rng.js';
 import { prepareData } from '../data/prepare.js';
 import type { MlpOptions } from '../layers/model.js';
-import { seriesTraces, type Chart, type Report } from '../report/html.js';
+import { seriesTraces, type Chart, type Report, type Series } from '../report/html.js';
 import {
-  aggregate, denseOfEqualParams, fit, pm, reportMeta, settingsWith, type ExperimentOptions, type ExperimentResult, type Row, type TrainSettings,
+  aggregate, count, denseOfEqualParams, fit, pm, reportMeta, settingsWith, statSeries,
+  type ExperimentOptions, type ExperimentResult, type ExperimentRun, type Row, type TrainSettings,
 } from './common.js';
 
 /**
@@ -37,7 +38,7 @@ export function memorizationSettings(quick: boolean) {
 
 export const MEMORIZATION_KINDS = ['tree', 'flat', 'moe', 'dense'] as const;
 
-export function runMemorization(o: ExperimentOptions, seeds: number[]): { result: Omit<ExperimentResult, 'command' | 'date' | 'machine'>; report: (r: ExperimentResult) => Report } {
+export function runMemorization(o: ExperimentOptions, seeds: number[]): ExperimentRun {
   const s = settingsWith(memorizationSettings(o.quick), o.override, 'memorization');
   const runs: Row[] = [];
   const total = s.depths.length * MEMORIZATION_KINDS.length * seeds.length * s.lrs.length;
@@ -76,42 +77,44 @@ export function runMemorization(o: ExperimentOptions, seeds: number[]): { result
     settings: { ...s, model: `MLP ${s.inputSize} → ${s.hidden} → ${s.hidden} → ${s.classes}, layer 2 routed; adam, cosine schedule`, gating: 'projection (fixed)' },
     runs, aggregate: all, best: agg,
   };
-  const report = (r: ExperimentResult): Report => {
-    const series = (metric: string, x: 'k' | 'parameters') => {
-      const lines = MEMORIZATION_KINDS.map((kind) => {
-        const rows = agg.filter((a) => a.kind === kind).sort((a, b) => Number(a.k) - Number(b.k));
-        return {
-          name: kind === 'dense' ? 'dense, equal parameters' : kind, x: rows.map((a) => (x === 'k' ? Number(a.k) : a.stats.parameters.mean)),
-          y: rows.map((a) => a.stats[metric].mean), err: rows.map((a) => a.stats[metric].std),
-        };
-      });
-      // the dense MLP of equal inference compute is the k = 0 model, whatever k
-      const d0 = agg.find((a) => a.kind === 'dense' && Number(a.k) === 0);
-      if (x === 'k' && d0) lines.push({ name: 'dense, equal compute (k = 0)', x: s.depths, y: s.depths.map(() => d0.stats[metric].mean), err: s.depths.map(() => d0.stats[metric].std) });
-      return lines;
-    };
-    const charts: Chart[] = [
-      { title: 'fraction of random labels fitted vs depth k (mean ± std over seeds)', xTitle: 'depth k', yTitle: 'fitted fraction', traces: seriesTraces(series('fitted', 'k')) },
-      { title: 'fitted fraction vs parameters', xTitle: 'parameters', yTitle: 'fitted fraction', xLog: true, traces: seriesTraces(series('fitted', 'parameters')) },
-      { title: 'inference time per example vs parameters', xTitle: 'parameters', yTitle: 'µs per example', xLog: true, yLog: true, traces: seriesTraces(series('inferUsPerExample', 'parameters')) },
-      { title: 'training time per example vs parameters', xTitle: 'parameters', yTitle: 'µs per example', xLog: true, yLog: true, traces: seriesTraces(series('trainUsPerExample', 'parameters')) },
-    ];
-    return {
-      title: 'treegate experiment: memorization', meta: reportMeta(r),
-      sections: [{
-        heading: 'Fitted fraction of random labels at fixed inference compute',
-        text: [`${s.examples} random inputs of width ${s.inputSize} with ${s.classes} random classes; ${result.settings.model}; ${s.train.epochs} epochs, batch ${s.train.batchSize}; ` +
-          `each model at the best of the learning rates ${s.lrs.join(', ')} (the lr column; every rate's runs are in results.json). ` +
-          'Tree, flat and moe do one hidden×hidden product per example at inference; "dense, equal parameters" is widened to the tree\'s parameter count.'],
-        tables: [{
-          columns: ['kind', 'k', 'lr', 'parameters', 'MACs/example (inference)', 'fitted fraction', 'train µs/example', 'infer µs/example', 'balance'],
-          rows: agg.map((a) => [String(a.kind), Number(a.k), Number(a.lr), Math.round(a.stats.parameters.mean), Math.round(a.stats.macsInference.mean), pm(a.stats.fitted),
-            a.stats.trainUsPerExample.mean.toFixed(1), a.stats.inferUsPerExample.mean.toFixed(2),
-            Number.isFinite(a.stats.balance.mean) ? a.stats.balance.mean.toFixed(3) : '']),
-        }],
-        charts,
-      }],
-    };
+  return result;
+}
+
+/** The report of a memorization run's results (as the run wrote them, or read back from its results.json). */
+export function memorizationReport(r: ExperimentResult): Report {
+  const s = r.settings as ReturnType<typeof memorizationSettings> & { model: string };
+  const agg = r.best ?? [];
+  const series = (metric: string, x: 'k' | 'parameters', bars: 'std' | 'range'): Series[] => {
+    const lines = MEMORIZATION_KINDS.map((kind) => ({
+      name: kind === 'dense' ? 'dense, equal parameters' : kind,
+      ...statSeries(agg.filter((a) => a.kind === kind).sort((a, b) => Number(a.k) - Number(b.k)), x === 'k' ? (a) => Number(a.k) : (a) => a.stats.parameters.mean, metric, bars),
+    }));
+    // the dense MLP of equal inference compute is the k = 0 model, whatever k
+    const d0 = agg.find((a) => a.kind === 'dense' && Number(a.k) === 0);
+    if (x === 'k' && d0) lines.push({ name: 'dense, equal compute (k = 0)', ...statSeries(s.depths.map(() => d0), (_, i) => s.depths[i], metric, bars) });
+    return lines;
   };
-  return { result, report };
+  const rangeNote = 'Points: the mean over seeds; bars: the fastest and slowest seed.';
+  const charts: Chart[] = [
+    { title: 'random labels fitted vs depth k', note: 'Mean ± std over seeds.', xTitle: 'depth k', yTitle: 'fitted fraction', traces: seriesTraces(series('fitted', 'k', 'std')) },
+    { title: 'fitted fraction vs parameters', note: 'Mean ± std over seeds.', xTitle: 'parameters', yTitle: 'fitted fraction', xLog: true, traces: seriesTraces(series('fitted', 'parameters', 'std')) },
+    { title: 'inference time per example vs parameters', note: rangeNote, xTitle: 'parameters', yTitle: 'µs per example', xLog: true, yLog: true, traces: seriesTraces(series('inferUsPerExample', 'parameters', 'range')) },
+    { title: 'training time per example vs parameters', note: rangeNote, xTitle: 'parameters', yTitle: 'µs per example', xLog: true, yLog: true, traces: seriesTraces(series('trainUsPerExample', 'parameters', 'range')) },
+  ];
+  return {
+    title: 'treegate experiment: memorization', meta: reportMeta(r),
+    sections: [{
+      heading: 'Fitted fraction of random labels at fixed inference compute',
+      text: [`${s.examples} random inputs of width ${s.inputSize} with ${s.classes} random classes; ${s.model}; ${s.train.epochs} epochs, batch ${s.train.batchSize}; ` +
+        `each model at the best of the learning rates ${s.lrs.join(', ')} (the lr column; every rate's runs are in results.json). ` +
+        'Tree, flat and moe do one hidden×hidden product per example at inference; "dense, equal parameters" is widened to the tree\'s parameter count.'],
+      tables: [{
+        columns: ['kind', 'k', 'lr', 'parameters', 'MACs/example (inference)', 'fitted fraction', 'train µs/example', 'infer µs/example', 'balance'],
+        rows: agg.map((a) => [String(a.kind), Number(a.k), Number(a.lr), count(a.stats.parameters.mean), count(a.stats.macsInference.mean), pm(a.stats.fitted),
+          a.stats.trainUsPerExample.mean.toFixed(1), a.stats.inferUsPerExample.mean.toFixed(2),
+          Number.isFinite(a.stats.balance.mean) ? a.stats.balance.mean.toFixed(3) : '']),
+      }],
+      charts,
+    }],
+  };
 }

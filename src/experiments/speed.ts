@@ -5,8 +5,11 @@ import type { Layer } from '../layers/layer.js';
 import { MixtureOfExperts } from '../layers/moe.js';
 import { TreeGated } from '../layers/tree.js';
 import { Optimizer } from '../train/optim.js';
-import { seriesTraces, type Chart, type Report } from '../report/html.js';
-import { aggregate, pm, randomBatch, reportMeta, settingsWith, type ExperimentOptions, type ExperimentResult, type Row } from './common.js';
+import { seriesTraces, type Chart, type Report, type Trace } from '../report/html.js';
+import {
+  aggregate, count, pm, randomBatch, reportMeta, settingsWith, statSeries,
+  type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type Row,
+} from './common.js';
 import { measure } from './timing.js';
 
 /**
@@ -53,7 +56,7 @@ async function timeInterleaved(names: string[], fs: Array<() => void>, rounds: n
   return ms.map((m) => m.ms);
 }
 
-export async function runSpeed(o: ExperimentOptions, seeds: number[]): Promise<{ result: Omit<ExperimentResult, 'command' | 'date' | 'machine'>; report: (r: ExperimentResult) => Report }> {
+export async function runSpeed(o: ExperimentOptions, seeds: number[]): Promise<ExperimentRun> {
   const s = settingsWith(speedSettings(o.quick), o.override, 'speed');
   const n = s.width, N = s.batch;
   const runs: Row[] = [];
@@ -85,28 +88,45 @@ export async function runSpeed(o: ExperimentOptions, seeds: number[]): Promise<{
   o.progress(total, total, 'done');
   const agg = aggregate(runs, ['kind', 'k'], ['parameters', 'macsInference', 'inferUsPerExample', 'stepUsPerExample', 'capped']);
   const result = { experiment: 'speed', quick: o.quick, seeds, settings: { ...s, layer: `${n} → ${n}, batches of ${N}` }, runs, aggregate: agg };
-  const report = (r: ExperimentResult): Report => {
-    const series = (metric: string) => ['tree', 'moe', 'dense'].map((kind) => {
-      const rows = agg.filter((a) => a.kind === kind).sort((a, b) => a.stats.parameters.mean - b.stats.parameters.mean);
-      return { name: kind === 'dense' ? 'dense, widened' : kind, x: rows.map((a) => a.stats.parameters.mean), y: rows.map((a) => a.stats[metric].mean), err: rows.map((a) => a.stats[metric].std) };
-    });
-    const charts: Chart[] = [
-      { title: 'inference: time per example vs parameters', xTitle: 'parameters', yTitle: 'µs per example', xLog: true, yLog: true, traces: seriesTraces(series('inferUsPerExample')) },
-      { title: 'training step: time per example vs parameters', xTitle: 'parameters', yTitle: 'µs per example', xLog: true, yLog: true, traces: seriesTraces(series('stepUsPerExample')) },
-    ];
-    return {
-      title: 'treegate experiment: speed', meta: reportMeta(r),
-      sections: [{
-        heading: 'Time per example vs parameters',
-        text: [`One layer ${n} → ${n} on batches of ${N}; tree depth k (collapsed leaves at inference), moe with 2^k experts (top-1), dense widened to the tree's parameters (capped at width ${s.denseCap}). Medians of ${s.rounds} interleaved rounds, mean ± std over seeds.`],
-        tables: [{
-          columns: ['kind', 'k', 'parameters', 'MACs/example (inference)', 'inference µs/example', 'training step µs/example'],
-          rows: agg.map((a) => [String(a.kind), Number(a.k), Math.round(a.stats.parameters.mean) + (a.stats.capped.mean > 0 ? ' (capped)' : ''), Math.round(a.stats.macsInference.mean),
-            pm(a.stats.inferUsPerExample, 2), pm(a.stats.stepUsPerExample, 2)]),
-        }],
-        charts,
-      }],
-    };
+  return result;
+}
+
+/** The report of a speed run's results (as the run wrote them, or read back from its results.json). */
+export function speedReport(r: ExperimentResult): Report {
+  const s = r.settings as ReturnType<typeof speedSettings> & { layer: string };
+  const agg = r.aggregate;
+  const capped = (a: AggRow) => a.stats.capped.mean > 0;
+  const byParams = (rows: AggRow[]) => [...rows].sort((a, b) => a.stats.parameters.mean - b.stats.parameters.mean || Number(a.k) - Number(b.k));
+  const traces = (metric: string): Trace[] => {
+    const of = (kind: string, keep: (a: AggRow) => boolean) => byParams(agg.filter((a) => a.kind === kind && keep(a)));
+    const lines = seriesTraces([
+      { name: 'tree', ...statSeries(of('tree', () => true), (a) => a.stats.parameters.mean, metric, 'range') },
+      { name: 'moe', ...statSeries(of('moe', () => true), (a) => a.stats.parameters.mean, metric, 'range') },
+      { name: 'dense, widened', ...statSeries(of('dense', (a) => !capped(a)), (a) => a.stats.parameters.mean, metric, 'range') },
+    ]);
+    // the width cap: one dense layer, timed beside every deeper k; its points share one parameter count, so no line
+    const atCap = of('dense', capped);
+    if (atCap.length > 0) {
+      lines.push({ ...seriesTraces([{ name: `dense at the width cap (${s.denseCap}), timed at k = ${atCap.map((a) => a.k).join(', ')}`, ...statSeries(atCap, (a) => a.stats.parameters.mean, metric, 'range') }])[0], mode: 'markers' });
+    }
+    return lines;
   };
-  return { result, report };
+  const note = 'Points: the mean over seeds of each seed\'s median; bars: the fastest and slowest seed.';
+  const charts: Chart[] = [
+    { title: 'inference: time per example vs parameters', note, xTitle: 'parameters', yTitle: 'µs per example', xLog: true, yLog: true, traces: traces('inferUsPerExample') },
+    { title: 'training step: time per example vs parameters', note, xTitle: 'parameters', yTitle: 'µs per example', xLog: true, yLog: true, traces: traces('stepUsPerExample') },
+  ];
+  return {
+    title: 'treegate experiment: speed', meta: reportMeta(r),
+    sections: [{
+      heading: 'Time per example vs parameters',
+      text: [`One layer ${s.layer}; tree depth k (collapsed leaves at inference), moe with 2^k experts (top-1), dense widened to the tree's parameters (capped at width ${s.denseCap}). Medians of ${s.rounds} interleaved rounds, mean ± std over seeds.`],
+      tables: [{
+        columns: ['kind', 'k', 'parameters', 'MACs/example (inference)', 'inference µs/example', 'training step µs/example'],
+        rows: agg.map((a) => [String(a.kind), Number(a.k), count(a.stats.parameters.mean) + (capped(a) ? ' (capped)' : ''), count(a.stats.macsInference.mean),
+          pm(a.stats.inferUsPerExample, 2), pm(a.stats.stepUsPerExample, 2)]),
+      }],
+      charts,
+    }],
+  };
 }

@@ -83,8 +83,8 @@ export function renderReport(r: Report): string {
           // the legend under the plot, so that long series names do not narrow it
           title: { text: c.title }, height: 460, margin: { t: 50, l: 70, r: 20, b: 100 }, hovermode: 'closest',
           legend: { orientation: 'h', y: -0.22, x: 0 },
-          xaxis: { title: { text: c.xTitle ?? '' }, type: c.xLog ? 'log' : '-' },
-          yaxis: { title: { text: c.yTitle ?? '' }, type: c.yLog ? 'log' : '-' },
+          xaxis: { title: { text: c.xTitle ?? '' }, type: c.xLog ? 'log' : '-', ...(c.xLog ? logTicks(axisValues(c.traces, 'x')) : {}) },
+          yaxis: { title: { text: c.yTitle ?? '' }, type: c.yLog ? 'log' : '-', ...(c.yLog ? logTicks(axisValues(c.traces, 'y')) : {}) },
           ...c.layout,
         },
       });
@@ -121,10 +121,52 @@ for (const c of charts) Plotly.newPlot(c.id, c.data, c.layout, { responsive: tru
 `;
 }
 
-/** Line traces with error bars: one trace per series, x sorted. */
-export function seriesTraces(series: Array<{ name: string; x: number[]; y: number[]; err?: number[] }>): Trace[] {
-  return series.map((s) => ({
-    type: 'scatter', mode: 'lines+markers', name: s.name, x: s.x, y: s.y,
-    ...(s.err ? { error_y: { type: 'data', array: s.err, visible: true } } : {}),
-  }));
+/** A series: points, with error bars of ± err, or from lo to hi (a range that stays positive on a log axis). */
+export interface Series { name: string; x: number[]; y: number[]; err?: number[]; lo?: number[]; hi?: number[] }
+
+/**
+ * Line traces with error bars: one trace per series. Series that coincide stay visible: each is drawn thinner,
+ * with smaller markers of another shape, than the one before it.
+ */
+export function seriesTraces(series: Series[]): Trace[] {
+  const symbols = ['circle', 'square', 'diamond', 'triangle-up', 'cross', 'x'];
+  return series.map((s, i) => {
+    const under = Math.min(3, series.length - 1 - i);
+    const error_y = s.lo && s.hi
+      ? { type: 'data', symmetric: false, array: s.hi.map((h, j) => h - s.y[j]), arrayminus: s.lo.map((l, j) => s.y[j] - l), visible: true }
+      : s.err ? { type: 'data', array: s.err, visible: true } : undefined;
+    return {
+      // a long series (a training run's logged windows) as a line alone: markers would bury it
+      type: 'scatter', mode: s.x.length > 60 ? 'lines' : 'lines+markers', name: s.name, x: s.x, y: s.y,
+      marker: { symbol: symbols[i % symbols.length], size: 6 + 2 * under }, line: { width: 1.5 + 0.75 * under },
+      ...(error_y ? { error_y } : {}),
+    };
+  });
+}
+
+/** The positive finite values of the traces along one axis (x or y): what a log axis's ticks must span. */
+function axisValues(traces: Trace[], axis: 'x' | 'y'): number[] {
+  return traces.flatMap((t) => (Array.isArray(t[axis]) ? (t[axis] as unknown[]) : []))
+    .filter((v): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0);
+}
+
+/** A number as a tick label: 0.05, 2, 500, 20k, 1.5M. */
+export function tickLabel(v: number): string {
+  const units: Array<[number, string]> = [[1e9, 'G'], [1e6, 'M'], [1e3, 'k']];
+  for (const [u, suffix] of units) if (v >= u) return `${Number((v / u).toPrecision(3))}${suffix}`;
+  return String(Number(v.toPrecision(3)));
+}
+
+/**
+ * Ticks of a log axis over these values, every one labelled in full: 1, 2 and 5 per decade where the values span
+ * at most three decades, else the powers of ten (Plotly's own labels its minor ticks with a bare digit, so that a "5"
+ * between 10 and 100 reads as 5).
+ */
+export function logTicks(values: number[]): { tickvals?: number[]; ticktext?: string[] } {
+  if (values.length === 0) return {};
+  const lo = Math.floor(Math.log10(Math.min(...values))), hi = Math.ceil(Math.log10(Math.max(...values)));
+  const steps = hi - lo <= 3 ? [1, 2, 5] : [1];
+  const tickvals: number[] = [];
+  for (let e = lo; e <= hi; e++) for (const m of e < hi ? steps : [1]) tickvals.push(Number((m * 10 ** e).toPrecision(3)));
+  return { tickvals, ticktext: tickvals.map(tickLabel) };
 }

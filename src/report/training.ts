@@ -17,7 +17,7 @@ const isNumber = (v: unknown): v is number => typeof v === 'number';
 const isInt = (v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): v is number => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
 
 /** What is wrong with one entry of an epoch record's trees (Model.treeStats as train logs it), or null. */
-function treeStatsProblem(t: unknown): string | null {
+export function treeStatsProblem(t: unknown): string | null {
   if (!isObject(t)) return 'is not an object';
   // logs written before the flat and moe layers: no kind and no leaves, trees of 2^depth leaves, layer an index from 0
   if (t.kind === undefined && t.leaves === undefined && isInt(t.depth, 0, 24)) Object.assign(t, { kind: 'tree', leaves: 2 ** t.depth });
@@ -99,7 +99,6 @@ export function readResult(path: string): Record<string, unknown> | null {
   return r;
 }
 
-/** Leaf usage over epochs of one routed layer (summed over blocks, as fractions): rows epochs, columns leaves. */
 /** Ticks of an axis of epochs 1…n: whole epochs, at most about a dozen labels. */
 export function epochTicks(n: number): { tick0: number; dtick: number } {
   return { tick0: 1, dtick: Math.max(1, Math.ceil(n / 12)) };
@@ -182,6 +181,15 @@ export function trainingReport(dir: string): Report {
       ]),
     },
   ];
+  // the schedule as it ran (step records carry the rate of their last step; logs of the first format have none)
+  const rated = steps.filter((s) => typeof s.lr === 'number' && Number.isFinite(s.lr));
+  if (rated.length > 0) {
+    charts.push({
+      title: 'learning rate', xTitle: 'step', yTitle: 'learning rate', note: 'The rate of the last step of each logged window (--lr, --schedule; halved after each step --on-nonfinite skip dropped).',
+      traces: seriesTraces([{ name: 'learning rate', x: rated.map((s) => s.step), y: rated.map((s) => s.lr) }]),
+      layout: { showlegend: false },
+    });
+  }
   const layers = [...new Set(epochs.flatMap((e) => e.trees.map((t) => t.layer)))];
   if (layers.length > 0) {
     const per = (l: number) => epochs.flatMap((e) => e.trees.filter((t) => t.layer === l).map((stats) => ({ epoch: e.epoch, stats })));
@@ -214,7 +222,7 @@ export function trainingReport(dir: string): Report {
     sections.push({
       heading: 'Layers: parameters against multiply-adds',
       text: [`Parameters per multiply-add of one example: ${cc?.training?.toFixed(2) ?? '–'} in training, ${cc?.inference?.toFixed(2) ?? '–'} ` +
-        'at inference (collapsed leaves). Balance and dead leaves are over the test set (result.json).'],
+        (summary.some((l) => l.kind !== 'dense') ? 'at inference (collapsed leaves). Balance and dead leaves are over the test set (result.json).' : 'at inference.')],
       tables: [{
         columns: ['layer', 'kind', 'shape', 'routing', 'parameters', 'MACs / example, training', 'MACs / example, inference', 'balance', 'dead leaves'],
         rows: summary.map((l) => {

@@ -11,17 +11,18 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
-import { machine, type ExperimentOptions, type ExperimentResult } from '../../src/experiments/common.js';
+import { machine, type ExperimentOptions, type ExperimentResult, type ExperimentRun } from '../../src/experiments/common.js';
+import { experimentReport, readExperimentResult } from '../../src/experiments/results.js';
 import { runAccuracy } from '../../src/experiments/accuracy.js';
 import { runGating } from '../../src/experiments/gating.js';
 import { runMemorization } from '../../src/experiments/memorization.js';
 import { runSpeed } from '../../src/experiments/speed.js';
-import { renderReport, type Report } from '../../src/report/html.js';
+import { logTicks, renderReport } from '../../src/report/html.js';
 import { readMetrics, trainingReport } from '../../src/report/training.js';
 import { TreegateError } from '../../src/core/errors.js';
 import { benchReport, parseBenchOutput } from '../../bench/chart.js';
@@ -88,7 +89,8 @@ test('treegate report DIR renders a training run: learning curves, balance, dead
   assert.match(html, /<td>2<\/td>\s*<td>tree<\/td>\s*<td>16→16<\/td>\s*<td>depth 2, (units|projection) gating<\/td>/);
   assert.match(html, /training \(epoch\)/);
   assert.match(html, /the mean over each logged window of steps/, 'the series are explained under the chart');
-  await checkPage(join(out, 'report.html'), 'training report', 5);
+  assert.match(html, /"title":{"text":"learning rate"}/, 'the schedule is plotted');
+  await checkPage(join(out, 'report.html'), 'training report', 6);
 });
 
 test('readMetrics rejects a malformed log naming the line', () => {
@@ -100,24 +102,88 @@ test('readMetrics rejects a malformed log naming the line', () => {
   assert.throws(() => trainingReport(join(TMP, 'nowhere')), /cannot read .*metrics\.jsonl/);
 });
 
-test('every experiment renders its report (tiny settings): all charts drawn, no console error', { skip, timeout: 300_000 }, async () => {
+test('every experiment renders its report (tiny settings), and again from its results.json: all charts drawn, no console error', { skip, timeout: 300_000 }, async () => {
   const opts = (override: Record<string, unknown>): ExperimentOptions => ({ seeds: 2, quick: true, progress: () => {}, log: () => {}, override });
   const tiny = { epochs: 1, batchSize: 64, lr: 1e-3 };
-  const cases: Array<[string, { result: Omit<ExperimentResult, 'command' | 'date' | 'machine'>; report: (r: ExperimentResult) => Report }, number]> = [
+  const cases: Array<[string, ExperimentRun, number]> = [
     ['memorization', runMemorization(opts({ examples: 300, inputSize: 8, hidden: 8, depths: [0, 2], train: tiny }), [1, 2]), 4],
     ['accuracy', runAccuracy(opts({ datasets: ['mnist'], limit: 600, depths: [0, 1], train: { ...tiny, weightDecay: 0.1 } }), [1, 2]), 3],
-    ['gating', runGating(opts({ limit: 600, depth: 2, train: tiny }), [1, 2]), 6],
-    ['speed', await runSpeed(opts({ width: 16, batch: 8, depths: [0, 2], rounds: 2, denseCap: 64, budgetMs: 5 }), [1, 2]), 2],
+    ['gating', runGating(opts({ limit: 600, depth: 2, train: { ...tiny, epochs: 2 } }), [1, 2]), 6],
+    ['speed', await runSpeed(opts({ width: 16, batch: 8, depths: [0, 2, 4], rounds: 2, denseCap: 24, budgetMs: 5 }), [1, 2]), 2],
   ];
-  for (const [name, { result, report }, minCharts] of cases) {
+  for (const [name, result, minCharts] of cases) {
     const full: ExperimentResult = { ...result, command: `test ${name}`, date: new Date().toISOString(), machine: machine('js') };
     assert.equal(full.seeds.length, 2);
     assert.ok(full.runs.length > 0 && full.aggregate.length > 0, `${name}: runs and aggregates`);
     for (const a of full.aggregate) assert.ok(a.seeds === 2, `${name}: every configuration has both seeds`);
+    const page = renderReport(experimentReport(full));
     const path = join(TMP, `${name}.html`);
-    writeFileSync(path, renderReport(report(full)));
+    writeFileSync(path, page);
     await checkPage(path, `${name} report`, minCharts);
+    // the same page from the results file the run writes (treegate report DIR)
+    const dir = join(TMP, `experiment-${name}`);
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'results.json'), JSON.stringify(full, null, 1) + '\n');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'report', dir], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const again = readFileSync(join(dir, 'report.html'), 'utf8');
+    const charts = (html: string) => html.slice(html.lastIndexOf('const charts = '));
+    assert.equal(charts(again), charts(page), `${name}: the report from results.json draws the same charts`);
   }
+  // the speed run's capped dense layer (k = 4 at width 24): markers alone, not a line that doubles back
+  const speed = experimentReport({ ...cases[3][1], command: 't', date: 'd', machine: machine('js') });
+  const capped = speed.sections[0].charts![0].traces.find((t) => String(t.name).startsWith('dense at the width cap'));
+  assert.ok(capped && capped.mode === 'markers', 'the capped dense points are markers');
+});
+
+test('the committed results of docs/results read back and render their reports', () => {
+  const charts: Record<string, number> = { memorization: 4, accuracy: 6, gating: 3, speed: 2 };
+  for (const [name, n] of Object.entries(charts)) {
+    const r = readExperimentResult(join(ROOT, 'docs', 'results', `${name}.json`));
+    assert.equal(r.experiment, name);
+    const report = experimentReport(r);
+    assert.ok(report.sections[0].charts!.length >= n, `${name}: ${report.sections[0].charts!.length} charts`);
+    assert.ok(renderReport(report).includes('const charts = '), name);
+  }
+});
+
+test('readExperimentResult names the field a damaged results.json lacks', () => {
+  const good = JSON.parse(readFileSync(join(ROOT, 'docs', 'results', 'speed.json'), 'utf8'));
+  const cases: Array<[string, (j: Record<string, any>) => unknown, RegExp]> = [
+    ['not json', () => '{"experiment": "speed", ', /not valid JSON/],
+    ['unknown experiment', (j) => ({ ...j, experiment: 'hello' }), /experiment is "hello", expected one of memorization, accuracy, gating, speed/],
+    ['no seeds', (j) => ({ ...j, seeds: [] }), /seeds is not a list of whole numbers/],
+    ['a setting of another kind', (j) => ({ ...j, settings: { ...j.settings, depths: 3 } }), /settings\.depths is number, expected array/],
+    ['a stat missing', (j) => ({ ...j, aggregate: [{ ...j.aggregate[0], stats: { ...j.aggregate[0].stats, stepUsPerExample: 2 } }] }),
+      /aggregate\[0\]\.stats\.stepUsPerExample is not \{ mean, std, min, max \}/],
+    ['a machine without backend', (j) => ({ ...j, machine: { ...j.machine, backend: 1 } }), /machine is not/],
+  ];
+  for (const [what, edit, message] of cases) {
+    const p = join(TMP, 'bad-results.json');
+    const v = edit(structuredClone(good));
+    writeFileSync(p, typeof v === 'string' ? v : JSON.stringify(v));
+    assert.throws(() => readExperimentResult(p), (e: unknown) => e instanceof TreegateError && message.test(e.message) && e.message.startsWith(p), what);
+  }
+  // the command: exit 2 naming the file; a folder with neither file is refused
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'report', join(TMP, 'bad-results.json'), '--out', join(TMP, 'x.html')], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /bad-results\.json: machine is not/);
+  assert.ok(!existsSync(join(TMP, 'x.html')));
+  const empty = join(TMP, 'empty');
+  mkdirSync(empty);
+  const e = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'report', empty], { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(e.status, 2);
+  assert.match(e.stderr, /holds neither metrics\.jsonl \(a training run\) nor results\.json \(an experiment\)/);
+});
+
+test('log axes label every tick in full: 1-2-5 per decade over a short span, powers of ten over a long one', () => {
+  assert.deepEqual(logTicks([3, 40]), { tickvals: [1, 2, 5, 10, 20, 50, 100], ticktext: ['1', '2', '5', '10', '20', '50', '100'] });
+  assert.deepEqual(logTicks([0.3, 0.9]).ticktext, ['0.1', '0.2', '0.5', '1']);
+  assert.deepEqual(logTicks([2e3, 5e7]), { tickvals: [1e3, 1e4, 1e5, 1e6, 1e7, 1e8], ticktext: ['1k', '10k', '100k', '1M', '10M', '100M'] });
+  assert.deepEqual(logTicks([]), {});
+  // the chart's axis gets them from its traces' values
+  const page = renderReport({ title: 't', meta: {}, sections: [{ heading: 'h', charts: [{ title: 'c', yLog: true, traces: [{ type: 'scatter', x: [1, 2], y: [3, 40] }] }] }] });
+  assert.match(page, /"type":"log","tickvals":\[1,2,5,10,20,50,100\]/);
 });
 
 /** A saved `npm run bench -- --json` stdout with made-up figures: tree rows on two backends, gemm rows. */
