@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Saves every chart of a treegate HTML report as a PNG (headless Chromium via playwright-core), for
+// Saves every chart of a treegate HTML report, with its caption, as a PNG (headless Chromium via playwright-core), for
 // documents that cannot embed the interactive page:
 //   node scripts/report-images.mjs runs/experiments/memorization/report.html docs/results/memorization [1,2]
 // writes docs/results/memorization-1.png, -2.png, … in the order of the charts on the page (only the charts
@@ -19,7 +19,8 @@ try {
   const p = await browser.newPage({ viewport: { width: 900, height: 800 } });
   await p.goto(pathToFileURL(resolve(page)).href);
   await p.waitForFunction(() => Array.from(document.querySelectorAll('div.chart')).every((d) => d.querySelector('svg.main-svg')));
-  const charts = await p.$$('div.chart');
+  // each chart's figure: the plot and the caption under it (what its bars are, what it measures)
+  const charts = await p.$$('figure');
   if (picked?.some((n) => n > charts.length)) throw new Error(`${page} has ${charts.length} charts; asked for ${pick}`);
   for (let i = 0; i < charts.length; i++) {
     if (picked && !picked.includes(i + 1)) continue;

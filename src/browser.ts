@@ -43,7 +43,7 @@ export async function useWasm(source: Response | ArrayBuffer | Uint8Array | URL 
       response = await fetch(url);
     } catch (e) {
       throw new TreegateError(`useWasm(${url.href}): fetching the module failed (${(e as Error).message})`,
-        'check that the URL serves build/treegate.wasm (the package\'s treegate/treegate.wasm)');
+        'check that the URL serves build/treegate.wasm or build/treegate-threads.wasm (the package\'s treegate/…)');
     }
     src = response;
   } else {

@@ -7,14 +7,16 @@
 import { backend, encodeModel, matrix, mlpConfig, Model, Rng, Trainer, useWasm, type Matrix } from 'treegate';
 
 const CLASSES = 3, PER_CLASS = 600, EPOCHS = 40, SEED = 1;
+/** The decision regions: the model's class on a GRID × GRID lattice, drawn scaled up to the canvas. */
+const GRID = 120;
 const COLORS: Array<[number, number, number]> = [[228, 87, 46], [41, 128, 185], [39, 174, 96]];
 
-/** n points per arm of `CLASSES` spiral arms in [-1, 1]², with noise; the label is the arm. */
+/** n points per arm of `CLASSES` spiral arms of one and a half turns in the unit disc, at random radii, with noise. */
 function spirals(n: number, rng: Rng): { x: Matrix; y: Int32Array } {
   const x = new Float32Array(CLASSES * n * 2), y = new Int32Array(CLASSES * n);
   for (let c = 0; c < CLASSES; c++) {
     for (let i = 0; i < n; i++) {
-      const r = i / n, angle = (2 * Math.PI * c) / CLASSES + 4 * r + 0.25 * rng.normal() * r;
+      const r = 0.05 + 0.95 * rng.uniform(), angle = (2 * Math.PI * c) / CLASSES + 3 * Math.PI * r + 0.15 * rng.normal();
       const row = c * n + i;
       x[2 * row] = r * Math.cos(angle);
       x[2 * row + 1] = r * Math.sin(angle);
@@ -27,23 +29,33 @@ function spirals(n: number, rng: Rng): { x: Matrix; y: Int32Array } {
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 const log = (line: string) => { $('log').textContent += `${line}\n`; };
 
-/** The model's class at every pixel (one batch through the collapsed tree), tinted, then the training points. */
-function draw(model: Model, data: { x: Matrix; y: Int32Array }): void {
-  const canvas = $<HTMLCanvasElement>('plot'), ctx = canvas.getContext('2d')!;
-  const W = canvas.width, H = canvas.height, grid = new Float32Array(W * H * 2);
-  for (let py = 0; py < H; py++) for (let px = 0; px < W; px++) {
-    grid[2 * (py * W + px)] = (2 * px) / (W - 1) - 1;
-    grid[2 * (py * W + px) + 1] = 1 - (2 * py) / (H - 1);
+/** The lattice of inputs the regions are drawn from, row by row from the top left, in [-1, 1]². */
+const lattice = (() => {
+  const g = new Float32Array(GRID * GRID * 2);
+  for (let gy = 0; gy < GRID; gy++) for (let gx = 0; gx < GRID; gx++) {
+    g[2 * (gy * GRID + gx)] = (2 * gx) / (GRID - 1) - 1;
+    g[2 * (gy * GRID + gx) + 1] = 1 - (2 * gy) / (GRID - 1);
   }
-  const logits = model.forward(matrix(W * H, 2, grid), 'infer');
-  const image = ctx.createImageData(W, H);
-  for (let p = 0; p < W * H; p++) {
+  return matrix(GRID * GRID, 2, g);
+})();
+
+/** The model's class at every lattice point, tinted and scaled up to the canvas, then the training points. */
+function draw(model: Model, data: { x: Matrix; y: Int32Array }): void {
+  const logits = model.forward(lattice, 'infer');
+  model.resetUsage(); // the lattice is not data: keep it out of the leaf usage the model counts
+  const cells = new ImageData(GRID, GRID);
+  for (let p = 0; p < GRID * GRID; p++) {
     let best = 0;
     for (let c = 1; c < CLASSES; c++) if (logits.data[p * CLASSES + c] > logits.data[p * CLASSES + best]) best = c;
     const [r, g, b] = COLORS[best];
-    image.data.set([255 - (255 - r) * 0.35, 255 - (255 - g) * 0.35, 255 - (255 - b) * 0.35, 255], 4 * p);
+    cells.data.set([255 - (255 - r) * 0.35, 255 - (255 - g) * 0.35, 255 - (255 - b) * 0.35, 255], 4 * p);
   }
-  ctx.putImageData(image, 0, 0);
+  const small = document.createElement('canvas');
+  small.width = small.height = GRID;
+  small.getContext('2d')!.putImageData(cells, 0, 0);
+  const canvas = $<HTMLCanvasElement>('plot'), ctx = canvas.getContext('2d')!, W = canvas.width, H = canvas.height;
+  ctx.imageSmoothingEnabled = false;
+  ctx.drawImage(small, 0, 0, W, H);
   for (let i = 0; i < data.y.length; i++) {
     const [r, g, b] = COLORS[data.y[i]];
     ctx.fillStyle = `rgb(${r},${g},${b})`;
@@ -52,10 +64,13 @@ function draw(model: Model, data: { x: Matrix; y: Int32Array }): void {
 }
 
 async function main(): Promise<void> {
-  // the shared-memory module: web workers where the page is cross-origin isolated (serve.mjs sends the headers)
-  const wasm = await useWasm(new URL('treegate-threads.wasm', location.href));
-  const threads = wasm.info().maxThreads;
-  log(`backend ${backend().name}, ${threads} thread${threads > 1 ? 's' : ''}${crossOriginIsolated ? '' : ' (the page is not cross-origin isolated)'}`);
+  // web workers need a shared memory, which a browser gives only to a cross-origin isolated page (serve.mjs sends
+  // the two headers): there the threads module, elsewhere the one-thread module; the same model bytes either way
+  const file = crossOriginIsolated ? 'treegate-threads.wasm' : 'treegate.wasm';
+  const wasm = await useWasm(new URL(file, import.meta.url));
+  const { threads } = wasm.info();
+  log(`backend ${backend().name} (${file}), kernels on ${threads} thread${threads > 1 ? 's' : ''}` +
+    (crossOriginIsolated ? '' : ': the page is not cross-origin isolated, so no web workers (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)'));
 
   const rng = new Rng(SEED);
   const train = spirals(PER_CLASS, rng.fork()), test = spirals(PER_CLASS / 2, rng.fork());
@@ -63,30 +78,37 @@ async function main(): Promise<void> {
   const model = new Model(mlpConfig({ inputSize: 2, numClasses: CLASSES, hidden: [64, 64], treeLayers: [2], depth: 4, gating: 'projection' }), rng.fork());
   log(`${model.parameterCount().toLocaleString('en-US')} parameters; ${model.macs().inference.toLocaleString('en-US')} multiply-adds per example at inference`);
   const trainer = new Trainer(model, train, null, { epochs: EPOCHS, batchSize: 32, lr: 3e-3, schedule: 'cosine', optimizer: { kind: 'adam' } }, rng.fork());
-  const t0 = performance.now();
+  let training = 0, drawing = 0;
   while (!trainer.done) {
-    const epoch = trainer.progress.epoch;
+    const epoch = trainer.progress.epoch, t0 = performance.now();
     while (!trainer.done && trainer.progress.epoch === epoch) trainer.step();
+    const t1 = performance.now();
     const e = trainer.progress.history[trainer.progress.history.length - 1];
     $('status').textContent = `epoch ${e.epoch} of ${EPOCHS}: loss ${e.trainLoss.toFixed(3)}, training accuracy ${(100 * e.trainAccuracy).toFixed(1)}%`;
     draw(model, train);
-    await new Promise((ok) => setTimeout(ok, 0)); // let the page paint
+    training += t1 - t0;
+    drawing += performance.now() - t1;
+    await new Promise(requestAnimationFrame); // let the page paint this epoch
   }
-  const seconds = (performance.now() - t0) / 1000;
+  model.resetUsage();
   const { accuracy } = model.evaluate(test.x, test.y);
-  const stats = model.treeStats()[0];
-  log(`trained ${EPOCHS} epochs in ${seconds.toFixed(1)} s; test accuracy ${(100 * accuracy).toFixed(1)}%; ` +
-    `the tree's ${stats.leaves} leaves: balance ${stats.balance.toFixed(2)}, ${stats.deadLeaves} never used`);
+  const stats = model.treeStats()[0]; // leaf usage over the test points
+  log(`trained ${EPOCHS} epochs in ${(training / 1000).toFixed(1)} s (and drew them in ${(drawing / 1000).toFixed(1)} s); ` +
+    `test accuracy ${(100 * accuracy).toFixed(1)}% on ${test.y.length} new points; the tree's ${stats.leaves} leaves on them: ` +
+    `balance ${stats.balance.toFixed(2)}, ${stats.deadLeaves} never used`);
 
-  const bytes = encodeModel(model);
   const link = $<HTMLAnchorElement>('download');
-  // encodeModel's bytes are a new ArrayBuffer (the type says ArrayBufferLike, which Blob's type refuses)
-  link.href = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/octet-stream' }));
+  // slice(): a copy typed as a plain ArrayBuffer's view, which Blob's type asks for
+  link.href = URL.createObjectURL(new Blob([encodeModel(model).slice()], { type: 'application/octet-stream' }));
   link.hidden = false;
-  (window as unknown as { treegateExample: unknown }).treegateExample = { accuracy, epochs: EPOCHS, backend: backend().name, threads, modelBytes: bytes.length };
+  $('status').textContent += ' — done';
+  // for test/browser/example.test.ts, which runs this page headless (not something an app needs)
+  (window as unknown as { treegateExample: unknown }).treegateExample = { accuracy, epochs: EPOCHS, backend: backend().name, threads, workerParts: wasm.info().workerParts };
 }
 
 main().catch((e: unknown) => {
-  log(`failed: ${e instanceof Error ? e.message : String(e)}`);
+  const message = e instanceof Error ? e.message : String(e);
+  $('status').textContent = `failed: ${message}`;
+  log(`failed: ${message}`);
   (window as unknown as { treegateExample: unknown }).treegateExample = { failed: String(e instanceof Error ? e.stack : e) };
 });

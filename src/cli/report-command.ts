@@ -1,5 +1,5 @@
-import { existsSync, statSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { TreegateError } from '../core/errors.js';
 import { experimentReport, readExperimentResult } from '../experiments/results.js';
@@ -8,33 +8,58 @@ import { renderReport, type Report } from '../report/html.js';
 import { trainingReport } from '../report/training.js';
 import { pathArg } from './options.js';
 
+const PASS = 'pass the --out folder of treegate train (metrics.jsonl) or of treegate experiment (results.json), or an experiment\'s results file';
+
 /**
- * The report of what `dir` holds: a training run's folder (metrics.jsonl), or an experiment's (results.json), or
- * an experiment's results file itself.
+ * The report of what `path` holds, and where it goes by default: a training run's folder (metrics.jsonl) or its
+ * metrics.jsonl, an experiment's folder (results.json), or an experiment's results file (its page beside it,
+ * named after it).
  */
-function reportOf(path: string): { report: Report; folder: string } {
-  if (!existsSync(path)) throw new TreegateError(`${path} does not exist`, 'pass the --out folder of treegate train or treegate experiment');
-  if (statSync(path).isFile()) {
-    if (basename(path) === 'metrics.jsonl') return { report: trainingReport(dirname(path)), folder: dirname(path) };
-    return { report: experimentReport(readExperimentResult(path)), folder: dirname(path) };
+function reportOf(path: string): { report: Report; page: string } {
+  if (!existsSync(path)) throw new TreegateError(`${path} does not exist`, PASS);
+  const st = statSync(path);
+  if (st.isFile()) {
+    if (basename(path) === 'metrics.jsonl') return { report: trainingReport(dirname(path)), page: join(dirname(path), 'report.html') };
+    if (basename(path) === 'result.json') throw new TreegateError(`${path} is a training run's result`, `pass its folder, ${dirname(path)}`);
+    return { report: experimentReport(readExperimentResult(path)), page: join(dirname(path), `${basename(path, extname(path))}.html`) };
   }
-  if (existsSync(join(path, 'metrics.jsonl'))) return { report: trainingReport(path), folder: path };
-  if (existsSync(join(path, 'results.json'))) return { report: experimentReport(readExperimentResult(join(path, 'results.json'))), folder: path };
-  throw new TreegateError(`${path} holds neither metrics.jsonl (a training run) nor results.json (an experiment)`,
-    'pass the --out folder of treegate train or treegate experiment');
+  if (!st.isDirectory()) throw new TreegateError(`${path} is neither a file nor a folder`, PASS);
+  const metrics = existsSync(join(path, 'metrics.jsonl')), results = existsSync(join(path, 'results.json'));
+  if (metrics && results) {
+    throw new TreegateError(`${path} holds both metrics.jsonl (a training run) and results.json (an experiment)`, 'pass the one to render: the folder\'s metrics.jsonl or its results.json');
+  }
+  if (metrics) return { report: trainingReport(path), page: join(path, 'report.html') };
+  if (results) return { report: experimentReport(readExperimentResult(join(path, 'results.json'))), page: join(path, 'report.html') };
+  throw new TreegateError(`${path} holds neither metrics.jsonl (a training run) nor results.json (an experiment)`, PASS);
+}
+
+/** Refuses to write the page over a file that is not a report page (the run's own files, a model): only pages are replaced. */
+function checkReplaceable(page: string): void {
+  if (!existsSync(page) || !statSync(page).isFile()) return;
+  const head = Buffer.alloc(15);
+  const fd = openSync(page, 'r');
+  try {
+    readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (head.toString('latin1').toLowerCase() !== '<!doctype html>') {
+    throw new TreegateError(`--out ${page} exists and is not an HTML page: writing the report would replace it`, 'pass another --out (a report is an .html file)');
+  }
 }
 
 export function reportCommand(): Command {
   return new Command('report')
-    .description('render the HTML report of a training run (learning curves, balance over time, leaf usage heatmaps) or of an experiment, from the files it wrote')
-    .argument('<path>', 'the --out folder of treegate train (metrics.jsonl) or of treegate experiment (results.json), or an experiment\'s results file')
-    .option('--out <file>', 'where to write the page (default report.html in that folder)', pathArg)
+    .description('render the HTML report of a training run (learning curves, learning rate, balance, leaf usage) or of an experiment, from the files it wrote')
+    .argument('<path>', 'the --out folder of treegate train (metrics.jsonl) or of treegate experiment (results.json), or an experiment\'s results file', pathArg)
+    .option('--out <file>', 'where to write the page (default report.html in that folder; for a results file, its name with .html)', pathArg)
     .action((path: string, o: { out?: string }) => {
-      const { report, folder } = reportOf(resolve(path));
-      const out = resolve(o.out ?? join(folder, 'report.html'));
-      const page = renderReport(report);
-      checkWritableFile(out); // its folder created if missing, as train's --out is
-      writeFileAtomic(out, page);
-      console.log(`wrote ${out}`);
+      const { report, page: byDefault } = reportOf(resolve(path));
+      const page = resolve(o.out ?? byDefault);
+      checkReplaceable(page);
+      const html = renderReport(report);
+      checkWritableFile(page); // its folder created if missing, as train's --out is
+      writeFileAtomic(page, html);
+      console.log(`wrote ${page}`);
     });
 }

@@ -77,7 +77,9 @@ export function normalize(ds: Dataset, norm: Normalization): Dataset {
  * with the model's `config.normalization`, as treegate's loaders and `train` compute them (docs/format.md §4), so
  * that `model.forward` and `evaluate` see what the model was trained on. A new matrix; raw is not changed.
  */
-export function normalizeInputs(raw: Matrix, norm: Normalization): Matrix {
+export function normalizeInputs(raw: Matrix, norm: Normalization | undefined): Matrix {
+  // a model made without a normalization (the API's, not train's) takes its inputs as they are
+  if (norm === undefined) return matrix(raw.rows, raw.cols, raw.data.slice(0, raw.rows * raw.cols));
   checkNumber(norm.scale, 'normalization scale');
   checkNumber(norm.mean, 'normalization mean');
   checkNumber(norm.std, 'normalization std', MIN_STD);

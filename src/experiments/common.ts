@@ -90,7 +90,7 @@ export function stat(xs: number[]): Stat {
   const mean = xs.reduce((a, b) => a + b, 0) / n;
   // one seed has no spread to report: NaN (null in the JSON), not a std of 0
   const std = n > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1)) : NaN;
-  return { mean, std, min: Math.min(...xs), max: Math.max(...xs) };
+  return { mean, std, min: xs.reduce((a, b) => Math.min(a, b), Infinity), max: xs.reduce((a, b) => Math.max(a, b), -Infinity) };
 }
 
 export type Row = Record<string, string | number | null>;
@@ -135,6 +135,11 @@ export interface ExperimentResult {
 
 /** What an experiment's run returns: its result without the command, date and machine, which the CLI adds. */
 export type ExperimentRun = Omit<ExperimentResult, 'command' | 'date' | 'machine'>;
+
+/** A run's results as results.json records them: with the command that ran it, the date, and the machine and backend. */
+export function completeResult(run: ExperimentRun, command: string, backend: string): ExperimentResult {
+  return { ...run, command, date: new Date().toISOString(), machine: machine(backend) };
+}
 
 export function machine(backend: string): ExperimentResult['machine'] {
   const c = cpus();

@@ -2,7 +2,7 @@ import { Rng } from '../core/rng.js';
 import { prepareData } from '../data/prepare.js';
 import type { MlpOptions } from '../layers/model.js';
 import type { TreeStats } from '../layers/model.js';
-import { seriesTraces, type Chart, type Report, type Series } from '../report/html.js';
+import { extent, seriesTraces, type Chart, type Report, type Series } from '../report/html.js';
 import { epochTicks, largestShare, usageHeatmap } from '../report/training.js';
 import {
   aggregate, fit, pm, reportMeta, settingsWith, stat, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type Row,
@@ -22,9 +22,10 @@ export function gatingSettings(quick: boolean) {
     : { limit: undefined, depth: 4, train: { epochs: 5, batchSize: 64, lr: 1e-3 } };
 }
 
-/** A y range that shows differences between accuracies (from 0 they would vanish): hence dots, not bars. */
-function accuracyRange(values: number[]): [number, number] {
-  const lo = Math.min(...values), hi = Math.max(...values), pad = Math.max(0.005, (hi - lo) * 0.5);
+/** A y range that shows differences between accuracies (from 0 they would vanish), bars included: hence dots, not bars. */
+function accuracyRange(means: number[], stds: number[]): [number, number] {
+  const [lo, hi] = extent(means.flatMap((m, i) => [m - (stds[i] || 0), m + (stds[i] || 0)]));
+  const pad = Math.max(0.005, (hi - lo) * 0.25);
   return [Math.max(0, lo - pad), Math.min(1, hi + pad)];
 }
 
@@ -73,22 +74,22 @@ export function runGating(o: ExperimentOptions, seeds: number[]): ExperimentRun 
 export function gatingReport(r: ExperimentResult): Report {
   const s = r.settings as ReturnType<typeof gatingSettings> & { model: string };
   const agg = r.aggregate;
-  // per variant, each seed's value after every epoch (the runs' space-separated columns)
+  // per variant, each seed's value after every epoch (the runs' space-separated columns, checked on reading):
+  // the mean, with bars from the lowest to the highest seed (± std would cross a balance of 1 or a whole count)
   const overEpochs = (column: 'balanceByEpoch' | 'deadByEpoch'): Series[] => GATING_VARIANTS.map((v) => {
     const perSeed = r.runs.filter((run) => run.gating === v.name).map((run) => String(run[column]).split(' ').map(Number));
-    const epochs = Math.min(...perSeed.map((e) => e.length));
-    const stats = Array.from({ length: epochs }, (_, i) => stat(perSeed.map((e) => e[i])));
-    return { name: v.name, x: stats.map((_, i) => i + 1), y: stats.map((t) => t.mean), err: stats.map((t) => t.std) };
+    const stats = (perSeed[0] ?? []).map((_, i) => stat(perSeed.map((e) => e[i])));
+    return { name: v.name, x: stats.map((_, i) => i + 1), y: stats.map((t) => t.mean), lo: stats.map((t) => t.min), hi: stats.map((t) => t.max) };
   });
   const usage = r.usage ?? {};
   const heatmaps = GATING_VARIANTS.filter((v) => usage[v.name]?.length);
   const epochAxis = { xaxis: { ...epochTicks(s.train.epochs), title: { text: 'epoch' } } };
   const charts: Chart[] = [
-    { title: 'balance after each epoch', note: 'Mean ± std over seeds, on the validation set.', xTitle: 'epoch', yTitle: 'balance', traces: seriesTraces(overEpochs('balanceByEpoch')), layout: epochAxis },
-    { title: 'dead leaves after each epoch', note: 'Mean ± std over seeds: leaves no validation example reached.', xTitle: 'epoch', yTitle: `dead leaves (of ${2 ** s.depth})`, traces: seriesTraces(overEpochs('deadByEpoch')), layout: epochAxis },
+    { title: 'balance after each epoch', note: 'On the validation set: the mean over seeds, bars from the lowest to the highest seed.', xTitle: 'epoch', yTitle: 'balance', traces: seriesTraces(overEpochs('balanceByEpoch')), layout: epochAxis },
+    { title: 'dead leaves after each epoch', note: 'Leaves no validation example reached: the mean over seeds, bars from the lowest to the highest seed.', xTitle: 'epoch', yTitle: `dead leaves (of ${2 ** s.depth})`, traces: seriesTraces(overEpochs('deadByEpoch')), layout: epochAxis },
     {
       title: 'test accuracy', note: 'Mean ± std over seeds.', xTitle: 'gating', yTitle: 'test accuracy',
-      layout: { yaxis: { title: { text: 'test accuracy' }, range: accuracyRange(agg.map((a) => a.stats.testAccuracy.mean)) } },
+      layout: { yaxis: { title: { text: 'test accuracy' }, range: accuracyRange(agg.map((a) => a.stats.testAccuracy.mean), agg.map((a) => a.stats.testAccuracy.std)) } },
       // dots on a range around the values: a bar's length would claim a ratio the truncated axis does not have
       traces: [{ type: 'scatter', mode: 'markers', marker: { size: 12 }, x: agg.map((a) => String(a.gating)), y: agg.map((a) => a.stats.testAccuracy.mean),
         error_y: { type: 'data', array: agg.map((a) => a.stats.testAccuracy.std), visible: true } }],
@@ -102,7 +103,7 @@ export function gatingReport(r: ExperimentResult): Report {
       heading: 'Gating source: balance, dead leaves and accuracy',
       text: [`${s.model}; ${s.train.epochs} epochs. ${s.limit ? `First ${s.limit} MNIST training and test examples (quick mode).` : 'Full MNIST.'} ` +
         'Balance is the entropy of leaf usage over the validation set divided by k·ln 2.' +
-        (heatmaps.length < GATING_VARIANTS.length ? ' This results.json predates the leaf usage it now records: no heatmaps.' : '')],
+        (heatmaps.length === 0 ? ' This results.json predates the leaf usage runs now record: no heatmaps.' : '')],
       tables: [{
         columns: ['gating', 'test accuracy', 'balance (last epoch)', 'dead leaves (last epoch)'],
         rows: agg.map((a) => [String(a.gating), pm(a.stats.testAccuracy), pm(a.stats.balance, 3), pm(a.stats.deadLeaves, 1)]),

@@ -2,127 +2,190 @@ import { readFileSync } from 'node:fs';
 import { TreegateError } from '../core/errors.js';
 import type { Report } from '../report/html.js';
 import { treeStatsProblem } from '../report/training.js';
-import { accuracyReport, accuracySettings } from './accuracy.js';
+import { ACCURACY_VARIANTS, accuracyReport } from './accuracy.js';
 import type { ExperimentResult } from './common.js';
-import { gatingReport, gatingSettings } from './gating.js';
-import { memorizationReport, memorizationSettings } from './memorization.js';
-import { speedReport, speedSettings } from './speed.js';
+import { GATING_VARIANTS, gatingReport } from './gating.js';
+import { MEMORIZATION_KINDS, memorizationReport } from './memorization.js';
+import { SPEED_KINDS, speedReport } from './speed.js';
 
 /**
  * An experiment's results.json read back, and its report made from it alone: `treegate report` renders a run's
  * page again (with today's charts) from the file it wrote, and docs/results' images come from the committed files.
  */
 
+/** What a setting must be: a whole number ≥ 1, a number > 0 or ≥ 0, a depth, text, or a list of them; '?' where it may be absent. */
+type Want = 'count' | 'positive' | 'nonneg' | 'depth' | 'string' | 'depths' | 'positives' | 'strings' | 'positive?';
+/** An aggregate key: a depth, a rate, or one of the names the report draws. */
+type KeyWant = 'depth' | 'positive' | readonly string[];
+/** A metric: a fraction in [0, 1], a number ≥ 0, any finite number; '?' where a configuration may lack it (null). */
+type MetricWant = 'fraction' | 'nonneg' | 'any' | 'fraction?' | 'nonneg?';
+
 interface Spec {
-  /** the settings of each size: what a results file must hold (a setting undefined in that size may be absent) */
-  settings: (quick: boolean) => object;
-  /** text settings the run adds */
-  text: string[];
-  /** the key columns and metrics of the aggregate rows the report reads */
-  keys: string[];
-  metrics: string[];
-  /** columns of the per-seed runs the report reads */
-  runColumns: string[];
+  /** the settings the report reads (dotted: train.epochs) */
+  settings: Record<string, Want>;
+  keys: Record<string, KeyWant>;
+  metrics: Record<string, MetricWant>;
   report: (r: ExperimentResult) => Report;
 }
 
+const names = (vs: ReadonlyArray<{ name: string }>) => vs.map((v) => v.name);
+
 const SPECS: Record<string, Spec> = {
   memorization: {
-    settings: memorizationSettings, text: ['model'], keys: ['kind', 'k', 'lr'], runColumns: [], report: memorizationReport,
-    metrics: ['fitted', 'parameters', 'macsInference', 'trainUsPerExample', 'inferUsPerExample', 'balance'],
+    settings: { examples: 'count', inputSize: 'count', classes: 'count', depths: 'depths', lrs: 'positives', 'train.epochs': 'count', 'train.batchSize': 'count', model: 'string' },
+    keys: { kind: MEMORIZATION_KINDS, k: 'depth', lr: 'positive' },
+    metrics: { fitted: 'fraction', parameters: 'nonneg', macsInference: 'nonneg', trainUsPerExample: 'nonneg', inferUsPerExample: 'nonneg', balance: 'fraction?' },
+    report: memorizationReport,
   },
   accuracy: {
-    settings: accuracySettings, text: ['model'], keys: ['dataset', 'variant', 'k'], runColumns: [], report: accuracyReport,
-    metrics: ['testAccuracy', 'trainAccuracy', 'gap', 'parameters', 'balance', 'deadLeaves'],
+    settings: { datasets: 'strings', 'train.epochs': 'count', 'train.batchSize': 'count', 'train.lr': 'positive', 'train.weightDecay': 'nonneg', limit: 'positive?', model: 'string' },
+    keys: { variant: names(ACCURACY_VARIANTS), k: 'depth' },
+    metrics: { testAccuracy: 'fraction', trainAccuracy: 'fraction', gap: 'any', parameters: 'nonneg', balance: 'fraction?', deadLeaves: 'nonneg?' },
+    report: accuracyReport,
   },
   gating: {
-    settings: gatingSettings, text: ['model'], keys: ['gating'], runColumns: ['gating', 'balanceByEpoch', 'deadByEpoch'], report: gatingReport,
-    metrics: ['testAccuracy', 'balance', 'deadLeaves'],
+    settings: { depth: 'depth', 'train.epochs': 'count', limit: 'positive?', model: 'string' },
+    keys: { gating: names(GATING_VARIANTS) },
+    metrics: { testAccuracy: 'fraction', balance: 'fraction', deadLeaves: 'nonneg' },
+    report: gatingReport,
   },
   speed: {
-    settings: speedSettings, text: ['layer'], keys: ['kind', 'k'], runColumns: [], report: speedReport,
-    metrics: ['parameters', 'macsInference', 'inferUsPerExample', 'stepUsPerExample', 'capped'],
+    settings: { denseCap: 'count', rounds: 'count', layer: 'string' },
+    keys: { kind: SPEED_KINDS, k: 'depth' },
+    metrics: { parameters: 'nonneg', macsInference: 'nonneg', inferUsPerExample: 'nonneg', stepUsPerExample: 'nonneg', capped: 'fraction' },
+    report: speedReport,
   },
 };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const kind = (v: unknown): string => (Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v);
+const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isDepth = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 24;
+
+const WANTS: Record<Want, [string, (v: unknown) => boolean]> = {
+  count: ['a whole number ≥ 1', (v) => Number.isInteger(v) && (v as number) >= 1],
+  positive: ['a number > 0', (v) => finite(v) && v > 0],
+  nonneg: ['a number ≥ 0', (v) => finite(v) && v >= 0],
+  'positive?': ['absent or a number > 0', (v) => v === undefined || (finite(v) && v > 0)],
+  depth: ['a depth (a whole number in [0, 24])', isDepth],
+  string: ['text', (v) => typeof v === 'string'],
+  depths: ['a list of depths', (v) => Array.isArray(v) && v.length > 0 && v.every(isDepth)],
+  positives: ['a list of numbers > 0', (v) => Array.isArray(v) && v.length > 0 && v.every((x) => finite(x) && x > 0)],
+  strings: ['a list of names', (v) => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string')],
+};
+
+const METRICS: Record<MetricWant, [string, (v: number) => boolean]> = {
+  fraction: ['in [0, 1]', (v) => v >= 0 && v <= 1],
+  'fraction?': ['in [0, 1]', (v) => v >= 0 && v <= 1],
+  nonneg: ['≥ 0', (v) => v >= 0],
+  'nonneg?': ['≥ 0', (v) => v >= 0],
+  any: ['finite', () => true],
+};
+
+/** The spec of an experiment name, or undefined (own keys only: 'constructor' is no experiment). */
+const specOf = (name: unknown): Spec | undefined => (typeof name === 'string' && Object.hasOwn(SPECS, name) ? SPECS[name] : undefined);
 
 /** The report of an experiment's results, whichever experiment it is. */
 export function experimentReport(r: ExperimentResult): Report {
-  const spec = SPECS[r.experiment];
+  const spec = specOf(r.experiment);
   if (!spec) throw new TreegateError(`no experiment '${r.experiment}'`, `the experiments are ${Object.keys(SPECS).join(', ')}`);
   return spec.report(r);
 }
 
 /**
- * Reads an experiment's results.json: everything its report reads must be there, of the right kind; anything
- * else is an error naming the file and the field. Standard deviations saved as null (one seed) become NaN again.
+ * Reads an experiment's results.json: everything its report reads must be there, of the right kind and in range;
+ * anything else is an error naming the file and the field. Standard deviations saved as null (one seed) and
+ * metrics a configuration lacks (a dense model's balance) become NaN again.
  */
 export function readExperimentResult(path: string): ExperimentResult {
-  const hint = 'pass the results.json that `treegate experiment` wrote, unedited';
+  const hint = 'pass the results.json that `treegate experiment` wrote (a training run: its folder)';
   const fail = (what: string): never => { throw new TreegateError(`${path}: ${what}`, hint); };
   let r: unknown;
   try {
     r = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new TreegateError(`${path}: ${e instanceof SyntaxError ? `not valid JSON (${e.message})` : `cannot read it: ${(e as Error).message}`}`, hint);
+    // the parser's message quotes the text it choked on: printable characters only
+    const why = e instanceof SyntaxError ? `not valid JSON (${e.message.replace(/[^\x20-\x7e]/g, '?')})` : `cannot read it: ${(e as Error).message}`;
+    throw new TreegateError(`${path}: ${why}`, hint);
   }
   if (!isObject(r)) return fail('not a JSON object');
-  const spec = SPECS[r.experiment as string];
+  const spec = specOf(r.experiment);
   if (!spec) return fail(`experiment is ${JSON.stringify(r.experiment)}, expected one of ${Object.keys(SPECS).join(', ')}`);
   if (typeof r.quick !== 'boolean') fail('quick is not true or false');
   if (!Array.isArray(r.seeds) || r.seeds.length === 0 || !r.seeds.every((s) => Number.isInteger(s))) fail('seeds is not a list of whole numbers');
+  const seeds = r.seeds as number[];
   for (const f of ['date', 'command']) if (typeof r[f] !== 'string') fail(`${f} is not a string`);
   const m = r.machine;
-  if (!isObject(m) || !['cpu', 'node', 'backend'].every((f) => typeof m[f] === 'string') || !['cores', 'memoryGiB'].every((f) => typeof m[f] === 'number')) {
+  if (!isObject(m) || !['cpu', 'node', 'backend'].every((f) => typeof m[f] === 'string') || !['cores', 'memoryGiB'].every((f) => finite(m[f]))) {
     fail('machine is not { cpu, cores, memoryGiB, node, backend }');
   }
-  // settings: every one of the run's size, of the same kind (one level into objects: train's epochs, batchSize …)
   const settings = r.settings;
   if (!isObject(settings)) return fail('settings is not an object');
-  const check = (want: Record<string, unknown>, got: Record<string, unknown>, at: string) => {
-    for (const [key, value] of Object.entries(want)) {
-      if (value === undefined) continue;
-      if (kind(got[key]) !== kind(value)) fail(`${at}${key} is ${kind(got[key])}, expected ${kind(value)}`);
-      if (isObject(value)) check(value, got[key] as Record<string, unknown>, `${at}${key}.`);
-    }
-  };
-  check(spec.settings(r.quick as boolean) as Record<string, unknown>, settings, 'settings.');
-  for (const t of spec.text) if (typeof settings[t] !== 'string') fail(`settings.${t} is not a string`);
-  if (!Array.isArray(r.runs) || !r.runs.every(isObject)) return fail('runs is not a list of objects');
-  r.runs.forEach((run, i) => {
-    for (const c of spec.runColumns) if (typeof run[c] !== 'string') fail(`runs[${i}].${c} is not a string`);
-  });
+  for (const [key, want] of Object.entries(spec.settings)) {
+    const value = key.split('.').reduce<unknown>((o, k) => (isObject(o) ? o[k] : undefined), settings);
+    const [what, ok] = WANTS[want];
+    if (!ok(value)) fail(`settings.${key} is ${JSON.stringify(value) ?? 'missing'}, expected ${what}`);
+  }
+  if (!Array.isArray(r.runs) || r.runs.length === 0 || !r.runs.every(isObject)) return fail('runs is not a list of objects');
+  const keyOk = (want: KeyWant, v: unknown) => (want === 'depth' ? isDepth(v) : want === 'positive' ? finite(v) && v > 0 : want.includes(v as string));
+  const keyWhat = (want: KeyWant) => (want === 'depth' ? 'a depth' : want === 'positive' ? 'a number > 0' : `one of ${want.join(', ')}`);
+  const keys: Record<string, KeyWant> = r.experiment === 'accuracy' ? { ...spec.keys, dataset: settings.datasets as string[] } : spec.keys;
   const rows = (name: 'aggregate' | 'best') => {
     const list = r[name];
-    if (!Array.isArray(list) || list.length === 0) fail(`${name} is not a list of configurations`);
-    (list as unknown[]).forEach((a, i) => {
+    if (!Array.isArray(list) || list.length === 0) return fail(`${name} is not a list of configurations`);
+    list.forEach((a: unknown, i) => {
       const at = `${name}[${i}]`;
       if (!isObject(a) || !isObject(a.stats) || !Number.isInteger(a.seeds)) return fail(`${at} is not { seeds, stats, … }`);
-      for (const k of spec.keys) if (typeof a[k] !== 'string' && typeof a[k] !== 'number') fail(`${at}.${k} is missing`);
-      for (const metric of spec.metrics) {
-        const st = a.stats[metric];
-        if (!isObject(st) || !['mean', 'std', 'min', 'max'].every((f) => typeof st[f] === 'number' || st[f] === null)) {
-          fail(`${at}.stats.${metric} is not { mean, std, min, max }`);
+      for (const [k, want] of Object.entries(keys)) if (!keyOk(want, a[k])) fail(`${at}.${k} is ${JSON.stringify(a[k]) ?? 'missing'}, expected ${keyWhat(want)}`);
+      for (const [metric, want] of Object.entries(spec.metrics)) {
+        const st = a.stats[metric], [range, inRange] = METRICS[want];
+        if (!isObject(st)) return fail(`${at}.stats.${metric} is not { mean, std, min, max }`);
+        // null: NaN as JSON writes it, for a metric the configuration lacks (all four) or the std of one seed
+        const lacking = want.endsWith('?') && ['mean', 'min', 'max'].every((f) => st[f] === null);
+        for (const f of ['mean', 'min', 'max']) {
+          if (!lacking && !(finite(st[f]) && inRange(st[f] as number))) fail(`${at}.stats.${metric}.${f} is ${JSON.stringify(st[f]) ?? 'missing'}, expected a number ${range}`);
         }
+        if (!(st.std === null || (finite(st.std) && st.std >= 0))) fail(`${at}.stats.${metric}.std is ${JSON.stringify(st.std) ?? 'missing'}, expected a number ≥ 0 or null`);
       }
-      // a NaN (a metric a configuration does not have, the std of one seed) was written as null
       for (const st of Object.values(a.stats)) if (isObject(st)) for (const f of Object.keys(st)) if (st[f] === null) st[f] = NaN;
     });
   };
   rows('aggregate');
   if (r.experiment === 'memorization') rows('best');
-  if (r.usage !== undefined) {
-    if (!isObject(r.usage)) fail('usage is not an object of variants');
-    for (const [variant, epochs] of Object.entries(r.usage as Record<string, unknown>)) {
-      if (!Array.isArray(epochs)) return fail(`usage.${variant} is not a list of epochs`);
-      epochs.forEach((e: unknown, i) => {
-        if (!isObject(e) || !Number.isInteger(e.epoch)) fail(`usage.${variant}[${i}] has no epoch`);
-        const problem = treeStatsProblem((e as Record<string, unknown>).stats);
-        if (problem) fail(`usage.${variant}[${i}].stats ${problem}`);
-      });
-    }
-  }
+  if (r.experiment === 'gating') checkGating(r, settings, seeds, fail);
   return r as unknown as ExperimentResult;
+}
+
+/** The gating report's per-seed epoch columns and leaf usage: one run per variant and seed, every epoch, in range. */
+function checkGating(r: Record<string, unknown>, settings: Record<string, unknown>, seeds: number[], fail: (what: string) => never): void {
+  const epochs = (settings.train as { epochs: number }).epochs, leaves = 2 ** (settings.depth as number);
+  const runs = r.runs as Array<Record<string, unknown>>;
+  for (const v of GATING_VARIANTS) {
+    for (const seed of seeds) if (!runs.some((run) => run.gating === v.name && run.seed === seed)) fail(`runs has no run of '${v.name}' for seed ${seed}`);
+  }
+  const columns: Array<[string, string, (x: number) => boolean]> = [
+    ['balanceByEpoch', 'a balance in [0, 1]', (x) => x >= 0 && x <= 1],
+    ['deadByEpoch', `a count of dead leaves in [0, ${leaves}]`, (x) => Number.isInteger(x) && x >= 0 && x <= leaves],
+  ];
+  runs.forEach((run, i) => {
+    for (const [column, what, ok] of columns) {
+      const v = run[column], parts = typeof v === 'string' ? v.split(' ') : [];
+      if (parts.length !== epochs || !parts.every((p) => p !== '' && ok(Number(p)))) {
+        fail(`runs[${i}].${column} is ${JSON.stringify(v) ?? 'missing'}, expected ${epochs} values (one per epoch, space-separated), each ${what}`);
+      }
+    }
+  });
+  if (r.usage === undefined) return;
+  const usage = r.usage;
+  if (!isObject(usage)) return fail('usage is not an object of variants');
+  for (const v of GATING_VARIANTS) {
+    const list = usage[v.name];
+    if (!Array.isArray(list) || list.length !== epochs) return fail(`usage['${v.name}'] is not a list of ${epochs} epochs`);
+    list.forEach((e: unknown, i) => {
+      const at = `usage['${v.name}'][${i}]`;
+      if (!isObject(e) || e.epoch !== i + 1) fail(`${at}.epoch is not ${i + 1}`);
+      const stats = (e as Record<string, unknown>).stats, problem = treeStatsProblem(stats);
+      if (problem) fail(`${at}.stats ${problem}`);
+      if ((stats as { leaves: number }).leaves !== leaves) fail(`${at}.stats has ${(stats as { leaves: number }).leaves} leaves, expected 2^${settings.depth as number} = ${leaves}`);
+    });
+  }
 }

@@ -33,6 +33,9 @@ export function speedSettings(quick: boolean) {
     : { width: 512, batch: 256, depths: [0, 1, 2, 3, 4, 5, 6, 7, 8], rounds: 9, denseCap: 32768, budgetMs: 300 };
 }
 
+/** The layers compared, as the results name them. */
+export const SPEED_KINDS = ['tree', 'moe', 'dense'] as const;
+
 interface Routed { kind: string; layer: Layer; infer: () => void; step: () => void }
 
 function candidate(kind: string, layer: Layer, x: Matrix, dy: Matrix): Routed {
@@ -104,10 +107,15 @@ export function speedReport(r: ExperimentResult): Report {
       { name: 'moe', ...statSeries(of('moe', () => true), (a) => a.stats.parameters.mean, metric, 'range') },
       { name: 'dense, widened', ...statSeries(of('dense', (a) => !capped(a)), (a) => a.stats.parameters.mean, metric, 'range') },
     ]);
-    // the width cap: one dense layer, timed beside every deeper k; its points share one parameter count, so no line
-    const atCap = of('dense', capped);
+    // the width cap: one dense layer, timed beside every deeper k. Its points share one parameter count: no line,
+    // and each drawn a little apart (±4% per point on the log axis) so that they and their bars do not merge
+    const atCap = of('dense', capped), mid = (atCap.length - 1) / 2;
     if (atCap.length > 0) {
-      lines.push({ ...seriesTraces([{ name: `dense at the width cap (${s.denseCap}), timed at k = ${atCap.map((a) => a.k).join(', ')}`, ...statSeries(atCap, (a) => a.stats.parameters.mean, metric, 'range') }])[0], mode: 'markers' });
+      const points = statSeries(atCap, (a, i) => a.stats.parameters.mean * (1 + 0.04 * (i - mid)), metric, 'range');
+      lines.push({
+        ...seriesTraces([{ name: `dense at the width cap (${s.denseCap}), timed at k = ${atCap.map((a) => a.k).join(', ')}`, ...points }])[0],
+        mode: 'markers', text: atCap.map((a) => `timed at k = ${a.k}, ${count(a.stats.parameters.mean)} parameters`),
+      });
     }
     return lines;
   };

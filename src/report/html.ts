@@ -83,13 +83,14 @@ export function renderReport(r: Report): string {
           // the legend under the plot, so that long series names do not narrow it
           title: { text: c.title }, height: 460, margin: { t: 50, l: 70, r: 20, b: 100 }, hovermode: 'closest',
           legend: { orientation: 'h', y: -0.22, x: 0 },
-          xaxis: { title: { text: c.xTitle ?? '' }, type: c.xLog ? 'log' : '-', ...(c.xLog ? logTicks(axisValues(c.traces, 'x')) : {}) },
-          yaxis: { title: { text: c.yTitle ?? '' }, type: c.yLog ? 'log' : '-', ...(c.yLog ? logTicks(axisValues(c.traces, 'y')) : {}) },
+          // automargin: a long last category label is not clipped; no zero line through the points of k = 0
+          xaxis: { title: { text: c.xTitle ?? '' }, type: c.xLog ? 'log' : '-', automargin: true, zeroline: false, ...(c.xLog ? logTicks(axisValues(c.traces, 'x')) : {}) },
+          yaxis: { title: { text: c.yTitle ?? '' }, type: c.yLog ? 'log' : '-', automargin: true, ...(c.yLog ? logTicks(axisValues(c.traces, 'y')) : {}) },
           ...c.layout,
         },
       });
-      parts.push(`<div class="chart" id="${id}"></div>`);
-      if (c.note) parts.push(`<p class="note">${escapeHtml(c.note)}</p>`);
+      // the chart with its caption, one figure (what scripts/report-images.mjs saves)
+      parts.push(`<figure><div class="chart" id="${id}"></div>${c.note ? `<figcaption class="note">${escapeHtml(c.note)}</figcaption>` : ''}</figure>`);
     }
     return `<section>\n${parts.join('\n')}\n</section>`;
   });
@@ -104,7 +105,8 @@ body { font: 15px/1.45 system-ui, sans-serif; max-width: 1100px; margin: 2em aut
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ddd; }
 dl { display: grid; grid-template-columns: max-content auto; gap: .2em 1em; } dt { font-weight: 600; } dd { margin: 0; font-family: monospace; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 13px; } th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
-th { background: #f4f4f4; } .chart { width: 100%; min-height: 460px; } .note { margin-top: 0; color: #555; font-size: 13px; }
+th { background: #f4f4f4; } .chart { width: 100%; min-height: 460px; } figure { margin: 0 0 1.5em; padding-bottom: .3em; }
+.note { margin: 0 1em; color: #555; font-size: 13px; }
 </style>
 <script>${plotly()}</script>
 </head>
@@ -153,20 +155,36 @@ function axisValues(traces: Trace[], axis: 'x' | 'y'): number[] {
 /** A number as a tick label: 0.05, 2, 500, 20k, 1.5M. */
 export function tickLabel(v: number): string {
   const units: Array<[number, string]> = [[1e9, 'G'], [1e6, 'M'], [1e3, 'k']];
-  for (const [u, suffix] of units) if (v >= u) return `${Number((v / u).toPrecision(3))}${suffix}`;
+  // 999 999 is 1M, not 1000k
+  for (const [u, suffix] of units) if (Number(v.toPrecision(3)) >= u) return `${Number((v / u).toPrecision(3))}${suffix}`;
   return String(Number(v.toPrecision(3)));
 }
 
+/** The smallest and largest of the values, [NaN, NaN] for none (a loop: spreading 100k values into Math.min overflows the stack). */
+export function extent(values: Iterable<number>): [number, number] {
+  let lo = Infinity, hi = -Infinity;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  return lo <= hi ? [lo, hi] : [NaN, NaN];
+}
+
 /**
- * Ticks of a log axis over these values, every one labelled in full: 1, 2 and 5 per decade where the values span
- * at most three decades, else the powers of ten (Plotly's own labels its minor ticks with a bare digit, so that a "5"
- * between 10 and 100 reads as 5).
+ * Ticks of a log axis over these values, every one labelled in full (Plotly's own labels its minor ticks with a
+ * bare digit, so that a "5" between 10 and 100 reads as 5): the powers of ten where the values span more than
+ * three decades, else 1, 2 and 5 per decade, else every digit, the first of these that puts at least two ticks
+ * among the values; none (Plotly's linear-looking labels) where the values are too close for that.
  */
 export function logTicks(values: number[]): { tickvals?: number[]; ticktext?: string[] } {
-  if (values.length === 0) return {};
-  const lo = Math.floor(Math.log10(Math.min(...values))), hi = Math.ceil(Math.log10(Math.max(...values)));
-  const steps = hi - lo <= 3 ? [1, 2, 5] : [1];
-  const tickvals: number[] = [];
-  for (let e = lo; e <= hi; e++) for (const m of e < hi ? steps : [1]) tickvals.push(Number((m * 10 ** e).toPrecision(3)));
-  return { tickvals, ticktext: tickvals.map(tickLabel) };
+  const [min, max] = extent(values);
+  if (!(min > 0)) return {};
+  const lo = Math.floor(Math.log10(min)), hi = Math.ceil(Math.log10(max));
+  const candidates = Math.log10(max / min) > 3 ? [[1]] : [[1, 2, 5], [1, 2, 3, 4, 5, 6, 7, 8, 9]];
+  for (const steps of candidates) {
+    const tickvals: number[] = [];
+    for (let e = lo; e <= hi; e++) for (const m of e < hi ? steps : [1]) tickvals.push(Number((m * 10 ** e).toPrecision(3)));
+    if (tickvals.filter((t) => t >= min && t <= max).length >= 2) return { tickvals, ticktext: tickvals.map(tickLabel) };
+  }
+  return {};
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { TreegateError } from '../core/errors.js';
 import type { TreeStats } from '../layers/model.js';
 import type { EpochMetrics } from '../train/trainer.js';
-import { seriesTraces, type Chart, type Report, type Section } from './html.js';
+import { extent, seriesTraces, type Chart, type Report, type Section } from './html.js';
 
 export interface StepRecord { type: 'step'; epoch: number; step: number; lr: number; trainLoss: number; trainAccuracy: number }
 export type EpochRecord = EpochMetrics & { type: 'epoch' };
@@ -116,7 +116,11 @@ export function usageHeatmap(title: string, perEpoch: Array<{ epoch: number; sta
   return {
     title: `${title}${blocks}`, xTitle: unit, yTitle: 'epoch', note,
     // whole epochs only; grey where a leaf was not used at all
-    layout: { yaxis: { ...epochTicks(perEpoch.length), title: { text: 'epoch' } }, plot_bgcolor: '#bbb' },
+    layout: {
+      yaxis: { ...epochTicks(perEpoch.length), title: { text: 'epoch' } }, plot_bgcolor: '#bbb',
+      // whole leaves: at most about 16 labels
+      xaxis: { title: { text: unit }, tick0: 0, dtick: Math.max(1, 2 ** Math.ceil(Math.log2((z[0]?.length ?? 1) / 16))) },
+    },
     traces: [{
       type: 'heatmap', z, x: Array.from({ length: z[0]?.length ?? 0 }, (_, i) => i), y: perEpoch.map((e) => e.epoch),
       colorscale: 'Viridis', colorbar: { title: { text: 'share' } }, zmin: 0, zmax: zmax ?? largestShare([perEpoch]),
@@ -128,6 +132,21 @@ export function usageHeatmap(title: string, perEpoch: Array<{ epoch: number; sta
 /** The largest share any leaf took in any epoch of these layers' usage: one colour scale for heatmaps compared side by side. */
 export function largestShare(perEpochs: Array<Array<{ stats: TreeStats }>>): number {
   return perEpochs.flat().reduce((m, { stats }) => leafShares(stats).reduce((a, c) => Math.max(a, c), m), 0);
+}
+
+/** One epoch's leaf shares from the largest down (unused leaves left out), against an even spread: a layer of many leaves at a glance. */
+export function sortedShares(title: string, stats: TreeStats): Chart {
+  const shares = leafShares(stats).filter((c) => c > 0).sort((a, b) => b - a);
+  const [unit, units] = stats.kind === 'moe' ? ['expert', 'experts'] : ['leaf', 'leaves'], even = 1 / stats.leaves;
+  return {
+    title, xTitle: `${units} from the most used`, yTitle: 'share', xLog: true, yLog: true,
+    note: `Each ${unit}'s share of the examples, largest first; ${stats.leaves - shares.length} of ${stats.leaves} not used at all. ` +
+      `Dashed: every ${unit} at 1/${stats.leaves}.`,
+    traces: [
+      { type: 'scatter', mode: 'lines', name: 'share', x: shares.map((_, i) => i + 1), y: shares },
+      { type: 'scatter', mode: 'lines', name: 'even spread', x: [1, stats.leaves], y: [even, even], line: { dash: 'dash', color: '#888' } },
+    ],
+  };
 }
 
 /** Each leaf's share of the examples, summed over the layer's blocks. */
@@ -159,7 +178,8 @@ export function trainingReport(dir: string): Report {
   }
   // a log scale where the loss spans more than two decades (a diverging run would flatten the rest on zero)
   const losses = [...steps.map((s) => s.trainLoss), ...epochs.map((e) => e.trainLoss)].filter((v) => Number.isFinite(v) && v > 0);
-  const lossLog = losses.length > 0 && Math.max(...losses) > 100 * Math.min(...losses);
+  const [lossMin, lossMax] = extent(losses);
+  const lossLog = lossMax > 100 * lossMin;
   const curvesNote = 'training: the mean over each logged window of steps (--log-every), and over each epoch; validation: after each epoch';
   const charts: Chart[] = [
     {
@@ -211,6 +231,8 @@ export function trainingReport(dir: string): Report {
     });
     for (const l of layers) {
       charts.push(usageHeatmap(`usage of layer ${l} (${per(l)[0].stats.kind})`, per(l), `The share of the examples each leaf received, ${over}; grey: not used at all.`));
+      // a heatmap of many leaves has columns too narrow to read: their shares sorted tell the spread
+      if (per(l)[0].stats.leaves > 64) charts.push(sortedShares(`layer ${l}: shares sorted, epoch ${per(l).at(-1)!.epoch}`, per(l).at(-1)!.stats));
     }
   }
   const sections: Section[] = [{ heading: 'Training', text: ['Measured by treegate train; every figure comes from metrics.jsonl in the run folder.'], charts }];

@@ -1,18 +1,20 @@
 /// <reference lib="dom" />
 /**
- * The browser example (examples/browser): built as `npm run example:browser` builds it, served as it serves it
- * (cross-origin isolated), and run in headless Chromium: the page trains its model on web workers, draws the
- * decision regions, reports a test accuracy that shows it learned the spirals, and offers the model as a download
- * that decodes to the same architecture. Without /usr/bin/chromium it is skipped on a developer machine and
- * fails under CI.
+ * The browser example (examples/browser): built as `npm run example:browser` builds it, served as it serves it,
+ * and run in headless Chromium. Cross-origin isolated, the page loads the threads module and its kernels run on
+ * web workers; served without the two headers it loads the one-thread module. Either way it trains, draws its
+ * decision regions, reports a test accuracy that shows it learned the spirals, and offers the model as a
+ * download: the same bytes both ways, which decode to the model the page describes. Without /usr/bin/chromium
+ * it is skipped on a developer machine and fails under CI.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { chromium } from 'playwright-core';
+import { chromium, type Browser } from 'playwright-core';
 // @ts-expect-error: a plain .mjs script of the example, without types
 import { buildExample, serveExample } from '../../examples/browser/serve.mjs';
 import { decodeModel } from '../../src/io/model-codec.js';
@@ -22,43 +24,62 @@ const skip = existsSync(CHROMIUM) ? false : process.env.CI ? false : `no ${CHROM
 const OUT = mkdtempSync(join(tmpdir(), 'treegate-example-'));
 after(() => rmSync(OUT, { recursive: true, force: true }));
 
-test('the browser example trains in Chromium on web workers, draws its regions and offers the model', { skip, timeout: 240_000 }, async () => {
-  await buildExample(OUT);
-  const server: Server = await serveExample(OUT, 0);
+interface PageRun { result: Record<string, unknown>; errors: string[]; colours: number; status: string; log: string; hidden: boolean; bytes: number[]; cores: number }
+
+async function runPage(browser: Browser, isolated: boolean): Promise<PageRun> {
+  const server: Server = await serveExample(OUT, 0, { isolated });
   const address = server.address();
-  const url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`;
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
   try {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
     page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-    await page.goto(url);
+    await page.goto(`http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`);
     await page.waitForFunction(() => (window as unknown as { treegateExample?: unknown }).treegateExample !== undefined, null, { timeout: 200_000 });
-    const r = await page.evaluate(() => (window as unknown as { treegateExample: Record<string, unknown> }).treegateExample);
-    assert.equal(r.failed, undefined, `the page failed: ${String(r.failed)}`);
-    assert.deepEqual(errors, []);
-    assert.equal(r.backend, 'wasm');
-    assert.ok(Number(r.threads) >= 2, `the isolated page runs the kernels on web workers too (threads ${String(r.threads)})`);
-    assert.ok(Number(r.accuracy) >= 0.95, `test accuracy ${String(r.accuracy)}: the model learned the spirals`);
-    const page2 = await page.evaluate(async () => {
+    const result = await page.evaluate(() => (window as unknown as { treegateExample: Record<string, unknown> }).treegateExample);
+    const seen = await page.evaluate(async () => {
       const canvas = document.getElementById('plot') as HTMLCanvasElement;
       const px = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
       const colours = new Set<number>();
       for (let i = 0; i < px.length; i += 4 * 97) colours.add((px[i] << 16) | (px[i + 1] << 8) | px[i + 2]);
       const link = document.getElementById('download') as HTMLAnchorElement;
-      const bytes = new Uint8Array(await (await fetch(link.href)).arrayBuffer());
-      return { colours: colours.size, hidden: link.hidden, status: document.getElementById('status')!.textContent, log: document.getElementById('log')!.textContent, bytes: Array.from(bytes) };
+      const bytes = link.href ? Array.from(new Uint8Array(await (await fetch(link.href)).arrayBuffer())) : [];
+      return {
+        colours: colours.size, hidden: link.hidden, bytes, cores: navigator.hardwareConcurrency,
+        status: document.getElementById('status')!.textContent ?? '', log: document.getElementById('log')!.textContent ?? '',
+      };
     });
-    assert.ok(page2.colours >= 3, `the regions are drawn (${page2.colours} colours sampled)`);
-    assert.match(page2.status ?? '', /^epoch 40 of 40: loss /);
-    assert.match(page2.log ?? '', /backend wasm, \d+ threads\n.*parameters.*\ntrained 40 epochs in [\d.]+ s; test accuracy [\d.]+%; the tree's 16 leaves/);
-    assert.equal(page2.hidden, false);
-    const model = decodeModel(new Uint8Array(page2.bytes), 'the downloaded model');
-    assert.equal(model.config.layers.length > 0, true);
-    assert.equal(model.parameterCount(), Number(/([\d,]+) parameters/.exec(page2.log ?? '')![1].replace(/,/g, '')));
+    await page.close();
+    return { result, errors, ...seen };
+  } finally {
+    server.close();
+  }
+}
+
+test('the browser example trains in Chromium (web workers where isolated), draws its regions and offers the same model either way', { skip, timeout: 400_000 }, async () => {
+  await buildExample(OUT);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  try {
+    const runs = { isolated: await runPage(browser, true), plain: await runPage(browser, false) };
+    for (const [name, r] of Object.entries(runs)) {
+      assert.equal(r.result.failed, undefined, `${name}: the page failed: ${String(r.result.failed)}`);
+      assert.deepEqual(r.errors, [], name);
+      assert.equal(r.result.backend, 'wasm');
+      assert.ok(Number(r.result.accuracy) >= 0.95, `${name}: test accuracy ${String(r.result.accuracy)}: the model learned the spirals`);
+      assert.ok(r.colours >= 3, `${name}: the regions are drawn (${r.colours} colours sampled)`);
+      assert.match(r.status, /^epoch 40 of 40: loss [\d.]+, training accuracy [\d.]+% — done$/);
+      assert.match(r.log, /parameters; [\d,]+ multiply-adds per example at inference\ntrained 40 epochs in [\d.]+ s \(and drew them in [\d.]+ s\); test accuracy [\d.]+% on 900 new points; the tree's 16 leaves on them: balance [\d.]+, \d+ never used\n$/);
+      assert.equal(r.hidden, false, `${name}: the download link is shown`);
+    }
+    const { isolated, plain } = runs;
+    assert.match(isolated.log, /^backend wasm \(treegate-threads\.wasm\), kernels on \d+ threads?\n/);
+    if (isolated.cores > 1) assert.ok(Number(isolated.result.workerParts) > 0, 'the web workers ran parts of the products');
+    assert.match(plain.log, /^backend wasm \(treegate\.wasm\), kernels on 1 thread: the page is not cross-origin isolated/);
+    const sha = (b: number[]) => createHash('sha256').update(Uint8Array.from(b)).digest('hex');
+    assert.equal(sha(isolated.bytes), sha(plain.bytes), 'the same model bytes on web workers and on one thread');
+    const model = decodeModel(Uint8Array.from(isolated.bytes), 'the downloaded model');
+    assert.equal(model.parameterCount(), Number(/([\d,]+) parameters/.exec(isolated.log)![1].replace(/,/g, '')));
   } finally {
     await browser.close();
-    server.close();
   }
 });

@@ -144,4 +144,8 @@ test('normalizeInputs: raw features to a model\'s inputs, bit for bit as the loa
   assert.deepEqual(new Uint8Array(got.data.buffer), new Uint8Array(expected.buffer));
   assert.deepEqual(raw.data, Float32Array.from(bytes), 'raw is left as it was');
   rejects(() => normalizeInputs(raw, { ...norm, std: 0 }), /normalization std must be a finite number/);
+  // a model made through the API without a normalization takes its inputs as they are: a copy
+  const same = normalizeInputs(raw, undefined);
+  assert.deepEqual(same.data, raw.data);
+  assert.notEqual(same.data, raw.data);
 });

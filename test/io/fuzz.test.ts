@@ -179,7 +179,7 @@ test('hostile headers of each container are rejected before allocating what they
   cases.push(['IDX 2^40 elements', idx40, () => readIdx(idx40, 'x'), /need 1099511627776 data bytes but only 0 follow the header/]);
   // the tracking sees a reader's allocations: a valid model file's tensors are counted
   assert.ok(withTracking(() => decodeModel(modelFiles[0], 'x')).bytes >= models[0].parameterCount() * 4);
-  for (const [what, bytes, read, re] of cases) {
+  for (const [what, , read, re] of cases) {
     const { error, bytes: used } = withTracking(read);
     assert.ok(error instanceof TreegateError, `${what}: ${String(error)}`);
     assert.match(error.message, re, what);

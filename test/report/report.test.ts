@@ -93,6 +93,25 @@ test('treegate report DIR renders a training run: learning curves, balance, dead
   await checkPage(join(out, 'report.html'), 'training report', 6);
 });
 
+test('a layer of more than 64 leaves also gets its shares sorted, against an even spread', () => {
+  const dir = join(TMP, 'wide');
+  mkdirSync(dir);
+  // 128 leaves: leaf i takes i + 1 examples for i < 100, the last 28 none
+  const usage = Array.from({ length: 128 }, (_, i) => (i < 100 ? i + 1 : 0));
+  writeFileSync(join(dir, 'metrics.jsonl'), JSON.stringify({ type: 'epoch', epoch: 1, step: 10, lr: 0.001, trainLoss: 1, trainAccuracy: 0.5,
+    validationLoss: null, validationAccuracy: null, seconds: 1,
+    trees: [{ layer: 2, kind: 'tree', leaves: 128, blocks: 1, balance: 0.9, deadLeaves: 28, usage: [usage] }] }) + '\n');
+  const charts = trainingReport(dir).sections[0].charts!;
+  const sorted = charts.find((c) => c.title === 'layer 2: shares sorted, epoch 1');
+  assert.ok(sorted, charts.map((c) => c.title).join(', '));
+  const y = sorted.traces[0].y as number[];
+  assert.equal(y.length, 100);
+  assert.equal(y[0], 100 / 5050);
+  assert.ok(y.every((v, i) => i === 0 || v <= y[i - 1]), 'largest first');
+  assert.match(sorted.note ?? '', /28 of 128 not used at all/);
+  assert.deepEqual(sorted.traces[1].y, [1 / 128, 1 / 128]);
+});
+
 test('readMetrics rejects a malformed log naming the line', () => {
   const p = join(TMP, 'bad.jsonl');
   writeFileSync(p, '{"type":"step","step":1,"trainLoss":2}\nnot json\n');
@@ -147,43 +166,110 @@ test('the committed results of docs/results read back and render their reports',
   }
 });
 
-test('readExperimentResult names the field a damaged results.json lacks', () => {
-  const good = JSON.parse(readFileSync(join(ROOT, 'docs', 'results', 'speed.json'), 'utf8'));
-  const cases: Array<[string, (j: Record<string, any>) => unknown, RegExp]> = [
-    ['not json', () => '{"experiment": "speed", ', /not valid JSON/],
-    ['unknown experiment', (j) => ({ ...j, experiment: 'hello' }), /experiment is "hello", expected one of memorization, accuracy, gating, speed/],
-    ['no seeds', (j) => ({ ...j, seeds: [] }), /seeds is not a list of whole numbers/],
-    ['a setting of another kind', (j) => ({ ...j, settings: { ...j.settings, depths: 3 } }), /settings\.depths is number, expected array/],
-    ['a stat missing', (j) => ({ ...j, aggregate: [{ ...j.aggregate[0], stats: { ...j.aggregate[0].stats, stepUsPerExample: 2 } }] }),
-      /aggregate\[0\]\.stats\.stepUsPerExample is not \{ mean, std, min, max \}/],
-    ['a machine without backend', (j) => ({ ...j, machine: { ...j.machine, backend: 1 } }), /machine is not/],
+test('readExperimentResult names the field a damaged results.json lacks or holds out of range', () => {
+  const committed = (name: string) => JSON.parse(readFileSync(join(ROOT, 'docs', 'results', `${name}.json`), 'utf8'));
+  const speed = committed('speed'), gating = committed('gating'), memo = committed('memorization'), acc = committed('accuracy');
+  type J = Record<string, any>;
+  const withStat = (j: J, list: 'aggregate' | 'best', metric: string, stat: unknown) =>
+    ({ ...j, [list]: [{ ...j[list][0], stats: { ...j[list][0].stats, [metric]: stat } }, ...j[list].slice(1)] });
+  const withRun = (j: J, i: number, edit: J) => ({ ...j, runs: j.runs.map((r: J, k: number) => (k === i ? { ...r, ...edit } : r)) });
+  const cases: Array<[string, unknown, RegExp]> = [
+    ['not json', '{"experiment": "speed", ', /not valid JSON/],
+    ['unknown experiment', { ...speed, experiment: 'hello' }, /experiment is "hello", expected one of memorization, accuracy, gating, speed/],
+    ['an inherited name', { ...speed, experiment: 'constructor' }, /experiment is "constructor", expected one of/],
+    ['no seeds', { ...speed, seeds: [] }, /seeds is not a list of whole numbers/],
+    ['a setting of another kind', { ...memo, settings: { ...memo.settings, depths: 3 } }, /settings\.depths is 3, expected a list of depths/],
+    ['a setting out of range', { ...gating, settings: { ...gating.settings, depth: 99 } }, /settings\.depth is 99, expected a depth/],
+    ['a nested setting missing', { ...gating, settings: { ...gating.settings, train: {} } }, /settings\.train\.epochs is missing, expected a whole number ≥ 1/],
+    ['a stat not an object', withStat(speed, 'aggregate', 'stepUsPerExample', 2), /aggregate\[0\]\.stats\.stepUsPerExample is not \{ mean, std, min, max \}/],
+    ['a null mean of a metric every configuration has', withStat(memo, 'best', 'fitted', { mean: null, std: null, min: 0.3, max: 0.4 }),
+      /best\[0\]\.stats\.fitted\.mean is null, expected a number in \[0, 1\]/],
+    ['a negative time', withStat(memo, 'aggregate', 'inferUsPerExample', { mean: -1, std: 0, min: -1, max: -1 }), /inferUsPerExample\.mean is -1, expected a number ≥ 0/],
+    ['a depth that is a word', { ...memo, aggregate: [{ ...memo.aggregate[0], k: 'abc' }] }, /aggregate\[0\]\.k is "abc", expected a depth/],
+    ['a variant the report does not draw', { ...acc, aggregate: [{ ...acc.aggregate[0], variant: 'other' }] }, /aggregate\[0\]\.variant is "other", expected one of tree, γ = 1/],
+    ['a dataset not in the settings', { ...acc, aggregate: [{ ...acc.aggregate[0], dataset: 'cifar' }] }, /aggregate\[0\]\.dataset is "cifar", expected one of mnist, fashion-mnist/],
+    ['a machine without backend', { ...speed, machine: { ...speed.machine, backend: 1 } }, /machine is not/],
+    ['a gating variant without runs', { ...gating, runs: gating.runs.filter((r: J) => r.gating !== 'units') }, /runs has no run of 'units' for seed 1/],
+    ['an empty epoch column', withRun(gating, 0, { balanceByEpoch: '' }), /runs\[0\]\.balanceByEpoch is "", expected 5 values \(one per epoch, space-separated\), each a balance in \[0, 1\]/],
+    ['a short epoch column', withRun(gating, 1, { deadByEpoch: '0 0' }), /runs\[1\]\.deadByEpoch is "0 0", expected 5 values/],
+    ['an impossible dead count', withRun(gating, 0, { deadByEpoch: '1 99 0 0 0' }), /each a count of dead leaves in \[0, 16\]/],
+    ['usage of another leaf count', { ...gating, usage: { ...gating.usage, units: gating.usage.units.map((e: J) => ({ ...e, stats: { ...e.stats, leaves: 4, usage: [[1, 2, 3, 4]] } })) } },
+      /usage\['units'\]\[0\]\.stats has 4 leaves, expected 2\^4 = 16/],
+    ['usage of a variant missing', { ...gating, usage: { units: gating.usage.units } }, /usage\['projection'\] is not a list of 5 epochs/],
   ];
-  for (const [what, edit, message] of cases) {
-    const p = join(TMP, 'bad-results.json');
-    const v = edit(structuredClone(good));
+  const p = join(TMP, 'bad-results.json');
+  for (const [what, v, message] of cases) {
     writeFileSync(p, typeof v === 'string' ? v : JSON.stringify(v));
     assert.throws(() => readExperimentResult(p), (e: unknown) => e instanceof TreegateError && message.test(e.message) && e.message.startsWith(p), what);
   }
-  // the command: exit 2 naming the file; a folder with neither file is refused
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'report', join(TMP, 'bad-results.json'), '--out', join(TMP, 'x.html')], { cwd: ROOT, encoding: 'utf8' });
-  assert.equal(r.status, 2);
-  assert.match(r.stderr, /bad-results\.json: machine is not/);
+  // what the report does not read is not asked for: an older run's settings (minMs where budgetMs is now)
+  const older = { ...speed, settings: { ...speed.settings, minMs: 5 } };
+  delete older.settings.budgetMs;
+  writeFileSync(p, JSON.stringify(older));
+  assert.equal(readExperimentResult(p).experiment, 'speed');
+  // a results file of 150 000 configurations renders (no spread of its values into Math.min)
+  const many = { ...speed, aggregate: Array.from({ length: 150_000 }, (_, i) => ({ ...speed.aggregate[i % speed.aggregate.length] })) };
+  writeFileSync(p, JSON.stringify(many));
+  assert.ok(renderReport(experimentReport(readExperimentResult(p))).length > 0);
+});
+
+test('treegate report refuses what it cannot render, and never writes over a file that is not a page', () => {
+  const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'report', ...args], { cwd: ROOT, encoding: 'utf8' });
+  const dir = join(TMP, 'report-cli');
+  mkdirSync(dir);
+  const results = join(dir, 'speed.json');
+  writeFileSync(results, readFileSync(join(ROOT, 'docs', 'results', 'speed.json')));
+  const before = readFileSync(results, 'utf8');
+  // --out onto its own input: refused, the results kept
+  const self = cli(results, '--out', results);
+  assert.equal(self.status, 2, self.stderr);
+  assert.match(self.stderr, /--out .*speed\.json exists and is not an HTML page: writing the report would replace it/);
+  assert.equal(readFileSync(results, 'utf8'), before);
+  // a results file's page goes beside it, named after it; a second render replaces that page
+  for (let i = 0; i < 2; i++) {
+    const ok = cli(results);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stdout, /wrote .*report-cli\/speed\.html/);
+  }
+  // a folder with both a run's log and an experiment's results: which one is meant is not guessed
+  const both = join(TMP, 'report-both');
+  mkdirSync(both);
+  writeFileSync(join(both, 'results.json'), before);
+  writeFileSync(join(both, 'metrics.jsonl'), '{"type":"step","epoch":1,"step":1,"lr":0.1,"trainLoss":1,"trainAccuracy":0.5}\n');
+  const twice = cli(both);
+  assert.equal(twice.status, 2);
+  assert.match(twice.stderr, /holds both metrics\.jsonl \(a training run\) and results\.json \(an experiment\)/);
+  // a training run's result.json: pass its folder; an empty path: refused
+  writeFileSync(join(both, 'result.json'), '{}');
+  assert.match(cli(join(both, 'result.json')).stderr, /is a training run's result.*pass its folder/s);
+  assert.match(cli('').stderr, /expected a path, not an empty string/);
+  // a damaged results file: exit 2 naming it, no page written
+  writeFileSync(join(dir, 'bad.json'), JSON.stringify({ ...JSON.parse(before), machine: {} }));
+  const bad = cli(join(dir, 'bad.json'), '--out', join(TMP, 'x.html'));
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /bad\.json: machine is not/);
   assert.ok(!existsSync(join(TMP, 'x.html')));
   const empty = join(TMP, 'empty');
   mkdirSync(empty);
-  const e = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'report', empty], { cwd: ROOT, encoding: 'utf8' });
+  const e = cli(empty);
   assert.equal(e.status, 2);
   assert.match(e.stderr, /holds neither metrics\.jsonl \(a training run\) nor results\.json \(an experiment\)/);
 });
 
 test('log axes label every tick in full: 1-2-5 per decade over a short span, powers of ten over a long one', () => {
   assert.deepEqual(logTicks([3, 40]), { tickvals: [1, 2, 5, 10, 20, 50, 100], ticktext: ['1', '2', '5', '10', '20', '50', '100'] });
-  assert.deepEqual(logTicks([0.3, 0.9]).ticktext, ['0.1', '0.2', '0.5', '1']);
+  assert.deepEqual(logTicks([0.3, 0.9]).ticktext, ['0.1', '0.2', '0.3', '0.4', '0.5', '0.6', '0.7', '0.8', '0.9', '1']);
   assert.deepEqual(logTicks([2e3, 5e7]), { tickvals: [1e3, 1e4, 1e5, 1e6, 1e7, 1e8], ticktext: ['1k', '10k', '100k', '1M', '10M', '100M'] });
   assert.deepEqual(logTicks([]), {});
+  // two ticks at least among the values, else none (Plotly's own labels)
+  assert.deepEqual(logTicks([12, 18]), {});
+  assert.deepEqual(logTicks([2.3, 2.9]), {});
+  assert.deepEqual(logTicks([1.5, 4.5]).tickvals?.filter((t) => t >= 1.5 && t <= 4.5), [2, 3, 4], 'every digit where 1-2-5 gives one');
+  assert.ok((logTicks([6.9e3, 2.1e6]).tickvals ?? []).filter((t) => t >= 6.9e3 && t <= 2.1e6).length >= 5, '1-2-5 over 2.5 decades');
+  assert.equal(logTicks(Array.from({ length: 200_000 }, (_, i) => i + 1)).ticktext?.at(-1), '1M');
   // the chart's axis gets them from its traces' values
   const page = renderReport({ title: 't', meta: {}, sections: [{ heading: 'h', charts: [{ title: 'c', yLog: true, traces: [{ type: 'scatter', x: [1, 2], y: [3, 40] }] }] }] });
-  assert.match(page, /"type":"log","tickvals":\[1,2,5,10,20,50,100\]/);
+  assert.match(page, /"type":"log","automargin":true,"tickvals":\[1,2,5,10,20,50,100\]/);
 });
 
 /** A saved `npm run bench -- --json` stdout with made-up figures: tree rows on two backends, gemm rows. */

@@ -1186,8 +1186,10 @@ export async function loadWasmBackendAsync(source: Response | ArrayBuffer | Uint
   } else if (source && typeof (source as Response).arrayBuffer === 'function') {
     const r = source as Response;
     if (r.ok === false) {
+      // the file asked for: the threads module, or the one-thread module
+      const file = r.url && /treegate-threads\.wasm(\?|#|$)/.test(r.url) ? 'treegate-threads.wasm' : 'treegate.wasm';
       throw new TreegateError(`treegate wasm backend: fetching the module${r.url ? ` from ${r.url}` : ''} failed (HTTP ${r.status})`,
-        'serve build/treegate.wasm (the package\'s treegate/treegate.wasm) at that URL, or pass its bytes');
+        `serve build/${file} (the package's treegate/${file}) at that URL, or pass its bytes`);
     }
     bytes = await r.arrayBuffer();
   } else {
