@@ -88,7 +88,8 @@ async function main(): Promise<void> {
     draw(model, train);
     training += t1 - t0;
     drawing += performance.now() - t1;
-    await new Promise(requestAnimationFrame); // let the page paint this epoch
+    // let the page paint this epoch: the next frame, or 50 ms where there is none (a hidden tab has no frames)
+    await Promise.race([new Promise(requestAnimationFrame), new Promise((ok) => setTimeout(ok, 50))]);
   }
   model.resetUsage();
   const { accuracy } = model.evaluate(test.x, test.y);

@@ -34,7 +34,13 @@ const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'applic
 /** Serves the page's files from `dir`, cross-origin isolated unless told not to; resolves with the server once it listens. */
 export function serveExample(dir, port = 8080, { host = '127.0.0.1', isolated = true } = {}) {
   const server = createServer((req, res) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname; // without a query or a fragment
+    let path;
+    try {
+      path = new URL(req.url ?? '/', 'http://x').pathname; // without a query or a fragment
+    } catch {
+      res.writeHead(400).end();
+      return;
+    }
     const name = path === '/' ? 'index.html' : path.slice(1);
     if (name === 'favicon.ico') {
       res.writeHead(204).end(); // none, and no 404 in the console
@@ -51,7 +57,11 @@ export function serveExample(dir, port = 8080, { host = '127.0.0.1', isolated = 
   });
   return new Promise((ok, fail) => {
     server.once('error', fail);
-    server.listen(port, host, () => ok(server));
+    server.listen(port, host, () => {
+      server.off('error', fail);
+      server.on('error', (e) => console.error(`example:browser: ${e.message}`)); // a later error is reported, not fatal
+      ok(server);
+    });
   });
 }
 

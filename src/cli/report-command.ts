@@ -35,15 +35,17 @@ function reportOf(path: string): { report: Report; page: string } {
 
 /** Refuses to write the page over a file that is not a report page (the run's own files, a model): only pages are replaced. */
 function checkReplaceable(page: string): void {
-  if (!existsSync(page) || !statSync(page).isFile()) return;
+  // an empty file (mktemp's) holds nothing to lose
+  if (!existsSync(page) || !statSync(page).isFile() || statSync(page).size === 0) return;
   const head = Buffer.alloc(15);
   const fd = openSync(page, 'r');
+  let read: number;
   try {
-    readSync(fd, head, 0, head.length, 0);
+    read = readSync(fd, head, 0, head.length, 0);
   } finally {
     closeSync(fd);
   }
-  if (head.toString('latin1').toLowerCase() !== '<!doctype html>') {
+  if (head.subarray(0, read).toString('latin1').toLowerCase() !== '<!doctype html>') {
     throw new TreegateError(`--out ${page} exists and is not an HTML page: writing the report would replace it`, 'pass another --out (a report is an .html file)');
   }
 }

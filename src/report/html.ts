@@ -133,14 +133,14 @@ export interface Series { name: string; x: number[]; y: number[]; err?: number[]
 export function seriesTraces(series: Series[]): Trace[] {
   const symbols = ['circle', 'square', 'diamond', 'triangle-up', 'cross', 'x'];
   return series.map((s, i) => {
-    const under = Math.min(3, series.length - 1 - i);
+    const under = series.length - 1 - i;
     const error_y = s.lo && s.hi
       ? { type: 'data', symmetric: false, array: s.hi.map((h, j) => h - s.y[j]), arrayminus: s.lo.map((l, j) => s.y[j] - l), visible: true }
       : s.err ? { type: 'data', array: s.err, visible: true } : undefined;
     return {
       // a long series (a training run's logged windows) as a line alone: markers would bury it
       type: 'scatter', mode: s.x.length > 60 ? 'lines' : 'lines+markers', name: s.name, x: s.x, y: s.y,
-      marker: { symbol: symbols[i % symbols.length], size: 6 + 2 * under }, line: { width: 1.5 + 0.75 * under },
+      marker: { symbol: symbols[i % symbols.length], size: 6 + 1.5 * under }, line: { width: 1.5 + 0.5 * under },
       ...(error_y ? { error_y } : {}),
     };
   });

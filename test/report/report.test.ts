@@ -225,6 +225,10 @@ test('treegate report refuses what it cannot render, and never writes over a fil
   assert.equal(self.status, 2, self.stderr);
   assert.match(self.stderr, /--out .*speed\.json exists and is not an HTML page: writing the report would replace it/);
   assert.equal(readFileSync(results, 'utf8'), before);
+  // an empty file (mktemp's) is no loss: written
+  writeFileSync(join(dir, 'empty.html'), '');
+  assert.equal(cli(results, '--out', join(dir, 'empty.html')).status, 0);
+  assert.match(readFileSync(join(dir, 'empty.html'), 'utf8'), /^<!doctype html>/);
   // a results file's page goes beside it, named after it; a second render replaces that page
   for (let i = 0; i < 2; i++) {
     const ok = cli(results);
