@@ -33,6 +33,11 @@ function testSet(model: Model, o: ModelCliOptions): Dataset {
       'pass a CSV test file with --csv FILE (its values are used as they are), or --no-usage to inspect it without data');
   }
   const dataset = model.config.data?.dataset ?? 'mnist';
+  if (!model.config.data && !o.csv) {
+    // files train wrote before it recorded the dataset are MNIST's; a model made through the API may be another's
+    process.stderr.write(`treegate: ${o.model} records no dataset: testing it on MNIST (pass --csv FILE for other data; ` +
+      "a model made through the API records its dataset with data: { dataset } in its config)\n");
+  }
   let test: Dataset;
   // a model that records no labels (not trained on a CSV file): labels 0 … classes − 1 name its classes themselves
   if (o.csv) test = readCsv(o.csv, { labels: model.config.data?.labels ?? Array.from({ length: model.config.numClasses }, (_, i) => String(i)) }).data;

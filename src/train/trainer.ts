@@ -106,6 +106,9 @@ export class Trainer {
     checkInt(opts.batchSize, 'batch size', 1);
     checkNumber(opts.lr, 'learning rate', 0);
     check(!opts.onNonFinite || opts.onNonFinite === 'stop' || opts.onNonFinite === 'skip', `unknown non-finite policy '${opts.onNonFinite}'`, 'use stop or skip');
+    // required by the types; plain JavaScript can leave them out: named here, not an internal error a step later
+    check(opts.schedule === 'constant' || opts.schedule === 'cosine', `unknown learning-rate schedule '${opts.schedule}'`, "set schedule: 'constant' or 'cosine'");
+    check(typeof opts.optimizer === 'object' && opts.optimizer !== null, 'no optimizer in the training options', "set optimizer: { kind: 'adam' } (or 'sgd')");
     // the data and labels are checked here, not an epoch later when the validation set is first read
     for (const [set, what] of [[data, 'training set'], [validation, 'validation set']] as const) {
       if (!set) continue;

@@ -71,6 +71,10 @@ test('Trainer checks the training and validation sets when built, and names a no
   const y = train.y.slice();
   y[39] = C;
   rejects(() => new Trainer(m, { x: train.x, y }, null, OPTS, new Rng(1)), /training set: label 3 of example 39 is not a class/);
+  // what plain JavaScript can leave out of the options: named when the Trainer is built
+  const { schedule: _s, ...noSchedule } = OPTS, { optimizer: _o, ...noOptimizer } = OPTS;
+  rejects(() => new Trainer(m, train, null, noSchedule as TrainOptions, new Rng(1)), /unknown learning-rate schedule 'undefined'.*constant' or 'cosine/s);
+  rejects(() => new Trainer(m, train, null, noOptimizer as TrainOptions, new Rng(1)), /no optimizer in the training options/);
   const t = new Trainer(m, train, val, { ...OPTS, beforeStep: (step, xb) => { if (step === 2) xb[D + 5] = NaN; } }, new Rng(1));
   t.step();
   assert.throws(() => t.step(), (e: unknown) => e instanceof NonFiniteError &&
