@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { TreegateError } from '../core/errors.js';
 import type { Report } from '../report/html.js';
-import { treeStatsProblem } from '../report/training.js';
+import { isObject, treeStatsProblem } from '../report/training.js';
 import { ACCURACY_VARIANTS, accuracyReport } from './accuracy.js';
 import type { ExperimentResult } from './common.js';
 import { GATING_VARIANTS, gatingReport } from './gating.js';
@@ -57,7 +57,6 @@ const SPECS: Record<string, Spec> = {
   },
 };
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isDepth = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 24;
 
@@ -73,11 +72,10 @@ const WANTS: Record<Want, [string, (v: unknown) => boolean]> = {
   strings: ['a list of names', (v) => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string')],
 };
 
-const METRICS: Record<MetricWant, [string, (v: number) => boolean]> = {
+/** A metric's range, whether or not a configuration may lack it ('?'). */
+const METRICS: Record<'fraction' | 'nonneg' | 'any', [string, (v: number) => boolean]> = {
   fraction: ['in [0, 1]', (v) => v >= 0 && v <= 1],
-  'fraction?': ['in [0, 1]', (v) => v >= 0 && v <= 1],
   nonneg: ['≥ 0', (v) => v >= 0],
-  'nonneg?': ['≥ 0', (v) => v >= 0],
   any: ['finite', () => true],
 };
 
@@ -137,7 +135,7 @@ export function readExperimentResult(path: string): ExperimentResult {
       if (!isObject(a) || !isObject(a.stats) || !Number.isInteger(a.seeds)) return fail(`${at} is not { seeds, stats, … }`);
       for (const [k, want] of Object.entries(keys)) if (!keyOk(want, a[k])) fail(`${at}.${k} is ${JSON.stringify(a[k]) ?? 'missing'}, expected ${keyWhat(want)}`);
       for (const [metric, want] of Object.entries(spec.metrics)) {
-        const st = a.stats[metric], [range, inRange] = METRICS[want];
+        const st = a.stats[metric], [range, inRange] = METRICS[want.replace('?', '') as keyof typeof METRICS];
         if (!isObject(st)) return fail(`${at}.stats.${metric} is not { mean, std, min, max }`);
         // null: NaN as JSON writes it, for a metric the configuration lacks (all four) or the std of one seed
         const lacking = want.endsWith('?') && ['mean', 'min', 'max'].every((f) => st[f] === null);

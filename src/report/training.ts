@@ -12,7 +12,8 @@ const RUN_HINT = 'pass the --out folder of a treegate train run, with its files 
 /** Most leaves of a routed layer: a tree of the CLI's greatest depth, 24 (a moe layer has at most as many experts). */
 const MAX_LEAVES = 2 ** 24;
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A JSON object (not null, not a list): what the readers of run files check first. */
+export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isNumber = (v: unknown): v is number => typeof v === 'number';
 const isInt = (v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): v is number => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
 
