@@ -381,7 +381,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
         } else {
           checkWritableDir(checkpointDir); // created here when the run was started without --checkpoint-every
           log(`treegate: interrupted at step ${trainer.progress.step}; checkpoint ${checkpoint()}`);
-          log(`treegate: resume with: treegate train --resume ${out}`);
+          log(`treegate: resume with: npx treegate train --resume ${out}`);
         }
         process.exit(SIGNAL_EXIT[stopSignal]);
       }

@@ -82,7 +82,7 @@ test('SIGINT at a random step: checkpoint, exit 130 with the resume command; --r
   const r = await interrupt(out, at, ['SIGINT']);
   assert.equal(r.code, 130, `interrupted at step ≥ ${at}: ${r.stderr}`);
   assert.match(r.stderr, /SIGINT: finishing the current step and writing a checkpoint/);
-  assert.match(r.stderr, new RegExp(`resume with: treegate train --resume ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  assert.match(r.stderr, new RegExp(`resume with: npx treegate train --resume ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
   resumeAndCompare(out, `SIGINT at step ≥ ${at}`);
 });
 
@@ -194,7 +194,7 @@ test('without --checkpoint-every, SIGINT still writes a checkpoint to resume fro
   const r = await interruptAfterEpoch(out, 'SIGINT');
   assert.equal(r.code, 130, r.stderr);
   assert.equal(checkpoints(out).length, 1, r.stderr);
-  assert.match(r.stderr, /resume with: treegate train --resume /);
+  assert.match(r.stderr, /resume with: npx treegate train --resume /);
   resumeAndCompare(out, 'SIGINT without --checkpoint-every');
 
   const earlier = tmp('earlier');
