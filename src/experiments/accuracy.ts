@@ -3,7 +3,7 @@ import { prepareData, type PreparedData } from '../data/prepare.js';
 import type { MlpOptions } from '../layers/model.js';
 import { seriesTraces, type Chart, type Report, type Series } from '../report/html.js';
 import {
-  aggregate, count, fit, pm, reportMeta, settingsWith, statSeries, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type Row,
+  aggregate, barsNote, count, fit, pm, reportMeta, settingsWith, statSeries, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type Row,
 } from './common.js';
 
 /**
@@ -85,7 +85,7 @@ export function accuracyReport(r: ExperimentResult): Report {
       ...statSeries(agg.filter((a) => a.dataset === dataset && a.variant === v.name).sort((a, b) => Number(a.k) - Number(b.k)),
         x === 'k' ? (a) => Number(a.k) : (a) => a.stats.parameters.mean, metric, 'std'),
     }));
-    const note = 'Mean ± std over seeds; at k = 0 every variant is the same dense MLP.';
+    const note = `${barsNote(r, 'std')} At k = 0 every variant is the same dense MLP.`;
     charts.push(
       { title: `${dataset}: test accuracy vs depth k`, note, xTitle: 'depth k', yTitle: 'test accuracy', traces: seriesTraces(series('testAccuracy', 'k')) },
       { title: `${dataset}: test accuracy vs parameters`, note: `${note} Every model does the same inference compute.`, xTitle: 'parameters', yTitle: 'test accuracy', xLog: true, traces: seriesTraces(series('testAccuracy', 'parameters')) },

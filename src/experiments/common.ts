@@ -160,6 +160,12 @@ export function pm(s: Stat, digits = 4, scale = 1): string {
   return Number.isFinite(s.std) ? `${mean} ± ${(s.std * scale).toFixed(digits)}` : mean;
 }
 
+/** What a chart's bars show, for its caption: ± std, or the lowest to the highest seed; nothing where one seed ran. */
+export function barsNote(r: ExperimentResult, bars: 'std' | 'range'): string {
+  if (r.seeds.length < 2) return 'One seed: no spread to show.';
+  return bars === 'std' ? 'Mean ± std over seeds.' : 'Points: the mean over seeds; bars: the lowest and the highest seed.';
+}
+
 /** A whole count with separators: 2,130,432. */
 export const count = (v: number): string => Math.round(v).toLocaleString('en-US');
 

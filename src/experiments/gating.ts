@@ -5,7 +5,7 @@ import type { TreeStats } from '../layers/model.js';
 import { extent, seriesTraces, type Chart, type Report, type Series } from '../report/html.js';
 import { epochTicks, largestShare, usageHeatmap } from '../report/training.js';
 import {
-  aggregate, fit, pm, reportMeta, settingsWith, stat, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type Row,
+  aggregate, barsNote, fit, pm, reportMeta, settingsWith, stat, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type Row,
 } from './common.js';
 
 /**
@@ -85,10 +85,10 @@ export function gatingReport(r: ExperimentResult): Report {
   const heatmaps = GATING_VARIANTS.filter((v) => usage[v.name]?.length);
   const epochAxis = { xaxis: { ...epochTicks(s.train.epochs), title: { text: 'epoch' } } };
   const charts: Chart[] = [
-    { title: 'balance after each epoch', note: 'On the validation set: the mean over seeds, bars from the lowest to the highest seed.', xTitle: 'epoch', yTitle: 'balance', traces: seriesTraces(overEpochs('balanceByEpoch')), layout: epochAxis },
-    { title: 'dead leaves after each epoch', note: 'Leaves no validation example reached: the mean over seeds, bars from the lowest to the highest seed.', xTitle: 'epoch', yTitle: `dead leaves (of ${2 ** s.depth})`, traces: seriesTraces(overEpochs('deadByEpoch')), layout: epochAxis },
+    { title: 'balance after each epoch', note: `On the validation set. ${barsNote(r, 'range')}`, xTitle: 'epoch', yTitle: 'balance', traces: seriesTraces(overEpochs('balanceByEpoch')), layout: epochAxis },
+    { title: 'dead leaves after each epoch', note: `Leaves no validation example reached. ${barsNote(r, 'range')}`, xTitle: 'epoch', yTitle: `dead leaves (of ${2 ** s.depth})`, traces: seriesTraces(overEpochs('deadByEpoch')), layout: epochAxis },
     {
-      title: 'test accuracy', note: 'Mean ± std over seeds.', xTitle: 'gating', yTitle: 'test accuracy',
+      title: 'test accuracy', note: barsNote(r, 'std'), xTitle: 'gating', yTitle: 'test accuracy',
       layout: { yaxis: { title: { text: 'test accuracy' }, range: accuracyRange(agg.map((a) => a.stats.testAccuracy.mean), agg.map((a) => a.stats.testAccuracy.std)) } },
       // dots on a range around the values: a bar's length would claim a ratio the truncated axis does not have
       traces: [{ type: 'scatter', mode: 'markers', marker: { size: 12 }, x: agg.map((a) => String(a.gating)), y: agg.map((a) => a.stats.testAccuracy.mean),

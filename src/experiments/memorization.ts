@@ -3,7 +3,7 @@ import { prepareData } from '../data/prepare.js';
 import type { MlpOptions } from '../layers/model.js';
 import { seriesTraces, type Chart, type Report, type Series } from '../report/html.js';
 import {
-  aggregate, count, denseOfEqualParams, fit, pm, reportMeta, settingsWith, statSeries,
+  aggregate, barsNote, count, denseOfEqualParams, fit, pm, reportMeta, settingsWith, statSeries,
   type ExperimentOptions, type ExperimentResult, type ExperimentRun, type Row, type TrainSettings,
 } from './common.js';
 
@@ -94,10 +94,10 @@ export function memorizationReport(r: ExperimentResult): Report {
     if (x === 'k' && d0) lines.push({ name: 'dense, equal compute (k = 0)', ...statSeries(s.depths.map(() => d0), (_, i) => s.depths[i], metric, bars) });
     return lines;
   };
-  const rangeNote = 'Points: the mean over seeds; bars: the fastest and slowest seed.';
+  const stdNote = barsNote(r, 'std'), rangeNote = barsNote(r, 'range');
   const charts: Chart[] = [
-    { title: 'random labels fitted vs depth k', note: 'Mean ± std over seeds.', xTitle: 'depth k', yTitle: 'fitted fraction', traces: seriesTraces(series('fitted', 'k', 'std')) },
-    { title: 'fitted fraction vs parameters', note: 'Mean ± std over seeds.', xTitle: 'parameters', yTitle: 'fitted fraction', xLog: true, traces: seriesTraces(series('fitted', 'parameters', 'std')) },
+    { title: 'random labels fitted vs depth k', note: stdNote, xTitle: 'depth k', yTitle: 'fitted fraction', traces: seriesTraces(series('fitted', 'k', 'std')) },
+    { title: 'fitted fraction vs parameters', note: stdNote, xTitle: 'parameters', yTitle: 'fitted fraction', xLog: true, traces: seriesTraces(series('fitted', 'parameters', 'std')) },
     { title: 'inference time per example vs parameters', note: rangeNote, xTitle: 'parameters', yTitle: 'µs per example', xLog: true, yLog: true, traces: seriesTraces(series('inferUsPerExample', 'parameters', 'range')) },
     { title: 'training time per example vs parameters', note: rangeNote, xTitle: 'parameters', yTitle: 'µs per example', xLog: true, yLog: true, traces: seriesTraces(series('trainUsPerExample', 'parameters', 'range')) },
   ];

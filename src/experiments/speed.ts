@@ -7,7 +7,7 @@ import { TreeGated } from '../layers/tree.js';
 import { Optimizer } from '../train/optim.js';
 import { seriesTraces, type Chart, type Report, type Trace } from '../report/html.js';
 import {
-  aggregate, count, pm, randomBatch, reportMeta, settingsWith, statSeries,
+  aggregate, barsNote, count, pm, randomBatch, reportMeta, settingsWith, statSeries,
   type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type Row,
 } from './common.js';
 import { measure } from './timing.js';
@@ -119,7 +119,7 @@ export function speedReport(r: ExperimentResult): Report {
     }
     return lines;
   };
-  const note = 'Points: the mean over seeds of each seed\'s median; bars: the fastest and slowest seed.';
+  const note = `Each seed's figure is its median over interleaved rounds. ${barsNote(r, 'range')}`;
   const charts: Chart[] = [
     { title: 'inference: time per example vs parameters', note, xTitle: 'parameters', yTitle: 'µs per example', xLog: true, yLog: true, traces: traces('inferUsPerExample') },
     { title: 'training step: time per example vs parameters', note, xTitle: 'parameters', yTitle: 'µs per example', xLog: true, yLog: true, traces: traces('stepUsPerExample') },

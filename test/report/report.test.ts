@@ -163,6 +163,10 @@ test('the committed results of docs/results read back and render their reports',
     const report = experimentReport(r);
     assert.ok(report.sections[0].charts!.length >= n, `${name}: ${report.sections[0].charts!.length} charts`);
     assert.ok(renderReport(report).includes('const charts = '), name);
+    // the captions say what the bars are; a run of one seed has none
+    assert.ok(report.sections[0].charts!.every((c) => /Mean ± std over seeds|the lowest and the highest seed|grey: a leaf not used/.test(c.note ?? '')), name);
+    const single = experimentReport({ ...r, seeds: [1] });
+    assert.ok(single.sections[0].charts!.every((c) => /One seed: no spread to show|grey: a leaf not used/.test(c.note ?? '')), `${name}, one seed`);
   }
 });
 
