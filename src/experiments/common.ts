@@ -166,8 +166,6 @@ export function barsNote(r: ExperimentResult, bars: 'std' | 'range'): string {
   return bars === 'std' ? 'Mean ± std over seeds.' : 'Points: the mean over seeds; bars: the lowest and the highest seed.';
 }
 
-/** A whole count with separators: 2,130,432. */
-export const count = (v: number): string => Math.round(v).toLocaleString('en-US');
 
 /**
  * A chart series of one metric over configuration rows: the mean over seeds, with bars of ± std, or from the

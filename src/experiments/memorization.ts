@@ -1,9 +1,9 @@
 import { Rng } from '../core/rng.js';
 import { prepareData } from '../data/prepare.js';
 import type { MlpOptions } from '../layers/model.js';
-import { seriesTraces, type Chart, type Report, type Series } from '../report/html.js';
+import { count, seriesTraces, type Chart, type Report, type Series } from '../report/html.js';
 import {
-  aggregate, barsNote, count, denseOfEqualParams, fit, pm, reportMeta, settingsWith, statSeries,
+  aggregate, barsNote, denseOfEqualParams, fit, pm, reportMeta, settingsWith, statSeries,
   type ExperimentOptions, type ExperimentResult, type ExperimentRun, type Row, type TrainSettings,
 } from './common.js';
 

@@ -5,9 +5,9 @@ import type { Layer } from '../layers/layer.js';
 import { MixtureOfExperts } from '../layers/moe.js';
 import { TreeGated } from '../layers/tree.js';
 import { Optimizer } from '../train/optim.js';
-import { seriesTraces, type Chart, type Report, type Trace } from '../report/html.js';
+import { count, seriesTraces, type Chart, type Report, type Trace } from '../report/html.js';
 import {
-  aggregate, barsNote, count, pm, randomBatch, reportMeta, settingsWith, statSeries,
+  aggregate, barsNote, pm, randomBatch, reportMeta, settingsWith, statSeries,
   type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type Row,
 } from './common.js';
 import { measure } from './timing.js';

@@ -152,6 +152,9 @@ function axisValues(traces: Trace[], axis: 'x' | 'y'): number[] {
     .filter((v): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0);
 }
 
+/** A whole count with separators, for tables: 2,130,432. */
+export const count = (v: number): string => Math.round(v).toLocaleString('en-US');
+
 /** A number as a tick label: 0.05, 2, 500, 20k, 1.5M. */
 export function tickLabel(v: number): string {
   const units: Array<[number, string]> = [[1e9, 'G'], [1e6, 'M'], [1e3, 'k']];

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { TreegateError } from '../core/errors.js';
 import type { TreeStats } from '../layers/model.js';
 import type { EpochMetrics } from '../train/trainer.js';
-import { extent, seriesTraces, type Chart, type Report, type Section } from './html.js';
+import { count, extent, seriesTraces, type Chart, type Report, type Section } from './html.js';
 
 export interface StepRecord { type: 'step'; epoch: number; step: number; lr: number; trainLoss: number; trainAccuracy: number }
 export type EpochRecord = EpochMetrics & { type: 'epoch' };
@@ -167,7 +167,7 @@ export function trainingReport(dir: string): Report {
     // the memorization task has no test set: its "test accuracy" is the fraction of the labels fitted
     const accuracy = result.dataset === 'memorization' ? 'labels fitted' : 'test accuracy';
     const shown: Record<string, (v: unknown) => string> = {
-      dataset: String, [accuracy]: (v) => `${(100 * Number(v)).toFixed(2)}%`, parameters: (v) => Number(v).toLocaleString('en-US'),
+      dataset: String, [accuracy]: (v) => `${(100 * Number(v)).toFixed(2)}%`, parameters: (v) => count(Number(v)),
       epochs: String, 'training time': (v) => (Number(v) < 1 ? `${(1000 * Number(v)).toFixed(0)} ms` : `${Number(v).toFixed(1)} s`),
       backend: String, seed: String,
     };
@@ -240,7 +240,6 @@ export function trainingReport(dir: string): Report {
   const summary = Array.isArray(result?.layers) ? result.layers as Array<Record<string, unknown>> : [];
   if (summary.length > 0) {
     // capacity against cost, layer by layer (result.json, as train printed it)
-    const count = (v: unknown) => Number(v).toLocaleString('en-US');
     const cc = result?.capacityToComputation as { training?: number; inference?: number } | undefined;
     sections.push({
       heading: 'Layers: parameters against multiply-adds',
@@ -252,7 +251,7 @@ export function trainingReport(dir: string): Report {
           const macs = l.macsPerExample as { training: number; inference: number };
           const routing = l.kind === 'moe' ? `${l.experts} experts, top-${l.topK}`
             : l.kind === 'tree' || l.kind === 'flat' ? `depth ${l.depth}${Number(l.blocks) > 1 ? `, ${l.blocks} blocks` : ''}, ${l.gating} gating` : '';
-          return [String(l.layer ?? l.index), String(l.kind), `${l.inputSize}→${l.outputSize}`, routing, count(l.parameters), count(macs.training),
+          return [String(l.layer ?? l.index), String(l.kind), `${l.inputSize}→${l.outputSize}`, routing, count(Number(l.parameters)), count(macs.training),
             count(macs.inference), typeof l.balance === 'number' ? l.balance.toFixed(3) : '', typeof l.deadLeaves === 'number' ? String(l.deadLeaves) : ''];
         }),
       }],
