@@ -167,7 +167,8 @@ export function decodeSafetensors(
   const hi = view.getUint32(4, true);
   const headerLen = hi * 4294967296 + lo; // exact up to 2^53; anything with hi > 0 is rejected below anyway
   if (hi !== 0 || headerLen > MAX_HEADER_BYTES) {
-    fail(source, `safetensors header length ${headerLen} is larger than the ${MAX_HEADER_BYTES}-byte limit (not a safetensors file, or corrupt)`);
+    // the exact 64-bit value: past 2^53 a Number would print a rounded one
+    fail(source, `safetensors header length ${view.getBigUint64(0, true)} is larger than the ${MAX_HEADER_BYTES}-byte limit (not a safetensors file, or corrupt)`);
   }
   if (headerLen > bytes.length - 8) {
     fail(source, `safetensors header length ${headerLen} exceeds the ${bytes.length - 8} bytes after the length field (file truncated or not a safetensors file)`);

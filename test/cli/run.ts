@@ -19,19 +19,18 @@ export function tmp(name: string): string {
   return join(TMP, `${++tmpCount}-${name}`);
 }
 
-export interface CliResult { status: number | null; stdout: string; stderr: string; seconds: number }
+export interface CliResult { status: number | null; stdout: string; stderr: string }
 
 export function cli(...args: string[]): CliResult {
   return cliEnv({}, ...args);
 }
 
 export function cliEnv(env: Record<string, string>, ...args: string[]): CliResult {
-  const t0 = performance.now();
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
     cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...env },
   });
   if (r.error) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, seconds: (performance.now() - t0) / 1000 };
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** The CLI as a child process that the test can signal. */

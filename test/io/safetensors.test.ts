@@ -140,7 +140,7 @@ test('rejects absurd header lengths without allocating', () => {
   const v = new DataView(b.buffer);
   v.setUint32(0, 0xffffffff, true);
   v.setUint32(4, 0xffffffff, true);
-  rejects(b, /limit/);
+  rejects(b, /header length 18446744073709551615 is larger/); // the exact value, not a rounded Number
   v.setUint32(0, 100_000_001, true);
   v.setUint32(4, 0, true);
   rejects(b, /limit/);
@@ -150,12 +150,11 @@ test('rejects absurd header lengths without allocating', () => {
   rejects(b, /too small/);
 });
 
-test('rejects a header claiming 2^40 elements quickly', () => {
-  const t0 = performance.now();
+// that these are rejected before anything of the claimed size is allocated is checked in fuzz.test.ts
+test('rejects a header claiming 2^40 elements', () => {
   rejects(build({ w: { dtype: 'F32', shape: [1 << 20, 1 << 20], data_offsets: [0, 2 ** 42] } }), /beyond/);
   rejects(build({ w: { dtype: 'F32', shape: [1 << 20, 1 << 20], data_offsets: [0, 16] } }, new Uint8Array(16)), /needs 1099511627776/);
   rejects(build({ w: { dtype: 'F32', shape: [2 ** 30, 2 ** 30, 2 ** 30], data_offsets: [0, 16] } }, new Uint8Array(16)), /too many elements/);
-  assert.ok(performance.now() - t0 < 200);
 });
 
 test('rejects random bytes', () => {

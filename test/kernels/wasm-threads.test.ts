@@ -145,7 +145,6 @@ test('wasm threads: the handshake holds over thousands of jobs, changing thread 
   be.setThreads(1);
   be.gemmNT(M, N, K, a, 0, b, 0, ref, 0, false);
   const c = new Float32Array(M * N), nap = new Int32Array(new SharedArrayBuffer(4));
-  const t0 = Date.now();
   for (let i = 0; i < 3000; i++) {
     if (i % 100 === 0) be.setThreads(1 + rng.int(4));
     if (i % 250 === 125) Atomics.wait(nap, 0, 0, 3); // the workers stop spinning and sleep
@@ -154,7 +153,6 @@ test('wasm threads: the handshake holds over thousands of jobs, changing thread 
     if (i % 50 === 0 || i === 2999) assertBitEqual(c, ref, `job ${i}`);
   }
   be.setThreads(4);
-  assert.ok(Date.now() - t0 < 120_000, 'the jobs finished');
 });
 
 /** A team over its own shared memory, its kernels on this thread the module's exports. */
