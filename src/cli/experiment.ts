@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import { runAccuracy } from '../experiments/accuracy.js';
-import { completeResult, type ExperimentOptions } from '../experiments/common.js';
+import { completeResult, duration, type ExperimentOptions } from '../experiments/common.js';
 import { runGating } from '../experiments/gating.js';
 import { runMemorization } from '../experiments/memorization.js';
 import { experimentReport } from '../experiments/results.js';
@@ -52,11 +52,12 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions): Pro
   const t0 = performance.now();
   const result = await EXPERIMENTS[name](opts, seeds);
   bar?.stop();
-  const full = completeResult(result, `treegate experiment ${process.argv.slice(3).join(' ')}`.trim(), be.name);
+  const seconds = Math.round((performance.now() - t0) / 100) / 10;
+  const full = completeResult(result, `treegate experiment ${process.argv.slice(3).join(' ')}`.trim(), be.name, seconds);
   const r = experimentReport(full);
   writeFilesAtomic([{ path: join(out, 'results.json'), bytes: JSON.stringify(full, null, 1) + '\n' }, { path: join(out, 'report.html'), bytes: renderReport(r) }]);
   for (const s of r.sections) for (const t of s.tables ?? []) console.log(formatTable(t));
-  console.log(`${name}: ${full.runs.length} runs over seeds ${seeds.join(', ')} in ${((performance.now() - t0) / 1000).toFixed(0)} s; ` +
+  console.log(`${name}: ${full.runs.length} runs over seeds ${seeds.join(', ')} in ${duration(seconds)}; ` +
     `wrote ${join(out, 'results.json')} and ${join(out, 'report.html')}`);
   if (o.json) console.log(JSON.stringify(full));
 }

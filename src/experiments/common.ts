@@ -121,6 +121,8 @@ export interface ExperimentResult {
   seeds: number[];
   date: string;
   command: string;
+  /** wall time of the run, seconds (results written before 2026-12-01 lack it) */
+  seconds?: number;
   machine: { cpu: string; cores: number; memoryGiB: number; node: string; backend: string };
   settings: Record<string, unknown>;
   /** one row per (configuration, seed) */
@@ -133,12 +135,15 @@ export interface ExperimentResult {
   usage?: Record<string, Array<{ epoch: number; stats: TreeStats }>>;
 }
 
-/** What an experiment's run returns: its result without the command, date and machine, which the CLI adds. */
-export type ExperimentRun = Omit<ExperimentResult, 'command' | 'date' | 'machine'>;
+/** What an experiment's run returns: its result without the command, date, time taken and machine, which the CLI adds. */
+export type ExperimentRun = Omit<ExperimentResult, 'command' | 'date' | 'seconds' | 'machine'>;
 
-/** A run's results as results.json records them: with the command that ran it, the date, and the machine and backend. */
-export function completeResult(run: ExperimentRun, command: string, backend: string): ExperimentResult {
-  return { ...run, command, date: new Date().toISOString(), machine: machine(backend) };
+/**
+ * A run's results as results.json records them: with the command that ran it, the date, the run's wall time in
+ * seconds (when given), and the machine and backend.
+ */
+export function completeResult(run: ExperimentRun, command: string, backend: string, seconds?: number): ExperimentResult {
+  return { ...run, command, date: new Date().toISOString(), ...(seconds === undefined ? {} : { seconds }), machine: machine(backend) };
 }
 
 export function machine(backend: string): ExperimentResult['machine'] {
@@ -149,9 +154,15 @@ export function machine(backend: string): ExperimentResult['machine'] {
 /** Report metadata common to every experiment. */
 export function reportMeta(r: ExperimentResult): Report['meta'] {
   return {
-    command: r.command, date: r.date, machine: `${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, node ${r.machine.node}`,
+    command: r.command, date: r.date, ...(r.seconds === undefined ? {} : { 'wall time': duration(r.seconds) }), machine: `${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, node ${r.machine.node}`,
     backend: r.machine.backend, seeds: r.seeds.join(', '), mode: r.quick ? 'quick' : 'full',
   };
+}
+
+/** Seconds as "3 min 11 s" (or "42 s"). */
+export function duration(seconds: number): string {
+  const s = Math.round(seconds);
+  return s < 60 ? `${s} s` : s < 3600 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
 }
 
 /** mean ± std (std over seeds), formatted; the mean alone for one seed. */

@@ -112,6 +112,9 @@ export function readExperimentResult(path: string): ExperimentResult {
   if (!Array.isArray(r.seeds) || r.seeds.length === 0 || !r.seeds.every((s) => Number.isInteger(s))) fail('seeds is not a list of whole numbers');
   const seeds = r.seeds as number[];
   for (const f of ['date', 'command']) if (typeof r[f] !== 'string') fail(`${f} is not a string`);
+  if (r.seconds !== undefined && !(typeof r.seconds === 'number' && Number.isFinite(r.seconds) && r.seconds >= 0)) {
+    fail('seconds is not a number of seconds ≥ 0');
+  }
   const m = r.machine;
   if (!isObject(m) || !['cpu', 'node', 'backend'].every((f) => typeof m[f] === 'string') || !['cores', 'memoryGiB'].every((f) => finite(m[f]))) {
     fail('machine is not { cpu, cores, memoryGiB, node, backend }');

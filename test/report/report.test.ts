@@ -193,6 +193,7 @@ test('readExperimentResult names the field a damaged results.json lacks or holds
     ['a variant the report does not draw', { ...acc, aggregate: [{ ...acc.aggregate[0], variant: 'other' }] }, /aggregate\[0\]\.variant is "other", expected one of tree, γ = 1/],
     ['a dataset not in the settings', { ...acc, aggregate: [{ ...acc.aggregate[0], dataset: 'cifar' }] }, /aggregate\[0\]\.dataset is "cifar", expected one of mnist, fashion-mnist/],
     ['a machine without backend', { ...speed, machine: { ...speed.machine, backend: 1 } }, /machine is not/],
+    ['a wall time that is a word', { ...speed, seconds: 'long' }, /seconds is not a number of seconds ≥ 0/],
     ['a gating variant without runs', { ...gating, runs: gating.runs.filter((r: J) => r.gating !== 'units') }, /runs has no run of 'units' for seed 1/],
     ['an empty epoch column', withRun(gating, 0, { balanceByEpoch: '' }), /runs\[0\]\.balanceByEpoch is "", expected 5 values \(one per epoch, space-separated\), each a balance in \[0, 1\]/],
     ['a short epoch column', withRun(gating, 1, { deadByEpoch: '0 0' }), /runs\[1\]\.deadByEpoch is "0 0", expected 5 values/],
@@ -211,6 +212,10 @@ test('readExperimentResult names the field a damaged results.json lacks or holds
   delete older.settings.budgetMs;
   writeFileSync(p, JSON.stringify(older));
   assert.equal(readExperimentResult(p).experiment, 'speed');
+  // a wall time, where the run recorded one, is in the report's header
+  writeFileSync(p, JSON.stringify({ ...speed, seconds: 191.4 }));
+  assert.equal(experimentReport(readExperimentResult(p)).meta['wall time'], '3 min 11 s');
+  assert.equal(experimentReport(speed).meta['wall time'], undefined);
   // a results file of 150 000 configurations renders (no spread of its values into Math.min)
   const many = { ...speed, aggregate: Array.from({ length: 150_000 }, (_, i) => ({ ...speed.aggregate[i % speed.aggregate.length] })) };
   writeFileSync(p, JSON.stringify(many));
