@@ -40,7 +40,13 @@ function testSet(model: Model, o: ModelCliOptions): Dataset {
   }
   let test: Dataset;
   // a model that records no labels (not trained on a CSV file): labels 0 … classes − 1 name its classes themselves
-  if (o.csv) test = readCsv(o.csv, { labels: model.config.data?.labels ?? Array.from({ length: model.config.numClasses }, (_, i) => String(i)) }).data;
+  if (o.csv) {
+    const names = model.config.data?.features;
+    test = readCsv(o.csv, {
+      labels: model.config.data?.labels ?? Array.from({ length: model.config.numClasses }, (_, i) => String(i)),
+      features: model.inputSize, ...(names ? { featureNames: names } : {}),
+    }).data;
+  }
   else if (dataset === 'mnist') test = mnistTestSet(norm!, o.dataDir);
   else if (dataset === 'fashion-mnist') test = normalizeInPlace(loadFashionMnist().test, norm!);
   else if (dataset === 'csv') throw new TreegateError(`${o.model} was trained on a CSV file`, 'pass its test file with --csv FILE');

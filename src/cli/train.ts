@@ -267,7 +267,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   const initRng = rng.fork();
   const model = resumed ? resumed.model : new Model({
     ...configFor(data.inputSize, data.numClasses), normalization: data.normalization,
-    data: { dataset: o.dataset, ...(data.labels ? { labels: data.labels } : {}) },
+    data: { dataset: o.dataset, ...(data.labels ? { labels: data.labels } : {}), ...(data.features ? { features: data.features } : {}) },
   }, initRng);
   check(model.inputSize === data.inputSize, `the checkpoint's model takes ${model.inputSize} inputs, the data has ${data.inputSize}`);
   if (!resumed) {

@@ -2,14 +2,21 @@ import { TreegateError } from '../core/errors.js';
 import { matrix } from '../core/tensor.js';
 import type { Dataset } from './dataset.js';
 
-/** A CSV dataset: the examples, the class names (index = class), and the feature names (from the header, or col1…). */
-export interface CsvData { data: Dataset; labels: string[]; features: string[] }
+/**
+ * A CSV dataset: the examples, the class names (index = class), the feature names (from the header, or col1…), and
+ * whether the file had a header line.
+ */
+export interface CsvData { data: Dataset; labels: string[]; features: string[]; header: boolean }
 
 export interface CsvOptions {
   /** the known classes (e.g. from the training file): a label outside them is an error; default: collected from this file */
   labels?: string[];
   /** the label column: a 0-based index, a header name, or 'last' (default) */
   labelColumn?: number | string;
+  /** the feature columns the file must have (a model's input size): a file of another width is an error saying so */
+  features?: number;
+  /** the feature names the columns must have, in order, where the file has a header (the training file's) */
+  featureNames?: string[];
 }
 
 const CSV_HINT = 'expected comma-separated numeric features and one label column per line, an optional header line first';
@@ -41,8 +48,19 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   const first = next(), firstAt = lineNo;
   if (!first) throw new TreegateError(`${source}: the file has no data lines`, CSV_HINT);
   const width = first.length;
-  if (width < 2) throw new TreegateError(`${source}:${lineNo}: a line has ${width} cell, need at least one feature and a label`, CSV_HINT);
+  if (width < 2) {
+    const sep = [';', '\t'].find((c) => lines[lineNo - 1].includes(c));
+    throw new TreegateError(`${source}:${lineNo}: a line has ${width} cell, need at least one feature and a label`,
+      sep ? `cells must be separated by commas, and this line holds '${sep === '\t' ? '\\t' : sep}': convert the file` : CSV_HINT);
+  }
+  if (opts.features !== undefined && width !== opts.features + 1) {
+    throw new TreegateError(`${source}:${lineNo}: lines have ${width} cells, and the model takes ${opts.features} features and a label`,
+      width === opts.features
+        ? 'each line needs its label too, in the last cell: the file looks like features alone (treegate predict takes those)'
+        : `give the file the training file's ${opts.features} feature columns, in the same order, and the label last`);
+  }
   const isNumber = (c: string) => c !== '' && Number.isFinite(Number(c));
+  let indexColumn = false;
   // the label column, resolved against the header if there is one
   const spec = opts.labelColumn ?? 'last';
   const headerGuess = first.some((c) => !isNumber(c));
@@ -67,9 +85,20 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     }
   }
   const features = header ? featureCells : featureCells.map((_, i) => `col${i + 1}`);
+  if (header && first[0] === '' && labelCol !== 0) indexColumn = true;
+  const names = opts.featureNames;
+  if (header && names) {
+    const c = features.findIndex((f, i) => f !== names[i]);
+    if (c >= 0 || names.length !== features.length) {
+      const at = c >= 0 ? c : Math.min(names.length, features.length);
+      throw new TreegateError(`${source}:${lineNo}: feature column ${at + 1} is named '${features[at] ?? '(none)'}', the training file's is '${names[at] ?? '(none)'}'`,
+        `columns are matched by position: give the file the training file's columns in its order (${names.slice(0, 8).join(', ')}${names.length > 8 ? ', …' : ''})`);
+    }
+  }
   const D = width - 1;
   const values: number[] = [];
   const rawLabels: string[] = [];
+  const lineOf: number[] = [];
   const take = (cells: string[], at: number): void => {
     if (cells.length !== width) {
       throw new TreegateError(`${source}:${at}: ragged row: ${cells.length} cells, the first line has ${width}`, 'every line needs the same number of cells');
@@ -85,8 +114,12 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
       }
       values.push(v);
     }
-    if (cells[labelCol] === '') throw new TreegateError(`${source}:${at}: the label (column ${labelCol + 1}) is empty`);
+    if (cells[labelCol] === '') {
+      throw new TreegateError(`${source}:${at}: the label (column ${labelCol + 1}) is empty`,
+        labelCol === width - 1 ? 'every line needs a label in its last cell (a comma at the end of every line leaves it empty: remove those)' : 'every line needs a label');
+    }
     rawLabels.push(cells[labelCol]);
+    lineOf.push(at);
   };
   if (!header) take(first, lineNo);
   for (let cells = next(); cells; cells = next()) take(cells, lineNo);
@@ -98,23 +131,40 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     throw new TreegateError(`${source}:${firstAt}: this line looks like a header with numeric column names (its label '${rawLabels[0]}' is a word, every other label an integer)`,
       'give the feature columns names that are not numbers, or remove the line');
   }
+  // pandas' DataFrame(X).to_csv() names unnamed columns 0, 1, …: a header, though every cell is a number; its
+  // label cell is then a class no other line has
+  if (!header && N > 1 && first.every((c, i) => c === String(i)) && !rawLabels.slice(1).includes(rawLabels[0])) {
+    throw new TreegateError(`${source}:${firstAt}: this line reads 0, 1, …, ${width - 1}, and no other line has its label: column numbers, as pandas writes for unnamed columns, not an example`,
+      'give the columns names (df.columns = [...]), write the file without the header line (header=False), or remove the line');
+  }
+  if (indexColumn && N > 1 && Array.from({ length: N }, (_, i) => values[i * D]).every((v, i, a) => i === 0 || v === a[i - 1] + 1)) {
+    throw new TreegateError(`${source}: the first column has no name and counts the rows: a row index (pandas' to_csv() writes one), not a feature`,
+      'write the file with to_csv(index=False), or remove the column');
+  }
+  // numeric labels name their class by value: '1' and '1.0' are one class, named '1'
+  const numeric = rawLabels.every(isNumber);
+  const key = (l: string) => (numeric && isNumber(l) && Math.abs(Number(l)) < 2 ** 53 ? String(Number(l)) : l);
   let labels: string[];
   if (opts.labels) labels = opts.labels;
   else {
-    labels = [...new Set(rawLabels)];
+    labels = [...new Set(rawLabels.map(key))];
     const allInt = labels.every(isInt);
-    labels.sort(allInt ? (a, b) => Number(a) - Number(b) : undefined);
+    labels.sort(numeric ? (a, b) => Number(a) - Number(b) : undefined);
     if (labels.length < 2) throw new TreegateError(`${source}: every example has the label '${labels[0]}'`, 'a classifier needs at least two classes');
+    if (numeric && !allInt && labels.length > Math.max(20, N / 4)) {
+      throw new TreegateError(`${source}: the label column holds ${labels.length} distinct fractional numbers among ${N} examples: a continuous target, not classes`,
+        'treegate classifies: bin the values into classes (or make the class label the last column)');
+    }
   }
-  const index = new Map(labels.map((l, i) => [l, i]));
+  const index = new Map(labels.map((l, i) => [key(l), i]));
   const y = new Int32Array(N);
   for (let i = 0; i < N; i++) {
-    const c = index.get(rawLabels[i]);
+    const c = index.get(key(rawLabels[i]));
     if (c === undefined) {
-      throw new TreegateError(`${source}: example ${i + 1} has the label '${rawLabels[i]}', unknown to the model`,
-        `known labels: ${labels.slice(0, 20).join(', ')}${labels.length > 20 ? ', …' : ''}`);
+      throw new TreegateError(`${source}:${lineOf[i]}: the label '${rawLabels[i]}' is not one of the model's classes`,
+        `its classes: ${labels.slice(0, 20).join(', ')}${labels.length > 20 ? ', …' : ''}`);
     }
     y[i] = c;
   }
-  return { data: { name: source, x: matrix(N, D, Float32Array.from(values)), y, numClasses: labels.length }, labels, features };
+  return { data: { name: source, x: matrix(N, D, Float32Array.from(values)), y, numClasses: labels.length }, labels, features, header };
 }

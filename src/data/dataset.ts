@@ -1,19 +1,17 @@
 import { check, checkInt, checkNumber } from '../core/errors.js';
 import { matrix, type Matrix } from '../core/tensor.js';
 import type { Rng } from '../core/rng.js';
-import type { InputNormalization } from '../layers/model.js';
+import { featureValue, MIN_STD, normalizationProblem, type InputNormalization } from '../core/normalization.js';
 
 /** A labelled classification dataset: x is (N, D) float32, y[i] in [0, numClasses). */
 export interface Dataset { name: string; x: Matrix; y: Int32Array; numClasses: number }
 
 /**
  * Input preprocessing, saved with a model so it can be reproduced:
- * x' = (raw * scale - mean) / std.
+ * x' = (raw * scale - mean) / std, with one mean and std for all features or one per feature.
  */
 export type Normalization = InputNormalization;
-
-/** Smallest standard deviation used by computeNormalization (avoids division by ~0). */
-export const MIN_STD = 1e-8;
+export { MIN_STD };
 
 /**
  * Builds a dataset from raw bytes: x[i, j] = float32(images[i*features + j] * scale).
@@ -47,22 +45,42 @@ export function fromBytes(
 }
 
 /**
- * Mean and (population) standard deviation over all elements of ds.x, which
- * already has `scale` applied; std is at least MIN_STD. Computed in float64.
+ * Mean and (population) standard deviation of ds.x, which already has `scale` applied, computed in float64: over
+ * all elements (one number each, std at least MIN_STD), or with `perFeature` over each column (a list each, for
+ * features of different scales, such as a CSV's columns; a column that does not vary gets std 1, so that its
+ * values pass unscaled, less its mean).
  */
-export function computeNormalization(ds: Dataset, scale: number): Normalization {
-  const n = ds.x.rows * ds.x.cols;
-  check(n > 0, `${ds.name}: cannot compute normalization of an empty dataset`);
+export function computeNormalization(ds: Dataset, scale: number, perFeature?: false): { scale: number; mean: number; std: number };
+export function computeNormalization(ds: Dataset, scale: number, perFeature: true): { scale: number; mean: number[]; std: number[] };
+export function computeNormalization(ds: Dataset, scale: number, perFeature = false): Normalization {
+  const { rows, cols } = ds.x;
+  check(rows * cols > 0, `${ds.name}: cannot compute normalization of an empty dataset`);
   const d = ds.x.data;
-  let sum = 0;
-  for (let i = 0; i < n; i++) sum += d[i];
-  const mean = sum / n;
-  let ss = 0;
-  for (let i = 0; i < n; i++) {
-    const t = d[i] - mean;
-    ss += t * t;
+  if (!perFeature) {
+    const n = rows * cols;
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += d[i];
+    const mean = sum / n;
+    let ss = 0;
+    for (let i = 0; i < n; i++) {
+      const t = d[i] - mean;
+      ss += t * t;
+    }
+    return { scale, mean, std: Math.max(Math.sqrt(ss / n), MIN_STD) };
   }
-  const std = Math.max(Math.sqrt(ss / n), MIN_STD);
+  const sum = new Float64Array(cols), ss = new Float64Array(cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) sum[c] += d[r * cols + c];
+  const mean = Array.from(sum, (v) => v / rows);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const t = d[r * cols + c] - mean[c];
+      ss[c] += t * t;
+    }
+  }
+  const std = Array.from(ss, (v) => {
+    const s = Math.sqrt(v / rows);
+    return s < MIN_STD ? 1 : s;
+  });
   return { scale, mean, std };
 }
 
@@ -80,23 +98,34 @@ export function normalize(ds: Dataset, norm: Normalization): Dataset {
 export function normalizeInputs(raw: Matrix, norm: Normalization | undefined): Matrix {
   // a model made without a normalization (the API's, not train's) takes its inputs as they are
   if (norm === undefined) return matrix(raw.rows, raw.cols, raw.data.slice(0, raw.rows * raw.cols));
-  checkNumber(norm.scale, 'normalization scale');
-  checkNumber(norm.mean, 'normalization mean');
-  checkNumber(norm.std, 'normalization std', MIN_STD);
-  const n = raw.rows * raw.cols, out = matrix(raw.rows, raw.cols);
+  checkNormalization(norm, raw.cols);
+  const { rows, cols } = raw, out = matrix(rows, cols);
   const { scale, mean, std } = norm;
-  for (let i = 0; i < n; i++) out.data[i] = (Math.fround(raw.data[i] * scale) - mean) / std;
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) {
+      const i = r * cols + c;
+      out.data[i] = (Math.fround(raw.data[i] * scale) - featureValue(mean, c)) / featureValue(std, c);
+    }
+  }
   return out;
+}
+
+function checkNormalization(norm: Normalization, cols: number): void {
+  const problem = normalizationProblem(norm, cols);
+  check(problem === undefined, problem!);
 }
 
 /** x ← (x - mean) / std in place, for a dataset this code owns (saves a copy of a large array). */
 export function normalizeInPlace(ds: Dataset, norm: Normalization): Dataset {
-  checkNumber(norm.mean, 'normalization mean');
-  checkNumber(norm.std, 'normalization std', MIN_STD);
-  const n = ds.x.rows * ds.x.cols;
+  checkNormalization(norm, ds.x.cols);
+  const { rows, cols } = ds.x;
   const d = ds.x.data;
   const { mean, std } = norm;
-  for (let i = 0; i < n; i++) d[i] = (d[i] - mean) / std;
+  if (typeof mean === 'number' && typeof std === 'number') {
+    for (let i = 0; i < rows * cols; i++) d[i] = (d[i] - mean) / std;
+    return ds;
+  }
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) d[r * cols + c] = (d[r * cols + c] - featureValue(mean, c)) / featureValue(std, c);
   return ds;
 }
 

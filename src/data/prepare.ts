@@ -22,6 +22,8 @@ export interface PreparedData {
   numClasses: number;
   /** class names (CSV labels); null where the classes are 0…C−1 */
   labels: string[] | null;
+  /** feature names from a CSV file's header line; null where it has none (or the data is not a CSV file) */
+  features: string[] | null;
 }
 
 export interface PrepareOptions {
@@ -60,7 +62,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
   check(dataset === 'csv' || (o.csv === undefined && o.testCsv === undefined), `csv and testCsv (--csv, --test-csv) need the csv dataset, not ${dataset}`);
   check(dataset === 'memorization' || o.memorization === undefined, `memorization sizes need the memorization dataset, not ${dataset}`);
   check(dataset === 'mnist' || o.dir === undefined, `dir (--data-dir) is where the mnist dataset is read from, not ${dataset}`);
-  let all: Dataset, test: Dataset | null, scale = 1, labels: string[] | null = null;
+  let all: Dataset, test: Dataset | null, scale = 1, labels: string[] | null = null, features: string[] | null = null;
   if (dataset === 'mnist' || dataset === 'fashion-mnist') {
     const d = dataset === 'mnist' ? loadMnist({ dir: o.dir }) : loadFashionMnist();
     all = d.train;
@@ -70,11 +72,12 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     all = makeMemorization({ ...MEMORIZATION_DEFAULTS, ...o.memorization }, rng.fork());
     test = null;
   } else if (dataset === 'csv') {
-    if (!o.csv) throw new TreegateError('the csv dataset needs a file', 'pass the file (csv option, --csv FILE)');
+    if (!o.csv) throw new TreegateError('the csv dataset needs a training file', 'pass it as csv (--csv FILE)');
     const c = readCsv(o.csv);
     labels = c.labels;
+    features = c.header ? c.features : null;
     all = c.data;
-    test = o.testCsv ? readCsv(o.testCsv, { labels }).data : null;
+    test = o.testCsv ? readCsv(o.testCsv, { labels, features: c.data.x.cols, ...(features ? { featureNames: features } : {}) }).data : null;
     if (test) check(test.x.cols === all.x.cols, `${o.testCsv}: ${test.x.cols} features, the training file ${o.csv} has ${all.x.cols}`);
   } else {
     throw new TreegateError(`unknown dataset '${dataset as string}'`, `use one of ${DATASETS.join(', ')}`);
@@ -96,20 +99,21 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     check(!o.validation, 'the memorization task has no validation split', 'drop validation (--validation)');
     return {
       dataset, train: all, validation: takeFirst(all, 0), test: all, normalization,
-      inputSize: all.x.cols, numClasses: all.numClasses, labels,
+      inputSize: all.x.cols, numClasses: all.numClasses, labels, features,
     };
   }
   const held = o.validation ?? Math.round(all.x.rows / 12);
   check(held < all.x.rows, `validation (--validation) ${held} leaves no training examples out of ${all.x.rows}`, 'hold out fewer examples');
   const { train, validation } = splitValidation(all, held, rng, true);
-  const normalization = computeNormalization(train, scale);
+  // a CSV's columns have scales of their own: each is standardized apart; image pixels share one scale
+  const normalization = dataset === 'csv' ? computeNormalization(train, scale, true) : computeNormalization(train, scale);
   // NOTE: in place: validation is a fresh copy from the split, train reuses `all`'s arrays, test is ours alone
   return {
     dataset,
     train: normalizeInPlace(train, normalization),
     validation: normalizeInPlace(validation, normalization),
     test: normalizeInPlace(test!, normalization),
-    normalization, inputSize: all.x.cols, numClasses: all.numClasses, labels,
+    normalization, inputSize: all.x.cols, numClasses: all.numClasses, labels, features,
   };
 }
 

@@ -1,6 +1,6 @@
 import { TreegateError } from '../core/errors.js';
-import { MIN_STD } from '../data/dataset.js';
-import { Model, paramShapes, type InputNormalization, type ModelConfig } from '../layers/model.js';
+import { normalizationProblem } from '../core/normalization.js';
+import { Model, paramShapes, type ModelConfig } from '../layers/model.js';
 import { decodeSafetensors, encodeSafetensors, type TensorEntry } from './safetensors.js';
 
 // The model file format (docs/format.md) as bytes in and out: no file system, so browsers can use it too.
@@ -29,20 +29,6 @@ export function checkFiniteParams(model: Model): void {
   }
 }
 
-/**
- * The input normalization within the bounds normalizeInPlace enforces when the model evaluates a dataset
- * (std ≥ MIN_STD), so that a model file that loads can be evaluated.
- */
-function checkNormalization(norm: InputNormalization, source: string): void {
-  if (typeof norm !== 'object' || norm === null) throw new TreegateError(`${source}: the normalization in the model config is not an object`);
-  for (const [field, min] of [['scale', -Infinity], ['mean', -Infinity], ['std', MIN_STD]] as const) {
-    const v = norm[field];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < min) {
-      throw new TreegateError(`${source}: normalization.${field} in the model config is ${JSON.stringify(v) ?? 'missing'}, ` +
-        `must be a finite number${min > -Infinity ? ` ≥ ${min}` : ''}`, 'the file is damaged or was not written by treegate train');
-    }
-  }
-}
 
 /** Rebuilds a model from file bytes, checking the config and that every tensor is present with its exact shape and finite values. */
 export function decodeModel(bytes: Uint8Array, source: string): Model {
@@ -75,7 +61,11 @@ export function modelFromTensors(configJson: string | undefined, tensors: Map<st
   for (const c of config.layers) {
     if (typeof c !== 'object' || c === null) throw new TreegateError(`${source}: a layer config is not an object`);
   }
-  if (config.normalization !== undefined) checkNormalization(config.normalization, source);
+  if (config.normalization !== undefined) {
+    // within the bounds normalizeInPlace enforces when the model evaluates a dataset, so that a model file that loads can be evaluated
+    const problem = normalizationProblem(config.normalization, config.inputSize);
+    if (problem !== undefined) throw new TreegateError(`${source}: the model config's ${problem}`, 'the file is damaged or was not written by treegate');
+  }
   // every tensor the config needs must be in the file with its exact shape before the model allocates anything:
   // a small file with a config claiming huge layers is rejected here, not after reserving their memory
   let shapes: Array<{ name: string; shape: number[] }>;

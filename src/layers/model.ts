@@ -1,4 +1,5 @@
 import { check, checkInt, TreegateError } from '../core/errors.js';
+import { copyNormalization, normalizationProblem, type InputNormalization } from '../core/normalization.js';
 import type { Rng } from '../core/rng.js';
 import { checkFinite, checkLabels, checkShape, matrix, Scratch, type Matrix } from '../core/tensor.js';
 import { backend } from '../kernels/backend.js';
@@ -9,11 +10,13 @@ import { MixtureOfExperts } from './moe.js';
 import type { Param } from './param.js';
 import { TreeGated } from './tree.js';
 
-/** Preprocessing applied to raw inputs: x = (raw·scale − mean) / std. */
-export interface InputNormalization { scale: number; mean: number; std: number }
+export type { InputNormalization } from '../core/normalization.js';
 
-/** What a model was trained on, so eval can find its test set: the dataset name, and CSV class names (index = class). */
-export interface DataInfo { dataset: string; labels?: string[] }
+/**
+ * What a model was trained on, so eval can find its test set: the dataset name, and a CSV file's class names
+ * (index = class) and feature names (its header's, in column order; where it had one).
+ */
+export interface DataInfo { dataset: string; labels?: string[]; features?: string[] }
 
 export interface ModelConfig {
   inputSize: number;
@@ -42,17 +45,18 @@ export class Model {
     checkInt(config.inputSize, 'model input size', 1);
     checkInt(config.numClasses, 'model class count', 2);
     check(Array.isArray(config.layers) && config.layers.length > 0, 'model has no layers');
-    const nz = config.normalization;
-    if (nz !== undefined) {
+    if (config.normalization !== undefined) {
       // applied to every input the model reads from a file; a model file holding others would not load
-      check(typeof nz === 'object' && nz !== null && [nz.scale, nz.mean, nz.std].every(Number.isFinite) && nz.std > 0,
-        `model input normalization needs a finite scale, mean and std > 0, got ${JSON.stringify(nz)}`);
+      const problem = normalizationProblem(config.normalization, config.inputSize);
+      check(problem === undefined, `model input ${problem}`);
     }
     const d = config.data;
     if (d !== undefined) {
       check(typeof d === 'object' && d !== null && typeof d.dataset === 'string', 'model data info needs a dataset name');
       check(d.labels === undefined || (Array.isArray(d.labels) && d.labels.length === config.numClasses && d.labels.every((l) => typeof l === 'string')),
         `model data info: labels must be ${config.numClasses} strings, one per class`);
+      check(d.features === undefined || (Array.isArray(d.features) && d.features.length === config.inputSize && d.features.every((l) => typeof l === 'string')),
+        `model data info: features must be ${config.inputSize} strings, one per input`);
     }
     let width = config.inputSize;
     this.layers = config.layers.map((c, i) => {
@@ -87,8 +91,9 @@ export class Model {
 
   toConfig(): ModelConfig {
     const c: ModelConfig = { inputSize: this.config.inputSize, numClasses: this.config.numClasses, layers: this.layers.map((l) => l.config()) };
-    if (this.config.normalization) c.normalization = { ...this.config.normalization };
-    if (this.config.data) c.data = { ...this.config.data, ...(this.config.data.labels ? { labels: [...this.config.data.labels] } : {}) };
+    if (this.config.normalization) c.normalization = copyNormalization(this.config.normalization);
+    if (this.config.data) c.data = { ...this.config.data, ...(this.config.data.labels ? { labels: [...this.config.data.labels] } : {}),
+      ...(this.config.data.features ? { features: [...this.config.data.features] } : {}) };
     return c;
   }
 

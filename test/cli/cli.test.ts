@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Rng } from '../../src/core/rng.js';
 import { cli, cliEnv, describeRun, expectUsageError, lastJson, tmp, type CliResult } from './run.js';
 import { defaultMnistDir, MNIST_FILES } from '../../src/data/mnist.js';
 import { encodeSafetensors } from '../../src/io/safetensors.js';
@@ -486,8 +487,26 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   writeFileSync(join(dir, 'bad.csv'), '1,2,hi\n3,oops,lo\n');
   expectUsageError(['eval', '--model', model, '--csv', join(dir, 'bad.csv')], /bad\.csv:2, column 2: 'oops' is not a finite number/);
   writeFileSync(join(dir, 'unknown.csv'), '1,2,mid\n');
-  expectUsageError(['eval', '--model', model, '--csv', join(dir, 'unknown.csv')], /label 'mid', unknown to the model/);
-  expectUsageError(['train', '--dataset', 'csv', '--out', tmp('x')], /the csv dataset needs a file/);
+  expectUsageError(['eval', '--model', model, '--csv', join(dir, 'unknown.csv')], /the label 'mid' is not one of the model's classes/);
+  // the header's names are recorded, and a test file whose columns are named otherwise is refused
+  assert.deepEqual(JSON.parse(cli('inspect', '--model', model, '--no-usage', '--json').stdout.trim().split('\n').pop()!).config.data.features, ['a', 'b']);
+  writeFileSync(join(dir, 'swapped.csv'), 'b,a,label\n' + rows.slice(0, 4).join('\n') + '\n');
+  expectUsageError(['eval', '--model', model, '--csv', join(dir, 'swapped.csv')], /swapped\.csv:1: feature column 1 is named 'b', the training file's is 'a'/);
+  // features alone (no label column): the error says so
+  writeFileSync(join(dir, 'unlabelled.csv'), rows.slice(0, 4).map((r) => r.split(',').slice(0, 2).join(',')).join('\n') + '\n');
+  expectUsageError(['eval', '--model', model, '--csv', join(dir, 'unlabelled.csv')], /lines have 2 cells, and the model takes 2 features and a label \(each line needs its label too/);
+  // columns of very different scales are standardized apart: a label that depends on the 1e-6-scale column alone,
+  // beside a 1e6-scale one, is learnt (one mean and std for all columns would leave that column near 0 for every row)
+  const r = new Rng(5);
+  writeFileSync(join(dir, 'scaled.csv'), 'a,b,label\n' + Array.from({ length: 240 }, () => {
+    const a = r.normal(), b = r.normal();
+    return `${a * 1e-6},${b * 1e6},${a > 0 ? 'hi' : 'lo'}`;
+  }).join('\n') + '\n');
+  const sc = cli('train', '--dataset', 'csv', '--csv', join(dir, 'scaled.csv'), '--hidden', '8', '--depth', '1', '--epochs', '10', '--lr', '0.01',
+    '--out', join(dir, 'scaled'), '--json');
+  assert.equal(sc.status, 0, describeRun(sc));
+  assert.ok(lastJson(sc).testAccuracy >= 0.9, `test accuracy ${lastJson(sc).testAccuracy}`);
+  expectUsageError(['train', '--dataset', 'csv', '--out', tmp('x')], /the csv dataset needs a training file/);
   expectUsageError(['train', '--csv', join(dir, 'train.csv'), '--out', tmp('x')], /--csv and --test-csv need --dataset csv/);
   expectUsageError(['train', '--dataset', 'csv', '--csv', join(dir, 'bad.csv'), '--out', tmp('x')], /'oops' is not a finite number/);
 });

@@ -73,7 +73,7 @@ test('train and eval on a CSV value beyond float32: exit 2 naming file, line, co
 
 test('a model file whose normalization std is below what evaluation accepts is refused when it loads', () => {
   const path = modelFile('tiny-std.safetensors', { inputSize: 3, numClasses: 2, std: 1e-45, data: { dataset: 'csv', labels: ['0', '1'] } });
-  const re = new RegExp(`${reEscape(path)}: normalization\\.std in the model config is 1e-45, must be a finite number ≥ 1e-8`);
+  const re = new RegExp(`${reEscape(path)}: the model config's normalization\\.std is 1e-45, must be a finite number ≥ 1e-8`);
   expectUsageError(['inspect', '--model', path, '--no-usage'], re);
   expectUsageError(['eval', '--model', path, '--csv', csvRun().csv], re);
 });

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  computeNormalization, fromBytes, normalize, splitValidation, subset, takeFirst, type Dataset,
+  computeNormalization, fromBytes, normalize, normalizeInputs, splitValidation, subset, takeFirst, type Dataset,
 } from '../../src/data/dataset.js';
 import { Rng } from '../../src/core/rng.js';
+import { matrix } from '../../src/core/tensor.js';
 import { TreegateError } from '../../src/core/errors.js';
 
 /** n examples of 3 features; example i has pixels [i, i+1, i+2] and label i % 4. */
@@ -54,6 +55,22 @@ test('computeNormalization and normalize', () => {
   assert.equal(cn.mean, 7);
   assert.equal(cn.std, 1e-8);
   assert.deepEqual(Array.from(normalize(c, cn).x.data), [0, 0, 0, 0]);
+});
+
+test('computeNormalization per feature: each column its own mean and std, a constant column std 1; applied per column', () => {
+  // two examples, three columns: 1e-6-scale, 1e6-scale, constant
+  const ds: Dataset = { name: 'p', x: matrix(2, 3, Float32Array.from([1e-6, 1e6, 5, 3e-6, 3e6, 5])), y: new Int32Array(2), numClasses: 2 };
+  const nz = computeNormalization(ds, 1, true);
+  assert.equal(nz.mean.length, 3);
+  assert.ok(Math.abs(nz.mean[0] - 2e-6) < 1e-12 && Math.abs(nz.std[0] - 1e-6) < 1e-12, JSON.stringify(nz));
+  assert.ok(Math.abs(nz.mean[1] - 2e6) < 1e-3 && Math.abs(nz.std[1] - 1e6) < 1e-3, JSON.stringify(nz));
+  assert.deepEqual([nz.mean[2], nz.std[2]], [5, 1], 'a constant column passes unscaled, less its mean');
+  const n = normalize(ds, nz);
+  for (const [i, v] of [-1, -1, 0, 1, 1, 0].entries()) assert.ok(Math.abs(n.x.data[i] - v) < 1e-5, `element ${i}: ${n.x.data[i]}`);
+  // normalizeInputs from raw values gives the same bits
+  assert.deepEqual(Array.from(normalizeInputs(ds.x, nz).data), Array.from(n.x.data));
+  // lists of the wrong length are refused, naming the field
+  assert.throws(() => normalize(ds, { scale: 1, mean: [0, 0], std: 1 }), (e: unknown) => e instanceof TreegateError && /normalization\.mean holds 2 values, the model has 3 features/.test(e.message));
 });
 
 test('subset copies rows in order and checks indices', () => {

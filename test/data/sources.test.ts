@@ -31,6 +31,13 @@ test('CSV: features and labels, with or without a header, classes in a stable or
   assert.deepEqual(b.features, ['col1']);
   assert.deepEqual(b.labels, ['2', '10']);
   assert.deepEqual(Array.from(b.data.y), [1, 0, 1]);
+  assert.equal(b.header, false);
+  assert.equal(a.header, true);
+  // numeric labels name classes by value: 1 and 1.0 are one class
+  const n = parseCsv('0.1,1\n0.2,1.0\n0.3,0\n0.4,2.50\n', 'n.csv');
+  assert.deepEqual(n.labels, ['0', '1', '2.5']);
+  assert.deepEqual(Array.from(n.data.y), [1, 1, 0, 2]);
+  assert.deepEqual(Array.from(parseCsv('0.1,1.0\n0.2,2.5\n', 'k.csv', { labels: ['0', '1', '2.5'] }).data.y), [1, 2], 'a model\'s classes matched by value');
   // the label column by index and by name
   assert.deepEqual(Array.from(parseCsv('1,5,6\n0,7,8\n', 'c.csv', { labelColumn: 0 }).data.x.data), [5, 6, 7, 8]);
   assert.deepEqual(Array.from(parseCsv('k,a,b\nx,5,6\ny,7,8\n', 'd.csv', { labelColumn: 'k' }).data.y), [0, 1]);
@@ -48,7 +55,24 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   rejects(() => parseCsv('1,2,a\n3,,b\n', 'n.csv'), /column 2: '' is not a finite number/);
   rejects(() => parseCsv('1,Infinity,a\n3,4,b\n', 'n.csv'), /column 2: 'Infinity' is not a number/);
   rejects(() => parseCsv('1,2,a\n3,4,\n', 'l.csv'), /l\.csv:2: the label \(column 3\) is empty/);
-  rejects(() => parseCsv('1,dog\n2,cow\n', 'u.csv', { labels: ['cat', 'dog'] }), /example 2 has the label 'cow', unknown to the model/);
+  rejects(() => parseCsv('1,dog\n\n2,cow\n', 'u.csv', { labels: ['cat', 'dog'] }), /u\.csv:3: the label 'cow' is not one of the model's classes \(its classes: cat, dog\)/);
+  rejects(() => parseCsv('1,2,0,\n3,4,1,\n', 'x.csv'), /x\.csv:1: the label \(column 4\) is empty \(every line needs a label in its last cell \(a comma at the end/);
+  rejects(() => parseCsv('1;2;a\n3;4;b\n', 's.csv'), /s\.csv:1: a line has 1 cell.*this line holds ';'/);
+  rejects(() => parseCsv('1\t2\ta\n', 't.csv'), /this line holds '\\t'/);
+  // a file of another width than the model's inputs, and one without its label column
+  rejects(() => parseCsv('1,2,3,a\n', 'f.csv', { features: 2 }), /f\.csv:1: lines have 4 cells, and the model takes 2 features and a label \(give the file the training file's 2 feature/);
+  rejects(() => parseCsv('1,2\n3,4\n', 'f.csv', { features: 2, labels: ['a', 'b'] }), /lines have 2 cells.*looks like features alone/);
+  // pandas' habits: column numbers as a header, a row index as the first column
+  rejects(() => parseCsv('0,1,2\n0.5,1.5,0\n0.25,1,1\n', 'p.csv'), /p\.csv:1: this line reads 0, 1, …, 2, and no other line has its label: column numbers/);
+  assert.equal(parseCsv('0,1,2\n0.5,1.5,2\n0.25,1,1\n', 'p.csv').data.x.rows, 3, 'a first line 0, 1, 2 whose label recurs is an example');
+  rejects(() => parseCsv(',u,v,label\n0,1.5,2,a\n1,0.5,1,b\n2,3,1,a\n', 'i.csv'), /i\.csv: the first column has no name and counts the rows: a row index.*index=False/);
+  assert.equal(parseCsv(',u,v,label\n7,1.5,2,a\n1,0.5,1,b\n', 'i.csv').data.x.cols, 3, 'an unnamed column that is not a row count is a feature');
+  // a continuous target is not classes
+  const floats = Array.from({ length: 40 }, (_, i) => `${i},${(i * 0.37).toFixed(3)}`).join('\n');
+  rejects(() => parseCsv(floats, 'y.csv'), /y\.csv: the label column holds 40 distinct fractional numbers among 40 examples: a continuous target/);
+  // columns named otherwise than the training file's
+  rejects(() => parseCsv('v,u,label\n1,2,a\n', 'o.csv', { featureNames: ['u', 'v'] }), /o\.csv:1: feature column 1 is named 'v', the training file's is 'u' \(columns are matched by position/);
+  assert.equal(parseCsv('1,2,a\n', 'o.csv', { featureNames: ['u', 'v'], labels: ['a', 'b'] }).data.x.rows, 1, 'a file without a header is matched by position alone');
   rejects(() => parseCsv('1,a\n2,a\n', 'o.csv'), /every example has the label 'a'/);
   rejects(() => parseCsv('x,y\n', 'h.csv'), /header but no examples/);
   rejects(() => parseCsv('"1",a\n', 'q.csv'), /quoted cells are not supported/);
@@ -84,8 +108,21 @@ test('prepareData(csv): seeded test hold-out, normalization from the training sp
     const t = prepareData({ dataset: 'csv', csv: join(dir, 'train.csv'), testCsv: join(dir, 'test.csv') }, new Rng(1));
     assert.equal(t.test.x.rows, 2);
     assert.deepEqual(Array.from(t.test.y), [1, 0]);
-    rejects(() => prepareData({ dataset: 'csv', csv: join(dir, 'train.csv'), testCsv: join(dir, 'bad.csv') }, new Rng(1)), /unknown to the model/);
-    rejects(() => prepareData({ dataset: 'csv' }, new Rng(1)), /needs a file/);
+    rejects(() => prepareData({ dataset: 'csv', csv: join(dir, 'train.csv'), testCsv: join(dir, 'bad.csv') }, new Rng(1)), /the label 'z' is not one of the model's classes/);
+    rejects(() => prepareData({ dataset: 'csv' }, new Rng(1)), /the csv dataset needs a training file \(pass it as csv \(--csv FILE\)\)/);
+    writeFileSync(join(dir, 'swapped.csv'), 'v,u,label\n1,2,a\n');
+    rejects(() => prepareData({ dataset: 'csv', csv: join(dir, 'train.csv'), testCsv: join(dir, 'swapped.csv') }, new Rng(1)), /feature column 1 is named 'v', the training file's is 'u'/);
+    assert.deepEqual(t.features, ['u', 'v']);
+    // each column is standardized apart (their scales differ 5×): mean 0 and std 1 per column over the training split
+    const nz = p.normalization;
+    assert.ok(Array.isArray(nz.mean) && Array.isArray(nz.std) && nz.mean.length === 2 && nz.std.length === 2, JSON.stringify(nz));
+    for (let c = 0; c < 2; c++) {
+      const col = Array.from({ length: p.train.x.rows }, (_, r) => p.train.x.data[r * 2 + c]);
+      const mean = col.reduce((x, y) => x + y, 0) / col.length;
+      const std = Math.sqrt(col.reduce((x, y) => x + (y - mean) ** 2, 0) / col.length);
+      assert.ok(Math.abs(mean) < 1e-6 && Math.abs(std - 1) < 1e-5, `column ${c}: mean ${mean}, std ${std}`);
+    }
+    assert.ok((nz.std as number[])[1] > 3 * (nz.std as number[])[0], 'v is the wider column');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -143,7 +180,7 @@ test('normalizeInputs: raw features to a model\'s inputs, bit for bit as the loa
   const got = normalizeInputs(raw, norm);
   assert.deepEqual(new Uint8Array(got.data.buffer), new Uint8Array(expected.buffer));
   assert.deepEqual(raw.data, Float32Array.from(bytes), 'raw is left as it was');
-  rejects(() => normalizeInputs(raw, { ...norm, std: 0 }), /normalization std must be a finite number/);
+  rejects(() => normalizeInputs(raw, { ...norm, std: 0 }), /normalization\.std is 0, must be a finite number ≥ 1e-8/);
   // a model made through the API without a normalization takes its inputs as they are: a copy
   const same = normalizeInputs(raw, undefined);
   assert.deepEqual(same.data, raw.data);

@@ -12,7 +12,7 @@ import { prepareData } from '../../src/data/prepare.js';
 import { encodeModel } from '../../src/io/model-codec.js';
 import { setBackend } from '../../src/kernels/backend.js';
 import { registerAvailableBackends, selectBackend } from '../../src/kernels/select.js';
-import { mlpConfig, Model } from '../../src/layers/model.js';
+import { mlpConfig, Model, type InputNormalization } from '../../src/layers/model.js';
 import { denseOfEqualParams } from '../../src/experiments/common.js';
 import { runMemorization } from '../../src/experiments/memorization.js';
 import { Optimizer } from '../../src/train/optim.js';
@@ -93,9 +93,13 @@ test('findNonFinite names a weight before a gradient; a model with a non-finite 
   assert.deepEqual(findNonFinite(m), { kind: 'weight', name: m.params()[0].name });
   rejects(() => encodeModel(m), /cannot save the model: tensor layers\.0\.weight holds a non-finite value \(NaN\) at index 3/);
   const cfg = mlpConfig({ inputSize: D, numClasses: C, hidden: [], treeLayers: [], depth: 0 });
-  for (const normalization of [{ scale: 1, mean: NaN, std: 1 }, { scale: 1, mean: 0, std: 0 }]) {
-    rejects(() => new Model({ ...cfg, normalization }), /model input normalization needs a finite scale, mean and std > 0/);
-  }
+  const bad: Array<[InputNormalization, RegExp]> = [
+    [{ scale: 1, mean: NaN, std: 1 }, /model input normalization\.mean is NaN, must be a finite number or a list of one per feature/],
+    [{ scale: 1, mean: 0, std: 0 }, /model input normalization\.std is 0, must be a finite number ≥ 1e-8/],
+    [{ scale: 1, mean: [0, 0], std: 1 }, new RegExp(`normalization\\.mean holds 2 values, the model has ${D} features`)],
+    [{ scale: 1, mean: 0, std: Array.from({ length: D }, (_, i) => (i === 1 ? -1 : 1)) }, /normalization\.std\[1\] is -1, must be a finite number ≥ 1e-8/],
+  ];
+  for (const [normalization, re] of bad) rejects(() => new Model({ ...cfg, normalization }), re);
 });
 
 test('seeds, backend names and data options that would be quietly changed are refused', () => {

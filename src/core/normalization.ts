@@ -1,0 +1,43 @@
+/**
+ * Preprocessing applied to raw inputs: x = (raw·scale − mean) / std (docs/format.md §4). `mean` and `std` are one
+ * number for every feature (MNIST's pixels), or a list of one per feature (a CSV's columns, whose scales differ).
+ */
+export interface InputNormalization { scale: number; mean: number | number[]; std: number | number[] }
+
+/** Smallest standard deviation a normalization may hold (avoids division by ~0). */
+export const MIN_STD = 1e-8;
+
+/**
+ * What is wrong with `nz` as the normalization of a model of `inputSize` features, in words naming the field
+ * (`normalization.std[3] is 0, must be …`); undefined where nothing is.
+ */
+export function normalizationProblem(nz: unknown, inputSize: number): string | undefined {
+  if (typeof nz !== 'object' || nz === null || Array.isArray(nz)) return 'normalization is not an object';
+  const n = nz as Record<string, unknown>;
+  const number = (v: unknown, min: number) => typeof v === 'number' && Number.isFinite(v) && v >= min;
+  const must = (min: number) => `must be a finite number${min > -Infinity ? ` ≥ ${min}` : ''}`;
+  const shown = (v: unknown) => (typeof v === 'number' ? String(v) : JSON.stringify(v) ?? 'missing');
+  if (!number(n.scale, -Infinity)) return `normalization.scale is ${shown(n.scale)}, ${must(-Infinity)}`;
+  for (const [field, min] of [['mean', -Infinity], ['std', MIN_STD]] as const) {
+    const v = n[field];
+    if (Array.isArray(v)) {
+      if (v.length !== inputSize) return `normalization.${field} holds ${v.length} values, the model has ${inputSize} features (one each, or one number for all)`;
+      const bad = v.findIndex((e) => !number(e, min));
+      if (bad >= 0) return `normalization.${field}[${bad}] is ${shown(v[bad])}, ${must(min)}`;
+    } else if (!number(v, min)) {
+      return `normalization.${field} is ${shown(v)}, ${must(min)} or a list of one per feature`;
+    }
+  }
+  return undefined;
+}
+
+/** The value of a normalization's `mean` or `std` for feature `c`. */
+export function featureValue(v: number | number[], c: number): number {
+  return typeof v === 'number' ? v : v[c];
+}
+
+/** A copy that shares no array with `nz`. */
+export function copyNormalization(nz: InputNormalization): InputNormalization {
+  const copy = (v: number | number[]) => (typeof v === 'number' ? v : [...v]);
+  return { scale: nz.scale, mean: copy(nz.mean), std: copy(nz.std) };
+}
