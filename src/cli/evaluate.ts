@@ -7,7 +7,7 @@ import { mnistTestSet } from '../data/prepare.js';
 import { loadModel } from '../io/model-file.js';
 import { setBackend } from '../kernels/backend.js';
 import type { Model } from '../layers/model.js';
-import { backendOption, int, pathArg, rejectIdle, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
+import { backendOption, humanLines, int, pathArg, rejectIdle, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
 import { layerTable, modelSummary } from './report.js';
 
 interface ModelCliOptions extends KernelOptions {
@@ -76,7 +76,7 @@ export function evalCommand(): Command {
       const test = testSet(model, o);
       kernels.announce();
       const r = model.evaluate(test.x, test.y);
-      console.log(`test accuracy ${(r.accuracy * 100).toFixed(2)}% (loss ${r.loss.toFixed(4)}) on ${test.x.rows} examples`);
+      humanLines(o.json)(`test accuracy ${(r.accuracy * 100).toFixed(2)}% (loss ${r.loss.toFixed(4)}) on ${test.x.rows} examples`);
       if (!Number.isFinite(r.loss)) process.stderr.write(`treegate: warning: the loss is ${r.loss}: the model's outputs overflow on this data\n`);
       if (o.json) {
         console.log(JSON.stringify({ testAccuracy: r.accuracy, testLoss: r.loss, examples: test.x.rows, modelPath: o.model, ...modelSummary(model) }));
@@ -111,11 +111,12 @@ export function inspectCommand(): Command {
         examples = test.x.rows;
       }
       const summary = modelSummary(model, o.usage !== false);
-      console.log(`model ${o.model}: ${model.inputSize} inputs → ${model.config.numClasses} classes`);
-      console.log(layerTable(summary.layers));
+      const say = humanLines(o.json);
+      say(`model ${o.model}: ${model.inputSize} inputs → ${model.config.numClasses} classes`);
+      say(layerTable(summary.layers));
       for (const l of summary.layers) {
         if (!l.leafUsage) continue;
-        l.leafUsage.forEach((u, j) => console.log(`layer ${l.layer} block ${j} leaf usage over ${examples} test examples: ${u.join(' ')}`));
+        l.leafUsage.forEach((u, j) => say(`layer ${l.layer} block ${j} leaf usage over ${examples} test examples: ${u.join(' ')}`));
       }
       if (o.json) console.log(JSON.stringify({ modelPath: o.model, config: model.toConfig(), usageExamples: examples, ...summary }));
     });

@@ -9,7 +9,7 @@ import { experimentReport } from '../experiments/results.js';
 import { runSpeed } from '../experiments/speed.js';
 import { checkWritableDir, checkWritableFile, writeFilesAtomic } from '../io/atomic.js';
 import { renderReport, type Table } from '../report/html.js';
-import { backendOption, choice, int, pathArg, threadsOption, useKernels, type KernelOptions } from './options.js';
+import { backendOption, choice, humanLines, int, pathArg, threadsOption, useKernels, type KernelOptions } from './options.js';
 
 const EXPERIMENTS = { memorization: runMemorization, accuracy: runAccuracy, gating: runGating, speed: runSpeed };
 type ExperimentName = keyof typeof EXPERIMENTS;
@@ -37,7 +37,12 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions): Pro
   const be = useKernels(o).backend;
   const seeds = Array.from({ length: o.seeds }, (_, i) => i + 1);
   const bar = o.progress && process.stderr.isTTY
-    ? new cliProgress.SingleBar({ format: `${name} [{bar}] {value}/{total} runs | {label} | eta {eta_formatted}`, stream: process.stderr, hideCursor: true, clearOnComplete: true },
+    ? new cliProgress.SingleBar({
+      format: `${name} [{bar}] {value}/{total} runs | {label} | eta {eta_formatted}`, stream: process.stderr, clearOnComplete: true,
+      // the runs do not yield to the event loop, so Ctrl-C ends the process where it is: the bar leaves the
+      // terminal as it found it (no hidden cursor, line wrapping on)
+      hideCursor: false, linewrap: true,
+    },
       cliProgress.Presets.shades_classic)
     : null;
   let started = false;
@@ -53,13 +58,19 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions): Pro
   const result = await EXPERIMENTS[name](opts, seeds);
   bar?.stop();
   const seconds = Math.round((performance.now() - t0) / 100) / 10;
-  const full = completeResult(result, `treegate experiment ${process.argv.slice(3).join(' ')}`.trim(), be.name, seconds);
+  const full = completeResult(result, ['treegate', ...process.argv.slice(2)].map(shellWord).join(' '), be.name, seconds);
   const r = experimentReport(full);
   writeFilesAtomic([{ path: join(out, 'results.json'), bytes: JSON.stringify(full, null, 1) + '\n' }, { path: join(out, 'report.html'), bytes: renderReport(r) }]);
-  for (const s of r.sections) for (const t of s.tables ?? []) console.log(formatTable(t));
-  console.log(`${name}: ${full.runs.length} runs over seeds ${seeds.join(', ')} in ${duration(seconds)}; ` +
+  const say = humanLines(o.json);
+  for (const s of r.sections) for (const t of s.tables ?? []) say(formatTable(t));
+  say(`${name}: ${full.runs.length} runs over seeds ${seeds.join(', ')} in ${duration(seconds)}; ` +
     `wrote ${join(out, 'results.json')} and ${join(out, 'report.html')}`);
   if (o.json) console.log(JSON.stringify(full));
+}
+
+/** A word as a POSIX shell reads it back: as it is where it holds nothing special, else in single quotes. */
+export function shellWord(w: string): string {
+  return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
 }
 
 function formatTable(t: Table): string {

@@ -102,3 +102,11 @@ export function useKernels(o: KernelOptions, log: (line: string) => void = (l) =
   }
   return { backend, threads: threadCount() };
 }
+
+/**
+ * Where a command's lines for people go: stdout, or stderr under --json, so that stdout holds the JSON object alone
+ * (`treegate train --json | jq .testAccuracy`).
+ */
+export function humanLines(json: boolean | undefined): (line: string) => void {
+  return json ? (line) => process.stderr.write(line + '\n') : (line) => process.stdout.write(line + '\n');
+}

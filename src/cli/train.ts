@@ -12,7 +12,7 @@ import { encodeModel } from '../io/model-file.js';
 import { Model, mlpConfig } from '../layers/model.js';
 import { listCheckpoints, loadNewestCheckpoint, writeCheckpoint, type LoadedCheckpoint, type RunState } from '../io/checkpoint.js';
 import { NonFiniteError, Trainer, type EpochMetrics, type NonFinitePolicy } from '../train/trainer.js';
-import { backendOption, choice, int, intList, num, pathArg, rejectIdle, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
+import { backendOption, choice, humanLines, int, intList, num, pathArg, rejectIdle, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
 import { formatCount, layerTable, modelSummary } from './report.js';
 
 /** Defaults of `treegate train`: the model README's results table reports. */
@@ -435,14 +435,15 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   // a run that checkpoints ends with a checkpoint of its end, after its files and with their hashes, so that
   // --resume knows it is finished and that OUT holds its files
   if (o.checkpointEvery || resumed) checkpoint({ model: sha256(modelBytes), result: sha256(resultText) });
-  console.log(layerTable(summary.layers));
-  console.log(o.dataset === 'memorization'
+  const summaryLine = humanLines(o.json);
+  summaryLine(layerTable(summary.layers));
+  summaryLine(o.dataset === 'memorization'
     ? `fitted ${(test.accuracy * 100).toFixed(2)}% of the ${data.test.x.rows} random labels (loss ${test.loss.toFixed(4)})`
     : `test accuracy ${(test.accuracy * 100).toFixed(2)}% (loss ${test.loss.toFixed(4)}) on ${data.test.x.rows} examples`);
-  console.log(`parameters ${formatCount(summary.parameters)}; multiply-adds per example: training ${formatCount(summary.macsPerExample.training)}, ` +
+  summaryLine(`parameters ${formatCount(summary.parameters)}; multiply-adds per example: training ${formatCount(summary.macsPerExample.training)}, ` +
     `inference ${formatCount(summary.macsPerExample.inference)}; capacity-to-computation ratio: training ` +
     `${summary.capacityToComputation.training.toFixed(2)}, inference ${summary.capacityToComputation.inference.toFixed(2)}`);
-  console.log(`model written to ${modelPath}`);
+  summaryLine(`model written to ${modelPath}`);
   if (o.json) console.log(JSON.stringify(result));
   // a signal that came while the files were written is handled now
   await new Promise((r) => setImmediate(r));

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
+import { shellWord } from '../../src/cli/experiment.js';
 import { cli, cliEnv, describeRun, expectUsageError, lastJson, tmp, type CliResult } from './run.js';
 import { defaultMnistDir, MNIST_FILES } from '../../src/data/mnist.js';
 import { encodeSafetensors } from '../../src/io/safetensors.js';
@@ -291,7 +292,7 @@ test('inspect reports per-layer parameters and leaf usage; --no-usage needs no d
     }
     assert.equal(zeros, t.deadLeaves, 'dead leaves are the unused leaves');
   }
-  assert.match(r.stdout, /layer 2 block 0 leaf usage over 200 test examples: /);
+  assert.match(r.stderr, /layer 2 block 0 leaf usage over 200 test examples: /);
 
   // no usage: works with no dataset at all, and shows no leaf statistics (none were measured)
   const n = cli('inspect', '--model', json.modelPath, '--no-usage', '--json');
@@ -370,7 +371,8 @@ test('tree-layer parameters and MACs in the JSON: units gating, two tree layers'
   assert.equal(json.capacityToComputation.inference, json.parameters / json.macsPerExample.inference);
   // layers are numbered as --tree-layers numbers them (linear layers from 1), in the epoch lines and the table
   assert.match(r.stderr, /epoch 1\/1: .*, layer 1 balance [\d.]+ dead \d+, layer 2 balance /);
-  assert.match(r.stdout, /^1 +tree +784→16/m);
+  assert.match(r.stderr, /^1 +tree +784→16/m);
+  assert.deepEqual(JSON.parse(r.stdout), json, 'under --json stdout holds the JSON object alone; the lines for people go to stderr');
   // the saved model's gating units are recorded in its config
   const i = cli('inspect', '--model', json.modelPath, '--no-usage', '--json');
   assert.equal(i.status, 0, describeRun(i));
@@ -464,7 +466,7 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   const m = cli('train', '--dataset', 'memorization', '--examples', '300', '--input-size', '8', '--classes', '3', '--hidden', '16',
     '--depth', '2', '--epochs', '2', '--out', tmp('mem'), '--json');
   assert.equal(m.status, 0, describeRun(m));
-  assert.match(m.stdout, /fitted \d+\.\d+% of the 300 random labels/);
+  assert.match(m.stderr, /fitted \d+\.\d+% of the 300 random labels/);
   assert.equal(lastJson(m).dataset, 'memorization');
   const e = cli('eval', '--model', lastJson(m).modelPath);
   assert.equal(e.status, 2, describeRun(e));
@@ -509,4 +511,9 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   expectUsageError(['train', '--dataset', 'csv', '--out', tmp('x')], /the csv dataset needs a training file/);
   expectUsageError(['train', '--csv', join(dir, 'train.csv'), '--out', tmp('x')], /--csv and --test-csv need --dataset csv/);
   expectUsageError(['train', '--dataset', 'csv', '--csv', join(dir, 'bad.csv'), '--out', tmp('x')], /'oops' is not a finite number/);
+});
+
+test('an experiment records the command that ran it as a shell reads it back', () => {
+  assert.equal(['treegate', '--verbose', 'experiment', 'gating', '--out', 'dir with space/it\'s', ''].map(shellWord).join(' '),
+    "treegate --verbose experiment gating --out 'dir with space/it'\\''s' ''");
 });

@@ -144,7 +144,7 @@ test('a model too large for memory is an out-of-memory error naming what to lowe
 
 test('stdout: a failed write exits non-zero with one line; a closed pipe exits quietly', async (t) => {
   const model = modelFile('plain.safetensors', { inputSize: 3, numClasses: 2, std: 1, data: { dataset: 'csv', labels: ['0', '1'] } });
-  const args = ['inspect', '--model', model, '--no-usage', '--json'];
+  const args = ['inspect', '--model', model, '--no-usage'];
   if (existsSync('/dev/full')) {
     const full = openSync('/dev/full', 'w');
     try {

@@ -45,9 +45,11 @@ export function describeRun(r: CliResult): string {
 }
 
 /** Last stdout line, parsed. */
+/** The JSON object of a --json run: stdout must hold it alone (the lines for people go to stderr). */
 export function lastJson(r: CliResult): Record<string, any> {
   const lines = r.stdout.trimEnd().split('\n');
-  return JSON.parse(lines[lines.length - 1]) as Record<string, any>;
+  assert.equal(lines.length, 1, `stdout holds the JSON object alone: ${r.stdout.slice(0, 300)}`);
+  return JSON.parse(lines[0]) as Record<string, any>;
 }
 
 /** Exit code 2, nothing on stdout, exactly one error line on stderr (the first) matching `re`, no stack trace. */
