@@ -68,7 +68,7 @@ export function evalCommand(): Command {
     .option('--limit <n>', 'use only the first n test examples', int(1))
     .addOption(backendOption())
     .addOption(threadsOption())
-    .option('--json', 'print one JSON object as the last line of stdout')
+    .option('--json', 'print one JSON object on stdout (the other lines go to stderr)')
     .action((o: ModelCliOptions, cmd: Command) => {
       const kernels = useKernelsFirst(o);
       const model = loadModel(o.model);
@@ -94,7 +94,7 @@ export function inspectCommand(): Command {
     .option('--no-usage', 'skip the leaf-usage measurement (no dataset needed)')
     .addOption(backendOption())
     .addOption(threadsOption())
-    .option('--json', 'print one JSON object as the last line of stdout')
+    .option('--json', 'print one JSON object on stdout (the other lines go to stderr)')
     .action((o: ModelCliOptions, cmd: Command) => {
       rejectIdle(cmd, [{ options: ['dataDir', 'csv', 'limit', 'backend', 'threads'], applies: o.usage !== false, why: 'with --no-usage',
         fix: 'options of the leaf-usage measurement' }]);

@@ -25,7 +25,7 @@ export function experimentCommand(): Command {
     .option('--out <dir>', 'output folder (default runs/experiments/<name>[-quick])', pathArg)
     .addOption(backendOption())
     .addOption(threadsOption())
-    .option('--json', 'print the results (per-seed runs and aggregates) as one JSON object, the last line of stdout')
+    .option('--json', 'print the results (per-seed runs and aggregates) as one JSON object on stdout (the other lines go to stderr)')
     .option('--no-progress', 'no progress bar')
     .action((name: ExperimentName, o: ExperimentCliOptions) => runExperiment(name, o));
 }

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { TreegateError } from '../core/errors.js';
 import { evalCommand, inspectCommand } from './evaluate.js';
+import { predictCommand } from './predict.js';
 import { experimentCommand } from './experiment.js';
 import { reportCommand } from './report-command.js';
 import { trainCommand } from './train.js';
@@ -15,7 +16,7 @@ const program = new Command('treegate')
   .option('--verbose', 'print stack traces with errors')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
-for (const c of [trainCommand(), evalCommand(), inspectCommand(), reportCommand(), experimentCommand()]) {
+for (const c of [trainCommand(), evalCommand(), predictCommand(), inspectCommand(), reportCommand(), experimentCommand()]) {
   program.addCommand(c.exitOverride().showHelpAfterError('(run with --help for usage)'));
 }
 

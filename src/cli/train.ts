@@ -74,7 +74,7 @@ export function trainCommand(): Command {
     .option('--resume <dir>', 'continue the run in <dir> from its newest valid checkpoint, with the options it was started with', pathArg)
     .option('--on-nonfinite <policy>', 'when the loss or a gradient becomes NaN/Inf: stop (keep the last checkpoint, exit 3) | skip (drop the step, halve the learning rate)',
       choice('stop', 'skip'), 'stop')
-    .option('--json', 'print one JSON object as the last line of stdout')
+    .option('--json', 'print one JSON object on stdout (the other lines go to stderr)')
     .option('--no-progress', 'no progress bar')
     .action((o: TrainCliOptions, cmd: Command) => runTrain(o, cmd));
 }

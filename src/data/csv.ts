@@ -11,8 +11,8 @@ export interface CsvData { data: Dataset; labels: string[]; features: string[]; 
 export interface CsvOptions {
   /** the known classes (e.g. from the training file): a label outside them is an error; default: collected from this file */
   labels?: string[];
-  /** the label column: a 0-based index, a header name, or 'last' (default) */
-  labelColumn?: number | string;
+  /** the label column: a 0-based index, a header name, 'last' (default), or null: none (features alone, to predict) */
+  labelColumn?: number | string | null;
   /** the feature columns the file must have (a model's input size): a file of another width is an error saying so */
   features?: number;
   /** the feature names the columns must have, in order, where the file has a header (the training file's) */
@@ -48,12 +48,17 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   const first = next(), firstAt = lineNo;
   if (!first) throw new TreegateError(`${source}: the file has no data lines`, CSV_HINT);
   const width = first.length;
-  if (width < 2) {
-    const sep = [';', '\t'].find((c) => lines[lineNo - 1].includes(c));
-    throw new TreegateError(`${source}:${lineNo}: a line has ${width} cell, need at least one feature and a label`,
-      sep ? `cells must be separated by commas, and this line holds '${sep === '\t' ? '\\t' : sep}': convert the file` : CSV_HINT);
+  const labelled = opts.labelColumn !== null;
+  const sep = [';', '\t'].find((c) => lines[lineNo - 1].includes(c));
+  const sepHint = sep ? `cells must be separated by commas, and this line holds '${sep === '\t' ? '\\t' : sep}': convert the file` : undefined;
+  if (width < 2 && labelled) throw new TreegateError(`${source}:${lineNo}: a line has ${width} cell, need at least one feature and a label`, sepHint ?? CSV_HINT);
+  if (!labelled && opts.features !== undefined && width !== opts.features) {
+    throw new TreegateError(`${source}:${lineNo}: lines have ${width} cells, and the model takes ${opts.features} features`,
+      sepHint ?? (width === opts.features + 1
+        ? `the last column looks like labels: predict takes the features alone (cut -d, -f1-${opts.features} FILE), and eval measures accuracy on a labelled file`
+        : `give the file the training file's ${opts.features} feature columns, in the same order`));
   }
-  if (opts.features !== undefined && width !== opts.features + 1) {
+  if (labelled && opts.features !== undefined && width !== opts.features + 1) {
     throw new TreegateError(`${source}:${lineNo}: lines have ${width} cells, and the model takes ${opts.features} features and a label`,
       width === opts.features
         ? 'each line needs its label too, in the last cell: the file looks like features alone (treegate predict takes those)'
@@ -62,16 +67,17 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   const isNumber = (c: string) => c !== '' && Number.isFinite(Number(c));
   let indexColumn = false;
   // the label column, resolved against the header if there is one
-  const spec = opts.labelColumn ?? 'last';
+  const spec = opts.labelColumn === undefined ? 'last' : opts.labelColumn;
   const headerGuess = first.some((c) => !isNumber(c));
   let labelCol: number;
-  if (spec === 'last') labelCol = width - 1;
+  if (spec === null) labelCol = -1;
+  else if (spec === 'last') labelCol = width - 1;
   else if (typeof spec === 'number') labelCol = spec;
   else {
     labelCol = headerGuess ? first.indexOf(spec) : -1;
     if (labelCol < 0) throw new TreegateError(`${source}: no column named '${spec}' in the header`, `columns: ${headerGuess ? first.join(', ') : '(no header line)'}`);
   }
-  if (!Number.isInteger(labelCol) || labelCol < 0 || labelCol >= width) {
+  if (labelled && (!Number.isInteger(labelCol) || labelCol < 0 || labelCol >= width)) {
     throw new TreegateError(`${source}: label column ${labelCol} is out of range: lines have ${width} cells`, 'give a 0-based column index below the cell count');
   }
   const featureCells = first.filter((_, c) => c !== labelCol);
@@ -95,7 +101,8 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
         `columns are matched by position: give the file the training file's columns in its order (${names.slice(0, 8).join(', ')}${names.length > 8 ? ', …' : ''})`);
     }
   }
-  const D = width - 1;
+  const D = labelled ? width - 1 : width;
+  let rows = 0;
   const values: number[] = [];
   const rawLabels: string[] = [];
   const lineOf: number[] = [];
@@ -114,6 +121,8 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
       }
       values.push(v);
     }
+    rows++;
+    if (!labelled) return;
     if (cells[labelCol] === '') {
       throw new TreegateError(`${source}:${at}: the label (column ${labelCol + 1}) is empty`,
         labelCol === width - 1 ? 'every line needs a label in its last cell (a comma at the end of every line leaves it empty: remove those)' : 'every line needs a label');
@@ -123,8 +132,12 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   };
   if (!header) take(first, lineNo);
   for (let cells = next(); cells; cells = next()) take(cells, lineNo);
-  const N = rawLabels.length;
+  const N = rows;
   if (N === 0) throw new TreegateError(`${source}: the file has a header but no examples`, CSV_HINT);
+  if (!labelled) {
+    const labels = opts.labels ?? [];
+    return { data: { name: source, x: matrix(N, D, Float32Array.from(values)), y: new Int32Array(N), numClasses: labels.length }, labels, features, header };
+  }
   // a header whose feature names are numbers reads as data: its label cell is then the one word among integers
   const isInt = (l: string) => /^-?\d+$/.test(l);
   if (!header && N > 1 && !isInt(rawLabels[0]) && rawLabels.slice(1).every(isInt)) {

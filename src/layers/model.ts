@@ -217,6 +217,33 @@ export class Model {
     return { loss: loss / x.rows, accuracy: correct / x.rows };
   }
 
+  /**
+   * Collapsed-leaf inference for new examples (normalized inputs, as `forward` takes): each one's class, the largest
+   * logit (the first of equal ones, as `evaluate` counts), and its class probabilities (softmax, rows × classes).
+   */
+  predict(x: Matrix, batchSize = 1000): { classes: Int32Array; probabilities: Matrix } {
+    this.alive();
+    checkShape(x, this.inputSize, 'prediction input');
+    checkInt(batchSize, 'prediction batch size', 1);
+    checkFinite(x, 'prediction input');
+    const C = this.config.numClasses, D = x.cols;
+    const classes = new Int32Array(x.rows), probabilities = matrix(x.rows, C);
+    for (let b = 0; b < x.rows; b += batchSize) {
+      const rows = Math.min(batchSize, x.rows - b);
+      const logits = this.run(matrix(rows, D, x.data.subarray(b * D, (b + rows) * D)), 'infer').data; // x checked above, once
+      for (let r = 0; r < rows; r++) {
+        const o = r * C;
+        let best = 0;
+        for (let c = 1; c < C; c++) if (logits[o + c] > logits[o + best]) best = c;
+        classes[b + r] = best;
+        let sum = 0;
+        for (let c = 0; c < C; c++) sum += Math.exp(logits[o + c] - logits[o + best]);
+        for (let c = 0; c < C; c++) probabilities.data[(b + r) * C + c] = Math.exp(logits[o + c] - logits[o + best]) / sum;
+      }
+    }
+    return { classes, probabilities };
+  }
+
   parameterCount(): number {
     return this.layers.reduce((a, l) => a + l.parameterCount(), 0);
   }

@@ -183,12 +183,13 @@ test('--verbose prints the stack trace of a TreegateError', () => {
 
 test('--help for the program and each command exits 0 and lists the options', () => {
   const expected: Record<string, string[]> = {
-    '': ['--verbose', '--version', '--help', 'train', 'eval', 'inspect'],
+    '': ['--verbose', '--version', '--help', 'train', 'eval', 'predict', 'inspect'],
     train: ['--hidden', '--tree-layers', '--depth', '--blocks', '--gating', '--node-init', '--activation', '--epochs',
       '--batch-size', '--lr', '--optimizer', '--momentum', '--schedule', '--weight-decay', '--decay-gamma', '--validation',
       '--limit', '--data-dir', '--seed', '--out', '--json', '--no-progress'],
     eval: ['--model', '--data-dir', '--limit', '--json'],
     inspect: ['--model', '--data-dir', '--limit', '--no-usage', '--json'],
+    predict: ['--model', '--csv', '--out', '--probabilities', '--json'],
   };
   for (const [command, options] of Object.entries(expected)) {
     const r = cli(...(command ? [command] : []), '--help');
@@ -490,6 +491,29 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   expectUsageError(['eval', '--model', model, '--csv', join(dir, 'bad.csv')], /bad\.csv:2, column 2: 'oops' is not a finite number/);
   writeFileSync(join(dir, 'unknown.csv'), '1,2,mid\n');
   expectUsageError(['eval', '--model', model, '--csv', join(dir, 'unknown.csv')], /the label 'mid' is not one of the model's classes/);
+  // predict: features alone in, one class per line out; on the test file's features it agrees with eval's accuracy
+  const test40 = rows.slice(0, 40);
+  writeFileSync(join(dir, 'features.csv'), 'a,b\n' + test40.map((r) => r.split(',').slice(0, 2).join(',')).join('\n') + '\n');
+  const pr = cli('predict', '--model', model, '--csv', join(dir, 'features.csv'), '--probabilities');
+  assert.equal(pr.status, 0, describeRun(pr));
+  const lines = pr.stdout.trimEnd().split('\n');
+  assert.equal(lines[0], 'label,hi,lo');
+  assert.equal(lines.length, 41);
+  let agree = 0;
+  lines.slice(1).forEach((l, i) => {
+    const [label, ...p] = l.split(',');
+    assert.ok(label === 'hi' || label === 'lo', l);
+    assert.ok(Math.abs(Number(p[0]) + Number(p[1]) - 1) < 1e-5 && Number(p[label === 'hi' ? 0 : 1]) >= 0.5, l);
+    if (label === test40[i].split(',')[2]) agree++;
+  });
+  assert.equal(agree / 40, lastJson(ev).testAccuracy, 'predict and eval classify alike');
+  assert.match(pr.stderr, /predicted 40 examples of .*features\.csv: /);
+  const pj = cli('predict', '--model', model, '--csv', join(dir, 'features.csv'), '--json', '--out', join(dir, 'pred.csv'));
+  assert.equal(pj.status, 0, describeRun(pj));
+  assert.deepEqual(lastJson(pj).predictions, lines.slice(1).map((l) => l.split(',')[0]));
+  assert.equal(readFileSync(join(dir, 'pred.csv'), 'utf8').split('\n')[0], 'label');
+  expectUsageError(['predict', '--model', model, '--csv', join(dir, 'features.csv'), '--out', join(dir, 'features.csv')], /--out .*features\.csv is the input file/);
+  expectUsageError(['predict', '--model', model, '--csv', join(dir, 'test.csv')], /test\.csv:1: lines have 3 cells, and the model takes 2 features \(the last column looks like labels/);
   // the header's names are recorded, and a test file whose columns are named otherwise is refused
   assert.deepEqual(JSON.parse(cli('inspect', '--model', model, '--no-usage', '--json').stdout.trim().split('\n').pop()!).config.data.features, ['a', 'b']);
   writeFileSync(join(dir, 'swapped.csv'), 'b,a,label\n' + rows.slice(0, 4).join('\n') + '\n');

@@ -1,0 +1,70 @@
+import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command } from 'commander';
+import { check } from '../core/errors.js';
+import { readCsv } from '../data/csv-file.js';
+import { normalizeInputs } from '../data/dataset.js';
+import { checkWritableFile, writeFileAtomic } from '../io/atomic.js';
+import { loadModel } from '../io/model-file.js';
+import { backendOption, humanLines, pathArg, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
+
+interface PredictCliOptions extends KernelOptions {
+  model: string; csv: string; out?: string; probabilities?: boolean; json?: boolean;
+}
+
+/** A CSV cell as written: as it is, or quoted where it holds a comma, a quote or a line break. */
+function cell(v: string): string {
+  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+export function predictCommand(): Command {
+  return new Command('predict')
+    .description('classify new examples: a CSV file of features (no label column), one class per line')
+    .requiredOption('--model <path>', 'model.safetensors written by treegate train (or saved through the API)', pathArg)
+    .requiredOption('--csv <file>', "the examples: the model's features in its training order, comma-separated, an optional header line", pathArg)
+    .option('--out <file>', 'write the predictions there (CSV) instead of stdout', pathArg)
+    .option('--probabilities', "add each class's probability (softmax of the logits), one column per class")
+    .addOption(backendOption())
+    .addOption(threadsOption())
+    .option('--json', 'print one JSON object on stdout (the other lines go to stderr)')
+    .action((o: PredictCliOptions) => {
+      if (o.out !== undefined) {
+        const same = (() => { try { return realpathSync(o.out!) === realpathSync(o.csv); } catch { return false; } })();
+        check(!same && resolve(o.out) !== resolve(o.csv), `--out ${o.out} is the input file`, 'write the predictions to another file');
+        checkWritableFile(o.out);
+      }
+      const kernels = useKernelsFirst(o);
+      const model = loadModel(o.model);
+      const names = model.config.data?.features;
+      const raw = readCsv(o.csv, { labelColumn: null, features: model.inputSize, ...(names ? { featureNames: names } : {}) }).data.x;
+      kernels.announce();
+      const { classes, probabilities } = model.predict(normalizeInputs(raw, model.config.normalization));
+      const labels = model.config.data?.labels ?? Array.from({ length: model.config.numClasses }, (_, i) => String(i));
+      const C = labels.length;
+      const predicted = Array.from(classes, (c) => labels[c]);
+      const counts = labels.map((_, c) => classes.reduce((n, k) => n + (k === c ? 1 : 0), 0));
+      const summary = `predicted ${classes.length} examples of ${o.csv}: ` +
+        labels.map((l, c) => `${l} ${counts[c]}`).filter((_, c) => counts[c] > 0).join(', ');
+      // six significant digits: what a float32 probability holds, without its float64 tail
+      const rows = (c: number) => Array.from(probabilities.data.subarray(c * C, (c + 1) * C), (p) => Number(p.toPrecision(6)));
+      if (o.json) {
+        humanLines(true)(summary);
+        process.stdout.write(JSON.stringify({
+          modelPath: o.model, csv: o.csv, examples: classes.length, classes: labels, predictions: predicted,
+          ...(o.probabilities ? { probabilities: predicted.map((_, i) => rows(i)) } : {}),
+          ...(o.out !== undefined ? { out: o.out } : {}),
+        }) + '\n');
+      }
+      const csv = [
+        ['label', ...(o.probabilities ? labels : [])].map(cell).join(','),
+        ...predicted.map((l, i) => [cell(l), ...(o.probabilities ? rows(i).map((p) => String(p)) : [])].join(',')),
+      ].join('\n') + '\n';
+      if (o.out !== undefined) {
+        writeFileAtomic(o.out, csv);
+        if (!o.json) humanLines(false)(`${summary}; wrote ${o.out}`);
+      } else if (!o.json) {
+        process.stdout.write(csv);
+        process.stderr.write(summary + '\n');
+      }
+    });
+}
