@@ -26,7 +26,9 @@ function rejectIdleDataDir(model: Model, o: ModelCliOptions, cmd: Command): void
  * as the model expects. A model made through the API may record neither a dataset nor a normalization: it takes a
  * CSV file's values as they are (as normalizeInputs does).
  */
-function testSet(model: Model, o: ModelCliOptions): Dataset {
+function testSet(model: Model, o: ModelCliOptions, inspecting = false): Dataset {
+  // inspect can do without data: it says so where the data cannot be found
+  const orNoUsage = inspecting ? ', or --no-usage to inspect the model without measuring its leaf usage' : '';
   const norm = model.config.normalization;
   if (!norm && !o.csv) {
     throw new TreegateError(`${o.model} records no input normalization, so no dataset to test it on (a model made through the API, not by treegate train)`,
@@ -49,8 +51,11 @@ function testSet(model: Model, o: ModelCliOptions): Dataset {
   }
   else if (dataset === 'mnist') test = mnistTestSet(norm!, o.dataDir);
   else if (dataset === 'fashion-mnist') test = normalizeInPlace(loadFashionMnist().test, norm!);
-  else if (dataset === 'csv') throw new TreegateError(`${o.model} was trained on a CSV file`, 'pass its test file with --csv FILE');
-  else throw new TreegateError(`${o.model} was trained on the ${dataset} task, which has no test set to load`, 'its fitted fraction is the testAccuracy that train printed');
+  else if (dataset === 'csv') throw new TreegateError(`${o.model} was trained on a CSV file`, `pass its test file with --csv FILE${orNoUsage}`);
+  else {
+    throw new TreegateError(`${o.model} was trained on the ${dataset} task, which has no test set to load`,
+      inspecting ? 'pass --no-usage to inspect the model without measuring its leaf usage' : 'its fitted fraction is the testAccuracy that train printed');
+  }
   if (test.x.cols !== model.inputSize || test.numClasses > model.config.numClasses) {
     throw new TreegateError(`${o.model}: the model takes ${model.inputSize} inputs and ${model.config.numClasses} classes, ` +
       `the test set has ${test.x.cols} and ${test.numClasses}`);
@@ -104,7 +109,7 @@ export function inspectCommand(): Command {
       let examples = 0;
       if (o.usage !== false) {
         rejectIdleDataDir(model, o, cmd);
-        const test = testSet(model, o);
+        const test = testSet(model, o, true);
         kernels?.announce();
         model.resetUsage();
         model.evaluate(test.x, test.y);

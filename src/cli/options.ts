@@ -30,7 +30,11 @@ export function intList(min: number) {
     if (v.trim() === 'none') return [];
     if (v.trim() === '') throw new InvalidArgumentError(`expected integers ≥ ${min}, comma-separated, or none.`);
     const parse = int(min);
-    return v.split(',').map((s) => parse(s.trim()));
+    try {
+      return v.split(',').map((s) => parse(s.trim()));
+    } catch {
+      throw new InvalidArgumentError(`expected integers ≥ ${min}, comma-separated (like 256,256), or none.`);
+    }
   };
 }
 

@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { check, TreegateError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { MEMORIZATION_DEFAULTS } from '../data/memorization.js';
 import { DATASETS, datasetShape, prepareData, type DatasetName } from '../data/prepare.js';
-import { checkWritableDir, checkWritableFile, writeFilesAtomic } from '../io/atomic.js';
+import { checkWritableDir, checkWritableFile, missingAncestor, removeEmptyFolders, writeFilesAtomic } from '../io/atomic.js';
 import { encodeModel } from '../io/model-file.js';
 import { Model, mlpConfig } from '../layers/model.js';
 import { listCheckpoints, loadNewestCheckpoint, writeCheckpoint, type LoadedCheckpoint, type RunState } from '../io/checkpoint.js';
@@ -41,8 +41,9 @@ export function trainCommand(): Command {
     .option('--examples <n>', 'memorization dataset: random examples', int(1), MEMORIZATION_DEFAULTS.examples)
     .option('--input-size <D>', 'memorization dataset: input width', int(1, 65536), MEMORIZATION_DEFAULTS.inputSize)
     .option('--classes <C>', 'memorization dataset: classes', int(2, 65536), MEMORIZATION_DEFAULTS.classes)
-    .option('--hidden <widths>', 'hidden layer widths, comma-separated, or "none" (a linear model)', intList(1), d.hidden)
-    .option('--tree-layers <list>', 'linear layers (1-based, the output layer is last) that are routed (tree, flat or moe), or "none"', intList(1), d.treeLayers)
+    .addOption(new Option('--hidden <widths>', 'hidden layer widths, comma-separated, or "none" (a linear model)').argParser(intList(1)).default(d.hidden, d.hidden.join(',')))
+    .addOption(new Option('--tree-layers <list>', 'linear layers (1-based, the output layer is last) that are routed (tree, flat or moe), or "none"')
+      .argParser(intList(1)).default(d.treeLayers, d.treeLayers.join(',')))
     .option('--layer <kind>', 'what the routed layers are: tree | flat (2^k independent leaves) | moe (mixture of experts)', choice('tree', 'flat', 'moe'), 'tree')
     .option('--depth <k>', 'tree depth k (2^k leaves)', int(0, 24), d.depth)
     .option('--experts <E>', 'moe: experts (default 2^depth, the leaves of the tree)', int(1))
@@ -76,7 +77,17 @@ export function trainCommand(): Command {
       choice('stop', 'skip'), 'stop')
     .option('--json', 'print one JSON object on stdout (the other lines go to stderr)')
     .option('--no-progress', 'no progress bar')
-    .action((o: TrainCliOptions, cmd: Command) => runTrain(o, cmd));
+    .action(async (o: TrainCliOptions, cmd: Command) => {
+      // a run that fails (bad data, an impossible option found late) leaves no empty --out folder behind it
+      const out = o.resume === undefined ? resolve(o.out) : null;
+      const top = out === null ? null : missingAncestor(out);
+      try {
+        await runTrain(o, cmd);
+      } catch (e) {
+        if (out !== null && top !== null) removeEmptyFolders(join(out, 'checkpoints'), top);
+        throw e;
+      }
+    });
 }
 
 

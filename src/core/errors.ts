@@ -29,3 +29,18 @@ export function checkNumber(v: number, what: string, min = -Infinity, max = Infi
   check(Number.isFinite(v) && v >= min && v <= max, `${what} must be a finite number in [${min}, ${max}], got ${v}`);
   return v;
 }
+
+/**
+ * A failed file-system call's reason in words, then its code: Node's "EACCES: permission denied, open '/x/y'"
+ * reads "permission denied (EACCES)" (the caller's message names the path; Node's may name a temporary file).
+ */
+export function osReason(e: unknown): string {
+  if (e instanceof Error) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const words = /^[A-Z]+: ([^,]+)/.exec(e.message)?.[1];
+    if (code && words) return `${words} (${code})`;
+    if (code && !e.message.startsWith(code)) return `${code}: ${e.message}`;
+    return e.message;
+  }
+  return String(e);
+}

@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { TreegateError } from '../core/errors.js';
+import { osReason, TreegateError } from '../core/errors.js';
 import { parseCsv, type CsvData, type CsvOptions } from './csv.js';
 
 /** Larger files are refused before reading: they would not fit a float32 matrix in memory anyway. */
@@ -14,7 +14,7 @@ export function readCsv(path: string, opts: CsvOptions = {}): CsvData {
     size = st.size;
   } catch (e) {
     if (e instanceof TreegateError) throw e;
-    throw new TreegateError(`cannot read CSV file ${path}: ${(e as Error).message}`);
+    throw new TreegateError(`cannot read CSV file ${path}: ${osReason(e)}`);
   }
   if (size > MAX_CSV_BYTES) throw new TreegateError(`${path}: ${size} bytes is over the 1 GiB limit of the CSV reader`, 'split the file or sample it');
   return parseCsv(readFileSync(path, 'utf8'), path, opts);

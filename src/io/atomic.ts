@@ -1,19 +1,18 @@
 import {
-  closeSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync,
+  closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
-import { TreegateError } from '../core/errors.js';
+import { osReason, TreegateError } from '../core/errors.js';
 
 /** "ENOSPC: no space left on device" style text for an OS error (or any thrown value). */
-function osError(e: unknown): string {
-  if (e instanceof Error) {
-    const code = (e as NodeJS.ErrnoException).code;
-    // Node's messages already start with "CODE: ..." for fs errors; avoid repeating it.
-    if (code && !e.message.startsWith(code)) return `${code}: ${e.message}`;
-    return e.message;
-  }
-  return String(e);
+/** What to do about a failed file-system call, where the error says. */
+function osHint(e: unknown): string | undefined {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return 'choose a folder this user may write to (--out)';
+  if (code === 'ENOSPC' || code === 'EDQUOT') return 'free some disk space, or write elsewhere';
+  if (code === 'ENOTDIR') return 'a part of the path is a file, not a folder: choose another path';
+  return undefined;
 }
 
 /** fsync a directory so a rename inside it is durable; best effort where the OS cannot (Windows). */
@@ -74,14 +73,14 @@ export function writeFilesAtomic(files: ReadonlyArray<{ path: string; bytes: Uin
       removeTemps(i);
       const replaced = files.slice(0, i).map((f) => basename(f.path)).join(', ');
       const state = files.length === 1 ? '' : i === 0 ? `; none of ${names} was replaced` : `; only ${replaced} replaced`;
-      throw new TreegateError(`cannot write ${files[i].path}: failed to rename the temporary file over it: ${osError(e)}${state}`);
+      throw new TreegateError(`cannot write ${files[i].path}: failed to rename the temporary file over it: ${osReason(e)}${state}`, osHint(e));
     }
   }
   for (const dir of new Set(files.map((f) => dirname(resolve(f.path))))) {
     try {
       fsyncDir(dir);
     } catch (e) {
-      throw new TreegateError(`wrote ${files.map((f) => f.path).join(', ')} but could not fsync the directory ${dir}: ${osError(e)}`);
+      throw new TreegateError(`wrote ${files.map((f) => f.path).join(', ')} but could not fsync the directory ${dir}: ${osReason(e)}`, osHint(e));
     }
   }
 }
@@ -125,7 +124,7 @@ function writeTemp(path: string, bytes: Uint8Array | string): string {
     if (tmpCreated) {
       try { unlinkSync(tmp); } catch { /* best effort */ }
     }
-    throw new TreegateError(`cannot write ${path}: failed to ${stage}: ${osError(e)}`);
+    throw new TreegateError(`cannot write ${path}: failed to ${stage}: ${osReason(e)}`, osHint(e));
   }
 }
 
@@ -142,7 +141,7 @@ function mkdirs(abs: string, shown: string): void {
       break;
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') throw new TreegateError(`cannot create directory ${shown}: ${osError(e)}`);
+      if (code !== 'ENOENT') throw new TreegateError(`cannot create directory ${shown}: ${osReason(e)}`, osHint(e) ?? 'choose another path');
       const parent = dirname(p);
       if (parent === p) break;
       missing.push(p);
@@ -154,8 +153,30 @@ function mkdirs(abs: string, shown: string): void {
       mkdirSync(missing[i]);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue; // created concurrently
-      throw new TreegateError(`cannot create directory ${shown}: ${osError(e)}`);
+      throw new TreegateError(`cannot create directory ${shown}: ${osReason(e)}`, osHint(e) ?? 'choose another path');
     }
+  }
+}
+
+/** The outermost folder on the way to `path` that does not exist yet (what checkWritableDir would create first), or null. */
+export function missingAncestor(path: string): string | null {
+  let top: string | null = null;
+  for (let p = resolve(path); ; p = dirname(p)) {
+    if (existsSync(p)) return top;
+    top = p;
+    if (dirname(p) === p) return top;
+  }
+}
+
+/** Removes `path` and its parents up to `top`, each only while it is an empty folder (what a failed run created). */
+export function removeEmptyFolders(path: string, top: string): void {
+  for (let p = resolve(path); ; p = dirname(p)) {
+    try {
+      rmdirSync(p);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') return; // not empty
+    }
+    if (p === resolve(top) || dirname(p) === p) return;
   }
 }
 
@@ -170,9 +191,9 @@ export function checkWritableDir(dir: string): void {
   try {
     isDir = statSync(dir).isDirectory();
   } catch (e) {
-    throw new TreegateError(`cannot access directory ${dir}: ${osError(e)}`);
+    throw new TreegateError(`cannot access directory ${dir}: ${osReason(e)}`, osHint(e));
   }
-  if (!isDir) throw new TreegateError(`${dir} exists but is not a directory`);
+  if (!isDir) throw new TreegateError(`${dir} exists but is not a directory`, 'move the file away, or choose another folder');
   const probe = join(dir, `.treegate-probe-${process.pid}-${randomBytes(6).toString('hex')}`);
   let fd: number | undefined;
   try {
@@ -185,7 +206,7 @@ export function checkWritableDir(dir: string): void {
       try { closeSync(fd); } catch { /* ignore */ }
     }
     try { unlinkSync(probe); } catch { /* may not exist */ }
-    throw new TreegateError(`directory ${dir} is not writable: ${osError(e)}`);
+    throw new TreegateError(`directory ${dir} is not writable: ${osReason(e)}`, osHint(e));
   }
 }
 

@@ -1,5 +1,5 @@
-import { readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { TreegateError } from '../core/errors.js';
 import type { Model } from '../layers/model.js';
 import type { Optimizer } from '../train/optim.js';
@@ -59,7 +59,13 @@ export function listCheckpoints(dir: string): string[] {
 export function loadNewestCheckpoint(dir: string, warn: (line: string) => void,
   validate: (run: RunState, path: string) => void = () => {}): LoadedCheckpoint {
   const files = listCheckpoints(dir);
-  if (files.length === 0) throw new TreegateError(`no checkpoint in ${dir}`, 'resume needs a run started with --checkpoint-every');
+  if (files.length === 0) {
+    // the run's folder (dir is its checkpoints folder) may not exist at all: a mistyped path
+    const run = dirname(dir);
+    if (!existsSync(run)) throw new TreegateError(`${run} does not exist`, 'pass the --out folder of the run to resume');
+    throw new TreegateError(`no checkpoint in ${dir}`,
+      'a run writes checkpoints with --checkpoint-every, and when Ctrl-C or SIGTERM stops it; one that ended or was killed otherwise cannot be resumed');
+  }
   for (const path of files) {
     try {
       const size = statSync(path).size;

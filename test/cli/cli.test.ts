@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFil
 import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import { shellWord } from '../../src/cli/experiment.js';
-import { cli, cliEnv, describeRun, expectUsageError, lastJson, tmp, type CliResult } from './run.js';
+import { cli, cliEnv, describeRun, expectUsageError, lastJson, tmp, type CliResult, reEscape } from './run.js';
 import { defaultMnistDir, MNIST_FILES } from '../../src/data/mnist.js';
 import { encodeSafetensors } from '../../src/io/safetensors.js';
 import { MODEL_FORMAT } from '../../src/io/model-file.js';
@@ -109,7 +109,18 @@ test('train: a missing or corrupt dataset exits 2 naming the file', () => {
   // a truncated IDX file
   writeFileSync(labels, readFileSync(join(mnist, MNIST_FILES.trainLabels)).subarray(0, 1000));
   expectUsageError(['train', '--data-dir', corrupt, '--out', out, '--limit', '100'], new RegExp(`${reEscape(labels)}: file is truncated`));
-  assert.deepEqual(readdirSync(out), [], 'nothing is written when the data cannot be loaded');
+  assert.ok(!existsSync(out), 'nothing is written when the data cannot be loaded, and the --out folder the run made is gone');
+});
+
+test('a run that fails leaves no --out folder it created (only empty ones are removed)', () => {
+  const top = tmp('created'), out = join(top, 'deep', 'run');
+  expectUsageError(['train', '--out', out, '--data-dir', tmp('no-data'), '--limit', '300'], /MNIST directory is missing/);
+  assert.ok(!existsSync(top), 'the folders the run made are gone');
+  const kept = tmp('kept');
+  mkdirSync(kept);
+  writeFileSync(join(kept, 'mine.txt'), 'x');
+  expectUsageError(['train', '--out', join(kept, 'sub'), '--data-dir', tmp('no-data'), '--limit', '300'], /MNIST directory is missing/);
+  assert.deepEqual(readdirSync(kept), ['mine.txt'], 'a folder that was there stays, with what it holds');
 });
 
 test('--out under a regular file exits 2 before loading data or training', () => {
@@ -383,9 +394,6 @@ test('tree-layer parameters and MACs in the JSON: units gating, two tree layers'
   }
 });
 
-function reEscape(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
 
 test('without the native addon, train falls back to the wasm backend and says so in one line', () => {
   const r = cliEnv({ TREEGATE_NATIVE: 'off' }, 'train', '--limit', '600', '--epochs', '1', '--hidden', '16', '--depth', '2',

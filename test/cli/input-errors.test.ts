@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { closeSync, cpSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, cliChild, describeRun, expectUsageError, ROOT, tmp } from './run.js';
+import { cli, cliChild, describeRun, expectUsageError, ROOT, tmp, reEscape } from './run.js';
 import { parseCsv } from '../../src/data/csv.js';
 import { readMetrics } from '../../src/report/training.js';
 import { MODEL_FORMAT } from '../../src/io/model-codec.js';
@@ -18,7 +18,6 @@ import { Rng } from '../../src/core/rng.js';
 import { matrix } from '../../src/core/tensor.js';
 import { saveModel } from '../../src/io/model-file.js';
 
-const reEscape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** A small separable CSV file: 3 features, label 1 when the first is above 0.5. */
 function csvText(): string {

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
-import { cli, cliChild, cliEnv, describeRun, expectUsageError, tmp } from './run.js';
+import { cli, cliChild, cliEnv, describeRun, expectUsageError, reEscape, tmp } from './run.js';
 
 // a memorization task (no dataset to load) that takes a few seconds with a checkpoint every 10 steps
 const ARGS = ['train', '--dataset', 'memorization', '--examples', '2400', '--input-size', '48', '--classes', '10', '--hidden', '96,96',
@@ -148,7 +148,10 @@ test('NaN: the run stops naming the layer and step, exit 3, last good checkpoint
 test('checkpoint options: bad values and a folder with another run\'s checkpoints exit 2', async () => {
   expectUsageError(['train', '--checkpoint-every', '0'], /--checkpoint-every.*expected a step count/);
   expectUsageError(['train', '--checkpoint-every', '5x'], /expected a step count/);
-  expectUsageError(['train', '--resume', tmp('nothing')], /no checkpoint in .*checkpoints \(resume needs a run started with --checkpoint-every\)/);
+  const missing = tmp('nothing');
+  expectUsageError(['train', '--resume', missing], new RegExp(`${reEscape(missing)} does not exist \\(pass the --out folder of the run to resume\\)`));
+  mkdirSync(missing);
+  expectUsageError(['train', '--resume', missing], /no checkpoint in .*checkpoints \(a run writes checkpoints with --checkpoint-every, and when Ctrl-C or SIGTERM stops it/);
   const out = tmp('again');
   const r = await interrupt(out, 20, ['SIGKILL']);
   assert.equal(r.signal, 'SIGKILL');

@@ -66,3 +66,8 @@ export function expectUsageError(args: string[], re: RegExp): CliResult {
   assert.ok(!/internal error/.test(r.stderr), r.stderr);
   return r;
 }
+
+/** `s` as a regular expression that matches it literally (a path in an expected message). */
+export function reEscape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

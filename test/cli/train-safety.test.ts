@@ -12,14 +12,13 @@ import { join, relative } from 'node:path';
 import { TreegateError } from '../../src/core/errors.js';
 import { writeFilesAtomic } from '../../src/io/atomic.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/io/safetensors.js';
-import { cli, cliChild, cliEnv, describeRun, expectUsageError, lastJson, ROOT, tmp } from './run.js';
+import { cli, cliChild, cliEnv, describeRun, expectUsageError, lastJson, ROOT, tmp, reEscape } from './run.js';
 
 /** A run of a few milliseconds: 100 examples in batches of 8, 13 steps. */
 const SMALL = ['train', '--dataset', 'memorization', '--examples', '100', '--input-size', '8', '--classes', '3', '--hidden', '8',
   '--epochs', '1', '--batch-size', '8', '--no-progress'];
 
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
-const reEscape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const RUN_FILES = ['metrics.jsonl', 'model.safetensors', 'result.json'];
 /** OUT's entries other than the checkpoints folder: the run's files and nothing else (no temporary file). */
 const entries = (out: string) => readdirSync(out).filter((n) => n !== 'checkpoints').sort();
@@ -58,7 +57,7 @@ test('writeFilesAtomic replaces all the files or none; a failure leaves no tempo
       (e: unknown) => e instanceof TreegateError && why.test(e.message) && e.message.includes(third) && /; none of a, b, c was replaced$/.test(e.message));
     assert.deepEqual([readFileSync(a, 'utf8'), readFileSync(b, 'utf8')], ['old', 'old']);
   };
-  fails(join(dir, 'missing', 'c'), /failed to create a temporary file next to it: ENOENT/); // its write fails (as on a full disk)
+  fails(join(dir, 'missing', 'c'), /failed to create a temporary file next to it: no such file or directory \(ENOENT\)/); // its write fails (as on a full disk)
   mkdirSync(join(dir, 'c'));
   fails(join(dir, 'c'), /EISDIR/); // a folder in the way of its rename
   assert.deepEqual(readdirSync(dir).sort(), ['a', 'b', 'c'], 'no temporary file');
