@@ -22,8 +22,42 @@ export interface CsvOptions {
 const CSV_HINT = 'expected comma-separated numeric features and one label column per line, an optional header line first';
 
 /**
+ * The cells of a line that holds quotes, as RFC 4180 and R's write.csv write them: a cell in double quotes may hold
+ * commas, and "" for a quote; spaces around a cell are dropped. A quoted cell that runs past the line is refused.
+ */
+function quotedCells(line: string, at: string): string[] {
+  const cells: string[] = [];
+  let i = 0;
+  for (;;) {
+    while (line[i] === ' ' || line[i] === '\t') i++;
+    if (line[i] === '"') {
+      let v = '';
+      for (i++; ; i++) {
+        if (i >= line.length) throw new TreegateError(`${at}: a quoted cell has no closing quote`, 'a quoted cell must end on its line (line breaks inside cells are not supported)');
+        if (line[i] === '"') {
+          if (line[i + 1] !== '"') break;
+          i++;
+        }
+        v += line[i];
+      }
+      for (i++; line[i] === ' ' || line[i] === '\t'; i++);
+      if (i < line.length && line[i] !== ',') throw new TreegateError(`${at}: text after a quoted cell's closing quote`, 'a cell is either quoted whole or not at all');
+      cells.push(v.trim());
+    } else {
+      const end = line.indexOf(',', i);
+      const cell = line.slice(i, end < 0 ? line.length : end);
+      if (cell.includes('"')) throw new TreegateError(`${at}: a quote inside an unquoted cell`, 'quote the whole cell, and write a quote inside it as ""');
+      cells.push(cell.trim());
+      i = end < 0 ? line.length : end;
+    }
+    if (i >= line.length) return cells;
+    i++; // past the comma
+  }
+}
+
+/**
  * Parses CSV text: one example per line, cells separated by commas (spaces
- * around cells ignored, no quoting), every line with the same number of cells,
+ * around cells ignored; a cell may be quoted, as in RFC 4180, within its line), every line with the same number of cells,
  * empty lines skipped. The first line is a header when none of its feature
  * cells is a number. Features must be finite numbers within float32's range.
  * Labels are strings; classes are numbered in the order of `opts.labels` when
@@ -38,10 +72,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     while (lineNo < lines.length) {
       const line = lines[lineNo++];
       if (line.trim() === '') continue;
-      if (line.includes('"')) {
-        throw new TreegateError(`${source}:${lineNo}: quoted cells are not supported`, 'remove the quotes; cells must not contain commas');
-      }
-      return line.split(',').map((c) => c.trim());
+      return line.includes('"') ? quotedCells(line, `${source}:${lineNo}`) : line.split(',').map((c) => c.trim());
     }
     return null;
   };
@@ -86,7 +117,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     const bad = featureCells.findIndex((c) => !isNumber(c));
     if (bad >= 0) {
       // a mixed first line: neither a header nor data
-      const col = bad >= labelCol ? bad + 1 : bad;
+      const col = labelCol >= 0 && bad >= labelCol ? bad + 1 : bad;
       throw new TreegateError(`${source}:${lineNo}, column ${col + 1}: '${first[col]}' is not a number`, 'features must be finite numbers; a header line must have no numeric feature cells');
     }
   }

@@ -35,7 +35,9 @@ export const ACCURACY_VARIANTS = [
 export function runAccuracy(o: ExperimentOptions, seeds: number[]): ExperimentRun {
   const s = settingsWith(accuracySettings(o.quick), o.override, 'accuracy');
   const runs: Row[] = [];
-  const total = s.datasets.length * seeds.length * s.depths.length * ACCURACY_VARIANTS.length;
+  // at k = 0 every variant is the same dense MLP: one run
+  const runsPerSeed = s.depths.reduce((n, k) => n + (k === 0 ? 1 : ACCURACY_VARIANTS.length), 0);
+  const total = s.datasets.length * seeds.length * runsPerSeed;
   let done = 0;
   for (const dataset of s.datasets) {
     o.log(`accuracy: loading ${dataset}`);
@@ -45,7 +47,7 @@ export function runAccuracy(o: ExperimentOptions, seeds: number[]): ExperimentRu
       for (const k of s.depths) {
         for (const v of ACCURACY_VARIANTS) {
           if (k === 0 && v !== ACCURACY_VARIANTS[0]) continue; // at k = 0 every variant is the same dense MLP
-          o.progress(done, total, `${dataset} seed ${seed} k=${k} ${v.name}`);
+          o.progress(done++, total, `${dataset} seed ${seed} k=${k} ${v.name}`);
           const mlp: MlpOptions = {
             inputSize: 784, numClasses: 10, hidden: [256, 256], treeLayers: [2], depth: k, gating: 'projection',
             routed: v.routed, decayGamma: v.gamma,
@@ -58,7 +60,6 @@ export function runAccuracy(o: ExperimentOptions, seeds: number[]): ExperimentRu
           });
           o.log(`accuracy ${dataset} seed ${seed} k=${k} ${v.name}: test ${(r.testAccuracy * 100).toFixed(2)}%, train ${(r.trainAccuracy * 100).toFixed(2)}%`);
         }
-        done += ACCURACY_VARIANTS.length;
       }
     }
   }

@@ -38,6 +38,13 @@ test('CSV: features and labels, with or without a header, classes in a stable or
   assert.deepEqual(n.labels, ['0', '1', '2.5']);
   assert.deepEqual(Array.from(n.data.y), [1, 1, 0, 2]);
   assert.deepEqual(Array.from(parseCsv('0.1,1.0\n0.2,2.5\n', 'k.csv', { labels: ['0', '1', '2.5'] }).data.y), [1, 2], 'a model\'s classes matched by value');
+  // quoted cells, as R's write.csv writes them: a quoted header and labels, commas and "" inside quotes
+  const q = parseCsv('"x","y","label"\n"1", 2 ,"setosa, big"\n3,"4","say ""hi"""\n5,6,"setosa, big"\n', 'q.csv');
+  assert.deepEqual(q.features, ['x', 'y']);
+  assert.deepEqual(q.labels, ['say "hi"', 'setosa, big']);
+  assert.deepEqual(Array.from(q.data.x.data), [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(Array.from(q.data.y), [1, 0, 1]);
+  rejects(() => parseCsv('1,"2",\n', 'e.csv', { labelColumn: null }), /e\.csv:1, column 3: '' is not a number/); // a comma after a quoted cell: an empty cell
   // the label column by index and by name
   assert.deepEqual(Array.from(parseCsv('1,5,6\n0,7,8\n', 'c.csv', { labelColumn: 0 }).data.x.data), [5, 6, 7, 8]);
   assert.deepEqual(Array.from(parseCsv('k,a,b\nx,5,6\ny,7,8\n', 'd.csv', { labelColumn: 'k' }).data.y), [0, 1]);
@@ -75,7 +82,9 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   assert.equal(parseCsv('1,2,a\n', 'o.csv', { featureNames: ['u', 'v'], labels: ['a', 'b'] }).data.x.rows, 1, 'a file without a header is matched by position alone');
   rejects(() => parseCsv('1,a\n2,a\n', 'o.csv'), /every example has the label 'a'/);
   rejects(() => parseCsv('x,y\n', 'h.csv'), /header but no examples/);
-  rejects(() => parseCsv('"1",a\n', 'q.csv'), /quoted cells are not supported/);
+  rejects(() => parseCsv('"1,a\n2,b\n', 'q.csv'), /q\.csv:1: a quoted cell has no closing quote/);
+  rejects(() => parseCsv('"1"x,a\n2,b\n', 'q.csv'), /q\.csv:1: text after a quoted cell's closing quote/);
+  rejects(() => parseCsv('1,"a"\n2,b"c\n', 'q.csv'), /q\.csv:2: a quote inside an unquoted cell/);
   rejects(() => parseCsv('1\n2\n', 'w.csv'), /need at least one feature and a label/);
   rejects(() => parseCsv('a,b\n1,x\n', 'k.csv', { labelColumn: 'zz' }), /no column named 'zz'/);
   rejects(() => parseCsv('1,2\n', 'k.csv', { labelColumn: 5 }), /label column 5 is out of range/);
