@@ -431,6 +431,8 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     trainLoss: last.trainLoss,
     ...summary,
     dataset: o.dataset,
+    // a CSV run names its files and classes (the model file holds the classes too)
+    ...(o.dataset === 'csv' ? { csv: o.csv, testCsv: o.testCsv ?? null, classes: data.labels } : {}),
     epochs: o.epochs,
     seconds: last.seconds,
     backend: be.name,

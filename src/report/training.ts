@@ -167,11 +167,11 @@ export function trainingReport(dir: string): Report {
     // the memorization task has no test set: its "test accuracy" is the fraction of the labels fitted
     const accuracy = result.dataset === 'memorization' ? 'labels fitted' : 'test accuracy';
     const shown: Record<string, (v: unknown) => string> = {
-      dataset: String, [accuracy]: (v) => `${(100 * Number(v)).toFixed(2)}%`, parameters: (v) => count(Number(v)),
+      dataset: String, csv: String, 'test csv': String, classes: (v) => (Array.isArray(v) ? `${v.slice(0, 20).join(', ')}${v.length > 20 ? `, … (${v.length})` : ''}` : String(v)), [accuracy]: (v) => `${(100 * Number(v)).toFixed(2)}%`, parameters: (v) => count(Number(v)),
       epochs: String, 'training time': (v) => (Number(v) < 1 ? `${(1000 * Number(v)).toFixed(0)} ms` : `${Number(v).toFixed(1)} s`),
       backend: String, seed: String,
     };
-    const key: Record<string, string> = { [accuracy]: 'testAccuracy', 'training time': 'seconds' };
+    const key: Record<string, string> = { [accuracy]: 'testAccuracy', 'training time': 'seconds', 'test csv': 'testCsv' };
     for (const [name, fmt] of Object.entries(shown)) {
       const v = result[key[name] ?? name];
       if (v !== undefined && v !== null) meta[name] = fmt(v);

@@ -491,6 +491,7 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
     '--out', join(dir, 'run'), '--json');
   assert.equal(c.status, 0, describeRun(c));
   assert.match(c.stderr, /training on 183 csv examples \(17 held out\)/);
+  assert.deepEqual([lastJson(c).csv, lastJson(c).testCsv, lastJson(c).classes], [join(dir, 'train.csv'), null, ['hi', 'lo']]);
   const model = lastJson(c).modelPath;
   const ev = cli('eval', '--model', model, '--csv', join(dir, 'test.csv'), '--json');
   assert.equal(ev.status, 0, describeRun(ev));
