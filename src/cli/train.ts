@@ -292,8 +292,14 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
       stream: process.stderr, hideCursor: true, clearOnComplete: true,
     }, cliProgress.Presets.shades_classic)
     : null;
+  // the bar draws every 10 steps; it shows the last step before a line is printed under it, and again after
+  let shown = { step: 0, epoch: 1, loss: '-', acc: '-' };
   const say = (line: string) => {
-    if (bar?.isActive) { bar.stop(); log(line); } else log(line);
+    if (bar?.isActive) {
+      bar.update(shown.step, { epoch: shown.epoch, epochs: o.epochs, loss: shown.loss, acc: shown.acc });
+      bar.stop();
+    }
+    log(line);
   };
   const metrics: string[] = resumed ? [...resumed.run.metrics] : [];
   // the step window of metrics.jsonl, saved with checkpoints so a resumed run logs the same lines
@@ -317,10 +323,9 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
         win.loss = win.acc = win.steps = 0;
       }
       if (!bar) return;
-      if (!bar.isActive) bar.start(s.totalSteps, s.step - 1, { epoch: s.epoch, epochs: o.epochs, loss: '-', acc: '-' });
-      if (s.step % 10 === 0 || s.step === s.totalSteps) {
-        bar.update(s.step, { epoch: s.epoch, epochs: o.epochs, loss: lossAvg.toFixed(4), acc: accAvg.toFixed(4) });
-      }
+      if (!bar.isActive) bar.start(s.totalSteps, s.step - 1, { epoch: s.epoch, epochs: o.epochs, loss: shown.loss, acc: shown.acc });
+      shown = { step: s.step, epoch: s.epoch, loss: lossAvg.toFixed(4), acc: accAvg.toFixed(4) };
+      if (s.step % 10 === 0 || s.step === s.totalSteps) bar.update(s.step, { epoch: s.epoch, epochs: o.epochs, loss: shown.loss, acc: shown.acc });
     },
     onEpoch: (e: EpochMetrics) => {
       metrics.push(JSON.stringify({ type: 'epoch', ...e }));
