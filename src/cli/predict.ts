@@ -6,7 +6,7 @@ import { readCsv } from '../data/csv-file.js';
 import { normalizeInputs } from '../data/dataset.js';
 import { checkWritableFile, writeFileAtomic } from '../io/atomic.js';
 import { loadModel } from '../io/model-file.js';
-import { backendOption, humanLines, pathArg, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
+import { backendOption, humanLines, pathArg, requireOptions, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
 
 interface PredictCliOptions extends KernelOptions {
   model: string; csv: string; out?: string; probabilities?: boolean; json?: boolean;
@@ -18,10 +18,10 @@ function cell(v: string): string {
 }
 
 export function predictCommand(): Command {
-  return new Command('predict')
+  return requireOptions(new Command('predict')
     .description('classify new examples: a CSV file of features (no label column), one class per line')
-    .requiredOption('--model <path>', 'model.safetensors written by treegate train (or saved through the API)', pathArg)
-    .requiredOption('--csv <file>', "the examples: the model's features in its training order, comma-separated, an optional header line", pathArg)
+    .option('--model <path>', 'model.safetensors written by treegate train (or saved through the API) (required)', pathArg)
+    .option('--csv <file>', "the examples: the model's features in its training order, comma-separated, an optional header line (required)", pathArg)
     .option('--out <file>', 'write the predictions there (CSV) instead of stdout', pathArg)
     .option('--probabilities', "add each class's probability (softmax of the logits), one column per class")
     .addOption(backendOption())
@@ -66,5 +66,5 @@ export function predictCommand(): Command {
         process.stdout.write(csv);
         process.stderr.write(summary + '\n');
       }
-    });
+    }), 'model', 'csv');
 }

@@ -62,6 +62,9 @@ test('bad option values exit 2 with one error line naming the option', () => {
 
 test('eval: missing --model, a missing file and corrupt files exit 2 naming the file', () => {
   expectUsageError(['eval'], /required option '--model <path>' not specified/);
+  // an unknown option is named before a required one is missed: a misspelt --model says so
+  expectUsageError(['inspect', '--modle', 'x'], /unknown option '--modle'/);
+  expectUsageError(['predict', '--model', 'x'], /required option '--csv <file>' not specified/);
   const missing = tmp('no-such-model.safetensors');
   expectUsageError(['eval', '--model', missing], new RegExp(`cannot open model file ${reEscape(missing)}: no such file`));
 
