@@ -58,7 +58,7 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions): Pro
   const result = await EXPERIMENTS[name](opts, seeds);
   bar?.stop();
   const seconds = Math.round((performance.now() - t0) / 100) / 10;
-  const full = completeResult(result, ['treegate', ...process.argv.slice(2)].map(shellWord).join(' '), be.name, seconds);
+  const full = completeResult(result, commandLine(process.argv), be.name, seconds);
   const r = experimentReport(full);
   writeFilesAtomic([{ path: join(out, 'results.json'), bytes: JSON.stringify(full, null, 1) + '\n' }, { path: join(out, 'report.html'), bytes: renderReport(r) }]);
   const say = humanLines(o.json);
@@ -68,8 +68,13 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions): Pro
   if (o.json) console.log(JSON.stringify(full));
 }
 
+/** The command a process ran (its argv: node, the script, then the words), as `treegate …` a shell reads back. */
+export function commandLine(argv: string[]): string {
+  return ['treegate', ...argv.slice(2)].map(shellWord).join(' ');
+}
+
 /** A word as a POSIX shell reads it back: as it is where it holds nothing special, else in single quotes. */
-export function shellWord(w: string): string {
+function shellWord(w: string): string {
   return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
 }
 

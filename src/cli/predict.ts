@@ -29,9 +29,14 @@ export function predictCommand(): Command {
     .option('--json', 'print one JSON object on stdout (the other lines go to stderr)')
     .action((o: PredictCliOptions) => {
       if (o.out !== undefined) {
-        const same = (() => { try { return realpathSync(o.out!) === realpathSync(o.csv); } catch { return false; } })();
-        check(!same && resolve(o.out) !== resolve(o.csv), `--out ${o.out} is the input file`, 'write the predictions to another file');
-        checkWritableFile(o.out);
+        const out = o.out;
+        const same = (file: string) => {
+          if (resolve(out) === resolve(file)) return true;
+          try { return realpathSync(out) === realpathSync(file); } catch { return false; }
+        };
+        check(!same(o.csv), `--out ${out} is the input file`, 'write the predictions to another file');
+        check(!same(o.model), `--out ${out} is the model file`, 'write the predictions to another file');
+        checkWritableFile(out);
       }
       const kernels = useKernelsFirst(o);
       const model = loadModel(o.model);
@@ -42,10 +47,16 @@ export function predictCommand(): Command {
       const labels = model.config.data?.labels ?? Array.from({ length: model.config.numClasses }, (_, i) => String(i));
       const C = labels.length;
       const predicted = Array.from(classes, (c) => labels[c]);
-      const counts = labels.map((_, c) => classes.reduce((n, k) => n + (k === c ? 1 : 0), 0));
+      const counts = new Array<number>(C).fill(0);
+      for (const c of classes) counts[c]++;
       const summary = `predicted ${classes.length} examples of ${o.csv}: ` +
-        labels.map((l, c) => `${l} ${counts[c]}`).filter((_, c) => counts[c] > 0).join(', ');
+        labels.map((l, c) => `'${l}' ${counts[c]}`).filter((_, c) => counts[c] > 0).join(', ');
       // six significant digits: what a float32 probability holds, without its float64 tail
+      const overflowed = predicted.filter((_, i) => !Number.isFinite(probabilities.data[i * C])).length;
+      if (overflowed > 0) {
+        process.stderr.write(`treegate: warning: the model's outputs overflow on ${overflowed} of the ${classes.length} examples: ` +
+          'their probabilities are NaN and their class is not to be trusted (values far outside what the model was trained on?)\n');
+      }
       const rows = (c: number) => Array.from(probabilities.data.subarray(c * C, (c + 1) * C), (p) => Number(p.toPrecision(6)));
       if (o.json) {
         humanLines(true)(summary);

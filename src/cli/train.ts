@@ -78,15 +78,12 @@ export function trainCommand(): Command {
     .option('--json', 'print one JSON object on stdout (the other lines go to stderr)')
     .option('--no-progress', 'no progress bar')
     .action(async (o: TrainCliOptions, cmd: Command) => {
-      // a run that fails (bad data, an impossible option found late) leaves no empty --out folder behind it
+      // a run that fails (bad data, an impossible option found late, a non-finite loss) leaves no empty --out
+      // folder behind it: every failure ends in process.exit, with a code other than 0
       const out = o.resume === undefined ? resolve(o.out) : null;
       const top = out === null ? null : missingAncestor(out);
-      try {
-        await runTrain(o, cmd);
-      } catch (e) {
-        if (out !== null && top !== null) removeEmptyFolders(join(out, 'checkpoints'), top);
-        throw e;
-      }
+      if (out !== null && top !== null) process.once('exit', (code) => { if (code !== 0) removeEmptyFolders(join(out, 'checkpoints'), top); });
+      await runTrain(o, cmd);
     });
 }
 

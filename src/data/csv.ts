@@ -20,6 +20,9 @@ export interface CsvOptions {
 }
 
 const CSV_HINT = 'expected comma-separated numeric features and one label column per line, an optional header line first';
+const FEATURES_HINT = 'expected comma-separated numeric features per line, an optional header line first';
+const cellCount = (n: number) => `${n} cell${n === 1 ? '' : 's'}`;
+const quoted = (names: string[], max = 8) => `${names.slice(0, max).map((n) => `'${n}'`).join(', ')}${names.length > max ? ', …' : ''}`;
 
 /**
  * The cells of a line that holds quotes, as RFC 4180 and R's write.csv write them: a cell in double quotes may hold
@@ -66,7 +69,8 @@ function quotedCells(line: string, at: string): string[] {
  * and column.
  */
 export function parseCsv(text: string, source: string, opts: CsvOptions = {}): CsvData {
-  const lines = text.split(/\r?\n/);
+  // a UTF-8 byte order mark (Excel's "CSV UTF-8") is not part of the first cell
+  const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split(/\r?\n/);
   let lineNo = 0;
   const next = (): string[] | null => {
     while (lineNo < lines.length) {
@@ -76,27 +80,31 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     }
     return null;
   };
-  const first = next(), firstAt = lineNo;
-  if (!first) throw new TreegateError(`${source}: the file has no data lines`, CSV_HINT);
-  const width = first.length;
   const labelled = opts.labelColumn !== null;
+  const hint = labelled ? CSV_HINT : FEATURES_HINT;
+  const first = next(), firstAt = lineNo;
+  if (!first) throw new TreegateError(`${source}: the file has no data lines`, hint);
+  const width = first.length;
+  const isNumber = (c: string) => c !== '' && Number.isFinite(Number(c));
   const sep = [';', '\t'].find((c) => lines[lineNo - 1].includes(c));
   const sepHint = sep ? `cells must be separated by commas, and this line holds '${sep === '\t' ? '\\t' : sep}': convert the file` : undefined;
-  if (width < 2 && labelled) throw new TreegateError(`${source}:${lineNo}: a line has ${width} cell, need at least one feature and a label`, sepHint ?? CSV_HINT);
+  if (width < 2 && labelled) throw new TreegateError(`${source}:${lineNo}: a line has ${cellCount(width)}, need at least one feature and a label`, sepHint ?? CSV_HINT);
   if (!labelled && opts.features !== undefined && width !== opts.features) {
-    throw new TreegateError(`${source}:${lineNo}: lines have ${width} cells, and the model takes ${opts.features} features`,
-      sepHint ?? (width === opts.features + 1
-        ? `the last column looks like labels: predict takes the features alone (cut -d, -f1-${opts.features} FILE), and eval measures accuracy on a labelled file`
-        : `give the file the training file's ${opts.features} feature columns, in the same order`));
+    // a header names the column that is not the model's, where the model records its features' names
+    const names = opts.featureNames;
+    const extra = names && first.every((c) => !isNumber(c)) ? first.findIndex((c) => !names.includes(c)) : -1;
+    throw new TreegateError(`${source}:${lineNo}: lines have ${cellCount(width)}, and the model takes ${opts.features} features`,
+      sepHint ?? (extra >= 0 ? `column ${extra + 1} ('${first[extra]}') is not one of the model's features (${quoted(names!)}): remove it`
+        : width === opts.features + 1
+          ? 'one column too many: if the last one is the label, remove it (predict takes the features alone; eval measures accuracy on a labelled file)'
+          : `give the file the training file's ${opts.features} feature columns, in the same order`));
   }
   if (labelled && opts.features !== undefined && width !== opts.features + 1) {
-    throw new TreegateError(`${source}:${lineNo}: lines have ${width} cells, and the model takes ${opts.features} features and a label`,
+    throw new TreegateError(`${source}:${lineNo}: lines have ${cellCount(width)}, and the model takes ${opts.features} features and a label`,
       width === opts.features
         ? 'each line needs its label too, in the last cell: the file looks like features alone (treegate predict takes those)'
         : `give the file the training file's ${opts.features} feature columns, in the same order, and the label last`);
   }
-  const isNumber = (c: string) => c !== '' && Number.isFinite(Number(c));
-  let indexColumn = false;
   // the label column, resolved against the header if there is one
   const spec = opts.labelColumn === undefined ? 'last' : opts.labelColumn;
   const headerGuess = first.some((c) => !isNumber(c));
@@ -122,14 +130,18 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     }
   }
   const features = header ? featureCells : featureCells.map((_, i) => `col${i + 1}`);
-  if (header && first[0] === '' && labelCol !== 0) indexColumn = true;
+  // pandas' to_csv() writes the row index as a first column without a name ('Unnamed: 0' once read and saved again)
+  if (header && (first[0] === '' || first[0] === 'Unnamed: 0') && labelCol !== 0) {
+    throw new TreegateError(`${source}:${lineNo}: the first column is named '${first[0]}': a row index, as pandas' to_csv() writes one, not a feature`,
+      'write the file with to_csv(index=False), or remove the column');
+  }
   const names = opts.featureNames;
   if (header && names) {
     const c = features.findIndex((f, i) => f !== names[i]);
     if (c >= 0 || names.length !== features.length) {
       const at = c >= 0 ? c : Math.min(names.length, features.length);
       throw new TreegateError(`${source}:${lineNo}: feature column ${at + 1} is named '${features[at] ?? '(none)'}', the training file's is '${names[at] ?? '(none)'}'`,
-        `columns are matched by position: give the file the training file's columns in its order (${names.slice(0, 8).join(', ')}${names.length > 8 ? ', …' : ''})`);
+        `columns are matched by position: give the file the training file's columns in its order (${quoted(names)})`);
     }
   }
   const D = labelled ? width - 1 : width;
@@ -156,7 +168,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     if (!labelled) return;
     if (cells[labelCol] === '') {
       throw new TreegateError(`${source}:${at}: the label (column ${labelCol + 1}) is empty`,
-        labelCol === width - 1 ? 'every line needs a label in its last cell (a comma at the end of every line leaves it empty: remove those)' : 'every line needs a label');
+        labelCol === width - 1 ? 'every line needs a label in its last cell (a comma at the end of a line leaves it empty)' : 'every line needs a label');
     }
     rawLabels.push(cells[labelCol]);
     lineOf.push(at);
@@ -164,26 +176,31 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   if (!header) take(first, lineNo);
   for (let cells = next(); cells; cells = next()) take(cells, lineNo);
   const N = rows;
-  if (N === 0) throw new TreegateError(`${source}: the file has a header but no examples`, CSV_HINT);
+  if (N === 0) throw new TreegateError(`${source}: the file has a header but no examples`, hint);
+  // pandas' DataFrame(X).to_csv() names unnamed columns 0, 1, …: a header, though every cell is a number. With
+  // labels (whose column may have a name), its label cell is then a class no other line has; without, the line
+  // alone is the sign, where it counts from 0
+  const counts = (start: number) => featureCells.every((c, i) => c === String(i + start));
+  // (three columns at least: a first example of one or two small whole numbers is too likely)
+  const columnNumbers = !header && N > 1 && D >= 3 && (counts(0) || (labelled && counts(1)));
   if (!labelled) {
+    if (columnNumbers) {
+      throw new TreegateError(`${source}:${firstAt}: this line reads 0, 1, …, ${D - 1}: column numbers, as pandas writes for unnamed columns, not an example`,
+        'give the columns names (df.columns = [...]), write the file without the header line (header=False), or remove the line');
+    }
     const labels = opts.labels ?? [];
-    return { data: { name: source, x: matrix(N, D, Float32Array.from(values)), y: new Int32Array(N), numClasses: labels.length }, labels, features, header };
+    // no labels were read: every y is 0, a class of a dataset of at least one
+    return { data: { name: source, x: matrix(N, D, Float32Array.from(values)), y: new Int32Array(N), numClasses: Math.max(labels.length, 1) }, labels, features, header };
   }
-  // a header whose feature names are numbers reads as data: its label cell is then the one word among integers
+  // a header whose feature names are numbers reads as data: its label cell is then the one word among numbers
   const isInt = (l: string) => /^-?\d+$/.test(l);
-  if (!header && N > 1 && !isInt(rawLabels[0]) && rawLabels.slice(1).every(isInt)) {
-    throw new TreegateError(`${source}:${firstAt}: this line looks like a header with numeric column names (its label '${rawLabels[0]}' is a word, every other label an integer)`,
+  if (!header && N > 1 && !isNumber(rawLabels[0]) && rawLabels.slice(1).every(isNumber)) {
+    throw new TreegateError(`${source}:${firstAt}: this line looks like a header with numeric column names (its label '${rawLabels[0]}' is a word, every other label a number)`,
       'give the feature columns names that are not numbers, or remove the line');
   }
-  // pandas' DataFrame(X).to_csv() names unnamed columns 0, 1, …: a header, though every cell is a number; its
-  // label cell is then a class no other line has
-  if (!header && N > 1 && first.every((c, i) => c === String(i)) && !rawLabels.slice(1).includes(rawLabels[0])) {
-    throw new TreegateError(`${source}:${firstAt}: this line reads 0, 1, …, ${width - 1}, and no other line has its label: column numbers, as pandas writes for unnamed columns, not an example`,
+  if (columnNumbers && !rawLabels.slice(1).includes(rawLabels[0])) {
+    throw new TreegateError(`${source}:${firstAt}: this line's features read ${featureCells[0]}, ${featureCells[1] ?? '…'}, …, and no other line has its label '${rawLabels[0]}': column numbers, as pandas writes for unnamed columns, not an example`,
       'give the columns names (df.columns = [...]), write the file without the header line (header=False), or remove the line');
-  }
-  if (indexColumn && N > 1 && Array.from({ length: N }, (_, i) => values[i * D]).every((v, i, a) => i === 0 || v === a[i - 1] + 1)) {
-    throw new TreegateError(`${source}: the first column has no name and counts the rows: a row index (pandas' to_csv() writes one), not a feature`,
-      'write the file with to_csv(index=False), or remove the column');
   }
   // numeric labels name their class by value: '1' and '1.0' are one class, named '1'
   const numeric = rawLabels.every(isNumber);
@@ -195,15 +212,22 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     const allInt = labels.every(isInt);
     labels.sort(numeric ? (a, b) => Number(a) - Number(b) : undefined);
     if (labels.length < 2) throw new TreegateError(`${source}: every example has the label '${labels[0]}'`, 'a classifier needs at least two classes');
-    if (numeric && !allInt && labels.length > Math.max(20, N / 4)) {
-      throw new TreegateError(`${source}: the label column holds ${labels.length} distinct fractional numbers among ${N} examples: a continuous target, not classes`,
+    // numbers as labels, more of them than classes come: fractional ones past 20, whole ones past a quarter of the
+    // examples (and 100)
+    if (numeric && labels.length > (allInt ? Math.max(100, N / 4) : 20)) {
+      throw new TreegateError(`${source}: the label column holds ${labels.length} distinct ${allInt ? 'whole' : 'fractional'} numbers among ${N} examples: a continuous target, not classes`,
         'treegate classifies: bin the values into classes (or make the class label the last column)');
     }
   }
-  const index = new Map(labels.map((l, i) => [key(l), i]));
+  // a label names its class as written, else by value (a model's classes written before labels were by value, or
+  // made through the API, may hold '1' and '1.0' apart: then each matches itself only)
+  const exact = new Map(labels.map((l, i) => [l, i]));
+  const byValue = new Map<string, number>();
+  labels.forEach((l, i) => byValue.set(key(l), byValue.has(key(l)) ? -1 : i));
   const y = new Int32Array(N);
   for (let i = 0; i < N; i++) {
-    const c = index.get(key(rawLabels[i]));
+    const v = byValue.get(key(rawLabels[i]));
+    const c = exact.get(rawLabels[i]) ?? (v === -1 ? undefined : v);
     if (c === undefined) {
       throw new TreegateError(`${source}:${lineOf[i]}: the label '${rawLabels[i]}' is not one of the model's classes`,
         `its classes: ${labels.slice(0, 20).join(', ')}${labels.length > 20 ? ', …' : ''}`);

@@ -111,6 +111,10 @@ export function normalizeInputs(raw: Matrix, norm: Normalization | undefined): M
 }
 
 function checkNormalization(norm: Normalization, cols: number): void {
+  for (const v of [norm.mean, norm.std]) {
+    check(!Array.isArray(v) || v.length === cols, `the inputs have ${cols} features, the normalization ${Array.isArray(v) ? v.length : 0} (one per feature)`,
+      "give the model's features, in its training order");
+  }
   const problem = normalizationProblem(norm, cols);
   check(problem === undefined, problem!);
 }

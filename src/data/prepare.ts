@@ -78,7 +78,6 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     features = c.header ? c.features : null;
     all = c.data;
     test = o.testCsv ? readCsv(o.testCsv, { labels, features: c.data.x.cols, ...(features ? { featureNames: features } : {}) }).data : null;
-    if (test) check(test.x.cols === all.x.cols, `${o.testCsv}: ${test.x.cols} features, the training file ${o.csv} has ${all.x.cols}`);
   } else {
     throw new TreegateError(`unknown dataset '${dataset as string}'`, `use one of ${DATASETS.join(', ')}`);
   }

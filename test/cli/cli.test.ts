@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
-import { shellWord } from '../../src/cli/experiment.js';
+import { commandLine } from '../../src/cli/experiment.js';
 import { cli, cliEnv, describeRun, expectUsageError, lastJson, tmp, type CliResult, reEscape } from './run.js';
 import { defaultMnistDir, MNIST_FILES } from '../../src/data/mnist.js';
 import { encodeSafetensors } from '../../src/io/safetensors.js';
@@ -525,7 +525,10 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   assert.deepEqual(lastJson(pj).predictions, lines.slice(1).map((l) => l.split(',')[0]));
   assert.equal(readFileSync(join(dir, 'pred.csv'), 'utf8').split('\n')[0], 'label');
   expectUsageError(['predict', '--model', model, '--csv', join(dir, 'features.csv'), '--out', join(dir, 'features.csv')], /--out .*features\.csv is the input file/);
-  expectUsageError(['predict', '--model', model, '--csv', join(dir, 'test.csv')], /test\.csv:1: lines have 3 cells, and the model takes 2 features \(the last column looks like labels/);
+  expectUsageError(['predict', '--model', model, '--csv', join(dir, 'features.csv'), '--out', model], /--out .*model\.safetensors is the model file/);
+  expectUsageError(['predict', '--model', model, '--csv', join(dir, 'test.csv')], /test\.csv:1: lines have 3 cells, and the model takes 2 features \(one column too many: if the last one is the label, remove it/);
+  writeFileSync(join(dir, 'extra.csv'), 'label,a,b\nhi,1,2\n');
+  expectUsageError(['predict', '--model', model, '--csv', join(dir, 'extra.csv')], /column 1 \('label'\) is not one of the model's features \('a', 'b'\): remove it/);
   // the header's names are recorded, and a test file whose columns are named otherwise is refused
   assert.deepEqual(JSON.parse(cli('inspect', '--model', model, '--no-usage', '--json').stdout.trim().split('\n').pop()!).config.data.features, ['a', 'b']);
   writeFileSync(join(dir, 'swapped.csv'), 'b,a,label\n' + rows.slice(0, 4).join('\n') + '\n');
@@ -550,6 +553,6 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
 });
 
 test('an experiment records the command that ran it as a shell reads it back', () => {
-  assert.equal(['treegate', '--verbose', 'experiment', 'gating', '--out', 'dir with space/it\'s', ''].map(shellWord).join(' '),
+  assert.equal(commandLine(['/usr/bin/node', '/x/dist/cli/main.js', '--verbose', 'experiment', 'gating', '--out', 'dir with space/it\'s', '']),
     "treegate --verbose experiment gating --out 'dir with space/it'\\''s' ''");
 });

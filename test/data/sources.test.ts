@@ -45,6 +45,16 @@ test('CSV: features and labels, with or without a header, classes in a stable or
   assert.deepEqual(Array.from(q.data.x.data), [1, 2, 3, 4, 5, 6]);
   assert.deepEqual(Array.from(q.data.y), [1, 0, 1]);
   rejects(() => parseCsv('1,"2",\n', 'e.csv', { labelColumn: null }), /e\.csv:1, column 3: '' is not a number/); // a comma after a quoted cell: an empty cell
+  // a byte order mark before a quoted header (Excel's "CSV UTF-8")
+  assert.deepEqual(parseCsv('\uFEFF"a","b","l"\n1,2,x\n3,4,y\n', 'bom.csv').features, ['a', 'b']);
+  // fractional and signed numeric labels first are labels, not a header's
+  assert.deepEqual(parseCsv('1,1.5\n2,1\n3,2\n', 'f.csv').labels, ['1', '1.5', '2']);
+  assert.deepEqual(parseCsv('1,+1\n2,-1\n3,-1\n', 's.csv').labels, ['-1', '1']);
+  // a model's classes that differ only as written each match themselves; others match by value
+  assert.deepEqual(Array.from(parseCsv('1,1\n2,1.0\n3,2.00\n', 'k.csv', { labels: ['1', '1.0', '2', 'x'] }).data.y), [0, 1, 2]);
+  // features alone: pandas' column-number header is refused, as with labels
+  rejects(() => parseCsv('0,1,2\n0.9,5,1\n0.1,7,2\n', 'p.csv', { labelColumn: null }), /p\.csv:1: this line reads 0, 1, …, 2: column numbers/);
+  assert.equal(parseCsv('0,1\n1,0\n', 'b.csv', { labelColumn: null }).data.x.rows, 2, 'two binary features: 0,1 is an example');
   // the label column by index and by name
   assert.deepEqual(Array.from(parseCsv('1,5,6\n0,7,8\n', 'c.csv', { labelColumn: 0 }).data.x.data), [5, 6, 7, 8]);
   assert.deepEqual(Array.from(parseCsv('k,a,b\nx,5,6\ny,7,8\n', 'd.csv', { labelColumn: 'k' }).data.y), [0, 1]);
@@ -70,10 +80,16 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   rejects(() => parseCsv('1,2,3,a\n', 'f.csv', { features: 2 }), /f\.csv:1: lines have 4 cells, and the model takes 2 features and a label \(give the file the training file's 2 feature/);
   rejects(() => parseCsv('1,2\n3,4\n', 'f.csv', { features: 2, labels: ['a', 'b'] }), /lines have 2 cells.*looks like features alone/);
   // pandas' habits: column numbers as a header, a row index as the first column
-  rejects(() => parseCsv('0,1,2\n0.5,1.5,0\n0.25,1,1\n', 'p.csv'), /p\.csv:1: this line reads 0, 1, …, 2, and no other line has its label: column numbers/);
-  assert.equal(parseCsv('0,1,2\n0.5,1.5,2\n0.25,1,1\n', 'p.csv').data.x.rows, 3, 'a first line 0, 1, 2 whose label recurs is an example');
-  rejects(() => parseCsv(',u,v,label\n0,1.5,2,a\n1,0.5,1,b\n2,3,1,a\n', 'i.csv'), /i\.csv: the first column has no name and counts the rows: a row index.*index=False/);
-  assert.equal(parseCsv(',u,v,label\n7,1.5,2,a\n1,0.5,1,b\n', 'i.csv').data.x.cols, 3, 'an unnamed column that is not a row count is a feature');
+  rejects(() => parseCsv('0,1,2,3\n0.5,1.5,2,0\n0.25,1,3,1\n', 'p.csv'), /p\.csv:1: this line's features read 0, 1, …, and no other line has its label '3': column numbers/);
+  assert.equal(parseCsv('0,1,2,3\n0.5,1.5,2,3\n0.25,1,1,1\n', 'p.csv').data.x.rows, 3, 'a first line 0, 1, 2, 3 whose label recurs is an example');
+  rejects(() => parseCsv(',u,v,label\n0,1.5,2,a\n1,0.5,1,b\n2,3,1,a\n', 'i.csv'), /i\.csv:1: the first column is named '': a row index, as pandas' to_csv\(\) writes one.*index=False/);
+  rejects(() => parseCsv('Unnamed: 0,u,v,label\n7,1.5,2,a\n1,0.5,1,b\n', 'i.csv'), /the first column is named 'Unnamed: 0': a row index/);
+  rejects(() => parseCsv(',u,v\n7,1.5,2\n', 'i.csv', { labelColumn: null }), /the first column is named '': a row index/);
+  // column numbers as a header, counting from 0 or 1, before string labels or the label column's name
+  rejects(() => parseCsv('0,1,2,species\n0.5,1.5,2,cat\n0.25,1,3,dog\n', 'p.csv'), /p\.csv:1: this line's features read 0, 1, …, and no other line has its label 'species': column numbers/);
+  rejects(() => parseCsv('1,2,3,5\n0.5,1.5,2,0\n0.25,1,3,1\n', 'p.csv'), /this line's features read 1, 2, …, and no other line has its label '5'/);
+  // whole numbers as labels, nearly one per example: a continuous target too
+  rejects(() => parseCsv(Array.from({ length: 120 }, (_, i) => `${i % 7},${1000 + i}`).join('\n'), 'w.csv'), /w\.csv: the label column holds 120 distinct whole numbers among 120 examples: a continuous target/);
   // a continuous target is not classes
   const floats = Array.from({ length: 40 }, (_, i) => `${i},${(i * 0.37).toFixed(3)}`).join('\n');
   rejects(() => parseCsv(floats, 'y.csv'), /y\.csv: the label column holds 40 distinct fractional numbers among 40 examples: a continuous target/);

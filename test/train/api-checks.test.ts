@@ -132,3 +132,28 @@ test("an experiment's override naming no setting, or of another kind than the se
   rejects(() => runMemorization(opts({ depths: 'x' }), [1]), /memorization: setting 'depths' must be an array, got "x"/);
   rejects(() => runMemorization(opts({ examples: '200' }), [1]), /setting 'examples' must be a number, got "200"/);
 });
+
+test('predict: classes and softmax probabilities, agreeing with evaluate, the same bits in any batch size; bad inputs named', () => {
+  const m = model();
+  const { x, y } = data(37, 4);
+  const { classes, probabilities } = m.predict(x);
+  assert.equal(classes.length, 37);
+  assert.deepEqual([probabilities.rows, probabilities.cols], [37, C]);
+  let correct = 0;
+  for (let i = 0; i < 37; i++) {
+    const p = Array.from(probabilities.data.subarray(i * C, (i + 1) * C));
+    assert.ok(Math.abs(p.reduce((a, b) => a + b, 0) - 1) < 1e-6, `row ${i} sums to 1`);
+    assert.equal(p.indexOf(Math.max(...p)), classes[i], `row ${i}: the class is the most probable`);
+    if (classes[i] === y[i]) correct++;
+  }
+  assert.equal(correct / 37, m.evaluate(x, y).accuracy);
+  const small = m.predict(x, 5);
+  assert.deepEqual(Array.from(small.classes), Array.from(classes));
+  assert.deepEqual(new Uint8Array(small.probabilities.data.buffer), new Uint8Array(probabilities.data.buffer));
+  assert.equal(m.predict(matrix(0, D)).classes.length, 0, 'no examples: no predictions');
+  const bad = matrix(2, D);
+  bad.data[3] = NaN;
+  rejects(() => m.predict(bad), /prediction input/);
+  rejects(() => m.predict(matrix(2, D + 1)), /expected shape \(N, 8\), got \(2, 9\)/);
+  rejects(() => m.predict(x, 0), /prediction batch size/);
+});
