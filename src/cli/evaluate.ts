@@ -32,7 +32,7 @@ function testSet(model: Model, o: ModelCliOptions, inspecting = false): Dataset 
   const norm = model.config.normalization;
   if (!norm && !o.csv) {
     throw new TreegateError(`${o.model} records no input normalization, so no dataset to test it on (a model made through the API, not by treegate train)`,
-      'pass a CSV test file with --csv FILE (its values are used as they are), or --no-usage to inspect it without data');
+      `pass a CSV test file with --csv FILE (its values are used as they are, its labels 0 … classes − 1)${orNoUsage}`);
   }
   const dataset = model.config.data?.dataset ?? 'mnist';
   if (!model.config.data && !o.csv) {

@@ -1,5 +1,5 @@
 import { check, checkInt, checkNumber } from '../core/errors.js';
-import { matrix, type Matrix } from '../core/tensor.js';
+import { checkShape, matrix, type Matrix } from '../core/tensor.js';
 import type { Rng } from '../core/rng.js';
 import { featureValue, MIN_STD, normalizationProblem, type InputNormalization } from '../core/normalization.js';
 
@@ -96,6 +96,8 @@ export function normalize(ds: Dataset, norm: Normalization): Dataset {
  * that `model.forward` and `evaluate` see what the model was trained on. A new matrix; raw is not changed.
  */
 export function normalizeInputs(raw: Matrix, norm: Normalization | undefined): Matrix {
+  check(typeof raw === 'object' && raw !== null && raw.data instanceof Float32Array, 'normalizeInputs takes a matrix of raw features', 'make one with matrix(rows, cols, data)');
+  checkShape(raw, raw.cols, 'raw inputs');
   // a model made without a normalization (the API's, not train's) takes its inputs as they are
   if (norm === undefined) return matrix(raw.rows, raw.cols, raw.data.slice(0, raw.rows * raw.cols));
   checkNormalization(norm, raw.cols);

@@ -1,4 +1,4 @@
-import { checkInt } from '../core/errors.js';
+import { check, checkInt } from '../core/errors.js';
 import { mlpConfig, paramShapes, type MlpOptions } from './model.js';
 
 /** Parameters of an MLP config, counted from its shapes (without building its weights). */
@@ -13,6 +13,8 @@ export function parameterCount(o: MlpOptions): number {
  */
 export function denseOfEqualParams(o: MlpOptions, target: number): MlpOptions {
   checkInt(target, 'parameter count of the dense MLP', 1);
+  check(typeof o === 'object' && o !== null && Array.isArray(o.hidden), 'denseOfEqualParams takes the options mlpConfig takes ({ inputSize, numClasses, hidden, … })',
+    'pass the options, not the config mlpConfig made from them');
   const dense = { ...o, treeLayers: [] as number[], routed: undefined };
   if (o.hidden.length === 0) return dense;
   const at = (f: number) => o.hidden.map((h) => Math.max(1, Math.round(h * f)));

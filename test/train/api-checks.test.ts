@@ -133,6 +133,13 @@ test("an experiment's override naming no setting, or of another kind than the se
   rejects(() => runMemorization(opts({ examples: '200' }), [1]), /setting 'examples' must be a number, got "200"/);
 });
 
+test('denseOfEqualParams given a config instead of the options says so', () => {
+  const options = { inputSize: D, numClasses: C, hidden: [12], treeLayers: [2], depth: 2 };
+  rejects(() => denseOfEqualParams(mlpConfig(options) as unknown as Parameters<typeof denseOfEqualParams>[0], 1000),
+    /denseOfEqualParams takes the options mlpConfig takes/);
+  assert.ok(denseOfEqualParams(options, 1000).hidden[0] > 12);
+});
+
 test('predict: classes and softmax probabilities, agreeing with evaluate, the same bits in any batch size; bad inputs named', () => {
   const m = model();
   const { x, y } = data(37, 4);
