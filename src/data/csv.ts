@@ -63,10 +63,12 @@ function quotedCells(line: string, at: string): string[] {
  * around cells ignored; a cell may be quoted, as in RFC 4180, within its line), every line with the same number of cells,
  * empty lines skipped. The first line is a header when none of its feature
  * cells is a number. Features must be finite numbers within float32's range.
- * Labels are strings; classes are numbered in the order of `opts.labels` when
- * given, else in sorted order (numerically when every label is an integer), so
- * the same file always gives the same numbering. Errors name the file, line
- * and column.
+ * Labels are strings; where every label is a number, a class is named by its
+ * value ('1' and '1.0' are class '1'). Classes are numbered in the order of
+ * `opts.labels` when given, else in sorted order (numerically when every label
+ * is a number), so the same file always gives the same numbering. Mistakes
+ * that would pass for data (a continuous target, pandas' row index or column
+ * numbers) are refused. Errors name the file, line and column.
  */
 export function parseCsv(text: string, source: string, opts: CsvOptions = {}): CsvData {
   // a UTF-8 byte order mark (Excel's "CSV UTF-8") is not part of the first cell
