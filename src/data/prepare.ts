@@ -84,6 +84,11 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
   if (o.limit !== undefined) {
     all = takeFirst(all, o.limit);
     if (test) test = takeFirst(test, o.limit);
+    // a file sorted by class loses its other classes to --limit: a model of one class scores 100% on its test split
+    const present = new Set(all.y).size;
+    check(present >= 2 || all.numClasses < 2,
+      `limit (--limit) ${o.limit} keeps the first ${all.x.rows} examples, which hold 1 of the ${all.numClasses} classes: the data is sorted by class`,
+      'shuffle its lines first (shuf FILE), or raise the limit');
   }
   if (dataset === 'csv' && !test) {
     const held = Math.max(1, Math.round(all.x.rows / 6));
