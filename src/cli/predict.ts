@@ -51,12 +51,12 @@ export function predictCommand(): Command {
       for (const c of classes) counts[c]++;
       const summary = `predicted ${classes.length} examples of ${o.csv}: ` +
         labels.map((l, c) => `'${l}' ${counts[c]}`).filter((_, c) => counts[c] > 0).join(', ');
-      // six significant digits: what a float32 probability holds, without its float64 tail
       const overflowed = predicted.filter((_, i) => !Number.isFinite(probabilities.data[i * C])).length;
       if (overflowed > 0) {
         process.stderr.write(`treegate: warning: the model's outputs overflow on ${overflowed} of the ${classes.length} examples: ` +
           'their probabilities are NaN and their class is not to be trusted (values far outside what the model was trained on?)\n');
       }
+      // six significant digits: what a float32 probability holds, without its float64 tail
       const rows = (c: number) => Array.from(probabilities.data.subarray(c * C, (c + 1) * C), (p) => Number(p.toPrecision(6)));
       if (o.json) {
         humanLines(true)(summary);
@@ -66,15 +66,15 @@ export function predictCommand(): Command {
           ...(o.out !== undefined ? { out: o.out } : {}),
         }) + '\n');
       }
-      const csv = [
+      const csv = () => [
         ['label', ...(o.probabilities ? labels : [])].map(cell).join(','),
         ...predicted.map((l, i) => [cell(l), ...(o.probabilities ? rows(i).map((p) => String(p)) : [])].join(',')),
       ].join('\n') + '\n';
       if (o.out !== undefined) {
-        writeFileAtomic(o.out, csv);
+        writeFileAtomic(o.out, csv());
         if (!o.json) humanLines(false)(`${summary}; wrote ${o.out}`);
       } else if (!o.json) {
-        process.stdout.write(csv);
+        process.stdout.write(csv());
         process.stderr.write(summary + '\n');
       }
     }), 'model', 'csv');

@@ -8,10 +8,10 @@ export interface InputNormalization { scale: number; mean: number | number[]; st
 export const MIN_STD = 1e-8;
 
 /**
- * What is wrong with `nz` as the normalization of a model of `inputSize` features, in words naming the field
- * (`normalization.std[3] is 0, must be …`); undefined where nothing is.
+ * What is wrong with `nz` as the normalization of `inputSize` features, in words naming the field
+ * (`normalization.std[3] is 0, must be …`); undefined where nothing is. `whose` names what has the features.
  */
-export function normalizationProblem(nz: unknown, inputSize: number): string | undefined {
+export function normalizationProblem(nz: unknown, inputSize: number, whose = 'the model has'): string | undefined {
   if (typeof nz !== 'object' || nz === null || Array.isArray(nz)) return 'normalization is not an object';
   const n = nz as Record<string, unknown>;
   const number = (v: unknown, min: number) => typeof v === 'number' && Number.isFinite(v) && v >= min;
@@ -21,7 +21,7 @@ export function normalizationProblem(nz: unknown, inputSize: number): string | u
   for (const [field, min] of [['mean', -Infinity], ['std', MIN_STD]] as const) {
     const v = n[field];
     if (Array.isArray(v)) {
-      if (v.length !== inputSize) return `normalization.${field} holds ${v.length} values, the model has ${inputSize} features (one each, or one number for all)`;
+      if (v.length !== inputSize) return `normalization.${field} holds ${v.length} values, ${whose} ${inputSize} features (one each, or one number for all)`;
       const bad = v.findIndex((e) => !number(e, min));
       if (bad >= 0) return `normalization.${field}[${bad}] is ${shown(v[bad])}, ${must(min)}`;
     } else if (!number(v, min)) {
@@ -31,9 +31,9 @@ export function normalizationProblem(nz: unknown, inputSize: number): string | u
   return undefined;
 }
 
-/** The value of a normalization's `mean` or `std` for feature `c`. */
-export function featureValue(v: number | number[], c: number): number {
-  return typeof v === 'number' ? v : v[c];
+/** A normalization's `mean` or `std` as one value per feature (the same number repeated where it is one). */
+export function perFeature(v: number | number[], features: number): Float64Array {
+  return typeof v === 'number' ? new Float64Array(features).fill(v) : Float64Array.from(v);
 }
 
 /** A copy that shares no array with `nz`. */

@@ -1,7 +1,7 @@
 import { check, checkInt, checkNumber } from '../core/errors.js';
 import { checkShape, matrix, type Matrix } from '../core/tensor.js';
 import type { Rng } from '../core/rng.js';
-import { featureValue, MIN_STD, normalizationProblem, type InputNormalization } from '../core/normalization.js';
+import { MIN_STD, perFeature, normalizationProblem, type InputNormalization } from '../core/normalization.js';
 
 /** A labelled classification dataset: x is (N, D) float32, y[i] in [0, numClasses). */
 export interface Dataset { name: string; x: Matrix; y: Int32Array; numClasses: number }
@@ -102,22 +102,18 @@ export function normalizeInputs(raw: Matrix, norm: Normalization | undefined): M
   if (norm === undefined) return matrix(raw.rows, raw.cols, raw.data.slice(0, raw.rows * raw.cols));
   checkNormalization(norm, raw.cols);
   const { rows, cols } = raw, out = matrix(rows, cols);
-  const { scale, mean, std } = norm;
+  const scale = norm.scale, mean = perFeature(norm.mean, cols), std = perFeature(norm.std, cols);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {
       const i = r * cols + c;
-      out.data[i] = (Math.fround(raw.data[i] * scale) - featureValue(mean, c)) / featureValue(std, c);
+      out.data[i] = (Math.fround(raw.data[i] * scale) - mean[c]) / std[c];
     }
   }
   return out;
 }
 
 function checkNormalization(norm: Normalization, cols: number): void {
-  for (const v of [norm.mean, norm.std]) {
-    check(!Array.isArray(v) || v.length === cols, `the inputs have ${cols} features, the normalization ${Array.isArray(v) ? v.length : 0} (one per feature)`,
-      "give the model's features, in its training order");
-  }
-  const problem = normalizationProblem(norm, cols);
+  const problem = normalizationProblem(norm, cols, 'the inputs have');
   check(problem === undefined, problem!);
 }
 
@@ -126,12 +122,8 @@ export function normalizeInPlace(ds: Dataset, norm: Normalization): Dataset {
   checkNormalization(norm, ds.x.cols);
   const { rows, cols } = ds.x;
   const d = ds.x.data;
-  const { mean, std } = norm;
-  if (typeof mean === 'number' && typeof std === 'number') {
-    for (let i = 0; i < rows * cols; i++) d[i] = (d[i] - mean) / std;
-    return ds;
-  }
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) d[r * cols + c] = (d[r * cols + c] - featureValue(mean, c)) / featureValue(std, c);
+  const mean = perFeature(norm.mean, cols), std = perFeature(norm.std, cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) d[r * cols + c] = (d[r * cols + c] - mean[c]) / std[c];
   return ds;
 }
 

@@ -70,7 +70,7 @@ test('computeNormalization per feature: each column its own mean and std, a cons
   // normalizeInputs from raw values gives the same bits
   assert.deepEqual(Array.from(normalizeInputs(ds.x, nz).data), Array.from(n.x.data));
   // lists of the wrong length are refused, naming the field
-  assert.throws(() => normalize(ds, { scale: 1, mean: [0, 0], std: 1 }), (e: unknown) => e instanceof TreegateError && /the inputs have 3 features, the normalization 2 \(one per feature\)/.test(e.message));
+  assert.throws(() => normalize(ds, { scale: 1, mean: [0, 0], std: 1 }), (e: unknown) => e instanceof TreegateError && /normalization\.mean holds 2 values, the inputs have 3 features/.test(e.message));
 });
 
 test('subset copies rows in order and checks indices', () => {
