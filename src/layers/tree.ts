@@ -5,6 +5,7 @@ import { backend, releaseFloats, type Backend } from '../kernels/backend.js';
 import { nodeCount, nodeDepth, Routing } from '../kernels/routing.js';
 import { InferenceTables, reusable } from './inference.js';
 import { nodeGradients } from './node-grads.js';
+import { PathSums } from './path-sums.js';
 import type { EarlyStep, GatingSource, Layer, LeafUsage, Macs, Mode, NodeInit, TreeConfig } from './layer.js';
 import { Param } from './param.js';
 
@@ -50,8 +51,15 @@ export class TreeGated implements Layer {
   readonly bias: Param[]; // per block (T, m)
   readonly gateWeight: Param[]; // per block (k, s), projection only; touched by backward only with straightThrough
   readonly gateBias: Param[]; // per block (k)
+  /**
+   * Rows from which a node's products in training are replaced by its share of its descendants' path sums
+   * (path-sums.ts; DESIGN §2's alternative). Infinity: one product per node. Changes which sums are rounded, not the
+   * model; trees only, and not with straight-through training.
+   */
+  collapseRows = 64;
 
   private routing: Routing[];
+  private sums: PathSums[]; // per block: the path sums of the last train forward
   private xs: Scratch[]; // per block (N, s) sorted inputs of the last train forward
   private xsUsed: Float32Array[]; // per block: the sorted inputs of the last train forward (a scratch, or x itself)
   private direct = false; // last train forward: one block and rows already in sorted order (no gather, no scatter)
@@ -124,6 +132,7 @@ export class TreeGated implements Layer {
     this.gateWeight = [];
     this.gateBias = [];
     this.routing = [];
+    this.sums = [];
     this.xs = [];
     this.xsUsed = [];
     this.g = [];
@@ -137,6 +146,7 @@ export class TreeGated implements Layer {
         this.gateBias.push(new Param(`${p}.gate_bias`, [k], 1));
       }
       this.routing.push(new Routing());
+      this.sums.push(new PathSums());
       this.xs.push(new Scratch());
       this.g.push(new Scratch());
       this.usage.push(new Float64Array(2 ** k));
@@ -264,13 +274,22 @@ export class TreeGated implements Layer {
       // one block whose rows are already in sorted order (k = 0, or one leaf): x and y serve as the sorted arrays
       const direct = this.blocks === 1 && rt.isIdentity();
       const w = leaves ? leaves.w[j] : this.weight[j].data, b = leaves ? leaves.b[j] : this.bias[j].data;
+      const sums = this.sums[j];
+      if (mode === 'infer' || this.flat || this.straightThrough || !sums.plan(rt, this.depth, this.collapseRows)) sums.active = false;
+      else sums.build(be, w, b, m, s);
       let xs = x.data;
       if (direct) {
         y.fill(0);
-        be.groupedForward(rt, xs, s, w, b, m, y, leaves !== null);
+        if (sums.active) sums.forward(be, xs, s, w, b, m, y);
+        else be.groupedForward(rt, xs, s, w, b, m, y, leaves !== null);
       } else {
         xs = (mode === 'train' ? this.xs[j] : this.xs[0]).get(N * s); // (N, s) sorted x_j
-        be.routedForward(rt, x.data, n, j * s, xs, s, w, b, m, ys, y, j > 0, leaves !== null);
+        if (sums.active) {
+          be.gatherRows(x.data, n, j * s, rt.perm, N, s, xs);
+          ys.fill(0, 0, N * m);
+          sums.forward(be, xs, s, w, b, m, ys);
+          be.scatterRows(ys, m, rt.perm, N, y, m, 0, j > 0);
+        } else be.routedForward(rt, x.data, n, j * s, xs, s, w, b, m, ys, y, j > 0, leaves !== null);
       }
       this.xsUsed[j] = xs;
       this.direct = direct;
@@ -287,7 +306,7 @@ export class TreeGated implements Layer {
     const n = this.inputSize, s = this.blockSize, m = this.outputSize, be = backend();
     const dx = needInputGrad ? this.dx.get(N * n) : null;
     for (let j = 0; j < this.blocks; j++) {
-      const rt = this.routing[j], xs = this.xsUsed[j], direct = this.direct;
+      const rt = this.routing[j], xs = this.xsUsed[j], direct = this.direct, sums = this.sums[j];
       const dys = direct ? dy.data : this.dys.get(N * m);
       if (!direct) be.gatherRows(dy.data, m, 0, rt.perm, N, m, dys);
       const w = this.weight[j], b = this.bias[j];
@@ -295,10 +314,12 @@ export class TreeGated implements Layer {
       if (dxs) {
         dxs.fill(0);
         if (this.straightThrough) this.gateBackward(j, dys, xs, dxs);
+        else if (sums.active) sums.backwardInput(be, dys, m, w.data, s, dxs);
         else be.groupedBackwardInput(rt, dys, m, w.data, s, dxs);
       }
       if (dx && !direct) be.scatterRows(dxs!, s, rt.perm, N, dx, n, j * s, false);
-      nodeGradients(be, rt, dys, m, xs, s, w, b, early);
+      if (sums.active) sums.gradients(be, rt, dys, m, xs, s, w, b, early);
+      else nodeGradients(be, rt, dys, m, xs, s, w, b, early);
     }
     return dx ? matrix(N, n, dx) : null;
   }
@@ -392,6 +413,7 @@ export class TreeGated implements Layer {
   dispose(): void {
     // a table may be a parameter's own array (k = 0, flat): releasing an array twice is harmless
     this.leafTables.drop((t) => [...t.w, ...t.b].forEach(releaseFloats));
+    for (const p of this.sums) p.dispose();
     for (const p of this.params()) p.dispose();
   }
 

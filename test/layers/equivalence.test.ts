@@ -197,16 +197,19 @@ test('(b) collapsed tables are laid out for the backend in use, and rebuilt when
 // every backend the machine has: the layer's own calls (routed forward, grouped backward, collapsed tables)
 // against the backend-independent formula
 for (const backendName of registerAvailableBackends()) {
-  test(`(c) [${backendName}] forward and backward equal the per-example DESIGN formula (k 0..4, blocks 1..3, both gatings)`, (t) => {
+  test(`(c) [${backendName}] forward and backward equal the per-example DESIGN formula (k 0..4, blocks 1..3, both gatings; per node and on path sums)`, (t) => {
     setBackend(backendName);
     t.after(() => void setBackend('js'));
     const rng = new Rng(35);
-    for (let k = 0; k <= 4; k++) {
+    // collapseRows: the default (no node of these batches has 32 rows: one product per node), every node above the
+    // leaves on path sums, and nodes of 5 rows and more (a frontier at mixed depths)
+    for (const collapseRows of [32, 1, 5]) for (let k = 0; k <= 4; k++) {
       for (const [B, s] of [[1, 6], [2, 5], [3, 4]]) {
         for (const gating of ['units', 'projection'] as const) {
           for (const batch of ['random', 'one leaf', 'two leaves'] as const) {
             const m = 3, N = batch === 'random' ? 21 : 6;
             const tree = new TreeGated({ inputSize: B * s, outputSize: m, depth: k, blocks: B, gating, nodeInit: 'small' }).init(rng);
+            tree.collapseRows = collapseRows;
             for (const b of tree.bias) randomize(rng, b.data, 0.5);
             if (gating === 'units' && k > 0) tree.gateUnits = Array.from({ length: k }, (_, d) => s - 1 - d); // not the default order
             let x: Matrix;
@@ -219,7 +222,7 @@ for (const backendName of registerAvailableBackends()) {
               }
               x = batch === 'random' ? projectionBatch(rng, tree, N, 1e-3) : randomMatrix(rng, N, B * s);
             }
-            const what = `k=${k} B=${B} s=${s} ${gating} ${batch}`;
+            const what = `k=${k} B=${B} s=${s} ${gating} ${batch} collapseRows=${collapseRows}`;
             const { leaves } = referenceLeaves(tree, x);
             tree.resetUsage();
             const y = tree.forward(x, 'train').data.slice();
@@ -248,6 +251,38 @@ for (const backendName of registerAvailableBackends()) {
         }
       }
     }
+  });
+}
+
+for (const backendName of registerAvailableBackends()) {
+  test(`(c) [${backendName}] on path sums, gradients accumulated over two batches equal the per-node ones (a deep tree, wide nodes)`, (t) => {
+    setBackend(backendName);
+    t.after(() => void setBackend('js'));
+    const opts = { inputSize: 24, outputSize: 20, depth: 6, nodeInit: 'small' as const };
+    const [perNode, summed] = [0, 1].map(() => new TreeGated(opts).init(new Rng(37)));
+    perNode.collapseRows = Infinity;
+    summed.collapseRows = 8;
+    const rng = new Rng(38);
+    const batches = [96, 200].map((N) => ({ x: randomMatrix(rng, N, 24), dy: randomMatrix(rng, N, 20) }));
+    const dx: Float32Array[][] = [[], []];
+    [perNode, summed].forEach((tree, i) => {
+      for (const { x, dy } of batches) {
+        tree.forward(x, 'train');
+        dx[i].push(tree.backward(dy, true)!.data.slice());
+      }
+    });
+    batches.forEach((_, b) => assertClose(dx[1][b], dx[0][b], near(dx[0][b]), `batch ${b}: dx`));
+    const [w0, w1] = [perNode.weight[0], summed.weight[0]], [b0, b1] = [perNode.bias[0], summed.bias[0]];
+    assert.deepEqual([...w1.touched.subarray(0, w1.touchedCount)].sort((a, b) => a - b), [...w0.touched.subarray(0, w0.touchedCount)].sort((a, b) => a - b), 'touched nodes');
+    assertClose(w1.grad, w0.grad, near(w0.grad), 'dU over both batches');
+    assertClose(b1.grad, b0.grad, near(b0.grad), 'dc over both batches');
+    // the first batch alone (fresh gradients) took the sums: the same gradient as per node
+    for (const tree of [perNode, summed]) for (const p of tree.params()) p.clearGrad();
+    for (const tree of [perNode, summed]) {
+      tree.forward(batches[0].x, 'train');
+      tree.backward(batches[0].dy, false);
+    }
+    assertClose(w1.grad, w0.grad, near(w0.grad), 'dU of one batch');
   });
 }
 

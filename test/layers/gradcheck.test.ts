@@ -150,6 +150,26 @@ for (const gating of ['units', 'projection'] as const) {
   });
 }
 
+testOnEveryBackend('TreeGated on path sums (nodes of 1 row and more, or 3, collapsed): gradients of x and of every node', () => {
+  const rng = new Rng(5);
+  for (const collapseRows of [1, 3]) {
+    for (let k = 1; k <= 3; k++) {
+      for (const [B, s] of [[1, 5], [2, 4]]) {
+        for (const gating of ['units', 'projection'] as const) {
+          for (const batch of ['random', 'one leaf'] as const) {
+            const { layer, x } = treeCase(rng, k, B, s, gating, batch);
+            layer.collapseRows = collapseRows;
+            gradcheckLayer(layer, x, rng, `tree k=${k} B=${B} s=${s} ${gating} ${batch} collapseRows=${collapseRows}`, {
+              signature: leafSignature(layer, x),
+              skipParams: (name) => name.endsWith('.gate_weight') || name.endsWith('.gate_bias'),
+            });
+          }
+        }
+      }
+    }
+  }
+});
+
 testOnEveryBackend('TreeGated: backward touches exactly the nodes on the batch paths; grad is zero elsewhere', () => {
   const rng = new Rng(5);
   for (const k of [1, 2, 3]) {

@@ -65,9 +65,12 @@ test('same seed with projection gating and two blocks: bit-identical', () => {
 testOnEveryBackend('the fused step (tree, flat and expert weights updated during backward) trains the same model, bit for bit, as the separate step', () => {
   const sgd = { optimizer: { kind: 'sgd' as const, momentum: 0.9, weightDecay: 1e-3 }, schedule: 'constant' as const };
   const wide: MlpOptions = { ...MLP, hidden: [12, 8], treeLayers: [2, 3], depth: 2, blocks: 2, gating: 'projection' };
+  const wider: MlpOptions = { ...wide, hidden: [48, 8], blocks: 1 };
   for (const [opts, mlp, what] of [[{}, MLP, 'adam'], [sgd, MLP, 'sgd'], [{}, wide, 'two tree layers of two blocks'],
     [{}, { ...wide, straightThrough: true }, 'straight-through gating'], [{}, { ...MLP, routed: 'flat' }, 'flat leaves'],
-    [{}, { ...wide, routed: 'moe', experts: 5, topK: 2 }, 'mixtures of experts']] as const) {
+    [{}, { ...wide, routed: 'moe', experts: 5, topK: 2 }, 'mixtures of experts'],
+    [{ batchSize: 64 }, MLP, 'batches of 64: the root on path sums'], [{ ...sgd, batchSize: 64 }, MLP, 'sgd, batches of 64'],
+    [{ batchSize: 64 }, wider, 'batches of 64, two tree layers']] as const) {
     const a = run(7, opts, mlp), b = run(7, { ...opts, fusedStep: false }, mlp);
     a.model.params().forEach((p, i) => assert.deepEqual(bytes(p.data), bytes(b.model.params()[i].data), `${what}: ${p.name}`));
     assert.deepEqual(a.losses, b.losses, what);

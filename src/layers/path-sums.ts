@@ -1,0 +1,177 @@
+import { releaseFloats, type Backend } from '../kernels/backend.js';
+import { nodeDepth, Routing } from '../kernels/routing.js';
+import { applyWeightStep } from '../kernels/weight-step.js';
+import type { EarlyStep } from './layer.js';
+import { nodeGradients } from './node-grads.js';
+import type { Param } from './param.js';
+
+/**
+ * Training on path sums (DESIGN §2's alternative to one product per node; bench/collapse/collapse.ts measures it).
+ * A node of at least `minRows` rows above the leaves is collapsed: it has no product of its own. The nodes whose
+ * parent is collapsed (the frontier) multiply their rows by their path sums C_q = Σ_{a on the path to q} U_a in
+ * place of U_q, in the forward pass and the input gradient alike; the nodes below the frontier keep their own
+ * products. A collapsed node's weight gradient is the sum of its children's, since its rows are theirs. These are
+ * the per-node execution's sums in another order, so the results differ from it by rounding only.
+ *
+ * What it saves: the products of the collapsed nodes, three times per step (forward, input and weight gradients);
+ * what it costs: one matrix add per collapsed or frontier node to build the sums and one per collapsed node to add
+ * up its gradient, each a pass over a node's table in memory, and the frontier's optimizer step unfused from its
+ * product. Nodes collapse from max(minRows, N / 8) rows: the layer's default minRows, 64, was the best or near the
+ * best of 32, 64 and 128 in bench/collapse/collapse.ts, and the bound N / 8 keeps the sums to a few dozen tables
+ * whatever the batch.
+ */
+export class PathSums {
+  /** whether the last plan() collapsed anything (else the caller runs the per-node products) */
+  active = false;
+  private front = new Routing(); // the frontier, each node numbered by its path-sum table
+  private frontNodes = new Routing(); // the frontier with its node ids
+  private below = new Routing(); // the nodes below the frontier
+  private up: number[] = []; // collapsed nodes, depth by depth
+  private upRange: number[] = []; // [start, end) of each collapsed node's rows
+  private slot = new Map<number, number>(); // collapsed node below the root → its table of prefix sums
+  private present = new Set<number>(); // collapsed and frontier nodes
+  private summed = new Int32Array(0); // collapsed and frontier nodes, whose gradients are made in the weights' gradient
+  private tables: Float32Array = new Float32Array(0); // prefix sums of the collapsed nodes below the root, then the frontier's path sums
+  private tableBias: Float32Array = new Float32Array(0); // the frontier's path sums of the biases
+  private made: Backend | null = null; // the backend whose floats() made the tables
+
+  /**
+   * Lists the collapsed nodes, the frontier and the nodes below it from a sorted routing of depth k; sets and
+   * returns `active`: false where the root has fewer than max(minRows, N / 8) rows or k = 0.
+   */
+  plan(rt: Routing, k: number, minRows: number): boolean {
+    const R = Math.max(minRows, Math.ceil(rt.n / 8));
+    this.active = k > 0 && rt.nodeCount > 0 && rt.end[0] - rt.start[0] >= R;
+    if (!this.active) return false;
+    this.up = [];
+    this.upRange = [];
+    this.slot.clear();
+    this.present.clear();
+    const front: number[] = [], below: number[] = [];
+    for (let g = 0; g < rt.nodeCount; g++) {
+      const t = rt.node[g];
+      if (t === 0 || this.slot.has((t - 1) >> 1)) {
+        if (rt.end[g] - rt.start[g] >= R && nodeDepth(t) < k) {
+          this.up.push(t);
+          this.upRange.push(rt.start[g], rt.end[g]);
+          this.slot.set(t, this.slot.size - 1); // the root (first) -1: its sums are its own table
+        } else front.push(g);
+        this.present.add(t);
+      } else below.push(g);
+    }
+    sub(this.front, rt, front, (_, i) => i);
+    sub(this.frontNodes, rt, front, (g) => rt.node[g]);
+    sub(this.below, rt, below, (g) => rt.node[g]);
+    this.summed = Int32Array.from(this.present);
+    return true;
+  }
+
+  /** Builds the frontier's path sums of the weights w (T, m, s) and biases (T, m) of the last plan. */
+  build(be: Backend, w: Float32Array, bias: Float32Array, m: number, s: number): void {
+    const ms = m * s, prefixes = this.slot.size - 1, F = this.front.nodeCount;
+    if (this.made !== be || this.tables.length < (prefixes + F) * ms || this.tableBias.length < F * m) {
+      this.dispose();
+      this.made = be;
+      this.tables = be.floats((prefixes + F) * ms);
+      this.tableBias = be.floats(F * m);
+    }
+    const node = (t: number): Float32Array => w.subarray(t * ms, (t + 1) * ms);
+    const sums = (t: number): Float32Array => {
+      const i = this.slot.get(t)!;
+      return i < 0 ? node(0) : this.tables.subarray(i * ms, (i + 1) * ms);
+    };
+    const add = (out: Float32Array, t: number): void => {
+      out.set(sums((t - 1) >> 1));
+      be.addRowVector(out, 1, ms, node(t));
+    };
+    for (const t of this.up) if (t > 0) add(sums(t), t);
+    for (let i = 0; i < F; i++) {
+      const t = this.frontNodes.node[i];
+      add(this.tables.subarray((prefixes + i) * ms, (prefixes + i + 1) * ms), t);
+      const c = this.tableBias.subarray(i * m, (i + 1) * m);
+      c.fill(0);
+      for (let a = t; ; a = (a - 1) >> 1) {
+        for (let j = 0, o = a * m; j < m; j++) c[j] += bias[o + j];
+        if (a === 0) break;
+      }
+    }
+  }
+
+  /** ys[r] += xs[r] (the path sum or node table)ᵀ + its bias, as groupedForward over the whole routing. */
+  forward(be: Backend, xs: Float32Array, s: number, w: Float32Array, bias: Float32Array, m: number, ys: Float32Array): void {
+    be.groupedForward(this.front, xs, s, this.frontTables(m * s), this.tableBias, m, ys);
+    be.groupedForward(this.below, xs, s, w, bias, m, ys);
+  }
+
+  /** dxs[r] += dys[r] (the path sum or node table), as groupedBackwardInput over the whole routing. */
+  backwardInput(be: Backend, dys: Float32Array, m: number, w: Float32Array, s: number, dxs: Float32Array): void {
+    be.groupedBackwardInput(this.front, dys, m, this.frontTables(m * s), s, dxs);
+    be.groupedBackwardInput(this.below, dys, m, w, s, dxs);
+  }
+
+  /**
+   * The node weights' and biases' gradients (and with `early` the step, as nodeGradients): the products of the
+   * frontier and the nodes below it, then each collapsed node's as the sum of its children's, deepest first. Where
+   * the weights hold gradients already (accumulation over batches), the sums would carry them up too: the per-node
+   * products of the whole routing `rt` are made instead.
+   */
+  gradients(be: Backend, rt: Routing, dys: Float32Array, m: number, xs: Float32Array, s: number, w: Param, b: Param,
+    early: EarlyStep | undefined): void {
+    if (w.touchedCount > 0) {
+      nodeGradients(be, rt, dys, m, xs, s, w, b, early);
+      return;
+    }
+    const ms = m * s, step = early ? early.weightStep(w) : null, dw = w.grad;
+    if (step) be.groupedBackwardWeightStep(this.below, dys, m, xs, s, w.data, dw, b.grad, step);
+    else be.groupedBackwardWeight(this.below, dys, m, xs, s, dw, b.grad, fresh(this.below.nodeCount));
+    be.groupedBackwardWeight(this.frontNodes, dys, m, xs, s, dw, b.grad, fresh(this.frontNodes.nodeCount));
+    for (let i = this.up.length - 1; i >= 0; i--) {
+      const t = this.up[i], r0 = this.upRange[2 * i], r1 = this.upRange[2 * i + 1], g = dw.subarray(t * ms, (t + 1) * ms);
+      for (const c of [2 * t + 1, 2 * t + 2]) if (this.present.has(c)) be.addRowVector(g, 1, ms, dw.subarray(c * ms, (c + 1) * ms));
+      be.addColumnSums(dys.subarray(r0 * m, r1 * m), r1 - r0, m, b.grad.subarray(t * m, (t + 1) * m));
+    }
+    if (step) {
+      applyWeightStep(be, w.data, dw, ms, this.summed, this.summed.length, step);
+      w.version++;
+    } else for (let g = 0; g < rt.nodeCount; g++) w.touch(rt.node[g]);
+    for (let g = 0; g < rt.nodeCount; g++) b.touch(rt.node[g]);
+  }
+
+  /** Gives the tables back to the backend that made them. */
+  dispose(): void {
+    releaseFloats(this.tables);
+    releaseFloats(this.tableBias);
+    this.tables = new Float32Array(0);
+    this.tableBias = new Float32Array(0);
+    this.made = null;
+  }
+
+  private frontTables(ms: number): Float32Array {
+    return this.tables.subarray((this.slot.size - 1) * ms, (this.slot.size - 1 + this.front.nodeCount) * ms);
+  }
+}
+
+/** `r` made the routing of rt's node ranges gs (rows, order and depth of rt), the node of range gs[i] numbered id(gs[i], i). */
+function sub(r: Routing, rt: Routing, gs: number[], id: (g: number, i: number) => number): void {
+  const n = gs.length;
+  if (r.node.length < n) {
+    r.node = new Int32Array(n);
+    r.start = new Int32Array(n);
+    r.end = new Int32Array(n);
+  }
+  gs.forEach((g, i) => {
+    r.node[i] = id(g, i);
+    r.start[i] = rt.start[g];
+    r.end[i] = rt.end[g];
+  });
+  r.nodeCount = n;
+  r.n = rt.n;
+  r.perm = rt.perm;
+  r.leaf = rt.leaf;
+  r.depth = rt.depth;
+}
+
+/** The `fresh` hint of a node list whose gradients all hold zeros. */
+function fresh(n: number): Uint8Array {
+  return new Uint8Array(n).fill(1);
+}
