@@ -19,6 +19,19 @@ export function addRowVector(y: usize, rows: i32, cols: i32, v: usize): void {
   }
 }
 
+/** out = a + b over n floats. */
+export function addArrays(a: usize, b: usize, out: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const q = <usize>i << 2;
+    v128.store(out + q, f32x4.add(v128.load(a + q), v128.load(b + q)));
+  }
+  for (; i < n; i++) {
+    const q = <usize>i << 2;
+    store<f32>(out + q, load<f32>(a + q) + load<f32>(b + q));
+  }
+}
+
 /** out[j] += Σ_i x[i, j], row by row (the reference order, so results are bit-identical). */
 export function addColumnSums(x: usize, rows: i32, cols: i32, out: usize): void {
   let j = 0;

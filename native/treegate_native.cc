@@ -700,6 +700,18 @@ napi_value AddRowVector(napi_env env, napi_callback_info info) {
   });
 }
 
+// addArrays(a, b, out, count): out = a + b
+napi_value AddArrays(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    napi_value v[4];
+    argv(env, info, 4, v);
+    const int64_t n = i64(env, v[3], "count");
+    F32 a = checked(env, v[0], "a", n), b = checked(env, v[1], "b", n), o = checked(env, v[2], "out", n);
+    for (int64_t i = 0; i < n; i++) o.p[i] = a.p[i] + b.p[i];
+    return undefined(env);
+  });
+}
+
 // addColumnSums(x, rows, cols, out): out[j] += Σ_i x[i, j]
 napi_value AddColumnSums(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
@@ -1022,6 +1034,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"adamUpdate", nullptr, AdamUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgdUpdate", nullptr, SgdUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"addRowVector", nullptr, AddRowVector, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"addArrays", nullptr, AddArrays, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"addColumnSums", nullptr, AddColumnSums, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"rowDots", nullptr, RowDots, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"scaleRows", nullptr, ScaleRows, nullptr, nullptr, nullptr, napi_default, nullptr},

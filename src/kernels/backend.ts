@@ -45,6 +45,7 @@ export interface Backend {
   readonly groupedBackwardWeight: typeof groupedBackwardWeight;
   readonly groupedBackwardWeightStep: GroupedBackwardWeightStep;
   readonly addRowVector: typeof elementwise.addRowVector;
+  readonly addArrays: typeof elementwise.addArrays;
   readonly addColumnSums: typeof elementwise.addColumnSums;
   readonly rowDots: typeof elementwise.rowDots;
   readonly scaleRows: typeof elementwise.scaleRows;

@@ -41,6 +41,11 @@ export function scaleRows(x: Float32Array, rows: number, cols: number, scale: Fl
   }
 }
 
+/** out = a + b, elementwise over count floats (the tree layer's path sums: src/layers/path-sums.ts). */
+export function addArrays(a: Float32Array, b: Float32Array, out: Float32Array, count: number): void {
+  for (let i = 0; i < count; i++) out[i] = a[i] + b[i];
+}
+
 /**
  * y = x < 0 ? 0 : x. NaN passes through (as x > 0 ? x : 0 would not): a NaN
  * weight or input must reach the loss, where training detects it, instead

@@ -1,3 +1,4 @@
+import { TreegateError } from '../core/errors.js';
 import { releaseFloats, type Backend } from '../kernels/backend.js';
 import { nodeDepth, Routing } from '../kernels/routing.js';
 import { applyWeightStep } from '../kernels/weight-step.js';
@@ -16,10 +17,13 @@ import type { Param } from './param.js';
  * What it saves: the products of the collapsed nodes, three times per step (forward, input and weight gradients);
  * what it costs: one matrix add per collapsed or frontier node to build the sums and one per collapsed node to add
  * up its gradient, each a pass over a node's table in memory, and the frontier's optimizer step unfused from its
- * product. Nodes collapse from max(minRows, N / 8) rows: the layer's default minRows, 64, was the best or near the
- * best of 32, 64 and 128 in bench/collapse/collapse.ts, and the bound N / 8 keeps the sums to a few dozen tables
- * whatever the batch.
+ * product. Nodes collapse from max(minRows, N / 8) rows (the layer's default minRows, 32, was the best or near the
+ * best of 32, 64 and 128 in bench/collapse/collapse.ts), and from twice that, or more, where more than MAX_COLLAPSED
+ * nodes would collapse: the tables, at most 2 · MAX_COLLAPSED node tables, are kept for the next step until the
+ * layer is disposed.
  */
+const MAX_COLLAPSED = 32;
+
 export class PathSums {
   /** whether the last plan() collapsed anything (else the caller runs the per-node products) */
   active = false;
@@ -34,13 +38,24 @@ export class PathSums {
   private tables: Float32Array = new Float32Array(0); // prefix sums of the collapsed nodes below the root, then the frontier's path sums
   private tableBias: Float32Array = new Float32Array(0); // the frontier's path sums of the biases
   private made: Backend | null = null; // the backend whose floats() made the tables
+  private version = -1; // the weights' version the tables were built from
 
   /**
    * Lists the collapsed nodes, the frontier and the nodes below it from a sorted routing of depth k; sets and
    * returns `active`: false where the root has fewer than max(minRows, N / 8) rows or k = 0.
    */
   plan(rt: Routing, k: number, minRows: number): boolean {
-    const R = Math.max(minRows, Math.ceil(rt.n / 8));
+    if (!(minRows >= 1)) {
+      throw new TreegateError(`collapseRows must be a number ≥ 1 (or Infinity), got ${String(minRows)}`,
+        'set it to the rows from which a node trains on path sums, or Infinity for one product per node');
+    }
+    let R = Math.max(minRows, Math.ceil(rt.n / 8));
+    const collapsing = (r: number): number => {
+      let c = 0;
+      for (let g = 0; g < rt.nodeCount; g++) if (rt.end[g] - rt.start[g] >= r && nodeDepth(rt.node[g]) < k) c++;
+      return c;
+    };
+    while (R <= rt.n && collapsing(R) > MAX_COLLAPSED) R *= 2;
     this.active = k > 0 && rt.nodeCount > 0 && rt.end[0] - rt.start[0] >= R;
     if (!this.active) return false;
     this.up = [];
@@ -66,8 +81,9 @@ export class PathSums {
     return true;
   }
 
-  /** Builds the frontier's path sums of the weights w (T, m, s) and biases (T, m) of the last plan. */
-  build(be: Backend, w: Float32Array, bias: Float32Array, m: number, s: number): void {
+  /** Builds the frontier's path sums of the weights w (T, m, s), at `version`, and biases (T, m) of the last plan. */
+  build(be: Backend, w: Float32Array, version: number, bias: Float32Array, m: number, s: number): void {
+    this.version = version;
     const ms = m * s, prefixes = this.slot.size - 1, F = this.front.nodeCount;
     if (this.made !== be || this.tables.length < (prefixes + F) * ms || this.tableBias.length < F * m) {
       this.dispose();
@@ -80,10 +96,7 @@ export class PathSums {
       const i = this.slot.get(t)!;
       return i < 0 ? node(0) : this.tables.subarray(i * ms, (i + 1) * ms);
     };
-    const add = (out: Float32Array, t: number): void => {
-      out.set(sums((t - 1) >> 1));
-      be.addRowVector(out, 1, ms, node(t));
-    };
+    const add = (out: Float32Array, t: number): void => be.addArrays(sums((t - 1) >> 1), node(t), out, ms);
     for (const t of this.up) if (t > 0) add(sums(t), t);
     for (let i = 0; i < F; i++) {
       const t = this.frontNodes.node[i];
@@ -95,6 +108,14 @@ export class PathSums {
         if (a === 0) break;
       }
     }
+  }
+
+  /**
+   * Whether the backward pass can read the tables: planned, and built from the weights at `version` (a step or an
+   * edit since the forward pass, e.g. a second backward after a fused step, makes it take the per-node products).
+   */
+  current(version: number): boolean {
+    return this.active && this.version === version;
   }
 
   /** ys[r] += xs[r] (the path sum or node table)ᵀ + its bias, as groupedForward over the whole routing. */

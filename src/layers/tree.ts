@@ -52,11 +52,12 @@ export class TreeGated implements Layer {
   readonly gateWeight: Param[]; // per block (k, s), projection only; touched by backward only with straightThrough
   readonly gateBias: Param[]; // per block (k)
   /**
-   * Rows from which a node's products in training are replaced by its share of its descendants' path sums
-   * (path-sums.ts; DESIGN §2's alternative). Infinity: one product per node. Changes which sums are rounded, not the
-   * model; trees only, and not with straight-through training.
+   * Rows from which a node trains on path sums (path-sums.ts; DESIGN §2's alternative): a node of at least
+   * max(collapseRows, N / 8) rows above the leaves has no product of its own in a training pass, and the nodes of
+   * the frontier below it multiply by their path sums. Infinity: one product per node. Changes how the sums are
+   * rounded, not the model; trees only, not with straight-through training; a number ≥ 1.
    */
-  collapseRows = 64;
+  collapseRows = 32;
 
   private routing: Routing[];
   private sums: PathSums[]; // per block: the path sums of the last train forward
@@ -276,7 +277,7 @@ export class TreeGated implements Layer {
       const w = leaves ? leaves.w[j] : this.weight[j].data, b = leaves ? leaves.b[j] : this.bias[j].data;
       const sums = this.sums[j];
       if (mode === 'infer' || this.flat || this.straightThrough || !sums.plan(rt, this.depth, this.collapseRows)) sums.active = false;
-      else sums.build(be, w, b, m, s);
+      else sums.build(be, w, this.weight[j].version, b, m, s);
       let xs = x.data;
       if (direct) {
         y.fill(0);
@@ -306,7 +307,7 @@ export class TreeGated implements Layer {
     const n = this.inputSize, s = this.blockSize, m = this.outputSize, be = backend();
     const dx = needInputGrad ? this.dx.get(N * n) : null;
     for (let j = 0; j < this.blocks; j++) {
-      const rt = this.routing[j], xs = this.xsUsed[j], direct = this.direct, sums = this.sums[j];
+      const rt = this.routing[j], xs = this.xsUsed[j], direct = this.direct, sums = this.sums[j].current(this.weight[j].version) ? this.sums[j] : null;
       const dys = direct ? dy.data : this.dys.get(N * m);
       if (!direct) be.gatherRows(dy.data, m, 0, rt.perm, N, m, dys);
       const w = this.weight[j], b = this.bias[j];
@@ -314,11 +315,11 @@ export class TreeGated implements Layer {
       if (dxs) {
         dxs.fill(0);
         if (this.straightThrough) this.gateBackward(j, dys, xs, dxs);
-        else if (sums.active) sums.backwardInput(be, dys, m, w.data, s, dxs);
+        else if (sums) sums.backwardInput(be, dys, m, w.data, s, dxs);
         else be.groupedBackwardInput(rt, dys, m, w.data, s, dxs);
       }
       if (dx && !direct) be.scatterRows(dxs!, s, rt.perm, N, dx, n, j * s, false);
-      if (sums.active) sums.gradients(be, rt, dys, m, xs, s, w, b, early);
+      if (sums) sums.gradients(be, rt, dys, m, xs, s, w, b, early);
       else nodeGradients(be, rt, dys, m, xs, s, w, b, early);
     }
     return dx ? matrix(N, n, dx) : null;

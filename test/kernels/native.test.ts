@@ -435,6 +435,11 @@ test('native elementwise ops: strides, offsets, repeated rows, no columns, softm
     jsBackend.reluBackward(yr, dy, dr, n);
     nb!.reluBackward(yr, dy, dn, n);
     assertBitEqual(dn, dr, `reluBackward n=${n}`);
+    const [sr, sn] = [randomArray(rng, n + 2), new Float32Array(n + 2)];
+    sn.set(sr);
+    jsBackend.addArrays(x, dy, sr, n);
+    nb!.addArrays(x, dy, sn, n);
+    assertBitEqual(sn, sr, `addArrays n=${n} (the entries past n untouched)`);
   }
 });
 

@@ -217,6 +217,15 @@ test('wasm in place: grouped products give the copied bits with weights, biases 
   }
 });
 
+test('wasm in place: addArrays and addRowVector (the path sums\' tables and gradients) give the copied bits with any array in place', () => {
+  const rng = new Rng(5101);
+  for (const n of [0, 1, 3, 4, 5, 33, 1000]) {
+    sameInPlace(`addArrays n=${n}`, [randomArray(rng, n), randomArray(rng, n), randomArray(rng, n)], ([a, b, out]) => be.addArrays(a, b, out, n));
+    sameInPlace(`addRowVector 1×${n}`, [randomArray(rng, n), randomArray(rng, n)], ([y, v]) => be.addRowVector(y, 1, n, v));
+    sameInPlace(`addRowVector 3×${n}`, [randomArray(rng, 3 * n), randomArray(rng, n)], ([y, v]) => be.addRowVector(y, 3, n, v));
+  }
+});
+
 test('wasm in place: optimizer updates and the fused weight step give the copied bits with any state in place', () => {
   const rng = new Rng(93);
   for (const { what, k, m, s, rt } of wasmTreeShapes(rng)) {

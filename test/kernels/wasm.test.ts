@@ -360,7 +360,7 @@ test('wasm: rowDots and scaleRows are bit-identical to js (odd widths, odd rows,
   }
 });
 
-test('wasm: relu forward/backward and tanh backward are bit-identical to js; tanh forward within ~7 ulp (max abs error 4.2e-7 measured)', () => {
+test('wasm: relu forward/backward, tanh backward and addArrays are bit-identical to js; tanh forward within ~7 ulp (max abs error 4.2e-7 measured)', () => {
   const rng = new Rng(3002);
   for (const n of COUNTS) {
     const x = randomArray(rng, n + 3, 3);
@@ -373,6 +373,10 @@ test('wasm: relu forward/backward and tanh backward are bit-identical to js; tan
     js.reluBackward(yRef, dy, dxRef, n);
     wasm.reluBackward(yRef, dy, dx, n);
     assertBitEqual(dx, dxRef, `reluBackward n=${n}`);
+    const sum = randomArray(rng, n + 3), sumRef = sum.slice();
+    js.addArrays(x, dy, sumRef, n);
+    wasm.addArrays(x, dy, sum, n);
+    assertBitEqual(sum, sumRef, `addArrays n=${n} (the entries past n untouched)`);
     const t = randomArray(rng, n + 3), tRef = t.slice();
     js.tanhForward(x, tRef, n);
     wasm.tanhForward(x, t, n);

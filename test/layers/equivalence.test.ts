@@ -286,6 +286,27 @@ for (const backendName of registerAvailableBackends()) {
   });
 }
 
+test('(c) path sums: a backward pass after the weights changed (a second backward after a fused step) reads the weights as one product per node does; collapseRows is checked', () => {
+  const opts = { inputSize: 16, outputSize: 12, depth: 4, nodeInit: 'small' as const };
+  const [perNode, summed] = [0, 1].map(() => new TreeGated(opts).init(new Rng(39)));
+  perNode.collapseRows = Infinity;
+  summed.collapseRows = 4;
+  const rng = new Rng(40);
+  const x = randomMatrix(rng, 64, 16), dy = randomMatrix(rng, 64, 12);
+  const dx = [perNode, summed].map((tree) => {
+    const opt = new Optimizer(tree.params(), { kind: 'adam' });
+    tree.forward(x, 'train');
+    tree.backward(dy, false, opt.early(0.1));
+    opt.step(0.1);
+    return tree.backward(dy, true)!.data.slice();
+  });
+  assertClose(dx[1], dx[0], near(dx[0]), 'dx of the second backward');
+  for (const bad of [0, -1, NaN]) {
+    summed.collapseRows = bad;
+    assert.throws(() => summed.forward(x, 'train'), /collapseRows must be a number ≥ 1/, `collapseRows ${bad}`);
+  }
+});
+
 test('(c) the output does not depend on the batch order (rows are sorted and scattered back)', () => {
   const rng = new Rng(36);
   const k = 3, B = 2, s = 4, m = 3, N = 17;

@@ -31,6 +31,7 @@ interface Addon {
   sgdUpdate(w: Float32Array, g: Float32Array, v: Float32Array, slotSize: number, slots: Int32Array, count: number,
     steps: Int32Array, decayScale: Float32Array | null, lr: number, weightDecay: number, mu: number, clearGrad: boolean): void;
   addRowVector(y: Float32Array, rows: number, cols: number, v: Float32Array): void;
+  addArrays(a: Float32Array, b: Float32Array, out: Float32Array, count: number): void;
   addColumnSums(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
   rowDots(a: Float32Array, b: Float32Array, rows: number, cols: number, out: Float32Array, accumulate: boolean): void;
   scaleRows(x: Float32Array, rows: number, cols: number, scale: Float32Array, y: Float32Array): void;
@@ -146,6 +147,7 @@ export function nativeBackend(): (Backend & { setThreads(n: number): number; inf
       a.adamUpdate(w, g, m, v, z, slots, count, steps, d, lr, wd, b1, b2, eps, clear),
     sgdUpdate: (w, g, v, z, slots, count, steps, d, lr, wd, mu, clear = false) => a.sgdUpdate(w, g, v, z, slots, count, steps, d, lr, wd, mu, clear),
     addRowVector: (y, rows, cols, v) => a.addRowVector(y, rows, cols, v),
+    addArrays: (x, y, out, count) => a.addArrays(x, y, out, count),
     addColumnSums: (x, rows, cols, out) => a.addColumnSums(x, rows, cols, out),
     rowDots: (x, y, rows, cols, out, acc) => a.rowDots(x, y, rows, cols, out, acc),
     scaleRows: (x, rows, cols, scale, y) => a.scaleRows(x, rows, cols, scale, y),

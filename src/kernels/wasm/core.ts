@@ -92,6 +92,7 @@ interface Kernels {
   gemmPackedB(M: number, N: number, K: number, a: number, ars: number, acs: number, pB: number,
     c: number, crs: number, ccs: number, accumulate: number, scratch: number): void;
   addRowVector(y: number, rows: number, cols: number, v: number): void;
+  addArrays(a: number, b: number, out: number, n: number): void;
   addColumnSums(x: number, rows: number, cols: number, out: number): void;
   rowDots(a: number, b: number, rows: number, cols: number, out: number, accumulate: number): void;
   scaleRows(x: number, rows: number, cols: number, scale: number, y: number): void;
@@ -109,7 +110,7 @@ interface Kernels {
 
 const KERNEL_NAMES = [
   'heapBase', 'gemm', 'rowsNT', 'gemmScratchBytes', 'gemmTransposes', 'packB', 'packedBBytes', 'gemmPackedB',
-  'addRowVector',
+  'addRowVector', 'addArrays',
   'addColumnSums', 'rowDots', 'scaleRows', 'reluForward', 'reluBackward', 'tanhForward', 'tanhBackward', 'softmaxCrossEntropy',
   'gatherRows', 'scatterRows', 'sgdUpdate', 'adamUpdate',
 ] as const;
@@ -944,9 +945,17 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
 
   function addRowVector(y: Float32Array, rows: number, cols: number, v: Float32Array): void {
     if (rows <= 0 || cols <= 0) return;
+    if (inPlace(y) && inPlace(v)) return k.addRowVector(addr(y, 0), rows, cols, addr(v, 0));
     const [py, pv] = stage([y, rows * cols], [v, cols]);
     k.addRowVector(py, rows, cols, pv);
     A.get(py, y, 0, rows * cols);
+  }
+
+  /** out = a + b: in place where the three arrays are in the module's memory (the path sums' tables), else staged. */
+  function addArrays(a: Float32Array, b: Float32Array, out: Float32Array, count: number): void {
+    if (count <= 0) return;
+    if (inPlace(a) && inPlace(b) && inPlace(out)) return k.addArrays(addr(a, 0), addr(b, 0), addr(out, 0), count);
+    binary(k.addArrays, a, b, out, count);
   }
 
   function addColumnSums(x: Float32Array, rows: number, cols: number, out: Float32Array): void {
@@ -1144,7 +1153,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     groupedBackwardWeightStep,
     routedForward: composeRoutedForward({ gatherRows, groupedForward, scatterRows }),
     packNodes, packedFloats,
-    addRowVector, addColumnSums, rowDots, scaleRows,
+    addRowVector, addArrays, addColumnSums, rowDots, scaleRows,
     reluForward: (x, y, count) => unary(k.reluForward, x, y, count),
     reluBackward: (y, dy, dx, count) => binary(k.reluBackward, y, dy, dx, count),
     tanhForward: (x, y, count) => unary(k.tanhForward, x, y, count),
