@@ -109,7 +109,11 @@ export function withArgumentChecks(b: Backend): Backend {
     reluForward: (x, y, count) => unary('reluForward', b.reluForward, x, y, count),
     tanhForward: (x, y, count) => unary('tanhForward', b.tanhForward, x, y, count),
     reluBackward: (y, dy, dx, count) => binary('reluBackward', b.reluBackward, y, dy, dx, count),
-    addArrays: (a, x, out, count) => binary('addArrays', b.addArrays, a, x, out, count),
+    addArrays(a, x, out, count) {
+      ints('addArrays', { count });
+      floats('addArrays', { a: [a, count], b: [x, count], out: [out, count] });
+      b.addArrays(a, x, out, count);
+    },
     tanhBackward: (y, dy, dx, count) => binary('tanhBackward', b.tanhBackward, y, dy, dx, count),
     softmaxCrossEntropy(logits, rows, cols, labels, dlogits) {
       const op = 'softmaxCrossEntropy';

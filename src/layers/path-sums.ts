@@ -1,4 +1,3 @@
-import { TreegateError } from '../core/errors.js';
 import { releaseFloats, type Backend } from '../kernels/backend.js';
 import { nodeDepth, Routing } from '../kernels/routing.js';
 import { applyWeightStep } from '../kernels/weight-step.js';
@@ -45,10 +44,6 @@ export class PathSums {
    * returns `active`: false where the root has fewer than max(minRows, N / 8) rows or k = 0.
    */
   plan(rt: Routing, k: number, minRows: number): boolean {
-    if (!(minRows >= 1)) {
-      throw new TreegateError(`collapseRows must be a number ≥ 1 (or Infinity), got ${String(minRows)}`,
-        'set it to the rows from which a node trains on path sums, or Infinity for one product per node');
-    }
     let R = Math.max(minRows, Math.ceil(rt.n / 8));
     const collapsing = (r: number): number => {
       let c = 0;

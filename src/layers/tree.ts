@@ -265,6 +265,8 @@ export class TreeGated implements Layer {
 
   forward(x: Matrix, mode: Mode): Matrix {
     checkShape(x, this.inputSize, `${this.name} input`);
+    check(this.collapseRows >= 1, `${this.name}: collapseRows must be a number ≥ 1 (or Infinity), got ${String(this.collapseRows)}`,
+      'set it to the rows from which a node trains on path sums, or to Infinity for one product per node');
     const N = x.rows, n = this.inputSize, s = this.blockSize, m = this.outputSize, be = backend();
     const leaves = mode === 'infer' ? this.inferenceTables(be) : null;
     const y = this.out.get(N * m);

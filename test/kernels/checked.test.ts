@@ -25,7 +25,7 @@ test('sizes, strides and offsets must be whole and ≥ 0, and every view inside 
     bad(b, () => b.gemmNT(1, 1, 1, f(1), 0, f(1), 0, f(1), 0, 1 as unknown as boolean), /accumulate must be true or false/, 'flag 1');
     bad(b, () => b.addRowVector(f(5), 2, 3, f(3)), /holds 5 floats, needs 6|needs 6 elements/, 'short y');
     bad(b, () => b.reluForward(f(3), f(2), 3), /holds 2 floats|needs 3 elements/, 'short output');
-    bad(b, () => b.addArrays(f(3), f(2), f(3), 3), /holds 2 floats|needs 3 elements/, 'short b');
+    bad(b, () => b.addArrays(f(3), f(2), f(3), 3), /b holds 2 floats|b: needs 3 elements/, 'short b');
     bad(b, () => b.addArrays(f(3), f(3), f(3), -1), /count must be|must be a non-negative|must be an integer/, 'negative count');
     bad(b, () => b.packNodes(f(10), 2, 2, 3), /holds 10 floats, needs 12|fewer than T·m·s/, 'short tables');
   }

@@ -301,10 +301,14 @@ test('(c) path sums: a backward pass after the weights changed (a second backwar
     return tree.backward(dy, true)!.data.slice();
   });
   assertClose(dx[1], dx[0], near(dx[0]), 'dx of the second backward');
+  const usage = summed.leafUsage().counts[0].reduce((a, b) => a + b, 0);
   for (const bad of [0, -1, NaN]) {
     summed.collapseRows = bad;
-    assert.throws(() => summed.forward(x, 'train'), /collapseRows must be a number ≥ 1/, `collapseRows ${bad}`);
+    for (const mode of ['train', 'infer'] as const) {
+      assert.throws(() => summed.forward(x, mode), /collapseRows must be a number ≥ 1/, `collapseRows ${bad}, ${mode}`);
+    }
   }
+  assert.equal(summed.leafUsage().counts[0].reduce((a, b) => a + b, 0), usage, 'a refused forward routes nothing');
 });
 
 test('(c) the output does not depend on the batch order (rows are sorted and scattered back)', () => {
