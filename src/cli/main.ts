@@ -43,6 +43,12 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 });
 
 const verbose = process.argv.includes('--verbose');
+// `treegate help NAME` of no command: commander would print the main help and exit 0
+const words = process.argv.slice(2).filter((a) => a !== '--verbose');
+if (words[0] === 'help' && words[1] !== undefined && words[1] !== 'help' && !words[1].startsWith('-') && !program.commands.some((c) => c.name() === words[1])) {
+  process.stderr.write(`treegate: error: unknown command '${words[1]}' (the commands: ${program.commands.map((c) => c.name()).join(', ')})\n`);
+  process.exit(USAGE_EXIT);
+}
 try {
   await program.parseAsync(process.argv);
 } catch (e) {

@@ -64,6 +64,7 @@ test('eval: missing --model, a missing file and corrupt files exit 2 naming the 
   expectUsageError(['eval'], /required option '--model <path>' not specified/);
   // an unknown option is named before a required one is missed: a misspelt --model says so
   expectUsageError(['inspect', '--modle', 'x'], /unknown option '--modle'/);
+  expectUsageError(['help', 'evaluate'], /unknown command 'evaluate' \(the commands: train, eval, predict, inspect, report, experiment\)/);
   expectUsageError(['predict', '--model', 'x'], /required option '--csv <file>' not specified/);
   const missing = tmp('no-such-model.safetensors');
   expectUsageError(['eval', '--model', missing], new RegExp(`cannot open model file ${reEscape(missing)}: no such file`));
