@@ -120,7 +120,9 @@ function peerVerdicts(run: RunFigures): Verdict[] {
     if (!r) continue;
     const fb = r.speedupForwardBackward ?? NaN, f = r.speedupForward ?? NaN;
     out.push(atLeast(`${head}: forward + backward, ${be}`, fb, PEER_TARGET, Number.isFinite(fb) ? times(fb) : 'tfjs figure missing'));
-    out.push(atLeast(`${head}: forward alone, ${be}`, f, PEER_TARGET, Number.isFinite(f) ? times(f) : 'tfjs figure missing'));
+    const first = r.speedupFirstForward, firstNote = first !== undefined && Number.isFinite(first)
+      ? ` (as the first call after the other engines: ${times(first)})` : '';
+    out.push(atLeast(`${head}: forward alone, ${be}`, f, PEER_TARGET, Number.isFinite(f) ? `${times(f)}${firstNote}` : 'tfjs figure missing'));
   }
   return out.length ? out : [{ target: head, reading: 'no treegate figure in this run', status: 'not measured' }];
 }

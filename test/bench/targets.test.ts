@@ -31,8 +31,9 @@ function treeRows(backend: string, achieved: (figure: FigureRow['figure'], k: nu
   return rows;
 }
 
-const peer = (be: string, f: number, fb: number): PeerRow =>
-  ({ candidate: `treegate ${be}`, forwardMs: 1, forwardBackwardMs: 1, repeats: 3, speedupForward: f, speedupForwardBackward: fb });
+const peer = (be: string, f: number, fb: number, first?: number): PeerRow =>
+  ({ candidate: `treegate ${be}`, forwardMs: 1, forwardBackwardMs: 1, repeats: 3, speedupForward: f, speedupForwardBackward: fb,
+    ...(first === undefined ? {} : { firstForwardMs: 1, speedupFirstForward: first }) });
 const epoch = (candidate: string, vsTfjs: number): EpochRow =>
   ({ candidate, examples: 5000, ms: 1, usPerExample: 1, fullEpochSeconds: 1, vsTfjs, repeats: 3 });
 
@@ -52,7 +53,7 @@ function fullRun(): RunFigures {
         ...treeRows('wasm', (f, k) => (k === 10 ? 0.5 : 0.9)),
         ...treeRows('js', () => 0.01), // the reference: not judged
       ] } },
-      'peer-tree': { data: { k: 8, rows: [peer('native', 4, 30), peer('wasm', 6, 9), { candidate: 'tfjs-backend-wasm', forwardMs: 1, forwardBackwardMs: 1, repeats: [3, 3] }] } },
+      'peer-tree': { data: { k: 8, rows: [peer('native', 4, 30, 2), peer('wasm', 6, 9), { candidate: 'tfjs-backend-wasm', forwardMs: 1, forwardBackwardMs: 1, repeats: [3, 3] }] } },
       epoch: { data: { rows: [epoch('treegate native, tree model', 0.08), epoch('treegate wasm, tree model', 1.25), epoch('tfjs-layers on tfjs-backend-wasm, dense MLP', 1)] } },
     },
   };
@@ -96,8 +97,10 @@ test('a full run: each target met or missed by its own figure, with the shortfal
   assert.equal(find(vs, 'tree layer ≥ 5× faster than tfjs gather + matMul at k = 8: forward + backward, native').status, 'met');
   const fa = find(vs, 'tree layer ≥ 5× faster than tfjs gather + matMul at k = 8: forward alone, native');
   assert.equal(fa.status, 'missed');
-  assert.match(fa.reading, /4\.00×; needs 1\.25× more/);
-  assert.equal(find(vs, 'tree layer ≥ 5× faster than tfjs gather + matMul at k = 8: forward alone, wasm').status, 'met');
+  assert.match(fa.reading, /4\.00× \(as the first call after the other engines: 2\.00×\); needs 1\.25× more/);
+  const fw = find(vs, 'tree layer ≥ 5× faster than tfjs gather + matMul at k = 8: forward alone, wasm');
+  assert.equal(fw.status, 'met');
+  assert.equal(fw.reading, '6.00×', 'no first-call figure, no note');
 
   const epochHead = 'default tree model\'s MNIST epoch no slower than the tfjs-wasm dense MLP of equal inference compute';
   assert.equal(find(vs, `${epochHead}, native`).status, 'met');
