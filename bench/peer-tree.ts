@@ -10,7 +10,7 @@
  *
  * Every sample of every candidate starts with one forward pass of its own, timed apart as 'first forward' (the
  * first call after the other engines ran), and then times the candidate's work. On the 2-core VM a native forward
- * at k = 8 took 33–62 ms as the first call after tfjs's seconds of single-thread work, against 15–16 ms when it
+ * at k = 8 took 31–63 ms as the first call after tfjs's seconds of single-thread work, against 12–16 ms when it
  * followed a call of its own (2026-12-01, Zen 5): the second core, idle meanwhile, runs slowly for some tens of
  * milliseconds after it wakes, and the work of two threads waits for it (one thread: 25 against 22 ms). The table
  * gives both; tfjs, on one thread, reads about the same either way.
