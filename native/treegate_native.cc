@@ -178,7 +178,7 @@ int64_t partCost(int64_t r) { return r <= 0 ? 0 : std::max(ROWS_PER_READ, r); }
 constexpr int64_t kParallelMacs = 1 << 20;
 // Optimizer elements: each one is 7 memory accesses, so one 512×512 slot is worth two threads.
 constexpr int64_t kParallelElements = 1 << 18;
-// Gathered floats: a copy is about one access per element.
+// Gathered floats, and the elements of addArrays and addRowVector: a copy or an add is about one access per element.
 constexpr int64_t kParallelGather = 1 << 16;
 
 void gemmPar(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs,
@@ -694,8 +694,19 @@ napi_value AddRowVector(napi_env env, napi_callback_info info) {
     argv(env, info, 4, v);
     const int64_t rows = i64(env, v[1], "rows"), cols = i64(env, v[2], "cols");
     F32 y = checked(env, v[0], "y", (wide)rows * cols), b = checked(env, v[3], "v", cols);
-    for (int64_t r = 0; r < rows; r++)
-      for (int64_t j = 0; j < cols; j++) y.p[r * cols + j] += b.p[j];
+    // elements [i0, i1) of y, row by row (the path sums add a child's weight gradient, one row of a node's table)
+    auto add = [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1;) {
+        const int64_t r = i / cols, j0 = i - r * cols, j1 = std::min(cols, j0 + (i1 - i));
+        float* yr = y.p + r * cols;
+        for (int64_t j = j0; j < j1; j++) yr[j] += b.p[j];
+        i += j1 - j0;
+      }
+    };
+    const int64_t n = rows * cols;
+    const int nt = n < kParallelGather ? 1 : threads;
+    if (nt <= 1) add(0, n);
+    else pool->run(nt, [&](int t) { add(n * t / nt / 16 * 16, t + 1 == nt ? n : n * (t + 1) / nt / 16 * 16); }, (double)n / kParallelGather);
     return undefined(env);
   });
 }
@@ -707,7 +718,13 @@ napi_value AddArrays(napi_env env, napi_callback_info info) {
     argv(env, info, 4, v);
     const int64_t n = i64(env, v[3], "count");
     F32 a = checked(env, v[0], "a", n), b = checked(env, v[1], "b", n), o = checked(env, v[2], "out", n);
-    for (int64_t i = 0; i < n; i++) o.p[i] = a.p[i] + b.p[i];
+    auto add = [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; i++) o.p[i] = a.p[i] + b.p[i];
+    };
+    // a path sum's table is a pass over two node tables in memory: both cores read faster than one
+    const int nt = n < kParallelGather ? 1 : threads;
+    if (nt <= 1) add(0, n);
+    else pool->run(nt, [&](int t) { add(n * t / nt / 16 * 16, t + 1 == nt ? n : n * (t + 1) / nt / 16 * 16); }, (double)n / kParallelGather);
     return undefined(env);
   });
 }

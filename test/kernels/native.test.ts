@@ -423,7 +423,7 @@ test('native elementwise ops: strides, offsets, repeated rows, no columns, softm
     assert.ok(Math.abs(r.loss - e.loss) <= 1e-6 * Math.max(1, Math.abs(e.loss)), `softmax without dlogits ${rows}×${cols}: ${r.loss} vs ${e.loss}`);
   }
   // relu over NaN, ±0 and tiny values: NaN passes through, the sign of zero as js
-  for (const n of [5, 17, 1000]) {
+  for (const n of [5, 17, 1000, 65536, 70001]) { // addArrays splits 65 536 floats and more between the threads
     const x = randomArray(rng, n, 3);
     x.set([0, -0, NaN, 1e-30, -1e-30]);
     const [yr, yn] = [new Float32Array(n), new Float32Array(n)];
@@ -445,7 +445,8 @@ test('native elementwise ops: strides, offsets, repeated rows, no columns, softm
 
 test('native elementwise ops of training match js (odd sizes, empty, extreme logits)', { skip }, () => {
   const rng = new Rng(9);
-  for (const [rows, cols] of [[0, 3], [1, 1], [5, 7], [33, 10], [64, 257], [300, 300]] as const) {
+  // [1, 70001], [3, 40000], [300, 300]: split between the threads (a path sum's gradient is one row of a node's table)
+  for (const [rows, cols] of [[0, 3], [1, 1], [5, 7], [33, 10], [64, 257], [300, 300], [1, 70001], [3, 40000]] as const) {
     const n = rows * cols, what = `${rows}×${cols}`;
     const x = randomArray(rng, n, 3), dy = randomArray(rng, n), v = randomArray(rng, cols);
     for (const op of ['relu', 'tanh'] as const) {

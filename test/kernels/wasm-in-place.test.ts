@@ -219,11 +219,13 @@ test('wasm in place: grouped products give the copied bits with weights, biases 
 
 test('wasm in place: addArrays and addRowVector (the path sums\' tables and gradients) give the copied bits with any array in place', () => {
   const rng = new Rng(5101);
-  for (const n of [0, 1, 3, 4, 5, 33, 1000]) {
+  // 65 536 and 100 003 floats, and 20 rows of 6 001: split between the two threads in place
+  for (const n of [0, 1, 3, 4, 5, 33, 1000, 65536, 100003]) {
     sameInPlace(`addArrays n=${n}`, [randomArray(rng, n), randomArray(rng, n), randomArray(rng, n)], ([a, b, out]) => be.addArrays(a, b, out, n));
     sameInPlace(`addRowVector 1×${n}`, [randomArray(rng, n), randomArray(rng, n)], ([y, v]) => be.addRowVector(y, 1, n, v));
     sameInPlace(`addRowVector 3×${n}`, [randomArray(rng, 3 * n), randomArray(rng, n)], ([y, v]) => be.addRowVector(y, 3, n, v));
   }
+  sameInPlace('addRowVector 20×6001', [randomArray(rng, 20 * 6001), randomArray(rng, 6001)], ([y, v]) => be.addRowVector(y, 20, 6001, v));
 });
 
 test('wasm in place: optimizer updates and the fused weight step give the copied bits with any state in place', () => {

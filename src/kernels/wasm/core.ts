@@ -134,6 +134,8 @@ function work(flops: number, bytes: number): number {
 }
 /** Nanoseconds per weight of an optimizer's update on one thread, roughly (the float64 Adam update; SGD is faster). */
 const UPDATE_NS = 3.5;
+/** Nanoseconds per element of an add of arrays in memory on one thread, roughly (three floats moved at 15 GB/s). */
+const ADD_NS = 0.8;
 
 /** Zeroes the listed slots of a gradient (the optimizers' clearGrad: the wasm kernels work on copies). */
 function clearSlots(g: Float32Array, slots: Int32Array, count: number, slotSize: number): void {
@@ -326,6 +328,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
   }
   const OP_GEMM = KERNEL_NAMES.indexOf('gemm'), OP_PACKED = KERNEL_NAMES.indexOf('gemmPackedB');
   const OP_ROWS = KERNEL_NAMES.indexOf('rowsNT'), OP_ADAM = KERNEL_NAMES.indexOf('adamUpdate'), OP_SGD = KERNEL_NAMES.indexOf('sgdUpdate');
+  const OP_ADD = KERNEL_NAMES.indexOf('addArrays'), OP_ADD_ROW = KERNEL_NAMES.indexOf('addRowVector');
 
   // ---- threads (threads.ts): a job is a list of kernel calls ([kernel, scratch argument or -1, arguments …])
   // that write disjoint outputs; `parts` splits a product's output columns so that each part is worth starting
@@ -945,7 +948,12 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
 
   function addRowVector(y: Float32Array, rows: number, cols: number, v: Float32Array): void {
     if (rows <= 0 || cols <= 0) return;
-    if (inPlace(y) && inPlace(v)) return k.addRowVector(addr(y, 0), rows, cols, addr(v, 0));
+    if (inPlace(y) && inPlace(v)) {
+      // split between the threads: one row (a path sum's gradient, a node's table) by its columns, else by rows
+      const py = addr(y, 0), pv = addr(v, 0);
+      if (rows === 1) return run(parts(cols, ADD_NS * cols).map(([j, c]) => [OP_ADD_ROW, -1, py + 4 * j, 1, c, pv + 4 * j]));
+      return run(parts(rows, ADD_NS * rows * cols).map(([r, c]) => [OP_ADD_ROW, -1, py + 4 * r * cols, c, cols, pv]));
+    }
     const [py, pv] = stage([y, rows * cols], [v, cols]);
     k.addRowVector(py, rows, cols, pv);
     A.get(py, y, 0, rows * cols);
@@ -954,7 +962,10 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
   /** out = a + b: in place where the three arrays are in the module's memory (the path sums' tables), else staged. */
   function addArrays(a: Float32Array, b: Float32Array, out: Float32Array, count: number): void {
     if (count <= 0) return;
-    if (inPlace(a) && inPlace(b) && inPlace(out)) return k.addArrays(addr(a, 0), addr(b, 0), addr(out, 0), count);
+    if (inPlace(a) && inPlace(b) && inPlace(out)) {
+      const pa = addr(a, 0), pb = addr(b, 0), po = addr(out, 0);
+      return run(parts(count, ADD_NS * count).map(([e, c]) => [OP_ADD, -1, pa + 4 * e, pb + 4 * e, po + 4 * e, c]));
+    }
     binary(k.addArrays, a, b, out, count);
   }
 
