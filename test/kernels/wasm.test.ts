@@ -82,6 +82,9 @@ const GEMM_SHAPES: Array<[number, number, number]> = [
   [5, 40, 20], [6, 13, 600], [33, 20, 1030],
   // transposed C = A Wᵀ with W streamed in blocks of 4·⌊8192 / K⌋ rows: 60-row blocks, and 44 with a ragged last one
   [9, 150, 700],
+  // a short sum (K < 8) over B's rows (the weight gradient of a node of few examples) and at most 4 rows against B's
+  // rows (the input gradient of one): the unpacked kernels, odd widths and tails
+  [64, 37, 1], [200, 45, 3], [17, 513, 5], [130, 20, 7], [2, 37, 300], [4, 131, 65], [3, 1, 17],
 ];
 
 

@@ -84,7 +84,7 @@ interface Kernels {
   gemm(M: number, N: number, K: number, a: number, ars: number, acs: number, b: number, brs: number, bcs: number,
     c: number, crs: number, accumulate: number, scratch: number): void;
   gemmScratchBytes(M: number, N: number, K: number): number;
-  gemmTransposes(M: number, N: number, K: number, acs: number, brs: number): number;
+  gemmTransposes(M: number, N: number, K: number, acs: number, brs: number, bcs: number): number;
   packB(K: number, N: number, b: number, brs: number, bcs: number, dst: number): void;
   rowsNT(M: number, N: number, K: number, a: number, ars: number, w: number, wrs: number, c: number, crs: number,
     accumulate: number): void;
@@ -127,6 +127,8 @@ const MAX_BYTES = 65536 * PAGE; // wasm32: 4 GiB
 const ARENA_RESERVE = 512 * 1024 * 1024;
 /** A product is split between threads only into parts of at least this much work (ns at one thread's rates). */
 const PART_NS = 20000;
+/** Nodes per thread from which a job of node products runs each node whole on one thread (nodeJobs). */
+const WHOLE_NODES = 4;
 
 /** Nanoseconds a product of `flops` that reads `bytes` from memory takes on one thread, roughly (30 GFLOP/s, 15 GB/s). */
 function work(flops: number, bytes: number): number {
@@ -392,28 +394,40 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     return n > 0 ? parts(n, leastNs, ways)[0][1] : 0;
   }
   /**
-   * Runs the products of nodes b ≤ g < b + n (`partsOf(g)`, a node's columns split) as jobs of nodes with
-   * disjoint rows, in the listed order, calling after(g0, g1) when the job of nodes g0 ≤ g < g1 is done. Nodes of
-   * different depths share rows and add into the same outputs, so they must go in order (the sums' order is
-   * the bits); a node whose rows start before the job's rows so far end starts a new job (a depth's nodes follow
-   * each other with increasing rows, so each depth goes in one job).
+   * Runs the products of nodes b ≤ g < b + n (`partsOf(g, split)`: a node's columns split between threads, or with
+   * split false the node whole) as jobs of nodes with disjoint rows, in the listed order, calling after(g0, g1) when
+   * the job of nodes g0 ≤ g < g1 is done. Nodes of different depths share rows and add into the same outputs, so
+   * they must go in order (the sums' order is the bits); a node whose rows start before the job's rows so far end
+   * starts a new job (a depth's nodes follow each other with increasing rows, so each depth goes in one job).
+   * A job of at least WHOLE_NODES nodes per thread, each of fewer than SMALL_M rows (products bound by the reads of
+   * their matrices, through the few-row kernels, which take no scratch), runs each node whole on one thread (the
+   * threads claim nodes as they come): split by columns, two threads would read alternate kilobytes of every row of
+   * a node's matrix, which the memory serves more slowly than one contiguous read each. Splits change no sums.
    */
-  function nodeJobs(rt: Routing, b: number, n: number, partsOf: (g: number) => number[][], scratch: Scratch | null,
+  function nodeJobs(rt: Routing, b: number, n: number, partsOf: (g: number, split: boolean) => number[][], scratch: Scratch | null,
     after: ((g0: number, g1: number) => void) | null = null, ordered = true): void {
-    let job: number[][] = [], g0 = b, end = -Infinity;
+    const job = (g0: number, g1: number): void => {
+      let count = 0, most = 0;
+      for (let g = g0; g < g1; g++) if (rt.end[g] > rt.start[g]) {
+        count++;
+        most = Math.max(most, rt.end[g] - rt.start[g]);
+      }
+      const split = count < WHOLE_NODES * threadsNow() || most >= SMALL_M, rows: number[][] = [];
+      for (let g = g0; g < g1; g++) if (rt.end[g] > rt.start[g]) for (const r of partsOf(g, split)) rows.push(r);
+      run(rows, scratch);
+      after?.(g0, g1);
+    };
+    let g0 = b, end = -Infinity;
     for (let g = b; g < b + n; g++) {
       if (rt.end[g] <= rt.start[g]) continue;
       if (ordered && rt.start[g] < end) {
-        run(job, scratch);
-        after?.(g0, g);
-        job = [];
+        job(g0, g);
         g0 = g;
+        end = -Infinity;
       }
       end = Math.max(end, rt.end[g]);
-      for (const r of partsOf(g)) job.push(r);
     }
-    run(job, scratch);
-    after?.(g0, b + n);
+    job(g0, b + n);
   }
   /**
    * The parts of an update of c consecutive slots of `size` floats (a pipeline's block: up to 4 per thread):
@@ -563,7 +577,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     // multiples of 4 columns (the micro-tile's MR rows of W, the few-row kernel's column groups), so
     // the sums are those of one gemm call.
     const streamW = brs === 1 && bcs >= K;
-    const transposed = streamW && k.gemmTransposes(M, N, K, acs, brs) !== 0;
+    const transposed = streamW && k.gemmTransposes(M, N, K, acs, brs, bcs) !== 0;
     const stream = transposed || (streamW && M < SMALL_M);
     const nc = stream ? Math.max(4, 4 * Math.floor(STREAM_FLOATS / (4 * bcs))) : N;
     const [bLo, bHi] = span(bo, K, brs, Math.min(nc, N), bcs);
@@ -733,12 +747,12 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
         continue;
       }
       if (nodeAt === null) putSlots(rt, b, n, w, ms, pw);
-      // y += x Uᵀ for each node, its columns split between threads; then each job's biases
-      nodeJobs(rt, b, n, (g) => {
+      // y += x Uᵀ for each node, its columns split between threads (or many few-row nodes each whole); then each job's biases
+      nodeJobs(rt, b, n, (g, split) => {
         if (s <= 0) return [];
         const nr = rt.end[g] - rt.start[g], x = px + 4 * (rt.start[g] - L.lo) * s, y = py + 4 * (rt.start[g] - L.lo) * m;
         const u = nodeAt !== null ? nodeAt(rt.node[g]) : pw + 4 * (g - b) * ms;
-        return parts(m, work(2 * nr * ms, 4 * ms)).map(([j, nj]) => nr < SMALL_M
+        return (split ? parts(m, work(2 * nr * ms, 4 * ms)) : [[0, m]]).map(([j, nj]) => nr < SMALL_M
           ? [OP_ROWS, -1, nr, nj, s, x, s, u + 4 * j * s, s, y + 4 * j, m, 1]
           : [OP_GEMM, 12, nr, nj, s, x, s, 1, u + 4 * j * s, 1, s, y + 4 * j, m, 1, 0]);
       }, scratch, (g0, g1) => {
@@ -765,18 +779,18 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
       const n = Math.min(per, L.count - b), g = g0 + b;
       const r0 = rt.start[g] - L.lo, nr = rt.end[g] - rt.start[g];
       if (!here && per === 1 && nr < SMALL_M) {
-        // dx += dy U a block of U's rows (the sum's index, in the kernel's groups of 4) at a time
+        // dx += dy U a block of U's rows (the sum's index; blocks of a multiple of 8 rows keep the kernel's sums) at a time
         const dy = py + 4 * r0 * m, dx = px + 4 * r0 * s;
         streamRows(w, rt.node[g] * ms, m, s, pw, (p0, np, at) => parts(s, work(2 * nr * np * s, 0), 4).map(([j, c]) =>
           [OP_GEMM, 12, nr, c, np, dy + 4 * p0, m, 1, at + 4 * j, s, 1, dx + 4 * j, s, 1, 0]), scratch);
         continue;
       }
       if (!here) putSlots(rt, g, n, w, ms, pw);
-      // dx += dy U for each node (in place, or copied), dx's columns split between threads
-      nodeJobs(rt, g, n, (h) => {
+      // dx += dy U for each node (in place, or copied), dx's columns split between threads (or many few-row nodes each whole)
+      nodeJobs(rt, g, n, (h, split) => {
         const nr = rt.end[h] - rt.start[h], dy = py + 4 * (rt.start[h] - L.lo) * m, dx = px + 4 * (rt.start[h] - L.lo) * s;
         const u = here ? addr(w, rt.node[h] * ms) : pw + 4 * (h - g) * ms;
-        return parts(s, work(2 * nr * ms, 4 * ms)).map(([j, sj]) => [OP_GEMM, 12, nr, sj, m, dy, m, 1, u + 4 * j, s, 1, dx + 4 * j, s, 1, 0]);
+        return (split ? parts(s, work(2 * nr * ms, 4 * ms)) : [[0, s]]).map(([j, sj]) => [OP_GEMM, 12, nr, sj, m, dy, m, 1, u + 4 * j, s, 1, dx + 4 * j, s, 1, 0]);
       }, scratch);
     }
     A.get(px, dxs, L.lo * s, rows * s);
@@ -831,13 +845,13 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     A.put(px, xs, L.lo * s, L.hi * s);
     const f32 = A.f32;
     /** The products dU (+)= dyᵀ x of node g (its rows) into du: for a node of few rows alone in its batch, a block of dU's rows at a time. */
-    const nodeParts = (g: number, du: number): number[][] => {
+    const nodeParts = (g: number, du: number, split = true): number[][] => {
       const nr = rt.end[g] - rt.start[g], dy = py + 4 * (rt.start[g] - L.lo) * m, x = px + 4 * (rt.start[g] - L.lo) * s;
       if (batch === 1 && nr < SMALL_M) {
         return blocks(m, s).flatMap(([j0, nj]) => parts(s, work(2 * nr * nj * s, 0)).map(([j, c]) =>
           [OP_GEMM, 12, nj, c, nr, dy + 4 * j0, 1, m, x + 4 * j, s, 1, du + 4 * (j0 * s + j), s, 1, 0]));
       }
-      return parts(s, work(2 * nr * ms, 0)).map(([j, sj]) => [OP_GEMM, 12, m, sj, nr, dy, 1, m, x + 4 * j, s, 1, du + 4 * j, s, 1, 0]);
+      return (split ? parts(s, work(2 * nr * ms, 0)) : [[0, s]]).map(([j, sj]) => [OP_GEMM, 12, m, sj, nr, dy, 1, m, x + 4 * j, s, 1, du + 4 * j, s, 1, 0]);
     };
     /** dc += Σ dy over node g's rows, with dc at `at` (or, where dbias is in place, there). */
     const biasSums = (g: number, at: number): void => {
@@ -869,7 +883,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
       if (!dbHere) putSlots(rt, b, n, dbias, m, pb);
       // dU += dyᵀ x for each node, dU's columns split between threads (each node has its own dU: one job), then
       // dc += Σ dy
-      nodeJobs(rt, b, n, (g) => nodeParts(g, dwHere ? addr(dw, rt.node[g] * ms) : pw + 4 * (g - b) * ms), scratch, null, false);
+      nodeJobs(rt, b, n, (g, split) => nodeParts(g, dwHere ? addr(dw, rt.node[g] * ms) : pw + 4 * (g - b) * ms, split), scratch, null, false);
       for (let g = b; g < b + n; g++) biasSums(g, pb + 4 * (g - b) * m);
       if (step) stepSlots(rt, b, n, ms, pw, step.w, step.st, pu!);
       else if (!dwHere) getSlots(rt, b, n, dw, ms, pw);
