@@ -45,8 +45,9 @@
 /*
  * Threads (threads.ts): build/treegate-threads.wasm runs the same kernels on a shared memory that worker threads
  * instantiate too (Node's worker_threads, or web workers in a cross-origin isolated page). A product's output columns are split between threads in multiples of 8 (each part a
- * gemm or rowsNT call of its own, with its own scratch), nodes that cover disjoint rows run in one job, nodes of
- * different depths (which add into the same rows) in order, and an update's elements or slots are split; so the
+ * gemm or rowsNT call of its own, with its own scratch), nodes that cover disjoint rows run in one job (many nodes of
+ * few rows each whole on one thread), nodes of different depths (which add into the same rows) in order, and an
+ * update's elements or slots are split; so the
  * kernels do the arithmetic of one thread in the same order, and any thread count gives the same bits. Copies
  * between JS arrays and the memory stay on the calling thread (workers cannot see its arrays).
  */
