@@ -392,7 +392,7 @@ export function gemmSmallM(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32,
 /**
  * C (+)= A B for up to MR rows of A and B's rows contiguous (bcs = 1), the input gradient of a node of few examples:
  * B row by row, each read once from memory (one read stream) and added into every row of C (in L1) scaled by A's
- * element: C(i, :) = (((C(i, :) + A(i, 0) B(0, :)) + A(i, 1) B(1, :)) + …). The four-row form below reads four
+ * element: C(i, :) = (((C(i, :) + A(i, 0) B(0, :)) + A(i, 1) B(1, :)) + …). gemmSmallM's four-row form reads four
  * streams of B once per row of C: at a depth of 1–4 rows per 512×512 node this is 1.2–1.9× faster (development
  * program, the two builds alternating); from 5 rows slower (C is loaded and stored for every row of B).
  */
