@@ -395,32 +395,36 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     return n > 0 ? parts(n, leastNs, ways)[0][1] : 0;
   }
   /**
-   * Runs the products of nodes b ≤ g < b + n (`partsOf(g, split)`: a node's columns split between threads, or with
-   * split false the node whole) as jobs of nodes with disjoint rows, in the listed order, calling after(g0, g1) when
-   * the job of nodes g0 ≤ g < g1 is done. Nodes of different depths share rows and add into the same outputs, so
-   * they must go in order (the sums' order is the bits); a node whose rows start before the job's rows so far end
+   * Runs the products of nodes b ≤ g < b + n (`partsOf(g, share)`, where share(n, ns) gives the [first, count] parts of
+   * a node's n columns of ns of work) as jobs of nodes with disjoint rows, in the listed order, calling after(g0, g1)
+   * when the job of nodes g0 ≤ g < g1 is done. Nodes of different depths share rows and add into the same outputs,
+   * so they must go in order (the sums' order is the bits); a node whose rows start before the job's rows so far end
    * starts a new job (a depth's nodes follow each other with increasing rows, so each depth goes in one job).
-   * A job of at least WHOLE_NODES nodes per thread, each of fewer than SMALL_M rows (products bound by the reads of
-   * their matrices, through the few-row kernels, which take no scratch), runs each node whole on one thread (the
-   * threads claim nodes as they come): split by columns, two threads would read alternate kilobytes of every row of
-   * a node's matrix, which the memory serves more slowly than one contiguous read each. Splits change no sums.
+   * A node's columns are split between threads (parts), except in a job of at least WHOLE_NODES nodes per thread of
+   * fewer than SMALL_M rows: there each of those (products bound by the reads of their matrices, through the few-row
+   * kernels, which take no scratch) runs whole on one thread, the threads claiming nodes as they come. Split by
+   * columns, two threads would read alternate kilobytes of every row of a node's matrix, which the memory serves
+   * more slowly than one contiguous read each. Splits change no sums.
    */
-  function nodeJobs(rt: Routing, b: number, n: number, partsOf: (g: number, split: boolean) => number[][], scratch: Scratch | null,
+  function nodeJobs(rt: Routing, b: number, n: number,
+    partsOf: (g: number, share: (n: number, ns: number) => Array<[number, number]>) => number[][], scratch: Scratch | null,
     after: ((g0: number, g1: number) => void) | null = null, ordered = true): void {
+    const rowsOf = (g: number): number => rt.end[g] - rt.start[g];
+    const whole = (n: number): Array<[number, number]> => [[0, n]];
     const job = (g0: number, g1: number): void => {
-      let count = 0, most = 0;
-      for (let g = g0; g < g1; g++) if (rt.end[g] > rt.start[g]) {
-        count++;
-        most = Math.max(most, rt.end[g] - rt.start[g]);
+      let few = 0;
+      for (let g = g0; g < g1; g++) if (rowsOf(g) > 0 && rowsOf(g) < SMALL_M) few++;
+      const together = few >= WHOLE_NODES * threadsNow(), rows: number[][] = [];
+      for (let g = g0; g < g1; g++) {
+        if (rowsOf(g) <= 0) continue;
+        for (const r of partsOf(g, together && rowsOf(g) < SMALL_M ? whole : parts)) rows.push(r);
       }
-      const split = count < WHOLE_NODES * threadsNow() || most >= SMALL_M, rows: number[][] = [];
-      for (let g = g0; g < g1; g++) if (rt.end[g] > rt.start[g]) for (const r of partsOf(g, split)) rows.push(r);
       run(rows, scratch);
       after?.(g0, g1);
     };
     let g0 = b, end = -Infinity;
     for (let g = b; g < b + n; g++) {
-      if (rt.end[g] <= rt.start[g]) continue;
+      if (rowsOf(g) <= 0) continue;
       if (ordered && rt.start[g] < end) {
         job(g0, g);
         g0 = g;
@@ -749,11 +753,11 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
       }
       if (nodeAt === null) putSlots(rt, b, n, w, ms, pw);
       // y += x Uᵀ for each node, its columns split between threads (or many few-row nodes each whole); then each job's biases
-      nodeJobs(rt, b, n, (g, split) => {
+      nodeJobs(rt, b, n, (g, share) => {
         if (s <= 0) return [];
         const nr = rt.end[g] - rt.start[g], x = px + 4 * (rt.start[g] - L.lo) * s, y = py + 4 * (rt.start[g] - L.lo) * m;
         const u = nodeAt !== null ? nodeAt(rt.node[g]) : pw + 4 * (g - b) * ms;
-        return (split ? parts(m, work(2 * nr * ms, 4 * ms)) : [[0, m]]).map(([j, nj]) => nr < SMALL_M
+        return share(m, work(2 * nr * ms, 4 * ms)).map(([j, nj]) => nr < SMALL_M
           ? [OP_ROWS, -1, nr, nj, s, x, s, u + 4 * j * s, s, y + 4 * j, m, 1]
           : [OP_GEMM, 12, nr, nj, s, x, s, 1, u + 4 * j * s, 1, s, y + 4 * j, m, 1, 0]);
       }, scratch, (g0, g1) => {
@@ -788,10 +792,10 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
       }
       if (!here) putSlots(rt, g, n, w, ms, pw);
       // dx += dy U for each node (in place, or copied), dx's columns split between threads (or many few-row nodes each whole)
-      nodeJobs(rt, g, n, (h, split) => {
+      nodeJobs(rt, g, n, (h, share) => {
         const nr = rt.end[h] - rt.start[h], dy = py + 4 * (rt.start[h] - L.lo) * m, dx = px + 4 * (rt.start[h] - L.lo) * s;
         const u = here ? addr(w, rt.node[h] * ms) : pw + 4 * (h - g) * ms;
-        return (split ? parts(s, work(2 * nr * ms, 4 * ms)) : [[0, s]]).map(([j, sj]) => [OP_GEMM, 12, nr, sj, m, dy, m, 1, u + 4 * j, s, 1, dx + 4 * j, s, 1, 0]);
+        return share(s, work(2 * nr * ms, 4 * ms)).map(([j, sj]) => [OP_GEMM, 12, nr, sj, m, dy, m, 1, u + 4 * j, s, 1, dx + 4 * j, s, 1, 0]);
       }, scratch);
     }
     A.get(px, dxs, L.lo * s, rows * s);
@@ -846,13 +850,13 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     A.put(px, xs, L.lo * s, L.hi * s);
     const f32 = A.f32;
     /** The products dU (+)= dyᵀ x of node g (its rows) into du: for a node of few rows alone in its batch, a block of dU's rows at a time. */
-    const nodeParts = (g: number, du: number, split = true): number[][] => {
+    const nodeParts = (g: number, du: number, share = parts): number[][] => {
       const nr = rt.end[g] - rt.start[g], dy = py + 4 * (rt.start[g] - L.lo) * m, x = px + 4 * (rt.start[g] - L.lo) * s;
       if (batch === 1 && nr < SMALL_M) {
         return blocks(m, s).flatMap(([j0, nj]) => parts(s, work(2 * nr * nj * s, 0)).map(([j, c]) =>
           [OP_GEMM, 12, nj, c, nr, dy + 4 * j0, 1, m, x + 4 * j, s, 1, du + 4 * (j0 * s + j), s, 1, 0]));
       }
-      return (split ? parts(s, work(2 * nr * ms, 0)) : [[0, s]]).map(([j, sj]) => [OP_GEMM, 12, m, sj, nr, dy, 1, m, x + 4 * j, s, 1, du + 4 * j, s, 1, 0]);
+      return share(s, work(2 * nr * ms, 0)).map(([j, sj]) => [OP_GEMM, 12, m, sj, nr, dy, 1, m, x + 4 * j, s, 1, du + 4 * j, s, 1, 0]);
     };
     /** dc += Σ dy over node g's rows, with dc at `at` (or, where dbias is in place, there). */
     const biasSums = (g: number, at: number): void => {
@@ -884,7 +888,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
       if (!dbHere) putSlots(rt, b, n, dbias, m, pb);
       // dU += dyᵀ x for each node, dU's columns split between threads (each node has its own dU: one job), then
       // dc += Σ dy
-      nodeJobs(rt, b, n, (g, split) => nodeParts(g, dwHere ? addr(dw, rt.node[g] * ms) : pw + 4 * (g - b) * ms, split), scratch, null, false);
+      nodeJobs(rt, b, n, (g, share) => nodeParts(g, dwHere ? addr(dw, rt.node[g] * ms) : pw + 4 * (g - b) * ms, share), scratch, null, false);
       for (let g = b; g < b + n; g++) biasSums(g, pb + 4 * (g - b) * m);
       if (step) stepSlots(rt, b, n, ms, pw, step.w, step.st, pu!);
       else if (!dwHere) getSlots(rt, b, n, dw, ms, pw);
