@@ -20,7 +20,8 @@ export { listCheckpoints, loadNewestCheckpoint, writeCheckpoint, type LoadedChec
 export { renderReport, type Chart, type Report, type Section, type Series, type Table, type Trace } from './report/html.js';
 export { trainingReport } from './report/training.js';
 export {
-  aggregate, completeResult, fit, type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type FitResult, type Row, type Stat,
+  aggregate, completeResult, fit, type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type FitResult, type Interruption, type Row,
+  type Stat,
   type TrainSettings,
 } from './experiments/common.js';
 export { experimentReport, readExperimentResult } from './experiments/results.js';

@@ -2,11 +2,12 @@ import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import { runAccuracy } from '../experiments/accuracy.js';
-import { completeResult, duration, type ExperimentOptions } from '../experiments/common.js';
+import { completeResult, duration, interruptionText, type ExperimentOptions } from '../experiments/common.js';
 import { runGating } from '../experiments/gating.js';
 import { runMemorization } from '../experiments/memorization.js';
 import { experimentReport } from '../experiments/results.js';
 import { runSpeed } from '../experiments/speed.js';
+import { TreegateError } from '../core/errors.js';
 import { checkWritableDir, checkWritableFile, writeFilesAtomic } from '../io/atomic.js';
 import { renderReport, type Table } from '../report/html.js';
 import { backendOption, choice, humanLines, int, pathArg, threadsOption, useKernels, type KernelOptions } from './options.js';
@@ -36,36 +37,91 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions): Pro
   for (const f of ['results.json', 'report.html']) checkWritableFile(join(out, f));
   const be = useKernels(o).backend;
   const seeds = Array.from({ length: o.seeds }, (_, i) => i + 1);
+  const say = humanLines(o.json);
   const bar = o.progress && process.stderr.isTTY
     ? new cliProgress.SingleBar({
       format: `${name} [{bar}] {value}/{total} runs | {label} | eta {eta_formatted}`, stream: process.stderr, clearOnComplete: true,
-      // the runs do not yield to the event loop, so Ctrl-C ends the process where it is: the bar leaves the
-      // terminal as it found it (no hidden cursor, line wrapping on)
+      // a second Ctrl-C ends the process inside a run: the bar leaves the terminal as it found it (no hidden
+      // cursor, line wrapping on)
       hideCursor: false, linewrap: true,
     },
       cliProgress.Presets.shades_classic)
     : null;
+  // A signal (Ctrl-C, SIGTERM) stops the experiment after the run in progress (the runs yield to the event loop
+  // between them, not inside): it writes the results of the seeds it completed, then exits with 128 + the
+  // signal's number. A second signal quits at once.
+  let stop: keyof typeof SIGNAL_EXIT | null = null;
+  const onSignal = (sig: keyof typeof SIGNAL_EXIT) => () => {
+    if (stop) process.exit(SIGNAL_EXIT[sig]);
+    stop = sig;
+    bar?.stop();
+    process.stderr.write(`treegate: ${sig}: stopping after the current run; the results of the seeds completed by then will be written ` +
+      `(${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again quits at once)\n`);
+  };
+  const handlers = { SIGINT: onSignal('SIGINT'), SIGTERM: onSignal('SIGTERM') };
   let started = false;
+  const fault = faultSignalAtRun();
   const opts: ExperimentOptions = {
-    seeds: o.seeds, quick: !!o.quick,
+    seeds: o.seeds, quick: !!o.quick, override: testOverride(),
     progress: (done, total, label) => {
-      if (!bar) return;
+      if (fault && done === fault.run) process.kill(process.pid, fault.signal);
+      if (!bar || stop) return;
       if (!started) { bar.start(total, done, { label }); started = true; } else bar.update(done, { label });
     },
     log: (line) => { if (!bar) process.stderr.write(`${line}\n`); },
+    stopRequested: async () => {
+      await new Promise((r) => setImmediate(r));
+      return stop !== null;
+    },
   };
+  process.on('SIGINT', handlers.SIGINT);
+  process.on('SIGTERM', handlers.SIGTERM);
   const t0 = performance.now();
   const result = await EXPERIMENTS[name](opts, seeds);
   bar?.stop();
   const seconds = Math.round((performance.now() - t0) / 100) / 10;
   const full = completeResult(result, commandLine(process.argv), be.name, seconds);
-  const r = experimentReport(full);
-  writeFilesAtomic([{ path: join(out, 'results.json'), bytes: JSON.stringify(full, null, 1) + '\n' }, { path: join(out, 'report.html'), bytes: renderReport(r) }]);
-  const say = humanLines(o.json);
-  for (const s of r.sections) for (const t of s.tables ?? []) say(formatTable(t));
-  say(`${name}: ${full.runs.length} runs over seeds ${seeds.join(', ')} in ${duration(seconds)}; ` +
-    `wrote ${join(out, 'results.json')} and ${join(out, 'report.html')}`);
-  if (o.json) console.log(JSON.stringify(full));
+  if (full.seeds.length > 0) {
+    const r = experimentReport(full);
+    writeFilesAtomic([{ path: join(out, 'results.json'), bytes: JSON.stringify(full, null, 1) + '\n' }, { path: join(out, 'report.html'), bytes: renderReport(r) }]);
+    for (const s of r.sections) for (const t of s.tables ?? []) say(formatTable(t));
+    say(`${name}: ${full.runs.length} runs over seeds ${full.seeds.join(', ')} in ${duration(seconds)}; ` +
+      `wrote ${join(out, 'results.json')} and ${join(out, 'report.html')}`);
+    if (o.json) console.log(JSON.stringify(full));
+  }
+  // a signal that came while the files were written is handled now
+  await new Promise((r) => setImmediate(r));
+  process.off('SIGINT', handlers.SIGINT);
+  process.off('SIGTERM', handlers.SIGTERM);
+  if (stop) {
+    process.stderr.write(`treegate: ${full.interrupted
+      ? `${interruptionText(full.seeds, full.interrupted)}${full.seeds.length > 0 ? '' : `: nothing written (${out} is as it was)`}`
+      : 'the signal came after the last run: the experiment finished and its files were written in full'}\n`);
+    process.exit(SIGNAL_EXIT[stop]);
+  }
+}
+
+/** Exit codes of an interrupted run: 128 + the signal number, as shells report it. */
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/**
+ * Fault injection for the tests of signals: TREEGATE_FAULT_SIGNAL=SIGINT (or SIGTERM) with
+ * TREEGATE_FAULT_RUN=R sends the signal to this process as run R (from 0) starts.
+ */
+function faultSignalAtRun(): { signal: 'SIGINT' | 'SIGTERM'; run: number } | null {
+  const signal = process.env.TREEGATE_FAULT_SIGNAL, run = Number(process.env.TREEGATE_FAULT_RUN);
+  return (signal === 'SIGINT' || signal === 'SIGTERM') && Number.isInteger(run) ? { signal, run } : null;
+}
+
+/** For the tests: TREEGATE_EXPERIMENT_OVERRIDE (JSON) replaces settings of the chosen size (ExperimentOptions.override). */
+function testOverride(): Record<string, unknown> | undefined {
+  const json = process.env.TREEGATE_EXPERIMENT_OVERRIDE;
+  if (!json) return undefined;
+  try {
+    return JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    throw new TreegateError('TREEGATE_EXPERIMENT_OVERRIDE is not valid JSON', 'unset it, or give a JSON object of settings');
+  }
 }
 
 /** The command a process ran (its argv: node, the script, then the words), as `treegate …` a shell reads back. */

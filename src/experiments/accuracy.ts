@@ -3,7 +3,7 @@ import { prepareData, type PreparedData } from '../data/prepare.js';
 import type { MlpOptions } from '../layers/model.js';
 import { count, seriesTraces, type Chart, type Report, type Series } from '../report/html.js';
 import {
-  aggregate, barsNote, fit, pm, reportMeta, settingsWith, statSeries, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type Row,
+  aggregate, barsNote, fit, keptRuns, pm, reportMeta, settingsWith, statSeries, stopRequested, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type Row,
 } from './common.js';
 
 /**
@@ -32,21 +32,24 @@ export const ACCURACY_VARIANTS = [
   { name: 'flat, 3× lr', routed: 'flat' as const, gamma: 1, lrScale: 3 },
 ];
 
-export function runAccuracy(o: ExperimentOptions, seeds: number[]): ExperimentRun {
+export async function runAccuracy(o: ExperimentOptions, seeds: number[]): Promise<ExperimentRun> {
   const s = settingsWith(accuracySettings(o.quick), o.override, 'accuracy');
   const runs: Row[] = [];
   // at k = 0 every variant is the same dense MLP: one run
   const runsPerSeed = s.depths.reduce((n, k) => n + (k === 0 ? 1 : ACCURACY_VARIANTS.length), 0);
   const total = s.datasets.length * seeds.length * runsPerSeed;
   let done = 0;
-  for (const dataset of s.datasets) {
-    o.log(`accuracy: loading ${dataset}`);
-    for (const seed of seeds) {
+  const completed: number[] = [];
+  // seed by seed (every dataset of a seed), so that an interrupted run keeps whole seeds
+  seeds: for (const seed of seeds) {
+    for (const dataset of s.datasets) {
+      o.log(`accuracy: loading ${dataset} (seed ${seed})`);
       // the validation split follows the seed; the test set is the dataset's
       const data: PreparedData = prepareData({ dataset, limit: s.limit }, new Rng(1_000_000 + seed));
       for (const k of s.depths) {
         for (const v of ACCURACY_VARIANTS) {
           if (k === 0 && v !== ACCURACY_VARIANTS[0]) continue; // at k = 0 every variant is the same dense MLP
+          if (await stopRequested(o)) break seeds;
           o.progress(done++, total, `${dataset} seed ${seed} k=${k} ${v.name}`);
           const mlp: MlpOptions = {
             inputSize: 784, numClasses: 10, hidden: [256, 256], treeLayers: [2], depth: k, gating: 'projection',
@@ -62,15 +65,17 @@ export function runAccuracy(o: ExperimentOptions, seeds: number[]): ExperimentRu
         }
       }
     }
+    completed.push(seed);
   }
   o.progress(total, total, 'done');
+  const kept = keptRuns(runs, seeds, completed);
   // k = 0 is one model; list it under every variant so each curve starts at the dense MLP
-  const expanded = runs.flatMap((r) => (r.k === 0 ? ACCURACY_VARIANTS.map((v) => ({ ...r, variant: v.name })) : [r]));
+  const expanded = kept.runs.flatMap((r) => (r.k === 0 ? ACCURACY_VARIANTS.map((v) => ({ ...r, variant: v.name })) : [r]));
   const agg = aggregate(expanded, ['dataset', 'variant', 'k'], ['testAccuracy', 'trainAccuracy', 'gap', 'parameters', 'macsInference', 'balance', 'deadLeaves', 'trainUsPerExample']);
   const result = {
-    experiment: 'accuracy', quick: o.quick, seeds,
+    experiment: 'accuracy', quick: o.quick, seeds: kept.seeds,
     settings: { ...s, model: 'MLP 784 → 256 → 256 → 10, layer 2 routed, projection gating (fixed); adam, cosine schedule' },
-    runs, aggregate: agg,
+    runs: kept.runs, aggregate: agg, ...(kept.interrupted ? { interrupted: kept.interrupted } : {}),
   };
   return result;
 }

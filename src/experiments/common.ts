@@ -17,6 +17,29 @@ export interface ExperimentOptions {
   log: (line: string) => void;
   /** replaces settings of the chosen size (tests run tiny versions) */
   override?: Record<string, unknown>;
+  /**
+   * Asked before each run (where absent: never stop): resolves true where the experiment should stop after the
+   * runs so far (an interrupt). It yields to the event loop first, so that a signal's handler runs between runs.
+   */
+  stopRequested?: () => Promise<boolean>;
+}
+
+/** Whether the experiment should stop before its next run (ExperimentOptions.stopRequested). */
+export async function stopRequested(o: ExperimentOptions): Promise<boolean> {
+  return o.stopRequested ? o.stopRequested() : false;
+}
+
+/** What an interrupted experiment left out: the seeds asked for, and the runs of the seed it did not finish. */
+export interface Interruption { seeds: number[]; droppedRuns: number }
+
+/**
+ * The runs an experiment reports: every run where it finished; where it stopped early (stopRequested), only the
+ * runs of the seeds it completed, so that every configuration has the same seeds, with what was left out.
+ */
+export function keptRuns(runs: Row[], seeds: number[], completed: number[]): { runs: Row[]; seeds: number[]; interrupted?: Interruption } {
+  if (completed.length === seeds.length) return { runs, seeds };
+  const kept = runs.filter((r) => completed.includes(Number(r.seed)));
+  return { runs: kept, seeds: completed, interrupted: { seeds, droppedRuns: runs.length - kept.length } };
 }
 
 export interface TrainSettings { epochs: number; batchSize: number; lr: number; weightDecay?: number }
@@ -133,6 +156,8 @@ export interface ExperimentResult {
   best?: AggRow[];
   /** gating: the first seed's leaf usage after each epoch, per variant (the heatmaps) */
   usage?: Record<string, Array<{ epoch: number; stats: TreeStats }>>;
+  /** where the run was interrupted: the seeds asked for (`seeds` holds those completed) and the runs dropped */
+  interrupted?: Interruption;
 }
 
 /** What an experiment's run returns: its result without the command, date, time taken and machine, which the CLI adds. */
@@ -156,7 +181,17 @@ export function reportMeta(r: ExperimentResult): Report['meta'] {
   return {
     command: r.command, date: r.date, ...(r.seconds === undefined ? {} : { 'wall time': duration(r.seconds) }), machine: `${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, node ${r.machine.node}`,
     backend: r.machine.backend, seeds: r.seeds.join(', '), mode: r.quick ? 'quick' : 'full',
+    ...(r.interrupted ? { interrupted: interruptionText(r.seeds, r.interrupted) } : {}),
   };
+}
+
+/** What an interrupted run kept and left out, in words. */
+export function interruptionText(kept: number[], i: Interruption): string {
+  const next = i.seeds.find((s) => !kept.includes(s));
+  const dropped = i.droppedRuns > 0 ? `; the ${i.droppedRuns} finished run${i.droppedRuns === 1 ? '' : 's'} of seed ${next} left out` : '';
+  return kept.length === 0
+    ? `stopped by a signal before seed ${next} completed${dropped}`
+    : `stopped by a signal: seed${kept.length === 1 ? '' : 's'} ${kept.join(', ')} of ${i.seeds.join(', ')} completed${dropped}`;
 }
 
 /** Seconds as "3 min 11 s" (or "42 s"). */

@@ -5,7 +5,8 @@ import type { TreeStats } from '../layers/model.js';
 import { extent, seriesTraces, type Chart, type Report, type Series } from '../report/html.js';
 import { epochTicks, largestShare, usageHeatmap } from '../report/training.js';
 import {
-  aggregate, barsNote, fit, pm, reportMeta, settingsWith, stat, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type Row,
+  aggregate, barsNote, fit, keptRuns, pm, reportMeta, settingsWith, stat, stopRequested, type ExperimentOptions, type ExperimentResult, type ExperimentRun,
+  type Row,
 } from './common.js';
 
 /**
@@ -35,16 +36,18 @@ export const GATING_VARIANTS = [
   { name: 'projection + straight-through', gating: 'projection' as const, straightThrough: true },
 ];
 
-export function runGating(o: ExperimentOptions, seeds: number[]): ExperimentRun {
+export async function runGating(o: ExperimentOptions, seeds: number[]): Promise<ExperimentRun> {
   const s = settingsWith(gatingSettings(o.quick), o.override, 'gating');
   const runs: Row[] = [];
   // the first seed's leaf usage after each epoch, per variant, for the heatmaps
   const usage: Record<string, Array<{ epoch: number; stats: TreeStats }>> = {};
   const total = seeds.length * GATING_VARIANTS.length;
   let done = 0;
-  for (const seed of seeds) {
+  const completed: number[] = [];
+  seeds: for (const seed of seeds) {
     const data = prepareData({ dataset: 'mnist', limit: s.limit }, new Rng(1_000_000 + seed));
     for (const v of GATING_VARIANTS) {
+      if (await stopRequested(o)) break seeds;
       o.progress(done++, total, `seed ${seed} ${v.name}`);
       const mlp: MlpOptions = {
         inputSize: 784, numClasses: 10, hidden: [256, 256], treeLayers: [2], depth: s.depth, gating: v.gating, straightThrough: v.straightThrough,
@@ -59,13 +62,15 @@ export function runGating(o: ExperimentOptions, seeds: number[]): ExperimentRun 
       });
       o.log(`gating seed ${seed} ${v.name}: test ${(r.testAccuracy * 100).toFixed(2)}%, balance ${last.balance.toFixed(3)}, dead ${last.deadLeaves}`);
     }
+    completed.push(seed);
   }
   o.progress(total, total, 'done');
-  const agg = aggregate(runs, ['gating'], ['testAccuracy', 'balance', 'deadLeaves']);
+  const kept = keptRuns(runs, seeds, completed);
+  const agg = aggregate(kept.runs, ['gating'], ['testAccuracy', 'balance', 'deadLeaves']);
   const result = {
-    experiment: 'gating', quick: o.quick, seeds,
+    experiment: 'gating', quick: o.quick, seeds: kept.seeds,
     settings: { ...s, model: `MLP 784 → 256 → 256 → 10, layer 2 a depth-${s.depth} tree; adam, cosine schedule` },
-    runs, aggregate: agg, usage,
+    runs: kept.runs, aggregate: agg, usage, ...(kept.interrupted ? { interrupted: kept.interrupted } : {}),
   };
   return result;
 }

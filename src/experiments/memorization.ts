@@ -3,8 +3,8 @@ import { prepareData } from '../data/prepare.js';
 import type { MlpOptions } from '../layers/model.js';
 import { count, seriesTraces, type Chart, type Report, type Series } from '../report/html.js';
 import {
-  aggregate, barsNote, denseOfEqualParams, fit, pm, reportMeta, settingsWith, statSeries,
-  type ExperimentOptions, type ExperimentResult, type ExperimentRun, type Row, type TrainSettings,
+  aggregate, barsNote, denseOfEqualParams, fit, keptRuns, pm, reportMeta, settingsWith, statSeries, stopRequested,
+  type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type Row, type TrainSettings,
 } from './common.js';
 
 /**
@@ -38,12 +38,13 @@ export function memorizationSettings(quick: boolean) {
 
 export const MEMORIZATION_KINDS = ['tree', 'flat', 'moe', 'dense'] as const;
 
-export function runMemorization(o: ExperimentOptions, seeds: number[]): ExperimentRun {
+export async function runMemorization(o: ExperimentOptions, seeds: number[]): Promise<ExperimentRun> {
   const s = settingsWith(memorizationSettings(o.quick), o.override, 'memorization');
   const runs: Row[] = [];
   const total = s.depths.length * MEMORIZATION_KINDS.length * seeds.length * s.lrs.length;
   let done = 0;
-  for (const seed of seeds) {
+  const completed: number[] = [];
+  seeds: for (const seed of seeds) {
     // one random labelling per seed, shared by every model of that seed
     const data = prepareData({ dataset: 'memorization', memorization: { examples: s.examples, inputSize: s.inputSize, classes: s.classes } },
       new Rng(1_000_000 + seed));
@@ -53,6 +54,7 @@ export function runMemorization(o: ExperimentOptions, seeds: number[]): Experime
       };
       let treeParams = 0;
       for (const kind of MEMORIZATION_KINDS) for (const lr of s.lrs) {
+        if (await stopRequested(o)) break seeds;
         o.progress(done++, total, `seed ${seed} k=${k} ${kind} lr ${lr}`);
         const mlp: MlpOptions = kind === 'dense' ? denseOfEqualParams(base, treeParams) : { ...base, routed: kind };
         const train: TrainSettings = { ...s.train, lr };
@@ -66,16 +68,19 @@ export function runMemorization(o: ExperimentOptions, seeds: number[]): Experime
         o.log(`memorization seed ${seed} k=${k} ${kind} lr ${lr}: fitted ${(r.trainAccuracy * 100).toFixed(2)}%, ${r.parameters} parameters`);
       }
     }
+    completed.push(seed);
   }
   o.progress(done, total, 'done');
-  const all = aggregate(runs, ['kind', 'k', 'lr'], ['fitted', 'parameters', 'macsInference', 'trainUsPerExample', 'inferUsPerExample', 'balance', 'deadLeaves']);
+  const kept = keptRuns(runs, seeds, completed);
+  const all = aggregate(kept.runs, ['kind', 'k', 'lr'], ['fitted', 'parameters', 'macsInference', 'trainUsPerExample', 'inferUsPerExample', 'balance', 'deadLeaves']);
   // per kind and depth, the learning rate with the highest mean fitted fraction (ties: the first in lrs)
-  const agg = MEMORIZATION_KINDS.flatMap((kind) => s.depths.map((k) => all.filter((a) => a.kind === kind && Number(a.k) === k)
-    .reduce((best, a) => (a.stats.fitted.mean > best.stats.fitted.mean ? a : best))));
+  // (none where no seed completed)
+  const agg = MEMORIZATION_KINDS.flatMap((kind) => s.depths.flatMap((k) => all.filter((a) => a.kind === kind && Number(a.k) === k)
+    .reduce<AggRow[]>((best, a) => (best.length === 0 || a.stats.fitted.mean > best[0].stats.fitted.mean ? [a] : best), [])));
   const result = {
-    experiment: 'memorization', quick: o.quick, seeds,
+    experiment: 'memorization', quick: o.quick, seeds: kept.seeds,
     settings: { ...s, model: `MLP ${s.inputSize} → ${s.hidden} → ${s.hidden} → ${s.classes}, layer 2 routed; adam, cosine schedule`, gating: 'projection (fixed)' },
-    runs, aggregate: all, best: agg,
+    runs: kept.runs, aggregate: all, best: agg, ...(kept.interrupted ? { interrupted: kept.interrupted } : {}),
   };
   return result;
 }

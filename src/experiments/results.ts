@@ -115,6 +115,11 @@ export function readExperimentResult(path: string): ExperimentResult {
   if (r.seconds !== undefined && !(typeof r.seconds === 'number' && Number.isFinite(r.seconds) && r.seconds >= 0)) {
     fail('seconds is not a number of seconds ≥ 0');
   }
+  const i = r.interrupted;
+  if (i !== undefined && !(isObject(i) && Array.isArray(i.seeds) && i.seeds.every((s) => Number.isInteger(s)) &&
+    seeds.every((s) => (i.seeds as unknown[]).includes(s)) && Number.isInteger(i.droppedRuns) && (i.droppedRuns as number) >= 0)) {
+    fail('interrupted is not { seeds (the seeds asked for, a list of whole numbers holding those of seeds), droppedRuns (a whole number ≥ 0) }');
+  }
   const m = r.machine;
   if (!isObject(m) || !['cpu', 'node', 'backend'].every((f) => typeof m[f] === 'string') || !['cores', 'memoryGiB'].every((f) => finite(m[f]))) {
     fail('machine is not { cpu, cores, memoryGiB, node, backend }');

@@ -7,7 +7,7 @@ import { TreeGated } from '../layers/tree.js';
 import { Optimizer } from '../train/optim.js';
 import { count, seriesTraces, type Chart, type Report, type Trace } from '../report/html.js';
 import {
-  aggregate, barsNote, pm, randomBatch, reportMeta, settingsWith, statSeries,
+  aggregate, barsNote, keptRuns, pm, randomBatch, reportMeta, settingsWith, statSeries, stopRequested,
   type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type Row,
 } from './common.js';
 import { measure } from './timing.js';
@@ -65,9 +65,11 @@ export async function runSpeed(o: ExperimentOptions, seeds: number[]): Promise<E
   const runs: Row[] = [];
   const total = seeds.length * s.depths.length;
   let done = 0;
-  for (const seed of seeds) {
+  const completed: number[] = [];
+  seeds: for (const seed of seeds) {
     const x = randomBatch(N, n, seed), dy = randomBatch(N, n, seed + 1);
     for (const k of s.depths) {
+      if (await stopRequested(o)) break seeds;
       o.progress(done++, total, `seed ${seed} k=${k}`);
       const rng = new Rng(seed);
       const tree = new TreeGated({ inputSize: n, outputSize: n, depth: k, gating: 'projection', nodeInit: 'small' }).init(rng);
@@ -87,10 +89,15 @@ export async function runSpeed(o: ExperimentOptions, seeds: number[]): Promise<E
       });
       o.log(`speed seed ${seed} k=${k}: infer µs/example tree ${(infer[0] * 1000 / N).toFixed(2)}, moe ${(infer[1] * 1000 / N).toFixed(2)}, dense(${width}) ${(infer[2] * 1000 / N).toFixed(2)}`);
     }
+    completed.push(seed);
   }
   o.progress(total, total, 'done');
-  const agg = aggregate(runs, ['kind', 'k'], ['parameters', 'macsInference', 'inferUsPerExample', 'stepUsPerExample', 'capped']);
-  const result = { experiment: 'speed', quick: o.quick, seeds, settings: { ...s, layer: `${n} → ${n}, batches of ${N}` }, runs, aggregate: agg };
+  const kept = keptRuns(runs, seeds, completed);
+  const agg = aggregate(kept.runs, ['kind', 'k'], ['parameters', 'macsInference', 'inferUsPerExample', 'stepUsPerExample', 'capped']);
+  const result = {
+    experiment: 'speed', quick: o.quick, seeds: kept.seeds, settings: { ...s, layer: `${n} → ${n}, batches of ${N}` }, runs: kept.runs, aggregate: agg,
+    ...(kept.interrupted ? { interrupted: kept.interrupted } : {}),
+  };
   return result;
 }
 

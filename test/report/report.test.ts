@@ -125,9 +125,9 @@ test('every experiment renders its report (tiny settings), and again from its re
   const opts = (override: Record<string, unknown>): ExperimentOptions => ({ seeds: 2, quick: true, progress: () => {}, log: () => {}, override });
   const tiny = { epochs: 1, batchSize: 64, lr: 1e-3 };
   const cases: Array<[string, ExperimentRun, number]> = [
-    ['memorization', runMemorization(opts({ examples: 300, inputSize: 8, hidden: 8, depths: [0, 2], train: tiny }), [1, 2]), 4],
-    ['accuracy', runAccuracy(opts({ datasets: ['mnist'], limit: 600, depths: [0, 1], train: { ...tiny, weightDecay: 0.1 } }), [1, 2]), 3],
-    ['gating', runGating(opts({ limit: 600, depth: 2, train: { ...tiny, epochs: 2 } }), [1, 2]), 6],
+    ['memorization', await runMemorization(opts({ examples: 300, inputSize: 8, hidden: 8, depths: [0, 2], train: tiny }), [1, 2]), 4],
+    ['accuracy', await runAccuracy(opts({ datasets: ['mnist'], limit: 600, depths: [0, 1], train: { ...tiny, weightDecay: 0.1 } }), [1, 2]), 3],
+    ['gating', await runGating(opts({ limit: 600, depth: 2, train: { ...tiny, epochs: 2 } }), [1, 2]), 6],
     ['speed', await runSpeed(opts({ width: 16, batch: 8, depths: [0, 2, 4], rounds: 2, denseCap: 24, budgetMs: 5 }), [1, 2]), 2],
   ];
   for (const [name, result, minCharts] of cases) {
@@ -194,6 +194,8 @@ test('readExperimentResult names the field a damaged results.json lacks or holds
     ['a dataset not in the settings', { ...acc, aggregate: [{ ...acc.aggregate[0], dataset: 'cifar' }] }, /aggregate\[0\]\.dataset is "cifar", expected one of mnist, fashion-mnist/],
     ['a machine without backend', { ...speed, machine: { ...speed.machine, backend: 1 } }, /machine is not/],
     ['a wall time that is a word', { ...speed, seconds: 'long' }, /seconds is not a number of seconds ≥ 0/],
+    ['an interruption that lacks a reported seed', { ...speed, interrupted: { seeds: [2], droppedRuns: 1 } }, /interrupted is not \{ seeds/],
+    ['an interruption without its dropped runs', { ...speed, interrupted: { seeds: [1, 2, 3] } }, /interrupted is not \{ seeds/],
     ['a gating variant without runs', { ...gating, runs: gating.runs.filter((r: J) => r.gating !== 'units') }, /runs has no run of 'units' for seed 1/],
     ['an empty epoch column', withRun(gating, 0, { balanceByEpoch: '' }), /runs\[0\]\.balanceByEpoch is "", expected 5 values \(one per epoch, space-separated\), each a balance in \[0, 1\]/],
     ['a short epoch column', withRun(gating, 1, { deadByEpoch: '0 0' }), /runs\[1\]\.deadByEpoch is "0 0", expected 5 values/],
