@@ -462,10 +462,34 @@ test('wasm: gatherRows and scatterRows are bit-identical to js (strides, offsets
   }
 });
 
-test('wasm: sgdUpdate and adamUpdate are bit-identical to js (listed slots only, per-slot steps, decay on/off)', () => {
+/**
+ * Adam in float32 as the wasm and native kernels compute it (assembly/optim.ts, adamSlot in native/kernels_impl.h):
+ * the settings and per-slot scalars rounded to float32 once, then one rounded operation at a time in the reference's
+ * order. Each is exact here: a float32 operation on float32 values computed in float64 and rounded once gives the
+ * float32 result.
+ */
+function adamF32(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, slotSize: number, slots: Int32Array,
+  count: number, steps: Int32Array, decayScale: Float32Array | null, lr: number, weightDecay: number, b1: number, b2: number,
+  eps: number, clearGrad: boolean): void {
+  const f = Math.fround, lr1 = f(lr), b11 = f(b1), b21 = f(b2), a11 = f(1 - b1), a21 = f(1 - b2), eps1 = f(eps);
+  for (let q = 0; q < count; q++) {
+    const s = slots[q], t = ++steps[s];
+    const l = f(decayScale ? weightDecay * decayScale[s] : 0), c1 = f(1 / (1 - b1 ** t)), c2 = f(1 / (1 - b2 ** t));
+    for (let e = s * slotSize; e < (s + 1) * slotSize; e++) {
+      const ge = g[e], we = w[e];
+      const me = f(f(b11 * m[e]) + f(a11 * ge)), ve = f(f(b21 * v[e]) + f(f(a21 * ge) * ge));
+      m[e] = me;
+      v[e] = ve;
+      w[e] = f(we - f(lr1 * f(f(f(me * c1) / f(f(Math.sqrt(f(ve * c2))) + eps1)) + f(l * we))));
+    }
+    if (clearGrad) g.fill(0, s * slotSize, (s + 1) * slotSize);
+  }
+}
+
+test('wasm: sgdUpdate is bit-identical to js; adamUpdate to Adam in float32, and close to js (listed slots only, per-slot steps, decay on/off)', () => {
   const rng = new Rng(3005);
   // slots are streamed 16 384 floats per array at a time: 5000 gives batches of 3 slots, 20 001 two pieces of one;
-  // Adam takes four weights per step, then pairs, then one: 6, 7 and 11 end in each tail
+  // Adam takes four weights per step, then one: 6, 7 and 11 end in tails of 2 and 3
   for (const slotSize of [1, 2, 3, 6, 7, 8, 11, 17, 5000, 20001]) {
     for (const decay of [false, true]) {
       const slotsTotal = 12, n = slotsTotal * slotSize;
@@ -489,15 +513,20 @@ test('wasm: sgdUpdate and adamUpdate are bit-identical to js (listed slots only,
         const aw = randomArray(rng, n), am = randomArray(rng, n, 0.1), av = randomArray(rng, n, 0.1).map(Math.abs);
         const asteps = Int32Array.from({ length: slotsTotal }, () => rng.int(5));
         const awr = aw.slice(), amr = am.slice(), avr = av.slice(), asr = asteps.slice();
+        const aw32 = aw.slice(), am32 = am.slice(), av32 = av.slice(), as32 = asteps.slice();
         for (let it = 0; it < 3; it++) {
-          const g = randomArray(rng, n), gw = g.slice(), clear = it === 2;
+          const g = randomArray(rng, n), gw = g.slice(), g32 = g.slice(), clear = it === 2;
           js.adamUpdate(awr, g, amr, avr, slotSize, slots, count, asr, decayScale, 1e-3, 1e-2, 0.9, 0.999, 1e-8, clear);
+          adamF32(aw32, g32, am32, av32, slotSize, slots, count, as32, decayScale, 1e-3, 1e-2, 0.9, 0.999, 1e-8, clear);
           wasm.adamUpdate(aw, gw, am, av, slotSize, slots, count, asteps, decayScale, 1e-3, 1e-2, 0.9, 0.999, 1e-8, clear);
           assertBitEqual(gw, g, `adam ${what}: gradient after step ${it + 1} (clear ${clear})`);
         }
-        assertBitEqual(aw, awr, `adam ${what}: w`);
-        assertBitEqual(am, amr, `adam ${what}: m`);
-        assertBitEqual(av, avr, `adam ${what}: v`);
+        assertBitEqual(aw, aw32, `adam ${what}: w as float32 Adam`);
+        assertBitEqual(am, am32, `adam ${what}: m as float32 Adam`);
+        assertBitEqual(av, av32, `adam ${what}: v as float32 Adam`);
+        assertClose(aw, awr, { rtol: 1e-5, atol: 1e-6 }, `adam ${what}: w against the float64 reference`);
+        assertClose(am, amr, { rtol: 1e-5, atol: 1e-7 }, `adam ${what}: m against the float64 reference`);
+        assertClose(av, avr, { rtol: 1e-5, atol: 1e-8 }, `adam ${what}: v against the float64 reference`);
         assert.deepEqual([...asteps], [...asr], `adam ${what}: steps`);
       }
     }
