@@ -10,7 +10,7 @@ import { runSpeed } from '../experiments/speed.js';
 import { TreegateError } from '../core/errors.js';
 import { checkWritableDir, checkWritableFile, writeFilesAtomic } from '../io/atomic.js';
 import { renderReport, type Table } from '../report/html.js';
-import { backendOption, choice, humanLines, int, pathArg, threadsOption, useKernels, type KernelOptions } from './options.js';
+import { backendOption, choice, humanLines, int, pathArg, SIGNAL_EXIT, threadsOption, useKernels, type KernelOptions } from './options.js';
 
 const EXPERIMENTS = { memorization: runMemorization, accuracy: runAccuracy, gating: runGating, speed: runSpeed };
 type ExperimentName = keyof typeof EXPERIMENTS;
@@ -100,9 +100,6 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions): Pro
     process.exit(SIGNAL_EXIT[stop]);
   }
 }
-
-/** Exit codes of an interrupted run: 128 + the signal number, as shells report it. */
-const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 
 /**
  * Fault injection for the tests of signals: TREEGATE_FAULT_SIGNAL=SIGINT (or SIGTERM) with

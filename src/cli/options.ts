@@ -4,6 +4,9 @@ import type { Backend } from '../kernels/backend.js';
 import { selectBackend, setThreads, threadCount, type BackendChoice } from '../kernels/select.js';
 
 /** Commander argument parsers that reject bad values with a message naming the fix. */
+/** Exit codes of a run stopped by a signal (train, experiment): 128 + the signal number, as shells report it. */
+export const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+
 export function int(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
     const n = Number(v);

@@ -12,7 +12,7 @@ import { encodeModel } from '../io/model-file.js';
 import { Model, mlpConfig } from '../layers/model.js';
 import { listCheckpoints, loadNewestCheckpoint, writeCheckpoint, type LoadedCheckpoint, type RunState } from '../io/checkpoint.js';
 import { NonFiniteError, Trainer, type EpochMetrics, type NonFinitePolicy } from '../train/trainer.js';
-import { backendOption, choice, humanLines, int, intList, num, pathArg, rejectIdle, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
+import { backendOption, choice, humanLines, int, intList, num, pathArg, rejectIdle, SIGNAL_EXIT, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
 import { formatCount, layerTable, modelSummary } from './report.js';
 
 /** Defaults of `treegate train`: the model README's results table reports. */
@@ -114,9 +114,6 @@ const PER_PROCESS = ['backend', 'threads', 'json', 'progress', 'resume'] as cons
 
 /** Path options: made absolute when a run starts, so that the checkpoints name the same files wherever --resume runs. */
 const PATHS = ['csv', 'testCsv', 'dataDir', 'out'] as const;
-
-/** Exit codes of an interrupted run: 128 + the signal number, as shells report it. */
-const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 
 /**
  * Fault injection for the tests of non-finite handling: TREEGATE_FAULT_NAN=weight:S puts a NaN into the
