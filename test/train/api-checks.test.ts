@@ -126,11 +126,13 @@ test('a disposed model cannot be saved or trained; tree layer indices may not re
   rejects(() => mlpConfig({ inputSize: D, numClasses: C, hidden: [12], treeLayers: [2, 2], depth: 2 }), /tree layer indices repeat: 2, 2/);
 });
 
-test("an experiment's override naming no setting, or of another kind than the setting, is refused", () => {
+test("an experiment's override naming no setting, or of another kind than the setting, is refused", async () => {
   const opts = (override: Record<string, unknown>) => ({ seeds: 1, quick: true, progress: () => {}, log: () => {}, override });
-  rejects(() => runMemorization(opts({ exampels: 200 }), [1]), /memorization: no setting 'exampels' to override \(its settings are examples, /);
-  rejects(() => runMemorization(opts({ depths: 'x' }), [1]), /memorization: setting 'depths' must be an array, got "x"/);
-  rejects(() => runMemorization(opts({ examples: '200' }), [1]), /setting 'examples' must be a number, got "200"/);
+  // the experiments are async: the refusal comes as a rejected promise
+  const refused = (run: Promise<unknown>, re: RegExp) => assert.rejects(run, (e: unknown) => e instanceof TreegateError && re.test(e.message), String(re));
+  await refused(runMemorization(opts({ exampels: 200 }), [1]), /memorization: no setting 'exampels' to override \(its settings are examples, /);
+  await refused(runMemorization(opts({ depths: 'x' }), [1]), /memorization: setting 'depths' must be an array, got "x"/);
+  await refused(runMemorization(opts({ examples: '200' }), [1]), /setting 'examples' must be a number, got "200"/);
 });
 
 test('denseOfEqualParams given a config instead of the options says so', () => {
