@@ -73,9 +73,9 @@ export async function runAccuracy(o: ExperimentOptions, seeds: number[]): Promis
   const expanded = kept.runs.flatMap((r) => (r.k === 0 ? ACCURACY_VARIANTS.map((v) => ({ ...r, variant: v.name })) : [r]));
   const agg = aggregate(expanded, ['dataset', 'variant', 'k'], ['testAccuracy', 'trainAccuracy', 'gap', 'parameters', 'macsInference', 'balance', 'deadLeaves', 'trainUsPerExample']);
   const result = {
-    experiment: 'accuracy', quick: o.quick, seeds: kept.seeds,
+    experiment: 'accuracy', quick: o.quick, ...kept,
     settings: { ...s, model: 'MLP 784 → 256 → 256 → 10, layer 2 routed, projection gating (fixed); adam, cosine schedule' },
-    runs: kept.runs, aggregate: agg, ...(kept.interrupted ? { interrupted: kept.interrupted } : {}),
+    aggregate: agg,
   };
   return result;
 }

@@ -33,13 +33,14 @@ export async function stopRequested(o: ExperimentOptions): Promise<boolean> {
 export interface Interruption { seeds: number[]; droppedRuns: number }
 
 /**
- * The runs an experiment reports: every run where it finished; where it stopped early (stopRequested), only the
- * runs of the seeds it completed, so that every configuration has the same seeds, with what was left out.
+ * The seeds and runs an experiment reports (its result's fields, spread into it): every run where it finished; where
+ * it stopped early (stopRequested), only the runs of the seeds it completed, so that every configuration has the same
+ * seeds, and `interrupted` saying what was left out (no such field where nothing was).
  */
-export function keptRuns(runs: Row[], seeds: number[], completed: number[]): { runs: Row[]; seeds: number[]; interrupted?: Interruption } {
-  if (completed.length === seeds.length) return { runs, seeds };
+export function keptRuns(runs: Row[], seeds: number[], completed: number[]): { seeds: number[]; runs: Row[]; interrupted?: Interruption } {
+  if (completed.length === seeds.length) return { seeds, runs };
   const kept = runs.filter((r) => completed.includes(Number(r.seed)));
-  return { runs: kept, seeds: completed, interrupted: { seeds, droppedRuns: runs.length - kept.length } };
+  return { seeds: completed, runs: kept, interrupted: { seeds, droppedRuns: runs.length - kept.length } };
 }
 
 export interface TrainSettings { epochs: number; batchSize: number; lr: number; weightDecay?: number }

@@ -68,9 +68,9 @@ export async function runGating(o: ExperimentOptions, seeds: number[]): Promise<
   const kept = keptRuns(runs, seeds, completed);
   const agg = aggregate(kept.runs, ['gating'], ['testAccuracy', 'balance', 'deadLeaves']);
   const result = {
-    experiment: 'gating', quick: o.quick, seeds: kept.seeds,
+    experiment: 'gating', quick: o.quick, ...kept,
     settings: { ...s, model: `MLP 784 → 256 → 256 → 10, layer 2 a depth-${s.depth} tree; adam, cosine schedule` },
-    runs: kept.runs, aggregate: agg, usage, ...(kept.interrupted ? { interrupted: kept.interrupted } : {}),
+    aggregate: agg, usage,
   };
   return result;
 }

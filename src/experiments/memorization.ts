@@ -78,9 +78,9 @@ export async function runMemorization(o: ExperimentOptions, seeds: number[]): Pr
   const agg = MEMORIZATION_KINDS.flatMap((kind) => s.depths.flatMap((k) => all.filter((a) => a.kind === kind && Number(a.k) === k)
     .reduce<AggRow[]>((best, a) => (best.length === 0 || a.stats.fitted.mean > best[0].stats.fitted.mean ? [a] : best), [])));
   const result = {
-    experiment: 'memorization', quick: o.quick, seeds: kept.seeds,
+    experiment: 'memorization', quick: o.quick, ...kept,
     settings: { ...s, model: `MLP ${s.inputSize} → ${s.hidden} → ${s.hidden} → ${s.classes}, layer 2 routed; adam, cosine schedule`, gating: 'projection (fixed)' },
-    runs: kept.runs, aggregate: all, best: agg, ...(kept.interrupted ? { interrupted: kept.interrupted } : {}),
+    aggregate: all, best: agg,
   };
   return result;
 }

@@ -95,8 +95,7 @@ export async function runSpeed(o: ExperimentOptions, seeds: number[]): Promise<E
   const kept = keptRuns(runs, seeds, completed);
   const agg = aggregate(kept.runs, ['kind', 'k'], ['parameters', 'macsInference', 'inferUsPerExample', 'stepUsPerExample', 'capped']);
   const result = {
-    experiment: 'speed', quick: o.quick, seeds: kept.seeds, settings: { ...s, layer: `${n} → ${n}, batches of ${N}` }, runs: kept.runs, aggregate: agg,
-    ...(kept.interrupted ? { interrupted: kept.interrupted } : {}),
+    experiment: 'speed', quick: o.quick, ...kept, settings: { ...s, layer: `${n} → ${n}, batches of ${N}` }, aggregate: agg,
   };
   return result;
 }
