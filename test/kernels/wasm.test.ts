@@ -232,6 +232,29 @@ test('wasm: groupedForward matches js (k = 0..4, one leaf, empty leaves, one exa
   }
 });
 
+test('wasm: a node of 1–7 rows gives each row the bits it gets alone (the few-row kernel groups rows in threes and pairs)', () => {
+  const rng = new Rng(2005);
+  for (const s of [3, 12, 31, 47, 512]) {
+    const m = 13, w = wasm.floats(m * s), bias = wasm.floats(m);
+    w.set(randomArray(rng, m * s));
+    bias.set(randomArray(rng, m));
+    for (let M = 1; M <= 7; M++) {
+      // in place (the backend's arrays): every row of the node through the few-row kernel in one call
+      const xs = wasm.floats(M * s), ys = wasm.floats(M * m);
+      xs.set(randomArray(rng, M * s));
+      ys.fill(0);
+      wasm.groupedForward(route(Array(M).fill(0), 0), xs, s, w, bias, m, ys);
+      for (let i = 0; i < M; i++) {
+        const x1 = wasm.floats(s), y1 = wasm.floats(m);
+        x1.set(xs.subarray(i * s, (i + 1) * s));
+        y1.fill(0);
+        wasm.groupedForward(route([0], 0), x1, s, w, bias, m, y1);
+        assertBitEqual(ys.subarray(i * m, (i + 1) * m), y1, `s=${s}: row ${i} of a node of ${M} rows against the row alone`);
+      }
+    }
+  }
+});
+
 test('wasm: routedForward matches js (a column block of wider x rows; y set and added)', () => {
   const rng = new Rng(2005);
   for (const c of groupedCases()) {
