@@ -17,16 +17,29 @@ export function check(cond: unknown, message: string, hint?: string): asserts co
   if (!cond) throw new TreegateError(message, hint);
 }
 
+/**
+ * A value as an error message shows it: numbers, booleans and short strings as they are, anything larger by its kind
+ * and size (an array passed where a number belongs would otherwise print every element).
+ */
+export function shown(v: unknown): string {
+  if (typeof v === 'string') return v.length > 40 ? `${JSON.stringify(v.slice(0, 40))}… (${v.length} characters)` : JSON.stringify(v);
+  if (ArrayBuffer.isView(v)) return 'length' in v ? `a ${v.constructor.name} of ${String(v.length)} elements` : `a ${v.constructor.name} of ${v.byteLength} bytes`;
+  if (Array.isArray(v)) return `an array of ${v.length} elements`;
+  if (typeof v === 'function') return 'a function';
+  if (typeof v === 'object' && v !== null) return 'an object';
+  return String(v);
+}
+
 /** Checks that `v` is an integer in [min, max]; `what` names it in the message. */
 export function checkInt(v: number, what: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   check(Number.isInteger(v) && v >= min && v <= max,
-    `${what} must be an integer in [${min}, ${max === Number.MAX_SAFE_INTEGER ? '∞' : max}], got ${v}`);
+    `${what} must be an integer in [${min}, ${max === Number.MAX_SAFE_INTEGER ? '∞' : max}], got ${shown(v)}`);
   return v;
 }
 
 /** Checks that `v` is a finite number in [min, max]. */
 export function checkNumber(v: number, what: string, min = -Infinity, max = Infinity): number {
-  check(Number.isFinite(v) && v >= min && v <= max, `${what} must be a finite number in [${min}, ${max}], got ${v}`);
+  check(Number.isFinite(v) && v >= min && v <= max, `${what} must be a finite number in [${min}, ${max}], got ${shown(v)}`);
   return v;
 }
 

@@ -1,4 +1,4 @@
-import { check } from './errors.js';
+import { check, shown } from './errors.js';
 /**
  * Seeded PRNG: xoshiro128** (Blackman & Vigna) seeded through splitmix32.
  * Integer arithmetic only, so a seed gives the same stream on every JS engine;
@@ -12,7 +12,7 @@ export class Rng {
     this.s = new Uint32Array(4);
     if (typeof seed === 'number') {
       // seed >>> 0 would quietly turn 1.5 into 1 and NaN into 0: two seeds, one stream
-      check(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32, `a seed must be an integer in [0, 2^32), got ${seed}`);
+      check(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32, `a seed must be an integer in [0, 2^32), got ${shown(seed)}`);
       let x = seed >>> 0;
       for (let i = 0; i < 4; i++) {
         // splitmix32

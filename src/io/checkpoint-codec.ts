@@ -1,4 +1,4 @@
-import { TreegateError } from '../core/errors.js';
+import { shown, TreegateError } from '../core/errors.js';
 import type { Model } from '../layers/model.js';
 import type { Optimizer } from '../train/optim.js';
 import type { TrainProgress } from '../train/trainer.js';
@@ -107,7 +107,7 @@ function checkProgress(v: unknown, source: string): TrainProgress {
   nat('epoch', 1); nat('position'); nat('step'); nat('seen'); nat('skippedSteps');
   for (const k of ['lossSum', 'correct', 'lrScale', 'seconds']) if (typeof p[k] !== 'number' || !Number.isFinite(p[k])) bad(`${k} must be a finite number`);
   // the learning-rate multiplier starts at 1 and is only ever halved; the sums cover `seen` rows
-  if (!((p.lrScale as number) > 0 && (p.lrScale as number) <= 1)) bad(`lrScale must be in (0, 1], got ${p.lrScale}`);
+  if (!((p.lrScale as number) > 0 && (p.lrScale as number) <= 1)) bad(`lrScale must be in (0, 1], got ${shown(p.lrScale)}`);
   if ((p.seconds as number) < 0 || (p.correct as number) < 0 || (p.correct as number) > (p.seen as number)) bad('seconds and correct must be ≥ 0, correct ≤ seen');
   if ((p.skippedSteps as number) > (p.step as number) || (p.seen as number) > (p.position as number)) bad('skippedSteps must be ≤ step, seen ≤ position');
   const rng = p.epochRng as { s?: unknown; spare?: unknown } | null;

@@ -1,4 +1,4 @@
-import { TreegateError } from '../core/errors.js';
+import { shown, TreegateError } from '../core/errors.js';
 import type { Backend } from './backend.js';
 import type { Routing } from './routing.js';
 import { checkWeightStep } from './weight-step.js';
@@ -168,7 +168,7 @@ function fail(op: string, what: string): never {
 /** Each value a whole number ≥ 0 (a safe integer). */
 function ints(op: string, values: Record<string, number>): void {
   for (const [name, v] of Object.entries(values)) {
-    if (!Number.isSafeInteger(v) || v < 0) fail(op, `${name} must be a whole number ≥ 0, got ${v}`);
+    if (!Number.isSafeInteger(v) || v < 0) fail(op, `${name} must be a whole number ≥ 0, got ${shown(v)}`);
   }
 }
 
@@ -181,7 +181,7 @@ function floats(op: string, arrays: Record<string, [unknown, number]>): void {
 }
 
 function flag(op: string, name: string, v: unknown): void {
-  if (typeof v !== 'boolean') fail(op, `${name} must be true or false, got ${String(v)}`);
+  if (typeof v !== 'boolean') fail(op, `${name} must be true or false, got ${shown(v)}`);
 }
 
 /** The strided rows × cols view at off lies inside a (nothing to check when it is empty). */

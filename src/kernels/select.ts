@@ -1,4 +1,4 @@
-import { TreegateError } from '../core/errors.js';
+import { shown, TreegateError } from '../core/errors.js';
 import { backend, backendNames, getBackend, registerBackend, setBackend, setDefaultChooser, type Backend } from './backend.js';
 import { nativeBackend, nativeLoadError } from './native/index.js';
 import { loadWasmBackend } from './wasm/index.js';
@@ -69,7 +69,7 @@ function threaded(name: string): ThreadControl | null {
  * backend.
  */
 export function setThreads(n: number): number {
-  if (!Number.isSafeInteger(n) || n < 1) throw new TreegateError(`threads must be a whole number ≥ 1, got ${n}`, 'pass 1 for one thread');
+  if (!Number.isSafeInteger(n) || n < 1) throw new TreegateError(`threads must be a whole number ≥ 1, got ${shown(n)}`, 'pass 1 for one thread');
   registerAvailableBackends();
   threaded('native')?.setThreads(n);
   threaded('wasm')?.setThreads(n);

@@ -1,4 +1,4 @@
-import { check, checkInt, checkNumber, TreegateError } from '../core/errors.js';
+import { check, checkInt, checkNumber, shown, TreegateError } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import { checkShape, matrix, Scratch, type Matrix } from '../core/tensor.js';
 import { backend, releaseFloats, type Backend } from '../kernels/backend.js';
@@ -265,7 +265,7 @@ export class TreeGated implements Layer {
 
   forward(x: Matrix, mode: Mode): Matrix {
     checkShape(x, this.inputSize, `${this.name} input`);
-    check(this.collapseRows >= 1, `${this.name}: collapseRows must be a number ≥ 1 (or Infinity), got ${String(this.collapseRows)}`,
+    check(this.collapseRows >= 1, `${this.name}: collapseRows must be a number ≥ 1 (or Infinity), got ${shown(this.collapseRows)}`,
       'set it to the rows from which a node trains on path sums, or to Infinity for one product per node');
     const N = x.rows, n = this.inputSize, s = this.blockSize, m = this.outputSize, be = backend();
     const leaves = mode === 'infer' ? this.inferenceTables(be) : null;

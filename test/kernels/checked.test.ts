@@ -28,6 +28,10 @@ test('sizes, strides and offsets must be whole and ≥ 0, and every view inside 
     bad(b, () => b.addArrays(f(3), f(2), f(3), 3), /b holds 2 floats|b: needs 3 elements/, 'short b');
     bad(b, () => b.addArrays(f(3), f(3), f(3), -1), /count must be|must be a non-negative|must be an integer/, 'negative count');
     bad(b, () => b.packNodes(f(10), 2, 2, 3), /holds 10 floats, needs 12|fewer than T·m·s/, 'short tables');
+    // arguments shifted by one (an array where the offset belongs): the message is short and says what came
+    const shifted = () => (b.gemmNT as (...a: unknown[]) => void)(2, 2, 2, f(100000), f(100000), 0, f(4), 0, false);
+    bad(b, shifted, /ao must be|must be an integer|must be a number|must be a typed array/, 'an array as the offset');
+    assert.throws(shifted, (e: unknown) => e instanceof Error && e.message.length < 300, `${b.name}: the message of an array as the offset is short`);
   }
 });
 

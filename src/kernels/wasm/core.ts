@@ -51,7 +51,7 @@
  * kernels do the arithmetic of one thread in the same order, and any thread count gives the same bits. Copies
  * between JS arrays and the memory stay on the calling thread (workers cannot see its arrays).
  */
-import { TreegateError } from '../../core/errors.js';
+import { shown, TreegateError } from '../../core/errors.js';
 import { withArgumentChecks } from '../checked.js';
 import type { Backend } from '../backend.js';
 import type { Routing } from '../routing.js';
@@ -257,12 +257,12 @@ export interface WasmOptions {
 export function checkWasmOptions(options: WasmOptions | null | undefined): { residentBytes: number; threads: number | null } {
   const residentBytes = options?.residentBytes ?? 3 * 1024 * 1024 * 1024;
   if (typeof residentBytes !== 'number' || !Number.isFinite(residentBytes) || residentBytes < 0) {
-    throw new TreegateError(`treegate wasm backend: residentBytes must be a number of bytes ≥ 0, got ${String(residentBytes)}`,
+    throw new TreegateError(`treegate wasm backend: residentBytes must be a number of bytes ≥ 0, got ${shown(residentBytes)}`,
       'pass e.g. { residentBytes: 256 * 1024 * 1024 }, or 0 to copy every array on every call');
   }
   const threads = options?.threads ?? null;
   if (threads !== null && (typeof threads !== 'number' || !Number.isSafeInteger(threads) || threads < 1)) {
-    throw new TreegateError(`treegate wasm backend: threads must be a whole number ≥ 1, got ${String(threads)}`,
+    throw new TreegateError(`treegate wasm backend: threads must be a whole number ≥ 1, got ${shown(threads)}`,
       'pass e.g. { threads: 2 }, or 1 for one thread');
   }
   return { residentBytes, threads };
@@ -1199,7 +1199,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
   return Object.assign(checked, {
     setThreads(n: number): number {
       if (!Number.isSafeInteger(n) || n < 1) {
-        throw new TreegateError(`treegate wasm backend: threads must be a whole number ≥ 1, got ${String(n)}`, 'pass 1 for one thread');
+        throw new TreegateError(`treegate wasm backend: threads must be a whole number ≥ 1, got ${shown(n)}`, 'pass 1 for one thread');
       }
       return team ? team.setThreads(n) : 1;
     },
