@@ -1,0 +1,26 @@
+# Sourced by the A/B scripts (bench/addon-ab/run.sh, bench/wasm-ab/run.sh) once they have set `usage`: takes
+# OLD_REV and NEW_REV from the script's arguments (the rest stay in "$@"), and defines ab_build, which builds
+# both revisions in a temporary directory removed on exit.
+if [ $# -lt 2 ] || [ "$1" = --help ] || [ "$1" = -h ]; then echo "$usage" >&2; [ $# -ge 1 ] && [[ $1 = -* ]] && exit 0; exit 2; fi
+old=$1; new=$2
+shift 2
+root=$(git rev-parse --show-toplevel)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# ab_build PRODUCT COMMAND PATH...: copies PATHs of each revision (of the working tree as it is where the revision
+# is ".") into $tmp/old and $tmp/new, runs COMMAND in each (this checkout's node_modules linked in), and checks that
+# it made PRODUCT there.
+ab_build() {
+  local product=$1 command=$2 v rev
+  shift 2
+  for v in old new; do
+    rev=${!v}
+    mkdir -p "$tmp/$v"
+    if [ "$rev" = . ]; then (cd "$root" && cp -r --parents "$@" "$tmp/$v/")
+    else git -C "$root" archive "$rev" "$@" | tar -x -C "$tmp/$v"; fi
+    ln -s "$root/node_modules" "$tmp/$v/node_modules"
+    (cd "$tmp/$v" && eval "$command" >/dev/null)
+    test -f "$tmp/$v/$product" || { echo "build of $rev failed" >&2; exit 1; }
+  done
+}
