@@ -33,6 +33,9 @@ using PackFn = void (*)(int64_t N, int64_t K, const float* w, float* panels);
 using PackedFn = void (*)(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const float* panels, float* c,
                           int64_t crs, bool accumulate);
 
+// out[0, n) = a[0, n) + b[0, n) with non-temporal stores (a large output not read again soon), fenced.
+using AddFn = void (*)(const float* a, const float* b, float* out, int64_t n);
+
 // Row counts from which gemm sums each element of the NT form (forward: Kernels::chainRowsNT, one per instruction
 // set) and of the NN form (input gradient: kChainRowsNN) in one chain over p, whatever the row count (below them:
 // dot products, direct tiles, each summing in its own order, but also the same order for every row count under
@@ -53,6 +56,7 @@ struct Kernels {
   int64_t chainRowsNT;  // rows from which the NT form sums in one chain over p (above)
   PackFn packPanels;
   PackedFn packedRows;
+  AddFn addStream;
 };
 namespace avx512 { extern const Kernels kernels; }
 namespace avx2 { extern const Kernels kernels; }

@@ -731,6 +731,28 @@ void streamRow(float* dst, const float* src, int64_t n) {
 #endif
 }
 
+// out[0, n) = a + b with non-temporal stores where the vector width allows: a large output that is read again
+// only after much else (the path sums' tables, 1 MB each, built one after another) is written without its lines
+// being read from memory first. The same sums as a plain loop; the caller's threads each fence their part.
+void addStream(const float* a, const float* b, float* out, int64_t n) {
+#if defined(__AVX512F__) && TG_W == 16
+  int64_t i = 0;
+  for (; i < n && (reinterpret_cast<uintptr_t>(out + i) & 63); i++) out[i] = a[i] + b[i];
+  for (; i + 16 <= n; i += 16) _mm512_stream_ps(out + i, _mm512_add_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i)));
+  for (; i < n; i++) out[i] = a[i] + b[i];
+#elif defined(__AVX__) && TG_W == 8
+  int64_t i = 0;
+  for (; i < n && (reinterpret_cast<uintptr_t>(out + i) & 31); i++) out[i] = a[i] + b[i];
+  for (; i + 8 <= n; i += 8) _mm256_stream_ps(out + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+  for (; i < n; i++) out[i] = a[i] + b[i];
+#else
+  for (int64_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+#endif
+#if defined(__SSE__)
+  _mm_sfence();  // non-temporal stores are weakly ordered: complete them before out is read
+#endif
+}
+
 thread_local std::vector<float> streamBuf;
 
 // C = A·B into a C that held zeros and is not read again soon (a node's first weight gradient of a step). Shallow
@@ -839,4 +861,4 @@ void sgdSlot(float* w, float* g, float* v, int64_t e0, int64_t e1, float lr, flo
   }
 }
 
-extern const Kernels kernels = {gemm, gemmStream, adamSlot, sgdSlot, fmaBurn, readSum, NR, CHAIN_NT, packPanels, packedRows};
+extern const Kernels kernels = {gemm, gemmStream, adamSlot, sgdSlot, fmaBurn, readSum, NR, CHAIN_NT, packPanels, packedRows, addStream};

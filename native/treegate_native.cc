@@ -718,6 +718,10 @@ napi_value AddRowVector(napi_env env, napi_callback_info info) {
   });
 }
 
+// Elements of addArrays from which out is written with non-temporal stores (isa->addStream): a path sum's table
+// (512×512: 2^18), which the next tables' builds would push out of the caches before it is read.
+constexpr int64_t kStreamAdd = 1 << 18;
+
 // addArrays(a, b, out, count): out = a + b
 napi_value AddArrays(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
@@ -725,7 +729,9 @@ napi_value AddArrays(napi_env env, napi_callback_info info) {
     argv(env, info, 4, v);
     const int64_t n = i64(env, v[3], "count");
     F32 a = checked(env, v[0], "a", n), b = checked(env, v[1], "b", n), o = checked(env, v[2], "out", n);
+    // out may be a or b (in place): each element is read before it is written either way
     auto add = [&](int64_t i0, int64_t i1) {
+      if (n >= kStreamAdd) return isa->addStream(a.p + i0, b.p + i0, o.p + i0, i1 - i0);
       for (int64_t i = i0; i < i1; i++) o.p[i] = a.p[i] + b.p[i];
     };
     byElements(n, add);

@@ -8,12 +8,13 @@
  * forms (comma-separated): forward (training routing, all depths; a 32 MB read between calls stands in for the
  * rest of the training step), infer (collapsed leaves, repeated; each build reads them as its packNodes lays
  * them out, where it has packNodes), backward-input, backward-weight, weight-step (the weight gradient with the Adam
- * update fused in, as train() runs it; each build updates its own copy of the weights and state).
+ * update fused in, as train() runs it; each build updates its own copy of the weights and state), tables (the path
+ * sums' tables of a training step at this k: one addArrays of a 512×512 table per collapsed and frontier node).
  * ROUNDS (default 40) sets the rounds, THREADS the addon's thread count (default: all).
  */
 import { createRequire } from 'node:module';
 import { Rng } from '../../src/core/rng.js';
-import { Routing } from '../../src/kernels/routing.js';
+import { nodeDepth, Routing } from '../../src/kernels/routing.js';
 
 type Addon = Record<string, (...args: unknown[]) => unknown>;
 const [oldPath, newPath, formList = 'forward,infer,backward-input,backward-weight', kList = '0,1,2,3,4,5,6'] = process.argv.slice(2);
@@ -60,6 +61,19 @@ for (const form of formList.split(',')) {
       a.packNodes(w, T, m, n, out);
       return out;
     });
+    // tables: the nodes of at least max(32, N / 8) rows above the leaves collapse (src/layers/path-sums.ts, without its
+    // doubling of that count where more than 32 would), their children that do not are the frontier; one table
+    // slot per node (slot = node id, so that a child finds its parent's), written in depth order
+    const tableAdds: Array<[number, number, number]> = [], R = Math.max(32, Math.ceil(N / 8)), collapsed = new Set<number>();
+    if (form === 'tables') {
+      for (let g = 0; g < rt.nodeCount; g++) {
+        const t = rt.node[g], parent = (t - 1) >> 1;
+        if (t !== 0 && !collapsed.has(parent)) continue;
+        if (rt.end[g] - rt.start[g] >= R && nodeDepth(t) < k) collapsed.add(t);
+        if (t !== 0) tableAdds.push([parent, t, t]);
+      }
+    }
+    const pathTables = new Float32Array(form === 'tables' ? T * m * n : 0);
     const call = (a: Addon): void => {
       const r = [rt.node, rt.start, rt.end, 0, rt.nodeCount];
       const packed = tables[builds.indexOf(a)];
@@ -76,6 +90,13 @@ for (const form of formList.split(',')) {
           return;
         case 'backward-input': dxs.fill(0); a.groupedBackwardInput(...r, dys, m, w, n, dxs, N); return;
         case 'backward-weight': a.groupedBackwardWeight(...r, dys, m, xs, n, dw, db, N, null); return;
+        case 'tables':
+          // the path sums' tables as PathSums.build makes them: each collapsed node's below the root, then the frontier's
+          for (const [parent, t, slot] of tableAdds) {
+            const src = parent === 0 ? w.subarray(0, m * n) : pathTables.subarray(parent * m * n, (parent + 1) * m * n);
+            a.addArrays(src, w.subarray(t * m * n, (t + 1) * m * n), pathTables.subarray(slot * m * n, (slot + 1) * m * n), m * n);
+          }
+          return;
         case 'weight-step': {
           const st = state[builds.indexOf(a)];
           a.groupedBackwardWeightStep(...r, dys, m, xs, n, st.w, st.db, N, st.mo, st.v, st.steps, null, hp);

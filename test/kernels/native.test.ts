@@ -441,6 +441,22 @@ test('native elementwise ops: strides, offsets, repeated rows, no columns, softm
     nb!.addArrays(x, dy, sn, n);
     assertBitEqual(sn, sr, `addArrays n=${n} (the entries past n untouched)`);
   }
+  // from 2^18 floats (a path sum's table) addArrays writes with non-temporal stores: an output at any alignment,
+  // its tail past the last full vector, and out = a in place give js's bits
+  for (const n of [1 << 18, 300007]) {
+    const a = randomArray(rng, n + 8), b = randomArray(rng, n + 8);
+    for (const at of [0, 1, 3]) {
+      const [or, on] = [randomArray(rng, n + 8), new Float32Array(n + 8)];
+      on.set(or);
+      jsBackend.addArrays(a, b, or.subarray(at), n);
+      nb!.addArrays(a, b, on.subarray(at), n);
+      assertBitEqual(on, or, `addArrays n=${n} into an output ${at} floats in (the entries around it untouched)`);
+    }
+    const [ar, an] = [a.slice(), a.slice()];
+    jsBackend.addArrays(ar, b, ar, n);
+    nb!.addArrays(an, b, an, n);
+    assertBitEqual(an, ar, `addArrays n=${n} in place`);
+  }
 });
 
 test('native elementwise ops of training match js (odd sizes, empty, extreme logits)', { skip }, () => {
