@@ -10,17 +10,17 @@ trap 'rm -rf "$tmp"' EXIT
 
 # ab_build PRODUCT COMMAND PATH...: copies PATHs of each revision (of the working tree as it is where the revision
 # is ".") into $tmp/old and $tmp/new, runs COMMAND in each (this checkout's node_modules linked in), and checks that
-# it made PRODUCT there.
+# it made PRODUCT there (else prints the build's output and exits).
 ab_build() {
   local product=$1 command=$2 v rev
   shift 2
   for v in old new; do
     rev=${!v}
     mkdir -p "$tmp/$v"
-    if [ "$rev" = . ]; then (cd "$root" && cp -r --parents "$@" "$tmp/$v/")
+    if [ "$rev" = . ]; then (cd "$root" && tar -cf - "$@") | tar -xf - -C "$tmp/$v"
     else git -C "$root" archive "$rev" "$@" | tar -x -C "$tmp/$v"; fi
     ln -s "$root/node_modules" "$tmp/$v/node_modules"
-    (cd "$tmp/$v" && eval "$command" >/dev/null)
-    test -f "$tmp/$v/$product" || { echo "build of $rev failed" >&2; exit 1; }
+    (cd "$tmp/$v" && eval "$command") > "$tmp/$v.log" 2>&1 || true
+    test -f "$tmp/$v/$product" || { cat "$tmp/$v.log" >&2; echo "build of $rev failed (its output above)" >&2; exit 1; }
   done
 }

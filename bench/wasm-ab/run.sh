@@ -4,7 +4,9 @@
 # builds both revisions' build/treegate-threads.wasm in a temporary directory (the AssemblyScript compiler of
 # this checkout's node_modules), then runs ab.ts from the working tree. NEW_REV may be "." for the working
 # tree's assembly/ as it is. Runs ab.ts twice, the old build loaded first and then the new (the module loaded
-# second can run faster whatever it is), and ends with the geometric mean of the two runs' ratios.
+# second can run faster whatever it is), and ends with the geometric mean of the two runs' ratios. The working
+# tree's loader (src/kernels/wasm/core.ts: the kernels' names and arguments) drives both modules, so OLD_REV must
+# export the same kernels with the same arguments.
 set -euo pipefail
 usage="usage: bash bench/wasm-ab/run.sh OLD_REV NEW_REV [forms] [k list]   (NEW_REV may be . for the working tree)"
 source "$(dirname "$0")/../ab-builds.sh"
@@ -15,7 +17,7 @@ for load in old-first new-first; do
   echo
 done
 node -e '
-const rows = require("node:fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l));
+const rows = require("node:fs").readFileSync(process.argv[1], "utf8").split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
 const by = new Map();
 for (const r of rows) { const key = `${r.form} | ${r.k}`; if (!by.has(key)) by.set(key, []); by.get(key).push(r.old / r.new); }
 console.log("both load orders: old ÷ new, geometric mean (each run)\n| form | k | old ÷ new | runs |\n|---|---:|---:|---|");

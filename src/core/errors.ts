@@ -22,7 +22,10 @@ export function check(cond: unknown, message: string, hint?: string): asserts co
  * and size (an array passed where a number belongs would otherwise print every element).
  */
 export function shown(v: unknown): string {
-  if (typeof v === 'string') return v.length > 40 ? `${JSON.stringify(v.slice(0, 40))}… (${v.length} characters)` : JSON.stringify(v);
+  if (typeof v === 'string') {
+    const chars = [...v]; // by code point: a cut never splits a surrogate pair
+    return chars.length > 40 ? `${JSON.stringify(chars.slice(0, 40).join(''))}… (${chars.length} characters)` : JSON.stringify(v);
+  }
   if (ArrayBuffer.isView(v)) return 'length' in v ? `a ${v.constructor.name} of ${String(v.length)} elements` : `a ${v.constructor.name} of ${v.byteLength} bytes`;
   if (Array.isArray(v)) return `an array of ${v.length} elements`;
   if (typeof v === 'function') return 'a function';

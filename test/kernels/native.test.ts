@@ -441,12 +441,12 @@ test('native elementwise ops: strides, offsets, repeated rows, no columns, softm
     nb!.addArrays(x, dy, sn, n);
     assertBitEqual(sn, sr, `addArrays n=${n} (the entries past n untouched)`);
   }
-  // from 2^18 floats (a path sum's table) addArrays writes with non-temporal stores: an output at any alignment,
-  // its tail past the last full vector, and out = a in place give js's bits
+  // from 2^18 floats (a path sum's table) addArrays writes with non-temporal stores: an output at every float
+  // position of a 64-byte line, its tail past the last full vector, and out = a or out = b in place give js's bits
   for (const n of [1 << 18, 300007]) {
-    const a = randomArray(rng, n + 8), b = randomArray(rng, n + 8);
-    for (const at of [0, 1, 3]) {
-      const [or, on] = [randomArray(rng, n + 8), new Float32Array(n + 8)];
+    const a = randomArray(rng, n + 16), b = randomArray(rng, n + 16);
+    for (let at = 0; at < 16; at++) {
+      const [or, on] = [randomArray(rng, n + 16), new Float32Array(n + 16)];
       on.set(or);
       jsBackend.addArrays(a, b, or.subarray(at), n);
       nb!.addArrays(a, b, on.subarray(at), n);
@@ -455,7 +455,11 @@ test('native elementwise ops: strides, offsets, repeated rows, no columns, softm
     const [ar, an] = [a.slice(), a.slice()];
     jsBackend.addArrays(ar, b, ar, n);
     nb!.addArrays(an, b, an, n);
-    assertBitEqual(an, ar, `addArrays n=${n} in place`);
+    assertBitEqual(an, ar, `addArrays n=${n} in place (out = a)`);
+    const [br, bn] = [b.slice(), b.slice()];
+    jsBackend.addArrays(a, br, br, n);
+    nb!.addArrays(a, bn, bn, n);
+    assertBitEqual(bn, br, `addArrays n=${n} in place (out = b)`);
   }
 });
 

@@ -192,7 +192,7 @@ function groupedCases(): Case[] {
   out.push({ k: 2, m: 100, s: 100, leaves: Array.from({ length: 30 }, () => rng.int(4)), what: 'three nodes per streamed batch' });
   out.push({ k: 2, m: 300, s: 500, leaves: Array.from({ length: 20 }, () => rng.int(4)), what: 'large nodes, few-row ones streamed by rows' });
   out.push({ k: 1, m: 165, s: 200, leaves: Array.from({ length: 6 }, () => rng.int(2)), what: 'streamed rows, short last block merged' });
-  // 1–7 rows per leaf, K with a tail past its steps of 16 and 4 (resident tables: rowsNT)
+  // 1–7 rows per leaf, K with a tail past its steps of 8 and 4 (resident tables: rowsNT)
   for (const s of [3, 31, 47]) {
     out.push({ k: 3, m: 13, s, leaves: [0, 1, 1, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 7, 7, 7, 7, 7, 7, 7], what: '1–7 rows per leaf' });
   }
@@ -234,7 +234,8 @@ test('wasm: groupedForward matches js (k = 0..4, one leaf, empty leaves, one exa
 
 test('wasm: a node of 1–7 rows gives each row the bits it gets alone (the few-row kernel groups rows in threes and pairs)', () => {
   const rng = new Rng(2005);
-  for (const s of [3, 12, 31, 47, 512]) {
+  // K = s: no step of 8 (3, 5), one step of 4 and none of 8 (5), every K mod 8 from 1 to 7, several blocks (512)
+  for (const s of [3, 5, 12, 14, 31, 47, 49, 50, 512]) {
     const m = 13, w = wasm.floats(m * s), bias = wasm.floats(m);
     w.set(randomArray(rng, m * s));
     bias.set(randomArray(rng, m));
