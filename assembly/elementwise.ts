@@ -32,6 +32,41 @@ export function addArrays(a: usize, b: usize, out: usize, n: i32): void {
   }
 }
 
+/**
+ * Columns [c0, c1) of addPaths (src/kernels/paths.ts), a block of `block` columns at a time: every entry over
+ * one block, the sum of an entry with children kept in scratch (at slot[e]·block floats; slot[e] < 0: none), so that
+ * of all the tables only the written sums go to memory. node, parent, slot and outAt are i32 arrays of `count`
+ * entries; w and out are tables of `size` floats. The same sums as the reference (one add per element and entry).
+ */
+export function addPathsCols(w: usize, size: i32, node: usize, parent: usize, slot: usize, outAt: usize, count: i32,
+  out: usize, c0: i32, c1: i32, scratch: usize, block: i32): void {
+  const tableBytes = <usize>size << 2;
+  for (let b0 = c0; b0 < c1; b0 += block) {
+    const n = min(block, c1 - b0), at = <usize>b0 << 2;
+    for (let e = 0; e < count; e++) {
+      const q = <usize>e << 2, pe = load<i32>(parent + q), se = load<i32>(slot + q), oe = load<i32>(outAt + q);
+      if (se < 0 && oe < 0) continue;
+      const t = w + <usize>load<i32>(node + q) * tableBytes + at;
+      const p = pe >= 0 ? scratch + ((<usize>load<i32>(slot + (<usize>pe << 2)) * <usize>block) << 2) : 0;
+      const sum = se >= 0 ? scratch + ((<usize>se * <usize>block) << 2) : 0;
+      const o = oe >= 0 ? out + <usize>oe * tableBytes + at : 0;
+      let i = 0;
+      for (; i + 4 <= n; i += 4) {
+        const j = <usize>i << 2;
+        const v = pe >= 0 ? f32x4.add(v128.load(p + j), v128.load(t + j)) : v128.load(t + j);
+        if (se >= 0) v128.store(sum + j, v);
+        if (oe >= 0) v128.store(o + j, v);
+      }
+      for (; i < n; i++) {
+        const j = <usize>i << 2;
+        const v = pe >= 0 ? load<f32>(p + j) + load<f32>(t + j) : load<f32>(t + j);
+        if (se >= 0) store<f32>(sum + j, v);
+        if (oe >= 0) store<f32>(o + j, v);
+      }
+    }
+  }
+}
+
 /** out[j] += Σ_i x[i, j], row by row (the reference order, so results are bit-identical). */
 export function addColumnSums(x: usize, rows: i32, cols: i32, out: usize): void {
   let j = 0;

@@ -5,7 +5,7 @@
  */
 export { gemm, rowsNT, gemmScratchBytes, gemmTransposes, gemmPackedB, packB, packedBBytes } from './gemm';
 export {
-  addRowVector, addArrays, addColumnSums, rowDots, scaleRows, reluForward, reluBackward, tanhForward, tanhBackward, softmaxCrossEntropy,
+  addRowVector, addArrays, addPathsCols, addColumnSums, rowDots, scaleRows, reluForward, reluBackward, tanhForward, tanhBackward, softmaxCrossEntropy,
   gatherRows, scatterRows,
 } from './elementwise';
 

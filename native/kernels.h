@@ -33,8 +33,11 @@ using PackFn = void (*)(int64_t N, int64_t K, const float* w, float* panels);
 using PackedFn = void (*)(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const float* panels, float* c,
                           int64_t crs, bool accumulate);
 
-// out[0, n) = a[0, n) + b[0, n) with non-temporal stores (a large output not read again soon), fenced.
-using AddFn = void (*)(const float* a, const float* b, float* out, int64_t n);
+// Columns [c0, c1) of addPaths (src/kernels/paths.ts), a block of columns at a time, with scratch slots for the
+// sums of entries that have children (slot[e]·block floats from scratch); non-temporal stores of out where `stream`.
+using PathsFn = void (*)(const float* w, int64_t size, const int32_t* node, const int32_t* parent, const int32_t* slot,
+                         const int32_t* outAt, int64_t count, float* out, int64_t c0, int64_t c1, float* scratch,
+                         int64_t block, bool stream);
 
 // Row counts from which gemm sums each element of the NT form (forward: Kernels::chainRowsNT, one per instruction
 // set) and of the NN form (input gradient: kChainRowsNN) in one chain over p, whatever the row count (below them:
@@ -56,7 +59,7 @@ struct Kernels {
   int64_t chainRowsNT;  // rows from which the NT form sums in one chain over p (above)
   PackFn packPanels;
   PackedFn packedRows;
-  AddFn addStream;
+  PathsFn addPathsCols;
 };
 namespace avx512 { extern const Kernels kernels; }
 namespace avx2 { extern const Kernels kernels; }

@@ -731,25 +731,52 @@ void streamRow(float* dst, const float* src, int64_t n) {
 #endif
 }
 
-// out[0, n) = a + b with non-temporal stores where the vector width allows: a large output that is read again
-// only after much else (the path sums' tables, 1 MB each, built one after another) is written without its lines
-// being read from memory first. The same sums as a plain loop; the caller's threads each fence their part.
-void addStream(const float* a, const float* b, float* out, int64_t n) {
-#if defined(__AVX512F__) && TG_W == 16
-  int64_t i = 0;
-  for (; i < n && (reinterpret_cast<uintptr_t>(out + i) & 63); i++) out[i] = a[i] + b[i];
-  for (; i + 16 <= n; i += 16) _mm512_stream_ps(out + i, _mm512_add_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i)));
-  for (; i < n; i++) out[i] = a[i] + b[i];
-#elif defined(__AVX__) && TG_W == 8
-  int64_t i = 0;
-  for (; i < n && (reinterpret_cast<uintptr_t>(out + i) & 31); i++) out[i] = a[i] + b[i];
-  for (; i + 8 <= n; i += 8) _mm256_stream_ps(out + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
-  for (; i < n; i++) out[i] = a[i] + b[i];
-#else
-  for (int64_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+// One thread's columns [c0, c1) of addPaths (src/kernels/paths.ts): every entry over one block of `block`
+// columns at a time, the sum of an entry with children kept in scratch (at slot[e]·block floats; slot[e] < 0: none),
+// so that of all the tables only the written sums go to memory, with non-temporal stores where `stream` (they are
+// read only after every table is built). While an entry is added, the next entry's block is prefetched into L2:
+// the tables are read a block at a time, one table after another, which the hardware prefetcher alone would
+// follow only once each block had begun. The same sums as the reference (one add per element and entry).
+void addPathsCols(const float* w, int64_t size, const int32_t* node, const int32_t* parent, const int32_t* slot,
+                  const int32_t* outAt, int64_t count, float* out, int64_t c0, int64_t c1, float* scratch,
+                  int64_t block, bool stream) {
+  for (int64_t b0 = c0; b0 < c1; b0 += block) {
+    const int64_t n = std::min(block, c1 - b0);
+    for (int64_t e = 0; e < count; e++) {
+      const float* t = w + node[e] * size + b0;
+      const float* p = parent[e] >= 0 ? scratch + slot[parent[e]] * block : nullptr;
+      float* sum = slot[e] >= 0 ? scratch + slot[e] * block : nullptr;
+      float* o = outAt[e] >= 0 ? out + outAt[e] * size + b0 : nullptr;
+      if (!sum && !o) continue;
+      // the next entry's block, or the first entry's next block (itself at the last: a line already read)
+      const float* next = e + 1 < count ? w + node[e + 1] * size + b0 : b0 + block < c1 ? w + node[0] * size + b0 + block : t;
+      int64_t i = 0;
+      auto one = [&](int64_t j) {
+        const float v = p ? p[j] + t[j] : t[j];
+        if (sum) sum[j] = v;
+        if (o) o[j] = v;
+      };
+#if (defined(__AVX512F__) && TG_W == 16) || (defined(__AVX__) && TG_W == 8)
+      if (o && stream) for (; i < n && (reinterpret_cast<uintptr_t>(o + i) & (W * 4 - 1)); i++) one(i);
 #endif
+      for (; i + W <= n; i += W) {
+        if ((i & 15) == 0) __builtin_prefetch(next + i, 0, 2);
+        const vf v = p ? load(p + i) + load(t + i) : load(t + i);
+        if (sum) store(sum + i, v);
+        if (!o) continue;
+#if defined(__AVX512F__) && TG_W == 16
+        if (stream) _mm512_stream_ps(o + i, (__m512)v); else store(o + i, v);
+#elif defined(__AVX__) && TG_W == 8
+        if (stream) _mm256_stream_ps(o + i, (__m256)v); else store(o + i, v);
+#else
+        store(o + i, v);
+#endif
+      }
+      for (; i < n; i++) one(i);
+    }
+  }
 #if defined(__SSE__)
-  _mm_sfence();  // non-temporal stores are weakly ordered: complete them before out is read
+  if (stream) _mm_sfence();  // non-temporal stores are weakly ordered: complete them before out is read
 #endif
 }
 
@@ -861,4 +888,4 @@ void sgdSlot(float* w, float* g, float* v, int64_t e0, int64_t e1, float lr, flo
   }
 }
 
-extern const Kernels kernels = {gemm, gemmStream, adamSlot, sgdSlot, fmaBurn, readSum, NR, CHAIN_NT, packPanels, packedRows, addStream};
+extern const Kernels kernels = {gemm, gemmStream, adamSlot, sgdSlot, fmaBurn, readSum, NR, CHAIN_NT, packPanels, packedRows, addPathsCols};

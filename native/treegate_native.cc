@@ -718,10 +718,6 @@ napi_value AddRowVector(napi_env env, napi_callback_info info) {
   });
 }
 
-// Elements of addArrays from which out is written with non-temporal stores (isa->addStream): a path sum's table
-// (512×512: 2^18), which the next tables' builds would push out of the caches before it is read.
-constexpr int64_t kStreamAdd = 1 << 18;
-
 // addArrays(a, b, out, count): out = a + b
 napi_value AddArrays(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
@@ -731,10 +727,70 @@ napi_value AddArrays(napi_env env, napi_callback_info info) {
     F32 a = checked(env, v[0], "a", n), b = checked(env, v[1], "b", n), o = checked(env, v[2], "out", n);
     // out may be a or b (in place): each element is read before it is written either way
     auto add = [&](int64_t i0, int64_t i1) {
-      if (n >= kStreamAdd) return isa->addStream(a.p + i0, b.p + i0, o.p + i0, i1 - i0);
       for (int64_t i = i0; i < i1; i++) o.p[i] = a.p[i] + b.p[i];
     };
     byElements(n, add);
+    return undefined(env);
+  });
+}
+
+// Table size (floats) from which addPaths writes its sums with non-temporal stores: a path sum's table (512×512:
+// 2^18), which the next tables' reads would push out of the caches before it is read.
+constexpr int64_t kStreamTables = 1 << 18;
+// Floats of scratch a thread of addPaths keeps its blocks of the entries' sums in (the live ones: the blocks of the
+// tables read from memory go through L2 beside it): 192 KB.
+constexpr int64_t kPathScratch = 49152;
+thread_local std::vector<float> pathScratch;
+
+// addPaths(w, size, node, parent, outAt, count, out): the sums of tables along tree paths (src/kernels/paths.ts),
+// a block of columns at a time (isa->addPathsCols), the columns split between threads.
+napi_value AddPaths(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    napi_value v[7];
+    argv(env, info, 7, v);
+    const int64_t size = i64(env, v[1], "size"), count = i64(env, v[5], "count");
+    const I32 node = i32(env, v[2], "node"), parent = i32(env, v[3], "parent"), outAt = i32(env, v[4], "outAt");
+    if (node.n < count || parent.n < count || outAt.n < count) throw ArgError{"node, parent and outAt need count entries"};
+    const F32 w = f32(env, v[0], "w"), out = f32(env, v[6], "out");
+    std::vector<char> written(count, 0);
+    for (int64_t e = 0; e < count; e++) {
+      if (node.p[e] < 0 || ((wide)node.p[e] + 1) * size > w.n) throw ArgError{"node[" + std::to_string(e) + "] is out of range"};
+      if (parent.p[e] >= e) throw ArgError{"parent[" + std::to_string(e) + "] must come before its child"};
+      const int32_t o = outAt.p[e];
+      if (o >= 0 && ((wide)o + 1) * size > out.n) throw ArgError{"outAt[" + std::to_string(e) + "] is out of range"};
+    }
+    {
+      std::vector<int32_t> outs;
+      for (int64_t e = 0; e < count; e++) if (outAt.p[e] >= 0) outs.push_back(outAt.p[e]);
+      if (repeats(outs.data(), (int64_t)outs.size())) throw ArgError{"outAt repeats a table"};
+    }
+    if (size > 0 && out.p < w.p + w.n && w.p < out.p + out.n) throw ArgError{"out overlaps w"};
+    if (size == 0 || count == 0) return undefined(env);
+    // scratch slots: an entry with children holds one from its sum until its last child is added (which may reuse it)
+    std::vector<int64_t> last(count, -1);
+    for (int64_t e = 0; e < count; e++) if (parent.p[e] >= 0) last[parent.p[e]] = e;
+    std::vector<int32_t> slot(count, -1), freed;
+    int32_t slots = 0;
+    for (int64_t e = 0; e < count; e++) {
+      const int32_t p = parent.p[e];
+      if (p >= 0 && last[p] == e) freed.push_back(slot[p]);
+      if (last[e] < 0) continue;
+      if (freed.empty()) slot[e] = slots++;
+      else {
+        slot[e] = freed.back();
+        freed.pop_back();
+      }
+    }
+    const int64_t block = std::max<int64_t>(1024, std::min<int64_t>(16384, kPathScratch / std::max<int32_t>(1, slots)) / 64 * 64);
+    const bool stream = size >= kStreamTables;
+    auto cols = [&](int64_t c0, int64_t c1) {
+      if (c1 <= c0) return;
+      pathScratch.resize((size_t)std::max<int32_t>(1, slots) * block);
+      isa->addPathsCols(w.p, size, node.p, parent.p, slot.data(), outAt.p, count, out.p, c0, c1, pathScratch.data(), block, stream);
+    };
+    const int64_t work = size * count, nt = work < kParallelGather ? 1 : threads;
+    if (nt <= 1) cols(0, size);
+    else pool->run(nt, [&](int t) { cols(size * t / nt / 64 * 64, t + 1 == nt ? size : size * (t + 1) / nt / 64 * 64); }, (double)work / kParallelGather);
     return undefined(env);
   });
 }
@@ -1062,6 +1118,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"sgdUpdate", nullptr, SgdUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"addRowVector", nullptr, AddRowVector, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"addArrays", nullptr, AddArrays, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"addPaths", nullptr, AddPaths, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"addColumnSums", nullptr, AddColumnSums, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"rowDots", nullptr, RowDots, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"scaleRows", nullptr, ScaleRows, nullptr, nullptr, nullptr, napi_default, nullptr},

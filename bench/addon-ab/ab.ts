@@ -9,7 +9,8 @@
  * rest of the training step), infer (collapsed leaves, repeated; each build reads them as its packNodes lays
  * them out, where it has packNodes), backward-input, backward-weight, weight-step (the weight gradient with the Adam
  * update fused in, as train() runs it; each build updates its own copy of the weights and state), tables (the path
- * sums' tables of a training step at this k: one addArrays of a 512×512 table per collapsed and frontier node).
+ * sums' tables of a training step at this k: one addPaths call where the build has it, else one addArrays of a
+ * 512×512 table per collapsed and frontier node, as PathSums.build made them before addPaths).
  * ROUNDS (default 40) sets the rounds, THREADS the addon's thread count (default: all).
  */
 import { createRequire } from 'node:module';
@@ -65,14 +66,26 @@ for (const form of formList.split(',')) {
     // doubling of that count where more than 32 would), their children that do not are the frontier; one table
     // slot per node (slot = node id, so that a child finds its parent's), written in depth order
     const tableAdds: Array<[number, number, number]> = [], R = Math.max(32, Math.ceil(N / 8)), collapsed = new Set<number>();
+    const present = new Set<number>();
     if (form === 'tables') {
       for (let g = 0; g < rt.nodeCount; g++) {
         const t = rt.node[g], parent = (t - 1) >> 1;
         if (t !== 0 && !collapsed.has(parent)) continue;
         if (rt.end[g] - rt.start[g] >= R && nodeDepth(t) < k) collapsed.add(t);
         if (t !== 0) tableAdds.push([parent, t, t]);
+        present.add(t);
       }
     }
+    // the same tables as addPaths' entries, depth first (src/layers/path-sums.ts, planPaths), each frontier node's
+    // table written to its slot
+    const paths: number[][] = [[], [], []];
+    const visit = (t: number, p: number): void => {
+      const e = paths[0].length;
+      paths[0].push(t); paths[1].push(p); paths[2].push(collapsed.has(t) ? -1 : t);
+      if (collapsed.has(t)) for (const c of [2 * t + 1, 2 * t + 2]) if (present.has(c)) visit(c, e);
+    };
+    if (form === 'tables' && collapsed.has(0)) visit(0, -1);
+    const [pathNode, pathParent, pathOut] = paths.map((v) => Int32Array.from(v));
     const pathTables = new Float32Array(form === 'tables' ? T * m * n : 0);
     const call = (a: Addon): void => {
       const r = [rt.node, rt.start, rt.end, 0, rt.nodeCount];
@@ -91,7 +104,11 @@ for (const form of formList.split(',')) {
         case 'backward-input': dxs.fill(0); a.groupedBackwardInput(...r, dys, m, w, n, dxs, N); return;
         case 'backward-weight': a.groupedBackwardWeight(...r, dys, m, xs, n, dw, db, N, null); return;
         case 'tables':
-          // the path sums' tables as PathSums.build makes them: each collapsed node's below the root, then the frontier's
+          if (a.addPaths) {
+            a.addPaths(w, m * n, pathNode, pathParent, pathOut, pathNode.length, pathTables);
+            return;
+          }
+          // as PathSums.build made them before addPaths: each collapsed node's prefix below the root, then the frontier's
           for (const [parent, t, slot] of tableAdds) {
             const src = parent === 0 ? w.subarray(0, m * n) : pathTables.subarray(parent * m * n, (parent + 1) * m * n);
             a.addArrays(src, w.subarray(t * m * n, (t + 1) * m * n), pathTables.subarray(slot * m * n, (slot + 1) * m * n), m * n);

@@ -1,4 +1,5 @@
 import * as elementwise from './elementwise.js';
+import { addPaths } from './paths.js';
 import { gemmNN, gemmNT, gemmStrided, gemmTN } from './gemm.js';
 import { groupedBackwardInput, groupedBackwardWeight, groupedForward, packedFloats, packNodes, routedForward, type PackNodes, type RoutedForward } from './grouped.js';
 import { adamUpdate, sgdUpdate } from './optim.js';
@@ -46,6 +47,7 @@ export interface Backend {
   readonly groupedBackwardWeightStep: GroupedBackwardWeightStep;
   readonly addRowVector: typeof elementwise.addRowVector;
   readonly addArrays: typeof elementwise.addArrays;
+  readonly addPaths: typeof addPaths;
   readonly addColumnSums: typeof elementwise.addColumnSums;
   readonly rowDots: typeof elementwise.rowDots;
   readonly scaleRows: typeof elementwise.scaleRows;
@@ -68,6 +70,7 @@ export const jsBackend: Backend = withArgumentChecks({
   gemmStrided, gemmNT, gemmNN, gemmTN,
   groupedForward, routedForward, packNodes, packedFloats, groupedBackwardInput, groupedBackwardWeight, groupedBackwardWeightStep,
   ...elementwise,
+  addPaths,
   sgdUpdate, adamUpdate,
 });
 

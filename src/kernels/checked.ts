@@ -114,6 +114,29 @@ export function withArgumentChecks(b: Backend): Backend {
       floats('addArrays', { a: [a, count], b: [x, count], out: [out, count] });
       b.addArrays(a, x, out, count);
     },
+    addPaths(w, size, node, parent, outAt, count, out) {
+      const op = 'addPaths';
+      ints(op, { size, count });
+      floats(op, { w: [w, 0], out: [out, 0] });
+      indices(op, 'node', node, count, (t) => (t + 1) * size <= w.length);
+      if (!(parent instanceof Int32Array) || parent.length < count) fail(op, `parent must be an Int32Array of at least ${count} entries`);
+      for (let e = 0; e < count; e++) {
+        if (parent[e] >= e) fail(op, `parent[${e}] = ${parent[e]}: a parent must come before its child (parent[e] < e, or < 0 for a root)`);
+      }
+      if (!(outAt instanceof Int32Array) || outAt.length < count) fail(op, `outAt must be an Int32Array of at least ${count} entries`);
+      const written = new Set<number>();
+      for (let e = 0; e < count; e++) {
+        const o = outAt[e];
+        if (o < 0) continue;
+        if ((o + 1) * size > out.length) fail(op, `outAt[${e}] = ${o} is out of range (out holds ${out.length} floats, ${size} per table)`);
+        if (written.has(o)) fail(op, `outAt repeats ${o}: each sum needs its own table of out`);
+        written.add(o);
+      }
+      if (size > 0 && w.buffer === out.buffer && w.byteOffset < out.byteOffset + out.byteLength && out.byteOffset < w.byteOffset + w.byteLength) {
+        fail(op, 'out overlaps w: the sums must go to an array of their own');
+      }
+      b.addPaths(w, size, node, parent, outAt, count, out);
+    },
     tanhBackward: (y, dy, dx, count) => binary('tanhBackward', b.tanhBackward, y, dy, dx, count),
     softmaxCrossEntropy(logits, rows, cols, labels, dlogits) {
       const op = 'softmaxCrossEntropy';

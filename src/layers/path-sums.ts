@@ -14,12 +14,13 @@ import type { Param } from './param.js';
  * the per-node execution's sums in another order, so the results differ from it by rounding only.
  *
  * What it saves: the products of the collapsed nodes, three times per step (forward, input and weight gradients);
- * what it costs: one matrix add per collapsed or frontier node to build the sums and one per collapsed node to add
- * up its gradient, each a pass over a node's table in memory, and the frontier's optimizer step unfused from its
- * product. Nodes collapse from max(minRows, N / 8) rows (the layer's default minRows, 32, was the best or near the
- * best of 32, 64 and 128 in bench/collapse/collapse.ts), and from twice that, or more, where more than MAX_COLLAPSED
- * nodes would collapse: the tables, at most 2 · MAX_COLLAPSED node tables, are kept for the next step until the
- * layer is disposed.
+ * what it costs: building the sums, one addPaths call (src/kernels/paths.ts) that reads each collapsed and frontier
+ * node's table once and writes the frontier's sums (the fast backends a block of columns at a time, keeping the
+ * collapsed nodes' prefix sums in cache), one add per collapsed node to add up its gradient (a pass over a node's
+ * table in memory), and the frontier's optimizer step unfused from its product. Nodes collapse from
+ * max(minRows, N / 8) rows (the layer's default minRows, 32, was the best or near the best of 32, 64 and 128 in
+ * bench/collapse/collapse.ts), and from twice that, or more, where more than MAX_COLLAPSED nodes would collapse: the
+ * frontier's tables, at most 2 · MAX_COLLAPSED node tables, are kept for the next step until the layer is disposed.
  */
 const MAX_COLLAPSED = 32;
 
@@ -31,10 +32,15 @@ export class PathSums {
   private below = new Routing(); // the nodes below the frontier
   private up: number[] = []; // collapsed nodes, depth by depth
   private upRange: number[] = []; // [start, end) of each collapsed node's rows
-  private slot = new Map<number, number>(); // collapsed node below the root → its table of prefix sums
+  private collapsed = new Set<number>();
+  // the path sums as addPaths builds them: the collapsed nodes and the frontier, depth first (a frontier node's
+  // entry writes its table), so that the sums kept while the tables are built are those of one path
+  private pathNode = new Int32Array(0);
+  private pathParent = new Int32Array(0);
+  private pathOut = new Int32Array(0);
   private present = new Set<number>(); // collapsed and frontier nodes
   private summed = new Int32Array(0); // collapsed and frontier nodes, whose gradients are made in the weights' gradient
-  private tables: Float32Array = new Float32Array(0); // prefix sums of the collapsed nodes below the root, then the frontier's path sums
+  private tables: Float32Array = new Float32Array(0); // the frontier's path sums
   private tableBias: Float32Array = new Float32Array(0); // the frontier's path sums of the biases
   private made: Backend | null = null; // the backend whose floats() made the tables
   private version = -1; // the weights' version the tables were built from
@@ -55,16 +61,16 @@ export class PathSums {
     if (!this.active) return false;
     this.up = [];
     this.upRange = [];
-    this.slot.clear();
+    this.collapsed.clear();
     this.present.clear();
     const front: number[] = [], below: number[] = [];
     for (let g = 0; g < rt.nodeCount; g++) {
       const t = rt.node[g];
-      if (t === 0 || this.slot.has((t - 1) >> 1)) {
+      if (t === 0 || this.collapsed.has((t - 1) >> 1)) {
         if (rt.end[g] - rt.start[g] >= R && nodeDepth(t) < k) {
           this.up.push(t);
           this.upRange.push(rt.start[g], rt.end[g]);
-          this.slot.set(t, this.slot.size - 1); // the root (first) -1: its sums are its own table
+          this.collapsed.add(t);
         } else front.push(g);
         this.present.add(t);
       } else below.push(g);
@@ -73,29 +79,47 @@ export class PathSums {
     sub(this.frontNodes, rt, front, (g) => rt.node[g]);
     sub(this.below, rt, below, (g) => rt.node[g]);
     this.summed = Int32Array.from(this.present);
+    this.planPaths();
     return true;
+  }
+
+  /** The addPaths entries of the last plan: from the root depth first, a frontier node's entry writing its table. */
+  private planPaths(): void {
+    const table = new Map<number, number>(), node: number[] = [], parent: number[] = [], out: number[] = [];
+    for (let i = 0; i < this.frontNodes.nodeCount; i++) table.set(this.frontNodes.node[i], i);
+    const visit = (t: number, p: number): void => {
+      const e = node.length;
+      node.push(t);
+      parent.push(p);
+      out.push(-1);
+      for (const c of [2 * t + 1, 2 * t + 2]) {
+        if (this.collapsed.has(c)) visit(c, e);
+        else if (table.has(c)) {
+          node.push(c);
+          parent.push(e);
+          out.push(table.get(c)!);
+        }
+      }
+    };
+    visit(0, -1);
+    this.pathNode = Int32Array.from(node);
+    this.pathParent = Int32Array.from(parent);
+    this.pathOut = Int32Array.from(out);
   }
 
   /** Builds the frontier's path sums of the weights w (T, m, s), at `version`, and biases (T, m) of the last plan. */
   build(be: Backend, w: Float32Array, version: number, bias: Float32Array, m: number, s: number): void {
     this.version = version;
-    const ms = m * s, prefixes = this.slot.size - 1, F = this.front.nodeCount;
-    if (this.made !== be || this.tables.length < (prefixes + F) * ms || this.tableBias.length < F * m) {
+    const ms = m * s, F = this.front.nodeCount;
+    if (this.made !== be || this.tables.length < F * ms || this.tableBias.length < F * m) {
       this.dispose();
       this.made = be;
-      this.tables = be.floats((prefixes + F) * ms);
+      this.tables = be.floats(F * ms);
       this.tableBias = be.floats(F * m);
     }
-    const node = (t: number): Float32Array => w.subarray(t * ms, (t + 1) * ms);
-    const sums = (t: number): Float32Array => {
-      const i = this.slot.get(t)!;
-      return i < 0 ? node(0) : this.tables.subarray(i * ms, (i + 1) * ms);
-    };
-    const add = (out: Float32Array, t: number): void => be.addArrays(sums((t - 1) >> 1), node(t), out, ms);
-    for (const t of this.up) if (t > 0) add(sums(t), t);
+    be.addPaths(w, ms, this.pathNode, this.pathParent, this.pathOut, this.pathNode.length, this.tables);
     for (let i = 0; i < F; i++) {
       const t = this.frontNodes.node[i];
-      add(this.tables.subarray((prefixes + i) * ms, (prefixes + i + 1) * ms), t);
       const c = this.tableBias.subarray(i * m, (i + 1) * m);
       c.fill(0);
       for (let a = t; ; a = (a - 1) >> 1) {
@@ -163,7 +187,7 @@ export class PathSums {
   }
 
   private frontTables(ms: number): Float32Array {
-    return this.tables.subarray((this.slot.size - 1) * ms, (this.slot.size - 1 + this.front.nodeCount) * ms);
+    return this.tables.subarray(0, this.front.nodeCount * ms);
   }
 }
 

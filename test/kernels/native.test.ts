@@ -441,17 +441,9 @@ test('native elementwise ops: strides, offsets, repeated rows, no columns, softm
     nb!.addArrays(x, dy, sn, n);
     assertBitEqual(sn, sr, `addArrays n=${n} (the entries past n untouched)`);
   }
-  // from 2^18 floats (a path sum's table) addArrays writes with non-temporal stores: an output at every float
-  // position of a 64-byte line, its tail past the last full vector, and out = a or out = b in place give js's bits
-  for (const n of [1 << 18, 300007]) {
-    const a = randomArray(rng, n + 16), b = randomArray(rng, n + 16);
-    for (let at = 0; at < 16; at++) {
-      const [or, on] = [randomArray(rng, n + 16), new Float32Array(n + 16)];
-      on.set(or);
-      jsBackend.addArrays(a, b, or.subarray(at), n);
-      nb!.addArrays(a, b, on.subarray(at), n);
-      assertBitEqual(on, or, `addArrays n=${n} into an output ${at} floats in (the entries around it untouched)`);
-    }
+  // out = a or out = b in place give js's bits (split between the threads)
+  for (const n of [300007]) {
+    const a = randomArray(rng, n), b = randomArray(rng, n);
     const [ar, an] = [a.slice(), a.slice()];
     jsBackend.addArrays(ar, b, ar, n);
     nb!.addArrays(an, b, an, n);

@@ -32,6 +32,7 @@ interface Addon {
     steps: Int32Array, decayScale: Float32Array | null, lr: number, weightDecay: number, mu: number, clearGrad: boolean): void;
   addRowVector(y: Float32Array, rows: number, cols: number, v: Float32Array): void;
   addArrays(a: Float32Array, b: Float32Array, out: Float32Array, count: number): void;
+  addPaths(w: Float32Array, size: number, node: Int32Array, parent: Int32Array, outAt: Int32Array, count: number, out: Float32Array): void;
   addColumnSums(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
   rowDots(a: Float32Array, b: Float32Array, rows: number, cols: number, out: Float32Array, accumulate: boolean): void;
   scaleRows(x: Float32Array, rows: number, cols: number, scale: Float32Array, y: Float32Array): void;
@@ -148,6 +149,7 @@ export function nativeBackend(): (Backend & { setThreads(n: number): number; inf
     sgdUpdate: (w, g, v, z, slots, count, steps, d, lr, wd, mu, clear = false) => a.sgdUpdate(w, g, v, z, slots, count, steps, d, lr, wd, mu, clear),
     addRowVector: (y, rows, cols, v) => a.addRowVector(y, rows, cols, v),
     addArrays: (x, y, out, count) => a.addArrays(x, y, out, count),
+    addPaths: (w, size, node, parent, outAt, count, out) => a.addPaths(w, size, node, parent, outAt, count, out),
     addColumnSums: (x, rows, cols, out) => a.addColumnSums(x, rows, cols, out),
     rowDots: (x, y, rows, cols, out, acc) => a.rowDots(x, y, rows, cols, out, acc),
     scaleRows: (x, rows, cols, scale, y) => a.scaleRows(x, rows, cols, scale, y),

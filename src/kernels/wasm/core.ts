@@ -57,6 +57,7 @@ import type { Backend } from '../backend.js';
 import type { Routing } from '../routing.js';
 import { applyWeightStep, checkWeightStep, type WeightStep } from '../weight-step.js';
 import { composeRoutedForward, packedFloats, packNodes as plainPackNodes, type PackNodes } from '../grouped.js';
+import { addPathsWith, pathSlots } from '../paths.js';
 import { Heap } from './heap.js';
 import { callPart, CONTROL_BYTES, MAX_PARTS, Team, type Scratch, type ThreadHost } from './threads.js';
 
@@ -94,6 +95,8 @@ interface Kernels {
     c: number, crs: number, ccs: number, accumulate: number, scratch: number): void;
   addRowVector(y: number, rows: number, cols: number, v: number): void;
   addArrays(a: number, b: number, out: number, n: number): void;
+  addPathsCols(w: number, size: number, node: number, parent: number, slot: number, outAt: number, count: number,
+    out: number, c0: number, c1: number, scratch: number, block: number): void;
   addColumnSums(x: number, rows: number, cols: number, out: number): void;
   rowDots(a: number, b: number, rows: number, cols: number, out: number, accumulate: number): void;
   scaleRows(x: number, rows: number, cols: number, scale: number, y: number): void;
@@ -111,7 +114,7 @@ interface Kernels {
 
 const KERNEL_NAMES = [
   'heapBase', 'gemm', 'rowsNT', 'gemmScratchBytes', 'gemmTransposes', 'packB', 'packedBBytes', 'gemmPackedB',
-  'addRowVector', 'addArrays',
+  'addRowVector', 'addArrays', 'addPathsCols',
   'addColumnSums', 'rowDots', 'scaleRows', 'reluForward', 'reluBackward', 'tanhForward', 'tanhBackward', 'softmaxCrossEntropy',
   'gatherRows', 'scatterRows', 'sgdUpdate', 'adamUpdate',
 ] as const;
@@ -143,6 +146,15 @@ function work(flops: number, bytes: number): number {
 const UPDATE_NS = 1.6;
 /** Nanoseconds per element of an add of arrays in memory on one thread, roughly (three floats moved at 15 GB/s). */
 const ADD_NS = 0.8;
+/**
+ * Floats of scratch a thread of addPaths keeps its blocks of the entries' sums in (2 MB), and of a block at most
+ * (512 KB): with no prefetch in wasm, each block of a table is a read the hardware follows only once it has begun,
+ * so long blocks read faster (2026-12-02, Zen 5, the tables of k = 4 and 6, four slots: 1.60 and 1.51 ms with blocks
+ * of 16384 floats, 1.17 and 1.11 ms with 131072; development script, interleaved). Native prefetches the next
+ * table's block and keeps them short (treegate_native.cc, kPathScratch).
+ */
+const PATH_SCRATCH = 524288;
+const PATH_BLOCK = 131072;
 
 /** Zeroes the listed slots of a gradient (the optimizers' clearGrad: the wasm kernels work on copies). */
 function clearSlots(g: Float32Array, slots: Int32Array, count: number, slotSize: number): void {
@@ -335,6 +347,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
   }
   const OP_GEMM = KERNEL_NAMES.indexOf('gemm'), OP_PACKED = KERNEL_NAMES.indexOf('gemmPackedB');
   const OP_ROWS = KERNEL_NAMES.indexOf('rowsNT'), OP_ADAM = KERNEL_NAMES.indexOf('adamUpdate'), OP_SGD = KERNEL_NAMES.indexOf('sgdUpdate');
+  const OP_PATHS = KERNEL_NAMES.indexOf('addPathsCols');
   const OP_ADD = KERNEL_NAMES.indexOf('addArrays'), OP_ADD_ROW = KERNEL_NAMES.indexOf('addRowVector');
 
   // ---- threads (threads.ts): a job is a list of kernel calls ([kernel, scratch argument or -1, arguments …])
@@ -992,6 +1005,26 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     binary(k.addArrays, a, b, out, count);
   }
 
+  /**
+   * addPaths on arrays in the module's memory: each thread runs every entry over its columns a block at a time
+   * (assembly/elementwise.ts, addPathsCols), so that only the written sums go to memory; else a chain of addArrays.
+   */
+  function addPaths(w: Float32Array, size: number, node: Int32Array, parent: Int32Array, outAt: Int32Array, count: number,
+    out: Float32Array): void {
+    if (size <= 0 || count <= 0) return;
+    if (!inPlace(w) || !inPlace(out)) return addPathsWith(addArrays, w, size, node, parent, outAt, count, out);
+    const { slot, slots } = pathSlots(parent, count);
+    const block = Math.max(1024, Math.floor(Math.min(PATH_BLOCK, PATH_SCRATCH / Math.max(1, slots)) / 64) * 64);
+    A.reset();
+    const at = [node, parent, slot, outAt].map(() => A.alloc(4 * count));
+    const scratch = scratchFor(4 * Math.max(1, slots) * block);
+    A.commit();
+    [node, parent, slot, outAt].forEach((a, i) => A.i32.set(a.subarray(0, count), at[i] >>> 2));
+    const pw = addr(w, 0), po = addr(out, 0);
+    run(parts(size, ADD_NS * size * count).map(([c0, n]) =>
+      [OP_PATHS, 10, pw, size, at[0], at[1], at[2], at[3], count, po, c0, c0 + n, 0, block]), scratch);
+  }
+
   function addColumnSums(x: Float32Array, rows: number, cols: number, out: Float32Array): void {
     if (rows <= 0 || cols <= 0) return;
     const [px, po] = stage([x, rows * cols], [out, cols]);
@@ -1187,7 +1220,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     groupedBackwardWeightStep,
     routedForward: composeRoutedForward({ gatherRows, groupedForward, scatterRows }),
     packNodes, packedFloats,
-    addRowVector, addArrays, addColumnSums, rowDots, scaleRows,
+    addRowVector, addArrays, addPaths, addColumnSums, rowDots, scaleRows,
     reluForward: (x, y, count) => unary(k.reluForward, x, y, count),
     reluBackward: (y, dy, dx, count) => binary(k.reluBackward, y, dy, dx, count),
     tanhForward: (x, y, count) => unary(k.tanhForward, x, y, count),
