@@ -2,11 +2,11 @@
  * DESIGN §2's "alternative worth measuring": training on path sums (src/layers/path-sums.ts) against one product
  * per node. Not part of `npm run bench`; run
  *   node --import tsx bench/collapse/collapse.ts [--backends native,wasm]
- * (about 5 minutes). For each backend and layer, the tree's training step as train() runs it for a hidden layer
+ * (about 8 minutes). For each backend and layer, the tree's training step as train() runs it for a hidden layer
  * (forward, then backward with the input gradient and Adam's step fused in) with `collapseRows` = ∞ (one product per
- * node), 32 (the default), 64 and 128, on one layer and one batch, interleaved, medians of the repeats (the step's
- * learning rate is 1e-6, so the weights barely move). Nodes collapse from max(collapseRows, N / 8) rows: a setting
- * that gives the same threshold as one before it, or one over N (nothing collapses), is left out. Before the timing,
+ * node), 8, 16, 32, 64 and 128, on one layer and one batch, interleaved, medians of the repeats (the step's learning
+ * rate is 1e-6, so the weights barely move); the backend's default (collapseFrom: 32 on native, 8 on wasm) is
+ * marked, and added where it is none of these. A setting over N (nothing collapses) is left out. Before the timing,
  * each setting's forward output and input gradient are compared with the per-node ones (largest difference over the
  * largest value).
  */
@@ -15,12 +15,13 @@ import { matrix, type Matrix } from '../../src/core/tensor.js';
 import { setBackend } from '../../src/kernels/backend.js';
 import { registerAvailableBackends, threadControl } from '../../src/kernels/select.js';
 import { fmtMs, measure, timeRatio, type Candidate } from '../../src/experiments/timing.js';
+import { collapseFrom } from '../../src/layers/path-sums.js';
 import { TreeGated } from '../../src/layers/tree.js';
 import { Optimizer } from '../../src/train/optim.js';
 
 /** width (n = m), examples N, depth k: the tree bench's layer, and the default model's tree layer (256 wide, batch 64, k = 4) */
 const CASES = [[512, 256, 2], [512, 256, 4], [512, 256, 6], [512, 256, 8], [512, 256, 10], [512, 1024, 6], [256, 64, 4]] as const;
-const SETTINGS = [Infinity, 32, 64, 128];
+const SETTINGS = [Infinity, 8, 16, 32, 64, 128];
 
 function normal(rng: Rng, rows: number, cols: number, scale = 1): Matrix {
   const a = new Float32Array(rows * cols);
@@ -62,9 +63,9 @@ async function main(): Promise<void> {
         return { y, dx };
       };
       const ref = pass(Infinity);
-      // the settings that differ here: nodes collapse from max(collapseRows, N / 8) rows, and none where that is over N
-      const settings = SETTINGS.filter((c, i) => i === 0 || (Math.max(c, Math.ceil(N / 8)) <= N &&
-        !SETTINGS.slice(1, i).some((d) => Math.max(d, Math.ceil(N / 8)) === Math.max(c, Math.ceil(N / 8)))));
+      // the settings that collapse something here (none collapses over N rows), and the backend's default
+      const byDefault = collapseFrom(be);
+      const settings = [Infinity, ...[...new Set([...SETTINGS.slice(1), byDefault])].filter((c) => c <= N).sort((a, b) => a - b)];
       const diff = settings.map((c, i) => {
         if (i === 0) return '–';
         const { y, dx } = pass(c);
@@ -84,8 +85,8 @@ async function main(): Promise<void> {
       }));
       const res = await measure(cands, { budgetMs: 1500, minRepeats: 5, maxRepeats: 15 });
       res.forEach((r, i) => {
-        const c = settings[i], from = Math.max(c, Math.ceil(N / 8));
-        console.log(`| ${name} (${threads}) | ${width}, ${N}, ${k} | ${c === Infinity ? '∞ (per node)' : from === c ? c : `${c} (${from}: N / 8)`} | ` +
+        const c = settings[i];
+        console.log(`| ${name} (${threads}) | ${width}, ${N}, ${k} | ${c === Infinity ? '∞ (per node)' : c === byDefault ? `${c} (default)` : c} | ` +
           `${fmtMs(r.phases.forward.ms)} | ${fmtMs(r.phases.backward.ms)} | ${fmtMs(r.ms)} | ${timeRatio(r, res[0]).toFixed(2)}× | ${diff[i]} |`);
       });
       layer.dispose();

@@ -60,6 +60,12 @@ export interface Backend {
   readonly scatterRows: typeof elementwise.scatterRows;
   readonly sgdUpdate: typeof sgdUpdate;
   readonly adamUpdate: typeof adamUpdate;
+  /**
+   * Optional: the rows from which the tree layer trains a node on path sums by default (src/layers/path-sums.ts,
+   * collapseFrom; without it 32). A backend whose products are slow beside its memory gains from collapsing smaller
+   * nodes.
+   */
+  readonly collapseRows?: number;
 }
 
 /** The plain TypeScript kernels behind the same argument checks as the fast backends (checked.ts). */

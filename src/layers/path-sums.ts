@@ -16,13 +16,27 @@ import type { Param } from './param.js';
  * What it saves: the products of the collapsed nodes, three times per step (forward, input and weight gradients);
  * what it costs: building the sums, one addPaths call (src/kernels/paths.ts) that reads each collapsed and frontier
  * node's table once and writes the frontier's sums (the fast backends a block of columns at a time, keeping the
- * collapsed nodes' prefix sums in cache), one add per collapsed node to add up its gradient (a pass over a node's
- * table in memory), and the frontier's optimizer step unfused from its product. Nodes collapse from
- * max(minRows, N / 8) rows (the layer's default minRows, 32, was the best or near the best of 32, 64 and 128 in
- * bench/collapse/collapse.ts), and from twice that, or more, where more than MAX_COLLAPSED nodes would collapse: the
- * frontier's tables, at most 2 · MAX_COLLAPSED node tables, are kept for the next step until the layer is disposed.
+ * collapsed nodes' prefix sums in cache), one add per collapsed node's child to add up its gradient (a pass over a
+ * node's table, which the chain mostly finds in the last-level cache: doing those adds a block of columns at a time
+ * as addPaths does measured no faster, 0.9–1.1×), and the frontier's optimizer step unfused from its product. Nodes
+ * collapse from the rows the layer asks for (collapseRows, or its backend's choice: collapseFrom), and from twice
+ * that, or more, where more than MAX_COLLAPSED nodes would collapse: the frontier's tables, at most 2 · MAX_COLLAPSED
+ * node tables, are kept for the next step until the layer is disposed.
  */
-const MAX_COLLAPSED = 32;
+const MAX_COLLAPSED = 64;
+
+/**
+ * The rows from which a node collapses on backend `be` by default: its collapseRows, else 32. A collapsed node of r
+ * rows saves products of about 3 · r · 2ms flops a step for a few passes over tables of ms floats, so a backend with
+ * slower products beside its memory collapses smaller nodes (wasm: 8). 2026-12-02, Zen 5,
+ * `node --import tsx bench/collapse/collapse.ts` (bench/saved/2026-12-02-zen5-collapse.txt): native's training step
+ * was fastest or within 6% of it at 32 in every case (512 wide, N = 256, k = 2–10; N = 1024, k = 6; the default
+ * model's tree layer), 1.2× faster than with the N / 8 floor it had at N = 1024; wasm's at 8, 1.16–1.69× faster than
+ * at its old default.
+ */
+export function collapseFrom(be: Backend): number {
+  return be.collapseRows ?? 32;
+}
 
 export class PathSums {
   /** whether the last plan() collapsed anything (else the caller runs the per-node products) */
@@ -47,10 +61,10 @@ export class PathSums {
 
   /**
    * Lists the collapsed nodes, the frontier and the nodes below it from a sorted routing of depth k; sets and
-   * returns `active`: false where the root has fewer than max(minRows, N / 8) rows or k = 0.
+   * returns `active`: false where the root has fewer than minRows rows or k = 0.
    */
   plan(rt: Routing, k: number, minRows: number): boolean {
-    let R = Math.max(minRows, Math.ceil(rt.n / 8));
+    let R = minRows;
     const collapsing = (r: number): number => {
       let c = 0;
       for (let g = 0; g < rt.nodeCount; g++) if (rt.end[g] - rt.start[g] >= r && nodeDepth(rt.node[g]) < k) c++;

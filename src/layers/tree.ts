@@ -5,7 +5,7 @@ import { backend, releaseFloats, type Backend } from '../kernels/backend.js';
 import { nodeCount, nodeDepth, Routing } from '../kernels/routing.js';
 import { InferenceTables, reusable } from './inference.js';
 import { nodeGradients } from './node-grads.js';
-import { PathSums } from './path-sums.js';
+import { collapseFrom, PathSums } from './path-sums.js';
 import type { EarlyStep, GatingSource, Layer, LeafUsage, Macs, Mode, NodeInit, TreeConfig } from './layer.js';
 import { Param } from './param.js';
 
@@ -52,12 +52,13 @@ export class TreeGated implements Layer {
   readonly gateWeight: Param[]; // per block (k, s), projection only; touched by backward only with straightThrough
   readonly gateBias: Param[]; // per block (k)
   /**
-   * Rows from which a node trains on path sums (path-sums.ts; DESIGN §2's alternative): a node of at least
-   * max(collapseRows, N / 8) rows above the leaves has no product of its own in a training pass, and the nodes of
-   * the frontier below it multiply by their path sums. Infinity: one product per node. Changes how the sums are
+   * Rows from which a node trains on path sums (path-sums.ts; DESIGN §2's alternative): a node of at least this many
+   * rows above the leaves has no product of its own in a training pass, and the nodes of the frontier below it
+   * multiply by their path sums. Infinity: one product per node. Unset (the default): the backend's choice
+   * (collapseFrom: 32 on native and js, 8 on wasm). Changes how the sums are
    * rounded, not the model; trees only, not with straight-through training; a number ≥ 1.
    */
-  collapseRows = 32;
+  collapseRows: number | undefined = undefined;
 
   private routing: Routing[];
   private sums: PathSums[]; // per block: the path sums of the last train forward
@@ -265,7 +266,8 @@ export class TreeGated implements Layer {
 
   forward(x: Matrix, mode: Mode): Matrix {
     checkShape(x, this.inputSize, `${this.name} input`);
-    check(this.collapseRows >= 1, `${this.name}: collapseRows must be a number ≥ 1 (or Infinity), got ${shown(this.collapseRows)}`,
+    check(this.collapseRows === undefined || this.collapseRows >= 1,
+      `${this.name}: collapseRows must be a number ≥ 1 (or Infinity, or unset for the backend's choice), got ${shown(this.collapseRows)}`,
       'set it to the rows from which a node trains on path sums, or to Infinity for one product per node');
     const N = x.rows, n = this.inputSize, s = this.blockSize, m = this.outputSize, be = backend();
     const leaves = mode === 'infer' ? this.inferenceTables(be) : null;
@@ -277,8 +279,8 @@ export class TreeGated implements Layer {
       // one block whose rows are already in sorted order (k = 0, or one leaf): x and y serve as the sorted arrays
       const direct = this.blocks === 1 && rt.isIdentity();
       const w = leaves ? leaves.w[j] : this.weight[j].data, b = leaves ? leaves.b[j] : this.bias[j].data;
-      const sums = this.sums[j];
-      if (mode === 'infer' || this.flat || this.straightThrough || !sums.plan(rt, this.depth, this.collapseRows)) sums.active = false;
+      const sums = this.sums[j], rows = this.collapseRows ?? collapseFrom(be);
+      if (mode === 'infer' || this.flat || this.straightThrough || !sums.plan(rt, this.depth, rows)) sums.active = false;
       else sums.build(be, w, this.weight[j].version, b, m, s);
       let xs = x.data;
       if (direct) {
