@@ -759,8 +759,9 @@ void addPathsCols(const float* w, int64_t size, const int32_t* node, const int32
 #if (defined(__AVX512F__) && TG_W == 16) || (defined(__AVX__) && TG_W == 8)
       if (o && stream) for (; i < n && (reinterpret_cast<uintptr_t>(o + i) & (W * 4 - 1)); i++) one(i);
 #endif
-      for (; i + W <= n; i += W) {
-        if ((i & 15) == 0) __builtin_prefetch(next + i, 0, 2);
+      // one prefetch per 64 bytes, counted from where the vector loop starts (the alignment of o moves that start)
+      for (const int64_t v0 = i; i + W <= n; i += W) {
+        if (((i - v0) & 15) == 0) __builtin_prefetch(next + i, 0, 2);
         const vf v = p ? load(p + i) + load(t + i) : load(t + i);
         if (sum) store(sum + i, v);
         if (!o) continue;

@@ -749,10 +749,14 @@ napi_value AddPaths(napi_env env, napi_callback_info info) {
     napi_value v[7];
     argv(env, info, 7, v);
     const int64_t size = i64(env, v[1], "size"), count = i64(env, v[5], "count");
-    const I32 node = i32(env, v[2], "node"), parent = i32(env, v[3], "parent"), outAt = i32(env, v[4], "outAt");
-    if (node.n < count || parent.n < count || outAt.n < count) throw ArgError{"node, parent and outAt need count entries"};
+    const I32 nodeIn = i32(env, v[2], "node"), parentIn = i32(env, v[3], "parent"), outAtIn = i32(env, v[4], "outAt");
+    if (nodeIn.n < count || parentIn.n < count || outAtIn.n < count) throw ArgError{"node, parent and outAt need count entries"};
     const F32 w = f32(env, v[0], "w"), out = f32(env, v[6], "out");
-    std::vector<char> written(count, 0);
+    // copies, checked: the kernels must read what was checked, even where an index array shares memory with out
+    const std::vector<int32_t> nodeV(nodeIn.p, nodeIn.p + count), parentV(parentIn.p, parentIn.p + count),
+        outAtV(outAtIn.p, outAtIn.p + count);
+    const I32 node{const_cast<int32_t*>(nodeV.data()), count}, parent{const_cast<int32_t*>(parentV.data()), count},
+        outAt{const_cast<int32_t*>(outAtV.data()), count};
     for (int64_t e = 0; e < count; e++) {
       if (node.p[e] < 0 || ((wide)node.p[e] + 1) * size > w.n) throw ArgError{"node[" + std::to_string(e) + "] is out of range"};
       if (parent.p[e] >= e) throw ArgError{"parent[" + std::to_string(e) + "] must come before its child"};

@@ -62,8 +62,9 @@ for (const form of formList.split(',')) {
       a.packNodes(w, T, m, n, out);
       return out;
     });
-    // tables: the nodes of at least max(32, N / 8) rows above the leaves collapse (src/layers/path-sums.ts, without its
-    // doubling of that count where more than 32 would), their children that do not are the frontier; one table
+    // tables: the nodes of at least max(32, N / 8) rows above the leaves collapse (the native default before the
+    // twenty-seventh session; since then 32 whatever N, the same at N = 256; src/layers/path-sums.ts, without its
+    // doubling of that count where more than 64 would), their children that do not are the frontier; one table
     // slot per node (slot = node id, so that a child finds its parent's), written in depth order
     const tableAdds: Array<[number, number, number]> = [], R = Math.max(32, Math.ceil(N / 8)), collapsed = new Set<number>();
     const present = new Set<number>();

@@ -1,3 +1,4 @@
+import { shown, TreegateError } from '../core/errors.js';
 import { releaseFloats, type Backend } from '../kernels/backend.js';
 import { nodeDepth, Routing } from '../kernels/routing.js';
 import { applyWeightStep } from '../kernels/weight-step.js';
@@ -20,8 +21,9 @@ import type { Param } from './param.js';
  * node's table, which the chain mostly finds in the last-level cache: doing those adds a block of columns at a time
  * as addPaths does measured no faster, 0.9–1.1×), and the frontier's optimizer step unfused from its product. Nodes
  * collapse from the rows the layer asks for (collapseRows, or its backend's choice: collapseFrom), and from twice
- * that, or more, where more than MAX_COLLAPSED nodes would collapse: the frontier's tables, at most 2 · MAX_COLLAPSED
- * node tables, are kept for the next step until the layer is disposed.
+ * that, or more, where more than MAX_COLLAPSED nodes would collapse: the frontier's tables, at most MAX_COLLAPSED + 1
+ * node tables (the children of collapsed nodes that do not collapse), are kept for the next step until the layer is
+ * disposed.
  */
 const MAX_COLLAPSED = 64;
 
@@ -35,7 +37,12 @@ const MAX_COLLAPSED = 64;
  * at its old default.
  */
 export function collapseFrom(be: Backend): number {
-  return be.collapseRows ?? 32;
+  const rows = be.collapseRows ?? 32;
+  if (!(rows >= 1)) {
+    throw new TreegateError(`backend ${be.name}: collapseRows must be a number ≥ 1 (or Infinity), got ${shown(rows)}`,
+      'set the backend\'s collapseRows to the rows from which its tree layers train a node on path sums, or leave it out');
+  }
+  return rows;
 }
 
 export class PathSums {
@@ -64,7 +71,7 @@ export class PathSums {
    * returns `active`: false where the root has fewer than minRows rows or k = 0.
    */
   plan(rt: Routing, k: number, minRows: number): boolean {
-    let R = minRows;
+    let R = Math.max(1, minRows);
     const collapsing = (r: number): number => {
       let c = 0;
       for (let g = 0; g < rt.nodeCount; g++) if (rt.end[g] - rt.start[g] >= r && nodeDepth(rt.node[g]) < k) c++;

@@ -2,8 +2,9 @@
  * The addon is compiled for AVX-512, for AVX2 and for generic vectors and picks the widest the CPU
  * has, so a machine with AVX-512 never runs the other two, which are what other machines run. This
  * reruns test/kernels/native.test.ts (every product shape, the grouped products, the optimizer
- * updates, against the js reference) with each narrower variant forced by TREEGATE_NATIVE_ISA, in a
- * child process: the variant is chosen when the addon loads.
+ * updates, against the js reference) and paths.test.ts's native tests (the path sums' tables, with
+ * their non-temporal stores) with each narrower variant forced by TREEGATE_NATIVE_ISA, in a child
+ * process: the variant is chosen when the addon loads.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -13,6 +14,7 @@ import { ADDON_PATH, nativeBackend, nativeLoadError } from '../../src/kernels/na
 
 const skip = nativeBackend() ? false : `native addon unavailable: ${nativeLoadError()}`;
 const suite = fileURLToPath(new URL('./native.test.ts', import.meta.url));
+const paths = fileURLToPath(new URL('./paths.test.ts', import.meta.url));
 
 for (const isa of ['avx2', 'generic'] as const) {
   test(`native kernels compiled for ${isa} match js (native.test.ts with TREEGATE_NATIVE_ISA=${isa})`, { skip }, (t) => {
@@ -21,9 +23,11 @@ for (const isa of ['avx2', 'generic'] as const) {
     const probe = spawnSync(process.execPath, ['-e', `console.log(require(${JSON.stringify(ADDON_PATH)}).info().isa)`], { env, encoding: 'utf8' });
     assert.equal(probe.status, 0, probe.stderr);
     if (probe.stdout.trim() !== isa) return t.skip(`this CPU cannot run ${isa} (the addon chose ${probe.stdout.trim()})`);
-    const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', suite], { env, encoding: 'utf8' });
-    assert.equal(r.status, 0, `native.test.ts failed under ${isa}:\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-2000)}`);
-    assert.match(r.stdout, /^# fail 0$/m);
-    assert.doesNotMatch(r.stdout, /^# pass 0$/m, 'no test ran');
+    for (const [file, args] of [[suite, []], [paths, ['--test-name-pattern', '^addPaths: native']]] as const) {
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...args, file], { env, encoding: 'utf8' });
+      assert.equal(r.status, 0, `${file} failed under ${isa}:\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-2000)}`);
+      assert.match(r.stdout, /^# fail 0$/m);
+      assert.doesNotMatch(r.stdout, /^# pass 0$/m, 'no test ran');
+    }
   });
 }

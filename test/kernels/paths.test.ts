@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { jsBackend, type Backend } from '../../src/kernels/backend.js';
 import { pathSlots } from '../../src/kernels/paths.js';
 import { nativeBackend } from '../../src/kernels/native/index.js';
+import { collapseFrom } from '../../src/layers/path-sums.js';
 import { compileWasmSync, createWasmBackend } from '../../src/kernels/wasm/core.js';
 import { DEFAULT_WASM_THREADS_URL, loadWasmBackend, nodeThreadHost } from '../../src/kernels/wasm/index.js';
 import { assertBitEqual, randomArray, Rng } from '../helpers.js';
@@ -102,6 +103,30 @@ const FAST: Array<[string, Backend | null, boolean]> = [
   ['wasm, two threads, ordinary arrays', threaded, false],
   ['wasm, one thread', loadWasmBackend(undefined, { threads: 1 }), true],
 ];
+
+test('addPaths: native on one thread gives the reference\'s bits (each thread runs a block of columns of its own)', { skip: nb ? false : 'native addon unavailable' }, () => {
+  const rng = new Rng(39), p = pathTree('depth'), was = nb!.info().threads;
+  nb!.setThreads(1);
+  try {
+    for (const size of [70001, (1 << 18) + 7]) {
+      const w = randomArray(rng, nodes(p) * size), ref = randomArray(rng, p.tables * size + 5), out = ref.slice();
+      jsBackend.addPaths(w, size, ints(p.node), ints(p.parent), ints(p.outAt), p.node.length, ref.subarray(1));
+      nb!.addPaths(w, size, ints(p.node), ints(p.parent), ints(p.outAt), p.node.length, out.subarray(1));
+      assertBitEqual(out, ref, `native, one thread: size ${size}`);
+    }
+  } finally {
+    nb!.setThreads(was);
+  }
+});
+
+test('collapseFrom: each backend\'s default threshold, and an impossible one is an error', () => {
+  assert.equal(collapseFrom(jsBackend), 32);
+  assert.equal(collapseFrom(threaded), 8);
+  if (nb) assert.equal(collapseFrom(nb), 32);
+  for (const bad of [0, -1, NaN]) {
+    assert.throws(() => collapseFrom({ ...jsBackend, name: 'custom', collapseRows: bad }), /backend custom: collapseRows must be a number ≥ 1/, `collapseRows ${bad}`);
+  }
+});
 
 for (const [name, be, inMemory] of FAST) {
   test(`addPaths: ${name} gives the reference's bits`, { skip: be ? false : 'native addon unavailable' }, () => {
