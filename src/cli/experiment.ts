@@ -1,13 +1,14 @@
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import { runAccuracy } from '../experiments/accuracy.js';
-import { completeResult, duration, interruptionText, type ExperimentOptions } from '../experiments/common.js';
+import { completeResult, duration, interruptionText, type ExperimentOptions, type ExperimentResult } from '../experiments/common.js';
 import { runGating } from '../experiments/gating.js';
 import { runMemorization } from '../experiments/memorization.js';
-import { experimentReport } from '../experiments/results.js';
+import { experimentReport, readExperimentResult } from '../experiments/results.js';
 import { runSpeed } from '../experiments/speed.js';
-import { TreegateError } from '../core/errors.js';
+import { check, TreegateError } from '../core/errors.js';
 import { checkWritableDir, checkWritableFile, writeFilesAtomic } from '../io/atomic.js';
 import { renderReport, type Table } from '../report/html.js';
 import { backendOption, choice, humanLines, int, pathArg, SIGNAL_EXIT, threadsOption, useKernels, type KernelOptions } from './options.js';
@@ -15,7 +16,9 @@ import { backendOption, choice, humanLines, int, pathArg, SIGNAL_EXIT, threadsOp
 const EXPERIMENTS = { memorization: runMemorization, accuracy: runAccuracy, gating: runGating, speed: runSpeed };
 type ExperimentName = keyof typeof EXPERIMENTS;
 
-interface ExperimentCliOptions extends KernelOptions { seeds: number; quick?: boolean; out?: string; json?: boolean; progress: boolean; verbose?: boolean }
+interface ExperimentCliOptions extends KernelOptions {
+  seeds: number; quick?: boolean; out?: string; resume?: boolean; json?: boolean; progress: boolean; verbose?: boolean;
+}
 
 export function experimentCommand(): Command {
   return new Command('experiment')
@@ -24,19 +27,21 @@ export function experimentCommand(): Command {
     .option('--seeds <n>', 'seeds 1..n, each a full repeat (at least 3 for a spread)', int(1, 100), 3)
     .option('--quick', 'a smaller version that finishes in minutes (fewer depths, examples and epochs)')
     .option('--out <dir>', 'output folder (default runs/experiments/<name>[-quick])', pathArg)
+    .option('--resume', 'go on with the interrupted experiment in the output folder: run the seeds its results.json lacks (same options as it was started with)')
     .addOption(backendOption())
     .addOption(threadsOption())
     .option('--json', 'print the results (per-seed runs and aggregates) as one JSON object on stdout (the other lines go to stderr)')
     .option('--no-progress', 'no progress bar')
-    .action((name: ExperimentName, o: ExperimentCliOptions) => runExperiment(name, o));
+    .action((name: ExperimentName, o: ExperimentCliOptions, cmd: Command) => runExperiment(name, o, cmd));
 }
 
-async function runExperiment(name: ExperimentName, o: ExperimentCliOptions): Promise<void> {
+async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Command): Promise<void> {
   const out = resolve(o.out ?? join('runs', 'experiments', `${name}${o.quick ? '-quick' : ''}`));
   checkWritableDir(out);
   for (const f of ['results.json', 'report.html']) checkWritableFile(join(out, f));
   const be = useKernels(o).backend;
-  const seeds = Array.from({ length: o.seeds }, (_, i) => i + 1);
+  const before = o.resume ? interruptedRun(name, o, out, be.name, cmd.getOptionValueSource('seeds') === 'cli') : null;
+  const seeds = before ? before.interrupted!.seeds : Array.from({ length: o.seeds }, (_, i) => i + 1);
   const say = humanLines(o.json);
   const bar = o.progress && process.stderr.isTTY
     ? new cliProgress.SingleBar({
@@ -73,6 +78,7 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions): Pro
       await new Promise((r) => setImmediate(r));
       return stop !== null;
     },
+    ...(before ? { resume: { seeds: before.seeds, runs: before.runs, settings: before.settings, usage: before.usage } } : {}),
   };
   process.on('SIGINT', handlers.SIGINT);
   process.on('SIGTERM', handlers.SIGTERM);
@@ -80,7 +86,12 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions): Pro
   const result = await EXPERIMENTS[name](opts, seeds);
   bar?.stop();
   const seconds = Math.round((performance.now() - t0) / 100) / 10;
-  const full = completeResult(result, commandLine(process.argv), be.name, seconds);
+  const command = commandLine(process.argv);
+  // a resumed run: the command that started it, the time of both, and the commands that resumed it
+  const full = before
+    ? { ...completeResult(result, before.command, be.name, before.seconds === undefined ? undefined : before.seconds + seconds),
+      resumedWith: [...(before.resumedWith ?? []), command] }
+    : completeResult(result, command, be.name, seconds);
   if (full.seeds.length > 0) {
     const r = experimentReport(full);
     writeFilesAtomic([{ path: join(out, 'results.json'), bytes: JSON.stringify(full, null, 1) + '\n' }, { path: join(out, 'report.html'), bytes: renderReport(r) }]);
@@ -99,6 +110,26 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions): Pro
       : 'the signal came after the last run: the experiment finished and its files were written in full'}\n`);
     process.exit(SIGNAL_EXIT[stop]);
   }
+}
+
+/**
+ * The results.json in `out` of an interrupted run of this experiment that this command can go on with: same
+ * experiment, size (--quick), backend and seeds (where --seeds is given); anything else is an error saying what
+ * differs, before anything runs. Its settings are checked against this run's by the experiment (resumeFrom).
+ */
+function interruptedRun(name: ExperimentName, o: ExperimentCliOptions, out: string, backend: string, seedsGiven: boolean): ExperimentResult {
+  const path = join(out, 'results.json');
+  check(existsSync(path), `--resume: no results.json in ${out} to go on with`, 'give the --out folder of the interrupted experiment, or leave --resume out to start one');
+  const r = readExperimentResult(path);
+  const again = `run it again without --resume (into another --out folder to keep this one)`;
+  check(r.experiment === name, `--resume: ${path} holds a ${r.experiment} experiment, not ${name}`, `resume it with \`treegate experiment ${r.experiment} --resume\``);
+  check(r.interrupted, `--resume: the experiment in ${out} finished (seeds ${r.seeds.join(', ')}): nothing to go on with`, `to run more seeds, ${again} with --seeds`);
+  check(r.quick === !!o.quick, `--resume: the experiment in ${out} ran ${r.quick ? 'with' : 'without'} --quick`, `resume it ${r.quick ? 'with' : 'without'} --quick`);
+  check(r.machine.backend === backend, `--resume: the experiment in ${out} ran on the ${r.machine.backend} backend, not ${backend}`,
+    `resume it with --backend ${r.machine.backend}: its seeds must be timed and rounded alike`);
+  check(!seedsGiven || o.seeds === r.interrupted.seeds.length, `--resume: the experiment in ${out} asked for ${r.interrupted.seeds.length} seeds, not ${o.seeds}`,
+    `leave --seeds out (or give --seeds ${r.interrupted.seeds.length}); for another number of seeds, ${again}`);
+  return r;
 }
 
 /**

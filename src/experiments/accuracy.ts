@@ -3,7 +3,7 @@ import { prepareData, type PreparedData } from '../data/prepare.js';
 import type { MlpOptions } from '../layers/model.js';
 import { count, seriesTraces, type Chart, type Report, type Series } from '../report/html.js';
 import {
-  aggregate, barsNote, fit, keptRuns, pm, reportMeta, settingsWith, statSeries, stopRequested, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type Row,
+  aggregate, barsNote, fit, keptRuns, pm, reportMeta, resumeFrom, settingsWith, statSeries, stopRequested, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type Row,
 } from './common.js';
 
 /**
@@ -34,14 +34,15 @@ export const ACCURACY_VARIANTS = [
 
 export async function runAccuracy(o: ExperimentOptions, seeds: number[]): Promise<ExperimentRun> {
   const s = settingsWith(accuracySettings(o.quick), o.override, 'accuracy');
-  const runs: Row[] = [];
+  const settings = { ...s, model: 'MLP 784 → 256 → 256 → 10, layer 2 routed, projection gating (fixed); adam, cosine schedule' };
+  const { runs, completed } = resumeFrom(o, 'accuracy', settings);
   // at k = 0 every variant is the same dense MLP: one run
   const runsPerSeed = s.depths.reduce((n, k) => n + (k === 0 ? 1 : ACCURACY_VARIANTS.length), 0);
   const total = s.datasets.length * seeds.length * runsPerSeed;
-  let done = 0;
-  const completed: number[] = [];
+  let done = s.datasets.length * completed.length * runsPerSeed;
   // seed by seed (every dataset of a seed), so that an interrupted run keeps whole seeds
   seeds: for (const seed of seeds) {
+    if (completed.includes(seed)) continue;
     for (const dataset of s.datasets) {
       o.log(`accuracy: loading ${dataset} (seed ${seed})`);
       // the validation split follows the seed; the test set is the dataset's
@@ -73,9 +74,7 @@ export async function runAccuracy(o: ExperimentOptions, seeds: number[]): Promis
   const expanded = kept.runs.flatMap((r) => (r.k === 0 ? ACCURACY_VARIANTS.map((v) => ({ ...r, variant: v.name })) : [r]));
   const agg = aggregate(expanded, ['dataset', 'variant', 'k'], ['testAccuracy', 'trainAccuracy', 'gap', 'parameters', 'macsInference', 'balance', 'deadLeaves', 'trainUsPerExample']);
   const result = {
-    experiment: 'accuracy', quick: o.quick, ...kept,
-    settings: { ...s, model: 'MLP 784 → 256 → 256 → 10, layer 2 routed, projection gating (fixed); adam, cosine schedule' },
-    aggregate: agg,
+    experiment: 'accuracy', quick: o.quick, ...kept, settings, aggregate: agg,
   };
   return result;
 }

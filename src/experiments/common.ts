@@ -22,6 +22,30 @@ export interface ExperimentOptions {
    * runs so far (an interrupt). It yields to the event loop first, so that a signal's handler runs between runs.
    */
   stopRequested?: () => Promise<boolean>;
+  /** an interrupted run to go on from: its seeds are not run again (resumeFrom) */
+  resume?: Resumed;
+}
+
+/** What an interrupted experiment's results.json holds for resuming it: the seeds it completed, their runs, its settings. */
+export interface Resumed {
+  seeds: number[];
+  runs: Row[];
+  settings: Record<string, unknown>;
+  /** gating: the first seed's leaf usage, which that run recorded */
+  usage?: ExperimentResult['usage'];
+}
+
+/**
+ * The runs an experiment starts from and the seeds it skips: none; with `o.resume`, those of the interrupted run,
+ * whose settings (as its result records them) must be this run's `settings`, else the seeds would not be repeats of
+ * one experiment.
+ */
+export function resumeFrom(o: ExperimentOptions, experiment: string, settings: Record<string, unknown>): { runs: Row[]; completed: number[] } {
+  if (!o.resume) return { runs: [], completed: [] };
+  const was = JSON.stringify(o.resume.settings), now = JSON.stringify(settings);
+  check(was === now, `${experiment}: the interrupted run's settings are not this run's (it ran with ${was}, this would run with ${now})`,
+    'resume with the options it was started with (--quick as it was, and the same TREEGATE_EXPERIMENT_OVERRIDE)');
+  return { runs: [...o.resume.runs], completed: [...o.resume.seeds] };
 }
 
 /** Whether the experiment should stop before its next run (ExperimentOptions.stopRequested). */
@@ -159,6 +183,8 @@ export interface ExperimentResult {
   usage?: Record<string, Array<{ epoch: number; stats: TreeStats }>>;
   /** where the run was interrupted: the seeds asked for (`seeds` holds those completed) and the runs dropped */
   interrupted?: Interruption;
+  /** where the run was resumed (`treegate experiment --resume`): the commands that went on with it (`command` started it) */
+  resumedWith?: string[];
 }
 
 /** What an experiment's run returns: its result without the command, date, time taken and machine, which the CLI adds. */
@@ -183,6 +209,7 @@ export function reportMeta(r: ExperimentResult): Report['meta'] {
     command: r.command, date: r.date, ...(r.seconds === undefined ? {} : { 'wall time': duration(r.seconds) }), machine: `${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, node ${r.machine.node}`,
     backend: r.machine.backend, seeds: r.seeds.join(', '), mode: r.quick ? 'quick' : 'full',
     ...(r.interrupted ? { interrupted: interruptionText(r.seeds, r.interrupted) } : {}),
+    ...(r.resumedWith ? { 'resumed with': r.resumedWith.join('; ') } : {}),
   };
 }
 

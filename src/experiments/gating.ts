@@ -5,7 +5,7 @@ import type { TreeStats } from '../layers/model.js';
 import { extent, seriesTraces, type Chart, type Report, type Series } from '../report/html.js';
 import { epochTicks, largestShare, usageHeatmap } from '../report/training.js';
 import {
-  aggregate, barsNote, fit, keptRuns, pm, reportMeta, settingsWith, stat, stopRequested, type ExperimentOptions, type ExperimentResult, type ExperimentRun,
+  aggregate, barsNote, fit, keptRuns, pm, reportMeta, resumeFrom, settingsWith, stat, stopRequested, type ExperimentOptions, type ExperimentResult, type ExperimentRun,
   type Row,
 } from './common.js';
 
@@ -38,13 +38,14 @@ export const GATING_VARIANTS = [
 
 export async function runGating(o: ExperimentOptions, seeds: number[]): Promise<ExperimentRun> {
   const s = settingsWith(gatingSettings(o.quick), o.override, 'gating');
-  const runs: Row[] = [];
-  // the first seed's leaf usage after each epoch, per variant, for the heatmaps
-  const usage: Record<string, Array<{ epoch: number; stats: TreeStats }>> = {};
+  const settings = { ...s, model: `MLP 784 → 256 → 256 → 10, layer 2 a depth-${s.depth} tree; adam, cosine schedule` };
+  const { runs, completed } = resumeFrom(o, 'gating', settings);
+  // the first seed's leaf usage after each epoch, per variant, for the heatmaps (a resumed run's first seed is done)
+  const usage: Record<string, Array<{ epoch: number; stats: TreeStats }>> = { ...o.resume?.usage };
   const total = seeds.length * GATING_VARIANTS.length;
-  let done = 0;
-  const completed: number[] = [];
+  let done = completed.length * GATING_VARIANTS.length;
   seeds: for (const seed of seeds) {
+    if (completed.includes(seed)) continue;
     const data = prepareData({ dataset: 'mnist', limit: s.limit }, new Rng(1_000_000 + seed));
     for (const v of GATING_VARIANTS) {
       if (await stopRequested(o)) break seeds;
@@ -68,9 +69,7 @@ export async function runGating(o: ExperimentOptions, seeds: number[]): Promise<
   const kept = keptRuns(runs, seeds, completed);
   const agg = aggregate(kept.runs, ['gating'], ['testAccuracy', 'balance', 'deadLeaves']);
   const result = {
-    experiment: 'gating', quick: o.quick, ...kept,
-    settings: { ...s, model: `MLP 784 → 256 → 256 → 10, layer 2 a depth-${s.depth} tree; adam, cosine schedule` },
-    aggregate: agg, usage,
+    experiment: 'gating', quick: o.quick, ...kept, settings, aggregate: agg, usage,
   };
   return result;
 }

@@ -3,7 +3,7 @@ import { prepareData } from '../data/prepare.js';
 import type { MlpOptions } from '../layers/model.js';
 import { count, seriesTraces, type Chart, type Report, type Series } from '../report/html.js';
 import {
-  aggregate, barsNote, denseOfEqualParams, fit, keptRuns, pm, reportMeta, settingsWith, statSeries, stopRequested,
+  aggregate, barsNote, denseOfEqualParams, fit, keptRuns, pm, reportMeta, resumeFrom, settingsWith, statSeries, stopRequested,
   type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type Row, type TrainSettings,
 } from './common.js';
 
@@ -40,11 +40,14 @@ export const MEMORIZATION_KINDS = ['tree', 'flat', 'moe', 'dense'] as const;
 
 export async function runMemorization(o: ExperimentOptions, seeds: number[]): Promise<ExperimentRun> {
   const s = settingsWith(memorizationSettings(o.quick), o.override, 'memorization');
-  const runs: Row[] = [];
-  const total = s.depths.length * MEMORIZATION_KINDS.length * seeds.length * s.lrs.length;
-  let done = 0;
-  const completed: number[] = [];
+  const settings = {
+    ...s, model: `MLP ${s.inputSize} → ${s.hidden} → ${s.hidden} → ${s.classes}, layer 2 routed; adam, cosine schedule`, gating: 'projection (fixed)',
+  };
+  const { runs, completed } = resumeFrom(o, 'memorization', settings);
+  const perSeed = s.depths.length * MEMORIZATION_KINDS.length * s.lrs.length, total = seeds.length * perSeed;
+  let done = completed.length * perSeed;
   seeds: for (const seed of seeds) {
+    if (completed.includes(seed)) continue;
     // one random labelling per seed, shared by every model of that seed
     const data = prepareData({ dataset: 'memorization', memorization: { examples: s.examples, inputSize: s.inputSize, classes: s.classes } },
       new Rng(1_000_000 + seed));
@@ -78,9 +81,7 @@ export async function runMemorization(o: ExperimentOptions, seeds: number[]): Pr
   const agg = MEMORIZATION_KINDS.flatMap((kind) => s.depths.flatMap((k) => all.filter((a) => a.kind === kind && Number(a.k) === k)
     .reduce<AggRow[]>((best, a) => (best.length === 0 || a.stats.fitted.mean > best[0].stats.fitted.mean ? [a] : best), [])));
   const result = {
-    experiment: 'memorization', quick: o.quick, ...kept,
-    settings: { ...s, model: `MLP ${s.inputSize} → ${s.hidden} → ${s.hidden} → ${s.classes}, layer 2 routed; adam, cosine schedule`, gating: 'projection (fixed)' },
-    aggregate: all, best: agg,
+    experiment: 'memorization', quick: o.quick, ...kept, settings, aggregate: all, best: agg,
   };
   return result;
 }

@@ -120,6 +120,9 @@ export function readExperimentResult(path: string): ExperimentResult {
     seeds.every((s) => (i.seeds as unknown[]).includes(s)) && Number.isInteger(i.droppedRuns) && (i.droppedRuns as number) >= 0)) {
     fail('interrupted is not { seeds (the seeds asked for, a list of whole numbers holding those of seeds), droppedRuns (a whole number ≥ 0) }');
   }
+  if (r.resumedWith !== undefined && !(Array.isArray(r.resumedWith) && r.resumedWith.every((c) => typeof c === 'string'))) {
+    fail('resumedWith is not a list of commands (strings)');
+  }
   const m = r.machine;
   if (!isObject(m) || !['cpu', 'node', 'backend'].every((f) => typeof m[f] === 'string') || !['cores', 'memoryGiB'].every((f) => finite(m[f]))) {
     fail('machine is not { cpu, cores, memoryGiB, node, backend }');

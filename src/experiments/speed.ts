@@ -7,7 +7,7 @@ import { TreeGated } from '../layers/tree.js';
 import { Optimizer } from '../train/optim.js';
 import { count, seriesTraces, type Chart, type Report, type Trace } from '../report/html.js';
 import {
-  aggregate, barsNote, keptRuns, pm, randomBatch, reportMeta, settingsWith, statSeries, stopRequested,
+  aggregate, barsNote, keptRuns, pm, randomBatch, reportMeta, resumeFrom, settingsWith, statSeries, stopRequested,
   type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type Row,
 } from './common.js';
 import { measure } from './timing.js';
@@ -62,11 +62,12 @@ async function timeInterleaved(names: string[], fs: Array<() => void>, rounds: n
 export async function runSpeed(o: ExperimentOptions, seeds: number[]): Promise<ExperimentRun> {
   const s = settingsWith(speedSettings(o.quick), o.override, 'speed');
   const n = s.width, N = s.batch;
-  const runs: Row[] = [];
+  const settings = { ...s, layer: `${n} → ${n}, batches of ${N}` };
+  const { runs, completed } = resumeFrom(o, 'speed', settings);
   const total = seeds.length * s.depths.length;
-  let done = 0;
-  const completed: number[] = [];
+  let done = completed.length * s.depths.length;
   seeds: for (const seed of seeds) {
+    if (completed.includes(seed)) continue;
     const x = randomBatch(N, n, seed), dy = randomBatch(N, n, seed + 1);
     for (const k of s.depths) {
       if (await stopRequested(o)) break seeds;
@@ -95,7 +96,7 @@ export async function runSpeed(o: ExperimentOptions, seeds: number[]): Promise<E
   const kept = keptRuns(runs, seeds, completed);
   const agg = aggregate(kept.runs, ['kind', 'k'], ['parameters', 'macsInference', 'inferUsPerExample', 'stepUsPerExample', 'capped']);
   const result = {
-    experiment: 'speed', quick: o.quick, ...kept, settings: { ...s, layer: `${n} → ${n}, batches of ${N}` }, aggregate: agg,
+    experiment: 'speed', quick: o.quick, ...kept, settings, aggregate: agg,
   };
   return result;
 }

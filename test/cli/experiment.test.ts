@@ -1,12 +1,12 @@
 /**
  * `treegate experiment` stopped by a signal: it keeps the seeds it completed (a valid result over fewer seeds,
- * saying what it left out) or, before the first seed is complete, writes nothing.
+ * saying what it left out) or, before the first seed is complete, writes nothing; `--resume` goes on with it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, cliEnv, describeRun, tmp } from './run.js';
+import { cli, cliEnv, describeRun, expectUsageError, tmp } from './run.js';
 
 /** The gating experiment made tiny: 600 MNIST examples, a depth-2 tree, one epoch; three runs per seed. */
 const TINY = { TREEGATE_EXPERIMENT_OVERRIDE: JSON.stringify({ limit: 600, depth: 2, train: { epochs: 1, batchSize: 64, lr: 1e-3 } }) };
@@ -40,4 +40,47 @@ test('a signal before the first seed is complete: nothing is written, an earlier
   assert.match(r.stderr, /stopped by a signal before seed 1 completed; the 2 finished runs of seed 1 left out: nothing written/);
   assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), 'an earlier run\'s results\n');
   assert.ok(!existsSync(join(out, 'report.html')));
+});
+
+test('--resume goes on with an interrupted experiment: the seeds it lacked are run, and the result is the uninterrupted run\'s', () => {
+  const out = tmp('experiment-resume'), whole = tmp('experiment-whole');
+  // stopped after seed 1 of 2 (the signal as run 4 starts), then resumed without --seeds: seed 2 runs, seed 1 does not
+  assert.equal(cliEnv({ ...TINY, TREEGATE_FAULT_SIGNAL: 'SIGINT', TREEGATE_FAULT_RUN: '4' }, ...ARGS, '--out', out).status, 130);
+  const resumed = cliEnv(TINY, 'experiment', 'gating', '--quick', '--no-progress', '--out', out, '--resume', '--json');
+  assert.equal(resumed.status, 0, describeRun(resumed));
+  assert.doesNotMatch(resumed.stderr, /gating seed 1 /, 'seed 1 is not run again');
+  assert.match(resumed.stderr, /gating seed 2 units/);
+  const r = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+  assert.deepEqual(JSON.parse(resumed.stdout), r, '--json prints what results.json holds');
+  assert.equal(r.interrupted, undefined);
+  assert.match(r.command, /--seeds 2/, 'the command that started it');
+  assert.equal(r.resumedWith.length, 1);
+  assert.match(r.resumedWith[0], /--resume/);
+  // the seeds and every figure of an uninterrupted run (nothing here is timed)
+  assert.equal(cliEnv(TINY, ...ARGS, '--out', whole).status, 0);
+  const w = JSON.parse(readFileSync(join(whole, 'results.json'), 'utf8'));
+  for (const f of ['seeds', 'runs', 'aggregate', 'usage', 'settings']) assert.deepEqual(r[f], w[f], f);
+  assert.match(readFileSync(join(out, 'report.html'), 'utf8'), /resumed with/);
+  assert.equal(cli('report', out).status, 0, 'the resumed results read back');
+  // finished now: nothing to go on with, and the files stay as they are
+  const bytes = readFileSync(join(out, 'results.json'), 'utf8');
+  expectUsageError(['experiment', 'gating', '--quick', '--out', out, '--resume'], /finished \(seeds 1, 2\): nothing to go on with/);
+  assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), bytes);
+});
+
+test('--resume refuses, before running anything, a folder without results, another experiment, size, backend, seed count or settings', () => {
+  const out = tmp('experiment-resume-refused');
+  const none = tmp('experiment-resume-none');
+  expectUsageError(['experiment', 'gating', '--quick', '--out', none, '--resume'], /--resume: no results.json in .* to go on with/);
+  assert.equal(cliEnv({ ...TINY, TREEGATE_FAULT_SIGNAL: 'SIGTERM', TREEGATE_FAULT_RUN: '4' }, ...ARGS, '--out', out).status, 143);
+  const bytes = readFileSync(join(out, 'results.json'), 'utf8');
+  expectUsageError(['experiment', 'accuracy', '--quick', '--out', out, '--resume'], /holds a gating experiment, not accuracy/);
+  expectUsageError(['experiment', 'gating', '--out', out, '--resume'], /ran with --quick/);
+  expectUsageError(['experiment', 'gating', '--quick', '--out', out, '--resume', '--seeds', '3'], /asked for 2 seeds, not 3/);
+  expectUsageError(['experiment', 'gating', '--quick', '--out', out, '--resume', '--backend', 'js'], /ran on the \w+ backend, not js/);
+  const other = cliEnv({ TREEGATE_EXPERIMENT_OVERRIDE: JSON.stringify({ limit: 500, depth: 2, train: { epochs: 1, batchSize: 64, lr: 1e-3 } }) },
+    'experiment', 'gating', '--quick', '--no-progress', '--out', out, '--resume');
+  assert.equal(other.status, 2, describeRun(other));
+  assert.match(other.stderr, /the interrupted run's settings are not this run's/);
+  assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), bytes, 'results.json as it was');
 });
