@@ -1,10 +1,11 @@
 /**
  * DESIGN §2's "alternative worth measuring": training on path sums (src/layers/path-sums.ts) against one product
  * per node. Not part of `npm run bench`; run
- *   node --import tsx bench/collapse/collapse.ts [--backends native,wasm]
- * (about 8 minutes). For each backend and layer, the tree's training step as train() runs it for a hidden layer
+ *   node --import tsx bench/collapse/collapse.ts [--backends native,wasm] [--cases 256,64,4/512,256,4]
+ * (about 8 minutes; js, whose 512-wide trees of depth 8 and more take minutes a step, with the cases it can run:
+ * `--backends js --cases 256,64,4/512,256,2/512,256,4`). For each backend and layer, the tree's training step as train() runs it for a hidden layer
  * (forward, then backward with the input gradient and Adam's step fused in) with `collapseRows` = ∞ (one product per
- * node), 8, 16, 32, 64 and 128, on one layer and one batch, interleaved, medians of the repeats (the step's learning
+ * node), 4, 8, 16, 32, 64 and 128, on one layer and one batch, interleaved, medians of the repeats (the step's learning
  * rate is 1e-6, so the weights barely move); the backend's default (collapseFrom: 32 on native, 8 on wasm) is
  * marked, and added where it is none of these. A setting over N (nothing collapses) is left out. Before the timing,
  * each setting's forward output and input gradient are compared with the per-node ones (largest difference over the
@@ -21,7 +22,7 @@ import { Optimizer } from '../../src/train/optim.js';
 
 /** width (n = m), examples N, depth k: the tree bench's layer, and the default model's tree layer (256 wide, batch 64, k = 4) */
 const CASES = [[512, 256, 2], [512, 256, 4], [512, 256, 6], [512, 256, 8], [512, 256, 10], [512, 1024, 6], [256, 64, 4]] as const;
-const SETTINGS = [Infinity, 8, 16, 32, 64, 128];
+const SETTINGS = [Infinity, 4, 8, 16, 32, 64, 128];
 
 function normal(rng: Rng, rows: number, cols: number, scale = 1): Matrix {
   const a = new Float32Array(rows * cols);
@@ -44,13 +45,19 @@ async function main(): Promise<void> {
   const available = registerAvailableBackends();
   const names = arg > 0 ? process.argv[arg + 1].split(',') : available.filter((b) => b !== 'js');
   for (const b of names) if (!available.includes(b)) throw new Error(`backend '${b}' is not available (loaded: ${available.join(', ')})`);
+  const casesArg = process.argv.indexOf('--cases');
+  const cases = casesArg > 0 ? process.argv[casesArg + 1].split('/').map((c) => {
+    const v = c.split(',').map(Number);
+    if (v.length !== 3 || !v.every((x) => Number.isInteger(x) && x >= 0)) throw new Error(`--cases: '${c}' is not width,N,k`);
+    return v as [number, number, number];
+  }) : CASES;
   console.log(`training on path sums vs one product per node, ${new Date().toISOString()}, node ${process.version}`);
   console.log('| backend (threads) | width, N, k | collapseRows | forward | backward with the step | training step | ÷ per node | difference y / dx |');
   console.log('|---|---|---|---:|---:|---:|---:|---|');
   for (const name of names) {
     const be = setBackend(name);
     const threads = threadControl(be)?.info().threads ?? 1;
-    for (const [width, N, k] of CASES) {
+    for (const [width, N, k] of cases) {
       const rng = new Rng(1);
       // units gating on standard normal inputs: balanced random bits, as in the tree bench
       const x = normal(rng, N, width), dy = normal(rng, N, width, 1e-3);

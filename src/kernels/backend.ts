@@ -78,6 +78,9 @@ export const jsBackend: Backend = withArgumentChecks({
   ...elementwise,
   addPaths,
   sgdUpdate, adamUpdate,
+  // scalar products, far slower than its memory: a node of 8 rows saves more in products than its tables cost
+  // (path-sums.ts, collapseFrom)
+  collapseRows: 8,
 });
 
 const registry = new Map<string, Backend>([['js', jsBackend]]);

@@ -30,11 +30,12 @@ const MAX_COLLAPSED = 64;
 /**
  * The rows from which a node collapses on backend `be` by default: its collapseRows, else 32. A collapsed node of r
  * rows saves products of about 3 · r · 2ms flops a step for a few passes over tables of ms floats, so a backend with
- * slower products beside its memory collapses smaller nodes (wasm: 8). 2026-12-02, Zen 5,
+ * slower products beside its memory collapses smaller nodes (wasm and js: 8). 2026-12-02, Zen 5,
  * `node --import tsx bench/collapse/collapse.ts` (bench/saved/2026-12-02-zen5-collapse.txt): native's training step
  * was fastest or within 6% of it at 32 in every case (512 wide, N = 256, k = 2–10; N = 1024, k = 6; the default
  * model's tree layer), 1.2× faster than with the N / 8 floor it had at N = 1024; wasm's at 8, 1.16–1.69× faster than
- * at its old default.
+ * at its old default. js (`… collapse.ts --backends js --cases 256,64,4/512,256,2/512,256,4`,
+ * bench/saved/2026-12-02-zen5-collapse-js.txt): at 8 within 3% of its fastest setting, 1.22–1.28× faster than at 32.
  */
 export function collapseFrom(be: Backend): number {
   const rows = be.collapseRows ?? 32;

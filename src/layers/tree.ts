@@ -55,7 +55,7 @@ export class TreeGated implements Layer {
    * Rows from which a node trains on path sums (path-sums.ts; DESIGN §2's alternative): a node of at least this many
    * rows above the leaves has no product of its own in a training pass, and the nodes of the frontier below it
    * multiply by their path sums. Infinity: one product per node. Unset (the default): the backend's choice
-   * (collapseFrom: 32 on native and js, 8 on wasm). Changes how the sums are
+   * (collapseFrom: 32 on native, 8 on wasm and js). Changes how the sums are
    * rounded, not the model; trees only, not with straight-through training; a number ≥ 1.
    */
   collapseRows: number | undefined = undefined;

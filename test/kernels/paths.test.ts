@@ -120,7 +120,7 @@ test('addPaths: native on one thread gives the reference\'s bits (each thread ru
 });
 
 test('collapseFrom: each backend\'s default threshold, and an impossible one is an error', () => {
-  assert.equal(collapseFrom(jsBackend), 32);
+  assert.equal(collapseFrom(jsBackend), 8);
   assert.equal(collapseFrom(threaded), 8);
   if (nb) assert.equal(collapseFrom(nb), 32);
   for (const bad of [0, -1, NaN]) {

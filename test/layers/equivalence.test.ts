@@ -201,8 +201,8 @@ for (const backendName of registerAvailableBackends()) {
     setBackend(backendName);
     t.after(() => void setBackend('js'));
     const rng = new Rng(35);
-    // collapseRows: the backend's default (native and js: 32, and no node of these batches has 32 rows, so one product
-    // per node; wasm: nodes of 8 rows and more), every node above the leaves on path sums, and nodes of 5 rows and more (a
+    // collapseRows: the backend's default (native: 32, and no node of these batches has 32 rows, so one product
+    // per node; wasm and js: nodes of 8 rows and more), every node above the leaves on path sums, and nodes of 5 rows and more (a
     // frontier at mixed depths)
     for (const collapseRows of [undefined, 1, 5]) for (let k = 0; k <= 4; k++) {
       for (const [B, s] of [[1, 6], [2, 5], [3, 4]]) {
