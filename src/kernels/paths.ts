@@ -19,11 +19,13 @@ export function addPaths(w: Float32Array, size: number, node: Int32Array, parent
 
 /**
  * addPaths over whole tables, each entry's sum made by `add` (a backend's addArrays) into its table of out, or into
- * a table of its own while its children need it.
+ * a scratch table while its children need it (a scratch table is reused once its last child is made: in
+ * depth-first order, the tree's depth of them).
  */
 export function addPathsWith(add: typeof addArrays, w: Float32Array, size: number, node: Int32Array, parent: Int32Array,
   outAt: Int32Array, count: number, out: Float32Array): void {
   const sums: Array<Float32Array | null> = new Array(count).fill(null);
+  const scratch = new Set<Float32Array>(), free: Float32Array[] = [];
   const children = new Int32Array(count);
   for (let e = 0; e < count; e++) if (parent[e] >= 0) children[parent[e]]++;
   for (let e = 0; e < count; e++) {
@@ -31,12 +33,19 @@ export function addPathsWith(add: typeof addArrays, w: Float32Array, size: numbe
     const o = outAt[e] >= 0 ? out.subarray(outAt[e] * size, (outAt[e] + 1) * size) : null;
     let sum = t;
     if (p >= 0) {
-      sum = children[e] > 0 || !o ? new Float32Array(size) : o;
+      if (children[e] > 0 || !o) {
+        sum = free.pop() ?? new Float32Array(size);
+        scratch.add(sum);
+      } else sum = o;
       add(sums[p]!, t, sum, size);
-      if (--children[p] === 0) sums[p] = null;
+      if (--children[p] === 0) {
+        if (scratch.has(sums[p]!)) free.push(sums[p]!);
+        sums[p] = null;
+      }
     }
     if (o && o !== sum) o.set(sum);
     if (children[e] > 0) sums[e] = sum;
+    else if (scratch.has(sum)) free.push(sum); // an entry that writes nothing and has no children
   }
 }
 
