@@ -278,6 +278,12 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   if (!resumed) {
     log(`treegate: training on ${data.train.x.rows} ${o.dataset} examples (${data.validation.x.rows} held out), ` +
       `${formatCount(model.parameterCount())} parameters, seed ${o.seed}, ${be.name} backend (${threads} thread${threads > 1 ? 's' : ''})`);
+    const missing = missingClasses(data.train.y, data.numClasses, data.labels);
+    if (missing.length > 0) {
+      log(`treegate: warning: the training examples hold ${data.numClasses - missing.length} of the ${data.numClasses} classes ` +
+        `(none of ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}): the model will never predict ` +
+        `${missing.length === 1 ? 'it' : 'them'}${o.limit === undefined ? '' : '; --limit keeps the first examples of the file: shuffle its lines, or raise the limit'}`);
+    }
   }
 
   const bar = o.progress && process.stderr.isTTY
@@ -465,4 +471,13 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     log(`treegate: ${stopSignal} after the last step: the run finished and its files were written in full`);
     process.exit(SIGNAL_EXIT[stopSignal]);
   }
+}
+
+/** The classes (their names where the data has them) of 0 … numClasses − 1 that no label in y holds. */
+function missingClasses(y: ArrayLike<number>, numClasses: number, labels: string[] | null): string[] {
+  const seen = new Uint8Array(numClasses);
+  for (let i = 0; i < y.length; i++) seen[y[i]] = 1;
+  const out: string[] = [];
+  for (let c = 0; c < numClasses; c++) if (!seen[c]) out.push(labels ? JSON.stringify(labels[c]) : String(c));
+  return out;
 }

@@ -475,6 +475,18 @@ test('train --layer flat / moe: the routed layer kinds end to end, and eval agre
   }
 });
 
+test('train warns where its training examples lack a class (a file sorted by class, cut by --limit)', () => {
+  const dir = tmp('csv-classes');
+  mkdirSync(dir);
+  const rows = Array.from({ length: 150 }, (_, i) => `${Math.sin(i)},${Math.cos(i)},${i < 100 ? ['cat', 'dog'][i % 2] : 'emu'}`);
+  writeFileSync(join(dir, 'three.csv'), 'a,b,label\n' + rows.join('\n') + '\n');
+  const r = cli('train', '--dataset', 'csv', '--csv', join(dir, 'three.csv'), '--limit', '60', '--hidden', '8', '--depth', '1', '--epochs', '1',
+    '--out', join(dir, 'run'), '--json');
+  assert.equal(r.status, 0, describeRun(r));
+  assert.match(r.stderr, /warning: the training examples hold 2 of the 3 classes \(none of "emu"\): the model will never predict it; --limit keeps the first examples of the file/);
+  assert.deepEqual(lastJson(r).classes, ['cat', 'dog', 'emu']);
+});
+
 test('train --dataset memorization reports the fitted fraction; --dataset csv trains on a file and eval takes --csv', () => {
   const m = cli('train', '--dataset', 'memorization', '--examples', '300', '--input-size', '8', '--classes', '3', '--hidden', '16',
     '--depth', '2', '--epochs', '2', '--out', tmp('mem'), '--json');
@@ -495,6 +507,7 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
     '--out', join(dir, 'run'), '--json');
   assert.equal(c.status, 0, describeRun(c));
   assert.match(c.stderr, /training on 183 csv examples \(17 held out\)/);
+  assert.doesNotMatch(c.stderr, /warning/);
   assert.deepEqual([lastJson(c).csv, lastJson(c).testCsv, lastJson(c).classes], [join(dir, 'train.csv'), null, ['hi', 'lo']]);
   const model = lastJson(c).modelPath;
   const ev = cli('eval', '--model', model, '--csv', join(dir, 'test.csv'), '--json');
