@@ -124,11 +124,17 @@ test('readMetrics rejects a malformed log naming the line', () => {
 test('every experiment renders its report (tiny settings), and again from its results.json: all charts drawn, no console error', { skip, timeout: 300_000 }, async () => {
   const opts = (override: Record<string, unknown>): ExperimentOptions => ({ seeds: 2, quick: true, progress: () => {}, log: () => {}, override });
   const tiny = { epochs: 1, batchSize: 64, lr: 1e-3 };
-  const cases: Array<[string, ExperimentRun, number]> = [
-    ['memorization', await runMemorization(opts({ examples: 300, inputSize: 8, hidden: 8, depths: [0, 2], train: tiny }), [1, 2]), 4],
-    ['accuracy', await runAccuracy(opts({ datasets: ['mnist'], limit: 600, depths: [0, 1], train: { ...tiny, weightDecay: 0.1 } }), [1, 2]), 3],
-    ['gating', await runGating(opts({ limit: 600, depth: 2, train: { ...tiny, epochs: 2 } }), [1, 2]), 6],
-    ['speed', await runSpeed(opts({ width: 16, batch: 8, depths: [0, 2, 4], rounds: 2, denseCap: 24, budgetMs: 5 }), [1, 2]), 2],
+  const runs = {
+    memorization: (o: ExperimentOptions) => runMemorization({ ...o, override: { examples: 300, inputSize: 8, hidden: 8, depths: [0, 2], train: tiny } }, [1, 2]),
+    accuracy: (o: ExperimentOptions) => runAccuracy({ ...o, override: { datasets: ['mnist'], limit: 600, depths: [0, 1], train: { ...tiny, weightDecay: 0.1 } } }, [1, 2]),
+    gating: (o: ExperimentOptions) => runGating({ ...o, override: { limit: 600, depth: 2, train: { ...tiny, epochs: 2 } } }, [1, 2]),
+    speed: (o: ExperimentOptions) => runSpeed({ ...o, override: { width: 16, batch: 8, depths: [0, 2, 4], rounds: 2, denseCap: 24, budgetMs: 5 } }, [1, 2]),
+  };
+  const cases: Array<[keyof typeof runs, ExperimentRun, number]> = [
+    ['memorization', await runs.memorization(opts({})), 4],
+    ['accuracy', await runs.accuracy(opts({})), 3],
+    ['gating', await runs.gating(opts({})), 6],
+    ['speed', await runs.speed(opts({})), 2],
   ];
   for (const [name, result, minCharts] of cases) {
     const full: ExperimentResult = { ...result, command: `test ${name}`, date: new Date().toISOString(), machine: machine('js') };
@@ -148,6 +154,21 @@ test('every experiment renders its report (tiny settings), and again from its re
     const again = readFileSync(join(dir, 'report.html'), 'utf8');
     const charts = (html: string) => html.slice(html.lastIndexOf('const charts = '));
     assert.equal(charts(again), charts(page), `${name}: the report from results.json draws the same charts`);
+  }
+  // resumed after seed 1 (as `treegate experiment --resume` does from an interrupted run's results.json): seed 2 alone
+  // runs, and the result is the whole run's but for the timings (gating: test/cli/experiment.test.ts)
+  const untimed = (rows: ExperimentRun['runs']) => rows.map((r) => Object.fromEntries(Object.entries(r).filter(([key]) => !/UsPerExample$/.test(key))));
+  for (const [name, whole] of cases) {
+    if (name === 'gating') continue;
+    const labels: string[] = [];
+    const resume = { seeds: [1], runs: whole.runs.filter((r) => r.seed === 1), settings: whole.settings };
+    const r = await runs[name]({ ...opts({}), resume, progress: (_done, _total, label) => void labels.push(label) });
+    assert.ok(labels.length > 1 && labels.slice(0, -1).every((l) => /seed 2/.test(l)), `${name}: only seed 2 runs: ${labels.join('; ')}`);
+    assert.deepEqual(r.seeds, [1, 2], name);
+    assert.equal(r.interrupted, undefined, name);
+    assert.deepEqual(untimed(r.runs), untimed(whole.runs), `${name}: the runs of the uninterrupted run`);
+    await assert.rejects(runs[name]({ ...opts({}), resume: { ...resume, settings: { ...whole.settings, epochs: 99 } } }),
+      /the interrupted run's settings are not this run's/, `${name}: other settings`);
   }
   // the speed run's capped dense layer (k = 4 at width 24): markers alone, not a line that doubles back
   const speed = experimentReport({ ...cases[3][1], command: 't', date: 'd', machine: machine('js') });
