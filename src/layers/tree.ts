@@ -2,6 +2,7 @@ import { check, checkInt, checkNumber, shown, TreegateError } from '../core/erro
 import type { Rng } from '../core/rng.js';
 import { checkShape, matrix, Scratch, type Matrix } from '../core/tensor.js';
 import { backend, releaseFloats, type Backend } from '../kernels/backend.js';
+import { composeRoutedForward, type groupedForward } from '../kernels/grouped.js';
 import { nodeCount, nodeDepth, Routing } from '../kernels/routing.js';
 import { InferenceTables, reusable } from './inference.js';
 import { nodeGradients } from './node-grads.js';
@@ -282,19 +283,16 @@ export class TreeGated implements Layer {
       const sums = this.sums[j], rows = this.collapseRows ?? collapseFrom(be);
       if (mode === 'infer' || this.flat || this.straightThrough || !sums.plan(rt, this.depth, rows)) sums.active = false;
       else sums.build(be, w, this.weight[j].version, b, m, s);
+      // on path sums, their products take the place of the grouped product (and of the backend's fused routed one)
+      const grouped: typeof groupedForward = sums.active ? (_rt, xs, s, w, b, m, ys) => sums.forward(be, xs, s, w, b, m, ys) : be.groupedForward;
       let xs = x.data;
       if (direct) {
         y.fill(0);
-        if (sums.active) sums.forward(be, xs, s, w, b, m, y);
-        else be.groupedForward(rt, xs, s, w, b, m, y, leaves !== null);
+        grouped(rt, xs, s, w, b, m, y, leaves !== null);
       } else {
         xs = (mode === 'train' ? this.xs[j] : this.xs[0]).get(N * s); // (N, s) sorted x_j
-        if (sums.active) {
-          be.gatherRows(x.data, n, j * s, rt.perm, N, s, xs);
-          ys.fill(0, 0, N * m);
-          sums.forward(be, xs, s, w, b, m, ys);
-          be.scatterRows(ys, m, rt.perm, N, y, m, 0, j > 0);
-        } else be.routedForward(rt, x.data, n, j * s, xs, s, w, b, m, ys, y, j > 0, leaves !== null);
+        const routed = sums.active ? composeRoutedForward({ ...be, groupedForward: grouped }) : be.routedForward;
+        routed(rt, x.data, n, j * s, xs, s, w, b, m, ys, y, j > 0, leaves !== null);
       }
       this.xsUsed[j] = xs;
       this.direct = direct;
