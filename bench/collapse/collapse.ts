@@ -6,7 +6,7 @@
  * `--backends js --cases 256,64,4/512,256,2/512,256,4`). For each backend and layer, the tree's training step as train() runs it for a hidden layer
  * (forward, then backward with the input gradient and Adam's step fused in) with `collapseRows` = ∞ (one product per
  * node), 4, 8, 16, 32, 64 and 128, on one layer and one batch, interleaved, medians of the repeats (the step's learning
- * rate is 1e-6, so the weights barely move); the backend's default (collapseFrom: 32 on native, 8 on wasm) is
+ * rate is 1e-6, so the weights barely move); the backend's default (collapseFrom: 32 on native, 8 on wasm and js) is
  * marked, and added where it is none of these. A setting over N (nothing collapses) is left out. Before the timing,
  * each setting's forward output and input gradient are compared with the per-node ones (largest difference over the
  * largest value).
@@ -46,9 +46,11 @@ async function main(): Promise<void> {
   const names = arg > 0 ? process.argv[arg + 1].split(',') : available.filter((b) => b !== 'js');
   for (const b of names) if (!available.includes(b)) throw new Error(`backend '${b}' is not available (loaded: ${available.join(', ')})`);
   const casesArg = process.argv.indexOf('--cases');
-  const cases = casesArg > 0 ? process.argv[casesArg + 1].split('/').map((c) => {
+  const cases = casesArg > 0 ? (process.argv[casesArg + 1] ?? '').split('/').map((c) => {
     const v = c.split(',').map(Number);
-    if (v.length !== 3 || !v.every((x) => Number.isInteger(x) && x >= 0)) throw new Error(`--cases: '${c}' is not width,N,k`);
+    if (v.length !== 3 || !v.every((x, i) => Number.isInteger(x) && x >= (i < 2 ? 1 : 0))) {
+      throw new Error(`--cases: '${c}' is not width,N,k (width and N ≥ 1, k ≥ 0; cases separated by /)`);
+    }
     return v as [number, number, number];
   }) : CASES;
   console.log(`training on path sums vs one product per node, ${new Date().toISOString()}, node ${process.version}`);

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import { runAccuracy } from '../experiments/accuracy.js';
-import { completeResult, duration, interruptionText, type ExperimentOptions, type ExperimentResult } from '../experiments/common.js';
+import { completeResult, duration, interruptionText, machine, type ExperimentOptions, type ExperimentResult } from '../experiments/common.js';
 import { runGating } from '../experiments/gating.js';
 import { runMemorization } from '../experiments/memorization.js';
 import { experimentReport, readExperimentResult } from '../experiments/results.js';
@@ -37,6 +37,9 @@ export function experimentCommand(): Command {
 
 async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Command): Promise<void> {
   const out = resolve(o.out ?? join('runs', 'experiments', `${name}${o.quick ? '-quick' : ''}`));
+  // (before checkWritableDir, which would make a mistyped folder)
+  check(!o.resume || existsSync(join(out, 'results.json')), `--resume: no results.json in ${out} to go on with`,
+    'give the --out folder the interrupted experiment wrote to (without --out, --quick picks another folder), or leave --resume out to start one');
   checkWritableDir(out);
   for (const f of ['results.json', 'report.html']) checkWritableFile(join(out, f));
   const be = useKernels(o).backend;
@@ -67,7 +70,7 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
   let started = false;
   const fault = faultSignalAtRun();
   const opts: ExperimentOptions = {
-    seeds: o.seeds, quick: !!o.quick, override: testOverride(),
+    seeds: seeds.length, quick: !!o.quick, override: testOverride(),
     progress: (done, total, label) => {
       if (fault && done === fault.run) process.kill(process.pid, fault.signal);
       if (!bar || stop) return;
@@ -92,11 +95,14 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
     ? { ...completeResult(result, before.command, be.name, before.seconds === undefined ? undefined : before.seconds + seconds),
       resumedWith: [...(before.resumedWith ?? []), command] }
     : completeResult(result, command, be.name, seconds);
-  if (full.seeds.length > 0) {
+  // the seeds completed now (a resumed run stopped before its first one leaves the files as they were)
+  const ran = full.seeds.filter((s) => !before?.seeds.includes(s));
+  if (ran.length > 0) {
     const r = experimentReport(full);
     writeFilesAtomic([{ path: join(out, 'results.json'), bytes: JSON.stringify(full, null, 1) + '\n' }, { path: join(out, 'report.html'), bytes: renderReport(r) }]);
     for (const s of r.sections) for (const t of s.tables ?? []) say(formatTable(t));
-    say(`${name}: ${full.runs.length} runs over seeds ${full.seeds.join(', ')} in ${duration(seconds)}; ` +
+    say(`${name}: ${full.runs.length} runs over seeds ${full.seeds.join(', ')}` +
+      `${before ? ` (seed${ran.length === 1 ? '' : 's'} ${ran.join(', ')} run now, the others' runs from the interrupted run)` : ''} in ${duration(seconds)}; ` +
       `wrote ${join(out, 'results.json')} and ${join(out, 'report.html')}`);
     if (o.json) console.log(JSON.stringify(full));
   }
@@ -106,7 +112,7 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
   process.off('SIGTERM', handlers.SIGTERM);
   if (stop) {
     process.stderr.write(`treegate: ${full.interrupted
-      ? `${interruptionText(full.seeds, full.interrupted)}${full.seeds.length > 0 ? '' : `: nothing written (${out} is as it was)`}`
+      ? `${interruptionText(full.seeds, full.interrupted)}${ran.length > 0 ? '' : `: nothing written (${out} is as it was)`}`
       : 'the signal came after the last run: the experiment finished and its files were written in full'}\n`);
     process.exit(SIGNAL_EXIT[stop]);
   }
@@ -114,12 +120,12 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
 
 /**
  * The results.json in `out` of an interrupted run of this experiment that this command can go on with: same
- * experiment, size (--quick), backend and seeds (where --seeds is given); anything else is an error saying what
- * differs, before anything runs. Its settings are checked against this run's by the experiment (resumeFrom).
+ * experiment, size (--quick), backend, machine (its runs are timed) and seeds (where --seeds is given), its completed
+ * seeds the first of those it asked for; anything else is an error saying what differs, before anything runs. Its
+ * settings are checked against this run's by the experiment (resumeFrom).
  */
 function interruptedRun(name: ExperimentName, o: ExperimentCliOptions, out: string, backend: string, seedsGiven: boolean): ExperimentResult {
   const path = join(out, 'results.json');
-  check(existsSync(path), `--resume: no results.json in ${out} to go on with`, 'give the --out folder of the interrupted experiment, or leave --resume out to start one');
   const r = readExperimentResult(path);
   const again = `run it again without --resume (into another --out folder to keep this one)`;
   check(r.experiment === name, `--resume: ${path} holds a ${r.experiment} experiment, not ${name}`, `resume it with \`treegate experiment ${r.experiment} --resume\``);
@@ -127,8 +133,14 @@ function interruptedRun(name: ExperimentName, o: ExperimentCliOptions, out: stri
   check(r.quick === !!o.quick, `--resume: the experiment in ${out} ran ${r.quick ? 'with' : 'without'} --quick`, `resume it ${r.quick ? 'with' : 'without'} --quick`);
   check(r.machine.backend === backend, `--resume: the experiment in ${out} ran on the ${r.machine.backend} backend, not ${backend}`,
     `resume it with --backend ${r.machine.backend}: its seeds must be timed and rounded alike`);
+  const m = r.machine, here = machine(backend), where = (x: typeof m) => `${x.cpu}, ${x.cores} cores, node ${x.node}`;
+  check(m.cpu === here.cpu && m.cores === here.cores && m.node === here.node, `--resume: the experiment in ${out} ran on ${where(m)}; this is ${where(here)}`,
+    `its seeds' runs are timed: resume it where it ran, or ${again}`);
   check(!seedsGiven || o.seeds === r.interrupted.seeds.length, `--resume: the experiment in ${out} asked for ${r.interrupted.seeds.length} seeds, not ${o.seeds}`,
     `leave --seeds out (or give --seeds ${r.interrupted.seeds.length}); for another number of seeds, ${again}`);
+  check(new Set(r.seeds).size === r.seeds.length && r.seeds.every((s, i) => s === r.interrupted!.seeds[i]),
+    `--resume: ${path} holds seeds ${r.seeds.join(', ')}, not the first of the seeds ${r.interrupted.seeds.join(', ')} it asked for (an experiment completes them in order): the file was edited`,
+    again);
   return r;
 }
 

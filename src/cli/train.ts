@@ -282,7 +282,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     if (missing.length > 0) {
       log(`treegate: warning: the training examples hold ${data.numClasses - missing.length} of the ${data.numClasses} classes ` +
         `(none of ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}): the model will never predict ` +
-        `${missing.length === 1 ? 'it' : 'them'}${o.limit === undefined ? '' : '; --limit keeps the first examples of the file: shuffle its lines, or raise the limit'}`);
+        `${missing.length === 1 ? 'it' : 'them'}${o.limit === undefined ? '' : o.dataset === 'csv' ? '; --limit keeps the first examples of the file: shuffle its lines, or raise the limit' : '; raise --limit'}`);
     }
   }
 

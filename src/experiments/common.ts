@@ -42,9 +42,11 @@ export interface Resumed {
  */
 export function resumeFrom(o: ExperimentOptions, experiment: string, settings: Record<string, unknown>): { runs: Row[]; completed: number[] } {
   if (!o.resume) return { runs: [], completed: [] };
-  const was = JSON.stringify(o.resume.settings), now = JSON.stringify(settings);
-  check(was === now, `${experiment}: the interrupted run's settings are not this run's (it ran with ${was}, this would run with ${now})`,
-    'resume with the options it was started with (--quick as it was, and the same TREEGATE_EXPERIMENT_OVERRIDE)');
+  const was = o.resume.settings, now = settings as Record<string, unknown>, json = (v: unknown) => JSON.stringify(v) ?? 'nothing';
+  const differ = [...new Set([...Object.keys(was), ...Object.keys(now)])].filter((key) => json(was[key]) !== json(now[key]));
+  check(differ.length === 0, `${experiment}: the interrupted run's settings are not this run's: ` +
+    differ.map((key) => `${key} was ${json(was[key])}, would be ${json(now[key])}`).join('; '),
+    'another version of treegate (or another size) has other settings: run it again without --resume, into another --out folder to keep this one');
   return { runs: [...o.resume.runs], completed: [...o.resume.seeds] };
 }
 

@@ -35,7 +35,8 @@ const MAX_COLLAPSED = 64;
  * was fastest or within 6% of it at 32 in every case (512 wide, N = 256, k = 2–10; N = 1024, k = 6; the default
  * model's tree layer), 1.2× faster than with the N / 8 floor it had at N = 1024; wasm's at 8, 1.16–1.69× faster than
  * at its old default. js (`… collapse.ts --backends js --cases 256,64,4/512,256,2/512,256,4`,
- * bench/saved/2026-12-02-zen5-collapse-js.txt): at 8 within 3% of its fastest setting, 1.22–1.28× faster than at 32.
+ * bench/saved/2026-12-02-zen5-collapse-js.txt): at 8 within 3% of its fastest setting, 1.22–1.28× faster than at 32 at
+ * k = 4 (the 512-wide layer and the default model's), the same at k = 2, where every node has 64 rows or more.
  */
 export function collapseFrom(be: Backend): number {
   const rows = be.collapseRows ?? 32;

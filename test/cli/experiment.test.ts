@@ -46,10 +46,17 @@ test('--resume goes on with an interrupted experiment: the seeds it lacked are r
   const out = tmp('experiment-resume'), whole = tmp('experiment-whole');
   // stopped after seed 1 of 2 (the signal as run 4 starts), then resumed without --seeds: seed 2 runs, seed 1 does not
   assert.equal(cliEnv({ ...TINY, TREEGATE_FAULT_SIGNAL: 'SIGINT', TREEGATE_FAULT_RUN: '4' }, ...ARGS, '--out', out).status, 130);
+  // resumed, and stopped again before seed 2 is complete (runs are counted from the first seed's): nothing written
+  const interrupted = readFileSync(join(out, 'results.json'), 'utf8');
+  const again = cliEnv({ ...TINY, TREEGATE_FAULT_SIGNAL: 'SIGINT', TREEGATE_FAULT_RUN: '4' }, 'experiment', 'gating', '--quick', '--no-progress', '--out', out, '--resume');
+  assert.equal(again.status, 130, describeRun(again));
+  assert.match(again.stderr, /seed 1 of 1, 2 completed; the 2 finished runs of seed 2 left out: nothing written/);
+  assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), interrupted, 'results.json as it was');
   const resumed = cliEnv(TINY, 'experiment', 'gating', '--quick', '--no-progress', '--out', out, '--resume', '--json');
   assert.equal(resumed.status, 0, describeRun(resumed));
   assert.doesNotMatch(resumed.stderr, /gating seed 1 /, 'seed 1 is not run again');
   assert.match(resumed.stderr, /gating seed 2 units/);
+  assert.match(resumed.stderr, /6 runs over seeds 1, 2 \(seed 2 run now, the others' runs from the interrupted run\)/);
   const r = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
   assert.deepEqual(JSON.parse(resumed.stdout), r, '--json prints what results.json holds');
   assert.equal(r.interrupted, undefined);
@@ -81,6 +88,19 @@ test('--resume refuses, before running anything, a folder without results, anoth
   const other = cliEnv({ TREEGATE_EXPERIMENT_OVERRIDE: JSON.stringify({ limit: 500, depth: 2, train: { epochs: 1, batchSize: 64, lr: 1e-3 } }) },
     'experiment', 'gating', '--quick', '--no-progress', '--out', out, '--resume');
   assert.equal(other.status, 2, describeRun(other));
-  assert.match(other.stderr, /the interrupted run's settings are not this run's/);
+  assert.match(other.stderr, /the interrupted run's settings are not this run's: limit was 600, would be 500/);
   assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), bytes, 'results.json as it was');
+  // edited copies: run on another machine; seeds that are not the first ones asked for
+  const edited = (name: string, edit: (r: Record<string, any>) => void) => {
+    const dir = tmp(name), r = JSON.parse(bytes);
+    edit(r);
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'results.json'), JSON.stringify(r));
+    return dir;
+  };
+  expectUsageError(['experiment', 'gating', '--quick', '--out', edited('elsewhere', (r) => { r.machine.cpu = 'Some Other CPU'; }), '--resume'],
+    /ran on Some Other CPU, \d+ cores, node v[\d.]+; this is /);
+  expectUsageError(['experiment', 'gating', '--quick', '--out', edited('seed-2-only', (r) => { r.seeds = [2]; for (const x of r.runs) x.seed = 2; }), '--resume'],
+    /holds seeds 2, not the first of the seeds 1, 2 it asked for/);
+  assert.ok(!existsSync(none), 'a mistyped --out is not made');
 });

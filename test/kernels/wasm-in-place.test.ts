@@ -232,7 +232,7 @@ test('wasm in place: optimizer updates and the fused weight step give the copied
   const rng = new Rng(93);
   // the updates run slot by slot, whatever the depth: the deepest 512-wide tree (127 tables of 1 MB; the test took
   // 82 s with it on 2 cores, 13 s without) gives way to a shallower one with tables as large
-  const shapes = wasmTreeShapes(rng).filter(({ k, m, s }) => (2 ** (k + 1) - 1) * m * s <= 4e6);
+  const shapes = wasmTreeShapes(rng).filter(({ k, m, s }) => !(k === 6 && m === 512 && s === 512));
   shapes.push({ what: 'k=3 N=256 m=512 s=512', k: 3, m: 512, s: 512, rt: route(Array.from({ length: 256 }, () => rng.int(8)), 3) });
   for (const { what, k, m, s, rt } of shapes) {
     const T = 2 ** (k + 1) - 1, N = rt.end[0] ?? 0, size = m * s;

@@ -121,20 +121,28 @@ test('readMetrics rejects a malformed log naming the line', () => {
   assert.throws(() => trainingReport(join(TMP, 'nowhere')), /cannot read .*metrics\.jsonl/);
 });
 
+// every experiment at tiny settings over seeds 1 and 2, run once for the tests below that need them
+const opts = (): ExperimentOptions => ({ seeds: 2, quick: true, progress: () => {}, log: () => {} });
+const tiny = { epochs: 1, batchSize: 64, lr: 1e-3 };
+const tinyRuns = {
+  memorization: (o: ExperimentOptions) => runMemorization({ ...o, override: { examples: 300, inputSize: 8, hidden: 8, depths: [0, 2], train: tiny } }, [1, 2]),
+  accuracy: (o: ExperimentOptions) => runAccuracy({ ...o, override: { datasets: ['mnist'], limit: 600, depths: [0, 1], train: { ...tiny, weightDecay: 0.1 } } }, [1, 2]),
+  gating: (o: ExperimentOptions) => runGating({ ...o, override: { limit: 600, depth: 2, train: { ...tiny, epochs: 2 } } }, [1, 2]),
+  speed: (o: ExperimentOptions) => runSpeed({ ...o, override: { width: 16, batch: 8, depths: [0, 2, 4], rounds: 2, denseCap: 24, budgetMs: 5 } }, [1, 2]),
+};
+type TinyName = keyof typeof tinyRuns;
+const wholeRuns = new Map<TinyName, Promise<ExperimentRun>>();
+const whole = (name: TinyName): Promise<ExperimentRun> => {
+  if (!wholeRuns.has(name)) wholeRuns.set(name, tinyRuns[name](opts()));
+  return wholeRuns.get(name)!;
+};
+
 test('every experiment renders its report (tiny settings), and again from its results.json: all charts drawn, no console error', { skip, timeout: 300_000 }, async () => {
-  const opts = (override: Record<string, unknown>): ExperimentOptions => ({ seeds: 2, quick: true, progress: () => {}, log: () => {}, override });
-  const tiny = { epochs: 1, batchSize: 64, lr: 1e-3 };
-  const runs = {
-    memorization: (o: ExperimentOptions) => runMemorization({ ...o, override: { examples: 300, inputSize: 8, hidden: 8, depths: [0, 2], train: tiny } }, [1, 2]),
-    accuracy: (o: ExperimentOptions) => runAccuracy({ ...o, override: { datasets: ['mnist'], limit: 600, depths: [0, 1], train: { ...tiny, weightDecay: 0.1 } } }, [1, 2]),
-    gating: (o: ExperimentOptions) => runGating({ ...o, override: { limit: 600, depth: 2, train: { ...tiny, epochs: 2 } } }, [1, 2]),
-    speed: (o: ExperimentOptions) => runSpeed({ ...o, override: { width: 16, batch: 8, depths: [0, 2, 4], rounds: 2, denseCap: 24, budgetMs: 5 } }, [1, 2]),
-  };
-  const cases: Array<[keyof typeof runs, ExperimentRun, number]> = [
-    ['memorization', await runs.memorization(opts({})), 4],
-    ['accuracy', await runs.accuracy(opts({})), 3],
-    ['gating', await runs.gating(opts({})), 6],
-    ['speed', await runs.speed(opts({})), 2],
+  const cases: Array<[TinyName, ExperimentRun, number]> = [
+    ['memorization', await whole('memorization'), 4],
+    ['accuracy', await whole('accuracy'), 3],
+    ['gating', await whole('gating'), 6],
+    ['speed', await whole('speed'), 2],
   ];
   for (const [name, result, minCharts] of cases) {
     const full: ExperimentResult = { ...result, command: `test ${name}`, date: new Date().toISOString(), machine: machine('js') };
@@ -155,25 +163,29 @@ test('every experiment renders its report (tiny settings), and again from its re
     const charts = (html: string) => html.slice(html.lastIndexOf('const charts = '));
     assert.equal(charts(again), charts(page), `${name}: the report from results.json draws the same charts`);
   }
-  // resumed after seed 1 (as `treegate experiment --resume` does from an interrupted run's results.json): seed 2 alone
-  // runs, and the result is the whole run's but for the timings (gating: test/cli/experiment.test.ts)
-  const untimed = (rows: ExperimentRun['runs']) => rows.map((r) => Object.fromEntries(Object.entries(r).filter(([key]) => !/UsPerExample$/.test(key))));
-  for (const [name, whole] of cases) {
-    if (name === 'gating') continue;
-    const labels: string[] = [];
-    const resume = { seeds: [1], runs: whole.runs.filter((r) => r.seed === 1), settings: whole.settings };
-    const r = await runs[name]({ ...opts({}), resume, progress: (_done, _total, label) => void labels.push(label) });
-    assert.ok(labels.length > 1 && labels.slice(0, -1).every((l) => /seed 2/.test(l)), `${name}: only seed 2 runs: ${labels.join('; ')}`);
-    assert.deepEqual(r.seeds, [1, 2], name);
-    assert.equal(r.interrupted, undefined, name);
-    assert.deepEqual(untimed(r.runs), untimed(whole.runs), `${name}: the runs of the uninterrupted run`);
-    await assert.rejects(runs[name]({ ...opts({}), resume: { ...resume, settings: { ...whole.settings, epochs: 99 } } }),
-      /the interrupted run's settings are not this run's/, `${name}: other settings`);
-  }
   // the speed run's capped dense layer (k = 4 at width 24): markers alone, not a line that doubles back
   const speed = experimentReport({ ...cases[3][1], command: 't', date: 'd', machine: machine('js') });
   const capped = speed.sections[0].charts![0].traces.find((t) => String(t.name).startsWith('dense at the width cap'));
   assert.ok(capped && capped.mode === 'markers', 'the capped dense points are markers');
+});
+
+test('memorization, accuracy and speed resumed after seed 1 run seed 2 alone and give the whole run\'s results but for timings; other settings are refused', { timeout: 300_000 }, async () => {
+  // as `treegate experiment --resume` goes on from an interrupted run's results.json (gating: test/cli/experiment.test.ts)
+  const untimed = (rows: ExperimentRun['runs']) => rows.map((r) => Object.fromEntries(Object.entries(r).filter(([key]) => !/UsPerExample$/.test(key))));
+  for (const name of ['memorization', 'accuracy', 'speed'] as const) {
+    const w = await whole(name);
+    const calls: Array<[number, number, string]> = [];
+    const resume = { seeds: [1], runs: w.runs.filter((r) => r.seed === 1), settings: w.settings };
+    const r = await tinyRuns[name]({ ...opts(), resume, progress: (done, total, label) => void calls.push([done, total, label]) });
+    const total = calls[0][1], perSeed = total / 2;
+    assert.ok(calls.slice(0, -1).every(([, , label]) => /seed 2/.test(label)), `${name}: only seed 2 runs: ${calls.map((c) => c[2]).join('; ')}`);
+    assert.deepEqual(calls.map(([done]) => done), [...Array.from({ length: perSeed }, (_, i) => perSeed + i), total], `${name}: progress counted from seed 1's runs`);
+    assert.deepEqual(r.seeds, [1, 2], name);
+    assert.equal(r.interrupted, undefined, name);
+    assert.deepEqual(untimed(r.runs), untimed(w.runs), `${name}: the runs of the uninterrupted run`);
+    await assert.rejects(tinyRuns[name]({ ...opts(), resume: { ...resume, settings: { ...w.settings, epochs: 99 } } }),
+      /the interrupted run's settings are not this run's: epochs was nothing, would be 99|epochs was 99/, `${name}: other settings`);
+  }
 });
 
 test('the committed results of docs/results read back and render their reports', () => {
