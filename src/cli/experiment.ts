@@ -11,13 +11,13 @@ import { runSpeed } from '../experiments/speed.js';
 import { check, TreegateError } from '../core/errors.js';
 import { checkWritableDir, checkWritableFile, writeFilesAtomic } from '../io/atomic.js';
 import { renderReport, type Table } from '../report/html.js';
-import { backendOption, choice, humanLines, int, pathArg, SIGNAL_EXIT, threadsOption, useKernels, type KernelOptions } from './options.js';
+import { backendOption, choice, humanLines, int, pathArg, rejectIdle, SIGNAL_EXIT, threadsOption, useKernels, type KernelOptions } from './options.js';
 
 const EXPERIMENTS = { memorization: runMemorization, accuracy: runAccuracy, gating: runGating, speed: runSpeed };
 type ExperimentName = keyof typeof EXPERIMENTS;
 
 interface ExperimentCliOptions extends KernelOptions {
-  seeds: number; quick?: boolean; out?: string; resume?: boolean; json?: boolean; progress: boolean; verbose?: boolean;
+  seeds: number; quick?: boolean; out?: string; resume?: string; json?: boolean; progress: boolean; verbose?: boolean;
 }
 
 export function experimentCommand(): Command {
@@ -27,7 +27,7 @@ export function experimentCommand(): Command {
     .option('--seeds <n>', 'seeds 1..n, each a full repeat (at least 3 for a spread)', int(1, 100), 3)
     .option('--quick', 'a smaller version that finishes in minutes (fewer depths, examples and epochs)')
     .option('--out <dir>', 'output folder (default runs/experiments/<name>[-quick])', pathArg)
-    .option('--resume', 'go on with the interrupted experiment in the output folder: run the seeds its results.json lacks (same options as it was started with)')
+    .option('--resume <dir>', 'go on with the interrupted experiment in <dir> (its --out folder), with the options it was started with: run the seeds its results.json lacks', pathArg)
     .addOption(backendOption())
     .addOption(threadsOption())
     .option('--json', 'print the results (per-seed runs and aggregates) as one JSON object on stdout (the other lines go to stderr)')
@@ -36,15 +36,21 @@ export function experimentCommand(): Command {
 }
 
 async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Command): Promise<void> {
-  const out = resolve(o.out ?? join('runs', 'experiments', `${name}${o.quick ? '-quick' : ''}`));
+  // a resumed experiment keeps the options it was started with (its results.json's): only how this process runs may be given
+  if (o.resume !== undefined) {
+    rejectIdle(cmd, [{ options: ['seeds', 'quick', 'out'], applies: false, why: 'with --resume',
+      fix: 'a resumed experiment keeps the seeds, size and folder it was started with; start a new one to change them' }]);
+  }
+  const out = resolve(o.resume ?? o.out ?? join('runs', 'experiments', `${name}${o.quick ? '-quick' : ''}`));
   // (before checkWritableDir, which would make a mistyped folder)
-  check(!o.resume || existsSync(join(out, 'results.json')), `--resume: no results.json in ${out} to go on with`,
-    'give the --out folder the interrupted experiment wrote to (without --out, --quick picks another folder), or leave --resume out to start one');
+  check(o.resume === undefined || existsSync(join(out, 'results.json')), `--resume: no results.json in ${out} to go on with`,
+    'give the folder the interrupted experiment wrote to (its --out), or leave --resume out to start one');
   checkWritableDir(out);
   for (const f of ['results.json', 'report.html']) checkWritableFile(join(out, f));
   const be = useKernels(o).backend;
-  const before = o.resume ? interruptedRun(name, o, out, be.name, cmd.getOptionValueSource('seeds') === 'cli') : null;
+  const before = o.resume !== undefined ? interruptedRun(name, out, be.name) : null;
   const seeds = before ? before.interrupted!.seeds : Array.from({ length: o.seeds }, (_, i) => i + 1);
+  const quick = before ? before.quick : !!o.quick;
   const say = humanLines(o.json);
   const bar = o.progress && process.stderr.isTTY
     ? new cliProgress.SingleBar({
@@ -70,7 +76,7 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
   let started = false;
   const fault = faultSignalAtRun();
   const opts: ExperimentOptions = {
-    seeds: seeds.length, quick: !!o.quick, override: testOverride(),
+    seeds: seeds.length, quick, override: testOverride(),
     progress: (done, total, label) => {
       if (fault && done === fault.run) process.kill(process.pid, fault.signal);
       if (!bar || stop) return;
@@ -120,24 +126,21 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
 
 /**
  * The results.json in `out` of an interrupted run of this experiment that this command can go on with: same
- * experiment, size (--quick), backend, machine (its runs are timed) and seeds (where --seeds is given), its completed
- * seeds the first of those it asked for; anything else is an error saying what differs, before anything runs. Its
- * settings are checked against this run's by the experiment (resumeFrom).
+ * experiment, backend and machine (its runs are timed), its completed seeds the first of those it asked for; anything
+ * else is an error saying what differs, before anything runs. Its settings are checked against this run's by the
+ * experiment (resumeFrom).
  */
-function interruptedRun(name: ExperimentName, o: ExperimentCliOptions, out: string, backend: string, seedsGiven: boolean): ExperimentResult {
+function interruptedRun(name: ExperimentName, out: string, backend: string): ExperimentResult {
   const path = join(out, 'results.json');
   const r = readExperimentResult(path);
   const again = `run it again without --resume (into another --out folder to keep this one)`;
-  check(r.experiment === name, `--resume: ${path} holds a ${r.experiment} experiment, not ${name}`, `resume it with \`treegate experiment ${r.experiment} --resume\``);
+  check(r.experiment === name, `--resume: ${path} holds a ${r.experiment} experiment, not ${name}`, `resume it with \`treegate experiment ${r.experiment} --resume ${out}\``);
   check(r.interrupted, `--resume: the experiment in ${out} finished (seeds ${r.seeds.join(', ')}): nothing to go on with`, `to run more seeds, ${again} with --seeds`);
-  check(r.quick === !!o.quick, `--resume: the experiment in ${out} ran ${r.quick ? 'with' : 'without'} --quick`, `resume it ${r.quick ? 'with' : 'without'} --quick`);
   check(r.machine.backend === backend, `--resume: the experiment in ${out} ran on the ${r.machine.backend} backend, not ${backend}`,
     `resume it with --backend ${r.machine.backend}: its seeds must be timed and rounded alike`);
   const m = r.machine, here = machine(backend), where = (x: typeof m) => `${x.cpu}, ${x.cores} cores, node ${x.node}`;
   check(m.cpu === here.cpu && m.cores === here.cores && m.node === here.node, `--resume: the experiment in ${out} ran on ${where(m)}; this is ${where(here)}`,
     `its seeds' runs are timed: resume it where it ran, or ${again}`);
-  check(!seedsGiven || o.seeds === r.interrupted.seeds.length, `--resume: the experiment in ${out} asked for ${r.interrupted.seeds.length} seeds, not ${o.seeds}`,
-    `leave --seeds out (or give --seeds ${r.interrupted.seeds.length}); for another number of seeds, ${again}`);
   check(new Set(r.seeds).size === r.seeds.length && r.seeds.every((s, i) => s === r.interrupted!.seeds[i]),
     `--resume: ${path} holds seeds ${r.seeds.join(', ')}, not the first of the seeds ${r.interrupted.seeds.join(', ')} it asked for (an experiment completes them in order): the file was edited`,
     again);

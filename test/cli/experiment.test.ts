@@ -44,15 +44,16 @@ test('a signal before the first seed is complete: nothing is written, an earlier
 
 test('--resume goes on with an interrupted experiment: the seeds it lacked are run, and the result is the uninterrupted run\'s', () => {
   const out = tmp('experiment-resume'), whole = tmp('experiment-whole');
-  // stopped after seed 1 of 2 (the signal as run 4 starts), then resumed without --seeds: seed 2 runs, seed 1 does not
+  // stopped after seed 1 of 2 (the signal as run 4 starts), then resumed (--quick and the seeds from its results.json):
+  // seed 2 runs, seed 1 does not
   assert.equal(cliEnv({ ...TINY, TREEGATE_FAULT_SIGNAL: 'SIGINT', TREEGATE_FAULT_RUN: '4' }, ...ARGS, '--out', out).status, 130);
   // resumed, and stopped again before seed 2 is complete (runs are counted from the first seed's): nothing written
   const interrupted = readFileSync(join(out, 'results.json'), 'utf8');
-  const again = cliEnv({ ...TINY, TREEGATE_FAULT_SIGNAL: 'SIGINT', TREEGATE_FAULT_RUN: '4' }, 'experiment', 'gating', '--quick', '--no-progress', '--out', out, '--resume');
+  const again = cliEnv({ ...TINY, TREEGATE_FAULT_SIGNAL: 'SIGINT', TREEGATE_FAULT_RUN: '4' }, 'experiment', 'gating', '--no-progress', '--resume', out);
   assert.equal(again.status, 130, describeRun(again));
   assert.match(again.stderr, /seed 1 of 1, 2 completed; the 2 finished runs of seed 2 left out: nothing written/);
   assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), interrupted, 'results.json as it was');
-  const resumed = cliEnv(TINY, 'experiment', 'gating', '--quick', '--no-progress', '--out', out, '--resume', '--json');
+  const resumed = cliEnv(TINY, 'experiment', 'gating', '--no-progress', '--resume', out, '--json');
   assert.equal(resumed.status, 0, describeRun(resumed));
   assert.doesNotMatch(resumed.stderr, /gating seed 1 /, 'seed 1 is not run again');
   assert.match(resumed.stderr, /gating seed 2 units/);
@@ -71,22 +72,21 @@ test('--resume goes on with an interrupted experiment: the seeds it lacked are r
   assert.equal(cli('report', out).status, 0, 'the resumed results read back');
   // finished now: nothing to go on with, and the files stay as they are
   const bytes = readFileSync(join(out, 'results.json'), 'utf8');
-  expectUsageError(['experiment', 'gating', '--quick', '--out', out, '--resume'], /finished \(seeds 1, 2\): nothing to go on with/);
+  expectUsageError(['experiment', 'gating', '--resume', out], /finished \(seeds 1, 2\): nothing to go on with/);
   assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), bytes);
 });
 
-test('--resume refuses, before running anything, a folder without results, another experiment, size, backend, seed count or settings', () => {
+test('--resume refuses, before running anything, a folder without results, options it keeps, another experiment, backend, machine or settings', () => {
   const out = tmp('experiment-resume-refused');
   const none = tmp('experiment-resume-none');
-  expectUsageError(['experiment', 'gating', '--quick', '--out', none, '--resume'], /--resume: no results.json in .* to go on with/);
+  expectUsageError(['experiment', 'gating', '--resume', none], /--resume: no results.json in .* to go on with/);
   assert.equal(cliEnv({ ...TINY, TREEGATE_FAULT_SIGNAL: 'SIGTERM', TREEGATE_FAULT_RUN: '4' }, ...ARGS, '--out', out).status, 143);
   const bytes = readFileSync(join(out, 'results.json'), 'utf8');
-  expectUsageError(['experiment', 'accuracy', '--quick', '--out', out, '--resume'], /holds a gating experiment, not accuracy/);
-  expectUsageError(['experiment', 'gating', '--out', out, '--resume'], /ran with --quick/);
-  expectUsageError(['experiment', 'gating', '--quick', '--out', out, '--resume', '--seeds', '3'], /asked for 2 seeds, not 3/);
-  expectUsageError(['experiment', 'gating', '--quick', '--out', out, '--resume', '--backend', 'js'], /ran on the \w+ backend, not js/);
+  expectUsageError(['experiment', 'accuracy', '--resume', out], /holds a gating experiment, not accuracy/);
+  expectUsageError(['experiment', 'gating', '--resume', out, '--quick', '--seeds', '2', '--out', out], /--seeds, --quick, --out have no effect with --resume/);
+  expectUsageError(['experiment', 'gating', '--resume', out, '--backend', 'js'], /ran on the \w+ backend, not js/);
   const other = cliEnv({ TREEGATE_EXPERIMENT_OVERRIDE: JSON.stringify({ limit: 500, depth: 2, train: { epochs: 1, batchSize: 64, lr: 1e-3 } }) },
-    'experiment', 'gating', '--quick', '--no-progress', '--out', out, '--resume');
+    'experiment', 'gating', '--no-progress', '--resume', out);
   assert.equal(other.status, 2, describeRun(other));
   assert.match(other.stderr, /the interrupted run's settings are not this run's: limit was 600, would be 500/);
   assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), bytes, 'results.json as it was');
@@ -98,9 +98,9 @@ test('--resume refuses, before running anything, a folder without results, anoth
     writeFileSync(join(dir, 'results.json'), JSON.stringify(r));
     return dir;
   };
-  expectUsageError(['experiment', 'gating', '--quick', '--out', edited('elsewhere', (r) => { r.machine.cpu = 'Some Other CPU'; }), '--resume'],
+  expectUsageError(['experiment', 'gating', '--resume', edited('elsewhere', (r) => { r.machine.cpu = 'Some Other CPU'; })],
     /ran on Some Other CPU, \d+ cores, node v[\d.]+; this is /);
-  expectUsageError(['experiment', 'gating', '--quick', '--out', edited('seed-2-only', (r) => { r.seeds = [2]; for (const x of r.runs) x.seed = 2; }), '--resume'],
+  expectUsageError(['experiment', 'gating', '--resume', edited('seed-2-only', (r) => { r.seeds = [2]; for (const x of r.runs) x.seed = 2; })],
     /holds seeds 2, not the first of the seeds 1, 2 it asked for/);
   assert.ok(!existsSync(none), 'a mistyped --out is not made');
 });
