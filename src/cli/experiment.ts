@@ -11,7 +11,7 @@ import { runSpeed } from '../experiments/speed.js';
 import { check, TreegateError } from '../core/errors.js';
 import { checkWritableDir, checkWritableFile, writeFilesAtomic } from '../io/atomic.js';
 import { renderReport, type Table } from '../report/html.js';
-import { backendOption, choice, humanLines, int, pathArg, rejectIdle, SIGNAL_EXIT, threadsOption, useKernels, type KernelOptions } from './options.js';
+import { backendOption, choice, humanLines, int, pathArg, rejectIdle, SIGNAL_EXIT, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
 
 const EXPERIMENTS = { memorization: runMemorization, accuracy: runAccuracy, gating: runGating, speed: runSpeed };
 type ExperimentName = keyof typeof EXPERIMENTS;
@@ -47,8 +47,10 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
     'give the folder the interrupted experiment wrote to (its --out), or leave --resume out to start one');
   checkWritableDir(out);
   for (const f of ['results.json', 'report.html']) checkWritableFile(join(out, f));
-  const be = useKernels(o).backend;
-  const before = o.resume !== undefined ? interruptedRun(name, out, be.name) : null;
+  // the backend's lines are said once the folder passes (a refusal's error line comes first)
+  const kernels = useKernelsFirst(o), be = kernels.backend;
+  const before = o.resume !== undefined ? interruptedRun(name, out, be.name, kernels.threads) : null;
+  kernels.announce();
   const seeds = before ? before.interrupted!.seeds : Array.from({ length: o.seeds }, (_, i) => i + 1);
   const quick = before ? before.quick : !!o.quick;
   const say = humanLines(o.json);
@@ -98,9 +100,9 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
   const command = commandLine(process.argv);
   // a resumed run: the command that started it, the time of both, and the commands that resumed it
   const full = before
-    ? { ...completeResult(result, before.command, be.name, before.seconds === undefined ? undefined : before.seconds + seconds),
+    ? { ...completeResult(result, before.command, be.name, before.seconds === undefined ? undefined : before.seconds + seconds, kernels.threads),
       resumedWith: [...(before.resumedWith ?? []), command] }
-    : completeResult(result, command, be.name, seconds);
+    : completeResult(result, command, be.name, seconds, kernels.threads);
   // the seeds completed now (a resumed run stopped before its first one leaves the files as they were)
   const ran = full.seeds.filter((s) => !before?.seeds.includes(s));
   if (ran.length > 0) {
@@ -126,11 +128,11 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
 
 /**
  * The results.json in `out` of an interrupted run of this experiment that this command can go on with: same
- * experiment, backend and machine (its runs are timed), its completed seeds the first of those it asked for; anything
- * else is an error saying what differs, before anything runs. Its settings are checked against this run's by the
- * experiment (resumeFrom).
+ * experiment, backend, machine and thread count (its runs are timed), its completed seeds the first of those it asked
+ * for; anything else is an error saying what differs, before anything runs. Its settings are checked against this
+ * run's by the experiment (resumeFrom).
  */
-function interruptedRun(name: ExperimentName, out: string, backend: string): ExperimentResult {
+function interruptedRun(name: ExperimentName, out: string, backend: string, threads: number): ExperimentResult {
   const path = join(out, 'results.json');
   const r = readExperimentResult(path);
   const again = `run it again without --resume (into another --out folder to keep this one)`;
@@ -141,6 +143,8 @@ function interruptedRun(name: ExperimentName, out: string, backend: string): Exp
   const m = r.machine, here = machine(backend), where = (x: typeof m) => `${x.cpu}, ${x.cores} cores, node ${x.node}`;
   check(m.cpu === here.cpu && m.cores === here.cores && m.node === here.node, `--resume: the experiment in ${out} ran on ${where(m)}; this is ${where(here)}`,
     `its seeds' runs are timed: resume it where it ran, or ${again}`);
+  check(m.threads === undefined || m.threads === threads, `--resume: the experiment in ${out} ran its kernels on ${m.threads} thread${m.threads === 1 ? '' : 's'}, this would on ${threads}`,
+    `resume it with --threads ${m.threads}: its seeds' runs are timed`);
   check(new Set(r.seeds).size === r.seeds.length && r.seeds.every((s, i) => s === r.interrupted!.seeds[i]),
     `--resume: ${path} holds seeds ${r.seeds.join(', ')}, not the first of the seeds ${r.interrupted.seeds.join(', ')} it asked for (an experiment completes them in order): the file was edited`,
     again);

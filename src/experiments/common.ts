@@ -173,7 +173,8 @@ export interface ExperimentResult {
   command: string;
   /** wall time of the run, seconds (results written before 2026-12-01 lack it) */
   seconds?: number;
-  machine: { cpu: string; cores: number; memoryGiB: number; node: string; backend: string };
+  /** threads: the kernels' thread count (results written before 2026-12-02 lack it) */
+  machine: { cpu: string; cores: number; memoryGiB: number; node: string; backend: string; threads?: number };
   settings: Record<string, unknown>;
   /** one row per (configuration, seed) */
   runs: Row[];
@@ -194,21 +195,26 @@ export type ExperimentRun = Omit<ExperimentResult, 'command' | 'date' | 'seconds
 
 /**
  * A run's results as results.json records them: with the command that ran it, the date, the run's wall time in
- * seconds (when given), and the machine and backend.
+ * seconds (when given), and the machine, backend and the kernels' thread count (when given).
  */
-export function completeResult(run: ExperimentRun, command: string, backend: string, seconds?: number): ExperimentResult {
-  return { ...run, command, date: new Date().toISOString(), ...(seconds === undefined ? {} : { seconds }), machine: machine(backend) };
+export function completeResult(run: ExperimentRun, command: string, backend: string, seconds?: number, threads?: number): ExperimentResult {
+  return { ...run, command, date: new Date().toISOString(), ...(seconds === undefined ? {} : { seconds }), machine: machine(backend, threads) };
 }
 
-export function machine(backend: string): ExperimentResult['machine'] {
+export function machine(backend: string, threads?: number): ExperimentResult['machine'] {
   const c = cpus();
-  return { cpu: c[0]?.model.trim() ?? 'unknown', cores: c.length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, backend };
+  return {
+    cpu: c[0]?.model.trim() ?? 'unknown', cores: c.length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, backend,
+    ...(threads === undefined ? {} : { threads }),
+  };
 }
 
 /** Report metadata common to every experiment. */
 export function reportMeta(r: ExperimentResult): Report['meta'] {
   return {
-    command: r.command, date: r.date, ...(r.seconds === undefined ? {} : { 'wall time': duration(r.seconds) }), machine: `${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, node ${r.machine.node}`,
+    command: r.command, date: r.date, ...(r.seconds === undefined ? {} : { 'wall time': duration(r.seconds) }),
+    machine: `${r.machine.cpu}, ${r.machine.cores} cores, ${r.machine.memoryGiB} GiB, node ${r.machine.node}` +
+      `${r.machine.threads === undefined ? '' : `, ${r.machine.threads} thread${r.machine.threads === 1 ? '' : 's'}`}`,
     backend: r.machine.backend, seeds: r.seeds.join(', '), mode: r.quick ? 'quick' : 'full',
     ...(r.interrupted ? { interrupted: interruptionText(r.seeds, r.interrupted) } : {}),
     ...(r.resumedWith ? { 'resumed with': r.resumedWith.join('; ') } : {}),

@@ -125,8 +125,9 @@ export function readExperimentResult(path: string): ExperimentResult {
   }
   const m = r.machine;
   if (!isObject(m) || !['cpu', 'node', 'backend'].every((f) => typeof m[f] === 'string') || !['cores', 'memoryGiB'].every((f) => finite(m[f]))) {
-    fail('machine is not { cpu, cores, memoryGiB, node, backend }');
+    return fail('machine is not { cpu, cores, memoryGiB, node, backend }');
   }
+  if (m.threads !== undefined && !(Number.isInteger(m.threads) && (m.threads as number) >= 1)) fail('machine.threads is not a whole number ≥ 1');
   const settings = r.settings;
   if (!isObject(settings)) return fail('settings is not an object');
   for (const [key, want] of Object.entries(spec.settings)) {

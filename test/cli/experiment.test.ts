@@ -61,6 +61,7 @@ test('--resume goes on with an interrupted experiment: the seeds it lacked are r
   const r = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
   assert.deepEqual(JSON.parse(resumed.stdout), r, '--json prints what results.json holds');
   assert.equal(r.interrupted, undefined);
+  assert.ok(Number.isInteger(r.machine.threads) && r.machine.threads >= 1, 'the kernels\' thread count is recorded');
   assert.match(r.command, /--seeds 2/, 'the command that started it');
   assert.equal(r.resumedWith.length, 1);
   assert.match(r.resumedWith[0], /--resume/);
@@ -76,7 +77,7 @@ test('--resume goes on with an interrupted experiment: the seeds it lacked are r
   assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), bytes);
 });
 
-test('--resume refuses, before running anything, a folder without results, options it keeps, another experiment, backend, machine or settings', () => {
+test('--resume refuses, before running anything, a folder without results, options it keeps, another experiment, backend, machine, thread count or settings', () => {
   const out = tmp('experiment-resume-refused');
   const none = tmp('experiment-resume-none');
   expectUsageError(['experiment', 'gating', '--resume', none], /--resume: no results.json in .* to go on with/);
@@ -100,6 +101,8 @@ test('--resume refuses, before running anything, a folder without results, optio
   };
   expectUsageError(['experiment', 'gating', '--resume', edited('elsewhere', (r) => { r.machine.cpu = 'Some Other CPU'; })],
     /ran on Some Other CPU, \d+ cores, node v[\d.]+; this is /);
+  expectUsageError(['experiment', 'gating', '--resume', edited('threads', (r) => { r.machine.threads = 99; })],
+    /ran its kernels on 99 threads, this would on \d+ \(resume it with --threads 99/);
   expectUsageError(['experiment', 'gating', '--resume', edited('seed-2-only', (r) => { r.seeds = [2]; for (const x of r.runs) x.seed = 2; })],
     /holds seeds 2, not the first of the seeds 1, 2 it asked for/);
   assert.ok(!existsSync(none), 'a mistyped --out is not made');
