@@ -3,7 +3,7 @@ import { prepareData, type PreparedData } from '../data/prepare.js';
 import type { MlpOptions } from '../layers/model.js';
 import { count, seriesTraces, type Chart, type Report, type Series } from '../report/html.js';
 import {
-  aggregate, barsNote, fit, keptRuns, pm, reportMeta, resumeFrom, settingsWith, statSeries, stopRequested, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type Row,
+  aggregate, barsNote, fit, keptRuns, pm, reportMeta, resumeFrom, settingsWith, statSeries, stopRequested, type ExperimentOptions, type ExperimentResult, type ExperimentRun,
 } from './common.js';
 
 /**

@@ -6,7 +6,6 @@ import { extent, seriesTraces, type Chart, type Report, type Series } from '../r
 import { epochTicks, largestShare, usageHeatmap } from '../report/training.js';
 import {
   aggregate, barsNote, fit, keptRuns, pm, reportMeta, resumeFrom, settingsWith, stat, stopRequested, type ExperimentOptions, type ExperimentResult, type ExperimentRun,
-  type Row,
 } from './common.js';
 
 /**

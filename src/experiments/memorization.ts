@@ -4,7 +4,7 @@ import type { MlpOptions } from '../layers/model.js';
 import { count, seriesTraces, type Chart, type Report, type Series } from '../report/html.js';
 import {
   aggregate, barsNote, denseOfEqualParams, fit, keptRuns, pm, reportMeta, resumeFrom, settingsWith, statSeries, stopRequested,
-  type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type Row, type TrainSettings,
+  type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type TrainSettings,
 } from './common.js';
 
 /**

@@ -8,7 +8,7 @@ import { Optimizer } from '../train/optim.js';
 import { count, seriesTraces, type Chart, type Report, type Trace } from '../report/html.js';
 import {
   aggregate, barsNote, keptRuns, pm, randomBatch, reportMeta, resumeFrom, settingsWith, statSeries, stopRequested,
-  type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type Row,
+  type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun,
 } from './common.js';
 import { measure } from './timing.js';
 
