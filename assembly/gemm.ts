@@ -537,10 +537,16 @@ export function gemmTransposes(M: i32, N: i32, K: i32, acs: i32, brs: i32, bcs: 
   return M > 0 && N > 0 && K > 0 && !unpacked(M, K, acs, brs, bcs) && swapCheaper(M, N, K, acs, brs);
 }
 
-/** General entry: C (+)= A · B over strided operands; `scratch` must hold gemmScratchBytes(M, N, K). */
+/**
+ * General entry: C (+)= A · B over strided operands; `scratch` must hold gemmScratchBytes(M, N, K).
+ * accumulateOrZero: 0, C = A · B; 1, C += A · B; 2, C zeroed first, then C += A · B (the bits of adding into a C of
+ * zeros, which the caller would otherwise fill on its own thread: a weight gradient made for the optimizer's step).
+ */
 export function gemm(M: i32, N: i32, K: i32, a: usize, ars: i32, acs: i32, b: usize, brs: i32, bcs: i32,
-  c: usize, crs: i32, accumulate: bool, scratch: usize): void {
+  c: usize, crs: i32, accumulateOrZero: i32, scratch: usize): void {
   if (M <= 0 || N <= 0) return;
+  if (accumulateOrZero == 2) zeroC(M, N, c, crs);
+  const accumulate = accumulateOrZero != 0;
   if (K <= 0) {
     if (!accumulate) zeroC(M, N, c, crs);
     return;

@@ -17,9 +17,10 @@
 @inline function store2(p: usize, x: v128): void {
   v128.store64_lane(p, f32x4.demote_f64x2_zero(x), 0);
 }
-/** v ← μ v + g; w ← w − lr·(v + λ_s w), per listed slot. lam: (count) f64. */
-export function sgdUpdate(w: usize, g: usize, v: usize, slotSize: i32, count: i32, lam: usize, lr: f64, mu: f64): void {
-  const lrv = f64x2.splat(lr), muv = f64x2.splat(mu);
+/** v ← μ v + g; w ← w − lr·(v + λ_s w), per listed slot; with `clear`, g ← 0 once read. lam: (count) f64. */
+export function sgdUpdate(w: usize, g: usize, v: usize, slotSize: i32, count: i32, lam: usize, lr: f64, mu: f64,
+  clear: bool): void {
+  const lrv = f64x2.splat(lr), muv = f64x2.splat(mu), ZERO = i32x4.splat(0);
   for (let q = 0; q < count; q++) {
     const l = load<f64>(lam + (<usize>q << 3));
     const lv = f64x2.splat(l);
@@ -28,6 +29,7 @@ export function sgdUpdate(w: usize, g: usize, v: usize, slotSize: i32, count: i3
     for (; e + 2 <= slotSize; e += 2) {
       const o = base + (<usize>e << 2);
       const ve = f64x2.add(f64x2.mul(muv, lo2(v + o)), lo2(g + o));
+      if (clear) v128.store64_lane(g + o, ZERO, 0);
       store2(v + o, ve);
       const we = lo2(w + o);
       store2(w + o, f64x2.sub(we, f64x2.mul(lrv, f64x2.add(ve, f64x2.mul(lv, we)))));
@@ -35,6 +37,7 @@ export function sgdUpdate(w: usize, g: usize, v: usize, slotSize: i32, count: i3
     for (; e < slotSize; e++) {
       const o = base + (<usize>e << 2);
       const ve = mu * <f64>load<f32>(v + o) + <f64>load<f32>(g + o);
+      if (clear) store<f32>(g + o, 0);
       store<f32>(v + o, <f32>ve);
       const we = <f64>load<f32>(w + o);
       store<f32>(w + o, <f32>(we - lr * (ve + l * we)));
@@ -47,13 +50,14 @@ export function sgdUpdate(w: usize, g: usize, v: usize, slotSize: i32, count: i3
  * setting and per-slot scalar rounded to float32 once (1 − β computed in float64 first, as the native kernels
  * do), then one float32 operation at a time in that order (a2·g·g as (a2·g)·g). Four weights per step, then one;
  * both paths do the same operations, so an element's result does not depend on where it falls.
- * coef: (count, 3) f64 = λ_s, c1 = 1/(1−β1^t), c2 = 1/(1−β2^t).
+ * coef: (count, 3) f64 = λ_s, c1 = 1/(1−β1^t), c2 = 1/(1−β2^t). With `clear`, g ← 0 once read (the optimizers'
+ * clearGrad, on the threads that update, where the caller's fill ran on one thread at a few GB/s).
  */
 export function adamUpdate(w: usize, g: usize, m: usize, v: usize, slotSize: i32, count: i32, coef: usize,
-  lr: f64, b1: f64, b2: f64, eps: f64): void {
+  lr: f64, b1: f64, b2: f64, eps: f64, clear: bool): void {
   const lr1 = <f32>lr, b11 = <f32>b1, b21 = <f32>b2, a11 = <f32>(1 - b1), a21 = <f32>(1 - b2), eps1 = <f32>eps;
   const LR = f32x4.splat(lr1), B1 = f32x4.splat(b11), B2 = f32x4.splat(b21), A1 = f32x4.splat(a11), A2 = f32x4.splat(a21);
-  const EPS = f32x4.splat(eps1);
+  const EPS = f32x4.splat(eps1), ZERO = i32x4.splat(0);
   for (let q = 0; q < count; q++) {
     const cp = coef + <usize>q * 24;
     const l = <f32>load<f64>(cp), c1 = <f32>load<f64>(cp, 8), c2 = <f32>load<f64>(cp, 16);
@@ -63,6 +67,7 @@ export function adamUpdate(w: usize, g: usize, m: usize, v: usize, slotSize: i32
     for (; e + 4 <= slotSize; e += 4) {
       const o = base + (<usize>e << 2);
       const G = v128.load(g + o), W = v128.load(w + o);
+      if (clear) v128.store(g + o, ZERO);
       const me = f32x4.add(f32x4.mul(B1, v128.load(m + o)), f32x4.mul(A1, G));
       const ve = f32x4.add(f32x4.mul(B2, v128.load(v + o)), f32x4.mul(f32x4.mul(A2, G), G));
       v128.store(m + o, me);
@@ -73,6 +78,7 @@ export function adamUpdate(w: usize, g: usize, m: usize, v: usize, slotSize: i32
     for (; e < slotSize; e++) {
       const o = base + (<usize>e << 2);
       const ge = load<f32>(g + o), we = load<f32>(w + o);
+      if (clear) store<f32>(g + o, 0);
       const me = b11 * load<f32>(m + o) + a11 * ge;
       const ve = b21 * load<f32>(v + o) + a21 * ge * ge;
       store<f32>(m + o, me);

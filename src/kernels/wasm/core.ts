@@ -84,7 +84,7 @@ interface Kernels {
   memory: WasmMemory;
   heapBase(): number;
   gemm(M: number, N: number, K: number, a: number, ars: number, acs: number, b: number, brs: number, bcs: number,
-    c: number, crs: number, accumulate: number, scratch: number): void;
+    c: number, crs: number, accumulateOrZero: number, scratch: number): void;
   gemmScratchBytes(M: number, N: number, K: number): number;
   gemmTransposes(M: number, N: number, K: number, acs: number, brs: number, bcs: number): number;
   packB(K: number, N: number, b: number, brs: number, bcs: number, dst: number): void;
@@ -107,9 +107,10 @@ interface Kernels {
   softmaxCrossEntropy(logits: number, rows: number, cols: number, labels: number, dlogits: number, out: number): void;
   gatherRows(src: number, srcStride: number, idx: number, count: number, cols: number, dst: number): void;
   scatterRows(src: number, cols: number, idx: number, count: number, dst: number, dstStride: number, accumulate: number): void;
-  sgdUpdate(w: number, g: number, v: number, slotSize: number, count: number, lam: number, lr: number, mu: number): void;
+  sgdUpdate(w: number, g: number, v: number, slotSize: number, count: number, lam: number, lr: number, mu: number,
+    clear: number): void;
   adamUpdate(w: number, g: number, m: number, v: number, slotSize: number, count: number, coef: number,
-    lr: number, b1: number, b2: number, eps: number): void;
+    lr: number, b1: number, b2: number, eps: number, clear: number): void;
 }
 
 const KERNEL_NAMES = [
@@ -156,7 +157,7 @@ const ADD_NS = 0.8;
 const PATH_SCRATCH = 524288;
 const PATH_BLOCK = 131072;
 
-/** Zeroes the listed slots of a gradient (the optimizers' clearGrad: the wasm kernels work on copies). */
+/** Zeroes the listed slots of a gradient outside the module's memory (the optimizers' clearGrad; the kernels clear one in it). */
 function clearSlots(g: Float32Array, slots: Int32Array, count: number, slotSize: number): void {
   for (let q = 0; q < count; q++) g.fill(0, slots[q] * slotSize, (slots[q] + 1) * slotSize);
 }
@@ -865,15 +866,19 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     A.commit();
     A.put(py, dys, L.lo * m, L.hi * m);
     A.put(px, xs, L.lo * s, L.hi * s);
-    const f32 = A.f32;
-    /** The products dU (+)= dyᵀ x of node g (its rows) into du: for a node of few rows alone in its batch, a block of dU's rows at a time. */
+    /**
+     * The products dU (+)= dyᵀ x of node g (its rows) into du: for a node of few rows alone in its batch, a block of
+     * dU's rows at a time. With a step, each job zeroes its part of du first (gemm's accumulateOrZero 2: the bits of
+     * a filled buffer, without a fill on this thread).
+     */
+    const acc = step ? 2 : 1;
     const nodeParts = (g: number, du: number, share = parts): number[][] => {
       const nr = rt.end[g] - rt.start[g], dy = py + 4 * (rt.start[g] - L.lo) * m, x = px + 4 * (rt.start[g] - L.lo) * s;
       if (batch === 1 && nr < SMALL_M) {
         return blocks(m, s).flatMap(([j0, nj]) => parts(s, work(2 * nr * nj * s, 0)).map(([j, c]) =>
-          [OP_GEMM, 12, nj, c, nr, dy + 4 * j0, 1, m, x + 4 * j, s, 1, du + 4 * (j0 * s + j), s, 1, 0]));
+          [OP_GEMM, 12, nj, c, nr, dy + 4 * j0, 1, m, x + 4 * j, s, 1, du + 4 * (j0 * s + j), s, acc, 0]));
       }
-      return share(s, work(2 * nr * ms, 0)).map(([j, sj]) => [OP_GEMM, 12, m, sj, nr, dy, 1, m, x + 4 * j, s, 1, du + 4 * j, s, 1, 0]);
+      return share(s, work(2 * nr * ms, 0)).map(([j, sj]) => [OP_GEMM, 12, m, sj, nr, dy, 1, m, x + 4 * j, s, 1, du + 4 * j, s, acc, 0]);
     };
     /** dc += Σ dy over node g's rows, with dc at `at` (or, where dbias is in place, there). */
     const biasSums = (g: number, at: number): void => {
@@ -885,11 +890,9 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
       const nr = rt.end[g] - rt.start[g];
       if (!dwHere && per === 1 && nr < SMALL_M && s > 0) {
         // dU += dyᵀ x a block of dU's rows at a time (read, updated, written back), then dc as the kernel does;
-        // with a step, the blocks are made in place in linear memory from zero
-        if (step) {
-          f32.fill(0, pw >>> 2, (pw >>> 2) + ms);
-          run(nodeParts(g, pw), scratch);
-        } else {
+        // with a step, the blocks are made in place in linear memory from zero (each job zeroes its own)
+        if (step) run(nodeParts(g, pw), scratch);
+        else {
           const r0 = rt.start[g] - L.lo, dy = py + 4 * r0 * m, x = px + 4 * r0 * s;
           streamRows(dw, rt.node[g] * ms, m, s, pw, (j0, nj, at) => parts(s, work(2 * nr * nj * s, 0), 4).map(([j, c]) =>
             [OP_GEMM, 12, nj, c, nr, dy + 4 * j0, 1, m, x + 4 * j, s, 1, at + 4 * j, s, 1, 0]), scratch, true);
@@ -900,8 +903,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
         if (step) stepSlots(rt, g, 1, ms, pw, step.w, step.st, pu!);
         continue;
       }
-      if (step) f32.fill(0, pw >>> 2, (pw >>> 2) + n * ms);
-      else if (!dwHere) putSlots(rt, b, n, dw, ms, pw);
+      if (!step && !dwHere) putSlots(rt, b, n, dw, ms, pw);
       if (!dbHere) putSlots(rt, b, n, dbias, m, pb);
       // dU += dyᵀ x for each node, dU's columns split between threads (each node has its own dU: one job), then
       // dc += Σ dy
@@ -961,8 +963,8 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
         pieces.push({
           copyIn: () => arrays.forEach((a, i) => here[i] || A.put(ptrs[i], a, o, o + len)),
           parts: () => parts(len, UPDATE_NS * len, 4).map(([e, c]) => adam
-            ? [OP_ADAM, -1, pw + 4 * e, g + 4 * e, pm + 4 * e, pv + 4 * e, c, 1, pu.pc + 24 * q, st.lr, st.beta1, st.beta2, st.eps]
-            : [OP_SGD, -1, pw + 4 * e, g + 4 * e, pm + 4 * e, c, 1, pu.pc + 8 * q, st.lr, st.momentum]),
+            ? [OP_ADAM, -1, pw + 4 * e, g + 4 * e, pm + 4 * e, pv + 4 * e, c, 1, pu.pc + 24 * q, st.lr, st.beta1, st.beta2, st.eps, 0]
+            : [OP_SGD, -1, pw + 4 * e, g + 4 * e, pm + 4 * e, c, 1, pu.pc + 8 * q, st.lr, st.momentum, 0]),
           copyOut: () => arrays.forEach((a, i) => here[i] || A.get(ptrs[i], a, o, len)),
         });
       }
@@ -1188,11 +1190,12 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     A.commit();
     slotScalars(pl, count, (q) => slots[q], steps, decayScale, weightDecay, null);
     if (slotSize <= 0) return;
+    const clear = clearGrad && inPlace(g) ? 1 : 0;
     updateSlots(slots, count, slotSize, [w, v, g], 2, sets, (q, c, size, [pw, pv, pg]) => updateParts(c, size).map(([t, e, nt, n]) => {
       const o = 4 * (t * size + e);
-      return [OP_SGD, -1, pw + o, pg + o, pv + o, n, nt, pl + 8 * (q + t), lr, mu];
+      return [OP_SGD, -1, pw + o, pg + o, pv + o, n, nt, pl + 8 * (q + t), lr, mu, clear];
     }));
-    if (clearGrad) clearSlots(g, slots, count, slotSize);
+    if (clearGrad && !clear) clearSlots(g, slots, count, slotSize);
   }
 
   function adamUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, slotSize: number,
@@ -1205,11 +1208,12 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     A.commit();
     slotScalars(pc, count, (q) => slots[q], steps, decayScale, weightDecay, [b1, b2]);
     if (slotSize <= 0) return;
+    const clear = clearGrad && inPlace(g) ? 1 : 0;
     updateSlots(slots, count, slotSize, [w, m, v, g], 3, sets, (q, c, size, [pw, pm, pv, pg]) => updateParts(c, size).map(([t, e, nt, n]) => {
       const o = 4 * (t * size + e);
-      return [OP_ADAM, -1, pw + o, pg + o, pm + o, pv + o, n, nt, pc + 24 * (q + t), lr, b1, b2, eps];
+      return [OP_ADAM, -1, pw + o, pg + o, pm + o, pv + o, n, nt, pc + 24 * (q + t), lr, b1, b2, eps, clear];
     }));
-    if (clearGrad) clearSlots(g, slots, count, slotSize);
+    if (clearGrad && !clear) clearSlots(g, slots, count, slotSize);
   }
 
   const checked = withArgumentChecks({
