@@ -87,8 +87,16 @@ const registry = new Map<string, Backend>([['js', jsBackend]]);
 let current: Backend | null = null;
 let chooseDefault: () => Backend = () => jsBackend;
 
-/** Registers a backend under its name (used by faster backends when they load). */
+/**
+ * Registers a backend under its name (used by faster backends when they load). Throws a TreegateError naming what
+ * is missing where `b` lacks a name or any op of the reference (a backend is a complete set of them).
+ */
 export function registerBackend(b: Backend): void {
+  const fix = 'start from the reference and replace the ops you have: { ...jsBackend, name: \'mine\', gemmNT: myGemmNT }';
+  if (typeof b?.name !== 'string' || b.name === '') throw new TreegateError('registerBackend: the backend has no name', fix);
+  const ops = b as unknown as Record<string, unknown>, reference = jsBackend as unknown as Record<string, unknown>;
+  const missing = Object.keys(reference).filter((k) => typeof reference[k] === 'function' && typeof ops[k] !== 'function');
+  if (missing.length > 0) throw new TreegateError(`registerBackend: backend '${b.name}' lacks ${missing.join(', ')}`, fix);
   registry.set(b.name, b);
 }
 

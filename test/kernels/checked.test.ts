@@ -9,7 +9,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Routing } from '../../src/kernels/routing.js';
 import { registerAvailableBackends } from '../../src/kernels/select.js';
-import { setBackend, type Backend } from '../../src/kernels/backend.js';
+import { backendNames, jsBackend, registerBackend, setBackend, type Backend } from '../../src/kernels/backend.js';
+import { TreegateError } from '../../src/core/errors.js';
 
 const backends: Backend[] = registerAvailableBackends().map((n) => setBackend(n));
 setBackend('js');
@@ -66,4 +67,14 @@ test('optimizer slots: in range and listed once (a repeated slot was applied onc
     bad(b, () => b.adamUpdate(w, g, f(3), v, 2, Int32Array.of(0), 1, steps, null, 0.1, 0, 0.9, 0.999, 1e-8), /state 1 holds 3 floats|smaller than the weights/, 'short moment');
     assert.deepEqual([...w, ...steps], [1, 1, 1, 1, 0, 0], `${b.name}: nothing updated, no step counted`);
   }
+});
+
+test('registerBackend refuses a backend without a name or with an op of the reference missing, naming them', () => {
+  const partial = { ...jsBackend, name: 'partial', addPaths: undefined, gemmTN: 3 } as unknown as Backend;
+  assert.throws(() => registerBackend(partial), (e: unknown) => e instanceof TreegateError
+    && /backend 'partial' lacks gemmTN, addPaths \(start from the reference .*\.\.\.jsBackend/.test(e.message));
+  assert.throws(() => registerBackend({ ...jsBackend, name: '' }), /registerBackend: the backend has no name/);
+  assert.ok(!backendNames().includes('partial') && !backendNames().includes(''), 'nothing registered');
+  registerBackend({ ...jsBackend, name: 'complete' }); // a spread of the reference is complete
+  assert.ok(backendNames().includes('complete'));
 });
