@@ -17,7 +17,7 @@
 @inline function store2(p: usize, x: v128): void {
   v128.store64_lane(p, f32x4.demote_f64x2_zero(x), 0);
 }
-/** v ← μ v + g; w ← w − lr·(v + λ_s w), per listed slot; with `clear`, g ← 0 once read. lam: (count) f64. */
+/** v ← μ v + g; w ← w − lr·(v + λ_s w), per listed slot; with `clear`, g ← 0 after the rest. lam: (count) f64. */
 export function sgdUpdate(w: usize, g: usize, v: usize, slotSize: i32, count: i32, lam: usize, lr: f64, mu: f64,
   clear: bool): void {
   const lrv = f64x2.splat(lr), muv = f64x2.splat(mu), ZERO = i32x4.splat(0);
@@ -29,18 +29,18 @@ export function sgdUpdate(w: usize, g: usize, v: usize, slotSize: i32, count: i3
     for (; e + 2 <= slotSize; e += 2) {
       const o = base + (<usize>e << 2);
       const ve = f64x2.add(f64x2.mul(muv, lo2(v + o)), lo2(g + o));
-      if (clear) v128.store64_lane(g + o, ZERO, 0);
       store2(v + o, ve);
       const we = lo2(w + o);
       store2(w + o, f64x2.sub(we, f64x2.mul(lrv, f64x2.add(ve, f64x2.mul(lv, we)))));
+      if (clear) v128.store64_lane(g + o, ZERO, 0);
     }
     for (; e < slotSize; e++) {
       const o = base + (<usize>e << 2);
       const ve = mu * <f64>load<f32>(v + o) + <f64>load<f32>(g + o);
-      if (clear) store<f32>(g + o, 0);
       store<f32>(v + o, <f32>ve);
       const we = <f64>load<f32>(w + o);
       store<f32>(w + o, <f32>(we - lr * (ve + l * we)));
+      if (clear) store<f32>(g + o, 0);
     }
   }
 }
@@ -50,7 +50,7 @@ export function sgdUpdate(w: usize, g: usize, v: usize, slotSize: i32, count: i3
  * setting and per-slot scalar rounded to float32 once (1 − β computed in float64 first, as the native kernels
  * do), then one float32 operation at a time in that order (a2·g·g as (a2·g)·g). Four weights per step, then one;
  * both paths do the same operations, so an element's result does not depend on where it falls.
- * coef: (count, 3) f64 = λ_s, c1 = 1/(1−β1^t), c2 = 1/(1−β2^t). With `clear`, g ← 0 once read (the optimizers'
+ * coef: (count, 3) f64 = λ_s, c1 = 1/(1−β1^t), c2 = 1/(1−β2^t). With `clear`, g ← 0 after the rest (the optimizers'
  * clearGrad, on the threads that update, where the caller's fill ran on one thread at a few GB/s).
  */
 export function adamUpdate(w: usize, g: usize, m: usize, v: usize, slotSize: i32, count: i32, coef: usize,
@@ -67,23 +67,23 @@ export function adamUpdate(w: usize, g: usize, m: usize, v: usize, slotSize: i32
     for (; e + 4 <= slotSize; e += 4) {
       const o = base + (<usize>e << 2);
       const G = v128.load(g + o), W = v128.load(w + o);
-      if (clear) v128.store(g + o, ZERO);
       const me = f32x4.add(f32x4.mul(B1, v128.load(m + o)), f32x4.mul(A1, G));
       const ve = f32x4.add(f32x4.mul(B2, v128.load(v + o)), f32x4.mul(f32x4.mul(A2, G), G));
       v128.store(m + o, me);
       v128.store(v + o, ve);
       const step = f32x4.add(f32x4.div(f32x4.mul(me, C1), f32x4.add(f32x4.sqrt(f32x4.mul(ve, C2)), EPS)), f32x4.mul(LAM, W));
       v128.store(w + o, f32x4.sub(W, f32x4.mul(LR, step)));
+      if (clear) v128.store(g + o, ZERO);
     }
     for (; e < slotSize; e++) {
       const o = base + (<usize>e << 2);
       const ge = load<f32>(g + o), we = load<f32>(w + o);
-      if (clear) store<f32>(g + o, 0);
       const me = b11 * load<f32>(m + o) + a11 * ge;
       const ve = b21 * load<f32>(v + o) + a21 * ge * ge;
       store<f32>(m + o, me);
       store<f32>(v + o, ve);
       store<f32>(w + o, we - lr1 * ((me * c1) / (sqrt<f32>(ve * c2) + eps1) + l * we));
+      if (clear) store<f32>(g + o, 0);
     }
   }
 }

@@ -28,7 +28,7 @@ node -e '
 const lines = require("node:fs").readFileSync(process.argv[1], "utf8").split("\n").filter((l) => l.trim());
 const by = { old: [], new: [] };
 for (const l of lines) { const [v, json] = [l.slice(0, 3), l.slice(4)]; by[v].push(JSON.parse(json)); }
-const median = (v) => [...v].sort((a, b) => a - b)[v.length >> 1];
+const median = (v) => { const o = [...v].sort((a, b) => a - b), h = o.length >> 1; return o.length % 2 ? o[h] : (o[h - 1] + o[h]) / 2; };
 console.log(`${process.argv[2]} vs ${process.argv[3]} on ${process.argv[4]}, ${by.old.length} rounds (medians over rounds of each process\x27s medians)`);
 console.log("| k | training step, old | new | old ÷ new | optimizer step, old | new | old ÷ new |\n|---:|---:|---:|---:|---:|---:|---:|");
 by.old[0].forEach(({ k }, i) => {

@@ -19,7 +19,10 @@ const n = 512, N = 256, repeats = Number(repeatsArg);
 const rng = new Rng(5);
 const x = matrix(N, n, Float32Array.from({ length: N * n }, () => rng.normal()));
 const dy = matrix(N, n, Float32Array.from({ length: N * n }, () => rng.normal() * 1e-3));
-const median = (v: number[]): number => [...v].sort((a, b) => a - b)[v.length >> 1];
+const median = (v: number[]): number => {
+  const o = [...v].sort((a, b) => a - b), h = o.length >> 1;
+  return o.length % 2 ? o[h] : (o[h - 1] + o[h]) / 2;
+};
 const rows: Array<{ k: number; train: number; step: number }> = [];
 for (const k of kList.split(',').map(Number)) {
   const L = new TreeGated({ inputSize: n, outputSize: n, depth: k, gating: 'units', gateUnits: Array.from({ length: k }, (_, d) => d) })

@@ -76,6 +76,35 @@ test('groupedBackwardWeightStep = groupedBackwardWeight + adamUpdate / sgdUpdate
   }
 });
 
+test('groupedBackwardWeightStep applies zeros to a listed node without rows, after a step that left other data in its buffers', () => {
+  // a routing whose last node has no rows (the checks allow start = end; Routing.sort never lists one): its
+  // gradient is zero, so its step is decay and moments only, on every backend, whatever the step before it left
+  const rng = new Rng(29), m = 4, s = 4, T = 3, size = m * s, N = 8;
+  const rt = new Routing();
+  rt.nodeCount = 3;
+  rt.node = Int32Array.from([0, 1, 2]);
+  rt.start = Int32Array.from([0, 0, 8]);
+  rt.end = Int32Array.from([8, 8, 8]);
+  rt.n = N;
+  const xs = randomArray(rng, N * s), dys = randomArray(rng, N * m);
+  for (const { be } of backends) {
+    for (const kind of ['adam', 'sgd'] as const) {
+      const fresh = (): State => ({ w: randomArray(new Rng(1), T * size), dw: new Float32Array(T * size), db: new Float32Array(T * m),
+        m: randomArray(new Rng(2), T * size, 0.1), v: randomArray(new Rng(3), T * size, 0.1).map(Math.abs), steps: new Int32Array(T) });
+      const spec = (st: State): WeightStep => ({ kind, m: st.m, v: kind === 'adam' ? st.v : null, steps: st.steps,
+        decayScale: null, lr: 0.01, weightDecay: 0.05, beta1: 0.9, beta2: 0.999, eps: 1e-8, momentum: 0.8 });
+      const [a, b] = [fresh(), fresh()];
+      for (let step = 0; step < 2; step++) {
+        be.groupedBackwardWeightStep(rt, dys, m, xs, s, a.w, a.dw, a.db, spec(a));
+        be.groupedBackwardWeight(rt, dys, m, xs, s, b.dw, b.db, new Uint8Array(rt.nodeCount).fill(1));
+        if (kind === 'adam') be.adamUpdate(b.w, b.dw, b.m, b.v, size, rt.node, rt.nodeCount, b.steps, null, 0.01, 0.05, 0.9, 0.999, 1e-8, true);
+        else be.sgdUpdate(b.w, b.dw, b.m, size, rt.node, rt.nodeCount, b.steps, null, 0.01, 0.05, 0.8, true);
+      }
+      for (const key of ['w', 'm', 'v', 'db'] as const) assertBitEqual(a[key], b[key], `${be.name} ${kind}: ${key}`);
+    }
+  }
+});
+
 test('groupedBackwardWeightStep refuses bad arguments on every backend', () => {
   const rt = new Routing();
   rt.leaf = Int32Array.of(0, 1, 1);

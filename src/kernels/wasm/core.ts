@@ -904,6 +904,8 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
         continue;
       }
       if (!step && !dwHere) putSlots(rt, b, n, dw, ms, pw);
+      // a listed node without rows has no job to zero its gradient: its step applies zeros (as the reference's)
+      if (step) for (let g = b; g < b + n; g++) if (rt.end[g] <= rt.start[g]) A.f32.fill(0, (pw >>> 2) + (g - b) * ms, (pw >>> 2) + (g - b + 1) * ms);
       if (!dbHere) putSlots(rt, b, n, dbias, m, pb);
       // dU += dyᵀ x for each node, dU's columns split between threads (each node has its own dU: one job), then
       // dc += Σ dy
