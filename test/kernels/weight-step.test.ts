@@ -79,7 +79,12 @@ test('groupedBackwardWeightStep = groupedBackwardWeight + adamUpdate / sgdUpdate
 test('groupedBackwardWeightStep applies zeros to a listed node without rows, after a step that left other data in its buffers', () => {
   // a routing whose last node has no rows (the checks allow start = end; Routing.sort never lists one): its
   // gradient is zero, so its step is decay and moments only, on every backend, whatever the step before it left
-  const rng = new Rng(29), m = 4, s = 4, T = 3, size = m * s, N = 8;
+  // 4×4 nodes go in one batch; 512×512 nodes one at a time (the few-row path, a block of dU's rows at a time)
+  for (const [m, s] of [[4, 4], [512, 512]]) emptyNodeStep(m, s);
+});
+
+function emptyNodeStep(m: number, s: number): void {
+  const rng = new Rng(29), T = 3, size = m * s, N = 8;
   const rt = new Routing();
   rt.nodeCount = 3;
   rt.node = Int32Array.from([0, 1, 2]);
@@ -100,10 +105,10 @@ test('groupedBackwardWeightStep applies zeros to a listed node without rows, aft
         if (kind === 'adam') be.adamUpdate(b.w, b.dw, b.m, b.v, size, rt.node, rt.nodeCount, b.steps, null, 0.01, 0.05, 0.9, 0.999, 1e-8, true);
         else be.sgdUpdate(b.w, b.dw, b.m, size, rt.node, rt.nodeCount, b.steps, null, 0.01, 0.05, 0.8, true);
       }
-      for (const key of ['w', 'm', 'v', 'db'] as const) assertBitEqual(a[key], b[key], `${be.name} ${kind}: ${key}`);
+      for (const key of ['w', 'm', 'v', 'db'] as const) assertBitEqual(a[key], b[key], `${be.name} ${kind} ${m}×${s}: ${key}`);
     }
   }
-});
+}
 
 test('groupedBackwardWeightStep refuses bad arguments on every backend', () => {
   const rt = new Routing();
