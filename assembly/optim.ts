@@ -8,6 +8,7 @@
  * operations in the same order), since its division and square root in float64
  * took 3.5 ns per weight and bound the deep trees' training.
  */
+import { gemm } from './gemm';
 
 // @ts-ignore: decorator
 @inline function lo2(p: usize): v128 {
@@ -85,5 +86,29 @@ export function adamUpdate(w: usize, g: usize, m: usize, v: usize, slotSize: i32
       store<f32>(w + o, we - lr1 * ((me * c1) / (sqrt<f32>(ve * c2) + eps1) + l * we));
       if (clear) store<f32>(g + o, 0);
     }
+  }
+}
+
+/**
+ * One node's weight gradient dU = dyᵀ x (dy: K×m at `dy`, row stride m; x: K×s at `x`, row stride s) made a block
+ * of nb of dU's rows at a time into the scratch and applied there by the optimizer's step to the node's slot of w and
+ * its state (mo, vo: the slot's first elements), so that the gradient never leaves the cache and one thread makes the
+ * node's whole step. Each block is the gemm (zeroed, then accumulated: accumulateOrZero 2) and the update over the
+ * block's elements that the split kernels run, so the bits are theirs. A last block of fewer than 8 rows is merged
+ * into the one before (as the loader's blocks). coef: the slot's scalars (adamUpdate's three f64, sgdUpdate's one);
+ * hp: five f64, 1 for Adam (vo its second moment) or 0 for SGD (mo its momentum), lr, β1 or μ, β2, ε. scratch:
+ * 4·(nb + 7)·s bytes of gradient rounded up to 64, then gemmScratchBytes(nb + 7, s, K).
+ */
+export function nodeStep(m: i32, s: i32, K: i32, dy: usize, x: usize, w: usize, mo: usize, vo: usize, coef: usize, hp: usize,
+  nb: i32, scratch: usize): void {
+  const adam = load<f64>(hp) != 0, lr = load<f64>(hp, 8), b1 = load<f64>(hp, 16), b2 = load<f64>(hp, 24), eps = load<f64>(hp, 32);
+  const g = scratch, gs = (scratch + ((<usize>(nb + 7) * <usize>s) << 2) + 63) & ~<usize>63;
+  for (let i0 = 0; i0 < m;) {
+    const n = m - i0 - nb < 8 ? m - i0 : nb;
+    gemm(n, s, K, dy + (<usize>i0 << 2), 1, m, x, s, 1, g, s, 2, gs);
+    const o = (<usize>i0 * <usize>s) << 2;
+    if (adam) adamUpdate(w + o, g, mo + o, vo + o, n * s, 1, coef, lr, b1, b2, eps, false);
+    else sgdUpdate(w + o, g, mo + o, n * s, 1, coef, lr, b1, false);
+    i0 += n;
   }
 }

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { compileWasmSync, createWasmBackend, type WasmBackend } from '../../src/kernels/wasm/core.js';
 import { DEFAULT_WASM_THREADS_URL, loadWasmBackend, nodeThreadHost } from '../../src/kernels/wasm/index.js';
-import { CONTROL_BYTES, Team, workerSource, type ThreadHost } from '../../src/kernels/wasm/threads.js';
+import { ARGS, CONTROL_BYTES, Team, workerSource, type ThreadHost } from '../../src/kernels/wasm/threads.js';
 import { registerBackend, setBackend } from '../../src/kernels/backend.js';
 import { assertBitEqual, randomArray, Rng, route, trainSmallModel, wasmTreeShapes } from '../helpers.js';
 
@@ -191,6 +191,20 @@ test('wasm threads: a part that fails is an Error after every other part is done
     t.run(Array.from({ length: 64 }, (_, j) => good(j)));
     assert.ok(f32().subarray(y / 4, y / 4 + 64).every((v) => v === K), `round ${round}: the next job runs whole`);
   }
+});
+
+test('wasm threads: a part of more numbers than the job table holds is refused before anything runs', () => {
+  // the table has ARGS numbers per part: a longer part would spill into the next part's, or past the table
+  const { t, f32, heap } = team(fourCores, 4);
+  const K = 4, x = heap, u = x + 4 * K, y = u + 4 * K;
+  f32().fill(1, x / 4, u / 4 + K);
+  f32()[y / 4] = 7;
+  const part = [0, -1, 1, 1, K, x, K, u, K, y, 1, 0];
+  const long = [...part, ...Array.from({ length: ARGS + 1 - part.length }, () => 0)];
+  assert.throws(() => t.run([part, long]), new RegExp(`a part of ${ARGS + 1} numbers \\(at most ${ARGS}\\)`));
+  assert.equal(f32()[y / 4], 7, 'nothing ran');
+  t.run([part]);
+  assert.equal(f32()[y / 4], K, 'the team goes on');
 });
 
 test('wasm threads: a model trained on 1 and on 4 threads is the same bit for bit (Adam steps fused as train() runs them)', () => {

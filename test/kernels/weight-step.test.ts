@@ -40,23 +40,33 @@ test('groupedBackwardWeightStep = groupedBackwardWeight + adamUpdate / sgdUpdate
     const decay = Float32Array.from({ length: T }, (_, t) => 0.5 ** t);
     for (const kind of ['adam', 'sgd'] as const) {
       for (const decayScale of [decay, null]) {
-        const fresh = (): State => ({ w: w0.slice(), dw: new Float32Array(T * m * s), db: b0.slice(), m: m0.slice(), v: v0.slice(),
-          steps: Int32Array.from({ length: T }, (_, t) => t % 4) });
+        // copy: JS arrays, or (`here`) arrays made by the backend's floats() (wasm: in its memory, where its fused
+        // step makes each node's gradient and update on one thread)
+        const fresh = (be: Backend, here = false): State => {
+          const copy = (a: Float32Array): Float32Array => {
+            if (!here) return a.slice();
+            const o = be.floats(a.length);
+            o.set(a);
+            return o;
+          };
+          return { w: copy(w0), dw: copy(new Float32Array(T * m * s)), db: copy(b0), m: copy(m0), v: copy(v0),
+            steps: Int32Array.from({ length: T }, (_, t) => t % 4) };
+        };
         const spec = (st: State, lr: number): WeightStep => ({ kind, m: st.m, v: kind === 'adam' ? st.v : null, steps: st.steps,
           decayScale, lr, weightDecay: 0.05, beta1: 0.9, beta2: 0.999, eps: 1e-8, momentum: 0.8 });
         let js: State | null = null;
         for (const { be, threads } of backends) {
           const outs: State[] = [];
-          for (const nt of threads) {
+          for (const [nt, here] of threads.flatMap((nt) => [[nt, false], [nt, true]] as const)) {
             if (nt) (be as unknown as { setThreads(n: number): number }).setThreads(nt);
-            const [a, b] = [fresh(), fresh()];
+            const [a, b] = [fresh(be, here), fresh(be)];
             for (const lr of [0.01, 0.003]) {  // two steps: the second with moments and step counts of the first
               be.groupedBackwardWeightStep(rt, dys, m, xs, s, a.w, a.dw, a.db, spec(a, lr));
               be.groupedBackwardWeight(rt, dys, m, xs, s, b.dw, b.db, new Uint8Array(rt.nodeCount).fill(1));
               if (kind === 'adam') be.adamUpdate(b.w, b.dw, b.m, b.v, m * s, rt.node, rt.nodeCount, b.steps, decayScale, lr, 0.05, 0.9, 0.999, 1e-8, true);
               else be.sgdUpdate(b.w, b.dw, b.m, m * s, rt.node, rt.nodeCount, b.steps, decayScale, lr, 0.05, 0.8, true);
             }
-            const what = `${be.name}${nt ? ` threads=${nt}` : ''} ${kind} k=${k} N=${N} m=${m} s=${s} decay=${decayScale ? 'yes' : 'no'}`;
+            const what = `${be.name}${nt ? ` threads=${nt}` : ''}${here ? ' in place' : ''} ${kind} k=${k} N=${N} m=${m} s=${s} decay=${decayScale ? 'yes' : 'no'}`;
             for (const key of ['w', 'm', 'v', 'db', 'dw'] as const) assertBitEqual(a[key], b[key], `${what}: ${key}`);
             assert.deepEqual(Array.from(a.steps), Array.from(b.steps), `${what}: step counts`);
             assert.ok(a.dw.every((x) => x === 0), `${what}: gradients left at zero`);

@@ -40,7 +40,16 @@
  * The trainer's fused step (groupedBackwardWeightStep) makes each batch of nodes' weight gradients in linear
  * memory and applies the update from there, so the gradients never cross into JS arrays: one epoch of the
  * default model 1.18× faster (`treegate train --epochs 1 --backend wasm`, four runs alternating with the
- * composed step: 14.4–16.8 s of training against 17.5–19.3 s; the same model byte for byte).
+ * composed step: 14.4–16.8 s of training against 17.5–19.3 s; the same model byte for byte). Where the weights and
+ * the optimizer's state live in the module's memory, each node but one too big for a thread's share makes its
+ * whole step on one thread (nodeStep: its gradient a block of rows at a time in that thread's scratch, each block's
+ * update right after it), the threads claiming nodes as they come: no wait between a node's product and its update,
+ * and the gradient stays in cache. Against the product and the update each split between the threads with a wait
+ * between, the tree layer's training step (512 wide, N = 256; `bash bench/step-ab/run.sh HEAD . wasm 2,4,5,6,7,8 6`,
+ * bench/saved/2026-12-02-zen5-step-ab-nodestep.txt): 1.23× and 1.25× faster at k = 7 and 8 (k = 8: 120.7 →
+ * 96.2 ms), 1.04–1.07× at k = 4–6 (the separate optimizer step, which it leaves alone, read 0.95–1.07×); the default model's epoch the same (4.9–6.1 s
+ * either way, `treegate train --backend wasm --epochs 1`, three runs each, alternating; few rows in 256×256 nodes);
+ * the same bits.
  */
 /*
  * Threads (threads.ts): build/treegate-threads.wasm runs the same kernels on a shared memory that worker threads
@@ -111,13 +120,15 @@ interface Kernels {
     clear: number): void;
   adamUpdate(w: number, g: number, m: number, v: number, slotSize: number, count: number, coef: number,
     lr: number, b1: number, b2: number, eps: number, clear: number): void;
+  nodeStep(m: number, s: number, K: number, dy: number, x: number, w: number, mo: number, vo: number, coef: number, hp: number,
+    nb: number, scratch: number): void;
 }
 
 const KERNEL_NAMES = [
   'heapBase', 'gemm', 'rowsNT', 'gemmScratchBytes', 'gemmTransposes', 'packB', 'packedBBytes', 'gemmPackedB',
   'addRowVector', 'addArrays', 'addPathsCols',
   'addColumnSums', 'rowDots', 'scaleRows', 'reluForward', 'reluBackward', 'tanhForward', 'tanhBackward', 'softmaxCrossEntropy',
-  'gatherRows', 'scatterRows', 'sgdUpdate', 'adamUpdate',
+  'gatherRows', 'scatterRows', 'sgdUpdate', 'adamUpdate', 'nodeStep',
 ] as const;
 
 const PAGE = 65536;
@@ -350,6 +361,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
   const OP_ROWS = KERNEL_NAMES.indexOf('rowsNT'), OP_ADAM = KERNEL_NAMES.indexOf('adamUpdate'), OP_SGD = KERNEL_NAMES.indexOf('sgdUpdate');
   const OP_PATHS = KERNEL_NAMES.indexOf('addPathsCols');
   const OP_ADD = KERNEL_NAMES.indexOf('addArrays'), OP_ADD_ROW = KERNEL_NAMES.indexOf('addRowVector');
+  const OP_NODE_STEP = KERNEL_NAMES.indexOf('nodeStep');
 
   // ---- threads (threads.ts): a job is a list of kernel calls ([kernel, scratch argument or -1, arguments …])
   // that write disjoint outputs; `parts` splits a product's output columns so that each part is worth starting
@@ -863,9 +875,24 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     const scratch = scratchFor(Math.max(k.gemmScratchBytes(m, widest(s, work(2 * L.minRows * ms, 0)), L.maxRows),
       k.gemmScratchBytes(nbRows, s, SMALL_M)));
     const pu = step ? updateBuffers(per, ms, step.st) : null;
+    const whole = step && per === 1 ? wholeSteps(rt, L.count, ms, step) : null;
+    const pcWhole = whole ? A.alloc(24 * whole.count) : 0, hp = whole ? A.alloc(40) : 0;
+    const nb = 8 * Math.max(1, Math.floor(STREAM_FLOATS / (8 * Math.max(1, s)))); // blocks()' rows
+    const wholeScratch = whole ? scratchFor(4 * (nb + 7) * s + 64 + k.gemmScratchBytes(nb + 7, s, whole.maxRows)) : null;
     A.commit();
     A.put(py, dys, L.lo * m, L.hi * m);
     A.put(px, xs, L.lo * s, L.hi * s);
+    if (whole) {
+      // the nodes each thread steps whole, claimed as they come: gradient and update a block of rows at a time
+      const st = step!.st, adam = st.kind === 'adam', list = whole.list;
+      slotScalars(pcWhole, whole.count, (q) => rt.node[list[q]], st.steps, st.decayScale, st.weightDecay, adam ? [st.beta1, st.beta2] : null);
+      A.f64.set([adam ? 1 : 0, st.lr, adam ? st.beta1 : st.momentum, st.beta2, st.eps], hp >>> 3);
+      run(Array.from(list.subarray(0, whole.count), (g, q) => {
+        const r0 = rt.start[g] - L.lo, o = rt.node[g] * ms;
+        return [OP_NODE_STEP, 11, m, s, rt.end[g] - rt.start[g], py + 4 * r0 * m, px + 4 * r0 * s, addr(step!.w, o), addr(st.m, o),
+          adam ? addr(st.v!, o) : 0, pcWhole + (adam ? 24 : 8) * q, hp, nb, 0];
+      }), wholeScratch);
+    }
     /**
      * The products dU (+)= dyᵀ x of node g (its rows) into du: for a node of few rows alone in its batch, a block of
      * dU's rows at a time. With a step, each job zeroes its part of du first (gemm's accumulateOrZero 2: the bits of
@@ -888,6 +915,12 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     for (let b = 0; b < L.count; b += per) {
       const n = Math.min(per, L.count - b), g = b;
       const nr = rt.end[g] - rt.start[g];
+      if (whole?.has[g]) {
+        if (!dbHere) putSlots(rt, g, 1, dbias, m, pb);
+        biasSums(g, pb);
+        if (!dbHere) getSlots(rt, g, 1, dbias, m, pb);
+        continue;
+      }
       if (!dwHere && per === 1 && nr < SMALL_M && s > 0) {
         // dU += dyᵀ x a block of dU's rows at a time (read, updated, written back), then dc as the kernel does;
         // with a step, the blocks are made in place in linear memory from zero (each job zeroes its own)
@@ -915,6 +948,34 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
       else if (!dwHere) getSlots(rt, b, n, dw, ms, pw);
       if (!dbHere) getSlots(rt, b, n, dbias, m, pb);
     }
+  }
+
+  /**
+   * The listed nodes (of rt's first `count`) whose fused step one thread makes whole (nodeStep), where the weights
+   * and the optimizer's state are in the module's memory: each node with rows whose work (product and update) is at
+   * most a thread's share of the list's; a bigger one is split between the threads as before. Null where none.
+   */
+  function wholeSteps(rt: Routing, count: number, ms: number, step: { w: Float32Array; st: WeightStep }):
+    { list: Int32Array; count: number; has: Uint8Array; maxRows: number } | null {
+    const st = step.st;
+    if (!inPlace(step.w) || !inPlace(st.m) || (st.kind === 'adam' && !inPlace(st.v!))) return null;
+    const cost = (g: number): number => {
+      const nr = rt.end[g] - rt.start[g];
+      return nr > 0 ? work(2 * nr * ms, 0) + UPDATE_NS * ms : 0;
+    };
+    let total = 0;
+    for (let g = 0; g < count; g++) total += cost(g);
+    const T = threadsNow(), list = new Int32Array(count), has = new Uint8Array(count);
+    let n = 0, maxRows = 0;
+    for (let g = 0; g < count; g++) {
+      const c = cost(g);
+      if (c > 0 && c * T <= total) {
+        list[n++] = g;
+        has[g] = 1;
+        maxRows = Math.max(maxRows, rt.end[g] - rt.start[g]);
+      }
+    }
+    return n > 0 ? { list, count: n, has, maxRows } : null;
   }
 
   /**

@@ -215,6 +215,7 @@ export class Team {
     if (this.pending) throw new Error('treegate wasm backend: a job was posted before the last one was waited for');
     if (rows.length === 0) return;
     if (rows.length > MAX_PARTS) throw new Error(`treegate wasm backend: a job of ${rows.length} parts (at most ${MAX_PARTS})`);
+    for (const r of rows) if (r.length > ARGS) throw new Error(`treegate wasm backend: a part of ${r.length} numbers (at most ${ARGS})`);
     if (scratch && scratch.bytes % 64 !== 0) throw new Error('treegate wasm backend: scratch slices must be 64-byte multiples');
     if (this.wanted <= 1 || this.broken) {
       this.pending = { rows, scratch, posted: false };
