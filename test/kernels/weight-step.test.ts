@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import { jsBackend, type Backend } from '../../src/kernels/backend.js';
 import { nativeBackend } from '../../src/kernels/native/index.js';
 import { Routing } from '../../src/kernels/routing.js';
+import type { WasmBackend } from '../../src/kernels/wasm/core.js';
 import { loadWasmBackend } from '../../src/kernels/wasm/index.js';
 import type { WeightStep } from '../../src/kernels/weight-step.js';
 import { assertBitEqual, assertClose, randomArray, Rng } from '../helpers.js';
@@ -31,27 +32,39 @@ test('groupedBackwardWeightStep = groupedBackwardWeight + adamUpdate / sgdUpdate
     [4, 64, 256, 256], [1, 256, 512, 512],
     // one node that costs more than a thread's share: the native threads split its product and its update (the
     // second with a slot smaller than the 64-element pieces)
-    [0, 256, 512, 512], [0, 20000, 3, 20]] as const) {
-    const T = 2 ** (k + 1) - 1, leaves = 2 ** k, rt = new Routing();
-    rt.leaf = Int32Array.from({ length: Math.max(1, N) }, () => rng.int(leaves));
-    rt.sort(N, k);
+    [0, 256, 512, 512], [0, 20000, 3, 20],
+    // nodes that go one at a time with an odd width, 117 rows of dU in blocks of 56 (wasm's nodeStep merges the last
+    // 5 into the one before; its updates start at odd elements)
+    [1, 12, 117, 515],
+    // k = −1: a list (not a tree) of one node of 200 rows and two of 4: on two threads wasm splits the first between
+    // them and steps each of the others whole on one
+    [-1, 208, 256, 256]] as const) {
+    const mixed = k < 0, T = mixed ? 3 : 2 ** (k + 1) - 1, leaves = 2 ** Math.max(0, k), rt = new Routing();
+    if (mixed) {
+      Object.assign(rt, { nodeCount: 3, node: Int32Array.of(0, 1, 2), start: Int32Array.of(0, 200, 204), end: Int32Array.of(200, 204, 208),
+        n: N, depth: 1, perm: Int32Array.from({ length: N }, (_, i) => i), leaf: new Int32Array(N) });
+    } else {
+      rt.leaf = Int32Array.from({ length: Math.max(1, N) }, () => rng.int(leaves));
+      rt.sort(N, k);
+    }
     const xs = randomArray(rng, N * s), dys = randomArray(rng, N * m), w0 = randomArray(rng, T * m * s), m0 = randomArray(rng, T * m * s, 0.1);
     const v0 = randomArray(rng, T * m * s, 0.1).map(Math.abs), b0 = randomArray(rng, T * m);
     const decay = Float32Array.from({ length: T }, (_, t) => 0.5 ** t);
     for (const kind of ['adam', 'sgd'] as const) {
       for (const decayScale of [decay, null]) {
         // copy: JS arrays, or (`here`) arrays made by the backend's floats() (wasm: in its memory, where its fused
-        // step makes each node's gradient and update on one thread)
+        // step makes each node's gradient and update on one thread), the bias gradient there too for Adam only
         const fresh = (be: Backend, here = false): State => {
-          const copy = (a: Float32Array): Float32Array => {
-            if (!here) return a.slice();
+          const copy = (a: Float32Array, place = here): Float32Array => {
+            if (!place) return a.slice();
             const o = be.floats(a.length);
             o.set(a);
             return o;
           };
-          return { w: copy(w0), dw: copy(new Float32Array(T * m * s)), db: copy(b0), m: copy(m0), v: copy(v0),
+          return { w: copy(w0), dw: copy(new Float32Array(T * m * s)), db: copy(b0, here && kind === 'adam'), m: copy(m0), v: copy(v0),
             steps: Int32Array.from({ length: T }, (_, t) => t % 4) };
         };
+        const release = (be: Backend, st: State): void => [st.w, st.dw, st.db, st.m, st.v].forEach((x) => be.release(x));
         const spec = (st: State, lr: number): WeightStep => ({ kind, m: st.m, v: kind === 'adam' ? st.v : null, steps: st.steps,
           decayScale, lr, weightDecay: 0.05, beta1: 0.9, beta2: 0.999, eps: 1e-8, momentum: 0.8 });
         let js: State | null = null;
@@ -60,6 +73,7 @@ test('groupedBackwardWeightStep = groupedBackwardWeight + adamUpdate / sgdUpdate
           for (const [nt, here] of threads.flatMap((nt) => [[nt, false], [nt, true]] as const)) {
             if (nt) (be as unknown as { setThreads(n: number): number }).setThreads(nt);
             const [a, b] = [fresh(be, here), fresh(be)];
+            const whole = (): number => (be as Partial<WasmBackend>).info?.().nodeSteps ?? 0, before = whole();
             for (const lr of [0.01, 0.003]) {  // two steps: the second with moments and step counts of the first
               be.groupedBackwardWeightStep(rt, dys, m, xs, s, a.w, a.dw, a.db, spec(a, lr));
               be.groupedBackwardWeight(rt, dys, m, xs, s, b.dw, b.db, new Uint8Array(rt.nodeCount).fill(1));
@@ -70,10 +84,20 @@ test('groupedBackwardWeightStep = groupedBackwardWeight + adamUpdate / sgdUpdate
             for (const key of ['w', 'm', 'v', 'db', 'dw'] as const) assertBitEqual(a[key], b[key], `${what}: ${key}`);
             assert.deepEqual(Array.from(a.steps), Array.from(b.steps), `${what}: step counts`);
             assert.ok(a.dw.every((x) => x === 0), `${what}: gradients left at zero`);
+            // wasm in place, nodes one at a time: on one thread every node with rows is stepped whole (twice), on two
+            // all but the mixed list's big one
+            if (be === wasm && here && m * s + m > 16384) {
+              let rowsful = 0;
+              for (let g = 0; g < rt.nodeCount; g++) if (rt.end[g] > rt.start[g]) rowsful++;
+              const expected = nt === 1 ? 2 * rowsful : mixed ? 4 : null;
+              if (expected !== null) assert.equal(whole() - before, expected, `${what}: nodes stepped whole on one thread`);
+            }
+            release(be, b);
             outs.push(a);
           }
           if (threads[0]) (be as unknown as { setThreads(n: number): number }).setThreads(2);
           for (const o of outs.slice(1)) assertBitEqual(o.w, outs[0].w, `${be.name} ${kind} k=${k} m=${m} s=${s}: threads agree`);
+          outs.forEach((o, i) => i > 0 && release(be, o));
           if (!js) js = outs[0];
           else {
             const what = `${be.name} against js ${kind} k=${k} N=${N} m=${m} s=${s}`;

@@ -41,8 +41,9 @@
  * memory and applies the update from there, so the gradients never cross into JS arrays: one epoch of the
  * default model 1.18× faster (`treegate train --epochs 1 --backend wasm`, four runs alternating with the
  * composed step: 14.4–16.8 s of training against 17.5–19.3 s; the same model byte for byte). Where the weights and
- * the optimizer's state live in the module's memory, each node but one too big for a thread's share makes its
- * whole step on one thread (nodeStep: its gradient a block of rows at a time in that thread's scratch, each block's
+ * the optimizer's state live in the module's memory and the nodes go one at a time (a node's m·s + m floats past
+ * half the streamed block's 32 768; smaller nodes go in batches as before), each node but one too big for a
+ * thread's share makes its whole step on one thread (nodeStep: its gradient a block of rows at a time in that thread's scratch, each block's
  * update right after it), the threads claiming nodes as they come: no wait between a node's product and its update,
  * and the gradient stays in cache. Against the product and the update each split between the threads with a wait
  * between, the tree layer's training step (512 wide, N = 256; `bash bench/step-ab/run.sh HEAD . wasm 2,4,5,6,7,8 6`,
@@ -298,9 +299,10 @@ export type WasmBackend = Backend & {
   setThreads(n: number): number;
   /**
    * Its threads now and at most, the bytes of its module's memory (which never shrinks), the kernel calls its
-   * worker threads have run so far (0 on one thread: whether the workers do anything) and the workers up now.
+   * worker threads have run so far (0 on one thread: whether the workers do anything), the workers up now, and the
+   * nodes whose fused optimizer step one thread has made whole so far (nodeStep; whether that path runs).
    */
-  info(): { threads: number; maxThreads: number; memoryBytes: number; workerParts: number; workersUp: number };
+  info(): { threads: number; maxThreads: number; memoryBytes: number; workerParts: number; workersUp: number; nodeSteps: number };
   /**
    * Stops the worker threads this backend started (they hold its module instances and its memory). The backend
    * keeps working: a later call that splits its work starts new ones, unless setThreads(1) came first.
@@ -362,6 +364,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
   const OP_PATHS = KERNEL_NAMES.indexOf('addPathsCols');
   const OP_ADD = KERNEL_NAMES.indexOf('addArrays'), OP_ADD_ROW = KERNEL_NAMES.indexOf('addRowVector');
   const OP_NODE_STEP = KERNEL_NAMES.indexOf('nodeStep');
+  let nodeSteps = 0; // nodes whose fused step one thread made whole (info())
 
   // ---- threads (threads.ts): a job is a list of kernel calls ([kernel, scratch argument or -1, arguments …])
   // that write disjoint outputs; `parts` splits a product's output columns so that each part is worth starting
@@ -839,7 +842,8 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
   /**
    * The backend's groupedBackwardWeightStep: each batch of nodes' weight gradients are made in linear memory
    * from zero (dw holds zeros at the listed nodes) and the step is applied from there, w, m and v streamed
-   * through the update buffers; dw is neither copied in nor out, nor cleared. The same kernels on the same
+   * through the update buffers (or, where they are in the module's memory and nodes go one at a time, each node's
+   * gradient and step made whole on one thread: wholeSteps); dw is neither copied in nor out, nor cleared. The same kernels on the same
    * values as groupedBackwardWeight followed by adamUpdate / sgdUpdate, so the same bits.
    */
   function groupedBackwardWeightStep(rt: Routing, dys: Float32Array, m: number, xs: Float32Array, s: number,
@@ -885,6 +889,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     if (whole) {
       // the nodes each thread steps whole, claimed as they come: gradient and update a block of rows at a time
       const st = step!.st, adam = st.kind === 'adam', list = whole.list;
+      nodeSteps += whole.count;
       slotScalars(pcWhole, whole.count, (q) => rt.node[list[q]], st.steps, st.decayScale, st.weightDecay, adam ? [st.beta1, st.beta2] : null);
       A.f64.set([adam ? 1 : 0, st.lr, adam ? st.beta1 : st.momentum, st.beta2, st.eps], hp >>> 3);
       run(Array.from(list.subarray(0, whole.count), (g, q) => {
@@ -951,8 +956,8 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
   }
 
   /**
-   * The listed nodes (of rt's first `count`) whose fused step one thread makes whole (nodeStep), where the weights
-   * and the optimizer's state are in the module's memory: each node with rows whose work (product and update) is at
+   * The listed nodes (of rt's first `count`, which go one at a time) whose fused step one thread makes whole
+   * (nodeStep), where the weights and the optimizer's state are in the module's memory: each node with rows whose work (product and update) is at
    * most a thread's share of the list's; a bigger one is split between the threads as before. Null where none.
    */
   function wholeSteps(rt: Routing, count: number, ms: number, step: { w: Float32Array; st: WeightStep }):
@@ -1306,7 +1311,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
       return team ? team.setThreads(n) : 1;
     },
     info: () => ({ threads: threadsNow(), maxThreads: team?.maxThreads ?? 1, memoryBytes: k.memory.buffer.byteLength,
-      workerParts: team?.workerParts ?? 0, workersUp: team?.workersUp ?? 0 }),
+      workerParts: team?.workerParts ?? 0, workersUp: team?.workersUp ?? 0, nodeSteps }),
     close: () => team?.close(),
     whenStarted: (timeoutMs = 10_000) => (team ? team.whenStarted(timeoutMs) : Promise.resolve()),
   });
