@@ -42,15 +42,16 @@
  * default model 1.18× faster (`treegate train --epochs 1 --backend wasm`, four runs alternating with the
  * composed step: 14.4–16.8 s of training against 17.5–19.3 s; the same model byte for byte). Where the weights and
  * the optimizer's state live in the module's memory and the nodes go one at a time (a node's m·s + m floats past
- * half the streamed block's 32 768; smaller nodes go in batches as before), each node but one too big for a
- * thread's share makes its whole step on one thread (nodeStep: its gradient a block of rows at a time in that thread's scratch, each block's
- * update right after it), the threads claiming nodes as they come: no wait between a node's product and its update,
- * and the gradient stays in cache. Against the product and the update each split between the threads with a wait
- * between, the tree layer's training step (512 wide, N = 256; `bash bench/step-ab/run.sh HEAD . wasm 2,4,5,6,7,8 6`,
- * bench/saved/2026-12-02-zen5-step-ab-nodestep.txt): 1.23× and 1.25× faster at k = 7 and 8 (k = 8: 120.7 →
- * 96.2 ms), 1.04–1.07× at k = 4–6 (the separate optimizer step, which it leaves alone, read 0.95–1.07×); the default model's epoch the same (4.9–6.1 s
- * either way, `treegate train --backend wasm --epochs 1`, three runs each, alternating; few rows in 256×256 nodes);
- * the same bits.
+ * half the streamed block's 32 768; smaller nodes go in batches as before), each node but one too big for a thread's
+ * share makes its whole step on one thread (nodeStep: its gradient a block of rows at a time in that thread's
+ * scratch, each block's update right after it), the threads claiming nodes as they come: no wait between a node's
+ * product and its update, and the gradient stays in cache. Against the product and the update each split between the
+ * threads with a wait between, the tree layer's training step (512 wide, N = 256;
+ * `bash bench/step-ab/run.sh HEAD . wasm 2,4,5,6,7,8 6`, bench/saved/2026-12-02-zen5-step-ab-nodestep.txt): 1.23×
+ * and 1.25× faster at k = 7 and 8 (k = 8: 120.7 → 96.2 ms), 1.04–1.07× at k = 4–6 (the separate optimizer step,
+ * which it leaves alone, read 0.95–1.07×);
+ * the default model's epoch the same (4.9–6.1 s either way, `treegate train --backend wasm --epochs 1`, three runs
+ * each, alternating; few rows in 256×256 nodes); the same bits.
  */
 /*
  * Threads (threads.ts): build/treegate-threads.wasm runs the same kernels on a shared memory that worker threads
@@ -843,8 +844,8 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
    * The backend's groupedBackwardWeightStep: each batch of nodes' weight gradients are made in linear memory
    * from zero (dw holds zeros at the listed nodes) and the step is applied from there, w, m and v streamed
    * through the update buffers (or, where they are in the module's memory and nodes go one at a time, each node's
-   * gradient and step made whole on one thread: wholeSteps); dw is neither copied in nor out, nor cleared. The same kernels on the same
-   * values as groupedBackwardWeight followed by adamUpdate / sgdUpdate, so the same bits.
+   * gradient and step made whole on one thread: wholeSteps); dw is neither copied in nor out, nor cleared. The same
+   * kernels on the same values as groupedBackwardWeight followed by adamUpdate / sgdUpdate, so the same bits.
    */
   function groupedBackwardWeightStep(rt: Routing, dys: Float32Array, m: number, xs: Float32Array, s: number,
     w: Float32Array, dw: Float32Array, dbias: Float32Array, st: WeightStep): void {
