@@ -711,9 +711,13 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     return Math.max(1, Math.floor(STREAM_FLOATS / Math.max(1, slotFloats)));
   }
 
-  /** Floats of one of streamRows' block buffers for rows of `len` floats (a block has up to nb + 7 rows). */
+  /** Rows of streamRows' blocks (and nodeStep's) for rows of `len` floats: a multiple of 8 holding about STREAM_FLOATS. */
+  function blockRows(len: number): number {
+    return 8 * Math.max(1, Math.floor(STREAM_FLOATS / (8 * Math.max(1, len))));
+  }
+  /** Floats of one of streamRows' block buffers for rows of `len` floats (a block has up to blockRows + 7 rows). */
   function blockFloats(len: number): number {
-    return (8 * Math.max(1, Math.floor(STREAM_FLOATS / (8 * len))) + 7) * len;
+    return (blockRows(len) + 7) * len;
   }
   /**
    * Streams the R×len row-major matrix at src[off] through two block buffers at byte address p (blockFloats(len)
@@ -737,7 +741,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
   }
   /** streamRows' blocks of rows [0, R): [first row, rows]. */
   function blocks(R: number, len: number): Array<[number, number]> {
-    const nb = 8 * Math.max(1, Math.floor(STREAM_FLOATS / (8 * len))), out: Array<[number, number]> = [];
+    const nb = blockRows(len), out: Array<[number, number]> = [];
     for (let r0 = 0; r0 < R;) {
       const n = R - r0 - nb < 8 ? R - r0 : nb;
       out.push([r0, n]);
@@ -882,7 +886,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     const pu = step ? updateBuffers(per, ms, step.st) : null;
     const whole = step && per === 1 ? wholeSteps(rt, L.count, ms, step) : null;
     const pcWhole = whole ? A.alloc(24 * whole.count) : 0, hp = whole ? A.alloc(40) : 0;
-    const nb = 8 * Math.max(1, Math.floor(STREAM_FLOATS / (8 * Math.max(1, s)))); // blocks()' rows
+    const nb = blockRows(s);
     const wholeScratch = whole ? scratchFor(4 * (nb + 7) * s + 64 + k.gemmScratchBytes(nb + 7, s, whole.maxRows)) : null;
     A.commit();
     A.put(py, dys, L.lo * m, L.hi * m);
