@@ -49,9 +49,8 @@
  * threads with a wait between, the tree layer's training step (512 wide, N = 256;
  * `bash bench/step-ab/run.sh HEAD . wasm 2,4,5,6,7,8 6`, bench/saved/2026-12-02-zen5-step-ab-nodestep.txt): 1.23×
  * and 1.25× faster at k = 7 and 8 (k = 8: 120.7 → 96.2 ms), 1.04–1.07× at k = 4–6 (the separate optimizer step,
- * which it leaves alone, read 0.95–1.07×);
- * the default model's epoch the same (4.9–6.1 s either way, `treegate train --backend wasm --epochs 1`, three runs
- * each, alternating; few rows in 256×256 nodes); the same bits.
+ * which it leaves alone, read 0.95–1.07×); the default model's epoch the same (4.9–6.1 s either way,
+ * `treegate train --backend wasm --epochs 1`, three runs each, alternating; few rows in 256×256 nodes); the same bits.
  */
 /*
  * Threads (threads.ts): build/treegate-threads.wasm runs the same kernels on a shared memory that worker threads
@@ -922,13 +921,17 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
       const nr = rt.end[g] - rt.start[g];
       if (nr > 0) k.addColumnSums(py + 4 * (rt.start[g] - L.lo) * m, nr, m, dbHere ? addr(dbias, rt.node[g] * m) : at);
     };
+    /** biasSums of a node alone in its batch, its dc copied in and out of the buffer where dbias is not in place. */
+    const nodeBias = (g: number): void => {
+      if (!dbHere) putSlots(rt, g, 1, dbias, m, pb);
+      biasSums(g, pb);
+      if (!dbHere) getSlots(rt, g, 1, dbias, m, pb);
+    };
     for (let b = 0; b < L.count; b += per) {
       const n = Math.min(per, L.count - b), g = b;
       const nr = rt.end[g] - rt.start[g];
       if (whole?.has[g]) {
-        if (!dbHere) putSlots(rt, g, 1, dbias, m, pb);
-        biasSums(g, pb);
-        if (!dbHere) getSlots(rt, g, 1, dbias, m, pb);
+        nodeBias(g);
         continue;
       }
       if (!dwHere && per === 1 && nr < SMALL_M && s > 0) {
@@ -940,9 +943,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
           streamRows(dw, rt.node[g] * ms, m, s, pw, (j0, nj, at) => parts(s, work(2 * nr * nj * s, 0), 4).map(([j, c]) =>
             [OP_GEMM, 12, nj, c, nr, dy + 4 * j0, 1, m, x + 4 * j, s, 1, at + 4 * j, s, 1, 0]), scratch, true);
         }
-        if (!dbHere) putSlots(rt, g, 1, dbias, m, pb);
-        biasSums(g, pb);
-        if (!dbHere) getSlots(rt, g, 1, dbias, m, pb);
+        nodeBias(g);
         if (step) stepSlots(rt, g, 1, ms, pw, step.w, step.st, pu!);
         continue;
       }
@@ -962,8 +963,9 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
 
   /**
    * The listed nodes (of rt's first `count`, which go one at a time) whose fused step one thread makes whole
-   * (nodeStep), where the weights and the optimizer's state are in the module's memory: each node with rows whose work (product and update) is at
-   * most a thread's share of the list's; a bigger one is split between the threads as before. Null where none.
+   * (nodeStep), where the weights and the optimizer's state are in the module's memory: each node with rows whose
+   * work (product and update) is at most a thread's share of the list's; a bigger one is split between the threads
+   * as before. Null where none.
    */
   function wholeSteps(rt: Routing, count: number, ms: number, step: { w: Float32Array; st: WeightStep }):
     { list: Int32Array; count: number; has: Uint8Array; maxRows: number } | null {
