@@ -39,6 +39,10 @@ using PathsFn = void (*)(const float* w, int64_t size, const int32_t* node, cons
                          const int32_t* outAt, int64_t count, float* out, int64_t c0, int64_t c1, float* scratch,
                          int64_t block, bool stream);
 
+// dst[0, n) = (first ? 0 : dst) + src[0, n): a gradient added into its parent's in pathWeightStep (0 + x, not a copy,
+// so that −0 becomes +0 as in an add into zeros).
+using AddFn = void (*)(float* dst, const float* src, int64_t n, bool first);
+
 // Row counts from which gemm sums each element of the NT form (forward: Kernels::chainRowsNT, one per instruction
 // set) and of the NN form (input gradient: kChainRowsNN) in one chain over p, whatever the row count (below them:
 // dot products, direct tiles, each summing in its own order, but also the same order for every row count under
@@ -60,6 +64,7 @@ struct Kernels {
   PackFn packPanels;
   PackedFn packedRows;
   PathsFn addPathsCols;
+  AddFn addInto;
 };
 namespace avx512 { extern const Kernels kernels; }
 namespace avx2 { extern const Kernels kernels; }

@@ -889,4 +889,16 @@ void sgdSlot(float* w, float* g, float* v, int64_t e0, int64_t e1, float lr, flo
   }
 }
 
-extern const Kernels kernels = {gemm, gemmStream, adamSlot, sgdSlot, fmaBurn, readSum, NR, CHAIN_NT, packPanels, packedRows, addPathsCols};
+void addInto(float* dst, const float* src, int64_t n, bool first) {
+  int64_t i = 0;
+  if (first) {
+    for (; i + W <= n; i += W) store(dst + i, load(src + i) + (vf){});
+    for (; i < n; i++) dst[i] = 0.f + src[i];
+  } else {
+    for (; i + W <= n; i += W) store(dst + i, load(dst + i) + load(src + i));
+    for (; i < n; i++) dst[i] += src[i];
+  }
+}
+
+extern const Kernels kernels = {gemm, gemmStream, adamSlot, sgdSlot, fmaBurn, readSum, NR, CHAIN_NT, packPanels, packedRows, addPathsCols,
+                                addInto};

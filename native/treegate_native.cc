@@ -548,54 +548,155 @@ napi_value GroupedBackwardWeight(napi_env env, napi_callback_info info) {
 // Adam's bias corrections 1 / (1 − β^t) of a slot's t-th step, as adamUpdate and groupedBackwardWeightStep use them.
 inline float biasCorrection(double beta, int32_t t) { return (float)(1 / (1 - std::pow(beta, t))); }
 
+// The optimizer step of groupedBackwardWeightStep and pathWeightStep, from their arguments w (v[0]) and mState,
+// vState, steps, decayScale, hp (v[1 … 5]); hp = [kind (0 adam, 1 sgd), lr, weightDecay, β1, β2, ε, μ]; vState null
+// for sgd. `size` floats per node.
+struct NodeStep {
+  F32 w, ms, vs, d;
+  I32 steps;
+  int64_t size;
+  bool adam;
+  double lr, wd, b1, b2, eps, mu;
+  NodeStep(napi_env env, napi_value* v, int64_t size)
+      : w(f32(env, v[0], "w")), ms(f32(env, v[1], "mState")), vs(optional<F32, napi_float32_array>(env, v[2], "vState")),
+        d(optional<F32, napi_float32_array>(env, v[4], "decayScale")), steps(i32(env, v[3], "steps")), size(size) {
+    const F64 hp = typed<F64, napi_float64_array>(env, v[5], "hp");
+    if (hp.n < 7) throw ArgError{"hp: needs 7 settings"};
+    if (hp.p[0] != 0 && hp.p[0] != 1) throw ArgError{"unknown optimizer (hp[0] must be 0 for adam or 1 for sgd)"};
+    adam = hp.p[0] == 0;
+    lr = hp.p[1], wd = hp.p[2], b1 = hp.p[3], b2 = hp.p[4], eps = hp.p[5], mu = hp.p[6];
+    if (adam && !vs.p) throw ArgError{"adam needs its second moment v"};
+    if (ms.n < w.n || (adam && vs.n < w.n)) throw ArgError{"optimizer state smaller than the weights"};
+    if (size > 0 && (steps.n < w.n / size || (d.p && d.n < w.n / size))) throw ArgError{"steps or decayScale shorter than the node count"};
+  }
+  // the n elements of node t's slot from element `off` on, at the slot's step `step`, their gradient at g[0, n)
+  void update(int32_t t, int32_t step, const float* g, int64_t off, int64_t n) const {
+    const int64_t base = t * size + off;
+    const float lam = d.p ? (float)(wd * d.p[t]) : 0.f;
+    float* gm = const_cast<float*>(g);  // read only: the kernels write g only to clear it, and clear is false
+    if (adam)
+      isa->adamSlot(w.p + base, gm, ms.p + base, vs.p + base, 0, n, (float)lr, lam, (float)b1, (float)b2, (float)(1 - b1),
+                    (float)(1 - b2), (float)eps, biasCorrection(b1, step), biasCorrection(b2, step), false);
+    else isa->sgdSlot(w.p + base, gm, ms.p + base, 0, n, (float)lr, lam, (float)mu, false);
+  }
+};
+
 thread_local std::vector<float> stepGrad;  // a node's gradient in groupedBackwardWeightStep (one thread's)
 
 // groupedBackwardWeightStep(node, start, end, g0, g1, dys, m, xs, s, w, dbias, N, mState, vState, steps, decayScale,
-// hp): the optimizer step of every listed node's weights with its gradient dys[r]ᵀ xs[r], node by node as each
-// gradient is made, so that the gradient stays in cache and never reaches memory; dc_t += Σ_r dys[r] as
-// groupedBackwardWeight. hp = [kind (0 adam, 1 sgd), lr, weightDecay, β1, β2, ε, μ]; vState null for sgd. The
-// same weights and state as groupedBackwardWeight into zeroed gradients followed by adamUpdate / sgdUpdate of the
-// listed nodes: the same products (a gradient overwritten, as where `fresh`), the same per-slot update kernels on
-// pieces that start on multiples of 64 elements.
+// hp): the optimizer step (NodeStep) of every listed node's weights with its gradient dys[r]ᵀ xs[r], node by node as
+// each gradient is made, so that the gradient stays in cache and never reaches memory; dc_t += Σ_r dys[r] as
+// groupedBackwardWeight. The same weights and state as groupedBackwardWeight into zeroed gradients followed by
+// adamUpdate / sgdUpdate of the listed nodes: the same products (a gradient overwritten, as where `fresh`), the same
+// per-slot update kernels on pieces that start on multiples of 64 elements.
 napi_value GroupedBackwardWeightStep(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
     napi_value v[17];
     argv(env, info, 17, v);
-    const F32 w = f32(env, v[9], "w"), ms = f32(env, v[12], "mState");
-    const F32 vs = optional<F32, napi_float32_array>(env, v[13], "vState"), d = optional<F32, napi_float32_array>(env, v[15], "decayScale");
-    const I32 steps = i32(env, v[14], "steps");
     const int64_t m = i64(env, v[6], "m"), s = i64(env, v[8], "s"), size = m * s;
-    const F64 hp = typed<F64, napi_float64_array>(env, v[16], "hp");
-    if (hp.n < 7) throw ArgError{"hp: needs 7 settings"};
-    if (hp.p[0] != 0 && hp.p[0] != 1) throw ArgError{"unknown optimizer (hp[0] must be 0 for adam or 1 for sgd)"};
-    const bool adam = hp.p[0] == 0;
-    const double lr = hp.p[1], wd = hp.p[2], b1 = hp.p[3], b2 = hp.p[4], eps = hp.p[5], mu = hp.p[6];
-    if (adam && !vs.p) throw ArgError{"adam needs its second moment v"};
-    if (ms.n < w.n || (adam && vs.n < w.n)) throw ArgError{"optimizer state smaller than the weights"};
-    if (size > 0 && (steps.n < w.n / size || (d.p && d.n < w.n / size))) throw ArgError{"steps or decayScale shorter than the node count"};
-    // the n elements of node t's slot from element `off` on, their gradient at g[0, n)
-    auto update = [&](int32_t t, int32_t step, float* g, int64_t off, int64_t n) {
-      const int64_t base = t * size + off;
-      const float lam = d.p ? (float)(wd * d.p[t]) : 0.f;
-      if (adam)
-        isa->adamSlot(w.p + base, g, ms.p + base, vs.p + base, 0, n, (float)lr, lam, (float)b1, (float)b2, (float)(1 - b1),
-                      (float)(1 - b2), (float)eps, biasCorrection(b1, step), biasCorrection(b2, step), false);
-      else isa->sgdSlot(w.p + base, g, ms.p + base, 0, n, (float)lr, lam, (float)mu, false);
-    };
-    backwardWeight(env, v, w, [&](int64_t, int32_t t, int64_t K, const float* dy, const float* x, int nt) {
+    napi_value sv[6] = {v[9], v[12], v[13], v[14], v[15], v[16]};
+    const NodeStep st(env, sv, size);
+    backwardWeight(env, v, st.w, [&](int64_t, int32_t t, int64_t K, const float* dy, const float* x, int nt) {
       if ((int64_t)stepGrad.size() < size) stepGrad.resize(size);
       float* c = stepGrad.data();
-      const int32_t step = ++steps.p[t];
+      const int32_t step = ++st.steps.p[t];
       if (nt == 1) {
         isa->gemm(m, s, K, dy, 1, m, x, s, 1, c, s, false);
-        update(t, step, c, 0, size);
+        st.update(t, step, c, 0, size);
         return;
       }
       gemmPar(m, s, K, dy, 1, m, x, s, 1, c, s, false, nt);
       pool->run(nt, [&](int th) {  // split as adamUpdate splits a slot: on multiples of 64 elements
         const int64_t e0 = size * th / nt / 64 * 64, e1 = th == nt - 1 ? size : size * (th + 1) / nt / 64 * 64;
-        if (e1 > e0) update(t, step, c + e0, e0, e1 - e0);
+        if (e1 > e0) st.update(t, step, c + e0, e0, e1 - e0);
       }, (double)size / kParallelElements);
+    });
+    return undefined(env);
+  });
+}
+
+thread_local std::vector<float> pathGrad;  // one thread's gradient blocks in pathWeightStep, one per depth of the tree
+
+// pathWeightStep(node, start, end, g0, g1, dys, m, xs, s, w, dbias, N, mState, vState, steps, decayScale, hp, entry,
+// parent, at, count): the optimizer step (NodeStep) of a tree of nodes, each with its weight gradient: entry e < count
+// is node entry[e], a child of entry parent[e] (parents before their children, parent[e] < e; < 0 for a root, as
+// addPaths lists them); where at[e] ≥ 0 its gradient is the product dys[r]ᵀ xs[r] over the rows of range g0 + at[e]
+// (which must be node entry[e] and have no child entries; every range of the list is one entry's), else the sum of
+// its children's gradients. dc_t += Σ_r dys[r] for each range's node, as groupedBackwardWeight. The tree layer's
+// collapsed nodes and their frontier (src/layers/path-sums.ts).
+// Each thread takes blocks of rows of every node's table (bh rows, bh·s a multiple of 64 elements): per block, the
+// entries deepest first, each entry's gradient made in a buffer of its depth (the product, or the sum its children
+// added there) and applied, then added into its parent's buffer. No gradient reaches memory: the step reads and
+// writes the weights and state once. The same weights and state as groupedBackwardWeight of the ranges into zeroed
+// gradients, each parent's gradient summed from its children's (addRowVector, into zeros) and adamUpdate /
+// sgdUpdate of the entries' nodes: the same products per element, sums in the same order (two children's sum does
+// not depend on their order), and update pieces that start on multiples of 64 elements.
+napi_value PathWeightStep(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    napi_value v[21];
+    argv(env, info, 21, v);
+    F32 dys = f32(env, v[5], "dys"), xs = f32(env, v[7], "xs"), db = f32(env, v[10], "dbias");
+    const int64_t m = i64(env, v[6], "m"), s = i64(env, v[8], "s"), N = i64(env, v[11], "N"), size = m * s;
+    napi_value sv[6] = {v[9], v[12], v[13], v[14], v[15], v[16]};
+    const NodeStep st(env, sv, size);
+    if ((wide)N * s > xs.n || (wide)N * m > dys.n || size == 0) throw ArgError{"path weight step: buffers too small"};
+    const int64_t T = std::min(st.w.n / size, db.n / m);
+    const Ranges r = ranges(env, v, T, N);
+    const I32 entry = i32(env, v[17], "entry"), parent = i32(env, v[18], "parent"), at = i32(env, v[19], "at");
+    const int64_t count = i64(env, v[20], "count");
+    if (count > entry.n || count > parent.n || count > at.n) throw ArgError{"count past the entry lists"};
+    const int64_t R = r.g1 - r.g0;
+    std::vector<int32_t> level(count), children(count), used(R);
+    int32_t levels = 0;
+    for (int64_t e = 0; e < count; e++) {
+      const int32_t t = entry.p[e], p = parent.p[e], a = at.p[e];
+      if (t < 0 || t >= T) throw ArgError{"entry node id out of range"};
+      if (p >= e) throw ArgError{"a parent must come before its child (parent[e] < e, or < 0 for a root)"};
+      if (a < -1 || a >= R) throw ArgError{"at out of the node list"};
+      if (a >= 0 && (r.node.p[r.g0 + a] != t || used[a]++)) throw ArgError{"an entry's range must be its own node's, once"};
+      level[e] = p < 0 ? 0 : level[p] + 1;
+      if (p >= 0) children[p]++;
+      levels = std::max(levels, level[e] + 1);
+    }
+    for (int64_t e = 0; e < count; e++)
+      if (at.p[e] >= 0 && children[e]) throw ArgError{"an entry with a range has no children"};
+    for (int64_t g = 0; g < R; g++)
+      if (!used[g]) throw ArgError{"every range of the node list must be an entry's"};
+    if (repeats(entry.p, count)) throw ArgError{"node listed twice"};  // its step would be taken twice
+    std::vector<int32_t> step(count);
+    for (int64_t e = 0; e < count; e++) step[e] = ++st.steps.p[entry.p[e]];
+    for (int64_t g = r.g0; g < r.g1; g++) {
+      float* cb = db.p + (int64_t)r.node.p[g] * m;
+      for (int64_t i = r.start.p[g]; i < r.end.p[g]; i++) {
+        const float* d = dys.p + i * m;
+        for (int64_t j = 0; j < m; j++) cb[j] += d[j];
+      }
+    }
+    // blocks of bh rows: bh·s a multiple of 64 (each update piece starts on one), about 32 KB
+    int64_t q = 64;
+    while (q > 1 && s % (64 / q * 2) == 0) q /= 2;
+    const int64_t bh = std::max(q, 8192 / s / q * q), blocks = (m + bh - 1) / bh, span = bh * s;
+    const int nt = (int)std::min<int64_t>(count * size < kParallelElements ? 1 : threads, blocks);
+    pool->run(nt, [&](int th) {
+      if ((int64_t)pathGrad.size() < levels * span) pathGrad.resize(levels * span);
+      float* buf = pathGrad.data();
+      std::vector<char> started(levels, 0);  // whether a buffer holds a sum its children began
+      for (int64_t b = blocks * th / nt; b < blocks * (th + 1) / nt; b++) {
+        const int64_t i0 = b * bh, n = std::min(bh, m - i0) * s;
+        for (int64_t e = count - 1; e >= 0; e--) {
+          const int32_t L = level[e], a = at.p[e];
+          float* g = buf + L * span;
+          if (a >= 0) {
+            const int64_t r0 = r.start.p[r.g0 + a], K = r.end.p[r.g0 + a] - r0;
+            isa->gemm(n / s, s, K, dys.p + r0 * m + i0, 1, m, xs.p + r0 * s, s, 1, g, s, false);
+          } else if (!started[L]) std::fill(g, g + n, 0.f);
+          started[L] = 0;
+          st.update(entry.p[e], step[e], g, i0 * s, n);
+          if (L == 0) continue;
+          isa->addInto(buf + (L - 1) * span, g, n, !started[L - 1]);
+          started[L - 1] = 1;
+        }
+      }
     });
     return undefined(env);
   });
@@ -1118,6 +1219,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"groupedBackwardInput", nullptr, GroupedBackwardInput, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"groupedBackwardWeight", nullptr, GroupedBackwardWeight, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"groupedBackwardWeightStep", nullptr, GroupedBackwardWeightStep, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"pathWeightStep", nullptr, PathWeightStep, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adamUpdate", nullptr, AdamUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sgdUpdate", nullptr, SgdUpdate, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"addRowVector", nullptr, AddRowVector, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -3,7 +3,7 @@ import { addPaths } from './paths.js';
 import { gemmNN, gemmNT, gemmStrided, gemmTN } from './gemm.js';
 import { groupedBackwardInput, groupedBackwardWeight, groupedForward, packedFloats, packNodes, routedForward, type PackNodes, type RoutedForward } from './grouped.js';
 import { adamUpdate, sgdUpdate } from './optim.js';
-import { groupedBackwardWeightStep, type GroupedBackwardWeightStep } from './weight-step.js';
+import { groupedBackwardWeightStep, pathWeightStep, type GroupedBackwardWeightStep, type PathWeightStep } from './weight-step.js';
 import { TreegateError } from '../core/errors.js';
 import { withArgumentChecks } from './checked.js';
 
@@ -45,6 +45,7 @@ export interface Backend {
   readonly groupedBackwardInput: typeof groupedBackwardInput;
   readonly groupedBackwardWeight: typeof groupedBackwardWeight;
   readonly groupedBackwardWeightStep: GroupedBackwardWeightStep;
+  readonly pathWeightStep: PathWeightStep;
   readonly addRowVector: typeof elementwise.addRowVector;
   readonly addArrays: typeof elementwise.addArrays;
   readonly addPaths: typeof addPaths;
@@ -75,6 +76,7 @@ export const jsBackend: Backend = withArgumentChecks({
   release: () => {},
   gemmStrided, gemmNT, gemmNN, gemmTN,
   groupedForward, routedForward, packNodes, packedFloats, groupedBackwardInput, groupedBackwardWeight, groupedBackwardWeightStep,
+  pathWeightStep,
   ...elementwise,
   addPaths,
   sgdUpdate, adamUpdate,

@@ -85,6 +85,15 @@ export function withArgumentChecks(b: Backend): Backend {
       optimizerSlots(op, w, st.kind === 'adam' ? [dw, st.m, st.v!] : [dw, st.m], m * s, rt.node, rt.nodeCount, st.steps, st.decayScale, undefined);
       b.groupedBackwardWeightStep(rt, dys, m, xs, s, w, dw, dbias, st);
     },
+    pathWeightStep(rt, dys, m, xs, s, w, dw, dbias, st, entry, parent, at, count) {
+      const op = 'pathWeightStep', N = routing(op, rt, w, m * s, dbias, s, m);
+      floats(op, { dys: [dys, N * m], xs: [xs, N * s] });
+      checkWeightStep(st);
+      ints(op, { count });
+      optimizerSlots(op, w, st.kind === 'adam' ? [dw, st.m, st.v!] : [dw, st.m], m * s, entry, count, st.steps, st.decayScale, undefined);
+      pathTree(op, rt, entry, parent, at, count);
+      b.pathWeightStep(rt, dys, m, xs, s, w, dw, dbias, st, entry, parent, at, count);
+    },
     addRowVector(y, rows, cols, v) {
       ints('addRowVector', { rows, cols });
       floats('addRowVector', { y: [y, rows * cols], v: [v, cols] });
@@ -257,6 +266,28 @@ function routing(op: string, rt: Routing, w: Float32Array, size: number, bias: F
     if (start[g] < 0 || start[g] > end[g] || end[g] > N) fail(op, `node ${node[g]}'s rows [${start[g]}, ${end[g]}) are not inside [0, ${N})`);
   }
   return N;
+}
+
+/**
+ * pathWeightStep's tree: parents before their children; where at[e] ≥ 0, a range of rt with node entry[e] and no
+ * child entries; every range of rt taken by one entry.
+ */
+function pathTree(op: string, rt: Routing, entry: Int32Array, parent: unknown, at: unknown, count: number): void {
+  for (const [name, a] of [['parent', parent], ['at', at]] as const) {
+    if (!(a instanceof Int32Array) || a.length < count) fail(op, `${name} must be an Int32Array of at least ${count} entries`);
+  }
+  const p = parent as Int32Array, r = at as Int32Array, taken = new Uint8Array(rt.nodeCount), children = new Int32Array(count);
+  for (let e = 0; e < count; e++) {
+    if (p[e] >= e) fail(op, `parent[${e}] = ${p[e]}: a parent must come before its child (parent[e] < e, or < 0 for a root)`);
+    if (p[e] >= 0) children[p[e]]++;
+    if (r[e] < 0) continue;
+    if (r[e] >= rt.nodeCount) fail(op, `at[${e}] = ${r[e]} is not one of the routing's ${rt.nodeCount} ranges`);
+    if (rt.node[r[e]] !== entry[e]) fail(op, `at[${e}] = ${r[e]} is node ${rt.node[r[e]]}'s range, not entry ${e}'s node ${entry[e]}`);
+    if (taken[r[e]]++) fail(op, `range ${r[e]} is taken by two entries`);
+  }
+  for (let e = 0; e < count; e++) if (r[e] >= 0 && children[e] > 0) fail(op, `entry ${e} has a range and children: its gradient is one or the other`);
+  const left = taken.indexOf(0);
+  if (left >= 0) fail(op, `range ${left} (node ${rt.node[left]}) is no entry's: every range's gradient must be stepped`);
 }
 
 function optimizerSlots(op: string, w: Float32Array, state: Float32Array[], slotSize: number, slots: Int32Array, count: number,

@@ -1,4 +1,5 @@
 import { TreegateError } from '../core/errors.js';
+import { addRowVector } from './elementwise.js';
 import { groupedBackwardWeight } from './grouped.js';
 import { adamUpdate, sgdUpdate } from './optim.js';
 import type { Routing } from './routing.js';
@@ -30,6 +31,20 @@ export interface WeightStep {
  */
 export type GroupedBackwardWeightStep = (rt: Routing, dys: Float32Array, m: number, xs: Float32Array, s: number,
   w: Float32Array, dw: Float32Array, dbias: Float32Array, step: WeightStep) => void;
+
+/**
+ * The optimizer step of a tree of nodes, each with its weight gradient (the tree layer's collapsed nodes and their
+ * frontier: src/layers/path-sums.ts). Entry e < count is node entry[e], a child of entry parent[e] (parents before
+ * their children, parent[e] < e; < 0 for a root, as addPaths lists them). Where at[e] ≥ 0 its gradient is the product
+ * dU = dys[r]ᵀ xs[r] over the rows of rt's range at[e], which must be node entry[e] and have no child entries (every
+ * range of rt is one entry's); else it is the sum of its children's gradients. Each range's bias gradient
+ * dc_t += Σ_r dys[r] is added as by groupedBackwardWeight. `dw` must hold zeros at the entries' nodes and holds zeros
+ * there again afterwards. The result is that of groupedBackwardWeight of rt into dw, each entry's gradient added into
+ * its parent's (deepest first), and adamUpdate / sgdUpdate of the entries' nodes, bit for bit; the native backend
+ * makes each gradient a block of rows at a time in cache and never writes it to dw.
+ */
+export type PathWeightStep = (rt: Routing, dys: Float32Array, m: number, xs: Float32Array, s: number, w: Float32Array,
+  dw: Float32Array, dbias: Float32Array, step: WeightStep, entry: Int32Array, parent: Int32Array, at: Int32Array, count: number) => void;
 
 /** Throws a TreegateError naming the problem if `st` is not a step the kernels can apply (every backend checks it). */
 export function checkWeightStep(st: WeightStep): void {
@@ -63,3 +78,24 @@ export function composeWeightStep(k: Updates & { groupedBackwardWeight: typeof g
 }
 
 export const groupedBackwardWeightStep = composeWeightStep({ groupedBackwardWeight, adamUpdate, sgdUpdate });
+
+/** pathWeightStep as a backend's groupedBackwardWeight, addRowVector and update (the reference). */
+export function composePathWeightStep(k: Updates & { groupedBackwardWeight: typeof groupedBackwardWeight; addRowVector: typeof addRowVector }): PathWeightStep {
+  return (rt, dys, m, xs, s, w, dw, dbias, st, entry, parent, _at, count) => {
+    k.groupedBackwardWeight(rt, dys, m, xs, s, dw, dbias, new Uint8Array(rt.nodeCount).fill(1));
+    addIntoParents(k.addRowVector, dw, m * s, entry, parent, count);
+    applyWeightStep(k, w, dw, m * s, entry, count, st);
+  };
+}
+
+/**
+ * Each entry's table of g (`size` floats per node) added into its parent's, children before their parents: the sums
+ * of pathWeightStep's tree (entries listed parents first), by `add` (a backend's addRowVector).
+ */
+export function addIntoParents(add: typeof addRowVector, g: Float32Array, size: number, entry: Int32Array, parent: Int32Array,
+  count: number): void {
+  const table = (e: number): Float32Array => g.subarray(entry[e] * size, (entry[e] + 1) * size);
+  for (let e = count - 1; e >= 0; e--) if (parent[e] >= 0) add(table(parent[e]), 1, size, table(e));
+}
+
+export const pathWeightStep = composePathWeightStep({ groupedBackwardWeight, addRowVector, adamUpdate, sgdUpdate });

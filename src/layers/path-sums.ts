@@ -1,7 +1,7 @@
 import { shown, TreegateError } from '../core/errors.js';
 import { releaseFloats, type Backend } from '../kernels/backend.js';
 import { nodeDepth, Routing } from '../kernels/routing.js';
-import { applyWeightStep } from '../kernels/weight-step.js';
+import { addIntoParents } from '../kernels/weight-step.js';
 import type { EarlyStep } from './layer.js';
 import { nodeGradients } from './node-grads.js';
 import type { Param } from './param.js';
@@ -17,9 +17,11 @@ import type { Param } from './param.js';
  * What it saves: the products of the collapsed nodes, three times per step (forward, input and weight gradients);
  * what it costs: building the sums, one addPaths call (src/kernels/paths.ts) that reads each collapsed and frontier
  * node's table once and writes the frontier's sums (the fast backends a block of columns at a time, keeping the
- * collapsed nodes' prefix sums in cache), one add per collapsed node's child to add up its gradient (a pass over a
- * node's table, which the chain mostly finds in the last-level cache: doing those adds a block of columns at a time
- * as addPaths does measured no faster, 0.9–1.1×), and the frontier's optimizer step unfused from its product. Nodes
+ * collapsed nodes' prefix sums in cache), and the collapsed nodes' gradients as sums of their children's. In the
+ * training step (a backward with the optimizer's step) one pathWeightStep call makes the frontier's and collapsed
+ * nodes' gradients and applies them (src/kernels/weight-step.ts; native: a block of rows of every table at a time, so
+ * that no gradient reaches memory); in a backward without the step, one add per collapsed node's child adds up its
+ * gradient in place (a pass over a node's table, which the chain mostly finds in the last-level cache). Nodes
  * collapse from the rows the layer asks for (collapseRows, or its backend's choice: collapseFrom), and from twice
  * that, or more, where more than MAX_COLLAPSED nodes would collapse: the frontier's tables, at most MAX_COLLAPSED + 1
  * node tables (the children of collapsed nodes that do not collapse), are kept for the next step until the layer is
@@ -57,12 +59,11 @@ export class PathSums {
   private upRange: number[] = []; // [start, end) of each collapsed node's rows
   private collapsed = new Set<number>();
   // the path sums as addPaths builds them: the collapsed nodes and the frontier, depth first (a frontier node's
-  // entry writes its table), so that the sums kept while the tables are built are those of one path
+  // entry writes its table), so that the sums kept while the tables are built are those of one path; the same
+  // entries are pathWeightStep's tree, a frontier node's table number its range in frontNodes
   private pathNode = new Int32Array(0);
   private pathParent = new Int32Array(0);
   private pathOut = new Int32Array(0);
-  private present = new Set<number>(); // collapsed and frontier nodes
-  private summed = new Int32Array(0); // collapsed and frontier nodes, whose gradients are made in the weights' gradient
   private tables: Float32Array = new Float32Array(0); // the frontier's path sums
   private tableBias: Float32Array = new Float32Array(0); // the frontier's path sums of the biases
   private made: Backend | null = null; // the backend whose floats() made the tables
@@ -85,7 +86,6 @@ export class PathSums {
     this.up = [];
     this.upRange = [];
     this.collapsed.clear();
-    this.present.clear();
     const front: number[] = [], below: number[] = [];
     for (let g = 0; g < rt.nodeCount; g++) {
       const t = rt.node[g];
@@ -95,13 +95,11 @@ export class PathSums {
           this.upRange.push(rt.start[g], rt.end[g]);
           this.collapsed.add(t);
         } else front.push(g);
-        this.present.add(t);
       } else below.push(g);
     }
     sub(this.front, rt, front, (_, i) => i);
     sub(this.frontNodes, rt, front, (g) => rt.node[g]);
     sub(this.below, rt, below, (g) => rt.node[g]);
-    this.summed = Int32Array.from(this.present);
     this.planPaths();
     return true;
   }
@@ -174,7 +172,8 @@ export class PathSums {
 
   /**
    * The node weights' and biases' gradients (and with `early` the step, as nodeGradients): the products of the
-   * frontier and the nodes below it, then each collapsed node's as the sum of its children's, deepest first. Where
+   * frontier and the nodes below it, each collapsed node's as the sum of its children's (with the step, both in
+   * pathWeightStep), and the collapsed nodes' bias gradients over their rows. Where
    * the weights hold gradients already (accumulation over batches), the sums would carry them up too: the per-node
    * products of the whole routing `rt` are made instead.
    */
@@ -185,18 +184,21 @@ export class PathSums {
       return;
     }
     const ms = m * s, step = early ? early.weightStep(w) : null, dw = w.grad;
-    if (step) be.groupedBackwardWeightStep(this.below, dys, m, xs, s, w.data, dw, b.grad, step);
-    else be.groupedBackwardWeight(this.below, dys, m, xs, s, dw, b.grad, fresh(this.below.nodeCount));
-    be.groupedBackwardWeight(this.frontNodes, dys, m, xs, s, dw, b.grad, fresh(this.frontNodes.nodeCount));
-    for (let i = this.up.length - 1; i >= 0; i--) {
-      const t = this.up[i], r0 = this.upRange[2 * i], r1 = this.upRange[2 * i + 1], g = dw.subarray(t * ms, (t + 1) * ms);
-      for (const c of [2 * t + 1, 2 * t + 2]) if (this.present.has(c)) be.addRowVector(g, 1, ms, dw.subarray(c * ms, (c + 1) * ms));
+    if (step) {
+      be.groupedBackwardWeightStep(this.below, dys, m, xs, s, w.data, dw, b.grad, step);
+      be.pathWeightStep(this.frontNodes, dys, m, xs, s, w.data, dw, b.grad, step, this.pathNode, this.pathParent, this.pathOut,
+        this.pathNode.length);
+      w.version++;
+    } else {
+      be.groupedBackwardWeight(this.below, dys, m, xs, s, dw, b.grad, fresh(this.below.nodeCount));
+      be.groupedBackwardWeight(this.frontNodes, dys, m, xs, s, dw, b.grad, fresh(this.frontNodes.nodeCount));
+      addIntoParents(be.addRowVector, dw, ms, this.pathNode, this.pathParent, this.pathNode.length);
+      for (let g = 0; g < rt.nodeCount; g++) w.touch(rt.node[g]);
+    }
+    for (let i = 0; i < this.up.length; i++) {
+      const t = this.up[i], r0 = this.upRange[2 * i], r1 = this.upRange[2 * i + 1];
       be.addColumnSums(dys.subarray(r0 * m, r1 * m), r1 - r0, m, b.grad.subarray(t * m, (t + 1) * m));
     }
-    if (step) {
-      applyWeightStep(be, w.data, dw, ms, this.summed, this.summed.length, step);
-      w.version++;
-    } else for (let g = 0; g < rt.nodeCount; g++) w.touch(rt.node[g]);
     for (let g = 0; g < rt.nodeCount; g++) b.touch(rt.node[g]);
   }
 

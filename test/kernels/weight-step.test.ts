@@ -7,20 +7,14 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { jsBackend, type Backend } from '../../src/kernels/backend.js';
-import { nativeBackend } from '../../src/kernels/native/index.js';
+import type { Backend } from '../../src/kernels/backend.js';
 import { Routing } from '../../src/kernels/routing.js';
 import type { WasmBackend } from '../../src/kernels/wasm/core.js';
-import { loadWasmBackend } from '../../src/kernels/wasm/index.js';
 import type { WeightStep } from '../../src/kernels/weight-step.js';
+import { kernelBackends } from '../kernel-backends.js';
 import { assertBitEqual, assertClose, randomArray, Rng } from '../helpers.js';
 
-const nb = nativeBackend();
-const backends: Array<{ be: Backend; threads: number[] }> = [{ be: jsBackend, threads: [0] }];
-let wasm: Backend | null = null;
-try { wasm = loadWasmBackend(); } catch { wasm = null; }
-if (wasm) backends.push({ be: wasm, threads: [1, 2] });
-if (nb) backends.push({ be: nb, threads: [1, 2] });
+const { backends, wasm } = kernelBackends();
 
 interface State { w: Float32Array; dw: Float32Array; db: Float32Array; m: Float32Array; v: Float32Array; steps: Int32Array }
 

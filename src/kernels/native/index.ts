@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { Backend } from '../backend.js';
 import { usableCores } from '../cores.js';
 import type { Routing } from '../routing.js';
-import { checkWeightStep } from '../weight-step.js';
+import { checkWeightStep, type WeightStep } from '../weight-step.js';
 
 /** The compiled addon's entry points (native/treegate_native.cc). */
 interface Addon {
@@ -25,6 +25,10 @@ interface Addon {
   groupedBackwardWeightStep(node: Int32Array, start: Int32Array, end: Int32Array, g0: number, g1: number,
     dys: Float32Array, m: number, xs: Float32Array, s: number, w: Float32Array, dbias: Float32Array, N: number,
     mState: Float32Array, vState: Float32Array | null, steps: Int32Array, decayScale: Float32Array | null, hp: Float64Array): void;
+  pathWeightStep(node: Int32Array, start: Int32Array, end: Int32Array, g0: number, g1: number,
+    dys: Float32Array, m: number, xs: Float32Array, s: number, w: Float32Array, dbias: Float32Array, N: number,
+    mState: Float32Array, vState: Float32Array | null, steps: Int32Array, decayScale: Float32Array | null, hp: Float64Array,
+    entry: Int32Array, parent: Int32Array, at: Int32Array, count: number): void;
   adamUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, slotSize: number, slots: Int32Array,
     count: number, steps: Int32Array, decayScale: Float32Array | null, lr: number, weightDecay: number, b1: number, b2: number, eps: number,
     clearGrad: boolean): void;
@@ -109,6 +113,12 @@ export function nativeBackend(): (Backend & { setThreads(n: number): number; inf
   const lossOut = new Float64Array(2), hp = new Float64Array(7);
   const panel = a.info().panel;
   const packedFloats = (m: number, s: number): number => Math.ceil(m / panel) * panel * s;
+  // a fused step's settings into hp; the gradient array the reference needs is not read (it stays zero)
+  const settings = (op: string, w: Float32Array, dw: Float32Array, st: WeightStep): void => {
+    checkWeightStep(st);
+    if (!(dw instanceof Float32Array) || dw.length < w.length) throw new TreegateError(`${op}: dw must be a Float32Array as long as w`);
+    hp.set([st.kind === 'adam' ? 0 : 1, st.lr, st.weightDecay, st.beta1, st.beta2, st.eps, st.momentum]);
+  };
   return {
     name: 'native',
     floats: (n: number) => new Float32Array(n),
@@ -138,11 +148,15 @@ export function nativeBackend(): (Backend & { setThreads(n: number): number; inf
       a.groupedBackwardWeight(rt.node, rt.start, rt.end, 0, rt.nodeCount, dys, m, xs, s, dw, dbias, rt.n, fresh ?? null),
     // the gradient is applied from cache and never written to dw (which stays zero)
     groupedBackwardWeightStep: (rt: Routing, dys, m, xs, s, w, dw, dbias, st) => {
-      checkWeightStep(st);
-      if (!(dw instanceof Float32Array) || dw.length < w.length) throw new TreegateError('groupedBackwardWeightStep: dw must be a Float32Array as long as w');
-      hp.set([st.kind === 'adam' ? 0 : 1, st.lr, st.weightDecay, st.beta1, st.beta2, st.eps, st.momentum]);
+      settings('groupedBackwardWeightStep', w, dw, st);
       a.groupedBackwardWeightStep(rt.node, rt.start, rt.end, 0, rt.nodeCount, dys, m, xs, s, w, dbias, rt.n, st.m, st.v, st.steps,
         st.decayScale, hp);
+    },
+    // as groupedBackwardWeightStep, a block of rows of every entry's gradient at a time
+    pathWeightStep: (rt: Routing, dys, m, xs, s, w, dw, dbias, st, entry, parent, at, count) => {
+      settings('pathWeightStep', w, dw, st);
+      a.pathWeightStep(rt.node, rt.start, rt.end, 0, rt.nodeCount, dys, m, xs, s, w, dbias, rt.n, st.m, st.v, st.steps,
+        st.decayScale, hp, entry, parent, at, count);
     },
     adamUpdate: (w, g, m, v, z, slots, count, steps, d, lr, wd, b1, b2, eps, clear = false) =>
       a.adamUpdate(w, g, m, v, z, slots, count, steps, d, lr, wd, b1, b2, eps, clear),

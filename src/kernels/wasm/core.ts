@@ -65,7 +65,7 @@ import { shown, TreegateError } from '../../core/errors.js';
 import { withArgumentChecks } from '../checked.js';
 import type { Backend } from '../backend.js';
 import type { Routing } from '../routing.js';
-import { applyWeightStep, checkWeightStep, type WeightStep } from '../weight-step.js';
+import { applyWeightStep, checkWeightStep, composePathWeightStep, type WeightStep } from '../weight-step.js';
 import { composeRoutedForward, packedFloats, packNodes as plainPackNodes, type PackNodes } from '../grouped.js';
 import { addPathsWith, pathSlots } from '../paths.js';
 import { Heap } from './heap.js';
@@ -1297,6 +1297,8 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     gemmStrided, gemmNT, gemmNN, gemmTN,
     groupedForward, groupedBackwardInput, groupedBackwardWeight,
     groupedBackwardWeightStep,
+    // composed from its own products, sums and update (no kernel of its own)
+    pathWeightStep: composePathWeightStep({ groupedBackwardWeight, addRowVector, adamUpdate, sgdUpdate }),
     routedForward: composeRoutedForward({ gatherRows, groupedForward, scatterRows }),
     packNodes, packedFloats,
     addRowVector, addArrays, addPaths, addColumnSums, rowDots, scaleRows,

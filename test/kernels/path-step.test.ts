@@ -1,0 +1,167 @@
+/**
+ * pathWeightStep (the optimizer step of the tree layer's collapsed nodes and their frontier, src/layers/path-sums.ts)
+ * against its definition on the same backend: groupedBackwardWeight of the ranges into zeroed gradients, each
+ * entry's gradient added into its parent's, then adamUpdate / sgdUpdate of the entries' nodes, bit for bit (native:
+ * on 1 and 2 threads); close to js on the fast backends; bad trees refused.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Backend } from '../../src/kernels/backend.js';
+import { Routing } from '../../src/kernels/routing.js';
+import { composePathWeightStep, type WeightStep } from '../../src/kernels/weight-step.js';
+import { kernelBackends } from '../kernel-backends.js';
+import { assertBitEqual, assertClose, randomArray, Rng } from '../helpers.js';
+
+const { backends } = kernelBackends();
+
+interface Tree { rt: Routing; entry: Int32Array; parent: Int32Array; at: Int32Array; count: number; T: number }
+
+/**
+ * A random forest of `roots` trees listed parents first: an entry above `depth` has 0–2 children (mostly 2), an
+ * entry without children is a product over a range of `rows()` rows (0 allowed); node ids distinct, shuffled among T.
+ */
+function forest(rng: Rng, roots: number, depth: number, rows: () => number): Tree {
+  const entry: number[] = [], parent: number[] = [], at: number[] = [], starts: number[] = [], ends: number[] = [];
+  let N = 0;
+  const visit = (p: number, d: number): void => {
+    const e = entry.length;
+    entry.push(-1);
+    parent.push(p);
+    at.push(-1);
+    const kids = d >= depth ? 0 : rng.int(8) === 0 ? rng.int(2) : 2;
+    if (kids === 0 && (d >= depth || rng.int(2) === 0)) {
+      const r = rows();
+      at[e] = starts.length;
+      starts.push(N);
+      ends.push(N + r);
+      N += r;
+      return;
+    }
+    for (let c = 0; c < kids; c++) visit(e, d + 1); // a collapsed entry without children: a zero gradient
+  };
+  for (let r = 0; r < roots; r++) visit(-1, 0);
+  const T = entry.length + 3, ids = Array.from({ length: T }, (_, i) => i);
+  for (let i = T - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [ids[i], ids[j]] = [ids[j], ids[i]];
+  }
+  entry.forEach((_, e) => { entry[e] = ids[e]; });
+  const rt = new Routing();
+  const G = starts.length, byRange = new Int32Array(G);
+  at.forEach((a, e) => { if (a >= 0) byRange[a] = entry[e]; });
+  Object.assign(rt, { nodeCount: G, node: byRange, start: Int32Array.from(starts), end: Int32Array.from(ends), n: N, depth,
+    perm: Int32Array.from({ length: N }, (_, i) => i), leaf: new Int32Array(N) });
+  return { rt, entry: Int32Array.from(entry), parent: Int32Array.from(parent), at: Int32Array.from(at), count: entry.length, T };
+}
+
+/** The tree layer's shape: a collapsed binary tree of depth d over 2^d frontier nodes of `rows` rows each. */
+function complete(d: number, rows: number): Tree {
+  const entry: number[] = [], parent: number[] = [], at: number[] = [];
+  const visit = (t: number, p: number, depth: number): void => {
+    const e = entry.length;
+    entry.push(t);
+    parent.push(p);
+    at.push(depth === d ? t - (2 ** d - 1) : -1);
+    if (depth < d) for (const c of [2 * t + 1, 2 * t + 2]) visit(c, e, depth + 1);
+  };
+  visit(0, -1, 0);
+  const G = 2 ** d, rt = new Routing(), N = G * rows;
+  Object.assign(rt, { nodeCount: G, node: Int32Array.from({ length: G }, (_, i) => 2 ** d - 1 + i),
+    start: Int32Array.from({ length: G }, (_, i) => i * rows), end: Int32Array.from({ length: G }, (_, i) => (i + 1) * rows), n: N, depth: d,
+    perm: Int32Array.from({ length: N }, (_, i) => i), leaf: new Int32Array(N) });
+  return { rt, entry: Int32Array.from(entry), parent: Int32Array.from(parent), at: Int32Array.from(at), count: entry.length, T: 2 ** (d + 1) - 1 };
+}
+
+interface State { w: Float32Array; dw: Float32Array; db: Float32Array; m: Float32Array; v: Float32Array; steps: Int32Array }
+
+test('pathWeightStep = groupedBackwardWeight + child sums + adamUpdate / sgdUpdate, bit for bit on each backend', () => {
+  const rng = new Rng(31);
+  // [what, m, s, tree]: odd widths (blocks of 64 rows at s = 515, of 2 rows at s = 20000, all 70 rows in one at s = 1),
+  // a forest with 0-row ranges and childless sums, a chain deeper than the threads' blocks, the tree layer's 512×512
+  // shape (4 frontier nodes of 4 rows, in blocks of 16 rows: 32 of them) and of 64 rows
+  const cases: Array<[string, number, number, Tree]> = [
+    ['forest 5×7', 5, 7, forest(rng, 3, 3, () => rng.int(6))],
+    ['forest 33×17', 33, 17, forest(rng, 2, 4, () => rng.int(40))],
+    ['forest 117×515', 117, 515, forest(rng, 1, 3, () => 1 + rng.int(9))],
+    ['forest 70×1', 70, 1, forest(rng, 2, 2, () => rng.int(5))],
+    ['forest 3×20000', 3, 20000, forest(rng, 1, 2, () => 1 + rng.int(3))],
+    ['chain 64×40', 64, 40, forest(new Rng(5), 1, 7, () => 2 + rng.int(4))],
+    ['complete d=2 512×512', 512, 512, complete(2, 4)],
+    ['complete d=1 256×256', 256, 256, complete(1, 64)],
+  ];
+  for (const [what, m, s, tr] of cases) {
+    const { rt, T } = tr, N = rt.n, size = m * s;
+    const xs = randomArray(rng, N * s), dys = randomArray(rng, N * m), w0 = randomArray(rng, T * size), m0 = randomArray(rng, T * size, 0.1);
+    const v0 = randomArray(rng, T * size, 0.1).map(Math.abs), b0 = randomArray(rng, T * m);
+    const decay = Float32Array.from({ length: T }, (_, t) => 0.5 ** (t % 5));
+    for (const kind of ['adam', 'sgd'] as const) {
+      for (const decayScale of [decay, null]) {
+        const fresh = (): State => ({ w: w0.slice(), dw: new Float32Array(T * size), db: b0.slice(), m: m0.slice(), v: v0.slice(),
+          steps: Int32Array.from({ length: T }, (_, t) => t % 3) });
+        const spec = (st: State, lr: number): WeightStep => ({ kind, m: st.m, v: kind === 'adam' ? st.v : null, steps: st.steps,
+          decayScale, lr, weightDecay: 0.05, beta1: 0.9, beta2: 0.999, eps: 1e-8, momentum: 0.8 });
+        let js: State | null = null;
+        for (const { be, threads } of backends) {
+          const reference = composePathWeightStep(be), outs: State[] = [];
+          for (const nt of threads) {
+            if (nt) (be as unknown as { setThreads(n: number): number }).setThreads(nt);
+            const [a, b] = [fresh(), fresh()];
+            for (const lr of [0.01, 0.003]) { // two steps: the second with moments and step counts of the first
+              be.pathWeightStep(rt, dys, m, xs, s, a.w, a.dw, a.db, spec(a, lr), tr.entry, tr.parent, tr.at, tr.count);
+              reference(rt, dys, m, xs, s, b.w, b.dw, b.db, spec(b, lr), tr.entry, tr.parent, tr.at, tr.count);
+            }
+            const label = `${be.name}${nt ? ` threads=${nt}` : ''} ${kind} ${what} decay=${decayScale ? 'yes' : 'no'}`;
+            for (const key of ['w', 'm', 'v', 'db'] as const) assertBitEqual(a[key], b[key], `${label}: ${key}`);
+            assert.deepEqual(Array.from(a.steps), Array.from(b.steps), `${label}: step counts`);
+            assert.ok(a.dw.every((x) => x === 0) && b.dw.every((x) => x === 0), `${label}: gradients left at zero`);
+            outs.push(a);
+          }
+          if (threads[0]) (be as unknown as { setThreads(n: number): number }).setThreads(2);
+          for (const o of outs.slice(1)) assertBitEqual(o.w, outs[0].w, `${be.name} ${kind} ${what}: threads agree`);
+          if (!js) js = outs[0];
+          else {
+            const label = `${be.name} against js ${kind} ${what}`;
+            assertClose(outs[0].w, js.w, { rtol: 1e-4, atol: 1e-5 }, `${label}: w`);
+            assertClose(outs[0].db, js.db, { rtol: 1e-5, atol: 1e-5 * Math.max(1, N) }, `${label}: bias gradient`);
+          }
+        }
+      }
+    }
+  }
+});
+
+test('pathWeightStep steps a collapsed node whose children have no rows: the sum of nothing, a zero gradient', () => {
+  // on the js reference: a zero gradient moves Adam's w only by decay (m and v decay toward zero)
+  const tr = complete(1, 0), m = 3, s = 2, size = m * s;
+  const w = Float32Array.from({ length: tr.T * size }, (_, i) => 1 + i), mo = new Float32Array(tr.T * size), v = new Float32Array(tr.T * size);
+  const st: WeightStep = { kind: 'adam', m: mo, v, steps: new Int32Array(tr.T), decayScale: null, lr: 0.1, weightDecay: 0,
+    beta1: 0.9, beta2: 0.999, eps: 1e-8, momentum: 0 };
+  for (const { be } of backends) {
+    const wb = w.slice();
+    mo.fill(0);
+    v.fill(0);
+    st.steps.fill(0);
+    be.pathWeightStep(tr.rt, new Float32Array(0), m, new Float32Array(0), s, wb, new Float32Array(tr.T * size), new Float32Array(tr.T * m),
+      st, tr.entry, tr.parent, tr.at, tr.count);
+    assertBitEqual(wb, w, `${be.name}: weights unchanged by a zero gradient`);
+    assert.deepEqual(Array.from(st.steps), [1, 1, 1], `${be.name}: every entry stepped once`);
+  }
+});
+
+test('pathWeightStep refuses trees it cannot step, naming the problem, on every backend', () => {
+  const tr = complete(2, 3), m = 4, s = 4, size = m * s, f = (n: number) => new Float32Array(n);
+  const st = (): WeightStep => ({ kind: 'adam', m: f(tr.T * size), v: f(tr.T * size), steps: new Int32Array(tr.T), decayScale: null,
+    lr: 0.1, weightDecay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, momentum: 0 });
+  const edit = (a: Int32Array, i: number, x: number): Int32Array => { const o = a.slice(); o[i] = x; return o; };
+  for (const { be } of backends) {
+    const call = (entry: Int32Array, parent: Int32Array, at: Int32Array, count = tr.count) => () =>
+      be.pathWeightStep(tr.rt, f(tr.rt.n * m), m, f(tr.rt.n * s), s, f(tr.T * size), f(tr.T * size), f(tr.T * m), st(), entry, parent, at, count);
+    assert.doesNotThrow(call(tr.entry, tr.parent, tr.at), `${be.name}: the tree itself`);
+    assert.throws(call(tr.entry, edit(tr.parent, 1, 3), tr.at), /parent must come before its child/, `${be.name}: child before parent`);
+    assert.throws(call(tr.entry, tr.parent, edit(tr.at, 2, 1)), /range|node/, `${be.name}: a range of another node`);
+    assert.throws(call(tr.entry, tr.parent, edit(tr.at, 1, 0)), /range|children/, `${be.name}: a range on an entry with children`);
+    assert.throws(call(tr.entry, tr.parent, edit(tr.at, 6, -1)), /no entry's|every range/, `${be.name}: a range left out`);
+    assert.throws(call(edit(tr.entry, 1, 0), tr.parent, tr.at), /repeat|twice/, `${be.name}: a node listed twice`);
+    assert.throws(call(tr.entry, tr.parent, tr.at, tr.count + 1), /entries|holds|count/, `${be.name}: count past the lists`);
+  }
+});
