@@ -672,10 +672,15 @@ napi_value PathWeightStep(napi_env env, napi_callback_info info) {
         for (int64_t j = 0; j < m; j++) cb[j] += d[j];
       }
     }
-    // blocks of bh rows: bh·s a multiple of 64 (each update piece starts on one), about 32 KB
-    int64_t q = 64;
+    // Blocks of bh rows, bh·s a multiple of 64 (each update piece starts on one): about as many rows as the products
+    // have on average, in 32–256 KB. Deep products (the frontier of a shallow tree) run near the FMA peak only on
+    // blocks of that height, where 16-row blocks took 1.10–1.13× longer at k = 1–2 (512 wide, N = 256); few-row ones
+    // gain nothing from taller blocks, whose buffers would leave L2.
+    int64_t q = 64, rows = 0;
     while (q > 1 && s % (64 / q * 2) == 0) q /= 2;
-    const int64_t bh = std::max(q, 8192 / s / q * q), blocks = (m + bh - 1) / bh, span = bh * s;
+    for (int64_t g = r.g0; g < r.g1; g++) rows += r.end.p[g] - r.start.p[g];
+    const int64_t mean = R ? rows / R : 0, lo = 8192 / s, hi = std::max<int64_t>(lo, 65536 / s);
+    const int64_t bh = std::max(q, (std::min(hi, std::max(lo, mean)) + q - 1) / q * q), blocks = (m + bh - 1) / bh, span = bh * s;
     const int nt = (int)std::min<int64_t>(count * size < kParallelElements ? 1 : threads, blocks);
     pool->run(nt, [&](int th) {
       if ((int64_t)pathGrad.size() < levels * span) pathGrad.resize(levels * span);
