@@ -13,4 +13,4 @@ export {
 export function heapBase(): usize {
   return __heap_base;
 }
-export { sgdUpdate, adamUpdate, nodeStep } from './optim';
+export { sgdUpdate, adamUpdate, nodeStep, pathStep } from './optim';

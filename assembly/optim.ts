@@ -113,3 +113,53 @@ export function nodeStep(m: i32, s: i32, K: i32, dy: usize, x: usize, w: usize, 
     i0 += n;
   }
 }
+
+/**
+ * pathWeightStep (src/kernels/weight-step.ts) over blocks [b0, b1) of bh rows of every entry's table: per block, the
+ * entries deepest first (e = count − 1 … 0), each entry's gradient block made in a buffer of its depth (the product
+ * dyᵀ x of its rows, zeroed then accumulated as gemm's accumulateOrZero 2, or the sum its children added there) and
+ * applied by the optimizer's step, then added into its parent's buffer (0 + g for the first child, as an add into
+ * zeros). tab: 6 i32 per entry: byte addresses of its slot of w, mo and vo (0 for SGD), its first row in dy and x, its
+ * rows (−1 for a sum), its depth (< 32). coef: each entry's scalars (24 bytes apart for Adam, 8 for SGD); hp as
+ * nodeStep's. A last block of fewer than 8 rows is merged into the one before, as nodeStep's (the caller counts the
+ * blocks so). scratch: levels · (bh + 7) · s floats of buffers rounded up to 64 bytes, then gemmScratchBytes(bh + 7, s, K).
+ */
+export function pathStep(tab: usize, count: i32, m: i32, s: i32, bh: i32, b0: i32, b1: i32, dy: usize, x: usize, coef: usize,
+  hp: usize, levels: i32, scratch: usize): void {
+  const adam = load<f64>(hp) != 0, lr = load<f64>(hp, 8), p1 = load<f64>(hp, 16), p2 = load<f64>(hp, 24), eps = load<f64>(hp, 32);
+  const span = (<usize>(bh + 7) * <usize>s) << 2, gs = (scratch + <usize>levels * span + 63) & ~<usize>63;
+  let started: u32 = 0; // bit L: the buffer of depth L holds a sum its children began
+  for (let b = b0; b < b1; b++) {
+    const i0 = b * bh, rows = m - i0 - bh < 8 ? m - i0 : bh, n = rows * s, o = (<usize>i0 * <usize>s) << 2;
+    for (let e = count - 1; e >= 0; e--) {
+      const t = tab + <usize>e * 24, K = load<i32>(t, 16), L = load<i32>(t, 20), g = scratch + <usize>L * span;
+      if (K >= 0) {
+        const r0 = <usize>load<i32>(t, 12);
+        gemm(rows, s, K, dy + ((r0 * <usize>m + <usize>i0) << 2), 1, m, x + ((r0 * <usize>s) << 2), s, 1, g, s, 2, gs);
+      } else if (!(started & (1 << L))) memory.fill(g, 0, <usize>n << 2);
+      started &= ~(1 << L);
+      const w = <usize>load<i32>(t) + o, mo = <usize>load<i32>(t, 4) + o;
+      if (adam) adamUpdate(w, g, mo, <usize>load<i32>(t, 8) + o, n, 1, coef + <usize>e * 24, lr, p1, p2, eps, false);
+      else sgdUpdate(w, g, mo, n, 1, coef + (<usize>e << 3), lr, p1, false);
+      if (L == 0) continue;
+      addInto(scratch + <usize>(L - 1) * span, g, n, !(started & (1 << (L - 1))));
+      started |= 1 << (L - 1);
+    }
+  }
+}
+
+/** dst[0, n) = (first ? 0 : dst) + src[0, n) (0 + x rather than a copy: −0 becomes +0, as in an add into zeros). */
+function addInto(dst: usize, src: usize, n: i32, first: bool): void {
+  let i = 0;
+  const Z = f32x4.splat(0);
+  if (first) {
+    for (; i + 4 <= n; i += 4) v128.store(dst + (<usize>i << 2), f32x4.add(Z, v128.load(src + (<usize>i << 2))));
+    for (; i < n; i++) store<f32>(dst + (<usize>i << 2), <f32>0 + load<f32>(src + (<usize>i << 2)));
+  } else {
+    for (; i + 4 <= n; i += 4) {
+      const p = dst + (<usize>i << 2);
+      v128.store(p, f32x4.add(v128.load(p), v128.load(src + (<usize>i << 2))));
+    }
+    for (; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(dst + (<usize>i << 2)) + load<f32>(src + (<usize>i << 2)));
+  }
+}

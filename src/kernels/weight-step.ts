@@ -41,7 +41,8 @@ export type GroupedBackwardWeightStep = (rt: Routing, dys: Float32Array, m: numb
  * dc_t += Σ_r dys[r] is added as by groupedBackwardWeight. `dw` must hold zeros at the entries' nodes and holds zeros
  * there again afterwards. The result is that of groupedBackwardWeight of rt into dw, each entry's gradient added into
  * its parent's (deepest first), and adamUpdate / sgdUpdate of the entries' nodes, bit for bit; the native backend
- * makes each gradient a block of rows at a time in cache and never writes it to dw.
+ * (and wasm, where the arrays are in its memory) makes each gradient a block of rows at a time in cache and never
+ * writes it to dw.
  */
 export type PathWeightStep = (rt: Routing, dys: Float32Array, m: number, xs: Float32Array, s: number, w: Float32Array,
   dw: Float32Array, dbias: Float32Array, step: WeightStep, entry: Int32Array, parent: Int32Array, at: Int32Array, count: number) => void;

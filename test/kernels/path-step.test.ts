@@ -2,17 +2,19 @@
  * pathWeightStep (the optimizer step of the tree layer's collapsed nodes and their frontier, src/layers/path-sums.ts)
  * against its definition on the same backend: groupedBackwardWeight of the ranges into zeroed gradients, each
  * entry's gradient added into its parent's, then adamUpdate / sgdUpdate of the entries' nodes, bit for bit (native:
- * on 1 and 2 threads); close to js on the fast backends; bad trees refused.
+ * on 1 and 2 threads; wasm with arrays in its memory, where its kernel runs, and without); close to js on the fast
+ * backends; bad trees refused.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Backend } from '../../src/kernels/backend.js';
+import type { WasmBackend } from '../../src/kernels/wasm/core.js';
 import { Routing } from '../../src/kernels/routing.js';
 import { composePathWeightStep, type WeightStep } from '../../src/kernels/weight-step.js';
 import { kernelBackends } from '../kernel-backends.js';
 import { assertBitEqual, assertClose, randomArray, Rng } from '../helpers.js';
 
-const { backends } = kernelBackends();
+const { backends, wasm } = kernelBackends();
 
 interface Tree { rt: Routing; entry: Int32Array; parent: Int32Array; at: Int32Array; count: number; T: number }
 
@@ -96,28 +98,43 @@ test('pathWeightStep = groupedBackwardWeight + child sums + adamUpdate / sgdUpda
     const decay = Float32Array.from({ length: T }, (_, t) => 0.5 ** (t % 5));
     for (const kind of ['adam', 'sgd'] as const) {
       for (const decayScale of [decay, null]) {
-        const fresh = (): State => ({ w: w0.slice(), dw: new Float32Array(T * size), db: b0.slice(), m: m0.slice(), v: v0.slice(),
-          steps: Int32Array.from({ length: T }, (_, t) => t % 3) });
+        // plain arrays, or (`here`) arrays made by the backend's floats() (wasm: in its memory, where its kernel runs)
+        const fresh = (be: Backend, here = false): State => {
+          const copy = (a: Float32Array): Float32Array => {
+            if (!here) return a.slice();
+            const o = be.floats(a.length);
+            o.set(a);
+            return o;
+          };
+          return { w: copy(w0), dw: copy(new Float32Array(T * size)), db: copy(b0), m: copy(m0), v: copy(v0),
+            steps: Int32Array.from({ length: T }, (_, t) => t % 3) };
+        };
+        const release = (be: Backend, st: State): void => [st.w, st.dw, st.db, st.m, st.v].forEach((x) => be.release(x));
         const spec = (st: State, lr: number): WeightStep => ({ kind, m: st.m, v: kind === 'adam' ? st.v : null, steps: st.steps,
           decayScale, lr, weightDecay: 0.05, beta1: 0.9, beta2: 0.999, eps: 1e-8, momentum: 0.8 });
         let js: State | null = null;
         for (const { be, threads } of backends) {
           const reference = composePathWeightStep(be), outs: State[] = [];
-          for (const nt of threads) {
+          for (const [nt, here] of threads.flatMap((nt) => [[nt, false], [nt, true]] as const)) {
             if (nt) (be as unknown as { setThreads(n: number): number }).setThreads(nt);
-            const [a, b] = [fresh(), fresh()];
+            const [a, b] = [fresh(be, here), fresh(be)];
+            const kernelCalls = (): number => (be as Partial<WasmBackend>).info?.().pathSteps ?? 0, before = kernelCalls();
             for (const lr of [0.01, 0.003]) { // two steps: the second with moments and step counts of the first
               be.pathWeightStep(rt, dys, m, xs, s, a.w, a.dw, a.db, spec(a, lr), tr.entry, tr.parent, tr.at, tr.count);
               reference(rt, dys, m, xs, s, b.w, b.dw, b.db, spec(b, lr), tr.entry, tr.parent, tr.at, tr.count);
             }
-            const label = `${be.name}${nt ? ` threads=${nt}` : ''} ${kind} ${what} decay=${decayScale ? 'yes' : 'no'}`;
+            const label = `${be.name}${nt ? ` threads=${nt}` : ''}${here ? ' in place' : ''} ${kind} ${what} decay=${decayScale ? 'yes' : 'no'}`;
             for (const key of ['w', 'm', 'v', 'db'] as const) assertBitEqual(a[key], b[key], `${label}: ${key}`);
             assert.deepEqual(Array.from(a.steps), Array.from(b.steps), `${label}: step counts`);
             assert.ok(a.dw.every((x) => x === 0) && b.dw.every((x) => x === 0), `${label}: gradients left at zero`);
+            // wasm runs its kernel on arrays in its memory (both steps), and composes the op on the others
+            if (be === wasm && rt.n > 0) assert.equal(kernelCalls() - before, here ? 2 : 0, `${label}: calls of wasm's kernel`);
+            release(be, b);
             outs.push(a);
           }
           if (threads[0]) (be as unknown as { setThreads(n: number): number }).setThreads(2);
           for (const o of outs.slice(1)) assertBitEqual(o.w, outs[0].w, `${be.name} ${kind} ${what}: threads agree`);
+          outs.forEach((o, i) => i > 0 && release(be, o));
           if (!js) js = outs[0];
           else {
             const label = `${be.name} against js ${kind} ${what}`;

@@ -51,6 +51,12 @@
  * and 1.25× faster at k = 7 and 8 (k = 8: 120.7 → 96.2 ms), 1.04–1.07× at k = 4–6 (the separate optimizer step,
  * which it leaves alone, read 0.95–1.07×); the default model's epoch the same (4.9–6.1 s either way,
  * `treegate train --backend wasm --epochs 1`, three runs each, alternating; few rows in 256×256 nodes); the same bits.
+ * The tree layer's collapsed nodes and their frontier (pathWeightStep) go the same way where their arrays are in the
+ * module's memory: each thread takes blocks of rows of every node's table and runs the tree on them (pathStep), the
+ * frontier's gradients made by their products and summed up the tree in the thread's scratch, each node's block
+ * updated as its gradient is complete. Against the composition (products into the gradients, one addRowVector per
+ * collapsed node's child, then the update), the training step 1.05–1.21× faster at k = 2–8 (512 wide, N = 256; a
+ * development program alternating the two in one process, 2026-12-02); the same bits.
  */
 /*
  * Threads (threads.ts): build/treegate-threads.wasm runs the same kernels on a shared memory that worker threads
@@ -123,13 +129,15 @@ interface Kernels {
     lr: number, b1: number, b2: number, eps: number, clear: number): void;
   nodeStep(m: number, s: number, K: number, dy: number, x: number, w: number, mo: number, vo: number, coef: number, hp: number,
     nb: number, scratch: number): void;
+  pathStep(tab: number, count: number, m: number, s: number, bh: number, b0: number, b1: number, dy: number, x: number,
+    coef: number, hp: number, levels: number, scratch: number): void;
 }
 
 const KERNEL_NAMES = [
   'heapBase', 'gemm', 'rowsNT', 'gemmScratchBytes', 'gemmTransposes', 'packB', 'packedBBytes', 'gemmPackedB',
   'addRowVector', 'addArrays', 'addPathsCols',
   'addColumnSums', 'rowDots', 'scaleRows', 'reluForward', 'reluBackward', 'tanhForward', 'tanhBackward', 'softmaxCrossEntropy',
-  'gatherRows', 'scatterRows', 'sgdUpdate', 'adamUpdate', 'nodeStep',
+  'gatherRows', 'scatterRows', 'sgdUpdate', 'adamUpdate', 'nodeStep', 'pathStep',
 ] as const;
 
 const PAGE = 65536;
@@ -300,9 +308,10 @@ export type WasmBackend = Backend & {
   /**
    * Its threads now and at most, the bytes of its module's memory (which never shrinks), the kernel calls its
    * worker threads have run so far (0 on one thread: whether the workers do anything), the workers up now, and the
-   * nodes whose fused optimizer step one thread has made whole so far (nodeStep; whether that path runs).
+   * nodes whose fused optimizer step one thread has made whole so far (nodeStep; whether that path runs), and the
+   * pathWeightStep calls its kernel has run (pathStep; the others were composed).
    */
-  info(): { threads: number; maxThreads: number; memoryBytes: number; workerParts: number; workersUp: number; nodeSteps: number };
+  info(): { threads: number; maxThreads: number; memoryBytes: number; workerParts: number; workersUp: number; nodeSteps: number; pathSteps: number };
   /**
    * Stops the worker threads this backend started (they hold its module instances and its memory). The backend
    * keeps working: a later call that splits its work starts new ones, unless setThreads(1) came first.
@@ -363,8 +372,9 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
   const OP_ROWS = KERNEL_NAMES.indexOf('rowsNT'), OP_ADAM = KERNEL_NAMES.indexOf('adamUpdate'), OP_SGD = KERNEL_NAMES.indexOf('sgdUpdate');
   const OP_PATHS = KERNEL_NAMES.indexOf('addPathsCols');
   const OP_ADD = KERNEL_NAMES.indexOf('addArrays'), OP_ADD_ROW = KERNEL_NAMES.indexOf('addRowVector');
-  const OP_NODE_STEP = KERNEL_NAMES.indexOf('nodeStep');
+  const OP_NODE_STEP = KERNEL_NAMES.indexOf('nodeStep'), OP_PATH_STEP = KERNEL_NAMES.indexOf('pathStep');
   let nodeSteps = 0; // nodes whose fused step one thread made whole (info())
+  let pathSteps = 0; // pathWeightStep calls made by its kernel (info())
 
   // ---- threads (threads.ts): a job is a list of kernel calls ([kernel, scratch argument or -1, arguments …])
   // that write disjoint outputs; `parts` splits a product's output columns so that each part is worth starting
@@ -856,6 +866,59 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     weightGradients(rt, dys, m, xs, s, dw, dbias, { w, st });
   }
 
+  const composedPathStep = composePathWeightStep({ groupedBackwardWeight, addRowVector, adamUpdate, sgdUpdate });
+  /**
+   * The backend's pathWeightStep: where the weights, the optimizer's state and the bias gradients are in the module's
+   * memory, each thread takes blocks of rows of every entry's table and runs the tree on them (assembly/optim.ts,
+   * pathStep), so that no gradient reaches memory; else the composition of its products, adds and update. The same
+   * kernels per element as the composition (gemm zeroed then accumulated, the float32 update, adds into zeros), so
+   * the same bits.
+   */
+  function pathWeightStep(rt: Routing, dys: Float32Array, m: number, xs: Float32Array, s: number, w: Float32Array,
+    dw: Float32Array, dbias: Float32Array, st: WeightStep, entry: Int32Array, parent: Int32Array, at: Int32Array, count: number): void {
+    checkWeightStep(st);
+    const adam = st.kind === 'adam', L = nodeList(rt, 0, rt.nodeCount);
+    if (!L || count === 0 || m * s === 0 || !inPlace(w) || !inPlace(st.m) || (adam && !inPlace(st.v!)) || !inPlace(dbias)) {
+      composedPathStep(rt, dys, m, xs, s, w, dw, dbias, st, entry, parent, at, count);
+      return;
+    }
+    const level = new Int32Array(count);
+    let levels = 1;
+    for (let e = 0; e < count; e++) {
+      level[e] = parent[e] < 0 ? 0 : level[parent[e]] + 1;
+      levels = Math.max(levels, level[e] + 1);
+    }
+    if (levels > 32) { // the kernel keeps a bit per depth
+      composedPathStep(rt, dys, m, xs, s, w, dw, dbias, st, entry, parent, at, count);
+      return;
+    }
+    A.reset();
+    // blocks of bh rows, a last one of fewer than 8 merged into the one before (the kernel's rule, nodeStep's)
+    const ms = m * s, rows = L.hi - L.lo, bh = blockRows(s), blocks = m <= bh ? 1 : m % bh > 0 && m % bh < 8 ? Math.floor(m / bh) : Math.ceil(m / bh);
+    const py = A.alloc(4 * rows * m), px = A.alloc(4 * rows * s), tab = A.alloc(24 * count), pc = A.alloc(24 * count), hp = A.alloc(40);
+    const buffers = Math.ceil(4 * levels * (bh + 7) * s / 64) * 64;
+    const scratch = scratchFor(buffers + 64 + k.gemmScratchBytes(bh + 7, s, L.maxRows));
+    A.commit();
+    A.put(py, dys, L.lo * m, L.hi * m);
+    A.put(px, xs, L.lo * s, L.hi * s);
+    const t32 = A.i32, t0 = tab >>> 2;
+    for (let e = 0; e < count; e++) {
+      const o = entry[e] * ms, g = at[e];
+      t32.set([addr(w, o), addr(st.m, o), adam ? addr(st.v!, o) : 0, g >= 0 ? rt.start[g] - L.lo : 0,
+        g >= 0 ? rt.end[g] - rt.start[g] : -1, level[e]], t0 + 6 * e);
+    }
+    slotScalars(pc, count, (q) => entry[q], st.steps, st.decayScale, st.weightDecay, adam ? [st.beta1, st.beta2] : null);
+    A.f64.set([adam ? 1 : 0, st.lr, adam ? st.beta1 : st.momentum, st.beta2, st.eps], hp >>> 3);
+    pathSteps++;
+    const T = Math.min(threadsNow(), blocks);
+    run(Array.from({ length: T }, (_, q) => [OP_PATH_STEP, 12, tab, count, m, s, bh, Math.floor(blocks * q / T),
+      Math.floor(blocks * (q + 1) / T), py, px, pc, hp, levels, 0]), scratch);
+    for (let g = 0; g < rt.nodeCount; g++) {
+      const nr = rt.end[g] - rt.start[g];
+      if (nr > 0) k.addColumnSums(py + 4 * (rt.start[g] - L.lo) * m, nr, m, addr(dbias, rt.node[g] * m));
+    }
+  }
+
   /**
    * dU_t (+)= dys[r]ᵀ xs[r] into dw, or, with `step`, the step applied to w from the gradients in linear memory.
    * dw and dbias are read and written in place where they live in the module's memory (then nothing is copied),
@@ -1297,8 +1360,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     gemmStrided, gemmNT, gemmNN, gemmTN,
     groupedForward, groupedBackwardInput, groupedBackwardWeight,
     groupedBackwardWeightStep,
-    // composed from its own products, sums and update (no kernel of its own)
-    pathWeightStep: composePathWeightStep({ groupedBackwardWeight, addRowVector, adamUpdate, sgdUpdate }),
+    pathWeightStep,
     routedForward: composeRoutedForward({ gatherRows, groupedForward, scatterRows }),
     packNodes, packedFloats,
     addRowVector, addArrays, addPaths, addColumnSums, rowDots, scaleRows,
@@ -1320,7 +1382,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
       return team ? team.setThreads(n) : 1;
     },
     info: () => ({ threads: threadsNow(), maxThreads: team?.maxThreads ?? 1, memoryBytes: k.memory.buffer.byteLength,
-      workerParts: team?.workerParts ?? 0, workersUp: team?.workersUp ?? 0, nodeSteps }),
+      workerParts: team?.workerParts ?? 0, workersUp: team?.workersUp ?? 0, nodeSteps, pathSteps }),
     close: () => team?.close(),
     whenStarted: (timeoutMs = 10_000) => (team ? team.whenStarted(timeoutMs) : Promise.resolve()),
   });
