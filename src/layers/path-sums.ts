@@ -19,9 +19,9 @@ import type { Param } from './param.js';
  * node's table once and writes the frontier's sums (the fast backends a block of columns at a time, keeping the
  * collapsed nodes' prefix sums in cache), and the collapsed nodes' gradients as sums of their children's. In the
  * training step (a backward with the optimizer's step) one pathWeightStep call makes the frontier's and collapsed
- * nodes' gradients and applies them (src/kernels/weight-step.ts; native and wasm: a block of rows of every table at a
- * time, so that no gradient reaches memory); in a backward without the step, one add per collapsed node's child adds up its
- * gradient in place (a pass over a node's table, which the chain mostly finds in the last-level cache). Nodes
+ * nodes' gradients and applies them (src/kernels/weight-step.ts; native and wasm: a block of rows of every table at
+ * a time, so that no gradient reaches memory); in a backward without the step, one add per collapsed node's child
+ * adds up its gradient in place (a pass over a node's table, which the chain mostly finds in the last-level cache). Nodes
  * collapse from the rows the layer asks for (collapseRows, or its backend's choice: collapseFrom), and from twice
  * that, or more, where more than MAX_COLLAPSED nodes would collapse: the frontier's tables, at most MAX_COLLAPSED + 1
  * node tables (the children of collapsed nodes that do not collapse), are kept for the next step until the layer is
