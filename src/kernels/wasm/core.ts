@@ -908,7 +908,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
         g >= 0 ? rt.end[g] - rt.start[g] : -1, level[e]], t0 + 6 * e);
     }
     slotScalars(pc, count, (q) => entry[q], st.steps, st.decayScale, st.weightDecay, adam ? [st.beta1, st.beta2] : null);
-    A.f64.set([adam ? 1 : 0, st.lr, adam ? st.beta1 : st.momentum, st.beta2, st.eps], hp >>> 3);
+    stepSettings(hp, st);
     pathSteps++;
     const T = Math.min(threadsNow(), blocks);
     run(Array.from({ length: T }, (_, q) => [OP_PATH_STEP, 12, tab, count, m, s, bh, Math.floor(blocks * q / T),
@@ -958,7 +958,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
       const st = step!.st, adam = st.kind === 'adam', list = whole.list;
       nodeSteps += whole.count;
       slotScalars(pcWhole, whole.count, (q) => rt.node[list[q]], st.steps, st.decayScale, st.weightDecay, adam ? [st.beta1, st.beta2] : null);
-      A.f64.set([adam ? 1 : 0, st.lr, adam ? st.beta1 : st.momentum, st.beta2, st.eps], hp >>> 3);
+      stepSettings(hp, st);
       run(Array.from(list.subarray(0, whole.count), (g, q) => {
         const r0 = rt.start[g] - L.lo, o = rt.node[g] * ms;
         return [OP_NODE_STEP, 11, m, s, rt.end[g] - rt.start[g], py + 4 * r0 * m, px + 4 * r0 * s, addr(step!.w, o), addr(st.m, o),
@@ -1051,6 +1051,12 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
       }
     }
     return n > 0 ? { list, count: n, has, maxRows } : null;
+  }
+
+  /** The five f64 at byte address hp that nodeStep and pathStep read: 1 for Adam (0 for SGD), lr, β1 or μ, β2, ε. */
+  function stepSettings(hp: number, st: WeightStep): void {
+    const adam = st.kind === 'adam';
+    A.f64.set([adam ? 1 : 0, st.lr, adam ? st.beta1 : st.momentum, st.beta2, st.eps], hp >>> 3);
   }
 
   /**
