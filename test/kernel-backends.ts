@@ -6,6 +6,7 @@
 import { jsBackend, type Backend } from '../src/kernels/backend.js';
 import { nativeBackend } from '../src/kernels/native/index.js';
 import { loadWasmBackend } from '../src/kernels/wasm/index.js';
+import type { WeightStep } from '../src/kernels/weight-step.js';
 
 export function kernelBackends(): { backends: Array<{ be: Backend; threads: number[] }>; wasm: Backend | null } {
   const backends: Array<{ be: Backend; threads: number[] }> = [{ be: jsBackend, threads: [0] }];
@@ -15,4 +16,26 @@ export function kernelBackends(): { backends: Array<{ be: Backend; threads: numb
   const nb = nativeBackend();
   if (nb) backends.push({ be: nb, threads: [1, 2] });
   return { backends, wasm };
+}
+
+/** The arrays a fused optimizer step reads and writes, for the step tests. */
+export interface StepState { w: Float32Array; dw: Float32Array; db: Float32Array; m: Float32Array; v: Float32Array; steps: Int32Array }
+
+/** A copy of a: a plain array, or (`here`) one made by the backend's floats() (wasm: in its memory, read in place). */
+export function placed(be: Backend, a: Float32Array, here: boolean): Float32Array {
+  if (!here) return a.slice();
+  const o = be.floats(a.length);
+  o.set(a);
+  return o;
+}
+
+/** Gives a state's arrays back to the backend that made them (nothing for plain arrays). */
+export function releaseState(be: Backend, st: StepState): void {
+  [st.w, st.dw, st.db, st.m, st.v].forEach((x) => be.release(x));
+}
+
+/** The step the tests apply to a state: weight decay 0.05, Adam's 0.9 / 0.999 / 1e-8, SGD's momentum 0.8. */
+export function stepSpec(st: StepState, kind: 'adam' | 'sgd', decayScale: Float32Array | null, lr: number): WeightStep {
+  return { kind, m: st.m, v: kind === 'adam' ? st.v : null, steps: st.steps, decayScale, lr, weightDecay: 0.05, beta1: 0.9,
+    beta2: 0.999, eps: 1e-8, momentum: 0.8 };
 }

@@ -11,7 +11,7 @@ import type { Backend } from '../../src/kernels/backend.js';
 import type { WasmBackend } from '../../src/kernels/wasm/core.js';
 import { Routing } from '../../src/kernels/routing.js';
 import { composePathWeightStep, type WeightStep } from '../../src/kernels/weight-step.js';
-import { kernelBackends } from '../kernel-backends.js';
+import { kernelBackends, placed, releaseState, stepSpec, type StepState } from '../kernel-backends.js';
 import { assertBitEqual, assertClose, randomArray, Rng } from '../helpers.js';
 
 const { backends, wasm } = kernelBackends();
@@ -74,8 +74,6 @@ function complete(d: number, rows: number): Tree {
   return { rt, entry: Int32Array.from(entry), parent: Int32Array.from(parent), at: Int32Array.from(at), count: entry.length, T: 2 ** (d + 1) - 1 };
 }
 
-interface State { w: Float32Array; dw: Float32Array; db: Float32Array; m: Float32Array; v: Float32Array; steps: Int32Array }
-
 test('pathWeightStep = groupedBackwardWeight + child sums + adamUpdate / sgdUpdate, bit for bit on each backend', () => {
   const rng = new Rng(31);
   // [what, m, s, tree]: odd widths (blocks of 64 rows at s = 515, of 2 rows at s = 20000, all 70 rows in one at s = 1),
@@ -99,22 +97,15 @@ test('pathWeightStep = groupedBackwardWeight + child sums + adamUpdate / sgdUpda
     for (const kind of ['adam', 'sgd'] as const) {
       for (const decayScale of [decay, null]) {
         // plain arrays, or (`here`) arrays made by the backend's floats() (wasm: in its memory, where its kernel runs)
-        const fresh = (be: Backend, here = false): State => {
-          const copy = (a: Float32Array): Float32Array => {
-            if (!here) return a.slice();
-            const o = be.floats(a.length);
-            o.set(a);
-            return o;
-          };
+        const fresh = (be: Backend, here = false): StepState => {
+          const copy = (a: Float32Array, place = here): Float32Array => placed(be, a, place);
           return { w: copy(w0), dw: copy(new Float32Array(T * size)), db: copy(b0), m: copy(m0), v: copy(v0),
             steps: Int32Array.from({ length: T }, (_, t) => t % 3) };
         };
-        const release = (be: Backend, st: State): void => [st.w, st.dw, st.db, st.m, st.v].forEach((x) => be.release(x));
-        const spec = (st: State, lr: number): WeightStep => ({ kind, m: st.m, v: kind === 'adam' ? st.v : null, steps: st.steps,
-          decayScale, lr, weightDecay: 0.05, beta1: 0.9, beta2: 0.999, eps: 1e-8, momentum: 0.8 });
-        let js: State | null = null;
+        const spec = (st: StepState, lr: number): WeightStep => stepSpec(st, kind, decayScale, lr);
+        let js: StepState | null = null;
         for (const { be, threads } of backends) {
-          const reference = composePathWeightStep(be), outs: State[] = [];
+          const reference = composePathWeightStep(be), outs: StepState[] = [];
           for (const [nt, here] of threads.flatMap((nt) => [[nt, false], [nt, true]] as const)) {
             if (nt) (be as unknown as { setThreads(n: number): number }).setThreads(nt);
             const [a, b] = [fresh(be, here), fresh(be)];
@@ -129,12 +120,12 @@ test('pathWeightStep = groupedBackwardWeight + child sums + adamUpdate / sgdUpda
             assert.ok(a.dw.every((x) => x === 0) && b.dw.every((x) => x === 0), `${label}: gradients left at zero`);
             // wasm runs its kernel on arrays in its memory (both steps), and composes the op on the others
             if (be === wasm && rt.n > 0) assert.equal(kernelCalls() - before, here ? 2 : 0, `${label}: calls of wasm's kernel`);
-            release(be, b);
+            releaseState(be, b);
             outs.push(a);
           }
           if (threads[0]) (be as unknown as { setThreads(n: number): number }).setThreads(2);
           for (const o of outs.slice(1)) assertBitEqual(o.w, outs[0].w, `${be.name} ${kind} ${what}: threads agree`);
-          outs.forEach((o, i) => i > 0 && release(be, o));
+          outs.forEach((o, i) => i > 0 && releaseState(be, o));
           if (!js) js = outs[0];
           else {
             const label = `${be.name} against js ${kind} ${what}`;

@@ -11,12 +11,10 @@ import type { Backend } from '../../src/kernels/backend.js';
 import { Routing } from '../../src/kernels/routing.js';
 import type { WasmBackend } from '../../src/kernels/wasm/core.js';
 import type { WeightStep } from '../../src/kernels/weight-step.js';
-import { kernelBackends } from '../kernel-backends.js';
+import { kernelBackends, placed, releaseState, stepSpec, type StepState } from '../kernel-backends.js';
 import { assertBitEqual, assertClose, randomArray, Rng } from '../helpers.js';
 
 const { backends, wasm } = kernelBackends();
-
-interface State { w: Float32Array; dw: Float32Array; db: Float32Array; m: Float32Array; v: Float32Array; steps: Int32Array }
 
 test('groupedBackwardWeightStep = groupedBackwardWeight + adamUpdate / sgdUpdate, bit for bit on each backend', async () => {
   const rng = new Rng(23);
@@ -48,22 +46,15 @@ test('groupedBackwardWeightStep = groupedBackwardWeight + adamUpdate / sgdUpdate
       for (const decayScale of [decay, null]) {
         // copy: JS arrays, or (`here`) arrays made by the backend's floats() (wasm: in its memory, where its fused
         // step makes each node's gradient and update on one thread), the bias gradient there too for Adam only
-        const fresh = (be: Backend, here = false): State => {
-          const copy = (a: Float32Array, place = here): Float32Array => {
-            if (!place) return a.slice();
-            const o = be.floats(a.length);
-            o.set(a);
-            return o;
-          };
+        const fresh = (be: Backend, here = false): StepState => {
+          const copy = (a: Float32Array, place = here): Float32Array => placed(be, a, place);
           return { w: copy(w0), dw: copy(new Float32Array(T * m * s)), db: copy(b0, here && kind === 'adam'), m: copy(m0), v: copy(v0),
             steps: Int32Array.from({ length: T }, (_, t) => t % 4) };
         };
-        const release = (be: Backend, st: State): void => [st.w, st.dw, st.db, st.m, st.v].forEach((x) => be.release(x));
-        const spec = (st: State, lr: number): WeightStep => ({ kind, m: st.m, v: kind === 'adam' ? st.v : null, steps: st.steps,
-          decayScale, lr, weightDecay: 0.05, beta1: 0.9, beta2: 0.999, eps: 1e-8, momentum: 0.8 });
-        let js: State | null = null;
+        const spec = (st: StepState, lr: number): WeightStep => stepSpec(st, kind, decayScale, lr);
+        let js: StepState | null = null;
         for (const { be, threads } of backends) {
-          const outs: State[] = [];
+          const outs: StepState[] = [];
           for (const [nt, here] of threads.flatMap((nt) => [[nt, false], [nt, true]] as const)) {
             if (nt) (be as unknown as { setThreads(n: number): number }).setThreads(nt);
             const [a, b] = [fresh(be, here), fresh(be)];
@@ -86,12 +77,12 @@ test('groupedBackwardWeightStep = groupedBackwardWeight + adamUpdate / sgdUpdate
               const expected = nt === 1 ? 2 * rowsful : mixed ? 4 : null;
               if (expected !== null) assert.equal(whole() - before, expected, `${what}: nodes stepped whole on one thread`);
             }
-            release(be, b);
+            releaseState(be, b);
             outs.push(a);
           }
           if (threads[0]) (be as unknown as { setThreads(n: number): number }).setThreads(2);
           for (const o of outs.slice(1)) assertBitEqual(o.w, outs[0].w, `${be.name} ${kind} k=${k} m=${m} s=${s}: threads agree`);
-          outs.forEach((o, i) => i > 0 && release(be, o));
+          outs.forEach((o, i) => i > 0 && releaseState(be, o));
           if (!js) js = outs[0];
           else {
             const what = `${be.name} against js ${kind} k=${k} N=${N} m=${m} s=${s}`;
@@ -122,9 +113,9 @@ function emptyNodeStep(m: number, s: number): void {
   const xs = randomArray(rng, N * s), dys = randomArray(rng, N * m);
   for (const { be } of backends) {
     for (const kind of ['adam', 'sgd'] as const) {
-      const fresh = (): State => ({ w: randomArray(new Rng(1), T * size), dw: new Float32Array(T * size), db: new Float32Array(T * m),
+      const fresh = (): StepState => ({ w: randomArray(new Rng(1), T * size), dw: new Float32Array(T * size), db: new Float32Array(T * m),
         m: randomArray(new Rng(2), T * size, 0.1), v: randomArray(new Rng(3), T * size, 0.1).map(Math.abs), steps: new Int32Array(T) });
-      const spec = (st: State): WeightStep => ({ kind, m: st.m, v: kind === 'adam' ? st.v : null, steps: st.steps,
+      const spec = (st: StepState): WeightStep => ({ kind, m: st.m, v: kind === 'adam' ? st.v : null, steps: st.steps,
         decayScale: null, lr: 0.01, weightDecay: 0.05, beta1: 0.9, beta2: 0.999, eps: 1e-8, momentum: 0.8 });
       const [a, b] = [fresh(), fresh()];
       for (let step = 0; step < 2; step++) {
