@@ -8,6 +8,7 @@
  * operations in the same order), since its division and square root in float64
  * took 3.5 ns per weight and bound the deep trees' training.
  */
+import { addRowVector } from './elementwise';
 import { gemm } from './gemm';
 
 // @ts-ignore: decorator
@@ -118,11 +119,12 @@ export function nodeStep(m: i32, s: i32, K: i32, dy: usize, x: usize, w: usize, 
  * pathWeightStep (src/kernels/weight-step.ts) over blocks [b0, b1) of bh rows of every entry's table: per block, the
  * entries deepest first (e = count − 1 … 0), each entry's gradient block made in a buffer of its depth (the product
  * dyᵀ x of its rows, zeroed then accumulated as gemm's accumulateOrZero 2, or the sum its children added there) and
- * applied by the optimizer's step, then added into its parent's buffer (0 + g for the first child, as an add into
- * zeros). tab: 6 i32 per entry: byte addresses of its slot of w, mo and vo (0 for SGD), its first row in dy and x, its
- * rows (−1 for a sum), its depth (< 32). coef: each entry's scalars (24 bytes apart for Adam, 8 for SGD); hp as
- * nodeStep's. A last block of fewer than 8 rows is merged into the one before, as nodeStep's (the caller counts the
- * blocks so). scratch: levels · (bh + 7) · s floats of buffers rounded up to 64 bytes, then gemmScratchBytes(bh + 7, s, K).
+ * applied by the optimizer's step, then added into its parent's buffer (zeroed before the first child, so that each
+ * sum is the composition's: addRowVector into zeros). tab: 6 i32 per entry: byte addresses of its slot of w, mo and vo
+ * (0 for SGD), its first row in dy and x, its rows (−1 for a sum), its depth (< 32). coef: each entry's scalars (24
+ * bytes apart for Adam, 8 for SGD); hp as nodeStep's. A last block of fewer than 8 rows is merged into the one before,
+ * as nodeStep's (the caller counts the blocks so). scratch: levels · (bh + 7) · s floats of buffers rounded up to 64
+ * bytes, then gemmScratchBytes(bh + 7, s, K).
  */
 export function pathStep(tab: usize, count: i32, m: i32, s: i32, bh: i32, b0: i32, b1: i32, dy: usize, x: usize, coef: usize,
   hp: usize, levels: i32, scratch: usize): void {
@@ -142,24 +144,10 @@ export function pathStep(tab: usize, count: i32, m: i32, s: i32, bh: i32, b0: i3
       if (adam) adamUpdate(w, g, mo, <usize>load<i32>(t, 8) + o, n, 1, coef + <usize>e * 24, lr, p1, p2, eps, false);
       else sgdUpdate(w, g, mo, n, 1, coef + (<usize>e << 3), lr, p1, false);
       if (L == 0) continue;
-      addInto(scratch + <usize>(L - 1) * span, g, n, !(started & (1 << (L - 1))));
+      const pg = scratch + <usize>(L - 1) * span; // the parent's buffer: zeros, then each child added (addRowVector's adds)
+      if (!(started & (1 << (L - 1)))) memory.fill(pg, 0, <usize>n << 2);
+      addRowVector(pg, 1, n, g);
       started |= 1 << (L - 1);
     }
-  }
-}
-
-/** dst[0, n) = (first ? 0 : dst) + src[0, n) (0 + x rather than a copy: −0 becomes +0, as in an add into zeros). */
-function addInto(dst: usize, src: usize, n: i32, first: bool): void {
-  let i = 0;
-  const Z = f32x4.splat(0);
-  if (first) {
-    for (; i + 4 <= n; i += 4) v128.store(dst + (<usize>i << 2), f32x4.add(Z, v128.load(src + (<usize>i << 2))));
-    for (; i < n; i++) store<f32>(dst + (<usize>i << 2), <f32>0 + load<f32>(src + (<usize>i << 2)));
-  } else {
-    for (; i + 4 <= n; i += 4) {
-      const p = dst + (<usize>i << 2);
-      v128.store(p, f32x4.add(v128.load(p), v128.load(src + (<usize>i << 2))));
-    }
-    for (; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(dst + (<usize>i << 2)) + load<f32>(src + (<usize>i << 2)));
   }
 }

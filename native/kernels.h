@@ -39,8 +39,8 @@ using PathsFn = void (*)(const float* w, int64_t size, const int32_t* node, cons
                          const int32_t* outAt, int64_t count, float* out, int64_t c0, int64_t c1, float* scratch,
                          int64_t block, bool stream);
 
-// dst[0, n) = (first ? 0 : dst) + src[0, n): a gradient added into its parent's in pathWeightStep (0 + x, not a copy,
-// so that −0 becomes +0 as in an add into zeros).
+// dst[0, n) = (first ? 0 : dst) + src[0, n): addRowVector's adds, and a gradient added into its parent's in
+// pathWeightStep (0 + x for the first child, not a copy, so that −0 becomes +0 as in an add into zeros).
 using AddFn = void (*)(float* dst, const float* src, int64_t n, bool first);
 
 // Row counts from which gemm sums each element of the NT form (forward: Kernels::chainRowsNT, one per instruction

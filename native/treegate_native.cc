@@ -819,8 +819,7 @@ napi_value AddRowVector(napi_env env, napi_callback_info info) {
     auto add = [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1;) {
         const int64_t r = i / cols, j0 = i - r * cols, j1 = std::min(cols, j0 + (i1 - i));
-        float* yr = y.p + r * cols;
-        for (int64_t j = j0; j < j1; j++) yr[j] += b.p[j];
+        isa->addInto(y.p + r * cols + j0, b.p + j0, j1 - j0, false);
         i += j1 - j0;
       }
     };

@@ -88,7 +88,7 @@ export function withArgumentChecks(b: Backend): Backend {
     pathWeightStep(rt, dys, m, xs, s, w, dw, dbias, st, entry, parent, at, count) {
       const op = 'pathWeightStep', N = routing(op, rt, w, m * s, dbias, s, m);
       floats(op, { dys: [dys, N * m], xs: [xs, N * s] });
-      checkWeightStep(st);
+      checkWeightStep(st, op);
       ints(op, { count });
       optimizerSlots(op, w, st.kind === 'adam' ? [dw, st.m, st.v!] : [dw, st.m], m * s, entry, count, st.steps, st.decayScale, undefined);
       pathTree(op, rt, entry, parent, at, count);

@@ -47,9 +47,11 @@ export type GroupedBackwardWeightStep = (rt: Routing, dys: Float32Array, m: numb
 export type PathWeightStep = (rt: Routing, dys: Float32Array, m: number, xs: Float32Array, s: number, w: Float32Array,
   dw: Float32Array, dbias: Float32Array, step: WeightStep, entry: Int32Array, parent: Int32Array, at: Int32Array, count: number) => void;
 
-/** Throws a TreegateError naming the problem if `st` is not a step the kernels can apply (every backend checks it). */
-export function checkWeightStep(st: WeightStep): void {
-  const op = 'groupedBackwardWeightStep';
+/**
+ * Throws a TreegateError naming the problem (and op, the fused step that was given it) if `st` is not a step the
+ * kernels can apply (every backend checks it).
+ */
+export function checkWeightStep(st: WeightStep, op = 'groupedBackwardWeightStep'): void {
   if (st.kind !== 'adam' && st.kind !== 'sgd') throw new TreegateError(`${op}: unknown optimizer '${st.kind as string}'`);
   if (st.kind === 'adam' && !(st.v instanceof Float32Array)) throw new TreegateError(`${op}: adam needs its second moment v`);
   const settings = { lr: st.lr, weightDecay: st.weightDecay, beta1: st.beta1, beta2: st.beta2, eps: st.eps, momentum: st.momentum };

@@ -158,8 +158,8 @@ test('pathWeightStep steps a collapsed node whose children have no rows: the sum
 
 test('pathWeightStep refuses trees it cannot step, naming the problem, on every backend', () => {
   const tr = complete(2, 3), m = 4, s = 4, size = m * s, f = (n: number) => new Float32Array(n);
-  const st = (): WeightStep => ({ kind: 'adam', m: f(tr.T * size), v: f(tr.T * size), steps: new Int32Array(tr.T), decayScale: null,
-    lr: 0.1, weightDecay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, momentum: 0 });
+  const st = (over: Partial<WeightStep> = {}): WeightStep => ({ kind: 'adam', m: f(tr.T * size), v: f(tr.T * size),
+    steps: new Int32Array(tr.T), decayScale: null, lr: 0.1, weightDecay: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, momentum: 0, ...over });
   const edit = (a: Int32Array, i: number, x: number): Int32Array => { const o = a.slice(); o[i] = x; return o; };
   for (const { be } of backends) {
     const call = (entry: Int32Array, parent: Int32Array, at: Int32Array, count = tr.count) => () =>
@@ -171,5 +171,8 @@ test('pathWeightStep refuses trees it cannot step, naming the problem, on every 
     assert.throws(call(tr.entry, tr.parent, edit(tr.at, 6, -1)), /no entry's|every range/, `${be.name}: a range left out`);
     assert.throws(call(edit(tr.entry, 1, 0), tr.parent, tr.at), /repeat|twice/, `${be.name}: a node listed twice`);
     assert.throws(call(tr.entry, tr.parent, tr.at, tr.count + 1), /entries|holds|count/, `${be.name}: count past the lists`);
+    assert.throws(() => be.pathWeightStep(tr.rt, f(tr.rt.n * m), m, f(tr.rt.n * s), s, f(tr.T * size), f(tr.T * size), f(tr.T * m),
+      st({ kind: 'rmsprop' as never }), tr.entry, tr.parent, tr.at, tr.count), /pathWeightStep: unknown optimizer 'rmsprop'/,
+    `${be.name}: an unknown optimizer, named with the op`);
   }
 });

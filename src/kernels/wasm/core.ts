@@ -876,7 +876,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
    */
   function pathWeightStep(rt: Routing, dys: Float32Array, m: number, xs: Float32Array, s: number, w: Float32Array,
     dw: Float32Array, dbias: Float32Array, st: WeightStep, entry: Int32Array, parent: Int32Array, at: Int32Array, count: number): void {
-    checkWeightStep(st);
+    checkWeightStep(st, 'pathWeightStep');
     const adam = st.kind === 'adam', L = nodeList(rt, 0, rt.nodeCount);
     if (!L || count === 0 || m * s === 0 || !inPlace(w) || !inPlace(st.m) || (adam && !inPlace(st.v!)) || !inPlace(dbias)) {
       composedPathStep(rt, dys, m, xs, s, w, dw, dbias, st, entry, parent, at, count);
