@@ -97,7 +97,7 @@ async function main(): Promise<number> {
   out(`- treegate backends: ${backends.join(', ')}${['native', 'wasm'].filter((b) => !backends.includes(b))
     .map((b) => ` (${b}: ${excludedBackends().includes(b) ? 'excluded by --backends' : 'not available in this run'})`).join('')}`);
   out(`- peers: ${Object.entries(peers).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-  out(`- roofline limits: 1 thread ${(limits.flops / 1e9).toFixed(0)} GFLOP/s, ${(limits.bytes / 1e9).toFixed(1)} GB/s; all threads ${(limits.flopsAll / 1e9).toFixed(0)} GFLOP/s, ${(limits.bytesAll / 1e9).toFixed(1)} GB/s — ${limits.source}; the tree tables use the larger of these and a second measurement after the tree section (their notes)`);
+  out(`- roofline limits: 1 thread ${(limits.flops / 1e9).toFixed(0)} GFLOP/s, ${(limits.bytes / 1e9).toFixed(1)} GB/s; all threads ${(limits.flopsAll / 1e9).toFixed(0)} GFLOP/s, ${(limits.bytesAll / 1e9).toFixed(1)} GB/s — ${limits.source}; the tree tables use the larger of these, a second measurement after the tree section and the GEMM section's fastest products (their notes)`);
   out('');
 
   const ctx: BenchContext = { quick, log: (s) => void process.stderr.write(s + '\n') };

@@ -9,7 +9,7 @@ import type { EpochRow } from '../../bench/epoch.js';
 import type { GemmRow } from '../../bench/gemm.js';
 import type { PeerRow } from '../../bench/peer-tree.js';
 import type { FigureRow } from '../../bench/tree.js';
-import { ISSUE_LIMITS } from '../../bench/common.js';
+import { ISSUE_LIMITS, largest } from '../../bench/common.js';
 
 const gemm = (candidate: string, threads: number, gflops: number): GemmRow =>
   ({ shape: '256×1024×1024', candidate, threads, gflops, ms: 1, repeats: 3, inner: 1, vsBaseline: 1 });
@@ -162,4 +162,18 @@ test('the time target: missed from 600 s on; a peer missing its figure is not me
   assert.equal(p.status, 'not measured');
   const w = find(vs, '`wasm` GEMM ≥ 1.0× tfjs-backend-wasm at 256×1024×1024, 1 thread');
   assert.deepEqual([w.status, w.reading], ['not measured', 'no tfjs-backend-wasm figure at 1 thread in this run']);
+});
+
+test('the roofline limits: never below the issue\'s figures, machine()\'s measurements or the run\'s fastest matrix product', () => {
+  const busy = { isa: 'avx512', flops: 205e9, flopsAll: 254e9, bytes: 22e9, bytesAll: 40e9 };
+  const none = largest([busy], 'at the start', new Map());
+  assert.deepEqual([none.flops, none.flopsAll, none.bytes, none.bytesAll], [205e9, 254e9, 27e9, 54e9]);
+  assert.doesNotMatch(none.source, /matrix product/);
+  // a product on two threads past the measured all-thread peak raises it; one on one thread below 205 changes nothing
+  const raised = largest([busy], 'at the start', new Map([[1, 190e9], [2, 355e9]]));
+  assert.deepEqual([raised.flops, raised.flopsAll], [205e9, 355e9]);
+  assert.match(raised.source, /fastest matrix product \(355 GFLOP\/s on all threads\)/);
+  const one = largest([busy], 'at the start', new Map([[1, 230e9]]));
+  assert.deepEqual([one.flops, one.flopsAll], [230e9, 254e9]);
+  assert.match(one.source, /230 GFLOP\/s on 1 thread/);
 });
