@@ -180,9 +180,14 @@ constexpr int64_t kParallelMacs = 1 << 20;
 constexpr int64_t kParallelElements = 1 << 18;
 // The pool's work hint (Pool::run, in units of about 10 µs of one thread's work) for an update of n elements:
 // kParallelElements of them move 7.3 MB, about 270 µs at one thread's 27 GB/s. (Counted as one unit, an update
-// of under 16 such slots ran on the calling thread alone when the workers slept: 3.1 ms for 15 slots of 512×512,
-// against 1.6–1.7 ms on both threads.)
+// of under 16 such slots ran on the calling thread alone when the workers slept: 3.27–3.33 ms for 15 slots of
+// 512×512, against 1.81–1.84 ms on both threads; benchmark-history.md, thirty-first session.)
 inline double updateWork(int64_t n) { return 27.0 * (double)n / kParallelElements; }
+// out[j] += Σ_i x[i, j] over `rows` rows of `cols` floats, row by row (the bias gradients' sums, addColumnSums): one add
+// per element and row, in row order, on the instruction set's vectors.
+inline void columnSums(const float* x, int64_t rows, int64_t cols, float* out) {
+  for (int64_t i = 0; i < rows; i++) isa->addInto(out, x + i * cols, cols, false);
+}
 // Gathered floats, and the elements of addArrays and addRowVector: a copy or an add is about one access per element.
 constexpr int64_t kParallelGather = 1 << 16;
 
@@ -432,11 +437,7 @@ napi_value forward(napi_env env, napi_callback_info info, bool routed) {
     auto node = [&](int32_t t, int64_t a, int64_t e, int64_t j0, int64_t j1) {
       if (packed) isa->packedRows(e - a, j1 - j0, s, xs.p + a * s, s, w.p + t * packedFloats(m, s) + j0 * s, ys.p + a * m + j0, m, true);
       else isa->gemm(e - a, j1 - j0, s, xs.p + a * s, s, 1, w.p + t * m * s + j0 * s, 1, s, ys.p + a * m + j0, m, true);
-      const float* c = bias.p + t * m;
-      for (int64_t i = a; i < e; i++) {
-        float* yi = ys.p + i * m;
-        for (int64_t j = j0; j < j1; j++) yi[j] += c[j];
-      }
+      for (int64_t i = a; i < e; i++) isa->addInto(ys.p + i * m + j0, bias.p + t * m + j0, j1 - j0, false);
     };
     const int64_t unit = packed ? isa->nr : 32;
     auto nodeRows = [&](int32_t t, int64_t a, int64_t e) { node(t, a, e, 0, m); };
@@ -498,11 +499,7 @@ void backwardWeight(napi_env env, napi_value* v, const F32& dw, F&& node) {
     const int32_t t = r.node.p[g];
     const int64_t a = r.start.p[g], e = r.end.p[g];
     node(g, t, e - a, dys.p + a * m, xs.p + a * s, nt);
-    float* cb = db.p + t * m;
-    for (int64_t i = a; i < e; i++) {
-      const float* d = dys.p + i * m;
-      for (int64_t j = 0; j < m; j++) cb[j] += d[j];
-    }
+    columnSums(dys.p + a * m, e - a, m, db.p + t * m);
   };
   // Balance by partCost: a 1-row node costs about as much as a 12-row one (read and write its gradient).
   // A node costing more than a thread's share is split inside its product; the rest run whole, in
@@ -670,13 +667,8 @@ napi_value PathWeightStep(napi_env env, napi_callback_info info) {
     if (repeats(entry.p, count)) throw ArgError{"node listed twice"};  // its step would be taken twice
     std::vector<int32_t> step(count);
     for (int64_t e = 0; e < count; e++) step[e] = ++st.steps.p[entry.p[e]];
-    for (int64_t g = r.g0; g < r.g1; g++) {
-      float* cb = db.p + (int64_t)r.node.p[g] * m;
-      for (int64_t i = r.start.p[g]; i < r.end.p[g]; i++) {
-        const float* d = dys.p + i * m;
-        for (int64_t j = 0; j < m; j++) cb[j] += d[j];
-      }
-    }
+    for (int64_t g = r.g0; g < r.g1; g++)
+      columnSums(dys.p + (int64_t)r.start.p[g] * m, r.end.p[g] - r.start.p[g], m, db.p + (int64_t)r.node.p[g] * m);
     // Blocks of bh rows, bh·s a multiple of 64 (each update piece starts on one): about as many rows as the products
     // have on average, in 32–256 KB. Deep products (the frontier of a shallow tree) run near the FMA peak only on
     // blocks of that height, where 16-row blocks took 1.10–1.13× longer at k = 1–2 (512 wide, N = 256); few-row ones
@@ -916,8 +908,7 @@ napi_value AddColumnSums(napi_env env, napi_callback_info info) {
     argv(env, info, 4, v);
     const int64_t rows = i64(env, v[1], "rows"), cols = i64(env, v[2], "cols");
     F32 x = checked(env, v[0], "x", (wide)rows * cols), o = checked(env, v[3], "out", cols);
-    for (int64_t r = 0; r < rows; r++)
-      for (int64_t j = 0; j < cols; j++) o.p[j] += x.p[r * cols + j];
+    columnSums(x.p, rows, cols, o.p);
     return undefined(env);
   });
 }
