@@ -29,7 +29,10 @@ export async function runKernels(ctx: BenchContext): Promise<BenchResult> {
   const limits = await machineLimits();
   const nodes = ctx.quick ? 192 : 512; // 192 MB or 512 MB of weights: far beyond the caches
   const pool = new Float32Array(nodes * ms);
-  for (let i = 0; i < pool.length; i += 4096) pool[i] = 1e-3; // touch every page
+  // Every float written: a page of a new array that is only read stays mapped to the kernel's one zero page, so
+  // its reads come from cache (and its many addresses of one physical page slow AMD's L1). Until the thirty-third
+  // session one float in 4096 was written (one page in four), and the weights-from-memory figures read too fast.
+  pool.fill(1e-3);
   const x = new Float32Array(256 * s).fill(0.5), y = new Float32Array(256 * m).fill(0.25);
   const order = Int32Array.from({ length: nodes }, (_, i) => (i * 7919) % nodes);
   let next = 0;

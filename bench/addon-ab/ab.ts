@@ -30,7 +30,7 @@ const n = Number(process.env.WIDTH ?? 512), m = n, N = Number(process.env.ROWS ?
 const rng = new Rng(5);
 const random = (len: number, scale = 1) => Float32Array.from({ length: len }, () => rng.normal() * scale);
 const x = random(N * n), dy = random(N * m, 1e-3);
-const junk = new Float32Array(8 << 20);
+const junk = new Float32Array(8 << 20).fill(1); // written: pages only read would all be the one zero page, in cache
 const flush = () => { let s = 0; for (let i = 0; i < junk.length; i += 16) s += junk[i]; return s; };
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];

@@ -17,7 +17,7 @@ trap 'rm -rf "$tmp"' EXIT
 for v in old new; do
   rev=${!v}
   if [ "$rev" = . ]; then src=$(cat "$root/native/kernels_impl.h"); else src=$(git -C "$root" show "$rev:native/kernels_impl.h"); fi
-  grep -v '^extern const Kernels kernels' <<< "$src" > "$tmp/$v.h"
+  sed '/^extern const Kernels kernels/,/};/d' <<< "$src" > "$tmp/$v.h"  # the table's initializer, however many lines
 done
 isa=${ISA:-$(grep -qw avx512f /proc/cpuinfo && echo avx512 || echo avx2)}
 case $isa in

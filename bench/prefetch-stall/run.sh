@@ -6,7 +6,7 @@ set -euo pipefail
 root=$(git rev-parse --show-toplevel)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-grep -v '^extern const Kernels kernels' "$root/native/kernels_impl.h" > "$tmp/impl.h"
+sed '/^extern const Kernels kernels/,/};/d' "$root/native/kernels_impl.h" > "$tmp/impl.h"
 g++ -O3 -std=c++17 -mavx512f -mavx512vl -mfma -mavx2 -I"$tmp" -I"$root/native" "$root/bench/prefetch-stall/stall.cc" -o "$tmp/stall"
 if [ $# -eq 0 ]; then set -- 1 4 8; fi
 "$tmp/stall" "$@"
