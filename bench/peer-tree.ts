@@ -220,6 +220,12 @@ export async function runPeerTree(ctx: BenchContext): Promise<BenchResult> {
       },
     };
   });
+  // one untimed call of each treegate layer first: its gradients' pages are touched on first use (512 MB), which made
+  // native's first call 12× its others (737 ms against 60), and measure() sizes its repeats from its warm-up calls
+  for (const c of cands) {
+    await c.before?.();
+    await c.run(() => {});
+  }
   const peer = tf ? tfjsTree(tf, xData, dyData, rng) : null;
   if (peer) cands.push(peer.fwd, peer.fwdBwd);
   ctx.log(`peer-tree k=${k}`);

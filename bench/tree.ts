@@ -233,6 +233,10 @@ export async function runTree(ctx: BenchContext): Promise<BenchResult> {
       sets.delete(be);
       setBackend(be);
       collectGarbage();
+      // One untimed training step of each layer first: its gradients' and optimizer state's pages are touched on
+      // first use (1.5 GB at k = 8), which made the first call 20× the others (2.2 s against 0.1 s at k = 8), and
+      // measure() sizes its repeats from its warm-up calls: two repeats where ten were meant.
+      for (const s of subjects) trainCandidate(s, be).run(() => {});
       const fused = OWN_FUSED_STEP.has(be) ? [fusedCandidate(subjects[0], be)] : [];
       trainM.push(...await measure([...subjects.map((s) => trainCandidate(s, be)), ...fused, ...await probe(be)], timing));
       for (const s of subjects) s.layer.forward(s.x, 'infer'); // builds this backend's collapsed tables outside the timing
