@@ -295,7 +295,8 @@ thread_local PackBuf packBufA, packBufB;
 inline bool onLines(const float* p, int64_t stride) { return reinterpret_cast<uintptr_t>(p) % 64 == 0 && stride % 16 == 0; }
 constexpr int64_t lineStride(int64_t n) { return (n + 15) / 16 * 16; }
 
-// The NT form (acs = 1, brs = 1: rows of A and columns of B both contiguous along p) as dot products: a tile of
+// The NT form (acs = 1, brs = 1: rows of A and columns of B both contiguous along p) as dot products (under AVX-512
+// one and two rows run streamRowsOf below, with the same sums): a tile of
 // DA ≤ 4 rows of A against G columns of B (DA·G ≤ W vector accumulators: DC = W / 4 for tiles of four rows, 2·DC
 // for a single row, whose four chains alone could not hide the multiply-add latency, and for AVX2's tiles of two
 // rows, dotRowsOf), summed across lanes at
@@ -394,10 +395,63 @@ void dotRowsOf(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, con
   }
 }
 
+// The same dot products with B's columns read whole, one after another: one read stream, where dotTile reads G
+// columns side by side. Column j's R accumulators go to slots i·J + q of a block of J = W / R columns, summed at
+// once by hsums: every element gets dotTile's sum (one accumulator over p in steps of W, the same lane sums, the
+// same tail), so a node's rows round alike however the threads cut it.
+// Why: a development program (thirty-third session, Zen 5) read 1 MB nodes from memory at 36 GB/s on one thread as
+// one stream and at 15–19 GB/s as 4–16 interleaved rows (17–21 µs of dotTile's 37 µs per one-row node went there,
+// software prefetching recovering the rest), and a stream of rows that start 16 bytes past a cache line at 0.6×
+// the rate of one on lines. With the weights on lines (the native backend's floats()), `bash bench/kernel-ab/run.sh
+// 88deb7f <this commit> NT memory|cache 1 2 3` (both orders, geometric mean, two runs): 1.17–1.19× and 1.21–1.27× from memory at one
+// and two rows, 1.05× and 1.15× from cache; at 3 and 4 rows from cache 0.79× and 0.76× (R chains per column do not
+// hide the multiply-add latency there), so dotTile keeps them. Under AVX2 (8 lanes: 64 steps a chain) one row read
+// 0.50× from cache: only AVX-512 takes this path.
+template <int R>
+void streamRowsOf(int64_t N, int64_t K, const float* a, int64_t ars, const float* b, int64_t bcs, float* c, int64_t crs,
+                  bool acc) {
+  constexpr int J = W / R;
+  const int64_t KW = K - K % W;
+  alignas(64) float h[W];
+  for (int64_t j0 = 0; j0 < N; j0 += J) {
+    const int cols = (int)std::min<int64_t>(J, N - j0);
+    vf r[W];
+    for (int l = 0; l < W; l++) r[l] = (vf){};
+    for (int q = 0; q < cols; q++) {
+      const float* bq = b + (j0 + q) * bcs;
+      vf sv[R];
+      for (int i = 0; i < R; i++) sv[i] = (vf){};
+      for (int64_t p = 0; p < KW; p += W) {
+        const vf y = load(bq + p);
+        for (int i = 0; i < R; i++) sv[i] += load(a + i * ars + p) * y;
+      }
+      for (int i = 0; i < R; i++) r[i * J + q] = sv[i];
+    }
+    store(h, hsums(r));
+    for (int i = 0; i < R; i++) {
+      float* ci = c + i * crs + j0;
+      for (int q = 0; q < cols; q++) {
+        float v = h[i * J + q];
+        for (int64_t p = KW; p < K; p++) v += a[i * ars + p] * b[(j0 + q) * bcs + p];
+        ci[q] = acc ? ci[q] + v : v;
+      }
+    }
+  }
+}
+
 void dotRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const float* b, int64_t bcs, float* c,
              int64_t crs, bool acc) {
-  if (M == 1 || (W == 8 && M <= 3)) dotRowsOf<2 * DC>(M, N, K, a, ars, b, bcs, c, crs, acc);
-  else dotRowsOf<DC>(M, N, K, a, ars, b, bcs, c, crs, acc);
+  if (W == 8 && M <= 3) return dotRowsOf<2 * DC>(M, N, K, a, ars, b, bcs, c, crs, acc);
+  if (M > 2) return dotRowsOf<DC>(M, N, K, a, ars, b, bcs, c, crs, acc);
+  if (!onLines(a, ars)) {  // as dotRowsOf: an aligned copy of the rows
+    const int64_t stride = lineStride(K);
+    float* t = packBufA.get(M * stride);
+    for (int64_t i = 0; i < M; i++) std::memcpy(t + i * stride, a + i * ars, K * sizeof(float));
+    a = t;
+    ars = stride;
+  }
+  if (M == 1) streamRowsOf<1>(N, K, a, ars, b, bcs, c, crs, acc);
+  else streamRowsOf<2>(N, K, a, ars, b, bcs, c, crs, acc);
 }
 
 // The NT form (forward) and the NN form (input gradient) for up to 2·W rows (bcastTaken), as Cᵀ = Bᵀ·Aᵀ: each

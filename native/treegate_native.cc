@@ -1152,6 +1152,25 @@ napi_value ReadProbe(napi_env env, napi_callback_info info) {
   });
 }
 
+// lineOffset(buffer): the bytes from the start of an ArrayBuffer to the first cache line (64 bytes) in it. The native
+// backend's floats() views its arrays from there (src/kernels/native/index.ts): a node's table then starts on a line,
+// and no vector load of it splits two lines. (Node's own arrays start 16 bytes past one.)
+napi_value LineOffset(napi_env env, napi_callback_info info) {
+  return guard(env, [&] {
+    napi_value v[1];
+    argv(env, info, 1, v);
+    bool isBuffer = false;
+    napi_is_arraybuffer(env, v[0], &isBuffer);
+    if (!isBuffer) throw ArgError{"lineOffset: expected an ArrayBuffer"};
+    void* data = nullptr;
+    size_t length = 0;
+    napi_get_arraybuffer_info(env, v[0], &data, &length);
+    napi_value r;
+    napi_create_int32(env, (int32_t)((64 - reinterpret_cast<uintptr_t>(data) % 64) % 64), &r);
+    return r;
+  });
+}
+
 napi_value SetThreads(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
     napi_value v[1];
@@ -1203,6 +1222,8 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_set_named_property(env, o, "threads", x);
   napi_create_int32(env, (int32_t)isa->nr, &x);
   napi_set_named_property(env, o, "panel", x);
+  napi_create_int32(env, (int32_t)isa->chainRowsNT, &x);
+  napi_set_named_property(env, o, "chainRowsNT", x);
   return o;
 }
 
@@ -1235,6 +1256,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"scatterRows", nullptr, ScatterRows, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"machine", nullptr, Machine, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"readProbe", nullptr, ReadProbe, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"lineOffset", nullptr, LineOffset, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"setThreads", nullptr, SetThreads, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"parallelStress", nullptr, ParallelStress, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},

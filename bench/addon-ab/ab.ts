@@ -28,7 +28,24 @@ const builds: Addon[] = [req(oldPath) as Addon, req(newPath) as Addon];
 if (process.env.THREADS) for (const a of builds) a.setThreads(Number(process.env.THREADS));
 const n = Number(process.env.WIDTH ?? 512), m = n, N = Number(process.env.ROWS ?? 256), ROUNDS = Number(process.env.ROUNDS ?? 40);
 const rng = new Rng(5);
-const random = (len: number, scale = 1) => Float32Array.from({ length: len }, () => rng.normal() * scale);
+// arrays on a cache line, as the native backend's floats() makes a layer's (where a build has lineOffset; LINED=0:
+// as plain Float32Arrays, 16 bytes past a line)
+const lineOffset = process.env.LINED === '0' ? undefined : (builds[1].lineOffset ?? builds[0].lineOffset);
+const floats = (len: number): Float32Array => {
+  if (!lineOffset) return new Float32Array(len);
+  const buffer = new ArrayBuffer(4 * len + 64);
+  return new Float32Array(buffer, lineOffset(buffer) as number, len);
+};
+const copyOf = (src: Float32Array): Float32Array => {
+  const a = floats(src.length);
+  a.set(src);
+  return a;
+};
+const random = (len: number, scale = 1) => {
+  const a = floats(len);
+  for (let i = 0; i < len; i++) a[i] = rng.normal() * scale;
+  return a;
+};
 const x = random(N * n), dy = random(N * m, 1e-3);
 const junk = new Float32Array(8 << 20).fill(1); // written: pages only read would all be the one zero page, in cache
 const flush = () => { let s = 0; for (let i = 0; i < junk.length; i += 16) s += junk[i]; return s; };
@@ -46,19 +63,19 @@ for (const form of formList.split(',')) {
   for (const k of kList.split(',').map(Number)) {
     const rt = routing(k, form === 'infer');
     const T = form === 'infer' ? 1 << k : 2 ** (k + 1) - 1;
-    const w = random(T * m * n, 0.05), bias = random(T * m), dw = new Float32Array(T * m * n), db = new Float32Array(T * m);
-    const xs = new Float32Array(N * n), ys = new Float32Array(N * m), y = new Float32Array(N * m);
-    const dys = new Float32Array(N * m), dxs = new Float32Array(N * n);
+    const w = random(T * m * n, 0.05), bias = random(T * m), dw = floats(T * m * n), db = floats(T * m);
+    const xs = floats(N * n), ys = floats(N * m), y = floats(N * m);
+    const dys = floats(N * m), dxs = floats(N * n);
     // weight-step: each build's own weights and Adam state (the step writes them)
-    const state = builds.map(() => ({ w: w.slice(), mo: new Float32Array(w.length), v: new Float32Array(w.length),
-      steps: new Int32Array(T), db: new Float32Array(T * m) }));
+    const state = builds.map(() => ({ w: copyOf(w), mo: floats(w.length), v: floats(w.length),
+      steps: new Int32Array(T), db: floats(T * m) }));
     const hp = Float64Array.of(0, 1e-4, 0, 0.9, 0.999, 1e-8, 0);
     builds[0].gatherRows(dy, m, 0, rt.perm, N, m, dys);
     builds[0].gatherRows(x, n, 0, rt.perm, N, n, xs);
     // inference tables as each build packs them (builds before packNodes read the plain ones)
     const tables = builds.map((a) => {
       if (form !== 'infer' || !a.packNodes) return null;
-      const panel = (a.info() as { panel: number }).panel, out = new Float32Array(T * Math.ceil(m / panel) * panel * n);
+      const panel = (a.info() as { panel: number }).panel, out = floats(T * Math.ceil(m / panel) * panel * n);
       a.packNodes(w, T, m, n, out);
       return out;
     });
@@ -87,7 +104,7 @@ for (const form of formList.split(',')) {
     };
     if (form === 'tables' && collapsed.has(0)) visit(0, -1);
     const [pathNode, pathParent, pathOut] = paths.map((v) => Int32Array.from(v));
-    const pathTables = new Float32Array(form === 'tables' ? T * m * n : 0);
+    const pathTables = floats(form === 'tables' ? T * m * n : 0);
     const call = (a: Addon): void => {
       const r = [rt.node, rt.start, rt.end, 0, rt.nodeCount];
       const packed = tables[builds.indexOf(a)];

@@ -44,10 +44,18 @@ int main(int argc, char** argv) {
   for (int i = 3; i < argc; i++) rows.push_back(std::atoll(argv[i]));
   if (rows.empty()) rows = {1, 8, 12, 16, 20, 24, 32, 40, 48, 64, 128, 256};
   const int nodes = mem ? 256 : 1;
-  std::vector<float> pool((size_t)nodes * ms, 1e-3f), x(256 * s, 0.5f), y(256 * m, 0.25f);
+  // the weights and panels start on a cache line, as the native backend's floats() lays out a layer's tables
+  struct Lined {
+    std::vector<float> store;
+    float* p;
+    Lined(size_t n, float v) : store(n + 16, v), p(store.data() + (16 - reinterpret_cast<uintptr_t>(store.data()) % 64 / 4) % 16) {}
+    float* data() const { return p; }
+  };
+  Lined pool((size_t)nodes * ms, 1e-3f);
+  std::vector<float> x(256 * s, 0.5f), y(256 * m, 0.25f);
   // form 3: each version's panels of every node (the packed layout may differ between versions)
   const int64_t pa = form == 3 ? (m + va::NR - 1) / va::NR * va::NR * s : 0, pb = form == 3 ? (m + vb::NR - 1) / vb::NR * vb::NR * s : 0;
-  std::vector<float> panelsA((size_t)nodes * pa), panelsB((size_t)nodes * pb);
+  Lined panelsA((size_t)nodes * pa, 0.f), panelsB((size_t)nodes * pb, 0.f);
   for (int t = 0; form == 3 && t < nodes; t++) {
     va::packPanels(m, s, pool.data() + (size_t)t * ms, panelsA.data() + (size_t)t * pa);
     vb::packPanels(m, s, pool.data() + (size_t)t * ms, panelsB.data() + (size_t)t * pb);

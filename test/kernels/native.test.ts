@@ -68,6 +68,43 @@ for (const v of ['NT', 'NN', 'TN'] as const) {
   });
 }
 
+// Under the chain threshold (info().chainRowsNT: 9 rows under AVX-512, 6 under AVX2) every row of an NT product is
+// summed in one order, whatever rows come with it: one or two rows read the weights as one stream (streamRowsOf,
+// AVX-512), more as dot-product tiles (dotTile), and a node's rows split between threads must round as the whole
+// node. Each row alone, in pairs, in threes and fours and in the whole product: the same bits.
+test('native NT products under the chain threshold: each row gets the same bits alone, in pieces and in the whole product', { skip }, () => {
+  const rng = new Rng(21);
+  const under = nb!.info().chainRowsNT - 1;
+  assert.ok(under >= 5, `chain threshold ${under + 1}`);
+  nb!.setThreads(1);
+  for (const [M0, N, K] of [[8, 67, 37], [8, 512, 512], [7, 33, 100], [5, 40, 16], [3, 17, 7], [8, 130, 530]] as const) {
+    const M = Math.min(M0, under);
+    const a = randomArray(rng, M * K), b = randomArray(rng, N * K), c0 = randomArray(rng, M * N);
+    for (const acc of [false, true]) {
+      const whole = c0.slice();
+      nb!.gemmNT(M, N, K, a, 0, b, 0, whole, 0, acc);
+      for (const rows of [1, 2, 3, 4]) {
+        const parts = c0.slice();
+        for (let i = 0; i < M; i += rows) nb!.gemmNT(Math.min(rows, M - i), N, K, a, i * K, b, 0, parts, i * N, acc);
+        assertBitEqual(parts, whole, `${M}×${N}×${K} acc=${acc} in pieces of ${rows} rows`);
+      }
+    }
+  }
+  nb!.setThreads(2);
+});
+
+test('native floats() start on a cache line: n zeros, a plain Float32Array view', { skip }, () => {
+  const addon = loadAddon()!;
+  for (const n of [0, 1, 17, 1000, 262144]) {
+    const f = nb!.floats(n);
+    assert.equal(f.length, n);
+    assert.ok(f.every((x) => x === 0), `floats(${n}) holds zeros`);
+    // the view's start is on a line: from its buffer's start, the buffer's own offset to a line plus a multiple of 64
+    assert.equal((f.byteOffset - addon.lineOffset(f.buffer as ArrayBuffer)) % 64, 0, `floats(${n}) starts on a line`);
+  }
+  assert.throws(() => addon.lineOffset(new Float32Array(4) as unknown as ArrayBuffer), /expected an ArrayBuffer/);
+});
+
 // The few-row kernels copy operands that do not start on a cache line into aligned buffers (dot products: the
 // rows of A; the NN form: C). Of 16 consecutive float offsets into one array one starts on a line, the others do
 // not (whatever the array's own address): every offset must give the same bits, near the js reference.
