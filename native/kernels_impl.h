@@ -399,9 +399,9 @@ void dotRowsOf(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, con
 // columns side by side. Column j's R accumulators go to slots i·J + q of a block of J = W / R columns, summed at
 // once by hsums: every element gets dotTile's sum (one accumulator over p in steps of W, the same lane sums, the
 // same tail), so a node's rows round alike however the threads cut it.
-// Why: a development program (thirty-third session, Zen 5) read 1 MB nodes from memory at 36 GB/s on one thread as
-// one stream and at 15–19 GB/s as 4–16 interleaved rows (17–21 µs of dotTile's 37 µs per one-row node went there,
-// software prefetching recovering the rest), and a stream of rows that start 16 bytes past a cache line at 0.6×
+// Why: a development program (thirty-third session, Zen 5) read 1 MB nodes from memory on one thread at 36 GB/s as
+// one stream (29 µs a node) and at 15–19 GB/s as 4–16 rows side by side; dotTile, which reads 8 columns side by side
+// with prefetches, took 37 µs per one-row node. A stream of rows that start 16 bytes past a cache line read at 0.6×
 // the rate of one on lines. With the weights on lines (the native backend's floats()), `bash bench/kernel-ab/run.sh
 // 88deb7f <this commit> NT memory|cache 1 2 3` (both orders, geometric mean, two runs): 1.17–1.19× and 1.21–1.27× from memory at one
 // and two rows, 1.05× and 1.15× from cache; at 3 and 4 rows from cache 0.79× and 0.76× (R chains per column do not
