@@ -403,10 +403,10 @@ void dotRowsOf(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, con
 // one stream (29 µs a node) and at 15–19 GB/s as 4–16 rows side by side; dotTile, which reads 8 columns side by side
 // with prefetches, took 37 µs per one-row node. A stream of rows that start 16 bytes past a cache line read at 0.6×
 // the rate of one on lines. With the weights on lines (the native backend's floats()), `bash bench/kernel-ab/run.sh
-// 88deb7f <this commit> NT memory|cache 1 2 3` (both orders, geometric mean, two runs): 1.17–1.19× and 1.21–1.27× from memory at one
-// and two rows, 1.05× and 1.15× from cache; at 3 and 4 rows from cache 0.79× and 0.76× (R chains per column do not
-// hide the multiply-add latency there), so dotTile keeps them. Under AVX2 (8 lanes: 64 steps a chain) one row read
-// 0.50× from cache: only AVX-512 takes this path.
+// 88deb7f <this commit> NT memory|cache 1 2 3` (both orders, geometric mean, two runs): 1.17–1.19× and 1.21–1.27×
+// from memory at one and two rows, 1.05× and 1.15× from cache; at 3 and 4 rows from cache 0.79× and 0.76× (R chains
+// per column do not hide the multiply-add latency there), so dotTile keeps them. Under AVX2 (8 lanes: 64 steps a
+// chain) one row read 0.50× from cache: only AVX-512 takes this path.
 template <int R>
 void streamRowsOf(int64_t N, int64_t K, const float* a, int64_t ars, const float* b, int64_t bcs, float* c, int64_t crs,
                   bool acc) {
