@@ -19,9 +19,10 @@ export interface Backend {
   /**
    * n zeros where this backend's kernels read and write an array fastest: a plain Float32Array (native: a view of
    * one that starts on a cache line), except on the wasm backend with a shared memory, which makes it in its
-   * module's memory and addresses it in place rather than copying it in and out of every call (parameters, optimizer state and inference tables are made so). Such an
-   * array is an ordinary Float32Array to every other backend and to JS; its memory is reused once the array itself
-   * is collected or released, so keep the array, not only a subarray of it (or copy what you keep with slice()).
+   * module's memory and addresses it in place rather than copying it in and out of every call (parameters,
+   * optimizer state and inference tables are made so). Such an array is an ordinary Float32Array to every other
+   * backend and to JS; its memory is reused once the array itself is collected or released, so keep the array, not
+   * only a subarray of it (or copy what you keep with slice()).
    * In a browser such a view is on a SharedArrayBuffer, which some Web APIs refuse (TextDecoder, Blob, fetch
    * bodies) and postMessage shares rather than copies: hand them a slice().
    */
