@@ -295,6 +295,18 @@ thread_local PackBuf packBufA, packBufB;
 inline bool onLines(const float* p, int64_t stride) { return reinterpret_cast<uintptr_t>(p) % 64 == 0 && stride % 16 == 0; }
 constexpr int64_t lineStride(int64_t n) { return (n + 15) / 16 * 16; }
 
+// Points a (rows of K floats, ars apart) at a copy in packBufA whose rows start on cache lines, followed by zero rows
+// up to `rows` (dotRowsOf's padding of a last tile).
+inline void linedRows(const float*& a, int64_t& ars, int64_t M, int64_t rows, int64_t K) {
+  const int64_t stride = lineStride(K);
+  float* t = packBufA.get(rows * stride);
+  for (int64_t i = 0; i < rows; i++)
+    if (i < M) std::memcpy(t + i * stride, a + i * ars, K * sizeof(float));
+    else std::fill(t + i * stride, t + i * stride + K, 0.f);
+  a = t;
+  ars = stride;
+}
+
 // The NT form (acs = 1, brs = 1: rows of A and columns of B both contiguous along p) as dot products (under AVX-512
 // one and two rows run streamRowsOf below, with the same sums): a tile of
 // DA ≤ 4 rows of A against G columns of B (DA·G ≤ W vector accumulators: DC = W / 4 for tiles of four rows, 2·DC
@@ -362,15 +374,7 @@ void dotRowsOf(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, con
   constexpr int64_t TR = 4 * G <= W ? 4 : 2;  // rows of a tile (single rows aside)
   const int64_t blocks = (M + TR - 1) / TR, full = M / TR * TR;
   const bool pad = TR == 4 && M - full >= 2;
-  if (pad || !onLines(a, ars)) {
-    const int64_t stride = lineStride(K), rows = pad ? full + 4 : M;
-    float* t = packBufA.get(rows * stride);
-    for (int64_t i = 0; i < rows; i++)
-      if (i < M) std::memcpy(t + i * stride, a + i * ars, K * sizeof(float));
-      else std::fill(t + i * stride, t + i * stride + K, 0.f);
-    a = t;
-    ars = stride;
-  }
+  if (pad || !onLines(a, ars)) linedRows(a, ars, M, pad ? full + 4 : M, K);
   unsigned share[G] = {};
   for (int q = 0; q < G; q++) share[q % blocks] |= 1u << q;
   for (int64_t j = 0; j < N; j += G) {
@@ -443,13 +447,7 @@ void dotRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const
              int64_t crs, bool acc) {
   if (W == 8 && M <= 3) return dotRowsOf<2 * DC>(M, N, K, a, ars, b, bcs, c, crs, acc);
   if (M > 2) return dotRowsOf<DC>(M, N, K, a, ars, b, bcs, c, crs, acc);
-  if (!onLines(a, ars)) {  // as dotRowsOf: an aligned copy of the rows
-    const int64_t stride = lineStride(K);
-    float* t = packBufA.get(M * stride);
-    for (int64_t i = 0; i < M; i++) std::memcpy(t + i * stride, a + i * ars, K * sizeof(float));
-    a = t;
-    ars = stride;
-  }
+  if (!onLines(a, ars)) linedRows(a, ars, M, M, K);
   if (M == 1) streamRowsOf<1>(N, K, a, ars, b, bcs, c, crs, acc);
   else streamRowsOf<2>(N, K, a, ars, b, bcs, c, crs, acc);
 }
