@@ -667,6 +667,86 @@ void packedRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, co
 // bench/kernel-ab/run.sh d66bbed <this commit> NN …`, both orders).
 constexpr int64_t KB = 16;
 
+// Rows up to which directRows reads B as one stream (streamRowsNN) under AVX-512.
+// Rows up to which directRows reads B in memory order (streamRowsNN), under AVX-512.
+constexpr int64_t STREAM_NN = W == 16 ? 8 : 0;
+
+// P steps p … p + P − 1 of streamRowsNN for R rows: s_i (+)= Σ_q A(i, p + q)·B(p + q, ·), in order, from zero at the
+// block's first step (START); at its last (END) the sums go into C instead of s. Prefetches B 4·P rows ahead (past
+// B's end at the last rows: a prefetch does not fault).
+template <int R, int P, bool START, bool END>
+__attribute__((always_inline)) inline void streamStep(int64_t N, const float* a, int64_t ars, int64_t acs,
+                                                      const float* bp, int64_t brs, float* s, int64_t ss, float* c,
+                                                      int64_t crs, bool first) {
+  vf x[P][R];
+  for (int q = 0; q < P; q++)
+    for (int i = 0; i < R; i++) x[q][i] = a[q * acs + i * ars] - (vf){};
+  for (int64_t j = 0; j < N; j += W) {
+    vf bv[P];
+    for (int q = 0; q < P; q++) {
+      __builtin_prefetch(bp + (q + 4 * P) * brs + j);
+      bv[q] = load(bp + q * brs + j);
+    }
+    for (int i = 0; i < R; i++) {
+      vf r = (START ? (vf){} : load(s + i * ss + j)) + x[0][i] * bv[0];
+      for (int q = 1; q < P; q++) r += x[q][i] * bv[q];
+      if (!END) store(s + i * ss + j, r);
+      else store(c + i * crs + j, first ? r : load(c + i * crs + j) + r);
+    }
+  }
+}
+// One block of kb ≤ KB steps: P at a time where the block is whole, else one at a time.
+template <int R, int P>
+void streamBlock(int64_t N, int64_t kb, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs, float* s,
+                 int64_t ss, float* c, int64_t crs, bool first) {
+  constexpr int Q = KB % P == 0 && KB >= 2 * P ? P : 1;
+  if (kb == KB) {
+    streamStep<R, Q, true, false>(N, a, ars, acs, b, brs, s, ss, c, crs, first);
+    for (int64_t p = Q; p < KB - Q; p += Q)
+      streamStep<R, Q, false, false>(N, a + p * acs, ars, acs, b + p * brs, brs, s, ss, c, crs, first);
+    return streamStep<R, Q, false, true>(N, a + (KB - Q) * acs, ars, acs, b + (KB - Q) * brs, brs, s, ss, c, crs, first);
+  }
+  if (kb == 1) return streamStep<R, 1, true, true>(N, a, ars, acs, b, brs, s, ss, c, crs, first);
+  streamStep<R, 1, true, false>(N, a, ars, acs, b, brs, s, ss, c, crs, first);
+  for (int64_t p = 1; p < kb - 1; p++)
+    streamStep<R, 1, false, false>(N, a + p * acs, ars, acs, b + p * brs, brs, s, ss, c, crs, first);
+  streamStep<R, 1, false, true>(N, a + (kb - 1) * acs, ars, acs, b + (kb - 1) * brs, brs, s, ss, c, crs, first);
+}
+
+// The NN form (input gradient) for one to STREAM_NN rows, B read in memory order: each of a block's KB rows of B
+// whole (one to four rows of C), or two rows of B at once (five to eight: half the loads and stores of s), its
+// products added into a row of partial sums per row of C (s, in L1), which go into C at the block's last row. Each
+// element of C gets directRows' sum: a chain over the block's steps from zero, then C plus that chain. s's rows are
+// a line longer than N, so that a row's store and the next row's load (2 KB apart at N = 512) do not alias modulo
+// 4 KB. C on lines, N a multiple of W. Thirty-fourth session, Zen 5, against directRows (`bash
+// bench/kernel-ab/run.sh a82c036 <this commit> NN memory|cache 1 2 3 4 5 6 7 8`, both orders, two runs): from
+// memory 1.37–1.59× at 1–3 rows, 1.20–1.54× at 4, 1.04–1.26× at 5–8; from cache 1.36–1.47× at one row, 0.81–1.14×
+// at 2–4, 0.90–1.24× at 5–8. Through the addon (bench/addon-ab, backward-input) 1.11–1.25× at k = 6–9, 0.99–1.02×
+// elsewhere. Measured and not kept: two rows of B at once at 1–4 rows, 0.7–1.0× from memory (two streams; but
+// 1.05–1.24× from cache at 3–5); one at a time at 5–8 rows, 0.9–1.0× from memory; no prefetch, 0.5× at 8 rows;
+// either form at 10–16 rows, 0.6–0.94×.
+void streamRowsNN(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs, const float* b,
+                  int64_t brs, float* c, int64_t crs, bool acc) {
+  const int64_t ss = N + 16;
+  float* s = packBufB.get(M * ss);
+  for (int64_t p0 = 0; p0 < K; p0 += KB) {
+    const int64_t kb = std::min(KB, K - p0);
+    const bool first = !acc && p0 == 0;
+    const float* ap = a + p0 * acs;
+    const float* bp = b + p0 * brs;
+    switch (M) {
+      case 8: streamBlock<8, 2>(N, kb, ap, ars, acs, bp, brs, s, ss, c, crs, first); break;
+      case 7: streamBlock<7, 2>(N, kb, ap, ars, acs, bp, brs, s, ss, c, crs, first); break;
+      case 6: streamBlock<6, 2>(N, kb, ap, ars, acs, bp, brs, s, ss, c, crs, first); break;
+      case 5: streamBlock<5, 2>(N, kb, ap, ars, acs, bp, brs, s, ss, c, crs, first); break;
+      case 4: streamBlock<4, 1>(N, kb, ap, ars, acs, bp, brs, s, ss, c, crs, first); break;
+      case 3: streamBlock<3, 1>(N, kb, ap, ars, acs, bp, brs, s, ss, c, crs, first); break;
+      case 2: streamBlock<2, 1>(N, kb, ap, ars, acs, bp, brs, s, ss, c, crs, first); break;
+      default: streamBlock<1, 1>(N, kb, ap, ars, acs, bp, brs, s, ss, c, crs, first); break;
+    }
+  }
+}
+
 void directRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs,
                 float* c, int64_t crs, bool acc) {
   if (!onLines(c, crs)) {
@@ -677,6 +757,7 @@ void directRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, in
     for (int64_t i = 0; i < M; i++) std::memcpy(c + i * crs, t + i * stride, N * sizeof(float));
     return;
   }
+  if (M <= STREAM_NN && N % W == 0) return streamRowsNN(M, N, K, a, ars, acs, b, brs, c, crs, acc);
   const int64_t NF = N - N % NR, tail = N - NF;
   float* t = nullptr;
   if (tail) {

@@ -93,6 +93,33 @@ test('native NT products under the chain threshold: each row gets the same bits 
   nb!.setThreads(2);
 });
 
+// The NN form (input gradient) and the TN form under kChainRowsNN (24 rows) sum each element in blocks of 16 steps
+// whatever rows come with it: up to eight rows with B read in memory order (streamRowsNN, AVX-512; N a multiple of
+// 16), more in tiles that read 16 rows of B side by side (directRows). Pieces of 1–4 and 8 rows and the whole
+// product: the same bits, K a multiple of 16 or not, with and without a column tail.
+test('native NN and TN products under 24 rows: each row gets the same bits alone, in pieces and in the whole product', { skip }, () => {
+  const rng = new Rng(22);
+  nb!.setThreads(1);
+  for (const [M, N, K] of [[23, 512, 512], [20, 64, 37], [9, 48, 100], [8, 33, 40], [12, 16, 1], [6, 32, 17], [16, 80, 16]] as const) {
+    const a = randomArray(rng, M * K), b = randomArray(rng, K * N), c0 = randomArray(rng, M * N);
+    for (const tn of [false, true]) {
+      // NN: A(i, p) = a[i·K + p]; TN: A(i, p) = a[p·M + i]
+      const product = (i: number, rows: number, c: Float32Array, acc: boolean) =>
+        nb!.gemmStrided(rows, N, K, a, tn ? i : i * K, tn ? 1 : K, tn ? M : 1, b, 0, N, 1, c, i * N, N, acc);
+      for (const acc of [false, true]) {
+        const whole = c0.slice();
+        product(0, M, whole, acc);
+        for (const rows of [1, 2, 3, 4, 8]) {
+          const parts = c0.slice();
+          for (let i = 0; i < M; i += rows) product(i, Math.min(rows, M - i), parts, acc);
+          assertBitEqual(parts, whole, `${tn ? 'TN' : 'NN'} ${M}×${N}×${K} acc=${acc} in pieces of ${rows} rows`);
+        }
+      }
+    }
+  }
+  nb!.setThreads(2);
+});
+
 test('native floats() start on a cache line: n zeros, a plain Float32Array view', { skip }, () => {
   const addon = loadAddon()!;
   for (const n of [0, 1, 17, 1000, 262144]) {
