@@ -668,8 +668,8 @@ void packedRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, co
 constexpr int64_t KB = 16;
 
 // Rows up to which directRows reads B as one stream (streamRowsNN) under AVX-512.
-// Rows up to which directRows reads B in memory order (streamRowsNN), under AVX-512.
-constexpr int64_t STREAM_NN = W == 16 ? 8 : 0;
+// Rows up to which directRows reads B in memory order (streamRowsNN), under AVX-512 and AVX2.
+constexpr int64_t STREAM_NN = W >= 8 ? 8 : 0;
 
 // P steps p … p + P − 1 of streamRowsNN for R rows: s_i (+)= Σ_q A(i, p + q)·B(p + q, ·), in order, from zero at the
 // block's first step (START); at its last (END) the sums go into C instead of s. Prefetches B 4·P rows ahead (past
@@ -724,7 +724,9 @@ void streamBlock(int64_t N, int64_t kb, const float* a, int64_t ars, int64_t acs
 // at 2–4, 0.90–1.24× at 5–8. Through the addon (bench/addon-ab, backward-input) 1.11–1.25× at k = 6–9, 0.99–1.02×
 // elsewhere. Measured and not kept: two rows of B at once at 1–4 rows, 0.7–1.0× from memory (two streams; but
 // 1.05–1.24× from cache at 3–5); one at a time at 5–8 rows, 0.9–1.0× from memory; no prefetch, 0.5× at 8 rows;
-// either form at 10–16 rows, 0.6–0.94×.
+// either form at 10–16 rows, 0.6–0.94×. The AVX2 build on the same machine (`ISA=avx2 bash bench/kernel-ab/run.sh
+// 44e6470 <this commit> NN memory|cache 1 2 3 4 6 8`): from memory 0.99–1.34×, from cache 0.93–1.28×; the same
+// model bits (sha256 f6b7641e… under TREEGATE_NATIVE_ISA=avx2); not measured on a machine without AVX-512.
 void streamRowsNN(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs, const float* b,
                   int64_t brs, float* c, int64_t crs, bool acc) {
   const int64_t ss = N + 16;

@@ -93,10 +93,10 @@ test('native NT products under the chain threshold: each row gets the same bits 
   nb!.setThreads(2);
 });
 
-// The NN form (input gradient) and the TN form under kChainRowsNN (24 rows) sum each element in blocks of 16 steps
-// whatever rows come with it: up to eight rows with B read in memory order (streamRowsNN, AVX-512; N a multiple of
-// 16), more in tiles that read 16 rows of B side by side (directRows). Pieces of 1–4 and 8 rows and the whole
-// product: the same bits, K a multiple of 16 or not, with and without a column tail.
+// The NN form (input gradient) and the TN form under kChainRowsNN (24 rows) sum each element in blocks of 16
+// steps whatever rows come with it: up to eight rows with B read in memory order (streamRowsNN; N a multiple of
+// the vector width), more in tiles that read 16 rows of B side by side (directRows). Pieces of 1–4 and 8 rows and
+// the whole product: the same bits, K a multiple of 16 or not, with and without a column tail.
 test('native NN and TN products under 24 rows: each row gets the same bits alone, in pieces and in the whole product', { skip }, () => {
   const rng = new Rng(22);
   nb!.setThreads(1);
