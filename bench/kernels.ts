@@ -11,7 +11,7 @@
  * Plus the cost of one thread handshake of the pool (native/pool.h).
  * These are the figures behind "what is left" (fourth session) in docs/benchmark-history.md.
  */
-import { loadAddon } from '../src/kernels/native/index.js';
+import { loadAddon, nativeBackend } from '../src/kernels/native/index.js';
 import { fmtMs, measure, type Candidate } from '../src/experiments/timing.js';
 import { machineLimits, pct, type BenchContext, type BenchResult, type Table } from './common.js';
 
@@ -28,7 +28,10 @@ export async function runKernels(ctx: BenchContext): Promise<BenchResult> {
   if (!a) return { name: 'kernels', tables: [], notes: ['kernels: the native addon is not built; nothing to measure'], data: null };
   const limits = await machineLimits();
   const nodes = ctx.quick ? 192 : 512; // 192 MB or 512 MB of weights: far beyond the caches
-  const pool = new Float32Array(nodes * ms);
+  // on cache lines, as the layer's tables are (the native backend's floats()); until the thirty-fourth session a
+  // plain array, 16 bytes past a line
+  const floats = nativeBackend()!.floats;
+  const pool = floats(nodes * ms);
   // Every float written: a page of a new array that is only read stays mapped to the kernel's one zero page, so
   // its reads come from cache (and its many addresses of one physical page slow AMD's L1). Until the thirty-third
   // session one float in 4096 was written (one page in four), and the weights-from-memory figures read too fast.
@@ -37,7 +40,7 @@ export async function runKernels(ctx: BenchContext): Promise<BenchResult> {
   const order = Int32Array.from({ length: nodes }, (_, i) => (i * 7919) % nodes);
   let next = 0;
   // the same nodes packed as inference reads them (512 columns: no padding, the same size), and one node range
-  const packed = new Float32Array(nodes * ms), bias = new Float32Array(nodes * m);
+  const packed = floats(nodes * ms), bias = floats(nodes * m);
   a.packNodes(pool, nodes, m, s, packed);
   const range = { node: new Int32Array(1), start: new Int32Array(1), end: new Int32Array(1) };
   const call = (form: Form, rows: number, node: number): void => {
