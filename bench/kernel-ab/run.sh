@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A/B of the native kernels at two git revisions, node by node (see ab.cc), in both orders:
 #   bash bench/kernel-ab/run.sh OLD_REV NEW_REV [NT|NN|TN|NTP] [memory|cache] [rows...]
-# prints, per row count, new's speed-up over old in each order and their geometric mean.
+# prints, per row count, new's speed-up over old in each order and their geometric mean, and both versions' median
+# times in each order.
 # Needs g++; compiles the AVX-512 kernels where the processor has AVX-512, else the AVX2 ones (ISA=avx2 forces
 # those); takes about a minute per form and order.
 set -euo pipefail
@@ -29,7 +30,8 @@ g++ "${flags[@]}" -DVA='"old.h"' -DVB='"new.h"' "$root/bench/kernel-ab/ab.cc" -o
 g++ "${flags[@]}" -DVA='"new.h"' -DVB='"old.h"' "$root/bench/kernel-ab/ab.cc" -o "$tmp/no"
 "$tmp/on" "$f" "$where" "$@" > "$tmp/on.txt"
 "$tmp/no" "$f" "$where" "$@" > "$tmp/no.txt"
-echo "# $form ($isa), weights from $where: speed-up of $new over $old (old first, new first, geometric mean)"
+echo "# $form ($isa), weights from $where: speed-up of $new over $old (old first, new first, geometric mean; medians of old and new, µs, in each order)"
 paste "$tmp/on.txt" "$tmp/no.txt" | awk '{
   r1 = $(NF/2); r2 = $NF  # old first: first/second = old/new; new first: first/second = new/old
-  printf "%s rows %4d: %.3f  %.3f  %.3f\n", $1, $4, r1, 1 / r2, sqrt(r1 / r2) }'
+  h = NF / 2  # each half: FORM place rows R: first T us, second T us, first/second X
+  printf "%s rows %4d: %.3f  %.3f  %.3f   old %.1f / %.1f, new %.1f / %.1f\n", $1, $4, r1, 1 / r2, sqrt(r1 / r2), $6, $(h + 9), $9, $(h + 6) }'
