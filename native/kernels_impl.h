@@ -667,7 +667,6 @@ void packedRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, co
 // bench/kernel-ab/run.sh d66bbed <this commit> NN …`, both orders).
 constexpr int64_t KB = 16;
 
-// Rows up to which directRows reads B as one stream (streamRowsNN) under AVX-512.
 // Rows up to which directRows reads B in memory order (streamRowsNN), under AVX-512 and AVX2.
 constexpr int64_t STREAM_NN = W >= 8 ? 8 : 0;
 
