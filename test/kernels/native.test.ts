@@ -30,8 +30,9 @@ const SHAPES: Array<[number, number, number]> = [
   // of 2 threads (150 + 150, 87 + 88) that must round as the unsplit product
   [48, 1030, 530], [175, 17, 129], [40, 6, 16], [63, 1, 1], [300, 100, 130], [175, 40, 64],
   // few rows: 2 and 3 rows padded to a 4-row tile (NT), two 32-column strips at once with a single strip and a
-  // ragged tail after them (NN)
-  [2, 100, 37], [3, 97, 530], [1, 130, 40],
+  // ragged tail after them (NN); rows read as one stream (NN, streamRowsNN) with a last block of one step and
+  // with K = 1
+  [2, 100, 37], [3, 97, 530], [1, 130, 40], [5, 48, 33], [8, 16, 1], [2, 80, 49],
 ];
 
 type Variant = 'NT' | 'NN' | 'TN';
