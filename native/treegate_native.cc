@@ -202,6 +202,22 @@ void gemmPar(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64
       const int64_t i0 = M * t / nt, i1 = M * (t + 1) / nt;
       isa->gemm(i1 - i0, N, K, a + i0 * ars, ars, acs, b, brs, bcs, c + i0 * crs, crs, acc);
     }, work);
+  } else if (acs == 1 && M >= 128) {
+    // The in-place kernels (panelRows: B packed a 32-column panel at a time, A read in place), many rows: columns
+    // in chunks of at least 64, on multiples of 32, each thread taking the next chunk as it finishes one, so that
+    // a core running slower than the other (this VM's second core at times ran single-thread products at half
+    // the first's speed: 99 against 199 GFLOP/s at 256×1024×1024 under `taskset`) takes fewer. The same sums
+    // (chunks start on panel boundaries), the same panels packed in all. Thirty-fifth session, Zen 5, a
+    // development program alternating the two splits in one process (medians of 20–40 calls, 20 runs over two
+    // minutes): at 256×1024×1024 0.98–1.02× with the cores even; in 10 of the 20 runs the static split took about
+    // twice its usual time, and there the chunks read 1.15–1.37× in 7 and 0.99–1.02× in 3 (both slow: as if one
+    // core were gone). At 256×512×512 0.98–1.03×. At 32 rows the chunks cost 0.90–0.93× (hence the floor).
+    const int64_t step = std::max<int64_t>(64, N / (4 * nt) / 32 * 32);
+    std::atomic<int64_t> next{0};
+    pool->run(nt, [&](int) {
+      for (int64_t j0; (j0 = next.fetch_add(step, std::memory_order_relaxed)) < N;)
+        isa->gemm(M, std::min(step, N - j0), K, a, ars, acs, b + j0 * bcs, brs, bcs, c + j0, crs, acc);
+    }, work);
   } else {  // split columns, on multiples of 32
     pool->run(nt, [&](int t) {
       const int64_t j0 = (N * t / nt) / 32 * 32, j1 = t == nt - 1 ? N : (N * (t + 1) / nt) / 32 * 32;

@@ -33,6 +33,8 @@ const SHAPES: Array<[number, number, number]> = [
   // ragged tail after them (NN); rows read as one stream (NN, streamRowsNN) with a last block of one step and
   // with K = 1
   [2, 100, 37], [3, 97, 530], [1, 130, 40], [5, 48, 33], [8, 16, 1], [2, 80, 49],
+  // 2 threads taking 64-column chunks in turn (128 rows and more, columns split), the last one ragged
+  [160, 700, 40],
 ];
 
 type Variant = 'NT' | 'NN' | 'TN';
