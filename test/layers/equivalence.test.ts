@@ -63,6 +63,26 @@ test('(a) a depth-0 tree equals a dense layer with the same weights: forward and
   }
 });
 
+for (const backendName of registerAvailableBackends()) test(`(a) [${backendName}] a depth-0 tree trains on the dense layer's products: the same bits in the training forward and the input gradient`, (t) => {
+  t.after(() => setBackend('js'));
+  setBackend(backendName);
+  const rng = new Rng(32);
+  // the last shape is split between two threads by the native backend (130 rows, 300 columns in chunks)
+  for (const [N, n, m] of [[1, 1, 1], [7, 5, 3], [130, 64, 300]]) {
+    const dense = new Dense(n, m).init(rng);
+    randomize(rng, dense.bias.data);
+    const tree = new TreeGated({ inputSize: n, outputSize: m, depth: 0 });
+    tree.weight[0].data.set(dense.weight.data);
+    tree.bias[0].data.set(dense.bias.data);
+    const x = randomMatrix(rng, N, n), dy = randomMatrix(rng, N, m);
+    const what = `${backendName} depth 0 N=${N} ${n}→${m}`;
+    assertBitEqual(tree.forward(x, 'train').data, dense.forward(x, 'train').data, `${what}: train forward`);
+    assertBitEqual(tree.backward(dy, true)!.data, dense.backward(dy, true)!.data, `${what}: dx`);
+    tree.dispose();
+    dense.dispose();
+  }
+});
+
 test('(a) an empty batch (N = 0): the tree, like the dense layer, runs forward and backward with empty results', () => {
   // regression: TreeGated once took trained = N as its "has a train forward" flag, so after a train forward of
   // 0 rows backward threw "backward without a train forward" where Dense returns a (0, n) gradient.
