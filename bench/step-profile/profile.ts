@@ -18,9 +18,13 @@ const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const [name = 'native', kArg = '4', stepsArg = '40'] = args;
 const k = Number(kArg), steps = Number(stepsArg), N = 256, n = 512;
 const available = registerAvailableBackends();
-if (!available.includes(name)) throw new Error(`backend '${name}' is not available (loaded: ${available.join(', ')})`);
-if (!(Number.isInteger(k) && k >= 0 && k <= 12) || !(Number.isInteger(steps) && steps >= 2)) {
-  throw new Error('usage: node --import tsx bench/step-profile/profile.ts [native|wasm|js] [k 0…12] [steps ≥ 2] [--random]');
+const usage = 'usage: node --import tsx bench/step-profile/profile.ts [native|wasm|js] [k 0…12] [steps ≥ 2] [--random]';
+const problem = !available.includes(name) ? `backend '${name}' is not available here (loaded: ${available.join(', ')})`
+  : !(Number.isInteger(k) && k >= 0 && k <= 12) ? `k must be a whole number from 0 to 12, got '${kArg}'`
+    : !(Number.isInteger(steps) && steps >= 2) ? `steps must be a whole number ≥ 2, got '${stepsArg}'` : null;
+if (problem) {
+  console.error(`step-profile: ${problem}\n${usage}`);
+  process.exit(2);
 }
 setBackend(name);
 const be = getBackend(name)! as unknown as Record<string, unknown>;
