@@ -10,7 +10,7 @@ import { backend, releaseFloats } from '../kernels/backend.js';
  */
 export class Param {
   readonly data: Float32Array;
-  readonly grad: Float32Array;
+  private gradient: Float32Array | null = null;
   readonly slotSize: number;
   readonly numSlots: number;
   /** Per-slot multiplier of the weight decay λ (γ^depth for tree nodes); null: never decayed. */
@@ -24,9 +24,8 @@ export class Param {
 
   constructor(readonly name: string, readonly shape: readonly number[], numSlots = 1, decayScale: Float32Array | null = null) {
     const size = shape.reduce((a, b) => a * b, 1);
-    // where the backend's kernels read them fastest (the wasm backend: in its memory, addressed in place)
+    // where the backend's kernels read it fastest (the wasm backend: in its memory, addressed in place)
     this.data = backend().floats(size);
-    this.grad = backend().floats(size);
     this.numSlots = numSlots;
     this.slotSize = numSlots > 0 ? size / numSlots : 0;
     this.decayScale = decayScale;
@@ -39,16 +38,25 @@ export class Param {
   }
 
   /**
+   * The gradient, zeros at first, made on first use by the backend selected then (like data, where its kernels
+   * read it fastest). A model that only infers never makes it; one that trains makes it at its first backward,
+   * after its optimizer's state: where the wasm backend's memory cannot hold everything in place (residentBytes),
+   * the weights and the optimizer's moments, which its fused training step reads in place, come first.
+   */
+  get grad(): Float32Array {
+    return (this.gradient ??= backend().floats(this.data.length));
+  }
+
+  /**
    * Gives data and grad back to the backend that made them (the wasm backend reuses their memory at once,
    * where collection would wait for a major GC) and leaves the parameter empty (size 0): a layer that holds it
    * cannot run any more.
    */
   dispose(): void {
     releaseFloats(this.data);
-    releaseFloats(this.grad);
-    const self = this as { data: Float32Array; grad: Float32Array };
-    self.data = new Float32Array(0);
-    self.grad = new Float32Array(0);
+    if (this.gradient) releaseFloats(this.gradient);
+    (this as { data: Float32Array }).data = new Float32Array(0);
+    this.gradient = null;
     this.version++;
   }
 

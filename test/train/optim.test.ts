@@ -12,6 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Matrix } from '../../src/core/tensor.js';
 import { TreegateError } from '../../src/core/errors.js';
+import { backend, jsBackend, registerBackend, setBackend } from '../../src/kernels/backend.js';
 import { Dense } from '../../src/layers/dense.js';
 import type { Param } from '../../src/layers/param.js';
 import { TreeGated } from '../../src/layers/tree.js';
@@ -266,4 +267,36 @@ test('Optimizer rejects bad settings with a clear error', () => {
   assert.throws(() => new Optimizer(p, { kind: 'adam', beta2: 1 }), TreegateError);
   assert.throws(() => new Optimizer(p, { kind: 'adam', weightDecay: -1 }), TreegateError);
   assert.throws(() => new Optimizer(p, { kind: 'adam', eps: Number.NaN }), TreegateError);
+});
+
+test('gradients are made at the first backward, after the optimizer\'s state; a model that only infers makes none', () => {
+  // the order in which a backend's floats() hands out arrays is where the wasm backend's memory goes first
+  // (residentBytes): weights, then the optimizer's moments, which its fused training step reads in place
+  const made: number[] = [];
+  registerBackend({ ...jsBackend, name: 'counting', floats: (n) => (made.push(n), new Float32Array(n)) });
+  const was = backend().name;
+  setBackend('counting');
+  try {
+    const rng = new Rng(5);
+    const tree = new TreeGated({ inputSize: 8, outputSize: 3, depth: 2 }).init(rng);
+    const sizes = tree.params().map((p) => p.size);
+    assert.deepEqual(made, sizes, 'the layer makes its parameters\' data only');
+    made.length = 0;
+    tree.forward(randomMatrix(rng, 4, 8), 'infer');
+    assert.deepEqual(made.filter((n) => sizes.includes(n)), [], 'inference makes no gradient (only its leaf tables)');
+    made.length = 0;
+    const opt = new Optimizer(tree.params(), { kind: 'adam' });
+    assert.deepEqual(made, sizes.flatMap((n) => [n, n]), 'the optimizer makes its moments');
+    made.length = 0;
+    tree.forward(randomMatrix(rng, 4, 8), 'train');
+    tree.backward(randomMatrix(rng, 4, 3), false);
+    assert.deepEqual(made.filter((n) => sizes.includes(n)), sizes, 'the backward makes the gradients, once each');
+    const grads = tree.params().map((p) => p.grad);
+    assert.ok(tree.params().every((p, i) => p.grad === grads[i] && p.grad.length === p.size), 'the same arrays afterwards');
+    opt.step(1e-3);
+    opt.dispose();
+    tree.dispose();
+  } finally {
+    setBackend(was);
+  }
 });

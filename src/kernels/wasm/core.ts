@@ -268,8 +268,8 @@ class Arena {
 /** Options of the wasm backend's loaders. */
 export interface WasmOptions {
   /**
-   * Bytes of the module's memory that resident arrays may hold (default 3 GiB of wasm32's 4; 0: none, every call
-   * copies its arrays in and out). With a shared memory (treegate-threads.wasm), the arrays the backend's floats()
+   * Bytes of the module's memory that resident arrays may hold (default 3.5 GiB: all of wasm32's 4 but what the
+   * calls keep for their operands; 0: none, every call copies its arrays in and out). With a shared memory (treegate-threads.wasm), the arrays the backend's floats()
    * makes there (the parameters and optimizer state of models made while it is selected, their collapsed
    * inference tables) are read and written in place; past this bound floats() gives ordinary arrays. What is
    * left holds copies of other inference tables (made on another backend), read in place on later calls. The
@@ -288,7 +288,7 @@ export interface WasmOptions {
 
 /** The options checked, with their defaults (a TreegateError naming a bad one). */
 export function checkWasmOptions(options: WasmOptions | null | undefined): { residentBytes: number; threads: number | null } {
-  const residentBytes = options?.residentBytes ?? 3 * 1024 * 1024 * 1024;
+  const residentBytes = options?.residentBytes ?? MAX_BYTES - ARENA_RESERVE;
   if (typeof residentBytes !== 'number' || !Number.isFinite(residentBytes) || residentBytes < 0) {
     throw new TreegateError(`treegate wasm backend: residentBytes must be a number of bytes ≥ 0, got ${shown(residentBytes)}`,
       'pass e.g. { residentBytes: 256 * 1024 * 1024 }, or 0 to copy every array on every call');
