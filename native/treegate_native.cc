@@ -991,7 +991,12 @@ napi_value UnaryBackward(napi_env env, napi_callback_info info) {
     argv(env, info, 5, v);
     const int64_t kind = i64(env, v[0], "kind"), n = i64(env, v[4], "count");
     F32 y = checked(env, v[1], "y", n), dy = checked(env, v[2], "dy", n), dx = checked(env, v[3], "dx", n);
-    if (kind == 0) for (int64_t i = 0; i < n; i++) dx.p[i] = y.p[i] > 0 ? dy.p[i] : 0.f;
+    // dy read whatever y is, so that the select vectorizes (a load under the condition stays a branch: 6× slower
+    // on random signs)
+    if (kind == 0) for (int64_t i = 0; i < n; i++) {
+      const float d = dy.p[i];
+      dx.p[i] = y.p[i] > 0 ? d : 0.f;
+    }
     // in double, as the reference: in float, 1 − y² loses most of its digits where tanh saturates (|y| near 1)
     else for (int64_t i = 0; i < n; i++) dx.p[i] = (float)((double)dy.p[i] * (1.0 - (double)y.p[i] * (double)y.p[i]));
     return undefined(env);
