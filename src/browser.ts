@@ -15,8 +15,9 @@ export * from './portable.js';
  * its bytes), registers the wasm backend and selects it: call it before making or loading a model. With
  * `treegate/treegate-threads.wasm` (a shared memory) the arrays of models made while it is selected live in
  * the module's memory and are read in place; `options.residentBytes` bounds them, with the copies of other
- * inference tables (default 3.5 GiB, all of wasm32's 4 but the calls' own; 0 copies every array on every call). Those arrays are views of a
- * SharedArrayBuffer: hand a slice() to Web APIs that refuse shared views (TextDecoder, Blob). Given
+ * inference tables (default 3.5 GiB, all of wasm32's 4 but the calls' own; 0 copies every array on every call).
+ * Those arrays are views of a SharedArrayBuffer: hand a slice() to Web APIs that refuse shared views (TextDecoder,
+ * Blob). Given
  * `treegate/treegate-threads.wasm` in a cross-origin isolated page, the kernels run on web workers too
  * (`options.threads`, default navigator.hardwareConcurrency); elsewhere it runs on the page's thread.
  */

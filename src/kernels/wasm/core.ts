@@ -269,12 +269,12 @@ class Arena {
 export interface WasmOptions {
   /**
    * Bytes of the module's memory that resident arrays may hold (default 3.5 GiB: all of wasm32's 4 but what the
-   * calls keep for their operands; 0: none, every call copies its arrays in and out). With a shared memory (treegate-threads.wasm), the arrays the backend's floats()
-   * makes there (the parameters and optimizer state of models made while it is selected, their collapsed
-   * inference tables) are read and written in place; past this bound floats() gives ordinary arrays. What is
-   * left holds copies of other inference tables (made on another backend), read in place on later calls. The
-   * module's memory never shrinks, so this bounds what they add to it. Results do not depend on where an array
-   * lives.
+   * calls keep for their operands; 0: none, every call copies its arrays in and out). With a shared memory
+   * (treegate-threads.wasm), the arrays the backend's floats() makes there (the parameters and optimizer state of
+   * models made while it is selected, their collapsed inference tables) are read and written in place; past this
+   * bound floats() gives ordinary arrays. What is left holds copies of other inference tables (made on another
+   * backend), read in place on later calls. The module's memory never shrinks, so this bounds what they add to it.
+   * Results do not depend on where an array lives.
    */
   residentBytes?: number;
   /**
