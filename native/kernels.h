@@ -22,10 +22,6 @@ using ReadFn = double (*)(const float* p, int64_t n);
 using GemmFn = void (*)(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs,
                         const float* b, int64_t brs, int64_t bcs, float* c, int64_t crs, bool accumulate);
 
-// C = A·B (no accumulate) into a C that held zeros and is not read again soon; may use non-temporal stores.
-using GemmStreamFn = void (*)(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs,
-                              const float* b, int64_t brs, int64_t bcs, float* c, int64_t crs);
-
 // The NT form on prepacked node tables (collapsed inference): packPanels lays w (N rows of K) out as panels of
 // `nr` columns, ceil(N / nr)·nr·K floats; packedRows computes C(i, j) (+)= Σ_p A(i, p) · w[j*K + p] from them,
 // with A(i, p) = a[i*ars + p].
@@ -54,7 +50,6 @@ constexpr int64_t kChainRowsNN = 24;
 // One instruction set's kernels (defined at the end of kernels_impl.h).
 struct Kernels {
   GemmFn gemm;
-  GemmStreamFn gemmStream;
   AdamFn adamSlot;
   SgdFn sgdSlot;
   BurnFn fmaBurn;

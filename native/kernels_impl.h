@@ -847,24 +847,6 @@ void gemm(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t 
   }
 }
 
-// dst[0, n) = src[0, n) with non-temporal stores where the vector width allows: dst's lines are written without
-// being read from memory first (a plain store reads each line before overwriting it).
-void streamRow(float* dst, const float* src, int64_t n) {
-#if defined(__AVX512F__) && TG_W == 16
-  int64_t i = 0;
-  for (; i < n && (reinterpret_cast<uintptr_t>(dst + i) & 63); i++) dst[i] = src[i];
-  for (; i + 16 <= n; i += 16) _mm512_stream_ps(dst + i, _mm512_loadu_ps(src + i));
-  for (; i < n; i++) dst[i] = src[i];
-#elif defined(__AVX__) && TG_W == 8
-  int64_t i = 0;
-  for (; i < n && (reinterpret_cast<uintptr_t>(dst + i) & 31); i++) dst[i] = src[i];
-  for (; i + 8 <= n; i += 8) _mm256_stream_ps(dst + i, _mm256_loadu_ps(src + i));
-  for (; i < n; i++) dst[i] = src[i];
-#else
-  std::memcpy(dst, src, n * sizeof(float));
-#endif
-}
-
 // One thread's columns [c0, c1) of addPaths (src/kernels/paths.ts): every entry over one block of `block`
 // columns at a time, the sum of an entry with children kept in scratch (at slot[e]·block floats; slot[e] < 0: none),
 // so that of all the tables only the written sums go to memory, with non-temporal stores where `stream` (they are
@@ -912,28 +894,6 @@ void addPathsCols(const float* w, int64_t size, const int32_t* node, const int32
   }
 #if defined(__SSE__)
   if (stream) _mm_sfence();  // non-temporal stores are weakly ordered: complete them before out is read
-#endif
-}
-
-thread_local std::vector<float> streamBuf;
-
-// C = A·B into a C that held zeros and is not read again soon (a node's first weight gradient of a step). Shallow
-// products (K < 12: a node's few examples) are bound by writing C; they are computed a few rows at a time into a
-// buffer in L1 and streamed to C, which saves reading C's lines from memory. 512×512 from memory, interleaved
-// against adding into C: 1.2–1.4× faster at 1–6 examples, 1.1× at 8, 1.0× at 12, 0.95× at 16.
-void gemmStream(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64_t acs, const float* b, int64_t brs,
-                int64_t bcs, float* c, int64_t crs) {
-  if (K >= 12 || N < 4 * W) return gemm(M, N, K, a, ars, acs, b, brs, bcs, c, crs, false);
-  const int64_t R = std::max<int64_t>(1, 8192 / N);  // rows per block: a 32 KB buffer
-  if ((int64_t)streamBuf.size() < R * N) streamBuf.resize(R * N);
-  float* t = streamBuf.data();
-  for (int64_t i0 = 0; i0 < M; i0 += R) {
-    const int64_t rows = std::min(R, M - i0);
-    gemm(rows, N, K, a + i0 * ars, ars, acs, b, brs, bcs, t, N, false);
-    for (int64_t i = 0; i < rows; i++) streamRow(c + (i0 + i) * crs, t + i * N, N);
-  }
-#if defined(__SSE__)
-  _mm_sfence();  // non-temporal stores are weakly ordered: complete them before C is read
 #endif
 }
 
@@ -1034,5 +994,5 @@ void addInto(float* dst, const float* src, int64_t n, bool first) {
   }
 }
 
-extern const Kernels kernels = {gemm, gemmStream, adamSlot, sgdSlot, fmaBurn, readSum, NR, CHAIN_NT, packPanels, packedRows, addPathsCols,
+extern const Kernels kernels = {gemm, adamSlot, sgdSlot, fmaBurn, readSum, NR, CHAIN_NT, packPanels, packedRows, addPathsCols,
                                 addInto};

@@ -544,8 +544,11 @@ void backwardWeight(napi_env env, napi_value* v, const F32& dw, F&& node) {
 }
 
 // groupedBackwardWeight(node, start, end, g0, g1, dys, m, xs, s, dw, dbias, N, fresh):
-// dU_t += dys[r]ᵀ xs[r], dc_t += Σ_r dys[r]. fresh (optional, per group): 1 where dU_t holds zeros, so that it may
-// be overwritten (streamed, without reading it) instead of added to.
+// dU_t += dys[r]ᵀ xs[r], dc_t += Σ_r dys[r]. fresh (optional, per group): 1 where dU_t holds zeros, so that it is
+// overwritten instead of added to (not read first). Plain stores: on the Zen 5 VM, streaming a node's gradient of
+// few rows to memory with non-temporal stores (as the twelfth to thirty-sixth sessions did; 1.2–1.4× faster than
+// adding into it, on the Zen 3) wrote 25–27 GB/s, and overwriting it with plain stores was 1.23–1.43× faster at
+// k = 5–9 (bash bench/addon-ab/run.sh HEAD . backward-weight-fresh, thirty-seventh session).
 napi_value GroupedBackwardWeight(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
     napi_value v[13];
@@ -556,8 +559,7 @@ napi_value GroupedBackwardWeight(napi_env env, napi_callback_info info) {
     if (fresh.p && fresh.n < i64(env, v[4], "g1")) throw ArgError{"fresh shorter than the node list"};
     backwardWeight(env, v, dw, [&](int64_t g, int32_t t, int64_t K, const float* dy, const float* x, int nt) {
       float* c = dw.p + t * m * s;
-      if (fresh.p && fresh.p[g] && nt == 1) isa->gemmStream(m, s, K, dy, 1, m, x, s, 1, c, s);
-      else gemmPar(m, s, K, dy, 1, m, x, s, 1, c, s, !(fresh.p && fresh.p[g]), nt);
+      gemmPar(m, s, K, dy, 1, m, x, s, 1, c, s, !(fresh.p && fresh.p[g]), nt);
     });
     return undefined(env);
   });

@@ -7,7 +7,8 @@
  *   node --import tsx bench/addon-ab/ab.ts OLD.node NEW.node [forms] [k list]
  * forms (comma-separated): forward (training routing, all depths; a 32 MB read between calls stands in for the
  * rest of the training step), infer (collapsed leaves, repeated; each build reads them as its packNodes lays
- * them out, where it has packNodes), backward-input, backward-weight, weight-step (the weight gradient with the Adam
+ * them out, where it has packNodes), backward-input, backward-weight (added into the gradient), backward-weight-fresh
+ * (every node's gradient overwritten, as the layer's first backward of a step has it), weight-step (the weight gradient with the Adam
  * update fused in, as train() runs it; each build updates its own copy of the weights and state), tables (the path
  * sums' tables of a training step at this k: one addPaths call where the build has it, else one addArrays of a
  * 512×512 table per collapsed and frontier node, as PathSums.build made them before addPaths).
@@ -105,6 +106,7 @@ for (const form of formList.split(',')) {
     if (form === 'tables' && collapsed.has(0)) visit(0, -1);
     const [pathNode, pathParent, pathOut] = paths.map((v) => Int32Array.from(v));
     const pathTables = floats(form === 'tables' ? T * m * n : 0);
+    const fresh = new Uint8Array(rt.nodeCount).fill(1); // every node's gradient held zeros (its first in the step)
     const call = (a: Addon): void => {
       const r = [rt.node, rt.start, rt.end, 0, rt.nodeCount];
       const packed = tables[builds.indexOf(a)];
@@ -121,6 +123,7 @@ for (const form of formList.split(',')) {
           return;
         case 'backward-input': dxs.fill(0); a.groupedBackwardInput(...r, dys, m, w, n, dxs, N); return;
         case 'backward-weight': a.groupedBackwardWeight(...r, dys, m, xs, n, dw, db, N, null); return;
+        case 'backward-weight-fresh': a.groupedBackwardWeight(...r, dys, m, xs, n, dw, db, N, fresh); return;
         case 'tables':
           if (a.addPaths) {
             a.addPaths(w, m * n, pathNode, pathParent, pathOut, pathNode.length, pathTables);

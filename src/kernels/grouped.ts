@@ -84,7 +84,7 @@ export function groupedBackwardInput(rt: Routing, dys: Float32Array, m: number, 
 /**
  * dU_t += dys[r]ᵀ xs[r] and dc_t += Σ_r dys[r] for every non-empty node t. `fresh` (optional, one entry per
  * node range g) is a hint: 1 where dU_t holds zeros, so that a backend may overwrite it instead of adding to it
- * (the native one streams it to memory without reading it); the result is the same either way.
+ * (the native one does); the result is the same either way.
  */
 export function groupedBackwardWeight(rt: Routing, dys: Float32Array, m: number, xs: Float32Array, s: number,
   dw: Float32Array, dbias: Float32Array, fresh?: Uint8Array): void {

@@ -222,7 +222,7 @@ test('native grouped products match js over routings (k = 0…9, empty leaves, o
       assertClose(bn, br, { rtol: 1e-5, atol: 1e-5 * Math.max(1, N) }, `backward bias ${what} threads=${threads}`);
       outs['backward weight'] = wn;
       outs['backward bias'] = bn.slice();
-      // the fresh hint: every other node's gradient starts at zero and may be overwritten (streamed) instead
+      // the fresh hint: every other node's gradient starts at zero and may be overwritten instead
       const [fr, fn] = [w0.slice(), w0.slice()];
       jsBackend.groupedBackwardWeight(rt, dys, m, xs, s, fr, br.fill(0));
       nb!.groupedBackwardWeight(rt, dys, m, xs, s, fn, bn.fill(0), fresh);
