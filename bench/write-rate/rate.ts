@@ -3,7 +3,7 @@
  * (or their gradients) are all the traffic: not part of `npm run bench`.
  *   node --import tsx bench/write-rate/rate.ts [nodes] [rows …]
  * For `nodes` 512×512 nodes (default 600, 629 MB) of `rows` rows each (default 1, 2, 4), times the weight gradient
- * written from zero (groupedBackwardWeight with every node fresh: streamed to memory, nothing read) and the input
+ * written from zero (groupedBackwardWeight with every node fresh: overwritten, not added to) and the input
  * gradient (groupedBackwardInput: each node's weights read once), medians of 8 alternating calls, and prints each as
  * GB/s of the nodes' tables. The tree layer's backward pass does both for every touched node; the bench's bound
  * counts the two at the read rate.
