@@ -545,10 +545,11 @@ void backwardWeight(napi_env env, napi_value* v, const F32& dw, F&& node) {
 
 // groupedBackwardWeight(node, start, end, g0, g1, dys, m, xs, s, dw, dbias, N, fresh):
 // dU_t += dys[r]ᵀ xs[r], dc_t += Σ_r dys[r]. fresh (optional, per group): 1 where dU_t holds zeros, so that it is
-// overwritten instead of added to (not read first). Plain stores: on the Zen 5 VM, streaming a node's gradient of
-// few rows to memory with non-temporal stores (as the twelfth to thirty-sixth sessions did; 1.2–1.4× faster than
-// adding into it, on the Zen 3) wrote 25–27 GB/s, and overwriting it with plain stores was 1.23–1.43× faster at
-// k = 5–9 (bash bench/addon-ab/run.sh HEAD . backward-weight-fresh, thirty-seventh session).
+// overwritten instead of added to. With plain stores: on the Zen 5 VM, streaming a node's gradient of few rows to
+// memory with non-temporal stores (as the twelfth to thirty-sixth sessions did; 1.2–1.4× faster than adding into it
+// on the Zen 3) wrote 25–27 GB/s, plain stores 37–39 (bench/write-rate/rate.ts), and the overwrite ran 1.21–1.61×
+// faster at k = 5–10, the same at k = 0–4 (bash bench/addon-ab/run.sh HEAD . backward-weight-fresh, thirty-seventh
+// session).
 napi_value GroupedBackwardWeight(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
     napi_value v[13];

@@ -17,8 +17,7 @@ export * from './portable.js';
  * the module's memory and are read in place; `options.residentBytes` bounds them, with the copies of other
  * inference tables (default 3.5 GiB, all of wasm32's 4 but the calls' own; 0 copies every array on every call).
  * Those arrays are views of a SharedArrayBuffer: hand a slice() to Web APIs that refuse shared views (TextDecoder,
- * Blob). Given
- * `treegate/treegate-threads.wasm` in a cross-origin isolated page, the kernels run on web workers too
+ * Blob). Given `treegate/treegate-threads.wasm` in a cross-origin isolated page, the kernels run on web workers too
  * (`options.threads`, default navigator.hardwareConcurrency); elsewhere it runs on the page's thread.
  */
 export async function useWasm(source: Response | ArrayBuffer | Uint8Array | URL | string, options: WasmOptions = {}): Promise<WasmBackend> {
