@@ -18,7 +18,7 @@
     },
     {
       "target_name": "treegate_native",
-      "sources": ["native/treegate_native.cc", "native/kernels_generic.cc"],
+      "sources": ["native/addon.cc", "native/products.cc", "native/weights.cc", "native/elementwise.cc", "native/args.cc", "native/kernels_generic.cc"],
       "dependencies": ["kernels_avx512", "kernels_avx2"]
     }
   ]

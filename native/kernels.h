@@ -43,8 +43,7 @@ using AddFn = void (*)(float* dst, const float* src, int64_t n, bool first);
 // set) and of the NN form (input gradient: kChainRowsNN) in one chain over p, whatever the row count (below them:
 // dot products, direct tiles, each summing in its own order, but also the same order for every row count under
 // the threshold). A product split by rows between threads must keep every node's pieces on the same side as the
-// whole node, or its rows would round differently with another thread count (splitPoints in
-// treegate_native.cc).
+// whole node, or its rows would round differently with another thread count (splitPoints in products.cc).
 constexpr int64_t kChainRowsNN = 24;
 
 // One instruction set's kernels (defined at the end of kernels_impl.h).

@@ -4,8 +4,8 @@ import type { Routing } from './routing.js';
 import { checkWeightStep } from './weight-step.js';
 
 /**
- * A backend's ops behind the argument checks the native addon makes in C++ (native/treegate_native.cc): sizes,
- * strides and offsets whole and ≥ 0, every index a call will touch inside its array, routings, permutations,
+ * A backend's ops behind the argument checks the native addon makes in C++ (native/args.h, and each entry point):
+ * sizes, strides and offsets whole and ≥ 0, every index a call will touch inside its array, routings, permutations,
  * labels and optimizer slots in range. Without them the wasm kernels, which address one linear memory, read
  * or wrote the wrong places on bad arguments (a negative stride overwrote their cached tables), and the js
  * reference returned NaN or a result read past a row. Each check is O(1) or linear in the index lists, small

@@ -7,7 +7,7 @@ import { usableCores } from '../cores.js';
 import type { Routing } from '../routing.js';
 import { checkWeightStep, type WeightStep } from '../weight-step.js';
 
-/** The compiled addon's entry points (native/treegate_native.cc). */
+/** The compiled addon's entry points (declared in native/addon.h, registered in native/addon.cc). */
 interface Addon {
   gemm(M: number, N: number, K: number, a: Float32Array, ao: number, ars: number, acs: number,
     b: Float32Array, bo: number, brs: number, bcs: number, c: Float32Array, co: number, crs: number, accumulate: boolean): void;

@@ -172,7 +172,7 @@ const ADD_NS = 0.8;
  * (512 KB): with no prefetch in wasm, each block of a table is a read the hardware follows only once it has begun,
  * so long blocks read faster (2026-12-02, Zen 5, the tables of k = 4 and 6, four slots: 1.60 and 1.51 ms with blocks
  * of 16384 floats, 1.17 and 1.11 ms with 131072; development script, interleaved). Native prefetches the next
- * table's block and keeps them short (treegate_native.cc, kPathScratch).
+ * table's block and keeps them short (native/elementwise.cc, kPathScratch).
  */
 const PATH_SCRATCH = 524288;
 const PATH_BLOCK = 131072;
