@@ -33,6 +33,16 @@ export function shown(v: unknown): string {
   return String(v);
 }
 
+/**
+ * Checks that an options or config object holds only the settings `known` (a misspelt one would otherwise be
+ * ignored, and its default taken without a word); `what` names the object in the message.
+ */
+export function checkKeys(o: object, known: readonly string[], what: string): void {
+  const unknown = Object.keys(o).filter((key) => !known.includes(key));
+  check(unknown.length === 0, `${what}: unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.map((key) => shown(key)).join(', ')}`,
+    `the settings are ${known.join(', ')}`);
+}
+
 /** Checks that `v` is an integer in [min, max]; `what` names it in the message. */
 export function checkInt(v: number, what: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   check(Number.isInteger(v) && v >= min && v <= max,

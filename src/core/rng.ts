@@ -8,6 +8,11 @@ export class Rng {
   private s: Uint32Array;
   private spare: number | null = null; // second Box–Muller value
 
+  /**
+   * A number seeds the generator (through splitmix32); an array is its raw state, four integers in [0, 2^32) as
+   * getState() returns them (fork and fromState use it), not a seed: a weak state such as [1, 0, 0, 0] gives a poor
+   * start.
+   */
   constructor(seed: number | readonly number[]) {
     this.s = new Uint32Array(4);
     if (typeof seed === 'number') {
@@ -23,7 +28,9 @@ export class Rng {
         this.s[i] = (z ^ (z >>> 16)) >>> 0;
       }
     } else {
-      for (let i = 0; i < 4; i++) this.s[i] = seed[i] >>> 0;
+      check(Array.isArray(seed) && seed.length === 4 && seed.every((x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32),
+        `an Rng state must be four integers in [0, 2^32), got ${Array.isArray(seed) && seed.length <= 8 ? `[${seed.map((x) => shown(x)).join(', ')}]` : shown(seed)}`, 'seed it with one integer instead: new Rng(42)');
+      for (let i = 0; i < 4; i++) this.s[i] = seed[i];
     }
     if ((this.s[0] | this.s[1] | this.s[2] | this.s[3]) === 0) this.s[0] = 1;
   }
@@ -103,6 +110,8 @@ export class Rng {
   }
 
   static fromState(state: { s: number[]; spare: number | null }): Rng {
+    check(typeof state === 'object' && state !== null && (state.spare === null || Number.isFinite(state.spare)),
+      `an Rng state must be { s, spare } with spare null or a finite number, got ${shown(state)}`, 'pass what getState() returned');
     const r = new Rng(state.s);
     r.spare = state.spare;
     return r;

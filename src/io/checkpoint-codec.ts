@@ -19,10 +19,14 @@ export const CHECKPOINT_FORMAT = 'treegate-checkpoint/1';
 const OPT = 'optimizer.';
 const MAX_STEPS = 2 ** 24;
 
-/** What a run stores beside weights and optimizer state: its options (opaque here) and metrics lines. */
-export interface RunState { progress: TrainProgress; options: Record<string, unknown>; metrics: string[]; extra: Record<string, unknown> }
+/**
+ * What a run stores beside weights and optimizer state: its progress, its options (opaque here: any object, saved
+ * as JSON, so functions such as a TrainOptions' callbacks are left out), its metrics lines and anything else in
+ * `extra`. Decoded, `options` is the plain record the JSON holds, for the caller to check (or cast) before use.
+ */
+export interface RunState<Options extends object = Record<string, unknown>> { progress: TrainProgress; options: Options; metrics: string[]; extra: Record<string, unknown> }
 
-export function encodeCheckpoint(model: Model, optimizer: Optimizer, run: RunState): Uint8Array {
+export function encodeCheckpoint(model: Model, optimizer: Optimizer, run: RunState<object>): Uint8Array {
   checkFiniteParams(model);
   const tensors: Array<{ name: string; shape: number[]; data: Float32Array }> = [];
   model.params().forEach((p, i) => {

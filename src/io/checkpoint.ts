@@ -20,7 +20,7 @@ export function checkpointName(step: number): string {
 }
 
 /** Writes a checkpoint atomically into `dir` and deletes all but the newest `keep`. Returns its path. */
-export function writeCheckpoint(dir: string, model: Model, optimizer: Optimizer, run: RunState, keep: number): string {
+export function writeCheckpoint(dir: string, model: Model, optimizer: Optimizer, run: RunState<object>, keep: number): string {
   const path = join(dir, checkpointName(run.progress.step));
   writeFileAtomic(path, encodeCheckpoint(model, optimizer, run));
   for (const old of listCheckpoints(dir).slice(keep)) {

@@ -1,6 +1,7 @@
 import { TreegateError } from '../core/errors.js';
 import { normalizationProblem } from '../core/normalization.js';
-import { Model, paramShapes, type ModelConfig } from '../layers/model.js';
+import { LAYER_KEYS } from '../layers/layer.js';
+import { DATA_KEYS, Model, MODEL_KEYS, paramShapes, type ModelConfig } from '../layers/model.js';
 import { decodeSafetensors, encodeSafetensors, type TensorEntry } from './safetensors.js';
 
 // The model file format (docs/format.md) as bytes in and out: no file system, so browsers can use it too.
@@ -41,6 +42,17 @@ export function decodeModel(bytes: Uint8Array, source: string): Model {
 }
 
 /**
+ * The config with the fields this version reads: a file may hold others (docs/format.md §3: readers ignore the
+ * fields they do not know), which the model's constructor, made for configs written in code, would refuse.
+ */
+function knownFields(c: ModelConfig): ModelConfig {
+  const pick = (o: object, keys: readonly string[]): object => Object.fromEntries(Object.entries(o).filter(([key]) => keys.includes(key)));
+  const data = typeof c.data === 'object' && c.data !== null ? { data: pick(c.data, DATA_KEYS) } : {};
+  const layers = c.layers.map((l) => (Object.hasOwn(LAYER_KEYS, l.kind) ? pick(l, LAYER_KEYS[l.kind]) : l));
+  return { ...pick(c, MODEL_KEYS), ...data, layers } as ModelConfig;
+}
+
+/**
  * Builds a model from its config JSON and decoded tensors: the config is
  * checked, every parameter's tensor must be present with its exact shape (all
  * checked before the model allocates anything) and finite values, and any
@@ -61,6 +73,7 @@ export function modelFromTensors(configJson: string | undefined, tensors: Map<st
   for (const c of config.layers) {
     if (typeof c !== 'object' || c === null) throw new TreegateError(`${source}: a layer config is not an object`);
   }
+  config = knownFields(config);
   if (config.normalization !== undefined) {
     // within the bounds normalizeInPlace enforces when the model evaluates a dataset, so that a model file that loads can be evaluated
     const problem = normalizationProblem(config.normalization, config.inputSize);

@@ -45,6 +45,16 @@ export interface TreeConfig {
 export interface MoeConfig { kind: 'moe'; inputSize: number; outputSize: number; experts: number; topK: number; balanceWeight: number }
 export type LayerConfig = DenseConfig | ActivationConfig | TreeConfig | MoeConfig;
 
+const TREE_KEYS = ['kind', 'inputSize', 'outputSize', 'depth', 'blocks', 'gating', 'gateUnits', 'nodeInit', 'decayGamma', 'straightThrough'];
+/** The fields of each kind of layer config (a model's constructor refuses others; a model file's reader drops them). */
+export const LAYER_KEYS: Readonly<Record<LayerConfig['kind'], readonly string[]>> = {
+  dense: ['kind', 'inputSize', 'outputSize'],
+  activation: ['kind', 'fn'],
+  tree: TREE_KEYS,
+  flat: TREE_KEYS,
+  moe: ['kind', 'inputSize', 'outputSize', 'experts', 'topK', 'balanceWeight'],
+};
+
 /** Multiply-adds per example. */
 export interface Macs { training: number; inference: number }
 

@@ -1,11 +1,11 @@
-import { check, checkInt, TreegateError } from '../core/errors.js';
+import { check, checkInt, checkKeys, shown, TreegateError } from '../core/errors.js';
 import { copyNormalization, normalizationProblem, type InputNormalization } from '../core/normalization.js';
-import type { Rng } from '../core/rng.js';
+import { Rng } from '../core/rng.js';
 import { checkFinite, checkLabels, checkShape, matrix, Scratch, type Matrix } from '../core/tensor.js';
 import { backend } from '../kernels/backend.js';
 import { Activation } from './activation.js';
 import { Dense } from './dense.js';
-import { isRouted, type EarlyStep, type Layer, type LayerConfig, type Macs, type Mode, type RoutedLayer } from './layer.js';
+import { isRouted, LAYER_KEYS, type EarlyStep, type Layer, type LayerConfig, type Macs, type Mode, type RoutedLayer } from './layer.js';
 import { MixtureOfExperts } from './moe.js';
 import type { Param } from './param.js';
 import { TreeGated } from './tree.js';
@@ -25,6 +25,9 @@ export interface ModelConfig {
   data?: DataInfo;
   layers: LayerConfig[];
 }
+/** The fields of a model config and of its data info (the constructor refuses others; a model file's reader drops them). */
+export const MODEL_KEYS: readonly string[] = ['inputSize', 'numClasses', 'normalization', 'data', 'layers'];
+export const DATA_KEYS: readonly string[] = ['dataset', 'labels', 'features'];
 
 /**
  * Balance and dead leaves of one routed layer (tree, flat or moe) over the leaf
@@ -42,6 +45,10 @@ export class Model {
   private dlogits = new Scratch();
 
   constructor(readonly config: ModelConfig, rng?: Rng) {
+    check(typeof config === 'object' && config !== null && !Array.isArray(config), 'a model config must be an object',
+      'make one with mlpConfig(…), or as docs/format.md §3 lays it out');
+    checkKeys(config, MODEL_KEYS, 'model config');
+    check(rng === undefined || rng instanceof Rng, 'a model\'s second argument must be an Rng (its initialization), or nothing (zeros, for weights to load)');
     checkInt(config.inputSize, 'model input size', 1);
     checkInt(config.numClasses, 'model class count', 2);
     check(Array.isArray(config.layers) && config.layers.length > 0, 'model has no layers');
@@ -53,6 +60,7 @@ export class Model {
     const d = config.data;
     if (d !== undefined) {
       check(typeof d === 'object' && d !== null && typeof d.dataset === 'string', 'model data info needs a dataset name');
+      checkKeys(d, DATA_KEYS, 'model data info');
       check(d.labels === undefined || (Array.isArray(d.labels) && d.labels.length === config.numClasses && d.labels.every((l) => typeof l === 'string')),
         `model data info: labels must be ${config.numClasses} strings, one per class`);
       check(d.features === undefined || (Array.isArray(d.features) && d.features.length === config.inputSize && d.features.every((l) => typeof l === 'string')),
@@ -61,6 +69,8 @@ export class Model {
     let width = config.inputSize;
     this.layers = config.layers.map((c, i) => {
       const name = `layers.${i}`;
+      check(typeof c === 'object' && c !== null, `${name}: a layer config must be an object`);
+      if (Object.hasOwn(LAYER_KEYS, c.kind)) checkKeys(c, LAYER_KEYS[c.kind], `${name} (${c.kind})`);
       let layer: Layer;
       if (c.kind === 'dense') {
         check(c.inputSize === width, `${name}: dense input size ${c.inputSize} does not match the ${width} outputs before it`);
@@ -137,6 +147,7 @@ export class Model {
    */
   forward(x: Matrix, mode: Mode): Matrix {
     this.alive();
+    check(mode === 'train' || mode === 'infer', `forward: mode must be 'train' or 'infer', got ${shown(mode)}`);
     checkShape(x, this.inputSize, 'model input');
     if (mode === 'infer') checkFinite(x, 'model input');
     return this.run(x, mode);

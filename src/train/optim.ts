@@ -1,4 +1,4 @@
-import { check, checkNumber, TreegateError } from '../core/errors.js';
+import { check, checkKeys, checkNumber, TreegateError } from '../core/errors.js';
 import { backend, releaseFloats } from '../kernels/backend.js';
 import { applyWeightStep, type WeightStep } from '../kernels/weight-step.js';
 import type { EarlyStep } from '../layers/layer.js';
@@ -38,6 +38,8 @@ export class Optimizer {
   readonly state: Array<{ m: Float32Array; v: Float32Array | null; steps: Int32Array }>;
 
   constructor(readonly params: Param[], cfg: OptimizerConfig) {
+    check(typeof cfg === 'object' && cfg !== null, 'the optimizer config must be an object', "pass e.g. { kind: 'adam' }");
+    checkKeys(cfg, ['kind', 'momentum', 'beta1', 'beta2', 'eps', 'weightDecay'], 'optimizer config');
     if (cfg.kind !== 'sgd' && cfg.kind !== 'adam') {
       throw new TreegateError(`unknown optimizer '${cfg.kind}'`, 'use sgd or adam');
     }

@@ -1,4 +1,4 @@
-import { check, checkInt, checkNumber, TreegateError } from '../core/errors.js';
+import { check, checkInt, checkKeys, checkNumber, TreegateError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { checkLabels, checkShape, firstNonFinite, matrix } from '../core/tensor.js';
 import { backend } from '../kernels/backend.js';
@@ -32,6 +32,8 @@ export interface TrainOptions {
   /** called after every epoch's evaluation */
   onEpoch?: (e: EpochMetrics) => void;
 }
+
+const TRAIN_KEYS = ['epochs', 'batchSize', 'lr', 'schedule', 'optimizer', 'onNonFinite', 'fusedStep', 'beforeStep', 'onStep', 'onEpoch'];
 
 export interface StepInfo { epoch: number; step: number; totalSteps: number; loss: number; accuracy: number; lr: number; skipped: boolean }
 
@@ -102,6 +104,9 @@ export class Trainer {
 
   constructor(readonly model: Model, readonly data: LabeledData, readonly validation: LabeledData | null, readonly opts: TrainOptions,
     rng: Rng, resume?: TrainProgress) {
+    check(typeof opts === 'object' && opts !== null, 'the training options must be an object', "pass e.g. { epochs: 5, batchSize: 64, lr: 1e-3, schedule: 'cosine', optimizer: { kind: 'adam' } }");
+    checkKeys(opts, TRAIN_KEYS, 'training options');
+    check(rng instanceof Rng, 'a Trainer needs an Rng (the data order), e.g. new Rng(1)');
     checkInt(opts.epochs, 'epochs', 1);
     checkInt(opts.batchSize, 'batch size', 1);
     checkNumber(opts.lr, 'learning rate', 0);
@@ -124,6 +129,7 @@ export class Trainer {
     this.xb = new Float32Array(this.B * D);
     this.yb = new Int32Array(this.B);
     if (resume) {
+      checkResume(resume, N, this.B, this.stepsPerEpoch, opts.epochs);
       this.progress = structuredClone(resume);
       const routed = model.routedLayers();
       check(resume.usage.length === routed.length, `saved leaf usage is for ${resume.usage.length} routed layers, the model has ${routed.length}`);
@@ -234,6 +240,25 @@ export class Trainer {
     const usage = this.model.routedLayers().map(({ layer }) => layer.leafUsage().counts.map((c) => Array.from(c)));
     return { ...structuredClone(this.progress), seconds: this.seconds, usage };
   }
+}
+
+/**
+ * Checks that a saved progress continues on this training set and batch size: the steps it counts are those its
+ * epoch and position take with N examples in batches of B (the last batch of an epoch may be short), so that a
+ * smaller or larger set (after the first epoch), another batch size or another epoch count is named here, not met
+ * as an index error in the kernels.
+ */
+function checkResume(p: TrainProgress, N: number, B: number, stepsPerEpoch: number, epochs: number): void {
+  check(typeof p === 'object' && p !== null, 'the progress to resume must be the object a Trainer\'s snapshot() returned');
+  checkInt(p.epoch, 'progress: epoch', 1, epochs + 1);
+  checkInt(p.position, 'progress: position', 0);
+  checkInt(p.step, 'progress: step', 0);
+  const done = p.epoch === epochs + 1;
+  const expected = (p.epoch - 1) * stepsPerEpoch + p.position / B;
+  check((done ? p.position === 0 : p.position < N && p.position % B === 0) && p.step === expected,
+    `the progress to resume (epoch ${p.epoch}, ${p.position} examples into it, step ${p.step}) does not fit ${N} training examples ` +
+    `in batches of ${B} over ${epochs} epochs`,
+    'resume with the training set, batch size and epochs the progress was saved with');
 }
 
 /**

@@ -229,3 +229,10 @@ test('in a cross-origin isolated page treegate-threads.wasm runs on web workers:
     await browser.close();
   }
 });
+
+test('treegate/browser resolves under every condition set, require() and CommonJS resolvers included', async () => {
+  const { createRequire } = await import('node:module');
+  const req = createRequire(join(ROOT, 'package.json'));
+  assert.equal(req.resolve('treegate/browser'), join(ROOT, 'dist', 'browser.js'));
+  assert.equal(req.resolve('treegate'), join(ROOT, 'dist', 'index.js'));
+});

@@ -16,7 +16,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jsBackend, registerBackend, setBackend, type Backend } from '../../src/kernels/backend.js';
 import { loadWasmBackend, loadWasmBackendAsync } from '../../src/kernels/wasm/index.js';
-import { compileWasmSync, createWasmBackend } from '../../src/kernels/wasm/core.js';
+import { compileWasmSync, createWasmBackend, type WasmOptions } from '../../src/kernels/wasm/core.js';
+import { TreegateError } from '../../src/core/errors.js';
 import { matrix } from '../../src/core/tensor.js';
 import { TreeGated } from '../../src/layers/tree.js';
 import { Model, type ModelConfig } from '../../src/layers/model.js';
@@ -63,6 +64,16 @@ test('wasm: loadWasmBackend gives a complete backend named wasm; explicit bytes 
     await assert.rejects(loadWasmBackendAsync(new Uint8Array(bytes), { residentBytes: bad }), message);
   }
   assert.equal(loadWasmBackend(new Uint8Array(bytes), { residentBytes: 0 }).name, 'wasm');
+  // bytes that are not treegate's kernels, a misspelt option, a source of another type: TreegateErrors that say so
+  const treegateError = (re: RegExp) => (e: unknown) => e instanceof TreegateError && re.test(e.message);
+  const notOurs = /not treegate's kernels: it does not compile/;
+  assert.throws(() => loadWasmBackend(new Uint8Array(10)), treegateError(notOurs));
+  await assert.rejects(loadWasmBackendAsync(new Uint8Array(10)), treegateError(notOurs));
+  const empty = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]); // a valid module that exports nothing
+  await assert.rejects(loadWasmBackendAsync(empty), treegateError(/not treegate's kernels: it does not export 'heapBase'/));
+  await assert.rejects(loadWasmBackendAsync(new Uint8Array(bytes), { thread: 2 } as WasmOptions), treegateError(/unknown setting "thread".*residentBytes, threads/s));
+  await assert.rejects(loadWasmBackendAsync(42 as unknown as Uint8Array), treegateError(/expected the module as a Response, an ArrayBuffer or a Uint8Array, got 42/));
+  assert.throws(() => loadWasmBackend(new Uint8Array(bytes), 'fast' as WasmOptions), treegateError(/options must be an object, got "fast"/));
 });
 
 // ---------------------------------------------------------------------------

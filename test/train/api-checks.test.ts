@@ -9,7 +9,8 @@ import { TreegateError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
 import { matrix, type Matrix } from '../../src/core/tensor.js';
 import { prepareData } from '../../src/data/prepare.js';
-import { encodeModel } from '../../src/io/model-codec.js';
+import { encodeModel, modelFromTensors } from '../../src/io/model-codec.js';
+import { decodeSafetensors } from '../../src/io/safetensors.js';
 import { setBackend } from '../../src/kernels/backend.js';
 import { registerAvailableBackends, selectBackend } from '../../src/kernels/select.js';
 import { mlpConfig, Model, type InputNormalization } from '../../src/layers/model.js';
@@ -165,4 +166,57 @@ test('predict: classes and softmax probabilities, agreeing with evaluate, the sa
   rejects(() => m.predict(bad), /prediction input/);
   rejects(() => m.predict(matrix(2, D + 1)), /expected shape \(N, 8\), got \(2, 9\)/);
   rejects(() => m.predict(x, 0), /prediction batch size/);
+});
+
+test('misspelt settings, a wrong mode, missing arguments: named, not ignored or met as a TypeError', () => {
+  const cfg = mlpConfig({ inputSize: D, numClasses: C, hidden: [12], treeLayers: [2], depth: 2, gating: 'projection' });
+  const tree = cfg.layers[2] as unknown as Record<string, unknown>;
+  const typo = { ...cfg, layers: cfg.layers.map((l, i) => (i === 2 ? { ...tree, gatting: tree.gating } : l)) };
+  rejects(() => new Model(typo as typeof cfg), /layers\.2 \(tree\): unknown setting "gatting".*the settings are kind, inputSize/s);
+  rejects(() => new Model({ ...cfg, numClass: 3 } as typeof cfg), /model config: unknown setting "numClass"/);
+  rejects(() => new Model({ ...cfg, data: { dataset: 'x', label: ['a'] } } as unknown as typeof cfg), /model data info: unknown setting "label"/);
+  rejects(() => new Model(null as unknown as typeof cfg), /a model config must be an object/);
+  rejects(() => new Model(cfg, 5 as unknown as Rng), /second argument must be an Rng/);
+  rejects(() => model().forward(matrix(2, D), 'eval' as 'infer'), /forward: mode must be 'train' or 'infer', got "eval"/);
+  const { x, y } = data(16);
+  rejects(() => new Trainer(model(), { x, y }, null, { ...OPTS, epoch: 3 } as TrainOptions, new Rng(1)), /training options: unknown setting "epoch"/);
+  rejects(() => new Trainer(model(), { x, y }, null, { ...OPTS, optimizer: { kind: 'adam', beta: 0.5 } } as TrainOptions, new Rng(1)),
+    /optimizer config: unknown setting "beta"/);
+  rejects(() => new Trainer(model(), { x, y }, null, OPTS, undefined as unknown as Rng), /a Trainer needs an Rng/);
+  // a model file may hold fields this version does not know (docs/format.md §3): they are dropped, not refused
+  const { metadata, tensors } = decodeSafetensors(encodeModel(model()), 'a model');
+  const saved = JSON.parse(metadata.config) as { layers: Array<Record<string, unknown>> } & Record<string, unknown>;
+  saved.layers[2].futureField = 1;
+  saved.futureField = 'x';
+  const loaded = modelFromTensors(JSON.stringify(saved), tensors, 'a newer file', () => false);
+  assert.deepEqual(loaded.toConfig(), model().toConfig());
+});
+
+test('a Trainer resumed on another training set or batch size says so before any step', () => {
+  const { x, y } = data(128);
+  const opts = { ...OPTS, epochs: 2, batchSize: 16 };
+  const t = new Trainer(model(), { x, y }, null, opts, new Rng(1));
+  for (let i = 0; i < 3; i++) t.step();
+  const saved = t.snapshot();
+  const small = data(40);
+  rejects(() => new Trainer(model(), small, null, opts, new Rng(1), saved),
+    /the progress to resume \(epoch 1, 48 examples into it, step 3\) does not fit 40 training examples in batches of 16 over 2 epochs/);
+  rejects(() => new Trainer(model(), { x, y }, null, { ...opts, batchSize: 32 }, new Rng(1), saved), /does not fit 128 training examples in batches of 32/);
+  rejects(() => new Trainer(model(), { x, y }, null, opts, new Rng(1), { ...saved, step: 4 }), /step 4\) does not fit/);
+  rejects(() => new Trainer(model(), { x, y }, null, opts, new Rng(1), { ...saved, position: 1.5 }), /progress: position must be an integer/);
+  for (let i = 0; i < 5; i++) t.step(); // into the second epoch: a set of another size no longer fits
+  rejects(() => new Trainer(model(), data(100), null, opts, new Rng(1), t.snapshot()), /does not fit 100 training examples/);
+  const resumed = new Trainer(model(), { x, y }, null, opts, new Rng(1), t.snapshot());
+  assert.equal(resumed.progress.step, 8);
+});
+
+test('Rng: a state must be four integers in [0, 2^32); a seed is one integer', () => {
+  rejects(() => new Rng([1.5]), /an Rng state must be four integers in \[0, 2\^32\), got \[1\.5\].*new Rng\(42\)/s);
+  rejects(() => new Rng([7, Number.NaN, -1, 0]), /got \[7, NaN, -1, 0\]/);
+  rejects(() => Rng.fromState({ s: [1, 2, 3, 4], spare: 'x' as unknown as number }), /spare null or a finite number/);
+  const r = new Rng(9);
+  r.normal();
+  const copy = Rng.fromState(r.getState());
+  assert.equal(copy.normal(), r.normal());
+  assert.equal(copy.nextU32(), r.nextU32());
 });

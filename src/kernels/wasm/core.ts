@@ -67,7 +67,7 @@
  * kernels do the arithmetic of one thread in the same order, and any thread count gives the same bits. Copies
  * between JS arrays and the memory stay on the calling thread (workers cannot see its arrays).
  */
-import { shown, TreegateError } from '../../core/errors.js';
+import { checkKeys, shown, TreegateError } from '../../core/errors.js';
 import { withArgumentChecks } from '../checked.js';
 import type { Backend } from '../backend.js';
 import type { Routing } from '../routing.js';
@@ -91,7 +91,7 @@ interface WasmApi {
 /** The WebAssembly global, or a clear error where there is none. */
 export function wasmApi(): WasmApi {
   const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-  if (!api) throw new Error('treegate wasm backend: this JavaScript environment has no WebAssembly');
+  if (!api) throw new TreegateError('treegate wasm backend: this JavaScript environment has no WebAssembly', "use the js backend (setBackend('js'))");
   return api;
 }
 
@@ -286,8 +286,14 @@ export interface WasmOptions {
   threads?: number;
 }
 
-/** The options checked, with their defaults (a TreegateError naming a bad one). */
+const WASM_OPTIONS = ['residentBytes', 'threads'];
+
+/** The options checked, with their defaults (a TreegateError naming a bad one, or one it does not know). */
 export function checkWasmOptions(options: WasmOptions | null | undefined): { residentBytes: number; threads: number | null } {
+  if (options !== null && options !== undefined && (typeof options !== 'object' || Array.isArray(options))) {
+    throw new TreegateError(`treegate wasm backend: options must be an object, got ${shown(options)}`, 'pass e.g. { threads: 2 }, or nothing');
+  }
+  checkKeys(options ?? {}, WASM_OPTIONS, 'treegate wasm backend options');
   const residentBytes = options?.residentBytes ?? MAX_BYTES - ARENA_RESERVE;
   if (typeof residentBytes !== 'number' || !Number.isFinite(residentBytes) || residentBytes < 0) {
     throw new TreegateError(`treegate wasm backend: residentBytes must be a number of bytes ≥ 0, got ${shown(residentBytes)}`,
@@ -344,16 +350,17 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
         'serve the page cross-origin isolated (Cross-Origin-Opener-Policy: same-origin, Cross-Origin-Embedder-Policy: require-corp), or load treegate.wasm (one thread)');
     }
   }
-  const instance = new api.Instance(module, memory ? { env: { memory } } : {});
+  let instance: WasmInstance;
+  try {
+    instance = new api.Instance(module, memory ? { env: { memory } } : {});
+  } catch (e) {
+    throw notOurs(`it cannot be instantiated (${(e as Error).message})`);
+  }
   const ex = instance.exports;
   for (const name of KERNEL_NAMES) {
-    if (typeof ex[name] !== 'function') {
-      throw new Error(`treegate wasm backend: the module does not export '${name}' (stale build/treegate.wasm? run npm run build)`);
-    }
+    if (typeof ex[name] !== 'function') throw notOurs(`it does not export '${name}'`);
   }
-  if (!ex.memory || typeof (ex.memory as WasmMemory).grow !== 'function') {
-    throw new Error('treegate wasm backend: the module does not export its memory');
-  }
+  if (!ex.memory || typeof (ex.memory as WasmMemory).grow !== 'function') throw notOurs('it does not export its memory');
   const k = ex as unknown as Kernels;
   const control = Math.ceil(k.heapBase() / 64) * 64;
   const A = new Arena(k, shared ? CONTROL_BYTES : 0);
@@ -1396,7 +1403,18 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
 
 /** Compiles wasm bytes synchronously (fine in Node and workers; browsers limit sync compiles to small modules). */
 export function compileWasmSync(bytes: Uint8Array | ArrayBuffer): object {
-  return new (wasmApi().Module)(bytes);
+  try {
+    return new (wasmApi().Module)(bytes);
+  } catch (e) {
+    throw e instanceof TreegateError ? e : notOurs(`it does not compile (${(e as Error).message})`);
+  }
+}
+
+/** The error for bytes or a module that are not treegate's kernels: why, and which files are. */
+function notOurs(why: string): TreegateError {
+  return new TreegateError(`treegate wasm backend: the module given is not treegate's kernels: ${why}`,
+    "pass the bytes (or a Response) of build/treegate.wasm or build/treegate-threads.wasm, the package's treegate/treegate.wasm " +
+    'and treegate/treegate-threads.wasm; a stale build of them: run npm run build');
 }
 
 /**
@@ -1420,7 +1438,14 @@ export async function loadWasmBackendAsync(source: Response | ArrayBuffer | Uint
     }
     bytes = await r.arrayBuffer();
   } else {
-    throw new TypeError('treegate wasm backend: expected a Response, an ArrayBuffer or a Uint8Array');
+    throw new TreegateError(`treegate wasm backend: expected the module as a Response, an ArrayBuffer or a Uint8Array, got ${shown(source)}`,
+      "pass fetch(url) of build/treegate.wasm, or its bytes");
   }
-  return createWasmBackend(await wasmApi().compile(bytes), options, host);
+  let module: object;
+  try {
+    module = await wasmApi().compile(bytes);
+  } catch (e) {
+    throw notOurs(`it does not compile (${(e as Error).message})`);
+  }
+  return createWasmBackend(module, options, host);
 }

@@ -4,6 +4,7 @@
  * Nothing is registered here: call registerBackend(loadWasmBackend()) to make it selectable.
  */
 import { Worker } from 'node:worker_threads';
+import { TreegateError } from '../../core/errors.js';
 import { usableCores } from '../cores.js';
 import { compileWasmSync, createWasmBackend, type WasmBackend, type WasmOptions } from './core.js';
 import { readFileBytes } from './read-file.js';
@@ -42,8 +43,8 @@ export function loadWasmBackend(bytes?: Uint8Array, options: WasmOptions = {}): 
   if (!b) {
     const read = readFileBytes(DEFAULT_WASM_THREADS_URL) ?? readFileBytes(DEFAULT_WASM_URL);
     if (!read) {
-      throw new Error(`treegate wasm backend: ${DEFAULT_WASM_URL.pathname} is missing; build it with npm run build ` +
-        '(or node scripts/build-wasm.mjs), or pass the module bytes');
+      throw new TreegateError(`treegate wasm backend: ${DEFAULT_WASM_URL.pathname} is missing`,
+        'build it with npm run build (or node scripts/build-wasm.mjs), or pass the module bytes');
     }
     b = read;
   }
