@@ -9,7 +9,8 @@ import { MEMORIZATION_DEFAULTS } from '../data/memorization.js';
 import { DATASETS, datasetShape, prepareData, type DatasetName } from '../data/prepare.js';
 import { checkWritableDir, checkWritableFile, missingAncestor, removeEmptyFolders, writeFilesAtomic } from '../io/atomic.js';
 import { encodeModel } from '../io/model-file.js';
-import { Model, mlpConfig } from '../layers/model.js';
+import { Model, mlpConfig, paramShapes, type ModelConfig } from '../layers/model.js';
+import { MAX_FILE_BYTES } from '../io/safetensors.js';
 import { listCheckpoints, loadNewestCheckpoint, writeCheckpoint, type LoadedCheckpoint, type RunState } from '../io/checkpoint.js';
 import { NonFiniteError, Trainer, type EpochMetrics, type NonFinitePolicy } from '../train/trainer.js';
 import { backendOption, choice, humanLines, int, intList, num, pathArg, rejectIdle, SIGNAL_EXIT, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
@@ -213,6 +214,24 @@ function rejectIdleOptions(o: TrainCliOptions, cmd: Command): void {
   ]);
 }
 
+/**
+ * The model file and each checkpoint are one array of at most MAX_FILE_BYTES (4 GiB): a model whose file would be
+ * larger is refused before any data is read or step taken, and so is --checkpoint-every where a checkpoint (the
+ * weights and the optimizer's moments) would be; without it only an interruption writes one, and a warning says
+ * that it could not.
+ */
+function checkFileSizes(config: ModelConfig, o: TrainCliOptions, log: (line: string) => void): void {
+  const params = paramShapes(config).reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1), 0);
+  const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`, limit = `the ${MAX_FILE_BYTES / 2 ** 30} GiB one file holds`;
+  check(4 * params <= MAX_FILE_BYTES, `a model of ${formatCount(params)} parameters needs a ${gib(4 * params)} model file, over ${limit}`,
+    'lower --depth or the --hidden widths');
+  const checkpoint = 4 * params * (o.optimizer === 'adam' ? 3 : 2);
+  if (checkpoint <= MAX_FILE_BYTES) return;
+  const what = `its checkpoints (weights and optimizer state) would be ${gib(checkpoint)}, over ${limit}`;
+  check(o.checkpointEvery === undefined, `--checkpoint-every: ${what}`, 'lower --depth or the --hidden widths, or train without checkpoints');
+  log(`treegate: warning: ${what}: an interrupted run (Ctrl-C) cannot be saved to resume`);
+}
+
 async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   const log = (s: string) => process.stderr.write(s + '\n');
   rejectIdleOptions(given, cmd);
@@ -251,6 +270,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   // everything that can be checked is checked before data loading and training (a CSV's shape is known once read)
   const shape = datasetShape(prep);
   if (shape && !resumed) {
+    checkFileSizes(configFor(shape.inputSize, shape.numClasses), o, log);
     // validates shapes and options; disposed at once, so that its arrays hold none of the wasm module's memory
     new Model(configFor(shape.inputSize, shape.numClasses)).dispose();
   }
@@ -268,6 +288,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   // the same forks in the same order as the original run, resumed or not: data split, model init, data order
   const rng = new Rng(o.seed);
   const data = prepareData(prep, rng.fork());
+  if (!shape && !resumed) checkFileSizes(configFor(data.inputSize, data.numClasses), o, log); // a CSV's, once read
   kernels.announce();
   const initRng = rng.fork();
   const model = resumed ? resumed.model : new Model({

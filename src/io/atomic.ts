@@ -1,11 +1,25 @@
 import {
-  closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync,
+  closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { osReason, TreegateError } from '../core/errors.js';
 
-/** "ENOSPC: no space left on device" style text for an OS error (or any thrown value). */
+/** Bytes per read or write call: Node refuses one of more than 2 GiB (a model file of a deep tree is larger). */
+const IO_PIECE = 2 ** 30;
+
+/** The `size` bytes of an open file, read IO_PIECE at a time (fewer if it ends sooner). */
+export function readAll(fd: number, size: number): Uint8Array {
+  const bytes = new Uint8Array(size);
+  let off = 0;
+  while (off < size) {
+    const r = readSync(fd, bytes, off, Math.min(size - off, IO_PIECE), off);
+    if (r === 0) break;
+    off += r;
+  }
+  return bytes.subarray(0, off);
+}
+
 /** What to do about a failed file-system call, where the error says. */
 function osHint(e: unknown): string | undefined {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
@@ -109,7 +123,7 @@ function writeTemp(path: string, bytes: Uint8Array | string): string {
     stage = 'write';
     let off = 0;
     while (off < data.length) {
-      off += writeSync(fd, data, off, data.length - off);
+      off += writeSync(fd, data, off, Math.min(data.length - off, IO_PIECE));
     }
     stage = 'fsync';
     fsyncSync(fd);

@@ -1,9 +1,9 @@
-import { existsSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { TreegateError } from '../core/errors.js';
 import type { Model } from '../layers/model.js';
 import type { Optimizer } from '../train/optim.js';
-import { writeFileAtomic } from './atomic.js';
+import { readAll, writeFileAtomic } from './atomic.js';
 import { decodeCheckpoint, encodeCheckpoint, type DecodedCheckpoint, type RunState } from './checkpoint-codec.js';
 import { MAX_MODEL_BYTES } from './model-file.js';
 
@@ -68,9 +68,7 @@ export function loadNewestCheckpoint(dir: string, warn: (line: string) => void,
   }
   for (const path of files) {
     try {
-      const size = statSync(path).size;
-      if (size > MAX_MODEL_BYTES) throw new TreegateError(`${path}: ${size} bytes is over the ${MAX_MODEL_BYTES}-byte limit`);
-      const decoded = decodeCheckpoint(readFileSync(path), path);
+      const decoded = decodeCheckpoint(readCheckpoint(path), path);
       validate(decoded.run, path);
       return { path, ...decoded };
     } catch (e) {
@@ -80,4 +78,16 @@ export function loadNewestCheckpoint(dir: string, warn: (line: string) => void,
   }
   throw new TreegateError(`no valid checkpoint in ${dir}: ${files.map((f) => basename(f)).join(', ')} ${files.length > 1 ? 'were all' : 'was'} skipped (see the warnings)`,
     'start the run again without --resume');
+}
+
+/** A checkpoint file's bytes (at most MAX_MODEL_BYTES; read in pieces, as one read takes at most 2 GiB). */
+function readCheckpoint(path: string): Uint8Array {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    if (size > MAX_MODEL_BYTES) throw new TreegateError(`${path}: ${size} bytes is over the ${MAX_MODEL_BYTES}-byte limit`);
+    return readAll(fd, size);
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -1,13 +1,14 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { TreegateError } from '../core/errors.js';
 import type { Model } from '../layers/model.js';
-import { writeFileAtomic } from './atomic.js';
+import { readAll, writeFileAtomic } from './atomic.js';
 import { decodeModel, encodeModel } from './model-codec.js';
+import { MAX_FILE_BYTES } from './safetensors.js';
 
 export { decodeModel, encodeModel, MODEL_FORMAT } from './model-codec.js';
 
-/** Largest model file read (bytes). */
-export const MAX_MODEL_BYTES = 8 * 2 ** 30;
+/** Largest model or checkpoint file read (bytes): as large as one is written. */
+export const MAX_MODEL_BYTES = MAX_FILE_BYTES;
 
 /** Writes the model atomically: a reader sees the old file or the whole new one, never a partial one. */
 export function saveModel(path: string, model: Model): void {
@@ -28,14 +29,7 @@ export function loadModel(path: string): Model {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new TreegateError(`${path} is not a file`, 'pass the model.safetensors file written by treegate train');
     if (st.size > MAX_MODEL_BYTES) throw new TreegateError(`${path} is ${st.size} bytes, more than the ${MAX_MODEL_BYTES}-byte limit for a model file`);
-    const bytes = new Uint8Array(st.size);
-    let off = 0;
-    while (off < st.size) {
-      const r = readSync(fd, bytes, off, st.size - off, off);
-      if (r === 0) break;
-      off += r;
-    }
-    return decodeModel(bytes.subarray(0, off), path);
+    return decodeModel(readAll(fd, st.size), path);
   } finally {
     closeSync(fd);
   }

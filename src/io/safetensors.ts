@@ -18,6 +18,8 @@ export const MAX_HEADER_BYTES = 100_000_000;
 
 const METADATA_KEY = '__metadata__';
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+/** Largest file encoded or read (bytes): 4 GiB, the longest array Node 20 makes (a file is one array here). */
+export const MAX_FILE_BYTES = 2 ** 32;
 
 function fail(source: string, message: string): never {
   throw new TreegateError(`${source}: ${message}`);
@@ -86,7 +88,12 @@ export function encodeSafetensors(
   if (headerBytes.length > MAX_HEADER_BYTES) {
     throw new TreegateError(`safetensors header would be ${headerBytes.length} bytes, over the ${MAX_HEADER_BYTES}-byte limit`);
   }
-  const out = new Uint8Array(8 + headerBytes.length + offset);
+  const total = 8 + headerBytes.length + offset;
+  if (total > MAX_FILE_BYTES) {
+    throw new TreegateError(`these tensors make a file of ${(total / 2 ** 30).toFixed(2)} GiB, over the ${MAX_FILE_BYTES / 2 ** 30} GiB a file is written and read in`,
+      'make the model smaller (a shallower tree, narrower layers)');
+  }
+  const out = new Uint8Array(total);
   const view = new DataView(out.buffer);
   view.setUint32(0, headerBytes.length, true);
   view.setUint32(4, 0, true);

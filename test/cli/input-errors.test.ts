@@ -128,10 +128,11 @@ test('a model too large for memory is an out-of-memory error naming what to lowe
     "console.log(/VmPeak:\\s*(\\d+)/.exec((await import('node:fs')).readFileSync('/proc/self/status', 'utf8'))[1])"],
   { cwd: ROOT, encoding: 'utf8' });
   assert.equal(probe.status, 0, probe.stderr);
-  // 3 GiB more than that: a 40000×40000 float32 layer (6.4 GB) cannot be allocated
-  const limitKb = Number(probe.stdout.trim()) + 3 * 2 ** 20;
+  // 1 GiB more than that: a 20000×20000 float32 layer (1.6 GB) cannot be allocated; its file (1.6 GB) and an sgd
+  // checkpoint (3.2 GB) would fit the 4 GiB of a file, which train checks first
+  const limitKb = Number(probe.stdout.trim()) + 2 ** 20;
   const args = ['train', '--dataset', 'memorization', '--examples', '100', '--input-size', '8', '--classes', '3', '--epochs', '1',
-    '--no-progress', '--backend', 'js', '--hidden', '40000,40000', '--tree-layers', 'none', '--out', tmp('oom')];
+    '--no-progress', '--backend', 'js', '--hidden', '20000,20000', '--tree-layers', 'none', '--optimizer', 'sgd', '--out', tmp('oom')];
   const r = spawnSync('bash', ['-c', `ulimit -v ${limitKb} && exec "$0" --import tsx src/cli/main.ts "$@"`, process.execPath, ...args],
     { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
   const run = `exit ${r.status}\n--- stderr\n${r.stderr}`;
@@ -196,4 +197,12 @@ test('eval and inspect of a model made through the API (no normalization, no dat
   // a label the model's classes do not have is named
   writeFileSync(csv, '0.5,0.5,7\n');
   expectUsageError(['eval', '--model', path, '--csv', csv], /label '7'/);
+});
+
+test('train refuses a model whose file, or --checkpoint-every where a checkpoint, would pass 4 GiB, before reading any data', () => {
+  const out = tmp('too-big');
+  expectUsageError(['train', '--depth', '13', '--out', out], /a model of 1\.08G parameters needs a 4\.02 GiB model file, over the 4 GiB one file holds.*lower --depth/);
+  expectUsageError(['train', '--depth', '12', '--checkpoint-every', '5', '--out', out],
+    /--checkpoint-every: its checkpoints \(weights and optimizer state\) would be 6\.03 GiB, over the 4 GiB one file holds/);
+  assert.ok(!existsSync(out), 'nothing written');
 });

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkWritableDir, writeFileAtomic } from '../../src/io/atomic.js';
+import { checkWritableDir, readAll, writeFileAtomic } from '../../src/io/atomic.js';
 import { TreegateError } from '../../src/core/errors.js';
 
 function withTmp(fn: (dir: string) => void): void {
@@ -125,4 +125,25 @@ test('checkWritableDir rejects a file and a path under a file', () => {
     assert.throws(() => checkWritableDir(join(f, 'sub')), TreegateError);
     assert.deepEqual(readdirSync(dir), ['file']);
   });
+});
+
+test('a file over 2 GiB (one read or write call\'s limit) is written and read back whole', { timeout: 300_000 }, (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'treegate-big-'));
+  try {
+    if (statfsSync(dir).bavail * statfsSync(dir).bsize < 6 * 2 ** 30) {
+      t.skip('less than 6 GiB free in the temporary folder');
+      return;
+    }
+    const bytes = new Uint8Array(2 ** 31 + 24);
+    for (const i of [0, 2 ** 30 - 1, 2 ** 30, 2 ** 31 - 1, 2 ** 31, bytes.length - 1]) bytes[i] = 1 + (i % 251);
+    const path = join(dir, 'big.bin');
+    writeFileAtomic(path, bytes);
+    const fd = openSync(path, 'r');
+    const back = readAll(fd, statSync(path).size);
+    closeSync(fd);
+    assert.equal(back.length, bytes.length);
+    for (const i of [0, 2 ** 30 - 1, 2 ** 30, 2 ** 31 - 1, 2 ** 31, bytes.length - 1]) assert.equal(back[i], bytes[i], `byte ${i}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
