@@ -6,7 +6,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { check, TreegateError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { MEMORIZATION_DEFAULTS } from '../data/memorization.js';
-import { DATASETS, datasetShape, prepareData, type DatasetName } from '../data/prepare.js';
+import { DATASETS, datasetShape, prepareData, type DatasetName, type PreparedData } from '../data/prepare.js';
 import { checkWritableDir, checkWritableFile, missingAncestor, removeEmptyFolders, writeFilesAtomic } from '../io/atomic.js';
 import { encodeModel } from '../io/model-file.js';
 import { Model, mlpConfig, paramShapes, type ModelConfig } from '../layers/model.js';
@@ -215,6 +215,21 @@ function rejectIdleOptions(o: TrainCliOptions, cmd: Command): void {
 }
 
 /**
+ * SHA-256 of the prepared data, every split's inputs and labels (after normalization, so a changed file, dataset
+ * or split shows): saved with each checkpoint, so that a run resumes on the data it began with or says it cannot.
+ */
+function dataFingerprint(data: PreparedData): string {
+  const h = createHash('sha256');
+  for (const set of [data.train, data.validation, data.test]) {
+    const { rows, cols, data: x } = set.x;
+    h.update(`${rows}×${cols};`);
+    h.update(new Uint8Array(x.buffer, x.byteOffset, rows * cols * 4));
+    h.update(new Uint8Array(set.y.buffer, set.y.byteOffset, set.y.byteLength));
+  }
+  return h.digest('hex');
+}
+
+/**
  * The model file and each checkpoint are one array of at most MAX_FILE_BYTES (4 GiB): a model whose file would be
  * larger is refused before any data is read or step taken, and so is --checkpoint-every where a checkpoint (the
  * weights and the optimizer's moments) would be; without it only an interruption writes one, and a warning says
@@ -289,6 +304,12 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   const rng = new Rng(o.seed);
   const data = prepareData(prep, rng.fork());
   if (!shape && !resumed) checkFileSizes(configFor(data.inputSize, data.numClasses), o, log); // a CSV's, once read
+  let fingerprint: string | null = null;
+  const dataHash = (): string => (fingerprint ??= dataFingerprint(data));
+  const savedHash = resumed?.run.extra.data; // none in checkpoints written before it was saved
+  check(!resumed || typeof savedHash !== 'string' || savedHash === dataHash(),
+    `the data differs from what the run in ${out} started with: a file it reads (${o.dataset === 'csv' ? '--csv, --test-csv' : 'the dataset'}) changed since`,
+    'resume on the same data, or start a new run (without --resume) to train on this');
   kernels.announce();
   const initRng = rng.fork();
   const model = resumed ? resumed.model : new Model({
@@ -376,7 +397,8 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   let lastCheckpoint: string | null = resumed?.path ?? null; // this run's newest checkpoint
   const checkpoint = (files?: { model: string; result: string }): string => {
     lastCheckpoint = writeCheckpoint(checkpointDir, model, trainer.optimizer,
-      { progress: trainer.snapshot(), options: savedOptions, metrics, extra: { window: { ...win }, ...(files ? { files } : {}) } }, o.keepCheckpoints);
+      { progress: trainer.snapshot(), options: savedOptions, metrics, extra: { window: { ...win }, data: dataHash(), ...(files ? { files } : {}) } },
+      o.keepCheckpoints);
     return lastCheckpoint;
   };
 

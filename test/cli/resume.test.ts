@@ -209,3 +209,23 @@ test('without --checkpoint-every, SIGINT still writes a checkpoint to resume fro
   assert.match(t.stderr, /no checkpoint written: .*checkpoints holds an earlier run's/);
   assert.deepEqual(checkpoints(earlier), before, 'the earlier run\'s checkpoints are untouched');
 });
+
+test('--resume on data that changed since the run began is refused (exit 2), before any step; on the same data it goes on', () => {
+  const csv = tmp('resume-data.csv'), rng = new Rng(4);
+  const rows = Array.from({ length: 120 }, () => [rng.uniform(), rng.uniform(), rng.uniform()]);
+  const text = (first: number) => ['a,b,c,label', ...rows.map((x, i) => `${i === 0 ? first : x[0]},${x[1]},${x[2]},${x[0] > 0.5 ? 1 : 0}`)].join('\n') + '\n';
+  writeFileSync(csv, text(rows[0][0]));
+  const out = tmp('resume-data');
+  const r = cli('train', '--dataset', 'csv', '--csv', csv, '--epochs', '4', '--hidden', '8', '--depth', '2', '--batch-size', '16',
+    '--checkpoint-every', '5', '--no-progress', '--out', out);
+  assert.equal(r.status, 0, describeRun(r));
+  for (const f of ['model.safetensors', 'result.json', 'metrics.jsonl']) rmSync(join(out, f)); // a resume writes them again
+  writeFileSync(csv, text(rows[0][0] + 0.25)); // one value of one example
+  const changed = cli('train', '--resume', out, '--no-progress');
+  assert.equal(changed.status, 2, describeRun(changed));
+  assert.match(changed.stderr, new RegExp(`error: the data differs from what the run in ${reEscape(out)} started with: a file it reads \\(--csv, --test-csv\\) changed since`));
+  assert.doesNotMatch(changed.stderr, /internal error/);
+  writeFileSync(csv, text(rows[0][0]));
+  const again = cli('train', '--resume', out, '--no-progress');
+  assert.equal(again.status, 0, describeRun(again));
+});

@@ -181,12 +181,16 @@ test('--resume of a finished run whose files another run replaced: an error, not
   assert.deepEqual(lastJson(done), lastJson(again));
 });
 
-/** Rewrites a checkpoint's metadata entry `key` with `edit`. */
-function editCheckpoint(path: string, key: string, edit: (v: Record<string, unknown>) => void): void {
+/**
+ * Rewrites a checkpoint's metadata entry `key` with `edit`, dropping its checksum (as a checkpoint written before
+ * checksums has none: the values are then checked one by one), or keeping it (the edit is then damage).
+ */
+function editCheckpoint(path: string, key: string, edit: (v: Record<string, unknown>) => void, keepChecksum = false): void {
   const { tensors, metadata } = decodeSafetensors(readFileSync(path), path);
   const v = JSON.parse(metadata[key]) as Record<string, unknown>;
   edit(v);
   metadata[key] = JSON.stringify(v);
+  if (!keepChecksum) delete metadata.checksum;
   writeFileSync(path, encodeSafetensors([...tensors].map(([name, t]) => ({ name, ...t })), metadata));
 }
 
@@ -204,13 +208,14 @@ test('an edited checkpoint (options or progress out of range) is skipped with a 
     ['lr-scale', 'progress', (v) => { v.lrScale = -5; }, /checkpoint progress: lrScale must be in \(0, 1\], got -5/],
     ['history', 'progress', (v) => { v.history = [{}]; }, /checkpoint progress: history must list the finished epochs/],
     ['window', 'extra', (v) => { v.window = null; }, /checkpoint extra state: window/],
+    ['checksum', 'progress', (v) => { v.lossSum = (v.lossSum as number) + 1; }, /the file is damaged: its contents do not match its checksum/],
   ];
   for (const [name, key, edit, why] of cases) {
     // the newest edited: skipped for the one before, from which the run goes on
     const out = tmp(`edited-${name}`);
     cpSync(base, out, { recursive: true });
     const newest = join(out, 'checkpoints', 'step-000000013.safetensors');
-    editCheckpoint(newest, key, edit);
+    editCheckpoint(newest, key, edit, name === 'checksum');
     const r = cli('train', '--resume', out, '--no-progress');
     assert.equal(r.status, 0, `${name}: ${describeRun(r)}`);
     assert.match(r.stderr, new RegExp(`warning: skipping checkpoint ${reEscape(newest)}: ${reEscape(newest)}: ${why.source}`), name);
@@ -219,7 +224,7 @@ test('an edited checkpoint (options or progress out of range) is skipped with a 
     // all edited: an error naming them, and nothing deleted
     const all = tmp(`edited-all-${name}`);
     cpSync(base, all, { recursive: true });
-    for (const f of checkpoints(all)) editCheckpoint(join(all, 'checkpoints', f), key, edit);
+    for (const f of checkpoints(all)) editCheckpoint(join(all, 'checkpoints', f), key, edit, name === 'checksum');
     const a = cli('train', '--resume', all, '--no-progress');
     assert.equal(a.status, 2, `${name}: ${describeRun(a)}`);
     assert.match(a.stderr, /error: no valid checkpoint in .*checkpoints: step-000000013\.safetensors, step-000000010\.safetensors were all skipped \(see the warnings\)/);

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, test } from 'node:test';
 import { matrix } from '../../src/core/tensor.js';
-import { decodeCheckpoint } from '../../src/io/checkpoint-codec.js';
+import { decodeCheckpoint, encodeCheckpoint } from '../../src/io/checkpoint-codec.js';
+import { decodeSafetensors, encodeSafetensors } from '../../src/io/safetensors.js';
 import { listCheckpoints, writeCheckpoint } from '../../src/io/checkpoint.js';
 import { mlpConfig, Model } from '../../src/layers/model.js';
 import { Trainer } from '../../src/train/trainer.js';
@@ -37,4 +38,36 @@ test('a checkpoint write that fails keeps the newest `keep` checkpoints loadable
   const left = listCheckpoints(dir);
   assert.deepEqual(left.map((p) => basename(p)), ['step-000000003.safetensors', 'step-000000002.safetensors'], 'none pruned');
   for (const p of left) assert.equal(decodeCheckpoint(readFileSync(p), p).run.progress.step, Number(basename(p).slice(5, 14)));
+});
+
+test('a damaged checkpoint (one bit of a weight, a digit of its progress) is found by its checksum; one without a checksum still loads', () => {
+  const rng = new Rng(9), N = 32, D = 5;
+  const model = new Model(mlpConfig({ inputSize: D, numClasses: 3, hidden: [8], treeLayers: [2], depth: 2, gating: 'projection' }), rng.fork());
+  const data = { x: matrix(N, D, randomArray(rng, N * D)), y: Int32Array.from({ length: N }, (_, i) => i % 3) };
+  const trainer = new Trainer(model, data, null, { epochs: 2, batchSize: 8, lr: 1e-3, schedule: 'constant', optimizer: { kind: 'adam' } }, rng.fork());
+  trainer.step();
+  const bytes = encodeCheckpoint(model, trainer.optimizer, { progress: trainer.snapshot(), options: { lr: 1e-3 }, metrics: [], extra: {} });
+  const { tensors, metadata } = decodeSafetensors(bytes, 'ck');
+  assert.match(metadata.checksum, /^[0-9a-f]{16}$/);
+  const entries = [...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data }));
+  const weight = entries.find((t) => t.name === 'layers.2.blocks.0.weight')!;
+  const damaged = (change: () => void, meta = metadata): Uint8Array => {
+    const copy = entries.map((t) => ({ ...t, data: t.data.slice() }));
+    const saved = weight.data;
+    weight.data = copy.find((t) => t.name === weight.name)!.data;
+    change();
+    weight.data = saved;
+    return encodeSafetensors(copy, meta);
+  };
+  assert.equal(decodeCheckpoint(damaged(() => {}), 'ck').run.progress.step, 1, 'undamaged: loads');
+  const flip = damaged(() => {
+    const w = new Uint32Array(weight.data.buffer, weight.data.byteOffset, weight.data.length);
+    w[3] ^= 1 << 7; // a finite weight still, which no other check would question
+  });
+  assert.throws(() => decodeCheckpoint(flip, 'ck'), /ck: the file is damaged: its contents do not match its checksum/);
+  const progress = JSON.parse(metadata.progress) as { lossSum: number };
+  const edited = damaged(() => {}, { ...metadata, progress: JSON.stringify({ ...progress, lossSum: progress.lossSum + 1 }) });
+  assert.throws(() => decodeCheckpoint(edited, 'ck'), /the file is damaged/);
+  const { checksum: _, ...older } = metadata;
+  assert.equal(decodeCheckpoint(damaged(() => {}, older), 'ck').run.progress.step, 1, 'a checkpoint from before checksums loads');
 });
