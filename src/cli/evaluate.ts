@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { TreegateError } from '../core/errors.js';
 import { readCsv } from '../data/csv-file.js';
@@ -8,7 +9,7 @@ import { loadModel } from '../io/model-file.js';
 import { setBackend } from '../kernels/backend.js';
 import type { Model } from '../layers/model.js';
 import { backendOption, humanLines, int, pathArg, rejectIdle, requireOptions, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
-import { layerTable, modelSummary } from './report.js';
+import { counted, layerTable, modelSummary } from './report.js';
 
 interface ModelCliOptions extends KernelOptions {
   model: string; dataDir?: string; csv?: string; limit?: number; json?: boolean; usage?: boolean;
@@ -81,10 +82,10 @@ export function evalCommand(): Command {
       const test = testSet(model, o);
       kernels.announce();
       const r = model.evaluate(test.x, test.y);
-      humanLines(o.json)(`test accuracy ${(r.accuracy * 100).toFixed(2)}% (loss ${r.loss.toFixed(4)}) on ${test.x.rows} examples`);
+      humanLines(o.json)(`test accuracy ${(r.accuracy * 100).toFixed(2)}% (loss ${r.loss.toFixed(4)}) on ${counted(test.x.rows, 'example')}`);
       if (!Number.isFinite(r.loss)) process.stderr.write(`treegate: warning: the loss is ${r.loss}: the model's outputs overflow on this data\n`);
       if (o.json) {
-        console.log(JSON.stringify({ testAccuracy: r.accuracy, testLoss: r.loss, examples: test.x.rows, modelPath: o.model, ...modelSummary(model) }));
+        console.log(JSON.stringify({ testAccuracy: r.accuracy, testLoss: r.loss, examples: test.x.rows, modelPath: resolve(o.model), ...modelSummary(model) }));
       }
     }), 'model');
 }
@@ -123,6 +124,6 @@ export function inspectCommand(): Command {
         if (!l.leafUsage) continue;
         l.leafUsage.forEach((u, j) => say(`layer ${l.layer} block ${j} leaf usage over ${examples} test examples: ${u.join(' ')}`));
       }
-      if (o.json) console.log(JSON.stringify({ modelPath: o.model, config: model.toConfig(), usageExamples: examples, ...summary }));
+      if (o.json) console.log(JSON.stringify({ modelPath: resolve(o.model), config: model.toConfig(), usageExamples: examples, ...summary }));
     }), 'model');
 }

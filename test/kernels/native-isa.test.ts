@@ -31,3 +31,17 @@ for (const isa of ['avx2', 'generic'] as const) {
     }
   });
 }
+
+test('a misspelt TREEGATE_NATIVE or TREEGATE_NATIVE_ISA is an error naming the settings, not ignored', () => {
+  const load = fileURLToPath(new URL('../../src/kernels/native/index.ts', import.meta.url));
+  for (const [name, value, re] of [
+    ['TREEGATE_NATIVE', 'bogus', /TREEGATE_NATIVE=bogus: the one setting is off/],
+    ['TREEGATE_NATIVE_ISA', 'avx9', /TREEGATE_NATIVE_ISA=avx9: not one of the addon's instruction sets \(set avx512, avx2 or generic/],
+  ] as const) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e',
+      `const m = await import(${JSON.stringify(load)}); try { m.loadAddon(); console.log('loaded'); } catch (e) { console.log(e.message); }`],
+    { env: { ...process.env, [name]: value }, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, re);
+  }
+});

@@ -65,7 +65,15 @@ let loadError = '';
 /** Loads the addon once; null (with `nativeLoadError()` saying why) if it was not built or cannot load. */
 export function loadAddon(): Addon | null {
   if (addon !== undefined) return addon;
-  if (process.env.TREEGATE_NATIVE === 'off') {
+  // a misspelt setting would otherwise be ignored without a word (the native backend on, the widest kernels)
+  const native = process.env.TREEGATE_NATIVE, isa = process.env.TREEGATE_NATIVE_ISA;
+  if (native !== undefined && native !== '' && native !== 'off') {
+    throw new TreegateError(`TREEGATE_NATIVE=${native}: the one setting is off (the native backend not loaded)`, 'unset it, or set it to off');
+  }
+  if (isa !== undefined && isa !== '' && !['avx512', 'avx2', 'generic'].includes(isa)) {
+    throw new TreegateError(`TREEGATE_NATIVE_ISA=${isa}: not one of the addon's instruction sets`, 'set avx512, avx2 or generic (the widest the CPU has, at most this), or unset it');
+  }
+  if (native === 'off') {
     loadError = 'disabled by TREEGATE_NATIVE=off';
     return (addon = null);
   }
