@@ -30,6 +30,11 @@ function reportOf(path: string): { report: Report; page: string } {
   }
   if (metrics) return { report: trainingReport(path), page: join(path, 'report.html') };
   if (results) return { report: experimentReport(readExperimentResult(join(path, 'results.json'))), page: join(path, 'report.html') };
+  // an interrupted training run has only its checkpoints: its metrics are written when it finishes
+  if (existsSync(join(path, 'checkpoints'))) {
+    throw new TreegateError(`${path} holds the checkpoints of a training run that has not finished (no metrics.jsonl yet)`,
+      `finish it with treegate train --resume ${path}, then report it`);
+  }
   throw new TreegateError(`${path} holds neither metrics.jsonl (a training run) nor results.json (an experiment)`, PASS);
 }
 

@@ -137,6 +137,16 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     throw new TreegateError(`${source}:${lineNo}: the first column is named '${first[0]}': a row index, as pandas' to_csv() writes one, not a feature`,
       'write the file with to_csv(index=False), or remove the column');
   }
+  if (header) {
+    // a model records its features' names, and a later file's columns are matched against them: each must be one
+    const seen = new Map<string, number>();
+    for (const [i, f] of features.entries()) {
+      if (seen.has(f)) {
+        throw new TreegateError(`${source}:${lineNo}: feature columns ${seen.get(f)! + 1} and ${i + 1} are both named '${f}'`, 'give every column its own name');
+      }
+      seen.set(f, i);
+    }
+  }
   const names = opts.featureNames;
   if (header && names) {
     const c = features.findIndex((f, i) => f !== names[i]);

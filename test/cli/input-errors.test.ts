@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, cpSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, cliChild, describeRun, expectUsageError, ROOT, tmp, reEscape } from './run.js';
 import { parseCsv } from '../../src/data/csv.js';
@@ -213,4 +213,10 @@ test('train refuses a model whose file, or --checkpoint-every where a checkpoint
   expectUsageError(['train', '--depth', '12', '--checkpoint-every', '5', '--out', out],
     /--checkpoint-every: its checkpoints \(weights and optimizer state\) would be 6\.03 GiB, over the 4 GiB one file holds/);
   assert.ok(!existsSync(out), 'nothing written');
+});
+
+test('report of a training run that has not finished says so, and how to finish it', () => {
+  const dir = tmp('unfinished');
+  mkdirSync(join(dir, 'checkpoints'), { recursive: true });
+  expectUsageError(['report', dir], new RegExp(`${reEscape(dir)} holds the checkpoints of a training run that has not finished.*treegate train --resume ${reEscape(dir)}`));
 });
