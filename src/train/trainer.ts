@@ -245,8 +245,8 @@ export class Trainer {
 /**
  * Checks that a saved progress continues on this training set and batch size: the steps it counts are those its
  * epoch and position take with N examples in batches of B (the last batch of an epoch may be short), so that a
- * smaller or larger set (after the first epoch), another batch size or another epoch count is named here, not met
- * as an index error in the kernels.
+ * smaller or larger set (after the first epoch), another batch size or fewer epochs than it reached are named here,
+ * not met as an index error in the kernels (more epochs than it was started with go on training).
  */
 function checkResume(p: TrainProgress, N: number, B: number, stepsPerEpoch: number, epochs: number): void {
   check(typeof p === 'object' && p !== null, 'the progress to resume must be the object a Trainer\'s snapshot() returned');
