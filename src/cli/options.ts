@@ -1,5 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { check, TreegateError } from '../core/errors.js';
+import { decimal } from '../data/csv.js';
 import type { Backend } from '../kernels/backend.js';
 import { selectBackend, setThreads, threadCount, type BackendChoice } from '../kernels/select.js';
 
@@ -19,8 +20,8 @@ export function int(min: number, max = Number.MAX_SAFE_INTEGER) {
 
 export function num(min: number, max = Infinity, exclusiveMin = false) {
   return (v: string): number => {
-    const n = Number(v);
-    if (v.trim() === '' || !Number.isFinite(n) || n < min || (exclusiveMin && n === min) || n > max) {
+    const n = decimal(v.trim());
+    if (!Number.isFinite(n) || n < min || (exclusiveMin && n === min) || n > max) {
       throw new InvalidArgumentError(`expected a finite number ${exclusiveMin ? '>' : '≥'} ${min}${max === Infinity ? '' : ` and ≤ ${max}`}.`);
     }
     return n;

@@ -55,6 +55,8 @@ test('bad option values exit 2 with one error line naming the option', () => {
   expectUsageError(['train', '--tree-layers', '9', '--out', out], /--tree-layers 9 names a layer past the last one \(3\)/);
   expectUsageError(['train', '--epochs', '0', '--out', out], /--epochs.*'0'.*≥ 1/);
   expectUsageError(['train', '--lr', '-1', '--out', out], /--lr.*'-1'.*> 0/);
+  expectUsageError(['train', '--lr', '0x10', '--out', out], /--lr.*'0x10'.*expected a finite number > 0/);
+  expectUsageError(['train', '--lr', '1e309', '--out', out], /--lr.*'1e309'.*expected a finite number > 0/);
   expectUsageError(['train', '--optimizer', 'foo', '--out', out], /--optimizer.*'foo'.*adam, sgd/);
   expectUsageError(['train', '--bogus', '--out', out], /unknown option '--bogus'/);
   assert.equal(existsSync(out), false, 'no output folder is created for a rejected command');
