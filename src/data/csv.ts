@@ -251,8 +251,8 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
 }
 
 /**
- * A cell's (or a command-line value's) value where it is a decimal number (an optional sign, digits with an optional point, an optional
- * exponent), else NaN: Number() alone would also read '0x10' as 16, '0b1' as 1 and '' as 0.
+ * A CSV cell's or a command-line value's number where it is written as a decimal (an optional sign, digits with an
+ * optional point, an optional exponent), else NaN: Number() alone would also read '0x10' as 16, '0b1' as 1, '' as 0.
  */
 export function decimal(cell: string): number {
   return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(cell) ? Number(cell) : Number.NaN;
