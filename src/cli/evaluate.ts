@@ -23,18 +23,30 @@ function rejectIdleDataDir(model: Model, o: ModelCliOptions, cmd: Command): void
 }
 
 /**
- * The test set of the dataset the model was trained on (recorded in its config; MNIST for older files), normalized
- * as the model expects. A model made through the API may record neither a dataset nor a normalization: it takes a
- * CSV file's values as they are (as normalizeInputs does).
+ * Why the model's test set cannot be loaded from the options given (null where it can): eval's error; inspect
+ * measures no leaf usage then and says why. A model made through the API may record neither a dataset nor a
+ * normalization: it takes a CSV file's values as they are (as normalizeInputs does).
  */
-function testSet(model: Model, o: ModelCliOptions, inspecting = false): Dataset {
-  // inspect can do without data: it says so where the data cannot be found
-  const orNoUsage = inspecting ? ', or --no-usage to inspect the model without measuring its leaf usage' : '';
-  const norm = model.config.normalization;
-  if (!norm && !o.csv) {
-    throw new TreegateError(`${o.model} records no input normalization, so no dataset to test it on (a model made through the API, not by treegate train)`,
-      `pass a CSV test file with --csv FILE (its values are used as they are, its labels 0 … classes − 1)${orNoUsage}`);
+function missingTestSet(model: Model, o: ModelCliOptions): { problem: string; fix: string } | null {
+  if (o.csv) return null;
+  const dataset = model.config.data?.dataset ?? 'mnist';
+  if (!model.config.normalization) {
+    return { problem: `${o.model} records no input normalization, so no dataset to test it on (a model made through the API, not by treegate train)`,
+      fix: 'pass a CSV test file with --csv FILE (its values are used as they are, its labels 0 … classes − 1)' };
   }
+  if (dataset === 'csv') return { problem: `${o.model} was trained on a CSV file`, fix: 'pass its test file with --csv FILE' };
+  if (dataset !== 'mnist' && dataset !== 'fashion-mnist') {
+    return { problem: `${o.model} was trained on the ${dataset} task, which has no test set to load`,
+      fix: 'its fitted fraction is the testAccuracy that train printed; pass --csv FILE to test it on other data' };
+  }
+  return null;
+}
+
+/** The test set of the dataset the model was trained on (recorded in its config; MNIST for older files), normalized as the model expects. */
+function testSet(model: Model, o: ModelCliOptions): Dataset {
+  const missing = missingTestSet(model, o);
+  if (missing) throw new TreegateError(missing.problem, missing.fix);
+  const norm = model.config.normalization;
   const dataset = model.config.data?.dataset ?? 'mnist';
   if (!model.config.data && !o.csv) {
     // files train wrote before it recorded the dataset are MNIST's; a model made through the API may be another's
@@ -51,12 +63,7 @@ function testSet(model: Model, o: ModelCliOptions, inspecting = false): Dataset 
     }).data;
   }
   else if (dataset === 'mnist') test = mnistTestSet(norm!, o.dataDir);
-  else if (dataset === 'fashion-mnist') test = normalizeInPlace(loadFashionMnist().test, norm!);
-  else if (dataset === 'csv') throw new TreegateError(`${o.model} was trained on a CSV file`, `pass its test file with --csv FILE${orNoUsage}`);
-  else {
-    throw new TreegateError(`${o.model} was trained on the ${dataset} task, which has no test set to load`,
-      inspecting ? 'pass --no-usage to inspect the model without measuring its leaf usage' : 'its fitted fraction is the testAccuracy that train printed');
-  }
+  else test = normalizeInPlace(loadFashionMnist().test, norm!);
   if (test.x.cols !== model.inputSize || test.numClasses > model.config.numClasses) {
     throw new TreegateError(`${o.model}: the model takes ${model.inputSize} inputs and ${model.config.numClasses} classes, ` +
       `the test set has ${test.x.cols} and ${test.numClasses}`);
@@ -108,15 +115,22 @@ export function inspectCommand(): Command {
       const kernels = o.usage !== false ? useKernelsFirst(o) : (setBackend('js'), null);
       const model = loadModel(o.model);
       let examples = 0;
-      if (o.usage !== false) {
-        rejectIdleDataDir(model, o, cmd);
-        const test = testSet(model, o, true);
+      // a model without a test set to load (memorization, or a CSV model without --csv) is shown without its usage
+      if (o.usage !== false) rejectIdleDataDir(model, o, cmd);
+      const missing = o.usage !== false ? missingTestSet(model, o) : null;
+      if (missing) {
+        rejectIdle(cmd, [{ options: ['limit'], applies: false, why: 'without a test set', fix: `${missing.problem}: ${missing.fix}` }]);
+        process.stderr.write(`treegate: leaf usage not measured: ${missing.problem} (${missing.fix})\n`);
+      }
+      const usage = o.usage !== false && !missing;
+      if (usage) {
+        const test = testSet(model, o);
         kernels?.announce();
         model.resetUsage();
         model.evaluate(test.x, test.y);
         examples = test.x.rows;
       }
-      const summary = modelSummary(model, o.usage !== false);
+      const summary = modelSummary(model, usage);
       const say = humanLines(o.json);
       say(`model ${o.model}: ${model.inputSize} inputs → ${model.config.numClasses} classes`);
       say(layerTable(summary.layers));

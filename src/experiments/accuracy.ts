@@ -46,7 +46,7 @@ export async function runAccuracy(o: ExperimentOptions, seeds: number[]): Promis
     for (const dataset of s.datasets) {
       o.log(`accuracy: loading ${dataset} (seed ${seed})`);
       // the validation split follows the seed; the test set is the dataset's
-      const data: PreparedData = prepareData({ dataset, limit: s.limit }, new Rng(1_000_000 + seed));
+      const data: PreparedData = prepareData({ dataset, limit: s.limit, dir: dataset === 'mnist' ? o.mnistDir : undefined }, new Rng(1_000_000 + seed));
       for (const k of s.depths) {
         for (const v of ACCURACY_VARIANTS) {
           if (k === 0 && v !== ACCURACY_VARIANTS[0]) continue; // at k = 0 every variant is the same dense MLP

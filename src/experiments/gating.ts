@@ -45,7 +45,7 @@ export async function runGating(o: ExperimentOptions, seeds: number[]): Promise<
   let done = completed.length * GATING_VARIANTS.length;
   seeds: for (const seed of seeds) {
     if (completed.includes(seed)) continue;
-    const data = prepareData({ dataset: 'mnist', limit: s.limit }, new Rng(1_000_000 + seed));
+    const data = prepareData({ dataset: 'mnist', limit: s.limit, dir: o.mnistDir }, new Rng(1_000_000 + seed));
     for (const v of GATING_VARIANTS) {
       if (await stopRequested(o)) break seeds;
       o.progress(done++, total, `seed ${seed} ${v.name}`);

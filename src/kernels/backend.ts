@@ -92,7 +92,9 @@ let chooseDefault: () => Backend = () => jsBackend;
 
 /**
  * Registers a backend under its name (used by faster backends when they load). Throws a TreegateError naming what
- * is missing where `b` lacks a name or any op of the reference (a backend is a complete set of them).
+ * is missing where `b` lacks a name or any op of the reference (a backend is a complete set of them), or where it
+ * takes the reference's name, 'js'. A backend of the same name is replaced (useWasm loads a module in place of
+ * another this way); if that one was selected, `b` is selected in its place.
  */
 export function registerBackend(b: Backend): void {
   const fix = 'start from the reference and replace the ops you have: { ...jsBackend, name: \'mine\', gemmNT: myGemmNT }';
@@ -100,7 +102,9 @@ export function registerBackend(b: Backend): void {
   const ops = b as unknown as Record<string, unknown>, reference = jsBackend as unknown as Record<string, unknown>;
   const missing = Object.keys(reference).filter((k) => typeof reference[k] === 'function' && typeof ops[k] !== 'function');
   if (missing.length > 0) throw new TreegateError(`registerBackend: backend '${b.name}' lacks ${missing.join(', ')}`, fix);
+  if (b.name === jsBackend.name && b !== jsBackend) throw new TreegateError("registerBackend: 'js' names the reference, which stays", 'give the backend a name of its own');
   registry.set(b.name, b);
+  if (current?.name === b.name) current = b;
 }
 
 /** Gives `a` back to whichever registered backend's floats() made it (see Backend.release). */

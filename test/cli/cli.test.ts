@@ -207,7 +207,7 @@ test('--help for the program and each command exits 0 and lists the options', ()
     eval: ['--model', '--data-dir', '--limit', '--json'],
     inspect: ['--model', '--data-dir', '--limit', '--no-usage', '--json'],
     predict: ['--model', '--csv', '--out', '--probabilities', '--json'],
-    experiment: ['--seeds', '--quick', '--out', '--resume', '--backend', '--threads', '--json', '--no-progress'],
+    experiment: ['--seeds', '--quick', '--out', '--resume', '--data-dir', '--backend', '--threads', '--json', '--no-progress'],
   };
   for (const [command, options] of Object.entries(expected)) {
     const r = cli(...(command ? [command] : []), '--help');
@@ -500,6 +500,12 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   const e = cli('eval', '--model', lastJson(m).modelPath);
   assert.equal(e.status, 2, describeRun(e));
   assert.match(e.stderr, /memorization task, which has no test set/);
+  // inspect shows such a model without its leaf usage, and says why
+  const i = cli('inspect', '--model', lastJson(m).modelPath, '--json');
+  assert.equal(i.status, 0, describeRun(i));
+  assert.match(i.stderr, /leaf usage not measured: .* memorization task, which has no test set to load/);
+  assert.equal(lastJson(i).usageExamples, 0);
+  expectUsageError(['inspect', '--model', lastJson(m).modelPath, '--limit', '5'], /--limit has no effect without a test set/);
 
   const dir = tmp('csv');
   mkdirSync(dir);

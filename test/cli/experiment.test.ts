@@ -113,3 +113,13 @@ test('--resume refuses, before running anything, a folder without results, optio
     /holds seeds 2, not the first of the seeds 1, 2 it asked for/);
   assert.ok(!existsSync(none), 'a mistyped --out is not made');
 });
+
+test('--data-dir: accuracy and gating read MNIST from it (a missing folder is an error before any run); the others refuse it', () => {
+  const missing = join(tmp('experiment-data-dir'), 'nope'), out = tmp('experiment-data-dir-out');
+  const r = cliEnv(TINY, ...ARGS, '--out', out, '--data-dir', missing);
+  assert.equal(r.status, 2, describeRun(r));
+  assert.match(r.stderr, /MNIST directory is missing/);
+  assert.ok(!existsSync(join(out, 'results.json')), 'nothing written');
+  expectUsageError(['experiment', 'memorization', '--quick', '--data-dir', missing], /--data-dir has no effect for the memorization experiment/);
+  expectUsageError(['experiment', 'speed', '--quick', '--data-dir', missing], /--data-dir has no effect for the speed experiment/);
+});

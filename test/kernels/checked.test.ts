@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Routing } from '../../src/kernels/routing.js';
 import { registerAvailableBackends } from '../../src/kernels/select.js';
-import { backendNames, jsBackend, registerBackend, setBackend, type Backend } from '../../src/kernels/backend.js';
+import { backend, backendNames, getBackend, jsBackend, registerBackend, setBackend, type Backend } from '../../src/kernels/backend.js';
 import { TreegateError } from '../../src/core/errors.js';
 
 const backends: Backend[] = registerAvailableBackends().map((n) => setBackend(n));
@@ -77,4 +77,12 @@ test('registerBackend refuses a backend without a name or with an op of the refe
   assert.ok(!backendNames().includes('partial') && !backendNames().includes(''), 'nothing registered');
   registerBackend({ ...jsBackend, name: 'complete' }); // a spread of the reference is complete
   assert.ok(backendNames().includes('complete'));
+  assert.throws(() => registerBackend({ ...jsBackend }), /'js' names the reference, which stays/);
+  assert.equal(getBackend('js'), jsBackend);
+  // a backend registered under the selected one's name takes its place as the selection too
+  const first = setBackend('complete'), second = { ...jsBackend, name: 'complete' };
+  registerBackend(second);
+  assert.equal(backend(), second);
+  assert.notEqual(backend(), first);
+  setBackend('js');
 });
