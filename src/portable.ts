@@ -35,6 +35,6 @@ export { readIdx } from './data/idx.js';
 export { parseCsv, type CsvData, type CsvOptions } from './data/csv.js';
 export { makeMemorization, MEMORIZATION_DEFAULTS, type MemorizationOptions } from './data/memorization.js';
 
-export { decodeModel, encodeModel, modelFromTensors, MODEL_FORMAT } from './io/model-codec.js';
-export { CHECKPOINT_FORMAT, decodeCheckpoint, encodeCheckpoint, type DecodedCheckpoint, type RunState } from './io/checkpoint-codec.js';
-export { decodeSafetensors, encodeSafetensors, type TensorEntry } from './io/safetensors.js';
+export { decodeModel, encodeModel, encodeModelParts, modelFromTensors, MODEL_FORMAT } from './io/model-codec.js';
+export { CHECKPOINT_FORMAT, decodeCheckpoint, encodeCheckpoint, encodeCheckpointParts, type DecodedCheckpoint, type RunState } from './io/checkpoint-codec.js';
+export { bytesSource, decodeSafetensors, encodeSafetensors, joinParts, safetensorsParts, type ByteSource, type TensorEntry } from './io/safetensors.js';

@@ -1,16 +1,16 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { totalmem } from 'node:os';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { check, TreegateError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { MEMORIZATION_DEFAULTS } from '../data/memorization.js';
 import { DATASETS, datasetShape, prepareData, type DatasetName, type PreparedData } from '../data/prepare.js';
-import { checkWritableDir, checkWritableFile, missingAncestor, removeEmptyFolders, writeFilesAtomic } from '../io/atomic.js';
-import { encodeModel } from '../io/model-file.js';
+import { checkWritableDir, checkWritableFile, fileSource, missingAncestor, removeEmptyFolders, writeFilesAtomic, type FileContents } from '../io/atomic.js';
+import { encodeModelParts } from '../io/model-codec.js';
 import { Model, mlpConfig, paramShapes, type ModelConfig } from '../layers/model.js';
-import { MAX_FILE_BYTES } from '../io/safetensors.js';
 import { listCheckpoints, loadNewestCheckpoint, writeCheckpoint, type LoadedCheckpoint, type RunState } from '../io/checkpoint.js';
 import { NonFiniteError, Trainer, type EpochMetrics, type NonFinitePolicy } from '../train/trainer.js';
 import { backendOption, choice, humanLines, int, intList, num, pathArg, rejectIdle, SIGNAL_EXIT, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
@@ -137,15 +137,28 @@ function faultSignal(): void {
   if (sig === 'SIGINT' || sig === 'SIGTERM') process.kill(process.pid, sig);
 }
 
-/** SHA-256 of bytes, or of a file's contents (null if it cannot be read: missing, a folder). */
-function sha256(bytes: Uint8Array | string): string {
-  return createHash('sha256').update(bytes).digest('hex');
+/** SHA-256 of a file's contents as they are written (text, bytes or parts), or of a file (fileSha256). */
+function sha256(contents: FileContents): string {
+  const h = createHash('sha256');
+  for (const part of typeof contents === 'string' || ArrayBuffer.isView(contents) ? [contents] : contents) h.update(part);
+  return h.digest('hex');
 }
+/** SHA-256 of a file's contents, read 16 MB at a time (a model file may pass what one read takes); null if it cannot be read (missing, a folder). */
 function fileSha256(file: string): string | null {
+  let fd: number | undefined;
   try {
-    return sha256(readFileSync(file));
+    fd = openSync(file, 'r');
+    const src = fileSource(fd, fstatSync(fd).size, file), h = createHash('sha256'), buffer = new Uint8Array(1 << 24);
+    for (let off = 0; off < src.size; off += buffer.length) {
+      const piece = buffer.subarray(0, Math.min(buffer.length, src.size - off));
+      src.read(off, piece);
+      h.update(piece);
+    }
+    return h.digest('hex');
   } catch {
     return null;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -230,21 +243,16 @@ function dataFingerprint(data: PreparedData): string {
 }
 
 /**
- * The model file and each checkpoint are one array of at most MAX_FILE_BYTES (4 GiB): a model whose file would be
- * larger is refused before any data is read or step taken, and so is --checkpoint-every where a checkpoint (the
- * weights and the optimizer's moments) would be; without it only an interruption writes one, and a warning says
- * that it could not.
+ * Training holds the weights, their gradients and the optimizer's state (Adam's two moments, SGD's momentum) in
+ * memory at once: a model whose arrays alone would pass this machine's memory is refused before any data is read.
+ * (Files have no such limit: the model and the checkpoints are written from the arrays in place and read into them.)
  */
-function checkFileSizes(config: ModelConfig, o: TrainCliOptions, log: (line: string) => void): void {
+function checkMemory(config: ModelConfig, o: TrainCliOptions): void {
   const params = paramShapes(config).reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1), 0);
-  const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`, limit = `the ${MAX_FILE_BYTES / 2 ** 30} GiB one file holds`;
-  check(4 * params <= MAX_FILE_BYTES, `a model of ${formatCount(params)} parameters needs a ${gib(4 * params)} model file, over ${limit}`,
-    'lower --depth or the --hidden widths');
-  const checkpoint = 4 * params * (o.optimizer === 'adam' ? 3 : 2);
-  if (checkpoint <= MAX_FILE_BYTES) return;
-  const what = `its checkpoints (weights and optimizer state) would be ${gib(checkpoint)}, over ${limit}`;
-  check(o.checkpointEvery === undefined, `--checkpoint-every: ${what}`, 'lower --depth or the --hidden widths, or train without checkpoints');
-  log(`treegate: warning: ${what}: an interrupted run (Ctrl-C) cannot be saved to resume`);
+  const bytes = 4 * params * (o.optimizer === 'adam' ? 4 : 3), total = totalmem();
+  const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+  check(bytes <= total, `a model of ${formatCount(params)} parameters needs ${gib(bytes)} for its weights, gradients and ${o.optimizer} state, ` +
+    `more than this machine's ${gib(total)} of memory`, 'lower --depth or the --hidden widths');
 }
 
 async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
@@ -288,7 +296,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   // everything that can be checked is checked before data loading and training (a CSV's shape is known once read)
   const shape = datasetShape(prep);
   if (shape && !resumed) {
-    checkFileSizes(configFor(shape.inputSize, shape.numClasses), o, log);
+    checkMemory(configFor(shape.inputSize, shape.numClasses), o);
     // validates shapes and options; disposed at once, so that its arrays hold none of the wasm module's memory
     new Model(configFor(shape.inputSize, shape.numClasses)).dispose();
   }
@@ -306,7 +314,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   // the same forks in the same order as the original run, resumed or not: data split, model init, data order
   const rng = new Rng(o.seed);
   const data = prepareData(prep, rng.fork());
-  if (!shape && !resumed) checkFileSizes(configFor(data.inputSize, data.numClasses), o, log); // a CSV's, once read
+  if (!shape && !resumed) checkMemory(configFor(data.inputSize, data.numClasses), o); // a CSV's, once read
   let fingerprint: string | null = null;
   const dataHash = (): string => (fingerprint ??= dataFingerprint(data));
   const savedHash = resumed?.run.extra.data; // none in checkpoints written before it was saved
@@ -492,7 +500,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     modelPath,
     metricsPath,
   };
-  const modelBytes = encodeModel(model), resultText = JSON.stringify(result, null, 2) + '\n';
+  const modelBytes = encodeModelParts(model), resultText = JSON.stringify(result, null, 2) + '\n';
   faultSignal(); // (tests only)
   // the three files are replaced together, once all are written: a failure (a full disk) leaves the earlier set whole
   writeFilesAtomic([{ path: modelPath, bytes: modelBytes }, { path: metricsPath, bytes: metrics.join('\n') + '\n' }, { path: resultPath, bytes: resultText }]);

@@ -4,20 +4,30 @@ import {
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { osReason, TreegateError } from '../core/errors.js';
+import type { ByteSource } from './safetensors.js';
 
 /** Bytes per read or write call: Node refuses one of more than 2 GiB (a model file of a deep tree is larger). */
 const IO_PIECE = 2 ** 30;
 
-/** The `size` bytes of an open file, read IO_PIECE at a time (fewer if it ends sooner). */
-export function readAll(fd: number, size: number): Uint8Array {
-  const bytes = new Uint8Array(size);
-  let off = 0;
-  while (off < size) {
-    const r = readSync(fd, bytes, off, Math.min(size - off, IO_PIECE), off);
-    if (r === 0) break;
-    off += r;
-  }
-  return bytes.subarray(0, off);
+/**
+ * The open file `fd` of `size` bytes (as fstat gave it) as a ByteSource: each read takes IO_PIECE at a time, and a
+ * file that ends before `size` (cut while it was read) is an error naming `path`.
+ */
+export function fileSource(fd: number, size: number, path: string): ByteSource {
+  return {
+    size,
+    read(offset: number, into: Uint8Array): void {
+      let off = 0;
+      while (off < into.length) {
+        const r = readSync(fd, into, off, Math.min(into.length - off, IO_PIECE), offset + off);
+        if (r === 0) {
+          throw new TreegateError(`${path}: the file ends at byte ${offset + off}, before the ${size} bytes it held when opened (it changed while it was read)`,
+            'read it again once whatever writes it has finished');
+        }
+        off += r;
+      }
+    },
+  };
 }
 
 /** What to do about a failed file-system call, where the error says. */
@@ -44,6 +54,9 @@ function fsyncDir(dir: string): void {
   }
 }
 
+/** A file's contents: text (UTF-8), bytes, or bytes in parts written in turn (a file larger than one array holds). */
+export type FileContents = string | Uint8Array | readonly Uint8Array[];
+
 /**
  * Writes `bytes` to `path` atomically: the data goes to a temporary sibling
  * (`<dir>/.<base>.tmp-<pid>-<random>`), is fsynced, and is renamed over the
@@ -52,7 +65,7 @@ function fsyncDir(dir: string): void {
  * file at `path` is left untouched, and a TreegateError naming `path` and the
  * OS error is thrown.
  */
-export function writeFileAtomic(path: string, bytes: Uint8Array | string): void {
+export function writeFileAtomic(path: string, bytes: FileContents): void {
   writeFilesAtomic([{ path, bytes }]);
 }
 
@@ -61,7 +74,7 @@ export function writeFileAtomic(path: string, bytes: Uint8Array | string): void 
  * but renames them over their targets only once all are written and fsynced: a failure while writing (a full
  * disk) leaves every earlier file as it was, and no temporary file. The error names the file and says so.
  */
-export function writeFilesAtomic(files: ReadonlyArray<{ path: string; bytes: Uint8Array | string }>): void {
+export function writeFilesAtomic(files: ReadonlyArray<{ path: string; bytes: FileContents }>): void {
   const names = files.map((f) => basename(f.path)).join(', ');
   const temps: string[] = [];
   const removeTemps = (from = 0) => {
@@ -108,11 +121,11 @@ function isDirectory(path: string): boolean {
 }
 
 /** Writes `bytes` to a new temporary sibling of `path`, fsynced and closed; returns its path. On failure removes it and throws. */
-function writeTemp(path: string, bytes: Uint8Array | string): string {
-  if (typeof bytes !== 'string' && !(bytes instanceof Uint8Array)) {
-    throw new TreegateError(`cannot write ${path}: contents must be a string or a Uint8Array`);
+function writeTemp(path: string, bytes: FileContents): string {
+  const parts = typeof bytes === 'string' ? [Buffer.from(bytes, 'utf8')] : bytes instanceof Uint8Array ? [bytes] : bytes;
+  if (!Array.isArray(parts) || !parts.every((p) => p instanceof Uint8Array)) {
+    throw new TreegateError(`cannot write ${path}: contents must be a string, a Uint8Array or an array of them`);
   }
-  const data = typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes;
   const tmp = join(dirname(resolve(path)), `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
   let fd: number | undefined;
   let tmpCreated = false;
@@ -121,9 +134,11 @@ function writeTemp(path: string, bytes: Uint8Array | string): string {
     fd = openSync(tmp, 'wx', 0o644);
     tmpCreated = true;
     stage = 'write';
-    let off = 0;
-    while (off < data.length) {
-      off += writeSync(fd, data, off, Math.min(data.length - off, IO_PIECE));
+    for (const data of parts) {
+      let off = 0;
+      while (off < data.length) {
+        off += writeSync(fd, data, off, Math.min(data.length - off, IO_PIECE));
+      }
     }
     stage = 'fsync';
     fsyncSync(fd);

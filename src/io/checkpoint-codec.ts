@@ -3,7 +3,7 @@ import type { Model } from '../layers/model.js';
 import type { Optimizer } from '../train/optim.js';
 import type { TrainProgress } from '../train/trainer.js';
 import { checkFiniteParams, modelFromTensors } from './model-codec.js';
-import { decodeSafetensors, encodeSafetensors } from './safetensors.js';
+import { decodeSafetensors, joinParts, safetensorsParts, type ByteSource } from './safetensors.js';
 
 /**
  * Checkpoints: one safetensors file holding everything a run needs to continue
@@ -26,7 +26,13 @@ const MAX_STEPS = 2 ** 24;
  */
 export interface RunState<Options extends object = Record<string, unknown>> { progress: TrainProgress; options: Options; metrics: string[]; extra: Record<string, unknown> }
 
+/** A checkpoint's file: the model's weights, the optimizer's state and the run's state in one safetensors file. */
 export function encodeCheckpoint(model: Model, optimizer: Optimizer, run: RunState<object>): Uint8Array {
+  return joinParts(encodeCheckpointParts(model, optimizer, run));
+}
+
+/** The checkpoint's file as parts to write in turn (safetensorsParts): the arrays in place, for a file of any size. */
+export function encodeCheckpointParts(model: Model, optimizer: Optimizer, run: RunState<object>): Uint8Array[] {
   checkFiniteParams(model);
   const tensors: Array<{ name: string; shape: number[]; data: Float32Array }> = [];
   model.params().forEach((p, i) => {
@@ -49,7 +55,7 @@ export function encodeCheckpoint(model: Model, optimizer: Optimizer, run: RunSta
     metrics: JSON.stringify(run.metrics),
     extra: JSON.stringify(run.extra),
   };
-  return encodeSafetensors(tensors, { ...metadata, checksum: checksum(metadata, tensors) });
+  return safetensorsParts(tensors, { ...metadata, checksum: checksum(metadata, tensors) });
 }
 
 /** The metadata a checkpoint's checksum covers, in this order. */
@@ -91,7 +97,7 @@ function checksum(metadata: Record<string, string>, tensors: Iterable<{ name: st
 export interface DecodedCheckpoint { model: Model; run: RunState; optimizerState: Array<{ m: Float32Array; v: Float32Array | null; steps: Int32Array }> }
 
 /** Decodes and validates a checkpoint: the model as decodeModel does, and the optimizer state each parameter needs. */
-export function decodeCheckpoint(bytes: Uint8Array, source: string): DecodedCheckpoint {
+export function decodeCheckpoint(bytes: Uint8Array | ByteSource, source: string): DecodedCheckpoint {
   const { tensors, metadata } = decodeSafetensors(bytes, source);
   if (metadata.format !== CHECKPOINT_FORMAT) {
     throw new TreegateError(`${source}: not a treegate checkpoint (metadata format is ${JSON.stringify(metadata.format ?? null)}, expected "${CHECKPOINT_FORMAT}")`);

@@ -3,9 +3,8 @@ import { basename, dirname, join } from 'node:path';
 import { TreegateError } from '../core/errors.js';
 import type { Model } from '../layers/model.js';
 import type { Optimizer } from '../train/optim.js';
-import { readAll, writeFileAtomic } from './atomic.js';
-import { decodeCheckpoint, encodeCheckpoint, type DecodedCheckpoint, type RunState } from './checkpoint-codec.js';
-import { MAX_MODEL_BYTES } from './model-file.js';
+import { fileSource, writeFileAtomic } from './atomic.js';
+import { decodeCheckpoint, encodeCheckpointParts, type DecodedCheckpoint, type RunState } from './checkpoint-codec.js';
 
 /**
  * Checkpoint files (the bytes: checkpoint-codec.ts). Written atomically (temporary file, fsync,
@@ -22,7 +21,7 @@ export function checkpointName(step: number): string {
 /** Writes a checkpoint atomically into `dir` and deletes all but the newest `keep`. Returns its path. */
 export function writeCheckpoint(dir: string, model: Model, optimizer: Optimizer, run: RunState<object>, keep: number): string {
   const path = join(dir, checkpointName(run.progress.step));
-  writeFileAtomic(path, encodeCheckpoint(model, optimizer, run));
+  writeFileAtomic(path, encodeCheckpointParts(model, optimizer, run));
   for (const old of listCheckpoints(dir).slice(keep)) {
     try {
       unlinkSync(old);
@@ -69,7 +68,7 @@ export function loadNewestCheckpoint(dir: string, warn: (line: string) => void,
   }
   for (const path of files) {
     try {
-      const decoded = decodeCheckpoint(readCheckpoint(path), path);
+      const decoded = readCheckpoint(path);
       validate(decoded.run, path);
       return { path, ...decoded };
     } catch (e) {
@@ -81,13 +80,11 @@ export function loadNewestCheckpoint(dir: string, warn: (line: string) => void,
     'start the run again without --resume');
 }
 
-/** A checkpoint file's bytes (at most MAX_MODEL_BYTES; read in pieces, as one read takes at most 2 GiB). */
-function readCheckpoint(path: string): Uint8Array {
+/** A checkpoint file decoded, read as it is needed (no copy of the file in memory). */
+function readCheckpoint(path: string): DecodedCheckpoint {
   const fd = openSync(path, 'r');
   try {
-    const size = fstatSync(fd).size;
-    if (size > MAX_MODEL_BYTES) throw new TreegateError(`${path}: ${size} bytes is over the ${MAX_MODEL_BYTES}-byte limit`);
-    return readAll(fd, size);
+    return decodeCheckpoint(fileSource(fd, fstatSync(fd).size, path), path);
   } finally {
     closeSync(fd);
   }

@@ -2,7 +2,7 @@ import { TreegateError } from '../core/errors.js';
 import { normalizationProblem } from '../core/normalization.js';
 import { LAYER_KEYS } from '../layers/layer.js';
 import { DATA_KEYS, Model, MODEL_KEYS, paramShapes, type ModelConfig } from '../layers/model.js';
-import { decodeSafetensors, encodeSafetensors, type TensorEntry } from './safetensors.js';
+import { decodeSafetensors, joinParts, safetensorsParts, type ByteSource, type TensorEntry } from './safetensors.js';
 
 // The model file format (docs/format.md) as bytes in and out: no file system, so browsers can use it too.
 
@@ -13,9 +13,14 @@ const CONFIG_ALLOWANCE = 1 << 20;
 
 /** Serializes a model: one safetensors file, config JSON in its metadata (docs/format.md). */
 export function encodeModel(model: Model): Uint8Array {
+  return joinParts(encodeModelParts(model));
+}
+
+/** The model's file as parts to write in turn (safetensorsParts): its weights in place, for a file of any size. */
+export function encodeModelParts(model: Model): Uint8Array[] {
   checkFiniteParams(model);
   const tensors = model.params().map((p) => ({ name: p.name, shape: [...p.shape], data: p.data }));
-  return encodeSafetensors(tensors, { format: MODEL_FORMAT, config: JSON.stringify(model.toConfig()) });
+  return safetensorsParts(tensors, { format: MODEL_FORMAT, config: JSON.stringify(model.toConfig()) });
 }
 
 /** Refuses to write what decodeModel would refuse to read: a parameter holding NaN or ±Infinity. */
@@ -31,8 +36,11 @@ export function checkFiniteParams(model: Model): void {
 }
 
 
-/** Rebuilds a model from file bytes, checking the config and that every tensor is present with its exact shape and finite values. */
-export function decodeModel(bytes: Uint8Array, source: string): Model {
+/**
+ * Rebuilds a model from file bytes (or a ByteSource: loadModel reads a file of any size so), checking the config and
+ * that every tensor is present with its exact shape and finite values.
+ */
+export function decodeModel(bytes: Uint8Array | ByteSource, source: string): Model {
   const { tensors, metadata } = decodeSafetensors(bytes, source);
   if (metadata.format !== MODEL_FORMAT) {
     throw new TreegateError(`${source}: not a treegate model (metadata format is ${JSON.stringify(metadata.format ?? null)}, expected "${MODEL_FORMAT}")`,

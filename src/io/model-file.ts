@@ -1,21 +1,20 @@
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { TreegateError } from '../core/errors.js';
 import type { Model } from '../layers/model.js';
-import { readAll, writeFileAtomic } from './atomic.js';
-import { decodeModel, encodeModel } from './model-codec.js';
-import { MAX_FILE_BYTES } from './safetensors.js';
+import { fileSource, writeFileAtomic } from './atomic.js';
+import { decodeModel, encodeModelParts } from './model-codec.js';
 
 export { decodeModel, encodeModel, MODEL_FORMAT } from './model-codec.js';
 
-/** Largest model or checkpoint file read (bytes): as large as one is written. */
-export const MAX_MODEL_BYTES = MAX_FILE_BYTES;
-
-/** Writes the model atomically: a reader sees the old file or the whole new one, never a partial one. */
+/**
+ * Writes the model atomically: a reader sees the old file or the whole new one, never a partial one. The weights are
+ * written from where they are, in parts: no copy of the file in memory, and no limit on its size.
+ */
 export function saveModel(path: string, model: Model): void {
-  writeFileAtomic(path, encodeModel(model));
+  writeFileAtomic(path, encodeModelParts(model));
 }
 
-/** Reads a model file written by saveModel. Every problem is a TreegateError naming the file. */
+/** Reads a model file written by saveModel, read as it is needed (no copy of the file in memory). Every problem is a TreegateError naming the file. */
 export function loadModel(path: string): Model {
   let fd: number;
   try {
@@ -28,8 +27,7 @@ export function loadModel(path: string): Model {
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw new TreegateError(`${path} is not a file`, 'pass the model.safetensors file written by treegate train');
-    if (st.size > MAX_MODEL_BYTES) throw new TreegateError(`${path} is ${st.size} bytes, more than the ${MAX_MODEL_BYTES}-byte limit for a model file`);
-    return decodeModel(readAll(fd, st.size), path);
+    return decodeModel(fileSource(fd, st.size, path), path);
   } finally {
     closeSync(fd);
   }

@@ -18,8 +18,24 @@ export const MAX_HEADER_BYTES = 100_000_000;
 
 const METADATA_KEY = '__metadata__';
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-/** Largest file encoded or read (bytes): 4 GiB, the longest array Node 20 makes (a file is one array here). */
-export const MAX_FILE_BYTES = 2 ** 32;
+/**
+ * Largest file encodeSafetensors makes as one array (bytes): 4 GiB, the longest Uint8Array Node 20 makes. Larger
+ * files are written from safetensorsParts and read through a ByteSource, which hold no such array.
+ */
+export const MAX_ARRAY_BYTES = 2 ** 32;
+/** Bytes per view of a tensor's data in safetensorsParts, and per read into one (a view holds at most 4 GiB). */
+const VIEW_BYTES = 2 ** 30;
+
+/**
+ * Random access to a file's bytes, so that a file need not be one array: `size` bytes in all, and read(offset, into)
+ * fills `into` from that offset (throwing where it cannot).
+ */
+export interface ByteSource { readonly size: number; read(offset: number, into: Uint8Array): void }
+
+/** The bytes of an array as a ByteSource. */
+export function bytesSource(bytes: Uint8Array): ByteSource {
+  return { size: bytes.length, read: (offset, into) => into.set(bytes.subarray(offset, offset + into.length)) };
+}
 
 function fail(source: string, message: string): never {
   throw new TreegateError(`${source}: ${message}`);
@@ -44,13 +60,14 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 /**
- * Encodes F32 tensors (in the given order, contiguous) and optional string
- * metadata as a safetensors file.
+ * A safetensors file of F32 tensors (in the given order, contiguous) and optional string metadata, as consecutive
+ * parts to be written in turn: the length and header, then each tensor's bytes in place (views of their data, at
+ * most 1 GiB each; copies on a big-endian machine). A file of any size is written this way without one array of it.
  */
-export function encodeSafetensors(
+export function safetensorsParts(
   tensors: Array<{ name: string; shape: number[]; data: Float32Array }>,
   metadata?: Record<string, string>,
-): Uint8Array {
+): Uint8Array[] {
   const header: Record<string, unknown> = {};
   if (metadata !== undefined) {
     const meta: Record<string, string> = {};
@@ -88,26 +105,47 @@ export function encodeSafetensors(
   if (headerBytes.length > MAX_HEADER_BYTES) {
     throw new TreegateError(`safetensors header would be ${headerBytes.length} bytes, over the ${MAX_HEADER_BYTES}-byte limit`);
   }
-  const total = 8 + headerBytes.length + offset;
-  if (total > MAX_FILE_BYTES) {
-    throw new TreegateError(`these tensors make a file of ${(total / 2 ** 30).toFixed(2)} GiB, over the ${MAX_FILE_BYTES / 2 ** 30} GiB a file is written and read in`,
-      'make the model smaller (a shallower tree, narrower layers)');
+  const head = new Uint8Array(8 + headerBytes.length);
+  new DataView(head.buffer).setUint32(0, headerBytes.length, true);
+  head.set(headerBytes, 8);
+  const parts: Uint8Array[] = [head];
+  for (const t of tensors) {
+    for (let b = 0; b < t.data.length * 4; b += VIEW_BYTES) {
+      const len = Math.min(VIEW_BYTES, t.data.length * 4 - b);
+      if (LITTLE_ENDIAN) {
+        parts.push(new Uint8Array(t.data.buffer, t.data.byteOffset + b, len));
+      } else {
+        const piece = new Uint8Array(len), view = new DataView(piece.buffer);
+        for (let i = 0; i < len; i += 4) view.setFloat32(i, t.data[(b + i) / 4], true);
+        parts.push(piece);
+      }
+    }
+  }
+  return parts;
+}
+
+/** The parts of a file (safetensorsParts) joined into one array, which holds at most MAX_ARRAY_BYTES. */
+export function joinParts(parts: readonly Uint8Array[]): Uint8Array {
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  if (total > MAX_ARRAY_BYTES) {
+    throw new TreegateError(`these tensors make a file of ${(total / 2 ** 30).toFixed(2)} GiB, over the ${MAX_ARRAY_BYTES / 2 ** 30} GiB one array holds`,
+      'write it in parts (safetensorsParts; saveModel and the checkpoints do), or make the model smaller');
   }
   const out = new Uint8Array(total);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, headerBytes.length, true);
-  view.setUint32(4, 0, true);
-  out.set(headerBytes, 8);
-  let pos = 8 + headerBytes.length;
-  for (const t of tensors) {
-    if (LITTLE_ENDIAN) {
-      out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.length * 4), pos);
-    } else {
-      for (let i = 0; i < t.data.length; i++) view.setFloat32(pos + i * 4, t.data[i], true);
-    }
-    pos += t.data.length * 4;
+  let pos = 0;
+  for (const p of parts) {
+    out.set(p, pos);
+    pos += p.length;
   }
   return out;
+}
+
+/** Encodes F32 tensors (in the given order, contiguous) and optional string metadata as one safetensors file's bytes. */
+export function encodeSafetensors(
+  tensors: Array<{ name: string; shape: number[]; data: Float32Array }>,
+  metadata?: Record<string, string>,
+): Uint8Array {
+  return joinParts(safetensorsParts(tensors, metadata));
 }
 
 /**
@@ -157,19 +195,23 @@ function findDuplicateKey(text: string): string | undefined {
 interface RawEntry { name: string; shape: number[]; begin: number; end: number }
 
 /**
- * Decodes and fully validates a safetensors file holding F32 tensors.
- * Everything is checked before any tensor memory is allocated; every problem
+ * Decodes and fully validates a safetensors file holding F32 tensors, from its bytes or a ByteSource (a file of any
+ * size, read as it is needed). Everything is checked before any tensor memory is allocated; every problem
  * is reported as a TreegateError whose message starts with `source`.
- * Tensor data is copied into fresh Float32Arrays.
+ * Tensor data is read into fresh Float32Arrays.
  */
 export function decodeSafetensors(
-  bytes: Uint8Array,
+  input: Uint8Array | ByteSource,
   source: string,
 ): { tensors: Map<string, TensorEntry>; metadata: Record<string, string> } {
-  if (bytes.length < 8) {
-    fail(source, `file is too short to be a safetensors file (${bytes.length} bytes; at least 8 are needed for the header length)`);
+  // (isView, not instanceof: a Uint8Array of another realm, or of a subclass, is bytes too)
+  const file = ArrayBuffer.isView(input) ? bytesSource(input) : input;
+  if (file.size < 8) {
+    fail(source, `file is too short to be a safetensors file (${file.size} bytes; at least 8 are needed for the header length)`);
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const prefix = new Uint8Array(8);
+  file.read(0, prefix);
+  const view = new DataView(prefix.buffer);
   const lo = view.getUint32(0, true);
   const hi = view.getUint32(4, true);
   const headerLen = hi * 4294967296 + lo; // exact up to 2^53; anything with hi > 0 is rejected below anyway
@@ -177,14 +219,16 @@ export function decodeSafetensors(
     // the exact 64-bit value: past 2^53 a Number would print a rounded one
     fail(source, `safetensors header length ${view.getBigUint64(0, true)} is larger than the ${MAX_HEADER_BYTES}-byte limit (not a safetensors file, or corrupt)`);
   }
-  if (headerLen > bytes.length - 8) {
-    fail(source, `safetensors header length ${headerLen} exceeds the ${bytes.length - 8} bytes after the length field (file truncated or not a safetensors file)`);
+  if (headerLen > file.size - 8) {
+    fail(source, `safetensors header length ${headerLen} exceeds the ${file.size - 8} bytes after the length field (file truncated or not a safetensors file)`);
   }
   if (headerLen < 2) fail(source, `safetensors header length ${headerLen} is too small to hold a JSON object`);
 
+  const headerBytes = new Uint8Array(headerLen);
+  file.read(8, headerBytes);
   let text: string;
   try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes.subarray(8, 8 + headerLen));
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(headerBytes);
   } catch {
     fail(source, 'safetensors header is not valid UTF-8');
   }
@@ -199,7 +243,7 @@ export function decodeSafetensors(
   if (dup !== undefined) fail(source, `safetensors header has duplicate key ${JSON.stringify(dup)}`);
 
   const dataStart = 8 + headerLen;
-  const dataLen = bytes.length - dataStart;
+  const dataLen = file.size - dataStart;
 
   // Metadata.
   const metaPairs: Array<[string, string]> = [];
@@ -263,15 +307,19 @@ export function decodeSafetensors(
     fail(source, `${dataLen - pos} bytes at the end of the data buffer belong to no tensor (trailing data or corrupt header)`);
   }
 
-  // All checks passed: copy the data out.
+  // All checks passed: read the data in, a view of at most VIEW_BYTES at a time.
   const tensors = new Map<string, TensorEntry>();
   for (const e of entries) {
-    const n = (e.end - e.begin) / 4;
-    const data = new Float32Array(n);
-    if (LITTLE_ENDIAN) {
-      new Uint8Array(data.buffer).set(bytes.subarray(dataStart + e.begin, dataStart + e.end));
-    } else {
-      for (let i = 0; i < n; i++) data[i] = view.getFloat32(dataStart + e.begin + i * 4, true);
+    const data = new Float32Array((e.end - e.begin) / 4);
+    for (let b = 0; b < e.end - e.begin; b += VIEW_BYTES) {
+      const len = Math.min(VIEW_BYTES, e.end - e.begin - b);
+      if (LITTLE_ENDIAN) {
+        file.read(dataStart + e.begin + b, new Uint8Array(data.buffer, b, len));
+      } else {
+        const piece = new Uint8Array(len), pieceView = new DataView(piece.buffer);
+        file.read(dataStart + e.begin + b, piece);
+        for (let i = 0; i < len; i += 4) data[(b + i) / 4] = pieceView.getFloat32(i, true);
+      }
     }
     tensors.set(e.name, { shape: [...e.shape], data });
   }

@@ -207,11 +207,12 @@ test('eval and inspect of a model made through the API (no normalization, no dat
   expectUsageError(['eval', '--model', path, '--csv', csv], /label '7'/);
 });
 
-test('train refuses a model whose file, or --checkpoint-every where a checkpoint, would pass 4 GiB, before reading any data', () => {
+test('train refuses, before reading any data, a model whose arrays would pass this machine\'s memory', () => {
   const out = tmp('too-big');
-  expectUsageError(['train', '--depth', '13', '--out', out], /a model of 1\.08G parameters needs a 4\.02 GiB model file, over the 4 GiB one file holds.*lower --depth/);
-  expectUsageError(['train', '--depth', '12', '--checkpoint-every', '5', '--out', out],
-    /--checkpoint-every: its checkpoints \(weights and optimizer state\) would be 6\.03 GiB, over the 4 GiB one file holds/);
+  // nineteen routed layers of 2000 × 2000 per node, depth 8: 579 GiB of arrays, past any machine that runs the suite
+  const hidden = Array(20).fill('2000').join(','), routed = Array.from({ length: 19 }, (_, i) => i + 2).join(',');
+  expectUsageError(['train', '--hidden', hidden, '--tree-layers', routed, '--depth', '8', '--out', out],
+    /a model of 38\.86G parameters needs 579\.02 GiB for its weights, gradients and adam state, more than this machine's [\d.]+ GiB of memory.*lower --depth/);
   assert.ok(!existsSync(out), 'nothing written');
 });
 

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkWritableDir, readAll, writeFileAtomic } from '../../src/io/atomic.js';
+import { checkWritableDir, fileSource, writeFileAtomic } from '../../src/io/atomic.js';
+import { decodeSafetensors, encodeSafetensors, safetensorsParts } from '../../src/io/safetensors.js';
 import { TreegateError } from '../../src/core/errors.js';
 
 function withTmp(fn: (dir: string) => void): void {
@@ -127,23 +128,47 @@ test('checkWritableDir rejects a file and a path under a file', () => {
   });
 });
 
-test('a file over 2 GiB (one read or write call\'s limit) is written and read back whole', { timeout: 300_000 }, (t) => {
+test('a safetensors file over 2 GiB (one read or write call\'s limit) is written from its parts and read back through a file source', { timeout: 300_000 }, (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'treegate-big-'));
   try {
     if (statfsSync(dir).bavail * statfsSync(dir).bsize < 6 * 2 ** 30) {
       t.skip('less than 6 GiB free in the temporary folder');
       return;
     }
-    const bytes = new Uint8Array(2 ** 31 + 24);
-    for (const i of [0, 2 ** 30 - 1, 2 ** 30, 2 ** 31 - 1, 2 ** 31, bytes.length - 1]) bytes[i] = 1 + (i % 251);
-    const path = join(dir, 'big.bin');
-    writeFileAtomic(path, bytes);
+    // one tensor of 2 GiB + 24 bytes (three views of at most 1 GiB each), then a small one after it
+    const big = new Float32Array(2 ** 29 + 6), small = Float32Array.of(7, 8, 9);
+    const marks = [0, 2 ** 28 - 1, 2 ** 28, 2 ** 29 - 1, 2 ** 29, big.length - 1];
+    for (const i of marks) big[i] = 1 + (i % 251);
+    const path = join(dir, 'big.safetensors');
+    writeFileAtomic(path, safetensorsParts([{ name: 'big', shape: [big.length], data: big }, { name: 'small', shape: [3], data: small }], { k: 'v' }));
     const fd = openSync(path, 'r');
-    const back = readAll(fd, statSync(path).size);
-    closeSync(fd);
-    assert.equal(back.length, bytes.length);
-    for (const i of [0, 2 ** 30 - 1, 2 ** 30, 2 ** 31 - 1, 2 ** 31, bytes.length - 1]) assert.equal(back[i], bytes[i], `byte ${i}`);
+    try {
+      const back = decodeSafetensors(fileSource(fd, fstatSync(fd).size, path), path);
+      const b = back.tensors.get('big')!.data;
+      assert.equal(b.length, big.length);
+      for (const i of marks) assert.equal(b[i], big[i], `element ${i}`);
+      assert.deepEqual([...back.tensors.get('small')!.data], [7, 8, 9]);
+      assert.deepEqual(back.metadata, { k: 'v' });
+    } finally {
+      closeSync(fd);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a file source says so where the file ends before the size it had when opened', () => {
+  withTmp((dir) => {
+    const path = join(dir, 'model.safetensors');
+    writeFileSync(path, encodeSafetensors([{ name: 'w', shape: [4], data: Float32Array.of(1, 2, 3, 4) }]));
+    const fd = openSync(path, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      truncateSync(path, size - 4);
+      assert.throws(() => decodeSafetensors(fileSource(fd, size, path), path), (e: unknown) => e instanceof TreegateError
+        && e.message.includes(`${path}: the file ends at byte ${size - 4}, before the ${size} bytes it held when opened`));
+    } finally {
+      closeSync(fd);
+    }
+  });
 });
