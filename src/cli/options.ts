@@ -84,10 +84,6 @@ export function threadsOption(): Option {
 }
 
 /**
- * Selects the kernels the options ask for, and their threads; says in one line where --threads cannot be
- * honored (another backend, or more threads than the machine runs). Returns the backend and its threads.
- */
-/**
  * useKernels before a command makes or loads its model (whose arrays are then made where the kernels run
  * fastest), with what it has to say held back until announce(): once the command's inputs are checked, so that
  * an error about them is the first line.
@@ -98,6 +94,10 @@ export function useKernelsFirst(o: KernelOptions): { backend: Backend; threads: 
   return { ...r, announce: () => { for (const line of lines.splice(0)) process.stderr.write(line + '\n'); } };
 }
 
+/**
+ * Selects the kernels the options ask for, and their threads; says in one line where --threads cannot be
+ * honored (another backend, or more threads than the machine runs). Returns the backend and its threads.
+ */
 export function useKernels(o: KernelOptions, log: (line: string) => void = (l) => process.stderr.write(l + '\n')): { backend: Backend; threads: number } {
   // an option that would have no effect is an error (README): js asked for by name runs on one thread
   check(!(o.backend === 'js' && o.threads !== undefined && o.threads > 1), `--threads ${o.threads} has no effect with --backend js, which runs on one thread`,

@@ -11,7 +11,8 @@ import { DATASETS, datasetShape, prepareData, type DatasetName, type PreparedDat
 import { checkWritableDir, checkWritableFile, fileSource, missingAncestor, removeEmptyFolders, writeFilesAtomic, type FileContents } from '../io/atomic.js';
 import { encodeModelParts } from '../io/model-codec.js';
 import { Model, mlpConfig, paramShapes, type ModelConfig } from '../layers/model.js';
-import { listCheckpoints, loadNewestCheckpoint, writeCheckpoint, type LoadedCheckpoint, type RunState } from '../io/checkpoint.js';
+import { listCheckpoints, loadNewestCheckpoint, newestCheckpointExtra, writeCheckpoint, type LoadedCheckpoint, type RunState } from '../io/checkpoint.js';
+import { registerAvailableBackends, type BackendChoice } from '../kernels/select.js';
 import { NonFiniteError, Trainer, type EpochMetrics, type NonFinitePolicy } from '../train/trainer.js';
 import { backendOption, choice, humanLines, int, intList, num, pathArg, rejectIdle, SIGNAL_EXIT, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
 import { counted, formatCount, layerTable, modelSummary } from './report.js';
@@ -110,6 +111,12 @@ interface TrainCliOptions extends KernelOptions {
   checkpointEvery?: { steps: number } | { minutes: number }; keepCheckpoints: number; resume?: string; onNonfinite: NonFinitePolicy;
 }
 
+/** The backends a checkpoint's run trained on, in turn (recorded since 2026-12-04; none in older checkpoints). */
+function backendsOf(extra: Record<string, unknown> | null | undefined): string[] {
+  const b = extra?.backends;
+  return Array.isArray(b) && b.every((x) => typeof x === 'string') ? b : [];
+}
+
 /** Options that only say how this process runs; a resumed run takes them from its own command line, all others from the checkpoint. */
 const PER_PROCESS = ['backend', 'threads', 'json', 'progress', 'resume'] as const;
 
@@ -199,6 +206,8 @@ function checkSavedRun(cmd: Command, run: RunState, source: string): void {
   if (files !== undefined && (typeof files !== 'object' || files === null || typeof files.model !== 'string' || typeof files.result !== 'string')) {
     throw new TreegateError(`${source}: checkpoint extra state: files must be {model, result} hashes`);
   }
+  const { backends } = run.extra;
+  if (backends !== undefined && backendsOf(run.extra).length === 0) throw new TreegateError(`${source}: checkpoint extra state: backends must be a list of backend names`);
 }
 
 /** Exit code when training stops on a non-finite value. */
@@ -258,10 +267,16 @@ function checkMemory(config: ModelConfig, o: TrainCliOptions): void {
 async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   const log = (s: string) => process.stderr.write(s + '\n');
   rejectIdleOptions(given, cmd);
-  // the kernels first (per process, resumed or not), said once the inputs are checked
-  const kernels = useKernelsFirst(given), { backend: be, threads } = kernels;
+  // the kernels first (per process, resumed or not), said once the inputs are checked; a resumed run goes on with
+  // the backend it trained on, where this process has it and --backend does not name another (results differ by
+  // rounding from one backend to another)
+  const trainedOn = given.resume ? backendsOf(newestCheckpointExtra(join(resolve(given.resume), 'checkpoints'))) : [];
+  const lastBackend = trainedOn.at(-1), chosen = cmd.getOptionValueSource('backend') === 'cli';
+  const keep = lastBackend !== undefined && !chosen && registerAvailableBackends().includes(lastBackend) && !(lastBackend === 'js' && (given.threads ?? 1) > 1);
+  const kernels = useKernelsFirst(keep ? { ...given, backend: lastBackend as BackendChoice } : given), { backend: be, threads } = kernels;
   let resumed: LoadedCheckpoint | null = null;
   let o = { ...given };
+  let backends = [be.name]; // the backends this run trained on, in turn (for its checkpoints and result.json)
   if (given.resume) {
     const dir = resolve(given.resume);
     resumed = loadNewestCheckpoint(join(dir, 'checkpoints'), log, (run, source) => checkSavedRun(cmd, run, source));
@@ -269,6 +284,13 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     o = { ...saved, out: dir };
     for (const k of PER_PROCESS) (o as unknown as Record<string, unknown>)[k] = given[k];
     log(`treegate: resuming ${dir} from ${resumed.path} (step ${resumed.run.progress.step})`);
+    const before = backendsOf(resumed.run.extra), was = before.at(-1);
+    if (was !== undefined && was !== be.name) {
+      log(`treegate: warning: the run trained on the ${was} backend until step ${resumed.run.progress.step}, and goes on on ${be.name}` +
+        `${chosen ? '' : ` (${was} is not available here)`}: its model will differ by rounding from a run on one backend ` +
+        `(--backend ${was} goes on bit for bit)`);
+    }
+    backends = was === be.name ? before : [...before, be.name];
   } else {
     for (const k of PATHS) if (o[k] !== undefined) o[k] = resolve(o[k]);
   }
@@ -408,7 +430,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   let lastCheckpoint: string | null = resumed?.path ?? null; // this run's newest checkpoint
   const checkpoint = (files?: { model: string; result: string }): string => {
     lastCheckpoint = writeCheckpoint(checkpointDir, model, trainer.optimizer,
-      { progress: trainer.snapshot(), options: savedOptions, metrics, extra: { window: { ...win }, data: dataHash(), ...(files ? { files } : {}) } },
+      { progress: trainer.snapshot(), options: savedOptions, metrics, extra: { window: { ...win }, data: dataHash(), backends, ...(files ? { files } : {}) } },
       o.keepCheckpoints);
     return lastCheckpoint;
   };
@@ -495,6 +517,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     epochs: o.epochs,
     seconds: last.seconds,
     backend: be.name,
+    ...(backends.length > 1 ? { backends } : {}),
     threads,
     seed: o.seed,
     modelPath,

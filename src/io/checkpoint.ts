@@ -5,6 +5,7 @@ import type { Model } from '../layers/model.js';
 import type { Optimizer } from '../train/optim.js';
 import { fileSource, writeFileAtomic } from './atomic.js';
 import { decodeCheckpoint, encodeCheckpointParts, type DecodedCheckpoint, type RunState } from './checkpoint-codec.js';
+import { safetensorsMetadata } from './safetensors.js';
 
 /**
  * Checkpoint files (the bytes: checkpoint-codec.ts). Written atomically (temporary file, fsync,
@@ -87,5 +88,24 @@ function readCheckpoint(path: string): DecodedCheckpoint {
     return decodeCheckpoint(fileSource(fd, fstatSync(fd).size, path), path);
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * The `extra` state of the newest checkpoint in `dir`, from its header alone (no tensor is read); null where there
+ * is none or it does not read. For what must be known before a checkpoint loads, such as the backend that made it.
+ */
+export function newestCheckpointExtra(dir: string): Record<string, unknown> | null {
+  const path = listCheckpoints(dir)[0];
+  if (path === undefined) return null;
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const extra: unknown = JSON.parse(safetensorsMetadata(fileSource(fd, fstatSync(fd).size, path), path).extra ?? 'null');
+    return typeof extra === 'object' && extra !== null && !Array.isArray(extra) ? extra as Record<string, unknown> : null;
+  } catch {
+    return null; // loadNewestCheckpoint says what is wrong with it
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }

@@ -204,6 +204,34 @@ export function decodeSafetensors(
   input: Uint8Array | ByteSource,
   source: string,
 ): { tensors: Map<string, TensorEntry>; metadata: Record<string, string> } {
+  const { file, entries, metadata, dataStart } = readHeader(input, source);
+  // All checks passed: read the data in, a view of at most VIEW_BYTES at a time.
+  const tensors = new Map<string, TensorEntry>();
+  for (const e of entries) {
+    const data = new Float32Array((e.end - e.begin) / 4);
+    for (let b = 0; b < e.end - e.begin; b += VIEW_BYTES) {
+      const len = Math.min(VIEW_BYTES, e.end - e.begin - b);
+      if (LITTLE_ENDIAN) {
+        file.read(dataStart + e.begin + b, new Uint8Array(data.buffer, b, len));
+      } else {
+        const piece = new Uint8Array(len), pieceView = new DataView(piece.buffer);
+        file.read(dataStart + e.begin + b, piece);
+        for (let i = 0; i < len; i += 4) data[(b + i) / 4] = pieceView.getFloat32(i, true);
+      }
+    }
+    tensors.set(e.name, { shape: [...e.shape], data });
+  }
+  return { tensors, metadata };
+}
+
+/** The metadata of a safetensors file, its header checked as decodeSafetensors checks it; no tensor is read. */
+export function safetensorsMetadata(input: Uint8Array | ByteSource, source: string): Record<string, string> {
+  return readHeader(input, source).metadata;
+}
+
+/** The header of a safetensors file, checked whole (decodeSafetensors), and where its data begins. */
+function readHeader(input: Uint8Array | ByteSource, source: string):
+  { file: ByteSource; entries: RawEntry[]; metadata: Record<string, string>; dataStart: number } {
   // (isView, not instanceof: a Uint8Array of another realm, or of a subclass, is bytes too)
   const file = ArrayBuffer.isView(input) ? bytesSource(input) : input;
   if (file.size < 8) {
@@ -307,21 +335,5 @@ export function decodeSafetensors(
     fail(source, `${dataLen - pos} bytes at the end of the data buffer belong to no tensor (trailing data or corrupt header)`);
   }
 
-  // All checks passed: read the data in, a view of at most VIEW_BYTES at a time.
-  const tensors = new Map<string, TensorEntry>();
-  for (const e of entries) {
-    const data = new Float32Array((e.end - e.begin) / 4);
-    for (let b = 0; b < e.end - e.begin; b += VIEW_BYTES) {
-      const len = Math.min(VIEW_BYTES, e.end - e.begin - b);
-      if (LITTLE_ENDIAN) {
-        file.read(dataStart + e.begin + b, new Uint8Array(data.buffer, b, len));
-      } else {
-        const piece = new Uint8Array(len), pieceView = new DataView(piece.buffer);
-        file.read(dataStart + e.begin + b, piece);
-        for (let i = 0; i < len; i += 4) data[(b + i) / 4] = pieceView.getFloat32(i, true);
-      }
-    }
-    tensors.set(e.name, { shape: [...e.shape], data });
-  }
-  return { tensors, metadata };
+  return { file, entries, metadata, dataStart };
 }

@@ -41,9 +41,9 @@ function uninterrupted(): { hash: string; metrics: string } {
 }
 
 /** Starts a run and sends `signals` once its newest checkpoint has reached `atStep`; resolves with the exit code and stderr. */
-function interrupt(out: string, atStep: number, signals: NodeJS.Signals[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+function interrupt(out: string, atStep: number, signals: NodeJS.Signals[], args = ARGS): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = cliChild({}, ...ARGS, '--out', out);
+    const child = cliChild({}, ...args, '--out', out);
     let stderr = '';
     child.stderr!.on('data', (d) => { stderr += d; });
     const poll = setInterval(() => {
@@ -84,6 +84,27 @@ test('SIGINT at a random step: checkpoint, exit 130 with the resume command; --r
   assert.match(r.stderr, /SIGINT: finishing the current step and writing a checkpoint/);
   assert.match(r.stderr, new RegExp(`resume with: npx treegate train --resume ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
   resumeAndCompare(out, `SIGINT at step ≥ ${at}`);
+});
+
+test('--resume goes on with the backend the run trained on; another one, named, is said to change the model', async () => {
+  const js = [...ARGS, '--backend', 'js'];
+  const reference = tmp('backend-reference');
+  assert.equal(cli(...js, '--out', reference).status, 0);
+  const out = tmp('backend-kept');
+  assert.equal((await interrupt(out, 40, ['SIGINT'], js)).code, 130);
+  const kept = cli('train', '--resume', out, '--no-progress', '--json');
+  assert.equal(kept.status, 0, describeRun(kept));
+  assert.doesNotMatch(kept.stderr, /warning/);
+  const result = JSON.parse(kept.stdout.trim().split('\n').pop()!);
+  assert.equal(result.backend, 'js');
+  assert.equal(result.backends, undefined, 'one backend: no list');
+  assert.equal(sha(join(out, 'model.safetensors')), sha(join(reference, 'model.safetensors')), 'bit-identical to the uninterrupted js run');
+  const other = tmp('backend-changed');
+  assert.equal((await interrupt(other, 40, ['SIGINT'], js)).code, 130);
+  const moved = cli('train', '--resume', other, '--backend', 'wasm', '--no-progress', '--json');
+  assert.equal(moved.status, 0, describeRun(moved));
+  assert.match(moved.stderr, /warning: the run trained on the js backend until step \d+, and goes on on wasm: its model will differ by rounding from a run on one backend \(--backend js goes on bit for bit\)/);
+  assert.deepEqual(JSON.parse(moved.stdout.trim().split('\n').pop()!).backends, ['js', 'wasm']);
 });
 
 test('SIGKILL at a random step leaves the last checkpoint loadable; --resume ends bit-identical', async () => {
