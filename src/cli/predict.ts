@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { check } from '../core/errors.js';
 import { readCsv } from '../data/csv-file.js';
 import { normalizeInputs } from '../data/dataset.js';
-import { checkWritableFile, writeFileAtomic } from '../io/atomic.js';
+import { checkReplaceable, checkWritableFile, writeFileAtomic } from '../io/atomic.js';
 import { loadModel } from '../io/model-file.js';
 import { backendOption, humanLines, pathArg, requireOptions, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
 
@@ -40,11 +40,20 @@ export function predictCommand(): Command {
       }
       const kernels = useKernelsFirst(o);
       const model = loadModel(o.model);
+      const labels = model.config.data?.labels ?? Array.from({ length: model.config.numClasses }, (_, i) => String(i));
+      // an existing --out is replaced only where it holds this model's predictions (its header line, with or
+      // without --probabilities): a run's files or a data file named by mistake stay
+      const headers = ['label', ['label', ...labels].map(cell).join(',')];
+      if (o.out !== undefined) {
+        checkReplaceable(o.out, headers[1].length + 2, (head) => headers.includes(head.toString('utf8').split('\n')[0].replace(/\r$/, '')), {
+          problem: `--out ${o.out} exists and does not hold this model's predictions (its first line is not ${headers.map((h) => `'${h}'`).join(' or ')}): writing would replace it`,
+          fix: 'write the predictions to another file, or remove that one first',
+        });
+      }
       const names = model.config.data?.features;
       const raw = readCsv(o.csv, { labelColumn: null, features: model.inputSize, ...(names ? { featureNames: names } : {}) }).data.x;
       kernels.announce();
       const { classes, probabilities } = model.predict(normalizeInputs(raw, model.config.normalization));
-      const labels = model.config.data?.labels ?? Array.from({ length: model.config.numClasses }, (_, i) => String(i));
       const C = labels.length;
       const predicted = Array.from(classes, (c) => labels[c]);
       const counts = new Array<number>(C).fill(0);

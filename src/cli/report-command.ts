@@ -1,9 +1,9 @@
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { TreegateError } from '../core/errors.js';
 import { experimentReport, readExperimentResult } from '../experiments/results.js';
-import { checkWritableFile, writeFileAtomic } from '../io/atomic.js';
+import { checkReplaceable, checkWritableFile, writeFileAtomic } from '../io/atomic.js';
 import { renderReport, type Report } from '../report/html.js';
 import { trainingReport } from '../report/training.js';
 import { pathArg } from './options.js';
@@ -39,20 +39,9 @@ function reportOf(path: string): { report: Report; page: string } {
 }
 
 /** Refuses to write the page over a file that is not a report page (the run's own files, a model): only pages are replaced. */
-function checkReplaceable(page: string): void {
-  // an empty file (mktemp's) holds nothing to lose
-  if (!existsSync(page) || !statSync(page).isFile() || statSync(page).size === 0) return;
-  const head = Buffer.alloc(15);
-  const fd = openSync(page, 'r');
-  let read: number;
-  try {
-    read = readSync(fd, head, 0, head.length, 0);
-  } finally {
-    closeSync(fd);
-  }
-  if (head.subarray(0, read).toString('latin1').toLowerCase() !== '<!doctype html>') {
-    throw new TreegateError(`--out ${page} exists and is not an HTML page: writing the report would replace it`, 'pass another --out (a report is an .html file)');
-  }
+function checkPage(page: string): void {
+  checkReplaceable(page, 15, (head) => head.toString('latin1').toLowerCase() === '<!doctype html>',
+    { problem: `--out ${page} exists and is not an HTML page: writing the report would replace it`, fix: 'pass another --out (a report is an .html file)' });
 }
 
 export function reportCommand(): Command {
@@ -63,7 +52,7 @@ export function reportCommand(): Command {
     .action((path: string, o: { out?: string }) => {
       const { report, page: byDefault } = reportOf(resolve(path));
       const page = resolve(o.out ?? byDefault);
-      checkReplaceable(page);
+      checkPage(page);
       const html = renderReport(report);
       checkWritableFile(page); // its folder created if missing, as train's --out is
       writeFileAtomic(page, html);

@@ -227,6 +227,8 @@ function rejectIdleOptions(o: TrainCliOptions, cmd: Command): void {
     { options: ['layer', 'depth', 'experts', 'topK', 'balanceWeight', 'blocks', 'gating', 'straightThrough', 'nodeInit', 'decayGamma'],
       applies: routed, why: 'with --tree-layers none', fix: 'options of the routed layers' },
     { options: ['experts', 'topK', 'balanceWeight'], applies: !routed || o.layer === 'moe', why: `with --layer ${o.layer}`, fix: 'options of --layer moe' },
+    { options: ['depth'], applies: !routed || o.layer !== 'moe' || o.experts === undefined, why: 'with --layer moe and --experts',
+      fix: '--layer moe takes 2^depth experts where --experts is not given; give one of the two' },
     { options: ['blocks', 'gating', 'straightThrough', 'nodeInit', 'decayGamma'], applies: !routed || o.layer !== 'moe', why: 'with --layer moe',
       fix: 'options of --layer tree and flat' },
     { options: ['nodeInit'], applies: !routed || o.layer === 'tree', why: `with --layer ${o.layer}`, fix: 'an option of --layer tree (flat leaves are drawn He normal)' },

@@ -253,3 +253,29 @@ export function checkWritableFile(path: string): void {
   }
   if (!isFile) throw new TreegateError(`${path} exists and is not a file`, 'move it away, or write somewhere else');
 }
+
+/**
+ * Refuses to replace an existing file that is not of the kind about to be written there (`ours(head)` on its first
+ * `length` bytes): an --out naming a run's own files, a model or someone's data is an error, not a loss. An empty
+ * file (mktemp's) holds nothing to lose.
+ */
+export function checkReplaceable(path: string, length: number, ours: (head: Buffer) => boolean, refusal: { problem: string; fix: string }): void {
+  let size: number;
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) return; // (checkWritableFile says what is wrong with a folder)
+    size = st.size;
+  } catch {
+    return; // nothing there
+  }
+  if (size === 0) return;
+  const head = Buffer.alloc(Math.min(length, size));
+  const fd = openSync(path, 'r');
+  let read: number;
+  try {
+    read = readSync(fd, head, 0, head.length, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (!ours(head.subarray(0, read))) throw new TreegateError(refusal.problem, refusal.fix);
+}

@@ -311,7 +311,8 @@ export function paramShapes(config: ModelConfig): Array<{ name: string; shape: n
   check(Array.isArray(config.layers), 'model config has no layer list');
   const dim = (v: unknown, what: string, max = 2 ** 31 - 1) => checkInt(v as number, what, 1, max);
   const size = (shape: number[], what: string) => {
-    check(shape.reduce((a, b) => a * b, 1) <= 2 ** 31 - 1, `${what}: shape [${shape}] does not fit one array`);
+    check(shape.reduce((a, b) => a * b, 1) <= 2 ** 31 - 1, `${what}: shape [${shape}] does not fit one array (at most 2^31 − 1 floats)`,
+      'make the layer smaller: a shallower tree, fewer experts or narrower layers (--depth, --experts, --hidden)');
     return shape;
   };
   config.layers.forEach((c, i) => {

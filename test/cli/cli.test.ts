@@ -149,6 +149,7 @@ test('options that would have no effect exit 2 naming them and what they need', 
     [['--tree-layers', 'none', '--depth', '6', '--blocks', '2'], /--depth, --blocks have no effect with --tree-layers none/],
     [['--experts', '8'], /--experts has no effect with --layer tree \(options of --layer moe\)/],
     [['--layer', 'moe', '--gating', 'units'], /--gating has no effect with --layer moe/],
+    [['--layer', 'moe', '--experts', '8', '--depth', '3'], /--depth has no effect with --layer moe and --experts/],
     [['--layer', 'flat', '--node-init', 'small'], /--node-init has no effect with --layer flat/],
     [['--tree-layers', '2,2'], /tree layer indices repeat: 2, 2/],
     [['--examples', '500'], /--examples has no effect with --dataset mnist/],
@@ -548,6 +549,14 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   assert.equal(pj.status, 0, describeRun(pj));
   assert.deepEqual(lastJson(pj).predictions, lines.slice(1).map((l) => l.split(',')[0]));
   assert.equal(readFileSync(join(dir, 'pred.csv'), 'utf8').split('\n')[0], 'label');
+  // predictions replace predictions (with or without probabilities), and nothing else
+  const again = cli('predict', '--model', model, '--csv', join(dir, 'features.csv'), '--probabilities', '--out', join(dir, 'pred.csv'));
+  assert.equal(again.status, 0, describeRun(again));
+  assert.equal(readFileSync(join(dir, 'pred.csv'), 'utf8').split('\n')[0], 'label,hi,lo');
+  writeFileSync(join(dir, 'notes.csv'), 'keep,me\n');
+  expectUsageError(['predict', '--model', model, '--csv', join(dir, 'features.csv'), '--out', join(dir, 'notes.csv')],
+    /--out .*notes\.csv exists and does not hold this model's predictions \(its first line is not 'label' or 'label,hi,lo'\): writing would replace it/);
+  assert.equal(readFileSync(join(dir, 'notes.csv'), 'utf8'), 'keep,me\n');
   expectUsageError(['predict', '--model', model, '--csv', join(dir, 'features.csv'), '--out', join(dir, 'features.csv')], /--out .*features\.csv is the input file/);
   expectUsageError(['predict', '--model', model, '--csv', join(dir, 'features.csv'), '--out', model], /--out .*model\.safetensors is the model file/);
   expectUsageError(['predict', '--model', model, '--csv', join(dir, 'test.csv')], /test\.csv:1: lines have 3 cells, and the model takes 2 features \(one column too many: if the last one is the label, remove it/);
