@@ -3,7 +3,7 @@ import { prepareData, type PreparedData } from '../data/prepare.js';
 import type { MlpOptions } from '../layers/model.js';
 import { count, seriesTraces, type Chart, type Report, type Series } from '../report/html.js';
 import {
-  aggregate, barsNote, fit, keptRuns, pm, reportMeta, resumeFrom, settingsWith, statSeries, stopRequested, type ExperimentOptions, type ExperimentResult, type ExperimentRun,
+  aggregate, barsNote, fit, keptRuns, pm, reportMeta, resumeFrom, settingsWith, statSeries, stopRequested, type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun,
 } from './common.js';
 
 /**
@@ -70,9 +70,8 @@ export async function runAccuracy(o: ExperimentOptions, seeds: number[]): Promis
   }
   o.progress(total, total, 'done');
   const kept = keptRuns(runs, seeds, completed);
-  // k = 0 is one model; list it under every variant so each curve starts at the dense MLP
-  const expanded = kept.runs.flatMap((r) => (r.k === 0 ? ACCURACY_VARIANTS.map((v) => ({ ...r, variant: v.name })) : [r]));
-  const agg = aggregate(expanded, ['dataset', 'variant', 'k'], ['testAccuracy', 'trainAccuracy', 'gap', 'parameters', 'macsInference', 'balance', 'deadLeaves', 'trainUsPerExample']);
+  // k = 0 is one model, run once (under the first variant's name); the report starts every curve at it
+  const agg = aggregate(kept.runs, ['dataset', 'variant', 'k'], ['testAccuracy', 'trainAccuracy', 'gap', 'parameters', 'macsInference', 'balance', 'deadLeaves', 'trainUsPerExample']);
   const result = {
     experiment: 'accuracy', quick: o.quick, ...kept, settings, aggregate: agg,
   };
@@ -82,12 +81,15 @@ export async function runAccuracy(o: ExperimentOptions, seeds: number[]): Promis
 /** The report of an accuracy run's results (as the run wrote them, or read back from its results.json). */
 export function accuracyReport(r: ExperimentResult): Report {
   const s = r.settings as Omit<ReturnType<typeof accuracySettings>, 'datasets'> & { datasets: string[]; model: string };
-  const agg = r.aggregate;
+  // k = 0, the dense MLP, is one run under the first variant's name (results written before 2026-12-04 repeat it
+  // under every variant): one row in the table, the first point of every curve
+  const dense = (a: AggRow) => Number(a.k) === 0;
+  const agg = r.aggregate.filter((a) => !dense(a) || a.variant === ACCURACY_VARIANTS[0].name);
   const charts: Chart[] = [];
   for (const dataset of s.datasets) {
     const series = (metric: string, x: 'k' | 'parameters'): Series[] => ACCURACY_VARIANTS.map((v) => ({
       name: v.name,
-      ...statSeries(agg.filter((a) => a.dataset === dataset && a.variant === v.name).sort((a, b) => Number(a.k) - Number(b.k)),
+      ...statSeries(agg.filter((a) => a.dataset === dataset && (a.variant === v.name || dense(a))).sort((a, b) => Number(a.k) - Number(b.k)),
         x === 'k' ? (a) => Number(a.k) : (a) => a.stats.parameters.mean, metric, 'std'),
     }));
     const note = `${barsNote(r, 'std')} At k = 0 every variant is the same dense MLP.`;
@@ -105,7 +107,7 @@ export function accuracyReport(r: ExperimentResult): Report {
         (s.limit ? `First ${s.limit} training and test examples (quick mode).` : 'Full training sets, 1/12 held out for validation; full test sets.')],
       tables: [{
         columns: ['dataset', 'variant', 'k', 'parameters', 'test accuracy', 'train accuracy', 'balance', 'dead leaves'],
-        rows: agg.map((a) => [String(a.dataset), String(a.variant), Number(a.k), count(a.stats.parameters.mean), pm(a.stats.testAccuracy), pm(a.stats.trainAccuracy),
+        rows: agg.map((a) => [String(a.dataset), dense(a) ? 'dense (k = 0)' : String(a.variant), Number(a.k), count(a.stats.parameters.mean), pm(a.stats.testAccuracy), pm(a.stats.trainAccuracy),
           Number.isFinite(a.stats.balance.mean) ? a.stats.balance.mean.toFixed(3) : '', Number.isFinite(a.stats.deadLeaves.mean) ? a.stats.deadLeaves.mean.toFixed(1) : '']),
       }],
       charts,

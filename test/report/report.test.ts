@@ -169,6 +169,23 @@ test('every experiment renders its report (tiny settings), and again from its re
   assert.ok(capped && capped.mode === 'markers', 'the capped dense points are markers');
 });
 
+test('accuracy: the dense MLP (k = 0) is one run, one table row and the first point of every curve, in new and older results alike', { timeout: 300_000 }, async () => {
+  const run = await whole('accuracy');
+  assert.deepEqual([...new Set(run.runs.filter((r) => r.k === 0).map((r) => r.variant))], ['tree, γ = 1'], 'one k = 0 run per seed');
+  assert.equal(run.aggregate.filter((a) => Number(a.k) === 0).length, 1, 'one k = 0 aggregate');
+  // results written before 2026-12-04 listed the k = 0 aggregate under every variant
+  const older = { ...run, aggregate: run.aggregate.flatMap((a) => (Number(a.k) === 0
+    ? ['tree, γ = 1', 'tree, γ = 2', 'flat', 'flat, 3× lr'].map((variant) => ({ ...a, variant })) : [a])) };
+  for (const r of [run, older]) {
+    const report = experimentReport({ ...r, command: 't', date: 'd', machine: machine('js') });
+    const rows = report.sections[0].tables![0].rows.filter((row) => row[2] === 0);
+    assert.deepEqual(rows.map((row) => row[1]), ['dense (k = 0)']);
+    for (const chart of report.sections[0].charts!.filter((c) => c.title.includes('vs depth k'))) {
+      for (const t of chart.traces.filter((t) => Array.isArray(t.x))) assert.equal((t.x as number[])[0], 0, `${chart.title}: ${t.name} starts at k = 0`);
+    }
+  }
+});
+
 test('memorization, accuracy and speed resumed after seed 1 run seed 2 alone and give the whole run\'s results but for timings; other settings are refused', { timeout: 300_000 }, async () => {
   // as `treegate experiment --resume` goes on from an interrupted run's results.json (gating: test/cli/experiment.test.ts)
   const untimed = (rows: ExperimentRun['runs']) => rows.map((r) => Object.fromEntries(Object.entries(r).filter(([key]) => !/UsPerExample$/.test(key))));
