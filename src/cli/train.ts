@@ -10,7 +10,8 @@ import { MEMORIZATION_DEFAULTS } from '../data/memorization.js';
 import { DATASETS, datasetShape, prepareData, type DatasetName, type PreparedData } from '../data/prepare.js';
 import { checkWritableDir, checkWritableFile, fileSource, missingAncestor, removeEmptyFolders, writeFilesAtomic, type FileContents } from '../io/atomic.js';
 import { encodeModelParts } from '../io/model-codec.js';
-import { Model, mlpConfig, paramShapes, type ModelConfig } from '../layers/model.js';
+import { denseOfEqualParams, parameterCount } from '../layers/equal-params.js';
+import { Model, mlpConfig, paramShapes, type MlpOptions, type ModelConfig } from '../layers/model.js';
 import { listCheckpoints, loadNewestCheckpoint, newestCheckpointExtra, writeCheckpoint, type LoadedCheckpoint, type RunState } from '../io/checkpoint.js';
 import { registerAvailableBackends, type BackendChoice } from '../kernels/select.js';
 import { NonFiniteError, Trainer, type EpochMetrics, type NonFinitePolicy } from '../train/trainer.js';
@@ -56,6 +57,7 @@ export function trainCommand(): Command {
     .option('--straight-through', 'train the projection gaters with a straight-through estimator (default: fixed)')
     .option('--node-init <init>', 'non-root tree nodes start as: zero | small', choice('zero', 'small'), 'zero')
     .option('--activation <fn>', 'hidden activation: relu | tanh', choice('relu', 'tanh'), 'relu')
+    .option('--dense-equal-params', 'train the dense MLP of as many parameters as the routed model these options describe (its hidden widths scaled alike): the baseline of the capacity claim')
     .option('--epochs <n>', 'training epochs', int(1), d.epochs)
     .option('--batch-size <n>', 'examples per step', int(1), d.batchSize)
     .option('--lr <rate>', 'learning rate', num(0, Infinity, true), d.lr)
@@ -105,7 +107,7 @@ interface TrainCliOptions extends KernelOptions {
   dataset: DatasetName; csv?: string; testCsv?: string; examples: number; inputSize: number; classes: number;
   layer: 'tree' | 'flat' | 'moe'; experts?: number; topK: number; balanceWeight: number; logEvery: number;
   hidden: number[]; treeLayers: number[]; depth: number; blocks: number; gating: 'units' | 'projection';
-  nodeInit: 'zero' | 'small'; straightThrough?: boolean; activation: 'relu' | 'tanh'; epochs: number; batchSize: number; lr: number;
+  nodeInit: 'zero' | 'small'; straightThrough?: boolean; activation: 'relu' | 'tanh'; denseEqualParams?: boolean; epochs: number; batchSize: number; lr: number;
   optimizer: 'adam' | 'sgd'; momentum: number; schedule: 'cosine' | 'constant'; weightDecay: number; decayGamma: number;
   validation?: number; limit?: number; dataDir?: string; seed: number; out: string; json?: boolean; progress: boolean;
   checkpointEvery?: { steps: number } | { minutes: number }; keepCheckpoints: number; resume?: string; onNonfinite: NonFinitePolicy;
@@ -235,6 +237,10 @@ function rejectIdleOptions(o: TrainCliOptions, cmd: Command): void {
     { options: ['momentum'], applies: o.optimizer === 'sgd', why: `with --optimizer ${o.optimizer}`, fix: 'it sets the momentum of --optimizer sgd' },
     { options: ['decayGamma'], applies: o.weightDecay > 0, why: 'without --weight-decay', fix: 'it scales the weight decay of the deeper nodes' },
     { options: ['keepCheckpoints'], applies: o.checkpointEvery !== undefined, why: 'without --checkpoint-every', fix: 'it limits the checkpoints that option writes' },
+    { options: ['denseEqualParams'], applies: routed && o.hidden.length > 0, why: routed ? 'with --hidden none' : 'with --tree-layers none',
+      fix: routed ? 'it widens the hidden layers to the routed model\'s parameters: give some' : 'it matches a routed model: name its layers with --tree-layers' },
+    { options: ['nodeInit', 'decayGamma', 'straightThrough', 'topK', 'balanceWeight'], applies: !o.denseEqualParams, why: 'with --dense-equal-params',
+      fix: 'they train the routing, which the dense MLP has none of; the other routed options size it' },
   ]);
 }
 
@@ -312,11 +318,24 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     dataset: o.dataset, dir: o.dataDir, csv: o.csv, testCsv: o.testCsv, validation: o.validation, limit: o.limit,
     ...(o.dataset === 'memorization' ? { memorization: { examples: o.examples, inputSize: o.inputSize, classes: o.classes } } : {}),
   };
-  const configFor = (inputSize: number, numClasses: number) => mlpConfig({
+  const mlpFor = (inputSize: number, numClasses: number): MlpOptions => ({
     inputSize, numClasses, hidden: o.hidden, treeLayers: o.treeLayers, routed: o.layer,
     depth: o.depth, blocks: o.blocks, gating: o.gating, activation: o.activation, nodeInit: o.nodeInit, decayGamma: o.decayGamma,
     straightThrough: o.straightThrough, experts: o.experts, topK: o.topK, balanceWeight: o.balanceWeight,
   });
+  // --dense-equal-params: the dense MLP sized to the routed model's parameter count, said once
+  let sized = false;
+  const configFor = (inputSize: number, numClasses: number) => {
+    const routed = mlpFor(inputSize, numClasses);
+    if (!o.denseEqualParams) return mlpConfig(routed);
+    const target = parameterCount(routed), dense = denseOfEqualParams(routed, target);
+    if (!sized) {
+      sized = true;
+      log(`treegate: dense of equal parameters: hidden ${dense.hidden.join(',')}, ${formatCount(parameterCount(dense))} parameters ` +
+        `(the routed model: hidden ${o.hidden.join(',')}, ${formatCount(target)})`);
+    }
+    return mlpConfig(dense);
+  };
   // everything that can be checked is checked before data loading and training (a CSV's shape is known once read)
   const shape = datasetShape(prep);
   if (shape && !resumed) {

@@ -150,6 +150,8 @@ test('options that would have no effect exit 2 naming them and what they need', 
     [['--experts', '8'], /--experts has no effect with --layer tree \(options of --layer moe\)/],
     [['--layer', 'moe', '--gating', 'units'], /--gating has no effect with --layer moe/],
     [['--layer', 'moe', '--experts', '8', '--depth', '3'], /--depth has no effect with --layer moe and --experts/],
+    [['--tree-layers', 'none', '--dense-equal-params'], /--dense-equal-params has no effect with --tree-layers none/],
+    [['--dense-equal-params', '--straight-through'], /--straight-through has no effect with --dense-equal-params/],
     [['--layer', 'flat', '--node-init', 'small'], /--node-init has no effect with --layer flat/],
     [['--tree-layers', '2,2'], /tree layer indices repeat: 2, 2/],
     [['--examples', '500'], /--examples has no effect with --dataset mnist/],
@@ -498,6 +500,15 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   assert.equal(m.status, 0, describeRun(m));
   assert.match(m.stderr, /fitted \d+\.\d+% of the 300 random labels/);
   assert.equal(lastJson(m).dataset, 'memorization');
+  // the dense MLP of as many parameters as that tree model: its hidden width scaled up, every layer dense
+  const d = cli('train', '--dataset', 'memorization', '--examples', '300', '--input-size', '8', '--classes', '3', '--hidden', '16',
+    '--depth', '2', '--epochs', '2', '--dense-equal-params', '--out', tmp('mem-dense'), '--json');
+  assert.equal(d.status, 0, describeRun(d));
+  assert.match(d.stderr, /dense of equal parameters: hidden (\d+), /);
+  const widened = lastJson(d);
+  assert.ok(widened.layers.every((l: { kind: string }) => l.kind === 'dense'), 'no routed layer');
+  assert.ok(widened.parameters >= lastJson(m).parameters && widened.parameters < lastJson(m).parameters * 1.05,
+    `${widened.parameters} parameters for the tree model's ${lastJson(m).parameters}`);
   const e = cli('eval', '--model', lastJson(m).modelPath);
   assert.equal(e.status, 2, describeRun(e));
   assert.match(e.stderr, /memorization task, which has no test set/);
