@@ -212,6 +212,23 @@ function checkSavedRun(cmd: Command, run: RunState, source: string): void {
   if (backends !== undefined && backendsOf(run.extra).length === 0) throw new TreegateError(`${source}: checkpoint extra state: backends must be a list of backend names`);
 }
 
+/**
+ * A model config's error in the CLI's terms: `layers.N`, the index in Model.layers (where mlpConfig puts each hidden
+ * layer's activation after it), becomes "layer L", as --tree-layers and the printed tables number the linear layers.
+ */
+function inCliTerms<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (!(e instanceof TreegateError)) throw e;
+    const base = e.hint === undefined ? e.message : e.message.slice(0, e.message.length - e.hint.length - 3);
+    const named = base.replace(/\blayers\.(\d+)(?:\.blocks\.(\d+))?/g,
+      (all, i: string, j: string | undefined) => (Number(i) % 2 === 0 ? `layer ${Number(i) / 2 + 1}${j === undefined ? '' : ` (block ${j})`}` : all));
+    if (named === base) throw e;
+    throw new TreegateError(named, e.hint);
+  }
+}
+
 /** Exit code when training stops on a non-finite value. */
 export const NONFINITE_EXIT = 3;
 
@@ -339,9 +356,11 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   // everything that can be checked is checked before data loading and training (a CSV's shape is known once read)
   const shape = datasetShape(prep);
   if (shape && !resumed) {
-    checkMemory(configFor(shape.inputSize, shape.numClasses), o);
-    // validates shapes and options; disposed at once, so that its arrays hold none of the wasm module's memory
-    new Model(configFor(shape.inputSize, shape.numClasses)).dispose();
+    inCliTerms(() => {
+      checkMemory(configFor(shape.inputSize, shape.numClasses), o);
+      // validates shapes and options; disposed at once, so that its arrays hold none of the wasm module's memory
+      new Model(configFor(shape.inputSize, shape.numClasses)).dispose();
+    });
   }
   for (const f of [modelPath, metricsPath, resultPath]) checkWritableFile(f); // OUT created if missing; checked before the training
   // a new run must not mix its checkpoints with an earlier run's: resume would pick the wrong one. Without
@@ -357,7 +376,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   // the same forks in the same order as the original run, resumed or not: data split, model init, data order
   const rng = new Rng(o.seed);
   const data = prepareData(prep, rng.fork());
-  if (!shape && !resumed) checkMemory(configFor(data.inputSize, data.numClasses), o); // a CSV's, once read
+  if (!shape && !resumed) inCliTerms(() => checkMemory(configFor(data.inputSize, data.numClasses), o)); // a CSV's, once read
   let fingerprint: string | null = null;
   const dataHash = (): string => (fingerprint ??= dataFingerprint(data));
   const savedHash = resumed?.run.extra.data; // none in checkpoints written before it was saved
@@ -366,10 +385,10 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     'resume on the same data, or start a new run (without --resume) to train on this');
   kernels.announce();
   const initRng = rng.fork();
-  const model = resumed ? resumed.model : new Model({
+  const model = resumed ? resumed.model : inCliTerms(() => new Model({
     ...configFor(data.inputSize, data.numClasses), normalization: data.normalization,
     data: { dataset: o.dataset, ...(data.labels ? { labels: data.labels } : {}), ...(data.features ? { features: data.features } : {}) },
-  }, initRng);
+  }, initRng));
   check(model.inputSize === data.inputSize, `the checkpoint's model takes ${model.inputSize} inputs, the data has ${data.inputSize}`);
   if (!resumed) {
     log(`treegate: training on ${counted(data.train.x.rows, `${o.dataset} example`)} (${data.validation.x.rows} held out), ` +

@@ -8,7 +8,7 @@ import { Dense } from './dense.js';
 import { isRouted, LAYER_KEYS, type EarlyStep, type Layer, type LayerConfig, type Macs, type Mode, type RoutedLayer } from './layer.js';
 import { MixtureOfExperts } from './moe.js';
 import type { Param } from './param.js';
-import { TreeGated } from './tree.js';
+import { blocksFix, TreeGated } from './tree.js';
 
 export type { InputNormalization } from '../core/normalization.js';
 
@@ -324,7 +324,7 @@ export function paramShapes(config: ModelConfig): Array<{ name: string; shape: n
     } else if (c.kind === 'tree' || c.kind === 'flat') {
       const n = dim(c.inputSize, `${name}: input size`), m = dim(c.outputSize, `${name}: output size`);
       const k = checkInt(c.depth, `${name}: depth`, 0, 24), B = dim(c.blocks ?? 1, `${name}: blocks`, n);
-      check(n % B === 0, `${name}: input size ${n} is not divisible by ${B} blocks`);
+      check(n % B === 0, `${name}: input size ${n} is not divisible by ${B} blocks`, blocksFix(n));
       const s = n / B, T = c.kind === 'flat' ? 2 ** k : 2 ** (k + 1) - 1;
       for (let j = 0; j < B; j++) {
         const p = `${name}.blocks.${j}`;

@@ -1,4 +1,4 @@
-import { check, checkInt, checkNumber } from '../core/errors.js';
+import { check, checkInt, checkNumber, shown } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import { checkShape, matrix, Scratch, type Matrix } from '../core/tensor.js';
 import { backend, releaseFloats } from '../kernels/backend.js';
@@ -71,7 +71,10 @@ export class MixtureOfExperts implements Layer {
     this.inputSize = checkInt(opts.inputSize, `${name}: input size`, 1);
     this.outputSize = checkInt(opts.outputSize, `${name}: output size`, 1);
     this.experts = checkInt(opts.experts, `${name}: experts`, 1, 2 ** 24);
-    this.topK = checkInt(opts.topK ?? 1, `${name}: top-k`, 1, this.experts);
+    this.topK = opts.topK ?? 1;
+    check(Number.isInteger(this.topK) && this.topK >= 1 && this.topK <= this.experts,
+      `${name}: top-k (experts per example) must be an integer in [1, ${this.experts}], got ${shown(this.topK)}`,
+      `use at most the ${this.experts} experts the layer has, or more experts (--top-k, --experts)`);
     this.balanceWeight = checkNumber(opts.balanceWeight ?? 0.01, `${name}: balance weight`, 0, 1e3);
     const E = this.experts, m = this.outputSize, n = this.inputSize;
     check(E * m * n <= 2 ** 31 - 1, `${name}: ${E} experts × ${m}×${n} weights do not fit in one array`, 'use fewer experts or narrower layers');

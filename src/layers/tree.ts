@@ -10,6 +10,13 @@ import { collapseFrom, PathSums } from './path-sums.js';
 import type { EarlyStep, GatingSource, Layer, LeafUsage, Macs, Mode, NodeInit, TreeConfig } from './layer.js';
 import { Param } from './param.js';
 
+/** What to do where a layer's input width is not divisible by its blocks: the counts that divide it. */
+export function blocksFix(width: number): string {
+  const divisors: number[] = [];
+  for (let d = 1; d <= width && divisors.length < 12; d++) if (width % d === 0) divisors.push(d);
+  return `choose a number of blocks that divides the input width ${width}: ${divisors.join(', ')}${divisors.at(-1) !== width ? ', …' : ''}`;
+}
+
 /**
  * Tree-gated linear layer (DESIGN §1–§2). Dimension letters, used in shape comments:
  *   N examples, n = B·s inputs in B blocks of width s, m outputs, k depth,
@@ -91,8 +98,7 @@ export class TreeGated implements Layer {
     this.depth = checkInt(opts.depth, `${name}: depth`, 0, 24);
     this.blocks = checkInt(opts.blocks ?? 1, `${name}: blocks`, 1, this.inputSize);
     check(this.inputSize % this.blocks === 0,
-      `${name}: input size ${this.inputSize} is not divisible by ${this.blocks} blocks`,
-      'choose a number of blocks that divides the input width');
+      `${name}: input size ${this.inputSize} is not divisible by ${this.blocks} blocks`, blocksFix(this.inputSize));
     this.blockSize = this.inputSize / this.blocks;
     this.gating = opts.gating ?? 'units';
     if (this.gating !== 'units' && this.gating !== 'projection') {
