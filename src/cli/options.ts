@@ -28,8 +28,8 @@ export function num(min: number, max = Infinity, exclusiveMin = false) {
   };
 }
 
-/** Comma-separated integers ≥ min, or "none" for an empty list. */
-export function intList(min: number) {
+/** Comma-separated integers ≥ min, or "none" for an empty list; `example` shows one in the error. */
+export function intList(min: number, example: string) {
   return (v: string): number[] => {
     if (v.trim() === 'none') return [];
     if (v.trim() === '') throw new InvalidArgumentError(`expected integers ≥ ${min}, comma-separated, or none.`);
@@ -37,7 +37,7 @@ export function intList(min: number) {
     try {
       return v.split(',').map((s) => parse(s.trim()));
     } catch {
-      throw new InvalidArgumentError(`expected integers ≥ ${min}, comma-separated (like 256,256), or none.`);
+      throw new InvalidArgumentError(`expected integers ≥ ${min}, comma-separated (like ${example}), or none.`);
     }
   };
 }

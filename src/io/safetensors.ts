@@ -244,8 +244,11 @@ function readHeader(input: Uint8Array | ByteSource, source: string):
   const hi = view.getUint32(4, true);
   const headerLen = hi * 4294967296 + lo; // exact up to 2^53; anything with hi > 0 is rejected below anyway
   if (hi !== 0 || headerLen > MAX_HEADER_BYTES) {
-    // the exact 64-bit value: past 2^53 a Number would print a rounded one
-    fail(source, `safetensors header length ${view.getBigUint64(0, true)} is larger than the ${MAX_HEADER_BYTES}-byte limit (not a safetensors file, or corrupt)`);
+    // the exact 64-bit value: past 2^53 a Number would print a rounded one; a file of text (JSON, HTML, CSV) is
+    // said to be one
+    const text = prefix.every((b) => b === 9 || b === 10 || b === 13 || (b >= 32 && b < 127));
+    fail(source, `safetensors header length ${view.getBigUint64(0, true)} is larger than the ${MAX_HEADER_BYTES}-byte limit ` +
+      (text ? `(the file begins with text, ${JSON.stringify(new TextDecoder().decode(prefix))}: a text file (JSON, HTML, CSV …), not a safetensors file)` : '(not a safetensors file, or corrupt)'));
   }
   if (headerLen > file.size - 8) {
     fail(source, `safetensors header length ${headerLen} exceeds the ${file.size - 8} bytes after the length field (file truncated or not a safetensors file)`);

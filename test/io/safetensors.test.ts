@@ -140,7 +140,9 @@ test('rejects absurd header lengths without allocating', () => {
   const v = new DataView(b.buffer);
   v.setUint32(0, 0xffffffff, true);
   v.setUint32(4, 0xffffffff, true);
-  rejects(b, /header length 18446744073709551615 is larger/); // the exact value, not a rounded Number
+  rejects(b, /header length 18446744073709551615 is larger.*\(not a safetensors file, or corrupt\)/); // the exact value, not a rounded Number
+  // a text file given for a model is said to be one
+  rejects(new TextEncoder().encode('{"testAccuracy": 0.98}\n'), /the file begins with text, "\{\\"testAc": a text file \(JSON, HTML, CSV …\), not a safetensors file/);
   v.setUint32(0, 100_000_001, true);
   v.setUint32(4, 0, true);
   rejects(b, /limit/);
