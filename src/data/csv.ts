@@ -124,10 +124,16 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   const featureCells = first.filter((_, c) => c !== labelCol);
   const header = featureCells.every((c) => !isNumber(c));
   if (!header) {
-    const bad = featureCells.findIndex((c) => !isNumber(c));
-    if (bad >= 0) {
-      // a mixed first line: neither a header nor data
-      const col = labelCol >= 0 && bad >= labelCol ? bad + 1 : bad;
+    // a mixed first line, neither a header nor data: mostly names, a header with a numeric name (named at its
+    // column); else data with a cell that is no number
+    const names = featureCells.filter((c) => !isNumber(c)).length;
+    const odd = names > featureCells.length / 2 ? featureCells.findIndex(isNumber) : featureCells.findIndex((c) => !isNumber(c));
+    if (names > 0) {
+      const col = labelCol >= 0 && odd >= labelCol ? odd + 1 : odd;
+      if (names > featureCells.length / 2) {
+        throw new TreegateError(`${source}:${lineNo}: the first line reads as a header but for column ${col + 1}, '${first[col]}', a number`,
+          'a header\'s feature names must not be numbers: rename that column (or, if the line is data, make all its feature cells numbers)');
+      }
       throw new TreegateError(`${source}:${lineNo}, column ${col + 1}: '${first[col]}' is not a number`, 'features must be finite numbers; a header line must have no numeric feature cells');
     }
   }

@@ -77,6 +77,8 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   assert.deepEqual(Array.from(parseCsv('+1,.5,a\n-2.,1E-1,b\n', 'ok.csv').data.x.data), [1, 0.5, -2, Math.fround(0.1)]);
   rejects(() => parseCsv('a,b,a,label\n1,2,3,x\n', 'dup.csv'), /dup\.csv:1: feature columns 1 and 3 are both named 'a'/);
   rejects(() => parseCsv('1,Infinity,a\n3,4,b\n', 'n.csv'), /column 2: 'Infinity' is not a number/);
+  // a header with one numeric name is named at that column, not at its first name
+  rejects(() => parseCsv('f0,f1,f2,1.5,label\n1,2,3,4,a\n', 'h.csv'), /h\.csv:1: the first line reads as a header but for column 4, '1\.5', a number/);
   rejects(() => parseCsv('1,2,a\n3,4,\n', 'l.csv'), /l\.csv:2: the label \(column 3\) is empty/);
   rejects(() => parseCsv('1,dog\n\n2,cow\n', 'u.csv', { labels: ['cat', 'dog'] }), /u\.csv:3: the label 'cow' is not one of the model's classes \(its classes: cat, dog\)/);
   rejects(() => parseCsv('1,2,0,\n3,4,1,\n', 'x.csv'), /x\.csv:1: the label \(column 4\) is empty \(every line needs a label in its last cell \(a comma at the end/);
