@@ -17,6 +17,7 @@ import { registerAvailableBackends, type BackendChoice } from '../kernels/select
 import { NonFiniteError, Trainer, type EpochMetrics, type NonFinitePolicy } from '../train/trainer.js';
 import { backendOption, choice, humanLines, int, intList, num, pathArg, rejectIdle, SIGNAL_EXIT, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
 import { counted, formatCount, layerTable, modelSummary } from './report.js';
+import { loggedStats } from '../report/training.js';
 
 /** Defaults of `treegate train`: the model README's results table reports. */
 export const TRAIN_DEFAULTS = {
@@ -443,7 +444,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
       if (s.step % 10 === 0 || s.step === s.totalSteps) bar.update(s.step, { epoch: s.epoch, epochs: o.epochs, loss: shown.loss, acc: shown.acc });
     },
     onEpoch: (e: EpochMetrics) => {
-      metrics.push(JSON.stringify({ type: 'epoch', ...e }));
+      metrics.push(JSON.stringify({ type: 'epoch', ...e, trees: e.trees.map(loggedStats) }));
       say(`epoch ${e.epoch}/${o.epochs}: train loss ${e.trainLoss.toFixed(4)} acc ${e.trainAccuracy.toFixed(4)}` +
         (e.validationAccuracy === null ? '' : `, validation loss ${e.validationLoss!.toFixed(4)} acc ${e.validationAccuracy.toFixed(4)}`) +
         e.trees.map((t) => `, layer ${t.layer} balance ${t.balance.toFixed(3)} dead ${t.deadLeaves}`).join('') +

@@ -23,7 +23,8 @@ import { runGating } from '../../src/experiments/gating.js';
 import { runMemorization } from '../../src/experiments/memorization.js';
 import { runSpeed } from '../../src/experiments/speed.js';
 import { logTicks, renderReport } from '../../src/report/html.js';
-import { readMetrics, trainingReport } from '../../src/report/training.js';
+import { loggedStats, readMetrics, trainingReport } from '../../src/report/training.js';
+import type { TreeStats } from '../../src/layers/model.js';
 import { TreegateError } from '../../src/core/errors.js';
 import { benchReport, parseBenchOutput } from '../../bench/chart.js';
 
@@ -110,6 +111,19 @@ test('a layer of more than 64 leaves also gets its shares sorted, against an eve
   assert.ok(y.every((v, i) => i === 0 || v <= y[i - 1]), 'largest first');
   assert.match(sorted.note ?? '', /28 of 128 not used at all/);
   assert.deepEqual(sorted.traces[1].y, [1 / 128, 1 / 128]);
+});
+
+test('a layer of more than 2^16 leaves is logged without its usage: balance and dead leaves drawn, a line says why there is no usage chart', () => {
+  const huge = { layer: 2, kind: 'tree', depth: 20, leaves: 2 ** 20, blocks: 1, balance: 0.4, deadLeaves: 1000000, usage: [[1]] };
+  assert.ok(!('usage' in loggedStats(huge as unknown as TreeStats)), 'left out');
+  assert.ok('usage' in loggedStats({ ...huge, leaves: 4, usage: [[1, 2, 3, 4]] } as unknown as TreeStats), 'kept');
+  const dir = join(TMP, 'huge');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'metrics.jsonl'), JSON.stringify({ type: 'epoch', epoch: 1, step: 10, lr: 0.001, trainLoss: 1, trainAccuracy: 0.5,
+    validationLoss: null, validationAccuracy: null, seconds: 1, trees: [loggedStats(huge as unknown as TreeStats)] }) + '\n');
+  const section = trainingReport(dir).sections[0];
+  assert.deepEqual(section.charts!.map((c) => c.title).filter((t) => /balance|dead|usage|shares/.test(t)), ['balance over training', 'dead leaves over training']);
+  assert.match(section.text!.join(' '), /No usage chart for layer 2 \(1,048,576 leaves\): metrics\.jsonl logs the usage of layers of at most 65,536 leaves/);
 });
 
 test('readMetrics rejects a malformed log naming the line', () => {
