@@ -2,6 +2,7 @@ import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { check } from '../core/errors.js';
+import { csvCell as cell } from '../data/csv.js';
 import { readCsv } from '../data/csv-file.js';
 import { normalizeInputs } from '../data/dataset.js';
 import { checkReplaceable, checkWritableFile, writeFileAtomic } from '../io/atomic.js';
@@ -12,10 +13,6 @@ interface PredictCliOptions extends KernelOptions {
   model: string; csv: string; out?: string; probabilities?: boolean; json?: boolean;
 }
 
-/** A CSV cell as written: as it is, or quoted where it holds a comma, a quote or a line break. */
-function cell(v: string): string {
-  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
-}
 
 export function predictCommand(): Command {
   return requireOptions(new Command('predict')

@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { check, TreegateError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { MEMORIZATION_DEFAULTS } from '../data/memorization.js';
+import { formatCsv } from '../data/csv.js';
 import { DATASETS, datasetShape, prepareData, type DatasetName, type PreparedData } from '../data/prepare.js';
 import { checkWritableDir, checkWritableFile, fileSource, missingAncestor, removeEmptyFolders, writeFilesAtomic, type FileContents } from '../io/atomic.js';
 import { encodeModelParts } from '../io/model-codec.js';
@@ -324,6 +325,9 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   const modelPath = join(out, 'model.safetensors');
   const metricsPath = join(out, 'metrics.jsonl');
   const resultPath = join(out, 'result.json');
+  // a CSV run without a test file writes the examples it held out (their floats and classes), so that eval and
+  // inspect can score them again: --csv OUT/heldout-test.csv
+  const testPath = o.dataset === 'csv' && !o.testCsv ? join(out, 'heldout-test.csv') : null;
   const checkpointDir = join(out, 'checkpoints');
   check(o.treeLayers.every((t) => t <= o.hidden.length + 1),
     `--tree-layers ${o.treeLayers.join(',')} names a layer past the last one (${o.hidden.length + 1})`,
@@ -363,7 +367,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
       new Model(configFor(shape.inputSize, shape.numClasses)).dispose();
     });
   }
-  for (const f of [modelPath, metricsPath, resultPath]) checkWritableFile(f); // OUT created if missing; checked before the training
+  for (const f of [modelPath, metricsPath, resultPath, ...(testPath ? [testPath] : [])]) checkWritableFile(f); // OUT created if missing; checked before the training
   // a new run must not mix its checkpoints with an earlier run's: resume would pick the wrong one. Without
   // --checkpoint-every the run writes one only when interrupted, and not into such a folder.
   const earlierCheckpoints = resumed === null && listCheckpoints(checkpointDir).length > 0;
@@ -554,7 +558,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     ...summary,
     dataset: o.dataset,
     // a CSV run names its files and classes (the model file holds the classes too)
-    ...(o.dataset === 'csv' ? { csv: o.csv, testCsv: o.testCsv ?? null, classes: data.labels } : {}),
+    ...(o.dataset === 'csv' ? { csv: o.csv, testCsv: o.testCsv ?? testPath, classes: data.labels } : {}),
     epochs: o.epochs,
     seconds: last.seconds,
     backend: be.name,
@@ -567,7 +571,8 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   const modelBytes = encodeModelParts(model), resultText = JSON.stringify(result, null, 2) + '\n';
   faultSignal(); // (tests only)
   // the three files are replaced together, once all are written: a failure (a full disk) leaves the earlier set whole
-  writeFilesAtomic([{ path: modelPath, bytes: modelBytes }, { path: metricsPath, bytes: metrics.join('\n') + '\n' }, { path: resultPath, bytes: resultText }]);
+  writeFilesAtomic([{ path: modelPath, bytes: modelBytes }, { path: metricsPath, bytes: metrics.join('\n') + '\n' }, { path: resultPath, bytes: resultText },
+    ...(testPath && data.heldOut ? [{ path: testPath, bytes: formatCsv(data.heldOut, data.labels!, data.features) }] : [])]);
   // a run that checkpoints ends with a checkpoint of its end, after its files and with their hashes, so that
   // --resume knows it is finished and that OUT holds its files
   if (o.checkpointEvery || resumed) checkpoint({ model: sha256(modelBytes), result: sha256(resultText) });

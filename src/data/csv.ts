@@ -263,3 +263,33 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
 export function decimal(cell: string): number {
   return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(cell) ? Number(cell) : Number.NaN;
 }
+
+/** A CSV cell as written: as it is, or quoted where it holds a comma, a quote or a line break. */
+export function csvCell(v: string): string {
+  return /[",\r\n]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+/** The shortest decimal that reads back as this float32 (parseCsv stores float32): '0.1', not 0.10000000149011612. */
+export function float32Text(v: number): string {
+  for (let p = 1; p < 9; p++) {
+    const t = Number(v.toPrecision(p));
+    if (Math.fround(t) === v) return String(t);
+  }
+  return String(Number(v.toPrecision(9)));
+}
+
+/**
+ * A dataset as a CSV file parseCsv reads back to the same floats and classes: the features, then the class name;
+ * a header line first where `features` names the columns (the label column is then named 'label').
+ */
+export function formatCsv(data: Dataset, labels: readonly string[], features: readonly string[] | null): string {
+  const { rows, cols, data: x } = data.x;
+  const lines = features ? [[...features, 'label'].map(csvCell).join(',')] : [];
+  for (let r = 0; r < rows; r++) {
+    const cells: string[] = [];
+    for (let c = 0; c < cols; c++) cells.push(float32Text(x[r * cols + c]));
+    cells.push(csvCell(labels[data.y[r]]));
+    lines.push(cells.join(','));
+  }
+  return lines.join('\n') + '\n';
+}

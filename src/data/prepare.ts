@@ -24,6 +24,11 @@ export interface PreparedData {
   labels: string[] | null;
   /** feature names from a CSV file's header line; null where it has none (or the data is not a CSV file) */
   features: string[] | null;
+  /**
+   * csv without a test file: the examples held out as the test set, as the file gave them (before normalization),
+   * for writing out beside the model (treegate train's test.csv); null otherwise
+   */
+  heldOut: Dataset | null;
 }
 
 export interface PrepareOptions {
@@ -63,6 +68,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
   check(dataset === 'memorization' || o.memorization === undefined, `memorization sizes need the memorization dataset, not ${dataset}`);
   check(dataset === 'mnist' || o.dir === undefined, `dir (--data-dir) is where the mnist dataset is read from, not ${dataset}`);
   let all: Dataset, test: Dataset | null, scale = 1, labels: string[] | null = null, features: string[] | null = null;
+  let heldOut: Dataset | null = null;
   if (dataset === 'mnist' || dataset === 'fashion-mnist') {
     const d = dataset === 'mnist' ? loadMnist({ dir: o.dir }) : loadFashionMnist();
     all = d.train;
@@ -96,6 +102,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     const s = splitValidation(all, held, rng.fork(), true);
     all = s.train;
     test = { ...s.validation, name: `${o.csv}/test` };
+    heldOut = { ...test, x: { ...test.x, data: test.x.data.slice() } }; // (test is normalized in place below)
   }
   if (dataset === 'memorization') {
     // nothing generalizes: the measure is how many of the training labels the model fits
@@ -103,7 +110,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     check(!o.validation, 'the memorization task has no validation split', 'drop validation (--validation)');
     return {
       dataset, train: all, validation: takeFirst(all, 0), test: all, normalization,
-      inputSize: all.x.cols, numClasses: all.numClasses, labels, features,
+      inputSize: all.x.cols, numClasses: all.numClasses, labels, features, heldOut,
     };
   }
   const held = o.validation ?? Math.round(all.x.rows / 12);
@@ -117,7 +124,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     train: normalizeInPlace(train, normalization),
     validation: normalizeInPlace(validation, normalization),
     test: normalizeInPlace(test!, normalization),
-    normalization, inputSize: all.x.cols, numClasses: all.numClasses, labels, features,
+    normalization, inputSize: all.x.cols, numClasses: all.numClasses, labels, features, heldOut,
   };
 }
 

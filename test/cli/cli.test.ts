@@ -533,8 +533,14 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   assert.equal(c.status, 0, describeRun(c));
   assert.match(c.stderr, /training on 183 csv examples \(17 held out\)/);
   assert.doesNotMatch(c.stderr, /warning/);
-  assert.deepEqual([lastJson(c).csv, lastJson(c).testCsv, lastJson(c).classes], [join(dir, 'train.csv'), null, ['hi', 'lo']]);
+  const heldOut = join(dir, 'run', 'heldout-test.csv');
+  assert.deepEqual([lastJson(c).csv, lastJson(c).testCsv, lastJson(c).classes], [join(dir, 'train.csv'), heldOut, ['hi', 'lo']]);
   const model = lastJson(c).modelPath;
+  // the held-out examples, written beside the model, score the test accuracy train printed
+  const rescored = cli('eval', '--model', model, '--csv', heldOut, '--json');
+  assert.equal(rescored.status, 0, describeRun(rescored));
+  assert.deepEqual([lastJson(rescored).testAccuracy, lastJson(rescored).testLoss, lastJson(rescored).examples], [lastJson(c).testAccuracy, lastJson(c).testLoss, 40]);
+  assert.equal(readFileSync(heldOut, 'utf8').split('\n')[0], 'a,b,label');
   const ev = cli('eval', '--model', model, '--csv', join(dir, 'test.csv'), '--json');
   assert.equal(ev.status, 0, describeRun(ev));
   assert.equal(lastJson(ev).examples, 40);

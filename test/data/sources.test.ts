@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import { TreegateError } from '../../src/core/errors.js';
-import { parseCsv } from '../../src/data/csv.js';
+import { float32Text, formatCsv, parseCsv } from '../../src/data/csv.js';
 import { readCsv } from '../../src/data/csv-file.js';
 import { loadFashionMnist } from '../../src/data/fashion.js';
 import { makeMemorization } from '../../src/data/memorization.js';
@@ -223,4 +223,22 @@ test('normalizeInputs: raw features to a model\'s inputs, bit for bit as the loa
   const same = normalizeInputs(raw, undefined);
   assert.deepEqual(same.data, raw.data);
   assert.notEqual(same.data, raw.data);
+});
+
+test('formatCsv writes a dataset that parseCsv reads back to the same floats and classes (the shortest decimal per float32)', () => {
+  const rng = new Rng(3);
+  const values = [0, -0, 0.1, -2.5, 1e-40, 3.4e38, -1e-7, Math.fround(Math.PI), ...Array.from({ length: 200 }, () => rng.normal() * 10 ** (rng.int(20) - 10))]
+    .map((v) => Math.fround(v));
+  const cols = 4, rows = values.length / cols;
+  const labels = ['a,b', 'say "hi"', 'plain'];
+  const y = Int32Array.from({ length: rows }, (_, i) => i % 3);
+  const data = { name: 'd', x: matrix(rows, cols, Float32Array.from(values)), y, numClasses: 3 };
+  for (const features of [null, ['f1', 'f 2', 'x,y', 'z']]) {
+    const text = formatCsv(data, labels, features);
+    const back = parseCsv(text, 'back.csv', { labels });
+    assert.deepEqual(Array.from(back.data.x.data), Array.from(data.x.data).map((v) => (Object.is(v, -0) ? 0 : v)));
+    assert.deepEqual(Array.from(back.data.y), Array.from(y));
+    assert.equal(back.header, features !== null);
+  }
+  assert.equal(float32Text(Math.fround(0.1)), '0.1');
 });
