@@ -119,7 +119,7 @@ export function inspectCommand(): Command {
       if (o.usage !== false) rejectIdleDataDir(model, o, cmd);
       const missing = o.usage !== false ? missingTestSet(model, o) : null;
       if (missing) {
-        rejectIdle(cmd, [{ options: ['limit'], applies: false, why: 'without a test set', fix: `${missing.problem}: ${missing.fix}` }]);
+        rejectIdle(cmd, [{ options: ['limit', 'backend', 'threads'], applies: false, why: 'without a test set', fix: `${missing.problem}: ${missing.fix}` }]);
         process.stderr.write(`treegate: leaf usage not measured: ${missing.problem} (${missing.fix})\n`);
       }
       const usage = o.usage !== false && !missing;

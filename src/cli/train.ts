@@ -211,7 +211,7 @@ function checkSavedRun(cmd: Command, run: RunState, source: string): void {
     throw new TreegateError(`${source}: checkpoint extra state: files must be {model, result} hashes`);
   }
   const { backends } = run.extra;
-  if (backends !== undefined && backendsOf(run.extra).length === 0) throw new TreegateError(`${source}: checkpoint extra state: backends must be a list of backend names`);
+  if (backends !== undefined && backendsOf(run.extra).length === 0) throw new TreegateError(`${source}: checkpoint extra state: backends must be a list of one or more backend names`);
 }
 
 /**
@@ -313,9 +313,11 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     log(`treegate: resuming ${dir} from ${resumed.path} (step ${resumed.run.progress.step})`);
     const before = backendsOf(resumed.run.extra), was = before.at(-1);
     if (was !== undefined && was !== be.name) {
+      const why = chosen ? '' : !registerAvailableBackends().includes(was) ? ` (${was} is not available here)`
+        : was === 'js' && (given.threads ?? 1) > 1 ? ` (--threads ${given.threads} asks for a backend with threads)`
+          : ' (the newest checkpoint, which names the backend, did not read)';
       log(`treegate: warning: the run trained on the ${was} backend until step ${resumed.run.progress.step}, and goes on on ${be.name}` +
-        `${chosen ? '' : ` (${was} is not available here)`}: its model will differ by rounding from a run on one backend ` +
-        `(--backend ${was} goes on bit for bit)`);
+        `${why}: its model will differ by rounding from a run on one backend (--backend ${was} goes on bit for bit)`);
     }
     backends = was === be.name ? before : [...before, be.name];
   } else {
@@ -455,7 +457,10 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
         ` (${e.seconds.toFixed(1)} s)`);
     },
   }, rng.fork(), resumed?.run.progress);
-  if (resumed) trainer.optimizer.loadState(resumed.optimizerState);
+  if (resumed) {
+    trainer.optimizer.loadState(resumed.optimizerState);
+    resumed.optimizerState = []; // copied: the decoded arrays (two per parameter with Adam) need not live on
+  }
   // resumed from the final checkpoint, written after the run's files with their hashes: nothing left to do if OUT
   // holds those files; if they are gone, they are written again below; if other files are there, that is an error
   if (trainer.done) {

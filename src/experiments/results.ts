@@ -195,6 +195,7 @@ function checkGating(r: Record<string, unknown>, settings: Record<string, unknow
       if (!isObject(e) || e.epoch !== i + 1) fail(`${at}.epoch is not ${i + 1}`);
       const stats = (e as Record<string, unknown>).stats, problem = treeStatsProblem(stats);
       if (problem) fail(`${at}.stats ${problem}`);
+      if (!Array.isArray((stats as { usage?: unknown }).usage)) fail(`${at}.stats has no usage (the gating report draws it)`);
       if ((stats as { leaves: number }).leaves !== leaves) fail(`${at}.stats has ${(stats as { leaves: number }).leaves} leaves, expected 2^${settings.depth as number} = ${leaves}`);
     });
   }

@@ -31,7 +31,7 @@ export function encodeCheckpoint(model: Model, optimizer: Optimizer, run: RunSta
   return joinParts(encodeCheckpointParts(model, optimizer, run));
 }
 
-/** The checkpoint's file as parts to write in turn (safetensorsParts): the arrays in place, for a file of any size. */
+/** The checkpoint's file as parts to write in turn (safetensorsParts): views of the arrays, for a file of any size; write them before they change (the checksum is of them now). */
 export function encodeCheckpointParts(model: Model, optimizer: Optimizer, run: RunState<object>): Uint8Array[] {
   checkFiniteParams(model);
   const tensors: Array<{ name: string; shape: number[]; data: Float32Array }> = [];
@@ -50,7 +50,7 @@ export function encodeCheckpointParts(model: Model, optimizer: Optimizer, run: R
   const metadata: Record<string, string> = {
     format: CHECKPOINT_FORMAT,
     config: JSON.stringify(model.toConfig()),
-    progress: JSON.stringify(run.progress),
+    progress: JSON.stringify(run.progress, sparseCounts),
     options: JSON.stringify(run.options),
     metrics: JSON.stringify(run.metrics),
     extra: JSON.stringify(run.extra),
@@ -115,7 +115,13 @@ export function decodeCheckpoint(bytes: Uint8Array | ByteSource, source: string)
       throw new TreegateError(`${source}: checkpoint metadata "${key}" is not valid JSON`);
     }
   };
-  const progress = checkProgress(json('progress'), source);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(metadata.progress ?? '', denseCounts);
+  } catch (e) {
+    throw e instanceof TreegateError ? new TreegateError(`${source}: checkpoint progress: ${e.message}`) : new TreegateError(`${source}: checkpoint metadata "progress" is not valid JSON`);
+  }
+  const progress = checkProgress(parsed, source);
   const options = json('options'), metrics = json('metrics'), extra = json('extra');
   if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new TreegateError(`${source}: checkpoint options must be an object`);
   if (!Array.isArray(metrics) || !metrics.every((l) => typeof l === 'string')) throw new TreegateError(`${source}: checkpoint metrics must be a list of lines`);
@@ -148,6 +154,31 @@ export function decodeCheckpoint(bytes: Uint8Array | ByteSource, source: string)
     if (!model.params().some((p) => p.name === base) || base === name.slice(OPT.length)) throw new TreegateError(`${source}: unexpected tensor ${name}`);
   }
   return { model, run: { progress, options: options as Record<string, unknown>, metrics: metrics as string[], extra: extra as Record<string, unknown> }, optimizerState };
+}
+
+/**
+ * Lists of counts longer than this are saved sparse in the progress JSON ({ sparseLength, at, values }: the nonzero
+ * entries): a deep tree's 2^24 leaf counts, mostly zeros, would otherwise pass the header's 100 MB.
+ */
+const SPARSE_FROM = 2 ** 16;
+
+function sparseCounts(_key: string, v: unknown): unknown {
+  if (!Array.isArray(v) || v.length <= SPARSE_FROM || !v.every((x) => typeof x === 'number')) return v;
+  const at: number[] = [], values: number[] = [];
+  v.forEach((x: number, i) => { if (x !== 0) { at.push(i); values.push(x); } });
+  return { sparseLength: v.length, at, values };
+}
+
+function denseCounts(_key: string, v: unknown): unknown {
+  if (typeof v !== 'object' || v === null || !('sparseLength' in v)) return v;
+  const { sparseLength: n, at, values } = v as { sparseLength: unknown; at: unknown; values: unknown };
+  if (!Number.isSafeInteger(n) || (n as number) <= SPARSE_FROM || (n as number) > 2 ** 26 || !Array.isArray(at) || !Array.isArray(values) || at.length !== values.length
+    || !at.every((i, j) => Number.isSafeInteger(i) && i >= 0 && i < (n as number) && (j === 0 || i > at[j - 1]))) {
+    throw new TreegateError('a sparse list of counts must be { sparseLength, at: increasing indices below it, values: one per index }');
+  }
+  const out = new Array<unknown>(n as number).fill(0);
+  at.forEach((i: number, j) => { out[i] = values[j]; });
+  return out;
 }
 
 function checkProgress(v: unknown, source: string): TrainProgress {

@@ -81,7 +81,7 @@ export function loadNewestCheckpoint(dir: string, warn: (line: string) => void,
     'start the run again without --resume');
 }
 
-/** A checkpoint file decoded, read as it is needed (no copy of the file in memory). */
+/** A checkpoint file decoded, read a tensor at a time (never the whole file as one array). */
 function readCheckpoint(path: string): DecodedCheckpoint {
   const fd = openSync(path, 'r');
   try {

@@ -16,7 +16,7 @@ export function encodeModel(model: Model): Uint8Array {
   return joinParts(encodeModelParts(model));
 }
 
-/** The model's file as parts to write in turn (safetensorsParts): its weights in place, for a file of any size. */
+/** The model's file as parts to write in turn (safetensorsParts): views of its weights, for a file of any size; write them before the model changes. */
 export function encodeModelParts(model: Model): Uint8Array[] {
   checkFiniteParams(model);
   const tensors = model.params().map((p) => ({ name: p.name, shape: [...p.shape], data: p.data }));

@@ -8,13 +8,13 @@ export { decodeModel, encodeModel, MODEL_FORMAT } from './model-codec.js';
 
 /**
  * Writes the model atomically: a reader sees the old file or the whole new one, never a partial one. The weights are
- * written from where they are, in parts: no copy of the file in memory, and no limit on its size.
+ * written from where they are, in parts: no copy of them in memory, and no limit on the file's size.
  */
 export function saveModel(path: string, model: Model): void {
   writeFileAtomic(path, encodeModelParts(model));
 }
 
-/** Reads a model file written by saveModel, read as it is needed (no copy of the file in memory). Every problem is a TreegateError naming the file. */
+/** Reads a model file written by saveModel, a tensor at a time (never the whole file as one array). Every problem is a TreegateError naming the file. */
 export function loadModel(path: string): Model {
   let fd: number;
   try {

@@ -22,7 +22,7 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
  * Largest file encodeSafetensors makes as one array (bytes): 4 GiB, the longest Uint8Array Node 20 makes. Larger
  * files are written from safetensorsParts and read through a ByteSource, which hold no such array.
  */
-export const MAX_ARRAY_BYTES = 2 ** 32;
+const MAX_ARRAY_BYTES = 2 ** 32;
 /** Bytes per view of a tensor's data in safetensorsParts, and per read into one (a view holds at most 4 GiB). */
 const VIEW_BYTES = 2 ** 30;
 
@@ -129,7 +129,7 @@ export function joinParts(parts: readonly Uint8Array[]): Uint8Array {
   const total = parts.reduce((n, p) => n + p.length, 0);
   if (total > MAX_ARRAY_BYTES) {
     throw new TreegateError(`these tensors make a file of ${(total / 2 ** 30).toFixed(2)} GiB, over the ${MAX_ARRAY_BYTES / 2 ** 30} GiB one array holds`,
-      'write it in parts (safetensorsParts; saveModel and the checkpoints do), or make the model smaller');
+      'write it in parts (encodeModelParts, encodeCheckpointParts, safetensorsParts: saveModel and writeCheckpoint do), or make the model smaller');
   }
   const out = new Uint8Array(total);
   let pos = 0;

@@ -6,26 +6,29 @@ import type { EpochMetrics } from '../train/trainer.js';
 import { count, extent, seriesTraces, type Chart, type Report, type Section } from './html.js';
 
 export interface StepRecord { type: 'step'; epoch: number; step: number; lr: number; trainLoss: number; trainAccuracy: number }
-export type EpochRecord = EpochMetrics & { type: 'epoch' };
+export type EpochRecord = Omit<EpochMetrics, 'trees'> & { type: 'epoch'; trees: LoggedTreeStats[] };
 
 const RUN_HINT = 'pass the --out folder of a treegate train run, with its files as train wrote them';
 /** Most leaves of a routed layer: a tree of the CLI's greatest depth, 24 (a moe layer has at most as many experts). */
 const MAX_LEAVES = 2 ** 24;
 /**
- * Layers of at most this many leaves (or experts) have their usage logged in metrics.jsonl's epoch records; a larger
- * one's (a 2^24-leaf tree's 16.7 M counts an epoch) only its balance and dead leaves.
+ * Layers of at most this many leaf counts (leaves × blocks) have their usage logged in metrics.jsonl's epoch records;
+ * a larger one's (a 2^24-leaf tree's 16.7 M counts an epoch) only its balance and dead leaves.
  */
 export const LOGGED_LEAVES = 2 ** 16;
 
-/** An epoch record's layer stats as metrics.jsonl holds them: usage left out past LOGGED_LEAVES leaves. */
-export function loggedStats(t: TreeStats): TreeStats | Omit<TreeStats, 'usage'> {
-  if (t.leaves <= LOGGED_LEAVES) return t;
+/** A routed layer's stats as an epoch record of metrics.jsonl holds them: usage left out past LOGGED_LEAVES counts. */
+export type LoggedTreeStats = TreeStats | Omit<TreeStats, 'usage'>;
+
+/** An epoch record's layer stats as metrics.jsonl holds them: usage left out past LOGGED_LEAVES counts (leaves × blocks). */
+export function loggedStats(t: TreeStats): LoggedTreeStats {
+  if (t.leaves * t.blocks <= LOGGED_LEAVES) return t;
   const { usage: _, ...rest } = t;
   return rest;
 }
 
 /** Whether a logged layer's usage is there (not left out for its size). */
-function hasUsage(t: TreeStats): boolean {
+function hasUsage(t: LoggedTreeStats): t is TreeStats {
   return Array.isArray((t as { usage?: unknown }).usage);
 }
 
@@ -45,7 +48,7 @@ export function treeStatsProblem(t: unknown): string | null {
   if (!isInt(t.blocks, 1)) return `has ${JSON.stringify(t.blocks)} blocks, expected an integer ≥ 1`;
   if (!isNumber(t.balance) || !isInt(t.deadLeaves, 0)) return 'needs a number balance and an integer deadLeaves';
   const { leaves, blocks } = t;
-  if (t.usage === undefined && leaves > LOGGED_LEAVES) return null; // left out for its size
+  if (t.usage === undefined && leaves * blocks > LOGGED_LEAVES) return null; // left out for its size
   if (!Array.isArray(t.usage) || t.usage.length !== blocks ||
     !t.usage.every((b: unknown) => Array.isArray(b) && b.length === leaves && b.every((c) => isNumber(c) && c >= 0))) {
     return `has usage that is not ${blocks} list${blocks > 1 ? 's' : ''} of ${leaves} counts (one per block and leaf)`;
@@ -249,10 +252,12 @@ export function trainingReport(dir: string): Report {
       traces: seriesTraces(layers.map((l) => ({ name: `layer ${l}`, x: per(l).map((p) => p.epoch), y: per(l).map((p) => p.stats.deadLeaves) }))),
     });
     for (const l of layers) {
-      if (!hasUsage(per(l)[0].stats)) continue; // (said in the section's text)
-      charts.push(usageHeatmap(`usage of layer ${l} (${per(l)[0].stats.kind})`, per(l), `The share of the examples each leaf received, ${over}; grey: not used at all.`));
+      // (a layer whose usage is left out for its size is said in the section's text)
+      const logged = per(l).filter((p): p is { epoch: number; stats: TreeStats } => hasUsage(p.stats));
+      if (logged.length === 0) continue;
+      charts.push(usageHeatmap(`usage of layer ${l} (${logged[0].stats.kind})`, logged, `The share of the examples each leaf received, ${over}; grey: not used at all.`));
       // a heatmap of many leaves has columns too narrow to read: their shares sorted tell the spread
-      if (per(l)[0].stats.leaves > 64) charts.push(sortedShares(`layer ${l}: shares sorted, epoch ${per(l).at(-1)!.epoch}`, per(l).at(-1)!.stats));
+      if (logged[0].stats.leaves > 64) charts.push(sortedShares(`layer ${l}: shares sorted, epoch ${logged.at(-1)!.epoch}`, logged.at(-1)!.stats));
     }
   }
   const unlogged = [...new Set(epochs.flatMap((e) => e.trees.filter((t) => !hasUsage(t)).map((t) => `layer ${t.layer} (${count(t.leaves)} leaves)`)))];

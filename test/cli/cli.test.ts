@@ -573,6 +573,14 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   const again = cli('predict', '--model', model, '--csv', join(dir, 'features.csv'), '--probabilities', '--out', join(dir, 'pred.csv'));
   assert.equal(again.status, 0, describeRun(again));
   assert.equal(readFileSync(join(dir, 'pred.csv'), 'utf8').split('\n')[0], 'label,hi,lo');
+  // class names past ASCII: the header is compared as the bytes it takes
+  writeFileSync(join(dir, 'animals.csv'), rows.map((r) => r.replace(/hi$/, '猫').replace(/lo$/, 'éléphant')).join('\n') + '\n');
+  const animals = cli('train', '--dataset', 'csv', '--csv', join(dir, 'animals.csv'), '--hidden', '4', '--depth', '1', '--epochs', '1', '--out', join(dir, 'animals'), '--json');
+  assert.equal(animals.status, 0, describeRun(animals));
+  for (let i = 0; i < 2; i++) {
+    const p = cli('predict', '--model', lastJson(animals).modelPath, '--csv', join(dir, 'features.csv'), '--probabilities', '--out', join(dir, 'animals.out.csv'));
+    assert.equal(p.status, 0, `run ${i + 1}: ${describeRun(p)}`);
+  }
   writeFileSync(join(dir, 'notes.csv'), 'keep,me\n');
   expectUsageError(['predict', '--model', model, '--csv', join(dir, 'features.csv'), '--out', join(dir, 'notes.csv')],
     /--out .*notes\.csv exists and does not hold this model's predictions \(its first line is not 'label' or 'label,hi,lo'\): writing would replace it/);

@@ -71,3 +71,21 @@ test('a damaged checkpoint (one bit of a weight, a digit of its progress) is fou
   const { checksum: _, ...older } = metadata;
   assert.equal(decodeCheckpoint(damaged(() => {}, older), 'ck').run.progress.step, 1, 'a checkpoint from before checksums loads');
 });
+
+test('a deep tree\'s leaf counts are saved sparse in the progress (a header stays small) and read back whole', () => {
+  const rng = new Rng(10), N = 16, D = 2;
+  // 2^17 leaves: the current counts, and after an epoch the history's, are lists past the sparse threshold
+  const model = new Model(mlpConfig({ inputSize: D, numClasses: 3, hidden: [2], treeLayers: [2], depth: 17, gating: 'projection' }), rng.fork());
+  const data = { x: matrix(N, D, randomArray(rng, N * D)), y: Int32Array.from({ length: N }, (_, i) => i % 3) };
+  const trainer = new Trainer(model, data, null, { epochs: 2, batchSize: 8, lr: 1e-3, schedule: 'constant', optimizer: { kind: 'adam' } }, rng.fork());
+  for (let i = 0; i < 3; i++) trainer.step();
+  const progress = trainer.snapshot();
+  const bytes = encodeCheckpoint(model, trainer.optimizer, { progress, options: {}, metrics: [], extra: {} });
+  const { metadata } = decodeSafetensors(bytes, 'ck');
+  assert.ok(metadata.progress.length < 20_000, `progress JSON of ${metadata.progress.length} characters`);
+  assert.match(metadata.progress, /"sparseLength":131072/);
+  const back = decodeCheckpoint(bytes, 'ck').run.progress;
+  assert.deepEqual(back.usage, progress.usage);
+  assert.deepEqual(back.history.map((h) => h.trees), progress.history.map((h) => h.trees));
+  assert.equal(back.history.length, 1);
+});
