@@ -2,7 +2,7 @@ import { TreegateError } from '../core/errors.js';
 import { normalizationProblem } from '../core/normalization.js';
 import { LAYER_KEYS } from '../layers/layer.js';
 import { DATA_KEYS, Model, MODEL_KEYS, paramShapes, type ModelConfig } from '../layers/model.js';
-import { decodeSafetensors, joinParts, safetensorsParts, type ByteSource, type TensorEntry } from './safetensors.js';
+import { joinParts, readSafetensors, safetensorsParts, type ByteSource, type StoredTensor, type TensorEntry } from './safetensors.js';
 
 // The model file format (docs/format.md) as bytes in and out: no file system, so browsers can use it too.
 
@@ -41,12 +41,12 @@ export function checkFiniteParams(model: Model): void {
  * that every tensor is present with its exact shape and finite values.
  */
 export function decodeModel(bytes: Uint8Array | ByteSource, source: string): Model {
-  const { tensors, metadata } = decodeSafetensors(bytes, source);
+  const { tensors, metadata } = readSafetensors(bytes, source);
   if (metadata.format !== MODEL_FORMAT) {
     throw new TreegateError(`${source}: not a treegate model (metadata format is ${JSON.stringify(metadata.format ?? null)}, expected "${MODEL_FORMAT}")`,
       'pass a file written by treegate train');
   }
-  return modelFromTensors(metadata.config, tensors, source, () => false);
+  return buildModel(metadata.config, tensors, source, () => false);
 }
 
 /**
@@ -69,6 +69,13 @@ function knownFields(c: ModelConfig): ModelConfig {
  */
 export function modelFromTensors(configJson: string | undefined, tensors: Map<string, TensorEntry>, source: string,
   extra: (name: string) => boolean): Model {
+  const stored = new Map<string, StoredTensor>();
+  for (const [name, t] of tensors) stored.set(name, { shape: t.shape, size: t.data.length, read: (into) => into.set(t.data) });
+  return buildModel(configJson, stored, source, extra);
+}
+
+/** modelFromTensors over tensors read where they go: each straight into its parameter's array. */
+function buildModel(configJson: string | undefined, tensors: Map<string, StoredTensor>, source: string, extra: (name: string) => boolean): Model {
   let config: ModelConfig;
   try {
     config = JSON.parse(configJson ?? '') as ModelConfig;
@@ -100,7 +107,7 @@ export function modelFromTensors(configJson: string | undefined, tensors: Map<st
   // model exists; otherwise the model is built and each tensor is matched below
   const need = shapes.reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
   let have = 0;
-  for (const t of tensors.values()) have += t.data.length;
+  for (const t of tensors.values()) have += t.size;
   if (need > have + CONFIG_ALLOWANCE) {
     const bad = shapes.find(({ name, shape }) => {
       const t = tensors.get(name);
@@ -116,22 +123,27 @@ export function modelFromTensors(configJson: string | undefined, tensors: Map<st
     // the config is untrusted input: any failure to build from it is a bad file, not a bug
     throw new TreegateError(`${source}: invalid model config: ${e instanceof Error ? e.message : String(e)}`);
   }
-  const expected = new Set<string>();
-  for (const p of model.params()) {
-    expected.add(p.name);
-    const t = tensors.get(p.name);
-    if (!t) throw new TreegateError(`${source}: tensor ${p.name} is missing`);
-    if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
-      throw new TreegateError(`${source}: tensor ${p.name} has shape [${t.shape}], the config needs [${p.shape}]`);
+  try {
+    const expected = new Set<string>();
+    for (const p of model.params()) {
+      expected.add(p.name);
+      const t = tensors.get(p.name);
+      if (!t) throw new TreegateError(`${source}: tensor ${p.name} is missing`);
+      if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
+        throw new TreegateError(`${source}: tensor ${p.name} has shape [${t.shape}], the config needs [${p.shape}]`);
+      }
+      t.read(p.data);
+      for (let i = 0; i < p.data.length; i++) {
+        if (!Number.isFinite(p.data[i])) throw new TreegateError(`${source}: tensor ${p.name} holds a non-finite value (${p.data[i]}) at index ${i}`);
+      }
+      p.version++;
     }
-    for (let i = 0; i < t.data.length; i++) {
-      if (!Number.isFinite(t.data[i])) throw new TreegateError(`${source}: tensor ${p.name} holds a non-finite value (${t.data[i]}) at index ${i}`);
+    for (const name of tensors.keys()) {
+      if (!expected.has(name) && !extra(name)) throw new TreegateError(`${source}: unexpected tensor ${name} (not part of the config)`);
     }
-    p.data.set(t.data);
-    p.version++;
-  }
-  for (const name of tensors.keys()) {
-    if (!expected.has(name) && !extra(name)) throw new TreegateError(`${source}: unexpected tensor ${name} (not part of the config)`);
+  } catch (e) {
+    model.dispose(); // (its arrays go back to the backend: a wasm module's memory)
+    throw e;
   }
   return model;
 }

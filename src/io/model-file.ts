@@ -14,7 +14,7 @@ export function saveModel(path: string, model: Model): void {
   writeFileAtomic(path, encodeModelParts(model));
 }
 
-/** Reads a model file written by saveModel, a tensor at a time (never the whole file as one array). Every problem is a TreegateError naming the file. */
+/** Reads a model file written by saveModel, each tensor straight into the model's array (no other copy of the file). Every problem is a TreegateError naming the file. */
 export function loadModel(path: string): Model {
   let fd: number;
   try {

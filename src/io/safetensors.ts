@@ -204,22 +204,45 @@ export function decodeSafetensors(
   input: Uint8Array | ByteSource,
   source: string,
 ): { tensors: Map<string, TensorEntry>; metadata: Record<string, string> } {
+  const { tensors, metadata } = readSafetensors(input, source);
+  const decoded = new Map<string, TensorEntry>();
+  for (const [name, t] of tensors) {
+    const data = new Float32Array(t.size);
+    t.read(data);
+    decoded.set(name, { shape: t.shape, data });
+  }
+  return { tensors: decoded, metadata };
+}
+
+/** A tensor of a file whose header is read: its shape and size, and read(into) to fill an array of that size from the file. */
+export interface StoredTensor { readonly shape: number[]; readonly size: number; read(into: Float32Array): void }
+
+/**
+ * A safetensors file's header, checked as decodeSafetensors checks it, and its tensors to read where the caller
+ * wants them (a model's own arrays: no second copy of its weights).
+ */
+export function readSafetensors(input: Uint8Array | ByteSource, source: string): { tensors: Map<string, StoredTensor>; metadata: Record<string, string> } {
   const { file, entries, metadata, dataStart } = readHeader(input, source);
-  // All checks passed: read the data in, a view of at most VIEW_BYTES at a time.
-  const tensors = new Map<string, TensorEntry>();
+  const tensors = new Map<string, StoredTensor>();
   for (const e of entries) {
-    const data = new Float32Array((e.end - e.begin) / 4);
-    for (let b = 0; b < e.end - e.begin; b += VIEW_BYTES) {
-      const len = Math.min(VIEW_BYTES, e.end - e.begin - b);
-      if (LITTLE_ENDIAN) {
-        file.read(dataStart + e.begin + b, new Uint8Array(data.buffer, b, len));
-      } else {
-        const piece = new Uint8Array(len), pieceView = new DataView(piece.buffer);
-        file.read(dataStart + e.begin + b, piece);
-        for (let i = 0; i < len; i += 4) data[(b + i) / 4] = pieceView.getFloat32(i, true);
-      }
-    }
-    tensors.set(e.name, { shape: [...e.shape], data });
+    const size = (e.end - e.begin) / 4;
+    tensors.set(e.name, {
+      shape: [...e.shape], size,
+      // a view of at most VIEW_BYTES at a time
+      read(into: Float32Array): void {
+        if (into.length !== size) throw new TreegateError(`${source}: tensor ${JSON.stringify(e.name)} holds ${size} values, not ${into.length}`);
+        for (let b = 0; b < e.end - e.begin; b += VIEW_BYTES) {
+          const len = Math.min(VIEW_BYTES, e.end - e.begin - b);
+          if (LITTLE_ENDIAN) {
+            file.read(dataStart + e.begin + b, new Uint8Array(into.buffer, into.byteOffset + b, len));
+          } else {
+            const piece = new Uint8Array(len), pieceView = new DataView(piece.buffer);
+            file.read(dataStart + e.begin + b, piece);
+            for (let i = 0; i < len; i += 4) into[(b + i) / 4] = pieceView.getFloat32(i, true);
+          }
+        }
+      },
+    });
   }
   return { tensors, metadata };
 }
