@@ -2,8 +2,8 @@ import { shown, TreegateError } from '../core/errors.js';
 import type { Model } from '../layers/model.js';
 import type { Optimizer } from '../train/optim.js';
 import type { TrainProgress } from '../train/trainer.js';
-import { checkFiniteParams, modelFromTensors } from './model-codec.js';
-import { decodeSafetensors, joinParts, safetensorsParts, type ByteSource } from './safetensors.js';
+import { checkFiniteParams, modelFromStored } from './model-codec.js';
+import { joinParts, readSafetensors, safetensorsParts, type ByteSource } from './safetensors.js';
 
 /**
  * Checkpoints: one safetensors file holding everything a run needs to continue
@@ -98,16 +98,26 @@ export interface DecodedCheckpoint { model: Model; run: RunState; optimizerState
 
 /** Decodes and validates a checkpoint: the model as decodeModel does, and the optimizer state each parameter needs. */
 export function decodeCheckpoint(bytes: Uint8Array | ByteSource, source: string): DecodedCheckpoint {
-  const { tensors, metadata } = decodeSafetensors(bytes, source);
+  const { tensors: stored, metadata } = readSafetensors(bytes, source);
   if (metadata.format !== CHECKPOINT_FORMAT) {
     throw new TreegateError(`${source}: not a treegate checkpoint (metadata format is ${JSON.stringify(metadata.format ?? null)}, expected "${CHECKPOINT_FORMAT}")`);
   }
-  // checkpoints written before the checksum was added have none; a present one must match
-  if (metadata.checksum !== undefined) {
-    const sum = checksum(metadata, [...tensors].map(([name, t]) => ({ name, data: t.data })));
+  // the weights are read straight into the model's arrays, the other tensors (the optimizer's state) into arrays of
+  // their own; then the checksum over all of them (checkpoints written before it was added have none; a present one
+  // must match), before any value is checked
+  const tensors = new Map<string, { shape: readonly number[]; data: Float32Array }>();
+  const model = modelFromStored(metadata.config, stored, source, (name) => name.startsWith(OPT), (m) => {
+    for (const p of m.params()) tensors.set(p.name, { shape: p.shape, data: p.data });
+    for (const [name, t] of stored) {
+      if (tensors.has(name)) continue;
+      const data = new Float32Array(t.size);
+      t.read(data);
+      tensors.set(name, { shape: t.shape, data });
+    }
+    if (metadata.checksum === undefined) return;
+    const sum = checksum(metadata, [...stored.keys()].map((name) => ({ name, data: tensors.get(name)!.data })));
     if (sum !== metadata.checksum) throw new TreegateError(`${source}: the file is damaged: its contents do not match its checksum (${metadata.checksum}, read ${sum})`);
-  }
-  const model = modelFromTensors(metadata.config, tensors, source, (name) => name.startsWith(OPT));
+  });
   const json = (key: string): unknown => {
     try {
       return JSON.parse(metadata[key] ?? '');

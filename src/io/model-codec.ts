@@ -46,7 +46,7 @@ export function decodeModel(bytes: Uint8Array | ByteSource, source: string): Mod
     throw new TreegateError(`${source}: not a treegate model (metadata format is ${JSON.stringify(metadata.format ?? null)}, expected "${MODEL_FORMAT}")`,
       'pass a file written by treegate train');
   }
-  return buildModel(metadata.config, tensors, source, () => false);
+  return modelFromStored(metadata.config, tensors, source, () => false);
 }
 
 /**
@@ -71,11 +71,15 @@ export function modelFromTensors(configJson: string | undefined, tensors: Map<st
   extra: (name: string) => boolean): Model {
   const stored = new Map<string, StoredTensor>();
   for (const [name, t] of tensors) stored.set(name, { shape: t.shape, size: t.data.length, read: (into) => into.set(t.data) });
-  return buildModel(configJson, stored, source, extra);
+  return modelFromStored(configJson, stored, source, extra);
 }
 
-/** modelFromTensors over tensors read where they go: each straight into its parameter's array. */
-function buildModel(configJson: string | undefined, tensors: Map<string, StoredTensor>, source: string, extra: (name: string) => boolean): Model {
+/**
+ * modelFromTensors over tensors read where they go: each straight into its parameter's array. `verify(model)` runs
+ * once they are read, before their values are checked (a checkpoint's checksum); what it throws is thrown.
+ */
+export function modelFromStored(configJson: string | undefined, tensors: Map<string, StoredTensor>, source: string, extra: (name: string) => boolean,
+  verify: (model: Model) => void = () => {}): Model {
   let config: ModelConfig;
   try {
     config = JSON.parse(configJson ?? '') as ModelConfig;
@@ -133,10 +137,13 @@ function buildModel(configJson: string | undefined, tensors: Map<string, StoredT
         throw new TreegateError(`${source}: tensor ${p.name} has shape [${t.shape}], the config needs [${p.shape}]`);
       }
       t.read(p.data);
+      p.version++;
+    }
+    verify(model);
+    for (const p of model.params()) {
       for (let i = 0; i < p.data.length; i++) {
         if (!Number.isFinite(p.data[i])) throw new TreegateError(`${source}: tensor ${p.name} holds a non-finite value (${p.data[i]}) at index ${i}`);
       }
-      p.version++;
     }
     for (const name of tensors.keys()) {
       if (!expected.has(name) && !extra(name)) throw new TreegateError(`${source}: unexpected tensor ${name} (not part of the config)`);
