@@ -365,8 +365,17 @@ export interface MlpOptions {
   normalization?: InputNormalization;
 }
 
+const MLP_KEYS: readonly (keyof MlpOptions)[] = [
+  'inputSize', 'numClasses', 'hidden', 'treeLayers', 'routed', 'depth', 'experts', 'topK', 'balanceWeight', 'blocks', 'gating',
+  'activation', 'nodeInit', 'decayGamma', 'straightThrough', 'normalization',
+];
+
 /** Config of a multilayer perceptron whose chosen linear layers are tree-gated. */
 export function mlpConfig(o: MlpOptions): ModelConfig {
+  check(typeof o === 'object' && o !== null, `MLP options must be an object, got ${shown(o)}`);
+  checkKeys(o, MLP_KEYS, 'MLP options');
+  check(Array.isArray(o.hidden), `MLP options: hidden must be an array of widths, got ${shown(o.hidden)}`, 'give [] for no hidden layer');
+  check(Array.isArray(o.treeLayers), `MLP options: treeLayers must be an array of layer indices, got ${shown(o.treeLayers)}`, 'give [] for no routed layer');
   check(o.routed === undefined || ['tree', 'flat', 'moe'].includes(o.routed), `unknown routed layer kind '${String(o.routed)}'`, 'use tree, flat or moe');
   const widths = [o.inputSize, ...o.hidden, o.numClasses];
   for (const h of o.hidden) checkInt(h, 'hidden width', 1);

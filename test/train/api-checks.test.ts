@@ -13,7 +13,7 @@ import { encodeModel, modelFromTensors } from '../../src/io/model-codec.js';
 import { decodeSafetensors } from '../../src/io/safetensors.js';
 import { setBackend } from '../../src/kernels/backend.js';
 import { registerAvailableBackends, selectBackend } from '../../src/kernels/select.js';
-import { mlpConfig, Model, type InputNormalization } from '../../src/layers/model.js';
+import { mlpConfig, Model, type InputNormalization, type MlpOptions } from '../../src/layers/model.js';
 import { denseOfEqualParams } from '../../src/experiments/common.js';
 import { runMemorization } from '../../src/experiments/memorization.js';
 import { Optimizer } from '../../src/train/optim.js';
@@ -174,6 +174,10 @@ test('misspelt settings, a wrong mode, missing arguments: named, not ignored or 
   const typo = { ...cfg, layers: cfg.layers.map((l, i) => (i === 2 ? { ...tree, gatting: tree.gating } : l)) };
   rejects(() => new Model(typo as typeof cfg), /layers\.2 \(tree\): unknown setting "gatting".*the settings are kind, inputSize/s);
   rejects(() => new Model({ ...cfg, numClass: 3 } as typeof cfg), /model config: unknown setting "numClass"/);
+  rejects(() => mlpConfig({ inputSize: D, numClasses: C, hidden: [8], treeLayers: [2], depth: 2, gatting: 'projection' } as MlpOptions),
+    /MLP options: unknown setting "gatting".*the settings are inputSize/s);
+  rejects(() => mlpConfig({ inputSize: D, numClasses: C, hidden: 8, treeLayers: [2], depth: 2 } as unknown as MlpOptions),
+    /MLP options: hidden must be an array of widths, got 8/);
   rejects(() => new Model({ ...cfg, data: { dataset: 'x', label: ['a'] } } as unknown as typeof cfg), /model data info: unknown setting "label"/);
   rejects(() => new Model(null as unknown as typeof cfg), /a model config must be an object/);
   rejects(() => new Model(cfg, 5 as unknown as Rng), /second argument must be an Rng/);
