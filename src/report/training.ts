@@ -190,7 +190,7 @@ export function trainingReport(dir: string): Report {
     const shown: Record<string, (v: unknown) => string> = {
       dataset: String, csv: String, 'test csv': String, classes: (v) => (Array.isArray(v) ? `${v.slice(0, 20).join(', ')}${v.length > 20 ? `, … (${v.length})` : ''}` : String(v)), [accuracy]: (v) => `${(100 * Number(v)).toFixed(2)}%`, parameters: (v) => count(Number(v)),
       epochs: String, 'training time': (v) => (Number(v) < 1 ? `${(1000 * Number(v)).toFixed(0)} ms` : `${Number(v).toFixed(1)} s`),
-      backend: String, seed: String,
+      backend: String, backends: (v) => (Array.isArray(v) ? v.join(' then ') : String(v)), seed: String,
     };
     const key: Record<string, string> = { [accuracy]: 'testAccuracy', 'training time': 'seconds', 'test csv': 'testCsv' };
     for (const [name, fmt] of Object.entries(shown)) {

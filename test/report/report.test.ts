@@ -126,6 +126,17 @@ test('a layer of more than 2^16 leaves is logged without its usage: balance and 
   assert.match(section.text!.join(' '), /No usage chart for layer 2 \(1,048,576 leaves\): metrics\.jsonl logs the usage of layers of at most 65,536 leaves/);
 });
 
+test("a resumed run's backends are listed in turn in the report's header", () => {
+  const dir = join(TMP, 'resumed');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'metrics.jsonl'), JSON.stringify({ type: 'epoch', epoch: 1, step: 10, lr: 0.001, trainLoss: 1, trainAccuracy: 0.5,
+    validationLoss: null, validationAccuracy: null, seconds: 1, trees: [] }) + '\n');
+  writeFileSync(join(dir, 'result.json'), JSON.stringify({ dataset: 'mnist', testAccuracy: 0.9, backend: 'native', backends: ['js', 'native'], seed: 1 }));
+  const { meta } = trainingReport(dir);
+  assert.equal(meta.backend, 'native');
+  assert.equal(meta.backends, 'js then native');
+});
+
 test('readMetrics rejects a malformed log naming the line', () => {
   const p = join(TMP, 'bad.jsonl');
   writeFileSync(p, '{"type":"step","step":1,"trainLoss":2}\nnot json\n');
