@@ -6,21 +6,21 @@
 export * from './portable.js';
 
 export { registerAvailableBackends, selectBackend, setThreads, threadCount, type BackendChoice } from './kernels/select.js';
-export { machine, nativeBackend, type MachineFigures } from './kernels/native/index.js';
+export { machine, nativeBackend, type MachineFigures, type NativeInfo } from './kernels/native/index.js';
 export { loadWasmBackend, type WasmBackend } from './kernels/wasm/index.js';
 
 export { loadMnist } from './data/mnist.js';
-export { DATASETS, datasetShape, prepareData, prepareMnist, mnistTestSet, type DatasetName, type PreparedData, type PrepareOptions } from './data/prepare.js';
+export { DATASETS, dataInfo, datasetShape, prepareData, prepareMnist, mnistTestSet, type DatasetName, type PreparedData, type PrepareOptions } from './data/prepare.js';
 export { loadFashionMnist } from './data/fashion.js';
 export { readCsv, MAX_CSV_BYTES } from './data/csv-file.js';
 
 export { loadModel, saveModel } from './io/model-file.js';
-export { writeFileAtomic } from './io/atomic.js';
+export { writeFileAtomic, type FileContents } from './io/atomic.js';
 export { listCheckpoints, loadNewestCheckpoint, writeCheckpoint, type LoadedCheckpoint } from './io/checkpoint.js';
 export { renderReport, type Chart, type Report, type Section, type Series, type Table, type Trace } from './report/html.js';
 export { trainingReport } from './report/training.js';
 export {
-  aggregate, completeResult, fit, type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type FitResult, type Interruption, type Row,
+  aggregate, completeResult, fit, type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type FitResult, type Resumed, type Interruption, type Row,
   type Stat,
   type TrainSettings,
 } from './experiments/common.js';

@@ -9,8 +9,8 @@ export { matrix, type Matrix } from './core/tensor.js';
 export { backend, backendNames, registerBackend, setBackend, jsBackend, type Backend } from './kernels/backend.js';
 export { Routing, nodeCount, nodeDepth } from './kernels/routing.js';
 export type { PackNodes, RoutedForward } from './kernels/grouped.js';
-export type { GroupedBackwardWeightStep, WeightStep } from './kernels/weight-step.js';
-export type { ThreadHost } from './kernels/wasm/threads.js';
+export type { GroupedBackwardWeightStep, PathWeightStep, WeightStep } from './kernels/weight-step.js';
+export type { ThreadHost, WorkerData } from './kernels/wasm/threads.js';
 export { createWasmBackend, loadWasmBackendAsync, type WasmBackend, type WasmOptions } from './kernels/wasm/core.js';
 
 export { Activation } from './layers/activation.js';

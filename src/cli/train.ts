@@ -8,7 +8,7 @@ import { check, TreegateError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { MEMORIZATION_DEFAULTS } from '../data/memorization.js';
 import { formatCsv } from '../data/csv.js';
-import { DATASETS, datasetShape, prepareData, type DatasetName, type PreparedData } from '../data/prepare.js';
+import { DATASETS, dataInfo, datasetShape, prepareData, type DatasetName, type PreparedData } from '../data/prepare.js';
 import { checkWritableDir, checkWritableFile, fileSource, missingAncestor, removeEmptyFolders, writeFilesAtomic, type FileContents } from '../io/atomic.js';
 import { encodeModelParts } from '../io/model-codec.js';
 import { denseOfEqualParams, parameterCount } from '../layers/equal-params.js';
@@ -394,7 +394,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   const initRng = rng.fork();
   const model = resumed ? resumed.model : inCliTerms(() => new Model({
     ...configFor(data.inputSize, data.numClasses), normalization: data.normalization,
-    data: { dataset: o.dataset, ...(data.labels ? { labels: data.labels } : {}), ...(data.features ? { features: data.features } : {}) },
+    data: dataInfo(data),
   }, initRng));
   check(model.inputSize === data.inputSize, `the checkpoint's model takes ${model.inputSize} inputs, the data has ${data.inputSize}`);
   if (!resumed) {

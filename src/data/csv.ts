@@ -1,4 +1,4 @@
-import { TreegateError } from '../core/errors.js';
+import { checkKeys, TreegateError } from '../core/errors.js';
 import { matrix } from '../core/tensor.js';
 import type { Dataset } from './dataset.js';
 
@@ -71,6 +71,7 @@ function quotedCells(line: string, at: string): string[] {
  * numbers) are refused. Errors name the file, line and column.
  */
 export function parseCsv(text: string, source: string, opts: CsvOptions = {}): CsvData {
+  checkKeys(opts, ['labels', 'labelColumn', 'features', 'featureNames'], 'CSV options');
   // a UTF-8 byte order mark (Excel's "CSV UTF-8") is not part of the first cell
   const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split(/\r?\n/);
   let lineNo = 0;

@@ -1,4 +1,4 @@
-import { checkInt } from '../core/errors.js';
+import { checkInt, checkKeys } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import { matrix } from '../core/tensor.js';
 import type { Dataset } from './dataset.js';
@@ -22,6 +22,7 @@ export const MEMORIZATION_DEFAULTS: MemorizationOptions = { examples: 20000, inp
  * capacity, not compute. Seeded: the same rng state gives the same set.
  */
 export function makeMemorization(o: MemorizationOptions, rng: Rng): Dataset {
+  checkKeys(o, ['examples', 'inputSize', 'classes'], 'memorization sizes');
   const N = checkInt(o.examples, 'memorization: examples', 1, 10_000_000);
   const D = checkInt(o.inputSize, 'memorization: input size', 1, 65536);
   const C = checkInt(o.classes, 'memorization: classes', 2, 65536);

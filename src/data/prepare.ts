@@ -1,5 +1,6 @@
-import { check, checkInt, TreegateError } from '../core/errors.js';
+import { check, checkInt, checkKeys, TreegateError } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
+import type { DataInfo } from '../layers/model.js';
 import { readCsv } from './csv-file.js';
 import { computeNormalization, normalizeInPlace, splitValidation, takeFirst, type Dataset, type Normalization } from './dataset.js';
 import { loadFashionMnist } from './fashion.js';
@@ -47,6 +48,15 @@ export interface PrepareOptions {
   limit?: number;
 }
 
+/**
+ * What a model trained on `d` records of it (its config's `data`): the dataset's name, and a CSV file's class and
+ * feature names, which `treegate eval` and `predict` read back. `{ ...mlpConfig(…), normalization: d.normalization,
+ * data: dataInfo(d) }` is the config `treegate train` builds.
+ */
+export function dataInfo(d: PreparedData): DataInfo {
+  return { dataset: d.dataset, ...(d.labels ? { labels: [...d.labels] } : {}), ...(d.features ? { features: [...d.features] } : {}) };
+}
+
 /** Input width and class count of a named dataset, known before loading (null for csv: read the file). */
 export function datasetShape(o: PrepareOptions): { inputSize: number; numClasses: number } | null {
   const name = o.dataset ?? 'mnist';
@@ -60,6 +70,8 @@ export function datasetShape(o: PrepareOptions): { inputSize: number; numClasses
 
 /** A dataset split into train / validation / test and normalized with training-split statistics. */
 export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
+  check(typeof o === 'object' && o !== null, 'the data options must be an object', "pass e.g. { dataset: 'mnist' }");
+  checkKeys(o, ['dataset', 'dir', 'csv', 'testCsv', 'memorization', 'validation', 'limit'], 'data options');
   const dataset = o.dataset ?? 'mnist';
   // (option names as the library spells them, the CLI's flag in brackets)
   if (o.limit !== undefined) checkInt(o.limit, 'limit (--limit)', 1);

@@ -36,6 +36,7 @@ function osHint(e: unknown): string | undefined {
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return 'choose a folder this user may write to (--out)';
   if (code === 'ENOSPC' || code === 'EDQUOT') return 'free some disk space, or write elsewhere';
   if (code === 'ENOTDIR') return 'a part of the path is a file, not a folder: choose another path';
+  if (code === 'ENOENT') return 'the folder does not exist: create it first, or choose another path';
   return undefined;
 }
 

@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { TreegateError } from '../core/errors.js';
+import { checkInt, TreegateError } from '../core/errors.js';
 import type { Model } from '../layers/model.js';
 import type { Optimizer } from '../train/optim.js';
 import { fileSource, writeFileAtomic } from './atomic.js';
@@ -21,6 +21,7 @@ export function checkpointName(step: number): string {
 
 /** Writes a checkpoint atomically into `dir` and deletes all but the newest `keep`. Returns its path. */
 export function writeCheckpoint(dir: string, model: Model, optimizer: Optimizer, run: RunState<object>, keep: number): string {
+  checkInt(keep, 'checkpoints to keep', 1);
   const path = join(dir, checkpointName(run.progress.step));
   writeFileAtomic(path, encodeCheckpointParts(model, optimizer, run));
   for (const old of listCheckpoints(dir).slice(keep)) {

@@ -9,16 +9,16 @@
  */
 export class Routing {
   /** (N) leaf index of each example */
-  leaf = new Int32Array(0);
+  leaf: Int32Array = new Int32Array(0);
   /** (N) sorted position → example index */
-  perm = new Int32Array(0);
+  perm: Int32Array = new Int32Array(0);
   /** non-empty nodes, in order of depth then prefix: node id and row range [start, end) in sorted order */
   nodeCount = 0;
-  node = new Int32Array(0);
-  start = new Int32Array(0);
-  end = new Int32Array(0);
+  node: Int32Array = new Int32Array(0);
+  start: Int32Array = new Int32Array(0);
+  end: Int32Array = new Int32Array(0);
   /** (k + 2) the nodes of depth d are node[depthStart[d] .. depthStart[d+1]) (all of depth k with leavesOnly) */
-  depthStart = new Int32Array(0);
+  depthStart: Int32Array = new Int32Array(0);
   n = 0;
   depth = 0;
   // the sorted rows' runs of equal leaf: leaf and end of each (sort merges them into its node ranges)

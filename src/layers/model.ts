@@ -351,17 +351,28 @@ export interface MlpOptions {
   treeLayers: number[];
   /** what the routed layers are (default tree) */
   routed?: 'tree' | 'flat' | 'moe';
+  /** depth k of each routed layer's tree: 2^k leaves, k + 1 nodes on an example's path (0…24; moe: 2^k experts unless `experts` is given) */
   depth: number;
   /** moe: experts (default 2^depth, the leaves of the tree), experts per example (default 1), balance-loss weight (default 0.01) */
   experts?: number;
   topK?: number;
   balanceWeight?: number;
+  /** input blocks per routed layer, each with its own bits and tree (default 1; must divide the layer's input width) */
   blocks?: number;
+  /**
+   * where the k bits come from (default 'units'): the signs of k of the layer's input units, or of a fixed random
+   * projection of the input ('projection', the gaters trained only with `straightThrough`)
+   */
   gating?: 'units' | 'projection';
+  /** between the linear layers (default 'relu') */
   activation?: 'relu' | 'tanh';
+  /** how the tree's non-root nodes start (default 'zero': the layer starts as its root, a dense layer) */
   nodeInit?: 'zero' | 'small';
+  /** a node at depth d is weight-decayed by λ·γ^d (default 1) */
   decayGamma?: number;
+  /** projection gating: train the gaters with a straight-through estimator (default false) */
   straightThrough?: boolean;
+  /** how raw inputs are scaled (recorded in the config; prepareData computes it) */
   normalization?: InputNormalization;
 }
 
@@ -376,6 +387,13 @@ export function mlpConfig(o: MlpOptions): ModelConfig {
   checkKeys(o, MLP_KEYS, 'MLP options');
   check(Array.isArray(o.hidden), `MLP options: hidden must be an array of widths, got ${shown(o.hidden)}`, 'give [] for no hidden layer');
   check(Array.isArray(o.treeLayers), `MLP options: treeLayers must be an array of layer indices, got ${shown(o.treeLayers)}`, 'give [] for no routed layer');
+  if (o.routed !== 'moe' || o.experts === undefined) checkInt(o.depth, 'MLP options: depth', 0, 24);
+  const oneOf = (key: keyof MlpOptions, values: readonly unknown[]) =>
+    check(o[key] === undefined || values.includes(o[key]), `MLP options: ${key} must be ${values.map((v) => shown(v)).join(' or ')}, got ${shown(o[key])}`);
+  oneOf('gating', ['units', 'projection']);
+  oneOf('activation', ['relu', 'tanh']);
+  oneOf('nodeInit', ['zero', 'small']);
+  oneOf('straightThrough', [true, false]);
   check(o.routed === undefined || ['tree', 'flat', 'moe'].includes(o.routed), `unknown routed layer kind '${String(o.routed)}'`, 'use tree, flat or moe');
   const widths = [o.inputSize, ...o.hidden, o.numClasses];
   for (const h of o.hidden) checkInt(h, 'hidden width', 1);

@@ -34,8 +34,8 @@ export class Optimizer {
   readonly beta2: number;
   readonly eps: number;
   readonly weightDecay: number;
-  /** Per param: first moment / momentum, second moment (Adam), steps taken per slot. */
-  readonly state: Array<{ m: Float32Array; v: Float32Array | null; steps: Int32Array }>;
+  readonly #state: Array<{ m: Float32Array; v: Float32Array | null; steps: Int32Array }>;
+  #disposed = false;
 
   constructor(readonly params: Param[], cfg: OptimizerConfig) {
     check(typeof cfg === 'object' && cfg !== null, 'the optimizer config must be an object', "pass e.g. { kind: 'adam' }");
@@ -56,7 +56,7 @@ export class Optimizer {
     this.eps = checkNumber(cfg.eps ?? 1e-8, 'epsilon', 0);
     this.weightDecay = checkNumber(cfg.weightDecay ?? 0, 'weight decay', 0);
     const be = backend();
-    this.state = params.map((p) => ({
+    this.#state = params.map((p) => ({
       m: be.floats(p.size),
       v: this.kind === 'adam' ? be.floats(p.size) : null,
       steps: new Int32Array(p.numSlots),
@@ -70,6 +70,7 @@ export class Optimizer {
    * result is the same. Parameters not given to this optimizer get no update (weightStep returns null).
    */
   early(lr: number): EarlyStep {
+    this.alive();
     return {
       weightStep: (p: Param): WeightStep | null => {
         const i = this.params.indexOf(p);
@@ -80,16 +81,28 @@ export class Optimizer {
 
   /** The step of params[i] with learning rate lr: its state and this optimizer's settings. */
   private weightStep(i: number, lr: number): WeightStep {
-    const st = this.state[i];
+    const st = this.#state[i];
     return {
       kind: this.kind, m: st.m, v: st.v, steps: st.steps, decayScale: this.params[i].decayScale, lr, weightDecay: this.weightDecay,
       beta1: this.beta1, beta2: this.beta2, eps: this.eps, momentum: this.momentum,
     };
   }
 
+  /** Per param: first moment / momentum, second moment (Adam), steps taken per slot. */
+  get state(): ReadonlyArray<{ m: Float32Array; v: Float32Array | null; steps: Int32Array }> {
+    this.alive();
+    return this.#state;
+  }
+
+  /** A disposed optimizer has no moments left: a clear error rather than one from a kernel. */
+  private alive(): void {
+    check(!this.#disposed, 'this optimizer was disposed (Optimizer.dispose gave its arrays back)', 'make a new optimizer (and load its state from a checkpoint to go on)');
+  }
+
   /** Gives the moments' arrays back to the backend that made them (see Model.dispose); the optimizer cannot step afterwards. */
   dispose(): void {
-    for (const st of this.state) {
+    this.#disposed = true;
+    for (const st of this.#state) {
       releaseFloats(st.m);
       if (st.v) releaseFloats(st.v);
       st.m = new Float32Array(0);
@@ -99,9 +112,10 @@ export class Optimizer {
 
   /** Replaces the state (moments and per-slot step counts) with a saved one of the same shapes (checkpoints). */
   loadState(states: ReadonlyArray<{ m: Float32Array; v: Float32Array | null; steps: Int32Array }>): void {
-    check(states.length === this.state.length, `optimizer state for ${states.length} parameters, the model has ${this.state.length}`);
+    const state = this.state;
+    check(states.length === state.length, `optimizer state for ${states.length} parameters, the model has ${state.length}`);
     states.forEach((s, i) => {
-      const st = this.state[i], name = this.params[i].name;
+      const st = state[i], name = this.params[i].name;
       check(s.m.length === st.m.length && s.steps.length === st.steps.length, `optimizer state of ${name} does not match its shape`);
       check((s.v === null) === (st.v === null) && (!s.v || s.v.length === st.v!.length),
         `optimizer state of ${name} is for ${s.v ? 'adam' : 'sgd'}, the run uses ${this.kind}`);
@@ -117,6 +131,7 @@ export class Optimizer {
    * touched and every gradient is zero.
    */
   step(lr: number): void {
+    this.alive();
     const be = backend();
     for (let i = 0; i < this.params.length; i++) {
       const p = this.params[i];

@@ -11,11 +11,17 @@ export interface LabeledData { x: { rows: number; cols: number; data: Float32Arr
 /** What to do when the loss, a gradient or a weight stops being finite. */
 export type NonFinitePolicy = 'stop' | 'skip';
 
+/** How `train()` and a Trainer train (the CLI's defaults: 5 epochs, batch 64, lr 1e-3, cosine, adam). */
 export interface TrainOptions {
+  /** passes over the training set */
   epochs: number;
+  /** examples per step (the last batch of an epoch may be smaller) */
   batchSize: number;
+  /** the learning rate at the first step */
   lr: number;
+  /** 'constant', or 'cosine' decay from lr to 0 over the run's steps */
   schedule: ScheduleKind;
+  /** { kind: 'adam' } or { kind: 'sgd' }, with their settings */
   optimizer: OptimizerConfig;
   /** stop (default): throw NonFiniteError; skip: drop the step's gradients and halve the learning rate from then on */
   onNonFinite?: NonFinitePolicy;
@@ -37,16 +43,23 @@ const TRAIN_KEYS = ['epochs', 'batchSize', 'lr', 'schedule', 'optimizer', 'onNon
 
 export interface StepInfo { epoch: number; step: number; totalSteps: number; loss: number; accuracy: number; lr: number; skipped: boolean }
 
+/** One epoch's figures (accuracies are fractions in [0, 1]; losses are means per example). */
 export interface EpochMetrics {
+  /** 1-based */
   epoch: number;
+  /** steps taken so far in the run */
   step: number;
+  /** the learning rate of the epoch's last step */
   lr: number;
+  /** the mean over the epoch's training batches, as the weights changed during it */
   trainLoss: number;
   trainAccuracy: number;
+  /** on the validation set after the epoch; null without one */
   validationLoss: number | null;
   validationAccuracy: number | null;
   /** balance, dead leaves and leaf usage of each routed layer, over the validation set (or the epoch's training batches) */
   trees: TreeStats[];
+  /** training wall time since the run began (resumed runs included), seconds */
   seconds: number;
 }
 

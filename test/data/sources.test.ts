@@ -13,7 +13,7 @@ import { float32Text, formatCsv, parseCsv } from '../../src/data/csv.js';
 import { readCsv } from '../../src/data/csv-file.js';
 import { loadFashionMnist } from '../../src/data/fashion.js';
 import { makeMemorization } from '../../src/data/memorization.js';
-import { prepareData } from '../../src/data/prepare.js';
+import { dataInfo, prepareData } from '../../src/data/prepare.js';
 import { computeNormalization, fromBytes, normalizeInPlace, normalizeInputs } from '../../src/data/dataset.js';
 import { matrix, type Matrix } from '../../src/core/tensor.js';
 
@@ -136,6 +136,9 @@ test('prepareData(csv): seeded test hold-out, normalization from the training sp
     assert.deepEqual(p.labels, ['a', 'b', 'c']);
     assert.equal(p.inputSize, 2);
     assert.equal(p.numClasses, 3);
+    // what a model trained on it records: the class and feature names, as treegate train saves them
+    assert.deepEqual(dataInfo(p), { dataset: 'csv', labels: ['a', 'b', 'c'], features: ['u', 'v'] });
+    assert.deepEqual(dataInfo(prepareData({ dataset: 'memorization', memorization: { examples: 20 } }, new Rng(1))), { dataset: 'memorization' });
     const q = prepareData({ dataset: 'csv', csv: join(dir, 'train.csv') }, new Rng(1));
     assert.deepEqual(Array.from(q.test.x.data), Array.from(p.test.x.data), 'same seed, same split');
     const t = prepareData({ dataset: 'csv', csv: join(dir, 'train.csv'), testCsv: join(dir, 'test.csv') }, new Rng(1));

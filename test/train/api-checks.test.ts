@@ -3,12 +3,19 @@
  * the same on every backend — never a hang, a crash inside a kernel, or a quietly wrong result (labels out
  * of range read the next row's logits on js and other memory on wasm; a batch size of 0 looped forever).
  */
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TreegateError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
 import { matrix, type Matrix } from '../../src/core/tensor.js';
-import { prepareData } from '../../src/data/prepare.js';
+import { parseCsv, type CsvOptions } from '../../src/data/csv.js';
+import { makeMemorization, type MemorizationOptions } from '../../src/data/memorization.js';
+import { loadMnist } from '../../src/data/mnist.js';
+import { prepareData, type PrepareOptions } from '../../src/data/prepare.js';
+import { encodeCheckpoint, writeCheckpoint } from '../../src/io/checkpoint.js';
 import { encodeModel, modelFromTensors } from '../../src/io/model-codec.js';
 import { decodeSafetensors } from '../../src/io/safetensors.js';
 import { setBackend } from '../../src/kernels/backend.js';
@@ -127,6 +134,27 @@ test('a disposed model cannot be saved or trained; tree layer indices may not re
   rejects(() => mlpConfig({ inputSize: D, numClasses: C, hidden: [12], treeLayers: [2, 2], depth: 2 }), /tree layer indices repeat: 2, 2/);
 });
 
+test('a disposed optimizer cannot step, load state or be saved; a checkpoint keeps at least one file; a missing folder is named', () => {
+  const m = model(), { x, y } = data(16);
+  const t = new Trainer(m, { x, y }, null, OPTS, new Rng(1));
+  t.step();
+  const run = { progress: t.snapshot(), options: {}, metrics: [], extra: {} };
+  const dir = mkdtempSync(join(tmpdir(), 'treegate-ck-'));
+  try {
+    rejects(() => writeCheckpoint(dir, m, t.optimizer, run, 0), /checkpoints to keep must be an integer in \[1, /);
+    rejects(() => writeCheckpoint(dir, m, t.optimizer, run, NaN), /checkpoints to keep must be an integer/);
+    assert.deepEqual(readdirSync(dir), [], 'nothing written, nothing deleted');
+    rejects(() => writeCheckpoint(join(dir, 'missing'), m, t.optimizer, run, 1), /cannot write .*missing.*ENOENT.*the folder does not exist: create it first/s);
+    const state = t.optimizer.state.map((s) => ({ m: s.m.slice(), v: s.v?.slice() ?? null, steps: s.steps.slice() }));
+    t.optimizer.dispose();
+    for (const f of [() => t.step(), () => t.optimizer.step(1e-3), () => t.optimizer.loadState(state), () => encodeCheckpoint(m, t.optimizer, run)]) {
+      rejects(f, /this optimizer was disposed/);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("an experiment's override naming no setting, or of another kind than the setting, is refused", async () => {
   const opts = (override: Record<string, unknown>) => ({ seeds: 1, quick: true, progress: () => {}, log: () => {}, override });
   // the experiments are async: the refusal comes as a rejected promise
@@ -178,6 +206,11 @@ test('misspelt settings, a wrong mode, missing arguments: named, not ignored or 
     /MLP options: unknown setting "gatting".*the settings are inputSize/s);
   rejects(() => mlpConfig({ inputSize: D, numClasses: C, hidden: 8, treeLayers: [2], depth: 2 } as unknown as MlpOptions),
     /MLP options: hidden must be an array of widths, got 8/);
+  rejects(() => mlpConfig({ inputSize: D, numClasses: C, hidden: [8], treeLayers: [2], depth: 2.5 }), /MLP options: depth must be an integer in \[0, 24\], got 2\.5/);
+  rejects(() => mlpConfig({ inputSize: D, numClasses: C, hidden: [8], treeLayers: [2], depth: 2, gating: 'proj' as 'units' }),
+    /MLP options: gating must be "units" or "projection", got "proj"/);
+  rejects(() => mlpConfig({ inputSize: D, numClasses: C, hidden: [8], treeLayers: [2], depth: 2, straightThrough: 'yes' as unknown as boolean }),
+    /MLP options: straightThrough must be true or false, got "yes"/);
   rejects(() => new Model({ ...cfg, data: { dataset: 'x', label: ['a'] } } as unknown as typeof cfg), /model data info: unknown setting "label"/);
   rejects(() => new Model(null as unknown as typeof cfg), /a model config must be an object/);
   rejects(() => new Model(cfg, 5 as unknown as Rng), /second argument must be an Rng/);
@@ -187,6 +220,13 @@ test('misspelt settings, a wrong mode, missing arguments: named, not ignored or 
   rejects(() => new Trainer(model(), { x, y }, null, { ...OPTS, optimizer: { kind: 'adam', beta: 0.5 } } as TrainOptions, new Rng(1)),
     /optimizer config: unknown setting "beta"/);
   rejects(() => new Trainer(model(), { x, y }, null, OPTS, undefined as unknown as Rng), /a Trainer needs an Rng/);
+  // the data side alike: a misspelt setting would quietly load all of MNIST, or read another label column
+  rejects(() => prepareData({ datset: 'memorization', limti: 100 } as PrepareOptions, new Rng(1)), /data options: unknown settings "datset", "limti"/);
+  rejects(() => prepareData({ dataset: 'memorization', memorization: { clases: 3 } } as unknown as PrepareOptions, new Rng(1)),
+    /memorization sizes: unknown setting "clases"/);
+  rejects(() => makeMemorization({ examples: 10, inputSize: 2, classes: 2, clases: 3 } as MemorizationOptions, new Rng(1)), /memorization sizes: unknown setting "clases"/);
+  rejects(() => parseCsv('a,b\n1,x\n', 'inline', { labelColum: 0 } as CsvOptions), /CSV options: unknown setting "labelColum"/);
+  rejects(() => loadMnist({ dri: '/tmp' } as { dir?: string }), /MNIST options: unknown setting "dri"/);
   // a model file may hold fields this version does not know (docs/format.md §3): they are dropped, not refused
   const { metadata, tensors } = decodeSafetensors(encodeModel(model()), 'a model');
   const saved = JSON.parse(metadata.config) as { layers: Array<Record<string, unknown>> } & Record<string, unknown>;

@@ -50,8 +50,11 @@ interface Addon {
   lineOffset(buffer: ArrayBuffer): number;
   setThreads(n: number): number;
   parallelStress(calls: number, work: number, lateMicros: number): number;
-  info(): { isa: string; maxThreads: number; threads: number; panel: number; chainRowsNT: number };
+  info(): NativeInfo;
 }
+
+/** What the native backend runs with: its instruction set, threads (the most it may use, and now), kernel tuning. */
+export interface NativeInfo { isa: string; maxThreads: number; threads: number; panel: number; chainRowsNT: number }
 
 /** Measured by the addon: FMA peak (16 independent vector chains) and DRAM read bandwidth, 1 thread and all. */
 export interface MachineFigures { isa: string; threads: number; peakGflops1: number; peakGflopsAll: number; readGBs1: number; readGBsAll: number }
@@ -116,7 +119,7 @@ export function readProbe(buf: Float32Array, offset: number, count: number, thre
  * threads inside), with the elementwise ops of training, on the caller's
  * arrays without copies.
  */
-export function nativeBackend(): (Backend & { setThreads(n: number): number; info(): ReturnType<Addon['info']> }) | null {
+export function nativeBackend(): (Backend & { setThreads(n: number): number; info(): NativeInfo }) | null {
   const a = loadAddon();
   if (!a) return null;
   const lossOut = new Float64Array(2), hp = new Float64Array(7);
