@@ -52,6 +52,7 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
   // (before checkWritableDir, which would make a mistyped folder)
   check(o.resume === undefined || existsSync(join(out, 'results.json')), `--resume: no results.json in ${out} to go on with`,
     'give the folder the interrupted experiment wrote to (its --out), or leave --resume out to start one');
+  if (o.resume === undefined) refuseToReplace(name, out);
   // an experiment that fails or is stopped before it writes leaves no empty --out folder behind it (every such end
   // is a process.exit with a code other than 0), as train does
   const top = o.resume === undefined ? missingAncestor(out) : null;
@@ -135,6 +136,26 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
       : 'the signal came after the last run: the experiment finished and its files were written in full'}\n`);
     process.exit(SIGNAL_EXIT[stop]);
   }
+}
+
+/**
+ * A new run replaces the results.json and report.html in `out` only where they hold a finished run of the same
+ * experiment (a rerun): another experiment's results, an interrupted run that --resume would go on with, or a file
+ * that is not an experiment's results stay (runs take hours).
+ */
+function refuseToReplace(name: ExperimentName, out: string): void {
+  const path = join(out, 'results.json');
+  if (!existsSync(path)) return;
+  const fix = 'choose another --out, or move that folder away first';
+  let r: ReturnType<typeof readExperimentResult>;
+  try {
+    r = readExperimentResult(path);
+  } catch (e) {
+    throw new TreegateError(`--out ${out} holds a results.json that is not an experiment's results (${e instanceof Error ? e.message : String(e)}): running would replace it`, fix);
+  }
+  check(r.experiment === name, `--out ${out} holds the results of a ${r.experiment} experiment: running ${name} there would replace them`, fix);
+  check(!r.interrupted, `--out ${out} holds an interrupted ${name} experiment (seed${r.seeds.length === 1 ? '' : 's'} ${r.seeds.join(', ')} of seeds ${r.interrupted?.seeds.join(', ')} completed): a new run there would replace it`,
+    `continue it with \`treegate experiment ${name} --resume ${out}\`, or ${fix}`);
 }
 
 /**

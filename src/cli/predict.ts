@@ -1,12 +1,12 @@
-import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { check } from '../core/errors.js';
 import { csvCell as cell } from '../data/csv.js';
 import { readCsv } from '../data/csv-file.js';
 import { normalizeInputs } from '../data/dataset.js';
-import { checkReplaceable, checkWritableFile, writeFileAtomic } from '../io/atomic.js';
+import { checkReplaceable, checkWritableFile, sameFile, writeFileAtomic } from '../io/atomic.js';
 import { loadModel } from '../io/model-file.js';
+import { counted } from './report.js';
 import { backendOption, humanLines, pathArg, requireOptions, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
 
 interface PredictCliOptions extends KernelOptions {
@@ -27,12 +27,8 @@ export function predictCommand(): Command {
     .action((o: PredictCliOptions) => {
       if (o.out !== undefined) {
         const out = o.out;
-        const same = (file: string) => {
-          if (resolve(out) === resolve(file)) return true;
-          try { return realpathSync(out) === realpathSync(file); } catch { return false; }
-        };
-        check(!same(o.csv), `--out ${out} is the input file`, 'write the predictions to another file');
-        check(!same(o.model), `--out ${out} is the model file`, 'write the predictions to another file');
+        check(!sameFile(out, o.csv), `--out ${out} is the input file`, 'write the predictions to another file');
+        check(!sameFile(out, o.model), `--out ${out} is the model file`, 'write the predictions to another file');
         checkWritableFile(out);
       }
       const kernels = useKernelsFirst(o);
@@ -55,7 +51,7 @@ export function predictCommand(): Command {
       const predicted = Array.from(classes, (c) => labels[c]);
       const counts = new Array<number>(C).fill(0);
       for (const c of classes) counts[c]++;
-      const summary = `predicted ${classes.length} examples of ${o.csv}: ` +
+      const summary = `predicted ${counted(classes.length, 'example')} of ${o.csv}: ` +
         labels.map((l, c) => `'${l}' ${counts[c]}`).filter((_, c) => counts[c] > 0).join(', ');
       const overflowed = predicted.filter((_, i) => !Number.isFinite(probabilities.data[i * C])).length;
       if (overflowed > 0) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { totalmem } from 'node:os';
 import cliProgress from 'cli-progress';
@@ -9,7 +9,7 @@ import { Rng } from '../core/rng.js';
 import { MEMORIZATION_DEFAULTS } from '../data/memorization.js';
 import { formatCsv } from '../data/csv.js';
 import { DATASETS, dataInfo, datasetShape, prepareData, type DatasetName, type PreparedData } from '../data/prepare.js';
-import { checkWritableDir, checkWritableFile, fileSource, missingAncestor, removeEmptyFolders, writeFilesAtomic, type FileContents } from '../io/atomic.js';
+import { checkWritableDir, checkWritableFile, fileSource, missingAncestor, removeEmptyFolders, sameFile, writeFilesAtomic, type FileContents } from '../io/atomic.js';
 import { encodeModelParts } from '../io/model-codec.js';
 import { denseOfEqualParams, parameterCount } from '../layers/equal-params.js';
 import { Model, mlpConfig, paramShapes, type MlpOptions, type ModelConfig } from '../layers/model.js';
@@ -369,7 +369,13 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
       new Model(configFor(shape.inputSize, shape.numClasses)).dispose();
     });
   }
-  for (const f of [modelPath, metricsPath, resultPath, ...(testPath ? [testPath] : [])]) checkWritableFile(f); // OUT created if missing; checked before the training
+  const written = [modelPath, metricsPath, resultPath, ...(testPath ? [testPath] : [])];
+  for (const [flag, input] of [['--csv', o.csv], ['--test-csv', o.testCsv]] as const) {
+    const hit = input === undefined ? undefined : written.find((f) => sameFile(f, input));
+    check(hit === undefined, `${flag} ${input} is ${hit}, which this run writes: training would replace its own data`,
+      `move the file out of ${out} first, or choose another --out`);
+  }
+  for (const f of written) checkWritableFile(f); // OUT created if missing; checked before the training
   // a new run must not mix its checkpoints with an earlier run's: resume would pick the wrong one. Without
   // --checkpoint-every the run writes one only when interrupted, and not into such a folder.
   const earlierCheckpoints = resumed === null && listCheckpoints(checkpointDir).length > 0;
@@ -581,6 +587,16 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   // a run that checkpoints ends with a checkpoint of its end, after its files and with their hashes, so that
   // --resume knows it is finished and that OUT holds its files
   if (o.checkpointEvery || resumed) checkpoint({ model: sha256(modelBytes), result: sha256(resultText) });
+  // an earlier CSV run's held-out examples beside this run's model would score it on data it may have trained on
+  const staleTest = join(out, 'heldout-test.csv');
+  if (!testPath && existsSync(staleTest) && ![o.csv, o.testCsv].some((f) => f !== undefined && sameFile(f, staleTest))) {
+    try {
+      unlinkSync(staleTest);
+      log(`treegate: removed ${staleTest}, an earlier run's held-out examples (this run tests on ${o.testCsv ?? o.dataset})`);
+    } catch (e) {
+      log(`treegate: warning: ${staleTest} holds an earlier run's held-out examples, not this run's, and could not be removed: ${(e as Error).message}`);
+    }
+  }
   const summaryLine = humanLines(o.json);
   summaryLine(layerTable(summary.layers));
   summaryLine(o.dataset === 'memorization'

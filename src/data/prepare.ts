@@ -90,7 +90,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     all = makeMemorization({ ...MEMORIZATION_DEFAULTS, ...o.memorization }, rng.fork());
     test = null;
   } else if (dataset === 'csv') {
-    if (!o.csv) throw new TreegateError('the csv dataset needs a training file', 'pass it as csv (--csv FILE)');
+    if (!o.csv) throw new TreegateError('the csv dataset needs a training file', 'pass it as csv: --csv FILE in the CLI');
     const c = readCsv(o.csv);
     labels = c.labels;
     features = c.header ? c.features : null;
@@ -119,7 +119,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
   if (dataset === 'memorization') {
     // nothing generalizes: the measure is how many of the training labels the model fits
     const normalization = { scale: 1, mean: 0, std: 1 };
-    check(!o.validation, 'the memorization task has no validation split', 'drop validation (--validation)');
+    check(!o.validation, 'the memorization task has no validation split', 'drop validation: --validation in the CLI');
     return {
       dataset, train: all, validation: takeFirst(all, 0), test: all, normalization,
       inputSize: all.x.cols, numClasses: all.numClasses, labels, features, heldOut,

@@ -229,7 +229,7 @@ export function interruptionText(kept: number[], i: Interruption): string {
   const dropped = i.droppedRuns > 0 ? `; the ${i.droppedRuns} finished run${i.droppedRuns === 1 ? '' : 's'} of seed ${next} left out` : '';
   return kept.length === 0
     ? `stopped by a signal before seed ${next} completed${dropped}`
-    : `stopped by a signal: seed${kept.length === 1 ? '' : 's'} ${kept.join(', ')} of ${i.seeds.join(', ')} completed${dropped}`;
+    : `stopped by a signal: seed${kept.length === 1 ? '' : 's'} ${kept.join(', ')} of seeds ${i.seeds.join(', ')} completed${dropped}`;
 }
 
 /** Seconds as "3 min 11 s" (or "42 s"). */

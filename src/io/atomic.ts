@@ -1,5 +1,5 @@
 import {
-  closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync,
+  closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, realpathSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -57,6 +57,16 @@ function fsyncDir(dir: string): void {
 
 /** A file's contents: text (UTF-8), bytes, or bytes in parts written in turn (a file larger than one array holds). */
 export type FileContents = string | Uint8Array | readonly Uint8Array[];
+
+/** Whether two paths name one file (the same path, or links to one file). */
+export function sameFile(a: string, b: string): boolean {
+  if (resolve(a) === resolve(b)) return true;
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Writes `bytes` to `path` atomically: the data goes to a temporary sibling

@@ -541,6 +541,16 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   assert.equal(rescored.status, 0, describeRun(rescored));
   assert.deepEqual([lastJson(rescored).testAccuracy, lastJson(rescored).testLoss, lastJson(rescored).examples], [lastJson(c).testAccuracy, lastJson(c).testLoss, 40]);
   assert.equal(readFileSync(heldOut, 'utf8').split('\n')[0], 'a,b,label');
+  // a run does not write over its own data; one with a test file removes an earlier run's held-out examples
+  expectUsageError(['train', '--dataset', 'csv', '--csv', heldOut, '--out', join(dir, 'run')],
+    /--csv .*heldout-test\.csv is .*heldout-test\.csv, which this run writes: training would replace its own data/);
+  mkdirSync(join(dir, 'rerun'));
+  writeFileSync(join(dir, 'rerun', 'heldout-test.csv'), readFileSync(heldOut));
+  const rerun = cli('train', '--dataset', 'csv', '--csv', join(dir, 'train.csv'), '--test-csv', join(dir, 'test.csv'), '--hidden', '8', '--depth', '1',
+    '--epochs', '1', '--out', join(dir, 'rerun'));
+  assert.equal(rerun.status, 0, describeRun(rerun));
+  assert.match(rerun.stderr, /removed .*heldout-test\.csv, an earlier run's held-out examples \(this run tests on .*test\.csv\)/);
+  assert.ok(!existsSync(join(dir, 'rerun', 'heldout-test.csv')));
   const ev = cli('eval', '--model', model, '--csv', join(dir, 'test.csv'), '--json');
   assert.equal(ev.status, 0, describeRun(ev));
   assert.equal(lastJson(ev).examples, 40);

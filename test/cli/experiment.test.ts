@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { cli, cliEnv, describeRun, expectUsageError, tmp } from './run.js';
+import { cli, cliEnv, describeRun, expectUsageError, ROOT, tmp } from './run.js';
 
 /** The gating experiment made tiny: 600 MNIST examples, a depth-2 tree, one epoch; three runs per seed. */
 const TINY = { TREEGATE_EXPERIMENT_OVERRIDE: JSON.stringify({ limit: 600, depth: 2, train: { epochs: 1, batchSize: 64, lr: 1e-3 } }) };
@@ -18,14 +18,14 @@ test('a signal during the second seed: the first seed\'s results are written, wi
   const r = cliEnv({ ...TINY, TREEGATE_FAULT_SIGNAL: 'SIGINT', TREEGATE_FAULT_RUN: '4' }, ...ARGS, '--out', out, '--json');
   assert.equal(r.status, 130, describeRun(r));
   assert.match(r.stderr, /SIGINT: stopping after the current run/);
-  assert.match(r.stderr, /stopped by a signal: seed 1 of 1, 2 completed; the 2 finished runs of seed 2 left out/);
+  assert.match(r.stderr, /stopped by a signal: seed 1 of seeds 1, 2 completed; the 2 finished runs of seed 2 left out/);
   const result = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
   assert.deepEqual(JSON.parse(r.stdout), result, '--json prints what results.json holds');
   assert.deepEqual(result.seeds, [1]);
   assert.deepEqual(result.interrupted, { seeds: [1, 2], droppedRuns: 2 });
   assert.deepEqual(result.runs.map((x: { seed: number }) => x.seed), [1, 1, 1], 'the runs of seed 1 only');
   assert.ok(result.aggregate.every((a: { seeds: number }) => a.seeds === 1), 'every configuration over the same seeds');
-  assert.match(readFileSync(join(out, 'report.html'), 'utf8'), /stopped by a signal: seed 1 of 1, 2 completed/);
+  assert.match(readFileSync(join(out, 'report.html'), 'utf8'), /stopped by a signal: seed 1 of seeds 1, 2 completed/);
   // the results read back (treegate report renders them again)
   const again = cli('report', out);
   assert.equal(again.status, 0, describeRun(again));
@@ -34,11 +34,13 @@ test('a signal during the second seed: the first seed\'s results are written, wi
 test('a signal before the first seed is complete: nothing is written, an earlier run\'s files stay as they were', () => {
   const out = tmp('experiment-sigterm');
   mkdirSync(out);
-  writeFileSync(join(out, 'results.json'), 'an earlier run\'s results\n');
+  // an earlier finished run of the same experiment, which a new run may replace (the committed one)
+  const earlier = readFileSync(join(ROOT, 'docs', 'results', 'gating.json'), 'utf8');
+  writeFileSync(join(out, 'results.json'), earlier);
   const r = cliEnv({ ...TINY, TREEGATE_FAULT_SIGNAL: 'SIGTERM', TREEGATE_FAULT_RUN: '1' }, ...ARGS, '--out', out);
   assert.equal(r.status, 143, describeRun(r));
   assert.match(r.stderr, /stopped by a signal before seed 1 completed; the 2 finished runs of seed 1 left out: nothing written/);
-  assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), 'an earlier run\'s results\n');
+  assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), earlier);
   assert.ok(!existsSync(join(out, 'report.html')));
   // a folder the command made for it is not left behind, empty
   const fresh = join(tmp('experiment-fresh'), 'sub');
@@ -57,7 +59,7 @@ test('--resume goes on with an interrupted experiment: the seeds it lacked are r
   const interrupted = readFileSync(join(out, 'results.json'), 'utf8');
   const again = cliEnv({ ...TINY, TREEGATE_FAULT_SIGNAL: 'SIGINT', TREEGATE_FAULT_RUN: '4' }, 'experiment', 'gating', '--no-progress', '--resume', out);
   assert.equal(again.status, 130, describeRun(again));
-  assert.match(again.stderr, /seed 1 of 1, 2 completed; the 2 finished runs of seed 2 left out: nothing written/);
+  assert.match(again.stderr, /seed 1 of seeds 1, 2 completed; the 2 finished runs of seed 2 left out: nothing written/);
   assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), interrupted, 'results.json as it was');
   const resumed = cliEnv(TINY, 'experiment', 'gating', '--no-progress', '--resume', out, '--json');
   assert.equal(resumed.status, 0, describeRun(resumed));
@@ -112,6 +114,11 @@ test('--resume refuses, before running anything, a folder without results, optio
   expectUsageError(['experiment', 'gating', '--resume', edited('seed-2-only', (r) => { r.seeds = [2]; for (const x of r.runs) x.seed = 2; })],
     /holds seeds 2, not the first of the seeds 1, 2 it asked for/);
   assert.ok(!existsSync(none), 'a mistyped --out is not made');
+  // a new run does not replace what --resume would go on with, another experiment's results, or a file that is none
+  expectUsageError([...ARGS, '--out', out], /holds an interrupted gating experiment \(seed 1 of seeds 1, 2 completed\): a new run there would replace it.*--resume/s);
+  expectUsageError(['experiment', 'memorization', '--quick', '--out', out], /holds the results of a gating experiment: running memorization there would replace them/);
+  expectUsageError([...ARGS, '--out', edited('not-results', (r) => { r.experiment = 'cooking'; })], /holds a results\.json that is not an experiment's results/);
+  assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), bytes, 'results.json as it was');
 });
 
 test('--data-dir: accuracy and gating read MNIST from it (a missing folder is an error before any run); the others refuse it', () => {

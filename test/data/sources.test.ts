@@ -145,7 +145,7 @@ test('prepareData(csv): seeded test hold-out, normalization from the training sp
     assert.equal(t.test.x.rows, 2);
     assert.deepEqual(Array.from(t.test.y), [1, 0]);
     rejects(() => prepareData({ dataset: 'csv', csv: join(dir, 'train.csv'), testCsv: join(dir, 'bad.csv') }, new Rng(1)), /the label 'z' is not one of the model's classes/);
-    rejects(() => prepareData({ dataset: 'csv' }, new Rng(1)), /the csv dataset needs a training file \(pass it as csv \(--csv FILE\)\)/);
+    rejects(() => prepareData({ dataset: 'csv' }, new Rng(1)), /the csv dataset needs a training file \(pass it as csv: --csv FILE in the CLI\)/);
     writeFileSync(join(dir, 'sorted.csv'), 'u,v,label\n' + ['a', 'b'].flatMap((l) => Array.from({ length: 30 }, (_, i) => `${i},${i % 7},${l}`)).join('\n'));
     rejects(() => prepareData({ dataset: 'csv', csv: join(dir, 'sorted.csv'), limit: 20 }, new Rng(1)),
       /limit \(--limit\) 20 keeps the first 20 examples, which hold 1 of the 2 classes: the data is sorted by class \(shuffle its lines first/);
