@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { check } from '../core/errors.js';
 import { csvCell as cell } from '../data/csv.js';
-import { readCsv } from '../data/csv-file.js';
+import { csvSource, readCsv, STDIN_PATH } from '../data/csv-file.js';
 import { normalizeInputs } from '../data/dataset.js';
 import { checkReplaceable, checkWritableFile, sameFile, writeFileAtomic } from '../io/atomic.js';
 import { loadModel } from '../io/model-file.js';
@@ -18,7 +18,7 @@ export function predictCommand(): Command {
   return requireOptions(new Command('predict')
     .description('classify new examples: a CSV file of features (no label column), one class per line')
     .option('--model <path>', 'model.safetensors written by treegate train (or saved through the API) (required)', pathArg)
-    .option('--csv <file>', "the examples: the model's features in its training order, comma-separated, an optional header line (required)", pathArg)
+    .option('--csv <file>', "the examples: the model's features in its training order, comma-separated, an optional header line; - reads standard input (required)", pathArg)
     .option('--out <file>', 'write the predictions there (CSV) instead of stdout', pathArg)
     .option('--probabilities', "add each class's probability (softmax of the logits), one column per class")
     .addOption(backendOption())
@@ -27,7 +27,7 @@ export function predictCommand(): Command {
     .action((o: PredictCliOptions) => {
       if (o.out !== undefined) {
         const out = o.out;
-        check(!sameFile(out, o.csv), `--out ${out} is the input file`, 'write the predictions to another file');
+        check(o.csv === STDIN_PATH || !sameFile(out, o.csv), `--out ${out} is the input file`, 'write the predictions to another file');
         check(!sameFile(out, o.model), `--out ${out} is the model file`, 'write the predictions to another file');
         checkWritableFile(out);
       }
@@ -51,7 +51,7 @@ export function predictCommand(): Command {
       const predicted = Array.from(classes, (c) => labels[c]);
       const counts = new Array<number>(C).fill(0);
       for (const c of classes) counts[c]++;
-      const summary = `predicted ${counted(classes.length, 'example')} of ${o.csv}: ` +
+      const summary = `predicted ${counted(classes.length, 'example')} of ${csvSource(o.csv)}: ` +
         labels.map((l, c) => `'${l}' ${counts[c]}`).filter((_, c) => counts[c] > 0).join(', ');
       const overflowed = predicted.filter((_, i) => !Number.isFinite(probabilities.data[i * C])).length;
       if (overflowed > 0) {
@@ -63,7 +63,7 @@ export function predictCommand(): Command {
       if (o.json) {
         humanLines(true)(summary);
         process.stdout.write(JSON.stringify({
-          modelPath: resolve(o.model), csv: resolve(o.csv), examples: classes.length, classes: labels, predictions: predicted,
+          modelPath: resolve(o.model), csv: csvSource(o.csv, resolve), examples: classes.length, classes: labels, predictions: predicted,
           ...(o.probabilities ? { probabilities: predicted.map((_, i) => rows(i)) } : {}),
           ...(o.out !== undefined ? { out: resolve(o.out) } : {}),
         }) + '\n');

@@ -1,16 +1,26 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, readSync, statSync } from 'node:fs';
 import { osReason, TreegateError } from '../core/errors.js';
 import { parseCsv, type CsvData, type CsvOptions } from './csv.js';
 
 /** Larger files are refused before reading: they would not fit a float32 matrix in memory anyway. */
 export const MAX_CSV_BYTES = 1 << 30;
 
-/** Reads a CSV file of numeric features plus a label column (see parseCsv). */
+/** The name of standard input among CSV paths (`-`, as command-line tools take it), and how messages call it. */
+export const STDIN_PATH = '-';
+const STDIN_NAME = 'standard input';
+
+/** How a CSV path reads in messages and JSON output: standard input by its name, a file by its absolute path. */
+export function csvSource(path: string, absolute: (p: string) => string = (p) => p): string {
+  return path === STDIN_PATH ? STDIN_NAME : absolute(path);
+}
+
+/** Reads a CSV file of numeric features plus a label column (see parseCsv); `-` reads standard input to its end. */
 export function readCsv(path: string, opts: CsvOptions = {}): CsvData {
+  if (path === STDIN_PATH) return parseCsv(readStdin(), STDIN_NAME, opts);
   let size: number;
   try {
     const st = statSync(path);
-    if (!st.isFile()) throw new TreegateError(`${path} is not a regular file`, 'pass a CSV file');
+    if (!st.isFile()) throw new TreegateError(`${path} is not a regular file`, `pass a CSV file (or ${STDIN_PATH} to read standard input)`);
     size = st.size;
   } catch (e) {
     if (e instanceof TreegateError) throw e;
@@ -20,3 +30,29 @@ export function readCsv(path: string, opts: CsvOptions = {}): CsvData {
   return parseCsv(readFileSync(path, 'utf8'), path, opts);
 }
 
+/** Standard input to its end, as UTF-8 text (a pipe, a redirected file or a terminal), at most MAX_CSV_BYTES. */
+function readStdin(): string {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const wait = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    const chunk = Buffer.allocUnsafe(1 << 20);
+    let n: number;
+    try {
+      n = readSync(0, chunk, 0, chunk.length, null);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') { // a non-blocking pipe with nothing in it yet
+        Atomics.wait(wait, 0, 0, 5);
+        continue;
+      }
+      if (code === 'EOF') break; // (Windows: a closed pipe)
+      throw new TreegateError(`cannot read CSV from ${STDIN_NAME}: ${osReason(e)}`);
+    }
+    if (n === 0) break;
+    total += n;
+    if (total > MAX_CSV_BYTES) throw new TreegateError(`${STDIN_NAME}: over the 1 GiB limit of the CSV reader`, 'split the data or sample it');
+    chunks.push(chunk.subarray(0, n));
+  }
+  return Buffer.concat(chunks, total).toString('utf8');
+}

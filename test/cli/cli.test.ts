@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFil
 import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import { commandLine } from '../../src/cli/experiment.js';
-import { cli, cliEnv, describeRun, expectUsageError, lastJson, tmp, type CliResult, reEscape } from './run.js';
+import { cli, cliEnv, cliStdin, describeRun, expectUsageError, lastJson, tmp, type CliResult, reEscape } from './run.js';
 import { defaultMnistDir, MNIST_FILES } from '../../src/data/mnist.js';
 import { encodeSafetensors } from '../../src/io/safetensors.js';
 import { MODEL_FORMAT } from '../../src/io/model-file.js';
@@ -575,6 +575,17 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   });
   assert.equal(agree / 40, lastJson(ev).testAccuracy, 'predict and eval classify alike');
   assert.match(pr.stderr, /predicted 40 examples of .*features\.csv: /);
+  // - reads standard input, for predict and eval alike
+  const piped = cliStdin(readFileSync(join(dir, 'features.csv'), 'utf8'), 'predict', '--model', model, '--csv', '-', '--probabilities');
+  assert.equal(piped.status, 0, describeRun(piped));
+  assert.equal(piped.stdout, pr.stdout);
+  assert.match(piped.stderr, /predicted 40 examples of standard input: /);
+  const evPiped = cliStdin(readFileSync(join(dir, 'test.csv'), 'utf8'), 'eval', '--model', model, '--csv', '-', '--json');
+  assert.equal(evPiped.status, 0, describeRun(evPiped));
+  assert.equal(lastJson(evPiped).testAccuracy, lastJson(ev).testAccuracy);
+  const bad = cliStdin('1,x\n', 'predict', '--model', model, '--csv', '-');
+  assert.equal(bad.status, 2, describeRun(bad));
+  assert.match(bad.stderr, /standard input:1, column 2: 'x' is not a number/);
   const pj = cli('predict', '--model', model, '--csv', join(dir, 'features.csv'), '--json', '--out', join(dir, 'pred.csv'));
   assert.equal(pj.status, 0, describeRun(pj));
   assert.deepEqual(lastJson(pj).predictions, lines.slice(1).map((l) => l.split(',')[0]));
