@@ -1,5 +1,6 @@
 import { check, checkInt, checkKeys, TreegateError } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
+import { firstNonFinite } from '../core/tensor.js';
 import type { DataInfo } from '../layers/model.js';
 import { readCsv } from './csv-file.js';
 import { computeNormalization, normalizeInPlace, splitValidation, takeFirst, type Dataset, type Normalization } from './dataset.js';
@@ -131,13 +132,17 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
   // a CSV's columns have scales of their own: each is standardized apart; image pixels share one scale
   const normalization = dataset === 'csv' ? computeNormalization(train, scale, true) : computeNormalization(train, scale);
   // NOTE: in place: validation is a fresh copy from the split, train reuses `all`'s arrays, test is ours alone
-  return {
-    dataset,
-    train: normalizeInPlace(train, normalization),
-    validation: normalizeInPlace(validation, normalization),
-    test: normalizeInPlace(test!, normalization),
-    normalization, inputSize: all.x.cols, numClasses: all.numClasses, labels, features, heldOut,
-  };
+  const sets = { train: normalizeInPlace(train, normalization), validation: normalizeInPlace(validation, normalization), test: normalizeInPlace(test!, normalization) };
+  // a value far outside the training split's range overflows float32 once standardized: said now, not after training
+  for (const [name, set] of Object.entries(sets)) {
+    const bad = firstNonFinite(set.x);
+    if (!bad) continue;
+    const feature = features ? ` ('${features[bad.col]}')` : '';
+    const where = name === 'test' && o.testCsv ? `${o.testCsv}'s example ${bad.row + 1}` : `the ${name} split's example ${bad.row + 1}`;
+    throw new TreegateError(`${where}, feature ${bad.col + 1}${feature}, is ${bad.value} once standardized by the training split's mean and ` +
+      'standard deviation: a value far outside the range of the training data', 'correct or remove that value');
+  }
+  return { dataset, ...sets, normalization, inputSize: all.x.cols, numClasses: all.numClasses, labels, features, heldOut };
 }
 
 /** MNIST prepared as `treegate train` does by default. */

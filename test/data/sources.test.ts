@@ -145,6 +145,11 @@ test('prepareData(csv): seeded test hold-out, normalization from the training sp
     assert.equal(t.test.x.rows, 2);
     assert.deepEqual(Array.from(t.test.y), [1, 0]);
     rejects(() => prepareData({ dataset: 'csv', csv: join(dir, 'train.csv'), testCsv: join(dir, 'bad.csv') }, new Rng(1)), /the label 'z' is not one of the model's classes/);
+    // a test value within float32 that overflows once standardized by the training split: named before any training
+    writeFileSync(join(dir, 'narrow.csv'), 'u,v,label\n' + rows.map((r, i) => `${i % 5},${(i % 3) * 1e-3},${r.split(',')[2]}`).join('\n'));
+    writeFileSync(join(dir, 'far.csv'), 'u,v,label\n1,0.001,a\n1,3e38,b\n');
+    rejects(() => prepareData({ dataset: 'csv', csv: join(dir, 'narrow.csv'), testCsv: join(dir, 'far.csv') }, new Rng(1)),
+      /far\.csv's example 2, feature 2 \('v'\), is Infinity once standardized by the training split's mean and standard deviation/);
     rejects(() => prepareData({ dataset: 'csv' }, new Rng(1)), /the csv dataset needs a training file \(pass it as csv: --csv FILE in the CLI\)/);
     writeFileSync(join(dir, 'sorted.csv'), 'u,v,label\n' + ['a', 'b'].flatMap((l) => Array.from({ length: 30 }, (_, i) => `${i},${i % 7},${l}`)).join('\n'));
     rejects(() => prepareData({ dataset: 'csv', csv: join(dir, 'sorted.csv'), limit: 20 }, new Rng(1)),
