@@ -8,6 +8,7 @@ import type { Dataset } from './dataset.js';
  */
 export interface CsvData { data: Dataset; labels: string[]; features: string[]; header: boolean }
 
+/** How parseCsv and readCsv read a file: which column holds the label, and what the file must match (a model's features and classes). */
 export interface CsvOptions {
   /** the known classes (e.g. from the training file): a label outside them is an error; default: collected from this file */
   labels?: string[];

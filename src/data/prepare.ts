@@ -12,6 +12,7 @@ import { loadMnist, loadMnistTest } from './mnist.js';
 export const DATASETS = ['mnist', 'fashion-mnist', 'memorization', 'csv'] as const;
 export type DatasetName = typeof DATASETS[number];
 
+/** A dataset as prepareData returns it: split, normalized by the training split, with the names a CSV file gave. */
 export interface PreparedData {
   dataset: DatasetName;
   train: Dataset;
@@ -33,6 +34,7 @@ export interface PreparedData {
   heldOut: Dataset | null;
 }
 
+/** Which dataset prepareData loads and how it splits it (the CLI's flags in the field notes). */
 export interface PrepareOptions {
   /** default mnist */
   dataset?: DatasetName;

@@ -16,8 +16,13 @@ export type { InputNormalization } from '../core/normalization.js';
  * What a model was trained on, so eval can find its test set: the dataset name, and a CSV file's class names
  * (index = class) and feature names (its header's, in column order; where it had one).
  */
+/** What a model was trained on: the dataset's name, and a CSV file's class and feature names (see dataInfo). */
 export interface DataInfo { dataset: string; labels?: string[]; features?: string[] }
 
+/**
+ * A model, as `new Model(config, rng)` builds it and its file records it (docs/format.md §3): the layers in order,
+ * with how its inputs are normalized and what it was trained on. `mlpConfig` makes one.
+ */
 export interface ModelConfig {
   inputSize: number;
   numClasses: number;

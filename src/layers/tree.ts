@@ -38,6 +38,7 @@ export interface TreeOptions {
   straightThrough?: boolean;
 }
 
+/** The tree-gated layer of the block comment above (and `flat`, its ablation); built by Model from a TreeConfig. */
 export class TreeGated implements Layer {
   readonly kind: 'tree' | 'flat';
   /** flat: the nodes are the 2^k leaves only, each example uses one */

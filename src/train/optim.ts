@@ -6,6 +6,7 @@ import type { Param } from '../layers/param.js';
 
 export type OptimizerKind = 'sgd' | 'adam';
 
+/** The optimizer of a training run: `{ kind: 'adam' }` or `{ kind: 'sgd' }`, each with its own settings (another's are refused). */
 export interface OptimizerConfig {
   kind: OptimizerKind;
   /** SGD momentum μ (default 0.9) */
