@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, unlinkSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { totalmem } from 'node:os';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -9,8 +9,9 @@ import { Rng } from '../core/rng.js';
 import { MEMORIZATION_DEFAULTS } from '../data/memorization.js';
 import { formatCsv } from '../data/csv.js';
 import { DATASETS, dataInfo, datasetShape, prepareData, type DatasetName, type PreparedData } from '../data/prepare.js';
-import { checkWritableDir, checkWritableFile, fileSource, missingAncestor, removeEmptyFolders, sameFile, writeFilesAtomic, type FileContents } from '../io/atomic.js';
-import { encodeModelParts } from '../io/model-codec.js';
+import { checkWritableDir, checkWritableFile, fileSource, checkReplaceable, missingAncestor, removeEmptyFolders, sameFile, writeFilesAtomic, type FileContents } from '../io/atomic.js';
+import { encodeModelParts, MODEL_FORMAT } from '../io/model-codec.js';
+import { safetensorsMetadata } from '../io/safetensors.js';
 import { denseOfEqualParams, parameterCount } from '../layers/equal-params.js';
 import { Model, mlpConfig, paramShapes, type MlpOptions, type ModelConfig } from '../layers/model.js';
 import { listCheckpoints, loadNewestCheckpoint, newestCheckpointExtra, writeCheckpoint, type LoadedCheckpoint, type RunState } from '../io/checkpoint.js';
@@ -291,6 +292,46 @@ function checkMemory(config: ModelConfig, o: TrainCliOptions): void {
     `more than this machine's ${gib(total)} of memory`, 'lower --depth or the --hidden widths');
 }
 
+/** Whether `path` is a safetensors file whose metadata names this library's model format. */
+function isModelFile(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    return safetensorsMetadata(fileSource(fd, fstatSync(fd).size, path), path).format === MODEL_FORMAT;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * A run replaces the model, metrics and result files in its --out folder only where they are a treegate run's (an
+ * earlier run's, or a model saved through the API): `--out .` in a folder of someone's own result.json is an error.
+ */
+function checkRunFiles(out: string, modelPath: string, metricsPath: string, resultPath: string): void {
+  const text = (head: Buffer) => head.toString('utf8');
+  const resultOurs = (head: Buffer) => {
+    try {
+      const r: unknown = JSON.parse(text(head));
+      return typeof r === 'object' && r !== null && 'testAccuracy' in r && 'modelPath' in r;
+    } catch {
+      return false;
+    }
+  };
+  const files: Array<[string, number, (head: Buffer) => boolean]> = [
+    [modelPath, 8, () => isModelFile(modelPath)],
+    [metricsPath, 32, (head) => /^\{"type":"(step|epoch)"/.test(text(head))],
+    [resultPath, 64 << 20, resultOurs],
+  ];
+  for (const [path, length, ours] of files) {
+    checkReplaceable(path, length, ours, {
+      problem: `--out ${out} holds ${basename(path)}, which is not a treegate run's: training would replace it`,
+      fix: 'choose another --out, or move that file away first',
+    });
+  }
+}
+
 async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   const log = (s: string) => process.stderr.write(s + '\n');
   rejectIdleOptions(given, cmd);
@@ -376,6 +417,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
       `move the file out of ${out} first, or choose another --out`);
   }
   for (const f of written) checkWritableFile(f); // OUT created if missing; checked before the training
+  if (!resumed) checkRunFiles(out, modelPath, metricsPath, resultPath);
   // a new run must not mix its checkpoints with an earlier run's: resume would pick the wrong one. Without
   // --checkpoint-every the run writes one only when interrupted, and not into such a folder.
   const earlierCheckpoints = resumed === null && listCheckpoints(checkpointDir).length > 0;

@@ -179,16 +179,28 @@ test('outputs that cannot be written are found before training; a model that ove
     /model\.safetensors exists and is not a file/);
   assert.ok(!r.stderr.includes('training on'), r.stderr);
 
+  // files in --out that are not a run's are not replaced: refused before any data is read
+  const theirs = tmp('their-folder');
+  mkdirSync(theirs);
+  writeFileSync(join(theirs, 'result.json'), '{"mine": true}\n');
+  const mem = ['train', '--dataset', 'memorization', '--examples', '600', '--input-size', '16', '--classes', '4', '--hidden', '32', '--depth', '2'];
+  const refused = expectUsageError([...mem, '--out', theirs], /--out .*their-folder holds result\.json, which is not a treegate run's: training would replace it \(choose another --out/);
+  assert.ok(!refused.stderr.includes('training on'), refused.stderr);
+  writeFileSync(join(theirs, 'result.json'), '');
+  writeFileSync(join(theirs, 'model.safetensors'), 'a model of some other tool');
+  expectUsageError([...mem, '--out', theirs], /holds model\.safetensors, which is not a treegate run's/);
+  assert.deepEqual(readdirSync(theirs).sort(), ['model.safetensors', 'result.json']);
+
   const nan = tmp('nan-model');
-  mkdirSync(nan);
-  writeFileSync(join(nan, 'model.safetensors'), 'an earlier model');
-  const n = cli('train', '--dataset', 'memorization', '--examples', '600', '--input-size', '16', '--classes', '4', '--hidden', '32',
-    '--depth', '2', '--epochs', '2', '--lr', '1e30', '--on-nonfinite', 'skip', '--out', nan, '--json');
+  const earlier = cli(...mem, '--epochs', '1', '--out', nan);
+  assert.equal(earlier.status, 0, describeRun(earlier));
+  const earlierModel = readFileSync(join(nan, 'model.safetensors'));
+  const n = cli(...mem, '--epochs', '2', '--lr', '1e30', '--on-nonfinite', 'skip', '--out', nan, '--json');
   assert.equal(n.status, 3, describeRun(n));
   assert.match(n.stderr, /error: the trained model's test loss is NaN: its outputs overflow \(\d+ steps were skipped\); nothing was saved/);
   assert.match(n.stderr, /lower --lr/);
   assert.equal(n.stdout, '');
-  assert.equal(readFileSync(join(nan, 'model.safetensors'), 'utf8'), 'an earlier model', 'the earlier model is kept');
+  assert.deepEqual(readFileSync(join(nan, 'model.safetensors')), earlierModel, 'the earlier model is kept');
 });
 
 test('--verbose prints the stack trace of a TreegateError', () => {
