@@ -260,7 +260,9 @@ export class Model {
     return { classes, probabilities };
   }
 
+  /** Weights and biases of every layer (gaters and routers included). */
   parameterCount(): number {
+    this.alive();
     return this.layers.reduce((a, l) => a + l.parameterCount(), 0);
   }
 

@@ -131,6 +131,7 @@ test('a disposed model cannot be saved or trained; tree layer indices may not re
   m.dispose();
   rejects(() => encodeModel(m), /this model was disposed/);
   rejects(() => m.params(), /this model was disposed/);
+  rejects(() => m.parameterCount(), /this model was disposed/);
   rejects(() => mlpConfig({ inputSize: D, numClasses: C, hidden: [12], treeLayers: [2, 2], depth: 2 }), /tree layer indices repeat: 2, 2/);
 });
 
