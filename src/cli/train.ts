@@ -597,7 +597,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   if (!Number.isFinite(test.loss) && !trainer.progress.skippedSteps) {
     // training stayed finite at every step (or it would have stopped): the test examples are what overflows
     log(`treegate: warning: the model's outputs overflow on the test set (its loss is ${test.loss}) though every training step ` +
-      'stayed finite: test examples far outside the training data? (`treegate predict` marks the rows whose outputs overflow)');
+      'stayed finite: test examples far outside the training data? (`treegate predict` on the test file counts them)');
   } else if (!Number.isFinite(test.loss)) {
     // (with --on-nonfinite skip: the skipped steps kept the weights finite, yet they grew until the outputs overflow)
     log(`treegate: error: the trained model's test loss is ${test.loss}: its outputs overflow` +
