@@ -1,4 +1,4 @@
-import { check, shown } from './errors.js';
+import { check, shown, TreegateError } from './errors.js';
 /**
  * Seeded PRNG: xoshiro128** (Blackman & Vigna) seeded through splitmix32.
  * Integer arithmetic only, so a seed gives the same stream on every JS engine;
@@ -58,7 +58,8 @@ export class Rng {
 
   /** Uniform integer in [0, n), unbiased (rejection sampling). */
   int(n: number): number {
-    if (n <= 1) return 0;
+    if (!(n >= 1 && n <= 4294967296 && Number.isInteger(n))) throw new TreegateError(`Rng.int(n) draws from [0, n): n must be an integer in [1, 2^32], got ${shown(n)}`);
+    if (n === 1) return 0;
     const limit = 4294967296 - (4294967296 % n);
     for (;;) {
       const r = this.nextU32();

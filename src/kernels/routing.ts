@@ -1,3 +1,5 @@
+import { shown, TreegateError } from '../core/errors.js';
+
 /**
  * Routing for tree-gated layers (DESIGN §2): bits → leaf index → stable sort
  * by leaf → one contiguous row range per non-empty node. Routing selects rows; it
@@ -145,10 +147,12 @@ export class Routing {
 
 /** Number of nodes of a complete binary tree of depth k: 2^(k+1) − 1. */
 export function nodeCount(k: number): number {
+  if (!(Number.isInteger(k) && k >= 0 && k <= 30)) throw new TreegateError(`nodeCount(k): the depth k must be an integer in [0, 30], got ${shown(k)}`);
   return 2 ** (k + 1) - 1;
 }
 
-/** Depth of heap-ordered node t. */
+/** Depth of heap-ordered node t (the root 0, its children 1 and 2, …). */
 export function nodeDepth(t: number): number {
+  if (!(Number.isInteger(t) && t >= 0 && t < 2 ** 31 - 1)) throw new TreegateError(`nodeDepth(t): a node index must be an integer in [0, 2^31 − 1), got ${shown(t)}`);
   return 31 - Math.clz32(t + 1);
 }

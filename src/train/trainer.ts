@@ -1,4 +1,4 @@
-import { check, checkInt, checkKeys, checkNumber, TreegateError } from '../core/errors.js';
+import { check, checkInt, checkKeys, checkNumber, shown, TreegateError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { checkLabels, checkShape, firstNonFinite, matrix } from '../core/tensor.js';
 import { backend } from '../kernels/backend.js';
@@ -127,6 +127,11 @@ export class Trainer {
     // required by the types; plain JavaScript can leave them out: named here, not an internal error a step later
     check(opts.schedule === 'constant' || opts.schedule === 'cosine', `unknown learning-rate schedule '${opts.schedule}'`, "set schedule: 'constant' or 'cosine'");
     check(typeof opts.optimizer === 'object' && opts.optimizer !== null, 'no optimizer in the training options', "set optimizer: { kind: 'adam' } (or 'sgd')");
+    for (const key of ['beforeStep', 'onStep', 'onEpoch'] as const) {
+      const f = opts[key];
+      check(f === undefined || typeof f === 'function', `training option ${key} must be a function, got ${shown(f)}`,
+        `pass a callback, e.g. ${key}: (${key === 'beforeStep' ? 'step, x, labels' : key === 'onStep' ? 's' : 'e'}) => { … }, or leave it out`);
+    }
     // the data and labels are checked here, not an epoch later when the validation set is first read
     for (const [set, what] of [[data, 'training set'], [validation, 'validation set']] as const) {
       if (!set) continue;

@@ -179,4 +179,7 @@ test('nodeCount and nodeDepth', () => {
     assert.equal(nodeDepth(2 ** d - 1), d, `first node of depth ${d}`);
     assert.equal(nodeDepth(2 ** (d + 1) - 2), d, `last node of depth ${d}`);
   }
+  // a negative or fractional argument gave a count or depth that is none (nodeCount(-1) = 0, nodeDepth(-1) = 0)
+  for (const k of [-1, 1.5, Number.NaN, 31]) assert.throws(() => nodeCount(k), /nodeCount\(k\): the depth k must be an integer in \[0, 30\]/);
+  for (const t of [-1, 0.5, Number.NaN, 2 ** 31]) assert.throws(() => nodeDepth(t), /nodeDepth\(t\): a node index must be an integer/);
 });

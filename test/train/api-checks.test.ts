@@ -221,6 +221,10 @@ test('misspelt settings, a wrong mode, missing arguments: named, not ignored or 
   rejects(() => new Trainer(model(), { x, y }, null, { ...OPTS, optimizer: { kind: 'adam', beta: 0.5 } } as TrainOptions, new Rng(1)),
     /optimizer config: unknown setting "beta"/);
   rejects(() => new Trainer(model(), { x, y }, null, OPTS, undefined as unknown as Rng), /a Trainer needs an Rng/);
+  // a callback that is not one was met as a TypeError after the first epoch's work
+  rejects(() => new Trainer(model(), { x, y }, null, { ...OPTS, onEpoch: 5 } as unknown as TrainOptions, new Rng(1)),
+    /training option onEpoch must be a function, got 5.*onEpoch: \(e\) =>/s);
+  rejects(() => new Trainer(model(), { x, y }, null, { ...OPTS, onStep: {} } as unknown as TrainOptions, new Rng(1)), /onStep must be a function, got an object/);
   // the data side alike: a misspelt setting would quietly load all of MNIST, or read another label column
   rejects(() => prepareData({ datset: 'memorization', limti: 100 } as PrepareOptions, new Rng(1)), /data options: unknown settings "datset", "limti"/);
   rejects(() => prepareData({ dataset: 'memorization', memorization: { clases: 3 } } as unknown as PrepareOptions, new Rng(1)),
@@ -259,6 +263,9 @@ test('Rng: a state must be four integers in [0, 2^32); a seed is one integer', (
   rejects(() => new Rng([1.5]), /an Rng state must be four integers in \[0, 2\^32\), got \[1\.5\].*new Rng\(42\)/s);
   rejects(() => new Rng([7, Number.NaN, -1, 0]), /got \[7, NaN, -1, 0\]/);
   rejects(() => Rng.fromState({ s: [1, 2, 3, 4], spare: 'x' as unknown as number }), /spare null or a finite number/);
+  // int(0) has no value to draw from: it returned 0, an index into nothing
+  for (const n of [0, -1, 2.5, Number.NaN, 2 ** 32 + 1]) rejects(() => new Rng(1).int(n), /Rng\.int\(n\) draws from \[0, n\): n must be an integer in \[1, 2\^32\]/);
+  assert.equal(new Rng(1).int(1), 0);
   const r = new Rng(9);
   r.normal();
   const copy = Rng.fromState(r.getState());
