@@ -51,6 +51,11 @@ if (words[0] === 'help' && words[1] !== undefined && words[1] !== 'help' && !wor
   process.stderr.write(`treegate: error: unknown command '${words[1]}' (the commands: ${program.commands.map((c) => c.name()).join(', ')})\n`);
   process.exit(USAGE_EXIT);
 }
+// `treegate help help`: commander prints the main help as an error (stderr, exit 1); it is a request for help
+if (words[0] === 'help' && words[1] === 'help') {
+  program.outputHelp();
+  process.exit(0);
+}
 try {
   await program.parseAsync(process.argv);
 } catch (e) {

@@ -60,24 +60,24 @@ export function predictCommand(): Command {
       }
       // six significant digits: what a float32 probability holds, without its float64 tail
       const rows = (c: number) => Array.from(probabilities.data.subarray(c * C, (c + 1) * C), (p) => Number(p.toPrecision(6)));
-      if (o.json) {
-        humanLines(true)(summary);
-        process.stdout.write(JSON.stringify({
-          modelPath: resolve(o.model), csv: csvSource(o.csv, resolve), examples: classes.length, classes: labels, predictions: predicted,
-          ...(o.probabilities ? { probabilities: predicted.map((_, i) => rows(i)) } : {}),
-          ...(o.out !== undefined ? { out: resolve(o.out) } : {}),
-        }) + '\n');
-      }
       const csv = () => [
         ['label', ...(o.probabilities ? labels : [])].map(cell).join(','),
         ...predicted.map((l, i) => [cell(l), ...(o.probabilities ? rows(i).map((p) => String(p)) : [])].join(',')),
       ].join('\n') + '\n';
-      if (o.out !== undefined) {
-        writeFileAtomic(o.out, csv());
-        if (!o.json) humanLines(false)(`${summary}; wrote ${o.out}`);
-      } else if (!o.json) {
-        process.stdout.write(csv());
-        process.stderr.write(summary + '\n');
+      if (o.out !== undefined) writeFileAtomic(o.out, csv());
+      // the summary comes once the results are written: a failed write of standard output (a full disk) is an error
+      // after which no line may say the predictions were made
+      const done = (line: string) => (e?: Error | null) => { if (!e) process.stderr.write(line + '\n'); };
+      if (o.json) {
+        process.stdout.write(JSON.stringify({
+          modelPath: resolve(o.model), csv: csvSource(o.csv, resolve), examples: classes.length, classes: labels, predictions: predicted,
+          ...(o.probabilities ? { probabilities: predicted.map((_, i) => rows(i)) } : {}),
+          ...(o.out !== undefined ? { out: resolve(o.out) } : {}),
+        }) + '\n', done(summary));
+      } else if (o.out !== undefined) {
+        humanLines(false)(`${summary}; wrote ${o.out}`);
+      } else {
+        process.stdout.write(csv(), done(summary));
       }
     }), 'model', 'csv');
 }

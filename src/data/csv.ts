@@ -1,4 +1,4 @@
-import { checkKeys, TreegateError } from '../core/errors.js';
+import { check, checkKeys, shown, TreegateError } from '../core/errors.js';
 import { matrix } from '../core/tensor.js';
 import type { Dataset } from './dataset.js';
 
@@ -18,6 +18,8 @@ export interface CsvOptions {
   features?: number;
   /** the feature names the columns must have, in order, where the file has a header (the training file's) */
   featureNames?: string[];
+  /** what `labels` and `features` came from, for the messages: 'model' (default) or 'training file' (a test file's) */
+  matching?: 'model' | 'training file';
 }
 
 const CSV_HINT = 'expected comma-separated numeric features and one label column per line, an optional header line first';
@@ -72,7 +74,7 @@ function quotedCells(line: string, at: string): string[] {
  * numbers) are refused. Errors name the file, line and column.
  */
 export function parseCsv(text: string, source: string, opts: CsvOptions = {}): CsvData {
-  checkKeys(opts, ['labels', 'labelColumn', 'features', 'featureNames'], 'CSV options');
+  checkKeys(opts, ['labels', 'labelColumn', 'features', 'featureNames', 'matching'], 'CSV options');
   // a UTF-8 byte order mark (Excel's "CSV UTF-8") is not part of the first cell
   const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split(/\r?\n/);
   let lineNo = 0;
@@ -85,6 +87,9 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     return null;
   };
   const labelled = opts.labelColumn !== null;
+  check(opts.matching === undefined || opts.matching === 'model' || opts.matching === 'training file',
+    `CSV options: matching must be 'model' or 'training file', got ${shown(opts.matching)}`);
+  const takes = opts.matching === 'training file' ? 'the training file has' : 'the model takes';
   const hint = labelled ? CSV_HINT : FEATURES_HINT;
   const first = next(), firstAt = lineNo;
   if (!first) throw new TreegateError(`${source}: the file has no data lines`, hint);
@@ -97,14 +102,14 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     // a header names the column that is not the model's, where the model records its features' names
     const names = opts.featureNames;
     const extra = names && first.every((c) => !isNumber(c)) ? first.findIndex((c) => !names.includes(c)) : -1;
-    throw new TreegateError(`${source}:${lineNo}: lines have ${cellCount(width)}, and the model takes ${opts.features} features`,
+    throw new TreegateError(`${source}:${lineNo}: lines have ${cellCount(width)}, and ${takes} ${opts.features} features`,
       sepHint ?? (extra >= 0 ? `column ${extra + 1} ('${first[extra]}') is not one of the model's features (${quoted(names!)}): remove it`
         : width === opts.features + 1
           ? 'one column too many: if the last one is the label, remove it (predict takes the features alone; eval measures accuracy on a labelled file)'
           : `give the file the training file's ${opts.features} feature columns, in the same order`));
   }
   if (labelled && opts.features !== undefined && width !== opts.features + 1) {
-    throw new TreegateError(`${source}:${lineNo}: lines have ${cellCount(width)}, and the model takes ${opts.features} features and a label`,
+    throw new TreegateError(`${source}:${lineNo}: lines have ${cellCount(width)}, and ${takes} ${opts.features} features and a label`,
       width === opts.features
         ? 'each line needs its label too, in the last cell: the file looks like features alone (treegate predict takes those)'
         : `give the file the training file's ${opts.features} feature columns, in the same order, and the label last`);
@@ -250,7 +255,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     const v = byValue.get(key(rawLabels[i]));
     const c = exact.get(rawLabels[i]) ?? (v === -1 ? undefined : v);
     if (c === undefined) {
-      throw new TreegateError(`${source}:${lineOf[i]}: the label '${rawLabels[i]}' is not one of the model's classes`,
+      throw new TreegateError(`${source}:${lineOf[i]}: the label '${rawLabels[i]}' is not one of ${opts.matching === 'training file' ? "the training file's" : "the model's"} classes`,
         `its classes: ${labels.slice(0, 20).join(', ')}${labels.length > 20 ? ', …' : ''}`);
     }
     y[i] = c;

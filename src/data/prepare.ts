@@ -98,7 +98,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     labels = c.labels;
     features = c.header ? c.features : null;
     all = c.data;
-    test = o.testCsv ? readCsv(o.testCsv, { labels, features: c.data.x.cols, ...(features ? { featureNames: features } : {}) }).data : null;
+    test = o.testCsv ? readCsv(o.testCsv, { labels, features: c.data.x.cols, matching: 'training file', ...(features ? { featureNames: features } : {}) }).data : null;
   } else {
     throw new TreegateError(`unknown dataset '${dataset as string}'`, `use one of ${DATASETS.join(', ')}`);
   }

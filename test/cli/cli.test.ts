@@ -233,6 +233,12 @@ test('--help for the program and each command exits 0 and lists the options', ()
     assert.match(r.stdout, new RegExp(`^Usage: treegate${command ? ` ${command}` : ''} \\[options\\]`));
     for (const o of options) assert.ok(r.stdout.includes(o), `${command || 'treegate'} --help lists ${o}`);
   }
+  // `help COMMAND` and `help help` alike: help on stdout, exit 0 (commander printed `help help` as an error)
+  for (const args of [['help', 'train'], ['help', 'help'], ['help']]) {
+    const r = cli(...args);
+    assert.equal(r.status, 0, describeRun(r));
+    assert.match(r.stdout, new RegExp(`^Usage: treegate${args[1] === 'train' ? ' train' : ''} \\[options\\]`));
+  }
   const v = cli('--version');
   assert.equal(v.status, 0);
   assert.match(v.stdout, /^\d+\.\d+\.\d+/);

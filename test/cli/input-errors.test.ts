@@ -147,12 +147,17 @@ test('stdout: a failed write exits non-zero with one line; a closed pipe exits q
   const args = ['inspect', '--model', model, '--no-usage'];
   if (existsSync('/dev/full')) {
     const full = openSync('/dev/full', 'w');
+    const features = tmp('features.csv');
+    writeFileSync(features, '1,2,3\n4,5,6\n');
     try {
-      const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args],
-        { cwd: ROOT, encoding: 'utf8', timeout: 120_000, stdio: ['ignore', full, 'pipe'] });
-      assert.equal(r.status, 2, r.stderr);
-      assert.match(r.stderr, /^treegate: error: cannot write to standard output: ENOSPC/);
-      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      // predict's "predicted 2 examples" line comes only once its results are written
+      for (const a of [args, ['predict', '--model', model, '--csv', features], ['predict', '--model', model, '--csv', features, '--json']]) {
+        const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...a],
+          { cwd: ROOT, encoding: 'utf8', timeout: 120_000, stdio: ['ignore', full, 'pipe'] });
+        assert.equal(r.status, 2, r.stderr);
+        assert.match(r.stderr, /^treegate: error: cannot write to standard output: ENOSPC/);
+        assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+      }
     } finally {
       closeSync(full);
     }

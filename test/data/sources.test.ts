@@ -85,6 +85,7 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   rejects(() => parseCsv('1;2;a\n3;4;b\n', 's.csv'), /s\.csv:1: a line has 1 cell.*this line holds ';'/);
   rejects(() => parseCsv('1\t2\ta\n', 't.csv'), /this line holds '\\t'/);
   // a file of another width than the model's inputs, and one without its label column
+  rejects(() => parseCsv('1,2\n', 'f.csv', { matching: 'test' as 'model' }), /CSV options: matching must be 'model' or 'training file', got "test"/);
   rejects(() => parseCsv('1,2,3,a\n', 'f.csv', { features: 2 }), /f\.csv:1: lines have 4 cells, and the model takes 2 features and a label \(give the file the training file's 2 feature/);
   rejects(() => parseCsv('1,2\n3,4\n', 'f.csv', { features: 2, labels: ['a', 'b'] }), /lines have 2 cells.*looks like features alone/);
   // pandas' habits: column numbers as a header, a row index as the first column
@@ -144,7 +145,11 @@ test('prepareData(csv): seeded test hold-out, normalization from the training sp
     const t = prepareData({ dataset: 'csv', csv: join(dir, 'train.csv'), testCsv: join(dir, 'test.csv') }, new Rng(1));
     assert.equal(t.test.x.rows, 2);
     assert.deepEqual(Array.from(t.test.y), [1, 0]);
-    rejects(() => prepareData({ dataset: 'csv', csv: join(dir, 'train.csv'), testCsv: join(dir, 'bad.csv') }, new Rng(1)), /the label 'z' is not one of the model's classes/);
+    rejects(() => prepareData({ dataset: 'csv', csv: join(dir, 'train.csv'), testCsv: join(dir, 'bad.csv') }, new Rng(1)),
+      /the label 'z' is not one of the training file's classes \(its classes: a, b, c\)/);
+    writeFileSync(join(dir, 'wide.csv'), 'u,v,w,label\n1,2,3,a\n');
+    rejects(() => prepareData({ dataset: 'csv', csv: join(dir, 'train.csv'), testCsv: join(dir, 'wide.csv') }, new Rng(1)),
+      /wide\.csv:1: lines have 4 cells, and the training file has 2 features and a label/);
     // a test value within float32 that overflows once standardized by the training split: named before any training
     writeFileSync(join(dir, 'narrow.csv'), 'u,v,label\n' + rows.map((r, i) => `${i % 5},${(i % 3) * 1e-3},${r.split(',')[2]}`).join('\n'));
     writeFileSync(join(dir, 'far.csv'), 'u,v,label\n1,0.001,a\n1,3e38,b\n');
