@@ -21,7 +21,7 @@ import { measure } from './timing.js';
  * For each: inference (forward in 'infer' mode) and a training step (forward,
  * backward with the input gradient, lazy Adam step and clearing of the touched
  * gradients). Candidates of one k are timed interleaved (A B C A B C …) by the
- * benchmarks' helper (src/experiments/timing.ts), each figure the median of
+ * benchmarks' helper (measure), each figure the median of
  * the rounds after a warm-up; the seed changes weights and inputs.
  * Measured with the backend in use (see the report's meta). The full run stops
  * at k = 8: beyond, building the layers (1–2 GB of weights each, drawn in JS)

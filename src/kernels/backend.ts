@@ -63,8 +63,8 @@ export interface Backend {
   readonly sgdUpdate: typeof sgdUpdate;
   readonly adamUpdate: typeof adamUpdate;
   /**
-   * Optional: the rows from which the tree layer trains a node on path sums by default (src/layers/path-sums.ts,
-   * collapseFrom; without it 32). A backend whose products are slow beside its memory gains from collapsing smaller
+   * Optional: the rows from which the tree layer trains a node on path sums by default (its collapseFrom;
+   * without it 32). A backend whose products are slow beside its memory gains from collapsing smaller
    * nodes.
    */
   readonly collapseRows?: number;
@@ -121,7 +121,7 @@ export function backendNames(): string[] {
   return [...registry.keys()];
 }
 
-/** The backend layers use now; on first use without a choice, the default chooser picks it (js, or auto once src/kernels/select.ts is loaded). */
+/** The backend layers use now; on first use without a choice, the default chooser picks it (js, or the fastest this platform has once treegate's Node or browser entry is imported). */
 export function backend(): Backend {
   return (current ??= chooseDefault());
 }

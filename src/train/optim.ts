@@ -26,7 +26,8 @@ export interface OptimizerConfig {
  * and Adam's bias correction uses that count, as sparse optimizers do.
  * Untouched slots — weights and optimizer state — stay bit-identical.
  *
- * The update formulas are in src/kernels/optim.ts (the backend runs them).
+ * The updates are the usual SGD (momentum, weight decay) and Adam ones, per slot as above; the backend in use
+ * runs them (its sgdUpdate and adamUpdate kernels).
  */
 export class Optimizer {
   readonly kind: OptimizerKind;
