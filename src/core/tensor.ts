@@ -11,6 +11,7 @@ export interface Matrix {
   readonly data: Float32Array;
 }
 
+/** A rows × cols matrix over `data` (a Float32Array of at least rows·cols floats; the first rows·cols are its entries), or over new zeros. */
 export function matrix(rows: number, cols: number, data?: Float32Array): Matrix {
   checkDims(rows, cols, 'matrix');
   if (data === undefined) data = new Float32Array(rows * cols);

@@ -32,6 +32,10 @@ export const ACCURACY_VARIANTS = [
   { name: 'flat, 3× lr', routed: 'flat' as const, gamma: 1, lrScale: 3 },
 ];
 
+/**
+ * Runs experiment 2 (held-out accuracy against depth, tree vs flat, with depth-scaled weight decay) over `seeds`;
+ * `treegate experiment accuracy` calls it and writes what it returns (completeResult) to results.json.
+ */
 export async function runAccuracy(o: ExperimentOptions, seeds: number[]): Promise<ExperimentRun> {
   const s = settingsWith(accuracySettings(o.quick), o.override, 'accuracy');
   const settings = { ...s, model: 'MLP 784 → 256 → 256 → 10, layer 2 routed, projection gating (fixed); adam, cosine schedule' };

@@ -35,6 +35,10 @@ export const GATING_VARIANTS = [
   { name: 'projection + straight-through', gating: 'projection' as const, straightThrough: true },
 ];
 
+/**
+ * Runs experiment 3 (where the gating bits come from: units, projection, projection + straight-through) over
+ * `seeds`; `treegate experiment gating` calls it and writes what it returns (completeResult) to results.json.
+ */
 export async function runGating(o: ExperimentOptions, seeds: number[]): Promise<ExperimentRun> {
   const s = settingsWith(gatingSettings(o.quick), o.override, 'gating');
   const settings = { ...s, model: `MLP 784 → 256 → 256 → 10, layer 2 a depth-${s.depth} tree; adam, cosine schedule` };

@@ -38,6 +38,10 @@ export function memorizationSettings(quick: boolean) {
 
 export const MEMORIZATION_KINDS = ['tree', 'flat', 'moe', 'dense'] as const;
 
+/**
+ * Runs experiment 1 (how much of a random labelling tree, flat, moe and dense store against depth) over `seeds`;
+ * `treegate experiment memorization` calls it and writes what it returns (completeResult) to results.json.
+ */
 export async function runMemorization(o: ExperimentOptions, seeds: number[]): Promise<ExperimentRun> {
   const s = settingsWith(memorizationSettings(o.quick), o.override, 'memorization');
   const settings = {

@@ -59,6 +59,11 @@ async function timeInterleaved(names: string[], fs: Array<() => void>, rounds: n
   return ms.map((m) => m.ms);
 }
 
+/**
+ * Runs experiment 4 (time per example against parameters: tree, moe and dense layers, inference and training step)
+ * over `seeds`, on the backend in use; `treegate experiment speed` calls it and writes what it returns
+ * (completeResult) to results.json.
+ */
 export async function runSpeed(o: ExperimentOptions, seeds: number[]): Promise<ExperimentRun> {
   const s = settingsWith(speedSettings(o.quick), o.override, 'speed');
   const n = s.width, N = s.batch;

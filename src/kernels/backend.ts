@@ -117,6 +117,7 @@ export function getBackend(name: string): Backend | undefined {
   return registry.get(name);
 }
 
+/** The names of the registered backends ('js' always; 'wasm' and 'native' where loaded), in registration order. */
 export function backendNames(): string[] {
   return [...registry.keys()];
 }

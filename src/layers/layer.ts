@@ -91,6 +91,7 @@ export interface RoutedLayer extends Layer {
   restoreUsage(counts: ArrayLike<number>[]): void;
 }
 
+/** Whether a layer routes examples (tree, flat, moe): it counts leaf usage, which reports and checkpoints keep. */
 export function isRouted(l: Layer): l is RoutedLayer {
   return typeof (l as Partial<RoutedLayer>).leafUsage === 'function';
 }
