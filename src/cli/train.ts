@@ -14,6 +14,7 @@ import { encodeModelParts, MODEL_FORMAT } from '../io/model-codec.js';
 import { safetensorsMetadata } from '../io/safetensors.js';
 import { denseOfEqualParams, parameterCount } from '../layers/equal-params.js';
 import { Model, mlpConfig, paramShapes, type MlpOptions, type ModelConfig } from '../layers/model.js';
+import type { Matrix } from '../core/tensor.js';
 import { listCheckpoints, loadNewestCheckpoint, newestCheckpointExtra, writeCheckpoint, type LoadedCheckpoint, type RunState } from '../io/checkpoint.js';
 import { registerAvailableBackends, type BackendChoice } from '../kernels/select.js';
 import { NonFiniteError, Trainer, type EpochMetrics, type NonFinitePolicy } from '../train/trainer.js';
@@ -130,7 +131,8 @@ const PATHS = ['csv', 'testCsv', 'dataDir', 'out'] as const;
 
 /**
  * Fault injection for the tests of non-finite handling: TREEGATE_FAULT_NAN=weight:S puts a NaN into the
- * first weight before step S, TREEGATE_FAULT_NAN=input:S into that step's batch.
+ * first weight before step S, TREEGATE_FAULT_NAN=input:S into that step's batch, TREEGATE_FAULT_NAN=test:0 makes the
+ * first test example's features float32's largest value once training is done (faultTestSet), where outputs overflow.
  */
 function faultInjection(model: Model): ((step: number, x: Float32Array) => void) | undefined {
   const m = /^(weight|input):(\d+)$/.exec(process.env.TREEGATE_FAULT_NAN ?? '');
@@ -141,6 +143,10 @@ function faultInjection(model: Model): ((step: number, x: Float32Array) => void)
     if (m[1] === 'weight') model.params()[0].data[0] = NaN;
     else x[0] = NaN;
   };
+}
+
+function faultTestSet(x: Matrix): void {
+  if (process.env.TREEGATE_FAULT_NAN === 'test:0') x.data.fill(3.4e38, 0, x.cols);
 }
 
 /** Fault injection for the tests of signals: TREEGATE_FAULT_SIGNAL=SIGINT (or SIGTERM) is sent to this process just before it writes its files. */
@@ -593,6 +599,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   const history = trainer.progress.history;
 
   model.resetUsage();
+  faultTestSet(data.test.x);
   const test = model.evaluate(data.test.x, data.test.y);
   if (!Number.isFinite(test.loss) && !trainer.progress.skippedSteps) {
     // training stayed finite at every step (or it would have stopped): the test examples are what overflows

@@ -157,6 +157,13 @@ test('NaN: the hints say which checkpoint exists, if any, and how to avoid the N
   assert.equal(some.status, 3, describeRun(some));
   assert.match(some.stderr, /the last good checkpoint is .*step-000000006\.safetensors/);
   assert.doesNotMatch(some.stderr, wrong);
+  // a test set that overflows where every training step stayed finite: a warning, and the model is saved
+  const testNaN = tmp('nan-test');
+  const t = cliEnv({ TREEGATE_FAULT_NAN: 'test:0' }, ...SMALL, '--out', testNaN, '--json');
+  assert.equal(t.status, 0, describeRun(t));
+  assert.match(t.stderr, /warning: the model's outputs overflow on the test set \(its loss is (NaN|-?Infinity)\) though every training step stayed finite/);
+  assert.equal(JSON.parse(t.stdout).testLoss, null);
+  assert.ok(existsSync(join(testNaN, 'model.safetensors')));
 });
 
 test('--resume of a finished run whose files another run replaced: an error, not the other run\'s result', () => {
