@@ -86,7 +86,7 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   rejects(() => parseCsv('1\t2\ta\n', 't.csv'), /this line holds '\\t'/);
   // a file of another width than the model's inputs, and one without its label column
   rejects(() => parseCsv('1,2\n', 'f.csv', { matching: 'test' as 'model' }), /CSV options: matching must be 'model' or 'training file', got "test"/);
-  rejects(() => parseCsv('1,2,3,a\n', 'f.csv', { features: 2 }), /f\.csv:1: lines have 4 cells, and the model takes 2 features and a label \(give the file the training file's 2 feature/);
+  rejects(() => parseCsv('1,2,3,a\n', 'f.csv', { features: 2 }), /f\.csv:1: lines have 4 cells, and the model takes 2 features and a label \(give the file the model's 2 feature/);
   rejects(() => parseCsv('1,2\n3,4\n', 'f.csv', { features: 2, labels: ['a', 'b'] }), /lines have 2 cells.*looks like features alone/);
   // pandas' habits: column numbers as a header, a row index as the first column
   rejects(() => parseCsv('0,1,2,3\n0.5,1.5,2,0\n0.25,1,3,1\n', 'p.csv'), /p\.csv:1: this line's features read 0, 1, …, and no other line has its label '3': column numbers/);
