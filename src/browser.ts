@@ -4,25 +4,28 @@
  * on the js reference until useWasm() resolves.
  */
 import { TreegateError } from './core/errors.js';
-import { registerBackend, setBackend } from './kernels/backend.js';
+import { getBackend, registerBackend, setBackend } from './kernels/backend.js';
 import { checkWasmOptions, loadWasmBackendAsync, type WasmBackend, type WasmOptions } from './kernels/wasm/core.js';
 import { workerSource, type ThreadHost } from './kernels/wasm/threads.js';
 
 export * from './portable.js';
 
 /**
- * Loads build/treegate.wasm (shipped as `treegate/treegate.wasm`; pass a fetch Response, its URL, or
- * its bytes), registers the wasm backend and selects it: call it before making or loading a model. With
+ * Loads build/treegate.wasm (shipped as `treegate/treegate.wasm`; pass its URL, fetch(url) or its Response, or
+ * its bytes), registers the wasm backend and selects it: call it before making or loading a model. A backend an
+ * earlier call made stops its web workers. With
  * `treegate/treegate-threads.wasm` (a shared memory) the arrays of models made while it is selected live in
  * the module's memory and are read in place; `options.residentBytes` bounds them, with the copies of other
  * inference tables (default 3.5 GiB, all of wasm32's 4 but the calls' own; 0 copies every array on every call).
  * Those arrays are views of a SharedArrayBuffer: hand a slice() to Web APIs that refuse shared views (TextDecoder,
  * Blob). Given `treegate/treegate-threads.wasm` in a cross-origin isolated page, the kernels run on web workers too
- * (`options.threads`, default navigator.hardwareConcurrency); elsewhere it runs on the page's thread.
+ * (`options.threads`, default navigator.hardwareConcurrency); elsewhere it runs on the page's thread. A page whose
+ * Content-Security-Policy refuses the workers (they need worker-src blob:) runs on its own thread, with a console
+ * warning saying so.
  */
-export async function useWasm(source: Response | ArrayBuffer | Uint8Array | URL | string, options: WasmOptions = {}): Promise<WasmBackend> {
+export async function useWasm(source: Response | PromiseLike<Response> | ArrayBuffer | Uint8Array | URL | string, options: WasmOptions = {}): Promise<WasmBackend> {
   checkWasmOptions(options); // before anything is fetched
-  let src: Response | ArrayBuffer | Uint8Array;
+  let src: Response | PromiseLike<Response> | ArrayBuffer | Uint8Array;
   if (typeof source === 'string' || source instanceof URL) {
     // a relative URL is resolved against the page, as fetch would; Node has no page to resolve it against
     const base = (globalThis as { location?: { href: string } }).location?.href;
@@ -49,10 +52,22 @@ export async function useWasm(source: Response | ArrayBuffer | Uint8Array | URL 
   } else {
     src = source;
   }
-  const b = await loadWasmBackendAsync(src, options, browserThreadHost());
+  const host = browserThreadHost();
+  const b = await loadWasmBackendAsync(src, options, host);
   await b.whenStarted(); // its web workers up before the page's next synchronous call
+  const { threads, workersUp } = b.info();
+  if (workersUp < threads - 1) {
+    // the kernels would wait for workers that never come; they run on the page's thread instead, and say why
+    b.setThreads(1);
+    console.warn(`treegate: the wasm backend's web workers ${host?.failure() ? `could not start (${host.failure()})` : 'did not start within 10 s'}: ` +
+      "its kernels run on the page's thread alone. A page with a Content-Security-Policy must allow them: worker-src blob: " +
+      "(and script-src 'wasm-unsafe-eval' for the module)");
+  }
+  // a backend an earlier useWasm made stops its web workers (models made on it keep their arrays)
+  const earlier = getBackend(b.name) as Partial<WasmBackend> | undefined;
   registerBackend(b);
   setBackend(b.name);
+  if (earlier && earlier !== b && typeof earlier.close === 'function') earlier.close();
   return b;
 }
 
@@ -61,20 +76,29 @@ export async function useWasm(source: Response | ArrayBuffer | Uint8Array | URL 
  * cross-origin isolated); null elsewhere, and the backend runs on the page's thread. Each worker runs threads.ts's
  * program from a blob URL, takes its WorkerData from its first message, and closes itself when close() stops it.
  */
-function browserThreadHost(): ThreadHost | null {
+function browserThreadHost(): (ThreadHost & { failure(): string | null }) | null {
   const g = globalThis as unknown as {
     crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number };
-    Worker?: new (url: string) => { postMessage(data: unknown): void };
+    Worker?: new (url: string) => { postMessage(data: unknown): void; onerror: ((e: { message?: string }) => void) | null };
   };
   const WorkerCtor = g.Worker;
   if (!g.crossOriginIsolated || typeof WorkerCtor !== 'function') return null;
   let url: string | null = null;
+  let failed: string | null = null;
   return {
     cores: Math.max(1, g.navigator?.hardwareConcurrency ?? 1),
     start(data) {
       url ??= URL.createObjectURL(new Blob([`${workerSource()}self.onmessage = (e) => { self.onmessage = null; run(e.data); self.close(); };\n`],
         { type: 'text/javascript' }));
-      new WorkerCtor(url).postMessage(data);
+      // a policy that refuses blob: workers throws here in some browsers, and fires the worker's error event in others
+      try {
+        const worker = new WorkerCtor(url);
+        worker.onerror = (e) => { failed ??= e.message || 'a web worker failed to load its script'; };
+        worker.postMessage(data);
+      } catch (e) {
+        failed ??= (e as Error).message;
+      }
     },
+    failure: () => failed,
   };
 }

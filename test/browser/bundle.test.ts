@@ -90,6 +90,27 @@ const THREADS = `
 })().catch((e) => { window.result = { failed: String(e && e.stack || e) }; });
 `;
 
+// A page whose Content-Security-Policy refuses blob: workers (/strict/), and one that refuses WebAssembly (/no-wasm/):
+// useWasm says so (a console warning and one thread, where it waited 10 s and went on as if on two; an error naming
+// the policy, where it blamed the build); and a server's HTML page where the module should be is named as one.
+const STRICT = `
+(async () => {
+  const warnings = [];
+  const warn = console.warn;
+  console.warn = (...a) => { warnings.push(a.join(' ')); warn(...a); };
+  const r = { warnings };
+  try { await tg.useWasm('missing-page.wasm'); } catch (e) { r.htmlError = String(e.message); }
+  try {
+    const be = await tg.useWasm('treegate-threads.wasm', { threads: 2 });
+    r.info = be.info();
+    const a = new Float32Array(64 * 64).fill(1), c = new Float32Array(64 * 64);
+    be.gemmNT(64, 64, 64, a, 0, a, 0, c, 0, false);
+    r.product = c[0];
+  } catch (e) { r.loadError = String(e.message); }
+  window.result = r;
+})().catch((e) => { window.result = { failed: String(e && e.stack || e) }; });
+`;
+
 let server: Server | null = null;
 let base = '';
 
@@ -104,6 +125,8 @@ before(async () => {
   // the threads page: the same scenario on treegate-threads.wasm, then one product split between threads
   writeFileSync(join(APP, 'main-threads.mjs'), `import * as tg from 'treegate';\nimport { scenario } from './scenario.mjs';\n${THREADS}`);
   writeFileSync(join(APP, 'threads.html'), '<!doctype html><html><body><script type="module" src="app-threads.js"></script></body></html>');
+  writeFileSync(join(APP, 'main-strict.mjs'), `import * as tg from 'treegate';\n${STRICT}`);
+  writeFileSync(join(APP, 'strict.html'), '<!doctype html><html><body><script type="module" src="app-strict.js"></script></body></html>');
   const wasm = readFileSync(join(ROOT, 'build/treegate.wasm')), threadsWasm = readFileSync(join(ROOT, 'build/treegate-threads.wasm'));
   server = createServer((req, res) => {
     const files: Record<string, [string, () => Buffer]> = {
@@ -117,15 +140,25 @@ before(async () => {
       '/plain/app-threads.js': ['text/javascript', () => readFileSync(join(APP, 'app-threads.js'))],
       '/plain/treegate-threads.wasm': ['application/wasm', () => threadsWasm],
     };
+    for (const dir of ['/strict/', '/no-wasm/']) {
+      files[dir] = ['text/html', () => readFileSync(join(APP, 'strict.html'))];
+      files[`${dir}app-strict.js`] = ['text/javascript', () => readFileSync(join(APP, 'app-strict.js'))];
+      files[`${dir}treegate-threads.wasm`] = ['application/wasm', () => threadsWasm];
+      // a single-page app's server: its page for any path it does not have
+      files[`${dir}missing-page.wasm`] = ['text/html', () => readFileSync(join(APP, 'strict.html'))];
+    }
     const f = files[req.url ?? ''];
     if (!f) {
       res.writeHead(404).end();
       return;
     }
     // /threads/ is cross-origin isolated (shared memory, web workers on it); /plain/ is not
-    const isolated = (req.url ?? '').startsWith('/threads/')
+    const url = req.url ?? '';
+    const isolated = /^\/(threads|strict|no-wasm)\//.test(url)
       ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
-    res.writeHead(200, { 'content-type': f[0], ...isolated }).end(f[1]());
+    const policy = url.startsWith('/strict/') ? { 'content-security-policy': "script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'" }
+      : url.startsWith('/no-wasm/') ? { 'content-security-policy': "script-src 'self'" } : {};
+    res.writeHead(200, { 'content-type': f[0], ...isolated, ...policy }).end(f[1]());
   });
   await new Promise<void>((ok) => server!.listen(0, '127.0.0.1', ok));
   const addr = server.address();
@@ -205,6 +238,10 @@ test('in a cross-origin isolated page treegate-threads.wasm runs on web workers:
     await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined, null, { timeout: 90_000 });
     const out = await page.evaluate(() => (window as unknown as { result: Record<string, unknown> }).result);
     assert.deepEqual(errors, [], `${path}: page errors`);
+    // the page made two backends (the scenario's, then one on 2 threads): useWasm stops the web workers of the one
+    // before, so that one worker is left (each call left its workers running)
+    for (let i = 0; i < 200 && page.workers().length > 1; i++) await new Promise((ok) => setTimeout(ok, 50));
+    out.workersLeft = page.workers().length;
     return out;
   };
   try {
@@ -215,6 +252,7 @@ test('in a cross-origin isolated page treegate-threads.wasm runs on web workers:
     assert.ok(threads.workerParts > 0, 'the web workers ran parts of the product');
     assert.equal(threads.beforeYield, 1, 'the web worker of a backend on 2 threads is up when useWasm resolves');
     assert.ok(threads.same, 'the product on 2 threads has the bits of 1 thread');
+    assert.equal(isolated.workersLeft, 1, 'the web workers of the backends useWasm replaced have stopped');
     // the same model bytes as on one thread (Node, the package's browser build, the plain module)
     const tg = await import(pathToFileURL(join(ROOT, 'dist/browser.js')).href);
     const { scenario } = await import(pathToFileURL(join(APP, 'scenario.mjs')).href);
@@ -225,6 +263,37 @@ test('in a cross-origin isolated page treegate-threads.wasm runs on web workers:
     assert.equal(plain.failed, undefined, `the plain page failed: ${String(plain.failed)}`);
     assert.equal((plain.threads as { maxThreads: number }).maxThreads, 1);
     assert.equal(plain.sha256, node.sha256);
+  } finally {
+    await browser.close();
+  }
+});
+
+test('a page\'s Content-Security-Policy that refuses the web workers or WebAssembly, and an HTML page for the module, are named', { skip }, async () => {
+  const r = await build({
+    entryPoints: [join(APP, 'main-strict.mjs')], bundle: true, platform: 'browser', format: 'esm', outfile: join(APP, 'app-strict.js'),
+    logLevel: 'silent', absWorkingDir: APP,
+  });
+  assert.equal(r.errors.length, 0);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+  type Strict = { failed?: string; warnings: string[]; htmlError?: string; loadError?: string; info?: { threads: number; workersUp: number }; product?: number };
+  const run = async (path: string): Promise<Strict> => {
+    const page: Page = await browser.newPage();
+    await page.goto(`${base}${path}`);
+    await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined, null, { timeout: 90_000 });
+    return page.evaluate(() => (window as unknown as { result: Strict }).result);
+  };
+  try {
+    const strict = await run('/strict/');
+    assert.equal(strict.failed, undefined, String(strict.failed));
+    assert.equal(strict.loadError, undefined, String(strict.loadError));
+    assert.match(strict.htmlError!, /missing-page\.wasm is not WebAssembly: it starts with "<!do", not "\\0asm", served as text\/html \(an HTML page/);
+    // the workers' failure is seen, not waited out: the warning gives its reason, and the kernels run on one thread
+    assert.equal(strict.warnings.length, 1, strict.warnings.join('\n'));
+    assert.match(strict.warnings[0], /web workers could not start \(.+\): its kernels run on the page's thread alone.*worker-src blob:/);
+    assert.deepEqual([strict.info!.threads, strict.product], [1, 64]);
+    const noWasm = await run('/no-wasm/');
+    assert.equal(noWasm.failed, undefined, String(noWasm.failed));
+    assert.match(noWasm.loadError!, /the page's Content-Security-Policy forbids compiling WebAssembly .*add 'wasm-unsafe-eval' to its script-src/);
   } finally {
     await browser.close();
   }

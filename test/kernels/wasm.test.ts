@@ -67,8 +67,21 @@ test('wasm: loadWasmBackend gives a complete backend named wasm; explicit bytes 
   // bytes that are not treegate's kernels, a misspelt option, a source of another type: TreegateErrors that say so
   const treegateError = (re: RegExp) => (e: unknown) => e instanceof TreegateError && re.test(e.message);
   const notOurs = /not treegate's kernels: it does not compile/;
-  assert.throws(() => loadWasmBackend(new Uint8Array(10)), treegateError(notOurs));
-  await assert.rejects(loadWasmBackendAsync(new Uint8Array(10)), treegateError(notOurs));
+  const broken = new Uint8Array([0, 97, 115, 109, 9, 9, 9, 9]); // wasm's magic, then no module
+  assert.throws(() => loadWasmBackend(broken), treegateError(notOurs));
+  await assert.rejects(loadWasmBackendAsync(broken), treegateError(notOurs));
+  // bytes that are no WebAssembly at all are named by what they start with; an HTML page is what a server sends
+  // for a file it does not have (a dev server's fallback), not a stale build
+  const noWasm = /the module given is not WebAssembly: it starts with "\.\.\.\.", not "\\0asm"/;
+  assert.throws(() => loadWasmBackend(new Uint8Array(10)), treegateError(noWasm));
+  await assert.rejects(loadWasmBackendAsync(new Uint8Array(10)), treegateError(noWasm));
+  await assert.rejects(loadWasmBackendAsync(new Uint8Array(0)), treegateError(/not WebAssembly: it is empty/));
+  const page = new Response('<!doctype html><html></html>', { headers: { 'content-type': 'text/html' } });
+  await assert.rejects(loadWasmBackendAsync(page),
+    treegateError(/not WebAssembly: it starts with "<!do", not "\\0asm", served as text\/html \(an HTML page: a server answers so for a file it does not have\).*public folder/s));
+  // fetch(url) as it is, not awaited: the Response it resolves to
+  assert.equal((await loadWasmBackendAsync(Promise.resolve(new Response(new Uint8Array(bytes))))).name, 'wasm');
+  await assert.rejects(loadWasmBackendAsync(Promise.reject(new TypeError('fetch failed'))), treegateError(/fetching the module failed \(fetch failed\)/));
   const empty = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]); // a valid module that exports nothing
   await assert.rejects(loadWasmBackendAsync(empty), treegateError(/not treegate's kernels: it does not export 'heapBase'/));
   await assert.rejects(loadWasmBackendAsync(new Uint8Array(bytes), { thread: 2 } as WasmOptions), treegateError(/unknown setting "thread".*residentBytes, threads/s));

@@ -1403,11 +1403,31 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
 
 /** Compiles wasm bytes synchronously (fine in Node and workers; browsers limit sync compiles to small modules). */
 export function compileWasmSync(bytes: Uint8Array | ArrayBuffer): object {
+  checkMagic(bytes, null);
   try {
     return new (wasmApi().Module)(bytes);
   } catch (e) {
     throw e instanceof TreegateError ? e : notOurs(`it does not compile (${(e as Error).message})`);
   }
+}
+
+/**
+ * Bytes that are not WebAssembly at all are named by what they start with: an HTML page where the module should be
+ * is what a dev server or a single-page app's fallback serves for a missing file, not a stale build.
+ */
+function checkMagic(bytes: Uint8Array | ArrayBuffer, response: Response | null): void {
+  const head = new Uint8Array(bytes instanceof ArrayBuffer ? bytes : bytes.buffer, bytes instanceof ArrayBuffer ? 0 : bytes.byteOffset,
+    Math.min(4, bytes.byteLength));
+  if (head.length === 4 && head[0] === 0 && head[1] === 0x61 && head[2] === 0x73 && head[3] === 0x6d) return;
+  const text = Array.from(head, (c) => (c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '.')).join('');
+  const type = response?.headers?.get('content-type');
+  const from = response?.url ? ` from ${response.url}` : '';
+  const html = /^\s*</.test(text) || /html/i.test(type ?? '');
+  throw new TreegateError(`treegate wasm backend: the module given${from} is not WebAssembly: ` +
+    `${head.length === 0 ? 'it is empty' : `it starts with ${JSON.stringify(text)}, not "\\0asm"`}${type ? `, served as ${type}` : ''}` +
+    `${html ? ' (an HTML page: a server answers so for a file it does not have)' : ''}`,
+  'serve build/treegate.wasm or build/treegate-threads.wasm (the package\'s treegate/treegate.wasm and treegate/treegate-threads.wasm) at that URL, ' +
+    "e.g. copied next to the page or in a bundler's public folder, or pass the module's bytes");
 }
 
 /** The error for bytes or a module that are not treegate's kernels: why, and which files are. */
@@ -1422,12 +1442,22 @@ function notOurs(why: string): TreegateError {
  * the path for browsers and bundlers (no file system access). With treegate-threads.wasm and a `host` that
  * starts workers (browser.ts makes one in a cross-origin isolated page), its kernels run on threads.
  */
-export async function loadWasmBackendAsync(source: Response | ArrayBuffer | Uint8Array, options: WasmOptions = {},
+export async function loadWasmBackendAsync(source: Response | PromiseLike<Response> | ArrayBuffer | Uint8Array, options: WasmOptions = {},
   host: ThreadHost | null = null): Promise<WasmBackend> {
   checkWasmOptions(options); // a bad option fails before the response is read
+  if (source && typeof (source as PromiseLike<Response>).then === 'function') {
+    // fetch(url) as it is, not awaited
+    try {
+      source = await source;
+    } catch (e) {
+      throw new TreegateError(`treegate wasm backend: fetching the module failed (${(e as Error).message})`,
+        "check that the URL serves build/treegate.wasm or build/treegate-threads.wasm (the package's treegate/…)");
+    }
+  }
   let bytes: ArrayBuffer | Uint8Array;
   if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
     bytes = source;
+    checkMagic(bytes, null);
   } else if (source && typeof (source as Response).arrayBuffer === 'function') {
     const r = source as Response;
     if (r.ok === false) {
@@ -1437,6 +1467,7 @@ export async function loadWasmBackendAsync(source: Response | ArrayBuffer | Uint
         `serve build/${file} (the package's treegate/${file}) at that URL, or pass its bytes`);
     }
     bytes = await r.arrayBuffer();
+    checkMagic(bytes, r);
   } else {
     throw new TreegateError(`treegate wasm backend: expected the module as a Response, an ArrayBuffer or a Uint8Array, got ${shown(source)}`,
       "pass fetch(url) of build/treegate.wasm, or its bytes");
@@ -1445,7 +1476,13 @@ export async function loadWasmBackendAsync(source: Response | ArrayBuffer | Uint
   try {
     module = await wasmApi().compile(bytes);
   } catch (e) {
-    throw notOurs(`it does not compile (${(e as Error).message})`);
+    const message = (e as Error).message;
+    // a page whose Content-Security-Policy allows no WebAssembly: the module is fine, the page is not
+    if (/Content Security Policy|wasm-unsafe-eval|unsafe-eval/i.test(message)) {
+      throw new TreegateError(`treegate wasm backend: the page's Content-Security-Policy forbids compiling WebAssembly (${message})`,
+        "add 'wasm-unsafe-eval' to its script-src (and blob: to its worker-src, for the web workers of treegate-threads.wasm)");
+    }
+    throw notOurs(`it does not compile (${message})`);
   }
   return createWasmBackend(module, options, host);
 }

@@ -69,6 +69,8 @@ export interface ThreadHost {
   /** Threads this machine runs at once for this process (the caller included): Node's usableCores(), a page's hardwareConcurrency. */
   readonly cores: number;
   start(data: WorkerData): void;
+  /** Why a worker could not start (a page's Content-Security-Policy refusing it), or null: whenStarted stops waiting. */
+  failure?(): string | null;
 }
 
 /**
@@ -320,7 +322,7 @@ export class Team {
   async whenStarted(timeoutMs: number): Promise<void> {
     this.startWorkers();
     const until = Date.now() + timeoutMs;
-    while (Atomics.load(this.I, READY) < this.started && Date.now() < until) await new Promise((ok) => setTimeout(ok, 2));
+    while (Atomics.load(this.I, READY) < this.started && Date.now() < until && !this.host.failure?.()) await new Promise((ok) => setTimeout(ok, 2));
   }
 
   /** Starts workers up to the thread count (they claim parts as soon as they are up; nobody waits for them). */
