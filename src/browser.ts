@@ -55,13 +55,13 @@ export async function useWasm(source: Response | PromiseLike<Response> | ArrayBu
   const host = browserThreadHost();
   const b = await loadWasmBackendAsync(src, options, host);
   await b.whenStarted(); // its web workers up before the page's next synchronous call
-  const { threads, workersUp } = b.info();
-  if (workersUp < threads - 1) {
-    // the kernels would wait for workers that never come; they run on the page's thread instead, and say why
+  const refused = host?.failure();
+  if (refused) {
+    // the page's thread takes the parts no worker claims, so nothing waits; but the thread count would say 2 where
+    // the kernels run on one: it says 1, and why
     b.setThreads(1);
-    console.warn(`treegate: the wasm backend's web workers ${host?.failure() ? `could not start (${host.failure()})` : 'did not start within 10 s'}: ` +
-      "its kernels run on the page's thread alone. A page with a Content-Security-Policy must allow them: worker-src blob: " +
-      "(and script-src 'wasm-unsafe-eval' for the module)");
+    console.warn(`treegate: the wasm backend's web workers could not start (${refused}): its kernels run on the page's thread alone. ` +
+      "A page with a Content-Security-Policy must allow them: worker-src blob: (and script-src 'wasm-unsafe-eval' for the module)");
   }
   // a backend an earlier useWasm made stops its web workers (models made on it keep their arrays)
   const earlier = getBackend(b.name) as Partial<WasmBackend> | undefined;
@@ -74,12 +74,15 @@ export async function useWasm(source: Response | PromiseLike<Response> | ArrayBu
 /**
  * Web workers for the wasm kernels of treegate-threads.wasm, where the page can share memory with them (it is
  * cross-origin isolated); null elsewhere, and the backend runs on the page's thread. Each worker runs threads.ts's
- * program from a blob URL, takes its WorkerData from its first message, and closes itself when close() stops it.
+ * program from a blob URL, takes its WorkerData from its first message (answering it, so that an error after that is
+ * no failure to start), and closes itself when close() stops it. failure() says why a worker could not start.
  */
 function browserThreadHost(): (ThreadHost & { failure(): string | null }) | null {
   const g = globalThis as unknown as {
     crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number };
-    Worker?: new (url: string) => { postMessage(data: unknown): void; onerror: ((e: { message?: string }) => void) | null };
+    Worker?: new (url: string) => {
+      postMessage(data: unknown): void; onmessage: (() => void) | null; onerror: ((e: { message?: string }) => void) | null;
+    };
   };
   const WorkerCtor = g.Worker;
   if (!g.crossOriginIsolated || typeof WorkerCtor !== 'function') return null;
@@ -88,12 +91,15 @@ function browserThreadHost(): (ThreadHost & { failure(): string | null }) | null
   return {
     cores: Math.max(1, g.navigator?.hardwareConcurrency ?? 1),
     start(data) {
-      url ??= URL.createObjectURL(new Blob([`${workerSource()}self.onmessage = (e) => { self.onmessage = null; run(e.data); self.close(); };\n`],
+      url ??= URL.createObjectURL(new Blob([`${workerSource()}self.onmessage = (e) => { self.onmessage = null; self.postMessage(0); run(e.data); self.close(); };\n`],
         { type: 'text/javascript' }));
-      // a policy that refuses blob: workers throws here in some browsers, and fires the worker's error event in others
+      // a policy that refuses blob: workers throws here in some browsers, and fires the worker's error event in others;
+      // an error after the worker's first message (it has started) is no failure to start
       try {
         const worker = new WorkerCtor(url);
-        worker.onerror = (e) => { failed ??= e.message || 'a web worker failed to load its script'; };
+        let started = false;
+        worker.onmessage = () => { started = true; };
+        worker.onerror = (e) => { if (!started) failed ??= e.message || 'a web worker failed to load its script'; };
         worker.postMessage(data);
       } catch (e) {
         failed ??= (e as Error).message;

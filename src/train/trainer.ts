@@ -129,7 +129,7 @@ export class Trainer {
     check(typeof opts.optimizer === 'object' && opts.optimizer !== null, 'no optimizer in the training options', "set optimizer: { kind: 'adam' } (or 'sgd')");
     for (const key of ['beforeStep', 'onStep', 'onEpoch'] as const) {
       const f = opts[key];
-      check(f === undefined || typeof f === 'function', `training option ${key} must be a function, got ${shown(f)}`,
+      check(f == null || typeof f === 'function', `training option ${key} must be a function, got ${shown(f)}`,
         `pass a callback, e.g. ${key}: (${key === 'beforeStep' ? 'step, x, labels' : key === 'onStep' ? 's' : 'e'}) => { … }, or leave it out`);
     }
     // the data and labels are checked here, not an epoch later when the validation set is first read

@@ -14,6 +14,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { runInNewContext } from 'node:vm';
 import { jsBackend, registerBackend, setBackend, type Backend } from '../../src/kernels/backend.js';
 import { loadWasmBackend, loadWasmBackendAsync } from '../../src/kernels/wasm/index.js';
 import { compileWasmSync, createWasmBackend, type WasmOptions } from '../../src/kernels/wasm/core.js';
@@ -79,6 +80,14 @@ test('wasm: loadWasmBackend gives a complete backend named wasm; explicit bytes 
   const page = new Response('<!doctype html><html></html>', { headers: { 'content-type': 'text/html' } });
   await assert.rejects(loadWasmBackendAsync(page),
     treegateError(/not WebAssembly: it starts with "<!do", not "\\0asm", served as text\/html \(an HTML page: a server answers so for a file it does not have\).*public folder/s));
+  // an ArrayBuffer of another realm (an iframe's, a worker's) is bytes too, as is a view with an offset
+  const foreign = runInNewContext(`new ArrayBuffer(${bytes.byteLength})`) as ArrayBuffer;
+  new Uint8Array(foreign).set(bytes);
+  assert.equal(loadWasmBackend(foreign).name, 'wasm');
+  assert.equal((await loadWasmBackendAsync(foreign)).name, 'wasm');
+  const padded = new Uint8Array(bytes.byteLength + 3);
+  padded.set(bytes, 3);
+  assert.equal((await loadWasmBackendAsync(padded.subarray(3))).name, 'wasm');
   // fetch(url) as it is, not awaited: the Response it resolves to
   assert.equal((await loadWasmBackendAsync(Promise.resolve(new Response(new Uint8Array(bytes))))).name, 'wasm');
   await assert.rejects(loadWasmBackendAsync(Promise.reject(new TypeError('fetch failed'))), treegateError(/fetching the module failed \(fetch failed\)/));

@@ -225,6 +225,7 @@ test('misspelt settings, a wrong mode, missing arguments: named, not ignored or 
   rejects(() => new Trainer(model(), { x, y }, null, { ...OPTS, onEpoch: 5 } as unknown as TrainOptions, new Rng(1)),
     /training option onEpoch must be a function, got 5.*onEpoch: \(e\) =>/s);
   rejects(() => new Trainer(model(), { x, y }, null, { ...OPTS, onStep: {} } as unknown as TrainOptions, new Rng(1)), /onStep must be a function, got an object/);
+  new Trainer(model(), { x, y }, null, { ...OPTS, onEpoch: null } as unknown as TrainOptions, new Rng(1)); // null: none, as JavaScript writes it
   // the data side alike: a misspelt setting would quietly load all of MNIST, or read another label column
   rejects(() => prepareData({ datset: 'memorization', limti: 100 } as PrepareOptions, new Rng(1)), /data options: unknown settings "datset", "limti"/);
   rejects(() => prepareData({ dataset: 'memorization', memorization: { clases: 3 } } as unknown as PrepareOptions, new Rng(1)),

@@ -354,7 +354,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
   try {
     instance = new api.Instance(module, memory ? { env: { memory } } : {});
   } catch (e) {
-    throw notOurs(`it cannot be instantiated (${(e as Error).message})`);
+    throw policyError(e) ?? notOurs(`it cannot be instantiated (${(e as Error).message})`);
   }
   const ex = instance.exports;
   for (const name of KERNEL_NAMES) {
@@ -1407,7 +1407,7 @@ export function compileWasmSync(bytes: Uint8Array | ArrayBuffer): object {
   try {
     return new (wasmApi().Module)(bytes);
   } catch (e) {
-    throw e instanceof TreegateError ? e : notOurs(`it does not compile (${(e as Error).message})`);
+    throw e instanceof TreegateError ? e : policyError(e) ?? notOurs(`it does not compile (${(e as Error).message})`);
   }
 }
 
@@ -1416,8 +1416,9 @@ export function compileWasmSync(bytes: Uint8Array | ArrayBuffer): object {
  * is what a dev server or a single-page app's fallback serves for a missing file, not a stale build.
  */
 function checkMagic(bytes: Uint8Array | ArrayBuffer, response: Response | null): void {
-  const head = new Uint8Array(bytes instanceof ArrayBuffer ? bytes : bytes.buffer, bytes instanceof ArrayBuffer ? 0 : bytes.byteOffset,
-    Math.min(4, bytes.byteLength));
+  // (a view by isView, not instanceof: an ArrayBuffer of another realm, a worker's or an iframe's, is no view)
+  const head = ArrayBuffer.isView(bytes) ? new Uint8Array(bytes.buffer, bytes.byteOffset, Math.min(4, bytes.byteLength))
+    : new Uint8Array(bytes, 0, Math.min(4, bytes.byteLength));
   if (head.length === 4 && head[0] === 0 && head[1] === 0x61 && head[2] === 0x73 && head[3] === 0x6d) return;
   const text = Array.from(head, (c) => (c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '.')).join('');
   const type = response?.headers?.get('content-type');
@@ -1428,6 +1429,18 @@ function checkMagic(bytes: Uint8Array | ArrayBuffer, response: Response | null):
     `${html ? ' (an HTML page: a server answers so for a file it does not have)' : ''}`,
   'serve build/treegate.wasm or build/treegate-threads.wasm (the package\'s treegate/treegate.wasm and treegate/treegate-threads.wasm) at that URL, ' +
     "e.g. copied next to the page or in a bundler's public folder, or pass the module's bytes");
+}
+
+/**
+ * A page whose Content-Security-Policy allows no WebAssembly: the module is fine, the page is not. Browsers refuse
+ * at compile time (Chromium: "… violates the following Content Security Policy directive … 'wasm-unsafe-eval'",
+ * earlier "Wasm code generation disallowed by embedder"; Firefox: "… blocked by CSP") or when instantiating.
+ */
+function policyError(e: unknown): TreegateError | null {
+  const message = (e as Error)?.message ?? String(e);
+  if (!/Content Security Policy|unsafe-eval|\bCSP\b|disallowed by embedder/i.test(message)) return null;
+  return new TreegateError(`treegate wasm backend: the page's Content-Security-Policy forbids compiling WebAssembly (${message})`,
+    "add 'wasm-unsafe-eval' to its script-src (and blob: to its worker-src, for the web workers of treegate-threads.wasm)");
 }
 
 /** The error for bytes or a module that are not treegate's kernels: why, and which files are. */
@@ -1455,8 +1468,9 @@ export async function loadWasmBackendAsync(source: Response | PromiseLike<Respon
     }
   }
   let bytes: ArrayBuffer | Uint8Array;
-  if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
-    bytes = source;
+  // bytes by their tag, not instanceof: an ArrayBuffer of another realm (an iframe's, a worker's) is bytes too
+  if (ArrayBuffer.isView(source) || Object.prototype.toString.call(source) === '[object ArrayBuffer]') {
+    bytes = source as ArrayBuffer | Uint8Array;
     checkMagic(bytes, null);
   } else if (source && typeof (source as Response).arrayBuffer === 'function') {
     const r = source as Response;
@@ -1476,13 +1490,7 @@ export async function loadWasmBackendAsync(source: Response | PromiseLike<Respon
   try {
     module = await wasmApi().compile(bytes);
   } catch (e) {
-    const message = (e as Error).message;
-    // a page whose Content-Security-Policy allows no WebAssembly: the module is fine, the page is not
-    if (/Content Security Policy|wasm-unsafe-eval|unsafe-eval/i.test(message)) {
-      throw new TreegateError(`treegate wasm backend: the page's Content-Security-Policy forbids compiling WebAssembly (${message})`,
-        "add 'wasm-unsafe-eval' to its script-src (and blob: to its worker-src, for the web workers of treegate-threads.wasm)");
-    }
-    throw notOurs(`it does not compile (${message})`);
+    throw policyError(e) ?? notOurs(`it does not compile (${(e as Error).message})`);
   }
   return createWasmBackend(module, options, host);
 }

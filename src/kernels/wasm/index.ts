@@ -38,7 +38,7 @@ export const nodeThreadHost: ThreadHost = {
  * (worker threads on a shared memory; build/treegate.wasm where that is missing). Throws a clear Error when
  * neither file is there.
  */
-export function loadWasmBackend(bytes?: Uint8Array, options: WasmOptions = {}): WasmBackend {
+export function loadWasmBackend(bytes?: Uint8Array | ArrayBuffer, options: WasmOptions = {}): WasmBackend {
   let b = bytes;
   if (!b) {
     const read = readFileBytes(DEFAULT_WASM_THREADS_URL) ?? readFileBytes(DEFAULT_WASM_URL);
