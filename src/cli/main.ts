@@ -7,6 +7,7 @@ import { predictCommand } from './predict.js';
 import { experimentCommand } from './experiment.js';
 import { reportCommand } from './report-command.js';
 import { trainCommand } from './train.js';
+import { outOfMemoryHint } from './options.js';
 
 /** Exit code for every error a user can fix (bad option, bad file, bad data). */
 const USAGE_EXIT = 2;
@@ -70,7 +71,7 @@ try {
   }
   if (isOutOfMemory(e)) {
     process.stderr.write('treegate: error: out of memory: the model or data do not fit in the memory this process may use ' +
-      '(lower --hidden, --depth, --experts, --batch-size or --examples, or use --limit)\n');
+      `(${outOfMemoryHint(words)})\n`);
     if (verbose) process.stderr.write(`${(e as Error).stack}\n`);
     process.exit(USAGE_EXIT);
   }

@@ -118,6 +118,23 @@ export function useKernels(o: KernelOptions, log: (line: string) => void = (l) =
  * Where a command's lines for people go: stdout, or stderr under --json, so that stdout holds the JSON object alone
  * (`treegate train --json | jq .testAccuracy`).
  */
+/**
+ * What to do about running out of memory, by command: a new training run can be made smaller; a resumed one holds
+ * the optimizer state twice while its checkpoint is read; eval, predict and inspect read the model they are given.
+ */
+export function outOfMemoryHint(args: readonly string[]): string {
+  const command = args.find((a) => !a.startsWith('-'));
+  if (command === 'train' && args.includes('--resume')) {
+    return 'a resumed run holds its optimizer state twice while its checkpoint is read (with adam: the weights and four ' +
+      'arrays of their size); resume it where more memory is free';
+  }
+  if (command === 'eval' || command === 'predict' || command === 'inspect') {
+    return `the model does not fit: run ${command} where more memory is free${command === 'predict' ? ', or on a smaller --csv file' : ''}`;
+  }
+  if (command === 'experiment') return 'run the experiment where more memory is free, or with --quick';
+  return 'lower --hidden, --depth, --experts, --batch-size or --examples, or use --limit';
+}
+
 export function humanLines(json: boolean | undefined): (line: string) => void {
   return json ? (line) => process.stderr.write(line + '\n') : (line) => process.stdout.write(line + '\n');
 }

@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, cliChild, describeRun, expectUsageError, ROOT, tmp, reEscape } from './run.js';
+import { outOfMemoryHint } from '../../src/cli/options.js';
 import { parseCsv } from '../../src/data/csv.js';
 import { readMetrics } from '../../src/report/training.js';
 import { MODEL_FORMAT } from '../../src/io/model-codec.js';
@@ -140,6 +141,12 @@ test('a model too large for memory is an out-of-memory error naming what to lowe
   assert.match(r.stderr, /^treegate: error: out of memory: .*lower --hidden/, run);
   assert.doesNotMatch(r.stderr, /internal error|bug/, run);
   assert.equal(r.stderr.trim().split('\n').length, 1, run);
+  // the hint fits the command: a resumed run or a given model cannot be made smaller by options
+  assert.match(outOfMemoryHint(['train', '--epochs', '3']), /lower --hidden/);
+  assert.match(outOfMemoryHint(['train', '--resume', 'runs/latest']), /holds its optimizer state twice.*resume it where more memory is free/);
+  assert.match(outOfMemoryHint(['eval', '--model', 'm.safetensors']), /^the model does not fit: run eval where more memory is free$/);
+  assert.match(outOfMemoryHint(['predict', '--model', 'm', '--csv', 'x.csv']), /smaller --csv file/);
+  assert.match(outOfMemoryHint(['experiment', 'speed']), /--quick/);
 });
 
 test('stdout: a failed write exits non-zero with one line; a closed pipe exits quietly; a closed stderr is no error', async (t) => {
