@@ -512,8 +512,8 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     },
   }, rng.fork(), resumed?.run.progress);
   if (resumed) {
-    trainer.optimizer.loadState(resumed.optimizerState);
-    resumed.optimizerState = []; // copied: the decoded arrays (two per parameter with Adam) need not live on
+    trainer.optimizer.adoptState(resumed.optimizerState); // the decoded moments become the optimizer's: no second copy
+    resumed.optimizerState = [];
   }
   // resumed from the final checkpoint, written after the run's files with their hashes: nothing left to do if OUT
   // holds those files; if they are gone, they are written again below; if other files are there, that is an error

@@ -1,4 +1,5 @@
 import { shown, TreegateError } from '../core/errors.js';
+import { backend } from '../kernels/backend.js';
 import type { Model } from '../layers/model.js';
 import type { Optimizer } from '../train/optim.js';
 import type { TrainProgress } from '../train/trainer.js';
@@ -110,7 +111,8 @@ export function decodeCheckpoint(bytes: Uint8Array | ByteSource, source: string)
     for (const p of m.params()) tensors.set(p.name, { shape: p.shape, data: p.data });
     for (const [name, t] of stored) {
       if (tensors.has(name)) continue;
-      const data = new Float32Array(t.size);
+      // the moments in arrays of the backend's, as an optimizer makes them, so that one can adopt them (adoptState)
+      const data = name.startsWith(OPT) && /\.[mv]$/.test(name) ? backend().floats(t.size) : new Float32Array(t.size);
       t.read(data);
       tensors.set(name, { shape: t.shape, data });
     }

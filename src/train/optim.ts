@@ -36,10 +36,14 @@ export class Optimizer {
   readonly beta2: number;
   readonly eps: number;
   readonly weightDecay: number;
-  readonly #state: Array<{ m: Float32Array; v: Float32Array | null; steps: Int32Array }>;
+  #state: Array<{ m: Float32Array; v: Float32Array | null; steps: Int32Array }> | null = null;
   #disposed = false;
 
-  constructor(readonly params: Param[], cfg: OptimizerConfig) {
+  /**
+   * `options.lazy`: the moments are made at their first use, or taken from adoptState, rather than now (a resumed
+   * run's Trainer: the checkpoint's moments become the optimizer's without a second copy of them in memory).
+   */
+  constructor(readonly params: Param[], cfg: OptimizerConfig, options: { lazy?: boolean } = {}) {
     check(typeof cfg === 'object' && cfg !== null, 'the optimizer config must be an object', "pass e.g. { kind: 'adam' }");
     checkKeys(cfg, ['kind', 'momentum', 'beta1', 'beta2', 'eps', 'weightDecay'], 'optimizer config');
     if (cfg.kind !== 'sgd' && cfg.kind !== 'adam') {
@@ -57,12 +61,20 @@ export class Optimizer {
     check(this.beta1 < 1 && this.beta2 < 1, 'Adam betas must be below 1');
     this.eps = checkNumber(cfg.eps ?? 1e-8, 'epsilon', 0);
     this.weightDecay = checkNumber(cfg.weightDecay ?? 0, 'weight decay', 0);
+    // made before the model's gradients (at its first backward pass), so that where the wasm backend's memory cannot
+    // hold everything, the moments, which the fused step reads in place, are the ones it holds
+    if (!options.lazy) this.made();
+  }
+
+  /** The state, made (zeros) at its first use. */
+  private made(): Array<{ m: Float32Array; v: Float32Array | null; steps: Int32Array }> {
+    if (this.#state) return this.#state;
     const be = backend();
-    this.#state = params.map((p) => ({
+    return (this.#state = this.params.map((p) => ({
       m: be.floats(p.size),
       v: this.kind === 'adam' ? be.floats(p.size) : null,
       steps: new Int32Array(p.numSlots),
-    }));
+    })));
   }
 
   /**
@@ -83,7 +95,7 @@ export class Optimizer {
 
   /** The step of params[i] with learning rate lr: its state and this optimizer's settings. */
   private weightStep(i: number, lr: number): WeightStep {
-    const st = this.#state[i];
+    const st = this.made()[i];
     return {
       kind: this.kind, m: st.m, v: st.v, steps: st.steps, decayScale: this.params[i].decayScale, lr, weightDecay: this.weightDecay,
       beta1: this.beta1, beta2: this.beta2, eps: this.eps, momentum: this.momentum,
@@ -93,7 +105,7 @@ export class Optimizer {
   /** Per param: first moment / momentum, second moment (Adam), steps taken per slot. */
   get state(): ReadonlyArray<{ m: Float32Array; v: Float32Array | null; steps: Int32Array }> {
     this.alive();
-    return this.#state;
+    return this.made();
   }
 
   /** A disposed optimizer has no moments left: a clear error rather than one from a kernel. */
@@ -104,7 +116,7 @@ export class Optimizer {
   /** Gives the moments' arrays back to the backend that made them (see Model.dispose); the optimizer cannot step afterwards. */
   dispose(): void {
     this.#disposed = true;
-    for (const st of this.#state) {
+    for (const st of this.#state ?? []) {
       releaseFloats(st.m);
       if (st.v) releaseFloats(st.v);
       st.m = new Float32Array(0);
@@ -114,16 +126,40 @@ export class Optimizer {
 
   /** Replaces the state (moments and per-slot step counts) with a saved one of the same shapes (checkpoints). */
   loadState(states: ReadonlyArray<{ m: Float32Array; v: Float32Array | null; steps: Int32Array }>): void {
+    this.checkState(states);
     const state = this.state;
-    check(states.length === state.length, `optimizer state for ${states.length} parameters, the model has ${state.length}`);
     states.forEach((s, i) => {
-      const st = state[i], name = this.params[i].name;
-      check(s.m.length === st.m.length && s.steps.length === st.steps.length, `optimizer state of ${name} does not match its shape`);
-      check((s.v === null) === (st.v === null) && (!s.v || s.v.length === st.v!.length),
-        `optimizer state of ${name} is for ${s.v ? 'adam' : 'sgd'}, the run uses ${this.kind}`);
+      const st = state[i];
       st.m.set(s.m);
       if (s.v) st.v!.set(s.v);
       st.steps.set(s.steps);
+    });
+  }
+
+  /**
+   * As loadState, but the arrays become this optimizer's own where it has made none yet (a lazy one): no second
+   * copy of the moments. The caller must not use them afterwards. decodeCheckpoint makes them with the backend's
+   * floats(), as the optimizer would.
+   */
+  adoptState(states: ReadonlyArray<{ m: Float32Array; v: Float32Array | null; steps: Int32Array }>): void {
+    this.alive();
+    if (this.#state) {
+      this.loadState(states);
+      return;
+    }
+    this.checkState(states);
+    this.#state = states.map((s) => ({ m: s.m, v: s.v, steps: Int32Array.from(s.steps) }));
+  }
+
+  /** A saved state fits this optimizer: one entry per parameter, of its sizes, for its kind. */
+  private checkState(states: ReadonlyArray<{ m: Float32Array; v: Float32Array | null; steps: Int32Array }>): void {
+    this.alive();
+    check(states.length === this.params.length, `optimizer state for ${states.length} parameters, the model has ${this.params.length}`);
+    states.forEach((s, i) => {
+      const p = this.params[i];
+      check(s.m.length === p.size && s.steps.length === p.numSlots, `optimizer state of ${p.name} does not match its shape`);
+      check((s.v === null) === (this.kind === 'sgd') && (!s.v || s.v.length === p.size),
+        `optimizer state of ${p.name} is for ${s.v ? 'adam' : 'sgd'}, the run uses ${this.kind}`);
     });
   }
 

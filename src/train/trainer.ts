@@ -140,7 +140,8 @@ export class Trainer {
     }
     const N = data.x.rows, D = data.x.cols;
     if (N === 0) throw new TreegateError('the training set is empty');
-    this.optimizer = new Optimizer(model.params(), opts.optimizer);
+    // a resumed run's moments come from its checkpoint (optimizer.adoptState): none are made for it to replace
+    this.optimizer = new Optimizer(model.params(), opts.optimizer, { lazy: resume !== undefined });
     this.B = Math.min(opts.batchSize, N);
     this.stepsPerEpoch = Math.ceil(N / this.B);
     this.totalSteps = this.stepsPerEpoch * opts.epochs;

@@ -14,7 +14,7 @@ import { encodeModel } from '../../src/io/model-codec.js';
 import { nativeBackend } from '../../src/kernels/native/index.js';
 import { registerAvailableBackends } from '../../src/kernels/select.js';
 import { mlpConfig, Model, type MlpOptions } from '../../src/layers/model.js';
-import type { OptimizerConfig } from '../../src/train/optim.js';
+import { Optimizer, type OptimizerConfig } from '../../src/train/optim.js';
 import { Trainer, type TrainOptions } from '../../src/train/trainer.js';
 import { randomArray, Rng } from '../helpers.js';
 
@@ -33,7 +33,7 @@ function bytesOf(m: Model): string {
   return Buffer.from(encodeModel(m)).toString('base64');
 }
 
-for (const [name, mlp, optimizer, extra] of CASES) {
+for (const [index, [name, mlp, optimizer, extra]] of CASES.entries()) {
   test(`API resume, ${name}: the continued run ends bit for bit where the uninterrupted one does`, () => {
     const rng = new Rng(21);
     const x = randomArray(rng, N * D), y = Int32Array.from({ length: N }, () => rng.int(C));
@@ -56,7 +56,9 @@ for (const [name, mlp, optimizer, extra] of CASES) {
         const back = decodeCheckpoint(saved, 'checkpoint');
         model = back.model;
         trainer = new Trainer(model, train, validation, opts, new Rng(999), back.run.progress);
-        trainer.optimizer.loadState(back.optimizerState);
+        // the decoded moments adopted (as `treegate train --resume` does) or copied, by turns
+        if (index % 2 === 0) trainer.optimizer.adoptState(back.optimizerState);
+        else trainer.optimizer.loadState(back.optimizerState);
         nativeBackend()?.setThreads(1); // the second half on one thread: the model must not depend on it
       }
       try {
@@ -79,3 +81,23 @@ for (const [name, mlp, optimizer, extra] of CASES) {
     }
   });
 }
+
+test('adoptState: a lazy optimizer takes the arrays as its own; one that made its state copies them; a wrong state is refused', () => {
+  const model = new Model(mlpConfig({ inputSize: D, numClasses: C, hidden: [8], treeLayers: [2], depth: 2 }), new Rng(3));
+  const state = () => model.params().map((p) => ({ m: new Float32Array(p.size).fill(0.5), v: new Float32Array(p.size).fill(0.25), steps: new Int32Array(p.numSlots).fill(2) }));
+  const lazy = new Optimizer(model.params(), { kind: 'adam' }, { lazy: true });
+  const given = state();
+  lazy.adoptState(given);
+  assert.equal(lazy.state[0].m, given[0].m, 'no copy');
+  assert.equal(lazy.state[1].v, given[1].v);
+  const eager = new Optimizer(model.params(), { kind: 'adam' });
+  const other = state();
+  eager.adoptState(other);
+  assert.notEqual(eager.state[0].m, other[0].m, 'its own arrays, the values copied');
+  assert.deepEqual(Array.from(eager.state[0].m), Array.from(other[0].m));
+  // a lazy optimizer given nothing makes zeros at its first use
+  const fresh = new Optimizer(model.params(), { kind: 'sgd' }, { lazy: true });
+  assert.ok(fresh.state.every((st) => st.m.every((v) => v === 0) && st.v === null));
+  assert.throws(() => new Optimizer(model.params(), { kind: 'sgd' }, { lazy: true }).adoptState(state()), /is for adam, the run uses sgd/);
+  assert.throws(() => new Optimizer(model.params(), { kind: 'adam' }, { lazy: true }).adoptState(state().slice(1)), /optimizer state for \d+ parameters, the model has/);
+});
