@@ -61,6 +61,8 @@ export class Optimizer {
     check(this.beta1 < 1 && this.beta2 < 1, 'Adam betas must be below 1');
     this.eps = checkNumber(cfg.eps ?? 1e-8, 'epsilon', 0);
     this.weightDecay = checkNumber(cfg.weightDecay ?? 0, 'weight decay', 0);
+    check(typeof options === 'object' && options !== null, 'the optimizer options must be an object', 'pass e.g. { lazy: true }, or leave them out');
+    checkKeys(options, ['lazy'], 'optimizer options');
     // made before the model's gradients (at its first backward pass), so that where the wasm backend's memory cannot
     // hold everything, the moments, which the fused step reads in place, are the ones it holds
     if (!options.lazy) this.made();

@@ -99,5 +99,6 @@ test('adoptState: a lazy optimizer takes the arrays as its own; one that made it
   const fresh = new Optimizer(model.params(), { kind: 'sgd' }, { lazy: true });
   assert.ok(fresh.state.every((st) => st.m.every((v) => v === 0) && st.v === null));
   assert.throws(() => new Optimizer(model.params(), { kind: 'sgd' }, { lazy: true }).adoptState(state()), /is for adam, the run uses sgd/);
+  assert.throws(() => new Optimizer(model.params(), { kind: 'sgd' }, { lasy: true } as { lazy?: boolean }), /optimizer options: unknown setting "lasy"/);
   assert.throws(() => new Optimizer(model.params(), { kind: 'adam' }, { lazy: true }).adoptState(state().slice(1)), /optimizer state for \d+ parameters, the model has/);
 });
