@@ -119,14 +119,14 @@ export function useKernels(o: KernelOptions, log: (line: string) => void = (l) =
  * (`treegate train --json | jq .testAccuracy`).
  */
 /**
- * What to do about running out of memory, by command: a new training run can be made smaller; a resumed one holds
- * the optimizer state twice while its checkpoint is read; eval, predict and inspect read the model they are given.
+ * What to do about running out of memory, by command: a new training run can be made smaller; a resumed one cannot
+ * (its options are the run's); eval, predict and inspect read the model they are given.
  */
 export function outOfMemoryHint(args: readonly string[]): string {
   const command = args.find((a) => !a.startsWith('-'));
   if (command === 'train' && args.includes('--resume')) {
-    return 'a resumed run holds its optimizer state twice while its checkpoint is read (with adam: the weights and four ' +
-      'arrays of their size); resume it where more memory is free';
+    return 'a resumed run needs what its training needed: the weights, their gradients and the optimizer state ' +
+      '(with adam, four arrays of the weights\' size); resume it where more memory is free';
   }
   if (command === 'eval' || command === 'predict' || command === 'inspect') {
     return `the model does not fit: run ${command} where more memory is free${command === 'predict' ? ', or on a smaller --csv file' : ''}`;

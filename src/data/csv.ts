@@ -90,8 +90,8 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   check(opts.matching === undefined || opts.matching === 'model' || opts.matching === 'training file',
     `CSV options: matching must be 'model' or 'training file', got ${shown(opts.matching)}`);
   const takes = opts.matching === 'training file' ? 'the training file has' : 'the model takes';
-  // a model's columns are its training data's: a CSV file's, or MNIST's pixels, which no file of the user's holds
-  const columns = opts.matching === 'training file' ? "the training file's" : "the model's";
+  // whose columns and classes the file must match: a model's are its training data's (a CSV file's, or MNIST's pixels)
+  const whose = opts.matching === 'training file' ? "the training file's" : "the model's";
   const hint = labelled ? CSV_HINT : FEATURES_HINT;
   const first = next(), firstAt = lineNo;
   if (!first) throw new TreegateError(`${source}: the file has no data lines`, hint);
@@ -108,13 +108,13 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
       sepHint ?? (extra >= 0 ? `column ${extra + 1} ('${first[extra]}') is not one of the model's features (${quoted(names!)}): remove it`
         : width === opts.features + 1
           ? 'one column too many: if the last one is the label, remove it (predict takes the features alone; eval measures accuracy on a labelled file)'
-          : `give the file ${columns} ${opts.features} feature columns, in the same order`));
+          : `give the file ${whose} ${opts.features} feature columns, in the same order`));
   }
   if (labelled && opts.features !== undefined && width !== opts.features + 1) {
     throw new TreegateError(`${source}:${lineNo}: lines have ${cellCount(width)}, and ${takes} ${opts.features} features and a label`,
       width === opts.features
         ? 'each line needs its label too, in the last cell: the file looks like features alone (treegate predict takes those)'
-        : `give the file ${columns} ${opts.features} feature columns, in the same order, and the label last`);
+        : `give the file ${whose} ${opts.features} feature columns, in the same order, and the label last`);
   }
   // the label column, resolved against the header if there is one
   const spec = opts.labelColumn === undefined ? 'last' : opts.labelColumn;
@@ -257,7 +257,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     const v = byValue.get(key(rawLabels[i]));
     const c = exact.get(rawLabels[i]) ?? (v === -1 ? undefined : v);
     if (c === undefined) {
-      throw new TreegateError(`${source}:${lineOf[i]}: the label '${rawLabels[i]}' is not one of ${opts.matching === 'training file' ? "the training file's" : "the model's"} classes`,
+      throw new TreegateError(`${source}:${lineOf[i]}: the label '${rawLabels[i]}' is not one of ${whose} classes`,
         `its classes: ${labels.slice(0, 20).join(', ')}${labels.length > 20 ? ', …' : ''}`);
     }
     y[i] = c;

@@ -143,7 +143,7 @@ test('a model too large for memory is an out-of-memory error naming what to lowe
   assert.equal(r.stderr.trim().split('\n').length, 1, run);
   // the hint fits the command: a resumed run or a given model cannot be made smaller by options
   assert.match(outOfMemoryHint(['train', '--epochs', '3']), /lower --hidden/);
-  assert.match(outOfMemoryHint(['train', '--resume', 'runs/latest']), /holds its optimizer state twice.*resume it where more memory is free/);
+  assert.match(outOfMemoryHint(['train', '--resume', 'runs/latest']), /needs what its training needed.*resume it where more memory is free/);
   assert.match(outOfMemoryHint(['eval', '--model', 'm.safetensors']), /^the model does not fit: run eval where more memory is free$/);
   assert.match(outOfMemoryHint(['predict', '--model', 'm', '--csv', 'x.csv']), /smaller --csv file/);
   assert.match(outOfMemoryHint(['experiment', 'speed']), /--quick/);
