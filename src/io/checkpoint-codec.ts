@@ -1,10 +1,10 @@
 import { shown, TreegateError } from '../core/errors.js';
-import { backend } from '../kernels/backend.js';
+import { backend, releaseFloats } from '../kernels/backend.js';
 import type { Model } from '../layers/model.js';
 import type { Optimizer } from '../train/optim.js';
 import type { TrainProgress } from '../train/trainer.js';
 import { checkFiniteParams, modelFromStored } from './model-codec.js';
-import { joinParts, readSafetensors, safetensorsParts, type ByteSource } from './safetensors.js';
+import { joinParts, readSafetensors, safetensorsParts, type ByteSource, type StoredTensor } from './safetensors.js';
 
 /**
  * Checkpoints: one safetensors file holding everything a run needs to continue
@@ -103,23 +103,46 @@ export function decodeCheckpoint(bytes: Uint8Array | ByteSource, source: string)
   if (metadata.format !== CHECKPOINT_FORMAT) {
     throw new TreegateError(`${source}: not a treegate checkpoint (metadata format is ${JSON.stringify(metadata.format ?? null)}, expected "${CHECKPOINT_FORMAT}")`);
   }
-  // the weights are read straight into the model's arrays, the other tensors (the optimizer's state) into arrays of
-  // their own; then the checksum over all of them (checkpoints written before it was added have none; a present one
-  // must match), before any value is checked
-  const tensors = new Map<string, { shape: readonly number[]; data: Float32Array }>();
-  const model = modelFromStored(metadata.config, stored, source, (name) => name.startsWith(OPT), (m) => {
-    for (const p of m.params()) tensors.set(p.name, { shape: p.shape, data: p.data });
-    for (const [name, t] of stored) {
-      if (tensors.has(name)) continue;
-      // the moments in arrays of the backend's, as an optimizer makes them, so that one can adopt them (adoptState)
-      const data = name.startsWith(OPT) && /\.[mv]$/.test(name) ? backend().floats(t.size) : new Float32Array(t.size);
-      t.read(data);
-      tensors.set(name, { shape: t.shape, data });
-    }
-    if (metadata.checksum === undefined) return;
-    const sum = checksum(metadata, [...stored.keys()].map((name) => ({ name, data: tensors.get(name)!.data })));
-    if (sum !== metadata.checksum) throw new TreegateError(`${source}: the file is damaged: its contents do not match its checksum (${metadata.checksum}, read ${sum})`);
-  });
+  const tensors: Tensors = new Map();
+  let model: Model | null = null;
+  try {
+    model = modelFromStored(metadata.config, stored, source, (name) => name.startsWith(OPT),
+      (m) => readOptimizerTensors(m, stored, metadata, tensors, source));
+    const run = runOf(metadata, source);
+    return { model, run, optimizerState: optimizerStateOf(model, tensors, source) };
+  } catch (e) {
+    // a checkpoint refused after its arrays were made gives them back (on wasm: its blocks of the module's memory),
+    // so that trying older checkpoints after a damaged one does not hold each one's arrays until a collection
+    model?.dispose(); // (modelFromStored disposes a model it refuses itself)
+    for (const [name, t] of tensors) if (name.startsWith(OPT)) releaseFloats(t.data);
+    throw e;
+  }
+}
+
+type Tensors = Map<string, { shape: readonly number[]; data: Float32Array }>;
+
+/**
+ * The weights are read straight into the model's arrays (modelFromStored), the other tensors (the optimizer's
+ * state) here into arrays of their own; then the checksum over all of them (checkpoints written before it was
+ * added have none; a present one must match), before any value is checked.
+ */
+function readOptimizerTensors(model: Model, stored: Map<string, StoredTensor>, metadata: Record<string, string>, tensors: Tensors,
+  source: string): void {
+  for (const p of model.params()) tensors.set(p.name, { shape: p.shape, data: p.data });
+  for (const [name, t] of stored) {
+    if (tensors.has(name)) continue;
+    // the moments in arrays of the backend's, as an optimizer makes them, so that one can adopt them (adoptState)
+    const data = name.startsWith(OPT) && /\.[mv]$/.test(name) ? backend().floats(t.size) : new Float32Array(t.size);
+    tensors.set(name, { shape: t.shape, data });
+    t.read(data);
+  }
+  if (metadata.checksum === undefined) return;
+  const sum = checksum(metadata, [...stored.keys()].map((name) => ({ name, data: tensors.get(name)!.data })));
+  if (sum !== metadata.checksum) throw new TreegateError(`${source}: the file is damaged: its contents do not match its checksum (${metadata.checksum}, read ${sum})`);
+}
+
+/** The run's state from a checkpoint's metadata: its progress, options, metrics lines and extra state, checked. */
+function runOf(metadata: Record<string, string>, source: string): RunState {
   const json = (key: string): unknown => {
     try {
       return JSON.parse(metadata[key] ?? '');
@@ -138,6 +161,11 @@ export function decodeCheckpoint(bytes: Uint8Array | ByteSource, source: string)
   if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new TreegateError(`${source}: checkpoint options must be an object`);
   if (!Array.isArray(metrics) || !metrics.every((l) => typeof l === 'string')) throw new TreegateError(`${source}: checkpoint metrics must be a list of lines`);
   if (typeof extra !== 'object' || extra === null || Array.isArray(extra)) throw new TreegateError(`${source}: checkpoint extra state must be an object`);
+  return { progress, options: options as Record<string, unknown>, metrics: metrics as string[], extra: extra as Record<string, unknown> };
+}
+
+/** Each parameter's optimizer state from the checkpoint's tensors, checked (shapes, finite moments, step counts). */
+function optimizerStateOf(model: Model, tensors: Tensors, source: string): DecodedCheckpoint['optimizerState'] {
   const optimizerState = model.params().map((p) => {
     const get = (suffix: string, n: number, required: boolean): Float32Array | null => {
       const t = tensors.get(`${OPT}${p.name}.${suffix}`);
@@ -165,7 +193,19 @@ export function decodeCheckpoint(bytes: Uint8Array | ByteSource, source: string)
     const base = name.slice(OPT.length).replace(/\.(m|v|steps)$/, '');
     if (!model.params().some((p) => p.name === base) || base === name.slice(OPT.length)) throw new TreegateError(`${source}: unexpected tensor ${name}`);
   }
-  return { model, run: { progress, options: options as Record<string, unknown>, metrics: metrics as string[], extra: extra as Record<string, unknown> }, optimizerState };
+  return optimizerState;
+}
+
+/**
+ * Gives a decoded checkpoint's arrays back to the backend that made them (Model.dispose, Backend.release): for one
+ * that will not be used, such as a checkpoint its caller refused. Neither it nor its model may be used afterwards.
+ */
+export function disposeCheckpoint(decoded: DecodedCheckpoint): void {
+  decoded.model.dispose();
+  for (const s of decoded.optimizerState) {
+    releaseFloats(s.m);
+    if (s.v) releaseFloats(s.v);
+  }
 }
 
 /**

@@ -4,7 +4,7 @@ import { checkInt, TreegateError } from '../core/errors.js';
 import type { Model } from '../layers/model.js';
 import type { Optimizer } from '../train/optim.js';
 import { fileSource, writeFileAtomic } from './atomic.js';
-import { decodeCheckpoint, encodeCheckpointParts, type DecodedCheckpoint, type RunState } from './checkpoint-codec.js';
+import { decodeCheckpoint, disposeCheckpoint, encodeCheckpointParts, type DecodedCheckpoint, type RunState } from './checkpoint-codec.js';
 import { safetensorsMetadata } from './safetensors.js';
 
 /**
@@ -71,7 +71,12 @@ export function loadNewestCheckpoint(dir: string, warn: (line: string) => void,
   for (const path of files) {
     try {
       const decoded = readCheckpoint(path);
-      validate(decoded.run, path);
+      try {
+        validate(decoded.run, path);
+      } catch (e) {
+        disposeCheckpoint(decoded); // (on wasm: its blocks of the module's memory are reused by the next one tried)
+        throw e;
+      }
       return { path, ...decoded };
     } catch (e) {
       if (!(e instanceof TreegateError) && !(e instanceof Error && 'code' in e)) throw e;

@@ -4,14 +4,16 @@
  * run could resume from.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, test } from 'node:test';
 import { matrix } from '../../src/core/tensor.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../../src/io/checkpoint-codec.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/io/safetensors.js';
-import { listCheckpoints, writeCheckpoint } from '../../src/io/checkpoint.js';
+import { listCheckpoints, loadNewestCheckpoint, writeCheckpoint } from '../../src/io/checkpoint.js';
+import { backend, jsBackend, registerBackend, setBackend } from '../../src/kernels/backend.js';
+import { TreegateError } from '../../src/core/errors.js';
 import { mlpConfig, Model } from '../../src/layers/model.js';
 import { Trainer } from '../../src/train/trainer.js';
 import { randomArray, Rng } from '../helpers.js';
@@ -88,4 +90,48 @@ test('a deep tree\'s leaf counts are saved sparse in the progress (a header stay
   assert.deepEqual(back.usage, progress.usage);
   assert.deepEqual(back.history.map((h) => h.trees), progress.history.map((h) => h.trees));
   assert.equal(back.history.length, 1);
+});
+
+test('a checkpoint skipped on resume (damaged, or refused by the caller) gives its arrays back to the backend', () => {
+  const rng = new Rng(11), N = 32, D = 5;
+  const model = new Model(mlpConfig({ inputSize: D, numClasses: 3, hidden: [8], treeLayers: [2], depth: 2, gating: 'projection' }), rng.fork());
+  const data = { x: matrix(N, D, randomArray(rng, N * D)), y: Int32Array.from({ length: N }, (_, i) => i % 3) };
+  const trainer = new Trainer(model, data, null, { epochs: 2, batchSize: 8, lr: 1e-3, schedule: 'constant', optimizer: { kind: 'adam' } }, rng.fork());
+  const dir = join(TMP, 'skipped');
+  mkdirSync(dir);
+  for (let i = 0; i < 2; i++) {
+    trainer.step();
+    writeCheckpoint(dir, model, trainer.optimizer, { progress: trainer.snapshot(), options: {}, metrics: [], extra: {} }, 2);
+  }
+  const newest = listCheckpoints(dir)[0];
+  const good = readFileSync(newest);
+  // a backend that counts what its floats() made and what came back (the wasm backend reuses such blocks)
+  const made = new Set<Float32Array>(), released = new Set<Float32Array>();
+  registerBackend({ ...jsBackend, name: 'counting', floats: (n) => { const a = new Float32Array(n); made.add(a); return a; }, release: (a) => { if (made.has(a)) released.add(a); } });
+  const before = backend().name;
+  setBackend('counting');
+  try {
+    const damaged = Buffer.from(good);
+    damaged[damaged.length - 5] ^= 0x10; // a weight's or moment's bit: only the checksum, after every array is made, finds it
+    const cases: Array<[string, Uint8Array, (run: unknown, path: string) => void]> = [
+      ['damaged', damaged, () => {}],
+      ['refused', good, (_run, path) => { if (path === newest) throw new TreegateError('another run\'s checkpoint'); }],
+    ];
+    for (const [what, bytes, validate] of cases) {
+      writeFileSync(newest, bytes);
+      made.clear();
+      released.clear();
+      const warnings: string[] = [];
+      const loaded = loadNewestCheckpoint(dir, (l) => warnings.push(l), validate);
+      assert.equal(warnings.length, 1, what);
+      assert.equal(loaded.run.progress.step, 1, `${what}: the older checkpoint loaded`);
+      const kept = new Set([...loaded.model.params().map((p) => p.data), ...loaded.optimizerState.flatMap((s) => [s.m, s.v!])]);
+      assert.equal(released.size, kept.size, `${what}: the skipped checkpoint's arrays came back, as many as the loaded one holds`);
+      assert.deepEqual([...made].filter((a) => !released.has(a)).sort((a, b) => a.length - b.length),
+        [...kept].sort((a, b) => a.length - b.length), `${what}: all but the loaded checkpoint's arrays came back`);
+      assert.ok([...kept].every((a) => made.has(a)), `${what}: the loaded model and moments are the backend's arrays`);
+    }
+  } finally {
+    setBackend(before);
+  }
 });
