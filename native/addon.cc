@@ -207,7 +207,10 @@ napi_value Info(napi_env env, napi_callback_info) {
 
 napi_value Init(napi_env env, napi_value exports) {
   selectIsa();
-  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  // a thread per online CPU; TREEGATE_NATIVE_THREADS=n (1–64, checked by the loader in JS) sizes the pool at n
+  // whatever the CPUs, so that a machine of few cores can check how the kernels split work among more threads
+  unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  if (const char* want = std::getenv("TREEGATE_NATIVE_THREADS"); want && *want) hw = (unsigned)std::max(1, std::atoi(want));
   if (!pool) pool = std::make_unique<Pool>((int)std::min(hw, 64u) - 1);
   threads = pool->size();
   napi_property_descriptor d[] = {

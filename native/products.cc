@@ -139,17 +139,23 @@ void byColumns(const Ranges& r, int64_t N, int64_t cols, int64_t unit, int64_t m
 // weights, so the points are chosen by cost, not by row count: thread t's cost is Σ_nodes partCost(rows of the
 // node in its range), and R_t minimizes max(cost of [R_{t−1}, R_t), cost of [R_t, N) / (threads left)).
 // Costs of all R at once: each node adds a piecewise-linear function of R, built from jumps and slope changes.
-// A point may cut a node of at least `chain` rows only into pieces of at least `chain` rows (kernels.h:
+// A point may cut a node of at least `chain` rows only into pieces of at least `chain` rows, and so may two
+// points in turn (until 2026-12-04 only each point's distance from the node's ends was kept, and three threads
+// could cut 64 rows into 24 + 16 + 24 under the input gradient's 24: other bits than one thread's) (kernels.h:
 // isa->chainRowsNT for the forward, kChainRowsNN for the input gradient): each piece then sums its rows in the order
 // the whole node would, and a smaller node's rows are summed alike however it is cut. So a row's sums are the
 // same on any number of threads, and the model does not depend on the thread count.
 std::vector<int64_t> splitPoints(const Ranges& r, int64_t N, int nt, int64_t chain) {
-  std::vector<char> cuttable(N + 1, 1);
+  // cuttable[x]: x is at least `chain` rows from both ends of every node of `chain` rows or more it falls inside;
+  // inside[x]: x falls strictly inside such a node, so the next point must lie `chain` rows on, or at x itself
+  // (an empty range), else the piece between the two would be shorter than `chain`
+  std::vector<char> cuttable(N + 1, 1), inside(N + 1, 0);
   for (int64_t g = r.g0; g < r.g1; g++) {
     const int64_t a = r.start.p[g], e = r.end.p[g];
     if (e - a < chain) continue;
     for (int64_t x = a + 1; x < a + chain; x++) cuttable[x] = 0;
     for (int64_t x = e - chain + 1; x < e; x++) cuttable[x] = 0;
+    for (int64_t x = a + 1; x < e; x++) inside[x] = 1;
   }
   // right[R] = Σ partCost(rows of the node in [R, N)), left[R] = the same for [lo, R)
   auto profile = [&](int64_t lo, bool fromLeft) {
@@ -181,8 +187,9 @@ std::vector<int64_t> splitPoints(const Ranges& r, int64_t N, int nt, int64_t cha
   for (int t = 1; t < nt; t++) {
     const std::vector<int64_t> left = profile(R[t - 1], true);
     int64_t best = R[t - 1], bestCost = INT64_MAX;
+    const int64_t next = inside[R[t - 1]] ? R[t - 1] + chain : R[t - 1];
     for (int64_t x = R[t - 1]; x <= N; x++) {
-      if (!cuttable[x]) continue;
+      if (!cuttable[x] || (x > R[t - 1] && x < next)) continue;
       const int64_t c = std::max(left[x] * (nt - t), right[x]);  // left·(threads left) vs the rest
       if (c < bestCost) { bestCost = c; best = x; }
     }

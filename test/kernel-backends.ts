@@ -1,6 +1,6 @@
 /**
  * The kernel backends that load here, each with the thread counts to run a kernel test on: js (no threads), wasm
- * and native where built (1 and 2 threads). Loaded directly, not through src/kernels/select.ts, so that importing
+ * and native where built (1 and 2 threads; native more under TREEGATE_NATIVE_THREADS). Loaded directly, not through src/kernels/select.ts, so that importing
  * this file changes no default backend.
  */
 import { jsBackend, type Backend } from '../src/kernels/backend.js';
@@ -8,13 +8,22 @@ import { nativeBackend } from '../src/kernels/native/index.js';
 import { loadWasmBackend } from '../src/kernels/wasm/index.js';
 import type { WeightStep } from '../src/kernels/weight-step.js';
 
+/**
+ * The thread counts the native kernels are tested on: 1 and 2, or 1 to n under TREEGATE_NATIVE_THREADS=n (the
+ * addon's pool made that size whatever the cores: test/kernels/native-threads.test.ts reruns the native tests so).
+ */
+export function nativeThreadCounts(): number[] {
+  const n = Number(process.env.TREEGATE_NATIVE_THREADS || 2);
+  return Array.from({ length: n }, (_, i) => i + 1);
+}
+
 export function kernelBackends(): { backends: Array<{ be: Backend; threads: number[] }>; wasm: Backend | null } {
   const backends: Array<{ be: Backend; threads: number[] }> = [{ be: jsBackend, threads: [0] }];
   let wasm: Backend | null = null;
   try { wasm = loadWasmBackend(); } catch { wasm = null; }
   if (wasm) backends.push({ be: wasm, threads: [1, 2] });
   const nb = nativeBackend();
-  if (nb) backends.push({ be: nb, threads: [1, 2] });
+  if (nb) backends.push({ be: nb, threads: nativeThreadCounts() });
   return { backends, wasm };
 }
 
@@ -38,4 +47,18 @@ export function releaseState(be: Backend, st: StepState): void {
 export function stepSpec(st: StepState, kind: 'adam' | 'sgd', decayScale: Float32Array | null, lr: number): WeightStep {
   return { kind, m: st.m, v: kind === 'adam' ? st.v : null, steps: st.steps, decayScale, lr, weightDecay: 0.05, beta1: 0.9,
     beta2: 0.999, eps: 1e-8, momentum: 0.8 };
+}
+
+/**
+ * Each kernel backend of kernelBackends() at each of its thread counts, as a label ("js", "wasm threads=2") and a
+ * function that selects that count (to call at the start of each test: tests of one file run one after another).
+ */
+export function kernelVariants(): Array<{ be: Backend; label: string; use: () => void }> {
+  return kernelBackends().backends.flatMap(({ be, threads }) => threads.map((nt) => ({
+    be,
+    label: nt ? `${be.name} threads=${nt}` : be.name,
+    use: () => {
+      if (nt) (be as unknown as { setThreads(n: number): number }).setThreads(nt);
+    },
+  })));
 }

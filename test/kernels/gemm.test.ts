@@ -1,19 +1,23 @@
 /**
- * Matrix products of every registered backend against an inline naive triple
- * loop (float64), over a table of shapes: degenerate (1, K = 0), odd, not
- * multiples of the 2×4 register block, and one larger case; with and without
- * accumulation and at nonzero offsets. Elements outside C's window must stay
- * bit-identical (no writes past the rows/columns asked for).
+ * Matrix products of every kernel backend that loads here (js; wasm and native, each on 1 and 2 threads)
+ * against an inline naive triple loop (float64), over a table of shapes: degenerate (0 rows or columns, 1,
+ * K = 0), odd, not multiples of the 2×4 register block, and larger cases that pass the threads' threshold; with
+ * and without accumulation and at nonzero offsets. Elements outside C's window must stay bit-identical (no writes
+ * past the rows/columns asked for).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backendNames, setBackend, type Backend } from '../../src/kernels/backend.js';
+import { setBackend } from '../../src/kernels/backend.js';
+import { kernelVariants } from '../kernel-backends.js';
 import { assertBitEqual, assertClose, randomArray, Rng } from '../helpers.js';
 
 /** [M, N, K] */
 const SHAPES: Array<[number, number, number]> = [
   [1, 1, 1], [1, 1, 0], [3, 5, 0], [1, 7, 5], [7, 1, 5], [5, 7, 1], [1, 1, 9],
   [2, 4, 3], [4, 8, 2], [3, 5, 7], [5, 3, 2], [6, 9, 11], [9, 6, 4], [2, 3, 1], [13, 4, 3], [37, 65, 129],
+  [0, 3, 4], [3, 0, 4], [0, 0, 0],
+  // past 2^20 multiply-adds, where the fast backends split a product between threads (and a ragged split)
+  [150, 70, 129], [9, 301, 403],
 ];
 
 /** C(i, j) = [C(i, j) +] Σ_p A(i, p)·B(p, j), float64 sums rounded once: the definition in src/kernels/gemm.ts. */
@@ -32,12 +36,6 @@ function naive(M: number, N: number, K: number,
   return out;
 }
 
-function backends(): Backend[] {
-  const names = backendNames();
-  const bs = names.map((n) => setBackend(n));
-  setBackend('js');
-  return bs;
-}
 
 /** Float32 sums of K products of normals: the kernels may reorder them, so allow ~K ulps of the magnitudes. */
 function tolFor(K: number): { rtol: number; atol: number } {
@@ -55,9 +53,10 @@ function layout(v: Variant, M: number, N: number, K: number): { ars: number; acs
   }
 }
 
-for (const be of backends()) {
+for (const { be, label, use } of kernelVariants()) {
   for (const v of ['NT', 'NN', 'TN'] as const) {
-    test(`${be.name}: gemm${v} matches the naive loop over the shape table (offsets, accumulate on/off)`, () => {
+    test(`${label}: gemm${v} matches the naive loop over the shape table (offsets, accumulate on/off)`, () => {
+    use();
       const rng = new Rng(101);
       const fn = v === 'NT' ? be.gemmNT : v === 'NN' ? be.gemmNN : be.gemmTN;
       for (const [M, N, K] of SHAPES) {
@@ -83,7 +82,8 @@ for (const be of backends()) {
     });
   }
 
-  test(`${be.name}: K = 0 gives exact zeros, or leaves C unchanged when accumulating`, () => {
+  test(`${label}: K = 0 gives exact zeros, or leaves C unchanged when accumulating`, () => {
+    use();
     const rng = new Rng(7);
     for (const fn of [be.gemmNT, be.gemmNN, be.gemmTN]) {
       for (const [M, N] of [[1, 1], [3, 5], [4, 8], [7, 9]]) {
@@ -97,36 +97,41 @@ for (const be of backends()) {
     }
   });
 
-  test(`${be.name}: gemmStrided with general strides and a padded C row stride`, () => {
+  test(`${label}: gemmStrided with general strides and a padded C row stride`, () => {
+    use();
     const rng = new Rng(202);
     for (const [M, N, K] of SHAPES) {
       for (const accumulate of [false, true]) {
-        // A: (M, K) as a column-major view with row padding: A(i, p) = a[ao + i·1 + p·(M + 2)]
-        const ao = 2, ars = 1, acs = M + 2;
-        // B: every other element of a (K, 2N + 1) row-major buffer: B(p, j) = b[bo + p·(2N + 1) + 2j]
-        const bo = 1, brs = 2 * N + 1, bcs = 2;
-        // C: rows padded by 3 unused columns that must stay untouched
-        const co = 5, crs = N + 3;
-        const a = randomArray(rng, ao + K * acs + 3);
-        const b = randomArray(rng, bo + K * brs + 3);
-        const c = randomArray(rng, co + M * crs + 3);
-        const expected = naive(M, N, K, a, ao, ars, acs, b, bo, brs, bcs, c, co, crs, accumulate);
-        be.gemmStrided(M, N, K, a, ao, ars, acs, b, bo, brs, bcs, c, co, crs, accumulate);
-        const what = `gemmStrided M=${M} N=${N} K=${K} accumulate=${accumulate}`;
-        // The window elements against the reference, everything else bit-identical.
-        const inWindow = new Uint8Array(c.length);
-        for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) inWindow[co + i * crs + j] = 1;
-        const win: number[] = [], winRef: number[] = [];
-        for (let e = 0; e < c.length; e++) {
-          if (inWindow[e]) { win.push(c[e]); winRef.push(expected[e]); }
-          else if (!Object.is(c[e], expected[e])) assert.fail(`${what}: element ${e} outside the C window changed from ${expected[e]} to ${c[e]}`);
+        for (const view of ['general', 'a block of columns'] as const) {
+          // general: A (M, K) a column-major view with row padding, A(i, p) = a[ao + i·1 + p·(M + 2)]; B every other
+          // element of a (K, 2N + 1) row-major buffer, B(p, j) = b[bo + p·(2N + 1) + 2j]; C's rows padded by 3
+          // a block of columns: A(i, p) = a[ao + i·(K + 5) + p], K of each row's K + 5 columns (a tree layer's
+          // projection gating reads its block of x so, blocks > 1), B (N, K) row-major as gemmNT reads it, C dense
+          const [ao, ars, acs, bo, brs, bcs, co, crs] = view === 'general'
+            ? [2, 1, M + 2, 1, 2 * N + 1, 2, 5, N + 3]
+            : [3, K + 5, 1, 0, 1, K, 0, N];
+          const a = randomArray(rng, ao + Math.max(M * ars, K * acs) + 3);
+          const b = randomArray(rng, bo + Math.max(K * brs, N * bcs) + 3);
+          const c = randomArray(rng, co + M * crs + 3);
+          const expected = naive(M, N, K, a, ao, ars, acs, b, bo, brs, bcs, c, co, crs, accumulate);
+          be.gemmStrided(M, N, K, a, ao, ars, acs, b, bo, brs, bcs, c, co, crs, accumulate);
+          const what = `gemmStrided (${view}) M=${M} N=${N} K=${K} accumulate=${accumulate}`;
+          // The window elements against the reference, everything else bit-identical.
+          const inWindow = new Uint8Array(c.length);
+          for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) inWindow[co + i * crs + j] = 1;
+          const win: number[] = [], winRef: number[] = [];
+          for (let e = 0; e < c.length; e++) {
+            if (inWindow[e]) { win.push(c[e]); winRef.push(expected[e]); }
+            else if (!Object.is(c[e], expected[e])) assert.fail(`${what}: element ${e} outside the C window changed from ${expected[e]} to ${c[e]}`);
+          }
+          assertClose(win, winRef, tolFor(K), what);
         }
-        assertClose(win, winRef, tolFor(K), what);
       }
     }
   });
 
-  test(`${be.name}: gemmNT/NN/TN agree with explicitly transposed operands`, () => {
+  test(`${label}: gemmNT/NN/TN agree with explicitly transposed operands`, () => {
+    use();
     // The three variants compute the same product of the same logical matrices.
     const rng = new Rng(303);
     const M = 5, N = 7, K = 6;

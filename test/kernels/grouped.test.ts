@@ -2,11 +2,12 @@
  * Grouped products over routing ranges, against a naive per-example path sum:
  * example i (sorted row r, i = perm[r]) with leaf L uses the nodes
  * t_d = 2^d − 1 + (L >> (k − d)), d = 0..k. Output buffers start with random
- * contents to check accumulation; nodes off every path must stay bit-identical.
+ * contents to check accumulation; nodes off every path must stay bit-identical. On every kernel backend that
+ * loads here (js; wasm and native, each on 1 and 2 threads).
  */
 import { test } from 'node:test';
 import { Routing } from '../../src/kernels/routing.js';
-import { backendNames, setBackend, type Backend } from '../../src/kernels/backend.js';
+import { kernelVariants } from '../kernel-backends.js';
 import { assertBitEqual, assertClose, pathNode, randomArray, Rng, route } from '../helpers.js';
 
 interface Case { k: number; m: number; s: number; leaves: number[]; what: string }
@@ -35,16 +36,12 @@ function usedNodes(leaves: number[], k: number): Set<number> {
   return used;
 }
 
-function backends(): Backend[] {
-  const bs = backendNames().map((n) => setBackend(n));
-  setBackend('js');
-  return bs;
-}
 
 const TOL = { rtol: 1e-5, atol: 1e-5 };
 
-for (const be of backends()) {
-  test(`${be.name}: groupedForward = Σ over the path of U_t x + c_t, accumulated onto ys`, () => {
+for (const { be, label, use } of kernelVariants()) {
+  test(`${label}: groupedForward = Σ over the path of U_t x + c_t, accumulated onto ys`, () => {
+    use();
     const rng = new Rng(22);
     for (const c of cases()) {
       const { k, m, s, leaves } = c, N = leaves.length, T = 2 ** (k + 1) - 1;
@@ -69,7 +66,8 @@ for (const be of backends()) {
     }
   });
 
-  test(`${be.name}: routedForward gathers a column block of x, multiplies along each path and scatters to y (set or added)`, () => {
+  test(`${label}: routedForward gathers a column block of x, multiplies along each path and scatters to y (set or added)`, () => {
+    use();
     const rng = new Rng(24);
     for (const c of cases()) {
       const { k, m, s, leaves } = c, N = leaves.length, T = 2 ** (k + 1) - 1;
@@ -98,7 +96,8 @@ for (const be of backends()) {
     }
   });
 
-  test(`${be.name}: groupedBackwardInput = Σ over the path of dy U_t, accumulated onto dxs`, () => {
+  test(`${label}: groupedBackwardInput = Σ over the path of dy U_t, accumulated onto dxs`, () => {
+    use();
     const rng = new Rng(23);
     for (const c of cases()) {
       const { k, m, s, leaves } = c, N = leaves.length, T = 2 ** (k + 1) - 1;
@@ -122,7 +121,8 @@ for (const be of backends()) {
     }
   });
 
-  test(`${be.name}: groupedBackwardInput over the node sublist of one depth (g0, g1 = depthStart[d], depthStart[d+1])`, () => {
+  test(`${label}: groupedBackwardInput over the node sublist of one depth (g0, g1 = depthStart[d], depthStart[d+1])`, () => {
+    use();
     const rng = new Rng(26);
     for (const c of cases()) {
       const { k, m, s, leaves } = c, N = leaves.length, T = 2 ** (k + 1) - 1;
@@ -145,7 +145,8 @@ for (const be of backends()) {
     }
   });
 
-  test(`${be.name}: groupedBackwardWeight accumulates dU_t, dc_t of path nodes only`, () => {
+  test(`${label}: groupedBackwardWeight accumulates dU_t, dc_t of path nodes only`, () => {
+    use();
     const rng = new Rng(24);
     for (const c of cases()) {
       const { k, m, s, leaves } = c, N = leaves.length, T = 2 ** (k + 1) - 1;
@@ -177,7 +178,8 @@ for (const be of backends()) {
     }
   });
 
-  test(`${be.name}: groupedForward over leaves-only routing uses leaf tables 0..2^k−1`, () => {
+  test(`${label}: groupedForward over leaves-only routing uses leaf tables 0..2^k−1`, () => {
+    use();
     const rng = new Rng(25);
     for (let k = 1; k <= 3; k++) {
       const m = 3, s = 5, N = 9, nLeaves = 2 ** k;

@@ -32,11 +32,13 @@ for (const isa of ['avx2', 'generic'] as const) {
   });
 }
 
-test('a misspelt TREEGATE_NATIVE or TREEGATE_NATIVE_ISA is an error naming the settings, not ignored', () => {
+test('a misspelt TREEGATE_NATIVE, TREEGATE_NATIVE_ISA or TREEGATE_NATIVE_THREADS is an error naming the settings, not ignored', () => {
   const load = fileURLToPath(new URL('../../src/kernels/native/index.ts', import.meta.url));
   for (const [name, value, re] of [
     ['TREEGATE_NATIVE', 'bogus', /TREEGATE_NATIVE=bogus: the one setting is off/],
     ['TREEGATE_NATIVE_ISA', 'avx9', /TREEGATE_NATIVE_ISA=avx9: not one of the addon's instruction sets \(set avx512, avx2 or generic/],
+    ['TREEGATE_NATIVE_THREADS', '65', /TREEGATE_NATIVE_THREADS=65: not a thread count from 1 to 64/],
+    ['TREEGATE_NATIVE_THREADS', 'four', /TREEGATE_NATIVE_THREADS=four: not a thread count from 1 to 64/],
   ] as const) {
     const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e',
       `const m = await import(${JSON.stringify(load)}); try { m.loadAddon(); console.log('loaded'); } catch (e) { console.log(e.message); }`],

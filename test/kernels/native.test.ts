@@ -16,8 +16,11 @@ import { loadAddon, nativeBackend, nativeLoadError, readProbe } from '../../src/
 import { Routing } from '../../src/kernels/routing.js';
 import { setThreads } from '../../src/kernels/select.js';
 import { assertBitEqual, assertClose, randomArray, Rng } from '../helpers.js';
+import { nativeThreadCounts } from '../kernel-backends.js';
 
 const nb = nativeBackend();
+/** 1 and 2, or 1 to n under TREEGATE_NATIVE_THREADS=n; every count must give the bits of one thread. */
+const THREADS = nativeThreadCounts(), MOST = THREADS[THREADS.length - 1];
 const skip = nb ? false : `native addon unavailable: ${nativeLoadError()}`;
 
 /** [M, N, K] */
@@ -47,7 +50,7 @@ function layout(v: Variant, M: number, N: number, K: number) {
 }
 
 for (const v of ['NT', 'NN', 'TN'] as const) {
-  test(`native gemm${v} matches js over the shape table, 1 and 2 threads, offsets, accumulate on/off`, { skip }, () => {
+  test(`native gemm${v} matches js over the shape table on each thread count, offsets, accumulate on/off`, { skip }, () => {
     const rng = new Rng(7);
     for (const [M, N, K] of SHAPES) {
       const { ars, acs, brs, bcs } = layout(v, M, N, K);
@@ -57,17 +60,17 @@ for (const v of ['NT', 'NN', 'TN'] as const) {
         const ref = c0.slice();
         jsBackend.gemmStrided(M, N, K, a, ao, ars, acs, b, bo, brs, bcs, ref, co, N, acc);
         const outs: Float32Array[] = [];
-        for (const threads of [1, 2]) {
+        for (const threads of THREADS) {
           nb!.setThreads(threads);
           const out = c0.slice();
           nb!.gemmStrided(M, N, K, a, ao, ars, acs, b, bo, brs, bcs, out, co, N, acc);
           assertClose(out, ref, { rtol: 1e-5, atol: 2e-6 * Math.max(1, K) }, `${v} ${M}×${N}×${K} acc=${acc} threads=${threads}`);
           outs.push(out);
         }
-        assertBitEqual(outs[1], outs[0], `${v} ${M}×${N}×${K}: 2 threads vs 1`);
+        outs.forEach((o, i) => assertBitEqual(o, outs[0], `${v} ${M}×${N}×${K}: ${THREADS[i]} threads vs 1`));
       }
     }
-    nb!.setThreads(2);
+    nb!.setThreads(MOST);
   });
 }
 
@@ -93,7 +96,7 @@ test('native NT products under the chain threshold: each row gets the same bits 
       }
     }
   }
-  nb!.setThreads(2);
+  nb!.setThreads(MOST);
 });
 
 // The NN form (input gradient) and the TN form under kChainRowsNN (24 rows) sum each element in blocks of 16
@@ -120,7 +123,7 @@ test('native NN and TN products under 24 rows: each row gets the same bits alone
       }
     }
   }
-  nb!.setThreads(2);
+  nb!.setThreads(MOST);
 });
 
 test('native floats() start on a cache line: n zeros, a plain Float32Array view', { skip }, () => {
@@ -190,7 +193,7 @@ test('native grouped products match js over routings (k = 0…9, empty leaves, o
     const w0 = randomArray(rng, T * m * s);
     for (let g = 0; g < rt.nodeCount; g++) if (fresh[g]) w0.fill(0, rt.node[g] * m * s, (rt.node[g] + 1) * m * s);
     const perThreads: Array<Record<string, Float32Array>> = [];
-    for (const threads of [1, 2]) {
+    for (const threads of THREADS) {
       nb!.setThreads(threads);
       const outs: Record<string, Float32Array> = {};
       const [yr, yn] = [ys0.slice(), ys0.slice()];
@@ -242,12 +245,14 @@ test('native grouped products match js over routings (k = 0…9, empty leaves, o
       perThreads.push(outs);
     }
     // the model must not depend on the thread count (README, --threads): every product bit-identical
-    for (const key of Object.keys(perThreads[0])) assertBitEqual(perThreads[1][key], perThreads[0][key], `${key} ${what}: 2 threads vs 1`);
+    perThreads.forEach((outs, i) => {
+      for (const key of Object.keys(perThreads[0])) assertBitEqual(outs[key], perThreads[0][key], `${key} ${what}: ${THREADS[i]} threads vs 1`);
+    });
   }
-  nb!.setThreads(2);
+  nb!.setThreads(MOST);
 });
 
-test('native forward over packed tables (packNodes) matches js over routings and widths; 1 and 2 threads bit-identical', { skip }, () => {
+test('native forward over packed tables (packNodes) matches js over routings and widths; every thread count bit-identical', { skip }, () => {
   const rng = new Rng(12);
   const panel = nb!.info().panel;
   // [k, N, m, s, leaves used]: one tile (≤ 14 rows a leaf) and several, panels ragged (m % panel ≠ 0), one
@@ -273,17 +278,17 @@ test('native forward over packed tables (packNodes) matches js over routings and
       const ref = y0.slice();
       jsBackend.routedForward(rt, x, n, 2, new Float32Array(N * s), s, w, bias, m, new Float32Array(N * m), ref, acc);
       const outs: Float32Array[] = [];
-      for (const threads of [1, 2]) {
+      for (const threads of THREADS) {
         nb!.setThreads(threads);
         const out = y0.slice();
         nb!.routedForward(rt, x, n, 2, new Float32Array(N * s), s, packed, bias, m, new Float32Array(N * m), out, acc, true);
         assertClose(out, ref, { rtol: 1e-5, atol: 1e-5 * s }, `packed forward ${what} acc=${acc} threads=${threads}`);
         outs.push(out);
       }
-      assertBitEqual(outs[1], outs[0], `packed forward ${what} acc=${acc}: 2 threads vs 1`);
+      outs.forEach((o, i) => assertBitEqual(o, outs[0], `packed forward ${what} acc=${acc}: ${THREADS[i]} threads vs 1`));
     }
   }
-  nb!.setThreads(2);
+  nb!.setThreads(MOST);
   assert.throws(() => loadAddon()!.packNodes(new Float32Array(16), 2, 2, 4, new Float32Array(8)), /fewer than T·packedFloats/);
   assert.throws(() => loadAddon()!.packNodes(new Float32Array(7), 2, 2, 2, new Float32Array(4096)), /fewer than T·m·s/);
 });
@@ -418,17 +423,17 @@ test('native lazy optimizer updates match js: listed slots only, per-slot steps,
         const js = { w: w.slice(), m: m.slice(), v: v.slice(), steps: Int32Array.from({ length: slots }, (_, s) => s % 3) };
         const na = { w: w.slice(), m: m.slice(), v: v.slice(), steps: js.steps.slice() };
         const na1 = { w: w.slice(), m: m.slice(), v: v.slice(), steps: js.steps.slice() };
-        for (const [be, st, threads] of [[jsBackend, js, 0], [nb!, na, 2], [nb!, na1, 1]] as const) {
+        for (const [be, st, threads] of [[jsBackend, js, 0], [nb!, na, MOST], [nb!, na1, 1]] as const) {
           if (threads) nb!.setThreads(threads);
           for (let rep = 0; rep < 3; rep++) {
             if (kind === 'adam') be.adamUpdate(st.w, g, st.m, st.v, slotSize, list, list.length, st.steps, d, 0.01, 0.1, 0.9, 0.999, 1e-8);
             else be.sgdUpdate(st.w, g, st.m, slotSize, list, list.length, st.steps, d, 0.01, 0.1, 0.9);
           }
         }
-        nb!.setThreads(2);
+        nb!.setThreads(MOST);
         const what = `${kind} slots=${slots}×${slotSize} decay=${d ? 'yes' : 'no'}`;
         assert.deepEqual(Array.from(na.steps), Array.from(js.steps), `${what}: step counts`);
-        assertBitEqual(na.w, na1.w, `${what}: 2 threads vs 1`);
+        assertBitEqual(na.w, na1.w, `${what}: ${MOST} threads vs 1`);
         assertClose(na.w, js.w, { rtol: 1e-5, atol: 1e-6 }, `${what}: weights`);
         assertClose(na.m, js.m, { rtol: 1e-5, atol: 1e-7 }, `${what}: first moment`);
         if (kind === 'adam') assertClose(na.v, js.v, { rtol: 1e-5, atol: 1e-8 }, `${what}: second moment`);

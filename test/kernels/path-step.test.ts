@@ -123,7 +123,7 @@ test('pathWeightStep = groupedBackwardWeight + child sums + adamUpdate / sgdUpda
             releaseState(be, b);
             outs.push(a);
           }
-          if (threads[0]) (be as unknown as { setThreads(n: number): number }).setThreads(2);
+          if (threads[0]) (be as unknown as { setThreads(n: number): number }).setThreads(threads[threads.length - 1]);
           for (const o of outs.slice(1)) assertBitEqual(o.w, outs[0].w, `${be.name} ${kind} ${what}: threads agree`);
           outs.forEach((o, i) => i > 0 && releaseState(be, o));
           if (!js) js = outs[0];

@@ -16,7 +16,7 @@ import { mlpConfig, Model } from '../../src/layers/model.js';
 import { MixtureOfExperts } from '../../src/layers/moe.js';
 import { TreeGated } from '../../src/layers/tree.js';
 import {
-  assertClose, checkGradient, dot, maxAbs, projectionBatch, randomArray, randomMatrix, referenceLeaves, Rng, unitsBatch,
+  assertBitEqual, assertClose, checkGradient, dot, maxAbs, projectionBatch, randomArray, randomMatrix, referenceLeaves, Rng, unitsBatch,
 } from '../helpers.js';
 import { testOnEveryBackend } from '../backends.js';
 
@@ -75,6 +75,11 @@ function gradcheck(layer: Layer, x: Matrix, rng: Rng, what: string, signature: (
     }
     checkGradient({ loss, data: p.data, grad: grads[i], eps, tol, what: `${what}: dL/d${p.name}`, signature });
   });
+  // needInputGrad = false (the layer first in a model): the same parameter gradients, bit for bit, and no input gradient
+  for (const p of layer.params()) p.clearGrad();
+  layer.forward(x, 'train');
+  assert.equal(layer.backward(matrix(N, m, R), false), null, `${what}: backward(…, false) returns null`);
+  layer.params().forEach((p, i) => assertBitEqual(p.grad, grads[i], `${what}: ${p.name} grad without the input gradient`));
 }
 
 testOnEveryBackend('flat: 2^k leaves, one per example and block, equal to the naive reference; counts', () => {

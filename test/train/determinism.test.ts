@@ -9,7 +9,9 @@ import { matrix } from '../../src/core/tensor.js';
 import { mlpConfig, Model, type MlpOptions } from '../../src/layers/model.js';
 import { Optimizer } from '../../src/train/optim.js';
 import { train, type LabeledData, type TrainOptions } from '../../src/train/trainer.js';
+import { setThreads, threadCount } from '../../src/kernels/select.js';
 import { testOnEveryBackend } from '../backends.js';
+import { nativeThreadCounts } from '../kernel-backends.js';
 import { Rng } from '../helpers.js';
 
 /** C Gaussian clusters in D dimensions with random centers (separable when spread < center distance). */
@@ -42,7 +44,7 @@ function bytes(a: Float32Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
-test('same seed: bit-identical weights, every param byte for byte; config identical (incl. chosen gate units)', () => {
+testOnEveryBackend('same seed: bit-identical weights, every param byte for byte; config identical (incl. chosen gate units)', () => {
   for (const opts of [{}, { optimizer: { kind: 'sgd' as const, momentum: 0.9, weightDecay: 1e-3 }, schedule: 'constant' as const }]) {
     const a = run(7, opts), b = run(7, opts);
     const pa = a.model.params(), pb = b.model.params();
@@ -56,7 +58,7 @@ test('same seed: bit-identical weights, every param byte for byte; config identi
   }
 });
 
-test('same seed with projection gating and two blocks: bit-identical', () => {
+testOnEveryBackend('same seed with projection gating and two blocks: bit-identical', () => {
   const mlp: MlpOptions = { ...MLP, hidden: [12, 8], treeLayers: [2, 3], depth: 2, blocks: 2, gating: 'projection' };
   const a = run(9, {}, mlp), b = run(9, {}, mlp);
   a.model.params().forEach((p, i) => assert.deepEqual(bytes(p.data), bytes(b.model.params()[i].data), p.name));
@@ -74,6 +76,40 @@ testOnEveryBackend('the fused step (tree, flat and expert weights updated during
     const a = run(7, opts, mlp), b = run(7, { ...opts, fusedStep: false }, mlp);
     a.model.params().forEach((p, i) => assert.deepEqual(bytes(p.data), bytes(b.model.params()[i].data), `${what}: ${p.name}`));
     assert.deepEqual(a.losses, b.losses, what);
+  }
+});
+
+// README (--threads): "the model is the same bit for bit with any count". Layers wide enough and batches large
+// enough that the products pass the threads' threshold (2^20 multiply-adds) and the row splits cut tree nodes;
+// native on 1 and 2 threads, or 1 to n in test/kernels/native-threads.test.ts's run under TREEGATE_NATIVE_THREADS=n.
+testOnEveryBackend('every layer kind trains the same model, bit for bit, on any thread count', (be) => {
+  if (be === 'js') return; // one thread only
+  const before = threadCount();
+  const counts = be === 'native' ? nativeThreadCounts() : [1, 2];
+  const data = clusters(4, 384, 64, 4, 0.7);
+  const wide: MlpOptions = { inputSize: 64, numClasses: 4, hidden: [256, 128], treeLayers: [2], depth: 3, nodeInit: 'small', gating: 'projection' };
+  const sgd = { optimizer: { kind: 'sgd' as const, momentum: 0.9, weightDecay: 1e-3 }, schedule: 'constant' as const };
+  try {
+    for (const [opts, mlp, what] of [[{}, wide, 'adam, projection gating'], [sgd, { ...wide, gating: 'units' }, 'sgd, units gating'],
+      [{}, { ...wide, blocks: 2, activation: 'tanh' }, 'two blocks, tanh'], [{}, { ...wide, straightThrough: true }, 'straight-through gating'],
+      [{}, { ...wide, routed: 'flat' }, 'flat leaves'], [{}, { ...wide, routed: 'moe', experts: 6, topK: 2 }, 'mixture of experts, top 2'],
+      [{}, { ...wide, treeLayers: [1, 2], depth: 2 }, 'two tree layers'],
+      // the straight-through input gradient runs a depth at a time: 64 rows at the root, cut among three threads
+      [{ batchSize: 64 }, { ...wide, hidden: [256, 256], straightThrough: true }, 'straight-through gating, batches of 64']] as const) {
+      let first: Model | null = null;
+      for (const n of counts) {
+        const got = setThreads(n);
+        if (got < n) break; // this machine runs no more (its cores; the native pool's size)
+        const rng = new Rng(5);
+        const model = new Model(mlpConfig(mlp as MlpOptions), rng);
+        const options: TrainOptions = { epochs: 2, batchSize: 128, lr: 0.003, schedule: 'cosine', optimizer: { kind: 'adam' } };
+        train(model, data, null, { ...options, ...opts }, rng);
+        if (!first) first = model;
+        else first.params().forEach((p, i) => assert.deepEqual(bytes(model.params()[i].data), bytes(p.data), `${what}: ${p.name}, ${n} threads vs 1`));
+      }
+    }
+  } finally {
+    setThreads(before);
   }
 });
 

@@ -69,12 +69,15 @@ let loadError = '';
 export function loadAddon(): Addon | null {
   if (addon !== undefined) return addon;
   // a misspelt setting would otherwise be ignored without a word (the native backend on, the widest kernels)
-  const native = process.env.TREEGATE_NATIVE, isa = process.env.TREEGATE_NATIVE_ISA;
+  const native = process.env.TREEGATE_NATIVE, isa = process.env.TREEGATE_NATIVE_ISA, pool = process.env.TREEGATE_NATIVE_THREADS;
   if (native !== undefined && native !== '' && native !== 'off') {
     throw new TreegateError(`TREEGATE_NATIVE=${native}: the one setting is off (the native backend not loaded)`, 'unset it, or set it to off');
   }
   if (isa !== undefined && isa !== '' && !['avx512', 'avx2', 'generic'].includes(isa)) {
     throw new TreegateError(`TREEGATE_NATIVE_ISA=${isa}: not one of the addon's instruction sets`, 'set avx512, avx2 or generic (the widest the CPU has, at most this), or unset it');
+  }
+  if (pool !== undefined && pool !== '' && !/^([1-9]|[1-5][0-9]|6[0-4])$/.test(pool)) {
+    throw new TreegateError(`TREEGATE_NATIVE_THREADS=${pool}: not a thread count from 1 to 64`, 'set the threads of the addon\'s pool (1–64), or unset it for one per CPU');
   }
   if (native === 'off') {
     loadError = 'disabled by TREEGATE_NATIVE=off';
@@ -87,12 +90,20 @@ export function loadAddon(): Addon | null {
   try {
     addon = createRequire(import.meta.url)(ADDON_PATH) as Addon;
     // the addon's pool has a thread per online CPU; run on those this process may use (setThreads caps there too)
-    addon.setThreads(Math.min(addon.info().threads, usableCores()));
+    addon.setThreads(Math.min(addon.info().threads, threadCap()));
   } catch (e) {
     loadError = `cannot load ${ADDON_PATH}: ${e instanceof Error ? e.message : String(e)}`;
     addon = null;
   }
   return addon;
+}
+
+/**
+ * The most threads the native kernels run on: the cores this process may use, or with TREEGATE_NATIVE_THREADS
+ * (a setting for tests: the pool made that size whatever the CPUs, oversubscribed where it passes them) the pool's.
+ */
+function threadCap(): number {
+  return process.env.TREEGATE_NATIVE_THREADS ? addon!.info().maxThreads : usableCores();
 }
 
 export function nativeLoadError(): string {
@@ -195,7 +206,7 @@ export function nativeBackend(): (Backend & { setThreads(n: number): number; inf
     },
     gatherRows: (src, stride, off, idx, count, cols, dst) => a.gatherRows(src, stride, off, idx, count, cols, dst),
     scatterRows: (src, cols, idx, count, dst, stride, off, acc) => a.scatterRows(src, cols, idx, count, dst, stride, off, acc),
-    setThreads: (n: number) => a.setThreads(Math.min(n, usableCores())),
+    setThreads: (n: number) => a.setThreads(Math.min(n, threadCap())),
     info: () => a.info(),
   };
 }
