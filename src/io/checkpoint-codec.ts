@@ -35,6 +35,16 @@ export function encodeCheckpoint(model: Model, optimizer: Optimizer, run: RunSta
 /** The checkpoint's file as parts to write in turn (safetensorsParts): views of the arrays, for a file of any size; write them before they change (the checksum is of them now). */
 export function encodeCheckpointParts(model: Model, optimizer: Optimizer, run: RunState<object>): Uint8Array[] {
   checkFiniteParams(model);
+  // a Trainer's `progress` lacks the leaf usage its snapshot() adds: caught here, not when the checkpoint resumes
+  const routed = model.routedLayers(), usage: unknown = run.progress?.usage;
+  const fits = Array.isArray(usage) && usage.length === routed.length && routed.every(({ layer }, i) => {
+    const counts = layer.leafUsage().counts, saved: unknown = usage[i];
+    return Array.isArray(saved) && saved.length === counts.length && counts.every((c, j) => (saved[j] as { length?: number })?.length === c.length);
+  });
+  if (!fits) {
+    throw new TreegateError(`the progress to save holds no leaf usage of the model's ${routed.length} routed layer${routed.length === 1 ? '' : 's'}, or usage of another shape`,
+      'save trainer.snapshot(), which adds the usage counted so far (trainer.progress leaves it out)');
+  }
   const tensors: Array<{ name: string; shape: number[]; data: Float32Array }> = [];
   model.params().forEach((p, i) => {
     tensors.push({ name: p.name, shape: [...p.shape], data: p.data });

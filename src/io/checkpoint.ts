@@ -19,12 +19,18 @@ export function checkpointName(step: number): string {
   return `step-${String(step).padStart(9, '0')}.safetensors`;
 }
 
-/** Writes a checkpoint atomically into `dir` and deletes all but the newest `keep`. Returns its path. */
+/**
+ * Writes a checkpoint atomically into `dir` (which must exist) and deletes the oldest of those before it, keeping
+ * `keep` in all up to its step. Returns its path. Checkpoints of later steps are left alone, and
+ * loadNewestCheckpoint tries them first: one a resumed run skipped as damaged (the run writes that step again), or
+ * another run's, so give each run a folder of its own.
+ */
 export function writeCheckpoint(dir: string, model: Model, optimizer: Optimizer, run: RunState<object>, keep: number): string {
   checkInt(keep, 'checkpoints to keep', 1);
-  const path = join(dir, checkpointName(run.progress.step));
+  const name = checkpointName(run.progress.step), path = join(dir, name);
   writeFileAtomic(path, encodeCheckpointParts(model, optimizer, run));
-  for (const old of listCheckpoints(dir).slice(keep)) {
+  // names sort as their steps do (nine digits); this one is among them
+  for (const old of listCheckpoints(dir).filter((p) => basename(p) <= name).slice(keep)) {
     try {
       unlinkSync(old);
     } catch {

@@ -104,6 +104,11 @@ export class Optimizer {
     };
   }
 
+  /** Whether the state exists: made (at its first use, or at once unless lazy), loaded or adopted. */
+  get hasState(): boolean {
+    return this.#state !== null;
+  }
+
   /** Per param: first moment / momentum, second moment (Adam), steps taken per slot. */
   get state(): ReadonlyArray<{ m: Float32Array; v: Float32Array | null; steps: Int32Array }> {
     this.alive();

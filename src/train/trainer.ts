@@ -99,12 +99,14 @@ export class NonFiniteError extends TreegateError {
 
 /**
  * Minibatch training with seeded shuffling, one step at a time, so a caller can
- * stop between steps, save `progress` with the model and optimizer, and a new
- * Trainer built with that progress continues exactly where it stopped.
+ * stop between steps, save `snapshot()` with the model and optimizer (encodeCheckpoint), and a new
+ * Trainer built with that progress, its optimizer given the saved state (adoptState or loadState), continues
+ * exactly where it stopped.
  * Evaluates on `validation` after each epoch.
  */
 export class Trainer {
   readonly optimizer: Optimizer;
+  /** Where training stands, kept up to date by step() (read it; save snapshot(), which adds the leaf usage and the time). */
   readonly progress: TrainProgress;
   readonly stepsPerEpoch: number;
   readonly totalSteps: number;
@@ -157,6 +159,12 @@ export class Trainer {
       this.order = this.progress.epoch <= opts.epochs ? this.rng.permutation(N) : new Int32Array(0);
       return;
     }
+    // new Model(config) without an Rng is a model to load weights into: trained from zeros, its layers stay alike
+    // and learn nothing past the first layer's biases (one layer alone, a linear model, learns from zeros)
+    const weighted = model.layers.filter((l) => l.params().length > 0);
+    check(weighted.length < 2 || model.params().some((q) => q.data.some((v) => v !== 0)),
+      'every weight of the model is zero (new Model(config) without an Rng makes a model to load weights into): nothing would break the symmetry between its units, and it would not learn',
+      'make it with random weights: new Model(config, new Rng(seed))');
     if (model.treeLayers().some(({ layer }) => layer.gateUnitsPending)) {
       // data-dependent gating: a seeded sample of up to 1024 training examples
       const count = Math.min(N, 1024), idx = rng.permutation(N).subarray(0, count);
@@ -186,6 +194,9 @@ export class Trainer {
   step(): StepInfo {
     const p = this.progress, o = this.opts, model = this.model;
     check(!this.done, 'training is already done');
+    // a resumed run's moments are the saved ones: zeros in their place would go on silently, and differently
+    check(p.step === 0 || this.optimizer.hasState, `this Trainer goes on from a saved progress (step ${p.step}), but its optimizer was given no state`,
+      'give it the saved one before the first step: trainer.optimizer.adoptState(checkpoint.optimizerState) (or loadState, which copies)');
     const N = this.data.x.rows, D = this.data.x.cols;
     const rows = Math.min(this.B, N - p.position);
     const idx = this.order.subarray(p.position, p.position + rows);

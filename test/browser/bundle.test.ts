@@ -45,7 +45,7 @@ export async function scenario(tg, wasmSource) {
   const history = trainer.progress.history;
   const bytes = tg.encodeModel(model);
   const again = tg.decodeModel(bytes, 'memory');
-  const ckpt = tg.decodeCheckpoint(tg.encodeCheckpoint(model, trainer.optimizer, { progress: trainer.progress, options: {}, metrics: [], extra: {} }), 'memory');
+  const ckpt = tg.decodeCheckpoint(tg.encodeCheckpoint(model, trainer.optimizer, { progress: trainer.snapshot(), options: {}, metrics: [], extra: {} }), 'memory');
   try { model.evaluate(tg.matrix(2, D + 1, new Float32Array(2 * (D + 1))), new Int32Array(2)); } catch (e) { errors.shape = e.name + ': ' + e.message; }
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
   return {

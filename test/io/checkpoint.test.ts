@@ -4,7 +4,7 @@
  * run could resume from.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, test } from 'node:test';
@@ -28,7 +28,7 @@ test('a checkpoint write that fails keeps the newest `keep` checkpoints loadable
   const trainer = new Trainer(model, data, null, { epochs: 10, batchSize: 8, lr: 1e-3, schedule: 'constant', optimizer: { kind: 'adam' } }, rng.fork());
   const dir = join(TMP, 'run');
   mkdirSync(dir);
-  const save = () => writeCheckpoint(dir, model, trainer.optimizer, { progress: trainer.progress, options: {}, metrics: [], extra: {} }, 2);
+  const save = () => writeCheckpoint(dir, model, trainer.optimizer, { progress: trainer.snapshot(), options: {}, metrics: [], extra: {} }, 2);
   for (let i = 0; i < 3; i++) {
     trainer.step();
     save();
@@ -134,4 +134,26 @@ test('a checkpoint skipped on resume (damaged, or refused by the caller) gives i
   } finally {
     setBackend(before);
   }
+});
+
+test('a checkpoint written among later ones (another run\'s, or one a resume skipped) is kept, and so are they: only earlier ones are pruned', () => {
+  const rng = new Rng(12), N = 32, D = 5;
+  const model = new Model(mlpConfig({ inputSize: D, numClasses: 3, hidden: [8], treeLayers: [2], depth: 2, gating: 'projection' }), rng.fork());
+  const data = { x: matrix(N, D, randomArray(rng, N * D)), y: Int32Array.from({ length: N }, (_, i) => i % 3) };
+  const trainer = new Trainer(model, data, null, { epochs: 10, batchSize: 8, lr: 1e-3, schedule: 'constant', optimizer: { kind: 'adam' } }, rng.fork());
+  const dir = join(TMP, 'later');
+  mkdirSync(dir);
+  const write = (keep: number) => writeCheckpoint(dir, model, trainer.optimizer, { progress: trainer.snapshot(), options: {}, metrics: [], extra: {} }, keep);
+  for (const later of [60, 70]) writeFileSync(join(dir, `step-0000000${later}.safetensors`), 'another run');
+  const names = () => listCheckpoints(dir).map((p) => basename(p));
+  trainer.step();
+  const first = write(1);
+  assert.ok(existsSync(first), 'the checkpoint just written is there');
+  assert.deepEqual(names(), ['step-000000070.safetensors', 'step-000000060.safetensors', 'step-000000001.safetensors']);
+  trainer.step();
+  write(2);
+  trainer.step();
+  write(2);
+  assert.deepEqual(names(), ['step-000000070.safetensors', 'step-000000060.safetensors', 'step-000000003.safetensors', 'step-000000002.safetensors'],
+    'two kept up to step 3, the later ones left alone');
 });

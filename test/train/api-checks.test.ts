@@ -258,6 +258,22 @@ test('a Trainer resumed on another training set or batch size says so before any
   rejects(() => new Trainer(model(), data(100), null, opts, new Rng(1), t.snapshot()), /does not fit 100 training examples/);
   const resumed = new Trainer(model(), { x, y }, null, opts, new Rng(1), t.snapshot());
   assert.equal(resumed.progress.step, 8);
+  // its optimizer must be given the saved state before it steps: zero moments in its place would go on silently
+  rejects(() => resumed.step(), /goes on from a saved progress \(step 8\), but its optimizer was given no state \(give it the saved one .*adoptState/);
+  resumed.optimizer.loadState(t.optimizer.state);
+  resumed.step();
+  // a checkpoint of trainer.progress (no leaf usage) is refused when written, not when it resumes
+  rejects(() => encodeCheckpoint(t.model, t.optimizer, { progress: t.progress, options: {}, metrics: [], extra: {} }),
+    /the progress to save holds no leaf usage of the model's 1 routed layer.*save trainer\.snapshot\(\)/);
+});
+
+test('a model of zeros (new Model(config) without an Rng) is refused for training where it could not learn; one linear layer trains', () => {
+  const { x, y } = data(32);
+  rejects(() => new Trainer(new Model(mlpConfig({ inputSize: D, numClasses: C, hidden: [12], treeLayers: [2], depth: 2 })), { x, y }, null, OPTS, new Rng(1)),
+    /every weight of the model is zero .*new Model\(config, new Rng\(seed\)\)/);
+  const linear = new Model(mlpConfig({ inputSize: D, numClasses: C, hidden: [], treeLayers: [], depth: 0 }));
+  new Trainer(linear, { x, y }, null, OPTS, new Rng(1)).step();
+  assert.ok(linear.params().some((p) => p.data.some((v) => v !== 0)), 'the linear model learned from zeros');
 });
 
 test('Rng: a state must be four integers in [0, 2^32); a seed is one integer', () => {
