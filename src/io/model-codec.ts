@@ -2,6 +2,7 @@ import { TreegateError } from '../core/errors.js';
 import { normalizationProblem } from '../core/normalization.js';
 import { LAYER_KEYS } from '../layers/layer.js';
 import { DATA_KEYS, Model, MODEL_KEYS, paramShapes, type ModelConfig } from '../layers/model.js';
+import { contentChecksum } from './checksum.js';
 import { joinParts, readSafetensors, safetensorsParts, type ByteSource, type StoredTensor, type TensorEntry } from './safetensors.js';
 
 // The model file format (docs/format.md) as bytes in and out: no file system, so browsers can use it too.
@@ -20,8 +21,12 @@ export function encodeModel(model: Model): Uint8Array {
 export function encodeModelParts(model: Model): Uint8Array[] {
   checkFiniteParams(model);
   const tensors = model.params().map((p) => ({ name: p.name, shape: [...p.shape], data: p.data }));
-  return safetensorsParts(tensors, { format: MODEL_FORMAT, config: JSON.stringify(model.toConfig()) });
+  const metadata = { format: MODEL_FORMAT, config: JSON.stringify(model.toConfig()) };
+  return safetensorsParts(tensors, { ...metadata, checksum: contentChecksum(metadata, SUMMED, tensors) });
 }
+
+/** The metadata a model file's checksum covers, in this order (docs/format.md §2). */
+const SUMMED = ['format', 'config'];
 
 /** Refuses to write what decodeModel would refuse to read: a parameter holding NaN or ±Infinity. */
 export function checkFiniteParams(model: Model): void {
@@ -46,7 +51,15 @@ export function decodeModel(bytes: Uint8Array | ByteSource, source: string): Mod
     throw new TreegateError(`${source}: not a treegate model (metadata format is ${JSON.stringify(metadata.format ?? null)}, expected "${MODEL_FORMAT}")`,
       'pass a file written by treegate train');
   }
-  return modelFromStored(metadata.config, tensors, source, () => false);
+  // files written before the checksum (2026-12-04), or by other tools, have none: a present one must match
+  return modelFromStored(metadata.config, tensors, source, () => false, (model) => {
+    if (metadata.checksum === undefined) return;
+    const sum = contentChecksum(metadata, SUMMED, model.params().map((p) => ({ name: p.name, data: p.data })));
+    if (sum !== metadata.checksum) {
+      throw new TreegateError(`${source}: the file is damaged: its contents do not match its checksum (${metadata.checksum}, read ${sum})`,
+        'use another copy of the model, or train it again');
+    }
+  });
 }
 
 /**

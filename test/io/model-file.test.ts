@@ -264,18 +264,24 @@ test('loadModel: missing, wrongly shaped and extra tensors', () => {
   });
 });
 
-test('loadModel: NaN and infinite weights', () => {
+test('loadModel: NaN and infinite weights (a file without a checksum, as other tools write), or any changed weight of a file with one', () => {
   withTmp((dir) => {
     const { list, metadata } = rawParts(goodModel());
+    assert.match(metadata.checksum, /^[0-9a-f]{16}$/, 'treegate writes a checksum');
+    const { checksum: _, ...plain } = metadata;
+    const changed = (v: number) => list.map((t) => {
+      if (t.name !== 'layers.4.blocks.1.weight') return t;
+      const data = t.data.slice();
+      data[17] = v;
+      return { ...t, data };
+    });
     for (const [label, v] of [['nan', NaN], ['inf', Infinity], ['-inf', -Infinity]] as const) {
-      const bad = list.map((t) => {
-        if (t.name !== 'layers.4.blocks.1.weight') return t;
-        const data = t.data.slice();
-        data[17] = v;
-        return { ...t, data };
-      });
-      writeAndExpectFailure(dir, label, encodeSafetensors(bad, metadata), /layers\.4\.blocks\.1\.weight holds a non-finite value .* at index 17/);
+      writeAndExpectFailure(dir, label, encodeSafetensors(changed(v), plain), /layers\.4\.blocks\.1\.weight holds a non-finite value .* at index 17/);
+      writeAndExpectFailure(dir, `${label}-summed`, encodeSafetensors(changed(v), metadata), /the file is damaged: its contents do not match its checksum/);
     }
+    // one bit of a weight: a finite value still, which only the checksum finds
+    const flipped = changed(0).map((t, i) => (t.name === 'layers.4.blocks.1.weight' ? { ...t, data: Float32Array.from(list[i].data, (x, j) => (j === 17 ? -x : x)) } : t));
+    writeAndExpectFailure(dir, 'sign', encodeSafetensors(flipped, metadata), /the file is damaged/);
   });
 });
 
