@@ -19,13 +19,13 @@ export { TreeGated, type TreeOptions } from './layers/tree.js';
 export { MixtureOfExperts, type MoeOptions } from './layers/moe.js';
 export { Param } from './layers/param.js';
 export { denseOfEqualParams, parameterCount } from './layers/equal-params.js';
-export { Model, mlpConfig, paramShapes, type DataInfo, type InputNormalization, type MlpOptions, type ModelConfig, type TreeStats } from './layers/model.js';
+export { Model, mlpConfig, paramShapes, type DataInfo, type Evaluation, type InputNormalization, type MlpOptions, type ModelConfig, type Prediction, type TreeStats } from './layers/model.js';
 export { isRouted } from './layers/layer.js';
 export type {
   ActivationConfig, ActivationFn, DenseConfig, EarlyStep, GatingSource, Layer, LayerConfig, LeafUsage, Macs, MoeConfig, Mode, NodeInit, RoutedLayer, TreeConfig,
 } from './layers/layer.js';
 
-export { Optimizer, learningRate, type OptimizerConfig, type OptimizerKind, type ScheduleKind } from './train/optim.js';
+export { Optimizer, learningRate, type AdamConfig, type OptimizerConfig, type OptimizerKind, type ScheduleKind, type SgdConfig } from './train/optim.js';
 export {
   train, findNonFinite, NonFiniteError, Trainer, type EpochMetrics, type LabeledData, type NonFinitePolicy, type StepInfo, type TrainOptions, type TrainProgress,
 } from './train/trainer.js';

@@ -13,6 +13,7 @@ import { safetensorsMetadata } from './safetensors.js';
  */
 export { CHECKPOINT_FORMAT, decodeCheckpoint, encodeCheckpoint, type DecodedCheckpoint, type RunState } from './checkpoint-codec.js';
 
+/** A checkpoint loadNewestCheckpoint loaded: the decoded checkpoint and the file it came from. */
 export interface LoadedCheckpoint extends DecodedCheckpoint { path: string }
 
 export function checkpointName(step: number): string {

@@ -3,6 +3,7 @@ import { backend, backendNames, getBackend, registerBackend, setBackend, setDefa
 import { nativeBackend, nativeLoadError } from './native/index.js';
 import { loadWasmBackend } from './wasm/index.js';
 
+/** A backend to select: `auto` takes native, else wasm, else js (the CLI's --backend). */
 export type BackendChoice = 'auto' | 'js' | 'wasm' | 'native';
 
 let wasmError = '';

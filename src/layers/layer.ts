@@ -43,6 +43,7 @@ export interface TreeConfig {
 }
 /** Mixture of experts (DESIGN §3 baseline): E experts, top-K softmax gating, load-balancing loss weight α. */
 export interface MoeConfig { kind: 'moe'; inputSize: number; outputSize: number; experts: number; topK: number; balanceWeight: number }
+/** A layer's config, by its kind (docs/format.md §3). */
 export type LayerConfig = DenseConfig | ActivationConfig | TreeConfig | MoeConfig;
 
 const TREE_KEYS = ['kind', 'inputSize', 'outputSize', 'depth', 'blocks', 'gating', 'gateUnits', 'nodeInit', 'decayGamma', 'straightThrough'];

@@ -13,10 +13,9 @@ import { blocksFix, TreeGated } from './tree.js';
 export type { InputNormalization } from '../core/normalization.js';
 
 /**
- * What a model was trained on, so eval can find its test set: the dataset name, and a CSV file's class names
- * (index = class) and feature names (its header's, in column order; where it had one).
+ * What a model was trained on, so that eval can find its test set: the dataset's name, and a CSV file's class names
+ * (index = class) and feature names (its header's, in column order; where it had one). See dataInfo.
  */
-/** What a model was trained on: the dataset's name, and a CSV file's class and feature names (see dataInfo). */
 export interface DataInfo { dataset: string; labels?: string[]; features?: string[] }
 
 /**
@@ -43,6 +42,12 @@ export interface TreeStats {
   /** the layer's number among the model's linear layers, from 1, as --tree-layers counts them (activations not counted) */
   layer: number; kind: 'tree' | 'flat' | 'moe'; leaves: number; blocks: number; balance: number; deadLeaves: number; usage: number[][];
 }
+
+/** What Model.evaluate returns: the mean cross-entropy loss and the fraction of examples classified right. */
+export interface Evaluation { loss: number; accuracy: number }
+
+/** What Model.predict returns: each example's class (index) and its class probabilities (rows × classes, softmax). */
+export interface Prediction { classes: Int32Array; probabilities: Matrix }
 
 /** A stack of layers ending in class logits, trained with softmax cross-entropy. */
 export class Model {
@@ -104,6 +109,7 @@ export class Model {
     return this.config.inputSize;
   }
 
+  /** The model's config as its file records it (docs/format.md §3): `new Model(model.toConfig())` builds its like. */
   toConfig(): ModelConfig {
     const c: ModelConfig = { inputSize: this.config.inputSize, numClasses: this.config.numClasses, layers: this.layers.map((l) => l.config()) };
     if (this.config.normalization) c.normalization = copyNormalization(this.config.normalization);
@@ -127,6 +133,7 @@ export class Model {
     check(!this.disposed, 'this model was disposed (Model.dispose gave its arrays back)', 'make or load a new model');
   }
 
+  /** Every parameter of every layer, in layer order: what an Optimizer takes and a model file holds (by name). */
   params(): Param[] {
     this.alive();
     return this.layers.flatMap((l) => l.params());
@@ -213,7 +220,7 @@ export class Model {
   }
 
   /** Mean loss and accuracy in inference mode (collapsed trees), in batches. */
-  evaluate(x: Matrix, labels: Int32Array, batchSize = 1000): { loss: number; accuracy: number } {
+  evaluate(x: Matrix, labels: Int32Array, batchSize = 1000): Evaluation {
     this.alive();
     checkShape(x, this.inputSize, 'evaluation input');
     check(x.rows > 0, 'the evaluation set is empty', 'evaluate one example or more');
@@ -237,7 +244,7 @@ export class Model {
    * Collapsed-leaf inference for new examples (normalized inputs, as `forward` takes): each one's class, the largest
    * logit (the first of equal ones, as `evaluate` counts), and its class probabilities (softmax, rows × classes).
    */
-  predict(x: Matrix, batchSize = 1000): { classes: Int32Array; probabilities: Matrix } {
+  predict(x: Matrix, batchSize = 1000): Prediction {
     this.alive();
     checkShape(x, this.inputSize, 'prediction input');
     checkInt(batchSize, 'prediction batch size', 1);
@@ -349,6 +356,10 @@ export function paramShapes(config: ModelConfig): Array<{ name: string; shape: n
   return out;
 }
 
+/**
+ * The settings mlpConfig turns into a model config: the widths, which linear layers are routed and how (tree, flat,
+ * moe), the tree's depth, gating and blocks (the CLI's `train` options of the same names).
+ */
 export interface MlpOptions {
   inputSize: number;
   numClasses: number;

@@ -7,10 +7,18 @@ import type { Param } from '../layers/param.js';
 export type OptimizerKind = 'sgd' | 'adam';
 
 /** The optimizer of a training run: `{ kind: 'adam' }` or `{ kind: 'sgd' }`, each with its own settings (another's are refused). */
-export interface OptimizerConfig {
-  kind: OptimizerKind;
+/** SGD with momentum: `{ kind: 'sgd', momentum?, weightDecay? }`. */
+export interface SgdConfig {
+  kind: 'sgd';
   /** SGD momentum μ (default 0.9) */
   momentum?: number;
+  /** decoupled weight decay λ; a slot is decayed by λ·decayScale[slot] (γ^depth for tree nodes) */
+  weightDecay?: number;
+}
+
+/** Adam (AdamW-style decoupled decay): `{ kind: 'adam', beta1?, beta2?, eps?, weightDecay? }`. */
+export interface AdamConfig {
+  kind: 'adam';
   /** Adam β1, β2, ε (defaults 0.9, 0.999, 1e-8) */
   beta1?: number;
   beta2?: number;
@@ -18,6 +26,9 @@ export interface OptimizerConfig {
   /** decoupled weight decay λ; a slot is decayed by λ·decayScale[slot] (γ^depth for tree nodes) */
   weightDecay?: number;
 }
+
+/** An optimizer's settings, by its kind: the settings of the other kind are type errors (and refused at run time). */
+export type OptimizerConfig = SgdConfig | AdamConfig;
 
 /**
  * SGD with momentum and Adam (AdamW-style decoupled decay), with lazy updates:
@@ -43,11 +54,13 @@ export class Optimizer {
    * `options.lazy`: the moments are made at their first use, or taken from adoptState, rather than now (a resumed
    * run's Trainer: the checkpoint's moments become the optimizer's without a second copy of them in memory).
    */
-  constructor(readonly params: Param[], cfg: OptimizerConfig, options: { lazy?: boolean } = {}) {
+  constructor(readonly params: Param[], config: OptimizerConfig, options: { lazy?: boolean } = {}) {
+    // read as any object: what JavaScript callers and JSON pass is checked here, whatever its type says
+    const cfg = config as { kind: unknown; momentum?: number; beta1?: number; beta2?: number; eps?: number; weightDecay?: number };
     check(typeof cfg === 'object' && cfg !== null, 'the optimizer config must be an object', "pass e.g. { kind: 'adam' }");
     checkKeys(cfg, ['kind', 'momentum', 'beta1', 'beta2', 'eps', 'weightDecay'], 'optimizer config');
     if (cfg.kind !== 'sgd' && cfg.kind !== 'adam') {
-      throw new TreegateError(`unknown optimizer '${cfg.kind}'`, 'use sgd or adam');
+      throw new TreegateError(`unknown optimizer '${String(cfg.kind)}'`, 'use sgd or adam');
     }
     this.kind = cfg.kind;
     // settings of the other optimizer would be ignored: refused, so that nobody believes they took effect

@@ -41,6 +41,7 @@ export interface TrainOptions {
 
 const TRAIN_KEYS = ['epochs', 'batchSize', 'lr', 'schedule', 'optimizer', 'onNonFinite', 'fusedStep', 'beforeStep', 'onStep', 'onEpoch'];
 
+/** One training step, as Trainer.step returns it and `onStep` gets it: its batch's loss and accuracy, the learning rate, and whether a non-finite loss skipped it. */
 export interface StepInfo { epoch: number; step: number; totalSteps: number; loss: number; accuracy: number; lr: number; skipped: boolean }
 
 /** One epoch's figures (accuracies are fractions in [0, 1]; losses are means per example). */
@@ -181,6 +182,7 @@ export class Trainer {
     model.resetUsage();
   }
 
+  /** Whether every epoch has run (step() then refuses). */
   get done(): boolean {
     return this.progress.epoch > this.opts.epochs;
   }

@@ -23,7 +23,7 @@ import { registerAvailableBackends, selectBackend } from '../../src/kernels/sele
 import { mlpConfig, Model, type InputNormalization, type MlpOptions } from '../../src/layers/model.js';
 import { denseOfEqualParams } from '../../src/experiments/common.js';
 import { runMemorization } from '../../src/experiments/memorization.js';
-import { Optimizer } from '../../src/train/optim.js';
+import { Optimizer, type OptimizerConfig } from '../../src/train/optim.js';
 import { findNonFinite, NonFiniteError, Trainer, type TrainOptions } from '../../src/train/trainer.js';
 
 const D = 8, C = 3;
@@ -120,8 +120,8 @@ test('seeds, backend names and data options that would be quietly changed are re
   // settings that belong to something else
   rejects(() => prepareData({ dataset: 'memorization', csv: 'a.csv' }, rng), /csv and testCsv \(--csv, --test-csv\) need the csv dataset, not memorization/);
   rejects(() => prepareData({ dataset: 'mnist', memorization: { examples: 5 } }, rng), /memorization sizes need the memorization dataset, not mnist/);
-  rejects(() => new Optimizer([], { kind: 'adam', momentum: 0.5 }), /momentum is a setting of sgd, not adam/);
-  rejects(() => new Optimizer([], { kind: 'sgd', beta1: 0.5 }), /beta1, beta2 and eps are settings of adam, not sgd/);
+  rejects(() => new Optimizer([], { kind: 'adam', momentum: 0.5 } as OptimizerConfig), /momentum is a setting of sgd, not adam/);
+  rejects(() => new Optimizer([], { kind: 'sgd', beta1: 0.5 } as OptimizerConfig), /beta1, beta2 and eps are settings of adam, not sgd/);
   rejects(() => mlpConfig({ inputSize: D, numClasses: C, hidden: [4], treeLayers: [1], depth: 1, routed: 'bogus' as 'tree' }), /unknown routed layer kind 'bogus'/);
   rejects(() => denseOfEqualParams({ inputSize: D, numClasses: C, hidden: [4], treeLayers: [], depth: 0 }, NaN), /parameter count of the dense MLP must be an integer/);
 });

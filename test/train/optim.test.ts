@@ -60,7 +60,10 @@ function snap(opt: Optimizer): Snap[] {
  * Applies `opt.step(lr)` and checks it against the reference from `before`.
  * `counts[i][s]` is the test's own count of steps of slot s of param i (incremented here for touched slots).
  */
-function stepAndCheck(opt: Optimizer, net: Net, cfg: Required<Omit<OptimizerConfig, 'weightDecay' | 'kind'>> & { kind: 'sgd' | 'adam' },
+/** The settings of both kinds, each with a value (the reference below reads those of its kind). */
+type AllSettings = { kind: 'sgd' | 'adam'; momentum: number; beta1: number; beta2: number; eps: number };
+
+function stepAndCheck(opt: Optimizer, net: Net, cfg: AllSettings,
   lr: number, counts: Int32Array[], what: string): void {
   const before = snap(opt);
   const touched = opt.params.map((p) => new Set(p.touched.subarray(0, p.touchedCount)));
