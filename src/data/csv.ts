@@ -205,6 +205,17 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   for (let cells = next(); cells; cells = next()) take(cells, lineNo);
   const N = rows;
   if (N === 0) throw new TreegateError(`${source}: the file has a header but no examples`, hint);
+  // a column named as an identifier that numbers the rows (0 or 1, 2, 3, … in file order): a row's name, not
+  // something about it, which a model would memorize (in a file sorted by class, the class itself)
+  if (header && N > 2) {
+    for (const [c, f] of features.entries()) {
+      if (!/^(id|index|idx|row|row[ _-]?(id|number|no)|#)$/i.test(f.trim())) continue;
+      const start = values[c];
+      if ((start !== 0 && start !== 1) || !Array.from({ length: N }, (_, r) => values[r * D + c]).every((v, r) => v === start + r)) continue;
+      throw new TreegateError(`${source}:${firstAt}: feature column ${c + 1}, '${f}', numbers the rows (${start}, ${start + 1}, ${start + 2}, …): an identifier, not a feature`,
+        'remove the column (or rename it, if it is a measurement that happens to count the rows)');
+    }
+  }
   // pandas' DataFrame(X).to_csv() names unnamed columns 0, 1, …: a header, though every cell is a number. With
   // labels (whose column may have a name), its label cell is then a class no other line has; without, the line
   // alone is the sign, where it counts from 0

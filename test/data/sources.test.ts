@@ -94,6 +94,11 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   rejects(() => parseCsv(',u,v,label\n0,1.5,2,a\n1,0.5,1,b\n2,3,1,a\n', 'i.csv'), /i\.csv:1: the first column is named '': a row index, as pandas' to_csv\(\) writes one.*index=False/);
   rejects(() => parseCsv('Unnamed: 0,u,v,label\n7,1.5,2,a\n1,0.5,1,b\n', 'i.csv'), /the first column is named 'Unnamed: 0': a row index/);
   rejects(() => parseCsv(',u,v\n7,1.5,2\n', 'i.csv', { labelColumn: null }), /the first column is named '': a row index/);
+  // an identifier column that numbers the rows, from 1 or 0, anywhere among the features
+  rejects(() => parseCsv('id,u,v,label\n1,1.5,2,a\n2,0.5,1,b\n3,3,1,a\n', 'i.csv'), /i\.csv:1: feature column 1, 'id', numbers the rows \(1, 2, 3, …\): an identifier, not a feature/);
+  rejects(() => parseCsv('u,Index,v,label\n1.5,0,2,a\n0.5,1,1,b\n3,2,1,a\n', 'i.csv'), /feature column 2, 'Index', numbers the rows \(0, 1, 2, …\)/);
+  assert.equal(parseCsv('id,u,v,label\n4,1.5,2,a\n9,0.5,1,b\n2,3,1,a\n', 'i.csv').data.x.rows, 3, 'an id column that does not count the rows is left to the user');
+  assert.equal(parseCsv('count,u,v,label\n1,1.5,2,a\n2,0.5,1,b\n3,3,1,a\n', 'i.csv').data.x.rows, 3, 'a column of another name that counts is data');
   // column numbers as a header, counting from 0 or 1, before string labels or the label column's name
   rejects(() => parseCsv('0,1,2,species\n0.5,1.5,2,cat\n0.25,1,3,dog\n', 'p.csv'), /p\.csv:1: this line's features read 0, 1, …, and no other line has its label 'species': column numbers/);
   rejects(() => parseCsv('1,2,3,5\n0.5,1.5,2,0\n0.25,1,3,1\n', 'p.csv'), /this line's features read 1, 2, …, and no other line has its label '5'/);
