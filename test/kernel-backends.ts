@@ -1,16 +1,19 @@
 /**
  * The kernel backends that load here, each with the thread counts to run a kernel test on: js (no threads), wasm
- * and native where built (1 and 2 threads; native more under TREEGATE_NATIVE_THREADS). Loaded directly, not through src/kernels/select.ts, so that importing
- * this file changes no default backend.
+ * and native where built (1 and 2 threads, or more under TREEGATE_NATIVE_THREADS). Loaded directly, not through
+ * src/kernels/select.ts, so that importing this file changes no default backend.
  */
+import { readFileSync } from 'node:fs';
 import { jsBackend, type Backend } from '../src/kernels/backend.js';
 import { nativeBackend } from '../src/kernels/native/index.js';
-import { loadWasmBackend } from '../src/kernels/wasm/index.js';
+import { compileWasmSync, createWasmBackend } from '../src/kernels/wasm/core.js';
+import { DEFAULT_WASM_THREADS_URL, loadWasmBackend, nodeThreadHost } from '../src/kernels/wasm/index.js';
 import type { WeightStep } from '../src/kernels/weight-step.js';
 
 /**
- * The thread counts the native kernels are tested on: 1 and 2, or 1 to n under TREEGATE_NATIVE_THREADS=n (the
- * addon's pool made that size whatever the cores: test/kernels/native-threads.test.ts reruns the native tests so).
+ * The thread counts the fast kernels are tested on: 1 and 2, or 1 to n under TREEGATE_NATIVE_THREADS=n (the addon's
+ * pool made that size whatever the cores, and kernelBackends' wasm on a host claiming n cores:
+ * test/kernels/many-threads.test.ts reruns the kernel tests so).
  */
 export function nativeThreadCounts(): number[] {
   const n = Number(process.env.TREEGATE_NATIVE_THREADS || 2);
@@ -19,11 +22,18 @@ export function nativeThreadCounts(): number[] {
 
 export function kernelBackends(): { backends: Array<{ be: Backend; threads: number[] }>; wasm: Backend | null } {
   const backends: Array<{ be: Backend; threads: number[] }> = [{ be: jsBackend, threads: [0] }];
+  const counts = nativeThreadCounts(), many = counts.length > 2 ? counts.length : 0;
   let wasm: Backend | null = null;
-  try { wasm = loadWasmBackend(); } catch { wasm = null; }
-  if (wasm) backends.push({ be: wasm, threads: [1, 2] });
+  try {
+    wasm = many
+      ? createWasmBackend(compileWasmSync(new Uint8Array(readFileSync(DEFAULT_WASM_THREADS_URL))), { threads: many }, { cores: many, start: nodeThreadHost.start })
+      : loadWasmBackend();
+  } catch {
+    wasm = null;
+  }
+  if (wasm) backends.push({ be: wasm, threads: counts });
   const nb = nativeBackend();
-  if (nb) backends.push({ be: nb, threads: nativeThreadCounts() });
+  if (nb) backends.push({ be: nb, threads: counts });
   return { backends, wasm };
 }
 
