@@ -487,6 +487,34 @@ test('native elementwise ops: strides, offsets, repeated rows, no columns, softm
     nb!.rowDots(new Float32Array(0), new Float32Array(0), 3, 0, out, acc);
     assertBitEqual(out, ref, `rowDots 3×0 accumulate=${acc}`);
   }
+  {
+    const sums = randomArray(rng, 3), sumsRef = sums.slice(), y = randomArray(rng, 4), yRef = y.slice();
+    jsBackend.addColumnSums(new Float32Array(0), 5, 0, sumsRef.subarray(0, 0));
+    nb!.addColumnSums(new Float32Array(0), 5, 0, sums.subarray(0, 0));
+    assertBitEqual(sums, sumsRef, 'addColumnSums 5×0');
+    jsBackend.scaleRows(new Float32Array(0), 3, 0, new Float32Array(3), yRef.subarray(0, 0));
+    nb!.scaleRows(new Float32Array(0), 3, 0, new Float32Array(3), y.subarray(0, 0));
+    assertBitEqual(y, yRef, 'scaleRows 3×0');
+    // an optimizer update of no slots changes nothing
+    const w = randomArray(rng, 8), w0 = w.slice(), m = new Float32Array(8), v = new Float32Array(8), steps = new Int32Array(2);
+    nb!.adamUpdate(w, randomArray(rng, 8), m, v, 4, new Int32Array(0), 0, steps, null, 0.1, 0, 0.9, 0.999, 1e-8);
+    nb!.sgdUpdate(w, randomArray(rng, 8), m, 4, new Int32Array(0), 0, steps, null, 0.1, 0, 0.9);
+    assertBitEqual(w, w0, 'updates of an empty slot list');
+    assert.deepEqual([...steps, ...m, ...v].filter((x) => x !== 0), [], 'no step counted, no moment written');
+  }
+  // softmax with tied logits (the first maximum is the prediction, as js counts), the tanh of NaN, ±∞ and ±0
+  {
+    const logits = Float32Array.from([1, 3, 3, 0, 2, 2, 2, 2, -1, 5, 5, -1]), labels = Int32Array.from([2, 0, 1]);
+    const [dr, dn] = [new Float32Array(12), new Float32Array(12)];
+    const e = jsBackend.softmaxCrossEntropy(logits, 3, 4, labels, dr), r = nb!.softmaxCrossEntropy(logits, 3, 4, labels, dn);
+    assert.equal(r.correct, e.correct, 'tied logits: correct count');
+    assertClose(dn, dr, { rtol: 1e-6, atol: 1e-7 }, 'tied logits: dlogits');
+    const x = Float32Array.from([NaN, Infinity, -Infinity, 0, -0, 1e-30, -1e-30, 9, -9]), [tr, tn] = [new Float32Array(9), new Float32Array(9)];
+    jsBackend.tanhForward(x, tr, 9);
+    nb!.tanhForward(x, tn, 9);
+    assertClose(tn, tr, { rtol: 5e-7, atol: 1e-7 }, 'tanh of NaN, ±∞, ±0');
+    assert.ok(Object.is(tn[3], 0) && Object.is(tn[4], -0), 'tanh keeps the sign of zero');
+  }
   // softmax without dlogits (the path evaluate takes): the same loss and count as with them
   for (const [rows, cols] of [[1, 2], [5, 3], [64, 10], [33, 17]]) {
     const logits = randomArray(rng, rows * cols, 4), labels = Int32Array.from({ length: rows }, () => rng.int(cols));

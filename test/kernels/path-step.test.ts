@@ -124,13 +124,15 @@ test('pathWeightStep = groupedBackwardWeight + child sums + adamUpdate / sgdUpda
             outs.push(a);
           }
           if (threads[0]) (be as unknown as { setThreads(n: number): number }).setThreads(threads[threads.length - 1]);
-          for (const o of outs.slice(1)) assertBitEqual(o.w, outs[0].w, `${be.name} ${kind} ${what}: threads agree`);
+          for (const o of outs.slice(1)) for (const key of ['w', 'm', 'v', 'db'] as const) assertBitEqual(o[key], outs[0][key], `${be.name} ${kind} ${what}: threads agree on ${key}`);
           outs.forEach((o, i) => i > 0 && releaseState(be, o));
           if (!js) js = outs[0];
           else {
             const label = `${be.name} against js ${kind} ${what}`;
             assertClose(outs[0].w, js.w, { rtol: 1e-4, atol: 1e-5 }, `${label}: w`);
             assertClose(outs[0].db, js.db, { rtol: 1e-5, atol: 1e-5 * Math.max(1, N) }, `${label}: bias gradient`);
+            assertClose(outs[0].m, js.m, { rtol: 1e-4, atol: 1e-5 * Math.max(1, N) }, `${label}: first moment`);
+            if (kind === 'adam') assertClose(outs[0].v, js.v, { rtol: 1e-4, atol: 1e-6 * Math.max(1, N * N) }, `${label}: second moment`);
           }
         }
       }

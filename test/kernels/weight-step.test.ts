@@ -81,13 +81,15 @@ test('groupedBackwardWeightStep = groupedBackwardWeight + adamUpdate / sgdUpdate
             outs.push(a);
           }
           if (threads[0]) (be as unknown as { setThreads(n: number): number }).setThreads(threads[threads.length - 1]);
-          for (const o of outs.slice(1)) assertBitEqual(o.w, outs[0].w, `${be.name} ${kind} k=${k} m=${m} s=${s}: threads agree`);
+          for (const o of outs.slice(1)) for (const key of ['w', 'm', 'v', 'db'] as const) assertBitEqual(o[key], outs[0][key], `${be.name} ${kind} k=${k} m=${m} s=${s}: threads agree on ${key}`);
           outs.forEach((o, i) => i > 0 && releaseState(be, o));
           if (!js) js = outs[0];
           else {
             const what = `${be.name} against js ${kind} k=${k} N=${N} m=${m} s=${s}`;
             assertClose(outs[0].w, js.w, { rtol: 1e-4, atol: 1e-5 }, `${what}: w`);
             assertClose(outs[0].db, js.db, { rtol: 1e-5, atol: 1e-5 * Math.max(1, N) }, `${what}: bias gradient`);
+            assertClose(outs[0].m, js.m, { rtol: 1e-4, atol: 1e-5 * Math.max(1, N) }, `${what}: first moment`);
+            if (kind === 'adam') assertClose(outs[0].v, js.v, { rtol: 1e-4, atol: 1e-6 * Math.max(1, N * N) }, `${what}: second moment`);
           }
         }
       }
