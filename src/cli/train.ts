@@ -77,7 +77,7 @@ export function trainCommand(): Command {
     .addOption(threadsOption())
     .option('--seed <n>', 'random seed (same seed, same model, bit for bit)', int(0, 2 ** 32 - 1), d.seed)
     .option('--out <dir>', 'output folder for model.safetensors, metrics.jsonl and result.json', pathArg, d.out)
-    .option('--log-every <steps>', 'write the training loss to metrics.jsonl every this many steps', int(1), 50)
+    .option('--log-every <steps>', 'write the training loss to metrics.jsonl at the first step, every this many steps and at the last', int(1), 50)
     .option('--checkpoint-every <n>', 'write a checkpoint every n steps, or every n minutes with an m suffix (e.g. 500, 10m)', every)
     .option('--keep-checkpoints <k>', 'checkpoints kept in OUT/checkpoints (the newest k)', int(1), 3)
     .option('--resume <dir>', 'continue the run in <dir> from its newest valid checkpoint, with the options it was started with', pathArg)
@@ -494,7 +494,8 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
         win.acc += s.accuracy;
         win.steps++;
       }
-      if (win.steps > 0 && (win.steps === o.logEvery || s.step === s.totalSteps)) {
+      // the first step alone (the curves and the schedule from their start), then every --log-every steps and the last
+      if (win.steps > 0 && (s.step === 1 || s.step % o.logEvery === 0 || s.step === s.totalSteps)) {
         metrics.push(JSON.stringify({ type: 'step', epoch: s.epoch, step: s.step, lr: s.lr, trainLoss: win.loss / win.steps, trainAccuracy: win.acc / win.steps }));
         win.loss = win.acc = win.steps = 0;
       }

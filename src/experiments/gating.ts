@@ -3,7 +3,7 @@ import { prepareData } from '../data/prepare.js';
 import type { MlpOptions } from '../layers/model.js';
 import type { TreeStats } from '../layers/model.js';
 import { extent, seriesTraces, type Chart, type Report, type Series } from '../report/html.js';
-import { epochTicks, largestShare, usageHeatmap } from '../report/training.js';
+import { epochTicks, usageHeatmap } from '../report/training.js';
 import {
   aggregate, barsNote, fit, keptRuns, pm, reportMeta, resumeFrom, settingsWith, stat, stopRequested, type ExperimentOptions, type ExperimentResult, type ExperimentRun,
 } from './common.js';
@@ -101,8 +101,9 @@ export function gatingReport(r: ExperimentResult): Report {
       traces: [{ type: 'scatter', mode: 'markers', marker: { size: 12 }, x: agg.map((a) => String(a.gating)), y: agg.map((a) => a.stats.testAccuracy.mean),
         error_y: { type: 'data', array: agg.map((a) => a.stats.testAccuracy.std), visible: true } }],
     },
+    // each its own colour scale: one shared with a collapsed tree's (a leaf taking 0.9) leaves the others' spread unseen
     ...heatmaps.map((v) => usageHeatmap(`leaf usage, ${v.name} (seed ${r.seeds[0]})`, usage[v.name],
-      `One colour scale for the ${heatmaps.length} variants; grey: a leaf not used at all.`, largestShare(heatmaps.map((u) => usage[u.name])))),
+      'The share of the validation examples each leaf received after each epoch; each variant\'s chart has a colour scale of its own, up to its largest share (the colour bar); grey: a leaf not used at all.')),
   ];
   return {
     title: 'treegate experiment: gating', meta: reportMeta(r),

@@ -127,10 +127,10 @@ export function epochTicks(n: number): { tick0: number; dtick: number } {
 }
 
 /**
- * Leaf (or expert) usage per epoch as a heatmap of shares, summed over the layer's blocks. Unused leaves are drawn
- * in grey, apart from the rarely used; `zmax` gives charts that are compared one scale.
+ * Leaf (or expert) usage per epoch as a heatmap of shares, summed over the layer's blocks, its colour scale up to
+ * the largest share. Unused leaves are drawn in grey, apart from the rarely used.
  */
-export function usageHeatmap(title: string, perEpoch: Array<{ epoch: number; stats: TreeStats }>, note?: string, zmax?: number): Chart {
+export function usageHeatmap(title: string, perEpoch: Array<{ epoch: number; stats: TreeStats }>, note?: string): Chart {
   // null: a gap, over the grey background
   const z = perEpoch.map(({ stats }) => leafShares(stats).map((c) => (c > 0 ? c : null)));
   const first = perEpoch[0]?.stats, unit = first?.kind === 'moe' ? 'expert' : 'leaf';
@@ -145,15 +145,15 @@ export function usageHeatmap(title: string, perEpoch: Array<{ epoch: number; sta
     },
     traces: [{
       type: 'heatmap', z, x: Array.from({ length: z[0]?.length ?? 0 }, (_, i) => i), y: perEpoch.map((e) => e.epoch),
-      colorscale: 'Viridis', colorbar: { title: { text: 'share' } }, zmin: 0, zmax: zmax ?? largestShare([perEpoch]),
+      colorscale: 'Viridis', colorbar: { title: { text: 'share' } }, zmin: 0, zmax: largestShare(perEpoch),
       hoverongaps: false,
     }],
   };
 }
 
-/** The largest share any leaf took in any epoch of these layers' usage: one colour scale for heatmaps compared side by side. */
-export function largestShare(perEpochs: Array<Array<{ stats: TreeStats }>>): number {
-  return perEpochs.flat().reduce((m, { stats }) => leafShares(stats).reduce((a, c) => Math.max(a, c), m), 0);
+/** The largest share any leaf took in any epoch of a layer's usage. */
+function largestShare(perEpoch: Array<{ stats: TreeStats }>): number {
+  return perEpoch.reduce((m, { stats }) => leafShares(stats).reduce((a, c) => Math.max(a, c), m), 0);
 }
 
 /** One epoch's leaf shares from the largest down (unused leaves left out), against an even spread: a layer of many leaves at a glance. */
@@ -229,7 +229,8 @@ export function trainingReport(dir: string): Report {
     charts.push({
       title: 'learning rate', xTitle: 'step', yTitle: 'learning rate', note: 'The rate of the last step of each logged window (--lr, --schedule; halved after each step --on-nonfinite skip dropped).',
       traces: seriesTraces([{ name: 'learning rate', x: rated.map((s) => s.step), y: rated.map((s) => s.lr) }]),
-      layout: { showlegend: false },
+      // 0.00012 rather than Plotly's SI "120μ"; from zero, so that a schedule's shape is seen in proportion
+      layout: { showlegend: false, yaxis: { title: { text: 'learning rate' }, tickformat: '~g', rangemode: 'tozero' } },
     });
   }
   const layers = [...new Set(epochs.flatMap((e) => e.trees.map((t) => t.layer)))];
@@ -237,18 +238,23 @@ export function trainingReport(dir: string): Report {
     const per = (l: number) => epochs.flatMap((e) => e.trees.filter((t) => t.layer === l).map((stats) => ({ epoch: e.epoch, stats })));
     const maxDead = epochs.reduce((m, e) => e.trees.reduce((a, t) => Math.max(a, t.deadLeaves), m), 1);
     const over = 'on the validation set after each epoch, else on the training batches of the epoch';
+    // one layer's lines are named too (Plotly shows no legend for one trace), and the leaves counted against their number
+    const leaves = [...new Set(epochs.flatMap((e) => e.trees.map((t) => t.leaves)))];
+    const named = { showlegend: true, legend: { title: { text: 'routed layer' } } };
     const last = epochs.reduce((m, e) => Math.max(m, e.epoch), 1);
     const epochAxis = { ...epochTicks(last), range: [0.5, last + 0.5], title: { text: 'epoch' } };
     charts.push({
       title: 'balance over training', xTitle: 'epoch', yTitle: 'balance',
       note: `Balance: the entropy of leaf usage divided by ln(leaves) (1: uniform, 0: one leaf), ${over}.`,
-      layout: { yaxis: { range: [0, 1.05], title: { text: 'balance' } }, xaxis: epochAxis },
+      layout: { ...named, yaxis: { range: [0, 1.05], title: { text: 'balance' } }, xaxis: epochAxis },
       traces: seriesTraces(layers.map((l) => ({ name: `layer ${l}`, x: per(l).map((p) => p.epoch), y: per(l).map((p) => p.stats.balance) }))),
     });
     charts.push({
       title: 'dead leaves over training', xTitle: 'epoch', yTitle: 'leaves never used',
       note: `Leaves no example reached, ${over}.`,
-      layout: { xaxis: epochAxis, yaxis: { rangemode: 'tozero', dtick: Math.ceil(maxDead / 8), title: { text: 'leaves never used' } } },
+      // the axis starts below zero, so that a line at zero (no dead leaf) is drawn above it, not hidden in it
+      layout: { ...named, xaxis: epochAxis, yaxis: { range: [-maxDead / 20, maxDead * 1.05], dtick: Math.ceil(maxDead / 8),
+        title: { text: leaves.length === 1 ? `leaves never used (of ${leaves[0]})` : 'leaves never used' } } },
       traces: seriesTraces(layers.map((l) => ({ name: `layer ${l}`, x: per(l).map((p) => p.epoch), y: per(l).map((p) => p.stats.deadLeaves) }))),
     });
     for (const l of layers) {
@@ -274,7 +280,7 @@ export function trainingReport(dir: string): Report {
     sections.push({
       heading: 'Layers: parameters against multiply-adds',
       text: [`Parameters per multiply-add of one example: ${cc?.training?.toFixed(2) ?? '–'} in training, ${cc?.inference?.toFixed(2) ?? '–'} ` +
-        (summary.some((l) => l.kind !== 'dense') ? 'at inference (collapsed leaves). Balance and dead leaves are over the test set (result.json).' : 'at inference.')],
+        (summary.some((l) => l.kind !== 'dense') ? `at inference (collapsed leaves). Balance and dead leaves are over the ${result?.dataset === 'memorization' ? 'training set (the memorization task has no other)' : 'test set'} (result.json).` : 'at inference.')],
       tables: [{
         columns: ['layer', 'kind', 'shape', 'routing', 'parameters', 'MACs / example, training', 'MACs / example, inference', 'balance', 'dead leaves'],
         rows: summary.map((l) => {
