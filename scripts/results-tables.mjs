@@ -35,9 +35,12 @@ const render = {
     return `${table(['gating', 'test accuracy', 'balance (last epoch)', 'dead leaves (last epoch)'], rows)}\n\nPer seed, after each epoch:\n\n${table(['gating', 'seed', 'balance', 'dead leaves'], per)}`;
   },
   speed(r) {
+    // the ratios to a dense layer of equal compute timed in the same rounds: runs since 2026-12-04
+    const paired = r.aggregate.every((a) => a.stats.inferVsDense !== undefined);
     const rows = r.aggregate.map((a) => [a.kind, a.k, count(a.stats.parameters.mean) + (a.stats.capped.mean > 0 ? ' (capped)' : ''), count(a.stats.macsInference.mean),
-      pm(a.stats.inferUsPerExample, 2), pm(a.stats.stepUsPerExample, 2)]);
-    return table(['kind', 'k', 'parameters', 'MACs / example (inference)', 'inference µs / example', 'training step µs / example'], rows);
+      pm(a.stats.inferUsPerExample, 2), pm(a.stats.stepUsPerExample, 2), ...(paired ? [pm(a.stats.inferVsDense, 2), pm(a.stats.stepVsDense, 2)] : [])]);
+    return table(['kind', 'k', 'parameters', 'MACs / example (inference)', 'inference µs / example', 'training step µs / example',
+      ...(paired ? ['inference ÷ dense of equal compute', 'training step ÷ dense of equal compute'] : [])], rows);
   },
 };
 

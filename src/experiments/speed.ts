@@ -10,7 +10,7 @@ import {
   aggregate, barsNote, keptRuns, pm, randomBatch, reportMeta, resumeFrom, settingsWith, statSeries, stopRequested,
   type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun,
 } from './common.js';
-import { measure } from './timing.js';
+import { measure, timeRatio } from './timing.js';
 
 /**
  * Experiment 4 (issue 4): time per example against parameters for one layer
@@ -20,9 +20,12 @@ import { measure } from './timing.js';
  *   dense — widened to the tree's parameter count (512 → w), up to a cap.
  * For each: inference (forward in 'infer' mode) and a training step (forward,
  * backward with the input gradient, lazy Adam step and clearing of the touched
- * gradients). Candidates of one k are timed interleaved (A B C A B C …) by the
+ * gradients). Candidates of one k are timed interleaved (A B C D A B C D …) by the
  * benchmarks' helper (measure), each figure the median of
- * the rounds after a warm-up; the seed changes weights and inputs.
+ * the rounds after a warm-up; the seed changes weights and inputs. The fourth, the
+ * dense layer of equal compute (512 → 512), is the baseline of the ratios each run
+ * records: the median over rounds of a candidate's time over the baseline's in the
+ * same round, so that a slow moment of the machine cancels.
  * Measured with the backend in use (see the report's meta). The full run stops
  * at k = 8: beyond, building the layers (1–2 GB of weights each, drawn in JS)
  * takes minutes per seed; docs/benchmarks.md times the layer up to k = 10.
@@ -52,11 +55,14 @@ function candidate(kind: string, layer: Layer, x: Matrix, dy: Matrix): Routed {
   };
 }
 
-/** Median ms per call of each function, interleaved, with the benchmarks' timing helper. */
-async function timeInterleaved(names: string[], fs: Array<() => void>, rounds: number, budgetMs: number): Promise<number[]> {
+/**
+ * Median ms per call of each function, interleaved, with the benchmarks' timing helper, and each one's time over the
+ * last one's (the baseline), paired round by round (timeRatio).
+ */
+async function timeInterleaved(names: string[], fs: Array<() => void>, rounds: number, budgetMs: number): Promise<{ ms: number[]; vsLast: number[] }> {
   const ms = await measure(fs.map((f, i) => ({ name: names[i], run: () => f() })),
     { minRepeats: rounds, maxRepeats: rounds, budgetMs, minSampleMs: 5 });
-  return ms.map((m) => m.ms);
+  return { ms: ms.map((m) => m.ms), vsLast: ms.map((m) => timeRatio(m, ms[ms.length - 1])) };
 }
 
 /**
@@ -82,24 +88,29 @@ export async function runSpeed(o: ExperimentOptions, seeds: number[]): Promise<E
       const moe = new MixtureOfExperts({ inputSize: n, outputSize: n, experts: 2 ** k }).init(rng);
       const width = Math.min(s.denseCap, Math.max(n, Math.round(tree.parameterCount() / (n + 1))));
       const dense = new Dense(n, width).init(rng);
-      const cands = [candidate('tree', tree, x, dy), candidate('moe', moe, x, dy), candidate('dense', dense, x, randomBatch(N, width, seed + 2))];
+      const cands = [candidate('tree', tree, x, dy), candidate('moe', moe, x, dy), candidate('dense', dense, x, randomBatch(N, width, seed + 2)),
+        candidate('baseline', new Dense(n, n).init(rng), x, dy)];
       const names = cands.map((c) => c.kind);
       const infer = await timeInterleaved(names, cands.map((c) => c.infer), s.rounds, s.budgetMs);
       const step = await timeInterleaved(names, cands.map((c) => c.step), s.rounds, s.budgetMs);
-      cands.forEach((c, i) => {
+      const isCapped = width === s.denseCap && tree.parameterCount() > dense.parameterCount();
+      cands.slice(0, 3).forEach((c, i) => {
         runs.push({
           seed, k, kind: c.kind, parameters: c.layer.parameterCount(), macsInference: c.layer.macs().inference,
-          capped: c.kind === 'dense' && width === s.denseCap && tree.parameterCount() > c.layer.parameterCount() ? 1 : 0,
-          inferUsPerExample: (infer[i] * 1000) / N, stepUsPerExample: (step[i] * 1000) / N,
+          capped: c.kind === 'dense' && isCapped ? 1 : 0,
+          inferUsPerExample: (infer.ms[i] * 1000) / N, stepUsPerExample: (step.ms[i] * 1000) / N,
+          inferVsDense: infer.vsLast[i], stepVsDense: step.vsLast[i],
         });
       });
-      o.log(`speed seed ${seed} k=${k}: infer µs/example tree ${(infer[0] * 1000 / N).toFixed(2)}, moe ${(infer[1] * 1000 / N).toFixed(2)}, dense(${width}) ${(infer[2] * 1000 / N).toFixed(2)}`);
+      const us = (i: number) => (infer.ms[i] * 1000 / N).toFixed(2);
+      o.log(`speed seed ${seed} k=${k}: infer µs/example tree ${us(0)} (${infer.vsLast[0].toFixed(2)}× dense ${n}→${n}), moe ${us(1)}, ` +
+        `dense(${width}${isCapped ? ', capped' : ''}) ${us(2)}`);
     }
     completed.push(seed);
   }
   o.progress(total, total, 'done');
   const kept = keptRuns(runs, seeds, completed);
-  const agg = aggregate(kept.runs, ['kind', 'k'], ['parameters', 'macsInference', 'inferUsPerExample', 'stepUsPerExample', 'capped']);
+  const agg = aggregate(kept.runs, ['kind', 'k'], ['parameters', 'macsInference', 'inferUsPerExample', 'stepUsPerExample', 'capped', 'inferVsDense', 'stepVsDense']);
   const result = {
     experiment: 'speed', quick: o.quick, ...kept, settings, aggregate: agg,
   };
@@ -111,6 +122,8 @@ export function speedReport(r: ExperimentResult): Report {
   const s = r.settings as ReturnType<typeof speedSettings> & { layer: string };
   const agg = r.aggregate;
   const capped = (a: AggRow) => a.stats.capped.mean > 0;
+  // ratios paired with a dense layer of equal compute timed alongside (results written before 2026-12-04 lack them)
+  const paired = agg.every((a) => a.stats.inferVsDense !== undefined);
   const byParams = (rows: AggRow[]) => [...rows].sort((a, b) => a.stats.parameters.mean - b.stats.parameters.mean || Number(a.k) - Number(b.k));
   const traces = (metric: string): Trace[] => {
     const of = (kind: string, keep: (a: AggRow) => boolean) => byParams(agg.filter((a) => a.kind === kind && keep(a)));
@@ -140,11 +153,14 @@ export function speedReport(r: ExperimentResult): Report {
     title: 'treegate experiment: speed', meta: reportMeta(r),
     sections: [{
       heading: 'Time per example vs parameters',
-      text: [`One layer ${s.layer}; tree depth k (collapsed leaves at inference), moe with 2^k experts (top-1), dense widened to the tree's parameters (capped at width ${s.denseCap}). Medians of ${s.rounds} interleaved rounds, mean ± std over seeds.`],
+      text: [`One layer ${s.layer}; tree depth k (collapsed leaves at inference), moe with 2^k experts (top-1), dense widened to the tree's parameters (capped at width ${s.denseCap}). Medians of ${s.rounds} interleaved rounds, mean ± std over seeds.` +
+        (paired ? ` "÷ dense ${s.width}→${s.width}": each time over the dense layer of equal compute timed in the same rounds (the median of the rounds' ratios), mean ± std over seeds.` : '')],
       tables: [{
-        columns: ['kind', 'k', 'parameters', 'MACs/example (inference)', 'inference µs/example', 'training step µs/example'],
+        columns: ['kind', 'k', 'parameters', 'MACs/example (inference)', 'inference µs/example', 'training step µs/example',
+          ...(paired ? [`inference ÷ dense ${s.width}→${s.width}`, `training step ÷ dense ${s.width}→${s.width}`] : [])],
         rows: agg.map((a) => [String(a.kind), Number(a.k), count(a.stats.parameters.mean) + (capped(a) ? ' (capped)' : ''), count(a.stats.macsInference.mean),
-          pm(a.stats.inferUsPerExample, 2), pm(a.stats.stepUsPerExample, 2)]),
+          pm(a.stats.inferUsPerExample, 2), pm(a.stats.stepUsPerExample, 2),
+          ...(paired ? [pm(a.stats.inferVsDense, 2), pm(a.stats.stepVsDense, 2)] : [])]),
       }],
       charts,
     }],

@@ -192,6 +192,10 @@ test('every experiment renders its report (tiny settings), and again from its re
   const speed = experimentReport({ ...cases[3][1], command: 't', date: 'd', machine: machine('js') });
   const capped = speed.sections[0].charts![0].traces.find((t) => String(t.name).startsWith('dense at the width cap'));
   assert.ok(capped && capped.mode === 'markers', 'the capped dense points are markers');
+  // each time against the dense layer of equal compute timed in the same rounds: a column each, a ratio per run
+  const columns = speed.sections[0].tables![0].columns;
+  assert.ok(columns.includes('inference ÷ dense 16→16') && columns.includes('training step ÷ dense 16→16'), columns.join(', '));
+  assert.ok(cases[3][1].runs.every((r) => Number(r.inferVsDense) > 0 && Number(r.stepVsDense) > 0), 'paired ratios recorded per run');
 });
 
 test('accuracy: the dense MLP (k = 0) is one run, one table row and the first point of every curve, in new and older results alike', { timeout: 300_000 }, async () => {
@@ -213,7 +217,7 @@ test('accuracy: the dense MLP (k = 0) is one run, one table row and the first po
 
 test('memorization, accuracy and speed resumed after seed 1 run seed 2 alone and give the whole run\'s results but for timings; other settings are refused', { timeout: 300_000 }, async () => {
   // as `treegate experiment --resume` goes on from an interrupted run's results.json (gating: test/cli/experiment.test.ts)
-  const untimed = (rows: ExperimentRun['runs']) => rows.map((r) => Object.fromEntries(Object.entries(r).filter(([key]) => !/UsPerExample$/.test(key))));
+  const untimed = (rows: ExperimentRun['runs']) => rows.map((r) => Object.fromEntries(Object.entries(r).filter(([key]) => !/UsPerExample$|VsDense$/.test(key))));
   for (const name of ['memorization', 'accuracy', 'speed'] as const) {
     const w = await whole(name);
     const calls: Array<[number, number, string]> = [];
