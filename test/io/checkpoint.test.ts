@@ -21,11 +21,17 @@ import { randomArray, Rng } from '../helpers.js';
 const TMP = mkdtempSync(join(tmpdir(), 'treegate-ckpt-'));
 after(() => rmSync(TMP, { recursive: true, force: true }));
 
-test('a checkpoint write that fails keeps the newest `keep` checkpoints loadable (pruning comes after the write)', () => {
-  const rng = new Rng(8), N = 64, D = 6;
-  const model = new Model(mlpConfig({ inputSize: D, numClasses: 3, hidden: [8], treeLayers: [2], depth: 2, gating: 'projection' }), rng.fork());
+/** A model of one routed layer (3 classes) and its Trainer (Adam, batches of 8) on N random examples of D features. */
+function smallRun(seed: number, N: number, D: number, hidden: number, depth: number, epochs: number): { model: Model; trainer: Trainer } {
+  const rng = new Rng(seed);
+  const model = new Model(mlpConfig({ inputSize: D, numClasses: 3, hidden: [hidden], treeLayers: [2], depth, gating: 'projection' }), rng.fork());
   const data = { x: matrix(N, D, randomArray(rng, N * D)), y: Int32Array.from({ length: N }, (_, i) => i % 3) };
-  const trainer = new Trainer(model, data, null, { epochs: 10, batchSize: 8, lr: 1e-3, schedule: 'constant', optimizer: { kind: 'adam' } }, rng.fork());
+  const trainer = new Trainer(model, data, null, { epochs, batchSize: 8, lr: 1e-3, schedule: 'constant', optimizer: { kind: 'adam' } }, rng.fork());
+  return { model, trainer };
+}
+
+test('a checkpoint write that fails keeps the newest `keep` checkpoints loadable (pruning comes after the write)', () => {
+  const { model, trainer } = smallRun(8, 64, 6, 8, 2, 10);
   const dir = join(TMP, 'run');
   mkdirSync(dir);
   const save = () => writeCheckpoint(dir, model, trainer.optimizer, { progress: trainer.snapshot(), options: {}, metrics: [], extra: {} }, 2);
@@ -43,10 +49,7 @@ test('a checkpoint write that fails keeps the newest `keep` checkpoints loadable
 });
 
 test('a damaged checkpoint (one bit of a weight, a digit of its progress) is found by its checksum; one without a checksum still loads', () => {
-  const rng = new Rng(9), N = 32, D = 5;
-  const model = new Model(mlpConfig({ inputSize: D, numClasses: 3, hidden: [8], treeLayers: [2], depth: 2, gating: 'projection' }), rng.fork());
-  const data = { x: matrix(N, D, randomArray(rng, N * D)), y: Int32Array.from({ length: N }, (_, i) => i % 3) };
-  const trainer = new Trainer(model, data, null, { epochs: 2, batchSize: 8, lr: 1e-3, schedule: 'constant', optimizer: { kind: 'adam' } }, rng.fork());
+  const { model, trainer } = smallRun(9, 32, 5, 8, 2, 2);
   trainer.step();
   const bytes = encodeCheckpoint(model, trainer.optimizer, { progress: trainer.snapshot(), options: { lr: 1e-3 }, metrics: [], extra: {} });
   const { tensors, metadata } = decodeSafetensors(bytes, 'ck');
@@ -75,11 +78,8 @@ test('a damaged checkpoint (one bit of a weight, a digit of its progress) is fou
 });
 
 test('a deep tree\'s leaf counts are saved sparse in the progress (a header stays small) and read back whole', () => {
-  const rng = new Rng(10), N = 16, D = 2;
   // 2^17 leaves: the current counts, and after an epoch the history's, are lists past the sparse threshold
-  const model = new Model(mlpConfig({ inputSize: D, numClasses: 3, hidden: [2], treeLayers: [2], depth: 17, gating: 'projection' }), rng.fork());
-  const data = { x: matrix(N, D, randomArray(rng, N * D)), y: Int32Array.from({ length: N }, (_, i) => i % 3) };
-  const trainer = new Trainer(model, data, null, { epochs: 2, batchSize: 8, lr: 1e-3, schedule: 'constant', optimizer: { kind: 'adam' } }, rng.fork());
+  const { model, trainer } = smallRun(10, 16, 2, 2, 17, 2);
   for (let i = 0; i < 3; i++) trainer.step();
   const progress = trainer.snapshot();
   const bytes = encodeCheckpoint(model, trainer.optimizer, { progress, options: {}, metrics: [], extra: {} });
@@ -93,10 +93,7 @@ test('a deep tree\'s leaf counts are saved sparse in the progress (a header stay
 });
 
 test('a checkpoint skipped on resume (damaged, or refused by the caller) gives its arrays back to the backend', () => {
-  const rng = new Rng(11), N = 32, D = 5;
-  const model = new Model(mlpConfig({ inputSize: D, numClasses: 3, hidden: [8], treeLayers: [2], depth: 2, gating: 'projection' }), rng.fork());
-  const data = { x: matrix(N, D, randomArray(rng, N * D)), y: Int32Array.from({ length: N }, (_, i) => i % 3) };
-  const trainer = new Trainer(model, data, null, { epochs: 2, batchSize: 8, lr: 1e-3, schedule: 'constant', optimizer: { kind: 'adam' } }, rng.fork());
+  const { model, trainer } = smallRun(11, 32, 5, 8, 2, 2);
   const dir = join(TMP, 'skipped');
   mkdirSync(dir);
   for (let i = 0; i < 2; i++) {
@@ -137,10 +134,7 @@ test('a checkpoint skipped on resume (damaged, or refused by the caller) gives i
 });
 
 test('a checkpoint written among later ones (another run\'s, or one a resume skipped) is kept, and so are they: only earlier ones are pruned', () => {
-  const rng = new Rng(12), N = 32, D = 5;
-  const model = new Model(mlpConfig({ inputSize: D, numClasses: 3, hidden: [8], treeLayers: [2], depth: 2, gating: 'projection' }), rng.fork());
-  const data = { x: matrix(N, D, randomArray(rng, N * D)), y: Int32Array.from({ length: N }, (_, i) => i % 3) };
-  const trainer = new Trainer(model, data, null, { epochs: 10, batchSize: 8, lr: 1e-3, schedule: 'constant', optimizer: { kind: 'adam' } }, rng.fork());
+  const { model, trainer } = smallRun(12, 32, 5, 8, 2, 10);
   const dir = join(TMP, 'later');
   mkdirSync(dir);
   const write = (keep: number) => writeCheckpoint(dir, model, trainer.optimizer, { progress: trainer.snapshot(), options: {}, metrics: [], extra: {} }, keep);
