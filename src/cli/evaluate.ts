@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { TreegateError } from '../core/errors.js';
 import { readCsv } from '../data/csv-file.js';
-import { normalizeInPlace, takeFirst, type Dataset } from '../data/dataset.js';
+import { normalizeInPlace, normalizeInputs, takeFirst, type Dataset } from '../data/dataset.js';
 import { loadFashionMnist } from '../data/fashion.js';
 import { mnistTestSet } from '../data/prepare.js';
 import { loadModel } from '../io/model-file.js';
@@ -68,7 +68,8 @@ function testSet(model: Model, o: ModelCliOptions): Dataset {
     throw new TreegateError(`${o.model}: the model takes ${model.inputSize} inputs and ${model.config.numClasses} classes, ` +
       `the test set has ${test.x.cols} and ${test.numClasses}`);
   }
-  if (o.csv && norm) normalizeInPlace(test, norm);
+  // a CSV file holds raw features (pixel bytes for an MNIST model): scaled and standardized as predict does them
+  if (o.csv && norm) test = { ...test, x: normalizeInputs(test.x, norm) };
   return o.limit === undefined ? test : takeFirst(test, o.limit);
 }
 

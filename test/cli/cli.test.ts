@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import { commandLine } from '../../src/cli/experiment.js';
 import { cli, cliEnv, cliStdin, describeRun, expectUsageError, lastJson, tmp, type CliResult, reEscape } from './run.js';
-import { defaultMnistDir, MNIST_FILES } from '../../src/data/mnist.js';
+import { defaultMnistDir, loadMnistTest, MNIST_FILES, MNIST_SCALE } from '../../src/data/mnist.js';
 import { encodeSafetensors } from '../../src/io/safetensors.js';
 import { MODEL_FORMAT } from '../../src/io/model-file.js';
 import { loadAddon, nativeLoadError } from '../../src/kernels/native/index.js';
@@ -311,6 +311,27 @@ test('eval of the trained model reports exactly the test accuracy train printed'
   assert.equal(e.parameters, json.parameters);
   assert.deepEqual(e.macsPerExample, json.macsPerExample);
   assert.deepEqual(e.layers.map((l: any) => l.parameters), json.layers.map((l: any) => l.parameters));
+
+  // the same test images as a CSV of raw pixel bytes: eval --csv, inspect --csv and predict scale and standardize
+  // them as train did, so eval --csv agrees with eval on the MNIST files, and predict with both
+  const raw = loadMnistTest().x, labels = loadMnistTest().y, n = 300, dir = tmp('mnist-csv');
+  mkdirSync(dir);
+  const pixels = (i: number) => Array.from(raw.data.subarray(i * raw.cols, (i + 1) * raw.cols), (v) => Math.round(v / MNIST_SCALE));
+  const header = Array.from({ length: raw.cols }, (_, c) => `p${c}`).join(',');
+  const rows = Array.from({ length: n }, (_, i) => i);
+  writeFileSync(join(dir, 'test.csv'), [`${header},label`, ...rows.map((i) => `${pixels(i).join(',')},${labels[i]}`)].join('\n') + '\n');
+  writeFileSync(join(dir, 'features.csv'), [header, ...rows.map((i) => pixels(i).join(','))].join('\n') + '\n');
+  const byFile = lastJson(cli('eval', '--model', json.modelPath, '--limit', String(n), '--json'));
+  const byCsv = cli('eval', '--model', json.modelPath, '--csv', join(dir, 'test.csv'), '--json');
+  assert.equal(byCsv.status, 0, describeRun(byCsv));
+  assert.equal(lastJson(byCsv).testAccuracy, byFile.testAccuracy, 'eval --csv of raw pixels = eval of the MNIST files');
+  assert.equal(lastJson(byCsv).testLoss, byFile.testLoss);
+  const predicted = lastJson(cli('predict', '--model', json.modelPath, '--csv', join(dir, 'features.csv'), '--json')).predictions as string[];
+  assert.equal(predicted.filter((p, i) => p === String(labels[i])).length / n, byFile.testAccuracy, 'predict agrees with eval');
+  const usage = cli('inspect', '--model', json.modelPath, '--csv', join(dir, 'test.csv'), '--json');
+  assert.equal(usage.status, 0, describeRun(usage));
+  const fileUsage = lastJson(cli('inspect', '--model', json.modelPath, '--limit', String(n), '--json'));
+  assert.deepEqual(lastJson(usage).layers.map((l: any) => l.leafUsage), fileUsage.layers.map((l: any) => l.leafUsage), 'inspect --csv routes as on the files');
 });
 
 test('inspect reports per-layer parameters and leaf usage; --no-usage needs no data', () => {
