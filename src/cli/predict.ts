@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { check } from '../core/errors.js';
 import { csvCell as cell } from '../data/csv.js';
-import { csvSource, readCsv, STDIN_PATH } from '../data/csv-file.js';
+import { csvSource, readCsv, STDIN_PATH, STDIN_PATH as STDOUT_PATH } from '../data/csv-file.js';
 import { normalizeInputs } from '../data/dataset.js';
 import { checkReplaceable, checkWritableFile, sameFile, writeFileAtomic } from '../io/atomic.js';
 import { loadModel } from '../io/model-file.js';
@@ -19,12 +19,17 @@ export function predictCommand(): Command {
     .description('classify new examples: a CSV file of features (no label column), one class per line')
     .option('--model <path>', 'model.safetensors written by treegate train (or saved through the API) (required)', pathArg)
     .option('--csv <file>', "the examples: the model's features in its training order, comma-separated, an optional header line; - reads standard input (required)", pathArg)
-    .option('--out <file>', 'write the predictions there (CSV) instead of stdout', pathArg)
+    .option('--out <file>', 'write the predictions there (CSV) instead of stdout; - is stdout', pathArg)
     .option('--probabilities', "add each class's probability (softmax of the logits), one column per class")
     .addOption(backendOption())
     .addOption(threadsOption())
     .option('--json', 'print one JSON object on stdout (the other lines go to stderr)')
     .action((o: PredictCliOptions) => {
+      // --out - is standard output, where the predictions go without --out
+      if (o.out === STDOUT_PATH) {
+        check(!o.json, '--out - and --json both write to standard output', 'drop --out - to print the JSON, or name a file with --out FILE');
+        o.out = undefined;
+      }
       if (o.out !== undefined) {
         const out = o.out;
         check(o.csv === STDIN_PATH || !sameFile(out, o.csv), `--out ${out} is the input file`, 'write the predictions to another file');

@@ -8,6 +8,7 @@ import { check, TreegateError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { MEMORIZATION_DEFAULTS } from '../data/memorization.js';
 import { formatCsv } from '../data/csv.js';
+import { STDIN_PATH } from '../data/csv-file.js';
 import { DATASETS, dataInfo, datasetShape, prepareData, type DatasetName, type PreparedData } from '../data/prepare.js';
 import { checkWritableDir, checkWritableFile, fileSource, checkReplaceable, missingAncestor, removeEmptyFolders, sameFile, writeFilesAtomic, type FileContents } from '../io/atomic.js';
 import { encodeModelParts, MODEL_FORMAT } from '../io/model-codec.js';
@@ -344,6 +345,11 @@ function checkRunFiles(out: string, modelPath: string, metricsPath: string, resu
 async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   const log = (s: string) => process.stderr.write(s + '\n');
   rejectIdleOptions(given, cmd);
+  // a run reads its files again when it resumes, and records their paths: standard input can do neither
+  for (const [flag, input] of [['--csv', given.csv], ['--test-csv', given.testCsv]] as const) {
+    check(input !== STDIN_PATH, `${flag} - (standard input) is not read by train: a run reads its data again to resume, and records where it came from`,
+      `save the data to a file and name it with ${flag} FILE`);
+  }
   // the kernels first (per process, resumed or not), said once the inputs are checked; a resumed run goes on with
   // the backend it trained on, where this process has it and --backend does not name another (results differ by
   // rounding from one backend to another)

@@ -622,6 +622,12 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   assert.equal(piped.status, 0, describeRun(piped));
   assert.equal(piped.stdout, pr.stdout);
   assert.match(piped.stderr, /predicted 40 examples of standard input: /);
+  // --out - is standard output too; train reads no standard input (a resumed run reads its files again)
+  const dashOut = cliStdin(readFileSync(join(dir, 'features.csv'), 'utf8'), 'predict', '--model', model, '--csv', '-', '--probabilities', '--out', '-');
+  assert.equal(dashOut.stdout, pr.stdout, describeRun(dashOut));
+  assert.equal(existsSync('-'), false, 'no file named -');
+  expectUsageError(['predict', '--model', model, '--csv', join(dir, 'features.csv'), '--out', '-', '--json'], /--out - and --json both write to standard output/);
+  expectUsageError(['train', '--dataset', 'csv', '--csv', '-', '--out', tmp('never')], /--csv - \(standard input\) is not read by train: a run reads its data again to resume/);
   const evPiped = cliStdin(readFileSync(join(dir, 'test.csv'), 'utf8'), 'eval', '--model', model, '--csv', '-', '--json');
   assert.equal(evPiped.status, 0, describeRun(evPiped));
   assert.equal(lastJson(evPiped).testAccuracy, lastJson(ev).testAccuracy);
