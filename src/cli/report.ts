@@ -14,6 +14,8 @@ export interface LayerSummary {
   depth?: number;
   blocks?: number;
   gating?: string;
+  /** tree layers: whether the projection gaters were trained (straight-through) or stayed fixed */
+  straightThrough?: boolean;
   experts?: number;
   topK?: number;
   balance?: number;
@@ -42,6 +44,7 @@ export function modelSummary(model: Model, withUsage = false) {
       if (withUsage) s.leafUsage = st.usage;
     }
     if (c.kind === 'tree' || c.kind === 'flat') Object.assign(s, { depth: c.depth, blocks: c.blocks, gating: c.gating });
+    if (c.kind === 'tree') s.straightThrough = c.straightThrough ?? false;
     if (c.kind === 'moe') Object.assign(s, { experts: c.experts, topK: c.topK });
     layers.push(s);
   });
@@ -73,7 +76,7 @@ export function layerTable(layers: LayerSummary[]): string {
   for (const l of layers) {
     rows.push([
       String(l.layer), l.kind, `${l.inputSize}→${l.outputSize}`,
-      l.kind === 'tree' || l.kind === 'flat' ? `k=${l.depth} B=${l.blocks} ${l.gating}` : l.kind === 'moe' ? `E=${l.experts} top-${l.topK}` : '',
+      l.kind === 'tree' || l.kind === 'flat' ? `k=${l.depth} B=${l.blocks} ${l.gating}${l.straightThrough ? ' straight-through' : ''}` : l.kind === 'moe' ? `E=${l.experts} top-${l.topK}` : '',
       formatCount(l.parameters), formatCount(l.macsPerExample.training), formatCount(l.macsPerExample.inference),
       l.balance === undefined ? '' : l.balance.toFixed(3), l.deadLeaves === undefined ? '' : String(l.deadLeaves),
     ]);

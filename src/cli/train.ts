@@ -633,6 +633,10 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     dataset: o.dataset,
     // a CSV run names its files and classes (the model file holds the classes too)
     ...(o.dataset === 'csv' ? { csv: o.csv, testCsv: o.testCsv ?? testPath, classes: data.labels } : {}),
+    // the examples each split held (--limit cuts the training and test sets: eval --limit reproduces testAccuracy)
+    examples: { training: data.train.x.rows, validation: data.validation.x.rows, test: data.test.x.rows },
+    ...(o.limit !== undefined ? { limit: o.limit } : {}),
+    ...(o.denseEqualParams ? { denseEqualParams: true } : {}),
     epochs: o.epochs,
     seconds: last.seconds,
     backend: be.name,
