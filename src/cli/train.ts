@@ -664,6 +664,8 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
       log(`treegate: warning: ${staleTest} holds an earlier run's held-out examples, not this run's, and could not be removed: ${(e as Error).message}`);
     }
   }
+  // a page treegate report drew of an earlier run in this folder no longer shows its files
+  if (existsSync(join(out, 'report.html'))) log(`treegate: ${join(out, 'report.html')} is the report of an earlier run: treegate report ${out} redraws it`);
   const summaryLine = humanLines(o.json);
   summaryLine(layerTable(summary.layers));
   summaryLine(o.dataset === 'memorization'

@@ -591,11 +591,13 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
     /--csv .*heldout-test\.csv is .*heldout-test\.csv, which this run writes: training would replace its own data/);
   mkdirSync(join(dir, 'rerun'));
   writeFileSync(join(dir, 'rerun', 'heldout-test.csv'), readFileSync(heldOut));
+  writeFileSync(join(dir, 'rerun', 'report.html'), '<!doctype html>\n');
   const rerun = cli('train', '--dataset', 'csv', '--csv', join(dir, 'train.csv'), '--test-csv', join(dir, 'test.csv'), '--hidden', '8', '--depth', '1',
     '--epochs', '1', '--out', join(dir, 'rerun'));
   assert.equal(rerun.status, 0, describeRun(rerun));
   assert.match(rerun.stderr, /removed .*heldout-test\.csv, an earlier run's held-out examples \(this run tests on .*test\.csv\)/);
   assert.ok(!existsSync(join(dir, 'rerun', 'heldout-test.csv')));
+  assert.match(rerun.stderr, /report\.html is the report of an earlier run: treegate report .*rerun redraws it/);
   const ev = cli('eval', '--model', model, '--csv', join(dir, 'test.csv'), '--json');
   assert.equal(ev.status, 0, describeRun(ev));
   assert.equal(lastJson(ev).examples, 40);
