@@ -137,7 +137,9 @@ export function inspectCommand(): Command {
       say(layerTable(summary.layers));
       for (const l of summary.layers) {
         if (!l.leafUsage) continue;
-        l.leafUsage.forEach((u, j) => say(`layer ${l.layer} block ${j} leaf usage over ${examples} test examples: ${u.join(' ')}`));
+        // a mixture's experts, each example counted at each of its top-k
+        const what = l.kind === 'moe' ? `expert usage over ${examples} test examples${l.topK! > 1 ? ` (each at its ${l.topK} experts)` : ''}` : `leaf usage over ${examples} test examples`;
+        l.leafUsage.forEach((u, j) => say(`layer ${l.layer}${l.kind === 'moe' ? '' : ` block ${j}`} ${what}: ${u.join(' ')}`));
       }
       if (o.json) console.log(JSON.stringify({ modelPath: resolve(o.model), config: model.toConfig(), usageExamples: examples, ...summary }));
     }), 'model');

@@ -526,6 +526,10 @@ test('train --layer flat / moe: the routed layer kinds end to end, and eval agre
     const e = cli('eval', '--model', json.modelPath, '--limit', '1500', '--json');
     assert.equal(e.status, 0, describeRun(e));
     assert.equal(lastJson(e).testAccuracy, json.testAccuracy);
+    const i = cli('inspect', '--model', json.modelPath, '--limit', '100');
+    assert.equal(i.status, 0, describeRun(i));
+    if (layer === 'moe') assert.match(i.stdout, /layer 2 expert usage over 100 test examples \(each at its 2 experts\): /);
+    else assert.match(i.stdout, /layer 2 block 0 leaf usage over 100 test examples: /);
   }
 });
 
