@@ -100,7 +100,7 @@ export function accuracyReport(r: ExperimentResult): Report {
     charts.push(
       { title: `${dataset}: test accuracy vs depth k`, note, xTitle: 'depth k', yTitle: 'test accuracy', traces: seriesTraces(series('testAccuracy', 'k')) },
       { title: `${dataset}: test accuracy vs parameters`, note: `${note} Every model does the same inference compute.`, xTitle: 'parameters', yTitle: 'test accuracy', xLog: true, traces: seriesTraces(series('testAccuracy', 'parameters')) },
-      { title: `${dataset}: train − test accuracy vs depth k`, note: `Overfitting. ${note}`, xTitle: 'depth k', yTitle: 'train − test', traces: seriesTraces(series('gap', 'k')) },
+      { title: `${dataset}: train − test accuracy vs depth k`, note: `Overfitting. ${note}`, xTitle: 'depth k', yTitle: 'train − test accuracy (0.01 = 1 point)', traces: seriesTraces(series('gap', 'k')) },
     );
   }
   return {
