@@ -90,10 +90,14 @@ export function evalCommand(): Command {
       const test = testSet(model, o);
       kernels.announce();
       const r = model.evaluate(test.x, test.y);
-      humanLines(o.json)(`test accuracy ${(r.accuracy * 100).toFixed(2)}% (loss ${r.loss.toFixed(4)}) on ${counted(test.x.rows, 'example')}`);
+      const line = `test accuracy ${(r.accuracy * 100).toFixed(2)}% (loss ${r.loss.toFixed(4)}) on ${counted(test.x.rows, 'example')}`;
       if (!Number.isFinite(r.loss)) process.stderr.write(`treegate: warning: the loss is ${r.loss}: the model's outputs overflow on this data\n`);
       if (o.json) {
-        console.log(JSON.stringify({ testAccuracy: r.accuracy, testLoss: r.loss, examples: test.x.rows, modelPath: resolve(o.model), ...modelSummary(model) }));
+        // the summary once the JSON is written: a failed write of standard output (a full disk) leaves no line saying it worked
+        const json = JSON.stringify({ testAccuracy: r.accuracy, testLoss: r.loss, examples: test.x.rows, modelPath: resolve(o.model), ...modelSummary(model) });
+        process.stdout.write(json + '\n', (e) => { if (!e) process.stderr.write(line + '\n'); });
+      } else {
+        humanLines(false)(line);
       }
     }), 'model');
 }

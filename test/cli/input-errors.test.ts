@@ -156,11 +156,14 @@ test('stdout: a failed write exits non-zero with one line; a closed pipe exits q
     const full = openSync('/dev/full', 'w');
     const features = tmp('features.csv');
     writeFileSync(features, '1,2,3\n4,5,6\n');
+    const labelled = tmp('labelled.csv');
+    writeFileSync(labelled, '0.5,2,3,0\n4,5,6,1\n3,1,2,0\n');
     try {
-      // predict's "predicted 2 examples" line comes only once its results are written
+      // predict's "predicted 2 examples" line and eval's accuracy line come only once their results are written
       // (--backend js: where the native addon is not built, the automatic choice says so on stderr first)
       const predict = ['predict', '--model', model, '--csv', features, '--backend', 'js'];
-      for (const a of [args, predict, [...predict, '--json']]) {
+      const evalJson = ['eval', '--model', model, '--csv', labelled, '--backend', 'js', '--json'];
+      for (const a of [args, predict, [...predict, '--json'], evalJson]) {
         const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...a],
           { cwd: ROOT, encoding: 'utf8', timeout: 120_000, stdio: ['ignore', full, 'pipe'] });
         assert.equal(r.status, 2, r.stderr);
