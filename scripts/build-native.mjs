@@ -32,9 +32,16 @@ const gyp = candidates.find((p) => existsSync(p));
 if (!gyp) skip('node-gyp not found');
 
 // NOTE: configure + build, not rebuild: `rebuild` deletes build/, which also holds build/treegate.wasm.
-const args = [gyp, 'configure', 'build', '--jobs', '2'];
-if (process.env.npm_config_nodedir) args.push(`--nodedir=${process.env.npm_config_nodedir}`);
-else if (existsSync('/usr/include/node/node_api.h')) args.push('--nodedir=/usr');
+// Node's headers from this machine: where npm_config_nodedir says, beside node (nodejs.org's archives, nvm, the
+// node images) or under /usr (Debian's nodejs). node-gyp would download them without --nodedir; nothing is
+// downloaded at install, so without them the addon is not built.
+const nodeDir = process.env.npm_config_nodedir
+  ?? [join(dirname(process.execPath), '..'), '/usr'].find((d) => existsSync(join(d, 'include', 'node', 'node_api.h')));
+if (!nodeDir) {
+  skip(`Node's headers are not on this machine (no include/node/node_api.h beside ${process.execPath} or under /usr); ` +
+    'install them (on Debian they come with the nodejs or libnode-dev package) or name their folder with npm_config_nodedir, then run npm rebuild treegate');
+}
+const args = [gyp, 'configure', 'build', '--jobs', '2', `--nodedir=${nodeDir}`];
 const r = spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
 if (r.status !== 0 || !existsSync(addon)) {
   const last = `${r.stderr ?? ''}`.trim().split('\n').filter((l) => /error/i.test(l)).slice(-3).join(' | ');
