@@ -36,5 +36,5 @@ export { parseCsv, type CsvData, type CsvOptions } from './data/csv.js';
 export { makeMemorization, MEMORIZATION_DEFAULTS, type MemorizationOptions } from './data/memorization.js';
 
 export { decodeModel, encodeModel, encodeModelParts, modelFromTensors, MODEL_FORMAT } from './io/model-codec.js';
-export { CHECKPOINT_FORMAT, decodeCheckpoint, encodeCheckpoint, encodeCheckpointParts, type DecodedCheckpoint, type RunState } from './io/checkpoint-codec.js';
+export { CHECKPOINT_FORMAT, decodeCheckpoint, encodeCheckpoint, encodeCheckpointParts, type DecodedCheckpoint, type RunState, type RunToSave } from './io/checkpoint-codec.js';
 export { bytesSource, decodeSafetensors, encodeSafetensors, joinParts, readSafetensors, safetensorsParts, type ByteSource, type StoredTensor, type TensorEntry } from './io/safetensors.js';

@@ -1,4 +1,4 @@
-import { shown, TreegateError } from '../core/errors.js';
+import { check, checkKeys, shown, TreegateError } from '../core/errors.js';
 import { backend, releaseFloats } from '../kernels/backend.js';
 import type { Model } from '../layers/model.js';
 import type { Optimizer } from '../train/optim.js';
@@ -28,13 +28,26 @@ const MAX_STEPS = 2 ** 24;
  */
 export interface RunState<Options extends object = Record<string, unknown>> { progress: TrainProgress; options: Options; metrics: string[]; extra: Record<string, unknown> }
 
+/** What a checkpoint saves of a run: its progress and options, and optionally its metrics lines and a caller's own state (default none). */
+export type RunToSave<Options extends object = object> = Omit<RunState<Options>, 'metrics' | 'extra'> & Partial<Pick<RunState<Options>, 'metrics' | 'extra'>>;
+
 /** A checkpoint's file: the model's weights, the optimizer's state and the run's state in one safetensors file. */
-export function encodeCheckpoint(model: Model, optimizer: Optimizer, run: RunState<object>): Uint8Array {
+export function encodeCheckpoint(model: Model, optimizer: Optimizer, run: RunToSave): Uint8Array {
   return joinParts(encodeCheckpointParts(model, optimizer, run));
 }
 
 /** The checkpoint's file as parts to write in turn (safetensorsParts): views of the arrays, for a file of any size; write them before they change (the checksum is of them now). */
-export function encodeCheckpointParts(model: Model, optimizer: Optimizer, run: RunState<object>): Uint8Array[] {
+export function encodeCheckpointParts(model: Model, optimizer: Optimizer, run: RunToSave): Uint8Array[] {
+  const shape = '{ progress: trainer.snapshot(), options, metrics?, extra? }';
+  check(typeof run === 'object' && run !== null, `the run to save must be ${shape}`);
+  checkKeys(run, ['progress', 'options', 'metrics', 'extra'], 'the run to save');
+  const { metrics = [], extra = {} } = run;
+  check(typeof run.options === 'object' && run.options !== null && !Array.isArray(run.options),
+    'the run to save: options must be an object (the options the run trains with)', `pass ${shape}`);
+  check(Array.isArray(metrics) && metrics.every((l) => typeof l === 'string'),
+    'the run to save: metrics must be an array of strings (the lines of its metrics log)', 'pass [] or leave it out');
+  check(typeof extra === 'object' && extra !== null && !Array.isArray(extra),
+    'the run to save: extra must be an object (the caller\'s own state)', 'pass {} or leave it out');
   checkFiniteParams(model);
   // a Trainer's `progress` lacks the leaf usage its snapshot() adds: caught here, not when the checkpoint resumes
   const routed = model.routedLayers(), usage: unknown = run.progress?.usage;
@@ -64,8 +77,8 @@ export function encodeCheckpointParts(model: Model, optimizer: Optimizer, run: R
     config: JSON.stringify(model.toConfig()),
     progress: JSON.stringify(run.progress, sparseCounts),
     options: JSON.stringify(run.options),
-    metrics: JSON.stringify(run.metrics),
-    extra: JSON.stringify(run.extra),
+    metrics: JSON.stringify(metrics),
+    extra: JSON.stringify(extra),
   };
   return safetensorsParts(tensors, { ...metadata, checksum: contentChecksum(metadata, SUMMED, tensors) });
 }

@@ -4,14 +4,14 @@ import { checkInt, TreegateError } from '../core/errors.js';
 import type { Model } from '../layers/model.js';
 import type { Optimizer } from '../train/optim.js';
 import { fileSource, writeFileAtomic } from './atomic.js';
-import { decodeCheckpoint, disposeCheckpoint, encodeCheckpointParts, type DecodedCheckpoint, type RunState } from './checkpoint-codec.js';
+import { decodeCheckpoint, disposeCheckpoint, encodeCheckpointParts, type DecodedCheckpoint, type RunState, type RunToSave } from './checkpoint-codec.js';
 import { safetensorsMetadata } from './safetensors.js';
 
 /**
  * Checkpoint files (the bytes: checkpoint-codec.ts). Written atomically (temporary file, fsync,
  * rename): a crash at any moment leaves the previous checkpoints intact.
  */
-export { CHECKPOINT_FORMAT, decodeCheckpoint, encodeCheckpoint, type DecodedCheckpoint, type RunState } from './checkpoint-codec.js';
+export { CHECKPOINT_FORMAT, decodeCheckpoint, encodeCheckpoint, type DecodedCheckpoint, type RunState, type RunToSave } from './checkpoint-codec.js';
 
 /** A checkpoint loadNewestCheckpoint loaded: the decoded checkpoint and the file it came from. */
 export interface LoadedCheckpoint extends DecodedCheckpoint { path: string }
@@ -26,7 +26,7 @@ export function checkpointName(step: number): string {
  * loadNewestCheckpoint tries them first: one a resumed run skipped as damaged (the run writes that step again), or
  * another run's, so give each run a folder of its own.
  */
-export function writeCheckpoint(dir: string, model: Model, optimizer: Optimizer, run: RunState<object>, keep: number): string {
+export function writeCheckpoint(dir: string, model: Model, optimizer: Optimizer, run: RunToSave, keep: number): string {
   checkInt(keep, 'checkpoints to keep', 1);
   const name = checkpointName(run.progress.step), path = join(dir, name);
   writeFileAtomic(path, encodeCheckpointParts(model, optimizer, run));

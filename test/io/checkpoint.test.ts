@@ -151,3 +151,22 @@ test('a checkpoint written among later ones (another run\'s, or one a resume ski
   assert.deepEqual(names(), ['step-000000070.safetensors', 'step-000000060.safetensors', 'step-000000003.safetensors', 'step-000000002.safetensors'],
     'two kept up to step 3, the later ones left alone');
 });
+
+test('the run to save: metrics and extra may be left out; a run of another shape is refused naming the field', () => {
+  const { model, trainer } = smallRun(12, 32, 5, 8, 1, 2);
+  trainer.step();
+  const progress = trainer.snapshot();
+  const plain = decodeCheckpoint(encodeCheckpoint(model, trainer.optimizer, { progress, options: { lr: 1e-3 } }), 'ck');
+  assert.deepEqual([plain.run.metrics, plain.run.extra, plain.run.options], [[], {}, { lr: 1e-3 }]);
+  plain.model.dispose();
+  const refused: Array<[unknown, RegExp]> = [
+    [null, /the run to save must be \{ progress: trainer\.snapshot\(\), options, metrics\?, extra\? \}/],
+    [{ progress, options: {}, metric: [] }, /the run to save: unknown setting "metric"/],
+    [{ progress }, /options must be an object/],
+    [{ progress, options: {}, metrics: 'step 1' }, /metrics must be an array of strings/],
+    [{ progress, options: {}, extra: [1] }, /extra must be an object/],
+  ];
+  for (const [run, re] of refused) {
+    assert.throws(() => encodeCheckpoint(model, trainer.optimizer, run as never), (e: unknown) => e instanceof TreegateError && re.test(e.message), String(re));
+  }
+});
