@@ -43,7 +43,7 @@ export function predictCommand(): Command {
       // without --probabilities): a run's files or a data file named by mistake stay
       const headers = ['label', ['label', ...labels].map(cell).join(',')];
       if (o.out !== undefined) {
-        checkReplaceable(o.out, Buffer.byteLength(headers[1], 'utf8') + 2, (head) => headers.includes(head.toString('utf8').split('\n')[0].replace(/\r$/, '')), {
+        checkReplaceable(o.out, Buffer.byteLength(headers[1], 'utf8') + 2, (head) => headers.includes(head.split('\n')[0].replace(/\r$/, '')), {
           problem: `--out ${o.out} exists and does not hold this model's predictions (its first line is not ${headers.map((h) => `'${h}'`).join(' or ')}): writing would replace it`,
           fix: 'write the predictions to another file, or remove that one first',
         });

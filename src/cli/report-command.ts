@@ -40,7 +40,7 @@ function reportOf(path: string): { report: Report; page: string } {
 
 /** Refuses to write the page over a file that is not a report page (the run's own files, a model): only pages are replaced. */
 function checkPage(page: string): void {
-  checkReplaceable(page, 15, (head) => head.toString('latin1').toLowerCase() === '<!doctype html>',
+  checkReplaceable(page, 15, (head) => head.toLowerCase() === '<!doctype html>',
     { problem: `--out ${page} exists and is not an HTML page: writing the report would replace it`, fix: 'pass another --out (a report is an .html file)' });
 }
 

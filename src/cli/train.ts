@@ -320,18 +320,17 @@ function isModelFile(path: string): boolean {
  * earlier run's, or a model saved through the API): `--out .` in a folder of someone's own result.json is an error.
  */
 function checkRunFiles(out: string, modelPath: string, metricsPath: string, resultPath: string): void {
-  const text = (head: Buffer) => head.toString('utf8');
-  const resultOurs = (head: Buffer) => {
+  const resultOurs = (head: string) => {
     try {
-      const r: unknown = JSON.parse(text(head));
+      const r: unknown = JSON.parse(head);
       return typeof r === 'object' && r !== null && 'testAccuracy' in r && 'modelPath' in r;
     } catch {
       return false;
     }
   };
-  const files: Array<[string, number, (head: Buffer) => boolean]> = [
+  const files: Array<[string, number, (head: string) => boolean]> = [
     [modelPath, 8, () => isModelFile(modelPath)],
-    [metricsPath, 32, (head) => /^\{"type":"(step|epoch)"/.test(text(head))],
+    [metricsPath, 32, (head) => /^\{"type":"(step|epoch)"/.test(head)],
     [resultPath, 64 << 20, resultOurs],
   ];
   for (const [path, length, ours] of files) {
@@ -634,7 +633,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     // a CSV run names its files and classes (the model file holds the classes too)
     ...(o.dataset === 'csv' ? { csv: o.csv, testCsv: o.testCsv ?? testPath, classes: data.labels } : {}),
     // the examples each split held (--limit cuts the training and test sets: eval --limit reproduces testAccuracy)
-    examples: { training: data.train.x.rows, validation: data.validation.x.rows, test: data.test.x.rows },
+    splits: { training: data.train.x.rows, validation: data.validation.x.rows, test: data.test.x.rows },
     ...(o.limit !== undefined ? { limit: o.limit } : {}),
     ...(o.denseEqualParams ? { denseEqualParams: true } : {}),
     epochs: o.epochs,

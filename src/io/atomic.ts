@@ -267,10 +267,10 @@ export function checkWritableFile(path: string): void {
 
 /**
  * Refuses to replace an existing file that is not of the kind about to be written there (`ours(head)` on its first
- * `length` bytes): an --out naming a run's own files, a model or someone's data is an error, not a loss. An empty
+ * `length` bytes, as UTF-8 text): an --out naming a run's own files, a model or someone's data is an error, not a loss. An empty
  * file (mktemp's) holds nothing to lose.
  */
-export function checkReplaceable(path: string, length: number, ours: (head: Buffer) => boolean, refusal: { problem: string; fix: string }): void {
+export function checkReplaceable(path: string, length: number, ours: (head: string) => boolean, refusal: { problem: string; fix: string }): void {
   let size: number;
   try {
     const st = statSync(path);
@@ -288,5 +288,5 @@ export function checkReplaceable(path: string, length: number, ours: (head: Buff
   } finally {
     closeSync(fd);
   }
-  if (!ours(head.subarray(0, read))) throw new TreegateError(refusal.problem, refusal.fix);
+  if (!ours(head.subarray(0, read).toString('utf8'))) throw new TreegateError(refusal.problem, refusal.fix);
 }

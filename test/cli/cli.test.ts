@@ -259,7 +259,7 @@ test('train: a short real run writes the model and metrics and prints the JSON s
   assert.ok(json.testAccuracy > 0.5 && json.testAccuracy <= 1, `test accuracy ${json.testAccuracy} well above chance`);
   assert.equal(json.seed, 7);
   assert.equal(json.epochs, 2);
-  assert.deepEqual([json.examples, json.limit, json.denseEqualParams], [{ training: 1375, validation: 125, test: 1500 }, 1500, undefined]);
+  assert.deepEqual([json.splits, json.limit, json.denseEqualParams], [{ training: 1375, validation: 125, test: 1500 }, 1500, undefined]);
   for (const mode of ['training', 'inference']) {
     assert.ok(Number.isInteger(json.macsPerExample[mode]) && json.macsPerExample[mode] > 0, mode);
     assert.equal(json.capacityToComputation[mode], json.parameters / json.macsPerExample[mode]);
@@ -558,7 +558,7 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   assert.match(d.stderr, /dense of equal parameters: hidden (\d+), /);
   const widened = lastJson(d);
   assert.ok(widened.layers.every((l: { kind: string }) => l.kind === 'dense'), 'no routed layer');
-  assert.deepEqual([widened.denseEqualParams, widened.limit, widened.examples], [true, undefined, { training: 300, validation: 0, test: 300 }]);
+  assert.deepEqual([widened.denseEqualParams, widened.limit, widened.splits], [true, undefined, { training: 300, validation: 0, test: 300 }]);
   assert.ok(widened.parameters >= lastJson(m).parameters && widened.parameters < lastJson(m).parameters * 1.05,
     `${widened.parameters} parameters for the tree model's ${lastJson(m).parameters}`);
   const e = cli('eval', '--model', lastJson(m).modelPath);
