@@ -53,6 +53,13 @@ export async function useWasm(source: Response | PromiseLike<Response> | ArrayBu
     src = source;
   }
   const host = browserThreadHost();
+  if (host === null && options.threads !== undefined && options.threads > 1) {
+    // threads asked for where no web worker can share the module's memory: said, not silently one
+    const inPage = typeof (globalThis as { document?: unknown }).document === 'object';
+    console.warn(`treegate: useWasm: ${options.threads} threads asked for, but ${inPage
+      ? 'the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)'
+      : "this is not a page (in Node, loadWasmBackend from 'treegate' runs the wasm kernels on worker threads)"}: the kernels run on one thread`);
+  }
   const b = await loadWasmBackendAsync(src, options, host);
   await b.whenStarted(); // its web workers up before the page's next synchronous call
   const refused = host?.failure();

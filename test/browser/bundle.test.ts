@@ -67,6 +67,12 @@ const THREADS = `
 (async () => {
   const r = await scenario(tg, 'treegate-threads.wasm');
   if (!crossOriginIsolated) {
+    // threads asked for where no web worker can share the memory: a warning, and one thread
+    const warnings = [], warn = console.warn;
+    console.warn = (...a) => { warnings.push(a.join(' ')); };
+    await tg.useWasm('treegate-threads.wasm', { threads: 2 });
+    console.warn = warn;
+    r.warnings = warnings;
     r.threads = { maxThreads: tg.backend().info().maxThreads };
     window.result = r;
     return;
@@ -262,6 +268,7 @@ test('in a cross-origin isolated page treegate-threads.wasm runs on web workers:
     const plain = await run('/plain/');
     assert.equal(plain.failed, undefined, `the plain page failed: ${String(plain.failed)}`);
     assert.equal((plain.threads as { maxThreads: number }).maxThreads, 1);
+    assert.match((plain.warnings as string[]).join('\n'), /useWasm: 2 threads asked for, but the page is not cross-origin isolated \(serve it with Cross-Origin-Opener-Policy/);
     assert.equal(plain.sha256, node.sha256);
   } finally {
     await browser.close();
@@ -304,4 +311,18 @@ test('treegate/browser resolves under every condition set, require() and CommonJ
   const req = createRequire(join(ROOT, 'package.json'));
   assert.equal(req.resolve('treegate/browser'), join(ROOT, 'dist', 'browser.js'));
   assert.equal(req.resolve('treegate'), join(ROOT, 'dist', 'index.js'));
+});
+
+test('useWasm in Node, asked for threads, says that web workers are for pages and runs on one thread', async () => {
+  const tg = await import(pathToFileURL(join(ROOT, 'dist/browser.js')).href);
+  const warnings: string[] = [], warn = console.warn;
+  console.warn = (...a: unknown[]) => { warnings.push(a.join(' ')); };
+  try {
+    const b = await tg.useWasm(new Uint8Array(readFileSync(join(ROOT, 'build/treegate-threads.wasm'))), { threads: 2 });
+    assert.equal(b.info().threads, 1);
+    b.close();
+  } finally {
+    console.warn = warn;
+  }
+  assert.match(warnings.join('\n'), /useWasm: 2 threads asked for, but this is not a page \(in Node, loadWasmBackend from 'treegate' runs the wasm kernels on worker threads\): the kernels run on one thread/);
 });
