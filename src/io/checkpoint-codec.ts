@@ -2,7 +2,7 @@ import { check, checkKeys, shown, TreegateError } from '../core/errors.js';
 import { backend, releaseFloats } from '../kernels/backend.js';
 import type { Model } from '../layers/model.js';
 import type { Optimizer } from '../train/optim.js';
-import type { TrainProgress } from '../train/trainer.js';
+import { checkProgress, type TrainProgress } from '../train/trainer.js';
 import { contentChecksum } from './checksum.js';
 import { checkFiniteParams, modelFromStored } from './model-codec.js';
 import { joinParts, readSafetensors, safetensorsParts, type ByteSource, type StoredTensor } from './safetensors.js';
@@ -48,6 +48,8 @@ export function encodeCheckpointParts(model: Model, optimizer: Optimizer, run: R
     'the run to save: metrics must be an array of strings (the lines of its metrics log)', 'pass [] or leave it out');
   check(typeof extra === 'object' && extra !== null && !Array.isArray(extra),
     'the run to save: extra must be an object (the caller\'s own state)', 'pass {} or leave it out');
+  // what decodeCheckpoint would refuse is not written (writeCheckpoint would prune the checkpoints before it)
+  checkProgress(run.progress, 'the run to save: progress', 'save trainer.snapshot()');
   checkFiniteParams(model);
   // a Trainer's `progress` lacks the leaf usage its snapshot() adds: caught here, not when the checkpoint resumes
   const routed = model.routedLayers(), usage: unknown = run.progress?.usage;
@@ -148,7 +150,7 @@ function runOf(metadata: Record<string, string>, source: string): RunState {
   } catch (e) {
     throw e instanceof TreegateError ? new TreegateError(`${source}: checkpoint progress: ${e.message}`) : new TreegateError(`${source}: checkpoint metadata "progress" is not valid JSON`);
   }
-  const progress = checkProgress(parsed, source);
+  const progress = checkProgress(parsed, `${source}: checkpoint progress`);
   const options = json('options'), metrics = json('metrics'), extra = json('extra');
   if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new TreegateError(`${source}: checkpoint options must be an object`);
   if (!Array.isArray(metrics) || !metrics.every((l) => typeof l === 'string')) throw new TreegateError(`${source}: checkpoint metrics must be a list of lines`);
@@ -223,26 +225,4 @@ function denseCounts(_key: string, v: unknown): unknown {
   const out = new Array<unknown>(n as number).fill(0);
   at.forEach((i: number, j) => { out[i] = values[j]; });
   return out;
-}
-
-function checkProgress(v: unknown, source: string): TrainProgress {
-  const bad = (what: string): never => { throw new TreegateError(`${source}: checkpoint progress: ${what}`); };
-  if (typeof v !== 'object' || v === null) bad('not an object');
-  const p = v as Record<string, unknown>;
-  const nat = (k: string, min = 0) => { if (!Number.isSafeInteger(p[k]) || (p[k] as number) < min) bad(`${k} must be an integer ≥ ${min}`); };
-  nat('epoch', 1); nat('position'); nat('step'); nat('seen'); nat('skippedSteps');
-  for (const k of ['lossSum', 'correct', 'lrScale', 'seconds']) if (typeof p[k] !== 'number' || !Number.isFinite(p[k])) bad(`${k} must be a finite number`);
-  // the learning-rate multiplier starts at 1 and is only ever halved; the sums cover `seen` rows
-  if (!((p.lrScale as number) > 0 && (p.lrScale as number) <= 1)) bad(`lrScale must be in (0, 1], got ${shown(p.lrScale)}`);
-  if ((p.seconds as number) < 0 || (p.correct as number) < 0 || (p.correct as number) > (p.seen as number)) bad('seconds and correct must be ≥ 0, correct ≤ seen');
-  if ((p.skippedSteps as number) > (p.step as number) || (p.seen as number) > (p.position as number)) bad('skippedSteps must be ≤ step, seen ≤ position');
-  const rng = p.epochRng as { s?: unknown; spare?: unknown } | null;
-  if (typeof rng !== 'object' || rng === null || !Array.isArray(rng.s) || rng.s.length !== 4 || !rng.s.every((x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32)
-    || !(rng.spare === null || (typeof rng.spare === 'number' && Number.isFinite(rng.spare)))) bad('epochRng must be {s: four 32-bit words, spare}');
-  // one entry per finished epoch
-  if (!Array.isArray(p.history) || p.history.length !== (p.epoch as number) - 1
-    || !p.history.every((h, i) => typeof h === 'object' && h !== null && (h as { epoch?: unknown }).epoch === i + 1)) bad('history must list the finished epochs');
-  const counts = (c: unknown) => Array.isArray(c) && c.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0);
-  if (!Array.isArray(p.usage) || !p.usage.every((l) => Array.isArray(l) && l.every(counts))) bad('usage must be lists of leaf counts');
-  return v as TrainProgress;
 }

@@ -274,6 +274,8 @@ export class Trainer {
   }
 }
 
+const SNAPSHOT = 'resume from what a Trainer\'s snapshot() returned (a decoded checkpoint\'s run.progress)';
+
 /**
  * Checks that a saved progress continues on this training set and batch size: the steps it counts are those its
  * epoch and position take with N examples in batches of B (the last batch of an epoch may be short), so that a
@@ -281,7 +283,7 @@ export class Trainer {
  * not met as an index error in the kernels (more epochs than it was started with go on training).
  */
 function checkResume(p: TrainProgress, N: number, B: number, stepsPerEpoch: number, epochs: number): void {
-  check(typeof p === 'object' && p !== null, 'the progress to resume must be the object a Trainer\'s snapshot() returned');
+  checkProgress(p, 'the progress to resume', SNAPSHOT);
   checkInt(p.epoch, 'progress: epoch', 1, epochs + 1);
   checkInt(p.position, 'progress: position', 0);
   checkInt(p.step, 'progress: step', 0);
@@ -322,4 +324,31 @@ export function train(model: Model, data: LabeledData, validation: LabeledData |
   const t = new Trainer(model, data, validation, opts, rng);
   while (!t.done) t.step();
   return { history: t.progress.history, optimizer: t.optimizer };
+}
+
+/**
+ * A saved progress checked whole (what a Trainer's snapshot() gives: counts, sums, the epoch's random state, the
+ * finished epochs, the leaf usage), before it is written to a checkpoint, read from one, or resumed from; `what`
+ * names it in the messages, and `fix` says what to do.
+ */
+export function checkProgress(v: unknown, what: string, fix?: string): TrainProgress {
+  const bad = (problem: string): never => { throw new TreegateError(`${what}: ${problem}`, fix); };
+  if (typeof v !== 'object' || v === null) bad('not an object');
+  const p = v as Record<string, unknown>;
+  const nat = (k: string, min = 0) => { if (!Number.isSafeInteger(p[k]) || (p[k] as number) < min) bad(`${k} must be an integer ≥ ${min}`); };
+  nat('epoch', 1); nat('position'); nat('step'); nat('seen'); nat('skippedSteps');
+  for (const k of ['lossSum', 'correct', 'lrScale', 'seconds']) if (typeof p[k] !== 'number' || !Number.isFinite(p[k])) bad(`${k} must be a finite number`);
+  // the learning-rate multiplier starts at 1 and is only ever halved; the sums cover `seen` rows
+  if (!((p.lrScale as number) > 0 && (p.lrScale as number) <= 1)) bad(`lrScale must be in (0, 1], got ${shown(p.lrScale)}`);
+  if ((p.seconds as number) < 0 || (p.correct as number) < 0 || (p.correct as number) > (p.seen as number)) bad('seconds and correct must be ≥ 0, correct ≤ seen');
+  if ((p.skippedSteps as number) > (p.step as number) || (p.seen as number) > (p.position as number)) bad('skippedSteps must be ≤ step, seen ≤ position');
+  const rng = p.epochRng as { s?: unknown; spare?: unknown } | null;
+  if (typeof rng !== 'object' || rng === null || !Array.isArray(rng.s) || rng.s.length !== 4 || !rng.s.every((x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32)
+    || !(rng.spare === null || (typeof rng.spare === 'number' && Number.isFinite(rng.spare)))) bad('epochRng must be {s: four 32-bit words, spare}');
+  // one entry per finished epoch
+  if (!Array.isArray(p.history) || p.history.length !== (p.epoch as number) - 1
+    || !p.history.every((h, i) => typeof h === 'object' && h !== null && (h as { epoch?: unknown }).epoch === i + 1)) bad('history must list the finished epochs');
+  const counts = (c: unknown) => Array.isArray(c) && c.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0);
+  if (!Array.isArray(p.usage) || !p.usage.every((l) => Array.isArray(l) && l.every(counts))) bad('usage must be lists of leaf counts');
+  return v as TrainProgress;
 }

@@ -170,3 +170,31 @@ test('the run to save: metrics and extra may be left out; a run of another shape
     assert.throws(() => encodeCheckpoint(model, trainer.optimizer, run as never), (e: unknown) => e instanceof TreegateError && re.test(e.message), String(re));
   }
 });
+
+test('a progress the reader would refuse is not written (the checkpoints before it stay), nor resumed from', () => {
+  const { model, trainer } = smallRun(13, 32, 5, 8, 1, 2);
+  const dir = join(TMP, 'refused');
+  mkdirSync(dir);
+  trainer.step();
+  writeCheckpoint(dir, model, trainer.optimizer, { progress: trainer.snapshot(), options: {} }, 1);
+  trainer.step();
+  const good = trainer.snapshot();
+  const bad: Array<[Record<string, unknown>, RegExp]> = [
+    [{ epoch: '1' }, /the run to save: progress: epoch must be an integer ≥ 1 \(save trainer\.snapshot\(\)\)/],
+    [{ step: Number.NaN }, /step must be an integer ≥ 0/],
+    [{ lrScale: Number.NaN }, /lrScale must be a finite number/],
+    [{ history: undefined }, /history must list the finished epochs/],
+  ];
+  for (const [change, re] of bad) {
+    assert.throws(() => writeCheckpoint(dir, model, trainer.optimizer, { progress: { ...good, ...change } as never, options: {} }, 1),
+      (e: unknown) => e instanceof TreegateError && /^the run to save: progress: /.test(e.message) && re.test(e.message), String(re));
+  }
+  assert.deepEqual(listCheckpoints(dir).map((p) => basename(p)), ['step-000000001.safetensors'], 'the good checkpoint is kept, none other written');
+  // a Trainer refuses such a progress before its first step, where it used to train on NaN weights or fail at the epoch's end
+  const data = { x: matrix(32, 5, new Float32Array(160)), y: Int32Array.from({ length: 32 }, (_, i) => i % 3) };
+  const opts = { epochs: 2, batchSize: 8, lr: 1e-3, schedule: 'constant' as const, optimizer: { kind: 'adam' as const } };
+  for (const [change, re] of bad.slice(2)) {
+    assert.throws(() => new Trainer(model, data, null, opts, new Rng(1), { ...good, ...change } as never),
+      (e: unknown) => e instanceof TreegateError && /^the progress to resume: /.test(e.message) && re.test(e.message) && /snapshot\(\)/.test(e.hint ?? ''), String(re));
+  }
+});
