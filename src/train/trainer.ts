@@ -284,9 +284,7 @@ const SNAPSHOT = 'resume from what a Trainer\'s snapshot() returned (a decoded c
  */
 function checkResume(p: TrainProgress, N: number, B: number, stepsPerEpoch: number, epochs: number): void {
   checkProgress(p, 'the progress to resume', SNAPSHOT);
-  checkInt(p.epoch, 'progress: epoch', 1, epochs + 1);
-  checkInt(p.position, 'progress: position', 0);
-  checkInt(p.step, 'progress: step', 0);
+  checkInt(p.epoch, 'the progress to resume: epoch', 1, epochs + 1);
   const done = p.epoch === epochs + 1;
   const expected = (p.epoch - 1) * stepsPerEpoch + p.position / B;
   check((done ? p.position === 0 : p.position < N && p.position % B === 0) && p.step === expected,

@@ -253,7 +253,7 @@ test('a Trainer resumed on another training set or batch size says so before any
     /the progress to resume \(epoch 1, 48 examples into it, step 3\) does not fit 40 training examples in batches of 16 over 2 epochs/);
   rejects(() => new Trainer(model(), { x, y }, null, { ...opts, batchSize: 32 }, new Rng(1), saved), /does not fit 128 training examples in batches of 32/);
   rejects(() => new Trainer(model(), { x, y }, null, opts, new Rng(1), { ...saved, step: 4 }), /step 4\) does not fit/);
-  rejects(() => new Trainer(model(), { x, y }, null, opts, new Rng(1), { ...saved, position: 1.5 }), /progress: position must be an integer/);
+  rejects(() => new Trainer(model(), { x, y }, null, opts, new Rng(1), { ...saved, position: 1.5 }), /the progress to resume: position must be an integer ≥ 0/);
   for (let i = 0; i < 5; i++) t.step(); // into the second epoch: a set of another size no longer fits
   rejects(() => new Trainer(model(), data(100), null, opts, new Rng(1), t.snapshot()), /does not fit 100 training examples/);
   const resumed = new Trainer(model(), { x, y }, null, opts, new Rng(1), t.snapshot());
