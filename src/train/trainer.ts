@@ -1,6 +1,6 @@
 import { check, checkInt, checkKeys, checkNumber, shown, TreegateError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
-import { checkLabels, checkShape, firstNonFinite, matrix } from '../core/tensor.js';
+import { checkFinite, checkLabels, checkShape, firstNonFinite, matrix } from '../core/tensor.js';
 import { backend } from '../kernels/backend.js';
 import type { Model, TreeStats } from '../layers/model.js';
 import { learningRate, Optimizer, type OptimizerConfig, type ScheduleKind } from './optim.js';
@@ -139,10 +139,12 @@ export class Trainer {
     for (const [set, what] of [[data, 'training set'], [validation, 'validation set']] as const) {
       if (!set) continue;
       checkShape(set.x, model.inputSize, `${what} inputs`);
+      // a NaN example would make every batch it joins non-finite: with onNonFinite 'skip', training on without it
+      checkFinite(set.x, `${what} inputs`);
       checkLabels(set.y, set.x.rows, model.config.numClasses, what);
     }
     const N = data.x.rows, D = data.x.cols;
-    if (N === 0) throw new TreegateError('the training set is empty');
+    if (N === 0) throw new TreegateError('the training set is empty', 'give it at least one example');
     // a resumed run's moments come from its checkpoint (optimizer.adoptState): none are made for it to replace
     this.optimizer = new Optimizer(model.params(), opts.optimizer, { lazy: resume !== undefined });
     this.B = Math.min(opts.batchSize, N);

@@ -79,6 +79,15 @@ test('Trainer checks the training and validation sets when built, and names a no
   const y = train.y.slice();
   y[39] = C;
   rejects(() => new Trainer(m, { x: train.x, y }, null, OPTS, new Rng(1)), /training set: label 3 of example 39 is not a class/);
+  // a non-finite input is named when the Trainer is built: with onNonFinite 'skip', every batch holding it was
+  // skipped and training went on, learning little; in the validation set it was met an epoch later
+  const nan = matrix(40, D, train.x.data.slice());
+  nan.data[30 * D + 4] = NaN;
+  rejects(() => new Trainer(m, { x: nan, y: train.y }, null, { ...OPTS, onNonFinite: 'skip' }, new Rng(1)), /training set inputs: row 30, column 4 is NaN \(inputs must be finite\)/);
+  rejects(() => new Trainer(m, train, { x: matrix(16, D, nan.data.slice(0, 16 * D).fill(Infinity, 3, 4)), y: val.y }, OPTS, new Rng(1)),
+    /validation set inputs: row 0, column 3 is Infinity/);
+  rejects(() => new Trainer(m, { x: train.x, y: Array.from(train.y) as unknown as Int32Array }, null, OPTS, new Rng(1)),
+    /training set: labels must be an Int32Array \(make one with Int32Array\.from\(labels\)\)/);
   // what plain JavaScript can leave out of the options: named when the Trainer is built
   const { schedule: _s, ...noSchedule } = OPTS, { optimizer: _o, ...noOptimizer } = OPTS;
   rejects(() => new Trainer(m, train, null, noSchedule as TrainOptions, new Rng(1)), /unknown learning-rate schedule 'undefined'.*constant' or 'cosine/s);
