@@ -120,6 +120,7 @@ export class TreeGated implements Layer {
         seen.add(u);
       }
     } else {
+      check(opts.gateUnits === undefined, `${name}: gateUnits are the units of units gating; projection gating reads none`, 'drop gateUnits, or use gating: \'units\'');
       this.gateUnits = [];
       this.gateUnitsPending = false;
     }
@@ -127,6 +128,8 @@ export class TreeGated implements Layer {
     check(this.nodeInit === 'zero' || this.nodeInit === 'small', `${name}: unknown node init '${this.nodeInit}'`, 'use zero or small');
     this.decayGamma = checkNumber(opts.decayGamma ?? 1, `${name}: decay gamma`, 0, 1e6);
     this.straightThrough = opts.straightThrough ?? false;
+    // a file's "false" (a string) is truthy: only a boolean is taken
+    check(typeof this.straightThrough === 'boolean', `${name}: straightThrough must be true or false, got ${shown(this.straightThrough)}`);
     check(!this.straightThrough || this.gating === 'projection', `${name}: straight-through training needs projection gating`,
       'use projection gating (gating: \'projection\', --gating projection), or drop straightThrough (--straight-through)');
     check(!this.straightThrough || !this.flat, `${name}: straight-through training is defined for trees only`,
@@ -135,6 +138,9 @@ export class TreeGated implements Layer {
     const T = this.nodes;
     check(T * m * s <= 2 ** 31 - 1, `${name}: ${T} nodes × ${m}×${s} weights do not fit in one array`,
       'lower the depth or the widths');
+    // the deepest nodes' decay scale, γ^k, as float32: past its range it is Infinity, and even a zero decay times it NaN
+    check(Number.isFinite(Math.fround(this.decayGamma ** k)), `${name}: decay gamma ${this.decayGamma} to the depth ${k} is ${(this.decayGamma ** k).toExponential(2)}, beyond float32's range`,
+      'use a gamma nearer 1: the deepest nodes are decayed by λ·γ^depth');
     const decay = new Float32Array(T);
     for (let t = 0; t < T; t++) decay[t] = this.decayGamma ** (this.flat ? k : nodeDepth(t));
     this.weight = [];
