@@ -68,11 +68,13 @@ export class Optimizer {
     check(cfg.kind === 'adam' || (cfg.beta1 === undefined && cfg.beta2 === undefined && cfg.eps === undefined),
       'beta1, beta2 and eps are settings of adam, not sgd', 'drop them, or use adam');
     this.momentum = checkNumber(cfg.momentum ?? 0.9, 'momentum', 0, 1);
-    check(this.momentum < 1, 'momentum must be below 1');
+    check(this.momentum < 1, 'momentum must be below 1', 'use e.g. 0.9');
     this.beta1 = checkNumber(cfg.beta1 ?? 0.9, 'beta1', 0, 1);
     this.beta2 = checkNumber(cfg.beta2 ?? 0.999, 'beta2', 0, 1);
-    check(this.beta1 < 1 && this.beta2 < 1, 'Adam betas must be below 1');
+    check(this.beta1 < 1 && this.beta2 < 1, 'Adam betas must be below 1', 'use e.g. beta1: 0.9, beta2: 0.999');
     this.eps = checkNumber(cfg.eps ?? 1e-8, 'epsilon', 0);
+    // a slot's gradient of zeros makes 0 / (0 + eps): NaN with eps 0
+    check(this.eps > 0, 'epsilon must be above 0: a weight whose gradients are all zero would be divided by zero', 'use e.g. eps: 1e-8');
     this.weightDecay = checkNumber(cfg.weightDecay ?? 0, 'weight decay', 0);
     check(typeof options === 'object' && options !== null, 'the optimizer options must be an object', 'pass e.g. { lazy: true }, or leave them out');
     checkKeys(options, ['lazy'], 'optimizer options');
@@ -100,6 +102,7 @@ export class Optimizer {
    */
   early(lr: number): EarlyStep {
     this.alive();
+    checkNumber(lr, 'learning rate', 0);
     return {
       weightStep: (p: Param): WeightStep | null => {
         const i = this.params.indexOf(p);
@@ -190,6 +193,7 @@ export class Optimizer {
    */
   step(lr: number): void {
     this.alive();
+    checkNumber(lr, 'learning rate', 0);
     const be = backend();
     for (let i = 0; i < this.params.length; i++) {
       const p = this.params[i];
