@@ -11,8 +11,8 @@ import { formatCsv } from '../data/csv.js';
 import { STDIN_PATH } from '../data/csv-file.js';
 import { DATASETS, dataInfo, datasetShape, prepareData, type DatasetName, type PreparedData } from '../data/prepare.js';
 import { checkWritableDir, checkWritableFile, fileSource, checkReplaceable, missingAncestor, removeEmptyFolders, sameFile, writeFilesAtomic, type FileContents } from '../io/atomic.js';
-import { encodeModelParts, MODEL_FORMAT } from '../io/model-codec.js';
-import { safetensorsMetadata } from '../io/safetensors.js';
+import { encodeModelParts } from '../io/model-codec.js';
+import { isModelFile } from '../io/model-file.js';
 import { denseOfEqualParams, parameterCount } from '../layers/equal-params.js';
 import { Model, mlpConfig, paramShapes, type MlpOptions, type ModelConfig } from '../layers/model.js';
 import type { Matrix } from '../core/tensor.js';
@@ -300,19 +300,6 @@ function checkMemory(config: ModelConfig, o: TrainCliOptions): void {
   const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
   check(bytes <= total, `a model of ${formatCount(params)} parameters needs ${gib(bytes)} for its weights, gradients and ${o.optimizer} state, ` +
     `more than this machine's ${gib(total)} of memory`, 'lower --depth or the --hidden widths');
-}
-
-/** Whether `path` is a safetensors file whose metadata names this library's model format. */
-function isModelFile(path: string): boolean {
-  let fd: number | undefined;
-  try {
-    fd = openSync(path, 'r');
-    return safetensorsMetadata(fileSource(fd, fstatSync(fd).size, path), path).format === MODEL_FORMAT;
-  } catch {
-    return false;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
 }
 
 /**

@@ -1,8 +1,9 @@
 import { closeSync, fstatSync, openSync } from 'node:fs';
-import { TreegateError } from '../core/errors.js';
+import { check, shown, TreegateError } from '../core/errors.js';
 import type { Model } from '../layers/model.js';
-import { fileSource, writeFileAtomic } from './atomic.js';
-import { decodeModel, encodeModelParts } from './model-codec.js';
+import { checkReplaceable, fileSource, writeFileAtomic } from './atomic.js';
+import { decodeModel, encodeModelParts, MODEL_FORMAT } from './model-codec.js';
+import { safetensorsMetadata } from './safetensors.js';
 
 export { decodeModel, encodeModel, MODEL_FORMAT } from './model-codec.js';
 
@@ -11,7 +12,27 @@ export { decodeModel, encodeModel, MODEL_FORMAT } from './model-codec.js';
  * written from where they are, in parts: no copy of them in memory, and no limit on the file's size.
  */
 export function saveModel(path: string, model: Model): void {
+  check(typeof path === 'string' && path.trim() !== '', `saveModel needs a file path, got ${shown(path)}`, "pass e.g. 'model.safetensors'");
+  check(typeof model === 'object' && model !== null && typeof (model as Partial<Model>).params === 'function',
+    `saveModel(${path}, …) needs a Model, got ${shown(model)}`, 'pass the model to save second');
+  // a model replaces a model (an earlier save), never another file: nothing already saved is lost to a wrong path
+  checkReplaceable(path, 0, () => isModelFile(path), {
+    problem: `${path} exists and is not a treegate model file: saving would replace it`, fix: 'save to another path, or remove that file first',
+  });
   writeFileAtomic(path, encodeModelParts(model));
+}
+
+/** Whether `path` is a safetensors file whose metadata names this library's model format. */
+export function isModelFile(path: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    return safetensorsMetadata(fileSource(fd, fstatSync(fd).size, path), path).format === MODEL_FORMAT;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 /** Reads a model file written by saveModel, each tensor straight into the model's array (no other copy of the file). Every problem is a TreegateError naming the file. */

@@ -384,6 +384,23 @@ test('saveModel replaces an existing model atomically and leaves no temp files',
   });
 });
 
+test('saveModel replaces a model or an empty file, never another file; a bad path or model is named', () => {
+  withTmp((dir) => {
+    const data = join(dir, 'data.csv'), empty = join(dir, 'empty');
+    writeFileSync(data, 'a,b,label\n1,2,x\n');
+    writeFileSync(empty, '');
+    const m = goodModel();
+    assert.throws(() => saveModel(data, m), /data\.csv exists and is not a treegate model file: saving would replace it \(save to another path, or remove that file first\)/);
+    assert.equal(readFileSync(data, 'utf8'), 'a,b,label\n1,2,x\n', 'the file is as it was');
+    saveModel(empty, m);
+    assertBitExact(m, loadModel(empty));
+    assert.throws(() => saveModel('', m), /saveModel needs a file path, got ""/);
+    assert.throws(() => saveModel(42 as never, m), /saveModel needs a file path, got 42/);
+    assert.throws(() => saveModel(join(dir, 'x.safetensors'), {} as never), /needs a Model, got/);
+    assert.deepEqual(readdirSync(dir).sort(), ['data.csv', 'empty']);
+  });
+});
+
 test('a failed saveModel leaves the previous model intact and no temp files', () => {
   withTmp((dir) => {
     const p = join(dir, 'model.safetensors');
