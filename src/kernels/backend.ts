@@ -135,6 +135,11 @@ export function setDefaultChooser(f: () => Backend): void {
 /** Selects a backend by name; throws a clear error naming the available ones. */
 export function setBackend(name: string): Backend {
   const b = registry.get(name);
+  if (!b && (name === 'native' || name === 'wasm')) {
+    // the fast backends are loaded on demand: setBackend only switches between those loaded
+    throw new TreegateError(`the ${name} backend is not loaded (loaded: ${backendNames().join(', ')})`,
+      `selectBackend('${name}') loads and selects it in Node${name === 'wasm' ? '; in a page, await useWasm(url)' : ''}`);
+  }
   if (!b) throw new TreegateError(`unknown backend '${name}'`, `available: ${backendNames().join(', ')}`);
   current = b;
   return b;

@@ -3,6 +3,7 @@
  * the same on every backend — never a hang, a crash inside a kernel, or a quietly wrong result (labels out
  * of range read the next row's logits on js and other memory on wasm; a batch size of 0 looped forever).
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -123,6 +124,14 @@ test('seeds, backend names and data options that would be quietly changed are re
   for (const seed of [1.5, NaN, -1, 2 ** 32]) rejects(() => new Rng(seed), /a seed must be an integer in \[0, 2\^32\)/);
   assert.equal(new Rng(2 ** 32 - 1).nextU32(), new Rng(2 ** 32 - 1).nextU32());
   rejects(() => selectBackend('cuda' as 'js'), /unknown backend 'cuda' \(use one of auto, native, wasm, js\)/);
+  // setBackend switches between the loaded backends: before any kernel call only js is, and it says what loads the others
+  const fresh = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e',
+    "import { setBackend } from './src/index.ts'; for (const b of ['native', 'wasm']) try { setBackend(b); } catch (e) { console.log(e.message); }"],
+  { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(fresh.status, 0, fresh.stderr);
+  assert.deepEqual(fresh.stdout.trim().split('\n'), [
+    "the native backend is not loaded (loaded: js) (selectBackend('native') loads and selects it in Node)",
+    "the wasm backend is not loaded (loaded: js) (selectBackend('wasm') loads and selects it in Node; in a page, await useWasm(url))"]);
   const rng = new Rng(1);
   rejects(() => prepareData({ dataset: 'memorization', memorization: { examples: 50, inputSize: 4, classes: 2 }, limit: 0 }, rng), /limit \(--limit\) must be an integer in \[1/);
   rejects(() => prepareData({ dataset: 'memorization', limit: 10, validation: 2.5 }, rng), /validation \(--validation\) must be an integer in \[0/);
