@@ -1,4 +1,4 @@
-import { TreegateError } from './errors.js';
+import { shown, TreegateError } from './errors.js';
 
 /**
  * A row-major float32 matrix. Batches are (N, features): one example per row.
@@ -21,12 +21,18 @@ export function matrix(rows: number, cols: number, data?: Float32Array): Matrix 
 
 function checkDims(rows: number, cols: number, what: string): void {
   if (!Number.isSafeInteger(rows) || rows < 0 || !Number.isSafeInteger(cols) || cols < 0) {
-    throw new TreegateError(`${what}: rows and columns must be integers ≥ 0, got (${rows}, ${cols})`);
+    throw new TreegateError(`${what}: rows and columns must be integers ≥ 0, got (${shown(rows)}, ${shown(cols)})`);
+  }
+  // a typed array holds at most 2^32 − 1 floats here (Node's limit): a RangeError past it
+  if (rows * cols > MAX_FLOATS) {
+    throw new TreegateError(`${what}: ${rows}×${cols} = ${rows * cols} floats do not fit in one array (at most ${MAX_FLOATS})`, 'use fewer rows or columns');
   }
 }
 
+const MAX_FLOATS = 2 ** 32 - 1;
+
 function checkData(data: Float32Array, rows: number, cols: number, what: string): void {
-  if (!(data instanceof Float32Array)) throw new TreegateError(`${what}: data must be a Float32Array`);
+  if (!(data instanceof Float32Array)) throw new TreegateError(`${what}: data must be a Float32Array`, 'make one with Float32Array.from(values), or matrix(rows, cols)');
   if (data.length < rows * cols) {
     throw new TreegateError(`${what}: data has ${data.length} elements, needs ${rows}×${cols} = ${rows * cols}`);
   }
@@ -34,6 +40,7 @@ function checkData(data: Float32Array, rows: number, cols: number, what: string)
 
 /** Throws a clear error unless `m` is a well-formed matrix with `cols` columns (and `rows` rows if given). */
 export function checkShape(m: Matrix, cols: number, what: string, rows?: number): void {
+  if (typeof m !== 'object' || m === null) throw new TreegateError(`${what} must be a matrix, got ${shown(m)}`, 'make one with matrix(rows, cols, data)');
   checkDims(m.rows, m.cols, what);
   if (m.cols !== cols || (rows !== undefined && m.rows !== rows)) {
     const want = rows === undefined ? `(N, ${cols})` : `(${rows}, ${cols})`;

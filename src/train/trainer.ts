@@ -136,6 +136,8 @@ export class Trainer {
         `pass a callback, e.g. ${key}: (${key === 'beforeStep' ? 'step, x, labels' : key === 'onStep' ? 's' : 'e'}) => { … }, or leave it out`);
     }
     // the data and labels are checked here, not an epoch later when the validation set is first read
+    check(typeof data === 'object' && data !== null, `the training set must be { x: matrix, y: labels }, got ${shown(data)}`, 'pass the data, e.g. prepareData(…).train');
+    check(validation === null || validation === undefined || typeof validation === 'object', `the validation set must be { x, y } or null, got ${shown(validation)}`);
     for (const [set, what] of [[data, 'training set'], [validation, 'validation set']] as const) {
       if (!set) continue;
       checkShape(set.x, model.inputSize, `${what} inputs`);
