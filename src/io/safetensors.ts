@@ -9,7 +9,7 @@
  * (byte offsets into the data buffer) and may hold "__metadata__", a
  * string→string map. treegate writes and reads only F32 (little-endian float32).
  */
-import { TreegateError } from '../core/errors.js';
+import { shown, TreegateError } from '../core/errors.js';
 
 export interface TensorEntry { shape: number[]; data: Float32Array }
 
@@ -255,8 +255,14 @@ export function safetensorsMetadata(input: Uint8Array | ByteSource, source: stri
 /** The header of a safetensors file, checked whole (decodeSafetensors), and where its data begins. */
 function readHeader(input: Uint8Array | ByteSource, source: string):
   { file: ByteSource; entries: RawEntry[]; metadata: Record<string, string>; dataStart: number } {
-  // (isView, not instanceof: a Uint8Array of another realm, or of a subclass, is bytes too)
-  const file = ArrayBuffer.isView(input) ? bytesSource(input) : input;
+  // (isView, not instanceof: a Uint8Array of another realm, or of a subclass, is bytes too; an ArrayBuffer, or a view of
+  // another type, is read as its bytes)
+  const given = input as unknown;
+  let file: ByteSource;
+  if (given instanceof ArrayBuffer) file = bytesSource(new Uint8Array(given));
+  else if (ArrayBuffer.isView(given)) file = bytesSource(new Uint8Array(given.buffer, given.byteOffset, given.byteLength));
+  else if (typeof given === 'object' && given !== null && Number.isSafeInteger((given as ByteSource).size) && typeof (given as ByteSource).read === 'function') file = given as ByteSource;
+  else throw new TreegateError(`${source}: expected the file's bytes (a Uint8Array) or a ByteSource, got ${shown(given)}`, 'pass e.g. new Uint8Array(await file.arrayBuffer())');
   if (file.size < 8) {
     fail(source, `file is too short to be a safetensors file (${file.size} bytes; at least 8 are needed for the header length)`);
   }
