@@ -48,6 +48,10 @@ export function encodeCheckpointParts(model: Model, optimizer: Optimizer, run: R
     'the run to save: metrics must be an array of strings (the lines of its metrics log)', 'pass [] or leave it out');
   check(typeof extra === 'object' && extra !== null && !Array.isArray(extra),
     'the run to save: extra must be an object (the caller\'s own state)', 'pass {} or leave it out');
+  const params = model.params();
+  check(typeof optimizer === 'object' && optimizer !== null && Array.isArray(optimizer.params)
+    && optimizer.params.length === params.length && params.every((p, i) => optimizer.params[i] === p),
+  "the optimizer to save is not this model's: its state must be of the model's parameters, in order", 'save trainer.optimizer with trainer.model');
   // what decodeCheckpoint would refuse is not written (writeCheckpoint would prune the checkpoints before it)
   checkProgress(run.progress, 'the run to save: progress', 'save trainer.snapshot()');
   checkFiniteParams(model);
@@ -62,7 +66,7 @@ export function encodeCheckpointParts(model: Model, optimizer: Optimizer, run: R
       'save trainer.snapshot(), which adds the usage counted so far (trainer.progress leaves it out)');
   }
   const tensors: Array<{ name: string; shape: number[]; data: Float32Array }> = [];
-  model.params().forEach((p, i) => {
+  params.forEach((p, i) => {
     tensors.push({ name: p.name, shape: [...p.shape], data: p.data });
     const st = optimizer.state[i];
     tensors.push({ name: `${OPT}${p.name}.m`, shape: [p.size], data: st.m });

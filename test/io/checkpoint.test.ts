@@ -169,6 +169,8 @@ test('the run to save: metrics and extra may be left out; a run of another shape
   for (const [run, re] of refused) {
     assert.throws(() => encodeCheckpoint(model, trainer.optimizer, run as never), (e: unknown) => e instanceof TreegateError && re.test(e.message), String(re));
   }
+  const other = smallRun(14, 32, 5, 8, 1, 2).trainer.optimizer;
+  assert.throws(() => encodeCheckpoint(model, other, { progress, options: {} }), /the optimizer to save is not this model's/);
 });
 
 test('a progress the reader would refuse is not written (the checkpoints before it stay), nor resumed from', () => {
