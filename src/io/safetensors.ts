@@ -259,7 +259,7 @@ function readHeader(input: Uint8Array | ByteSource, source: string):
   // another type, is read as its bytes)
   const given = input as unknown;
   let file: ByteSource;
-  if (given instanceof ArrayBuffer) file = bytesSource(new Uint8Array(given));
+  if (Object.prototype.toString.call(given) === '[object ArrayBuffer]') file = bytesSource(new Uint8Array(given as ArrayBuffer));
   else if (ArrayBuffer.isView(given)) file = bytesSource(new Uint8Array(given.buffer, given.byteOffset, given.byteLength));
   else if (typeof given === 'object' && given !== null && Number.isSafeInteger((given as ByteSource).size) && typeof (given as ByteSource).read === 'function') file = given as ByteSource;
   else throw new TreegateError(`${source}: expected the file's bytes (a Uint8Array) or a ByteSource, got ${shown(given)}`, 'pass e.g. new Uint8Array(await file.arrayBuffer())');

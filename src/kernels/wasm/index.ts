@@ -4,7 +4,7 @@
  * Nothing is registered here: call registerBackend(loadWasmBackend()) to make it selectable.
  */
 import { Worker } from 'node:worker_threads';
-import { TreegateError } from '../../core/errors.js';
+import { check, shown, TreegateError } from '../../core/errors.js';
 import { usableCores } from '../cores.js';
 import { compileWasmSync, createWasmBackend, type WasmBackend, type WasmOptions } from './core.js';
 import { readFileBytes } from './read-file.js';
@@ -40,6 +40,9 @@ export const nodeThreadHost: ThreadHost = {
  */
 export function loadWasmBackend(bytes?: Uint8Array | ArrayBuffer, options: WasmOptions = {}): WasmBackend {
   let b = bytes;
+  // a path where the bytes go would read as an empty module (an ArrayBuffer of another realm is bytes too)
+  check(b === undefined || Object.prototype.toString.call(b) === '[object ArrayBuffer]' || ArrayBuffer.isView(b), `loadWasmBackend takes the module's bytes, got ${shown(b)}`,
+    'pass readFileSync(path), or nothing for the package\'s own module');
   if (!b) {
     const read = readFileBytes(DEFAULT_WASM_THREADS_URL) ?? readFileBytes(DEFAULT_WASM_URL);
     if (!read) {
