@@ -1,5 +1,5 @@
 import { check, checkInt, checkNumber } from '../core/errors.js';
-import { checkShape, matrix, type Matrix } from '../core/tensor.js';
+import { checkFinite, checkShape, matrix, type Matrix } from '../core/tensor.js';
 import type { Rng } from '../core/rng.js';
 import { MIN_STD, perFeature, normalizationProblem, type InputNormalization } from '../core/normalization.js';
 
@@ -54,7 +54,10 @@ export function computeNormalization(ds: Dataset, scale: number, perFeature?: fa
 export function computeNormalization(ds: Dataset, scale: number, perFeature: true): { scale: number; mean: number[]; std: number[] };
 export function computeNormalization(ds: Dataset, scale: number, perFeature = false): Normalization {
   const { rows, cols } = ds.x;
-  check(rows * cols > 0, `${ds.name}: cannot compute normalization of an empty dataset`);
+  check(rows * cols > 0, `${ds.name}: cannot compute normalization of an empty dataset`, 'give it at least one example');
+  checkNumber(scale, `${ds.name}: normalization scale`);
+  // a NaN in the data would make a NaN mean, blamed later on the normalization rather than the example
+  checkFinite(ds.x, `${ds.name}: inputs`);
   const d = ds.x.data;
   if (!perFeature) {
     const n = rows * cols;

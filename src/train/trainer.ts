@@ -126,6 +126,7 @@ export class Trainer {
     checkInt(opts.epochs, 'epochs', 1);
     checkInt(opts.batchSize, 'batch size', 1);
     checkNumber(opts.lr, 'learning rate', 0);
+    check(opts.fusedStep === undefined || typeof opts.fusedStep === 'boolean', `fusedStep must be true or false, got ${shown(opts.fusedStep)}`);
     check(!opts.onNonFinite || opts.onNonFinite === 'stop' || opts.onNonFinite === 'skip', `unknown non-finite policy '${opts.onNonFinite}'`, 'use stop or skip');
     // required by the types; plain JavaScript can leave them out: named here, not an internal error a step later
     check(opts.schedule === 'constant' || opts.schedule === 'cosine', `unknown learning-rate schedule '${opts.schedule}'`, "set schedule: 'constant' or 'cosine'");

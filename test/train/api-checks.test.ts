@@ -16,6 +16,7 @@ import { parseCsv, type CsvOptions } from '../../src/data/csv.js';
 import { makeMemorization, type MemorizationOptions } from '../../src/data/memorization.js';
 import { loadMnist } from '../../src/data/mnist.js';
 import { prepareData, type PrepareOptions } from '../../src/data/prepare.js';
+import { computeNormalization } from '../../src/data/dataset.js';
 import { encodeCheckpoint, writeCheckpoint } from '../../src/io/checkpoint.js';
 import { encodeModel, modelFromTensors } from '../../src/io/model-codec.js';
 import { decodeSafetensors } from '../../src/io/safetensors.js';
@@ -316,4 +317,14 @@ test('what is not a matrix, or one too large for an array, or no training set, i
   rejects(() => matrix(1e6, 1e6), /matrix: 1000000×1000000 = 1000000000000 floats do not fit in one array/);
   rejects(() => new Trainer(m, null as never, null, OPTS, new Rng(1)), /the training set must be \{ x: matrix, y: labels \}, got null/);
   rejects(() => new Trainer(m, data(8), 5 as never, OPTS, new Rng(1)), /the validation set must be \{ x, y \} or null, got 5/);
+});
+
+test('computeNormalization names a non-finite input and a bad scale; fusedStep takes a boolean', () => {
+  const { x, y } = data(6);
+  const nan = matrix(6, D, x.data.slice());
+  nan.data[2 * D + 1] = NaN;
+  const ds = (m: Matrix) => ({ name: 'mine', x: m, y, numClasses: C });
+  rejects(() => computeNormalization(ds(nan), 1), /mine: inputs: row 2, column 1 is NaN/);
+  rejects(() => computeNormalization(ds(x), Number.NaN), /mine: normalization scale must be a finite number/);
+  rejects(() => new Trainer(model(), { x, y }, null, { ...OPTS, fusedStep: 'no' as never }, new Rng(1)), /fusedStep must be true or false, got "no"/);
 });
