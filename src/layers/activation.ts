@@ -1,4 +1,4 @@
-import { TreegateError } from '../core/errors.js';
+import { checkInt, TreegateError } from '../core/errors.js';
 import { matrix, Scratch, type Matrix } from '../core/tensor.js';
 import { backend } from '../kernels/backend.js';
 import type { ActivationConfig, ActivationFn, Layer, Macs, Mode } from './layer.js';
@@ -17,7 +17,7 @@ export class Activation implements Layer {
     if (fn !== 'relu' && fn !== 'tanh') {
       throw new TreegateError(`unknown activation '${fn}'`, 'use relu or tanh');
     }
-    this.inputSize = this.outputSize = size;
+    this.inputSize = this.outputSize = checkInt(size, `${fn} activation: size`, 1);
   }
 
   config(): ActivationConfig {

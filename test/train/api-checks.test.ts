@@ -22,6 +22,7 @@ import { encodeModel, modelFromTensors } from '../../src/io/model-codec.js';
 import { decodeSafetensors } from '../../src/io/safetensors.js';
 import { setBackend } from '../../src/kernels/backend.js';
 import { registerAvailableBackends, selectBackend } from '../../src/kernels/select.js';
+import { Activation } from '../../src/layers/activation.js';
 import { mlpConfig, Model, type InputNormalization, type MlpOptions } from '../../src/layers/model.js';
 import { denseOfEqualParams } from '../../src/experiments/common.js';
 import { runMemorization } from '../../src/experiments/memorization.js';
@@ -327,4 +328,5 @@ test('computeNormalization names a non-finite input and a bad scale; fusedStep t
   rejects(() => computeNormalization(ds(nan), 1), /mine: inputs: row 2, column 1 is NaN/);
   rejects(() => computeNormalization(ds(x), Number.NaN), /mine: normalization scale must be a finite number/);
   rejects(() => new Trainer(model(), { x, y }, null, { ...OPTS, fusedStep: 'no' as never }, new Rng(1)), /fusedStep must be true or false, got "no"/);
+  rejects(() => new Activation('relu', -1), /relu activation: size must be an integer in \[1, ∞\], got -1/);
 });
