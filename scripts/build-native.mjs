@@ -35,8 +35,9 @@ if (!gyp) skip('node-gyp not found');
 // Node's headers from this machine: where npm_config_nodedir says, beside node (nodejs.org's archives, nvm, the
 // node images) or under /usr (Debian's nodejs). node-gyp would download them without --nodedir; nothing is
 // downloaded at install, so without them the addon is not built.
+// (an empty npm_config_nodedir, an .npmrc's `nodedir=`, names none)
 const nodeDir = process.env.npm_config_nodedir
-  ?? [join(dirname(process.execPath), '..'), '/usr'].find((d) => existsSync(join(d, 'include', 'node', 'node_api.h')));
+  || [join(dirname(process.execPath), '..'), '/usr'].find((d) => existsSync(join(d, 'include', 'node', 'node_api.h')));
 if (!nodeDir) {
   skip(`Node's headers are not on this machine (no include/node/node_api.h beside ${process.execPath} or under /usr); ` +
     'install them (on Debian they come with the nodejs or libnode-dev package) or name their folder with npm_config_nodedir, then run npm rebuild treegate');

@@ -55,8 +55,8 @@ export async function useWasm(source: Response | PromiseLike<Response> | ArrayBu
   const host = browserThreadHost();
   if (host === null && options.threads !== undefined && options.threads > 1) {
     // threads asked for where no web worker can share the module's memory: said, not silently one
-    const inPage = typeof (globalThis as { document?: unknown }).document === 'object';
-    console.warn(`treegate: useWasm: ${options.threads} threads asked for, but ${inPage
+    const inNode = typeof (globalThis as { process?: { versions?: { node?: unknown } } }).process?.versions?.node === 'string';
+    console.warn(`treegate: useWasm: ${options.threads} threads asked for, but ${!inNode
       ? 'the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)'
       : "this is not a page (in Node, loadWasmBackend from 'treegate' runs the wasm kernels on worker threads)"}: the kernels run on one thread`);
   }

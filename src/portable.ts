@@ -37,4 +37,4 @@ export { makeMemorization, MEMORIZATION_DEFAULTS, type MemorizationOptions } fro
 
 export { decodeModel, encodeModel, encodeModelParts, modelFromTensors, MODEL_FORMAT } from './io/model-codec.js';
 export { CHECKPOINT_FORMAT, decodeCheckpoint, encodeCheckpoint, encodeCheckpointParts, type DecodedCheckpoint, type RunState, type RunToSave } from './io/checkpoint-codec.js';
-export { bytesSource, decodeSafetensors, encodeSafetensors, joinParts, readSafetensors, safetensorsParts, type ByteSource, type StoredTensor, type TensorEntry } from './io/safetensors.js';
+export { bytesSource, decodeSafetensors, encodeSafetensors, joinParts, readSafetensors, safetensorsParts, type ByteSource, type FileBytes, type StoredTensor, type TensorEntry } from './io/safetensors.js';

@@ -651,7 +651,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     }
   }
   // a page treegate report drew of an earlier run in this folder no longer shows its files
-  if (existsSync(join(out, 'report.html'))) log(`treegate: ${join(out, 'report.html')} is the report of an earlier run: treegate report ${out} redraws it`);
+  if (existsSync(join(out, 'report.html'))) log(`treegate: ${join(out, 'report.html')} was drawn before this run's files: treegate report ${out} redraws it`);
   const summaryLine = humanLines(o.json);
   summaryLine(layerTable(summary.layers));
   summaryLine(o.dataset === 'memorization'

@@ -14,7 +14,15 @@ export interface Matrix {
 /** A rows × cols matrix over `data` (a Float32Array of at least rows·cols floats; the first rows·cols are its entries), or over new zeros. */
 export function matrix(rows: number, cols: number, data?: Float32Array): Matrix {
   checkDims(rows, cols, 'matrix');
-  if (data === undefined) data = new Float32Array(rows * cols);
+  if (data === undefined) {
+    try {
+      data = new Float32Array(rows * cols);
+    } catch (e) {
+      // past the engine's longest typed array, or its memory: named, not a RangeError from inside
+      if (!(e instanceof RangeError)) throw e;
+      throw new TreegateError(`matrix: ${rows}×${cols} = ${rows * cols} floats cannot be allocated (${e.message})`, 'use fewer rows or columns');
+    }
+  }
   checkData(data, rows, cols, 'matrix');
   return { rows, cols, data };
 }
@@ -23,13 +31,7 @@ function checkDims(rows: number, cols: number, what: string): void {
   if (!Number.isSafeInteger(rows) || rows < 0 || !Number.isSafeInteger(cols) || cols < 0) {
     throw new TreegateError(`${what}: rows and columns must be integers ≥ 0, got (${shown(rows)}, ${shown(cols)})`);
   }
-  // a typed array holds at most 2^32 − 1 floats here (Node's limit): a RangeError past it
-  if (rows * cols > MAX_FLOATS) {
-    throw new TreegateError(`${what}: ${rows}×${cols} = ${rows * cols} floats do not fit in one array (at most ${MAX_FLOATS})`, 'use fewer rows or columns');
-  }
 }
-
-const MAX_FLOATS = 2 ** 32 - 1;
 
 function checkData(data: Float32Array, rows: number, cols: number, what: string): void {
   if (!(data instanceof Float32Array)) throw new TreegateError(`${what}: data must be a Float32Array`, 'make one with Float32Array.from(values), or matrix(rows, cols)');

@@ -280,6 +280,10 @@ export function checkReplaceable(path: string, length: number, ours: (head: stri
     return; // nothing there
   }
   if (size === 0) return;
+  if (length === 0) { // nothing to read: `ours` looks at the file itself
+    if (!ours('')) throw new TreegateError(refusal.problem, refusal.fix);
+    return;
+  }
   const head = Buffer.alloc(Math.min(length, size));
   const fd = openSync(path, 'r');
   let read: number;

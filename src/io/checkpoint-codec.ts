@@ -5,7 +5,7 @@ import type { Optimizer } from '../train/optim.js';
 import { checkProgress, type TrainProgress } from '../train/trainer.js';
 import { contentChecksum } from './checksum.js';
 import { checkFiniteParams, modelFromStored } from './model-codec.js';
-import { joinParts, readSafetensors, safetensorsParts, type ByteSource, type StoredTensor } from './safetensors.js';
+import { joinParts, readSafetensors, safetensorsParts, type FileBytes, type StoredTensor } from './safetensors.js';
 
 /**
  * Checkpoints: one safetensors file holding everything a run needs to continue
@@ -96,7 +96,7 @@ const SUMMED = ['format', 'config', 'progress', 'options', 'metrics', 'extra'];
 export interface DecodedCheckpoint { model: Model; run: RunState; optimizerState: Array<{ m: Float32Array; v: Float32Array | null; steps: Int32Array }> }
 
 /** Decodes and validates a checkpoint: the model as decodeModel does, and the optimizer state each parameter needs. */
-export function decodeCheckpoint(bytes: Uint8Array | ByteSource, source: string): DecodedCheckpoint {
+export function decodeCheckpoint(bytes: FileBytes, source: string): DecodedCheckpoint {
   const { tensors: stored, metadata } = readSafetensors(bytes, source);
   if (metadata.format !== CHECKPOINT_FORMAT) {
     throw new TreegateError(`${source}: not a treegate checkpoint (metadata format is ${JSON.stringify(metadata.format ?? null)}, expected "${CHECKPOINT_FORMAT}")`);

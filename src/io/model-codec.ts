@@ -3,7 +3,7 @@ import { normalizationProblem } from '../core/normalization.js';
 import { LAYER_KEYS } from '../layers/layer.js';
 import { DATA_KEYS, Model, MODEL_KEYS, paramShapes, type ModelConfig } from '../layers/model.js';
 import { contentChecksum } from './checksum.js';
-import { joinParts, readSafetensors, safetensorsParts, type ByteSource, type StoredTensor, type TensorEntry } from './safetensors.js';
+import { joinParts, readSafetensors, safetensorsParts, type FileBytes, type StoredTensor, type TensorEntry } from './safetensors.js';
 
 // The model file format (docs/format.md) as bytes in and out: no file system, so browsers can use it too.
 
@@ -45,7 +45,7 @@ export function checkFiniteParams(model: Model): void {
  * Rebuilds a model from file bytes (or a ByteSource: loadModel reads a file of any size so), checking the config and
  * that every tensor is present with its exact shape and finite values.
  */
-export function decodeModel(bytes: Uint8Array | ByteSource, source: string): Model {
+export function decodeModel(bytes: FileBytes, source: string): Model {
   const { tensors, metadata } = readSafetensors(bytes, source);
   if (metadata.format !== MODEL_FORMAT) {
     throw new TreegateError(`${source}: not a treegate model (metadata format is ${JSON.stringify(metadata.format ?? null)}, expected "${MODEL_FORMAT}")`,

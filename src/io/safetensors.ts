@@ -32,6 +32,9 @@ const VIEW_BYTES = 2 ** 30;
  */
 export interface ByteSource { readonly size: number; read(offset: number, into: Uint8Array): void }
 
+/** A file's bytes as the readers take them: in memory (a Uint8Array, an ArrayBuffer or another view of one) or a ByteSource. */
+export type FileBytes = Uint8Array | ArrayBuffer | ArrayBufferView | ByteSource;
+
 /** The bytes of an array as a ByteSource. */
 export function bytesSource(bytes: Uint8Array): ByteSource {
   return { size: bytes.length, read: (offset, into) => into.set(bytes.subarray(offset, offset + into.length)) };
@@ -201,7 +204,7 @@ interface RawEntry { name: string; shape: number[]; begin: number; end: number }
  * Tensor data is read into fresh Float32Arrays.
  */
 export function decodeSafetensors(
-  input: Uint8Array | ByteSource,
+  input: FileBytes,
   source: string,
 ): { tensors: Map<string, TensorEntry>; metadata: Record<string, string> } {
   const { tensors, metadata } = readSafetensors(input, source);
@@ -221,7 +224,7 @@ export interface StoredTensor { readonly shape: number[]; readonly size: number;
  * A safetensors file's header, checked as decodeSafetensors checks it, and its tensors to read where the caller
  * wants them (a model's own arrays: no second copy of its weights).
  */
-export function readSafetensors(input: Uint8Array | ByteSource, source: string): { tensors: Map<string, StoredTensor>; metadata: Record<string, string> } {
+export function readSafetensors(input: FileBytes, source: string): { tensors: Map<string, StoredTensor>; metadata: Record<string, string> } {
   const { file, entries, metadata, dataStart } = readHeader(input, source);
   const tensors = new Map<string, StoredTensor>();
   for (const e of entries) {
@@ -248,12 +251,12 @@ export function readSafetensors(input: Uint8Array | ByteSource, source: string):
 }
 
 /** The metadata of a safetensors file, its header checked as decodeSafetensors checks it; no tensor is read. */
-export function safetensorsMetadata(input: Uint8Array | ByteSource, source: string): Record<string, string> {
+export function safetensorsMetadata(input: FileBytes, source: string): Record<string, string> {
   return readHeader(input, source).metadata;
 }
 
 /** The header of a safetensors file, checked whole (decodeSafetensors), and where its data begins. */
-function readHeader(input: Uint8Array | ByteSource, source: string):
+function readHeader(input: FileBytes, source: string):
   { file: ByteSource; entries: RawEntry[]; metadata: Record<string, string>; dataStart: number } {
   // (isView, not instanceof: a Uint8Array of another realm, or of a subclass, is bytes too; an ArrayBuffer, or a view of
   // another type, is read as its bytes)

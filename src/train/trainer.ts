@@ -341,8 +341,8 @@ export function checkProgress(v: unknown, what: string, fix?: string): TrainProg
   const nat = (k: string, min = 0) => { if (!Number.isSafeInteger(p[k]) || (p[k] as number) < min) bad(`${k} must be an integer ≥ ${min}`); };
   nat('epoch', 1); nat('position'); nat('step'); nat('seen'); nat('skippedSteps');
   for (const k of ['lossSum', 'correct', 'lrScale', 'seconds']) if (typeof p[k] !== 'number' || !Number.isFinite(p[k])) bad(`${k} must be a finite number`);
-  // the learning-rate multiplier starts at 1 and is only ever halved; the sums cover `seen` rows
-  if (!((p.lrScale as number) > 0 && (p.lrScale as number) <= 1)) bad(`lrScale must be in (0, 1], got ${shown(p.lrScale)}`);
+  // the learning-rate multiplier starts at 1 and is only ever halved (to 0 after 1075 skipped steps); the sums cover `seen` rows
+  if (!((p.lrScale as number) >= 0 && (p.lrScale as number) <= 1)) bad(`lrScale must be in [0, 1], got ${shown(p.lrScale)}`);
   if ((p.seconds as number) < 0 || (p.correct as number) < 0 || (p.correct as number) > (p.seen as number)) bad('seconds and correct must be ≥ 0, correct ≤ seen');
   if ((p.skippedSteps as number) > (p.step as number) || (p.seen as number) > (p.position as number)) bad('skippedSteps must be ≤ step, seen ≤ position');
   const rng = p.epochRng as { s?: unknown; spare?: unknown } | null;

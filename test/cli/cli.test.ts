@@ -601,7 +601,7 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   assert.equal(rerun.status, 0, describeRun(rerun));
   assert.match(rerun.stderr, /removed .*heldout-test\.csv, an earlier run's held-out examples \(this run tests on .*test\.csv\)/);
   assert.ok(!existsSync(join(dir, 'rerun', 'heldout-test.csv')));
-  assert.match(rerun.stderr, /report\.html is the report of an earlier run: treegate report .*rerun redraws it/);
+  assert.match(rerun.stderr, /report\.html was drawn before this run's files: treegate report .*rerun redraws it/);
   const ev = cli('eval', '--model', model, '--csv', join(dir, 'test.csv'), '--json');
   assert.equal(ev.status, 0, describeRun(ev));
   assert.equal(lastJson(ev).examples, 40);

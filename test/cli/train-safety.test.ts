@@ -212,7 +212,7 @@ test('an edited checkpoint (options or progress out of range) is skipped with a 
     ['seed', 'options', (v) => { v.seed = 'x'; }, /checkpoint option --seed is "x"/],
     ['every', 'options', (v) => { v.checkpointEvery = { steps: -1 }; }, /checkpoint option --checkpoint-every is \{"steps":-1\}/],
     ['missing', 'options', (v) => { delete v.epochs; }, /checkpoint option --epochs is missing/],
-    ['lr-scale', 'progress', (v) => { v.lrScale = -5; }, /checkpoint progress: lrScale must be in \(0, 1\], got -5/],
+    ['lr-scale', 'progress', (v) => { v.lrScale = -5; }, /checkpoint progress: lrScale must be in \[0, 1\], got -5/],
     ['history', 'progress', (v) => { v.history = [{}]; }, /checkpoint progress: history must list the finished epochs/],
     ['window', 'extra', (v) => { v.window = null; }, /checkpoint extra state: window/],
     ['checksum', 'progress', (v) => { v.lossSum = (v.lossSum as number) + 1; }, /the file is damaged: its contents do not match its checksum/],

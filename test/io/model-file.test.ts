@@ -394,10 +394,16 @@ test('saveModel replaces a model or an empty file, never another file; a bad pat
     assert.equal(readFileSync(data, 'utf8'), 'a,b,label\n1,2,x\n', 'the file is as it was');
     saveModel(empty, m);
     assertBitExact(m, loadModel(empty));
+    // a model cut short (an interrupted copy) is still a model file, which a new save replaces
+    const cut = join(dir, 'cut.safetensors');
+    writeFileSync(cut, readFileSync(empty).subarray(0, statSync(empty).size - 8));
+    assert.throws(() => loadModel(cut), TreegateError);
+    saveModel(cut, m);
+    assertBitExact(m, loadModel(cut));
     assert.throws(() => saveModel('', m), /saveModel needs a file path, got ""/);
     assert.throws(() => saveModel(42 as never, m), /saveModel needs a file path, got 42/);
     assert.throws(() => saveModel(join(dir, 'x.safetensors'), {} as never), /needs a Model, got/);
-    assert.deepEqual(readdirSync(dir).sort(), ['data.csv', 'empty']);
+    assert.deepEqual(readdirSync(dir).sort(), ['cut.safetensors', 'data.csv', 'empty']);
   });
 });
 

@@ -315,7 +315,7 @@ test('what is not a matrix, or one too large for an array, or no training set, i
   rejects(() => m.forward(null as never, 'infer'), /model input must be a matrix, got null \(make one with matrix\(rows, cols, data\)\)/);
   rejects(() => m.forward({ rows: 2, cols: D, data: [1, 2] } as never, 'infer'), /model input: data must be a Float32Array \(make one with Float32Array\.from/);
   rejects(() => m.forward({ rows: '2', cols: D, data: new Float32Array(2 * D) } as never, 'infer'), /rows and columns must be integers ≥ 0, got \("2", 8\)/);
-  rejects(() => matrix(1e6, 1e6), /matrix: 1000000×1000000 = 1000000000000 floats do not fit in one array/);
+  rejects(() => matrix(1e6, 1e6), /matrix: 1000000×1000000 = 1000000000000 floats cannot be allocated \(Invalid typed array length/);
   rejects(() => new Trainer(m, null as never, null, OPTS, new Rng(1)), /the training set must be \{ x: matrix, y: labels \}, got null/);
   rejects(() => new Trainer(m, data(8), 5 as never, OPTS, new Rng(1)), /the validation set must be \{ x, y \} or null, got 5/);
 });

@@ -41,7 +41,7 @@ export const nodeThreadHost: ThreadHost = {
 export function loadWasmBackend(bytes?: Uint8Array | ArrayBuffer, options: WasmOptions = {}): WasmBackend {
   let b = bytes;
   // a path where the bytes go would read as an empty module (an ArrayBuffer of another realm is bytes too)
-  check(b === undefined || Object.prototype.toString.call(b) === '[object ArrayBuffer]' || ArrayBuffer.isView(b), `loadWasmBackend takes the module's bytes, got ${shown(b)}`,
+  check(b == null || Object.prototype.toString.call(b) === '[object ArrayBuffer]' || ArrayBuffer.isView(b), `loadWasmBackend takes the module's bytes, got ${shown(b)}`,
     'pass readFileSync(path), or nothing for the package\'s own module');
   if (!b) {
     const read = readFileBytes(DEFAULT_WASM_THREADS_URL) ?? readFileBytes(DEFAULT_WASM_URL);
