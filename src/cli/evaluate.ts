@@ -8,7 +8,7 @@ import { mnistTestSet } from '../data/prepare.js';
 import { loadModel } from '../io/model-file.js';
 import { setBackend } from '../kernels/backend.js';
 import type { Model } from '../layers/model.js';
-import { backendOption, humanLines, int, pathArg, rejectIdle, requireOptions, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
+import { backendOption, humanLines, int, pathArg, rejectIdle, requireOptions, resultsThenSummary, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
 import { counted, layerTable, modelSummary } from './report.js';
 
 interface ModelCliOptions extends KernelOptions {
@@ -93,9 +93,7 @@ export function evalCommand(): Command {
       const line = `test accuracy ${(r.accuracy * 100).toFixed(2)}% (loss ${r.loss.toFixed(4)}) on ${counted(test.x.rows, 'example')}`;
       if (!Number.isFinite(r.loss)) process.stderr.write(`treegate: warning: the loss is ${r.loss}: the model's outputs overflow on this data\n`);
       if (o.json) {
-        // the summary once the JSON is written: a failed write of standard output (a full disk) leaves no line saying it worked
-        const json = JSON.stringify({ testAccuracy: r.accuracy, testLoss: r.loss, examples: test.x.rows, modelPath: resolve(o.model), ...modelSummary(model) });
-        process.stdout.write(json + '\n', (e) => { if (!e) process.stderr.write(line + '\n'); });
+        resultsThenSummary(JSON.stringify({ testAccuracy: r.accuracy, testLoss: r.loss, examples: test.x.rows, modelPath: resolve(o.model), ...modelSummary(model) }) + '\n', line);
       } else {
         humanLines(false)(line);
       }

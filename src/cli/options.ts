@@ -140,6 +140,14 @@ export function humanLines(json: boolean | undefined): (line: string) => void {
 }
 
 /**
+ * Writes `text` (the results) to standard output, then `line` (the summary) to stderr once they are written: a
+ * failed write (a full disk) is an error after which no line may say the results were given.
+ */
+export function resultsThenSummary(text: string, line: string): void {
+  process.stdout.write(text, (e) => { if (!e) process.stderr.write(line + '\n'); });
+}
+
+/**
  * Marks options as required, checked once commander has parsed the line: its own required options are checked
  * before unknown ones, so a misspelt `--modle x` read "required option '--model <path>' not specified".
  */

@@ -7,7 +7,7 @@ import { normalizeInputs } from '../data/dataset.js';
 import { checkReplaceable, checkWritableFile, sameFile, writeFileAtomic } from '../io/atomic.js';
 import { loadModel } from '../io/model-file.js';
 import { counted } from './report.js';
-import { backendOption, humanLines, pathArg, requireOptions, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
+import { backendOption, humanLines, pathArg, requireOptions, resultsThenSummary, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
 
 interface PredictCliOptions extends KernelOptions {
   model: string; csv: string; out?: string; probabilities?: boolean; json?: boolean;
@@ -70,19 +70,16 @@ export function predictCommand(): Command {
         ...predicted.map((l, i) => [cell(l), ...(o.probabilities ? rows(i).map((p) => String(p)) : [])].join(',')),
       ].join('\n') + '\n';
       if (o.out !== undefined) writeFileAtomic(o.out, csv());
-      // the summary comes once the results are written: a failed write of standard output (a full disk) is an error
-      // after which no line may say the predictions were made
-      const done = (line: string) => (e?: Error | null) => { if (!e) process.stderr.write(line + '\n'); };
       if (o.json) {
-        process.stdout.write(JSON.stringify({
+        resultsThenSummary(JSON.stringify({
           modelPath: resolve(o.model), csv: csvSource(o.csv, resolve), examples: classes.length, classes: labels, predictions: predicted,
           ...(o.probabilities ? { probabilities: predicted.map((_, i) => rows(i)) } : {}),
           ...(o.out !== undefined ? { out: resolve(o.out) } : {}),
-        }) + '\n', done(summary));
+        }) + '\n', summary);
       } else if (o.out !== undefined) {
         humanLines(false)(`${summary}; wrote ${o.out}`);
       } else {
-        process.stdout.write(csv(), done(summary));
+        resultsThenSummary(csv(), summary);
       }
     }), 'model', 'csv');
 }
