@@ -1,8 +1,9 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { check, shown, TreegateError } from '../core/errors.js';
 import type { Model } from '../layers/model.js';
 import { checkReplaceable, fileSource, writeFileAtomic } from './atomic.js';
 import { decodeModel, encodeModelParts, MODEL_FORMAT } from './model-codec.js';
+import { safetensorsMetadata } from './safetensors.js';
 
 export { decodeModel, encodeModel, MODEL_FORMAT } from './model-codec.js';
 
@@ -22,31 +23,20 @@ export function saveModel(path: string, model: Model): void {
 }
 
 /**
- * Whether `path` begins as a model file does: a safetensors header whose metadata names this library's model
- * format. Only the header is read, not checked against the rest: a damaged or cut-short model is still one, which a
- * new save may replace.
+ * Whether `path` is a safetensors file whose metadata names this library's model format. Only the header is read,
+ * not checked against the rest: a damaged or cut-short model is still one, which a new save may replace.
  */
 export function isModelFile(path: string): boolean {
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
-    const size = fstatSync(fd).size, head = Buffer.alloc(8);
-    if (size < 8 || readSync(fd, head, 0, 8, 0) < 8) return false;
-    const n = Number(head.readBigUInt64LE(0));
-    if (n < 2 || n > Math.min(size - 8, MAX_HEADER)) return false;
-    const json = Buffer.alloc(n);
-    if (readSync(fd, json, 0, n, 8) < n) return false;
-    const header: unknown = JSON.parse(json.toString('utf8'));
-    return (header as { __metadata__?: { format?: unknown } })?.__metadata__?.format === MODEL_FORMAT;
+    return safetensorsMetadata(fileSource(fd, fstatSync(fd).size, path), path).format === MODEL_FORMAT;
   } catch {
     return false;
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
 }
-
-/** The longest header isModelFile reads (a model's header, its config, is far shorter). */
-const MAX_HEADER = 100 << 20;
 
 /** Reads a model file written by saveModel, each tensor straight into the model's array (no other copy of the file). Every problem is a TreegateError naming the file. */
 export function loadModel(path: string): Model {

@@ -250,14 +250,17 @@ export function readSafetensors(input: FileBytes, source: string): { tensors: Ma
   return { tensors, metadata };
 }
 
-/** The metadata of a safetensors file, its header checked as decodeSafetensors checks it; no tensor is read. */
+/** The metadata of a safetensors file, from its header read as a JSON object (not checked against the tensors' data: a cut-short file still shows it); no tensor is read. */
 export function safetensorsMetadata(input: FileBytes, source: string): Record<string, string> {
-  return readHeader(input, source).metadata;
+  return readHeaderObject(input, source).metadata;
 }
 
-/** The header of a safetensors file, checked whole (decodeSafetensors), and where its data begins. */
-function readHeader(input: FileBytes, source: string):
-  { file: ByteSource; entries: RawEntry[]; metadata: Record<string, string>; dataStart: number } {
+/**
+ * The header of a safetensors file as a JSON object and its metadata, checked as such (length, UTF-8, JSON, no
+ * duplicate keys, metadata of strings), not yet against the tensors' data.
+ */
+function readHeaderObject(input: FileBytes, source: string):
+  { file: ByteSource; header: Record<string, unknown>; metadata: Record<string, string>; dataStart: number } {
   // (isView, not instanceof: a Uint8Array of another realm, or of a subclass, is bytes too; an ArrayBuffer, or a view of
   // another type, is read as its bytes)
   const given = input as unknown;
@@ -305,9 +308,6 @@ function readHeader(input: FileBytes, source: string):
   const dup = findDuplicateKey(text);
   if (dup !== undefined) fail(source, `safetensors header has duplicate key ${JSON.stringify(dup)}`);
 
-  const dataStart = 8 + headerLen;
-  const dataLen = file.size - dataStart;
-
   // Metadata.
   const metaPairs: Array<[string, string]> = [];
   if (Object.prototype.hasOwnProperty.call(header, METADATA_KEY)) {
@@ -322,6 +322,14 @@ function readHeader(input: FileBytes, source: string):
   }
   // fromEntries defines own properties, so a "__proto__" key stays a plain key.
   const metadata: Record<string, string> = Object.fromEntries(metaPairs);
+  return { file, header, metadata, dataStart: 8 + headerLen };
+}
+
+/** The header of a safetensors file, checked whole (decodeSafetensors), and where its data begins. */
+function readHeader(input: FileBytes, source: string):
+  { file: ByteSource; entries: RawEntry[]; metadata: Record<string, string>; dataStart: number } {
+  const { file, header, metadata, dataStart } = readHeaderObject(input, source);
+  const dataLen = file.size - dataStart;
 
   // Tensor entries.
   const entries: RawEntry[] = [];
