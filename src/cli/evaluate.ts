@@ -1,14 +1,14 @@
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { TreegateError } from '../core/errors.js';
-import { readCsv } from '../data/csv-file.js';
-import { normalizeInPlace, normalizeInputs, takeFirst, type Dataset } from '../data/dataset.js';
+import { csvSource, readCsv } from '../data/csv-file.js';
+import { normalizeInPlace, takeFirst, type Dataset } from '../data/dataset.js';
 import { loadFashionMnist } from '../data/fashion.js';
 import { mnistTestSet } from '../data/prepare.js';
 import { loadModel } from '../io/model-file.js';
 import { setBackend } from '../kernels/backend.js';
 import type { Model } from '../layers/model.js';
-import { backendOption, humanLines, int, pathArg, rejectIdle, requireOptions, resultsThenSummary, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
+import { backendOption, csvInputs, humanLines, int, pathArg, rejectIdle, requireOptions, resultsThenSummary, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
 import { counted, layerTable, modelSummary } from './report.js';
 
 interface ModelCliOptions extends KernelOptions {
@@ -69,7 +69,7 @@ function testSet(model: Model, o: ModelCliOptions): Dataset {
       `the test set has ${test.x.cols} and ${test.numClasses}`);
   }
   // a CSV file holds raw features (pixel bytes for an MNIST model): scaled and standardized as predict does them
-  if (o.csv && norm) test = { ...test, x: normalizeInputs(test.x, norm) };
+  if (o.csv && norm) test = { ...test, x: csvInputs(test.x, norm, csvSource(o.csv)) };
   return o.limit === undefined ? test : takeFirst(test, o.limit);
 }
 

@@ -1,6 +1,8 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { check, TreegateError } from '../core/errors.js';
+import type { Matrix } from '../core/tensor.js';
 import { decimal } from '../data/csv.js';
+import { normalizeInputs, type Normalization } from '../data/dataset.js';
 import type { Backend } from '../kernels/backend.js';
 import { selectBackend, setThreads, threadCount, type BackendChoice } from '../kernels/select.js';
 
@@ -158,4 +160,22 @@ export function requireOptions(cmd: Command, ...attributes: string[]): Command {
       if (c.getOptionValue(a) === undefined) c.error(`error: required option '${option?.flags ?? a}' not specified`);
     }
   });
+}
+
+/**
+ * A CSV file's raw features as the model takes them (normalizeInputs), for eval, inspect and predict. Where the model
+ * scales its raw inputs down tenfold or more (an MNIST model's 1/255) and every value of the file lies in [0, 1] already, says so on
+ * stderr: values scaled before would be scaled twice, and the accuracy or predictions would be quietly wrong.
+ */
+export function csvInputs(raw: Matrix, norm: Normalization | undefined, source: string): Matrix {
+  if (norm && norm.scale > 0 && norm.scale <= 0.1 && raw.data.length > 0) {
+    let lo = Infinity, hi = -Infinity;
+    for (const v of raw.data) { if (v < lo) lo = v; if (v > hi) hi = v; }
+    if (lo >= 0 && hi <= 1 && hi > 0) {
+      process.stderr.write(`treegate: warning: every value of ${source} lies in [0, 1], but the model multiplies its raw inputs by ${norm.scale} ` +
+        `(it was trained on values up to about ${Number((1 / norm.scale).toPrecision(6))}, such as pixel bytes 0–255): if these were scaled ` +
+        'already, give the unscaled values\n');
+    }
+  }
+  return normalizeInputs(raw, norm);
 }

@@ -3,11 +3,10 @@ import { Command } from 'commander';
 import { check } from '../core/errors.js';
 import { csvCell as cell } from '../data/csv.js';
 import { csvSource, readCsv, STDIN_PATH, STDIN_PATH as STDOUT_PATH } from '../data/csv-file.js';
-import { normalizeInputs } from '../data/dataset.js';
 import { checkReplaceable, checkWritableFile, sameFile, writeFileAtomic } from '../io/atomic.js';
 import { loadModel } from '../io/model-file.js';
 import { counted } from './report.js';
-import { backendOption, humanLines, pathArg, requireOptions, resultsThenSummary, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
+import { backendOption, csvInputs, humanLines, pathArg, requireOptions, resultsThenSummary, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
 
 interface PredictCliOptions extends KernelOptions {
   model: string; csv: string; out?: string; probabilities?: boolean; json?: boolean;
@@ -51,14 +50,13 @@ export function predictCommand(): Command {
       const names = model.config.data?.features;
       const raw = readCsv(o.csv, { labelColumn: null, features: model.inputSize, ...(names ? { featureNames: names } : {}) }).data.x;
       kernels.announce();
-      const { classes, probabilities } = model.predict(normalizeInputs(raw, model.config.normalization));
+      const { classes, probabilities, overflowed } = model.predict(csvInputs(raw, model.config.normalization, csvSource(o.csv)));
       const C = labels.length;
       const predicted = Array.from(classes, (c) => labels[c]);
       const counts = new Array<number>(C).fill(0);
       for (const c of classes) counts[c]++;
       const summary = `predicted ${counted(classes.length, 'example')} of ${csvSource(o.csv)}: ` +
         labels.map((l, c) => `'${l}' ${counts[c]}`).filter((_, c) => counts[c] > 0).join(', ');
-      const overflowed = predicted.filter((_, i) => !Number.isFinite(probabilities.data[i * C])).length;
       if (overflowed > 0) {
         process.stderr.write(`treegate: warning: the model's outputs overflow on ${overflowed} of the ${classes.length} examples: ` +
           'their probabilities are NaN and their class is not to be trusted (values far outside what the model was trained on?)\n');

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { totalmem } from 'node:os';
 import cliProgress from 'cli-progress';
@@ -263,6 +263,8 @@ function rejectIdleOptions(o: TrainCliOptions, cmd: Command): void {
     { options: ['nodeInit'], applies: !routed || o.layer === 'tree', why: `with --layer ${o.layer}`, fix: 'an option of --layer tree (flat leaves are drawn He normal)' },
     { options: ['gating', 'straightThrough', 'nodeInit', 'decayGamma'], applies: !routed || o.layer === 'moe' || o.depth > 0, why: 'with --depth 0',
       fix: 'a routed layer of depth 0 is its root alone: no gates to train, no deeper nodes to initialize or decay' },
+    { options: ['layer'], applies: !routed || o.layer !== 'flat' || o.depth > 0, why: 'with --depth 0',
+      fix: 'a flat layer of depth 0 is one leaf, the same layer as --layer tree --depth 0: give a flat layer --depth 1 or more' },
     { options: ['activation'], applies: o.hidden.length > 0, why: 'with --hidden none', fix: 'it is the function between hidden layers: give some with --hidden' },
     { options: ['momentum'], applies: o.optimizer === 'sgd', why: `with --optimizer ${o.optimizer}`, fix: 'it sets the momentum of --optimizer sgd' },
     { options: ['decayGamma'], applies: o.weightDecay > 0, why: 'without --weight-decay', fix: 'it scales the weight decay of the deeper nodes' },
@@ -328,6 +330,22 @@ function checkRunFiles(out: string, modelPath: string, metricsPath: string, resu
   }
 }
 
+/** The newest usable checkpoint of the run in `dir` (--resume): loadNewestCheckpoint, its errors in train's words. */
+function newestCheckpointOf(dir: string, log: (line: string) => void, validate: (run: RunState, path: string) => void): LoadedCheckpoint {
+  const hint = 'pass the --out folder of the run to resume';
+  check(existsSync(dir), `${dir} does not exist`, hint);
+  check(statSync(dir).isDirectory(), `${dir} is a file, not a run's folder`, hint);
+  const checkpoints = join(dir, 'checkpoints');
+  check(listCheckpoints(checkpoints).length > 0, `no checkpoint in ${checkpoints}`,
+    'a run writes checkpoints with --checkpoint-every, and when Ctrl-C or SIGTERM stops it; one that ended or was killed otherwise cannot be resumed');
+  try {
+    return loadNewestCheckpoint(checkpoints, log, validate);
+  } catch (e) {
+    // every checkpoint was skipped, each with a warning
+    throw e instanceof TreegateError && e.hint === undefined ? new TreegateError(e.message, 'start the run again without --resume') : e;
+  }
+}
+
 async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   const log = (s: string) => process.stderr.write(s + '\n');
   rejectIdleOptions(given, cmd);
@@ -348,7 +366,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   let backends = [be.name]; // the backends this run trained on, in turn (for its checkpoints and result.json)
   if (given.resume) {
     const dir = resolve(given.resume);
-    resumed = loadNewestCheckpoint(join(dir, 'checkpoints'), log, (run, source) => checkSavedRun(cmd, run, source));
+    resumed = newestCheckpointOf(dir, log, (run, source) => checkSavedRun(cmd, run, source));
     const saved = resumed.run.options as unknown as TrainCliOptions;
     o = { ...saved, out: dir };
     for (const k of PER_PROCESS) (o as unknown as Record<string, unknown>)[k] = given[k];

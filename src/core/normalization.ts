@@ -4,6 +4,9 @@
  */
 export interface InputNormalization { scale: number; mean: number | number[]; std: number | number[] }
 
+/** The settings of a normalization: what a model file's normalization keeps of its object, other keys dropped. */
+export const NORMALIZATION_KEYS: readonly string[] = ['scale', 'mean', 'std'];
+
 /** Smallest standard deviation a normalization may hold (avoids division by ~0). */
 export const MIN_STD = 1e-8;
 
@@ -14,6 +17,10 @@ export const MIN_STD = 1e-8;
 export function normalizationProblem(nz: unknown, inputSize: number, whose = 'the model has'): string | undefined {
   if (typeof nz !== 'object' || nz === null || Array.isArray(nz)) return 'normalization is not an object';
   const n = nz as Record<string, unknown>;
+  const unknown = Object.keys(n).filter((key) => !NORMALIZATION_KEYS.includes(key));
+  if (unknown.length > 0) {
+    return `normalization has the unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.map((key) => JSON.stringify(key)).join(', ')} (its settings are ${NORMALIZATION_KEYS.join(', ')})`;
+  }
   const number = (v: unknown, min: number) => typeof v === 'number' && Number.isFinite(v) && v >= min;
   const must = (min: number) => `must be a finite number${min > -Infinity ? ` ≥ ${min}` : ''}`;
   const shown = (v: unknown) => (typeof v === 'number' ? String(v) : JSON.stringify(v) ?? 'missing');

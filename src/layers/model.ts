@@ -46,8 +46,12 @@ export interface TreeStats {
 /** What Model.evaluate returns: the mean cross-entropy loss and the fraction of examples classified right. */
 export interface Evaluation { loss: number; accuracy: number }
 
-/** What Model.predict returns: each example's class (index) and its class probabilities (rows × classes, softmax). */
-export interface Prediction { classes: Int32Array; probabilities: Matrix }
+/**
+ * What Model.predict returns: each example's class (index) and its class probabilities (rows × classes, softmax).
+ * `overflowed` counts the examples whose outputs overflowed float32 (inputs far outside what the model was trained
+ * on): their probabilities are NaN and their class is not to be trusted.
+ */
+export interface Prediction { classes: Int32Array; probabilities: Matrix; overflowed: number }
 
 /** A stack of layers ending in class logits, trained with softmax cross-entropy. */
 export class Model {
@@ -81,17 +85,18 @@ export class Model {
       const name = `layers.${i}`;
       check(typeof c === 'object' && c !== null, `${name}: a layer config must be an object`);
       if (Object.hasOwn(LAYER_KEYS, c.kind)) checkKeys(c, LAYER_KEYS[c.kind], `${name} (${c.kind})`);
+      if (c.kind !== 'activation' && Object.hasOwn(LAYER_KEYS, c.kind)) {
+        checkInt(c.inputSize, `${name}: ${c.kind} input size`, 1);
+        check(c.inputSize === width, `${name}: ${c.kind} input size ${c.inputSize} does not match the ${width} outputs before it`);
+      }
       let layer: Layer;
       if (c.kind === 'dense') {
-        check(c.inputSize === width, `${name}: dense input size ${c.inputSize} does not match the ${width} outputs before it`);
         layer = new Dense(c.inputSize, c.outputSize, name);
         if (rng) (layer as Dense).init(rng);
       } else if (c.kind === 'tree' || c.kind === 'flat') {
-        check(c.inputSize === width, `${name}: ${c.kind} input size ${c.inputSize} does not match the ${width} outputs before it`);
         layer = new TreeGated(c, name);
         if (rng) (layer as TreeGated).init(rng);
       } else if (c.kind === 'moe') {
-        check(c.inputSize === width, `${name}: moe input size ${c.inputSize} does not match the ${width} outputs before it`);
         layer = new MixtureOfExperts(c, name);
         if (rng) (layer as MixtureOfExperts).init(rng);
       } else if (c.kind === 'activation') {
@@ -219,7 +224,10 @@ export class Model {
     return { loss, correct: r.correct };
   }
 
-  /** Mean loss and accuracy in inference mode (collapsed trees), in batches. */
+  /**
+   * Mean loss and accuracy in inference mode (collapsed trees), in batches. The loss is not finite where the model's
+   * outputs overflow float32 on some example (inputs far outside what it was trained on).
+   */
   evaluate(x: Matrix, labels: Int32Array, batchSize = 1000): Evaluation {
     this.alive();
     checkShape(x, this.inputSize, 'evaluation input');
@@ -251,6 +259,7 @@ export class Model {
     checkFinite(x, 'prediction input');
     const C = this.config.numClasses, D = x.cols;
     const classes = new Int32Array(x.rows), probabilities = matrix(x.rows, C);
+    let overflowed = 0;
     for (let b = 0; b < x.rows; b += batchSize) {
       const rows = Math.min(batchSize, x.rows - b);
       const logits = this.run(matrix(rows, D, x.data.subarray(b * D, (b + rows) * D)), 'infer').data; // x checked above, once
@@ -262,9 +271,10 @@ export class Model {
         let sum = 0;
         for (let c = 0; c < C; c++) sum += Math.exp(logits[o + c] - logits[o + best]);
         for (let c = 0; c < C; c++) probabilities.data[(b + r) * C + c] = Math.exp(logits[o + c] - logits[o + best]) / sum;
+        if (!Number.isFinite(sum)) overflowed++;
       }
     }
-    return { classes, probabilities };
+    return { classes, probabilities, overflowed };
   }
 
   /** Weights and biases of every layer (gaters and routers included). */

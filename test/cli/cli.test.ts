@@ -159,6 +159,7 @@ test('options that would have no effect exit 2 naming them and what they need', 
     [['--tree-layers', '2,2'], /tree layer indices repeat: 2, 2/],
     [['--depth', '0', '--gating', 'units', '--straight-through'], /--gating, --straight-through have no effect with --depth 0 \(a routed layer of depth 0 is its root alone/],
     [['--layer', 'flat', '--depth', '0', '--weight-decay', '0.001', '--decay-gamma', '0.5'], /--decay-gamma has no effect with --depth 0/],
+    [['--layer', 'flat', '--depth', '0'], /--layer has no effect with --depth 0 \(a flat layer of depth 0 is one leaf, the same layer as --layer tree --depth 0/],
     [['--hidden', 'none', '--tree-layers', '1', '--activation', 'tanh'], /--activation has no effect with --hidden none \(it is the function between hidden layers/],
     [['--examples', '500'], /--examples has no effect with --dataset mnist/],
     [['--dataset', 'memorization', '--data-dir', out], /--data-dir has no effect with --dataset memorization/],
@@ -337,6 +338,13 @@ test('eval of the trained model reports exactly the test accuracy train printed'
   assert.equal(usage.status, 0, describeRun(usage));
   const fileUsage = lastJson(cli('inspect', '--model', json.modelPath, '--limit', String(n), '--json'));
   assert.deepEqual(lastJson(usage).layers.map((l: any) => l.leafUsage), fileUsage.layers.map((l: any) => l.leafUsage), 'inspect --csv routes as on the files');
+  assert.doesNotMatch(byCsv.stderr + usage.stderr, /warning/, 'raw pixel bytes: no warning');
+  // pixels scaled to [0, 1] already would be scaled twice: said, not silently scored
+  const scaled = (i: number) => pixels(i).map((v) => String(v / 255));
+  writeFileSync(join(dir, 'scaled.csv'), [header, ...rows.map((i) => scaled(i).join(','))].join('\n') + '\n');
+  const twice = cli('predict', '--model', json.modelPath, '--csv', join(dir, 'scaled.csv'), '--json');
+  assert.equal(twice.status, 0, describeRun(twice));
+  assert.match(twice.stderr, /warning: every value of .*scaled\.csv lies in \[0, 1\], but the model multiplies its raw inputs by 0\.00392156\d* \(it was trained on values up to about 255, such as pixel bytes 0–255\): if these were scaled already, give the unscaled values/);
 });
 
 test('inspect reports per-layer parameters and leaf usage; --no-usage needs no data', () => {

@@ -75,6 +75,9 @@ test('a damaged checkpoint (one bit of a weight, a digit of its progress) is fou
   assert.throws(() => decodeCheckpoint(edited, 'ck'), /the file is damaged/);
   const { checksum: _, ...older } = metadata;
   assert.equal(decodeCheckpoint(damaged(() => {}, older), 'ck').run.progress.step, 1, 'a checkpoint from before checksums loads');
+  // one bit of the key's name: the checksum would be lost, the file read unverified
+  assert.throws(() => decodeCheckpoint(damaged(() => {}, { ...older, 'chec{sum': metadata.checksum }), 'ck'),
+    /ck: the file is damaged: its checksum's key reads "chec\{sum"/);
 });
 
 test('a deep tree\'s leaf counts are saved sparse in the progress (a header stays small) and read back whole', () => {
@@ -199,4 +202,24 @@ test('a progress the reader would refuse is not written (the checkpoints before 
     assert.throws(() => new Trainer(model, data, null, opts, new Rng(1), { ...good, ...change } as never),
       (e: unknown) => e instanceof TreegateError && /^the progress to resume: /.test(e.message) && re.test(e.message) && /snapshot\(\)/.test(e.hint ?? ''), String(re));
   }
+});
+
+test('loadNewestCheckpoint names the folder it was given, in words for a library caller (no CLI flags)', () => {
+  const none = join(TMP, 'no-such-folder'), file = join(TMP, 'a-file'), empty = join(TMP, 'empty');
+  writeFileSync(file, 'x');
+  mkdirSync(empty);
+  const refused = (dir: string, re: RegExp) => assert.throws(() => loadNewestCheckpoint(dir, () => {}), (e: unknown) => {
+    assert.ok(e instanceof TreegateError);
+    assert.match(e.message, re);
+    assert.doesNotMatch(e.message, /--/, 'no command-line flag in a library error');
+    return true;
+  });
+  refused(none, /no-such-folder does not exist \(pass the folder that writeCheckpoint wrote to\)/);
+  refused(file, /a-file is not a folder/);
+  refused(empty, /no checkpoint in .*empty \(writeCheckpoint writes its files there, named step-NNNNNNNNN\.safetensors\)/);
+  writeFileSync(join(empty, 'step-000000001.safetensors'), 'not a checkpoint');
+  const warnings: string[] = [];
+  assert.throws(() => loadNewestCheckpoint(empty, (l) => warnings.push(l)),
+    (e: unknown) => e instanceof TreegateError && /no valid checkpoint in .*: step-000000001\.safetensors was skipped \(see the warnings\)$/.test(e.message));
+  assert.equal(warnings.length, 1);
 });

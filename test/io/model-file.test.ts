@@ -282,6 +282,8 @@ test('loadModel: NaN and infinite weights (a file without a checksum, as other t
     // one bit of a weight: a finite value still, which only the checksum finds
     const flipped = changed(0).map((t, i) => (t.name === 'layers.4.blocks.1.weight' ? { ...t, data: Float32Array.from(list[i].data, (x, j) => (j === 17 ? -x : x)) } : t));
     writeAndExpectFailure(dir, 'sign', encodeSafetensors(flipped, metadata), /the file is damaged/);
+    // one bit of the checksum's key ('k' 0x6b → 'c' 0x63): the file would load unverified
+    writeAndExpectFailure(dir, 'key', encodeSafetensors(list, { ...plain, checcsum: metadata.checksum }), /the file is damaged: its checksum's key reads "checcsum"/);
   });
 });
 

@@ -183,6 +183,9 @@ test("an experiment's override naming no setting, or of another kind than the se
   await refused(runMemorization(opts({ exampels: 200 }), [1]), /memorization: no setting 'exampels' to override \(its settings are examples, /);
   await refused(runMemorization(opts({ depths: 'x' }), [1]), /memorization: setting 'depths' must be an array, got "x"/);
   await refused(runMemorization(opts({ examples: '200' }), [1]), /setting 'examples' must be a number, got "200"/);
+  await refused(runMemorization({ ...opts({}), quik: true } as Parameters<typeof runMemorization>[0], [1]),
+    /memorization options: unknown setting "quik" \(the settings are seeds, quick, /);
+  await refused(runMemorization(opts(5 as unknown as Record<string, unknown>), [1]), /memorization: override must be an object of settings, got 5/);
 });
 
 test('denseOfEqualParams given a config instead of the options says so', () => {
@@ -215,6 +218,14 @@ test('predict: classes and softmax probabilities, agreeing with evaluate, the sa
   rejects(() => m.predict(bad), /prediction input/);
   rejects(() => m.predict(matrix(2, D + 1)), /expected shape \(N, 8\), got \(2, 9\)/);
   rejects(() => m.predict(x, 0), /prediction batch size/);
+  assert.equal(small.overflowed, 0);
+  // finite inputs far outside the training data overflow the outputs: counted, their probabilities NaN
+  const huge = matrix(3, D, x.data.slice(0, 3 * D));
+  huge.data.fill(3e38, D, 2 * D);
+  const p = m.predict(huge);
+  assert.equal(p.overflowed, 1);
+  assert.ok(Number.isNaN(p.probabilities.data[C]) && Number.isFinite(p.probabilities.data[0]) && Number.isFinite(p.probabilities.data[2 * C]));
+  assert.ok(!Number.isFinite(m.evaluate(huge, y.subarray(0, 3)).loss), 'evaluate: a loss that is not finite');
 });
 
 test('misspelt settings, a wrong mode, missing arguments: named, not ignored or met as a TypeError', () => {
@@ -260,6 +271,14 @@ test('misspelt settings, a wrong mode, missing arguments: named, not ignored or 
   saved.futureField = 'x';
   const loaded = modelFromTensors(JSON.stringify(saved), tensors, 'a newer file', () => false);
   assert.deepEqual(loaded.toConfig(), model().toConfig());
+  // a normalization alike: refused in code, dropped from a file
+  const nz = { scale: 1, mean: 0, std: 1 };
+  rejects(() => new Model({ ...cfg, normalization: { ...nz, sdt: 2 } } as typeof cfg), /normalization has the unknown setting "sdt" \(its settings are scale, mean, std\)/);
+  saved.normalization = { ...nz, futureField: 2 };
+  assert.deepEqual(modelFromTensors(JSON.stringify(saved), tensors, 'a newer file', () => false).config.normalization, nz);
+  // a size given as a string: named as such, not as a mismatch of "4" with 4
+  const sized = { ...cfg, layers: cfg.layers.map((l, i) => (i === 0 ? { ...l, inputSize: String(D) } : l)) };
+  rejects(() => new Model(sized as typeof cfg), /layers\.0: dense input size must be an integer in \[1, ∞\], got "8"/);
 });
 
 test('a Trainer resumed on another training set or batch size says so before any step', () => {
