@@ -324,3 +324,37 @@ testOnEveryBackend('TreeGated straight-through (projection): forward and node gr
     }
   }
 });
+
+testOnEveryBackend('Model.lossAndGrad accumulates: two batches without clearing give the sum of their gradients', () => {
+  // each routed layer writes a node's first gradient of a pass over it (no read of zeros: the `fresh` hint of
+  // groupedBackwardWeight) and adds to the ones it holds; nodes here are reached by the first batch, the second, or both
+  const rng = new Rng(41);
+  const D = 10, C = 3;
+  const configs: Array<[string, Parameters<typeof mlpConfig>[0], number | undefined]> = [
+    ['tree, units', { inputSize: D, numClasses: C, hidden: [12], treeLayers: [2], depth: 3, nodeInit: 'small' }, undefined],
+    ['tree, projection, blocks 2', { inputSize: D, numClasses: C, hidden: [12], treeLayers: [2], depth: 3, blocks: 2, gating: 'projection', nodeInit: 'small' }, undefined],
+    ['tree on path sums', { inputSize: D, numClasses: C, hidden: [12], treeLayers: [2], depth: 3, gating: 'projection', nodeInit: 'small' }, 2],
+    ['tree, two layers', { inputSize: D, numClasses: C, hidden: [12], treeLayers: [1, 2], depth: 2, gating: 'projection', nodeInit: 'small' }, undefined],
+    ['flat', { inputSize: D, numClasses: C, hidden: [12], treeLayers: [2], routed: 'flat', depth: 3, gating: 'projection' }, undefined],
+    ['moe', { inputSize: D, numClasses: C, hidden: [12], treeLayers: [2], routed: 'moe', depth: 0, experts: 6, topK: 2 }, undefined],
+    ['dense', { inputSize: D, numClasses: C, hidden: [12], treeLayers: [], depth: 0 }, undefined],
+  ];
+  for (const [what, options, collapseRows] of configs) {
+    const model = new Model(mlpConfig(options), rng.fork());
+    for (const { layer } of model.treeLayers()) layer.collapseRows = collapseRows;
+    const batch = (N: number) => ({ x: randomMatrix(rng, N, D), y: Int32Array.from({ length: N }, () => rng.int(C)) });
+    const a = batch(40), b = batch(23);
+    model.chooseGateUnits(a.x);
+    const gradsOf = (...batches: Array<typeof a>): Float32Array[] => {
+      model.clearGrad();
+      for (const { x, y } of batches) model.lossAndGrad(x, y);
+      return model.params().map((p) => p.grad.slice());
+    };
+    const [ga, gb, both] = [gradsOf(a), gradsOf(b), gradsOf(a, b)];
+    model.params().forEach((p, i) => {
+      const sum = Float32Array.from(ga[i], (v, j) => v + gb[i][j]);
+      assertClose(both[i], sum, { rtol: 1e-5, atol: 1e-6 }, `${what}: ${p.name}, two batches = the sum of each`);
+    });
+    assert.ok(ga.some((g, i) => maxAbs(g) > 0 && maxAbs(gb[i]) > 0), `${what}: both batches reach some parameter`);
+  }
+});
