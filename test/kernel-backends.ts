@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { jsBackend, type Backend } from '../src/kernels/backend.js';
 import { nativeBackend } from '../src/kernels/native/index.js';
 import { compileWasmSync, createWasmBackend } from '../src/kernels/wasm/core.js';
-import { DEFAULT_WASM_THREADS_URL, loadWasmBackend, nodeThreadHost } from '../src/kernels/wasm/index.js';
+import { DEFAULT_WASM_THREADS_URL, DEFAULT_WASM_URL, loadWasmBackend, nodeThreadHost } from '../src/kernels/wasm/index.js';
 import type { WeightStep } from '../src/kernels/weight-step.js';
 
 /**
@@ -20,8 +20,12 @@ export function nativeThreadCounts(): number[] {
   return Array.from({ length: n }, (_, i) => i + 1);
 }
 
-export function kernelBackends(): { backends: Array<{ be: Backend; threads: number[] }>; wasm: Backend | null } {
-  const backends: Array<{ be: Backend; threads: number[] }> = [{ be: jsBackend, threads: [0] }];
+/**
+ * js, wasm's threads module (what Node loads) at each thread count, wasm's plain module (what a page that is not
+ * cross-origin isolated loads: no shared memory, one thread) and native where built; `wasm` is the threads module.
+ */
+export function kernelBackends(): { backends: Array<{ be: Backend; threads: number[]; label?: string }>; wasm: Backend | null } {
+  const backends: Array<{ be: Backend; threads: number[]; label?: string }> = [{ be: jsBackend, threads: [0] }];
   const counts = nativeThreadCounts(), many = counts.length > 2 ? counts.length : 0;
   let wasm: Backend | null = null;
   try {
@@ -32,6 +36,13 @@ export function kernelBackends(): { backends: Array<{ be: Backend; threads: numb
     wasm = null;
   }
   if (wasm) backends.push({ be: wasm, threads: counts });
+  let plain: Backend | null = null;
+  try {
+    plain = createWasmBackend(compileWasmSync(new Uint8Array(readFileSync(DEFAULT_WASM_URL))));
+  } catch {
+    plain = null;
+  }
+  if (plain) backends.push({ be: plain, threads: [0], label: 'wasm (plain module)' });
   const nb = nativeBackend();
   if (nb) backends.push({ be: nb, threads: counts });
   return { backends, wasm };
@@ -64,9 +75,9 @@ export function stepSpec(st: StepState, kind: 'adam' | 'sgd', decayScale: Float3
  * function that selects that count (to call at the start of each test: tests of one file run one after another).
  */
 export function kernelVariants(): Array<{ be: Backend; label: string; use: () => void }> {
-  return kernelBackends().backends.flatMap(({ be, threads }) => threads.map((nt) => ({
+  return kernelBackends().backends.flatMap(({ be, threads, label }) => threads.map((nt) => ({
     be,
-    label: nt ? `${be.name} threads=${nt}` : be.name,
+    label: nt ? `${be.name} threads=${nt}` : label ?? be.name,
     use: () => {
       if (nt) (be as unknown as { setThreads(n: number): number }).setThreads(nt);
     },

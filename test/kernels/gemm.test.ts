@@ -1,5 +1,5 @@
 /**
- * Matrix products of every kernel backend that loads here (js; wasm and native, each on 1 and 2 threads)
+ * Matrix products of every kernel backend that loads here (js; wasm and native, each on 1 and 2 threads; wasm's plain module)
  * against an inline naive triple loop (float64), over a table of shapes: degenerate (0 rows or columns, 1,
  * K = 0), odd, not multiples of the 2×4 register block, and larger cases that pass the threads' threshold; with
  * and without accumulation and at nonzero offsets. Elements outside C's window must stay bit-identical (no writes

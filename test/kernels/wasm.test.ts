@@ -1,6 +1,7 @@
 /**
- * The `wasm` backend (assembly/ → build/treegate.wasm, loaded by src/kernels/wasm/)
- * against the js reference, function by function, over shape tables chosen to
+ * The `wasm` backend (assembly/ → build/treegate-threads.wasm, which loadWasmBackend loads in Node; the plain
+ * build/treegate.wasm of pages that are not cross-origin isolated runs the product, grouped, weight-step and
+ * path-step tables through test/kernel-backends.ts) against the js reference, function by function, over shape tables chosen to
  * cross the kernel's blocking: the 4×8 micro-tile (sizes 1, 3, 4, 5, 7, 8, 9, …), the
  * few-rows path (M < 8), the KC = 512 depth blocks and MC = 128 row blocks;
  * plus K = 0, offsets ≠ 0, padded strides, accumulate on/off, and trees with
