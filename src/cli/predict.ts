@@ -70,7 +70,7 @@ export function predictCommand(): Command {
       if (o.out !== undefined) writeFileAtomic(o.out, csv());
       if (o.json) {
         resultsThenSummary(JSON.stringify({
-          modelPath: resolve(o.model), csv: csvSource(o.csv, resolve), examples: classes.length, classes: labels, predictions: predicted,
+          modelPath: resolve(o.model), csv: csvSource(o.csv, resolve), examples: classes.length, classes: labels, predictions: predicted, overflowed,
           ...(o.probabilities ? { probabilities: predicted.map((_, i) => rows(i)) } : {}),
           ...(o.out !== undefined ? { out: resolve(o.out) } : {}),
         }) + '\n', summary);
