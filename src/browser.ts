@@ -61,6 +61,11 @@ export async function useWasm(source: Response | PromiseLike<Response> | ArrayBu
       : "this is not a page (in Node, loadWasmBackend from 'treegate' runs the wasm kernels on worker threads)"}: the kernels run on one thread`);
   }
   const b = await loadWasmBackendAsync(src, options, host);
+  if (host !== null && options.threads !== undefined && options.threads > 1 && b.info().maxThreads === 1) {
+    // an isolated page given the plain module: its memory is not shared, so no worker can run on it
+    console.warn(`treegate: useWasm: ${options.threads} threads asked for, but the module given has no shared memory (treegate/treegate.wasm): ` +
+      'pass treegate/treegate-threads.wasm for threads; the kernels run on one thread');
+  }
   await b.whenStarted(); // its web workers up before the page's next synchronous call
   const refused = host?.failure();
   if (refused) {

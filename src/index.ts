@@ -8,6 +8,8 @@ export * from './portable.js';
 export { registerAvailableBackends, selectBackend, setThreads, threadCount, type BackendChoice } from './kernels/select.js';
 export { machine, nativeBackend, type MachineFigures, type NativeInfo } from './kernels/native/index.js';
 export { loadWasmBackend, type WasmBackend } from './kernels/wasm/index.js';
+// the browser's loader too, so that code written for a page also runs where a server build (SSR) takes this entry
+export { useWasm } from './browser.js';
 
 export { loadMnist } from './data/mnist.js';
 export { DATASETS, dataInfo, datasetShape, prepareData, prepareMnist, mnistTestSet, type DatasetName, type PreparedData, type PrepareOptions } from './data/prepare.js';

@@ -99,8 +99,7 @@ async function main(): Promise<void> {
     `balance ${stats.balance.toFixed(2)}, ${stats.deadLeaves} never used`);
 
   const link = $<HTMLAnchorElement>('download');
-  // slice(): a copy typed as a plain ArrayBuffer's view, which Blob's type asks for
-  link.href = URL.createObjectURL(new Blob([encodeModel(model).slice()], { type: 'application/octet-stream' }));
+  link.href = URL.createObjectURL(new Blob([encodeModel(model)], { type: 'application/octet-stream' }));
   link.hidden = false;
   $('status').textContent += ' — done';
   // for test/browser/example.test.ts, which runs this page headless (not something an app needs)

@@ -32,7 +32,7 @@ export interface RunState<Options extends object = Record<string, unknown>> { pr
 export type RunToSave<Options extends object = object> = Omit<RunState<Options>, 'metrics' | 'extra'> & Partial<Pick<RunState<Options>, 'metrics' | 'extra'>>;
 
 /** A checkpoint's file: the model's weights, the optimizer's state and the run's state in one safetensors file. */
-export function encodeCheckpoint(model: Model, optimizer: Optimizer, run: RunToSave): Uint8Array {
+export function encodeCheckpoint(model: Model, optimizer: Optimizer, run: RunToSave): Uint8Array<ArrayBuffer> {
   return joinParts(encodeCheckpointParts(model, optimizer, run));
 }
 

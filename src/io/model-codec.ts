@@ -13,7 +13,7 @@ export const MODEL_FORMAT = 'treegate-model/1';
 const CONFIG_ALLOWANCE = 1 << 20;
 
 /** Serializes a model: one safetensors file, config JSON in its metadata (docs/format.md). */
-export function encodeModel(model: Model): Uint8Array {
+export function encodeModel(model: Model): Uint8Array<ArrayBuffer> {
   return joinParts(encodeModelParts(model));
 }
 

@@ -128,7 +128,7 @@ export function safetensorsParts(
 }
 
 /** The parts of a file (safetensorsParts) joined into one array, which holds at most MAX_ARRAY_BYTES. */
-export function joinParts(parts: readonly Uint8Array[]): Uint8Array {
+export function joinParts(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
   const total = parts.reduce((n, p) => n + p.length, 0);
   if (total > MAX_ARRAY_BYTES) {
     throw new TreegateError(`these tensors make a file of ${(total / 2 ** 30).toFixed(2)} GiB, over the ${MAX_ARRAY_BYTES / 2 ** 30} GiB one array holds`,
@@ -147,7 +147,7 @@ export function joinParts(parts: readonly Uint8Array[]): Uint8Array {
 export function encodeSafetensors(
   tensors: Array<{ name: string; shape: number[]; data: Float32Array }>,
   metadata?: Record<string, string>,
-): Uint8Array {
+): Uint8Array<ArrayBuffer> {
   return joinParts(safetensorsParts(tensors, metadata));
 }
 

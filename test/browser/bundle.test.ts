@@ -80,6 +80,12 @@ const THREADS = `
   const rng = new tg.Rng(9), M = 256, N = 512, K = 512;
   const a = new Float32Array(M * K).map(() => rng.normal()), w = new Float32Array(N * K).map(() => rng.normal());
   const one = new Float32Array(M * N), two = new Float32Array(M * N);
+  // the plain module given threads: said, and one thread
+  const warnings = [], warn = console.warn;
+  console.warn = (...a) => { warnings.push(a.join(' ')); };
+  await tg.useWasm('../treegate.wasm', { threads: 2 });
+  console.warn = warn;
+  r.plainModule = { warnings, maxThreads: tg.backend().info().maxThreads };
   const fresh = await tg.useWasm('treegate-threads.wasm', { threads: 2 });
   const beforeYield = fresh.info().workersUp;
   const be = tg.backend();
@@ -259,6 +265,9 @@ test('in a cross-origin isolated page treegate-threads.wasm runs on web workers:
     assert.equal(threads.beforeYield, 1, 'the web worker of a backend on 2 threads is up when useWasm resolves');
     assert.ok(threads.same, 'the product on 2 threads has the bits of 1 thread');
     assert.equal(isolated.workersLeft, 1, 'the web workers of the backends useWasm replaced have stopped');
+    const plainModule = isolated.plainModule as { warnings: string[]; maxThreads: number };
+    assert.equal(plainModule.maxThreads, 1);
+    assert.match(plainModule.warnings.join('\n'), /useWasm: 2 threads asked for, but the module given has no shared memory \(treegate\/treegate\.wasm\): pass treegate\/treegate-threads\.wasm/);
     // the same model bytes as on one thread (Node, the package's browser build, the plain module)
     const tg = await import(pathToFileURL(join(ROOT, 'dist/browser.js')).href);
     const { scenario } = await import(pathToFileURL(join(APP, 'scenario.mjs')).href);
