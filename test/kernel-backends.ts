@@ -27,21 +27,22 @@ export function nativeThreadCounts(): number[] {
 export function kernelBackends(): { backends: Array<{ be: Backend; threads: number[]; label?: string }>; wasm: Backend | null } {
   const backends: Array<{ be: Backend; threads: number[]; label?: string }> = [{ be: jsBackend, threads: [0] }];
   const counts = nativeThreadCounts(), many = counts.length > 2 ? counts.length : 0;
-  let wasm: Backend | null = null;
-  try {
-    wasm = many
-      ? createWasmBackend(compileWasmSync(new Uint8Array(readFileSync(DEFAULT_WASM_THREADS_URL))), { threads: many }, { cores: many, start: nodeThreadHost.start })
-      : loadWasmBackend();
-  } catch {
-    wasm = null;
-  }
+  // native-isa.test.ts reruns kernel files for the addon's narrower builds: js and native alone then
+  const nativeOnly = process.env.TREEGATE_TEST_NATIVE_ONLY === '1';
+  /** the backend `make` returns, or null where it does not load (or nativeOnly) */
+  const load = (make: () => Backend): Backend | null => {
+    if (nativeOnly) return null;
+    try {
+      return make();
+    } catch {
+      return null;
+    }
+  };
+  const wasm = load(() => (many
+    ? createWasmBackend(compileWasmSync(new Uint8Array(readFileSync(DEFAULT_WASM_THREADS_URL))), { threads: many }, { cores: many, start: nodeThreadHost.start })
+    : loadWasmBackend()));
   if (wasm) backends.push({ be: wasm, threads: counts });
-  let plain: Backend | null = null;
-  try {
-    plain = createWasmBackend(compileWasmSync(new Uint8Array(readFileSync(DEFAULT_WASM_URL))));
-  } catch {
-    plain = null;
-  }
+  const plain = load(() => createWasmBackend(compileWasmSync(new Uint8Array(readFileSync(DEFAULT_WASM_URL)))));
   if (plain) backends.push({ be: plain, threads: [0], label: 'wasm (plain module)' });
   const nb = nativeBackend();
   if (nb) backends.push({ be: nb, threads: counts });
