@@ -1,4 +1,4 @@
-import { check, checkKeys, shown, TreegateError } from '../core/errors.js';
+import { check, checkKeys, TreegateError } from '../core/errors.js';
 import { backend, releaseFloats } from '../kernels/backend.js';
 import type { Model } from '../layers/model.js';
 import type { Optimizer } from '../train/optim.js';

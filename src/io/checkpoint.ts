@@ -1,5 +1,5 @@
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, statSync, unlinkSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, join } from 'node:path';
 import { checkInt, TreegateError } from '../core/errors.js';
 import type { Model } from '../layers/model.js';
 import type { Optimizer } from '../train/optim.js';

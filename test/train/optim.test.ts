@@ -18,7 +18,7 @@ import type { Param } from '../../src/layers/param.js';
 import { TreeGated } from '../../src/layers/tree.js';
 import { mlpConfig, Model } from '../../src/layers/model.js';
 import { testOnEveryBackend } from '../backends.js';
-import { learningRate, Optimizer, type OptimizerConfig } from '../../src/train/optim.js';
+import { learningRate, Optimizer } from '../../src/train/optim.js';
 import {
   assertBitEqual, assertClose, depthOf, maxAbs, pathNode, projectionBatch, randomMatrix, Rng, unitsBatch,
 } from '../helpers.js';
