@@ -1,0 +1,46 @@
+/**
+ * Weight decay of every layer kind, on every backend (a file of its own: test/backends.ts makes the fastest backend
+ * the default, which optim.test.ts's js-only tests must not get): a flat layer's leaves are decayed by λ·γ^depth, a
+ * tree's nodes by λ·γ^d, experts and dense weights by λ; biases, gates and routers not at all.
+ */
+import assert from 'node:assert/strict';
+import { mlpConfig, Model } from '../../src/layers/model.js';
+import { Optimizer } from '../../src/train/optim.js';
+import { testOnEveryBackend } from '../backends.js';
+import { assertClose, randomMatrix, Rng } from '../helpers.js';
+
+testOnEveryBackend('weight decay of every layer kind: a flat layer\'s leaves by λ·γ^depth, experts and dense weights by λ, biases not', () => {
+  const rng = new Rng(61);
+  const D = 6, lambda = 0.05, gamma = 1.7, lr = 0.1;
+  for (const options of [
+    { inputSize: D, numClasses: 3, hidden: [8], treeLayers: [2], routed: 'flat' as const, depth: 2, gating: 'projection' as const, decayGamma: gamma },
+    { inputSize: D, numClasses: 3, hidden: [8], treeLayers: [2], routed: 'tree' as const, depth: 2, gating: 'projection' as const, decayGamma: gamma, nodeInit: 'small' as const },
+    { inputSize: D, numClasses: 3, hidden: [8], treeLayers: [2], routed: 'moe' as const, depth: 0, experts: 4, topK: 1 },
+  ]) {
+    const model = new Model(mlpConfig(options), rng.fork());
+    const x = randomMatrix(rng, 12, D), y = Int32Array.from({ length: 12 }, (_, i) => i % 3);
+    const opt = new Optimizer(model.params(), { kind: 'sgd', momentum: 0, weightDecay: lambda });
+    model.clearGrad();
+    model.lossAndGrad(x, y);
+    const before = model.params().map((p) => ({ w: p.data.slice(), g: p.grad.slice(), touched: new Set(p.touched.subarray(0, p.touchedCount)) }));
+    opt.step(lr);
+    model.params().forEach((p, i) => {
+      const { w, g, touched } = before[i], z = p.slotSize;
+      assert.equal(p.decayScale !== null, p.name.endsWith('.weight'), `${options.routed}: ${p.name} is decayed where it is a layer's weight`);
+      for (let s = 0; s < p.numSlots; s++) {
+        // where a kind's node at depth d is decayed by γ^d: flat leaves all sit at the depth, a tree's nodes at theirs
+        const scale = p.decayScale ? p.decayScale[s] : 0;
+        if (p.decayScale && options.routed !== 'moe' && p.name.startsWith('layers.2.')) {
+          const depth = options.routed === 'flat' ? options.depth : Math.floor(Math.log2(s + 1));
+          assert.equal(scale, Math.fround(gamma ** depth), `${options.routed}: ${p.name} slot ${s} decay scale`);
+        } else if (p.decayScale) {
+          assert.equal(scale, 1, `${options.routed}: ${p.name} slot ${s} decayed by λ`);
+        }
+        const lam = Math.fround(lambda * scale);
+        const expected = Float32Array.from(w.subarray(s * z, (s + 1) * z), (we, e) => (touched.has(s) ? we - lr * (g[s * z + e] + lam * we) : we));
+        assertClose(p.data.subarray(s * z, (s + 1) * z), expected, { rtol: 1e-6, atol: 1e-7 }, `${options.routed}: ${p.name} slot ${s}`);
+      }
+    });
+    assert.ok(before.some((b, i) => model.params()[i].decayScale && b.touched.size > 0 && b.w.some((v) => v !== 0)), 'test bug: nothing decayed');
+  }
+});
