@@ -27,7 +27,7 @@ import type { Param } from './param.js';
  * node tables (the children of collapsed nodes that do not collapse), are kept for the next step until the layer is
  * disposed.
  */
-const MAX_COLLAPSED = 64;
+export const MAX_COLLAPSED = 64;
 
 /**
  * The rows from which a node collapses on backend `be` by default: its collapseRows, else 32. A collapsed node of r
@@ -68,6 +68,11 @@ export class PathSums {
   private tableBias: Float32Array = new Float32Array(0); // the frontier's path sums of the biases
   private made: Backend | null = null; // the backend whose floats() made the tables
   private version = -1; // the weights' version the tables were built from
+
+  /** The nodes the last plan() collapsed: at most MAX_COLLAPSED, 0 where it collapsed none. */
+  get collapsedCount(): number {
+    return this.active ? this.up.length : 0;
+  }
 
   /**
    * Lists the collapsed nodes, the frontier and the nodes below it from a sorted routing of depth k; sets and

@@ -226,7 +226,11 @@ testOnEveryBackend('Model with flat and moe layers: cross-entropy (+ balance los
     const grads = params.map((p) => p.grad.slice());
     const scale = Math.max(...grads.map(maxAbs));
     for (const [i, p] of params.entries()) {
-      if (p.name.includes('gate_')) continue;
+      if (p.name.includes('gate_')) {
+        // the bits only select (DESIGN §1, Gradients): without straight-through the gaters get a zero gradient
+        assert.ok(grads[i].every((g) => g === 0), `model with ${routed}: ${p.name} has a nonzero gradient`);
+        continue;
+      }
       checkGradient({
         loss, data: p.data, grad: grads[i], eps: 2e-3, tol: { rtol: 1e-2, atol: 2e-3 * scale },
         what: `model with ${routed}: dL/d${p.name}`, signature,

@@ -12,8 +12,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { matrix, type Matrix } from '../../src/core/tensor.js';
 import { setBackend } from '../../src/kernels/backend.js';
+import { nodeDepth, Routing } from '../../src/kernels/routing.js';
 import { registerAvailableBackends } from '../../src/kernels/select.js';
 import { Dense } from '../../src/layers/dense.js';
+import { MAX_COLLAPSED, PathSums } from '../../src/layers/path-sums.js';
 import { TreeGated } from '../../src/layers/tree.js';
 import { Optimizer } from '../../src/train/optim.js';
 import {
@@ -304,6 +306,56 @@ for (const backendName of registerAvailableBackends()) {
       tree.backward(batches[0].dy, false);
     }
     assertClose(w1.grad, w0.grad, near(w0.grad), 'dU of one batch');
+  });
+}
+
+test('(c) path sums: where more than MAX_COLLAPSED nodes would collapse, the plan doubles its rows until at most that many do', () => {
+  const rng = new Rng(41);
+  const N = 400, k = 8, rt = new Routing();
+  rt.leaf = Int32Array.from({ length: N }, () => rng.int(2 ** k));
+  rt.sort(N, k);
+  // what the plan should collapse from R rows: the nodes above the leaves with ≥ R rows whose parents collapse too
+  const expected = (R: number): number => {
+    const up = new Set<number>();
+    for (let g = 0; g < rt.nodeCount; g++) {
+      const t = rt.node[g];
+      if ((t === 0 || up.has((t - 1) >> 1)) && rt.end[g] - rt.start[g] >= R && nodeDepth(t) < k) up.add(t);
+    }
+    return up.size;
+  };
+  assert.ok(expected(1) > MAX_COLLAPSED, `the test's batch must ask for more than ${MAX_COLLAPSED} nodes: ${expected(1)}`);
+  let R = 1;
+  while (expected(R) > MAX_COLLAPSED) R *= 2;
+  assert.ok(R > 2 && expected(R) > 0, `the cap must double more than once and still collapse (R = ${R})`);
+  const sums = new PathSums();
+  for (const minRows of [1, R / 2, R]) {
+    assert.equal(sums.plan(rt, k, minRows), true, `minRows ${minRows}`);
+    assert.equal(sums.collapsedCount, expected(R), `minRows ${minRows}: collapsed from ${R} rows`);
+  }
+  assert.equal(sums.plan(rt, k, 2 * R), true);
+  assert.equal(sums.collapsedCount, expected(2 * R), 'under the cap, the rows asked for');
+  assert.equal(sums.plan(rt, k, N + 1), false, 'a root of fewer rows than asked collapses nothing');
+  assert.equal(sums.collapsedCount, 0);
+});
+
+for (const backendName of registerAvailableBackends()) {
+  test(`(c) [${backendName}] on path sums capped at MAX_COLLAPSED nodes (depth 8, every node asked for): forward, input and weight gradients equal the per-node ones`, (t) => {
+    setBackend(backendName);
+    t.after(() => void setBackend('js'));
+    const opts = { inputSize: 20, outputSize: 12, depth: 8, nodeInit: 'small' as const };
+    const [perNode, summed] = [0, 1].map(() => new TreeGated(opts).init(new Rng(42)));
+    perNode.collapseRows = Infinity;
+    summed.collapseRows = 1;
+    const rng = new Rng(43);
+    const x = randomMatrix(rng, 400, 20), dy = randomMatrix(rng, 400, 12);
+    const [y, dx] = [perNode, summed].map((tree) => {
+      const out = tree.forward(x, 'train').data.slice();
+      return [out, tree.backward(dy, true)!.data.slice()];
+    }).reduce<Float32Array[][]>((acc, [a, b]) => (acc[0].push(a), acc[1].push(b), acc), [[], []]);
+    assertClose(y[1], y[0], near(y[0]), 'y');
+    assertClose(dx[1], dx[0], near(dx[0]), 'dx');
+    assertClose(summed.weight[0].grad, perNode.weight[0].grad, near(perNode.weight[0].grad), 'dU');
+    assertClose(summed.bias[0].grad, perNode.bias[0].grad, near(perNode.bias[0].grad), 'dc');
   });
 }
 

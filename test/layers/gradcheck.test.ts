@@ -22,6 +22,7 @@ import type { Layer } from '../../src/layers/layer.js';
 import { mlpConfig, Model, type ModelConfig } from '../../src/layers/model.js';
 import { TreeGated } from '../../src/layers/tree.js';
 import { backend } from '../../src/kernels/backend.js';
+import { nodeCount } from '../../src/kernels/routing.js';
 import {
   assertClose, checkGradient, dot, maxAbs, pathNode, projectionBatch, randomArray, randomMatrix, referenceLeaves,
   Rng, signedMagnitude, unitsBatch,
@@ -90,11 +91,12 @@ testOnEveryBackend('Activation: relu and tanh input gradients', () => {
 type Batch = 'random' | 'one leaf' | 'empty leaves';
 
 /** A layer and a batch whose gating values are all ≥ 0.1 from 0, with the wanted leaf pattern. */
-function treeCase(rng: Rng, k: number, B: number, s: number, gating: 'units' | 'projection', batch: Batch):
-  { layer: TreeGated; x: Matrix } {
+/** A tree layer and a batch; nodeInit 'small' (the default here) and random biases, or as `init` leaves them with 'zero'. */
+function treeCase(rng: Rng, k: number, B: number, s: number, gating: 'units' | 'projection', batch: Batch,
+  nodeInit: 'small' | 'zero' = 'small'): { layer: TreeGated; x: Matrix } {
   const m = 4;
-  const layer = new TreeGated({ inputSize: B * s, outputSize: m, depth: k, blocks: B, gating, nodeInit: 'small' }).init(rng);
-  for (const b of layer.bias) for (let i = 0; i < b.data.length; i++) b.data[i] = rng.normal() * 0.5;
+  const layer = new TreeGated({ inputSize: B * s, outputSize: m, depth: k, blocks: B, gating, nodeInit }).init(rng);
+  if (nodeInit === 'small') for (const b of layer.bias) for (let i = 0; i < b.data.length; i++) b.data[i] = rng.normal() * 0.5;
   const leaves = 2 ** k;
   if (gating === 'units') {
     // a different gating unit order than the default, so a wrong unit index shows
@@ -165,6 +167,24 @@ testOnEveryBackend('TreeGated on path sums (nodes of 1 row and more, or 3, colla
             });
           }
         }
+      }
+    }
+  }
+});
+
+testOnEveryBackend('TreeGated as a model starts (nodeInit \'zero\', the default: every node below the root zero): gradients of x and of every node, per node and on path sums', () => {
+  const rng = new Rng(6);
+  for (const collapseRows of [Infinity, 1]) {
+    for (let k = 1; k <= 3; k++) {
+      for (const gating of ['units', 'projection'] as const) {
+        const { layer, x } = treeCase(rng, k, 2, 4, gating, 'random', 'zero');
+        const below = layer.weight[0].data.subarray(layer.weight[0].data.length / nodeCount(k));
+        assert.ok(below.every((w) => w === 0), 'test bug: the nodes below the root are not zero');
+        layer.collapseRows = collapseRows;
+        gradcheckLayer(layer, x, rng, `tree nodeInit zero k=${k} ${gating} collapseRows=${collapseRows}`, {
+          signature: leafSignature(layer, x),
+          skipParams: (name) => name.endsWith('.gate_weight') || name.endsWith('.gate_bias'),
+        });
       }
     }
   }
