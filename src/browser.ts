@@ -66,6 +66,12 @@ export async function useWasm(source: Response | PromiseLike<Response> | ArrayBu
     console.warn(`treegate: useWasm: ${options.threads} threads asked for, but the module given has no shared memory (treegate/treegate.wasm): ` +
       'pass treegate/treegate-threads.wasm for threads; the kernels run on one thread');
   }
+  const limit = b.info().memoryLimit;
+  if (limit < 2 ** 32) {
+    // a browser that refused wasm32's 4 GiB of shared memory (createWasmBackend tried smaller ones)
+    console.warn(`treegate: useWasm: this browser refused a shared memory of 4 GiB; the wasm kernels' memory may grow to ${limit / 2 ** 20} MiB, ` +
+      'and a call whose arrays do not fit in it fails (treegate.wasm, one thread, has no such bound)');
+  }
   await b.whenStarted(); // its web workers up before the page's next synchronous call
   const refused = host?.failure();
   if (refused) {

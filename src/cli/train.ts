@@ -395,6 +395,8 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     `--tree-layers ${o.treeLayers.join(',')} names a layer past the last one (${o.hidden.length + 1})`,
     `with ${o.hidden.length} hidden layers, use indices 1..${o.hidden.length + 1}`);
   check(o.dataset === 'csv' || (!o.csv && !o.testCsv), `--csv and --test-csv need --dataset csv (got --dataset ${o.dataset})`);
+  check(o.dataset !== 'csv' || o.csv !== undefined, '--dataset csv needs a training file', 'pass it with --csv FILE (comma-separated features, the class in the last column)');
+  check(o.dataset !== 'memorization' || !o.validation, '--dataset memorization has no validation split (its test accuracy is the fraction of training labels fitted)', 'drop --validation');
   if (o.csv && o.testCsv && resolve(o.csv) === resolve(o.testCsv)) {
     log('treegate: warning: --test-csv is the --csv file: the test accuracy will measure how well the model fits its training examples, not how it does on new ones');
   }

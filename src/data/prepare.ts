@@ -93,7 +93,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     all = makeMemorization({ ...MEMORIZATION_DEFAULTS, ...o.memorization }, rng.fork());
     test = null;
   } else if (dataset === 'csv') {
-    if (!o.csv) throw new TreegateError('the csv dataset needs a training file', 'pass its path (csv in PrepareOptions, --csv FILE)');
+    if (!o.csv) throw new TreegateError('the csv dataset needs a training file', 'pass its path as csv');
     const c = readCsv(o.csv);
     labels = c.labels;
     features = c.header ? c.features : null;
@@ -122,7 +122,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
   if (dataset === 'memorization') {
     // nothing generalizes: the measure is how many of the training labels the model fits
     const normalization = { scale: 1, mean: 0, std: 1 };
-    check(!o.validation, 'the memorization task has no validation split', 'drop the validation count (validation in PrepareOptions, --validation)');
+    check(!o.validation, 'the memorization task has no validation split', 'leave validation out, or 0');
     return {
       dataset, train: all, validation: takeFirst(all, 0), test: all, normalization,
       inputSize: all.x.cols, numClasses: all.numClasses, labels, features, heldOut,

@@ -86,6 +86,20 @@ const THREADS = `
   await tg.useWasm('../treegate.wasm', { threads: 2 });
   console.warn = warn;
   r.plainModule = { warnings, maxThreads: tg.backend().info().maxThreads };
+  // a browser that refuses shared memories past 512 MiB (as iOS Safari has refused 2 GiB): a smaller one, and a warning
+  const Memory = WebAssembly.Memory, smallWarnings = [];
+  WebAssembly.Memory = function (d) {
+    if (d.shared && d.maximum > 8192) throw new RangeError('Out of memory');
+    return new Memory(d);
+  };
+  console.warn = (...a) => { smallWarnings.push(a.join(' ')); };
+  try {
+    const small = await tg.useWasm('treegate-threads.wasm', { threads: 2 });
+    r.smallMemory = { warnings: smallWarnings, memoryLimit: small.info().memoryLimit, maxThreads: small.info().maxThreads };
+  } finally {
+    console.warn = warn;
+    WebAssembly.Memory = Memory;
+  }
   const fresh = await tg.useWasm('treegate-threads.wasm', { threads: 2 });
   const beforeYield = fresh.info().workersUp;
   const be = tg.backend();
@@ -268,6 +282,9 @@ test('in a cross-origin isolated page treegate-threads.wasm runs on web workers:
     const plainModule = isolated.plainModule as { warnings: string[]; maxThreads: number };
     assert.equal(plainModule.maxThreads, 1);
     assert.match(plainModule.warnings.join('\n'), /useWasm: 2 threads asked for, but the module given has no shared memory \(treegate\/treegate\.wasm\): pass treegate\/treegate-threads\.wasm/);
+    const small = isolated.smallMemory as { warnings: string[]; memoryLimit: number; maxThreads: number };
+    assert.deepEqual([small.memoryLimit, small.maxThreads >= 2], [2 ** 29, true], `a browser refusing 4 GiB: ${JSON.stringify(small)}`);
+    assert.match(small.warnings.join('\n'), /useWasm: this browser refused a shared memory of 4 GiB; the wasm kernels' memory may grow to 512 MiB/);
     // the same model bytes as on one thread (Node, the package's browser build, the plain module)
     const tg = await import(pathToFileURL(join(ROOT, 'dist/browser.js')).href);
     const { scenario } = await import(pathToFileURL(join(APP, 'scenario.mjs')).href);

@@ -694,7 +694,8 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
     '--out', join(dir, 'scaled'), '--json');
   assert.equal(sc.status, 0, describeRun(sc));
   assert.ok(lastJson(sc).testAccuracy >= 0.9, `test accuracy ${lastJson(sc).testAccuracy}`);
-  expectUsageError(['train', '--dataset', 'csv', '--out', tmp('x')], /the csv dataset needs a training file/);
+  expectUsageError(['train', '--dataset', 'csv', '--out', tmp('x')], /--dataset csv needs a training file \(pass it with --csv FILE/);
+  expectUsageError(['train', '--dataset', 'memorization', '--validation', '100', '--out', tmp('x')], /--dataset memorization has no validation split .*\(drop --validation\)/);
   expectUsageError(['train', '--csv', join(dir, 'train.csv'), '--out', tmp('x')], /--csv and --test-csv need --dataset csv/);
   expectUsageError(['train', '--dataset', 'csv', '--csv', join(dir, 'bad.csv'), '--out', tmp('x')], /'oops' is not a finite number/);
 });

@@ -16,6 +16,7 @@ import { compileWasmSync, createWasmBackend, type WasmBackend } from '../../src/
 import { DEFAULT_WASM_THREADS_URL, loadWasmBackend, nodeThreadHost } from '../../src/kernels/wasm/index.js';
 import { ARGS, CONTROL_BYTES, Team, workerSource, type ThreadHost } from '../../src/kernels/wasm/threads.js';
 import { registerBackend, setBackend } from '../../src/kernels/backend.js';
+import { TreegateError } from '../../src/core/errors.js';
 import { assertBitEqual, randomArray, Rng, route, trainSmallModel, wasmTreeShapes } from '../helpers.js';
 
 const module = compileWasmSync(new Uint8Array(readFileSync(DEFAULT_WASM_THREADS_URL)));
@@ -49,6 +50,57 @@ test('wasm threads: the loader takes the shared-memory module and every core; th
   const plain = loadWasmBackend(new Uint8Array(readFileSync(new URL('../../build/treegate.wasm', import.meta.url))), { threads: 4 });
   assert.deepEqual([plain.info().threads, plain.info().maxThreads], [1, 1]);
   assert.equal(plain.setThreads(2), 1);
+});
+
+test('wasm threads: where a browser refuses a 4 GiB shared memory, a smaller one is made (same bits, calls past it named); refused all, the cause is named', (t) => {
+  const api = WebAssembly as unknown as { Memory: unknown }, Memory = api.Memory;
+  const g = globalThis as { crossOriginIsolated?: boolean };
+  t.after(() => {
+    api.Memory = Memory;
+    delete g.crossOriginIsolated;
+  });
+  /** a browser that makes shared memories of at most `pages` pages, as iOS Safari refuses 2 GiB */
+  const browserAllowing = (pages: number): void => {
+    api.Memory = function refusing(d: { maximum?: number; shared?: boolean }) {
+      if (d.shared && (d.maximum ?? 0) > pages) throw new RangeError('Out of memory');
+      return new (Memory as new (d: object) => object)(d);
+    };
+  };
+  g.crossOriginIsolated = true;
+  browserAllowing(16384);
+  const small = createWasmBackend(module, { threads: 2 }, nodeThreadHost);
+  assert.equal(small.info().memoryLimit, 2 ** 30, 'a 1 GiB memory');
+  api.Memory = Memory;
+  const trained = (b: WasmBackend): { params: Float32Array[]; logits: Float32Array } => {
+    registerBackend(b);
+    setBackend('wasm');
+    try {
+      return trainSmallModel();
+    } finally {
+      setBackend('js');
+    }
+  };
+  const got = trained(small), ref = trained(be);
+  ref.params.forEach((w, i) => assertBitEqual(got.params[i], w, `parameter ${i}`));
+  assertBitEqual(got.logits, ref.logits, 'logits');
+  assert.equal(be.info().memoryLimit, 2 ** 32, 'Node gives 4 GiB');
+  small.close();
+  // a call whose operands do not fit in the smaller memory is an error that says so
+  browserAllowing(4096);
+  const tiny = createWasmBackend(module, {}, null);
+  api.Memory = Memory;
+  const K = 70 * 2 ** 20, a = new Float32Array(K), c = new Float32Array(1);
+  assert.throws(() => tiny.gemmNT(1, 1, K, a, 0, a, 0, c, 0, false),
+    /a call needs \d+ bytes of linear memory, more than the 256 MiB its memory may hold \(this browser refused more\)/);
+  // refused at every size: an isolated page is told to load the one-thread module; a page not isolated, why
+  browserAllowing(0);
+  assert.throws(() => createWasmBackend(module), (e: Error) => e instanceof TreegateError &&
+    /needs a shared memory, and this browser or device refuses one of 4 GiB down to 256 MiB \(Out of memory\)/.test(e.message) &&
+    /load treegate\.wasm \(one thread; its memory grows as needed\)/.test((e as TreegateError).hint ?? ''));
+  g.crossOriginIsolated = false;
+  assert.throws(() => createWasmBackend(module), (e: Error) => e instanceof TreegateError &&
+    /needs a shared memory, which a page that is not cross-origin isolated cannot make/.test(e.message) &&
+    /serve the page cross-origin isolated/.test((e as TreegateError).hint ?? ''));
 });
 
 test('wasm threads: products give the same bits on 1–4 threads (NT, NN, TN, strided; few rows, odd sizes, K > 512)', () => {

@@ -148,6 +148,12 @@ const STREAM_FLOATS = 32768;
 /** Floats per array per streamed block of an optimizer update (Adam: 4 arrays, 256 KB in all). */
 const UPDATE_FLOATS = 16384;
 const MAX_BYTES = 65536 * PAGE; // wasm32: 4 GiB
+/**
+ * Pages of shared memory asked for, largest first. A shared memory reserves its maximum's address space when it is
+ * made, and some browsers refuse wasm32's 4 GiB (iOS Safari has refused 2 GiB: emscripten issue 19144, godot issue
+ * 70621); a smaller maximum still runs every model whose arrays and calls fit in it.
+ */
+const SHARED_MAXIMA = [65536, 32768, 16384, 8192, 4096];
 /** Bytes of wasm32's 4 GiB that floats() leaves to the calls' arenas, whatever residentBytes says. */
 const ARENA_RESERVE = 512 * 1024 * 1024;
 /** A product is split between threads only into parts of at least this much work (ns at one thread's rates). */
@@ -177,6 +183,11 @@ const ADD_NS = 0.8;
 const PATH_SCRATCH = 524288;
 const PATH_BLOCK = 131072;
 
+/** Bytes as MiB or GiB, for messages. */
+function mib(bytes: number): string {
+  return bytes >= 2 ** 30 ? `${bytes / 2 ** 30} GiB` : `${bytes / 2 ** 20} MiB`;
+}
+
 /** Zeroes the listed slots of a gradient outside the module's memory (the optimizers' clearGrad; the kernels clear one in it). */
 function clearSlots(g: Float32Array, slots: Int32Array, count: number, slotSize: number): void {
   for (let q = 0; q < count; q++) g.fill(0, slots[q] * slotSize, (slots[q] + 1) * slotSize);
@@ -192,6 +203,8 @@ function span(o: number, R: number, rs: number, C: number, cs: number): [number,
 /** The linear memory as a bump arena, reset by every call. */
 class Arena {
   readonly k: Kernels;
+  /** The bytes the memory may grow to (its maximum). */
+  readonly maxBytes: number;
   /** Where the resident slab starts (the module's heap base); the arena starts at `base`, after the slab. */
   readonly heap: number;
   private base: number;
@@ -201,8 +214,9 @@ class Arena {
   f64: Float64Array;
 
   /** `reserved`: bytes kept at the heap base before the slab (the worker threads' control block). */
-  constructor(k: Kernels, reserved = 0) {
+  constructor(k: Kernels, maxBytes: number, reserved = 0) {
     this.k = k;
+    this.maxBytes = maxBytes;
     this.heap = Math.ceil(k.heapBase() / 64) * 64 + Math.ceil(reserved / 64) * 64;
     this.base = this.heap;
     this.top = this.base;
@@ -240,11 +254,12 @@ class Arena {
     this.written = Math.max(this.written, this.top);
     const have = this.k.memory.buffer.byteLength;
     if (this.top > have) {
-      if (this.top > MAX_BYTES) {
-        throw new Error(`treegate wasm backend: a call needs ${this.top} bytes of linear memory, more than the 4 GiB of wasm32`);
+      if (this.top > this.maxBytes) {
+        throw new Error(`treegate wasm backend: a call needs ${this.top} bytes of linear memory, more than the ${mib(this.maxBytes)} its memory may hold` +
+          (this.maxBytes < MAX_BYTES ? ' (this browser refused more)' : ' (wasm32\'s limit)'));
       }
       // grow geometrically so that a sequence of growing calls does not grow every time
-      const want = Math.min(MAX_BYTES, Math.max(this.top, Math.min(2 * have, have + 256 * 1024 * 1024)));
+      const want = Math.min(this.maxBytes, Math.max(this.top, Math.min(2 * have, have + 256 * 1024 * 1024)));
       this.k.memory.grow(Math.ceil((want - have) / PAGE));
     }
     if (this.f32.buffer !== this.k.memory.buffer) {
@@ -312,12 +327,13 @@ export type WasmBackend = Backend & {
   /** Sets the threads the kernels run on, from 1 to info().maxThreads (1 where threads cannot start); returns the count set. */
   setThreads(n: number): number;
   /**
-   * Its threads now and at most, the bytes of its module's memory (which never shrinks), the kernel calls its
+   * Its threads now and at most, the bytes of its module's memory (which never shrinks) and the most it may grow to
+   * (wasm32's 4 GiB, or less where a browser refused a shared memory that large), the kernel calls its
    * worker threads have run so far (0 on one thread: whether the workers do anything), the workers up now, and the
    * nodes whose fused optimizer step one thread has made whole so far (nodeStep; whether that path runs), and the
    * pathWeightStep calls its kernel has run (pathStep; the others were composed).
    */
-  info(): { threads: number; maxThreads: number; memoryBytes: number; workerParts: number; workersUp: number; nodeSteps: number; pathSteps: number };
+  info(): { threads: number; maxThreads: number; memoryBytes: number; memoryLimit: number; workerParts: number; workersUp: number; nodeSteps: number; pathSteps: number };
   /**
    * Stops the worker threads this backend started (they hold its module instances and its memory). The backend
    * keeps working: a later call that splits its work starts new ones, unless setThreads(1) came first.
@@ -340,14 +356,31 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
   const { residentBytes, threads } = checkWasmOptions(options);
   const api = wasmApi();
   const shared = api.Module.imports(module).some((i) => i.kind === 'memory');
-  // the module declares 16 pages at least and wasm32's 65536 at most (scripts/build-wasm.mjs)
-  let memory: WasmMemory | null = null;
+  // the module declares 16 pages at least and wasm32's 65536 at most (scripts/build-wasm.mjs); a memory of a smaller
+  // maximum fits that import too
+  let memory: WasmMemory | null = null, maxBytes = MAX_BYTES;
   if (shared) {
-    try {
-      memory = new api.Memory({ initial: 16, maximum: 65536, shared: true });
-    } catch (e) {
-      throw new TreegateError(`treegate wasm backend: this module (treegate-threads.wasm) needs a shared memory, which this page cannot make (${(e as Error).message})`,
-        'serve the page cross-origin isolated (Cross-Origin-Opener-Policy: same-origin, Cross-Origin-Embedder-Policy: require-corp), or load treegate.wasm (one thread)');
+    // a page that is not cross-origin isolated has no shared memory at all; one that is may still be refused the
+    // address space a maximum reserves (a 32-bit device, a phone's browser): smaller ones are tried
+    const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== false && typeof SharedArrayBuffer === 'function';
+    let refused: Error | null = null;
+    for (const pages of isolated ? SHARED_MAXIMA : SHARED_MAXIMA.slice(0, 1)) {
+      try {
+        memory = new api.Memory({ initial: 16, maximum: pages, shared: true });
+        maxBytes = pages * PAGE;
+        break;
+      } catch (e) {
+        refused ??= e as Error;
+      }
+    }
+    if (!memory) {
+      const last = mib(SHARED_MAXIMA[SHARED_MAXIMA.length - 1] * PAGE);
+      throw new TreegateError(isolated
+        ? `treegate wasm backend: this module (treegate-threads.wasm) needs a shared memory, and this browser or device refuses one of 4 GiB down to ${last} (${refused!.message})`
+        : `treegate wasm backend: this module (treegate-threads.wasm) needs a shared memory, which a page that is not cross-origin isolated cannot make (${refused!.message})`,
+      isolated
+        ? 'load treegate.wasm (one thread; its memory grows as needed) on this device'
+        : 'serve the page cross-origin isolated (Cross-Origin-Opener-Policy: same-origin, Cross-Origin-Embedder-Policy: require-corp), or load treegate.wasm (one thread)');
     }
   }
   let instance: WasmInstance;
@@ -363,7 +396,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
   if (!ex.memory || typeof (ex.memory as WasmMemory).grow !== 'function') throw notOurs('it does not export its memory');
   const k = ex as unknown as Kernels;
   const control = Math.ceil(k.heapBase() / 64) * 64;
-  const A = new Arena(k, shared ? CONTROL_BYTES : 0);
+  const A = new Arena(k, maxBytes, shared ? CONTROL_BYTES : 0);
   const fns = KERNEL_NAMES.map((n) => ex[n] as (...a: number[]) => void);
   const team = shared && host ? new Team(k.memory, control, module, KERNEL_NAMES, fns, host, threads ?? host.cores) : null;
   if (team) {
@@ -511,8 +544,8 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
   const inPlace = (a: Float32Array): boolean => buffers.has(a.buffer);
   /** The byte address of a[i] for an array in place. */
   const addr = (a: Float32Array, i: number): number => a.byteOffset + 4 * i;
-  /** Where the heap may reach: residentBytes above its base, and ARENA_RESERVE below wasm32's end for the calls. */
-  const heapLimit = Math.min(A.heap + residentBytes, MAX_BYTES - ARENA_RESERVE);
+  /** Where the heap may reach: residentBytes above its base, and ARENA_RESERVE (a quarter of a smaller memory) below its end for the calls. */
+  const heapLimit = Math.min(A.heap + residentBytes, maxBytes - Math.min(ARENA_RESERVE, maxBytes / 4));
   /**
    * The backend's floats: n zeros in the module's memory, within residentBytes (with the slab's tables) and where
    * the memory is shared and can grow; else an ordinary array (copied in and out by each call).
@@ -1394,7 +1427,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
       }
       return team ? team.setThreads(n) : 1;
     },
-    info: () => ({ threads: threadsNow(), maxThreads: team?.maxThreads ?? 1, memoryBytes: k.memory.buffer.byteLength,
+    info: () => ({ threads: threadsNow(), maxThreads: team?.maxThreads ?? 1, memoryBytes: k.memory.buffer.byteLength, memoryLimit: maxBytes,
       workerParts: team?.workerParts ?? 0, workersUp: team?.workersUp ?? 0, nodeSteps, pathSteps }),
     close: () => team?.close(),
     whenStarted: (timeoutMs = 10_000) => (team ? team.whenStarted(timeoutMs) : Promise.resolve()),
