@@ -18,7 +18,7 @@ import { Model, mlpConfig, paramShapes, type MlpOptions, type ModelConfig } from
 import type { Matrix } from '../core/tensor.js';
 import { listCheckpoints, loadNewestCheckpoint, newestCheckpointExtra, writeCheckpoint, type LoadedCheckpoint, type RunState } from '../io/checkpoint.js';
 import { registerAvailableBackends, type BackendChoice } from '../kernels/select.js';
-import { NonFiniteError, Trainer, type EpochMetrics, type NonFinitePolicy } from '../train/trainer.js';
+import { NonFiniteError, TRAIN_OPTION_DEFAULTS, Trainer, type EpochMetrics, type NonFinitePolicy } from '../train/trainer.js';
 import { backendOption, choice, humanLines, int, intList, num, pathArg, rejectIdle, SIGNAL_EXIT, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
 import { counted, formatCount, layerTable, modelSummary } from './report.js';
 import { loggedStats } from '../report/training.js';
@@ -30,11 +30,11 @@ export const TRAIN_DEFAULTS = {
   depth: 4,
   blocks: 1,
   gating: 'projection' as const,
-  epochs: 5,
-  batchSize: 64,
-  lr: 0.001,
-  optimizer: 'adam' as const,
-  schedule: 'cosine' as const,
+  epochs: TRAIN_OPTION_DEFAULTS.epochs,
+  batchSize: TRAIN_OPTION_DEFAULTS.batchSize,
+  lr: TRAIN_OPTION_DEFAULTS.lr,
+  optimizer: TRAIN_OPTION_DEFAULTS.optimizer.kind,
+  schedule: TRAIN_OPTION_DEFAULTS.schedule,
   seed: 1,
   out: 'runs/latest',
 };

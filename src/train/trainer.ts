@@ -13,16 +13,16 @@ export type NonFinitePolicy = 'stop' | 'skip';
 
 /** How `train()` and a Trainer train (the CLI's defaults: 5 epochs, batch 64, lr 1e-3, cosine, adam). */
 export interface TrainOptions {
-  /** passes over the training set */
-  epochs: number;
-  /** examples per step (the last batch of an epoch may be smaller) */
-  batchSize: number;
-  /** the learning rate at the first step */
-  lr: number;
-  /** 'constant', or 'cosine' decay from lr to 0 over the run's steps */
-  schedule: ScheduleKind;
-  /** { kind: 'adam' } or { kind: 'sgd' }, with their settings */
-  optimizer: OptimizerConfig;
+  /** passes over the training set (default 5) */
+  epochs?: number;
+  /** examples per step (default 64; the last batch of an epoch may be smaller) */
+  batchSize?: number;
+  /** the learning rate at the first step (default 1e-3) */
+  lr?: number;
+  /** 'constant', or 'cosine' decay from lr to 0 over the run's steps (default 'cosine') */
+  schedule?: ScheduleKind;
+  /** { kind: 'adam' } (the default) or { kind: 'sgd' }, with their settings */
+  optimizer?: OptimizerConfig;
   /** stop (default): throw NonFiniteError; skip: drop the step's gradients and halve the learning rate from then on */
   onNonFinite?: NonFinitePolicy;
   /**
@@ -38,6 +38,14 @@ export interface TrainOptions {
   /** called after every epoch's evaluation */
   onEpoch?: (e: EpochMetrics) => void;
 }
+
+/** What a Trainer takes where its options leave a setting out: `treegate train`'s defaults. */
+export const TRAIN_OPTION_DEFAULTS: Readonly<{ epochs: number; batchSize: number; lr: number; schedule: ScheduleKind; optimizer: Readonly<OptimizerConfig> }> = {
+  epochs: 5, batchSize: 64, lr: 1e-3, schedule: 'cosine', optimizer: { kind: 'adam' },
+};
+
+/** Training options with the defaults filled in: what a Trainer runs with (its `opts`). */
+export type ResolvedTrainOptions = TrainOptions & { epochs: number; batchSize: number; lr: number; schedule: ScheduleKind; optimizer: OptimizerConfig };
 
 const TRAIN_KEYS = ['epochs', 'batchSize', 'lr', 'schedule', 'optimizer', 'onNonFinite', 'fusedStep', 'beforeStep', 'onStep', 'onEpoch'];
 
@@ -118,19 +126,27 @@ export class Trainer {
   private order: Int32Array;
   private started = performance.now();
 
-  constructor(readonly model: Model, readonly data: LabeledData, readonly validation: LabeledData | null, readonly opts: TrainOptions,
+  /** The options given, with TRAIN_OPTION_DEFAULTS where they left a setting out. */
+  readonly opts: ResolvedTrainOptions;
+
+  constructor(readonly model: Model, readonly data: LabeledData, readonly validation: LabeledData | null, options: TrainOptions,
     rng: Rng, resume?: TrainProgress) {
-    check(typeof opts === 'object' && opts !== null, 'the training options must be an object', "pass e.g. { epochs: 5, batchSize: 64, lr: 1e-3, schedule: 'cosine', optimizer: { kind: 'adam' } }");
-    checkKeys(opts, TRAIN_KEYS, 'training options');
+    check(typeof options === 'object' && options !== null, 'the training options must be an object', "pass e.g. { epochs: 5, batchSize: 64, lr: 1e-3, schedule: 'cosine', optimizer: { kind: 'adam' } }, or {} for those defaults");
+    checkKeys(options, TRAIN_KEYS, 'training options');
+    const d = TRAIN_OPTION_DEFAULTS;
+    const opts: ResolvedTrainOptions = this.opts = {
+      ...options, epochs: options.epochs ?? d.epochs, batchSize: options.batchSize ?? d.batchSize, lr: options.lr ?? d.lr,
+      schedule: options.schedule ?? d.schedule, optimizer: options.optimizer ?? { ...d.optimizer },
+    };
     check(rng instanceof Rng, 'a Trainer needs an Rng (the data order), e.g. new Rng(1)');
     checkInt(opts.epochs, 'epochs', 1);
     checkInt(opts.batchSize, 'batch size', 1);
     checkNumber(opts.lr, 'learning rate', 0);
     check(opts.fusedStep === undefined || typeof opts.fusedStep === 'boolean', `fusedStep must be true or false, got ${shown(opts.fusedStep)}`);
     check(!opts.onNonFinite || opts.onNonFinite === 'stop' || opts.onNonFinite === 'skip', `unknown non-finite policy '${opts.onNonFinite}'`, 'use stop or skip');
-    // required by the types; plain JavaScript can leave them out: named here, not an internal error a step later
-    check(opts.schedule === 'constant' || opts.schedule === 'cosine', `unknown learning-rate schedule '${opts.schedule}'`, "set schedule: 'constant' or 'cosine'");
-    check(typeof opts.optimizer === 'object' && opts.optimizer !== null, 'no optimizer in the training options', "set optimizer: { kind: 'adam' } (or 'sgd')");
+    // plain JavaScript can pass anything: named here, not an internal error a step later
+    check(opts.schedule === 'constant' || opts.schedule === 'cosine', `unknown learning-rate schedule ${shown(opts.schedule)}`, "set schedule: 'constant' or 'cosine', or leave it out (cosine)");
+    check(typeof opts.optimizer === 'object' && opts.optimizer !== null, `the optimizer must be an object, got ${shown(opts.optimizer)}`, "set optimizer: { kind: 'adam' } (or 'sgd'), or leave it out (adam)");
     for (const key of ['beforeStep', 'onStep', 'onEpoch'] as const) {
       const f = opts[key];
       check(f == null || typeof f === 'function', `training option ${key} must be a function, got ${shown(f)}`,

@@ -27,7 +27,7 @@ import { mlpConfig, Model, type InputNormalization, type MlpOptions } from '../.
 import { denseOfEqualParams } from '../../src/experiments/common.js';
 import { runMemorization } from '../../src/experiments/memorization.js';
 import { Optimizer, type OptimizerConfig } from '../../src/train/optim.js';
-import { findNonFinite, NonFiniteError, Trainer, type TrainOptions } from '../../src/train/trainer.js';
+import { findNonFinite, NonFiniteError, TRAIN_OPTION_DEFAULTS, Trainer, type TrainOptions } from '../../src/train/trainer.js';
 
 const D = 8, C = 3;
 const model = (): Model => new Model(mlpConfig({ inputSize: D, numClasses: C, hidden: [12], treeLayers: [2], depth: 2, gating: 'projection' }), new Rng(5));
@@ -91,10 +91,14 @@ test('Trainer checks the training and validation sets when built, and names a no
     /validation set inputs: row 0, column 3 is Infinity/);
   rejects(() => new Trainer(m, { x: train.x, y: Array.from(train.y) as unknown as Int32Array }, null, OPTS, new Rng(1)),
     /training set: labels must be an Int32Array \(make one with Int32Array\.from\(labels\)\)/);
-  // what plain JavaScript can leave out of the options: named when the Trainer is built
-  const { schedule: _s, ...noSchedule } = OPTS, { optimizer: _o, ...noOptimizer } = OPTS;
-  rejects(() => new Trainer(m, train, null, noSchedule as TrainOptions, new Rng(1)), /unknown learning-rate schedule 'undefined'.*constant' or 'cosine/s);
-  rejects(() => new Trainer(m, train, null, noOptimizer as TrainOptions, new Rng(1)), /no optimizer in the training options/);
+  // what the options leave out is treegate train's default; what plain JavaScript can pass in their place is named
+  const defaults = new Trainer(m, train, null, {}, new Rng(1)).opts;
+  assert.deepEqual([defaults.epochs, defaults.batchSize, defaults.lr, defaults.schedule, defaults.optimizer], [5, 64, 1e-3, 'cosine', { kind: 'adam' }]);
+  assert.deepEqual(TRAIN_OPTION_DEFAULTS, { epochs: 5, batchSize: 64, lr: 1e-3, schedule: 'cosine', optimizer: { kind: 'adam' } });
+  (defaults.optimizer as { kind: string }).kind = 'sgd';
+  assert.equal(TRAIN_OPTION_DEFAULTS.optimizer.kind, 'adam', 'a Trainer\'s options are its own copy');
+  rejects(() => new Trainer(m, train, null, { ...OPTS, schedule: 'linear' as 'cosine' }, new Rng(1)), /unknown learning-rate schedule "linear".*constant' or 'cosine/s);
+  rejects(() => new Trainer(m, train, null, { ...OPTS, optimizer: 'adam' as unknown as OptimizerConfig }, new Rng(1)), /the optimizer must be an object, got "adam"/);
   const t = new Trainer(m, train, val, { ...OPTS, beforeStep: (step, xb) => { if (step === 2) xb[D + 5] = NaN; } }, new Rng(1));
   t.step();
   assert.throws(() => t.step(), (e: unknown) => e instanceof NonFiniteError &&
