@@ -5,7 +5,7 @@
  */
 import { TreegateError } from './core/errors.js';
 import { getBackend, registerBackend, setBackend } from './kernels/backend.js';
-import { checkWasmOptions, loadWasmBackendAsync, type WasmBackend, type WasmOptions } from './kernels/wasm/core.js';
+import { checkWasmOptions, loadWasmBackendAsync, mib, type WasmBackend, type WasmOptions } from './kernels/wasm/core.js';
 import { workerSource, type ThreadHost } from './kernels/wasm/threads.js';
 
 export * from './portable.js';
@@ -16,7 +16,8 @@ export * from './portable.js';
  * earlier call made stops its web workers. With
  * `treegate/treegate-threads.wasm` (a shared memory) the arrays of models made while it is selected live in
  * the module's memory and are read in place; `options.residentBytes` bounds them, with the copies of other
- * inference tables (default 3.5 GiB, all of wasm32's 4 but the calls' own; 0 copies every array on every call).
+ * inference tables (default 3.5 GiB, all of wasm32's 4 but the calls' own, and less where the browser gives a smaller
+ * shared memory; 0 copies every array on every call).
  * Those arrays are views of a SharedArrayBuffer: hand a slice() to Web APIs that refuse shared views (TextDecoder,
  * Blob). Given `treegate/treegate-threads.wasm` in a cross-origin isolated page, the kernels run on web workers too
  * (`options.threads`, default navigator.hardwareConcurrency); elsewhere it runs on the page's thread. A page whose
@@ -69,8 +70,8 @@ export async function useWasm(source: Response | PromiseLike<Response> | ArrayBu
   const limit = b.info().memoryLimit;
   if (limit < 2 ** 32) {
     // a browser that refused wasm32's 4 GiB of shared memory (createWasmBackend tried smaller ones)
-    console.warn(`treegate: useWasm: this browser refused a shared memory of 4 GiB; the wasm kernels' memory may grow to ${limit / 2 ** 20} MiB, ` +
-      'and a call whose arrays do not fit in it fails (treegate.wasm, one thread, has no such bound)');
+    console.warn(`treegate: useWasm: this browser refused a shared memory of 4 GiB; the wasm kernels' memory may grow to ${mib(limit)}, ` +
+      'and a call whose arrays do not fit in it fails (treegate.wasm, one thread, asks for no shared memory: its memory grows as far as the device allows)');
   }
   await b.whenStarted(); // its web workers up before the page's next synchronous call
   const refused = host?.failure();

@@ -93,7 +93,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     all = makeMemorization({ ...MEMORIZATION_DEFAULTS, ...o.memorization }, rng.fork());
     test = null;
   } else if (dataset === 'csv') {
-    if (!o.csv) throw new TreegateError('the csv dataset needs a training file', 'pass its path as csv');
+    if (!o.csv) throw new TreegateError('the csv dataset needs a training file', "set csv to the file's path, e.g. { dataset: 'csv', csv: 'train.csv' }");
     const c = readCsv(o.csv);
     labels = c.labels;
     features = c.header ? c.features : null;

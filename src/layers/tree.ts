@@ -442,6 +442,11 @@ export class TreeGated implements Layer {
     for (const p of this.params()) p.dispose();
   }
 
+  /** Per block, the nodes its last training forward pass collapsed onto path sums (0: one product per node). */
+  collapsedNodes(): number[] {
+    return this.sums.map((p) => p.collapsedCount);
+  }
+
   /** Leaf counts since the last reset (every forward counts). */
   leafUsage(): LeafUsage {
     return { blocks: this.blocks, leaves: 2 ** this.depth, counts: this.usage.map((u) => u.slice()) };

@@ -40,9 +40,9 @@ export interface TrainOptions {
 }
 
 /** What a Trainer takes where its options leave a setting out: `treegate train`'s defaults. */
-export const TRAIN_OPTION_DEFAULTS: Readonly<{ epochs: number; batchSize: number; lr: number; schedule: ScheduleKind; optimizer: Readonly<OptimizerConfig> }> = {
-  epochs: 5, batchSize: 64, lr: 1e-3, schedule: 'cosine', optimizer: { kind: 'adam' },
-};
+export const TRAIN_OPTION_DEFAULTS: Readonly<{ epochs: number; batchSize: number; lr: number; schedule: ScheduleKind; optimizer: Readonly<OptimizerConfig> }> = Object.freeze({
+  epochs: 5, batchSize: 64, lr: 1e-3, schedule: 'cosine', optimizer: Object.freeze({ kind: 'adam' }),
+});
 
 /** Training options with the defaults filled in: what a Trainer runs with (its `opts`). */
 export type ResolvedTrainOptions = TrainOptions & { epochs: number; batchSize: number; lr: number; schedule: ScheduleKind; optimizer: OptimizerConfig };
@@ -133,10 +133,11 @@ export class Trainer {
     rng: Rng, resume?: TrainProgress) {
     check(typeof options === 'object' && options !== null, 'the training options must be an object', "pass e.g. { epochs: 5, batchSize: 64, lr: 1e-3, schedule: 'cosine', optimizer: { kind: 'adam' } }, or {} for those defaults");
     checkKeys(options, TRAIN_KEYS, 'training options');
-    const d = TRAIN_OPTION_DEFAULTS;
+    // a setting left out (undefined) takes the default; any other value, null included, is checked below
+    const d = TRAIN_OPTION_DEFAULTS, or = <T>(v: T | undefined, dv: T): T => (v === undefined ? dv : v);
     const opts: ResolvedTrainOptions = this.opts = {
-      ...options, epochs: options.epochs ?? d.epochs, batchSize: options.batchSize ?? d.batchSize, lr: options.lr ?? d.lr,
-      schedule: options.schedule ?? d.schedule, optimizer: options.optimizer ?? { ...d.optimizer },
+      ...options, epochs: or(options.epochs, d.epochs), batchSize: or(options.batchSize, d.batchSize), lr: or(options.lr, d.lr),
+      schedule: or(options.schedule, d.schedule), optimizer: or(options.optimizer, { ...d.optimizer }),
     };
     check(rng instanceof Rng, 'a Trainer needs an Rng (the data order), e.g. new Rng(1)');
     checkInt(opts.epochs, 'epochs', 1);

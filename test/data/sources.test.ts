@@ -160,7 +160,7 @@ test('prepareData(csv): seeded test hold-out, normalization from the training sp
     writeFileSync(join(dir, 'far.csv'), 'u,v,label\n1,0.001,a\n1,3e38,b\n');
     rejects(() => prepareData({ dataset: 'csv', csv: join(dir, 'narrow.csv'), testCsv: join(dir, 'far.csv') }, new Rng(1)),
       /far\.csv's example 2, feature 2 \('v'\), is Infinity once standardized by the training split's mean and standard deviation/);
-    rejects(() => prepareData({ dataset: 'csv' }, new Rng(1)), /the csv dataset needs a training file \(pass its path as csv\)/);
+    rejects(() => prepareData({ dataset: 'csv' }, new Rng(1)), /the csv dataset needs a training file \(set csv to the file's path, e\.g\. \{ dataset: 'csv', csv: 'train\.csv' \}\)/);
     rejects(() => prepareData({ dataset: 'memorization', validation: 5 }, new Rng(1)), /the memorization task has no validation split \(leave validation out, or 0\)/);
     writeFileSync(join(dir, 'sorted.csv'), 'u,v,label\n' + ['a', 'b'].flatMap((l) => Array.from({ length: 30 }, (_, i) => `${i},${i % 7},${l}`)).join('\n'));
     rejects(() => prepareData({ dataset: 'csv', csv: join(dir, 'sorted.csv'), limit: 20 }, new Rng(1)),

@@ -30,6 +30,7 @@ for (const { be, label, use } of kernelVariants()) {
       const e = jsBackend.softmaxCrossEntropy(logits, rows, cols, labels, dr);
       const r = be.softmaxCrossEntropy(logits, rows, cols, labels, dn);
       assert.ok(Number.isFinite(e.loss), `${what}: js's loss is finite (${e.loss})`);
+      if (what.startsWith('all equal')) assert.equal(e.correct, 1, 'a tie: the first class is the prediction (row 0 right, row 1 not)');
       assert.equal(r.correct, e.correct, `${what}: correct count`);
       assertClose([r.loss], [e.loss], { rtol: 1e-6, atol: 1e-7 }, `${what}: loss`);
       assertClose(dn, dr, { rtol: 1e-5, atol: 1e-7 }, `${what}: dlogits`);
@@ -63,6 +64,7 @@ for (const { be, label, use } of kernelVariants()) {
           assertBitEqual(got[key], key === 'w' ? w : key === 'g' ? g : key === 'm' ? m : v, `${what}: ${key} unchanged`);
         }
         assert.deepEqual([...got.steps], [...ref.steps], `${what}: steps`);
+        assert.deepEqual([...got.steps], slots.length ? [3, 1, 5, 2] : [2, 0, 5, 1], `${what}: each listed slot counts a step`);
       }
     }
   });

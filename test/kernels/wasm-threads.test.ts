@@ -17,6 +17,7 @@ import { DEFAULT_WASM_THREADS_URL, loadWasmBackend, nodeThreadHost } from '../..
 import { ARGS, CONTROL_BYTES, Team, workerSource, type ThreadHost } from '../../src/kernels/wasm/threads.js';
 import { registerBackend, setBackend } from '../../src/kernels/backend.js';
 import { TreegateError } from '../../src/core/errors.js';
+import { Routing } from '../../src/kernels/routing.js';
 import { assertBitEqual, randomArray, Rng, route, trainSmallModel, wasmTreeShapes } from '../helpers.js';
 
 const module = compileWasmSync(new Uint8Array(readFileSync(DEFAULT_WASM_THREADS_URL)));
@@ -92,11 +93,24 @@ test('wasm threads: where a browser refuses a 4 GiB shared memory, a smaller one
   const K = 70 * 2 ** 20, a = new Float32Array(K), c = new Float32Array(1);
   assert.throws(() => tiny.gemmNT(1, 1, K, a, 0, a, 0, c, 0, false),
     /a call needs \d+ bytes of linear memory, more than the 256 MiB its memory may hold \(this browser refused more\)/);
+  // resident copies of packed tables stop short of the calls' reserve: 56 leaves of 4 MiB would fill the 256 MiB, and
+  // the call's 32 MiB of rows would not fit; they are copied per call instead, and give the same bits
+  const s = 1024, m = 1024, leaves = 56, N = 4096, rt = new Routing();
+  rt.leaf = Int32Array.from({ length: N }, (_, i) => i % leaves);
+  rt.sort(N, 6, true);
+  const rng = new Rng(5103), w = randomArray(rng, leaves * m * s, 0.01), bias = randomArray(rng, leaves * m), xs = randomArray(rng, N * s);
+  const [copied, packed] = [false, true].map((p) => {
+    const y = new Float32Array(N * m);
+    tiny.groupedForward(rt, xs, s, w, bias, m, y, p);
+    return y;
+  });
+  assertBitEqual(packed, copied, 'packed tables in a 256 MiB memory');
+  assert.ok(tiny.info().memoryBytes <= 2 ** 28);
   // refused at every size: an isolated page is told to load the one-thread module; a page not isolated, why
   browserAllowing(0);
   assert.throws(() => createWasmBackend(module), (e: Error) => e instanceof TreegateError &&
     /needs a shared memory, and this browser or device refuses one of 4 GiB down to 256 MiB \(Out of memory\)/.test(e.message) &&
-    /load treegate\.wasm \(one thread; its memory grows as needed\)/.test((e as TreegateError).hint ?? ''));
+    /load treegate\.wasm on this device \(one thread, no shared memory/.test((e as TreegateError).hint ?? ''));
   g.crossOriginIsolated = false;
   assert.throws(() => createWasmBackend(module), (e: Error) => e instanceof TreegateError &&
     /needs a shared memory, which a page that is not cross-origin isolated cannot make/.test(e.message) &&

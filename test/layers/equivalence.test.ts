@@ -352,6 +352,10 @@ for (const backendName of registerAvailableBackends()) {
       const out = tree.forward(x, 'train').data.slice();
       return [out, tree.backward(dy, true)!.data.slice()];
     }).reduce<Float32Array[][]>((acc, [a, b]) => (acc[0].push(a), acc[1].push(b), acc), [[], []]);
+    // the cap engaged: path sums, on at most MAX_COLLAPSED of the far more nodes that have a row
+    assert.deepEqual(perNode.collapsedNodes(), [0]);
+    const [collapsed] = summed.collapsedNodes();
+    assert.ok(collapsed > 0 && collapsed <= MAX_COLLAPSED, `collapsed ${collapsed} nodes`);
     assertClose(y[1], y[0], near(y[0]), 'y');
     assertClose(dx[1], dx[0], near(dx[0]), 'dx');
     assertClose(summed.weight[0].grad, perNode.weight[0].grad, near(perNode.weight[0].grad), 'dU');

@@ -90,8 +90,10 @@ testOnEveryBackend('Activation: relu and tanh input gradients', () => {
 
 type Batch = 'random' | 'one leaf' | 'empty leaves';
 
-/** A layer and a batch whose gating values are all ≥ 0.1 from 0, with the wanted leaf pattern. */
-/** A tree layer and a batch; nodeInit 'small' (the default here) and random biases, or as `init` leaves them with 'zero'. */
+/**
+ * A tree layer and a batch whose gating values are all ≥ 0.1 from 0, with the wanted leaf pattern; nodeInit 'small'
+ * (the default here) and random biases, or with 'zero' the weights and biases as `init` leaves them.
+ */
 function treeCase(rng: Rng, k: number, B: number, s: number, gating: 'units' | 'projection', batch: Batch,
   nodeInit: 'small' | 'zero' = 'small'): { layer: TreeGated; x: Matrix } {
   const m = 4;
@@ -178,8 +180,9 @@ testOnEveryBackend('TreeGated as a model starts (nodeInit \'zero\', the default:
     for (let k = 1; k <= 3; k++) {
       for (const gating of ['units', 'projection'] as const) {
         const { layer, x } = treeCase(rng, k, 2, 4, gating, 'random', 'zero');
-        const below = layer.weight[0].data.subarray(layer.weight[0].data.length / nodeCount(k));
-        assert.ok(below.every((w) => w === 0), 'test bug: the nodes below the root are not zero');
+        for (const w of layer.weight) {
+          assert.ok(w.data.subarray(w.data.length / nodeCount(k)).every((v) => v === 0), 'test bug: the nodes below the root are not zero');
+        }
         layer.collapseRows = collapseRows;
         gradcheckLayer(layer, x, rng, `tree nodeInit zero k=${k} ${gating} collapseRows=${collapseRows}`, {
           signature: leafSignature(layer, x),

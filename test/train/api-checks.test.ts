@@ -99,6 +99,10 @@ test('Trainer checks the training and validation sets when built, and names a no
   assert.equal(TRAIN_OPTION_DEFAULTS.optimizer.kind, 'adam', 'a Trainer\'s options are its own copy');
   rejects(() => new Trainer(m, train, null, { ...OPTS, schedule: 'linear' as 'cosine' }, new Rng(1)), /unknown learning-rate schedule "linear".*constant' or 'cosine/s);
   rejects(() => new Trainer(m, train, null, { ...OPTS, optimizer: 'adam' as unknown as OptimizerConfig }, new Rng(1)), /the optimizer must be an object, got "adam"/);
+  // null is a value, not a setting left out: named
+  rejects(() => new Trainer(m, train, null, { ...OPTS, optimizer: null as unknown as OptimizerConfig }, new Rng(1)), /the optimizer must be an object, got null/);
+  rejects(() => new Trainer(m, train, null, { ...OPTS, epochs: null as unknown as number }, new Rng(1)), /epochs must be an integer in \[1, ∞\], got null/);
+  assert.ok(Object.isFrozen(TRAIN_OPTION_DEFAULTS) && Object.isFrozen(TRAIN_OPTION_DEFAULTS.optimizer), 'the defaults cannot be changed');
   const t = new Trainer(m, train, val, { ...OPTS, beforeStep: (step, xb) => { if (step === 2) xb[D + 5] = NaN; } }, new Rng(1));
   t.step();
   assert.throws(() => t.step(), (e: unknown) => e instanceof NonFiniteError &&

@@ -154,7 +154,7 @@ const MAX_BYTES = 65536 * PAGE; // wasm32: 4 GiB
  * 70621); a smaller maximum still runs every model whose arrays and calls fit in it.
  */
 const SHARED_MAXIMA = [65536, 32768, 16384, 8192, 4096];
-/** Bytes of wasm32's 4 GiB that floats() leaves to the calls' arenas, whatever residentBytes says. */
+/** Bytes of the memory that resident arrays and tables leave to the calls' arenas, whatever residentBytes says (a quarter of a smaller memory). */
 const ARENA_RESERVE = 512 * 1024 * 1024;
 /** A product is split between threads only into parts of at least this much work (ns at one thread's rates). */
 const PART_NS = 20000;
@@ -184,7 +184,7 @@ const PATH_SCRATCH = 524288;
 const PATH_BLOCK = 131072;
 
 /** Bytes as MiB or GiB, for messages. */
-function mib(bytes: number): string {
+export function mib(bytes: number): string {
   return bytes >= 2 ** 30 ? `${bytes / 2 ** 30} GiB` : `${bytes / 2 ** 20} MiB`;
 }
 
@@ -284,7 +284,8 @@ class Arena {
 export interface WasmOptions {
   /**
    * Bytes of the module's memory that resident arrays may hold (default 3.5 GiB: all of wasm32's 4 but what the
-   * calls keep for their operands; 0: none, every call copies its arrays in and out). With a shared memory
+   * calls keep for their operands, and less where a browser gave a smaller shared memory: info().memoryLimit; 0: none,
+   * every call copies its arrays in and out). With a shared memory
    * (treegate-threads.wasm), the arrays the backend's floats() makes there (the parameters and optimizer state of
    * models made while it is selected, their collapsed inference tables) are read and written in place; past this
    * bound floats() gives ordinary arrays. What is left holds copies of other inference tables (made on another
@@ -379,7 +380,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
         ? `treegate wasm backend: this module (treegate-threads.wasm) needs a shared memory, and this browser or device refuses one of 4 GiB down to ${last} (${refused!.message})`
         : `treegate wasm backend: this module (treegate-threads.wasm) needs a shared memory, which a page that is not cross-origin isolated cannot make (${refused!.message})`,
       isolated
-        ? 'load treegate.wasm (one thread; its memory grows as needed) on this device'
+        ? 'load treegate.wasm on this device (one thread, no shared memory: its memory grows as far as the device allows)'
         : 'serve the page cross-origin isolated (Cross-Origin-Opener-Policy: same-origin, Cross-Origin-Embedder-Policy: require-corp), or load treegate.wasm (one thread)');
     }
   }
@@ -544,7 +545,10 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
   const inPlace = (a: Float32Array): boolean => buffers.has(a.buffer);
   /** The byte address of a[i] for an array in place. */
   const addr = (a: Float32Array, i: number): number => a.byteOffset + 4 * i;
-  /** Where the heap may reach: residentBytes above its base, and ARENA_RESERVE (a quarter of a smaller memory) below its end for the calls. */
+  /**
+   * Where the heap and the resident slab may reach: residentBytes above its base, and ARENA_RESERVE (a quarter of a
+   * memory smaller than wasm32's) below its end for the calls' operands.
+   */
   const heapLimit = Math.min(A.heap + residentBytes, maxBytes - Math.min(ARENA_RESERVE, maxBytes / 4));
   /**
    * The backend's floats: n zeros in the module's memory, within residentBytes (with the slab's tables) and where
@@ -613,9 +617,9 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
         if (!r.at[rt.node[g]]) need++;
       }
       if (need === 0) return r.at;
-      if (heap.top - A.heap + 4 * all * size > residentBytes) return null; // never fits: copy per call, evicting nothing
+      if (heap.top + 4 * all * size > heapLimit) return null; // never fits: copy per call, evicting nothing
       const bytes = 4 * need * size;
-      if (slabTop - A.heap + bytes <= residentBytes) {
+      if (slabTop + bytes <= heapLimit) {
         A.rebase(slabTop + bytes);
         try {
           A.commit();
