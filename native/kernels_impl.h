@@ -290,6 +290,20 @@ struct PackBuf {
 };
 thread_local PackBuf packBufA, packBufB;
 
+// Prefetch hints. The few-row kernels, which read a node's weights from memory once (dotTile, bcastTile,
+// streamStep, directRows), prefetch the weights ahead into L2 (the T1 hint), not into L1. Forty-sixth session, on
+// a Zen 4 (AMD EPYC family 25 model 17, the processor of issue 3), against c89b216, which prefetched into L1:
+// `bash bench/kernel-ab/run.sh c89b216 <this commit> NT|NN memory|cache 1 2 3 4 6 8 12 16 20` (both orders,
+// geometric mean): NT from memory 1.49–1.66× at 3–8 rows, 1.09× at 12–16, 1.00–1.01× at 1–2 and 20 (one read
+// stream, no prefetch: streamRowsOf); NN from memory 1.15× at one row, 1.41–2.09× at 2–8, 1.08–1.22× at 12–20;
+// from cache both 0.97–1.05×. Through the addon (`bash bench/addon-ab/run.sh c89b216 <this commit>
+// forward,backward-input,infer 3,4,5,6,7,8,9,10`): forward 1.06–1.18× at k = 5–10, input gradient 1.09–1.22×
+// at k = 6–10, 0.99–1.08× below; collapsed inference (packedRows, unchanged) 0.97–1.04×. On that VM the L1
+// prefetches of four to eight streams side by side left reads and arithmetic serial (a 4–8-row node from
+// memory took about the sum of its cache time and its read time). On the Zen 5 of sessions 23–41, L2 instead of
+// L1 measured 0.82–1.07× in variants of these kernels (benchmark-history.md); not remeasured there since.
+// panelRows keeps L1 prefetches (L2: 0.88–1.00× at 24–128 rows on the Zen 4), packedRows' tiles L2.
+
 // Rows of floats at `p`, `stride` apart, that all start on a cache line (16 floats); and the stride of an aligned
 // copy of rows of n floats.
 inline bool onLines(const float* p, int64_t stride) { return reinterpret_cast<uintptr_t>(p) % 64 == 0 && stride % 16 == 0; }
@@ -313,7 +327,7 @@ inline void linedRows(const float*& a, int64_t& ars, int64_t M, int64_t rows, in
 // for a single row, whose four chains alone could not hide the multiply-add latency, and for AVX2's tiles of two
 // rows, dotRowsOf), summed across lanes at
 // once by hsums (whose sum of a vector does not depend on its slot). Column q of the next group is prefetched
-// where bit q of `pf` is set. With PART, only the first `rows` rows of C are written (a tile run over rows padded
+// (into L2: "Prefetch hints" above) where bit q of `pf` is set. With PART, only the first `rows` rows of C are written (a tile run over rows padded
 // past A's last one).
 constexpr int DC = W >= 4 ? W / 4 : 1;
 template <int DA, bool PART = false, int G = DC>
@@ -326,7 +340,7 @@ void dotTile(int64_t K, const float* a, int64_t ars, const float* const* b, cons
   for (int q = 0; q < G; q++) ahead[q] = pf >> q & 1 ? next + q * bcs : b[q];
   const int64_t KW = K - K % W;
   for (int64_t p = 0; p < KW; p += W) {
-    for (int q = 0; q < G; q++) __builtin_prefetch(ahead[q] + p);
+    for (int q = 0; q < G; q++) __builtin_prefetch(ahead[q] + p, 0, 2);
     vf x[DA];
     for (int i = 0; i < DA; i++) x[i] = load(a + i * ars + p);
     for (int q = 0; q < G; q++) {
@@ -458,8 +472,8 @@ void dotRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, const
 // of C is transposed in registers and added to C. A tile is Q columns × V row blocks (Q·V = 16 accumulators):
 // V = 2 where two row blocks are left (10 loads per 16 multiply-adds), else V = 1. Column q of the tile is read
 // at g[q / 4] + (q % 4)·bcs: Q/4 bases and three index strides keep every address in a register. Columns
-// outside, row blocks inside: a group of W columns of B is read from memory once (prefetched one group ahead
-// by the first tile: W lines every W steps) and from cache after.
+// outside, row blocks inside: a group of W columns of B is read from memory once (prefetched into L2 one group
+// ahead by the first tile: W lines every W steps) and from cache after.
 template <int Q, int V>
 inline void bcastTile(int64_t K, const float* x, int64_t xstride, const float* bj, int64_t brs, int64_t bcs,
                       const float* next, int64_t nrs, int64_t ncs, float* c, int64_t crs, int64_t rows, int64_t cols,
@@ -472,8 +486,8 @@ inline void bcastTile(int64_t K, const float* x, int64_t xstride, const float* b
   const int64_t t1 = bcs, t2 = 2 * bcs, t3 = 3 * bcs;
   for (int64_t p0 = 0; p0 < K; p0 += W) {
     if (next) {  // the W lines the next group reads in these W steps: one per column (NT) or per step (NN)
-      if (nrs == 1) for (int q = 0; q < W; q++) __builtin_prefetch(next + q * ncs + p0);
-      else for (int u = 0; u < W; u++) __builtin_prefetch(next + (p0 + u) * nrs);
+      if (nrs == 1) for (int q = 0; q < W; q++) __builtin_prefetch(next + q * ncs + p0, 0, 2);
+      else for (int u = 0; u < W; u++) __builtin_prefetch(next + (p0 + u) * nrs, 0, 2);
     }
     const int64_t n = std::min<int64_t>(K - p0, W);
     for (int64_t p = 0; p < n; p++) {
@@ -660,8 +674,8 @@ void packedRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, co
 
 // B rows contiguous (bcs = 1, the NN and TN forms): the micro-kernel reads A and B in place, KB rows of B at a
 // time (contiguous in memory) strip by strip of NR columns, adding into C, which stays in L1. Each strip
-// prefetches its part of the next KB rows. A column tail narrower than NR is copied zero-padded first, so
-// that no load runs past B. A C that does not start on a cache line (Node's Float32Arrays mostly start 16 bytes
+// prefetches its part of the next KB rows (into L2: "Prefetch hints" above). A column tail narrower than NR is
+// copied zero-padded first, so that no load runs past B. A C that does not start on a cache line (Node's Float32Arrays mostly start 16 bytes
 // past one) is computed in an aligned copy, since its rows are loaded and stored every KB steps: from memory
 // 1.14× faster at 16 rows and 1.21× at 20 (0.98–1.06× at 1–12), from cache 1.02–1.20× at 1–16 (`bash
 // bench/kernel-ab/run.sh d66bbed <this commit> NN …`, both orders).
@@ -671,8 +685,8 @@ constexpr int64_t KB = 16;
 constexpr int64_t STREAM_NN = W >= 8 ? 8 : 0;
 
 // P steps p … p + P − 1 of streamRowsNN for R rows: s_i (+)= Σ_q A(i, p + q)·B(p + q, ·), in order, from zero at the
-// block's first step (START); at its last (END) the sums go into C instead of s. Prefetches B 4·P rows ahead (past
-// B's end at the last rows: a prefetch does not fault).
+// block's first step (START); at its last (END) the sums go into C instead of s. Prefetches B 4·P rows ahead into
+// L2 (past B's end at the last rows: a prefetch does not fault).
 template <int R, int P, bool START, bool END>
 __attribute__((always_inline)) inline void streamStep(int64_t N, const float* a, int64_t ars, int64_t acs,
                                                       const float* bp, int64_t brs, float* s, int64_t ss, float* c,
@@ -683,7 +697,7 @@ __attribute__((always_inline)) inline void streamStep(int64_t N, const float* a,
   for (int64_t j = 0; j < N; j += W) {
     vf bv[P];
     for (int q = 0; q < P; q++) {
-      __builtin_prefetch(bp + (q + 4 * P) * brs + j);
+      __builtin_prefetch(bp + (q + 4 * P) * brs + j, 0, 2);
       bv[q] = load(bp + q * brs + j);
     }
     for (int i = 0; i < R; i++) {
@@ -776,10 +790,10 @@ void directRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, in
       const float* bj = cols < NR ? t + p0 * NR : b + p0 * brs + j;
       const int64_t bs = cols < NR ? NR : brs;
       if (cols == NR && p0 + 2 * KB <= K)
-        for (int64_t p = 0; p < KB; p++) { __builtin_prefetch(bj + (KB + p) * brs); __builtin_prefetch(bj + (KB + p) * brs + W); }
+        for (int64_t p = 0; p < KB; p++) { __builtin_prefetch(bj + (KB + p) * brs, 0, 2); __builtin_prefetch(bj + (KB + p) * brs + W, 0, 2); }
       if (M <= 3 && j + 2 * NR <= NF) {  // two full strips at once (microTwo)
         if (p0 + 2 * KB <= K)
-          for (int64_t p = 0; p < KB; p++) { __builtin_prefetch(bj + (KB + p) * brs + NR); __builtin_prefetch(bj + (KB + p) * brs + NR + W); }
+          for (int64_t p = 0; p < KB; p++) { __builtin_prefetch(bj + (KB + p) * brs + NR, 0, 2); __builtin_prefetch(bj + (KB + p) * brs + NR + W, 0, 2); }
         microTwoRows<true>(M, kb, ap, ars, acs, bj, bj + NR, brs, c + j, crs, !first);
         j += NR;
         continue;
