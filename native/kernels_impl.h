@@ -300,8 +300,9 @@ thread_local PackBuf packBufA, packBufB;
 // forward,backward-input,infer 3,4,5,6,7,8,9,10`): forward 1.06–1.18× at k = 5–10, input gradient 1.09–1.22×
 // at k = 6–10, 0.99–1.08× below; collapsed inference (packedRows, unchanged) 0.97–1.04×. On that VM the L1
 // prefetches of four to eight streams side by side left reads and arithmetic serial (a 4–8-row node from
-// memory took about the sum of its cache time and its read time). On the Zen 5 of sessions 23–41, L2 instead of
-// L1 measured 0.82–1.07× in variants of these kernels (benchmark-history.md); not remeasured there since.
+// memory took about the sum of its cache time and its read time). On the Zen 3 (eleventh to fifteenth sessions)
+// and the Zen 5 (thirty-fourth), L2 instead of L1 had measured 0.82–1.07× in variants of these kernels
+// (benchmark-history.md); not remeasured there since.
 // panelRows keeps L1 prefetches (L2: 0.88–1.00× at 24–128 rows on the Zen 4), packedRows' tiles L2.
 
 // Rows of floats at `p`, `stride` apart, that all start on a cache line (16 floats); and the stride of an aligned
