@@ -120,13 +120,17 @@ void packA(const float* a, int64_t ars, int64_t acs, int64_t i0, int64_t mc, int
   }
 }
 
+// A prefetch of the line at p into L2 only (the T1 hint; "Prefetch hints" below says where and why). A macro, not
+// an inline function: an extra function changed GCC's inlining and unrolling of the kernels that call it.
+#define PREFETCH_L2(p) __builtin_prefetch((p), 0, 2)
+
 // Lines to prefetch while a tile computes (the next group of B): every W steps p, the lines at
 // at + q·qs + p·ps for q < n, and the line after each where `two`.
 struct Ahead {
   const float* at = nullptr;
   int64_t qs = 0, ps = 0;
   int n = 0;
-  bool two = false;
+  bool two = false;  // (the line after each: into L1)
   bool l2 = false;  // into L2 only (the T1 hint) instead of L1
 };
 
@@ -144,7 +148,7 @@ __attribute__((always_inline)) inline void micro(int64_t kc, const float* a, int
     if (PF && ah.at && p % W == 0)
       for (int q = 0; q < ah.n; q++) {
         const float* l = ah.at + q * ah.qs + p * ah.ps;
-        if (ah.l2) __builtin_prefetch(l, 0, 2);
+        if (ah.l2) PREFETCH_L2(l);
         else __builtin_prefetch(l);
         if (ah.two) __builtin_prefetch(l + W);
       }
@@ -291,12 +295,12 @@ struct PackBuf {
 thread_local PackBuf packBufA, packBufB;
 
 // Prefetch hints. The few-row kernels, which read a node's weights from memory once (dotTile, bcastTile,
-// streamStep, directRows), prefetch the weights ahead into L2 (the T1 hint), not into L1. Forty-sixth session, on
+// streamStep, directRows), prefetch the weights ahead into L2 (PREFETCH_L2), not into L1. Forty-sixth session, on
 // a Zen 4 (AMD EPYC family 25 model 17, the processor of issue 3), against c89b216, which prefetched into L1:
-// `bash bench/kernel-ab/run.sh c89b216 <this commit> NT|NN memory|cache 1 2 3 4 6 8 12 16 20` (both orders,
+// `bash bench/kernel-ab/run.sh c89b216 5f16bc5 NT|NN memory|cache 1 2 3 4 6 8 12 16 20` (both orders,
 // geometric mean): NT from memory 1.49–1.66× at 3–8 rows, 1.09× at 12–16, 1.00–1.01× at 1–2 and 20 (one read
 // stream, no prefetch: streamRowsOf); NN from memory 1.15× at one row, 1.41–2.09× at 2–8, 1.08–1.22× at 12–20;
-// from cache both 0.97–1.05×. Through the addon (`bash bench/addon-ab/run.sh c89b216 <this commit>
+// from cache both 0.97–1.05×. Through the addon (`bash bench/addon-ab/run.sh c89b216 5f16bc5
 // forward,backward-input,infer 3,4,5,6,7,8,9,10`): forward 1.06–1.18× at k = 5–10, input gradient 1.09–1.22×
 // at k = 6–10, 0.99–1.08× below; collapsed inference (packedRows, unchanged) 0.97–1.04×. On that VM the L1
 // prefetches of four to eight streams side by side left reads and arithmetic serial (a 4–8-row node from
@@ -328,8 +332,8 @@ inline void linedRows(const float*& a, int64_t& ars, int64_t M, int64_t rows, in
 // for a single row, whose four chains alone could not hide the multiply-add latency, and for AVX2's tiles of two
 // rows, dotRowsOf), summed across lanes at
 // once by hsums (whose sum of a vector does not depend on its slot). Column q of the next group is prefetched
-// (into L2: "Prefetch hints" above) where bit q of `pf` is set. With PART, only the first `rows` rows of C are written (a tile run over rows padded
-// past A's last one).
+// (into L2: "Prefetch hints" above) where bit q of `pf` is set. With PART, only the first `rows` rows of C are
+// written (a tile run over rows padded past A's last one).
 constexpr int DC = W >= 4 ? W / 4 : 1;
 template <int DA, bool PART = false, int G = DC>
 void dotTile(int64_t K, const float* a, int64_t ars, const float* const* b, const float* next, unsigned pf, int64_t bcs,
@@ -341,7 +345,7 @@ void dotTile(int64_t K, const float* a, int64_t ars, const float* const* b, cons
   for (int q = 0; q < G; q++) ahead[q] = pf >> q & 1 ? next + q * bcs : b[q];
   const int64_t KW = K - K % W;
   for (int64_t p = 0; p < KW; p += W) {
-    for (int q = 0; q < G; q++) __builtin_prefetch(ahead[q] + p, 0, 2);
+    for (int q = 0; q < G; q++) PREFETCH_L2(ahead[q] + p);
     vf x[DA];
     for (int i = 0; i < DA; i++) x[i] = load(a + i * ars + p);
     for (int q = 0; q < G; q++) {
@@ -487,8 +491,8 @@ inline void bcastTile(int64_t K, const float* x, int64_t xstride, const float* b
   const int64_t t1 = bcs, t2 = 2 * bcs, t3 = 3 * bcs;
   for (int64_t p0 = 0; p0 < K; p0 += W) {
     if (next) {  // the W lines the next group reads in these W steps: one per column (NT) or per step (NN)
-      if (nrs == 1) for (int q = 0; q < W; q++) __builtin_prefetch(next + q * ncs + p0, 0, 2);
-      else for (int u = 0; u < W; u++) __builtin_prefetch(next + (p0 + u) * nrs, 0, 2);
+      if (nrs == 1) for (int q = 0; q < W; q++) PREFETCH_L2(next + q * ncs + p0);
+      else for (int u = 0; u < W; u++) PREFETCH_L2(next + (p0 + u) * nrs);
     }
     const int64_t n = std::min<int64_t>(K - p0, W);
     for (int64_t p = 0; p < n; p++) {
@@ -676,8 +680,9 @@ void packedRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, co
 // B rows contiguous (bcs = 1, the NN and TN forms): the micro-kernel reads A and B in place, KB rows of B at a
 // time (contiguous in memory) strip by strip of NR columns, adding into C, which stays in L1. Each strip
 // prefetches its part of the next KB rows (into L2: "Prefetch hints" above). A column tail narrower than NR is
-// copied zero-padded first, so that no load runs past B. A C that does not start on a cache line (Node's Float32Arrays mostly start 16 bytes
-// past one) is computed in an aligned copy, since its rows are loaded and stored every KB steps: from memory
+// copied zero-padded first, so that no load runs past B. A C that does not start on a cache line (Node's
+// Float32Arrays mostly start 16 bytes past one) is computed in an aligned copy, since its rows are loaded and
+// stored every KB steps: from memory
 // 1.14× faster at 16 rows and 1.21× at 20 (0.98–1.06× at 1–12), from cache 1.02–1.20× at 1–16 (`bash
 // bench/kernel-ab/run.sh d66bbed <this commit> NN …`, both orders).
 constexpr int64_t KB = 16;
@@ -698,7 +703,7 @@ __attribute__((always_inline)) inline void streamStep(int64_t N, const float* a,
   for (int64_t j = 0; j < N; j += W) {
     vf bv[P];
     for (int q = 0; q < P; q++) {
-      __builtin_prefetch(bp + (q + 4 * P) * brs + j, 0, 2);
+      PREFETCH_L2(bp + (q + 4 * P) * brs + j);
       bv[q] = load(bp + q * brs + j);
     }
     for (int i = 0; i < R; i++) {
@@ -791,10 +796,10 @@ void directRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, in
       const float* bj = cols < NR ? t + p0 * NR : b + p0 * brs + j;
       const int64_t bs = cols < NR ? NR : brs;
       if (cols == NR && p0 + 2 * KB <= K)
-        for (int64_t p = 0; p < KB; p++) { __builtin_prefetch(bj + (KB + p) * brs, 0, 2); __builtin_prefetch(bj + (KB + p) * brs + W, 0, 2); }
+        for (int64_t p = 0; p < KB; p++) { PREFETCH_L2(bj + (KB + p) * brs); PREFETCH_L2(bj + (KB + p) * brs + W); }
       if (M <= 3 && j + 2 * NR <= NF) {  // two full strips at once (microTwo)
         if (p0 + 2 * KB <= K)
-          for (int64_t p = 0; p < KB; p++) { __builtin_prefetch(bj + (KB + p) * brs + NR, 0, 2); __builtin_prefetch(bj + (KB + p) * brs + NR + W, 0, 2); }
+          for (int64_t p = 0; p < KB; p++) { PREFETCH_L2(bj + (KB + p) * brs + NR); PREFETCH_L2(bj + (KB + p) * brs + NR + W); }
         microTwoRows<true>(M, kb, ap, ars, acs, bj, bj + NR, brs, c + j, crs, !first);
         j += NR;
         continue;
@@ -892,7 +897,7 @@ void addPathsCols(const float* w, int64_t size, const int32_t* node, const int32
 #endif
       // one prefetch per 64 bytes, counted from where the vector loop starts (the alignment of o moves that start)
       for (const int64_t v0 = i; i + W <= n; i += W) {
-        if (((i - v0) & 15) == 0) __builtin_prefetch(next + i, 0, 2);
+        if (((i - v0) & 15) == 0) PREFETCH_L2(next + i);
         const vf v = p ? load(p + i) + load(t + i) : load(t + i);
         if (sum) store(sum + i, v);
         if (!o) continue;
