@@ -10,7 +10,8 @@ trap 'rm -rf "$tmp"' EXIT
 
 # ab_build PRODUCT COMMAND PATH...: copies PATHs of each revision (of the working tree as it is where the revision
 # is ".") into $tmp/old and $tmp/new, runs COMMAND in each (this checkout's node_modules linked in), and checks that
-# it made PRODUCT there (else prints the build's output and exits).
+# it made PRODUCT there (else prints the build's output and exits). Revisions before the wasm modules moved to wasm/
+# made them in build/: a PRODUCT under wasm/ is taken from there too.
 ab_build() {
   local product=$1 command=$2 v rev
   shift 2
@@ -21,6 +22,9 @@ ab_build() {
     else git -C "$root" archive "$rev" "$@" | tar -x -C "$tmp/$v"; fi
     ln -s "$root/node_modules" "$tmp/$v/node_modules"
     (cd "$tmp/$v" && eval "$command") > "$tmp/$v.log" 2>&1 || true
+    if [[ $product = wasm/* && ! -f $tmp/$v/$product && -f $tmp/$v/build/${product#wasm/} ]]; then
+      mkdir -p "$tmp/$v/wasm" && cp "$tmp/$v/build/${product#wasm/}" "$tmp/$v/$product"
+    fi
     test -f "$tmp/$v/$product" || { cat "$tmp/$v.log" >&2; echo "build of $rev failed (its output above)" >&2; exit 1; }
   done
 }

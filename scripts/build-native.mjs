@@ -31,7 +31,6 @@ const candidates = [
 const gyp = candidates.find((p) => existsSync(p));
 if (!gyp) skip('node-gyp not found');
 
-// NOTE: configure + build, not rebuild: `rebuild` deletes build/, which also holds build/treegate.wasm.
 // Node's headers from this machine: where npm_config_nodedir says, beside node (nodejs.org's archives, nvm, the
 // node images) or under /usr (Debian's nodejs). node-gyp would download them without --nodedir; nothing is
 // downloaded at install, so without them the addon is not built.

@@ -1,6 +1,6 @@
-// Compiles the AssemblyScript kernels in assembly/ to build/treegate.wasm
+// Compiles the AssemblyScript kernels in assembly/ to wasm/treegate.wasm
 // (WebAssembly SIMD128, optimized, no managed runtime, its own memory) and to
-// build/treegate-threads.wasm (the same kernels on an imported shared memory,
+// wasm/treegate-threads.wasm (the same kernels on an imported shared memory,
 // which the Node loader gives to worker threads too). Deterministic: the same
 // sources and compiler version give the same bytes. Exits non-zero on failure.
 import { createHash } from 'node:crypto';
@@ -12,9 +12,9 @@ import { spawnSync } from 'node:child_process';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const entry = join(root, 'assembly', 'index.ts');
 const outputs = [
-  [join(root, 'build', 'treegate.wasm'), []],
+  [join(root, 'wasm', 'treegate.wasm'), []],
   // shared memory needs a declared maximum: wasm32's 4 GiB, as the plain module may grow to
-  [join(root, 'build', 'treegate-threads.wasm'), ['--enable', 'threads', '--importMemory', '--sharedMemory', '--maximumMemory', '65536']],
+  [join(root, 'wasm', 'treegate-threads.wasm'), ['--enable', 'threads', '--importMemory', '--sharedMemory', '--maximumMemory', '65536']],
 ];
 
 let ascMain;
@@ -28,7 +28,7 @@ if (!existsSync(ascMain)) {
   process.exit(1);
 }
 
-mkdirSync(join(root, 'build'), { recursive: true });
+mkdirSync(join(root, 'wasm'), { recursive: true });
 for (const [out, extra] of outputs) {
   const args = [
     entry,

@@ -8,7 +8,7 @@
  *
  * It installs the two bundlers, at the versions below, from the npm registry into a temporary folder (not into the
  * project), and the package is unpacked there as node_modules/treegate (its browser build imports no package), so
- * nothing else is installed. It needs dist/ and build/*.wasm (`npm ci` or `npm run build`). Not part of `npm test`:
+ * nothing else is installed. It needs dist/ and wasm/*.wasm (`npm ci` or `npm run build`). Not part of `npm test`:
  * it needs the registry and takes a minute or two. `--keep` leaves the folder for a look.
  */
 import { spawnSync } from 'node:child_process';
@@ -33,13 +33,13 @@ function run(cmd, args, cwd) {
 }
 const sha256 = (bytes) => createHash('sha256').update(bytes).digest('hex');
 
-for (const f of ['dist/browser.js', 'build/treegate.wasm', 'build/treegate-threads.wasm']) {
+for (const f of ['dist/browser.js', 'wasm/treegate.wasm', 'wasm/treegate-threads.wasm']) {
   if (!existsSync(join(ROOT, f))) {
     console.error(`check-bundlers: ${f} is missing: run npm ci (or npm run build) first`);
     process.exit(2);
   }
 }
-const modules = Object.fromEntries(['treegate.wasm', 'treegate-threads.wasm'].map((f) => [sha256(readFileSync(join(ROOT, 'build', f))), f]));
+const modules = Object.fromEntries(['treegate.wasm', 'treegate-threads.wasm'].map((f) => [sha256(readFileSync(join(ROOT, 'wasm', f))), f]));
 
 const dir = mkdtempSync(join(tmpdir(), 'treegate-bundlers-'));
 const failures = [];

@@ -11,7 +11,7 @@ import { workerSource, type ThreadHost } from './kernels/wasm/threads.js';
 export * from './portable.js';
 
 /**
- * Loads build/treegate.wasm (shipped as `treegate/treegate.wasm`; pass its URL, fetch(url) or its Response, or
+ * Loads wasm/treegate.wasm (shipped as `treegate/treegate.wasm`; pass its URL, fetch(url) or its Response, or
  * its bytes), registers the wasm backend and selects it: call it before making or loading a model. A backend an
  * earlier call made stops its web workers. With
  * `treegate/treegate-threads.wasm` (a shared memory) the arrays of models made while it is selected live in
@@ -47,7 +47,7 @@ export async function useWasm(source: Response | PromiseLike<Response> | ArrayBu
       response = await fetch(url);
     } catch (e) {
       throw new TreegateError(`useWasm(${url.href}): fetching the module failed (${(e as Error).message})`,
-        'check that the URL serves build/treegate.wasm or build/treegate-threads.wasm (the package\'s treegate/…)');
+        'check that the URL serves wasm/treegate.wasm or wasm/treegate-threads.wasm (the package\'s treegate/…)');
     }
     src = response;
   } else {

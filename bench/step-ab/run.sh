@@ -13,7 +13,7 @@ usage="usage: bash bench/step-ab/run.sh OLD_REV NEW_REV [wasm|native] [k list] [
 source "$(dirname "$0")/../ab-builds.sh"
 backend=${1:-wasm}; ks=${2:-2,4,6,8}; rounds=${3:-4}
 case $backend in
-  wasm) ab_build build/treegate-threads.wasm 'node scripts/build-wasm.mjs' src assembly scripts package.json tsconfig.json ;;
+  wasm) ab_build wasm/treegate-threads.wasm 'node scripts/build-wasm.mjs' src assembly scripts package.json tsconfig.json ;;
   native) ab_build build/Release/treegate_native.node 'node scripts/build-native.mjs' src native binding.gyp scripts package.json tsconfig.json ;;
   *) echo "$usage" >&2; exit 2 ;;
 esac

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A/B of the wasm kernels at two git revisions on the tree layer (see ab.ts):
 #   bash bench/wasm-ab/run.sh OLD_REV NEW_REV [forms] [k list]
-# builds both revisions' build/treegate-threads.wasm in a temporary directory (the AssemblyScript compiler of
+# builds both revisions' wasm/treegate-threads.wasm in a temporary directory (the AssemblyScript compiler of
 # this checkout's node_modules), then runs ab.ts from the working tree. NEW_REV may be "." for the working
 # tree's assembly/ as it is. Runs ab.ts twice, the old build loaded first and then the new (the module loaded
 # second can run faster whatever it is), and ends with the geometric mean of the two runs' ratios. The working
@@ -10,10 +10,10 @@
 set -euo pipefail
 usage="usage: bash bench/wasm-ab/run.sh OLD_REV NEW_REV [forms] [k list]   (NEW_REV may be . for the working tree)"
 source "$(dirname "$0")/../ab-builds.sh"
-ab_build build/treegate-threads.wasm 'node scripts/build-wasm.mjs' assembly scripts/build-wasm.mjs
+ab_build wasm/treegate-threads.wasm 'node scripts/build-wasm.mjs' assembly scripts/build-wasm.mjs
 cd "$root"
 for load in old-first new-first; do
-  LOAD=$load AB_JSON="$tmp/rows.jsonl" node --import tsx bench/wasm-ab/ab.ts "$tmp/old/build/treegate-threads.wasm" "$tmp/new/build/treegate-threads.wasm" "$@"
+  LOAD=$load AB_JSON="$tmp/rows.jsonl" node --import tsx bench/wasm-ab/ab.ts "$tmp/old/wasm/treegate-threads.wasm" "$tmp/new/wasm/treegate-threads.wasm" "$@"
   echo
 done
 node -e '

@@ -25,7 +25,7 @@ export async function buildExample(out = join(HERE, 'dist')) {
   });
   copyFileSync(join(HERE, 'index.html'), join(out, 'index.html'));
   // the threads module for a cross-origin isolated page, the one-thread module for any other
-  for (const f of FILES.slice(2)) copyFileSync(join(ROOT, 'build', f), join(out, f));
+  for (const f of FILES.slice(2)) copyFileSync(join(ROOT, 'wasm', f), join(out, f));
   return out;
 }
 
@@ -86,7 +86,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     console.log(`treegate browser example: http://127.0.0.1:${server.address().port}/ (Ctrl-C stops)`);
   } catch (e) {
     console.error(`example:browser: ${e.code === 'EADDRINUSE' ? `port ${port} is in use; pass --port N` : e.message}`);
-    if (e.code !== 'EADDRINUSE') console.error('example:browser: `npm ci` installs esbuild and builds what the example needs (dist/, build/*.wasm); after editing src/, `npm run build`');
+    if (e.code !== 'EADDRINUSE') console.error('example:browser: `npm ci` installs esbuild and builds what the example needs (dist/, wasm/*.wasm); after editing src/, `npm run build`');
     process.exit(1);
   }
 }

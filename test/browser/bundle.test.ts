@@ -153,7 +153,7 @@ before(async () => {
   writeFileSync(join(APP, 'threads.html'), '<!doctype html><html><body><script type="module" src="app-threads.js"></script></body></html>');
   writeFileSync(join(APP, 'main-strict.mjs'), `import * as tg from 'treegate';\n${STRICT}`);
   writeFileSync(join(APP, 'strict.html'), '<!doctype html><html><body><script type="module" src="app-strict.js"></script></body></html>');
-  const wasm = readFileSync(join(ROOT, 'build/treegate.wasm')), threadsWasm = readFileSync(join(ROOT, 'build/treegate-threads.wasm'));
+  const wasm = readFileSync(join(ROOT, 'wasm/treegate.wasm')), threadsWasm = readFileSync(join(ROOT, 'wasm/treegate-threads.wasm'));
   server = createServer((req, res) => {
     const files: Record<string, [string, () => Buffer]> = {
       '/': ['text/html', () => readFileSync(join(APP, 'index.html'))],
@@ -232,19 +232,19 @@ test('in Chromium the page loads the wasm backend from its URL, trains, saves an
   assert.ok(web.sameConfig, 'decodeModel(encodeModel(model)) has the same config');
   assert.equal(web.checkpointStep, 40);
   // a missing module names its URL and the fix; a wrong shape is a TreegateError with its message, as in Node
-  assert.match(web.errors.missing, new RegExp(`${base}/no-such-file\\.wasm failed \\(HTTP 404\\).*serve build/treegate\\.wasm`));
+  assert.match(web.errors.missing, new RegExp(`${base}/no-such-file\\.wasm failed \\(HTTP 404\\).*serve wasm/treegate\\.wasm`));
   assert.match(web.errors.shape, /^TreegateError: .*9/);
   // the same scenario in Node on the package's browser build, the module's bytes in place of its URL
   const tg = await import(pathToFileURL(join(ROOT, 'dist/browser.js')).href);
   const { scenario } = await import(pathToFileURL(join(APP, 'scenario.mjs')).href);
-  const node: Result = await scenario(tg, new Uint8Array(readFileSync(join(ROOT, 'build/treegate.wasm'))));
+  const node: Result = await scenario(tg, new Uint8Array(readFileSync(join(ROOT, 'wasm/treegate.wasm'))));
   assert.equal(node.backend, 'wasm');
   assert.equal(web.sha256, node.sha256, 'the same seed gives the same model bytes in the browser and in Node (wasm backend)');
   // in Node a relative URL has no page to resolve against, and fetch reads no file: URLs: both say what to pass instead
   assert.match(node.errors.missing, /not a URL \(a relative one needs a page to resolve it against\).*absolute URL/);
-  await assert.rejects(tg.useWasm(pathToFileURL(join(ROOT, 'build/treegate.wasm'))), /fetch cannot read a file: URL.*module's bytes/);
+  await assert.rejects(tg.useWasm(pathToFileURL(join(ROOT, 'wasm/treegate.wasm'))), /fetch cannot read a file: URL.*module's bytes/);
   // useWasm's options reach the backend: an impossible residentBytes is refused, 0 loads
-  const bytes = new Uint8Array(readFileSync(join(ROOT, 'build/treegate.wasm')));
+  const bytes = new Uint8Array(readFileSync(join(ROOT, 'wasm/treegate.wasm')));
   await assert.rejects(tg.useWasm(bytes, { residentBytes: -1 }), /residentBytes must be a number of bytes ≥ 0/);
   assert.equal((await tg.useWasm(bytes, { residentBytes: 0 })).name, 'wasm');
 });
@@ -288,7 +288,7 @@ test('in a cross-origin isolated page treegate-threads.wasm runs on web workers:
     // the same model bytes as on one thread (Node, the package's browser build, the plain module)
     const tg = await import(pathToFileURL(join(ROOT, 'dist/browser.js')).href);
     const { scenario } = await import(pathToFileURL(join(APP, 'scenario.mjs')).href);
-    const node = await scenario(tg, new Uint8Array(readFileSync(join(ROOT, 'build/treegate.wasm'))));
+    const node = await scenario(tg, new Uint8Array(readFileSync(join(ROOT, 'wasm/treegate.wasm'))));
     assert.equal(isolated.sha256, node.sha256);
     // not isolated: Chromium still makes the shared memory, but no worker can have it: one thread, the same bytes
     const plain = await run('/plain/');
@@ -344,7 +344,7 @@ test('useWasm in Node, asked for threads, says that web workers are for pages an
   const warnings: string[] = [], warn = console.warn;
   console.warn = (...a: unknown[]) => { warnings.push(a.join(' ')); };
   try {
-    const b = await tg.useWasm(new Uint8Array(readFileSync(join(ROOT, 'build/treegate-threads.wasm'))), { threads: 2 });
+    const b = await tg.useWasm(new Uint8Array(readFileSync(join(ROOT, 'wasm/treegate-threads.wasm'))), { threads: 2 });
     assert.equal(b.info().threads, 1);
     b.close();
   } finally {

@@ -1,5 +1,5 @@
 /**
- * The `wasm` backend on worker threads (build/treegate-threads.wasm, a shared memory; src/kernels/wasm/threads.ts):
+ * The `wasm` backend on worker threads (wasm/treegate-threads.wasm, a shared memory; src/kernels/wasm/threads.ts):
  * every kernel gives the same bits on 1, 2, 3 and 4 threads over shapes that split (odd sizes, few rows, K past
  * the depth block, nodes of every depth sharing rows), a stress test of the handshake (thousands of jobs, thread
  * counts changing between them, pauses that let the workers fall asleep), a team whose workers never start (the
@@ -48,7 +48,7 @@ test('wasm threads: the loader takes the shared-memory module and every core; th
     assert.throws(() => wasm.setThreads(bad), /threads must be a whole number ≥ 1/);
   }
   // the plain module has its own memory: one thread, whatever the option says
-  const plain = loadWasmBackend(new Uint8Array(readFileSync(new URL('../../build/treegate.wasm', import.meta.url))), { threads: 4 });
+  const plain = loadWasmBackend(new Uint8Array(readFileSync(new URL('../../wasm/treegate.wasm', import.meta.url))), { threads: 4 });
   assert.deepEqual([plain.info().threads, plain.info().maxThreads], [1, 1]);
   assert.equal(plain.setThreads(2), 1);
 });

@@ -1,6 +1,6 @@
 /**
- * The `wasm` backend (assembly/ → build/treegate-threads.wasm, which loadWasmBackend loads in Node; the plain
- * build/treegate.wasm of pages that are not cross-origin isolated runs the product, grouped, weight-step and
+ * The `wasm` backend (assembly/ → wasm/treegate-threads.wasm, which loadWasmBackend loads in Node; the plain
+ * wasm/treegate.wasm of pages that are not cross-origin isolated runs the product, grouped, weight-step and
  * path-step tables through test/kernel-backends.ts) against the js reference, function by function, over shape tables chosen to
  * cross the kernel's blocking: the 4×8 micro-tile (sizes 1, 3, 4, 5, 7, 8, 9, …), the
  * few-rows path (M < 8), the KC = 512 depth blocks and MC = 128 row blocks;
@@ -11,7 +11,7 @@
  * same order as the reference are checked bit for bit. Finally a TreeGated
  * layer and a whole Model give the same results under setBackend('wasm').
  *
- * Needs build/treegate.wasm (npm run build, or node scripts/build-wasm.mjs).
+ * Needs wasm/treegate.wasm (npm run build, or node scripts/build-wasm.mjs).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -47,7 +47,7 @@ test('wasm: loadWasmBackend gives a complete backend named wasm; explicit bytes 
     if (key !== 'name' && key !== 'collapseRows') assert.equal(typeof wasm[key], 'function', `wasm backend lacks ${key}`);
   }
   assert.equal(wasm.collapseRows, 8);
-  const bytes = readFileSync(new URL('../../build/treegate.wasm', import.meta.url));
+  const bytes = readFileSync(new URL('../../wasm/treegate.wasm', import.meta.url));
   const fromBytes = loadWasmBackend(new Uint8Array(bytes));
   const fromAsync = await loadWasmBackendAsync(new Uint8Array(bytes));
   const fromBuffer = await loadWasmBackendAsync(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
@@ -313,7 +313,7 @@ test('wasm: routedForward matches js (a column block of wider x rows; y set and 
 
 test('wasm: packed (resident) tables: the forward matches js, follows packNodes after a change, and falls back when the slab is too small', () => {
   const rng = new Rng(2006);
-  const bytes = readFileSync(new URL('../../build/treegate.wasm', import.meta.url));
+  const bytes = readFileSync(new URL('../../wasm/treegate.wasm', import.meta.url));
   // a slab of 64 KB: the small cases stay resident (and evict each other), the large nodes are copied per call;
   // none: every node copied per call
   const small = createWasmBackend(compileWasmSync(new Uint8Array(bytes)), { residentBytes: 65536 });

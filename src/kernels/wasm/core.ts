@@ -59,7 +59,7 @@
  * development program alternating the two in one process, 2026-12-02); the same bits.
  */
 /*
- * Threads (threads.ts): build/treegate-threads.wasm runs the same kernels on a shared memory that worker threads
+ * Threads (threads.ts): wasm/treegate-threads.wasm runs the same kernels on a shared memory that worker threads
  * instantiate too (Node's worker_threads, or web workers in a cross-origin isolated page). A product's output columns are split between threads in multiples of 8 (each part a
  * gemm or rowsNT call of its own, with its own scratch), nodes that cover disjoint rows run in one job (many nodes of
  * few rows each whole on one thread), nodes of different depths (which add into the same rows) in order, and an
@@ -95,7 +95,7 @@ export function wasmApi(): WasmApi {
   return api;
 }
 
-/** Kernel exports of build/treegate.wasm (pointers are byte addresses, strides in elements). */
+/** Kernel exports of wasm/treegate.wasm (pointers are byte addresses, strides in elements). */
 interface Kernels {
   memory: WasmMemory;
   heapBase(): number;
@@ -295,7 +295,7 @@ export interface WasmOptions {
   residentBytes?: number;
   /**
    * Threads the kernels run on (default: the host's cores; in Node those the process may use, usableCores()). Only where the loader can start worker threads on a
-   * shared memory: Node (loadWasmBackend takes build/treegate-threads.wasm), or a cross-origin isolated page given
+   * shared memory: Node (loadWasmBackend takes wasm/treegate-threads.wasm), or a cross-origin isolated page given
    * treegate-threads.wasm (useWasm). Elsewhere the backend runs on one thread whatever this says. Any count gives the same results bit for bit: a product is split between threads
    * by its output columns, never along a sum.
    */
@@ -349,8 +349,8 @@ export type WasmBackend = Backend & {
 };
 
 /**
- * Instantiates the kernels of a compiled build/treegate.wasm module (its own memory: one thread) or
- * build/treegate-threads.wasm (a shared memory, given to the worker threads that `host` starts) and wraps them
+ * Instantiates the kernels of a compiled wasm/treegate.wasm module (its own memory: one thread) or
+ * wasm/treegate-threads.wasm (a shared memory, given to the worker threads that `host` starts) and wraps them
  * as a Backend named 'wasm'.
  */
 export function createWasmBackend(module: object, options: WasmOptions = {}, host: ThreadHost | null = null): WasmBackend {
@@ -1464,7 +1464,7 @@ function checkMagic(bytes: Uint8Array | ArrayBuffer, response: Response | null):
   throw new TreegateError(`treegate wasm backend: the module given${from} is not WebAssembly: ` +
     `${head.length === 0 ? 'it is empty' : `it starts with ${JSON.stringify(text)}, not "\\0asm"`}${type ? `, served as ${type}` : ''}` +
     `${html ? ' (an HTML page: a server answers so for a file it does not have)' : ''}`,
-  'serve build/treegate.wasm or build/treegate-threads.wasm (the package\'s treegate/treegate.wasm and treegate/treegate-threads.wasm) at that URL, ' +
+  'serve wasm/treegate.wasm or wasm/treegate-threads.wasm (the package\'s treegate/treegate.wasm and treegate/treegate-threads.wasm) at that URL, ' +
     "e.g. copied next to the page or in a bundler's public folder, or pass the module's bytes");
 }
 
@@ -1483,8 +1483,8 @@ function policyError(e: unknown): TreegateError | null {
 /** The error for bytes or a module that are not treegate's kernels: why, and which files are. */
 function notOurs(why: string): TreegateError {
   return new TreegateError(`treegate wasm backend: the module given is not treegate's kernels: ${why}`,
-    "pass the bytes (or a Response) of build/treegate.wasm or build/treegate-threads.wasm, the package's treegate/treegate.wasm " +
-    'and treegate/treegate-threads.wasm; a stale build of them: run npm run build');
+    "pass the bytes (or a Response) of wasm/treegate.wasm or wasm/treegate-threads.wasm, the package's treegate/treegate.wasm " +
+    'and treegate/treegate-threads.wasm (a stale build of them in treegate\'s repository: npm run build:wasm)');
 }
 
 /**
@@ -1501,7 +1501,7 @@ export async function loadWasmBackendAsync(source: Response | PromiseLike<Respon
       source = await source;
     } catch (e) {
       throw new TreegateError(`treegate wasm backend: fetching the module failed (${(e as Error).message})`,
-        "check that the URL serves build/treegate.wasm or build/treegate-threads.wasm (the package's treegate/…)");
+        "check that the URL serves wasm/treegate.wasm or wasm/treegate-threads.wasm (the package's treegate/…)");
     }
   }
   let bytes: ArrayBuffer | Uint8Array;
@@ -1515,13 +1515,13 @@ export async function loadWasmBackendAsync(source: Response | PromiseLike<Respon
       // the file asked for: the threads module, or the one-thread module
       const file = r.url && /treegate-threads\.wasm(\?|#|$)/.test(r.url) ? 'treegate-threads.wasm' : 'treegate.wasm';
       throw new TreegateError(`treegate wasm backend: fetching the module${r.url ? ` from ${r.url}` : ''} failed (HTTP ${r.status})`,
-        `serve build/${file} (the package's treegate/${file}) at that URL, or pass its bytes`);
+        `serve wasm/${file} (the package's treegate/${file}) at that URL, or pass its bytes`);
     }
     bytes = await r.arrayBuffer();
     checkMagic(bytes, r);
   } else {
     throw new TreegateError(`treegate wasm backend: expected the module as a Response, an ArrayBuffer or a Uint8Array, got ${shown(source)}`,
-      "pass fetch(url) of build/treegate.wasm, or its bytes");
+      "pass fetch(url) of wasm/treegate.wasm, or its bytes");
   }
   let module: object;
   try {

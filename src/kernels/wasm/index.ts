@@ -1,6 +1,6 @@
 /**
  * Loaders of the `wasm` backend (WebAssembly SIMD128 kernels from assembly/,
- * compiled to build/treegate.wasm and build/treegate-threads.wasm by `npm run build`).
+ * compiled to wasm/treegate.wasm and wasm/treegate-threads.wasm by `npm run build`).
  * Nothing is registered here: call registerBackend(loadWasmBackend()) to make it selectable.
  */
 import { Worker } from 'node:worker_threads';
@@ -12,10 +12,10 @@ import { workerSource, type ThreadHost } from './threads.js';
 
 export { createWasmBackend, loadWasmBackendAsync, type WasmBackend, type WasmOptions } from './core.js';
 
-/** Where the build puts the modules: the repo-root build/, from src/kernels/wasm/ and dist/kernels/wasm/ alike. */
-export const DEFAULT_WASM_URL: URL = new URL('../../../build/treegate.wasm', import.meta.url);
+/** Where the build puts the modules: the package root's wasm/, from src/kernels/wasm/ and dist/kernels/wasm/ alike. */
+export const DEFAULT_WASM_URL: URL = new URL('../../../wasm/treegate.wasm', import.meta.url);
 /** The same kernels on a shared memory, for worker threads. */
-export const DEFAULT_WASM_THREADS_URL: URL = new URL('../../../build/treegate-threads.wasm', import.meta.url);
+export const DEFAULT_WASM_THREADS_URL: URL = new URL('../../../wasm/treegate-threads.wasm', import.meta.url);
 
 /**
  * Node's worker threads for the wasm kernels: each runs threads.ts's worker program on the shared memory. They
@@ -34,8 +34,8 @@ export const nodeThreadHost: ThreadHost = {
 };
 
 /**
- * Builds the backend synchronously from the module's bytes, by default read from build/treegate-threads.wasm
- * (worker threads on a shared memory; build/treegate.wasm where that is missing). Throws a clear Error when
+ * Builds the backend synchronously from the module's bytes, by default read from wasm/treegate-threads.wasm
+ * (worker threads on a shared memory; wasm/treegate.wasm where that is missing). Throws a clear Error when
  * neither file is there.
  */
 export function loadWasmBackend(bytes?: Uint8Array | ArrayBuffer, options: WasmOptions = {}): WasmBackend {
@@ -47,7 +47,7 @@ export function loadWasmBackend(bytes?: Uint8Array | ArrayBuffer, options: WasmO
     const read = readFileBytes(DEFAULT_WASM_THREADS_URL) ?? readFileBytes(DEFAULT_WASM_URL);
     if (!read) {
       throw new TreegateError(`treegate wasm backend: ${DEFAULT_WASM_URL.pathname} is missing`,
-        'build it with npm run build (or node scripts/build-wasm.mjs), or pass the module bytes');
+        'where treegate is installed, install it again (npm install treegate); in its repository, npm run build:wasm; or pass the module bytes');
     }
     b = read;
   }

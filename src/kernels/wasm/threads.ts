@@ -1,6 +1,6 @@
 /**
  * Worker threads for the `wasm` backend: a team of threads running a job's kernel calls at once on a shared
- * WebAssembly memory (build/treegate-threads.wasm imports it). No Node-only imports here: the host that starts
+ * WebAssembly memory (wasm/treegate-threads.wasm imports it). No Node-only imports here: the host that starts
  * the workers is passed in (src/kernels/wasm/index.ts: node:worker_threads; src/browser.ts: web workers).
  *
  * A job is a list of kernel calls (its parts), each a row: the kernel's index, the argument that takes scratch

@@ -1,0 +1,62 @@
+/**
+ * What `npm pack` ships (package.json "files"): every export and the CLI are in the package, the wasm modules lie
+ * outside build/ (node-gyp's folder, which `node-gyp rebuild` or `clean` deletes), and every relative link in the
+ * shipped Markdown leads to a shipped file, but README's links to what stays in the repository (the benchmarks and
+ * their reports, which README says lead out of the package).
+ */
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** README's links that may lead out of the package: the repository's benchmarks and their reports. */
+const REPOSITORY_ONLY = [/^bench\//, /^docs\/benchmarks\.md$/, /^docs\/benchmark-history\.md$/];
+
+function packedFiles(): Set<string> {
+  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const [pack] = JSON.parse(out) as { files: { path: string }[] }[];
+  return new Set(pack!.files.map((f) => f.path));
+}
+
+const files = packedFiles();
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  exports: Record<string, string | Record<string, string | Record<string, string>>>; bin: Record<string, string>;
+};
+
+/** Every file path a conditional export (nested objects of conditions) names. */
+function exportTargets(e: unknown): string[] {
+  if (typeof e === 'string') return [e];
+  return Object.values(e as Record<string, unknown>).flatMap(exportTargets);
+}
+
+test('every export and the CLI are in the package', () => {
+  const targets = [...Object.values(pkg.exports).flatMap(exportTargets), ...Object.values(pkg.bin)];
+  for (const t of targets) assert.ok(files.has(normalize(t)), `${t} (package.json) is not in the package`);
+});
+
+test('the wasm modules are shipped outside build/, which node-gyp deletes', () => {
+  for (const m of ['wasm/treegate.wasm', 'wasm/treegate-threads.wasm']) assert.ok(files.has(m), `${m} is not in the package`);
+  assert.deepEqual([...files].filter((f) => f.startsWith('build/')), []);
+});
+
+test('relative links in the shipped Markdown lead to shipped files', () => {
+  const broken: string[] = [];
+  const docs = [...files].filter((f) => f.endsWith('.md'));
+  assert.ok(docs.includes('README.md') && docs.includes('docs/design.md'), `the shipped Markdown: ${docs.join(', ')}`);
+  for (const doc of docs) {
+    const text = readFileSync(join(ROOT, doc), 'utf8');
+    // [text](target) and [text](target#anchor), code spans and fenced blocks included: none of ours holds a link-like span
+    for (const m of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      const target = m[1]!.split('#')[0]!;
+      if (target === '' || /^[a-z]+:/i.test(target)) continue; // an anchor in the page, or an absolute URL
+      const path = normalize(join(dirname(doc), target)).replace(/\/$/, '');
+      if (doc === 'README.md' && REPOSITORY_ONLY.some((r) => r.test(path))) continue;
+      const shipped = files.has(path) || [...files].some((f) => f.startsWith(path + '/'));
+      if (!shipped) broken.push(`${doc}: ${m[1]}`);
+    }
+  }
+  assert.deepEqual(broken, [], 'links to files the package does not hold');
+});
