@@ -141,8 +141,18 @@ export function inspectCommand(): Command {
         if (!l.leafUsage) continue;
         // a mixture's experts, each example counted at each of its top-k
         const what = l.kind === 'moe' ? `expert usage over ${examples} test examples${l.topK! > 1 ? ` (each at its ${l.topK} experts)` : ''}` : `leaf usage over ${examples} test examples`;
-        l.leafUsage.forEach((u, j) => say(`layer ${l.layer}${l.kind === 'moe' ? '' : ` block ${j}`} ${what}: ${u.join(' ')}`));
+        l.leafUsage.forEach((u, j) => say(`layer ${l.layer}${l.kind === 'moe' ? '' : ` block ${j}`} ${what}: ${usageText(u)}`));
       }
       if (o.json) console.log(JSON.stringify({ modelPath: resolve(o.model), config: model.toConfig(), usageExamples: examples, ...summary }));
     }), 'model');
+}
+
+/** Counts per leaf as they are, up to 64 of them; a summary of more (a deep tree's thousands): --json has them all. */
+export function usageText(counts: number[]): string {
+  if (counts.length <= 64) return counts.join(' ');
+  const used = counts.filter((c) => c > 0).sort((a, b) => a - b);
+  const busiest = counts.map((c, leaf) => ({ c, leaf })).sort((a, b) => b.c - a.c || a.leaf - b.leaf).slice(0, 5).filter((x) => x.c > 0);
+  return `${used.length} of ${counts.length} leaves used (${(100 * used.length / counts.length).toFixed(1)}%)` +
+    (used.length === 0 ? '' : `; examples a used leaf: min ${used[0]}, median ${used[Math.floor((used.length - 1) / 2)]}, max ${used[used.length - 1]}` +
+      `; busiest: ${busiest.map((x) => `leaf ${x.leaf} (${x.c})`).join(', ')}`) + ' (--json lists every count)';
 }

@@ -144,9 +144,12 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
  * that is not an experiment's results stay (runs take hours).
  */
 function refuseToReplace(name: ExperimentName, out: string): void {
+  const fix = 'choose another --out, or move that folder away first';
+  // a training run's folder (treegate train --out): its report.html would be replaced, and the two runs' files mixed
+  const trainFile = ['metrics.jsonl', 'model.safetensors', 'result.json'].find((f) => existsSync(join(out, f)));
+  check(trainFile === undefined, `--out ${out} holds ${trainFile}, a training run's: an experiment there would mix its files with the run's (and replace its report.html)`, fix);
   const path = join(out, 'results.json');
   if (!existsSync(path)) return;
-  const fix = 'choose another --out, or move that folder away first';
   let r: ReturnType<typeof readExperimentResult>;
   try {
     r = readExperimentResult(path);

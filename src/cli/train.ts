@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, statfsSync, statSync, unlinkSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { totalmem } from 'node:os';
 import cliProgress from 'cli-progress';
@@ -8,7 +8,7 @@ import { check, TreegateError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { MEMORIZATION_DEFAULTS } from '../data/memorization.js';
 import { formatCsv } from '../data/csv.js';
-import { STDIN_PATH } from '../data/csv-file.js';
+import { isStreamPath, STDIN_PATH } from '../data/csv-file.js';
 import { DATASETS, dataInfo, datasetShape, prepareData, type DatasetName, type PreparedData } from '../data/prepare.js';
 import { checkWritableDir, checkWritableFile, fileSource, checkReplaceable, missingAncestor, removeEmptyFolders, sameFile, writeFilesAtomic, type FileContents } from '../io/atomic.js';
 import { encodeModelParts } from '../io/model-codec.js';
@@ -305,6 +305,24 @@ function checkMemory(config: ModelConfig, o: TrainCliOptions): void {
 }
 
 /**
+ * A run writes its model at the end (and its checkpoints on the way): one whose files cannot fit in the free space
+ * of --out's file system is refused before it trains, not after. Counted: the model file (4 bytes a parameter),
+ * and with checkpoints (--checkpoint-every, or a resumed run, which ends with one) those kept plus the one being
+ * written (the weights and the optimizer's state each), less those already there. The metrics and headers are small.
+ */
+function checkDiskSpace(out: string, params: number, o: TrainCliOptions, checkpointing: boolean, existingCheckpoints: number): void {
+  const fs = statfsSync(out);
+  if (fs.blocks === 0) return; // a file system that does not say (some FUSE and network ones)
+  const free = fs.bavail * fs.bsize, model = 4 * params, checkpoint = model * (o.optimizer === 'adam' ? 3 : 2);
+  const newCheckpoints = checkpointing ? Math.max(1, o.keepCheckpoints + 1 - existingCheckpoints) : 0;
+  const need = model + newCheckpoints * checkpoint;
+  const mb = (b: number) => `${(b / 2 ** 20).toFixed(b < 2 ** 20 ? 2 : 1)} MiB`;
+  check(need <= free, `--out ${out} has ${mb(free)} free, and this run writes about ${mb(need)} there (the model ${mb(model)}` +
+    `${newCheckpoints > 0 ? `, ${counted(newCheckpoints, 'checkpoint')} of ${mb(checkpoint)}` : ''}): it would fail after training`,
+    `free space there, choose an --out on another disk${newCheckpoints > 1 ? ', lower --keep-checkpoints' : ''}, or make the model smaller (--depth, --hidden)`);
+}
+
+/**
  * A run replaces the model, metrics and result files in its --out folder only where they are a treegate run's (an
  * earlier run's, or a model saved through the API): `--out .` in a folder of someone's own result.json is an error.
  */
@@ -322,12 +340,22 @@ function checkRunFiles(out: string, modelPath: string, metricsPath: string, resu
     [metricsPath, 32, (head) => /^\{"type":"(step|epoch)"/.test(head)],
     [resultPath, 64 << 20, resultOurs],
   ];
+  check(!existsSync(join(out, 'results.json')), `--out ${out} holds results.json, an experiment's: a training run there would mix its files with the experiment's`,
+    'choose another --out');
   for (const [path, length, ours] of files) {
     checkReplaceable(path, length, ours, {
       problem: `--out ${out} holds ${basename(path)}, which is not a treegate run's: training would replace it`,
       fix: 'choose another --out, or move that file away first',
     });
   }
+}
+
+/**
+ * How to start over where a run's folder holds checkpoints: a new run there is refused (--checkpoint-every) or
+ * leaves --resume pointing at the old run, so it goes into another --out or follows the deletion of the checkpoints.
+ */
+function newRunIn(out: string): string {
+  return `start a new run (without --resume) with another --out, or delete ${join(out, 'checkpoints')} first to reuse ${out}`;
 }
 
 /** The newest usable checkpoint of the run in `dir` (--resume): loadNewestCheckpoint, its errors in train's words. */
@@ -342,16 +370,17 @@ function newestCheckpointOf(dir: string, log: (line: string) => void, validate: 
     return loadNewestCheckpoint(checkpoints, log, validate);
   } catch (e) {
     // every checkpoint was skipped, each with a warning
-    throw e instanceof TreegateError && e.hint === undefined ? new TreegateError(e.message, 'start the run again without --resume') : e;
+    throw e instanceof TreegateError && e.hint === undefined ? new TreegateError(e.message, newRunIn(dir)) : e;
   }
 }
 
 async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   const log = (s: string) => process.stderr.write(s + '\n');
   rejectIdleOptions(given, cmd);
-  // a run reads its files again when it resumes, and records their paths: standard input can do neither
+  // a run reads its files again when it resumes, and records their paths: standard input and pipes can do neither
   for (const [flag, input] of [['--csv', given.csv], ['--test-csv', given.testCsv]] as const) {
-    check(input !== STDIN_PATH, `${flag} - (standard input) is not read by train: a run reads its data again to resume, and records where it came from`,
+    check(input === undefined || !isStreamPath(input),
+      `${flag} ${input === STDIN_PATH ? '- (standard input)' : `${input} (a pipe)`} is not read by train: a run reads its data again to resume, and records where it came from`,
       `save the data to a file and name it with ${flag} FILE`);
   }
   // the kernels first (per process, resumed or not), said once the inputs are checked; a resumed run goes on with
@@ -392,8 +421,8 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   const testPath = o.dataset === 'csv' && !o.testCsv ? join(out, 'heldout-test.csv') : null;
   const checkpointDir = join(out, 'checkpoints');
   check(o.treeLayers.every((t) => t <= o.hidden.length + 1),
-    `--tree-layers ${o.treeLayers.join(',')} names a layer past the last one (${o.hidden.length + 1})`,
-    `with ${o.hidden.length} hidden layers, use indices 1..${o.hidden.length + 1}`);
+    `--tree-layers ${o.treeLayers.join(',')}${cmd.getOptionValueSource('treeLayers') === 'default' ? ' (the default)' : ''} names a layer past the last one (${o.hidden.length + 1})`,
+    `with ${counted(o.hidden.length, 'hidden layer')}, give --tree-layers indices in 1..${o.hidden.length + 1}, or none`);
   check(o.dataset === 'csv' || (!o.csv && !o.testCsv), `--csv and --test-csv need --dataset csv (got --dataset ${o.dataset})`);
   check(o.dataset !== 'csv' || o.csv !== undefined, '--dataset csv needs a training file', 'pass it with --csv FILE (comma-separated features, the class in the last column)');
   check(o.dataset !== 'memorization' || !o.validation, '--dataset memorization has no validation split (its test accuracy is the fraction of training labels fitted)', 'drop --validation');
@@ -444,7 +473,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   const earlierCheckpoints = resumed === null && listCheckpoints(checkpointDir).length > 0;
   if (o.checkpointEvery) {
     checkWritableDir(checkpointDir);
-    check(!earlierCheckpoints, `${checkpointDir} holds checkpoints of an earlier run`, `continue it with --resume ${out}, or choose another --out`);
+    check(!earlierCheckpoints, `${checkpointDir} holds checkpoints of an earlier run`, `continue it with --resume ${out}, choose another --out, or delete ${checkpointDir} to start over there`);
   } else if (earlierCheckpoints) {
     log(`treegate: warning: ${checkpointDir} holds an earlier run's checkpoints: --resume ${out} would continue that run, not this one`);
   }
@@ -458,7 +487,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   const savedHash = resumed?.run.extra.data; // none in checkpoints written before it was saved
   check(!resumed || typeof savedHash !== 'string' || savedHash === dataHash(),
     `the data differs from what the run in ${out} started with: a file it reads (${o.dataset === 'csv' ? '--csv, --test-csv' : 'the dataset'}) changed since`,
-    'resume on the same data, or start a new run (without --resume) to train on this');
+    `resume on the same data, or ${newRunIn(out)} to train on this`);
   kernels.announce();
   const initRng = rng.fork();
   const model = resumed ? resumed.model : inCliTerms(() => new Model({
@@ -466,9 +495,15 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     data: dataInfo(data),
   }, initRng));
   check(model.inputSize === data.inputSize, `the checkpoint's model takes ${model.inputSize} inputs, the data has ${data.inputSize}`);
+  checkDiskSpace(out, model.parameterCount(), o, o.checkpointEvery !== undefined || resumed !== null, listCheckpoints(checkpointDir).length);
   if (!resumed) {
     log(`treegate: training on ${counted(data.train.x.rows, `${o.dataset} example`)} (${data.validation.x.rows} held out), ` +
       `${formatCount(model.parameterCount())} parameters, seed ${o.seed}, ${be.name} backend (${threads} thread${threads > 1 ? 's' : ''})`);
+    // legal, but most likely a slip: said before the run rather than found from its result
+    if (o.batchSize > data.train.x.rows) {
+      log(`treegate: warning: --batch-size ${o.batchSize} is more than the ${data.train.x.rows} training examples: one step an epoch, on all of them`);
+    }
+    if (o.lr > 1) log(`treegate: warning: --lr ${o.lr} is far above the usual range (about 1e-4 to 0.1): the loss may well blow up`);
     const missing = missingClasses(data.train.y, data.numClasses, data.labels);
     if (missing.length > 0) {
       log(`treegate: warning: the training examples hold ${data.numClasses - missing.length} of the ${data.numClasses} classes ` +
@@ -606,7 +641,9 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
       log(lastCheckpoint ? `treegate: the last good checkpoint is ${lastCheckpoint}`
         : `treegate: no checkpoint of this run was written${!period ? ' (--checkpoint-every writes them)'
           : ` (the first was due ${'steps' in period ? `at step ${period.steps}` : `after ${period.minutes} min`})`}`);
-      log('treegate: train again with a lower --lr, or drop such steps with --on-nonfinite skip');
+      // --resume would take the same step again (resumed runs are bit for bit the same): the fix is a new run
+      log(`treegate: train again with a lower --lr, or drop such steps with --on-nonfinite skip${listCheckpoints(checkpointDir).length > 0
+        ? `: ${newRunIn(out)}` : ''}`);
       process.exit(NONFINITE_EXIT);
     }
     throw e;

@@ -1,4 +1,4 @@
-import { readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { osReason, TreegateError } from '../core/errors.js';
 import { parseCsv, type CsvData, type CsvOptions } from './csv.js';
 
@@ -14,12 +14,30 @@ export function csvSource(path: string, absolute: (p: string) => string = (p) =>
   return path === STDIN_PATH ? STDIN_NAME : absolute(path);
 }
 
-/** Reads a CSV file of numeric features plus a label column (see parseCsv); `-` reads standard input to its end. */
+/**
+ * Whether `path` is read as a stream, once, to its end: standard input (`-`), a named pipe, or a pipe of the shell's
+ * (`<(command)`, /dev/fd/N), as opposed to a file that can be read again. False where it cannot be examined.
+ */
+export function isStreamPath(path: string): boolean {
+  if (path === STDIN_PATH) return true;
+  try {
+    const st = statSync(path);
+    return st.isFIFO() || st.isCharacterDevice();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Reads a CSV file of numeric features plus a label column (see parseCsv); `-` reads standard input to its end, and
+ * a pipe (named, or the shell's `<(command)`) is read to its end too.
+ */
 export function readCsv(path: string, opts: CsvOptions = {}): CsvData {
-  if (path === STDIN_PATH) return parseCsv(readStdin(), STDIN_NAME, opts);
+  if (path === STDIN_PATH) return parseCsv(readStream(0, STDIN_NAME), STDIN_NAME, opts);
   let size: number;
   try {
     const st = statSync(path);
+    if (st.isFIFO() || st.isCharacterDevice()) return parseCsv(readPipe(path), path, opts);
     if (!st.isFile()) throw new TreegateError(`${path} is not a regular file`, `pass a CSV file (or ${STDIN_PATH} to read standard input)`);
     size = st.size;
   } catch (e) {
@@ -30,8 +48,17 @@ export function readCsv(path: string, opts: CsvOptions = {}): CsvData {
   return parseCsv(readFileSync(path, 'utf8'), path, opts);
 }
 
-/** Standard input to its end, as UTF-8 text (a pipe, a redirected file or a terminal), at most MAX_CSV_BYTES. */
-function readStdin(): string {
+function readPipe(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    return readStream(fd, path);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A stream (standard input, a pipe, a redirected file or a terminal) to its end, as UTF-8 text, at most MAX_CSV_BYTES. */
+function readStream(fd: number, name: string): string {
   const chunks: Buffer[] = [];
   let total = 0;
   const wait = new Int32Array(new SharedArrayBuffer(4));
@@ -39,7 +66,7 @@ function readStdin(): string {
     const chunk = Buffer.allocUnsafe(1 << 20);
     let n: number;
     try {
-      n = readSync(0, chunk, 0, chunk.length, null);
+      n = readSync(fd, chunk, 0, chunk.length, null);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EAGAIN') { // a non-blocking pipe with nothing in it yet
@@ -47,11 +74,11 @@ function readStdin(): string {
         continue;
       }
       if (code === 'EOF') break; // (Windows: a closed pipe)
-      throw new TreegateError(`cannot read CSV from ${STDIN_NAME}: ${osReason(e)}`);
+      throw new TreegateError(`cannot read CSV from ${name}: ${osReason(e)}`);
     }
     if (n === 0) break;
     total += n;
-    if (total > MAX_CSV_BYTES) throw new TreegateError(`${STDIN_NAME}: over the 1 GiB limit of the CSV reader`, 'split the data or sample it');
+    if (total > MAX_CSV_BYTES) throw new TreegateError(`${name}: over the 1 GiB limit of the CSV reader`, 'split the data or sample it');
     chunks.push(chunk.subarray(0, n));
   }
   return Buffer.concat(chunks, total).toString('utf8');

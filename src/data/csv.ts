@@ -178,7 +178,9 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   const lineOf: number[] = [];
   const take = (cells: string[], at: number): void => {
     if (cells.length !== width) {
-      throw new TreegateError(`${source}:${at}: ragged row: ${cells.length} cells, the first line has ${width}`, 'every line needs the same number of cells');
+      const trailing = cells.length === width + 1 && cells[width].trim() === '';
+      throw new TreegateError(`${source}:${at}: ragged row: ${cells.length} cells, the first line has ${width}${trailing ? ' (this line ends with a comma, which starts an empty cell)' : ''}`,
+        trailing ? 'remove the comma at the end of each line' : 'every line needs the same number of cells');
     }
     for (let c = 0; c < width; c++) {
       if (c === labelCol) continue;

@@ -71,7 +71,7 @@ export function readMetrics(path: string): { steps: StepRecord[]; epochs: EpochR
     try {
       r = JSON.parse(line);
     } catch {
-      throw new TreegateError(`${path}:${i + 1}: not a JSON line`);
+      throw new TreegateError(`${path}:${i + 1}: not a JSON line`, 'metrics.jsonl holds one JSON object a line, as treegate train writes it: pass the --out folder of a train run');
     }
     const rec = isObject(r) ? r : {};
     const orNull = (v: unknown) => v === null || v === undefined || isNumber(v);

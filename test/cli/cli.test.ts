@@ -5,11 +5,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import { commandLine } from '../../src/cli/experiment.js';
-import { cli, cliEnv, cliStdin, describeRun, expectUsageError, lastJson, tmp, type CliResult, reEscape } from './run.js';
+import { usageText } from '../../src/cli/evaluate.js';
+import { cli, cliEnv, cliStdin, describeRun, expectUsageError, lastJson, ROOT, tmp, type CliResult, reEscape } from './run.js';
 import { defaultMnistDir, loadMnistTest, MNIST_FILES, MNIST_SCALE } from '../../src/data/mnist.js';
 import { encodeSafetensors } from '../../src/io/safetensors.js';
 import { MODEL_FORMAT } from '../../src/io/model-file.js';
@@ -53,6 +55,7 @@ test('bad option values exit 2 with one error line naming the option', () => {
     /depth 20 needs 20 gating units but each block has only 8 inputs/);
   expectUsageError(['train', '--blocks', '3', '--out', out], /256 is not divisible by 3 blocks/);
   expectUsageError(['train', '--tree-layers', '9', '--out', out], /--tree-layers 9 names a layer past the last one \(3\)/);
+  expectUsageError(['train', '--hidden', 'none', '--out', out], /--tree-layers 2 \(the default\) names a layer past the last one \(1\) \(with 0 hidden layers, give --tree-layers indices in 1\.\.1, or none\)/);
   expectUsageError(['train', '--epochs', '0', '--out', out], /--epochs.*'0'.*≥ 1/);
   expectUsageError(['train', '--lr', '-1', '--out', out], /--lr.*'-1'.*> 0/);
   expectUsageError(['train', '--lr', '0x10', '--out', out], /--lr.*'0x10'.*expected a finite number > 0/);
@@ -196,13 +199,15 @@ test('outputs that cannot be written are found before training; a model that ove
   assert.deepEqual(readdirSync(theirs).sort(), ['model.safetensors', 'result.json']);
 
   const nan = tmp('nan-model');
-  const earlier = cli(...mem, '--epochs', '1', '--out', nan);
+  const earlier = cli(...mem, '--epochs', '1', '--batch-size', '700', '--out', nan);
   assert.equal(earlier.status, 0, describeRun(earlier));
+  assert.match(earlier.stderr, /^treegate: warning: --batch-size 700 is more than the 600 training examples: one step an epoch, on all of them$/m);
   const earlierModel = readFileSync(join(nan, 'model.safetensors'));
   const n = cli(...mem, '--epochs', '2', '--lr', '1e30', '--on-nonfinite', 'skip', '--out', nan, '--json');
   assert.equal(n.status, 3, describeRun(n));
   assert.match(n.stderr, /error: the trained model's test loss is NaN: its outputs overflow \(\d+ steps were skipped\); nothing was saved/);
   assert.match(n.stderr, /lower --lr/);
+  assert.match(n.stderr, /^treegate: warning: --lr 1e\+30 is far above the usual range \(about 1e-4 to 0\.1\): the loss may well blow up$/m, 'said before the run');
   assert.equal(n.stdout, '');
   assert.deepEqual(readFileSync(join(nan, 'model.safetensors')), earlierModel, 'the earlier model is kept');
 });
@@ -370,6 +375,12 @@ test('inspect reports per-layer parameters and leaf usage; --no-usage needs no d
     assert.equal(zeros, t.deadLeaves, 'dead leaves are the unused leaves');
   }
   assert.match(r.stderr, /layer 2 block 0 leaf usage over 200 test examples: /);
+  // a deep tree's thousands of counts are summarized (--json keeps them all)
+  const deep = Array.from({ length: 128 }, (_, leaf) => (leaf % 4 === 0 ? leaf + 1 : 0));
+  assert.equal(usageText(deep), '32 of 128 leaves used (25.0%); examples a used leaf: min 1, median 61, max 125; ' +
+    'busiest: leaf 124 (125), leaf 120 (121), leaf 116 (117), leaf 112 (113), leaf 108 (109) (--json lists every count)');
+  assert.equal(usageText(new Array<number>(128).fill(0)), '0 of 128 leaves used (0.0%) (--json lists every count)');
+  assert.equal(usageText([3, 0, 2]), '3 0 2');
 
   // no usage: works with no dataset at all, and shows no leaf statistics (none were measured)
   const n = cli('inspect', '--model', json.modelPath, '--no-usage', '--json');
@@ -645,6 +656,15 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   assert.equal(existsSync('-'), false, 'no file named -');
   expectUsageError(['predict', '--model', model, '--csv', join(dir, 'features.csv'), '--out', '-', '--json'], /--out - and --json both write to standard output/);
   expectUsageError(['train', '--dataset', 'csv', '--csv', '-', '--out', tmp('never')], /--csv - \(standard input\) is not read by train: a run reads its data again to resume/);
+  // a pipe of the shell's (<(command), /dev/fd/N) reads as standard input does; train refuses it alike
+  const viaShell = (args: string) => spawnSync('bash', ['-c', `"${process.execPath}" --import tsx src/cli/main.ts ${args}`],
+    { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const sub = viaShell(`predict --model '${model}' --csv <(cat '${join(dir, 'features.csv')}') --probabilities`);
+  assert.equal(sub.status, 0, sub.stderr);
+  assert.equal(sub.stdout, pr.stdout);
+  const subTrain = viaShell(`train --dataset csv --csv <(cat '${join(dir, 'features.csv')}') --out '${tmp('never')}'`);
+  assert.equal(subTrain.status, 2, subTrain.stderr);
+  assert.match(subTrain.stderr, /^treegate: error: --csv \/dev\/fd\/\d+ \(a pipe\) is not read by train: a run reads its data again to resume/);
   const evPiped = cliStdin(readFileSync(join(dir, 'test.csv'), 'utf8'), 'eval', '--model', model, '--csv', '-', '--json');
   assert.equal(evPiped.status, 0, describeRun(evPiped));
   assert.equal(lastJson(evPiped).testAccuracy, lastJson(ev).testAccuracy);

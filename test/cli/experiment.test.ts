@@ -119,6 +119,13 @@ test('--resume refuses, before running anything, a folder without results, optio
   expectUsageError(['experiment', 'memorization', '--quick', '--out', out], /holds the results of a gating experiment: running memorization there would replace them/);
   expectUsageError([...ARGS, '--out', edited('not-results', (r) => { r.experiment = 'cooking'; })], /holds a results\.json that is not an experiment's results/);
   assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), bytes, 'results.json as it was');
+  // one folder, one kind of run: neither command writes into the other's folder (its report.html, files mixed)
+  const trained = tmp('experiment-into-train');
+  assert.equal(cli('train', '--dataset', 'memorization', '--examples', '50', '--input-size', '4', '--classes', '2', '--hidden', '4',
+    '--epochs', '1', '--no-progress', '--out', trained).status, 0);
+  expectUsageError([...ARGS, '--out', trained], /holds metrics\.jsonl, a training run's: an experiment there would mix its files with the run's/);
+  expectUsageError(['train', '--dataset', 'memorization', '--out', out], /holds results\.json, an experiment's: a training run there would mix its files/);
+  assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), bytes, 'results.json as it was');
 });
 
 test('--data-dir: accuracy and gating read MNIST from it (a missing folder is an error before any run); the others refuse it', () => {

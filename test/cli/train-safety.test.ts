@@ -153,10 +153,17 @@ test('NaN: the hints say which checkpoint exists, if any, and how to avoid the N
   assert.equal(over.status, 3, describeRun(over));
   assert.match(over.stderr, /no checkpoint of this run was written/);
   assert.doesNotMatch(over.stderr, /last good checkpoint/);
-  const some = cliEnv({ TREEGATE_FAULT_NAN: 'weight:8' }, ...SMALL, '--checkpoint-every', '3', '--out', tmp('nan-some'));
+  const someOut = tmp('nan-some');
+  const some = cliEnv({ TREEGATE_FAULT_NAN: 'weight:8' }, ...SMALL, '--checkpoint-every', '3', '--out', someOut);
   assert.equal(some.status, 3, describeRun(some));
   assert.match(some.stderr, /the last good checkpoint is .*step-000000006\.safetensors/);
   assert.doesNotMatch(some.stderr, wrong);
+  // --resume would take the same step again: the hint says how a new run goes there, and it goes so
+  assert.match(some.stderr, new RegExp(`--on-nonfinite skip: start a new run \\(without --resume\\) with another --out, or delete ${reEscape(join(someOut, 'checkpoints'))} first`));
+  assert.equal(cli(...SMALL, '--checkpoint-every', '3', '--out', someOut).status, 2, 'refused while the checkpoints are there');
+  rmSync(join(someOut, 'checkpoints'), { recursive: true });
+  const fresh = cli(...SMALL, '--checkpoint-every', '3', '--out', someOut);
+  assert.equal(fresh.status, 0, describeRun(fresh));
   // a test set that overflows where every training step stayed finite: a warning, and the model is saved
   const testNaN = tmp('nan-test');
   const t = cliEnv({ TREEGATE_FAULT_NAN: 'test:0' }, ...SMALL, '--out', testNaN, '--json');
@@ -164,6 +171,29 @@ test('NaN: the hints say which checkpoint exists, if any, and how to avoid the N
   assert.match(t.stderr, /warning: the model's outputs overflow on the test set \(its loss is (NaN|-?Infinity)\) though every training step stayed finite/);
   assert.equal(JSON.parse(t.stdout).testLoss, null);
   assert.ok(existsSync(join(testNaN, 'model.safetensors')));
+});
+
+test('a run whose files cannot fit in the free space of --out is refused before it trains; one that fits runs', (t) => {
+  const disk = tmp('small-disk');
+  mkdirSync(disk);
+  // a 1 MiB tmpfs in a mount namespace of this command's own (unshare maps the user to root: no privilege needed
+  // where the kernel allows user namespaces); the CLI runs inside it
+  const inDisk = (...args: string[]) => spawnSync('unshare', ['-rm', 'sh', '-c', 'mount -t tmpfs -o size=1m none "$1" && shift && exec "$@"', 'sh', disk,
+    process.execPath, '--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  if (inDisk('--version').status !== 0) {
+    t.skip('unshare -rm with a tmpfs mount is not allowed here (user namespaces off)');
+    return;
+  }
+  // 64 → 1024 → tree k = 4 → 3: about 165k parameters, a model file of 0.63 MiB, an Adam checkpoint of 1.9 MiB
+  const run = [...SMALL.filter((a, i) => !['--input-size', '--hidden'].includes(SMALL[i - 1]!) && !['--input-size', '--hidden'].includes(a)),
+    '--input-size', '64', '--hidden', '1024', '--out', join(disk, 'run')];
+  const refused = inDisk(...run, '--checkpoint-every', '5');
+  assert.equal(refused.status, 2, describeRun({ ...refused, status: refused.status }));
+  assert.match(refused.stderr, /^treegate: error: --out .*run has 1\.0 MiB free, and this run writes about 8\.\d MiB there \(the model 0\.6\d MiB, 4 checkpoints of 1\.\d MiB\): it would fail after training \(.*lower --keep-checkpoints/);
+  assert.doesNotMatch(refused.stderr, /epoch 1\/1/, 'refused before training');
+  const fits = inDisk(...run, '--json');
+  assert.equal(fits.status, 0, describeRun({ ...fits, status: fits.status }));
+  assert.equal(JSON.parse(fits.stdout).parameters > 150_000, true);
 });
 
 test('--resume of a finished run whose files another run replaced: an error, not the other run\'s result', () => {

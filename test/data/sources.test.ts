@@ -67,6 +67,7 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   rejects(() => parseCsv('\n1,2,label\n0.5,1,0\n2,3,1\n', 'h.csv'), /h\.csv:2: this line looks like a header with numeric column names \(its label 'label' is a word/);
   rejects(() => parseCsv('1,2,a\n3,b\n', 'r.csv'), /r\.csv:2: ragged row: 2 cells, the first line has 3/);
   rejects(() => parseCsv('1,2,a\n3,4,5,b\n', 'r.csv'), /ragged row: 4 cells/);
+  rejects(() => parseCsv('x,y,label\n1,2,a,\n', 'r.csv'), /r\.csv:2: ragged row: 4 cells, the first line has 3 \(this line ends with a comma, which starts an empty cell\) \(remove the comma at the end of each line\)/);
   rejects(() => parseCsv('1,2,a\n3,x,b\n', 'n.csv'), /n\.csv:2, column 2: 'x' is not a finite number/);
   rejects(() => parseCsv('1,2,a\n3,NaN,b\n', 'n.csv'), /'NaN' is not a finite number/);
   rejects(() => parseCsv('1,2,a\n3,,b\n', 'n.csv'), /column 2: '' is not a finite number/);
