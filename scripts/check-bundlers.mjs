@@ -4,7 +4,9 @@
  * build from the package `npm pack` makes and naming the wasm modules as literal
  * `new URL('treegate/treegate.wasm', import.meta.url)` (and the threads module alike), then checks that each
  * bundler emitted both modules byte for byte and, where Chromium is at /usr/bin/chromium, that the built page loads
- * its module (useWasm resolves) when served plain and cross-origin isolated.
+ * its module (useWasm resolves) when served plain and cross-origin isolated. Vite builds twice: for the site's root,
+ * and with `--base /sub/` for a site served under a path (the module's URL then carries the base); webpack's build
+ * is loaded at the root and under /sub/ (its publicPath 'auto' follows the script's URL).
  *
  * It installs the two bundlers, at the versions below, from the npm registry into a temporary folder (not into the
  * project), and the package is unpacked there as node_modules/treegate (its browser build imports no package), so
@@ -13,7 +15,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -77,11 +79,15 @@ webpack({ mode: 'production', target: 'web', devtool: false, entry: './src/main.
 
   const builds = [
     { name: `vite ${VITE}`, out: join(app, 'dist-vite'), build: () => run(process.execPath, [join(app, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--outDir', 'dist-vite', '--logLevel', 'warn'], app) },
+    { name: `vite ${VITE} --base /sub/`, base: '/sub/', out: join(app, 'dist-vite-sub'),
+      build: () => run(process.execPath, [join(app, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--base', '/sub/', '--outDir', 'dist-vite-sub', '--logLevel', 'warn'], app) },
     { name: `webpack ${WEBPACK}`, out: join(app, 'dist-webpack'), build: () => {
       const log = run(process.execPath, ['webpack.mjs'], app);
       writeFileSync(join(app, 'dist-webpack', 'index.html'), page('./main.js'));
       return log;
     } },
+    // webpack's publicPath 'auto' takes the script's own URL: the same build served under a path
+    { name: `webpack ${WEBPACK}, served under /sub/`, base: '/sub/', out: join(app, 'dist-webpack'), build: () => '' },
   ];
   const chromium = existsSync(CHROMIUM) ? createRequire(join(ROOT, 'package.json'))('playwright-core').chromium : null;
   for (const b of builds) {
@@ -96,9 +102,11 @@ webpack({ mode: 'production', target: 'web', devtool: false, entry: './src/main.
     if (!both) failures.push(`${b.name}: did not emit both modules`);
     if (!chromium) continue;
     for (const isolated of [false, true]) {
-      const { title, served } = await loadPage(chromium, b.out, isolated);
+      const base = b.base ?? '/';
+      const { title, served } = await loadPage(chromium, b.out, isolated, base);
       const want = isolated ? 'treegate-threads.wasm' : 'treegate.wasm';
-      const ok = title.startsWith('ok wasm') && served.length === 1 && served[0] === want;
+      // the title ends with the module's URL path: under the base where there is one
+      const ok = title.startsWith('ok wasm') && title.includes(` ${base}`) && served.length === 1 && served[0] === want;
       console.log(`${b.name}, page ${isolated ? 'cross-origin isolated' : 'not isolated'}: served ${served.join(', ') || 'no module'}; title "${title}"`);
       if (!ok) failures.push(`${b.name}: the ${isolated ? 'isolated' : 'plain'} page did not load ${want}`);
     }
@@ -115,15 +123,21 @@ if (failures.length) {
 console.log('check-bundlers: both bundlers emitted the wasm modules from literal URLs');
 
 /**
- * Serves `root` over HTTP (with COOP/COEP where `isolated`), opens it in headless Chromium, and returns the page's
- * title once useWasm settled and which of treegate's modules the server sent (known by their bytes).
+ * Serves `root` over HTTP at the path `base` (with COOP/COEP where `isolated`; 404 outside the base), opens it in
+ * headless Chromium, and returns the page's title once useWasm settled and which of treegate's modules the server
+ * sent (known by their bytes).
  */
-async function loadPage(chromium, root, isolated) {
+async function loadPage(chromium, root, isolated, base) {
   const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' };
   const served = [];
   const server = createServer((req, res) => {
-    const path = join(root, decodeURIComponent(new URL(req.url, 'http://x').pathname));
-    const file = existsSync(path) && !path.endsWith('/') ? path : join(root, 'index.html');
+    const pathname = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    if (!pathname.startsWith(base)) {
+      res.writeHead(404).end();
+      return;
+    }
+    const path = join(root, pathname.slice(base.length));
+    const file = existsSync(path) && statSync(path).isFile() ? path : join(root, 'index.html');
     if (file.endsWith('.wasm')) served.push(modules[sha256(readFileSync(file))] ?? file);
     res.writeHead(200, { 'content-type': types[extname(file)] ?? 'application/octet-stream',
       ...(isolated ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {}) });
@@ -133,7 +147,7 @@ async function loadPage(chromium, root, isolated) {
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   try {
     const p = await browser.newPage();
-    await p.goto(`http://127.0.0.1:${server.address().port}/`);
+    await p.goto(`http://127.0.0.1:${server.address().port}${base}`);
     await p.waitForFunction(() => document.title !== 'pending', null, { timeout: 30000 }).catch(() => {});
     return { title: await p.title(), served };
   } finally {
