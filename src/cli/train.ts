@@ -642,7 +642,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
         : `treegate: no checkpoint of this run was written${!period ? ' (--checkpoint-every writes them)'
           : ` (the first was due ${'steps' in period ? `at step ${period.steps}` : `after ${period.minutes} min`})`}`);
       // --resume would take the same step again (resumed runs are bit for bit the same): the fix is a new run
-      log(`treegate: train again with a lower --lr, or drop such steps with --on-nonfinite skip${listCheckpoints(checkpointDir).length > 0
+      log(`treegate: ${e.inInput ? 'fix or drop that example of the data' : 'train again with a lower --lr'}, or drop such steps with --on-nonfinite skip${listCheckpoints(checkpointDir).length > 0
         ? `: ${newRunIn(out)}` : ''}`);
       process.exit(NONFINITE_EXIT);
     }

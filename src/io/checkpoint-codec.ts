@@ -82,11 +82,21 @@ export function encodeCheckpointParts(model: Model, optimizer: Optimizer, run: R
     format: CHECKPOINT_FORMAT,
     config: JSON.stringify(model.toConfig()),
     progress: JSON.stringify(run.progress, sparseCounts),
-    options: JSON.stringify(run.options),
+    options: plainJson(run.options, 'options'),
     metrics: JSON.stringify(metrics),
-    extra: JSON.stringify(extra),
+    extra: plainJson(extra, 'extra'),
   };
   return safetensorsParts(tensors, { ...metadata, checksum: contentChecksum(metadata, SUMMED, tensors) });
+}
+
+/** The caller's object as the JSON a checkpoint stores; what JSON cannot hold (a BigInt, a cycle) is an error naming it. */
+function plainJson(value: object, what: string): string {
+  try {
+    return JSON.stringify(value);
+  } catch (e) {
+    throw new TreegateError(`the run to save: ${what} is not plain JSON (${e instanceof Error ? e.message : String(e)})`,
+      'keep numbers, strings, booleans, null, arrays and objects in it, without cycles');
+  }
 }
 
 /** The metadata a checkpoint's checksum covers, in this order. */

@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { checkInt, TreegateError } from '../core/errors.js';
+import { check, checkInt, TreegateError } from '../core/errors.js';
 import type { Model } from '../layers/model.js';
 import type { Optimizer } from '../train/optim.js';
 import { fileSource, writeFileAtomic } from './atomic.js';
@@ -28,8 +28,9 @@ export function checkpointName(step: number): string {
  */
 export function writeCheckpoint(dir: string, model: Model, optimizer: Optimizer, run: RunToSave, keep: number): string {
   checkInt(keep, 'checkpoints to keep', 1);
+  const parts = encodeCheckpointParts(model, optimizer, run); // checks the run first: its progress names the file
   const name = checkpointName(run.progress.step), path = join(dir, name);
-  writeFileAtomic(path, encodeCheckpointParts(model, optimizer, run));
+  writeFileAtomic(path, parts);
   // names sort as their steps do (nine digits); this one is among them
   for (const old of listCheckpoints(dir).filter((p) => basename(p) <= name).slice(keep)) {
     try {
@@ -64,8 +65,10 @@ export function listCheckpoints(dir: string): string[] {
  * the caller stores in the run's options and extra state and throws a TreegateError naming the problem); each one
  * that does not is reported through `warn` (naming it and why) and the previous one is tried. Throws when none is usable.
  */
-export function loadNewestCheckpoint(dir: string, warn: (line: string) => void,
+export function loadNewestCheckpoint(dir: string, warn: (line: string) => void = (line) => console.warn(line),
   validate: (run: RunState, path: string) => void = () => {}): LoadedCheckpoint {
+  check(typeof warn === 'function' && typeof validate === 'function', 'loadNewestCheckpoint: warn and validate must be functions',
+    'pass (line) => console.warn(line) or leave warn out; validate is optional');
   const files = listCheckpoints(dir);
   if (files.length === 0) {
     const hint = 'pass the folder that writeCheckpoint wrote to';

@@ -1,4 +1,5 @@
-import { closeSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { check, shown, TreegateError } from '../core/errors.js';
 import type { Model } from '../layers/model.js';
 import { checkReplaceable, fileSource, writeFileAtomic } from './atomic.js';
@@ -15,11 +16,20 @@ export function saveModel(path: string, model: Model): void {
   check(typeof path === 'string' && path.trim() !== '', `saveModel needs a file path, got ${shown(path)}`, "pass e.g. 'model.safetensors'");
   check(typeof model === 'object' && model !== null && typeof (model as Partial<Model>).params === 'function',
     `saveModel(${path}, …) needs a Model, got ${shown(model)}`, 'pass the model to save second');
+  check(!isFolder(path), `${path} is a folder`, `pass a file path, e.g. ${join(path, 'model.safetensors')}`);
   // a model replaces a model (an earlier save), never another file: nothing already saved is lost to a wrong path
   checkReplaceable(path, 0, () => isModelFile(path), {
     problem: `${path} exists and is not a treegate model file: saving would replace it`, fix: 'save to another path, or remove that file first',
   });
   writeFileAtomic(path, encodeModelParts(model));
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -21,6 +21,8 @@ export class Param {
   private isTouched: Uint8Array;
   /** Bumped whenever `data` changes (optimizer step, load), so derived tables know when to rebuild. */
   version = 0;
+  /** Set by dispose: the arrays were given back, and nothing may read or update them. */
+  disposed = false;
 
   constructor(readonly name: string, readonly shape: readonly number[], numSlots = 1, decayScale: Float32Array | null = null) {
     const size = shape.reduce((a, b) => a * b, 1);
@@ -57,6 +59,7 @@ export class Param {
     if (this.gradient) releaseFloats(this.gradient);
     (this as { data: Float32Array }).data = new Float32Array(0);
     this.gradient = null;
+    this.disposed = true;
     this.version++;
   }
 

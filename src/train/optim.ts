@@ -197,6 +197,8 @@ export class Optimizer {
     const be = backend();
     for (let i = 0; i < this.params.length; i++) {
       const p = this.params[i];
+      check(!p.disposed, `${p.name} was disposed (its model's dispose() gave its arrays back): this optimizer's model cannot train`,
+        'make or load a new model, and an optimizer of its parameters');
       if (p.touchedCount === 0) continue;
       applyWeightStep(be, p.data, p.grad, p.slotSize, p.touched, p.touchedCount, this.weightStep(i, lr));
       p.gradsCleared();

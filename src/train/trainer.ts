@@ -101,8 +101,11 @@ export interface TrainProgress {
 
 /** The loss, a gradient or a weight became NaN or infinite; names where and when. */
 export class NonFiniteError extends TreegateError {
-  constructor(message: string, readonly step: number, readonly where: string) {
-    super(message, 'lower the learning rate, or drop such steps (onNonFinite: \'skip\' in TrainOptions, --on-nonfinite skip); a checkpoint written before this step, if any, holds a good state');
+  /** `inInput`: the batch's inputs held the value (the data, or what beforeStep wrote), not the training's arithmetic. */
+  constructor(message: string, readonly step: number, readonly where: string, readonly inInput = false) {
+    super(message, inInput
+      ? 'fix or drop that example in the training data (or in what a beforeStep callback writes); onNonFinite: \'skip\' (--on-nonfinite skip) drops such steps'
+      : 'lower the learning rate, or drop such steps (onNonFinite: \'skip\' in TrainOptions, --on-nonfinite skip); a checkpoint written before this step, if any, holds a good state');
   }
 }
 
@@ -247,7 +250,7 @@ export class Trainer {
         p.skippedSteps++;
         skipped = true;
       } else {
-        throw new NonFiniteError(`training loss became ${r.loss} at epoch ${p.epoch}, step ${p.step + 1}: non-finite value in ${what}`, p.step + 1, what);
+        throw new NonFiniteError(`training loss became ${r.loss} at epoch ${p.epoch}, step ${p.step + 1}: non-finite value in ${what}`, p.step + 1, what, input !== null);
       }
     }
     if (!skipped) this.optimizer.step(lr);

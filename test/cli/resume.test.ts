@@ -161,6 +161,7 @@ test('NaN: the run stops naming the layer and step, exit 3, last good checkpoint
   const g = cliEnv({ TREEGATE_FAULT_NAN: 'input:12' }, ...ARGS, '--out', tmp('nan-grad'));
   assert.equal(g.status, 3, describeRun(g));
   assert.match(g.stderr, /step 12: non-finite value in the input of training example \d+ \(feature 0 is NaN\)/);
+  assert.match(g.stderr, /^treegate: fix or drop that example of the data, or drop such steps with --on-nonfinite skip/m, 'not: lower --lr');
   const s = cliEnv({ TREEGATE_FAULT_NAN: 'input:12' }, ...ARGS, '--out', tmp('nan-skip'), '--on-nonfinite', 'skip', '--json');
   assert.equal(s.status, 0, describeRun(s));
   assert.match(s.stderr, /warning: non-finite loss at step 12: step skipped, learning rate halved/);

@@ -4,7 +4,7 @@
  * of range read the next row's logits on js and other memory on wasm; a batch size of 0 looped forever).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -17,7 +17,8 @@ import { makeMemorization, type MemorizationOptions } from '../../src/data/memor
 import { loadMnist } from '../../src/data/mnist.js';
 import { prepareData, type PrepareOptions } from '../../src/data/prepare.js';
 import { computeNormalization } from '../../src/data/dataset.js';
-import { encodeCheckpoint, writeCheckpoint } from '../../src/io/checkpoint.js';
+import { encodeCheckpoint, loadNewestCheckpoint, writeCheckpoint } from '../../src/io/checkpoint.js';
+import { saveModel } from '../../src/io/model-file.js';
 import { encodeModel, modelFromTensors } from '../../src/io/model-codec.js';
 import { decodeSafetensors } from '../../src/io/safetensors.js';
 import { setBackend } from '../../src/kernels/backend.js';
@@ -182,6 +183,62 @@ test('a disposed optimizer cannot step, load state or be saved; a checkpoint kee
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('writeCheckpoint names a run without progress and an extra that is not JSON; loadNewestCheckpoint warns on the console by default', () => {
+  const m = model(), { x, y } = data(16);
+  const t = new Trainer(m, { x, y }, null, OPTS, new Rng(1));
+  t.step();
+  const dir = mkdtempSync(join(tmpdir(), 'treegate-ck-'));
+  try {
+    const progress = t.snapshot(), cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    rejects(() => writeCheckpoint(dir, m, t.optimizer, { options: {} } as never, 2), /the run to save: progress/);
+    rejects(() => writeCheckpoint(dir, m, t.optimizer, null as never, 2), /the run to save must be/);
+    rejects(() => writeCheckpoint(dir, m, t.optimizer, { progress, options: {}, extra: { a: 1n } }, 2), /the run to save: extra is not plain JSON \(.*BigInt/);
+    rejects(() => writeCheckpoint(dir, m, t.optimizer, { progress, options: cyclic }, 2), /the run to save: options is not plain JSON \(.*circular/i);
+    assert.deepEqual(readdirSync(dir), [], 'nothing written');
+    // a damaged newest checkpoint is skipped with a warning on the console where no warn is given
+    writeCheckpoint(dir, m, t.optimizer, { progress, options: {} }, 2);
+    t.step();
+    const newest = writeCheckpoint(dir, m, t.optimizer, { progress: t.snapshot(), options: {} }, 2);
+    writeFileSync(newest, 'damaged');
+    const warned: string[] = [], warn = console.warn;
+    console.warn = (line: string) => { warned.push(line); };
+    try {
+      assert.equal(loadNewestCheckpoint(dir).run.progress.step, 1);
+    } finally {
+      console.warn = warn;
+    }
+    assert.equal(warned.length, 1);
+    assert.match(warned[0]!, /skipping checkpoint .*step-000000002\.safetensors/);
+    rejects(() => loadNewestCheckpoint(dir, 'quiet' as never), /warn and validate must be functions/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('an optimizer of a disposed model says so on every backend; saveModel to a folder names it; a non-finite input points at the data', () => {
+  for (const name of registerAvailableBackends()) {
+    selectBackend(name as never, () => {});
+    const m = model(), { x, y } = data(16);
+    const opt = new Optimizer(m.params(), { kind: 'adam' });
+    m.lossAndGrad(x, y);
+    m.dispose();
+    rejects(() => opt.step(1e-3), /was disposed \(its model's dispose\(\) gave its arrays back\): this optimizer's model cannot train/);
+  }
+  selectBackend('auto', () => {});
+  const dir = mkdtempSync(join(tmpdir(), 'treegate-save-'));
+  try {
+    rejects(() => saveModel(dir, model()), new RegExp(`is a folder \\(pass a file path, e\\.g\\. .*model\\.safetensors\\)`));
+    assert.deepEqual(readdirSync(dir), [], 'no temporary file');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const { x, y } = data(16);
+  const t = new Trainer(model(), { x, y }, null, { ...OPTS, beforeStep: (_s, xb) => { xb[1] = NaN; } }, new Rng(1));
+  assert.throws(() => t.step(), (e: unknown) => e instanceof NonFiniteError && e.inInput && /feature 1 is NaN/.test(e.message)
+    && /fix or drop that example in the training data \(or in what a beforeStep callback writes\)/.test(e.hint ?? ''));
 });
 
 test("an experiment's override naming no setting, or of another kind than the setting, is refused", async () => {
