@@ -66,24 +66,26 @@ export function serveExample(dir, port = 8080, { host = '127.0.0.1', isolated = 
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const usage = 'usage: npm run example:browser -- [--port N]   (N: a whole number in 0–65535, default 8080; 0 picks a free one)';
-  let port;
+  const usage = 'usage: npm run example:browser -- [--port N] [--no-isolation]   (N: a whole number in 0–65535, default 8080; 0 picks a free one;\n' +
+    '  --no-isolation serves the page without the two headers of cross-origin isolation: one thread, treegate.wasm)';
+  let port, isolated;
   try {
-    const { values } = parseArgs({ options: { port: { type: 'string', default: '8080' }, help: { type: 'boolean' } }, strict: true });
+    const { values } = parseArgs({ options: { port: { type: 'string', default: '8080' }, 'no-isolation': { type: 'boolean' }, help: { type: 'boolean' } }, strict: true });
     if (values.help) {
       console.log(usage);
       process.exit(0);
     }
     if (!/^\d+$/.test(values.port) || Number(values.port) > 65535) throw new Error(`--port ${JSON.stringify(values.port)} is not a port`);
     port = Number(values.port);
+    isolated = !values['no-isolation'];
   } catch (e) {
     console.error(`example:browser: ${e.message}\n${usage}`);
     process.exit(2);
   }
   try {
     const dir = await buildExample();
-    const server = await serveExample(dir, port);
-    console.log(`treegate browser example: http://127.0.0.1:${server.address().port}/ (Ctrl-C stops)`);
+    const server = await serveExample(dir, port, { isolated });
+    console.log(`treegate browser example: http://127.0.0.1:${server.address().port}/ (${isolated ? 'cross-origin isolated: web workers' : 'not isolated: one thread'}; Ctrl-C stops)`);
   } catch (e) {
     console.error(`example:browser: ${e.code === 'EADDRINUSE' ? `port ${port} is in use; pass --port N` : e.message}`);
     if (e.code !== 'EADDRINUSE') console.error('example:browser: `npm ci` installs esbuild and builds what the example needs (dist/, wasm/*.wasm); after editing src/, `npm run build`');
