@@ -1,9 +1,14 @@
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import { runAccuracy } from '../experiments/accuracy.js';
-import { completeResult, duration, interruptionText, machine, type ExperimentOptions, type ExperimentResult } from '../experiments/common.js';
+import { completeResult, duration, interruptionText, machine, type ExperimentOptions, type ExperimentResult, type Provenance } from '../experiments/common.js';
+import { defaultMnistDir, MNIST_FILES } from '../data/mnist.js';
 import { runGating } from '../experiments/gating.js';
 import { runMemorization } from '../experiments/memorization.js';
 import { experimentReport, readExperimentResult } from '../experiments/results.js';
@@ -61,7 +66,8 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
   for (const f of ['results.json', 'report.html']) checkWritableFile(join(out, f));
   // the backend's lines are said once the folder passes (a refusal's error line comes first)
   const kernels = useKernelsFirst(o), be = kernels.backend;
-  const before = o.resume !== undefined ? interruptedRun(name, out, be.name, kernels.threads) : null;
+  const provenance = provenanceOf(name, o.dataDir);
+  const before = o.resume !== undefined ? interruptedRun(name, out, be.name, kernels.threads, provenance) : null;
   kernels.announce();
   const seeds = before ? before.interrupted!.seeds : Array.from({ length: o.seeds }, (_, i) => i + 1);
   const quick = before ? before.quick : !!o.quick;
@@ -112,9 +118,9 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
   const command = commandLine(process.argv);
   // a resumed run: the command that started it, the time of both, and the commands that resumed it
   const full = before
-    ? { ...completeResult(result, before.command, be.name, before.seconds === undefined ? undefined : before.seconds + seconds, kernels.threads),
+    ? { ...completeResult(result, before.command, be.name, before.seconds === undefined ? undefined : before.seconds + seconds, kernels.threads, provenance),
       resumedWith: [...(before.resumedWith ?? []), command] }
-    : completeResult(result, command, be.name, seconds, kernels.threads);
+    : completeResult(result, command, be.name, seconds, kernels.threads, provenance);
   // the seeds completed now (a resumed run stopped before its first one leaves the files as they were)
   const ran = full.seeds.filter((s) => !before?.seeds.includes(s));
   if (ran.length > 0) {
@@ -167,7 +173,7 @@ function refuseToReplace(name: ExperimentName, out: string): void {
  * for; anything else is an error saying what differs, before anything runs. Its settings are checked against this
  * run's by the experiment (resumeFrom).
  */
-function interruptedRun(name: ExperimentName, out: string, backend: string, threads: number): ExperimentResult {
+function interruptedRun(name: ExperimentName, out: string, backend: string, threads: number, now: Provenance): ExperimentResult {
   const path = join(out, 'results.json');
   const r = readExperimentResult(path);
   const again = `run it again without --resume (into another --out folder to keep this one)`;
@@ -180,10 +186,44 @@ function interruptedRun(name: ExperimentName, out: string, backend: string, thre
     `its seeds' runs are timed: resume it where it ran, or ${again}`);
   check(m.threads === undefined || m.threads === threads, `--resume: the experiment in ${out} ran its kernels on ${m.threads} thread${m.threads === 1 ? '' : 's'}, this would on ${threads}`,
     `resume it with --threads ${m.threads}: its seeds' runs are timed`);
+  // results of one treegate on one data set (results written before provenance was recorded are not checked)
+  const was = r.provenance;
+  if (was) {
+    const what = { treegate: 'treegate', commit: 'treegate at commit', mnist: 'the MNIST files of sha256' } as const;
+    for (const k of ['treegate', 'commit', 'mnist'] as const) {
+      check(was[k] === now[k], `--resume: the experiment in ${out} ran with ${was[k] ? `${what[k]} ${was[k]}` : `no ${k} recorded`}; this would with ${now[k] ? `${what[k]} ${now[k]}` : `no ${k}`}`,
+        k === 'mnist' ? `resume it with the --data-dir it started with, or ${again}` : `resume it with the treegate it started with, or ${again}`);
+    }
+  }
   check(new Set(r.seeds).size === r.seeds.length && r.seeds.every((s, i) => s === r.interrupted!.seeds[i]),
     `--resume: ${path} holds seeds ${r.seeds.join(', ')}, not the first of the seeds ${r.interrupted.seeds.join(', ')} it asked for (an experiment completes them in order): the file was edited`,
     again);
   return r;
+}
+
+/**
+ * What makes this run's results (ExperimentResult.provenance): treegate's version, its commit where it runs from a git
+ * checkout, and for the experiments that read MNIST the SHA-256 of its four files (none where they cannot be read:
+ * the experiment says why when it loads them).
+ */
+function provenanceOf(name: ExperimentName, dataDir: string | undefined): Provenance {
+  const root = fileURLToPath(new URL('../..', import.meta.url)); // the package's folder, from src/cli and dist/cli alike
+  const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+  const p: Provenance = { treegate: version };
+  if (existsSync(join(root, '.git'))) {
+    const git = spawnSync('git', ['-C', root, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8', timeout: 10_000 });
+    if (git.status === 0 && git.stdout.trim()) p.commit = git.stdout.trim();
+  }
+  if (READS_MNIST.includes(name)) {
+    try {
+      const dir = dataDir ?? defaultMnistDir(), h = createHash('sha256');
+      for (const f of Object.values(MNIST_FILES)) h.update(readFileSync(join(dir, f)));
+      p.mnist = h.digest('hex');
+    } catch {
+      // unreadable: the experiment's loader names the problem
+    }
+  }
+  return p;
 }
 
 /**

@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { TreegateError } from '../core/errors.js';
 import { experimentReport, readExperimentResult } from '../experiments/results.js';
 import { checkReplaceable, checkWritableFile, writeFileAtomic } from '../io/atomic.js';
+import { isModelFile } from '../io/model-file.js';
 import { renderReport, type Report } from '../report/html.js';
 import { trainingReport } from '../report/training.js';
 import { pathArg } from './options.js';
@@ -21,6 +22,7 @@ function reportOf(path: string): { report: Report; page: string } {
   if (st.isFile()) {
     if (basename(path) === 'metrics.jsonl') return { report: trainingReport(dirname(path)), page: join(dirname(path), 'report.html') };
     if (basename(path) === 'result.json') throw new TreegateError(`${path} is a training run's result`, `pass its folder, ${dirname(path)}`);
+    if (isModelFile(path)) throw new TreegateError(`${path} is a model file, not a run's results`, `treegate inspect --model ${path} shows a model; report takes the folder of the run that wrote it`);
     return { report: experimentReport(readExperimentResult(path)), page: join(dirname(path), `${basename(path, extname(path))}.html`) };
   }
   if (!st.isDirectory()) throw new TreegateError(`${path} is neither a file nor a folder`, PASS);

@@ -199,7 +199,13 @@ export interface ExperimentResult {
   interrupted?: Interruption;
   /** where the run was resumed (`treegate experiment --resume`): the commands that went on with it (`command` started it) */
   resumedWith?: string[];
+  /** what made the results (results written before 2026-12-05 lack it): treegate's version, its git commit where it
+   *  ran from a checkout, and the SHA-256 of the MNIST files where the experiment read them; --resume refuses another */
+  provenance?: Provenance;
 }
+
+/** See ExperimentResult.provenance. */
+export interface Provenance { treegate: string; commit?: string; mnist?: string }
 
 /** What an experiment's run returns: its result without the command, date, time taken and machine, which the CLI adds. */
 export type ExperimentRun = Omit<ExperimentResult, 'command' | 'date' | 'seconds' | 'machine'>;
@@ -208,8 +214,9 @@ export type ExperimentRun = Omit<ExperimentResult, 'command' | 'date' | 'seconds
  * A run's results as results.json records them: with the command that ran it, the date, the run's wall time in
  * seconds (when given), and the machine, backend and the kernels' thread count (when given).
  */
-export function completeResult(run: ExperimentRun, command: string, backend: string, seconds?: number, threads?: number): ExperimentResult {
-  return { ...run, command, date: new Date().toISOString(), ...(seconds === undefined ? {} : { seconds }), machine: machine(backend, threads) };
+export function completeResult(run: ExperimentRun, command: string, backend: string, seconds?: number, threads?: number, provenance?: Provenance): ExperimentResult {
+  return { ...run, command, date: new Date().toISOString(), ...(seconds === undefined ? {} : { seconds }), machine: machine(backend, threads),
+    ...(provenance ? { provenance } : {}) };
 }
 
 export function machine(backend: string, threads?: number): ExperimentResult['machine'] {
@@ -247,6 +254,8 @@ export function reportMeta(r: ExperimentResult): Report['meta'] {
     backend: r.machine.backend, seeds: r.seeds.join(', '), mode: r.quick ? 'quick' : 'full',
     ...(r.interrupted ? { interrupted: interruptionText(r.seeds, r.interrupted) } : {}),
     ...(r.resumedWith ? { 'resumed with': r.resumedWith.join('; ') } : {}),
+    ...(r.provenance ? { treegate: `${r.provenance.treegate}${r.provenance.commit ? ` (commit ${r.provenance.commit})` : ''}` } : {}),
+    ...(r.provenance?.mnist ? { 'MNIST files': `sha256 ${r.provenance.mnist.slice(0, 16)}…` } : {}),
   };
 }
 

@@ -124,6 +124,10 @@ export function readExperimentResult(path: string): ExperimentResult {
   if (r.resumedWith !== undefined && !(Array.isArray(r.resumedWith) && r.resumedWith.every((c) => typeof c === 'string'))) {
     fail('resumedWith is not a list of commands (strings)');
   }
+  const pv = r.provenance;
+  if (pv !== undefined && !(isObject(pv) && typeof pv.treegate === 'string' && ['commit', 'mnist'].every((f) => pv[f] === undefined || typeof pv[f] === 'string'))) {
+    fail('provenance is not { treegate, commit?, mnist? } (strings)');
+  }
   const m = r.machine;
   if (!isObject(m) || !['cpu', 'node', 'backend'].every((f) => typeof m[f] === 'string') || !['cores', 'memoryGiB'].every((f) => finite(m[f]))) {
     return fail('machine is not { cpu, cores, memoryGiB, node, backend }');

@@ -4,9 +4,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cli, cliEnv, describeRun, expectUsageError, ROOT, tmp } from './run.js';
+import { defaultMnistDir, MNIST_FILES } from '../../src/data/mnist.js';
 
 /** The gating experiment made tiny: 600 MNIST examples, a depth-2 tree, one epoch; three runs per seed. */
 const TINY = { TREEGATE_EXPERIMENT_OVERRIDE: JSON.stringify({ limit: 600, depth: 2, train: { epochs: 1, batchSize: 64, lr: 1e-3 } }) };
@@ -113,6 +114,21 @@ test('--resume refuses, before running anything, a folder without results, optio
     /ran its kernels on 99 threads, this would on \d+ \(resume it with --threads 99/);
   expectUsageError(['experiment', 'gating', '--resume', edited('seed-2-only', (r) => { r.seeds = [2]; for (const x of r.runs) x.seed = 2; })],
     /holds seeds 2, not the first of the seeds 1, 2 it asked for/);
+  // one treegate and one data set: what made the results is recorded, and a resume with another is refused
+  const made = JSON.parse(bytes).provenance;
+  assert.equal(made.treegate, JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
+  assert.match(made.mnist, /^[0-9a-f]{64}$/);
+  if (existsSync(join(ROOT, '.git'))) assert.match(made.commit, /^[0-9a-f]{12}$/);
+  expectUsageError(['experiment', 'gating', '--resume', edited('other-version', (r) => { r.provenance.treegate = '0.0.1'; })],
+    /ran with treegate 0\.0\.1; this would with treegate \d+\.\d+\.\d+ \(resume it with the treegate it started with/);
+  const otherData = tmp('experiment-other-mnist');
+  mkdirSync(otherData);
+  for (const f of Object.values(MNIST_FILES)) copyFileSync(join(defaultMnistDir(), f), join(otherData, f));
+  const labels = readFileSync(join(otherData, MNIST_FILES.trainLabels));
+  labels[8] = (labels[8]! + 1) % 10; // the first training label, another digit
+  writeFileSync(join(otherData, MNIST_FILES.trainLabels), labels);
+  expectUsageError(['experiment', 'gating', '--resume', out, '--data-dir', otherData],
+    /ran with the MNIST files of sha256 [0-9a-f]{64}; this would with the MNIST files of sha256 [0-9a-f]{64} \(resume it with the --data-dir it started with/);
   assert.ok(!existsSync(none), 'a mistyped --out is not made');
   // a new run does not replace what --resume would go on with, another experiment's results, or a file that is none
   expectUsageError([...ARGS, '--out', out], /holds an interrupted gating experiment \(seed 1 of seeds 1, 2 completed\): a new run there would replace it.*--resume/s);

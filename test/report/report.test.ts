@@ -26,6 +26,9 @@ import { logTicks, renderReport } from '../../src/report/html.js';
 import { loggedStats, readMetrics, trainingReport } from '../../src/report/training.js';
 import type { TreeStats } from '../../src/layers/model.js';
 import { TreegateError } from '../../src/core/errors.js';
+import { Rng } from '../../src/core/rng.js';
+import { saveModel } from '../../src/io/model-file.js';
+import { mlpConfig, Model } from '../../src/layers/model.js';
 import { benchReport, parseBenchOutput } from '../../bench/chart.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -338,6 +341,9 @@ test('treegate report refuses what it cannot render, and never writes over a fil
   // a training run's result.json: pass its folder; an empty path: refused
   writeFileSync(join(both, 'result.json'), '{}');
   assert.match(cli(join(both, 'result.json')).stderr, /is a training run's result.*pass its folder/s);
+  // a model file: named as one, with the command that shows it (not the JSON parser's view of its bytes)
+  saveModel(join(both, 'model.safetensors'), new Model(mlpConfig({ inputSize: 4, numClasses: 2, hidden: [4], treeLayers: [], depth: 0 }), new Rng(1)));
+  assert.match(cli(join(both, 'model.safetensors')).stderr, /model\.safetensors is a model file, not a run's results \(treegate inspect --model /);
   assert.match(cli('').stderr, /expected a path, not an empty string/);
   // a damaged results file: exit 2 naming it, no page written
   writeFileSync(join(dir, 'bad.json'), JSON.stringify({ ...JSON.parse(before), machine: {} }));
