@@ -219,15 +219,15 @@ test('writeCheckpoint names a run without progress and an extra that is not JSON
 });
 
 test('an optimizer of a disposed model says so on every backend; saveModel to a folder names it; a non-finite input points at the data', () => {
-  for (const name of registerAvailableBackends()) {
-    selectBackend(name as never, () => {});
+  for (const be of registerAvailableBackends()) {
+    setBackend(be);
     const m = model(), { x, y } = data(16);
     const opt = new Optimizer(m.params(), { kind: 'adam' });
     m.lossAndGrad(x, y);
     m.dispose();
     rejects(() => opt.step(1e-3), /was disposed \(its model's dispose\(\) gave its arrays back\): this optimizer's model cannot train/);
   }
-  selectBackend('auto', () => {});
+  setBackend('js'); // as the other tests leave it (wasm's last bits depend on how its threads split a batch)
   const dir = mkdtempSync(join(tmpdir(), 'treegate-save-'));
   try {
     rejects(() => saveModel(dir, model()), new RegExp(`is a folder \\(pass a file path, e\\.g\\. .*model\\.safetensors\\)`));
