@@ -1,7 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
@@ -16,7 +15,7 @@ import { runSpeed } from '../experiments/speed.js';
 import { check, TreegateError } from '../core/errors.js';
 import { checkWritableDir, checkWritableFile, missingAncestor, removeEmptyFolders, writeFilesAtomic } from '../io/atomic.js';
 import { renderReport, type Table } from '../report/html.js';
-import { backendOption, choice, humanLines, int, pathArg, rejectIdle, SIGNAL_EXIT, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
+import { backendOption, choice, humanLines, int, pathArg, rejectIdle, SIGNAL_EXIT, threadsOption, useKernelsFirst, VERSION, type KernelOptions } from './options.js';
 import { counted } from './report.js';
 
 const EXPERIMENTS = { memorization: runMemorization, accuracy: runAccuracy, gating: runGating, speed: runSpeed };
@@ -208,8 +207,7 @@ function interruptedRun(name: ExperimentName, out: string, backend: string, thre
  */
 function provenanceOf(name: ExperimentName, dataDir: string | undefined): Provenance {
   const root = fileURLToPath(new URL('../..', import.meta.url)); // the package's folder, from src/cli and dist/cli alike
-  const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
-  const p: Provenance = { treegate: version };
+  const p: Provenance = { treegate: VERSION };
   if (existsSync(join(root, '.git'))) {
     const git = spawnSync('git', ['-C', root, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8', timeout: 10_000 });
     if (git.status === 0 && git.stdout.trim()) p.commit = git.stdout.trim();

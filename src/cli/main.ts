@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { TreegateError } from '../core/errors.js';
 import { evalCommand, inspectCommand } from './evaluate.js';
@@ -7,19 +6,18 @@ import { predictCommand } from './predict.js';
 import { experimentCommand } from './experiment.js';
 import { reportCommand } from './report-command.js';
 import { trainCommand } from './train.js';
-import { outOfMemoryHint } from './options.js';
+import { outOfMemoryHint, VERSION } from './options.js';
 
 /** Exit code for every error a user can fix (bad option, bad file, bad data). */
 const USAGE_EXIT = 2;
 
 /** package.json, from src/cli and from dist/cli alike */
-const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 // commander's messages ("error: unknown option …") in the form of treegate's own
 const output = { outputError: (text: string, write: (s: string) => void) => write(text.startsWith('error:') ? `treegate: ${text}` : text) };
 
 const program = new Command('treegate')
   .description('tree-gated conditional computation (Cho & Bengio 2014): train, evaluate, predict with and inspect models, run experiments, render reports')
-  .version(version)
+  .version(VERSION)
   .option('--verbose', 'print stack traces with errors')
   .showHelpAfterError('(run with --help for usage)')
   .configureOutput(output)

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { check, TreegateError } from '../core/errors.js';
 import type { Matrix } from '../core/tensor.js';
@@ -8,6 +9,9 @@ import { selectBackend, setThreads, threadCount, type BackendChoice } from '../k
 
 /** Commander argument parsers that reject bad values with a message naming the fix. */
 /** Exit codes of a run stopped by a signal (train, experiment): 128 + the signal number, as shells report it. */
+/** treegate's version, package.json's (`--version`, and what an experiment's results record). */
+export const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+
 export const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 
 export function int(min: number, max = Number.MAX_SAFE_INTEGER) {
