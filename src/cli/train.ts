@@ -44,7 +44,7 @@ export function trainCommand(): Command {
   return new Command('train')
     .description('train a tree-gated network (MNIST by default), evaluate it on the test set and save it')
     .option('--dataset <name>', `data: ${DATASETS.join(' | ')}`, choice(...DATASETS), 'mnist')
-    .option('--csv <file>', 'csv dataset: training file, numeric features and a label in the last column', pathArg)
+    .option('--csv <file>', 'training file, numeric features and a label in the last column (means --dataset csv)', pathArg)
     .option('--test-csv <file>', 'csv dataset: test file (default: 1/6 of --csv held out)', pathArg)
     .option('--examples <n>', 'memorization dataset: random examples', int(1), MEMORIZATION_DEFAULTS.examples)
     .option('--input-size <D>', 'memorization dataset: input width', int(1, 65536), MEMORIZATION_DEFAULTS.inputSize)
@@ -376,6 +376,8 @@ function newestCheckpointOf(dir: string, log: (line: string) => void, validate: 
 
 async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   const log = (s: string) => process.stderr.write(s + '\n');
+  // a CSV file given means CSV data, unless --dataset names another (an error below)
+  if (!given.resume && (given.csv || given.testCsv) && cmd.getOptionValueSource('dataset') === 'default') given = { ...given, dataset: 'csv' };
   rejectIdleOptions(given, cmd);
   // a run reads its files again when it resumes, and records their paths: standard input and pipes can do neither
   for (const [flag, input] of [['--csv', given.csv], ['--test-csv', given.testCsv]] as const) {
@@ -423,7 +425,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   check(o.treeLayers.every((t) => t <= o.hidden.length + 1),
     `--tree-layers ${o.treeLayers.join(',')}${cmd.getOptionValueSource('treeLayers') === 'default' ? ' (the default)' : ''} names a layer past the last one (${o.hidden.length + 1})`,
     `with ${counted(o.hidden.length, 'hidden layer')}, give --tree-layers indices in 1..${o.hidden.length + 1}, or none`);
-  check(o.dataset === 'csv' || (!o.csv && !o.testCsv), `--csv and --test-csv need --dataset csv (got --dataset ${o.dataset})`);
+  check(o.dataset === 'csv' || (!o.csv && !o.testCsv), `--csv and --test-csv are files of --dataset csv, not of --dataset ${o.dataset}`, 'drop --dataset (a --csv file means --dataset csv), or drop the CSV files');
   check(o.dataset !== 'csv' || o.csv !== undefined, '--dataset csv needs a training file', 'pass it with --csv FILE (comma-separated features, the class in the last column)');
   check(o.dataset !== 'memorization' || !o.validation, '--dataset memorization has no validation split (its test accuracy is the fraction of training labels fitted)', 'drop --validation');
   if (o.csv && o.testCsv && resolve(o.csv) === resolve(o.testCsv)) {
@@ -556,7 +558,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     },
     onEpoch: (e: EpochMetrics) => {
       metrics.push(JSON.stringify({ type: 'epoch', ...e, trees: e.trees.map(loggedStats) }));
-      say(`epoch ${e.epoch}/${o.epochs}: train loss ${e.trainLoss.toFixed(4)} acc ${e.trainAccuracy.toFixed(4)}` +
+      say(`epoch ${e.epoch}/${o.epochs}: ${Number.isNaN(e.trainLoss) ? 'every training step skipped' : `train loss ${e.trainLoss.toFixed(4)} acc ${e.trainAccuracy.toFixed(4)}`}` +
         (e.validationAccuracy === null ? '' : `, validation loss ${e.validationLoss!.toFixed(4)} acc ${e.validationAccuracy.toFixed(4)}`) +
         e.trees.map((t) => `, layer ${t.layer} balance ${t.balance.toFixed(3)} dead ${t.deadLeaves}`).join('') +
         ` (${e.seconds.toFixed(1)} s)`);

@@ -30,9 +30,15 @@ export function fileSource(fd: number, size: number, path: string): ByteSource {
   };
 }
 
-/** What to do about a failed file-system call, where the error says. */
-function osHint(e: unknown): string | undefined {
+/**
+ * What to do about a failed file-system call, where the error says. `dir`: the folder a file was to be made in, where
+ * ENOENT may come from a folder that exists but makes no files (/proc, /sys), not from a missing one.
+ */
+function osHint(e: unknown, dir?: string): string | undefined {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOENT' && dir !== undefined && existsSync(dir)) {
+    return `${dir} exists but no file can be made in it (a virtual file system, like /proc): choose a folder on a disk`;
+  }
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return 'choose a folder this user may write to (--out)';
   if (code === 'ENOSPC' || code === 'EDQUOT') return 'free some disk space, or write elsewhere';
   if (code === 'ENOTDIR') return 'a part of the path is a file, not a folder: choose another path';
@@ -164,7 +170,7 @@ function writeTemp(path: string, bytes: FileContents): string {
     if (tmpCreated) {
       try { unlinkSync(tmp); } catch { /* best effort */ }
     }
-    throw new TreegateError(`cannot write ${path}: failed to ${stage}: ${osReason(e)}`, osHint(e));
+    throw new TreegateError(`cannot write ${path}: failed to ${stage}: ${osReason(e)}`, osHint(e, dirname(resolve(path))));
   }
 }
 

@@ -75,7 +75,12 @@ export function readMetrics(path: string): { steps: StepRecord[]; epochs: EpochR
     }
     const rec = isObject(r) ? r : {};
     const orNull = (v: unknown) => v === null || v === undefined || isNumber(v);
-    const common = isNumber(rec.step) && isNumber(rec.trainLoss) && orNull(rec.trainAccuracy);
+    // an epoch whose every step was skipped (--on-nonfinite skip) has no training figures: null, read as NaN (no point)
+    const common = isNumber(rec.step) && orNull(rec.trainLoss) && orNull(rec.trainAccuracy);
+    if (common) {
+      rec.trainLoss ??= NaN;
+      rec.trainAccuracy ??= NaN;
+    }
     // records written before step logging had no type: they are epoch records
     if (rec.type === 'step' && common) steps.push(rec as unknown as StepRecord);
     else if ((rec.type === 'epoch' || rec.type === undefined) && common && isNumber(rec.epoch) && Array.isArray(rec.trees) &&

@@ -60,7 +60,7 @@ export interface EpochMetrics {
   step: number;
   /** the learning rate of the epoch's last step */
   lr: number;
-  /** the mean over the epoch's training batches, as the weights changed during it */
+  /** the mean over the epoch's training batches, as the weights changed during it (NaN, as trainAccuracy, where every step was skipped) */
   trainLoss: number;
   trainAccuracy: number;
   /** on the validation set after the epoch; null without one */
@@ -165,6 +165,10 @@ export class Trainer {
       // a NaN example would make every batch it joins non-finite: with onNonFinite 'skip', training on without it
       checkFinite(set.x, `${what} inputs`);
       checkLabels(set.y, set.x.rows, model.config.numClasses, what);
+      // a Dataset says how many classes it has: a model of another count is a slip even where the labels fit it
+      const declared = (set as { numClasses?: unknown }).numClasses;
+      check(declared === undefined || declared === model.config.numClasses, `the ${what} has ${shown(declared)} classes (its numClasses), the model ${model.config.numClasses}`,
+        'make the model for the data: numClasses: data.numClasses in its config');
     }
     const N = data.x.rows, D = data.x.cols;
     if (N === 0) throw new TreegateError('the training set is empty', 'give it at least one example');
@@ -173,6 +177,9 @@ export class Trainer {
     this.B = Math.min(opts.batchSize, N);
     this.stepsPerEpoch = Math.ceil(N / this.B);
     this.totalSteps = this.stepsPerEpoch * opts.epochs;
+    // the step counter, the schedule and the checkpoints count in doubles: past 2^53 steps they would stop counting
+    check(Number.isSafeInteger(this.totalSteps), `${opts.epochs} epochs of ${this.stepsPerEpoch} steps are more steps than can be counted exactly (2^53)`,
+      `train at most ${Math.floor(Number.MAX_SAFE_INTEGER / this.stepsPerEpoch)} epochs`);
     this.xb = new Float32Array(this.B * D);
     this.yb = new Int32Array(this.B);
     if (resume) {

@@ -716,7 +716,11 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   assert.ok(lastJson(sc).testAccuracy >= 0.9, `test accuracy ${lastJson(sc).testAccuracy}`);
   expectUsageError(['train', '--dataset', 'csv', '--out', tmp('x')], /--dataset csv needs a training file \(pass it with --csv FILE/);
   expectUsageError(['train', '--dataset', 'memorization', '--validation', '100', '--out', tmp('x')], /--dataset memorization has no validation split .*\(drop --validation\)/);
-  expectUsageError(['train', '--csv', join(dir, 'train.csv'), '--out', tmp('x')], /--csv and --test-csv need --dataset csv/);
+  expectUsageError(['train', '--dataset', 'mnist', '--csv', join(dir, 'train.csv'), '--out', tmp('x')], /--csv and --test-csv are files of --dataset csv, not of --dataset mnist \(drop --dataset/);
+  // without --dataset, a --csv file is the data
+  const implied = cli('train', '--csv', join(dir, 'scaled.csv'), '--hidden', '4', '--depth', '1', '--epochs', '1', '--out', join(dir, 'implied'), '--json');
+  assert.equal(implied.status, 0, describeRun(implied));
+  assert.equal(JSON.parse(readFileSync(join(dir, 'implied', 'result.json'), 'utf8')).dataset, 'csv');
   expectUsageError(['train', '--dataset', 'csv', '--csv', join(dir, 'bad.csv'), '--out', tmp('x')], /'oops' is not a finite number/);
 });
 

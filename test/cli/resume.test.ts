@@ -165,6 +165,13 @@ test('NaN: the run stops naming the layer and step, exit 3, last good checkpoint
   const s = cliEnv({ TREEGATE_FAULT_NAN: 'input:12' }, ...ARGS, '--out', tmp('nan-skip'), '--on-nonfinite', 'skip', '--json');
   assert.equal(s.status, 0, describeRun(s));
   assert.match(s.stderr, /warning: non-finite loss at step 12: step skipped, learning rate halved/);
+  // an epoch of one step, skipped: no training figures for it, and the run's log still renders
+  const one = tmp('nan-epoch');
+  const e = cliEnv({ TREEGATE_FAULT_NAN: 'input:2' }, ...ARGS, '--examples', '32', '--epochs', '3', '--out', one, '--on-nonfinite', 'skip');
+  assert.equal(e.status, 0, describeRun(e));
+  assert.match(e.stderr, /^epoch 2\/3: every training step skipped, /m);
+  const report = cli('report', one);
+  assert.equal(report.status, 0, describeRun(report));
 });
 
 test('checkpoint options: bad values and a folder with another run\'s checkpoints exit 2', async () => {

@@ -48,9 +48,18 @@ test('fails cleanly when the directory is missing', () => {
       assert.ok(e instanceof TreegateError);
       assert.ok(e.message.includes(p), e.message);
       assert.match(e.message, /ENOENT/);
+      assert.match(e.hint ?? '', /does not exist: create it first/);
       return true;
     });
     assert.deepEqual(readdirSync(dir), []);
+  });
+});
+
+test('a folder that exists but makes no files (/proc) is named as such, not as missing', { skip: !existsSync('/proc/self') && 'no /proc here' }, () => {
+  assert.throws(() => writeFileAtomic('/proc/self/model.safetensors', 'x'), (e: unknown) => {
+    assert.ok(e instanceof TreegateError);
+    assert.match(e.hint ?? '', /\/proc\/self exists but no file can be made in it/);
+    return true;
   });
 });
 

@@ -28,7 +28,7 @@ import { mlpConfig, Model, type InputNormalization, type MlpOptions } from '../.
 import { denseOfEqualParams } from '../../src/experiments/common.js';
 import { runMemorization } from '../../src/experiments/memorization.js';
 import { Optimizer, type OptimizerConfig } from '../../src/train/optim.js';
-import { findNonFinite, NonFiniteError, TRAIN_OPTION_DEFAULTS, Trainer, type TrainOptions } from '../../src/train/trainer.js';
+import { findNonFinite, NonFiniteError, TRAIN_OPTION_DEFAULTS, Trainer, type LabeledData, type TrainOptions } from '../../src/train/trainer.js';
 
 const D = 8, C = 3;
 const model = (): Model => new Model(mlpConfig({ inputSize: D, numClasses: C, hidden: [12], treeLayers: [2], depth: 2, gating: 'projection' }), new Rng(5));
@@ -103,6 +103,10 @@ test('Trainer checks the training and validation sets when built, and names a no
   // null is a value, not a setting left out: named
   rejects(() => new Trainer(m, train, null, { ...OPTS, optimizer: null as unknown as OptimizerConfig }, new Rng(1)), /the optimizer must be an object, got null/);
   rejects(() => new Trainer(m, train, null, { ...OPTS, epochs: null as unknown as number }, new Rng(1)), /epochs must be an integer in \[1, ∞\], got null/);
+  rejects(() => new Trainer(m, { ...train, numClasses: m.config.numClasses + 1 } as LabeledData, null, OPTS, new Rng(1)),
+    /the training set has \d+ classes \(its numClasses\), the model \d+ \(make the model for the data/);
+  // epochs × steps per epoch past 2^53 could not be counted: refused with the most epochs that can
+  rejects(() => new Trainer(m, train, null, { ...OPTS, epochs: Number.MAX_SAFE_INTEGER }, new Rng(1)), /more steps than can be counted exactly.*train at most \d+ epochs/s);
   assert.ok(Object.isFrozen(TRAIN_OPTION_DEFAULTS) && Object.isFrozen(TRAIN_OPTION_DEFAULTS.optimizer), 'the defaults cannot be changed');
   const t = new Trainer(m, train, val, { ...OPTS, beforeStep: (step, xb) => { if (step === 2) xb[D + 5] = NaN; } }, new Rng(1));
   t.step();
