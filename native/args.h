@@ -25,6 +25,12 @@ struct I32 {
   int64_t n;
 };
 
+// A node product's tables are m×s: either one 0 is an empty node, refused as the reference refuses it (before the
+// buffer checks, whose "too small" would not say why).
+inline void nodesNotEmpty(const char* op, int64_t m, int64_t s) {
+  if (m == 0 || s == 0) throw ArgError{std::string(op) + ": the nodes are " + std::to_string(m) + "×" + std::to_string(s) + ": empty"};
+}
+
 inline napi_value* argv(napi_env env, napi_callback_info info, size_t want, napi_value* buf) {
   size_t argc = want;
   napi_get_cb_info(env, info, &argc, buf, nullptr, nullptr);

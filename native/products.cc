@@ -250,7 +250,8 @@ napi_value forward(napi_env env, napi_callback_info info, bool routed) {
     const bool packed = boolean(env, v[routed ? 18 : 12], "packed");
     F32 xs = f32(env, v[5], "xs"), w = f32(env, v[7], "w"), bias = f32(env, v[8], "bias"), ys = f32(env, v[10], "ys");
     const int64_t s = i64(env, v[6], "s"), m = i64(env, v[9], "m"), N = i64(env, v[11], "N");
-    if ((wide)N * s > xs.n || (wide)N * m > ys.n || m * s == 0) throw ArgError{"grouped forward: buffers too small"};
+    nodesNotEmpty("grouped forward", m, s);
+    if ((wide)N * s > xs.n || (wide)N * m > ys.n) throw ArgError{"grouped forward: buffers too small"};
     const int64_t T = std::min(w.n / (packed ? packedFloats(m, s) : m * s), bias.n / m);  // m·s ≤ w.n after the check above
     Ranges r = ranges(env, v, T, N);
     I32 perm{nullptr, 0};
@@ -317,7 +318,8 @@ napi_value GroupedBackwardInput(napi_env env, napi_callback_info info) {
     argv(env, info, 11, v);
     F32 dys = f32(env, v[5], "dys"), w = f32(env, v[7], "w"), dxs = f32(env, v[9], "dxs");
     const int64_t m = i64(env, v[6], "m"), s = i64(env, v[8], "s"), N = i64(env, v[10], "N");
-    if ((wide)N * s > dxs.n || (wide)N * m > dys.n || m * s == 0) throw ArgError{"grouped backward input: buffers too small"};
+    nodesNotEmpty("grouped backward input", m, s);
+    if ((wide)N * s > dxs.n || (wide)N * m > dys.n) throw ArgError{"grouped backward input: buffers too small"};
     Ranges r = ranges(env, v, w.n / (m * s), N);
     byRows(r, N, s, 32, m * s, kChainRowsNN,
       [&](int32_t t, int64_t a, int64_t e) { isa->gemm(e - a, s, m, dys.p + a * m, m, 1, w.p + t * m * s, s, 1, dxs.p + a * s, s, true); },

@@ -23,7 +23,8 @@ template <typename F>
 void backwardWeight(napi_env env, napi_value* v, const F32& dw, F&& node) {
   F32 dys = f32(env, v[5], "dys"), xs = f32(env, v[7], "xs"), db = f32(env, v[10], "dbias");
   const int64_t m = i64(env, v[6], "m"), s = i64(env, v[8], "s"), N = i64(env, v[11], "N");
-  if ((wide)N * s > xs.n || (wide)N * m > dys.n || m * s == 0) throw ArgError{"grouped backward weight: buffers too small"};
+  nodesNotEmpty("grouped backward weight", m, s);
+  if ((wide)N * s > xs.n || (wide)N * m > dys.n) throw ArgError{"grouped backward weight: buffers too small"};
   const int64_t T = std::min(dw.n / (m * s), db.n / m);
   Ranges r = ranges(env, v, T, N);
   if (repeats(r.node.p + r.g0, r.g1 - r.g0)) throw ArgError{"node listed twice"};  // its gradient would have two writers
@@ -176,9 +177,10 @@ napi_value PathWeightStep(napi_env env, napi_callback_info info) {
     argv(env, info, 21, v);
     F32 dys = f32(env, v[5], "dys"), xs = f32(env, v[7], "xs"), db = f32(env, v[10], "dbias");
     const int64_t m = i64(env, v[6], "m"), s = i64(env, v[8], "s"), N = i64(env, v[11], "N"), size = m * s;
+    nodesNotEmpty("path weight step", m, s);
     napi_value sv[6] = {v[9], v[12], v[13], v[14], v[15], v[16]};
     const NodeStep st(env, sv, size);
-    if ((wide)N * s > xs.n || (wide)N * m > dys.n || size == 0) throw ArgError{"path weight step: buffers too small"};
+    if ((wide)N * s > xs.n || (wide)N * m > dys.n) throw ArgError{"path weight step: buffers too small"};
     const int64_t T = std::min(st.w.n / size, db.n / m);
     const Ranges r = ranges(env, v, T, N);
     const I32 entry = i32(env, v[17], "entry"), parent = i32(env, v[18], "parent"), at = i32(env, v[19], "at");

@@ -8,6 +8,7 @@ import { AssertionError } from 'node:assert';
 import { Rng } from '../src/core/rng.js';
 import { Routing } from '../src/kernels/routing.js';
 import { matrix, type Matrix } from '../src/core/tensor.js';
+import type { Layer } from '../src/layers/layer.js';
 import type { TreeGated } from '../src/layers/tree.js';
 import { Model } from '../src/layers/model.js';
 import { Optimizer } from '../src/train/optim.js';
@@ -76,6 +77,14 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   }
 }
 
+/**
+ * Tolerance for two float32 evaluations of the same sums in different orders (or by other kernels): `rel` of each
+ * element and `rel` of the reference's largest magnitude (at least 1), which covers elements that cancel.
+ */
+export function near(ref: ArrayLike<number>, rel = 1e-5): { rtol: number; atol: number } {
+  return { rtol: rel, atol: rel * Math.max(1, maxAbs(ref)) };
+}
+
 /** The largest |x[i]| (0 for an empty array). */
 export function maxAbs(x: ArrayLike<number>): number {
   let m = 0;
@@ -118,6 +127,52 @@ export interface GradCheckOptions {
    * would straddle a discontinuity. A change fails the check, naming the index.
    */
   signature?: () => string;
+}
+
+/** What gradcheckLayer takes besides the layer and its batch. */
+export interface LayerCheckOptions {
+  /** the discrete state (gating bits, kinks), which ± eps must not change (checkGradient's) */
+  signature?: () => string;
+  /** params with no gradient by design (fixed gaters): they must get none, and never be touched */
+  skipParams?: (name: string) => boolean;
+  eps?: number;
+  tol?: Tolerance;
+  /** a loss of the layer's own added to Σ y ⊙ R (moe's load balancing) */
+  aux?: () => number;
+  /** indices checked per array, drawn at random (default: every one): for layers too large to check whole */
+  sample?: number;
+}
+
+/**
+ * Checks dL/dx and dL/dparam of `layer` on batch `x` by central differences, for L = Σ y ⊙ R (+ aux) with a random
+ * R; then that backward without the input gradient gives the same parameter gradients, bit for bit, and no input
+ * gradient.
+ */
+export function gradcheckLayer(layer: Layer, x: Matrix, rng: Rng, what: string, opts: LayerCheckOptions = {}): void {
+  const N = x.rows, n = layer.inputSize, m = layer.outputSize;
+  const eps = opts.eps ?? 1e-2, tol = opts.tol ?? { rtol: 2e-3, atol: 2e-3 }, aux = opts.aux ?? (() => 0);
+  const R = randomArray(rng, N * m);
+  const loss = (): number => dot(layer.forward(x, 'train').data.subarray(0, N * m), R) + aux();
+  const indices = (len: number): number[] | undefined =>
+    (opts.sample === undefined || opts.sample >= len ? undefined : Array.from({ length: opts.sample }, () => rng.int(len)));
+  for (const p of layer.params()) p.clearGrad();
+  layer.forward(x, 'train');
+  const dxm = layer.backward(matrix(N, m, R), true);
+  if (!dxm || dxm.rows !== N || dxm.cols !== n) throw new AssertionError({ message: `${what}: backward gave no ${N}×${n} input gradient` });
+  const dx = dxm.data.slice(0, N * n);
+  const grads = layer.params().map((p) => p.grad.slice());
+  checkGradient({ loss, data: x.data, grad: dx, indices: indices(dx.length), eps, tol, what: `${what}: dL/dx`, signature: opts.signature });
+  layer.params().forEach((p, i) => {
+    if (opts.skipParams?.(p.name)) {
+      if (maxAbs(grads[i]) !== 0 || p.touchedCount !== 0) throw new AssertionError({ message: `${what}: ${p.name} must get no gradient, and never be touched` });
+      return;
+    }
+    checkGradient({ loss, data: p.data, grad: grads[i], indices: indices(p.data.length), eps, tol, what: `${what}: dL/d${p.name}`, signature: opts.signature });
+  });
+  for (const p of layer.params()) p.clearGrad();
+  layer.forward(x, 'train');
+  if (layer.backward(matrix(N, m, R), false) !== null) throw new AssertionError({ message: `${what}: backward(…, false) must return null` });
+  layer.params().forEach((p, i) => assertBitEqual(p.grad, grads[i], `${what}: ${p.name} grad without the input gradient`));
 }
 
 /**

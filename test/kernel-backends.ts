@@ -29,24 +29,49 @@ export function kernelBackends(): { backends: Array<{ be: Backend; threads: numb
   const counts = nativeThreadCounts(), many = counts.length > 2 ? counts.length : 0;
   // native-isa.test.ts reruns kernel files for the addon's narrower builds: js and native alone then
   const nativeOnly = process.env.TREEGATE_TEST_NATIVE_ONLY === '1';
-  /** the backend `make` returns, or null where it does not load (or nativeOnly) */
+  /**
+   * the backend `make` returns, or null where its module is not built (or nativeOnly); any other failure is the
+   * test's, not a backend quietly left out
+   */
   const load = (make: () => Backend): Backend | null => {
     if (nativeOnly) return null;
     try {
       return make();
-    } catch {
-      return null;
+    } catch (e) {
+      // a module file not there: readFileSync's ENOENT, or loadWasmBackend's "… is missing"
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT' || /\.wasm is missing/.test((e as Error).message)) return null;
+      throw e;
     }
   };
+
   const wasm = load(() => (many
     ? createWasmBackend(compileWasmSync(new Uint8Array(readFileSync(DEFAULT_WASM_THREADS_URL))), { threads: many }, { cores: many, start: nodeThreadHost.start })
     : loadWasmBackend()));
-  if (wasm) backends.push({ be: wasm, threads: counts });
+  if (wasm) backends.push({ be: wasm, threads: threadCountsOf(wasm) });
   const plain = load(() => createWasmBackend(compileWasmSync(new Uint8Array(readFileSync(DEFAULT_WASM_URL)))));
   if (plain) backends.push({ be: plain, threads: [0], label: 'wasm (plain module)' });
   const nb = nativeBackend();
-  if (nb) backends.push({ be: nb, threads: counts });
+  if (nb) backends.push({ be: nb, threads: threadCountsOf(nb) });
   return { backends, wasm };
+}
+
+/** A backend with threads (wasm, native): sets the count, capped at what it may use, and returns the count set. */
+interface Threaded { setThreads(n: number): number }
+
+/**
+ * The counts of nativeThreadCounts() that `be` (wasm, native) can run: all but where it may use fewer threads (a
+ * machine of one usable core), so that no test names a count it did not run on (useThreads checks).
+ */
+export function threadCountsOf(be: Backend): number[] {
+  const most = (be as unknown as Threaded).setThreads(Number.MAX_SAFE_INTEGER);
+  return nativeThreadCounts().filter((n) => n <= most);
+}
+
+/** Runs `be` on `n` threads (nothing for 0: js and the plain module), refusing to go on with fewer than a test names. */
+export function useThreads(be: Backend, n: number): void {
+  if (!n) return;
+  const set = (be as unknown as Threaded).setThreads(n);
+  if (set !== n) throw new Error(`${be.name}: setThreads(${n}) set ${set} threads: the test would not run on the threads its name says`);
 }
 
 /** The arrays a fused optimizer step reads and writes, for the step tests. */
@@ -79,8 +104,6 @@ export function kernelVariants(): Array<{ be: Backend; label: string; use: () =>
   return kernelBackends().backends.flatMap(({ be, threads, label }) => threads.map((nt) => ({
     be,
     label: nt ? `${be.name} threads=${nt}` : label ?? be.name,
-    use: () => {
-      if (nt) (be as unknown as { setThreads(n: number): number }).setThreads(nt);
-    },
+    use: () => useThreads(be, nt),
   })));
 }

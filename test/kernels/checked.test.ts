@@ -36,6 +36,18 @@ test('sizes, strides and offsets must be whole and ≥ 0, and every view inside 
   }
 });
 
+test('node products of empty nodes (m or s = 0) are refused as such on every backend, not as short buffers', () => {
+  for (const b of backends) {
+    const rt = new Routing();
+    rt.leaf = Int32Array.of(0, 1);
+    rt.sort(2, 1);
+    bad(b, () => b.groupedForward(rt, f(8), 4, f(24), f(6), 0, f(4)), /the nodes are 0×4: empty/, 'forward, m = 0');
+    bad(b, () => b.groupedForward(rt, f(8), 0, f(24), f(6), 2, f(4)), /the nodes are 2×0: empty/, 'forward, s = 0');
+    bad(b, () => b.groupedBackwardInput(rt, f(4), 0, f(24), 4, f(8), 0, 3), /the nodes are 0×4: empty/, 'input gradient, m = 0');
+    bad(b, () => b.groupedBackwardWeight(rt, f(4), 2, f(8), 0, f(24), f(6)), /the nodes are 2×0: empty/, 'weight gradient, s = 0');
+  }
+});
+
 test('gather and scatter indices, labels and routings out of range are refused; a negative stride cannot reach other memory', () => {
   for (const b of backends) {
     const dst = f(8, 0);

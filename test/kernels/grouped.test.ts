@@ -24,6 +24,7 @@ function cases(): Case[] {
       out.push({ k, m, s, leaves: Array.from({ length: 11 }, (_, i) => (i * 3) % L).filter((l) => L === 1 || l !== (L >> 1)), what: 'empty leaves' });
       out.push({ k, m, s, leaves: [rng.int(L)], what: 'one example' });
     }
+    out.push({ k, m: 3, s: 5, leaves: [], what: 'no example' });
   }
   return out;
 }

@@ -29,5 +29,9 @@ test('native and wasm kernels and native models on 1 to 4 threads, bit for bit (
     assert.equal(r.status, 0, `${file} failed on 4 threads:\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-2000)}`);
     assert.match(r.stdout, /^# fail 0$/m);
     assert.doesNotMatch(r.stdout, /^# pass 0$/m, `${file}: no test ran`);
+    // the kernel tables name each variant: both fast backends ran on 4 threads, neither left out quietly
+    if (pattern === '^(native|wasm)') {
+      for (const be of native ? ['native', 'wasm'] : ['wasm']) assert.match(r.stdout, new RegExp(`^ok \\d+ - ${be} threads=4: `, 'm'), `${file}: no ${be} test on 4 threads`);
+    }
   }
 });

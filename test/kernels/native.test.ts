@@ -16,11 +16,11 @@ import { loadAddon, nativeBackend, nativeLoadError, readProbe } from '../../src/
 import { Routing } from '../../src/kernels/routing.js';
 import { setThreads } from '../../src/kernels/select.js';
 import { assertBitEqual, assertClose, randomArray, Rng } from '../helpers.js';
-import { nativeThreadCounts } from '../kernel-backends.js';
+import { nativeThreadCounts, threadCountsOf, useThreads } from '../kernel-backends.js';
 
 const nb = nativeBackend();
 /** 1 and 2, or 1 to n under TREEGATE_NATIVE_THREADS=n; every count must give the bits of one thread. */
-const THREADS = nativeThreadCounts(), MOST = THREADS[THREADS.length - 1];
+const THREADS = nb ? threadCountsOf(nb) : nativeThreadCounts(), MOST = THREADS[THREADS.length - 1];
 const skip = nb ? false : `native addon unavailable: ${nativeLoadError()}`;
 
 /** [M, N, K] */
@@ -61,7 +61,7 @@ for (const v of ['NT', 'NN', 'TN'] as const) {
         jsBackend.gemmStrided(M, N, K, a, ao, ars, acs, b, bo, brs, bcs, ref, co, N, acc);
         const outs: Float32Array[] = [];
         for (const threads of THREADS) {
-          nb!.setThreads(threads);
+          useThreads(nb!, threads);
           const out = c0.slice();
           nb!.gemmStrided(M, N, K, a, ao, ars, acs, b, bo, brs, bcs, out, co, N, acc);
           assertClose(out, ref, { rtol: 1e-5, atol: 2e-6 * Math.max(1, K) }, `${v} ${M}×${N}×${K} acc=${acc} threads=${threads}`);
@@ -70,7 +70,7 @@ for (const v of ['NT', 'NN', 'TN'] as const) {
         outs.forEach((o, i) => assertBitEqual(o, outs[0], `${v} ${M}×${N}×${K}: ${THREADS[i]} threads vs 1`));
       }
     }
-    nb!.setThreads(MOST);
+    useThreads(nb!, MOST);
   });
 }
 
@@ -82,7 +82,7 @@ test('native NT products under the chain threshold: each row gets the same bits 
   const rng = new Rng(21);
   const under = nb!.info().chainRowsNT - 1;
   assert.ok(under >= 5, `chain threshold ${under + 1}`);
-  nb!.setThreads(1);
+  useThreads(nb!, 1);
   for (const [M0, N, K] of [[8, 67, 37], [8, 512, 512], [7, 33, 100], [5, 40, 16], [3, 17, 7], [8, 130, 530]] as const) {
     const M = Math.min(M0, under);
     const a = randomArray(rng, M * K), b = randomArray(rng, N * K), c0 = randomArray(rng, M * N);
@@ -96,7 +96,7 @@ test('native NT products under the chain threshold: each row gets the same bits 
       }
     }
   }
-  nb!.setThreads(MOST);
+  useThreads(nb!, MOST);
 });
 
 // The NN form (input gradient) and the TN form under kChainRowsNN (24 rows) sum each element in blocks of 16
@@ -105,7 +105,7 @@ test('native NT products under the chain threshold: each row gets the same bits 
 // the whole product: the same bits, K a multiple of 16 or not, with and without a column tail.
 test('native NN and TN products under 24 rows: each row gets the same bits alone, in pieces and in the whole product', { skip }, () => {
   const rng = new Rng(22);
-  nb!.setThreads(1);
+  useThreads(nb!, 1);
   for (const [M, N, K] of [[23, 512, 512], [20, 64, 37], [9, 48, 100], [8, 33, 40], [12, 16, 1], [6, 32, 17], [16, 80, 16]] as const) {
     const a = randomArray(rng, M * K), b = randomArray(rng, K * N), c0 = randomArray(rng, M * N);
     for (const tn of [false, true]) {
@@ -123,7 +123,7 @@ test('native NN and TN products under 24 rows: each row gets the same bits alone
       }
     }
   }
-  nb!.setThreads(MOST);
+  useThreads(nb!, MOST);
 });
 
 test('native floats() start on a cache line: n zeros, a plain Float32Array view', { skip }, () => {
@@ -194,7 +194,7 @@ test('native grouped products match js over routings (k = 0…9, empty leaves, o
     for (let g = 0; g < rt.nodeCount; g++) if (fresh[g]) w0.fill(0, rt.node[g] * m * s, (rt.node[g] + 1) * m * s);
     const perThreads: Array<Record<string, Float32Array>> = [];
     for (const threads of THREADS) {
-      nb!.setThreads(threads);
+      useThreads(nb!, threads);
       const outs: Record<string, Float32Array> = {};
       const [yr, yn] = [ys0.slice(), ys0.slice()];
       jsBackend.groupedForward(rt, xs, s, w, bias, m, yr);
@@ -249,7 +249,7 @@ test('native grouped products match js over routings (k = 0…9, empty leaves, o
       for (const key of Object.keys(perThreads[0])) assertBitEqual(outs[key], perThreads[0][key], `${key} ${what}: ${THREADS[i]} threads vs 1`);
     });
   }
-  nb!.setThreads(MOST);
+  useThreads(nb!, MOST);
 });
 
 test('native forward over packed tables (packNodes) matches js over routings and widths; every thread count bit-identical', { skip }, () => {
@@ -279,7 +279,7 @@ test('native forward over packed tables (packNodes) matches js over routings and
       jsBackend.routedForward(rt, x, n, 2, new Float32Array(N * s), s, w, bias, m, new Float32Array(N * m), ref, acc);
       const outs: Float32Array[] = [];
       for (const threads of THREADS) {
-        nb!.setThreads(threads);
+        useThreads(nb!, threads);
         const out = y0.slice();
         nb!.routedForward(rt, x, n, 2, new Float32Array(N * s), s, packed, bias, m, new Float32Array(N * m), out, acc, true);
         assertClose(out, ref, { rtol: 1e-5, atol: 1e-5 * s }, `packed forward ${what} acc=${acc} threads=${threads}`);
@@ -288,7 +288,7 @@ test('native forward over packed tables (packNodes) matches js over routings and
       outs.forEach((o, i) => assertBitEqual(o, outs[0], `packed forward ${what} acc=${acc}: ${THREADS[i]} threads vs 1`));
     }
   }
-  nb!.setThreads(MOST);
+  useThreads(nb!, MOST);
   assert.throws(() => loadAddon()!.packNodes(new Float32Array(16), 2, 2, 4, new Float32Array(8)), /fewer than T·packedFloats/);
   assert.throws(() => loadAddon()!.packNodes(new Float32Array(7), 2, 2, 2, new Float32Array(4096)), /fewer than T·m·s/);
 });
@@ -424,13 +424,13 @@ test('native lazy optimizer updates match js: listed slots only, per-slot steps,
         const na = { w: w.slice(), m: m.slice(), v: v.slice(), steps: js.steps.slice() };
         const na1 = { w: w.slice(), m: m.slice(), v: v.slice(), steps: js.steps.slice() };
         for (const [be, st, threads] of [[jsBackend, js, 0], [nb!, na, MOST], [nb!, na1, 1]] as const) {
-          if (threads) nb!.setThreads(threads);
+          useThreads(nb!, threads);
           for (let rep = 0; rep < 3; rep++) {
             if (kind === 'adam') be.adamUpdate(st.w, g, st.m, st.v, slotSize, list, list.length, st.steps, d, 0.01, 0.1, 0.9, 0.999, 1e-8);
             else be.sgdUpdate(st.w, g, st.m, slotSize, list, list.length, st.steps, d, 0.01, 0.1, 0.9);
           }
         }
-        nb!.setThreads(MOST);
+        useThreads(nb!, MOST);
         const what = `${kind} slots=${slots}×${slotSize} decay=${d ? 'yes' : 'no'}`;
         assert.deepEqual(Array.from(na.steps), Array.from(js.steps), `${what}: step counts`);
         assertBitEqual(na.w, na1.w, `${what}: ${MOST} threads vs 1`);

@@ -16,13 +16,10 @@ import { mlpConfig, Model } from '../../src/layers/model.js';
 import { MixtureOfExperts } from '../../src/layers/moe.js';
 import { TreeGated } from '../../src/layers/tree.js';
 import {
-  assertBitEqual, assertClose, checkGradient, dot, maxAbs, projectionBatch, randomArray, randomMatrix, referenceLeaves, Rng, unitsBatch,
+  assertClose, checkGradient, gradcheckLayer, maxAbs, near, projectionBatch, randomArray, randomMatrix, referenceLeaves, Rng, unitsBatch,
 } from '../helpers.js';
 import { testOnEveryBackend } from '../backends.js';
 
-function near(ref: ArrayLike<number>, rel = 1e-5): { rtol: number; atol: number } {
-  return { rtol: rel, atol: rel * Math.max(1, maxAbs(ref)) };
-}
 
 // ---------------------------------------------------------------------------
 // flat
@@ -56,32 +53,6 @@ function flatCase(rng: Rng, k: number, B: number, s: number, gating: 'units' | '
   return { layer, x };
 }
 
-/** L = Σ y ⊙ R (+ the layer's auxiliary loss); every parameter and input element by central differences. */
-function gradcheck(layer: Layer, x: Matrix, rng: Rng, what: string, signature: () => string, eps = 1e-2,
-  aux: () => number = () => 0): void {
-  const N = x.rows, m = layer.outputSize;
-  const R = randomArray(rng, N * m);
-  const loss = (): number => dot(layer.forward(x, 'train').data.subarray(0, N * m), R) + aux();
-  for (const p of layer.params()) p.clearGrad();
-  layer.forward(x, 'train');
-  const dx = layer.backward(matrix(N, m, R), true)!.data.slice(0, x.data.length);
-  const grads = layer.params().map((p) => p.grad.slice());
-  const tol = { rtol: 2e-3, atol: 2e-3 };
-  checkGradient({ loss, data: x.data, grad: dx, eps, tol, what: `${what}: dL/dx`, signature });
-  layer.params().forEach((p, i) => {
-    if (p.name.includes('gate_')) {
-      assert.equal(maxAbs(grads[i]), 0, `${what}: fixed gater ${p.name} gets no gradient`);
-      return;
-    }
-    checkGradient({ loss, data: p.data, grad: grads[i], eps, tol, what: `${what}: dL/d${p.name}`, signature });
-  });
-  // needInputGrad = false (the layer first in a model): the same parameter gradients, bit for bit, and no input gradient
-  for (const p of layer.params()) p.clearGrad();
-  layer.forward(x, 'train');
-  assert.equal(layer.backward(matrix(N, m, R), false), null, `${what}: backward(…, false) returns null`);
-  layer.params().forEach((p, i) => assertBitEqual(p.grad, grads[i], `${what}: ${p.name} grad without the input gradient`));
-}
-
 testOnEveryBackend('flat: 2^k leaves, one per example and block, equal to the naive reference; counts', () => {
   const rng = new Rng(41);
   for (const gating of ['units', 'projection'] as const) {
@@ -108,7 +79,7 @@ testOnEveryBackend('flat: gradients of x and every leaf (units and projection ga
     for (const [k, B, s] of [[0, 1, 3], [2, 1, 4], [2, 2, 3]]) {
       const { layer, x } = flatCase(rng, k, B, s, gating);
       const sig = () => referenceLeaves(layer, x).leaves.map((l) => Array.from(l).join(',')).join('|');
-      gradcheck(layer, x, rng, `flat k=${k} B=${B} ${gating}`, sig);
+      gradcheckLayer(layer, x, rng, `flat k=${k} B=${B} ${gating}`, { signature: sig, skipParams: (n) => n.includes('gate_') });
     }
   }
 });
@@ -159,8 +130,7 @@ function referenceMoe(layer: MixtureOfExperts, x: Matrix): { y: Float64Array; au
 }
 
 /** A layer with a strong router and a batch whose K-th and (K+1)-th router logits differ by ≥ margin for every example. */
-function moeCase(rng: Rng, E: number, K: number, N: number, margin = 0.1): { layer: MixtureOfExperts; x: Matrix } {
-  const n = 5, m = 3;
+function moeCase(rng: Rng, E: number, K: number, N: number, margin = 0.1, n = 5, m = 3): { layer: MixtureOfExperts; x: Matrix } {
   const layer = new MixtureOfExperts({ inputSize: n, outputSize: m, experts: E, topK: K, balanceWeight: 0.5 }).init(rng);
   layer.router.data.set(randomArray(rng, E * n));
   layer.bias.data.set(randomArray(rng, E * m, 0.5));
@@ -195,8 +165,15 @@ testOnEveryBackend('moe: gradients of x, experts and router, with the load-balan
   for (const [E, K] of [[1, 1], [4, 1], [4, 2], [3, 3]]) {
     const { layer, x } = moeCase(rng, E, K, 7, 0.2);
     const sig = () => referenceRouting(layer, x).top.map((t) => t.join(',')).join('|');
-    gradcheck(layer, x, rng, `moe E=${E} K=${K}`, sig, 3e-3, () => layer.auxLoss());
+    gradcheckLayer(layer, x, rng, `moe E=${E} K=${K}`, { signature: sig, eps: 3e-3, aux: () => layer.auxLoss() });
   }
+});
+
+testOnEveryBackend('moe at a size the fast backends block and thread (N = 64, 48→40, 6 experts, top 2): sampled gradients', () => {
+  const rng = new Rng(45);
+  const { layer, x } = moeCase(rng, 6, 2, 64, 0.05, 48, 40);
+  const sig = () => referenceRouting(layer, x).top.map((t) => t.join(',')).join('|');
+  gradcheckLayer(layer, x, rng, 'moe E=6 K=2 48→40 N=64', { signature: sig, eps: 3e-3, aux: () => layer.auxLoss(), sample: 150 });
 });
 
 testOnEveryBackend('Model with flat and moe layers: cross-entropy (+ balance loss) gradients of every parameter', () => {

@@ -19,14 +19,10 @@ import { MAX_COLLAPSED, PathSums } from '../../src/layers/path-sums.js';
 import { TreeGated } from '../../src/layers/tree.js';
 import { Optimizer } from '../../src/train/optim.js';
 import {
-  assertBitEqual, assertClose, maxAbs, pathNode, projectionBatch, randomMatrix, referenceLeaves,
+  assertBitEqual, assertClose, maxAbs, near, pathNode, projectionBatch, randomMatrix, referenceLeaves,
   referenceTreeBackward, referenceTreeForward, Rng, unitsBatch,
 } from '../helpers.js';
 
-/** Tolerance for two float32 evaluations of the same sums in different orders. */
-function near(ref: ArrayLike<number>, rel = 1e-5): { rtol: number; atol: number } {
-  return { rtol: rel, atol: rel * Math.max(1, maxAbs(ref)) };
-}
 
 function randomize(rng: Rng, a: Float32Array, scale = 1): void {
   for (let i = 0; i < a.length; i++) a[i] = rng.normal() * scale;

@@ -18,54 +18,15 @@ import assert from 'node:assert/strict';
 import { matrix, type Matrix } from '../../src/core/tensor.js';
 import { Activation } from '../../src/layers/activation.js';
 import { Dense } from '../../src/layers/dense.js';
-import type { Layer } from '../../src/layers/layer.js';
 import { mlpConfig, Model, type ModelConfig } from '../../src/layers/model.js';
 import { TreeGated } from '../../src/layers/tree.js';
 import { backend } from '../../src/kernels/backend.js';
 import { nodeCount } from '../../src/kernels/routing.js';
 import {
-  assertClose, checkGradient, dot, maxAbs, pathNode, projectionBatch, randomArray, randomMatrix, referenceLeaves,
+  assertClose, checkGradient, gradcheckLayer, maxAbs, pathNode, projectionBatch, randomArray, randomMatrix, referenceLeaves,
   Rng, signedMagnitude, unitsBatch,
 } from '../helpers.js';
 import { testOnEveryBackend } from '../backends.js';
-
-const EPS = 1e-2;
-const TOL = { rtol: 2e-3, atol: 2e-3 };
-
-/**
- * Checks dL/dx and dL/dparam of `layer` on batch `x` by central differences.
- * `skipParams` names params with no gradient by design (fixed gaters), which must stay zero.
- */
-function gradcheckLayer(layer: Layer, x: Matrix, rng: Rng, what: string, opts: {
-  signature?: () => string; skipParams?: (name: string) => boolean; eps?: number; tol?: { rtol: number; atol: number };
-} = {}): void {
-  const N = x.rows, n = layer.inputSize, m = layer.outputSize;
-  const eps = opts.eps ?? EPS, tol = opts.tol ?? TOL;
-  const R = randomArray(rng, N * m);
-  const loss = (): number => dot(layer.forward(x, 'train').data.subarray(0, N * m), R);
-  for (const p of layer.params()) p.clearGrad();
-  layer.forward(x, 'train');
-  const dxm = layer.backward(matrix(N, m, R), true);
-  assert.ok(dxm, `${what}: backward returned no input gradient`);
-  assert.equal(dxm.rows, N);
-  assert.equal(dxm.cols, n);
-  const dx = dxm.data.slice(0, N * n);
-  const grads = layer.params().map((p) => p.grad.slice());
-  checkGradient({ loss, data: x.data, grad: dx, eps, tol, what: `${what}: dL/dx`, signature: opts.signature });
-  layer.params().forEach((p, i) => {
-    if (opts.skipParams?.(p.name)) {
-      assert.equal(maxAbs(grads[i]), 0, `${what}: ${p.name} must get no gradient`);
-      assert.equal(p.touchedCount, 0, `${what}: ${p.name} must never be touched`);
-      return;
-    }
-    checkGradient({ loss, data: p.data, grad: grads[i], eps, tol, what: `${what}: dL/d${p.name}`, signature: opts.signature });
-  });
-  // needInputGrad = false: same parameter gradients, no input gradient
-  for (const p of layer.params()) p.clearGrad();
-  layer.forward(x, 'train');
-  assert.equal(layer.backward(matrix(N, m, R), false), null, `${what}: backward(…, false) returns null`);
-  layer.params().forEach((p, i) => assertClose(p.grad, grads[i], { rtol: 0, atol: 0 }, `${what}: ${p.name} grad without input grad`));
-}
 
 testOnEveryBackend('Dense: gradients of x, weight and bias', () => {
   const rng = new Rng(1);
@@ -379,5 +340,17 @@ testOnEveryBackend('Model.lossAndGrad accumulates: two batches without clearing 
       assertClose(both[i], sum, { rtol: 1e-5, atol: 1e-6 }, `${what}: ${p.name}, two batches = the sum of each`);
     });
     assert.ok(ga.some((g, i) => maxAbs(g) > 0 && maxAbs(gb[i]) > 0), `${what}: both batches reach some parameter`);
+  }
+});
+
+testOnEveryBackend('TreeGated at a size the fast backends block, thread and collapse (N = 64, 64→64): sampled gradients', () => {
+  // the cases above are small enough for the few-row kernels; this one takes the blocked products, a thread split
+  // and path sums (the root's 64 rows), checked at 150 random entries of x and of each parameter
+  const rng = new Rng(31);
+  for (const gating of ['projection', 'units'] as const) {
+    const layer = new TreeGated({ inputSize: 64, outputSize: 64, depth: 2, blocks: 1, gating, nodeInit: 'small' }).init(rng);
+    for (const b of layer.bias) for (let i = 0; i < b.data.length; i++) b.data[i] = rng.normal() * 0.5;
+    const x = gating === 'units' ? unitsBatch(rng, layer, 64, () => rng.int(4)) : projectionBatch(rng, layer, 64, 0.1);
+    gradcheckLayer(layer, x, rng, `tree 64→64 k=2 N=64 ${gating}`, { signature: leafSignature(layer, x), sample: 150 });
   }
 });
