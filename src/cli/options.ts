@@ -181,5 +181,5 @@ export function csvInputs(raw: Matrix, norm: Normalization | undefined, source: 
         'already, give the unscaled values\n');
     }
   }
-  return normalizeInputs(raw, norm);
+  return normalizeInputs(raw, norm, (row, col) => `${source}: example ${row + 1}, column ${col + 1}`);
 }

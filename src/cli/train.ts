@@ -102,7 +102,7 @@ function every(v: string): { steps: number } | { minutes: number } {
   // exponents too: a checkpoint's options are checked by parsing them back, and String(1e-9) is "1e-9"
   const m = /^\s*(\d+(?:\.\d+)?(?:e[+-]?\d+)?)\s*(m|min)?\s*$/.exec(v);
   const n = m ? Number(m[1]) : NaN;
-  if (!m || !(n > 0) || (!m[2] && !Number.isSafeInteger(n))) {
+  if (!m || !(n > 0) || !Number.isFinite(n) || (!m[2] && !Number.isSafeInteger(n))) {
     throw new InvalidArgumentError('expected a step count (e.g. 500) or minutes with an m suffix (e.g. 10m).');
   }
   return m[2] ? { minutes: n } : { steps: n };
@@ -351,6 +351,27 @@ function checkRunFiles(out: string, modelPath: string, metricsPath: string, resu
 }
 
 /**
+ * A run replaces (a CSV run without --test-csv) or removes (any other) the heldout-test.csv of its folder: only one
+ * an earlier run there wrote, which its result.json names as its test file. Someone's own file of that name, or one
+ * whose run's result is gone, is an error before training; the run's data files are not touched (checked apart).
+ */
+function checkHeldOutFile(out: string, resultPath: string, replaces: boolean, inputs: Array<string | undefined>): void {
+  const heldOut = join(out, 'heldout-test.csv');
+  if (!existsSync(heldOut) || inputs.some((f) => f !== undefined && sameFile(f, heldOut))) return;
+  let named = false;
+  try {
+    const r: unknown = JSON.parse(readFileSync(resultPath, 'utf8'));
+    const testCsv = typeof r === 'object' && r !== null ? (r as { testCsv?: unknown }).testCsv : undefined;
+    // by name: a run's folder may have moved since (its result.json holds absolute paths)
+    named = typeof testCsv === 'string' && basename(testCsv) === 'heldout-test.csv';
+  } catch {
+    // no result.json, or not one: nothing names the file
+  }
+  check(named, `--out ${out} holds heldout-test.csv, which no earlier run there wrote (its result.json does not name it as its test file): ` +
+    `training would ${replaces ? 'replace' : 'remove'} it`, 'choose another --out, or move that file away first');
+}
+
+/**
  * How to start over where a run's folder holds checkpoints: a new run there is refused (--checkpoint-every) or
  * leaves --resume pointing at the old run, so it goes into another --out or follows the deletion of the checkpoints.
  */
@@ -470,6 +491,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   }
   for (const f of written) checkWritableFile(f); // OUT created if missing; checked before the training
   if (!resumed) checkRunFiles(out, modelPath, metricsPath, resultPath);
+  checkHeldOutFile(out, resultPath, testPath !== null, [o.csv, o.testCsv]);
   // a new run must not mix its checkpoints with an earlier run's: resume would pick the wrong one. Without
   // --checkpoint-every the run writes one only when interrupted, and not into such a folder.
   const earlierCheckpoints = resumed === null && listCheckpoints(checkpointDir).length > 0;

@@ -42,14 +42,32 @@ export function readCsv(path: string, opts: CsvOptions = {}): CsvData {
     size = st.size;
   } catch (e) {
     if (e instanceof TreegateError) throw e;
-    throw new TreegateError(`cannot read CSV file ${path}: ${osReason(e)}`);
+    throw cannotRead(path, e);
   }
   if (size > MAX_CSV_BYTES) throw new TreegateError(`${path}: ${size} bytes is over the 1 GiB limit of the CSV reader`, 'split the file or sample it');
-  return parseCsv(readFileSync(path, 'utf8'), path, opts);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw cannotRead(path, e);
+  }
+  return parseCsv(text, path, opts);
+}
+
+/** A file that exists but cannot be read (permissions, a disk error), named with the OS's reason. */
+function cannotRead(path: string, e: unknown): TreegateError {
+  const code = (e as NodeJS.ErrnoException).code;
+  return new TreegateError(`cannot read CSV file ${path}: ${osReason(e)}`,
+    code === 'EACCES' || code === 'EPERM' ? 'this user may not read it: change its permissions, or copy it somewhere readable' : undefined);
 }
 
 function readPipe(path: string): string {
-  const fd = openSync(path, 'r');
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw cannotRead(path, e);
+  }
   try {
     return readStream(fd, path);
   } finally {

@@ -62,7 +62,7 @@ function quotedCells(line: string, at: string): string[] {
 }
 
 /**
- * Parses CSV text: one example per line, cells separated by commas (spaces
+ * Parses CSV text (UTF-8, lines ending in LF, CRLF or CR): one example per line, cells separated by commas (spaces
  * around cells ignored; a cell may be quoted, as in RFC 4180, within its line), every line with the same number of cells,
  * empty lines skipped. The first line is a header when none of its feature
  * cells is a number. Features must be finite numbers within float32's range.
@@ -71,12 +71,20 @@ function quotedCells(line: string, at: string): string[] {
  * `opts.labels` when given, else in sorted order (numerically when every label
  * is a number), so the same file always gives the same numbering. Mistakes
  * that would pass for data (a continuous target, pandas' row index or column
- * numbers) are refused. Errors name the file, line and column.
+ * numbers, a header whose column names are numbers) are refused. Errors name the file, line and column.
  */
 export function parseCsv(text: string, source: string, opts: CsvOptions = {}): CsvData {
+  check(typeof text === 'string', `parseCsv takes the file's text, got ${shown(text)}`, "pass readFileSync(path, 'utf8'), or use readCsv(path)");
   checkKeys(opts, ['labels', 'labelColumn', 'features', 'featureNames', 'matching'], 'CSV options');
-  // a UTF-8 byte order mark (Excel's "CSV UTF-8") is not part of the first cell
-  const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split(/\r?\n/);
+  // UTF-16 (a spreadsheet's "Unicode text") read as UTF-8 has a NUL in every other byte: no CSV text has one
+  const nul = text.indexOf('\u0000');
+  if (nul >= 0) {
+    throw new TreegateError(`${source}:${text.slice(0, nul).split(/\r\n|\r|\n/).length}: a NUL byte: the file is not UTF-8 text (UTF-16, which some programs save as "Unicode text", has one in every other byte)`,
+      'save it as CSV UTF-8, or convert it: iconv -f UTF-16 -t UTF-8 FILE > converted.csv');
+  }
+  // a UTF-8 byte order mark (Excel's "CSV UTF-8") is not part of the first cell; lines end with LF, CRLF or CR alone
+  // (classic Mac OS)
+  const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split(/\r\n|\r|\n/);
   let lineNo = 0;
   const next = (): string[] | null => {
     while (lineNo < lines.length) {
@@ -238,6 +246,16 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   if (!header && N > 1 && !isNumber(rawLabels[0]) && rawLabels.slice(1).every(isNumber)) {
     throw new TreegateError(`${source}:${firstAt}: this line looks like a header with numeric column names (its label '${rawLabels[0]}' is a word, every other label a number)`,
       'give the feature columns names that are not numbers, or remove the line');
+  }
+  // the same with word labels: the header's label cell is a class that no other line has, beside classes that recur
+  if (!header && !opts.labels && N >= 10 && !rawLabels.slice(1).includes(rawLabels[0])) {
+    const seen = new Map<string, number>();
+    for (const l of rawLabels.slice(1)) seen.set(l, (seen.get(l) ?? 0) + 1);
+    if (seen.size >= 2 && [...seen.values()].every((n) => n >= 2)) {
+      throw new TreegateError(`${source}:${firstAt}: this line's label '${rawLabels[0]}' is on no other line, though every other class recurs: ` +
+        `a header whose column names are numbers (${featureCells.slice(0, 3).join(', ')}${featureCells.length > 3 ? ', …' : ''}), not an example`,
+        'give the feature columns names that are not numbers; if the line is an example, its class of one example could not be learnt: add more of it');
+    }
   }
   if (columnNumbers && !rawLabels.slice(1).includes(rawLabels[0])) {
     throw new TreegateError(`${source}:${firstAt}: this line's features read ${featureCells[0]}, ${featureCells[1] ?? '…'}, …, and no other line has its label '${rawLabels[0]}': column numbers, as pandas writes for unnamed columns, not an example`,

@@ -1,4 +1,4 @@
-import { check, checkInt, checkNumber } from '../core/errors.js';
+import { check, checkInt, checkNumber, TreegateError } from '../core/errors.js';
 import { checkFinite, checkShape, matrix, type Matrix } from '../core/tensor.js';
 import type { Rng } from '../core/rng.js';
 import { MIN_STD, perFeature, normalizationProblem, type InputNormalization } from '../core/normalization.js';
@@ -96,9 +96,12 @@ export function normalize(ds: Dataset, norm: Normalization): Dataset {
 /**
  * A model's inputs from raw features (pixel bytes, a CSV's values): x = float32((float32(raw · scale) − mean) / std)
  * with the model's `config.normalization`, as treegate's loaders and `train` compute them (docs/format.md §4), so
- * that `model.forward` and `evaluate` see what the model was trained on. A new matrix; raw is not changed.
+ * that `model.forward` and `evaluate` see what the model was trained on. A new matrix; raw is not changed. A finite
+ * value that normalizes past float32 (many standard deviations from a feature of tiny spread) is an error naming
+ * it (`where`: how to name an element, from 0), not a non-finite input found later.
  */
-export function normalizeInputs(raw: Matrix, norm: Normalization | undefined): Matrix {
+export function normalizeInputs(raw: Matrix, norm: Normalization | undefined,
+  where: (row: number, col: number) => string = (row, col) => `raw inputs: row ${row}, column ${col}`): Matrix {
   check(typeof raw === 'object' && raw !== null && raw.data instanceof Float32Array, 'normalizeInputs takes a matrix of raw features', 'make one with matrix(rows, cols, data)');
   checkShape(raw, raw.cols, 'raw inputs');
   // a model made without a normalization (the API's, not train's) takes its inputs as they are
@@ -110,6 +113,11 @@ export function normalizeInputs(raw: Matrix, norm: Normalization | undefined): M
     for (let c = 0; c < cols; c++) {
       const i = r * cols + c;
       out.data[i] = (Math.fround(raw.data[i] * scale) - mean[c]) / std[c];
+      if (!Number.isFinite(out.data[i]) && Number.isFinite(raw.data[i])) {
+        throw new TreegateError(`${where(r, c)}: ${raw.data[i]} lies ${Number(Math.abs(raw.data[i] * scale - mean[c]) / std[c]).toPrecision(3)} ` +
+          `standard deviations from the training data's mean of that feature (${mean[c]}, std ${std[c]}): past float32 once normalized`,
+          'the value is far outside what the model was trained on: check it and its unit');
+      }
     }
   }
   return out;

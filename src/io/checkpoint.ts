@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { check, checkInt, TreegateError } from '../core/errors.js';
+import { check, checkInt, osReason, TreegateError } from '../core/errors.js';
 import type { Model } from '../layers/model.js';
 import type { Optimizer } from '../train/optim.js';
 import { fileSource, writeFileAtomic } from './atomic.js';
@@ -47,8 +47,11 @@ export function listCheckpoints(dir: string): string[] {
   let names: string[];
   try {
     names = readdirSync(dir);
-  } catch {
-    return [];
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+    // checkpoints that may be there but cannot be listed are not "none": a new run would write beside them
+    throw new TreegateError(`cannot list the checkpoints in ${dir}: ${osReason(e)}`, permissionHint(e, dir));
   }
   const isFile = (p: string) => {
     try {
@@ -88,10 +91,20 @@ export function loadNewestCheckpoint(dir: string, warn: (line: string) => void =
       return { path, ...decoded };
     } catch (e) {
       if (!(e instanceof TreegateError) && !(e instanceof Error && 'code' in e)) throw e;
+      // a file this user may not read is not a damaged one: skipped, it would resume from an older step
+      const hint = permissionHint(e, dir);
+      if (hint) throw new TreegateError(`cannot read checkpoint ${path}: ${osReason(e)}`, hint);
       warn(`treegate: warning: skipping checkpoint ${path}: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
   throw new TreegateError(`no valid checkpoint in ${dir}: ${files.map((f) => basename(f)).join(', ')} ${files.length > 1 ? 'were all' : 'was'} skipped (see the warnings)`);
+}
+
+/** For a permission error, what to do about it (the files are not damaged); undefined for any other error. */
+function permissionHint(e: unknown, dir: string): string | undefined {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'EACCES' || code === 'EPERM'
+    ? `give this user read access to ${dir} and its files (nothing there is damaged), or run as the user who wrote them` : undefined;
 }
 
 /** A checkpoint file decoded, read a tensor at a time (never the whole file as one array). */

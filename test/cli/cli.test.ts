@@ -615,6 +615,17 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   mkdirSync(join(dir, 'rerun'));
   writeFileSync(join(dir, 'rerun', 'heldout-test.csv'), readFileSync(heldOut));
   writeFileSync(join(dir, 'rerun', 'report.html'), '<!doctype html>\n');
+  // a heldout-test.csv that no run there wrote (no result.json names it) is neither removed nor replaced
+  const userFile = 'id,score\n1,important\n';
+  writeFileSync(join(dir, 'rerun', 'heldout-test.csv'), userFile);
+  for (const args of [['--test-csv', join(dir, 'test.csv')], []]) {
+    expectUsageError(['train', '--csv', join(dir, 'train.csv'), ...args, '--out', join(dir, 'rerun')],
+      new RegExp(`holds heldout-test\\.csv, which no earlier run there wrote .*: training would ${args.length ? 'remove' : 'replace'} it \\(choose another --out, or move that file away`));
+  }
+  assert.equal(readFileSync(join(dir, 'rerun', 'heldout-test.csv'), 'utf8'), userFile);
+  // the earlier run's own (its result.json names it) is
+  writeFileSync(join(dir, 'rerun', 'heldout-test.csv'), readFileSync(heldOut));
+  writeFileSync(join(dir, 'rerun', 'result.json'), readFileSync(join(dir, 'run', 'result.json')));
   const rerun = cli('train', '--dataset', 'csv', '--csv', join(dir, 'train.csv'), '--test-csv', join(dir, 'test.csv'), '--hidden', '8', '--depth', '1',
     '--epochs', '1', '--out', join(dir, 'rerun'));
   assert.equal(rerun.status, 0, describeRun(rerun));

@@ -57,6 +57,11 @@ function modelFile(name: string, o: { inputSize: number; numClasses: number; std
 test('parseCsv: a value beyond float32 is an error naming line, column and value', () => {
   assert.equal(parseCsv('1,3.4e38,0\n2,-3.4e38,1\n', 'ok.csv').data.x.data[1], Math.fround(3.4e38));
   assert.throws(() => parseCsv('x,y,label\n1,2,0\n3,-1e39,1\n', 'f.csv'), /f\.csv:3, column 2: '-1e39' is beyond the float32 range.*rescale/);
+  assert.throws(() => parseCsv(5 as unknown as string, 'n.csv'), /parseCsv takes the file's text, got 5/);
+  // a header of numeric column names over word labels: its label cell a class of no other line
+  const rows = Array.from({ length: 12 }, (_, i) => `${i},${i * 2},${i % 2 ? 'cat' : 'dog'}`).join('\n');
+  assert.throws(() => parseCsv(`1990,2000,species\n${rows}\n`, 'y.csv'), /y\.csv:1: this line's label 'species' is on no other line.*a header whose column names are numbers \(1990, 2000\)/);
+  assert.deepEqual(parseCsv(`${rows}\n`, 'y.csv').labels, ['cat', 'dog']);
 });
 
 test('train and eval on a CSV value beyond float32: exit 2 naming file, line, column and value', () => {
@@ -237,4 +242,19 @@ test('report of a training run that has not finished says so, and how to finish 
   const dir = tmp('unfinished');
   mkdirSync(join(dir, 'checkpoints'), { recursive: true });
   expectUsageError(['report', dir], new RegExp(`${reEscape(dir)} holds the checkpoints of a training run that has not finished.*treegate train --resume ${reEscape(dir)}`));
+});
+
+test('CSV files that cannot be read or are not UTF-8 text: exit 2 naming why; CR-only line ends are lines', { skip: !existsSync('/proc/self/mem') && 'no /proc here' }, () => {
+  const { dir } = csvRun();
+  const model = join(dir, 'model.safetensors');
+  // a file the OS refuses to read (/proc/self/mem: a regular file of size 0 whose read fails) is not a bug report
+  expectUsageError(['predict', '--model', model, '--csv', '/proc/self/mem'], /cannot read CSV file \/proc\/self\/mem: i\/o error \(EIO\)/);
+  const utf16 = tmp('utf16.csv');
+  writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('a,b,c,label\n1,2,3,1\n', 'utf16le')]));
+  expectUsageError(['eval', '--model', model, '--csv', utf16], /utf16\.csv:1: a NUL byte: the file is not UTF-8 text .*iconv -f UTF-16 -t UTF-8/);
+  const cr = tmp('cr.csv');
+  writeFileSync(cr, csvText().replace(/\n/g, '\r'));
+  const r = cli('eval', '--model', model, '--csv', cr, '--json');
+  assert.equal(r.status, 0, describeRun(r));
+  assert.equal(JSON.parse(r.stdout.trim().split('\n').pop()!).examples, 40);
 });

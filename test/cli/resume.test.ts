@@ -177,6 +177,7 @@ test('NaN: the run stops naming the layer and step, exit 3, last good checkpoint
 test('checkpoint options: bad values and a folder with another run\'s checkpoints exit 2', async () => {
   expectUsageError(['train', '--checkpoint-every', '0'], /--checkpoint-every.*expected a step count/);
   expectUsageError(['train', '--checkpoint-every', '5x'], /expected a step count/);
+  expectUsageError(['train', '--checkpoint-every', '1e400m'], /expected a step count/); // Infinity minutes: a checkpoint could not record it
   const missing = tmp('nothing');
   expectUsageError(['train', '--resume', missing], new RegExp(`${reEscape(missing)} does not exist \\(pass the --out folder of the run to resume\\)`));
   mkdirSync(missing);
