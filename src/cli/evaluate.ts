@@ -35,9 +35,13 @@ function missingTestSet(model: Model, o: ModelCliOptions): { problem: string; fi
       fix: 'pass a CSV test file with --csv FILE (its values are used as they are, its labels 0 … classes − 1)' };
   }
   if (dataset === 'csv') return { problem: `${o.model} was trained on a CSV file`, fix: 'pass its test file with --csv FILE' };
-  if (dataset !== 'mnist' && dataset !== 'fashion-mnist') {
-    return { problem: `${o.model} was trained on the ${dataset} task, which has no test set to load`,
+  if (dataset === 'memorization') {
+    return { problem: `${o.model} was trained on the memorization task, which has no test set to load`,
       fix: 'its fitted fraction is the testAccuracy that train printed; pass --csv FILE to test it on other data' };
+  }
+  if (dataset !== 'mnist' && dataset !== 'fashion-mnist') {
+    return { problem: `${o.model} was trained on '${dataset}', a dataset treegate does not load (its config's data.dataset)`,
+      fix: 'pass its test examples with --csv FILE' };
   }
   return null;
 }

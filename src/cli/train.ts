@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, statfsSync, statSync, unlinkSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { totalmem } from 'node:os';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -386,7 +386,8 @@ function newestCheckpointOf(dir: string, log: (line: string) => void, validate: 
   check(statSync(dir).isDirectory(), `${dir} is a file, not a run's folder`, hint);
   const checkpoints = join(dir, 'checkpoints');
   check(listCheckpoints(checkpoints).length > 0, `no checkpoint in ${checkpoints}`,
-    'a run writes checkpoints with --checkpoint-every, and when Ctrl-C or SIGTERM stops it; one that ended or was killed otherwise cannot be resumed');
+    basename(dir) === 'checkpoints' && listCheckpoints(dir).length > 0 ? `${dir} is a run's checkpoint folder: pass the run's folder, --resume ${dirname(dir)}`
+      : 'a run writes checkpoints with --checkpoint-every, and when Ctrl-C or SIGTERM stops it; one that ended or was killed otherwise cannot be resumed');
   try {
     return loadNewestCheckpoint(checkpoints, log, validate);
   } catch (e) {
@@ -403,7 +404,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   // a run reads its files again when it resumes, and records their paths: standard input and pipes can do neither
   for (const [flag, input] of [['--csv', given.csv], ['--test-csv', given.testCsv]] as const) {
     check(input === undefined || !isStreamPath(input),
-      `${flag} ${input === STDIN_PATH ? '- (standard input)' : `${input} (a pipe)`} is not read by train: a run reads its data again to resume, and records where it came from`,
+      `${flag} ${input === STDIN_PATH ? '- (standard input)' : `${input} (a pipe or device)`} is not read by train: a run reads its data again to resume, and records where it came from`,
       `save the data to a file and name it with ${flag} FILE`);
   }
   // the kernels first (per process, resumed or not), said once the inputs are checked; a resumed run goes on with
@@ -608,9 +609,16 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   const savedOptions = Object.fromEntries(Object.entries(o).filter(([k]) => !(PER_PROCESS as readonly string[]).includes(k)));
   let lastCheckpoint: string | null = resumed?.path ?? null; // this run's newest checkpoint
   const checkpoint = (files?: { model: string; result: string }): string => {
-    lastCheckpoint = writeCheckpoint(checkpointDir, model, trainer.optimizer,
-      { progress: trainer.snapshot(), options: savedOptions, metrics, extra: { window: { ...win }, data: dataHash(), backends, ...(files ? { files } : {}) } },
-      o.keepCheckpoints);
+    try {
+      lastCheckpoint = writeCheckpoint(checkpointDir, model, trainer.optimizer,
+        { progress: trainer.snapshot(), options: savedOptions, metrics, extra: { window: { ...win }, data: dataHash(), backends, ...(files ? { files } : {}) } },
+        o.keepCheckpoints);
+    } catch (e) {
+      // a failed write (a full disk) replaced nothing: the run goes on from its last checkpoint once that is fixed
+      if (!(e instanceof TreegateError) || lastCheckpoint === null) throw e;
+      const base = e.hint && e.message.endsWith(` (${e.hint})`) ? e.message.slice(0, -(e.hint.length + 3)) : e.message;
+      throw new TreegateError(base, `${e.hint ? `${e.hint}; then ` : ''}resume from the last checkpoint, ${basename(lastCheckpoint)} (intact): npx treegate train --resume ${out}`);
+    }
     return lastCheckpoint;
   };
 

@@ -52,7 +52,8 @@ export function checkInt(v: number, what: string, min: number, max = Number.MAX_
 
 /** Checks that `v` is a finite number in [min, max]. */
 export function checkNumber(v: number, what: string, min = -Infinity, max = Infinity): number {
-  check(Number.isFinite(v) && v >= min && v <= max, `${what} must be a finite number in [${min}, ${max}], got ${shown(v)}`);
+  const range = max === Infinity ? (min === -Infinity ? '' : ` ≥ ${min}`) : min === -Infinity ? ` ≤ ${max}` : ` in [${min}, ${max}]`;
+  check(Number.isFinite(v) && v >= min && v <= max, `${what} must be a finite number${range}, got ${shown(v)}`);
   return v;
 }
 

@@ -24,7 +24,8 @@ export function normalizationProblem(nz: unknown, inputSize: number, whose = 'th
   const number = (v: unknown, min: number) => typeof v === 'number' && Number.isFinite(v) && v >= min;
   const must = (min: number) => `must be a finite number${min > -Infinity ? ` ≥ ${min}` : ''}`;
   const shown = (v: unknown) => (typeof v === 'number' ? String(v) : JSON.stringify(v) ?? 'missing');
-  if (!number(n.scale, -Infinity)) return `normalization.scale is ${shown(n.scale)}, ${must(-Infinity)}`;
+  // a scale of 0 maps every input to one point, a negative one mirrors them: neither is a normalization
+  if (!number(n.scale, -Infinity) || (n.scale as number) <= 0) return `normalization.scale is ${shown(n.scale)}, must be a finite number > 0`;
   for (const [field, min] of [['mean', -Infinity], ['std', MIN_STD]] as const) {
     const v = n[field];
     if (Array.isArray(v)) {

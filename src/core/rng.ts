@@ -95,6 +95,7 @@ export class Rng {
 
   /** A permutation of 0..n-1. */
   permutation(n: number): Int32Array {
+    check(Number.isSafeInteger(n) && n >= 0 && n <= 2 ** 31 - 1, `Rng.permutation(n) permutes 0..n−1: n must be an integer in [0, 2^31), got ${shown(n)}`);
     const p = new Int32Array(n);
     for (let i = 0; i < n; i++) p[i] = i;
     return this.shuffle(p);

@@ -76,6 +76,8 @@ function quotedCells(line: string, at: string): string[] {
 export function parseCsv(text: string, source: string, opts: CsvOptions = {}): CsvData {
   check(typeof text === 'string', `parseCsv takes the file's text, got ${shown(text)}`, "pass readFileSync(path, 'utf8'), or use readCsv(path)");
   checkKeys(opts, ['labels', 'labelColumn', 'features', 'featureNames', 'matching'], 'CSV options');
+  check(opts.labels === undefined || (Array.isArray(opts.labels) && opts.labels.every((l) => typeof l === 'string')),
+    `CSV options: labels must be the class names, an array of strings, got ${shown(opts.labels)}`);
   // UTF-16 (a spreadsheet's "Unicode text") read as UTF-8 has a NUL in every other byte: no CSV text has one
   const nul = text.indexOf('\u0000');
   if (nul >= 0) {

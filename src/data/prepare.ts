@@ -1,4 +1,4 @@
-import { check, checkInt, checkKeys, TreegateError } from '../core/errors.js';
+import { check, checkInt, checkKeys, shown, TreegateError } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import { firstNonFinite } from '../core/tensor.js';
 import type { DataInfo } from '../layers/model.js';
@@ -75,6 +75,8 @@ export function datasetShape(o: PrepareOptions): { inputSize: number; numClasses
 export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
   check(typeof o === 'object' && o !== null, 'the data options must be an object', "pass e.g. { dataset: 'mnist' }");
   checkKeys(o, ['dataset', 'dir', 'csv', 'testCsv', 'memorization', 'validation', 'limit'], 'data options');
+  check(typeof (rng as Partial<Rng> | undefined)?.fork === 'function', `prepareData needs an Rng (the validation split and the memorization task draw from it), got ${shown(rng)}`,
+    'pass one second: prepareData(options, new Rng(seed))');
   const dataset = o.dataset ?? 'mnist';
   // (option names as the library spells them, the CLI's flag in brackets)
   if (o.limit !== undefined) checkInt(o.limit, 'limit (--limit)', 1);

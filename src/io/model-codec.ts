@@ -1,4 +1,4 @@
-import { TreegateError } from '../core/errors.js';
+import { shown, TreegateError } from '../core/errors.js';
 import { NORMALIZATION_KEYS, normalizationProblem } from '../core/normalization.js';
 import { LAYER_KEYS } from '../layers/layer.js';
 import { DATA_KEYS, Model, MODEL_KEYS, paramShapes, type ModelConfig } from '../layers/model.js';
@@ -101,6 +101,9 @@ export function modelFromStored(configJson: string | undefined, tensors: Map<str
     if (typeof c !== 'object' || c === null) throw new TreegateError(`${source}: a layer config is not an object`);
   }
   config = knownFields(config);
+  if (!Number.isSafeInteger(config.inputSize) || config.inputSize < 1) {
+    throw new TreegateError(`${source}: the model input size (inputSize) is ${shown(config.inputSize)}, must be a whole number ≥ 1`, 'the file is damaged or was not written by treegate');
+  }
   if (config.normalization !== undefined) {
     // within the bounds normalizeInPlace enforces when the model evaluates a dataset, so that a model file that loads can be evaluated
     const problem = normalizationProblem(config.normalization, config.inputSize);

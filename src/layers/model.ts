@@ -75,10 +75,10 @@ export class Model {
     if (d !== undefined) {
       check(typeof d === 'object' && d !== null && typeof d.dataset === 'string', 'model data info needs a dataset name');
       checkKeys(d, DATA_KEYS, 'model data info');
-      check(d.labels === undefined || (Array.isArray(d.labels) && d.labels.length === config.numClasses && d.labels.every((l) => typeof l === 'string')),
-        `model data info: labels must be ${config.numClasses} strings, one per class`);
-      check(d.features === undefined || (Array.isArray(d.features) && d.features.length === config.inputSize && d.features.every((l) => typeof l === 'string')),
-        `model data info: features must be ${config.inputSize} strings, one per input`);
+      // names, each of one class or input: a name twice would make predictions or a file's header ambiguous
+      const names = (v: unknown, n: number) => Array.isArray(v) && v.length === n && v.every((l) => typeof l === 'string') && new Set(v).size === n;
+      check(d.labels === undefined || names(d.labels, config.numClasses), `model data info: labels must be ${config.numClasses} distinct strings, one per class`);
+      check(d.features === undefined || names(d.features, config.inputSize), `model data info: features must be ${config.inputSize} distinct strings, one per input`);
     }
     let width = config.inputSize;
     this.layers = config.layers.map((c, i) => {
@@ -245,7 +245,22 @@ export class Model {
       loss += r.loss * rows;
       correct += r.correct;
     }
+    if (!Number.isFinite(loss)) this.checkWeightsFinite();
     return { loss: loss / x.rows, accuracy: correct / x.rows };
+  }
+
+  /**
+   * Where outputs did not come out finite, whether the weights are the cause rather than the inputs: a non-finite
+   * weight (a training run that diverged, weights changed by hand) is an error naming it.
+   */
+  private checkWeightsFinite(): void {
+    for (const p of this.params()) {
+      const i = p.data.findIndex((v) => !Number.isFinite(v));
+      if (i >= 0) {
+        throw new TreegateError(`the model's weight ${p.name}[${i}] is ${p.data[i]}: its outputs are not finite, whatever the inputs`,
+          'the model is damaged (a training run that diverged, or weights set by hand): train it again, or load a saved one');
+      }
+    }
   }
 
   /**
@@ -274,6 +289,7 @@ export class Model {
         if (!Number.isFinite(sum)) overflowed++;
       }
     }
+    if (overflowed > 0) this.checkWeightsFinite();
     return { classes, probabilities, overflowed };
   }
 
@@ -296,6 +312,7 @@ export class Model {
 
   /** The number of layers[index] among the linear layers, from 1 (--tree-layers' numbering; activations are not counted). */
   layerNumber(index: number): number {
+    checkInt(index, 'layerNumber: the index into model.layers', 0, this.layers.length - 1);
     return this.layers.slice(0, index + 1).filter((l) => l.kind !== 'activation').length;
   }
 

@@ -1,4 +1,4 @@
-import { check, checkInt, checkKeys, checkNumber, shown, TreegateError } from '../core/errors.js';
+import { check, checkInt, checkKeys, shown, TreegateError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { checkFinite, checkLabels, checkShape, firstNonFinite, matrix } from '../core/tensor.js';
 import { backend } from '../kernels/backend.js';
@@ -145,7 +145,8 @@ export class Trainer {
     check(rng instanceof Rng, 'a Trainer needs an Rng (the data order), e.g. new Rng(1)');
     checkInt(opts.epochs, 'epochs', 1);
     checkInt(opts.batchSize, 'batch size', 1);
-    checkNumber(opts.lr, 'learning rate', 0);
+    // (0 would train nothing: refused, as the CLI's --lr refuses it)
+    check(typeof opts.lr === 'number' && Number.isFinite(opts.lr) && opts.lr > 0, `the learning rate must be a finite number > 0, got ${shown(opts.lr)}`, 'e.g. lr: 1e-3');
     check(opts.fusedStep === undefined || typeof opts.fusedStep === 'boolean', `fusedStep must be true or false, got ${shown(opts.fusedStep)}`);
     check(!opts.onNonFinite || opts.onNonFinite === 'stop' || opts.onNonFinite === 'skip', `unknown non-finite policy '${opts.onNonFinite}'`, 'use stop or skip');
     // plain JavaScript can pass anything: named here, not an internal error a step later

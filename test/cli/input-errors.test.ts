@@ -205,6 +205,9 @@ test('eval and inspect: --data-dir with a model not trained on MNIST, or with --
   expectUsageError(['inspect', '--model', csvModel, '--data-dir', '/nonexistent'], /--data-dir has no effect for .*, trained on csv/);
   const fashion = modelFile('fashion.safetensors', { inputSize: 784, numClasses: 10, std: 1, data: { dataset: 'fashion-mnist' } });
   expectUsageError(['eval', '--model', fashion, '--data-dir', '/nonexistent'], /--data-dir has no effect for .*, trained on fashion-mnist/);
+  // a dataset of the API's own naming: no test set to load, and not the memorization task
+  const own = modelFile('own-data.safetensors', { inputSize: 3, numClasses: 2, std: 1, data: { dataset: 'imagenet' } });
+  expectUsageError(['eval', '--model', own], /was trained on 'imagenet', a dataset treegate does not load .*\(pass its test examples with --csv FILE\)/);
 });
 
 test('eval and inspect of a model made through the API (no normalization, no dataset): a CSV file\'s values as they are', () => {

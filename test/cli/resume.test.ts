@@ -144,9 +144,12 @@ test('a checkpoint that cannot be written stops the run with exit 2; the previou
   const r = cli(...ARGS, '--out', out);
   assert.equal(r.status, 2, describeRun(r));
   assert.match(r.stderr, /error: cannot write .*step-000000030\.safetensors/);
+  assert.match(r.stderr, new RegExp(`resume from the last checkpoint, step-000000020\\.safetensors \\(intact\\): npx treegate train --resume ${reEscape(out)}`));
   assert.deepEqual(checkpoints(out), ['step-000000010.safetensors', 'step-000000020.safetensors', 'step-000000030.safetensors'],
     'the two written checkpoints (and the directory in the way)');
   rmSync(join(out, 'checkpoints', 'step-000000030.safetensors'), { recursive: true });
+  // the checkpoint folder given for the run's: named, with the run's folder
+  expectUsageError(['train', '--resume', join(out, 'checkpoints')], new RegExp(`is a run's checkpoint folder: pass the run's folder, --resume ${reEscape(out)}\\)`));
   resumeAndCompare(out, 'after a failed checkpoint write');
 });
 

@@ -69,6 +69,7 @@ test('computeNormalization per feature: each column its own mean and std, a cons
   for (const [i, v] of [-1, -1, 0, 1, 1, 0].entries()) assert.ok(Math.abs(n.x.data[i] - v) < 1e-5, `element ${i}: ${n.x.data[i]}`);
   // normalizeInputs from raw values gives the same bits
   assert.deepEqual(Array.from(normalizeInputs(ds.x, nz).data), Array.from(n.x.data));
+  assert.throws(() => computeNormalization(ds, 0, true), /normalization scale must be a finite number > 0, got 0/);
   // a finite value that normalizes past float32 (3e38 in the 1e-6-scale column) is named, not passed on as Infinity
   assert.throws(() => normalizeInputs(matrix(1, 3, Float32Array.from([3e38, 0, 5])), nz),
     /raw inputs: row 0, column 0: .* standard deviations from the training data's mean .*past float32 once normalized/);

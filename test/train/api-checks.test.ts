@@ -103,6 +103,7 @@ test('Trainer checks the training and validation sets when built, and names a no
   // null is a value, not a setting left out: named
   rejects(() => new Trainer(m, train, null, { ...OPTS, optimizer: null as unknown as OptimizerConfig }, new Rng(1)), /the optimizer must be an object, got null/);
   rejects(() => new Trainer(m, train, null, { ...OPTS, epochs: null as unknown as number }, new Rng(1)), /epochs must be an integer in \[1, ∞\], got null/);
+  rejects(() => new Trainer(m, train, null, { ...OPTS, lr: 0 }, new Rng(1)), /the learning rate must be a finite number > 0, got 0/);
   rejects(() => new Trainer(m, { ...train, numClasses: m.config.numClasses + 1 } as LabeledData, null, OPTS, new Rng(1)),
     /the training set has \d+ classes \(its numClasses\), the model \d+ \(make the model for the data/);
   // epochs × steps per epoch past 2^53 could not be counted: refused with the most epochs that can
@@ -153,6 +154,9 @@ test('seeds, backend names and data options that would be quietly changed are re
   // settings that belong to something else
   rejects(() => prepareData({ dataset: 'memorization', csv: 'a.csv' }, rng), /csv and testCsv \(--csv, --test-csv\) need the csv dataset, not memorization/);
   rejects(() => prepareData({ dataset: 'mnist', memorization: { examples: 5 } }, rng), /memorization sizes need the memorization dataset, not mnist/);
+  rejects(() => prepareData({ dataset: 'memorization' }, undefined as unknown as Rng), /prepareData needs an Rng .*new Rng\(seed\)/);
+  rejects(() => new Rng(1).permutation(-1), /Rng\.permutation\(n\) permutes 0\.\.n−1: n must be an integer in \[0, 2\^31\), got -1/);
+  rejects(() => parseCsv('a,label\n1,x\n2,y\n', 'l.csv', { labels: 5 as unknown as string[] }), /CSV options: labels must be the class names, an array of strings, got 5/);
   rejects(() => new Optimizer([], { kind: 'adam', momentum: 0.5 } as OptimizerConfig), /momentum is a setting of sgd, not adam/);
   rejects(() => new Optimizer([], { kind: 'sgd', beta1: 0.5 } as OptimizerConfig), /beta1, beta2 and eps are settings of adam, not sgd/);
   rejects(() => mlpConfig({ inputSize: D, numClasses: C, hidden: [4], treeLayers: [1], depth: 1, routed: 'bogus' as 'tree' }), /unknown routed layer kind 'bogus'/);
@@ -414,7 +418,14 @@ test('computeNormalization names a non-finite input and a bad scale; fusedStep t
   nan.data[2 * D + 1] = NaN;
   const ds = (m: Matrix) => ({ name: 'mine', x: m, y, numClasses: C });
   rejects(() => computeNormalization(ds(nan), 1), /mine: inputs: row 2, column 1 is NaN/);
-  rejects(() => computeNormalization(ds(x), Number.NaN), /mine: normalization scale must be a finite number/);
+  rejects(() => computeNormalization(ds(x), Number.NaN), /mine: the normalization scale must be a finite number > 0, got NaN/);
   rejects(() => new Trainer(model(), { x, y }, null, { ...OPTS, fusedStep: 'no' as never }, new Rng(1)), /fusedStep must be true or false, got "no"/);
+  // a model whose weights are not finite: named as the cause of outputs that are not, not the inputs
+  const broken = model();
+  broken.params()[0].data[3] = Number.NaN;
+  broken.params()[0].version++;
+  rejects(() => broken.predict(x), /the model's weight .*\[3\] is NaN: its outputs are not finite, whatever the inputs/);
+  rejects(() => broken.evaluate(x, y), /the model's weight .*\[3\] is NaN/);
+  rejects(() => broken.layerNumber(broken.layers.length), /layerNumber: the index into model\.layers must be an integer in \[0, /);
   rejects(() => new Activation('relu', -1), /relu activation: size must be an integer in \[1, ∞\], got -1/);
 });
