@@ -491,8 +491,11 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
       `move the file out of ${out} first, or choose another --out`);
   }
   for (const f of written) checkWritableFile(f); // OUT created if missing; checked before the training
-  if (!resumed) checkRunFiles(out, modelPath, metricsPath, resultPath);
-  checkHeldOutFile(out, resultPath, testPath !== null, [o.csv, o.testCsv]);
+  // (a resumed run's folder is its own: it wrote the files there, and writes them again)
+  if (!resumed) {
+    checkRunFiles(out, modelPath, metricsPath, resultPath);
+    checkHeldOutFile(out, resultPath, testPath !== null, [o.csv, o.testCsv]);
+  }
   // a new run must not mix its checkpoints with an earlier run's: resume would pick the wrong one. Without
   // --checkpoint-every the run writes one only when interrupted, and not into such a folder.
   const earlierCheckpoints = resumed === null && listCheckpoints(checkpointDir).length > 0;

@@ -675,7 +675,7 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   assert.equal(sub.stdout, pr.stdout);
   const subTrain = viaShell(`train --dataset csv --csv <(cat '${join(dir, 'features.csv')}') --out '${tmp('never')}'`);
   assert.equal(subTrain.status, 2, subTrain.stderr);
-  assert.match(subTrain.stderr, /^treegate: error: --csv \/dev\/fd\/\d+ \(a pipe\) is not read by train: a run reads its data again to resume/);
+  assert.match(subTrain.stderr, /^treegate: error: --csv \/dev\/fd\/\d+ \(a pipe or device\) is not read by train: a run reads its data again to resume/);
   const evPiped = cliStdin(readFileSync(join(dir, 'test.csv'), 'utf8'), 'eval', '--model', model, '--csv', '-', '--json');
   assert.equal(evPiped.status, 0, describeRun(evPiped));
   assert.equal(lastJson(evPiped).testAccuracy, lastJson(ev).testAccuracy);
