@@ -15,7 +15,7 @@ import { pathSlots } from '../../src/kernels/paths.js';
 import { nativeBackend } from '../../src/kernels/native/index.js';
 import { collapseFrom } from '../../src/layers/path-sums.js';
 import { compileWasmSync, createWasmBackend } from '../../src/kernels/wasm/core.js';
-import { DEFAULT_WASM_THREADS_URL, loadWasmBackend, nodeThreadHost } from '../../src/kernels/wasm/index.js';
+import { DEFAULT_WASM_THREADS_URL, DEFAULT_WASM_URL, loadWasmBackend, nodeThreadHost } from '../../src/kernels/wasm/index.js';
 import { assertBitEqual, randomArray, Rng } from '../helpers.js';
 
 interface Program { name: string; node: number[]; parent: number[]; outAt: number[]; tables: number }
@@ -102,6 +102,8 @@ const FAST: Array<[string, Backend | null, boolean]> = [
   ['wasm, two threads, arrays in its memory', threaded, true],
   ['wasm, two threads, ordinary arrays', threaded, false],
   ['wasm, one thread', loadWasmBackend(undefined, { threads: 1 }), true],
+  // what a page that is not cross-origin isolated loads: its own memory, one thread
+  ['wasm, plain module', createWasmBackend(compileWasmSync(new Uint8Array(readFileSync(DEFAULT_WASM_URL)))), false],
 ];
 
 test('addPaths: native on one thread gives the reference\'s bits (each thread runs a block of columns of its own)', { skip: nb ? false : 'native addon unavailable' }, () => {

@@ -1,7 +1,7 @@
 /**
- * The `wasm` backend (assembly/ → wasm/treegate-threads.wasm, which loadWasmBackend loads in Node; the plain
- * wasm/treegate.wasm of pages that are not cross-origin isolated runs the product, grouped, weight-step and
- * path-step tables through test/kernel-backends.ts) against the js reference, function by function, over shape tables chosen to
+ * The `wasm` backend (assembly/ → wasm/treegate-threads.wasm, which loadWasmBackend loads in Node, and the plain
+ * wasm/treegate.wasm of pages that are not cross-origin isolated: every kernel test below runs on both) against the
+ * js reference, function by function, over shape tables chosen to
  * cross the kernel's blocking: the 4×8 micro-tile (sizes 1, 3, 4, 5, 7, 8, 9, …), the
  * few-rows path (M < 8), the KC = 512 depth blocks and MC = 128 row blocks;
  * plus K = 0, offsets ≠ 0, padded strides, accumulate on/off, and trees with
@@ -9,7 +9,7 @@
  * Float32 SIMD sums differ from the float64 reference by rounding only, so
  * products use tolerances that grow with K; the ops that round once in the
  * same order as the reference are checked bit for bit. Finally a TreeGated
- * layer and a whole Model give the same results under setBackend('wasm').
+ * layer and a whole Model give the same results under setBackend('wasm') (the threads module).
  *
  * Needs wasm/treegate.wasm (npm run build, or node scripts/build-wasm.mjs).
  */
@@ -17,7 +17,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runInNewContext } from 'node:vm';
 import { jsBackend, registerBackend, setBackend, type Backend } from '../../src/kernels/backend.js';
-import { loadWasmBackend, loadWasmBackendAsync } from '../../src/kernels/wasm/index.js';
+import { DEFAULT_WASM_URL, loadWasmBackend, loadWasmBackendAsync } from '../../src/kernels/wasm/index.js';
 import { compileWasmSync, createWasmBackend, type WasmOptions } from '../../src/kernels/wasm/core.js';
 import { TreegateError } from '../../src/core/errors.js';
 import { matrix } from '../../src/core/tensor.js';
@@ -31,6 +31,19 @@ import { readFileSync } from 'node:fs';
 
 const wasm: Backend = loadWasmBackend();
 const js = jsBackend;
+
+/**
+ * The kernel tests below run on both modules: the threads module (what Node loads; worker threads on a shared
+ * memory) and the plain one (what a page that is not cross-origin isolated loads: its own memory, whose views
+ * detach when it grows, and one thread), built from the same sources.
+ */
+const MODULES: Array<[string, Backend]> = [
+  ['wasm', wasm],
+  ['wasm (plain module)', createWasmBackend(compileWasmSync(new Uint8Array(readFileSync(DEFAULT_WASM_URL))))],
+];
+function onEachModule(fn: (wasm: Backend, label: string) => void): void {
+  for (const [label, be] of MODULES) fn(be, label);
+}
 
 /** Float32 sums of K products of O(1) values in another order: ~√K·ε relative to the terms' magnitude, with margin. */
 function tolFor(K: number): { rtol: number; atol: number } {
@@ -125,7 +138,7 @@ const GEMM_SHAPES: Array<[number, number, number]> = [
 
 
 for (const v of ['NT', 'NN', 'TN'] as const) {
-  test(`wasm: gemm${v} matches js over the shape table (offsets, accumulate on/off, nothing outside C written)`, () => {
+  onEachModule((wasm, label) => test(`${label}: gemm${v} matches js over the shape table (offsets, accumulate on/off, nothing outside C written)`, () => {
     const rng = new Rng(1001);
     const fw = v === 'NT' ? wasm.gemmNT : v === 'NN' ? wasm.gemmNN : wasm.gemmTN;
     const fj = v === 'NT' ? js.gemmNT : v === 'NN' ? js.gemmNN : js.gemmTN;
@@ -146,10 +159,10 @@ for (const v of ['NT', 'NN', 'TN'] as const) {
         }
       }
     }
-  });
+  }));
 }
 
-test('wasm: gemmStrided with general strides (column-major A, every other column of B, padded C rows)', () => {
+onEachModule((wasm, label) => test(`${label}: gemmStrided with general strides (column-major A, every other column of B, padded C rows)`, () => {
   const rng = new Rng(1002);
   for (const [M, N, K] of GEMM_SHAPES) {
     for (const accumulate of [false, true]) {
@@ -171,9 +184,9 @@ test('wasm: gemmStrided with general strides (column-major A, every other column
       assertClose(win, winRef, tolFor(K), what);
     }
   }
-});
+}));
 
-test('wasm: gemm over row-major operands with row strides wider than the matrix (sub-matrix views)', () => {
+onEachModule((wasm, label) => test(`${label}: gemm over row-major operands with row strides wider than the matrix (sub-matrix views)`, () => {
   const rng = new Rng(1003);
   for (const [M, N, K] of [[5, 9, 7], [20, 24, 300], [3, 40, 11]] as const) {
     // A = columns 3..3+K of a (M, K+6) matrix, B = rows of a (K, N+2) matrix, both NN-style
@@ -184,9 +197,9 @@ test('wasm: gemm over row-major operands with row strides wider than the matrix 
     wasm.gemmStrided(M, N, K, a, 3, lda, 1, b, 0, ldb, 1, c, 0, N, true);
     assertClose(c, ref, tolFor(K), `wasm gemmStrided views M=${M} N=${N} K=${K}`);
   }
-});
+}));
 
-test('wasm: large products stay accurate (float32 accumulation over 1024 terms)', () => {
+onEachModule((wasm, label) => test(`${label}: large products stay accurate (float32 accumulation over 1024 terms)`, () => {
   const rng = new Rng(1004);
   const M = 19, N = 37, K = 1024;
   const a = randomArray(rng, M * K), b = randomArray(rng, N * K);
@@ -195,7 +208,7 @@ test('wasm: large products stay accurate (float32 accumulation over 1024 terms)'
   wasm.gemmNT(M, N, K, a, 0, b, 0, c, 0, false);
   // sums of 1024 unit normals: |C| ~ 32, float32 error ~ √K·ε·32
   assertClose(c, ref, { rtol: 1e-4, atol: 1e-4 }, 'wasm gemmNT K=1024');
-});
+}));
 
 // ---------------------------------------------------------------------------
 // Grouped products
@@ -250,7 +263,7 @@ function usedNodes(leaves: number[], k: number): Set<number> {
   return used;
 }
 
-test('wasm: groupedForward matches js (k = 0..4, one leaf, empty leaves, one example, empty batch, large nodes)', () => {
+onEachModule((wasm, label) => test(`${label}: groupedForward matches js (k = 0..4, one leaf, empty leaves, one example, empty batch, large nodes)`, () => {
   const rng = new Rng(2002);
   for (const c of groupedCases()) {
     const { k, m, s, leaves } = c, N = leaves.length, T = 2 ** (k + 1) - 1;
@@ -266,9 +279,9 @@ test('wasm: groupedForward matches js (k = 0..4, one leaf, empty leaves, one exa
     assertBitEqual(w, w0, `${what}: w unchanged`);
     assertBitEqual(bias, b0, `${what}: bias unchanged`);
   }
-});
+}));
 
-test('wasm: a node of 1–7 rows gives each row the bits it gets alone (the few-row kernel groups rows in threes and pairs)', () => {
+onEachModule((wasm, label) => test(`${label}: a node of 1–7 rows gives each row the bits it gets alone (the few-row kernel groups rows in threes and pairs)`, () => {
   const rng = new Rng(2005);
   // K = s: no step of 8 (3, 5), one step of 4 and none of 8 (5), every K mod 8 from 1 to 7, several blocks (512)
   for (const s of [3, 5, 12, 14, 31, 47, 49, 50, 512]) {
@@ -290,9 +303,9 @@ test('wasm: a node of 1–7 rows gives each row the bits it gets alone (the few-
       }
     }
   }
-});
+}));
 
-test('wasm: routedForward matches js (a column block of wider x rows; y set and added)', () => {
+onEachModule((wasm, label) => test(`${label}: routedForward matches js (a column block of wider x rows; y set and added)`, () => {
   const rng = new Rng(2005);
   for (const c of groupedCases()) {
     const { k, m, s, leaves } = c, N = leaves.length, T = 2 ** (k + 1) - 1;
@@ -309,9 +322,9 @@ test('wasm: routedForward matches js (a column block of wider x rows; y set and 
       assertClose(yw, yr, tolFor((k + 1) * (s + 1)), what);
     }
   }
-});
+}));
 
-test('wasm: packed (resident) tables: the forward matches js, follows packNodes after a change, and falls back when the slab is too small', () => {
+onEachModule((wasm, label) => test(`${label}: packed (resident) tables: the forward matches js, follows packNodes after a change, and falls back when the slab is too small`, () => {
   const rng = new Rng(2006);
   const bytes = readFileSync(new URL('../../wasm/treegate.wasm', import.meta.url));
   // a slab of 64 KB: the small cases stay resident (and evict each other), the large nodes are copied per call;
@@ -336,9 +349,9 @@ test('wasm: packed (resident) tables: the forward matches js, follows packNodes 
       }
     }
   }
-});
+}));
 
-test('wasm: groupedBackwardInput matches js, for all nodes and for each depth range g0..g1 (incl. empty ranges)', () => {
+onEachModule((wasm, label) => test(`${label}: groupedBackwardInput matches js, for all nodes and for each depth range g0..g1 (incl. empty ranges)`, () => {
   const rng = new Rng(2003);
   for (const c of groupedCases()) {
     const { k, m, s, leaves } = c, N = leaves.length, T = 2 ** (k + 1) - 1;
@@ -360,9 +373,9 @@ test('wasm: groupedBackwardInput matches js, for all nodes and for each depth ra
     wasm.groupedBackwardInput(rt, dys, m, w, s, none, 0, 0);
     assertBitEqual(none, noneRef, `${what}: empty node range`);
   }
-});
+}));
 
-test('wasm: groupedBackwardWeight matches js; nodes off every path stay bit-identical', () => {
+onEachModule((wasm, label) => test(`${label}: groupedBackwardWeight matches js; nodes off every path stay bit-identical`, () => {
   const rng = new Rng(2004);
   for (const c of groupedCases()) {
     const { k, m, s, leaves } = c, N = leaves.length, T = 2 ** (k + 1) - 1;
@@ -379,7 +392,7 @@ test('wasm: groupedBackwardWeight matches js; nodes off every path stay bit-iden
     checkUntouched(dw, dw0, m * s, used, `${what}: dU`);
     checkUntouched(dbias, db0, m, used, `${what}: dc`);
   }
-});
+}));
 
 // ---------------------------------------------------------------------------
 // Elementwise ops
@@ -387,7 +400,7 @@ test('wasm: groupedBackwardWeight matches js; nodes off every path stay bit-iden
 
 const COUNTS = [0, 1, 2, 3, 4, 5, 7, 8, 17, 1000];
 
-test('wasm: addRowVector and addColumnSums are bit-identical to js (odd widths, one row, no rows)', () => {
+onEachModule((wasm, label) => test(`${label}: addRowVector and addColumnSums are bit-identical to js (odd widths, one row, no rows)`, () => {
   const rng = new Rng(3001);
   for (const rows of [0, 1, 3, 64]) {
     for (const cols of [1, 3, 4, 5, 9, 16, 21, 33]) {
@@ -401,9 +414,9 @@ test('wasm: addRowVector and addColumnSums are bit-identical to js (odd widths, 
       assertBitEqual(out, outRef, `addColumnSums rows=${rows} cols=${cols}`);
     }
   }
-});
+}));
 
-test('wasm: rowDots and scaleRows are bit-identical to js (odd widths, odd rows, no rows, no columns; accumulate, in place)', () => {
+onEachModule((wasm, label) => test(`${label}: rowDots and scaleRows are bit-identical to js (odd widths, odd rows, no rows, no columns; accumulate, in place)`, () => {
   const rng = new Rng(3002);
   for (const rows of [0, 1, 2, 3, 64]) {
     for (const cols of [0, 1, 3, 4, 5, 33, 257]) {
@@ -421,9 +434,9 @@ test('wasm: rowDots and scaleRows are bit-identical to js (odd widths, odd rows,
       assertBitEqual(x, yRef, `scaleRows in place rows=${rows} cols=${cols}`);
     }
   }
-});
+}));
 
-test('wasm: relu forward/backward, tanh backward and addArrays are bit-identical to js; tanh forward within ~7 ulp (max abs error 4.2e-7 measured)', () => {
+onEachModule((wasm, label) => test(`${label}: relu forward/backward, tanh backward and addArrays are bit-identical to js; tanh forward within ~7 ulp (max abs error 4.2e-7 measured)`, () => {
   const rng = new Rng(3002);
   for (const n of COUNTS) {
     const x = randomArray(rng, n + 3, 3);
@@ -449,9 +462,9 @@ test('wasm: relu forward/backward, tanh backward and addArrays are bit-identical
     wasm.tanhBackward(tRef, dy, g, n);
     assertBitEqual(g, gRef, `tanhBackward n=${n}`);
   }
-});
+}));
 
-test('wasm: tanhForward over a dense sweep of [−12, 12], tiny values, ±∞ and NaN', () => {
+onEachModule((wasm, label) => test(`${label}: tanhForward over a dense sweep of [−12, 12], tiny values, ±∞ and NaN`, () => {
   const xs: number[] = [];
   for (let v = -12; v <= 12; v += 1 / 512) xs.push(v);
   xs.push(1e-3, -1e-3, 4e-4, 3.9e-4, 1e-7, -1e-7, 0, -0, 1e-40, 7.99, 8.01, 50, -50, Infinity, -Infinity, NaN);
@@ -462,9 +475,9 @@ test('wasm: tanhForward over a dense sweep of [−12, 12], tiny values, ±∞ an
   const z = new Float32Array([-0, 0, -0, -1e-30, 5]), tz = new Float32Array(5);
   wasm.tanhForward(z, tz, 5);
   assert.ok(Object.is(tz[0], -0) && Object.is(tz[1], 0) && Object.is(tz[2], -0), 'tanh keeps the sign of zero');
-});
+}));
 
-test('wasm: softmaxCrossEntropy matches js (loss, correct count, dlogits; with and without dlogits; 0 rows)', () => {
+onEachModule((wasm, label) => test(`${label}: softmaxCrossEntropy matches js (loss, correct count, dlogits; with and without dlogits; 0 rows)`, () => {
   const rng = new Rng(3003);
   for (const rows of [0, 1, 5, 64]) {
     for (const cols of [2, 3, 10, 17]) {
@@ -483,9 +496,9 @@ test('wasm: softmaxCrossEntropy matches js (loss, correct count, dlogits; with a
       assertClose([r2.loss], [e.loss], { rtol: 1e-12, atol: 1e-12 }, `${what}: loss without dlogits`);
     }
   }
-});
+}));
 
-test('wasm: gatherRows and scatterRows are bit-identical to js (strides, offsets, repeated rows, accumulate)', () => {
+onEachModule((wasm, label) => test(`${label}: gatherRows and scatterRows are bit-identical to js (strides, offsets, repeated rows, accumulate)`, () => {
   const rng = new Rng(3004);
   for (const count of [0, 1, 5, 40]) {
     for (const [cols, stride, offset] of [[1, 1, 0], [3, 7, 2], [8, 8, 0], [5, 16, 11]]) {
@@ -520,7 +533,7 @@ test('wasm: gatherRows and scatterRows are bit-identical to js (strides, offsets
     wasm.gatherRows(data, 9, 2, batch, 5, 6, d);
     assertBitEqual(d, dRef, `gatherRows batch ${Array.from(batch).join(',')}`);
   }
-});
+}));
 
 /**
  * Adam in float32 as the wasm and native kernels compute it (assembly/optim.ts, adamSlot in native/kernels_impl.h):
@@ -546,7 +559,7 @@ function adamF32(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Ar
   }
 }
 
-test('wasm: sgdUpdate is bit-identical to js; adamUpdate to Adam in float32, and close to js (listed slots only, per-slot steps, decay on/off)', () => {
+onEachModule((wasm, label) => test(`${label}: sgdUpdate is bit-identical to js; adamUpdate to Adam in float32, and close to js (listed slots only, per-slot steps, decay on/off)`, () => {
   const rng = new Rng(3005);
   // slots are streamed 16 384 floats per array at a time: 5000 gives batches of 3 slots, 20 001 two pieces of one;
   // Adam takes four weights per step, then one: 6, 7 and 11 end in tails of 2 and 3
@@ -591,7 +604,7 @@ test('wasm: sgdUpdate is bit-identical to js; adamUpdate to Adam in float32, and
       }
     }
   }
-});
+}));
 
 // ---------------------------------------------------------------------------
 // Layers and models under setBackend('wasm')
