@@ -23,10 +23,10 @@ export const MEMORIZATION_DEFAULTS: MemorizationOptions = { examples: 20000, inp
  */
 export function makeMemorization(o: MemorizationOptions, rng: Rng): Dataset {
   checkKeys(o, ['examples', 'inputSize', 'classes'], 'memorization sizes');
-  const N = checkInt(o.examples, 'memorization: examples', 1, 10_000_000);
-  const D = checkInt(o.inputSize, 'memorization: input size', 1, 65536);
-  const C = checkInt(o.classes, 'memorization: classes', 2, 65536);
-  checkInt(N * D, `memorization: ${N} examples × ${D} inputs`, 1, 2 ** 31 - 1);
+  const N = checkInt(o.examples, 'memorization: examples (--examples)', 1, 10_000_000);
+  const D = checkInt(o.inputSize, 'memorization: inputSize (--input-size)', 1, 65536);
+  const C = checkInt(o.classes, 'memorization: classes (--classes)', 2, 65536);
+  checkInt(N * D, `memorization: ${N} examples × ${D} inputs (--examples × --input-size)`, 1, 2 ** 31 - 1);
   const x = new Float32Array(N * D);
   for (let i = 0; i < x.length; i++) x[i] = rng.normal();
   const y = new Int32Array(N);

@@ -82,7 +82,7 @@ export function readMetrics(path: string): { steps: StepRecord[]; epochs: EpochR
       rec.trainAccuracy ??= NaN;
     }
     // records written before step logging had no type: they are epoch records
-    if (rec.type === 'step' && common) steps.push(rec as unknown as StepRecord);
+    if (rec.type === 'step' && common && isNumber(rec.epoch) && isNumber(rec.lr)) steps.push(rec as unknown as StepRecord);
     else if ((rec.type === 'epoch' || rec.type === undefined) && common && isNumber(rec.epoch) && Array.isArray(rec.trees) &&
       orNull(rec.validationLoss) && orNull(rec.validationAccuracy)) {
       rec.trees.forEach((t: unknown, k: number) => {

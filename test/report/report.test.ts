@@ -142,10 +142,12 @@ test("a resumed run's backends are listed in turn in the report's header", () =>
 
 test('readMetrics rejects a malformed log naming the line', () => {
   const p = join(TMP, 'bad.jsonl');
-  writeFileSync(p, '{"type":"step","step":1,"trainLoss":2}\nnot json\n');
+  writeFileSync(p, '{"type":"step","epoch":1,"step":1,"lr":0.001,"trainLoss":2}\nnot json\n');
   assert.throws(() => readMetrics(p), (e: unknown) => e instanceof TreegateError && /bad\.jsonl:2: not a JSON line \(metrics\.jsonl holds one JSON object a line/.test(e.message));
   writeFileSync(p, '{"type":"weird"}\n');
   assert.throws(() => readMetrics(p), /bad\.jsonl:1: not a step or epoch record/);
+  writeFileSync(p, '{"type":"step","epoch":1,"step":1,"lr":"abc","trainLoss":2}\n');
+  assert.throws(() => readMetrics(p), /bad\.jsonl:1: not a step or epoch record/, 'a learning rate that is not a number');
   assert.throws(() => trainingReport(join(TMP, 'nowhere')), /cannot read .*metrics\.jsonl/);
 });
 

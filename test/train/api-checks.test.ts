@@ -154,6 +154,7 @@ test('seeds, backend names and data options that would be quietly changed are re
   // settings that belong to something else
   rejects(() => prepareData({ dataset: 'memorization', csv: 'a.csv' }, rng), /csv and testCsv \(--csv, --test-csv\) need the csv dataset, not memorization/);
   rejects(() => prepareData({ dataset: 'mnist', memorization: { examples: 5 } }, rng), /memorization sizes need the memorization dataset, not mnist/);
+  rejects(() => prepareData({ dataset: 'memorization', memorization: { examples: 2e9 } }, rng), /memorization: examples \(--examples\) must be an integer in \[1, 10000000\]/);
   rejects(() => prepareData({ dataset: 'memorization' }, undefined as unknown as Rng), /prepareData needs an Rng .*new Rng\(seed\)/);
   rejects(() => new Rng(1).permutation(-1), /Rng\.permutation\(n\) permutes 0\.\.n−1: n must be an integer in \[0, 2\^31\), got -1/);
   rejects(() => parseCsv('a,label\n1,x\n2,y\n', 'l.csv', { labels: 5 as unknown as string[] }), /CSV options: labels must be the class names, an array of strings, got 5/);
