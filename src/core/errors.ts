@@ -71,3 +71,9 @@ export function osReason(e: unknown): string {
   }
   return String(e);
 }
+
+/** The hint for a file this user may not read (EACCES, EPERM); undefined for any other error. */
+export function unreadableHint(e: unknown): string | undefined {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EACCES' || code === 'EPERM' ? 'this user may not read it: change its permissions, or copy it somewhere readable' : undefined;
+}

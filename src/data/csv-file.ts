@@ -1,5 +1,5 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
-import { osReason, TreegateError } from '../core/errors.js';
+import { osReason, TreegateError, unreadableHint } from '../core/errors.js';
 import { parseCsv, type CsvData, type CsvOptions } from './csv.js';
 
 /** Larger files are refused before reading: they would not fit a float32 matrix in memory anyway. */
@@ -56,9 +56,7 @@ export function readCsv(path: string, opts: CsvOptions = {}): CsvData {
 
 /** A file that exists but cannot be read (permissions, a disk error), named with the OS's reason. */
 function cannotRead(path: string, e: unknown): TreegateError {
-  const code = (e as NodeJS.ErrnoException).code;
-  return new TreegateError(`cannot read CSV file ${path}: ${osReason(e)}`,
-    code === 'EACCES' || code === 'EPERM' ? 'this user may not read it: change its permissions, or copy it somewhere readable' : undefined);
+  return new TreegateError(`cannot read CSV file ${path}: ${osReason(e)}`, unreadableHint(e));
 }
 
 function readPipe(path: string): string {

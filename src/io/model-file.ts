@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { check, shown, TreegateError } from '../core/errors.js';
+import { check, osReason, shown, TreegateError, unreadableHint } from '../core/errors.js';
 import type { Model } from '../layers/model.js';
 import { checkReplaceable, fileSource, writeFileAtomic } from './atomic.js';
 import { decodeModel, encodeModelParts, MODEL_FORMAT } from './model-codec.js';
@@ -55,8 +55,8 @@ export function loadModel(path: string): Model {
     fd = openSync(path, 'r');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new TreegateError(`cannot open model file ${path}: ${code === 'ENOENT' ? 'no such file' : code ?? String(e)}`,
-      'pass the modelPath printed by treegate train');
+    throw new TreegateError(`cannot open model file ${path}: ${code === 'ENOENT' ? 'no such file' : osReason(e)}`,
+      unreadableHint(e) ?? 'pass the modelPath printed by treegate train');
   }
   try {
     const st = fstatSync(fd);
