@@ -172,7 +172,7 @@ export function requireOptions(cmd: Command, ...attributes: string[]): Command {
  * stderr: values scaled before would be scaled twice, and the accuracy or predictions would be quietly wrong.
  */
 export function csvInputs(raw: Matrix, norm: Normalization | undefined, source: string): Matrix {
-  if (norm && norm.scale > 0 && norm.scale <= 0.1 && raw.data.length > 0) {
+  if (norm && norm.scale <= 0.1 && raw.data.length > 0) {
     let lo = Infinity, hi = -Infinity;
     for (const v of raw.data) { if (v < lo) lo = v; if (v > hi) hi = v; }
     if (lo >= 0 && hi <= 1 && hi > 0) {

@@ -231,7 +231,7 @@ function inCliTerms<T>(f: () => T): T {
     return f();
   } catch (e) {
     if (!(e instanceof TreegateError)) throw e;
-    const base = e.hint === undefined ? e.message : e.message.slice(0, e.message.length - e.hint.length - 3);
+    const base = e.problem;
     const named = base.replace(/\blayers\.(\d+)(?:\.blocks\.(\d+))?/g,
       (all, i: string, j: string | undefined) => (Number(i) % 2 === 0 ? `layer ${Number(i) / 2 + 1}${j === undefined ? '' : ` (block ${j})`}` : all));
     if (named === base) throw e;
@@ -350,25 +350,28 @@ function checkRunFiles(out: string, modelPath: string, metricsPath: string, resu
   }
 }
 
+/** The file a CSV run without a test file writes its held-out examples to, in its --out folder. */
+const HELD_OUT = 'heldout-test.csv';
+
 /**
  * A run replaces (a CSV run without --test-csv) or removes (any other) the heldout-test.csv of its folder: only one
- * an earlier run there wrote, which its result.json names as its test file. Someone's own file of that name, or one
- * whose run's result is gone, is an error before training; the run's data files are not touched (checked apart).
+ * an earlier run there wrote, which its result.json names as its test file beside its model (both absolute paths,
+ * which move together with the folder). Someone's own file of that name, or one whose run's result is gone, is an
+ * error before training; the run's data files are not touched (checked apart).
  */
 function checkHeldOutFile(out: string, resultPath: string, replaces: boolean, inputs: Array<string | undefined>): void {
-  const heldOut = join(out, 'heldout-test.csv');
+  const heldOut = join(out, HELD_OUT);
   if (!existsSync(heldOut) || inputs.some((f) => f !== undefined && sameFile(f, heldOut))) return;
   let named = false;
   try {
     const r: unknown = JSON.parse(readFileSync(resultPath, 'utf8'));
-    const testCsv = typeof r === 'object' && r !== null ? (r as { testCsv?: unknown }).testCsv : undefined;
-    // by name: a run's folder may have moved since (its result.json holds absolute paths)
-    named = typeof testCsv === 'string' && basename(testCsv) === 'heldout-test.csv';
+    const { testCsv, modelPath } = (typeof r === 'object' && r !== null ? r : {}) as { testCsv?: unknown; modelPath?: unknown };
+    named = typeof testCsv === 'string' && typeof modelPath === 'string' && basename(testCsv) === HELD_OUT && dirname(testCsv) === dirname(modelPath);
   } catch {
     // no result.json, or not one: nothing names the file
   }
-  check(named, `--out ${out} holds heldout-test.csv, which no earlier run there wrote (its result.json does not name it as its test file): ` +
-    `training would ${replaces ? 'replace' : 'remove'} it`, 'choose another --out, or move that file away first');
+  check(named, `--out ${out} holds ${HELD_OUT}, which no result.json there names as its run's test file: training would ${replaces ? 'replace' : 'remove'} it`,
+    'choose another --out, or move that file away first');
 }
 
 /**
@@ -442,13 +445,14 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   const resultPath = join(out, 'result.json');
   // a CSV run without a test file writes the examples it held out (their floats and classes), so that eval and
   // inspect can score them again: --csv OUT/heldout-test.csv
-  const testPath = o.dataset === 'csv' && !o.testCsv ? join(out, 'heldout-test.csv') : null;
+  const testPath = o.dataset === 'csv' && !o.testCsv ? join(out, HELD_OUT) : null;
   const checkpointDir = join(out, 'checkpoints');
   check(o.treeLayers.every((t) => t <= o.hidden.length + 1),
     `--tree-layers ${o.treeLayers.join(',')}${cmd.getOptionValueSource('treeLayers') === 'default' ? ' (the default)' : ''} names a layer past the last one (${o.hidden.length + 1})`,
     `with ${counted(o.hidden.length, 'hidden layer')}, give --tree-layers indices in 1..${o.hidden.length + 1}, or none`);
   check(o.dataset === 'csv' || (!o.csv && !o.testCsv), `--csv and --test-csv are files of --dataset csv, not of --dataset ${o.dataset}`, 'drop --dataset (a --csv file means --dataset csv), or drop the CSV files');
-  check(o.dataset !== 'csv' || o.csv !== undefined, '--dataset csv needs a training file', 'pass it with --csv FILE (comma-separated features, the class in the last column)');
+  check(o.dataset !== 'csv' || o.csv !== undefined, o.testCsv ? '--test-csv needs a training file beside it' : '--dataset csv needs a training file',
+    'pass it with --csv FILE (comma-separated features, the class in the last column)');
   check(o.dataset !== 'memorization' || !o.validation, '--dataset memorization has no validation split (its test accuracy is the fraction of training labels fitted)', 'drop --validation');
   if (o.csv && o.testCsv && resolve(o.csv) === resolve(o.testCsv)) {
     log('treegate: warning: --test-csv is the --csv file: the test accuracy will measure how well the model fits its training examples, not how it does on new ones');
@@ -619,8 +623,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     } catch (e) {
       // a failed write (a full disk) replaced nothing: the run goes on from its last checkpoint once that is fixed
       if (!(e instanceof TreegateError) || lastCheckpoint === null) throw e;
-      const base = e.hint && e.message.endsWith(` (${e.hint})`) ? e.message.slice(0, -(e.hint.length + 3)) : e.message;
-      throw new TreegateError(base, `${e.hint ? `${e.hint}; then ` : ''}resume from the last checkpoint, ${basename(lastCheckpoint)} (intact): npx treegate train --resume ${out}`);
+      throw new TreegateError(e.problem, `${e.hint ? `${e.hint}; then ` : ''}resume from the last checkpoint, ${basename(lastCheckpoint)} (intact): npx treegate train --resume ${out}`);
     }
     return lastCheckpoint;
   };
@@ -672,7 +675,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     bar?.stop();
     if (e instanceof NonFiniteError) {
       // the trainer's hint is for the library; the CLI says what holds here
-      log(`treegate: error: ${e.hint ? e.message.slice(0, -(e.hint.length + 3)) : e.message}`);
+      log(`treegate: error: ${e.problem}`);
       log(lastCheckpoint ? `treegate: the last good checkpoint is ${lastCheckpoint}`
         : `treegate: no checkpoint of this run was written${!period ? ' (--checkpoint-every writes them)'
           : ` (the first was due ${'steps' in period ? `at step ${period.steps}` : `after ${period.minutes} min`})`}`);
@@ -733,7 +736,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   // --resume knows it is finished and that OUT holds its files
   if (o.checkpointEvery || resumed) checkpoint({ model: sha256(modelBytes), result: sha256(resultText) });
   // an earlier CSV run's held-out examples beside this run's model would score it on data it may have trained on
-  const staleTest = join(out, 'heldout-test.csv');
+  const staleTest = join(out, HELD_OUT);
   if (!testPath && existsSync(staleTest) && ![o.csv, o.testCsv].some((f) => f !== undefined && sameFile(f, staleTest))) {
     try {
       unlinkSync(staleTest);

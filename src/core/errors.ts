@@ -4,11 +4,15 @@
  * anything else is a bug and keeps its stack trace.
  */
 export class TreegateError extends Error {
+  /** what to do about it, where the error says (also in `message`, in parentheses after `problem`) */
   readonly hint: string | undefined;
+  /** what is wrong: `message` without the hint */
+  readonly problem: string;
   constructor(message: string, hint?: string) {
     super(hint ? `${message} (${hint})` : message);
     this.name = 'TreegateError';
     this.hint = hint;
+    this.problem = message;
   }
 }
 

@@ -249,19 +249,20 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     throw new TreegateError(`${source}:${firstAt}: this line looks like a header with numeric column names (its label '${rawLabels[0]}' is a word, every other label a number)`,
       'give the feature columns names that are not numbers, or remove the line');
   }
-  // the same with word labels: the header's label cell is a class that no other line has, beside classes that recur
-  if (!header && !opts.labels && N >= 10 && !rawLabels.slice(1).includes(rawLabels[0])) {
+  if (columnNumbers && !rawLabels.slice(1).includes(rawLabels[0])) {
+    throw new TreegateError(`${source}:${firstAt}: this line's features read ${featureCells[0]}, ${featureCells[1] ?? '…'}, …, and no other line has its label '${rawLabels[0]}': column numbers, as pandas writes for unnamed columns, not an example`,
+      'give the columns names (df.columns = [...]), write the file without the header line (header=False), or remove the line');
+  }
+  // a header of numeric column names over word labels: its label cell is a word that no other line has, beside word
+  // classes that all recur (a class of one example, which a model could not learn, if the line were data)
+  if (!header && !opts.labels && N >= 10 && !isNumber(rawLabels[0]) && !rawLabels.slice(1).includes(rawLabels[0])) {
     const seen = new Map<string, number>();
     for (const l of rawLabels.slice(1)) seen.set(l, (seen.get(l) ?? 0) + 1);
-    if (seen.size >= 2 && [...seen.values()].every((n) => n >= 2)) {
+    if (seen.size >= 2 && [...seen.keys()].every((l) => !isNumber(l)) && [...seen.values()].every((n) => n >= 2)) {
       throw new TreegateError(`${source}:${firstAt}: this line's label '${rawLabels[0]}' is on no other line, though every other class recurs: ` +
         `a header whose column names are numbers (${featureCells.slice(0, 3).join(', ')}${featureCells.length > 3 ? ', …' : ''}), not an example`,
         'give the feature columns names that are not numbers; if the line is an example, its class of one example could not be learnt: add more of it');
     }
-  }
-  if (columnNumbers && !rawLabels.slice(1).includes(rawLabels[0])) {
-    throw new TreegateError(`${source}:${firstAt}: this line's features read ${featureCells[0]}, ${featureCells[1] ?? '…'}, …, and no other line has its label '${rawLabels[0]}': column numbers, as pandas writes for unnamed columns, not an example`,
-      'give the columns names (df.columns = [...]), write the file without the header line (header=False), or remove the line');
   }
   // numeric labels name their class by value: '1' and '1.0' are one class, named '1'
   const numeric = rawLabels.every(isNumber);

@@ -75,10 +75,12 @@ export class Model {
     if (d !== undefined) {
       check(typeof d === 'object' && d !== null && typeof d.dataset === 'string', 'model data info needs a dataset name');
       checkKeys(d, DATA_KEYS, 'model data info');
-      // names, each of one class or input: a name twice would make predictions or a file's header ambiguous
-      const names = (v: unknown, n: number) => Array.isArray(v) && v.length === n && v.every((l) => typeof l === 'string') && new Set(v).size === n;
-      check(d.labels === undefined || names(d.labels, config.numClasses), `model data info: labels must be ${config.numClasses} distinct strings, one per class`);
-      check(d.features === undefined || names(d.features, config.inputSize), `model data info: features must be ${config.inputSize} distinct strings, one per input`);
+      const strings = (v: unknown, n: number) => Array.isArray(v) && v.length === n && v.every((l) => typeof l === 'string');
+      // a class name twice would make predictions ambiguous (features are matched by position: files of 2026-12-01
+      // to 12-04 may name two alike)
+      check(d.labels === undefined || (strings(d.labels, config.numClasses) && new Set(d.labels).size === config.numClasses),
+        `model data info: labels must be ${config.numClasses} distinct strings, one per class`);
+      check(d.features === undefined || strings(d.features, config.inputSize), `model data info: features must be ${config.inputSize} strings, one per input`);
     }
     let width = config.inputSize;
     this.layers = config.layers.map((c, i) => {

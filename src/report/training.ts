@@ -76,7 +76,7 @@ export function readMetrics(path: string): { steps: StepRecord[]; epochs: EpochR
     const rec = isObject(r) ? r : {};
     const orNull = (v: unknown) => v === null || v === undefined || isNumber(v);
     // an epoch whose every step was skipped (--on-nonfinite skip) has no training figures: null, read as NaN (no point)
-    const common = isNumber(rec.step) && orNull(rec.trainLoss) && orNull(rec.trainAccuracy);
+    const common = isNumber(rec.step) && 'trainLoss' in rec && orNull(rec.trainLoss) && orNull(rec.trainAccuracy);
     if (common) {
       rec.trainLoss ??= NaN;
       rec.trainAccuracy ??= NaN;

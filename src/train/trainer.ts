@@ -166,9 +166,11 @@ export class Trainer {
       // a NaN example would make every batch it joins non-finite: with onNonFinite 'skip', training on without it
       checkFinite(set.x, `${what} inputs`);
       checkLabels(set.y, set.x.rows, model.config.numClasses, what);
-      // a Dataset says how many classes it has: a model of another count is a slip even where the labels fit it
+      // a Dataset says how many classes it has: more than the model's is a slip even where these labels fit it (fewer
+      // is a model trained on a part of its classes)
       const declared = (set as { numClasses?: unknown }).numClasses;
-      check(declared === undefined || declared === model.config.numClasses, `the ${what} has ${shown(declared)} classes (its numClasses), the model ${model.config.numClasses}`,
+      check(declared === undefined || (typeof declared === 'number' && declared <= model.config.numClasses),
+        `the ${what} has ${shown(declared)} classes (its numClasses), more than the model's ${model.config.numClasses}`,
         'make the model for the data: numClasses: data.numClasses in its config');
     }
     const N = data.x.rows, D = data.x.cols;

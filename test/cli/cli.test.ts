@@ -620,7 +620,7 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   writeFileSync(join(dir, 'rerun', 'heldout-test.csv'), userFile);
   for (const args of [['--test-csv', join(dir, 'test.csv')], []]) {
     expectUsageError(['train', '--csv', join(dir, 'train.csv'), ...args, '--out', join(dir, 'rerun')],
-      new RegExp(`holds heldout-test\\.csv, which no earlier run there wrote .*: training would ${args.length ? 'remove' : 'replace'} it \\(choose another --out, or move that file away`));
+      new RegExp(`holds heldout-test\\.csv, which no result\\.json there names as its run's test file: training would ${args.length ? 'remove' : 'replace'} it \\(choose another --out, or move that file away`));
   }
   assert.equal(readFileSync(join(dir, 'rerun', 'heldout-test.csv'), 'utf8'), userFile);
   // the earlier run's own (its result.json names it) is

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { nativeBackend, nativeLoadError } from '../../src/kernels/native/index.js';
 import { loadWasmBackend } from '../../src/kernels/wasm/index.js';
+import { usableCores } from '../../src/kernels/cores.js';
 import { kernelVariants, nativeThreadCounts } from '../kernel-backends.js';
 
 const required = (process.env.TREEGATE_REQUIRE_BACKENDS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -15,7 +16,9 @@ const required = (process.env.TREEGATE_REQUIRE_BACKENDS ?? '').split(',').map((s
 test('the backends TREEGATE_REQUIRE_BACKENDS names load, and the kernel tests run them on every thread count', { skip: required.length === 0 && 'TREEGATE_REQUIRE_BACKENDS is not set (.ci/run sets it)' }, (t) => {
   for (const name of required) assert.ok(['native', 'wasm'].includes(name), `TREEGATE_REQUIRE_BACKENDS: unknown backend '${name}' (native, wasm)`);
   const labels = kernelVariants().map((v) => v.label);
-  const counts = nativeThreadCounts();
+  // every count the tests name, where this machine lets the process use that many cores (one core: one thread)
+  const counts = nativeThreadCounts().filter((n) => n <= Math.max(usableCores(), process.env.TREEGATE_NATIVE_THREADS ? n : 1));
+  if (counts.length < nativeThreadCounts().length) t.diagnostic(`this process may use ${usableCores()} core(s): thread counts ${counts.join(', ')} only`);
   if (required.includes('native')) {
     const nb = nativeBackend();
     assert.ok(nb, `the native addon did not load: ${nativeLoadError()}`);

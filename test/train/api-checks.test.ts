@@ -105,7 +105,7 @@ test('Trainer checks the training and validation sets when built, and names a no
   rejects(() => new Trainer(m, train, null, { ...OPTS, epochs: null as unknown as number }, new Rng(1)), /epochs must be an integer in \[1, ∞\], got null/);
   rejects(() => new Trainer(m, train, null, { ...OPTS, lr: 0 }, new Rng(1)), /the learning rate must be a finite number > 0, got 0/);
   rejects(() => new Trainer(m, { ...train, numClasses: m.config.numClasses + 1 } as LabeledData, null, OPTS, new Rng(1)),
-    /the training set has \d+ classes \(its numClasses\), the model \d+ \(make the model for the data/);
+    /the training set has \d+ classes \(its numClasses\), more than the model's \d+ \(make the model for the data/);
   // epochs × steps per epoch past 2^53 could not be counted: refused with the most epochs that can
   rejects(() => new Trainer(m, train, null, { ...OPTS, epochs: Number.MAX_SAFE_INTEGER }, new Rng(1)), /more steps than can be counted exactly.*train at most \d+ epochs/s);
   assert.ok(Object.isFrozen(TRAIN_OPTION_DEFAULTS) && Object.isFrozen(TRAIN_OPTION_DEFAULTS.optimizer), 'the defaults cannot be changed');
