@@ -114,16 +114,14 @@ export function normalizeInputs(raw: Matrix, norm: Normalization | undefined,
     for (let c = 0; c < cols; c++) {
       const i = r * cols + c;
       out.data[i] = (Math.fround(raw.data[i] * scale) - mean[c]) / std[c];
-      if (!Number.isFinite(out.data[i]) && Number.isFinite(raw.data[i])) throw pastFloat32(where(r, c), raw.data[i], raw.data[i] * scale, mean[c], std[c]);
+      if (!Number.isFinite(out.data[i]) && Number.isFinite(raw.data[i])) {
+        throw new TreegateError(`${where(r, c)}: ${raw.data[i]} lies ${(Math.abs(raw.data[i] * scale - mean[c]) / std[c]).toPrecision(3)} standard ` +
+          `deviations from the training data's mean of that feature (${mean[c]}, std ${std[c]}): past float32 once normalized`,
+          'the value is far outside what the model was trained on: check it and its unit');
+      }
     }
   }
   return out;
-}
-
-/** A finite value (`raw`, `scaled` once multiplied by the scale) that normalizes past float32, named by `where`. */
-function pastFloat32(where: string, raw: number, scaled: number, mean: number, std: number): TreegateError {
-  return new TreegateError(`${where}: ${raw} lies ${(Math.abs(scaled - mean) / std).toPrecision(3)} standard deviations from the training ` +
-    `data's mean of that feature (${mean}, std ${std}): past float32 once normalized`, 'the value is far outside what the model was trained on: check it and its unit');
 }
 
 function checkNormalization(norm: Normalization, cols: number): void {
@@ -137,13 +135,8 @@ export function normalizeInPlace(ds: Dataset, norm: Normalization): Dataset {
   const { rows, cols } = ds.x;
   const d = ds.x.data;
   const mean = perFeature(norm.mean, cols), std = perFeature(norm.std, cols);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) {
-      const i = r * cols + c, v = d[i];
-      d[i] = (v - mean[c]) / std[c];
-      if (!Number.isFinite(d[i]) && Number.isFinite(v)) throw pastFloat32(`${ds.name}: row ${r}, column ${c}`, v, v, mean[c], std[c]);
-    }
-  }
+  // (prepareData names a test value that this takes past float32, with its file's example and feature)
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) d[r * cols + c] = (d[r * cols + c] - mean[c]) / std[c];
   return ds;
 }
 
