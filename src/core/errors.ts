@@ -76,8 +76,13 @@ export function osReason(e: unknown): string {
   return String(e);
 }
 
-/** The hint for a file this user may not read (EACCES, EPERM); undefined for any other error. */
-export function unreadableHint(e: unknown): string | undefined {
+/** Whether a file-system call failed on permissions (EACCES, EPERM): a file or folder this user may not use. */
+export function isPermissionError(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'EACCES' || code === 'EPERM' ? 'this user may not read it: change its permissions, or copy it somewhere readable' : undefined;
+  return code === 'EACCES' || code === 'EPERM';
+}
+
+/** The hint for a file this user may not read; undefined for any other error. */
+export function unreadableHint(e: unknown): string | undefined {
+  return isPermissionError(e) ? 'this user may not read it: change its permissions, or copy it somewhere readable' : undefined;
 }

@@ -3,7 +3,7 @@ import {
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
-import { osReason, TreegateError } from '../core/errors.js';
+import { isPermissionError, osReason, TreegateError } from '../core/errors.js';
 import type { ByteSource } from './safetensors.js';
 
 /** Bytes per read or write call: Node refuses one of more than 2 GiB (a model file of a deep tree is larger). */
@@ -39,7 +39,7 @@ function osHint(e: unknown, dir?: string): string | undefined {
   if (code === 'ENOENT' && dir !== undefined && existsSync(dir)) {
     return `${dir} exists but no file can be made in it (a virtual file system, like /proc): choose a folder on a disk`;
   }
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return 'choose a folder this user may write to (--out)';
+  if (isPermissionError(e) || code === 'EROFS') return 'choose a folder this user may write to (--out)';
   if (code === 'ENOSPC' || code === 'EDQUOT') return 'free some disk space, or write elsewhere';
   if (code === 'ENOTDIR') return 'a part of the path is a file, not a folder: choose another path';
   if (code === 'ENOENT') return 'the folder does not exist: create it first, or choose another path';

@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { check, checkInt, osReason, TreegateError } from '../core/errors.js';
+import { check, checkInt, isPermissionError, osReason, TreegateError } from '../core/errors.js';
 import type { Model } from '../layers/model.js';
 import type { Optimizer } from '../train/optim.js';
 import { fileSource, writeFileAtomic } from './atomic.js';
@@ -102,9 +102,7 @@ export function loadNewestCheckpoint(dir: string, warn: (line: string) => void =
 
 /** For a permission error, what to do about it (the files are not damaged); undefined for any other error. */
 function permissionHint(e: unknown, dir: string): string | undefined {
-  const code = (e as NodeJS.ErrnoException).code;
-  return code === 'EACCES' || code === 'EPERM'
-    ? `give this user read access to ${dir} and its files (nothing there is damaged), or run as the user who wrote them` : undefined;
+  return isPermissionError(e) ? `give this user read access to ${dir} and its files (nothing there is damaged), or run as the user who wrote them` : undefined;
 }
 
 /** A checkpoint file decoded, read a tensor at a time (never the whole file as one array). */
