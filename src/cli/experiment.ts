@@ -13,7 +13,7 @@ import { runMemorization } from '../experiments/memorization.js';
 import { experimentReport, readExperimentResult } from '../experiments/results.js';
 import { runSpeed } from '../experiments/speed.js';
 import { check, TreegateError } from '../core/errors.js';
-import { checkWritableDir, checkWritableFile, missingAncestor, removeEmptyFolders, writeFilesAtomic } from '../io/atomic.js';
+import { checkWritableDir, checkWritableFile, missingAncestor, removeEmptyFolders, writeFilesOrRescue } from '../io/atomic.js';
 import { renderReport, type Table } from '../report/html.js';
 import { backendOption, choice, humanLines, int, pathArg, rejectIdle, SIGNAL_EXIT, threadsOption, useKernelsFirst, VERSION, type KernelOptions } from './options.js';
 import { counted } from './report.js';
@@ -124,7 +124,8 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
   const ran = full.seeds.filter((s) => !before?.seeds.includes(s));
   if (ran.length > 0) {
     const r = experimentReport(full);
-    writeFilesAtomic([{ path: join(out, 'results.json'), bytes: JSON.stringify(full, null, 1) + '\n' }, { path: join(out, 'report.html'), bytes: renderReport(r) }]);
+    writeFilesOrRescue([{ path: join(out, 'results.json'), bytes: JSON.stringify(full, null, 1) + '\n' }, { path: join(out, 'report.html'), bytes: renderReport(r) }],
+      'run the experiment again');
     for (const s of r.sections) for (const t of s.tables ?? []) say(formatTable(t));
     say(`${name}: ${counted(full.runs.length, 'run')} over seed${full.seeds.length === 1 ? '' : 's'} ${full.seeds.join(', ')}` +
       `${before ? ` (seed${ran.length === 1 ? '' : 's'} ${ran.join(', ')} run now, the others' runs from the interrupted run)` : ''} in ${duration(seconds)}; ` +

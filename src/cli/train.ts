@@ -10,7 +10,7 @@ import { MEMORIZATION_DEFAULTS } from '../data/memorization.js';
 import { formatCsv } from '../data/csv.js';
 import { isStreamPath, STDIN_PATH } from '../data/csv-file.js';
 import { DATASETS, dataInfo, datasetShape, prepareData, type DatasetName, type PreparedData } from '../data/prepare.js';
-import { checkWritableDir, checkWritableFile, fileSource, checkReplaceable, missingAncestor, removeEmptyFolders, sameFile, writeFilesAtomic, type FileContents } from '../io/atomic.js';
+import { checkWritableDir, checkWritableFile, fileSource, checkReplaceable, missingAncestor, removeEmptyFolders, sameFile, writeFilesOrRescue, type FileContents } from '../io/atomic.js';
 import { encodeModelParts } from '../io/model-codec.js';
 import { isModelFile } from '../io/model-file.js';
 import { denseOfEqualParams, parameterCount } from '../layers/equal-params.js';
@@ -729,9 +729,11 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   };
   const modelBytes = encodeModelParts(model), resultText = JSON.stringify(result, null, 2) + '\n';
   faultSignal(); // (tests only)
-  // the three files are replaced together, once all are written: a failure (a full disk) leaves the earlier set whole
-  writeFilesAtomic([{ path: modelPath, bytes: modelBytes }, { path: metricsPath, bytes: metrics.join('\n') + '\n' }, { path: resultPath, bytes: resultText },
-    ...(testPath && data.heldOut ? [{ path: testPath, bytes: formatCsv(data.heldOut, data.labels!, data.features) }] : [])]);
+  // the three files are replaced together, once all are written: a failure (a full disk) leaves the earlier set whole,
+  // and the new one goes to a temporary folder the error names (the trained model is not lost with the process)
+  writeFilesOrRescue([{ path: modelPath, bytes: modelBytes }, { path: metricsPath, bytes: metrics.join('\n') + '\n' }, { path: resultPath, bytes: resultText },
+    ...(testPath && data.heldOut ? [{ path: testPath, bytes: formatCsv(data.heldOut, data.labels!, data.features) }] : [])],
+  lastCheckpoint ? `resume from the last checkpoint, ${basename(lastCheckpoint)}: npx treegate train --resume ${out}` : 'train again');
   // a run that checkpoints ends with a checkpoint of its end, after its files and with their hashes, so that
   // --resume knows it is finished and that OUT holds its files
   if (o.checkpointEvery || resumed) checkpoint({ model: sha256(modelBytes), result: sha256(resultText) });

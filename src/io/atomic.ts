@@ -1,7 +1,8 @@
 import {
-  closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readSync, realpathSync, renameSync, rmdirSync, statSync, unlinkSync, writeSync,
+  closeSync, existsSync, fchmodSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeSync, type Stats,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { isPermissionError, osReason, TreegateError } from '../core/errors.js';
 import type { ByteSource } from './safetensors.js';
@@ -80,7 +81,8 @@ export function sameFile(a: string, b: string): boolean {
  * target; then the directory is fsynced. Readers see either the old file or
  * the complete new one. On failure the temporary file is removed, the previous
  * file at `path` is left untouched, and a TreegateError naming `path` and the
- * OS error is thrown.
+ * OS error is thrown. A symbolic link is followed (the file it names is replaced, the link stays), a replaced
+ * file's permissions are kept, and a device or pipe (/dev/null, a FIFO) is written to as it is, never replaced.
  */
 export function writeFileAtomic(path: string, bytes: FileContents): void {
   writeFilesAtomic([{ path, bytes }]);
@@ -93,17 +95,22 @@ export function writeFileAtomic(path: string, bytes: FileContents): void {
  */
 export function writeFilesAtomic(files: ReadonlyArray<{ path: string; bytes: FileContents }>): void {
   const names = files.map((f) => basename(f.path)).join(', ');
-  const temps: string[] = [];
+  const targets = files.map((f) => landing(f.path));
+  const temps: Array<string | null> = [];
   const removeTemps = (from = 0) => {
     for (const t of temps.slice(from)) {
+      if (t === null) continue;
       try { unlinkSync(t); } catch { /* best effort */ }
     }
   };
   try {
-    for (const f of files) temps.push(writeTemp(f.path, f.bytes));
+    for (let i = 0; i < files.length; i++) {
+      const { path, bytes } = files[i], { at, stat } = targets[i];
+      temps.push(stat !== null && isStream(stat) ? (contentsParts(path, bytes), null) : writeTemp(path, at, bytes, stat?.isFile() ? stat : null));
+    }
     // a folder in the way fails its rename, which must be found before any file is replaced
-    for (const f of files) {
-      if (isDirectory(f.path)) throw new TreegateError(`cannot write ${f.path}: failed to rename the temporary file over it: EISDIR: it is a directory`);
+    for (let i = 0; i < files.length; i++) {
+      if (targets[i].stat?.isDirectory()) throw new TreegateError(`cannot write ${files[i].path}: failed to rename the temporary file over it: EISDIR: it is a directory`);
     }
   } catch (e) {
     removeTemps();
@@ -111,16 +118,19 @@ export function writeFilesAtomic(files: ReadonlyArray<{ path: string; bytes: Fil
     throw e;
   }
   for (let i = 0; i < files.length; i++) {
+    const tmp = temps[i];
     try {
-      renameSync(temps[i], files[i].path);
+      if (tmp === null) writeStream(targets[i].at, files[i].bytes);
+      else renameSync(tmp, targets[i].at);
     } catch (e) {
       removeTemps(i);
       const replaced = files.slice(0, i).map((f) => basename(f.path)).join(', ');
       const state = files.length === 1 ? '' : i === 0 ? `; none of ${names} was replaced` : `; only ${replaced} replaced`;
-      throw new TreegateError(`cannot write ${files[i].path}: failed to rename the temporary file over it: ${osReason(e)}${state}`, osHint(e));
+      const how = tmp === null ? 'failed to write to it' : 'failed to rename the temporary file over it';
+      throw new TreegateError(`cannot write ${files[i].path}: ${how}: ${osReason(e)}${state}`, osHint(e));
     }
   }
-  for (const dir of new Set(files.map((f) => dirname(resolve(f.path))))) {
+  for (const dir of new Set(targets.filter((_, i) => temps[i] !== null).map((t) => dirname(t.at)))) {
     try {
       fsyncDir(dir);
     } catch (e) {
@@ -129,34 +139,100 @@ export function writeFilesAtomic(files: ReadonlyArray<{ path: string; bytes: Fil
   }
 }
 
-function isDirectory(path: string): boolean {
+/**
+ * writeFilesAtomic, and where that fails (a full disk, a folder removed) the same files written to a new folder
+ * `treegate-rescue-*` of the OS's temporary folder instead, which the error's hint names, so that the work that made
+ * them (a training run) is not lost with the process. `otherwise`: what the hint says to do where that fails too.
+ */
+export function writeFilesOrRescue(files: ReadonlyArray<{ path: string; bytes: FileContents }>, otherwise: string): void {
   try {
-    return lstatSync(path).isDirectory();
-  } catch {
-    return false;
+    writeFilesAtomic(files);
+  } catch (e) {
+    if (!(e instanceof TreegateError)) throw e;
+    let rescue: string | null = null;
+    try {
+      rescue = mkdtempSync(join(tmpdir(), 'treegate-rescue-'));
+      const into = rescue;
+      writeFilesAtomic(files.map((f) => ({ path: join(into, basename(f.path)), bytes: f.bytes })));
+    } catch {
+      if (rescue !== null) rmSync(rescue, { recursive: true, force: true });
+      rescue = null;
+    }
+    const fix = e.hint ? `${e.hint}, then ` : '';
+    const names = files.map((f) => basename(f.path)).join(', ');
+    throw new TreegateError(e.problem, rescue !== null
+      ? `${names} were written to ${rescue} instead: ${fix}move them into ${dirname(resolve(files[0].path))}`
+      : `they could not be written to ${tmpdir()} either: ${fix}${otherwise}`);
   }
 }
 
-/** Writes `bytes` to a new temporary sibling of `path`, fsynced and closed; returns its path. On failure removes it and throws. */
-function writeTemp(path: string, bytes: FileContents): string {
+/**
+ * Where writing `path` lands, and what is there now (null: nothing): the file a symbolic link names (so that the
+ * link stays a link; a dangling one is replaced), else `path` itself, made absolute.
+ */
+function landing(path: string): { at: string; stat: Stats | null } {
+  let stat: Stats | null = null;
+  try {
+    stat = statSync(path);
+  } catch { /* nothing there yet, or a dangling link */ }
+  // a stream is opened through the path given (/dev/stdout names a pipe no path reaches)
+  if (stat === null || isStream(stat)) return { at: resolve(path), stat };
+  return { at: realpathSync(path), stat };
+}
+
+/** A character device or a pipe (/dev/null, /dev/stdout, a FIFO): written to in place, never replaced by a rename. */
+export function isStream(st: Stats): boolean {
+  return st.isCharacterDevice() || st.isFIFO() || st.isSocket();
+}
+
+/** The contents as byte arrays; a TreegateError naming `path` for anything else. */
+function contentsParts(path: string, bytes: FileContents): readonly Uint8Array[] {
   const parts = typeof bytes === 'string' ? [Buffer.from(bytes, 'utf8')] : bytes instanceof Uint8Array ? [bytes] : bytes;
   if (!Array.isArray(parts) || !parts.every((p) => p instanceof Uint8Array)) {
     throw new TreegateError(`cannot write ${path}: contents must be a string, a Uint8Array or an array of them`);
   }
-  const tmp = join(dirname(resolve(path)), `.${basename(path)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  return parts;
+}
+
+function writeAll(fd: number, parts: readonly Uint8Array[]): void {
+  for (const data of parts) {
+    let off = 0;
+    while (off < data.length) {
+      off += writeSync(fd, data, off, Math.min(data.length - off, IO_PIECE));
+    }
+  }
+}
+
+/** Writes to a device or pipe as it is (opened for writing, not truncated: /dev/null has nothing to truncate). */
+function writeStream(at: string, bytes: FileContents): void {
+  const fd = openSync(at, 'a');
+  try {
+    writeAll(fd, contentsParts(at, bytes));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Writes `bytes` to a new temporary sibling of `at` (the file `path` lands on), fsynced and closed, with the
+ * permissions of `old` (the file it will replace) where there is one; returns its path. On failure removes it and
+ * throws an error naming `path`.
+ */
+function writeTemp(path: string, at: string, bytes: FileContents, old: Stats | null): string {
+  const parts = contentsParts(path, bytes);
+  const tmp = join(dirname(at), `.${basename(at)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
   let fd: number | undefined;
   let tmpCreated = false;
   let stage = 'create a temporary file next to it';
   try {
     fd = openSync(tmp, 'wx', 0o644);
     tmpCreated = true;
-    stage = 'write';
-    for (const data of parts) {
-      let off = 0;
-      while (off < data.length) {
-        off += writeSync(fd, data, off, Math.min(data.length - off, IO_PIECE));
-      }
+    if (old !== null) {
+      stage = 'give the temporary file the permissions of the file it replaces';
+      fchmodSync(fd, old.mode & 0o7777);
     }
+    stage = 'write';
+    writeAll(fd, parts);
     stage = 'fsync';
     fsyncSync(fd);
     const closing = fd;
@@ -170,7 +246,7 @@ function writeTemp(path: string, bytes: FileContents): string {
     if (tmpCreated) {
       try { unlinkSync(tmp); } catch { /* best effort */ }
     }
-    throw new TreegateError(`cannot write ${path}: failed to ${stage}: ${osReason(e)}`, osHint(e, dirname(resolve(path))));
+    throw new TreegateError(`cannot write ${path}: failed to ${stage}: ${osReason(e)}`, osHint(e, dirname(at)));
   }
 }
 
@@ -257,18 +333,15 @@ export function checkWritableDir(dir: string): void {
 }
 
 /**
- * Makes sure a file can be written at `path` later: its folder as checkWritableDir, and nothing other than a file
- * already there (a folder of that name would fail the final rename, after the work that produced the file).
+ * Makes sure a file can be written at `path` later: its folder (the folder of the file a link names) as
+ * checkWritableDir, and nothing other than a file already there (a folder of that name would fail the final rename,
+ * after the work that produced the file); a device or pipe is written to as it is.
  */
 export function checkWritableFile(path: string): void {
-  checkWritableDir(dirname(resolve(path)));
-  let isFile = true;
-  try {
-    isFile = statSync(path).isFile();
-  } catch {
-    return; // not there yet
-  }
-  if (!isFile) throw new TreegateError(`${path} exists and is not a file`, 'move it away, or write somewhere else');
+  const { at, stat } = landing(path);
+  if (stat !== null && isStream(stat)) return; // written to as it is (writeFilesAtomic)
+  checkWritableDir(dirname(at));
+  if (stat !== null && !stat.isFile()) throw new TreegateError(`${path} exists and is not a file`, 'move it away, or write somewhere else');
 }
 
 /**

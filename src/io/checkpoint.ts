@@ -94,7 +94,8 @@ export function loadNewestCheckpoint(dir: string, warn: (line: string) => void =
       // a file this user may not read is not a damaged one: skipped, it would resume from an older step
       const hint = permissionHint(e, dir);
       if (hint) throw new TreegateError(`cannot read checkpoint ${path}: ${osReason(e)}`, hint);
-      warn(`treegate: warning: skipping checkpoint ${path}: ${e instanceof Error ? e.message : String(e)}`);
+      const why = e instanceof Error ? e.message : String(e);
+      warn(`treegate: warning: skipping checkpoint ${path}: ${why.startsWith(`${path}: `) ? why.slice(path.length + 2) : why}`);
     }
   }
   throw new TreegateError(`no valid checkpoint in ${dir}: ${files.map((f) => basename(f)).join(', ')} ${files.length > 1 ? 'were all' : 'was'} skipped (see the warnings)`);

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import { commandLine } from '../../src/cli/experiment.js';
@@ -690,6 +690,16 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   const again = cli('predict', '--model', model, '--csv', join(dir, 'features.csv'), '--probabilities', '--out', join(dir, 'pred.csv'));
   assert.equal(again.status, 0, describeRun(again));
   assert.equal(readFileSync(join(dir, 'pred.csv'), 'utf8').split('\n')[0], 'label,hi,lo');
+  // through a symbolic link: the file it names is replaced and the link stays; a device is written to, not replaced
+  symlinkSync('pred.csv', join(dir, 'pred-link.csv'));
+  const linked = cli('predict', '--model', model, '--csv', join(dir, 'features.csv'), '--out', join(dir, 'pred-link.csv'));
+  assert.equal(linked.status, 0, describeRun(linked));
+  assert.ok(lstatSync(join(dir, 'pred-link.csv')).isSymbolicLink());
+  assert.equal(readFileSync(join(dir, 'pred.csv'), 'utf8').split('\n')[0], 'label');
+  const discarded = cli('predict', '--model', model, '--csv', join(dir, 'features.csv'), '--out', '/dev/null');
+  assert.equal(discarded.status, 0, describeRun(discarded));
+  assert.match(discarded.stdout, /wrote \/dev\/null/);
+  assert.ok(statSync('/dev/null').isCharacterDevice());
   // class names past ASCII: the header is compared as the bytes it takes
   writeFileSync(join(dir, 'animals.csv'), rows.map((r) => r.replace(/hi$/, '猫').replace(/lo$/, 'éléphant')).join('\n') + '\n');
   const animals = cli('train', '--dataset', 'csv', '--csv', join(dir, 'animals.csv'), '--hidden', '4', '--depth', '1', '--epochs', '1', '--out', join(dir, 'animals'), '--json');

@@ -11,6 +11,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, r
 import { join, relative } from 'node:path';
 import { TreegateError } from '../../src/core/errors.js';
 import { writeFilesAtomic } from '../../src/io/atomic.js';
+import { loadModel } from '../../src/io/model-file.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/io/safetensors.js';
 import { cli, cliChild, cliEnv, describeRun, expectUsageError, lastJson, ROOT, tmp, reEscape } from './run.js';
 
@@ -72,12 +73,14 @@ test('a file that cannot be written at the end leaves the earlier run\'s files a
   const earlier = cli(...SMALL, '--out', out);
   assert.equal(earlier.status, 0, describeRun(earlier));
   const before = { model: sha(join(out, 'model.safetensors')), metrics: sha(join(out, 'metrics.jsonl')) };
+  const rescueIn = tmp('write-fails-tmpdir');
+  mkdirSync(rescueIn);
   // a second run in the same folder; during its training result.json becomes a folder, so the last of the three
   // files cannot be put in place (as a full disk would fail its write)
   const args = ['train', '--dataset', 'memorization', '--examples', '2400', '--input-size', '48', '--classes', '10', '--hidden', '96,96',
     '--epochs', '10', '--batch-size', '32', '--seed', '3', '--no-progress', '--out', out];
   const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const child = cliChild({}, ...args);
+    const child = cliChild({ TMPDIR: rescueIn }, ...args);
     let stderr = '', done = false;
     child.stderr!.on('data', (d) => {
       stderr += d;
@@ -97,6 +100,15 @@ test('a file that cannot be written at the end leaves the earlier run\'s files a
   assert.equal(sha(join(out, 'model.safetensors')), before.model, 'the earlier model is kept');
   assert.equal(sha(join(out, 'metrics.jsonl')), before.metrics, 'the earlier metrics are kept');
   assert.deepEqual(readdirSync(out).sort(), RUN_FILES, 'no temporary file is left');
+  // the trained model is not lost: the run's files went to a folder of the OS's temporary folder, which the hint names
+  const [rescue] = readdirSync(rescueIn);
+  assert.match(rescue ?? '', /^treegate-rescue-/);
+  assert.match(r.stderr, new RegExp(`model\\.safetensors, metrics\\.jsonl, result\\.json were written to ${reEscape(join(rescueIn, rescue))} instead: ` +
+    `(.*, then )?move them into ${reEscape(out)}\\)`));
+  assert.deepEqual(readdirSync(join(rescueIn, rescue)).sort(), RUN_FILES);
+  const saved = JSON.parse(readFileSync(join(rescueIn, rescue, 'result.json'), 'utf8')) as { seed: number; epochs: number };
+  assert.deepEqual([saved.seed, saved.epochs], [3, 10]);
+  assert.equal(loadModel(join(rescueIn, rescue, 'model.safetensors')).inputSize, 48);
 });
 
 test('--resume from another folder reads the files the run was started with (paths are saved absolute)', () => {
@@ -255,7 +267,7 @@ test('an edited checkpoint (options or progress out of range) is skipped with a 
     editCheckpoint(newest, key, edit, name === 'checksum');
     const r = cli('train', '--resume', out, '--no-progress');
     assert.equal(r.status, 0, `${name}: ${describeRun(r)}`);
-    assert.match(r.stderr, new RegExp(`warning: skipping checkpoint ${reEscape(newest)}: ${reEscape(newest)}: ${why.source}`), name);
+    assert.match(r.stderr, new RegExp(`warning: skipping checkpoint ${reEscape(newest)}: ${why.source}`), name);
     assert.match(r.stderr, /resuming .* \(step 10\)/, name);
     assert.ok(existsSync(join(out, 'model.safetensors')), name);
     // all edited: an error naming them, and nothing deleted

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkWritableDir, fileSource, writeFileAtomic } from '../../src/io/atomic.js';
+import { checkWritableDir, checkWritableFile, fileSource, writeFileAtomic, writeFilesAtomic, writeFilesOrRescue } from '../../src/io/atomic.js';
 import { decodeSafetensors, encodeSafetensors, safetensorsParts } from '../../src/io/safetensors.js';
 import { TreegateError } from '../../src/core/errors.js';
 
@@ -110,6 +110,78 @@ test('a failed write leaves the previous file intact', () => {
     });
     assert.equal(readFileSync(p, 'utf8'), 'old contents');
     assert.deepEqual(readdirSync(dir), ['model']);
+  });
+});
+
+test('a symbolic link is followed (its file replaced, the link kept), a replaced file keeps its permissions', () => {
+  withTmp((dir) => {
+    mkdirSync(join(dir, 'real'));
+    const file = join(dir, 'real', 'preds.csv'), link = join(dir, 'preds.csv');
+    writeFileSync(file, 'old');
+    symlinkSync(join('real', 'preds.csv'), link);
+    checkWritableFile(link);
+    writeFileAtomic(link, 'new');
+    assert.ok(lstatSync(link).isSymbolicLink(), 'the link was replaced by a file');
+    assert.equal(readFileSync(file, 'utf8'), 'new');
+    assert.deepEqual(readdirSync(join(dir, 'real')), ['preds.csv']);
+    for (const mode of [0o600, 0o640, 0o444]) {
+      chmodSync(file, mode);
+      writeFileAtomic(file, `mode ${mode}`);
+      assert.equal(statSync(file).mode & 0o777, mode);
+      assert.equal(readFileSync(file, 'utf8'), `mode ${mode}`);
+    }
+    // a dangling link is replaced by the file (there is no file it names to keep)
+    const dangling = join(dir, 'dangling');
+    symlinkSync(join(dir, 'nowhere', 'x'), dangling);
+    writeFileAtomic(dangling, 'here');
+    assert.ok(lstatSync(dangling).isFile());
+    // a link to a folder is the folder: refused before anything is replaced
+    symlinkSync(join(dir, 'real'), join(dir, 'folder-link'));
+    assert.throws(() => writeFileAtomic(join(dir, 'folder-link'), 'x'), /EISDIR/);
+    assert.throws(() => checkWritableFile(join(dir, 'folder-link')), /exists and is not a file/);
+    assert.deepEqual(readdirSync(join(dir, 'real')), ['preds.csv']);
+  });
+});
+
+test('a device (/dev/null) is written to as it is, never replaced', { skip: !existsSync('/dev/null') && 'no /dev/null here' }, () => {
+  checkWritableFile('/dev/null');
+  writeFileAtomic('/dev/null', 'discarded');
+  writeFilesAtomic([{ path: '/dev/null', bytes: new Uint8Array(5) }, { path: '/dev/null', bytes: 'twice' }]);
+  assert.ok(statSync('/dev/null').isCharacterDevice());
+  assert.ok(!readdirSync('/dev').some((f) => f.startsWith('.null.tmp-')), 'a temporary file was left in /dev');
+});
+
+test('writeFilesOrRescue: files that cannot be written go to a new folder of the temporary folder, which the hint names', () => {
+  withTmp((dir) => {
+    const saved = process.env.TMPDIR;
+    const out = join(dir, 'out'), rescueIn = join(dir, 'tmp');
+    mkdirSync(join(out, 'b'), { recursive: true }); // a folder where the second file goes: nothing can be replaced
+    mkdirSync(rescueIn);
+    writeFileSync(join(out, 'a'), 'old');
+    const files = [{ path: join(out, 'a'), bytes: 'new a' }, { path: join(out, 'b'), bytes: new Uint8Array([7]) }];
+    try {
+      process.env.TMPDIR = rescueIn;
+      assert.throws(() => writeFilesOrRescue(files, 'do it again'), (e: unknown) => {
+        assert.ok(e instanceof TreegateError);
+        const [folder] = readdirSync(rescueIn);
+        assert.match(folder, /^treegate-rescue-/);
+        assert.equal(e.hint, `a, b were written to ${join(rescueIn, folder)} instead: move them into ${out}`);
+        assert.equal(readFileSync(join(rescueIn, folder, 'a'), 'utf8'), 'new a');
+        assert.deepEqual([...readFileSync(join(rescueIn, folder, 'b'))], [7]);
+        return true;
+      });
+      assert.equal(readFileSync(join(out, 'a'), 'utf8'), 'old');
+      // no temporary folder to write to either: the hint says so, and nothing is left behind
+      process.env.TMPDIR = join(dir, 'missing');
+      assert.throws(() => writeFilesOrRescue(files, 'do it again'), (e: unknown) =>
+        e instanceof TreegateError && e.hint === `they could not be written to ${join(dir, 'missing')} either: do it again`);
+      assert.deepEqual(readdirSync(dir).sort(), ['out', 'tmp']);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+    writeFilesOrRescue([files[0]], 'unused');
+    assert.equal(readFileSync(join(out, 'a'), 'utf8'), 'new a');
   });
 });
 
