@@ -109,6 +109,23 @@ export class NonFiniteError extends TreegateError {
   }
 }
 
+
+/**
+ * Decoupled weight decay multiplies a layer's weights by 1 − lr·λ_s at each step (λ_s: the decay times the slot's
+ * decayScale, γ^d for a tree node at depth d): where lr·λ_s reaches 1 that flips their sign at every step (from 2 on, they grow), which no one means.
+ */
+function checkDecay(model: Model, lr: number, weightDecay: number): void {
+  let scale = 0;
+  for (const p of model.params()) for (const v of p.decayScale ?? []) scale = Math.max(scale, v);
+  const shrink = lr * weightDecay * scale;
+  if (!(shrink >= 1)) return;
+  const short = (v: number) => String(Number(v.toPrecision(3)));
+  const deepest = scale === 1 ? '' : ` and the deepest nodes' decay scale ${short(scale)}`;
+  throw new TreegateError(`weight decay ${weightDecay} at learning rate ${lr}${deepest} would multiply weights by 1 − lr·λ = ` +
+    `${short(1 - shrink)} at each step: ${shrink >= 2 ? 'they would grow until they overflow' : 'their sign would flip at every step'}`,
+    `make the weight decay times the learning rate${scale === 1 ? '' : ' times that scale'} well below 1: a weight decay below ${short(1 / (lr * scale))} here; typical values are 1e-4 to 1e-1`);
+}
+
 /**
  * Minibatch training with seeded shuffling, one step at a time, so a caller can
  * stop between steps, save `snapshot()` with the model and optimizer (encodeCheckpoint), and a new
@@ -177,6 +194,7 @@ export class Trainer {
     if (N === 0) throw new TreegateError('the training set is empty', 'give it at least one example');
     // a resumed run's moments come from its checkpoint (optimizer.adoptState): none are made for it to replace
     this.optimizer = new Optimizer(model.params(), opts.optimizer, { lazy: resume !== undefined });
+    checkDecay(model, opts.lr, this.optimizer.weightDecay);
     this.B = Math.min(opts.batchSize, N);
     this.stepsPerEpoch = Math.ceil(N / this.B);
     this.totalSteps = this.stepsPerEpoch * opts.epochs;

@@ -5,7 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { mlpConfig, Model } from '../../src/layers/model.js';
+import { test } from 'node:test';
 import { Optimizer } from '../../src/train/optim.js';
+import { Trainer } from '../../src/train/trainer.js';
 import { testOnEveryBackend } from '../backends.js';
 import { assertClose, randomMatrix, Rng } from '../helpers.js';
 
@@ -43,4 +45,18 @@ testOnEveryBackend('weight decay of every layer kind: a flat layer\'s leaves by 
     });
     assert.ok(before.some((b, i) => model.params()[i].decayScale && b.touched.size > 0 && b.w.some((v) => v !== 0)), 'test bug: nothing decayed');
   }
+});
+
+test('a weight decay whose product with the learning rate (and the largest decay scale) reaches 1 is refused, naming the largest that is not', () => {
+  const rng = new Rng(62);
+  const data = { x: randomMatrix(rng, 16, 6), y: Int32Array.from({ length: 16 }, (_, i) => i % 3) };
+  const config = (decayGamma: number) => mlpConfig({ inputSize: 6, numClasses: 3, hidden: [8], treeLayers: [2], depth: 3, gating: 'projection', decayGamma });
+  const trainer = (decayGamma: number, lr: number, weightDecay: number) =>
+    new Trainer(new Model(config(decayGamma), rng.fork()), data, null, { lr, optimizer: { kind: 'adam', weightDecay } }, rng.fork());
+  assert.throws(() => trainer(1, 1e-3, 1e300), /weight decay 1e\+300 at learning rate 0\.001 would multiply weights by 1 − lr·λ = -1e\+297 at each step: they would grow/);
+  assert.throws(() => trainer(1, 0.1, 15), (e: unknown) => /their sign would flip at every step/.test(String(e)) && /a weight decay below 10 here/.test(String(e)));
+  // γ = 2 at depth 3: the deepest nodes are decayed 8 times as much
+  assert.throws(() => trainer(2, 0.1, 2), /and the deepest nodes' decay scale 8 would multiply weights by 1 − lr·λ = -0\.6/);
+  trainer(2, 0.1, 1.2); // 0.96 a step at the deepest nodes: allowed
+  trainer(1, 0.1, 9.9);
 });
