@@ -79,21 +79,28 @@ export interface TrainSettings { epochs: number; batchSize: number; lr: number; 
 
 /**
  * An experiment's settings of the chosen size with `o.override` applied, once `o` is checked to hold only
- * ExperimentOptions' keys: a key the settings do not have, or a
- * value of another kind than the setting's (number, array, object), is an error naming it, not ignored.
+ * ExperimentOptions' keys: a key the settings do not have, or a value of another kind than the setting's (number,
+ * array, object), is an error naming it, not ignored. A setting that is an object (`train`) is overridden key by key,
+ * the same way: `{ train: { epochs: 1 } }` keeps its other keys.
  */
 export function settingsWith<T extends object>(settings: T, o: ExperimentOptions, experiment: string): T {
   checkKeys(o, EXPERIMENT_OPTION_KEYS, `${experiment} options`);
   const override = o.override;
   check(override === undefined || (typeof override === 'object' && override !== null && !Array.isArray(override)),
     `${experiment}: override must be an object of settings, got ${shown(override)}`);
-  const kind = (v: unknown) => (Array.isArray(v) ? 'array' : typeof v);
-  for (const [key, value] of Object.entries(override ?? {})) {
-    const known = (settings as Record<string, unknown>)[key];
-    check(key in settings, `${experiment}: no setting '${key}' to override`, `its settings are ${Object.keys(settings).join(', ')}`);
-    check(kind(value) === kind(known), `${experiment}: setting '${key}' must be ${kind(known) === 'array' ? 'an array' : `a ${kind(known)}`}, got ${JSON.stringify(value)}`);
+  return overridden(settings as Record<string, unknown>, override ?? {}, '', experiment) as T;
+}
+
+function overridden(settings: Record<string, unknown>, override: Record<string, unknown>, under: string, experiment: string): Record<string, unknown> {
+  const kind = (v: unknown) => (Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v);
+  const out = { ...settings };
+  for (const [key, value] of Object.entries(override)) {
+    const name = `${under}${key}`, known = settings[key];
+    check(key in settings, `${experiment}: no setting '${name}' to override`, `its ${under ? `'${under.slice(0, -1)}' ` : ''}settings are ${Object.keys(settings).join(', ')}`);
+    check(kind(value) === kind(known), `${experiment}: setting '${name}' must be ${/^[aeiou]/.test(kind(known)) ? 'an' : 'a'} ${kind(known)}, got ${JSON.stringify(value)}`);
+    out[key] = kind(known) === 'object' ? overridden(known as Record<string, unknown>, value as Record<string, unknown>, `${name}.`, experiment) : value;
   }
-  return { ...settings, ...override };
+  return out;
 }
 
 /** What one training run measured. */

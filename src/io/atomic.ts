@@ -181,7 +181,7 @@ function landing(path: string): { at: string; stat: Stats | null } {
 }
 
 /** A character device or a pipe (/dev/null, /dev/stdout, a FIFO): written to in place, never replaced by a rename. */
-export function isStream(st: Stats): boolean {
+function isStream(st: Stats): boolean {
   return st.isCharacterDevice() || st.isFIFO() || st.isSocket();
 }
 

@@ -127,6 +127,21 @@ export function backend(): Backend {
   return (current ??= chooseDefault());
 }
 
+/**
+ * backend().floats(n) for `what` (a parameter, its gradient, an optimizer's moment), where an allocation that fails
+ * (a model too large for this machine's memory) is an error naming what and how much, not a bare RangeError.
+ */
+export function floatsFor(what: string, n: number): Float32Array {
+  try {
+    return backend().floats(n);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    const bytes = n * 4, [unit, size] = bytes >= 2 ** 30 ? ['GiB', 2 ** 30] : bytes >= 2 ** 20 ? ['MiB', 2 ** 20] : ['KiB', 2 ** 10];
+    throw new TreegateError(`${what}: cannot allocate ${n} floats (${Number((bytes / size).toPrecision(3))} ${unit}): ${e.message}`,
+      'make the model smaller (a lower depth, narrower layers) or free memory: weights, gradients and Adam\'s two moments take four times the weights');
+  }
+}
+
 /** Sets how backend() picks when nothing was selected (select.ts installs the auto choice). */
 export function setDefaultChooser(f: () => Backend): void {
   chooseDefault = f;
@@ -138,7 +153,7 @@ export function setBackend(name: string): Backend {
   if (!b && (name === 'native' || name === 'wasm')) {
     // the fast backends are loaded on demand: setBackend only switches between those loaded
     throw new TreegateError(`the ${name} backend is not loaded (loaded: ${backendNames().join(', ')})`,
-      `selectBackend('${name}') loads and selects it in Node${name === 'wasm' ? '; in a page, await useWasm(url)' : ''}`);
+      `selectBackend('${name}') loads and selects it in Node${name === 'wasm' ? '; in a page, await useWasm(url); a backend you loaded yourself (loadWasmBackend) is registerBackend(b) first' : ''}`);
   }
   if (!b) throw new TreegateError(`unknown backend '${name}'`, `available: ${backendNames().join(', ')}`);
   current = b;

@@ -10,16 +10,22 @@ let wasmError = '';
 
 let registered = false;
 
-/** Registers every backend that loads on this machine (once). */
+/**
+ * Registers every backend that loads on this machine (once), under a name no backend has yet: one registered before
+ * (a wasm backend loaded with options of one's own, `registerBackend(loadWasmBackend(bytes, options))`, or useWasm's)
+ * stays, selected or not.
+ */
 export function registerAvailableBackends(): string[] {
   if (!registered) {
     registered = true;
-    const n = nativeBackend();
+    const n = getBackend('native') ? null : nativeBackend();
     if (n) registerBackend(n);
-    try {
-      registerBackend(loadWasmBackend());
-    } catch (e) {
-      wasmError = e instanceof Error ? e.message : String(e);
+    if (!getBackend('wasm')) {
+      try {
+        registerBackend(loadWasmBackend());
+      } catch (e) {
+        wasmError = e instanceof Error ? e.message : String(e);
+      }
     }
   }
   return backendNames();

@@ -1,4 +1,4 @@
-import { backend, releaseFloats } from '../kernels/backend.js';
+import { floatsFor, releaseFloats } from '../kernels/backend.js';
 
 /**
  * A trainable tensor split into equal slots: one slot for a dense weight, one
@@ -27,7 +27,7 @@ export class Param {
   constructor(readonly name: string, readonly shape: readonly number[], numSlots = 1, decayScale: Float32Array | null = null) {
     const size = shape.reduce((a, b) => a * b, 1);
     // where the backend's kernels read it fastest (the wasm backend: in its memory, addressed in place)
-    this.data = backend().floats(size);
+    this.data = floatsFor(name, size);
     this.numSlots = numSlots;
     this.slotSize = numSlots > 0 ? size / numSlots : 0;
     this.decayScale = decayScale;
@@ -46,7 +46,7 @@ export class Param {
    * the weights and the optimizer's moments, which its fused training step reads in place, come first.
    */
   get grad(): Float32Array {
-    return (this.gradient ??= backend().floats(this.data.length));
+    return (this.gradient ??= floatsFor(`${this.name}'s gradient`, this.data.length));
   }
 
   /**

@@ -1,5 +1,5 @@
 import { check, checkKeys, checkNumber, TreegateError } from '../core/errors.js';
-import { backend, releaseFloats } from '../kernels/backend.js';
+import { backend, floatsFor, releaseFloats } from '../kernels/backend.js';
 import { applyWeightStep, type WeightStep } from '../kernels/weight-step.js';
 import type { EarlyStep } from '../layers/layer.js';
 import type { Param } from '../layers/param.js';
@@ -86,10 +86,9 @@ export class Optimizer {
   /** The state, made (zeros) at its first use. */
   private made(): Array<{ m: Float32Array; v: Float32Array | null; steps: Int32Array }> {
     if (this.#state) return this.#state;
-    const be = backend();
     return (this.#state = this.params.map((p) => ({
-      m: be.floats(p.size),
-      v: this.kind === 'adam' ? be.floats(p.size) : null,
+      m: floatsFor(`${p.name}'s ${this.kind === 'adam' ? 'first moment' : 'momentum'}`, p.size),
+      v: this.kind === 'adam' ? floatsFor(`${p.name}'s second moment`, p.size) : null,
       steps: new Int32Array(p.numSlots),
     })));
   }

@@ -122,7 +122,7 @@ function checkDecay(model: Model, lr: number, weightDecay: number): void {
   const short = (v: number) => String(Number(v.toPrecision(3)));
   const deepest = scale === 1 ? '' : ` and the deepest nodes' decay scale ${short(scale)}`;
   throw new TreegateError(`weight decay ${weightDecay} at learning rate ${lr}${deepest} would multiply weights by 1 − lr·λ = ` +
-    `${short(1 - shrink)} at each step: ${shrink >= 2 ? 'they would grow until they overflow' : 'their sign would flip at every step'}`,
+    `${short(1 - shrink)} at each step: ${shrink > 2 ? 'they would grow until they overflow' : 'their sign would flip at every step'}`,
     `make the weight decay times the learning rate${scale === 1 ? '' : ' times that scale'} well below 1: a weight decay below ${short(1 / (lr * scale))} here; typical values are 1e-4 to 1e-1`);
 }
 

@@ -11,6 +11,9 @@ import { Routing } from '../../src/kernels/routing.js';
 import { registerAvailableBackends } from '../../src/kernels/select.js';
 import { backend, backendNames, getBackend, jsBackend, registerBackend, setBackend, type Backend } from '../../src/kernels/backend.js';
 import { TreegateError } from '../../src/core/errors.js';
+import { Model, mlpConfig } from '../../src/layers/model.js';
+import { Rng } from '../../src/core/rng.js';
+import { Optimizer } from '../../src/train/optim.js';
 
 const backends: Backend[] = registerAvailableBackends().map((n) => setBackend(n));
 setBackend('js');
@@ -97,4 +100,22 @@ test('registerBackend refuses a backend without a name or with an op of the refe
   assert.equal(backend(), second);
   assert.notEqual(backend(), first);
   setBackend('js');
+});
+
+test('an allocation the machine refuses names what it was for and how large, not a bare RangeError', () => {
+  const refuse = (n: number): Float32Array => {
+    if (n > 1000) throw new RangeError('Array buffer allocation failed');
+    return new Float32Array(n);
+  };
+  registerBackend({ ...jsBackend, name: 'small-memory', floats: refuse });
+  setBackend('small-memory');
+  try {
+    const model = new Model(mlpConfig({ inputSize: 4, numClasses: 2, hidden: [8], treeLayers: [2], depth: 1, gating: 'units' }), new Rng(1));
+    new Optimizer(model.params(), { kind: 'adam' }); // small: it fits
+    assert.throws(() => new Model(mlpConfig({ inputSize: 4, numClasses: 2, hidden: [64], treeLayers: [2], depth: 4, gating: 'units' }), new Rng(1)),
+      (e: unknown) => e instanceof TreegateError && /^layers\.2\.blocks\.0\.weight: cannot allocate 3968 floats \(15\.5 KiB\): Array buffer allocation failed$/.test(e.problem)
+        && /make the model smaller/.test(e.hint ?? ''));
+  } finally {
+    setBackend('js');
+  }
 });

@@ -155,7 +155,7 @@ test('readMetrics rejects a malformed log naming the line', () => {
 const opts = (): ExperimentOptions => ({ seeds: 2, quick: true, progress: () => {}, log: () => {} });
 const tiny = { epochs: 1, batchSize: 64, lr: 1e-3 };
 const tinyRuns = {
-  memorization: (o: ExperimentOptions) => runMemorization({ ...o, override: { examples: 300, inputSize: 8, hidden: 8, depths: [0, 2], train: tiny } }, [1, 2]),
+  memorization: (o: ExperimentOptions) => runMemorization({ ...o, override: { examples: 300, inputSize: 8, hidden: 8, depths: [0, 2], train: { epochs: tiny.epochs, batchSize: tiny.batchSize } } }, [1, 2]),
   accuracy: (o: ExperimentOptions) => runAccuracy({ ...o, override: { datasets: ['mnist'], limit: 600, depths: [0, 1], train: { ...tiny, weightDecay: 0.1 } } }, [1, 2]),
   gating: (o: ExperimentOptions) => runGating({ ...o, override: { limit: 600, depth: 2, train: { ...tiny, epochs: 2 } } }, [1, 2]),
   speed: (o: ExperimentOptions) => runSpeed({ ...o, override: { width: 16, batch: 8, depths: [0, 2, 4], rounds: 2, denseCap: 24, budgetMs: 5 } }, [1, 2]),

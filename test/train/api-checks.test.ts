@@ -260,6 +260,12 @@ test("an experiment's override naming no setting, or of another kind than the se
   await refused(runMemorization({ ...opts({}), quik: true } as Parameters<typeof runMemorization>[0], [1]),
     /memorization options: unknown setting "quik" \(the settings are seeds, quick, /);
   await refused(runMemorization(opts(5 as unknown as Record<string, unknown>), [1]), /memorization: override must be an object of settings, got 5/);
+  // an object setting is overridden key by key, each checked alike
+  await refused(runMemorization(opts({ train: { epoch: 1 } }), [1]), /memorization: no setting 'train\.epoch' to override \(its 'train' settings are epochs, batchSize\)/);
+  await refused(runMemorization(opts({ train: { epochs: '1' } }), [1]), /memorization: setting 'train\.epochs' must be a number, got "1"/);
+  await refused(runMemorization(opts({ train: 1 }), [1]), /memorization: setting 'train' must be an object, got 1/);
+  const r = await runMemorization(opts({ examples: 40, inputSize: 4, classes: 2, hidden: 4, depths: [0], lrs: [1e-3], train: { epochs: 1 } }), [1]);
+  assert.deepEqual(r.settings.train, { epochs: 1, batchSize: 64 }, 'the batch size the override left out is kept');
 });
 
 test('denseOfEqualParams given a config instead of the options says so', () => {
