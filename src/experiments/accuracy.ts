@@ -37,7 +37,7 @@ export const ACCURACY_VARIANTS = [
  * `treegate experiment accuracy` calls it and writes what it returns (completeResult) to results.json.
  */
 export async function runAccuracy(o: ExperimentOptions, seeds: number[]): Promise<ExperimentRun> {
-  const s = settingsWith(accuracySettings(o.quick), o, 'accuracy');
+  const s = settingsWith(accuracySettings(o.quick), o, 'accuracy', seeds);
   const settings = { ...s, model: 'MLP 784 → 256 → 256 → 10, layer 2 routed, projection gating (fixed); adam, cosine schedule' };
   const { runs, completed } = resumeFrom(o, 'accuracy', settings);
   // at k = 0 every variant is the same dense MLP: one run

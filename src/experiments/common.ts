@@ -79,12 +79,17 @@ export interface TrainSettings { epochs: number; batchSize: number; lr: number; 
 
 /**
  * An experiment's settings of the chosen size with `o.override` applied, once `o` is checked to hold only
- * ExperimentOptions' keys: a key the settings do not have, or a value of another kind than the setting's (number,
+ * ExperimentOptions' keys, and `seeds` (the experiment's second argument) to be as many distinct whole numbers as
+ * `o.seeds` says: a key the settings do not have, or a value of another kind than the setting's (number,
  * array, object), is an error naming it, not ignored. A setting that is an object (`train`) is overridden key by key,
  * the same way: `{ train: { epochs: 1 } }` keeps its other keys.
  */
-export function settingsWith<T extends object>(settings: T, o: ExperimentOptions, experiment: string): T {
+export function settingsWith<T extends object>(settings: T, o: ExperimentOptions, experiment: string, seeds: readonly number[]): T {
   checkKeys(o, EXPERIMENT_OPTION_KEYS, `${experiment} options`);
+  check(Array.isArray(seeds) && seeds.length > 0 && seeds.every((s) => Number.isSafeInteger(s)) && new Set(seeds).size === seeds.length,
+    `${experiment}: the seeds must be distinct whole numbers, at least one, got ${shown(seeds)}`, 'pass e.g. [1, 2, 3]');
+  check(o.seeds === seeds.length, `${experiment}: options.seeds is ${shown(o.seeds)}, but ${seeds.length} seed${seeds.length === 1 ? ' is' : 's are'} given (${seeds.join(', ')})`,
+    'set seeds to the number of seeds passed');
   const override = o.override;
   check(override === undefined || (typeof override === 'object' && override !== null && !Array.isArray(override)),
     `${experiment}: override must be an object of settings, got ${shown(override)}`);

@@ -40,7 +40,7 @@ export const GATING_VARIANTS = [
  * `seeds`; `treegate experiment gating` calls it and writes what it returns (completeResult) to results.json.
  */
 export async function runGating(o: ExperimentOptions, seeds: number[]): Promise<ExperimentRun> {
-  const s = settingsWith(gatingSettings(o.quick), o, 'gating');
+  const s = settingsWith(gatingSettings(o.quick), o, 'gating', seeds);
   const settings = { ...s, model: `MLP 784 → 256 → 256 → 10, layer 2 a depth-${s.depth} tree; adam, cosine schedule` };
   const { runs, completed } = resumeFrom(o, 'gating', settings);
   // the first seed's leaf usage after each epoch, per variant, for the heatmaps (a resumed run's first seed is done)

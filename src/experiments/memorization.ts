@@ -43,7 +43,7 @@ export const MEMORIZATION_KINDS = ['tree', 'flat', 'moe', 'dense'] as const;
  * `treegate experiment memorization` calls it and writes what it returns (completeResult) to results.json.
  */
 export async function runMemorization(o: ExperimentOptions, seeds: number[]): Promise<ExperimentRun> {
-  const s = settingsWith(memorizationSettings(o.quick), o, 'memorization');
+  const s = settingsWith(memorizationSettings(o.quick), o, 'memorization', seeds);
   const settings = {
     ...s, model: `MLP ${s.inputSize} → ${s.hidden} → ${s.hidden} → ${s.classes}, layer 2 routed; adam, cosine schedule`, gating: 'projection (fixed)',
   };

@@ -73,7 +73,7 @@ async function timeInterleaved(names: string[], fs: Array<() => void>, rounds: n
  * (completeResult) to results.json.
  */
 export async function runSpeed(o: ExperimentOptions, seeds: number[]): Promise<ExperimentRun> {
-  const s = settingsWith(speedSettings(o.quick), o, 'speed');
+  const s = settingsWith(speedSettings(o.quick), o, 'speed', seeds);
   const n = s.width, N = s.batch;
   const settings = { ...s, layer: `${n} → ${n}, batches of ${N}` };
   const { runs, completed } = resumeFrom(o, 'speed', settings);

@@ -260,6 +260,10 @@ test("an experiment's override naming no setting, or of another kind than the se
   await refused(runMemorization({ ...opts({}), quik: true } as Parameters<typeof runMemorization>[0], [1]),
     /memorization options: unknown setting "quik" \(the settings are seeds, quick, /);
   await refused(runMemorization(opts(5 as unknown as Record<string, unknown>), [1]), /memorization: override must be an object of settings, got 5/);
+  // the seeds: as many as options.seeds says, distinct, at least one
+  await refused(runMemorization({ ...opts({}), seeds: 3 }, [1]), /memorization: options\.seeds is 3, but 1 seed is given \(1\)/);
+  await refused(runMemorization({ ...opts({}), seeds: 0 }, []), /memorization: the seeds must be distinct whole numbers, at least one, got an array of 0 elements/);
+  await refused(runMemorization({ ...opts({}), seeds: 2 }, [4, 4]), /the seeds must be distinct whole numbers/);
   // an object setting is overridden key by key, each checked alike
   await refused(runMemorization(opts({ train: { epoch: 1 } }), [1]), /memorization: no setting 'train\.epoch' to override \(its 'train' settings are epochs, batchSize\)/);
   await refused(runMemorization(opts({ train: { epochs: '1' } }), [1]), /memorization: setting 'train\.epochs' must be a number, got "1"/);
