@@ -5,19 +5,27 @@
 // (and the addon at run time); TREEGATE_NATIVE_BUILD=fail makes the build fail,
 // to test the fallback.
 import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const addon = join(root, 'build', 'Release', 'treegate_native.node');
+// why the last build did not make the addon, for the line treegate prints at run time (npm shows a dependency's
+// install output only with --foreground-scripts)
+const why = join(root, 'build', 'native-not-built.txt');
 
 function skip(reason) {
   // NOTE: remove a stale addon so a failed rebuild cannot leave an old one in use
   rmSync(addon, { force: true });
+  try {
+    mkdirSync(dirname(why), { recursive: true });
+    writeFileSync(why, `${reason}\n`);
+  } catch { /* the line below says it all the same */ }
   console.log(`treegate: native backend not built (${reason}); the wasm backend will be used`);
   process.exit(0);
 }
+rmSync(why, { force: true });
 
 if (process.env.TREEGATE_NATIVE === 'off') skip('TREEGATE_NATIVE=off');
 if (process.env.TREEGATE_NATIVE_BUILD === 'fail') skip('TREEGATE_NATIVE_BUILD=fail');

@@ -22,7 +22,7 @@ export { listCheckpoints, loadNewestCheckpoint, writeCheckpoint, type LoadedChec
 export { renderReport, type Chart, type Report, type Section, type Series, type Table, type Trace } from './report/html.js';
 export { trainingReport } from './report/training.js';
 export {
-  aggregate, completeResult, fit, type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type FitResult, type Resumed, type Interruption, type Row,
+  aggregate, completeResult, fit, type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type FitResult, type Provenance, type Resumed, type Interruption, type Row,
   type Stat,
   type TrainSettings,
 } from './experiments/common.js';

@@ -260,7 +260,7 @@ function rejectIdleOptions(o: TrainCliOptions, cmd: Command): void {
       fix: '--layer moe takes 2^depth experts where --experts is not given; give one of the two' },
     { options: ['blocks', 'gating', 'straightThrough', 'nodeInit', 'decayGamma'], applies: !routed || o.layer !== 'moe', why: 'with --layer moe',
       fix: 'options of --layer tree and flat' },
-    { options: ['nodeInit'], applies: !routed || o.layer === 'tree', why: `with --layer ${o.layer}`, fix: 'an option of --layer tree (flat leaves are drawn He normal)' },
+    { options: ['nodeInit'], applies: !routed || o.layer === 'tree', why: `with --layer ${o.layer}`, fix: 'an option of --layer tree, for its nodes below the root; flat leaves and moe experts are all drawn He normal' },
     { options: ['gating', 'straightThrough', 'nodeInit', 'decayGamma'], applies: !routed || o.layer === 'moe' || o.depth > 0, why: 'with --depth 0',
       fix: 'a routed layer of depth 0 is its root alone: no gates to train, no deeper nodes to initialize or decay' },
     { options: ['layer'], applies: !routed || o.layer !== 'flat' || o.depth > 0, why: 'with --depth 0',
@@ -732,7 +732,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   // the three files are replaced together, once all are written: a failure (a full disk) leaves the earlier set whole,
   // and the new one goes to a temporary folder the error names (the trained model is not lost with the process)
   writeFilesOrRescue([{ path: modelPath, bytes: modelBytes }, { path: metricsPath, bytes: metrics.join('\n') + '\n' }, { path: resultPath, bytes: resultText },
-    ...(testPath && data.heldOut ? [{ path: testPath, bytes: formatCsv(data.heldOut, data.labels!, data.features) }] : [])],
+    ...(testPath && data.heldOut ? [{ path: testPath, bytes: formatCsv(data.heldOut, data.labels!, data.features, data.labelName ?? undefined) }] : [])],
   lastCheckpoint ? `resume from the last checkpoint, ${basename(lastCheckpoint)}: npx treegate train --resume ${out}` : 'train again');
   // a run that checkpoints ends with a checkpoint of its end, after its files and with their hashes, so that
   // --resume knows it is finished and that OUT holds its files

@@ -6,7 +6,8 @@ import type { Dataset } from './dataset.js';
  * A CSV dataset: the examples, the class names (index = class), the feature names (from the header, or col1…), and
  * whether the file had a header line.
  */
-export interface CsvData { data: Dataset; labels: string[]; features: string[]; header: boolean }
+/** A parsed CSV file: its examples, class names, feature names (col1… without a header), whether it had a header line, and the label column's name there (null without a header or a label column). */
+export interface CsvData { data: Dataset; labels: string[]; features: string[]; header: boolean; labelName: string | null }
 
 /** How parseCsv and readCsv read a file: which column holds the label, and what the file must match (a model's features and classes). */
 export interface CsvOptions {
@@ -157,6 +158,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     }
   }
   const features = header ? featureCells : featureCells.map((_, i) => `col${i + 1}`);
+  const labelName = header && labelCol >= 0 ? first[labelCol] : null;
   // pandas' to_csv() writes the row index as a first column without a name ('Unnamed: 0' once read and saved again)
   if (header && (first[0] === '' || first[0] === 'Unnamed: 0') && labelCol !== 0) {
     throw new TreegateError(`${source}:${lineNo}: the first column is named '${first[0]}': a row index, as pandas' to_csv() writes one, not a feature`,
@@ -241,7 +243,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     }
     const labels = opts.labels ?? [];
     // no labels were read: every y is 0, a class of a dataset of at least one
-    return { data: { name: source, x: matrix(N, D, Float32Array.from(values)), y: new Int32Array(N), numClasses: Math.max(labels.length, 1) }, labels, features, header };
+    return { data: { name: source, x: matrix(N, D, Float32Array.from(values)), y: new Int32Array(N), numClasses: Math.max(labels.length, 1) }, labels, features, header, labelName };
   }
   // a header whose feature names are numbers reads as data: its label cell is then the one word among numbers
   const isInt = (l: string) => /^-?\d+$/.test(l);
@@ -296,7 +298,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     }
     y[i] = c;
   }
-  return { data: { name: source, x: matrix(N, D, Float32Array.from(values)), y, numClasses: labels.length }, labels, features, header };
+  return { data: { name: source, x: matrix(N, D, Float32Array.from(values)), y, numClasses: labels.length }, labels, features, header, labelName };
 }
 
 /**
@@ -325,9 +327,9 @@ export function float32Text(v: number): string {
  * A dataset as a CSV file parseCsv reads back to the same floats and classes: the features, then the class name;
  * a header line first where `features` names the columns (the label column is then named 'label').
  */
-export function formatCsv(data: Dataset, labels: readonly string[], features: readonly string[] | null): string {
+export function formatCsv(data: Dataset, labels: readonly string[], features: readonly string[] | null, labelName = 'label'): string {
   const { rows, cols, data: x } = data.x;
-  const lines = features ? [[...features, 'label'].map(csvCell).join(',')] : [];
+  const lines = features ? [[...features, labelName].map(csvCell).join(',')] : [];
   for (let r = 0; r < rows; r++) {
     const cells: string[] = [];
     for (let c = 0; c < cols; c++) cells.push(float32Text(x[r * cols + c]));

@@ -27,6 +27,8 @@ export interface PreparedData {
   labels: string[] | null;
   /** feature names from a CSV file's header line; null where it has none (or the data is not a CSV file) */
   features: string[] | null;
+  /** the label column's name in a CSV file's header line; null where it has none (or the data is not a CSV file) */
+  labelName: string | null;
   /**
    * csv without a test file: the examples held out as the test set, as the file gave them (before normalization),
    * for writing out beside the model (treegate train's test.csv); null otherwise
@@ -84,7 +86,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
   check(dataset === 'csv' || (o.csv === undefined && o.testCsv === undefined), `csv and testCsv (--csv, --test-csv) need the csv dataset, not ${dataset}`);
   check(dataset === 'memorization' || o.memorization === undefined, `memorization sizes need the memorization dataset, not ${dataset}`);
   check(dataset === 'mnist' || o.dir === undefined, `dir (--data-dir) is where the mnist dataset is read from, not ${dataset}`);
-  let all: Dataset, test: Dataset | null, scale = 1, labels: string[] | null = null, features: string[] | null = null;
+  let all: Dataset, test: Dataset | null, scale = 1, labels: string[] | null = null, features: string[] | null = null, labelName: string | null = null;
   let heldOut: Dataset | null = null;
   if (dataset === 'mnist' || dataset === 'fashion-mnist') {
     const d = dataset === 'mnist' ? loadMnist({ dir: o.dir }) : loadFashionMnist();
@@ -99,6 +101,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     const c = readCsv(o.csv);
     labels = c.labels;
     features = c.header ? c.features : null;
+    labelName = c.labelName;
     all = c.data;
     test = o.testCsv ? readCsv(o.testCsv, { labels, features: c.data.x.cols, matching: 'training file', ...(features ? { featureNames: features } : {}) }).data : null;
   } else {
@@ -127,7 +130,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     check(!o.validation, 'the memorization task has no validation split', 'leave validation out, or 0');
     return {
       dataset, train: all, validation: takeFirst(all, 0), test: all, normalization,
-      inputSize: all.x.cols, numClasses: all.numClasses, labels, features, heldOut,
+      inputSize: all.x.cols, numClasses: all.numClasses, labels, features, labelName, heldOut,
     };
   }
   const held = o.validation ?? Math.round(all.x.rows / 12);
@@ -146,7 +149,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     throw new TreegateError(`${where}, feature ${bad.col + 1}${feature}, is ${bad.value} once standardized by the training split's mean and ` +
       'standard deviation: a value far outside the range of the training data', 'correct or remove that value');
   }
-  return { dataset, ...sets, normalization, inputSize: all.x.cols, numClasses: all.numClasses, labels, features, heldOut };
+  return { dataset, ...sets, normalization, inputSize: all.x.cols, numClasses: all.numClasses, labels, features, labelName, heldOut };
 }
 
 /** MNIST prepared as `treegate train` does by default. */

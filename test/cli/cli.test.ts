@@ -594,7 +594,7 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   mkdirSync(dir);
   const rng = (i: number) => Math.sin(i * 12.9898) * 0.5;
   const rows = Array.from({ length: 240 }, (_, i) => { const a = rng(i), b = rng(i + 1000); return `${a},${b},${a > b ? 'hi' : 'lo'}`; });
-  writeFileSync(join(dir, 'train.csv'), 'a,b,label\n' + rows.join('\n') + '\n');
+  writeFileSync(join(dir, 'train.csv'), 'a,b,kind\n' + rows.join('\n') + '\n');
   writeFileSync(join(dir, 'test.csv'), rows.slice(0, 40).join('\n') + '\n');
   const c = cli('train', '--dataset', 'csv', '--csv', join(dir, 'train.csv'), '--hidden', '8', '--depth', '1', '--epochs', '3',
     '--out', join(dir, 'run'), '--json');
@@ -608,7 +608,7 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   const rescored = cli('eval', '--model', model, '--csv', heldOut, '--json');
   assert.equal(rescored.status, 0, describeRun(rescored));
   assert.deepEqual([lastJson(rescored).testAccuracy, lastJson(rescored).testLoss, lastJson(rescored).examples], [lastJson(c).testAccuracy, lastJson(c).testLoss, 40]);
-  assert.equal(readFileSync(heldOut, 'utf8').split('\n')[0], 'a,b,label');
+  assert.equal(readFileSync(heldOut, 'utf8').split('\n')[0], 'a,b,kind', 'the header of the training file, its label column named as there');
   // a run does not write over its own data; one with a test file removes an earlier run's held-out examples
   expectUsageError(['train', '--dataset', 'csv', '--csv', heldOut, '--out', join(dir, 'run')],
     /--csv .*heldout-test\.csv is .*heldout-test\.csv, which this run writes: training would replace its own data/);

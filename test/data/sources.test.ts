@@ -33,6 +33,8 @@ test('CSV: features and labels, with or without a header, classes in a stable or
   assert.deepEqual(Array.from(b.data.y), [1, 0, 1]);
   assert.equal(b.header, false);
   assert.equal(a.header, true);
+  assert.deepEqual([a.labelName, b.labelName], ['label', null]);
+  assert.equal(parseCsv('species,x\ncat,1\ndog,2\n', 'c.csv', { labelColumn: 'species' }).labelName, 'species');
   // numeric labels name classes by value: 1 and 1.0 are one class
   const n = parseCsv('0.1,1\n0.2,1.0\n0.3,0\n0.4,2.50\n', 'n.csv');
   assert.deepEqual(n.labels, ['0', '1', '2.5']);
@@ -259,6 +261,7 @@ test('formatCsv writes a dataset that parseCsv reads back to the same floats and
     assert.deepEqual(Array.from(back.data.x.data), Array.from(data.x.data).map((v) => (Object.is(v, -0) ? 0 : v)));
     assert.deepEqual(Array.from(back.data.y), Array.from(y));
     assert.equal(back.header, features !== null);
+    if (features) assert.equal(parseCsv(formatCsv(data, labels, features, 'kind'), 'named.csv', { labels }).labelName, 'kind');
   }
   assert.equal(float32Text(Math.fround(0.1)), '0.1');
 });

@@ -7,7 +7,8 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -59,4 +60,22 @@ test('relative links in the shipped Markdown lead to shipped files', () => {
     }
   }
   assert.deepEqual(broken, [], 'links to files the package does not hold');
+});
+
+test('an install that builds no addon leaves the reason for the line treegate prints at run time (npm hides a dependency\'s install output)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'treegate-native-build-'));
+  try {
+    mkdirSync(join(dir, 'scripts'));
+    mkdirSync(join(dir, 'build', 'Release'), { recursive: true });
+    copyFileSync(join(ROOT, 'scripts', 'build-native.mjs'), join(dir, 'scripts', 'build-native.mjs'));
+    writeFileSync(join(dir, 'build', 'Release', 'treegate_native.node'), 'stale');
+    const run = (env: Record<string, string>) => execFileSync(process.execPath, [join(dir, 'scripts', 'build-native.mjs')], { env: { ...process.env, ...env }, encoding: 'utf8' });
+    assert.match(run({ TREEGATE_NATIVE_BUILD: 'fail' }), /native backend not built \(TREEGATE_NATIVE_BUILD=fail\); the wasm backend will be used/);
+    assert.equal(readFileSync(join(dir, 'build', 'native-not-built.txt'), 'utf8'), 'TREEGATE_NATIVE_BUILD=fail\n');
+    assert.ok(!existsSync(join(dir, 'build', 'Release', 'treegate_native.node')), 'a stale addon is removed');
+    run({ TREEGATE_NATIVE: 'off' });
+    assert.equal(readFileSync(join(dir, 'build', 'native-not-built.txt'), 'utf8'), 'TREEGATE_NATIVE=off\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
