@@ -2,7 +2,7 @@
  * The part of the API that runs anywhere JavaScript does (Node, browsers, bundlers): no file system,
  * no native addon. src/index.ts (Node) and src/browser.ts add what their platform has.
  */
-export { TreegateError } from './core/errors.js';
+export { OutOfMemoryError, TreegateError } from './core/errors.js';
 export { Rng } from './core/rng.js';
 export { matrix, type Matrix } from './core/tensor.js';
 

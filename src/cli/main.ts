@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { TreegateError } from '../core/errors.js';
+import { OutOfMemoryError, TreegateError } from '../core/errors.js';
 import { evalCommand, inspectCommand } from './evaluate.js';
 import { predictCommand } from './predict.js';
 import { experimentCommand } from './experiment.js';
@@ -62,15 +62,15 @@ try {
     // commander has printed its message already; help and version exit 0
     process.exit(e.exitCode === 0 ? 0 : USAGE_EXIT);
   }
+  if (e instanceof OutOfMemoryError || isOutOfMemory(e)) {
+    process.stderr.write(`treegate: error: out of memory: ${e instanceof OutOfMemoryError ? `${e.problem}: ` : ''}the model or data do not fit in the memory ` +
+      `this process may use (${outOfMemoryHint(words)})\n`);
+    if (verbose) process.stderr.write(`${(e as Error).stack}\n`);
+    process.exit(USAGE_EXIT);
+  }
   if (e instanceof TreegateError) {
     process.stderr.write(`treegate: error: ${e.message}\n`);
     if (verbose) process.stderr.write(`${e.stack}\n`);
-    process.exit(USAGE_EXIT);
-  }
-  if (isOutOfMemory(e)) {
-    process.stderr.write('treegate: error: out of memory: the model or data do not fit in the memory this process may use ' +
-      `(${outOfMemoryHint(words)})\n`);
-    if (verbose) process.stderr.write(`${(e as Error).stack}\n`);
     process.exit(USAGE_EXIT);
   }
   process.stderr.write(`treegate: internal error: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { totalmem } from 'node:os';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { check, TreegateError } from '../core/errors.js';
+import { check, OutOfMemoryError, TreegateError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { MEMORIZATION_DEFAULTS } from '../data/memorization.js';
 import { formatCsv } from '../data/csv.js';
@@ -235,7 +235,7 @@ function inCliTerms<T>(f: () => T): T {
     const named = base.replace(/\blayers\.(\d+)(?:\.blocks\.(\d+))?/g,
       (all, i: string, j: string | undefined) => (Number(i) % 2 === 0 ? `layer ${Number(i) / 2 + 1}${j === undefined ? '' : ` (block ${j})`}` : all));
     if (named === base) throw e;
-    throw new TreegateError(named, e.hint);
+    throw e instanceof OutOfMemoryError ? new OutOfMemoryError(named, e.hint) : new TreegateError(named, e.hint);
   }
 }
 

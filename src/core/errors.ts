@@ -16,6 +16,14 @@ export class TreegateError extends Error {
   }
 }
 
+/** An allocation the machine refused, named (what it was for, how large): the CLI says what to lower. */
+export class OutOfMemoryError extends TreegateError {
+  constructor(message: string, hint?: string) {
+    super(message, hint);
+    this.name = 'OutOfMemoryError';
+  }
+}
+
 /** Throws a TreegateError unless `cond` holds. */
 export function check(cond: unknown, message: string, hint?: string): asserts cond {
   if (!cond) throw new TreegateError(message, hint);

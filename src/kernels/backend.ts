@@ -4,7 +4,7 @@ import { gemmNN, gemmNT, gemmStrided, gemmTN } from './gemm.js';
 import { groupedBackwardInput, groupedBackwardWeight, groupedForward, packedFloats, packNodes, routedForward, type PackNodes, type RoutedForward } from './grouped.js';
 import { adamUpdate, sgdUpdate } from './optim.js';
 import { groupedBackwardWeightStep, pathWeightStep, type GroupedBackwardWeightStep, type PathWeightStep } from './weight-step.js';
-import { TreegateError } from '../core/errors.js';
+import { OutOfMemoryError, TreegateError } from '../core/errors.js';
 import { withArgumentChecks } from './checked.js';
 
 /**
@@ -137,8 +137,8 @@ export function floatsFor(what: string, n: number): Float32Array {
   } catch (e) {
     if (!(e instanceof RangeError)) throw e;
     const bytes = n * 4, [unit, size] = bytes >= 2 ** 30 ? ['GiB', 2 ** 30] : bytes >= 2 ** 20 ? ['MiB', 2 ** 20] : ['KiB', 2 ** 10];
-    throw new TreegateError(`${what}: cannot allocate ${n} floats (${Number((bytes / size).toPrecision(3))} ${unit}): ${e.message}`,
-      'make the model smaller (a lower depth, narrower layers) or free memory: weights, gradients and Adam\'s two moments take four times the weights');
+    throw new OutOfMemoryError(`${what}: cannot allocate ${n} floats (${Number((bytes / size).toPrecision(3))} ${unit}): ${e.message}`,
+      'make the model smaller, with a lower depth or narrower layers, or free memory: the weights, their gradients and Adam\'s two moments take four times the weights\' size');
   }
 }
 
