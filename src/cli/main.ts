@@ -59,7 +59,11 @@ try {
   await program.parseAsync(process.argv);
 } catch (e) {
   if (e instanceof CommanderError) {
-    // commander has printed its message already; help and version exit 0
+    // commander has printed its message already; help and version exit 0. `npm start --out DIR` gives npm the
+    // option and treegate its value: an argument train does not take
+    if (e.code === 'commander.excessArguments' && process.env.npm_lifecycle_event === 'start') {
+      process.stderr.write('treegate: npm reads the options before -- as its own: pass treegate\'s after it, e.g. npm start -- --out DIR\n');
+    }
     process.exit(e.exitCode === 0 ? 0 : USAGE_EXIT);
   }
   if (e instanceof OutOfMemoryError || isOutOfMemory(e)) {
