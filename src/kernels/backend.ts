@@ -153,7 +153,7 @@ export function setBackend(name: string): Backend {
   if (!b && (name === 'native' || name === 'wasm')) {
     // the fast backends are loaded on demand: setBackend only switches between those loaded
     throw new TreegateError(`the ${name} backend is not loaded (loaded: ${backendNames().join(', ')})`,
-      `selectBackend('${name}') loads and selects it in Node${name === 'wasm' ? '; in a page, await useWasm(url); a backend you loaded yourself (loadWasmBackend) is registerBackend(b) first' : ''}`);
+      `selectBackend('${name}') loads and selects it in Node${name === 'wasm' ? '; in a page, await useWasm(url); one you loaded yourself with loadWasmBackend needs registerBackend(backend) first' : ''}`);
   }
   if (!b) throw new TreegateError(`unknown backend '${name}'`, `available: ${backendNames().join(', ')}`);
   current = b;

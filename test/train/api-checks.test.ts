@@ -147,7 +147,7 @@ test('seeds, backend names and data options that would be quietly changed are re
   assert.equal(fresh.status, 0, fresh.stderr);
   assert.deepEqual(fresh.stdout.trim().split('\n'), [
     "the native backend is not loaded (loaded: js) (selectBackend('native') loads and selects it in Node)",
-    "the wasm backend is not loaded (loaded: js) (selectBackend('wasm') loads and selects it in Node; in a page, await useWasm(url))"]);
+    "the wasm backend is not loaded (loaded: js) (selectBackend('wasm') loads and selects it in Node; in a page, await useWasm(url); one you loaded yourself with loadWasmBackend needs registerBackend(backend) first)"]);
   const rng = new Rng(1);
   rejects(() => prepareData({ dataset: 'memorization', memorization: { examples: 50, inputSize: 4, classes: 2 }, limit: 0 }, rng), /limit \(--limit\) must be an integer in \[1/);
   rejects(() => prepareData({ dataset: 'memorization', limit: 10, validation: 2.5 }, rng), /validation \(--validation\) must be an integer in \[0/);
