@@ -24,16 +24,19 @@ export function predictCommand(): Command {
     .addOption(threadsOption())
     .option('--json', 'print one JSON object on stdout (the other lines go to stderr)')
     .action((o: PredictCliOptions) => {
-      // --out - is standard output, where the predictions go without --out
+      // --out - is standard output, where the predictions go without --out (and so is its name by descriptor: written
+      // through a path of its own, it would land beside what this process prints, or replace the shell's file)
+      const named = o.out;
+      if (o.out !== undefined && /^\/(dev\/(stdout|fd\/1)|proc\/(self|thread-self|\d+)\/fd\/1)$/.test(resolve(o.out))) o.out = STDOUT_PATH;
       if (o.out === STDOUT_PATH) {
-        check(!o.json, '--out - and --json both write to standard output', 'drop --out - to print the JSON, or name a file with --out FILE');
+        check(!o.json, `--out ${named} and --json both write to standard output`, `drop --out ${named} to print the JSON, or name a file with --out FILE`);
         o.out = undefined;
       }
       if (o.out !== undefined) {
         const out = o.out;
         check(o.csv === STDIN_PATH || !sameFile(out, o.csv), `--out ${out} is the input file`, 'write the predictions to another file');
         check(!sameFile(out, o.model), `--out ${out} is the model file`, 'write the predictions to another file');
-        checkWritableFile(out);
+        checkWritableFile(out, { inPlace: true });
       }
       const kernels = useKernelsFirst(o);
       const model = loadModel(o.model);

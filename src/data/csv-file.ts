@@ -1,5 +1,6 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { osReason, TreegateError, unreadableHint } from '../core/errors.js';
+import { isStream } from '../io/atomic.js';
 import { parseCsv, type CsvData, type CsvOptions } from './csv.js';
 
 /** Larger files are refused before reading: they would not fit a float32 matrix in memory anyway. */
@@ -21,8 +22,7 @@ export function csvSource(path: string, absolute: (p: string) => string = (p) =>
 export function isStreamPath(path: string): boolean {
   if (path === STDIN_PATH) return true;
   try {
-    const st = statSync(path);
-    return st.isFIFO() || st.isCharacterDevice();
+    return isStream(statSync(path));
   } catch {
     return false;
   }
@@ -37,7 +37,7 @@ export function readCsv(path: string, opts: CsvOptions = {}): CsvData {
   let size: number;
   try {
     const st = statSync(path);
-    if (st.isFIFO() || st.isCharacterDevice()) return parseCsv(readPipe(path), path, opts);
+    if (isStream(st)) return parseCsv(readPipe(path), path, opts);
     if (!st.isFile()) throw new TreegateError(`${path} is not a regular file`, `pass a CSV file (or ${STDIN_PATH} to read standard input)`);
     size = st.size;
   } catch (e) {

@@ -3,10 +3,9 @@ import { matrix } from '../core/tensor.js';
 import type { Dataset } from './dataset.js';
 
 /**
- * A CSV dataset: the examples, the class names (index = class), the feature names (from the header, or col1…), and
- * whether the file had a header line.
+ * A CSV dataset: the examples, the class names (index = class), the feature names (from the header, or col1…),
+ * whether the file had a header line, and the label column's name there (null without a header or a label column).
  */
-/** A parsed CSV file: its examples, class names, feature names (col1… without a header), whether it had a header line, and the label column's name there (null without a header or a label column). */
 export interface CsvData { data: Dataset; labels: string[]; features: string[]; header: boolean; labelName: string | null }
 
 /** How parseCsv and readCsv read a file: which column holds the label, and what the file must match (a model's features and classes). */
@@ -325,7 +324,7 @@ export function float32Text(v: number): string {
 
 /**
  * A dataset as a CSV file parseCsv reads back to the same floats and classes: the features, then the class name;
- * a header line first where `features` names the columns (the label column is then named 'label').
+ * a header line first where `features` names the columns, the label column named `labelName` ('label' by default).
  */
 export function formatCsv(data: Dataset, labels: readonly string[], features: readonly string[] | null, labelName = 'label'): string {
   const { rows, cols, data: x } = data.x;

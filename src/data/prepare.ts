@@ -27,8 +27,8 @@ export interface PreparedData {
   labels: string[] | null;
   /** feature names from a CSV file's header line; null where it has none (or the data is not a CSV file) */
   features: string[] | null;
-  /** the label column's name in a CSV file's header line; null where it has none (or the data is not a CSV file) */
-  labelName: string | null;
+  /** the label column's name in a CSV file's header line; null or absent where it has none (or the data is not a CSV file) */
+  labelName?: string | null;
   /**
    * csv without a test file: the examples held out as the test set, as the file gave them (before normalization),
    * for writing out beside the model (treegate train's test.csv); null otherwise

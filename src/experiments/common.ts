@@ -96,14 +96,20 @@ export function settingsWith<T extends object>(settings: T, o: ExperimentOptions
   return overridden(settings as Record<string, unknown>, override ?? {}, '', experiment) as T;
 }
 
+/** Settings an experiment may leave unset (undefined, or absent from its defaults) that an override may set: their kind. */
+const OPTIONAL_SETTINGS: Readonly<Record<string, string>> = { limit: 'number', 'train.weightDecay': 'number' };
+
 function overridden(settings: Record<string, unknown>, override: Record<string, unknown>, under: string, experiment: string): Record<string, unknown> {
   const kind = (v: unknown) => (Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v);
   const out = { ...settings };
   for (const [key, value] of Object.entries(override)) {
-    const name = `${under}${key}`, known = settings[key];
-    check(key in settings, `${experiment}: no setting '${name}' to override`, `its ${under ? `'${under.slice(0, -1)}' ` : ''}settings are ${Object.keys(settings).join(', ')}`);
-    check(kind(value) === kind(known), `${experiment}: setting '${name}' must be ${/^[aeiou]/.test(kind(known)) ? 'an' : 'a'} ${kind(known)}, got ${JSON.stringify(value)}`);
-    out[key] = kind(known) === 'object' ? overridden(known as Record<string, unknown>, value as Record<string, unknown>, `${name}.`, experiment) : value;
+    const name = `${under}${key}`, known = Object.hasOwn(settings, key) ? settings[key] : undefined;
+    const optional = known === undefined && Object.hasOwn(OPTIONAL_SETTINGS, name) ? OPTIONAL_SETTINGS[name] : undefined;
+    check(known !== undefined || optional !== undefined, `${experiment}: no setting '${name}' to override`,
+      `its ${under ? `'${under.slice(0, -1)}' ` : ''}settings are ${Object.keys(settings).join(', ')}`);
+    const want = optional ?? kind(known);
+    check(kind(value) === want, `${experiment}: setting '${name}' must be ${/^[aeiou]/.test(want) ? 'an' : 'a'} ${want}, got ${JSON.stringify(value)}`);
+    out[key] = want === 'object' ? overridden(known as Record<string, unknown>, value as Record<string, unknown>, `${name}.`, experiment) : value;
   }
   return out;
 }

@@ -1,10 +1,10 @@
 import {
-  closeSync, existsSync, fchmodSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeSync, type Stats,
+  accessSync, closeSync, constants as fsConstants, existsSync, fchmodSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeSync, type Stats,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { isPermissionError, osReason, TreegateError } from '../core/errors.js';
+import { check, isPermissionError, osReason, TreegateError } from '../core/errors.js';
 import type { ByteSource } from './safetensors.js';
 
 /** Bytes per read or write call: Node refuses one of more than 2 GiB (a model file of a deep tree is larger). */
@@ -76,17 +76,20 @@ export function sameFile(a: string, b: string): boolean {
 }
 
 /**
- * Writes `bytes` to `path` atomically: the data goes to a temporary sibling
- * (`<dir>/.<base>.tmp-<pid>-<random>`), is fsynced, and is renamed over the
- * target; then the directory is fsynced. Readers see either the old file or
- * the complete new one. On failure the temporary file is removed, the previous
- * file at `path` is left untouched, and a TreegateError naming `path` and the
- * OS error is thrown. A symbolic link is followed (the file it names is replaced, the link stays), a replaced
- * file's permissions are kept, and a device or pipe (/dev/null, a FIFO) is written to as it is, never replaced.
+ * Writes `bytes` to `path` atomically: the data goes to a temporary sibling of the file it replaces
+ * (`<dir>/.<base>.tmp-<pid>-<random>`), is fsynced, and is renamed over it; then the directory is fsynced. Readers
+ * see either the old file or the complete new one. On failure the temporary file is removed, the previous file is
+ * left untouched, and a TreegateError naming `path` and the OS error is thrown. A symbolic link is followed (the
+ * file it names is replaced, the link stays; a dangling one is replaced by the file), a replaced file keeps its
+ * permissions, and one this user may not write is refused. A device, a named pipe or one of this process's open
+ * files by descriptor (/dev/null, a FIFO, /dev/fd/N) is written to as it stands, never replaced (nor atomically).
  */
 export function writeFileAtomic(path: string, bytes: FileContents): void {
   writeFilesAtomic([{ path, bytes }]);
 }
+
+/** A failure after every file was renamed into place: the directory could not be fsynced. */
+class NotSyncedError extends TreegateError {}
 
 /**
  * Writes several files that belong together (a run's model, metrics and results) as writeFileAtomic does each,
@@ -104,13 +107,15 @@ export function writeFilesAtomic(files: ReadonlyArray<{ path: string; bytes: Fil
     }
   };
   try {
+    // a folder in the way fails its rename, and a read-only file is one its owner keeps: both found before anything is written
     for (let i = 0; i < files.length; i++) {
-      const { path, bytes } = files[i], { at, stat } = targets[i];
-      temps.push(stat !== null && isStream(stat) ? (contentsParts(path, bytes), null) : writeTemp(path, at, bytes, stat?.isFile() ? stat : null));
+      const { path } = files[i], { at, stat } = targets[i];
+      if (stat?.isDirectory()) throw new TreegateError(`cannot write ${path}: failed to rename the temporary file over it: EISDIR: it is a directory`);
+      if (stat?.isFile()) checkNotReadOnly(path, at);
     }
-    // a folder in the way fails its rename, which must be found before any file is replaced
     for (let i = 0; i < files.length; i++) {
-      if (targets[i].stat?.isDirectory()) throw new TreegateError(`cannot write ${files[i].path}: failed to rename the temporary file over it: EISDIR: it is a directory`);
+      const { path, bytes } = files[i], { at, stat, inPlace } = targets[i];
+      temps.push(inPlace ? (contentsParts(path, bytes), null) : writeTemp(path, at, bytes, stat?.isFile() ? stat : null));
     }
   } catch (e) {
     removeTemps();
@@ -120,7 +125,7 @@ export function writeFilesAtomic(files: ReadonlyArray<{ path: string; bytes: Fil
   for (let i = 0; i < files.length; i++) {
     const tmp = temps[i];
     try {
-      if (tmp === null) writeStream(targets[i].at, files[i].bytes);
+      if (tmp === null) writeInPlace(targets[i].at, targets[i].stat!, files[i].bytes);
       else renameSync(tmp, targets[i].at);
     } catch (e) {
       removeTemps(i);
@@ -134,21 +139,25 @@ export function writeFilesAtomic(files: ReadonlyArray<{ path: string; bytes: Fil
     try {
       fsyncDir(dir);
     } catch (e) {
-      throw new TreegateError(`wrote ${files.map((f) => f.path).join(', ')} but could not fsync the directory ${dir}: ${osReason(e)}`, osHint(e));
+      throw new NotSyncedError(`wrote ${files.map((f) => f.path).join(', ')} but could not fsync the directory ${dir}: ${osReason(e)}`, osHint(e));
     }
   }
 }
 
 /**
- * writeFilesAtomic, and where that fails (a full disk, a folder removed) the same files written to a new folder
- * `treegate-rescue-*` of the OS's temporary folder instead, which the error's hint names, so that the work that made
- * them (a training run) is not lost with the process. `otherwise`: what the hint says to do where that fails too.
+ * writeFilesAtomic for files of one folder, and where that fails (a full disk, the folder removed) the same files
+ * written to a new folder `treegate-rescue-*` of the OS's temporary folder instead, where it has room, which the
+ * error's hint names: the work that made them (a training run) is not lost with the process. `otherwise`: what the
+ * hint says to do where they cannot be written there either.
  */
 export function writeFilesOrRescue(files: ReadonlyArray<{ path: string; bytes: FileContents }>, otherwise: string): void {
+  const dir = dirname(resolve(files[0]?.path ?? '.'));
+  check(files.every((f) => dirname(resolve(f.path)) === dir) && new Set(files.map((f) => basename(f.path))).size === files.length,
+    'writeFilesOrRescue: the files must have distinct names in one folder');
   try {
     writeFilesAtomic(files);
   } catch (e) {
-    if (!(e instanceof TreegateError)) throw e;
+    if (!(e instanceof TreegateError) || e instanceof NotSyncedError) throw e; // (in place already)
     let rescue: string | null = null;
     try {
       rescue = mkdtempSync(join(tmpdir(), 'treegate-rescue-'));
@@ -158,31 +167,45 @@ export function writeFilesOrRescue(files: ReadonlyArray<{ path: string; bytes: F
       if (rescue !== null) rmSync(rescue, { recursive: true, force: true });
       rescue = null;
     }
-    const fix = e.hint ? `${e.hint}, then ` : '';
-    const names = files.map((f) => basename(f.path)).join(', ');
+    const one = files.length === 1, names = files.map((f) => basename(f.path)).join(', ');
+    const fix = e.hint ? `; ${e.hint}` : '';
     throw new TreegateError(e.problem, rescue !== null
-      ? `${names} were written to ${rescue} instead: ${fix}move them into ${dirname(resolve(files[0].path))}`
-      : `they could not be written to ${tmpdir()} either: ${fix}${otherwise}`);
+      ? `${names} ${one ? 'was' : 'were'} written to ${rescue} instead: move ${one ? 'it' : 'them'} to ${dir} once the cause is fixed${fix}`
+      : `${one ? 'it' : 'they'} could not be written to ${tmpdir()} either: ${otherwise}${fix}`);
   }
 }
 
+/** Paths of this process's open files by descriptor (the shell's redirections): written where they stand. */
+const DESCRIPTOR_PATH = /^\/(dev\/(stdin|stdout|stderr|fd\/\d+)|proc\/(self|thread-self|\d+)\/fd\/\d+)$/;
+
 /**
- * Where writing `path` lands, and what is there now (null: nothing): the file a symbolic link names (so that the
- * link stays a link; a dangling one is replaced), else `path` itself, made absolute.
+ * Where writing `path` lands, what is there now (null: nothing), and whether it is written in place: a device, a
+ * named pipe, or an open file named by its descriptor (/dev/stdout) is, through the path given; else the file a
+ * symbolic link names (so that the link stays a link; a dangling one is replaced), or `path` itself, made absolute.
  */
-function landing(path: string): { at: string; stat: Stats | null } {
+function landing(path: string): { at: string; stat: Stats | null; inPlace: boolean } {
   let stat: Stats | null = null;
   try {
     stat = statSync(path);
   } catch { /* nothing there yet, or a dangling link */ }
-  // a stream is opened through the path given (/dev/stdout names a pipe no path reaches)
-  if (stat === null || isStream(stat)) return { at: resolve(path), stat };
-  return { at: realpathSync(path), stat };
+  if (stat === null) return { at: resolve(path), stat, inPlace: false };
+  if (isStream(stat) || DESCRIPTOR_PATH.test(resolve(path))) return { at: resolve(path), stat, inPlace: true };
+  return { at: realpathSync(path), stat, inPlace: false };
 }
 
-/** A character device or a pipe (/dev/null, /dev/stdout, a FIFO): written to in place, never replaced by a rename. */
-function isStream(st: Stats): boolean {
-  return st.isCharacterDevice() || st.isFIFO() || st.isSocket();
+/** A character device or a named pipe (/dev/null, a FIFO, a shell's `<(…)`): read or written once, never replaced. */
+export function isStream(st: Stats): boolean {
+  return st.isCharacterDevice() || st.isFIFO();
+}
+
+/** A file this user may not write is one its owner keeps: refused, not replaced (a rename would ignore its mode). */
+function checkNotReadOnly(path: string, at: string): void {
+  try {
+    accessSync(at, fsConstants.W_OK);
+  } catch (e) {
+    if (!isPermissionError(e) && (e as NodeJS.ErrnoException).code !== 'EROFS') return;
+    throw new TreegateError(`${path} is read-only`, 'make it writable (chmod u+w) to replace it, or write somewhere else');
+  }
 }
 
 /** The contents as byte arrays; a TreegateError naming `path` for anything else. */
@@ -203,8 +226,19 @@ function writeAll(fd: number, parts: readonly Uint8Array[]): void {
   }
 }
 
-/** Writes to a device or pipe as it is (opened for writing, not truncated: /dev/null has nothing to truncate). */
-function writeStream(at: string, bytes: FileContents): void {
+/**
+ * Writes to a device, pipe or open file as it stands: appended (a shell's `>` file has been emptied already, and
+ * /dev/null has nothing to truncate). A named pipe no process reads is an error, not a wait for a reader forever.
+ */
+function writeInPlace(at: string, stat: Stats, bytes: FileContents): void {
+  if (stat.isFIFO()) {
+    try {
+      closeSync(openSync(at, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENXIO') throw Object.assign(new Error('ENXIO: no process reads the pipe'), { code: 'ENXIO' });
+      throw e;
+    }
+  }
   const fd = openSync(at, 'a');
   try {
     writeAll(fd, contentsParts(at, bytes));
@@ -228,8 +262,8 @@ function writeTemp(path: string, at: string, bytes: FileContents, old: Stats | n
     fd = openSync(tmp, 'wx', 0o644);
     tmpCreated = true;
     if (old !== null) {
-      stage = 'give the temporary file the permissions of the file it replaces';
-      fchmodSync(fd, old.mode & 0o7777);
+      // its permissions (not setuid and the like); best effort: a file system that keeps none (vfat) refuses
+      try { fchmodSync(fd, old.mode & 0o777); } catch { /* the default mode then */ }
     }
     stage = 'write';
     writeAll(fd, parts);
@@ -334,14 +368,21 @@ export function checkWritableDir(dir: string): void {
 
 /**
  * Makes sure a file can be written at `path` later: its folder (the folder of the file a link names) as
- * checkWritableDir, and nothing other than a file already there (a folder of that name would fail the final rename,
- * after the work that produced the file); a device or pipe is written to as it is.
+ * checkWritableDir, nothing other than a file already there (a folder of that name would fail the final rename,
+ * after the work that produced the file), and not a read-only file. `inPlace`: a device, named pipe or open file
+ * named by its descriptor (/dev/null, a FIFO, /dev/fd/N), which writeFilesAtomic writes to as it stands, is taken
+ * too (predict's output); elsewhere it is refused.
  */
-export function checkWritableFile(path: string): void {
-  const { at, stat } = landing(path);
-  if (stat !== null && isStream(stat)) return; // written to as it is (writeFilesAtomic)
+export function checkWritableFile(path: string, options: { inPlace?: boolean } = {}): void {
+  const { at, stat, inPlace } = landing(path);
+  if (inPlace) {
+    if (options.inPlace) return;
+    throw new TreegateError(`${path} is ${stat!.isFIFO() ? 'a named pipe' : stat!.isCharacterDevice() ? 'a device' : 'an open file named by its descriptor'}, not a file`,
+      'name a file to write');
+  }
   checkWritableDir(dirname(at));
   if (stat !== null && !stat.isFile()) throw new TreegateError(`${path} exists and is not a file`, 'move it away, or write somewhere else');
+  if (stat !== null) checkNotReadOnly(path, at);
 }
 
 /**

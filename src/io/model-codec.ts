@@ -1,4 +1,4 @@
-import { shown, TreegateError } from '../core/errors.js';
+import { OutOfMemoryError, shown, TreegateError } from '../core/errors.js';
 import { NORMALIZATION_KEYS, normalizationProblem } from '../core/normalization.js';
 import { LAYER_KEYS } from '../layers/layer.js';
 import { DATA_KEYS, Model, MODEL_KEYS, paramShapes, type ModelConfig } from '../layers/model.js';
@@ -135,7 +135,9 @@ export function modelFromStored(configJson: string | undefined, tensors: Map<str
   try {
     model = new Model(config);
   } catch (e) {
-    // the config is untrusted input: any failure to build from it is a bad file, not a bug
+    // the config is untrusted input: any failure to build from it is a bad file, not a bug, but for a model this
+    // machine has no memory for (named as such)
+    if (e instanceof OutOfMemoryError) throw new OutOfMemoryError(`${source}: ${e.problem}`, 'load it where more memory is free');
     throw new TreegateError(`${source}: invalid model config: ${e instanceof Error ? e.message : String(e)}`);
   }
   try {

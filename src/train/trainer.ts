@@ -120,10 +120,12 @@ function checkDecay(model: Model, lr: number, weightDecay: number): void {
   const shrink = lr * weightDecay * scale;
   if (!(shrink >= 1)) return;
   const short = (v: number) => String(Number(v.toPrecision(3)));
+  // the largest decay that passes, to three digits rounded down (rounded up it would not pass)
+  const limit = 1 / (lr * scale), digits = 10 ** (Math.floor(Math.log10(limit)) - 2);
   const deepest = scale === 1 ? '' : ` and the deepest nodes' decay scale ${short(scale)}`;
   throw new TreegateError(`weight decay ${weightDecay} at learning rate ${lr}${deepest} would multiply weights by 1 − lr·λ = ` +
-    `${short(1 - shrink)} at each step: ${shrink > 2 ? 'they would grow until they overflow' : 'their sign would flip at every step'}`,
-    `make the weight decay times the learning rate${scale === 1 ? '' : ' times that scale'} well below 1: a weight decay below ${short(1 / (lr * scale))} here; typical values are 1e-4 to 1e-1`);
+    `${short(1 - shrink)} at each step: ${shrink > 2 ? 'they would grow until they overflow' : shrink > 1 ? 'their sign would flip at every step' : 'they would be zeroed at every step'}`,
+    `make the weight decay times the learning rate${scale === 1 ? '' : ' times that scale'} well below 1: a weight decay below ${short(Math.floor(limit / digits) * digits)} here; typical values are 1e-4 to 1e-1`);
 }
 
 /**
@@ -193,8 +195,10 @@ export class Trainer {
     const N = data.x.rows, D = data.x.cols;
     if (N === 0) throw new TreegateError('the training set is empty', 'give it at least one example');
     // a resumed run's moments come from its checkpoint (optimizer.adoptState): none are made for it to replace
+    // (before the optimizer makes its moments: a decay the Optimizer would refuse anyway is left to it)
+    const decay = (opts.optimizer as { weightDecay?: unknown }).weightDecay;
+    if (typeof decay === 'number') checkDecay(model, opts.lr, decay);
     this.optimizer = new Optimizer(model.params(), opts.optimizer, { lazy: resume !== undefined });
-    checkDecay(model, opts.lr, this.optimizer.weightDecay);
     this.B = Math.min(opts.batchSize, N);
     this.stepsPerEpoch = Math.ceil(N / this.B);
     this.totalSteps = this.stepsPerEpoch * opts.epochs;

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import { commandLine } from '../../src/cli/experiment.js';
@@ -705,6 +705,15 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   assert.equal(discarded.status, 0, describeRun(discarded));
   assert.match(discarded.stdout, /wrote \/dev\/null/);
   assert.ok(statSync('/dev/null').isCharacterDevice());
+  // --out /dev/stdout is standard output, whether a pipe or the shell's file (which a rename would have replaced)
+  const stdoutFile = join(dir, 'stdout.txt'), fd = openSync(stdoutFile, 'w');
+  const toFile = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'predict', '--model', model, '--csv', join(dir, 'features.csv'),
+    '--out', '/dev/stdout'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', fd, 'pipe'] });
+  closeSync(fd);
+  assert.equal(toFile.status, 0, toFile.stderr);
+  assert.equal(readFileSync(stdoutFile, 'utf8'), readFileSync(join(dir, 'pred.csv'), 'utf8'));
+  expectUsageError(['predict', '--model', model, '--csv', join(dir, 'features.csv'), '--out', '/dev/stdout', '--json'],
+    /--out \/dev\/stdout and --json both write to standard output/);
   // class names past ASCII: the header is compared as the bytes it takes
   writeFileSync(join(dir, 'animals.csv'), rows.map((r) => r.replace(/hi$/, '猫').replace(/lo$/, 'éléphant')).join('\n') + '\n');
   const animals = cli('train', '--dataset', 'csv', '--csv', join(dir, 'animals.csv'), '--hidden', '4', '--depth', '1', '--epochs', '1', '--out', join(dir, 'animals'), '--json');

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, closeSync, existsSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkWritableDir, checkWritableFile, fileSource, writeFileAtomic, writeFilesAtomic, writeFilesOrRescue } from '../../src/io/atomic.js';
@@ -124,12 +125,15 @@ test('a symbolic link is followed (its file replaced, the link kept), a replaced
     assert.ok(lstatSync(link).isSymbolicLink(), 'the link was replaced by a file');
     assert.equal(readFileSync(file, 'utf8'), 'new');
     assert.deepEqual(readdirSync(join(dir, 'real')), ['preds.csv']);
-    for (const mode of [0o600, 0o640, 0o444]) {
+    for (const mode of [0o600, 0o640, 0o755]) {
       chmodSync(file, mode);
       writeFileAtomic(file, `mode ${mode}`);
-      assert.equal(statSync(file).mode & 0o777, mode);
+      assert.equal(statSync(file).mode & 0o7777, mode);
       assert.equal(readFileSync(file, 'utf8'), `mode ${mode}`);
     }
+    chmodSync(file, 0o4755); // setuid and the like are not handed on
+    writeFileAtomic(file, 'plain');
+    assert.equal(statSync(file).mode & 0o7777, 0o755);
     // a dangling link is replaced by the file (there is no file it names to keep)
     const dangling = join(dir, 'dangling');
     symlinkSync(join(dir, 'nowhere', 'x'), dangling);
@@ -143,12 +147,33 @@ test('a symbolic link is followed (its file replaced, the link kept), a replaced
   });
 });
 
-test('a device (/dev/null) is written to as it is, never replaced', { skip: !existsSync('/dev/null') && 'no /dev/null here' }, () => {
-  checkWritableFile('/dev/null');
+test('a device (/dev/null) or a named pipe is written to as it stands, never replaced; one no process reads is an error, not a wait', { skip: !existsSync('/dev/null') && 'no /dev/null here' }, () => {
+  assert.throws(() => checkWritableFile('/dev/null'), /\/dev\/null is a device, not a file \(name a file to write\)/); // (where a file is meant)
+  checkWritableFile('/dev/null', { inPlace: true });
   writeFileAtomic('/dev/null', 'discarded');
   writeFilesAtomic([{ path: '/dev/null', bytes: new Uint8Array(5) }, { path: '/dev/null', bytes: 'twice' }]);
   assert.ok(statSync('/dev/null').isCharacterDevice());
   assert.ok(!readdirSync('/dev').some((f) => f.startsWith('.null.tmp-')), 'a temporary file was left in /dev');
+  withTmp((dir) => {
+    const fifo = join(dir, 'pipe');
+    if (spawnSync('mkfifo', [fifo]).status !== 0) return; // (no mkfifo here)
+    assert.throws(() => checkWritableFile(fifo), /pipe is a named pipe, not a file/);
+    checkWritableFile(fifo, { inPlace: true });
+    assert.throws(() => writeFileAtomic(fifo, 'x'), /cannot write .*pipe: failed to write to it: no process reads the pipe \(ENXIO\)/);
+    assert.ok(statSync(fifo).isFIFO());
+  });
+});
+
+test('a read-only file is refused, not replaced', { skip: process.getuid?.() === 0 && 'root may write any file' }, () => {
+  withTmp((dir) => {
+    const file = join(dir, 'kept.csv');
+    writeFileSync(file, 'keep');
+    chmodSync(file, 0o444);
+    assert.throws(() => checkWritableFile(file), /kept\.csv is read-only \(make it writable \(chmod u\+w\) to replace it, or write somewhere else\)/);
+    assert.throws(() => writeFileAtomic(file, 'new'), /kept\.csv is read-only/);
+    assert.equal(readFileSync(file, 'utf8'), 'keep');
+    assert.deepEqual(readdirSync(dir), ['kept.csv']);
+  });
 });
 
 test('writeFilesOrRescue: files that cannot be written go to a new folder of the temporary folder, which the hint names', () => {
@@ -165,7 +190,7 @@ test('writeFilesOrRescue: files that cannot be written go to a new folder of the
         assert.ok(e instanceof TreegateError);
         const [folder] = readdirSync(rescueIn);
         assert.match(folder, /^treegate-rescue-/);
-        assert.equal(e.hint, `a, b were written to ${join(rescueIn, folder)} instead: move them into ${out}`);
+        assert.equal(e.hint, `a, b were written to ${join(rescueIn, folder)} instead: move them to ${out} once the cause is fixed`);
         assert.equal(readFileSync(join(rescueIn, folder, 'a'), 'utf8'), 'new a');
         assert.deepEqual([...readFileSync(join(rescueIn, folder, 'b'))], [7]);
         return true;
@@ -175,6 +200,7 @@ test('writeFilesOrRescue: files that cannot be written go to a new folder of the
       process.env.TMPDIR = join(dir, 'missing');
       assert.throws(() => writeFilesOrRescue(files, 'do it again'), (e: unknown) =>
         e instanceof TreegateError && e.hint === `they could not be written to ${join(dir, 'missing')} either: do it again`);
+      assert.throws(() => writeFilesOrRescue([files[0], { path: join(dir, 'elsewhere'), bytes: 'x' }], 'unused'), /the files must have distinct names in one folder/);
       assert.deepEqual(readdirSync(dir).sort(), ['out', 'tmp']);
     } finally {
       if (saved === undefined) delete process.env.TMPDIR;

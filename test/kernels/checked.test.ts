@@ -10,7 +10,8 @@ import assert from 'node:assert/strict';
 import { Routing } from '../../src/kernels/routing.js';
 import { registerAvailableBackends } from '../../src/kernels/select.js';
 import { backend, backendNames, getBackend, jsBackend, registerBackend, setBackend, type Backend } from '../../src/kernels/backend.js';
-import { TreegateError } from '../../src/core/errors.js';
+import { OutOfMemoryError, TreegateError } from '../../src/core/errors.js';
+import { decodeModel, encodeModel } from '../../src/io/model-codec.js';
 import { Model, mlpConfig } from '../../src/layers/model.js';
 import { Rng } from '../../src/core/rng.js';
 import { Optimizer } from '../../src/train/optim.js';
@@ -107,13 +108,18 @@ test('an allocation the machine refuses names what it was for and how large, not
     if (n > 1000) throw new RangeError('Array buffer allocation failed');
     return new Float32Array(n);
   };
+  const big = mlpConfig({ inputSize: 4, numClasses: 2, hidden: [64], treeLayers: [2], depth: 4, gating: 'units' });
+  const saved = encodeModel(new Model(big, new Rng(1)));
   registerBackend({ ...jsBackend, name: 'small-memory', floats: refuse });
   setBackend('small-memory');
   try {
+    // a model file this machine has no memory for is not a bad file
+    assert.throws(() => decodeModel(saved, 'big.safetensors'), (e: unknown) => e instanceof OutOfMemoryError
+      && /^big\.safetensors: layers\.2\.blocks\.0\.weight: cannot allocate/.test(e.problem) && e.hint === 'load it where more memory is free');
     const model = new Model(mlpConfig({ inputSize: 4, numClasses: 2, hidden: [8], treeLayers: [2], depth: 1, gating: 'units' }), new Rng(1));
     new Optimizer(model.params(), { kind: 'adam' }); // small: it fits
-    assert.throws(() => new Model(mlpConfig({ inputSize: 4, numClasses: 2, hidden: [64], treeLayers: [2], depth: 4, gating: 'units' }), new Rng(1)),
-      (e: unknown) => e instanceof TreegateError && /^layers\.2\.blocks\.0\.weight: cannot allocate 3968 floats \(15\.5 KiB\): Array buffer allocation failed$/.test(e.problem)
+    assert.throws(() => new Model(big, new Rng(1)),
+      (e: unknown) => e instanceof OutOfMemoryError && /^layers\.2\.blocks\.0\.weight: cannot allocate 3968 floats \(15\.5 KiB\): Array buffer allocation failed$/.test(e.problem)
         && /make the model smaller/.test(e.hint ?? ''));
   } finally {
     setBackend('js');

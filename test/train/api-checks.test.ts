@@ -268,8 +268,10 @@ test("an experiment's override naming no setting, or of another kind than the se
   await refused(runMemorization(opts({ train: { epoch: 1 } }), [1]), /memorization: no setting 'train\.epoch' to override \(its 'train' settings are epochs, batchSize\)/);
   await refused(runMemorization(opts({ train: { epochs: '1' } }), [1]), /memorization: setting 'train\.epochs' must be a number, got "1"/);
   await refused(runMemorization(opts({ train: 1 }), [1]), /memorization: setting 'train' must be an object, got 1/);
-  const r = await runMemorization(opts({ examples: 40, inputSize: 4, classes: 2, hidden: 4, depths: [0], lrs: [1e-3], train: { epochs: 1 } }), [1]);
-  assert.deepEqual(r.settings.train, { epochs: 1, batchSize: 64 }, 'the batch size the override left out is kept');
+  await refused(runMemorization(opts({ toString: 'x' }), [1]), /memorization: no setting 'toString' to override/);
+  await refused(runMemorization(opts({ train: { weightDecay: '0.1' } }), [1]), /memorization: setting 'train\.weightDecay' must be a number, got "0\.1"/);
+  const r = await runMemorization(opts({ examples: 40, inputSize: 4, classes: 2, hidden: 4, depths: [0], lrs: [1e-3], train: { epochs: 1, weightDecay: 0.01 } }), [1]);
+  assert.deepEqual(r.settings.train, { epochs: 1, batchSize: 64, weightDecay: 0.01 }, 'the batch size the override left out is kept, and an optional setting is set');
 });
 
 test('denseOfEqualParams given a config instead of the options says so', () => {

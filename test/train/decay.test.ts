@@ -57,6 +57,10 @@ test('a weight decay whose product with the learning rate (and the largest decay
   assert.throws(() => trainer(1, 0.1, 15), (e: unknown) => /their sign would flip at every step/.test(String(e)) && /a weight decay below 10 here/.test(String(e)));
   // γ = 2 at depth 3: the deepest nodes are decayed 8 times as much
   assert.throws(() => trainer(2, 0.1, 2), /and the deepest nodes' decay scale 8 would multiply weights by 1 − lr·λ = -0\.6/);
+  assert.throws(() => trainer(1, 0.1, 10), /= 0 at each step: they would be zeroed at every step/);
+  // 1 / (0.0015 · 1) = 666.67: the largest decay named is rounded down, 666, not up to 667
+  assert.throws(() => trainer(1, 0.0015, 700), /a weight decay below 666 here/);
+  trainer(1, 0.0015, 666);
   trainer(2, 0.1, 1.2); // 0.96 a step at the deepest nodes: allowed
   trainer(1, 0.1, 9.9);
 });

@@ -61,7 +61,7 @@ export interface MachineFigures { isa: string; threads: number; peakGflops1: num
 
 /** Path of the addon built by `npm ci` (scripts/build-native.mjs). */
 export const ADDON_PATH = fileURLToPath(new URL('../../../build/Release/treegate_native.node', import.meta.url));
-/** Why the install's build made no addon, where it made none (scripts/build-native.mjs). */
+/** Why the last build (the install's, or npm run build:native) made no addon, where it made none (scripts/build-native.mjs). */
 const NOT_BUILT_PATH = fileURLToPath(new URL('../../../build/native-not-built.txt', import.meta.url));
 
 let addon: Addon | null | undefined;
@@ -86,11 +86,11 @@ export function loadAddon(): Addon | null {
     return (addon = null);
   }
   if (!existsSync(ADDON_PATH)) {
-    let why = `(${ADDON_PATH} is missing)`;
+    let why = `${ADDON_PATH} is missing`;
     try {
-      why = `at install: ${readFileSync(NOT_BUILT_PATH, 'utf8').trim()}`; // (written by scripts/build-native.mjs)
+      why = `its last build said: ${readFileSync(NOT_BUILT_PATH, 'utf8').trim()}`; // (written by scripts/build-native.mjs)
     } catch { /* never built */ }
-    loadError = `not built ${why}; \`npm rebuild treegate\` builds it where treegate is installed, \`npm run build:native\` in its repository`;
+    loadError = `not built, ${why}; \`npm rebuild treegate\` builds it where treegate is installed, \`npm run build:native\` in its repository`;
     return (addon = null);
   }
   try {
