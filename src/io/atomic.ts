@@ -204,7 +204,7 @@ function checkNotReadOnly(path: string, at: string): void {
     accessSync(at, fsConstants.W_OK);
   } catch (e) {
     if (!isPermissionError(e) && (e as NodeJS.ErrnoException).code !== 'EROFS') return;
-    throw new TreegateError(`${path} is read-only`, 'make it writable (chmod u+w) to replace it, or write somewhere else');
+    throw new TreegateError(`${path} is read-only`, 'to replace it, make it writable: chmod u+w; or write somewhere else');
   }
 }
 

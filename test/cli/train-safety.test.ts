@@ -104,7 +104,7 @@ test('a file that cannot be written at the end leaves the earlier run\'s files a
   const [rescue] = readdirSync(rescueIn);
   assert.match(rescue ?? '', /^treegate-rescue-/);
   assert.match(r.stderr, new RegExp(`model\\.safetensors, metrics\\.jsonl, result\\.json were written to ${reEscape(join(rescueIn, rescue))} instead: ` +
-    `(.*, then )?move them into ${reEscape(out)}\\)`));
+    `move them to ${reEscape(out)} once the cause is fixed\\)`));
   assert.deepEqual(readdirSync(join(rescueIn, rescue)).sort(), RUN_FILES);
   const saved = JSON.parse(readFileSync(join(rescueIn, rescue, 'result.json'), 'utf8')) as { seed: number; epochs: number };
   assert.deepEqual([saved.seed, saved.epochs], [3, 10]);

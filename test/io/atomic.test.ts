@@ -4,9 +4,12 @@ import { chmodSync, closeSync, existsSync, fstatSync, lstatSync, mkdirSync, mkdt
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { checkWritableDir, checkWritableFile, fileSource, writeFileAtomic, writeFilesAtomic, writeFilesOrRescue } from '../../src/io/atomic.js';
 import { decodeSafetensors, encodeSafetensors, safetensorsParts } from '../../src/io/safetensors.js';
 import { TreegateError } from '../../src/core/errors.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 function withTmp(fn: (dir: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'treegate-atomic-'));
@@ -164,16 +167,27 @@ test('a device (/dev/null) or a named pipe is written to as it stands, never rep
   });
 });
 
-test('a read-only file is refused, not replaced', { skip: process.getuid?.() === 0 && 'root may write any file' }, () => {
-  withTmp((dir) => {
+test('a read-only file is refused, not replaced', () => {
+  // as root every file is writable: the check runs as user nobody then (setpriv, of util-linux)
+  const root = process.getuid?.() === 0;
+  const dir = mkdtempSync(join(tmpdir(), 'treegate-readonly-'));
+  try {
+    chmodSync(dir, 0o777);
     const file = join(dir, 'kept.csv');
     writeFileSync(file, 'keep');
     chmodSync(file, 0o444);
-    assert.throws(() => checkWritableFile(file), /kept\.csv is read-only \(make it writable \(chmod u\+w\) to replace it, or write somewhere else\)/);
-    assert.throws(() => writeFileAtomic(file, 'new'), /kept\.csv is read-only/);
+    const script = "import { checkWritableFile, writeFileAtomic } from './src/io/atomic.ts'; const f = process.argv[1]; " +
+      'for (const call of [() => checkWritableFile(f), () => writeFileAtomic(f, "new")]) { try { call(); console.log("replaced"); } catch (e) { console.log(e.message); } }';
+    const node = [process.execPath, '--import', 'tsx', '--input-type=module', '-e', script, file];
+    const r = root ? spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', ...node], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, HOME: dir } })
+      : spawnSync(node[0], node.slice(1), { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n'), Array(2).fill(`${file} is read-only (to replace it, make it writable: chmod u+w; or write somewhere else)`));
     assert.equal(readFileSync(file, 'utf8'), 'keep');
     assert.deepEqual(readdirSync(dir), ['kept.csv']);
-  });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('writeFilesOrRescue: files that cannot be written go to a new folder of the temporary folder, which the hint names', () => {
