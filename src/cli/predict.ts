@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { check } from '../core/errors.js';
 import { csvCell as cell } from '../data/csv.js';
 import { csvSource, readCsv, STDIN_PATH, STDIN_PATH as STDOUT_PATH } from '../data/csv-file.js';
-import { checkReplaceable, checkWritableFile, sameFile, writeFileAtomic } from '../io/atomic.js';
+import { checkReplaceable, checkWritableFile, descriptorOf, sameFile, writeFileAtomic } from '../io/atomic.js';
 import { loadModel } from '../io/model-file.js';
 import { counted } from './report.js';
 import { backendOption, csvInputs, humanLines, pathArg, requireOptions, resultsThenSummary, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
@@ -27,7 +27,7 @@ export function predictCommand(): Command {
       // --out - is standard output, where the predictions go without --out (and so is its name by descriptor: written
       // through a path of its own, it would land beside what this process prints, or replace the shell's file)
       const named = o.out;
-      if (o.out !== undefined && /^\/(dev\/(stdout|fd\/1)|proc\/(self|thread-self|\d+)\/fd\/1)$/.test(resolve(o.out))) o.out = STDOUT_PATH;
+      if (o.out !== undefined && descriptorOf(o.out) === 1) o.out = STDOUT_PATH;
       if (o.out === STDOUT_PATH) {
         check(!o.json, `--out ${named} and --json both write to standard output`, `drop --out ${named} to print the JSON, or name a file with --out FILE`);
         o.out = undefined;

@@ -110,7 +110,7 @@ export function writeFilesAtomic(files: ReadonlyArray<{ path: string; bytes: Fil
     // a folder in the way fails its rename, and a read-only file is one its owner keeps: both found before anything is written
     for (let i = 0; i < files.length; i++) {
       const { path } = files[i], { at, stat } = targets[i];
-      if (stat?.isDirectory()) throw new TreegateError(`cannot write ${path}: failed to rename the temporary file over it: EISDIR: it is a directory`);
+      if (stat?.isDirectory()) throw new TreegateError(`cannot write ${path}: it is a directory (EISDIR)`, 'move it away, or write somewhere else');
       if (stat?.isFile()) checkNotReadOnly(path, at);
     }
     for (let i = 0; i < files.length; i++) {
@@ -176,7 +176,14 @@ export function writeFilesOrRescue(files: ReadonlyArray<{ path: string; bytes: F
 }
 
 /** Paths of this process's open files by descriptor (the shell's redirections): written where they stand. */
-const DESCRIPTOR_PATH = /^\/(dev\/(stdin|stdout|stderr|fd\/\d+)|proc\/(self|thread-self|\d+)\/fd\/\d+)$/;
+const DESCRIPTOR_PATH = /^\/(?:dev\/(?:(stdin|stdout|stderr)|fd\/(\d+))|proc\/(self|thread-self|\d+)\/fd\/(\d+))$/;
+
+/** The descriptor of this process a path names (/dev/stdout 1, /dev/fd/N and /proc/self/fd/N N), or null for any other path. */
+export function descriptorOf(path: string): number | null {
+  const m = DESCRIPTOR_PATH.exec(resolve(path));
+  if (!m || (m[3] !== undefined && /^\d+$/.test(m[3]) && Number(m[3]) !== process.pid)) return null;
+  return m[1] !== undefined ? ['stdin', 'stdout', 'stderr'].indexOf(m[1]) : Number(m[2] ?? m[4]);
+}
 
 /**
  * Where writing `path` lands, what is there now (null: nothing), and whether it is written in place: a device, a
@@ -189,7 +196,7 @@ function landing(path: string): { at: string; stat: Stats | null; inPlace: boole
     stat = statSync(path);
   } catch { /* nothing there yet, or a dangling link */ }
   if (stat === null) return { at: resolve(path), stat, inPlace: false };
-  if (isStream(stat) || DESCRIPTOR_PATH.test(resolve(path))) return { at: resolve(path), stat, inPlace: true };
+  if (isStream(stat) || descriptorOf(path) !== null) return { at: resolve(path), stat, inPlace: true };
   return { at: realpathSync(path), stat, inPlace: false };
 }
 

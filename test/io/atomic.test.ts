@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkWritableDir, checkWritableFile, fileSource, writeFileAtomic, writeFilesAtomic, writeFilesOrRescue } from '../../src/io/atomic.js';
+import { checkWritableDir, checkWritableFile, descriptorOf, fileSource, writeFileAtomic, writeFilesAtomic, writeFilesOrRescue } from '../../src/io/atomic.js';
 import { decodeSafetensors, encodeSafetensors, safetensorsParts } from '../../src/io/safetensors.js';
 import { TreegateError } from '../../src/core/errors.js';
 
@@ -165,6 +165,13 @@ test('a device (/dev/null) or a named pipe is written to as it stands, never rep
     assert.throws(() => writeFileAtomic(fifo, 'x'), /cannot write .*pipe: failed to write to it: no process reads the pipe \(ENXIO\)/);
     assert.ok(statSync(fifo).isFIFO());
   });
+});
+
+test('descriptorOf names the descriptor of this process a path stands for, and nothing else', () => {
+  for (const [path, fd] of [['/dev/stdout', 1], ['/dev/stderr', 2], ['/dev/fd/7', 7], ['/proc/self/fd/1', 1], [`/proc/${process.pid}/fd/3`, 3],
+    ['/proc/1/fd/1', null], ['/dev/null', null], ['/dev/fd', null], ['out.csv', null]] as const) {
+    assert.equal(descriptorOf(path), fd, path);
+  }
 });
 
 test('a read-only file is refused, not replaced', () => {
