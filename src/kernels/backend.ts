@@ -138,7 +138,7 @@ export function floatsFor(what: string, n: number): Float32Array {
     if (!(e instanceof RangeError)) throw e;
     const bytes = n * 4, [unit, size] = bytes >= 2 ** 30 ? ['GiB', 2 ** 30] : bytes >= 2 ** 20 ? ['MiB', 2 ** 20] : ['KiB', 2 ** 10];
     throw new OutOfMemoryError(`${what}: cannot allocate ${n} floats (${Number((bytes / size).toPrecision(3))} ${unit}): ${e.message}`,
-      'make the model smaller, with a lower depth or narrower layers, or free memory: the weights, their gradients and Adam\'s two moments take four times the weights\' size');
+      'make the model smaller, with a lower depth or narrower layers, or free memory: training with Adam holds four arrays of the weights\' size (the weights, their gradients and two moments)');
   }
 }
 
