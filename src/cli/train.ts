@@ -615,6 +615,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
 
   const savedOptions = Object.fromEntries(Object.entries(o).filter(([k]) => !(PER_PROCESS as readonly string[]).includes(k)));
   let lastCheckpoint: string | null = resumed?.path ?? null; // this run's newest checkpoint
+  const resumeFromLast = (cp: string) => `resume from the last checkpoint, ${basename(cp)} (intact): npx treegate train --resume ${out}`;
   const checkpoint = (files?: { model: string; result: string }): string => {
     try {
       lastCheckpoint = writeCheckpoint(checkpointDir, model, trainer.optimizer,
@@ -623,7 +624,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     } catch (e) {
       // a failed write (a full disk) replaced nothing: the run goes on from its last checkpoint once that is fixed
       if (!(e instanceof TreegateError) || lastCheckpoint === null) throw e;
-      throw new TreegateError(e.problem, `${e.hint ? `${e.hint}; then ` : ''}resume from the last checkpoint, ${basename(lastCheckpoint)} (intact): npx treegate train --resume ${out}`);
+      throw new TreegateError(e.problem, `${e.hint ? `${e.hint}; then ` : ''}${resumeFromLast(lastCheckpoint)}`);
     }
     return lastCheckpoint;
   };
@@ -733,7 +734,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   // and the new one goes to a temporary folder the error names (the trained model is not lost with the process)
   writeFilesOrRescue([{ path: modelPath, bytes: modelBytes }, { path: metricsPath, bytes: metrics.join('\n') + '\n' }, { path: resultPath, bytes: resultText },
     ...(testPath && data.heldOut ? [{ path: testPath, bytes: formatCsv(data.heldOut, data.labels!, data.features, data.labelName ?? undefined) }] : [])],
-  lastCheckpoint ? `resume from the last checkpoint, ${basename(lastCheckpoint)}: npx treegate train --resume ${out}` : 'train again');
+  lastCheckpoint ? resumeFromLast(lastCheckpoint) : 'train again');
   // a run that checkpoints ends with a checkpoint of its end, after its files and with their hashes, so that
   // --resume knows it is finished and that OUT holds its files
   if (o.checkpointEvery || resumed) checkpoint({ model: sha256(modelBytes), result: sha256(resultText) });

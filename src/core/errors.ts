@@ -29,6 +29,12 @@ export function check(cond: unknown, message: string, hint?: string): asserts co
   if (!cond) throw new TreegateError(message, hint);
 }
 
+/** `v` where it is a finite number above 0 (a rate, a scale), else a TreegateError: "`what` must be a finite number > 0". */
+export function checkPositive(v: unknown, what: string, hint?: string): number {
+  check(typeof v === 'number' && Number.isFinite(v) && v > 0, `${what} must be a finite number > 0, got ${shown(v)}`, hint);
+  return v;
+}
+
 /**
  * A value as an error message shows it: numbers, booleans and short strings as they are, anything larger by its kind
  * and size (an array passed where a number belongs would otherwise print every element).

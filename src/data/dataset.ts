@@ -1,4 +1,4 @@
-import { check, checkInt, checkNumber, shown, TreegateError } from '../core/errors.js';
+import { check, checkInt, checkNumber, checkPositive, TreegateError } from '../core/errors.js';
 import { checkFinite, checkShape, matrix, type Matrix } from '../core/tensor.js';
 import type { Rng } from '../core/rng.js';
 import { MIN_STD, perFeature, normalizationProblem, type InputNormalization } from '../core/normalization.js';
@@ -55,7 +55,7 @@ export function computeNormalization(ds: Dataset, scale: number, perFeature: tru
 export function computeNormalization(ds: Dataset, scale: number, perFeature = false): Normalization {
   const { rows, cols } = ds.x;
   check(rows * cols > 0, `${ds.name}: cannot compute normalization of an empty dataset`, 'give it at least one example');
-  check(Number.isFinite(scale) && scale > 0, `${ds.name}: the normalization scale must be a finite number > 0, got ${shown(scale)}`,
+  checkPositive(scale, `${ds.name}: the normalization scale`,
     'pass the factor raw values are multiplied by first: 1 for values as they are, 1 / 255 for pixel bytes');
   // a NaN in the data would make a NaN mean, blamed later on the normalization rather than the example
   checkFinite(ds.x, `${ds.name}: inputs`);

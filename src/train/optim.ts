@@ -1,4 +1,4 @@
-import { check, checkKeys, checkNumber, shown, TreegateError } from '../core/errors.js';
+import { check, checkKeys, checkNumber, checkPositive, TreegateError } from '../core/errors.js';
 import { backend, floatsFor, releaseFloats } from '../kernels/backend.js';
 import { applyWeightStep, type WeightStep } from '../kernels/weight-step.js';
 import type { EarlyStep } from '../layers/layer.js';
@@ -73,9 +73,7 @@ export class Optimizer {
     this.beta2 = checkNumber(cfg.beta2 ?? 0.999, 'beta2', 0, 1);
     check(this.beta1 < 1 && this.beta2 < 1, 'Adam betas must be below 1', 'use e.g. beta1: 0.9, beta2: 0.999');
     // above 0: a slot's gradient of zeros makes 0 / (0 + eps), NaN with eps 0
-    this.eps = cfg.eps ?? 1e-8;
-    check(typeof this.eps === 'number' && Number.isFinite(this.eps) && this.eps > 0,
-      `epsilon must be a finite number > 0 (a weight whose gradients are all zero is divided by it), got ${shown(this.eps)}`, 'use e.g. eps: 1e-8');
+    this.eps = checkPositive(cfg.eps ?? 1e-8, 'epsilon', 'a weight whose gradients are all zero is divided by it: use e.g. eps: 1e-8');
     this.weightDecay = checkNumber(cfg.weightDecay ?? 0, 'weight decay', 0);
     check(typeof options === 'object' && options !== null, 'the optimizer options must be an object', 'pass e.g. { lazy: true }, or leave them out');
     checkKeys(options, ['lazy'], 'optimizer options');

@@ -1,4 +1,4 @@
-import { check, checkInt, checkKeys, shown, TreegateError } from '../core/errors.js';
+import { check, checkInt, checkKeys, checkPositive, shown, TreegateError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { checkFinite, checkLabels, checkShape, firstNonFinite, matrix } from '../core/tensor.js';
 import { backend } from '../kernels/backend.js';
@@ -112,7 +112,8 @@ export class NonFiniteError extends TreegateError {
 
 /**
  * Decoupled weight decay multiplies a layer's weights by 1 − lr·λ_s at each step (λ_s: the decay times the slot's
- * decayScale, γ^d for a tree node at depth d): where lr·λ_s reaches 1 that flips their sign at every step (from 2 on, they grow), which no one means.
+ * decayScale, γ^d for a tree node at depth d): where lr·λ_s reaches 1 that zeroes them (past 1 it flips their sign,
+ * past 2 they grow), which no one means.
  */
 function checkDecay(model: Model, lr: number, weightDecay: number): void {
   let scale = 0;
@@ -165,7 +166,7 @@ export class Trainer {
     checkInt(opts.epochs, 'epochs', 1);
     checkInt(opts.batchSize, 'batch size', 1);
     // (0 would train nothing: refused, as the CLI's --lr refuses it)
-    check(typeof opts.lr === 'number' && Number.isFinite(opts.lr) && opts.lr > 0, `the learning rate must be a finite number > 0, got ${shown(opts.lr)}`, 'e.g. lr: 1e-3');
+    checkPositive(opts.lr, 'the learning rate', 'e.g. lr: 1e-3');
     check(opts.fusedStep === undefined || typeof opts.fusedStep === 'boolean', `fusedStep must be true or false, got ${shown(opts.fusedStep)}`);
     check(!opts.onNonFinite || opts.onNonFinite === 'stop' || opts.onNonFinite === 'skip', `unknown non-finite policy '${opts.onNonFinite}'`, 'use stop or skip');
     // plain JavaScript can pass anything: named here, not an internal error a step later

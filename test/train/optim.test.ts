@@ -272,7 +272,7 @@ test('Optimizer rejects bad settings with a clear error', () => {
   assert.throws(() => new Optimizer(p, { kind: 'adam', eps: Number.NaN }), TreegateError);
   // eps 0 divides a slot whose gradients are all zero by zero (NaN weights a step later)
   for (const eps of [0, -1]) {
-    assert.throws(() => new Optimizer(p, { kind: 'adam', eps }), new RegExp(`epsilon must be a finite number > 0 .*, got ${eps} \\(use e\\.g\\. eps: 1e-8\\)`));
+    assert.throws(() => new Optimizer(p, { kind: 'adam', eps }), new RegExp(`epsilon must be a finite number > 0, got ${eps} \\(a weight whose gradients are all zero is divided by it: use e\\.g\\. eps: 1e-8\\)`));
   }
   // a learning rate that is not a finite number ≥ 0 is refused where it is given, not met as NaN weights
   const opt = new Optimizer(p, { kind: 'adam' });
