@@ -674,6 +674,13 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     }
   } catch (e) {
     bar?.stop();
+    if (e instanceof NonFiniteError && e.everyStepSkipped) {
+      // --on-nonfinite skip dropped every step: its checkpoints hold the untrained model, and skipping is what failed
+      log(`treegate: error: ${e.problem}; nothing was saved`);
+      log(`treegate: ${e.inInput ? 'fix or drop those examples of the data' : 'train again with a lower --lr'}${listCheckpoints(checkpointDir).length > 0
+        ? `: ${newRunIn(out)}` : ''}`);
+      process.exit(NONFINITE_EXIT);
+    }
     if (e instanceof NonFiniteError) {
       // the trainer's hint is for the library; the CLI says what holds here
       log(`treegate: error: ${e.problem}`);

@@ -99,13 +99,20 @@ export interface TrainProgress {
   usage: number[][][];
 }
 
-/** The loss, a gradient or a weight became NaN or infinite; names where and when. */
+/**
+ * The loss, a gradient or a weight became NaN or infinite; names where and when. With onNonFinite 'skip', thrown
+ * after the last step where every step of the run was skipped (`everyStepSkipped`): the weights are still the ones
+ * training started from, and `step` and `where` are those of the last skipped step.
+ */
 export class NonFiniteError extends TreegateError {
   /** `inInput`: the batch's inputs held the value (the data, or what beforeStep wrote), not the training's arithmetic. */
-  constructor(message: string, readonly step: number, readonly where: string, readonly inInput = false) {
-    super(message, inInput
-      ? 'fix or drop that example in the training data (or in what a beforeStep callback writes); onNonFinite: \'skip\' (--on-nonfinite skip) drops such steps'
-      : 'lower the learning rate, or drop such steps (onNonFinite: \'skip\' in TrainOptions, --on-nonfinite skip); a checkpoint written before this step, if any, holds a good state');
+  constructor(message: string, readonly step: number, readonly where: string, readonly inInput = false, readonly everyStepSkipped = false) {
+    super(message, everyStepSkipped
+      ? (inInput ? 'fix or drop those examples in the training data (or what a beforeStep callback writes)'
+        : 'lower the learning rate: skipping steps cannot help where every step overflows')
+      : inInput
+        ? 'fix or drop that example in the training data (or in what a beforeStep callback writes); onNonFinite: \'skip\' (--on-nonfinite skip) drops such steps'
+        : 'lower the learning rate, or drop such steps (onNonFinite: \'skip\' in TrainOptions, --on-nonfinite skip); a checkpoint written before this step, if any, holds a good state');
   }
 }
 
@@ -148,6 +155,7 @@ export class Trainer {
   private readonly rng: Rng;
   private order: Int32Array;
   private started = performance.now();
+  private lastSkipped: { what: string; inInput: boolean } | null = null; // why this process's last skipped step was
 
   /** The options given, with TRAIN_OPTION_DEFAULTS where they left a setting out. */
   readonly opts: ResolvedTrainOptions;
@@ -282,6 +290,7 @@ export class Trainer {
         lr /= 2; // the rate the next step would take (reported below)
         p.skippedSteps++;
         skipped = true;
+        this.lastSkipped = { what, inInput: input !== null };
       } else {
         throw new NonFiniteError(`training loss became ${r.loss} at epoch ${p.epoch}, step ${p.step + 1}: non-finite value in ${what}`, p.step + 1, what, input !== null);
       }
@@ -297,6 +306,12 @@ export class Trainer {
     const info: StepInfo = { epoch: p.epoch, step: p.step, totalSteps: this.totalSteps, loss: r.loss, accuracy: r.correct / rows, lr, skipped };
     o.onStep?.(info);
     if (p.position === N) this.endEpoch(lr);
+    if (this.done && p.skippedSteps === p.step) {
+      // onNonFinite 'skip' dropped every step of the run: a model that never trained is no result
+      const last = this.lastSkipped ?? { what: 'the loss', inInput: false };
+      throw new NonFiniteError(`every one of the run's ${p.step} training step${p.step === 1 ? '' : 's'} had a non-finite loss and was ` +
+        `skipped (the last: non-finite value in ${last.what}): the weights are the ones training started from`, p.step, last.what, last.inInput, true);
+    }
     return info;
   }
 

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import { cli, cliChild, cliEnv, describeRun, expectUsageError, reEscape, tmp } from './run.js';
@@ -175,6 +175,14 @@ test('NaN: the run stops naming the layer and step, exit 3, last good checkpoint
   assert.match(e.stderr, /^epoch 2\/3: every training step skipped, /m);
   const report = cli('report', one);
   assert.equal(report.status, 0, describeRun(report));
+  // a run whose every step was skipped trained nothing: exit 3, no model, and not the advice to skip
+  const none = tmp('nan-all');
+  const a = cliEnv({ TREEGATE_FAULT_NAN: 'input:1' }, ...ARGS, '--examples', '32', '--epochs', '1', '--out', none, '--on-nonfinite', 'skip', '--json');
+  assert.equal(a.status, 3, describeRun(a));
+  assert.match(a.stderr, /^treegate: error: every one of the run's 1 training step had a non-finite loss and was skipped \(the last: non-finite value in the input of training example \d+ \(feature 0 is NaN\)\): the weights are the ones training started from; nothing was saved$/m);
+  assert.match(a.stderr, /^treegate: fix or drop those examples of the data$/m);
+  assert.equal(a.stdout, '');
+  assert.ok(!existsSync(join(none, 'model.safetensors')));
 });
 
 test('checkpoint options: bad values and a folder with another run\'s checkpoints exit 2', async () => {

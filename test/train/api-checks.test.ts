@@ -113,6 +113,19 @@ test('Trainer checks the training and validation sets when built, and names a no
   t.step();
   assert.throws(() => t.step(), (e: unknown) => e instanceof NonFiniteError &&
     /step 2: non-finite value in the input of training example \d+ \(feature 5 is NaN\)/.test(e.message), 'names the example and feature');
+  // onNonFinite 'skip' that drops every step of the run: an error after the last step, not a model that never trained
+  const startedFrom = m.params().map((q) => q.data.slice());
+  const poisoned = { ...OPTS, epochs: 2, onNonFinite: 'skip' as const, beforeStep: (_: number, xb: Float32Array) => { xb[1] = Infinity; } };
+  const all = new Trainer(m, train, null, poisoned, new Rng(1));
+  let steps = 0;
+  assert.throws(() => { while (!all.done) { all.step(); steps++; } }, (e: unknown) => e instanceof NonFiniteError && e.everyStepSkipped && e.inInput &&
+    new RegExp(`every one of the run's ${all.totalSteps} training steps had a non-finite loss and was skipped \\(the last: non-finite value in the input of training example \\d+ \\(feature 1 is Infinity\\)\\): the weights are the ones training started from \\(fix or drop those examples`).test(e.message));
+  assert.equal(steps, all.totalSteps - 1, 'thrown by the last step');
+  assert.ok(m.params().every((q, i) => q.data.every((v, j) => v === startedFrom[i][j])));
+  // one step left to train is enough
+  const some = new Trainer(m, train, null, { ...poisoned, beforeStep: (step: number, xb: Float32Array) => { if (step > 1) xb[1] = NaN; } }, new Rng(1));
+  while (!some.done) some.step();
+  assert.equal(some.progress.skippedSteps, some.totalSteps - 1);
 });
 
 test('findNonFinite names a weight before a gradient; a model with a non-finite weight or normalization is refused', () => {
