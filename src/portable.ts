@@ -30,7 +30,7 @@ export {
   train, findNonFinite, NonFiniteError, Trainer, TRAIN_OPTION_DEFAULTS, type EpochMetrics, type LabeledData, type NonFinitePolicy, type ResolvedTrainOptions, type StepInfo, type TrainOptions, type TrainProgress,
 } from './train/trainer.js';
 
-export { computeNormalization, normalize, normalizeInPlace, normalizeInputs, splitValidation, subset, takeFirst, type Dataset, type Normalization } from './data/dataset.js';
+export { computeNormalization, normalize, normalizeInPlace, normalizeInputs, splitValidation, subset, takeFirst, type Dataset, type Normalization, type Split } from './data/dataset.js';
 export { readIdx } from './data/idx.js';
 export { parseCsv, type CsvData, type CsvOptions } from './data/csv.js';
 export { makeMemorization, MEMORIZATION_DEFAULTS, type MemorizationOptions } from './data/memorization.js';

@@ -60,8 +60,9 @@ try {
 } catch (e) {
   if (e instanceof CommanderError) {
     // commander has printed its message already; help and version exit 0. `npm start --out DIR` gives npm the
-    // option and treegate its value: an argument train does not take
-    if (e.code === 'commander.excessArguments' && process.env.npm_lifecycle_event === 'start') {
+    // option and treegate its value: an argument train does not take (in treegate's own checkout: a project whose
+    // start script runs treegate has its own way of passing options)
+    if (e.code === 'commander.excessArguments' && process.env.npm_lifecycle_event === 'start' && process.env.npm_package_name === 'treegate') {
       process.stderr.write('treegate: npm reads the options before -- as its own: pass treegate\'s after it, e.g. npm start -- --out DIR\n');
     }
     process.exit(e.exitCode === 0 ? 0 : USAGE_EXIT);

@@ -4,9 +4,10 @@ import type { Dataset } from './dataset.js';
 
 /**
  * A CSV dataset: the examples, the class names (index = class), the feature names (from the header, or col1…),
- * whether the file had a header line, and the label column's name there (null without a header or a label column).
+ * whether the file had a header line, the label column's name there (null without a header or a label column), and
+ * each example's line in the file (from 1), for messages about an example found later.
  */
-export interface CsvData { data: Dataset; labels: string[]; features: string[]; header: boolean; labelName: string | null }
+export interface CsvData { data: Dataset; labels: string[]; features: string[]; header: boolean; labelName: string | null; lines: Int32Array }
 
 /** How parseCsv and readCsv read a file: which column holds the label, and what the file must match (a model's features and classes). */
 export interface CsvOptions {
@@ -206,13 +207,13 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
       values.push(v);
     }
     rows++;
+    lineOf.push(at);
     if (!labelled) return;
     if (cells[labelCol] === '') {
       throw new TreegateError(`${source}:${at}: the label (column ${labelCol + 1}) is empty`,
         labelCol === width - 1 ? 'every line needs a label in its last cell (a comma at the end of a line leaves it empty)' : 'every line needs a label');
     }
     rawLabels.push(cells[labelCol]);
-    lineOf.push(at);
   };
   if (!header) take(first, lineNo);
   for (let cells = next(); cells; cells = next()) take(cells, lineNo);
@@ -242,7 +243,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     }
     const labels = opts.labels ?? [];
     // no labels were read: every y is 0, a class of a dataset of at least one
-    return { data: { name: source, x: matrix(N, D, Float32Array.from(values)), y: new Int32Array(N), numClasses: Math.max(labels.length, 1) }, labels, features, header, labelName };
+    return { data: { name: source, x: matrix(N, D, Float32Array.from(values)), y: new Int32Array(N), numClasses: Math.max(labels.length, 1) }, labels, features, header, labelName, lines: Int32Array.from(lineOf) };
   }
   // a header whose feature names are numbers reads as data: its label cell is then the one word among numbers
   const isInt = (l: string) => /^-?\d+$/.test(l);
@@ -297,7 +298,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     }
     y[i] = c;
   }
-  return { data: { name: source, x: matrix(N, D, Float32Array.from(values)), y, numClasses: labels.length }, labels, features, header, labelName };
+  return { data: { name: source, x: matrix(N, D, Float32Array.from(values)), y, numClasses: labels.length }, labels, features, header, labelName, lines: Int32Array.from(lineOf) };
 }
 
 /**

@@ -157,6 +157,9 @@ export function subset(ds: Dataset, indices: Int32Array | number[], name = ds.na
   return { name, x: matrix(n, cols, out), y, numClasses: ds.numClasses };
 }
 
+/** splitValidation's two parts, and the rows of the split dataset each part's rows were (ascending). */
+export interface Split { train: Dataset; validation: Dataset; trainRows: Int32Array; validationRows: Int32Array }
+
 /**
  * Seeded random split: `validationCount` examples (chosen by rng.permutation)
  * go to the validation set, the rest to the training set. Each part keeps the
@@ -165,7 +168,7 @@ export function subset(ds: Dataset, indices: Int32Array | number[], name = ds.na
  * moved to the front; ds must not be used afterwards): no copy of the larger
  * part, whose fresh allocation cost half a second of page faults for MNIST.
  */
-export function splitValidation(ds: Dataset, validationCount: number, rng: Rng, inPlace = false): { train: Dataset; validation: Dataset } {
+export function splitValidation(ds: Dataset, validationCount: number, rng: Rng, inPlace = false): Split {
   const n = ds.x.rows;
   check(n > 0, `${ds.name}: cannot split an empty dataset`);
   checkInt(validationCount, 'validation count', 0, n - 1);
@@ -173,7 +176,7 @@ export function splitValidation(ds: Dataset, validationCount: number, rng: Rng, 
   const val = perm.slice(0, validationCount).sort();
   const train = perm.slice(validationCount).sort();
   const validation = subset(ds, val, `${ds.name}/validation`);
-  if (!inPlace) return { train: subset(ds, train, `${ds.name}/train`), validation };
+  if (!inPlace) return { train: subset(ds, train, `${ds.name}/train`), validation, trainRows: train, validationRows: val };
   // train is ascending, so train[r] ≥ r: moving rows forward in order never overwrites one still to move
   const { cols } = ds.x, d = ds.x.data, y = ds.y, T = train.length;
   for (let r = 0; r < T; r++) {
@@ -183,7 +186,7 @@ export function splitValidation(ds: Dataset, validationCount: number, rng: Rng, 
     y[r] = y[i];
   }
   const rows = { name: `${ds.name}/train`, x: matrix(T, cols, d.subarray(0, T * cols)), y: y.subarray(0, T), numClasses: ds.numClasses };
-  return { train: rows, validation };
+  return { train: rows, validation, trainRows: train, validationRows: val };
 }
 
 /** The first n examples (n clamped to N), e.g. for quick runs and tests. */

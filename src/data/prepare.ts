@@ -88,6 +88,8 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
   check(dataset === 'mnist' || o.dir === undefined, `dir (--data-dir) is where the mnist dataset is read from, not ${dataset}`);
   let all: Dataset, test: Dataset | null, scale = 1, labels: string[] | null = null, features: string[] | null = null, labelName: string | null = null;
   let heldOut: Dataset | null = null;
+  // a CSV example's line in its file, by the row it holds in each set (for the messages below)
+  let fileLines: Int32Array | null = null, testLines: Int32Array | null = null;
   if (dataset === 'mnist' || dataset === 'fashion-mnist') {
     const d = dataset === 'mnist' ? loadMnist({ dir: o.dir }) : loadFashionMnist();
     all = d.train;
@@ -103,7 +105,10 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     features = c.header ? c.features : null;
     labelName = c.labelName;
     all = c.data;
-    test = o.testCsv ? readCsv(o.testCsv, { labels, features: c.data.x.cols, matching: 'training file', ...(features ? { featureNames: features } : {}) }).data : null;
+    fileLines = c.lines;
+    const t = o.testCsv ? readCsv(o.testCsv, { labels, features: c.data.x.cols, matching: 'training file', ...(features ? { featureNames: features } : {}) }) : null;
+    test = t?.data ?? null;
+    testLines = t?.lines ?? null;
   } else {
     throw new TreegateError(`unknown dataset '${dataset as string}'`, `use one of ${DATASETS.join(', ')}`);
   }
@@ -122,6 +127,8 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     const s = splitValidation(all, held, rng.fork(), true);
     all = s.train;
     test = { ...s.validation, name: `${o.csv}/test` };
+    testLines = s.validationRows.map((r) => fileLines![r]);
+    fileLines = s.trainRows.map((r) => fileLines![r]);
     heldOut = { ...test, x: { ...test.x, data: test.x.data.slice() } }; // (test is normalized in place below)
   }
   if (dataset === 'memorization') {
@@ -135,17 +142,20 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
   }
   const held = o.validation ?? Math.round(all.x.rows / 12);
   check(held < all.x.rows, `validation (--validation) ${held} leaves no training examples out of ${all.x.rows}`, 'hold out fewer examples');
-  const { train, validation } = splitValidation(all, held, rng, true);
+  const { train, validation, trainRows, validationRows } = splitValidation(all, held, rng, true);
   // a CSV's columns have scales of their own: each is standardized apart; image pixels share one scale
   const normalization = dataset === 'csv' ? computeNormalization(train, scale, true) : computeNormalization(train, scale);
   // NOTE: in place: validation is a fresh copy from the split, train reuses `all`'s arrays, test is ours alone
   const sets = { train: normalizeInPlace(train, normalization), validation: normalizeInPlace(validation, normalization), test: normalizeInPlace(test!, normalization) };
-  // a value far outside the training split's range overflows float32 once standardized: said now, not after training
-  for (const [name, set] of Object.entries(sets)) {
+  // a value far outside the training split's range overflows float32 once standardized: said now, not after training,
+  // at its line of the file
+  const splitRows = { train: trainRows, validation: validationRows };
+  for (const [name, set] of Object.entries(sets) as Array<[keyof typeof sets, Dataset]>) {
     const bad = firstNonFinite(set.x);
     if (!bad) continue;
     const feature = features ? ` ('${features[bad.col]}')` : '';
-    const where = name === 'test' && o.testCsv ? `${o.testCsv}'s example ${bad.row + 1}` : `the ${name} split's example ${bad.row + 1}`;
+    const line = name === 'test' ? testLines?.[bad.row] : fileLines?.[splitRows[name][bad.row]];
+    const where = line !== undefined ? `${name === 'test' && o.testCsv ? o.testCsv : o.csv}:${line}` : `the ${name} split's example ${bad.row + 1}`;
     throw new TreegateError(`${where}, feature ${bad.col + 1}${feature}, is ${bad.value} once standardized by the training split's mean and ` +
       'standard deviation: a value far outside the range of the training data', 'correct or remove that value');
   }

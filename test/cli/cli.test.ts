@@ -63,9 +63,13 @@ test('bad option values exit 2 with one error line naming the option', () => {
   expectUsageError(['train', '--optimizer', 'foo', '--out', out], /--optimizer.*'foo'.*adam, sgd/);
   expectUsageError(['train', '--bogus', '--out', out], /unknown option '--bogus'/);
   // `npm start --out DIR`: npm takes the option, train gets its value as an argument
-  const viaNpm = cliEnv({ npm_lifecycle_event: 'start' }, 'train', out);
+  const viaNpm = cliEnv({ npm_lifecycle_event: 'start', npm_package_name: 'treegate' }, 'train', out);
   assert.equal(viaNpm.status, 2, describeRun(viaNpm));
   assert.match(viaNpm.stderr, /too many arguments for 'train'[^]*npm reads the options before -- as its own: pass treegate's after it, e\.g\. npm start -- --out DIR/);
+  // another project's start script that runs treegate: its own way of passing options, not treegate's
+  const theirs = cliEnv({ npm_lifecycle_event: 'start', npm_package_name: 'my-app' }, 'train', out);
+  assert.equal(theirs.status, 2, describeRun(theirs));
+  assert.doesNotMatch(theirs.stderr, /npm start/);
   assert.doesNotMatch(cli('train', out).stderr, /npm start/);
   assert.equal(existsSync(out), false, 'no output folder is created for a rejected command');
 });

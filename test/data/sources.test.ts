@@ -162,7 +162,24 @@ test('prepareData(csv): seeded test hold-out, normalization from the training sp
     writeFileSync(join(dir, 'narrow.csv'), 'u,v,label\n' + rows.map((r, i) => `${i % 5},${(i % 3) * 1e-3},${r.split(',')[2]}`).join('\n'));
     writeFileSync(join(dir, 'far.csv'), 'u,v,label\n1,0.001,a\n1,3e38,b\n');
     rejects(() => prepareData({ dataset: 'csv', csv: join(dir, 'narrow.csv'), testCsv: join(dir, 'far.csv') }, new Rng(1)),
-      /far\.csv's example 2, feature 2 \('v'\), is Infinity once standardized by the training split's mean and standard deviation/);
+      /far\.csv:3, feature 2 \('v'\), is Infinity once standardized by the training split's mean and standard deviation/);
+    // one in the training file that the split held out (for validation or as the test set) is named at its line
+    // (the file's third line is empty, so lines are not examples + 1)
+    const named: string[] = [];
+    for (let at = 0; at < rows.length; at++) {
+      const lines = rows.map((r, i) => `${i % 5},${i === at ? 3e38 : (i % 3) * 1e-3},${r.split(',')[2]}`);
+      writeFileSync(join(dir, 'held.csv'), `u,v,label\n${lines[0]}\n\n${lines.slice(1).join('\n')}\n`);
+      for (const validation of [0, 6]) {
+        try {
+          prepareData({ dataset: 'csv', csv: join(dir, 'held.csv'), validation }, new Rng(1));
+        } catch (e) {
+          assert.match(String(e), new RegExp(`held\\.csv:${at === 0 ? 2 : at + 3}, feature 2 \\('v'\\), is -?Infinity once standardized`));
+          named.push(`${at}/${validation}`);
+        }
+      }
+    }
+    // in the test split (held out with or without a validation split) and in the validation split alone
+    assert.ok(named.some((n) => n.endsWith('/0')) && named.some((n) => n.endsWith('/6') && !named.includes(n.replace('/6', '/0'))), named.join(' '));
     rejects(() => prepareData({ dataset: 'csv' }, new Rng(1)), /the csv dataset needs a training file \(set csv to the file's path, e\.g\. \{ dataset: 'csv', csv: 'train\.csv' \}\)/);
     rejects(() => prepareData({ dataset: 'memorization', validation: 5 }, new Rng(1)), /the memorization task has no validation split \(leave validation out, or 0\)/);
     writeFileSync(join(dir, 'sorted.csv'), 'u,v,label\n' + ['a', 'b'].flatMap((l) => Array.from({ length: 30 }, (_, i) => `${i},${i % 7},${l}`)).join('\n'));
