@@ -20,7 +20,7 @@ export { loadModel, saveModel } from './io/model-file.js';
 export { writeFileAtomic, type FileContents } from './io/atomic.js';
 export { listCheckpoints, loadNewestCheckpoint, writeCheckpoint, type LoadedCheckpoint } from './io/checkpoint.js';
 export { renderReport, type Chart, type Report, type Section, type Series, type Table, type Trace } from './report/html.js';
-export { trainingReport } from './report/training.js';
+export { trainingReport, type TrainedRun } from './report/training.js';
 export {
   aggregate, completeResult, fit, type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type FitResult, type Provenance, type Resumed, type Interruption, type Row,
   type Stat,

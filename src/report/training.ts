@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TreegateError } from '../core/errors.js';
-import type { TreeStats } from '../layers/model.js';
-import type { EpochMetrics } from '../train/trainer.js';
+import { modelSummary } from '../cli/report.js';
+import { check, checkKeys, shown, TreegateError } from '../core/errors.js';
+import { Model, type TreeStats } from '../layers/model.js';
+import type { EpochMetrics, StepInfo } from '../train/trainer.js';
 import { count, extent, seriesTraces, type Chart, type Report, type Section } from './html.js';
 
 export interface StepRecord { type: 'step'; epoch: number; step: number; lr: number; trainLoss: number; trainAccuracy: number }
@@ -184,11 +185,67 @@ function leafShares(stats: TreeStats): number[] {
   return sum.map((c) => c / total);
 }
 
-/** The report of one training run (its --out folder): learning curves, balance and dead leaves over time, leaf usage heatmaps. */
-export function trainingReport(dir: string): Report {
-  const { steps, epochs } = readMetrics(join(dir, 'metrics.jsonl'));
-  const result = readResult(join(dir, 'result.json'));
-  const meta: Record<string, string> = { folder: dir };
+/**
+ * A run trained through the API, as trainingReport takes it: its epochs (what train() returns as history, or a
+ * Trainer's progress.history), optionally the steps its onStep callback received (all of them, in order) and the
+ * trained model (its layers' parameters and multiply-adds, and their usage where counted since the last reset).
+ */
+export interface TrainedRun { history: EpochMetrics[]; steps?: StepInfo[]; model?: Model; title?: string }
+
+/** At most about this many points on the step curves of a TrainedRun: its steps averaged over windows. */
+const STEP_POINTS = 500;
+
+/**
+ * The report of one training run: learning curves, the learning rate, balance and dead leaves over time, leaf usage
+ * heatmaps, and the layers' parameters against their multiply-adds. Given a folder, the run treegate train wrote
+ * there (metrics.jsonl, and result.json once it finished); given a TrainedRun, one trained through the API.
+ */
+export function trainingReport(run: string | TrainedRun): Report {
+  if (typeof run === 'string') return runReport(readMetrics(join(run, 'metrics.jsonl')), readResult(join(run, 'result.json')), run);
+  check(isObject(run) && Array.isArray(run.history), `trainingReport takes a run's --out folder or { history, steps?, model? }, got ${shown(run)}`,
+    'pass train()\'s result, or { history: trainer.progress.history }');
+  checkKeys(run, ['history', 'steps', 'model', 'title'], 'trained run');
+  run.history.forEach((e, i) => {
+    check(isObject(e) && isNumber(e.epoch) && isNumber(e.step) && Array.isArray(e.trees),
+      `history[${i}] is not an epoch's metrics (EpochMetrics)`, 'pass the history train() returned, or a Trainer\'s progress.history');
+  });
+  check(run.steps === undefined || (Array.isArray(run.steps) && run.steps.every((s) => isObject(s) && isNumber(s.step) && isNumber(s.loss))),
+    'steps must be the StepInfo objects onStep received', 'collect them with onStep: (s) => steps.push(s), or leave steps out');
+  check(run.history.length > 0 || (run.steps?.length ?? 0) > 0, 'the run has no epochs and no steps to show', 'train it first');
+  const epochs = run.history.map((e): EpochRecord => ({ ...e, type: 'epoch', trees: e.trees.map(loggedStats) }));
+  const steps = windows(run.steps ?? []);
+  if (run.model !== undefined) check(run.model instanceof Model, `model must be a Model, got ${shown(run.model)}`);
+  // (the figures result.json would give: the epochs, the training time, the layers)
+  const result = { epochs: epochs.length, seconds: epochs.at(-1)?.seconds, ...(run.model ? modelSummary(run.model) : {}) };
+  return runReport({ steps, epochs }, result, null, run.title);
+}
+
+/**
+ * Steps as the CLI logs them: the mean over windows of steps (those --on-nonfinite skip dropped left out), with the
+ * rate of the window's last step, the first step alone and then every `every` steps, `every` such that there are
+ * at most about STEP_POINTS windows.
+ */
+function windows(steps: StepInfo[]): StepRecord[] {
+  const every = Math.max(1, Math.ceil(steps.length / STEP_POINTS)), out: StepRecord[] = [];
+  let loss = 0, acc = 0, n = 0;
+  steps.forEach((s, i) => {
+    if (!s.skipped) {
+      loss += s.loss;
+      acc += s.accuracy;
+      n++;
+    }
+    if (n > 0 && (i === 0 || (i + 1) % every === 0 || i === steps.length - 1)) {
+      out.push({ type: 'step', epoch: s.epoch, step: s.step, lr: s.lr, trainLoss: loss / n, trainAccuracy: acc / n });
+      loss = acc = n = 0;
+    }
+  });
+  return out;
+}
+
+/** trainingReport of a run's records, its result (result.json's figures, or a summary of the model), and its folder (null: the API's). */
+function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord[] }, result: Record<string, unknown> | null, dir: string | null,
+  title?: string): Report {
+  const meta: Record<string, string> = dir === null ? {} : { folder: dir };
   if (result) {
     // the memorization task has no test set: its "test accuracy" is the fraction of the labels fitted
     const accuracy = result.dataset === 'memorization' ? 'labels fitted' : 'test accuracy';
@@ -274,7 +331,8 @@ export function trainingReport(dir: string): Report {
   const unlogged = [...new Set(epochs.flatMap((e) => e.trees.filter((t) => !hasUsage(t)).map((t) => `layer ${t.layer} (${count(t.leaves)} leaves)`)))];
   const sections: Section[] = [{
     heading: 'Training',
-    text: ['Measured by treegate train; every figure comes from metrics.jsonl in the run folder.',
+    text: [dir === null ? 'Measured by a Trainer; every figure comes from its history (and the steps its onStep callback received).'
+      : 'Measured by treegate train; every figure comes from metrics.jsonl in the run folder.',
       ...(unlogged.length > 0 ? [`No usage chart for ${unlogged.join(', ')}: metrics.jsonl logs the usage of layers of at most ${count(LOGGED_LEAVES)} leaves.`] : [])],
     charts,
   }];
@@ -285,7 +343,9 @@ export function trainingReport(dir: string): Report {
     sections.push({
       heading: 'Layers: parameters against multiply-adds',
       text: [`Parameters per multiply-add of one example: ${cc?.training?.toFixed(2) ?? '–'} in training, ${cc?.inference?.toFixed(2) ?? '–'} ` +
-        (summary.some((l) => l.kind !== 'dense') ? `at inference (collapsed leaves). Balance and dead leaves are over the ${result?.dataset === 'memorization' ? 'training set (the memorization task has no other)' : 'test set'} (result.json).` : 'at inference.')],
+        (!summary.some((l) => l.kind !== 'dense') ? 'at inference.' : dir === null
+          ? 'at inference (collapsed leaves). Balance and dead leaves are over the examples the model saw since its usage was last reset.'
+          : `at inference (collapsed leaves). Balance and dead leaves are over the ${result?.dataset === 'memorization' ? 'training set (the memorization task has no other)' : 'test set'} (result.json).`)],
       tables: [{
         columns: ['layer', 'kind', 'shape', 'routing', 'parameters', 'MACs / example, training', 'MACs / example, inference', 'balance', 'dead leaves'],
         rows: summary.map((l) => {
@@ -298,6 +358,6 @@ export function trainingReport(dir: string): Report {
       }],
     });
   }
-  return { title: `treegate training run: ${dir}`, meta, sections };
+  return { title: title ?? (dir === null ? 'treegate training run' : `treegate training run: ${dir}`), meta, sections };
 }
 

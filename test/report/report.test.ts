@@ -23,7 +23,8 @@ import { runGating } from '../../src/experiments/gating.js';
 import { runMemorization } from '../../src/experiments/memorization.js';
 import { runSpeed } from '../../src/experiments/speed.js';
 import { logTicks, renderReport } from '../../src/report/html.js';
-import { loggedStats, readMetrics, trainingReport } from '../../src/report/training.js';
+import { loggedStats, readMetrics, trainingReport, type TrainedRun } from '../../src/report/training.js';
+import { train, type StepInfo } from '../../src/train/trainer.js';
 import type { TreeStats } from '../../src/layers/model.js';
 import { TreegateError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
@@ -95,6 +96,40 @@ test('treegate report DIR renders a training run: learning curves, balance, dead
   assert.match(html, /the mean over each logged window of steps/, 'the series are explained under the chart');
   assert.match(html, /"title":{"text":"learning rate"}/, 'the schedule is plotted');
   await checkPage(join(out, 'report.html'), 'training report', 6);
+});
+
+test('trainingReport of a run trained through the API: the same charts from its history and steps, its layers from the model', { skip }, async () => {
+  const model = new Model(mlpConfig({ inputSize: 8, numClasses: 3, hidden: [16, 16], treeLayers: [2], depth: 2, gating: 'projection' }), new Rng(3));
+  const rng = new Rng(4), N = 300, x = new Float32Array(N * 8), y = new Int32Array(N);
+  for (let i = 0; i < N; i++) {
+    for (let j = 0; j < 8; j++) x[i * 8 + j] = rng.normal();
+    y[i] = x[i * 8] > 0.5 ? 2 : x[i * 8] > -0.5 ? 1 : 0;
+  }
+  const steps: StepInfo[] = [];
+  const { history } = train(model, { x: { rows: N, cols: 8, data: x }, y }, null, { epochs: 3, batchSize: 2, onStep: (st) => steps.push(st) }, new Rng(5));
+  assert.equal(steps.length, 450);
+  const report = trainingReport({ history, steps, model, title: 'three classes' });
+  assert.equal(report.title, 'three classes');
+  assert.deepEqual([report.meta.epochs, report.meta.parameters], ['3', model.parameterCount().toLocaleString('en-US')]);
+  const charts = report.sections[0].charts!;
+  assert.deepEqual(charts.map((c) => c.title).slice(0, 5), ['loss', 'accuracy', 'learning rate', 'balance over training', 'dead leaves over training']);
+  // 450 steps in windows of one: the first, then every step; each point the step's own loss
+  assert.deepEqual(charts[0].traces[0].x, steps.map((st) => st.step));
+  assert.deepEqual(charts[0].traces[0].y, steps.map((st) => st.loss));
+  assert.match(report.sections[1].tables![0].rows.map((r) => r.join(' ')).join('\n'), /^2 tree 16→16 depth 2, projection gating/m);
+  // more steps than points: averaged over windows, the last step's rate
+  const many = Array.from({ length: 1001 }, (_, i) => ({ ...steps[0], step: i + 1, loss: i, lr: i }));
+  const curve = trainingReport({ history, steps: many }).sections[0].charts!;
+  assert.deepEqual((curve[0].traces[0].x as number[]).slice(0, 4), [1, 3, 6, 9]);
+  assert.deepEqual((curve[0].traces[0].y as number[]).slice(0, 3), [0, 1.5, 4]);
+  assert.equal((curve[2].traces[0].y as number[]).at(-1), 1000);
+  const path = join(TMP, 'api-report.html');
+  writeFileSync(path, renderReport(report));
+  await checkPage(path, 'training report of an API run', 6);
+  assert.throws(() => trainingReport({ history: [{ epoch: 1 }] } as unknown as TrainedRun), /history\[0\] is not an epoch's metrics/);
+  assert.throws(() => trainingReport({ history, step: steps } as unknown as TrainedRun), /unknown .*step/);
+  assert.throws(() => trainingReport({ history: [] }), /the run has no epochs and no steps to show/);
+  assert.throws(() => trainingReport(history as unknown as TrainedRun), /trainingReport takes a run's --out folder or \{ history, steps\?, model\? \}/);
 });
 
 test('a layer of more than 64 leaves also gets its shares sorted, against an even spread', () => {
