@@ -10,8 +10,8 @@
  *
  * It installs the two bundlers, at the versions below, from the npm registry into a temporary folder (not into the
  * project), and the package is unpacked there as node_modules/treegate (its browser build imports no package), so
- * nothing else is installed. It needs dist/ and wasm/*.wasm (`npm ci` or `npm run build`). Not part of `npm test`:
- * it needs the registry and takes a minute or two. `--keep` leaves the folder for a look.
+ * nothing else is installed. It needs dist/ and wasm/*.wasm (`npm ci` or `npm run build`); test/browser/bundlers.test.ts
+ * runs it in `npm test` (about 20 s with the bundlers in npm's cache). `--keep` leaves the folder for a look.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
