@@ -79,3 +79,30 @@ test('an install that builds no addon leaves the reason for the line treegate pr
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('prepare builds under npm ci and install; under npx (npm exec) only where an output of the build is missing', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'treegate-prepare-'));
+  try {
+    mkdirSync(join(dir, 'scripts'));
+    copyFileSync(join(ROOT, 'scripts', 'prepare.mjs'), join(dir, 'scripts', 'prepare.mjs'));
+    // a build that counts its runs
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'prepare-check', private: true,
+      scripts: { build: 'node -e "require(\'node:fs\').appendFileSync(\'built\', \'x\')"' } }));
+    const outputs = ['dist/index.js', 'dist/browser.js', 'dist/cli/main.js', 'wasm/treegate.wasm', 'wasm/treegate-threads.wasm'];
+    for (const f of outputs) {
+      mkdirSync(join(dir, dirname(f)), { recursive: true });
+      writeFileSync(join(dir, f), '');
+    }
+    const builds = (npmCommand: string): number => {
+      execFileSync(process.execPath, [join(dir, 'scripts', 'prepare.mjs')], { cwd: dir, env: { ...process.env, npm_command: npmCommand }, stdio: 'ignore' });
+      return existsSync(join(dir, 'built')) ? readFileSync(join(dir, 'built'), 'utf8').length : 0;
+    };
+    assert.equal(builds('exec'), 0, 'npx with the outputs there');
+    assert.equal(builds('ci'), 1);
+    assert.equal(builds('install'), 2);
+    rmSync(join(dir, 'wasm', 'treegate-threads.wasm'));
+    assert.equal(builds('exec'), 3, 'npx with an output missing');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
