@@ -5,6 +5,7 @@
  * contents to check accumulation; nodes off every path must stay bit-identical. On every kernel backend that
  * loads here (js; wasm and native, each on 1 and 2 threads).
  */
+import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Routing } from '../../src/kernels/routing.js';
 import { kernelVariants } from '../kernel-backends.js';
@@ -201,6 +202,46 @@ for (const { be, label, use } of kernelVariants()) {
         }
       }
       assertClose(ys, ref, TOL, `groupedForward leaves-only k=${k}`);
+    }
+  });
+
+  test(`${label}: packNodes into out (a view at an offset) = packNodes alone, leaf by leaf = all at once; the packed tables' forward = the plain tables'`, () => {
+    use();
+    const rng = new Rng(26);
+    // widths around the native panel (16 floats on AVX-512, 8 on AVX2) and odd ones; one table and several
+    for (const [T, m, s] of [[1, 1, 1], [2, 3, 5], [4, 7, 3], [3, 15, 9], [2, 16, 16], [4, 17, 13], [8, 33, 7], [2, 130, 9]]) {
+      const w = randomArray(rng, T * m * s), bias = randomArray(rng, T * m), per = be.packedFloats(m, s);
+      const what = `T=${T} m=${m} s=${s}`;
+      assert.ok(Number.isInteger(per) && per >= m * s, `${what}: packedFloats ${per}`);
+      const alone = be.packNodes(w, T, m, s);
+      // out: a view into a larger array, between guards that must stay as they were
+      const guard = 5, big = randomArray(rng, T * per + 2 * guard), before = big.slice();
+      const out = big.subarray(guard, guard + T * per);
+      const got = be.packNodes(w, T, m, s, out);
+      assert.equal(got, out, `${what}: packNodes(…, out) returns out`);
+      assertBitEqual(out, alone.subarray(0, T * per), `${what}: into out against alone`);
+      assertBitEqual(big.subarray(0, guard), before.subarray(0, guard), `${what}: the floats before out`);
+      assertBitEqual(big.subarray(guard + T * per), before.subarray(guard + T * per), `${what}: the floats after out`);
+      // a layer rebuilding its leaf tables one at a time (src/layers/tree.ts)
+      const oneByOne = new Float32Array(T * per);
+      for (let t = 0; t < T; t++) be.packNodes(w.subarray(t * m * s, (t + 1) * m * s), 1, m, s, oneByOne.subarray(t * per, (t + 1) * per));
+      assertBitEqual(oneByOne, out, `${what}: leaf by leaf against all at once`);
+      // the packed tables read with packed set give the plain tables' forward (a leaves-only routing, k = log2 T)
+      const k = Math.log2(T), N = 2 * T + 1, leaves = Array.from({ length: N }, () => rng.int(T));
+      const rt = new Routing();
+      rt.leaf = Int32Array.from(leaves);
+      rt.sort(N, k, true);
+      const xs = randomArray(rng, N * s), plain = randomArray(rng, N * m), viaPacked = plain.slice();
+      be.groupedForward(rt, xs, s, w, bias, m, plain);
+      be.groupedForward(rt, xs, s, out, bias, m, viaPacked, true);
+      assertClose(viaPacked, plain, TOL, `${what}: groupedForward over the packed tables`);
+      const n = s + 3, x = randomArray(rng, N * n), y0 = randomArray(rng, N * m);
+      for (const accumulate of [false, true]) {
+        const [yPlain, yPacked] = [y0.slice(), y0.slice()];
+        be.routedForward(rt, x, n, 1, new Float32Array(N * s), s, w, bias, m, new Float32Array(N * m), yPlain, accumulate);
+        be.routedForward(rt, x, n, 1, new Float32Array(N * s), s, oneByOne, bias, m, new Float32Array(N * m), yPacked, accumulate, true);
+        assertClose(yPacked, yPlain, TOL, `${what}: routedForward over the packed tables, accumulate=${accumulate}`);
+      }
     }
   });
 }

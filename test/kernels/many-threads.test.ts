@@ -1,7 +1,7 @@
 /**
  * The fast kernels split work by the thread count, and the model must not depend on it (README, --threads): a
  * machine of 2 cores runs only 1 and 2. This reruns the kernel tests of the native and wasm backends (every product
- * and grouped product, the fused steps, the path sums, against js, each thread count bit-identical to one thread)
+ * and grouped product, the elementwise ops, the fused steps, the path sums, against js, each thread count bit-identical to one thread)
  * and the thread-count test of the model (every layer kind, native) with TREEGATE_NATIVE_THREADS=4, in a child
  * process: the addon's pool made of 4 threads whatever the cores, the tests' wasm backend on a host claiming 4
  * cores, and each of those tests run on 1, 2, 3 and 4 threads. Three threads found a row split of 64 rows into
@@ -23,6 +23,7 @@ test('native and wasm kernels and native models on 1 to 4 threads, bit for bit (
   // [file, test name pattern, whether it needs the addon]
   for (const [file, pattern, needsNative] of [['./native.test.ts', null, true], ['./weight-step.test.ts', 'on each backend', false],
     ['./path-step.test.ts', 'on each backend', false], ['./gemm.test.ts', '^(native|wasm)', false], ['./grouped.test.ts', '^(native|wasm)', false],
+    ['./elementwise.test.ts', '^(native|wasm)', false],
     ['./paths.test.ts', '^addPaths: native', true], ['../train/determinism.test.ts', 'any thread count', true]] as const) {
     if (needsNative && !native) continue;
     const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...(pattern ? ['--test-name-pattern', pattern] : []), here(file)], { env, encoding: 'utf8' });

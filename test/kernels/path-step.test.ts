@@ -141,6 +141,55 @@ test('pathWeightStep = groupedBackwardWeight + child sums + adamUpdate / sgdUpda
   }
 });
 
+test('pathWeightStep and groupedBackwardWeightStep against their definition: SGD without momentum or decay steps each node by −lr · Σ dysᵀ xs over the rows of its subtree', () => {
+  // independent of the compositions the test above checks the backends against: float64 sums of the products
+  const rng = new Rng(37), lr = 0.01;
+  for (const [what, m, s, tr] of [['forest 5×7', 5, 7, forest(rng, 3, 3, () => rng.int(6))], ['forest 33×17', 33, 17, forest(rng, 2, 4, () => rng.int(40))],
+    ['chain 9×70', 9, 70, forest(new Rng(5), 1, 6, () => 1 + rng.int(4))], ['complete d=2 40×24', 40, 24, complete(2, 5)]] as const) {
+    const { rt, T } = tr, N = rt.n, size = m * s;
+    const xs = randomArray(rng, N * s), dys = randomArray(rng, N * m), w0 = randomArray(rng, T * size), b0 = randomArray(rng, T * m);
+    // each range's product, then every entry's gradient as the sum over the ranges below it (entries listed parents first)
+    const product = new Map<number, Float64Array>(), grad = Array.from({ length: tr.count }, () => new Float64Array(size));
+    const bias = Float64Array.from(b0);
+    for (let g = 0; g < rt.nodeCount; g++) {
+      const p = new Float64Array(size), t = rt.node[g];
+      for (let r = rt.start[g]; r < rt.end[g]; r++) {
+        for (let j = 0; j < m; j++) {
+          bias[t * m + j] += dys[r * m + j];
+          for (let q = 0; q < s; q++) p[j * s + q] += dys[r * m + j] * xs[r * s + q];
+        }
+      }
+      product.set(t, p);
+    }
+    for (let e = tr.count - 1; e >= 0; e--) {
+      if (tr.at[e] >= 0) grad[e].set(product.get(tr.entry[e])!);
+      if (tr.parent[e] >= 0) for (let i = 0; i < size; i++) grad[tr.parent[e]][i] += grad[e][i];
+    }
+    const sgd = (mo: Float32Array): WeightStep => ({ kind: 'sgd', m: mo, v: null, steps: new Int32Array(T), decayScale: null, lr, weightDecay: 0,
+      beta1: 0.9, beta2: 0.999, eps: 1e-8, momentum: 0 });
+    for (const { be, threads } of backends) {
+      for (const nt of threads) {
+        useThreads(be, nt);
+        const label = `${be.name}${nt ? ` threads=${nt}` : ''} ${what}`;
+        const w = w0.slice(), db = b0.slice();
+        be.pathWeightStep(rt, dys, m, xs, s, w, new Float32Array(T * size), db, sgd(new Float32Array(T * size)), tr.entry, tr.parent, tr.at, tr.count);
+        const want = Float64Array.from(w0);
+        for (let e = 0; e < tr.count; e++) for (let i = 0; i < size; i++) want[tr.entry[e] * size + i] -= lr * grad[e][i];
+        assertClose(w, want, { rtol: 1e-5, atol: 1e-6 }, `${label}: pathWeightStep's weights`);
+        assertClose(db, bias, { rtol: 1e-5, atol: 1e-5 }, `${label}: pathWeightStep's bias gradients`);
+        // the ranges alone, each its own node's gradient
+        const wg = w0.slice(), dbg = b0.slice();
+        be.groupedBackwardWeightStep(rt, dys, m, xs, s, wg, new Float32Array(T * size), dbg, sgd(new Float32Array(T * size)));
+        const wantG = Float64Array.from(w0);
+        for (const [t, p] of product) for (let i = 0; i < size; i++) wantG[t * size + i] -= lr * p[i];
+        assertClose(wg, wantG, { rtol: 1e-5, atol: 1e-6 }, `${label}: groupedBackwardWeightStep's weights`);
+        assertClose(dbg, bias, { rtol: 1e-5, atol: 1e-5 }, `${label}: groupedBackwardWeightStep's bias gradients`);
+      }
+      useThreads(be, threads[threads.length - 1]);
+    }
+  }
+});
+
 test('pathWeightStep steps a collapsed node whose children have no rows: the sum of nothing, a zero gradient', () => {
   // on the js reference: a zero gradient moves Adam's w only by decay (m and v decay toward zero)
   const tr = complete(1, 0), m = 3, s = 2, size = m * s;

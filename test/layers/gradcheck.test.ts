@@ -37,6 +37,28 @@ testOnEveryBackend('Dense: gradients of x, weight and bias', () => {
   }
 });
 
+testOnEveryBackend('Dense at sizes the fast backends block and thread (N = 64; 64→64, 130→67): sampled gradients', () => {
+  const rng = new Rng(11);
+  for (const [N, n, m] of [[64, 64, 64], [64, 130, 67]]) {
+    const layer = new Dense(n, m).init(rng);
+    for (let i = 0; i < m; i++) layer.bias.data[i] = rng.normal();
+    gradcheckLayer(layer, randomMatrix(rng, N, n), rng, `dense ${n}→${m} N=${N}`, { sample: 150 });
+  }
+});
+
+testOnEveryBackend('softmaxCrossEntropy: dlogits is the gradient of the mean loss (ties, large logits, one class)', () => {
+  const rng = new Rng(12);
+  for (const [rows, cols, scale] of [[1, 1, 1], [1, 2, 1], [5, 3, 1], [8, 10, 4], [3, 17, 30], [4, 4, 0]]) {
+    const logits = randomArray(rng, rows * cols, scale), labels = Int32Array.from({ length: rows }, () => rng.int(cols));
+    if (scale === 0) logits.fill(2.5); // every logit tied
+    const dlogits = new Float32Array(rows * cols);
+    const r = backend().softmaxCrossEntropy(logits, rows, cols, labels, dlogits);
+    const loss = (): number => backend().softmaxCrossEntropy(logits, rows, cols, labels, null).loss;
+    assert.equal(r.loss, loss(), `${rows}×${cols}: the loss without dlogits`);
+    checkGradient({ loss, data: logits, grad: dlogits, eps: 1e-2, tol: { rtol: 1e-2, atol: 1e-4 }, what: `softmax cross-entropy ${rows}×${cols} ×${scale}: dL/dlogits` });
+  }
+});
+
 testOnEveryBackend('Activation: relu and tanh input gradients', () => {
   const rng = new Rng(2);
   const N = 5, n = 7;
