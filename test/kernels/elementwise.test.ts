@@ -91,7 +91,7 @@ for (const { be, label, use } of kernelVariants()) {
   for (const here of [false, true]) {
     if (be === jsBackend && here) continue;
     const arrays = here ? 'arrays from its floats()' : 'plain arrays';
-    test(`${label}, ${arrays}: elementwise ops and reductions against js at degenerate sizes and around the thread splits`, () => {
+    test(`${label}: elementwise ops and reductions against js at degenerate sizes and around the thread splits, ${arrays}`, () => {
       use();
       const got = outputs(be, here), key = `${be.name} ${label.replace(/threads=\d+/, '')} ${here}`;
       for (const [op, want] of expected) {
