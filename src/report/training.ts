@@ -127,6 +127,13 @@ export function readResult(path: string): Record<string, unknown> | null {
   return r;
 }
 
+/** The smallest of 1, 2, 5, 10, 20, 50, … that is at least `v` (at least 1): a count axis's tick step. */
+export function niceStep(v: number): number {
+  if (!(v > 1)) return 1;
+  const p = 10 ** Math.floor(Math.log10(v));
+  return [1, 2, 5, 10].map((m) => m * p).find((x) => x >= v)!;
+}
+
 /** Ticks of an axis of epochs 1…n: whole epochs, at most about a dozen labels. */
 export function epochTicks(n: number): { tick0: number; dtick: number } {
   return { tick0: 1, dtick: Math.max(1, Math.ceil(n / 12)) };
@@ -146,8 +153,8 @@ export function usageHeatmap(title: string, perEpoch: Array<{ epoch: number; sta
     // whole epochs only; grey where a leaf was not used at all
     layout: {
       yaxis: { ...epochTicks(perEpoch.length), title: { text: 'epoch' } }, plot_bgcolor: '#bbb',
-      // whole leaves: at most about 16 labels
-      xaxis: { title: { text: unit }, tick0: 0, dtick: Math.max(1, 2 ** Math.ceil(Math.log2((z[0]?.length ?? 1) / 16))) },
+      // whole leaves: at most about 16 labels; no zero line over leaf 0's cells
+      xaxis: { title: { text: unit }, tick0: 0, dtick: Math.max(1, 2 ** Math.ceil(Math.log2((z[0]?.length ?? 1) / 16))), zeroline: false },
     },
     traces: [{
       type: 'heatmap', z, x: Array.from({ length: z[0]?.length ?? 0 }, (_, i) => i), y: perEpoch.map((e) => e.epoch),
@@ -260,10 +267,14 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
       if (v !== undefined && v !== null) meta[name] = fmt(v);
     }
   }
-  // a log scale where the loss spans more than two decades (a diverging run would flatten the rest on zero)
+  // a log scale where the loss spans more than a decade: a run from 2.3 to 0.05 would otherwise flatten its later
+  // steps, and the gap between training and validation, on the axis's bottom tenth
   const losses = [...steps.map((s) => s.trainLoss), ...epochs.map((e) => e.trainLoss)].filter((v) => Number.isFinite(v) && v > 0);
   const [lossMin, lossMax] = extent(losses);
-  const lossLog = lossMax > 100 * lossMin;
+  const lossLog = lossMax > 10 * lossMin;
+  // the finished run's test accuracy, at its last step (not the memorization task's "labels fitted", its training set)
+  const testAccuracy = isNumber(result?.testAccuracy) && result?.dataset !== 'memorization' ? result.testAccuracy : null;
+  const lastStep = Math.max(0, ...steps.map((s) => s.step), ...epochs.map((e) => e.step));
   const curvesNote = 'training: the mean over each logged window of steps (--log-every), and over each epoch; validation: after each epoch';
   const charts: Chart[] = [
     {
@@ -276,52 +287,93 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
       ]),
     },
     {
-      title: 'accuracy', xTitle: 'step', yTitle: 'accuracy', note: curvesNote,
+      title: 'accuracy', xTitle: 'step', yTitle: 'accuracy', note: `${curvesNote}${testAccuracy === null ? '' : '; test: the trained model on the test set (result.json)'}`,
       traces: seriesTraces([
         { name: 'training (window)', x: steps.map((s) => s.step), y: steps.map((s) => s.trainAccuracy) },
         { name: 'training (epoch)', x: epochs.map((e) => e.step), y: epochs.map((e) => e.trainAccuracy) },
         ...(epochs.some((e) => e.validationAccuracy !== null)
           ? [{ name: 'validation', x: epochs.map((e) => e.step), y: epochs.map((e) => e.validationAccuracy ?? NaN) }] : []),
-      ]),
+      ]).concat(testAccuracy === null ? [] : [{ type: 'scatter', mode: 'markers', name: 'test', x: [lastStep], y: [testAccuracy],
+        marker: { symbol: 'star', size: 14, color: '#d62728' } }]),
+      // in percent, as the header and the CLI give accuracies
+      layout: { yaxis: { title: { text: 'accuracy' }, tickformat: '.1~%', automargin: true } },
     },
   ];
+  // time: each epoch's seconds (its validation pass included), from the cumulative training time of the records
+  const epochSeconds = epochs.map((e, i) => e.seconds - (i > 0 ? epochs[i - 1].seconds : 0));
+  if (epochs.length > 0 && epochSeconds.every((v) => Number.isFinite(v) && v >= 0)) {
+    const examples = isObject(result?.splits) && isNumber(result.splits.training) ? result.splits.training : null;
+    const total = epochs.at(-1)!.seconds;
+    charts.push({
+      title: 'time per epoch', xTitle: 'epoch', yTitle: 'seconds',
+      note: `Each epoch's wall time, its evaluation on the validation set included; ${total.toFixed(1)} s in all` +
+        (examples === null ? '.' : `, ${count(examples * epochs.length / total)} training examples a second on average (${count(examples)} an epoch).`),
+      layout: { showlegend: false, xaxis: { ...epochTicks(epochs.length), title: { text: 'epoch' } }, yaxis: { title: { text: 'seconds' }, rangemode: 'tozero' } },
+      traces: [{ type: 'bar', name: 'seconds', x: epochs.map((e) => e.epoch), y: epochSeconds }],
+    });
+  }
   // the schedule as it ran (step records carry the rate of their last step; logs of the first format have none)
   const rated = steps.filter((s) => typeof s.lr === 'number' && Number.isFinite(s.lr));
   if (rated.length > 0) {
     charts.push({
-      title: 'learning rate', xTitle: 'step', yTitle: 'learning rate', note: 'The rate of the last step of each logged window (--lr, --schedule; halved after each step --on-nonfinite skip dropped).',
+      title: 'learning rate', xTitle: 'step', yTitle: 'learning rate', note: 'The rate of the last step of each logged window (--lr, --schedule; halved after each step that --on-nonfinite skip dropped).',
       traces: seriesTraces([{ name: 'learning rate', x: rated.map((s) => s.step), y: rated.map((s) => s.lr) }]),
       // 0.00012 rather than Plotly's SI "120μ"; from zero, so that a schedule's shape is seen in proportion
       layout: { showlegend: false, yaxis: { title: { text: 'learning rate' }, tickformat: '~g', rangemode: 'tozero' } },
     });
   }
   const layers = [...new Set(epochs.flatMap((e) => e.trees.map((t) => t.layer)))];
+  const usageText: string[] = [];
   if (layers.length > 0) {
     const per = (l: number) => epochs.flatMap((e) => e.trees.filter((t) => t.layer === l).map((stats) => ({ epoch: e.epoch, stats })));
-    const maxDead = epochs.reduce((m, e) => e.trees.reduce((a, t) => Math.max(a, t.deadLeaves), m), 1);
-    const over = 'on the validation set after each epoch, else on the training batches of the epoch';
+    const validated = epochs.some((e) => e.validationLoss !== null);
+    const over = validated ? 'on the validation set after each epoch' : 'on the training batches of each epoch';
+    // the leaves no example would reach if each went to a leaf drawn at random: L·(1 − 1/L)^c per block of c counts
+    const atRandom = (t: TreeStats): number => t.usage.reduce((a, b) => a + t.leaves * (1 - 1 / t.leaves) ** b.reduce((x, y) => x + y, 0), 0);
+    const moe = epochs.some((e) => e.trees.some((t) => t.kind === 'moe')), unit = moe ? 'leaves or experts' : 'leaves';
+    // too few examples for the leaves: the usage charts show sampling as much as routing
+    const sparse = layers.flatMap((l) => {
+      const t = epochs.at(-1)!.trees.find((x) => x.layer === l);
+      if (!t || !hasUsage(t)) return [];
+      const n = t.usage[0].reduce((a, b) => a + b, 0);
+      return n < 10 * t.leaves ? [`layer ${l}: ${count(n)} ${t.kind === 'moe' ? 'expert choices' : 'examples'} for ${count(t.leaves)} ${t.kind === 'moe' ? 'experts' : 'leaves'}`] : [];
+    });
+    if (sparse.length > 0) {
+      usageText.push(`Leaf usage is counted ${over}, and there are few examples there for the leaves (${sparse.join('; ')}): ` +
+        'many leaves go unused by chance alone, so the usage charts show sampling as much as routing (the layer table below counts the ' +
+        `${result?.dataset === 'memorization' ? 'training' : 'test'} set${validated ? '; a larger --validation counts more' : ''}).`);
+    }
+    const maxDead = epochs.reduce((m, e) => e.trees.reduce((a, t) => Math.max(a, t.deadLeaves, hasUsage(t) ? atRandom(t) : 0), m), 1);
     // one layer's lines are named too (Plotly shows no legend for one trace), and the leaves counted against their number
     const leaves = [...new Set(epochs.flatMap((e) => e.trees.map((t) => t.leaves)))];
     const named = { showlegend: true, legend: { title: { text: 'routed layer' } } };
+    const withUsage = (l: number) => per(l).filter((p): p is { epoch: number; stats: TreeStats } => hasUsage(p.stats));
     const last = epochs.reduce((m, e) => Math.max(m, e.epoch), 1);
     const epochAxis = { ...epochTicks(last), range: [0.5, last + 0.5], title: { text: 'epoch' } };
     charts.push({
       title: 'balance over training', xTitle: 'epoch', yTitle: 'balance',
-      note: `Balance: the entropy of leaf usage divided by ln(leaves) (1: uniform, 0: one leaf), ${over}.`,
+      note: `Balance: the entropy of leaf usage divided by ln(leaves) (1: uniform, 0: one leaf), ${over}` +
+        `${sparse.length > 0 ? `; with fewer examples than leaves it cannot reach 1 (at most ln(examples) / ln(leaves))` : ''}.`,
       layout: { ...named, yaxis: { range: [0, 1.05], title: { text: 'balance' } }, xaxis: epochAxis },
       traces: seriesTraces(layers.map((l) => ({ name: `layer ${l}`, x: per(l).map((p) => p.epoch), y: per(l).map((p) => p.stats.balance) }))),
     });
+    const dashed = layers.filter((l) => withUsage(l).length > 0);
     charts.push({
-      title: 'dead leaves over training', xTitle: 'epoch', yTitle: 'leaves never used',
-      note: `Leaves no example reached, ${over}.`,
+      title: 'dead leaves over training', xTitle: 'epoch', yTitle: `${unit} never used`,
+      note: `The ${unit} no example reached, ${over} (summed over a layer's blocks)` +
+        (dashed.length > 0 ? `. Dashed: as many would go unused if each example went to a leaf drawn at random; dead ${unit} near that line come from too few examples, not from the routing.` : '.'),
       // the axis starts below zero, so that a line at zero (no dead leaf) is drawn above it, not hidden in it
-      layout: { ...named, xaxis: epochAxis, yaxis: { range: [-maxDead / 20, maxDead * 1.05], dtick: Math.ceil(maxDead / 8),
-        title: { text: leaves.length === 1 ? `leaves never used (of ${leaves[0]})` : 'leaves never used' } } },
-      traces: seriesTraces(layers.map((l) => ({ name: `layer ${l}`, x: per(l).map((p) => p.epoch), y: per(l).map((p) => p.stats.deadLeaves) }))),
+      layout: { ...named, xaxis: epochAxis, yaxis: { range: [-maxDead / 20, maxDead * 1.05], dtick: niceStep(maxDead / 8),
+        title: { text: leaves.length === 1 ? `${unit} never used (of ${leaves[0]})` : `${unit} never used` } } },
+      traces: [
+        ...seriesTraces(layers.map((l) => ({ name: `layer ${l}`, x: per(l).map((p) => p.epoch), y: per(l).map((p) => p.stats.deadLeaves) }))),
+        ...dashed.map((l) => ({ type: 'scatter', mode: 'lines', name: `layer ${l} at random`, x: withUsage(l).map((p) => p.epoch),
+          y: withUsage(l).map((p) => atRandom(p.stats)), line: { dash: 'dash', width: 1, color: '#888' } })),
+      ],
     });
     for (const l of layers) {
       // (a layer whose usage is left out for its size is said in the section's text)
-      const logged = per(l).filter((p): p is { epoch: number; stats: TreeStats } => hasUsage(p.stats));
+      const logged = withUsage(l);
       if (logged.length === 0) continue;
       charts.push(usageHeatmap(`usage of layer ${l} (${logged[0].stats.kind})`, logged, `The share of the examples each leaf received, ${over}; grey: not used at all.`));
       // a heatmap of many leaves has columns too narrow to read: their shares sorted tell the spread
@@ -333,6 +385,7 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
     heading: 'Training',
     text: [dir === null ? 'Measured by a Trainer; every figure comes from its history (and the steps its onStep callback received).'
       : 'Measured by treegate train; every figure comes from metrics.jsonl in the run folder.',
+      ...usageText,
       ...(unlogged.length > 0 ? [`No usage chart for ${unlogged.join(', ')}: metrics.jsonl logs the usage of layers of at most ${count(LOGGED_LEAVES)} leaves.`] : [])],
     charts,
   }];
@@ -343,9 +396,10 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
     sections.push({
       heading: 'Layers: parameters against multiply-adds',
       text: [`Parameters per multiply-add of one example: ${cc?.training?.toFixed(2) ?? '–'} in training, ${cc?.inference?.toFixed(2) ?? '–'} ` +
-        (!summary.some((l) => l.kind !== 'dense') ? 'at inference.' : dir === null
-          ? 'at inference (collapsed leaves). Balance and dead leaves are over the examples the model saw since its usage was last reset.'
-          : `at inference (collapsed leaves). Balance and dead leaves are over the ${result?.dataset === 'memorization' ? 'training set (the memorization task has no other)' : 'test set'} (result.json).`)],
+        `at inference${summary.some((l) => l.kind === 'tree') ? ' (a tree\'s path sums collapsed into its leaves)' : ''}.` +
+        (!summary.some((l) => l.kind !== 'dense') ? '' : dir === null
+          ? ' Balance and dead leaves are over the examples the model saw since its usage was last reset.'
+          : ` Balance and dead leaves are over the ${result?.dataset === 'memorization' ? 'training set (the memorization task has no other)' : 'test set'} (result.json).`)],
       tables: [{
         columns: ['layer', 'kind', 'shape', 'routing', 'parameters', 'MACs / example, training', 'MACs / example, inference', 'balance', 'dead leaves'],
         rows: summary.map((l) => {

@@ -112,7 +112,8 @@ test('trainingReport of a run trained through the API: the same charts from its 
   assert.equal(report.title, 'three classes');
   assert.deepEqual([report.meta.epochs, report.meta.parameters], ['3', model.parameterCount().toLocaleString('en-US')]);
   const charts = report.sections[0].charts!;
-  assert.deepEqual(charts.map((c) => c.title).slice(0, 5), ['loss', 'accuracy', 'learning rate', 'balance over training', 'dead leaves over training']);
+  assert.deepEqual(charts.map((c) => c.title).slice(0, 6), ['loss', 'accuracy', 'time per epoch', 'learning rate', 'balance over training', 'dead leaves over training']);
+  assert.deepEqual(charts[2].traces[0].y, history.map((e, i) => e.seconds - (i > 0 ? history[i - 1].seconds : 0)), 'each epoch\'s seconds');
   // 450 steps in windows of one: the first, then every step; each point the step's own loss
   assert.deepEqual(charts[0].traces[0].x, steps.map((st) => st.step));
   assert.deepEqual(charts[0].traces[0].y, steps.map((st) => st.loss));
@@ -122,7 +123,7 @@ test('trainingReport of a run trained through the API: the same charts from its 
   const curve = trainingReport({ history, steps: many }).sections[0].charts!;
   assert.deepEqual((curve[0].traces[0].x as number[]).slice(0, 4), [1, 3, 6, 9]);
   assert.deepEqual((curve[0].traces[0].y as number[]).slice(0, 3), [0, 1.5, 4]);
-  assert.equal((curve[2].traces[0].y as number[]).at(-1), 1000);
+  assert.equal((curve.find((c) => c.title === 'learning rate')!.traces[0].y as number[]).at(-1), 1000);
   const path = join(TMP, 'api-report.html');
   writeFileSync(path, renderReport(report));
   await checkPage(path, 'training report of an API run', 6);
@@ -162,6 +163,27 @@ test('a layer of more than 2^16 leaves is logged without its usage: balance and 
   const section = trainingReport(dir).sections[0];
   assert.deepEqual(section.charts!.map((c) => c.title).filter((t) => /balance|dead|usage|shares/.test(t)), ['balance over training', 'dead leaves over training']);
   assert.match(section.text!.join(' '), /No usage chart for layer 2 \(1,048,576 leaves\): metrics\.jsonl logs the usage of layers of at most 65,536 leaves/);
+});
+
+test('usage counted on fewer examples than leaves is said so, with the dead leaves expected at random; the test accuracy and each epoch\'s time are drawn', () => {
+  const dir = join(TMP, 'sparse');
+  mkdirSync(dir);
+  const usage = Array.from({ length: 1024 }, (_, i) => (i < 200 ? (i < 50 ? 2 : 1) : 0)); // 250 examples on 200 leaves
+  const epoch = (e: number, seconds: number, loss: number) => JSON.stringify({ type: 'epoch', epoch: e, step: 10 * e, lr: 0.001, trainLoss: loss, trainAccuracy: 0.5,
+    validationLoss: loss, validationAccuracy: 0.5, seconds, trees: [{ layer: 2, kind: 'tree', leaves: 1024, blocks: 1, balance: 0.7, deadLeaves: 824, usage: [usage] }] });
+  writeFileSync(join(dir, 'metrics.jsonl'), [epoch(1, 3, 2.3), epoch(2, 5, 0.2)].join('\n') + '\n');
+  writeFileSync(join(dir, 'result.json'), JSON.stringify({ dataset: 'mnist', testAccuracy: 0.9, splits: { training: 1000 } }));
+  const report = trainingReport(dir), charts = report.sections[0].charts!;
+  const chart = (title: string) => charts.find((c) => c.title === title)!;
+  assert.match(report.sections[0].text!.join(' '), /Leaf usage is counted on the validation set after each epoch, and there are few examples there for the leaves \(layer 2: 250 examples for 1,024 leaves\): many leaves go unused by chance alone/);
+  const random = chart('dead leaves over training').traces.find((t) => t.name === 'layer 2 at random')!;
+  assert.ok(Math.abs((random.y as number[])[0] - 1024 * (1023 / 1024) ** 250) < 1e-9);
+  assert.match(chart('dead leaves over training').note!, /Dashed: as many would go unused if each example went to a leaf drawn at random/);
+  assert.match(chart('balance over training').note!, /cannot reach 1/);
+  assert.deepEqual(chart('accuracy').traces.find((t) => t.name === 'test')!.y, [0.9]);
+  assert.deepEqual(chart('time per epoch').traces[0].y, [3, 2]);
+  assert.match(chart('time per epoch').note!, /5\.0 s in all, 400 training examples a second on average \(1,000 an epoch\)/);
+  assert.equal(chart('loss').yLog, true, 'a loss from 2.3 to 0.2 on a log axis');
 });
 
 test("a resumed run's backends are listed in turn in the report's header", () => {
