@@ -48,7 +48,7 @@ function checkPage(page: string): void {
 
 export function reportCommand(): Command {
   return new Command('report')
-    .description('render the HTML report of a training run (learning curves, learning rate, balance, leaf usage) or of an experiment, from the files it wrote')
+    .description('render the HTML report of a training run (learning curves, time per epoch, learning rate, balance, leaf usage) or of an experiment, from the files it wrote')
     .argument('<path>', 'the --out folder of treegate train (metrics.jsonl) or of treegate experiment (results.json), or an experiment\'s results file', pathArg)
     .option('--out <file>', 'where to write the page (default report.html in that folder; for a results file, its name with .html)', pathArg)
     .action((path: string, o: { out?: string }) => {
