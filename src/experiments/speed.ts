@@ -5,7 +5,7 @@ import type { Layer } from '../layers/layer.js';
 import { MixtureOfExperts } from '../layers/moe.js';
 import { TreeGated } from '../layers/tree.js';
 import { Optimizer } from '../train/optim.js';
-import { count, seriesTraces, type Chart, type Report, type Trace } from '../report/html.js';
+import { count, extent, seriesTraces, type Chart, type Report, type Trace } from '../report/html.js';
 import {
   aggregate, barsNote, keptRuns, pm, randomBatch, reportMeta, resumeFrom, settingsWith, statSeries, stopRequested,
   type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun,
@@ -151,6 +151,19 @@ export function speedReport(r: ExperimentResult): Report {
     { title: 'inference: time per example vs parameters', note, xTitle: 'parameters', yTitle: 'µs per example', xLog: true, yLog: true, traces: traces('inferUsPerExample') },
     { title: 'training step: time per example vs parameters', note, xTitle: 'parameters', yTitle: 'µs per example', xLog: true, yLog: true, traces: traces('stepUsPerExample') },
   ];
+  if (paired) {
+    // the capacity claim read off directly: time over the dense layer of equal compute, timed in the same rounds (a
+    // slow moment of the machine cancels), against a line at 1
+    const [lo, hi] = extent(agg.map((a) => a.stats.parameters.mean));
+    const equal: Trace = { type: 'scatter', mode: 'lines', name: `dense ${s.width}→${s.width} (equal compute) = 1`, x: [lo, hi], y: [1, 1],
+      line: { dash: 'dash', color: '#888', width: 1 } };
+    const ratioNote = `Each seed's figure is the median over interleaved rounds of the layer's time over the dense ${s.width}→${s.width} ` +
+      `layer's in the same round. ${barsNote(r, 'range')}`;
+    for (const [what, metric] of [['inference', 'inferVsDense'], ['training step', 'stepVsDense']] as const) {
+      charts.push({ title: `${what}: time ÷ the dense layer of equal compute vs parameters`, note: ratioNote, xTitle: 'parameters',
+        yTitle: `÷ dense ${s.width}→${s.width}`, xLog: true, yLog: true, traces: [...traces(metric), equal] });
+    }
+  }
   return {
     title: 'treegate experiment: speed', meta: reportMeta(r),
     sections: [{
