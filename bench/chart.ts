@@ -56,6 +56,10 @@ function hline(y: number, xs: number[], name: string): Trace {
   return { type: 'scatter', mode: 'lines', name, x: extent(xs), y: [y, y], line: { dash: 'dash', width: 1.5, color: '#c00' }, hoverinfo: 'skip' };
 }
 
+/** What the tree charts' series are (bench/tree.ts's figures). */
+const FIGURES_NOTE = 'N = 256 examples (N = 1 where named). forward; backward (with the input gradient); step (the optimizer\'s ' +
+  'step of the touched nodes); train step (the three fused, as train() runs them); infer (on the collapsed leaves).';
+
 function treeCharts(rows: TreeRow[]): Chart[] {
   const charts: Chart[] = [];
   const backends = [...new Set(rows.map((r) => r.backend))];
@@ -72,22 +76,28 @@ function treeCharts(rows: TreeRow[]): Chart[] {
       x: fwd.map((r) => r.k), y: fwd.map((r) => pct(r.boundMs / r.nodeBoundMs)), line: { dash: 'dot', color: '#555' },
     };
     charts.push({
-      title: `tree layer 512→512, N = 256 (N = 1 where named), ${be}: achieved fraction of the roofline bound`,
+      title: `${be}: fraction of the roofline bound, tree layer 512→512`, note: `${FIGURES_NOTE} 100% is the roofline bound: ` +
+        'max(flops / peak, bytes / bandwidth), counting k + 1 products per example and every touched node read from memory. ' +
+        'Points above it beat that count: path sums skip the collapsed nodes\' products, and a small tree\'s nodes stay in cache ' +
+        'between repeats. Dashed: the target of issue 3; dotted: the best that one product per node could reach.',
       traces: [...seriesTraces(series(be, (r) => pct(r.achieved))), ceiling, hline(pct(TARGET), ks, `target ${pct(TARGET)}%`)],
       xTitle: 'tree depth k', yTitle: '% of the roofline bound',
-      layout: { ...LEGEND_BELOW, yaxis: { title: { text: '% of the roofline bound' }, rangemode: 'tozero' }, xaxis: { title: { text: 'tree depth k' }, dtick: 1 } },
+      layout: { ...LEGEND_BELOW, yaxis: { title: { text: '% of the roofline bound' }, rangemode: 'tozero' }, xaxis: { title: { text: 'tree depth k' }, dtick: 1, zeroline: false } },
     });
     charts.push({
-      title: `tree layer, ${be}: achieved fraction of the per-node bound (each node overlapping only its own reads)`,
+      title: `${be}: fraction of the per-node bound, tree layer 512→512`, note: `${FIGURES_NOTE} The per-node bound sums ` +
+        'each touched node\'s own max(flops / peak, bytes / bandwidth): a product that overlaps only its own reads. Above 100% ' +
+        'for the reasons of the roofline chart.',
       traces: [...seriesTraces(series(be, (r) => pct(r.nodeAchieved))), hline(100, ks, 'the per-node bound')],
       xTitle: 'tree depth k', yTitle: '% of the per-node bound',
-      layout: { ...LEGEND_BELOW, yaxis: { title: { text: '% of the per-node bound' }, rangemode: 'tozero' }, xaxis: { title: { text: 'tree depth k' }, dtick: 1 } },
+      layout: { ...LEGEND_BELOW, yaxis: { title: { text: '% of the per-node bound' }, rangemode: 'tozero' }, xaxis: { title: { text: 'tree depth k' }, dtick: 1, zeroline: false } },
     });
     charts.push({
-      title: `tree layer, ${be}: time ÷ the dense 512→512 layer of equal compute (same run, same group)`,
+      title: `${be}: time ÷ the dense 512→512 layer of equal compute`, note: `${FIGURES_NOTE} Each the tree layer's time over ` +
+        'the dense layer\'s for the same figure, timed in the same group of interleaved repeats.',
       traces: seriesTraces(series(be, (r) => r.vsDenseCompute)),
       xTitle: 'tree depth k', yTitle: 'time ÷ dense 512→512', yLog: true,
-      layout: { ...LEGEND_BELOW, xaxis: { title: { text: 'tree depth k' }, dtick: 1 } },
+      layout: { ...LEGEND_BELOW, xaxis: { title: { text: 'tree depth k' }, dtick: 1, zeroline: false } },
     });
   }
   return charts;
