@@ -456,8 +456,9 @@ test('npm run bench:chart draws a saved bench run: roofline fractions with the t
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/chart.ts', input, out], { cwd: ROOT, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const html = readFileSync(out, 'utf8');
-  assert.match(html, /native: achieved fraction of the roofline bound/);
-  assert.match(html, /wasm: achieved fraction of the per-node bound/);
+  assert.match(html, /native: fraction of the roofline bound/);
+  assert.match(html, /wasm: fraction of the per-node bound/);
+  assert.match(html, /Points above it beat that count: path sums skip the collapsed nodes/, "the captions say why a point passes 100%");
   assert.match(html, /target 70%/);
   // the ceiling of node-by-node execution: roofline ÷ per-node bound, 76.9% where the per-node bound is 1.3× it
   assert.match(html, /"y":\[100,100,76\.9\]/);
