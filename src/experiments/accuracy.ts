@@ -1,7 +1,7 @@
 import { Rng } from '../core/rng.js';
 import { prepareData, type PreparedData } from '../data/prepare.js';
 import type { MlpOptions } from '../layers/model.js';
-import { count, seriesTraces, type Chart, type Report, type Series } from '../report/html.js';
+import { count, extent, seriesTraces, type Chart, type Report, type Series, type Trace } from '../report/html.js';
 import {
   aggregate, barsNote, fit, keptRuns, pm, reportMeta, resumeFrom, settingsWith, statSeries, stopRequested, type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun,
 } from './common.js';
@@ -97,10 +97,21 @@ export function accuracyReport(r: ExperimentResult): Report {
         x === 'k' ? (a) => Number(a.k) : (a) => a.stats.parameters.mean, metric, 'std'),
     }));
     const note = `${barsNote(r, 'std')} At k = 0 every variant is the same dense MLP.`;
+    // the dense MLP's accuracy across the chart, dashed: what each depth's extra parameters are measured against
+    const d0 = agg.find((a) => a.dataset === dataset && dense(a));
+    const baseline = (xs: number[]): Trace[] => (d0 ? [{ type: 'scatter', mode: 'lines', name: 'dense MLP (k = 0)', x: extent(xs),
+      y: [d0.stats.testAccuracy.mean, d0.stats.testAccuracy.mean], line: { dash: 'dash', color: '#888', width: 1 }, hoverinfo: 'skip' }] : []);
+    const percent = { tickformat: '.1~%', automargin: true };
+    const byK = series('testAccuracy', 'k'), byParams = series('testAccuracy', 'parameters');
+    // the gap in percentage points, as the table's accuracies read
+    const gap = series('gap', 'k').map((g) => ({ ...g, y: g.y.map((v) => 100 * v), err: g.err?.map((v) => 100 * v) }));
     charts.push(
-      { title: `${dataset}: test accuracy vs depth k`, note, xTitle: 'depth k', yTitle: 'test accuracy', traces: seriesTraces(series('testAccuracy', 'k')) },
-      { title: `${dataset}: test accuracy vs parameters`, note: `${note} Every model does the same inference compute.`, xTitle: 'parameters', yTitle: 'test accuracy', xLog: true, traces: seriesTraces(series('testAccuracy', 'parameters')) },
-      { title: `${dataset}: train − test accuracy vs depth k`, note: `Overfitting. ${note}`, xTitle: 'depth k', yTitle: 'train − test accuracy (0.01 = 1 point)', traces: seriesTraces(series('gap', 'k')) },
+      { title: `${dataset}: test accuracy vs depth k`, note: `${note} Dashed: the dense MLP.`, xTitle: 'depth k', yTitle: 'test accuracy',
+        traces: [...seriesTraces(byK), ...baseline(byK.flatMap((x) => x.x))], layout: { yaxis: { title: { text: 'test accuracy' }, ...percent } } },
+      { title: `${dataset}: test accuracy vs parameters`, note: `${note} Dashed: the dense MLP. Every model does the same inference compute.`, xTitle: 'parameters',
+        yTitle: 'test accuracy', xLog: true, traces: [...seriesTraces(byParams), ...baseline(byParams.flatMap((x) => x.x))],
+        layout: { yaxis: { title: { text: 'test accuracy' }, ...percent } } },
+      { title: `${dataset}: train − test accuracy vs depth k`, note: `Overfitting. ${note}`, xTitle: 'depth k', yTitle: 'train − test accuracy, percentage points', traces: seriesTraces(gap) },
     );
   }
   return {
