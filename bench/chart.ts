@@ -79,7 +79,7 @@ function treeCharts(rows: TreeRow[]): Chart[] {
       title: `${be}: fraction of the roofline bound, tree layer 512→512`, note: `${FIGURES_NOTE} 100% is the roofline bound: ` +
         'max(flops / peak, bytes / bandwidth), counting k + 1 products per example and every touched node read from memory. ' +
         'Points above it beat that count: path sums skip the collapsed nodes\' products, and a small tree\'s nodes stay in cache ' +
-        'between repeats. Dashed: the target of issue 3; dotted: the best that one product per node could reach.',
+        'between repeats. Dashed: the 70% target; dotted: the best that one product per node could reach.',
       traces: [...seriesTraces(series(be, (r) => pct(r.achieved))), ceiling, hline(pct(TARGET), ks, `target ${pct(TARGET)}%`)],
       xTitle: 'tree depth k', yTitle: '% of the roofline bound',
       layout: { ...LEGEND_BELOW, yaxis: { title: { text: '% of the roofline bound' }, rangemode: 'tozero' }, xaxis: { title: { text: 'tree depth k' }, dtick: 1, zeroline: false } },
@@ -93,7 +93,7 @@ function treeCharts(rows: TreeRow[]): Chart[] {
       layout: { ...LEGEND_BELOW, yaxis: { title: { text: '% of the per-node bound' }, rangemode: 'tozero' }, xaxis: { title: { text: 'tree depth k' }, dtick: 1, zeroline: false } },
     });
     charts.push({
-      title: `${be}: time ÷ the dense 512→512 layer of equal compute`, note: `${FIGURES_NOTE} Each the tree layer's time over ` +
+      title: `${be}: time ÷ the dense 512→512 layer of equal compute`, note: `${FIGURES_NOTE} Each point: the tree layer's time over ` +
         'the dense layer\'s for the same figure, timed in the same group of interleaved repeats.',
       traces: seriesTraces(series(be, (r) => r.vsDenseCompute)),
       xTitle: 'tree depth k', yTitle: 'time ÷ dense 512→512', yLog: true,

@@ -15,9 +15,10 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outputs = ['dist/index.js', 'dist/browser.js', 'dist/cli/main.js', 'wasm/treegate.wasm', 'wasm/treegate-threads.wasm'];
 if (process.env.npm_command === 'exec' && outputs.every((f) => existsSync(join(root, f)))) process.exit(0);
-// npm's own script runner where npm started this (npm_execpath), else the npm on the PATH
-const npm = process.env.npm_execpath;
-const r = npm ? spawnSync(process.execPath, [npm, 'run', 'build'], { cwd: root, stdio: 'inherit' })
-  : spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
+// the package manager that started this (npm_execpath: npm's script, run by this node; another manager's program,
+// such as bun's, run as it is), else the npm on the PATH
+const pm = process.env.npm_execpath;
+const r = pm && /\.[cm]?js$/.test(pm) ? spawnSync(process.execPath, [pm, 'run', 'build'], { cwd: root, stdio: 'inherit' })
+  : spawnSync(pm || 'npm', ['run', 'build'], { cwd: root, stdio: 'inherit', shell: process.platform === 'win32' });
 if (r.error) console.error(`prepare: could not run npm run build: ${r.error.message}`);
 process.exit(r.status ?? 1);

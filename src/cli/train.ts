@@ -675,10 +675,11 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   } catch (e) {
     bar?.stop();
     if (e instanceof NonFiniteError && e.everyStepSkipped) {
-      // --on-nonfinite skip dropped every step: its checkpoints hold the untrained model, and skipping is what failed
-      log(`treegate: error: ${e.problem}; nothing was saved`);
-      log(`treegate: ${e.inInput ? 'fix or drop those examples of the data' : 'train again with a lower --lr'}${listCheckpoints(checkpointDir).length > 0
-        ? `: ${newRunIn(out)}` : ''}`);
+      // --on-nonfinite skip dropped every step: no step changed the weights, so neither skipping nor a lower --lr helps
+      const checkpoints = listCheckpoints(checkpointDir).length > 0;
+      log(`treegate: error: ${e.problem}; no model was saved${checkpoints ? ` (the checkpoints in ${checkpointDir} hold the untrained weights)` : ''}`);
+      log(`treegate: ${e.inInput ? 'fix or drop those examples of the data'
+        : 'the loss overflowed at the initial weights on every batch: check the scale of the data (a lower --lr cannot help)'}${checkpoints ? `: ${newRunIn(out)}` : ''}`);
       process.exit(NONFINITE_EXIT);
     }
     if (e instanceof NonFiniteError) {

@@ -103,7 +103,7 @@ export function accuracyReport(r: ExperimentResult): Report {
       y: [d0.stats.testAccuracy.mean, d0.stats.testAccuracy.mean], line: { dash: 'dash', color: '#888', width: 1 }, hoverinfo: 'skip' }] : []);
     const percent = { tickformat: '.1~%', automargin: true };
     const byK = series('testAccuracy', 'k'), byParams = series('testAccuracy', 'parameters');
-    // the gap in percentage points, as the table's accuracies read
+    // the gap in percentage points (0.01 of accuracy is 1 point)
     const gap = series('gap', 'k').map((g) => ({ ...g, y: g.y.map((v) => 100 * v), err: g.err?.map((v) => 100 * v) }));
     charts.push(
       { title: `${dataset}: test accuracy vs depth k`, note: `${note} Dashed: the dense MLP.`, xTitle: 'depth k', yTitle: 'test accuracy',

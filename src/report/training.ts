@@ -199,6 +199,9 @@ function leafShares(stats: TreeStats): number[] {
  */
 export interface TrainedRun { history: EpochMetrics[]; steps?: StepInfo[]; model?: Model; title?: string }
 
+/** Plotly's default colours, in its order: a series drawn apart from its trace keeps its trace's colour. */
+const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+
 /** At most about this many points on the step curves of a TrainedRun: its steps averaged over windows. */
 const STEP_POINTS = 500;
 
@@ -222,8 +225,16 @@ export function trainingReport(run: string | TrainedRun): Report {
   const epochs = run.history.map((e): EpochRecord => ({ ...e, type: 'epoch', trees: e.trees.map(loggedStats) }));
   const steps = windows(run.steps ?? []);
   if (run.model !== undefined) check(run.model instanceof Model, `model must be a Model, got ${shown(run.model)}`);
-  // (the figures result.json would give: the epochs, the training time, the layers)
-  const result = { epochs: epochs.length, seconds: epochs.at(-1)?.seconds, ...(run.model ? modelSummary(run.model) : {}) };
+  // (the figures result.json would give: the epochs, the training time, the layers, with the last epoch's balance and
+  // dead leaves, the ones the charts end on: a Trainer resets the model's usage after each epoch)
+  const summary = run.model ? modelSummary(run.model) : null;
+  for (const l of summary?.layers ?? []) {
+    const t = run.history.at(-1)?.trees.find((x) => x.layer === l.layer);
+    delete l.balance;
+    delete l.deadLeaves;
+    if (t) Object.assign(l, { balance: t.balance, deadLeaves: t.deadLeaves });
+  }
+  const result = { epochs: epochs.length, seconds: epochs.at(-1)?.seconds, ...summary };
   return runReport({ steps, epochs }, result, null, run.title);
 }
 
@@ -274,8 +285,10 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
   const lossLog = lossMax > 10 * lossMin;
   // the finished run's test accuracy, at its last step (not the memorization task's "labels fitted", its training set)
   const testAccuracy = isNumber(result?.testAccuracy) && result?.dataset !== 'memorization' ? result.testAccuracy : null;
-  const lastStep = Math.max(0, ...steps.map((s) => s.step), ...epochs.map((e) => e.step));
-  const curvesNote = 'training: the mean over each logged window of steps (--log-every), and over each epoch; validation: after each epoch';
+  // (a loop: a run logged at every step can hold more step records than a call may take arguments)
+  const lastStep = [...steps, ...epochs].reduce((m, r) => Math.max(m, r.step), 0);
+  const api = dir === null, validated = epochs.some((e) => e.validationLoss !== null);
+  const curvesNote = `training: the mean over each ${api ? 'window of steps' : 'logged window of steps (--log-every)'}, and over each epoch; validation: after each epoch`;
   const charts: Chart[] = [
     {
       title: 'loss', xTitle: 'step', yTitle: 'cross-entropy', yLog: lossLog, note: curvesNote,
@@ -295,7 +308,7 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
           ? [{ name: 'validation', x: epochs.map((e) => e.step), y: epochs.map((e) => e.validationAccuracy ?? NaN) }] : []),
       ]).concat(testAccuracy === null ? [] : [{ type: 'scatter', mode: 'markers', name: 'test', x: [lastStep], y: [testAccuracy],
         marker: { symbol: 'star', size: 14, color: '#d62728' } }]),
-      // in percent, as the header and the CLI give accuracies
+      // in percent, as the report's header gives the test accuracy
       layout: { yaxis: { title: { text: 'accuracy' }, tickformat: '.1~%', automargin: true } },
     },
   ];
@@ -306,8 +319,8 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
     const total = epochs.at(-1)!.seconds;
     charts.push({
       title: 'time per epoch', xTitle: 'epoch', yTitle: 'seconds',
-      note: `Each epoch's wall time, its evaluation on the validation set included; ${total.toFixed(1)} s in all` +
-        (examples === null ? '.' : `, ${count(examples * epochs.length / total)} training examples a second on average (${count(examples)} an epoch).`),
+      note: `Each epoch's wall time${validated ? ', its evaluation on the validation set included' : ''}; ${total.toFixed(1)} s in all` +
+        (examples === null ? '.' : `, ${count(examples * epochs.length / total)} training examples a second on average${validated ? ', evaluation included' : ''} (${count(examples)} an epoch).`),
       layout: { showlegend: false, xaxis: { ...epochTicks(epochs.length), title: { text: 'epoch' } }, yaxis: { title: { text: 'seconds' }, rangemode: 'tozero' } },
       traces: [{ type: 'bar', name: 'seconds', x: epochs.map((e) => e.epoch), y: epochSeconds }],
     });
@@ -316,7 +329,8 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
   const rated = steps.filter((s) => typeof s.lr === 'number' && Number.isFinite(s.lr));
   if (rated.length > 0) {
     charts.push({
-      title: 'learning rate', xTitle: 'step', yTitle: 'learning rate', note: 'The rate of the last step of each logged window (--lr, --schedule; halved after each step that --on-nonfinite skip dropped).',
+      title: 'learning rate', xTitle: 'step', yTitle: 'learning rate', note: api ? 'The rate of the last step of each window (lr and schedule; halved after each step that onNonFinite \'skip\' dropped).'
+        : 'The rate of the last step of each logged window (--lr, --schedule; halved after each step that --on-nonfinite skip dropped).',
       traces: seriesTraces([{ name: 'learning rate', x: rated.map((s) => s.step), y: rated.map((s) => s.lr) }]),
       // 0.00012 rather than Plotly's SI "120μ"; from zero, so that a schedule's shape is seen in proportion
       layout: { showlegend: false, yaxis: { title: { text: 'learning rate' }, tickformat: '~g', rangemode: 'tozero' } },
@@ -326,7 +340,6 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
   const usageText: string[] = [];
   if (layers.length > 0) {
     const per = (l: number) => epochs.flatMap((e) => e.trees.filter((t) => t.layer === l).map((stats) => ({ epoch: e.epoch, stats })));
-    const validated = epochs.some((e) => e.validationLoss !== null);
     const over = validated ? 'on the validation set after each epoch' : 'on the training batches of each epoch';
     // the leaves no example would reach if each went to a leaf drawn at random: L·(1 − 1/L)^c per block of c counts
     const atRandom = (t: TreeStats): number => t.usage.reduce((a, b) => a + t.leaves * (1 - 1 / t.leaves) ** b.reduce((x, y) => x + y, 0), 0);
@@ -340,12 +353,15 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
     });
     if (sparse.length > 0) {
       usageText.push(`Leaf usage is counted ${over}, and there are few examples there for the leaves (${sparse.join('; ')}): ` +
-        'many leaves go unused by chance alone, so the usage charts show sampling as much as routing (the layer table below counts the ' +
-        `${result?.dataset === 'memorization' ? 'training' : 'test'} set${validated ? '; a larger --validation counts more' : ''}).`);
+        'many leaves go unused by chance alone, so the usage charts show sampling as much as routing' +
+        (api ? (validated ? ' (a larger validation set counts more).' : '.')
+          : ` (result.json's layer table, once the run finishes, counts the ${result?.dataset === 'memorization' ? 'training' : 'test'} set` +
+            `${validated ? '; a larger --validation counts more' : ''}).`));
     }
     const maxDead = epochs.reduce((m, e) => e.trees.reduce((a, t) => Math.max(a, t.deadLeaves, hasUsage(t) ? atRandom(t) : 0), m), 1);
-    // one layer's lines are named too (Plotly shows no legend for one trace), and the leaves counted against their number
-    const leaves = [...new Set(epochs.flatMap((e) => e.trees.map((t) => t.leaves)))];
+    // one layer's lines are named too (Plotly shows no legend for one trace), and the dead leaves counted against the
+    // leaves of every block (they are summed over the blocks)
+    const slots = [...new Set(epochs.flatMap((e) => e.trees.map((t) => t.leaves * t.blocks)))];
     const named = { showlegend: true, legend: { title: { text: 'routed layer' } } };
     const withUsage = (l: number) => per(l).filter((p): p is { epoch: number; stats: TreeStats } => hasUsage(p.stats));
     const last = epochs.reduce((m, e) => Math.max(m, e.epoch), 1);
@@ -361,14 +377,15 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
     charts.push({
       title: 'dead leaves over training', xTitle: 'epoch', yTitle: `${unit} never used`,
       note: `The ${unit} no example reached, ${over} (summed over a layer's blocks)` +
-        (dashed.length > 0 ? `. Dashed: as many would go unused if each example went to a leaf drawn at random; dead ${unit} near that line come from too few examples, not from the routing.` : '.'),
+        (dashed.length > 0 ? `. Dashed: as many would go unused if each example went to one drawn at random; dead ${unit} near that line come from too few examples, not from the routing.` : '.'),
       // the axis starts below zero, so that a line at zero (no dead leaf) is drawn above it, not hidden in it
       layout: { ...named, xaxis: epochAxis, yaxis: { range: [-maxDead / 20, maxDead * 1.05], dtick: niceStep(maxDead / 8),
-        title: { text: leaves.length === 1 ? `${unit} never used (of ${leaves[0]})` : `${unit} never used` } } },
+        title: { text: slots.length === 1 ? `${unit} never used (of ${slots[0]})` : `${unit} never used` } } },
       traces: [
         ...seriesTraces(layers.map((l) => ({ name: `layer ${l}`, x: per(l).map((p) => p.epoch), y: per(l).map((p) => p.stats.deadLeaves) }))),
+        // each in its layer's colour (Plotly's default colours, in the order of the layers' lines)
         ...dashed.map((l) => ({ type: 'scatter', mode: 'lines', name: `layer ${l} at random`, x: withUsage(l).map((p) => p.epoch),
-          y: withUsage(l).map((p) => atRandom(p.stats)), line: { dash: 'dash', width: 1, color: '#888' } })),
+          y: withUsage(l).map((p) => atRandom(p.stats)), line: { dash: 'dash', width: 1, color: COLORS[layers.indexOf(l) % COLORS.length] } })),
       ],
     });
     for (const l of layers) {
@@ -386,7 +403,7 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
     text: [dir === null ? 'Measured by a Trainer; every figure comes from its history (and the steps its onStep callback received).'
       : 'Measured by treegate train; every figure comes from metrics.jsonl in the run folder.',
       ...usageText,
-      ...(unlogged.length > 0 ? [`No usage chart for ${unlogged.join(', ')}: metrics.jsonl logs the usage of layers of at most ${count(LOGGED_LEAVES)} leaves.`] : [])],
+      ...(unlogged.length > 0 ? [`No usage chart for ${unlogged.join(', ')}: ${api ? 'the report draws' : 'metrics.jsonl logs'} the usage of layers of at most ${count(LOGGED_LEAVES)} leaves.`] : [])],
     charts,
   }];
   const summary = Array.isArray(result?.layers) ? result.layers as Array<Record<string, unknown>> : [];
@@ -398,7 +415,7 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
       text: [`Parameters per multiply-add of one example: ${cc?.training?.toFixed(2) ?? '–'} in training, ${cc?.inference?.toFixed(2) ?? '–'} ` +
         `at inference${summary.some((l) => l.kind === 'tree') ? ' (a tree\'s path sums collapsed into its leaves)' : ''}.` +
         (!summary.some((l) => l.kind !== 'dense') ? '' : dir === null
-          ? ' Balance and dead leaves are over the examples the model saw since its usage was last reset.'
+          ? ` Balance and dead leaves are the last epoch's, ${validated ? 'on the validation set' : 'on its training batches'}, as the charts end.`
           : ` Balance and dead leaves are over the ${result?.dataset === 'memorization' ? 'training set (the memorization task has no other)' : 'test set'} (result.json).`)],
       tables: [{
         columns: ['layer', 'kind', 'shape', 'routing', 'parameters', 'MACs / example, training', 'MACs / example, inference', 'balance', 'dead leaves'],

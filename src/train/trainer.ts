@@ -109,7 +109,8 @@ export class NonFiniteError extends TreegateError {
   constructor(message: string, readonly step: number, readonly where: string, readonly inInput = false, readonly everyStepSkipped = false) {
     super(message, everyStepSkipped
       ? (inInput ? 'fix or drop those examples in the training data (or what a beforeStep callback writes)'
-        : 'lower the learning rate: skipping steps cannot help where every step overflows')
+        : 'no step changed the weights, so the loss overflowed at the initial weights on every batch: rescale the inputs ' +
+          '(or what a beforeStep callback writes) or the initial weights; a lower learning rate cannot help')
       : inInput
         ? 'fix or drop that example in the training data (or in what a beforeStep callback writes); onNonFinite: \'skip\' (--on-nonfinite skip) drops such steps'
         : 'lower the learning rate, or drop such steps (onNonFinite: \'skip\' in TrainOptions, --on-nonfinite skip); a checkpoint written before this step, if any, holds a good state');
@@ -309,8 +310,9 @@ export class Trainer {
     if (this.done && p.skippedSteps === p.step) {
       // onNonFinite 'skip' dropped every step of the run: a model that never trained is no result
       const last = this.lastSkipped ?? { what: 'the loss', inInput: false };
-      throw new NonFiniteError(`every one of the run's ${p.step} training step${p.step === 1 ? '' : 's'} had a non-finite loss and was ` +
-        `skipped (the last: non-finite value in ${last.what}): the weights are the ones training started from`, p.step, last.what, last.inInput, true);
+      const steps = p.step === 1 ? "the run's only training step" : `every one of the run's ${p.step} training steps`;
+      throw new NonFiniteError(`${steps} had a non-finite loss and was skipped (the last: non-finite value in ${last.what}): ` +
+        'the weights are the ones training started from', p.step, last.what, last.inInput, true);
     }
     return info;
   }

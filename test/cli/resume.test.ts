@@ -179,7 +179,7 @@ test('NaN: the run stops naming the layer and step, exit 3, last good checkpoint
   const none = tmp('nan-all');
   const a = cliEnv({ TREEGATE_FAULT_NAN: 'input:1' }, ...ARGS, '--examples', '32', '--epochs', '1', '--out', none, '--on-nonfinite', 'skip', '--json');
   assert.equal(a.status, 3, describeRun(a));
-  assert.match(a.stderr, /^treegate: error: every one of the run's 1 training step had a non-finite loss and was skipped \(the last: non-finite value in the input of training example \d+ \(feature 0 is NaN\)\): the weights are the ones training started from; nothing was saved$/m);
+  assert.match(a.stderr, /^treegate: error: the run's only training step had a non-finite loss and was skipped \(the last: non-finite value in the input of training example \d+ \(feature 0 is NaN\)\): the weights are the ones training started from; no model was saved$/m);
   assert.match(a.stderr, /^treegate: fix or drop those examples of the data$/m);
   assert.equal(a.stdout, '');
   assert.ok(!existsSync(join(none, 'model.safetensors')));

@@ -209,7 +209,7 @@ for (const { be, label, use } of kernelVariants()) {
     use();
     const rng = new Rng(26);
     // widths around the native panel (16 floats on AVX-512, 8 on AVX2) and odd ones; one table and several
-    for (const [T, m, s] of [[1, 1, 1], [2, 3, 5], [4, 7, 3], [3, 15, 9], [2, 16, 16], [4, 17, 13], [8, 33, 7], [2, 130, 9]]) {
+    for (const [T, m, s] of [[1, 1, 1], [2, 3, 5], [4, 7, 3], [4, 15, 9], [2, 16, 16], [4, 17, 13], [8, 33, 7], [2, 130, 9]]) { // T = 2^k leaf tables
       const w = randomArray(rng, T * m * s), bias = randomArray(rng, T * m), per = be.packedFloats(m, s);
       const what = `T=${T} m=${m} s=${s}`;
       assert.ok(Number.isInteger(per) && per >= m * s, `${what}: packedFloats ${per}`);

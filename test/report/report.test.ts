@@ -118,6 +118,11 @@ test('trainingReport of a run trained through the API: the same charts from its 
   assert.deepEqual(charts[0].traces[0].x, steps.map((st) => st.step));
   assert.deepEqual(charts[0].traces[0].y, steps.map((st) => st.loss));
   assert.match(report.sections[1].tables![0].rows.map((r) => r.join(' ')).join('\n'), /^2 tree 16→16 depth 2, projection gating/m);
+  // the tree row's balance and dead leaves: the last epoch's (the Trainer reset the model's usage after it)
+  const treeRow = report.sections[1].tables![0].rows.find((r) => r[1] === 'tree')!, lastTree = history.at(-1)!.trees[0];
+  assert.deepEqual(treeRow.slice(-2), [lastTree.balance.toFixed(3), String(lastTree.deadLeaves)]);
+  assert.match(report.sections[1].text!.join(' '), /Balance and dead leaves are the last epoch's, on its training batches/);
+  assert.doesNotMatch(JSON.stringify(report), /--log-every|--lr|metrics\.jsonl/, 'no CLI words in a report of an API run');
   // more steps than points: averaged over windows, the last step's rate
   const many = Array.from({ length: 1001 }, (_, i) => ({ ...steps[0], step: i + 1, loss: i, lr: i }));
   const curve = trainingReport({ history, steps: many }).sections[0].charts!;
@@ -178,12 +183,21 @@ test('usage counted on fewer examples than leaves is said so, with the dead leav
   assert.match(report.sections[0].text!.join(' '), /Leaf usage is counted on the validation set after each epoch, and there are few examples there for the leaves \(layer 2: 250 examples for 1,024 leaves\): many leaves go unused by chance alone/);
   const random = chart('dead leaves over training').traces.find((t) => t.name === 'layer 2 at random')!;
   assert.ok(Math.abs((random.y as number[])[0] - 1024 * (1023 / 1024) ** 250) < 1e-9);
-  assert.match(chart('dead leaves over training').note!, /Dashed: as many would go unused if each example went to a leaf drawn at random/);
+  assert.match(chart('dead leaves over training').note!, /Dashed: as many would go unused if each example went to one drawn at random/);
   assert.match(chart('balance over training').note!, /cannot reach 1/);
   assert.deepEqual(chart('accuracy').traces.find((t) => t.name === 'test')!.y, [0.9]);
   assert.deepEqual(chart('time per epoch').traces[0].y, [3, 2]);
-  assert.match(chart('time per epoch').note!, /5\.0 s in all, 400 training examples a second on average \(1,000 an epoch\)/);
+  assert.match(chart('time per epoch').note!, /5\.0 s in all, 400 training examples a second on average, evaluation included \(1,000 an epoch\)/);
   assert.equal(chart('loss').yLog, true, 'a loss from 2.3 to 0.2 on a log axis');
+});
+
+test('a log of 200 000 step records (--log-every 1 over a long run) renders', () => {
+  const dir = join(TMP, 'long-log');
+  mkdirSync(dir);
+  const lines = Array.from({ length: 200_000 }, (_, i) => `{"type":"step","epoch":1,"step":${i + 1},"lr":0.001,"trainLoss":${2 / (1 + i / 1000)},"trainAccuracy":0.5}`);
+  writeFileSync(join(dir, 'metrics.jsonl'), `${lines.join('\n')}\n`);
+  const loss = trainingReport(dir).sections[0].charts![0];
+  assert.equal((loss.traces[0].x as number[]).length, 200_000);
 });
 
 test("a resumed run's backends are listed in turn in the report's header", () => {

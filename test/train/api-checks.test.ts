@@ -122,6 +122,11 @@ test('Trainer checks the training and validation sets when built, and names a no
     new RegExp(`every one of the run's ${all.totalSteps} training steps had a non-finite loss and was skipped \\(the last: non-finite value in the input of training example \\d+ \\(feature 1 is Infinity\\)\\): the weights are the ones training started from \\(fix or drop those examples`).test(e.message));
   assert.equal(steps, all.totalSteps - 1, 'thrown by the last step');
   assert.ok(m.params().every((q, i) => q.data.every((v, j) => v === startedFrom[i][j])));
+  // finite inputs whose activations overflow at the initial weights: no step changes them, so no learning rate helps
+  const huge = matrix(40, D, train.x.data.map((v) => (v < 0 ? -3e38 : 3e38)));
+  assert.throws(() => { const h = new Trainer(m, { x: huge, y: train.y }, null, { ...OPTS, onNonFinite: 'skip' }, new Rng(1)); while (!h.done) h.step(); },
+    (e: unknown) => e instanceof NonFiniteError && e.everyStepSkipped && !e.inInput && /every one of the run's 5 training steps had a non-finite loss and was skipped \(the last: non-finite value in /.test(e.message) &&
+      /no step changed the weights, so the loss overflowed at the initial weights on every batch: rescale the inputs .*a lower learning rate cannot help/.test(e.message));
   // one step left to train is enough
   const some = new Trainer(m, train, null, { ...poisoned, beforeStep: (step: number, xb: Float32Array) => { if (step > 1) xb[1] = NaN; } }, new Rng(1));
   while (!some.done) some.step();
