@@ -10,6 +10,11 @@ import { compileWasmSync, createWasmBackend } from '../src/kernels/wasm/core.js'
 import { DEFAULT_WASM_THREADS_URL, DEFAULT_WASM_URL, loadWasmBackend, nodeThreadHost } from '../src/kernels/wasm/index.js';
 import type { WeightStep } from '../src/kernels/weight-step.js';
 
+/** The backends a run must have (TREEGATE_REQUIRE_BACKENDS, which .ci/run sets: test/kernels/required.test.ts). */
+export function requiredBackends(): string[] {
+  return (process.env.TREEGATE_REQUIRE_BACKENDS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+}
+
 /**
  * The thread counts the fast kernels are tested on: 1 and 2, or 1 to n under TREEGATE_NATIVE_THREADS=n (the addon's
  * pool made that size whatever the cores, and kernelBackends' wasm on a host claiming n cores:

@@ -9,9 +9,9 @@ import { test } from 'node:test';
 import { nativeBackend, nativeLoadError } from '../../src/kernels/native/index.js';
 import { loadWasmBackend } from '../../src/kernels/wasm/index.js';
 import { usableCores } from '../../src/kernels/cores.js';
-import { kernelVariants, nativeThreadCounts } from '../kernel-backends.js';
+import { kernelVariants, nativeThreadCounts, requiredBackends } from '../kernel-backends.js';
 
-const required = (process.env.TREEGATE_REQUIRE_BACKENDS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const required = requiredBackends();
 
 test('the backends TREEGATE_REQUIRE_BACKENDS names load, and the kernel tests run them on every thread count', { skip: required.length === 0 && 'TREEGATE_REQUIRE_BACKENDS is not set (.ci/run sets it)' }, (t) => {
   for (const name of required) assert.ok(['native', 'wasm'].includes(name), `TREEGATE_REQUIRE_BACKENDS: unknown backend '${name}' (native, wasm)`);
