@@ -343,7 +343,8 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
     const over = validated ? 'on the validation set after each epoch' : 'on the training batches of each epoch';
     // the leaves no example would reach if each went to a leaf drawn at random: L·(1 − 1/L)^c per block of c counts
     const atRandom = (t: TreeStats): number => t.usage.reduce((a, b) => a + t.leaves * (1 - 1 / t.leaves) ** b.reduce((x, y) => x + y, 0), 0);
-    const moe = epochs.some((e) => e.trees.some((t) => t.kind === 'moe')), unit = moe ? 'leaves or experts' : 'leaves';
+    const kinds = new Set(epochs.flatMap((e) => e.trees.map((t) => t.kind === 'moe')));
+    const unit = kinds.size === 2 ? 'leaves or experts' : kinds.has(true) ? 'experts' : 'leaves';
     // too few examples for the leaves: the usage charts show sampling as much as routing
     const sparse = layers.flatMap((l) => {
       const t = epochs.at(-1)!.trees.find((x) => x.layer === l);
