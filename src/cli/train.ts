@@ -21,7 +21,7 @@ import { registerAvailableBackends, type BackendChoice } from '../kernels/select
 import { NonFiniteError, TRAIN_OPTION_DEFAULTS, Trainer, type EpochMetrics, type NonFinitePolicy } from '../train/trainer.js';
 import { backendOption, choice, humanLines, int, intList, num, pathArg, rejectIdle, SIGNAL_EXIT, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
 import { counted, formatCount, layerTable, modelSummary } from './report.js';
-import { loggedStats } from '../report/training.js';
+import { loggedStats, StepWindows } from '../report/training.js';
 
 /** Defaults of `treegate train`: the model README's results table reports. */
 export const TRAIN_DEFAULTS = {
@@ -560,8 +560,8 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     log(line);
   };
   const metrics: string[] = resumed ? [...resumed.run.metrics] : [];
-  // the step window of metrics.jsonl, saved with checkpoints so a resumed run logs the same lines
-  const win = { loss: 0, acc: 0, steps: 0, ...(resumed?.run.extra.window as object | undefined) };
+  // the step windows of metrics.jsonl (--log-every), the open one saved with checkpoints
+  const windows = new StepWindows(o.logEvery, resumed?.run.extra.window as StepWindows['open'] | undefined);
   let lossAvg = NaN, accAvg = NaN;
   const fault = faultInjection(model);
   const trainer = new Trainer(model, data.train, data.validation, {
@@ -571,16 +571,8 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
       if (s.skipped) say(`treegate: warning: non-finite loss at step ${s.step}: step skipped, learning rate halved`);
       lossAvg = Number.isNaN(lossAvg) ? s.loss : 0.98 * lossAvg + 0.02 * s.loss;
       accAvg = Number.isNaN(accAvg) ? s.accuracy : 0.98 * accAvg + 0.02 * s.accuracy;
-      if (!s.skipped) {
-        win.loss += s.loss;
-        win.acc += s.accuracy;
-        win.steps++;
-      }
-      // the first step alone (the curves and the schedule from their start), then every --log-every steps and the last
-      if (win.steps > 0 && (s.step === 1 || s.step % o.logEvery === 0 || s.step === s.totalSteps)) {
-        metrics.push(JSON.stringify({ type: 'step', epoch: s.epoch, step: s.step, lr: s.lr, trainLoss: win.loss / win.steps, trainAccuracy: win.acc / win.steps }));
-        win.loss = win.acc = win.steps = 0;
-      }
+      const record = windows.add(s);
+      if (record) metrics.push(JSON.stringify(record));
       if (!bar) return;
       if (!bar.isActive) bar.start(s.totalSteps, s.step - 1, { epoch: s.epoch, epochs: o.epochs, loss: shown.loss, acc: shown.acc });
       shown = { step: s.step, epoch: s.epoch, loss: lossAvg.toFixed(4), acc: accAvg.toFixed(4) };
@@ -619,7 +611,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   const checkpoint = (files?: { model: string; result: string }): string => {
     try {
       lastCheckpoint = writeCheckpoint(checkpointDir, model, trainer.optimizer,
-        { progress: trainer.snapshot(), options: savedOptions, metrics, extra: { window: { ...win }, data: dataHash(), backends, ...(files ? { files } : {}) } },
+        { progress: trainer.snapshot(), options: savedOptions, metrics, extra: { window: { ...windows.open }, data: dataHash(), backends, ...(files ? { files } : {}) } },
         o.keepCheckpoints);
     } catch (e) {
       // a failed write (a full disk) replaced nothing: the run goes on from its last checkpoint once that is fixed

@@ -239,25 +239,44 @@ export function trainingReport(run: string | TrainedRun): Report {
 }
 
 /**
- * Steps as the CLI logs them: the mean over windows of steps (those --on-nonfinite skip dropped left out), with the
- * rate of the window's last step, the first step alone and then every `every` steps, `every` such that there are
- * at most about STEP_POINTS windows.
+ * Training steps averaged over windows, as metrics.jsonl's step records: a record for the first step alone (the curves
+ * and the schedule from their start), then every `every` steps and at the run's last, each the mean over its window's
+ * steps (those onNonFinite 'skip' dropped left out; none where every one was) with the rate of its last step.
+ * `open` is the window not yet written, which a checkpoint keeps so that a resumed run logs the same records.
  */
-function windows(steps: StepInfo[]): StepRecord[] {
-  const every = Math.max(1, Math.ceil(steps.length / STEP_POINTS)), out: StepRecord[] = [];
-  let loss = 0, acc = 0, n = 0;
-  steps.forEach((s, i) => {
+export class StepWindows {
+  readonly open: { loss: number; acc: number; steps: number };
+
+  constructor(readonly every: number, open?: { loss: number; acc: number; steps: number }) {
+    this.open = { loss: 0, acc: 0, steps: 0, ...open };
+  }
+
+  /** Adds a step; returns the record of the window it closes, if it closes one. */
+  add(s: StepInfo): StepRecord | null {
+    const w = this.open;
     if (!s.skipped) {
-      loss += s.loss;
-      acc += s.accuracy;
-      n++;
+      w.loss += s.loss;
+      w.acc += s.accuracy;
+      w.steps++;
     }
-    if (n > 0 && (i === 0 || (i + 1) % every === 0 || i === steps.length - 1)) {
-      out.push({ type: 'step', epoch: s.epoch, step: s.step, lr: s.lr, trainLoss: loss / n, trainAccuracy: acc / n });
-      loss = acc = n = 0;
-    }
-  });
-  return out;
+    return s.step === 1 || s.step % this.every === 0 || s.step === s.totalSteps ? this.close(s) : null;
+  }
+
+  /** The record of the open window, ending at step `s` (null where it holds no step), and a new window. */
+  close(s: StepInfo): StepRecord | null {
+    const w = this.open;
+    if (w.steps === 0) return null;
+    const r: StepRecord = { type: 'step', epoch: s.epoch, step: s.step, lr: s.lr, trainLoss: w.loss / w.steps, trainAccuracy: w.acc / w.steps };
+    w.loss = w.acc = w.steps = 0;
+    return r;
+  }
+}
+
+/** The steps of a TrainedRun in windows of at most about STEP_POINTS records, the last window closed at its last step. */
+function windows(steps: StepInfo[]): StepRecord[] {
+  const w = new StepWindows(Math.max(1, Math.ceil(steps.length / STEP_POINTS)));
+  const out = steps.flatMap((s) => w.add(s) ?? []), tail = steps.length > 0 ? w.close(steps[steps.length - 1]) : null;
+  return tail ? [...out, tail] : out;
 }
 
 /** trainingReport of a run's records, its result (result.json's figures, or a summary of the model), and its folder (null: the API's). */

@@ -124,11 +124,13 @@ test('trainingReport of a run trained through the API: the same charts from its 
   assert.match(report.sections[1].text!.join(' '), /Balance and dead leaves are the last epoch's, on its training batches/);
   assert.doesNotMatch(JSON.stringify(report), /--log-every|--lr|metrics\.jsonl/, 'no CLI words in a report of an API run');
   // more steps than points: averaged over windows, the last step's rate
-  const many = Array.from({ length: 1001 }, (_, i) => ({ ...steps[0], step: i + 1, loss: i, lr: i }));
+  const many = Array.from({ length: 1001 }, (_, i) => ({ ...steps[0], step: i + 1, totalSteps: 2000, loss: i, lr: i }));
   const curve = trainingReport({ history, steps: many }).sections[0].charts!;
   assert.deepEqual((curve[0].traces[0].x as number[]).slice(0, 4), [1, 3, 6, 9]);
   assert.deepEqual((curve[0].traces[0].y as number[]).slice(0, 3), [0, 1.5, 4]);
+  // the last window, closed at the last step given (a run stopped before its total of 2000 steps)
   assert.equal((curve.find((c) => c.title === 'learning rate')!.traces[0].y as number[]).at(-1), 1000);
+  assert.deepEqual((curve[0].traces[0].y as number[]).at(-1), 999.5, 'steps 1000 and 1001');
   const path = join(TMP, 'api-report.html');
   writeFileSync(path, renderReport(report));
   await checkPage(path, 'training report of an API run', 6);
