@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { TreegateError } from '../src/core/errors.js';
 import { writeFileAtomic } from '../src/io/atomic.js';
-import { extent, renderReport, seriesTraces, type Chart, type Report, type Trace } from '../src/report/html.js';
+import { horizontalLine, renderReport, seriesTraces, type Chart, type Report, type Trace } from '../src/report/html.js';
 
 /** A tree-bench row as `bench/tree.ts` writes it into the JSON (only what the charts read). */
 interface TreeRow {
@@ -51,10 +51,8 @@ export function parseBenchOutput(text: string, what = 'the bench output'): Bench
 
 const pct = (v: number): number => Math.round(v * 1000) / 10;
 
-/** A dashed horizontal line at y over the x values, named in the legend (a label on the plot would sit on some point). */
-function hline(y: number, xs: number[], name: string): Trace {
-  return { type: 'scatter', mode: 'lines', name, x: extent(xs), y: [y, y], line: { dash: 'dash', width: 1.5, color: '#c00' }, hoverinfo: 'skip' };
-}
+/** The target's line: red, heavier than a baseline's. */
+const hline = (y: number, xs: number[], name: string): Trace => horizontalLine(y, xs, name, { color: '#c00', width: 1.5 });
 
 /** What the tree charts' series are (bench/tree.ts's figures). */
 const FIGURES_NOTE = 'N = 256 examples (N = 1 where named). forward; backward (with the input gradient); step (the optimizer\'s ' +

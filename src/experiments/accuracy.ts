@@ -1,7 +1,7 @@
 import { Rng } from '../core/rng.js';
 import { prepareData, type PreparedData } from '../data/prepare.js';
 import type { MlpOptions } from '../layers/model.js';
-import { count, extent, seriesTraces, type Chart, type Report, type Series, type Trace } from '../report/html.js';
+import { count, horizontalLine, seriesTraces, type Chart, type Report, type Series, type Trace } from '../report/html.js';
 import {
   aggregate, barsNote, fit, keptRuns, pm, reportMeta, resumeFrom, settingsWith, statSeries, stopRequested, type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun,
 } from './common.js';
@@ -99,8 +99,7 @@ export function accuracyReport(r: ExperimentResult): Report {
     const note = `${barsNote(r, 'std')} At k = 0 every variant is the same dense MLP.`;
     // the dense MLP's accuracy across the chart, dashed: what each depth's extra parameters are measured against
     const d0 = agg.find((a) => a.dataset === dataset && dense(a));
-    const baseline = (xs: number[]): Trace[] => (d0 ? [{ type: 'scatter', mode: 'lines', name: 'dense MLP (k = 0)', x: extent(xs),
-      y: [d0.stats.testAccuracy.mean, d0.stats.testAccuracy.mean], line: { dash: 'dash', color: '#888', width: 1 }, hoverinfo: 'skip' }] : []);
+    const baseline = (xs: number[]): Trace[] => (d0 ? [horizontalLine(d0.stats.testAccuracy.mean, xs, 'dense MLP (k = 0)')] : []);
     const percent = { tickformat: '.1~%', automargin: true };
     const byK = series('testAccuracy', 'k'), byParams = series('testAccuracy', 'parameters');
     // the gap in percentage points (0.01 of accuracy is 1 point)

@@ -5,7 +5,7 @@ import type { Layer } from '../layers/layer.js';
 import { MixtureOfExperts } from '../layers/moe.js';
 import { TreeGated } from '../layers/tree.js';
 import { Optimizer } from '../train/optim.js';
-import { count, extent, seriesTraces, type Chart, type Report, type Trace } from '../report/html.js';
+import { count, horizontalLine, seriesTraces, type Chart, type Report, type Trace } from '../report/html.js';
 import {
   aggregate, barsNote, keptRuns, pm, randomBatch, reportMeta, resumeFrom, settingsWith, statSeries, stopRequested,
   type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun,
@@ -154,9 +154,7 @@ export function speedReport(r: ExperimentResult): Report {
   if (paired) {
     // the capacity claim read off directly: time over the dense layer of equal compute, timed in the same rounds (a
     // slow moment of the machine cancels), against a line at 1
-    const [lo, hi] = extent(agg.map((a) => a.stats.parameters.mean));
-    const equal: Trace = { type: 'scatter', mode: 'lines', name: `dense ${s.width}→${s.width} (equal compute) = 1`, x: [lo, hi], y: [1, 1],
-      line: { dash: 'dash', color: '#888', width: 1 } };
+    const equal = horizontalLine(1, agg.map((a) => a.stats.parameters.mean), `dense ${s.width}→${s.width} (equal compute) = 1`);
     const ratioNote = `Each seed's figure is the median over interleaved rounds of the layer's time over the dense ${s.width}→${s.width} ` +
       `layer's in the same round. ${barsNote(r, 'range')}`;
     for (const [what, metric] of [['inference', 'inferVsDense'], ['training step', 'stepVsDense']] as const) {

@@ -152,6 +152,14 @@ function axisValues(traces: Trace[], axis: 'x' | 'y'): number[] {
     .filter((v): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0);
 }
 
+/**
+ * A dashed horizontal line at y across the x values, named in the legend (a label on the plot would sit on some
+ * point): a chart's target or baseline.
+ */
+export function horizontalLine(y: number, xs: Iterable<number>, name: string, line: { color: string; width: number } = { color: '#888', width: 1 }): Trace {
+  return { type: 'scatter', mode: 'lines', name, x: extent(xs), y: [y, y], line: { dash: 'dash', ...line }, hoverinfo: 'skip' };
+}
+
 /** A whole count with separators, for tables: 2,130,432. */
 export const count = (v: number): string => Math.round(v).toLocaleString('en-US');
 
