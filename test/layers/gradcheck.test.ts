@@ -59,16 +59,17 @@ testOnEveryBackend('softmaxCrossEntropy: dlogits is the gradient of the mean los
   }
 });
 
-testOnEveryBackend('Activation: relu and tanh input gradients', () => {
+testOnEveryBackend('Activation: relu and tanh input gradients (1×1 to 64×33, past the vector widths)', () => {
   const rng = new Rng(2);
-  const N = 5, n = 7;
-  const x = randomMatrix(rng, N, n);
-  // keep relu inputs ≥ 0.1 from its kink, so ±eps stays on one side
-  for (let i = 0; i < x.data.length; i++) x.data[i] = signedMagnitude(rng, x.data[i] > 0, 0.1, 2);
-  gradcheckLayer(new Activation('relu', n), x, rng, 'relu', {
-    signature: () => Array.from(x.data, (v) => (v > 0 ? '1' : '0')).join(''),
-  });
-  gradcheckLayer(new Activation('tanh', n), randomMatrix(rng, N, n), rng, 'tanh', { tol: { rtol: 1e-2, atol: 1e-3 } });
+  for (const [N, n] of [[1, 1], [5, 7], [3, 67], [64, 33]] as const) {
+    const x = randomMatrix(rng, N, n), sample = N * n > 500 ? 150 : undefined;
+    // keep relu inputs ≥ 0.1 from its kink, so ±eps stays on one side
+    for (let i = 0; i < x.data.length; i++) x.data[i] = signedMagnitude(rng, x.data[i] > 0, 0.1, 2);
+    gradcheckLayer(new Activation('relu', n), x, rng, `relu ${N}×${n}`, {
+      signature: () => Array.from(x.data, (v) => (v > 0 ? '1' : '0')).join(''), sample,
+    });
+    gradcheckLayer(new Activation('tanh', n), randomMatrix(rng, N, n), rng, `tanh ${N}×${n}`, { tol: { rtol: 1e-2, atol: 1e-3 }, sample });
+  }
 });
 
 type Batch = 'random' | 'one leaf' | 'empty leaves';
