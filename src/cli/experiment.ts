@@ -15,7 +15,7 @@ import { runSpeed } from '../experiments/speed.js';
 import { check, TreegateError } from '../core/errors.js';
 import { checkWritableDir, checkWritableFile, missingAncestor, removeEmptyFolders, writeFilesOrRescue } from '../io/atomic.js';
 import { renderReport, type Table } from '../report/html.js';
-import { backendOption, choice, humanLines, int, pathArg, rejectIdle, SIGNAL_EXIT, threadsOption, useKernelsFirst, VERSION, type KernelOptions } from './options.js';
+import { backendOption, choice, humanLines, int, pathArg, rejectIdle, SIGNAL_EXIT, threadsOption, treegateCommand, useKernelsFirst, VERSION, type KernelOptions } from './options.js';
 import { counted } from './report.js';
 
 const EXPERIMENTS = { memorization: runMemorization, accuracy: runAccuracy, gating: runGating, speed: runSpeed };
@@ -138,7 +138,7 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
   process.off('SIGTERM', handlers.SIGTERM);
   if (stop) {
     process.stderr.write(`treegate: ${full.interrupted
-      ? `${interruptionText(full.seeds, full.interrupted)}${ran.length > 0 ? '' : `: nothing written (${out} is as it was)`}`
+      ? `${interruptionText(full.seeds, full.interrupted)}${ran.length > 0 ? `; resume with: ${treegateCommand('experiment', name, '--resume', out)}` : `: nothing written (${out} is as it was)`}`
       : 'the signal came after the last run: the experiment finished and its files were written in full'}\n`);
     process.exit(SIGNAL_EXIT[stop]);
   }
@@ -164,7 +164,7 @@ function refuseToReplace(name: ExperimentName, out: string): void {
   }
   check(r.experiment === name, `--out ${out} holds the results of a ${r.experiment} experiment: running ${name} there would replace them`, fix);
   check(!r.interrupted, `--out ${out} holds an interrupted ${name} experiment (seed${r.seeds.length === 1 ? '' : 's'} ${r.seeds.join(', ')} of seeds ${r.interrupted?.seeds.join(', ')} completed): a new run there would replace it`,
-    `continue it with \`treegate experiment ${name} --resume ${out}\`, or ${fix}`);
+    `continue it with ${treegateCommand('experiment', name, '--resume', out)}, or ${fix}`);
 }
 
 /**
@@ -177,7 +177,7 @@ function interruptedRun(name: ExperimentName, out: string, backend: string, thre
   const path = join(out, 'results.json');
   const r = readExperimentResult(path);
   const again = `run it again without --resume (into another --out folder to keep this one)`;
-  check(r.experiment === name, `--resume: ${path} holds a ${r.experiment} experiment, not ${name}`, `resume it with \`treegate experiment ${r.experiment} --resume ${out}\``);
+  check(r.experiment === name, `--resume: ${path} holds a ${r.experiment} experiment, not ${name}`, `resume it with ${treegateCommand('experiment', r.experiment, '--resume', out)}`);
   check(r.interrupted, `--resume: the experiment in ${out} finished (seeds ${r.seeds.join(', ')}): nothing to go on with`, `to run more seeds, ${again} with --seeds`);
   check(r.machine.backend === backend, `--resume: the experiment in ${out} ran on the ${r.machine.backend} backend, not ${backend}`,
     `resume it with --backend ${r.machine.backend}: its seeds must be timed and rounded alike`);

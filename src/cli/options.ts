@@ -141,6 +141,25 @@ export function outOfMemoryHint(args: readonly string[]): string {
   return 'lower --hidden, --depth, --experts, --batch-size or --examples, or use --limit';
 }
 
+/**
+ * A treegate command line as this process was started, for the hints that say what to run next (`treegate train
+ * --resume DIR`): `npx treegate` under npx or from a project's node_modules/.bin, `treegate` from a global install,
+ * else node with its flags and this script's path (a clone's dist/cli/main.js), which works from any folder.
+ * Arguments are quoted for a POSIX shell.
+ */
+export function treegateCommand(...args: string[]): string {
+  const script = process.argv[1] ?? 'treegate';
+  // a project's node_modules/.bin is on the PATH of npm's scripts only: npx finds it from the project's folders
+  const start = process.env.npm_command === 'exec' || /[\\/]node_modules[\\/]\.bin[\\/]/.test(script) ? ['npx', 'treegate']
+    : /^treegate(\.cmd)?$/.test(script.split(/[\\/]/).pop()!) ? ['treegate'] : ['node', ...process.execArgv, script];
+  return [...start, ...args].map(shellWord).join(' ');
+}
+
+/** `s` as one word of a POSIX shell command: as it is where that is safe, else single-quoted. */
+function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
+}
+
 export function humanLines(json: boolean | undefined): (line: string) => void {
   return json ? (line) => process.stderr.write(line + '\n') : (line) => process.stdout.write(line + '\n');
 }

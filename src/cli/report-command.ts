@@ -7,7 +7,7 @@ import { checkReplaceable, checkWritableFile, writeFileAtomic } from '../io/atom
 import { isModelFile } from '../io/model-file.js';
 import { renderReport, type Report } from '../report/html.js';
 import { trainingReport } from '../report/training.js';
-import { pathArg } from './options.js';
+import { pathArg, treegateCommand } from './options.js';
 
 const PASS = 'pass the --out folder of treegate train (metrics.jsonl) or of treegate experiment (results.json), or an experiment\'s results file';
 
@@ -35,7 +35,7 @@ function reportOf(path: string): { report: Report; page: string } {
   // an interrupted training run has only its checkpoints: its metrics are written when it finishes
   if (existsSync(join(path, 'checkpoints'))) {
     throw new TreegateError(`${path} holds the checkpoints of a training run that has not finished (no metrics.jsonl yet)`,
-      `finish it with treegate train --resume ${path}, then report it`);
+      `finish it with ${treegateCommand('train', '--resume', path)}, then report it`);
   }
   throw new TreegateError(`${path} holds neither metrics.jsonl (a training run) nor results.json (an experiment)`, PASS);
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, statfsSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, rmSync, statfsSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { totalmem } from 'node:os';
 import cliProgress from 'cli-progress';
@@ -19,7 +19,7 @@ import type { Matrix } from '../core/tensor.js';
 import { listCheckpoints, loadNewestCheckpoint, newestCheckpointExtra, writeCheckpoint, type LoadedCheckpoint, type RunState } from '../io/checkpoint.js';
 import { registerAvailableBackends, type BackendChoice } from '../kernels/select.js';
 import { NonFiniteError, TRAIN_OPTION_DEFAULTS, Trainer, type EpochMetrics, type NonFinitePolicy } from '../train/trainer.js';
-import { backendOption, choice, humanLines, int, intList, num, pathArg, rejectIdle, SIGNAL_EXIT, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
+import { backendOption, choice, humanLines, int, intList, num, pathArg, rejectIdle, SIGNAL_EXIT, threadsOption, treegateCommand, useKernelsFirst, type KernelOptions } from './options.js';
 import { counted, formatCount, layerTable, modelSummary } from './report.js';
 import { loggedStats, StepWindows } from '../report/training.js';
 
@@ -44,7 +44,7 @@ export function trainCommand(): Command {
   return new Command('train')
     .description('train a tree-gated network (MNIST by default), evaluate it on the test set and save it')
     .option('--dataset <name>', `data: ${DATASETS.join(' | ')}`, choice(...DATASETS), 'mnist')
-    .option('--csv <file>', 'training file, numeric features and a label in the last column (means --dataset csv)', pathArg)
+    .option('--csv <file>', 'training file (at most 1 GiB), numeric features and a label in the last column (means --dataset csv)', pathArg)
     .option('--test-csv <file>', 'csv dataset: test file (default: 1/6 of --csv held out)', pathArg)
     .option('--examples <n>', 'memorization dataset: random examples', int(1), MEMORIZATION_DEFAULTS.examples)
     .option('--input-size <D>', 'memorization dataset: input width', int(1, 65536), MEMORIZATION_DEFAULTS.inputSize)
@@ -500,15 +500,28 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     checkRunFiles(out, modelPath, metricsPath, resultPath);
     checkHeldOutFile(out, resultPath, testPath !== null, [o.csv, o.testCsv]);
   }
-  // a new run must not mix its checkpoints with an earlier run's: resume would pick the wrong one. Without
-  // --checkpoint-every the run writes one only when interrupted, and not into such a folder.
-  const earlierCheckpoints = resumed === null && listCheckpoints(checkpointDir).length > 0;
+  // a new run must not mix its checkpoints with an earlier run's: resume would pick the wrong one. Those of a run
+  // that finished (its last checkpoint names its files) have nothing left to resume: they are replaced, as its files
+  // are, once this run writes its first checkpoint or its files. An unfinished run's are kept for its --resume: with
+  // --checkpoint-every a new run there is refused; without, it writes no checkpoint when interrupted.
+  const earlier = resumed === null ? listCheckpoints(checkpointDir) : [];
+  let finishedRunCheckpoints = earlier.length > 0 && newestCheckpointExtra(checkpointDir)?.files !== undefined ? earlier : [];
+  const earlierCheckpoints = earlier.length > 0 && finishedRunCheckpoints.length === 0;
   if (o.checkpointEvery) {
     checkWritableDir(checkpointDir);
-    check(!earlierCheckpoints, `${checkpointDir} holds checkpoints of an earlier run`, `continue it with --resume ${out}, choose another --out, or delete ${checkpointDir} to start over there`);
+    check(!earlierCheckpoints, `${checkpointDir} holds checkpoints of an earlier run that has not finished`,
+      `continue it with ${treegateCommand('train', '--resume', out)}, choose another --out, or delete ${checkpointDir} to start over there`);
   } else if (earlierCheckpoints) {
-    log(`treegate: warning: ${checkpointDir} holds an earlier run's checkpoints: --resume ${out} would continue that run, not this one`);
+    log(`treegate: warning: ${checkpointDir} holds the checkpoints of an earlier run that has not finished: --resume ${out} would ` +
+      'continue that run, not this one (and refuse to, once this run has written its files there)');
   }
+  /** Deletes the checkpoints of the earlier, finished run in OUT, once this run writes its own or its files. */
+  const replaceFinishedRunCheckpoints = () => {
+    if (finishedRunCheckpoints.length === 0) return;
+    for (const p of finishedRunCheckpoints) rmSync(p, { force: true });
+    log(`treegate: removed the ${counted(finishedRunCheckpoints.length, 'checkpoint')} of the earlier, finished run in ${checkpointDir}`);
+    finishedRunCheckpoints = [];
+  };
 
   // the same forks in the same order as the original run, resumed or not: data split, model init, data order
   const rng = new Rng(o.seed);
@@ -592,6 +605,12 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   }
   // resumed from the final checkpoint, written after the run's files with their hashes: nothing left to do if OUT
   // holds those files; if they are gone, they are written again below; if other files are there, that is an error
+  // an unfinished run replaces the files OUT held when it stopped (an earlier run's, which it was started over), not
+  // those another run wrote there since (its checkpoints record the hash of OUT's result.json)
+  const resultWhenStopped = resumed?.run.extra.resultBefore, resultNow = resumed && !trainer.done ? fileSha256(resultPath) : null;
+  check(resultWhenStopped === undefined || resultNow === null || resultNow === resultWhenStopped,
+    `${out} holds the files of another run, written after the run there stopped at step ${trainer.progress.step}: resuming would replace its model.safetensors and result.json`,
+    `move model.safetensors, metrics.jsonl and result.json out of ${out} to keep them, then resume again; or start a new run with another --out`);
   if (trainer.done) {
     const hashes = [fileSha256(modelPath), fileSha256(resultPath)];
     const files = resumed!.run.extra.files as { model: string; result: string } | undefined;
@@ -607,12 +626,15 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
 
   const savedOptions = Object.fromEntries(Object.entries(o).filter(([k]) => !(PER_PROCESS as readonly string[]).includes(k)));
   let lastCheckpoint: string | null = resumed?.path ?? null; // this run's newest checkpoint
-  const resumeFromLast = (cp: string) => `resume from the last checkpoint, ${basename(cp)} (intact): npx treegate train --resume ${out}`;
+  const resumeFromLast = (cp: string) => `resume from the last checkpoint, ${basename(cp)} (intact): ${treegateCommand('train', '--resume', out)}`;
   const checkpoint = (files?: { model: string; result: string }): string => {
+    replaceFinishedRunCheckpoints();
     try {
-      lastCheckpoint = writeCheckpoint(checkpointDir, model, trainer.optimizer,
-        { progress: trainer.snapshot(), options: savedOptions, metrics, extra: { window: { ...windows.open }, data: dataHash(), backends, ...(files ? { files } : {}) } },
-        o.keepCheckpoints);
+      // resultBefore: the result.json this run will replace (null: none), which --resume checks is still the one there
+      lastCheckpoint = writeCheckpoint(checkpointDir, model, trainer.optimizer, {
+        progress: trainer.snapshot(), options: savedOptions, metrics,
+        extra: { window: { ...windows.open }, data: dataHash(), backends, resultBefore: files ? files.result : fileSha256(resultPath), ...(files ? { files } : {}) },
+      }, o.keepCheckpoints);
     } catch (e) {
       // a failed write (a full disk) replaced nothing: the run goes on from its last checkpoint once that is fixed
       if (!(e instanceof TreegateError) || lastCheckpoint === null) throw e;
@@ -659,7 +681,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
         } else {
           checkWritableDir(checkpointDir); // created here when the run was started without --checkpoint-every
           log(`treegate: interrupted at step ${trainer.progress.step}; checkpoint ${checkpoint()}`);
-          log(`treegate: resume with: npx treegate train --resume ${out}`);
+          log(`treegate: resume with: ${treegateCommand('train', '--resume', out)}`);
         }
         process.exit(SIGNAL_EXIT[stopSignal]);
       }
@@ -735,6 +757,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   writeFilesOrRescue([{ path: modelPath, bytes: modelBytes }, { path: metricsPath, bytes: metrics.join('\n') + '\n' }, { path: resultPath, bytes: resultText },
     ...(testPath && data.heldOut ? [{ path: testPath, bytes: formatCsv(data.heldOut, data.labels!, data.features, data.labelName ?? undefined) }] : [])],
   lastCheckpoint ? resumeFromLast(lastCheckpoint) : 'train again');
+  replaceFinishedRunCheckpoints();
   // a run that checkpoints ends with a checkpoint of its end, after its files and with their hashes, so that
   // --resume knows it is finished and that OUT holds its files
   if (o.checkpointEvery || resumed) checkpoint({ model: sha256(modelBytes), result: sha256(resultText) });

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { cli, cliEnv, describeRun, expectUsageError, ROOT, tmp } from './run.js';
+import { cli, cliEnv, describeRun, expectUsageError, HINT_CLI, reEscape, ROOT, tmp } from './run.js';
 import { defaultMnistDir, MNIST_FILES } from '../../src/data/mnist.js';
 
 /** The gating experiment made tiny: 600 MNIST examples, a depth-2 tree, one epoch; three runs per seed. */
@@ -20,6 +20,7 @@ test('a signal during the second seed: the first seed\'s results are written, wi
   assert.equal(r.status, 130, describeRun(r));
   assert.match(r.stderr, /SIGINT: stopping after the current run/);
   assert.match(r.stderr, /stopped by a signal: seed 1 of seeds 1, 2 completed; the 2 finished runs of seed 2 left out/);
+  assert.match(r.stderr, new RegExp(`left out; resume with: ${reEscape(`${HINT_CLI} experiment gating --resume ${out}`)}\n`));
   const result = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
   assert.deepEqual(JSON.parse(r.stdout), result, '--json prints what results.json holds');
   assert.deepEqual(result.seeds, [1]);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, cliChild, describeRun, expectUsageError, ROOT, tmp, reEscape } from './run.js';
+import { cli, cliChild, describeRun, expectUsageError, HINT_CLI, ROOT, tmp, reEscape } from './run.js';
 import { outOfMemoryHint } from '../../src/cli/options.js';
 import { parseCsv } from '../../src/data/csv.js';
 import { readMetrics } from '../../src/report/training.js';
@@ -244,7 +244,7 @@ test('train refuses, before reading any data, a model whose arrays would pass th
 test('report of a training run that has not finished says so, and how to finish it', () => {
   const dir = tmp('unfinished');
   mkdirSync(join(dir, 'checkpoints'), { recursive: true });
-  expectUsageError(['report', dir], new RegExp(`${reEscape(dir)} holds the checkpoints of a training run that has not finished.*treegate train --resume ${reEscape(dir)}`));
+  expectUsageError(['report', dir], new RegExp(`${reEscape(dir)} holds the checkpoints of a training run that has not finished.*${reEscape(HINT_CLI)} train --resume ${reEscape(dir)}`));
 });
 
 test('CSV files that cannot be read or are not UTF-8 text: exit 2 naming why; CR-only line ends are lines', { skip: !existsSync('/proc/self/mem') && 'no /proc here' }, () => {

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
-import { cli, cliChild, cliEnv, describeRun, expectUsageError, reEscape, tmp } from './run.js';
+import { cli, cliChild, cliEnv, describeRun, expectUsageError, HINT_CLI, reEscape, shellLine, tmp } from './run.js';
 
 // a memorization task (no dataset to load) that takes a few seconds with a checkpoint every 10 steps
 const ARGS = ['train', '--dataset', 'memorization', '--examples', '2400', '--input-size', '48', '--classes', '10', '--hidden', '96,96',
@@ -60,8 +60,9 @@ function interrupt(out: string, atStep: number, signals: NodeJS.Signals[], args 
   });
 }
 
-function resumeAndCompare(out: string, what: string, expectWarning?: RegExp): void {
-  const r = cli('train', '--resume', out, '--no-progress');
+/** Resumes the run in `out` (with `command`, a resume command a hint printed, where given) and compares it with the uninterrupted run. */
+function resumeAndCompare(out: string, what: string, expectWarning?: RegExp, command?: string): void {
+  const r = command ? shellLine(`${command} --no-progress`) : cli('train', '--resume', out, '--no-progress');
   assert.equal(r.status, 0, `${what}: resume: ${describeRun(r)}`);
   assert.match(r.stderr, /treegate: resuming .* from .*step-\d+\.safetensors/);
   if (expectWarning) assert.match(r.stderr, expectWarning, `${what}: warning`);
@@ -82,8 +83,10 @@ test('SIGINT at a random step: checkpoint, exit 130 with the resume command; --r
   const r = await interrupt(out, at, ['SIGINT']);
   assert.equal(r.code, 130, `interrupted at step ≥ ${at}: ${r.stderr}`);
   assert.match(r.stderr, /SIGINT: finishing the current step and writing a checkpoint/);
-  assert.match(r.stderr, new RegExp(`resume with: npx treegate train --resume ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
-  resumeAndCompare(out, `SIGINT at step ≥ ${at}`);
+  // the command that started it (node, its flags, the script), which the shell runs as printed
+  const hint = /resume with: (.*)/.exec(r.stderr)?.[1];
+  assert.equal(hint, `${HINT_CLI} train --resume ${out}`, r.stderr);
+  resumeAndCompare(out, `SIGINT at step ≥ ${at}`, undefined, hint);
 });
 
 test('--resume goes on with the backend the run trained on; another one, named, is said to change the model', async () => {
@@ -144,7 +147,7 @@ test('a checkpoint that cannot be written stops the run with exit 2; the previou
   const r = cli(...ARGS, '--out', out);
   assert.equal(r.status, 2, describeRun(r));
   assert.match(r.stderr, /error: cannot write .*step-000000030\.safetensors/);
-  assert.match(r.stderr, new RegExp(`resume from the last checkpoint, step-000000020\\.safetensors \\(intact\\): npx treegate train --resume ${reEscape(out)}`));
+  assert.match(r.stderr, new RegExp(`resume from the last checkpoint, step-000000020\\.safetensors \\(intact\\): ${reEscape(HINT_CLI)} train --resume ${reEscape(out)}`));
   assert.deepEqual(checkpoints(out), ['step-000000010.safetensors', 'step-000000020.safetensors', 'step-000000030.safetensors'],
     'the two written checkpoints (and the directory in the way)');
   rmSync(join(out, 'checkpoints', 'step-000000030.safetensors'), { recursive: true });
@@ -196,7 +199,7 @@ test('checkpoint options: bad values and a folder with another run\'s checkpoint
   const out = tmp('again');
   const r = await interrupt(out, 20, ['SIGKILL']);
   assert.equal(r.signal, 'SIGKILL');
-  expectUsageError([...ARGS, '--out', out], /checkpoints holds checkpoints of an earlier run \(continue it with --resume/);
+  expectUsageError([...ARGS, '--out', out], new RegExp(`checkpoints holds checkpoints of an earlier run that has not finished \\(continue it with ${reEscape(HINT_CLI)} train --resume`));
   // every 60 ns, i.e. after every step (no step is that fast), of which the newest 3 are kept
   // (the options parser takes the last --checkpoint-every)
   const minutes = tmp('minutes');
@@ -238,7 +241,7 @@ test('without --checkpoint-every, SIGINT still writes a checkpoint to resume fro
   const r = await interruptAfterEpoch(out, 'SIGINT');
   assert.equal(r.code, 130, r.stderr);
   assert.equal(checkpoints(out).length, 1, r.stderr);
-  assert.match(r.stderr, /resume with: npx treegate train --resume /);
+  assert.match(r.stderr, new RegExp(`resume with: ${reEscape(HINT_CLI)} train --resume `));
   resumeAndCompare(out, 'SIGINT without --checkpoint-every');
 
   const earlier = tmp('earlier');
@@ -246,9 +249,42 @@ test('without --checkpoint-every, SIGINT still writes a checkpoint to resume fro
   const before = checkpoints(earlier);
   const t = await interruptAfterEpoch(earlier, 'SIGTERM');
   assert.equal(t.code, 143, t.stderr);
-  assert.match(t.stderr, /warning: .*checkpoints holds an earlier run's checkpoints: --resume .* would continue that run, not this one/);
+  assert.match(t.stderr, /warning: .*checkpoints holds the checkpoints of an earlier run that has not finished: --resume .* would continue that run, not this one/);
   assert.match(t.stderr, /no checkpoint written: .*checkpoints holds an earlier run's/);
   assert.deepEqual(checkpoints(earlier), before, 'the earlier run\'s checkpoints are untouched');
+});
+
+test('a finished run\'s checkpoints are replaced by the next run in its folder; an unfinished run does not resume over a later run\'s files', async () => {
+  const one = [...ARGS, '--epochs', '1'];
+  const out = tmp('finished');
+  assert.equal(cli(...one, '--out', out).status, 0);
+  assert.equal(checkpoints(out).at(-1), 'step-000000075.safetensors', 'the finished run ends with a checkpoint');
+  // the same folder again, with --checkpoint-every (another batch size: other step numbers)
+  const again = cli(...one, '--batch-size', '48', '--out', out);
+  assert.equal(again.status, 0, describeRun(again));
+  assert.match(again.stderr, /removed the 3 checkpoints of the earlier, finished run in .*checkpoints/);
+  assert.deepEqual(checkpoints(out), ['step-000000030.safetensors', 'step-000000040.safetensors', 'step-000000050.safetensors'], 'this run\'s alone');
+  assert.match(cli('train', '--resume', out, '--no-progress').stderr, /already finished \(step 50\)/);
+  // and without: its files, then none of the finished run's checkpoints
+  const plain = cli(...PLAIN, '--epochs', '1', '--out', out);
+  assert.equal(plain.status, 0, describeRun(plain));
+  assert.doesNotMatch(plain.stderr, /warning/);
+  assert.deepEqual(checkpoints(out), []);
+
+  // an unfinished run, then another run in its folder: resuming the first would replace the second's files
+  const stopped = tmp('stopped');
+  assert.equal((await interrupt(stopped, 20, ['SIGKILL'])).signal, 'SIGKILL');
+  const later = cli(...PLAIN, '--epochs', '1', '--out', stopped);
+  assert.equal(later.status, 0, describeRun(later));
+  const model = sha(join(stopped, 'model.safetensors'));
+  const refused = cli('train', '--resume', stopped, '--no-progress');
+  assert.equal(refused.status, 2, describeRun(refused));
+  assert.doesNotMatch(refused.stderr, /epoch \d/, 'no training');
+  assert.match(refused.stderr, /error: .* holds the files of another run, written after the run there stopped at step \d+: resuming would replace its model\.safetensors and result\.json \(move model\.safetensors, metrics\.jsonl and result\.json out of/);
+  assert.equal(sha(join(stopped, 'model.safetensors')), model, 'the later run\'s model is untouched');
+  // moved away, the interrupted run goes on, bit for bit
+  for (const f of ['model.safetensors', 'metrics.jsonl', 'result.json']) rmSync(join(stopped, f));
+  resumeAndCompare(stopped, 'resumed once the later run\'s files were moved');
 });
 
 test('--resume on data that changed since the run began is refused (exit 2), before any step; on the same data it goes on', () => {

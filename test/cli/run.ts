@@ -43,6 +43,16 @@ function cliWith(o: { env?: Record<string, string>; input?: string }, ...args: s
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** How the CLI's hints name the command that started it here (`treegateCommand`): node, its flags and the script. */
+export const HINT_CLI = `node --import tsx ${join(ROOT, 'src', 'cli', 'main.ts')}`;
+
+/** A command line a hint printed, run by the shell in the repository root (as a user pastes it). */
+export function shellLine(line: string): CliResult {
+  const r = spawnSync('sh', ['-c', line], { cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } });
+  if (r.error) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
 /** The CLI as a child process that the test can signal. */
 export function cliChild(env: Record<string, string>, ...args: string[]): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
