@@ -1,4 +1,5 @@
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { TreegateError } from '../core/errors.js';
 import { csvSource, readCsv } from '../data/csv-file.js';
@@ -77,6 +78,20 @@ function testSet(model: Model, o: ModelCliOptions): Dataset {
   return o.limit === undefined ? test : takeFirst(test, o.limit);
 }
 
+/**
+ * The test examples of the run that wrote `modelPath` where it was cut with --limit (its result.json, beside the
+ * model, names the model and records the limit and the split's size); null where it was not, or nothing says.
+ */
+function testedOnFirst(modelPath: string): number | null {
+  try {
+    const r = JSON.parse(readFileSync(join(dirname(resolve(modelPath)), 'result.json'), 'utf8')) as { modelPath?: unknown; limit?: unknown; splits?: { test?: unknown } };
+    return typeof r.modelPath === 'string' && basename(r.modelPath) === basename(modelPath) && typeof r.limit === 'number' && typeof r.splits?.test === 'number'
+      ? r.splits.test : null;
+  } catch {
+    return null; // no result.json there, or not one
+  }
+}
+
 export function evalCommand(): Command {
   return requireOptions(new Command('eval')
     .description('recompute the test accuracy of a saved model on the test set of its dataset')
@@ -96,6 +111,11 @@ export function evalCommand(): Command {
       const r = model.evaluate(test.x, test.y);
       const line = `test accuracy ${(r.accuracy * 100).toFixed(2)}% (loss ${r.loss.toFixed(4)}) on ${counted(test.x.rows, 'example')}`;
       if (!Number.isFinite(r.loss)) process.stderr.write(`treegate: warning: the loss is ${r.loss}: the model's outputs overflow on this data\n`);
+      const tested = o.csv || o.limit !== undefined ? null : testedOnFirst(o.model);
+      if (tested !== null && tested < test.x.rows) {
+        process.stderr.write(`treegate: the run that wrote ${o.model} tested it on the first ${counted(tested, 'test example')} (train --limit): ` +
+          `eval --limit ${tested} gives the test accuracy it printed\n`);
+      }
       if (o.json) {
         resultsThenSummary(JSON.stringify({ testAccuracy: r.accuracy, testLoss: r.loss, examples: test.x.rows, modelPath: resolve(o.model), ...modelSummary(model) }) + '\n', line);
       } else {

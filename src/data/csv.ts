@@ -198,8 +198,11 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
       if (c === labelCol) continue;
       const v = decimal(cells[c]);
       if (!Number.isFinite(v)) {
+        // a word where the last cell is a number: most likely the class labels, in another column than the last
+        const labelHere = labelCol === width - 1 && /\p{L}{2}/u.test(cells[c]) && isNumber(cells[labelCol]);
         throw new TreegateError(`${source}:${at}, column ${c + 1}: '${cells[c]}' is not a finite number`,
-          'features must be finite decimal numbers such as 3, -0.25 or 1e-3 (no empty cells, NaN, Infinity, or hexadecimal 0x… that JavaScript would read)');
+          'features must be finite decimal numbers such as 3, -0.25 or 1e-3 (no empty cells, NaN, Infinity, or hexadecimal 0x… that JavaScript would read)' +
+          (labelHere ? `; if column ${c + 1} holds the class labels, make it the last column: the label is read from the last` : ''));
       }
       if (!Number.isFinite(Math.fround(v))) {
         throw new TreegateError(`${source}:${at}, column ${c + 1}: '${cells[c]}' is beyond the float32 range (±3.4e38)`, 'features are stored as float32: rescale the column');

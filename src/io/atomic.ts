@@ -369,7 +369,7 @@ export function checkWritableDir(dir: string): void {
       try { closeSync(fd); } catch { /* ignore */ }
     }
     try { unlinkSync(probe); } catch { /* may not exist */ }
-    throw new TreegateError(`directory ${dir} is not writable: ${osReason(e)}`, osHint(e));
+    throw new TreegateError(`directory ${dir} is not writable: ${osReason(e)}`, osHint(e, dir));
   }
 }
 

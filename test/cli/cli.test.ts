@@ -328,6 +328,12 @@ test('eval of the trained model reports exactly the test accuracy train printed'
   assert.equal(e.testAccuracy, json.testAccuracy);
   assert.equal(e.testLoss, json.testLoss);
   assert.equal(e.examples, 1500);
+  assert.doesNotMatch(r.stderr, /tested it on the first/);
+  // on the whole test set, eval says how to get train's figure (its result.json records the limit)
+  const whole = cli('eval', '--model', json.modelPath);
+  assert.equal(whole.status, 0, describeRun(whole));
+  assert.match(whole.stderr, /the run that wrote .*model\.safetensors tested it on the first 1,?500 test examples \(train --limit\): eval --limit 1500 gives the test accuracy it printed/);
+  assert.match(whole.stdout, /on 10,?000 examples/);
   assert.equal(e.parameters, json.parameters);
   assert.deepEqual(e.macsPerExample, json.macsPerExample);
   assert.deepEqual(e.layers.map((l: any) => l.parameters), json.layers.map((l: any) => l.parameters));

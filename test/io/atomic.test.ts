@@ -256,6 +256,10 @@ test('checkWritableDir rejects a file and a path under a file', () => {
   });
 });
 
+test('checkWritableDir on a folder of a virtual file system (/proc) says that no file can be made there, not that it is missing', { skip: !existsSync('/proc/self') && 'no /proc here' }, () => {
+  assert.throws(() => checkWritableDir('/proc'), /directory \/proc is not writable: .*\(\/proc exists but no file can be made in it \(a virtual file system, like \/proc\): choose a folder on a disk\)/);
+});
+
 test('a safetensors file over 2 GiB (one read or write call\'s limit) is written from its parts and read back through a file source', { timeout: 300_000 }, (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'treegate-big-'));
   try {

@@ -7,7 +7,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,6 +60,21 @@ test('relative links in the shipped Markdown lead to shipped files', () => {
     }
   }
   assert.deepEqual(broken, [], 'links to files the package does not hold');
+});
+
+test('the Markdown tables of README and docs/ have one line a row (a wrapped row renders as a row of its own)', () => {
+  const docs = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+  const wrapped: string[] = [];
+  for (const doc of docs) {
+    let fenced = false, inTable = false;
+    for (const [i, line] of readFileSync(join(ROOT, doc), 'utf8').split('\n').entries()) {
+      if (line.startsWith('```')) fenced = !fenced;
+      if (fenced) continue;
+      if (inTable && line.trim() !== '' && !line.startsWith('|')) wrapped.push(`${doc}:${i + 1}: ${line.slice(0, 60)}`);
+      inTable = line.startsWith('|');
+    }
+  }
+  assert.deepEqual(wrapped, [], 'lines that continue a table row');
 });
 
 test('an install that builds no addon leaves the reason for the line treegate prints at run time (npm hides a dependency\'s install output)', () => {
