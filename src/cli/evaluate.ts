@@ -64,7 +64,7 @@ function testSet(model: Model, o: ModelCliOptions): Dataset {
     const names = model.config.data?.features;
     test = readCsv(o.csv, {
       labels: model.config.data?.labels ?? Array.from({ length: model.config.numClasses }, (_, i) => String(i)),
-      features: model.inputSize, ...(names ? { featureNames: names } : {}),
+      features: model.inputSize, ...(names ? { featureNames: names } : {}), labelColumn: model.config.data?.labelColumn ?? 'last',
     }).data;
   }
   else if (dataset === 'mnist') test = mnistTestSet(norm!, o.dataDir);

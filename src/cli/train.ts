@@ -23,6 +23,12 @@ import { backendOption, choice, humanLines, int, intList, num, pathArg, rejectId
 import { counted, formatCount, layerTable, modelSummary } from './report.js';
 import { loggedStats, StepWindows } from '../report/training.js';
 
+/** --label-column: a header name, or a column number from 1 (kept as given: checkpoints save the options as typed). */
+function labelColumnArg(v: string): string {
+  if (/^\d+$/.test(v) ? Number(v) < 1 : v.trim() === '') throw new InvalidArgumentError('expected a header name or a column number from 1 (1 is the first column)');
+  return v;
+}
+
 /** Defaults of `treegate train`: the model README's results table reports. */
 export const TRAIN_DEFAULTS = {
   hidden: [256, 256],
@@ -44,8 +50,9 @@ export function trainCommand(): Command {
   return new Command('train')
     .description('train a tree-gated network (MNIST by default), evaluate it on the test set and save it')
     .option('--dataset <name>', `data: ${DATASETS.join(' | ')}`, choice(...DATASETS), 'mnist')
-    .option('--csv <file>', 'training file (at most 1 GiB), numeric features and a label in the last column (means --dataset csv)', pathArg)
+    .option('--csv <file>', 'training file (at most 1 GiB), numeric features and a label in the last column or --label-column (means --dataset csv)', pathArg)
     .option('--test-csv <file>', 'csv dataset: test file (default: 1/6 of --csv held out)', pathArg)
+    .option('--label-column <column>', 'csv dataset: the column of the class labels, its header name or its number (1 is the first; default the last)', labelColumnArg)
     .option('--examples <n>', 'memorization dataset: random examples', int(1), MEMORIZATION_DEFAULTS.examples)
     .option('--input-size <D>', 'memorization dataset: input width', int(1, 65536), MEMORIZATION_DEFAULTS.inputSize)
     .option('--classes <C>', 'memorization dataset: classes', int(2, 65536), MEMORIZATION_DEFAULTS.classes)
@@ -109,7 +116,7 @@ function every(v: string): { steps: number } | { minutes: number } {
 }
 
 interface TrainCliOptions extends KernelOptions {
-  dataset: DatasetName; csv?: string; testCsv?: string; examples: number; inputSize: number; classes: number;
+  dataset: DatasetName; csv?: string; testCsv?: string; labelColumn?: string; examples: number; inputSize: number; classes: number;
   layer: 'tree' | 'flat' | 'moe'; experts?: number; topK: number; balanceWeight: number; logEvery: number;
   hidden: number[]; treeLayers: number[]; depth: number; blocks: number; gating: 'units' | 'projection';
   nodeInit: 'zero' | 'small'; straightThrough?: boolean; activation: 'relu' | 'tanh'; denseEqualParams?: boolean; epochs: number; batchSize: number; lr: number;
@@ -253,6 +260,7 @@ function rejectIdleOptions(o: TrainCliOptions, cmd: Command): void {
   rejectIdle(cmd, [
     { options: ['examples', 'inputSize', 'classes'], applies: o.dataset === 'memorization', why: `with --dataset ${o.dataset}`, fix: 'options of --dataset memorization' },
     { options: ['dataDir'], applies: o.dataset === 'mnist', why: `with --dataset ${o.dataset}`, fix: 'the folder --dataset mnist reads' },
+    { options: ['labelColumn'], applies: o.dataset === 'csv', why: `with --dataset ${o.dataset}`, fix: 'it names the label column of --csv files' },
     { options: ['layer', 'depth', 'experts', 'topK', 'balanceWeight', 'blocks', 'gating', 'straightThrough', 'nodeInit', 'decayGamma'],
       applies: routed, why: 'with --tree-layers none', fix: 'options of the routed layers' },
     { options: ['experts', 'topK', 'balanceWeight'], applies: !routed || o.layer === 'moe', why: `with --layer ${o.layer}`, fix: 'options of --layer moe' },
@@ -459,6 +467,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   }
   const prep = {
     dataset: o.dataset, dir: o.dataDir, csv: o.csv, testCsv: o.testCsv, validation: o.validation, limit: o.limit,
+    ...(o.labelColumn === undefined ? {} : { labelColumn: /^\d+$/.test(o.labelColumn) ? Number(o.labelColumn) - 1 : o.labelColumn }),
     ...(o.dataset === 'memorization' ? { memorization: { examples: o.examples, inputSize: o.inputSize, classes: o.classes } } : {}),
   };
   const mlpFor = (inputSize: number, numClasses: number): MlpOptions => ({
@@ -755,7 +764,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   // the three files are replaced together, once all are written: a failure (a full disk) leaves the earlier set whole,
   // and the new one goes to a temporary folder the error names (the trained model is not lost with the process)
   writeFilesOrRescue([{ path: modelPath, bytes: modelBytes }, { path: metricsPath, bytes: metrics.join('\n') + '\n' }, { path: resultPath, bytes: resultText },
-    ...(testPath && data.heldOut ? [{ path: testPath, bytes: formatCsv(data.heldOut, data.labels!, data.features, data.labelName ?? undefined) }] : [])],
+    ...(testPath && data.heldOut ? [{ path: testPath, bytes: formatCsv(data.heldOut, data.labels!, data.features, data.labelName ?? undefined, data.labelColumn ?? undefined) }] : [])],
   lastCheckpoint ? resumeFromLast(lastCheckpoint) : 'train again');
   replaceFinishedRunCheckpoints();
   // a run that checkpoints ends with a checkpoint of its end, after its files and with their hashes, so that

@@ -7,7 +7,11 @@ import type { Dataset } from './dataset.js';
  * whether the file had a header line, the label column's name there (null without a header or a label column), and
  * each example's line in the file (from 1), for messages about an example found later.
  */
-export interface CsvData { data: Dataset; labels: string[]; features: string[]; header: boolean; labelName: string | null; lines: Int32Array }
+export interface CsvData {
+  data: Dataset; labels: string[]; features: string[]; header: boolean; labelName: string | null; lines: Int32Array;
+  /** the label's 0-based column in the file's lines (-1: none, with labelColumn null) */
+  labelColumn: number;
+}
 
 /** How parseCsv and readCsv read a file: which column holds the label, and what the file must match (a model's features and classes). */
 export interface CsvOptions {
@@ -23,6 +27,8 @@ export interface CsvOptions {
   matching?: 'model' | 'training file';
 }
 
+/** How to read the labels from a column other than the last. */
+const LABEL_COLUMN_HINT = 'train --label-column NAME or NUMBER (1 is the first), labelColumn in the API';
 const CSV_HINT = 'expected comma-separated numeric features and one label column per line, an optional header line first';
 const FEATURES_HINT = 'expected comma-separated numeric features per line, an optional header line first';
 const cellCount = (n: number) => `${n} cell${n === 1 ? '' : 's'}`;
@@ -121,11 +127,12 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
           ? 'one column too many: if the last one is the label, remove it (predict takes the features alone; eval measures accuracy on a labelled file)'
           : `give the file ${whose} ${opts.features} feature columns, in the same order`));
   }
+  const labelLast = opts.labelColumn === undefined || opts.labelColumn === 'last';
   if (labelled && opts.features !== undefined && width !== opts.features + 1) {
     throw new TreegateError(`${source}:${lineNo}: lines have ${cellCount(width)}, and ${takes} ${opts.features} features and a label`,
       width === opts.features
-        ? 'each line needs its label too, in the last cell: the file looks like features alone (treegate predict takes those)'
-        : `give the file ${whose} ${opts.features} feature columns, in the same order, and the label last`);
+        ? `each line needs its label too, ${labelLast ? 'in the last cell' : 'in its column'}: the file looks like features alone (treegate predict takes those)`
+        : `give the file ${whose} ${opts.features} feature columns, in the same order, and the label${labelLast ? ' last' : ''}`);
   }
   // the label column, resolved against the header if there is one
   const spec = opts.labelColumn === undefined ? 'last' : opts.labelColumn;
@@ -202,7 +209,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
         const labelHere = labelCol === width - 1 && /\p{L}{2}/u.test(cells[c]) && isNumber(cells[labelCol]);
         throw new TreegateError(`${source}:${at}, column ${c + 1}: '${cells[c]}' is not a finite number`,
           'features must be finite decimal numbers such as 3, -0.25 or 1e-3 (no empty cells, NaN, Infinity, or hexadecimal 0x… that JavaScript would read)' +
-          (labelHere ? `; if column ${c + 1} holds the class labels, make it the last column: the label is read from the last` : ''));
+          (labelHere ? `; if column ${c + 1} holds the class labels, name it: ${LABEL_COLUMN_HINT}` : ''));
       }
       if (!Number.isFinite(Math.fround(v))) {
         throw new TreegateError(`${source}:${at}, column ${c + 1}: '${cells[c]}' is beyond the float32 range (±3.4e38)`, 'features are stored as float32: rescale the column');
@@ -246,7 +253,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     }
     const labels = opts.labels ?? [];
     // no labels were read: every y is 0, a class of a dataset of at least one
-    return { data: { name: source, x: matrix(N, D, Float32Array.from(values)), y: new Int32Array(N), numClasses: Math.max(labels.length, 1) }, labels, features, header, labelName, lines: Int32Array.from(lineOf) };
+    return { data: { name: source, x: matrix(N, D, Float32Array.from(values)), y: new Int32Array(N), numClasses: Math.max(labels.length, 1) }, labels, features, header, labelName, lines: Int32Array.from(lineOf), labelColumn: labelCol };
   }
   // a header whose feature names are numbers reads as data: its label cell is then the one word among numbers
   const isInt = (l: string) => /^-?\d+$/.test(l);
@@ -283,7 +290,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     // examples (and 100)
     if (numeric && labels.length > (allInt ? Math.max(100, N / 4) : 20)) {
       throw new TreegateError(`${source}: the label column holds ${labels.length} distinct ${allInt ? 'whole' : 'fractional'} numbers among ${N} examples: a continuous target, not classes`,
-        'treegate classifies: bin the values into classes (or make the class label the last column)');
+        `treegate classifies: bin the values into classes (or, if the class labels are in another column, name it: ${LABEL_COLUMN_HINT})`);
     }
   }
   // a label names its class as written, else by value (a model's classes written before labels were by value, or
@@ -301,7 +308,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     }
     y[i] = c;
   }
-  return { data: { name: source, x: matrix(N, D, Float32Array.from(values)), y, numClasses: labels.length }, labels, features, header, labelName, lines: Int32Array.from(lineOf) };
+  return { data: { name: source, x: matrix(N, D, Float32Array.from(values)), y, numClasses: labels.length }, labels, features, header, labelName, lines: Int32Array.from(lineOf), labelColumn: labelCol };
 }
 
 /**
@@ -328,15 +335,16 @@ export function float32Text(v: number): string {
 
 /**
  * A dataset as a CSV file parseCsv reads back to the same floats and classes: the features, then the class name;
- * a header line first where `features` names the columns, the label column named `labelName` ('label' by default).
+ * a header line first where `features` names the columns, the label column named `labelName` ('label' by default),
+ * at `labelColumn` (0-based; default the last, as the file it came from had it).
  */
-export function formatCsv(data: Dataset, labels: readonly string[], features: readonly string[] | null, labelName = 'label'): string {
+export function formatCsv(data: Dataset, labels: readonly string[], features: readonly string[] | null, labelName = 'label', labelColumn = data.x.cols): string {
   const { rows, cols, data: x } = data.x;
-  const lines = features ? [[...features, labelName].map(csvCell).join(',')] : [];
+  const lines = features ? [[...features.slice(0, labelColumn), labelName, ...features.slice(labelColumn)].map(csvCell).join(',')] : [];
   for (let r = 0; r < rows; r++) {
     const cells: string[] = [];
     for (let c = 0; c < cols; c++) cells.push(float32Text(x[r * cols + c]));
-    cells.push(csvCell(labels[data.y[r]]));
+    cells.splice(labelColumn, 0, csvCell(labels[data.y[r]]));
     lines.push(cells.join(','));
   }
   return lines.join('\n') + '\n';

@@ -29,6 +29,8 @@ export interface PreparedData {
   features: string[] | null;
   /** the label column's name in a CSV file's header line; null or absent where it has none (or the data is not a CSV file) */
   labelName?: string | null;
+  /** the label's 0-based column in a CSV file's lines where it is not the last; null or absent otherwise */
+  labelColumn?: number | null;
   /**
    * csv without a test file: the examples held out as the test set, as the file gave them (before normalization),
    * for writing out beside the model (treegate train's test.csv); null otherwise
@@ -45,6 +47,8 @@ export interface PrepareOptions {
   /** csv: the training file, and optionally a test file (default: 1/6 of the training file held out, seeded) */
   csv?: string;
   testCsv?: string;
+  /** csv: the column of the class labels in both files, a 0-based index or a header name (default: the last) */
+  labelColumn?: number | string;
   /** memorization: size of the task (default MEMORIZATION_DEFAULTS) */
   memorization?: Partial<MemorizationOptions>;
   /** examples held out of the training set for validation (default: 1/12 of them, 5000 of MNIST's 60000; 0 for memorization) */
@@ -59,7 +63,8 @@ export interface PrepareOptions {
  * data: dataInfo(d) }` is the config `treegate train` builds.
  */
 export function dataInfo(d: PreparedData): DataInfo {
-  return { dataset: d.dataset, ...(d.labels ? { labels: [...d.labels] } : {}), ...(d.features ? { features: [...d.features] } : {}) };
+  return { dataset: d.dataset, ...(d.labels ? { labels: [...d.labels] } : {}), ...(d.features ? { features: [...d.features] } : {}),
+    ...(d.labelColumn != null ? { labelColumn: d.labelColumn } : {}) };
 }
 
 /** Input width and class count of a named dataset, known before loading (null for csv: read the file). */
@@ -76,17 +81,19 @@ export function datasetShape(o: PrepareOptions): { inputSize: number; numClasses
 /** A dataset split into train / validation / test and normalized with training-split statistics. */
 export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
   check(typeof o === 'object' && o !== null, 'the data options must be an object', "pass e.g. { dataset: 'mnist' }");
-  checkKeys(o, ['dataset', 'dir', 'csv', 'testCsv', 'memorization', 'validation', 'limit'], 'data options');
+  checkKeys(o, ['dataset', 'dir', 'csv', 'testCsv', 'labelColumn', 'memorization', 'validation', 'limit'], 'data options');
   check(typeof (rng as Partial<Rng> | undefined)?.fork === 'function', `prepareData needs an Rng (the validation split and the memorization task draw from it), got ${shown(rng)}`,
     'pass one second: prepareData(options, new Rng(seed))');
   const dataset = o.dataset ?? 'mnist';
   // (option names as the library spells them, the CLI's flag in brackets)
   if (o.limit !== undefined) checkInt(o.limit, 'limit (--limit)', 1);
   if (o.validation !== undefined) checkInt(o.validation, 'validation (--validation)', 0);
-  check(dataset === 'csv' || (o.csv === undefined && o.testCsv === undefined), `csv and testCsv (--csv, --test-csv) need the csv dataset, not ${dataset}`);
+  check(dataset === 'csv' || (o.csv === undefined && o.testCsv === undefined && o.labelColumn === undefined),
+    `csv, testCsv and labelColumn (--csv, --test-csv, --label-column) need the csv dataset, not ${dataset}`);
   check(dataset === 'memorization' || o.memorization === undefined, `memorization sizes need the memorization dataset, not ${dataset}`);
   check(dataset === 'mnist' || o.dir === undefined, `dir (--data-dir) is where the mnist dataset is read from, not ${dataset}`);
   let all: Dataset, test: Dataset | null, scale = 1, labels: string[] | null = null, features: string[] | null = null, labelName: string | null = null;
+  let labelColumn: number | null = null;
   let heldOut: Dataset | null = null;
   // a CSV example's line in its file, by the row it holds in each set (for the messages below)
   let fileLines: Int32Array | null = null, testLines: Int32Array | null = null;
@@ -100,13 +107,16 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     test = null;
   } else if (dataset === 'csv') {
     if (!o.csv) throw new TreegateError('the csv dataset needs a training file', "set csv to the file's path, e.g. { dataset: 'csv', csv: 'train.csv' }");
-    const c = readCsv(o.csv);
+    const c = readCsv(o.csv, o.labelColumn === undefined ? {} : { labelColumn: o.labelColumn });
     labels = c.labels;
     features = c.header ? c.features : null;
     labelName = c.labelName;
+    labelColumn = c.labelColumn === c.data.x.cols ? null : c.labelColumn;
     all = c.data;
     fileLines = c.lines;
-    const t = o.testCsv ? readCsv(o.testCsv, { labels, features: c.data.x.cols, matching: 'training file', ...(features ? { featureNames: features } : {}) }) : null;
+    const t = o.testCsv ? readCsv(o.testCsv, {
+      labels, features: c.data.x.cols, matching: 'training file', ...(features ? { featureNames: features } : {}), ...(o.labelColumn === undefined ? {} : { labelColumn: o.labelColumn }),
+    }) : null;
     test = t?.data ?? null;
     testLines = t?.lines ?? null;
   } else {
@@ -137,7 +147,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     check(!o.validation, 'the memorization task has no validation split', 'leave validation out, or 0');
     return {
       dataset, train: all, validation: takeFirst(all, 0), test: all, normalization,
-      inputSize: all.x.cols, numClasses: all.numClasses, labels, features, labelName, heldOut,
+      inputSize: all.x.cols, numClasses: all.numClasses, labels, features, labelName, labelColumn, heldOut,
     };
   }
   const held = o.validation ?? Math.round(all.x.rows / 12);
@@ -159,7 +169,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     throw new TreegateError(`${where}, feature ${bad.col + 1}${feature}, is ${bad.value} once standardized by the training split's mean and ` +
       'standard deviation: a value far outside the range of the training data', 'correct or remove that value');
   }
-  return { dataset, ...sets, normalization, inputSize: all.x.cols, numClasses: all.numClasses, labels, features, labelName, heldOut };
+  return { dataset, ...sets, normalization, inputSize: all.x.cols, numClasses: all.numClasses, labels, features, labelName, labelColumn, heldOut };
 }
 
 /** MNIST prepared as `treegate train` does by default. */

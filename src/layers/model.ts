@@ -16,7 +16,11 @@ export type { InputNormalization } from '../core/normalization.js';
  * What a model was trained on, so that eval can find its test set: the dataset's name, and a CSV file's class names
  * (index = class) and feature names (its header's, in column order; where it had one). See dataInfo.
  */
-export interface DataInfo { dataset: string; labels?: string[]; features?: string[] }
+export interface DataInfo {
+  dataset: string; labels?: string[]; features?: string[];
+  /** a CSV model's label column (0-based) in its files' lines, where it is not the last: eval and inspect read test files so */
+  labelColumn?: number;
+}
 
 /**
  * A model, as `new Model(config, rng)` builds it and its file records it (docs/format.md §3): the layers in order,
@@ -31,7 +35,7 @@ export interface ModelConfig {
 }
 /** The fields of a model config and of its data info (the constructor refuses others; a model file's reader drops them). */
 export const MODEL_KEYS: readonly string[] = ['inputSize', 'numClasses', 'normalization', 'data', 'layers'];
-export const DATA_KEYS: readonly string[] = ['dataset', 'labels', 'features'];
+export const DATA_KEYS: readonly string[] = ['dataset', 'labels', 'features', 'labelColumn'];
 
 /**
  * Balance and dead leaves of one routed layer (tree, flat or moe) over the leaf
@@ -81,6 +85,8 @@ export class Model {
       check(d.labels === undefined || (strings(d.labels, config.numClasses) && new Set(d.labels).size === config.numClasses),
         `model data info: labels must be ${config.numClasses} distinct strings, one per class`);
       check(d.features === undefined || strings(d.features, config.inputSize), `model data info: features must be ${config.inputSize} strings, one per input`);
+      check(d.labelColumn === undefined || (Number.isInteger(d.labelColumn) && d.labelColumn >= 0 && d.labelColumn < config.inputSize),
+        `model data info: labelColumn must be a column index in 0 … ${config.inputSize - 1} (the last column, ${config.inputSize}, is the default and not recorded), got ${shown(d.labelColumn)}`);
     }
     let width = config.inputSize;
     this.layers = config.layers.map((c, i) => {

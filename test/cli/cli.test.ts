@@ -769,6 +769,38 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   expectUsageError(['train', '--dataset', 'csv', '--csv', join(dir, 'bad.csv'), '--out', tmp('x')], /'oops' is not a finite number/);
 });
 
+test('--label-column: the labels in another column, by name or number; eval reads test files in that layout, and the held-out file keeps it', () => {
+  const dir = tmp('label-column');
+  mkdirSync(dir);
+  const r = new Rng(31);
+  const rows = Array.from({ length: 240 }, () => { const a = r.normal(), b = r.normal(); return [a, b, a > b ? 'hi' : 'lo'] as const; });
+  writeFileSync(join(dir, 'last.csv'), 'a,b,kind\n' + rows.map(([a, b, k]) => `${a},${b},${k}`).join('\n') + '\n');
+  writeFileSync(join(dir, 'first.csv'), 'kind,a,b\n' + rows.map(([a, b, k]) => `${k},${a},${b}`).join('\n') + '\n');
+  writeFileSync(join(dir, 'middle.csv'), rows.map(([a, b, k]) => `${a},${k},${b}`).join('\n') + '\n');
+  const args = ['--hidden', '8', '--depth', '1', '--epochs', '2', '--json'];
+  const last = lastJson(cli('train', '--csv', join(dir, 'last.csv'), ...args, '--out', join(dir, 'last')));
+  const byName = cli('train', '--csv', join(dir, 'first.csv'), '--label-column', 'kind', ...args, '--out', join(dir, 'first'));
+  assert.equal(byName.status, 0, describeRun(byName));
+  // the same examples in another layout: the same split, model and test figures
+  assert.deepEqual([lastJson(byName).testAccuracy, lastJson(byName).testLoss, lastJson(byName).classes], [last.testAccuracy, last.testLoss, ['hi', 'lo']]);
+  const heldOut = join(dir, 'first', 'heldout-test.csv');
+  assert.equal(readFileSync(heldOut, 'utf8').split('\n')[0], 'kind,a,b', 'the held-out file in the training file\'s layout');
+  const rescored = lastJson(cli('eval', '--model', lastJson(byName).modelPath, '--csv', heldOut, '--json'));
+  assert.deepEqual([rescored.testAccuracy, rescored.testLoss], [last.testAccuracy, last.testLoss]);
+  // by number, in a file without a header; a test file in the same layout
+  writeFileSync(join(dir, 'middle-test.csv'), rows.slice(0, 30).map(([a, b, k]) => `${a},${k},${b}`).join('\n') + '\n');
+  const byNumber = cli('train', '--csv', join(dir, 'middle.csv'), '--test-csv', join(dir, 'middle-test.csv'), '--label-column', '2', ...args, '--out', join(dir, 'middle'));
+  assert.equal(byNumber.status, 0, describeRun(byNumber));
+  const ev = cli('eval', '--model', lastJson(byNumber).modelPath, '--csv', join(dir, 'middle-test.csv'), '--json');
+  assert.equal(ev.status, 0, describeRun(ev));
+  assert.deepEqual([lastJson(ev).testAccuracy, lastJson(ev).examples], [lastJson(byNumber).testAccuracy, 30]);
+  // mistakes
+  expectUsageError(['train', '--csv', join(dir, 'first.csv'), '--label-column', 'species', '--out', tmp('x')], /first\.csv: no column named 'species' in the header \(columns: kind, a, b\)/);
+  expectUsageError(['train', '--csv', join(dir, 'first.csv'), '--label-column', '0', '--out', tmp('x')], /--label-column.*expected a header name or a column number from 1/);
+  expectUsageError(['train', '--label-column', 'kind', '--out', tmp('x')], /--label-column has no effect with --dataset mnist/);
+  expectUsageError(['train', '--csv', join(dir, 'first.csv'), '--out', tmp('x')], /first\.csv:2, column 1: '(hi|lo)' is not a finite number .*if column 1 holds the class labels, name it: train --label-column NAME or NUMBER/);
+});
+
 test('an experiment records the command that ran it as a shell reads it back', () => {
   assert.equal(commandLine(['/usr/bin/node', '/x/dist/cli/main.js', '--verbose', 'experiment', 'gating', '--out', 'dir with space/it\'s', '']),
     "treegate --verbose experiment gating --out 'dir with space/it'\\''s' ''");

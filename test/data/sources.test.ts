@@ -73,7 +73,7 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   rejects(() => parseCsv('1,2,a\n3,x,b\n', 'n.csv'), /n\.csv:2, column 2: 'x' is not a finite number/);
   rejects(() => parseCsv('1,2,a\n3,NaN,b\n', 'n.csv'), /'NaN' is not a finite number/);
   // words in a feature column and a number last: the labels in another column, said so
-  rejects(() => parseCsv('species,a,b\nsetosa,1,2\nvirginica,3,4\n', 'l.csv'), /l\.csv:2, column 1: 'setosa' is not a finite number \(.*; if column 1 holds the class labels, make it the last column: the label is read from the last\)/);
+  rejects(() => parseCsv('species,a,b\nsetosa,1,2\nvirginica,3,4\n', 'l.csv'), /l\.csv:2, column 1: 'setosa' is not a finite number \(.*; if column 1 holds the class labels, name it: train --label-column NAME or NUMBER \(1 is the first\), labelColumn in the API\)/);
   assert.throws(() => parseCsv('1,2,a\n3,x,b\n', 'n.csv'), (e: unknown) => e instanceof TreegateError && !/class labels/.test(e.message), 'a word label last: no such hint');
   rejects(() => parseCsv('1,2,a\n3,,b\n', 'n.csv'), /column 2: '' is not a finite number/);
   // JavaScript's Number() reads these as numbers; a CSV file means none of them

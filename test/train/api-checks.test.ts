@@ -170,7 +170,7 @@ test('seeds, backend names and data options that would be quietly changed are re
   rejects(() => prepareData({ dataset: 'memorization', memorization: { examples: 50, inputSize: 4, classes: 2 }, limit: 0 }, rng), /limit \(--limit\) must be an integer in \[1/);
   rejects(() => prepareData({ dataset: 'memorization', limit: 10, validation: 2.5 }, rng), /validation \(--validation\) must be an integer in \[0/);
   // settings that belong to something else
-  rejects(() => prepareData({ dataset: 'memorization', csv: 'a.csv' }, rng), /csv and testCsv \(--csv, --test-csv\) need the csv dataset, not memorization/);
+  rejects(() => prepareData({ dataset: 'memorization', csv: 'a.csv' }, rng), /csv, testCsv and labelColumn \(--csv, --test-csv, --label-column\) need the csv dataset, not memorization/);
   rejects(() => prepareData({ dataset: 'mnist', memorization: { examples: 5 } }, rng), /memorization sizes need the memorization dataset, not mnist/);
   rejects(() => prepareData({ dataset: 'memorization', memorization: { examples: 2e9 } }, rng), /memorization: examples \(--examples\) must be an integer in \[1, 10000000\]/);
   rejects(() => prepareData({ dataset: 'memorization' }, undefined as unknown as Rng), /prepareData needs an Rng .*new Rng\(seed\)/);
@@ -348,6 +348,11 @@ test('misspelt settings, a wrong mode, missing arguments: named, not ignored or 
   rejects(() => mlpConfig({ inputSize: D, numClasses: C, hidden: [8], treeLayers: [2], depth: 2, straightThrough: 'yes' as unknown as boolean }),
     /MLP options: straightThrough must be true or false, got "yes"/);
   rejects(() => new Model({ ...cfg, data: { dataset: 'x', label: ['a'] } } as unknown as typeof cfg), /model data info: unknown setting "label"/);
+  for (const labelColumn of [-1, 1.5, D, '0']) {
+    rejects(() => new Model({ ...cfg, data: { dataset: 'csv', labelColumn } } as unknown as typeof cfg),
+      new RegExp(`model data info: labelColumn must be a column index in 0 … ${D - 1} .*got ${labelColumn === '0' ? '"0"' : labelColumn}`));
+  }
+  assert.equal(new Model({ ...cfg, data: { dataset: 'csv', labelColumn: 0 } }).toConfig().data?.labelColumn, 0);
   rejects(() => new Model(null as unknown as typeof cfg), /a model config must be an object/);
   rejects(() => new Model(cfg, 5 as unknown as Rng), /second argument must be an Rng/);
   rejects(() => model().forward(matrix(2, D), 'eval' as 'infer'), /forward: mode must be 'train' or 'infer', got "eval"/);
