@@ -145,13 +145,13 @@ export function outOfMemoryHint(args: readonly string[]): string {
  * A treegate command line as this process was started, for the hints that say what to run next (`treegate train
  * --resume DIR`): `npx treegate` under npx or from a project's node_modules/.bin, `treegate` from a global install,
  * else node with its flags and this script's path (a clone's dist/cli/main.js), which works from any folder.
- * Arguments are quoted for a POSIX shell.
+ * Arguments are quoted for a POSIX shell (sh, bash, zsh).
  */
 export function treegateCommand(...args: string[]): string {
   const script = process.argv[1] ?? 'treegate';
   // a project's node_modules/.bin is on the PATH of npm's scripts only: npx finds it from the project's folders
   const start = process.env.npm_command === 'exec' || /[\\/]node_modules[\\/]\.bin[\\/]/.test(script) ? ['npx', 'treegate']
-    : /^treegate(\.cmd)?$/.test(script.split(/[\\/]/).pop()!) ? ['treegate'] : ['node', ...process.execArgv, script];
+    : script.split(/[\\/]/).pop() === 'treegate' ? ['treegate'] : ['node', ...process.execArgv, script];
   return [...start, ...args].map(shellWord).join(' ');
 }
 

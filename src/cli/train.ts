@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, rmSync, statfsSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { totalmem } from 'node:os';
@@ -225,6 +225,10 @@ function checkSavedRun(cmd: Command, run: RunState, source: string): void {
   if (files !== undefined && (typeof files !== 'object' || files === null || typeof files.model !== 'string' || typeof files.result !== 'string')) {
     throw new TreegateError(`${source}: checkpoint extra state: files must be {model, result} hashes`);
   }
+  const { run: id, resultBefore } = run.extra;
+  if ((id !== undefined && typeof id !== 'string') || (resultBefore !== undefined && resultBefore !== null && typeof resultBefore !== 'string')) {
+    throw new TreegateError(`${source}: checkpoint extra state: run must be an id, resultBefore a hash or null`);
+  }
   const { backends } = run.extra;
   if (backends !== undefined && backendsOf(run.extra).length === 0) throw new TreegateError(`${source}: checkpoint extra state: backends must be a list of one or more backend names`);
 }
@@ -390,6 +394,16 @@ function newRunIn(out: string): string {
   return `start a new run (without --resume) with another --out, or delete ${join(out, 'checkpoints')} first to reuse ${out}`;
 }
 
+/** The runId a result.json records (null: none, or no result.json). */
+function runIdOf(resultPath: string): string | null {
+  try {
+    const r = JSON.parse(readFileSync(resultPath, 'utf8')) as { runId?: unknown };
+    return typeof r.runId === 'string' ? r.runId : null;
+  } catch {
+    return null;
+  }
+}
+
 /** The newest usable checkpoint of the run in `dir` (--resume): loadNewestCheckpoint, its errors in train's words. */
 function newestCheckpointOf(dir: string, log: (line: string) => void, validate: (run: RunState, path: string) => void): LoadedCheckpoint {
   const hint = 'pass the --out folder of the run to resume';
@@ -428,6 +442,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   let resumed: LoadedCheckpoint | null = null;
   let o = { ...given };
   let backends = [be.name]; // the backends this run trained on, in turn (for its checkpoints and result.json)
+  let runId: string = randomUUID(); // which run a checkpoint or result.json is of (a resumed run keeps its own)
   if (given.resume) {
     const dir = resolve(given.resume);
     resumed = newestCheckpointOf(dir, log, (run, source) => checkSavedRun(cmd, run, source));
@@ -444,6 +459,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
         `${why}: its model will differ by rounding from a run on one backend (--backend ${was} goes on bit for bit)`);
     }
     backends = was === be.name ? before : [...before, be.name];
+    if (typeof resumed.run.extra.run === 'string') runId = resumed.run.extra.run;
   } else {
     for (const k of PATHS) if (o[k] !== undefined) o[k] = resolve(o[k]);
   }
@@ -524,10 +540,10 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     log(`treegate: warning: ${checkpointDir} holds the checkpoints of an earlier run that has not finished: --resume ${out} would ` +
       'continue that run, not this one (and refuse to, once this run has written its files there)');
   }
-  /** Deletes the checkpoints of the earlier, finished run in OUT, once this run writes its own or its files. */
-  const replaceFinishedRunCheckpoints = () => {
+  /** Deletes the checkpoints of the earlier, finished run in OUT once this run has written its own (`kept`, which may have taken one's name) or its files. */
+  const replaceFinishedRunCheckpoints = (kept?: string) => {
     if (finishedRunCheckpoints.length === 0) return;
-    for (const p of finishedRunCheckpoints) rmSync(p, { force: true });
+    for (const p of finishedRunCheckpoints) if (p !== kept) rmSync(p, { force: true });
     log(`treegate: removed the ${counted(finishedRunCheckpoints.length, 'checkpoint')} of the earlier, finished run in ${checkpointDir}`);
     finishedRunCheckpoints = [];
   };
@@ -612,14 +628,18 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     trainer.optimizer.adoptState(resumed.optimizerState); // the decoded moments become the optimizer's: no second copy
     resumed.optimizerState = [];
   }
+  // an unfinished run replaces the files OUT held when it stopped (those it was started over, or its own where its
+  // final checkpoint was not written), not those another run finished there since: its checkpoints record the hash of
+  // OUT's result.json (not those written before 2026-12-06)
+  if (resumed && !trainer.done) {
+    const before = resumed.run.extra.resultBefore, now = fileSha256(resultPath);
+    const others = [modelPath, metricsPath, resultPath, join(out, HELD_OUT)].filter((f) => existsSync(f)).map((f) => basename(f));
+    check(before === undefined || now === null || now === before || runIdOf(resultPath) === runId,
+      `${out} holds the files of another run, written after the run there stopped at step ${trainer.progress.step}: resuming would replace them`,
+      `move ${others.join(', ')} out of ${out} to keep them, then resume again; or start a new run with another --out`);
+  }
   // resumed from the final checkpoint, written after the run's files with their hashes: nothing left to do if OUT
   // holds those files; if they are gone, they are written again below; if other files are there, that is an error
-  // an unfinished run replaces the files OUT held when it stopped (an earlier run's, which it was started over), not
-  // those another run wrote there since (its checkpoints record the hash of OUT's result.json)
-  const resultWhenStopped = resumed?.run.extra.resultBefore, resultNow = resumed && !trainer.done ? fileSha256(resultPath) : null;
-  check(resultWhenStopped === undefined || resultNow === null || resultNow === resultWhenStopped,
-    `${out} holds the files of another run, written after the run there stopped at step ${trainer.progress.step}: resuming would replace its model.safetensors and result.json`,
-    `move model.safetensors, metrics.jsonl and result.json out of ${out} to keep them, then resume again; or start a new run with another --out`);
   if (trainer.done) {
     const hashes = [fileSha256(modelPath), fileSha256(resultPath)];
     const files = resumed!.run.extra.files as { model: string; result: string } | undefined;
@@ -637,13 +657,14 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   let lastCheckpoint: string | null = resumed?.path ?? null; // this run's newest checkpoint
   const resumeFromLast = (cp: string) => `resume from the last checkpoint, ${basename(cp)} (intact): ${treegateCommand('train', '--resume', out)}`;
   const checkpoint = (files?: { model: string; result: string }): string => {
-    replaceFinishedRunCheckpoints();
     try {
-      // resultBefore: the result.json this run will replace (null: none), which --resume checks is still the one there
+      // run: this run's id (in its result.json too); resultBefore: the result.json it will replace (null: none), which
+      // --resume checks is still the one there
       lastCheckpoint = writeCheckpoint(checkpointDir, model, trainer.optimizer, {
         progress: trainer.snapshot(), options: savedOptions, metrics,
-        extra: { window: { ...windows.open }, data: dataHash(), backends, resultBefore: files ? files.result : fileSha256(resultPath), ...(files ? { files } : {}) },
+        extra: { window: { ...windows.open }, data: dataHash(), backends, run: runId, resultBefore: files ? files.result : fileSha256(resultPath), ...(files ? { files } : {}) },
       }, o.keepCheckpoints);
+      replaceFinishedRunCheckpoints(lastCheckpoint);
     } catch (e) {
       // a failed write (a full disk) replaced nothing: the run goes on from its last checkpoint once that is fixed
       if (!(e instanceof TreegateError) || lastCheckpoint === null) throw e;
@@ -756,6 +777,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     ...(backends.length > 1 ? { backends } : {}),
     threads,
     seed: o.seed,
+    runId,
     modelPath,
     metricsPath,
   };

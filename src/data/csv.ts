@@ -124,10 +124,13 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     throw new TreegateError(`${source}:${lineNo}: lines have ${cellCount(width)}, and ${takes} ${opts.features} features`,
       sepHint ?? (extra >= 0 ? `column ${extra + 1} ('${first[extra]}') is not one of the model's features (${quoted(names!)}): remove it`
         : width === opts.features + 1
-          ? 'one column too many: if the last one is the label, remove it (predict takes the features alone; eval measures accuracy on a labelled file)'
+          ? 'one column too many: if it holds the labels, remove that column (predict takes the features alone; eval measures accuracy on a labelled file)'
           : `give the file ${whose} ${opts.features} feature columns, in the same order`));
   }
   const labelLast = opts.labelColumn === undefined || opts.labelColumn === 'last';
+  // a word in a feature column where the last cell, the label by default, is a number: most likely the class labels
+  const labelsHere = (cells: string[], c: number): string =>
+    labelLast && labelled && /\p{L}/u.test(cells[c]) && isNumber(cells[width - 1]) ? `; if column ${c + 1} holds the class labels, name it: ${LABEL_COLUMN_HINT}` : '';
   if (labelled && opts.features !== undefined && width !== opts.features + 1) {
     throw new TreegateError(`${source}:${lineNo}: lines have ${cellCount(width)}, and ${takes} ${opts.features} features and a label`,
       width === opts.features
@@ -136,17 +139,20 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   }
   // the label column, resolved against the header if there is one
   const spec = opts.labelColumn === undefined ? 'last' : opts.labelColumn;
-  const headerGuess = first.some((c) => !isNumber(c));
   let labelCol: number;
   if (spec === null) labelCol = -1;
   else if (spec === 'last') labelCol = width - 1;
   else if (typeof spec === 'number') labelCol = spec;
   else {
-    labelCol = headerGuess ? first.indexOf(spec) : -1;
-    if (labelCol < 0) throw new TreegateError(`${source}: no column named '${spec}' in the header`, `columns: ${headerGuess ? first.join(', ') : '(no header line)'}`);
+    labelCol = first.indexOf(spec);
+    // a first line with numbers is data (a header's names are no numbers)
+    check(labelCol >= 0 || !first.some(isNumber), `${source}: no header line to find the label column '${spec}' in (the first line holds numbers)`,
+      'name the label column by its number (--label-column N, 1 is the first; a 0-based index in the API)');
+    if (labelCol < 0) throw new TreegateError(`${source}: no column named '${spec}' in the header`, `columns: ${first.join(', ')}`);
   }
   if (labelled && (!Number.isInteger(labelCol) || labelCol < 0 || labelCol >= width)) {
-    throw new TreegateError(`${source}: label column ${labelCol} is out of range: lines have ${width} cells`, 'give a 0-based column index below the cell count');
+    throw new TreegateError(`${source}: the label column is number ${labelCol + 1} (0-based index ${labelCol}), and the lines have ${cellCount(width)}`,
+      `name a column 1 … ${width} (--label-column; the API's labelColumn takes 0-based indices, 0 … ${width - 1})`);
   }
   const featureCells = first.filter((_, c) => c !== labelCol);
   const header = featureCells.every((c) => !isNumber(c));
@@ -161,7 +167,8 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
         throw new TreegateError(`${source}:${lineNo}: the first line reads as a header but for column ${col + 1}, '${first[col]}', a number`,
           'a header\'s feature names must not be numbers: rename that column (or, if the line is data, make all its feature cells numbers)');
       }
-      throw new TreegateError(`${source}:${lineNo}, column ${col + 1}: '${first[col]}' is not a number`, 'features must be finite numbers; a header line must have no numeric feature cells');
+      throw new TreegateError(`${source}:${lineNo}, column ${col + 1}: '${first[col]}' is not a number`,
+        `features must be finite numbers; a header line must have no numeric feature cells${labelsHere(first, col)}`);
     }
   }
   const features = header ? featureCells : featureCells.map((_, i) => `col${i + 1}`);
@@ -187,7 +194,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     if (c >= 0 || names.length !== features.length) {
       const at = c >= 0 ? c : Math.min(names.length, features.length);
       throw new TreegateError(`${source}:${lineNo}: feature column ${at + 1} is named '${features[at] ?? '(none)'}', the training file's is '${names[at] ?? '(none)'}'`,
-        `columns are matched by position: give the file the training file's columns in its order (${quoted(names)})`);
+        `columns are matched by position: give the file the training file's columns in its order (${quoted(names)}${labelLast ? '' : `, the label in column ${labelCol + 1}`})`);
     }
   }
   const D = labelled ? width - 1 : width;
@@ -205,11 +212,8 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
       if (c === labelCol) continue;
       const v = decimal(cells[c]);
       if (!Number.isFinite(v)) {
-        // a word where the last cell is a number: most likely the class labels, in another column than the last
-        const labelHere = labelCol === width - 1 && /\p{L}{2}/u.test(cells[c]) && isNumber(cells[labelCol]);
         throw new TreegateError(`${source}:${at}, column ${c + 1}: '${cells[c]}' is not a finite number`,
-          'features must be finite decimal numbers such as 3, -0.25 or 1e-3 (no empty cells, NaN, Infinity, or hexadecimal 0x… that JavaScript would read)' +
-          (labelHere ? `; if column ${c + 1} holds the class labels, name it: ${LABEL_COLUMN_HINT}` : ''));
+          `features must be finite decimal numbers such as 3, -0.25 or 1e-3 (no empty cells, NaN, Infinity, or hexadecimal 0x… that JavaScript would read)${labelsHere(cells, c)}`);
       }
       if (!Number.isFinite(Math.fround(v))) {
         throw new TreegateError(`${source}:${at}, column ${c + 1}: '${cells[c]}' is beyond the float32 range (±3.4e38)`, 'features are stored as float32: rescale the column');

@@ -47,7 +47,7 @@ export interface PrepareOptions {
   /** csv: the training file, and optionally a test file (default: 1/6 of the training file held out, seeded) */
   csv?: string;
   testCsv?: string;
-  /** csv: the column of the class labels in both files, a 0-based index or a header name (default: the last) */
+  /** csv: the column of the class labels, a 0-based index or a header name (default: the last); a test file is read in the training file's layout, the label at the same index */
   labelColumn?: number | string;
   /** memorization: size of the task (default MEMORIZATION_DEFAULTS) */
   memorization?: Partial<MemorizationOptions>;
@@ -115,7 +115,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     all = c.data;
     fileLines = c.lines;
     const t = o.testCsv ? readCsv(o.testCsv, {
-      labels, features: c.data.x.cols, matching: 'training file', ...(features ? { featureNames: features } : {}), ...(o.labelColumn === undefined ? {} : { labelColumn: o.labelColumn }),
+      labels, features: c.data.x.cols, matching: 'training file', ...(features ? { featureNames: features } : {}), ...(labelColumn === null ? {} : { labelColumn }),
     }) : null;
     test = t?.data ?? null;
     testLines = t?.lines ?? null;

@@ -794,6 +794,13 @@ test('--label-column: the labels in another column, by name or number; eval read
   const ev = cli('eval', '--model', lastJson(byNumber).modelPath, '--csv', join(dir, 'middle-test.csv'), '--json');
   assert.equal(ev.status, 0, describeRun(ev));
   assert.deepEqual([lastJson(ev).testAccuracy, lastJson(ev).examples], [lastJson(byNumber).testAccuracy, 30]);
+  // a test file is read in the training file's layout, with or without a header
+  writeFileSync(join(dir, 'first-test.csv'), rows.slice(0, 30).map(([a, b, k]) => `${k},${a},${b}`).join('\n') + '\n');
+  const headerless = cli('train', '--csv', join(dir, 'first.csv'), '--test-csv', join(dir, 'first-test.csv'), '--label-column', 'kind', ...args, '--out', join(dir, 'first-test'));
+  assert.equal(headerless.status, 0, describeRun(headerless));
+  assert.equal(lastJson(cli('eval', '--model', lastJson(headerless).modelPath, '--csv', join(dir, 'first-test.csv'), '--json')).testAccuracy, lastJson(headerless).testAccuracy);
+  expectUsageError(['train', '--csv', join(dir, 'first.csv'), '--test-csv', join(dir, 'last.csv'), '--label-column', 'kind', '--out', tmp('x')],
+    /last\.csv:1: feature column 1 is named 'b', the training file's is 'a' \(columns are matched by position: .*\('a', 'b', the label in column 1\)\)/);
   // mistakes
   expectUsageError(['train', '--csv', join(dir, 'first.csv'), '--label-column', 'species', '--out', tmp('x')], /first\.csv: no column named 'species' in the header \(columns: kind, a, b\)/);
   expectUsageError(['train', '--csv', join(dir, 'first.csv'), '--label-column', '0', '--out', tmp('x')], /--label-column.*expected a header name or a column number from 1/);

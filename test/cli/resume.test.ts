@@ -280,11 +280,24 @@ test('a finished run\'s checkpoints are replaced by the next run in its folder; 
   const refused = cli('train', '--resume', stopped, '--no-progress');
   assert.equal(refused.status, 2, describeRun(refused));
   assert.doesNotMatch(refused.stderr, /epoch \d/, 'no training');
-  assert.match(refused.stderr, /error: .* holds the files of another run, written after the run there stopped at step \d+: resuming would replace its model\.safetensors and result\.json \(move model\.safetensors, metrics\.jsonl and result\.json out of/);
+  assert.match(refused.stderr, /error: .* holds the files of another run, written after the run there stopped at step \d+: resuming would replace them \(move model\.safetensors, metrics\.jsonl, result\.json out of/);
   assert.equal(sha(join(stopped, 'model.safetensors')), model, 'the later run\'s model is untouched');
   // moved away, the interrupted run goes on, bit for bit
   for (const f of ['model.safetensors', 'metrics.jsonl', 'result.json']) rmSync(join(stopped, f));
   resumeAndCompare(stopped, 'resumed once the later run\'s files were moved');
+
+  // a run whose final checkpoint was not written (after its files) resumes from the one before, over its own files
+  const unfinished = tmp('no-final-checkpoint');
+  mkdirSync(join(unfinished, 'checkpoints', 'step-000000075.safetensors'), { recursive: true });
+  const failed = cli(...one, '--out', unfinished);
+  assert.equal(failed.status, 2, describeRun(failed));
+  assert.match(failed.stderr, /cannot write .*step-000000075\.safetensors.*resume from the last checkpoint, step-000000070\.safetensors/);
+  const written = sha(join(unfinished, 'model.safetensors'));
+  rmSync(join(unfinished, 'checkpoints', 'step-000000075.safetensors'), { recursive: true });
+  const resumed = cli('train', '--resume', unfinished, '--no-progress');
+  assert.equal(resumed.status, 0, describeRun(resumed));
+  assert.equal(sha(join(unfinished, 'model.safetensors')), written, 'the same model again');
+  assert.match(cli('train', '--resume', unfinished, '--no-progress').stderr, /already finished \(step 75\)/);
 });
 
 test('--resume on data that changed since the run began is refused (exit 2), before any step; on the same data it goes on', () => {

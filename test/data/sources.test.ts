@@ -75,6 +75,12 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   // words in a feature column and a number last: the labels in another column, said so
   rejects(() => parseCsv('species,a,b\nsetosa,1,2\nvirginica,3,4\n', 'l.csv'), /l\.csv:2, column 1: 'setosa' is not a finite number \(.*; if column 1 holds the class labels, name it: train --label-column NAME or NUMBER \(1 is the first\), labelColumn in the API\)/);
   assert.throws(() => parseCsv('1,2,a\n3,x,b\n', 'n.csv'), (e: unknown) => e instanceof TreegateError && !/class labels/.test(e.message), 'a word label last: no such hint');
+  rejects(() => parseCsv('lo,1,2\nhi,3,4\n', 'f.csv'), /f\.csv:1, column 1: 'lo' is not a number \(.*; if column 1 holds the class labels, name it: train --label-column/);
+  assert.throws(() => parseCsv('kind,a,b,c\nx,1,2,3\n', 'g.csv', { labelColumn: 3 }), (e: unknown) => e instanceof TreegateError && /'x' is not a finite number/.test(e.message) && !/class labels/.test(e.message),
+    'a label column given: no such hint');
+  // a label column past the cells, or named in a file without a header
+  rejects(() => parseCsv('a,b,c\n1,2,x\n', 'o.csv', { labelColumn: 3 }), /o\.csv: the label column is number 4 \(0-based index 3\), and the lines have 3 cells \(name a column 1 … 3 /);
+  rejects(() => parseCsv('1,2,x\n', 'h.csv', { labelColumn: 'kind' }), /h\.csv: no header line to find the label column 'kind' in .*\(name the label column by its number/);
   rejects(() => parseCsv('1,2,a\n3,,b\n', 'n.csv'), /column 2: '' is not a finite number/);
   // JavaScript's Number() reads these as numbers; a CSV file means none of them
   for (const cell of ['0x10', '0b1', '0o7', '1_000', '.', '1e', '--1']) {
@@ -123,7 +129,7 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   rejects(() => parseCsv('1,"a"\n2,b"c\n', 'q.csv'), /q\.csv:2: a quote inside an unquoted cell/);
   rejects(() => parseCsv('1\n2\n', 'w.csv'), /need at least one feature and a label/);
   rejects(() => parseCsv('a,b\n1,x\n', 'k.csv', { labelColumn: 'zz' }), /no column named 'zz'/);
-  rejects(() => parseCsv('1,2\n', 'k.csv', { labelColumn: 5 }), /label column 5 is out of range/);
+  rejects(() => parseCsv('1,2\n', 'k.csv', { labelColumn: 5 }), /k\.csv: the label column is number 6 \(0-based index 5\), and the lines have 2 cells/);
   const dir = mkdtempSync(join(tmpdir(), 'treegate-csv-'));
   try {
     rejects(() => readCsv(join(dir, 'missing.csv')), /cannot read CSV file .*missing\.csv/);
