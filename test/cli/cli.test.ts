@@ -738,7 +738,7 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   assert.equal(readFileSync(join(dir, 'notes.csv'), 'utf8'), 'keep,me\n');
   expectUsageError(['predict', '--model', model, '--csv', join(dir, 'features.csv'), '--out', join(dir, 'features.csv')], /--out .*features\.csv is the input file/);
   expectUsageError(['predict', '--model', model, '--csv', join(dir, 'features.csv'), '--out', model], /--out .*model\.safetensors is the model file/);
-  expectUsageError(['predict', '--model', model, '--csv', join(dir, 'test.csv')], /test\.csv:1: lines have 3 cells, and the model takes 2 features \(one column too many: if the last one is the label, remove it/);
+  expectUsageError(['predict', '--model', model, '--csv', join(dir, 'test.csv')], /test\.csv:1: lines have 3 cells, and the model takes 2 features \(one column too many: if it holds the labels, remove that column/);
   writeFileSync(join(dir, 'extra.csv'), 'label,a,b\nhi,1,2\n');
   expectUsageError(['predict', '--model', model, '--csv', join(dir, 'extra.csv')], /column 1 \('label'\) is not one of the model's features \('a', 'b'\): remove it/);
   // the header's names are recorded, and a test file whose columns are named otherwise is refused
