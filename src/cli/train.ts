@@ -52,7 +52,7 @@ export function trainCommand(): Command {
     .option('--dataset <name>', `data: ${DATASETS.join(' | ')}`, choice(...DATASETS), 'mnist')
     .option('--csv <file>', 'training file (at most 1 GiB), numeric features and a label in the last column or --label-column (means --dataset csv)', pathArg)
     .option('--test-csv <file>', 'csv dataset: test file (default: 1/6 of --csv held out)', pathArg)
-    .option('--label-column <column>', 'csv dataset: the column of the class labels, its header name or its number (1 is the first; default the last)', labelColumnArg)
+    .option('--label-column <column>', 'csv dataset: the column of the class labels: its header name, its number (1 is the first) or last (the default)', labelColumnArg)
     .option('--examples <n>', 'memorization dataset: random examples', int(1), MEMORIZATION_DEFAULTS.examples)
     .option('--input-size <D>', 'memorization dataset: input width', int(1, 65536), MEMORIZATION_DEFAULTS.inputSize)
     .option('--classes <C>', 'memorization dataset: classes', int(2, 65536), MEMORIZATION_DEFAULTS.classes)
@@ -542,10 +542,11 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   }
   /** Deletes the checkpoints of the earlier, finished run in OUT once this run has written its own (`kept`, which may have taken one's name) or its files. */
   const replaceFinishedRunCheckpoints = (kept?: string) => {
-    if (finishedRunCheckpoints.length === 0) return;
-    for (const p of finishedRunCheckpoints) if (p !== kept) rmSync(p, { force: true });
-    log(`treegate: removed the ${counted(finishedRunCheckpoints.length, 'checkpoint')} of the earlier, finished run in ${checkpointDir}`);
+    const removed = finishedRunCheckpoints.filter((p) => p !== kept);
     finishedRunCheckpoints = [];
+    if (removed.length === 0) return;
+    for (const p of removed) rmSync(p, { force: true });
+    log(`treegate: removed the ${counted(removed.length, 'checkpoint')} of the earlier, finished run in ${checkpointDir}`);
   };
 
   // the same forks in the same order as the original run, resumed or not: data split, model init, data order
@@ -791,7 +792,16 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   replaceFinishedRunCheckpoints();
   // a run that checkpoints ends with a checkpoint of its end, after its files and with their hashes, so that
   // --resume knows it is finished and that OUT holds its files
-  if (o.checkpointEvery || resumed) checkpoint({ model: sha256(modelBytes), result: sha256(resultText) });
+  if (o.checkpointEvery || resumed) {
+    try {
+      checkpoint({ model: sha256(modelBytes), result: sha256(resultText) });
+    } catch (e) {
+      // the run's files are whole: its final checkpoint only tells --resume that it finished
+      if (!(e instanceof TreegateError)) throw e;
+      log(`treegate: warning: the run's files are written, but not its final checkpoint: ${e.problem}` + (lastCheckpoint
+        ? `; --resume ${out} would take the steps after ${basename(lastCheckpoint)} again and write the same files` : ''));
+    }
+  }
   // an earlier CSV run's held-out examples beside this run's model would score it on data it may have trained on
   const staleTest = join(out, HELD_OUT);
   if (!testPath && existsSync(staleTest) && ![o.csv, o.testCsv].some((f) => f !== undefined && sameFile(f, staleTest))) {

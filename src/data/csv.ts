@@ -128,9 +128,11 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
           : `give the file ${whose} ${opts.features} feature columns, in the same order`));
   }
   const labelLast = opts.labelColumn === undefined || opts.labelColumn === 'last';
-  // a word in a feature column where the last cell, the label by default, is a number: most likely the class labels
+  // in a training file (its classes not given), a word in a feature column where the last cell, the label by
+  // default, is a number: most likely the class labels (not a mistyped number: no digits, nor NaN or Infinity)
   const labelsHere = (cells: string[], c: number): string =>
-    labelLast && labelled && /\p{L}/u.test(cells[c]) && isNumber(cells[width - 1]) ? `; if column ${c + 1} holds the class labels, name it: ${LABEL_COLUMN_HINT}` : '';
+    labelLast && labelled && opts.labels === undefined && /\p{L}/u.test(cells[c]) && !/\d|^[+-]?(nan|inf(inity)?)$/i.test(cells[c]) && isNumber(cells[width - 1])
+      ? `; if column ${c + 1} holds the class labels, name it: ${LABEL_COLUMN_HINT}` : '';
   if (labelled && opts.features !== undefined && width !== opts.features + 1) {
     throw new TreegateError(`${source}:${lineNo}: lines have ${cellCount(width)}, and ${takes} ${opts.features} features and a label`,
       width === opts.features
@@ -145,8 +147,8 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   else if (typeof spec === 'number') labelCol = spec;
   else {
     labelCol = first.indexOf(spec);
-    // a first line with numbers is data (a header's names are no numbers)
-    check(labelCol >= 0 || !first.some(isNumber), `${source}: no header line to find the label column '${spec}' in (the first line holds numbers)`,
+    // a first line of more than one number is data (a header's feature names are no numbers)
+    check(labelCol >= 0 || first.filter(isNumber).length < 2, `${source}: no header line to find the label column '${spec}' in (the first line holds numbers)`,
       'name the label column by its number (--label-column N, 1 is the first; a 0-based index in the API)');
     if (labelCol < 0) throw new TreegateError(`${source}: no column named '${spec}' in the header`, `columns: ${first.join(', ')}`);
   }

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import { TreegateError } from '../../src/core/errors.js';
-import { float32Text, formatCsv, parseCsv } from '../../src/data/csv.js';
+import { float32Text, formatCsv, parseCsv, type CsvOptions } from '../../src/data/csv.js';
 import { readCsv } from '../../src/data/csv-file.js';
 import { loadFashionMnist } from '../../src/data/fashion.js';
 import { makeMemorization } from '../../src/data/memorization.js';
@@ -81,6 +81,11 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   // a label column past the cells, or named in a file without a header
   rejects(() => parseCsv('a,b,c\n1,2,x\n', 'o.csv', { labelColumn: 3 }), /o\.csv: the label column is number 4 \(0-based index 3\), and the lines have 3 cells \(name a column 1 … 3 /);
   rejects(() => parseCsv('1,2,x\n', 'h.csv', { labelColumn: 'kind' }), /h\.csv: no header line to find the label column 'kind' in .*\(name the label column by its number/);
+  rejects(() => parseCsv('x,y,2024\n1,2,a\n', 'y.csv', { labelColumn: 'lbl' }), /y\.csv: no column named 'lbl' in the header \(columns: x, y, 2024\)/);
+  // no labels hint for a mistyped number, nor for a test file (its classes given: its layout is the model's)
+  for (const [text, opts] of [['a,b,y\n1,2,0\n0x1F,3,1\n', {}], ['a,b,y\n1,2,0\n1e,3,1\n', {}], ['a,b,y\nlo,2,0\n', { labels: ['0', '1'] }]] as Array<[string, CsvOptions]>) {
+    assert.throws(() => parseCsv(text, 't.csv', opts), (e: unknown) => e instanceof TreegateError && /is not a finite number/.test(e.message) && !/class labels/.test(e.message), text);
+  }
   rejects(() => parseCsv('1,2,a\n3,,b\n', 'n.csv'), /column 2: '' is not a finite number/);
   // JavaScript's Number() reads these as numbers; a CSV file means none of them
   for (const cell of ['0x10', '0b1', '0o7', '1_000', '.', '1e', '--1']) {
