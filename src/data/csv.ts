@@ -29,20 +29,21 @@ export interface CsvOptions {
 
 /** How to read the labels from a column other than the last. */
 const LABEL_COLUMN_HINT = 'train --label-column NAME or NUMBER (1 is the first), labelColumn in the API';
-const CSV_HINT = 'expected comma-separated numeric features and one label column per line, an optional header line first';
-const FEATURES_HINT = 'expected comma-separated numeric features per line, an optional header line first';
+const CSV_HINT = 'expected numeric features and one label column per line, separated by commas (or tabs, or semicolons), an optional header line first';
+const FEATURES_HINT = 'expected numeric features per line, separated by commas (or tabs, or semicolons), an optional header line first';
 const cellCount = (n: number) => `${n} cell${n === 1 ? '' : 's'}`;
 const quoted = (names: string[], max = 8) => `${names.slice(0, max).map((n) => `'${n}'`).join(', ')}${names.length > max ? ', …' : ''}`;
 
 /**
  * The cells of a line that holds quotes, as RFC 4180 and R's write.csv write them: a cell in double quotes may hold
- * commas, and "" for a quote; spaces around a cell are dropped. A quoted cell that runs past the line is refused.
+ * separators, and "" for a quote; spaces around a cell are dropped. A quoted cell that runs past the line is refused.
  */
-function quotedCells(line: string, at: string): string[] {
+function quotedCells(line: string, at: string, sep: string): string[] {
   const cells: string[] = [];
+  const blank = (ch: string | undefined) => ch === ' ' || (ch === '\t' && sep !== '\t');
   let i = 0;
   for (;;) {
-    while (line[i] === ' ' || line[i] === '\t') i++;
+    while (blank(line[i])) i++;
     if (line[i] === '"') {
       let v = '';
       for (i++; ; i++) {
@@ -53,23 +54,24 @@ function quotedCells(line: string, at: string): string[] {
         }
         v += line[i];
       }
-      for (i++; line[i] === ' ' || line[i] === '\t'; i++);
-      if (i < line.length && line[i] !== ',') throw new TreegateError(`${at}: text after a quoted cell's closing quote`, 'a cell is either quoted whole or not at all');
+      for (i++; blank(line[i]); i++);
+      if (i < line.length && line[i] !== sep) throw new TreegateError(`${at}: text after a quoted cell's closing quote`, 'a cell is either quoted whole or not at all');
       cells.push(v.trim());
     } else {
-      const end = line.indexOf(',', i);
+      const end = line.indexOf(sep, i);
       const cell = line.slice(i, end < 0 ? line.length : end);
       if (cell.includes('"')) throw new TreegateError(`${at}: a quote inside an unquoted cell`, 'quote the whole cell, and write a quote inside it as ""');
       cells.push(cell.trim());
       i = end < 0 ? line.length : end;
     }
     if (i >= line.length) return cells;
-    i++; // past the comma
+    i++; // past the separator
   }
 }
 
 /**
- * Parses CSV text (UTF-8, lines ending in LF, CRLF or CR): one example per line, cells separated by commas (spaces
+ * Parses CSV text (UTF-8, lines ending in LF, CRLF or CR): one example per line, cells separated by commas (or, where
+ * the first line holds none outside quotes, by tabs; or by semicolons wherever it holds one, with decimal commas; spaces
  * around cells ignored; a cell may be quoted, as in RFC 4180, within its line), every line with the same number of cells,
  * empty lines skipped. The first line is a header when none of its feature
  * cells is a number. Features must be finite numbers within float32's range.
@@ -94,12 +96,17 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   // a UTF-8 byte order mark (Excel's "CSV UTF-8") is not part of the first cell; lines end with LF, CRLF or CR alone
   // (classic Mac OS)
   const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split(/\r\n|\r|\n/);
+  // the separator, from the first line outside its quoted cells: a tab where it holds no comma (a TSV file), a
+  // semicolon where it holds one (a spreadsheet's export in locales that write decimal commas, read as points), else a comma
+  const bare = (lines.find((l) => l.trim() !== '') ?? '').replace(/"[^"]*"/g, '');
+  const sep = bare.includes('\t') && !bare.includes(',') ? '\t' : bare.includes(';') ? ';' : ',';
   let lineNo = 0;
   const next = (): string[] | null => {
     while (lineNo < lines.length) {
       const line = lines[lineNo++];
       if (line.trim() === '') continue;
-      return line.includes('"') ? quotedCells(line, `${source}:${lineNo}`) : line.split(',').map((c) => c.trim());
+      const cells = line.includes('"') ? quotedCells(line, `${source}:${lineNo}`, sep) : line.split(sep).map((c) => c.trim());
+      return sep === ';' ? cells.map((c) => (/^[+-]?\d*,\d+(?:[eE][+-]?\d+)?$/.test(c) ? c.replace(',', '.') : c)) : cells;
     }
     return null;
   };
@@ -114,18 +121,16 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   if (!first) throw new TreegateError(`${source}: the file has no data lines`, hint);
   const width = first.length;
   const isNumber = (c: string) => Number.isFinite(decimal(c));
-  const sep = [';', '\t'].find((c) => lines[lineNo - 1].includes(c));
-  const sepHint = sep ? `cells must be separated by commas, and this line holds '${sep === '\t' ? '\\t' : sep}': convert the file` : undefined;
-  if (width < 2 && labelled) throw new TreegateError(`${source}:${lineNo}: a line has ${cellCount(width)}, need at least one feature and a label`, sepHint ?? CSV_HINT);
+  if (width < 2 && labelled) throw new TreegateError(`${source}:${lineNo}: a line has ${cellCount(width)}, need at least one feature and a label`, CSV_HINT);
   if (!labelled && opts.features !== undefined && width !== opts.features) {
     // a header names the column that is not the model's, where the model records its features' names
     const names = opts.featureNames;
     const extra = names && first.every((c) => !isNumber(c)) ? first.findIndex((c) => !names.includes(c)) : -1;
     throw new TreegateError(`${source}:${lineNo}: lines have ${cellCount(width)}, and ${takes} ${opts.features} features`,
-      sepHint ?? (extra >= 0 ? `column ${extra + 1} ('${first[extra]}') is not one of the model's features (${quoted(names!)}): remove it`
+      extra >= 0 ? `column ${extra + 1} ('${first[extra]}') is not one of the model's features (${quoted(names!)}): remove it`
         : width === opts.features + 1
           ? 'one column too many: if it holds the labels, remove that column (predict takes the features alone; eval measures accuracy on a labelled file)'
-          : `give the file ${whose} ${opts.features} feature columns, in the same order`));
+          : `give the file ${whose} ${opts.features} feature columns, in the same order`);
   }
   const labelLast = opts.labelColumn === undefined || opts.labelColumn === 'last';
   // in a training file (its classes not given), a word in a feature column where the last cell, the label by
