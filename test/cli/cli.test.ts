@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import { commandLine } from '../../src/cli/experiment.js';
@@ -801,6 +801,16 @@ test('--label-column: the labels in another column, by name or number; eval read
   assert.equal(lastJson(cli('eval', '--model', lastJson(headerless).modelPath, '--csv', join(dir, 'first-test.csv'), '--json')).testAccuracy, lastJson(headerless).testAccuracy);
   expectUsageError(['train', '--csv', join(dir, 'first.csv'), '--test-csv', join(dir, 'last.csv'), '--label-column', 'kind', '--out', tmp('x')],
     /last\.csv:1: feature column 1 is named 'b', the training file's is 'a' \(columns are matched by position: .*\('a', 'b', the label in column 1\)\)/);
+  // a checkpointed run resumes with the label column it was started with (its saved options): the same model
+  const resumable = join(dir, 'resumable');
+  assert.equal(cli('train', '--csv', join(dir, 'first.csv'), '--label-column', 'kind', ...args, '--checkpoint-every', '5', '--out', resumable).status, 0);
+  const model = readFileSync(join(resumable, 'model.safetensors'));
+  const saved = readdirSync(join(resumable, 'checkpoints')).sort();
+  rmSync(join(resumable, 'checkpoints', saved.at(-1)!)); // the final checkpoint: --resume takes the last steps again
+  const again = cli('train', '--resume', resumable, '--no-progress');
+  assert.equal(again.status, 0, describeRun(again));
+  assert.match(again.stderr, /resuming .* from .*step-\d+\.safetensors/);
+  assert.ok(readFileSync(join(resumable, 'model.safetensors')).equals(model), 'the same model, bit for bit');
   // mistakes
   expectUsageError(['train', '--csv', join(dir, 'first.csv'), '--label-column', 'species', '--out', tmp('x')], /first\.csv: no column named 'species' in the header \(columns: kind, a, b\)/);
   expectUsageError(['train', '--csv', join(dir, 'first.csv'), '--label-column', '0', '--out', tmp('x')], /--label-column.*expected a header name or a column number from 1/);
