@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { TreegateError } from '../core/errors.js';
@@ -10,7 +9,7 @@ import { loadModel } from '../io/model-file.js';
 import { setBackend } from '../kernels/backend.js';
 import type { Model } from '../layers/model.js';
 import { backendOption, csvInputs, humanLines, int, pathArg, rejectIdle, requireOptions, resultsThenSummary, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
-import { counted, layerTable, modelSummary } from './report.js';
+import { counted, layerTable, modelSummary, readRunResult } from './report.js';
 
 interface ModelCliOptions extends KernelOptions {
   model: string; dataDir?: string; csv?: string; limit?: number; json?: boolean; usage?: boolean;
@@ -83,13 +82,9 @@ function testSet(model: Model, o: ModelCliOptions): Dataset {
  * model, names the model and records the limit and the split's size); null where it was not, or nothing says.
  */
 function testedOnFirst(modelPath: string): number | null {
-  try {
-    const r = JSON.parse(readFileSync(join(dirname(resolve(modelPath)), 'result.json'), 'utf8')) as { modelPath?: unknown; limit?: unknown; splits?: { test?: unknown } };
-    return typeof r.modelPath === 'string' && basename(r.modelPath) === basename(modelPath) && typeof r.limit === 'number' && typeof r.splits?.test === 'number'
-      ? r.splits.test : null;
-  } catch {
-    return null; // no result.json there, or not one
-  }
+  const r = readRunResult(join(dirname(resolve(modelPath)), 'result.json'));
+  const test = (r?.splits as { test?: unknown } | undefined)?.test;
+  return typeof r?.modelPath === 'string' && basename(r.modelPath) === basename(modelPath) && typeof r.limit === 'number' && typeof test === 'number' ? test : null;
 }
 
 export function evalCommand(): Command {

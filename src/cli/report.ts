@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Model } from '../layers/model.js';
 
 /** Per-layer summary shared by train, eval and inspect (human and --json output). */
@@ -83,4 +84,14 @@ export function layerTable(layers: LayerSummary[]): string {
   }
   const w = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   return rows.map((r) => r.map((v, c) => v.padEnd(w[c])).join('  ').trimEnd()).join('\n');
+}
+
+/** The fields of a training run's result.json (train writes it; eval and train read some back); null where there is none or it is not a JSON object. */
+export function readRunResult(path: string): Record<string, unknown> | null {
+  try {
+    const r: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    return typeof r === 'object' && r !== null && !Array.isArray(r) ? r as Record<string, unknown> : null;
+  } catch {
+    return null;
+  }
 }

@@ -20,7 +20,7 @@ import { listCheckpoints, loadNewestCheckpoint, newestCheckpointExtra, writeChec
 import { registerAvailableBackends, type BackendChoice } from '../kernels/select.js';
 import { NonFiniteError, TRAIN_OPTION_DEFAULTS, Trainer, type EpochMetrics, type NonFinitePolicy } from '../train/trainer.js';
 import { backendOption, choice, humanLines, int, intList, num, pathArg, rejectIdle, SIGNAL_EXIT, threadsOption, treegateCommand, useKernelsFirst, type KernelOptions } from './options.js';
-import { counted, formatCount, layerTable, modelSummary } from './report.js';
+import { counted, formatCount, layerTable, modelSummary, readRunResult } from './report.js';
 import { loggedStats, StepWindows } from '../report/training.js';
 
 /** --label-column: a header name, or a column number from 1 (kept as given: checkpoints save the options as typed). */
@@ -174,7 +174,7 @@ function fileSha256(file: string): string | null {
   let fd: number | undefined;
   try {
     fd = openSync(file, 'r');
-    const src = fileSource(fd, fstatSync(fd).size, file), h = createHash('sha256'), buffer = new Uint8Array(1 << 24);
+    const src = fileSource(fd, fstatSync(fd).size, file), h = createHash('sha256'), buffer = new Uint8Array(Math.min(1 << 24, src.size));
     for (let off = 0; off < src.size; off += buffer.length) {
       const piece = buffer.subarray(0, Math.min(buffer.length, src.size - off));
       src.read(off, piece);
@@ -374,14 +374,8 @@ const HELD_OUT = 'heldout-test.csv';
 function checkHeldOutFile(out: string, resultPath: string, replaces: boolean, inputs: Array<string | undefined>): void {
   const heldOut = join(out, HELD_OUT);
   if (!existsSync(heldOut) || inputs.some((f) => f !== undefined && sameFile(f, heldOut))) return;
-  let named = false;
-  try {
-    const r: unknown = JSON.parse(readFileSync(resultPath, 'utf8'));
-    const { testCsv, modelPath } = (typeof r === 'object' && r !== null ? r : {}) as { testCsv?: unknown; modelPath?: unknown };
-    named = typeof testCsv === 'string' && typeof modelPath === 'string' && basename(testCsv) === HELD_OUT && dirname(testCsv) === dirname(modelPath);
-  } catch {
-    // no result.json, or not one: nothing names the file
-  }
+  const { testCsv, modelPath } = readRunResult(resultPath) ?? {}; // (none: nothing names the file)
+  const named = typeof testCsv === 'string' && typeof modelPath === 'string' && basename(testCsv) === HELD_OUT && dirname(testCsv) === dirname(modelPath);
   check(named, `--out ${out} holds ${HELD_OUT}, which no result.json there names as its run's test file: training would ${replaces ? 'replace' : 'remove'} it`,
     'choose another --out, or move that file away first');
 }
@@ -392,16 +386,6 @@ function checkHeldOutFile(out: string, resultPath: string, replaces: boolean, in
  */
 function newRunIn(out: string): string {
   return `start a new run (without --resume) with another --out, or delete ${join(out, 'checkpoints')} first to reuse ${out}`;
-}
-
-/** The runId a result.json records (null: none, or no result.json). */
-function runIdOf(resultPath: string): string | null {
-  try {
-    const r = JSON.parse(readFileSync(resultPath, 'utf8')) as { runId?: unknown };
-    return typeof r.runId === 'string' ? r.runId : null;
-  } catch {
-    return null;
-  }
 }
 
 /** The newest usable checkpoint of the run in `dir` (--resume): loadNewestCheckpoint, its errors in train's words. */
@@ -635,7 +619,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   if (resumed && !trainer.done) {
     const before = resumed.run.extra.resultBefore, now = fileSha256(resultPath);
     const others = [modelPath, metricsPath, resultPath, join(out, HELD_OUT)].filter((f) => existsSync(f)).map((f) => basename(f));
-    check(before === undefined || now === null || now === before || runIdOf(resultPath) === runId,
+    check(before === undefined || now === null || now === before || readRunResult(resultPath)?.runId === runId,
       `${out} holds the files of another run, written after the run there stopped at step ${trainer.progress.step}: resuming would replace them`,
       `move ${others.join(', ')} out of ${out} to keep them, then resume again; or start a new run with another --out`);
   }
