@@ -1,26 +1,26 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, rmSync, statfsSync, statSync, unlinkSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { totalmem } from 'node:os';
-import cliProgress from 'cli-progress';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { check, OutOfMemoryError, TreegateError } from '../core/errors.js';
+import { check, TreegateError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { MEMORIZATION_DEFAULTS } from '../data/memorization.js';
 import { formatCsv } from '../data/csv.js';
 import { isStreamPath, STDIN_PATH } from '../data/csv-file.js';
-import { DATASETS, dataInfo, datasetShape, prepareData, type DatasetName, type PreparedData } from '../data/prepare.js';
-import { checkWritableDir, checkWritableFile, fileSource, checkReplaceable, missingAncestor, removeEmptyFolders, sameFile, writeFilesOrRescue, type FileContents } from '../io/atomic.js';
+import { DATASETS, dataInfo, datasetShape, prepareData } from '../data/prepare.js';
+import { checkWritableDir, checkWritableFile, missingAncestor, removeEmptyFolders, sameFile, writeFilesOrRescue } from '../io/atomic.js';
 import { encodeModelParts } from '../io/model-codec.js';
-import { isModelFile } from '../io/model-file.js';
 import { denseOfEqualParams, parameterCount } from '../layers/equal-params.js';
-import { Model, mlpConfig, paramShapes, type MlpOptions, type ModelConfig } from '../layers/model.js';
-import type { Matrix } from '../core/tensor.js';
-import { listCheckpoints, loadNewestCheckpoint, newestCheckpointExtra, writeCheckpoint, type LoadedCheckpoint, type RunState } from '../io/checkpoint.js';
+import { Model, mlpConfig, type MlpOptions } from '../layers/model.js';
+import { listCheckpoints, newestCheckpointExtra, writeCheckpoint, type LoadedCheckpoint } from '../io/checkpoint.js';
 import { registerAvailableBackends, type BackendChoice } from '../kernels/select.js';
-import { NonFiniteError, TRAIN_OPTION_DEFAULTS, Trainer, type EpochMetrics, type NonFinitePolicy } from '../train/trainer.js';
-import { backendOption, choice, humanLines, int, intList, num, pathArg, rejectIdle, SIGNAL_EXIT, threadsOption, treegateCommand, useKernelsFirst, type KernelOptions } from './options.js';
+import { NonFiniteError, TRAIN_OPTION_DEFAULTS, Trainer, type EpochMetrics } from '../train/trainer.js';
+import { backendOption, choice, humanLines, int, intList, num, pathArg, SIGNAL_EXIT, threadsOption, treegateCommand, useKernelsFirst } from './options.js';
 import { counted, formatCount, layerTable, modelSummary, readRunResult } from './report.js';
+import { trainDisplay } from './train-display.js';
+import { faultInjection, faultSignal, faultTestSet } from './faults.js';
+import { checkDiskSpace, checkHeldOutFile, checkRunFiles, dataFingerprint, fileSha256, HELD_OUT, newestCheckpointOf, newRunIn, sha256 } from './run-folder.js';
+import { backendsOf, checkMemory, checkSavedRun, inCliTerms, missingClasses, PATHS, PER_PROCESS, rejectIdleOptions, type TrainCliOptions } from './train-checks.js';
 import { loggedStats, StepWindows } from '../report/training.js';
 
 /** --label-column: a header name, or a column number from 1 (kept as given: checkpoints save the options as typed). */
@@ -115,295 +115,8 @@ function every(v: string): { steps: number } | { minutes: number } {
   return m[2] ? { minutes: n } : { steps: n };
 }
 
-interface TrainCliOptions extends KernelOptions {
-  dataset: DatasetName; csv?: string; testCsv?: string; labelColumn?: string; examples: number; inputSize: number; classes: number;
-  layer: 'tree' | 'flat' | 'moe'; experts?: number; topK: number; balanceWeight: number; logEvery: number;
-  hidden: number[]; treeLayers: number[]; depth: number; blocks: number; gating: 'units' | 'projection';
-  nodeInit: 'zero' | 'small'; straightThrough?: boolean; activation: 'relu' | 'tanh'; denseEqualParams?: boolean; epochs: number; batchSize: number; lr: number;
-  optimizer: 'adam' | 'sgd'; momentum: number; schedule: 'cosine' | 'constant'; weightDecay: number; decayGamma: number;
-  validation?: number; limit?: number; dataDir?: string; seed: number; out: string; json?: boolean; progress: boolean;
-  checkpointEvery?: { steps: number } | { minutes: number }; keepCheckpoints: number; resume?: string; onNonfinite: NonFinitePolicy;
-}
-
-/** The backends a checkpoint's run trained on, in turn (recorded since 2026-12-04; none in older checkpoints). */
-function backendsOf(extra: Record<string, unknown> | null | undefined): string[] {
-  const b = extra?.backends;
-  return Array.isArray(b) && b.every((x) => typeof x === 'string') ? b : [];
-}
-
-/** Options that only say how this process runs; a resumed run takes them from its own command line, all others from the checkpoint. */
-const PER_PROCESS = ['backend', 'threads', 'json', 'progress', 'resume'] as const;
-
-/** Path options: made absolute when a run starts, so that the checkpoints name the same files wherever --resume runs. */
-const PATHS = ['csv', 'testCsv', 'dataDir', 'out'] as const;
-
-/**
- * Fault injection for the tests of non-finite handling: TREEGATE_FAULT_NAN=weight:S puts a NaN into the
- * first weight before step S, TREEGATE_FAULT_NAN=input:S into that step's batch, TREEGATE_FAULT_NAN=test:0 makes the
- * first test example's features float32's largest value once training is done (faultTestSet), where outputs overflow.
- */
-function faultInjection(model: Model): ((step: number, x: Float32Array) => void) | undefined {
-  const m = /^(weight|input):(\d+)$/.exec(process.env.TREEGATE_FAULT_NAN ?? '');
-  if (!m) return undefined;
-  const at = Number(m[2]);
-  return (step, x) => {
-    if (step !== at) return;
-    if (m[1] === 'weight') model.params()[0].data[0] = NaN;
-    else x[0] = NaN;
-  };
-}
-
-function faultTestSet(x: Matrix): void {
-  if (process.env.TREEGATE_FAULT_NAN === 'test:0') x.data.fill(3.4e38, 0, x.cols);
-}
-
-/** Fault injection for the tests of signals: TREEGATE_FAULT_SIGNAL=SIGINT (or SIGTERM) is sent to this process just before it writes its files. */
-function faultSignal(): void {
-  const sig = process.env.TREEGATE_FAULT_SIGNAL;
-  if (sig === 'SIGINT' || sig === 'SIGTERM') process.kill(process.pid, sig);
-}
-
-/** SHA-256 of a file's contents as they are written (text, bytes or parts), or of a file (fileSha256). */
-function sha256(contents: FileContents): string {
-  const h = createHash('sha256');
-  for (const part of typeof contents === 'string' || ArrayBuffer.isView(contents) ? [contents] : contents) h.update(part);
-  return h.digest('hex');
-}
-/** SHA-256 of a file's contents, read 16 MB at a time (a model file may pass what one read takes); null if it cannot be read (missing, a folder). */
-function fileSha256(file: string): string | null {
-  let fd: number | undefined;
-  try {
-    fd = openSync(file, 'r');
-    const src = fileSource(fd, fstatSync(fd).size, file), h = createHash('sha256'), buffer = new Uint8Array(Math.min(1 << 24, src.size));
-    for (let off = 0; off < src.size; off += buffer.length) {
-      const piece = buffer.subarray(0, Math.min(buffer.length, src.size - off));
-      src.read(off, piece);
-      h.update(piece);
-    }
-    return h.digest('hex');
-  } catch {
-    return null;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
-/**
- * Checks what train saved in a checkpoint beside the model (loadNewestCheckpoint skips one that fails, as one that
- * does not decode): each option as its parser would give it back from the command line (an edited or corrupt
- * file could hold `null`, a string for a number, or a value out of range), and the extra state.
- */
-function checkSavedRun(cmd: Command, run: RunState, source: string): void {
-  for (const opt of cmd.options) {
-    const k = opt.attributeName(), v = run.options[k];
-    if ((PER_PROCESS as readonly string[]).includes(k)) continue;
-    const bad = () => { throw new TreegateError(`${source}: checkpoint option ${opt.long} is ${v === undefined ? 'missing' : JSON.stringify(v)}`); };
-    if (v === undefined) {
-      if (opt.defaultValue !== undefined) bad();
-      continue;
-    }
-    if (!opt.parseArg) {
-      if (typeof v !== 'boolean') bad();
-      continue;
-    }
-    const text = Array.isArray(v) ? (v.length ? v.join(',') : 'none')
-      : typeof v === 'object' && v !== null ? ('steps' in v ? String(v.steps) : `${(v as { minutes?: unknown }).minutes}m`) : String(v);
-    let back: unknown;
-    try {
-      back = opt.parseArg(text, undefined);
-    } catch {
-      bad();
-    }
-    if (JSON.stringify(back) !== JSON.stringify(v)) bad();
-  }
-  const { window, files } = run.extra as { window?: Record<string, unknown>; files?: Record<string, unknown> };
-  const finite = (x: unknown) => typeof x === 'number' && Number.isFinite(x);
-  if (window !== undefined && (typeof window !== 'object' || window === null || !finite(window.loss) || !finite(window.acc)
-    || !Number.isSafeInteger(window.steps) || (window.steps as number) < 0)) {
-    throw new TreegateError(`${source}: checkpoint extra state: window must be {loss, acc, steps}`);
-  }
-  if (files !== undefined && (typeof files !== 'object' || files === null || typeof files.model !== 'string' || typeof files.result !== 'string')) {
-    throw new TreegateError(`${source}: checkpoint extra state: files must be {model, result} hashes`);
-  }
-  const { run: id, resultBefore } = run.extra;
-  if ((id !== undefined && typeof id !== 'string') || (resultBefore !== undefined && resultBefore !== null && typeof resultBefore !== 'string')) {
-    throw new TreegateError(`${source}: checkpoint extra state: run must be an id, resultBefore a hash or null`);
-  }
-  const { backends } = run.extra;
-  if (backends !== undefined && backendsOf(run.extra).length === 0) throw new TreegateError(`${source}: checkpoint extra state: backends must be a list of one or more backend names`);
-}
-
-/**
- * A model config's error in the CLI's terms: `layers.N`, the index in Model.layers (where mlpConfig puts each hidden
- * layer's activation after it), becomes "layer L", as --tree-layers and the printed tables number the linear layers.
- */
-function inCliTerms<T>(f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    if (!(e instanceof TreegateError)) throw e;
-    const base = e.problem;
-    const named = base.replace(/\blayers\.(\d+)(?:\.blocks\.(\d+))?/g,
-      (all, i: string, j: string | undefined) => (Number(i) % 2 === 0 ? `layer ${Number(i) / 2 + 1}${j === undefined ? '' : ` (block ${j})`}` : all));
-    if (named === base) throw e;
-    throw e instanceof OutOfMemoryError ? new OutOfMemoryError(named, e.hint) : new TreegateError(named, e.hint);
-  }
-}
-
 /** Exit code when training stops on a non-finite value. */
 export const NONFINITE_EXIT = 3;
-
-/** Options given on the command line that the run would ignore are errors, not silently dropped. */
-function rejectIdleOptions(o: TrainCliOptions, cmd: Command): void {
-  if (o.resume) {
-    const kept = cmd.options.map((opt) => opt.attributeName()).filter((k) => !(PER_PROCESS as readonly string[]).includes(k));
-    rejectIdle(cmd, [{ options: kept, applies: false, why: 'with --resume', fix: 'a resumed run keeps the options it was started with; start a new run to change them' }]);
-    return;
-  }
-  const routed = o.treeLayers.length > 0;
-  rejectIdle(cmd, [
-    { options: ['examples', 'inputSize', 'classes'], applies: o.dataset === 'memorization', why: `with --dataset ${o.dataset}`, fix: 'options of --dataset memorization' },
-    { options: ['dataDir'], applies: o.dataset === 'mnist', why: `with --dataset ${o.dataset}`, fix: 'the folder --dataset mnist reads' },
-    { options: ['labelColumn'], applies: o.dataset === 'csv', why: `with --dataset ${o.dataset}`, fix: 'it names the label column of --csv files' },
-    { options: ['layer', 'depth', 'experts', 'topK', 'balanceWeight', 'blocks', 'gating', 'straightThrough', 'nodeInit', 'decayGamma'],
-      applies: routed, why: 'with --tree-layers none', fix: 'options of the routed layers' },
-    { options: ['experts', 'topK', 'balanceWeight'], applies: !routed || o.layer === 'moe', why: `with --layer ${o.layer}`, fix: 'options of --layer moe' },
-    { options: ['depth'], applies: !routed || o.layer !== 'moe' || o.experts === undefined, why: 'with --layer moe and --experts',
-      fix: '--layer moe takes 2^depth experts where --experts is not given; give one of the two' },
-    { options: ['blocks', 'gating', 'straightThrough', 'nodeInit', 'decayGamma'], applies: !routed || o.layer !== 'moe', why: 'with --layer moe',
-      fix: 'options of --layer tree and flat' },
-    { options: ['nodeInit'], applies: !routed || o.layer === 'tree', why: `with --layer ${o.layer}`, fix: 'an option of --layer tree, for its nodes below the root; flat leaves and moe experts are all drawn He normal' },
-    { options: ['gating', 'straightThrough', 'nodeInit', 'decayGamma'], applies: !routed || o.layer === 'moe' || o.depth > 0, why: 'with --depth 0',
-      fix: 'a routed layer of depth 0 is its root alone: no gates to train, no deeper nodes to initialize or decay' },
-    { options: ['layer'], applies: !routed || o.layer !== 'flat' || o.depth > 0, why: 'with --depth 0',
-      fix: 'a flat layer of depth 0 is one leaf, the same layer as --layer tree --depth 0: give a flat layer --depth 1 or more' },
-    { options: ['activation'], applies: o.hidden.length > 0, why: 'with --hidden none', fix: 'it is the function between hidden layers: give some with --hidden' },
-    { options: ['momentum'], applies: o.optimizer === 'sgd', why: `with --optimizer ${o.optimizer}`, fix: 'it sets the momentum of --optimizer sgd' },
-    { options: ['decayGamma'], applies: o.weightDecay > 0, why: 'without --weight-decay', fix: 'it scales the weight decay of the deeper nodes' },
-    { options: ['keepCheckpoints'], applies: o.checkpointEvery !== undefined, why: 'without --checkpoint-every', fix: 'it limits the checkpoints that option writes' },
-    { options: ['denseEqualParams'], applies: routed && o.hidden.length > 0, why: routed ? 'with --hidden none' : 'with --tree-layers none',
-      fix: routed ? 'it widens the hidden layers to the routed model\'s parameters: give some' : 'it matches a routed model: name its layers with --tree-layers' },
-    { options: ['nodeInit', 'decayGamma', 'straightThrough', 'topK', 'balanceWeight'], applies: !o.denseEqualParams, why: 'with --dense-equal-params',
-      fix: 'they train the routing, which the dense MLP has none of; the other routed options size it' },
-  ]);
-}
-
-/**
- * SHA-256 of the prepared data, every split's inputs and labels (after normalization, so a changed file, dataset
- * or split shows): saved with each checkpoint, so that a run resumes on the data it began with or says it cannot.
- */
-function dataFingerprint(data: PreparedData): string {
-  const h = createHash('sha256');
-  for (const set of [data.train, data.validation, data.test]) {
-    const { rows, cols, data: x } = set.x;
-    h.update(`${rows}×${cols};`);
-    h.update(new Uint8Array(x.buffer, x.byteOffset, rows * cols * 4));
-    h.update(new Uint8Array(set.y.buffer, set.y.byteOffset, set.y.byteLength));
-  }
-  return h.digest('hex');
-}
-
-/**
- * Training holds the weights, their gradients and the optimizer's state (Adam's two moments, SGD's momentum) in
- * memory at once: a model whose arrays alone would pass this machine's memory is refused before any data is read.
- * (Files have no such limit: the model and the checkpoints are written from the arrays in place and read into them.)
- */
-function checkMemory(config: ModelConfig, o: TrainCliOptions): void {
-  const params = paramShapes(config).reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1), 0);
-  const bytes = 4 * params * (o.optimizer === 'adam' ? 4 : 3), total = totalmem();
-  const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
-  check(bytes <= total, `a model of ${formatCount(params)} parameters needs ${gib(bytes)} for its weights, gradients and ${o.optimizer} state, ` +
-    `more than this machine's ${gib(total)} of memory`, 'lower --depth or the --hidden widths');
-}
-
-/**
- * A run writes its model at the end (and its checkpoints on the way): one whose files cannot fit in the free space
- * of --out's file system is refused before it trains, not after. Counted: the model file (4 bytes a parameter),
- * and with checkpoints (--checkpoint-every, or a resumed run, which ends with one) those kept plus the one being
- * written (the weights and the optimizer's state each), less those already there. The metrics and headers are small.
- */
-function checkDiskSpace(out: string, params: number, o: TrainCliOptions, checkpointing: boolean, existingCheckpoints: number): void {
-  const fs = statfsSync(out);
-  if (fs.blocks === 0) return; // a file system that does not say (some FUSE and network ones)
-  const free = fs.bavail * fs.bsize, model = 4 * params, checkpoint = model * (o.optimizer === 'adam' ? 3 : 2);
-  const newCheckpoints = checkpointing ? Math.max(1, o.keepCheckpoints + 1 - existingCheckpoints) : 0;
-  const need = model + newCheckpoints * checkpoint;
-  const mb = (b: number) => `${(b / 2 ** 20).toFixed(b < 2 ** 20 ? 2 : 1)} MiB`;
-  check(need <= free, `--out ${out} has ${mb(free)} free, and this run writes about ${mb(need)} there (the model ${mb(model)}` +
-    `${newCheckpoints > 0 ? `, ${counted(newCheckpoints, 'checkpoint')} of ${mb(checkpoint)}` : ''}): it would fail after training`,
-    `free space there, choose an --out on another disk${newCheckpoints > 1 ? ', lower --keep-checkpoints' : ''}, or make the model smaller (--depth, --hidden)`);
-}
-
-/**
- * A run replaces the model, metrics and result files in its --out folder only where they are a treegate run's (an
- * earlier run's, or a model saved through the API): `--out .` in a folder of someone's own result.json is an error.
- */
-function checkRunFiles(out: string, modelPath: string, metricsPath: string, resultPath: string): void {
-  const resultOurs = (head: string) => {
-    try {
-      const r: unknown = JSON.parse(head);
-      return typeof r === 'object' && r !== null && 'testAccuracy' in r && 'modelPath' in r;
-    } catch {
-      return false;
-    }
-  };
-  const files: Array<[string, number, (head: string) => boolean]> = [
-    [modelPath, 8, () => isModelFile(modelPath)],
-    [metricsPath, 32, (head) => /^\{"type":"(step|epoch)"/.test(head)],
-    [resultPath, 64 << 20, resultOurs],
-  ];
-  check(!existsSync(join(out, 'results.json')), `--out ${out} holds results.json, an experiment's: a training run there would mix its files with the experiment's`,
-    'choose another --out');
-  for (const [path, length, ours] of files) {
-    checkReplaceable(path, length, ours, {
-      problem: `--out ${out} holds ${basename(path)}, which is not a treegate run's: training would replace it`,
-      fix: 'choose another --out, or move that file away first',
-    });
-  }
-}
-
-/** The file a CSV run without a test file writes its held-out examples to, in its --out folder. */
-const HELD_OUT = 'heldout-test.csv';
-
-/**
- * A run replaces (a CSV run without --test-csv) or removes (any other) the heldout-test.csv of its folder: only one
- * an earlier run there wrote, which its result.json names as its test file beside its model (both absolute paths,
- * which move together with the folder). Someone's own file of that name, or one whose run's result is gone, is an
- * error before training; the run's data files are not touched (checked apart).
- */
-function checkHeldOutFile(out: string, resultPath: string, replaces: boolean, inputs: Array<string | undefined>): void {
-  const heldOut = join(out, HELD_OUT);
-  if (!existsSync(heldOut) || inputs.some((f) => f !== undefined && sameFile(f, heldOut))) return;
-  const { testCsv, modelPath } = readRunResult(resultPath) ?? {}; // (none: nothing names the file)
-  const named = typeof testCsv === 'string' && typeof modelPath === 'string' && basename(testCsv) === HELD_OUT && dirname(testCsv) === dirname(modelPath);
-  check(named, `--out ${out} holds ${HELD_OUT}, which no result.json there names as its run's test file: training would ${replaces ? 'replace' : 'remove'} it`,
-    'choose another --out, or move that file away first');
-}
-
-/**
- * How to start over where a run's folder holds checkpoints: a new run there is refused (--checkpoint-every) or
- * leaves --resume pointing at the old run, so it goes into another --out or follows the deletion of the checkpoints.
- */
-function newRunIn(out: string): string {
-  return `start a new run (without --resume) with another --out, or delete ${join(out, 'checkpoints')} first to reuse ${out}`;
-}
-
-/** The newest usable checkpoint of the run in `dir` (--resume): loadNewestCheckpoint, its errors in train's words. */
-function newestCheckpointOf(dir: string, log: (line: string) => void, validate: (run: RunState, path: string) => void): LoadedCheckpoint {
-  const hint = 'pass the --out folder of the run to resume';
-  check(existsSync(dir), `${dir} does not exist`, hint);
-  check(statSync(dir).isDirectory(), `${dir} is a file, not a run's folder`, hint);
-  const checkpoints = join(dir, 'checkpoints');
-  check(listCheckpoints(checkpoints).length > 0, `no checkpoint in ${checkpoints}`,
-    basename(dir) === 'checkpoints' && listCheckpoints(dir).length > 0 ? `${dir} is a run's checkpoint folder: pass the run's folder, --resume ${dirname(dir)}`
-      : 'a run writes checkpoints with --checkpoint-every, and when Ctrl-C or SIGTERM stops it; one that ended or was killed otherwise cannot be resumed');
-  try {
-    return loadNewestCheckpoint(checkpoints, log, validate);
-  } catch (e) {
-    // every checkpoint was skipped, each with a warning
-    throw e instanceof TreegateError && e.hint === undefined ? new TreegateError(e.message, newRunIn(dir)) : e;
-  }
-}
 
 async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   const log = (s: string) => process.stderr.write(s + '\n');
@@ -567,46 +280,22 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     }
   }
 
-  const bar = o.progress && process.stderr.isTTY
-    ? new cliProgress.SingleBar({
-      format: 'epoch {epoch}/{epochs} [{bar}] {percentage}% | loss {loss} | acc {acc} | eta {eta_formatted}',
-      stream: process.stderr, hideCursor: true, clearOnComplete: true,
-    }, cliProgress.Presets.shades_classic)
-    : null;
-  // the bar draws every 10 steps; it shows the last step before a line is printed under it, and again after
-  let shown = { step: 0, epoch: 1, loss: '-', acc: '-' };
-  const say = (line: string) => {
-    if (bar?.isActive) {
-      bar.update(shown.step, { epoch: shown.epoch, epochs: o.epochs, loss: shown.loss, acc: shown.acc });
-      bar.stop();
-    }
-    log(line);
-  };
+  const display = trainDisplay(o.epochs, o.progress, log);
   const metrics: string[] = resumed ? [...resumed.run.metrics] : [];
   // the step windows of metrics.jsonl (--log-every), the open one saved with checkpoints
   const windows = new StepWindows(o.logEvery, resumed?.run.extra.window as StepWindows['open'] | undefined);
-  let lossAvg = NaN, accAvg = NaN;
   const fault = faultInjection(model);
   const trainer = new Trainer(model, data.train, data.validation, {
     epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, schedule: o.schedule, onNonFinite: o.onNonfinite, beforeStep: fault,
     optimizer: { kind: o.optimizer, weightDecay: o.weightDecay, ...(o.optimizer === 'sgd' ? { momentum: o.momentum } : {}) },
     onStep: (s) => {
-      if (s.skipped) say(`treegate: warning: non-finite loss at step ${s.step}: step skipped, learning rate halved`);
-      lossAvg = Number.isNaN(lossAvg) ? s.loss : 0.98 * lossAvg + 0.02 * s.loss;
-      accAvg = Number.isNaN(accAvg) ? s.accuracy : 0.98 * accAvg + 0.02 * s.accuracy;
       const record = windows.add(s);
       if (record) metrics.push(JSON.stringify(record));
-      if (!bar) return;
-      if (!bar.isActive) bar.start(s.totalSteps, s.step - 1, { epoch: s.epoch, epochs: o.epochs, loss: shown.loss, acc: shown.acc });
-      shown = { step: s.step, epoch: s.epoch, loss: lossAvg.toFixed(4), acc: accAvg.toFixed(4) };
-      if (s.step % 10 === 0 || s.step === s.totalSteps) bar.update(s.step, { epoch: s.epoch, epochs: o.epochs, loss: shown.loss, acc: shown.acc });
+      display.step(s);
     },
     onEpoch: (e: EpochMetrics) => {
       metrics.push(JSON.stringify({ type: 'epoch', ...e, trees: e.trees.map(loggedStats) }));
-      say(`epoch ${e.epoch}/${o.epochs}: ${Number.isNaN(e.trainLoss) ? 'every training step skipped' : `train loss ${e.trainLoss.toFixed(4)} acc ${e.trainAccuracy.toFixed(4)}`}` +
-        (e.validationAccuracy === null ? '' : `, validation loss ${e.validationLoss!.toFixed(4)} acc ${e.validationAccuracy.toFixed(4)}`) +
-        e.trees.map((t) => `, layer ${t.layer} balance ${t.balance.toFixed(3)} dead ${t.deadLeaves}`).join('') +
-        ` (${e.seconds.toFixed(1)} s)`);
+      display.epoch(e);
     },
   }, rng.fork(), resumed?.run.progress);
   if (resumed) {
@@ -671,7 +360,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     }
     if (stopSignal) process.exit(SIGNAL_EXIT[sig]);
     stopSignal = sig;
-    say(`treegate: ${sig}: finishing the current step${earlierCheckpoints ? '' : ' and writing a checkpoint'} (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again quits at once)`);
+    display.say(`treegate: ${sig}: finishing the current step${earlierCheckpoints ? '' : ' and writing a checkpoint'} (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again quits at once)`);
   };
   const handlers = { SIGINT: onSignal('SIGINT'), SIGTERM: onSignal('SIGTERM') };
   process.on('SIGINT', handlers.SIGINT);
@@ -689,7 +378,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
       // let signal handlers run between steps
       await new Promise((r) => setImmediate(r));
       if (stopSignal && !trainer.done) {
-        bar?.stop();
+        display.stop();
         if (earlierCheckpoints) {
           log(`treegate: interrupted at step ${trainer.progress.step}; no checkpoint written: ${checkpointDir} holds an earlier run's ` +
             '(train into another --out to be able to resume)');
@@ -702,29 +391,11 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
       }
     }
   } catch (e) {
-    bar?.stop();
-    if (e instanceof NonFiniteError && e.everyStepSkipped) {
-      // --on-nonfinite skip dropped every step: no step changed the weights, so neither skipping nor a lower --lr helps
-      const checkpoints = listCheckpoints(checkpointDir).length > 0;
-      log(`treegate: error: ${e.problem}; no model was saved${checkpoints ? ` (the checkpoints in ${checkpointDir} hold the untrained weights)` : ''}`);
-      log(`treegate: ${e.inInput ? 'fix or drop those examples of the data'
-        : 'the loss overflowed at the initial weights on every batch: check the scale of the data (a lower --lr cannot help)'}${checkpoints ? `: ${newRunIn(out)}` : ''}`);
-      process.exit(NONFINITE_EXIT);
-    }
-    if (e instanceof NonFiniteError) {
-      // the trainer's hint is for the library; the CLI says what holds here
-      log(`treegate: error: ${e.problem}`);
-      log(lastCheckpoint ? `treegate: the last good checkpoint is ${lastCheckpoint}`
-        : `treegate: no checkpoint of this run was written${!period ? ' (--checkpoint-every writes them)'
-          : ` (the first was due ${'steps' in period ? `at step ${period.steps}` : `after ${period.minutes} min`})`}`);
-      // --resume would take the same step again (resumed runs are bit for bit the same): the fix is a new run
-      log(`treegate: ${e.inInput ? 'fix or drop that example of the data' : 'train again with a lower --lr'}, or drop such steps with --on-nonfinite skip${listCheckpoints(checkpointDir).length > 0
-        ? `: ${newRunIn(out)}` : ''}`);
-      process.exit(NONFINITE_EXIT);
-    }
+    display.stop();
+    if (e instanceof NonFiniteError) exitOnNonFinite(e, out, lastCheckpoint, o.checkpointEvery, log);
     throw e;
   }
-  bar?.stop();
+  display.stop();
   const history = trainer.progress.history;
 
   model.resetUsage();
@@ -818,11 +489,27 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   }
 }
 
-/** The classes (their names where the data has them) of 0 … numClasses − 1 that no label in y holds. */
-function missingClasses(y: ArrayLike<number>, numClasses: number, labels: string[] | null): string[] {
-  const seen = new Uint8Array(numClasses);
-  for (let i = 0; i < y.length; i++) seen[y[i]] = 1;
-  const out: string[] = [];
-  for (let c = 0; c < numClasses; c++) if (!seen[c]) out.push(labels ? JSON.stringify(labels[c]) : String(c));
-  return out;
+/**
+ * Training stopped on a non-finite value (--on-nonfinite stop, or skip where every step was skipped): says why, what
+ * is left (the last checkpoint, or none and why) and what to do, and exits with NONFINITE_EXIT.
+ */
+function exitOnNonFinite(e: NonFiniteError, out: string, lastCheckpoint: string | null, period: TrainCliOptions['checkpointEvery'],
+  log: (line: string) => void): never {
+  const checkpointDir = join(out, 'checkpoints'), checkpoints = listCheckpoints(checkpointDir).length > 0;
+  if (e.everyStepSkipped) {
+    // --on-nonfinite skip dropped every step: no step changed the weights, so neither skipping nor a lower --lr helps
+    log(`treegate: error: ${e.problem}; no model was saved${checkpoints ? ` (the checkpoints in ${checkpointDir} hold the untrained weights)` : ''}`);
+    log(`treegate: ${e.inInput ? 'fix or drop those examples of the data'
+      : 'the loss overflowed at the initial weights on every batch: check the scale of the data (a lower --lr cannot help)'}${checkpoints ? `: ${newRunIn(out)}` : ''}`);
+  } else {
+    // the trainer's hint is for the library; the CLI says what holds here
+    log(`treegate: error: ${e.problem}`);
+    log(lastCheckpoint ? `treegate: the last good checkpoint is ${lastCheckpoint}`
+      : `treegate: no checkpoint of this run was written${!period ? ' (--checkpoint-every writes them)'
+        : ` (the first was due ${'steps' in period ? `at step ${period.steps}` : `after ${period.minutes} min`})`}`);
+    // --resume would take the same step again (resumed runs are bit for bit the same): the fix is a new run
+    log(`treegate: ${e.inInput ? 'fix or drop that example of the data' : 'train again with a lower --lr'}, or drop such steps with --on-nonfinite skip` +
+      `${checkpoints ? `: ${newRunIn(out)}` : ''}`);
+  }
+  process.exit(NONFINITE_EXIT);
 }

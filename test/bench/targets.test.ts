@@ -50,7 +50,7 @@ function fullRun(): RunFigures {
       tree: { data: { limits: ISSUE_LIMITS, rows: [
         // native: forward under 70% at k = 5–7 (lowest 0.35 at k = 6), every other figure met; wasm misses k = 10 only
         ...treeRows('native', (f, k) => (f === 'forward' && k >= 5 && k <= 7 ? (k === 6 ? 0.35 : 0.6) : 0.8)),
-        ...treeRows('wasm', (f, k) => (k === 10 ? 0.5 : 0.9)),
+        ...treeRows('wasm', (_figure, k) => (k === 10 ? 0.5 : 0.9)),
         ...treeRows('js', () => 0.01), // the reference: not judged
       ] } },
       'peer-tree': { data: { k: 8, rows: [peer('native', 4, 30, 2), peer('wasm', 6, 9), { candidate: 'tfjs-backend-wasm', forwardMs: 1, forwardBackwardMs: 1, repeats: [3, 3] }] } },

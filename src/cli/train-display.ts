@@ -1,0 +1,56 @@
+/**
+ * What `treegate train` shows while it trains, on standard error: a progress bar (on a terminal, unless
+ * --no-progress) with smoothed loss and accuracy, a line per epoch, a warning per skipped step; any other line goes
+ * through say(), which takes the bar down first so that the line is not drawn over.
+ */
+import cliProgress from 'cli-progress';
+import type { EpochMetrics, StepInfo } from '../train/trainer.js';
+
+export interface TrainDisplay {
+  /** a line under the bar (the bar shows the last step first, then comes down) */
+  say(line: string): void;
+  /** after each step: the bar and the smoothed loss and accuracy, a skipped step's warning */
+  step(s: StepInfo): void;
+  /** after each epoch: its line */
+  epoch(e: EpochMetrics): void;
+  /** the bar comes down (it comes back at the next step) */
+  stop(): void;
+}
+
+export function trainDisplay(epochs: number, showBar: boolean, log: (line: string) => void): TrainDisplay {
+  const bar = showBar && process.stderr.isTTY
+    ? new cliProgress.SingleBar({
+      format: 'epoch {epoch}/{epochs} [{bar}] {percentage}% | loss {loss} | acc {acc} | eta {eta_formatted}',
+      stream: process.stderr, hideCursor: true, clearOnComplete: true,
+    }, cliProgress.Presets.shades_classic)
+    : null;
+  // the bar draws every 10 steps; it shows the last step before a line is printed under it, and again after
+  let shown = { step: 0, epoch: 1, loss: '-', acc: '-' };
+  let lossAvg = NaN, accAvg = NaN;
+  const say = (line: string) => {
+    if (bar?.isActive) {
+      bar.update(shown.step, { epoch: shown.epoch, epochs, loss: shown.loss, acc: shown.acc });
+      bar.stop();
+    }
+    log(line);
+  };
+  return {
+    say,
+    step: (s) => {
+      if (s.skipped) say(`treegate: warning: non-finite loss at step ${s.step}: step skipped, learning rate halved`);
+      lossAvg = Number.isNaN(lossAvg) ? s.loss : 0.98 * lossAvg + 0.02 * s.loss;
+      accAvg = Number.isNaN(accAvg) ? s.accuracy : 0.98 * accAvg + 0.02 * s.accuracy;
+      if (!bar) return;
+      if (!bar.isActive) bar.start(s.totalSteps, s.step - 1, { epoch: s.epoch, epochs, loss: shown.loss, acc: shown.acc });
+      shown = { step: s.step, epoch: s.epoch, loss: lossAvg.toFixed(4), acc: accAvg.toFixed(4) };
+      if (s.step % 10 === 0 || s.step === s.totalSteps) bar.update(s.step, { epoch: s.epoch, epochs, loss: shown.loss, acc: shown.acc });
+    },
+    epoch: (e) => {
+      say(`epoch ${e.epoch}/${epochs}: ${Number.isNaN(e.trainLoss) ? 'every training step skipped' : `train loss ${e.trainLoss.toFixed(4)} acc ${e.trainAccuracy.toFixed(4)}`}` +
+        (e.validationAccuracy === null ? '' : `, validation loss ${e.validationLoss!.toFixed(4)} acc ${e.validationAccuracy.toFixed(4)}`) +
+        e.trees.map((t) => `, layer ${t.layer} balance ${t.balance.toFixed(3)} dead ${t.deadLeaves}`).join('') +
+        ` (${e.seconds.toFixed(1)} s)`);
+    },
+    stop: () => bar?.stop(),
+  };
+}
