@@ -5,7 +5,7 @@ import { csvCell as cell } from '../data/csv.js';
 import { csvSource, readCsv, STDIN_PATH, STDIN_PATH as STDOUT_PATH } from '../data/csv-file.js';
 import { checkReplaceable, checkWritableFile, descriptorOf, sameFile, writeFileAtomic } from '../io/atomic.js';
 import { loadModel } from '../io/model-file.js';
-import { counted } from './report.js';
+import { counted } from '../report/summary.js';
 import { backendOption, csvInputs, humanLines, pathArg, requireOptions, resultsThenSummary, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
 
 interface PredictCliOptions extends KernelOptions {
@@ -17,7 +17,7 @@ export function predictCommand(): Command {
   return requireOptions(new Command('predict')
     .description('classify new examples: a CSV file of features (no label column), one class per line')
     .option('--model <path>', 'model.safetensors written by treegate train (or saved through the API) (required)', pathArg)
-    .option('--csv <file>', "the examples: the model's features in its training order, comma-separated, an optional header line; - reads standard input (required)", pathArg)
+    .option('--csv <file>', "the examples: the model's features in its training order, comma-separated (or tab- or semicolon-separated), an optional header line; - reads standard input (required)", pathArg)
     .option('--out <file>', 'write the predictions there (CSV) instead of stdout; - is stdout', pathArg)
     .option('--probabilities', "add each class's probability (softmax of the logits), one column per class")
     .addOption(backendOption())

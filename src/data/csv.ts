@@ -100,6 +100,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   // semicolon where it holds one (a spreadsheet's export in locales that write decimal commas, read as points), else a comma
   const bare = (lines.find((l) => l.trim() !== '') ?? '').replace(/"[^"]*"/g, '');
   const sep = bare.includes('\t') && !bare.includes(',') ? '\t' : bare.includes(';') ? ';' : ',';
+  const sepName = sep === '\t' ? 'a tab' : sep === ';' ? 'a semicolon' : 'a comma';
   let lineNo = 0;
   const next = (): string[] | null => {
     while (lineNo < lines.length) {
@@ -212,8 +213,8 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   const take = (cells: string[], at: number): void => {
     if (cells.length !== width) {
       const trailing = cells.length === width + 1 && cells[width].trim() === '';
-      throw new TreegateError(`${source}:${at}: ragged row: ${cells.length} cells, the first line has ${width}${trailing ? ' (this line ends with a comma, which starts an empty cell)' : ''}`,
-        trailing ? 'remove the comma at the end of each line' : 'every line needs the same number of cells');
+      throw new TreegateError(`${source}:${at}: ragged row: ${cells.length} cells, the first line has ${width}${trailing ? ` (this line ends with ${sepName}, which starts an empty cell)` : ''}`,
+        trailing ? `remove the ${sepName.slice(2)} at the end of each line` : 'every line needs the same number of cells');
     }
     for (let c = 0; c < width; c++) {
       if (c === labelCol) continue;
@@ -232,7 +233,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     if (!labelled) return;
     if (cells[labelCol] === '') {
       throw new TreegateError(`${source}:${at}: the label (column ${labelCol + 1}) is empty`,
-        labelCol === width - 1 ? 'every line needs a label in its last cell (a comma at the end of a line leaves it empty)' : 'every line needs a label');
+        labelCol === width - 1 ? `every line needs a label in its last cell (${sepName} at the end of a line leaves it empty)` : 'every line needs a label');
     }
     rawLabels.push(cells[labelCol]);
   };

@@ -88,6 +88,9 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   rejects(() => parseCsv('1,2,a\n3,b\n', 'r.csv'), /r\.csv:2: ragged row: 2 cells, the first line has 3/);
   rejects(() => parseCsv('1,2,a\n3,4,5,b\n', 'r.csv'), /ragged row: 4 cells/);
   rejects(() => parseCsv('x,y,label\n1,2,a,\n', 'r.csv'), /r\.csv:2: ragged row: 4 cells, the first line has 3 \(this line ends with a comma, which starts an empty cell\) \(remove the comma at the end of each line\)/);
+  // the separator the file uses, named (a tab- or semicolon-separated file has no commas to remove)
+  rejects(() => parseCsv('x\ty\tlabel\n1\t2\ta\t\n', 't.tsv'), /t\.tsv:2: ragged row: 4 cells, the first line has 3 \(this line ends with a tab, which starts an empty cell\) \(remove the tab at the end of each line\)/);
+  rejects(() => parseCsv('x;y;label\n1,5;2;\n', 's.csv'), /s\.csv:2: the label \(column 3\) is empty \(every line needs a label in its last cell \(a semicolon at the end of a line leaves it empty\)/);
   rejects(() => parseCsv('1,2,a\n3,x,b\n', 'n.csv'), /n\.csv:2, column 2: 'x' is not a finite number/);
   rejects(() => parseCsv('1,2,a\n3,NaN,b\n', 'n.csv'), /'NaN' is not a finite number/);
   // words in a feature column and a number last: the labels in another column, said so
