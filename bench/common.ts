@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { setBackend, type Backend } from '../src/kernels/backend.js';
+import { getBackend as registeredBackend, type Backend } from '../src/kernels/backend.js';
 import type { Candidate } from '../src/experiments/timing.js';
 
 export type Tf = typeof import('@tensorflow/tfjs-core');
@@ -41,13 +41,13 @@ const say = (s: string): void => void process.stderr.write(s + '\n');
 
 let only: string[] | null = null;
 
-/** Restricts the treegate backends measured (`--backends a,b`). */
 /**
  * Untimed pause before a peer's sample: after each parallel call treegate's native worker polls for the next one
  * for 1 ms (native/pool.h) before it blocks; 3 ms lets it stop, so that a peer never shares the second core with it.
  */
 export const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 3));
 
+/** Restricts the treegate backends measured (`--backends a,b`). */
 export function onlyBackends(names: string[]): void {
   only = names;
 }
@@ -63,9 +63,11 @@ export async function loadBackends(): Promise<string[]> {
   return only ? all.filter((n) => only!.includes(n)) : all;
 }
 
-/** The backend object registered under `name` (selecting it leaves the current one unchanged). */
+/** The backend object registered under `name` (the current one stays selected). */
 export function getBackend(name: string): Backend {
-  return setBackend(name);
+  const b = registeredBackend(name);
+  if (!b) throw new Error(`bench: the ${name} backend is not registered`);
+  return b;
 }
 
 /** The thread count a backend runs with now (1 where it has no thread control). */

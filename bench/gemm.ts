@@ -15,7 +15,15 @@ import {
   type BenchContext, type BenchResult, type Table,
 } from './common.js';
 import { matMulModel } from './onnx.js';
-import { gemmFlops, measure, speedRatio, type Candidate, type Measurement } from '../src/experiments/timing.js';
+import { measure, timeRatio, type Candidate, type Measurement } from '../src/experiments/timing.js';
+
+/** Floating-point operations of a C (M×N) = A (M×K) · B (K×N) product: 2·M·N·K. */
+const gemmFlops = (M: number, N: number, K: number): number => 2 * M * N * K;
+
+/** Speed relative to a baseline: baseline time / candidate time (> 1: the candidate is faster). */
+function speedRatio(cand: Measurement, base: Measurement, phase = 'total'): number {
+  return 1 / timeRatio(cand, base, phase);
+}
 
 export const GEMM_SHAPES: Array<[number, number, number]> = [
   [256, 512, 512], [256, 1024, 1024], [32, 1024, 1024], [1, 1024, 1024],

@@ -53,7 +53,7 @@ async function main(): Promise<number> {
     else if (a.startsWith('--backends=')) {
       const names = a.slice('--backends='.length).split(',');
       const unknown = names.filter((n) => !BACKENDS.includes(n));
-      if (unknown.length || names.length === 0) {
+      if (unknown.length) {
         process.stderr.write(`bench: unknown backend '${unknown.join(',')}' in ${a} (use ${BACKENDS.join(', ')})\n${USAGE}\n`);
         return 2;
       }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Prints the markdown tables of docs/results.md from the results.json files that
-// `treegate experiment <name> --json` writes (runs/experiments/<name>/results.json),
+// `treegate experiment <name>` writes (runs/experiments/<name>/results.json),
 // so the document's numbers are the runs' numbers, copied by a program.
 //   node scripts/results-tables.mjs runs/experiments/memorization/results.json …
 import { readFileSync } from 'node:fs';

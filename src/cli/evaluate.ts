@@ -9,7 +9,8 @@ import { loadModel } from '../io/model-file.js';
 import { setBackend } from '../kernels/backend.js';
 import type { Model } from '../layers/model.js';
 import { backendOption, csvInputs, humanLines, int, pathArg, rejectIdle, requireOptions, resultsThenSummary, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
-import { counted, layerTable, modelSummary, readRunResult } from './report.js';
+import { counted, layerTable, modelSummary } from '../report/summary.js';
+import { readRunResult } from './run-folder.js';
 
 interface ModelCliOptions extends KernelOptions {
   model: string; dataDir?: string; csv?: string; limit?: number; json?: boolean; usage?: boolean;

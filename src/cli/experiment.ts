@@ -14,9 +14,9 @@ import { experimentReport, readExperimentResult } from '../experiments/results.j
 import { runSpeed } from '../experiments/speed.js';
 import { check, TreegateError } from '../core/errors.js';
 import { checkWritableDir, checkWritableFile, missingAncestor, removeEmptyFolders, writeFilesOrRescue } from '../io/atomic.js';
-import { renderReport, type Table } from '../report/html.js';
-import { backendOption, choice, humanLines, int, pathArg, rejectIdle, SIGNAL_EXIT, threadsOption, treegateCommand, useKernelsFirst, VERSION, type KernelOptions } from './options.js';
-import { counted } from './report.js';
+import { renderReport } from '../report/html.js';
+import { backendOption, choice, humanLines, int, pathArg, rejectIdle, SIGNAL_EXIT, shellWord, threadsOption, treegateCommand, useKernelsFirst, VERSION, type KernelOptions } from './options.js';
+import { counted, textTable } from '../report/summary.js';
 
 const EXPERIMENTS = { memorization: runMemorization, accuracy: runAccuracy, gating: runGating, speed: runSpeed };
 type ExperimentName = keyof typeof EXPERIMENTS;
@@ -126,7 +126,7 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
     const r = experimentReport(full);
     writeFilesOrRescue([{ path: join(out, 'results.json'), bytes: JSON.stringify(full, null, 1) + '\n' }, { path: join(out, 'report.html'), bytes: renderReport(r) }],
       'run the experiment again');
-    for (const s of r.sections) for (const t of s.tables ?? []) say(formatTable(t));
+    for (const s of r.sections) for (const t of s.tables ?? []) say(textTable([t.columns, ...t.rows.map((r) => r.map(String))]));
     say(`${name}: ${counted(full.runs.length, 'run')} over seed${full.seeds.length === 1 ? '' : 's'} ${full.seeds.join(', ')}` +
       `${before ? ` (seed${ran.length === 1 ? '' : 's'} ${ran.join(', ')} run now, the others' runs from the interrupted run)` : ''} in ${duration(seconds)}; ` +
       `wrote ${join(out, 'results.json')} and ${join(out, 'report.html')}`);
@@ -250,13 +250,3 @@ export function commandLine(argv: string[]): string {
   return ['treegate', ...argv.slice(2)].map(shellWord).join(' ');
 }
 
-/** A word as a POSIX shell reads it back: as it is where it holds nothing special, else in single quotes. */
-function shellWord(w: string): string {
-  return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
-}
-
-function formatTable(t: Table): string {
-  const rows = [t.columns, ...t.rows.map((r) => r.map(String))];
-  const w = t.columns.map((_, c) => Math.max(...rows.map((r) => r[c].length)));
-  return rows.map((r) => r.map((v, c) => v.padEnd(w[c])).join('  ').trimEnd()).join('\n');
-}

@@ -7,13 +7,13 @@ import { normalizeInputs, type Normalization } from '../data/dataset.js';
 import type { Backend } from '../kernels/backend.js';
 import { selectBackend, setThreads, threadCount, type BackendChoice } from '../kernels/select.js';
 
-/** Commander argument parsers that reject bad values with a message naming the fix. */
-/** Exit codes of a run stopped by a signal (train, experiment): 128 + the signal number, as shells report it. */
 /** treegate's version, package.json's (`--version`, and what an experiment's results record). */
 export const VERSION: string = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 
+/** Exit codes of a run stopped by a signal (train, experiment): 128 + the signal number, as shells report it. */
 export const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
 
+/** Commander argument parsers that reject bad values with a message naming the fix: an integer in [min, max]. */
 export function int(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (v: string): number => {
     const n = Number(v);
@@ -24,6 +24,7 @@ export function int(min: number, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
+/** A number in [min, max] (above min where `exclusiveMin`). */
 export function num(min: number, max = Infinity, exclusiveMin = false) {
   return (v: string): number => {
     const n = decimal(v.trim());
@@ -49,7 +50,7 @@ export function intList(min: number, example: string) {
 }
 
 /** One rule of rejectIdle: `options` (attribute names) have no effect unless `applies`; `why` and `fix` explain. */
-export interface IdleRule { options: string[]; applies: boolean; why: string; fix: string }
+interface IdleRule { options: string[]; applies: boolean; why: string; fix: string }
 
 /**
  * Rejects options given on the command line that would change nothing (`--momentum` with `--optimizer adam`):
@@ -104,7 +105,7 @@ export function useKernelsFirst(o: KernelOptions): { backend: Backend; threads: 
  * Selects the kernels the options ask for, and their threads; says in one line where --threads cannot be
  * honored (another backend, or more threads than the machine runs). Returns the backend and its threads.
  */
-export function useKernels(o: KernelOptions, log: (line: string) => void = (l) => process.stderr.write(l + '\n')): { backend: Backend; threads: number } {
+function useKernels(o: KernelOptions, log: (line: string) => void = (l) => process.stderr.write(l + '\n')): { backend: Backend; threads: number } {
   // an option that would have no effect is an error (README): js asked for by name runs on one thread
   check(!(o.backend === 'js' && o.threads !== undefined && o.threads > 1), `--threads ${o.threads} has no effect with --backend js, which runs on one thread`,
     'drop --threads, or choose --backend native or wasm');
@@ -120,10 +121,6 @@ export function useKernels(o: KernelOptions, log: (line: string) => void = (l) =
   return { backend, threads: threadCount() };
 }
 
-/**
- * Where a command's lines for people go: stdout, or stderr under --json, so that stdout holds the JSON object alone
- * (`treegate train --json | jq .testAccuracy`).
- */
 /**
  * What to do about running out of memory, by command: a new training run can be made smaller; a resumed one cannot
  * (its options are the run's); eval, predict and inspect read the model they are given.
@@ -156,10 +153,14 @@ export function treegateCommand(...args: string[]): string {
 }
 
 /** `s` as one word of a POSIX shell command: as it is where that is safe, else single-quoted. */
-function shellWord(s: string): string {
+export function shellWord(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
 }
 
+/**
+ * Where a command's lines for people go: stdout, or stderr under --json, so that stdout holds the JSON object alone
+ * (`treegate train --json | jq .testAccuracy`).
+ */
 export function humanLines(json: boolean | undefined): (line: string) => void {
   return json ? (line) => process.stderr.write(line + '\n') : (line) => process.stdout.write(line + '\n');
 }

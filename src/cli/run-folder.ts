@@ -3,14 +3,14 @@
  * space it needs, and the hashes its checkpoints record of its data and files.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, openSync, statfsSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, statfsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { check, TreegateError } from '../core/errors.js';
+import { check, isObject, TreegateError } from '../core/errors.js';
 import type { PreparedData } from '../data/prepare.js';
 import { checkReplaceable, fileSource, sameFile, type FileContents } from '../io/atomic.js';
 import { listCheckpoints, loadNewestCheckpoint, type LoadedCheckpoint, type RunState } from '../io/checkpoint.js';
 import { isModelFile } from '../io/model-file.js';
-import { counted, readRunResult } from './report.js';
+import { counted } from '../report/summary.js';
 import type { TrainCliOptions } from './train-checks.js';
 
 /** SHA-256 of a file's contents as they are written (text, bytes or parts), or of a file (fileSha256). */
@@ -139,5 +139,15 @@ export function newestCheckpointOf(dir: string, log: (line: string) => void, val
   } catch (e) {
     // every checkpoint was skipped, each with a warning
     throw e instanceof TreegateError && e.hint === undefined ? new TreegateError(e.message, newRunIn(dir)) : e;
+  }
+}
+
+/** The fields of a training run's result.json (train writes it; eval and train read some back); null where there is none or it is not a JSON object. */
+export function readRunResult(path: string): Record<string, unknown> | null {
+  try {
+    const r: unknown = JSON.parse(readFileSync(path, 'utf8'));
+    return isObject(r) ? r : null;
+  } catch {
+    return null;
   }
 }

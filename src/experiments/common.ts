@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { check, checkKeys, shown } from '../core/errors.js';
+import { check, checkKeys, isObject, shown } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { matrix } from '../core/tensor.js';
 import type { PreparedData } from '../data/prepare.js';
@@ -91,7 +91,7 @@ export function settingsWith<T extends object>(settings: T, o: ExperimentOptions
   check(o.seeds === seeds.length, `${experiment}: options.seeds is ${shown(o.seeds)}, but ${seeds.length} seed${seeds.length === 1 ? ' is' : 's are'} given (${seeds.join(', ')})`,
     'set seeds to the number of seeds passed');
   const override = o.override;
-  check(override === undefined || (typeof override === 'object' && override !== null && !Array.isArray(override)),
+  check(override === undefined || isObject(override),
     `${experiment}: override must be an object of settings, got ${shown(override)}`);
   return overridden(settings as Record<string, unknown>, override ?? {}, '', experiment) as T;
 }

@@ -16,7 +16,7 @@ import {
  *   projection + straight-through — the same, G and e trained by the straight-through estimator.
  * Reported: test accuracy, and balance and dead leaves after every epoch (on the validation set).
  */
-export function gatingSettings(quick: boolean) {
+function gatingSettings(quick: boolean) {
   return quick
     ? { limit: 10000, depth: 4, train: { epochs: 3, batchSize: 64, lr: 1e-3 } }
     : { limit: undefined, depth: 4, train: { epochs: 5, batchSize: 64, lr: 1e-3 } };

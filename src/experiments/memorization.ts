@@ -30,7 +30,7 @@ import {
  * one shared rate would measure the rate, not the capacity. Every rate's runs
  * are in the JSON.
  */
-export function memorizationSettings(quick: boolean) {
+function memorizationSettings(quick: boolean) {
   return quick
     ? { examples: 4000, inputSize: 32, classes: 10, hidden: 64, depths: [0, 2, 4, 6, 8], lrs: [1e-3, 3e-3], train: { epochs: 20, batchSize: 64 } }
     : { examples: 12000, inputSize: 32, classes: 10, hidden: 64, depths: [0, 1, 2, 3, 4, 5, 6, 7, 8], lrs: [1e-3, 3e-3], train: { epochs: 30, batchSize: 64 } };

@@ -32,7 +32,7 @@ import { measure, timeRatio } from './timing.js';
  */
 // quick mode's cap (16384, 8.4M parameters) keeps the widened dense layer at full size up to k = 4, so that its line
 // has three points of the five depths
-export function speedSettings(quick: boolean) {
+function speedSettings(quick: boolean) {
   return quick
     ? { width: 512, batch: 256, depths: [0, 2, 4, 6, 8], rounds: 5, denseCap: 16384, budgetMs: 100 }
     : { width: 512, batch: 256, depths: [0, 1, 2, 3, 4, 5, 6, 7, 8], rounds: 9, denseCap: 32768, budgetMs: 300 };

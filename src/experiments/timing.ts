@@ -75,9 +75,6 @@ export const median = (xs: readonly number[]): number => {
 /** GFLOP/s of `flops` operations done in `ms` milliseconds. */
 export const gflops = (flops: number, ms: number): number => flops / (ms * 1e6);
 
-/** Floating-point operations of a C (M×N) = A (M×K) · B (K×N) product: 2·M·N·K. */
-export const gemmFlops = (M: number, N: number, K: number): number => 2 * M * N * K;
-
 /**
  * Measures the candidates interleaved in one process. Returns one Measurement
  * per candidate, in the order given.
@@ -184,27 +181,10 @@ export function timeRatio(cand: Measurement, base: Measurement, phase = 'total')
   return a.ms / b.ms;
 }
 
-/** Speed relative to a baseline: baseline time / candidate time (> 1: the candidate is faster). */
-export function speedRatio(cand: Measurement, base: Measurement, phase = 'total'): number {
-  return 1 / timeRatio(cand, base, phase);
-}
-
-/** Finds a measurement by name; throws if missing (a bug in the bench). */
-export function byName(ms: Measurement[], name: string): Measurement {
-  const m = ms.find((x) => x.name === name);
-  if (!m) throw new Error(`bench: no measurement named '${name}'`);
-  return m;
-}
-
 export function fmtMs(ms: number): string {
   if (!Number.isFinite(ms)) return '–';
   if (ms >= 1000) return `${(ms / 1000).toFixed(2)} s`;
   if (ms >= 10) return `${ms.toFixed(1)} ms`;
   if (ms >= 0.1) return `${ms.toFixed(2)} ms`;
   return `${(ms * 1000).toFixed(1)} µs`;
-}
-
-/** Frees memory between heavy groups when the process can (gc exposed at run time). */
-export function collectGarbage(): void {
-  (globalThis as { gc?: () => void }).gc?.();
 }

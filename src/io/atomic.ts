@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { check, isPermissionError, osReason, TreegateError } from '../core/errors.js';
+import { isStream } from '../core/streams.js';
 import type { ByteSource } from './safetensors.js';
 
 /** Bytes per read or write call: Node refuses one of more than 2 GiB (a model file of a deep tree is larger). */
@@ -198,11 +199,6 @@ function landing(path: string): { at: string; stat: Stats | null; inPlace: boole
   if (stat === null) return { at: resolve(path), stat, inPlace: false };
   if (isStream(stat) || descriptorOf(path) !== null) return { at: resolve(path), stat, inPlace: true };
   return { at: realpathSync(path), stat, inPlace: false };
-}
-
-/** A character device or a named pipe (/dev/null, a FIFO, a shell's `<(…)`): read or written once, never replaced. */
-export function isStream(st: Stats): boolean {
-  return st.isCharacterDevice() || st.isFIFO();
 }
 
 /** A file this user may not write is one its owner keeps: refused, not replaced (a rename would ignore its mode). */

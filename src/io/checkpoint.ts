@@ -1,6 +1,6 @@
 import { closeSync, existsSync, fstatSync, openSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { check, checkInt, isPermissionError, osReason, TreegateError } from '../core/errors.js';
+import { check, checkInt, isObject, isPermissionError, osReason, TreegateError } from '../core/errors.js';
 import type { Model } from '../layers/model.js';
 import type { Optimizer } from '../train/optim.js';
 import { fileSource, writeFileAtomic } from './atomic.js';
@@ -16,7 +16,7 @@ export { CHECKPOINT_FORMAT, decodeCheckpoint, encodeCheckpoint, type DecodedChec
 /** A checkpoint loadNewestCheckpoint loaded: the decoded checkpoint and the file it came from. */
 export interface LoadedCheckpoint extends DecodedCheckpoint { path: string }
 
-export function checkpointName(step: number): string {
+function checkpointName(step: number): string {
   return `step-${String(step).padStart(9, '0')}.safetensors`;
 }
 
@@ -127,7 +127,7 @@ export function newestCheckpointExtra(dir: string): Record<string, unknown> | nu
   try {
     fd = openSync(path, 'r');
     const extra: unknown = JSON.parse(safetensorsMetadata(fileSource(fd, fstatSync(fd).size, path), path).extra ?? 'null');
-    return typeof extra === 'object' && extra !== null && !Array.isArray(extra) ? extra as Record<string, unknown> : null;
+    return isObject(extra) ? extra : null;
   } catch {
     return null; // loadNewestCheckpoint says what is wrong with it
   } finally {

@@ -9,12 +9,12 @@
  * (byte offsets into the data buffer) and may hold "__metadata__", a
  * string→string map. treegate writes and reads only F32 (little-endian float32).
  */
-import { shown, TreegateError } from '../core/errors.js';
+import { isObject, shown, TreegateError } from '../core/errors.js';
 
 export interface TensorEntry { shape: number[]; data: Float32Array }
 
 /** Largest header accepted, as in the reference implementation. */
-export const MAX_HEADER_BYTES = 100_000_000;
+const MAX_HEADER_BYTES = 100_000_000;
 
 const METADATA_KEY = '__metadata__';
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -58,9 +58,6 @@ function isSafeNonNegInt(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /**
  * A safetensors file of F32 tensors (in the given order, contiguous) and optional string metadata, as consecutive
@@ -304,7 +301,7 @@ function readHeaderObject(input: FileBytes, source: string):
   } catch (e) {
     fail(source, `safetensors header is not valid JSON (${(e as Error).message})`);
   }
-  if (!isPlainObject(header)) fail(source, 'safetensors header must be a JSON object');
+  if (!isObject(header)) fail(source, 'safetensors header must be a JSON object');
   const dup = findDuplicateKey(text);
   if (dup !== undefined) fail(source, `safetensors header has duplicate key ${JSON.stringify(dup)}`);
 
@@ -313,7 +310,7 @@ function readHeaderObject(input: FileBytes, source: string):
   if (Object.prototype.hasOwnProperty.call(header, METADATA_KEY)) {
     const meta = header[METADATA_KEY];
     if (meta !== null) {
-      if (!isPlainObject(meta)) fail(source, '"__metadata__" must be an object mapping strings to strings');
+      if (!isObject(meta)) fail(source, '"__metadata__" must be an object mapping strings to strings');
       for (const [k, v] of Object.entries(meta)) {
         if (typeof v !== 'string') fail(source, `"__metadata__" value for ${JSON.stringify(k)} must be a string, got ${v === null ? 'null' : typeof v}`);
         metaPairs.push([k, v]);
@@ -336,7 +333,7 @@ function readHeader(input: FileBytes, source: string):
   for (const [name, info] of Object.entries(header)) {
     if (name === METADATA_KEY) continue;
     const what = `tensor ${JSON.stringify(name)}`;
-    if (!isPlainObject(info)) fail(source, `${what}: entry must be an object with dtype, shape and data_offsets`);
+    if (!isObject(info)) fail(source, `${what}: entry must be an object with dtype, shape and data_offsets`);
     for (const field of ['dtype', 'shape', 'data_offsets']) {
       if (!Object.prototype.hasOwnProperty.call(info, field)) fail(source, `${what}: entry is missing "${field}"`);
     }

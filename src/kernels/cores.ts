@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 
 /** Reads a file's text, or null where it is missing or unreadable. */
-export type ReadText = (path: string) => string | null;
+type ReadText = (path: string) => string | null;
 
 const readText: ReadText = (path) => {
   try {

@@ -55,7 +55,7 @@ export function selectBackend(choice: BackendChoice = 'auto', log: (line: string
 }
 
 /** The thread control of the native and wasm backends. */
-export interface ThreadControl { setThreads(n: number): number; info(): { threads: number } }
+interface ThreadControl { setThreads(n: number): number; info(): { threads: number } }
 
 /** A backend's thread control, where it has one (native, wasm). */
 export function threadControl(b: Backend | undefined): ThreadControl | null {

@@ -73,7 +73,7 @@ export function applyWeightStep(k: Updates, w: Float32Array, g: Float32Array, sl
 }
 
 /** groupedBackwardWeightStep as a backend's groupedBackwardWeight followed by its update (the reference). */
-export function composeWeightStep(k: Updates & { groupedBackwardWeight: typeof groupedBackwardWeight }): GroupedBackwardWeightStep {
+function composeWeightStep(k: Updates & { groupedBackwardWeight: typeof groupedBackwardWeight }): GroupedBackwardWeightStep {
   return (rt, dys, m, xs, s, w, dw, dbias, st) => {
     k.groupedBackwardWeight(rt, dys, m, xs, s, dw, dbias, new Uint8Array(rt.nodeCount).fill(1));
     applyWeightStep(k, w, dw, m * s, rt.node, rt.nodeCount, st);

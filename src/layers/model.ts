@@ -1,4 +1,4 @@
-import { check, checkInt, checkKeys, shown, TreegateError } from '../core/errors.js';
+import { check, checkInt, checkKeys, isObject, shown, TreegateError } from '../core/errors.js';
 import { copyNormalization, normalizationProblem, type InputNormalization } from '../core/normalization.js';
 import { Rng } from '../core/rng.js';
 import { checkFinite, checkLabels, checkShape, matrix, Scratch, type Matrix } from '../core/tensor.js';
@@ -6,7 +6,7 @@ import { backend } from '../kernels/backend.js';
 import { Activation } from './activation.js';
 import { Dense } from './dense.js';
 import { isRouted, LAYER_KEYS, type EarlyStep, type Layer, type LayerConfig, type Macs, type Mode, type RoutedLayer } from './layer.js';
-import { MixtureOfExperts } from './moe.js';
+import { MixtureOfExperts, MOE_DEFAULTS } from './moe.js';
 import type { Param } from './param.js';
 import { blocksFix, TreeGated } from './tree.js';
 
@@ -63,7 +63,7 @@ export class Model {
   private dlogits = new Scratch();
 
   constructor(readonly config: ModelConfig, rng?: Rng) {
-    check(typeof config === 'object' && config !== null && !Array.isArray(config), 'a model config must be an object',
+    check(isObject(config), 'a model config must be an object',
       'make one with mlpConfig(…), or as docs/format.md §3 lays it out');
     checkKeys(config, MODEL_KEYS, 'model config');
     check(rng === undefined || rng instanceof Rng, 'a model\'s second argument must be an Rng (its initialization), or nothing (zeros, for weights to load)');
@@ -459,7 +459,7 @@ export function mlpConfig(o: MlpOptions): ModelConfig {
     const inputSize = widths[i - 1], outputSize = widths[i];
     if (o.treeLayers.includes(i) && o.routed === 'moe') {
       layers.push({
-        kind: 'moe', inputSize, outputSize, experts: o.experts ?? 2 ** o.depth, topK: o.topK ?? 1, balanceWeight: o.balanceWeight ?? 0.01,
+        kind: 'moe', inputSize, outputSize, experts: o.experts ?? 2 ** o.depth, topK: o.topK ?? MOE_DEFAULTS.topK, balanceWeight: o.balanceWeight ?? MOE_DEFAULTS.balanceWeight,
       });
     } else if (o.treeLayers.includes(i)) {
       layers.push({

@@ -19,6 +19,9 @@ export interface MoeOptions {
   balanceWeight?: number;
 }
 
+/** The settings a MoeOptions (or mlpConfig's options) may leave out. */
+export const MOE_DEFAULTS = Object.freeze({ topK: 1, balanceWeight: 0.01 });
+
 /**
  * Sparsely-gated mixture of experts (Shazeer et al. 2017; Switch Transformer,
  * Fedus et al. 2021), the baseline of DESIGN §3, executed like the tree:
@@ -71,11 +74,11 @@ export class MixtureOfExperts implements Layer {
     this.inputSize = checkInt(opts.inputSize, `${name}: input size`, 1);
     this.outputSize = checkInt(opts.outputSize, `${name}: output size`, 1);
     this.experts = checkInt(opts.experts, `${name}: experts`, 1, 2 ** 24);
-    this.topK = opts.topK ?? 1;
+    this.topK = opts.topK ?? MOE_DEFAULTS.topK;
     check(Number.isInteger(this.topK) && this.topK >= 1 && this.topK <= this.experts,
       `${name}: top-k (experts per example) must be an integer in [1, ${this.experts}], got ${shown(this.topK)}`,
       `use at most the ${this.experts} experts the layer has, or more experts (--top-k, --experts)`);
-    this.balanceWeight = checkNumber(opts.balanceWeight ?? 0.01, `${name}: balance weight`, 0, 1e3);
+    this.balanceWeight = checkNumber(opts.balanceWeight ?? MOE_DEFAULTS.balanceWeight, `${name}: balance weight`, 0, 1e3);
     const E = this.experts, m = this.outputSize, n = this.inputSize;
     check(E * m * n <= 2 ** 31 - 1, `${name}: ${E} experts × ${m}×${n} weights do not fit in one array`, 'use fewer experts or narrower layers');
     this.weight = new Param(`${name}.weight`, [E, m, n], E, new Float32Array(E).fill(1));

@@ -302,8 +302,8 @@ export class TreeGated implements Layer {
       if (direct && this.depth === 0 && !leaves) {
         // one node over every row (k = 0): the dense layer's ops, the product written where the grouped one adds it
         // into zeros that this thread wrote and the other reads (the same bits, but for −0 against a bias of −0; the
-        // native training step at k = 0 1.07–1.09× faster, its forward 1.05–1.10×: thirty-fifth session, A/B in one
-        // process, 512 wide, N = 256)
+        // native training step at k = 0 1.07–1.09× faster, its forward 1.05–1.10×: 2026-12-04, A/B in one process,
+        // 512 wide, N = 256)
         be.gemmNT(N, m, s, xs, 0, w, 0, y, 0, false);
         be.addRowVector(y, N, m, b);
       } else if (direct) {

@@ -164,7 +164,7 @@ export function horizontalLine(y: number, xs: Iterable<number>, name: string, li
 export const count = (v: number): string => Math.round(v).toLocaleString('en-US');
 
 /** A number as a tick label: 0.05, 2, 500, 20k, 1.5M. */
-export function tickLabel(v: number): string {
+function tickLabel(v: number): string {
   const units: Array<[number, string]> = [[1e9, 'G'], [1e6, 'M'], [1e3, 'k']];
   // 999 999 is 1M, not 1000k
   for (const [u, suffix] of units) if (Number(v.toPrecision(3)) >= u) return `${Number((v / u).toPrecision(3))}${suffix}`;

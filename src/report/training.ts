@@ -1,13 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { modelSummary } from '../cli/report.js';
-import { check, checkKeys, shown, TreegateError } from '../core/errors.js';
+import { modelSummary } from './summary.js';
+import { check, checkKeys, isObject, shown, TreegateError } from '../core/errors.js';
 import { Model, type TreeStats } from '../layers/model.js';
 import type { EpochMetrics, StepInfo } from '../train/trainer.js';
 import { count, extent, seriesTraces, type Chart, type Report, type Section } from './html.js';
 
-export interface StepRecord { type: 'step'; epoch: number; step: number; lr: number; trainLoss: number; trainAccuracy: number }
-export type EpochRecord = Omit<EpochMetrics, 'trees'> & { type: 'epoch'; trees: LoggedTreeStats[] };
+interface StepRecord { type: 'step'; epoch: number; step: number; lr: number; trainLoss: number; trainAccuracy: number }
+type EpochRecord = Omit<EpochMetrics, 'trees'> & { type: 'epoch'; trees: LoggedTreeStats[] };
 
 const RUN_HINT = 'pass the --out folder of a treegate train run, with its files as train wrote them';
 /** Most leaves of a routed layer: a tree of the CLI's greatest depth, 24 (a moe layer has at most as many experts). */
@@ -16,10 +16,10 @@ const MAX_LEAVES = 2 ** 24;
  * Layers of at most this many leaf counts (leaves × blocks) have their usage logged in metrics.jsonl's epoch records;
  * a larger one's (a 2^24-leaf tree's 16.7 M counts an epoch) only its balance and dead leaves.
  */
-export const LOGGED_LEAVES = 2 ** 16;
+const LOGGED_LEAVES = 2 ** 16;
 
 /** A routed layer's stats as an epoch record of metrics.jsonl holds them: usage left out past LOGGED_LEAVES counts. */
-export type LoggedTreeStats = TreeStats | Omit<TreeStats, 'usage'>;
+type LoggedTreeStats = TreeStats | Omit<TreeStats, 'usage'>;
 
 /** An epoch record's layer stats as metrics.jsonl holds them: usage left out past LOGGED_LEAVES counts (leaves × blocks). */
 export function loggedStats(t: TreeStats): LoggedTreeStats {
@@ -34,7 +34,6 @@ function hasUsage(t: LoggedTreeStats): t is TreeStats {
 }
 
 /** A JSON object (not null, not a list): what the readers of run files check first. */
-export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isNumber = (v: unknown): v is number => typeof v === 'number';
 const isInt = (v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): v is number => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
 
@@ -101,7 +100,7 @@ export function readMetrics(path: string): { steps: StepRecord[]; epochs: EpochR
  * Reads a run's result.json (null where there is none: the run has not finished). It must be the JSON object
  * train writes, with the layer summaries (LayerSummary) the report shows; anything else is an error naming it.
  */
-export function readResult(path: string): Record<string, unknown> | null {
+function readResult(path: string): Record<string, unknown> | null {
   if (!existsSync(path)) return null;
   const hint = 'train writes it when a run finishes; move a damaged one away to render the report without it';
   let r: unknown;
@@ -128,7 +127,7 @@ export function readResult(path: string): Record<string, unknown> | null {
 }
 
 /** The smallest of 1, 2, 5, 10, 20, 50, … that is at least `v` (at least 1): a count axis's tick step. */
-export function niceStep(v: number): number {
+function niceStep(v: number): number {
   if (!(v > 1)) return 1;
   const p = 10 ** Math.floor(Math.log10(v));
   return [1, 2, 5, 10].map((m) => m * p).find((x) => x >= v)!;
@@ -170,7 +169,7 @@ function largestShare(perEpoch: Array<{ stats: TreeStats }>): number {
 }
 
 /** One epoch's leaf shares from the largest down (unused leaves left out), against an even spread: a layer of many leaves at a glance. */
-export function sortedShares(title: string, stats: TreeStats): Chart {
+function sortedShares(title: string, stats: TreeStats): Chart {
   const shares = leafShares(stats).filter((c) => c > 0).sort((a, b) => b - a);
   const [unit, units] = stats.kind === 'moe' ? ['expert', 'experts'] : ['leaf', 'leaves'], even = 1 / stats.leaves;
   return {

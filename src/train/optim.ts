@@ -6,7 +6,6 @@ import type { Param } from '../layers/param.js';
 
 export type OptimizerKind = 'sgd' | 'adam';
 
-/** The optimizer of a training run: `{ kind: 'adam' }` or `{ kind: 'sgd' }`, each with its own settings (another's are refused). */
 /** SGD with momentum: `{ kind: 'sgd', momentum?, weightDecay? }`. */
 export interface SgdConfig {
   kind: 'sgd';
@@ -27,7 +26,7 @@ export interface AdamConfig {
   weightDecay?: number;
 }
 
-/** An optimizer's settings, by its kind: the settings of the other kind are type errors (and refused at run time). */
+/** The optimizer of a training run: `{ kind: 'adam' }` or `{ kind: 'sgd' }`, each with its own settings (the other kind's are type errors, and refused at run time). */
 export type OptimizerConfig = SgdConfig | AdamConfig;
 
 /**

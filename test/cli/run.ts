@@ -64,7 +64,6 @@ export function describeRun(r: CliResult): string {
   return `exit ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 }
 
-/** Last stdout line, parsed. */
 /** The JSON object of a --json run: stdout must hold it alone (the lines for people go to stderr). */
 export function lastJson(r: CliResult): Record<string, any> {
   const lines = r.stdout.trimEnd().split('\n');

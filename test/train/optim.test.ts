@@ -56,13 +56,13 @@ function snap(opt: Optimizer): Snap[] {
   }));
 }
 
+/** The settings of both kinds, each with a value (the reference below reads those of its kind). */
+type AllSettings = { kind: 'sgd' | 'adam'; momentum: number; beta1: number; beta2: number; eps: number };
+
 /**
  * Applies `opt.step(lr)` and checks it against the reference from `before`.
  * `counts[i][s]` is the test's own count of steps of slot s of param i (incremented here for touched slots).
  */
-/** The settings of both kinds, each with a value (the reference below reads those of its kind). */
-type AllSettings = { kind: 'sgd' | 'adam'; momentum: number; beta1: number; beta2: number; eps: number };
-
 function stepAndCheck(opt: Optimizer, net: Net, cfg: AllSettings,
   lr: number, counts: Int32Array[], what: string): void {
   const before = snap(opt);

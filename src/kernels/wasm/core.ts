@@ -89,7 +89,7 @@ interface WasmApi {
 }
 
 /** The WebAssembly global, or a clear error where there is none. */
-export function wasmApi(): WasmApi {
+function wasmApi(): WasmApi {
   const api = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
   if (!api) throw new TreegateError('treegate wasm backend: this JavaScript environment has no WebAssembly', "use the js backend (setBackend('js'))");
   return api;
@@ -938,10 +938,10 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     }
     A.reset();
     // blocks of bh rows, a last one of fewer than 8 merged into the one before (the kernel's rule, nodeStep's)
-    const ms = m * s, rows = L.hi - L.lo, bh = blockRows(s), blocks = m <= bh ? 1 : m % bh > 0 && m % bh < 8 ? Math.floor(m / bh) : Math.ceil(m / bh);
+    const ms = m * s, rows = L.hi - L.lo, bh = blockRows(s), blockCount = blocks(m, s).length;
     const py = A.alloc(4 * rows * m), px = A.alloc(4 * rows * s), tab = A.alloc(24 * count), pc = A.alloc(24 * count), hp = A.alloc(40);
-    const buffers = Math.ceil(4 * levels * (bh + 7) * s / 64) * 64;
-    const scratch = scratchFor(buffers + 64 + k.gemmScratchBytes(bh + 7, s, L.maxRows));
+    const bufferBytes = Math.ceil(4 * levels * (bh + 7) * s / 64) * 64;
+    const scratch = scratchFor(bufferBytes + 64 + k.gemmScratchBytes(bh + 7, s, L.maxRows));
     A.commit();
     A.put(py, dys, L.lo * m, L.hi * m);
     A.put(px, xs, L.lo * s, L.hi * s);
@@ -954,9 +954,9 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     slotScalars(pc, count, (q) => entry[q], st.steps, st.decayScale, st.weightDecay, adam ? [st.beta1, st.beta2] : null);
     stepSettings(hp, st);
     pathSteps++;
-    const T = Math.min(threadsNow(), blocks);
-    run(Array.from({ length: T }, (_, q) => [OP_PATH_STEP, 12, tab, count, m, s, bh, Math.floor(blocks * q / T),
-      Math.floor(blocks * (q + 1) / T), py, px, pc, hp, levels, 0]), scratch);
+    const T = Math.min(threadsNow(), blockCount);
+    run(Array.from({ length: T }, (_, q) => [OP_PATH_STEP, 12, tab, count, m, s, bh, Math.floor(blockCount * q / T),
+      Math.floor(blockCount * (q + 1) / T), py, px, pc, hp, levels, 0]), scratch);
     for (let g = 0; g < rt.nodeCount; g++) {
       const nr = rt.end[g] - rt.start[g];
       if (nr > 0) k.addColumnSums(py + 4 * (rt.start[g] - L.lo) * m, nr, m, addr(dbias, rt.node[g] * m));

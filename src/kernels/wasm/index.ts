@@ -3,11 +3,12 @@
  * compiled to wasm/treegate.wasm and wasm/treegate-threads.wasm by `npm run build`).
  * Nothing is registered here: call registerBackend(loadWasmBackend()) to make it selectable.
  */
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { check, shown, TreegateError } from '../../core/errors.js';
 import { usableCores } from '../cores.js';
 import { compileWasmSync, createWasmBackend, type WasmBackend, type WasmOptions } from './core.js';
-import { readFileBytes } from './read-file.js';
 import { workerSource, type ThreadHost } from './threads.js';
 
 export { createWasmBackend, loadWasmBackendAsync, type WasmBackend, type WasmOptions } from './core.js';
@@ -52,4 +53,10 @@ export function loadWasmBackend(bytes?: Uint8Array | ArrayBuffer, options: WasmO
     b = read;
   }
   return createWasmBackend(compileWasmSync(b), options, nodeThreadHost);
+}
+
+/** The bytes of the file at `url`, or null when it does not exist. */
+function readFileBytes(url: URL): Uint8Array | null {
+  const path = fileURLToPath(url);
+  return existsSync(path) ? readFileSync(path) : null;
 }

@@ -24,7 +24,7 @@ export const MAX_PARTS = 256;
 /** Bytes of the control block (header, then MAX_PARTS rows of ARGS float64s). */
 export const CONTROL_BYTES = 64 + 8 * ARGS * MAX_PARTS;
 /** Threads at most (the caller and 63 workers). */
-export const MAX_THREADS = 64;
+const MAX_THREADS = 64;
 
 // Int32 words of the control block
 const NEXT = 0; // (generation << PART_BITS) | next unclaimed part (WRITING while a job is being written)

@@ -1,0 +1,95 @@
+/**
+ * A model's summary, layer by layer (parameters, multiply-adds per example, routing, usage), as train, eval and
+ * inspect print it and write it in --json, and as the training report's tables show it; counts as people read them.
+ */
+import type { Model } from '../layers/model.js';
+
+/** Per-layer summary shared by train, eval and inspect (human and --json output). */
+export interface LayerSummary {
+  /** position in Model.layers (activations included) */
+  index: number;
+  /** number among the linear layers, from 1, as --tree-layers counts them */
+  layer: number;
+  kind: string;
+  inputSize: number;
+  outputSize: number;
+  parameters: number;
+  macsPerExample: { training: number; inference: number };
+  depth?: number;
+  blocks?: number;
+  gating?: string;
+  /** tree layers: whether the projection gaters were trained (straight-through) or stayed fixed */
+  straightThrough?: boolean;
+  experts?: number;
+  topK?: number;
+  balance?: number;
+  deadLeaves?: number;
+  leafUsage?: number[][];
+}
+
+/**
+ * Balance and dead leaves come with the routed layers whose leaf usage was counted since the last reset (none
+ * counted, as in `inspect --no-usage`, leaves them out); `withUsage` adds the counts themselves.
+ */
+export function modelSummary(model: Model, withUsage = false) {
+  const stats = new Map(model.treeStats().map((s) => [s.layer, s]));
+  const layers: LayerSummary[] = [];
+  model.layers.forEach((l, index) => {
+    if (l.kind === 'activation') return;
+    const c = l.config();
+    const layer = model.layerNumber(index);
+    const s: LayerSummary = {
+      index, layer, kind: l.kind, inputSize: l.inputSize, outputSize: l.outputSize,
+      parameters: l.parameterCount(), macsPerExample: l.macs(),
+    };
+    const st = stats.get(layer);
+    if (st && st.usage.some((counts) => counts.some((c) => c > 0))) {
+      Object.assign(s, { balance: st.balance, deadLeaves: st.deadLeaves });
+      if (withUsage) s.leafUsage = st.usage;
+    }
+    if (c.kind === 'tree' || c.kind === 'flat') Object.assign(s, { depth: c.depth, blocks: c.blocks, gating: c.gating });
+    if (c.kind === 'tree') s.straightThrough = c.straightThrough ?? false;
+    if (c.kind === 'moe') Object.assign(s, { experts: c.experts, topK: c.topK });
+    layers.push(s);
+  });
+  const macs = model.macs();
+  const parameters = model.parameterCount();
+  return {
+    parameters,
+    macsPerExample: macs,
+    capacityToComputation: { training: parameters / macs.training, inference: parameters / macs.inference },
+    layers,
+  };
+}
+
+/** "1 example", "2 examples": a count and its noun, plural where it is not one. */
+export function counted(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+export function formatCount(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)}G`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
+  return String(n);
+}
+
+/** A plain-text table of the layers. */
+export function layerTable(layers: LayerSummary[]): string {
+  const rows = [['layer', 'kind', 'shape', 'routing', 'params', 'MACs train', 'MACs infer', 'balance', 'dead leaves']];
+  for (const l of layers) {
+    rows.push([
+      String(l.layer), l.kind, `${l.inputSize}→${l.outputSize}`,
+      l.kind === 'tree' || l.kind === 'flat' ? `k=${l.depth} B=${l.blocks} ${l.gating}${l.straightThrough ? ' straight-through' : ''}` : l.kind === 'moe' ? `E=${l.experts} top-${l.topK}` : '',
+      formatCount(l.parameters), formatCount(l.macsPerExample.training), formatCount(l.macsPerExample.inference),
+      l.balance === undefined ? '' : l.balance.toFixed(3), l.deadLeaves === undefined ? '' : String(l.deadLeaves),
+    ]);
+  }
+  return textTable(rows);
+}
+
+/** Rows of cells as plain-text columns, each as wide as its widest cell, two spaces apart. */
+export function textTable(rows: string[][]): string {
+  const w = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  return rows.map((r) => r.map((v, c) => v.padEnd(w[c])).join('  ').trimEnd()).join('\n');
+}
