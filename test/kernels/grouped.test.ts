@@ -27,6 +27,12 @@ function cases(): Case[] {
     }
     out.push({ k, m: 3, s: 5, leaves: [], what: 'no example' });
   }
+  // large enough that the fast backends split the work between their threads (the thread variants' cases; the
+  // cases above fit one part): uneven leaves, odd widths, one node
+  // and wide layers of few nodes, whose output columns native's threads split
+  for (const [k, N, m, s] of [[2, 200, 67, 48], [3, 150, 40, 33], [0, 96, 130, 40], [1, 64, 256, 64], [2, 40, 300, 37]]) {
+    out.push({ k, m, s, leaves: Array.from({ length: N }, (_, i) => (i < N / 3 ? 0 : rng.int(2 ** k))), what: 'split between threads' });
+  }
   return out;
 }
 
@@ -40,6 +46,15 @@ function usedNodes(leaves: number[], k: number): Set<number> {
 
 
 const TOL = { rtol: 1e-5, atol: 1e-5 };
+
+/**
+ * The tolerance of a case's float32 sums against the float64 reference: TOL, the absolute part grown with the terms
+ * each output sums (a few hundred in the wide cases, whose rounding passes 1e-5 where terms cancel)
+ */
+function tolOf(c: Case): { rtol: number; atol: number } {
+  const terms = (c.k + 1) * Math.max(c.m, c.s, c.leaves.length);
+  return { rtol: TOL.rtol, atol: TOL.atol * Math.max(1, terms / 64) };
+}
 
 for (const { be, label, use } of kernelVariants()) {
   test(`${label}: groupedForward = Σ over the path of U_t x + c_t, accumulated onto ys`, () => {
@@ -64,7 +79,7 @@ for (const { be, label, use } of kernelVariants()) {
           ref[r * m + j] = acc;
         }
       }
-      assertClose(ys, ref, TOL, `groupedForward k=${k} m=${m} s=${s} ${c.what}`);
+      assertClose(ys, ref, tolOf(c), `groupedForward k=${k} m=${m} s=${s} ${c.what}`);
     }
   });
 
@@ -92,7 +107,7 @@ for (const { be, label, use } of kernelVariants()) {
           }
         }
         const what = `routedForward k=${k} m=${m} s=${s} ${c.what} accumulate=${accumulate}`;
-        assertClose(y, ref, TOL, what);
+        assertClose(y, ref, tolOf(c), what);
         for (let r = 0; r < N; r++) assertBitEqual(xs.subarray(r * s, (r + 1) * s), x.subarray(rt.perm[r] * n + off, rt.perm[r] * n + off + s), `${what}: xs row ${r}`);
       }
     }
@@ -119,7 +134,7 @@ for (const { be, label, use } of kernelVariants()) {
           ref[r * s + p] = acc;
         }
       }
-      assertClose(dxs, ref, TOL, `groupedBackwardInput k=${k} m=${m} s=${s} ${c.what}`);
+      assertClose(dxs, ref, tolOf(c), `groupedBackwardInput k=${k} m=${m} s=${s} ${c.what}`);
     }
   });
 
@@ -142,7 +157,7 @@ for (const { be, label, use } of kernelVariants()) {
             ref[r * s + p] = acc;
           }
         }
-        assertClose(dxs, ref, TOL, `groupedBackwardInput depth ${d} only, k=${k} m=${m} s=${s} ${c.what}`);
+        assertClose(dxs, ref, tolOf(c), `groupedBackwardInput depth ${d} only, k=${k} m=${m} s=${s} ${c.what}`);
       }
     }
   });
@@ -169,8 +184,8 @@ for (const { be, label, use } of kernelVariants()) {
         }
       }
       const what = `groupedBackwardWeight k=${k} m=${m} s=${s} ${c.what}`;
-      assertClose(dw, refW, TOL, `${what}: dU`);
-      assertClose(db, refB, TOL, `${what}: dc`);
+      assertClose(dw, refW, tolOf(c), `${what}: dU`);
+      assertClose(db, refB, tolOf(c), `${what}: dc`);
       const used = usedNodes(leaves, k);
       for (let t = 0; t < T; t++) {
         if (used.has(t)) continue;

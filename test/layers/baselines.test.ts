@@ -45,13 +45,23 @@ function referenceFlat(layer: TreeGated, x: Matrix): Float64Array {
   return y;
 }
 
-function flatCase(rng: Rng, k: number, B: number, s: number, gating: 'units' | 'projection'): { layer: TreeGated; x: Matrix } {
+type FlatBatch = 'random' | 'one leaf' | 'empty leaves';
+
+/** A flat layer and a batch: random leaves, every example in one leaf (per block), or leaves 0 and 2^k − 1 only. */
+function flatCase(rng: Rng, k: number, B: number, s: number, gating: 'units' | 'projection', batch: FlatBatch = 'random'): { layer: TreeGated; x: Matrix } {
   const layer = new TreeGated({ kind: 'flat', inputSize: B * s, outputSize: 3, depth: k, blocks: B, gating }).init(rng);
   for (const b of layer.bias) b.data.set(randomArray(rng, b.data.length, 0.5));
-  const x = gating === 'units'
-    ? unitsBatch(rng, layer, 9, () => rng.int(2 ** k))
-    : projectionBatch(rng, layer, 9, 0.1);
-  return { layer, x };
+  const L = 2 ** k;
+  if (gating === 'units') {
+    const leafOf = batch === 'random' ? () => rng.int(L) : batch === 'one leaf' ? (_i: number, j: number) => (5 * j + 3) % L : () => (rng.int(2) ? L - 1 : 0);
+    return { layer, x: unitsBatch(rng, layer, 9, leafOf) };
+  }
+  if (batch === 'one leaf') {
+    // a large gate bias fixes every bit, whatever x
+    for (let j = 0; j < B; j++) for (let d = 0; d < k; d++) layer.gateBias[j].data[d] = (d + j) % 2 ? 50 : -50;
+    return { layer, x: randomMatrix(rng, 9, B * s) };
+  }
+  return { layer, x: projectionBatch(rng, layer, 9, 0.1, batch === 'random' ? undefined : (ls) => ls.every((l) => l === 0 || l === L - 1)) };
 }
 
 testOnEveryBackend('flat: 2^k leaves, one per example and block, equal to the naive reference; counts', () => {
@@ -77,10 +87,16 @@ testOnEveryBackend('flat: 2^k leaves, one per example and block, equal to the na
 testOnEveryBackend('flat: gradients of x and every leaf (units and projection gating)', () => {
   const rng = new Rng(42);
   for (const gating of ['units', 'projection'] as const) {
-    for (const [k, B, s] of [[0, 1, 3], [2, 1, 4], [2, 2, 3]]) {
-      const { layer, x } = flatCase(rng, k, B, s, gating);
-      const sig = () => referenceLeaves(layer, x).leaves.map((l) => Array.from(l).join(',')).join('|');
-      gradcheckLayer(layer, x, rng, `flat k=${k} B=${B} ${gating}`, { signature: sig, skipParams: (n) => n.includes('gate_') });
+    for (const [k, B, s] of [[0, 1, 3], [1, 1, 3], [2, 1, 4], [2, 2, 3], [3, 3, 3]]) {
+      for (const batch of ['random', 'one leaf', 'empty leaves'] as const) {
+        if (k === 0 && batch !== 'random') continue; // one leaf, always
+        const { layer, x } = flatCase(rng, k, B, s, gating, batch);
+        const what = `flat k=${k} B=${B} ${gating} ${batch}`, ref = referenceLeaves(layer, x);
+        if (batch === 'one leaf') for (const l of ref.leaves) assert.equal(new Set(l).size, 1, `${what}: test bug: batch not in one leaf`);
+        if (batch === 'empty leaves' && k > 1) for (const l of ref.leaves) assert.ok(new Set(l).size < 2 ** k, `${what}: test bug: no empty leaf`);
+        const sig = () => referenceLeaves(layer, x).leaves.map((l) => Array.from(l).join(',')).join('|');
+        gradcheckLayer(layer, x, rng, what, { signature: sig, skipParams: (n) => n.includes('gate_') });
+      }
     }
   }
 });
@@ -180,7 +196,9 @@ testOnEveryBackend('moe at a size the fast backends block and thread (N = 64, 48
 testOnEveryBackend('Model with flat and moe layers: cross-entropy (+ balance loss) gradients of every parameter', () => {
   const rng = new Rng(45);
   for (const routed of ['flat', 'moe'] as const) {
-    const cfg = mlpConfig({ inputSize: 6, numClasses: 3, hidden: [8], treeLayers: [2], routed, depth: 2, gating: 'projection', topK: 2 });
+    // balance weight 0.5: at the default 0.01 its gradient is within the tolerance of the cross-entropy's, and a
+    // balance gradient left out would pass
+    const cfg = mlpConfig({ inputSize: 6, numClasses: 3, hidden: [8], treeLayers: [2], routed, depth: 2, gating: 'projection', topK: 2, balanceWeight: 0.5 });
     const model = new Model(cfg, rng);
     const N = 6;
     const labels = Int32Array.from({ length: N }, () => rng.int(3));

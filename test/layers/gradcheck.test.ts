@@ -268,10 +268,12 @@ testOnEveryBackend('Model.lossAndGrad: softmax cross-entropy gradients of every 
     ['tree second, tanh, units on hidden units', mlpConfig({ inputSize: 5, numClasses: 4, hidden: [6, 6], treeLayers: [2], depth: 2, activation: 'tanh', nodeInit: 'small' })],
     ['tree output layer, relu, projection, 2 blocks', mlpConfig({ inputSize: 6, numClasses: 3, hidden: [6], treeLayers: [2], depth: 3, blocks: 2, gating: 'projection', nodeInit: 'small' })],
     ['two trees, relu, units, 2 blocks', mlpConfig({ inputSize: 8, numClasses: 3, hidden: [8], treeLayers: [1, 2], depth: 1, blocks: 2, nodeInit: 'small' })],
+    // 40 rows: the native backend sums a tree's paths from 32 rows (collapseRows), js and wasm from 8
+    ['tree output layer, relu, projection, 40 rows', mlpConfig({ inputSize: 6, numClasses: 3, hidden: [6], treeLayers: [2], depth: 2, gating: 'projection', nodeInit: 'small' })],
   ];
   for (const [name, cfg] of configs) {
     const model = new Model(cfg, rng);
-    const N = 8, eps = 2e-3;
+    const N = name.endsWith('40 rows') ? 40 : 8, eps = 2e-3;
     const x = marginBatch(rng, model, N, 0.05);
     const labels = Int32Array.from({ length: N }, () => rng.int(cfg.numClasses));
     const loss = (): number => {
@@ -281,6 +283,7 @@ testOnEveryBackend('Model.lossAndGrad: softmax cross-entropy gradients of every 
     model.clearGrad();
     const r = model.lossAndGrad(x, labels);
     assert.ok(Math.abs(r.loss - loss()) < 1e-12, `${name}: lossAndGrad returns the loss`);
+    if (N === 40) assert.ok(model.treeLayers().some(({ layer }) => layer.collapsedNodes().some((c) => c > 0)), `${name}: test bug: no node was trained on path sums`);
     const params = model.params();
     const grads = params.map((p) => p.grad.slice());
     const scale = Math.max(...grads.map(maxAbs));

@@ -79,6 +79,9 @@ for (const [k, B, n, m, N] of [[1, 1, 5, 3, 7], [3, 1, 8, 5, 33], [2, 2, 10, 4, 
     const ddx = maxRelDiff(dx.data.subarray(0, N * n), ref.dx);
     assert.ok(ddx < 1e-5, `dx differs by ${ddx} (relative to the largest entry)`);
     for (let j = 0; j < B; j++) {
+      // (k = 0: no gates, their arrays empty; the input gradient above is the check)
+      assert.equal(layer.gateWeight[j].grad.length, k * (n / B), `block ${j}: one gate row per depth`);
+      if (k > 0) assert.ok(ref.dG[j].some((g) => Math.abs(g) > 1e-3) && ref.de[j].some((g) => Math.abs(g) > 1e-3), `block ${j}: test bug: no gate gradient to compare`);
       const dG = maxRelDiff(layer.gateWeight[j].grad, ref.dG[j]);
       const de = maxRelDiff(layer.gateBias[j].grad, ref.de[j]);
       assert.ok(dG < 1e-5, `block ${j}: gate_weight gradient differs by ${dG}`);
