@@ -3,8 +3,8 @@
  * (kernelVariants: js; wasm and native on 1 and 2 threads, or 1–4 under TREEGATE_NATIVE_THREADS=4) against js, at
  * degenerate sizes and around the fast backends' thread splits (native splits 65 536 floats and more between its
  * threads), with the arrays plain or made by the backend's floats() (wasm: in its memory, read in place). The ops
- * whose js is one rounding per float (adds, products, relu, copies) must give js's bits; the sums and tanh agree
- * within a few ulps. Every thread count of a backend gives the bits of its first.
+ * whose js is one rounding per float (adds, products, relu, copies) must give js's bits; the sums, tanh and the
+ * softmax cross-entropy agree within a few ulps. Every thread count of a backend gives the bits of its first.
  */
 import { test } from 'node:test';
 import type { Backend } from '../../src/kernels/backend.js';
@@ -16,8 +16,8 @@ import { assertBitEqual, assertClose, randomArray, Rng } from '../helpers.js';
 const COUNTS = [0, 1, 17, 65535, 65536, 70001];
 /** rows × cols: no rows, no columns, one row of many columns (split by columns), many rows of one column, square */
 const SHAPES = [[0, 5], [4, 0], [1, 1], [17, 3], [1, 70001], [65537, 1], [300, 301]];
-/** the ops whose sums or transcendental functions may round otherwise than js's float64 */
-const CLOSE = /^(addColumnSums|rowDots|tanh)/;
+/** the ops whose sums or transcendental functions may round otherwise than js's float64 (softmaxCrossEntropy: both) */
+const CLOSE = /^(addColumnSums|rowDots|tanh|softmaxCrossEntropy)/;
 
 /** Every op's outputs on `be`, keyed by op and size; `here`: inputs and outputs made by be.floats(). */
 function outputs(be: Backend, here: boolean): Map<string, Float32Array> {
@@ -78,6 +78,15 @@ function outputs(be: Backend, here: boolean): Map<string, Float32Array> {
       const dst = arr(randomArray(rng, rows * (cols + 1)));
       be.scatterRows(gathered, cols, idx.subarray(0, rows), rows, dst, cols + 1, 1, accumulate);
       keep(`scatterRows ${what} accumulate=${accumulate}`, dst);
+    }
+    if (cols > 0) {
+      // the labels of every class in turn; logits of a few units, so that the exponentials span a wide range
+      const labels = Int32Array.from({ length: rows }, (_, i) => (i * 31) % cols);
+      const logits = arr(randomArray(rng, rows * cols, 4)), dlogits = arr(randomArray(rng, rows * cols));
+      const r = be.softmaxCrossEntropy(logits, rows, cols, labels, dlogits);
+      // (times rows: dlogits are (softmax − onehot) / rows, below the tolerance's atol at 300 rows)
+      keep(`softmaxCrossEntropy ${what}: dlogits × rows`, dlogits.map((v) => v * rows));
+      keep(`softmaxCrossEntropy ${what}: loss and correct`, Float32Array.of(r.loss, r.correct));
     }
   }
   made.forEach((a) => be.release(a));
