@@ -11,17 +11,17 @@ import { Trainer } from '../../src/train/trainer.js';
 import { testOnEveryBackend } from '../backends.js';
 import { assertClose, randomMatrix, Rng } from '../helpers.js';
 
-testOnEveryBackend('weight decay of every layer kind: a flat layer\'s leaves by λ·γ^depth, experts and dense weights by λ, biases not', () => {
+testOnEveryBackend('weight decay of every layer kind, SGD and Adam: a flat layer\'s leaves by λ·γ^depth, experts and dense weights by λ, biases not', () => {
   const rng = new Rng(61);
   const D = 6, lambda = 0.05, gamma = 1.7, lr = 0.1;
-  for (const options of [
+  for (const kind of ['sgd', 'adam'] as const) for (const options of [
     { inputSize: D, numClasses: 3, hidden: [8], treeLayers: [2], routed: 'flat' as const, depth: 2, gating: 'projection' as const, decayGamma: gamma },
     { inputSize: D, numClasses: 3, hidden: [8], treeLayers: [2], routed: 'tree' as const, depth: 2, gating: 'projection' as const, decayGamma: gamma, nodeInit: 'small' as const },
     { inputSize: D, numClasses: 3, hidden: [8], treeLayers: [2], routed: 'moe' as const, depth: 0, experts: 4, topK: 1 },
   ]) {
     const model = new Model(mlpConfig(options), rng.fork());
     const x = randomMatrix(rng, 12, D), y = Int32Array.from({ length: 12 }, (_, i) => i % 3);
-    const opt = new Optimizer(model.params(), { kind: 'sgd', momentum: 0, weightDecay: lambda });
+    const opt = new Optimizer(model.params(), kind === 'sgd' ? { kind, momentum: 0, weightDecay: lambda } : { kind, weightDecay: lambda });
     model.clearGrad();
     model.lossAndGrad(x, y);
     const before = model.params().map((p) => ({ w: p.data.slice(), g: p.grad.slice(), touched: new Set(p.touched.subarray(0, p.touchedCount)) }));
@@ -39,8 +39,10 @@ testOnEveryBackend('weight decay of every layer kind: a flat layer\'s leaves by 
           assert.equal(scale, 1, `${options.routed}: ${p.name} slot ${s} decayed by λ`);
         }
         const lam = Math.fround(lambda * scale);
-        const expected = Float32Array.from(w.subarray(s * z, (s + 1) * z), (we, e) => (touched.has(s) ? we - lr * (g[s * z + e] + lam * we) : we));
-        assertClose(p.data.subarray(s * z, (s + 1) * z), expected, { rtol: 1e-6, atol: 1e-7 }, `${options.routed}: ${p.name} slot ${s}`);
+        // Adam's first step, bias-corrected: m̂ = g, v̂ = g², so the step is g / (|g| + ε) besides the decay
+        const step = (ge: number) => (kind === 'sgd' ? ge : ge / (Math.abs(ge) + 1e-8));
+        const expected = Float32Array.from(w.subarray(s * z, (s + 1) * z), (we, e) => (touched.has(s) ? we - lr * (step(g[s * z + e]) + lam * we) : we));
+        assertClose(p.data.subarray(s * z, (s + 1) * z), expected, { rtol: 1e-6, atol: 1e-7 }, `${kind}, ${options.routed}: ${p.name} slot ${s}`);
       }
     });
     assert.ok(before.some((b, i) => model.params()[i].decayScale && b.touched.size > 0 && b.w.some((v) => v !== 0)), 'test bug: nothing decayed');
