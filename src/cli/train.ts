@@ -22,7 +22,7 @@ import { trainDisplay } from './train-display.js';
 import { faultInjection, faultSignal, faultTestSet } from './faults.js';
 import { checkDiskSpace, checkHeldOutFile, checkRunFiles, dataFingerprint, fileSha256, HELD_OUT, newestCheckpointOf, newRunIn, readRunResult, sha256 } from './run-folder.js';
 import { backendsOf, checkMemory, checkSavedRun, inCliTerms, missingClasses, PATHS, PER_PROCESS, rejectIdleOptions, type TrainCliOptions } from './train-checks.js';
-import { loggedStats, StepWindows } from '../report/training.js';
+import { loggedStats, StepWindows } from '../report/run-files.js';
 
 /** --label-column: a header name, or a column number from 1 (kept as given: checkpoints save the options as typed). */
 function labelColumnArg(v: string): string {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { TreegateError } from '../core/errors.js';
 import type { Report } from '../report/html.js';
-import { treeStatsProblem } from '../report/training.js';
+import { treeStatsProblem } from '../report/run-files.js';
 import { isObject } from '../core/errors.js';
 import { ACCURACY_VARIANTS, accuracyReport } from './accuracy.js';
 import type { ExperimentResult } from './common.js';

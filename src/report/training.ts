@@ -1,130 +1,15 @@
-import { existsSync, readFileSync } from 'node:fs';
+/**
+ * The training report (`treegate report RUN`, trainingReport): learning curves, the learning rate, time per epoch,
+ * and each routed layer's usage (a heatmap of leaves by epoch, sorted shares, balance and dead leaves), from a run's
+ * files or from a TrainedRun of the API.
+ */
 import { join } from 'node:path';
 import { modelSummary } from './summary.js';
-import { check, checkKeys, isObject, shown, TreegateError } from '../core/errors.js';
+import { check, checkKeys, isObject, shown } from '../core/errors.js';
 import { Model, type TreeStats } from '../layers/model.js';
 import type { EpochMetrics, StepInfo } from '../train/trainer.js';
 import { count, extent, seriesTraces, type Chart, type Report, type Section } from './html.js';
-
-interface StepRecord { type: 'step'; epoch: number; step: number; lr: number; trainLoss: number; trainAccuracy: number }
-type EpochRecord = Omit<EpochMetrics, 'trees'> & { type: 'epoch'; trees: LoggedTreeStats[] };
-
-const RUN_HINT = 'pass the --out folder of a treegate train run, with its files as train wrote them';
-/** Most leaves of a routed layer: a tree of the CLI's greatest depth, 24 (a moe layer has at most as many experts). */
-const MAX_LEAVES = 2 ** 24;
-/**
- * Layers of at most this many leaf counts (leaves × blocks) have their usage logged in metrics.jsonl's epoch records;
- * a larger one's (a 2^24-leaf tree's 16.7 M counts an epoch) only its balance and dead leaves.
- */
-const LOGGED_LEAVES = 2 ** 16;
-
-/** A routed layer's stats as an epoch record of metrics.jsonl holds them: usage left out past LOGGED_LEAVES counts. */
-type LoggedTreeStats = TreeStats | Omit<TreeStats, 'usage'>;
-
-/** An epoch record's layer stats as metrics.jsonl holds them: usage left out past LOGGED_LEAVES counts (leaves × blocks). */
-export function loggedStats(t: TreeStats): LoggedTreeStats {
-  if (t.leaves * t.blocks <= LOGGED_LEAVES) return t;
-  const { usage: _, ...rest } = t;
-  return rest;
-}
-
-/** Whether a logged layer's usage is there (not left out for its size). */
-function hasUsage(t: LoggedTreeStats): t is TreeStats {
-  return Array.isArray((t as { usage?: unknown }).usage);
-}
-
-/** A JSON object (not null, not a list): what the readers of run files check first. */
-const isNumber = (v: unknown): v is number => typeof v === 'number';
-const isInt = (v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): v is number => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
-
-/** What is wrong with one entry of an epoch record's trees (Model.treeStats as train logs it), or null. */
-export function treeStatsProblem(t: unknown): string | null {
-  if (!isObject(t)) return 'is not an object';
-  // logs written before the flat and moe layers: no kind and no leaves, trees of 2^depth leaves, layer an index from 0
-  if (t.kind === undefined && t.leaves === undefined && isInt(t.depth, 0, 24)) Object.assign(t, { kind: 'tree', leaves: 2 ** t.depth });
-  if (!isInt(t.layer, 0)) return `has layer ${JSON.stringify(t.layer)}, expected a layer number`;
-  if (!['tree', 'flat', 'moe'].includes(t.kind as string)) return `has kind ${JSON.stringify(t.kind)}, expected tree, flat or moe`;
-  if (!isInt(t.leaves, 1, MAX_LEAVES)) return `has ${JSON.stringify(t.leaves)} leaves, expected an integer in [1, 2^24]`;
-  if (!isInt(t.blocks, 1)) return `has ${JSON.stringify(t.blocks)} blocks, expected an integer ≥ 1`;
-  if (!isNumber(t.balance) || !isInt(t.deadLeaves, 0)) return 'needs a number balance and an integer deadLeaves';
-  const { leaves, blocks } = t;
-  if (t.usage === undefined && leaves * blocks > LOGGED_LEAVES) return null; // left out for its size
-  if (!Array.isArray(t.usage) || t.usage.length !== blocks ||
-    !t.usage.every((b: unknown) => Array.isArray(b) && b.length === leaves && b.every((c) => isNumber(c) && c >= 0))) {
-    return `has usage that is not ${blocks} list${blocks > 1 ? 's' : ''} of ${leaves} counts (one per block and leaf)`;
-  }
-  return null;
-}
-
-/** Reads a run's metrics.jsonl: step and epoch records; a malformed line is an error naming it. */
-export function readMetrics(path: string): { steps: StepRecord[]; epochs: EpochRecord[] } {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new TreegateError(`cannot read ${path}: ${(e as Error).message}`, 'pass the --out folder of a treegate train run');
-  }
-  const steps: StepRecord[] = [], epochs: EpochRecord[] = [];
-  text.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    let r: unknown;
-    try {
-      r = JSON.parse(line);
-    } catch {
-      throw new TreegateError(`${path}:${i + 1}: not a JSON line`, 'metrics.jsonl holds one JSON object a line, as treegate train writes it: pass the --out folder of a train run');
-    }
-    const rec = isObject(r) ? r : {};
-    const orNull = (v: unknown) => v === null || v === undefined || isNumber(v);
-    // an epoch whose every step was skipped (--on-nonfinite skip) has no training figures: null, read as NaN (no point)
-    const common = isNumber(rec.step) && 'trainLoss' in rec && orNull(rec.trainLoss) && orNull(rec.trainAccuracy);
-    if (common) {
-      rec.trainLoss ??= NaN;
-      rec.trainAccuracy ??= NaN;
-    }
-    // records written before step logging had no type: they are epoch records
-    if (rec.type === 'step' && common && isNumber(rec.epoch) && isNumber(rec.lr)) steps.push(rec as unknown as StepRecord);
-    else if ((rec.type === 'epoch' || rec.type === undefined) && common && isNumber(rec.epoch) && Array.isArray(rec.trees) &&
-      orNull(rec.validationLoss) && orNull(rec.validationAccuracy)) {
-      rec.trees.forEach((t: unknown, k: number) => {
-        const problem = treeStatsProblem(t);
-        if (problem) throw new TreegateError(`${path}:${i + 1}: trees[${k}] ${problem}`, RUN_HINT);
-      });
-      epochs.push({ ...(rec as unknown as EpochRecord), type: 'epoch' });
-    } else throw new TreegateError(`${path}:${i + 1}: not a step or epoch record of treegate train`, RUN_HINT);
-  });
-  if (epochs.length === 0 && steps.length === 0) throw new TreegateError(`${path}: no records`, 'the run may have stopped before its first log line');
-  return { steps, epochs };
-}
-
-/**
- * Reads a run's result.json (null where there is none: the run has not finished). It must be the JSON object
- * train writes, with the layer summaries (LayerSummary) the report shows; anything else is an error naming it.
- */
-function readResult(path: string): Record<string, unknown> | null {
-  if (!existsSync(path)) return null;
-  const hint = 'train writes it when a run finishes; move a damaged one away to render the report without it';
-  let r: unknown;
-  try {
-    r = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (e) {
-    throw new TreegateError(`${path}: ${e instanceof SyntaxError ? `not valid JSON (${e.message})` : `cannot read it: ${(e as Error).message}`}`, hint);
-  }
-  if (!isObject(r)) throw new TreegateError(`${path}: not a JSON object`, hint);
-  const cc = r.capacityToComputation;
-  if (cc !== undefined && !(isObject(cc) && [cc.training, cc.inference].every((v) => v === undefined || isNumber(v)))) {
-    throw new TreegateError(`${path}: capacityToComputation is not an object of numbers`, hint);
-  }
-  if (r.layers !== undefined) {
-    if (!Array.isArray(r.layers)) throw new TreegateError(`${path}: layers is not a list`, hint);
-    r.layers.forEach((l: unknown, k: number) => {
-      const macs = isObject(l) ? l.macsPerExample : undefined;
-      if (!isObject(macs) || !isNumber(macs.training) || !isNumber(macs.inference)) {
-        throw new TreegateError(`${path}: layers[${k}] is not a layer summary (needs macsPerExample with numbers training and inference)`, hint);
-      }
-    });
-  }
-  return r;
-}
+import { hasUsage, isNumber, LOGGED_LEAVES, loggedStats, readMetrics, readResult, StepWindows, type EpochRecord, type StepRecord } from './run-files.js';
 
 /** The smallest of 1, 2, 5, 10, 20, 50, … that is at least `v` (at least 1): a count axis's tick step. */
 function niceStep(v: number): number {
@@ -237,39 +122,6 @@ export function trainingReport(run: string | TrainedRun): Report {
   return runReport({ steps, epochs }, result, null, run.title);
 }
 
-/**
- * Training steps averaged over windows, as metrics.jsonl's step records: a record for the first step alone (the curves
- * and the schedule from their start), then every `every` steps and at the run's last, each the mean over its window's
- * steps (those onNonFinite 'skip' dropped left out; none where every one was) with the rate of its last step.
- * `open` is the window not yet written, which a checkpoint keeps so that a resumed run logs the same records.
- */
-export class StepWindows {
-  readonly open: { loss: number; acc: number; steps: number };
-
-  constructor(readonly every: number, open?: { loss: number; acc: number; steps: number }) {
-    this.open = { loss: 0, acc: 0, steps: 0, ...open };
-  }
-
-  /** Adds a step; returns the record of the window it closes, if it closes one. */
-  add(s: StepInfo): StepRecord | null {
-    const w = this.open;
-    if (!s.skipped) {
-      w.loss += s.loss;
-      w.acc += s.accuracy;
-      w.steps++;
-    }
-    return s.step === 1 || s.step % this.every === 0 || s.step === s.totalSteps ? this.close(s) : null;
-  }
-
-  /** The record of the open window, ending at step `s` (null where it holds no step), and a new window. */
-  close(s: StepInfo): StepRecord | null {
-    const w = this.open;
-    if (w.steps === 0) return null;
-    const r: StepRecord = { type: 'step', epoch: s.epoch, step: s.step, lr: s.lr, trainLoss: w.loss / w.steps, trainAccuracy: w.acc / w.steps };
-    w.loss = w.acc = w.steps = 0;
-    return r;
-  }
-}
 
 /** The steps of a TrainedRun in windows of at most about STEP_POINTS records, the last window closed at its last step. */
 function windows(steps: StepInfo[]): StepRecord[] {

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { cli, cliChild, describeRun, expectUsageError, HINT_CLI, ROOT, tmp, reEscape } from './run.js';
 import { outOfMemoryHint } from '../../src/cli/options.js';
 import { parseCsv } from '../../src/data/csv.js';
-import { readMetrics } from '../../src/report/training.js';
+import { readMetrics } from '../../src/report/run-files.js';
 import { MODEL_FORMAT } from '../../src/io/model-codec.js';
 import { encodeSafetensors } from '../../src/io/safetensors.js';
 import { mlpConfig, Model, type ModelConfig } from '../../src/layers/model.js';
