@@ -22,10 +22,11 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type Page } from 'playwright-core';
+import { underCI } from '../ci.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : process.env.CI ? false : `no ${CHROMIUM} (apt-get install chromium; .ci/run does)`;
+const skip = existsSync(CHROMIUM) ? false : underCI ? false : `no ${CHROMIUM} (apt-get install chromium; .ci/run does)`;
 const APP = mkdtempSync(join(tmpdir(), 'treegate-app-'));
 
 // The scenario, one module for the page and for Node: given the package and where its wasm module is,

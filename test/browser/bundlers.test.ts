@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { underCI } from '../ci.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CHROMIUM = '/usr/bin/chromium';
@@ -25,7 +26,7 @@ function why(): string | null {
 
 test('Vite and webpack bundle the packed browser build and emit its wasm modules, which the built pages load', (t) => {
   const reason = why();
-  if (reason && !process.env.CI) {
+  if (reason && !underCI) {
     t.skip(reason);
     return;
   }

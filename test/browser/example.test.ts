@@ -18,9 +18,10 @@ import { chromium, type Browser } from 'playwright-core';
 // @ts-expect-error: a plain .mjs script of the example, without types
 import { buildExample, serveExample } from '../../examples/browser/serve.mjs';
 import { decodeModel } from '../../src/io/model-codec.js';
+import { underCI } from '../ci.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM) ? false : process.env.CI ? false : `no ${CHROMIUM} (apt-get install chromium; .ci/run does)`;
+const skip = existsSync(CHROMIUM) ? false : underCI ? false : `no ${CHROMIUM} (apt-get install chromium; .ci/run does)`;
 const OUT = mkdtempSync(join(tmpdir(), 'treegate-example-'));
 after(() => rmSync(OUT, { recursive: true, force: true }));
 

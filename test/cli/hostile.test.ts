@@ -16,9 +16,10 @@ import { Rng } from '../../src/core/rng.js';
 import { defaultMnistDir, MNIST_FILES } from '../../src/data/mnist.js';
 import { encodeSafetensors } from '../../src/io/safetensors.js';
 import { ROOT, tmp } from './run.js';
+import { underCI } from '../ci.js';
 
 const TIME = '/usr/bin/time';
-const skip = existsSync(TIME) ? false : process.env.CI ? false : `no ${TIME} (apt-get install time; .ci/run does)`;
+const skip = existsSync(TIME) ? false : underCI ? false : `no ${TIME} (apt-get install time; .ci/run does)`;
 
 /** Runs the CLI under /usr/bin/time; returns exit code, stderr (without time's line) and max RSS in MB. */
 function measured(...args: string[]): { status: number | null; stderr: string; rssMB: number; seconds: number } {

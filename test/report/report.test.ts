@@ -32,6 +32,7 @@ import { Rng } from '../../src/core/rng.js';
 import { saveModel } from '../../src/io/model-file.js';
 import { mlpConfig, Model } from '../../src/layers/model.js';
 import { benchReport, parseBenchOutput } from '../../bench/chart.js';
+import { underCI } from '../ci.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TMP = mkdtempSync(join(tmpdir(), 'treegate-report-'));
@@ -47,7 +48,7 @@ after(async () => {
   rmSync(TMP, { recursive: true, force: true });
 });
 
-const skip = haveChromium ? false : process.env.CI ? false : `no ${CHROMIUM} (apt-get install chromium; .ci/run does)`;
+const skip = haveChromium ? false : underCI ? false : `no ${CHROMIUM} (apt-get install chromium; .ci/run does)`;
 
 /** Opens the page; returns the console errors and, per chart div, whether it rendered and how many traces it drew. */
 async function openInChromium(path: string): Promise<{ errors: string[]; charts: Array<{ id: string; svg: boolean; traces: number; drawn: number }> }> {
