@@ -14,7 +14,7 @@ import { rejectIdle, type KernelOptions } from './options.js';
 import { formatCount } from '../report/summary.js';
 
 export interface TrainCliOptions extends KernelOptions {
-  dataset: DatasetName; csv?: string; testCsv?: string; labelColumn?: string; examples: number; inputSize: number; classes: number;
+  dataset: DatasetName; csv?: string; testCsv?: string; labelColumn?: string; header?: boolean; examples: number; inputSize: number; classes: number;
   layer: 'tree' | 'flat' | 'moe'; experts?: number; topK: number; balanceWeight: number; logEvery: number;
   hidden: number[]; treeLayers: number[]; depth: number; blocks: number; gating: 'units' | 'projection';
   nodeInit: 'zero' | 'small'; straightThrough?: boolean; activation: 'relu' | 'tanh'; denseEqualParams?: boolean; epochs: number; batchSize: number; lr: number;
@@ -108,7 +108,7 @@ export function rejectIdleOptions(o: TrainCliOptions, cmd: Command): void {
   rejectIdle(cmd, [
     { options: ['examples', 'inputSize', 'classes'], applies: o.dataset === 'memorization', why: `with --dataset ${o.dataset}`, fix: 'options of --dataset memorization' },
     { options: ['dataDir'], applies: o.dataset === 'mnist', why: `with --dataset ${o.dataset}`, fix: 'the folder --dataset mnist reads' },
-    { options: ['labelColumn'], applies: o.dataset === 'csv', why: `with --dataset ${o.dataset}`, fix: 'it names the label column of --csv files' },
+    { options: ['labelColumn', 'header'], applies: o.dataset === 'csv', why: `with --dataset ${o.dataset}`, fix: 'options of --csv files' },
     { options: ['layer', 'depth', 'experts', 'topK', 'balanceWeight', 'blocks', 'gating', 'straightThrough', 'nodeInit', 'decayGamma'],
       applies: routed, why: 'with --tree-layers none', fix: 'options of the routed layers' },
     { options: ['experts', 'topK', 'balanceWeight'], applies: !routed || o.layer === 'moe', why: `with --layer ${o.layer}`, fix: 'options of --layer moe' },

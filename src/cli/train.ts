@@ -53,6 +53,7 @@ export function trainCommand(): Command {
     .option('--dataset <name>', `data: ${DATASETS.join(' | ')}`, choice(...DATASETS), 'mnist')
     .option('--csv <file>', 'training file (at most 1 GiB), numeric features and a label in the last column or --label-column (means --dataset csv)', pathArg)
     .option('--test-csv <file>', 'csv dataset: test file (default: 1/6 of --csv held out)', pathArg)
+    .option('--header', 'csv dataset: the first line of --csv and --test-csv is a header, even where column names are numbers (2019, 2020, …; default: a first line of no numeric feature cells is one)')
     .option('--label-column <column>', 'csv dataset: the column of the class labels: its header name, its number (1 is the first) or last (the default)', labelColumnArg)
     .option('--examples <n>', 'memorization dataset: random examples', int(1), MEMORIZATION_DEFAULTS.examples)
     .option('--input-size <D>', 'memorization dataset: input width', int(1, 65536), MEMORIZATION_DEFAULTS.inputSize)
@@ -180,7 +181,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
     log('treegate: warning: --test-csv is the --csv file: the test accuracy will measure how well the model fits its training examples, not how it does on new ones');
   }
   const prep = {
-    dataset: o.dataset, dir: o.dataDir, csv: o.csv, testCsv: o.testCsv, validation: o.validation, limit: o.limit,
+    dataset: o.dataset, dir: o.dataDir, csv: o.csv, testCsv: o.testCsv, validation: o.validation, limit: o.limit, ...(o.header ? { header: true } : {}),
     ...(o.labelColumn === undefined ? {} : { labelColumn: /^\d+$/.test(o.labelColumn) ? Number(o.labelColumn) - 1 : o.labelColumn }),
     ...(o.dataset === 'memorization' ? { memorization: { examples: o.examples, inputSize: o.inputSize, classes: o.classes } } : {}),
   };

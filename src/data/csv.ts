@@ -25,8 +25,16 @@ export interface CsvOptions {
   featureNames?: string[];
   /** what `labels` and `features` came from, for the messages: 'model' (default) or 'training file' (a test file's) */
   matching?: 'model' | 'training file';
+  /**
+   * whether the first line is a header: true where it is whatever its cells (column names that are numbers, such as
+   * years), false where it is an example; default: it is a header where none of its feature cells is a number, or
+   * where they are `featureNames`
+   */
+  header?: boolean;
 }
 
+/** How to say that the first line is a header whose names are numbers. */
+const HEADER_HINT = 'train --header, header: true in the API';
 /** How to read the labels from a column other than the last. */
 const LABEL_COLUMN_HINT = 'train --label-column NAME or NUMBER (1 is the first), labelColumn in the API';
 const CSV_HINT = 'expected numeric features and one label column per line, separated by commas (or tabs, or semicolons), an optional header line first';
@@ -84,7 +92,9 @@ function quotedCells(line: string, at: string, sep: string): string[] {
  */
 export function parseCsv(text: string, source: string, opts: CsvOptions = {}): CsvData {
   check(typeof text === 'string', `parseCsv takes the file's text, got ${shown(text)}`, "pass readFileSync(path, 'utf8'), or use readCsv(path)");
-  checkKeys(opts, ['labels', 'labelColumn', 'features', 'featureNames', 'matching'], 'CSV options');
+  checkKeys(opts, ['labels', 'labelColumn', 'features', 'featureNames', 'matching', 'header'], 'CSV options');
+  check(opts.header === undefined || typeof opts.header === 'boolean', `CSV options: header must be true or false, got ${shown(opts.header)}`,
+    'leave it out to tell a header by its cells');
   check(opts.labels === undefined || (Array.isArray(opts.labels) && opts.labels.every((l) => typeof l === 'string')),
     `CSV options: labels must be the class names, an array of strings, got ${shown(opts.labels)}`);
   // UTF-16 (a spreadsheet's "Unicode text") read as UTF-8 has a NUL in every other byte: no CSV text has one
@@ -153,9 +163,12 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   else if (typeof spec === 'number') labelCol = spec;
   else {
     labelCol = first.indexOf(spec);
-    // a first line of more than one number is data (a header's feature names are no numbers)
-    check(labelCol >= 0 || first.filter(isNumber).length < 2, `${source}: no header line to find the label column '${spec}' in (the first line holds numbers)`,
-      'name the label column by its number (--label-column N, 1 is the first; a 0-based index in the API)');
+    check(opts.header !== false, `${source}: the label column is named '${spec}', and the file is read without a header (header: false)`,
+      'name the label column by its 0-based index');
+    // a first line of more than one number is data (a header's feature names are no numbers), unless it is said to be a header
+    check(labelCol >= 0 || opts.header === true || first.filter(isNumber).length < 2,
+      `${source}: no header line to find the label column '${spec}' in (the first line holds numbers)`,
+      `name the label column by its number (--label-column N, 1 is the first; a 0-based index in the API); if the first line is a header whose names are numbers, say so (${HEADER_HINT})`);
     if (labelCol < 0) throw new TreegateError(`${source}: no column named '${spec}' in the header`, `columns: ${first.join(', ')}`);
   }
   if (labelled && (!Number.isInteger(labelCol) || labelCol < 0 || labelCol >= width)) {
@@ -163,20 +176,22 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
       `name a column 1 … ${width} (--label-column; the API's labelColumn takes 0-based indices, 0 … ${width - 1})`);
   }
   const featureCells = first.filter((_, c) => c !== labelCol);
-  const header = featureCells.every((c) => !isNumber(c));
-  if (!header) {
+  // (a later file of a model whose training file's header named columns by numbers: the same names)
+  const known = opts.featureNames, named = known !== undefined && known.length === featureCells.length && featureCells.every((c, i) => c === known[i]);
+  const header = opts.header ?? (named || featureCells.every((c) => !isNumber(c)));
+  if (!header && opts.header === undefined) {
     // a mixed first line, neither a header nor data: mostly names, a header with a numeric name (named at its
-    // column); else data with a cell that is no number
+    // column); else data with a cell that is no number (a line said to be data is read as one below)
     const names = featureCells.filter((c) => !isNumber(c)).length;
     const odd = names > featureCells.length / 2 ? featureCells.findIndex(isNumber) : featureCells.findIndex((c) => !isNumber(c));
     if (names > 0) {
       const col = labelCol >= 0 && odd >= labelCol ? odd + 1 : odd;
       if (names > featureCells.length / 2) {
         throw new TreegateError(`${source}:${lineNo}: the first line reads as a header but for column ${col + 1}, '${first[col]}', a number`,
-          'a header\'s feature names must not be numbers: rename that column (or, if the line is data, make all its feature cells numbers)');
+          `if it is a header, say so (${HEADER_HINT}) or rename that column; if the line is data, make all its feature cells numbers`);
       }
       throw new TreegateError(`${source}:${lineNo}, column ${col + 1}: '${first[col]}' is not a number`,
-        `features must be finite numbers; a header line must have no numeric feature cells${labelsHere(first, col)}`);
+        `features must be finite numbers; a header line must have no numeric feature cells, or be said to be one (${HEADER_HINT})${labelsHere(first, col)}`);
     }
   }
   const features = header ? featureCells : featureCells.map((_, i) => `col${i + 1}`);
@@ -271,7 +286,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   const isInt = (l: string) => /^-?\d+$/.test(l);
   if (!header && N > 1 && !isNumber(rawLabels[0]) && rawLabels.slice(1).every(isNumber)) {
     throw new TreegateError(`${source}:${firstAt}: this line looks like a header with numeric column names (its label '${rawLabels[0]}' is a word, every other label a number)`,
-      'give the feature columns names that are not numbers, or remove the line');
+      `if it is a header, say so (${HEADER_HINT}) or give the feature columns names that are not numbers; else remove the line`);
   }
   if (columnNumbers && !rawLabels.slice(1).includes(rawLabels[0])) {
     throw new TreegateError(`${source}:${firstAt}: this line's features read ${featureCells[0]}, ${featureCells[1] ?? '…'}, …, and no other line has its label '${rawLabels[0]}': column numbers, as pandas writes for unnamed columns, not an example`,
@@ -285,7 +300,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     if (seen.size >= 2 && [...seen.keys()].every((l) => !isNumber(l)) && [...seen.values()].every((n) => n >= 2)) {
       throw new TreegateError(`${source}:${firstAt}: this line's label '${rawLabels[0]}' is on no other line, though every other class recurs: ` +
         `a header whose column names are numbers (${featureCells.slice(0, 3).join(', ')}${featureCells.length > 3 ? ', …' : ''}), not an example`,
-        'give the feature columns names that are not numbers; if the line is an example, its class of one example could not be learnt: add more of it');
+        `if it is a header, say so (${HEADER_HINT}) or give the feature columns names that are not numbers; if the line is an example, its class of one example could not be learnt: add more of it`);
     }
   }
   // numeric labels name their class by value: '1' and '1.0' are one class, named '1'

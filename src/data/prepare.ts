@@ -49,6 +49,8 @@ export interface PrepareOptions {
   testCsv?: string;
   /** csv: the column of the class labels, a 0-based index or a header name (default: the last); a test file is read in the training file's layout, the label at the same index */
   labelColumn?: number | string;
+  /** csv: the first line of each file is a header, even where its column names are numbers (default: told by its cells) */
+  header?: boolean;
   /** memorization: size of the task (default MEMORIZATION_DEFAULTS) */
   memorization?: Partial<MemorizationOptions>;
   /** examples held out of the training set for validation (default: 1/12 of them, 5000 of MNIST's 60000; 0 for memorization) */
@@ -81,15 +83,15 @@ export function datasetShape(o: PrepareOptions): { inputSize: number; numClasses
 /** A dataset split into train / validation / test and normalized with training-split statistics. */
 export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
   check(typeof o === 'object' && o !== null, 'the data options must be an object', "pass e.g. { dataset: 'mnist' }");
-  checkKeys(o, ['dataset', 'dir', 'csv', 'testCsv', 'labelColumn', 'memorization', 'validation', 'limit'], 'data options');
+  checkKeys(o, ['dataset', 'dir', 'csv', 'testCsv', 'labelColumn', 'header', 'memorization', 'validation', 'limit'], 'data options');
   check(typeof (rng as Partial<Rng> | undefined)?.fork === 'function', `prepareData needs an Rng (the validation split and the memorization task draw from it), got ${shown(rng)}`,
     'pass one second: prepareData(options, new Rng(seed))');
   const dataset = o.dataset ?? 'mnist';
   // (option names as the library spells them, the CLI's flag in brackets)
   if (o.limit !== undefined) checkInt(o.limit, 'limit (--limit)', 1);
   if (o.validation !== undefined) checkInt(o.validation, 'validation (--validation)', 0);
-  check(dataset === 'csv' || (o.csv === undefined && o.testCsv === undefined && o.labelColumn === undefined),
-    `csv, testCsv and labelColumn (--csv, --test-csv, --label-column) need the csv dataset, not ${dataset}`);
+  check(dataset === 'csv' || (o.csv === undefined && o.testCsv === undefined && o.labelColumn === undefined && o.header === undefined),
+    `csv, testCsv, labelColumn and header (--csv, --test-csv, --label-column, --header) need the csv dataset, not ${dataset}`);
   check(dataset === 'memorization' || o.memorization === undefined, `memorization sizes need the memorization dataset, not ${dataset}`);
   check(dataset === 'mnist' || o.dir === undefined, `dir (--data-dir) is where the mnist dataset is read from, not ${dataset}`);
   let all: Dataset, test: Dataset | null, scale = 1, labels: string[] | null = null, features: string[] | null = null, labelName: string | null = null;
@@ -107,7 +109,8 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     test = null;
   } else if (dataset === 'csv') {
     if (!o.csv) throw new TreegateError('the csv dataset needs a training file', "set csv to the file's path, e.g. { dataset: 'csv', csv: 'train.csv' }");
-    const c = readCsv(o.csv, o.labelColumn === undefined ? {} : { labelColumn: o.labelColumn });
+    const told = o.header === undefined ? {} : { header: o.header };
+    const c = readCsv(o.csv, { ...told, ...(o.labelColumn === undefined ? {} : { labelColumn: o.labelColumn }) });
     labels = c.labels;
     features = c.header ? c.features : null;
     labelName = c.labelName;
@@ -115,7 +118,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     all = c.data;
     fileLines = c.lines;
     const t = o.testCsv ? readCsv(o.testCsv, {
-      labels, features: c.data.x.cols, matching: 'training file', ...(features ? { featureNames: features } : {}), ...(labelColumn === null ? {} : { labelColumn }),
+      labels, features: c.data.x.cols, matching: 'training file', ...told, ...(features ? { featureNames: features } : {}), ...(labelColumn === null ? {} : { labelColumn }),
     }) : null;
     test = t?.data ?? null;
     testLines = t?.lines ?? null;

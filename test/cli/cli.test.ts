@@ -818,6 +818,40 @@ test('--label-column: the labels in another column, by name or number; eval read
   expectUsageError(['train', '--csv', join(dir, 'first.csv'), '--out', tmp('x')], /first\.csv:2, column 1: '(hi|lo)' is not a finite number .*if column 1 holds the class labels, name it: train --label-column NAME or NUMBER/);
 });
 
+test('--header: a header whose column names are numbers (years) is read as one when said so; eval, predict and --resume read the files alike', () => {
+  const dir = tmp('header');
+  mkdirSync(dir);
+  const r = new Rng(32);
+  const rows = Array.from({ length: 240 }, () => { const a = r.normal(), b = r.normal(); return [a, b, a > b ? 'hi' : 'lo'] as const; });
+  writeFileSync(join(dir, 'years.csv'), 'region,2019,2020,kind\n' + rows.map(([a, b, k], i) => `${i % 3},${a},${b},${k}`).join('\n') + '\n');
+  // without --header the line is refused, and the message says how to read it as a header
+  expectUsageError(['train', '--csv', join(dir, 'years.csv'), '--out', tmp('x')],
+    /years\.csv:1, column 1: 'region' is not a number \(.*or be said to be one \(train --header, header: true in the API\)\)/);
+  const args = ['--csv', join(dir, 'years.csv'), '--header', '--hidden', '8', '--depth', '1', '--epochs', '2', '--json'];
+  const run = cli('train', ...args, '--out', join(dir, 'run'));
+  assert.equal(run.status, 0, describeRun(run));
+  const result = lastJson(run), heldOut = join(dir, 'run', 'heldout-test.csv');
+  assert.equal(readFileSync(heldOut, 'utf8').split('\n')[0], 'region,2019,2020,kind');
+  // a later file whose first line is the model's feature names is read with its header, without --header
+  const ev = cli('eval', '--model', result.modelPath, '--csv', heldOut, '--json');
+  assert.equal(ev.status, 0, describeRun(ev));
+  assert.deepEqual([lastJson(ev).testAccuracy, lastJson(ev).testLoss], [result.testAccuracy, result.testLoss]);
+  writeFileSync(join(dir, 'features.csv'), readFileSync(heldOut, 'utf8').split('\n').filter(Boolean).map((l) => l.split(',').slice(0, 3).join(',')).join('\n') + '\n');
+  const pr = cli('predict', '--model', result.modelPath, '--csv', join(dir, 'features.csv'), '--json');
+  assert.equal(pr.status, 0, describeRun(pr));
+  assert.equal(lastJson(pr).examples, result.splits.test);
+  // the option is saved with the run's checkpoints: --resume reads the file with it again
+  const resumable = join(dir, 'resumable');
+  assert.equal(cli('train', ...args, '--checkpoint-every', '5', '--out', resumable).status, 0);
+  const saved = readdirSync(join(resumable, 'checkpoints')).sort();
+  rmSync(join(resumable, 'checkpoints', saved.at(-1)!));
+  const model = readFileSync(join(resumable, 'model.safetensors'));
+  const again = cli('train', '--resume', resumable, '--no-progress');
+  assert.equal(again.status, 0, describeRun(again));
+  assert.deepEqual(readFileSync(join(resumable, 'model.safetensors')), model);
+  expectUsageError(['train', '--header', '--out', tmp('x')], /--header has no effect with --dataset mnist/);
+});
+
 test('an experiment records the command that ran it as a shell reads it back', () => {
   assert.equal(commandLine(['/usr/bin/node', '/x/dist/cli/main.js', '--verbose', 'experiment', 'gating', '--out', 'dir with space/it\'s', '']),
     "treegate --verbose experiment gating --out 'dir with space/it'\\''s' ''");

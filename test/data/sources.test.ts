@@ -82,6 +82,24 @@ test('CSV: tab- and semicolon-separated files (the separator from the first line
   rejects(() => parseCsv('x;y;label\n1,2,3;4;a\n', 'm.csv'), /m\.csv:2, column 1: '1,2,3' is not a finite number/);
 });
 
+test('CSV: header: true reads a first line of numeric column names as the header; the model\'s feature names are one too; header: false reads it as data', () => {
+  const text = '2019,2020,label\n1,2,a\n3,4,b\n5,6,a\n';
+  // told by its cells, the line is data, and a word label among numbers says it is a header
+  rejects(() => parseCsv('x,2019,label\n1,2,a\n', 'n.csv'), /n\.csv:1, column 1: 'x' is not a number \(.*or be said to be one \(train --header, header: true in the API\)/);
+  const told = parseCsv(text, 'y.csv', { header: true });
+  assert.deepEqual([told.header, told.features, told.data.x.rows, told.labels, Array.from(told.lines)], [true, ['2019', '2020'], 3, ['a', 'b'], [2, 3, 4]]);
+  // a later file whose first line holds the training file's names (the model's features) is read with its header
+  const later = parseCsv(text, 'later.csv', { featureNames: ['2019', '2020'], labels: ['a', 'b'] });
+  assert.deepEqual([later.header, later.data.x.rows, Array.from(later.data.x.data)], [true, 3, Array.from(told.data.x.data)]);
+  // a label column by name in a header said to be one; header: false reads the first line as an example
+  assert.equal(parseCsv('label,2019,2020\na,1,2\nb,3,4\n', 'l.csv', { header: true, labelColumn: 'label' }).data.x.rows, 2);
+  const data = parseCsv('1,2,a\n3,4,b\n', 'd.csv', { header: false });
+  assert.deepEqual([data.header, data.data.x.rows, data.features], [false, 2, ['col1', 'col2']]);
+  rejects(() => parseCsv('x,y,label\n1,2,a\n', 'w.csv', { header: false }), /w\.csv:1, column 1: 'x' is not a finite number/);
+  rejects(() => parseCsv('x,y,label\n1,2,a\n', 'w.csv', { header: false, labelColumn: 'label' }), /the label column is named 'label', and the file is read without a header/);
+  rejects(() => parseCsv(text, 'h.csv', { header: 'yes' as unknown as boolean }), /CSV options: header must be true or false, got "yes"/);
+});
+
 test('CSV: every malformed file is rejected with the file, line and problem', () => {
   rejects(() => parseCsv('', 'e.csv'), /e\.csv: the file has no data lines/);
   rejects(() => parseCsv('\n1,2,label\n0.5,1,0\n2,3,1\n', 'h.csv'), /h\.csv:2: this line looks like a header with numeric column names \(its label 'label' is a word/);

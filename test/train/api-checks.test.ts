@@ -170,7 +170,8 @@ test('seeds, backend names and data options that would be quietly changed are re
   rejects(() => prepareData({ dataset: 'memorization', memorization: { examples: 50, inputSize: 4, classes: 2 }, limit: 0 }, rng), /limit \(--limit\) must be an integer in \[1/);
   rejects(() => prepareData({ dataset: 'memorization', limit: 10, validation: 2.5 }, rng), /validation \(--validation\) must be an integer in \[0/);
   // settings that belong to something else
-  rejects(() => prepareData({ dataset: 'memorization', csv: 'a.csv' }, rng), /csv, testCsv and labelColumn \(--csv, --test-csv, --label-column\) need the csv dataset, not memorization/);
+  rejects(() => prepareData({ dataset: 'memorization', csv: 'a.csv' }, rng), /csv, testCsv, labelColumn and header \(--csv, --test-csv, --label-column, --header\) need the csv dataset, not memorization/);
+  rejects(() => prepareData({ dataset: 'mnist', header: true }, rng), /need the csv dataset, not mnist/);
   rejects(() => prepareData({ dataset: 'mnist', memorization: { examples: 5 } }, rng), /memorization sizes need the memorization dataset, not mnist/);
   rejects(() => prepareData({ dataset: 'memorization', memorization: { examples: 2e9 } }, rng), /memorization: examples \(--examples\) must be an integer in \[1, 10000000\]/);
   rejects(() => prepareData({ dataset: 'memorization' }, undefined as unknown as Rng), /prepareData needs an Rng .*new Rng\(seed\)/);
