@@ -121,3 +121,14 @@ test('prepare builds under npm ci and install; under npx (npm exec) only where a
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('no source file is hidden by .gitignore (a clone would lack it: CI builds from one)', (t) => {
+  if (!existsSync(join(ROOT, '.git'))) {
+    t.skip('not a git checkout');
+    return;
+  }
+  // files of the source folders that git ignores; the browser example's build output is meant to be ignored
+  const ignored = execFileSync('git', ['ls-files', '--others', '--ignored', '--exclude-standard', '--', 'src', 'native', 'assembly', 'scripts', 'test', 'bench', 'examples', 'docs'],
+    { cwd: ROOT, encoding: 'utf8' }).split('\n').filter((f) => f !== '' && !f.startsWith('examples/browser/dist/'));
+  assert.deepEqual(ignored, [], 'source files that .gitignore hides from commits');
+});
