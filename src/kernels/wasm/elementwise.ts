@@ -5,9 +5,9 @@
 import { addPathsWith, pathSlots } from '../paths.js';
 import { ADD_NS, OP_ADD, OP_ADD_ROW, OP_PATHS, PATH_BLOCK, PATH_SCRATCH, type WasmContext } from './module.js';
 
-/** The elementwise ops on the module's kernels (c: createWasmBackend's context). */
-export function elementwiseOps(c: WasmContext) {
-  const { k, A, scratchFor, run, parts, inPlace, addr } = c;
+/** The elementwise ops on the module's kernels (ctx: createWasmBackend's context). */
+export function elementwiseOps(ctx: WasmContext) {
+  const { k, A, scratchFor, run, parts, inPlace, addr } = ctx;
   /**
    * Lays the arrays out in the arena (a length in floats each; null: room only, for an output) with the given
    * inputs copied in, and returns their addresses, in order: the elementwise ops' staging.

@@ -3,16 +3,16 @@
  * the arrays are not in the module's memory, split between the threads by slots or elements) and the per-slot
  * scalars and settings that the fused steps of products.ts (nodeStep, pathStep, stepSlots) read.
  */
-import { type Block, clearSlots, OP_ADAM, OP_SGD, UPDATE_FLOATS, UPDATE_NS, type WasmContext } from './module.js';
+import { clearSlots, OP_ADAM, OP_SGD, UPDATE_FLOATS, UPDATE_NS, type Block, type WasmContext } from './module.js';
 import type { WeightStep } from '../weight-step.js';
 import type { Routing } from '../routing.js';
 
 /** stepSlots' space: the pipeline's two sets of buffers and the per-slot scalars (updateBuffers). */
 export interface UpdateBuffers { sets: number[][]; pc: number }
 
-/** The optimizer updates on the module's kernels (c: createWasmBackend's context). */
-export function optimizerOps(c: WasmContext) {
-  const { A, run, pipeline, parts, updateParts, inPlace, addr } = c;
+/** The optimizer updates on the module's kernels (ctx: createWasmBackend's context). */
+export function optimizerOps(ctx: WasmContext) {
+  const { A, run, pipeline, parts, updateParts, inPlace, addr } = ctx;
   /** The five f64 at byte address hp that nodeStep and pathStep read: 1 for Adam (0 for SGD), lr, β1 or μ, β2, ε. */
   function stepSettings(hp: number, st: WeightStep): void {
     const adam = st.kind === 'adam';

@@ -43,9 +43,9 @@ import type { Scratch } from './threads.js';
 import type { elementwiseOps } from './elementwise.js';
 import type { optimizerOps } from './optim.js';
 
-/** The products on the module's kernels (c: createWasmBackend's context), with the ops they compose. */
-export function productOps(c: WasmContext, ew: ReturnType<typeof elementwiseOps>, opt: ReturnType<typeof optimizerOps>) {
-  const { k, A, threadsNow, scratchFor, run, pipeline, parts, widest, nodeJobs, inPlace, addr, residentNodes, counts } = c;
+/** The products on the module's kernels (ctx: createWasmBackend's context), with the ops they compose. */
+export function productOps(ctx: WasmContext, ew: ReturnType<typeof elementwiseOps>, opt: ReturnType<typeof optimizerOps>) {
+  const { k, A, threadsNow, scratchFor, run, pipeline, parts, widest, nodeJobs, inPlace, addr, residentNodes, counts } = ctx;
   const { addRowVector } = ew;
   const { stepSettings, slotScalars, updateBuffers, stepSlots, sgdUpdate, adamUpdate } = opt;
   function gemmStrided(
