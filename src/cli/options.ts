@@ -59,8 +59,12 @@ interface IdleRule { options: string[]; applies: boolean; why: string; fix: stri
 export function rejectIdle(cmd: Command, rules: IdleRule[]): void {
   for (const r of rules) {
     if (r.applies) continue;
-    const idle = r.options.filter((name) => cmd.getOptionValueSource(name) === 'cli')
-      .map((name) => cmd.options.find((opt) => opt.attributeName() === name)?.long ?? name);
+    // (the flag as given: --no-header where an option has both forms and its value is false)
+    const flag = (name: string): string => {
+      const forms = cmd.options.filter((opt) => opt.attributeName() === name);
+      return (forms.find((opt) => opt.negate === (cmd.getOptionValue(name) === false)) ?? forms[0])?.long ?? name;
+    };
+    const idle = r.options.filter((name) => cmd.getOptionValueSource(name) === 'cli').map(flag);
     if (idle.length > 0) throw new TreegateError(`${idle.join(', ')} ${idle.length > 1 ? 'have' : 'has'} no effect ${r.why}`, r.fix);
   }
 }
@@ -84,6 +88,21 @@ export interface KernelOptions { backend: BackendChoice; threads?: number }
 export function backendOption(): Option {
   return new Option('--backend <name>', 'kernels: auto (native, else wasm, else js) | native | wasm | js')
     .argParser(choice<BackendChoice>('auto', 'native', 'wasm', 'js')).default('auto');
+}
+
+/**
+ * --header and --no-header of the commands that read a model's CSV file (eval, predict, inspect): whether its first
+ * line is the header; without either, it is where none of its feature cells is a number, or where it holds the
+ * model's feature names and one of them is not a number (names that are all numbers must be told).
+ */
+export function headerOption(header: boolean): Option {
+  return header ? new Option('--header', '--csv: the first line is the header (needed where the column names are numbers, such as years)')
+    : new Option('--no-header', '--csv: the first line is an example');
+}
+
+/** The CSV reader's header option from --header / --no-header (none given: none). */
+export function headerOf(o: { header?: boolean }): { header?: boolean } {
+  return o.header === undefined ? {} : { header: o.header };
 }
 
 export function threadsOption(): Option {

@@ -6,10 +6,10 @@ import { csvSource, readCsv, STDIN_PATH, STDIN_PATH as STDOUT_PATH } from '../da
 import { checkReplaceable, checkWritableFile, descriptorOf, sameFile, writeFileAtomic } from '../io/atomic.js';
 import { loadModel } from '../io/model-file.js';
 import { counted } from '../report/summary.js';
-import { backendOption, csvInputs, humanLines, pathArg, requireOptions, resultsThenSummary, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
+import { backendOption, csvInputs, headerOf, headerOption, humanLines, pathArg, requireOptions, resultsThenSummary, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
 
 interface PredictCliOptions extends KernelOptions {
-  model: string; csv: string; out?: string; probabilities?: boolean; json?: boolean;
+  model: string; csv: string; header?: boolean; out?: string; probabilities?: boolean; json?: boolean;
 }
 
 
@@ -18,6 +18,8 @@ export function predictCommand(): Command {
     .description('classify new examples: a CSV file of features (no label column), one class per line')
     .option('--model <path>', 'model.safetensors written by treegate train (or saved through the API) (required)', pathArg)
     .option('--csv <file>', "the examples: the model's features in its training order, comma-separated (or tab- or semicolon-separated), an optional header line; - reads standard input (required)", pathArg)
+    .addOption(headerOption(true))
+    .addOption(headerOption(false))
     .option('--out <file>', 'write the predictions there (CSV) instead of stdout; - is stdout', pathArg)
     .option('--probabilities', "add each class's probability (softmax of the logits), one column per class")
     .addOption(backendOption())
@@ -51,7 +53,7 @@ export function predictCommand(): Command {
         });
       }
       const names = model.config.data?.features;
-      const raw = readCsv(o.csv, { labelColumn: null, features: model.inputSize, ...(names ? { featureNames: names } : {}) }).data.x;
+      const raw = readCsv(o.csv, { labelColumn: null, features: model.inputSize, ...(names ? { featureNames: names } : {}), ...headerOf(o) }).data.x;
       kernels.announce();
       const { classes, probabilities, overflowed } = model.predict(csvInputs(raw, model.config.normalization, csvSource(o.csv)));
       const C = labels.length;

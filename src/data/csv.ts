@@ -173,11 +173,15 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   }
   if (labelled && (!Number.isInteger(labelCol) || labelCol < 0 || labelCol >= width)) {
     throw new TreegateError(`${source}: the label column is number ${labelCol + 1} (0-based index ${labelCol}), and the lines have ${cellCount(width)}`,
-      `name a column 1 … ${width} (--label-column; the API's labelColumn takes 0-based indices, 0 … ${width - 1})`);
+      `name a column 1 … ${width} (--label-column; the API's labelColumn takes 0-based indices, 0 … ${width - 1}); a column whose name is a number is named by its position`);
   }
   const featureCells = first.filter((_, c) => c !== labelCol);
   // (a later file of a model whose training file's header named columns by numbers: the same names)
   const known = opts.featureNames, named = known !== undefined && known.length === featureCells.length && featureCells.every((c, i) => c === known[i]);
+  // names that are all numbers could as well be an example's values (a model of binary features named 0, 1): not guessed
+  check(!named || opts.header !== undefined || !featureCells.every(isNumber),
+    `${source}:${lineNo}: the first line holds the model's feature names (${quoted(featureCells, 4)}), which are numbers: it may be the header or an example`,
+    'say which: --header or --no-header (header: true or false in the API)');
   const header = opts.header ?? (named || featureCells.every((c) => !isNumber(c)));
   if (!header && opts.header === undefined) {
     // a mixed first line, neither a header nor data: mostly names, a header with a numeric name (named at its
@@ -217,7 +221,8 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     if (c >= 0 || names.length !== features.length) {
       const at = c >= 0 ? c : Math.min(names.length, features.length);
       throw new TreegateError(`${source}:${lineNo}: feature column ${at + 1} is named '${features[at] ?? '(none)'}', the training file's is '${names[at] ?? '(none)'}'`,
-        `columns are matched by position: give the file the training file's columns in its order (${quoted(names)}${labelLast ? '' : `, the label in column ${labelCol + 1}`})`);
+        `columns are matched by position: give the file the training file's columns in its order (${quoted(names)}${labelLast ? '' : `, the label in column ${labelCol + 1}`})` +
+        (opts.header === true ? '; the first line is read as a header (--header; of --test-csv too): a file without one needs the header line' : ''));
     }
   }
   const D = labelled ? width - 1 : width;
@@ -254,6 +259,15 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   };
   if (!header) take(first, lineNo);
   for (let cells = next(); cells; cells = next()) take(cells, lineNo);
+  if (opts.header === true && featureCells.every(isNumber)) {
+    // a line said to be the header that reads as an example: a fraction among its names, or its label a class of the
+    // other lines (header: true on a file without a header line would drop its first example)
+    const fraction = featureCells.find((c) => !/^[+-]?\d+$/.test(c));
+    const label = labelled ? first[labelCol] : undefined;
+    check(fraction === undefined && (label === undefined || !rawLabels.includes(label)),
+      `${source}:${firstAt}: the first line, said to be the header, reads as an example (${fraction !== undefined ? `'${fraction}' is a fraction` : `its label '${label}' is a class of other lines`})`,
+      'drop --header (header: true) for a file without a header line');
+  }
   const N = rows;
   if (N === 0) throw new TreegateError(`${source}: the file has a header but no examples`, hint);
   // a column named as an identifier that numbers the rows (0 or 1, 2, 3, … in file order): a row's name, not

@@ -850,6 +850,18 @@ test('--header: a header whose column names are numbers (years) is read as one w
   assert.equal(again.status, 0, describeRun(again));
   assert.deepEqual(readFileSync(join(resumable, 'model.safetensors')), model);
   expectUsageError(['train', '--header', '--out', tmp('x')], /--header has no effect with --dataset mnist/);
+  // names that are all numbers (binary features named 0 and 1): a file starting with them must say whether it is the header
+  writeFileSync(join(dir, 'binary.csv'), '0,1,label\n' + Array.from({ length: 120 }, (_, i) => `${i % 2},${(i >> 1) % 2},${(i % 2) ^ ((i >> 1) % 2) ? 'x' : 'y'}`).join('\n') + '\n');
+  const binary = lastJson(cli('train', '--csv', join(dir, 'binary.csv'), '--header', '--hidden', '8', '--depth', '1', '--epochs', '1', '--json', '--out', join(dir, 'binary')));
+  writeFileSync(join(dir, 'binary-new.csv'), '0,1\n1,1\n0,0\n');
+  expectUsageError(['predict', '--model', binary.modelPath, '--csv', join(dir, 'binary-new.csv')],
+    /binary-new\.csv:1: the first line holds the model's feature names \('0', '1'\), which are numbers: it may be the header or an example \(say which: --header or --no-header/);
+  assert.equal(lastJson(cli('predict', '--model', binary.modelPath, '--csv', join(dir, 'binary-new.csv'), '--no-header', '--json')).examples, 3);
+  assert.equal(lastJson(cli('predict', '--model', binary.modelPath, '--csv', join(dir, 'binary-new.csv'), '--header', '--json')).examples, 2);
+  expectUsageError(['eval', '--model', binary.modelPath, '--no-header'], /--no-header has no effect without --csv/);
+  // a file without a header line, said to have one
+  writeFileSync(join(dir, 'no-header.csv'), rows.map(([a, b, k]) => `${a},${b},${k}`).join('\n') + '\n');
+  expectUsageError(['train', '--csv', join(dir, 'no-header.csv'), '--header', '--out', tmp('x')], /no-header\.csv:1: the first line, said to be the header, reads as an example/);
 });
 
 test('an experiment records the command that ran it as a shell reads it back', () => {

@@ -88,9 +88,17 @@ test('CSV: header: true reads a first line of numeric column names as the header
   rejects(() => parseCsv('x,2019,label\n1,2,a\n', 'n.csv'), /n\.csv:1, column 1: 'x' is not a number \(.*or be said to be one \(train --header, header: true in the API\)/);
   const told = parseCsv(text, 'y.csv', { header: true });
   assert.deepEqual([told.header, told.features, told.data.x.rows, told.labels, Array.from(told.lines)], [true, ['2019', '2020'], 3, ['a', 'b'], [2, 3, 4]]);
-  // a later file whose first line holds the training file's names (the model's features) is read with its header
-  const later = parseCsv(text, 'later.csv', { featureNames: ['2019', '2020'], labels: ['a', 'b'] });
-  assert.deepEqual([later.header, later.data.x.rows, Array.from(later.data.x.data)], [true, 3, Array.from(told.data.x.data)]);
+  // a later file whose first line holds the model's feature names is read with its header where one name is a word;
+  // names that are all numbers could be an example's values (features named 0, 1 of binary data): it must be told
+  const later = parseCsv('x,2020,label\n1,2,a\n3,4,b\n', 'later.csv', { featureNames: ['x', '2020'], labels: ['a', 'b'] });
+  assert.deepEqual([later.header, later.data.x.rows], [true, 2]);
+  rejects(() => parseCsv(text, 'later.csv', { featureNames: ['2019', '2020'], labels: ['a', 'b'] }),
+    /later\.csv:1: the first line holds the model's feature names \('2019', '2020'\), which are numbers: it may be the header or an example \(say which: --header or --no-header/);
+  assert.equal(parseCsv(text, 'later.csv', { featureNames: ['2019', '2020'], labels: ['a', 'b'], header: true }).data.x.rows, 3);
+  assert.equal(parseCsv('0,1\n1,1\n0,0\n', 'p.csv', { featureNames: ['0', '1'], labelColumn: null, header: false }).data.x.rows, 3);
+  // a line said to be the header that reads as an example: a fraction, or its label a class of other lines
+  rejects(() => parseCsv('0.5,2,a\n1,2,b\n3,4,a\n', 'f.csv', { header: true }), /f\.csv:1: the first line, said to be the header, reads as an example \('0\.5' is a fraction\) \(drop --header/);
+  rejects(() => parseCsv('1,2,a\n1,2,b\n3,4,a\n', 'f.csv', { header: true }), /reads as an example \(its label 'a' is a class of other lines\)/);
   // a label column by name in a header said to be one; header: false reads the first line as an example
   assert.equal(parseCsv('label,2019,2020\na,1,2\nb,3,4\n', 'l.csv', { header: true, labelColumn: 'label' }).data.x.rows, 2);
   const data = parseCsv('1,2,a\n3,4,b\n', 'd.csv', { header: false });
