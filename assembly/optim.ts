@@ -96,7 +96,7 @@ export function adamUpdate(w: usize, g: usize, m: usize, v: usize, slotSize: i32
  * its state (mo, vo: the slot's first elements), so that the gradient never leaves the cache and one thread makes
  * the node's whole step. Each block is the gemm (zeroed, then accumulated: accumulateOrZero 2) and the update over
  * the block's elements that the split kernels run, so the bits are theirs. A last block of fewer than 8 rows is
- * merged into the one before (as blocks() in src/kernels/wasm/core.ts cuts them). coef: the slot's scalars
+ * merged into the one before (as blocks() in src/kernels/wasm/products.ts cuts them). coef: the slot's scalars
  * (adamUpdate's three f64, sgdUpdate's one); hp: five f64, 1 for Adam (vo its second moment) or 0 for SGD (mo its
  * momentum), lr, β1 or μ, β2, ε. scratch: 4·(nb + 7)·s bytes of gradient rounded up to 64, then
  * gemmScratchBytes(nb + 7, s, K).

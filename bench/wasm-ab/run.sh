@@ -5,7 +5,7 @@
 # this checkout's node_modules), then runs ab.ts from the working tree. NEW_REV may be "." for the working
 # tree's assembly/ as it is. Runs ab.ts twice, the old build loaded first and then the new (the module loaded
 # second can run faster whatever it is), and ends with the geometric mean of the two runs' ratios. The working
-# tree's loader (src/kernels/wasm/core.ts: the kernels' names and arguments) drives both modules, so OLD_REV must
+# tree's loader (src/kernels/wasm/, module.ts: the kernels' names and arguments) drives both modules, so OLD_REV must
 # export the same kernels with the same arguments.
 set -euo pipefail
 usage="usage: bash bench/wasm-ab/run.sh OLD_REV NEW_REV [forms] [k list]   (NEW_REV may be . for the working tree)"
