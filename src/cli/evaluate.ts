@@ -8,7 +8,7 @@ import { mnistTestSet } from '../data/prepare.js';
 import { loadModel } from '../io/model-file.js';
 import { setBackend } from '../kernels/backend.js';
 import type { Model } from '../layers/model.js';
-import { backendOption, csvInputs, headerOf, headerOption, humanLines, int, pathArg, rejectIdle, requireOptions, resultsThenSummary, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
+import { backendOption, csvInputs, headerOption, humanLines, int, pathArg, rejectIdle, requireOptions, resultsThenSummary, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
 import { counted, layerTable, modelSummary } from '../report/summary.js';
 import { readRunResult } from './run-folder.js';
 
@@ -65,7 +65,7 @@ function testSet(model: Model, o: ModelCliOptions): Dataset {
     const names = model.config.data?.features;
     test = readCsv(o.csv, {
       labels: model.config.data?.labels ?? Array.from({ length: model.config.numClasses }, (_, i) => String(i)),
-      features: model.inputSize, ...(names ? { featureNames: names } : {}), labelColumn: model.config.data?.labelColumn ?? 'last', ...headerOf(o),
+      features: model.inputSize, ...(names ? { featureNames: names } : {}), labelColumn: model.config.data?.labelColumn ?? 'last', header: o.header,
     }).data;
   }
   else if (dataset === 'mnist') test = mnistTestSet(norm!, o.dataDir);

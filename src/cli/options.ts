@@ -100,11 +100,6 @@ export function headerOption(header: boolean): Option {
     : new Option('--no-header', '--csv: the first line is an example');
 }
 
-/** The CSV reader's header option from --header / --no-header (none given: none). */
-export function headerOf(o: { header?: boolean }): { header?: boolean } {
-  return o.header === undefined ? {} : { header: o.header };
-}
-
 export function threadsOption(): Option {
   return new Option('--threads <n>', 'threads of the native and wasm kernels (default: the cores this process may use, its CPU affinity and container quota; js runs on one)').argParser(int(1, 64));
 }

@@ -6,7 +6,7 @@ import { csvSource, readCsv, STDIN_PATH, STDIN_PATH as STDOUT_PATH } from '../da
 import { checkReplaceable, checkWritableFile, descriptorOf, sameFile, writeFileAtomic } from '../io/atomic.js';
 import { loadModel } from '../io/model-file.js';
 import { counted } from '../report/summary.js';
-import { backendOption, csvInputs, headerOf, headerOption, humanLines, pathArg, requireOptions, resultsThenSummary, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
+import { backendOption, csvInputs, headerOption, humanLines, pathArg, requireOptions, resultsThenSummary, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
 
 interface PredictCliOptions extends KernelOptions {
   model: string; csv: string; header?: boolean; out?: string; probabilities?: boolean; json?: boolean;
@@ -53,7 +53,7 @@ export function predictCommand(): Command {
         });
       }
       const names = model.config.data?.features;
-      const raw = readCsv(o.csv, { labelColumn: null, features: model.inputSize, ...(names ? { featureNames: names } : {}), ...headerOf(o) }).data.x;
+      const raw = readCsv(o.csv, { labelColumn: null, features: model.inputSize, ...(names ? { featureNames: names } : {}), header: o.header }).data.x;
       kernels.announce();
       const { classes, probabilities, overflowed } = model.predict(csvInputs(raw, model.config.normalization, csvSource(o.csv)));
       const C = labels.length;

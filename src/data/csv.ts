@@ -26,15 +26,16 @@ export interface CsvOptions {
   /** what `labels` and `features` came from, for the messages: 'model' (default) or 'training file' (a test file's) */
   matching?: 'model' | 'training file';
   /**
-   * whether the first line is a header: true where it is whatever its cells (column names that are numbers, such as
-   * years), false where it is an example; default: it is a header where none of its feature cells is a number, or
-   * where they are `featureNames`
+   * whether the first line is a header: true where it is (column names that are numbers, such as years; refused where
+   * the line reads as an example), false where it is an example; default: it is a header where none of its feature
+   * cells is a number, or where they are `featureNames` and one of them is not a number (names that are all numbers
+   * must be told)
    */
   header?: boolean;
 }
 
 /** How to say that the first line is a header whose names are numbers. */
-const HEADER_HINT = 'train --header, header: true in the API';
+const HEADER_HINT = '--header, header: true in the API';
 /** How to read the labels from a column other than the last. */
 const LABEL_COLUMN_HINT = 'train --label-column NAME or NUMBER (1 is the first), labelColumn in the API';
 const CSV_HINT = 'expected numeric features and one label column per line, separated by commas (or tabs, or semicolons), an optional header line first';

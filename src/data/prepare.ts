@@ -109,8 +109,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     test = null;
   } else if (dataset === 'csv') {
     if (!o.csv) throw new TreegateError('the csv dataset needs a training file', "set csv to the file's path, e.g. { dataset: 'csv', csv: 'train.csv' }");
-    const told = o.header === undefined ? {} : { header: o.header };
-    const c = readCsv(o.csv, { ...told, ...(o.labelColumn === undefined ? {} : { labelColumn: o.labelColumn }) });
+    const c = readCsv(o.csv, { header: o.header, ...(o.labelColumn === undefined ? {} : { labelColumn: o.labelColumn }) });
     labels = c.labels;
     features = c.header ? c.features : null;
     labelName = c.labelName;
@@ -118,7 +117,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     all = c.data;
     fileLines = c.lines;
     const t = o.testCsv ? readCsv(o.testCsv, {
-      labels, features: c.data.x.cols, matching: 'training file', ...told, ...(features ? { featureNames: features } : {}), ...(labelColumn === null ? {} : { labelColumn }),
+      labels, features: c.data.x.cols, matching: 'training file', header: o.header, ...(features ? { featureNames: features } : {}), ...(labelColumn === null ? {} : { labelColumn }),
     }) : null;
     test = t?.data ?? null;
     testLines = t?.lines ?? null;

@@ -826,7 +826,7 @@ test('--header: a header whose column names are numbers (years) is read as one w
   writeFileSync(join(dir, 'years.csv'), 'region,2019,2020,kind\n' + rows.map(([a, b, k], i) => `${i % 3},${a},${b},${k}`).join('\n') + '\n');
   // without --header the line is refused, and the message says how to read it as a header
   expectUsageError(['train', '--csv', join(dir, 'years.csv'), '--out', tmp('x')],
-    /years\.csv:1, column 1: 'region' is not a number \(.*or be said to be one \(train --header, header: true in the API\)\)/);
+    /years\.csv:1, column 1: 'region' is not a number \(.*or be said to be one \(--header, header: true in the API\)\)/);
   const args = ['--csv', join(dir, 'years.csv'), '--header', '--hidden', '8', '--depth', '1', '--epochs', '2', '--json'];
   const run = cli('train', ...args, '--out', join(dir, 'run'));
   assert.equal(run.status, 0, describeRun(run));

@@ -85,7 +85,7 @@ test('CSV: tab- and semicolon-separated files (the separator from the first line
 test('CSV: header: true reads a first line of numeric column names as the header; the model\'s feature names are one too; header: false reads it as data', () => {
   const text = '2019,2020,label\n1,2,a\n3,4,b\n5,6,a\n';
   // told by its cells, the line is data, and a word label among numbers says it is a header
-  rejects(() => parseCsv('x,2019,label\n1,2,a\n', 'n.csv'), /n\.csv:1, column 1: 'x' is not a number \(.*or be said to be one \(train --header, header: true in the API\)/);
+  rejects(() => parseCsv('x,2019,label\n1,2,a\n', 'n.csv'), /n\.csv:1, column 1: 'x' is not a number \(.*or be said to be one \(--header, header: true in the API\)/);
   const told = parseCsv(text, 'y.csv', { header: true });
   assert.deepEqual([told.header, told.features, told.data.x.rows, told.labels, Array.from(told.lines)], [true, ['2019', '2020'], 3, ['a', 'b'], [2, 3, 4]]);
   // a later file whose first line holds the model's feature names is read with its header where one name is a word;
