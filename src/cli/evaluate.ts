@@ -109,14 +109,17 @@ export function evalCommand(): Command {
       kernels.announce();
       const r = model.evaluate(test.x, test.y);
       const line = `test accuracy ${(r.accuracy * 100).toFixed(2)}% (loss ${r.loss.toFixed(4)}) on ${counted(test.x.rows, 'example')}`;
-      if (!Number.isFinite(r.loss)) process.stderr.write(`treegate: warning: the loss is ${r.loss}: the model's outputs overflow on this data\n`);
+      if (r.overflowed > 0 || !Number.isFinite(r.loss)) {
+        process.stderr.write(`treegate: warning: the loss is ${r.loss}: the model's outputs overflow on this data (values far outside what it was ` +
+          `trained on?)${r.overflowed > 0 ? `; ${r.overflowed} of the ${test.x.rows} examples have no class and count as wrong` : ''}\n`);
+      }
       const tested = o.csv || o.limit !== undefined ? null : testedOnFirst(o.model);
       if (tested !== null && tested < test.x.rows) {
         process.stderr.write(`treegate: the run that wrote ${o.model} tested it on the first ${counted(tested, 'test example')} (train --limit): ` +
           `eval --limit ${tested} gives the test accuracy it printed\n`);
       }
       if (o.json) {
-        resultsThenSummary(JSON.stringify({ testAccuracy: r.accuracy, testLoss: r.loss, examples: test.x.rows, modelPath: resolve(o.model), ...modelSummary(model) }) + '\n', line);
+        resultsThenSummary(JSON.stringify({ testAccuracy: r.accuracy, testLoss: r.loss, examples: test.x.rows, overflowed: r.overflowed, modelPath: resolve(o.model), ...modelSummary(model) }) + '\n', line);
       } else {
         humanLines(false)(line);
       }

@@ -57,20 +57,21 @@ export function predictCommand(): Command {
       kernels.announce();
       const { classes, probabilities, overflowed } = model.predict(csvInputs(raw, model.config.normalization, csvSource(o.csv)));
       const C = labels.length;
-      const predicted = Array.from(classes, (c) => labels[c]);
+      // (an example whose outputs overflowed has no class: null, an empty cell in the CSV)
+      const predicted = Array.from(classes, (c) => (c < 0 ? null : labels[c]));
       const counts = new Array<number>(C).fill(0);
-      for (const c of classes) counts[c]++;
+      for (const c of classes) if (c >= 0) counts[c]++;
       const summary = `predicted ${counted(classes.length, 'example')} of ${csvSource(o.csv)}: ` +
-        labels.map((l, c) => `'${l}' ${counts[c]}`).filter((_, c) => counts[c] > 0).join(', ');
+        [...labels.map((l, c) => `'${l}' ${counts[c]}`).filter((_, c) => counts[c] > 0), ...(overflowed > 0 ? [`none (overflowed) ${overflowed}`] : [])].join(', ');
       if (overflowed > 0) {
         process.stderr.write(`treegate: warning: the model's outputs overflow on ${overflowed} of the ${classes.length} examples: ` +
-          'their probabilities are NaN and their class is not to be trusted (values far outside what the model was trained on?)\n');
+          'they have no class (an empty label; null with --json) and NaN probabilities (values far outside what the model was trained on?)\n');
       }
       // six significant digits: what a float32 probability holds, without its float64 tail
       const rows = (c: number) => Array.from(probabilities.data.subarray(c * C, (c + 1) * C), (p) => Number(p.toPrecision(6)));
       const csv = () => [
         ['label', ...(o.probabilities ? labels : [])].map(cell).join(','),
-        ...predicted.map((l, i) => [cell(l), ...(o.probabilities ? rows(i).map((p) => String(p)) : [])].join(',')),
+        ...predicted.map((l, i) => [l === null ? '' : cell(l), ...(o.probabilities ? rows(i).map((p) => String(p)) : [])].join(',')),
       ].join('\n') + '\n';
       if (o.out !== undefined) writeFileAtomic(o.out, csv());
       if (o.json) {

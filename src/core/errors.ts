@@ -47,8 +47,9 @@ export function shown(v: unknown): string {
     const chars = [...v]; // by code point: a cut never splits a surrogate pair
     return chars.length > 40 ? `${JSON.stringify(chars.slice(0, 40).join(''))}… (${chars.length} characters)` : JSON.stringify(v);
   }
-  if (ArrayBuffer.isView(v)) return 'length' in v ? `a ${v.constructor.name} of ${String(v.length)} elements` : `a ${v.constructor.name} of ${v.byteLength} bytes`;
-  if (Array.isArray(v)) return `an array of ${v.length} elements`;
+  const of = (n: number, unit: string): string => `${n} ${unit}${n === 1 ? '' : 's'}`;
+  if (ArrayBuffer.isView(v)) return 'length' in v ? `a ${v.constructor.name} of ${of(Number(v.length), 'element')}` : `a ${v.constructor.name} of ${of(v.byteLength, 'byte')}`;
+  if (Array.isArray(v)) return `an array of ${of(v.length, 'element')}`;
   if (typeof v === 'function') return 'a function';
   if (typeof v === 'object' && v !== null) return 'an object';
   return String(v);

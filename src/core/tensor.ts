@@ -42,7 +42,9 @@ function checkData(data: Float32Array, rows: number, cols: number, what: string)
 
 /** Throws a clear error unless `m` is a well-formed matrix with `cols` columns (and `rows` rows if given). */
 export function checkShape(m: Matrix, cols: number, what: string, rows?: number): void {
-  if (typeof m !== 'object' || m === null) throw new TreegateError(`${what} must be a matrix, got ${shown(m)}`, 'make one with matrix(rows, cols, data)');
+  if (typeof m !== 'object' || m === null || !('rows' in m && 'cols' in m && 'data' in m)) {
+    throw new TreegateError(`${what} must be a matrix { rows, cols, data }, got ${shown(m)}`, 'make one with matrix(rows, cols, data)');
+  }
   checkDims(m.rows, m.cols, what);
   if (m.cols !== cols || (rows !== undefined && m.rows !== rows)) {
     const want = rows === undefined ? `(N, ${cols})` : `(${rows}, ${cols})`;

@@ -149,21 +149,17 @@ function readOptimizerTensors(model: Model, stored: Map<string, StoredTensor>, m
 
 /** The run's state from a checkpoint's metadata: its progress, options, metrics lines and extra state, checked. */
 function runOf(metadata: Record<string, string>, source: string): RunState {
-  const json = (key: string): unknown => {
+  const parse = (key: string, reviver?: (this: unknown, k: string, v: unknown) => unknown): unknown => {
+    if (metadata[key] === undefined) throw new TreegateError(`${source}: the checkpoint's metadata holds no "${key}"`);
     try {
-      return JSON.parse(metadata[key] ?? '');
-    } catch {
-      throw new TreegateError(`${source}: checkpoint metadata "${key}" is not valid JSON`);
+      return JSON.parse(metadata[key], reviver);
+    } catch (e) {
+      if (e instanceof TreegateError) throw new TreegateError(`${source}: checkpoint ${key}: ${e.message}`);
+      throw new TreegateError(`${source}: checkpoint metadata "${key}" is not valid JSON (${(e as Error).message})`);
     }
   };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(metadata.progress ?? '', denseCounts);
-  } catch (e) {
-    throw e instanceof TreegateError ? new TreegateError(`${source}: checkpoint progress: ${e.message}`) : new TreegateError(`${source}: checkpoint metadata "progress" is not valid JSON`);
-  }
-  const progress = checkProgress(parsed, `${source}: checkpoint progress`);
-  const options = json('options'), metrics = json('metrics'), extra = json('extra');
+  const progress = checkProgress(parse('progress', denseCounts), `${source}: checkpoint progress`);
+  const options = parse('options'), metrics = parse('metrics'), extra = parse('extra');
   if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new TreegateError(`${source}: checkpoint options must be an object`);
   if (!Array.isArray(metrics) || !metrics.every((l) => typeof l === 'string')) throw new TreegateError(`${source}: checkpoint metrics must be a list of lines`);
   if (typeof extra !== 'object' || extra === null || Array.isArray(extra)) throw new TreegateError(`${source}: checkpoint extra state must be an object`);

@@ -48,8 +48,11 @@ export function checkFiniteParams(model: Model): void {
 export function decodeModel(bytes: FileBytes, source: string): Model {
   const { tensors, metadata } = readSafetensors(bytes, source);
   if (metadata.format !== MODEL_FORMAT) {
+    const checkpoint = typeof metadata.format === 'string' && metadata.format.startsWith('treegate-checkpoint/');
     throw new TreegateError(`${source}: not a treegate model (metadata format is ${JSON.stringify(metadata.format ?? null)}, expected "${MODEL_FORMAT}")`,
-      'pass a file written by treegate train');
+      checkpoint ? 'it is a training checkpoint: `treegate train --resume` goes on from it, and a finished run writes model.safetensors; ' +
+        'in the API, decodeCheckpoint(bytes, source).model (loadNewestCheckpoint(dir) in Node) is its model'
+        : 'pass a model file: one written by treegate train, saveModel or encodeModel');
   }
   return modelFromStored(metadata.config, tensors, source, () => false, (model) =>
     verifyChecksum(metadata, SUMMED, model.params().map((p) => ({ name: p.name, data: p.data })), source, 'use another copy of the model, or train it again'));
@@ -88,11 +91,13 @@ export function modelFromTensors(configJson: string | undefined, tensors: Map<st
  */
 export function modelFromStored(configJson: string | undefined, tensors: Map<string, StoredTensor>, source: string, extra: (name: string) => boolean,
   verify: (model: Model) => void = () => {}): Model {
+  const damaged = 'the file is damaged or was not written by treegate: use another copy of it, or train the model again';
+  if (configJson === undefined) throw new TreegateError(`${source}: the metadata holds no model config ("config")`, damaged);
   let config: ModelConfig;
   try {
-    config = JSON.parse(configJson ?? '') as ModelConfig;
-  } catch {
-    throw new TreegateError(`${source}: the model config in the metadata is not valid JSON`);
+    config = JSON.parse(configJson) as ModelConfig;
+  } catch (e) {
+    throw new TreegateError(`${source}: the model config in the metadata is not valid JSON (${(e as Error).message})`, damaged);
   }
   if (typeof config !== 'object' || config === null || !Array.isArray(config.layers)) {
     throw new TreegateError(`${source}: the model config has no layer list`);

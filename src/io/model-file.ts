@@ -56,11 +56,11 @@ export function loadModel(path: string): Model {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new TreegateError(`cannot open model file ${path}: ${code === 'ENOENT' ? 'no such file' : osReason(e)}`,
-      unreadableHint(e) ?? 'pass the modelPath printed by treegate train');
+      unreadableHint(e) ?? 'pass a model file: the modelPath treegate train prints, or a path given to saveModel');
   }
   try {
     const st = fstatSync(fd);
-    if (!st.isFile()) throw new TreegateError(`${path} is not a file`, 'pass the model.safetensors file written by treegate train');
+    if (!st.isFile()) throw new TreegateError(`${path} is not a file`, 'pass a model file: the model.safetensors treegate train writes, or a path given to saveModel');
     return decodeModel(fileSource(fd, st.size, path), path);
   } finally {
     closeSync(fd);

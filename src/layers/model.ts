@@ -41,21 +41,40 @@ export const DATA_KEYS: readonly string[] = ['dataset', 'labels', 'features', 'l
  * Balance and dead leaves of one routed layer (tree, flat or moe) over the leaf
  * counts since the last reset: balance is the entropy of leaf usage divided by
  * ln(leaves) (k·ln 2 for a tree), averaged over blocks; 1 with a single leaf.
+ * Where no example was counted since the reset (as after a Trainer's last epoch,
+ * which resets the counts: its history holds each epoch's stats), balance is NaN
+ * and deadLeaves 0: there is nothing to judge.
  */
 export interface TreeStats {
   /** the layer's number among the model's linear layers, from 1, as --tree-layers counts them (activations not counted) */
   layer: number; kind: 'tree' | 'flat' | 'moe'; leaves: number; blocks: number; balance: number; deadLeaves: number; usage: number[][];
 }
 
-/** What Model.evaluate returns: the mean cross-entropy loss and the fraction of examples classified right. */
-export interface Evaluation { loss: number; accuracy: number }
+/**
+ * What Model.evaluate returns: the mean cross-entropy loss, the fraction of examples classified right, and how many
+ * examples' outputs overflowed float32 (inputs far outside what the model was trained on): those have no class, so
+ * they count as wrong, and the loss is then not finite.
+ */
+export interface Evaluation { loss: number; accuracy: number; overflowed: number }
 
 /**
  * What Model.predict returns: each example's class (index) and its class probabilities (rows × classes, softmax).
  * `overflowed` counts the examples whose outputs overflowed float32 (inputs far outside what the model was trained
- * on): their probabilities are NaN and their class is not to be trusted.
+ * on): their class is −1 (none) and their probabilities are NaN.
  */
 export interface Prediction { classes: Int32Array; probabilities: Matrix; overflowed: number }
+
+/**
+ * The class of the example whose logits are `logits[o … o + C)`: the largest logit (the first of equal ones), or −1
+ * where the logits overflowed (a NaN among them, or a largest one that is infinite: no softmax to take).
+ */
+function classOf(logits: Float32Array, o: number, C: number): number {
+  let best = 0;
+  for (let c = 1; c < C; c++) if (logits[o + c] > logits[o + best]) best = c;
+  if (!Number.isFinite(logits[o + best])) return -1;
+  for (let c = 0; c < C; c++) if (Number.isNaN(logits[o + c])) return -1;
+  return best;
+}
 
 /** A stack of layers ending in class logits, trained with softmax cross-entropy. */
 export class Model {
@@ -243,18 +262,22 @@ export class Model {
     checkLabels(labels, x.rows, this.config.numClasses, 'evaluation');
     checkInt(batchSize, 'evaluation batch size', 1);
     checkFinite(x, 'evaluation input');
-    let loss = 0, correct = 0;
+    let loss = 0, correct = 0, overflowed = 0;
     const D = x.cols;
     for (let b = 0; b < x.rows; b += batchSize) {
       const rows = Math.min(batchSize, x.rows - b);
       const xb = matrix(rows, D, x.data.subarray(b * D, (b + rows) * D));
       const logits = this.run(xb, 'infer'); // x checked above, once
-      const r = backend().softmaxCrossEntropy(logits.data, rows, logits.cols, labels.subarray(b, b + rows), null);
-      loss += r.loss * rows;
-      correct += r.correct;
+      loss += backend().softmaxCrossEntropy(logits.data, rows, logits.cols, labels.subarray(b, b + rows), null).loss * rows;
+      // the classes as predict gives them (an example whose outputs overflowed has none: it is not counted right)
+      for (let r = 0; r < rows; r++) {
+        const c = classOf(logits.data, r * logits.cols, logits.cols);
+        if (c < 0) overflowed++;
+        else if (c === labels[b + r]) correct++;
+      }
     }
-    if (!Number.isFinite(loss)) this.checkWeightsFinite();
-    return { loss: loss / x.rows, accuracy: correct / x.rows };
+    if (overflowed > 0 || !Number.isFinite(loss)) this.checkWeightsFinite();
+    return { loss: loss / x.rows, accuracy: correct / x.rows, overflowed };
   }
 
   /**
@@ -287,14 +310,16 @@ export class Model {
       const rows = Math.min(batchSize, x.rows - b);
       const logits = this.run(matrix(rows, D, x.data.subarray(b * D, (b + rows) * D)), 'infer').data; // x checked above, once
       for (let r = 0; r < rows; r++) {
-        const o = r * C;
-        let best = 0;
-        for (let c = 1; c < C; c++) if (logits[o + c] > logits[o + best]) best = c;
+        const o = r * C, best = classOf(logits, o, C), p = probabilities.data.subarray((b + r) * C, (b + r + 1) * C);
         classes[b + r] = best;
+        if (best < 0) {
+          overflowed++;
+          p.fill(NaN);
+          continue;
+        }
         let sum = 0;
         for (let c = 0; c < C; c++) sum += Math.exp(logits[o + c] - logits[o + best]);
-        for (let c = 0; c < C; c++) probabilities.data[(b + r) * C + c] = Math.exp(logits[o + c] - logits[o + best]) / sum;
-        if (!Number.isFinite(sum)) overflowed++;
+        for (let c = 0; c < C; c++) p[c] = Math.exp(logits[o + c] - logits[o + best]) / sum;
       }
     }
     if (overflowed > 0) this.checkWeightsFinite();
@@ -328,8 +353,9 @@ export class Model {
   treeStats(): TreeStats[] {
     return this.routedLayers().map(({ index, layer }) => {
       const u = layer.leafUsage();
-      let balance = 0, dead = 0;
-      for (const counts of u.counts) {
+      const counted = u.counts.some((counts) => counts.some((c) => c > 0));
+      let balance = counted ? 0 : NaN, dead = 0;
+      for (const counts of counted ? u.counts : []) {
         const total = counts.reduce((a, b) => a + b, 0);
         let h = 0;
         for (const c of counts) {

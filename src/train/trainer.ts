@@ -2,7 +2,7 @@ import { check, checkInt, checkKeys, checkPositive, shown, TreegateError } from 
 import { Rng } from '../core/rng.js';
 import { checkFinite, checkLabels, checkShape, firstNonFinite, matrix } from '../core/tensor.js';
 import { backend } from '../kernels/backend.js';
-import type { Model, TreeStats } from '../layers/model.js';
+import { Model, type TreeStats } from '../layers/model.js';
 import { learningRate, Optimizer, type OptimizerConfig, type ScheduleKind } from './optim.js';
 
 /** Inputs (N, D) and labels (N). */
@@ -163,6 +163,7 @@ export class Trainer {
 
   constructor(readonly model: Model, readonly data: LabeledData, readonly validation: LabeledData | null, options: TrainOptions,
     rng: Rng, resume?: TrainProgress) {
+    check(model instanceof Model, `a Trainer trains a Model, got ${shown(model)}`, 'pass new Model(config, new Rng(seed)), or a loaded one');
     check(typeof options === 'object' && options !== null, 'the training options must be an object', "pass e.g. { epochs: 5, batchSize: 64, lr: 1e-3, schedule: 'cosine', optimizer: { kind: 'adam' } }, or {} for those defaults");
     checkKeys(options, TRAIN_KEYS, 'training options');
     // a setting left out (undefined) takes the default; any other value, null included, is checked below
@@ -387,13 +388,16 @@ export function findNonFinite(model: Model): { kind: 'gradient of' | 'weight'; n
   return null;
 }
 
+/** What train() returns: each epoch's metrics, and the optimizer (its state, to save in a checkpoint or to go on with). */
+export interface TrainResult { history: EpochMetrics[]; optimizer: Optimizer }
+
 /**
  * Trains to the end in one call (library use, experiments, benchmarks): a
  * Trainer stepped until done. The CLI steps its own Trainer to handle signals
  * and checkpoints.
  */
 export function train(model: Model, data: LabeledData, validation: LabeledData | null, opts: TrainOptions,
-  rng: Rng): { history: EpochMetrics[]; optimizer: Optimizer } {
+  rng: Rng): TrainResult {
   const t = new Trainer(model, data, validation, opts, rng);
   while (!t.done) t.step();
   return { history: t.progress.history, optimizer: t.optimizer };

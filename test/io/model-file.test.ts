@@ -231,7 +231,11 @@ test('loadModel: a valid safetensors file without treegate metadata', () => {
     const { list, metadata } = rawParts(goodModel());
     writeAndExpectFailure(dir, 'no-meta', encodeSafetensors(list), /not a treegate model/);
     writeAndExpectFailure(dir, 'other-format', encodeSafetensors(list, { format: 'pt' }), /not a treegate model.*"pt"/);
-    writeAndExpectFailure(dir, 'no-config', encodeSafetensors(list, { format: MODEL_FORMAT }), /config.*not valid JSON/);
+    writeAndExpectFailure(dir, 'no-config', encodeSafetensors(list, { format: MODEL_FORMAT }), /the metadata holds no model config \("config"\) \(the file is damaged/);
+    writeAndExpectFailure(dir, 'bad-config', encodeSafetensors(list, { format: MODEL_FORMAT, config: '{"layers": [' }), /the model config in the metadata is not valid JSON \(.+\) \(the file is damaged/);
+    // a checkpoint given as a model: said so, with where its model is
+    writeAndExpectFailure(dir, 'checkpoint', encodeSafetensors(list, { format: 'treegate-checkpoint/1' }),
+      /not a treegate model \(metadata format is "treegate-checkpoint\/1".*\(it is a training checkpoint: `treegate train --resume` goes on from it.*decodeCheckpoint\(bytes, source\)\.model/);
     writeAndExpectFailure(dir, 'empty', encodeSafetensors([]), /not a treegate model/);
     // and the original parts do make a loadable file
     const p = join(dir, 'ok');

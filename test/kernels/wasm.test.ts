@@ -92,6 +92,10 @@ test('wasm: loadWasmBackend gives a complete backend named wasm; explicit bytes 
   await assert.rejects(loadWasmBackendAsync(new Uint8Array(10)), treegateError(noWasm));
   await assert.rejects(loadWasmBackendAsync(new Uint8Array(0)), treegateError(/not WebAssembly: it is empty/));
   assert.throws(() => loadWasmBackend('/some/treegate.wasm' as never), treegateError(/loadWasmBackend takes the module's bytes, got "\/some\/treegate\.wasm" \(pass readFileSync\(path\)/));
+  // createWasmBackend takes a compiled module; its bytes are loadWasmBackend's (a module of another realm is one too)
+  assert.throws(() => createWasmBackend(bytes), treegateError(/createWasmBackend takes a compiled WebAssembly\.Module, got a \w+ of \d+ elements \(compile the bytes first .*loadWasmBackend/));
+  const foreignModule = runInNewContext('new WebAssembly.Module(b)', { b: bytes }) as object;
+  assert.equal(createWasmBackend(foreignModule).name, 'wasm');
   const page = new Response('<!doctype html><html></html>', { headers: { 'content-type': 'text/html' } });
   await assert.rejects(loadWasmBackendAsync(page),
     treegateError(/not WebAssembly: it starts with "<!do", not "\\0asm", served as text\/html \(an HTML page: a server answers so for a file it does not have\).*public folder/s));

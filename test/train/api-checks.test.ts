@@ -329,8 +329,31 @@ test('predict: classes and softmax probabilities, agreeing with evaluate, the sa
   huge.data.fill(3e38, D, 2 * D);
   const p = m.predict(huge);
   assert.equal(p.overflowed, 1);
-  assert.ok(Number.isNaN(p.probabilities.data[C]) && Number.isFinite(p.probabilities.data[0]) && Number.isFinite(p.probabilities.data[2 * C]));
-  assert.ok(!Number.isFinite(m.evaluate(huge, y.subarray(0, 3)).loss), 'evaluate: a loss that is not finite');
+  assert.ok(p.probabilities.data.subarray(C, 2 * C).every(Number.isNaN) && Number.isFinite(p.probabilities.data[0]) && Number.isFinite(p.probabilities.data[2 * C]));
+  assert.deepEqual(Array.from(p.classes), [classes[0], -1, classes[2]], 'the overflowed example has no class (−1), the others theirs');
+  // evaluate: a loss that is not finite, the overflowed example counted wrong whatever its label
+  for (const label of [0, 1, 2]) {
+    const labels = Int32Array.of(y[0], label, y[2]), e = m.evaluate(huge, labels);
+    assert.ok(!Number.isFinite(e.loss), 'evaluate: a loss that is not finite');
+    assert.equal(e.overflowed, 1);
+    assert.equal(e.accuracy, ((classes[0] === y[0] ? 1 : 0) + (classes[2] === y[2] ? 1 : 0)) / 3, `label ${label}: only the others can be right`);
+  }
+  assert.equal(m.evaluate(x, y).overflowed, 0);
+});
+
+test('treeStats after a finished Trainer (its counts reset) has nothing to judge: balance NaN, no dead leaves; an evaluation counts', () => {
+  const m = model(), { x, y } = data(48);
+  const t = new Trainer(m, { x, y }, null, OPTS, new Rng(1));
+  while (!t.done) t.step();
+  const epoch = t.progress.history[0].trees[0];
+  assert.ok(epoch.balance > 0 && epoch.usage[0].reduce((a, b) => a + b, 0) === 48, "the epoch's stats: its 48 training examples");
+  const [after] = m.treeStats();
+  assert.ok(Number.isNaN(after.balance) && after.deadLeaves === 0 && after.usage[0].every((c) => c === 0), 'nothing counted');
+  m.evaluate(x, y);
+  const [counted] = m.treeStats();
+  assert.equal(counted.usage[0].reduce((a, b) => a + b, 0), 48);
+  assert.equal(counted.deadLeaves, counted.usage[0].filter((c) => c === 0).length);
+  assert.ok(counted.balance >= 0 && counted.balance <= 1);
 });
 
 test('misspelt settings, a wrong mode, missing arguments: named, not ignored or met as a TypeError', () => {
@@ -441,7 +464,10 @@ test('Rng: a state must be four integers in [0, 2^32); a seed is one integer', (
 
 test('what is not a matrix, or one too large for an array, or no training set, is named, not met as a TypeError or RangeError', () => {
   const m = model();
-  rejects(() => m.forward(null as never, 'infer'), /model input must be a matrix, got null \(make one with matrix\(rows, cols, data\)\)/);
+  rejects(() => m.forward(null as never, 'infer'), /model input must be a matrix \{ rows, cols, data \}, got null \(make one with matrix\(rows, cols, data\)\)/);
+  rejects(() => m.predict(new Float32Array(D) as never), /prediction input must be a matrix \{ rows, cols, data \}, got a Float32Array of 8 elements/);
+  rejects(() => m.predict([[1, 2]] as never), /prediction input must be a matrix \{ rows, cols, data \}, got an array of 1 element\b/);
+  rejects(() => new Trainer({} as never, data(8), null, OPTS, new Rng(1)), /a Trainer trains a Model, got an object \(pass new Model\(config, new Rng\(seed\)\)/);
   rejects(() => m.forward({ rows: 2, cols: D, data: [1, 2] } as never, 'infer'), /model input: data must be a Float32Array \(make one with Float32Array\.from/);
   rejects(() => m.forward({ rows: '2', cols: D, data: new Float32Array(2 * D) } as never, 'infer'), /rows and columns must be integers ≥ 0, got \("2", 8\)/);
   rejects(() => matrix(1e6, 1e6), /matrix: 1000000×1000000 = 1000000000000 floats cannot be allocated \(Invalid typed array length/);

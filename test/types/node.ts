@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import {
   Model, Rng, Trainer, decodeCheckpoint, encodeCheckpoint, encodeModel, loadModel, loadWasmBackend, mlpConfig, normalizeInputs, prepareMnist,
-  readCsv, registerBackend, renderReport, saveModel, selectBackend, setBackend, train, trainingReport, type EpochMetrics, type TrainProgress,
+  readCsv, registerBackend, renderReport, saveModel, selectBackend, setBackend, train, trainingReport, type EpochMetrics, type TrainProgress, type TrainResult,
 } from 'treegate';
 
 selectBackend('native');
@@ -14,11 +14,13 @@ const rng = new Rng(1);
 const data = prepareMnist({ validation: 5000 }, rng.fork());
 const model = new Model({ ...mlpConfig({ inputSize: 784, numClasses: 10, hidden: [256, 256], treeLayers: [2], depth: 4, gating: 'projection' }),
   normalization: data.normalization, data: { dataset: 'mnist' } }, rng.fork());
-const { history }: { history: EpochMetrics[] } = train(model, data.train, data.validation, { epochs: 1, onEpoch: (e) => console.log(e.validationAccuracy) }, rng.fork());
+const { history }: TrainResult = train(model, data.train, data.validation, { epochs: 1, onEpoch: (e) => console.log(e.validationAccuracy) }, rng.fork());
 const accuracy: number = model.evaluate(data.test.x, data.test.y).accuracy;
 saveModel('model.safetensors', model);
 writeFileSync('copy.safetensors', encodeModel(loadModel('model.safetensors')));
 writeFileSync('report.html', renderReport(trainingReport({ history })));
+const epochs: EpochMetrics[] = history;
+console.log(epochs.length);
 
 const trainer = new Trainer(model, data.train, null, {}, new Rng(2));
 trainer.step();
@@ -26,7 +28,7 @@ const progress: TrainProgress = trainer.snapshot();
 const checkpoint = decodeCheckpoint(encodeCheckpoint(model, trainer.optimizer, { progress, options: {} }), 'memory');
 console.log(checkpoint.run.progress.step, accuracy);
 
-const csv = readCsv('points.csv', { labelColumn: null });
+const csv = readCsv('points.csv', { labelColumn: null, featureNames: model.config.data?.features });
 const labels = model.predict(normalizeInputs(csv.data.x, model.config.normalization)).classes;
 console.log(Array.from(labels));
 registerBackend(loadWasmBackend(undefined, { threads: 2 }));

@@ -128,6 +128,11 @@ export type WasmBackend = Backend & {
  * as a Backend named 'wasm'.
  */
 export function createWasmBackend(module: object, options: WasmOptions = {}, host: ThreadHost | null = null): WasmBackend {
+  // by its tag, not instanceof: a module compiled in another realm (an iframe, a worker) is one too
+  if (Object.prototype.toString.call(module) !== '[object WebAssembly.Module]') {
+    throw new TreegateError(`createWasmBackend takes a compiled WebAssembly.Module, got ${shown(module)}`,
+      'compile the bytes first (new WebAssembly.Module(bytes) or await WebAssembly.compile(bytes)), or pass them to loadWasmBackend or loadWasmBackendAsync');
+  }
   const { residentBytes, threads } = checkWasmOptions(options);
   const api = wasmApi();
   const shared = api.Module.imports(module).some((i) => i.kind === 'memory');
