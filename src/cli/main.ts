@@ -6,7 +6,7 @@ import { predictCommand } from './predict.js';
 import { experimentCommand } from './experiment.js';
 import { reportCommand } from './report-command.js';
 import { trainCommand } from './train.js';
-import { outOfMemoryHint, VERSION } from './options.js';
+import { outOfMemoryHint, refuseOppositeFlags, VERSION } from './options.js';
 
 /** Exit code for every error a user can fix (bad option, bad file, bad data). */
 const USAGE_EXIT = 2;
@@ -23,7 +23,7 @@ const program = new Command('treegate')
   .configureOutput(output)
   .exitOverride();
 for (const c of [trainCommand(), evalCommand(), predictCommand(), inspectCommand(), reportCommand(), experimentCommand()]) {
-  program.addCommand(c.exitOverride().showHelpAfterError('(run with --help for usage)').configureOutput(output));
+  program.addCommand(refuseOppositeFlags(c).exitOverride().showHelpAfterError('(run with --help for usage)').configureOutput(output));
 }
 
 /**
@@ -44,10 +44,11 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 });
 
 const verbose = process.argv.includes('--verbose');
-// `treegate help NAME` of no command: commander would print the main help and exit 0
+// `treegate help NAME` or `treegate NAME --help` of no command: commander would print the main help and exit 0
 const words = process.argv.slice(2).filter((a) => a !== '--verbose');
-if (words[0] === 'help' && words[1] !== undefined && words[1] !== 'help' && !words[1].startsWith('-') && !program.commands.some((c) => c.name() === words[1])) {
-  process.stderr.write(`treegate: error: unknown command '${words[1]}' (the commands: ${program.commands.map((c) => c.name()).join(', ')})\n`);
+const asked = words[0] === 'help' ? words[1] : words[0];
+if (asked !== undefined && asked !== 'help' && !asked.startsWith('-') && !program.commands.some((c) => c.name() === asked)) {
+  process.stderr.write(`treegate: error: unknown command '${asked}' (the commands: ${program.commands.map((c) => c.name()).join(', ')})\n`);
   process.exit(USAGE_EXIT);
 }
 // `treegate help help`: commander prints the main help as an error (stderr, exit 1); it is a request for help

@@ -100,6 +100,23 @@ export function headerOption(header: boolean): Option {
     : new Option('--no-header', '--csv: the first line is an example');
 }
 
+/**
+ * An option given in both its forms (--header and --no-header) on one command line is an error: commander would take
+ * the last, so that the line's meaning hung on the order of two flags that contradict each other.
+ */
+export function refuseOppositeFlags(cmd: Command): Command {
+  const given = new Map<string, Set<string>>();
+  for (const o of cmd.options) {
+    if (!cmd.options.some((other) => other !== o && other.attributeName() === o.attributeName())) continue;
+    cmd.on(`option:${o.name()}`, () => {
+      const forms = given.get(o.attributeName()) ?? new Set<string>();
+      given.set(o.attributeName(), forms.add(o.long!));
+      if (forms.size > 1) throw new TreegateError(`${[...forms].join(' and ')} contradict each other`, 'give one of them');
+    });
+  }
+  return cmd;
+}
+
 export function threadsOption(): Option {
   return new Option('--threads <n>', 'threads of the native and wasm kernels (default: the cores this process may use, its CPU affinity and container quota; js runs on one)').argParser(int(1, 64));
 }

@@ -40,10 +40,17 @@ function reportOf(path: string): { report: Report; page: string } {
   throw new TreegateError(`${path} holds neither metrics.jsonl (a training run) nor results.json (an experiment)`, PASS);
 }
 
-/** Refuses to write the page over a file that is not a report page (the run's own files, a model): only pages are replaced. */
+/** What marks a page as a treegate report: its generator, or (pages drawn before 2026-12-06 named none) its style's first rule. */
+const REPORT_MARKS = ['<meta name="generator" content="treegate">', 'body { font: 15px/1.45 system-ui, sans-serif; max-width: 1100px;'];
+
+/**
+ * Refuses to write the page over a file that is not a treegate report (the run's own files, a model, a page of the
+ * user's own): only reports are replaced.
+ */
 function checkPage(page: string): void {
-  checkReplaceable(page, 15, (head) => head.toLowerCase() === '<!doctype html>',
-    { problem: `--out ${page} exists and is not an HTML page: writing the report would replace it`, fix: 'pass another --out (a report is an .html file)' });
+  checkReplaceable(page, 4096, (head) => head.toLowerCase().startsWith('<!doctype html>') && REPORT_MARKS.some((m) => head.includes(m)),
+    { problem: `--out ${page} exists and is not a treegate report: writing the report would replace it`,
+      fix: 'pass another --out, or remove that file first' });
 }
 
 export function reportCommand(): Command {

@@ -26,7 +26,7 @@ import { loggedStats, StepWindows } from '../report/run-files.js';
 
 /** --label-column: a header name, or a column number from 1 (kept as given: checkpoints save the options as typed). */
 function labelColumnArg(v: string): string {
-  if (/^\d+$/.test(v) ? Number(v) < 1 : v.trim() === '') throw new InvalidArgumentError('expected a header name or a column number from 1 (1 is the first column)');
+  if (/^\d+$/.test(v) ? Number(v) < 1 || !Number.isSafeInteger(Number(v)) : v.trim() === '') throw new InvalidArgumentError('expected a header name or a column number from 1 (1 is the first column)');
   return v;
 }
 
@@ -55,7 +55,7 @@ export function trainCommand(): Command {
     .option('--test-csv <file>', 'csv dataset: test file (default: 1/6 of --csv held out)', pathArg)
     .option('--header', 'csv dataset: the first line of --csv and --test-csv is a header, even where column names are numbers (2019, 2020, …; default: a first line of no numeric feature cells is one)')
     .option('--label-column <column>', 'csv dataset: the column of the class labels: its header name, its number (1 is the first) or last (the default)', labelColumnArg)
-    .option('--examples <n>', 'memorization dataset: random examples', int(1), MEMORIZATION_DEFAULTS.examples)
+    .option('--examples <n>', 'memorization dataset: random examples', int(1, 10_000_000), MEMORIZATION_DEFAULTS.examples)
     .option('--input-size <D>', 'memorization dataset: input width', int(1, 65536), MEMORIZATION_DEFAULTS.inputSize)
     .option('--classes <C>', 'memorization dataset: classes', int(2, 65536), MEMORIZATION_DEFAULTS.classes)
     .addOption(new Option('--hidden <widths>', 'hidden layer widths, comma-separated, or "none" (a linear model)').argParser(intList(1, '256,256')).default(d.hidden, d.hidden.join(',')))

@@ -45,13 +45,30 @@ export function readCsv(path: string, opts: CsvOptions = {}): CsvData {
     throw cannotRead(path, e);
   }
   if (size > MAX_CSV_BYTES) throw new TreegateError(`${path}: ${size} bytes is over the 1 GiB limit of the CSV reader`, 'split the file or sample it');
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(path, 'utf8');
+    bytes = readFileSync(path);
   } catch (e) {
     throw cannotRead(path, e);
   }
-  return parseCsv(text, path, opts);
+  return parseCsv(utf8Text(bytes, path), path, opts);
+}
+
+/**
+ * The bytes as UTF-8 text. A byte sequence that is not UTF-8 (a file saved as Latin-1 or Windows-1252, as some
+ * spreadsheets save CSV) is an error naming its line, not a U+FFFD character in a class or column name that a later
+ * file, in UTF-8, would not match. Bytes with a NUL among them go through as they are: parseCsv names UTF-16.
+ */
+function utf8Text(bytes: Buffer, source: string): string {
+  if (bytes.includes(0)) return bytes.toString('utf8');
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    const text = bytes.toString('utf8'), at = text.indexOf('\uFFFD');
+    const lines = text.slice(0, at).split(/\r\n|\r|\n/), line = lines[lines.length - 1];
+    throw new TreegateError(`${source}:${lines.length}: the file is not UTF-8 text (after ${JSON.stringify(line.slice(-20))} comes a byte UTF-8 has no character for)`,
+      'save it as CSV UTF-8, or convert it: iconv -f WINDOWS-1252 -t UTF-8 FILE > converted.csv (for a Latin-1 or Windows file)');
+  }
 }
 
 /** A file that exists but cannot be read (permissions, a disk error), named with the OS's reason. */
@@ -97,5 +114,5 @@ function readStream(fd: number, name: string): string {
     if (total > MAX_CSV_BYTES) throw new TreegateError(`${name}: over the 1 GiB limit of the CSV reader`, 'split the data or sample it');
     chunks.push(chunk.subarray(0, n));
   }
-  return Buffer.concat(chunks, total).toString('utf8');
+  return utf8Text(Buffer.concat(chunks, total), name);
 }

@@ -113,12 +113,25 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   const sep = bare.includes('\t') && !bare.includes(',') ? '\t' : bare.includes(';') ? ';' : ',';
   const sepName = sep === '\t' ? 'a tab' : sep === ';' ? 'a semicolon' : 'a comma';
   let lineNo = 0;
+  // a semicolon file writes its decimals with commas or with points, not both: beside 2,5 a 1.234 is as likely a
+  // thousands separator (1234) as a decimal point, so the mix is refused, naming one of each
+  const seen: { comma?: string; point?: string } = {};
+  const decimals = (c: string, col: number): string => {
+    const comma = /^[+-]?\d*,\d+(?:[eE][+-]?\d+)?$/.test(c);
+    if (!comma && (seen.point !== undefined || !/^[+-]?\d*\.\d/.test(c))) return c;
+    seen[comma ? 'comma' : 'point'] ??= `'${c}' (line ${lineNo}, column ${col + 1})`;
+    if (seen.comma !== undefined && seen.point !== undefined) {
+      throw new TreegateError(`${source}: a semicolon-separated file with decimal commas, ${seen.comma}, and points, ${seen.point}: a point could be a thousands separator`,
+        'write every decimal alike: with commas (1,5; no thousands separators) or with points (1.5)');
+    }
+    return comma ? c.replace(',', '.') : c;
+  };
   const next = (): string[] | null => {
     while (lineNo < lines.length) {
       const line = lines[lineNo++];
       if (line.trim() === '') continue;
       const cells = line.includes('"') ? quotedCells(line, `${source}:${lineNo}`, sep) : line.split(sep).map((c) => c.trim());
-      return sep === ';' ? cells.map((c) => (/^[+-]?\d*,\d+(?:[eE][+-]?\d+)?$/.test(c) ? c.replace(',', '.') : c)) : cells;
+      return sep === ';' ? cells.map(decimals) : cells;
     }
     return null;
   };
@@ -151,10 +164,15 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     labelLast && labelled && opts.labels === undefined && /\p{L}/u.test(cells[c]) && !/\d|^[+-]?(nan|inf(inity)?)$/i.test(cells[c]) && isNumber(cells[width - 1])
       ? `; if column ${c + 1} holds the class labels, name it: ${LABEL_COLUMN_HINT}` : '';
   if (labelled && opts.features !== undefined && width !== opts.features + 1) {
+    // a header that names the features lacks those it leaves out (a feature column missing, not the label)
+    const names = opts.featureNames;
+    const missing = names && first.every((c) => !isNumber(c)) ? names.filter((n) => !first.includes(n)) : [];
     throw new TreegateError(`${source}:${lineNo}: lines have ${cellCount(width)}, and ${takes} ${opts.features} features and a label`,
-      width === opts.features
-        ? `each line needs its label too, ${labelLast ? 'in the last cell' : 'in its column'}: the file looks like features alone (treegate predict takes those)`
-        : `give the file ${whose} ${opts.features} feature columns, in the same order, and the label${labelLast ? ' last' : ''}`);
+      missing.length > 0 && missing.length < names!.length
+        ? `the header names no column ${quoted(missing, 4)}, ${missing.length === 1 ? 'one' : 'some'} of ${whose} features (${quoted(names!, 8)}): give the file each of them, in the same order, and the label`
+        : width === opts.features
+          ? `each line needs its label too, ${labelLast ? 'in the last cell' : 'in its column'}: the file looks like features alone (treegate predict takes those)`
+          : `give the file ${whose} ${opts.features} feature columns, in the same order, and the label${labelLast ? ' last' : ''}`);
   }
   // the label column, resolved against the header if there is one
   const spec = opts.labelColumn === undefined ? 'last' : opts.labelColumn;
@@ -171,6 +189,11 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
       `${source}: no header line to find the label column '${spec}' in (the first line holds numbers)`,
       `name the label column by its number (--label-column N, 1 is the first; a 0-based index in the API); if the first line is a header whose names are numbers, say so (${HEADER_HINT})`);
     if (labelCol < 0) throw new TreegateError(`${source}: no column named '${spec}' in the header`, `columns: ${first.join(', ')}`);
+    const again = first.indexOf(spec, labelCol + 1);
+    if (again >= 0) {
+      throw new TreegateError(`${source}: columns ${labelCol + 1} and ${again + 1} are both named '${spec}', the label column`,
+        'rename one of them, or name the label column by its number (--label-column N, 1 is the first; a 0-based index in the API)');
+    }
   }
   if (labelled && (!Number.isInteger(labelCol) || labelCol < 0 || labelCol >= width)) {
     throw new TreegateError(`${source}: the label column is number ${labelCol + 1} (0-based index ${labelCol}), and the lines have ${cellCount(width)}`,
@@ -222,7 +245,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     if (c >= 0 || names.length !== features.length) {
       const at = c >= 0 ? c : Math.min(names.length, features.length);
       throw new TreegateError(`${source}:${lineNo}: feature column ${at + 1} is named '${features[at] ?? '(none)'}', the training file's is '${names[at] ?? '(none)'}'`,
-        `columns are matched by position: give the file the training file's columns in its order (${quoted(names)}${labelLast ? '' : `, the label in column ${labelCol + 1}`})` +
+        `columns are matched by position: give the file ${labelled ? "the training file's columns" : "the model's feature columns"} in their order (${quoted(names)}${labelLast || !labelled ? '' : `, the label in column ${labelCol + 1}`})` +
         (opts.header === true ? '; the first line is read as a header (--header; of --test-csv too): a file without one needs the header line' : ''));
     }
   }

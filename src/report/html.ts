@@ -99,6 +99,7 @@ export function renderReport(r: Report): string {
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="generator" content="treegate">
 <title>${escapeHtml(r.title)}</title>
 <style>
 body { font: 15px/1.45 system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }

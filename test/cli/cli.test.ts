@@ -79,7 +79,12 @@ test('eval: missing --model, a missing file and corrupt files exit 2 naming the 
   // an unknown option is named before a required one is missed: a misspelt --model says so
   expectUsageError(['inspect', '--modle', 'x'], /unknown option '--modle'/);
   expectUsageError(['help', 'evaluate'], /unknown command 'evaluate' \(the commands: train, eval, predict, inspect, report, experiment\)/);
+  expectUsageError(['export', '--help'], /unknown command 'export' \(the commands: train, eval/);
+  expectUsageError(['export'], /unknown command 'export' \(the commands: train, eval/);
   expectUsageError(['predict', '--model', 'x'], /required option '--csv <file>' not specified/);
+  // an option's two forms on one line contradict each other, in either order (the last is not taken)
+  expectUsageError(['predict', '--model', 'x', '--csv', 'y', '--header', '--no-header'], /error: --header and --no-header contradict each other \(give one of them\)/);
+  expectUsageError(['eval', '--model', 'x', '--no-header', '--header'], /--no-header and --header contradict each other/);
   const missing = tmp('no-such-model.safetensors');
   expectUsageError(['eval', '--model', missing], new RegExp(`cannot open model file ${reEscape(missing)}: no such file`));
 
@@ -745,6 +750,10 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   assert.deepEqual(JSON.parse(cli('inspect', '--model', model, '--no-usage', '--json').stdout.trim().split('\n').pop()!).config.data.features, ['a', 'b']);
   writeFileSync(join(dir, 'swapped.csv'), 'b,a,label\n' + rows.slice(0, 4).join('\n') + '\n');
   expectUsageError(['eval', '--model', model, '--csv', join(dir, 'swapped.csv')], /swapped\.csv:1: feature column 1 is named 'b', the training file's is 'a'/);
+  // (features alone, for predict: the model's feature columns, no label column to place)
+  writeFileSync(join(dir, 'swapped-features.csv'), 'b,a\n1,2\n');
+  expectUsageError(['predict', '--model', model, '--csv', join(dir, 'swapped-features.csv')],
+    /feature column 1 is named 'b', the training file's is 'a' \(columns are matched by position: give the file the model's feature columns in their order \('a', 'b'\)\)$/m);
   // features alone (no label column): the error says so
   writeFileSync(join(dir, 'unlabelled.csv'), rows.slice(0, 4).map((r) => r.split(',').slice(0, 2).join(',')).join('\n') + '\n');
   expectUsageError(['eval', '--model', model, '--csv', join(dir, 'unlabelled.csv')], /lines have 2 cells, and the model takes 2 features and a label \(each line needs its label too/);

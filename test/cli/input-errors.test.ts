@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cli, cliChild, describeRun, expectUsageError, HINT_CLI, ROOT, tmp, reEscape } from './run.js';
+import { cli, cliChild, cliStdin, describeRun, expectUsageError, HINT_CLI, ROOT, tmp, reEscape } from './run.js';
 import { outOfMemoryHint } from '../../src/cli/options.js';
 import { parseCsv } from '../../src/data/csv.js';
 import { readMetrics } from '../../src/report/run-files.js';
@@ -255,6 +255,16 @@ test('CSV files that cannot be read or are not UTF-8 text: exit 2 naming why; CR
   const utf16 = tmp('utf16.csv');
   writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('a,b,c,label\n1,2,3,1\n', 'utf16le')]));
   expectUsageError(['eval', '--model', model, '--csv', utf16], /utf16\.csv:1: a NUL byte: the file is not UTF-8 text .*iconv -f UTF-16 -t UTF-8/);
+  // Latin-1 (a spreadsheet's "CSV" on Windows): the line of the first byte UTF-8 has no character for, from a file and
+  // from standard input alike, not a U+FFFD in a class name
+  const latin1 = Buffer.concat([Buffer.from('a,b,c,label\n1,2,3,1\n4,5,6,caf'), Buffer.from([0xe9]), Buffer.from('\n')]);
+  const latin1Path = tmp('latin1.csv');
+  writeFileSync(latin1Path, latin1);
+  const notUtf8 = /:3: the file is not UTF-8 text \(after "4,5,6,caf" comes a byte UTF-8 has no character for\) \(save it as CSV UTF-8, or convert it: iconv -f WINDOWS-1252/;
+  expectUsageError(['eval', '--model', model, '--csv', latin1Path], new RegExp(`latin1\\.csv${notUtf8.source}`));
+  const piped = cliStdin(latin1, 'eval', '--model', model, '--csv', '-');
+  assert.equal(piped.status, 2, describeRun(piped));
+  assert.match(piped.stderr, new RegExp(`standard input${notUtf8.source}`));
   const cr = tmp('cr.csv');
   writeFileSync(cr, csvText().replace(/\n/g, '\r'));
   const r = cli('eval', '--model', model, '--csv', cr, '--json');

@@ -30,11 +30,11 @@ export function cliEnv(env: Record<string, string>, ...args: string[]): CliResul
 }
 
 /** The CLI with `input` on its standard input (piped, then closed). */
-export function cliStdin(input: string, ...args: string[]): CliResult {
+export function cliStdin(input: string | Uint8Array, ...args: string[]): CliResult {
   return cliWith({ input }, ...args);
 }
 
-function cliWith(o: { env?: Record<string, string>; input?: string }, ...args: string[]): CliResult {
+function cliWith(o: { env?: Record<string, string>; input?: string | Uint8Array }, ...args: string[]): CliResult {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
     cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...o.env },
     ...(o.input !== undefined ? { input: o.input } : {}),

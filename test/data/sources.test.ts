@@ -80,6 +80,11 @@ test('CSV: tab- and semicolon-separated files (the separator from the first line
   rejects(() => parseCsv('x\ty\tlabel\n1\t\tcat\n', 'e.tsv'), /e\.tsv:2, column 2: '' is not a finite number/);
   // a comma in a semicolon file's cell that is no decimal comma stays as it is
   rejects(() => parseCsv('x;y;label\n1,2,3;4;a\n', 'm.csv'), /m\.csv:2, column 1: '1,2,3' is not a finite number/);
+  // decimal points alone are points; beside decimal commas, one could be a thousands separator: refused, either order
+  same(parseCsv('x;y;label\n1.5;-2;cat\n3;4e-1;dog\n', 'p.csv'), 'semicolons and decimal points');
+  rejects(() => parseCsv('x;y;label\n1.234;0;a\n2,5;1;b\n', 'g.csv'),
+    /g\.csv: a semicolon-separated file with decimal commas, '2,5' \(line 3, column 1\), and points, '1\.234' \(line 2, column 1\): a point could be a thousands separator \(write every decimal alike/);
+  rejects(() => parseCsv('x;y;label\n0;2,5;a\n1;-0.5;b\n', 'h.csv'), /decimal commas, '2,5' \(line 2, column 2\), and points, '-0\.5' \(line 3, column 2\)/);
 });
 
 test('CSV: header: true reads a first line of numeric column names as the header; the model\'s feature names are one too; header: false reads it as data', () => {
@@ -173,6 +178,14 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   // columns named otherwise than the training file's
   rejects(() => parseCsv('v,u,label\n1,2,a\n', 'o.csv', { featureNames: ['u', 'v'] }), /o\.csv:1: feature column 1 is named 'v', the training file's is 'u' \(columns are matched by position/);
   assert.equal(parseCsv('1,2,a\n', 'o.csv', { featureNames: ['u', 'v'], labels: ['a', 'b'] }).data.x.rows, 1, 'a file without a header is matched by position alone');
+  rejects(() => parseCsv('f0,label,f1,label\n1,a,2,b\n', 'd.csv', { labelColumn: 'label' }), /d\.csv: columns 2 and 4 are both named 'label', the label column \(rename one/);
+  // a feature column left out: named, not taken for a file of features alone
+  rejects(() => parseCsv('u,w,label\n1,2,a\n', 'm.csv', { features: 3, featureNames: ['u', 'v', 'w'] }),
+    /m\.csv:1: lines have 3 cells, and the model takes 3 features and a label \(the header names no column 'v', one of the model's features \('u', 'v', 'w'\)/);
+  rejects(() => parseCsv('u,v,w\n1,2,3\n', 'f.csv', { features: 3, featureNames: ['u', 'v', 'w'] }), /each line needs its label too, in the last cell: the file looks like features alone/);
+  // features alone given to a reader of features, one of them misnamed: the model's feature columns, no label column
+  rejects(() => parseCsv('v,u\n1,2\n', 'p.csv', { labelColumn: null, features: 2, featureNames: ['u', 'v'] }),
+    /feature column 1 is named 'v', the training file's is 'u' \(columns are matched by position: give the file the model's feature columns in their order \('u', 'v'\)\)$/);
   rejects(() => parseCsv('1,a\n2,a\n', 'o.csv'), /every example has the label 'a'/);
   rejects(() => parseCsv('x,y\n', 'h.csv'), /header but no examples/);
   rejects(() => parseCsv('"1,a\n2,b\n', 'q.csv'), /q\.csv:1: a quoted cell has no closing quote/);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, closeSync, existsSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -137,11 +137,24 @@ test('a symbolic link is followed (its file replaced, the link kept), a replaced
     chmodSync(file, 0o4755); // setuid and the like are not handed on
     writeFileAtomic(file, 'plain');
     assert.equal(statSync(file).mode & 0o7777, 0o755);
-    // a dangling link is replaced by the file (there is no file it names to keep)
-    const dangling = join(dir, 'dangling');
-    symlinkSync(join(dir, 'nowhere', 'x'), dangling);
-    writeFileAtomic(dangling, 'here');
-    assert.ok(lstatSync(dangling).isFile());
+    // a dangling link's file is made where it points (a relative link from the link's folder, a chain of links
+    // followed), the link staying; into a folder that does not exist, or through a loop, it is refused
+    const dangling = join(dir, 'dangling'), chain = join(dir, 'chain');
+    symlinkSync('real/made.csv', dangling);
+    symlinkSync('dangling', chain);
+    writeFileAtomic(chain, 'here');
+    assert.ok(lstatSync(dangling).isSymbolicLink() && lstatSync(chain).isSymbolicLink());
+    assert.equal(readFileSync(join(dir, 'real', 'made.csv'), 'utf8'), 'here');
+    unlinkSync(join(dir, 'real', 'made.csv'));
+    const nowhere = join(dir, 'nowhere-link');
+    symlinkSync(join(dir, 'nowhere', 'x'), nowhere);
+    for (const f of [() => writeFileAtomic(nowhere, 'x'), () => checkWritableFile(nowhere)]) {
+      assert.throws(f, /cannot write .*nowhere-link: it is a symbolic link to .*nowhere\/x, whose folder does not exist \(create that folder, or remove the link/);
+    }
+    assert.ok(lstatSync(nowhere).isSymbolicLink() && !existsSync(join(dir, 'nowhere')));
+    symlinkSync('loop-b', join(dir, 'loop-a'));
+    symlinkSync('loop-a', join(dir, 'loop-b'));
+    assert.throws(() => writeFileAtomic(join(dir, 'loop-a'), 'x'), /its symbolic links form a loop \(ELOOP\)/);
     // a link to a folder is the folder: refused before anything is replaced
     symlinkSync(join(dir, 'real'), join(dir, 'folder-link'));
     assert.throws(() => writeFileAtomic(join(dir, 'folder-link'), 'x'), /EISDIR/);

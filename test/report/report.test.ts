@@ -385,7 +385,7 @@ test('readExperimentResult names the field a damaged results.json lacks or holds
   assert.ok(renderReport(experimentReport(readExperimentResult(p))).length > 0);
 });
 
-test('treegate report refuses what it cannot render, and never writes over a file that is not a page', () => {
+test('treegate report refuses what it cannot render, and never writes over a file that is not a report', () => {
   const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'report', ...args], { cwd: ROOT, encoding: 'utf8' });
   const dir = join(TMP, 'report-cli');
   mkdirSync(dir);
@@ -395,8 +395,17 @@ test('treegate report refuses what it cannot render, and never writes over a fil
   // --out onto its own input: refused, the results kept
   const self = cli(results, '--out', results);
   assert.equal(self.status, 2, self.stderr);
-  assert.match(self.stderr, /--out .*speed\.json exists and is not an HTML page: writing the report would replace it/);
+  assert.match(self.stderr, /--out .*speed\.json exists and is not a treegate report: writing the report would replace it/);
   assert.equal(readFileSync(results, 'utf8'), before);
+  // a page of the user's own: refused too; a report drawn before reports named their generator: replaced
+  const own = '<!DOCTYPE html>\n<html><head><title>mine</title></head><body>keep</body></html>\n';
+  writeFileSync(join(dir, 'own.html'), own);
+  assert.match(cli(results, '--out', join(dir, 'own.html')).stderr, /own\.html exists and is not a treegate report/);
+  assert.equal(readFileSync(join(dir, 'own.html'), 'utf8'), own);
+  writeFileSync(join(dir, 'older.html'), '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>speed</title>\n<style>\n' +
+    'body { font: 15px/1.45 system-ui, sans-serif; max-width: 1100px; margin: 2em auto; }\n</style>\n');
+  assert.equal(cli(results, '--out', join(dir, 'older.html')).status, 0);
+  assert.match(readFileSync(join(dir, 'older.html'), 'utf8'), /<meta name="generator" content="treegate">/);
   // an empty file (mktemp's) is no loss: written
   writeFileSync(join(dir, 'empty.html'), '');
   assert.equal(cli(results, '--out', join(dir, 'empty.html')).status, 0);
