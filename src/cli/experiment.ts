@@ -14,6 +14,7 @@ import { experimentReport, readExperimentResult } from '../experiments/results.j
 import { runSpeed } from '../experiments/speed.js';
 import { check, TreegateError } from '../core/errors.js';
 import { checkWritableDir, checkWritableFile, missingAncestor, removeEmptyFolders, writeFilesOrRescue } from '../io/atomic.js';
+import { holdFolder } from '../io/folder-lock.js';
 import { renderReport } from '../report/html.js';
 import { backendOption, choice, humanLines, int, pathArg, rejectIdle, SIGNAL_EXIT, shellWord, threadsOption, treegateCommand, useKernelsFirst, VERSION, type KernelOptions } from './options.js';
 import { counted, textTable } from '../report/summary.js';
@@ -62,6 +63,7 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
   const top = o.resume === undefined ? missingAncestor(out) : null;
   if (top !== null) process.once('exit', (code) => { if (code !== 0) removeEmptyFolders(out, top); });
   checkWritableDir(out);
+  holdFolder(out, 'treegate run');
   for (const f of ['results.json', 'report.html']) checkWritableFile(join(out, f));
   // the backend's lines are said once the folder passes (a refusal's error line comes first)
   const kernels = useKernelsFirst(o), be = kernels.backend;

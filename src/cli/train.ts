@@ -9,6 +9,7 @@ import { formatCsv } from '../data/csv.js';
 import { isStreamPath, STDIN_PATH } from '../data/csv-file.js';
 import { DATASETS, dataInfo, datasetShape, prepareData } from '../data/prepare.js';
 import { checkWritableDir, checkWritableFile, missingAncestor, removeEmptyFolders, sameFile, writeFilesOrRescue } from '../io/atomic.js';
+import { holdFolder } from '../io/folder-lock.js';
 import { encodeModelParts } from '../io/model-codec.js';
 import { denseOfEqualParams, parameterCount } from '../layers/equal-params.js';
 import { Model, mlpConfig, type MlpOptions } from '../layers/model.js';
@@ -144,6 +145,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   let runId: string = randomUUID(); // which run a checkpoint or result.json is of (a resumed run keeps its own)
   if (given.resume) {
     const dir = resolve(given.resume);
+    holdFolder(dir, 'treegate run');
     resumed = newestCheckpointOf(dir, log, (run, source) => checkSavedRun(cmd, run, source));
     const saved = resumed.run.options as unknown as TrainCliOptions;
     o = { ...saved, out: dir };
@@ -219,6 +221,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
       `move the file out of ${out} first, or choose another --out`);
   }
   for (const f of written) checkWritableFile(f); // OUT created if missing; checked before the training
+  if (!resumed) holdFolder(out, 'treegate run'); // (a resumed run's is held from the start)
   // (a resumed run's folder is its own: it wrote the files there, and writes them again)
   if (!resumed) {
     checkRunFiles(out, modelPath, metricsPath, resultPath);

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -201,7 +201,7 @@ test('a run whose files cannot fit in the free space of --out is refused before 
     '--input-size', '64', '--hidden', '1024', '--out', join(disk, 'run')];
   const refused = inDisk(...run, '--checkpoint-every', '5');
   assert.equal(refused.status, 2, describeRun({ ...refused, status: refused.status }));
-  assert.match(refused.stderr, /^treegate: error: --out .*run has 1\.0 MiB free, and this run writes about 8\.\d MiB there \(the model 0\.6\d MiB, 4 checkpoints of 1\.\d MiB\): it would fail after training \(.*lower --keep-checkpoints/m, 'the error line (after the notice of a fallback backend, if any)');
+  assert.match(refused.stderr, /^treegate: error: --out .*run has (1\.0|1\.00|0\.99\d*) MiB free, and this run writes about 8\.\d MiB there \(the model 0\.6\d MiB, 4 checkpoints of 1\.\d MiB\): it would fail after training \(.*lower --keep-checkpoints/m, 'the error line (after the notice of a fallback backend, if any)');
   assert.doesNotMatch(refused.stderr, /epoch 1\/1/, 'refused before training');
   const fits = inDisk(...run, '--json');
   assert.equal(fits.status, 0, describeRun({ ...fits, status: fits.status }));
@@ -282,5 +282,22 @@ test('an edited checkpoint (options or progress out of range) is skipped with a 
     assert.equal(a.stderr.match(new RegExp(why.source, 'g'))?.length, 2, `${name}: each skipped with why: ${a.stderr}`);
     assert.ok(!/internal error/.test(a.stderr), a.stderr);
     assert.deepEqual(checkpoints(all), ['step-000000010.safetensors', 'step-000000013.safetensors'], `${name}: nothing deleted`);
+  }
+});
+
+test('a folder another run is writing (its lock names a running process) is refused, new run or --resume; the lock goes with its run', () => {
+  const out = tmp('locked');
+  const first = cli(...SMALL, '--checkpoint-every', '5', '--out', out);
+  assert.equal(first.status, 0, describeRun(first));
+  assert.deepEqual(entries(out), RUN_FILES, 'no lock left behind by a run that ended');
+  const before = RUN_FILES.map((f) => sha(join(out, f)));
+  const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+  try {
+    writeFileSync(join(out, '.treegate.lock'), `${holder.pid}\n`);
+    expectUsageError([...SMALL, '--out', out], new RegExp(`${reEscape(out)} is in use by another treegate run \\(process ${holder.pid}, since .*\\): two runs there would mix their files`));
+    expectUsageError(['train', '--resume', out], /is in use by another treegate run/);
+    assert.deepEqual(RUN_FILES.map((f) => sha(join(out, f))), before, 'the run\'s files as they were');
+  } finally {
+    holder.kill('SIGKILL');
   }
 });

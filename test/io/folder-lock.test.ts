@@ -1,0 +1,56 @@
+/**
+ * holdFolder: a folder's lock names its process; a running holder is an error naming it, an ended one's lock is taken
+ * over, and the lock goes when its process exits (a failed run's exit hooks see the folder without it).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { holdFolder, LOCK_FILE } from '../../src/io/folder-lock.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+test('a running holder is named; an ended one\'s lock is taken over; the lock goes at exit, before the other exit hooks', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'treegate-lock-'));
+  try {
+    const lock = join(dir, LOCK_FILE);
+    // another process holds it (its id in the lock): refused, naming it and the lock to remove
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    writeFileSync(lock, `${other.pid}\n`);
+    assert.throws(() => holdFolder(dir, 'treegate run'),
+      new RegExp(`is in use by another treegate run \\(process ${other.pid}, since \\d{4}-.*\\): two runs there would mix their files .*remove ${lock.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.equal(readFileSync(lock, 'utf8'), `${other.pid}\n`, 'the holder\'s lock is left as it was');
+    // it ends without removing its lock (killed): the lock is taken over; the same for a lock of no valid process id
+    const ended = new Promise((r) => other.once('exit', r));
+    other.kill('SIGKILL');
+    await ended;
+    for (const stale of [`${other.pid}\n`, 'garbage']) {
+      writeFileSync(lock, stale);
+      const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
+        import { holdFolder } from './src/io/folder-lock.ts';
+        import { readdirSync, readFileSync, rmdirSync } from 'node:fs';
+        const dir = ${JSON.stringify(dir)};
+        process.once('exit', () => console.log('at exit: ' + readdirSync(dir).join(',')));
+        holdFolder(dir, 'treegate run');
+        console.log('held: ' + readFileSync(dir + '/${LOCK_FILE}', 'utf8').trim() + ' = ' + process.pid);
+        process.exit(2);
+      `], { cwd: ROOT, encoding: 'utf8' });
+      assert.equal(child.status, 2, child.stderr);
+      const [held, atExit] = child.stdout.trim().split('\n');
+      const [a, b] = held.replace('held: ', '').split(' = ');
+      assert.equal(a, b, `${stale.trim()}: the lock names the process that took it over`);
+      assert.equal(atExit, 'at exit:', 'the lock is gone before the exit hooks registered earlier run');
+      assert.deepEqual(readdirSync(dir), []);
+    }
+    // a lock of this process itself (a second hold in one process) is its own
+    holdFolder(dir, 'treegate run');
+    holdFolder(dir, 'treegate run');
+    assert.equal(readFileSync(lock, 'utf8'), `${process.pid}\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  assert.ok(!existsSync(dir));
+});
