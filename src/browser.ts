@@ -54,14 +54,17 @@ export async function useWasm(source: Response | PromiseLike<Response> | ArrayBu
     src = source;
   }
   const host = browserThreadHost();
+  const inNode = typeof (globalThis as { process?: { versions?: { node?: unknown } } }).process?.versions?.node === 'string';
   if (host === null && options.threads !== undefined && options.threads > 1) {
     // threads asked for where no web worker can share the module's memory: said, not silently one
-    const inNode = typeof (globalThis as { process?: { versions?: { node?: unknown } } }).process?.versions?.node === 'string';
-    console.warn(`treegate: useWasm: ${options.threads} threads asked for, but ${!inNode
-      ? 'the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)'
+    console.warn(`treegate: useWasm: ${options.threads} threads asked for, but ${!inNode ? notIsolated()
       : "this is not a page (in Node, loadWasmBackend from 'treegate' runs the wasm kernels on worker threads)"}: the kernels run on one thread`);
   }
   const b = await loadWasmBackendAsync(src, options, host);
+  if (host === null && !inNode && options.threads === undefined && b.info().sharedMemory) {
+    // the threads module is how a page asks for threads: one thread without a word would pass for a slow machine
+    console.warn(`treegate: useWasm: treegate-threads.wasm loaded, but ${notIsolated()}: the kernels run on one thread`);
+  }
   if (host !== null && options.threads !== undefined && options.threads > 1 && b.info().maxThreads === 1) {
     // an isolated page given the plain module: its memory is not shared, so no worker can run on it
     console.warn(`treegate: useWasm: ${options.threads} threads asked for, but the module given has no shared memory (treegate/treegate.wasm): ` +
@@ -88,6 +91,17 @@ export async function useWasm(source: Response | PromiseLike<Response> | ArrayBu
   setBackend(b.name);
   if (earlier && earlier !== b && typeof earlier.close === 'function') earlier.close();
   return b;
+}
+
+/**
+ * Why a page has no web workers for the kernels: it is not cross-origin isolated, and (where it is not a secure
+ * context: http from an address other than localhost) the headers that would isolate it are ignored there.
+ */
+function notIsolated(): string {
+  const headers = 'Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp';
+  return (globalThis as { isSecureContext?: boolean }).isSecureContext === false
+    ? `the page is not cross-origin isolated: it is not a secure context (http from an address other than localhost), where browsers ignore the headers that isolate a page (serve it over https, or from localhost, with ${headers})`
+    : `the page is not cross-origin isolated (serve it with ${headers})`;
 }
 
 /**

@@ -70,7 +70,8 @@ async function main(): Promise<void> {
   const wasm = await useWasm(new URL(file, import.meta.url));
   const { threads } = wasm.info();
   log(`backend ${backend().name} (${file}), kernels on ${threads} thread${threads > 1 ? 's' : ''}` +
-    (crossOriginIsolated ? '' : ': the page is not cross-origin isolated, so no web workers (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)'));
+    (crossOriginIsolated ? '' : ': the page is not cross-origin isolated, so no web workers (serve it with Cross-Origin-Opener-Policy: same-origin and ' +
+      `Cross-Origin-Embedder-Policy: require-corp${isSecureContext ? '' : ', over https or from localhost: browsers ignore those headers on http elsewhere'})`));
 
   const rng = new Rng(SEED);
   const train = spirals(PER_CLASS, rng.fork()), test = spirals(PER_CLASS / 2, rng.fork());

@@ -72,6 +72,8 @@ const THREADS = `
     const warnings = [], warn = console.warn;
     console.warn = (...a) => { warnings.push(a.join(' ')); };
     await tg.useWasm('treegate-threads.wasm', { threads: 2 });
+    // the threads module with no thread count is how a page asks for threads: said too
+    await tg.useWasm('treegate-threads.wasm');
     console.warn = warn;
     r.warnings = warnings;
     r.threads = { maxThreads: tg.backend().info().maxThreads };
@@ -296,6 +298,8 @@ test('in a cross-origin isolated page treegate-threads.wasm runs on web workers:
     assert.equal(plain.failed, undefined, `the plain page failed: ${String(plain.failed)}`);
     assert.equal((plain.threads as { maxThreads: number }).maxThreads, 1);
     assert.match((plain.warnings as string[]).join('\n'), /useWasm: 2 threads asked for, but the page is not cross-origin isolated \(serve it with Cross-Origin-Opener-Policy/);
+    assert.match((plain.warnings as string[]).join('\n'), /useWasm: treegate-threads\.wasm loaded, but the page is not cross-origin isolated \(serve it with .*\): the kernels run on one thread/);
+    assert.equal((plain.warnings as string[]).length, 2, 'one warning each');
     assert.equal(plain.sha256, node.sha256);
   } finally {
     await browser.close();

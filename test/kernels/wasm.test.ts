@@ -99,6 +99,15 @@ test('wasm: loadWasmBackend gives a complete backend named wasm; explicit bytes 
   const page = new Response('<!doctype html><html></html>', { headers: { 'content-type': 'text/html' } });
   await assert.rejects(loadWasmBackendAsync(page),
     treegateError(/not WebAssembly: it starts with "<!do", not "\\0asm", served as text\/html \(an HTML page: a server answers so for a file it does not have\).*public folder/s));
+  // a URL that is the package's name as the code wrote it (esbuild leaves new URL('treegate/…', import.meta.url) so): said
+  const unresolved = { ok: false, status: 404, url: 'http://127.0.0.1:8090/treegate/treegate-threads.wasm', arrayBuffer: async () => new ArrayBuffer(0) };
+  await assert.rejects(loadWasmBackendAsync(unresolved as unknown as Response), treegateError(
+    /from http:\/\/127\.0\.0\.1:8090\/treegate\/treegate-threads\.wasm failed \(HTTP 404\) \(serve wasm\/treegate-threads\.wasm, the package's treegate\/treegate-threads\.wasm, at that URL, or pass its bytes; the URL is the package's name as written: .*\(esbuild\) left it so/));
+  const served = { ...unresolved, ok: true, status: 200, url: 'http://h/app/treegate/treegate.wasm', headers: new Headers({ 'content-type': 'text/html' }),
+    arrayBuffer: async () => new TextEncoder().encode('<!doctype html>').buffer };
+  await assert.rejects(loadWasmBackendAsync(served as unknown as Response), treegateError(/served as text\/html .*public folder, or pass the module's bytes; the URL is the package's name as written/s));
+  const elsewhere = { ...unresolved, url: 'http://h/assets/treegate.wasm' };
+  await assert.rejects(loadWasmBackendAsync(elsewhere as unknown as Response), (e: Error) => e instanceof TreegateError && !/package's name as written/.test(e.message));
   // an ArrayBuffer of another realm (an iframe's, a worker's) is bytes too, as is a view with an offset
   const foreign = runInNewContext(`new ArrayBuffer(${bytes.byteLength})`) as ArrayBuffer;
   new Uint8Array(foreign).set(bytes);

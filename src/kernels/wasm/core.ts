@@ -102,13 +102,14 @@ export type WasmBackend = Backend & {
   /** Sets the threads the kernels run on, from 1 to info().maxThreads (1 where threads cannot start); returns the count set. */
   setThreads(n: number): number;
   /**
-   * Its threads now and at most, the bytes of its module's memory (which never shrinks) and the most it may grow to
+   * Its threads now and at most, whether its memory is shared (treegate-threads.wasm: threads can run on it where
+   * the page or process can start them), the bytes of its module's memory (which never shrinks) and the most it may grow to
    * (wasm32's 4 GiB, or less where a browser refused a shared memory that large), the kernel calls its
    * worker threads have run so far (0 on one thread: whether the workers do anything), the workers up now, and the
    * nodes whose fused optimizer step one thread has made whole so far (nodeStep; whether that path runs), and the
    * pathWeightStep calls its kernel has run (pathStep; the others were composed).
    */
-  info(): { threads: number; maxThreads: number; memoryBytes: number; memoryLimit: number; workerParts: number; workersUp: number; nodeSteps: number; pathSteps: number };
+  info(): { threads: number; maxThreads: number; sharedMemory: boolean; memoryBytes: number; memoryLimit: number; workerParts: number; workersUp: number; nodeSteps: number; pathSteps: number };
   /**
    * Stops the worker threads this backend started (they hold its module instances and its memory). The backend
    * keeps working: a later call that splits its work starts new ones, unless setThreads(1) came first.
@@ -160,7 +161,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
         : `treegate wasm backend: this module (treegate-threads.wasm) needs a shared memory, which a page that is not cross-origin isolated cannot make (${refused!.message})`,
       isolated
         ? 'load treegate.wasm on this device (one thread, no shared memory: its memory grows as far as the device allows)'
-        : 'serve the page cross-origin isolated (Cross-Origin-Opener-Policy: same-origin, Cross-Origin-Embedder-Policy: require-corp), or load treegate.wasm (one thread)');
+        : 'serve the page cross-origin isolated (Cross-Origin-Opener-Policy: same-origin, Cross-Origin-Embedder-Policy: require-corp; over https or from localhost), or load treegate.wasm (one thread)');
     }
   }
   let instance: WasmInstance;
@@ -452,7 +453,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
       }
       return team ? team.setThreads(n) : 1;
     },
-    info: () => ({ threads: threadsNow(), maxThreads: team?.maxThreads ?? 1, memoryBytes: k.memory.buffer.byteLength, memoryLimit: maxBytes,
+    info: () => ({ threads: threadsNow(), maxThreads: team?.maxThreads ?? 1, sharedMemory: shared, memoryBytes: k.memory.buffer.byteLength, memoryLimit: maxBytes,
       workerParts: team?.workerParts ?? 0, workersUp: team?.workersUp ?? 0, ...counts }),
     close: () => team?.close(),
     whenStarted: (timeoutMs = 10_000) => (team ? team.whenStarted(timeoutMs) : Promise.resolve()),
@@ -485,8 +486,20 @@ function checkMagic(bytes: Uint8Array | ArrayBuffer, response: Response | null):
   throw new TreegateError(`treegate wasm backend: the module given${from} is not WebAssembly: ` +
     `${head.length === 0 ? 'it is empty' : `it starts with ${JSON.stringify(text)}, not "\\0asm"`}${type ? `, served as ${type}` : ''}` +
     `${html ? ' (an HTML page: a server answers so for a file it does not have)' : ''}`,
-  'serve wasm/treegate.wasm or wasm/treegate-threads.wasm (the package\'s treegate/treegate.wasm and treegate/treegate-threads.wasm) at that URL, ' +
-    "e.g. copied next to the page or in a bundler's public folder, or pass the module's bytes");
+  'serve wasm/treegate.wasm or wasm/treegate-threads.wasm, the package\'s treegate/treegate.wasm and treegate/treegate-threads.wasm, at that URL, ' +
+    `e.g. copied next to the page or in a bundler's public folder, or pass the module's bytes${unresolved(response?.url)}`);
+}
+
+/**
+ * For a URL that ends in treegate/treegate.wasm (or -threads): the package's name as the code wrote it, which a
+ * bundler that rewrites new URL('treegate/…', import.meta.url) (Vite, webpack) turns into the file's URL and one that
+ * does not (esbuild) leaves as a path of the page's server.
+ */
+function unresolved(url: string | undefined): string {
+  return url && /\/treegate\/treegate(-threads)?\.wasm([?#]|$)/.test(new URL(url, 'http://x/').pathname)
+    ? "; the URL is the package's name as written: a bundler that does not rewrite new URL('treegate/…', import.meta.url) " +
+      '(esbuild) left it so: copy the file next to the page and pass its URL'
+    : '';
 }
 
 /**
@@ -536,7 +549,7 @@ export async function loadWasmBackendAsync(source: Response | PromiseLike<Respon
       // the file asked for: the threads module, or the one-thread module
       const file = r.url && /treegate-threads\.wasm(\?|#|$)/.test(r.url) ? 'treegate-threads.wasm' : 'treegate.wasm';
       throw new TreegateError(`treegate wasm backend: fetching the module${r.url ? ` from ${r.url}` : ''} failed (HTTP ${r.status})`,
-        `serve wasm/${file} (the package's treegate/${file}) at that URL, or pass its bytes`);
+        `serve wasm/${file}, the package's treegate/${file}, at that URL, or pass its bytes${unresolved(r.url)}`);
     }
     bytes = await r.arrayBuffer();
     checkMagic(bytes, r);
