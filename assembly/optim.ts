@@ -19,6 +19,16 @@ import { gemm } from './gemm';
 @inline function store2(p: usize, x: v128): void {
   v128.store64_lane(p, f32x4.demote_f64x2_zero(x), 0);
 }
+// A velocity, in float64 as the reference's, below float32's smallest normal becomes 0 (src/kernels/optim.ts,
+// flushTiny); NaN stays NaN.
+// @ts-ignore: decorator
+@inline function flushTiny2(x: v128): v128 {
+  return v128.andnot(x, f64x2.lt(f64x2.abs(x), f64x2.splat(1.1754943508222875e-38)));
+}
+// @ts-ignore: decorator
+@inline function flushTiny64(x: f64): f64 {
+  return Math.abs(x) < 1.1754943508222875e-38 ? 0 : x;
+}
 /** v ← μ v + g; w ← w − lr·(v + λ_s w), per listed slot; with `clear`, g ← 0 after the rest. lam: (count) f64. */
 export function sgdUpdate(w: usize, g: usize, v: usize, slotSize: i32, count: i32, lam: usize, lr: f64, mu: f64,
   clear: bool): void {
@@ -30,7 +40,7 @@ export function sgdUpdate(w: usize, g: usize, v: usize, slotSize: i32, count: i3
     let e = 0;
     for (; e + 2 <= slotSize; e += 2) {
       const o = base + (<usize>e << 2);
-      const ve = f64x2.add(f64x2.mul(muv, lo2(v + o)), lo2(g + o));
+      const ve = flushTiny2(f64x2.add(f64x2.mul(muv, lo2(v + o)), lo2(g + o)));
       store2(v + o, ve);
       const we = lo2(w + o);
       store2(w + o, f64x2.sub(we, f64x2.mul(lrv, f64x2.add(ve, f64x2.mul(lv, we)))));
@@ -38,7 +48,7 @@ export function sgdUpdate(w: usize, g: usize, v: usize, slotSize: i32, count: i3
     }
     for (; e < slotSize; e++) {
       const o = base + (<usize>e << 2);
-      const ve = mu * <f64>load<f32>(v + o) + <f64>load<f32>(g + o);
+      const ve = flushTiny64(mu * <f64>load<f32>(v + o) + <f64>load<f32>(g + o));
       store<f32>(v + o, <f32>ve);
       const we = <f64>load<f32>(w + o);
       store<f32>(w + o, <f32>(we - lr * (ve + l * we)));
@@ -55,6 +65,16 @@ export function sgdUpdate(w: usize, g: usize, v: usize, slotSize: i32, count: i3
  * coef: (count, 3) f64 = λ_s, c1 = 1/(1−β1^t), c2 = 1/(1−β2^t). With `clear`, g ← 0 after the rest (the optimizers'
  * clearGrad, on the threads that update, where the caller's fill ran on one thread at a few GB/s).
  */
+// A moment, in float32, below float32's smallest normal becomes 0 (src/kernels/optim.ts, flushTiny); NaN stays NaN.
+// @ts-ignore: decorator
+@inline function flushTiny4(x: v128): v128 {
+  return v128.and(x, i32x4.ge_s(v128.and(x, i32x4.splat(0x7fffffff)), i32x4.splat(0x00800000)));
+}
+// @ts-ignore: decorator
+@inline function flushTiny(x: f32): f32 {
+  return Mathf.abs(x) < <f32>1.1754943508222875e-38 ? 0 : x;
+}
+
 export function adamUpdate(w: usize, g: usize, m: usize, v: usize, slotSize: i32, count: i32, coef: usize,
   lr: f64, b1: f64, b2: f64, eps: f64, clear: bool): void {
   const lr1 = <f32>lr, b11 = <f32>b1, b21 = <f32>b2, a11 = <f32>(1 - b1), a21 = <f32>(1 - b2), eps1 = <f32>eps;
@@ -69,8 +89,8 @@ export function adamUpdate(w: usize, g: usize, m: usize, v: usize, slotSize: i32
     for (; e + 4 <= slotSize; e += 4) {
       const o = base + (<usize>e << 2);
       const G = v128.load(g + o), W = v128.load(w + o);
-      const me = f32x4.add(f32x4.mul(B1, v128.load(m + o)), f32x4.mul(A1, G));
-      const ve = f32x4.add(f32x4.mul(B2, v128.load(v + o)), f32x4.mul(f32x4.mul(A2, G), G));
+      const me = flushTiny4(f32x4.add(f32x4.mul(B1, v128.load(m + o)), f32x4.mul(A1, G)));
+      const ve = flushTiny4(f32x4.add(f32x4.mul(B2, v128.load(v + o)), f32x4.mul(f32x4.mul(A2, G), G)));
       v128.store(m + o, me);
       v128.store(v + o, ve);
       const step = f32x4.add(f32x4.div(f32x4.mul(me, C1), f32x4.add(f32x4.sqrt(f32x4.mul(ve, C2)), EPS)), f32x4.mul(LAM, W));
@@ -80,8 +100,8 @@ export function adamUpdate(w: usize, g: usize, m: usize, v: usize, slotSize: i32
     for (; e < slotSize; e++) {
       const o = base + (<usize>e << 2);
       const ge = load<f32>(g + o), we = load<f32>(w + o);
-      const me = b11 * load<f32>(m + o) + a11 * ge;
-      const ve = b21 * load<f32>(v + o) + a21 * ge * ge;
+      const me = flushTiny(b11 * load<f32>(m + o) + a11 * ge);
+      const ve = flushTiny(b21 * load<f32>(v + o) + a21 * ge * ge);
       store<f32>(m + o, me);
       store<f32>(v + o, ve);
       store<f32>(w + o, we - lr1 * ((me * c1) / (sqrt<f32>(ve * c2) + eps1) + l * we));

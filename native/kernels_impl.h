@@ -953,6 +953,12 @@ double fmaBurn(int64_t iters, float seed) {
   return 2.0 * kBurnChains * W * (double)iters;
 }
 
+// A moment or velocity below float32's smallest normal, 2^−126, becomes 0; NaN stays NaN (src/kernels/optim.ts,
+// flushTiny: a unit whose gradient stays 0 decays its first moment by β1 a step through the subnormals, whose
+// arithmetic costs Intel cores a microcode assist per element).
+inline vf flushTiny(vf x) { return (vf)((vi)x & (((vi)x & 0x7fffffff) >= 0x00800000)); }
+inline float flushTiny(float x) { return __builtin_fabsf(x) < 0x1p-126f ? 0.f : x; }
+
 // Lazy optimizer updates over one slot [e0, e1) (formulas in src/kernels/optim.ts), in float32 vectors.
 // a1 = 1 − β1 and a2 = 1 − β2 come rounded from float64 (1 − 0.999f in float32 is off by 1e-5).
 // `clear` zeroes each gradient element once read (the step's own clearing of the gradients).
@@ -964,8 +970,8 @@ void adamSlot(float* w, float* g, float* m, float* v, int64_t e0, int64_t e1, fl
   for (; e + W <= e1; e += W) {
     const vf ge = load(g + e);
     if (clear) store(g + e, (vf){});
-    const vf me = B1 * load(m + e) + A1 * ge;
-    const vf ve = B2 * load(v + e) + A2 * ge * ge;
+    const vf me = flushTiny(B1 * load(m + e) + A1 * ge);
+    const vf ve = flushTiny(B2 * load(v + e) + A2 * ge * ge);
     store(m + e, me);
     store(v + e, ve);
     const vf q = ve * C2;
@@ -977,8 +983,8 @@ void adamSlot(float* w, float* g, float* m, float* v, int64_t e0, int64_t e1, fl
   for (; e < e1; e++) {
     const float ge = g[e];
     if (clear) g[e] = 0.f;
-    const float me = b1 * m[e] + a1 * ge;
-    const float ve = b2 * v[e] + a2 * ge * ge;
+    const float me = flushTiny(b1 * m[e] + a1 * ge);
+    const float ve = flushTiny(b2 * v[e] + a2 * ge * ge);
     m[e] = me;
     v[e] = ve;
     w[e] = w[e] - lr * ((me * c1) / (__builtin_sqrtf(ve * c2) + eps) + lam * w[e]);
@@ -989,14 +995,14 @@ void sgdSlot(float* w, float* g, float* v, int64_t e0, int64_t e1, float lr, flo
   const vf LR = lr - (vf){}, LAM = lam - (vf){}, MU = mu - (vf){};
   int64_t e = e0;
   for (; e + W <= e1; e += W) {
-    const vf ve = MU * load(v + e) + load(g + e);
+    const vf ve = flushTiny(MU * load(v + e) + load(g + e));
     if (clear) store(g + e, (vf){});
     store(v + e, ve);
     const vf we = load(w + e);
     store(w + e, we - LR * (ve + LAM * we));
   }
   for (; e < e1; e++) {
-    const float ve = mu * v[e] + g[e];
+    const float ve = flushTiny(mu * v[e] + g[e]);
     if (clear) g[e] = 0.f;
     v[e] = ve;
     w[e] = w[e] - lr * (ve + lam * w[e]);

@@ -1,0 +1,71 @@
+/**
+ * flushTiny (src/kernels/optim.ts): an optimizer's moment or velocity that falls below float32's smallest normal,
+ * 2^−126, is stored as 0 on every backend, so that a unit whose gradient stays 0 never leaves subnormals in its
+ * state (each costs Intel cores a microcode assist per operation); NaN is not hidden by it.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { kernelBackends, useThreads } from '../kernel-backends.js';
+
+const { backends } = kernelBackends();
+const TINY = 2 ** -126, SLOT = 37, STEPS = 1200;
+
+/** the count of subnormal values (nonzero, below 2^−126 in magnitude) in `a` */
+function subnormals(a: Float32Array): number {
+  let n = 0;
+  for (const x of a) if (x !== 0 && Math.abs(x) < TINY) n++;
+  return n;
+}
+
+/** one slot's state after a first step of gradients `g0`, then STEPS steps of zero gradient */
+function decay(kind: 'adam' | 'sgd', step: (g: Float32Array, st: { w: Float32Array; m: Float32Array; v: Float32Array; steps: Int32Array }) => void) {
+  const st = { w: new Float32Array(SLOT).fill(0.5), m: new Float32Array(SLOT), v: new Float32Array(SLOT), steps: new Int32Array(1) };
+  const g0 = Float32Array.from({ length: SLOT }, (_, e) => (e % 2 ? -1 : 1) * 10 ** -(e % 9)); // 1 … 1e-8
+  let seen = 0;
+  step(g0, st);
+  const zero = new Float32Array(SLOT);
+  for (let t = 0; t < STEPS; t++) {
+    step(zero, st);
+    seen += subnormals(st.m) + subnormals(st.v);
+  }
+  return { st, seen, kind };
+}
+
+test('the unflushed recurrences do pass through float32 subnormals within the steps the test runs', () => {
+  // m ← 0.9 m, from the smallest first step below (0.1 · 1e-8), and v ← 0.9 v (sgd's velocity) from 1e-8
+  let m = Math.fround(0.1 * 1e-8), hit = false;
+  for (let t = 0; t < STEPS && !hit; t++) {
+    m = Math.fround(0.9 * m);
+    hit = m !== 0 && m < TINY;
+  }
+  assert.ok(hit, 'the test would pass without any flushing');
+});
+
+for (const { be, threads, label } of backends) {
+  const name = label ?? be.name;
+  test(`${name}: adamUpdate and sgdUpdate store a moment or velocity below 2^-126 as 0, never a subnormal; NaN stays NaN`, () => {
+    for (const n of threads) {
+      useThreads(be, n);
+      const slots = new Int32Array([0]);
+      const adam = decay('adam', (g, st) => be.adamUpdate(st.w, g, st.m, st.v, SLOT, slots, 1, st.steps, null, 1e-3, 0, 0.9, 0.999, 1e-8));
+      const sgd = decay('sgd', (g, st) => be.sgdUpdate(st.w, g, st.v, SLOT, slots, 1, st.steps, null, 1e-3, 0, 0.9));
+      for (const { st, seen, kind } of [adam, sgd]) {
+        assert.equal(seen, 0, `${name}, ${n} threads, ${kind}: subnormal state after some step`);
+        assert.ok(st.w.every(Number.isFinite), `${name}, ${kind}: weights finite`);
+      }
+      // the first moments and velocities all decayed to exactly 0; Adam's second moments (β2 = 0.999) did not
+      assert.ok(adam.st.m.every((x) => x === 0), `${name}, ${n} threads: every first moment flushed to 0`);
+      assert.ok(sgd.st.v.every((x) => x === 0), `${name}, ${n} threads: every velocity flushed to 0`);
+      assert.ok(adam.st.v.some((x) => x > 0), `${name}: second moments still decaying`);
+
+      // a NaN gradient makes its moments and weight NaN, not 0
+      const w = new Float32Array(SLOT).fill(0.5), m = new Float32Array(SLOT), v = new Float32Array(SLOT), g = new Float32Array(SLOT);
+      g[0] = NaN; g[SLOT - 1] = NaN; // a vector lane and the tail
+      be.adamUpdate(w, g, m, v, SLOT, slots, 1, new Int32Array(1), null, 1e-3, 0, 0.9, 0.999, 1e-8);
+      for (const e of [0, SLOT - 1]) assert.ok(Number.isNaN(m[e]) && Number.isNaN(v[e]) && Number.isNaN(w[e]), `${name}: adam NaN kept at ${e}`);
+      const sv = new Float32Array(SLOT), sw = new Float32Array(SLOT).fill(0.5);
+      be.sgdUpdate(sw, g, sv, SLOT, slots, 1, new Int32Array(1), null, 1e-3, 0, 0.9);
+      for (const e of [0, SLOT - 1]) assert.ok(Number.isNaN(sv[e]) && Number.isNaN(sw[e]), `${name}: sgd NaN kept at ${e}`);
+    }
+  });
+}
