@@ -873,6 +873,39 @@ test('--header: a header whose column names are numbers (years) is read as one w
   expectUsageError(['train', '--csv', join(dir, 'no-header.csv'), '--header', '--out', tmp('x')], /no-header\.csv:1: the first line, said to be the header, reads as an example/);
 });
 
+
+test('predict and eval on examples whose outputs overflow: a warning, no class (an empty label, null in --json), counted wrong', () => {
+  const dir = tmp('overflow');
+  mkdirSync(dir);
+  const r = new Rng(33);
+  const rows = Array.from({ length: 240 }, () => { const a = r.normal(), b = r.normal(); return `${a},${b},${a > b ? 'hi' : 'lo'}`; });
+  writeFileSync(join(dir, 'train.csv'), 'a,b,kind\n' + rows.join('\n') + '\n');
+  const run = cli('train', '--csv', join(dir, 'train.csv'), '--hidden', '8', '--depth', '1', '--epochs', '2', '--json', '--out', join(dir, 'run'));
+  assert.equal(run.status, 0, describeRun(run));
+  const model = lastJson(run).modelPath as string;
+  // the second example is finite but far outside what the model was trained on (3e38: near float32's largest)
+  writeFileSync(join(dir, 'new.csv'), 'a,b\n2,-2\n3e38,3e38\n-2,2\n');
+  const out = join(dir, 'predicted.csv');
+  const pr = cli('predict', '--model', model, '--csv', join(dir, 'new.csv'), '--out', out, '--json');
+  assert.equal(pr.status, 0, describeRun(pr));
+  assert.match(pr.stderr, /warning: the model's outputs overflow on 1 of the 3 examples: they have no class \(an empty label; null with --json\)/);
+  const p = lastJson(pr);
+  assert.equal(p.overflowed, 1);
+  assert.deepEqual(p.predictions, ['hi', null, 'lo']);
+  assert.equal(readFileSync(out, 'utf8'), 'label\nhi\n\nlo\n');
+  const human = cli('predict', '--model', model, '--csv', join(dir, 'new.csv'));
+  assert.equal(human.status, 0, describeRun(human));
+  assert.match(human.stdout + human.stderr, /predicted 3 examples of .*new\.csv: 'hi' 1, 'lo' 1, none \(overflowed\) 1/);
+  // eval: the overflowed example counts as wrong whatever its label, and the loss is not finite
+  writeFileSync(join(dir, 'test.csv'), 'a,b,kind\n2,-2,hi\n3e38,3e38,hi\n-2,2,lo\n');
+  const ev = cli('eval', '--model', model, '--csv', join(dir, 'test.csv'), '--json');
+  assert.equal(ev.status, 0, describeRun(ev));
+  assert.match(ev.stderr, /warning: the loss is (NaN|-?Infinity): the model's outputs overflow on this data .*; 1 of the 3 examples have no class and count as wrong/);
+  const e = lastJson(ev);
+  assert.equal(e.overflowed, 1);
+  assert.equal(e.testAccuracy, 2 / 3);
+  assert.equal(e.testLoss, null, 'a loss that is not finite is null in JSON');
+});
 test('an experiment records the command that ran it as a shell reads it back', () => {
   assert.equal(commandLine(['/usr/bin/node', '/x/dist/cli/main.js', '--verbose', 'experiment', 'gating', '--out', 'dir with space/it\'s', '']),
     "treegate --verbose experiment gating --out 'dir with space/it'\\''s' ''");
