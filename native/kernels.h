@@ -45,6 +45,10 @@ using AddFn = void (*)(float* dst, const float* src, int64_t n, bool first);
 // the threshold). A product split by rows between threads must keep every node's pieces on the same side as the
 // whole node, or its rows would round differently with another thread count (splitPoints in products.cc).
 constexpr int64_t kChainRowsNN = 24;
+// Rows from which gemm packs the TN form (weight gradients: dU = dyᵀ x over a node's rows), summing each element in
+// one chain per 256 steps; below, directRows sums it 16 steps at a time into C. A weight gradient made in blocks of
+// rows (pathWeightStep) keeps its blocks on the whole node's side of this, so that its sums are the same.
+constexpr int64_t kPackedRowsTN = 32;
 
 // One instruction set's kernels (defined at the end of kernels_impl.h).
 struct Kernels {

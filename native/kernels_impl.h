@@ -267,7 +267,7 @@ constexpr int64_t CHAIN_NT = W == 8 ? 6 : 9;
 // (AVX-512; from 6 under AVX2: CHAIN_NT); the in-place micro-kernel of the NN form ties from 20 rows (16: 1.36×
 // faster) and loses from 32 (panelRows against it: 0.78× at 16 rows, 1.0× at 20–24); for the forms panelRows
 // does not take, it loses to packing from ~32.
-constexpr int64_t DIRECT_NT = CHAIN_NT, DIRECT_NN = kChainRowsNN, DIRECT_OTHER = 32;
+constexpr int64_t DIRECT_NT = CHAIN_NT, DIRECT_NN = kChainRowsNN, DIRECT_OTHER = kPackedRowsTN;
 
 // broadcastRows (rows as vector lanes) for up to 2·W rows whose last block of W rows is at least half full: its
 // tiles waste few lanes there, while panelRows pays for transposing the panel and for reading it once per tile.

@@ -216,14 +216,21 @@ napi_value PathWeightStep(napi_env env, napi_callback_info info) {
     while (q > 1 && s % (64 / q * 2) == 0) q /= 2;
     for (int64_t g = r.g0; g < r.g1; g++) rows += r.end.p[g] - r.start.p[g];
     const int64_t mean = R ? rows / R : 0, lo = 8192 / s, hi = std::max<int64_t>(lo, 65536 / s);
-    const int64_t bh = std::max(q, (std::min(hi, std::max(lo, mean)) + q - 1) / q * q), blocks = (m + bh - 1) / bh, span = bh * s;
+    int64_t bh = std::max(q, (std::min(hi, std::max(lo, mean)) + q - 1) / q * q);
+    // A block's product must sum as the whole node's does in groupedBackwardWeight: the TN form sums in other pieces
+    // under kPackedRowsTN rows (kernels.h). Where the node has that many rows, so does every block: at least
+    // kPackedRowsTN, the last one taking in a shorter rest (up to 2·bh − 1 rows).
+    const bool packedTN = m >= kPackedRowsTN;
+    if (packedTN) bh = std::max(bh, (kPackedRowsTN + q - 1) / q * q);
+    const int64_t blocks = packedTN ? std::max<int64_t>(1, m / bh) : (m + bh - 1) / bh;
+    const int64_t span = std::max(bh, m - (blocks - 1) * bh) * s;
     const int nt = (int)std::min<int64_t>(count * size < kParallelElements ? 1 : threads, blocks);
     pool->run(nt, [&](int th) {
       if ((int64_t)pathGrad.size() < levels * span) pathGrad.resize(levels * span);
       float* buf = pathGrad.data();
       std::vector<char> started(levels, 0);  // whether a buffer holds a sum its children began
       for (int64_t b = blocks * th / nt; b < blocks * (th + 1) / nt; b++) {
-        const int64_t i0 = b * bh, n = std::min(bh, m - i0) * s;
+        const int64_t i0 = b * bh, n = (b == blocks - 1 ? m - i0 : bh) * s;
         for (int64_t e = count - 1; e >= 0; e--) {
           const int32_t L = level[e], a = at.p[e];
           float* g = buf + L * span;

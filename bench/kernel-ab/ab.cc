@@ -19,6 +19,7 @@
 // the thresholds kernels_impl.h reads from native/kernels.h (the addon includes it inside namespace tg)
 #include "kernels.h"
 using tg::kChainRowsNN;
+using tg::kPackedRowsTN;
 // revisions before the fifteenth session read the NT form's threshold from kernels.h, which no longer has it
 namespace tg { constexpr int64_t kChainRowsNT = 9; }
 using tg::kChainRowsNT;

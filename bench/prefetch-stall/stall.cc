@@ -17,6 +17,7 @@
 // the thresholds kernels_impl.h reads from native/kernels.h (the addon includes it inside namespace tg)
 #include "kernels.h"
 using tg::kChainRowsNN;
+using tg::kPackedRowsTN;
 #define TG_W 16
 namespace k {
 #include "impl.h"  // native/kernels_impl.h without its Kernels table (run.sh)

@@ -78,7 +78,9 @@ test('pathWeightStep = groupedBackwardWeight + child sums + adamUpdate / sgdUpda
   const rng = new Rng(31);
   // [what, m, s, tree]: odd widths (blocks of 64 rows at s = 515, of 2 rows at s = 20000, all 70 rows in one at s = 1),
   // a forest with 0-row ranges and childless sums, a chain deeper than the threads' blocks, the tree layer's 512×512
-  // shape (4 frontier nodes of 4 rows, in blocks of 16 rows: 32 of them) and of 64 rows
+  // shape (4 frontier nodes of 4 rows, in blocks of 32 rows: 16 of them) and of 64 rows; wide inputs whose blocks
+  // would have fewer rows than the packed weight gradient (native's kPackedRowsTN) over frontier nodes of more rows
+  // than its few-row kernel sums at once: 40 rows as one block, 100 as 32 + 32 + 36
   const cases: Array<[string, number, number, Tree]> = [
     ['forest 5×7', 5, 7, forest(rng, 3, 3, () => rng.int(6))],
     ['forest 33×17', 33, 17, forest(rng, 2, 4, () => rng.int(40))],
@@ -88,6 +90,8 @@ test('pathWeightStep = groupedBackwardWeight + child sums + adamUpdate / sgdUpda
     ['chain 64×40', 64, 40, forest(new Rng(5), 1, 7, () => 2 + rng.int(4))],
     ['complete d=2 512×512', 512, 512, complete(2, 4)],
     ['complete d=1 256×256', 256, 256, complete(1, 64)],
+    ['complete d=1 40×784', 40, 784, complete(1, 20)],
+    ['complete d=2 100×784', 100, 784, complete(2, 20)],
   ];
   for (const [what, m, s, tr] of cases) {
     const { rt, T } = tr, N = rt.n, size = m * s;
