@@ -62,6 +62,9 @@ export class MixtureOfExperts implements Layer {
   private xs = new Scratch(); // (A, n) sorted inputs
   private zs = new Scratch(); // (A, m) expert outputs U_e x + c_e, sorted
   private packed = new InferenceTables<Float32Array>(); // inference: the experts as the backend's packNodes lays them out
+  private packedRouter = new InferenceTables<Float32Array>(); // inference: the router, likewise (one node of E rows)
+  private allRows = new Routing(); // inference: every example in the router's one node
+  private noBias: Float32Array; // (E) zeros: the router has no bias
   private ys = new Scratch(); // (A, m) scaled outputs, then scaled output gradients
   private dxs = new Scratch(); // (A, n)
   private dlogits = new Scratch(); // (N, E)
@@ -86,6 +89,7 @@ export class MixtureOfExperts implements Layer {
     this.router = new Param(`${name}.router`, [E, n], 1);
     this.usage = new Float64Array(E);
     this.counts = new Float64Array(E);
+    this.noBias = new Float32Array(E);
   }
 
   /** Experts: He normal, drawn independently; router: normal with std √(0.1/n) (Switch's small init), so routing starts near uniform. */
@@ -111,14 +115,30 @@ export class MixtureOfExperts implements Layer {
 
   dispose(): void {
     this.packed.drop(releaseFloats);
+    this.packedRouter.drop(releaseFloats);
     for (const p of this.params()) p.dispose();
   }
 
-  /** Router probabilities, top-K choice and the sorted assignment ranges for batch x. */
-  private route(x: Matrix): Routing {
+  /**
+   * Router probabilities, top-K choice and the sorted assignment ranges for batch x. Inference reads the router
+   * packed, as a dense layer's weights: an example's logits are then the same bits in any batch (on native, a plain
+   * product of few rows sums in another order than one of many).
+   */
+  private route(x: Matrix, infer: boolean): Routing {
     const N = x.rows, n = this.inputSize, E = this.experts, K = this.topK, A = N * K, be = backend();
     const p = this.logits.get(N * E);
-    be.gemmNT(N, E, n, x.data, 0, this.router.data, 0, p, 0, false);
+    if (infer) {
+      const g = this.packedRouter.get(be, [this.router], (b, prev) => b.packNodes(this.router.data, 1, E, n, reusable(prev, this.router.data)));
+      const all = this.allRows;
+      if (all.n !== N) {
+        all.leaf = new Int32Array(Math.max(1, N));
+        all.sort(N, 0);
+      }
+      p.fill(0);
+      be.groupedForward(all, x.data, n, g, this.noBias, E, p, true);
+    } else {
+      be.gemmNT(N, E, n, x.data, 0, this.router.data, 0, p, 0, false);
+    }
     const rt = this.routing;
     if (rt.leaf.length < A) rt.leaf = new Int32Array(Math.max(A, 2 * rt.leaf.length));
     const gate = this.gate.get(A), leaf = rt.leaf, counts = this.counts;
@@ -154,12 +174,12 @@ export class MixtureOfExperts implements Layer {
   forward(x: Matrix, mode: Mode): Matrix {
     checkShape(x, this.inputSize, `${this.name} input`);
     const N = x.rows, n = this.inputSize, m = this.outputSize, K = this.topK, A = N * K, be = backend();
-    const rt = this.route(x);
+    const infer = mode === 'infer', E = this.experts;
+    const rt = this.route(x, infer);
     const xs = this.xs.get(A * n), zs = this.zs.get(A * m), ys = this.ys.get(A * m), gate = this.gate.get(A);
     be.gatherRows(x.data, n, 0, this.rows, A, n, xs);
     zs.fill(0);
     // inference reads the experts as the backend's packNodes lays them out (made once per weight version)
-    const infer = mode === 'infer', E = this.experts;
     const w = infer ? this.packed.get(be, [this.weight], (b, prev) => b.packNodes(this.weight.data, E, m, n, reusable(prev, this.weight.data))) : this.weight.data;
     be.groupedForward(rt, xs, n, w, this.bias.data, m, zs, infer);
     const gs = this.sortedGate.get(A);

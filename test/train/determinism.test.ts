@@ -94,6 +94,24 @@ testOnEveryBackend('the fused step on wide inputs trains the same model, bit for
   a.params().forEach((p, i) => assert.deepEqual(bytes(p.data), bytes(b.params()[i].data), p.name));
 });
 
+// README (Backends): "On js and native an example's outputs are the same bits in whatever batch it is predicted or
+// evaluated; on wasm they can differ in the last bits". Every layer kind (2026-12-06: native's mixture of experts
+// read its router with a product whose sums depend on the rows it has).
+testOnEveryBackend('an example\'s predicted probabilities are the same bits in any batch (js, native), within rounding (wasm)', (be) => {
+  const data = clusters(4, 300, 64, 10, 0.7);
+  const base: MlpOptions = { inputSize: 64, numClasses: 10, hidden: [96, 48], treeLayers: [2], depth: 3, gating: 'projection', nodeInit: 'small' };
+  for (const [mlp, what] of [[{ ...base, treeLayers: [] }, 'dense'], [base, 'tree'], [{ ...base, blocks: 2 }, 'tree of two blocks'],
+    [{ ...base, routed: 'flat' }, 'flat leaves'], [{ ...base, routed: 'moe', experts: 6, topK: 2 }, 'mixture of experts']] as const) {
+    const model = new Model(mlpConfig(mlp as MlpOptions), new Rng(5));
+    const whole = model.predict(data.x).probabilities.data.slice();
+    for (const batch of [1, 7, 64]) {
+      const got = model.predict(data.x, batch).probabilities.data;
+      if (be === 'wasm') assert.ok(got.every((v, i) => Math.abs(v - whole[i]) <= 1e-5 * Math.max(1e-3, whole[i])), `${what}, batch ${batch}`);
+      else assert.deepEqual(bytes(got), bytes(whole), `${what}, batch ${batch}`);
+    }
+  }
+});
+
 // README (--threads): "the model is the same bit for bit with any count". Layers wide enough and batches large
 // enough that the products pass the threads' threshold (2^20 multiply-adds) and the row splits cut tree nodes;
 // native on 1 and 2 threads, or 1 to n in test/kernels/many-threads.test.ts's run under TREEGATE_NATIVE_THREADS=n.
