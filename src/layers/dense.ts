@@ -2,8 +2,7 @@ import { check, checkInt } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import { checkShape, matrix, Scratch, type Matrix } from '../core/tensor.js';
 import { backend, releaseFloats } from '../kernels/backend.js';
-import { Routing } from '../kernels/routing.js';
-import { InferenceTables, reusable } from './inference.js';
+import { PackedAffine } from './inference.js';
 import type { DenseConfig, Layer, Macs, Mode } from './layer.js';
 import { Param } from './param.js';
 
@@ -15,8 +14,7 @@ export class Dense implements Layer {
   private x: Matrix | null = null; // cached input of the last train forward
   private out = new Scratch();
   private dx = new Scratch();
-  private packed = new InferenceTables<Float32Array>(); // W as the backend's packNodes lays it out
-  private rows = new Routing(); // inference: every row in node 0
+  private packed = new PackedAffine(); // inference: W as the backend's packNodes lays it out, every row in one node
 
   constructor(readonly inputSize: number, readonly outputSize: number, readonly name = 'dense') {
     checkInt(inputSize, `${name}: input size`, 1);
@@ -53,14 +51,7 @@ export class Dense implements Layer {
     const y = this.out.get(N * m);
     if (mode === 'infer') {
       // the weights packed once (as the tree layers' leaf tables are), one node over all rows
-      const w = this.packed.get(be, [this.weight], (b, prev) => b.packNodes(this.weight.data, 1, m, n, reusable(prev, this.weight.data)));
-      const rt = this.rows;
-      if (rt.n !== N) {
-        rt.leaf = new Int32Array(Math.max(1, N));
-        rt.sort(N, 0);
-      }
-      y.fill(0);
-      be.groupedForward(rt, x.data, n, w, this.bias.data, m, y, true);
+      this.packed.forward(be, this.weight, m, n, x.data, N, this.bias.data, y);
     } else {
       be.gemmNT(N, m, n, x.data, 0, this.weight.data, 0, y, 0, false);
       be.addRowVector(y, N, m, this.bias.data);

@@ -1,4 +1,5 @@
 import type { Backend } from '../kernels/backend.js';
+import { Routing } from '../kernels/routing.js';
 import type { Param } from './param.js';
 
 /**
@@ -43,4 +44,31 @@ export class InferenceTables<T> {
 /** A previous packed table to write the new one into: not where packNodes returned the weights themselves. */
 export function reusable(previous: Float32Array | null, weights: Float32Array): Float32Array | undefined {
   return previous && previous !== weights ? previous : undefined;
+}
+
+/**
+ * y = x Wᵀ + bias over N rows for inference, W (m rows of n) read as the backend's packNodes lays it out (built by
+ * `tables` once per weight version) and every row in one node: an example's outputs are then the same sums in any
+ * batch on js and native (a plain product of few rows may sum in another order than one of many). `rows` is the
+ * caller's routing of all N rows into that node, kept between calls.
+ */
+export class PackedAffine {
+  private readonly tables = new InferenceTables<Float32Array>();
+  private readonly rows = new Routing();
+
+  forward(be: Backend, weight: Param, m: number, n: number, x: Float32Array, N: number, bias: Float32Array, y: Float32Array): void {
+    const w = this.tables.get(be, [weight], (b, prev) => b.packNodes(weight.data, 1, m, n, reusable(prev, weight.data)));
+    const rt = this.rows;
+    if (rt.n !== N) {
+      rt.leaf = new Int32Array(Math.max(1, N));
+      rt.sort(N, 0);
+    }
+    y.fill(0, 0, N * m);
+    be.groupedForward(rt, x, n, w, bias, m, y, true);
+  }
+
+  /** Drops the packed tables, handing them to `release` first. */
+  drop(release?: (tables: Float32Array) => void): void {
+    this.tables.drop(release);
+  }
 }

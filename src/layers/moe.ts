@@ -3,7 +3,7 @@ import type { Rng } from '../core/rng.js';
 import { checkShape, matrix, Scratch, type Matrix } from '../core/tensor.js';
 import { backend, releaseFloats } from '../kernels/backend.js';
 import { Routing } from '../kernels/routing.js';
-import { InferenceTables, reusable } from './inference.js';
+import { InferenceTables, PackedAffine, reusable } from './inference.js';
 import type { EarlyStep, Layer, LeafUsage, Macs, MoeConfig, Mode } from './layer.js';
 import { nodeGradients } from './node-grads.js';
 import { Param } from './param.js';
@@ -62,8 +62,7 @@ export class MixtureOfExperts implements Layer {
   private xs = new Scratch(); // (A, n) sorted inputs
   private zs = new Scratch(); // (A, m) expert outputs U_e x + c_e, sorted
   private packed = new InferenceTables<Float32Array>(); // inference: the experts as the backend's packNodes lays them out
-  private packedRouter = new InferenceTables<Float32Array>(); // inference: the router, likewise (one node of E rows)
-  private allRows = new Routing(); // inference: every example in the router's one node
+  private packedRouter = new PackedAffine(); // inference: the router, likewise, every example in one node
   private noBias: Float32Array; // (E) zeros: the router has no bias
   private ys = new Scratch(); // (A, m) scaled outputs, then scaled output gradients
   private dxs = new Scratch(); // (A, n)
@@ -127,18 +126,8 @@ export class MixtureOfExperts implements Layer {
   private route(x: Matrix, infer: boolean): Routing {
     const N = x.rows, n = this.inputSize, E = this.experts, K = this.topK, A = N * K, be = backend();
     const p = this.logits.get(N * E);
-    if (infer) {
-      const g = this.packedRouter.get(be, [this.router], (b, prev) => b.packNodes(this.router.data, 1, E, n, reusable(prev, this.router.data)));
-      const all = this.allRows;
-      if (all.n !== N) {
-        all.leaf = new Int32Array(Math.max(1, N));
-        all.sort(N, 0);
-      }
-      p.fill(0);
-      be.groupedForward(all, x.data, n, g, this.noBias, E, p, true);
-    } else {
-      be.gemmNT(N, E, n, x.data, 0, this.router.data, 0, p, 0, false);
-    }
+    if (infer) this.packedRouter.forward(be, this.router, E, n, x.data, N, this.noBias, p);
+    else be.gemmNT(N, E, n, x.data, 0, this.router.data, 0, p, 0, false);
     const rt = this.routing;
     if (rt.leaf.length < A) rt.leaf = new Int32Array(Math.max(A, 2 * rt.leaf.length));
     const gate = this.gate.get(A), leaf = rt.leaf, counts = this.counts;
