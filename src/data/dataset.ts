@@ -129,7 +129,11 @@ function checkNormalization(norm: Normalization, cols: number): void {
   check(problem === undefined, problem!);
 }
 
-/** x ← (x - mean) / std in place, for a dataset this code owns (saves a copy of a large array). */
+/**
+ * x ← (x - mean) / std in place, for a dataset this code owns (saves a copy of a large array): features already
+ * multiplied by the normalization's scale, as treegate's loaders (loadMnist, loadFashionMnist) return them. Raw
+ * features (pixel bytes, a CSV's values) go through normalizeInputs, which applies the scale first.
+ */
 export function normalizeInPlace(ds: Dataset, norm: Normalization): Dataset {
   checkNormalization(norm, ds.x.cols);
   const { rows, cols } = ds.x;

