@@ -14,9 +14,10 @@ import { experimentReport, readExperimentResult } from '../experiments/results.j
 import { runSpeed } from '../experiments/speed.js';
 import { check, TreegateError } from '../core/errors.js';
 import { checkWritableDir, checkWritableFile, missingAncestor, removeEmptyFolders, writeFilesOrRescue } from '../io/atomic.js';
-import { holdFolder } from '../io/folder-lock.js';
+import { heldByOther, holdFolder } from '../io/folder-lock.js';
 import { renderReport } from '../report/html.js';
 import { backendOption, choice, humanLines, int, pathArg, rejectIdle, SIGNAL_EXIT, shellWord, threadsOption, treegateCommand, useKernelsFirst, VERSION, type KernelOptions } from './options.js';
+import { onStopSignals, stopBeforeStart, type StopSignal } from './signals.js';
 import { counted, textTable } from '../report/summary.js';
 
 const EXPERIMENTS = { memorization: runMemorization, accuracy: runAccuracy, gating: runGating, speed: runSpeed };
@@ -46,6 +47,15 @@ export function experimentCommand(): Command {
 }
 
 async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Command): Promise<void> {
+  const early = stopBeforeStart('the experiment');
+  try {
+    await experiment(name, o, cmd, early);
+  } finally {
+    early.off();
+  }
+}
+
+async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Command, early: { off(): void }): Promise<void> {
   // a resumed experiment keeps the options it was started with (its results.json's): only how this process runs may be given
   if (o.resume !== undefined) {
     rejectIdle(cmd, [{ options: ['seeds', 'quick', 'out'], applies: false, why: 'with --resume',
@@ -61,7 +71,8 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
   // an experiment that fails or is stopped before it writes leaves no empty --out folder behind it (every such end
   // is a process.exit with a code other than 0), as train does
   const top = o.resume === undefined ? missingAncestor(out) : null;
-  if (top !== null) process.once('exit', (code) => { if (code !== 0) removeEmptyFolders(out, top); });
+  // (not where another run holds the folder: it would be this one's refusal taking that run's empty folders)
+  if (top !== null) process.once('exit', (code) => { if (code !== 0 && !heldByOther(out)) removeEmptyFolders(out, top); });
   checkWritableDir(out);
   holdFolder(out, 'treegate run');
   for (const f of ['results.json', 'report.html']) checkWritableFile(join(out, f));
@@ -85,15 +96,7 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
   // A signal (Ctrl-C, SIGTERM) stops the experiment after the run in progress (the runs yield to the event loop
   // between them, not inside): it writes the results of the seeds it completed, then exits with 128 + the
   // signal's number. A second signal quits at once.
-  let stop: keyof typeof SIGNAL_EXIT | null = null;
-  const onSignal = (sig: keyof typeof SIGNAL_EXIT) => () => {
-    if (stop) process.exit(SIGNAL_EXIT[sig]);
-    stop = sig;
-    bar?.stop();
-    process.stderr.write(`treegate: ${sig}: stopping after the current run; the results of the seeds completed by then will be written ` +
-      `(${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again quits at once)\n`);
-  };
-  const handlers = { SIGINT: onSignal('SIGINT'), SIGTERM: onSignal('SIGTERM') };
+  let stop: StopSignal | null = null;
   let started = false;
   const fault = faultSignalAtRun();
   const opts: ExperimentOptions = {
@@ -110,8 +113,13 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
     },
     ...(before ? { resume: { seeds: before.seeds, runs: before.runs, settings: before.settings, usage: before.usage } } : {}),
   };
-  process.on('SIGINT', handlers.SIGINT);
-  process.on('SIGTERM', handlers.SIGTERM);
+  const signals = onStopSignals((sig) => {
+    stop = sig;
+    bar?.stop();
+    process.stderr.write(`treegate: ${sig}: stopping after the current run; the results of the seeds completed by then will be written ` +
+      `(${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again quits at once)\n`);
+  });
+  early.off();
   const t0 = performance.now();
   const result = await EXPERIMENTS[name](opts, seeds);
   bar?.stop();
@@ -136,8 +144,7 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
   }
   // a signal that came while the files were written is handled now
   await new Promise((r) => setImmediate(r));
-  process.off('SIGINT', handlers.SIGINT);
-  process.off('SIGTERM', handlers.SIGTERM);
+  signals.off();
   if (stop) {
     process.stderr.write(`treegate: ${full.interrupted
       ? `${interruptionText(full.seeds, full.interrupted)}${ran.length > 0 ? `; resume with: ${treegateCommand('experiment', name, '--resume', out)}` : `: nothing written (${out} is as it was)`}`

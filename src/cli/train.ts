@@ -9,7 +9,7 @@ import { formatCsv } from '../data/csv.js';
 import { isStreamPath, STDIN_PATH } from '../data/csv-file.js';
 import { DATASETS, dataInfo, datasetShape, prepareData } from '../data/prepare.js';
 import { checkWritableDir, checkWritableFile, missingAncestor, removeEmptyFolders, sameFile, writeFilesOrRescue } from '../io/atomic.js';
-import { holdFolder } from '../io/folder-lock.js';
+import { heldByOther, holdFolder } from '../io/folder-lock.js';
 import { encodeModelParts } from '../io/model-codec.js';
 import { denseOfEqualParams, parameterCount } from '../layers/equal-params.js';
 import { Model, mlpConfig, type MlpOptions } from '../layers/model.js';
@@ -21,6 +21,7 @@ import { backendOption, choice, humanLines, int, intList, num, pathArg, SIGNAL_E
 import { counted, formatCount, layerTable, modelSummary } from '../report/summary.js';
 import { trainDisplay } from './train-display.js';
 import { faultInjection, faultSignal, faultTestSet } from './faults.js';
+import { onStopSignals, stopBeforeStart, type StopSignal } from './signals.js';
 import { checkDiskSpace, checkHeldOutFile, checkRunFiles, dataFingerprint, fileSha256, HELD_OUT, newestCheckpointOf, newRunIn, readRunResult, sha256 } from './run-folder.js';
 import { backendsOf, checkMemory, checkSavedRun, inCliTerms, missingClasses, PATHS, PER_PROCESS, rejectIdleOptions, type TrainCliOptions } from './train-checks.js';
 import { loggedStats, StepWindows } from '../report/run-files.js';
@@ -99,10 +100,16 @@ export function trainCommand(): Command {
     .action(async (o: TrainCliOptions, cmd: Command) => {
       // a run that fails (bad data, an impossible option found late, a non-finite loss) leaves no empty --out
       // folder behind it: every failure ends in process.exit, with a code other than 0
+      const early = stopBeforeStart('training');
       const out = o.resume === undefined ? resolve(o.out) : null;
       const top = out === null ? null : missingAncestor(out);
-      if (out !== null && top !== null) process.once('exit', (code) => { if (code !== 0) removeEmptyFolders(join(out, 'checkpoints'), top); });
-      await runTrain(o, cmd);
+      // (not where another run holds the folder: a run refused there would take its empty checkpoints folder)
+      if (out !== null && top !== null) process.once('exit', (code) => { if (code !== 0 && !heldByOther(out)) removeEmptyFolders(join(out, 'checkpoints'), top); });
+      try {
+        await runTrain(o, cmd, early);
+      } finally {
+        early.off();
+      }
     });
 }
 
@@ -121,7 +128,7 @@ function every(v: string): { steps: number } | { minutes: number } {
 /** Exit code when training stops on a non-finite value. */
 export const NONFINITE_EXIT = 3;
 
-async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
+async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): void }): Promise<void> {
   const log = (s: string) => process.stderr.write(s + '\n');
   // a CSV file given means CSV data, unless --dataset names another (an error below)
   if (!given.resume && (given.csv || given.testCsv) && cmd.getOptionValueSource('dataset') === 'default') given = { ...given, dataset: 'csv' };
@@ -357,19 +364,12 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   // run's files are written first (they take a moment, and a stop then would lose the whole run): the handlers stay
   // installed until they are, so that no signal kills the process while it writes them (Node runs the handlers
   // between synchronous calls, and the writes are synchronous), then the run says so and exits with the signal's code.
-  let stopSignal: keyof typeof SIGNAL_EXIT | null = null;
-  const onSignal = (sig: keyof typeof SIGNAL_EXIT) => () => {
-    if (trainer.done) {
-      stopSignal ??= sig;
-      return;
-    }
-    if (stopSignal) process.exit(SIGNAL_EXIT[sig]);
+  let stopSignal: StopSignal | null = null;
+  const signals = onStopSignals((sig) => {
     stopSignal = sig;
-    display.say(`treegate: ${sig}: finishing the current step${earlierCheckpoints ? '' : ' and writing a checkpoint'} (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again quits at once)`);
-  };
-  const handlers = { SIGINT: onSignal('SIGINT'), SIGTERM: onSignal('SIGTERM') };
-  process.on('SIGINT', handlers.SIGINT);
-  process.on('SIGTERM', handlers.SIGTERM);
+    if (!trainer.done) display.say(`treegate: ${sig}: finishing the current step${earlierCheckpoints ? '' : ' and writing a checkpoint'} (${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again quits at once)`);
+  }, (sig) => { if (!trainer.done) process.exit(SIGNAL_EXIT[sig]); });
+  early.off();
   const period = o.checkpointEvery;
   let lastCheckpointTime = performance.now();
   try {
@@ -486,8 +486,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command): Promise<void> {
   if (o.json) console.log(JSON.stringify(result));
   // a signal that came while the files were written is handled now
   await new Promise((r) => setImmediate(r));
-  process.off('SIGINT', handlers.SIGINT);
-  process.off('SIGTERM', handlers.SIGTERM);
+  signals.off();
   if (stopSignal) {
     log(`treegate: ${stopSignal} after the last step: the run finished and its files were written in full`);
     process.exit(SIGNAL_EXIT[stopSignal]);

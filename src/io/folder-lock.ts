@@ -19,6 +19,16 @@ function running(pid: number): boolean {
   }
 }
 
+/** Whether another running process holds `dir` (its lock names a process other than this one, and that process runs). */
+export function heldByOther(dir: string): boolean {
+  try {
+    const pid = Number(readFileSync(join(dir, LOCK_FILE), 'utf8').trim());
+    return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && running(pid);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Holds `dir` for this process until it exits (a folder that does not exist is not held): a lock file naming its process id, made only where
  * none is (O_EXCL). A lock whose process has ended (a run killed with no chance to remove it) is taken over; one

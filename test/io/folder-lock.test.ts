@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { holdFolder, LOCK_FILE } from '../../src/io/folder-lock.js';
+import { heldByOther, holdFolder, LOCK_FILE } from '../../src/io/folder-lock.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -53,4 +53,26 @@ test('a running holder is named; an ended one\'s lock is taken over; the lock go
     rmSync(dir, { recursive: true, force: true });
   }
   assert.ok(!existsSync(dir));
+});
+
+test('heldByOther: only a lock naming another process that runs (a run refused there leaves that run\'s folders alone)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'treegate-lock-'));
+  try {
+    const lock = join(dir, LOCK_FILE);
+    assert.equal(heldByOther(dir), false, 'no lock');
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    writeFileSync(lock, `${other.pid}\n`);
+    assert.equal(heldByOther(dir), true, 'a running other process');
+    const ended = new Promise((r) => other.once('exit', r));
+    other.kill('SIGKILL');
+    await ended;
+    assert.equal(heldByOther(dir), false, 'an ended process');
+    writeFileSync(lock, 'garbage');
+    assert.equal(heldByOther(dir), false, 'no process id');
+    writeFileSync(lock, `${process.pid}\n`);
+    assert.equal(heldByOther(dir), false, 'this process');
+    assert.equal(heldByOther(join(dir, 'missing')), false, 'no folder');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -1,0 +1,33 @@
+/**
+ * onStopSignals (src/cli/signals.ts), what train and experiment stop on: a signal sent twice at once (GNU timeout
+ * sends it to the run and to its process group) is one stop; another in a later turn of the event loop is a second.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { onStopSignals, type StopSignal } from '../../src/cli/signals.js';
+
+const turn = () => new Promise((r) => setImmediate(r));
+/** Until the listeners have run: signals reach them through the event loop. */
+const settle = async () => { for (let i = 0; i < 5; i++) { await new Promise((r) => setTimeout(r, 20)); await turn(); } };
+
+test('a signal sent twice at once is one stop; one in a later turn is the second; off() removes the listeners', async () => {
+  const firsts: StopSignal[] = [], agains: StopSignal[] = [];
+  const before = [process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')];
+  const s = onStopSignals((sig) => firsts.push(sig), (sig) => agains.push(sig));
+  try {
+    // the same signal twice and the other one, from one synchronous call site: one turn
+    process.kill(process.pid, 'SIGINT');
+    process.kill(process.pid, 'SIGINT');
+    process.kill(process.pid, 'SIGTERM');
+    await settle();
+    assert.deepEqual(firsts, ['SIGINT']);
+    assert.deepEqual(agains, [], 'repeats in the first one\'s turn are not a second signal');
+    process.kill(process.pid, 'SIGTERM');
+    await settle();
+    assert.deepEqual(agains, ['SIGTERM'], 'a signal in a later turn is the second');
+    assert.deepEqual(firsts, ['SIGINT']);
+  } finally {
+    s.off();
+  }
+  assert.deepEqual([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')], before);
+});
