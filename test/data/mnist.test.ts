@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultMnistDir, loadMnist, MNIST_FILES } from '../../src/data/mnist.js';
@@ -76,6 +76,12 @@ test('mismatched or malformed files are rejected', () => {
     // Truncated file.
     writeFileSync(join(dir, MNIST_FILES.trainImages), img.subarray(0, img.length - 1));
     assert.throws(() => loadMnist({ dir }), /truncated/);
+    // A label past the digits: the labels file is named, and what to give instead.
+    copyFileSync(join(src, MNIST_FILES.trainImages), join(dir, MNIST_FILES.trainImages));
+    const labels = readFileSync(join(src, MNIST_FILES.testLabels));
+    labels[8 + 5] = 12;
+    writeFileSync(join(dir, MNIST_FILES.testLabels), labels);
+    assert.throws(() => loadMnist({ dir }), new RegExp(`${MNIST_FILES.testLabels}: label 12 of example 5 is out of range \\[0, 10\\): not MNIST's labels \\(give a folder holding the four MNIST IDX files`));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

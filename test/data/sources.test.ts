@@ -121,6 +121,9 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   rejects(() => parseCsv('x,y,label\n1,2,a,\n', 'r.csv'), /r\.csv:2: ragged row: 4 cells, the first line has 3 \(this line ends with a comma, which starts an empty cell\) \(remove the comma at the end of each line\)/);
   // the separator the file uses, named (a tab- or semicolon-separated file has no commas to remove)
   rejects(() => parseCsv('x\ty\tlabel\n1\t2\ta\t\n', 't.tsv'), /t\.tsv:2: ragged row: 4 cells, the first line has 3 \(this line ends with a tab, which starts an empty cell\) \(remove the tab at the end of each line\)/);
+  // every line ending with the separator (the header too, or no header): the labels would be read as a feature column
+  rejects(() => parseCsv('x,y,label,\n1,2,a,\n3,4,b,\n', 'e.csv'), /e\.csv:1: the first line ends with a comma, which leaves an empty last cell, where the labels are looked for \(the last column\) \(remove the comma at the end of each line, or name the label column/);
+  rejects(() => parseCsv('1\t2\ta\t\n3\t4\tb\t\n', 'e.tsv'), /e\.tsv:1: the first line ends with a tab, which leaves an empty last cell/);
   rejects(() => parseCsv('x;y;label\n1,5;2;\n', 's.csv'), /s\.csv:2: the label \(column 3\) is empty \(every line needs a label in its last cell \(a semicolon at the end of a line leaves it empty\)/);
   rejects(() => parseCsv('1,2,a\n3,x,b\n', 'n.csv'), /n\.csv:2, column 2: 'x' is not a finite number/);
   rejects(() => parseCsv('1,2,a\n3,NaN,b\n', 'n.csv'), /'NaN' is not a finite number/);
@@ -150,7 +153,7 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   rejects(() => parseCsv('f0,f1,f2,1.5,label\n1,2,3,4,a\n', 'h.csv'), /h\.csv:1: the first line reads as a header but for column 4, '1\.5', a number/);
   rejects(() => parseCsv('1,2,a\n3,4,\n', 'l.csv'), /l\.csv:2: the label \(column 3\) is empty/);
   rejects(() => parseCsv('1,dog\n\n2,cow\n', 'u.csv', { labels: ['cat', 'dog'] }), /u\.csv:3: the label 'cow' is not one of the model's classes \(its classes: cat, dog\)/);
-  rejects(() => parseCsv('1,2,0,\n3,4,1,\n', 'x.csv'), /x\.csv:1: the label \(column 4\) is empty \(every line needs a label in its last cell \(a comma at the end/);
+  rejects(() => parseCsv('1,2,0,\n3,4,1,\n', 'x.csv'), /x\.csv:1: the first line ends with a comma, which leaves an empty last cell, where the labels are looked for/);
   rejects(() => parseCsv('1\n2\n', 'o.csv'), /o\.csv:1: a line has 1 cell, need at least one feature and a label \(expected numeric features and one label column per line, separated by commas \(or tabs, or semicolons\)/);
   // a file of another width than the model's inputs, and one without its label column
   rejects(() => parseCsv('1,2\n', 'f.csv', { matching: 'test' as 'model' }), /CSV options: matching must be 'model' or 'training file', got "test"/);
