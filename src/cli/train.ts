@@ -80,7 +80,7 @@ export function trainCommand(): Command {
     .option('--optimizer <name>', 'adam | sgd (momentum 0.9)', choice('adam', 'sgd'), d.optimizer)
     .option('--momentum <mu>', 'SGD momentum', num(0, 0.999), 0.9)
     .option('--schedule <name>', 'learning-rate schedule: cosine | constant', choice('cosine', 'constant'), d.schedule)
-    .option('--weight-decay <lambda>', 'decoupled weight decay λ', num(0), 0)
+    .option('--weight-decay <lambda>', 'decoupled weight decay λ of the weight matrices (not biases, gaters or a mixture\'s router)', num(0), 0)
     .option('--decay-gamma <gamma>', 'a tree node at depth d is decayed by λ·γ^d', num(0), 1)
     .option('--validation <n>', 'training examples held out for validation (default: 1/12 of them, 5000 of 60000; none for --dataset memorization, which measures the labels fitted)', int(0))
     .option('--limit <n>', 'use only the first n training and test examples', int(2))
