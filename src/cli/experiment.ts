@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
@@ -198,8 +198,9 @@ function interruptedRun(name: ExperimentName, out: string, backend: string, thre
   // results of one treegate on one data set (results written before provenance was recorded are not checked)
   const was = r.provenance;
   if (was) {
-    const what = { treegate: 'treegate', commit: 'treegate at commit', mnist: 'the MNIST files of sha256' } as const;
-    for (const k of ['treegate', 'commit', 'mnist'] as const) {
+    const what = { treegate: 'treegate', commit: 'treegate at commit', code: 'treegate\'s code of sha256', mnist: 'the MNIST files of sha256' } as const;
+    // (code: results written before 2026-12-06 lack it, and are checked without it)
+    for (const k of ['treegate', 'commit', ...(was.code === undefined ? [] : ['code' as const]), 'mnist'] as const) {
       check(was[k] === now[k], `--resume: the experiment in ${out} ran with ${was[k] ? `${what[k]} ${was[k]}` : `no ${k} recorded`}; this would with ${now[k] ? `${what[k]} ${now[k]}` : `no ${k}`}`,
         k === 'mnist' ? `resume it with the --data-dir it started with, or ${again}` : `resume it with the treegate it started with, or ${again}`);
     }
@@ -212,12 +213,12 @@ function interruptedRun(name: ExperimentName, out: string, backend: string, thre
 
 /**
  * What makes this run's results (ExperimentResult.provenance): treegate's version, its commit where it runs from a git
- * checkout, and for the experiments that read MNIST the SHA-256 of its four files (none where they cannot be read:
- * the experiment says why when it loads them).
+ * checkout, a hash of the code that runs (codeHash), and for the experiments that read MNIST the SHA-256 of its four
+ * files (none where they cannot be read: the experiment says why when it loads them).
  */
 function provenanceOf(name: ExperimentName, dataDir: string | undefined): Provenance {
   const root = fileURLToPath(new URL('../..', import.meta.url)); // the package's folder, from src/cli and dist/cli alike
-  const p: Provenance = { treegate: VERSION };
+  const p: Provenance = { treegate: VERSION, code: codeHash(root) };
   if (existsSync(join(root, '.git'))) {
     const git = spawnSync('git', ['-C', root, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8', timeout: 10_000 });
     if (git.status === 0 && git.stdout.trim()) p.commit = git.stdout.trim();
@@ -259,3 +260,26 @@ export function commandLine(argv: string[]): string {
   return ['treegate', ...argv.slice(2)].map(shellWord).join(' ');
 }
 
+/**
+ * SHA-256 (its first 16 hex digits) of the code this process runs: the files of the folder the CLI runs from (dist/,
+ * or src/ under tsx), by path and bytes, then the native addon and the wasm modules where they are built. A commit
+ * alone does not name it: a checkout with changes, or a dist/ built at another commit, runs other code.
+ */
+function codeHash(root: string): string {
+  const files: string[] = [];
+  const walk = (dir: string): void => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, e.name);
+      if (e.isDirectory()) walk(path);
+      else if (/\.(m?js|ts)$/.test(e.name) && !e.name.endsWith('.d.ts')) files.push(path);
+    }
+  };
+  walk(fileURLToPath(new URL('..', import.meta.url))); // dist/ or src/
+  files.sort();
+  for (const built of [join('build', 'Release', 'treegate_native.node'), join('wasm', 'treegate.wasm'), join('wasm', 'treegate-threads.wasm')]) {
+    if (existsSync(join(root, built))) files.push(join(root, built));
+  }
+  const h = createHash('sha256');
+  for (const f of files) h.update(relative(root, f)).update('\0').update(readFileSync(f)).update('\0');
+  return h.digest('hex').slice(0, 16);
+}

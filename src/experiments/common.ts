@@ -218,12 +218,14 @@ export interface ExperimentResult {
   /** where the run was resumed (`treegate experiment --resume`): the commands that went on with it (`command` started it) */
   resumedWith?: string[];
   /** what made the results (results written before 2026-12-05 lack it): treegate's version, its git commit where it
-   *  ran from a checkout, and the SHA-256 of the MNIST files where the experiment read them; --resume refuses another */
+   *  ran from a checkout, a hash of the code that ran (since 2026-12-06: the package's compiled or source files, the
+   *  native addon and the wasm modules), and the SHA-256 of the MNIST files where the experiment read them; --resume
+   *  refuses another */
   provenance?: Provenance;
 }
 
 /** See ExperimentResult.provenance. */
-export interface Provenance { treegate: string; commit?: string; mnist?: string }
+export interface Provenance { treegate: string; commit?: string; code?: string; mnist?: string }
 
 /** What an experiment's run returns: its result without the command, date, time taken and machine, which the CLI adds. */
 export type ExperimentRun = Omit<ExperimentResult, 'command' | 'date' | 'seconds' | 'machine'>;
@@ -272,7 +274,7 @@ export function reportMeta(r: ExperimentResult): Report['meta'] {
     backend: r.machine.backend, seeds: r.seeds.join(', '), mode: r.quick ? 'quick' : 'full',
     ...(r.interrupted ? { interrupted: interruptionText(r.seeds, r.interrupted) } : {}),
     ...(r.resumedWith ? { 'resumed with': r.resumedWith.join('; ') } : {}),
-    ...(r.provenance ? { treegate: `${r.provenance.treegate}${r.provenance.commit ? ` (commit ${r.provenance.commit})` : ''}` } : {}),
+    ...(r.provenance ? { treegate: `${r.provenance.treegate}${r.provenance.commit ? ` (commit ${r.provenance.commit})` : ''}${r.provenance.code ? `, code sha256 ${r.provenance.code}` : ''}` } : {}),
     ...(r.provenance?.mnist ? { 'MNIST files': `sha256 ${r.provenance.mnist.slice(0, 16)}…` } : {}),
   };
 }

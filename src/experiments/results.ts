@@ -126,8 +126,8 @@ export function readExperimentResult(path: string): ExperimentResult {
     fail('resumedWith is not a list of commands (strings)');
   }
   const pv = r.provenance;
-  if (pv !== undefined && !(isObject(pv) && typeof pv.treegate === 'string' && ['commit', 'mnist'].every((f) => pv[f] === undefined || typeof pv[f] === 'string'))) {
-    fail('provenance is not { treegate, commit?, mnist? } (strings)');
+  if (pv !== undefined && !(isObject(pv) && typeof pv.treegate === 'string' && ['commit', 'code', 'mnist'].every((f) => pv[f] === undefined || typeof pv[f] === 'string'))) {
+    fail('provenance is not { treegate, commit?, code?, mnist? } (strings)');
   }
   const m = r.machine;
   if (!isObject(m) || !['cpu', 'node', 'backend'].every((f) => typeof m[f] === 'string') || !['cores', 'memoryGiB'].every((f) => finite(m[f]))) {

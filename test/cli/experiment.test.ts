@@ -120,8 +120,12 @@ test('--resume refuses, before running anything, a folder without results, optio
   assert.equal(made.treegate, JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
   assert.match(made.mnist, /^[0-9a-f]{64}$/);
   if (existsSync(join(ROOT, '.git'))) assert.match(made.commit, /^[0-9a-f]{12}$/);
+  assert.match(made.code, /^[0-9a-f]{16}$/);
   expectUsageError(['experiment', 'gating', '--resume', edited('other-version', (r) => { r.provenance.treegate = '0.0.1'; })],
     /ran with treegate 0\.0\.1; this would with treegate \d+\.\d+\.\d+ \(resume it with the treegate it started with/);
+  // other code at the same commit (a changed checkout, a dist/ built elsewhere): refused too
+  expectUsageError(['experiment', 'gating', '--resume', edited('other-code', (r) => { r.provenance.code = '0123456789abcdef'; })],
+    new RegExp(`ran with treegate's code of sha256 0123456789abcdef; this would with treegate's code of sha256 ${made.code} \\(resume it with the treegate it started with`));
   const otherData = tmp('experiment-other-mnist');
   mkdirSync(otherData);
   for (const f of Object.values(MNIST_FILES)) copyFileSync(join(defaultMnistDir(), f), join(otherData, f));
