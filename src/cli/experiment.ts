@@ -86,7 +86,8 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
   const say = humanLines(o.json);
   const bar = o.progress && process.stderr.isTTY
     ? new cliProgress.SingleBar({
-      format: `${name} [{bar}] {value}/{total} runs | {label} | eta {eta_formatted}`, stream: process.stderr, clearOnComplete: true,
+      // (speed measures a depth's layers together: its results have a row, a run, per layer of each depth)
+      format: `${name} [{bar}] {value}/{total} ${name === 'speed' ? 'depths' : 'runs'} | {label} | eta {eta_formatted}`, stream: process.stderr, clearOnComplete: true,
       // a second Ctrl-C ends the process inside a run: the bar leaves the terminal as it found it (no hidden
       // cursor, line wrapping on)
       hideCursor: false, linewrap: true,
