@@ -47,10 +47,9 @@ export function reusable(previous: Float32Array | null, weights: Float32Array): 
 }
 
 /**
- * y = x Wᵀ + bias over N rows for inference, W (m rows of n) read as the backend's packNodes lays it out (built by
- * `tables` once per weight version) and every row in one node: an example's outputs are then the same sums in any
- * batch on js and native (a plain product of few rows may sum in another order than one of many). `rows` is the
- * caller's routing of all N rows into that node, kept between calls.
+ * y = x Wᵀ + bias over N rows for inference, W (m rows of n) read as the backend's packNodes lays it out (packed once
+ * per weight version) and every row in one node: an example's outputs are then the same sums in any batch on js and
+ * native (a plain product of few rows may sum in another order than one of many).
  */
 export class PackedAffine {
   private readonly tables = new InferenceTables<Float32Array>();
