@@ -132,9 +132,12 @@ function checkNormalization(norm: Normalization, cols: number): void {
 /**
  * x ← (x - mean) / std in place, for a dataset this code owns (saves a copy of a large array): features already
  * multiplied by the normalization's scale, as treegate's loaders (loadMnist, loadFashionMnist) return them. Raw
- * features (pixel bytes, a CSV's values) go through normalizeInputs, which applies the scale first.
+ * features (pixel bytes, a CSV's values) go through normalizeInputs, which applies the scale first. Without a
+ * normalization (a model made through the API without one) the features are left as they are, as normalizeInputs
+ * leaves them.
  */
-export function normalizeInPlace(ds: Dataset, norm: Normalization): Dataset {
+export function normalizeInPlace(ds: Dataset, norm: Normalization | undefined): Dataset {
+  if (norm === undefined) return ds;
   checkNormalization(norm, ds.x.cols);
   const { rows, cols } = ds.x;
   const d = ds.x.data;

@@ -338,6 +338,10 @@ test('normalizeInputs: raw features to a model\'s inputs, bit for bit as the loa
   const same = normalizeInputs(raw, undefined);
   assert.deepEqual(same.data, raw.data);
   assert.notEqual(same.data, raw.data);
+  // and normalizeInPlace, given a model's missing normalization (README's call), leaves the loaded features alone
+  const before = Float32Array.from(loaded.x.data);
+  assert.equal(normalizeInPlace(loaded, undefined), loaded);
+  assert.deepEqual(loaded.x.data, before);
 });
 
 test('formatCsv writes a dataset that parseCsv reads back to the same floats and classes (the shortest decimal per float32)', () => {

@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import {
-  Model, Rng, Trainer, decodeCheckpoint, encodeCheckpoint, encodeModel, loadModel, loadWasmBackend, mlpConfig, normalizeInputs, prepareMnist,
+  Model, Rng, Trainer, decodeCheckpoint, encodeCheckpoint, encodeModel, loadMnist, loadModel, loadWasmBackend, mlpConfig, normalizeInPlace, normalizeInputs, prepareMnist,
   readCsv, registerBackend, renderReport, saveModel, selectBackend, setBackend, train, trainingReport, type EpochMetrics, type TrainProgress, type TrainResult,
 } from 'treegate';
 
@@ -31,5 +31,7 @@ console.log(checkpoint.run.progress.step, accuracy);
 const csv = readCsv('points.csv', { labelColumn: null, featureNames: model.config.data?.features });
 const labels = model.predict(normalizeInputs(csv.data.x, model.config.normalization)).classes;
 console.log(Array.from(labels));
+// README's other exports: the loaders' scaled pixels, normalized for a saved model
+console.log(model.evaluate(normalizeInPlace(loadMnist().test, model.config.normalization).x, loadMnist().test.y).accuracy);
 registerBackend(loadWasmBackend(undefined, { threads: 2 }));
 setBackend('wasm');
