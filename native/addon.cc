@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -206,13 +207,18 @@ napi_value Info(napi_env env, napi_callback_info) {
 }
 
 napi_value Init(napi_env env, napi_value exports) {
-  selectIsa();
-  // a thread per online CPU; TREEGATE_NATIVE_THREADS=n (1–64, checked by the loader in JS) sizes the pool at n
-  // whatever the CPUs, so that a machine of few cores can check how the kernels split work among more threads
-  unsigned hw = std::max(1u, std::thread::hardware_concurrency());
-  if (const char* want = std::getenv("TREEGATE_NATIVE_THREADS"); want && *want) hw = (unsigned)std::max(1, std::atoi(want));
-  if (!pool) pool = std::make_unique<Pool>((int)std::min(hw, 64u) - 1);
-  threads = pool->size();
+  // Once per process: each worker_thread that loads the addon runs Init again, and must neither make a second pool
+  // (two loading at once both found none) nor set back the thread count a setThreads chose.
+  static std::once_flag once;
+  std::call_once(once, [] {
+    selectIsa();
+    // a thread per online CPU; TREEGATE_NATIVE_THREADS=n (1–64, checked by the loader in JS) sizes the pool at n
+    // whatever the CPUs, so that a machine of few cores can check how the kernels split work among more threads
+    unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+    if (const char* want = std::getenv("TREEGATE_NATIVE_THREADS"); want && *want) hw = (unsigned)std::max(1, std::atoi(want));
+    pool = std::make_unique<Pool>((int)std::min(hw, 64u) - 1);
+    threads = pool->size();
+  });
   napi_property_descriptor d[] = {
       {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"groupedForward", nullptr, GroupedForward, nullptr, nullptr, nullptr, napi_default, nullptr},

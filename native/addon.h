@@ -42,6 +42,8 @@ inline double updateWork(int64_t n) { return 27.0 * (double)n / kParallelElement
 inline void columnSums(const float* x, int64_t rows, int64_t cols, float* out) {
   for (int64_t i = 0; i < rows; i++) isa->addInto(out, x + i * cols, cols, false);
 }
+// A step count's next value, wrapping at 2^31 as the reference's Int32Array does (a signed overflow is undefined in C++).
+inline int32_t nextStep(int32_t& step) { return step = (int32_t)((uint32_t)step + 1u); }
 // Gathered floats, and the elements of addArrays and addRowVector: a copy or an add is about one access per element.
 constexpr int64_t kParallelGather = 1 << 16;
 
@@ -50,9 +52,9 @@ void gemmPar(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, int64
              int64_t bcs, float* c, int64_t crs, bool acc, int nt);
 
 // The node list [g0, g1) of a grouped call: node ids and their sorted row ranges [start, end) (products.cc: ranges
-// checks them against the node and row counts).
+// copies them (Ids) and checks them against the node and row counts).
 struct Ranges {
-  I32 node, start, end;
+  Ids node, start, end;
   int64_t g0, g1;
 };
 Ranges ranges(napi_env env, napi_value* v, int64_t nodes, int64_t rows);

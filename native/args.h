@@ -12,6 +12,12 @@
 
 namespace tg {
 
+// Sizes, strides, offsets and counts are at most 2^40 (no typed array is longer), and every bound below is
+// computed in 128 bits (`wide`): a product of three such values cannot wrap around, so no check can pass an
+// index that lies outside its array.
+constexpr int64_t MAX_INDEX = int64_t(1) << 40;
+using wide = __int128;
+
 struct ArgError {
   std::string msg;
 };
@@ -31,6 +37,19 @@ inline void nodesNotEmpty(const char* op, int64_t m, int64_t s) {
   if (m == 0 || s == 0) throw ArgError{std::string(op) + ": the nodes are " + std::to_string(m) + "×" + std::to_string(s) + ": empty"};
 }
 
+// The m·s floats of a node's table, refused past 2^40 (no typed array holds more): so that no size, count or divisor
+// computed from it wraps around (m = s = 2^32 made m·s 0, a division by zero where the row count N = 0 let every buffer
+// check pass).
+inline int64_t tableSize(const char* op, int64_t m, int64_t s) {
+  if ((wide)m * s > MAX_INDEX) throw ArgError{std::string(op) + ": nodes of " + std::to_string(m) + "×" + std::to_string(s) + " floats, more than any array holds"};
+  return m * s;
+}
+// A node product's table size, its nodes not empty (nodesNotEmpty) and not past any array (tableSize).
+inline int64_t nodeSize(const char* op, int64_t m, int64_t s) {
+  nodesNotEmpty(op, m, s);
+  return tableSize(op, m, s);
+}
+
 inline napi_value* argv(napi_env env, napi_callback_info info, size_t want, napi_value* buf) {
   size_t argc = want;
   napi_get_cb_info(env, info, &argc, buf, nullptr, nullptr);
@@ -44,11 +63,6 @@ inline double num(napi_env env, napi_value v, const char* what) {
   return d;
 }
 
-// Sizes, strides, offsets and counts are at most 2^40 (no typed array is longer), and every bound below is
-// computed in 128 bits (`wide`): a product of three such values cannot wrap around, so no check can pass an
-// index that lies outside its array.
-constexpr int64_t MAX_INDEX = int64_t(1) << 40;
-using wide = __int128;
 
 inline int64_t i64(napi_env env, napi_value v, const char* what) {
   double d = num(env, v, what);
@@ -90,6 +104,21 @@ struct F64 {
 };
 inline F32 f32(napi_env env, napi_value v, const char* what) { return typed<F32, napi_float32_array>(env, v, what); }
 inline I32 i32(napi_env env, napi_value v, const char* what) { return typed<I32, napi_int32_array>(env, v, what); }
+
+// An index list the call reads while it writes its outputs: its first n entries, copied out of the typed array before
+// they are checked. Read in place, a list sharing memory with an output (two views of one ArrayBuffer: an op's outputs
+// must not overlap its inputs, but nothing stops a caller) was changed by the call's own writes after its check, and
+// sent later writes past their array; the reference only misplaces writes inside its arrays.
+struct Ids {
+  std::vector<int32_t> v;
+  const int32_t* p = nullptr;
+  int64_t n = 0;
+  Ids() = default;
+  Ids(const I32& a, int64_t count) : v(a.p, a.p + count), p(v.data()), n(count) {}
+  Ids(Ids&&) = default;  // a moved vector keeps its buffer, so p stays valid
+  Ids& operator=(Ids&&) = default;
+  Ids(const Ids&) = delete;
+};
 
 // An optional typed-array argument: {nullptr, 0} for null or undefined.
 template <typename T, napi_typedarray_type TYPE>

@@ -217,8 +217,9 @@ napi_value SoftmaxCrossEntropy(napi_env env, napi_callback_info info) {
     argv(env, info, 6, v);
     const int64_t rows = i64(env, v[1], "rows"), cols = i64(env, v[2], "cols");
     F32 z = checked(env, v[0], "logits", (wide)rows * cols);
-    I32 labels = i32(env, v[3], "labels");
-    if (labels.n < rows) throw ArgError{"labels: fewer than rows"};
+    const I32 labelsIn = i32(env, v[3], "labels");
+    if (labelsIn.n < rows) throw ArgError{"labels: fewer than rows"};
+    const Ids labels(labelsIn, rows);
     napi_valuetype t;
     napi_typeof(env, v[4], &t);
     F32 dz = t == napi_null ? F32{nullptr, 0} : checked(env, v[4], "dlogits", (wide)rows * cols);
@@ -258,10 +259,12 @@ napi_value GatherRows(napi_env env, napi_callback_info info) {
     const int64_t stride = i64(env, v[1], "srcStride"), off = i64(env, v[2], "srcOffset"), count = i64(env, v[4], "count"),
                   cols = i64(env, v[5], "cols");
     F32 src = f32(env, v[0], "src"), dst = checked(env, v[6], "dst", (wide)count * cols);
-    I32 idx = i32(env, v[3], "idx");
-    if (idx.n < count) throw ArgError{"idx shorter than count"};
+    const I32 idxIn = i32(env, v[3], "idx");
+    if (idxIn.n < count) throw ArgError{"idx shorter than count"};
+    if (cols == 0) return undefined(env);  // nothing to copy (and an empty array's memory may be null)
+    const Ids idx(idxIn, count);
     for (int64_t i = 0; i < count; i++)
-      if (cols > 0 && (idx.p[i] < 0 || (wide)idx.p[i] * stride + off + cols > src.n)) throw ArgError{"gather index out of range"};
+      if (idx.p[i] < 0 || (wide)idx.p[i] * stride + off + cols > src.n) throw ArgError{"gather index out of range"};
     auto rows = [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; i++) std::memcpy(dst.p + i * cols, src.p + idx.p[i] * stride + off, cols * sizeof(float));
     };
@@ -283,10 +286,12 @@ napi_value ScatterRows(napi_env env, napi_callback_info info) {
                   off = i64(env, v[6], "dstOffset");
     const bool acc = boolean(env, v[7], "accumulate");
     F32 src = checked(env, v[0], "src", (wide)count * cols), dst = f32(env, v[4], "dst");
-    I32 idx = i32(env, v[2], "idx");
-    if (idx.n < count) throw ArgError{"idx shorter than count"};
+    const I32 idxIn = i32(env, v[2], "idx");
+    if (idxIn.n < count) throw ArgError{"idx shorter than count"};
+    if (cols == 0) return undefined(env);  // nothing to copy (and an empty array's memory may be null)
+    const Ids idx(idxIn, count);
     for (int64_t i = 0; i < count; i++)
-      if (cols > 0 && (idx.p[i] < 0 || (wide)idx.p[i] * stride + off + cols > dst.n)) throw ArgError{"scatter index out of range"};
+      if (idx.p[i] < 0 || (wide)idx.p[i] * stride + off + cols > dst.n) throw ArgError{"scatter index out of range"};
     for (int64_t i = 0; i < count; i++) {
       float* d = dst.p + idx.p[i] * stride + off;
       const float* s = src.p + i * cols;

@@ -76,7 +76,8 @@ napi_value PackNodes(napi_env env, napi_callback_info info) {
     napi_value v[5];
     argv(env, info, 5, v);
     F32 w = f32(env, v[0], "w"), out = f32(env, v[4], "out");
-    const int64_t T = i64(env, v[1], "T"), m = i64(env, v[2], "m"), s = i64(env, v[3], "s"), per = packedFloats(m, s);
+    const int64_t T = i64(env, v[1], "T"), m = i64(env, v[2], "m"), s = i64(env, v[3], "s");
+    const int64_t per = (tableSize("packNodes", m, s), packedFloats(m, s));
     if ((wide)T * m * s > w.n) throw ArgError{"packNodes: w holds fewer than T·m·s floats"};
     if ((wide)T * per > out.n) throw ArgError{"packNodes: out holds fewer than T·packedFloats(m, s) floats"};
     const int nt = T > 1 && T * m * s >= kParallelGather ? threads : 1;
@@ -90,8 +91,10 @@ napi_value PackNodes(napi_env env, napi_callback_info info) {
 // ---- grouped products over sorted node ranges (DESIGN §2) -------------------
 
 Ranges ranges(napi_env env, napi_value* v, int64_t nodes, int64_t rows) {
-  Ranges r{i32(env, v[0], "node"), i32(env, v[1], "start"), i32(env, v[2], "end"), i64(env, v[3], "g0"), i64(env, v[4], "g1")};
-  if (r.g1 > r.node.n || r.g1 > r.start.n || r.g1 > r.end.n || r.g0 > r.g1) throw ArgError{"node range out of bounds"};
+  const I32 node = i32(env, v[0], "node"), start = i32(env, v[1], "start"), end = i32(env, v[2], "end");
+  const int64_t g0 = i64(env, v[3], "g0"), g1 = i64(env, v[4], "g1");
+  if (g1 > node.n || g1 > start.n || g1 > end.n || g0 > g1) throw ArgError{"node range out of bounds"};
+  Ranges r{Ids(node, g1), Ids(start, g1), Ids(end, g1), g0, g1};
   for (int64_t g = r.g0; g < r.g1; g++) {
     if (r.node.p[g] < 0 || r.node.p[g] >= nodes) throw ArgError{"node id out of range"};
     if (r.start.p[g] < 0 || r.start.p[g] > r.end.p[g] || r.end.p[g] > rows) throw ArgError{"row range out of bounds"};
@@ -250,31 +253,29 @@ napi_value forward(napi_env env, napi_callback_info info, bool routed) {
     const bool packed = boolean(env, v[routed ? 18 : 12], "packed");
     F32 xs = f32(env, v[5], "xs"), w = f32(env, v[7], "w"), bias = f32(env, v[8], "bias"), ys = f32(env, v[10], "ys");
     const int64_t s = i64(env, v[6], "s"), m = i64(env, v[9], "m"), N = i64(env, v[11], "N");
-    nodesNotEmpty("grouped forward", m, s);
+    nodeSize("grouped forward", m, s);
     if ((wide)N * s > xs.n || (wide)N * m > ys.n) throw ArgError{"grouped forward: buffers too small"};
-    const int64_t T = std::min(w.n / (packed ? packedFloats(m, s) : m * s), bias.n / m);  // m·s ≤ w.n after the check above
+    const int64_t T = std::min(w.n / (packed ? packedFloats(m, s) : m * s), bias.n / m);  // m·s ≥ 1, and ≤ 2^40 (nodeSize)
     Ranges r = ranges(env, v, T, N);
-    I32 perm{nullptr, 0};
+    Ids perm;
     F32 x{nullptr, 0}, y{nullptr, 0};
     int64_t xStride = 0, xOff = 0;
     bool yAcc = false;
     if (routed) {
-      perm = i32(env, v[12], "perm");
+      const I32 permIn = i32(env, v[12], "perm");
       x = f32(env, v[13], "x");
       xStride = i64(env, v[14], "xStride");
       xOff = i64(env, v[15], "xOffset");
       y = f32(env, v[16], "y");
       yAcc = boolean(env, v[17], "accumulate");
-      if (perm.n < N) throw ArgError{"perm shorter than N"};
-      std::vector<bool> seen(N, false);  // the threads scatter to y[perm[r]]: each row of y must have one writer
+      if (permIn.n < N) throw ArgError{"perm shorter than N"};
+      perm = Ids(permIn, N);
       for (int64_t i = 0; i < N; i++) {
         if (perm.p[i] < 0 || (wide)perm.p[i] * xStride + xOff + s > x.n) throw ArgError{"routed forward: perm index out of range of x"};
         if (((wide)perm.p[i] + 1) * m > y.n) throw ArgError{"routed forward: perm index out of range of y"};
-        if (perm.p[i] < N) {
-          if (seen[perm.p[i]]) throw ArgError{"routed forward: perm repeats a row (it must be a permutation)"};
-          seen[perm.p[i]] = true;
-        }
       }
+      // the threads scatter to y[perm[r]]: each row of y must have one writer, whatever its index
+      if (repeats(perm.p, N)) throw ArgError{"routed forward: perm repeats a row (it must be a permutation)"};
     }
     // node t's rows [a, e), output columns [j0, j1)
     auto node = [&](int32_t t, int64_t a, int64_t e, int64_t j0, int64_t j1) {
@@ -318,7 +319,7 @@ napi_value GroupedBackwardInput(napi_env env, napi_callback_info info) {
     argv(env, info, 11, v);
     F32 dys = f32(env, v[5], "dys"), w = f32(env, v[7], "w"), dxs = f32(env, v[9], "dxs");
     const int64_t m = i64(env, v[6], "m"), s = i64(env, v[8], "s"), N = i64(env, v[10], "N");
-    nodesNotEmpty("grouped backward input", m, s);
+    nodeSize("grouped backward input", m, s);
     if ((wide)N * s > dxs.n || (wide)N * m > dys.n) throw ArgError{"grouped backward input: buffers too small"};
     Ranges r = ranges(env, v, w.n / (m * s), N);
     byRows(r, N, s, 32, m * s, kChainRowsNN,

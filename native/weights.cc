@@ -23,7 +23,7 @@ template <typename F>
 void backwardWeight(napi_env env, napi_value* v, const F32& dw, F&& node) {
   F32 dys = f32(env, v[5], "dys"), xs = f32(env, v[7], "xs"), db = f32(env, v[10], "dbias");
   const int64_t m = i64(env, v[6], "m"), s = i64(env, v[8], "s"), N = i64(env, v[11], "N");
-  nodesNotEmpty("grouped backward weight", m, s);
+  nodeSize("grouped backward weight", m, s);
   if ((wide)N * s > xs.n || (wide)N * m > dys.n) throw ArgError{"grouped backward weight: buffers too small"};
   const int64_t T = std::min(dw.n / (m * s), db.n / m);
   Ranges r = ranges(env, v, T, N);
@@ -133,13 +133,13 @@ napi_value GroupedBackwardWeightStep(napi_env env, napi_callback_info info) {
   return guard(env, [&] {
     napi_value v[17];
     argv(env, info, 17, v);
-    const int64_t m = i64(env, v[6], "m"), s = i64(env, v[8], "s"), size = m * s;
+    const int64_t m = i64(env, v[6], "m"), s = i64(env, v[8], "s"), size = nodeSize("grouped backward weight", m, s);
     napi_value sv[6] = {v[9], v[12], v[13], v[14], v[15], v[16]};
     const NodeStep st(env, sv, size);
     backwardWeight(env, v, st.w, [&](int64_t, int32_t t, int64_t K, const float* dy, const float* x, int nt) {
       if ((int64_t)stepGrad.size() < size) stepGrad.resize(size);
       float* c = stepGrad.data();
-      const int32_t step = ++st.steps.p[t];
+      const int32_t step = nextStep(st.steps.p[t]);
       if (nt == 1) {
         isa->gemm(m, s, K, dy, 1, m, x, s, 1, c, s, false);
         st.update(t, step, c, 0, size);
@@ -155,6 +155,8 @@ napi_value GroupedBackwardWeightStep(napi_env env, napi_callback_info info) {
   });
 }
 
+static const char* const DEPTH_FIRST =
+    "the entries must be listed depth first: an entry's parent is the entry before it or one of that entry's ancestors (each subtree right after its root)";
 static thread_local std::vector<float> pathGrad;  // one thread's gradient blocks in pathWeightStep, one per depth of the tree
 
 // pathWeightStep(node, start, end, g0, g1, dys, m, xs, s, w, dbias, N, mState, vState, steps, decayScale, hp, entry,
@@ -176,23 +178,27 @@ napi_value PathWeightStep(napi_env env, napi_callback_info info) {
     napi_value v[21];
     argv(env, info, 21, v);
     F32 dys = f32(env, v[5], "dys"), xs = f32(env, v[7], "xs"), db = f32(env, v[10], "dbias");
-    const int64_t m = i64(env, v[6], "m"), s = i64(env, v[8], "s"), N = i64(env, v[11], "N"), size = m * s;
-    nodesNotEmpty("path weight step", m, s);
+    const int64_t m = i64(env, v[6], "m"), s = i64(env, v[8], "s"), N = i64(env, v[11], "N"), size = nodeSize("path weight step", m, s);
     napi_value sv[6] = {v[9], v[12], v[13], v[14], v[15], v[16]};
     const NodeStep st(env, sv, size);
     if ((wide)N * s > xs.n || (wide)N * m > dys.n) throw ArgError{"path weight step: buffers too small"};
     const int64_t T = std::min(st.w.n / size, db.n / m);
     const Ranges r = ranges(env, v, T, N);
-    const I32 entry = i32(env, v[17], "entry"), parent = i32(env, v[18], "parent"), at = i32(env, v[19], "at");
+    const I32 entryIn = i32(env, v[17], "entry"), parentIn = i32(env, v[18], "parent"), atIn = i32(env, v[19], "at");
     const int64_t count = i64(env, v[20], "count");
-    if (count > entry.n || count > parent.n || count > at.n) throw ArgError{"count past the entry lists"};
+    if (count > entryIn.n || count > parentIn.n || count > atIn.n) throw ArgError{"count past the entry lists"};
+    const Ids entry(entryIn, count), parent(parentIn, count), at(atIn, count);
     const int64_t R = r.g1 - r.g0;
-    std::vector<int32_t> level(count), children(count), used(R);
+    std::vector<int32_t> level(count), children(count), used(R), path;
     int32_t levels = 0;
     for (int64_t e = 0; e < count; e++) {
       const int32_t t = entry.p[e], p = parent.p[e], a = at.p[e];
       if (t < 0 || t >= T) throw ArgError{"entry node id out of range"};
       if (p >= e) throw ArgError{"a parent must come before its child (parent[e] < e, or < 0 for a root)"};
+      // depth first: the buffers below hold one sum per depth, which a subtree listed elsewhere would mix with another's
+      while (!path.empty() && path.back() != p) path.pop_back();
+      if (p >= 0 && path.empty()) throw ArgError{DEPTH_FIRST};
+      path.push_back((int32_t)e);
       if (a < -1 || a >= R) throw ArgError{"at out of the node list"};
       if (a >= 0 && (r.node.p[r.g0 + a] != t || used[a]++)) throw ArgError{"an entry's range must be its own node's, once"};
       level[e] = p < 0 ? 0 : level[p] + 1;
@@ -205,7 +211,7 @@ napi_value PathWeightStep(napi_env env, napi_callback_info info) {
       if (!used[g]) throw ArgError{"every range of the node list must be an entry's"};
     if (repeats(entry.p, count)) throw ArgError{"node listed twice"};  // its step would be taken twice
     std::vector<int32_t> step(count);
-    for (int64_t e = 0; e < count; e++) step[e] = ++st.steps.p[entry.p[e]];
+    for (int64_t e = 0; e < count; e++) step[e] = nextStep(st.steps.p[entry.p[e]]);
     for (int64_t g = r.g0; g < r.g1; g++)
       columnSums(dys.p + (int64_t)r.start.p[g] * m, r.end.p[g] - r.start.p[g], m, db.p + (int64_t)r.node.p[g] * m);
     // Blocks of bh rows, bh·s a multiple of 64 (each update piece starts on one): about as many rows as the products
@@ -256,9 +262,10 @@ napi_value PathWeightStep(napi_env env, napi_callback_info info) {
 template <typename F>
 void forSlots(napi_env env, napi_value* v, const F32& w, const F32& g, std::vector<const F32*> state, const F32& decay, F&& f) {
   const int64_t slotSize = i64(env, v[0], "slotSize");
-  I32 slots = i32(env, v[1], "slots"), steps = i32(env, v[3], "steps");
+  const I32 slotsIn = i32(env, v[1], "slots"), steps = i32(env, v[3], "steps");
   const int64_t count = i64(env, v[2], "count");
-  if (count > slots.n) throw ArgError{"slot count past the slot list"};
+  if (count > slotsIn.n) throw ArgError{"slot count past the slot list"};
+  const Ids slots(slotsIn, count);
   for (const F32* s : state) if (s->n < w.n) throw ArgError{"optimizer state smaller than the weights"};
   if (g.n < w.n) throw ArgError{"gradient smaller than the weights"};
   for (int64_t q = 0; q < count; q++) {
@@ -267,7 +274,7 @@ void forSlots(napi_env env, napi_value* v, const F32& w, const F32& g, std::vect
   }
   if (repeats(slots.p, count)) throw ArgError{"slot listed twice"};  // its elements would be updated by two threads at once
   std::vector<int32_t> t(count);
-  for (int64_t q = 0; q < count; q++) t[q] = ++steps.p[slots.p[q]];
+  for (int64_t q = 0; q < count; q++) t[q] = nextStep(steps.p[slots.p[q]]);
   // Elements, not slots, are split across threads (one slot, k = 0, would leave a thread idle); split points
   // fall on multiples of 64 elements into a slot so that each element takes the same vector or scalar path.
   const int64_t total = count * slotSize;

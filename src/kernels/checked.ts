@@ -277,8 +277,14 @@ function pathTree(op: string, rt: Routing, entry: Int32Array, parent: unknown, a
     if (!(a instanceof Int32Array) || a.length < count) fail(op, `${name} must be an Int32Array of at least ${count} entries`);
   }
   const p = parent as Int32Array, r = at as Int32Array, taken = new Uint8Array(rt.nodeCount), children = new Int32Array(count);
+  const path: number[] = []; // the entries from a root down to the last one listed
   for (let e = 0; e < count; e++) {
     if (p[e] >= e) fail(op, `parent[${e}] = ${p[e]}: a parent must come before its child (parent[e] < e, or < 0 for a root)`);
+    while (path.length > 0 && path[path.length - 1] !== p[e]) path.pop();
+    if (p[e] >= 0 && path.length === 0) {
+      fail(op, `parent[${e}] = ${p[e]}: the entries must be listed depth first (an entry's parent is the entry before it or one of that entry's ancestors: each subtree right after its root)`);
+    }
+    path.push(e);
     if (p[e] >= 0) children[p[e]]++;
     if (r[e] < 0) continue;
     if (r[e] >= rt.nodeCount) fail(op, `at[${e}] = ${r[e]} is not one of the routing's ${rt.nodeCount} ranges`);

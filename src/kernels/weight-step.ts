@@ -34,8 +34,10 @@ export type GroupedBackwardWeightStep = (rt: Routing, dys: Float32Array, m: numb
 
 /**
  * The optimizer step of a tree of nodes, each with its weight gradient (the tree layer's collapsed nodes and their
- * frontier: src/layers/path-sums.ts). Entry e < count is node entry[e], a child of entry parent[e] (parents before
- * their children, parent[e] < e; < 0 for a root, as addPaths lists them). Where at[e] ≥ 0 its gradient is the product
+ * frontier: src/layers/path-sums.ts). Entry e < count is node entry[e], a child of entry parent[e] (< 0 for a root),
+ * listed depth first: each entry's subtree right after it, so parent[e] is e − 1 or one of e − 1's ancestors (the fast
+ * backends keep one sum per depth of the tree, which a tree listed breadth first, as addPaths may take it, would mix
+ * between subtrees; every backend refuses one). Where at[e] ≥ 0 its gradient is the product
  * dU = dys[r]ᵀ xs[r] over the rows of rt's range at[e], which must be node entry[e] and have no child entries (every
  * range of rt is one entry's); else it is the sum of its children's gradients. Each range's bias gradient
  * dc_t += Σ_r dys[r] is added as by groupedBackwardWeight. `dw` must hold zeros at the entries' nodes and holds zeros

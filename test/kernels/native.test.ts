@@ -352,6 +352,9 @@ test('native kernels reject out-of-bounds views instead of touching memory', { s
   bad.perm[1] = bad.perm[0]; // in range, but two sorted rows would scatter to one output row
   assert.throws(() => nb!.routedForward(bad, new Float32Array(8), 4, 0, new Float32Array(8), 4, new Float32Array(3 * 2 * 4),
     new Float32Array(6), 2, new Float32Array(4), new Float32Array(4), false), /permutation/);
+  bad.perm[0] = bad.perm[1] = 3; // the same, at a row past N (inside a larger x and y): two threads would write it
+  assert.throws(() => nb!.routedForward(bad, new Float32Array(16), 4, 0, new Float32Array(8), 4, new Float32Array(3 * 2 * 4),
+    new Float32Array(6), 2, new Float32Array(4), new Float32Array(16), false), /permutation/);
 });
 
 test('native bounds cannot wrap around: huge sizes, strides and indices are refused, whatever their products', { skip }, () => {
@@ -364,13 +367,69 @@ test('native bounds cannot wrap around: huge sizes, strides and indices are refu
   assert.throws(() => nb2.gatherRows(f(4), 2 ** 40, 0, Int32Array.of(2 ** 30), 1, 1, f(1)), /gather index out of range/);
   assert.throws(() => nb2.gemmStrided(4097, 1, 1, f(4), 0, 2 ** 40, 1, f(4), 0, 1, 1, f(4097), 0, 1, false), /gemm A: a strided index is past the end/);
   assert.throws(() => nb2.scaleRows(f(4), 2 ** 40, 2 ** 40, f(4), f(4)), /x: needs .* elements, has 4/);
-  assert.throws(() => nb2.packNodes(f(64), 2 ** 40, 2 ** 40, 2 ** 40, f(64)), /w holds fewer than T·m·s floats/);
+  assert.throws(() => nb2.packNodes(f(64), 2 ** 40, 2 ** 40, 2 ** 40, f(64)), /more than any array holds/);
+  assert.throws(() => nb2.packNodes(f(64), 2 ** 40, 2 ** 20, 2 ** 20, f(64)), /w holds fewer than T·m·s floats/);
   const rt = new Routing();
   rt.leaf = new Int32Array(1);
   rt.sort(1, 0);
   (rt as { n: number }).n = 2 ** 40; // N·s, N·m past the buffers
-  assert.throws(() => nb2.groupedForward(rt, f(512), 2 ** 40, f(4), f(4), 2 ** 40, f(512)), /too small/);
+  assert.throws(() => nb2.groupedForward(rt, f(512), 2 ** 20, f(4), f(4), 2 ** 20, f(512)), /too small/);
+  assert.throws(() => nb2.groupedForward(rt, f(512), 2 ** 40, f(4), f(4), 2 ** 40, f(512)), /more than any array holds/);
   assert.throws(() => a.gemm(1, 1, 1, f(1), 0, 0, 0, f(1), 0, 0, 0, f(1), 0, 0, 1 as unknown as boolean), /accumulate must be true or false/);
+});
+
+test('native: node tables past 2^40 floats are refused, not divided by (m = s = 2^32 made m·s 0, and no rows let every buffer check pass)', { skip }, () => {
+  const a = loadAddon() as unknown as Record<string, (...args: unknown[]) => unknown>, f = (n: number) => new Float32Array(n), i = (n: number) => new Int32Array(n);
+  const m = 2 ** 32, s = 2 ** 32, hp = Float64Array.of(1, 0.1, 0, 0, 0, 0, 0), big = /floats, more than any array holds/;
+  assert.throws(() => a.groupedForward(i(0), i(0), i(0), 0, 0, f(0), s, f(4), f(4), m, f(0), 0, false), big, 'groupedForward');
+  assert.throws(() => a.routedForward(i(0), i(0), i(0), 0, 0, f(0), s, f(4), f(4), m, f(0), 0, i(0), f(0), 0, 0, f(0), false, false), big, 'routedForward');
+  assert.throws(() => a.groupedBackwardInput(i(0), i(0), i(0), 0, 0, f(0), m, f(4), s, f(0), 0), big, 'groupedBackwardInput');
+  assert.throws(() => a.groupedBackwardWeight(i(0), i(0), i(0), 0, 0, f(0), m, f(0), s, f(4), f(4), 0, null), big, 'groupedBackwardWeight');
+  assert.throws(() => a.groupedBackwardWeightStep(i(0), i(0), i(0), 0, 0, f(0), m, f(0), s, f(4), f(4), 0, f(4), null, i(4), null, hp), big, 'groupedBackwardWeightStep');
+  assert.throws(() => a.pathWeightStep(i(0), i(0), i(0), 0, 0, f(0), m, f(0), s, f(4), f(4), 0, f(4), null, i(4), null, hp, i(0), i(0), i(0), 0), big, 'pathWeightStep');
+  assert.throws(() => a.packNodes(f(4), 0, m, s, f(4)), big, 'packNodes');
+});
+
+test('native: an output that shares memory with an index list cannot move the call\'s writes (the lists are copied before they are checked)', { skip }, () => {
+  const a = loadAddon()!, before = nb!.info().threads;
+  setThreads(1);
+  try {
+    // routedForward's ys (an output) over its perm: each ys row written (1e30s: the bits of a huge int) changed perm
+    // under the scatter, which then wrote far past y
+    const N = 2, m = 4, s = 4, buf = new ArrayBuffer(4 * N * m), ys = new Float32Array(buf), perm = new Int32Array(buf, 0, N);
+    perm.set([1, 0]);
+    const x = Float32Array.from({ length: N * s }, (_, k) => k), w = Float32Array.from({ length: m * s }, (_, k) => k / 16), bias = new Float32Array(m).fill(1e30);
+    const y = new Float32Array(N * m), yRef = new Float32Array(N * m);
+    a.routedForward(Int32Array.of(0), Int32Array.of(0), Int32Array.of(N), 0, 1, new Float32Array(N * s), s, w, bias, m, new Float32Array(N * m), N,
+      Int32Array.of(1, 0), x, s, 0, yRef, false, false);
+    a.routedForward(Int32Array.of(0), Int32Array.of(0), Int32Array.of(N), 0, 1, new Float32Array(N * s), s, w, bias, m, ys, N, perm, x, s, 0, y, false, false);
+    assertBitEqual(y, yRef, 'routedForward with ys over perm: the rows of a separate perm');
+    // gatherRows' dst over its idx: the first row copied changed the second's index
+    const src = Float32Array.from({ length: 12 }, (_, k) => 1e30 * (k + 1)), gbuf = new ArrayBuffer(4 * 6), dst = new Float32Array(gbuf);
+    const idx = new Int32Array(gbuf, 0, 2);
+    idx.set([2, 0]);
+    a.gatherRows(src, 3, 0, idx, 2, 3, dst);
+    assertBitEqual(dst, Float32Array.from([...src.subarray(6, 9), ...src.subarray(0, 3)]), 'gatherRows with dst over idx');
+  } finally {
+    setThreads(before);
+  }
+});
+
+test('native: loading the addon in a worker_thread keeps the thread count the process chose', { skip }, async () => {
+  const { Worker } = await import('node:worker_threads');
+  const addon = (await import('node:path')).join(process.cwd(), 'build/Release/treegate_native.node');
+  const before = nb!.info().threads;
+  setThreads(1);
+  try {
+    await new Promise((resolve, reject) => {
+      const wk = new Worker(`require(${JSON.stringify(addon)});`, { eval: true });
+      wk.once('exit', resolve);
+      wk.once('error', reject);
+    });
+    assert.equal(loadAddon()!.info().threads, 1, 'the worker\'s load set the thread count back');
+  } finally {
+    setThreads(before);
+  }
 });
 
 test('native: a task that throws on a worker thread (an allocation failure) is rethrown to the caller, not fatal', { skip }, () => {
