@@ -13,7 +13,7 @@ import { runMemorization } from '../experiments/memorization.js';
 import { experimentReport, readExperimentResult } from '../experiments/results.js';
 import { runSpeed } from '../experiments/speed.js';
 import { check, TreegateError } from '../core/errors.js';
-import { checkWritableDir, checkWritableFile, missingAncestor, removeEmptyFolders, writeFilesOrRescue } from '../io/atomic.js';
+import { checkWritableDir, checkWritableFile, removeCreatedOnFailure, writeFilesOrRescue } from '../io/atomic.js';
 import { heldByOther, holdFolder } from '../io/folder-lock.js';
 import { renderReport } from '../report/html.js';
 import { backendOption, choice, humanLines, int, pathArg, rejectIdle, SIGNAL_EXIT, shellWord, threadsOption, treegateCommand, useKernelsFirst, VERSION, type KernelOptions } from './options.js';
@@ -70,9 +70,7 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
   if (o.resume === undefined) refuseToReplace(name, out);
   // an experiment that fails or is stopped before it writes leaves no empty --out folder behind it (every such end
   // is a process.exit with a code other than 0), as train does
-  const top = o.resume === undefined ? missingAncestor(out) : null;
-  // (not where another run holds the folder: it would be this one's refusal taking that run's empty folders)
-  if (top !== null) process.once('exit', (code) => { if (code !== 0 && !heldByOther(out)) removeEmptyFolders(out, top); });
+  if (o.resume === undefined) removeCreatedOnFailure(out, { keep: () => heldByOther(out) });
   checkWritableDir(out);
   holdFolder(out, 'treegate run');
   for (const f of ['results.json', 'report.html']) checkWritableFile(join(out, f));

@@ -72,6 +72,8 @@ export function rejectIdle(cmd: Command, rules: IdleRule[]): void {
 /** A file or folder option: an empty one (an unset variable in a script) is an error, not the current folder. */
 export function pathArg(v: string): string {
   if (v.trim() === '') throw new InvalidArgumentError('expected a path, not an empty string.');
+  // `--out --json` (the value left out) would otherwise write to a folder named --json
+  if (/^--[a-z]/i.test(v)) throw new InvalidArgumentError(`expected a path, not an option (was the value left out?); write ./${v} for a file so named.`);
   return v;
 }
 

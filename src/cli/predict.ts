@@ -1,9 +1,9 @@
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
 import { check } from '../core/errors.js';
 import { csvCell as cell } from '../data/csv.js';
 import { csvSource, readCsv, STDIN_PATH, STDIN_PATH as STDOUT_PATH } from '../data/csv-file.js';
-import { checkReplaceable, checkWritableFile, descriptorOf, sameFile, writeFileAtomic } from '../io/atomic.js';
+import { checkReplaceable, checkWritableFile, descriptorOf, removeCreatedOnFailure, sameFile, writeFileAtomic } from '../io/atomic.js';
 import { loadModel } from '../io/model-file.js';
 import { counted } from '../report/summary.js';
 import { backendOption, csvInputs, headerOption, humanLines, pathArg, requireOptions, resultsThenSummary, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
@@ -38,6 +38,7 @@ export function predictCommand(): Command {
         const out = o.out;
         check(o.csv === STDIN_PATH || !sameFile(out, o.csv), `--out ${out} is the input file`, 'write the predictions to another file');
         check(!sameFile(out, o.model), `--out ${out} is the model file`, 'write the predictions to another file');
+        removeCreatedOnFailure(dirname(resolve(out))); // (a model or CSV refused below leaves no new folder)
         checkWritableFile(out, { inPlace: true });
       }
       const kernels = useKernelsFirst(o);

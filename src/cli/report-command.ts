@@ -3,8 +3,10 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { Command } from 'commander';
 import { TreegateError } from '../core/errors.js';
 import { experimentReport, readExperimentResult } from '../experiments/results.js';
-import { checkReplaceable, checkWritableFile, writeFileAtomic } from '../io/atomic.js';
-import { isModelFile } from '../io/model-file.js';
+import { checkReplaceable, checkWritableFile, removeCreatedOnFailure, writeFileAtomic } from '../io/atomic.js';
+import { safetensorsFormat } from '../io/model-file.js';
+import { MODEL_FORMAT } from '../io/model-codec.js';
+import { CHECKPOINT_FORMAT } from '../io/checkpoint-codec.js';
 import { renderReport, type Report } from '../report/html.js';
 import { trainingReport } from '../report/training.js';
 import { pathArg, treegateCommand } from './options.js';
@@ -22,7 +24,12 @@ function reportOf(path: string): { report: Report; page: string } {
   if (st.isFile()) {
     if (basename(path) === 'metrics.jsonl') return { report: trainingReport(dirname(path)), page: join(dirname(path), 'report.html') };
     if (basename(path) === 'result.json') throw new TreegateError(`${path} is a training run's result`, `pass its folder, ${dirname(path)}`);
-    if (isModelFile(path)) throw new TreegateError(`${path} is a model file, not a run's results`, `treegate inspect --model ${path} shows a model; report takes the folder of the run that wrote it`);
+    const format = safetensorsFormat(path);
+    if (format === MODEL_FORMAT) throw new TreegateError(`${path} is a model file, not a run's results`, `treegate inspect --model ${path} shows a model; report takes the folder of the run that wrote it`);
+    if (format === CHECKPOINT_FORMAT) {
+      const run = basename(dirname(path)) === 'checkpoints' ? dirname(dirname(path)) : undefined;
+      throw new TreegateError(`${path} is a training checkpoint, not a run's results`, `report takes the folder of the run that wrote it${run ? `, ${run}` : ''}`);
+    }
     return { report: experimentReport(readExperimentResult(path)), page: join(dirname(path), `${basename(path, extname(path))}.html`) };
   }
   if (!st.isDirectory()) throw new TreegateError(`${path} is neither a file nor a folder`, PASS);
@@ -63,6 +70,7 @@ export function reportCommand(): Command {
       const page = resolve(o.out ?? byDefault);
       checkPage(page);
       const html = renderReport(report);
+      removeCreatedOnFailure(dirname(page)); // (a page that cannot be written leaves no new folder)
       checkWritableFile(page); // its folder created if missing, as train's --out is
       writeFileAtomic(page, html);
       console.log(`wrote ${page}`);

@@ -8,7 +8,7 @@ import { MEMORIZATION_DEFAULTS } from '../data/memorization.js';
 import { formatCsv } from '../data/csv.js';
 import { isStreamPath, STDIN_PATH } from '../data/csv-file.js';
 import { DATASETS, dataInfo, datasetShape, prepareData } from '../data/prepare.js';
-import { checkWritableDir, checkWritableFile, missingAncestor, removeEmptyFolders, sameFile, writeFilesOrRescue } from '../io/atomic.js';
+import { checkWritableDir, checkWritableFile, removeCreatedOnFailure, sameFile, writeFilesOrRescue } from '../io/atomic.js';
 import { heldByOther, holdFolder } from '../io/folder-lock.js';
 import { encodeModelParts } from '../io/model-codec.js';
 import { denseOfEqualParams, parameterCount } from '../layers/equal-params.js';
@@ -102,9 +102,7 @@ export function trainCommand(): Command {
       // folder behind it: every failure ends in process.exit, with a code other than 0
       const early = stopBeforeStart('training');
       const out = o.resume === undefined ? resolve(o.out) : null;
-      const top = out === null ? null : missingAncestor(out);
-      // (not where another run holds the folder: a run refused there would take its empty checkpoints folder)
-      if (out !== null && top !== null) process.once('exit', (code) => { if (code !== 0 && !heldByOther(out)) removeEmptyFolders(join(out, 'checkpoints'), top); });
+      if (out !== null) removeCreatedOnFailure(out, { deepest: join(out, 'checkpoints'), keep: () => heldByOther(out) });
       try {
         await runTrain(o, cmd, early);
       } finally {
@@ -282,7 +280,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
   check(model.inputSize === data.inputSize, `the checkpoint's model takes ${model.inputSize} inputs, the data has ${data.inputSize}`);
   checkDiskSpace(out, model.parameterCount(), o, o.checkpointEvery !== undefined || resumed !== null, listCheckpoints(checkpointDir).length);
   if (!resumed) {
-    log(`treegate: training on ${counted(data.train.x.rows, `${o.dataset} example`)} (${data.validation.x.rows} held out), ` +
+    log(`treegate: training on ${counted(data.train.x.rows, `${o.dataset} example`)} (${data.validation.x.rows} held out for validation), ` +
       `${formatCount(model.parameterCount())} parameters, seed ${o.seed}, ${be.name} backend (${threads} thread${threads > 1 ? 's' : ''})`);
     // legal, but most likely a slip: said before the run rather than found from its result
     if (o.batchSize > data.train.x.rows) {

@@ -38,7 +38,7 @@ export function readCsv(path: string, opts: CsvOptions = {}): CsvData {
   try {
     const st = statSync(path);
     if (isStream(st)) return parseCsv(readPipe(path), path, opts);
-    if (!st.isFile()) throw new TreegateError(`${path} is not a regular file`, `pass a CSV file (or ${STDIN_PATH} to read standard input)`);
+    if (!st.isFile()) throw new TreegateError(`${path} is not a regular file`, 'pass a CSV file');
     size = st.size;
   } catch (e) {
     if (e instanceof TreegateError) throw e;

@@ -98,6 +98,11 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     'leave it out to tell a header by its cells');
   check(opts.labels === undefined || (Array.isArray(opts.labels) && opts.labels.every((l) => typeof l === 'string')),
     `CSV options: labels must be the class names, an array of strings, got ${shown(opts.labels)}`);
+  // gzip's magic number (0x1f 0x8b; the second byte is no UTF-8 character): no CSV text starts with a control character
+  if (text.charCodeAt(0) === 0x1f && (text.charCodeAt(1) === 0x8b || text.charCodeAt(1) === 0xfffd)) {
+    throw new TreegateError(`${source}: the file is gzip-compressed, not CSV text`,
+      'decompress it first (gunzip -k FILE); predict and eval also read --csv <(zcat FILE)');
+  }
   // UTF-16 (a spreadsheet's "Unicode text") read as UTF-8 has a NUL in every other byte: no CSV text has one
   const nul = text.indexOf('\u0000');
   if (nul >= 0) {

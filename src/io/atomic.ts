@@ -351,6 +351,18 @@ export function missingAncestor(path: string): string | null {
   }
 }
 
+/**
+ * For a command about to create the folder `dir` (with checkWritableDir or checkWritableFile, and any missing folders
+ * above it): on a failed exit (a code other than 0; every failure ends in process.exit) it removes those still empty,
+ * from `deepest` (a folder inside `dir` it also makes; `dir` itself by default) up, unless `keep()` (another process
+ * holds the folder: a command refused there would take that one's empty folders). Nothing where `dir` exists already.
+ */
+export function removeCreatedOnFailure(dir: string, options: { deepest?: string; keep?: () => boolean } = {}): void {
+  const top = missingAncestor(dir);
+  if (top === null) return;
+  process.once('exit', (code) => { if (code !== 0 && !options.keep?.()) removeEmptyFolders(options.deepest ?? dir, top); });
+}
+
 /** Removes `path` and its parents up to `top`, each only while it is an empty folder (what a failed run created). */
 export function removeEmptyFolders(path: string, top: string): void {
   for (let p = resolve(path); ; p = dirname(p)) {

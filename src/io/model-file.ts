@@ -33,19 +33,25 @@ function isFolder(path: string): boolean {
 }
 
 /**
- * Whether `path` is a safetensors file whose metadata names this library's model format. Only the header is read,
- * not checked against the rest: a damaged or cut-short model is still one, which a new save may replace.
+ * The `format` its metadata names where `path` is a safetensors file (MODEL_FORMAT, CHECKPOINT_FORMAT, or another
+ * program's), else undefined. Only the header is read, not checked against the rest: a damaged or cut-short model
+ * is still one, which a new save may replace.
  */
-export function isModelFile(path: string): boolean {
+export function safetensorsFormat(path: string): string | undefined {
   let fd: number | undefined;
   try {
     fd = openSync(path, 'r');
-    return safetensorsMetadata(fileSource(fd, fstatSync(fd).size, path), path).format === MODEL_FORMAT;
+    return safetensorsMetadata(fileSource(fd, fstatSync(fd).size, path), path).format;
   } catch {
-    return false;
+    return undefined;
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+/** Whether `path` is a safetensors file whose metadata names this library's model format (safetensorsFormat). */
+export function isModelFile(path: string): boolean {
+  return safetensorsFormat(path) === MODEL_FORMAT;
 }
 
 /** Reads a model file written by saveModel, each tensor straight into the model's array (no other copy of the file). Every problem is a TreegateError naming the file. */

@@ -158,14 +158,15 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
   // (a loop: a run logged at every step can hold more step records than a call may take arguments)
   const lastStep = [...steps, ...epochs].reduce((m, r) => Math.max(m, r.step), 0);
   const api = dir === null, validated = epochs.some((e) => e.validationLoss !== null);
-  const curvesNote = `training: the mean over each ${api ? 'window of steps' : 'logged window of steps (--log-every)'}, and over each epoch; validation: after each epoch`;
+  const curvesNote = `training: the mean over each ${api ? 'window of steps' : 'logged window of steps (--log-every)'}, and over each epoch` +
+    (validated ? '; validation: after each epoch' : '; no validation set');
   const charts: Chart[] = [
     {
       title: 'loss', xTitle: 'step', yTitle: 'cross-entropy', yLog: lossLog, note: curvesNote,
       traces: seriesTraces([
         { name: 'training (window)', x: steps.map((s) => s.step), y: steps.map((s) => s.trainLoss) },
         { name: 'training (epoch)', x: epochs.map((e) => e.step), y: epochs.map((e) => e.trainLoss) },
-        ...(epochs.some((e) => e.validationLoss !== null)
+        ...(validated
           ? [{ name: 'validation', x: epochs.map((e) => e.step), y: epochs.map((e) => e.validationLoss ?? NaN) }] : []),
       ]),
     },

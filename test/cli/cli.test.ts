@@ -272,7 +272,7 @@ test('--help for the program and each command exits 0 and lists the options', ()
 test('train: a short real run writes the model and metrics and prints the JSON summary', () => {
   const { out, result, json } = mainRun();
   assert.ok(!result.stderr.includes('    at '));
-  assert.match(result.stderr, /training on 1375 mnist examples \(125 held out\)/);
+  assert.match(result.stderr, /training on 1375 mnist examples \(125 held out for validation\)/);
 
   for (const k of ['testAccuracy', 'testLoss', 'parameters', 'modelPath', 'metricsPath']) assert.ok(k in json, k);
   assert.equal(typeof json.testAccuracy, 'number');
@@ -619,7 +619,7 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   const c = cli('train', '--dataset', 'csv', '--csv', join(dir, 'train.csv'), '--hidden', '8', '--depth', '1', '--epochs', '3',
     '--out', join(dir, 'run'), '--json');
   assert.equal(c.status, 0, describeRun(c));
-  assert.match(c.stderr, /training on 183 csv examples \(17 held out\)/);
+  assert.match(c.stderr, /training on 183 csv examples \(17 held out for validation\)/);
   assert.doesNotMatch(c.stderr, /warning/);
   const heldOut = join(dir, 'run', 'heldout-test.csv');
   assert.deepEqual([lastJson(c).csv, lastJson(c).testCsv, lastJson(c).classes], [join(dir, 'train.csv'), heldOut, ['hi', 'lo']]);
@@ -702,6 +702,10 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   const bad = cliStdin('1,x\n', 'predict', '--model', model, '--csv', '-');
   assert.equal(bad.status, 2, describeRun(bad));
   assert.match(bad.stderr, /standard input:1, column 2: 'x' is not a number/);
+  // a predict that fails leaves none of the folders its --out made, as train does
+  const made = join(dir, 'made');
+  expectUsageError(['predict', '--model', model, '--csv', join(dir, 'bad.csv'), '--out', join(made, 'sub', 'p.csv')], /bad\.csv/);
+  assert.ok(!existsSync(made), 'the folders predict made are gone');
   const pj = cli('predict', '--model', model, '--csv', join(dir, 'features.csv'), '--json', '--out', join(dir, 'pred.csv'));
   assert.equal(pj.status, 0, describeRun(pj));
   assert.deepEqual(lastJson(pj).predictions, lines.slice(1).map((l) => l.split(',')[0]));

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { cli, cliChild, cliStdin, describeRun, expectUsageError, HINT_CLI, ROOT, tmp, reEscape } from './run.js';
 import { outOfMemoryHint } from '../../src/cli/options.js';
 import { parseCsv } from '../../src/data/csv.js';
@@ -255,6 +256,10 @@ test('CSV files that cannot be read or are not UTF-8 text: exit 2 naming why; CR
   const utf16 = tmp('utf16.csv');
   writeFileSync(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('a,b,c,label\n1,2,3,1\n', 'utf16le')]));
   expectUsageError(['eval', '--model', model, '--csv', utf16], /utf16\.csv:1: a NUL byte: the file is not UTF-8 text .*iconv -f UTF-16 -t UTF-8/);
+  // a compressed file: named as such (its header has NULs, which read as UTF-16 before)
+  const gz = tmp('data.csv.gz');
+  writeFileSync(gz, gzipSync('a,b,c,label\n1,2,3,1\n'));
+  expectUsageError(['eval', '--model', model, '--csv', gz], /data\.csv\.gz: the file is gzip-compressed, not CSV text \(decompress it first \(gunzip -k FILE\)/);
   // Latin-1 (a spreadsheet's "CSV" on Windows): the line of the first byte UTF-8 has no character for, from a file and
   // from standard input alike, not a U+FFFD in a class name
   const latin1 = Buffer.concat([Buffer.from('a,b,c,label\n1,2,3,1\n4,5,6,caf'), Buffer.from([0xe9]), Buffer.from('\n')]);

@@ -143,6 +143,10 @@ test('an empty path option exits 2 naming the option, before anything is read or
   expectUsageError(['train', '--dataset', 'csv', '--csv', tmp('none.csv'), '--test-csv', '', '--epochs', '0'], empty);
   expectUsageError(['train', '--data-dir', '', '--epochs', '0'], empty);
   expectUsageError(['experiment', 'memorization', '--quick', '--out', '', '--seeds', '0'], /option '--out <dir>' argument '' is invalid\. expected a path/);
+  // a value left out, so that the next option became the path (a folder named --json, and no JSON)
+  expectUsageError(['train', '--out', '--json', '--epochs', '0'], /option '--out <dir>' argument '--json' is invalid\. expected a path, not an option \(was the value left out\?\); write \.\/--json for a file so named/);
+  expectUsageError(['predict', '--model', '--json', '--csv', 'x'], /argument '--json' is invalid\. expected a path, not an option/);
+  assert.ok(!existsSync('--json'));
 });
 
 test('NaN: the hints say which checkpoint exists, if any, and how to avoid the NaN', () => {

@@ -30,6 +30,8 @@ import type { TreeStats } from '../../src/layers/model.js';
 import { TreegateError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
 import { saveModel } from '../../src/io/model-file.js';
+import { encodeSafetensors } from '../../src/io/safetensors.js';
+import { CHECKPOINT_FORMAT } from '../../src/io/checkpoint-codec.js';
 import { mlpConfig, Model } from '../../src/layers/model.js';
 import { benchReport, parseBenchOutput } from '../../bench/chart.js';
 import { underCI } from '../ci.js';
@@ -193,6 +195,7 @@ test('usage counted on fewer examples than leaves is said so, with the dead leav
   assert.deepEqual(chart('time per epoch').traces[0].y, [3, 2]);
   assert.match(chart('time per epoch').note!, /5\.0 s in all, 400 training examples a second on average, evaluation included \(1,000 an epoch\)/);
   assert.equal(chart('loss').yLog, true, 'a loss from 2.3 to 0.2 on a log axis');
+  assert.match(chart('loss').note!, /; validation: after each epoch$/);
 });
 
 test('a log of 200 000 step records (--log-every 1 over a long run) renders', () => {
@@ -210,7 +213,9 @@ test("a resumed run's backends are listed in turn in the report's header", () =>
   writeFileSync(join(dir, 'metrics.jsonl'), JSON.stringify({ type: 'epoch', epoch: 1, step: 10, lr: 0.001, trainLoss: 1, trainAccuracy: 0.5,
     validationLoss: null, validationAccuracy: null, seconds: 1, trees: [] }) + '\n');
   writeFileSync(join(dir, 'result.json'), JSON.stringify({ dataset: 'mnist', testAccuracy: 0.9, backend: 'native', backends: ['js', 'native'], seed: 1 }));
-  const { meta } = trainingReport(dir);
+  const { meta, sections } = trainingReport(dir);
+  // (a run without validation: its curves' note says so, not when validation ran)
+  assert.match(sections[0].charts![0].note!, /; no validation set$/);
   assert.equal(meta.backend, 'native');
   assert.equal(meta.backends, 'js then native');
 });
@@ -430,6 +435,11 @@ test('treegate report refuses what it cannot render, and never writes over a fil
   // a model file: named as one, with the command that shows it (not the JSON parser's view of its bytes)
   saveModel(join(both, 'model.safetensors'), new Model(mlpConfig({ inputSize: 4, numClasses: 2, hidden: [4], treeLayers: [], depth: 0 }), new Rng(1)));
   assert.match(cli(join(both, 'model.safetensors')).stderr, /model\.safetensors is a model file, not a run's results \(treegate inspect --model /);
+  // a checkpoint: named as one, with the run's folder to pass
+  mkdirSync(join(both, 'checkpoints'));
+  const ckpt = join(both, 'checkpoints', 'step-000000002.safetensors');
+  writeFileSync(ckpt, encodeSafetensors([{ name: 'w', shape: [1], data: Float32Array.of(1) }], { format: CHECKPOINT_FORMAT }));
+  assert.match(cli(ckpt).stderr, new RegExp(`step-000000002\\.safetensors is a training checkpoint, not a run's results \\(report takes the folder of the run that wrote it, ${both.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)`));
   assert.match(cli('').stderr, /expected a path, not an empty string/);
   // a damaged results file: exit 2 naming it, no page written
   writeFileSync(join(dir, 'bad.json'), JSON.stringify({ ...JSON.parse(before), machine: {} }));
