@@ -36,14 +36,17 @@ const PACK_COST: f64 = 8;
   return ((x + q - 1) / q) * q;
 }
 
+// The two sizes below are for JavaScript, which sizes the arena: in f64, exact, where a usize wrapped past 4 GiB (and
+// read as an i32, was negative past 2 GiB), so that a call too large for the memory reserved too little scratch.
+
 /** Bytes of the packed-B buffer for a K×N operand. */
-export function packedBBytes(N: i32, K: i32): usize {
-  return <usize>K * <usize>roundUp(N, NR) * 4;
+export function packedBBytes(N: i32, K: i32): f64 {
+  return <f64>K * Math.ceil(<f64>N / <f64>NR) * <f64>NR * 4;
 }
 
 /** Scratch bytes gemm needs: a tile, a packed A block and the packed B (or the packed A of the transposed product, never wider). */
-export function gemmScratchBytes(M: i32, N: i32, K: i32): usize {
-  return 256 + <usize>(MC * KC * 4) + 64 + packedBBytes(N, K);
+export function gemmScratchBytes(M: i32, N: i32, K: i32): f64 {
+  return <f64>(256 + MC * KC * 4 + 64) + packedBBytes(N, K);
 }
 
 /**

@@ -53,13 +53,17 @@ export type PathWeightStep = (rt: Routing, dys: Float32Array, m: number, xs: Flo
  * Throws a TreegateError naming the problem (and op, the fused step that was given it) if `st` is not a step the
  * kernels can apply (every backend checks it).
  */
-export function checkWeightStep(st: WeightStep, op = 'groupedBackwardWeightStep'): void {
-  if (st.kind !== 'adam' && st.kind !== 'sgd') throw new TreegateError(`${op}: unknown optimizer '${st.kind as string}'`);
-  if (st.kind === 'adam' && !(st.v instanceof Float32Array)) throw new TreegateError(`${op}: adam needs its second moment v`);
+export function checkWeightStep(st: WeightStep, op = 'groupedBackwardWeightStep'): WeightStep {
+  // each field read once, into the copy the op is given: a getter read again mid-op could change a setting, or call
+  // the backend while it runs (the wasm backend's scratch memory is one call's)
+  const { kind, m, v, steps, decayScale } = st;
   const settings = { lr: st.lr, weightDecay: st.weightDecay, beta1: st.beta1, beta2: st.beta2, eps: st.eps, momentum: st.momentum };
+  if (kind !== 'adam' && kind !== 'sgd') throw new TreegateError(`${op}: unknown optimizer '${kind as string}'`);
+  if (kind === 'adam' && !(v instanceof Float32Array)) throw new TreegateError(`${op}: adam needs its second moment v`);
   for (const [k, x] of Object.entries(settings)) {
     if (typeof x !== 'number') throw new TreegateError(`${op}: ${k} must be a number`);
   }
+  return { kind, m, v, steps, decayScale, ...settings };
 }
 
 type Updates = { adamUpdate: typeof adamUpdate; sgdUpdate: typeof sgdUpdate };

@@ -125,3 +125,49 @@ test('an allocation the machine refuses names what it was for and how large, not
     setBackend('js');
   }
 });
+
+test('index lists are read as they were when the call began, on every backend: an output sharing their memory cannot move the call\'s writes', () => {
+  for (const b of backends) {
+    // gatherRows' dst over its idx (plain arrays): the first row copied changed the second's index
+    const src = Float32Array.from({ length: 12 }, (_, k) => 1e30 * (k + 1)), buf = new ArrayBuffer(4 * 6), dst = new Float32Array(buf);
+    const idx = new Int32Array(buf, 0, 2);
+    idx.set([2, 0]);
+    b.gatherRows(src, 3, 0, idx, 2, 3, dst);
+    assert.deepEqual(dst, Float32Array.from([...src.subarray(6, 9), ...src.subarray(0, 3)]), `${b.name}: gatherRows with dst over idx`);
+    // a routing's node list over node 0's weight gradient, all in the backend's own arrays (in the wasm module's memory,
+    // where the bias sums went to whatever address the written gradient named: another array)
+    const m = 4, s = 4, dw = b.floats(2 * m * s), dbias = b.floats(2 * m), other = b.floats(1024).fill(7);
+    const node = new Int32Array(dw.buffer, dw.byteOffset, 2);
+    node.set([0, 1]);
+    const rt = new Routing();
+    Object.assign(rt, { nodeCount: 2, node, start: Int32Array.of(0, 2), end: Int32Array.of(2, 4), n: 4 });
+    const dys = f(4 * m), xs = new Float32Array(4 * s);
+    dys[0] = new Float32Array(Int32Array.of(100).buffer)[0]; // node 0's gradient begins with the float of int 100's bits
+    xs[0] = 1;
+    b.groupedBackwardWeight(rt, dys, m, xs, s, dw, dbias);
+    assert.deepEqual(Array.from(dbias), [1, 2, 2, 2, 2, 2, 2, 2], `${b.name}: each node's bias sums, at its own node`);
+    assert.ok(other.every((v) => v === 7), `${b.name}: no write outside the call's arrays`);
+    for (const a of [dw, dbias, other]) b.release?.(a);
+  }
+});
+
+test('a weight step\'s settings are read once, before the call runs, on every backend (a getter that calls the backend changes nothing)', () => {
+  for (const b of backends) {
+    const m = 16, s = 16, T = 3, N = 24, rt = new Routing();
+    Object.assign(rt, { nodeCount: 3, node: Int32Array.of(0, 1, 2), start: Int32Array.of(0, 8, 16), end: Int32Array.of(8, 16, 24), n: N });
+    const dys = Float32Array.from({ length: N * m }, (_, i) => ((i * 7) % 11) / 11 - 0.5), xs = Float32Array.from({ length: N * s }, (_, i) => ((i * 5) % 13) / 13 - 0.5);
+    const run = (reenter: boolean) => {
+      const w = f(T * m * s, 0.5), dw = new Float32Array(T * m * s), db = new Float32Array(T * m);
+      let reads = 0;
+      const st = { kind: 'sgd', m: new Float32Array(T * m * s), v: null, steps: new Int32Array(T), decayScale: null, weightDecay: 0, beta1: 0.9, beta2: 0.999,
+        eps: 1e-8, momentum: 0, get lr() {
+          // (the wasm backend read it mid-call, and this call then reset the memory the step's operands were in)
+          if (reenter && ++reads > 1) b.addArrays(f(4096, 100), f(4096, 100), new Float32Array(4096), 4096);
+          return 0.1;
+        } } as const;
+      b.groupedBackwardWeightStep(rt, dys, m, xs, s, w, dw, db, st);
+      return w;
+    };
+    assert.deepEqual(run(true), run(false), `${b.name}: the weights after the step`);
+  }
+});

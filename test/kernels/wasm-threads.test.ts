@@ -10,6 +10,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { compileWasmSync, createWasmBackend, type WasmBackend } from '../../src/kernels/wasm/core.js';
@@ -342,4 +343,33 @@ test('wasm threads: close() stops the workers; the backend goes on, starting new
   b.gemmNT(M, N, K, a, 0, w, 0, c, 0, false); // and new workers again
   assertBitEqual(c, ref, 'after close()');
   b.close();
+});
+
+test('wasm threads: a part that fails on a worker before its kernel runs (no such kernel) still counts done: the call throws at once, it does not wait', () => {
+  // (the worker read its part outside the try that counts a failed part done: the caller waited for it ten minutes)
+  const at = (path: string) => JSON.stringify(new URL(`../../src/kernels/wasm/${path}`, import.meta.url).href);
+  const src = `import { readFileSync } from 'node:fs';
+    import { compileWasmSync } from ${at('core.ts')};
+    import { DEFAULT_WASM_THREADS_URL, nodeThreadHost } from ${at('index.ts')};
+    import { Team } from ${at('threads.ts')};
+    const module = compileWasmSync(new Uint8Array(readFileSync(DEFAULT_WASM_THREADS_URL)));
+    const memory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
+    const ex = new WebAssembly.Instance(module, { env: { memory } }).exports;
+    const t = new Team(memory, Math.ceil(ex.heapBase() / 64) * 64, module, ['rowsNT'], [ex.rowsNT], { cores: 4, start: nodeThreadHost.start }, 4);
+    await t.whenStarted(10000);
+    let threw = 0;
+    for (let i = 0; i < 20; i++) { try { t.run(Array.from({ length: 64 }, () => [7, -1])); } catch { threw++; } }
+    console.log('threw ' + threw + ' of 20, workers ran ' + t.workerParts + ' parts');
+    t.close();`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', src], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /threw 20 of 20/);
+});
+
+test('wasm: the modules\' scratch sizes are exact past 2 GiB (a usize read as an i32 was negative there, and the arena reserved nothing)', () => {
+  const memory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
+  const ex = new WebAssembly.Instance(module as WebAssembly.Module, { env: { memory } }).exports as Record<string, (...a: number[]) => number>;
+  assert.equal(ex.packedBBytes(2 ** 15, 2 ** 14), 2 ** 31);
+  assert.equal(ex.packedBBytes(1, 2 ** 28), 2 ** 33, 'one column, padded to a panel: past 4 GiB, where a usize wrapped');
+  assert.equal(ex.gemmScratchBytes(64, 2 ** 15, 2 ** 16), ex.gemmScratchBytes(64, 8, 1) - 32 + 2 ** 33);
 });

@@ -144,9 +144,9 @@ export function nativeBackend(): (Backend & { setThreads(n: number): number; inf
   const packedFloats = (m: number, s: number): number => Math.ceil(m / panel) * panel * s;
   // a fused step's settings into hp; the gradient array the reference needs is not read (it stays zero)
   const settings = (op: string, w: Float32Array, dw: Float32Array, st: WeightStep): void => {
-    checkWeightStep(st, op);
+    const t = checkWeightStep(st, op);
     if (!(dw instanceof Float32Array) || dw.length < w.length) throw new TreegateError(`${op}: dw must be a Float32Array as long as w`);
-    hp.set([st.kind === 'adam' ? 0 : 1, st.lr, st.weightDecay, st.beta1, st.beta2, st.eps, st.momentum]);
+    hp.set([t.kind === 'adam' ? 0 : 1, t.lr, t.weightDecay, t.beta1, t.beta2, t.eps, t.momentum]);
   };
   return {
     name: 'native',

@@ -307,8 +307,7 @@ export function productOps(ctx: WasmContext, ew: ReturnType<typeof elementwiseOp
    */
   function groupedBackwardWeightStep(rt: Routing, dys: Float32Array, m: number, xs: Float32Array, s: number,
     w: Float32Array, dw: Float32Array, dbias: Float32Array, st: WeightStep): void {
-    checkWeightStep(st);
-    weightGradients(rt, dys, m, xs, s, dw, dbias, { w, st });
+    weightGradients(rt, dys, m, xs, s, dw, dbias, { w, st: checkWeightStep(st) });
   }
 
   const composedPathStep = composePathWeightStep({ groupedBackwardWeight, addRowVector, adamUpdate, sgdUpdate });
@@ -320,8 +319,8 @@ export function productOps(ctx: WasmContext, ew: ReturnType<typeof elementwiseOp
    * the same bits.
    */
   function pathWeightStep(rt: Routing, dys: Float32Array, m: number, xs: Float32Array, s: number, w: Float32Array,
-    dw: Float32Array, dbias: Float32Array, st: WeightStep, entry: Int32Array, parent: Int32Array, at: Int32Array, count: number): void {
-    checkWeightStep(st, 'pathWeightStep');
+    dw: Float32Array, dbias: Float32Array, step: WeightStep, entry: Int32Array, parent: Int32Array, at: Int32Array, count: number): void {
+    const st = checkWeightStep(step, 'pathWeightStep');
     const adam = st.kind === 'adam', L = nodeList(rt, 0, rt.nodeCount);
     if (!L || count === 0 || m * s === 0 || !inPlace(w) || !inPlace(st.m) || (adam && !inPlace(st.v!)) || !inPlace(dbias)) {
       composedPathStep(rt, dys, m, xs, s, w, dw, dbias, st, entry, parent, at, count);

@@ -112,11 +112,14 @@ function run({ module, memory, control, names, tid, epoch }) {
       const p = c & ${PART_MASK}, parts = Atomics.load(I, ${PARTS});
       if (p >= parts) break;
       if (Atomics.compareExchange(I, ${NEXT}, c, c + 1) !== c) continue;
-      const o = p * ${ARGS}, op = F[o], fn = fns[op], sa = F[o + 1], n = fn.length;
-      const a = new Array(n);
-      for (let i = 0; i < n; i++) a[i] = F[o + 2 + i];
-      if (sa >= 0) a[sa] = Atomics.load(I, ${SCRATCH_LO}) + Atomics.load(I, ${SCRATCH_HI}) * 65536 + tid * Atomics.load(I, ${SCRATCH_EACH}) * 64;
-      try { fn.apply(null, a); } catch (e) { Atomics.store(I, ${FAILED}, op + 1); }
+      // everything after the claim inside the try: a part that fails anywhere still counts done, or its caller would wait
+      const o = p * ${ARGS}, op = F[o];
+      try {
+        const fn = fns[op], sa = F[o + 1], n = fn.length, a = new Array(n);
+        for (let i = 0; i < n; i++) a[i] = F[o + 2 + i];
+        if (sa >= 0) a[sa] = Atomics.load(I, ${SCRATCH_LO}) + Atomics.load(I, ${SCRATCH_HI}) * 65536 + tid * Atomics.load(I, ${SCRATCH_EACH}) * 64;
+        fn.apply(null, a);
+      } catch (e) { Atomics.store(I, ${FAILED}, op + 1); }
       Atomics.add(I, ${WORKED}, 1);
       if (Atomics.add(I, ${DONE}, 1) + 1 === parts) Atomics.notify(I, ${DONE});
     }
