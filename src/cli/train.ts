@@ -16,6 +16,7 @@ import { Model, mlpConfig, type MlpOptions } from '../layers/model.js';
 import { MOE_DEFAULTS } from '../layers/moe.js';
 import { listCheckpoints, newestCheckpointExtra, writeCheckpoint, type LoadedCheckpoint } from '../io/checkpoint.js';
 import { registerAvailableBackends, type BackendChoice } from '../kernels/select.js';
+import { nativeBackend } from '../kernels/native/index.js';
 import { NonFiniteError, TRAIN_OPTION_DEFAULTS, Trainer, type EpochMetrics } from '../train/trainer.js';
 import { backendOption, choice, humanLines, int, intList, num, pathArg, SIGNAL_EXIT, threadsOption, treegateCommand, useKernelsFirst } from './options.js';
 import { counted, formatCount, layerTable, modelSummary } from '../report/summary.js';
@@ -147,6 +148,8 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
   let resumed: LoadedCheckpoint | null = null;
   let o = { ...given };
   let backends = [be.name]; // the backends this run trained on, in turn (for its checkpoints and result.json)
+  // the native addon's instruction set (its kernels round differently on each: TREEGATE_NATIVE_ISA or another CPU)
+  const isa = be.name === 'native' ? nativeBackend()?.info().isa : undefined;
   let runId: string = randomUUID(); // which run a checkpoint or result.json is of (a resumed run keeps its own)
   if (given.resume) {
     const dir = resolve(given.resume);
@@ -168,6 +171,11 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
           : ' (the newest checkpoint, which names the backend, did not read)';
       log(`treegate: warning: the run trained on the ${was} backend until step ${resumed.run.progress.step}, and goes on on ${be.name}` +
         `${why}: its model will differ by rounding from a run on one backend (--backend ${was} goes on bit for bit)`);
+    }
+    const wasIsa = resumed.run.extra.isa;
+    if (was === be.name && typeof wasIsa === 'string' && isa !== undefined && wasIsa !== isa) {
+      log(`treegate: warning: the run trained on the native backend's ${wasIsa} kernels until step ${resumed.run.progress.step}, and goes on on its ` +
+        `${isa} kernels (TREEGATE_NATIVE_ISA, or another CPU): its model will differ by rounding from a run on one instruction set`);
     }
     backends = was === be.name ? before : [...before, be.name];
     if (typeof resumed.run.extra.run === 'string') runId = resumed.run.extra.run;
@@ -351,7 +359,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
       // --resume checks is still the one there
       lastCheckpoint = writeCheckpoint(checkpointDir, model, trainer.optimizer, {
         progress: trainer.snapshot(), options: savedOptions, metrics,
-        extra: { window: { ...windows.open }, data: dataHash(), backends, run: runId, resultBefore: files ? files.result : fileSha256(resultPath), ...(files ? { files } : {}) },
+        extra: { window: { ...windows.open }, data: dataHash(), backends, ...(isa ? { isa } : {}), run: runId, resultBefore: files ? files.result : fileSha256(resultPath), ...(files ? { files } : {}) },
       }, o.keepCheckpoints);
       replaceFinishedRunCheckpoints(lastCheckpoint);
     } catch (e) {
@@ -439,6 +447,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
     seconds: last.seconds,
     backend: be.name,
     ...(backends.length > 1 ? { backends } : {}),
+    ...(isa ? { isa } : {}),
     threads,
     seed: o.seed,
     runId,

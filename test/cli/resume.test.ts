@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
+import { nativeBackend } from '../../src/kernels/native/index.js';
 import { cli, cliChild, cliEnv, describeRun, expectUsageError, HINT_CLI, reEscape, shellLine, tmp } from './run.js';
 
 // a memorization task (no dataset to load) that takes a few seconds with a checkpoint every 10 steps
@@ -108,6 +109,22 @@ test('--resume goes on with the backend the run trained on; another one, named, 
   assert.equal(moved.status, 0, describeRun(moved));
   assert.match(moved.stderr, /warning: the run trained on the js backend until step \d+, and goes on on wasm: its model will differ by rounding from a run on one backend \(--backend js goes on bit for bit\)/);
   assert.deepEqual(JSON.parse(moved.stdout.trim().split('\n').pop()!).backends, ['js', 'wasm']);
+});
+
+test('--resume on the native addon\'s other instruction set (TREEGATE_NATIVE_ISA, or another CPU) is said to change the model', { skip: nativeBackend() ? false : 'no native addon' }, async () => {
+  const isa = nativeBackend()!.info().isa, other = isa === 'generic' ? null : 'generic';
+  const out = tmp('isa-changed'), native = [...ARGS, '--backend', 'native'];
+  assert.equal((await interrupt(out, 40, ['SIGINT'], native)).code, 130);
+  const same = cli('train', '--resume', out, '--no-progress', '--json');
+  assert.doesNotMatch(same.stderr, /warning/, describeRun(same));
+  assert.equal(JSON.parse(same.stdout.trim().split('\n').pop()!).isa, isa, 'result.json names the instruction set');
+  if (other === null) return; // (a CPU with neither AVX2 nor AVX-512 has one set)
+  const moved = tmp('isa-moved');
+  assert.equal((await interrupt(moved, 40, ['SIGINT'], native)).code, 130);
+  const r = cliEnv({ TREEGATE_NATIVE_ISA: other }, 'train', '--resume', moved, '--no-progress', '--json');
+  assert.equal(r.status, 0, describeRun(r));
+  assert.match(r.stderr, new RegExp(`warning: the run trained on the native backend's ${isa} kernels until step \\d+, and goes on on its generic kernels \\(TREEGATE_NATIVE_ISA, or another CPU\\): its model will differ by rounding`));
+  assert.equal(JSON.parse(r.stdout.trim().split('\n').pop()!).isa, 'generic');
 });
 
 test('SIGKILL at a random step leaves the last checkpoint loadable; --resume ends bit-identical', async () => {
