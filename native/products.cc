@@ -61,6 +61,8 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
     within(a, extent(ao, M, ars, K, acs), "gemm A");
     within(b, extent(bo, K, brs, N, bcs), "gemm B");
     within(c, extent(co, M, crs, N, 1), "gemm C");
+    // (each element of C has one writer: the threads split C, and rows that overlap would share elements)
+    if (M > 1 && crs < N) throw ArgError{"gemm C: rows of " + std::to_string(N) + " floats at a row stride of " + std::to_string(crs) + " overlap"};
     gemmPar(M, N, K, a.p + ao, ars, acs, b.p + bo, brs, bcs, c.p + co, crs, acc, threads);
     return undefined(env);
   });

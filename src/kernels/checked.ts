@@ -22,6 +22,8 @@ export function withArgumentChecks(b: Backend): Backend {
       view(op, 'a', a, ao, M, ars, K, acs);
       view(op, 'b', x, bo, K, brs, N, bcs);
       view(op, 'c', c, co, M, crs, N, 1);
+      // (each element of C has one writer: the threads split C's columns, and rows that overlap would share them)
+      if (M > 1 && crs < N) fail(op, `c: rows of ${N} floats at a row stride of ${crs} overlap`);
       flag(op, 'accumulate', accumulate);
       b.gemmStrided(M, N, K, a, ao, ars, acs, x, bo, brs, bcs, c, co, crs, accumulate);
     },

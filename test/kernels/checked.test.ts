@@ -28,6 +28,7 @@ test('sizes, strides and offsets must be whole and ≥ 0, and every view inside 
     bad(b, () => b.gemmNT(2, 2, 2, f(3), 0, f(8), 0, f(8), 0, false), /past|runs past|too small|needs/, 'a too short');
     bad(b, () => b.gemmStrided(2, 2, 2, f(8), -1, 2, 1, f(8), 0, 2, 1, f(8), 0, 2, false), /ao must be|must be an integer|non-negative/, 'negative offset');
     bad(b, () => b.gemmNT(1, 1, 1, f(1), 0, f(1), 0, f(1), 0, 1 as unknown as boolean), /accumulate must be true or false/, 'flag 1');
+    bad(b, () => b.gemmStrided(2, 2, 2, f(8), 0, 2, 1, f(8), 0, 2, 1, f(8), 0, 1, false), /rows of 2 floats at a row stride of 1 overlap/, 'rows of C that overlap');
     bad(b, () => b.addRowVector(f(5), 2, 3, f(3)), /holds 5 floats, needs 6|needs 6 elements/, 'short y');
     bad(b, () => b.reluForward(f(3), f(2), 3), /holds 2 floats|needs 3 elements/, 'short output');
     bad(b, () => b.addArrays(f(3), f(2), f(3), 3), /b holds 2 floats|b: needs 3 elements/, 'short b');
