@@ -30,7 +30,12 @@ export const GEMM_SHAPES: Array<[number, number, number]> = [
 ];
 
 /** A row of the section's data (bench/targets.ts reads it). */
-export interface GemmRow { shape: string; candidate: string; threads: number; gflops: number; ms: number; repeats: number; inner: number; vsBaseline: number }
+export interface GemmRow {
+  shape: string; candidate: string; threads: number; gflops: number; ms: number; repeats: number; inner: number; vsBaseline: number;
+  /** treegate's speed over the issue's peer for it (native: onnxruntime-node on as many threads; wasm: tfjs-backend-wasm),
+   *  paired round by round as vsBaseline is: what bench/targets.ts judges */
+  vsPeer?: number;
+}
 
 function randomArray(n: number, rng: Rng): Float32Array {
   const a = new Float32Array(n);
@@ -120,10 +125,19 @@ export async function runGemm(ctx: BenchContext): Promise<BenchResult> {
     const ms = await measure(cands, { budgetMs: 500, maxRepeats: 15, log: ctx.log });
     for (const c of cleanup) c();
     const base = pickBaseline(cands, ms);
-    ms.forEach((m, i) => rows.push({
-      shape, candidate: cands[i].name, threads: cands[i].threads, gflops: m.gflops ?? NaN, ms: m.ms,
-      repeats: m.repeats, inner: m.inner, vsBaseline: speedRatio(m, base),
-    }));
+    const peerOf = (i: number): Measurement | undefined => {
+      const [name, threads] = cands[i].name === 'treegate native' ? ['onnxruntime-node', cands[i].threads]
+        : cands[i].name === 'treegate wasm' && cands[i].threads === 1 ? ['tfjs-backend-wasm', 1] : [null, 0];
+      const j = cands.findIndex((c) => c.name === name && c.threads === threads);
+      return j >= 0 ? ms[j] : undefined;
+    };
+    ms.forEach((m, i) => {
+      const peer = peerOf(i);
+      rows.push({
+        shape, candidate: cands[i].name, threads: cands[i].threads, gflops: m.gflops ?? NaN, ms: m.ms,
+        repeats: m.repeats, inner: m.inner, vsBaseline: speedRatio(m, base), ...(peer ? { vsPeer: speedRatio(m, peer) } : {}),
+      });
+    });
     ms.forEach((m, i) => noteReachedFlops(cands[i].threads, (m.gflops ?? NaN) * 1e9)); // a floor for the trees' peak
   }
 

@@ -220,14 +220,15 @@ export async function runPeerTree(ctx: BenchContext): Promise<BenchResult> {
       },
     };
   });
-  // one untimed call of each treegate layer first: its gradients' pages are touched on first use (512 MB), which made
-  // native's first call 12× its others (737 ms against 60), and measure() sizes its repeats from its warm-up calls
+  const peer = tf ? tfjsTree(tf, xData, dyData, rng) : null;
+  if (peer) cands.push(peer.fwd, peer.fwdBwd);
+  // one untimed call of each candidate first, the peer's as treegate's: a treegate layer's gradients' pages are touched
+  // on first use (512 MB), which made native's first call 12× its others (737 ms against 60), and measure() sizes its
+  // repeats from its warm-up calls
   for (const c of cands) {
     await c.before?.();
     await c.run(() => {});
   }
-  const peer = tf ? tfjsTree(tf, xData, dyData, rng) : null;
-  if (peer) cands.push(peer.fwd, peer.fwdBwd);
   ctx.log(`peer-tree k=${k}`);
   const ms = await measure(cands, ctx.quick
     ? { budgetMs: 2000, minRepeats: 3, maxRepeats: 10, log: ctx.log }

@@ -84,12 +84,13 @@ export async function measure(cands: Candidate[], opts: TimingOptions = {}): Pro
   const warmCalls = opts.warmupCalls ?? 1, warmMs = opts.warmupMs ?? 150;
   const st = cands.map(() => ({ inner: 1, repeats: 0, done: 0, samples: new Map<string, number[]>() }));
 
-  // Warm-up, candidate by candidate: at least warmCalls calls and warmMs; the
-  // fastest call estimates the cost.
+  // Warm-up, candidate by candidate: at least warmCalls calls and warmMs, and two calls (the first may run before the
+  // JIT: a peer's first call took 628 ms against 180 after, and sized its repeats alone) unless the first took over
+  // a second; the fastest call estimates the cost.
   for (let c = 0; c < cands.length; c++) {
     const cand = cands[c];
     let calls = 0, spent = 0, best = Infinity;
-    while (calls < warmCalls || (spent < warmMs && calls < 1000)) {
+    while (calls < Math.max(warmCalls, 2) || (spent < warmMs && calls < 1000)) {
       await cand.before?.();
       const t = await timeCall(cand, 1);
       spent += t.total;
