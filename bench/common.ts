@@ -75,6 +75,11 @@ export function threadsOf(b: Backend): number {
   return threadControl(b)?.info().threads ?? 1;
 }
 
+/** The threads each treegate backend ran on, beside the tfjs peers' one: what a table comparing them must say. */
+export function threadsNote(backends: string[]): string {
+  return `threads: treegate ${backends.map((be) => `${be} ${threadsOf(getBackend(be))}`).join(', ')}; tfjs-backend-wasm 1 (it has no threads in Node)`;
+}
+
 // ---------- peers ----------
 
 let tfPromise: Promise<Tf | null> | null = null;

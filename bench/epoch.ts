@@ -19,7 +19,7 @@ import { setBackend } from '../src/kernels/backend.js';
 import { Model, mlpConfig } from '../src/layers/model.js';
 import { train } from '../src/train/trainer.js';
 import {
-  loadBackends, loadTfLayers, loadTfWasm, ratio, settle, type BenchContext, type BenchResult, type Table,
+  loadBackends, threadsNote, loadTfLayers, loadTfWasm, ratio, settle, type BenchContext, type BenchResult, type Table,
 } from './common.js';
 import { fmtMs, measure, type Candidate } from '../src/experiments/timing.js';
 
@@ -114,6 +114,7 @@ export async function runEpoch(ctx: BenchContext): Promise<BenchResult> {
         : 'full: the whole training split, one repeat, no warm-up',
       'treegate: the `treegate train` path (prepareMnist, Model, train() with epochs 1), model built outside the timing, no validation pass',
       'time ÷ tfjs-layers MLP ≤ 1.00× meets the target of issue 3 (no slower)',
+      threadsNote(backends),
     ],
   };
   return { name: 'epoch', tables: [table], notes: [], data: { examples: E, fullEpoch, rows: data_ } };

@@ -26,7 +26,7 @@ import { matrix, type Matrix } from '../src/core/tensor.js';
 import { setBackend } from '../src/kernels/backend.js';
 import { TreeGated } from '../src/layers/tree.js';
 import {
-  loadBackends, loadTfWasm, ratio, settle, type BenchContext, type BenchResult, type Table, type Tf,
+  loadBackends, threadsNote, loadTfWasm, ratio, settle, type BenchContext, type BenchResult, type Table, type Tf,
 } from './common.js';
 import { fmtMs, measure, median, type Candidate, type Lap, type Measurement } from '../src/experiments/timing.js';
 
@@ -265,6 +265,7 @@ export async function runPeerTree(ctx: BenchContext): Promise<BenchResult> {
     notes: [
       'speed-up = tfjs median time / treegate median time (target of issue 3: ≥ 5× at k = 8)',
       'backward includes the input gradient in both; no optimizer step in either',
+      threadsNote(backends),
       'each sample first runs one forward pass, timed on its own (the first call after the other engines ran, when an idle second core may still be slow to respond: the "first forward" column), then the call the other columns time',
       ...(tf ? [] : ['tfjs-backend-wasm unavailable: no peer figures']),
     ],

@@ -177,7 +177,7 @@ export function targetsTable(verdicts: Verdict[], run: RunFigures): Table {
       counts.join(', '),
       ...(limits ? [`the tree layer's roofline bounds use ${rate(limits.flops, limits.bytes)} on one thread, ${rate(limits.flopsAll, limits.bytesAll)} on all (the tree tables' notes say where these come from); on a machine below the issue's figures, the tables' "achieved at that rate" column reads each figure against the memory this machine gave`] : []),
       ...(verdicts.some((v) => v.target.startsWith('tree layer ≥ 70%') && v.target.endsWith(', wasm') && v.status === 'missed')
-        ? ['wasm\'s compute-bound rows cannot pass about half of their bound: SIMD128 vectors hold four floats, 16 flops per cycle against the bound\'s 32 (docs/benchmarks.md, "Targets of issue 3")'] : []),
+        ? ['wasm\'s compute-bound rows cannot pass a fraction of their bound: SIMD128 vectors hold four floats and have no fused multiply-add, at most 16 flops per cycle, where the bound takes native\'s peak (32 a cycle on a Zen 4, 64 on a Zen 5 or an Intel core with two 16-lane FMA pipes: a half to a quarter; docs/benchmarks.md, "Targets of issue 3")'] : []),
     ],
   };
 }
