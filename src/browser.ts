@@ -26,10 +26,13 @@ export * from './portable.js';
  */
 export async function useWasm(source: Response | PromiseLike<Response> | ArrayBuffer | Uint8Array | URL | string, options: WasmOptions = {}): Promise<WasmBackend> {
   checkWasmOptions(options); // before anything is fetched
+  options ??= {}; // (null passes the check, as it does for loadWasmBackend)
   let src: Response | PromiseLike<Response> | ArrayBuffer | Uint8Array;
   if (typeof source === 'string' || source instanceof URL) {
-    // a relative URL is resolved against the page, as fetch would; Node has no page to resolve it against
-    const base = (globalThis as { location?: { href: string } }).location?.href;
+    // a relative URL is resolved as fetch resolves it: against the document's base URL (a <base href> of a router's
+    // deep links; a srcdoc frame's parent), a worker's location; Node has no page to resolve it against
+    const g = globalThis as { document?: { baseURI?: string }; location?: { href: string } };
+    const base = g.document?.baseURI ?? g.location?.href;
     let url: URL;
     try {
       url = new URL(source, base);
@@ -47,7 +50,8 @@ export async function useWasm(source: Response | PromiseLike<Response> | ArrayBu
       response = await fetch(url);
     } catch (e) {
       throw new TreegateError(`useWasm(${url.href}): fetching the module failed (${(e as Error).message})`,
-        'check that the URL serves wasm/treegate.wasm or wasm/treegate-threads.wasm (the package\'s treegate/…)');
+        'check that the URL serves wasm/treegate.wasm or wasm/treegate-threads.wasm (the package\'s treegate/…), that a ' +
+        'Content-Security-Policy\'s connect-src allows it, and that another origin serves it with CORS');
     }
     src = response;
   } else {
