@@ -87,7 +87,8 @@ export async function useWasm(source: Response | PromiseLike<Response> | ArrayBu
     // the kernels run on one: it says 1, and why
     b.setThreads(1);
     console.warn(`treegate: the wasm backend's web workers could not start (${refused}): its kernels run on the page's thread alone. ` +
-      "A page with a Content-Security-Policy must allow them: worker-src blob: (and script-src 'wasm-unsafe-eval' for the module)");
+      "A page with a Content-Security-Policy must allow them: worker-src blob: (and script-src 'wasm-unsafe-eval' for the module), " +
+      "and where it requires Trusted Types, the policy treegate makes for their blob: URL: trusted-types treegate");
   }
   // a backend an earlier useWasm made stops its web workers (models made on it keep their arrays)
   const earlier = getBackend(b.name) as Partial<WasmBackend> | undefined;
@@ -106,6 +107,32 @@ function notIsolated(): string {
   return (globalThis as { isSecureContext?: boolean }).isSecureContext === false
     ? `the page is not cross-origin isolated: it is not a secure context (http from an address other than localhost), where browsers ignore the headers that isolate a page (serve it over https, or from localhost, with ${headers})`
     : `the page is not cross-origin isolated (serve it with ${headers})`;
+}
+
+type ScriptUrlPolicy = { createScriptURL(url: string): unknown };
+let scriptUrlPolicy: ScriptUrlPolicy | null | undefined;
+
+/**
+ * The workers' blob: URL as a TrustedScriptURL where the page has Trusted Types (a page that requires them refuses a
+ * plain string for a worker's script): made by a policy named 'treegate' that passes blob: URLs alone. A page whose
+ * trusted-types directive does not allow that name refuses the policy; the URL then goes as it is, and the workers'
+ * failure is warned of.
+ */
+function trustedScriptUrl(url: string): unknown {
+  if (scriptUrlPolicy === undefined) {
+    const tt = (globalThis as { trustedTypes?: { createPolicy(name: string, rules: { createScriptURL(url: string): string }): ScriptUrlPolicy } }).trustedTypes;
+    try {
+      scriptUrlPolicy = tt?.createPolicy('treegate', {
+        createScriptURL: (u) => {
+          if (!u.startsWith('blob:')) throw new TypeError(`treegate's Trusted Types policy passes its workers' blob: URLs alone, not ${u}`);
+          return u;
+        },
+      }) ?? null;
+    } catch {
+      scriptUrlPolicy = null;
+    }
+  }
+  return scriptUrlPolicy ? scriptUrlPolicy.createScriptURL(url) : url;
 }
 
 /**
@@ -133,7 +160,7 @@ function browserThreadHost(): (ThreadHost & { failure(): string | null }) | null
       // a policy that refuses blob: workers throws here in some browsers, and fires the worker's error event in others;
       // an error after the worker's first message (it has started) is no failure to start
       try {
-        const worker = new WorkerCtor(url);
+        const worker = new WorkerCtor(trustedScriptUrl(url) as string);
         let started = false;
         worker.onmessage = () => { started = true; };
         worker.onerror = (e) => { if (!started) failed ??= e.message || 'a web worker failed to load its script'; };

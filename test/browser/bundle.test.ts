@@ -173,7 +173,7 @@ before(async () => {
       '/plain/app-threads.js': ['text/javascript', () => readFileSync(join(APP, 'app-threads.js'))],
       '/plain/treegate-threads.wasm': ['application/wasm', () => threadsWasm],
     };
-    for (const dir of ['/strict/', '/no-wasm/']) {
+    for (const dir of ['/strict/', '/no-wasm/', '/trusted/']) {
       files[dir] = ['text/html', () => readFileSync(join(APP, 'strict.html'))];
       files[`${dir}app-strict.js`] = ['text/javascript', () => readFileSync(join(APP, 'app-strict.js'))];
       files[`${dir}treegate-threads.wasm`] = ['application/wasm', () => threadsWasm];
@@ -187,10 +187,11 @@ before(async () => {
     }
     // /threads/ is cross-origin isolated (shared memory, web workers on it); /plain/ is not
     const url = req.url ?? '';
-    const isolated = /^\/(threads|strict|no-wasm)\//.test(url)
+    const isolated = /^\/(threads|strict|no-wasm|trusted)\//.test(url)
       ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
     const policy = url.startsWith('/strict/') ? { 'content-security-policy': "script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'" }
-      : url.startsWith('/no-wasm/') ? { 'content-security-policy': "script-src 'self'" } : {};
+      : url.startsWith('/no-wasm/') ? { 'content-security-policy': "script-src 'self'" }
+        : url.startsWith('/trusted/') ? { 'content-security-policy': "script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; require-trusted-types-for 'script'; trusted-types treegate" } : {};
     res.writeHead(200, { 'content-type': f[0], ...isolated, ...policy }).end(f[1]());
   });
   await new Promise<void>((ok) => server!.listen(0, '127.0.0.1', ok));
@@ -334,6 +335,11 @@ test('a page\'s Content-Security-Policy that refuses the web workers or WebAssem
     assert.equal(strict.warnings.length, 1, strict.warnings.join('\n'));
     assert.match(strict.warnings[0], /web workers could not start \(.+\): its kernels run on the page's thread alone.*worker-src blob:/);
     assert.deepEqual([strict.info!.threads, strict.product], [1, 64]);
+    // a page that requires Trusted Types (and allows treegate's policy): the workers start, through the policy
+    const trusted = await run('/trusted/');
+    assert.equal(trusted.failed, undefined, String(trusted.failed));
+    assert.deepEqual(trusted.warnings, []);
+    assert.deepEqual([trusted.info!.threads > 1, trusted.info!.workersUp > 0, trusted.product], [true, true, 64]);
     const noWasm = await run('/no-wasm/');
     assert.equal(noWasm.failed, undefined, String(noWasm.failed));
     assert.match(noWasm.loadError!, /the page's Content-Security-Policy forbids compiling WebAssembly .*add 'wasm-unsafe-eval' to its script-src/);
