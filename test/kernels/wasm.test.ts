@@ -71,6 +71,13 @@ test('wasm: loadWasmBackend gives a complete backend named wasm; explicit bytes 
     assert.equal(c[0], 31);
   }
   await assert.rejects(loadWasmBackendAsync(new Response('missing', { status: 404 })), /HTTP 404/);
+  // a DataView of the bytes is bytes; a Response read already, or a Request, is named as such
+  const view = await loadWasmBackendAsync(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength) as unknown as Uint8Array);
+  view.close();
+  const used = new Response(bytes);
+  await used.arrayBuffer();
+  await assert.rejects(loadWasmBackendAsync(used), /the Response's body was read already \(pass a new one/);
+  await assert.rejects(loadWasmBackendAsync(new Request('http://x.test/treegate.wasm') as unknown as Response), /expected the module as a Response, got .* \(a Request\?\)/);
   assert.throws(() => loadWasmBackend(new Uint8Array([0, 97, 115, 109, 9, 9, 9, 9])));
   // residentBytes: a number of bytes ≥ 0, checked by every loader before anything is built
   for (const bad of [-1, Number.NaN, Infinity, '1e9' as unknown as number]) {

@@ -541,10 +541,16 @@ export async function loadWasmBackendAsync(source: Response | PromiseLike<Respon
   let bytes: ArrayBuffer | Uint8Array;
   // bytes by their tag, not instanceof: an ArrayBuffer of another realm (an iframe's, a worker's) is bytes too
   if (ArrayBuffer.isView(source) || Object.prototype.toString.call(source) === '[object ArrayBuffer]') {
-    bytes = source as ArrayBuffer | Uint8Array;
+    // (any view as its bytes: a DataView or another typed array passed the check and failed to compile)
+    bytes = ArrayBuffer.isView(source) ? new Uint8Array(source.buffer, source.byteOffset, source.byteLength) : source as ArrayBuffer;
     checkMagic(bytes, null);
   } else if (source && typeof (source as Response).arrayBuffer === 'function') {
     const r = source as Response;
+    if (typeof (r as unknown as { ok?: unknown }).ok !== 'boolean') {
+      // a Request has a body to read too, and its arrayBuffer() gave an empty module
+      throw new TreegateError(`treegate wasm backend: expected the module as a Response, got ${shown(source)} (a Request?)`, 'pass fetch(request), or the bytes');
+    }
+    if (r.bodyUsed) throw new TreegateError('treegate wasm backend: the Response\'s body was read already', 'pass a new one: fetch the module again for each call');
     if (r.ok === false) {
       // the file asked for: the threads module, or the one-thread module
       const file = r.url && /treegate-threads\.wasm(\?|#|$)/.test(r.url) ? 'treegate-threads.wasm' : 'treegate.wasm';
