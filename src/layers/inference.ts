@@ -11,15 +11,17 @@ import type { Param } from './param.js';
 export class InferenceTables<T> {
   private value: T | null = null;
   private versions: number[] = []; // of the parameters the tables were built from
-  private backendName = '';
+  // the backend they were built by: the object, not its name (a second wasm backend, made by useWasm, is named wasm
+  // too, and would have read the first one's tables, copied in on every call, and kept their memory from release)
+  private backend: Backend | null = null;
 
   get(be: Backend, params: readonly Param[], build: (be: Backend, previous: T | null) => T): T {
-    if (this.value === null || be.name !== this.backendName || !this.current(params)) {
-      const previous = this.backendName === be.name ? this.value : null;
+    if (this.value === null || be !== this.backend || !this.current(params)) {
+      const previous = this.backend === be ? this.value : null;
       this.value = null; // NOTE: tables of another backend can go before the new ones are built
       this.value = build(be, previous);
       this.versions = params.map((p) => p.version);
-      this.backendName = be.name;
+      this.backend = be;
     }
     return this.value;
   }
@@ -29,7 +31,7 @@ export class InferenceTables<T> {
     if (this.value !== null) release?.(this.value);
     this.value = null;
     this.versions = [];
-    this.backendName = '';
+    this.backend = null;
   }
 
   // whether the parameters are those the tables were built from (no string per call: one-example inference
