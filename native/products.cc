@@ -79,7 +79,8 @@ napi_value PackNodes(napi_env env, napi_callback_info info) {
     argv(env, info, 5, v);
     F32 w = f32(env, v[0], "w"), out = f32(env, v[4], "out");
     const int64_t T = i64(env, v[1], "T"), m = i64(env, v[2], "m"), s = i64(env, v[3], "s");
-    const int64_t per = (tableSize("packNodes", m, s), packedFloats(m, s));
+    tableSize("packNodes", m, s);  // (before packedFloats, whose product would wrap past it)
+    const int64_t per = packedFloats(m, s);
     if ((wide)T * m * s > w.n) throw ArgError{"packNodes: w holds fewer than T·m·s floats"};
     if ((wide)T * per > out.n) throw ArgError{"packNodes: out holds fewer than T·packedFloats(m, s) floats"};
     const int nt = T > 1 && T * m * s >= kParallelGather ? threads : 1;

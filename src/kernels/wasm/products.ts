@@ -38,7 +38,7 @@
  */
 import { OP_GEMM, OP_NODE_STEP, OP_PACKED, OP_PATH_STEP, OP_ROWS, SMALL_M, span, STREAM_FLOATS, UPDATE_NS, work, type WasmContext } from './module.js';
 import type { Routing } from '../routing.js';
-import { applyWeightStep, checkWeightStep, composePathWeightStep, type WeightStep } from '../weight-step.js';
+import { applyWeightStep, composePathWeightStep, type WeightStep } from '../weight-step.js';
 import type { Scratch } from './threads.js';
 import type { elementwiseOps } from './elementwise.js';
 import type { optimizerOps } from './optim.js';
@@ -307,7 +307,7 @@ export function productOps(ctx: WasmContext, ew: ReturnType<typeof elementwiseOp
    */
   function groupedBackwardWeightStep(rt: Routing, dys: Float32Array, m: number, xs: Float32Array, s: number,
     w: Float32Array, dw: Float32Array, dbias: Float32Array, st: WeightStep): void {
-    weightGradients(rt, dys, m, xs, s, dw, dbias, { w, st: checkWeightStep(st) });
+    weightGradients(rt, dys, m, xs, s, dw, dbias, { w, st }); // (st: checked.ts's checked copy)
   }
 
   const composedPathStep = composePathWeightStep({ groupedBackwardWeight, addRowVector, adamUpdate, sgdUpdate });
@@ -319,8 +319,7 @@ export function productOps(ctx: WasmContext, ew: ReturnType<typeof elementwiseOp
    * the same bits.
    */
   function pathWeightStep(rt: Routing, dys: Float32Array, m: number, xs: Float32Array, s: number, w: Float32Array,
-    dw: Float32Array, dbias: Float32Array, step: WeightStep, entry: Int32Array, parent: Int32Array, at: Int32Array, count: number): void {
-    const st = checkWeightStep(step, 'pathWeightStep');
+    dw: Float32Array, dbias: Float32Array, st: WeightStep, entry: Int32Array, parent: Int32Array, at: Int32Array, count: number): void {
     const adam = st.kind === 'adam', L = nodeList(rt, 0, rt.nodeCount);
     if (!L || count === 0 || m * s === 0 || !inPlace(w) || !inPlace(st.m) || (adam && !inPlace(st.v!)) || !inPlace(dbias)) {
       composedPathStep(rt, dys, m, xs, s, w, dw, dbias, st, entry, parent, at, count);
