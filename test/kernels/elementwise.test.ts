@@ -79,6 +79,15 @@ function outputs(be: Backend, here: boolean): Map<string, Float32Array> {
       be.scatterRows(gathered, cols, idx.subarray(0, rows), rows, dst, cols + 1, 1, accumulate);
       keep(`scatterRows ${what} accumulate=${accumulate}`, dst);
     }
+    // the same rows spread over a source and a destination 8× their size (wasm copies these row by row, not as a span)
+    const spread = idx.map((r) => 8 * r + (r % 3)), sparse = arr(randomArray(rng, 8 * rows * (cols + 1)));
+    be.gatherRows(sparse, cols + 1, 1, spread, 2 * rows, cols, gathered);
+    keep(`gatherRows spread ${what}`, gathered);
+    for (const accumulate of [false, true]) {
+      const dst = arr(randomArray(rng, 8 * rows * (cols + 1)));
+      be.scatterRows(gathered, cols, spread.subarray(0, rows), rows, dst, cols + 1, 1, accumulate);
+      keep(`scatterRows spread ${what} accumulate=${accumulate}`, dst);
+    }
     if (cols > 0) {
       // the labels of every class in turn; logits of a few units, so that the exponentials span a wide range
       const labels = Int32Array.from({ length: rows }, (_, i) => (i * 31) % cols);

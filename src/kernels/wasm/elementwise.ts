@@ -2,6 +2,7 @@
  * The wasm backend's elementwise and reduction ops of training: the arrays staged into the arena (or addressed in
  * place where they live in the module's memory), the larger ones split between the threads.
  */
+import { scatterRows as scatterSpread } from '../elementwise.js';
 import { addPathsWith, pathSlots } from '../paths.js';
 import { ADD_NS, OP_ADD, OP_ADD_ROW, OP_PATHS, PATH_BLOCK, PATH_SCRATCH, type WasmContext } from './module.js';
 
@@ -153,6 +154,9 @@ export function elementwiseOps(ctx: WasmContext) {
     if (count <= 0 || cols <= 0) return;
     const [r0, r1] = idxRange(idx, count);
     const lo = r0 * dstStride + dstOffset, hi = r1 * dstStride + dstOffset + cols;
+    // rows spread over a large destination: added row by row here, as gatherRows reads them, rather than moving
+    // their whole span into the linear memory and back (f32 adds, so the same bits as the kernel's)
+    if (hi - lo > 2 * count * cols) return scatterSpread(src, cols, idx, count, dst, dstStride, dstOffset, accumulate);
     A.reset();
     const ps = A.alloc(4 * count * cols), pi = A.alloc(4 * count), pd = A.alloc(4 * (hi - lo));
     A.commit();
