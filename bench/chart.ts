@@ -13,7 +13,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { TreegateError } from '../src/core/errors.js';
 import { writeFileAtomic } from '../src/io/atomic.js';
-import { horizontalLine, renderReport, seriesTraces, type Chart, type Report, type Trace } from '../src/report/html.js';
+import { horizontalLine, PALETTE, renderReport, seriesTraces, type Chart, type Report, type Trace } from '../src/report/html.js';
 
 /** A tree-bench row as `bench/tree.ts` writes it into the JSON (only what the charts read). */
 interface TreeRow {
@@ -51,8 +51,8 @@ export function parseBenchOutput(text: string, what = 'the bench output'): Bench
 
 const pct = (v: number): number => Math.round(v * 1000) / 10;
 
-/** The target's line: red, heavier than a baseline's. */
-const hline = (y: number, xs: number[], name: string): Trace => horizontalLine(y, xs, name, { color: '#c00', width: 1.5 });
+/** The target's line: black, heavier than a baseline's (no series is drawn in black before the seventh). */
+const hline = (y: number, xs: number[], name: string): Trace => horizontalLine(y, xs, name, { color: '#000', width: 1.5 });
 
 /** What the tree charts' series are (bench/tree.ts's figures). */
 const FIGURES_NOTE = 'N = 256 examples (N = 1 where named). forward; backward (with the input gradient); step (the optimizer\'s ' +
@@ -103,13 +103,18 @@ function treeCharts(rows: TreeRow[]): Chart[] {
 
 function gemmChart(rows: GemmRow[]): Chart {
   const shapes = [...new Set(rows.map((r) => r.shape))];
+  const candidates = [...new Set(rows.map((r) => r.candidate))];
   const engines = [...new Set(rows.map((r) => `${r.candidate}, ${r.threads} thread${r.threads > 1 ? 's' : ''}`))];
   return {
     title: 'GEMM y = x Wᵀ, GFLOP/s (higher is better)',
-    traces: engines.map((e) => ({
-      type: 'bar', name: e, x: shapes,
-      y: shapes.map((s) => rows.find((r) => r.shape === s && `${r.candidate}, ${r.threads} thread${r.threads > 1 ? 's' : ''}` === e)?.gflops ?? null),
-    })),
+    // one colour an engine, its one-thread bar paler beside its bar of all threads
+    traces: engines.map((e) => {
+      const row = rows.find((r) => `${r.candidate}, ${r.threads} thread${r.threads > 1 ? 's' : ''}` === e)!;
+      return {
+        type: 'bar', name: e, x: shapes, marker: { color: PALETTE[candidates.indexOf(row.candidate) % PALETTE.length], opacity: row.threads > 1 ? 1 : 0.5 },
+        y: shapes.map((s) => rows.find((r) => r.shape === s && `${r.candidate}, ${r.threads} thread${r.threads > 1 ? 's' : ''}` === e)?.gflops ?? null),
+      };
+    }),
     // a log axis: the plain-JS bars (about 1 GFLOP/s) beside native's (over 100) would not show on a linear one
     xTitle: 'shape M×N×K', yTitle: 'GFLOP/s', yLog: true,
     layout: { barmode: 'group', ...LEGEND_BELOW },

@@ -12,7 +12,7 @@ import { TreegateError } from '../core/errors.js';
 export type Trace = Record<string, unknown>;
 
 export interface Chart {
-  /** short: a long one is clipped at the chart's width; say the rest in `note` */
+  /** a heading above the chart (it wraps on a narrow page); the chart's accessible name, with `note` */
   title: string;
   /** a sentence under the chart (escaped): what is measured, over what */
   note?: string;
@@ -65,7 +65,8 @@ const scriptJson = (v: unknown): string => JSON.stringify(v).replace(/</g, '\\u0
 function tableHtml(t: Table): string {
   const head = t.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('');
   const body = t.rows.map((r) => `<tr>${r.map((v) => `<td>${escapeHtml(String(v))}</td>`).join('')}</tr>`).join('\n');
-  return `<table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+  // scrolled sideways on a page narrower than the table, not widening the page
+  return `<div class="scroll"><table><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table></div>`;
 }
 
 /** The report as one HTML document; every chart is a `div.chart` that the inlined script fills. */
@@ -77,20 +78,27 @@ export function renderReport(r: Report): string {
     for (const t of s.tables ?? []) parts.push(tableHtml(t));
     for (const c of s.charts ?? []) {
       const id = `chart-${charts.length + 1}`;
+      const axis = (title: string | undefined, log: boolean | undefined, at: 'x' | 'y') => ({
+        title: { text: log ? `${title ?? ''} (log scale)` : title ?? '' }, type: log ? 'log' : '-', automargin: true,
+        ...(log ? logTicks(axisValues(c.traces, at)) : {}),
+      });
       charts.push({
         id, data: c.traces,
-        layout: {
-          // the legend under the plot, so that long series names do not narrow it
-          title: { text: c.title }, height: 460, margin: { t: 50, l: 70, r: 20, b: 100 }, hovermode: 'closest',
+        layout: withLayout({
+          // the title is the figure's heading, not Plotly's (which is clipped at the chart's width); the legend under
+          // the plot, so that long series names do not narrow it; colours told apart in colour-blind vision
+          height: 460, margin: { t: 20, l: 70, r: 20, b: 100 }, hovermode: 'closest', colorway: PALETTE,
           legend: { orientation: 'h', y: -0.22, x: 0 },
           // automargin: a long last category label is not clipped; no zero line through the points of k = 0
-          xaxis: { title: { text: c.xTitle ?? '' }, type: c.xLog ? 'log' : '-', automargin: true, zeroline: false, ...(c.xLog ? logTicks(axisValues(c.traces, 'x')) : {}) },
-          yaxis: { title: { text: c.yTitle ?? '' }, type: c.yLog ? 'log' : '-', automargin: true, ...(c.yLog ? logTicks(axisValues(c.traces, 'y')) : {}) },
-          ...c.layout,
-        },
+          xaxis: { ...axis(c.xTitle, c.xLog, 'x'), zeroline: false },
+          yaxis: axis(c.yTitle, c.yLog, 'y'),
+        }, c.layout ?? {}),
       });
-      // the chart with its caption, one figure (what scripts/report-images.mjs saves)
-      parts.push(`<figure><div class="chart" id="${id}"></div>${c.note ? `<figcaption class="note">${escapeHtml(c.note)}</figcaption>` : ''}</figure>`);
+      // the chart with its heading and caption, one figure (what scripts/report-images.mjs saves); the heading and
+      // caption name the chart for a screen reader
+      const note = c.note ? `<figcaption class="note" id="${id}-note">${escapeHtml(c.note)}</figcaption>` : '';
+      parts.push(`<figure><h3 id="${id}-title">${escapeHtml(c.title)}</h3>` +
+        `<div class="chart" id="${id}" role="img" aria-labelledby="${id}-title"${note ? ` aria-describedby="${id}-note"` : ''}></div>${note}</figure>`);
     }
     return `<section>\n${parts.join('\n')}\n</section>`;
   });
@@ -107,7 +115,8 @@ h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom:
 dl { display: grid; grid-template-columns: max-content auto; gap: .2em 1em; } dt { font-weight: 600; } dd { margin: 0; font-family: monospace; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 13px; } th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
 th { background: #f4f4f4; } .chart { width: 100%; min-height: 460px; } figure { margin: 0 0 1.5em; padding-bottom: .3em; }
-.note { margin: 0 1em; color: #555; font-size: 13px; }
+figure h3 { font-size: 1.05em; font-weight: 600; margin: 1em 0 0; text-align: center; }
+.note { margin: 0 1em; color: #555; font-size: 13px; } .scroll { overflow-x: auto; }
 </style>
 <script>${plotly()}</script>
 </head>
@@ -122,6 +131,23 @@ for (const c of charts) Plotly.newPlot(c.id, c.data, c.layout, { responsive: tru
 </body>
 </html>
 `;
+}
+
+/**
+ * The series' colours, in order: Okabe and Ito's palette, told apart in the common kinds of colour blindness (yellow,
+ * faint on white, last). Layouts give it as `colorway`; a trace drawn apart from its series takes its colour from here.
+ */
+export const PALETTE = ['#0072B2', '#E69F00', '#009E73', '#D55E00', '#CC79A7', '#56B4E9', '#000000', '#F0E442'];
+
+/** A chart's own layout over the defaults: its axes and legend merged key by key into theirs, anything else replaced. */
+export function withLayout(defaults: Record<string, unknown>, own: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...defaults };
+  for (const [k, v] of Object.entries(own)) {
+    const d = out[k];
+    const objects = [d, v].every((o) => typeof o === 'object' && o !== null && !Array.isArray(o));
+    out[k] = objects && ['xaxis', 'yaxis', 'legend'].includes(k) ? { ...(d as object), ...(v as object) } : v;
+  }
+  return out;
 }
 
 /** A series: points, with error bars of ± err, or from lo to hi (a range that stays positive on a log axis). */
@@ -141,7 +167,7 @@ export function seriesTraces(series: Series[]): Trace[] {
     return {
       // a long series (a training run's logged windows) as a line alone: markers would bury it
       type: 'scatter', mode: s.x.length > 60 ? 'lines' : 'lines+markers', name: s.name, x: s.x, y: s.y,
-      marker: { symbol: symbols[i % symbols.length], size: 6 + 1.5 * under }, line: { width: 1.5 + 0.5 * under },
+      marker: { symbol: symbols[i % symbols.length], size: 8 + 1.5 * under }, line: { width: 1.5 + 0.5 * under },
       ...(error_y ? { error_y } : {}),
     };
   });
@@ -185,18 +211,19 @@ export function extent(values: Iterable<number>): [number, number] {
 /**
  * Ticks of a log axis over these values, every one labelled in full (Plotly's own labels its minor ticks with a
  * bare digit, so that a "5" between 10 and 100 reads as 5): the powers of ten where the values span more than
- * three decades, else 1, 2 and 5 per decade, else every digit, the first of these that puts at least two ticks
- * among the values; none (Plotly's linear-looking labels) where the values are too close for that.
+ * three decades, else 1, 2 and 5 per decade where four of those fall among the values, else every digit where two
+ * do; none (Plotly's linear-looking labels) where the values are too close for that.
  */
 export function logTicks(values: number[]): { tickvals?: number[]; ticktext?: string[] } {
   const [min, max] = extent(values);
   if (!(min > 0)) return {};
   const lo = Math.floor(Math.log10(min)), hi = Math.ceil(Math.log10(max));
-  const candidates = Math.log10(max / min) > 3 ? [[1]] : [[1, 2, 5], [1, 2, 3, 4, 5, 6, 7, 8, 9]];
-  for (const steps of candidates) {
+  // [digits of each decade, ticks wanted among the values]: three labels over a decade and a half leave its ends unread
+  const candidates: Array<[number[], number]> = Math.log10(max / min) > 3 ? [[[1], 2]] : [[[1, 2, 5], 4], [[1, 2, 3, 4, 5, 6, 7, 8, 9], 2]];
+  for (const [steps, wanted] of candidates) {
     const tickvals: number[] = [];
     for (let e = lo; e <= hi; e++) for (const m of e < hi ? steps : [1]) tickvals.push(Number((m * 10 ** e).toPrecision(3)));
-    if (tickvals.filter((t) => t >= min && t <= max).length >= 2) return { tickvals, ticktext: tickvals.map(tickLabel) };
+    if (tickvals.filter((t) => t >= min && t <= max).length >= wanted) return { tickvals, ticktext: tickvals.map(tickLabel) };
   }
   return {};
 }

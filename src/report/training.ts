@@ -8,7 +8,7 @@ import { modelSummary } from './summary.js';
 import { check, checkKeys, isObject, shown } from '../core/errors.js';
 import { Model, type TreeStats } from '../layers/model.js';
 import type { EpochMetrics, StepInfo } from '../train/trainer.js';
-import { count, extent, seriesTraces, type Chart, type Report, type Section } from './html.js';
+import { count, extent, PALETTE, seriesTraces, type Chart, type Report, type Section } from './html.js';
 import { hasUsage, isNumber, LOGGED_LEAVES, loggedStats, readMetrics, readResult, StepWindows, type EpochRecord, type StepRecord } from './run-files.js';
 
 /** The smallest of 1, 2, 5, 10, 20, 50, … that is at least `v` (at least 1): a count axis's tick step. */
@@ -24,16 +24,15 @@ export function epochTicks(n: number): { tick0: number; dtick: number } {
 }
 
 /**
- * Leaf (or expert) usage per epoch as a heatmap of shares, summed over the layer's blocks, its colour scale up to
- * the largest share. Unused leaves are drawn in grey, apart from the rarely used.
+ * Leaf (or expert) usage per epoch of one of the layer's blocks (each its own tree) as a heatmap of shares, its colour
+ * scale up to the largest share. Unused leaves are drawn in grey, apart from the rarely used.
  */
-export function usageHeatmap(title: string, perEpoch: Array<{ epoch: number; stats: TreeStats }>, note?: string): Chart {
+export function usageHeatmap(title: string, perEpoch: Array<{ epoch: number; stats: TreeStats }>, note?: string, block = 0): Chart {
   // null: a gap, over the grey background
-  const z = perEpoch.map(({ stats }) => leafShares(stats).map((c) => (c > 0 ? c : null)));
-  const first = perEpoch[0]?.stats, unit = first?.kind === 'moe' ? 'expert' : 'leaf';
-  const blocks = first && first.blocks > 1 ? `, summed over its ${first.blocks} blocks` : '';
+  const z = perEpoch.map(({ stats }) => leafShares(stats, block).map((c) => (c > 0 ? c : null)));
+  const unit = perEpoch[0]?.stats.kind === 'moe' ? 'expert' : 'leaf';
   return {
-    title: `${title}${blocks}`, xTitle: unit, yTitle: 'epoch', note,
+    title, xTitle: unit, yTitle: 'epoch', note,
     // whole epochs only; grey where a leaf was not used at all
     layout: {
       yaxis: { ...epochTicks(perEpoch.length), title: { text: 'epoch' } }, plot_bgcolor: '#bbb',
@@ -42,20 +41,20 @@ export function usageHeatmap(title: string, perEpoch: Array<{ epoch: number; sta
     },
     traces: [{
       type: 'heatmap', z, x: Array.from({ length: z[0]?.length ?? 0 }, (_, i) => i), y: perEpoch.map((e) => e.epoch),
-      colorscale: 'Viridis', colorbar: { title: { text: 'share' } }, zmin: 0, zmax: largestShare(perEpoch),
+      colorscale: 'Viridis', colorbar: { title: { text: 'share' } }, zmin: 0, zmax: largestShare(perEpoch, block),
       hoverongaps: false,
     }],
   };
 }
 
-/** The largest share any leaf took in any epoch of a layer's usage. */
-function largestShare(perEpoch: Array<{ stats: TreeStats }>): number {
-  return perEpoch.reduce((m, { stats }) => leafShares(stats).reduce((a, c) => Math.max(a, c), m), 0);
+/** The largest share any leaf of a block took in any epoch of a layer's usage. */
+function largestShare(perEpoch: Array<{ stats: TreeStats }>, block: number): number {
+  return perEpoch.reduce((m, { stats }) => leafShares(stats, block).reduce((a, c) => Math.max(a, c), m), 0);
 }
 
-/** One epoch's leaf shares from the largest down (unused leaves left out), against an even spread: a layer of many leaves at a glance. */
-function sortedShares(title: string, stats: TreeStats): Chart {
-  const shares = leafShares(stats).filter((c) => c > 0).sort((a, b) => b - a);
+/** One epoch's leaf shares of a block from the largest down (unused leaves left out), against an even spread: a layer of many leaves at a glance. */
+function sortedShares(title: string, stats: TreeStats, block: number): Chart {
+  const shares = leafShares(stats, block).filter((c) => c > 0).sort((a, b) => b - a);
   const [unit, units] = stats.kind === 'moe' ? ['expert', 'experts'] : ['leaf', 'leaves'], even = 1 / stats.leaves;
   return {
     title, xTitle: `${units} from the most used`, yTitle: 'share', xLog: true, yLog: true,
@@ -68,12 +67,13 @@ function sortedShares(title: string, stats: TreeStats): Chart {
   };
 }
 
-/** Each leaf's share of the examples, summed over the layer's blocks. */
-function leafShares(stats: TreeStats): number[] {
-  const sum = new Array(stats.leaves).fill(0);
-  for (const b of stats.usage) b.forEach((c, l) => { sum[l] += c; });
-  const total = sum.reduce((a, b) => a + b, 0) || 1;
-  return sum.map((c) => c / total);
+/**
+ * Each leaf's share of the examples in one block. A block is a tree of its own (leaf 3 of one block and of another
+ * have nothing in common): summed over the blocks, a leaf dead in one and used in another would look used.
+ */
+function leafShares(stats: TreeStats, block: number): number[] {
+  const counts = stats.usage[block], total = counts.reduce((a, b) => a + b, 0) || 1;
+  return counts.map((c) => c / total);
 }
 
 /**
@@ -82,9 +82,6 @@ function leafShares(stats: TreeStats): number[] {
  * trained model (its layers' parameters and multiply-adds, and their usage where counted since the last reset).
  */
 export interface TrainedRun { history: EpochMetrics[]; steps?: StepInfo[]; model?: Model; title?: string }
-
-/** Plotly's default colours, in its order: a series drawn apart from its trace keeps its trace's colour. */
-const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 
 /** At most about this many points on the step curves of a TrainedRun: its steps averaged over windows. */
 const STEP_POINTS = 500;
@@ -160,9 +157,17 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
   const api = dir === null, validated = epochs.some((e) => e.validationLoss !== null);
   const curvesNote = `training: the mean over each ${api ? 'window of steps' : 'logged window of steps (--log-every)'}, and over each epoch` +
     (validated ? '; validation: after each epoch' : '; no validation set');
+  // whole steps: a run of a few steps would otherwise get ticks at 0.5, 1.5 …
+  const stepAxis = lastStep < 10 ? { xaxis: { tick0: 0, dtick: 1 } } : {};
+  // accuracy from a little under the epochs' lowest (the first window's few percent would squeeze them into the top
+  // of the axis), the windows under it left below
+  const epochAccuracies = [...epochs.flatMap((e) => [e.trainAccuracy, e.validationAccuracy ?? NaN]), testAccuracy ?? NaN].filter(Number.isFinite);
+  const [accLo, accHi] = extent([...epochAccuracies, ...steps.map((s) => s.trainAccuracy).filter(Number.isFinite)]);
+  const accFrom = epochAccuracies.length > 0 ? Math.max(0, Math.min(...epochAccuracies) - 0.1 * (accHi - Math.min(...epochAccuracies)) - 0.005) : 0;
+  const accRange = accFrom > accLo ? { range: [accFrom, Math.min(1, accHi) + 0.05 * (Math.min(1, accHi) - accFrom) + 0.002] } : {};
   const charts: Chart[] = [
     {
-      title: 'loss', xTitle: 'step', yTitle: 'cross-entropy', yLog: lossLog, note: curvesNote,
+      title: 'loss', xTitle: 'step', yTitle: 'cross-entropy', yLog: lossLog, note: curvesNote, layout: stepAxis,
       traces: seriesTraces([
         { name: 'training (window)', x: steps.map((s) => s.step), y: steps.map((s) => s.trainLoss) },
         { name: 'training (epoch)', x: epochs.map((e) => e.step), y: epochs.map((e) => e.trainLoss) },
@@ -171,16 +176,18 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
       ]),
     },
     {
-      title: 'accuracy', xTitle: 'step', yTitle: 'accuracy', note: `${curvesNote}${testAccuracy === null ? '' : '; test: the trained model on the test set (result.json)'}`,
+      title: 'accuracy', xTitle: 'step', yTitle: 'accuracy',
+      note: `${curvesNote}${testAccuracy === null ? '' : '; test: the trained model on the test set (result.json)'}` +
+        `${accRange.range ? `. The axis starts under the epochs' lowest accuracy: the first windows, from ${(100 * accLo).toFixed(1)}%, lie below it` : ''}`,
       traces: seriesTraces([
         { name: 'training (window)', x: steps.map((s) => s.step), y: steps.map((s) => s.trainAccuracy) },
         { name: 'training (epoch)', x: epochs.map((e) => e.step), y: epochs.map((e) => e.trainAccuracy) },
         ...(epochs.some((e) => e.validationAccuracy !== null)
           ? [{ name: 'validation', x: epochs.map((e) => e.step), y: epochs.map((e) => e.validationAccuracy ?? NaN) }] : []),
       ]).concat(testAccuracy === null ? [] : [{ type: 'scatter', mode: 'markers', name: 'test', x: [lastStep], y: [testAccuracy],
-        marker: { symbol: 'star', size: 14, color: '#d62728' } }]),
+        marker: { symbol: 'star', size: 14, color: PALETTE[3] } }]),
       // in percent, as the report's header gives the test accuracy
-      layout: { yaxis: { title: { text: 'accuracy' }, tickformat: '.1~%', automargin: true } },
+      layout: { ...stepAxis, yaxis: { title: { text: 'accuracy' }, tickformat: '.1~%', automargin: true, ...accRange } },
     },
   ];
   // time: each epoch's seconds (its validation pass included), from the cumulative training time of the records
@@ -204,7 +211,7 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
         : 'The rate of the last step of each logged window (--lr, --schedule; halved after each step that --on-nonfinite skip dropped).',
       traces: seriesTraces([{ name: 'learning rate', x: rated.map((s) => s.step), y: rated.map((s) => s.lr) }]),
       // 0.00012 rather than Plotly's SI "120μ"; from zero, so that a schedule's shape is seen in proportion
-      layout: { showlegend: false, yaxis: { title: { text: 'learning rate' }, tickformat: '~g', rangemode: 'tozero' } },
+      layout: { ...stepAxis, showlegend: false, yaxis: { title: { text: 'learning rate' }, tickformat: '~g', rangemode: 'tozero' } },
     });
   }
   const layers = [...new Set(epochs.flatMap((e) => e.trees.map((t) => t.layer)))];
@@ -217,12 +224,14 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
     const kinds = new Set(epochs.flatMap((e) => e.trees.map((t) => t.kind === 'moe')));
     const unit = kinds.size === 2 ? 'leaves or experts' : kinds.has(true) ? 'experts' : 'leaves';
     // too few examples for the leaves: the usage charts show sampling as much as routing
-    const sparse = layers.flatMap((l) => {
+    const counted = layers.flatMap((l) => {
       const t = epochs.at(-1)!.trees.find((x) => x.layer === l);
-      if (!t || !hasUsage(t)) return [];
-      const n = t.usage[0].reduce((a, b) => a + b, 0);
-      return n < 10 * t.leaves ? [`layer ${l}: ${count(n)} ${t.kind === 'moe' ? 'expert choices' : 'examples'} for ${count(t.leaves)} ${t.kind === 'moe' ? 'experts' : 'leaves'}`] : [];
+      return t && hasUsage(t) ? [{ l, t, n: t.usage[0].reduce((a, b) => a + b, 0) }] : [];
     });
+    const sparse = counted.filter(({ t, n }) => n < 10 * t.leaves)
+      .map(({ l, t, n }) => `layer ${l}: ${count(n)} ${t.kind === 'moe' ? 'expert choices' : 'examples'} for ${count(t.leaves)} ${t.kind === 'moe' ? 'experts' : 'leaves'}`);
+    // fewer than the leaves: some leaves must go unused, and the balance stays under 1
+    const fewerThanLeaves = counted.some(({ t, n }) => n < t.leaves);
     if (sparse.length > 0) {
       usageText.push(`Leaf usage is counted ${over}, and there are few examples there for the leaves (${sparse.join('; ')}): ` +
         'many leaves go unused by chance alone, so the usage charts show sampling as much as routing' +
@@ -241,13 +250,13 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
     charts.push({
       title: 'balance over training', xTitle: 'epoch', yTitle: 'balance',
       note: `Balance: the entropy of leaf usage divided by ln(leaves) (1: uniform, 0: one leaf), ${over}` +
-        `${sparse.length > 0 ? `; with fewer examples than leaves it cannot reach 1 (at most ln(examples) / ln(leaves))` : ''}.`,
+        `${fewerThanLeaves ? `; with fewer examples than leaves it cannot reach 1 (at most ln(examples) / ln(leaves))` : ''}.`,
       layout: { ...named, yaxis: { range: [0, 1.05], title: { text: 'balance' } }, xaxis: epochAxis },
       traces: seriesTraces(layers.map((l) => ({ name: `layer ${l}`, x: per(l).map((p) => p.epoch), y: per(l).map((p) => p.stats.balance) }))),
     });
     const dashed = layers.filter((l) => withUsage(l).length > 0);
     charts.push({
-      title: 'dead leaves over training', xTitle: 'epoch', yTitle: `${unit} never used`,
+      title: `dead ${unit} over training`, xTitle: 'epoch', yTitle: `${unit} never used`,
       note: `The ${unit} no example reached, ${over} (summed over a layer's blocks)` +
         (dashed.length > 0 ? `. Dashed: as many would go unused if each example went to one drawn at random; dead ${unit} near that line come from too few examples, not from the routing.` : '.'),
       // the axis starts below zero, so that a line at zero (no dead leaf) is drawn above it, not hidden in it
@@ -255,18 +264,27 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
         title: { text: slots.length === 1 ? `${unit} never used (of ${slots[0]})` : `${unit} never used` } } },
       traces: [
         ...seriesTraces(layers.map((l) => ({ name: `layer ${l}`, x: per(l).map((p) => p.epoch), y: per(l).map((p) => p.stats.deadLeaves) }))),
-        // each in its layer's colour (Plotly's default colours, in the order of the layers' lines)
-        ...dashed.map((l) => ({ type: 'scatter', mode: 'lines', name: `layer ${l} at random`, x: withUsage(l).map((p) => p.epoch),
-          y: withUsage(l).map((p) => atRandom(p.stats)), line: { dash: 'dash', width: 1, color: COLORS[layers.indexOf(l) % COLORS.length] } })),
+        // each in its layer's colour (the palette, in the order of the layers' lines); small markers, so that a run
+        // of one epoch (one point, no line) shows it too
+        ...dashed.map((l) => {
+          const color = PALETTE[layers.indexOf(l) % PALETTE.length];
+          return { type: 'scatter', mode: 'lines+markers', name: `layer ${l} at random`, x: withUsage(l).map((p) => p.epoch),
+            y: withUsage(l).map((p) => atRandom(p.stats)), line: { dash: 'dash', width: 1, color }, marker: { size: 5, color } };
+        }),
       ],
     });
     for (const l of layers) {
       // (a layer whose usage is left out for its size is said in the section's text)
       const logged = withUsage(l);
       if (logged.length === 0) continue;
-      charts.push(usageHeatmap(`usage of layer ${l} (${logged[0].stats.kind})`, logged, `The share of the examples each leaf received, ${over}; grey: not used at all.`));
-      // a heatmap of many leaves has columns too narrow to read: their shares sorted tell the spread
-      if (logged[0].stats.leaves > 64) charts.push(sortedShares(`layer ${l}: shares sorted, epoch ${logged.at(-1)!.epoch}`, logged.at(-1)!.stats));
+      // a chart per block: each is a tree of its own
+      const { kind, blocks, leaves } = logged[0].stats, leaf = kind === 'moe' ? 'expert' : 'leaf';
+      for (let b = 0; b < blocks; b++) {
+        const of = blocks > 1 ? `, block ${b + 1} of ${blocks}` : '';
+        charts.push(usageHeatmap(`usage of layer ${l} (${kind})${of}`, logged, `The share of the examples each ${leaf} received, ${over}; grey: not used at all.`, b));
+        // a heatmap of many leaves has columns too narrow to read: their shares sorted tell the spread
+        if (leaves > 64) charts.push(sortedShares(`layer ${l}${of}: shares sorted, epoch ${logged.at(-1)!.epoch}`, logged.at(-1)!.stats, b));
+      }
     }
   }
   const unlogged = [...new Set(epochs.flatMap((e) => e.trees.filter((t) => !hasUsage(t)).map((t) => `layer ${t.layer} (${count(t.leaves)} leaves)`)))];
@@ -282,6 +300,7 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
   if (summary.length > 0) {
     // capacity against cost, layer by layer (result.json, as train printed it)
     const cc = result?.capacityToComputation as { training?: number; inference?: number } | undefined;
+    const routedKinds = new Set(summary.map((l) => l.kind).filter((k) => k !== 'dense'));
     sections.push({
       heading: 'Layers: parameters against multiply-adds',
       text: [`Parameters per multiply-add of one example: ${cc?.training?.toFixed(2) ?? '–'} in training, ${cc?.inference?.toFixed(2) ?? '–'} ` +
@@ -290,7 +309,8 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
           ? ` Balance and dead leaves are the last epoch's, ${validated ? 'on the validation set' : 'on its training batches'}, as the charts end.`
           : ` Balance and dead leaves are over the ${result?.dataset === 'memorization' ? 'training set (the memorization task has no other)' : 'test set'} (result.json).`)],
       tables: [{
-        columns: ['layer', 'kind', 'shape', 'routing', 'parameters', 'MACs / example, training', 'MACs / example, inference', 'balance', 'dead leaves'],
+        columns: ['layer', 'kind', 'shape', 'routing', 'parameters', 'MACs / example, training', 'MACs / example, inference', 'balance',
+          `dead ${routedKinds.size === 1 && routedKinds.has('moe') ? 'experts' : routedKinds.has('moe') ? 'leaves or experts' : 'leaves'}`],
         rows: summary.map((l) => {
           const macs = l.macsPerExample as { training: number; inference: number };
           const routing = l.kind === 'moe' ? `${l.experts} experts, top-${l.topK}`

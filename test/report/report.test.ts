@@ -22,7 +22,7 @@ import { runAccuracy } from '../../src/experiments/accuracy.js';
 import { runGating } from '../../src/experiments/gating.js';
 import { runMemorization } from '../../src/experiments/memorization.js';
 import { runSpeed } from '../../src/experiments/speed.js';
-import { logTicks, renderReport } from '../../src/report/html.js';
+import { logTicks, PALETTE, renderReport } from '../../src/report/html.js';
 import { trainingReport, type TrainedRun } from '../../src/report/training.js';
 import { loggedStats, readMetrics } from '../../src/report/run-files.js';
 import { train, type StepInfo } from '../../src/train/trainer.js';
@@ -174,6 +174,31 @@ test('a layer of more than 2^16 leaves is logged without its usage: balance and 
   const section = trainingReport(dir).sections[0];
   assert.deepEqual(section.charts!.map((c) => c.title).filter((t) => /balance|dead|usage|shares/.test(t)), ['balance over training', 'dead leaves over training']);
   assert.match(section.text!.join(' '), /No usage chart for layer 2 \(1,048,576 leaves\): metrics\.jsonl logs the usage of layers of at most 65,536 leaves/);
+});
+
+test('each block of a layer gets its own usage chart (a leaf dead in one block is grey there, whatever the other); short runs get whole-step ticks and their at-random points', () => {
+  const dir = join(TMP, 'blocks');
+  mkdirSync(dir);
+  const step = (n: number, acc: number) => JSON.stringify({ type: 'step', epoch: 1, step: n, lr: 0.001, trainLoss: 1, trainAccuracy: acc });
+  const epoch = JSON.stringify({ type: 'epoch', epoch: 1, step: 3, lr: 0.001, trainLoss: 1, trainAccuracy: 0.9, validationLoss: 1, validationAccuracy: 0.92, seconds: 1,
+    trees: [{ layer: 1, kind: 'tree', leaves: 4, blocks: 2, balance: 0.8, deadLeaves: 2, usage: [[5, 0, 5, 10], [0, 10, 5, 5]] },
+      { layer: 2, kind: 'moe', leaves: 4, blocks: 1, balance: 0.9, deadLeaves: 0, usage: [[5, 5, 5, 5]] }] });
+  writeFileSync(join(dir, 'metrics.jsonl'), [step(1, 0.05), step(3, 0.9), epoch].join('\n') + '\n');
+  const charts = trainingReport(dir).sections[0].charts!;
+  const chart = (title: string) => charts.find((c) => c.title === title)!;
+  assert.deepEqual(chart('usage of layer 1 (tree), block 1 of 2').traces[0].z, [[0.25, null, 0.25, 0.5]]);
+  assert.deepEqual(chart('usage of layer 1 (tree), block 2 of 2').traces[0].z, [[null, 0.5, 0.25, 0.25]]);
+  assert.deepEqual(chart('usage of layer 2 (moe)').traces[0].z, [[0.25, 0.25, 0.25, 0.25]]);
+  assert.match(chart('usage of layer 2 (moe)').note!, /each expert received/);
+  // 20 examples for 4 leaves: few (under ten a leaf), but not fewer than the leaves, so the balance can reach 1
+  assert.doesNotMatch(chart('balance over training').note!, /cannot reach 1/);
+  const dead = chart('dead leaves or experts over training');
+  assert.ok(dead.traces.filter((t) => String(t.name).endsWith('at random')).every((t) => t.mode === 'lines+markers'), 'one epoch: a point, not an invisible line');
+  for (const title of ['loss', 'accuracy', 'learning rate']) assert.deepEqual(chart(title).layout?.xaxis, { tick0: 0, dtick: 1 }, title);
+  // the first window's 5% left under the axis, which starts a little under the epoch's 90%
+  const range = (chart('accuracy').layout?.yaxis as { range?: number[] }).range!;
+  assert.ok(range[0] > 0.8 && range[0] < 0.9 && range[1] > 0.92 && range[1] <= 1, String(range));
+  assert.match(chart('accuracy').note!, /the first windows, from 5\.0%, lie below it/);
 });
 
 test('usage counted on fewer examples than leaves is said so, with the dead leaves expected at random; the test accuracy and each epoch\'s time are drawn', () => {
@@ -455,7 +480,10 @@ test('treegate report refuses what it cannot render, and never writes over a fil
 });
 
 test('log axes label every tick in full: 1-2-5 per decade over a short span, powers of ten over a long one', () => {
-  assert.deepEqual(logTicks([3, 40]), { tickvals: [1, 2, 5, 10, 20, 50, 100], ticktext: ['1', '2', '5', '10', '20', '50', '100'] });
+  assert.deepEqual(logTicks([3, 400]), { tickvals: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], ticktext: ['1', '2', '5', '10', '20', '50', '100', '200', '500', '1k'] });
+  // three of 1, 2, 5 among the values leave their ends unread (a loss from 0.27 to 4 labelled 0.5, 1 and 2): every digit
+  assert.deepEqual(logTicks([0.27, 4]).tickvals?.filter((t) => t >= 0.27 && t <= 4), [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1, 2, 3, 4]);
+  assert.deepEqual(logTicks([3, 40]).tickvals?.filter((t) => t >= 3 && t <= 40), [3, 4, 5, 6, 7, 8, 9, 10, 20, 30, 40]);
   assert.deepEqual(logTicks([0.3, 0.9]).ticktext, ['0.1', '0.2', '0.3', '0.4', '0.5', '0.6', '0.7', '0.8', '0.9', '1']);
   assert.deepEqual(logTicks([2e3, 5e7]), { tickvals: [1e3, 1e4, 1e5, 1e6, 1e7, 1e8], ticktext: ['1k', '10k', '100k', '1M', '10M', '100M'] });
   assert.deepEqual(logTicks([]), {});
@@ -466,8 +494,25 @@ test('log axes label every tick in full: 1-2-5 per decade over a short span, pow
   assert.ok((logTicks([6.9e3, 2.1e6]).tickvals ?? []).filter((t) => t >= 6.9e3 && t <= 2.1e6).length >= 5, '1-2-5 over 2.5 decades');
   assert.equal(logTicks(Array.from({ length: 200_000 }, (_, i) => i + 1)).ticktext?.at(-1), '1M');
   // the chart's axis gets them from its traces' values
-  const page = renderReport({ title: 't', meta: {}, sections: [{ heading: 'h', charts: [{ title: 'c', yLog: true, traces: [{ type: 'scatter', x: [1, 2], y: [3, 40] }] }] }] });
-  assert.match(page, /"type":"log","automargin":true,"tickvals":\[1,2,5,10,20,50,100\]/);
+  const page = renderReport({ title: 't', meta: {}, sections: [{ heading: 'h', charts: [{ title: 'c', yTitle: 'loss', yLog: true, traces: [{ type: 'scatter', x: [1, 2], y: [3, 400] }] }] }] });
+  assert.match(page, /"yaxis":\{"title":\{"text":"loss \(log scale\)"\},"type":"log","automargin":true,"tickvals":\[1,2,5,10,20,50,100,200,500,1000\]/);
+});
+
+test('a chart\'s title is its figure\'s heading and names it for a screen reader; its layout merges into the defaults axis by axis', () => {
+  const page = renderReport({ title: 't', meta: {}, sections: [{ heading: 'h', tables: [{ columns: ['a'], rows: [[1]] }], charts: [
+    { title: 'a title long enough to wrap <on a phone>', note: 'what it shows', xTitle: 'step', traces: [], layout: { xaxis: { dtick: 1 }, legend: { title: { text: 'layer' } }, showlegend: true } },
+    { title: 'no note', traces: [] },
+  ] }] });
+  assert.match(page, /<figure><h3 id="chart-1-title">a title long enough to wrap &lt;on a phone&gt;<\/h3><div class="chart" id="chart-1" role="img" aria-labelledby="chart-1-title" aria-describedby="chart-1-note"><\/div><figcaption class="note" id="chart-1-note">what it shows<\/figcaption><\/figure>/);
+  assert.match(page, /<h3 id="chart-2-title">no note<\/h3><div class="chart" id="chart-2" role="img" aria-labelledby="chart-2-title"><\/div><\/figure>/);
+  assert.match(page, /<div class="scroll"><table>/, 'a wide table scrolls, not the page');
+  const charts = JSON.parse(/const charts = (.*);\n/.exec(page)![1]) as Array<{ layout: Record<string, any> }>;
+  const { layout } = charts[0];
+  assert.equal(layout.title, undefined, 'no Plotly title, clipped at the chart\'s width');
+  assert.deepEqual(layout.xaxis, { title: { text: 'step' }, type: '-', automargin: true, zeroline: false, dtick: 1 }, 'the chart\'s dtick beside the default title');
+  assert.deepEqual(layout.legend, { orientation: 'h', y: -0.22, x: 0, title: { text: 'layer' } }, 'the legend stays under the plot');
+  assert.equal(layout.showlegend, true);
+  assert.deepEqual(layout.colorway, PALETTE);
 });
 
 /** A saved `npm run bench -- --json` stdout with made-up figures: tree rows on two backends, gemm rows. */
