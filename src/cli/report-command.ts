@@ -7,8 +7,9 @@ import { checkReplaceable, checkWritableFile, removeCreatedOnFailure, writeFileA
 import { safetensorsFormat } from '../io/model-file.js';
 import { MODEL_FORMAT } from '../io/model-codec.js';
 import { CHECKPOINT_FORMAT } from '../io/checkpoint-codec.js';
+import { listCheckpoints, loadNewestCheckpoint } from '../io/checkpoint.js';
 import { renderReport, type Report } from '../report/html.js';
-import { trainingReport } from '../report/training.js';
+import { trainingReport, unfinishedRunReport } from '../report/training.js';
 import { pathArg, treegateCommand } from './options.js';
 
 const PASS = 'pass the --out folder of treegate train (metrics.jsonl) or of treegate experiment (results.json), or an experiment\'s results file';
@@ -39,10 +40,17 @@ function reportOf(path: string): { report: Report; page: string } {
   }
   if (metrics) return { report: trainingReport(path), page: join(path, 'report.html') };
   if (results) return { report: experimentReport(readExperimentResult(join(path, 'results.json'))), page: join(path, 'report.html') };
-  // an interrupted training run has only its checkpoints: its metrics are written when it finishes
+  // a training run that has not finished has only its checkpoints (metrics.jsonl is written when it finishes): its
+  // curves so far, from the newest that reads
+  if (listCheckpoints(join(path, 'checkpoints')).length > 0) {
+    const { path: checkpoint, run } = loadNewestCheckpoint(join(path, 'checkpoints'), (line) => console.error(line));
+    console.error(`treegate: ${path} has not finished: the report shows it up to step ${run.progress.step}, ` +
+      `its newest checkpoint; ${treegateCommand('train', '--resume', path)} finishes it`);
+    return { report: unfinishedRunReport(path, checkpoint, run.metrics, run.progress.step), page: join(path, 'report.html') };
+  }
   if (existsSync(join(path, 'checkpoints'))) {
-    throw new TreegateError(`${path} holds the checkpoints of a training run that has not finished (no metrics.jsonl yet)`,
-      `finish it with ${treegateCommand('train', '--resume', path)}, then report it`);
+    throw new TreegateError(`${path} holds a checkpoints folder with no checkpoint, and no metrics.jsonl: a training run that stopped before its first checkpoint`,
+      `train it again (${treegateCommand('train', '--out', path)} with its options), or pass a run that finished`);
   }
   throw new TreegateError(`${path} holds neither metrics.jsonl (a training run) nor results.json (an experiment)`, PASS);
 }
@@ -62,7 +70,7 @@ function checkPage(page: string): void {
 
 export function reportCommand(): Command {
   return new Command('report')
-    .description('render the HTML report of a training run (learning curves, time per epoch, learning rate, balance, leaf usage) or of an experiment, from the files it wrote')
+    .description('render the HTML report of a training run (learning curves, time per epoch, learning rate, balance, leaf usage; a run not finished up to its newest checkpoint) or of an experiment, from the files it wrote')
     .argument('<path>', 'the --out folder of treegate train (metrics.jsonl) or of treegate experiment (results.json), or an experiment\'s results file', pathArg)
     .option('--out <file>', 'where to write the page (default report.html in that folder; for a results file, its name with .html)', pathArg)
     .action((path: string, o: { out?: string }) => {

@@ -66,8 +66,13 @@ export function readMetrics(path: string): { steps: StepRecord[]; epochs: EpochR
   } catch (e) {
     throw new TreegateError(`cannot read ${path}: ${(e as Error).message}`, 'pass the --out folder of a treegate train run');
   }
+  return parseMetrics(text.split('\n'), path);
+}
+
+/** The step and epoch records of metrics.jsonl's lines (the file's, or those a checkpoint saved), `path` naming where they are from. */
+export function parseMetrics(lines: readonly string[], path: string): { steps: StepRecord[]; epochs: EpochRecord[] } {
   const steps: StepRecord[] = [], epochs: EpochRecord[] = [];
-  text.split('\n').forEach((line, i) => {
+  lines.forEach((line, i) => {
     if (line.trim() === '') return;
     let r: unknown;
     try {

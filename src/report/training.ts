@@ -9,7 +9,7 @@ import { check, checkKeys, isObject, shown } from '../core/errors.js';
 import { Model, type TreeStats } from '../layers/model.js';
 import type { EpochMetrics, StepInfo } from '../train/trainer.js';
 import { count, extent, PALETTE, seriesTraces, type Chart, type Report, type Section } from './html.js';
-import { hasUsage, isNumber, LOGGED_LEAVES, loggedStats, readMetrics, readResult, StepWindows, type EpochRecord, type StepRecord } from './run-files.js';
+import { hasUsage, isNumber, LOGGED_LEAVES, loggedStats, parseMetrics, readMetrics, readResult, StepWindows, type EpochRecord, type StepRecord } from './run-files.js';
 
 /** The smallest of 1, 2, 5, 10, 20, 50, … that is at least `v` (at least 1): a count axis's tick step. */
 function niceStep(v: number): number {
@@ -120,6 +120,16 @@ export function trainingReport(run: string | TrainedRun): Report {
 }
 
 
+/**
+ * The report of a treegate train run that has not finished (stopped, or still running): its curves up to its newest
+ * checkpoint, from the metrics lines the checkpoint saved (`step`: the checkpoint's; metrics.jsonl comes when it finishes).
+ */
+export function unfinishedRunReport(dir: string, checkpoint: string, lines: readonly string[], step: number): Report {
+  const report = runReport(parseMetrics(lines, checkpoint), null, dir, `treegate training run: ${dir} (not finished)`,
+    `the metrics its newest checkpoint saved, at step ${step} (${checkpoint}); treegate train --resume finishes the run`);
+  return { ...report, meta: { ...report.meta, checkpoint: `${checkpoint}, step ${step}` } };
+}
+
 /** The steps of a TrainedRun in windows of at most about STEP_POINTS records, the last window closed at its last step. */
 function windows(steps: StepInfo[]): StepRecord[] {
   const w = new StepWindows(Math.max(1, Math.ceil(steps.length / STEP_POINTS)));
@@ -127,9 +137,12 @@ function windows(steps: StepInfo[]): StepRecord[] {
   return tail ? [...out, tail] : out;
 }
 
-/** trainingReport of a run's records, its result (result.json's figures, or a summary of the model), and its folder (null: the API's). */
+/**
+ * trainingReport of a run's records, its result (result.json's figures, or a summary of the model), its folder (null:
+ * the API's), and where a CLI run's records came from.
+ */
 function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord[] }, result: Record<string, unknown> | null, dir: string | null,
-  title?: string): Report {
+  title?: string, source = 'metrics.jsonl in the run folder'): Report {
   const meta: Record<string, string> = dir === null ? {} : { folder: dir };
   if (result) {
     // the memorization task has no test set: its "test accuracy" is the fraction of the labels fitted
@@ -291,7 +304,7 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
   const sections: Section[] = [{
     heading: 'Training',
     text: [dir === null ? 'Measured by a Trainer; every figure comes from its history (and the steps its onStep callback received).'
-      : 'Measured by treegate train; every figure comes from metrics.jsonl in the run folder.',
+      : `Measured by treegate train; every figure comes from ${source}.`,
       ...usageText,
       ...(unlogged.length > 0 ? [`No usage chart for ${unlogged.join(', ')}: ${api ? 'the report draws' : 'metrics.jsonl logs'} the usage of layers of at most ${count(LOGGED_LEAVES)} leaves.`] : [])],
     charts,

@@ -87,6 +87,16 @@ test('SIGINT at a random step: checkpoint, exit 130 with the resume command; --r
   // the command that started it (node, its flags, the script), which the shell runs as printed
   const hint = /resume with: (.*)/.exec(r.stderr)?.[1];
   assert.equal(hint, `${HINT_CLI} train --resume ${out}`, r.stderr);
+  // its report so far, from the newest checkpoint's metrics lines (metrics.jsonl comes when it finishes); the page
+  // in its folder does not stop the resume
+  const step = Number(/step-(\d+)\.safetensors/.exec(checkpoints(out).pop()!)![1]);
+  const report = cli('report', out);
+  assert.equal(report.status, 0, describeRun(report));
+  assert.match(report.stderr, new RegExp(`${reEscape(out)} has not finished: the report shows it up to step ${step}, its newest checkpoint; .* train --resume`));
+  const page = readFileSync(join(out, 'report.html'), 'utf8');
+  assert.match(page, /<title>treegate training run: .* \(not finished\)<\/title>/);
+  assert.match(page, new RegExp(`every figure comes from the metrics its newest checkpoint saved, at step ${step}`));
+  assert.ok(!existsSync(join(out, 'metrics.jsonl')));
   resumeAndCompare(out, `SIGINT at step ≥ ${at}`, undefined, hint);
 });
 
