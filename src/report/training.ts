@@ -287,9 +287,10 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
       ],
     });
     for (const l of layers) {
-      // (a layer whose usage is left out for its size is said in the section's text)
+      // (a layer whose usage is left out for its size is said in the section's text; one of a single leaf, depth 0,
+      // sends every example there)
       const logged = withUsage(l);
-      if (logged.length === 0) continue;
+      if (logged.length === 0 || logged[0].stats.leaves === 1) continue;
       // a chart per block: each is a tree of its own
       const { kind, blocks, leaves } = logged[0].stats, leaf = kind === 'moe' ? 'expert' : 'leaf';
       for (let b = 0; b < blocks; b++) {

@@ -182,7 +182,8 @@ test('each block of a layer gets its own usage chart (a leaf dead in one block i
   const step = (n: number, acc: number) => JSON.stringify({ type: 'step', epoch: 1, step: n, lr: 0.001, trainLoss: 1, trainAccuracy: acc });
   const epoch = JSON.stringify({ type: 'epoch', epoch: 1, step: 3, lr: 0.001, trainLoss: 1, trainAccuracy: 0.9, validationLoss: 1, validationAccuracy: 0.92, seconds: 1,
     trees: [{ layer: 1, kind: 'tree', leaves: 4, blocks: 2, balance: 0.8, deadLeaves: 2, usage: [[5, 0, 5, 10], [0, 10, 5, 5]] },
-      { layer: 2, kind: 'moe', leaves: 4, blocks: 1, balance: 0.9, deadLeaves: 0, usage: [[5, 5, 5, 5]] }] });
+      { layer: 2, kind: 'moe', leaves: 4, blocks: 1, balance: 0.9, deadLeaves: 0, usage: [[5, 5, 5, 5]] },
+      { layer: 3, kind: 'tree', leaves: 1, blocks: 1, balance: 1, deadLeaves: 0, usage: [[20]] }] });
   writeFileSync(join(dir, 'metrics.jsonl'), [step(1, 0.05), step(3, 0.9), epoch].join('\n') + '\n');
   const charts = trainingReport(dir).sections[0].charts!;
   const chart = (title: string) => charts.find((c) => c.title === title)!;
@@ -190,6 +191,7 @@ test('each block of a layer gets its own usage chart (a leaf dead in one block i
   assert.deepEqual(chart('usage of layer 1 (tree), block 2 of 2').traces[0].z, [[null, 0.5, 0.25, 0.25]]);
   assert.deepEqual(chart('usage of layer 2 (moe)').traces[0].z, [[0.25, 0.25, 0.25, 0.25]]);
   assert.match(chart('usage of layer 2 (moe)').note!, /each expert received/);
+  assert.ok(!charts.some((c) => c.title.startsWith('usage of layer 3')), 'depth 0: one leaf, every example there, no heatmap');
   // 20 examples for 4 leaves: few (under ten a leaf), but not fewer than the leaves, so the balance can reach 1
   assert.doesNotMatch(chart('balance over training').note!, /cannot reach 1/);
   const dead = chart('dead leaves or experts over training');
