@@ -168,7 +168,7 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
   // (a loop: a run logged at every step can hold more step records than a call may take arguments)
   const lastStep = [...steps, ...epochs].reduce((m, r) => Math.max(m, r.step), 0);
   const api = dir === null, validated = epochs.some((e) => e.validationLoss !== null);
-  const curvesNote = `training: the mean over each ${api ? 'window of steps' : 'logged window of steps (--log-every)'}, and over each epoch` +
+  const curvesNote = `training: the mean over each ${api ? 'window of steps' : 'logged window of steps (--log-every)'}, and over each epoch (at its last step)` +
     (validated ? '; validation: after each epoch' : '; no validation set');
   // whole steps: a run of a few steps would otherwise get ticks at 0.5, 1.5 …
   const stepAxis = lastStep < 10 ? { xaxis: { tick0: 0, dtick: 1 } } : {};
