@@ -9,7 +9,8 @@ import { backend, encodeModel, matrix, mlpConfig, Model, Rng, Trainer, useWasm, 
 const CLASSES = 3, PER_CLASS = 600, EPOCHS = 40, SEED = 1;
 /** The decision regions: the model's class on a GRID × GRID lattice, drawn scaled up to the canvas. */
 const GRID = 120;
-const COLORS: Array<[number, number, number]> = [[228, 87, 46], [41, 128, 185], [39, 174, 96]];
+/** One colour a spiral: blue, orange and bluish green of Okabe and Ito's palette, told apart in colour-blind vision. */
+const COLORS: Array<[number, number, number]> = [[0, 114, 178], [230, 159, 0], [0, 158, 115]];
 
 /** n points per arm of `CLASSES` spiral arms of one and a half turns in the unit disc, at random radii, with noise. */
 function spirals(n: number, rng: Rng): { x: Matrix; y: Int32Array } {

@@ -43,7 +43,7 @@ async function runPage(browser: Browser, isolated: boolean): Promise<PageRun> {
       // share of the canvas it covers: every class must own a good part of it
       const canvas = document.getElementById('plot') as HTMLCanvasElement;
       const px = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-      const tints = [[228, 87, 46], [41, 128, 185], [39, 174, 96]].map((c) => Array.from(new Uint8ClampedArray(c.map((v) => 255 - (255 - v) * 0.35))));
+      const tints = [[0, 114, 178], [230, 159, 0], [0, 158, 115]].map((c) => Array.from(new Uint8ClampedArray(c.map((v) => 255 - (255 - v) * 0.35))));
       const counts = tints.map(() => 0);
       let samples = 0;
       for (let i = 0; i < px.length; i += 4 * 7, samples++) {
