@@ -18,6 +18,7 @@ import { heldByOther, holdFolder } from '../io/folder-lock.js';
 import { renderReport } from '../report/html.js';
 import { backendOption, choice, humanLines, int, pathArg, rejectIdle, SIGNAL_EXIT, shellWord, threadsOption, treegateCommand, useKernelsFirst, VERSION, type KernelOptions } from './options.js';
 import { onStopSignals, stopBeforeStart, type StopSignal } from './signals.js';
+import { progressLine } from './progress-line.js';
 import { counted, textTable } from '../report/summary.js';
 
 const EXPERIMENTS = { memorization: runMemorization, accuracy: runAccuracy, gating: runGating, speed: runSpeed };
@@ -84,8 +85,11 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
   const say = humanLines(o.json);
   const bar = o.progress && process.stderr.isTTY
     ? new cliProgress.SingleBar({
-      // (speed measures a depth's layers together: its results have a row, a run, per layer of each depth)
-      format: `${name} [{bar}] {value}/{total} ${name === 'speed' ? 'depths' : 'runs'} | {label} | eta {eta_formatted}`, stream: process.stderr, clearOnComplete: true,
+      // the whole line fits the terminal's width (the bar takes what the text leaves; a label too long is cut, after
+      // the ETA); speed measures a depth's layers together: its results have a row, a run, per layer of each depth
+      format: (options, params, p) => progressLine(`${name} `, params.progress, ` ${params.value}/${params.total} ${name === 'speed' ? 'depths' : 'runs'} | ` +
+        `eta ${cliProgress.Format.TimeFormat(params.eta, options, 5)} | ${p.label}`, params.maxWidth),
+      stream: process.stderr, clearOnComplete: true,
       // a second Ctrl-C ends the process inside a run: the bar leaves the terminal as it found it (no hidden
       // cursor, line wrapping on)
       hideCursor: false, linewrap: true,

@@ -5,6 +5,7 @@
  */
 import cliProgress from 'cli-progress';
 import type { EpochMetrics, StepInfo } from '../train/trainer.js';
+import { progressLine } from './progress-line.js';
 
 export interface TrainDisplay {
   /** a line under the bar (the bar shows the last step first, then comes down) */
@@ -17,11 +18,14 @@ export interface TrainDisplay {
   stop(): void;
 }
 
-export function trainDisplay(epochs: number, showBar: boolean, log: (line: string) => void): TrainDisplay {
-  const bar = showBar && process.stderr.isTTY
+/** `stream`: where the bar is drawn (a test's stand-in for the terminal). */
+export function trainDisplay(epochs: number, showBar: boolean, log: (line: string) => void, stream: NodeJS.WriteStream = process.stderr): TrainDisplay {
+  const bar = showBar && stream.isTTY
     ? new cliProgress.SingleBar({
-      format: 'epoch {epoch}/{epochs} [{bar}] {percentage}% | loss {loss} | acc {acc} | eta {eta_formatted}',
-      stream: process.stderr, hideCursor: true, clearOnComplete: true,
+      // the whole line fits the terminal's width (the bar takes what the text leaves)
+      format: (options, params, p) => progressLine(`epoch ${p.epoch}/${epochs} `, params.progress,
+        ` ${Math.floor(params.progress * 100)}% | loss ${p.loss} | acc ${p.acc} | eta ${cliProgress.Format.TimeFormat(params.eta, options, 5)}`, params.maxWidth),
+      stream, hideCursor: true, clearOnComplete: true,
     }, cliProgress.Presets.shades_classic)
     : null;
   // the bar draws every 10 steps; it shows the last step before a line is printed under it, and again after
@@ -29,7 +33,7 @@ export function trainDisplay(epochs: number, showBar: boolean, log: (line: strin
   let lossAvg = NaN, accAvg = NaN;
   const say = (line: string) => {
     if (bar?.isActive) {
-      bar.update(shown.step, { epoch: shown.epoch, epochs, loss: shown.loss, acc: shown.acc });
+      bar.update(shown.step, { epoch: shown.epoch, loss: shown.loss, acc: shown.acc });
       bar.stop();
     }
     log(line);
@@ -41,9 +45,9 @@ export function trainDisplay(epochs: number, showBar: boolean, log: (line: strin
       lossAvg = Number.isNaN(lossAvg) ? s.loss : 0.98 * lossAvg + 0.02 * s.loss;
       accAvg = Number.isNaN(accAvg) ? s.accuracy : 0.98 * accAvg + 0.02 * s.accuracy;
       if (!bar) return;
-      if (!bar.isActive) bar.start(s.totalSteps, s.step - 1, { epoch: s.epoch, epochs, loss: shown.loss, acc: shown.acc });
+      if (!bar.isActive) bar.start(s.totalSteps, s.step - 1, { epoch: s.epoch, loss: shown.loss, acc: shown.acc });
       shown = { step: s.step, epoch: s.epoch, loss: lossAvg.toFixed(4), acc: accAvg.toFixed(4) };
-      if (s.step % 10 === 0 || s.step === s.totalSteps) bar.update(s.step, { epoch: s.epoch, epochs, loss: shown.loss, acc: shown.acc });
+      if (s.step % 10 === 0 || s.step === s.totalSteps) bar.update(s.step, { epoch: s.epoch, loss: shown.loss, acc: shown.acc });
     },
     epoch: (e) => {
       say(`epoch ${e.epoch}/${epochs}: ${Number.isNaN(e.trainLoss) ? 'every training step skipped' : `train loss ${e.trainLoss.toFixed(4)} acc ${e.trainAccuracy.toFixed(4)}`}` +

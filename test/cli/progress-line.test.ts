@@ -1,0 +1,68 @@
+/**
+ * The progress bars of train and experiment (src/cli/progress-line.ts, src/cli/train-display.ts): the line fits the
+ * terminal's width, whatever the text beside the bar.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { progressLine } from '../../src/cli/progress-line.js';
+import { trainDisplay } from '../../src/cli/train-display.js';
+import type { EpochMetrics } from '../../src/train/trainer.js';
+
+const bar = (line: string) => /\[([█░]*)\]/.exec(line)![1];
+
+test('progressLine: the bar takes what the text leaves (10 to 40 characters); the line never reaches the last column', () => {
+  const before = 'epoch 3/10 ', after = ' 42% | loss 0.1234 | acc 0.9876 | eta 1m05s';
+  for (const columns of [40, 80, 200]) {
+    const line = progressLine(before, 0.42, after, columns);
+    assert.ok(line.length <= columns - 1, `${columns} columns: ${line.length} characters`);
+  }
+  // 80 columns: 79 less the text (54 characters) and the brackets leave the bar 23; 200 leave it its usual 40
+  assert.equal(progressLine(before, 0.25, after, 80), `${before}[${'█'.repeat(6)}${'░'.repeat(17)}]${after}`);
+  assert.equal(bar(progressLine(before, 0.42, after, 200)).length, 40);
+  assert.equal(progressLine(before, 1, after, undefined), progressLine(before, 1, after, 80), 'no width: 80 columns');
+  // 40 columns: a 10-character bar, the text cut at the end
+  const narrow = progressLine(before, 0.42, after, 40);
+  assert.equal(narrow.length, 39);
+  assert.ok(narrow.startsWith(`${before}[${'█'.repeat(4)}${'░'.repeat(6)}] 42% | loss`) && narrow.endsWith('…'), narrow);
+});
+
+test('progressLine: a long label is cut at its end, the bar kept at 10 characters', () => {
+  const label = 'fashion seed 12 k=10 dense-equal-params '.repeat(5);
+  for (const columns of [40, 80, 200]) {
+    const line = progressLine('accuracy ', 0.25, ` 30/120 runs | eta 12m30s | ${label}`, columns);
+    assert.equal(line.length, columns - 1);
+    assert.ok(line.endsWith('…'));
+    assert.equal(bar(line).length, 10);
+    if (columns >= 80) assert.ok(line.includes(' 30/120 runs | eta 12m30s | fashion'), 'the text is cut at its end');
+  }
+  assert.equal(progressLine('x', 0, 'y', 1), '…', 'a terminal one column wide');
+});
+
+/** A terminal of `columns` columns for cli-progress: the lines it draws (escape sequences left out). */
+function terminal(columns: number) {
+  const lines: string[] = [];
+  const stream = { isTTY: true, columns, write: (s: string) => { if (!s.startsWith('\x1B') && s !== '\n') lines.push(s); return true; } };
+  return { stream: stream as unknown as NodeJS.WriteStream, lines };
+}
+
+const epoch = (n: number): EpochMetrics => ({ epoch: n, step: 50 * n, lr: 1e-3, trainLoss: 0.5, trainAccuracy: 0.9, validationLoss: null, validationAccuracy: null, trees: [], seconds: n });
+
+test("train's bar fits 80 columns and ends with its ETA", () => {
+  const t = terminal(80), said: string[] = [];
+  const d = trainDisplay(2, true, (line) => said.push(line), t.stream);
+  try {
+    for (let step = 1; step <= 100; step++) {
+      d.step({ epoch: step <= 50 ? 1 : 2, step, totalSteps: 100, loss: 0.123456, accuracy: 0.98765, lr: 1e-3, skipped: false });
+      if (step === 50) d.epoch(epoch(1));
+    }
+    d.epoch(epoch(2));
+  } finally {
+    d.stop();
+  }
+  assert.equal(said.length, 2);
+  assert.ok(t.lines.length >= 4, `${t.lines.length} lines drawn`);
+  for (const line of t.lines) {
+    assert.ok(line.length < 80, `${line.length} characters: ${line}`);
+    assert.match(line, /^epoch [12]\/2 \[[█░]+\] \d+% \| loss [-\d.]+ \| acc [-\d.]+ \| eta \S+$/);
+  }
+});
