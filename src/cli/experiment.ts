@@ -18,7 +18,7 @@ import { heldByOther, holdFolder } from '../io/folder-lock.js';
 import { renderReport } from '../report/html.js';
 import { backendOption, choice, humanLines, int, pathArg, rejectIdle, SIGNAL_EXIT, shellWord, threadsOption, treegateCommand, useKernelsFirst, VERSION, type KernelOptions } from './options.js';
 import { onStopSignals, stopBeforeStart, type StopSignal } from './signals.js';
-import { progressLine } from './progress-line.js';
+import { etaSeconds, etaText, progressLine } from './progress-line.js';
 import { counted, textTable } from '../report/summary.js';
 
 const EXPERIMENTS = { memorization: runMemorization, accuracy: runAccuracy, gating: runGating, speed: runSpeed };
@@ -87,8 +87,8 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
     ? new cliProgress.SingleBar({
       // the whole line fits the terminal's width (the bar takes what the text leaves; a label too long is cut, after
       // the ETA); speed measures a depth's layers together: its results have a row, a run, per layer of each depth
-      format: (options, params, p) => progressLine(`${name} `, params.progress, ` ${params.value}/${params.total} ${name === 'speed' ? 'depths' : 'runs'} | ` +
-        `eta ${cliProgress.Format.TimeFormat(params.eta, options, 5)} | ${p.label}`, params.maxWidth),
+      format: (_options, params, p) => progressLine(`${name} `, params.progress,
+        ` ${params.value}/${params.total} ${name === 'speed' ? 'depths' : 'runs'} | eta ${p.eta} | ${p.label}`, params.maxWidth),
       stream: process.stderr, clearOnComplete: true,
       // a second Ctrl-C ends the process inside a run: the bar leaves the terminal as it found it (no hidden
       // cursor, line wrapping on)
@@ -100,14 +100,19 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
   // between them, not inside): it writes the results of the seeds it completed, then exits with 128 + the
   // signal's number. A second signal quits at once.
   let stop: StopSignal | null = null;
-  let started = false;
+  // the bar starts at the first run; its ETA's pace is that of this process's runs (a resumed experiment's earlier
+  // ones took another's time)
+  let from: { step: number; ms: number } | null = null;
   const fault = faultSignalAtRun();
   const opts: ExperimentOptions = {
     seeds: seeds.length, quick, override: testOverride(), mnistDir: o.dataDir,
     progress: (done, total, label) => {
       if (fault && done === fault.run) process.kill(process.pid, fault.signal);
       if (!bar || stop) return;
-      if (!started) { bar.start(total, done, { label }); started = true; } else bar.update(done, { label });
+      if (!from) {
+        from = { step: done, ms: performance.now() };
+        bar.start(total, done, { label, eta: etaText(null) });
+      } else bar.update(done, { label, eta: etaText(etaSeconds(from, done, performance.now(), total)) });
     },
     log: (line) => { if (!bar) process.stderr.write(`${line}\n`); },
     stopRequested: async () => {

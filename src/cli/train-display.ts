@@ -5,7 +5,7 @@
  */
 import cliProgress from 'cli-progress';
 import type { EpochMetrics, StepInfo } from '../train/trainer.js';
-import { progressLine } from './progress-line.js';
+import { etaSeconds, etaText, progressLine } from './progress-line.js';
 
 export interface TrainDisplay {
   /** a line under the bar (the bar shows the last step first, then comes down) */
@@ -18,22 +18,26 @@ export interface TrainDisplay {
   stop(): void;
 }
 
-/** `stream`: where the bar is drawn (a test's stand-in for the terminal). */
-export function trainDisplay(epochs: number, showBar: boolean, log: (line: string) => void, stream: NodeJS.WriteStream = process.stderr): TrainDisplay {
+/** `stream`: where the bar is drawn, `now`: the clock of its ETA, in ms (a test's stand-ins for the terminal and the time). */
+export function trainDisplay(epochs: number, showBar: boolean, log: (line: string) => void,
+  { stream = process.stderr, now = () => performance.now() }: { stream?: NodeJS.WriteStream; now?: () => number } = {}): TrainDisplay {
   const bar = showBar && stream.isTTY
     ? new cliProgress.SingleBar({
-      // the whole line fits the terminal's width (the bar takes what the text leaves)
-      format: (options, params, p) => progressLine(`epoch ${p.epoch}/${epochs} `, params.progress,
-        ` ${Math.floor(params.progress * 100)}% | loss ${p.loss} | acc ${p.acc} | eta ${cliProgress.Format.TimeFormat(params.eta, options, 5)}`, params.maxWidth),
+      // the whole line fits the terminal's width (the bar takes what the text leaves); the ETA is ours: cli-progress's
+      // starts again with each bar.start(), after each epoch's line
+      format: (_options, params, p) => progressLine(`epoch ${p.epoch}/${epochs} `, params.progress,
+        ` ${Math.floor(params.progress * 100)}% | loss ${p.loss} | acc ${p.acc} | eta ${p.eta}`, params.maxWidth),
       stream, hideCursor: true, clearOnComplete: true,
     }, cliProgress.Presets.shades_classic)
     : null;
   // the bar draws every 10 steps; it shows the last step before a line is printed under it, and again after
-  let shown = { step: 0, epoch: 1, loss: '-', acc: '-' };
+  let shown = { step: 0, epoch: 1, loss: '-', acc: '-', eta: '-' };
   let lossAvg = NaN, accAvg = NaN;
+  // the ETA's pace: the steps this process has taken since its first (a resumed run's earlier ones took another's time)
+  let from: { step: number; ms: number } | null = null;
   const say = (line: string) => {
     if (bar?.isActive) {
-      bar.update(shown.step, { epoch: shown.epoch, loss: shown.loss, acc: shown.acc });
+      bar.update(shown.step, { epoch: shown.epoch, loss: shown.loss, acc: shown.acc, eta: shown.eta });
       bar.stop();
     }
     log(line);
@@ -45,9 +49,10 @@ export function trainDisplay(epochs: number, showBar: boolean, log: (line: strin
       lossAvg = Number.isNaN(lossAvg) ? s.loss : 0.98 * lossAvg + 0.02 * s.loss;
       accAvg = Number.isNaN(accAvg) ? s.accuracy : 0.98 * accAvg + 0.02 * s.accuracy;
       if (!bar) return;
-      if (!bar.isActive) bar.start(s.totalSteps, s.step - 1, { epoch: s.epoch, loss: shown.loss, acc: shown.acc });
-      shown = { step: s.step, epoch: s.epoch, loss: lossAvg.toFixed(4), acc: accAvg.toFixed(4) };
-      if (s.step % 10 === 0 || s.step === s.totalSteps) bar.update(s.step, { epoch: s.epoch, loss: shown.loss, acc: shown.acc });
+      if (!bar.isActive) bar.start(s.totalSteps, s.step - 1, { epoch: s.epoch, loss: shown.loss, acc: shown.acc, eta: shown.eta });
+      from ??= { step: s.step, ms: now() };
+      shown = { step: s.step, epoch: s.epoch, loss: lossAvg.toFixed(4), acc: accAvg.toFixed(4), eta: etaText(etaSeconds(from, s.step, now(), s.totalSteps)) };
+      if (s.step % 10 === 0 || s.step === s.totalSteps) bar.update(s.step, { epoch: s.epoch, loss: shown.loss, acc: shown.acc, eta: shown.eta });
     },
     epoch: (e) => {
       say(`epoch ${e.epoch}/${epochs}: ${Number.isNaN(e.trainLoss) ? 'every training step skipped' : `train loss ${e.trainLoss.toFixed(4)} acc ${e.trainAccuracy.toFixed(4)}`}` +

@@ -1,10 +1,11 @@
 /**
  * The progress bars of train and experiment (src/cli/progress-line.ts, src/cli/train-display.ts): the line fits the
- * terminal's width, whatever the text beside the bar.
+ * terminal's width, whatever the text beside the bar; the ETA is the pace of this process's steps so far, over the
+ * epochs (train's bar starts again after each epoch's line).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { progressLine } from '../../src/cli/progress-line.js';
+import { etaSeconds, etaText, progressLine } from '../../src/cli/progress-line.js';
 import { trainDisplay } from '../../src/cli/train-display.js';
 import type { EpochMetrics } from '../../src/train/trainer.js';
 
@@ -38,6 +39,16 @@ test('progressLine: a long label is cut at its end, the bar kept at 10 character
   assert.equal(progressLine('x', 0, 'y', 1), '…', 'a terminal one column wide');
 });
 
+test("etaSeconds: this process's time per step, times the steps left; a resumed run counts only its own steps", () => {
+  // 10 steps in 5 s: 0.5 s a step, 90 left
+  assert.equal(etaSeconds({ step: 0, ms: 1000 }, 10, 6000, 100), 45);
+  // resumed at step 600 of 1000: 100 steps in 20 s here, 300 left (the first 600 took another process's time)
+  assert.equal(etaSeconds({ step: 600, ms: 0 }, 700, 20_000, 1000), 60);
+  assert.equal(etaSeconds({ step: 600, ms: 0 }, 600, 20_000, 1000), null, 'no step counted yet');
+  assert.equal(etaSeconds({ step: 0, ms: 0 }, 100, 9000, 100), 0, 'done');
+  assert.deepEqual([null, 0, 44.6, 59.6, 187, 3599.6, 7500].map(etaText), ['-', '0s', '45s', '1m00s', '3m07s', '1h00m', '2h05m']);
+});
+
 /** A terminal of `columns` columns for cli-progress: the lines it draws (escape sequences left out). */
 function terminal(columns: number) {
   const lines: string[] = [];
@@ -47,11 +58,14 @@ function terminal(columns: number) {
 
 const epoch = (n: number): EpochMetrics => ({ epoch: n, step: 50 * n, lr: 1e-3, trainLoss: 0.5, trainAccuracy: 0.9, validationLoss: null, validationAccuracy: null, trees: [], seconds: n });
 
-test("train's bar fits 80 columns and ends with its ETA", () => {
+test("train's bar fits 80 columns and ends with its ETA, which goes on over the epochs", () => {
+  // a step a second: at step n of 100, 100 − n seconds left (none before the first step's end, the clock's start)
   const t = terminal(80), said: string[] = [];
-  const d = trainDisplay(2, true, (line) => said.push(line), t.stream);
+  let ms = 0;
+  const d = trainDisplay(2, true, (line) => said.push(line), { stream: t.stream, now: () => ms });
   try {
     for (let step = 1; step <= 100; step++) {
+      ms = step * 1000;
       d.step({ epoch: step <= 50 ? 1 : 2, step, totalSteps: 100, loss: 0.123456, accuracy: 0.98765, lr: 1e-3, skipped: false });
       if (step === 50) d.epoch(epoch(1));
     }
@@ -63,6 +77,9 @@ test("train's bar fits 80 columns and ends with its ETA", () => {
   assert.ok(t.lines.length >= 4, `${t.lines.length} lines drawn`);
   for (const line of t.lines) {
     assert.ok(line.length < 80, `${line.length} characters: ${line}`);
-    assert.match(line, /^epoch [12]\/2 \[[█░]+\] \d+% \| loss [-\d.]+ \| acc [-\d.]+ \| eta \S+$/);
+    const [, percent, eta] = /^epoch [12]\/2 \[[█░]+\] (\d+)% \| loss [-\d.]+ \| acc [-\d.]+ \| eta (\S+)$/.exec(line) ?? assert.fail(line);
+    const step = Number(percent);
+    assert.equal(eta, etaText(step > 1 ? 100 - step : null), line);
   }
+  assert.ok(t.lines.some((l) => / 50% .* eta 50s$/.test(l)), 'the bar drawn again after the first epoch\'s line');
 });
