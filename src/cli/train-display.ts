@@ -12,11 +12,14 @@ export interface TrainDisplay {
   say(line: string): void;
   /** after each step: the bar and the smoothed loss and accuracy, a skipped step's warning */
   step(s: StepInfo): void;
-  /** after each epoch: its line */
-  epoch(e: EpochMetrics): void;
+  /** after each epoch: its line; `from`: the run's seconds when the epoch began (the epoch before it's, 0 for the first) */
+  epoch(e: EpochMetrics, from: number): void;
   /** the bar comes down (it comes back at the next step) */
   stop(): void;
 }
+
+/** A time on an epoch's line: ms below a second (a small CSV run's epochs take a few), as the training report writes it. */
+const time = (s: number) => (s < 1 ? `${(1000 * s).toFixed(0)} ms` : `${s.toFixed(1)} s`);
 
 /** `stream`: where the bar is drawn, `now`: the clock of its ETA, in ms (a test's stand-ins for the terminal and the time). */
 export function trainDisplay(epochs: number, showBar: boolean, log: (line: string) => void,
@@ -54,11 +57,11 @@ export function trainDisplay(epochs: number, showBar: boolean, log: (line: strin
       shown = { step: s.step, epoch: s.epoch, loss: lossAvg.toFixed(4), acc: accAvg.toFixed(4), eta: etaText(etaSeconds(from, s.step, now(), s.totalSteps)) };
       if (s.step % 10 === 0 || s.step === s.totalSteps) bar.update(s.step, { epoch: s.epoch, loss: shown.loss, acc: shown.acc, eta: shown.eta });
     },
-    epoch: (e) => {
+    epoch: (e, from) => {
       say(`epoch ${e.epoch}/${epochs}: ${Number.isNaN(e.trainLoss) ? 'every training step skipped' : `train loss ${e.trainLoss.toFixed(4)} acc ${e.trainAccuracy.toFixed(4)}`}` +
         (e.validationAccuracy === null ? '' : `, validation loss ${e.validationLoss!.toFixed(4)} acc ${e.validationAccuracy.toFixed(4)}`) +
         e.trees.map((t) => `, layer ${t.layer} balance ${t.balance.toFixed(3)} dead ${t.deadLeaves}`).join('') +
-        ` (${e.seconds.toFixed(1)} s)`);
+        ` (epoch ${time(e.seconds - from)}, ${time(e.seconds)} in)`);
     },
     stop: () => bar?.stop(),
   };

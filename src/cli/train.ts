@@ -318,7 +318,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
     },
     onEpoch: (e: EpochMetrics) => {
       metrics.push(JSON.stringify({ type: 'epoch', ...e, trees: e.trees.map(loggedStats) }));
-      display.epoch(e);
+      display.epoch(e, trainer.progress.history.at(-2)?.seconds ?? 0); // (the history holds e: the epoch before it is at −2)
     },
   }, rng.fork(), resumed?.run.progress);
   if (resumed) {

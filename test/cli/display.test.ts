@@ -1,7 +1,7 @@
 /**
- * The progress bars of train and experiment (src/cli/progress-line.ts, src/cli/train-display.ts): the line fits the
- * terminal's width, whatever the text beside the bar; the ETA is the pace of this process's steps so far, over the
- * epochs (train's bar starts again after each epoch's line).
+ * What train and experiment show while they run (src/cli/progress-line.ts, src/cli/train-display.ts): the progress
+ * bar's line fits the terminal's width, whatever the text beside the bar; its ETA is the pace of this process's steps
+ * so far, over the epochs (train's bar starts again after each epoch's line); an epoch's line gives its own time.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -67,9 +67,9 @@ test("train's bar fits 80 columns and ends with its ETA, which goes on over the 
     for (let step = 1; step <= 100; step++) {
       ms = step * 1000;
       d.step({ epoch: step <= 50 ? 1 : 2, step, totalSteps: 100, loss: 0.123456, accuracy: 0.98765, lr: 1e-3, skipped: false });
-      if (step === 50) d.epoch(epoch(1));
+      if (step === 50) d.epoch(epoch(1), 0);
     }
-    d.epoch(epoch(2));
+    d.epoch(epoch(2), 1);
   } finally {
     d.stop();
   }
@@ -82,4 +82,14 @@ test("train's bar fits 80 columns and ends with its ETA, which goes on over the 
     assert.equal(eta, etaText(step > 1 ? 100 - step : null), line);
   }
   assert.ok(t.lines.some((l) => / 50% .* eta 50s$/.test(l)), 'the bar drawn again after the first epoch\'s line');
+});
+
+test("an epoch's line gives the epoch's time and the run's so far, in ms below a second", () => {
+  const said: string[] = [];
+  const d = trainDisplay(3, false, (line) => said.push(line));
+  d.epoch({ ...epoch(1), seconds: 0.0123 }, 0);
+  d.epoch({ ...epoch(2), seconds: 0.98 }, 0.0123);
+  // a resumed run's first epoch: from the epoch before it, which another process ran
+  d.epoch({ ...epoch(3), seconds: 14.8 }, 11.6);
+  assert.deepEqual(said.map((l) => / \(([^)]*)\)$/.exec(l)?.[1]), ['epoch 12 ms, 12 ms in', 'epoch 968 ms, 980 ms in', 'epoch 3.2 s, 14.8 s in']);
 });
