@@ -300,6 +300,11 @@ export function pm(s: Stat, digits = 4, scale = 1): string {
   return Number.isFinite(s.std) ? `${mean} ± ${(s.std * scale).toFixed(digits)}` : mean;
 }
 
+/** An accuracy's mean ± std in percent, as the training report and README give accuracies: 98.28 ± 0.09%; the mean alone for one seed. */
+export function pmPercent(s: Stat): string {
+  return `${pm(s, 2, 100)}%`;
+}
+
 /** What a chart's bars show, for its caption: ± std, or the lowest to the highest seed; nothing where one seed ran. */
 export function barsNote(r: ExperimentResult, bars: 'std' | 'range'): string {
   if (r.seeds.length < 2) return 'One seed: no spread to show.';

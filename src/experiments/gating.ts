@@ -3,9 +3,9 @@ import { prepareData } from '../data/prepare.js';
 import type { MlpOptions } from '../layers/model.js';
 import type { TreeStats } from '../layers/model.js';
 import { extent, seriesTraces, type Chart, type Report, type Series } from '../report/html.js';
-import { epochTicks, usageHeatmap } from '../report/training.js';
+import { countAxis, epochAxis, usageHeatmap } from '../report/training.js';
 import {
-  aggregate, barsNote, fit, keptRuns, pm, reportMeta, resumeFrom, settingsWith, stat, stopRequested, type ExperimentOptions, type ExperimentResult, type ExperimentRun,
+  aggregate, barsNote, fit, keptRuns, pm, pmPercent, reportMeta, resumeFrom, settingsWith, stat, stopRequested, type ExperimentOptions, type ExperimentResult, type ExperimentRun,
 } from './common.js';
 
 /**
@@ -90,13 +90,16 @@ export function gatingReport(r: ExperimentResult): Report {
   });
   const usage = r.usage ?? {};
   const heatmaps = GATING_VARIANTS.filter((v) => usage[v.name]?.length);
-  const epochAxis = { xaxis: { ...epochTicks(s.train.epochs), title: { text: 'epoch' } } };
+  const xaxis = epochAxis(s.train.epochs);
+  const dead = overEpochs('deadByEpoch');
   const charts: Chart[] = [
-    { title: 'balance after each epoch', note: `On the validation set. ${barsNote(r, 'range')}`, xTitle: 'epoch', yTitle: 'balance', traces: seriesTraces(overEpochs('balanceByEpoch')), layout: epochAxis },
-    { title: 'dead leaves after each epoch', note: `Leaves no validation example reached. ${barsNote(r, 'range')}`, xTitle: 'epoch', yTitle: `dead leaves (of ${2 ** s.depth})`, traces: seriesTraces(overEpochs('deadByEpoch')), layout: epochAxis },
+    { title: 'balance after each epoch', note: `On the validation set. ${barsNote(r, 'range')}`, xTitle: 'epoch', yTitle: 'balance', traces: seriesTraces(overEpochs('balanceByEpoch')), layout: { xaxis } },
+    // as the training report's: the y axis starts below zero, so that a variant with no dead leaf is not hidden in it
+    { title: 'dead leaves after each epoch', note: `Leaves no validation example reached. ${barsNote(r, 'range')}`, xTitle: 'epoch', yTitle: `dead leaves (of ${2 ** s.depth})`, traces: seriesTraces(dead),
+      layout: { xaxis, yaxis: countAxis(Math.max(...dead.flatMap((d) => d.hi ?? d.y)), `dead leaves (of ${2 ** s.depth})`) } },
     {
       title: 'test accuracy', note: barsNote(r, 'std'), xTitle: 'gating', yTitle: 'test accuracy',
-      layout: { yaxis: { title: { text: 'test accuracy' }, range: accuracyRange(agg.map((a) => a.stats.testAccuracy.mean), agg.map((a) => a.stats.testAccuracy.std)) } },
+      layout: { yaxis: { title: { text: 'test accuracy' }, tickformat: '.1~%', automargin: true, range: accuracyRange(agg.map((a) => a.stats.testAccuracy.mean), agg.map((a) => a.stats.testAccuracy.std)) } },
       // dots on a range around the values: a bar's length would claim a ratio the truncated axis does not have
       traces: [{ type: 'scatter', mode: 'markers', marker: { size: 12 }, x: agg.map((a) => String(a.gating)), y: agg.map((a) => a.stats.testAccuracy.mean),
         error_y: { type: 'data', array: agg.map((a) => a.stats.testAccuracy.std), visible: true } }],
@@ -114,7 +117,7 @@ export function gatingReport(r: ExperimentResult): Report {
         (heatmaps.length === 0 ? ' This results.json predates the leaf usage runs now record: no heatmaps.' : '')],
       tables: [{
         columns: ['gating', 'test accuracy', 'balance (last epoch)', 'dead leaves (last epoch)'],
-        rows: agg.map((a) => [String(a.gating), pm(a.stats.testAccuracy), pm(a.stats.balance, 3), pm(a.stats.deadLeaves, 1)]),
+        rows: agg.map((a) => [String(a.gating), pmPercent(a.stats.testAccuracy), pm(a.stats.balance, 3), pm(a.stats.deadLeaves, 1)]),
       }],
       charts,
     }],

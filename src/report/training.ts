@@ -23,6 +23,20 @@ export function epochTicks(n: number): { tick0: number; dtick: number } {
   return { tick0: 1, dtick: Math.max(1, Math.ceil(n / 12)) };
 }
 
+/** An x axis of epochs 1…n for lines with markers: half an epoch of room either side, so that the end markers clear the frame. */
+export function epochAxis(n: number): Record<string, unknown> {
+  return { ...epochTicks(n), range: [0.5, n + 0.5], title: { text: 'epoch' } };
+}
+
+/**
+ * A y axis of counts up to `max` (dead leaves): it starts below zero, so that a line at zero (no dead leaf) is drawn
+ * above the axis, not hidden in it.
+ */
+export function countAxis(max: number, title: string): Record<string, unknown> {
+  const m = Math.max(1, max);
+  return { range: [-m / 20, m * 1.05], dtick: niceStep(m / 8), title: { text: title } };
+}
+
 /**
  * Leaf (or expert) usage per epoch of one of the layer's blocks (each its own tree) as a heatmap of shares, its colour
  * scale up to the largest share. Unused leaves are drawn in grey, apart from the rarely used.
@@ -259,12 +273,12 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
     const named = { showlegend: true, legend: { title: { text: 'routed layer' } } };
     const withUsage = (l: number) => per(l).filter((p): p is { epoch: number; stats: TreeStats } => hasUsage(p.stats));
     const last = epochs.reduce((m, e) => Math.max(m, e.epoch), 1);
-    const epochAxis = { ...epochTicks(last), range: [0.5, last + 0.5], title: { text: 'epoch' } };
+    const xaxis = epochAxis(last);
     charts.push({
       title: 'balance over training', xTitle: 'epoch', yTitle: 'balance',
       note: `Balance: the entropy of leaf usage divided by ln(leaves) (1: uniform, 0: one leaf), ${over}` +
         `${fewerThanLeaves ? `; with fewer examples than leaves it cannot reach 1 (at most ln(examples) / ln(leaves))` : ''}.`,
-      layout: { ...named, yaxis: { range: [0, 1.05], title: { text: 'balance' } }, xaxis: epochAxis },
+      layout: { ...named, yaxis: { range: [0, 1.05], title: { text: 'balance' } }, xaxis },
       traces: seriesTraces(layers.map((l) => ({ name: `layer ${l}`, x: per(l).map((p) => p.epoch), y: per(l).map((p) => p.stats.balance) }))),
     });
     const dashed = layers.filter((l) => withUsage(l).length > 0);
@@ -272,9 +286,7 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
       title: `dead ${unit} over training`, xTitle: 'epoch', yTitle: `${unit} never used`,
       note: `The ${unit} no example reached, ${over} (summed over a layer's blocks)` +
         (dashed.length > 0 ? `. Dashed: as many would go unused if each example went to one drawn at random; dead ${unit} near that line come from too few examples, not from the routing.` : '.'),
-      // the axis starts below zero, so that a line at zero (no dead leaf) is drawn above it, not hidden in it
-      layout: { ...named, xaxis: epochAxis, yaxis: { range: [-maxDead / 20, maxDead * 1.05], dtick: niceStep(maxDead / 8),
-        title: { text: slots.length === 1 ? `${unit} never used (of ${slots[0]})` : `${unit} never used` } } },
+      layout: { ...named, xaxis, yaxis: countAxis(maxDead, slots.length === 1 ? `${unit} never used (of ${slots[0]})` : `${unit} never used`) },
       traces: [
         ...seriesTraces(layers.map((l) => ({ name: `layer ${l}`, x: per(l).map((p) => p.epoch), y: per(l).map((p) => p.stats.deadLeaves) }))),
         // each in its layer's colour (the palette, in the order of the layers' lines); small markers, so that a run
