@@ -3,7 +3,7 @@ import { prepareData, type PreparedData } from '../data/prepare.js';
 import type { MlpOptions } from '../layers/model.js';
 import { count, horizontalLine, seriesTraces, type Chart, type Report, type Series, type Trace } from '../report/html.js';
 import {
-  aggregate, barsNote, fit, keptRuns, pm, reportMeta, resumeFrom, settingsWith, statSeries, stopRequested, type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun,
+  aggregate, barsNote, fit, keptRuns, pmPercent, reportMeta, resumeFrom, settingsWith, statSeries, stopRequested, type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun,
 } from './common.js';
 
 /**
@@ -121,7 +121,7 @@ export function accuracyReport(r: ExperimentResult): Report {
         (s.limit ? `First ${s.limit} training and test examples (quick mode).` : 'Full training sets, 1/12 held out for validation; full test sets.')],
       tables: [{
         columns: ['dataset', 'variant', 'k', 'parameters', 'test accuracy', 'train accuracy', 'balance', 'dead leaves'],
-        rows: agg.map((a) => [String(a.dataset), dense(a) ? 'dense (k = 0)' : String(a.variant), Number(a.k), count(a.stats.parameters.mean), pm(a.stats.testAccuracy), pm(a.stats.trainAccuracy),
+        rows: agg.map((a) => [String(a.dataset), dense(a) ? 'dense (k = 0)' : String(a.variant), Number(a.k), count(a.stats.parameters.mean), pmPercent(a.stats.testAccuracy), pmPercent(a.stats.trainAccuracy),
           Number.isFinite(a.stats.balance.mean) ? a.stats.balance.mean.toFixed(3) : '', Number.isFinite(a.stats.deadLeaves.mean) ? a.stats.deadLeaves.mean.toFixed(1) : '']),
       }],
       charts,

@@ -373,6 +373,11 @@ test("gating's report gives accuracies in percent, as the others do; its dead le
   for (const title of ['dead leaves after each epoch', 'balance after each epoch']) assert.deepEqual(chart(title).xaxis.range, [0.5, 5.5], title);
 });
 
+test("accuracy's table gives the test and train accuracies in percent, as its charts do", () => {
+  const { tables } = experimentReport(readExperimentResult(join(ROOT, 'docs', 'results', 'accuracy.json'))).sections[0];
+  assert.deepEqual(tables![0].rows[0].slice(0, 6), ['mnist', 'dense (k = 0)', 0, '269,322', '97.99 ± 0.08%', '99.37 ± 0.06%']);
+});
+
 test('readExperimentResult names the field a damaged results.json lacks or holds out of range', () => {
   const committed = (name: string) => JSON.parse(readFileSync(join(ROOT, 'docs', 'results', `${name}.json`), 'utf8'));
   const speed = committed('speed'), gating = committed('gating'), memo = committed('memorization'), acc = committed('accuracy');
