@@ -166,8 +166,9 @@ export function speedReport(r: ExperimentResult): Report {
     title: 'treegate experiment: speed', meta: reportMeta(r),
     sections: [{
       heading: 'Time per example vs parameters',
-      text: [`One layer ${s.layer}; tree depth k (collapsed leaves at inference), moe with 2^k experts (top-1), dense widened to the tree's parameters (capped at width ${s.denseCap}). Medians of ${s.rounds} interleaved rounds, mean ± std over seeds.` +
-        (paired ? ` "÷ dense ${s.width}→${s.width}": each time over the dense layer of equal compute timed in the same rounds (the median of the rounds' ratios), mean ± std over seeds.` : '')],
+      text: [`One layer ${s.layer}; tree depth k (collapsed leaves at inference), moe with 2^k experts (top-1), dense widened to the tree's parameters (capped at width ${s.denseCap}). Each seed's figure is its median over ${s.rounds} interleaved rounds` +
+        (paired ? ` ("÷ dense ${s.width}→${s.width}": the median of each round's time over the dense layer of equal compute's in the same round)` : '') +
+        (r.seeds.length < 2 ? '; one seed: no spread to show.' : '; the table gives the mean ± std of the seeds\' figures, the charts their mean, with bars from the lowest to the highest seed.')],
       tables: [{
         columns: ['kind', 'k', 'parameters', 'MACs/example (inference)', 'inference µs/example', 'training step µs/example',
           ...(paired ? [`inference ÷ dense ${s.width}→${s.width}`, `training step ÷ dense ${s.width}→${s.width}`] : [])],

@@ -378,6 +378,15 @@ test("accuracy's table gives the test and train accuracies in percent, as its ch
   assert.deepEqual(tables![0].rows[0].slice(0, 6), ['mnist', 'dense (k = 0)', 0, '269,322', '97.99 ± 0.08%', '99.37 ± 0.06%']);
 });
 
+test("speed's text says what its table and charts show: the table mean ± std over seeds, the charts' bars the lowest and highest seed", () => {
+  const r = readExperimentResult(join(ROOT, 'docs', 'results', 'speed.json'));
+  const { text, tables, charts } = experimentReport(r).sections[0];
+  assert.match(text![0], /the table gives the mean ± std of the seeds' figures, the charts their mean, with bars from the lowest to the highest seed\.$/);
+  assert.match(String(tables![0].rows[0][4]), /^[\d.]+ ± [\d.]+$/);
+  for (const c of charts!) assert.match(c.note!, /bars: the lowest and the highest seed/, c.title);
+  assert.doesNotMatch(experimentReport({ ...r, seeds: [1] }).sections[0].text![0], /±/, 'one seed: no spread');
+});
+
 test('readExperimentResult names the field a damaged results.json lacks or holds out of range', () => {
   const committed = (name: string) => JSON.parse(readFileSync(join(ROOT, 'docs', 'results', `${name}.json`), 'utf8'));
   const speed = committed('speed'), gating = committed('gating'), memo = committed('memorization'), acc = committed('accuracy');
