@@ -30,7 +30,7 @@ interface BenchJson {
 
 const TARGET = 0.7;
 /** Legends under the plot, so that a 900-pixel image keeps the plot wide. */
-const LEGEND_BELOW = { legend: { orientation: 'h', x: 0, y: -0.22, yanchor: 'top' }, height: 520, margin: { t: 50, l: 70, r: 20, b: 140 } };
+const LEGEND_BELOW = { legend: { orientation: 'h', x: 0, y: -0.22, yanchor: 'top' }, height: 520, margin: { t: 20, l: 70, r: 20, b: 140 } };
 
 /** The run's JSON object: the last line of a saved stdout (or of the JSON alone) that starts with `{`. */
 export function parseBenchOutput(text: string, what = 'the bench output'): BenchJson {
@@ -101,6 +101,12 @@ function treeCharts(rows: TreeRow[]): Chart[] {
   return charts;
 }
 
+/** A #rrggbb colour mixed with white, `f` of the way (opacity would not show in the legend's swatch). */
+function paler(hex: string, f: number): string {
+  const c = [1, 3, 5].map((i) => Math.round(parseInt(hex.slice(i, i + 2), 16) * (1 - f) + 255 * f));
+  return `rgb(${c.join(',')})`;
+}
+
 function gemmChart(rows: GemmRow[]): Chart {
   const shapes = [...new Set(rows.map((r) => r.shape))];
   const candidates = [...new Set(rows.map((r) => r.candidate))];
@@ -111,7 +117,7 @@ function gemmChart(rows: GemmRow[]): Chart {
     traces: engines.map((e) => {
       const row = rows.find((r) => `${r.candidate}, ${r.threads} thread${r.threads > 1 ? 's' : ''}` === e)!;
       return {
-        type: 'bar', name: e, x: shapes, marker: { color: PALETTE[candidates.indexOf(row.candidate) % PALETTE.length], opacity: row.threads > 1 ? 1 : 0.5 },
+        type: 'bar', name: e, x: shapes, marker: { color: paler(PALETTE[candidates.indexOf(row.candidate) % PALETTE.length], row.threads > 1 ? 0 : 0.55) },
         y: shapes.map((s) => rows.find((r) => r.shape === s && `${r.candidate}, ${r.threads} thread${r.threads > 1 ? 's' : ''}` === e)?.gflops ?? null),
       };
     }),
