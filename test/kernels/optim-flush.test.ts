@@ -58,6 +58,20 @@ for (const { be, threads, label } of backends) {
       assert.ok(sgd.st.v.every((x) => x === 0), `${name}, ${n} threads: every velocity flushed to 0`);
       assert.ok(adam.st.v.some((x) => x > 0), `${name}: second moments still decaying`);
 
+      // the threshold is 2^-126 exactly: a state that decays to just above it is kept, one just below it is 0
+      // (vector lanes and the tail alike: the two alternate)
+      const near = (e: number) => Math.fround((TINY / 0.9) * (e % 2 ? 1 - 2 ** -10 : 1 + 2 ** -10));
+      const kept = (a: Float32Array, what: string) => a.forEach((x, e) => {
+        if (e % 2) assert.equal(x, 0, `${name}, ${n} threads, ${what}[${e}] = ${x}: under 2^-126, flushed`);
+        else assert.ok(x >= TINY && x < 1.01 * TINY, `${name}, ${n} threads, ${what}[${e}] = ${x}: over 2^-126, kept`);
+      });
+      const bv = Float32Array.from({ length: SLOT }, (_, e) => near(e));
+      be.sgdUpdate(new Float32Array(SLOT), new Float32Array(SLOT), bv, SLOT, slots, 1, new Int32Array(1), null, 0, 0, 0.9);
+      kept(bv, 'sgd velocity');
+      const bm = Float32Array.from({ length: SLOT }, (_, e) => near(e));
+      be.adamUpdate(new Float32Array(SLOT), new Float32Array(SLOT), bm, new Float32Array(SLOT).fill(1), SLOT, slots, 1, new Int32Array(1), null, 0, 0, 0.9, 0.999, 1e-8);
+      kept(bm, 'adam first moment');
+
       // a NaN gradient makes its moments and weight NaN, not 0
       const w = new Float32Array(SLOT).fill(0.5), m = new Float32Array(SLOT), v = new Float32Array(SLOT), g = new Float32Array(SLOT);
       g[0] = NaN; g[SLOT - 1] = NaN; // a vector lane and the tail

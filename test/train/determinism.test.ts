@@ -193,8 +193,21 @@ test('a seed names the same stream and the same initial model from one version t
   const r = new Rng(42);
   assert.deepEqual([r.uniform(), r.uniform(), r.int(1000), r.normal(), r.normal(), r.normal()],
     [0.6606157208001621, 0.1117019639532224, 180, -0.1518903079862768, 2.6924872468851495, -1.4802740194545574]);
+  // the data order of every epoch
+  assert.deepEqual(Array.from(new Rng(42).permutation(10)), [3, 6, 8, 7, 5, 0, 9, 2, 1, 4]);
   const m = new Model(mlpConfig({ inputSize: 6, numClasses: 3, hidden: [5], treeLayers: [1, 2], depth: 2, nodeInit: 'small', gating: 'projection' }), new Rng(7));
   const h = createHash('sha256');
   for (const p of m.params()) h.update(bytes(p.data));
   assert.equal(h.digest('hex'), '445e5f749dc43171aeb671c7da14c7186aceb7bba79fba48d1d3767e0327781a');
+});
+
+test('Rng.permutation draws every order of three, each about as often (a shuffle that never leaves an element in place would draw two)', () => {
+  const rng = new Rng(5), seen = new Map<string, number>();
+  for (let i = 0; i < 600; i++) {
+    const key = Array.from(rng.permutation(3)).join('');
+    seen.set(key, (seen.get(key) ?? 0) + 1);
+  }
+  assert.deepEqual([...seen.keys()].sort(), ['012', '021', '102', '120', '201', '210']);
+  // 100 expected each: 60–140 is over 4 standard deviations either side
+  for (const [order, n] of seen) assert.ok(n > 60 && n < 140, `${order}: ${n} of 600`);
 });

@@ -267,7 +267,7 @@ test('Optimizer rejects bad settings with a clear error', () => {
   const p = new Dense(2, 2).params();
   assert.throws(() => new Optimizer(p, { kind: 'rmsprop' as never }), /unknown optimizer 'rmsprop'/);
   assert.throws(() => new Optimizer(p, { kind: 'sgd', momentum: 1 }), TreegateError);
-  assert.throws(() => new Optimizer(p, { kind: 'adam', beta2: 1 }), TreegateError);
+  for (const betas of [{ beta1: 1 }, { beta2: 1 }]) assert.throws(() => new Optimizer(p, { kind: 'adam', ...betas }), /Adam betas must be below 1/, JSON.stringify(betas));
   assert.throws(() => new Optimizer(p, { kind: 'adam', weightDecay: -1 }), TreegateError);
   assert.throws(() => new Optimizer(p, { kind: 'adam', eps: Number.NaN }), TreegateError);
   // eps 0 divides a slot whose gradients are all zero by zero (NaN weights a step later)

@@ -1,0 +1,34 @@
+/**
+ * Ties and data-dependent choices in routing: the units a tree gates on (TreeGated.chooseGateUnits) and the experts a
+ * mixture picks when their router logits tie. A wrong choice leaves every output correct for the routing taken, so
+ * the layers' other tests cannot see it.
+ */
+import assert from 'node:assert/strict';
+import { matrix } from '../../src/core/tensor.js';
+import { Rng } from '../../src/core/rng.js';
+import { MixtureOfExperts } from '../../src/layers/moe.js';
+import { TreeGated } from '../../src/layers/tree.js';
+import { testOnEveryBackend } from '../backends.js';
+
+testOnEveryBackend('chooseGateUnits skips units on (or off) for every example and takes, depth by depth, the one that most evens the leaves, the lower of a tie', () => {
+  // units 0 and 3 always on; 1 and 4 alternate every example; 2 every second pair, 5 a copy of 1
+  const N = 64, n = 6, x = new Float32Array(N * n);
+  for (let i = 0; i < N; i++) x.set([1, i & 1 ? 1 : -1, i & 2 ? 1 : -1, 1, i & 1 ? 1 : -1, i & 1 ? -1 : 1], n * i);
+  const tree = new TreeGated({ inputSize: n, outputSize: 2, depth: 2, gating: 'units' }).init(new Rng(1));
+  assert.equal(tree.gateUnitsPending, true);
+  tree.chooseGateUnits(matrix(N, n, x));
+  // depth 0: units 1, 2, 4 and 5 each split the batch in half (1, the lowest); depth 1: 4 and 5 only repeat unit 1's
+  // bit, 2 splits each half again
+  assert.deepEqual(tree.gateUnits, [1, 2]);
+  assert.equal(tree.gateUnitsPending, false);
+  tree.resetUsage();
+  tree.forward(matrix(N, n, x), 'infer');
+  assert.deepEqual(Array.from(tree.leafUsage().counts[0]), [16, 16, 16, 16], 'every leaf a quarter of the batch');
+});
+
+testOnEveryBackend('a mixture of experts breaks a tie of router logits towards the lower expert (an input of zeros ties them all)', () => {
+  const moe = new MixtureOfExperts({ inputSize: 3, outputSize: 2, experts: 4, topK: 2 }).init(new Rng(2));
+  moe.resetUsage();
+  moe.forward(matrix(1, 3, new Float32Array(3)), 'infer');
+  assert.deepEqual(Array.from(moe.leafUsage().counts[0]), [1, 1, 0, 0]);
+});
