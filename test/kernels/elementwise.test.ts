@@ -105,9 +105,10 @@ function outputs(be: Backend, here: boolean): Map<string, Float32Array> {
 const expected = outputs(jsBackend, false);
 const first = new Map<string, Map<string, Float32Array>>();
 
-for (const { be, label, use } of kernelVariants()) {
+// (js is the reference here, not a row of its own, which could not fail: its ops are checked against their
+// definitions through the layers' numerical gradients, test/layers/gradcheck.test.ts)
+for (const { be, label, use } of kernelVariants().filter((v) => v.be !== jsBackend)) {
   for (const here of [false, true]) {
-    if (be === jsBackend && here) continue;
     const arrays = here ? 'arrays from its floats()' : 'plain arrays';
     test(`${label}: elementwise ops and reductions against js at degenerate sizes and around the thread splits, ${arrays}`, () => {
       use();

@@ -18,6 +18,8 @@ const SHAPES: Array<[number, number, number]> = [
   [0, 3, 4], [3, 0, 4], [0, 0, 0],
   // past 2^20 multiply-adds, where the fast backends split a product between threads (and a ragged split)
   [150, 70, 129], [9, 301, 403],
+  // M ≥ 128 and N ≥ M: native's NT and NN products split by chunks of columns (products.cc), with a ragged last chunk
+  [160, 200, 33],
 ];
 
 /** C(i, j) = [C(i, j) +] Σ_p A(i, p)·B(p, j), float64 sums rounded once: the definition in src/kernels/gemm.ts. */

@@ -518,6 +518,17 @@ test('native lazy optimizer updates match js: listed slots only, per-slot steps,
       }
     }
   }
+  // a large ε, which the tolerance above cannot see misplaced at 1e-8 (inside the root, or on the moment): vector
+  // lanes and a tail, on every thread count
+  for (const threads of [1, MOST]) {
+    useThreads(nb!, threads);
+    const n = 37, list = Int32Array.of(0), w = randomArray(rng, n), g = randomArray(rng, n), m = randomArray(rng, n, 0.1);
+    const v = randomArray(rng, n, 0.1).map(Math.abs), ref = { w: w.slice(), m: m.slice(), v: v.slice() };
+    jsBackend.adamUpdate(ref.w, g, ref.m, ref.v, n, list, 1, new Int32Array(1), null, 0.01, 0, 0.9, 0.999, 0.5);
+    nb!.adamUpdate(w, g, m, v, n, list, 1, new Int32Array(1), null, 0.01, 0, 0.9, 0.999, 0.5);
+    assertClose(w, ref.w, { rtol: 1e-5, atol: 1e-6 }, `adam ε = 0.5, ${threads} threads: weights`);
+  }
+  useThreads(nb!, MOST);
 });
 
 test('native elementwise ops: strides, offsets, repeated rows, no columns, softmax without dlogits, NaN and ±0', { skip }, () => {
