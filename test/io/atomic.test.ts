@@ -1,6 +1,8 @@
 import { test } from 'node:test';
+import fs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import assert from 'node:assert/strict';
-import { chmodSync, closeSync, existsSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, statfsSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -316,4 +318,29 @@ test('a file source says so where the file ends before the size it had when open
       closeSync(fd);
     }
   });
+});
+
+test('the new file is fsynced before its rename, and its folder after it (a crash then leaves the old file or the whole new one)', { skip: !existsSync('/proc/self/fd') && 'no /proc here' }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'treegate-fsync-')), target = join(dir, 'model.safetensors');
+  writeFileSync(target, 'old');
+  const synced: string[] = [];
+  const real = fs.fsyncSync;
+  // (the module imports fsyncSync by name: syncBuiltinESMExports carries the patch to that binding, and back)
+  fs.fsyncSync = (fd: number) => {
+    const st = fstatSync(fd);
+    synced.push(`${readlinkSync(`/proc/self/fd/${fd}`)} ${st.isDirectory() ? '(a folder)' : `holding ${st.size}`}`);
+    real(fd);
+  };
+  syncBuiltinESMExports();
+  try {
+    writeFileAtomic(target, 'new bytes');
+  } finally {
+    fs.fsyncSync = real;
+    syncBuiltinESMExports();
+  }
+  assert.equal(synced.length, 2, synced.join('; '));
+  assert.match(synced[0], new RegExp(`^${dir}/\\.model\\.safetensors\\.tmp-[^/]+ holding 9$`), 'the temporary file, whole, before its rename');
+  assert.equal(synced[1], `${dir} (a folder)`, 'then the folder');
+  assert.equal(readFileSync(target, 'utf8'), 'new bytes');
+  rmSync(dir, { recursive: true });
 });
