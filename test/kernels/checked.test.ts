@@ -15,6 +15,7 @@ import { decodeModel, encodeModel } from '../../src/io/model-codec.js';
 import { Model, mlpConfig } from '../../src/layers/model.js';
 import { Rng } from '../../src/core/rng.js';
 import { Optimizer } from '../../src/train/optim.js';
+import { loadAddon } from '../../src/kernels/native/index.js';
 
 const backends: Backend[] = registerAvailableBackends().map((n) => setBackend(n));
 setBackend('js');
@@ -74,6 +75,71 @@ test('gather and scatter indices, labels and routings out of range are refused; 
     rt.end[1] = 5; // rows past N
     bad(b, () => b.groupedForward(rt, f(8), 4, f(3 * 2 * 4), f(3 * 2), 2, f(4)), /not inside \[0, 2\)|row range out of bounds/, 'rows past N');
   }
+});
+
+test('row ranges and perm entries are refused from the first value out of range (end = N + 1, start = end + 1, perm = N), on every backend', () => {
+  // a routing of N = 2 rows (nodes 0: [0, 2), 1: [0, 1), 2: [1, 2)) over arrays of 4 rows: a row past N is still
+  // inside them, so that only the routing's own check can refuse it (unchecked, end = N + 1 would read and write a
+  // row past the arrays on wasm, in the module's memory)
+  const sorted = () => {
+    const rt = new Routing();
+    rt.leaf = Int32Array.of(0, 1);
+    rt.sort(2, 1);
+    return rt;
+  };
+  const ranges = /are not inside \[0, 2\)|row range out of bounds/;
+  for (const b of backends) {
+    const calls = (rt: Routing): Array<[string, () => unknown]> => [
+      ['groupedForward', () => b.groupedForward(rt, f(16), 4, f(3 * 2 * 4), f(3 * 2), 2, f(8))],
+      ['routedForward', () => b.routedForward(rt, f(16), 4, 0, f(16), 4, f(3 * 2 * 4), f(3 * 2), 2, f(8), f(8), false)],
+      ['groupedBackwardInput', () => b.groupedBackwardInput(rt, f(8), 2, f(3 * 2 * 4), 4, f(16))],
+      ['groupedBackwardWeight', () => b.groupedBackwardWeight(rt, f(8), 2, f(16), 4, f(3 * 2 * 4), f(3 * 2))],
+    ];
+    for (const [, call] of calls(sorted())) call(); // the routing as sorted: accepted
+    const edits: Array<[string, (rt: Routing) => void]> = [
+      ['end = N + 1', (rt) => { rt.end[2] = 3; }],
+      ['end = N + 1 at the root', (rt) => { rt.end[0] = 3; }],
+      ['start = end + 1', (rt) => { rt.start[1] = 2; }],
+      ['start = −1', (rt) => { rt.start[1] = -1; }],
+    ];
+    for (const [what, edit] of edits) {
+      const rt = sorted();
+      edit(rt);
+      for (const [name, call] of calls(rt)) bad(b, call, ranges, `${name}, ${what}`);
+    }
+    // perm: x and y of exactly N rows, so that perm = N is the first row past them (x of stride 5 at offset 1: its
+    // last row ends at the end of x)
+    const perm = (p: number[]) => Object.assign(sorted(), { perm: Int32Array.from(p) });
+    const routed = (rt: Routing, x: Float32Array, n: number, off: number, y: Float32Array) =>
+      b.routedForward(rt, x, n, off, f(8), 4, f(3 * 2 * 4), f(3 * 2), 2, f(4), y, false);
+    routed(perm([1, 0]), f(8), 4, 0, f(4));
+    routed(perm([1, 0]), f(10), 5, 1, f(4));
+    bad(b, () => routed(perm([0, 2]), f(8), 4, 0, f(16)), /perm\[1\] = 2 is out of range|perm index out of range of x/, 'perm = N, past x');
+    bad(b, () => routed(perm([2, 0]), f(9), 5, 0, f(16)), /perm\[0\] = 2 is out of range|perm index out of range of x/, 'perm = N, past x of a stride');
+    bad(b, () => routed(perm([1, 0]), f(9), 5, 1, f(16)), /perm\[0\] = 1 is out of range|perm index out of range of x/, 'the last row one float past x, at an offset');
+    bad(b, () => routed(perm([0, 2]), f(16), 4, 0, f(4)), /perm\[1\] = 2 is out of range|perm index out of range of y/, 'perm = N, past y');
+  }
+});
+
+const addon = loadAddon();
+test('the native addon refuses row ranges and node lists from the first value out of range, called directly', { skip: addon ? false : 'native addon not built' }, () => {
+  // the calls of nativeBackend with the node list [g0, g1) that the backend's signature cannot give: arrays of 4 rows, N = 2
+  const i = (...v: number[]) => Int32Array.from(v);
+  const forward = (start: Int32Array, end: Int32Array, g0 = 0, g1 = 3) =>
+    addon!.groupedForward(i(0, 1, 2), start, end, g0, g1, f(16), 4, f(3 * 2 * 4), f(3 * 2), 2, f(8), 2, false);
+  const input = (start: Int32Array, end: Int32Array) => addon!.groupedBackwardInput(i(0, 1, 2), start, end, 0, 3, f(8), 2, f(3 * 2 * 4), 4, f(16), 2);
+  const weight = (start: Int32Array, end: Int32Array) =>
+    addon!.groupedBackwardWeight(i(0, 1, 2), start, end, 0, 3, f(8), 2, f(16), 4, f(3 * 2 * 4), f(3 * 2), 2, null);
+  for (const call of [forward, input, weight]) {
+    call(i(0, 0, 1), i(2, 1, 2));
+    assert.throws(() => call(i(0, 0, 1), i(2, 1, 3)), /row range out of bounds/, `${call.name}: end = N + 1`);
+    assert.throws(() => call(i(0, 2, 1), i(2, 1, 2)), /row range out of bounds/, `${call.name}: start = end + 1`);
+    assert.throws(() => call(i(0, -1, 1), i(2, 1, 2)), /row range out of bounds/, `${call.name}: start = −1`);
+  }
+  // a range past g1 is not read: its end is not checked
+  forward(i(0, 0, 1), i(2, 1, 3), 0, 2);
+  assert.throws(() => forward(i(0, 0, 1), i(2, 1, 2), 0, 4), /node range out of bounds/, 'g1 one past the lists');
+  assert.throws(() => forward(i(0, 0, 1), i(2, 1, 2), 3, 2), /node range out of bounds/, 'g0 = g1 + 1');
 });
 
 test('optimizer slots: in range and listed once (a repeated slot was applied once on wasm, twice on js)', () => {
