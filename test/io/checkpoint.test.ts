@@ -95,6 +95,43 @@ test('a deep tree\'s leaf counts are saved sparse in the progress (a header stay
   assert.equal(back.history.length, 1);
 });
 
+test('sparse leaf counts keep a count at the last leaf, beside others and alone', () => {
+  const { model, trainer } = smallRun(10, 16, 2, 2, 17, 2);
+  trainer.step();
+  const progress = trainer.snapshot(), leaves = progress.usage[0][0].length, last = leaves - 1;
+  assert.equal(leaves, 2 ** 17);
+  const roundTrip = (counts: number[]): number[] => {
+    const bytes = encodeCheckpoint(model, trainer.optimizer, { progress: { ...progress, usage: [[counts]] }, options: {} });
+    assert.match(decodeSafetensors(bytes, 'ck').metadata.progress, /"sparseLength":131072/);
+    return decodeCheckpoint(bytes, 'ck').run.progress.usage[0][0];
+  };
+  const reached = [...progress.usage[0][0]];
+  reached[last] += 1; // one more example reached the last leaf
+  assert.ok(reached.filter((c) => c > 0).length > 1);
+  assert.deepEqual(roundTrip(reached), reached, 'counts at other leaves and at the last');
+  const alone = new Array<number>(leaves).fill(0);
+  alone[last] = 3;
+  assert.deepEqual(roundTrip(alone), alone, 'counts at the last leaf alone');
+});
+
+test('optimizer step counts must be whole numbers in [0, 2^24): −1, 0.5 and 2^24 are refused (a file without a checksum: no check before them)', () => {
+  const { model, trainer } = smallRun(15, 32, 5, 8, 1, 2);
+  trainer.step();
+  const { tensors, metadata } = decodeSafetensors(encodeCheckpoint(model, trainer.optimizer, { progress: trainer.snapshot(), options: {} }), 'ck');
+  const { checksum: _, ...older } = metadata;
+  const withSteps = (v: number): Uint8Array => encodeSafetensors([...tensors].map(([name, t]) => {
+    const data = t.data.slice();
+    if (name === 'optimizer.layers.2.blocks.0.weight.steps') data[1] = v;
+    return { name, shape: t.shape, data };
+  }), older);
+  const at = model.params().findIndex((p) => p.name === 'layers.2.blocks.0.weight');
+  assert.equal(decodeCheckpoint(withSteps(2 ** 24 - 1), 'ck').optimizerState[at].steps[1], 2 ** 24 - 1, 'the largest count loads');
+  for (const v of [-1, 0.5, 2 ** 24]) {
+    assert.throws(() => decodeCheckpoint(withSteps(v), 'ck'),
+      (e: unknown) => e instanceof TreegateError && e.message === `ck: optimizer step count ${v} of layers.2.blocks.0.weight slot 1 is not a count`, String(v));
+  }
+});
+
 test('a checkpoint skipped on resume (damaged, or refused by the caller) gives its arrays back to the backend', () => {
   const { model, trainer } = smallRun(11, 32, 5, 8, 2, 2);
   const dir = join(TMP, 'skipped');
