@@ -57,6 +57,10 @@ test('bad option values exit 2 with one error line naming the option', () => {
   expectUsageError(['train', '--tree-layers', '9', '--out', out], /--tree-layers 9 names a layer past the last one \(3\)/);
   expectUsageError(['train', '--hidden', 'none', '--out', out], /--tree-layers 2 \(the default\) names a layer past the last one \(1\) \(with 0 hidden layers, give --tree-layers indices in 1\.\.1, or none\)/);
   expectUsageError(['train', '--epochs', '0', '--out', out], /--epochs.*'0'.*≥ 1/);
+  // integers are written in decimal digits: Number() would read these as 16 and 1000
+  expectUsageError(['train', '--epochs', '0x10', '--out', out], /--epochs.*'0x10'.*expected an integer ≥ 1/);
+  expectUsageError(['train', '--epochs', '1e3', '--out', out], /--epochs.*'1e3'.*expected an integer ≥ 1/);
+  expectUsageError(['train', '--optimizer', 'sgd', '--momentum', '1', '--out', out], /--momentum.*'1'.*expected a finite number ≥ 0 and ≤ 0\.999/);
   expectUsageError(['train', '--lr', '-1', '--out', out], /--lr.*'-1'.*> 0/);
   expectUsageError(['train', '--lr', '0x10', '--out', out], /--lr.*'0x10'.*expected a finite number > 0/);
   expectUsageError(['train', '--lr', '1e309', '--out', out], /--lr.*'1e309'.*expected a finite number > 0/);
