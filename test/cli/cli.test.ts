@@ -14,6 +14,7 @@ import { usageText } from '../../src/cli/evaluate.js';
 import { cli, cliEnv, cliStdin, describeRun, expectUsageError, lastJson, ROOT, tmp, type CliResult, reEscape } from './run.js';
 import { defaultMnistDir, loadMnistTest, MNIST_FILES, MNIST_SCALE } from '../../src/data/mnist.js';
 import { encodeSafetensors } from '../../src/io/safetensors.js';
+import { decodeCheckpoint } from '../../src/io/checkpoint-codec.js';
 import { MODEL_FORMAT } from '../../src/io/model-file.js';
 import { loadAddon, nativeLoadError } from '../../src/kernels/native/index.js';
 import { usableCores } from '../../src/kernels/cores.js';
@@ -439,6 +440,22 @@ test('determinism: the same seed gives a byte-identical model file, another seed
   const strip = (out: string) => readFileSync(join(out, 'metrics.jsonl'), 'utf8').trimEnd().split('\n')
     .map((l) => ({ ...JSON.parse(l), seconds: 0 }));
   assert.deepEqual(strip(b.out), strip(a.out));
+});
+
+test('--seed reaches the data order: the first epoch is shuffled by the third fork of the seed\'s Rng (data, weights, then order)', () => {
+  for (const seed of [5, 6]) {
+    const out = tmp(`order-${seed}`);
+    const r = cli('train', '--dataset', 'memorization', '--examples', '200', '--input-size', '8', '--classes', '3', '--hidden', 'none',
+      '--tree-layers', '1', '--depth', '1', '--epochs', '1', '--batch-size', '100', '--checkpoint-every', '1', '--no-progress', '--seed', String(seed), '--out', out);
+    assert.equal(r.status, 0, describeRun(r));
+    const path = join(out, 'checkpoints', 'step-000000001.safetensors');
+    const { progress } = decodeCheckpoint(readFileSync(path), path).run;
+    assert.equal(progress.epoch, 1);
+    const rng = new Rng(seed);
+    rng.fork(); // the data
+    rng.fork(); // the initial weights
+    assert.deepEqual(progress.epochRng, rng.fork().getState(), `seed ${seed}: the data order's rng`);
+  }
 });
 
 // ---------------------------------------------------------------- tree-layer arithmetic
