@@ -131,6 +131,13 @@ test('Trainer checks the training and validation sets when built, and names a no
   const some = new Trainer(m, train, null, { ...poisoned, beforeStep: (step: number, xb: Float32Array) => { if (step > 1) xb[1] = NaN; } }, new Rng(1));
   while (!some.done) some.step();
   assert.equal(some.progress.skippedSteps, some.totalSteps - 1);
+  // each skipped step halves the rate of every step after it (a step's reported rate: the one the next step takes)
+  const rates: number[] = [];
+  const halving = new Trainer(m, train, null, { ...OPTS, onNonFinite: 'skip', onStep: (st) => rates.push(st.lr / OPTS.lr!),
+    beforeStep: (step, xb) => { if (step === 2 || step === 4) xb[1] = NaN; } }, new Rng(1));
+  while (!halving.done) halving.step();
+  assert.deepEqual(rates, [1, 0.5, 0.5, 0.25, 0.25]);
+  assert.equal(halving.progress.lrScale, 0.25);
 });
 
 test('findNonFinite names a weight before a gradient; a model with a non-finite weight or normalization is refused', () => {
