@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 
 const pm = (s, d = 3, scale = 1) => (s && Number.isFinite(s.mean)
   ? `${(s.mean * scale).toFixed(d)}${Number.isFinite(s.std) ? ` ± ${(s.std * scale).toFixed(d)}` : ''}` : '–'); // one seed: no ±
+// accuracies in percent, as the reports and README give them: 97.99 ± 0.08 (points)
+const pct = (s) => (s && Number.isFinite(s.mean) ? `${pm(s, 2, 100)}%` : '–');
 const num = (s, d = 1) => (s && Number.isFinite(s.mean) ? s.mean.toFixed(d) : '–');
 const count = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : String(Math.round(n)));
 
@@ -26,11 +28,11 @@ const render = {
   },
   accuracy(r) {
     const rows = r.aggregate.filter((a) => a.k !== 0 || a.variant === 'tree, γ = 1').map((a) => [a.dataset, a.k === 0 ? 'dense (k = 0)' : a.variant, a.k,
-      count(a.stats.parameters.mean), pm(a.stats.testAccuracy, 4), pm(a.stats.trainAccuracy, 4), num(a.stats.balance, 3), num(a.stats.deadLeaves, 1)]);
+      count(a.stats.parameters.mean), pct(a.stats.testAccuracy), pct(a.stats.trainAccuracy), num(a.stats.balance, 3), num(a.stats.deadLeaves, 1)]);
     return table(['dataset', 'variant', 'k', 'parameters', 'test accuracy', 'train accuracy', 'balance', 'dead leaves'], rows);
   },
   gating(r) {
-    const rows = r.aggregate.map((a) => [a.gating, pm(a.stats.testAccuracy, 4), pm(a.stats.balance, 3), pm(a.stats.deadLeaves, 1)]);
+    const rows = r.aggregate.map((a) => [a.gating, pct(a.stats.testAccuracy), pm(a.stats.balance, 3), pm(a.stats.deadLeaves, 1)]);
     const per = r.runs.map((x) => [x.gating, x.seed, x.balanceByEpoch, x.deadByEpoch]);
     return `${table(['gating', 'test accuracy', 'balance (last epoch)', 'dead leaves (last epoch)'], rows)}\n\nPer seed, after each epoch:\n\n${table(['gating', 'seed', 'balance', 'dead leaves'], per)}`;
   },
