@@ -361,6 +361,17 @@ test('the committed results of docs/results read back and render their reports',
   }
 });
 
+test('docs/results.md\'s tables are what scripts/results-tables.mjs prints from the committed results', () => {
+  const files = ['memorization', 'accuracy', 'gating', 'speed'].map((n) => join(ROOT, 'docs', 'results', `${n}.json`));
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'results-tables.mjs'), ...files], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const doc = readFileSync(join(ROOT, 'docs', 'results.md'), 'utf8');
+  // each Markdown table printed (a header, its rule, its rows) stands in the document as printed
+  const tables = r.stdout.split('\n\n').filter((b) => b.startsWith('| '));
+  assert.equal(tables.length, 5);
+  for (const t of tables) assert.ok(doc.includes(t.trim()), `docs/results.md lacks, as printed:\n${t.split('\n').slice(0, 3).join('\n')}`);
+});
+
 test("gating's report gives accuracies in percent, as the others do; its dead leaves chart keeps a line at zero and the end markers clear of the frame", () => {
   const r = readExperimentResult(join(ROOT, 'docs', 'results', 'gating.json'));
   const { charts, tables } = experimentReport(r).sections[0];
