@@ -46,3 +46,13 @@ test('a run without the read rates says so in the tree rows, and is judged as it
   assert.match(matrix, /^\| met, of 24 \| 9; at the read rate: not recorded \|$/m);
   assert.throws(() => runFigures('no json here', 'x.txt'), /x\.txt holds no JSON line/);
 });
+
+test('docs/benchmarks.md\'s table of the targets across the machines is what bench/verdicts.ts prints from the saved runs', () => {
+  const names = ['2026-12-04-zen5-0701', '2026-12-05-zen4-1349', '2026-12-05-zen4-1917', '2026-12-05-zen4-1950', '2026-12-06-xeon-1538', '2026-12-06-xeon-1950'];
+  const runs = names.map((name) => {
+    const path = fileURLToPath(new URL(`../../bench/saved/${name}.txt`, import.meta.url));
+    return { name, run: runFigures(readFileSync(path, 'utf8'), path) };
+  });
+  const doc = readFileSync(fileURLToPath(new URL('../../docs/benchmarks.md', import.meta.url)), 'utf8');
+  assert.ok(doc.includes(verdictMatrix(runs)), 'rerun the command above the table in docs/benchmarks.md and paste its output');
+});
