@@ -197,6 +197,7 @@ test('each block of a layer gets its own usage chart (a leaf dead in one block i
   const dead = chart('dead leaves or experts over training');
   assert.ok(dead.traces.filter((t) => String(t.name).endsWith('at random')).every((t) => t.mode === 'lines+markers'), 'one epoch: a point, not an invisible line');
   for (const title of ['loss', 'accuracy', 'learning rate']) assert.deepEqual(chart(title).layout?.xaxis, { tick0: 0, dtick: 1 }, title);
+  assert.match(chart('loss').note!, /; only 2 windows logged in 3 steps: a smaller --log-every draws the curve$/, 'a curve of two points is said to be one');
   // the first window's 5% left under the axis, which starts a little under the epoch's 90%
   const range = (chart('accuracy').layout?.yaxis as { range?: number[] }).range!;
   assert.ok(range[0] > 0.8 && range[0] < 0.9 && range[1] > 0.92 && range[1] <= 1, String(range));
