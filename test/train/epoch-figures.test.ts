@@ -1,0 +1,67 @@
+/**
+ * The figures a run reports of itself, checked against their definitions (a second mutation review found them
+ * unguarded): an epoch's training loss (the mean over its examples, batches weighted by their rows), the validation
+ * pass's leaf counts (the validation set's alone), balance (entropy over ln(leaves)), the experiments' spread over
+ * seeds (the sample standard deviation), and the straight-through option reaching the layers.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Rng } from '../../src/core/rng.js';
+import { matrix } from '../../src/core/tensor.js';
+import { stat } from '../../src/experiments/common.js';
+import { mlpConfig, Model } from '../../src/layers/model.js';
+import { TreeGated } from '../../src/layers/tree.js';
+import { train, type StepInfo } from '../../src/train/trainer.js';
+
+function data(rows: number, seed: number) {
+  const rng = new Rng(seed), x = new Float32Array(rows * 4), y = new Int32Array(rows);
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < 4; j++) x[4 * i + j] = rng.normal();
+    y[i] = x[4 * i] > 0 ? 1 : 0;
+  }
+  return { x: matrix(rows, 4, x), y };
+}
+
+const config = () => mlpConfig({ inputSize: 4, numClasses: 2, hidden: [6], treeLayers: [2], depth: 2, gating: 'projection' });
+
+test('an epoch\'s training loss and accuracy are means over its examples (a last batch of one row weighs one row); its leaf counts after validation are the validation set\'s', () => {
+  const steps: StepInfo[] = [];
+  const model = new Model(config(), new Rng(1));
+  const { history } = train(model, data(7, 2), data(9, 3), { epochs: 1, batchSize: 3, lr: 1e-3, schedule: 'constant', optimizer: { kind: 'adam' },
+    onStep: (s) => steps.push(s) }, new Rng(4));
+  assert.equal(steps.length, 3);
+  const rows = [3, 3, 1];
+  const mean = (f: (s: StepInfo) => number) => steps.reduce((a, s, i) => a + f(s) * rows[i], 0) / 7;
+  assert.ok(Math.abs(history[0].trainLoss - mean((s) => s.loss)) < 1e-12, `${history[0].trainLoss} against ${mean((s) => s.loss)}`);
+  assert.ok(Math.abs(history[0].trainAccuracy - mean((s) => s.accuracy)) < 1e-12);
+  // each step's accuracy is a count of its rows over its rows
+  steps.forEach((s, i) => assert.equal(Math.round(s.accuracy * rows[i]), s.accuracy * rows[i], `step ${s.step}`));
+  const counted = history[0].trees[0].usage[0].reduce((a, b) => a + b, 0);
+  assert.equal(counted, 9, 'the 9 validation examples, not the 7 training ones beside them');
+});
+
+test('balance is the entropy of the leaf shares over ln(leaves): 1 for even use, 0 for one leaf, 1/2 for two of four', () => {
+  const model = new Model(config(), new Rng(1));
+  const tree = model.layers.find((l): l is TreeGated => l instanceof TreeGated)!;
+  for (const [counts, balance, dead] of [[[5, 5, 5, 5], 1, 0], [[8, 0, 0, 0], 0, 3], [[2, 2, 0, 0], 0.5, 2]] as const) {
+    tree.restoreUsage([Float64Array.from(counts)]);
+    const s = model.treeStats()[0];
+    assert.ok(Math.abs(s.balance - balance) < 1e-12, `${counts}: balance ${s.balance}`);
+    assert.equal(s.deadLeaves, dead);
+  }
+});
+
+test('the experiments\' spread over seeds is the sample standard deviation; one seed has none', () => {
+  const s = stat([1, 2, 3, 4]);
+  assert.equal(s.mean, 2.5);
+  assert.ok(Math.abs(s.std - Math.sqrt(5 / 3)) < 1e-12, String(s.std));
+  assert.ok(Number.isNaN(stat([5]).std));
+});
+
+test('mlpConfig passes straightThrough to the routed layers', () => {
+  const c = mlpConfig({ inputSize: 4, numClasses: 2, hidden: [4], treeLayers: [1], depth: 1, gating: 'projection', straightThrough: true });
+  const routed = c.layers.filter((l) => l.kind === 'tree');
+  assert.equal(routed.length, 1);
+  assert.equal((routed[0] as { straightThrough?: boolean }).straightThrough, true);
+  assert.ok(new Model(c, new Rng(1)).layers.some((l) => l instanceof TreeGated && l.straightThrough));
+});
