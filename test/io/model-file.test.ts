@@ -475,3 +475,25 @@ test('paramShapes (checked against a file before allocating) lists exactly the b
     assert.deepEqual(paramShapes(c), new Model(c).params().map((p) => ({ name: p.name, shape: [...p.shape] })));
   }
 });
+
+test('a file from a later version, with config and normalization fields this one does not know, loads: they are ignored (docs/format.md §3)', () => {
+  const model = new Model(mixedConfig(), new Rng(5));
+  const { tensors, metadata } = decodeSafetensors(encodeModel(model), 'm');
+  const config = JSON.parse(metadata.config);
+  config.trainedBy = 'treegate 9';
+  config.normalization.clip = 3;
+  config.layers[0].sparsity = 0.5;
+  const { checksum: _, ...unsummed } = metadata; // (a later version's checksum would cover its own fields)
+  const bytes = encodeSafetensors([...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data })), { ...unsummed, config: JSON.stringify(config) });
+  const dir = mkdtempSync(join(tmpdir(), 'treegate-later-'));
+  try {
+    writeFileSync(join(dir, 'later.safetensors'), bytes);
+    const loaded = loadModel(join(dir, 'later.safetensors'));
+    assert.deepEqual(loaded.config.normalization, NORM);
+    assert.equal((loaded.config as unknown as Record<string, unknown>).trainedBy, undefined);
+    const x = matrix(2, 12, Float32Array.from({ length: 24 }, (_, i) => i / 7));
+    assert.deepEqual(Array.from(loaded.forward(x, 'infer').data), Array.from(model.forward(x, 'infer').data));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
