@@ -195,10 +195,16 @@ test('a seed names the same stream and the same initial model from one version t
     [0.6606157208001621, 0.1117019639532224, 180, -0.1518903079862768, 2.6924872468851495, -1.4802740194545574]);
   // the data order of every epoch
   assert.deepEqual(Array.from(new Rng(42).permutation(10)), [3, 6, 8, 7, 5, 0, 9, 2, 1, 4]);
-  const m = new Model(mlpConfig({ inputSize: 6, numClasses: 3, hidden: [5], treeLayers: [1, 2], depth: 2, nodeInit: 'small', gating: 'projection' }), new Rng(7));
-  const h = createHash('sha256');
-  for (const p of m.params()) h.update(bytes(p.data));
-  assert.equal(h.digest('hex'), '445e5f749dc43171aeb671c7da14c7186aceb7bba79fba48d1d3767e0327781a');
+  // the initial weights of each layer kind: trees with projection gaters, dense layers (He), a mixture's router
+  const initial = (o: MlpOptions) => {
+    const h = createHash('sha256');
+    for (const p of new Model(mlpConfig(o), new Rng(7)).params()) h.update(bytes(p.data));
+    return h.digest('hex');
+  };
+  assert.equal(initial({ inputSize: 6, numClasses: 3, hidden: [5], treeLayers: [1, 2], depth: 2, nodeInit: 'small', gating: 'projection' }),
+    '445e5f749dc43171aeb671c7da14c7186aceb7bba79fba48d1d3767e0327781a');
+  assert.equal(initial({ inputSize: 6, numClasses: 3, hidden: [5], treeLayers: [], depth: 0 }), '8666c6354fc0502daa6fc61b0bfb8382d4e3b1f46cf40d814d1703de939e39a8');
+  assert.equal(initial({ inputSize: 6, numClasses: 3, hidden: [5], treeLayers: [2], routed: 'moe', depth: 2 }), '49877f3f4fab754e6c21ef0e8ac4fbb7318819c9204570d8e5a341d6149eedb2');
 });
 
 test('Rng.permutation draws every order of three, each about as often (a shuffle that never leaves an element in place would draw two)', () => {
