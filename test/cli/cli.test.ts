@@ -216,6 +216,11 @@ test('outputs that cannot be written are found before training; a model that ove
   writeFileSync(join(theirs, 'model.safetensors'), 'a model of some other tool');
   expectUsageError([...mem, '--out', theirs], /holds model\.safetensors, which is not a treegate run's/);
   assert.deepEqual(readdirSync(theirs).sort(), ['model.safetensors', 'result.json']);
+  const notes = tmp('their-notes');
+  mkdirSync(notes);
+  writeFileSync(join(notes, 'metrics.jsonl'), 'my notes\n');
+  expectUsageError([...mem, '--out', notes], /holds metrics\.jsonl, which is not a treegate run's/);
+  assert.equal(readFileSync(join(notes, 'metrics.jsonl'), 'utf8'), 'my notes\n');
 
   const nan = tmp('nan-model');
   const earlier = cli(...mem, '--epochs', '1', '--batch-size', '700', '--out', nan);
