@@ -33,3 +33,14 @@ testOnEveryBackend('equal logits give the first class (a model of zero weights: 
   assert.deepEqual(Array.from(model.predict(x).classes), [0, 0, 0]);
   assert.equal(model.evaluate(x, new Int32Array(3)).accuracy, 1);
 });
+
+testOnEveryBackend('an example whose logits hold a NaN has no class and NaN probabilities (float32 sums of ±6e38 give inf − inf)', (be) => {
+  const model = new Model(mlpConfig({ inputSize: 2, numClasses: 2, hidden: [], treeLayers: [], depth: 0 }));
+  model.params()[0].data.set([0, 0, 2, -2]); // logit 1 = 2·x0 − 2·x1
+  const p = model.predict(matrix(1, 2, Float32Array.of(3e38, 3e38)));
+  const nan = Array.from(p.probabilities.data).some(Number.isNaN);
+  // js sums in float64 (logit 1 is 0, a tie: class 0); wasm in float32, where the NaN must not pass for a class
+  if (be === 'wasm') assert.ok(nan, 'wasm: the float32 sum overflows');
+  assert.equal(p.classes[0], nan ? -1 : 0);
+  assert.equal(p.overflowed, nan ? 1 : 0);
+});
