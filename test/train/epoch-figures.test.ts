@@ -40,6 +40,17 @@ test('an epoch\'s training loss and accuracy are means over its examples (a last
   assert.equal(counted, 9, 'the 9 validation examples, not the 7 training ones beside them');
 });
 
+test('a step onNonFinite \'skip\' drops leaves the epoch\'s means: they are over the steps kept, by their rows', () => {
+  const steps: StepInfo[] = [];
+  const model = new Model(config(), new Rng(1));
+  const { history } = train(model, data(7, 2), null, { epochs: 1, batchSize: 3, lr: 1e-3, schedule: 'constant', optimizer: { kind: 'adam' },
+    onNonFinite: 'skip', beforeStep: (step, xb) => { if (step === 2) xb[0] = NaN; }, onStep: (s) => steps.push(s) }, new Rng(4));
+  assert.deepEqual(steps.map((s) => s.skipped), [false, true, false]);
+  const kept = (f: (s: StepInfo) => number) => (3 * f(steps[0]) + 1 * f(steps[2])) / 4;
+  assert.ok(Math.abs(history[0].trainLoss - kept((s) => s.loss)) < 1e-12, `${history[0].trainLoss} against ${kept((s) => s.loss)}`);
+  assert.ok(Math.abs(history[0].trainAccuracy - kept((s) => s.accuracy)) < 1e-12);
+});
+
 test('balance is the entropy of the leaf shares over ln(leaves): 1 for even use, 0 for one leaf, 1/2 for two of four', () => {
   const model = new Model(config(), new Rng(1));
   const tree = model.layers.find((l): l is TreeGated => l instanceof TreeGated)!;
