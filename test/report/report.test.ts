@@ -275,6 +275,14 @@ const whole = (name: TinyName): Promise<ExperimentRun> => {
   return wholeRuns.get(name)!;
 };
 
+test('gating\'s heatmaps are of the first seed\'s usage, epoch by epoch, as its heading says', async () => {
+  const r = await whole('gating');
+  for (const [variant, epochs] of Object.entries(r.usage!)) {
+    const first = r.runs.find((x) => x.gating === variant && x.seed === r.seeds[0])!;
+    assert.deepEqual(epochs.map((e) => e.stats.balance.toFixed(4)).join(' '), first.balanceByEpoch, variant);
+  }
+});
+
 test('every experiment renders its report (tiny settings), and again from its results.json: all charts drawn, no console error', { skip, timeout: 300_000 }, async () => {
   const cases: Array<[TinyName, ExperimentRun, number]> = [
     ['memorization', await whole('memorization'), 4],
