@@ -114,6 +114,19 @@ test('sparse leaf counts keep a count at the last leaf, beside others and alone'
   assert.deepEqual(roundTrip(alone), alone, 'counts at the last leaf alone');
 });
 
+test('a checkpoint\'s options, metrics and extra state must be an object, a list of lines and an object (a file without a checksum: no check before them)', () => {
+  const { model, trainer } = smallRun(15, 32, 5, 8, 1, 2);
+  trainer.step();
+  const { tensors, metadata } = decodeSafetensors(encodeCheckpoint(model, trainer.optimizer, { progress: trainer.snapshot(), options: {} }), 'ck');
+  const { checksum: _, ...older } = metadata;
+  const edited = (key: string, json: string) => encodeSafetensors([...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data })), { ...older, [key]: json });
+  assert.equal(decodeCheckpoint(edited('extra', '{}'), 'ck').run.extra.constructor, Object, 'as written: loads');
+  for (const [key, json, re] of [['extra', 'null', /ck: checkpoint extra state must be an object/], ['extra', '[]', /ck: checkpoint extra state must be an object/],
+    ['options', '[1]', /ck: checkpoint options must be an object/], ['metrics', '["a", 2]', /ck: checkpoint metrics must be a list of lines/]] as const) {
+    assert.throws(() => decodeCheckpoint(edited(key, json), 'ck'), (e: unknown) => e instanceof TreegateError && re.test(e.message), `${key} = ${json}`);
+  }
+});
+
 test('optimizer step counts must be whole numbers in [0, 2^24): −1, 0.5 and 2^24 are refused (a file without a checksum: no check before them)', () => {
   const { model, trainer } = smallRun(15, 32, 5, 8, 1, 2);
   trainer.step();
