@@ -256,6 +256,10 @@ test('readMetrics rejects a malformed log naming the line', () => {
   assert.throws(() => readMetrics(p), /bad\.jsonl:1: not a step or epoch record/);
   writeFileSync(p, '{"type":"step","epoch":1,"step":1,"lr":"abc","trainLoss":2}\n');
   assert.throws(() => readMetrics(p), /bad\.jsonl:1: not a step or epoch record/, 'a learning rate that is not a number');
+  // a layer of two blocks with one block's counts
+  writeFileSync(p, JSON.stringify({ type: 'epoch', epoch: 1, step: 1, lr: 0.001, trainLoss: 1, trainAccuracy: 0.5, validationLoss: null, validationAccuracy: null, seconds: 1,
+    trees: [{ layer: 2, kind: 'tree', leaves: 2, blocks: 2, balance: 1, deadLeaves: 0, usage: [[1, 1]] }] }) + '\n');
+  assert.throws(() => readMetrics(p), /bad\.jsonl:1: trees\[0\] has usage that is not 2 lists of 2 counts/);
   assert.throws(() => trainingReport(join(TMP, 'nowhere')), /cannot read .*metrics\.jsonl/);
 });
 
