@@ -192,8 +192,9 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
   // of the axis), the windows under it left below
   const epochAccuracies = [...epochs.flatMap((e) => [e.trainAccuracy, e.validationAccuracy ?? NaN]), testAccuracy ?? NaN].filter(Number.isFinite);
   const [accLo, accHi] = extent([...epochAccuracies, ...steps.map((s) => s.trainAccuracy).filter(Number.isFinite)]);
-  const accFrom = epochAccuracies.length > 0 ? Math.max(0, Math.min(...epochAccuracies) - 0.1 * (accHi - Math.min(...epochAccuracies)) - 0.005) : 0;
-  const accRange = accFrom > accLo ? { range: [accFrom, Math.min(1, accHi) + 0.05 * (Math.min(1, accHi) - accFrom) + 0.002] } : {};
+  const [epochLo] = extent(epochAccuracies);
+  const accFrom = epochAccuracies.length > 0 ? Math.max(0, epochLo - 0.1 * (accHi - epochLo) - 0.005) : 0;
+  const accRange = accFrom > accLo ? { range: [accFrom, accHi + 0.05 * (accHi - accFrom) + 0.002] } : {};
   const charts: Chart[] = [
     {
       title: 'loss', xTitle: 'step', yTitle: 'cross-entropy', yLog: lossLog, note: curvesNote, layout: stepAxis,
