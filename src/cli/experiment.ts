@@ -18,7 +18,7 @@ import { heldByOther, holdFolder } from '../io/folder-lock.js';
 import { renderReport } from '../report/html.js';
 import { backendOption, choice, humanLines, int, pathArg, rejectIdle, SIGNAL_EXIT, shellWord, threadsOption, treegateCommand, useKernelsFirst, VERSION, type KernelOptions } from './options.js';
 import { onStopSignals, stopBeforeStart, type StopSignal } from './signals.js';
-import { etaSeconds, etaText, progressLine } from './progress-line.js';
+import { etaSeconds, etaText, experimentLine } from './progress-line.js';
 import { counted, textTable } from '../report/summary.js';
 
 const EXPERIMENTS = { memorization: runMemorization, accuracy: runAccuracy, gating: runGating, speed: runSpeed };
@@ -85,10 +85,10 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
   const say = humanLines(o.json);
   const bar = o.progress && process.stderr.isTTY
     ? new cliProgress.SingleBar({
-      // the whole line fits the terminal's width (the bar takes what the text leaves; a label too long is cut, after
-      // the ETA); speed measures a depth's layers together: its results have a row, a run, per layer of each depth
-      format: (_options, params, p) => progressLine(`${name} `, params.progress,
-        ` ${params.value}/${params.total} ${name === 'speed' ? 'depths' : 'runs'} | eta ${p.eta} | ${p.label}`, params.maxWidth),
+      // the whole line fits the terminal's width; speed measures a depth's layers together: its results have a row,
+      // a run, per layer of each depth
+      format: (_options, params, p) => experimentLine(name, params.value, params.total, name === 'speed' ? 'depths' : 'runs', p.eta, p.label,
+        params.maxWidth),
       stream: process.stderr, clearOnComplete: true,
       // a second Ctrl-C ends the process inside a run: the bar leaves the terminal as it found it (no hidden
       // cursor, line wrapping on)

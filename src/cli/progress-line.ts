@@ -7,7 +7,8 @@
 /**
  * `${before}[bar]${after}` in at most `columns` − 1 characters (a line that fills the last column wraps on some
  * terminals; `columns` undefined, as process.stderr.columns off a terminal, counts as 80): the bar takes what the
- * text leaves, 10 to 40 characters; text too long for even 10 is cut at its end, with '…'. `progress` is in [0, 1].
+ * text leaves, 10 to 40 characters (callers pad the figures that change as a bar runs, so that it keeps its width);
+ * text too long for even 10 is cut at its end, with '…'. `progress` is in [0, 1].
  */
 export function progressLine(before: string, progress: number, after: string, columns: number | undefined): string {
   const width = Math.max(1, (columns || 80) - 1);
@@ -16,6 +17,24 @@ export function progressLine(before: string, progress: number, after: string, co
   const line = `${before}[${'█'.repeat(done)}${'░'.repeat(size - done)}]${after}`;
   return line.length <= width ? line : `${line.slice(0, width - 1)}…`;
 }
+
+/** Train's bar: `epoch E/N [bar] P% | loss L | acc A | eta T`, its figures padded, so that the bar keeps its width. */
+export function trainLine(epoch: number, epochs: number, progress: number, loss: string, acc: string, eta: string, columns: number | undefined): string {
+  return progressLine(`epoch ${String(epoch).padStart(String(epochs).length)}/${epochs} `, progress,
+    ` ${percent(progress)} | loss ${loss.padEnd(6)} | acc ${acc.padEnd(6)} | eta ${eta.padEnd(6)}`, columns);
+}
+
+/**
+ * An experiment's bar: `NAME [bar] D/T UNIT | eta T | LABEL`, its count and ETA padded, so that the bar keeps its
+ * width while a run goes on (a label of another length, the next run's, may change it); a label too long is cut.
+ */
+export function experimentLine(name: string, done: number, total: number, unit: string, eta: string, label: string, columns: number | undefined): string {
+  return progressLine(`${name} `, total > 0 ? done / total : 0,
+    ` ${String(done).padStart(String(total).length)}/${total} ${unit} | eta ${eta.padEnd(6)} | ${label}`, columns);
+}
+
+/** A progress in [0, 1] as a whole percent, padded to 100%'s width. */
+const percent = (progress: number) => `${String(Math.floor(Math.min(1, Math.max(0, progress)) * 100)).padStart(3)}%`;
 
 /**
  * Seconds left once `step` of `total` steps is done at `now` (ms), at the pace since `from`: the step and the time
@@ -27,7 +46,7 @@ export function etaSeconds(from: { step: number; ms: number }, step: number, now
   return steps > 0 ? (now - from.ms) / 1000 / steps * (total - step) : null;
 }
 
-/** An ETA for a progress line: 45s, 3m07s, 2h05m; '-' where there is none yet. */
+/** An ETA for a progress line: 45s, 3m07s, 2h05m (at most 6 characters below 100 hours); '-' where there is none yet. */
 export function etaText(seconds: number | null): string {
   if (seconds === null || !Number.isFinite(seconds)) return '-';
   const s = Math.round(seconds), two = (n: number) => String(n).padStart(2, '0');

@@ -5,7 +5,7 @@
  */
 import cliProgress from 'cli-progress';
 import type { EpochMetrics, StepInfo } from '../train/trainer.js';
-import { etaSeconds, etaText, progressLine } from './progress-line.js';
+import { etaSeconds, etaText, trainLine } from './progress-line.js';
 
 export interface TrainDisplay {
   /** a line under the bar (the bar shows the last step first, then comes down) */
@@ -26,10 +26,9 @@ export function trainDisplay(epochs: number, showBar: boolean, log: (line: strin
   { stream = process.stderr, now = () => performance.now() }: { stream?: NodeJS.WriteStream; now?: () => number } = {}): TrainDisplay {
   const bar = showBar && stream.isTTY
     ? new cliProgress.SingleBar({
-      // the whole line fits the terminal's width (the bar takes what the text leaves); the ETA is ours: cli-progress's
-      // starts again with each bar.start(), after each epoch's line
-      format: (_options, params, p) => progressLine(`epoch ${p.epoch}/${epochs} `, params.progress,
-        ` ${Math.floor(params.progress * 100)}% | loss ${p.loss} | acc ${p.acc} | eta ${p.eta}`, params.maxWidth),
+      // the whole line fits the terminal's width (the bar takes what the text leaves, its figures padded so that the
+      // bar keeps its width); the ETA is ours: cli-progress's starts again with each bar.start(), after each epoch's line
+      format: (_options, params, p) => trainLine(p.epoch, epochs, params.progress, p.loss, p.acc, p.eta, params.maxWidth),
       stream, hideCursor: true, clearOnComplete: true,
     }, cliProgress.Presets.shades_classic)
     : null;

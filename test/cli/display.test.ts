@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { etaSeconds, etaText, progressLine } from '../../src/cli/progress-line.js';
+import { etaSeconds, etaText, experimentLine, progressLine } from '../../src/cli/progress-line.js';
 import { trainDisplay } from '../../src/cli/train-display.js';
 import type { EpochMetrics } from '../../src/train/trainer.js';
 
@@ -39,6 +39,19 @@ test('progressLine: a long label is cut at its end, the bar kept at 10 character
   assert.equal(progressLine('x', 0, 'y', 1), '…', 'a terminal one column wide');
 });
 
+test("an experiment's bar keeps its width while a run goes on, and cuts a long label", () => {
+  const widths = new Set<number>();
+  for (const [done, eta] of [[0, '-'], [9, '45s'], [10, '3m07s'], [99, '2h05m'], [120, '0s']] as const) {
+    const line = experimentLine('accuracy', done, 120, 'runs', eta, 'mnist seed 2 k=4 tree', 80);
+    assert.ok(line.length <= 79 && line.endsWith(' | mnist seed 2 k=4 tree'), line);
+    assert.ok(line.includes(` ${String(done).padStart(3)}/120 runs | eta ${eta}`), line);
+    widths.add(bar(line).length);
+  }
+  assert.deepEqual([...widths], [18]);
+  const cut = experimentLine('accuracy', 3, 120, 'runs', '45s', 'fashion seed 12 k=10 dense-equal-params '.repeat(3), 80);
+  assert.ok(cut.length === 79 && cut.endsWith('…') && bar(cut).length === 10, cut);
+});
+
 test("etaSeconds: this process's time per step, times the steps left; a resumed run counts only its own steps", () => {
   // 10 steps in 5 s: 0.5 s a step, 90 left
   assert.equal(etaSeconds({ step: 0, ms: 1000 }, 10, 6000, 100), 45);
@@ -58,30 +71,33 @@ function terminal(columns: number) {
 
 const epoch = (n: number): EpochMetrics => ({ epoch: n, step: 50 * n, lr: 1e-3, trainLoss: 0.5, trainAccuracy: 0.9, validationLoss: null, validationAccuracy: null, trees: [], seconds: n });
 
-test("train's bar fits 80 columns and ends with its ETA, which goes on over the epochs", () => {
-  // a step a second: at step n of 100, 100 − n seconds left (none before the first step's end, the clock's start)
+test("train's bar fits 80 columns, keeps its width and ends with its ETA, which goes on over the epochs", () => {
+  // a step a second: at step n of 100, 100 − n seconds left (none before the first step's end, the clock's start);
+  // ten epochs of 10 steps, so that the epoch, the percent and the ETA change their count of digits
   const t = terminal(80), said: string[] = [];
   let ms = 0;
-  const d = trainDisplay(2, true, (line) => said.push(line), { stream: t.stream, now: () => ms });
+  const d = trainDisplay(10, true, (line) => said.push(line), { stream: t.stream, now: () => ms });
   try {
     for (let step = 1; step <= 100; step++) {
       ms = step * 1000;
-      d.step({ epoch: step <= 50 ? 1 : 2, step, totalSteps: 100, loss: 0.123456, accuracy: 0.98765, lr: 1e-3, skipped: false });
-      if (step === 50) d.epoch(epoch(1), 0);
+      d.step({ epoch: Math.ceil(step / 10), step, totalSteps: 100, loss: 0.123456, accuracy: 0.98765, lr: 1e-3, skipped: false });
+      if (step % 10 === 0) d.epoch(epoch(step / 10), step / 10 - 1);
     }
-    d.epoch(epoch(2), 1);
   } finally {
     d.stop();
   }
-  assert.equal(said.length, 2);
-  assert.ok(t.lines.length >= 4, `${t.lines.length} lines drawn`);
+  assert.equal(said.length, 10);
+  assert.ok(t.lines.length >= 10, `${t.lines.length} lines drawn`);
+  const bars = new Set<number>();
   for (const line of t.lines) {
     assert.ok(line.length < 80, `${line.length} characters: ${line}`);
-    const [, percent, eta] = /^epoch [12]\/2 \[[█░]+\] (\d+)% \| loss [-\d.]+ \| acc [-\d.]+ \| eta (\S+)$/.exec(line) ?? assert.fail(line);
+    const [, percent, eta] = /^epoch +\d+\/10 \[[█░]+\] +(\d+)% \| loss [-\d.]+ +\| acc [-\d.]+ +\| eta (\S+) *$/.exec(line) ?? assert.fail(line);
     const step = Number(percent);
     assert.equal(eta, etaText(step > 1 ? 100 - step : null), line);
+    bars.add(bar(line).length);
   }
-  assert.ok(t.lines.some((l) => / 50% .* eta 50s$/.test(l)), 'the bar drawn again after the first epoch\'s line');
+  assert.deepEqual([...bars], [bars.values().next().value], `one bar width: ${[...bars]}`);
+  assert.ok(t.lines.some((l) => /^epoch  6\/10 .* 50% .* eta 50s *$/.test(l)), 'the bar drawn again after an epoch\'s line');
 });
 
 test("an epoch's line gives the epoch's time and the run's so far, in ms below a second", () => {
