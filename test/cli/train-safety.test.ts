@@ -263,6 +263,9 @@ test('an edited checkpoint (options or progress out of range) is skipped with a 
     ['lr-scale', 'progress', (v) => { v.lrScale = -5; }, /checkpoint progress: lrScale must be in \[0, 1\], got -5/],
     ['history', 'progress', (v) => { v.history = [{}]; }, /checkpoint progress: history must list the finished epochs/],
     ['window', 'extra', (v) => { v.window = null; }, /checkpoint extra state: window/],
+    // a number saved as the text its parser reads, and an open step window's accuracy that JSON wrote as null (NaN)
+    ['lr-text', 'options', (v) => { v.lr = String(v.lr); }, /checkpoint option --lr is "0\.001"/],
+    ['window-acc', 'extra', (v) => { v.window.acc = null; }, /checkpoint extra state: window must be \{loss, acc, steps\}/],
     ['checksum', 'progress', (v) => { v.lossSum = (v.lossSum as number) + 1; }, /the file is damaged: its contents do not match its checksum/],
   ];
   for (const [name, key, edit, why] of cases) {
