@@ -598,16 +598,19 @@ test('train --layer flat / moe: the routed layer kinds end to end, and eval agre
   }
 });
 
-test('train warns where its training examples lack a class (a file sorted by class, cut by --limit)', () => {
+test('train warns where its training examples lack a class (a file sorted by class, cut by --limit), the first class as any other', () => {
   const dir = tmp('csv-classes');
   mkdirSync(dir);
-  const rows = Array.from({ length: 150 }, (_, i) => `${Math.sin(i)},${Math.cos(i)},${i < 100 ? ['cat', 'dog'][i % 2] : 'emu'}`);
-  writeFileSync(join(dir, 'three.csv'), 'a,b,label\n' + rows.join('\n') + '\n');
-  const r = cli('train', '--dataset', 'csv', '--csv', join(dir, 'three.csv'), '--limit', '60', '--hidden', '8', '--depth', '1', '--epochs', '1',
-    '--out', join(dir, 'run'), '--json');
-  assert.equal(r.status, 0, describeRun(r));
-  assert.match(r.stderr, /warning: the training examples hold 2 of the 3 classes \(none of "emu"\): the model will never predict it; --limit keeps the first examples of the file/);
-  assert.deepEqual(lastJson(r).classes, ['cat', 'dog', 'emu']);
+  // the class missing from the first 60 lines: the last of the sorted classes, then the first (class 0)
+  for (const [last, classes] of [['emu', ['cat', 'dog', 'emu']], ['ant', ['ant', 'cat', 'dog']]] as const) {
+    const rows = Array.from({ length: 150 }, (_, i) => `${Math.sin(i)},${Math.cos(i)},${i < 100 ? ['cat', 'dog'][i % 2] : last}`);
+    writeFileSync(join(dir, `${last}.csv`), 'a,b,label\n' + rows.join('\n') + '\n');
+    const r = cli('train', '--dataset', 'csv', '--csv', join(dir, `${last}.csv`), '--limit', '60', '--hidden', '8', '--depth', '1', '--epochs', '1',
+      '--out', join(dir, `run-${last}`), '--json');
+    assert.equal(r.status, 0, describeRun(r));
+    assert.match(r.stderr, new RegExp(`warning: the training examples hold 2 of the 3 classes \\(none of "${last}"\\): the model will never predict it; --limit keeps the first examples of the file`));
+    assert.deepEqual(lastJson(r).classes, classes);
+  }
 });
 
 test('train --dataset memorization reports the fitted fraction; --dataset csv trains on a file and eval takes --csv', () => {
