@@ -811,6 +811,30 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   expectUsageError(['train', '--dataset', 'csv', '--csv', join(dir, 'bad.csv'), '--out', tmp('x')], /'oops' is not a finite number/);
 });
 
+test("a heldout-test.csv is not a run's own where its result.json names another folder's as the test file: refused, not touched", () => {
+  const dir = tmp('heldout-other');
+  mkdirSync(dir);
+  const rows = Array.from({ length: 120 }, (_, i) => { const a = Math.sin(i * 12.9898), b = Math.sin(i * 78.233); return `${a},${b},${a > b ? 'hi' : 'lo'}`; });
+  writeFileSync(join(dir, 'train.csv'), 'a,b,kind\n' + rows.join('\n') + '\n');
+  const train = ['train', '--csv', join(dir, 'train.csv'), '--hidden', '8', '--depth', '1', '--epochs', '1'];
+  // run A holds out its test examples; run B tests on A's file: B's result.json names A's heldout-test.csv
+  const a = cli(...train, '--out', join(dir, 'a'));
+  assert.equal(a.status, 0, describeRun(a));
+  const aHeldOut = join(dir, 'a', 'heldout-test.csv');
+  const b = cli(...train, '--test-csv', aHeldOut, '--out', join(dir, 'b'), '--json');
+  assert.equal(b.status, 0, describeRun(b));
+  assert.deepEqual([lastJson(b).testCsv, lastJson(b).modelPath], [aHeldOut, join(dir, 'b', 'model.safetensors')]);
+  // someone's own heldout-test.csv in B: no result.json there names it (B's names A's), so a run in B neither replaces nor removes it
+  const userFile = 'id,score\n1,important\n';
+  writeFileSync(join(dir, 'b', 'heldout-test.csv'), userFile);
+  for (const args of [[], ['--test-csv', aHeldOut]]) {
+    expectUsageError([...train, ...args, '--out', join(dir, 'b')],
+      new RegExp(`holds heldout-test\\.csv, which no result\\.json there names as its run's test file: training would ${args.length ? 'remove' : 'replace'} it`));
+  }
+  assert.equal(readFileSync(join(dir, 'b', 'heldout-test.csv'), 'utf8'), userFile);
+  assert.ok(existsSync(aHeldOut), "A's held-out examples are A's");
+});
+
 test('--label-column: the labels in another column, by name or number; eval reads test files in that layout, and the held-out file keeps it', () => {
   const dir = tmp('label-column');
   mkdirSync(dir);
