@@ -430,6 +430,8 @@ test('readExperimentResult names the field a damaged results.json lacks or holds
     ['a null mean of a metric every configuration has', withStat(memo, 'best', 'fitted', { mean: null, std: null, min: 0.3, max: 0.4 }),
       /best\[0\]\.stats\.fitted\.mean is null, expected a number in \[0, 1\]/],
     ['a negative time', withStat(memo, 'aggregate', 'inferUsPerExample', { mean: -1, std: 0, min: -1, max: -1 }), /inferUsPerExample\.mean is -1, expected a number ≥ 0/],
+    ['a fraction below 0', withStat(memo, 'aggregate', 'fitted', { mean: 0.25, std: 0.3, min: -0.125, max: 0.5 }),
+      /aggregate\[0\]\.stats\.fitted\.min is -0\.125, expected a number in \[0, 1\]/],
     ['a depth that is a word', { ...memo, aggregate: [{ ...memo.aggregate[0], k: 'abc' }] }, /aggregate\[0\]\.k is "abc", expected a depth/],
     ['a variant the report does not draw', { ...acc, aggregate: [{ ...acc.aggregate[0], variant: 'other' }] }, /aggregate\[0\]\.variant is "other", expected one of tree, γ = 1/],
     ['a dataset not in the settings', { ...acc, aggregate: [{ ...acc.aggregate[0], dataset: 'cifar' }] }, /aggregate\[0\]\.dataset is "cifar", expected one of mnist, fashion-mnist/],
