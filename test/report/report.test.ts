@@ -287,6 +287,19 @@ test('gating\'s heatmaps are of the first seed\'s usage, epoch by epoch, as its 
   }
 });
 
+test('memorization reports each kind and depth at the learning rate that fits the most, the first in lrs on a tie', async () => {
+  // rates too small to move a weight (float32): every rate fits the same labels, a tie the first rate wins, in either order
+  for (const lrs of [[1e-30, 2e-30], [2e-30, 1e-30]]) {
+    const r = await runMemorization({ ...opts(), seeds: 1, override: { examples: 64, inputSize: 4, hidden: 4, depths: [0, 2], lrs, train: { epochs: 1, batchSize: 64 } } }, [1]);
+    for (const a of r.aggregate) {
+      const other = r.aggregate.find((b) => b.kind === a.kind && b.k === a.k && b.lr !== a.lr)!;
+      assert.equal(a.stats.fitted.mean, other.stats.fitted.mean, `${a.kind} k=${a.k}: the rates tie`);
+    }
+    assert.equal(r.best!.length, 8, 'one per kind and depth');
+    for (const b of r.best!) assert.equal(b.lr, lrs[0], `${b.kind} k=${b.k}: lrs ${lrs.join(', ')}`);
+  }
+});
+
 test('every experiment renders its report (tiny settings), and again from its results.json: all charts drawn, no console error', { skip, timeout: 300_000 }, async () => {
   const cases: Array<[TinyName, ExperimentRun, number]> = [
     ['memorization', await whole('memorization'), 4],
