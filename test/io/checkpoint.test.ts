@@ -145,6 +145,23 @@ test('optimizer step counts must be whole numbers in [0, 2^24): −1, 0.5 and 2^
   }
 });
 
+test('an optimizer tensor must name a parameter and its slot (m, v or steps): optimizer.<param> alone is refused, not ignored', () => {
+  const { model, trainer } = smallRun(15, 32, 5, 8, 1, 2);
+  trainer.step();
+  const { tensors, metadata } = decodeSafetensors(encodeCheckpoint(model, trainer.optimizer, { progress: trainer.snapshot(), options: {} }), 'ck');
+  const { checksum: _, ...older } = metadata;
+  const list = [...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data }));
+  const m = tensors.get('optimizer.layers.2.blocks.0.weight.m')!;
+  assert.ok(m, 'the moments of the parameter named below');
+  const withExtra = (name: string) => encodeSafetensors([...list, { name, shape: m.shape, data: m.data }], older);
+  assert.equal(decodeCheckpoint(encodeSafetensors(list, older), 'ck').optimizerState.length, model.params().length, 'as written: loads');
+  // the parameter's own name with no slot after it, a slot of no parameter, and a slot that is not one
+  for (const name of ['optimizer.layers.2.blocks.0.weight', 'optimizer.layers.9.weight.m', 'optimizer.layers.2.blocks.0.weight.w']) {
+    assert.throws(() => decodeCheckpoint(withExtra(name), 'ck'),
+      (e: unknown) => e instanceof TreegateError && e.message === `ck: unexpected tensor ${name}`, name);
+  }
+});
+
 test('a checkpoint skipped on resume (damaged, or refused by the caller) gives its arrays back to the backend', () => {
   const { model, trainer } = smallRun(11, 32, 5, 8, 2, 2);
   const dir = join(TMP, 'skipped');
