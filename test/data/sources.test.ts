@@ -206,6 +206,28 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   }
 });
 
+test('CSV: a first column without a name (pandas\' row index) is refused as a feature, but read as the label where it is named the label column', () => {
+  for (const name of ['', 'Unnamed: 0']) {
+    const text = `${name},u,v\ncat,1.5,2\ndog,0.5,1\ncat,3,1\n`;
+    rejects(() => parseCsv(text, 'i.csv'), /i\.csv:1: the first column is named .*: a row index/);
+    const read = parseCsv(text, 'i.csv', { labelColumn: 0 });
+    assert.deepEqual([read.labelColumn, read.labelName, read.features, read.labels, Array.from(read.data.y)], [0, name, ['u', 'v'], ['cat', 'dog'], [0, 1, 0]], JSON.stringify(name));
+    assert.deepEqual(Array.from(read.data.x.data), [1.5, 2, 0.5, 1, 3, 1]);
+  }
+});
+
+test('CSV: whole-number labels are classes up to max(100, a quarter of the examples) distinct values; more are a continuous target', () => {
+  // 800 examples: up to 200 distinct whole numbers are classes, 201 are not (the bound is a quarter, not a half)
+  const file = (distinct: number) => Array.from({ length: 800 }, (_, i) => `${(i % 7) / 4},${1000 + (i % distinct)}`).join('\n');
+  assert.equal(parseCsv(file(200), 'w.csv').labels.length, 200);
+  rejects(() => parseCsv(file(201), 'w.csv'), /w\.csv: the label column holds 201 distinct whole numbers among 800 examples: a continuous target/);
+  rejects(() => parseCsv(file(300), 'w.csv'), /w\.csv: the label column holds 300 distinct whole numbers among 800 examples: a continuous target/);
+  // below 400 examples the bound is 100
+  const few = (distinct: number) => Array.from({ length: 240 }, (_, i) => `${(i % 7) / 4},${i % distinct}`).join('\n');
+  assert.equal(parseCsv(few(100), 'w.csv').labels.length, 100);
+  rejects(() => parseCsv(few(101), 'w.csv'), /holds 101 distinct whole numbers among 240 examples/);
+});
+
 test('prepareData(csv): seeded test hold-out, normalization from the training split, test file with known labels', () => {
   const dir = mkdtempSync(join(tmpdir(), 'treegate-csv-'));
   try {
