@@ -184,6 +184,23 @@ test('round trip preserves normalization exactly, including awkward float64 valu
   });
 });
 
+test('toConfig() copies a per-feature normalization: editing the copy\'s lists changes neither the model nor the file it saves', () => {
+  withTmp((dir) => {
+    const normalization = { scale: 0.5, mean: [0.25, -1, 3], std: [1, 0.5, 2] };
+    const model = new Model(mlpConfig({ inputSize: 3, numClasses: 2, hidden: [], treeLayers: [1], depth: 1, normalization }), new Rng(1));
+    const copy = model.toConfig().normalization as { mean: number[]; std: number[] };
+    copy.mean[0] = 99;
+    copy.std[2] = 7;
+    copy.mean.push(4);
+    const expected = { scale: 0.5, mean: [0.25, -1, 3], std: [1, 0.5, 2] };
+    assert.deepEqual(model.config.normalization, expected, 'the model\'s own normalization');
+    assert.deepEqual(model.toConfig().normalization, expected, 'a later copy');
+    const p = join(dir, 'n.safetensors');
+    saveModel(p, model);
+    assert.deepEqual(loadModel(p).config.normalization, expected, 'the saved file');
+  });
+});
+
 // ---------------------------------------------------------------- load errors
 
 test('loadModel: missing file and a directory', () => {
@@ -348,6 +365,24 @@ test('loadModel: configs with impossible options', () => {
       ['string-width', { inputSize: 8, numClasses: 2, layers: [{ kind: 'dense', inputSize: 8, outputSize: '2' }] }, /output size must be an integer/],
     ];
     for (const [name, config, re] of cases) writeAndExpectFailure(dir, name, withConfig(config), re);
+  });
+});
+
+test('loadModel: a config needing more values than the file holds plus the allowance (2^20) is refused before the model is built; one within it gets the tensor named', () => {
+  withTmp((dir) => {
+    const config = { inputSize: 1023, numClasses: 1100, layers: [{ kind: 'dense', inputSize: 1023, outputSize: 1100 }] };
+    const need = paramShapes(config as ModelConfig).reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
+    assert.equal(need, 1100 * 1024);
+    const holding = (have: number) => withConfig(config, [{ name: 'layers.0.weight', shape: [have], data: new Float32Array(have) }]);
+    // one value short of need − 2^20: refused by the count, before anything is allocated
+    const short = need - (1 << 20) - 1;
+    writeAndExpectFailure(dir, 'over', holding(short),
+      new RegExp(`the config needs ${need} parameter values but the file holds ${short} \\(tensor layers\\.0\\.weight has shape \\[${short}\\], the config needs \\[1100,1023\\]\\)`));
+    // exactly need − 2^20: within the allowance, built, and the tensor's shape refused
+    const within = need - (1 << 20);
+    const p = join(dir, 'within');
+    writeFileSync(p, holding(within));
+    assert.throws(() => loadModel(p), (e: unknown) => e instanceof TreegateError && e.message === `${p}: tensor layers.0.weight has shape [${within}], the config needs [1100,1023]`);
   });
 });
 
