@@ -40,6 +40,19 @@ test('an epoch\'s training loss and accuracy are means over its examples (a last
   assert.equal(counted, 9, 'the 9 validation examples, not the 7 training ones beside them');
 });
 
+test('a step\'s accuracy on a last, partial batch is over that batch\'s rows (2 of 3 right: 2/3, not 2 over the batch size)', () => {
+  const steps: StepInfo[] = [];
+  const model = new Model(config(), new Rng(1));
+  const { history } = train(model, data(7, 2), null, { epochs: 1, batchSize: 4, lr: 1e-3, schedule: 'constant', optimizer: { kind: 'adam' },
+    onStep: (s) => steps.push(s) }, new Rng(1));
+  assert.equal(steps.length, 2, 'batches of 4 and 3 rows');
+  // the epoch counts the examples it got right (5 of 7): the steps' counts, each its accuracy times its rows, add up to it
+  const correct = Math.round(history[0].trainAccuracy * 7);
+  assert.equal(steps[0].accuracy * 4 + steps[1].accuracy * 3, correct, 'each step\'s count of right rows is its accuracy times its rows');
+  // (these seeds: the last batch is neither all right nor all wrong)
+  assert.deepEqual([correct, steps[0].accuracy, steps[1].accuracy], [5, 3 / 4, 2 / 3]);
+});
+
 test('a step onNonFinite \'skip\' drops leaves the epoch\'s means: they are over the steps kept, by their rows', () => {
   const steps: StepInfo[] = [];
   const model = new Model(config(), new Rng(1));
