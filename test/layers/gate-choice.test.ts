@@ -3,11 +3,14 @@
  * mixture picks when their router logits tie. A wrong choice leaves every output correct for the routing taken, so
  * the layers' other tests cannot see it.
  */
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { matrix } from '../../src/core/tensor.js';
 import { Rng } from '../../src/core/rng.js';
+import { Model } from '../../src/layers/model.js';
 import { MixtureOfExperts } from '../../src/layers/moe.js';
 import { TreeGated } from '../../src/layers/tree.js';
+import { Trainer } from '../../src/train/trainer.js';
 import { testOnEveryBackend } from '../backends.js';
 
 testOnEveryBackend('chooseGateUnits skips units on (or off) for every example and takes, depth by depth, the one that most evens the leaves, the lower of a tie', () => {
@@ -24,6 +27,27 @@ testOnEveryBackend('chooseGateUnits skips units on (or off) for every example an
   tree.resetUsage();
   tree.forward(matrix(N, n, x), 'infer');
   assert.deepEqual(Array.from(tree.leafUsage().counts[0]), [16, 16, 16, 16], 'every leaf a quarter of the batch');
+});
+
+test('a Trainer chooses the gate units from up to 1024 training examples: of 1024, every one (a unit on for one example alone counts)', () => {
+  // unit 0 on for every example; unit d (1 … 4) on for one example alone, each a different one, spread over the set.
+  // On every example, each of units 1 … 4 splits off its one example: chosen in order, before the useless unit 0;
+  // a sample of half the examples leaves out about half of those (a unit whose example is missed splits nothing)
+  const N = 1024, n = 5, rare = [100, 400, 700, 1000];
+  const x = new Float32Array(N * n).fill(-1), y = new Int32Array(N);
+  for (let i = 0; i < N; i++) {
+    x[i * n] = 1;
+    y[i] = i & 1;
+  }
+  rare.forEach((row, d) => { x[row * n + d + 1] = 1; });
+  const alone = new TreeGated({ inputSize: n, outputSize: 2, depth: 4, gating: 'units' }).init(new Rng(1));
+  alone.chooseGateUnits(matrix(N, n, x));
+  assert.deepEqual(alone.gateUnits, [1, 2, 3, 4], 'the choice on every example');
+  for (const seed of [1, 3]) {
+    const model = new Model({ inputSize: n, numClasses: 2, layers: [{ kind: 'tree', inputSize: n, outputSize: 2, depth: 4, blocks: 1, gating: 'units' }] }, new Rng(seed));
+    new Trainer(model, { x: matrix(N, n, x), y }, null, { epochs: 1, batchSize: 64, lr: 1e-3, schedule: 'constant', optimizer: { kind: 'adam' } }, new Rng(seed));
+    assert.deepEqual((model.layers[0] as TreeGated).gateUnits, [1, 2, 3, 4], `seed ${seed}`);
+  }
 });
 
 testOnEveryBackend('a mixture of experts breaks a tie of router logits towards the lower expert (an input of zeros ties them all)', () => {
