@@ -15,7 +15,7 @@ import { formatCount } from '../report/summary.js';
 
 export interface TrainCliOptions extends KernelOptions {
   dataset: DatasetName; csv?: string; testCsv?: string; labelColumn?: string; header?: boolean; examples: number; inputSize: number; classes: number;
-  layer: 'tree' | 'flat' | 'moe'; experts?: number; topK: number; balanceWeight: number; logEvery: number;
+  layer: 'tree' | 'flat' | 'moe'; experts?: number; topK: number; balanceWeight: number; logEvery?: number;
   hidden: number[]; treeLayers: number[]; depth: number; blocks: number; gating: 'units' | 'projection';
   nodeInit: 'zero' | 'small'; straightThrough?: boolean; activation: 'relu' | 'tanh'; denseEqualParams?: boolean; epochs: number; batchSize: number; lr: number;
   optimizer: 'adam' | 'sgd'; momentum: number; schedule: 'cosine' | 'constant'; weightDecay: number; decayGamma: number;

@@ -25,7 +25,7 @@ import { faultInjection, faultSignal, faultTestSet } from './faults.js';
 import { onStopSignals, stopBeforeStart, type StopSignal } from './signals.js';
 import { checkDiskSpace, checkHeldOutFile, checkRunFiles, dataFingerprint, fileSha256, HELD_OUT, newestCheckpointOf, newRunIn, readRunResult, sha256 } from './run-folder.js';
 import { backendsOf, checkMemory, checkSavedRun, inCliTerms, missingClasses, PATHS, PER_PROCESS, rejectIdleOptions, type TrainCliOptions } from './train-checks.js';
-import { loggedStats, StepWindows } from '../report/run-files.js';
+import { defaultLogEvery, loggedStats, StepWindows } from '../report/run-files.js';
 
 /** --label-column: a header name, or a column number from 1 (kept as given: checkpoints save the options as typed). */
 function labelColumnArg(v: string): string {
@@ -90,7 +90,7 @@ export function trainCommand(): Command {
     .addOption(threadsOption())
     .option('--seed <n>', 'random seed (same seed, same model, bit for bit)', int(0, 2 ** 32 - 1), d.seed)
     .option('--out <dir>', 'output folder for model.safetensors, metrics.jsonl and result.json', pathArg, d.out)
-    .option('--log-every <steps>', 'write the training loss to metrics.jsonl at the first step, every this many steps and at the last', int(1), 50)
+    .option('--log-every <steps>', 'write the training loss to metrics.jsonl at the first step, every this many steps and at the last (default: the run\'s steps / 20, rounded up, at most 50)', int(1))
     .option('--checkpoint-every <n>', 'write a checkpoint every n steps, or every n minutes with an m suffix (e.g. 500, 10m)', every)
     .option('--keep-checkpoints <k>', 'checkpoints kept in OUT/checkpoints (the newest k)', int(1), 3)
     .option('--resume <dir>', 'continue the run in <dir> from its newest valid checkpoint, with the options it was started with', pathArg)
@@ -305,7 +305,9 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
 
   const display = trainDisplay(o.epochs, o.progress, log);
   const metrics: string[] = resumed ? [...resumed.run.metrics] : [];
-  // the step windows of metrics.jsonl (--log-every), the open one saved with checkpoints
+  // the step windows of metrics.jsonl (--log-every), the open one saved with checkpoints; the default, fewer steps in a
+  // short run, is saved with the run's options as if it had been given
+  o.logEvery ??= defaultLogEvery(o.epochs * Math.ceil(data.train.x.rows / o.batchSize));
   const windows = new StepWindows(o.logEvery, resumed?.run.extra.window as StepWindows['open'] | undefined);
   const fault = faultInjection(model);
   const trainer = new Trainer(model, data.train, data.validation, {

@@ -133,6 +133,11 @@ export function readResult(path: string): Record<string, unknown> | null {
   return r;
 }
 
+/** `treegate train`'s step window where --log-every is not given: the run's steps / 20, rounded up, at most 50 (a short run's curve has 20 points). */
+export function defaultLogEvery(totalSteps: number): number {
+  return Math.max(1, Math.min(50, Math.ceil(totalSteps / 20)));
+}
+
 /**
  * Training steps averaged over windows, as metrics.jsonl's step records: a record for the first step alone (the curves
  * and the schedule from their start), then every `every` steps and at the run's last, each the mean over its window's

@@ -184,8 +184,9 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
   const api = dir === null, validated = epochs.some((e) => e.validationLoss !== null);
   const curvesNote = `training: the mean over each ${api ? 'window of steps' : 'logged window of steps (--log-every)'}, and over each epoch (at its last step)` +
     (validated ? '; validation: after each epoch' : '; no validation set') +
-    // (a run of fewer steps than --log-every's 50 logs its first and last alone: a straight line)
-    (!api && steps.length > 0 && steps.length < 5 ? `; only ${steps.length} window${steps.length > 1 ? 's' : ''} logged in ${lastStep} steps: a smaller --log-every draws the curve` : '');
+    // (a run logged with a --log-every of about its length logs its first and last step alone: a straight line)
+    (!api && steps.length > 0 && steps.length < 5 && steps.length < lastStep
+      ? `; only ${steps.length} window${steps.length > 1 ? 's' : ''} logged in ${lastStep} steps: a smaller --log-every draws the curve` : '');
   // whole steps: a run of a few steps would otherwise get ticks at 0.5, 1.5 …
   const stepAxis = lastStep < 10 ? { xaxis: { tick0: 0, dtick: 1 } } : {};
   // accuracy from a little under the epochs' lowest (the first window's few percent would squeeze them into the top

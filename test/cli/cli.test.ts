@@ -327,8 +327,9 @@ test('train: a short real run writes the model and metrics and prints the JSON s
   assert.deepEqual(metrics.map((m) => m.epoch), [1, 2]);
   const steps = lines.filter((m) => m.type === 'step');
   assert.equal(lines.length, metrics.length + steps.length, 'every line is a step or an epoch record');
-  // 44 steps, logged at the first, every 50 (the default) and at the last step
-  assert.deepEqual(steps.map((s) => s.step), [1, 44], 'a step record of the first step, at the end of every 50 steps and at the last');
+  // 44 steps, logged at the first, every 3 (the default for 44 steps: 50, fewer in a run of under 1000, for 20
+  // windows) and at the last step; the number saved with the run's options, as if given
+  assert.deepEqual(steps.map((s) => s.step), [1, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 33, 36, 39, 42, 44], 'a step record of the first step, at the end of every 3 steps and at the last');
   assert.ok(steps.every((s) => Number.isFinite(s.trainLoss) && s.trainAccuracy >= 0 && s.trainAccuracy <= 1), 'step records with the training loss');
   assert.ok(metrics[1].trainLoss < metrics[0].trainLoss, `training loss falls: ${metrics[0].trainLoss} → ${metrics[1].trainLoss}`);
   assert.equal(metrics[1].trainLoss, json.trainLoss);

@@ -24,7 +24,7 @@ import { runMemorization } from '../../src/experiments/memorization.js';
 import { runSpeed } from '../../src/experiments/speed.js';
 import { logTicks, PALETTE, renderReport } from '../../src/report/html.js';
 import { trainingReport, type TrainedRun } from '../../src/report/training.js';
-import { loggedStats, readMetrics } from '../../src/report/run-files.js';
+import { defaultLogEvery, loggedStats, readMetrics } from '../../src/report/run-files.js';
 import { train, type StepInfo } from '../../src/train/trainer.js';
 import type { TreeStats } from '../../src/layers/model.js';
 import { TreegateError } from '../../src/core/errors.js';
@@ -202,6 +202,14 @@ test('each block of a layer gets its own usage chart (a leaf dead in one block i
   const range = (chart('accuracy').layout?.yaxis as { range?: number[] }).range!;
   assert.ok(range[0] > 0.8 && range[0] < 0.9 && range[1] > 0.92 && range[1] <= 1, String(range));
   assert.match(chart('accuracy').note!, /the first windows, from 5\.0%, lie below it/);
+  // every step logged (the default --log-every of a 3-step run is 1): no advice to log more
+  writeFileSync(join(dir, 'metrics.jsonl'), [step(1, 0.05), step(2, 0.5), step(3, 0.9), epoch].join('\n') + '\n');
+  const all = trainingReport(dir).sections[0].charts!.find((c) => c.title === 'loss')!;
+  assert.doesNotMatch(all.note!, /a smaller --log-every/);
+});
+
+test("train's default --log-every: the run's steps / 20, rounded up, at most 50", () => {
+  assert.deepEqual([1, 3, 20, 21, 44, 980, 981, 1000, 10 ** 6].map(defaultLogEvery), [1, 1, 1, 2, 3, 49, 50, 50, 50]);
 });
 
 test('usage counted on fewer examples than leaves is said so, with the dead leaves expected at random; the test accuracy and each epoch\'s time are drawn', () => {
