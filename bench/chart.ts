@@ -101,29 +101,26 @@ function treeCharts(rows: TreeRow[]): Chart[] {
   return charts;
 }
 
-/** A #rrggbb colour mixed with white, `f` of the way (opacity would not show in the legend's swatch). */
-function paler(hex: string, f: number): string {
-  const c = [1, 3, 5].map((i) => Math.round(parseInt(hex.slice(i, i + 2), 16) * (1 - f) + 255 * f));
-  return `rgb(${c.join(',')})`;
-}
-
 function gemmChart(rows: GemmRow[]): Chart {
   const shapes = [...new Set(rows.map((r) => r.shape))];
   const candidates = [...new Set(rows.map((r) => r.candidate))];
   const engines = [...new Set(rows.map((r) => `${r.candidate}, ${r.threads} thread${r.threads > 1 ? 's' : ''}`))];
   return {
     title: 'GEMM y = x Wᵀ, GFLOP/s (higher is better)',
-    // one colour an engine, its one-thread bar paler beside its bar of all threads
+    // dots, not bars: a bar's length on a log axis means nothing; one colour an engine, filled for all threads and
+    // open for one, side by side at each shape
     traces: engines.map((e) => {
       const row = rows.find((r) => `${r.candidate}, ${r.threads} thread${r.threads > 1 ? 's' : ''}` === e)!;
+      const color = PALETTE[candidates.indexOf(row.candidate) % PALETTE.length];
       return {
-        type: 'bar', name: e, x: shapes, marker: { color: paler(PALETTE[candidates.indexOf(row.candidate) % PALETTE.length], row.threads > 1 ? 0 : 0.55) },
+        type: 'scatter', mode: 'markers', name: e, x: shapes,
+        marker: { color, size: 11, symbol: row.threads > 1 ? 'circle' : 'circle-open', line: { color, width: 2 } },
         y: shapes.map((s) => rows.find((r) => r.shape === s && `${r.candidate}, ${r.threads} thread${r.threads > 1 ? 's' : ''}` === e)?.gflops ?? null),
       };
     }),
-    // a log axis: the plain-JS bars (about 1 GFLOP/s) beside native's (over 100) would not show on a linear one
+    // a log axis: the plain-JS figures (about 1 GFLOP/s) beside native's (over 100) would not show on a linear one
     xTitle: 'shape M×N×K', yTitle: 'GFLOP/s', yLog: true,
-    layout: { barmode: 'group', ...LEGEND_BELOW },
+    layout: { scattermode: 'group', scattergap: 0.3, ...LEGEND_BELOW },
   };
 }
 

@@ -619,6 +619,10 @@ test('npm run bench:chart draws a saved bench run: roofline fractions with the t
   assert.match(html, /target 70%/);
   // the ceiling of node-by-node execution: roofline ÷ per-node bound, 76.9% where the per-node bound is 1.3× it
   assert.match(html, /"y":\[100,100,76\.9\]/);
+  // GEMM: dots side by side at each shape (a bar's length on a log axis means nothing), open for one thread
+  assert.doesNotMatch(html, /"type":"bar"/);
+  assert.match(html, /"scattermode":"group"/);
+  assert.match(html, /"name":"treegate native, 1 thread","x":\["256×512×512","1×1024×1024"\],"marker":\{"color":"#0072B2","size":11,"symbol":"circle-open"/);
   await checkPage(out, 'bench report', 7);
 });
 
