@@ -155,22 +155,35 @@ export interface Series { name: string; x: number[]; y: number[]; err?: number[]
 
 /**
  * Line traces with error bars: one trace per series. Series that coincide stay visible: each is drawn thinner,
- * with smaller markers of another shape, than the one before it.
+ * with smaller markers of another shape, than the one before it. `dodge` (a linear x axis): where two or more series
+ * have error bars, each is drawn a little to the side of the one before it (4% of the smallest step between x
+ * values), so that no bar hides another's; the hover gives the point's own x.
  */
-export function seriesTraces(series: Series[]): Trace[] {
+export function seriesTraces(series: Series[], { dodge = false }: { dodge?: boolean } = {}): Trace[] {
   const symbols = ['circle', 'square', 'diamond', 'triangle-up', 'cross', 'x'];
+  const shift = dodge && series.filter((s) => s.err || (s.lo && s.hi)).length > 1 ? 0.04 * smallestStep(series.flatMap((s) => s.x)) : 0;
   return series.map((s, i) => {
     const under = series.length - 1 - i;
     const error_y = s.lo && s.hi
       ? { type: 'data', symmetric: false, array: s.hi.map((h, j) => h - s.y[j]), arrayminus: s.lo.map((l, j) => s.y[j] - l), visible: true }
       : s.err ? { type: 'data', array: s.err, visible: true } : undefined;
+    const offset = shift * (i - (series.length - 1) / 2);
     return {
       // a long series (a training run's logged windows) as a line alone: markers would bury it
-      type: 'scatter', mode: s.x.length > 60 ? 'lines' : 'lines+markers', name: s.name, x: s.x, y: s.y,
+      type: 'scatter', mode: s.x.length > 60 ? 'lines' : 'lines+markers', name: s.name, x: offset ? s.x.map((x) => x + offset) : s.x, y: s.y,
       marker: { symbol: symbols[i % symbols.length], size: 8 + 1.5 * under }, line: { width: 1.5 + 0.5 * under },
       ...(error_y ? { error_y } : {}),
+      ...(offset ? { customdata: s.x, hovertemplate: '%{customdata}, %{y}<extra>%{fullData.name}</extra>' } : {}),
     };
   });
+}
+
+/** The smallest step between distinct values (0 where there are fewer than two); a loop, as for a long run's steps. */
+function smallestStep(values: number[]): number {
+  const xs = [...new Set(values)].sort((a, b) => a - b);
+  let step = Infinity;
+  for (let i = 1; i < xs.length; i++) step = Math.min(step, xs[i] - xs[i - 1]);
+  return Number.isFinite(step) ? step : 0;
 }
 
 /** The positive finite values of the traces along one axis (x or y): what a log axis's ticks must span. */

@@ -22,7 +22,7 @@ import { runAccuracy } from '../../src/experiments/accuracy.js';
 import { runGating } from '../../src/experiments/gating.js';
 import { runMemorization } from '../../src/experiments/memorization.js';
 import { runSpeed } from '../../src/experiments/speed.js';
-import { logTicks, PALETTE, renderReport } from '../../src/report/html.js';
+import { logTicks, PALETTE, renderReport, seriesTraces } from '../../src/report/html.js';
 import { trainingReport, type TrainedRun } from '../../src/report/training.js';
 import { defaultLogEvery, loggedStats, readMetrics } from '../../src/report/run-files.js';
 import { train, type StepInfo } from '../../src/train/trainer.js';
@@ -356,7 +356,8 @@ test('accuracy: the dense MLP (k = 0) is one run, one table row and the first po
     const rows = report.sections[0].tables![0].rows.filter((row) => row[2] === 0);
     assert.deepEqual(rows.map((row) => row[1]), ['dense (k = 0)']);
     for (const chart of report.sections[0].charts!.filter((c) => c.title.includes('vs depth k'))) {
-      for (const t of chart.traces.filter((t) => Array.isArray(t.x))) assert.equal((t.x as number[])[0], 0, `${chart.title}: ${t.name} starts at k = 0`);
+      // (a series drawn a little to the side, apart from the others' error bars, keeps its own x as customdata)
+      for (const t of chart.traces.filter((t) => Array.isArray(t.x))) assert.equal(((t.customdata ?? t.x) as number[])[0], 0, `${chart.title}: ${t.name} starts at k = 0`);
     }
   }
 });
@@ -421,6 +422,22 @@ test("gating's report gives accuracies in percent, as the others do; its dead le
 test("accuracy's table gives the test and train accuracies in percent, as its charts do", () => {
   const { tables } = experimentReport(readExperimentResult(join(ROOT, 'docs', 'results', 'accuracy.json'))).sections[0];
   assert.deepEqual(tables![0].rows[0].slice(0, 6), ['mnist', 'dense (k = 0)', 0, '269,322', '97.99 ± 0.08%', '99.37 ± 0.06%']);
+});
+
+test('series with error bars on a linear x axis are drawn side by side, each hovering at its own x; a log axis and bars of one series are left', () => {
+  const charts = experimentReport(readExperimentResult(join(ROOT, 'docs', 'results', 'accuracy.json'))).sections[0].charts!;
+  const traces = (title: string) => charts.find((c) => c.title === title)!.traces;
+  // four variants, k = 0, 2, 4, 6: 4% of the step of 2 between them, centred
+  const byK = traces('mnist: test accuracy vs depth k');
+  assert.deepEqual(byK.slice(0, 4).map((t) => Number(((t.x as number[])[1] - 2).toFixed(9))), [-0.12, -0.04, 0.04, 0.12]);
+  for (const t of byK.slice(0, 4)) {
+    assert.deepEqual(t.customdata, [0, 2, 4, 6]);
+    assert.match(String(t.hovertemplate), /^%\{customdata\}, %\{y\}/);
+  }
+  assert.deepEqual(byK[4].x, [0, 6], 'the dense line spans the depths');
+  for (const t of traces('mnist: test accuracy vs parameters').slice(0, 4)) assert.equal(t.customdata, undefined, 'a log axis: no dodge');
+  const one = seriesTraces([{ name: 'a', x: [1, 2], y: [1, 2], err: [0.1, 0.1] }, { name: 'b', x: [1, 2], y: [1, 2] }], { dodge: true });
+  assert.deepEqual(one.map((t) => t.x), [[1, 2], [1, 2]], 'one series with bars: nothing to keep apart');
 });
 
 test("speed's text says what its table and charts show: the table mean ± std over seeds, the charts' bars the lowest and highest seed", () => {
