@@ -187,3 +187,48 @@ test('the roofline limits: never below the issue\'s figures, machine()\'s measur
   assert.deepEqual([one.flops, one.flopsAll], [230e9, 254e9]);
   assert.match(one.source, /230 GFLOP\/s on 1 thread/);
 });
+
+test('a figure exactly at its target meets it: GEMM at 0.8× and 1.0×, the peer at 5×, the tree layer at 70% of its roofline', () => {
+  const run = fullRun();
+  (run.sections.gemm!.data as { rows: GemmRow[] }).rows = [
+    { ...gemm('treegate native', 1, 80), vsPeer: 0.8 }, gemm('onnxruntime-node', 1, 100),
+    gemm('treegate native', 2, 160), gemm('onnxruntime-node', 2, 200), // the medians' ratio: 0.8
+    gemm('treegate wasm', 1, 25), gemm('tfjs-backend-wasm', 1, 25),
+  ];
+  (run.sections['peer-tree']!.data as { rows: PeerRow[] }).rows = [peer('native', 5, 5), peer('wasm', 5, 5)];
+  (run.sections.tree!.data as { rows: FigureRow[] }).rows = [...treeRows('native', () => 0.7), ...treeRows('wasm', () => 0.7)];
+  const vs = judgeTargets(run);
+  for (const target of ['`native` GEMM ≥ 0.8× onnxruntime-node at 256×1024×1024, 1 thread', 'same, 2 threads',
+    '`wasm` GEMM ≥ 1.0× tfjs-backend-wasm at 256×1024×1024, 1 thread']) {
+    const v = find(vs, target);
+    assert.equal(v.status, 'met', `${target}: ${v.reading}`);
+    assert.doesNotMatch(v.reading, /needs/, target);
+  }
+  for (const be of ['native', 'wasm']) {
+    for (const what of ['forward + backward', 'forward alone']) {
+      const v = find(vs, `tree layer ≥ 5× faster than tfjs gather + matMul at k = 8: ${what}, ${be}`);
+      assert.deepEqual([v.status, v.reading], ['met', '5.00×'], `${what}, ${be}`);
+    }
+    for (const label of ['training forward', 'backward', 'optimizer step', 'collapsed inference, N = 1']) {
+      const v = find(vs, `${TREE}: ${label}, ${be}`);
+      assert.deepEqual([v.status, v.reading], ['met', '70.0%–70.0%'], `${label}, ${be}`);
+    }
+  }
+});
+
+test('a tree figure under 70% at some k is missed even where another k has no figure; a backend with no tree rows gets no tree verdict', () => {
+  const run = fullRun();
+  // native's forward: no figure at k = 3, 50% at k = 8, 90% elsewhere; no wasm rows at all (a run of --backends native,js)
+  (run.sections.tree!.data as { rows: FigureRow[] }).rows = [
+    ...treeRows('native', (f, k) => (f === 'forward' ? (k === 3 ? null : k === 8 ? 0.5 : 0.9) : 0.9)),
+    ...treeRows('js', () => 0.01),
+  ];
+  const vs = judgeTargets(run);
+  const f = find(vs, `${TREE}: training forward, native`);
+  assert.equal(f.status, 'missed', f.reading);
+  assert.match(f.reading, /^50\.0%–90\.0%; under 70% at k = 8 \(lowest 50\.0% at k = 8: needs 1\.40×\); no figure at k = 3$/);
+  assert.equal(find(vs, `${TREE}: backward, native`).status, 'met');
+  const tree = vs.filter((v) => v.target.startsWith(TREE));
+  assert.equal(tree.length, 6, `one verdict per figure of native alone:\n${tree.map((v) => `${v.target}: ${v.status}`).join('\n')}`);
+  assert.ok(tree.every((v) => v.target.endsWith(', native')));
+});
