@@ -76,3 +76,50 @@ test('heldByOther: only a lock naming another process that runs (a run refused t
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a lock naming a running process this one may not signal (another user\'s: kill(pid, 0) refused with EPERM) is that process\'s', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'treegate-lock-'));
+  try {
+    const lock = join(dir, LOCK_FILE), pid = process.pid + 1;
+    writeFileSync(lock, `${pid}\n`);
+    // (the tests may run as root, which may signal any process: the refusal is made here)
+    t.mock.method(process, 'kill', () => { throw Object.assign(new Error('kill EPERM'), { code: 'EPERM', errno: -1, syscall: 'kill' }); });
+    assert.equal(heldByOther(dir), true);
+    assert.throws(() => holdFolder(dir, 'treegate run'), new RegExp(`is in use by another treegate run \\(process ${pid}, since `));
+    assert.equal(readFileSync(lock, 'utf8'), `${pid}\n`, 'the lock is left as it was');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a folder below a file (ENOTDIR) is not held and no error: the caller\'s checks say what is wrong', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'treegate-lock-'));
+  try {
+    const file = join(dir, 'a-file');
+    writeFileSync(file, 'x');
+    holdFolder(join(file, 'out'), 'treegate run');
+    holdFolder(join(dir, 'missing', 'out'), 'treegate run');
+    assert.equal(heldByOther(join(file, 'out')), false);
+    assert.deepEqual(readdirSync(dir), ['a-file']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('at exit a process removes its own lock only: one that another run holds by then (its own lock removed meanwhile) stays', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'treegate-lock-'));
+  try {
+    const lock = join(dir, LOCK_FILE);
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
+      import { holdFolder } from './src/io/folder-lock.ts';
+      import { writeFileSync } from 'node:fs';
+      holdFolder(${JSON.stringify(dir)}, 'treegate run');
+      // the lock removed by hand, and another run took the folder
+      writeFileSync(${JSON.stringify(lock)}, '4242\\n');
+    `], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(child.status, 0, child.stderr);
+    assert.equal(readFileSync(lock, 'utf8'), '4242\n', 'the other run\'s lock is left');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
