@@ -209,6 +209,16 @@ test('eval and inspect: --data-dir with a model not trained on MNIST, or with --
   // a dataset of the API's own naming: no test set to load, and not the memorization task
   const own = modelFile('own-data.safetensors', { inputSize: 3, numClasses: 2, std: 1, data: { dataset: 'imagenet' } });
   expectUsageError(['eval', '--model', own], /was trained on 'imagenet', a dataset treegate does not load .*\(pass its test examples with --csv FILE\)/);
+  // a CSV model without --csv: its own test file is asked for (not called a dataset treegate does not know)
+  expectUsageError(['eval', '--model', csvModel], /csv-run\/model\.safetensors was trained on a CSV file \(pass its test file with --csv FILE\)$/);
+  // an MNIST model: --data-dir is idle with --csv all the same (refused before the CSV file is looked for)
+  const mnist = modelFile('mnist.safetensors', { inputSize: 784, numClasses: 10, std: 1, data: { dataset: 'mnist' } });
+  expectUsageError(['eval', '--model', mnist, '--csv', tmp('no-such.csv'), '--data-dir', '/nonexistent'], /--data-dir has no effect with --csv/);
+});
+
+test('eval of a model with fewer classes than its test set (MNIST\'s 10 for a 3-class model) is an error naming both', () => {
+  const three = modelFile('three-classes.safetensors', { inputSize: 784, numClasses: 3, std: 1, data: { dataset: 'mnist' } });
+  expectUsageError(['eval', '--model', three, '--limit', '5'], /three-classes\.safetensors: the model takes 784 inputs and 3 classes, the test set has 784 and 10/);
 });
 
 test('eval and inspect of a model made through the API (no normalization, no dataset): a CSV file\'s values as they are', () => {
