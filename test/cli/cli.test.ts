@@ -63,6 +63,10 @@ test('bad option values exit 2 with one error line naming the option', () => {
   expectUsageError(['train', '--epochs', '1e3', '--out', out], /--epochs.*'1e3'.*expected an integer ≥ 1/);
   expectUsageError(['train', '--optimizer', 'sgd', '--momentum', '1', '--out', out], /--momentum.*'1'.*expected a finite number ≥ 0 and ≤ 0\.999/);
   expectUsageError(['train', '--lr', '-1', '--out', out], /--lr.*'-1'.*> 0/);
+  // 0 is the bound itself, excluded (a run that never moves); --epochs 0 after it stops at once a parser that took it
+  expectUsageError(['train', '--lr', '0', '--epochs', '0', '--out', out], /--lr.*'0'.*expected a finite number > 0/);
+  // a path option's value left out, the next option taken for it, in any case (the lower-case one: train-safety.test.ts)
+  expectUsageError(['train', '--out', '--JSON', '--epochs', '0'], /option '--out <dir>' argument '--JSON' is invalid\. expected a path, not an option \(was the value left out\?\)/);
   expectUsageError(['train', '--lr', '0x10', '--out', out], /--lr.*'0x10'.*expected a finite number > 0/);
   expectUsageError(['train', '--lr', '1e309', '--out', out], /--lr.*'1e309'.*expected a finite number > 0/);
   expectUsageError(['train', '--optimizer', 'foo', '--out', out], /--optimizer.*'foo'.*adam, sgd/);
@@ -345,6 +349,11 @@ test('eval of the trained model reports exactly the test accuracy train printed'
   assert.equal(e.testLoss, json.testLoss);
   assert.equal(e.examples, 1500);
   assert.doesNotMatch(r.stderr, /tested it on the first/);
+  // nor where --limit asks for more than train tested: the user chose the examples
+  const more = cli('eval', '--model', json.modelPath, '--limit', '1600');
+  assert.equal(more.status, 0, describeRun(more));
+  assert.match(more.stdout, /on 1,?600 examples/);
+  assert.doesNotMatch(more.stderr, /tested it on the first/);
   // on the whole test set, eval says how to get train's figure (its result.json records the limit)
   const whole = cli('eval', '--model', json.modelPath);
   assert.equal(whole.status, 0, describeRun(whole));
@@ -412,6 +421,10 @@ test('inspect reports per-layer parameters and leaf usage; --no-usage needs no d
     'busiest: leaf 124 (125), leaf 120 (121), leaf 116 (117), leaf 112 (113), leaf 108 (109) (--json lists every count)');
   assert.equal(usageText(new Array<number>(128).fill(0)), '0 of 128 leaves used (0.0%) (--json lists every count)');
   assert.equal(usageText([3, 0, 2]), '3 0 2');
+  // up to 64 leaves (a depth-6 tree) as they are; from 65 on, the summary
+  const sixtyFour = Array.from({ length: 64 }, (_, leaf) => leaf % 3);
+  assert.equal(usageText(sixtyFour), sixtyFour.join(' '));
+  assert.match(usageText([...sixtyFour, 1]), /^43 of 65 leaves used \(66\.2%\)/);
 
   // no usage: works with no dataset at all, and shows no leaf statistics (none were measured)
   const n = cli('inspect', '--model', json.modelPath, '--no-usage', '--json');
