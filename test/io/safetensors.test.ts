@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeSafetensors, encodeSafetensors } from '../../src/io/safetensors.js';
+import { decodeSafetensors, encodeSafetensors, readSafetensors, safetensorsParts } from '../../src/io/safetensors.js';
 import { TreegateError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
 
@@ -247,4 +247,68 @@ test('the bytes may come as a Uint8Array, an ArrayBuffer or another view; anythi
   for (const bad of [null, [...bytes], 'bytes']) {
     assert.throws(() => decodeSafetensors(bad as never, 'f'), /f: expected the file's bytes \(a Uint8Array\) or a ByteSource, got/);
   }
+});
+
+test('the header is padded with the fewest spaces (0 to 7) that make its length a multiple of 8, none where it already is', () => {
+  // names of 1 to 8 letters give unpadded headers of every length modulo 8, one of them already a multiple of 8
+  const residues = new Set<number>();
+  for (let k = 1; k <= 8; k++) {
+    const name = 'abcdefgh'.slice(0, k);
+    const json = JSON.stringify({ [name]: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } });
+    residues.add(json.length % 8);
+    const bytes = encodeSafetensors([{ name, shape: [1], data: new Float32Array([2]) }]);
+    const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
+    assert.equal(n, Math.ceil(json.length / 8) * 8, `header of ${json.length} bytes padded to ${n}`);
+    assert.equal(bytes.length, 8 + n + 4);
+    assert.equal(new TextDecoder().decode(bytes.subarray(8, 8 + n)), json + ' '.repeat(n - json.length));
+  }
+  assert.equal(residues.size, 8);
+});
+
+test('encode refuses data longer or shorter than the shape holds', () => {
+  for (const len of [3, 5]) {
+    for (const write of [encodeSafetensors, safetensorsParts]) {
+      assert.throws(() => write([{ name: 'a', shape: [2, 2], data: new Float32Array(len) }]),
+        (e: unknown) => e instanceof TreegateError && e.message === `tensor "a": shape [2, 2] has 4 elements but data has ${len}`);
+    }
+  }
+});
+
+test('an empty tensor may share its begin with another tensor, listed before or after it (ranges sorted by begin, then end)', () => {
+  const data = new Uint8Array(8);
+  new DataView(data.buffer).setFloat32(0, 1.5, true);
+  new DataView(data.buffer).setFloat32(4, -2, true);
+  // listed before or after the tensor it shares its begin with
+  for (const header of [
+    { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, e: { dtype: 'F32', shape: [0], data_offsets: [0, 0] } },
+    { e: { dtype: 'F32', shape: [0], data_offsets: [0, 0] }, a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] } },
+  ]) {
+    const { tensors } = decodeSafetensors(build(header, data), SRC);
+    assert.deepEqual(Array.from(tensors.get('a')!.data), [1.5, -2]);
+    assert.deepEqual(tensors.get('e')!.shape, [0]);
+    assert.equal(tensors.get('e')!.data.length, 0);
+  }
+});
+
+test('a stored tensor is read only into an array of its own size', () => {
+  const bytes = encodeSafetensors([{ name: 'w', shape: [2], data: new Float32Array([1, 2]) }]);
+  const w = readSafetensors(bytes, SRC).tensors.get('w')!;
+  assert.equal(w.size, 2);
+  for (const len of [1, 3]) {
+    const into = new Float32Array(len).fill(7);
+    assert.throws(() => w.read(into), (e: unknown) => e instanceof TreegateError && e.message === `${SRC}: tensor "w" holds 2 values, not ${len}`);
+    assert.deepEqual(Array.from(into), new Array(len).fill(7), 'nothing read');
+  }
+  const into = new Float32Array(2);
+  w.read(into);
+  assert.deepEqual(Array.from(into), [1, 2]);
+});
+
+test('"__metadata__": null is read as no metadata (as the reference reader takes it)', () => {
+  const data = new Uint8Array(4);
+  new DataView(data.buffer).setFloat32(0, 3, true);
+  const bytes = build({ __metadata__: null, w: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, data);
+  const { tensors, metadata } = decodeSafetensors(bytes, SRC);
+  assert.deepEqual(metadata, {});
+  assert.deepEqual(Array.from(tensors.get('w')!.data), [3]);
 });
