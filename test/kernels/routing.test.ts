@@ -173,7 +173,9 @@ test('sort: empty leaves and empty subtrees are skipped', () => {
 });
 
 test('nodeCount and nodeDepth', () => {
-  for (let k = 0; k <= 24; k++) assert.equal(nodeCount(k), 2 ** (k + 1) - 1, `nodeCount(${k})`);
+  for (let k = 0; k <= 30; k++) assert.equal(nodeCount(k), 2 ** (k + 1) - 1, `nodeCount(${k})`);
+  assert.equal(nodeCount(30), 2 ** 31 - 1, 'the deepest tree counted, 30, has 2^31 − 1 nodes (every index below it a node index nodeDepth takes)');
+  assert.equal(nodeDepth(nodeCount(30) - 1), 30);
   for (let t = 0; t < 5000; t++) assert.equal(nodeDepth(t), depthOf(t), `nodeDepth(${t})`);
   for (let d = 0; d <= 24; d++) {
     assert.equal(nodeDepth(2 ** d - 1), d, `first node of depth ${d}`);
