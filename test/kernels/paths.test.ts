@@ -11,7 +11,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { jsBackend, type Backend } from '../../src/kernels/backend.js';
-import { pathSlots } from '../../src/kernels/paths.js';
+import { addPathsWith, pathSlots } from '../../src/kernels/paths.js';
+import { addArrays } from '../../src/kernels/elementwise.js';
 import { nativeBackend } from '../../src/kernels/native/index.js';
 import { collapseFrom } from '../../src/layers/path-sums.js';
 import { compileWasmSync, createWasmBackend } from '../../src/kernels/wasm/core.js';
@@ -93,6 +94,22 @@ test('addPaths: scratch slots are reused down a path (depth first needs the dept
   assert.equal(pathSlots(ints(breadth.parent), breadth.node.length).slots, 4);
   const chain = PROGRAMS[3];
   assert.equal(pathSlots(ints(chain.parent), chain.node.length).slots, 1, 'each entry of a chain takes over its parent\'s slot');
+});
+
+test('addPaths over whole tables: an entry that writes nothing and has no children gives its scratch table back', () => {
+  // a root and 20 children of it that write nothing, then one that is written: one scratch table serves them all
+  const n = 22, size = 5, rng = new Rng(41);
+  const p: Program = { name: 'many unwritten leaves', node: Array.from({ length: n }, (_, e) => e), parent: [-1, ...new Array(n - 1).fill(0)],
+    outAt: [...new Array(n - 1).fill(-1), 0], tables: 1 };
+  const w = randomArray(rng, n * size), expect = new Float32Array(size), got = new Float32Array(size);
+  independent(w, size, p, expect);
+  const scratch = new Set<Float32Array>();
+  addPathsWith((a, b, out, count) => {
+    if (out.buffer !== got.buffer) scratch.add(out);
+    addArrays(a, b, out, count);
+  }, w, size, ints(p.node), ints(p.parent), ints(p.outAt), n, got);
+  assertBitEqual(got, expect, 'the written sum');
+  assert.equal(scratch.size, 1, 'scratch tables made');
 });
 
 const nb = nativeBackend();
