@@ -56,3 +56,18 @@ testOnEveryBackend('a mixture of experts breaks a tie of router logits towards t
   moe.forward(matrix(1, 3, new Float32Array(3)), 'infer');
   assert.deepEqual(Array.from(moe.leafUsage().counts[0]), [1, 1, 0, 0]);
 });
+
+test('a depth-0 tree (one node, no gate unit) has no gate units to choose: a Trainer draws nothing for them, training as with gateUnits: []', () => {
+  const N = 40, n = 4, rng = new Rng(5);
+  const x = new Float32Array(N * n).map(() => rng.normal()), y = Int32Array.from({ length: N }, (_, i) => i % 3);
+  const weights: Float32Array[][] = [];
+  for (const gateUnits of [undefined, []]) {
+    const layer = { kind: 'tree' as const, inputSize: n, outputSize: 3, depth: 0, blocks: 1, gating: 'units' as const, ...(gateUnits ? { gateUnits } : {}) };
+    assert.equal(new TreeGated(layer).gateUnitsPending, false, `gateUnits ${JSON.stringify(gateUnits)}`);
+    const model = new Model({ inputSize: n, numClasses: 3, layers: [layer] }, new Rng(2));
+    const t = new Trainer(model, { x: matrix(N, n, x), y }, null, { epochs: 1, batchSize: 8, lr: 0.1, schedule: 'constant', optimizer: { kind: 'sgd' } }, new Rng(3));
+    for (let i = 0; i < 3; i++) t.step(); // batches of the first 24 examples drawn
+    weights.push(model.params().map((p) => p.data.slice()));
+  }
+  assert.deepEqual(weights[0], weights[1], 'the same examples in the same order');
+});
