@@ -95,3 +95,18 @@ test('straight-through needs projection gating', () => {
   assert.throws(() => new TreeGated({ inputSize: 8, outputSize: 2, depth: 2, gating: 'units', straightThrough: true }),
     /straight-through training needs projection gating/);
 });
+
+test('projection gaters start as N(0, 1/s), s the width of the block each reads (not the layer\'s input n): a gating value of unit inputs about unit scale', () => {
+  // 4 blocks of 16 of 64 inputs, 6 gates each: 384 draws, whose mean square is 1/s within a few percent (1/n is 4× less)
+  const n = 64, B = 4, s = n / B, k = 6;
+  const layer = new TreeGated({ inputSize: n, outputSize: 3, depth: k, blocks: B, gating: 'projection' }).init(new Rng(11));
+  let sq = 0, count = 0;
+  for (let j = 0; j < B; j++) {
+    const gw = layer.gateWeight[j].data;
+    assert.equal(gw.length, k * s);
+    for (const v of gw) { sq += v * v; count++; }
+    assert.ok(layer.gateBias[j].data.every((v) => v === 0), `block ${j}: gate biases start at zero`);
+  }
+  const meanSquareTimesS = (sq / count) * s;
+  assert.ok(Math.abs(meanSquareTimesS - 1) < 0.2, `mean square of the gate weights × s = ${meanSquareTimesS.toFixed(3)}, expected about 1`);
+});
