@@ -27,6 +27,7 @@ import { Activation } from '../../src/layers/activation.js';
 import { mlpConfig, Model, type InputNormalization, type MlpOptions } from '../../src/layers/model.js';
 import { denseOfEqualParams } from '../../src/experiments/common.js';
 import { runMemorization } from '../../src/experiments/memorization.js';
+import { TreeGated } from '../../src/layers/tree.js';
 import { Optimizer, type OptimizerConfig } from '../../src/train/optim.js';
 import { findNonFinite, NonFiniteError, TRAIN_OPTION_DEFAULTS, Trainer, type LabeledData, type TrainOptions } from '../../src/train/trainer.js';
 
@@ -444,6 +445,24 @@ test('a Trainer resumed on another training set or batch size says so before any
   // a checkpoint of trainer.progress (no leaf usage) is refused when written, not when it resumes
   rejects(() => encodeCheckpoint(t.model, t.optimizer, { progress: t.progress, options: {}, metrics: [], extra: {} }),
     /the progress to save holds no leaf usage of the model's 1 routed layer.*save trainer\.snapshot\(\)/);
+});
+
+test('leaf usage of another shape (a leaf too few or too many, a block too few or too many) is refused, by a resumed Trainer and by restoreUsage, the counts left as they were', () => {
+  const { x, y } = data(32);
+  const t = new Trainer(model(), { x, y }, null, OPTS, new Rng(1));
+  t.step();
+  const saved = t.snapshot();
+  assert.deepEqual(saved.usage.map((u) => u.map((c) => c.length)), [[4]], 'one tree layer of one block of 4 leaves');
+  for (const counts of [[1, 2, 3], [1, 2, 3, 4, 5]]) {
+    rejects(() => new Trainer(model(), { x, y }, null, OPTS, new Rng(1), { ...saved, usage: [[counts]] }),
+      /layers\.\d+: leaf usage does not match 1 blocks of 4 leaves/);
+  }
+  const tree = new TreeGated({ inputSize: 8, outputSize: 2, depth: 2, blocks: 2 });
+  tree.restoreUsage([[1, 2, 3, 4], [5, 6, 7, 8]]);
+  for (const counts of [[[9, 9, 9], [9, 9, 9, 9]], [[9, 9, 9, 9], [9, 9, 9]], [[9, 9, 9, 9, 9], [9, 9, 9, 9]], [[9, 9, 9, 9]], [[9, 9, 9, 9], [9, 9, 9, 9], [9, 9, 9, 9]]]) {
+    rejects(() => tree.restoreUsage(counts), /leaf usage does not match 2 blocks of 4 leaves/);
+    assert.deepEqual(tree.leafUsage().counts.map((c) => Array.from(c)), [[1, 2, 3, 4], [5, 6, 7, 8]], JSON.stringify(counts));
+  }
 });
 
 test('a model of zeros (new Model(config) without an Rng) is refused for training where it could not learn; one linear layer trains', () => {
