@@ -23,4 +23,9 @@ test('inference tables are rebuilt for another backend of the same name, and for
   p.version++; // (what an optimizer step does)
   assert.equal(tables.get(second, [p], build), 'tables 3', 'new weights: new tables');
   assert.equal(built[2][1], 'tables 2', 'written into the same backend\'s old tables');
+  assert.equal(tables.get(second, [p], build), 'tables 3', 'the tables of the new weights kept while they stay (not rebuilt on every call)');
+  p.version++;
+  assert.equal(tables.get(second, [p], build), 'tables 4', 'newer weights: newer tables');
+  assert.equal(tables.get(second, [p], build), 'tables 4');
+  assert.equal(built.length, 4);
 });
