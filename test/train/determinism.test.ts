@@ -162,6 +162,20 @@ test('the fused step leaves a parameter the optimizer does not own (a frozen one
   });
 });
 
+test('gradients accumulated over two batches: a fused step on the second, its weights holding the first\'s gradient, gives the separate step\'s model', () => {
+  const [one, two] = [clusters(1, 24, 10, 4, 0.7), clusters(2, 24, 10, 4, 0.7)];
+  for (const [mlp, what] of [[MLP, 'tree'], [{ ...MLP, routed: 'flat' }, 'flat leaves'], [{ ...MLP, routed: 'moe', experts: 4, topK: 2 }, 'mixture of experts']] as const) {
+    const models = [0, 1].map(() => new Model(mlpConfig(mlp), new Rng(3)));
+    const opts = models.map((m) => new Optimizer(m.params(), { kind: 'adam' }));
+    models.forEach((m, i) => {
+      m.lossAndGrad(one.x, one.y);
+      m.lossAndGrad(two.x, two.y, i === 0 ? opts[0].early(0.01) : undefined);
+      opts[i].step(0.01);
+    });
+    models[0].params().forEach((p, i) => assert.deepEqual(bytes(p.data), bytes(models[1].params()[i].data), `${what}: ${p.name}`));
+  }
+});
+
 test('a different seed gives different weights', () => {
   const a = run(7), b = run(8);
   const differ = a.model.params().filter((p, i) => Buffer.compare(Buffer.from(bytes(p.data)), Buffer.from(bytes(b.model.params()[i].data))) !== 0);
