@@ -1,6 +1,7 @@
 /**
  * The baselines of DESIGN §3 as layers: `flat` (2^k independent leaves picked
- * by the same bits) and `moe` (top-K softmax gating, load-balancing loss).
+ * by the same bits) and `moe` (top-K softmax gating, load-balancing loss); and
+ * the dense MLP of as many parameters as a routed model (denseOfEqualParams).
  * Each: forward against a naive float64 reference written from its formula,
  * gradients by central differences (through a whole model too), and the same
  * results on every backend that loads here as on js.
@@ -11,8 +12,9 @@ import { matrix, type Matrix } from '../../src/core/tensor.js';
 import { setBackend } from '../../src/kernels/backend.js';
 import { registerAvailableBackends } from '../../src/kernels/select.js';
 import { Dense } from '../../src/layers/dense.js';
+import { denseOfEqualParams, parameterCount } from '../../src/layers/equal-params.js';
 import type { Layer } from '../../src/layers/layer.js';
-import { mlpConfig, Model } from '../../src/layers/model.js';
+import { mlpConfig, Model, type MlpOptions } from '../../src/layers/model.js';
 import { MixtureOfExperts } from '../../src/layers/moe.js';
 import { TreeGated } from '../../src/layers/tree.js';
 import {
@@ -276,5 +278,56 @@ test('dense, flat and moe: every backend that loads here gives the js results (f
       assertClose(got.dx, ref.dx, near(ref.dx, 1e-4), `${name} ${what}: dx`);
       got.grads.forEach((g, i) => assertClose(g, ref.grads[i], near(ref.grads[i], 1e-4), `${name} ${what}: grad ${i}`));
     }
+  }
+});
+
+// ---------------------------------------------------------------------------
+// the dense MLP of equal parameters
+// ---------------------------------------------------------------------------
+
+/**
+ * The widths denseOfEqualParams documents, found by enumeration, not bisection: of the hidden widths max(1, round(h·f))
+ * in order of f (they change where some h·f crosses a half), the first whose parameter count reaches `target`.
+ */
+function smallestRounded(o: MlpOptions, target: number): number[] {
+  const bounds = new Set<number>([0]);
+  for (const h of o.hidden) for (let j = 0; j <= 64 * h; j++) bounds.add((j + 0.5) / h);
+  const f = [...bounds].sort((a, b) => a - b);
+  // a dense MLP's weights and biases: Σ (a·b + b) over its consecutive widths a → b
+  const count = (hidden: number[]) => [o.inputSize, ...hidden, o.numClasses].reduce((n, b, i, w) => (i === 0 ? 0 : n + w[i - 1] * b + b), 0);
+  for (let i = 0; i + 1 < f.length; i++) {
+    const hidden = o.hidden.map((h) => Math.max(1, Math.round(h * (f[i] + f[i + 1]) / 2)));
+    if (count(hidden) >= target) {
+      assert.equal(count(hidden), parameterCount({ ...o, treeLayers: [], routed: undefined, hidden }), 'test bug: the count differs');
+      return hidden;
+    }
+  }
+  throw new Error('test bug: no widths reach the target');
+}
+
+test('denseOfEqualParams: the hidden widths of `o` scaled by the smallest factor that reaches the target, each rounded to the nearest', () => {
+  // widths of another ratio (3 : 5) step at different factors, so rounding and truncating reach a target by different widths
+  const o: MlpOptions = { inputSize: 6, numClasses: 3, hidden: [3, 5], treeLayers: [1], depth: 2 };
+  for (let target = 40; target <= 1500; target += 29) {
+    const dense = denseOfEqualParams(o, target), want = smallestRounded(o, target);
+    assert.deepEqual(dense.hidden, want, `target ${target}`);
+    assert.ok(parameterCount(dense) >= target);
+  }
+  // a routed model of the size the CLI trains (784 → 256 → 128 → 10, a tree of depth 4): its count reached by the
+  // fewest widths, 60 halvings of the factor fine enough for widths of thousands
+  const routed: MlpOptions = { inputSize: 784, numClasses: 10, hidden: [256, 128], treeLayers: [1], depth: 4, gating: 'projection' };
+  const target = parameterCount(routed), dense = denseOfEqualParams(routed, target);
+  assert.deepEqual(dense.hidden, smallestRounded(routed, target));
+  assert.ok(dense.hidden[0] > 2000, `hidden ${dense.hidden}`);
+});
+
+test('denseOfEqualParams: the options describe a dense MLP, whatever routed layers (tree, flat, mixture of experts) they were of', () => {
+  for (const routed of ['tree', 'flat', 'moe'] as const) {
+    const o: MlpOptions = { inputSize: 8, numClasses: 3, hidden: [16, 12], treeLayers: [1, 2], routed, depth: 2, blocks: 1, experts: 4, topK: 2 };
+    const dense = denseOfEqualParams(o, parameterCount(o));
+    assert.deepEqual(dense.treeLayers, [], routed);
+    assert.equal(dense.routed, undefined, routed);
+    assert.ok(mlpConfig(dense).layers.every((l) => l.kind === 'dense' || l.kind === 'activation'), routed);
+    assert.deepEqual({ ...dense, hidden: o.hidden }, { ...o, treeLayers: [], routed: undefined }, `${routed}: the other options kept`);
   }
 });
