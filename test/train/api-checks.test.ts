@@ -189,6 +189,8 @@ test('seeds, backend names and data options that would be quietly changed are re
   rejects(() => new Optimizer([], { kind: 'sgd', beta1: 0.5 } as OptimizerConfig), /beta1, beta2 and eps are settings of adam, not sgd/);
   rejects(() => mlpConfig({ inputSize: D, numClasses: C, hidden: [4], treeLayers: [1], depth: 1, routed: 'bogus' as 'tree' }), /unknown routed layer kind 'bogus'/);
   rejects(() => denseOfEqualParams({ inputSize: D, numClasses: C, hidden: [4], treeLayers: [], depth: 0 }, NaN), /parameter count of the dense MLP must be an integer/);
+  // a count of 0 (a routed model's, not yet counted) has no dense MLP: not one of widths 1
+  rejects(() => denseOfEqualParams({ inputSize: D, numClasses: C, hidden: [4], treeLayers: [], depth: 0 }, 0), /parameter count of the dense MLP must be an integer in \[1, ∞\], got 0/);
 });
 
 test('a disposed model cannot be saved or trained; tree layer indices may not repeat', () => {
