@@ -466,7 +466,9 @@ export function mlpConfig(o: MlpOptions): ModelConfig {
   checkKeys(o, MLP_KEYS, 'MLP options');
   check(Array.isArray(o.hidden), `MLP options: hidden must be an array of widths, got ${shown(o.hidden)}`, 'give [] for no hidden layer');
   check(Array.isArray(o.treeLayers), `MLP options: treeLayers must be an array of layer indices, got ${shown(o.treeLayers)}`, 'give [] for no routed layer');
-  if (o.routed !== 'moe' || o.experts === undefined) checkInt(o.depth, 'MLP options: depth', 0, 24);
+  // the depth of the routed layers: none to check where there is none (the dense MLP of denseOfEqualParams, made from a
+  // mixture's options that give experts and no depth), or where a mixture's experts are given
+  if (o.treeLayers.length > 0 && (o.routed !== 'moe' || o.experts === undefined)) checkInt(o.depth, 'MLP options: depth', 0, 24);
   const oneOf = (key: keyof MlpOptions, values: readonly unknown[]) =>
     check(o[key] === undefined || values.includes(o[key]), `MLP options: ${key} must be ${values.map((v) => shown(v)).join(' or ')}, got ${shown(o[key])}`);
   oneOf('gating', ['units', 'projection']);

@@ -330,4 +330,10 @@ test('denseOfEqualParams: the options describe a dense MLP, whatever routed laye
     assert.ok(mlpConfig(dense).layers.every((l) => l.kind === 'dense' || l.kind === 'activation'), routed);
     assert.deepEqual({ ...dense, hidden: o.hidden }, { ...o, treeLayers: [], routed: undefined }, `${routed}: the other options kept`);
   }
+  // a mixture's options may give its experts and no depth (mlpConfig takes them): so may its dense MLP, which has no
+  // routed layer for a depth to describe
+  const moe = { inputSize: 8, numClasses: 3, hidden: [16], treeLayers: [1], routed: 'moe', experts: 4, topK: 2 } as unknown as MlpOptions;
+  const dense = denseOfEqualParams(moe, parameterCount(moe));
+  assert.ok(parameterCount(dense) >= parameterCount(moe) && dense.hidden[0] > 16, `widened: ${dense.hidden}`);
+  assert.throws(() => mlpConfig({ ...moe, routed: 'tree' }), /MLP options: depth must be an integer in \[0, 24\], got undefined/, 'a tree layer needs its depth');
 });
