@@ -109,3 +109,24 @@ test("an epoch's line gives the epoch's time and the run's so far, in ms below a
   d.epoch({ ...epoch(3), seconds: 14.8 }, 11.6);
   assert.deepEqual(said.map((l) => / \(([^)]*)\)$/.exec(l)?.[1]), ['epoch 12 ms, 12 ms in', 'epoch 968 ms, 980 ms in', 'epoch 3.2 s, 14.8 s in']);
 });
+
+test("train's bar shows the smoothed loss and accuracy, each its own, and draws a run's last step where the total is no multiple of 10", () => {
+  // 13 steps: drawn at step 10 and at the last, 13 (100%); the loss and accuracy each the same every step, so their
+  // averages are those values (an accuracy averaged from the first loss would show 0.25 pulled towards 0.75)
+  const t = terminal(80);
+  const d = trainDisplay(1, true, () => {}, { stream: t.stream, now: () => 0 });
+  try {
+    for (let step = 1; step <= 13; step++) d.step({ epoch: 1, step, totalSteps: 13, loss: 0.25, accuracy: 0.75, lr: 1e-3, skipped: false });
+  } finally {
+    d.stop();
+  }
+  const last = t.lines.filter((l) => /^epoch/.test(l)).at(-1) ?? assert.fail(`no bar drawn: ${t.lines.join(' / ')}`);
+  assert.match(last, / 100% \| loss 0\.2500 +\| acc 0\.7500 /, last);
+});
+
+test("an epoch's time of exactly a second is in seconds, not 1000 ms", () => {
+  const said: string[] = [];
+  const d = trainDisplay(1, false, (line) => said.push(line));
+  d.epoch({ ...epoch(1), seconds: 1 }, 0);
+  assert.match(said[0], / \(epoch 1\.0 s, 1\.0 s in\)$/, said[0]);
+});
