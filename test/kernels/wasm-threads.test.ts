@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { compileWasmSync, createWasmBackend, type WasmBackend } from '../../src/kernels/wasm/core.js';
 import { DEFAULT_WASM_THREADS_URL, loadWasmBackend, nodeThreadHost } from '../../src/kernels/wasm/index.js';
-import { ARGS, CONTROL_BYTES, Team, workerSource, type ThreadHost } from '../../src/kernels/wasm/threads.js';
+import { ARGS, CONTROL_BYTES, MAX_PARTS, Team, workerSource, type ThreadHost } from '../../src/kernels/wasm/threads.js';
 import { registerBackend, setBackend } from '../../src/kernels/backend.js';
 import { TreegateError } from '../../src/core/errors.js';
 import { Routing } from '../../src/kernels/routing.js';
@@ -372,4 +372,52 @@ test('wasm: the modules\' scratch sizes are exact past 2 GiB (a usize read as an
   assert.equal(ex.packedBBytes(2 ** 15, 2 ** 14), 2 ** 31);
   assert.equal(ex.packedBBytes(1, 2 ** 28), 2 ** 33, 'one column, padded to a panel: past 4 GiB, where a usize wrapped');
   assert.equal(ex.gemmScratchBytes(64, 2 ** 15, 2 ** 16), ex.gemmScratchBytes(64, 8, 1) - 32 + 2 ** 33);
+});
+
+test('wasm threads: a job\'s scratch is sliced for the caller and every worker (slots), and a job of MAX_PARTS parts runs whole (one more is refused)', () => {
+  const { t, f32, heap } = team(fourCores, 4);
+  // 4 threads: 3 workers and the caller, each its own slice; fewer threads later, the workers already started may still claim
+  assert.equal(t.slots, 4);
+  const K = 4, x = heap, u = x + 4 * K, y = u + 4 * K * MAX_PARTS;
+  f32().fill(1, x / 4, u / 4 + K * MAX_PARTS);
+  const part = (j: number): number[] => [0, -1, 1, 1, K, x, K, u + 4 * j * K, K, y + 4 * j, MAX_PARTS, 0];
+  t.run(Array.from({ length: MAX_PARTS }, (_, j) => part(j)));
+  assert.ok(f32().subarray(y / 4, y / 4 + MAX_PARTS).every((v) => v === K), 'every part of the largest job ran');
+  assert.throws(() => t.run(Array.from({ length: MAX_PARTS + 1 }, (_, j) => part(j % MAX_PARTS))), new RegExp(`a job of ${MAX_PARTS + 1} parts \\(at most ${MAX_PARTS}\\)`));
+  assert.equal(t.setThreads(2), 2);
+  assert.equal(t.slots, 4, 'the 3 workers started still claim parts');
+  assert.equal(new Team(new WebAssembly.Memory({ initial: 64, maximum: 64, shared: true }), 0, module, [], [], fourCores, 2).slots, 2);
+});
+
+test('wasm threads: a part that fails on a worker is an Error naming its kernel', async () => {
+  const { t, f32, heap } = team(fourCores, 4);
+  await t.whenStarted(10_000);
+  const K = 16, x = heap, u = x + 4 * K, y = u + 4 * 64 * K;
+  f32().fill(1, x / 4, u / 4 + 64 * K);
+  const rows = Array.from({ length: 64 }, (_, j) => [0, -1, 1, 1, K, x, K, u + 4 * j * K, K, y + 4 * j, 64, 0]);
+  rows[0] = [0, -1, 1, 1, K, 2 ** 31, K, u, K, y, 64, 0]; // past the memory's end: the part traps
+  // posted, not waited for: the caller claims nothing until wait(), so the workers run every part, the failing one included
+  const before = t.workerParts, sleeper = new Int32Array(new SharedArrayBuffer(4)), until = Date.now() + 20_000;
+  t.post(rows);
+  while (t.workerParts - before < rows.length && Date.now() < until) Atomics.wait(sleeper, 0, 0, 1);
+  assert.equal(t.workerParts - before, rows.length, 'the workers ran every part');
+  assert.throws(() => t.wait(), /^Error: treegate wasm backend: rowsNT failed on a worker thread$/);
+  t.close();
+});
+
+test('wasm threads: a job posted before the last was waited for is refused; close() leaves no worker counted up; a fractional core count rounds down', async () => {
+  const { t, f32, heap } = team(fourCores, 4);
+  await t.whenStarted(10_000);
+  assert.equal(t.workersUp, 3);
+  const K = 4, x = heap, u = x + 4 * K, y = u + 4 * 8 * K;
+  f32().fill(1, x / 4, u / 4 + 8 * K);
+  const rows = Array.from({ length: 8 }, (_, j) => [0, -1, 1, 1, K, x, K, u + 4 * j * K, K, y + 4 * j, 8, 0]);
+  t.post(rows);
+  assert.throws(() => t.post(rows), /a job was posted before the last one was waited for/);
+  t.wait();
+  assert.ok(f32().subarray(y / 4, y / 4 + 8).every((v) => v === K));
+  t.close();
+  assert.equal(t.workersUp, 0, 'closed: whenStarted waits for the next workers, not these');
+  // a cgroup's quota of 2.5 CPUs: two threads, not three
+  assert.equal(team({ cores: 2.5, start: () => {} }, 8).t.maxThreads, 2);
 });
