@@ -22,8 +22,9 @@ import { runAccuracy } from '../../src/experiments/accuracy.js';
 import { runGating } from '../../src/experiments/gating.js';
 import { runMemorization } from '../../src/experiments/memorization.js';
 import { runSpeed } from '../../src/experiments/speed.js';
-import { logTicks, PALETTE, renderReport, seriesTraces } from '../../src/report/html.js';
+import { count, extent, horizontalLine, logTicks, PALETTE, renderReport, seriesTraces } from '../../src/report/html.js';
 import { trainingReport, type TrainedRun } from '../../src/report/training.js';
+import { counted, formatCount, layerTable, modelSummary } from '../../src/report/summary.js';
 import { defaultLogEvery, loggedStats, readMetrics } from '../../src/report/run-files.js';
 import { train, type StepInfo } from '../../src/train/trainer.js';
 import type { TreeStats } from '../../src/layers/model.js';
@@ -254,6 +255,75 @@ test("a resumed run's backends are listed in turn in the report's header", () =>
   assert.match(sections[0].charts![0].note!, /; no validation set$/);
   assert.equal(meta.backend, 'native');
   assert.equal(meta.backends, 'js then native');
+});
+
+test('a run of 13 epochs gets a tick every 2 epochs; a loss within a decade is on a linear axis; a run of 7 steps gets whole-step ticks, one of 10 does not', () => {
+  const dir = join(TMP, 'ticks');
+  mkdirSync(dir);
+  const epoch = (e: number, steps: number) => JSON.stringify({ type: 'epoch', epoch: e, step: steps * e, lr: 0.001, trainLoss: 1 - e / 20, trainAccuracy: 0.5,
+    validationLoss: null, validationAccuracy: null, seconds: e, trees: [{ layer: 2, kind: 'tree', leaves: 4, blocks: 1, balance: 0.9, deadLeaves: 0, usage: [[9, 9, 9, 9]] }] });
+  const charts = (epochs: number, steps: number) => {
+    writeFileSync(join(dir, 'metrics.jsonl'), Array.from({ length: epochs }, (_, i) => epoch(i + 1, steps)).join('\n') + '\n');
+    const all = trainingReport(dir).sections[0].charts!;
+    return (title: string) => all.find((c) => c.title === title)!;
+  };
+  const long = charts(13, 10);
+  // at most about a dozen labels: 13 epochs, every second one
+  assert.deepEqual((long('time per epoch').layout?.xaxis as Record<string, unknown>), { tick0: 1, dtick: 2, title: { text: 'epoch' } });
+  assert.deepEqual((long('balance over training').layout?.xaxis as Record<string, unknown>), { tick0: 1, dtick: 2, range: [0.5, 13.5], title: { text: 'epoch' } });
+  assert.deepEqual((long('usage of layer 2 (tree)').layout?.yaxis as Record<string, unknown>), { tick0: 1, dtick: 2, title: { text: 'epoch' } });
+  // a loss from 0.95 to 0.35: under a decade, a linear axis
+  assert.equal(long('loss').yLog, false);
+  assert.equal(long('loss').layout?.xaxis, undefined, '130 steps: Plotly\'s own ticks');
+  assert.deepEqual(charts(1, 7)('loss').layout?.xaxis, { tick0: 0, dtick: 1 }, '7 steps: whole steps');
+  assert.equal(charts(1, 10)('loss').layout?.xaxis, undefined, '10 steps: Plotly\'s own ticks');
+});
+
+test('a run logged in 4 windows is told that a smaller --log-every draws the curve; one of 5 is not', () => {
+  const dir = join(TMP, 'windows');
+  mkdirSync(dir);
+  const step = (n: number) => JSON.stringify({ type: 'step', epoch: 1, step: n, lr: 0.001, trainLoss: 1, trainAccuracy: 0.5 });
+  const epoch = JSON.stringify({ type: 'epoch', epoch: 1, step: 100, lr: 0.001, trainLoss: 1, trainAccuracy: 0.5, validationLoss: null, validationAccuracy: null, seconds: 1, trees: [] });
+  const note = (windows: number) => {
+    writeFileSync(join(dir, 'metrics.jsonl'), [...Array.from({ length: windows }, (_, i) => step(25 * (i + 1) - (windows === 5 ? 5 : 0))), epoch].join('\n') + '\n');
+    return trainingReport(dir).sections[0].charts![0].note!;
+  };
+  assert.match(note(4), /; only 4 windows logged in 100 steps: a smaller --log-every draws the curve$/);
+  assert.doesNotMatch(note(5), /a smaller --log-every/);
+});
+
+test('usage counted on under ten examples a leaf is said to be sparse, on ten or more it is not; a layer of 64 leaves gets no sorted shares', () => {
+  const dir = join(TMP, 'ten-a-leaf');
+  mkdirSync(dir);
+  const text = (perLeaf: number, leaves = 4) => {
+    writeFileSync(join(dir, 'metrics.jsonl'), JSON.stringify({ type: 'epoch', epoch: 1, step: 10, lr: 0.001, trainLoss: 1, trainAccuracy: 0.5,
+      validationLoss: null, validationAccuracy: null, seconds: 1,
+      trees: [{ layer: 2, kind: 'tree', leaves, blocks: 1, balance: 1, deadLeaves: 0, usage: [Array.from({ length: leaves }, () => perLeaf)] }] }) + '\n');
+    const s = trainingReport(dir).sections[0];
+    return { text: s.text!.join(' '), titles: s.charts!.map((c) => c.title) };
+  };
+  assert.match(text(5).text, /there are few examples there for the leaves \(layer 2: 20 examples for 4 leaves\)/);
+  assert.doesNotMatch(text(10).text, /few examples/);
+  assert.ok(!text(10, 64).titles.some((t) => /shares sorted/.test(t)), 'a heatmap of 64 leaves is read as it is');
+});
+
+test('the layer summary: counts as read (1 example, 0 examples; 999.9k, 1.00M), no balance before usage is counted, straight-through only when asked', () => {
+  assert.deepEqual([counted(1, 'example'), counted(0, 'example'), counted(2, 'example')], ['1 example', '0 examples', '2 examples']);
+  assert.deepEqual([999, 1000, 999_949, 1e6, 2.5e9].map(formatCount), ['999', '1.0k', '999.9k', '1.00M', '2.50G']);
+  const model = new Model(mlpConfig({ inputSize: 8, numClasses: 3, hidden: [16], treeLayers: [1], depth: 2, gating: 'projection' }), new Rng(3));
+  const tree = modelSummary(model).layers.find((l) => l.kind === 'tree')!;
+  assert.ok(!('balance' in tree) && !('deadLeaves' in tree), 'no usage counted yet: no balance, no dead leaves');
+  assert.equal(tree.straightThrough, false);
+  assert.match(layerTable(modelSummary(model).layers), /^1 +tree +8→16 +k=2 B=1 projection +/m);
+});
+
+test('chart helpers: a series of up to 60 points has markers, a longer one is a line alone; counts are rounded to the nearest; a line over one x spans it', () => {
+  const series = (n: number) => ({ name: 's', x: Array.from({ length: n }, (_, i) => i), y: Array.from({ length: n }, () => 1) });
+  assert.deepEqual(seriesTraces([series(7), series(60), series(61)]).map((t) => t.mode), ['lines+markers', 'lines+markers', 'lines']);
+  assert.deepEqual([2.5, 1234.6, 999.4].map(count), ['3', '1,235', '999']);
+  assert.deepEqual(extent([4]), [4, 4]);
+  assert.deepEqual(extent([]).map(Number.isNaN), [true, true]);
+  assert.deepEqual(horizontalLine(0.9, [3], 'target').x, [3, 3], 'one epoch: the line at its x, not NaN');
 });
 
 test('readMetrics rejects a malformed log naming the line', () => {
