@@ -83,12 +83,14 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
   const seeds = before ? before.interrupted!.seeds : Array.from({ length: o.seeds }, (_, i) => i + 1);
   const quick = before ? before.quick : !!o.quick;
   const say = humanLines(o.json);
+  // the widest run label shown so far: the bar leaves it room, so that it keeps its width as labels change
+  let labelWidth = 0;
   const bar = o.progress && process.stderr.isTTY
     ? new cliProgress.SingleBar({
       // the whole line fits the terminal's width; speed measures a depth's layers together: its results have a row,
       // a run, per layer of each depth
       format: (_options, params, p) => experimentLine(name, params.value, params.total, name === 'speed' ? 'depths' : 'runs', p.eta, p.label,
-        params.maxWidth),
+        params.maxWidth, labelWidth = Math.max(labelWidth, p.label.length)),
       stream: process.stderr, clearOnComplete: true,
       // a second Ctrl-C ends the process inside a run: the bar leaves the terminal as it found it (no hidden
       // cursor, line wrapping on)

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { etaSeconds, etaText, experimentLine, progressLine } from '../../src/cli/progress-line.js';
+import { etaSeconds, etaText, experimentLine, progressLine, trainLine } from '../../src/cli/progress-line.js';
 import { trainDisplay } from '../../src/cli/train-display.js';
 import type { EpochMetrics } from '../../src/train/trainer.js';
 
@@ -50,6 +50,30 @@ test("an experiment's bar keeps its width while a run goes on, and cuts a long l
   assert.deepEqual([...widths], [18]);
   const cut = experimentLine('accuracy', 3, 120, 'runs', '45s', 'fashion seed 12 k=10 dense-equal-params '.repeat(3), 80);
   assert.ok(cut.length === 79 && cut.endsWith('…') && bar(cut).length === 10, cut);
+});
+
+test("an experiment's bar keeps its width as run labels of other lengths come, given the widest so far", () => {
+  const labels = ['mnist seed 1 k=4 tree', 'mnist seed 1 k=4 dense-equal', 'mnist seed 2 k=4 tree', 'done'];
+  let widest = 0;
+  const lines = labels.map((label, i) => experimentLine('accuracy', i, 120, 'runs', '45s', label, 80, widest = Math.max(widest, label.length)));
+  // the second label is the longest: from it on, one width; the lines end with their own label, not padding
+  assert.deepEqual(lines.map((l) => bar(l).length), [18, 11, 11, 11]);
+  lines.forEach((l, i) => assert.ok(l.endsWith(` | ${labels[i]}`) && l.length <= 79, l));
+  // without the widest label, the bar grows back for a shorter one
+  assert.equal(bar(experimentLine('accuracy', 2, 120, 'runs', '45s', labels[2], 80)).length, 18);
+});
+
+test("train's bar in a narrow terminal drops the accuracy, then the loss, and keeps its ETA", () => {
+  const at = (columns: number) => trainLine(3, 10, 0.42, '0.1234', '0.9876', '1m05s', columns);
+  assert.match(at(80), /^epoch  3\/10 \[[█░]+\]  42% \| loss 0\.1234 \| acc 0\.9876 \| eta 1m05s $/);
+  assert.match(at(60), /^epoch  3\/10 \[[█░]+\]  42% \| loss 0\.1234 \| eta 1m05s $/);
+  assert.match(at(40), /^epoch  3\/10 \[[█░]{10}\] 42% eta 1m05s $/);
+  assert.match(trainLine(10, 10, 1, '0.1234', '0.9876', '0s', 40), /^epoch 10\/10 \[█{10}\]100% eta 0s    $/);
+  for (const columns of [30, 40, 55, 56, 60, 68, 69, 80, 120]) {
+    const line = at(columns);
+    assert.ok(line.length <= columns - 1, `${columns} columns: ${line}`);
+    if (columns >= 40) assert.ok(line.includes('eta 1m05s'), `${columns} columns: ${line}`);
+  }
 });
 
 test("etaSeconds: this process's time per step, times the steps left; a resumed run counts only its own steps", () => {
