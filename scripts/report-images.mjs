@@ -16,7 +16,7 @@ if (!page || !prefix || picked?.some((n) => !Number.isInteger(n) || n < 1)) {
 }
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
 try {
-  const p = await browser.newPage({ viewport: { width: 900, height: 800 } });
+  const p = await browser.newPage({ viewport: { width: 900, height: 800 }, colorScheme: 'light' });
   await p.goto(pathToFileURL(resolve(page)).href);
   await p.waitForFunction(() => Array.from(document.querySelectorAll('div.chart')).every((d) => d.querySelector('svg.main-svg')));
   // each chart's figure: the plot and the caption under it (what its bars are, what it measures)

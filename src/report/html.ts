@@ -110,13 +110,18 @@ export function renderReport(r: Report): string {
 <meta name="generator" content="treegate">
 <title>${escapeHtml(r.title)}</title>
 <style>
-body { font: 15px/1.45 system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
+:root { color-scheme: light dark; }
+body { font: 15px/1.45 system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; background: #fff; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ddd; }
 dl { display: grid; grid-template-columns: max-content auto; gap: .2em 1em; } dt { font-weight: 600; } dd { margin: 0; font-family: monospace; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 13px; } th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
 th { background: #f4f4f4; } .chart { width: 100%; min-height: 460px; } figure { margin: 0 0 1.5em; padding-bottom: .3em; }
 figure h3 { font-size: 1.05em; font-weight: 600; margin: 1em 0 0; text-align: center; }
 .note { margin: 0 1em; color: #555; font-size: 13px; } .scroll { overflow-x: auto; }
+@media (prefers-color-scheme: dark) {
+  body { color: #ddd; background: ${DARK_PAPER}; } h2 { border-color: #444; } th, td { border-color: #555; } th { background: #262626; }
+  .note { color: #aaa; }
+}
 </style>
 <script>${plotly()}</script>
 </head>
@@ -126,12 +131,43 @@ figure h3 { font-size: 1.05em; font-weight: 600; margin: 1em 0 0; text-align: ce
 ${sections.join('\n')}
 <script>
 const charts = ${scriptJson(charts)};
-for (const c of charts) Plotly.newPlot(c.id, c.data, c.layout, { responsive: true, displaylogo: false });
+${DARK_THEME_JS}
+const dark = matchMedia('(prefers-color-scheme: dark)').matches;
+for (const c of charts) {
+  const { data, layout } = dark ? darkTheme(c) : c;
+  Plotly.newPlot(c.id, data, layout, { responsive: true, displaylogo: false });
+}
 </script>
 </body>
 </html>
 `;
 }
+
+/** The page's background in dark mode (a reader whose system asks for dark pages), the charts' too. */
+const DARK_PAPER = '#161616';
+
+/**
+ * The page's function `darkTheme({ data, layout })`: a chart's traces and layout for a dark page (the system's
+ * setting, read when the page opens; the images in docs are taken in light mode). The background and text turn
+ * dark and light, the grid dim; colours too dark to see on it (the palette's black, the greys of reference lines)
+ * turn light wherever a trace or the layout names a colour (a heatmap's grey background for empty cells stays).
+ * Long arrays of numbers are passed through as they are. Plain JavaScript, for the page; tests run it through
+ * `new Function`.
+ */
+export const DARK_THEME_JS = `function darkTheme(chart) {
+  const light = { '#000': '#e8e8e8', '#000000': '#e8e8e8', '#555': '#b0b0b0', '#888': '#a0a0a0' };
+  // colour: under a key that names one (color, colorway, bgcolor …); a name or a label is left as it is
+  const walk = (v, colour) => typeof v === 'string' ? (colour ? light[v.toLowerCase()] ?? v : v)
+    : Array.isArray(v) ? (typeof v[0] === 'number' ? v : v.map((x) => walk(x, colour)))
+    : v !== null && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, /color/i.test(k))])) : v;
+  const axis = (a) => ({ ...a, gridcolor: '#333', zerolinecolor: '#555', linecolor: '#666' });
+  const layout = walk(chart.layout, false);
+  return {
+    data: walk(chart.data, false),
+    layout: { ...layout, paper_bgcolor: '${DARK_PAPER}', plot_bgcolor: layout.plot_bgcolor ?? '${DARK_PAPER}',
+      font: { ...layout.font, color: '#ddd' }, xaxis: axis(layout.xaxis), yaxis: axis(layout.yaxis) },
+  };
+}`;
 
 /**
  * The series' colours, in order: Okabe and Ito's palette, told apart in the common kinds of colour blindness (yellow,

@@ -22,7 +22,7 @@ import { runAccuracy } from '../../src/experiments/accuracy.js';
 import { runGating } from '../../src/experiments/gating.js';
 import { runMemorization } from '../../src/experiments/memorization.js';
 import { runSpeed } from '../../src/experiments/speed.js';
-import { count, extent, horizontalLine, logTicks, PALETTE, renderReport, seriesTraces } from '../../src/report/html.js';
+import { count, DARK_THEME_JS, extent, horizontalLine, logTicks, PALETTE, renderReport, seriesTraces } from '../../src/report/html.js';
 import { trainingReport, type TrainedRun } from '../../src/report/training.js';
 import { counted, formatCount, layerTable, modelSummary } from '../../src/report/summary.js';
 import { defaultLogEvery, loggedStats, readMetrics } from '../../src/report/run-files.js';
@@ -675,6 +675,58 @@ test('a chart\'s title is its figure\'s heading and names it for a screen reader
   assert.deepEqual(layout.legend, { orientation: 'h', y: -0.22, x: 0, title: { text: 'layer' } }, 'the legend stays under the plot');
   assert.equal(layout.showlegend, true);
   assert.deepEqual(layout.colorway, PALETTE);
+});
+
+test("darkTheme: a chart for a dark page, its dark colours made light, its numbers passed through", () => {
+  type Chart = { data: Array<Record<string, any>>; layout: Record<string, any> };
+  const darkTheme = new Function(`${DARK_THEME_JS}; return darkTheme;`)() as (c: Chart) => Chart;
+  const y = Array.from({ length: 100_000 }, (_, i) => i);
+  const chart: Chart = {
+    data: [
+      { type: 'scatter', name: '#000', x: [1, 2], y, line: { color: '#000' }, error_y: { color: '#000000' } },
+      { type: 'scatter', name: 'target', x: [1, 2], y: [1, 1], line: { dash: 'dot', color: '#555' }, marker: { color: ['#888', '#0072B2'] } },
+      { type: 'heatmap', z: [[null, 0.5], [0.25, null]], colorscale: 'Viridis' },
+    ],
+    layout: { colorway: PALETTE, plot_bgcolor: '#bbb', xaxis: { title: { text: 'k' }, type: 'log' }, yaxis: { range: [0, 1] }, font: { size: 12 } },
+  };
+  const before = JSON.stringify(chart);
+  const dark = darkTheme(chart);
+  assert.equal(JSON.stringify(chart), before, 'the light chart is left as it was');
+  assert.equal(dark.data[0].y, y, 'a long array of numbers is passed through, not copied');
+  assert.equal(dark.data[0].name, '#000', 'only colours change: a name is kept');
+  assert.deepEqual([dark.data[0].line.color, dark.data[0].error_y.color, dark.data[1].line.color, dark.data[1].marker.color],
+    ['#e8e8e8', '#e8e8e8', '#b0b0b0', ['#a0a0a0', '#0072B2']]);
+  assert.deepEqual(dark.data[2].z, [[null, 0.5], [0.25, null]]);
+  assert.deepEqual(dark.layout.colorway, PALETTE.map((c) => (c === '#000000' ? '#e8e8e8' : c)));
+  assert.equal(dark.layout.paper_bgcolor, '#161616');
+  assert.equal(dark.layout.plot_bgcolor, '#bbb', "a heatmap's grey for empty cells stays");
+  assert.equal(darkTheme({ data: [], layout: {} }).layout.plot_bgcolor, '#161616');
+  assert.deepEqual(dark.layout.font, { size: 12, color: '#ddd' });
+  assert.deepEqual(dark.layout.xaxis, { title: { text: 'k' }, type: 'log', gridcolor: '#333', zerolinecolor: '#555', linecolor: '#666' });
+  assert.deepEqual(dark.layout.yaxis.range, [0, 1]);
+});
+
+test('a report opened on a dark page is dark, its charts too; on a light page, as it was', { skip }, async () => {
+  const path = join(TMP, 'dark.html');
+  writeFileSync(path, renderReport({ title: 't', meta: { a: 'b' }, sections: [{ heading: 'h', tables: [{ columns: ['a'], rows: [[1]] }], charts: [
+    { title: 'c', traces: seriesTraces([{ name: 's', x: [1, 2], y: [1, 2] }]).map((t) => ({ ...t, line: { color: '#000000' } })) },
+  ] }] }));
+  const look = async (colorScheme: 'dark' | 'light') => {
+    const page = await browser!.newPage({ colorScheme });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(pathToFileURL(path).href, { waitUntil: 'load' });
+    await page.waitForFunction(() => document.querySelector('div.chart svg.main-svg'), null, { timeout: 20_000 });
+    const seen = await page.evaluate(() => {
+      const d = document.querySelector('div.chart') as unknown as { _fullLayout: { paper_bgcolor: string }; data: Array<{ line: { color: string } }> };
+      return { body: getComputedStyle(document.body).backgroundColor, text: getComputedStyle(document.body).color, paper: d._fullLayout.paper_bgcolor, line: d.data[0].line.color };
+    });
+    await page.close();
+    assert.deepEqual(errors, [], colorScheme);
+    return seen;
+  };
+  assert.deepEqual(await look('dark'), { body: 'rgb(22, 22, 22)', text: 'rgb(221, 221, 221)', paper: '#161616', line: '#e8e8e8' });
+  assert.deepEqual(await look('light'), { body: 'rgb(255, 255, 255)', text: 'rgb(34, 34, 34)', paper: '#fff', line: '#000000' });
 });
 
 /** A saved `npm run bench -- --json` stdout with made-up figures: tree rows on two backends, gemm rows. */
