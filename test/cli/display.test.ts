@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { etaSeconds, etaText, experimentLine, progressLine, trainLine } from '../../src/cli/progress-line.js';
-import { trainDisplay } from '../../src/cli/train-display.js';
+import { smoothed, trainDisplay } from '../../src/cli/train-display.js';
 import type { EpochMetrics } from '../../src/train/trainer.js';
 
 const bar = (line: string) => /\[([█░]*)\]/.exec(line)![1];
@@ -146,6 +146,34 @@ test("train's bar shows the smoothed loss and accuracy, each its own, and draws 
   }
   const last = t.lines.filter((l) => /^epoch/.test(l)).at(-1) ?? assert.fail(`no bar drawn: ${t.lines.join(' / ')}`);
   assert.match(last, / 100% \| loss 0\.2500 +\| acc 0\.7500 /, last);
+});
+
+test("the bar's moving average corrects its start: a short run's figure is its recent batches', not its first", () => {
+  // 60 steps, the first at loss 2.3, the rest at 0.04: the first batch weighs 0.02 · 0.98^59 / (1 − 0.98^60) ≈ 0.9%
+  // (started at the first value, it had weighed 0.98^59 ≈ 30%, and the bar read 0.72)
+  const s = smoothed();
+  assert.equal(s.text(), '-', 'no figure before a step');
+  s.add(2.3);
+  assert.ok(Math.abs(s.value() - 2.3) < 1e-12, 'one step: its own value');
+  for (let i = 1; i < 60; i++) s.add(0.04);
+  const expected = (0.02 * 0.98 ** 59 * 2.3 + (1 - 0.98 ** 59) * 0.04) / (1 - 0.98 ** 60);
+  assert.ok(Math.abs(s.value() - expected) < 1e-12 && s.value() < 0.06, String(s.value()));
+  // a constant stays itself (to the shown decimals), over a long run too (0.98^t underflows to 0)
+  const c = smoothed();
+  for (let i = 0; i < 50_000; i++) c.add(0.25);
+  assert.equal(c.text(), '0.2500');
+});
+
+test("a skipped step's non-finite loss leaves the bar's figures as they were", () => {
+  const t = terminal(80);
+  const d = trainDisplay(1, true, () => {}, { stream: t.stream, now: () => 0 });
+  try {
+    for (let step = 1; step <= 20; step++) d.step({ epoch: 1, step, totalSteps: 20, loss: step === 15 ? NaN : 0.5, accuracy: step === 15 ? 0 : 0.5, lr: 1e-3, skipped: step === 15 });
+  } finally {
+    d.stop();
+  }
+  const last = t.lines.filter((l) => /^epoch/.test(l)).at(-1) ?? assert.fail('no bar drawn');
+  assert.match(last, / 100% \| loss 0\.5000 +\| acc 0\.5000 /, last);
 });
 
 test("an epoch's time of exactly a second is in seconds, not 1000 ms", () => {
