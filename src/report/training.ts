@@ -94,6 +94,7 @@ function leafShares(stats: TreeStats, block: number): number[] {
  * A run trained through the API, as trainingReport takes it: its epochs (what train() returns as history, or a
  * Trainer's progress.history), optionally the steps its onStep callback received (all of them, in order) and the
  * trained model (its layers' parameters and multiply-adds, and their usage where counted since the last reset).
+ * train()'s whole result passes too (its optimizer is not drawn).
  */
 export interface TrainedRun { history: EpochMetrics[]; steps?: StepInfo[]; model?: Model; title?: string }
 
@@ -109,7 +110,9 @@ export function trainingReport(run: string | TrainedRun): Report {
   if (typeof run === 'string') return runReport(readMetrics(join(run, 'metrics.jsonl')), readResult(join(run, 'result.json')), run);
   check(isObject(run) && Array.isArray(run.history), `trainingReport takes a run's --out folder or { history, steps?, model? }, got ${shown(run)}`,
     'pass train()\'s result, or { history: trainer.progress.history }');
-  checkKeys(run, ['history', 'steps', 'model', 'title'], 'trained run');
+  // train()'s result passes as it is: its optimizer is not drawn
+  const { optimizer: _, ...settings } = run as TrainedRun & { optimizer?: unknown };
+  checkKeys(settings, ['history', 'steps', 'model', 'title'], 'trained run');
   run.history.forEach((e, i) => {
     check(isObject(e) && isNumber(e.epoch) && isNumber(e.step) && Array.isArray(e.trees),
       `history[${i}] is not an epoch's metrics (EpochMetrics)`, 'pass the history train() returned, or a Trainer\'s progress.history');

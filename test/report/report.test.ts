@@ -111,8 +111,12 @@ test('trainingReport of a run trained through the API: the same charts from its 
     y[i] = x[i * 8] > 0.5 ? 2 : x[i * 8] > -0.5 ? 1 : 0;
   }
   const steps: StepInfo[] = [];
-  const { history } = train(model, { x: { rows: N, cols: 8, data: x }, y }, null, { epochs: 3, batchSize: 2, onStep: (st) => steps.push(st) }, new Rng(5));
+  const result = train(model, { x: { rows: N, cols: 8, data: x }, y }, null, { epochs: 3, batchSize: 2, onStep: (st) => steps.push(st) }, new Rng(5));
+  const { history } = result;
   assert.equal(steps.length, 450);
+  // train()'s result as it is, as the error for a wrong argument advises (its optimizer is not drawn)
+  assert.deepEqual(trainingReport(result).sections[0].charts!.map((c) => c.title).slice(0, 2), ['loss', 'accuracy']);
+  assert.throws(() => trainingReport({ ...result, optimiser: 1 } as never), /unknown setting "optimiser"/);
   const report = trainingReport({ history, steps, model, title: 'three classes' });
   assert.equal(report.title, 'three classes');
   assert.deepEqual([report.meta.epochs, report.meta.parameters], ['3', model.parameterCount().toLocaleString('en-US')]);
