@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { join, sep } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { check, TreegateError } from '../core/errors.js';
 import type { Matrix } from '../core/tensor.js';
@@ -75,6 +76,14 @@ export function pathArg(v: string): string {
   // `--out --json` (the value left out) would otherwise write to a folder named --json
   if (/^--[a-z]/i.test(v)) throw new InvalidArgumentError(`expected a path, not an option (was the value left out?); write ./${v} for a file so named.`);
   return v;
+}
+
+/**
+ * A file option's value that ends with a path separator (`--out pages/`) names a folder, as it does for cp: the
+ * file goes in it, under `name` (the command's default file name; the folder is made if missing). Else the value.
+ */
+export function fileInFolder(v: string, name: string): string {
+  return v.endsWith('/') || v.endsWith(sep) ? join(v, name) : v;
 }
 
 export function choice<T extends string>(...values: T[]) {

@@ -6,7 +6,7 @@ import { csvSource, readCsv, STDIN_PATH, STDIN_PATH as STDOUT_PATH } from '../da
 import { checkReplaceable, checkWritableFile, descriptorOf, removeCreatedOnFailure, sameFile, writeFileAtomic } from '../io/atomic.js';
 import { loadModel } from '../io/model-file.js';
 import { counted } from '../report/summary.js';
-import { backendOption, csvInputs, headerOption, humanLines, pathArg, requireOptions, resultsThenSummary, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
+import { backendOption, csvInputs, fileInFolder, headerOption, humanLines, pathArg, requireOptions, resultsThenSummary, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
 
 interface PredictCliOptions extends KernelOptions {
   model: string; csv: string; header?: boolean; out?: string; probabilities?: boolean; json?: boolean;
@@ -20,7 +20,7 @@ export function predictCommand(): Command {
     .option('--csv <file>', "the examples: the model's features in its training order, comma-separated (or tab- or semicolon-separated), an optional header line; - reads standard input (required)", pathArg)
     .addOption(headerOption(true))
     .addOption(headerOption(false))
-    .option('--out <file>', 'write the predictions there (CSV) instead of stdout; - is stdout', pathArg)
+    .option('--out <file>', 'write the predictions there (CSV) instead of stdout; - is stdout; a path ending in / is a folder: predictions.csv in it', pathArg)
     .option('--probabilities', "add each class's probability (softmax of the logits), one column per class")
     .addOption(backendOption())
     .addOption(threadsOption())
@@ -35,7 +35,7 @@ export function predictCommand(): Command {
         o.out = undefined;
       }
       if (o.out !== undefined) {
-        const out = o.out;
+        const out = o.out = fileInFolder(o.out, 'predictions.csv');
         check(o.csv === STDIN_PATH || !sameFile(out, o.csv), `--out ${out} is the input file`, 'write the predictions to another file');
         check(!sameFile(out, o.model), `--out ${out} is the model file`, 'write the predictions to another file');
         removeCreatedOnFailure(dirname(resolve(out))); // (a model or CSV refused below leaves no new folder)

@@ -444,6 +444,13 @@ test('report --out into a folder that does not exist yet creates the folder', ()
   const r = cli('report', out, '--out', page);
   assert.equal(r.status, 0, describeRun(r));
   assert.match(readFileSync(page, 'utf8'), /^<!doctype html>/i);
+  // a path ending in / names a folder, as for cp: the page goes in it, under its usual name
+  const folder = join(tmp('reports'), 'b');
+  const inFolder = cli('report', out, '--out', `${folder}/`);
+  assert.equal(inFolder.status, 0, describeRun(inFolder));
+  assert.ok(statSync(folder).isDirectory(), 'a folder, not a file named b');
+  assert.match(readFileSync(join(folder, 'report.html'), 'utf8'), /^<!doctype html>/i);
+  assert.match(inFolder.stdout, new RegExp(`wrote ${reEscape(join(folder, 'report.html'))}`));
 });
 
 test('determinism: the same seed gives a byte-identical model file, another seed a different one', () => {
@@ -724,6 +731,11 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   assert.equal(piped.status, 0, describeRun(piped));
   assert.equal(piped.stdout, pr.stdout);
   assert.match(piped.stderr, /predicted 40 examples of standard input: /);
+  // --out DIR/ (a path ending in /) writes DIR/predictions.csv, the folder made
+  const outFolder = join(dir, 'predicted');
+  const inFolder = cli('predict', '--model', model, '--csv', join(dir, 'features.csv'), '--probabilities', '--out', `${outFolder}/`);
+  assert.equal(inFolder.status, 0, describeRun(inFolder));
+  assert.equal(readFileSync(join(outFolder, 'predictions.csv'), 'utf8'), pr.stdout);
   // --out - is standard output too; train reads no standard input (a resumed run reads its files again)
   const dashOut = cliStdin(readFileSync(join(dir, 'features.csv'), 'utf8'), 'predict', '--model', model, '--csv', '-', '--probabilities', '--out', '-');
   assert.equal(dashOut.stdout, pr.stdout, describeRun(dashOut));
