@@ -1,4 +1,4 @@
-import { check, checkInt, checkNumber, checkPositive, TreegateError } from '../core/errors.js';
+import { check, checkInt, checkNumber, checkPositive, shown, TreegateError } from '../core/errors.js';
 import { checkFinite, checkShape, matrix, type Matrix } from '../core/tensor.js';
 import type { Rng } from '../core/rng.js';
 import { MIN_STD, perFeature, normalizationProblem, type InputNormalization } from '../core/normalization.js';
@@ -103,7 +103,8 @@ export function normalize(ds: Dataset, norm: Normalization): Dataset {
  */
 export function normalizeInputs(raw: Matrix, norm: Normalization | undefined,
   where: (row: number, col: number) => string = (row, col) => `raw inputs: row ${row}, column ${col}`): Matrix {
-  check(typeof raw === 'object' && raw !== null && raw.data instanceof Float32Array, 'normalizeInputs takes a matrix of raw features', 'make one with matrix(rows, cols, data)');
+  check(typeof raw === 'object' && raw !== null && raw.data instanceof Float32Array, `normalizeInputs takes a matrix of raw features, got ${shown(raw)}`,
+    'make one with matrix(rows, cols, data); readCsv gives one as its result\'s data.x');
   checkShape(raw, raw.cols, 'raw inputs');
   // a model made without a normalization (the API's, not train's) takes its inputs as they are
   if (norm === undefined) return matrix(raw.rows, raw.cols, raw.data.slice(0, raw.rows * raw.cols));

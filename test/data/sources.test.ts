@@ -355,7 +355,7 @@ test('normalizeInputs: raw features to a model\'s inputs, bit for bit as the loa
   assert.deepEqual(new Uint8Array(got.data.buffer), new Uint8Array(expected.buffer));
   assert.deepEqual(raw.data, Float32Array.from(bytes), 'raw is left as it was');
   rejects(() => normalizeInputs(raw, { ...norm, std: 0 }), /normalization\.std is 0, must be a finite number ≥ 1e-8/);
-  rejects(() => normalizeInputs(undefined as unknown as Matrix, norm), /normalizeInputs takes a matrix of raw features/);
+  rejects(() => normalizeInputs(undefined as unknown as Matrix, norm), /normalizeInputs takes a matrix of raw features, got undefined.*readCsv gives one as its result's data\.x/s);
   // a model made through the API without a normalization takes its inputs as they are: a copy
   const same = normalizeInputs(raw, undefined);
   assert.deepEqual(same.data, raw.data);
