@@ -254,6 +254,14 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     const c = features.findIndex((f, i) => f !== names[i]);
     if (c >= 0 || names.length !== features.length) {
       const at = c >= 0 ? c : Math.min(names.length, features.length);
+      // the training file's features in their order, but the label in another column: say that, not the first
+      // feature out of place (every feature after the label's column would be)
+      const moved = labelled && first.length === names.length + 1 ? first.findIndex((_, j) => j !== labelCol && first.filter((_, i) => i !== j).every((f, i) => f === names[i])) : -1;
+      if (moved >= 0) {
+        throw new TreegateError(`${source}:${lineNo}: the label is column ${labelCol + 1} in the training file, and this file's column ${labelCol + 1} is '${first[labelCol]}', a feature; ` +
+          `its column ${moved + 1}, '${first[moved]}', is not one of the features: the label?`,
+        `columns are matched by position: put the label in column ${labelCol + 1}, as in the training file, the features around it in their order (${quoted(names)})`);
+      }
       throw new TreegateError(`${source}:${lineNo}: feature column ${at + 1} is named '${features[at] ?? '(none)'}', the training file's is '${names[at] ?? '(none)'}'`,
         `columns are matched by position: give the file ${labelled ? "the training file's columns" : "the model's feature columns"} in their order (${quoted(names)}${labelLast || !labelled ? '' : `, the label in column ${labelCol + 1}`})` +
         (opts.header === true ? '; the first line is read as a header (--header; of --test-csv too): a file without one needs the header line' : ''));

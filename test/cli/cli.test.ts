@@ -892,7 +892,7 @@ test('--label-column: the labels in another column, by name or number; eval read
   assert.equal(headerless.status, 0, describeRun(headerless));
   assert.equal(lastJson(cli('eval', '--model', lastJson(headerless).modelPath, '--csv', join(dir, 'first-test.csv'), '--json')).testAccuracy, lastJson(headerless).testAccuracy);
   expectUsageError(['train', '--csv', join(dir, 'first.csv'), '--test-csv', join(dir, 'last.csv'), '--label-column', 'kind', '--out', tmp('x')],
-    /last\.csv:1: feature column 1 is named 'b', the training file's is 'a' \(columns are matched by position: .*\('a', 'b', the label in column 1\)\)/);
+    /last\.csv:1: the label is column 1 in the training file, and this file's column 1 is 'a', a feature; its column 3, 'kind', is not one of the features: the label\? \(columns are matched by position: put the label in column 1, as in the training file, the features around it in their order \('a', 'b'\)\)/);
   // a checkpointed run resumes with the label column it was started with (its saved options): the same model
   const resumable = join(dir, 'resumable');
   assert.equal(cli('train', '--csv', join(dir, 'first.csv'), '--label-column', 'kind', ...args, '--checkpoint-every', '5', '--out', resumable).status, 0);

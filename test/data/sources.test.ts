@@ -181,6 +181,12 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   // columns named otherwise than the training file's
   rejects(() => parseCsv('v,u,label\n1,2,a\n', 'o.csv', { featureNames: ['u', 'v'] }), /o\.csv:1: feature column 1 is named 'v', the training file's is 'u' \(columns are matched by position/);
   assert.equal(parseCsv('1,2,a\n', 'o.csv', { featureNames: ['u', 'v'], labels: ['a', 'b'] }).data.x.rows, 1, 'a file without a header is matched by position alone');
+  // the features in their order, the label in another column than the training file's: the label is named, not a feature
+  rejects(() => parseCsv('u,v,y\n1,2,a\n', 'l.csv', { labelColumn: 0, featureNames: ['u', 'v'] }),
+    /l\.csv:1: the label is column 1 in the training file, and this file's column 1 is 'u', a feature; its column 3, 'y', is not one of the features: the label\? \(columns are matched by position: put the label in column 1/);
+  rejects(() => parseCsv('y,u,v\n1,2,a\n', 'l.csv', { featureNames: ['u', 'v'] }), /the label is column 3 in the training file, and this file's column 3 is 'v', a feature; its column 1, 'y'/);
+  // one feature more or less than the training file's is not a moved label
+  rejects(() => parseCsv('y,u,v,w\n1,2,3,a\n', 'l.csv', { labelColumn: 0, featureNames: ['u', 'v'] }), /l\.csv:1: feature column 3 is named 'w', the training file's is '\(none\)'/);
   rejects(() => parseCsv('f0,label,f1,label\n1,a,2,b\n', 'd.csv', { labelColumn: 'label' }), /d\.csv: columns 2 and 4 are both named 'label', the label column \(rename one/);
   // a feature column left out: named, not taken for a file of features alone
   rejects(() => parseCsv('u,w,label\n1,2,a\n', 'm.csv', { features: 3, featureNames: ['u', 'v', 'w'] }),
