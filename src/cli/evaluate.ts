@@ -1,4 +1,5 @@
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { Command } from 'commander';
 import { TreegateError } from '../core/errors.js';
 import { csvSource, readCsv } from '../data/csv-file.js';
@@ -8,7 +9,7 @@ import { mnistTestSet } from '../data/prepare.js';
 import { loadModel } from '../io/model-file.js';
 import { setBackend } from '../kernels/backend.js';
 import type { Model } from '../layers/model.js';
-import { backendOption, csvInputs, headerOption, humanLines, int, pathArg, rejectIdle, requireOptions, resultsThenSummary, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
+import { backendOption, csvInputs, headerOption, humanLines, int, pathArg, rejectIdle, requireOptions, resultsThenSummary, shellWord, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
 import { counted, layerTable, modelSummary } from '../report/summary.js';
 import { readRunResult } from './run-folder.js';
 
@@ -36,7 +37,11 @@ function missingTestSet(model: Model, o: ModelCliOptions): { problem: string; fi
     return { problem: `${o.model} records no input normalization, so no dataset to test it on (a model made through the API, not by treegate train)`,
       fix: 'pass a CSV test file with --csv FILE (its values are used as they are, its labels 0 … classes − 1)' };
   }
-  if (dataset === 'csv') return { problem: `${o.model} was trained on a CSV file`, fix: 'pass its test file with --csv FILE' };
+  if (dataset === 'csv') {
+    const tested = testedOn(o.model);
+    return { problem: `${o.model} was trained on a CSV file`,
+      fix: tested ? `pass its test file: --csv ${shellWord(tested)}, the file train tested it on` : 'pass its test file with --csv FILE' };
+  }
   if (dataset === 'memorization') {
     return { problem: `${o.model} was trained on the memorization task, which has no test set to load`,
       fix: 'its fitted fraction is the testAccuracy that train printed; pass --csv FILE to test it on other data' };
@@ -87,6 +92,19 @@ function testedOnFirst(modelPath: string): number | null {
   const r = readRunResult(join(dirname(resolve(modelPath)), 'result.json'));
   const test = (r?.splits as { test?: unknown } | undefined)?.test;
   return typeof r?.modelPath === 'string' && basename(r.modelPath) === basename(modelPath) && typeof r.limit === 'number' && typeof test === 'number' ? test : null;
+}
+
+/** A path relative to the working folder where that is under it, else as it is. */
+const shorter = (path: string): string => {
+  const rel = relative(process.cwd(), path);
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? path : rel;
+};
+
+/** The CSV test file of the run that wrote `modelPath` (its result.json, beside the model, names both), where it is still there; else null. */
+function testedOn(modelPath: string): string | null {
+  const r = readRunResult(join(dirname(resolve(modelPath)), 'result.json'));
+  return typeof r?.modelPath === 'string' && basename(r.modelPath) === basename(modelPath) && typeof r.testCsv === 'string' && existsSync(r.testCsv)
+    ? shorter(r.testCsv) : null;
 }
 
 export function evalCommand(): Command {

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { cli, cliChild, cliStdin, describeRun, expectUsageError, ROOT, tmp, reEscape } from './run.js';
@@ -210,7 +210,13 @@ test('eval and inspect: --data-dir with a model not trained on MNIST, or with --
   const own = modelFile('own-data.safetensors', { inputSize: 3, numClasses: 2, std: 1, data: { dataset: 'imagenet' } });
   expectUsageError(['eval', '--model', own], /was trained on 'imagenet', a dataset treegate does not load .*\(pass its test examples with --csv FILE\)/);
   // a CSV model without --csv: its own test file is asked for (not called a dataset treegate does not know)
-  expectUsageError(['eval', '--model', csvModel], /csv-run\/model\.safetensors was trained on a CSV file \(pass its test file with --csv FILE\)$/);
+  // (the file train tested it on, where its result.json names it and it is still there)
+  expectUsageError(['eval', '--model', csvModel],
+    new RegExp(`csv-run/model\\.safetensors was trained on a CSV file \\(pass its test file: --csv ${reEscape(join(dir, 'heldout-test.csv'))}, the file train tested it on\\)$`));
+  const alone = tmp('csv-model-alone');
+  mkdirSync(alone, { recursive: true });
+  copyFileSync(csvModel, join(alone, 'model.safetensors'));
+  expectUsageError(['eval', '--model', join(alone, 'model.safetensors')], /csv-model-alone\/model\.safetensors was trained on a CSV file \(pass its test file with --csv FILE\)$/);
   // an MNIST model: --data-dir is idle with --csv all the same (refused before the CSV file is looked for)
   const mnist = modelFile('mnist.safetensors', { inputSize: 784, numClasses: 10, std: 1, data: { dataset: 'mnist' } });
   expectUsageError(['eval', '--model', mnist, '--csv', tmp('no-such.csv'), '--data-dir', '/nonexistent'], /--data-dir has no effect with --csv/);
