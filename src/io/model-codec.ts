@@ -166,6 +166,9 @@ export function modelFromStored(configJson: string | undefined, tensors: Map<str
     for (const name of tensors.keys()) {
       if (!expected.has(name) && !extra(name)) throw new TreegateError(`${source}: unexpected tensor ${name} (not part of the config)`);
     }
+    // a file's units gating without gateUnits (another tool's: treegate writes them) reads units 0 … k − 1, as
+    // format.md says: they are the trained weights' units, not to be chosen again from a Trainer's data
+    for (const { layer } of model.treeLayers()) layer.gateUnitsPending = false;
   } catch (e) {
     model.dispose(); // (its arrays go back to the backend: a wasm module's memory)
     throw e;

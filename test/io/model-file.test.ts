@@ -10,6 +10,8 @@ import { Rng } from '../../src/core/rng.js';
 import { matrix } from '../../src/core/tensor.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/io/safetensors.js';
 import { encodeModel, loadModel, MODEL_FORMAT, saveModel } from '../../src/io/model-file.js';
+import { decodeModel } from '../../src/io/model-codec.js';
+import { Trainer } from '../../src/train/trainer.js';
 import { Model, mlpConfig, paramShapes, type ModelConfig } from '../../src/layers/model.js';
 import type { Param } from '../../src/layers/param.js';
 
@@ -407,6 +409,27 @@ test('loadModel: a non-array gateUnits is a TreegateError, not a TypeError', () 
     };
     writeAndExpectFailure(dir, 'gate-number', withConfig(config), /gateUnits|gate unit/);
   });
+});
+
+test("a file's units gating without gateUnits (another tool's) reads units 0 … k − 1, and a Trainer keeps them", () => {
+  // units 5 and 1 are the ones a Trainer would choose from these inputs (they vary most), were the units still to choose
+  const model = new Model({ inputSize: 8, numClasses: 2, layers: [{ kind: 'tree', inputSize: 8, outputSize: 2, depth: 2, blocks: 1, gating: 'units', gateUnits: [0, 1] }] }, new Rng(3));
+  scramble(model, 4);
+  const { list, metadata } = rawParts(model);
+  const config = JSON.parse(metadata.config);
+  delete config.layers[0].gateUnits;
+  const loaded = decodeModel(encodeSafetensors(list, { format: MODEL_FORMAT, config: JSON.stringify(config) }), 'other-tool');
+  const rng = new Rng(9), N = 64, x = matrix(N, 8), y = new Int32Array(N);
+  for (let i = 0; i < x.data.length; i++) x.data[i] = rng.normal() * (i % 8 === 5 ? 9 : i % 8 === 1 ? 5 : 0.1);
+  const before = inferBytes(loaded, 5);
+  assert.deepEqual(loaded.treeLayers()[0].layer.gateUnits, [0, 1]);
+  new Trainer(loaded, { x, y }, null, { epochs: 1 }, new Rng(1));
+  assert.deepEqual(loaded.treeLayers()[0].layer.gateUnits, [0, 1], 'the loaded weights keep their units');
+  assert.ok(inferBytes(loaded, 5).equals(before));
+  // a new model of that config has its units chosen from the data, as before
+  const fresh = new Model(config, new Rng(3));
+  new Trainer(fresh, { x, y }, null, { epochs: 1 }, new Rng(1));
+  assert.notDeepEqual(fresh.treeLayers()[0].layer.gateUnits, [0, 1]);
 });
 
 // ---------------------------------------------------------------- atomic save
