@@ -15,6 +15,7 @@ export class Rng {
    */
   constructor(seed: number | readonly number[]) {
     this.s = new Uint32Array(4);
+    check(seed !== undefined, 'an Rng needs a seed', 'seed it with an integer: new Rng(42) (the same seed gives the same model, bit for bit)');
     if (typeof seed === 'number') {
       // seed >>> 0 would quietly turn 1.5 into 1 and NaN into 0: two seeds, one stream
       check(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32, `a seed must be an integer in [0, 2^32), got ${shown(seed)}`);

@@ -55,7 +55,10 @@ export function checkShape(m: Matrix, cols: number, what: string, rows?: number)
 
 /** Throws a clear error unless `labels` holds `rows` integer class indices in [0, classes), one per example. */
 export function checkLabels(labels: Int32Array, rows: number, classes: number, what: string): void {
-  if (!(labels instanceof Int32Array)) throw new TreegateError(`${what}: labels must be an Int32Array`, 'make one with Int32Array.from(labels)');
+  if (!(labels instanceof Int32Array)) {
+    throw new TreegateError(`${what}: labels (its y) must be an Int32Array, got ${shown(labels)}`,
+      labels === undefined ? 'give the set its labels as y: { x, y }' : 'make one with Int32Array.from(labels)');
+  }
   if (labels.length !== rows) throw new TreegateError(`${what}: ${labels.length} labels for ${rows} examples`, 'give one label per example');
   for (let i = 0; i < rows; i++) {
     const l = labels[i];

@@ -256,7 +256,12 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
       const at = c >= 0 ? c : Math.min(names.length, features.length);
       // the training file's features in their order, but the label in another column: say that, not the first
       // feature out of place (every feature after the label's column would be)
-      const moved = labelled && first.length === names.length + 1 ? first.findIndex((_, j) => j !== labelCol && first.filter((_, i) => i !== j).every((f, i) => f === names[i])) : -1;
+      // (or, in a file of features alone, one column more than the features: a label column?)
+      const moved = first.length === names.length + 1 ? first.findIndex((_, j) => j !== labelCol && first.filter((_, i) => i !== j).every((f, i) => f === names[i])) : -1;
+      if (moved >= 0 && !labelled) {
+        throw new TreegateError(`${source}:${lineNo}: column ${moved + 1}, '${first[moved]}', is not one of the model's features (${quoted(names)}): a label column?`,
+          'give the features alone, in their order: drop that column');
+      }
       if (moved >= 0) {
         throw new TreegateError(`${source}:${lineNo}: the label is column ${labelCol + 1} in the training file, and this file's column ${labelCol + 1} is '${first[labelCol]}', a feature; ` +
           `its column ${moved + 1}, '${first[moved]}', is not one of the features: the label?`,

@@ -103,8 +103,10 @@ export function normalize(ds: Dataset, norm: Normalization): Dataset {
  */
 export function normalizeInputs(raw: Matrix, norm: Normalization | undefined,
   where: (row: number, col: number) => string = (row, col) => `raw inputs: row ${row}, column ${col}`): Matrix {
-  check(typeof raw === 'object' && raw !== null && raw.data instanceof Float32Array, `normalizeInputs takes a matrix of raw features, got ${shown(raw)}`,
+  check(typeof raw === 'object' && raw !== null, `normalizeInputs takes a matrix of raw features, got ${shown(raw)}`,
     'make one with matrix(rows, cols, data); readCsv gives one as its result\'s data.x');
+  check(raw.data instanceof Float32Array, `normalizeInputs: the raw features' data must be a Float32Array, got ${shown(raw.data)}`,
+    'make one with Float32Array.from(values), e.g. of readIdx(…).data\'s pixel bytes');
   checkShape(raw, raw.cols, 'raw inputs');
   // a model made without a normalization (the API's, not train's) takes its inputs as they are
   if (norm === undefined) return matrix(raw.rows, raw.cols, raw.data.slice(0, raw.rows * raw.cols));

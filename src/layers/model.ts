@@ -47,7 +47,16 @@ export const DATA_KEYS: readonly string[] = ['dataset', 'labels', 'features', 'l
  */
 export interface TreeStats {
   /** the layer's number among the model's linear layers, from 1, as --tree-layers counts them (activations not counted) */
-  layer: number; kind: 'tree' | 'flat' | 'moe'; leaves: number; blocks: number; balance: number; deadLeaves: number; usage: number[][];
+  layer: number; kind: 'tree' | 'flat' | 'moe';
+  /** leaves (experts) of one block: 2^k (E) */
+  leaves: number;
+  blocks: number;
+  /** the blocks' mean balance: each block's entropy of leaf usage over ln(leaves), in [0, 1] */
+  balance: number;
+  /** the leaves no example used, counted over all blocks × leaves (not of one block's leaves) */
+  deadLeaves: number;
+  /** per block, each leaf's count of examples */
+  usage: number[][];
 }
 
 /**
@@ -425,9 +434,9 @@ export interface MlpOptions {
   inputSize: number;
   numClasses: number;
   /** widths of the hidden layers */
-  hidden: number[];
+  hidden: readonly number[];
   /** 1-based indices of the linear layers that are routed (hidden.length + 1 is the output layer) */
-  treeLayers: number[];
+  treeLayers: readonly number[];
   /** what the routed layers are (default tree) */
   routed?: 'tree' | 'flat' | 'moe';
   /** depth k of each routed layer's tree: 2^k leaves, k + 1 nodes on an example's path (0…24; moe: 2^k experts unless `experts` is given) */

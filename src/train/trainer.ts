@@ -1,4 +1,4 @@
-import { check, checkInt, checkKeys, checkPositive, shown, TreegateError } from '../core/errors.js';
+import { check, checkInt, checkKeys, checkPositive, isObject, shown, TreegateError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { checkFinite, checkLabels, checkShape, firstNonFinite, matrix } from '../core/tensor.js';
 import { backend } from '../kernels/backend.js';
@@ -164,6 +164,12 @@ export class Trainer {
   constructor(readonly model: Model, readonly data: LabeledData, readonly validation: LabeledData | null, options: TrainOptions,
     rng: Rng, resume?: TrainProgress) {
     check(model instanceof Model, `a Trainer trains a Model, got ${shown(model)}`, 'pass new Model(config, new Rng(seed)), or a loaded one');
+    // (JavaScript callers: an argument left out shifts the others)
+    const order = 'the arguments are (model, data, validation or null, options, rng)';
+    check(!(options instanceof Rng), 'the training options are an Rng', `${order}: give the options, or {} for the defaults, before the Rng`);
+    check(validation === null || validation === undefined || (typeof validation === 'object' && 'x' in validation),
+      `the validation set must be { x, y } or null, got ${isObject(validation) ? `an object of ${Object.keys(validation).join(', ') || 'no keys'}` : shown(validation)}`,
+      `${order}: null for no validation set`);
     check(typeof options === 'object' && options !== null, 'the training options must be an object', "pass e.g. { epochs: 5, batchSize: 64, lr: 1e-3, schedule: 'cosine', optimizer: { kind: 'adam' } }, or {} for those defaults");
     checkKeys(options, TRAIN_KEYS, 'training options');
     // a setting left out (undefined) takes the default; any other value, null included, is checked below
@@ -189,7 +195,6 @@ export class Trainer {
     }
     // the data and labels are checked here, not an epoch later when the validation set is first read
     check(typeof data === 'object' && data !== null, `the training set must be { x: matrix, y: labels }, got ${shown(data)}`, 'pass the data, e.g. prepareData(…).train');
-    check(validation === null || validation === undefined || typeof validation === 'object', `the validation set must be { x, y } or null, got ${shown(validation)}`);
     for (const [set, what] of [[data, 'training set'], [validation, 'validation set']] as const) {
       if (!set) continue;
       checkShape(set.x, model.inputSize, `${what} inputs`);

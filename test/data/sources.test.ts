@@ -185,6 +185,9 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   rejects(() => parseCsv('u,v,y\n1,2,a\n', 'l.csv', { labelColumn: 0, featureNames: ['u', 'v'] }),
     /l\.csv:1: the label is column 1 in the training file, and this file's column 1 is 'u', a feature; its column 3, 'y', is not one of the features: the label\? \(columns are matched by position: put the label in column 1/);
   rejects(() => parseCsv('y,u,v\n1,2,a\n', 'l.csv', { featureNames: ['u', 'v'] }), /the label is column 3 in the training file, and this file's column 3 is 'v', a feature; its column 1, 'y'/);
+  // a file of features alone (predict's) with a label column too: that column is named
+  rejects(() => parseCsv('u,v,label\n1,2,a\n', 'p.csv', { labelColumn: null, featureNames: ['u', 'v'] }),
+    /p\.csv:1: column 3, 'label', is not one of the model's features \('u', 'v'\): a label column\? \(give the features alone, in their order: drop that column\)/);
   // one feature more or less than the training file's is not a moved label
   rejects(() => parseCsv('y,u,v,w\n1,2,3,a\n', 'l.csv', { labelColumn: 0, featureNames: ['u', 'v'] }), /l\.csv:1: feature column 3 is named 'w', the training file's is '\(none\)'/);
   rejects(() => parseCsv('f0,label,f1,label\n1,a,2,b\n', 'd.csv', { labelColumn: 'label' }), /d\.csv: columns 2 and 4 are both named 'label', the label column \(rename one/);
@@ -362,6 +365,8 @@ test('normalizeInputs: raw features to a model\'s inputs, bit for bit as the loa
   assert.deepEqual(raw.data, Float32Array.from(bytes), 'raw is left as it was');
   rejects(() => normalizeInputs(raw, { ...norm, std: 0 }), /normalization\.std is 0, must be a finite number ≥ 1e-8/);
   rejects(() => normalizeInputs(undefined as unknown as Matrix, norm), /normalizeInputs takes a matrix of raw features, got undefined.*readCsv gives one as its result's data\.x/s);
+  rejects(() => normalizeInputs({ rows: 1, cols: 2, data: Uint8Array.from([3, 4]) } as unknown as Matrix, norm),
+    /normalizeInputs: the raw features' data must be a Float32Array, got a Uint8Array of 2 elements \(make one with Float32Array\.from\(values\)/);
   // a model made through the API without a normalization takes its inputs as they are: a copy
   const same = normalizeInputs(raw, undefined);
   assert.deepEqual(same.data, raw.data);

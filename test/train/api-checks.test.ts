@@ -92,7 +92,15 @@ test('Trainer checks the training and validation sets when built, and names a no
   rejects(() => new Trainer(m, train, { x: matrix(16, D, nan.data.slice(0, 16 * D).fill(Infinity, 3, 4)), y: val.y }, OPTS, new Rng(1)),
     /validation set inputs: row 0, column 3 is Infinity/);
   rejects(() => new Trainer(m, { x: train.x, y: Array.from(train.y) as unknown as Int32Array }, null, OPTS, new Rng(1)),
-    /training set: labels must be an Int32Array \(make one with Int32Array\.from\(labels\)\)/);
+    /training set: labels \(its y\) must be an Int32Array, got an array of 40 elements \(make one with Int32Array\.from\(labels\)\)/);
+  rejects(() => new Trainer(m, { x: train.x, labels: train.y } as never, null, OPTS, new Rng(1)),
+    /training set: labels \(its y\) must be an Int32Array, got undefined \(give the set its labels as y: \{ x, y \}\)/);
+  // JavaScript callers: an argument left out shifts the others, and the order is named
+  rejects(() => new Trainer(m, train, null, new Rng(1) as never, undefined as never),
+    /the training options are an Rng \(the arguments are \(model, data, validation or null, options, rng\): give the options, or \{\} for the defaults, before the Rng\)/);
+  rejects(() => new Trainer(m, train, OPTS as never, new Rng(1) as never, undefined as never), /the training options are an Rng/);
+  rejects(() => new Trainer(m, train, { epochs: 1 } as never, {}, new Rng(1)),
+    /the validation set must be \{ x, y \} or null, got an object of epochs \(the arguments are .*: null for no validation set\)/);
   // what the options leave out is treegate train's default; what plain JavaScript can pass in their place is named
   const defaults = new Trainer(m, train, null, {}, new Rng(1)).opts;
   assert.deepEqual([defaults.epochs, defaults.batchSize, defaults.lr, defaults.schedule, defaults.optimizer], [5, 64, 1e-3, 'cosine', { kind: 'adam' }]);
@@ -478,6 +486,7 @@ test('a model of zeros (new Model(config) without an Rng) is refused for trainin
 
 test('Rng: a state must be four integers in [0, 2^32); a seed is one integer', () => {
   rejects(() => new Rng([1.5]), /an Rng state must be four integers in \[0, 2\^32\), got \[1\.5\].*new Rng\(42\)/s);
+  rejects(() => new (Rng as unknown as new () => Rng)(), /an Rng needs a seed \(seed it with an integer: new Rng\(42\)/);
   rejects(() => new Rng([7, Number.NaN, -1, 0]), /got \[7, NaN, -1, 0\]/);
   rejects(() => Rng.fromState({ s: [1, 2, 3, 4], spare: 'x' as unknown as number }), /spare null or a finite number/);
   // int(0) has no value to draw from: it returned 0, an index into nothing
