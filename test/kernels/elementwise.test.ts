@@ -51,6 +51,19 @@ function outputs(be: Backend, here: boolean): Map<string, Float32Array> {
     be.tanhBackward(arr(Float32Array.from(x, Math.tanh)), b, dx, n);
     keep(`tanhBackward n=${n}`, dx);
   }
+  // relu at ±0, NaN, ±∞ and subnormals in every position of 1–9 floats, so that each value meets the SIMD lanes and
+  // the scalar tail alike: −0 stays −0 and NaN passes the forward (x < 0 ? 0 : x), the backward's y > 0 lets neither through
+  const SPECIALS = [0, -0, NaN, Infinity, -Infinity, 1e-40, -1e-40, 2, -2];
+  for (let n = 1; n <= 9; n++) {
+    for (let shift = 0; shift < SPECIALS.length; shift++) {
+      const x = arr(Float32Array.from({ length: n }, (_, i) => SPECIALS[(i + shift) % SPECIALS.length]));
+      const y = arr(new Float32Array(n + 1).fill(7)), dx = arr(new Float32Array(n + 1).fill(7));
+      be.reluForward(x, y, n);
+      keep(`reluForward specials n=${n} shift=${shift}`, y);
+      be.reluBackward(x, arr(Float32Array.from({ length: n }, (_, i) => i + 1)), dx, n);
+      keep(`reluBackward specials n=${n} shift=${shift}`, dx);
+    }
+  }
   for (const [rows, cols] of SHAPES) {
     const what = `${rows}×${cols}`;
     const x = arr(randomArray(rng, rows * cols)), v = arr(randomArray(rng, cols)), scale = arr(randomArray(rng, rows));

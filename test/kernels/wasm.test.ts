@@ -497,6 +497,37 @@ onEachModule((wasm, label) => test(`${label}: tanhForward over a dense sweep of 
   assert.ok(Object.is(tz[0], -0) && Object.is(tz[1], 0) && Object.is(tz[2], -0), 'tanh keeps the sign of zero');
 }));
 
+test('wasm: the elementwise kernels write their count of floats and nothing past it (the module\'s exports called directly: the backend copies back only the count, so an overrun would go unseen through it)', () => {
+  const ex = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(DEFAULT_WASM_URL))).exports as Record<string, unknown>;
+  const F = new Float32Array((ex.memory as WebAssembly.Memory).buffer);
+  const call = (name: string, ...args: number[]) => (ex[name] as (...a: number[]) => void)(...args);
+  // 16 floats each from a cache line past the module's static data: two inputs, then the output and what follows it
+  const x = Math.ceil((ex.heapBase as () => number)() / 64) * 64, b = x + 64, out = x + 128, SENTINEL = 777;
+  const rng = new Rng(3010);
+  for (let n = 0; n <= 9; n++) {
+    const xv = randomArray(rng, 16, 2), bv = randomArray(rng, 16);
+    F.set(xv, x >>> 2);
+    F.set(bv, b >>> 2);
+    // [kernel, its arguments, the reference into a count of floats, bit for bit (or within tanh's ulps)]
+    const ops: Array<[string, number[], (y: Float32Array) => void, boolean]> = [
+      ['reluForward', [x, out, n], (y) => js.reluForward(xv, y, n), true],
+      ['reluBackward', [x, b, out, n], (y) => js.reluBackward(xv, bv, y, n), true],
+      ['tanhForward', [x, out, n], (y) => js.tanhForward(xv, y, n), false],
+      ['tanhBackward', [x, b, out, n], (y) => js.tanhBackward(xv, bv, y, n), true],
+      ['addArrays', [x, b, out, n], (y) => js.addArrays(xv, bv, y, n), true],
+    ];
+    for (const [name, args, reference, exact] of ops) {
+      F.fill(SENTINEL, out >>> 2, (out >>> 2) + 16);
+      call(name, ...args);
+      const got = F.slice(out >>> 2, (out >>> 2) + 16), ref = new Float32Array(n);
+      reference(ref);
+      if (exact) assertBitEqual(got.subarray(0, n), ref, `${name} n=${n}`);
+      else assertClose(got.subarray(0, n), ref, { rtol: 5e-7, atol: 1e-7 }, `${name} n=${n}`);
+      assertBitEqual(got.subarray(n), new Float32Array(16 - n).fill(SENTINEL), `${name} n=${n}: the floats past the count`);
+    }
+  }
+});
+
 onEachModule((wasm, label) => test(`${label}: softmaxCrossEntropy matches js (loss, correct count, dlogits; with and without dlogits; 0 rows)`, () => {
   const rng = new Rng(3003);
   for (const rows of [0, 1, 5, 64]) {
