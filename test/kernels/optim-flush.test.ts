@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { jsBackend } from '../../src/kernels/backend.js';
 import { kernelBackends, useThreads } from '../kernel-backends.js';
 
 const { backends } = kernelBackends();
@@ -80,6 +81,40 @@ for (const { be, threads, label } of backends) {
       const sv = new Float32Array(SLOT), sw = new Float32Array(SLOT).fill(0.5);
       be.sgdUpdate(sw, g, sv, SLOT, slots, 1, new Int32Array(1), null, 1e-3, 0, 0.9);
       for (const e of [0, SLOT - 1]) assert.ok(Number.isNaN(sv[e]) && Number.isNaN(sw[e]), `${name}: sgd NaN kept at ${e}`);
+    }
+  });
+}
+
+for (const { be, threads, label } of backends) {
+  const name = label ?? be.name;
+  test(`${name}: a moment or velocity of exactly 2^-126 is kept (flushTiny's test is |x| < 2^-126, as js's), the largest subnormal below it flushed, in vector lanes and the tail`, () => {
+    // β1 = 0 (Adam) and μ = 0 (SGD) make the first moment and the velocity the gradient itself, β2 = 0 the second
+    // moment its square (2^-63 squared is 2^-126 exactly); lr = 0 leaves the weights. Even elements (the tail's
+    // included: SLOT is 37) are ±2^-126, odd ones the largest subnormal, 2^-126 − 2^-149.
+    const slots = new Int32Array([0]), sub = TINY - 2 ** -149;
+    const g = Float32Array.from({ length: SLOT }, (_, e) => (e % 4 < 2 ? 1 : -1) * (e % 2 ? sub : TINY));
+    const g2 = Float32Array.from({ length: SLOT }, (_, e) => (e % 4 < 2 ? 1 : -1) * (e % 2 ? 2 ** -63 * (1 - 2 ** -24) : 2 ** -63));
+    const want = (e: number, x: number, what: string) => {
+      if (e % 2) assert.equal(x, 0, `${what}[${e}] = ${x}: the largest subnormal, flushed`);
+      else assert.equal(Math.abs(x), TINY, `${what}[${e}] = ${x}: 2^-126 exactly, kept`);
+    };
+    for (const n of threads) {
+      useThreads(be, n);
+      const what = `${name}, ${n} threads`;
+      const run = (on: typeof be) => {
+        const sv = new Float32Array(SLOT), sw = new Float32Array(SLOT).fill(0.5);
+        on.sgdUpdate(sw, g.slice(), sv, SLOT, slots, 1, new Int32Array(1), null, 0, 0, 0);
+        const m = new Float32Array(SLOT), v = new Float32Array(SLOT);
+        on.adamUpdate(new Float32Array(SLOT).fill(0.5), g.slice(), m, v, SLOT, slots, 1, new Int32Array(1), null, 0, 0, 0, 0.999, 1e-8);
+        const m2 = new Float32Array(SLOT), v2 = new Float32Array(SLOT);
+        on.adamUpdate(new Float32Array(SLOT).fill(0.5), g2.slice(), m2, v2, SLOT, slots, 1, new Int32Array(1), null, 0, 0, 0.9, 0, 1e-8);
+        return { sv, m, v2 };
+      };
+      const got = run(be), ref = run(jsBackend);
+      got.sv.forEach((x, e) => want(e, x, `${what}: sgd velocity`));
+      got.m.forEach((x, e) => want(e, x, `${what}: adam first moment`));
+      got.v2.forEach((x, e) => want(e, x, `${what}: adam second moment`));
+      for (const key of ['sv', 'm', 'v2'] as const) assert.deepEqual(Array.from(got[key]), Array.from(ref[key]), `${what}: ${key} against js`);
     }
   });
 }
