@@ -92,6 +92,8 @@ test('pathWeightStep = groupedBackwardWeight + child sums + adamUpdate / sgdUpda
     ['complete d=1 256×256', 256, 256, complete(1, 64)],
     ['complete d=1 40×784', 40, 784, complete(1, 20)],
     ['complete d=2 100×784', 100, 784, complete(2, 20)],
+    // 64 rows at s = 515 (blocks of 56): a last block of exactly 8 rows, its own block (only fewer than 8 are merged)
+    ['complete d=1 64×515', 64, 515, complete(1, 10)],
   ];
   for (const [what, m, s, tr] of cases) {
     const { rt, T } = tr, N = rt.n, size = m * s;
