@@ -45,6 +45,26 @@ for (const { be, label, use } of kernelVariants()) {
     assertBitEqual(d, new Float32Array(rows), 'one class: dlogits 0');
   });
 
+  test(`${label}: adam with gradients of the order of ε (√v̂ near ε): ε is added to the square root, not under it, as js does`, () => {
+    use();
+    // gradients ~1e-8 at the first steps (v̂ = g² then): √v̂ + ε is about 2e-8, √(v̂ + ε) 1e-4, four thousand times
+    // more; slots of 7 weights: four a step, then a tail of 3
+    const rng = new Rng(5103), slotSize = 7, slots = Int32Array.of(0, 1, 2), n = 3 * slotSize;
+    const w = randomArray(rng, n), m = new Float32Array(n), v = new Float32Array(n);
+    const [ref, got] = [0, 1].map(() => ({ w: w.slice(), m: m.slice(), v: v.slice(), steps: new Int32Array(3) }));
+    for (let step = 0; step < 2; step++) {
+      const g = randomArray(rng, n, 1e-8);
+      for (const [b, s] of [[jsBackend, ref], [be, got]] as const) {
+        b.adamUpdate(s.w, g.slice(), s.m, s.v, slotSize, slots, 3, s.steps, null, 1e-3, 0, 0.9, 0.999, 1e-8);
+      }
+    }
+    const moved = ref.w.reduce((sum, x, i) => sum + Math.abs(x - w[i]), 0) / n;
+    assert.ok(moved > 5e-4, `js: the weights moved by steps of the order of lr (on average ${moved})`);
+    assertClose(got.w, ref.w, { rtol: 1e-6, atol: 1e-7 }, 'w');
+    assertClose(got.m, ref.m, { rtol: 1e-5, atol: 1e-16 }, 'm');
+    assertClose(got.v, ref.v, { rtol: 1e-5, atol: 1e-24 }, 'v');
+  });
+
   test(`${label}: sgd and adam over slots of size 0 count steps and write nothing; an empty slot list changes nothing`, () => {
     use();
     const rng = new Rng(5102);
