@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, sep } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
@@ -79,11 +80,20 @@ export function pathArg(v: string): string {
 }
 
 /**
- * A file option's value that ends with a path separator (`--out pages/`) names a folder, as it does for cp: the
- * file goes in it, under `name` (the command's default file name; the folder is made if missing). Else the value.
+ * A file option's value that names a folder, as for cp: one that ends with a path separator (`--out pages/`; the
+ * folder is made if missing) or an existing folder. The file goes in it, under `name` (the command's default file
+ * name). Else the value.
  */
 export function fileInFolder(v: string, name: string): string {
-  return v.endsWith('/') || v.endsWith(sep) ? join(v, name) : v;
+  return v.endsWith('/') || v.endsWith(sep) || isFolder(v) ? join(v, name) : v;
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 export function choice<T extends string>(...values: T[]) {

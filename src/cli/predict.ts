@@ -20,7 +20,7 @@ export function predictCommand(): Command {
     .option('--csv <file>', "the examples: the model's features in its training order, comma-separated (or tab- or semicolon-separated), an optional header line; - reads standard input (required)", pathArg)
     .addOption(headerOption(true))
     .addOption(headerOption(false))
-    .option('--out <file>', 'write the predictions there (CSV) instead of stdout; - is stdout; a path ending in / is a folder: predictions.csv in it', pathArg)
+    .option('--out <file>', 'write the predictions there (CSV) instead of stdout; - is stdout; a path ending in /, or an existing folder, is a folder: predictions.csv in it', pathArg)
     .option('--probabilities', "add each class's probability (softmax of the logits), one column per class")
     .addOption(backendOption())
     .addOption(threadsOption())

@@ -72,7 +72,7 @@ export function reportCommand(): Command {
   return new Command('report')
     .description('render the HTML report of a training run (learning curves, time per epoch, learning rate, balance, leaf usage; a run not finished up to its newest checkpoint) or of an experiment, from the files it wrote')
     .argument('<path>', 'the --out folder of treegate train (metrics.jsonl) or of treegate experiment (results.json), or an experiment\'s results file', pathArg)
-    .option('--out <file>', 'where to write the page (default report.html in that folder; for a results file, its name with .html); a path ending in / is a folder to write it in', pathArg)
+    .option('--out <file>', 'where to write the page (default report.html in that folder; for a results file, its name with .html); a path ending in /, or an existing folder, is a folder to write it in', pathArg)
     .action((path: string, o: { out?: string }) => {
       const { report, page: byDefault } = reportOf(resolve(path));
       const page = resolve(o.out === undefined ? byDefault : fileInFolder(o.out, basename(byDefault)));

@@ -451,6 +451,11 @@ test('report --out into a folder that does not exist yet creates the folder', ()
   assert.ok(statSync(folder).isDirectory(), 'a folder, not a file named b');
   assert.match(readFileSync(join(folder, 'report.html'), 'utf8'), /^<!doctype html>/i);
   assert.match(inFolder.stdout, new RegExp(`wrote ${reEscape(join(folder, 'report.html'))}`));
+  // an existing folder too, without the /
+  rmSync(join(folder, 'report.html'));
+  const existing = cli('report', out, '--out', folder);
+  assert.equal(existing.status, 0, describeRun(existing));
+  assert.match(readFileSync(join(folder, 'report.html'), 'utf8'), /^<!doctype html>/i);
 });
 
 test('determinism: the same seed gives a byte-identical model file, another seed a different one', () => {
