@@ -20,6 +20,13 @@ const SHAPES: Array<[number, number, number]> = [
   [150, 70, 129], [9, 301, 403],
   // M ≥ 128 and N ≥ M: native's NT and NN products split by chunks of columns (products.cc), with a ragged last chunk
   [160, 200, 33],
+  // a last group of columns one short of a whole vector or register tile, where a tile written whole would store one
+  // column past N (into the next row of C): native's NT panel tiles (panelRows, 17–24 rows; 2·W columns a tile: a
+  // last tile of 31 − 0, 15 or 7 columns under AVX-512, AVX2, generic) and the TN form's packed tiles (M ≥ 32);
+  // its NT broadcast tiles (broadcastRows, W lanes of rows: one block of rows with a last group of W − 1 columns,
+  // 13 rows under AVX-512 and 7 under AVX2; two blocks with a last group of W/2 + 1 columns, split as W/2 and 1,
+  // 28 rows and 25 columns under AVX-512, 14 and 13 under AVX2)
+  [20, 31, 5], [40, 31, 5], [13, 15, 7], [7, 15, 4], [28, 25, 6], [14, 13, 5],
 ];
 
 /** C(i, j) = [C(i, j) +] Σ_p A(i, p)·B(p, j), float64 sums rounded once: the definition in src/kernels/gemm.ts. */
