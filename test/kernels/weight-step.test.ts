@@ -41,7 +41,9 @@ test('groupedBackwardWeightStep = groupedBackwardWeight + adamUpdate / sgdUpdate
     }
     const xs = randomArray(rng, N * s), dys = randomArray(rng, N * m), w0 = randomArray(rng, T * m * s), m0 = randomArray(rng, T * m * s, 0.1);
     const v0 = randomArray(rng, T * m * s, 0.1).map(Math.abs), b0 = randomArray(rng, T * m);
-    const decay = Float32Array.from({ length: T }, (_, t) => 0.5 ** t);
+    // scales that are not powers of two (0.5 + 0.3·(t mod 8)): λ = weightDecay·decayScale rounds to float32 once, in
+    // the fused step as in adamUpdate / sgdUpdate; at t mod 8 = 1, 2, 6 float32(weightDecay)·decayScale rounds otherwise
+    const decay = Float32Array.from({ length: T }, (_, t) => 0.5 + 0.3 * (t % 8));
     for (const kind of ['adam', 'sgd'] as const) {
       for (const decayScale of [decay, null]) {
         // copy: JS arrays, or (`here`) arrays made by the backend's floats() (wasm: in its memory, where its fused
