@@ -33,6 +33,7 @@ export function trainLine(epoch: number, epochs: number, progress: number, loss:
     ` ${p} | loss ${loss.padEnd(6)} | eta ${t}`,
     `${p} eta ${t}`,
   ];
+  // (the first that leaves the bar its 10 characters and brackets)
   const after = forms.find((f) => before.length + f.length + 12 <= lineWidth(columns)) ?? forms[forms.length - 1];
   return progressLine(before, progress, after, columns);
 }

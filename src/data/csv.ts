@@ -254,9 +254,9 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     const c = features.findIndex((f, i) => f !== names[i]);
     if (c >= 0 || names.length !== features.length) {
       const at = c >= 0 ? c : Math.min(names.length, features.length);
-      // the training file's features in their order, but the label in another column: say that, not the first
-      // feature out of place (every feature after the label's column would be)
-      // (or, in a file of features alone, one column more than the features: a label column?)
+      // the training file's features in their order with one column more: in a labelled file, the label in another
+      // column than the training file's (say that, not that the first feature is out of place: every feature after
+      // the label's column would be); in a file of features alone, a label column left in
       const moved = first.length === names.length + 1 ? first.findIndex((_, j) => j !== labelCol && first.filter((_, i) => i !== j).every((f, i) => f === names[i])) : -1;
       if (moved >= 0 && !labelled) {
         throw new TreegateError(`${source}:${lineNo}: column ${moved + 1}, '${first[moved]}', is not one of the model's features (${quoted(names)}): a label column?`,
