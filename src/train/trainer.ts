@@ -168,7 +168,8 @@ export class Trainer {
     const order = 'the arguments are (model, data, validation or null, options, rng)';
     check(!(options instanceof Rng), 'the training options are an Rng', `${order}: give the options, or {} for the defaults, before the Rng`);
     check(validation === null || validation === undefined || (typeof validation === 'object' && 'x' in validation),
-      `the validation set must be { x, y } or null, got ${isObject(validation) ? `an object of ${Object.keys(validation).join(', ') || 'no keys'}` : shown(validation)}`,
+      `the validation set must be { x, y } or null, got ${validation instanceof Rng ? 'an Rng'
+        : isObject(validation) ? `an object of ${Object.keys(validation).join(', ') || 'no keys'}` : shown(validation)}`,
       `${order}: null for no validation set`);
     check(typeof options === 'object' && options !== null, 'the training options must be an object', "pass e.g. { epochs: 5, batchSize: 64, lr: 1e-3, schedule: 'cosine', optimizer: { kind: 'adam' } }, or {} for those defaults");
     checkKeys(options, TRAIN_KEYS, 'training options');

@@ -99,6 +99,7 @@ test('Trainer checks the training and validation sets when built, and names a no
   rejects(() => new Trainer(m, train, null, new Rng(1) as never, undefined as never),
     /the training options are an Rng \(the arguments are \(model, data, validation or null, options, rng\): give the options, or \{\} for the defaults, before the Rng\)/);
   rejects(() => new Trainer(m, train, OPTS as never, new Rng(1) as never, undefined as never), /the training options are an Rng/);
+  rejects(() => new Trainer(m, train, new Rng(1) as never, undefined as never, undefined as never), /the validation set must be \{ x, y \} or null, got an Rng \(the arguments are/);
   rejects(() => new Trainer(m, train, { epochs: 1 } as never, {}, new Rng(1)),
     /the validation set must be \{ x, y \} or null, got an object of epochs \(the arguments are .*: null for no validation set\)/);
   // what the options leave out is treegate train's default; what plain JavaScript can pass in their place is named
