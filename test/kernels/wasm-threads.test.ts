@@ -3,7 +3,10 @@
  * every kernel gives the same bits on 1, 2, 3 and 4 threads over shapes that split (odd sizes, few rows, K past
  * the depth block, nodes of every depth sharing rows), a stress test of the handshake (thousands of jobs, thread
  * counts changing between them, pauses that let the workers fall asleep), a team whose workers never start (the
- * calling thread does every part), a part that fails, and the options' checks.
+ * calling thread does every part), a part that fails, and the options' checks; the worker program's steps one by one
+ * (workers help with the job posted as they start, a worker reading a job's word while it is written, a closed team's
+ * workers neither counted up nor claiming, a worker's scratch slice, the caller woken by the last part, a caller that
+ * may not block).
  *
  * A host claiming 4 cores runs 4 threads on this 2-core machine: more threads than cores, so the workers are
  * preempted mid-job, which is what the handshake must survive.
@@ -420,4 +423,198 @@ test('wasm threads: a job posted before the last was waited for is refused; clos
   assert.equal(t.workersUp, 0, 'closed: whenStarted waits for the next workers, not these');
   // a cgroup's quota of 2.5 CPUs: two threads, not three
   assert.equal(team({ cores: 2.5, start: () => {} }, 8).t.maxThreads, 2);
+});
+
+/** Workers of `spinMs` that the test can await the exit of (unref'd, as Node's host makes them). */
+function watchedHost(cores: number, spinMs = 1): ThreadHost & { workers: Worker[] } {
+  const workers: Worker[] = [];
+  return {
+    cores, workers,
+    start(data) {
+      const w = new Worker(`${workerSource(spinMs)}run(require('node:worker_threads').workerData);`, { eval: true, workerData: data, execArgv: [] });
+      w.unref();
+      workers.push(w);
+    },
+  };
+}
+
+/** Sleeps until `done()` or `ms` have passed (the workers run meanwhile; this thread claims nothing). */
+function sleepUntil(done: () => boolean, ms: number): void {
+  const nap = new Int32Array(new SharedArrayBuffer(4)), until = Date.now() + ms;
+  while (!done() && Date.now() < until) Atomics.wait(nap, 0, 0, 1);
+}
+
+test('wasm threads: workers started for a job help with that job (the job posted as they start is theirs too)', () => {
+  // posted, not waited for: the caller claims nothing until wait(), so the workers post() started must run every part
+  const { t, f32, heap } = team(fourCores, 4);
+  const K = 4, parts = 64, x = heap, u = x + 4 * K, y = u + 4 * parts * K;
+  f32().fill(1, x / 4, u / 4 + parts * K);
+  const rows = Array.from({ length: parts }, (_, j) => [0, -1, 1, 1, K, x, K, u + 4 * j * K, K, y + 4 * j, parts, 0]);
+  t.post(rows);
+  sleepUntil(() => t.workerParts === parts, 30_000);
+  assert.equal(t.workerParts, parts, 'the workers that post() started ran the parts of its job');
+  t.wait();
+  assert.ok(f32().subarray(y / 4, y / 4 + parts).every((v) => v === K));
+  t.close();
+});
+
+test('wasm threads: a worker spinning while a job is written waits for the whole job, and runs it', () => {
+  // one worker that spins (for seconds) between jobs, so that it reads the job's word while the caller writes the rows:
+  // it must take that word for the job it will be, not claim nothing of it and go back to sleep
+  const host = watchedHost(2, 5_000);
+  const { t, f32, heap } = team(host, 2);
+  const K = 4, parts = 256, x = heap, u = x + 4 * K, y = u + 4 * parts * K;
+  f32().fill(1, x / 4, u / 4 + parts * K);
+  const rows = Array.from({ length: parts }, (_, j) => [0, -1, 1, 1, K, x, K, u + 4 * j * K, K, y + 4 * j, parts, 0]);
+  let before = 0;
+  for (let job = 0; job < 200; job++) {
+    t.post(rows);
+    sleepUntil(() => t.workerParts - before === parts, 10_000);
+    assert.equal(t.workerParts - before, parts, `job ${job}: the worker ran every part`);
+    t.wait();
+    before = t.workerParts;
+  }
+  t.close();
+});
+
+test('wasm threads: workers that come up after close() are not counted up (whenStarted waits for the next ones)', async () => {
+  const host = watchedHost(4);
+  const { t, f32, heap } = team(host, 4);
+  const K = 4, x = heap, u = x + 4 * K, y = u + 4 * 8 * K;
+  f32().fill(1, x / 4, u / 4 + 8 * K);
+  // the job starts 3 workers and runs on this thread (they take tens of milliseconds to come up); close() comes before they are up
+  t.run(Array.from({ length: 8 }, (_, j) => [0, -1, 1, 1, K, x, K, u + 4 * j * K, K, y + 4 * j, 8, 0]));
+  t.close();
+  assert.equal(host.workers.length, 3);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      Promise.all(host.workers.map((w) => new Promise((r) => w.once('exit', r)))),
+      new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('the workers did not stop within 20 s')), 20_000); }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+  assert.equal(t.workersUp, 0, 'the workers of the closed epoch came up and left: none is up');
+});
+
+test('wasm threads: a worker of a closed team claims no part of a later job, even while it spins', () => {
+  // the first epoch's worker spins for seconds after its job; the job after close() starts no worker (the host starts one
+  // alone): the old worker, still spinning, must leave that job to the caller (its slot may be a new worker's by then)
+  const host = watchedHost(2, 5_000), start = host.start;
+  let starts = 0;
+  host.start = (data) => { if (starts++ === 0) start(data); };
+  const { t, f32, heap } = team(host, 2);
+  const K = 4, parts = 64, x = heap, u = x + 4 * K, y = u + 4 * parts * K;
+  f32().fill(1, x / 4, u / 4 + parts * K);
+  const rows = Array.from({ length: parts }, (_, j) => [0, -1, 1, 1, K, x, K, u + 4 * j * K, K, y + 4 * j, parts, 0]);
+  t.post(rows);
+  sleepUntil(() => t.workerParts === parts, 30_000);
+  assert.equal(t.workerParts, parts, 'the worker is up and ran the first job');
+  t.wait();
+  t.close();
+  f32().fill(0, y / 4, y / 4 + parts);
+  t.post(rows);
+  sleepUntil(() => t.workerParts > parts, 300);
+  assert.equal(t.workerParts, parts, 'the closed team\'s worker claimed parts of the next epoch\'s job');
+  t.wait();
+  assert.ok(f32().subarray(y / 4, y / 4 + parts).every((v) => v === K));
+  assert.equal(starts, 2);
+});
+
+test('wasm threads: the worker that finishes a job\'s last part wakes the caller asleep on it (not its 100 ms timeout)', async (t) => {
+  const { t: team4, f32, heap } = team(fourCores, 4);
+  await team4.whenStarted(60_000);
+  const buffer = f32().buffer, wait = Atomics.wait, woke: string[] = [];
+  t.after(() => { Atomics.wait = wait; team4.close(); });
+  // how the caller's sleeps on the control block ended: 'ok' (notified), 'not-equal' or 'timed-out'
+  Atomics.wait = ((a: Int32Array, i: number, v: number, ms?: number) => {
+    const r = wait(a, i, v, ms);
+    if (a.buffer === buffer) woke.push(r);
+    return r;
+  }) as typeof Atomics.wait;
+  const rows = 256, s = 1024, parts = 3, x = heap, y = x + 4 * rows * s;
+  f32().fill(1, x / 4, x / 4 + rows * s);
+  // each part a product of 256 × 256 rows of 1024 (64 M multiply-adds: milliseconds), the parts claimed by the workers
+  // while the caller naps, so that the caller, with nothing to claim, sleeps until the last one is done
+  const job = Array.from({ length: parts }, (_, j) => [0, -1, rows, rows, s, x, s, x, s, y + 4 * j * rows * rows, rows, 0]);
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; i < 5; i++) {
+    team4.post(job);
+    wait(nap, 0, 0, 1);
+    team4.wait();
+  }
+  assert.ok(f32().subarray(y / 4, y / 4 + parts * rows * rows).every((v) => v === s));
+  assert.ok(woke.includes('ok'), `the caller's sleeps on the control block ended ${JSON.stringify(woke)}: none was woken`);
+});
+
+test('wasm threads: a worker\'s scratch argument is its own slice, scratch.at + slot · bytes (an address past 64 KiB, not a multiple of it)', async () => {
+  // two threads: the caller (slot 0) and one worker (slot 1)
+  const { t, f32, heap } = team(fourCores, 2);
+  await t.whenStarted(60_000);
+  const K = 4, x = heap, u = x + 4 * K, bytes = 128;
+  f32().fill(1, x / 4, u / 4 + K);
+  // the scratch argument of these parts is rowsNT's output (argument 7): a part writes x·u = K to the first float of its slice
+  const at = Math.ceil((u + 4 * K + 65536 + 1000) / 64) * 64, end = at + 3 * 65536;
+  assert.notEqual(at % 65536, 0);
+  f32().fill(0, at / 4, end / 4);
+  const rows = Array.from({ length: 64 }, () => [0, 7, 1, 1, K, x, K, u, K, 0, 1, 0]);
+  // posted, not waited for: the caller claims nothing until wait(), so the worker runs every part
+  const before = t.workerParts, nap = new Int32Array(new SharedArrayBuffer(4)), until = Date.now() + 20_000;
+  t.post(rows, { at, bytes });
+  while (t.workerParts - before < rows.length && Date.now() < until) Atomics.wait(nap, 0, 0, 1);
+  assert.equal(t.workerParts - before, rows.length, 'the worker ran every part');
+  t.wait();
+  const written: Array<[number, number]> = [];
+  for (let i = at / 4; i < end / 4; i++) if (f32()[i] !== 0) written.push([i * 4 - at, f32()[i]]);
+  assert.deepEqual(written, [[bytes, K]], 'the worker wrote K at scratch.at + bytes (its slice) alone: [offset, value]');
+  t.close();
+});
+
+test('wasm threads: after a part failed on a worker, the next job runs without the error', async () => {
+  const { t, f32, heap } = team(fourCores, 4);
+  await t.whenStarted(60_000);
+  const K = 16, x = heap, u = x + 4 * K, y = u + 4 * 64 * K;
+  f32().fill(1, x / 4, u / 4 + 64 * K);
+  const rows = Array.from({ length: 64 }, (_, j) => [0, -1, 1, 1, K, x, K, u + 4 * j * K, K, y + 4 * j, 64, 0]);
+  const failing = rows.slice();
+  failing[0] = [0, -1, 1, 1, K, 2 ** 31, K, u, K, y, 64, 0]; // past the memory's end: the part traps
+  const before = t.workerParts, nap = new Int32Array(new SharedArrayBuffer(4)), until = Date.now() + 20_000;
+  t.post(failing);
+  while (t.workerParts - before < rows.length && Date.now() < until) Atomics.wait(nap, 0, 0, 1);
+  assert.equal(t.workerParts - before, rows.length, 'the workers ran every part, the failing one included');
+  assert.throws(() => t.wait(), /rowsNT failed on a worker thread/);
+  f32().fill(0, y / 4, y / 4 + 64);
+  t.run(rows);
+  assert.ok(f32().subarray(y / 4, y / 4 + 64).every((v) => v === K));
+  t.close();
+});
+
+test('wasm threads: a calling thread that may not block (a page\'s) spins while the workers finish their parts, calling no Atomics.wait', async (t) => {
+  // Atomics.wait on the team's memory throws, as it does on a page's thread ("cannot be called in this context")
+  const wait = Atomics.wait, shared: Array<ArrayBufferLike> = [];
+  t.after(() => { Atomics.wait = wait; });
+  Atomics.wait = ((a: Int32Array, i: number, v: number, ms?: number) => {
+    if (shared.includes(a.buffer)) throw new TypeError('Atomics.wait cannot be called in this context');
+    return wait(a, i, v, ms);
+  }) as typeof Atomics.wait;
+  const memory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
+  shared.push(memory.buffer);
+  const ex = new WebAssembly.Instance(module as WebAssembly.Module, { env: { memory } }).exports as Record<string, unknown>;
+  const control = Math.ceil((ex.heapBase as () => number)() / 64) * 64;
+  const team4 = new Team(memory, control, module, ['rowsNT'], [ex.rowsNT as (...a: number[]) => void], fourCores, 4);
+  await team4.whenStarted(60_000);
+  const f32 = new Float32Array(memory.buffer), rows = 256, s = 1024, parts = 3, x = control + CONTROL_BYTES, y = x + 4 * rows * s;
+  f32.fill(1, x / 4, x / 4 + rows * s);
+  // parts of milliseconds claimed by the workers while the caller naps: the caller, with nothing to claim, waits for them
+  const job = Array.from({ length: parts }, (_, j) => [0, -1, rows, rows, s, x, s, x, s, y + 4 * j * rows * rows, rows, 0]);
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; i < 5; i++) {
+    f32.fill(0, y / 4, y / 4 + parts * rows * rows);
+    team4.post(job);
+    wait(nap, 0, 0, 1);
+    team4.wait();
+    assert.ok(f32.subarray(y / 4, y / 4 + parts * rows * rows).every((v) => v === s), `job ${i}`);
+  }
+  team4.close();
 });
