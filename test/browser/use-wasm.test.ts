@@ -1,12 +1,13 @@
 /**
  * useWasm's arguments in Node, with a page's globals stubbed (no browser needed): a relative URL resolves as fetch
- * resolves it, against the document's base URL; null options are no options.
+ * resolves it, against the document's base URL; null options are no options; no warning where no threads are asked
+ * for; a Worker constructor that throws (a refusing policy) is seen at once, and said.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { useWasm } from '../../src/browser.js';
-import { DEFAULT_WASM_URL } from '../../src/kernels/wasm/index.js';
+import { DEFAULT_WASM_THREADS_URL, DEFAULT_WASM_URL } from '../../src/kernels/wasm/index.js';
 
 const bytes = readFileSync(DEFAULT_WASM_URL);
 
@@ -39,4 +40,44 @@ test('useWasm takes null options as none, as loadWasmBackend does', async () => 
   const be = await useWasm(bytes, null as unknown as undefined);
   assert.equal(be.info().threads, 1);
   be.close();
+});
+test('useWasm in Node warns of nothing where no more than one thread is asked for (the threads module with no count, or threads: 1)', async () => {
+  const threadsBytes = readFileSync(DEFAULT_WASM_THREADS_URL);
+  const warnings: string[] = [], warn = console.warn;
+  console.warn = (...a: unknown[]) => { warnings.push(a.join(' ')); };
+  try {
+    // Node is no page: the threads module without a thread count is not a page asking for web workers, and one thread is what it gets
+    for (const options of [undefined, { threads: 1 }]) {
+      const b = await useWasm(threadsBytes, options);
+      assert.equal(b.info().threads, 1);
+      b.close();
+    }
+  } finally {
+    console.warn = warn;
+  }
+  assert.deepEqual(warnings, []);
+});
+
+test('useWasm in a page whose browser refuses its web workers by throwing (as some do for a Content-Security-Policy) runs on one thread and says why', async () => {
+  // a page's globals stubbed: cross-origin isolated, 4 cores, and a Worker constructor that throws as a refusing policy makes it
+  const g = globalThis as Record<string, unknown>, saved = { crossOriginIsolated: g.crossOriginIsolated, navigator: g.navigator, Worker: g.Worker };
+  g.crossOriginIsolated = true;
+  g.navigator = { hardwareConcurrency: 4 };
+  g.Worker = function refused() {
+    throw new Error("Refused to create a worker from 'blob:x' because it violates the Content Security Policy directive: \"worker-src 'self'\"");
+  };
+  const warnings: string[] = [], warn = console.warn;
+  console.warn = (...a: unknown[]) => { warnings.push(a.join(' ')); };
+  const t0 = Date.now();
+  try {
+    const b = await useWasm(readFileSync(DEFAULT_WASM_THREADS_URL), { threads: 2 });
+    assert.equal(b.info().threads, 1);
+    b.close();
+  } finally {
+    console.warn = warn;
+    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete g[k]; else g[k] = v;
+  }
+  assert.ok(Date.now() - t0 < 5000, 'the refusal is seen at once, not waited out');
+  assert.equal(warnings.length, 1, warnings.join('\n'));
+  assert.match(warnings[0], /web workers could not start \(Refused to create a worker .*worker-src 'self'.*\): its kernels run on the page's thread alone/);
 });
