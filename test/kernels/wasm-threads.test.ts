@@ -395,9 +395,7 @@ test('wasm threads: a job\'s scratch is sliced for the caller and every worker (
 test('wasm threads: a part that fails on a worker is an Error naming its kernel', async () => {
   const { t, f32, heap } = team(fourCores, 4);
   await t.whenStarted(10_000);
-  const K = 16, x = heap, u = x + 4 * K, y = u + 4 * 64 * K;
-  f32().fill(1, x / 4, u / 4 + 64 * K);
-  const rows = Array.from({ length: 64 }, (_, j) => [0, -1, 1, 1, K, x, K, u + 4 * j * K, K, y + 4 * j, 64, 0]);
+  const K = 16, { rows, u, y } = onesJob(f32, heap, 64, K);
   rows[0] = [0, -1, 1, 1, K, 2 ** 31, K, u, K, y, 64, 0]; // past the memory's end: the part traps
   // posted, not waited for: the caller claims nothing until wait(), so the workers run every part, the failing one included
   const before = t.workerParts, sleeper = new Int32Array(new SharedArrayBuffer(4)), until = Date.now() + 20_000;
@@ -412,9 +410,7 @@ test('wasm threads: a job posted before the last was waited for is refused; clos
   const { t, f32, heap } = team(fourCores, 4);
   await t.whenStarted(60_000); // (at once on a quiet machine: a loaded one may take seconds to start three workers)
   assert.equal(t.workersUp, 3);
-  const K = 4, x = heap, u = x + 4 * K, y = u + 4 * 8 * K;
-  f32().fill(1, x / 4, u / 4 + 8 * K);
-  const rows = Array.from({ length: 8 }, (_, j) => [0, -1, 1, 1, K, x, K, u + 4 * j * K, K, y + 4 * j, 8, 0]);
+  const K = 4, { rows, y } = onesJob(f32, heap, 8, K);
   t.post(rows);
   assert.throws(() => t.post(rows), /a job was posted before the last one was waited for/);
   t.wait();
@@ -438,6 +434,16 @@ function watchedHost(cores: number, spinMs = 1): ThreadHost & { workers: Worker[
   };
 }
 
+/**
+ * A job of `parts` dot products of ones over K floats at `heap` (kernel 0, rowsNT: each output is K), the ones written:
+ * its rows and the byte addresses of its vectors and outputs.
+ */
+function onesJob(f32: () => Float32Array, heap: number, parts: number, K = 4): { rows: number[][]; u: number; y: number } {
+  const x = heap, u = x + 4 * K, y = u + 4 * parts * K;
+  f32().fill(1, x / 4, u / 4 + parts * K);
+  return { rows: Array.from({ length: parts }, (_, j) => [0, -1, 1, 1, K, x, K, u + 4 * j * K, K, y + 4 * j, parts, 0]), u, y };
+}
+
 /** Sleeps until `done()` or `ms` have passed (the workers run meanwhile; this thread claims nothing). */
 function sleepUntil(done: () => boolean, ms: number): void {
   const nap = new Int32Array(new SharedArrayBuffer(4)), until = Date.now() + ms;
@@ -447,9 +453,7 @@ function sleepUntil(done: () => boolean, ms: number): void {
 test('wasm threads: workers started for a job help with that job (the job posted as they start is theirs too)', () => {
   // posted, not waited for: the caller claims nothing until wait(), so the workers post() started must run every part
   const { t, f32, heap } = team(fourCores, 4);
-  const K = 4, parts = 64, x = heap, u = x + 4 * K, y = u + 4 * parts * K;
-  f32().fill(1, x / 4, u / 4 + parts * K);
-  const rows = Array.from({ length: parts }, (_, j) => [0, -1, 1, 1, K, x, K, u + 4 * j * K, K, y + 4 * j, parts, 0]);
+  const K = 4, parts = 64, { rows, y } = onesJob(f32, heap, parts, K);
   t.post(rows);
   sleepUntil(() => t.workerParts === parts, 30_000);
   assert.equal(t.workerParts, parts, 'the workers that post() started ran the parts of its job');
@@ -463,9 +467,7 @@ test('wasm threads: a worker spinning while a job is written waits for the whole
   // it must take that word for the job it will be, not claim nothing of it and go back to sleep
   const host = watchedHost(2, 5_000);
   const { t, f32, heap } = team(host, 2);
-  const K = 4, parts = 256, x = heap, u = x + 4 * K, y = u + 4 * parts * K;
-  f32().fill(1, x / 4, u / 4 + parts * K);
-  const rows = Array.from({ length: parts }, (_, j) => [0, -1, 1, 1, K, x, K, u + 4 * j * K, K, y + 4 * j, parts, 0]);
+  const parts = 256, { rows } = onesJob(f32, heap, parts);
   let before = 0;
   for (let job = 0; job < 200; job++) {
     t.post(rows);
@@ -480,10 +482,8 @@ test('wasm threads: a worker spinning while a job is written waits for the whole
 test('wasm threads: workers that come up after close() are not counted up (whenStarted waits for the next ones)', async () => {
   const host = watchedHost(4);
   const { t, f32, heap } = team(host, 4);
-  const K = 4, x = heap, u = x + 4 * K, y = u + 4 * 8 * K;
-  f32().fill(1, x / 4, u / 4 + 8 * K);
   // the job starts 3 workers and runs on this thread (they take tens of milliseconds to come up); close() comes before they are up
-  t.run(Array.from({ length: 8 }, (_, j) => [0, -1, 1, 1, K, x, K, u + 4 * j * K, K, y + 4 * j, 8, 0]));
+  t.run(onesJob(f32, heap, 8).rows);
   t.close();
   assert.equal(host.workers.length, 3);
   let timer: NodeJS.Timeout | undefined;
@@ -505,9 +505,7 @@ test('wasm threads: a worker of a closed team claims no part of a later job, eve
   let starts = 0;
   host.start = (data) => { if (starts++ === 0) start(data); };
   const { t, f32, heap } = team(host, 2);
-  const K = 4, parts = 64, x = heap, u = x + 4 * K, y = u + 4 * parts * K;
-  f32().fill(1, x / 4, u / 4 + parts * K);
-  const rows = Array.from({ length: parts }, (_, j) => [0, -1, 1, 1, K, x, K, u + 4 * j * K, K, y + 4 * j, parts, 0]);
+  const K = 4, parts = 64, { rows, y } = onesJob(f32, heap, parts, K);
   t.post(rows);
   sleepUntil(() => t.workerParts === parts, 30_000);
   assert.equal(t.workerParts, parts, 'the worker is up and ran the first job');
@@ -574,9 +572,7 @@ test('wasm threads: a worker\'s scratch argument is its own slice, scratch.at + 
 test('wasm threads: after a part failed on a worker, the next job runs without the error', async () => {
   const { t, f32, heap } = team(fourCores, 4);
   await t.whenStarted(60_000);
-  const K = 16, x = heap, u = x + 4 * K, y = u + 4 * 64 * K;
-  f32().fill(1, x / 4, u / 4 + 64 * K);
-  const rows = Array.from({ length: 64 }, (_, j) => [0, -1, 1, 1, K, x, K, u + 4 * j * K, K, y + 4 * j, 64, 0]);
+  const K = 16, { rows, u, y } = onesJob(f32, heap, 64, K);
   const failing = rows.slice();
   failing[0] = [0, -1, 1, 1, K, 2 ** 31, K, u, K, y, 64, 0]; // past the memory's end: the part traps
   const before = t.workerParts, nap = new Int32Array(new SharedArrayBuffer(4)), until = Date.now() + 20_000;
