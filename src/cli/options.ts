@@ -1,4 +1,3 @@
-import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, sep } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
@@ -6,6 +5,7 @@ import { check, TreegateError } from '../core/errors.js';
 import type { Matrix } from '../core/tensor.js';
 import { decimal } from '../data/csv.js';
 import { normalizeInputs, type Normalization } from '../data/dataset.js';
+import { isFolder } from '../io/atomic.js';
 import type { Backend } from '../kernels/backend.js';
 import { selectBackend, setThreads, threadCount, type BackendChoice } from '../kernels/select.js';
 
@@ -86,14 +86,6 @@ export function pathArg(v: string): string {
  */
 export function fileInFolder(v: string, name: string): string {
   return v.endsWith('/') || v.endsWith(sep) || isFolder(v) ? join(v, name) : v;
-}
-
-function isFolder(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 export function choice<T extends string>(...values: T[]) {

@@ -424,6 +424,15 @@ export function checkWritableFile(path: string, options: { inPlace?: boolean } =
   if (stat !== null) checkNotReadOnly(path, at);
 }
 
+/** Whether `path` is a folder (a link to one too); false where nothing is there or it cannot be read. */
+export function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Refuses to replace an existing file that is not of the kind about to be written there (`ours(head)` on its first
  * `length` bytes, as UTF-8 text): an --out naming a run's own files, a model or someone's data is an error, not a loss. An empty

@@ -1,8 +1,8 @@
-import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { check, osReason, shown, TreegateError, unreadableHint } from '../core/errors.js';
 import type { Model } from '../layers/model.js';
-import { checkReplaceable, fileSource, writeFileAtomic } from './atomic.js';
+import { checkReplaceable, fileSource, isFolder, writeFileAtomic } from './atomic.js';
 import { decodeModel, encodeModelParts, MODEL_FORMAT } from './model-codec.js';
 import { safetensorsMetadata } from './safetensors.js';
 
@@ -22,14 +22,6 @@ export function saveModel(path: string, model: Model): void {
     problem: `${path} exists and is not a treegate model file: saving would replace it`, fix: 'save to another path, or remove that file first',
   });
   writeFileAtomic(path, encodeModelParts(model));
-}
-
-function isFolder(path: string): boolean {
-  try {
-    return statSync(path).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 /**
