@@ -44,7 +44,7 @@ const summary = (what, rows) => {
   if (rows.length === 0) return `${what}: no row of one configuration in both files`;
   const worst = rows.reduce((w, r) => (Math.abs(r.points) > Math.abs(w.points) ? r : w));
   const ratios = rows.map((r) => r.ratio).filter(Number.isFinite);
-  return `${what} (${rows.length} rows): metric differs by at most ${Math.abs(worst.points).toFixed(2)} points ` +
+  return `${what} (${rows.length} row${rows.length === 1 ? '' : 's'}): metric differs by at most ${Math.abs(worst.points).toFixed(2)} points ` +
     `(${JSON.stringify(worst.config)}); training time new ÷ old: median ${median(ratios).toFixed(2)}, ` +
     `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`;
 };

@@ -481,6 +481,32 @@ test('docs/results.md\'s tables are what scripts/results-tables.mjs prints from 
   for (const t of tables) assert.ok(doc.includes(t.trim()), `docs/results.md lacks, as printed:\n${t.split('\n').slice(0, 3).join('\n')}`);
 });
 
+test('scripts/compare-results.mjs compares two results.json files row by row: metric points, time ratios, the best-rate rows apart', () => {
+  const row = (kind: string, k: number, lr: number, fitted: number, us: number) =>
+    ({ seeds: 3, kind, k, lr, stats: { fitted: { mean: fitted }, trainUsPerExample: { mean: us } } });
+  const file = (name: string, rows: ReturnType<typeof row>[], best: ReturnType<typeof row>[]) => {
+    const path = join(TMP, name);
+    writeFileSync(path, JSON.stringify({ experiment: 'memorization', aggregate: rows, best }));
+    return path;
+  };
+  // the new file: one row 2 points up and twice as fast, one 0.5 down at the same time, one row of its own (unmatched)
+  const before = file('old.json', [row('tree', 2, 0.001, 0.5, 10), row('tree', 2, 0.003, 0.6, 10)], [row('tree', 2, 0.003, 0.6, 10)]);
+  const after = file('new.json', [row('tree', 2, 0.001, 0.52, 5), row('tree', 2, 0.003, 0.595, 10), row('flat', 2, 0.003, 0.9, 1)],
+    [row('tree', 2, 0.003, 0.595, 10)]);
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'compare-results.mjs'), before, after], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  assert.deepEqual(lines.slice(0, 2), ['{"k":2,"kind":"tree","lr":0.001}: +2.00 points, time ×0.50', '{"k":2,"kind":"tree","lr":0.003}: -0.50 points, time ×1.00']);
+  assert.match(lines[2], /^every row \(2 rows\): metric differs by at most 2\.00 points \(\{"k":2,"kind":"tree","lr":0\.001\}\); training time new ÷ old: median 0\.75, 0\.50–1\.00$/);
+  assert.match(lines[3], /^best learning rates \(1 row\): metric differs by at most 0\.50 points/);
+  // files of two experiments are not compared
+  const other = join(TMP, 'other.json');
+  writeFileSync(other, JSON.stringify({ experiment: 'accuracy', aggregate: [] }));
+  const refused = spawnSync(process.execPath, [join(ROOT, 'scripts', 'compare-results.mjs'), before, other], { encoding: 'utf8' });
+  assert.equal(refused.status, 2);
+  assert.match(refused.stderr, /is of memorization, .* of accuracy/);
+});
+
 test("gating's report gives accuracies in percent, as the others do; its dead leaves chart keeps a line at zero and the end markers clear of the frame", () => {
   const r = readExperimentResult(join(ROOT, 'docs', 'results', 'gating.json'));
   const { charts, tables } = experimentReport(r).sections[0];
