@@ -106,11 +106,11 @@ export function accuracyReport(r: ExperimentResult): Report {
     const gap = series('gap', 'k').map((g) => ({ ...g, y: g.y.map((v) => 100 * v), err: g.err?.map((v) => 100 * v) }));
     charts.push(
       { title: `${dataset}: test accuracy vs depth k`, note: `${note} Dashed: the dense MLP.`, xTitle: 'depth k', yTitle: 'test accuracy',
-        traces: [...seriesTraces(byK, { dodge: true }), ...baseline(byK.flatMap((x) => x.x))], layout: { yaxis: { title: { text: 'test accuracy' }, ...percent } } },
+        traces: [...seriesTraces(byK), ...baseline(byK.flatMap((x) => x.x))], layout: { yaxis: { title: { text: 'test accuracy' }, ...percent } } },
       { title: `${dataset}: test accuracy vs parameters`, note: `${note} Dashed: the dense MLP. Every model does the same inference compute.`, xTitle: 'parameters',
         yTitle: 'test accuracy', xLog: true, traces: [...seriesTraces(byParams), ...baseline(byParams.flatMap((x) => x.x))],
         layout: { yaxis: { title: { text: 'test accuracy' }, ...percent } } },
-      { title: `${dataset}: train − test accuracy vs depth k`, note: `Overfitting. ${note}`, xTitle: 'depth k', yTitle: 'train − test accuracy, percentage points', traces: seriesTraces(gap, { dodge: true }) },
+      { title: `${dataset}: train − test accuracy vs depth k`, note: `Overfitting. ${note}`, xTitle: 'depth k', yTitle: 'train − test accuracy, percentage points', traces: seriesTraces(gap) },
     );
   }
   return {

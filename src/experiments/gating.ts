@@ -93,9 +93,9 @@ export function gatingReport(r: ExperimentResult): Report {
   const xaxis = epochAxis(s.train.epochs);
   const dead = overEpochs('deadByEpoch');
   const charts: Chart[] = [
-    { title: 'balance after each epoch', note: `On the validation set. ${barsNote(r, 'range')}`, xTitle: 'epoch', yTitle: 'balance', traces: seriesTraces(overEpochs('balanceByEpoch'), { dodge: true }), layout: { xaxis } },
+    { title: 'balance after each epoch', note: `On the validation set. ${barsNote(r, 'range')}`, xTitle: 'epoch', yTitle: 'balance', traces: seriesTraces(overEpochs('balanceByEpoch')), layout: { xaxis } },
     // as the training report's: the y axis starts below zero, so that a variant with no dead leaf is not hidden in it
-    { title: 'dead leaves after each epoch', note: `Leaves no validation example reached. ${barsNote(r, 'range')}`, xTitle: 'epoch', yTitle: `dead leaves (of ${2 ** s.depth})`, traces: seriesTraces(dead, { dodge: true }),
+    { title: 'dead leaves after each epoch', note: `Leaves no validation example reached. ${barsNote(r, 'range')}`, xTitle: 'epoch', yTitle: `dead leaves (of ${2 ** s.depth})`, traces: seriesTraces(dead),
       layout: { xaxis, yaxis: countAxis(Math.max(...dead.flatMap((d) => d.hi ?? d.y)), `dead leaves (of ${2 ** s.depth})`) } },
     {
       title: 'test accuracy', note: barsNote(r, 'std'), xTitle: 'gating', yTitle: 'test accuracy',

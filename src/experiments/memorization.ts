@@ -106,7 +106,7 @@ export function memorizationReport(r: ExperimentResult): Report {
   };
   const stdNote = barsNote(r, 'std'), rangeNote = barsNote(r, 'range');
   const charts: Chart[] = [
-    { title: 'random labels fitted vs depth k', note: stdNote, xTitle: 'depth k', yTitle: 'fitted fraction', traces: seriesTraces(series('fitted', 'k', 'std'), { dodge: true }) },
+    { title: 'random labels fitted vs depth k', note: stdNote, xTitle: 'depth k', yTitle: 'fitted fraction', traces: seriesTraces(series('fitted', 'k', 'std')) },
     { title: 'fitted fraction vs parameters', note: stdNote, xTitle: 'parameters', yTitle: 'fitted fraction', xLog: true, traces: seriesTraces(series('fitted', 'parameters', 'std')) },
     { title: 'inference time per example vs parameters', note: rangeNote, xTitle: 'parameters', yTitle: 'µs per example', xLog: true, yLog: true, traces: seriesTraces(series('inferUsPerExample', 'parameters', 'range')) },
     { title: 'training time per example vs parameters', note: rangeNote, xTitle: 'parameters', yTitle: 'µs per example', xLog: true, yLog: true, traces: seriesTraces(series('trainUsPerExample', 'parameters', 'range')) },

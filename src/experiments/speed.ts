@@ -135,13 +135,14 @@ export function speedReport(r: ExperimentResult): Report {
       { name: 'dense, widened', ...statSeries(of('dense', (a) => !capped(a)), (a) => a.stats.parameters.mean, metric, 'range') },
     ]);
     // the width cap: one dense layer, timed beside every deeper k. Its points share one parameter count: no line,
-    // and each drawn a little apart (±4% per point on the log axis) so that they and their bars do not merge
+    // and each drawn a little apart (±4% per point on the log axis) so that they and their bars do not merge; the
+    // true count as customdata, which the report's hover gives (see dodge in report/html.ts)
     const atCap = of('dense', capped), mid = (atCap.length - 1) / 2;
     if (atCap.length > 0) {
       const points = statSeries(atCap, (a, i) => a.stats.parameters.mean * (1 + 0.04 * (i - mid)), metric, 'range');
       lines.push({
         ...seriesTraces([{ name: `dense at the width cap (${s.denseCap}), timed at k = ${atCap.map((a) => a.k).join(', ')}`, ...points }])[0],
-        mode: 'markers', text: atCap.map((a) => `timed at k = ${a.k}, ${count(a.stats.parameters.mean)} parameters`),
+        mode: 'markers', customdata: atCap.map((a) => a.stats.parameters.mean), text: atCap.map((a) => `timed at k = ${a.k}, ${count(a.stats.parameters.mean)} parameters`),
       });
     }
     return lines;

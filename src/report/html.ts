@@ -83,7 +83,7 @@ export function renderReport(r: Report): string {
         ...(log ? logTicks(axisValues(c.traces, at)) : {}),
       });
       charts.push({
-        id, data: c.traces,
+        id, data: dodge(c.traces, c.xLog),
         layout: withLayout({
           // the title is the figure's heading, not Plotly's (which is clipped at the chart's width); the legend under
           // the plot, so that long series names do not narrow it; colours told apart in colour-blind vision
@@ -191,34 +191,64 @@ export interface Series { name: string; x: number[]; y: number[]; err?: number[]
 
 /**
  * Line traces with error bars: one trace per series. Series that coincide stay visible: each is drawn thinner,
- * with smaller markers of another shape, than the one before it. `dodge` (a linear x axis): where two or more series
- * have error bars, each is drawn a little to the side of the one before it (4% of the smallest step between x
- * values), so that no bar hides another's; the hover gives the point's own x.
+ * with smaller markers of another shape, than the one before it (and their error bars apart: see `dodge`).
  */
-export function seriesTraces(series: Series[], { dodge = false }: { dodge?: boolean } = {}): Trace[] {
+export function seriesTraces(series: Series[]): Trace[] {
   const symbols = ['circle', 'square', 'diamond', 'triangle-up', 'cross', 'x'];
-  const shift = dodge && series.filter((s) => s.err || (s.lo && s.hi)).length > 1 ? 0.04 * smallestStep(series.flatMap((s) => s.x)) : 0;
   return series.map((s, i) => {
     const under = series.length - 1 - i;
     const error_y = s.lo && s.hi
       ? { type: 'data', symmetric: false, array: s.hi.map((h, j) => h - s.y[j]), arrayminus: s.lo.map((l, j) => s.y[j] - l), visible: true }
       : s.err ? { type: 'data', array: s.err, visible: true } : undefined;
-    const offset = shift * (i - (series.length - 1) / 2);
     return {
       // a long series (a training run's logged windows) as a line alone: markers would bury it
-      type: 'scatter', mode: s.x.length > 60 ? 'lines' : 'lines+markers', name: s.name, x: offset ? s.x.map((x) => x + offset) : s.x, y: s.y,
+      type: 'scatter', mode: s.x.length > 60 ? 'lines' : 'lines+markers', name: s.name, x: s.x, y: s.y,
       marker: { symbol: symbols[i % symbols.length], size: 8 + 1.5 * under }, line: { width: 1.5 + 0.5 * under },
       ...(error_y ? { error_y } : {}),
-      ...(offset ? { customdata: s.x, hovertemplate: '%{customdata}, %{y}<extra>%{fullData.name}</extra>' } : {}),
     };
   });
 }
 
-/** The smallest step between distinct values (0 where there are fewer than two); a loop, as for a long run's steps. */
-function smallestStep(values: number[]): number {
-  const xs = [...new Set(values)].sort((a, b) => a - b);
+/**
+ * A chart's traces with their error bars kept apart (every chart's, as renderReport draws it): where two or more
+ * traces with numeric x have error bars (series over seeds at the same x: tree and dense, two learning rates), each
+ * is drawn a little to the side of the one before it, centred, so that no bar or point hides another's. The step
+ * is 4% of the smallest step between one series' x values (those of two series may lie close: a tree's and a dense
+ * layer's nearly equal parameter counts), steps under 1% of the axis's span left out (the points a series draws
+ * at one count, as speed's at the width cap); on a log axis (`log`) of the steps between the values' logarithms,
+ * the offset a factor (a sum there would move the small values far and the large ones not at all). Each moved
+ * point hovers at its own x (its customdata, where the trace gives none). Other traces (reference lines, a single
+ * series) are left as they are.
+ */
+export function dodge(traces: Trace[], log = false): Trace[] {
+  const barred = traces.filter((t) => typeof t.error_y === 'object' && t.error_y !== null && (t.error_y as { visible?: boolean }).visible !== false &&
+    Array.isArray(t.x) && (t.x as unknown[]).every((v) => typeof v === 'number' && (!log || v > 0)));
+  if (barred.length < 2) return traces;
+  const at = log ? Math.log10 : (v: number) => v;
+  const step = 0.04 * smallestStep(barred.map((t) => (t.x as number[]).map(at)));
+  if (step === 0) return traces;
+  return traces.map((t) => {
+    const i = barred.indexOf(t);
+    if (i < 0) return t;
+    const offset = step * (i - (barred.length - 1) / 2), x = t.x as number[];
+    return {
+      ...t, x: x.map((v) => (log ? v * 10 ** offset : v + offset)), customdata: t.customdata ?? x,
+      hovertemplate: t.hovertemplate ?? `%{customdata}, %{y}${t.text ? '<br>%{text}' : ''}<extra>%{fullData.name}</extra>`,
+    };
+  });
+}
+
+/**
+ * The smallest step between the distinct values of any one series, steps under 1% of the span of them all left out
+ * (0 where none is longer); a loop, as for a long run's steps.
+ */
+function smallestStep(series: number[][]): number {
+  const [lo, hi] = extent(series.flat());
   let step = Infinity;
-  for (let i = 1; i < xs.length; i++) step = Math.min(step, xs[i] - xs[i - 1]);
+  for (const values of series) {
+    const xs = [...new Set(values)].sort((a, b) => a - b);
+    for (let i = 1; i < xs.length; i++) if (xs[i] - xs[i - 1] > 0.01 * (hi - lo)) step = Math.min(step, xs[i] - xs[i - 1]);
+  }
   return Number.isFinite(step) ? step : 0;
 }
 

@@ -22,7 +22,7 @@ import { runAccuracy } from '../../src/experiments/accuracy.js';
 import { runGating } from '../../src/experiments/gating.js';
 import { runMemorization } from '../../src/experiments/memorization.js';
 import { runSpeed } from '../../src/experiments/speed.js';
-import { count, DARK_THEME_JS, extent, horizontalLine, logTicks, PALETTE, renderReport, seriesTraces } from '../../src/report/html.js';
+import { count, DARK_THEME_JS, dodge, extent, horizontalLine, logTicks, PALETTE, renderReport, seriesTraces, type Trace } from '../../src/report/html.js';
 import { trainingReport, type TrainedRun } from '../../src/report/training.js';
 import { counted, formatCount, layerTable, modelSummary } from '../../src/report/summary.js';
 import { defaultLogEvery, loggedStats, readMetrics } from '../../src/report/run-files.js';
@@ -524,9 +524,10 @@ test("accuracy's table gives the test and train accuracies in percent, as its ch
   assert.deepEqual(tables![0].rows[0].slice(0, 6), ['mnist', 'dense (k = 0)', 0, '269,322', '97.99 ± 0.08%', '99.37 ± 0.06%']);
 });
 
-test('series with error bars on a linear x axis are drawn side by side, each hovering at its own x; a log axis and bars of one series are left', () => {
-  const charts = experimentReport(readExperimentResult(join(ROOT, 'docs', 'results', 'accuracy.json'))).sections[0].charts!;
-  const traces = (title: string) => charts.find((c) => c.title === title)!.traces;
+test('series with error bars are drawn side by side in every chart of a report, on a log x axis by a factor; each hovers at its own x', () => {
+  const report = experimentReport(readExperimentResult(join(ROOT, 'docs', 'results', 'accuracy.json')));
+  const drawn = JSON.parse(/const charts = (.*);\n/.exec(renderReport(report))![1]) as Array<{ data: Trace[] }>;
+  const traces = (title: string) => drawn[report.sections[0].charts!.findIndex((c) => c.title === title)].data;
   // four variants, k = 0, 2, 4, 6: 4% of the step of 2 between them, centred
   const byK = traces('mnist: test accuracy vs depth k');
   assert.deepEqual(byK.slice(0, 4).map((t) => Number(((t.x as number[])[1] - 2).toFixed(9))), [-0.12, -0.04, 0.04, 0.12]);
@@ -535,9 +536,49 @@ test('series with error bars on a linear x axis are drawn side by side, each hov
     assert.match(String(t.hovertemplate), /^%\{customdata\}, %\{y\}/);
   }
   assert.deepEqual(byK[4].x, [0, 6], 'the dense line spans the depths');
-  for (const t of traces('mnist: test accuracy vs parameters').slice(0, 4)) assert.equal(t.customdata, undefined, 'a log axis: no dodge');
-  const one = seriesTraces([{ name: 'a', x: [1, 2], y: [1, 2], err: [0.1, 0.1] }, { name: 'b', x: [1, 2], y: [1, 2] }], { dodge: true });
-  assert.deepEqual(one.map((t) => t.x), [[1, 2], [1, 2]], 'one series with bars: nothing to keep apart');
+  // parameters on a log axis: each variant moved by one factor at every x, the two of a model's size (γ = 1 and 2,
+  // flat at two rates) apart, the four centred
+  const byParams = traces('mnist: test accuracy vs parameters').slice(0, 4);
+  const factors = byParams.map((t) => (t.x as number[]).map((x, i) => x / (t.customdata as number[])[i]));
+  for (const f of factors) assert.ok(f.every((v) => Math.abs(v - f[0]) < 1e-12), `one factor at every x: ${f}`);
+  assert.ok(factors[0][0] < factors[1][0] && factors[1][0] < 1 && factors[2][0] > 1 && factors[2][0] < factors[3][0], `${factors.map((f) => f[0])}`);
+  assert.ok(Math.abs(factors[0][0] * factors[3][0] - 1) < 1e-12 && Math.abs(factors[1][0] * factors[2][0] - 1) < 1e-12, 'centred on the true x');
+  assert.deepEqual(byParams[0].customdata, report.sections[0].charts!.find((c) => c.title === 'mnist: test accuracy vs parameters')!.traces[0].x);
+  // speed's dense layer at the width cap, its three points spread about its one count: the hover gives that count
+  const speed = JSON.parse(/const charts = (.*);\n/.exec(renderReport(experimentReport(readExperimentResult(join(ROOT, 'docs', 'results', 'speed.json')))))![1]) as Array<{ data: Trace[] }>;
+  const cap = speed[0].data.find((t) => String(t.name).startsWith('dense at the width cap'))!;
+  assert.deepEqual(cap.customdata, [16809984, 16809984, 16809984]);
+  assert.notDeepEqual(cap.x, cap.customdata);
+});
+
+test('dodge: 2 and 3 series with error bars centred about their x, by 4% of the step, on a log axis by a factor; lines and single series left', () => {
+  const barred = (name: string, x: number[]) => seriesTraces([{ name, x, y: x.map(() => 1), err: x.map(() => 0.1) }])[0];
+  const offsets = (traces: Trace[]) => traces.map((t) => (t.x as number[]).map((x, i) => Number((x - (t.customdata as number[])[i]).toFixed(9))));
+  const ratios = (traces: Trace[]) => traces.map((t) => (t.x as number[]).map((x, i) => Number(Math.log10(x / (t.customdata as number[])[i]).toFixed(9))));
+  // linear, a step of 1: ±0.02 for two, −0.04, 0 and 0.04 for three
+  assert.deepEqual(offsets(dodge([barred('a', [1, 2, 3]), barred('b', [1, 2, 3])])), [[-0.02, -0.02, -0.02], [0.02, 0.02, 0.02]]);
+  assert.deepEqual(offsets(dodge([barred('a', [1, 2, 3]), barred('b', [1, 2, 3]), barred('c', [2, 3])])), [[-0.04, -0.04, -0.04], [0, 0, 0], [0.04, 0.04]]);
+  // log, a decade a step: a factor of 10^±0.02, 10^±0.04 (the same distance on the screen at every x)
+  assert.deepEqual(ratios(dodge([barred('a', [10, 100, 1000]), barred('b', [10, 100, 1000])], true)), [[-0.02, -0.02, -0.02], [0.02, 0.02, 0.02]]);
+  assert.deepEqual(ratios(dodge([barred('a', [10, 100]), barred('b', [10, 100]), barred('c', [10, 100])], true)), [[-0.04, -0.04], [0, 0], [0.04, 0.04]]);
+  // the step is one series' own: x of two series close together (a tree's 6,922 parameters, moe's 6,986; a dense
+  // layer's 32,287, flat's 36,237) do not shrink it to nothing, nor do a series' points spread about one count
+  // (speed's at the width cap) under 1% of the span
+  assert.deepEqual(ratios(dodge([barred('tree', [6922, 69220, 692200]), barred('moe', [6986, 69860, 698600])], true)), [[-0.02, -0.02, -0.02], [0.02, 0.02, 0.02]]);
+  assert.deepEqual(ratios(dodge([barred('dense', [32287, 322870]), barred('flat', [36237, 362370])], true)), [[-0.02, -0.02], [0.02, 0.02]]);
+  assert.deepEqual(ratios(dodge([barred('cap', [96, 100, 104]), barred('b', [10, 100, 1000])], true)), [[-0.02, -0.02, -0.02], [0.02, 0.02, 0.02]]);
+  const shown = dodge([barred('a', [1, 2]), barred('b', [1, 2])])[1];
+  assert.deepEqual([shown.customdata, shown.hovertemplate], [[1, 2], '%{customdata}, %{y}<extra>%{fullData.name}</extra>'], 'the hover gives the true x');
+  // a line, a series without bars and a lone series with bars are not moved, nor counted in the centring
+  const line = horizontalLine(1, [1, 2], 'target'), plain = seriesTraces([{ name: 'p', x: [1, 2], y: [1, 2] }])[0];
+  const mixed = dodge([barred('a', [1, 2]), line, plain, barred('b', [1, 2])]);
+  assert.deepEqual([mixed[1], mixed[2]], [line, plain]);
+  assert.deepEqual(offsets([mixed[0], mixed[3]]), [[-0.02, -0.02], [0.02, 0.02]]);
+  const one = [barred('a', [1, 2]), plain];
+  assert.equal(dodge(one), one, 'one series with bars: nothing to keep apart');
+  // a trace's own customdata (speed's points at the width cap, spread about one count) is what its hover gives
+  const own = dodge([{ ...barred('cap', [0.96, 1.04]), customdata: [1, 1], text: ['k = 6', 'k = 7'] }, barred('b', [1, 2])])[0];
+  assert.deepEqual([own.customdata, own.hovertemplate], [[1, 1], '%{customdata}, %{y}<br>%{text}<extra>%{fullData.name}</extra>']);
 });
 
 test("speed's text says what its table and charts show: the table mean ± std over seeds, the charts' bars the lowest and highest seed", () => {
