@@ -150,12 +150,15 @@ const DARK_PAPER = '#161616';
  * The page's function `darkTheme({ data, layout })`: a chart's traces and layout for a dark page (the system's
  * setting, read when the page opens; the images in docs are taken in light mode). The background and text turn
  * dark and light, the grid dim; colours too dark to see on it (the palette's black, the greys of reference lines)
- * turn light wherever a trace or the layout names a colour (a heatmap's grey background for empty cells stays).
+ * turn light wherever a trace or the layout names a colour (a heatmap's grey background for empty cells stays), and
+ * the palette's blue, 3.5:1 against the dark paper, a lighter blue of the same hue (OKLCH lightness 0.62, as the
+ * palette's green and vermillion: 5.0:1; still well apart from its sky blue), so that every colour of the palette
+ * stands at least 4.5:1 from it, as text must.
  * Long arrays of numbers are passed through as they are. Plain JavaScript, for the page; tests run it through
  * `new Function`.
  */
 export const DARK_THEME_JS = `function darkTheme(chart) {
-  const light = { '#000': '#e8e8e8', '#000000': '#e8e8e8', '#555': '#b0b0b0', '#888': '#a0a0a0' };
+  const light = { '#000': '#e8e8e8', '#000000': '#e8e8e8', '#555': '#b0b0b0', '#888': '#a0a0a0', '#0072b2': '#308dcf' };
   // colour: under a key that names one (color, colorway, bgcolor …); a name or a label is left as it is
   const walk = (v, colour) => typeof v === 'string' ? (colour ? light[v.toLowerCase()] ?? v : v)
     : Array.isArray(v) ? (typeof v[0] === 'number' ? v : v.map((x) => walk(x, colour)))

@@ -748,6 +748,16 @@ test('a chart\'s title is its figure\'s heading and names it for a screen reader
   assert.deepEqual(layout.colorway, PALETTE);
 });
 
+/** The contrast ratio of two #rrggbb colours (WCAG 2's relative luminance): 1 to 21. */
+function contrast(a: string, b: string): number {
+  const luminance = (hex: string) => {
+    const [r, g, bl] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255).map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+}
+
 test("darkTheme: a chart for a dark page, its dark colours made light, its numbers passed through", () => {
   type Chart = { data: Array<Record<string, any>>; layout: Record<string, any> };
   const darkTheme = new Function(`${DARK_THEME_JS}; return darkTheme;`)() as (c: Chart) => Chart;
@@ -756,6 +766,7 @@ test("darkTheme: a chart for a dark page, its dark colours made light, its numbe
     data: [
       { type: 'scatter', name: '#000', x: [1, 2], y, line: { color: '#000' }, error_y: { color: '#000000' } },
       { type: 'scatter', name: 'target', x: [1, 2], y: [1, 1], line: { dash: 'dot', color: '#555' }, marker: { color: ['#888', '#0072B2'] } },
+      { type: 'scatter', name: '#0072B2', x: [1, 2], y: [1, 2], marker: { color: [0.5, 2], colorscale: 'Viridis' } },
       { type: 'heatmap', z: [[null, 0.5], [0.25, null]], colorscale: 'Viridis' },
     ],
     layout: { colorway: PALETTE, plot_bgcolor: '#bbb', xaxis: { title: { text: 'k' }, type: 'log' }, yaxis: { range: [0, 1] }, font: { size: 12 } },
@@ -766,9 +777,13 @@ test("darkTheme: a chart for a dark page, its dark colours made light, its numbe
   assert.equal(dark.data[0].y, y, 'a long array of numbers is passed through, not copied');
   assert.equal(dark.data[0].name, '#000', 'only colours change: a name is kept');
   assert.deepEqual([dark.data[0].line.color, dark.data[0].error_y.color, dark.data[1].line.color, dark.data[1].marker.color],
-    ['#e8e8e8', '#e8e8e8', '#b0b0b0', ['#a0a0a0', '#0072B2']]);
-  assert.deepEqual(dark.data[2].z, [[null, 0.5], [0.25, null]]);
-  assert.deepEqual(dark.layout.colorway, PALETTE.map((c) => (c === '#000000' ? '#e8e8e8' : c)));
+    ['#e8e8e8', '#e8e8e8', '#b0b0b0', ['#a0a0a0', '#308dcf']]);
+  assert.deepEqual([dark.data[2].name, dark.data[2].marker.color], ['#0072B2', [0.5, 2]], 'a name, and numbers under a colour key (a colour scale\'s values), are kept');
+  assert.deepEqual(dark.data[3].z, [[null, 0.5], [0.25, null]]);
+  // the palette: its black made light, its blue (3.5:1 on the dark paper) a lighter blue; every colour at least 4.5:1
+  assert.deepEqual(dark.layout.colorway, PALETTE.map((c) => ({ '#000000': '#e8e8e8', '#0072B2': '#308dcf' })[c] ?? c));
+  for (const c of dark.layout.colorway as string[]) assert.ok(contrast(c, '#161616') >= 4.5, `${c}: ${contrast(c, '#161616').toFixed(2)}:1 on the dark paper`);
+  assert.equal(new Set((dark.layout.colorway as string[]).map((c) => c.toLowerCase())).size, PALETTE.length, 'the colours stay apart');
   assert.equal(dark.layout.paper_bgcolor, '#161616');
   assert.equal(dark.layout.plot_bgcolor, '#bbb', "a heatmap's grey for empty cells stays");
   assert.equal(darkTheme({ data: [], layout: {} }).layout.plot_bgcolor, '#161616');
@@ -780,7 +795,11 @@ test("darkTheme: a chart for a dark page, its dark colours made light, its numbe
 test('a report opened on a dark page is dark, its charts too; on a light page, as it was', { skip }, async () => {
   const path = join(TMP, 'dark.html');
   writeFileSync(path, renderReport({ title: 't', meta: { a: 'b' }, sections: [{ heading: 'h', tables: [{ columns: ['a'], rows: [[1]] }], charts: [
-    { title: 'c', traces: seriesTraces([{ name: 's', x: [1, 2], y: [1, 2] }]).map((t) => ({ ...t, line: { color: '#000000' } })) },
+    // the first trace's colour from the layout's colorway, the palette's first (the palette's blue); the second's its own
+    { title: 'c', traces: [
+      ...seriesTraces([{ name: 'blue', x: [1, 2], y: [2, 1] }]),
+      ...seriesTraces([{ name: 's', x: [1, 2], y: [1, 2] }]).map((t) => ({ ...t, line: { color: '#000000' } })),
+    ] },
   ] }] }));
   const look = async (colorScheme: 'dark' | 'light') => {
     const page = await browser!.newPage({ colorScheme });
@@ -789,15 +808,15 @@ test('a report opened on a dark page is dark, its charts too; on a light page, a
     await page.goto(pathToFileURL(path).href, { waitUntil: 'load' });
     await page.waitForFunction(() => document.querySelector('div.chart svg.main-svg'), null, { timeout: 20_000 });
     const seen = await page.evaluate(() => {
-      const d = document.querySelector('div.chart') as unknown as { _fullLayout: { paper_bgcolor: string }; data: Array<{ line: { color: string } }> };
-      return { body: getComputedStyle(document.body).backgroundColor, text: getComputedStyle(document.body).color, paper: d._fullLayout.paper_bgcolor, line: d.data[0].line.color };
+      const d = document.querySelector('div.chart') as unknown as { _fullLayout: { paper_bgcolor: string }; data: Array<{ line: { color: string } }>; _fullData: Array<{ line: { color: string } }> };
+      return { body: getComputedStyle(document.body).backgroundColor, text: getComputedStyle(document.body).color, paper: d._fullLayout.paper_bgcolor, line: d.data[1].line.color, blue: d._fullData[0].line.color };
     });
     await page.close();
     assert.deepEqual(errors, [], colorScheme);
     return seen;
   };
-  assert.deepEqual(await look('dark'), { body: 'rgb(22, 22, 22)', text: 'rgb(221, 221, 221)', paper: '#161616', line: '#e8e8e8' });
-  assert.deepEqual(await look('light'), { body: 'rgb(255, 255, 255)', text: 'rgb(34, 34, 34)', paper: '#fff', line: '#000000' });
+  assert.deepEqual(await look('dark'), { body: 'rgb(22, 22, 22)', text: 'rgb(221, 221, 221)', paper: '#161616', line: '#e8e8e8', blue: '#308dcf' });
+  assert.deepEqual(await look('light'), { body: 'rgb(255, 255, 255)', text: 'rgb(34, 34, 34)', paper: '#fff', line: '#000000', blue: '#0072B2' });
 });
 
 /** A saved `npm run bench -- --json` stdout with made-up figures: tree rows on two backends, gemm rows. */
