@@ -32,7 +32,7 @@ export {
 
 export { computeNormalization, normalize, normalizeInPlace, normalizeInputs, splitValidation, subset, takeFirst, type Dataset, type Normalization, type Split } from './data/dataset.js';
 export { readIdx } from './data/idx.js';
-export { parseCsv, type CsvData, type CsvOptions } from './data/csv.js';
+export { coarseWarning, parseCsv, type CoarseColumn, type CsvData, type CsvOptions } from './data/csv.js';
 export { makeMemorization, MEMORIZATION_DEFAULTS, type MemorizationOptions } from './data/memorization.js';
 
 export { decodeModel, encodeModel, encodeModelParts, modelFromTensors, MODEL_FORMAT } from './io/model-codec.js';

@@ -9,7 +9,7 @@ import { mnistTestSet } from '../data/prepare.js';
 import { loadModel } from '../io/model-file.js';
 import { setBackend } from '../kernels/backend.js';
 import type { Model } from '../layers/model.js';
-import { backendOption, csvInputs, headerOption, humanLines, int, pathArg, rejectIdle, requireOptions, resultsThenSummary, shellWord, threadsOption, useKernelsFirst, type KernelOptions } from './options.js';
+import { backendOption, csvInputs, headerOption, humanLines, int, pathArg, rejectIdle, requireOptions, resultsThenSummary, shellWord, threadsOption, useKernelsFirst, warnCoarse, type KernelOptions } from './options.js';
 import { counted, layerTable, modelSummary } from '../report/summary.js';
 import { readRunResult } from './run-folder.js';
 
@@ -68,10 +68,12 @@ function testSet(model: Model, o: ModelCliOptions): Dataset {
   // a model that records no labels (not trained on a CSV file): labels 0 … classes − 1 name its classes themselves
   if (o.csv) {
     const names = model.config.data?.features;
-    test = readCsv(o.csv, {
+    const read = readCsv(o.csv, {
       labels: model.config.data?.labels ?? Array.from({ length: model.config.numClasses }, (_, i) => String(i)),
       features: model.inputSize, ...(names ? { featureNames: names } : {}), labelColumn: model.config.data?.labelColumn ?? 'last', header: o.header,
-    }).data;
+    });
+    warnCoarse(read);
+    test = read.data;
   }
   else if (dataset === 'mnist') test = mnistTestSet(norm!, o.dataDir);
   else test = normalizeInPlace(loadFashionMnist().test, norm!);

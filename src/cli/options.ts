@@ -3,7 +3,7 @@ import { join, sep } from 'node:path';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { check, TreegateError } from '../core/errors.js';
 import type { Matrix } from '../core/tensor.js';
-import { decimal } from '../data/csv.js';
+import { coarseWarning, decimal, type CsvData } from '../data/csv.js';
 import { normalizeInputs, type Normalization } from '../data/dataset.js';
 import { isFolder } from '../io/atomic.js';
 import type { Backend } from '../kernels/backend.js';
@@ -228,6 +228,12 @@ export function requireOptions(cmd: Command, ...attributes: string[]): Command {
       if (c.getOptionValue(a) === undefined) c.error(`error: required option '${option?.flags ?? a}' not specified`);
     }
   });
+}
+
+/** Says on stderr which columns of a CSV file read for eval or predict float32 keeps too coarsely (coarseWarning), if any. */
+export function warnCoarse(read: CsvData): void {
+  const w = coarseWarning(read.data.name, read.coarse, false);
+  if (w) process.stderr.write(`treegate: warning: ${w}\n`);
 }
 
 /**

@@ -295,6 +295,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
       log(`treegate: warning: --batch-size ${o.batchSize} is more than the ${data.train.x.rows} training examples: one step an epoch, on all of them`);
     }
     if (o.lr > 1) log(`treegate: warning: --lr ${o.lr} is far above the usual range (about 1e-4 to 0.1): the loss may well blow up`);
+    for (const w of data.warnings) log(`treegate: warning: ${w}`);
     const missing = missingClasses(data.train.y, data.numClasses, data.labels);
     if (missing.length > 0) {
       log(`treegate: warning: the training examples hold ${data.numClasses - missing.length} of the ${data.numClasses} classes ` +

@@ -7,8 +7,12 @@ export interface InputNormalization { scale: number; mean: number | number[]; st
 /** The settings of a normalization: what a model file's normalization keeps of its object, other keys dropped. */
 export const NORMALIZATION_KEYS: readonly string[] = ['scale', 'mean', 'std'];
 
-/** Smallest standard deviation a normalization may hold (avoids division by ~0). */
-export const MIN_STD = 1e-8;
+/**
+ * Smallest standard deviation a normalization may hold (avoids division by ~0); a feature whose spread is smaller is
+ * taken as one that does not vary. Well below any spread of measured values in their units (a column of
+ * nanometres in metres, 1e-9, is standardized as any other), and above float32's subnormals.
+ */
+export const MIN_STD = 1e-30;
 
 /**
  * What is wrong with `nz` as the normalization of `inputSize` features, in words naming the field

@@ -11,6 +11,18 @@ export interface CsvData {
   data: Dataset; labels: string[]; features: string[]; header: boolean; labelName: string | null; lines: Int32Array;
   /** the label's 0-based column in the file's lines (-1: none, with labelColumn null) */
   labelColumn: number;
+  /** the feature columns float32 keeps too coarsely to tell their values apart (see coarseColumns); usually none */
+  coarse: CoarseColumn[];
+}
+
+/** A feature column whose float32 values keep little of its spread: a large offset and a small spread. */
+export interface CoarseColumn {
+  /** the feature's 0-based index (its column in the file, the label's left out) and name */
+  feature: number; name: string;
+  /** over the file's values as written (float64): the mean, the (population) standard deviation */
+  mean: number; std: number;
+  /** the step between float32 values at the column's largest magnitude */
+  step: number;
 }
 
 /** How parseCsv and readCsv read a file: which column holds the label, and what the file must match (a model's features and classes). */
@@ -153,11 +165,15 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   const isNumber = (c: string) => Number.isFinite(decimal(c));
   if (width < 2 && labelled) throw new TreegateError(`${source}:${lineNo}: a line has ${cellCount(width)}, need at least one feature and a label`, CSV_HINT);
   if (!labelled && opts.features !== undefined && width !== opts.features) {
-    // a header names the column that is not the model's, where the model records its features' names
-    const names = opts.featureNames;
-    const extra = names && first.every((c) => !isNumber(c)) ? first.findIndex((c) => !names.includes(c)) : -1;
+    // a header names the column that is not the model's (a column too many), or the model's features it lacks (too
+    // few), where the model records its features' names
+    const names = opts.featureNames, named = names && first.every((c) => !isNumber(c));
+    const extra = named && width > opts.features ? first.findIndex((c) => !names.includes(c)) : -1;
+    const missing = named && width < opts.features ? names.filter((n) => !first.includes(n)) : [];
     throw new TreegateError(`${source}:${lineNo}: lines have ${cellCount(width)}, and ${takes} ${opts.features} features`,
       extra >= 0 ? `column ${extra + 1} ('${first[extra]}') is not one of the model's features (${quoted(names!)}): remove it`
+        : missing.length > 0 && missing.length < names!.length
+          ? `the header names no column ${quoted(missing, 4)}, ${missing.length === 1 ? 'one' : 'some'} of the model's features (${quoted(names!, 8)}): give the file each of them, in the same order`
         : width === opts.features + 1
           ? 'one column too many: if it holds the labels, remove that column (predict takes the features alone; eval measures accuracy on a labelled file)'
           : `give the file ${whose} ${opts.features} feature columns, in the same order`);
@@ -234,10 +250,11 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   }
   const features = header ? featureCells : featureCells.map((_, i) => `col${i + 1}`);
   const labelName = header && labelCol >= 0 ? first[labelCol] : null;
-  // pandas' to_csv() writes the row index as a first column without a name ('Unnamed: 0' once read and saved again)
+  // pandas' to_csv() writes the row index as a first column without a name ('Unnamed: 0' once read and saved
+  // again), as R's write.csv() writes the row names
   if (header && (first[0] === '' || first[0] === 'Unnamed: 0') && labelCol !== 0) {
-    throw new TreegateError(`${source}:${lineNo}: the first column is named '${first[0]}': a row index, as pandas' to_csv() writes one, not a feature`,
-      'write the file with to_csv(index=False), or remove the column');
+    throw new TreegateError(`${source}:${lineNo}: the first column is named '${first[0]}': a row index, as pandas' to_csv() and R's write.csv() write one, not a feature`,
+      'write the file with to_csv(index=False) in pandas or write.csv(row.names = FALSE) in R, or remove the column');
   }
   if (header) {
     // a model records its features' names, and a later file's columns are matched against them: each must be one
@@ -341,7 +358,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     }
     const labels = opts.labels ?? [];
     // no labels were read: every y is 0, a class of a dataset of at least one
-    return { data: { name: source, x: matrix(N, D, Float32Array.from(values)), y: new Int32Array(N), numClasses: Math.max(labels.length, 1) }, labels, features, header, labelName, lines: Int32Array.from(lineOf), labelColumn: labelCol };
+    return { data: { name: source, x: matrix(N, D, Float32Array.from(values)), y: new Int32Array(N), numClasses: Math.max(labels.length, 1) }, labels, features, header, labelName, lines: Int32Array.from(lineOf), labelColumn: labelCol, coarse: coarseColumns(values, N, features) };
   }
   // a header whose feature names are numbers reads as data: its label cell is then the one word among numbers
   const isInt = (l: string) => /^-?\d+$/.test(l);
@@ -396,7 +413,59 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     }
     y[i] = c;
   }
-  return { data: { name: source, x: matrix(N, D, Float32Array.from(values)), y, numClasses: labels.length }, labels, features, header, labelName, lines: Int32Array.from(lineOf), labelColumn: labelCol };
+  return { data: { name: source, x: matrix(N, D, Float32Array.from(values)), y, numClasses: labels.length }, labels, features, header, labelName, lines: Int32Array.from(lineOf), labelColumn: labelCol, coarse: coarseColumns(values, N, features) };
+}
+
+/** Fewer float32 steps than this in a column's standard deviation make it coarse (rounding moves a value up to 1% of it). */
+const COARSE_STEPS = 50;
+
+/**
+ * The feature columns of `values` (N rows of features.length, row-major, as written) that float32, in which a model
+ * reads its inputs (docs/format.md §4), keeps to steps of more than 1/COARSE_STEPS of their standard deviation: a
+ * large offset and a small spread, such as timestamps in seconds over an hour (1.7e9 ± 1000, kept to steps of 128),
+ * whose differences the model would partly or wholly lose. Columns that do not vary are not among them.
+ */
+export function coarseColumns(values: readonly number[], N: number, features: readonly string[]): CoarseColumn[] {
+  const D = features.length, out: CoarseColumn[] = [];
+  for (let c = 0; c < D; c++) {
+    let sum = 0, big = 0;
+    for (let r = 0; r < N; r++) {
+      sum += values[r * D + c];
+      big = Math.max(big, Math.abs(values[r * D + c]));
+    }
+    const mean = sum / N;
+    let ss = 0;
+    for (let r = 0; r < N; r++) ss += (values[r * D + c] - mean) ** 2;
+    const std = Math.sqrt(ss / N), step = float32Step(big);
+    if (std > 0 && std < COARSE_STEPS * step) out.push({ feature: c, name: features[c], mean, std, step });
+  }
+  return out;
+}
+
+/** The step between consecutive float32 values at magnitude v (subnormals' below 2^-126). */
+function float32Step(v: number): number {
+  if (!(v >= 2 ** -126)) return 2 ** -149;
+  let e = Math.floor(Math.log2(v));
+  if (2 ** e > v) e--; // log2's rounding at a power of two
+  else if (2 ** (e + 1) <= v) e++;
+  return 2 ** (e - 23);
+}
+
+/**
+ * What to tell a user of the coarse columns of `source` (coarseColumns), or null where there are none: each column
+ * named with its spread and float32's step there, and how to keep its values apart (`training`: a file to train
+ * on; else one to test or predict on, for a model already trained).
+ */
+export function coarseWarning(source: string, coarse: readonly CoarseColumn[], training = true): string | null {
+  if (coarse.length === 0) return null;
+  const g = (v: number) => Number(v.toPrecision(3)).toString();
+  const each = coarse.slice(0, 3).map((c) => `column '${c.name}' (about ${g(c.mean)}, standard deviation ${g(c.std)}) to steps of ${g(c.step)}` +
+    (c.step >= c.std ? `, ${g(c.step / c.std)}× its standard deviation` : `, 1/${Math.round(c.std / c.step)} of its standard deviation`));
+  const more = coarse.length > 3 ? `, and ${coarse.length - 3} more column${coarse.length > 4 ? 's' : ''}` : '';
+  return `${source}: models read features as float32 (about 7 significant digits), which keeps ${each.join('; ')}${more}: ` +
+    `the values lose ${coarse.some((c) => c.step >= c.std) ? 'most' : 'some'} of their differences. ` +
+    (training ? `Subtract an offset from ${coarse.length > 1 ? 'such a column' : 'the column'} (such as its smallest value) or change its unit before training`
+      : 'A model trained on such a column with an offset subtracted, or in another unit, needs the same done here');
 }
 
 /**

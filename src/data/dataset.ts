@@ -46,9 +46,9 @@ export function fromBytes(
 
 /**
  * Mean and (population) standard deviation of ds.x, which already has `scale` applied, computed in float64: over
- * all elements (one number each, std at least MIN_STD), or with `perFeature` over each column (a list each, for
- * features of different scales, such as a CSV's columns; a column that does not vary gets std 1, so that its
- * values pass unscaled, less its mean).
+ * all elements (one number each), or with `perFeature` over each column (a list each, for features of different
+ * scales, such as a CSV's columns). Data that does not vary (a standard deviation under MIN_STD) gets std 1, so
+ * that its values pass unscaled, less their mean.
  */
 export function computeNormalization(ds: Dataset, scale: number, perFeature?: false): { scale: number; mean: number; std: number };
 export function computeNormalization(ds: Dataset, scale: number, perFeature: true): { scale: number; mean: number[]; std: number[] };
@@ -70,7 +70,8 @@ export function computeNormalization(ds: Dataset, scale: number, perFeature = fa
       const t = d[i] - mean;
       ss += t * t;
     }
-    return { scale, mean, std: Math.max(Math.sqrt(ss / n), MIN_STD) };
+    const std = Math.sqrt(ss / n);
+    return { scale, mean, std: std < MIN_STD ? 1 : std };
   }
   const sum = new Float64Array(cols), ss = new Float64Array(cols);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) sum[c] += d[r * cols + c];

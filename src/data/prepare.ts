@@ -3,6 +3,7 @@ import type { Rng } from '../core/rng.js';
 import { firstNonFinite } from '../core/tensor.js';
 import type { DataInfo } from '../layers/model.js';
 import { readCsv } from './csv-file.js';
+import { coarseWarning } from './csv.js';
 import { computeNormalization, normalizeInPlace, splitValidation, takeFirst, type Dataset, type Normalization } from './dataset.js';
 import { loadFashionMnist } from './fashion.js';
 import { makeMemorization, MEMORIZATION_DEFAULTS, type MemorizationOptions } from './memorization.js';
@@ -36,6 +37,8 @@ export interface PreparedData {
    * for writing out beside the model (treegate train's test.csv); null otherwise
    */
   heldOut: Dataset | null;
+  /** what a caller should tell its user about the data (a CSV column float32 keeps too coarsely); usually none */
+  warnings: string[];
 }
 
 /** Which dataset prepareData loads and how it splits it (the CLI's flags in the field notes). */
@@ -99,6 +102,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
   let heldOut: Dataset | null = null;
   // a CSV example's line in its file, by the row it holds in each set (for the messages below)
   let fileLines: Int32Array | null = null, testLines: Int32Array | null = null;
+  const warnings: string[] = [];
   if (dataset === 'mnist' || dataset === 'fashion-mnist') {
     const d = dataset === 'mnist' ? loadMnist({ dir: o.dir }) : loadFashionMnist();
     all = d.train;
@@ -121,6 +125,10 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     }) : null;
     test = t?.data ?? null;
     testLines = t?.lines ?? null;
+    for (const read of [c, t]) {
+      const w = read && coarseWarning(read.data.name, read.coarse);
+      if (w) warnings.push(w);
+    }
   } else {
     throw new TreegateError(`unknown dataset '${dataset as string}'`, `use one of ${DATASETS.join(', ')}`);
   }
@@ -149,7 +157,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     check(!o.validation, 'the memorization task has no validation split', 'leave validation out, or 0');
     return {
       dataset, train: all, validation: takeFirst(all, 0), test: all, normalization,
-      inputSize: all.x.cols, numClasses: all.numClasses, labels, features, labelName, labelColumn, heldOut,
+      inputSize: all.x.cols, numClasses: all.numClasses, labels, features, labelName, labelColumn, heldOut, warnings,
     };
   }
   const held = o.validation ?? Math.round(all.x.rows / 12);
@@ -171,7 +179,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     throw new TreegateError(`${where}, feature ${bad.col + 1}${feature}, is ${bad.value} once standardized by the training split's mean and ` +
       'standard deviation: a value far outside the range of the training data', 'correct or remove that value');
   }
-  return { dataset, ...sets, normalization, inputSize: all.x.cols, numClasses: all.numClasses, labels, features, labelName, labelColumn, heldOut };
+  return { dataset, ...sets, normalization, inputSize: all.x.cols, numClasses: all.numClasses, labels, features, labelName, labelColumn, heldOut, warnings };
 }
 
 /** MNIST prepared as `treegate train` does by default. */

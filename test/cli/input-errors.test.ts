@@ -1,7 +1,8 @@
 /**
  * Bad input the CLI must answer with one clear error line and exit 2 (or, for a reader that has gone, a quiet
  * exit): CSV values beyond float32, a model file whose normalization cannot be evaluated, malformed run files
- * for `treegate report`, a model too large for memory, a failed write of stdout, options with no effect.
+ * for `treegate report`, a model too large for memory, a failed write of stdout, options with no effect. And the
+ * warning for a CSV column that float32 would quietly flatten, where the command goes on.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -77,9 +78,30 @@ test('train and eval on a CSV value beyond float32: exit 2 naming file, line, co
   expectUsageError(['inspect', '--model', join(dir, 'model.safetensors'), '--csv', big], re);
 });
 
+test('a CSV column float32 keeps too coarsely (a timestamp over an hour) is named in a warning by train, eval and predict, which go on', () => {
+  const rows = Array.from({ length: 60 }, (_, i) => [1.7e9 + ((i * 37) % 3600), (i * 7 % 10) / 10]);
+  const file = tmp('stamps.csv'), features = tmp('stamps-features.csv'), dir = tmp('stamps-run');
+  writeFileSync(file, `t,u,label\n${rows.map(([t, u], i) => `${t},${u},${i % 2}`).join('\n')}\n`);
+  writeFileSync(features, `t,u\n${rows.map((r) => r.join(',')).join('\n')}\n`);
+  const column = String.raw`treegate: warning: ${reEscape(file)}: models read features as float32 \(about 7 significant digits\), which keeps column 't' \(about 1700000000, standard deviation \d+\) to steps of 128`;
+  const trained = cli('train', '--dataset', 'csv', '--csv', file, '--epochs', '1', '--hidden', '8', '--depth', '1', '--no-progress', '--out', dir);
+  assert.equal(trained.status, 0, describeRun(trained));
+  assert.match(trained.stderr, new RegExp(`${column}.*Subtract an offset from the column \\(such as its smallest value\\) or change its unit before training\n`));
+  const model = join(dir, 'model.safetensors');
+  const evaluated = cli('eval', '--model', model, '--csv', file);
+  assert.equal(evaluated.status, 0, describeRun(evaluated));
+  assert.match(evaluated.stderr, new RegExp(`${column}.*A model trained on such a column with an offset subtracted, or in another unit, needs the same done here\n`));
+  const predicted = cli('predict', '--model', model, '--csv', features);
+  assert.equal(predicted.status, 0, describeRun(predicted));
+  assert.match(predicted.stderr, new RegExp(column.replace(reEscape(file), reEscape(features))));
+  assert.equal(predicted.stdout.trim().split('\n').length, 61);
+  // a file whose columns float32 keeps well: no warning
+  assert.doesNotMatch(cli('eval', '--model', join(csvRun().dir, 'model.safetensors'), '--csv', csvRun().csv).stderr, /float32/);
+});
+
 test('a model file whose normalization std is below what evaluation accepts is refused when it loads', () => {
   const path = modelFile('tiny-std.safetensors', { inputSize: 3, numClasses: 2, std: 1e-45, data: { dataset: 'csv', labels: ['0', '1'] } });
-  const re = new RegExp(`${reEscape(path)}: the model config's normalization\\.std is 1e-45, must be a finite number ≥ 1e-8`);
+  const re = new RegExp(`${reEscape(path)}: the model config's normalization\\.std is 1e-45, must be a finite number ≥ 1e-30`);
   expectUsageError(['inspect', '--model', path, '--no-usage'], re);
   expectUsageError(['eval', '--model', path, '--csv', csvRun().csv], re);
 });

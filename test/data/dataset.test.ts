@@ -49,11 +49,11 @@ test('computeNormalization and normalize', () => {
   const m = n.x.data.reduce((a, b) => a + b, 0) / vals.length;
   assert.ok(Math.abs(m) < 1e-6);
   assert.deepEqual(n.y, ds.y);
-  // Constant data: std clamped.
+  // Constant data: std 1, its values passed unscaled, less the mean
   const c = fromBytes('c', new Uint8Array([7, 7, 7, 7]), new Uint8Array([0, 0]), 2, 2, 1, 1);
   const cn = computeNormalization(c, 1);
   assert.equal(cn.mean, 7);
-  assert.equal(cn.std, 1e-8);
+  assert.equal(cn.std, 1);
   assert.deepEqual(Array.from(normalize(c, cn).x.data), [0, 0, 0, 0]);
 });
 
@@ -65,6 +65,9 @@ test('computeNormalization per feature: each column its own mean and std, a cons
   assert.ok(Math.abs(nz.mean[0] - 2e-6) < 1e-12 && Math.abs(nz.std[0] - 1e-6) < 1e-12, JSON.stringify(nz));
   assert.ok(Math.abs(nz.mean[1] - 2e6) < 1e-3 && Math.abs(nz.std[1] - 1e6) < 1e-3, JSON.stringify(nz));
   assert.deepEqual([nz.mean[2], nz.std[2]], [5, 1], 'a constant column passes unscaled, less its mean');
+  // a column of a tiny unit (nanometres in metres) varies: it is standardized as any other, not taken as constant
+  const nano = computeNormalization({ name: 'n', x: matrix(2, 1, Float32Array.from([1e-9, 3e-9])), y: new Int32Array(2), numClasses: 2 }, 1, true);
+  assert.ok(Math.abs(nano.mean[0] - 2e-9) < 1e-15 && Math.abs(nano.std[0] - 1e-9) < 1e-15, JSON.stringify(nano));
   const n = normalize(ds, nz);
   for (const [i, v] of [-1, -1, 0, 1, 1, 0].entries()) assert.ok(Math.abs(n.x.data[i] - v) < 1e-5, `element ${i}: ${n.x.data[i]}`);
   // normalizeInputs from raw values gives the same bits

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import { TreegateError } from '../../src/core/errors.js';
-import { float32Text, formatCsv, parseCsv, type CsvOptions } from '../../src/data/csv.js';
+import { coarseWarning, float32Text, formatCsv, parseCsv, type CsvOptions } from '../../src/data/csv.js';
 import { readCsv } from '../../src/data/csv-file.js';
 import { loadFashionMnist } from '../../src/data/fashion.js';
 import { makeMemorization } from '../../src/data/memorization.js';
@@ -117,6 +117,12 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   rejects(() => parseCsv('', 'e.csv'), /e\.csv: the file has no data lines/);
   rejects(() => parseCsv('\n1,2,label\n0.5,1,0\n2,3,1\n', 'h.csv'), /h\.csv:2: this line looks like a header with numeric column names \(its label 'label' is a word/);
   rejects(() => parseCsv('1,2,a\n3,b\n', 'r.csv'), /r\.csv:2: ragged row: 2 cells, the first line has 3/);
+  // features alone, to predict, against a model of named features: a column too many is named, one too few too; a
+  // file short of columns is not told to remove one
+  const model = { labelColumn: null, features: 4, featureNames: ['x0', 'x1', 'x2', 'x3'] };
+  rejects(() => parseCsv('x0,x1,x2,x3,zz\n1,2,3,4,5\n', 'p.csv', model), /p\.csv:1: lines have 5 cells, and the model takes 4 features \(column 5 \('zz'\) is not one of the model's features \('x0', 'x1', 'x2', 'x3'\): remove it\)/);
+  rejects(() => parseCsv('x0,x1,x3\n1,2,3\n', 'p.csv', model), /p\.csv:1: lines have 3 cells, and the model takes 4 features \(the header names no column 'x2', one of the model's features \('x0', 'x1', 'x2', 'x3'\): give the file each of them, in the same order\)$/);
+  rejects(() => parseCsv('f0,f1,f2\n1,2,3\n', 'p.csv', model), /p\.csv:1: lines have 3 cells, and the model takes 4 features \(give the file the model's 4 feature columns, in the same order\)$/);
   rejects(() => parseCsv('1,2,a\n3,4,5,b\n', 'r.csv'), /ragged row: 4 cells/);
   rejects(() => parseCsv('x,y,label\n1,2,a,\n', 'r.csv'), /r\.csv:2: ragged row: 4 cells, the first line has 3 \(this line ends with a comma, which starts an empty cell\) \(remove the comma at the end of each line\)/);
   // the separator the file uses, named (a tab- or semicolon-separated file has no commas to remove)
@@ -162,7 +168,7 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   // pandas' habits: column numbers as a header, a row index as the first column
   rejects(() => parseCsv('0,1,2,3\n0.5,1.5,2,0\n0.25,1,3,1\n', 'p.csv'), /p\.csv:1: this line's features read 0, 1, …, and no other line has its label '3': column numbers/);
   assert.equal(parseCsv('0,1,2,3\n0.5,1.5,2,3\n0.25,1,1,1\n', 'p.csv').data.x.rows, 3, 'a first line 0, 1, 2, 3 whose label recurs is an example');
-  rejects(() => parseCsv(',u,v,label\n0,1.5,2,a\n1,0.5,1,b\n2,3,1,a\n', 'i.csv'), /i\.csv:1: the first column is named '': a row index, as pandas' to_csv\(\) writes one.*index=False/);
+  rejects(() => parseCsv(',u,v,label\n0,1.5,2,a\n1,0.5,1,b\n2,3,1,a\n', 'i.csv'), /i\.csv:1: the first column is named '': a row index, as pandas' to_csv\(\) and R's write\.csv\(\) write one.*to_csv\(index=False\) in pandas or write\.csv\(row\.names = FALSE\) in R/);
   rejects(() => parseCsv('Unnamed: 0,u,v,label\n7,1.5,2,a\n1,0.5,1,b\n', 'i.csv'), /the first column is named 'Unnamed: 0': a row index/);
   rejects(() => parseCsv(',u,v\n7,1.5,2\n', 'i.csv', { labelColumn: null }), /the first column is named '': a row index/);
   // an identifier column that numbers the rows, from 1 or 0, anywhere among the features
@@ -235,6 +241,30 @@ test('CSV: whole-number labels are classes up to max(100, a quarter of the examp
   const few = (distinct: number) => Array.from({ length: 240 }, (_, i) => `${(i % 7) / 4},${i % distinct}`).join('\n');
   assert.equal(parseCsv(few(100), 'w.csv').labels.length, 100);
   rejects(() => parseCsv(few(101), 'w.csv'), /holds 101 distinct whole numbers among 240 examples/);
+});
+
+test('CSV: a column float32 keeps to steps of more than 1/50 of its standard deviation is coarse, and the warning names it', () => {
+  // 200 rows; per column (values as written): a timestamp over about an hour (1.7e9 ± 1000 s: float32's steps there
+  // are 128), the same over about a year (± 9e6), a nanometre column in metres, pixel bytes, a constant, and the
+  // timestamp's seconds within a few (1.7e9 + 0…3: below one step)
+  const rows = Array.from({ length: 200 }, (_, i) => [1.7e9 + ((i * 37) % 3600), 1.7e9 + ((i * 7919) % 200) * 157680, ((i % 9) + 1) * 1e-9, (i * 13) % 256, 5, 1.7e9 + (i % 4), i % 2].join(','));
+  const csv = parseCsv(`hour,year,nm,pixel,constant,seconds,label\n${rows.join('\n')}\n`, 'c.csv');
+  assert.deepEqual(csv.coarse.map((c) => [c.feature, c.name, c.step]), [[0, 'hour', 128], [5, 'seconds', 128]]);
+  const hour = Array.from({ length: 200 }, (_, i) => 1.7e9 + ((i * 37) % 3600)), mean = hour.reduce((a, b) => a + b) / 200;
+  const std = Math.sqrt(hour.reduce((a, b) => a + (b - mean) ** 2, 0) / 200);
+  assert.deepEqual([csv.coarse[0].mean, csv.coarse[0].std], [mean, std]);
+  // float32 rounds the seconds column to one value: standardized, it would not vary at all
+  assert.equal(new Set(Array.from({ length: 200 }, (_, r) => csv.data.x.data[r * 6 + 5])).size, 1);
+  const w = coarseWarning('c.csv', csv.coarse)!;
+  assert.equal(w, `c.csv: models read features as float32 (about 7 significant digits), which keeps column 'hour' (about 1700000000, standard deviation ${Number(std.toPrecision(3))}) to steps of 128, 1/${Math.round(std / 128)} of its standard deviation; column 'seconds' (about 1700000000, standard deviation 1.12) to steps of 128, 114× its standard deviation: the values lose most of their differences. Subtract an offset from such a column (such as its smallest value) or change its unit before training`);
+  assert.match(coarseWarning('c.csv', csv.coarse.slice(0, 1))!, /: the values lose some of their differences\. Subtract an offset from the column/);
+  assert.match(coarseWarning('c.csv', csv.coarse, false)!, /differences\. A model trained on such a column with an offset subtracted, or in another unit, needs the same done here$/);
+  assert.equal(coarseWarning('c.csv', []), null);
+  const five = Array.from({ length: 5 }, (_, i) => ({ ...csv.coarse[0], name: `t${i}` }));
+  assert.match(coarseWarning('c.csv', five)!, /column 't2' [^;]*, and 2 more columns: the values/);
+  // features alone (a file to predict on) are looked at too; a small offset is not coarse
+  assert.deepEqual(parseCsv(`${rows.map((r) => r.split(',').slice(0, 6).join(',')).join('\n')}\n`, 'p.csv', { labelColumn: null }).coarse.map((c) => c.name), ['col1', 'col6']);
+  assert.deepEqual(parseCsv('1000.5,0\n1000.25,1\n1000.75,0\n', 's.csv').coarse, []);
 });
 
 test('prepareData(csv): seeded test hold-out, normalization from the training split, test file with known labels', () => {
@@ -363,7 +393,7 @@ test('normalizeInputs: raw features to a model\'s inputs, bit for bit as the loa
   const got = normalizeInputs(raw, norm);
   assert.deepEqual(new Uint8Array(got.data.buffer), new Uint8Array(expected.buffer));
   assert.deepEqual(raw.data, Float32Array.from(bytes), 'raw is left as it was');
-  rejects(() => normalizeInputs(raw, { ...norm, std: 0 }), /normalization\.std is 0, must be a finite number ≥ 1e-8/);
+  rejects(() => normalizeInputs(raw, { ...norm, std: 0 }), /normalization\.std is 0, must be a finite number ≥ 1e-30/);
   rejects(() => normalizeInputs(undefined as unknown as Matrix, norm), /normalizeInputs takes a matrix of raw features, got undefined.*readCsv gives one as its result's data\.x/s);
   rejects(() => normalizeInputs({ rows: 1, cols: 2, data: Uint8Array.from([3, 4]) } as unknown as Matrix, norm),
     /normalizeInputs: the raw features' data must be a Float32Array, got a Uint8Array of 2 elements \(make one with Float32Array\.from\(values\)/);

@@ -164,9 +164,9 @@ test('findNonFinite names a weight before a gradient; a model with a non-finite 
   const cfg = mlpConfig({ inputSize: D, numClasses: C, hidden: [], treeLayers: [], depth: 0 });
   const bad: Array<[InputNormalization, RegExp]> = [
     [{ scale: 1, mean: NaN, std: 1 }, /model input normalization\.mean is NaN, must be a finite number or a list of one per feature/],
-    [{ scale: 1, mean: 0, std: 0 }, /model input normalization\.std is 0, must be a finite number ≥ 1e-8/],
+    [{ scale: 1, mean: 0, std: 0 }, /model input normalization\.std is 0, must be a finite number ≥ 1e-30/],
     [{ scale: 1, mean: [0, 0], std: 1 }, new RegExp(`normalization\\.mean holds 2 values, the model has ${D} features`)],
-    [{ scale: 1, mean: 0, std: Array.from({ length: D }, (_, i) => (i === 1 ? -1 : 1)) }, /normalization\.std\[1\] is -1, must be a finite number ≥ 1e-8/],
+    [{ scale: 1, mean: 0, std: Array.from({ length: D }, (_, i) => (i === 1 ? -1 : 1)) }, /normalization\.std\[1\] is -1, must be a finite number ≥ 1e-30/],
   ];
   for (const [normalization, re] of bad) rejects(() => new Model({ ...cfg, normalization }), re);
 });
