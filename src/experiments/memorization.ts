@@ -105,11 +105,14 @@ export function memorizationReport(r: ExperimentResult): Report {
     return lines;
   };
   const stdNote = barsNote(r, 'std'), rangeNote = barsNote(r, 'range');
+  // the times are each model's wall time once, beside whatever else the process did (its first model's warm-up)
+  const roughNote = (what: string) => `Each model's wall time for ${what}, measured once: rough costs, which a few milliseconds of ` +
+    'garbage collection or compilation can move severalfold; `treegate experiment speed` times layers with medians of interleaved repeats.';
   const charts: Chart[] = [
     { title: 'random labels fitted vs depth k', note: stdNote, xTitle: 'depth k', yTitle: 'fitted fraction', traces: seriesTraces(series('fitted', 'k', 'std')) },
     { title: 'fitted fraction vs parameters', note: stdNote, xTitle: 'parameters', yTitle: 'fitted fraction', xLog: true, traces: seriesTraces(series('fitted', 'parameters', 'std')) },
-    { title: 'inference time per example vs parameters', note: rangeNote, xTitle: 'parameters', yTitle: 'µs per example', xLog: true, yLog: true, traces: seriesTraces(series('inferUsPerExample', 'parameters', 'range')) },
-    { title: 'training time per example vs parameters', note: rangeNote, xTitle: 'parameters', yTitle: 'µs per example', xLog: true, yLog: true, traces: seriesTraces(series('trainUsPerExample', 'parameters', 'range')) },
+    { title: 'inference time per example vs parameters', note: `${rangeNote} ${roughNote('one pass over the examples')}`, xTitle: 'parameters', yTitle: 'µs per example', xLog: true, yLog: true, traces: seriesTraces(series('inferUsPerExample', 'parameters', 'range')) },
+    { title: 'training time per example vs parameters', note: `${rangeNote} ${roughNote('its epochs, validation passes included')}`, xTitle: 'parameters', yTitle: 'µs per example', xLog: true, yLog: true, traces: seriesTraces(series('trainUsPerExample', 'parameters', 'range')) },
   ];
   return {
     title: 'treegate experiment: memorization', meta: reportMeta(r),
