@@ -16,15 +16,21 @@ const PASS = 'pass the --out folder of treegate train (metrics.jsonl) or of tree
 
 /**
  * The report of what `path` holds, and where it goes by default: a training run's folder (metrics.jsonl) or its
- * metrics.jsonl, an experiment's folder (results.json), or an experiment's results file (its page beside it,
+ * metrics.jsonl or result.json, an experiment's folder (results.json), or an experiment's results file (its page beside it,
  * named after it).
  */
 function reportOf(path: string): { report: Report; page: string } {
   if (!existsSync(path)) throw new TreegateError(`${path} does not exist`, PASS);
   const st = statSync(path);
   if (st.isFile()) {
-    if (basename(path) === 'metrics.jsonl') return { report: trainingReport(dirname(path)), page: join(dirname(path), 'report.html') };
-    if (basename(path) === 'result.json') throw new TreegateError(`${path} is a training run's result`, `pass its folder, ${dirname(path)}`);
+    // a training run's metrics.jsonl, or its result.json beside it: the run's folder
+    const run = dirname(path);
+    if (basename(path) === 'metrics.jsonl' || (basename(path) === 'result.json' && existsSync(join(run, 'metrics.jsonl')))) {
+      return { report: trainingReport(run), page: join(run, 'report.html') };
+    }
+    if (basename(path) === 'result.json') {
+      throw new TreegateError(`${path} is a training run's result, and ${run} holds no metrics.jsonl, which the report draws`, `pass the folder of a run that finished`);
+    }
     const format = safetensorsFormat(path);
     if (format === MODEL_FORMAT) throw new TreegateError(`${path} is a model file, not a run's results`, `treegate inspect --model ${path} shows a model; report takes the folder of the run that wrote it`);
     if (format === CHECKPOINT_FORMAT) {
@@ -71,7 +77,7 @@ function checkPage(page: string): void {
 export function reportCommand(): Command {
   return new Command('report')
     .description('render the HTML report of a training run (learning curves, time per epoch, learning rate, balance, leaf usage; a run not finished up to its newest checkpoint) or of an experiment, from the files it wrote')
-    .argument('<path>', 'the --out folder of treegate train (metrics.jsonl) or of treegate experiment (results.json), or an experiment\'s results file', pathArg)
+    .argument('<path>', 'the --out folder of treegate train (or its metrics.jsonl or result.json) or of treegate experiment (or its results.json)', pathArg)
     .option('--out <file>', 'where to write the page (default report.html in that folder; for a results file, its name with .html); a path ending in /, or an existing folder, is a folder to write it in', pathArg)
     .action((path: string, o: { out?: string }) => {
       const { report, page: byDefault } = reportOf(resolve(path));

@@ -687,9 +687,15 @@ test('treegate report refuses what it cannot render, and never writes over a fil
   const twice = cli(both);
   assert.equal(twice.status, 2);
   assert.match(twice.stderr, /holds both metrics\.jsonl \(a training run\) and results\.json \(an experiment\)/);
-  // a training run's result.json: pass its folder; an empty path: refused
+  // a training run's result.json: its folder's run, where metrics.jsonl is beside it; else refused
   writeFileSync(join(both, 'result.json'), '{}');
-  assert.match(cli(join(both, 'result.json')).stderr, /is a training run's result.*pass its folder/s);
+  const viaResult = cli(join(both, 'result.json'));
+  assert.equal(viaResult.status, 0, viaResult.stderr);
+  assert.match(viaResult.stdout, new RegExp(`wrote ${join(both, 'report.html').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  const lone = join(TMP, 'report-lone-result');
+  mkdirSync(lone);
+  writeFileSync(join(lone, 'result.json'), '{}');
+  assert.match(cli(join(lone, 'result.json')).stderr, /result\.json is a training run's result, and .*report-lone-result holds no metrics\.jsonl, which the report draws/);
   // a model file: named as one, with the command that shows it (not the JSON parser's view of its bytes)
   saveModel(join(both, 'model.safetensors'), new Model(mlpConfig({ inputSize: 4, numClasses: 2, hidden: [4], treeLayers: [], depth: 0 }), new Rng(1)));
   assert.match(cli(join(both, 'model.safetensors')).stderr, /model\.safetensors is a model file, not a run's results \(treegate inspect --model /);
