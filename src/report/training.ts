@@ -47,11 +47,11 @@ export function usageHeatmap(title: string, perEpoch: Array<{ epoch: number; sta
   const unit = perEpoch[0]?.stats.kind === 'moe' ? 'expert' : 'leaf';
   return {
     title, xTitle: unit, yTitle: 'epoch', note,
-    // whole epochs only; grey where a leaf was not used at all
+    // whole epochs only; grey where a leaf was not used at all; no grid lines, which would run through the cells
     layout: {
-      yaxis: { ...epochTicks(perEpoch.length), title: { text: 'epoch' } }, plot_bgcolor: '#bbb',
+      yaxis: { ...epochTicks(perEpoch.length), title: { text: 'epoch' }, showgrid: false }, plot_bgcolor: '#bbb',
       // whole leaves: at most about 16 labels; no zero line over leaf 0's cells
-      xaxis: { title: { text: unit }, tick0: 0, dtick: Math.max(1, 2 ** Math.ceil(Math.log2((z[0]?.length ?? 1) / 16))), zeroline: false },
+      xaxis: { title: { text: unit }, tick0: 0, dtick: Math.max(1, 2 ** Math.ceil(Math.log2((z[0]?.length ?? 1) / 16))), zeroline: false, showgrid: false },
     },
     traces: [{
       type: 'heatmap', z, x: Array.from({ length: z[0]?.length ?? 0 }, (_, i) => i), y: perEpoch.map((e) => e.epoch),

@@ -123,6 +123,10 @@ test('trainingReport of a run trained through the API: the same charts from its 
   const charts = report.sections[0].charts!;
   assert.deepEqual(charts.map((c) => c.title).slice(0, 6), ['loss', 'accuracy', 'time per epoch', 'learning rate', 'balance over training', 'dead leaves over training']);
   assert.deepEqual(charts[2].traces[0].y, history.map((e, i) => e.seconds - (i > 0 ? history[i - 1].seconds : 0)), 'each epoch\'s seconds');
+  // the usage heatmap: no grid lines through its cells (nor over the grey of the leaves not used)
+  const heat = charts.find((c) => c.traces[0]?.type === 'heatmap')!;
+  const axes = heat.layout as { xaxis: { showgrid?: boolean }; yaxis: { showgrid?: boolean } };
+  assert.deepEqual([axes.xaxis.showgrid, axes.yaxis.showgrid], [false, false], heat.title);
   // 450 steps in windows of one: the first, then every step; each point the step's own loss
   assert.deepEqual(charts[0].traces[0].x, steps.map((st) => st.step));
   assert.deepEqual(charts[0].traces[0].y, steps.map((st) => st.loss));
