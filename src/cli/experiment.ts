@@ -1,13 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import { runAccuracy } from '../experiments/accuracy.js';
 import { completeResult, duration, interruptionText, machine, type ExperimentOptions, type ExperimentResult, type Provenance } from '../experiments/common.js';
-import { defaultMnistDir, MNIST_FILES } from '../data/mnist.js';
 import { runGating } from '../experiments/gating.js';
 import { runMemorization } from '../experiments/memorization.js';
 import { experimentReport, readExperimentResult } from '../experiments/results.js';
@@ -16,7 +12,8 @@ import { check, TreegateError } from '../core/errors.js';
 import { checkWritableDir, checkWritableFile, removeCreatedOnFailure, writeFilesOrRescue } from '../io/atomic.js';
 import { heldByOther, holdFolder } from '../io/folder-lock.js';
 import { renderReport } from '../report/html.js';
-import { backendOption, choice, humanLines, int, pathArg, rejectIdle, SIGNAL_EXIT, shellWord, threadsOption, treegateCommand, useKernelsFirst, VERSION, type KernelOptions } from './options.js';
+import { backendOption, choice, humanLines, int, pathArg, rejectIdle, SIGNAL_EXIT, threadsOption, treegateCommand, useKernelsFirst, type KernelOptions } from './options.js';
+import { commandLine, provenanceOf } from './provenance.js';
 import { onStopSignals, stopBeforeStart, type StopSignal } from './signals.js';
 import { etaSeconds, etaText, experimentLine } from './progress-line.js';
 import { counted, textTable } from '../report/summary.js';
@@ -77,7 +74,7 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
   for (const f of ['results.json', 'report.html']) checkWritableFile(join(out, f));
   // the backend's lines are said once the folder passes (a refusal's error line comes first)
   const kernels = useKernelsFirst(o), be = kernels.backend;
-  const provenance = provenanceOf(name, o.dataDir);
+  const provenance = provenanceOf(READS_MNIST.includes(name), o.dataDir);
   const before = o.resume !== undefined ? interruptedRun(name, out, be.name, kernels.threads, provenance) : null;
   kernels.announce();
   const seeds = before ? before.interrupted!.seeds : Array.from({ length: o.seeds }, (_, i) => i + 1);
@@ -222,30 +219,6 @@ function interruptedRun(name: ExperimentName, out: string, backend: string, thre
 }
 
 /**
- * What makes this run's results (ExperimentResult.provenance): treegate's version, its commit where it runs from a git
- * checkout, a hash of the code that runs (codeHash), and for the experiments that read MNIST the SHA-256 of its four
- * files (none where they cannot be read: the experiment says why when it loads them).
- */
-function provenanceOf(name: ExperimentName, dataDir: string | undefined): Provenance {
-  const root = fileURLToPath(new URL('../..', import.meta.url)); // the package's folder, from src/cli and dist/cli alike
-  const p: Provenance = { treegate: VERSION, code: codeHash(root) };
-  if (existsSync(join(root, '.git'))) {
-    const git = spawnSync('git', ['-C', root, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8', timeout: 10_000 });
-    if (git.status === 0 && git.stdout.trim()) p.commit = git.stdout.trim();
-  }
-  if (READS_MNIST.includes(name)) {
-    try {
-      const dir = dataDir ?? defaultMnistDir(), h = createHash('sha256');
-      for (const f of Object.values(MNIST_FILES)) h.update(readFileSync(join(dir, f)));
-      p.mnist = h.digest('hex');
-    } catch {
-      // unreadable: the experiment's loader names the problem
-    }
-  }
-  return p;
-}
-
-/**
  * Fault injection for the tests of signals: TREEGATE_FAULT_SIGNAL=SIGINT (or SIGTERM) with
  * TREEGATE_FAULT_RUN=R sends the signal to this process as run R (from 0) starts.
  */
@@ -263,33 +236,4 @@ function testOverride(): Record<string, unknown> | undefined {
   } catch {
     throw new TreegateError('TREEGATE_EXPERIMENT_OVERRIDE is not valid JSON', 'unset it, or give a JSON object of settings');
   }
-}
-
-/** The command a process ran (its argv: node, the script, then the words), as `treegate …` a shell reads back. */
-export function commandLine(argv: string[]): string {
-  return ['treegate', ...argv.slice(2)].map(shellWord).join(' ');
-}
-
-/**
- * SHA-256 (its first 16 hex digits) of the code this process runs: the files of the folder the CLI runs from (dist/,
- * or src/ under tsx), by path and bytes, then the native addon and the wasm modules where they are built. A commit
- * alone does not name it: a checkout with changes, or a dist/ built at another commit, runs other code.
- */
-function codeHash(root: string): string {
-  const files: string[] = [];
-  const walk = (dir: string): void => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const path = join(dir, e.name);
-      if (e.isDirectory()) walk(path);
-      else if (/\.(m?js|ts)$/.test(e.name) && !e.name.endsWith('.d.ts')) files.push(path);
-    }
-  };
-  walk(fileURLToPath(new URL('..', import.meta.url))); // dist/ or src/
-  files.sort();
-  for (const built of [join('build', 'Release', 'treegate_native.node'), join('wasm', 'treegate.wasm'), join('wasm', 'treegate-threads.wasm')]) {
-    if (existsSync(join(root, built))) files.push(join(root, built));
-  }
-  const h = createHash('sha256');
-  for (const f of files) h.update(relative(root, f)).update('\0').update(readFileSync(f)).update('\0');
-  return h.digest('hex').slice(0, 16);
 }

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
-import { commandLine } from '../../src/cli/experiment.js';
+import { commandLine } from '../../src/cli/provenance.js';
 import { usageText } from '../../src/cli/evaluate.js';
 import { cli, cliEnv, cliStdin, describeRun, expectUsageError, lastJson, ROOT, tmp, type CliResult, reEscape } from './run.js';
 import { defaultMnistDir, loadMnistTest, MNIST_FILES, MNIST_SCALE } from '../../src/data/mnist.js';
