@@ -52,7 +52,7 @@ export function intList(min: number, example: string) {
 }
 
 /** One rule of rejectIdle: `options` (attribute names) have no effect unless `applies`; `why` and `fix` explain. */
-interface IdleRule { options: string[]; applies: boolean; why: string; fix: string }
+export interface IdleRule { options: string[]; applies: boolean; why: string; fix: string }
 
 /**
  * Rejects options given on the command line that would change nothing (`--momentum` with `--optimizer adam`):

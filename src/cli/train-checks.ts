@@ -10,7 +10,7 @@ import type { DatasetName } from '../data/prepare.js';
 import type { RunState } from '../io/checkpoint.js';
 import { paramShapes, type ModelConfig } from '../layers/model.js';
 import type { NonFinitePolicy } from '../train/trainer.js';
-import { rejectIdle, type KernelOptions } from './options.js';
+import { rejectIdle, type IdleRule, type KernelOptions } from './options.js';
 import { formatCount } from '../report/summary.js';
 
 export interface TrainCliOptions extends KernelOptions {
@@ -78,6 +78,10 @@ export function checkSavedRun(cmd: Command, run: RunState, source: string): void
   }
   const { backends } = run.extra;
   if (backends !== undefined && backendsOf(run.extra).length === 0) throw new TreegateError(`${source}: checkpoint extra state: backends must be a list of one or more backend names`);
+  const { command, resumedWith } = run.extra;
+  if ((command !== undefined && typeof command !== 'string') || (resumedWith !== undefined && !(Array.isArray(resumedWith) && resumedWith.every((c) => typeof c === 'string')))) {
+    throw new TreegateError(`${source}: checkpoint extra state: command must be a command line, resumedWith a list of them`);
+  }
 }
 
 /**
@@ -104,8 +108,16 @@ export function rejectIdleOptions(o: TrainCliOptions, cmd: Command): void {
     rejectIdle(cmd, [{ options: kept, applies: false, why: 'with --resume', fix: 'a resumed run keeps the options it was started with; start a new run to change them' }]);
     return;
   }
+  rejectIdle(cmd, idleRules(o));
+}
+
+/**
+ * The options that have no effect on a run of options `o`, each with why: given on the command line, they are
+ * errors (rejectIdleOptions); the settings result.json records leave them out (runSettings).
+ */
+function idleRules(o: TrainCliOptions): IdleRule[] {
   const routed = o.treeLayers.length > 0;
-  rejectIdle(cmd, [
+  return [
     { options: ['examples', 'inputSize', 'classes'], applies: o.dataset === 'memorization', why: `with --dataset ${o.dataset}`, fix: 'options of --dataset memorization' },
     { options: ['dataDir'], applies: o.dataset === 'mnist', why: `with --dataset ${o.dataset}`, fix: 'the folder --dataset mnist reads' },
     { options: ['labelColumn', 'header'], applies: o.dataset === 'csv', why: `with --dataset ${o.dataset}`, fix: 'options of --csv files' },
@@ -129,7 +141,17 @@ export function rejectIdleOptions(o: TrainCliOptions, cmd: Command): void {
       fix: routed ? 'it widens the hidden layers to the routed model\'s parameters: give some' : 'it matches a routed model: name its layers with --tree-layers' },
     { options: ['nodeInit', 'decayGamma', 'straightThrough', 'topK', 'balanceWeight'], applies: !o.denseEqualParams, why: 'with --dense-equal-params',
       fix: 'they train the routing, which the dense MLP has none of; the other routed options size it' },
-  ]);
+  ];
+}
+
+/**
+ * The settings a run trained with, as its result.json records them: its options as its checkpoints save them
+ * (`saved`: every option but the per-process ones, PER_PROCESS, defaults included), less those of no effect on it
+ * (idleRules: the memorization task's sizes on MNIST, --momentum with Adam, …) and those left unset.
+ */
+export function runSettings(saved: Record<string, unknown>, o: TrainCliOptions): Record<string, unknown> {
+  const idle = new Set(idleRules(o).filter((r) => !r.applies).flatMap((r) => r.options));
+  return Object.fromEntries(Object.entries(saved).filter(([k, v]) => v !== undefined && !idle.has(k)));
 }
 
 /**

@@ -24,7 +24,8 @@ import { trainDisplay } from './train-display.js';
 import { faultInjection, faultSignal, faultTestSet } from './faults.js';
 import { onStopSignals, stopBeforeStart, type StopSignal } from './signals.js';
 import { checkDiskSpace, checkHeldOutFile, checkRunFiles, dataFingerprint, fileSha256, HELD_OUT, newestCheckpointOf, newRunIn, readRunResult, sha256 } from './run-folder.js';
-import { backendsOf, checkMemory, checkSavedRun, inCliTerms, missingClasses, PATHS, PER_PROCESS, rejectIdleOptions, type TrainCliOptions } from './train-checks.js';
+import { backendsOf, checkMemory, checkSavedRun, inCliTerms, missingClasses, PATHS, PER_PROCESS, rejectIdleOptions, runSettings, type TrainCliOptions } from './train-checks.js';
+import { commandLine, provenanceOf } from './provenance.js';
 import { defaultLogEvery, loggedStats, StepWindows } from '../report/run-files.js';
 
 /** --label-column: a header name, or a column number from 1 (kept as given: checkpoints save the options as typed). */
@@ -151,6 +152,10 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
   // the native addon's instruction set (its kernels round differently on each: TREEGATE_NATIVE_ISA or another CPU)
   const isa = be.name === 'native' ? nativeBackend()?.info().isa : undefined;
   let runId: string = randomUUID(); // which run a checkpoint or result.json is of (a resumed run keeps its own)
+  // the command that started the run and those that resumed it, in turn (its checkpoints and result.json record them;
+  // a run resumed from a checkpoint written before 2026-12-07 does not know the first)
+  const thisCommand = commandLine(process.argv);
+  let command: string | undefined = thisCommand, resumedWith: string[] = [];
   if (given.resume) {
     const dir = resolve(given.resume);
     holdFolder(dir, 'treegate run');
@@ -179,6 +184,8 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
     }
     backends = was === be.name ? before : [...before, be.name];
     if (typeof resumed.run.extra.run === 'string') runId = resumed.run.extra.run;
+    command = resumed.run.extra.command as string | undefined;
+    resumedWith = [...(resumed.run.extra.resumedWith as string[] | undefined ?? []), thisCommand];
   } else {
     for (const k of PATHS) if (o[k] !== undefined) o[k] = resolve(o[k]);
   }
@@ -362,7 +369,8 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
       // --resume checks is still the one there
       lastCheckpoint = writeCheckpoint(checkpointDir, model, trainer.optimizer, {
         progress: trainer.snapshot(), options: savedOptions, metrics,
-        extra: { window: { ...windows.open }, data: dataHash(), backends, ...(isa ? { isa } : {}), run: runId, resultBefore: files ? files.result : fileSha256(resultPath), ...(files ? { files } : {}) },
+        extra: { window: { ...windows.open }, data: dataHash(), backends, ...(isa ? { isa } : {}), run: runId, resultBefore: files ? files.result : fileSha256(resultPath), ...(files ? { files } : {}),
+          ...(command === undefined ? {} : { command }), ...(resumedWith.length > 0 ? { resumedWith } : {}) },
       }, o.keepCheckpoints);
       replaceFinishedRunCheckpoints(lastCheckpoint);
     } catch (e) {
@@ -456,6 +464,12 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
     runId,
     modelPath,
     metricsPath,
+    // how it was trained: the options it ran with (backend and threads above), the command that started it and those
+    // that resumed it, and what made it (treegate's version, commit and code; the MNIST files it read)
+    settings: runSettings(savedOptions, o),
+    ...(command === undefined ? {} : { command }),
+    ...(resumedWith.length > 0 ? { resumedWith } : {}),
+    provenance: provenanceOf(o.dataset === 'mnist', o.dataDir),
   };
   const modelBytes = encodeModelParts(model), resultText = JSON.stringify(result, null, 2) + '\n';
   faultSignal(); // (tests only)

@@ -1012,3 +1012,37 @@ test('an experiment records the command that ran it as a shell reads it back', (
   assert.equal(commandLine(['/usr/bin/node', '/x/dist/cli/main.js', '--verbose', 'experiment', 'gating', '--out', 'dir with space/it\'s', '']),
     "treegate --verbose experiment gating --out 'dir with space/it'\\''s' ''");
 });
+
+test('result.json records how the run was trained: its settings (given, defaults, none of no effect), the command and the provenance; a resumed run the commands that resumed it', () => {
+  const out = tmp('settings');
+  const args = ['train', '--limit', '300', '--epochs', '2', '--hidden', '8', '--depth', '2', '--blocks', '2', '--gating', 'units', '--batch-size', '37',
+    '--lr', '0.0123', '--optimizer', 'sgd', '--momentum', '0.8', '--schedule', 'constant', '--weight-decay', '0.05', '--decay-gamma', '0.5', '--seed', '7',
+    '--validation', '30', '--checkpoint-every', '3', '--no-progress', '--out', out];
+  const run = cli(...args);
+  assert.equal(run.status, 0, describeRun(run));
+  const first = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+  assert.deepEqual(first.settings, {
+    dataset: 'mnist', hidden: [8], treeLayers: [2], layer: 'tree', depth: 2, blocks: 2, gating: 'units', nodeInit: 'zero', activation: 'relu',
+    epochs: 2, batchSize: 37, lr: 0.0123, optimizer: 'sgd', momentum: 0.8, schedule: 'constant', weightDecay: 0.05, decayGamma: 0.5, seed: 7,
+    out, keepCheckpoints: 3, onNonfinite: 'stop', validation: 30, limit: 300, checkpointEvery: { steps: 3 }, logEvery: 1,
+  }, 'every option of effect, given or not; the memorization sizes, --data-dir and the per-process options are not');
+  assert.equal(first.command, commandLine(['node', 'main.js', ...args]));
+  assert.equal(first.resumedWith, undefined, 'not resumed');
+  const made = first.provenance;
+  assert.equal(made.treegate, JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
+  assert.match(made.code, /^[0-9a-f]{16}$/);
+  if (existsSync(join(ROOT, '.git'))) assert.match(made.commit, /^[0-9a-f]{12}$/);
+  assert.match(made.mnist, /^[0-9a-f]{64}$/, 'an MNIST run records the files it read');
+  // resumed (the end-of-run checkpoint removed: steps left to take): the same settings, the command that started it
+  // and the one that resumed it
+  const saved = readdirSync(join(out, 'checkpoints')).sort();
+  rmSync(join(out, 'checkpoints', saved.at(-1)!));
+  const resume = ['train', '--resume', out, '--no-progress'];
+  const resumed = cli(...resume);
+  assert.equal(resumed.status, 0, describeRun(resumed));
+  const again = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+  assert.deepEqual(again.settings, first.settings);
+  assert.equal(again.command, first.command);
+  assert.deepEqual(again.resumedWith, [commandLine(['node', 'main.js', ...resume])]);
+  assert.deepEqual(again.provenance, made);
+});
