@@ -274,8 +274,15 @@ export function reportMeta(r: ExperimentResult): Report['meta'] {
     backend: r.machine.backend, seeds: r.seeds.join(', '), mode: r.quick ? 'quick' : 'full',
     ...(r.interrupted ? { interrupted: interruptionText(r.seeds, r.interrupted) } : {}),
     ...(r.resumedWith ? { 'resumed with': r.resumedWith.join('; ') } : {}),
-    ...(r.provenance ? { treegate: `${r.provenance.treegate}${r.provenance.commit ? ` (commit ${r.provenance.commit})` : ''}${r.provenance.code ? `, code sha256 ${r.provenance.code}` : ''}` } : {}),
-    ...(r.provenance?.mnist ? { 'MNIST files': `sha256 ${r.provenance.mnist.slice(0, 16)}…` } : {}),
+    ...provenanceMeta(r.provenance),
+  };
+}
+
+/** What made a run's results (an experiment's or a training run's), as its report's header says it. */
+export function provenanceMeta(p: Provenance | undefined): Record<string, string> {
+  return {
+    ...(p ? { treegate: `${p.treegate}${p.commit ? ` (commit ${p.commit})` : ''}${p.code ? `, code sha256 ${p.code}` : ''}` } : {}),
+    ...(p?.mnist ? { 'MNIST files': `sha256 ${p.mnist.slice(0, 16)}…` } : {}),
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { modelSummary } from './summary.js';
+import { provenanceMeta, type Provenance } from '../experiments/common.js';
 import { check, checkKeys, isObject, shown } from '../core/errors.js';
 import { Model, type TreeStats } from '../layers/model.js';
 import type { EpochMetrics, StepInfo } from '../train/trainer.js';
@@ -154,6 +155,21 @@ function windows(steps: StepInfo[]): StepRecord[] {
   return tail ? [...out, tail] : out;
 }
 
+/** Settings the header shows apart (the dataset, its files, the epochs and the seed) or that say where the files went. */
+const SHOWN_APART = ['dataset', 'csv', 'testCsv', 'epochs', 'seed', 'out'];
+
+/**
+ * A training run's settings (result.json's) as the options of treegate train that give them, on one line:
+ * `--batch-size 37 --lr 0.0123 --optimizer adam …`.
+ */
+function settingsLine(settings: Record<string, unknown>): string {
+  const value = (v: unknown): string => Array.isArray(v) ? (v.length > 0 ? v.join(',') : 'none')
+    : isObject(v) && isNumber(v.steps) ? String(v.steps) : isObject(v) && isNumber(v.minutes) ? `${v.minutes}m`
+      : typeof v === 'string' && /^[\w.,:/@%+=-]+$/.test(v) ? v : JSON.stringify(v);
+  return Object.entries(settings).filter(([k, v]) => !SHOWN_APART.includes(k) && v !== false && v !== undefined && v !== null)
+    .map(([k, v]) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}${v === true ? '' : ` ${value(v)}`}`).join(' ');
+}
+
 /**
  * trainingReport of a run's records, its result (result.json's figures, or a summary of the model), its folder (null:
  * the API's), and where a CLI run's records came from.
@@ -174,6 +190,11 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
       const v = result[key[name] ?? name];
       if (v !== undefined && v !== null) meta[name] = fmt(v);
     }
+    // how it was trained (result.json written before 2026-12-07 does not say)
+    if (isObject(result.settings)) meta.settings = settingsLine(result.settings);
+    if (typeof result.command === 'string') meta.command = result.command;
+    if (Array.isArray(result.resumedWith)) meta['resumed with'] = result.resumedWith.join('; ');
+    Object.assign(meta, provenanceMeta(result.provenance as Provenance | undefined));
   }
   // a log scale where the loss spans more than a decade: a run from 2.3 to 0.05 would otherwise flatten its later
   // steps, and the gap between training and validation, on the axis's bottom tenth

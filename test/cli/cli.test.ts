@@ -1013,7 +1013,7 @@ test('an experiment records the command that ran it as a shell reads it back', (
     "treegate --verbose experiment gating --out 'dir with space/it'\\''s' ''");
 });
 
-test('result.json records how the run was trained: its settings (given, defaults, none of no effect), the command and the provenance; a resumed run the commands that resumed it', () => {
+test('result.json records how the run was trained: its settings (given, defaults, none of no effect), the command and the provenance; a resumed run the commands that resumed it; the report shows them', () => {
   const out = tmp('settings');
   const args = ['train', '--limit', '300', '--epochs', '2', '--hidden', '8', '--depth', '2', '--blocks', '2', '--gating', 'units', '--batch-size', '37',
     '--lr', '0.0123', '--optimizer', 'sgd', '--momentum', '0.8', '--schedule', 'constant', '--weight-decay', '0.05', '--decay-gamma', '0.5', '--seed', '7',
@@ -1045,4 +1045,14 @@ test('result.json records how the run was trained: its settings (given, defaults
   assert.equal(again.command, first.command);
   assert.deepEqual(again.resumedWith, [commandLine(['node', 'main.js', ...resume])]);
   assert.deepEqual(again.provenance, made);
+  // the report's header shows them, the settings as the options that give them
+  const report = cli('report', out);
+  assert.equal(report.status, 0, describeRun(report));
+  const page = readFileSync(join(out, 'report.html'), 'utf8');
+  const line = /<dt>settings<\/dt><dd>([^<]*)<\/dd>/.exec(page)?.[1] ?? '';
+  assert.match(line, /^--hidden 8 --tree-layers 2 --layer tree --depth 2 --blocks 2 --gating units .*--batch-size 37 --lr 0\.0123 --optimizer sgd --momentum 0\.8 --schedule constant --weight-decay 0\.05 --decay-gamma 0\.5 /);
+  for (const o of ['--limit 300', '--validation 30', '--checkpoint-every 3']) assert.ok(line.includes(o), `${o} in ${line}`);
+  assert.ok(page.includes(`<dt>command</dt><dd>treegate train --limit 300 --epochs 2`), 'the command that started it');
+  assert.ok(page.includes(`<dt>resumed with</dt><dd>treegate train --resume ${out} --no-progress</dd>`));
+  assert.ok(page.includes(`<dt>treegate</dt><dd>${made.treegate}`));
 });

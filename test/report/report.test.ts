@@ -265,6 +265,34 @@ test("a resumed run's backends are listed in turn in the report's header", () =>
   assert.equal(meta.backends, 'js then native');
 });
 
+test("the header shows how the run was trained (result.json's settings as options, command, resumes, provenance); a result.json without them renders as before", () => {
+  const dir = join(TMP, 'settings');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'metrics.jsonl'), JSON.stringify({ type: 'epoch', epoch: 1, step: 10, lr: 0.001, trainLoss: 1, trainAccuracy: 0.5,
+    validationLoss: null, validationAccuracy: null, seconds: 1, trees: [] }) + '\n');
+  const older = { dataset: 'mnist', testAccuracy: 0.9, epochs: 1, backend: 'native', seed: 1 };
+  writeFileSync(join(dir, 'result.json'), JSON.stringify(older));
+  assert.deepEqual(trainingReport(dir).meta, { folder: dir, dataset: 'mnist', 'test accuracy': '90.00%', epochs: '1', backend: 'native', seed: '1' });
+  const settings = { dataset: 'csv', csv: '/d/a.csv', hidden: [16, 16], treeLayers: [], layer: 'tree', straightThrough: true, epochs: 1, batchSize: 37, lr: 0.0123,
+    weightDecay: 0.05, seed: 1, out: dir, labelColumn: 'kind of thing', checkpointEvery: { minutes: 10 }, logEvery: 2 };
+  writeFileSync(join(dir, 'result.json'), JSON.stringify({ ...older, settings, command: 'treegate train --csv a.csv --batch-size 37', resumedWith: ['treegate train --resume r', 'treegate train --resume r --threads 2'],
+    provenance: { treegate: '0.1.0', commit: '0123456789ab', code: 'fedcba9876543210', mnist: 'ab'.repeat(32) } }));
+  const { meta } = trainingReport(dir);
+  // (the dataset, its file, the epochs, the seed and the folder are shown apart)
+  assert.equal(meta.settings, '--hidden 16,16 --tree-layers none --layer tree --straight-through --batch-size 37 --lr 0.0123 --weight-decay 0.05 ' +
+    '--label-column "kind of thing" --checkpoint-every 10m --log-every 2');
+  assert.equal(meta.command, 'treegate train --csv a.csv --batch-size 37');
+  assert.equal(meta['resumed with'], 'treegate train --resume r; treegate train --resume r --threads 2');
+  assert.equal(meta.treegate, '0.1.0 (commit 0123456789ab), code sha256 fedcba9876543210', 'as an experiment\'s report says it');
+  assert.equal(meta['MNIST files'], 'sha256 abababababababab…');
+  assert.match(renderReport(trainingReport(dir)), /<dt>settings<\/dt><dd>--hidden 16,16 --tree-layers none/);
+  for (const [field, bad, re] of [['settings', 3, /settings is not an object/], ['command', ['x'], /command is not a string/],
+    ['resumedWith', 'x', /resumedWith is not a list of commands/], ['provenance', { commit: 'x' }, /provenance is not \{ treegate, commit\?, code\?, mnist\? \}/]] as const) {
+    writeFileSync(join(dir, 'result.json'), JSON.stringify({ ...older, [field]: bad }));
+    assert.throws(() => trainingReport(dir), re, field);
+  }
+});
+
 test('a run of 13 epochs gets a tick every 2 epochs; a loss within a decade is on a linear axis; a run of 7 steps gets whole-step ticks, one of 10 does not', () => {
   const dir = join(TMP, 'ticks');
   mkdirSync(dir);
