@@ -307,7 +307,7 @@ test('a run of 13 epochs gets a tick every 2 epochs; a loss within a decade is o
   // at most about a dozen labels: 13 epochs, every second one
   assert.deepEqual((long('time per epoch').layout?.xaxis as Record<string, unknown>), { tick0: 1, dtick: 2, title: { text: 'epoch' } });
   assert.deepEqual((long('balance over training').layout?.xaxis as Record<string, unknown>), { tick0: 1, dtick: 2, range: [0.5, 13.5], title: { text: 'epoch' } });
-  assert.deepEqual((long('usage of layer 2 (tree)').layout?.yaxis as Record<string, unknown>), { tick0: 1, dtick: 2, title: { text: 'epoch' } });
+  assert.deepEqual((long('usage of layer 2 (tree)').layout?.yaxis as Record<string, unknown>), { tick0: 1, dtick: 2, title: { text: 'epoch' }, showgrid: false });
   // a loss from 0.95 to 0.35: under a decade, a linear axis
   assert.equal(long('loss').yLog, false);
   assert.equal(long('loss').layout?.xaxis, undefined, '130 steps: Plotly\'s own ticks');
