@@ -4,7 +4,9 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { check, TreegateError } from '../core/errors.js';
 import type { Matrix } from '../core/tensor.js';
 import { coarseWarning, decimal, type CsvData } from '../data/csv.js';
+import { isStreamPath, STDIN_PATH } from '../data/csv-file.js';
 import { normalizeInputs, type Normalization } from '../data/dataset.js';
+import type { CsvSource } from '../data/prepare.js';
 import { isFolder } from '../io/atomic.js';
 import type { Backend } from '../kernels/backend.js';
 import { selectBackend, setThreads, threadCount, type BackendChoice } from '../kernels/select.js';
@@ -86,6 +88,36 @@ export function pathArg(v: string): string {
  */
 export function fileInFolder(v: string, name: string): string {
   return v.endsWith('/') || v.endsWith(sep) || isFolder(v) ? join(v, name) : v;
+}
+
+/** The CSV flags of the commands that train on a file (train, experiment): --csv, --test-csv, --label-column, --header. */
+export interface CsvFlags { csv?: string; testCsv?: string; labelColumn?: string; header?: boolean }
+
+/** --label-column: a header name, or a column number from 1 (kept as given: checkpoints save the options as typed). */
+export function labelColumnArg(v: string): string {
+  if (/^\d+$/.test(v) ? Number(v) < 1 || !Number.isSafeInteger(Number(v)) : v.trim() === '') throw new InvalidArgumentError('expected a header name or a column number from 1 (1 is the first column)');
+  return v;
+}
+
+/**
+ * --csv and --test-csv name files that `command` reads again (to resume, and an experiment once per seed) and
+ * records: standard input and pipes, which can be read once, are refused.
+ */
+export function refuseStreamInputs(o: CsvFlags, command: string, why: string): void {
+  for (const [flag, input] of [['--csv', o.csv], ['--test-csv', o.testCsv]] as const) {
+    check(input === undefined || !isStreamPath(input),
+      `${flag} ${input === STDIN_PATH ? '- (standard input)' : `${input} (a pipe or device)`} is not read by ${command}: ${why}`,
+      `save the data to a file and name it with ${flag} FILE`);
+  }
+}
+
+/** The CSV flags as prepareData reads them (a --label-column number counts from 1, PrepareOptions' labelColumn from 0); undefined without --csv. */
+export function csvSource(o: CsvFlags): CsvSource | undefined {
+  if (o.csv === undefined) return undefined;
+  return {
+    csv: o.csv, ...(o.testCsv === undefined ? {} : { testCsv: o.testCsv }), ...(o.header ? { header: true } : {}),
+    ...(o.labelColumn === undefined ? {} : { labelColumn: /^\d+$/.test(o.labelColumn) ? Number(o.labelColumn) - 1 : o.labelColumn }),
+  };
 }
 
 export function choice<T extends string>(...values: T[]) {

@@ -6,7 +6,6 @@ import { check, TreegateError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { MEMORIZATION_DEFAULTS } from '../data/memorization.js';
 import { formatCsv } from '../data/csv.js';
-import { isStreamPath, STDIN_PATH } from '../data/csv-file.js';
 import { DATASETS, dataInfo, datasetShape, prepareData } from '../data/prepare.js';
 import { checkWritableDir, checkWritableFile, removeCreatedOnFailure, sameFile, writeFilesOrRescue } from '../io/atomic.js';
 import { heldByOther, holdFolder } from '../io/folder-lock.js';
@@ -18,7 +17,7 @@ import { listCheckpoints, newestCheckpointExtra, writeCheckpoint, type LoadedChe
 import { registerAvailableBackends, type BackendChoice } from '../kernels/select.js';
 import { nativeBackend } from '../kernels/native/index.js';
 import { NonFiniteError, TRAIN_OPTION_DEFAULTS, Trainer, type EpochMetrics } from '../train/trainer.js';
-import { backendOption, choice, humanLines, int, intList, num, pathArg, SIGNAL_EXIT, threadsOption, treegateCommand, useKernelsFirst } from './options.js';
+import { backendOption, choice, csvSource, humanLines, int, intList, labelColumnArg, num, pathArg, refuseStreamInputs, SIGNAL_EXIT, threadsOption, treegateCommand, useKernelsFirst } from './options.js';
 import { counted, formatCount, layerTable, modelSummary } from '../report/summary.js';
 import { trainDisplay } from './train-display.js';
 import { faultInjection, faultSignal, faultTestSet } from './faults.js';
@@ -27,12 +26,6 @@ import { checkDiskSpace, checkHeldOutFile, checkRunFiles, dataFingerprint, fileS
 import { backendsOf, checkMemory, checkSavedRun, inCliTerms, missingClasses, PATHS, PER_PROCESS, rejectIdleOptions, runSettings, type TrainCliOptions } from './train-checks.js';
 import { commandLine, provenanceOf } from './provenance.js';
 import { defaultLogEvery, loggedStats, StepWindows } from '../report/run-files.js';
-
-/** --label-column: a header name, or a column number from 1 (kept as given: checkpoints save the options as typed). */
-function labelColumnArg(v: string): string {
-  if (/^\d+$/.test(v) ? Number(v) < 1 || !Number.isSafeInteger(Number(v)) : v.trim() === '') throw new InvalidArgumentError('expected a header name or a column number from 1 (1 is the first column)');
-  return v;
-}
 
 /** Defaults of `treegate train`: the model README's results table reports. */
 export const TRAIN_DEFAULTS = {
@@ -134,11 +127,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
   if (!given.resume && (given.csv || given.testCsv) && cmd.getOptionValueSource('dataset') === 'default') given = { ...given, dataset: 'csv' };
   rejectIdleOptions(given, cmd);
   // a run reads its files again when it resumes, and records their paths: standard input and pipes can do neither
-  for (const [flag, input] of [['--csv', given.csv], ['--test-csv', given.testCsv]] as const) {
-    check(input === undefined || !isStreamPath(input),
-      `${flag} ${input === STDIN_PATH ? '- (standard input)' : `${input} (a pipe or device)`} is not read by train: a run reads its data again to resume, and records where it came from`,
-      `save the data to a file and name it with ${flag} FILE`);
-  }
+  refuseStreamInputs(given, 'train', 'a run reads its data again to resume, and records where it came from');
   // the kernels first (per process, resumed or not), said once the inputs are checked; a resumed run goes on with
   // the backend it trained on, where this process has it and --backend does not name another (results differ by
   // rounding from one backend to another)
@@ -208,8 +197,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
     log('treegate: warning: --test-csv is the --csv file: the test accuracy will measure how well the model fits its training examples, not how it does on new ones');
   }
   const prep = {
-    dataset: o.dataset, dir: o.dataDir, csv: o.csv, testCsv: o.testCsv, validation: o.validation, limit: o.limit, ...(o.header ? { header: true } : {}),
-    ...(o.labelColumn === undefined ? {} : { labelColumn: /^\d+$/.test(o.labelColumn) ? Number(o.labelColumn) - 1 : o.labelColumn }),
+    dataset: o.dataset, dir: o.dataDir, ...csvSource(o), validation: o.validation, limit: o.limit,
     ...(o.dataset === 'memorization' ? { memorization: { examples: o.examples, inputSize: o.inputSize, classes: o.classes } } : {}),
   };
   const mlpFor = (inputSize: number, numClasses: number): MlpOptions => ({

@@ -62,6 +62,9 @@ export interface PrepareOptions {
   limit?: number;
 }
 
+/** A CSV file as prepareData reads it (PrepareOptions' csv fields): what an experiment runs on in place of its datasets. */
+export type CsvSource = Required<Pick<PrepareOptions, 'csv'>> & Pick<PrepareOptions, 'testCsv' | 'labelColumn' | 'header'>;
+
 /**
  * What a model trained on `d` records of it (its config's `data`): the dataset's name, and a CSV file's class and
  * feature names, which `treegate eval` and `predict` read back. `{ ...mlpConfig(…), normalization: d.normalization,
