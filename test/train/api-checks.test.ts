@@ -26,7 +26,9 @@ import { registerAvailableBackends, selectBackend } from '../../src/kernels/sele
 import { Activation } from '../../src/layers/activation.js';
 import { mlpConfig, Model, type InputNormalization, type MlpOptions } from '../../src/layers/model.js';
 import { denseOfEqualParams } from '../../src/experiments/common.js';
+import { runAccuracy } from '../../src/experiments/accuracy.js';
 import { runMemorization } from '../../src/experiments/memorization.js';
+import { runSpeed } from '../../src/experiments/speed.js';
 import { TreeGated } from '../../src/layers/tree.js';
 import { Optimizer, type OptimizerConfig } from '../../src/train/optim.js';
 import { findNonFinite, NonFiniteError, TRAIN_OPTION_DEFAULTS, Trainer, type LabeledData, type TrainOptions } from '../../src/train/trainer.js';
@@ -310,6 +312,18 @@ test("an experiment's override naming no setting, or of another kind than the se
   await refused(runMemorization(opts({ train: { weightDecay: '0.1' } }), [1]), /memorization: setting 'train\.weightDecay' must be a number, got "0\.1"/);
   const r = await runMemorization(opts({ examples: 40, inputSize: 4, classes: 2, hidden: 4, depths: [0], lrs: [1e-3], train: { epochs: 1, weightDecay: 0.01 } }), [1]);
   assert.deepEqual(r.settings.train, { epochs: 1, batchSize: 64, weightDecay: 0.01 }, 'the batch size the override left out is kept, and an optional setting is set');
+});
+
+test("an experiment's data (a CSV file): refused by those that make their own, and where it is not a file's reading or comes with mnistDir", async () => {
+  const opts = { seeds: 1, quick: true, progress: () => {}, log: () => {}, data: { csv: 'data.csv' } };
+  const refused = (run: Promise<unknown>, re: RegExp) => assert.rejects(run, (e: unknown) => e instanceof TreegateError && re.test(e.message), String(re));
+  await refused(runMemorization(opts, [1]), /memorization: data \(a CSV file, --csv\) is for the accuracy experiment/);
+  await refused(runSpeed(opts, [1]), /speed: data \(a CSV file, --csv\) is for the accuracy experiment/);
+  await refused(runAccuracy({ ...opts, mnistDir: 'mnist' }, [1]), /mnistDir is where MNIST is read from, but with data \(a CSV file\) none is read/);
+  await refused(runAccuracy({ ...opts, data: { file: 'data.csv' } as unknown as typeof opts.data }, [1]), /data must be a CSV file as prepareData reads it, \{ csv, testCsv\?, labelColumn\?, header\? \}/);
+  // read as prepareData reads it: its errors, before any run
+  await refused(runAccuracy({ ...opts, data: { csv: 'data.csv', labelColum: 2 } as unknown as typeof opts.data }, [1]), /data options: unknown setting "labelColum"/);
+  await refused(runAccuracy({ ...opts, data: { csv: join(tmpdir(), 'treegate-no-such-file.csv') } }, [1]), /cannot read CSV file .*treegate-no-such-file\.csv/);
 });
 
 test('denseOfEqualParams given a config instead of the options says so', () => {
