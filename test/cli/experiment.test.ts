@@ -241,10 +241,27 @@ test('--resume of an experiment on a CSV file reads it again, and refuses a file
   assert.ok(r.runs.every((x: { dataset: string }) => x.dataset === csv));
 });
 
+test('gating --csv runs its three gating sources on the file in place of MNIST: the model its widths, the report naming it', () => {
+  const csv = blobsCsv(join(tmp('experiment-gating-csv'), 'blobs.csv')), out = tmp('experiment-gating-csv-out');
+  const r = cli('experiment', 'gating', '--csv', csv, '--label-column', 'kind', '--quick', '--seeds', '2', '--no-progress', '--out', out);
+  assert.equal(r.status, 0, describeRun(r));
+  const result = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+  assert.deepEqual(result.settings.data, { csv, labelColumn: 'kind' });
+  assert.match(result.settings.model, /^MLP 5 → 256 → 256 → 3, layer 2 a depth-4 tree/);
+  assert.deepEqual(result.runs.map((x: { seed: number; gating: string }) => `${x.seed} ${x.gating}`),
+    ['1 units', '1 projection', '1 projection + straight-through', '2 units', '2 projection', '2 projection + straight-through']);
+  assert.deepEqual(Object.keys(result.usage), ['units', 'projection', 'projection + straight-through'], 'the heatmaps\' leaf usage');
+  assert.equal(result.provenance.csv, createHash('sha256').update(readFileSync(csv)).digest('hex'));
+  assert.equal(result.provenance.mnist, undefined);
+  const page = readFileSync(join(out, 'report.html'), 'utf8');
+  assert.ok(page.includes(`MLP 5 → 256 → 256 → 3, layer 2 a depth-4 tree; adam, cosine schedule; 3 epochs. Data: ${csv} (its first 10000 examples at most`), 'the text names the file');
+  assert.doesNotMatch(page, /mnist/i);
+});
+
 test('--csv: the experiments that make their own data refuse it, naming those that take it; its options need it; a stream is refused', () => {
   const csv = blobsCsv(join(tmp('experiment-csv-refused'), 'blobs.csv'));
-  expectUsageError(['experiment', 'memorization', '--quick', '--csv', csv], /--csv has no effect for the memorization experiment \(accuracy takes a CSV file in place of the data it reads; memorization makes its own\)/);
-  expectUsageError(['experiment', 'speed', '--quick', '--csv', csv, '--header'], /--csv, --header have no effect for the speed experiment \(accuracy takes a CSV file/);
+  expectUsageError(['experiment', 'memorization', '--quick', '--csv', csv], /--csv has no effect for the memorization experiment \(accuracy and gating take a CSV file in place of the data they read; memorization makes its own\)/);
+  expectUsageError(['experiment', 'speed', '--quick', '--csv', csv, '--header'], /--csv, --header have no effect for the speed experiment \(accuracy and gating take a CSV file/);
   expectUsageError(['experiment', 'accuracy', '--quick', '--test-csv', csv], /--test-csv has no effect without --csv/);
   expectUsageError(['experiment', 'accuracy', '--quick', '--csv', csv, '--data-dir', tmp('mnist')], /--data-dir has no effect with --csv/);
   expectUsageError(['experiment', 'accuracy', '--quick', '--csv', '-'], /--csv - \(standard input\) is not read by experiment: an experiment reads its data again for each seed/);

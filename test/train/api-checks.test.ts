@@ -317,8 +317,8 @@ test("an experiment's override naming no setting, or of another kind than the se
 test("an experiment's data (a CSV file): refused by those that make their own, and where it is not a file's reading or comes with mnistDir", async () => {
   const opts = { seeds: 1, quick: true, progress: () => {}, log: () => {}, data: { csv: 'data.csv' } };
   const refused = (run: Promise<unknown>, re: RegExp) => assert.rejects(run, (e: unknown) => e instanceof TreegateError && re.test(e.message), String(re));
-  await refused(runMemorization(opts, [1]), /memorization: data \(a CSV file, --csv\) is for the accuracy experiment/);
-  await refused(runSpeed(opts, [1]), /speed: data \(a CSV file, --csv\) is for the accuracy experiment/);
+  await refused(runMemorization(opts, [1]), /memorization: data \(a CSV file, --csv\) is for the accuracy and gating experiments/);
+  await refused(runSpeed(opts, [1]), /speed: data \(a CSV file, --csv\) is for the accuracy and gating experiments/);
   await refused(runAccuracy({ ...opts, mnistDir: 'mnist' }, [1]), /mnistDir is where MNIST is read from, but with data \(a CSV file\) none is read/);
   await refused(runAccuracy({ ...opts, data: { file: 'data.csv' } as unknown as typeof opts.data }, [1]), /data must be a CSV file as prepareData reads it, \{ csv, testCsv\?, labelColumn\?, header\? \}/);
   // read as prepareData reads it: its errors, before any run
