@@ -12,7 +12,7 @@ export { loadWasmBackend, type WasmBackend } from './kernels/wasm/index.js';
 export { useWasm } from './browser.js';
 
 export { loadMnist } from './data/mnist.js';
-export { DATASETS, dataInfo, datasetShape, prepareData, prepareMnist, mnistTestSet, type DatasetName, type PreparedData, type PrepareOptions } from './data/prepare.js';
+export { DATASETS, dataInfo, datasetShape, prepareData, prepareMnist, mnistTestSet, type CsvSource, type DatasetName, type PreparedData, type PrepareOptions } from './data/prepare.js';
 export { loadFashionMnist } from './data/fashion.js';
 export { readCsv, MAX_CSV_BYTES } from './data/csv-file.js';
 
