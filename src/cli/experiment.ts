@@ -14,7 +14,7 @@ import { checkWritableDir, checkWritableFile, removeCreatedOnFailure, writeFiles
 import { heldByOther, holdFolder } from '../io/folder-lock.js';
 import { renderReport } from '../report/html.js';
 import {
-  backendOption, choice, csvSource, humanLines, int, labelColumnArg, pathArg, refuseStreamInputs, rejectIdle, SIGNAL_EXIT, threadsOption, treegateCommand, useKernelsFirst,
+  backendOption, choice, csvOptions, humanLines, int, labelColumnArg, pathArg, refuseStreamInputs, rejectIdle, SIGNAL_EXIT, threadsOption, treegateCommand, useKernelsFirst,
   type CsvFlags, type KernelOptions,
 } from './options.js';
 import { commandLine, provenanceOf } from './provenance.js';
@@ -94,7 +94,7 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
   const kernels = useKernelsFirst(o), be = kernels.backend;
   const before = o.resume !== undefined ? interruptedRun(name, out, be.name, kernels.threads) : null;
   // the CSV file an experiment runs on: a resumed one's, as its results.json records it
-  const data = before ? recordedData(before, out) : csvSource(o);
+  const data = before ? recordedData(before, out) : csvOptions(o);
   if (before && data) {
     rejectIdle(cmd, [{ options: ['dataDir'], applies: false, why: `for the experiment in ${out}, which runs on --csv ${data.csv}`,
       fix: 'it is the folder of the MNIST files, which its --csv replaces' }]);

@@ -112,7 +112,7 @@ export function refuseStreamInputs(o: CsvFlags, command: string, why: string): v
 }
 
 /** The CSV flags as prepareData reads them (a --label-column number counts from 1, PrepareOptions' labelColumn from 0); undefined without --csv. */
-export function csvSource(o: CsvFlags): CsvSource | undefined {
+export function csvOptions(o: CsvFlags): CsvSource | undefined {
   if (o.csv === undefined) return undefined;
   return {
     csv: o.csv, ...(o.testCsv === undefined ? {} : { testCsv: o.testCsv }), ...(o.header ? { header: true } : {}),

@@ -17,7 +17,7 @@ import { listCheckpoints, newestCheckpointExtra, writeCheckpoint, type LoadedChe
 import { registerAvailableBackends, type BackendChoice } from '../kernels/select.js';
 import { nativeBackend } from '../kernels/native/index.js';
 import { NonFiniteError, TRAIN_OPTION_DEFAULTS, Trainer, type EpochMetrics } from '../train/trainer.js';
-import { backendOption, choice, csvSource, humanLines, int, intList, labelColumnArg, num, pathArg, refuseStreamInputs, SIGNAL_EXIT, threadsOption, treegateCommand, useKernelsFirst } from './options.js';
+import { backendOption, choice, csvOptions, humanLines, int, intList, labelColumnArg, num, pathArg, refuseStreamInputs, SIGNAL_EXIT, threadsOption, treegateCommand, useKernelsFirst } from './options.js';
 import { counted, formatCount, layerTable, modelSummary } from '../report/summary.js';
 import { trainDisplay } from './train-display.js';
 import { faultInjection, faultSignal, faultTestSet } from './faults.js';
@@ -197,7 +197,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
     log('treegate: warning: --test-csv is the --csv file: the test accuracy will measure how well the model fits its training examples, not how it does on new ones');
   }
   const prep = {
-    dataset: o.dataset, dir: o.dataDir, ...csvSource(o), validation: o.validation, limit: o.limit,
+    dataset: o.dataset, dir: o.dataDir, ...csvOptions(o), validation: o.validation, limit: o.limit,
     ...(o.dataset === 'memorization' ? { memorization: { examples: o.examples, inputSize: o.inputSize, classes: o.classes } } : {}),
   };
   const mlpFor = (inputSize: number, numClasses: number): MlpOptions => ({
@@ -457,7 +457,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
     settings: runSettings(savedOptions, o),
     ...(command === undefined ? {} : { command }),
     ...(resumedWith.length > 0 ? { resumedWith } : {}),
-    provenance: provenanceOf(o.dataset === 'mnist', o.dataDir),
+    provenance: provenanceOf(o.dataset === 'mnist', o.dataDir, o.dataset === 'csv' ? csvOptions(o) : undefined),
   };
   const modelBytes = encodeModelParts(model), resultText = JSON.stringify(result, null, 2) + '\n';
   faultSignal(); // (tests only)

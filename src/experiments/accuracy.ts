@@ -44,7 +44,7 @@ export async function runAccuracy(o: ExperimentOptions, seeds: number[]): Promis
   const sources = dataSources(o, s.datasets);
   const settings = {
     ...s, datasets: sources.map((d) => d.name), ...(o.data ? { data: o.data } : {}),
-    model: `${mlpWidths(dataShape(sources[0], s.limit))}, layer 2 routed, projection gating (fixed); adam, cosine schedule`,
+    model: `${mlpWidths(dataShape(sources[0], s.limit, o.log))}, layer 2 routed, projection gating (fixed); adam, cosine schedule`,
   };
   const { runs, completed } = resumeFrom(o, 'accuracy', settings);
   // at k = 0 every variant is the same dense MLP: one run

@@ -188,10 +188,20 @@ export function dataSources(o: ExperimentOptions, named: readonly DatasetName[])
 
 /**
  * A dataset's input width and class count, for the settings' model: MNIST's are known; a CSV file is read (prepared
- * as a seed prepares it, so that its errors come before any run).
+ * as a seed prepares it, so that its errors come before any run, and its warnings are said through `log`). A file
+ * whose training examples lack some of its classes is refused: in quick mode, its first `limit` examples of a file
+ * sorted by class; the runs' accuracies would be of another task than the file's.
  */
-export function dataShape(source: DataSource, limit: number | undefined): { inputSize: number; numClasses: number } {
-  return datasetShape(source.prepare) ?? prepareData({ ...source.prepare, ...(limit === undefined ? {} : { limit }) }, new Rng(0));
+export function dataShape(source: DataSource, limit: number | undefined, log: (line: string) => void): { inputSize: number; numClasses: number } {
+  const known = datasetShape(source.prepare);
+  if (known) return known;
+  const d = prepareData({ ...source.prepare, ...(limit === undefined ? {} : { limit }) }, new Rng(0));
+  const present = new Set([...d.train.y, ...d.validation.y]).size;
+  check(present === d.numClasses,
+    `${source.name}: the training examples${limit === undefined ? '' : ` (the file's first ${limit} at most, in quick mode)`} hold ${present} of its ${d.numClasses} classes`,
+    limit === undefined ? 'give each class more examples (the test set holds a sixth of the file, drawn at random)' : 'shuffle its lines first (shuf FILE), or run without --quick');
+  for (const w of d.warnings) log(`treegate: warning: ${w}`);
+  return d;
 }
 
 /** What a run on a CSV file trained and tested on, for the report's text. */

@@ -45,7 +45,7 @@ export const GATING_VARIANTS = [
 export async function runGating(o: ExperimentOptions, seeds: number[]): Promise<ExperimentRun> {
   const s = settingsWith(gatingSettings(o.quick), o, 'gating', seeds);
   const [source] = dataSources(o, ['mnist']);
-  const settings = { ...s, ...(o.data ? { data: o.data } : {}), model: `${mlpWidths(dataShape(source, s.limit))}, layer 2 a depth-${s.depth} tree; adam, cosine schedule` };
+  const settings = { ...s, ...(o.data ? { data: o.data } : {}), model: `${mlpWidths(dataShape(source, s.limit, o.log))}, layer 2 a depth-${s.depth} tree; adam, cosine schedule` };
   const { runs, completed } = resumeFrom(o, 'gating', settings);
   // the first seed's leaf usage after each epoch, per variant, for the heatmaps (a resumed run's first seed is done)
   const usage: Record<string, Array<{ epoch: number; stats: TreeStats }>> = { ...o.resume?.usage };

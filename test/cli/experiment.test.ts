@@ -268,6 +268,23 @@ test('--csv: the experiments that make their own data refuse it, naming those th
   expectUsageError(['experiment', 'accuracy', '--quick', '--csv', csv, '--label-column', '0'], /--label-column.*expected a header name or a column number from 1/);
 });
 
+test('a CSV file sorted by class whose first examples (quick mode\'s) lack a class is refused before any run; a column float32 keeps too coarsely is warned of', () => {
+  // 10 200 examples: classes a and b alternate, then c
+  const rows = Array.from({ length: 10_200 }, (_, i) => `${(i % 13) / 13},${(i % 7) / 7},${i < 10_000 ? (i % 2 ? 'a' : 'b') : 'c'}`);
+  const dir = tmp('experiment-csv-data'), csv = join(dir, 'sorted.csv'), out = join(dir, 'out');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(csv, `t,u,kind\n${rows.join('\n')}\n`);
+  expectUsageError(['experiment', 'accuracy', '--csv', csv, '--quick', '--no-progress', '--out', out],
+    new RegExp(`${reEscape(csv)}: the training examples \\(the file's first 10000 at most, in quick mode\\) hold 2 of its 3 classes \\(shuffle its lines first \\(shuf FILE\\), or run without --quick\\)`));
+  assert.ok(!existsSync(out), 'no --out folder left');
+  // a timestamp column that float32 keeps to steps of 128: said, as train says it, and the experiment goes on
+  const stamps = join(dir, 'stamps.csv');
+  writeFileSync(stamps, `t,u,kind\n${Array.from({ length: 90 }, (_, i) => `${1.7e9 + ((i * 37) % 3600)},${(i % 7) / 7},${i % 3}`).join('\n')}\n`);
+  const r = cli('experiment', 'gating', '--csv', stamps, '--quick', '--seeds', '1', '--no-progress', '--out', join(dir, 'stamps-out'));
+  assert.equal(r.status, 0, describeRun(r));
+  assert.match(r.stderr, new RegExp(`treegate: warning: ${reEscape(stamps)}: models read features as float32 .* column 't' .* before training\\n`));
+});
+
 test('a bad CSV file: the experiment gives train\'s error, before any run, and leaves no --out folder', () => {
   const dir = tmp('experiment-csv-bad');
   mkdirSync(dir);
