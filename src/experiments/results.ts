@@ -51,7 +51,8 @@ const SPECS: Record<string, Spec> = {
     report: gatingReport,
   },
   speed: {
-    settings: { denseCap: 'count', rounds: 'count', layer: 'string' },
+    // (width and batch: the report's and --resume's)
+    settings: { width: 'count', batch: 'count', denseCap: 'count', rounds: 'count', layer: 'string' },
     keys: { kind: SPEED_KINDS, k: 'depth' },
     metrics: { parameters: 'nonneg', macsInference: 'nonneg', inferUsPerExample: 'nonneg', stepUsPerExample: 'nonneg', capped: 'fraction',
       inferVsDense: 'nonneg?', stepVsDense: 'nonneg?' },

@@ -1,3 +1,5 @@
+import { totalmem } from 'node:os';
+import { checkInt, TreegateError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import type { Matrix } from '../core/tensor.js';
 import { Dense } from '../layers/dense.js';
@@ -5,6 +7,7 @@ import type { Layer } from '../layers/layer.js';
 import { MixtureOfExperts } from '../layers/moe.js';
 import { TreeGated } from '../layers/tree.js';
 import { Optimizer } from '../train/optim.js';
+import { formatCount } from '../report/summary.js';
 import { count, horizontalLine, seriesTraces, type Chart, type Report, type Trace } from '../report/html.js';
 import {
   aggregate, barsNote, keptRuns, pm, randomBatch, reportMeta, resumeFrom, settingsWith, statSeries, stopRequested,
@@ -14,28 +17,97 @@ import { measure, timeRatio } from './timing.js';
 
 /**
  * Experiment 4 (issue 4): time per example against parameters for one layer
- * n = m = 512 on batches of N = 256 standard-normal rows:
+ * n = m (512 by default, --width) on batches of N (256 by default, --batch) standard-normal rows:
  *   tree  — depth k, projection gating; inference on collapsed leaves;
  *   moe   — 2^k experts, top-1;
- *   dense — widened to the tree's parameter count (512 → w), up to a cap.
+ *   dense — widened to the tree's parameter count (n → w), up to a cap.
  * For each: inference (forward in 'infer' mode) and a training step (forward,
  * backward with the input gradient, lazy Adam step and clearing of the touched
  * gradients). Candidates of one k are timed interleaved (A B C D A B C D …) by the
  * benchmarks' helper (measure), each figure the median of
  * the rounds after a warm-up; the seed changes weights and inputs. The fourth, the
- * dense layer of equal compute (512 → 512), is the baseline of the ratios each run
+ * dense layer of equal compute (n → n), is the baseline of the ratios each run
  * records: the median over rounds of a candidate's time over the baseline's in the
  * same round, so that a slow moment of the machine cancels.
  * Measured with the backend in use (see the report's meta). The full run stops
  * at k = 8: beyond, building the layers (1–2 GB of weights each, drawn in JS)
  * takes minutes per seed; docs/benchmarks.md times the layer up to k = 10.
  */
-// quick mode's cap (16384, 8.4M parameters) keeps the widened dense layer at full size up to k = 4, so that its line
-// has three points of the five depths
-function speedSettings(quick: boolean) {
+/** The layer's width n and the batch N of a run that does not give them (ExperimentOptions.width and batch, --width and --batch). */
+export const SPEED_DEFAULTS = { width: 512, batch: 256 } as const;
+
+/**
+ * The largest width and batch a run takes: bounds against mistyped values only. What a run's depths can hold at its
+ * width and batch (one array of the deepest tree, this machine's memory) is checked before it runs (checkFits).
+ */
+export const SPEED_MAX = { width: 16384, batch: 65536 } as const;
+
+// The widened dense layer's cap is a multiple of the width n: 64 n, quick mode's 32 n (32768 and 16384 at the
+// default 512, as before the width could be chosen, so that those runs' results are unchanged). The tree of depth k
+// holds (2^(k+1) − 1)(n² + n) + k(n + 1) parameters, a dense n → (2^(k+1) − 1) n + k layer's: scaled so, the cap
+// keeps the dense layer at full size up to the same depth at every width (k = 5, quick mode's k = 4, for n ≥ 5,
+// so that its line has three points of quick mode's five depths), and its weights an eighth of the deepest tree's
+// or less; a fixed cap would leave a narrow layer never capped and a wide one capped from k = 2 or 3.
+function speedSettings(quick: boolean, width: number, batch: number) {
   return quick
-    ? { width: 512, batch: 256, depths: [0, 2, 4, 6, 8], rounds: 5, denseCap: 16384, budgetMs: 100 }
-    : { width: 512, batch: 256, depths: [0, 1, 2, 3, 4, 5, 6, 7, 8], rounds: 9, denseCap: 32768, budgetMs: 300 };
+    ? { width, batch, depths: [0, 2, 4, 6, 8], rounds: 5, denseCap: 32 * width, budgetMs: 100 }
+    : { width, batch, depths: [0, 1, 2, 3, 4, 5, 6, 7, 8], rounds: 9, denseCap: 64 * width, budgetMs: 300 };
+}
+
+type SpeedSettings = ReturnType<typeof speedSettings>;
+
+/** The widened dense layer's width beside a tree of `treeParameters` (its parameter count, up to the cap). */
+function widenedWidth(s: SpeedSettings, treeParameters: number): number {
+  return Math.min(s.denseCap, Math.max(s.width, Math.round(treeParameters / (s.width + 1))));
+}
+
+/**
+ * What a depth's layers hold at once, in floats, and their largest array: the tree's, the mixture's and the widened
+ * dense layer's parameters four times over (the weights, their gradients and Adam's two moments, as train's
+ * checkMemory counts them), the tree's collapsed leaves (its inference tables), and the batch's arrays: the dense
+ * layer's outputs and output gradient, N × its width, and the inputs, gradients and the layers' scratches, N × n,
+ * counted twice over (4 N w + 32 N n), since the previous depth's are not yet collected when the next are made (a
+ * quick run's peak resident memory at n = 64, N = 65536 was 1.58 GB at k = 6 alone and 2.05 GB after k = 0–4, where
+ * this counts 2.70 GB; a full run's at n = 256, N = 256, k = 8, 1.04 GB with Node's own 0.1 GB, where this counts 1.02 GB).
+ * Counted from the shapes the layers make (paramShapes' counts), without building them.
+ */
+function footprint(s: SpeedSettings, k: number): { floats: number; largest: number } {
+  const n = s.width, N = s.batch, nodes = 2 ** (k + 1) - 1, leaves = 2 ** k;
+  const tree = nodes * (n * n + n) + k * (n + 1), moe = leaves * (n * n + 2 * n), w = widenedWidth(s, tree), dense = w * (n + 1);
+  return {
+    floats: 4 * (tree + moe + dense + n * (n + 1)) + leaves * (n * n + n) + 4 * N * w + 32 * N * n,
+    largest: Math.max(nodes * n * n, leaves * n * n, w * n, N * w),
+  };
+}
+
+/** Whether a run of settings `s` fits: every array in one (at most 2^31 − 1 floats, as the layers allow), all of them in `memory` bytes. */
+function fits(s: SpeedSettings, memory: number): boolean {
+  return s.depths.every((k) => {
+    const f = footprint(s, k);
+    return f.largest <= 2 ** 31 - 1 && 4 * f.floats <= memory;
+  });
+}
+
+/**
+ * A width and batch whose deepest layers would not fit one array or this machine's memory are refused before any
+ * run (else building them fails at the deepest depths, once the others have run, or the machine swaps), naming the
+ * widest layer that fits at this batch. Memory as train's checkMemory counts it: this machine's, not what is free.
+ */
+function checkFits(s: SpeedSettings): void {
+  const memory = totalmem();
+  if (fits(s, memory)) return;
+  const k = Math.max(...s.depths), f = footprint(s, k), gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+  let lo = 0, hi = s.width; // the widest that fits: lo fits (0: none), hi does not
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (fits({ ...s, width: mid, denseCap: (s.denseCap / s.width) * mid }, memory)) lo = mid;
+    else hi = mid;
+  }
+  const why = f.largest > 2 ** 31 - 1
+    ? `an array of ${formatCount(f.largest)} floats at depth ${k}, more than one array holds (2^31 − 1)`
+    : `${gib(4 * f.floats)} at depth ${k} for the tree, mixture and dense layers' weights, gradients and Adam state and the batch, more than this machine's ${gib(memory)} of memory`;
+  throw new TreegateError(`speed: a ${s.width} → ${s.width} layer on batches of ${s.batch} needs ${why}`,
+    lo > 0 ? `lower the width (--width) to ${lo} or less at this batch, or the batch (--batch)` : 'lower the batch (--batch)');
 }
 
 /** The layers compared, as the results name them. */
@@ -73,7 +145,10 @@ async function timeInterleaved(names: string[], fs: Array<() => void>, rounds: n
  * (completeResult) to results.json.
  */
 export async function runSpeed(o: ExperimentOptions, seeds: number[]): Promise<ExperimentRun> {
-  const s = settingsWith(speedSettings(o.quick), o, 'speed', seeds);
+  const s = settingsWith(speedSettings(o.quick, o.width ?? SPEED_DEFAULTS.width, o.batch ?? SPEED_DEFAULTS.batch), o, 'speed', seeds);
+  checkInt(s.width, 'speed: width', 1, SPEED_MAX.width);
+  checkInt(s.batch, 'speed: batch', 1, SPEED_MAX.batch);
+  checkFits(s);
   const n = s.width, N = s.batch;
   const settings = { ...s, layer: `${n} → ${n}, batches of ${N}` };
   const { runs, completed } = resumeFrom(o, 'speed', settings);
@@ -88,7 +163,7 @@ export async function runSpeed(o: ExperimentOptions, seeds: number[]): Promise<E
       const rng = new Rng(seed);
       const tree = new TreeGated({ inputSize: n, outputSize: n, depth: k, gating: 'projection', nodeInit: 'small' }).init(rng);
       const moe = new MixtureOfExperts({ inputSize: n, outputSize: n, experts: 2 ** k }).init(rng);
-      const width = Math.min(s.denseCap, Math.max(n, Math.round(tree.parameterCount() / (n + 1))));
+      const width = widenedWidth(s, tree.parameterCount());
       const dense = new Dense(n, width).init(rng);
       const cands = [candidate('tree', tree, x, dy), candidate('moe', moe, x, dy), candidate('dense', dense, x, randomBatch(N, width, seed + 2)),
         candidate('baseline', new Dense(n, n).init(rng), x, dy)];
@@ -121,7 +196,7 @@ export async function runSpeed(o: ExperimentOptions, seeds: number[]): Promise<E
 
 /** The report of a speed run's results (as the run wrote them, or read back from its results.json). */
 export function speedReport(r: ExperimentResult): Report {
-  const s = r.settings as ReturnType<typeof speedSettings> & { layer: string };
+  const s = r.settings as SpeedSettings & { layer: string };
   const agg = r.aggregate;
   const capped = (a: AggRow) => a.stats.capped.mean > 0;
   // ratios paired with a dense layer of equal compute timed alongside (results written before 2026-12-04 lack them)

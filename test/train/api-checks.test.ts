@@ -326,6 +326,29 @@ test("an experiment's data (a CSV file): refused by those that make their own, a
   await refused(runAccuracy({ ...opts, data: { csv: join(tmpdir(), 'treegate-no-such-file.csv') } }, [1]), /cannot read CSV file .*treegate-no-such-file\.csv/);
 });
 
+test("speed's width and batch: settings it records, its dense cap a multiple of the width (the default run's as before); refused by the others, out of range, or where the deepest layers do not fit", async () => {
+  const opts = { seeds: 1, quick: true, progress: () => {}, log: () => {} };
+  const refused = (run: Promise<unknown>, re: RegExp) => assert.rejects(run, (e: unknown) => e instanceof TreegateError && re.test(e.message), String(re));
+  // one depth, one round: nothing here is timed
+  const k0 = { depths: [0], rounds: 1, budgetMs: 1 };
+  for (const [quick, cap] of [[true, 16384], [false, 32768]] as const) {
+    const r = await runSpeed({ ...opts, quick, override: k0 }, [1]);
+    assert.deepEqual(r.settings, { width: 512, batch: 256, ...k0, denseCap: cap, layer: '512 → 512, batches of 256' }, `quick ${quick}: the settings of the runs before --width`);
+  }
+  for (const [quick, cap] of [[true, 32 * 24], [false, 64 * 24]] as const) {
+    const r = await runSpeed({ ...opts, quick, width: 24, batch: 4, override: { ...k0, depths: [0, 3] } }, [1]);
+    assert.deepEqual([r.settings.width, r.settings.batch, r.settings.denseCap, r.settings.layer], [24, 4, cap, '24 → 24, batches of 4'], `quick ${quick}`);
+    assert.equal(r.runs.find((x) => x.kind === 'tree' && x.k === 0)!.parameters, 24 * 25, 'the layer is 24 → 24');
+  }
+  await refused(runMemorization({ ...opts, width: 24 }, [1]), /memorization: width and batch \(--width, --batch\) size the layer of the speed experiment/);
+  await refused(runSpeed({ ...opts, width: 0 }, [1]), /speed: width must be an integer in \[1, 16384\], got 0/);
+  await refused(runSpeed({ ...opts, batch: 2.5 }, [1]), /speed: batch must be an integer in \[1, 65536\], got 2\.5/);
+  // the depth-8 tree of a 4096 → 4096 layer: 511 nodes of 4096 × 4096 weights, more than one array holds (at any
+  // memory); refused before any run (depth 8 alone: were it not, its tree would fail at once, not after depths 0–7)
+  await refused(runSpeed({ ...opts, width: 4096, override: { depths: [8], rounds: 1 } }, [1]),
+    /speed: a 4096 → 4096 layer on batches of 256 needs an array of 8\.57G floats at depth 8, more than one array holds \(2\^31 − 1\)/);
+});
+
 test('denseOfEqualParams given a config instead of the options says so', () => {
   const options = { inputSize: D, numClasses: C, hidden: [12], treeLayers: [2], depth: 2 };
   rejects(() => denseOfEqualParams(mlpConfig(options) as unknown as Parameters<typeof denseOfEqualParams>[0], 1000),
