@@ -8,7 +8,7 @@ import type { CsvSource } from '../data/prepare.js';
 import { runGating } from '../experiments/gating.js';
 import { runMemorization } from '../experiments/memorization.js';
 import { experimentReport, readExperimentResult } from '../experiments/results.js';
-import { runSpeed } from '../experiments/speed.js';
+import { runSpeed, SPEED_DEFAULTS, SPEED_MAX } from '../experiments/speed.js';
 import { check, TreegateError } from '../core/errors.js';
 import { checkWritableDir, checkWritableFile, removeCreatedOnFailure, writeFilesOrRescue } from '../io/atomic.js';
 import { heldByOther, holdFolder } from '../io/folder-lock.js';
@@ -27,6 +27,7 @@ type ExperimentName = keyof typeof EXPERIMENTS;
 
 interface ExperimentCliOptions extends KernelOptions, CsvFlags {
   seeds: number; quick?: boolean; out?: string; resume?: string; json?: boolean; progress: boolean; verbose?: boolean; dataDir?: string;
+  width: number; batch: number;
 }
 
 /** The experiments that read MNIST (accuracy reads Fashion-MNIST too, from its package), where no --csv replaces it. */
@@ -48,6 +49,8 @@ export function experimentCommand(): Command {
     .option('--test-csv <file>', '--csv: test file (default: 1/6 of --csv held out, drawn by each seed)', pathArg)
     .option('--header', '--csv: the first line of --csv and --test-csv is a header, even where column names are numbers')
     .option('--label-column <column>', '--csv: the column of the class labels: its header name, its number (1 is the first) or last (the default)', labelColumnArg)
+    .option('--width <n>', 'speed: the width n of the n → n layer it times (the deepest tree and the widened dense layer must fit this machine\'s memory)', int(1, SPEED_MAX.width), SPEED_DEFAULTS.width)
+    .option('--batch <n>', 'speed: the rows of the batches it times the layer on (the time per example is a batch\'s ÷ its rows)', int(1, SPEED_MAX.batch), SPEED_DEFAULTS.batch)
     .addOption(backendOption())
     .addOption(threadsOption())
     .option('--json', 'print the results (per-seed runs and aggregates) as one JSON object on stdout (the other lines go to stderr)')
@@ -67,12 +70,14 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
 async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Command, early: { off(): void }): Promise<void> {
   // a resumed experiment keeps the options it was started with (its results.json's): only how this process runs may be given
   if (o.resume !== undefined) {
-    rejectIdle(cmd, [{ options: ['seeds', 'quick', 'out', 'csv', 'testCsv', 'header', 'labelColumn'], applies: false, why: 'with --resume',
-      fix: 'a resumed experiment keeps the seeds, size, data and folder it was started with; start a new one to change them' }]);
+    rejectIdle(cmd, [{ options: ['seeds', 'quick', 'out', 'csv', 'testCsv', 'header', 'labelColumn', 'width', 'batch'], applies: false, why: 'with --resume',
+      fix: 'a resumed experiment keeps the seeds, size, data, layer width, batch and folder it was started with; start a new one to change them' }]);
   }
   rejectIdle(cmd, [
     { options: ['dataDir'], applies: READS_MNIST.includes(name), why: `for the ${name} experiment`,
       fix: `it is the folder of the MNIST files, which ${READS_MNIST.join(' and ')} read` },
+    { options: ['width', 'batch'], applies: name === 'speed', why: `for the ${name} experiment`,
+      fix: '--width and --batch size the layer that the speed experiment times, and its batches' },
     { options: ['csv', 'testCsv', 'header', 'labelColumn'], applies: TAKES_CSV.includes(name), why: `for the ${name} experiment`,
       fix: `${takesCsv} ${TAKES_CSV.length > 1 ? 'take' : 'takes'} a CSV file in place of the data ${TAKES_CSV.length > 1 ? 'they read' : 'it reads'}; ${name} makes its own` },
     { options: ['testCsv', 'header', 'labelColumn'], applies: o.csv !== undefined, why: 'without --csv', fix: 'options of the --csv file: give it with --csv FILE' },
@@ -99,6 +104,8 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
     rejectIdle(cmd, [{ options: ['dataDir'], applies: false, why: `for the experiment in ${out}, which runs on --csv ${data.csv}`,
       fix: 'it is the folder of the MNIST files, which its --csv replaces' }]);
   }
+  // speed's layer width and batch: a resumed run's, as its results.json records them (read back as whole numbers)
+  const layer = name !== 'speed' ? {} : before ? { width: before.settings.width as number, batch: before.settings.batch as number } : { width: o.width, batch: o.batch };
   const provenance = provenanceOf(READS_MNIST.includes(name), o.dataDir, data);
   if (before) checkProvenance(out, before.provenance, provenance, data);
   kernels.announce();
@@ -129,7 +136,7 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
   let from: { step: number; ms: number } | null = null;
   const fault = faultSignalAtRun();
   const opts: ExperimentOptions = {
-    seeds: seeds.length, quick, override: testOverride(), mnistDir: o.dataDir, ...(data ? { data } : {}),
+    seeds: seeds.length, quick, override: testOverride(), mnistDir: o.dataDir, ...(data ? { data } : {}), ...layer,
     progress: (done, total, label) => {
       if (fault && done === fault.run) process.kill(process.pid, fault.signal);
       if (!bar || stop) return;
@@ -169,7 +176,8 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
     writeFilesOrRescue([{ path: join(out, 'results.json'), bytes: JSON.stringify(full, null, 1) + '\n' }, { path: join(out, 'report.html'), bytes: renderReport(r) }],
       'run the experiment again');
     for (const s of r.sections) for (const t of s.tables ?? []) say(textTable([t.columns, ...t.rows.map((r) => r.map(String))]));
-    say(`${name}: ${counted(full.runs.length, 'run')} over seed${full.seeds.length === 1 ? '' : 's'} ${full.seeds.join(', ')}` +
+    // (speed: the layer it timed, which its table's columns name only in part)
+    say(`${name}${name === 'speed' ? ` (one layer ${String(full.settings.layer)})` : ''}: ${counted(full.runs.length, 'run')} over seed${full.seeds.length === 1 ? '' : 's'} ${full.seeds.join(', ')}` +
       `${before ? ` (seed${ran.length === 1 ? '' : 's'} ${ran.join(', ')} run now, the others' runs from the interrupted run)` : ''} in ${duration(seconds)}; ` +
       `wrote ${join(out, 'results.json')} and ${join(out, 'report.html')}`);
     if (o.json) console.log(JSON.stringify(full));

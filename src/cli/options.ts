@@ -210,7 +210,8 @@ export function outOfMemoryHint(args: readonly string[]): string {
   if (command === 'eval' || command === 'predict' || command === 'inspect') {
     return `the model does not fit: run ${command} where more memory is free${command === 'predict' ? ', or on a smaller --csv file' : ''}`;
   }
-  if (command === 'experiment') return 'run the experiment where more memory is free, or with --quick';
+  // (speed's layers grow with --width, its batches with --batch; quick mode's have the same deepest tree)
+  if (command === 'experiment') return `run the experiment where more memory is free, or with --quick${args.includes('speed') ? ', a lower --width or --batch' : ''}`;
   return 'lower --hidden, --depth, --experts, --batch-size or --examples, or use --limit';
 }
 

@@ -308,3 +308,67 @@ test('a bad CSV file: the experiment gives train\'s error, before any run, and l
     assert.ok(!existsSync(out), `${name}: no --out folder left`);
   }
 });
+
+/** The speed experiment made tiny: depths 0 and 2, two rounds of a few ms each (nothing here is timed). */
+const TINY_SPEED = { TREEGATE_EXPERIMENT_OVERRIDE: JSON.stringify({ depths: [0, 2], rounds: 2, budgetMs: 5 }) };
+const SPEED_ARGS = ['experiment', 'speed', '--quick', '--seeds', '2', '--no-progress'];
+
+test('speed --width 32 --batch 8 times a 32 → 32 layer on batches of 8: results.json records them, the report and the printed summary name them', () => {
+  const out = tmp('experiment-speed-width');
+  const r = cliEnv(TINY_SPEED, ...SPEED_ARGS, '--width', '32', '--batch', '8', '--out', out);
+  assert.equal(r.status, 0, describeRun(r));
+  const result = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+  // quick mode's cap, 32 × the width (16384 at the default 512)
+  assert.deepEqual(result.settings, { width: 32, batch: 8, depths: [0, 2], rounds: 2, denseCap: 1024, budgetMs: 5, layer: '32 → 32, batches of 8' });
+  const at = (kind: string, k: number) => result.aggregate.find((a: { kind: string; k: number }) => a.kind === kind && a.k === k).stats;
+  assert.equal(at('tree', 0).parameters.mean, 32 * 33, 'the tree of depth 0 is one 32 → 32 layer');
+  assert.equal(at('dense', 0).macsInference.mean, 32 * 32);
+  assert.equal(at('dense', 2).parameters.mean, at('tree', 2).parameters.mean, 'the dense layer widened to the tree\'s parameters, under the cap');
+  const page = readFileSync(join(out, 'report.html'), 'utf8');
+  for (const text of ['One layer 32 → 32, batches of 8', 'capped at width 1024', 'inference ÷ dense 32→32', 'dense 32→32 (equal compute) = 1']) {
+    assert.ok(page.includes(text), `the report says "${text}"`);
+  }
+  assert.doesNotMatch(page, /512 → 512|512→512|batches of 256|width 16384/, 'nothing of the default layer');
+  assert.match(r.stdout, /inference ÷ dense 32→32/);
+  assert.match(r.stdout, /^speed \(one layer 32 → 32, batches of 8\): 12 runs over seeds 1, 2 in /m);
+  assert.match(r.stderr, /speed seed 1 k=0: infer µs\/example tree [\d.]+ \([\d.]+× dense 32→32\)/);
+});
+
+test('--width and --batch: refused by the other experiments and beside --resume, which keeps those results.json records; bad values and layers that do not fit are usage errors', () => {
+  for (const name of ['memorization', 'accuracy', 'gating']) {
+    expectUsageError(['experiment', name, '--quick', '--width', '32', '--batch', '8'],
+      new RegExp(`--width, --batch have no effect for the ${name} experiment \\(--width and --batch size the layer that the speed experiment times, and its batches\\)`));
+  }
+  for (const [flag, value, range] of [['--width', '0', '1, 16384'], ['--width', '16385', '1, 16384'], ['--width', 'wide', '1, 16384'], ['--batch', '0', '1, 65536'], ['--batch', '2.5', '1, 65536']]) {
+    expectUsageError(['experiment', 'speed', '--quick', flag, value], new RegExp(`option '${flag} <n>' argument '${value}' is invalid\\. expected an integer in \\[${range}\\]`));
+  }
+  // the depth-8 tree of 4096 → 4096: 511 nodes of 4096 × 4096 weights, more than one array holds; refused before any
+  // run, naming a width that fits, and no --out folder left (depth 8 alone: were it not refused first, its tree would
+  // fail at once, not after depths 0–7)
+  const big = tmp('experiment-speed-big');
+  const deepest = cliEnv({ TREEGATE_EXPERIMENT_OVERRIDE: JSON.stringify({ depths: [8], rounds: 1 }) }, 'experiment', 'speed', '--width', '4096', '--no-progress', '--out', big);
+  assert.equal(deepest.status, 2, describeRun(deepest));
+  assert.match(deepest.stderr, /^treegate: error: speed: a 4096 → 4096 layer on batches of 256 needs an array of 8\.57G floats at depth 8, more than one array holds \(2\^31 − 1\) \(lower the width \(--width\) to \d+ or less at this batch, or the batch \(--batch\)\)\n/);
+  assert.ok(!existsSync(big), 'no --out folder left');
+  // stopped as seed 2's first depth starts (run 2): seed 1's results, of the 32 → 32 layer, written
+  const out = tmp('experiment-speed-resume');
+  const stopped = cliEnv({ ...TINY_SPEED, TREEGATE_FAULT_SIGNAL: 'SIGINT', TREEGATE_FAULT_RUN: '2' }, ...SPEED_ARGS, '--width', '32', '--batch', '8', '--out', out);
+  assert.equal(stopped.status, 130, describeRun(stopped));
+  const bytes = readFileSync(join(out, 'results.json'), 'utf8');
+  expectUsageError(['experiment', 'speed', '--resume', out, '--width', '32', '--batch', '8'], /--width, --batch have no effect with --resume \(a resumed experiment keeps the seeds, size, data, layer width, batch and folder/);
+  assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), bytes, 'results.json as it was');
+  const resumed = cliEnv(TINY_SPEED, 'experiment', 'speed', '--no-progress', '--resume', out);
+  assert.equal(resumed.status, 0, describeRun(resumed));
+  assert.doesNotMatch(resumed.stderr, /speed seed 1 /, 'seed 1 is not run again');
+  assert.match(resumed.stderr, /speed seed 2 k=2: .*dense 32→32/);
+  assert.match(resumed.stdout, /speed \(one layer 32 → 32, batches of 8\): 12 runs over seeds 1, 2 \(seed 2 run now/);
+  const r = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+  assert.equal(r.interrupted, undefined);
+  assert.deepEqual([r.settings.width, r.settings.batch, r.settings.layer], [32, 8, '32 → 32, batches of 8'], 'the width and batch it was started with');
+  // a results.json whose width is not a whole number is refused as it is read back
+  const edited = tmp('experiment-speed-edited'), e = JSON.parse(bytes);
+  e.settings.width = 0;
+  mkdirSync(edited);
+  writeFileSync(join(edited, 'results.json'), JSON.stringify(e));
+  expectUsageError(['experiment', 'speed', '--resume', edited], /settings\.width is 0, expected a whole number ≥ 1/);
+});
