@@ -230,6 +230,10 @@ test('outputs that cannot be written are found before training; a model that ove
   const earlier = cli(...mem, '--epochs', '1', '--batch-size', '700', '--out', nan);
   assert.equal(earlier.status, 0, describeRun(earlier));
   assert.match(earlier.stderr, /^treegate: warning: --batch-size 700 is more than the 600 training examples: one step an epoch, on all of them$/m);
+  // exactly as many as the examples: one step an epoch on all of them, as asked, without a warning
+  const whole = cli(...mem, '--epochs', '1', '--batch-size', '600', '--out', tmp('batch-all'));
+  assert.equal(whole.status, 0, describeRun(whole));
+  assert.doesNotMatch(whole.stderr, /--batch-size/);
   const earlierModel = readFileSync(join(nan, 'model.safetensors'));
   const n = cli(...mem, '--epochs', '2', '--lr', '1e30', '--on-nonfinite', 'skip', '--out', nan, '--json');
   assert.equal(n.status, 3, describeRun(n));
@@ -471,6 +475,31 @@ test('determinism: the same seed gives a byte-identical model file, another seed
   const strip = (out: string) => readFileSync(join(out, 'metrics.jsonl'), 'utf8').trimEnd().split('\n')
     .map((l) => ({ ...JSON.parse(l), seconds: 0 }));
   assert.deepEqual(strip(b.out), strip(a.out));
+});
+
+test('--schedule, --momentum and --weight-decay reach the optimizer: the logged rates follow the schedule; another momentum or decay, another model', () => {
+  const tiny = ['train', '--dataset', 'memorization', '--examples', '200', '--input-size', '8', '--classes', '3', '--hidden', '16', '--depth', '2',
+    '--epochs', '2', '--batch-size', '20', '--lr', '0.01', '--log-every', '1', '--no-progress'];
+  const run = (...extra: string[]): string => {
+    const out = tmp('optimizer-options');
+    const r = cli(...tiny, ...extra, '--out', out);
+    assert.equal(r.status, 0, describeRun(r));
+    return out;
+  };
+  const rates = (out: string): number[] => readFileSync(join(out, 'metrics.jsonl'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, any>)
+    .filter((m) => m.type === 'step').map((m) => m.lr as number);
+  const model = (out: string) => readFileSync(join(out, 'model.safetensors'));
+  // 20 steps, each logged
+  const constant = rates(run('--schedule', 'constant'));
+  assert.deepEqual(constant, Array(20).fill(0.01), '--schedule constant: every step at --lr');
+  const cosineOut = run();
+  const cosine = rates(cosineOut);
+  assert.equal(cosine.length, 20);
+  assert.equal(cosine[0], 0.01, 'cosine (the default): the first step at --lr');
+  assert.ok(cosine.every((lr, i) => i === 0 || (lr < cosine[i - 1] && lr > 0)), `cosine: falling to the last step: ${cosine}`);
+  const sgd = model(run('--optimizer', 'sgd'));
+  assert.ok(!model(run('--optimizer', 'sgd', '--momentum', '0.5')).equals(sgd), '--momentum 0.5 trains another model than the default 0.9');
+  assert.ok(!model(run('--weight-decay', '0.01')).equals(model(cosineOut)), '--weight-decay trains another model than none');
 });
 
 test('--seed reaches the data order: the first epoch is shuffled by the third fork of the seed\'s Rng (data, weights, then order)', () => {

@@ -220,6 +220,9 @@ test('NaN: the run stops naming the layer and step, exit 3, last good checkpoint
 test('checkpoint options: bad values and a folder with another run\'s checkpoints exit 2', async () => {
   expectUsageError(['train', '--checkpoint-every', '0'], /--checkpoint-every.*expected a step count/);
   expectUsageError(['train', '--checkpoint-every', '5x'], /expected a step count/);
+  // steps are whole (minutes need not be): refused before a run (a tiny one, should it start)
+  expectUsageError(['train', '--dataset', 'memorization', '--examples', '100', '--input-size', '8', '--classes', '3', '--hidden', '8', '--epochs', '1',
+    '--no-progress', '--out', tmp('fractional'), '--checkpoint-every', '2.5'], /--checkpoint-every.*expected a step count/);
   expectUsageError(['train', '--checkpoint-every', '1e400m'], /expected a step count/); // Infinity minutes: a checkpoint could not record it
   const missing = tmp('nothing');
   expectUsageError(['train', '--resume', missing], new RegExp(`${reEscape(missing)} does not exist \\(pass the --out folder of the run to resume\\)`));
@@ -272,6 +275,11 @@ test('without --checkpoint-every, SIGINT still writes a checkpoint to resume fro
   assert.equal(checkpoints(out).length, 1, r.stderr);
   assert.match(r.stderr, new RegExp(`resume with: ${reEscape(HINT_CLI)} train --resume `));
   resumeAndCompare(out, 'SIGINT without --checkpoint-every');
+  // the resumed run ends with a checkpoint of its end, as one started with --checkpoint-every: a second --resume has nothing to do
+  const done = cli('train', '--resume', out, '--no-progress');
+  assert.equal(done.status, 0, describeRun(done));
+  assert.match(done.stderr, /the run in .* is already finished \(step 375\)/);
+  assert.doesNotMatch(done.stderr, /epoch \d/, 'no training');
 
   const earlier = tmp('earlier');
   assert.equal((await interrupt(earlier, 20, ['SIGKILL'])).code, null);

@@ -177,6 +177,19 @@ test('NaN: the hints say which checkpoint exists, if any, and how to avoid the N
   // --resume would take the same step again: the hint says how a new run goes there, and it goes so
   assert.match(some.stderr, new RegExp(`--on-nonfinite skip: start a new run \\(without --resume\\) with another --out, or delete ${reEscape(join(someOut, 'checkpoints'))} first`));
   assert.equal(cli(...SMALL, '--checkpoint-every', '3', '--out', someOut).status, 2, 'refused while the checkpoints are there');
+  // resumed from step 6, it meets the NaN again at step 8, before a checkpoint of its own: the one it resumed from is
+  // its last good state
+  const again = cliEnv({ TREEGATE_FAULT_NAN: 'weight:8' }, 'train', '--resume', someOut, '--no-progress');
+  assert.equal(again.status, 3, describeRun(again));
+  assert.match(again.stderr, /resuming .* \(step 6\)/);
+  assert.match(again.stderr, /the last good checkpoint is .*step-000000006\.safetensors/);
+  assert.doesNotMatch(again.stderr, /no checkpoint of this run was written/);
+  // one checkpoint (step 5) before the NaN at step 8: named, and the hint says how a new run goes there
+  const oneOut = tmp('nan-one');
+  const one = cliEnv({ TREEGATE_FAULT_NAN: 'weight:8' }, ...SMALL, '--checkpoint-every', '5', '--out', oneOut);
+  assert.equal(one.status, 3, describeRun(one));
+  assert.match(one.stderr, /the last good checkpoint is .*step-000000005\.safetensors/);
+  assert.match(one.stderr, new RegExp(`--on-nonfinite skip: start a new run \\(without --resume\\) with another --out, or delete ${reEscape(join(oneOut, 'checkpoints'))} first`));
   rmSync(join(someOut, 'checkpoints'), { recursive: true });
   const fresh = cli(...SMALL, '--checkpoint-every', '3', '--out', someOut);
   assert.equal(fresh.status, 0, describeRun(fresh));
@@ -234,6 +247,42 @@ test('--resume of a finished run whose files were replaced (another run\'s copie
   const done = cli('train', '--resume', out, '--no-progress', '--json');
   assert.match(done.stderr, /already finished \(step 13\)/);
   assert.deepEqual(lastJson(done), lastJson(again));
+  // one of the two files another run's: result.json alone (the model still this run's), or the model gone and
+  // result.json another run's: the same error, and nothing replaced
+  const foreign = /error: the run in .* is finished \(step 13\), but its model\.safetensors and result\.json are not the files it wrote/;
+  copyFileSync(join(elsewhere, 'result.json'), join(out, 'result.json'));
+  const resultOnly = cli('train', '--resume', out, '--no-progress', '--json');
+  assert.equal(resultOnly.status, 2, describeRun(resultOnly));
+  assert.match(resultOnly.stderr, foreign);
+  assert.equal(sha(join(out, 'result.json')), sha(join(elsewhere, 'result.json')), 'the other run\'s result.json is left alone');
+  rmSync(join(out, 'model.safetensors'));
+  const modelGone = cli('train', '--resume', out, '--no-progress', '--json');
+  assert.equal(modelGone.status, 2, describeRun(modelGone));
+  assert.match(modelGone.stderr, foreign);
+  assert.equal(sha(join(out, 'result.json')), sha(join(elsewhere, 'result.json')), 'not replaced');
+  assert.ok(!existsSync(join(out, 'model.safetensors')), 'no model written beside another run\'s result.json');
+});
+
+test('a new run in the folder of a finished run with the same step numbers keeps its own checkpoints, which take the old ones\' names', () => {
+  const out = tmp('same-steps');
+  assert.equal(cli(...SMALL, '--checkpoint-every', '5', '--out', out).status, 0);
+  assert.deepEqual(checkpoints(out), ['step-000000005.safetensors', 'step-000000010.safetensors', 'step-000000013.safetensors']);
+  const again = cli(...SMALL, '--checkpoint-every', '5', '--seed', '3', '--out', out);
+  assert.equal(again.status, 0, describeRun(again));
+  assert.match(again.stderr, /removed the 2 checkpoints of the earlier, finished run in /, 'the two the new run had not yet replaced by name');
+  assert.deepEqual(checkpoints(out), ['step-000000005.safetensors', 'step-000000010.safetensors', 'step-000000013.safetensors'], 'this run\'s three');
+  assert.match(cli('train', '--resume', out, '--no-progress').stderr, /already finished \(step 13\)/);
+});
+
+test('a final checkpoint that cannot be written where the last step is also a periodic one: the run\'s files are written, with a warning', () => {
+  const out = tmp('final-due');
+  // 13 steps, a checkpoint due every 13: the one of the last step is the final checkpoint, written after the files
+  mkdirSync(join(out, 'checkpoints', 'step-000000013.safetensors'), { recursive: true });
+  const r = cli(...SMALL, '--checkpoint-every', '13', '--out', out, '--json');
+  assert.equal(r.status, 0, describeRun(r));
+  assert.match(r.stderr, /warning: the run's files are written, but not its final checkpoint: cannot write .*step-000000013\.safetensors/);
+  assert.deepEqual(entries(out), RUN_FILES);
+  assert.deepEqual(JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')), lastJson(r));
 });
 
 /**

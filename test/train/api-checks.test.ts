@@ -412,6 +412,16 @@ test('treeStats after a finished Trainer (its counts reset) has nothing to judge
   assert.ok(counted.balance >= 0 && counted.balance <= 1);
 });
 
+test('onNonFinite \'skip\' drops a step whose loss or gradients are not finite, not one whose weights are: a step dropped cannot undo a NaN weight', () => {
+  // a weight made NaN before step 2: skip stops as stop does, naming the weight, rather than dropping every step after it
+  const m = model();
+  const poisoned = new Trainer(m, data(40), null, { ...OPTS, epochs: 2, onNonFinite: 'skip', beforeStep: (step) => { if (step === 2) m.params()[0].data[0] = NaN; } }, new Rng(1));
+  poisoned.step();
+  assert.throws(() => poisoned.step(), (e: unknown) => e instanceof NonFiniteError && e.step === 2 && !e.everyStepSkipped && !e.inInput &&
+    /at epoch 1, step 2: non-finite value in weight layers\.0\.weight/.test(e.message));
+  assert.deepEqual([poisoned.progress.step, poisoned.progress.skippedSteps, poisoned.progress.lrScale], [1, 0, 1], 'nothing dropped, the rate not halved');
+});
+
 test('misspelt settings, a wrong mode, missing arguments: named, not ignored or met as a TypeError', () => {
   const cfg = mlpConfig({ inputSize: D, numClasses: C, hidden: [12], treeLayers: [2], depth: 2, gating: 'projection' });
   const tree = cfg.layers[2] as unknown as Record<string, unknown>;

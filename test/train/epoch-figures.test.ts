@@ -11,6 +11,7 @@ import { matrix } from '../../src/core/tensor.js';
 import { stat } from '../../src/experiments/common.js';
 import { mlpConfig, Model } from '../../src/layers/model.js';
 import { TreeGated } from '../../src/layers/tree.js';
+import { learningRate } from '../../src/train/optim.js';
 import { train, type StepInfo } from '../../src/train/trainer.js';
 
 function data(rows: number, seed: number) {
@@ -62,6 +63,29 @@ test('a step onNonFinite \'skip\' drops leaves the epoch\'s means: they are over
   const kept = (f: (s: StepInfo) => number) => (3 * f(steps[0]) + 1 * f(steps[2])) / 4;
   assert.ok(Math.abs(history[0].trainLoss - kept((s) => s.loss)) < 1e-12, `${history[0].trainLoss} against ${kept((s) => s.loss)}`);
   assert.ok(Math.abs(history[0].trainAccuracy - kept((s) => s.accuracy)) < 1e-12);
+});
+
+test('an epoch\'s validation loss and accuracy are the model\'s on the validation set after the epoch; null without one', () => {
+  const model = new Model(config(), new Rng(1)), validation = data(9, 3);
+  const { history } = train(model, data(7, 2), validation, { epochs: 1, batchSize: 3, lr: 1e-3, schedule: 'constant', optimizer: { kind: 'adam' } }, new Rng(4));
+  const v = model.evaluate(validation.x, validation.y); // the weights the epoch ended with
+  assert.notEqual(v.loss, v.accuracy, 'test bug: a loss and an accuracy that cannot be told apart');
+  assert.deepEqual({ loss: history[0].validationLoss, accuracy: history[0].validationAccuracy }, { loss: v.loss, accuracy: v.accuracy });
+  const none = train(new Model(config(), new Rng(1)), data(7, 2), null, { epochs: 1, batchSize: 3 }, new Rng(4)).history[0];
+  assert.deepEqual([none.validationLoss, none.validationAccuracy], [null, null]);
+});
+
+test('step t (from 1) takes the schedule\'s rate at t − 1 of the run\'s steps: the full rate first, cosine to the last; an epoch reports its last step\'s rate', () => {
+  const steps: StepInfo[] = [];
+  const lr = 0.01;
+  const { history } = train(new Model(config(), new Rng(1)), data(7, 2), null, { epochs: 2, batchSize: 3, lr, schedule: 'cosine', optimizer: { kind: 'adam' },
+    onStep: (s) => steps.push(s) }, new Rng(4));
+  // 7 examples in batches of 3: 3 steps an epoch (the last of one row), 6 in the run
+  assert.deepEqual(steps.map((s) => [s.epoch, s.step, s.totalSteps]), [[1, 1, 6], [1, 2, 6], [1, 3, 6], [2, 4, 6], [2, 5, 6], [2, 6, 6]]);
+  assert.equal(steps[0].lr, lr, 'the first step takes the full rate');
+  steps.forEach((s) => assert.equal(s.lr, learningRate('cosine', lr, s.step - 1, 6), `step ${s.step}`));
+  assert.ok(steps[5].lr > 0 && steps[5].lr < steps[4].lr, 'the last step still trains, at the smallest rate');
+  assert.deepEqual(history.map((e) => [e.epoch, e.step, e.lr]), [[1, 3, steps[2].lr], [2, 6, steps[5].lr]]);
 });
 
 test('balance is the entropy of the leaf shares over ln(leaves): 1 for even use, 0 for one leaf, 1/2 for two of four', () => {

@@ -16,7 +16,7 @@ import { backend, jsBackend, registerBackend, setBackend } from '../../src/kerne
 import { Dense } from '../../src/layers/dense.js';
 import type { Param } from '../../src/layers/param.js';
 import { TreeGated } from '../../src/layers/tree.js';
-import { learningRate, Optimizer } from '../../src/train/optim.js';
+import { learningRate, Optimizer, type OptimizerConfig } from '../../src/train/optim.js';
 import {
   assertBitEqual, assertClose, depthOf, maxAbs, pathNode, projectionBatch, randomMatrix, Rng, unitsBatch,
 } from '../helpers.js';
@@ -281,6 +281,28 @@ test('Optimizer rejects bad settings with a clear error', () => {
     assert.throws(() => opt.early(lr), /learning rate must be a finite number/, String(lr));
   }
   assert.ok(p.every((q) => q.data.every(Number.isFinite)), 'no weight touched');
+});
+
+test('the documented defaults: { kind: \'sgd\' } steps with momentum 0.9, { kind: \'adam\' } with β1 0.9, β2 0.999, ε 1e-8; neither decays', () => {
+  const given: Record<'sgd' | 'adam', OptimizerConfig> = {
+    sgd: { kind: 'sgd', momentum: 0.9, weightDecay: 0 },
+    adam: { kind: 'adam', beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 },
+  };
+  for (const kind of ['sgd', 'adam'] as const) {
+    // the same net and batches, stepped with the settings left out and with the documented values given
+    const run = (config: OptimizerConfig) => {
+      const rng = new Rng(44), net = makeNet(rng), opt = new Optimizer(net.params, config);
+      for (let step = 0; step < 3; step++) {
+        backward(rng, net, unitsBatch(rng, net.tree, 6, (i, j) => (i + j + step) % 8));
+        opt.step(0.01);
+      }
+      return { opt, weights: net.params.map((p) => p.data.slice()) };
+    };
+    const byDefault = run({ kind }), documented = run(given[kind]);
+    const { momentum, beta1, beta2, eps, weightDecay } = byDefault.opt;
+    assert.deepEqual({ momentum, beta1, beta2, eps, weightDecay }, { momentum: 0.9, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 }, kind);
+    byDefault.weights.forEach((w, i) => assertBitEqual(w, documented.weights[i], `${kind}: ${byDefault.opt.params[i].name}`));
+  }
 });
 
 test('gradients are made at the first backward, after the optimizer\'s state; a model that only infers makes none', () => {

@@ -82,6 +82,25 @@ for (const [index, [name, mlp, optimizer, extra]] of CASES.entries()) {
   });
 }
 
+test('a resumed run\'s seconds go on from the saved ones: its epochs and its snapshots add this process\'s time to the time before it', () => {
+  const rng = new Rng(21);
+  const train = { x: matrix(N, D, randomArray(rng, N * D)), y: Int32Array.from({ length: N }, () => rng.int(C)) };
+  const config = mlpConfig({ inputSize: D, numClasses: C, hidden: [8], treeLayers: [2], depth: 2 });
+  const opts: TrainOptions = { epochs: 2, batchSize: 32, lr: 0.01 };
+  const first = new Trainer(new Model(config, new Rng(5)), train, null, opts, new Rng(6));
+  first.step();
+  const saved = first.snapshot();
+  assert.ok(saved.seconds > 0, `a snapshot counts the time this process trained: ${saved.seconds}`);
+  // as if the run had trained for 1000 s before it stopped
+  const resumed = new Trainer(first.model, train, null, opts, new Rng(7), { ...saved, seconds: 1000 });
+  resumed.optimizer.loadState(first.optimizer.state);
+  while (!resumed.done) resumed.step();
+  const seconds = resumed.progress.history.map((e) => e.seconds);
+  assert.equal(seconds.length, 2);
+  assert.ok(seconds.every((s) => s > 1000), `the epochs count the 1000 s before the resume: ${seconds}`);
+  assert.ok(resumed.snapshot().seconds > 1000 && resumed.snapshot().seconds >= seconds[1], `its snapshot too: ${resumed.snapshot().seconds}`);
+});
+
 test('adoptState: a lazy optimizer takes the arrays as its own; one that made its state copies them; a wrong state is refused', () => {
   const model = new Model(mlpConfig({ inputSize: D, numClasses: C, hidden: [8], treeLayers: [2], depth: 2 }), new Rng(3));
   const state = () => model.params().map((p) => ({ m: new Float32Array(p.size).fill(0.5), v: new Float32Array(p.size).fill(0.25), steps: new Int32Array(p.numSlots).fill(2) }));
