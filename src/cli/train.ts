@@ -193,9 +193,6 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
   check(o.dataset !== 'csv' || o.csv !== undefined, o.testCsv ? '--test-csv needs a training file beside it' : '--dataset csv needs a training file',
     'pass it with --csv FILE (comma-separated features, the class in the last column or --label-column)');
   check(o.dataset !== 'memorization' || !o.validation, '--dataset memorization has no validation split (its test accuracy is the fraction of training labels fitted)', 'drop --validation');
-  if (o.csv && o.testCsv && resolve(o.csv) === resolve(o.testCsv)) {
-    log('treegate: warning: --test-csv is the --csv file: the test accuracy will measure how well the model fits its training examples, not how it does on new ones');
-  }
   const prep = {
     dataset: o.dataset, dir: o.dataDir, ...csvOptions(o), validation: o.validation, limit: o.limit,
     ...(o.dataset === 'memorization' ? { memorization: { examples: o.examples, inputSize: o.inputSize, classes: o.classes } } : {}),

@@ -294,25 +294,45 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   const values: number[] = [];
   const rawLabels: string[] = [];
   const lineOf: number[] = [];
+  // cells that are not finite numbers (empty ones, NaN): the first, and how many rows and which columns have one, so
+  // that the error says whether a row or two or a whole column is to blame (thrown once the file is read)
+  let bad: { at: number; col: number; cells: string[]; rows: number; columns: Set<number> } | null = null;
+  const badCells = (): TreegateError => {
+    const { at, col, cells, rows: n, columns } = bad!;
+    const cols = [...columns].sort((a, b) => a - b).map((c) => c + 1);
+    const more = n > 1 || cols.length > 1
+      ? `; ${n === rows ? `every one of the ${rows} rows read has` : `${n} of the ${rows} rows read have`} such a cell, in column${cols.length > 1 ? 's' : ''} ${cols.length > 8 ? `${cols.slice(0, 8).join(', ')}, … (${cols.length})` : cols.join(', ')}` : '';
+    const gap = /^\s*$|^[+-]?nan$|^n\/?a$|^null$|^none$|^-$|^\?$/i.test(cells[col]);
+    return new TreegateError(`${source}:${at}, column ${col + 1}: '${cells[col]}' is not a finite number${more}`,
+      `features must be finite decimal numbers such as 3, -0.25 or 1e-3 (no empty cells, NaN, Infinity, or hexadecimal 0x… that JavaScript would read)` +
+      (gap ? `; missing values: drop those rows or fill those cells first (pandas: df.dropna(), or df.fillna(…))` : '') + labelsHere(cells, col));
+  };
   const take = (cells: string[], at: number): void => {
+    if (bad !== null && cells.length !== width) throw badCells(); // (the first problem first)
     if (cells.length !== width) {
       const trailing = cells.length === width + 1 && cells[width].trim() === '';
       throw new TreegateError(`${source}:${at}: ragged row: ${cells.length} cells, the first line has ${width}${trailing ? ` (this line ends with ${sepName}, which starts an empty cell)` : ''}`,
         trailing ? `remove the ${sepName.slice(2)} at the end of each line` : 'every line needs the same number of cells');
     }
+    let finite = true;
     for (let c = 0; c < width; c++) {
       if (c === labelCol) continue;
       const v = decimal(cells[c]);
       if (!Number.isFinite(v)) {
-        throw new TreegateError(`${source}:${at}, column ${c + 1}: '${cells[c]}' is not a finite number`,
-          `features must be finite decimal numbers such as 3, -0.25 or 1e-3 (no empty cells, NaN, Infinity, or hexadecimal 0x… that JavaScript would read)${labelsHere(cells, c)}`);
+        if (bad === null) bad = { at, col: c, cells, rows: 0, columns: new Set() };
+        if (finite) bad.rows++;
+        bad.columns.add(c);
+        finite = false;
+        continue;
       }
+      if (bad !== null) continue; // (the file is refused: its values are not kept)
       if (!Number.isFinite(Math.fround(v))) {
         throw new TreegateError(`${source}:${at}, column ${c + 1}: '${cells[c]}' is beyond the float32 range (±3.4e38)`, 'features are stored as float32: rescale the column');
       }
       values.push(v);
     }
     rows++;
+    if (bad !== null) return;
     lineOf.push(at);
     if (!labelled) return;
     if (cells[labelCol] === '') {
@@ -323,6 +343,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   };
   if (!header) take(first, lineNo);
   for (let cells = next(); cells; cells = next()) take(cells, lineNo);
+  if (bad !== null) throw badCells();
   if (opts.header === true && featureCells.every(isNumber)) {
     // a line said to be the header that reads as an example: a fraction among its names, or its label a class of the
     // other lines (header: true on a file without a header line would drop its first example)

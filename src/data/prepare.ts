@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { check, checkInt, checkKeys, shown, TreegateError } from '../core/errors.js';
 import type { Rng } from '../core/rng.js';
 import { firstNonFinite } from '../core/tensor.js';
@@ -37,7 +38,7 @@ export interface PreparedData {
    * for writing out beside the model (treegate train's test.csv); null otherwise
    */
   heldOut: Dataset | null;
-  /** what a caller should tell its user about the data (a CSV column float32 keeps too coarsely); usually none */
+  /** what a caller should tell its user about the data (a CSV column float32 keeps too coarsely, a test file that is the training file); usually none */
   warnings: string[];
 }
 
@@ -128,6 +129,9 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     }) : null;
     test = t?.data ?? null;
     testLines = t?.lines ?? null;
+    if (t && resolve(o.csv) === resolve(o.testCsv!)) {
+      warnings.push(`the test file is the training file, ${o.csv} (--test-csv is --csv): the test accuracy will measure how well the model fits its training examples, not how it does on new ones`);
+    }
     for (const read of [c, t]) {
       const w = read && coarseWarning(read.data.name, read.coarse);
       if (w) warnings.push(w);

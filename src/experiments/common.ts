@@ -215,7 +215,9 @@ export function dataShape(source: DataSource, limit: number | undefined, log: (l
 /** What a run on a CSV file trained and tested on, for the report's text. */
 export function csvNote(data: CsvSource, limit: number | undefined): string {
   const first = limit ? ` (its first ${limit} examples at most: quick mode)` : '';
-  return `Data: ${data.csv}${first}, ${data.testCsv ? `tested on ${data.testCsv}${first ? ' (likewise)' : ''}` : 'a sixth held out as the test set (drawn by each seed)'}; ` +
+  // (labelColumn is prepareData's: a header name, or a column from 0)
+  const label = data.labelColumn === undefined ? 'the last column' : typeof data.labelColumn === 'number' ? `column ${data.labelColumn + 1}` : `the column '${data.labelColumn}'`;
+  return `Data: ${data.csv}${first}, its classes in ${label}, ${data.testCsv ? `tested on ${data.testCsv}${first ? ' (likewise)' : ''}` : 'a sixth held out as the test set (drawn by each seed)'}; ` +
     '1/12 of the training examples held out for validation.';
 }
 

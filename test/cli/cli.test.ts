@@ -941,7 +941,7 @@ test('--label-column: the labels in another column, by name or number; eval read
   expectUsageError(['train', '--csv', join(dir, 'first.csv'), '--label-column', 'species', '--out', tmp('x')], /first\.csv: no column named 'species' in the header \(columns: kind, a, b\)/);
   expectUsageError(['train', '--csv', join(dir, 'first.csv'), '--label-column', '0', '--out', tmp('x')], /--label-column.*expected a header name or a column number from 1/);
   expectUsageError(['train', '--label-column', 'kind', '--out', tmp('x')], /--label-column has no effect with --dataset mnist/);
-  expectUsageError(['train', '--csv', join(dir, 'first.csv'), '--out', tmp('x')], /first\.csv:2, column 1: '(hi|lo)' is not a finite number .*if column 1 holds the class labels, name it: train --label-column NAME or NUMBER/);
+  expectUsageError(['train', '--csv', join(dir, 'first.csv'), '--out', tmp('x')], /first\.csv:2, column 1: '(hi|lo)' is not a finite number; every one of the \d+ rows read has such a cell, in column 1 .*if column 1 holds the class labels, name it: train --label-column NAME or NUMBER/);
 });
 
 test('--header: a header whose column names are numbers (years) is read as one when said so; eval, predict and --resume read the files alike', () => {

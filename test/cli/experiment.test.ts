@@ -205,7 +205,7 @@ test('accuracy --csv runs on the file in place of MNIST and Fashion-MNIST: every
   for (const title of ['test accuracy vs depth k', 'test accuracy vs parameters', 'train − test accuracy vs depth k']) {
     assert.ok(page.includes(`${csv}: ${title}`), `the chart "${title}" is named by the file`);
   }
-  assert.ok(page.includes(`Data: ${csv} (its first 10000 examples at most: quick mode), a sixth held out as the test set`), 'the settings note says what was read');
+  assert.ok(page.includes(`Data: ${csv} (its first 10000 examples at most: quick mode), its classes in column 1, a sixth held out as the test set`), 'the settings note says what was read');
   assert.doesNotMatch(page, /mnist/i);
   assert.equal(cli('report', out).status, 0, 'the results read back');
 });
@@ -254,7 +254,7 @@ test('gating --csv runs its three gating sources on the file in place of MNIST: 
   assert.equal(result.provenance.csv, createHash('sha256').update(readFileSync(csv)).digest('hex'));
   assert.equal(result.provenance.mnist, undefined);
   const page = readFileSync(join(out, 'report.html'), 'utf8');
-  assert.ok(page.includes(`MLP 5 → 256 → 256 → 3, layer 2 a depth-4 tree; adam, cosine schedule; 3 epochs. Data: ${csv} (its first 10000 examples at most`), 'the text names the file');
+  assert.ok(page.includes(`MLP 5 → 256 → 256 → 3, layer 2 a depth-4 tree; adam, cosine schedule; 3 epochs. Data: ${csv} (its first 10000 examples at most: quick mode), its classes in the column &#39;kind&#39;, `), 'the text names the file and its label column');
   assert.doesNotMatch(page, /mnist/i);
 });
 

@@ -99,6 +99,14 @@ test('a CSV column float32 keeps too coarsely (a timestamp over an hour) is name
   assert.doesNotMatch(cli('eval', '--model', join(csvRun().dir, 'model.safetensors'), '--csv', csvRun().csv).stderr, /float32/);
 });
 
+test('train warns where --test-csv is the --csv file, and goes on', () => {
+  const { csv } = csvRun(), out = tmp('same-test-run');
+  const r = cli('train', '--csv', csv, '--test-csv', csv, '--epochs', '1', '--hidden', '8', '--depth', '1', '--no-progress', '--out', out);
+  assert.equal(r.status, 0, describeRun(r));
+  assert.match(r.stderr, /treegate: warning: the test file is the training file, .* \(--test-csv is --csv\): the test accuracy will measure how well the model fits its training examples, not how it does on new ones\n/);
+  assert.ok(existsSync(join(out, 'model.safetensors')));
+});
+
 test('a model file whose normalization std is below what evaluation accepts is refused when it loads', () => {
   const path = modelFile('tiny-std.safetensors', { inputSize: 3, numClasses: 2, std: 1e-45, data: { dataset: 'csv', labels: ['0', '1'] } });
   const re = new RegExp(`${reEscape(path)}: the model config's normalization\\.std is 1e-45, must be a finite number ≥ 1e-30`);

@@ -14,6 +14,7 @@ import { readCsv } from '../../src/data/csv-file.js';
 import { loadFashionMnist } from '../../src/data/fashion.js';
 import { makeMemorization } from '../../src/data/memorization.js';
 import { dataInfo, prepareData } from '../../src/data/prepare.js';
+import { dataShape } from '../../src/experiments/common.js';
 import { computeNormalization, fromBytes, normalizeInPlace, normalizeInputs } from '../../src/data/dataset.js';
 import { matrix, type Matrix } from '../../src/core/tensor.js';
 
@@ -132,9 +133,17 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   rejects(() => parseCsv('1\t2\ta\t\n3\t4\tb\t\n', 'e.tsv'), /e\.tsv:1: the first line ends with a tab, which leaves an empty last cell/);
   rejects(() => parseCsv('x;y;label\n1,5;2;\n', 's.csv'), /s\.csv:2: the label \(column 3\) is empty \(every line needs a label in its last cell \(a semicolon at the end of a line leaves it empty\)/);
   rejects(() => parseCsv('1,2,a\n3,x,b\n', 'n.csv'), /n\.csv:2, column 2: 'x' is not a finite number/);
-  rejects(() => parseCsv('1,2,a\n3,NaN,b\n', 'n.csv'), /'NaN' is not a finite number/);
+  rejects(() => parseCsv('1,2,a\n3,NaN,b\n', 'n.csv'), /'NaN' is not a finite number \(.*; missing values: drop those rows or fill those cells first/);
+  // the first bad cell is named, then how many rows have one and in which columns: a few rows, or a column to drop
+  rejects(() => parseCsv('x,y,z,label\n1,,2,a\n2,3,4,b\n3,NA,,a\n4,5,6,b\n', 'm.csv'),
+    /^m\.csv:2, column 2: '' is not a finite number; 2 of the 4 rows read have such a cell, in columns 2, 3 \(.*drop those rows/);
+  // a word is no missing value: no such fix
+  assert.throws(() => parseCsv('1,2,a\n3,x,b\n5,y,a\n', 'w.csv'), (e: unknown) => e instanceof TreegateError &&
+    /'x' is not a finite number; 2 of the 3 rows read have such a cell, in column 2 \(/.test(e.message) && !/missing values/.test(e.message));
+  // a later problem of another kind waits for the first: a ragged row after an empty cell names the cell
+  rejects(() => parseCsv('x,y,label\n1,,a\n2,3\n', 'r.csv'), /^r\.csv:2, column 2: '' is not a finite number \(/);
   // words in a feature column and a number last: the labels in another column, said so
-  rejects(() => parseCsv('species,a,b\nsetosa,1,2\nvirginica,3,4\n', 'l.csv'), /l\.csv:2, column 1: 'setosa' is not a finite number \(.*; if column 1 holds the class labels, name it: train --label-column NAME or NUMBER \(1 is the first\), labelColumn in the API\)/);
+  rejects(() => parseCsv('species,a,b\nsetosa,1,2\nvirginica,3,4\n', 'l.csv'), /l\.csv:2, column 1: 'setosa' is not a finite number; every one of the 2 rows read has such a cell, in column 1 \(.*; if column 1 holds the class labels, name it: train --label-column NAME or NUMBER \(1 is the first\), labelColumn in the API\)/);
   assert.throws(() => parseCsv('1,2,a\n3,x,b\n', 'n.csv'), (e: unknown) => e instanceof TreegateError && !/class labels/.test(e.message), 'a word label last: no such hint');
   rejects(() => parseCsv('lo,1,2\nhi,3,4\n', 'f.csv'), /f\.csv:1, column 1: 'lo' is not a number \(.*; if column 1 holds the class labels, name it: train --label-column/);
   assert.throws(() => parseCsv('kind,a,b,c\nx,1,2,3\n', 'g.csv', { labelColumn: 3 }), (e: unknown) => e instanceof TreegateError && /'x' is not a finite number/.test(e.message) && !/class labels/.test(e.message),
@@ -424,4 +433,21 @@ test('formatCsv writes a dataset that parseCsv reads back to the same floats and
     if (features) assert.equal(parseCsv(formatCsv(data, labels, features, 'kind'), 'named.csv', { labels }).labelName, 'kind');
   }
   assert.equal(float32Text(Math.fround(0.1)), '0.1');
+});
+
+test('prepareData warns where the test file is the training file; an experiment says it before its runs', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'treegate-same-test-'));
+  try {
+    const csv = join(dir, 'd.csv');
+    writeFileSync(csv, `x,y,label\n${Array.from({ length: 24 }, (_, i) => `${i % 5},${(i * 7) % 3},${i % 2}`).join('\n')}\n`);
+    const same = /^the test file is the training file, .*d\.csv \(--test-csv is --csv\): the test accuracy will measure how well the model fits its training examples/;
+    assert.match(prepareData({ dataset: 'csv', csv, testCsv: join(dir, '.', 'd.csv') }, new Rng(1)).warnings.join('\n'), same, 'the same file by another path');
+    assert.deepEqual(prepareData({ dataset: 'csv', csv }, new Rng(1)).warnings, [], 'a sixth held out: no warning');
+    const lines: string[] = [];
+    dataShape({ name: csv, prepare: { dataset: 'csv', csv, testCsv: csv } }, undefined, (l) => lines.push(l));
+    assert.equal(lines.length, 1);
+    assert.match(lines[0], /^treegate: warning: the test file is the training file/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
