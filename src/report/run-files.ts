@@ -117,7 +117,7 @@ export function readResult(path: string): Record<string, unknown> | null {
     throw new TreegateError(`${path}: ${e instanceof SyntaxError ? `not valid JSON (${e.message})` : `cannot read it: ${(e as Error).message}`}`, hint);
   }
   if (!isObject(r)) throw new TreegateError(`${path}: not a JSON object`, hint);
-  // how the run was trained (result.json written before 2026-12-07 lacks these)
+  // how the run was trained, by what and when (result.json written before 2026-12-07 lacks these)
   if (r.settings !== undefined && !isObject(r.settings)) throw new TreegateError(`${path}: settings is not an object`, hint);
   if (r.command !== undefined && typeof r.command !== 'string') throw new TreegateError(`${path}: command is not a string`, hint);
   if (r.resumedWith !== undefined && !(Array.isArray(r.resumedWith) && r.resumedWith.every((c) => typeof c === 'string'))) {
@@ -127,6 +127,12 @@ export function readResult(path: string): Record<string, unknown> | null {
   if (pv !== undefined && !(isObject(pv) && typeof pv.treegate === 'string' && ['commit', 'code', 'mnist'].every((f) => pv[f] === undefined || typeof pv[f] === 'string'))) {
     throw new TreegateError(`${path}: provenance is not { treegate, commit?, code?, mnist? } (strings)`, hint);
   }
+  const tb = r.trainedBy;
+  if (tb !== undefined && !(Array.isArray(tb) && tb.every((t) => isObject(t) && typeof t.treegate === 'string' && isNumber(t.fromStep)
+    && ['commit', 'code'].every((f) => t[f] === undefined || typeof t[f] === 'string')))) {
+    throw new TreegateError(`${path}: trainedBy is not a list of { treegate, commit?, code?, fromStep }`, hint);
+  }
+  if (r.date !== undefined && typeof r.date !== 'string') throw new TreegateError(`${path}: date is not a string`, hint);
   const cc = r.capacityToComputation;
   if (cc !== undefined && !(isObject(cc) && [cc.training, cc.inference].every((v) => v === undefined || isNumber(v)))) {
     throw new TreegateError(`${path}: capacityToComputation is not an object of numbers`, hint);

@@ -140,10 +140,11 @@ export function trainingReport(run: string | TrainedRun): Report {
 
 /**
  * The report of a treegate train run that has not finished (stopped, or still running): its curves up to its newest
- * checkpoint, from the metrics lines the checkpoint saved (`step`: the checkpoint's; metrics.jsonl comes when it finishes).
+ * checkpoint, from the metrics lines the checkpoint saved (`step`: the checkpoint's; metrics.jsonl comes when it finishes),
+ * and what its checkpoint says of how it is trained (`header`: result.json's fields that say it).
  */
-export function unfinishedRunReport(dir: string, checkpoint: string, lines: readonly string[], step: number): Report {
-  const report = runReport(parseMetrics(lines, checkpoint), null, dir, `treegate training run: ${dir} (not finished)`,
+export function unfinishedRunReport(dir: string, checkpoint: string, lines: readonly string[], step: number, header: Record<string, unknown> | null = null): Report {
+  const report = runReport(parseMetrics(lines, checkpoint), header, dir, `treegate training run: ${dir} (not finished)`,
     `the metrics its newest checkpoint saved, at step ${step} (${checkpoint}); treegate train --resume finishes the run`);
   return { ...report, meta: { ...report.meta, checkpoint: `${checkpoint}, step ${step}` } };
 }
@@ -195,6 +196,12 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
     if (typeof result.command === 'string') meta.command = result.command;
     if (Array.isArray(result.resumedWith)) meta['resumed with'] = result.resumedWith.join('; ');
     Object.assign(meta, provenanceMeta(result.provenance as Provenance | undefined));
+    // a run resumed under other code: each treegate that trained it, from the step it took over
+    if (Array.isArray(result.trainedBy)) {
+      meta.treegate = (result.trainedBy as Array<Provenance & { fromStep: number }>)
+        .map((t) => `${provenanceMeta(t).treegate} from step ${t.fromStep}`).join('; then ');
+    }
+    if (typeof result.date === 'string') meta.finished = result.date;
   }
   // a log scale where the loss spans more than a decade: a run from 2.3 to 0.05 would otherwise flatten its later
   // steps, and the gap between training and validation, on the axis's bottom tenth

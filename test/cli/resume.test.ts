@@ -8,11 +8,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import { nativeBackend } from '../../src/kernels/native/index.js';
-import { cli, cliChild, cliEnv, describeRun, expectUsageError, HINT_CLI, reEscape, shellLine, tmp } from './run.js';
+import { cli, cliChild, cliEnv, describeRun, expectUsageError, HINT_CLI, reEscape, ROOT, shellLine, tmp } from './run.js';
 
 // a memorization task (no dataset to load) that takes a few seconds with a checkpoint every 10 steps
 const ARGS = ['train', '--dataset', 'memorization', '--examples', '2400', '--input-size', '48', '--classes', '10', '--hidden', '96,96',
@@ -96,6 +97,11 @@ test('SIGINT at a random step: checkpoint, exit 130 with the resume command; --r
   const page = readFileSync(join(out, 'report.html'), 'utf8');
   assert.match(page, /<title>treegate training run: .* \(not finished\)<\/title>/);
   assert.match(page, new RegExp(`every figure comes from the metrics its newest checkpoint saved, at step ${step}`));
+  // how it is trained, as its checkpoint says: the settings, the command, the backend and the code (as a finished run's page)
+  for (const [k, v] of [['dataset', 'memorization'], ['epochs', '5'], ['settings', '[^<]*--batch-size 32 [^<]*--checkpoint-every 10[^<]*'],
+    ['command', 'treegate train --dataset memorization --examples 2400 [^<]*'], ['backend', '(native|wasm|js)'], ['treegate', '[^<]*code sha256 [0-9a-f]{16}']]) {
+    assert.match(page, new RegExp(`<dt>${k}</dt><dd>${v}</dd>`), `${k}: ${/<dl>.*<\/dl>/.exec(page)?.[0]}`);
+  }
   assert.ok(!existsSync(join(out, 'metrics.jsonl')));
   resumeAndCompare(out, `SIGINT at step ≥ ${at}`, undefined, hint);
 });
@@ -135,6 +141,32 @@ test('--resume on the native addon\'s other instruction set (TREEGATE_NATIVE_ISA
   assert.equal(r.status, 0, describeRun(r));
   assert.match(r.stderr, new RegExp(`warning: the run trained on the native backend's ${isa} kernels until step \\d+, and goes on on its generic kernels \\(TREEGATE_NATIVE_ISA, or another CPU\\): its model will differ by rounding`));
   assert.equal(JSON.parse(r.stdout.trim().split('\n').pop()!).isa, 'generic');
+});
+
+test('--resume under other treegate code (another checkout) is said to possibly change the model; result.json records each code and its date', async () => {
+  const out = tmp('code-changed');
+  assert.equal((await interrupt(out, 40, ['SIGINT'])).code, 130);
+  // another checkout: this one's code with a comment added, so its code hash differs (and, with no .git, no commit)
+  const other = tmp('other-checkout');
+  mkdirSync(other);
+  cpSync(join(ROOT, 'src'), join(other, 'src'), { recursive: true });
+  appendFileSync(join(other, 'src', 'index.ts'), '// another checkout\n');
+  copyFileSync(join(ROOT, 'package.json'), join(other, 'package.json'));
+  for (const d of ['node_modules', 'build', 'wasm']) if (existsSync(join(ROOT, d))) symlinkSync(join(ROOT, d), join(other, d));
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(other, 'src', 'cli', 'main.ts'), 'train', '--resume', out, '--no-progress', '--json'],
+    { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+  assert.equal(r.status, 0, describeRun(r));
+  const m = /warning: the run was trained by treegate (\S+)(?: at commit [0-9a-f]{12})? \(code ([0-9a-f]{16})\) until step (\d+), and goes on under treegate \1 \(code ([0-9a-f]{16})\): its model may differ from a run under one treegate \(resume it with the treegate it started with to go on bit for bit\)/.exec(r.stderr);
+  assert.ok(m, describeRun(r));
+  assert.notEqual(m[2], m[4]);
+  const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8'));
+  assert.deepEqual(result.trainedBy.map((t: { code: string; fromStep: number }) => [t.code, t.fromStep]), [[m[2], 0], [m[4], Number(m[3])]]);
+  assert.equal(result.provenance.code, m[4], 'provenance: the code that finished it');
+  assert.ok(Math.abs(Date.parse(result.date) - Date.now()) < 600_000, `date: when it finished (${result.date})`);
+  assert.equal(sha(join(out, 'model.safetensors')), uninterrupted().hash, 'a comment changes no bits');
+  const page = cli('report', out);
+  assert.equal(page.status, 0, describeRun(page));
+  assert.match(readFileSync(join(out, 'report.html'), 'utf8'), new RegExp(`code sha256 ${m[2]} from step 0; then [^<]*code sha256 ${m[4]} from step ${m[3]}`));
 });
 
 test('SIGKILL at a random step leaves the last checkpoint loadable; --resume ends bit-identical', async () => {
