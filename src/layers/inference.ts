@@ -15,9 +15,19 @@ export class InferenceTables<T> {
   // too, and would have read the first one's tables, copied in on every call, and kept their memory from release)
   private backend: Backend | null = null;
 
+  /**
+   * `arrays`: the arrays a value of tables holds, which tables of another backend give back to the backend that made
+   * them when the layer's backend changes (all but the parameters' own arrays, which a table may be: k = 0, flat, and
+   * the plain layout's packNodes without an output). Without it the wasm backend's tables, in its module's memory, went
+   * back only when collected: a model run alternately on two backends took a new set there at every switch (4 MiB
+   * for the default model's tree layer), until the memory, which never shrinks, reached its bound.
+   */
+  constructor(private readonly arrays: (tables: T) => readonly Float32Array[] = () => []) {}
+
   get(be: Backend, params: readonly Param[], build: (be: Backend, previous: T | null) => T): T {
     if (this.value === null || be !== this.backend || !this.current(params)) {
       const previous = this.backend === be ? this.value : null;
+      if (this.value !== null && this.backend !== null && this.backend !== be) this.giveBack(this.value, this.backend, params);
       this.value = null; // NOTE: tables of another backend can go before the new ones are built
       this.value = build(be, previous);
       this.versions = params.map((p) => p.version);
@@ -32,6 +42,12 @@ export class InferenceTables<T> {
     this.value = null;
     this.versions = [];
     this.backend = null;
+  }
+
+  /** Gives the arrays of `tables` back to `by`, the backend that made them, but for the parameters' own. */
+  private giveBack(tables: T, by: Backend, params: readonly Param[]): void {
+    const own = new Set<Float32Array>(params.map((p) => p.data));
+    for (const a of this.arrays(tables)) if (!own.has(a)) by.release(a);
   }
 
   // whether the parameters are those the tables were built from (no string per call: one-example inference
@@ -54,7 +70,7 @@ export function reusable(previous: Float32Array | null, weights: Float32Array): 
  * native (a plain product of few rows may sum in another order than one of many).
  */
 export class PackedAffine {
-  private readonly tables = new InferenceTables<Float32Array>();
+  private readonly tables = new InferenceTables<Float32Array>((t) => [t]);
   private readonly rows = new Routing();
 
   forward(be: Backend, weight: Param, m: number, n: number, x: Float32Array, N: number, bias: Float32Array, y: Float32Array): void {

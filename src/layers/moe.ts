@@ -61,7 +61,7 @@ export class MixtureOfExperts implements Layer {
   private rows = new Int32Array(0); // (A) sorted position → example
   private xs = new Scratch(); // (A, n) sorted inputs
   private zs = new Scratch(); // (A, m) expert outputs U_e x + c_e, sorted
-  private packed = new InferenceTables<Float32Array>(); // inference: the experts as the backend's packNodes lays them out
+  private packed = new InferenceTables<Float32Array>((t) => [t]); // inference: the experts as the backend's packNodes lays them out
   private packedRouter = new PackedAffine(); // inference: the router, likewise, every example in one node
   private noBias: Float32Array; // (E) zeros: the router has no bias
   private ys = new Scratch(); // (A, m) scaled outputs, then scaled output gradients

@@ -88,7 +88,7 @@ export class TreeGated implements Layer {
   private tmp = new Scratch(); // (N, s)
   private usage: Float64Array[]; // per block (2^k) leaf counts since resetUsage
   // inference: per block, the leaf tables (2^k, m, s) as the backend's packNodes lays them out, and their biases
-  private leafTables = new InferenceTables<{ w: Float32Array[]; b: Float32Array[] }>();
+  private leafTables = new InferenceTables<{ w: Float32Array[]; b: Float32Array[] }>((t) => [...t.w, ...t.b]);
 
   constructor(opts: TreeOptions, readonly name = 'tree') {
     this.kind = opts.kind ?? 'tree';

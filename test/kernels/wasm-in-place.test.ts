@@ -145,6 +145,34 @@ test('wasm in place: release() gives a block back at once; Model.dispose and Opt
   }
 });
 
+test('wasm in place: a model run on another backend and back gives its inference tables back each time (the memory does not grow)', () => {
+  const x = createWasmBackend(module, { threads: 1 }, nodeThreadHost);
+  registerBackend(x);
+  setBackend('js');
+  try {
+    // made on js (its parameters ordinary arrays); its collapsed leaves on wasm are 16 × 256 × 256 floats (4 MiB) of x's memory
+    const model = new Model({ inputSize: 256, numClasses: 4, layers: [
+      { kind: 'tree', inputSize: 256, outputSize: 256, depth: 4, blocks: 1, gating: 'projection', nodeInit: 'small' },
+      { kind: 'activation', fn: 'relu' }, { kind: 'dense', inputSize: 256, outputSize: 4 }] }, new Rng(3));
+    const input = matrix(1, 256, randomArray(new Rng(4), 256));
+    const sizes: number[] = [];
+    for (let round = 0; round < 12; round++) {
+      setBackend('wasm');
+      model.predict(input);
+      sizes.push(x.info().memoryBytes);
+      setBackend('js');
+      model.predict(input);
+    }
+    // before the fix every switch took new tables there, the others left to a collection: 8 MiB → 65 MiB over the 12 rounds
+    assert.deepEqual(sizes, sizes.map(() => sizes[0]), `the module's memory by round (bytes): ${sizes.join(', ')}`);
+    model.dispose();
+  } finally {
+    setBackend('js');
+    registerBackend(be);
+    x.close();
+  }
+});
+
 test('wasm in place: a memory that cannot grow, or a residentBytes past wasm32, leaves floats() plain and the calls working', () => {
   const x = createWasmBackend(module, { threads: 1, residentBytes: 2 ** 32 }, nodeThreadHost);
   const rng = new Rng(95), a = randomArray(rng, 2 * 64), b = randomArray(rng, 3 * 64);

@@ -29,3 +29,30 @@ test('inference tables are rebuilt for another backend of the same name, and for
   assert.equal(tables.get(second, [p], build), 'tables 4');
   assert.equal(built.length, 4);
 });
+
+test('tables of another backend go back to the backend that made them when the backend changes, but for the parameters\' own arrays', () => {
+  const p = new Param('w', [2, 2]);
+  const released: Array<[string, Float32Array]> = [];
+  const first: Backend = { ...jsBackend, release: (a) => { released.push(['first', a]); } };
+  const second: Backend = { ...jsBackend, release: (a) => { released.push(['second', a]); } };
+  // a layer's tables: one array of its own, and one that is the parameter's array (k = 0, flat, plain packNodes)
+  const tables = new InferenceTables<Float32Array[]>((t) => t);
+  const made: Float32Array[][] = [];
+  const build = (): Float32Array[] => {
+    made.push([new Float32Array(4), p.data]);
+    return made[made.length - 1];
+  };
+  tables.get(first, [p], build);
+  tables.get(first, [p], build);
+  p.version++;
+  tables.get(first, [p], build); // rebuilt for new weights on the same backend: written into the old ones, nothing released
+  assert.deepEqual(released, []);
+  tables.get(second, [p], build);
+  assert.equal(released.length, 1, 'the first backend\'s table given back to it, the parameter\'s array kept');
+  assert.equal(released[0][0], 'first');
+  assert.equal(released[0][1], made[1][0]);
+  tables.get(first, [p], build);
+  assert.equal(released.length, 2);
+  assert.equal(released[1][0], 'second');
+  assert.equal(released[1][1], made[2][0]);
+});
