@@ -13,6 +13,7 @@ import { encodeModelParts } from '../io/model-codec.js';
 import { denseOfEqualParams, parameterCount } from '../layers/equal-params.js';
 import { Model, mlpConfig, type MlpOptions } from '../layers/model.js';
 import { MOE_DEFAULTS } from '../layers/moe.js';
+import { MAX_DEPTH } from '../layers/tree.js';
 import { listCheckpoints, newestCheckpointExtra, writeCheckpoint, type LoadedCheckpoint } from '../io/checkpoint.js';
 import { registerAvailableBackends, type BackendChoice } from '../kernels/select.js';
 import { nativeBackend } from '../kernels/native/index.js';
@@ -59,7 +60,7 @@ export function trainCommand(): Command {
     .addOption(new Option('--tree-layers <list>', 'linear layers (1-based, the output layer is last) that are routed (tree, flat or moe), or "none"')
       .argParser(intList(1, '2 or 1,3')).default(d.treeLayers, d.treeLayers.join(',')))
     .option('--layer <kind>', 'what the routed layers are: tree | flat (2^k independent leaves) | moe (mixture of experts)', choice('tree', 'flat', 'moe'), 'tree')
-    .option('--depth <k>', 'tree depth k (2^k leaves; a model whose training arrays pass this machine\'s memory is refused)', int(0, 24), d.depth)
+    .option('--depth <k>', 'tree depth k (2^k leaves; a model whose training arrays pass this machine\'s memory is refused)', int(0, MAX_DEPTH), d.depth)
     .option('--experts <E>', 'moe: experts (default 2^depth, the leaves of the tree)', int(1))
     .option('--top-k <K>', 'moe: experts per example', int(1), MOE_DEFAULTS.topK)
     .option('--balance-weight <alpha>', 'moe: weight of the load-balancing loss', num(0), MOE_DEFAULTS.balanceWeight)

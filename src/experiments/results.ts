@@ -8,6 +8,7 @@ import type { ExperimentResult } from './common.js';
 import { GATING_VARIANTS, gatingReport } from './gating.js';
 import { MEMORIZATION_KINDS, memorizationReport } from './memorization.js';
 import { SPEED_KINDS, speedReport } from './speed.js';
+import { MAX_DEPTH } from '../layers/tree.js';
 
 /**
  * An experiment's results.json read back, and its report made from it alone: `treegate report` renders a run's
@@ -61,14 +62,14 @@ const SPECS: Record<string, Spec> = {
 };
 
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-const isDepth = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 24;
+const isDepth = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_DEPTH;
 
 const WANTS: Record<Want, [string, (v: unknown) => boolean]> = {
   count: ['a whole number ≥ 1', (v) => Number.isInteger(v) && (v as number) >= 1],
   positive: ['a number > 0', (v) => finite(v) && v > 0],
   nonneg: ['a number ≥ 0', (v) => finite(v) && v >= 0],
   'positive?': ['absent or a number > 0', (v) => v === undefined || (finite(v) && v > 0)],
-  depth: ['a depth (a whole number in [0, 24])', isDepth],
+  depth: [`a depth (a whole number in [0, ${MAX_DEPTH}])`, isDepth],
   string: ['text', (v) => typeof v === 'string'],
   depths: ['a list of depths', (v) => Array.isArray(v) && v.length > 0 && v.every(isDepth)],
   positives: ['a list of numbers > 0', (v) => Array.isArray(v) && v.length > 0 && v.every((x) => finite(x) && x > 0)],

@@ -8,7 +8,7 @@ import { Dense } from './dense.js';
 import { isRouted, LAYER_KEYS, type EarlyStep, type Layer, type LayerConfig, type Macs, type Mode, type RoutedLayer } from './layer.js';
 import { MixtureOfExperts, MOE_DEFAULTS } from './moe.js';
 import type { Param } from './param.js';
-import { blocksFix, TreeGated } from './tree.js';
+import { blocksFix, MAX_DEPTH, TreeGated } from './tree.js';
 
 export type { InputNormalization } from '../core/normalization.js';
 
@@ -407,7 +407,7 @@ export function paramShapes(config: ModelConfig): Array<{ name: string; shape: n
       out.push({ name: `${name}.weight`, shape: size([m, n], name) }, { name: `${name}.bias`, shape: [m] });
     } else if (c.kind === 'tree' || c.kind === 'flat') {
       const n = dim(c.inputSize, `${name}: input size`), m = dim(c.outputSize, `${name}: output size`);
-      const k = checkInt(c.depth, `${name}: depth`, 0, 24), B = dim(c.blocks ?? 1, `${name}: blocks`, n);
+      const k = checkInt(c.depth, `${name}: depth`, 0, MAX_DEPTH), B = dim(c.blocks ?? 1, `${name}: blocks`, n);
       check(n % B === 0, `${name}: input size ${n} is not divisible by ${B} blocks`, blocksFix(n));
       const s = n / B, T = c.kind === 'flat' ? 2 ** k : 2 ** (k + 1) - 1;
       for (let j = 0; j < B; j++) {
@@ -477,7 +477,7 @@ export function mlpConfig(o: MlpOptions): ModelConfig {
   check(Array.isArray(o.treeLayers), `MLP options: treeLayers must be an array of layer indices, got ${shown(o.treeLayers)}`, 'give [] for no routed layer');
   // the depth of the routed layers: none to check where there is none (the dense MLP of denseOfEqualParams, made from a
   // mixture's options that give experts and no depth), or where a mixture's experts are given
-  if (o.treeLayers.length > 0 && (o.routed !== 'moe' || o.experts === undefined)) checkInt(o.depth, 'MLP options: depth', 0, 24);
+  if (o.treeLayers.length > 0 && (o.routed !== 'moe' || o.experts === undefined)) checkInt(o.depth, 'MLP options: depth', 0, MAX_DEPTH);
   const oneOf = (key: keyof MlpOptions, values: readonly unknown[]) =>
     check(o[key] === undefined || values.includes(o[key]), `MLP options: ${key} must be ${values.map((v) => shown(v)).join(' or ')}, got ${shown(o[key])}`);
   oneOf('gating', ['units', 'projection']);

@@ -10,6 +10,9 @@ import { collapseFrom, PathSums } from './path-sums.js';
 import type { EarlyStep, GatingSource, Layer, LeafUsage, Macs, Mode, NodeInit, TreeConfig } from './layer.js';
 import { Param } from './param.js';
 
+/** The deepest tree a layer takes (2^24 leaves): every depth option and setting is checked against it. */
+export const MAX_DEPTH = 24;
+
 /** What to do where a layer's input width is not divisible by its blocks: the counts that divide it. */
 export function blocksFix(width: number): string {
   const divisors: number[] = [];
@@ -96,7 +99,7 @@ export class TreeGated implements Layer {
     this.flat = this.kind === 'flat';
     this.inputSize = checkInt(opts.inputSize, `${name}: input size`, 1);
     this.outputSize = checkInt(opts.outputSize, `${name}: output size`, 1);
-    this.depth = checkInt(opts.depth, `${name}: depth`, 0, 24);
+    this.depth = checkInt(opts.depth, `${name}: depth`, 0, MAX_DEPTH);
     this.blocks = checkInt(opts.blocks ?? 1, `${name}: blocks`, 1, this.inputSize);
     check(this.inputSize % this.blocks === 0,
       `${name}: input size ${this.inputSize} is not divisible by ${this.blocks} blocks`, blocksFix(this.inputSize));
