@@ -8,13 +8,14 @@ import type { CsvSource } from '../data/prepare.js';
 import { runGating } from '../experiments/gating.js';
 import { runMemorization } from '../experiments/memorization.js';
 import { experimentReport, readExperimentResult } from '../experiments/results.js';
-import { runSpeed, SPEED_DEFAULTS, SPEED_MAX } from '../experiments/speed.js';
+import { runSpeed, SPEED_DEFAULTS, SPEED_DEPTHS, SPEED_MAX } from '../experiments/speed.js';
+import { MAX_DEPTH } from '../layers/tree.js';
 import { check, TreegateError } from '../core/errors.js';
 import { checkWritableDir, checkWritableFile, removeCreatedOnFailure, writeFilesOrRescue } from '../io/atomic.js';
 import { heldByOther, holdFolder } from '../io/folder-lock.js';
 import { renderReport } from '../report/html.js';
 import {
-  backendOption, choice, csvOptions, humanLines, int, labelColumnArg, pathArg, refuseStreamInputs, rejectIdle, SIGNAL_EXIT, threadsOption, treegateCommand, useKernelsFirst,
+  backendOption, choice, csvOptions, distinctInts, humanLines, int, labelColumnArg, pathArg, refuseStreamInputs, rejectIdle, SIGNAL_EXIT, threadsOption, treegateCommand, useKernelsFirst,
   type CsvFlags, type KernelOptions,
 } from './options.js';
 import { commandLine, provenanceOf } from './provenance.js';
@@ -27,7 +28,7 @@ type ExperimentName = keyof typeof EXPERIMENTS;
 
 interface ExperimentCliOptions extends KernelOptions, CsvFlags {
   seeds: number; quick?: boolean; out?: string; resume?: string; json?: boolean; progress: boolean; verbose?: boolean; dataDir?: string;
-  width: number; batch: number;
+  width: number; batch: number; depths?: number[];
 }
 
 /** The experiments that read MNIST (accuracy reads Fashion-MNIST too, from its package), where no --csv replaces it. */
@@ -51,6 +52,8 @@ export function experimentCommand(): Command {
     .option('--label-column <column>', '--csv: the column of the class labels: its header name, its number (1 is the first) or last (the default)', labelColumnArg)
     .option('--width <n>', 'speed: the width n of the n → n layer it times (the deepest tree and the widened dense layer must fit this machine\'s memory)', int(1, SPEED_MAX.width), SPEED_DEFAULTS.width)
     .option('--batch <n>', 'speed: the rows of the batches it times the layer on (the time per example is a batch\'s ÷ its rows)', int(1, SPEED_MAX.batch), SPEED_DEFAULTS.batch)
+    .option('--depths <list>', `speed: the tree depths k it times, comma-separated, each in [0, ${MAX_DEPTH}] (default ${SPEED_DEPTHS.full.join(',')}, ` +
+      `with --quick ${SPEED_DEPTHS.quick.join(',')}; the deepest layers must fit this machine's memory at the width and batch)`, distinctInts(0, MAX_DEPTH, '0,2,4'))
     .addOption(backendOption())
     .addOption(threadsOption())
     .option('--json', 'print the results (per-seed runs and aggregates) as one JSON object on stdout (the other lines go to stderr)')
@@ -70,14 +73,14 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
 async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Command, early: { off(): void }): Promise<void> {
   // a resumed experiment keeps the options it was started with (its results.json's): only how this process runs may be given
   if (o.resume !== undefined) {
-    rejectIdle(cmd, [{ options: ['seeds', 'quick', 'out', 'csv', 'testCsv', 'header', 'labelColumn', 'width', 'batch'], applies: false, why: 'with --resume',
-      fix: 'a resumed experiment keeps the seeds, size, data, layer width, batch and folder it was started with; start a new one to change them' }]);
+    rejectIdle(cmd, [{ options: ['seeds', 'quick', 'out', 'csv', 'testCsv', 'header', 'labelColumn', 'width', 'batch', 'depths'], applies: false, why: 'with --resume',
+      fix: 'a resumed experiment keeps the seeds, size, data, layer width, batch, depths and folder it was started with; start a new one to change them' }]);
   }
   rejectIdle(cmd, [
     { options: ['dataDir'], applies: READS_MNIST.includes(name), why: `for the ${name} experiment`,
       fix: `it is the folder of the MNIST files, which ${READS_MNIST.join(' and ')} read` },
-    { options: ['width', 'batch'], applies: name === 'speed', why: `for the ${name} experiment`,
-      fix: '--width and --batch size the layer that the speed experiment times, and its batches' },
+    { options: ['width', 'batch', 'depths'], applies: name === 'speed', why: `for the ${name} experiment`,
+      fix: '--width, --batch and --depths choose the layer that the speed experiment times, its batches and its depths' },
     { options: ['csv', 'testCsv', 'header', 'labelColumn'], applies: TAKES_CSV.includes(name), why: `for the ${name} experiment`,
       fix: `${takesCsv} ${TAKES_CSV.length > 1 ? 'take' : 'takes'} a CSV file in place of the data ${TAKES_CSV.length > 1 ? 'they read' : 'it reads'}; ${name} makes its own` },
     { options: ['testCsv', 'header', 'labelColumn'], applies: o.csv !== undefined, why: 'without --csv', fix: 'options of the --csv file: give it with --csv FILE' },
@@ -104,8 +107,11 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
     rejectIdle(cmd, [{ options: ['dataDir'], applies: false, why: `for the experiment in ${out}, which runs on --csv ${data.csv}`,
       fix: 'it is the folder of the MNIST files, which its --csv replaces' }]);
   }
-  // speed's layer width and batch: a resumed run's, as its results.json records them (read back as whole numbers)
-  const layer = name !== 'speed' ? {} : before ? { width: before.settings.width as number, batch: before.settings.batch as number } : { width: o.width, batch: o.batch };
+  // speed's layer width, batch and depths: a resumed run's, as its results.json records them (read back as whole
+  // numbers, and a list of depths where it records one)
+  const layer = name !== 'speed' ? {}
+    : before ? { width: before.settings.width as number, batch: before.settings.batch as number, depths: before.settings.depths as number[] | undefined }
+      : { width: o.width, batch: o.batch, depths: o.depths };
   const provenance = provenanceOf(READS_MNIST.includes(name), o.dataDir, data);
   if (before) checkProvenance(out, before.provenance, provenance, data);
   kernels.announce();

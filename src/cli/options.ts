@@ -53,6 +53,22 @@ export function intList(min: number, example: string) {
   };
 }
 
+/** Comma-separated integers in [min, max], each once, at least one (--depths 0,2,4); `example` shows a list in the error. */
+export function distinctInts(min: number, max: number, example: string) {
+  return (v: string): number[] => {
+    const parse = int(min, max);
+    let ns: number[];
+    try {
+      ns = v.split(',').map((s) => parse(s.trim()));
+    } catch {
+      throw new InvalidArgumentError(`expected integers in [${min}, ${max}], comma-separated (like ${example}).`);
+    }
+    const twice = ns.find((n, i) => ns.indexOf(n) !== i);
+    if (twice !== undefined) throw new InvalidArgumentError(`${twice} is given twice: give each value once.`);
+    return ns;
+  };
+}
+
 /** One rule of rejectIdle: `options` (attribute names) have no effect unless `applies`; `why` and `fix` explain. */
 export interface IdleRule { options: string[]; applies: boolean; why: string; fix: string }
 
@@ -210,8 +226,8 @@ export function outOfMemoryHint(args: readonly string[]): string {
   if (command === 'eval' || command === 'predict' || command === 'inspect') {
     return `the model does not fit: run ${command} where more memory is free${command === 'predict' ? ', or on a smaller --csv file' : ''}`;
   }
-  // (speed's layers grow with --width, its batches with --batch; quick mode's have the same deepest tree)
-  if (command === 'experiment') return `run the experiment where more memory is free, or with --quick${args.includes('speed') ? ', a lower --width or --batch' : ''}`;
+  // (speed's layers grow with --width and --depths, its batches with --batch; quick mode's have the same deepest tree)
+  if (command === 'experiment') return `run the experiment where more memory is free, or with --quick${args.includes('speed') ? ', a lower --width or --batch, or shallower --depths' : ''}`;
   return 'lower --hidden, --depth, --experts, --batch-size or --examples, or use --limit';
 }
 

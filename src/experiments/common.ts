@@ -33,15 +33,17 @@ export interface ExperimentOptions {
    */
   data?: CsvSource;
   /**
-   * speed: the width n of the n → n layer it times (default 512) and the rows of its batches (default 256): settings,
-   * which results record and a resumed run must repeat (the other experiments refuse them)
+   * speed: the width n of the n → n layer it times (default 512), the rows of its batches (default 256) and the tree
+   * depths k it times (default 0–8, quick mode 0, 2, 4, 6, 8; distinct, in [0, 24], timed in increasing order):
+   * settings, which results record and a resumed run must repeat (the other experiments refuse them)
    */
   width?: number;
   batch?: number;
+  depths?: number[];
 }
 
 /** ExperimentOptions' keys: settingsWith refuses others (a misspelt one would be ignored). */
-const EXPERIMENT_OPTION_KEYS: readonly string[] = ['seeds', 'quick', 'progress', 'log', 'override', 'stopRequested', 'resume', 'mnistDir', 'data', 'width', 'batch'];
+const EXPERIMENT_OPTION_KEYS: readonly string[] = ['seeds', 'quick', 'progress', 'log', 'override', 'stopRequested', 'resume', 'mnistDir', 'data', 'width', 'batch', 'depths'];
 
 /** The experiments that measure held-out accuracy on data they read, and so take a CSV file in its place (ExperimentOptions.data). */
 export const TAKES_CSV: readonly string[] = ['accuracy', 'gating'];
@@ -102,8 +104,8 @@ export function settingsWith<T extends object>(settings: T, o: ExperimentOptions
   checkKeys(o, EXPERIMENT_OPTION_KEYS, `${experiment} options`);
   check(o.data === undefined || TAKES_CSV.includes(experiment), `${experiment}: data (a CSV file, --csv) is for the ${TAKES_CSV.join(' and ')} experiment${TAKES_CSV.length > 1 ? 's' : ''}`,
     `${experiment} makes its own data: leave data out`);
-  check((o.width === undefined && o.batch === undefined) || experiment === 'speed', `${experiment}: width and batch (--width, --batch) size the layer of the speed experiment`,
-    'leave them out');
+  check((o.width === undefined && o.batch === undefined && o.depths === undefined) || experiment === 'speed',
+    `${experiment}: width, batch and depths (--width, --batch, --depths) choose the layers of the speed experiment`, 'leave them out');
   check(Array.isArray(seeds) && seeds.length > 0 && seeds.every((s) => Number.isSafeInteger(s)) && new Set(seeds).size === seeds.length,
     `${experiment}: the seeds must be distinct whole numbers, at least one, got ${shown(seeds)}`, 'pass e.g. [1, 2, 3]');
   check(o.seeds === seeds.length, `${experiment}: options.seeds is ${shown(o.seeds)}, but ${seeds.length} seed${seeds.length === 1 ? ' is' : 's are'} given (${seeds.join(', ')})`,

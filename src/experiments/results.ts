@@ -16,7 +16,7 @@ import { MAX_DEPTH } from '../layers/tree.js';
  */
 
 /** What a setting must be: a whole number ≥ 1, a number > 0 or ≥ 0, a depth, text, a list of them, or a CSV file read (csv); '?' where it may be absent. */
-type Want = 'count' | 'positive' | 'nonneg' | 'depth' | 'string' | 'depths' | 'positives' | 'strings' | 'positive?' | 'csv?';
+type Want = 'count' | 'positive' | 'nonneg' | 'depth' | 'string' | 'depths' | 'depths?' | 'positives' | 'strings' | 'positive?' | 'csv?';
 /** An aggregate key: a depth, a rate, or one of the names the report draws. */
 type KeyWant = 'depth' | 'positive' | readonly string[];
 /** A metric: a fraction in [0, 1], a number ≥ 0, any finite number; '?' where a configuration may lack it (null). */
@@ -52,8 +52,8 @@ const SPECS: Record<string, Spec> = {
     report: gatingReport,
   },
   speed: {
-    // (width and batch: the report's and --resume's)
-    settings: { width: 'count', batch: 'count', denseCap: 'count', rounds: 'count', layer: 'string' },
+    // (width and batch: the report's and --resume's; depths: --resume's, where recorded)
+    settings: { width: 'count', batch: 'count', depths: 'depths?', denseCap: 'count', rounds: 'count', layer: 'string' },
     keys: { kind: SPEED_KINDS, k: 'depth' },
     metrics: { parameters: 'nonneg', macsInference: 'nonneg', inferUsPerExample: 'nonneg', stepUsPerExample: 'nonneg', capped: 'fraction',
       inferVsDense: 'nonneg?', stepVsDense: 'nonneg?' },
@@ -63,6 +63,7 @@ const SPECS: Record<string, Spec> = {
 
 const finite = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isDepth = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_DEPTH;
+const isDepths = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every(isDepth);
 
 const WANTS: Record<Want, [string, (v: unknown) => boolean]> = {
   count: ['a whole number ≥ 1', (v) => Number.isInteger(v) && (v as number) >= 1],
@@ -71,7 +72,8 @@ const WANTS: Record<Want, [string, (v: unknown) => boolean]> = {
   'positive?': ['absent or a number > 0', (v) => v === undefined || (finite(v) && v > 0)],
   depth: [`a depth (a whole number in [0, ${MAX_DEPTH}])`, isDepth],
   string: ['text', (v) => typeof v === 'string'],
-  depths: ['a list of depths', (v) => Array.isArray(v) && v.length > 0 && v.every(isDepth)],
+  depths: ['a list of depths', isDepths],
+  'depths?': ['absent or a list of depths', (v) => v === undefined || isDepths(v)],
   positives: ['a list of numbers > 0', (v) => Array.isArray(v) && v.length > 0 && v.every((x) => finite(x) && x > 0)],
   strings: ['a list of names', (v) => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string')],
   // (--resume reads the files again)

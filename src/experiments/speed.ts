@@ -1,11 +1,11 @@
 import { totalmem } from 'node:os';
-import { checkInt, TreegateError } from '../core/errors.js';
+import { check, checkInt, shown, TreegateError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import type { Matrix } from '../core/tensor.js';
 import { Dense } from '../layers/dense.js';
 import type { Layer } from '../layers/layer.js';
 import { MixtureOfExperts } from '../layers/moe.js';
-import { TreeGated } from '../layers/tree.js';
+import { MAX_DEPTH, TreeGated } from '../layers/tree.js';
 import { Optimizer } from '../train/optim.js';
 import { formatCount } from '../report/summary.js';
 import { count, horizontalLine, seriesTraces, type Chart, type Report, type Trace } from '../report/html.js';
@@ -30,11 +30,15 @@ import { measure, timeRatio } from './timing.js';
  * records: the median over rounds of a candidate's time over the baseline's in the
  * same round, so that a slow moment of the machine cancels.
  * Measured with the backend in use (see the report's meta). The full run stops
- * at k = 8: beyond, building the layers (1–2 GB of weights each, drawn in JS)
- * takes minutes per seed; docs/benchmarks.md times the layer up to k = 10.
+ * at k = 8 (--depths chooses others): beyond, building the layers (1–2 GB of
+ * weights each, drawn in JS) takes minutes per seed; docs/benchmarks.md times
+ * the layer up to k = 10.
  */
 /** The layer's width n and the batch N of a run that does not give them (ExperimentOptions.width and batch, --width and --batch). */
 export const SPEED_DEFAULTS = { width: 512, batch: 256 } as const;
+
+/** The tree depths k a run times where it is not given them (ExperimentOptions.depths, --depths): the full run's, quick mode's. */
+export const SPEED_DEPTHS: { readonly full: readonly number[]; readonly quick: readonly number[] } = { full: [0, 1, 2, 3, 4, 5, 6, 7, 8], quick: [0, 2, 4, 6, 8] };
 
 /**
  * The largest width and batch a run takes: bounds against mistyped values only. What a run's depths can hold at its
@@ -48,10 +52,11 @@ export const SPEED_MAX = { width: 16384, batch: 65536 } as const;
 // keeps the dense layer at full size up to the same depth at every width (k = 5, quick mode's k = 4, for n ≥ 5,
 // so that its line has three points of quick mode's five depths), and its weights an eighth of the deepest tree's
 // or less; a fixed cap would leave a narrow layer never capped and a wide one capped from k = 2 or 3.
-function speedSettings(quick: boolean, width: number, batch: number) {
+// (depths: checked by checkDepths once the override is applied)
+function speedSettings(quick: boolean, width: number, batch: number, depths = quick ? SPEED_DEPTHS.quick : SPEED_DEPTHS.full) {
   return quick
-    ? { width, batch, depths: [0, 2, 4, 6, 8], rounds: 5, denseCap: 32 * width, budgetMs: 100 }
-    : { width, batch, depths: [0, 1, 2, 3, 4, 5, 6, 7, 8], rounds: 9, denseCap: 64 * width, budgetMs: 300 };
+    ? { width, batch, depths, rounds: 5, denseCap: 32 * width, budgetMs: 100 }
+    : { width, batch, depths, rounds: 9, denseCap: 64 * width, budgetMs: 300 };
 }
 
 type SpeedSettings = ReturnType<typeof speedSettings>;
@@ -89,9 +94,11 @@ function fits(s: SpeedSettings, memory: number): boolean {
 }
 
 /**
- * A width and batch whose deepest layers would not fit one array or this machine's memory are refused before any
- * run (else building them fails at the deepest depths, once the others have run, or the machine swaps), naming the
- * widest layer that fits at this batch. Memory as train's checkMemory counts it: this machine's, not what is free.
+ * A width, batch and depths whose deepest layers would not fit one array or this machine's memory are refused before
+ * any run (else building them fails at the deepest depths, once the others have run, or the machine swaps), naming
+ * the widest layer that fits at this batch and these depths, and the deepest tree that fits at this width and batch.
+ * Memory as train's checkMemory counts it: this machine's, not what is free. (A depth's layers grow with k: the
+ * deepest of the depths is the one that does not fit.)
  */
 function checkFits(s: SpeedSettings): void {
   const memory = totalmem();
@@ -103,11 +110,31 @@ function checkFits(s: SpeedSettings): void {
     if (fits({ ...s, width: mid, denseCap: (s.denseCap / s.width) * mid }, memory)) lo = mid;
     else hi = mid;
   }
+  let deepest = -1; // the deepest tree that fits at this width and batch (-1: none)
+  while (deepest < k && fits({ ...s, depths: [deepest + 1] }, memory)) deepest++;
+  const shallower = s.depths.filter((d) => d <= deepest);
+  const fixes = [
+    ...(lo > 0 ? [`lower the width (--width) to ${lo} or less at this batch`] : []),
+    ...(deepest >= 0 ? [`keep to depths up to ${deepest} (--depths ${(shallower.length > 0 ? shallower : [deepest]).join(',')})`] : []),
+    // (after the width alone, "or the batch" as before the depths could be chosen)
+    `${lo > 0 && deepest < 0 ? '' : 'lower '}the batch (--batch)`,
+  ];
   const why = f.largest > 2 ** 31 - 1
     ? `an array of ${formatCount(f.largest)} floats at depth ${k}, more than one array holds (2^31 − 1)`
     : `${gib(4 * f.floats)} at depth ${k} for the tree, mixture and dense layers' weights, gradients and Adam state and the batch, more than this machine's ${gib(memory)} of memory`;
   throw new TreegateError(`speed: a ${s.width} → ${s.width} layer on batches of ${s.batch} needs ${why}`,
-    lo > 0 ? `lower the width (--width) to ${lo} or less at this batch, or the batch (--batch)` : 'lower the batch (--batch)');
+    fixes.length > 1 ? `${fixes.slice(0, -1).join(', ')}, or ${fixes.at(-1)}` : fixes[0]);
+}
+
+/**
+ * A run's depths (ExperimentOptions.depths, --depths, or the override's), checked: distinct whole numbers in
+ * [0, MAX_DEPTH] (the layers' limit), at least one. Returned in increasing order, the order they are timed and recorded in.
+ */
+function checkDepths(depths: unknown): number[] {
+  const listed = Array.isArray(depths) ? `[${depths.slice(0, 12).map((d) => shown(d)).join(', ')}${depths.length > 12 ? ', …' : ''}]` : shown(depths);
+  check(Array.isArray(depths) && depths.length > 0 && depths.every((d) => Number.isInteger(d) && d >= 0 && d <= MAX_DEPTH) && new Set(depths).size === depths.length,
+    `speed: depths must be distinct whole numbers in [0, ${MAX_DEPTH}], at least one, got ${listed}`, 'pass e.g. [0, 2, 4] (--depths 0,2,4)');
+  return (depths as number[]).slice().sort((a, b) => a - b);
 }
 
 /** The layers compared, as the results name them. */
@@ -145,9 +172,10 @@ async function timeInterleaved(names: string[], fs: Array<() => void>, rounds: n
  * (completeResult) to results.json.
  */
 export async function runSpeed(o: ExperimentOptions, seeds: number[]): Promise<ExperimentRun> {
-  const s = settingsWith(speedSettings(o.quick, o.width ?? SPEED_DEFAULTS.width, o.batch ?? SPEED_DEFAULTS.batch), o, 'speed', seeds);
+  const s = settingsWith(speedSettings(o.quick, o.width ?? SPEED_DEFAULTS.width, o.batch ?? SPEED_DEFAULTS.batch, o.depths), o, 'speed', seeds);
   checkInt(s.width, 'speed: width', 1, SPEED_MAX.width);
   checkInt(s.batch, 'speed: batch', 1, SPEED_MAX.batch);
+  s.depths = checkDepths(s.depths);
   checkFits(s);
   const n = s.width, N = s.batch;
   const settings = { ...s, layer: `${n} → ${n}, batches of ${N}` };
@@ -204,11 +232,12 @@ export function speedReport(r: ExperimentResult): Report {
   const byParams = (rows: AggRow[]) => [...rows].sort((a, b) => a.stats.parameters.mean - b.stats.parameters.mean || Number(a.k) - Number(b.k));
   const traces = (metric: string): Trace[] => {
     const of = (kind: string, keep: (a: AggRow) => boolean) => byParams(agg.filter((a) => a.kind === kind && keep(a)));
+    // (no widened dense line where the dense layer is capped at every depth run, as at --depths 6,7,8)
     const lines = seriesTraces([
       { name: 'tree', ...statSeries(of('tree', () => true), (a) => a.stats.parameters.mean, metric, 'range') },
       { name: 'moe', ...statSeries(of('moe', () => true), (a) => a.stats.parameters.mean, metric, 'range') },
       { name: 'dense, widened', ...statSeries(of('dense', (a) => !capped(a)), (a) => a.stats.parameters.mean, metric, 'range') },
-    ]);
+    ].filter((series) => series.x.length > 0));
     // the width cap: one dense layer, timed beside every deeper k. Its points share one parameter count: no line,
     // and each drawn a little apart (±4% per point on the log axis) so that they and their bars do not merge; the
     // true count as customdata, which the report's hover gives (see dodge in report/html.ts)

@@ -266,7 +266,8 @@ test('--help for the program and each command exits 0 and lists the options', ()
     eval: ['--model', '--data-dir', '--limit', '--json'],
     inspect: ['--model', '--data-dir', '--limit', '--no-usage', '--json'],
     predict: ['--model', '--csv', '--out', '--probabilities', '--json'],
-    experiment: ['--seeds', '--quick', '--out', '--resume', '--data-dir', '--csv', '--test-csv', '--header', '--label-column', '--backend', '--threads', '--json', '--no-progress'],
+    experiment: ['--seeds', '--quick', '--out', '--resume', '--data-dir', '--csv', '--test-csv', '--header', '--label-column', '--width', '--batch', '--depths',
+      '--backend', '--threads', '--json', '--no-progress'],
   };
   for (const [command, options] of Object.entries(expected)) {
     const r = cli(...(command ? [command] : []), '--help');

@@ -337,7 +337,7 @@ test('speed --width 32 --batch 8 times a 32 → 32 layer on batches of 8: result
 test('--width and --batch: refused by the other experiments and beside --resume, which keeps those results.json records; bad values and layers that do not fit are usage errors', () => {
   for (const name of ['memorization', 'accuracy', 'gating']) {
     expectUsageError(['experiment', name, '--quick', '--width', '32', '--batch', '8'],
-      new RegExp(`--width, --batch have no effect for the ${name} experiment \\(--width and --batch size the layer that the speed experiment times, and its batches\\)`));
+      new RegExp(`--width, --batch have no effect for the ${name} experiment \\(--width, --batch and --depths choose the layer that the speed experiment times, its batches and its depths\\)`));
   }
   for (const [flag, value, range] of [['--width', '0', '1, 16384'], ['--width', '16385', '1, 16384'], ['--width', 'wide', '1, 16384'], ['--batch', '0', '1, 65536'], ['--batch', '2.5', '1, 65536']]) {
     expectUsageError(['experiment', 'speed', '--quick', flag, value], new RegExp(`option '${flag} <n>' argument '${value}' is invalid\\. expected an integer in \\[${range}\\]`));
@@ -348,14 +348,14 @@ test('--width and --batch: refused by the other experiments and beside --resume,
   const big = tmp('experiment-speed-big');
   const deepest = cliEnv({ TREEGATE_EXPERIMENT_OVERRIDE: JSON.stringify({ depths: [8], rounds: 1 }) }, 'experiment', 'speed', '--width', '4096', '--no-progress', '--out', big);
   assert.equal(deepest.status, 2, describeRun(deepest));
-  assert.match(deepest.stderr, /^treegate: error: speed: a 4096 → 4096 layer on batches of 256 needs an array of 8\.57G floats at depth 8, more than one array holds \(2\^31 − 1\) \(lower the width \(--width\) to \d+ or less at this batch, or the batch \(--batch\)\)\n/);
+  assert.match(deepest.stderr, /^treegate: error: speed: a 4096 → 4096 layer on batches of 256 needs an array of 8\.57G floats at depth 8, more than one array holds \(2\^31 − 1\) \(lower the width \(--width\) to \d+ or less at this batch, keep to depths up to [0-6] \(--depths [0-6]\), or lower the batch \(--batch\)\)\n/);
   assert.ok(!existsSync(big), 'no --out folder left');
   // stopped as seed 2's first depth starts (run 2): seed 1's results, of the 32 → 32 layer, written
   const out = tmp('experiment-speed-resume');
   const stopped = cliEnv({ ...TINY_SPEED, TREEGATE_FAULT_SIGNAL: 'SIGINT', TREEGATE_FAULT_RUN: '2' }, ...SPEED_ARGS, '--width', '32', '--batch', '8', '--out', out);
   assert.equal(stopped.status, 130, describeRun(stopped));
   const bytes = readFileSync(join(out, 'results.json'), 'utf8');
-  expectUsageError(['experiment', 'speed', '--resume', out, '--width', '32', '--batch', '8'], /--width, --batch have no effect with --resume \(a resumed experiment keeps the seeds, size, data, layer width, batch and folder/);
+  expectUsageError(['experiment', 'speed', '--resume', out, '--width', '32', '--batch', '8'], /--width, --batch have no effect with --resume \(a resumed experiment keeps the seeds, size, data, layer width, batch, depths and folder/);
   assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), bytes, 'results.json as it was');
   const resumed = cliEnv(TINY_SPEED, 'experiment', 'speed', '--no-progress', '--resume', out);
   assert.equal(resumed.status, 0, describeRun(resumed));

@@ -622,6 +622,22 @@ test("speed's text says what its table and charts show: the table mean ± std ov
   assert.doesNotMatch(experimentReport({ ...r, seeds: [1] }).sections[0].text![0], /±/, 'one seed: no spread');
 });
 
+test("speed's report at depths of its choice: a depth alone, or depths whose dense layer is capped at each (no empty widened line)", async () => {
+  const timing = { rounds: 1, budgetMs: 1 };
+  // width 8, quick: the dense layer capped at 256 from k = 4 on
+  for (const [depths, lines] of [[[8], ['tree', 'moe', 'dense at the width cap (256), timed at k = 8']], [[6, 8], ['tree', 'moe', 'dense at the width cap (256), timed at k = 6, 8']],
+    [[0], ['tree', 'moe', 'dense, widened']], [[2, 5], ['tree', 'moe', 'dense, widened', 'dense at the width cap (256), timed at k = 5']]] as const) {
+    const run = await runSpeed({ ...opts(), seeds: 1, width: 8, batch: 4, depths: [...depths], override: timing }, [1]);
+    const report = experimentReport({ ...run, command: 't', date: 'd', machine: machine('js') });
+    assert.deepEqual(report.sections[0].tables![0].rows.map((row) => row[1]), depths.flatMap((k) => [k, k, k]), `depths ${depths}`);
+    for (const chart of report.sections[0].charts!) {
+      // (the ratio charts' line at 1 aside)
+      assert.deepEqual(chart.traces.map((t) => t.name).filter((name) => !String(name).endsWith('(equal compute) = 1')), lines, `depths ${depths}: ${chart.title}`);
+    }
+    assert.ok(renderReport(report).includes('const charts = '));
+  }
+});
+
 test('readExperimentResult names the field a damaged results.json lacks or holds out of range', () => {
   const committed = (name: string) => JSON.parse(readFileSync(join(ROOT, 'docs', 'results', `${name}.json`), 'utf8'));
   const speed = committed('speed'), gating = committed('gating'), memo = committed('memorization'), acc = committed('accuracy');
@@ -636,6 +652,7 @@ test('readExperimentResult names the field a damaged results.json lacks or holds
     ['no seeds', { ...speed, seeds: [] }, /seeds is not a list of whole numbers/],
     ['a setting of another kind', { ...memo, settings: { ...memo.settings, depths: 3 } }, /settings\.depths is 3, expected a list of depths/],
     ['a setting out of range', { ...gating, settings: { ...gating.settings, depth: 99 } }, /settings\.depth is 99, expected a depth/],
+    ['speed\'s depths not depths', { ...speed, settings: { ...speed.settings, depths: [0, 'a'] } }, /settings\.depths is \[0,"a"\], expected absent or a list of depths/],
     ['a nested setting missing', { ...gating, settings: { ...gating.settings, train: {} } }, /settings\.train\.epochs is missing, expected a whole number ≥ 1/],
     ['a stat not an object', withStat(speed, 'aggregate', 'stepUsPerExample', 2), /aggregate\[0\]\.stats\.stepUsPerExample is not \{ mean, std, min, max \}/],
     ['a null mean of a metric every configuration has', withStat(memo, 'best', 'fitted', { mean: null, std: null, min: 0.3, max: 0.4 }),
@@ -668,6 +685,11 @@ test('readExperimentResult names the field a damaged results.json lacks or holds
   delete older.settings.budgetMs;
   writeFileSync(p, JSON.stringify(older));
   assert.equal(readExperimentResult(p).experiment, 'speed');
+  // speed's depths, which --resume reads where they are recorded: a results.json without them renders as with them
+  const noDepths = { ...speed, settings: { ...speed.settings } };
+  delete noDepths.settings.depths;
+  writeFileSync(p, JSON.stringify(noDepths));
+  assert.equal(renderReport(experimentReport(readExperimentResult(p))), renderReport(experimentReport(readExperimentResult(join(ROOT, 'docs', 'results', 'speed.json')))));
   // a wall time, where the run recorded one, is in the report's header
   writeFileSync(p, JSON.stringify({ ...speed, seconds: 191.4 }));
   assert.equal(experimentReport(readExperimentResult(p)).meta['wall time'], '3 min 11 s');

@@ -340,13 +340,32 @@ test("speed's width and batch: settings it records, its dense cap a multiple of 
     assert.deepEqual([r.settings.width, r.settings.batch, r.settings.denseCap, r.settings.layer], [24, 4, cap, '24 → 24, batches of 4'], `quick ${quick}`);
     assert.equal(r.runs.find((x) => x.kind === 'tree' && x.k === 0)!.parameters, 24 * 25, 'the layer is 24 → 24');
   }
-  await refused(runMemorization({ ...opts, width: 24 }, [1]), /memorization: width and batch \(--width, --batch\) size the layer of the speed experiment/);
+  await refused(runMemorization({ ...opts, width: 24 }, [1]), /memorization: width, batch and depths \(--width, --batch, --depths\) choose the layers of the speed experiment/);
   await refused(runSpeed({ ...opts, width: 0 }, [1]), /speed: width must be an integer in \[1, 16384\], got 0/);
   await refused(runSpeed({ ...opts, batch: 2.5 }, [1]), /speed: batch must be an integer in \[1, 65536\], got 2\.5/);
   // the depth-8 tree of a 4096 → 4096 layer: 511 nodes of 4096 × 4096 weights, more than one array holds (at any
   // memory); refused before any run (depth 8 alone: were it not, its tree would fail at once, not after depths 0–7)
   await refused(runSpeed({ ...opts, width: 4096, override: { depths: [8], rounds: 1 } }, [1]),
     /speed: a 4096 → 4096 layer on batches of 256 needs an array of 8\.57G floats at depth 8, more than one array holds \(2\^31 − 1\)/);
+});
+
+test("speed's depths: the ones it times, in increasing order, and records; refused where they are not distinct depths, and by the others", async () => {
+  const opts = { seeds: 1, quick: true, progress: () => {}, log: () => {}, width: 8, batch: 4 };
+  const refused = (run: Promise<unknown>, re: RegExp) => assert.rejects(run, (e: unknown) => e instanceof TreegateError && re.test(e.message), String(re));
+  const timing = { rounds: 1, budgetMs: 1 };
+  const r = await runSpeed({ ...opts, depths: [3, 0], override: timing }, [1]);
+  assert.deepEqual(r.settings.depths, [0, 3]);
+  assert.deepEqual(r.runs.map((x) => `${x.kind} ${x.k}`), ['tree 0', 'moe 0', 'dense 0', 'tree 3', 'moe 3', 'dense 3']);
+  // the full run's and quick mode's where none are given
+  assert.deepEqual((await runSpeed({ ...opts, quick: false, override: { ...timing, rounds: 1 } }, [1])).settings.depths, [0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  for (const [depths, shown] of [[[], '\\[\\]'], [[1, 1], '\\[1, 1\\]'], [[25], '\\[25\\]'], [[-1], '\\[-1\\]'], [[1.5], '\\[1\\.5\\]'], [['2'], '\\["2"\\]'], [5, '5']] as const) {
+    await refused(runSpeed({ ...opts, depths: depths as unknown as number[], override: timing }, [1]),
+      new RegExp(`speed: depths must be distinct whole numbers in \\[0, 24\\], at least one, got ${shown} \\(pass e\\.g\\. \\[0, 2, 4\\]`));
+  }
+  // an override's depths alike
+  await refused(runSpeed({ ...opts, override: { ...timing, depths: [0, 30] } }, [1]), /speed: depths must be distinct whole numbers in \[0, 24\], at least one, got \[0, 30\]/);
+  await refused(runMemorization({ ...opts, width: undefined, batch: undefined, depths: [0] }, [1]),
+    /memorization: width, batch and depths \(--width, --batch, --depths\) choose the layers of the speed experiment/);
 });
 
 test('denseOfEqualParams given a config instead of the options says so', () => {
