@@ -3,6 +3,7 @@ import type { Rng } from '../core/rng.js';
 import { checkShape, matrix, Scratch, type Matrix } from '../core/tensor.js';
 import { backend, releaseFloats } from '../kernels/backend.js';
 import { PackedAffine } from './inference.js';
+import { drain, normalSteps } from './init.js';
 import type { DenseConfig, Layer, Macs, Mode } from './layer.js';
 import { Param } from './param.js';
 
@@ -24,12 +25,16 @@ export class Dense implements Layer {
     this.bias = new Param(`${name}.bias`, [outputSize]);
   }
 
+  /** He normal weights, zero bias. */
   init(rng: Rng): this {
-    const std = Math.sqrt(2 / this.inputSize);
-    const w = this.weight.data;
-    for (let i = 0; i < w.length; i++) w[i] = rng.normal() * std;
-    this.bias.data.fill(0);
+    drain(this.initSteps(rng));
     return this;
+  }
+
+  /** init in steps (layers/init.ts): the same draws, yielding every INIT_STEP of them. */
+  *initSteps(rng: Rng): Generator<void, void, void> {
+    yield* normalSteps(rng, this.weight.data, Math.sqrt(2 / this.inputSize));
+    this.bias.data.fill(0);
   }
 
   config(): DenseConfig {

@@ -4,6 +4,7 @@ import { checkShape, matrix, Scratch, type Matrix } from '../core/tensor.js';
 import { backend, releaseFloats } from '../kernels/backend.js';
 import { Routing } from '../kernels/routing.js';
 import { InferenceTables, PackedAffine, reusable } from './inference.js';
+import { drain, normalSteps } from './init.js';
 import type { EarlyStep, Layer, LeafUsage, Macs, MoeConfig, Mode } from './layer.js';
 import { nodeGradients } from './node-grads.js';
 import { Param } from './param.js';
@@ -93,12 +94,15 @@ export class MixtureOfExperts implements Layer {
 
   /** Experts: He normal, drawn independently; router: normal with std √(0.1/n) (Switch's small init), so routing starts near uniform. */
   init(rng: Rng): this {
-    const std = Math.sqrt(2 / this.inputSize), w = this.weight.data;
-    for (let i = 0; i < w.length; i++) w[i] = rng.normal() * std;
-    this.bias.data.fill(0);
-    const rstd = Math.sqrt(0.1 / this.inputSize), r = this.router.data;
-    for (let i = 0; i < r.length; i++) r[i] = rng.normal() * rstd;
+    drain(this.initSteps(rng));
     return this;
+  }
+
+  /** init in steps (layers/init.ts): the same draws, yielding every INIT_STEP of them. */
+  *initSteps(rng: Rng): Generator<void, void, void> {
+    yield* normalSteps(rng, this.weight.data, Math.sqrt(2 / this.inputSize));
+    this.bias.data.fill(0);
+    yield* normalSteps(rng, this.router.data, Math.sqrt(0.1 / this.inputSize));
   }
 
   config(): MoeConfig {

@@ -5,6 +5,7 @@ import { backend, releaseFloats, type Backend } from '../kernels/backend.js';
 import { composeRoutedForward, type groupedForward } from '../kernels/grouped.js';
 import { nodeCount, nodeDepth, Routing } from '../kernels/routing.js';
 import { InferenceTables, reusable } from './inference.js';
+import { drain, normalSteps } from './init.js';
 import { nodeGradients } from './node-grads.js';
 import { collapseFrom, PathSums } from './path-sums.js';
 import type { EarlyStep, GatingSource, Layer, LeafUsage, Macs, Mode, NodeInit, TreeConfig } from './layer.js';
@@ -178,22 +179,27 @@ export class TreeGated implements Layer {
    * independently (nodeInit does not apply).
    */
   init(rng: Rng): this {
+    drain(this.initSteps(rng));
+    return this;
+  }
+
+  /** init in steps (layers/init.ts): the same draws, yielding every INIT_STEP of them. */
+  *initSteps(rng: Rng): Generator<void, void, void> {
     const std = Math.sqrt(2 / this.inputSize);
     const ms = this.outputSize * this.blockSize;
     for (let j = 0; j < this.blocks; j++) {
       const w = this.weight[j].data;
-      for (let i = 0; i < ms; i++) w[i] = rng.normal() * std;
-      if (this.flat) for (let i = ms; i < w.length; i++) w[i] = rng.normal() * std;
-      else if (this.nodeInit === 'small') for (let i = ms; i < w.length; i++) w[i] = rng.normal() * std * 0.1;
+      // the root (a flat layer's first leaf), then the other nodes
+      yield* normalSteps(rng, w, std, 1, 0, ms);
+      if (this.flat) yield* normalSteps(rng, w, std, 1, ms);
+      else if (this.nodeInit === 'small') yield* normalSteps(rng, w, std, 0.1, ms);
       else w.fill(0, ms);
       this.bias[j].data.fill(0);
       if (this.gating === 'projection') {
-        const gw = this.gateWeight[j].data, gstd = 1 / Math.sqrt(this.blockSize);
-        for (let i = 0; i < gw.length; i++) gw[i] = rng.normal() * gstd;
+        yield* normalSteps(rng, this.gateWeight[j].data, 1 / Math.sqrt(this.blockSize));
         this.gateBias[j].data.fill(0);
       }
     }
-    return this;
   }
 
   /**
