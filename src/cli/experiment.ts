@@ -134,7 +134,8 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
       cliProgress.Presets.shades_classic)
     : null;
   // A signal (Ctrl-C, SIGTERM) stops the experiment after the run in progress (the runs yield to the event loop
-  // between them, not inside): it writes the results of the seeds it completed, then exits with 128 + the
+  // between them; speed's also inside, while it draws the layers' weights and before each call it times, since a
+  // deep layer's run takes minutes): it writes the results of the seeds it completed, then exits with 128 + the
   // signal's number. A second signal quits at once.
   let stop: StopSignal | null = null;
   // the bar starts at the first run; its ETA's pace is that of this process's runs (a resumed experiment's earlier
@@ -161,7 +162,8 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
   const signals = onStopSignals((sig) => {
     stop = sig;
     bar?.stop();
-    process.stderr.write(`treegate: ${sig}: stopping after the current run; the results of the seeds completed by then will be written ` +
+    process.stderr.write(`treegate: ${sig}: stopping ${name === 'speed' ? 'within the run in progress (its seed is left out)' : 'after the current run'}; ` +
+      'the results of the seeds completed by then will be written ' +
       `(${sig === 'SIGINT' ? 'Ctrl-C' : 'the signal'} again quits at once)\n`);
   });
   early.off();

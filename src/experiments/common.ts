@@ -21,6 +21,8 @@ export interface ExperimentOptions {
   /**
    * Asked before each run (where absent: never stop): resolves true where the experiment should stop after the
    * runs so far (an interrupt). It yields to the event loop first, so that a signal's handler runs between runs.
+   * Speed asks it also inside a run, while it draws the layers' weights and before each call it times (a deep
+   * layer's run takes minutes), and stops there: the run's seed is left out, as every unfinished seed is.
    */
   stopRequested?: () => Promise<boolean>;
   /** an interrupted run to go on from: its seeds are not run again (resumeFrom) */

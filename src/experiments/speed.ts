@@ -11,7 +11,7 @@ import { formatCount } from '../report/summary.js';
 import { count, horizontalLine, seriesTraces, type Chart, type Report, type Trace } from '../report/html.js';
 import {
   aggregate, barsNote, keptRuns, pm, randomBatch, reportMeta, resumeFrom, settingsWith, statSeries, stopRequested,
-  type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun,
+  type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type Row,
 } from './common.js';
 import { measure, timeRatio } from './timing.js';
 
@@ -158,13 +158,17 @@ function candidate(kind: string, layer: Layer, x: Matrix, dy: Matrix): Routed {
 
 /**
  * Median ms per call of each function, interleaved, with the benchmarks' timing helper, and each one's time over the
- * last one's (the baseline), paired round by round (timeRatio).
+ * last one's (the baseline), paired round by round (timeRatio). `before` runs before each call, untimed.
  */
-async function timeInterleaved(names: string[], fs: Array<() => void>, rounds: number, budgetMs: number): Promise<{ ms: number[]; vsLast: number[] }> {
-  const ms = await measure(fs.map((f, i) => ({ name: names[i], run: () => f() })),
+async function timeInterleaved(names: string[], fs: Array<() => void>, rounds: number, budgetMs: number,
+  before: () => Promise<void>): Promise<{ ms: number[]; vsLast: number[] }> {
+  const ms = await measure(fs.map((f, i) => ({ name: names[i], run: () => f(), before })),
     { minRepeats: rounds, maxRepeats: rounds, budgetMs, minSampleMs: 5 });
   return { ms: ms.map((m) => m.ms), vsLast: ms.map((m) => timeRatio(m, ms[ms.length - 1])) };
 }
+
+/** Thrown out of a depth's building and timing where the experiment is to stop (runSpeed ends there). */
+class Stopped extends Error {}
 
 /**
  * Runs experiment 4 (time per example against parameters: tree, moe and dense layers, inference and training step)
@@ -182,36 +186,23 @@ export async function runSpeed(o: ExperimentOptions, seeds: number[]): Promise<E
   const { runs, completed } = resumeFrom(o, 'speed', settings);
   const total = seeds.length * s.depths.length;
   let done = completed.length * s.depths.length;
-  seeds: for (const seed of seeds) {
-    if (completed.includes(seed)) continue;
-    const x = randomBatch(N, n, seed), dy = randomBatch(N, n, seed + 1);
-    for (const k of s.depths) {
-      if (await stopRequested(o)) break seeds;
-      o.progress(done++, total, `seed ${seed} k=${k}`);
-      const rng = new Rng(seed);
-      const tree = new TreeGated({ inputSize: n, outputSize: n, depth: k, gating: 'projection', nodeInit: 'small' }).init(rng);
-      const moe = new MixtureOfExperts({ inputSize: n, outputSize: n, experts: 2 ** k }).init(rng);
-      const width = widenedWidth(s, tree.parameterCount());
-      const dense = new Dense(n, width).init(rng);
-      const cands = [candidate('tree', tree, x, dy), candidate('moe', moe, x, dy), candidate('dense', dense, x, randomBatch(N, width, seed + 2)),
-        candidate('baseline', new Dense(n, n).init(rng), x, dy)];
-      const names = cands.map((c) => c.kind);
-      const infer = await timeInterleaved(names, cands.map((c) => c.infer), s.rounds, s.budgetMs);
-      const step = await timeInterleaved(names, cands.map((c) => c.step), s.rounds, s.budgetMs);
-      const isCapped = width === s.denseCap && tree.parameterCount() > dense.parameterCount();
-      cands.slice(0, 3).forEach((c, i) => {
-        runs.push({
-          seed, k, kind: c.kind, parameters: c.layer.parameterCount(), macsInference: c.layer.macs().inference,
-          capped: c.kind === 'dense' && isCapped ? 1 : 0,
-          inferUsPerExample: (infer.ms[i] * 1000) / N, stepUsPerExample: (step.ms[i] * 1000) / N,
-          inferVsDense: infer.vsLast[i], stepVsDense: step.vsLast[i],
-        });
-      });
-      const us = (i: number) => (infer.ms[i] * 1000 / N).toFixed(2);
-      o.log(`speed seed ${seed} k=${k}: infer µs/example tree ${us(0)} (${infer.vsLast[0].toFixed(2)}× dense ${n}→${n}), moe ${us(1)}, ` +
-        `dense(${width}${isCapped ? ', capped' : ''}) ${us(2)}`);
+  // A stop (o.stopRequested) is asked before each depth, and inside it while its layers' weights are drawn and before
+  // each call it times: a deep layer takes minutes to build and time, and the seed of a depth stopped early is left
+  // out, as it would be after the depth (keptRuns keeps the seeds completed).
+  const stop = async () => { if (await stopRequested(o)) throw new Stopped(); };
+  try {
+    for (const seed of seeds) {
+      if (completed.includes(seed)) continue;
+      const x = randomBatch(N, n, seed), dy = randomBatch(N, n, seed + 1);
+      for (const k of s.depths) {
+        await stop();
+        o.progress(done++, total, `seed ${seed} k=${k}`);
+        runs.push(...await timeDepth(s, seed, k, x, dy, stop, o.log));
+      }
+      completed.push(seed);
     }
-    completed.push(seed);
+  } catch (e) {
+    if (!(e instanceof Stopped)) throw e;
   }
   o.progress(total, total, 'done');
   const kept = keptRuns(runs, seeds, completed);
@@ -220,6 +211,40 @@ export async function runSpeed(o: ExperimentOptions, seeds: number[]): Promise<E
     experiment: 'speed', quick: o.quick, ...kept, settings, aggregate: agg,
   };
   return result;
+}
+
+/**
+ * One seed's runs at depth k: the tree, mixture and widened dense layers built and timed, inference and training
+ * step, against the dense layer of equal compute timed in the same rounds. `stop` is awaited while the layers'
+ * weights are drawn (between the steps of initSteps: a depth-8 tree of 1024 → 1024 draws 536M) and before each
+ * timed call; it throws Stopped where the experiment is to stop.
+ */
+async function timeDepth(s: SpeedSettings, seed: number, k: number, x: Matrix, dy: Matrix, stop: () => Promise<void>,
+  log: (line: string) => void): Promise<Row[]> {
+  const n = s.width, N = s.batch, rng = new Rng(seed);
+  const built = async <L extends Dense | TreeGated | MixtureOfExperts>(layer: L): Promise<L> => {
+    for (const _ of layer.initSteps(rng)) await stop();
+    return layer;
+  };
+  const tree = await built(new TreeGated({ inputSize: n, outputSize: n, depth: k, gating: 'projection', nodeInit: 'small' }));
+  const moe = await built(new MixtureOfExperts({ inputSize: n, outputSize: n, experts: 2 ** k }));
+  const width = widenedWidth(s, tree.parameterCount());
+  const dense = await built(new Dense(n, width));
+  const cands = [candidate('tree', tree, x, dy), candidate('moe', moe, x, dy), candidate('dense', dense, x, randomBatch(N, width, seed + 2)),
+    candidate('baseline', await built(new Dense(n, n)), x, dy)];
+  const names = cands.map((c) => c.kind);
+  const infer = await timeInterleaved(names, cands.map((c) => c.infer), s.rounds, s.budgetMs, stop);
+  const step = await timeInterleaved(names, cands.map((c) => c.step), s.rounds, s.budgetMs, stop);
+  const isCapped = width === s.denseCap && tree.parameterCount() > dense.parameterCount();
+  const us = (i: number) => (infer.ms[i] * 1000 / N).toFixed(2);
+  log(`speed seed ${seed} k=${k}: infer µs/example tree ${us(0)} (${infer.vsLast[0].toFixed(2)}× dense ${n}→${n}), moe ${us(1)}, ` +
+    `dense(${width}${isCapped ? ', capped' : ''}) ${us(2)}`);
+  return cands.slice(0, 3).map((c, i) => ({
+    seed, k, kind: c.kind, parameters: c.layer.parameterCount(), macsInference: c.layer.macs().inference,
+    capped: c.kind === 'dense' && isCapped ? 1 : 0,
+    inferUsPerExample: (infer.ms[i] * 1000) / N, stepUsPerExample: (step.ms[i] * 1000) / N,
+    inferVsDense: infer.vsLast[i], stepVsDense: step.vsLast[i],
+  }));
 }
 
 /** The report of a speed run's results (as the run wrote them, or read back from its results.json). */

@@ -68,3 +68,19 @@ test('--resume keeps the depths results.json records, and refuses --depths besid
   assert.deepEqual(r.settings.depths, [1, 3]);
   assert.deepEqual([...new Set(r.runs.map((x: Aggregate) => x.k))], [1, 3]);
 });
+
+test('a signal stops speed within the depth in progress, not after it: the completed seed\'s results are written, the exit code is the signal\'s', () => {
+  const out = tmp('speed-sigint');
+  // SIGINT as run 2 (seed 2's first depth) starts: the depth stops at its next layer's draws or timed call, before its
+  // line is printed, and seed 2 is left out with none of its runs
+  const r = cliEnv({ ...TINY_TIMING, TREEGATE_FAULT_SIGNAL: 'SIGINT', TREEGATE_FAULT_RUN: '2' }, ...ARGS, '--seeds', '2', '--depths', '0,2', '--out', out, '--json');
+  assert.equal(r.status, 130, describeRun(r));
+  assert.deepEqual(r.stderr.match(/speed seed \d k=\d/g), ['speed seed 1 k=0', 'speed seed 1 k=2'], 'seed 2\'s first depth did not finish');
+  assert.match(r.stderr, /SIGINT: stopping within the run in progress \(its seed is left out\); the results of the seeds completed by then will be written/);
+  assert.match(r.stderr, /stopped by a signal: seed 1 of seeds 1, 2 completed; resume with: /);
+  const result = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+  assert.deepEqual(JSON.parse(r.stdout), result, '--json prints what results.json holds');
+  assert.deepEqual([result.seeds, result.interrupted], [[1], { seeds: [1, 2], droppedRuns: 0 }]);
+  assert.deepEqual(result.runs.map((x: { seed: number }) => x.seed), [1, 1, 1, 1, 1, 1]);
+  assert.equal(cli('report', out).status, 0, 'the results read back');
+});
