@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import { TreegateError } from '../../src/core/errors.js';
-import { coarseWarning, float32Text, formatCsv, parseCsv, type CsvOptions } from '../../src/data/csv.js';
+import { coarseColumns, coarseWarning, csvCell, float32Text, formatCsv, parseCsv, type CsvOptions } from '../../src/data/csv.js';
 import { readCsv } from '../../src/data/csv-file.js';
 import { loadFashionMnist } from '../../src/data/fashion.js';
 import { makeMemorization } from '../../src/data/memorization.js';
@@ -55,6 +55,16 @@ test('CSV: features and labels, with or without a header, classes in a stable or
   assert.deepEqual(parseCsv('1,+1\n2,-1\n3,-1\n', 's.csv').labels, ['-1', '1']);
   // a model's classes that differ only as written each match themselves; others match by value
   assert.deepEqual(Array.from(parseCsv('1,1\n2,1.0\n3,2.00\n', 'k.csv', { labels: ['1', '1.0', '2', 'x'] }).data.y), [0, 1, 2]);
+  // …and one that matches two of them by value is refused, not given to the last (M71)
+  rejects(() => parseCsv('1,1.00\n', 'k.csv', { labels: ['1', '1.0', '2'] }), /k\.csv:1: the label '1\.00' is not one of the model's classes/);
+  // labels not all numbers are classes as written (M84); whole numbers past 2^53 are not merged by their float64 (M68)
+  assert.deepEqual(parseCsv('1,1\n2,1.0\n3,cat\n', 'm.csv').labels, ['1', '1.0', 'cat']);
+  assert.deepEqual(parseCsv('1,9007199254740993\n2,9007199254740992\n3,9007199254740993\n', 'b.csv').labels.length, 2);
+  // spaces inside a quoted cell's quotes are dropped too, of a feature and a label (M04)
+  const sp = parseCsv('"x","y","label"\n" 1 ",2," cat "\n3,4,dog\n', 'sp.csv');
+  assert.deepEqual([sp.labels, Array.from(sp.data.x.data)], [['cat', 'dog'], [1, 2, 3, 4]]);
+  // a line of blanks is an empty line (M18)
+  assert.equal(parseCsv('x,y,label\n1,2,a\n \t \n3,4,b\n', 'b.csv').data.x.rows, 2);
   // features alone: pandas' column-number header is refused, as with labels
   rejects(() => parseCsv('0,1,2\n0.9,5,1\n0.1,7,2\n', 'p.csv', { labelColumn: null }), /p\.csv:1: this line reads 0, 1, …, 2: column numbers/);
   assert.equal(parseCsv('0,1\n1,0\n', 'b.csv', { labelColumn: null }).data.x.rows, 2, 'two binary features: 0,1 is an example');
@@ -79,8 +89,16 @@ test('CSV: tab- and semicolon-separated files (the separator from the first line
   same(parseCsv('x,\ty,label\n1.5,\t-2,cat\n3,4e-1,dog\n', 'p.csv'), 'tabs as padding');
   // an empty cell between tabs is an empty cell, not padding
   rejects(() => parseCsv('x\ty\tlabel\n1\t\tcat\n', 'e.tsv'), /e\.tsv:2, column 2: '' is not a finite number/);
+  // …on a line with a quoted cell too, where a tab is no padding either (M01)
+  rejects(() => parseCsv('x\ty\tlabel\n1\t\t"cat"\n', 'e.tsv'), /e\.tsv:2, column 2: '' is not a finite number/);
+  // the separator is told from the first line that is not empty (M11), outside its quoted cells (M10)
+  same(parseCsv('\nx\ty\tlabel\n1.5\t-2\tcat\n3\t4e-1\tdog\n', 't.tsv'), 'tabs after an empty line');
+  assert.deepEqual(parseCsv('"a;b",y,label\n1,2,c\n3,4,d\n', 'q.csv').features, ['a;b', 'y']);
   // a comma in a semicolon file's cell that is no decimal comma stays as it is
   rejects(() => parseCsv('x;y;label\n1,2,3;4;a\n', 'm.csv'), /m\.csv:2, column 1: '1,2,3' is not a finite number/);
+  // a decimal comma without a digit before it, or with an exponent (M14, M15); none outside a semicolon file (M19)
+  assert.deepEqual(Array.from(parseCsv('x;y;label\n,5;1,5e3;a\n2;3;b\n', 'c.csv').data.x.data), [0.5, 1500, 2, 3]);
+  rejects(() => parseCsv('x\ty\tlabel\n1,5\t2\ta\n3\t4\tb\n', 'c.tsv'), /c\.tsv:2, column 1: '1,5' is not a finite number/);
   // decimal points alone are points; beside decimal commas, one could be a thousands separator: refused, either order
   same(parseCsv('x;y;label\n1.5;-2;cat\n3;4e-1;dog\n', 'p.csv'), 'semicolons and decimal points');
   rejects(() => parseCsv('x;y;label\n1.234;0;a\n2,5;1;b\n', 'g.csv'),
@@ -107,6 +125,13 @@ test('CSV: header: true reads a first line of numeric column names as the header
   rejects(() => parseCsv('1,2,a\n1,2,b\n3,4,a\n', 'f.csv', { header: true }), /reads as an example \(its label 'a' is a class of other lines\)/);
   // a label column by name in a header said to be one; header: false reads the first line as an example
   assert.equal(parseCsv('label,2019,2020\na,1,2\nb,3,4\n', 'l.csv', { header: true, labelColumn: 'label' }).data.x.rows, 2);
+  // …and a name not in it is said to be missing from the header, not that there is no header (M29)
+  rejects(() => parseCsv(text, 'l.csv', { header: true, labelColumn: 'lbl' }), /^l\.csv: no column named 'lbl' in the header \(columns: 2019, 2020, label\)/);
+  // header: true over names of which some are words, or negative whole numbers: no fraction among them (M55, M56)
+  assert.deepEqual(parseCsv('x,2020,label\n1,2,a\n3,4,b\n', 'w.csv', { header: true }).features, ['x', '2020']);
+  assert.deepEqual(parseCsv('-1,0,1,label\n1,2,3,a\n3,4,5,b\n', 'o.csv', { header: true }).features, ['-1', '0', '1']);
+  // columns named otherwise than the model's under header: true: a file without a header line is told it needs one (M43)
+  rejects(() => parseCsv('1,2,a\n3,4,b\n', 'n.csv', { header: true, featureNames: ['u', 'v'] }), /feature column 1 is named '1', the training file's is 'u' .*; the first line is read as a header \(--header; of --test-csv too\): a file without one needs the header line\)$/);
   const data = parseCsv('1,2,a\n3,4,b\n', 'd.csv', { header: false });
   assert.deepEqual([data.header, data.data.x.rows, data.features], [false, 2, ['col1', 'col2']]);
   rejects(() => parseCsv('x,y,label\n1,2,a\n', 'w.csv', { header: false }), /w\.csv:1, column 1: 'x' is not a finite number/);
@@ -124,7 +149,11 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   rejects(() => parseCsv('x0,x1,x2,x3,zz\n1,2,3,4,5\n', 'p.csv', model), /p\.csv:1: lines have 5 cells, and the model takes 4 features \(column 5 \('zz'\) is not one of the model's features \('x0', 'x1', 'x2', 'x3'\): remove it\)/);
   rejects(() => parseCsv('x0,x1,x3\n1,2,3\n', 'p.csv', model), /p\.csv:1: lines have 3 cells, and the model takes 4 features \(the header names no column 'x2', one of the model's features \('x0', 'x1', 'x2', 'x3'\): give the file each of them, in the same order\)$/);
   rejects(() => parseCsv('f0,f1,f2\n1,2,3\n', 'p.csv', model), /p\.csv:1: lines have 3 cells, and the model takes 4 features \(give the file the model's 4 feature columns, in the same order\)$/);
+  // a first line of numbers is no header to name columns from (M21); two columns too many are not 'one column too many' (M22)
+  rejects(() => parseCsv('1,2,3,4,5\n', 'p.csv', model), /p\.csv:1: lines have 5 cells, and the model takes 4 features \(one column too many: if it holds the labels, remove that column/);
+  rejects(() => parseCsv('1,2,3,4,5,6\n', 'p.csv', { labelColumn: null, features: 4 }), /lines have 6 cells, and the model takes 4 features \(give the file the model's 4 feature columns, in the same order\)$/);
   rejects(() => parseCsv('1,2,a\n3,4,5,b\n', 'r.csv'), /ragged row: 4 cells/);
+  assert.throws(() => parseCsv('1,2,a\n3,4,5,b\n', 'r.csv'), (e: unknown) => e instanceof TreegateError && !/ends with a comma/.test(e.message), 'a fourth cell that is not empty: no trailing comma (M49)');
   rejects(() => parseCsv('x,y,label\n1,2,a,\n', 'r.csv'), /r\.csv:2: ragged row: 4 cells, the first line has 3 \(this line ends with a comma, which starts an empty cell\) \(remove the comma at the end of each line\)/);
   // the separator the file uses, named (a tab- or semicolon-separated file has no commas to remove)
   rejects(() => parseCsv('x\ty\tlabel\n1\t2\ta\t\n', 't.tsv'), /t\.tsv:2: ragged row: 4 cells, the first line has 3 \(this line ends with a tab, which starts an empty cell\) \(remove the tab at the end of each line\)/);
@@ -134,14 +163,26 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   rejects(() => parseCsv('x;y;label\n1,5;2;\n', 's.csv'), /s\.csv:2: the label \(column 3\) is empty \(every line needs a label in its last cell \(a semicolon at the end of a line leaves it empty\)/);
   rejects(() => parseCsv('1,2,a\n3,x,b\n', 'n.csv'), /n\.csv:2, column 2: 'x' is not a finite number/);
   rejects(() => parseCsv('1,2,a\n3,NaN,b\n', 'n.csv'), /'NaN' is not a finite number \(.*; missing values: drop those rows or fill those cells first/);
+  // the other ways of writing a missing value (M46, M47)
+  for (const cell of ['NA', 'n/a', 'null', 'None', '-', '?']) rejects(() => parseCsv(`1,2,a\n3,${cell},b\n`, 'n.csv'), /; missing values: drop those rows/);
   // the first bad cell is named, then how many rows have one and in which columns: a few rows, or a column to drop
   rejects(() => parseCsv('x,y,z,label\n1,,2,a\n2,3,4,b\n3,NA,,a\n4,5,6,b\n', 'm.csv'),
     /^m\.csv:2, column 2: '' is not a finite number; 2 of the 4 rows read have such a cell, in columns 2, 3 \(.*drop those rows/);
+  // one row with two such cells is counted too (M44); more than 8 columns are cut short (M45)
+  rejects(() => parseCsv('x,y,label\n,,a\n2,3,b\n', 'm.csv'), /^m\.csv:2, column 1: '' is not a finite number; 1 of the 2 rows read have such a cell, in columns 1, 2 \(/);
+  rejects(() => parseCsv(`${'abcdefghi'.split('').join(',')},label\n,,,,,,,,,x\n1,2,3,4,5,6,7,8,9,y\n`, 'm.csv'), /in columns 1, 2, 3, 4, 5, 6, 7, 8, … \(9\) \(/);
+  // no hint of class labels in a feature column for an empty cell or NaN beside numeric labels (M24, M26)
+  for (const cell of ['', 'NaN', '-inf']) {
+    assert.throws(() => parseCsv(`x,y,label\n1,${cell},0\n2,3,1\n`, 'n.csv'), (e: unknown) => e instanceof TreegateError && /is not a finite number/.test(e.message) && !/class labels/.test(e.message), cell);
+  }
   // a word is no missing value: no such fix
   assert.throws(() => parseCsv('1,2,a\n3,x,b\n5,y,a\n', 'w.csv'), (e: unknown) => e instanceof TreegateError &&
     /'x' is not a finite number; 2 of the 3 rows read have such a cell, in column 2 \(/.test(e.message) && !/missing values/.test(e.message));
   // a later problem of another kind waits for the first: a ragged row after an empty cell names the cell
   rejects(() => parseCsv('x,y,label\n1,,a\n2,3\n', 'r.csv'), /^r\.csv:2, column 2: '' is not a finite number \(/);
+  // …as does a value beyond float32 (M51) or an empty label (M53) on a later line
+  rejects(() => parseCsv('x,y,label\n1,,a\n2,1e39,b\n', 'r.csv'), /^r\.csv:2, column 2: '' is not a finite number \(/);
+  rejects(() => parseCsv('x,y,label\n1,,a\n2,3,\n', 'r.csv'), /^r\.csv:2, column 2: '' is not a finite number \(/);
   // words in a feature column and a number last: the labels in another column, said so
   rejects(() => parseCsv('species,a,b\nsetosa,1,2\nvirginica,3,4\n', 'l.csv'), /l\.csv:2, column 1: 'setosa' is not a finite number; every one of the 2 rows read has such a cell, in column 1 \(.*; if column 1 holds the class labels, name it: train --label-column NAME or NUMBER \(1 is the first\), labelColumn in the API\)/);
   assert.throws(() => parseCsv('1,2,a\n3,x,b\n', 'n.csv'), (e: unknown) => e instanceof TreegateError && !/class labels/.test(e.message), 'a word label last: no such hint');
@@ -166,13 +207,21 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   rejects(() => parseCsv('1,Infinity,a\n3,4,b\n', 'n.csv'), /column 2: 'Infinity' is not a number/);
   // a header with one numeric name is named at that column, not at its first name
   rejects(() => parseCsv('f0,f1,f2,1.5,label\n1,2,3,4,a\n', 'h.csv'), /h\.csv:1: the first line reads as a header but for column 4, '1\.5', a number/);
+  // …counted in the file's columns where the label column comes first (M38)
+  rejects(() => parseCsv('label,f0,1.5,f2\na,1,2,3\nb,4,5,6\n', 'h.csv', { labelColumn: 0 }), /h\.csv:1: the first line reads as a header but for column 3, '1\.5', a number/);
+  rejects(() => parseCsv('a,1,2,x\nb,4,5,6\n', 'h.csv', { labelColumn: 0 }), /h\.csv:1, column 4: 'x' is not a number/);
   rejects(() => parseCsv('1,2,a\n3,4,\n', 'l.csv'), /l\.csv:2: the label \(column 3\) is empty/);
+  rejects(() => parseCsv('label,x,y\n,1,2\na,3,4\n', 'l.csv', { labelColumn: 0 }), /l\.csv:2: the label \(column 1\) is empty \(every line needs a label\)$/); // (not 'in its last cell': M54)
   rejects(() => parseCsv('1,dog\n\n2,cow\n', 'u.csv', { labels: ['cat', 'dog'] }), /u\.csv:3: the label 'cow' is not one of the model's classes \(its classes: cat, dog\)/);
   rejects(() => parseCsv('1,2,0,\n3,4,1,\n', 'x.csv'), /x\.csv:1: the first line ends with a comma, which leaves an empty last cell, where the labels are looked for/);
   rejects(() => parseCsv('1\n2\n', 'o.csv'), /o\.csv:1: a line has 1 cell, need at least one feature and a label \(expected numeric features and one label column per line, separated by commas \(or tabs, or semicolons\)/);
   // a file of another width than the model's inputs, and one without its label column
   rejects(() => parseCsv('1,2\n', 'f.csv', { matching: 'test' as 'model' }), /CSV options: matching must be 'model' or 'training file', got "test"/);
   rejects(() => parseCsv('1,2,3,a\n', 'f.csv', { features: 2 }), /f\.csv:1: lines have 4 cells, and the model takes 2 features and a label \(give the file the model's 2 feature/);
+  // a file short of a feature and the label is not taken for features alone (M28), nor a header that names none of the
+  // model's features for one that lacks them all (M27)
+  rejects(() => parseCsv('1,x\n2,y\n', 'f.csv', { features: 3 }), /lines have 2 cells, and the model takes 3 features and a label \(give the file the model's 3 feature columns, in the same order, and the label last\)$/);
+  rejects(() => parseCsv('a,b,c,d,label\n1,2,3,4,x\n', 'f.csv', { features: 3, featureNames: ['u', 'v', 'w'] }), /lines have 5 cells.*\(give the file the model's 3 feature columns, in the same order, and the label last\)$/);
   rejects(() => parseCsv('1,2\n3,4\n', 'f.csv', { features: 2, labels: ['a', 'b'] }), /lines have 2 cells.*looks like features alone/);
   // pandas' habits: column numbers as a header, a row index as the first column
   rejects(() => parseCsv('0,1,2,3\n0.5,1.5,2,0\n0.25,1,3,1\n', 'p.csv'), /p\.csv:1: this line's features read 0, 1, …, and no other line has its label '3': column numbers/);
@@ -185,17 +234,29 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   rejects(() => parseCsv('u,Index,v,label\n1.5,0,2,a\n0.5,1,1,b\n3,2,1,a\n', 'i.csv'), /feature column 2, 'Index', numbers the rows \(0, 1, 2, …\)/);
   assert.equal(parseCsv('id,u,v,label\n4,1.5,2,a\n9,0.5,1,b\n2,3,1,a\n', 'i.csv').data.x.rows, 3, 'an id column that does not count the rows is left to the user');
   assert.equal(parseCsv('count,u,v,label\n1,1.5,2,a\n2,0.5,1,b\n3,3,1,a\n', 'i.csv').data.x.rows, 3, 'a column of another name that counts is data');
+  rejects(() => parseCsv('row_id,u,label\n1,1.5,a\n2,0.5,b\n3,3,a\n', 'i.csv'), /feature column 1, 'row_id', numbers the rows/); // (M58)
   // column numbers as a header, counting from 0 or 1, before string labels or the label column's name
   rejects(() => parseCsv('0,1,2,species\n0.5,1.5,2,cat\n0.25,1,3,dog\n', 'p.csv'), /p\.csv:1: this line's features read 0, 1, …, and no other line has its label 'species': column numbers/);
   rejects(() => parseCsv('1,2,3,5\n0.5,1.5,2,0\n0.25,1,3,1\n', 'p.csv'), /this line's features read 1, 2, …, and no other line has its label '5'/);
+  // a header of numeric names over word labels (its label on no other line, every other class recurring) from 10
+  // lines (M64); not where another class is on one line too (M66), nor in a test file whose first class is the model's (M67)
+  const words = (n: number, first = '1990,2000,species', l = (i: number) => (i % 2 ? 'cat' : 'dog')) => `${first}\n${Array.from({ length: n - 1 }, (_, i) => `${i},${i * 2},${l(i)}`).join('\n')}\n`;
+  rejects(() => parseCsv(words(10), 'y.csv'), /y\.csv:1: this line's label 'species' is on no other line, though every other class recurs/);
+  assert.equal(parseCsv(words(12, '1990,2000,eel', (i) => (i === 0 ? 'owl' : i % 2 ? 'cat' : 'dog')), 'y.csv').labels.length, 4);
+  assert.equal(parseCsv(words(12, '1990,2000,eel'), 'y.csv', { labels: ['cat', 'dog', 'eel'] }).data.x.rows, 12);
+  // features alone: one example 0, 1, 2 (M60), or a first example 1, 2, 3 (M62), is an example
+  assert.equal(parseCsv('0,1,2\n', 'p.csv', { labelColumn: null }).data.x.rows, 1);
+  assert.equal(parseCsv('1,2,3\n4,5,6\n', 'p.csv', { labelColumn: null }).data.x.rows, 2);
   // whole numbers as labels, nearly one per example: a continuous target too
   rejects(() => parseCsv(Array.from({ length: 120 }, (_, i) => `${i % 7},${1000 + i}`).join('\n'), 'w.csv'), /w\.csv: the label column holds 120 distinct whole numbers among 120 examples: a continuous target/);
   // a continuous target is not classes
   const floats = Array.from({ length: 40 }, (_, i) => `${i},${(i * 0.37).toFixed(3)}`).join('\n');
   rejects(() => parseCsv(floats, 'y.csv'), /y\.csv: the label column holds 40 distinct fractional numbers among 40 examples: a continuous target/);
+  rejects(() => parseCsv(Array.from({ length: 42 }, (_, i) => `${i},${(i % 21) / 2 + 0.25}`).join('\n'), 'y.csv'), /holds 21 distinct fractional numbers/); // (past 20: M69)
   // columns named otherwise than the training file's
   rejects(() => parseCsv('v,u,label\n1,2,a\n', 'o.csv', { featureNames: ['u', 'v'] }), /o\.csv:1: feature column 1 is named 'v', the training file's is 'u' \(columns are matched by position/);
   assert.equal(parseCsv('1,2,a\n', 'o.csv', { featureNames: ['u', 'v'], labels: ['a', 'b'] }).data.x.rows, 1, 'a file without a header is matched by position alone');
+  rejects(() => parseCsv('u,label\n1,a\n2,b\n', 'o.csv', { featureNames: ['u', 'v'] }), /o\.csv:1: feature column 2 is named '\(none\)', the training file's is 'v'/); // (M42)
   // the features in their order, the label in another column than the training file's: the label is named, not a feature
   rejects(() => parseCsv('u,v,y\n1,2,a\n', 'l.csv', { labelColumn: 0, featureNames: ['u', 'v'] }),
     /l\.csv:1: the label is column 1 in the training file, and this file's column 1 is 'u', a feature; its column 3, 'y', is not one of the features: the label\? \(columns are matched by position: put the label in column 1/);
@@ -221,6 +282,9 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   rejects(() => parseCsv('1\n2\n', 'w.csv'), /need at least one feature and a label/);
   rejects(() => parseCsv('a,b\n1,x\n', 'k.csv', { labelColumn: 'zz' }), /no column named 'zz'/);
   rejects(() => parseCsv('1,2\n', 'k.csv', { labelColumn: 5 }), /k\.csv: the label column is number 6 \(0-based index 5\), and the lines have 2 cells/);
+  rejects(() => parseCsv('a,b,c\n1,2,x\n3,4,y\n', 'k.csv', { labelColumn: 1.5 }), /k\.csv: the label column is number 2\.5 \(0-based index 1\.5\)/); // (M31)
+  // UTF-16 big-endian without a byte order mark starts with its NUL (M07)
+  rejects(() => parseCsv('\u0000a\u0000,\u0000b\n', 'u.csv'), /u\.csv:1: a NUL byte: the file is not UTF-8 text/);
   const dir = mkdtempSync(join(tmpdir(), 'treegate-csv-'));
   try {
     rejects(() => readCsv(join(dir, 'missing.csv')), /cannot read CSV file .*missing\.csv/);
@@ -274,6 +338,15 @@ test('CSV: a column float32 keeps to steps of more than 1/50 of its standard dev
   // features alone (a file to predict on) are looked at too; a small offset is not coarse
   assert.deepEqual(parseCsv(`${rows.map((r) => r.split(',').slice(0, 6).join(',')).join('\n')}\n`, 'p.csv', { labelColumn: null }).coarse.map((c) => c.name), ['col1', 'col6']);
   assert.deepEqual(parseCsv('1000.5,0\n1000.25,1\n1000.75,0\n', 's.csv').coarse, []);
+  // the bound is 50 steps: a standard deviation of 20 steps is coarse, of 100 not (M73, M74)
+  const spread = (steps: number) => coarseColumns(Array.from({ length: 10 }, (_, i) => 1.7e9 + (i % 2 ? 128 : -128) * steps), 10, ['t']).length;
+  assert.deepEqual([spread(20), spread(100)], [1, 0]);
+  // float32's step at a power of two is the one above it, just below one the one below (M75, M76)
+  const stepAt = (top: number) => coarseColumns([top, top - 40, top - 80], 3, ['p'])[0].step;
+  assert.deepEqual([stepAt(2 ** 24), stepAt(2 ** 24 * (1 - 2 ** -52))], [2, 1]);
+  // a step of twice the standard deviation is said as such (M77); one column more than three is one (M78)
+  assert.match(coarseWarning('c.csv', [{ ...csv.coarse[0], std: 64 }])!, /to steps of 128, 2× its standard deviation: the values lose most/);
+  assert.match(coarseWarning('c.csv', five.slice(0, 4))!, /, and 1 more column: the values/);
 });
 
 test('prepareData(csv): seeded test hold-out, normalization from the training split, test file with known labels', () => {
@@ -433,6 +506,8 @@ test('formatCsv writes a dataset that parseCsv reads back to the same floats and
     if (features) assert.equal(parseCsv(formatCsv(data, labels, features, 'kind'), 'named.csv', { labels }).labelName, 'kind');
   }
   assert.equal(float32Text(Math.fround(0.1)), '0.1');
+  assert.equal(float32Text(Math.fround(1 / 3)), '0.33333334', 'the shortest, 8 digits here, not 9 (M80)');
+  assert.equal(csvCell('a\nb'), '"a\nb"', 'a line break quoted, as RFC 4180 has it (M79)');
 });
 
 test('prepareData warns where the test file is the training file; an experiment says it before its runs', () => {
