@@ -55,6 +55,11 @@ test('computeNormalization and normalize', () => {
   assert.equal(cn.mean, 7);
   assert.equal(cn.std, 1);
   assert.deepEqual(Array.from(normalize(c, cn).x.data), [0, 0, 0, 0]);
+  // a spread under MIN_STD (1e-30) does not vary either, over all elements or per column (D02, D03)
+  const tiny: Dataset = { name: 't', x: matrix(2, 1, Float32Array.from([1e-38, 3e-38])), y: new Int32Array(2), numClasses: 1 };
+  assert.deepEqual([computeNormalization(tiny, 1).std, computeNormalization(tiny, 1, true).std], [1, [1]]);
+  // a dataset of no features has no normalization (D14)
+  assert.throws(() => computeNormalization({ ...tiny, x: matrix(2, 0) }, 1), /t: cannot compute normalization of an empty dataset/);
 });
 
 test('computeNormalization per feature: each column its own mean and std, a constant column std 1; applied per column', () => {
@@ -78,6 +83,8 @@ test('computeNormalization per feature: each column its own mean and std, a cons
     /raw inputs: row 0, column 0: .* standard deviations from the training data's mean .*past float32 once normalized/);
   // lists of the wrong length are refused, naming the field
   assert.throws(() => normalize(ds, { scale: 1, mean: [0, 0], std: 1 }), (e: unknown) => e instanceof TreegateError && /normalization\.mean holds 2 values, the inputs have 3 features/.test(e.message));
+  // a raw value that is not finite passes as it is: only a finite one taken past float32 is an error (D06)
+  assert.deepEqual(Array.from(normalizeInputs(matrix(1, 3, Float32Array.from([Infinity, 0, 5])), { scale: 1, mean: 0, std: 1 }).data), [Infinity, 0, 5]);
 });
 
 test('subset copies rows in order and checks indices', () => {
@@ -107,6 +114,9 @@ test('splitValidation is a seeded partition', () => {
   const firsts = (d: Dataset) => Array.from({ length: d.x.rows }, (_, i) => d.x.data[i * 3]);
   const all = [...firsts(a.train), ...firsts(a.validation)].sort((p, q) => p - q);
   assert.deepEqual(all, Array.from({ length: 50 }, (_, i) => i));
+  // Each part in the dataset's order, its rows ascending (D09)
+  for (const part of [a.trainRows, a.validationRows]) assert.deepEqual(Array.from(part), Array.from(part).sort((p, q) => p - q));
+  assert.deepEqual(firsts(a.validation), Array.from(a.validationRows));
   // Rows stay consistent with labels.
   for (const d of [a.train, a.validation]) {
     for (let i = 0; i < d.x.rows; i++) assert.equal(d.y[i], d.x.data[i * 3] % 4);
@@ -117,6 +127,7 @@ test('splitValidation is a seeded partition', () => {
   assert.throws(() => splitValidation(ds, 50, new Rng(1)), TreegateError);
   assert.throws(() => splitValidation(ds, -1, new Rng(1)), TreegateError);
   assert.throws(() => splitValidation(ds, 2.5, new Rng(1)), TreegateError);
+  assert.throws(() => splitValidation(toy(0), 0, new Rng(1)), /toy: cannot split an empty dataset/); // (D18)
 });
 
 test('splitValidation in place gives the copying split, reusing the dataset\'s arrays for the training part', () => {

@@ -4,18 +4,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { join, relative } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import { TreegateError } from '../../src/core/errors.js';
 import { coarseColumns, coarseWarning, csvCell, float32Text, formatCsv, parseCsv, type CsvOptions } from '../../src/data/csv.js';
-import { readCsv } from '../../src/data/csv-file.js';
+import { csvSource, isStreamPath, MAX_CSV_BYTES, readCsv } from '../../src/data/csv-file.js';
 import { loadFashionMnist } from '../../src/data/fashion.js';
 import { makeMemorization } from '../../src/data/memorization.js';
 import { dataInfo, prepareData } from '../../src/data/prepare.js';
 import { dataShape } from '../../src/experiments/common.js';
-import { computeNormalization, fromBytes, normalizeInPlace, normalizeInputs } from '../../src/data/dataset.js';
+import { computeNormalization, fromBytes, normalize, normalizeInPlace, normalizeInputs } from '../../src/data/dataset.js';
 import { matrix, type Matrix } from '../../src/core/tensor.js';
 
 const rejects = (f: () => unknown, re: RegExp) => assert.throws(f, (e: unknown) => e instanceof TreegateError && re.test(e.message));
@@ -288,7 +289,24 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   const dir = mkdtempSync(join(tmpdir(), 'treegate-csv-'));
   try {
     rejects(() => readCsv(join(dir, 'missing.csv')), /cannot read CSV file .*missing\.csv/);
-    rejects(() => readCsv(dir), /is not a regular file/);
+    rejects(() => readCsv(dir), new RegExp(`^${dir} is not a regular file`)); // (not wrapped as 'cannot read': F05)
+    // a file over 1 GiB is refused before it is read (a sparse one here: F02)
+    const big = join(dir, 'big.csv');
+    writeFileSync(big, '');
+    truncateSync(big, MAX_CSV_BYTES + 1);
+    rejects(() => readCsv(big), /big\.csv: 1073741825 bytes is over the 1 GiB limit of the CSV reader/);
+    // a named pipe is read to its end, as standard input is (F03, F13)
+    const fifo = join(dir, 'pipe.csv');
+    if (process.platform !== 'win32' && spawnSync('mkfifo', [fifo]).status === 0) {
+      assert.deepEqual([isStreamPath(fifo), isStreamPath('-'), isStreamPath(big), isStreamPath(join(dir, 'missing.csv'))], [true, true, false, false]);
+      const writer = spawn('sh', ['-c', 'printf "x,y,label\\n1,2,a\\n3,4,b\\n" > "$0"', fifo], { stdio: 'ignore' });
+      try {
+        assert.deepEqual(readCsv(fifo).labels, ['a', 'b']);
+      } finally {
+        writer.kill();
+      }
+    }
+    assert.deepEqual([csvSource('-'), csvSource('a.csv', (p) => `/d/${p}`)], ['standard input', '/d/a.csv']); // (F12)
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -418,6 +436,27 @@ test('prepareData(csv): seeded test hold-out, normalization from the training sp
       assert.ok(Math.abs(mean) < 1e-6 && Math.abs(std - 1) < 1e-5, `column ${c}: mean ${mean}, std ${std}`);
     }
     assert.ok((nz.std as number[])[1] > 3 * (nz.std as number[])[0], 'v is the wider column');
+    // the held-out examples as the file gave them, not standardized with the test set (P13)
+    assert.deepEqual(Array.from(normalize(p.heldOut!, nz).x.data), Array.from(p.test.x.data));
+    // a test file read in the training file's layout: its header said to be one (P02), its label column (P03, P24)
+    writeFileSync(join(dir, 'years.csv'), '2019,2020,label\n' + rows.join('\n'));
+    writeFileSync(join(dir, 'years-test.csv'), '2019,2020,label\n1,2,b\n3,4,a\n');
+    assert.equal(prepareData({ dataset: 'csv', csv: join(dir, 'years.csv'), testCsv: join(dir, 'years-test.csv'), header: true }, new Rng(1)).test.x.rows, 2);
+    writeFileSync(join(dir, 'first.csv'), 'label,u,v\n' + rows.map((r) => r.split(',')).map(([u, v, l]) => `${l},${u},${v}`).join('\n'));
+    writeFileSync(join(dir, 'first-test.csv'), 'label,u,v\nb,1,2\na,3,4\nc,5,6\n');
+    const first = prepareData({ dataset: 'csv', csv: join(dir, 'first.csv'), testCsv: join(dir, 'first-test.csv'), labelColumn: 'label' }, new Rng(1));
+    assert.deepEqual([Array.from(first.test.y), dataInfo(first).labelColumn], [[1, 0, 2], 0]);
+    // --limit cuts the test file too (P21); a validation split of every training example is refused (P16)
+    assert.equal(prepareData({ dataset: 'csv', csv: join(dir, 'first.csv'), testCsv: join(dir, 'first-test.csv'), labelColumn: 'label', limit: 2 }, new Rng(1)).test.x.rows, 2);
+    rejects(() => prepareData({ dataset: 'csv', csv: join(dir, 'train.csv'), validation: 50 }, new Rng(1)), /validation \(--validation\) 50 leaves no training examples out of 50/);
+    // two examples: one held out as the test set, not none (P10); no header, no feature names (P23)
+    writeFileSync(join(dir, 'two.csv'), '1,a\n2,b\n');
+    const two = prepareData({ dataset: 'csv', csv: join(dir, 'two.csv') }, new Rng(1));
+    assert.deepEqual([two.train.x.rows, two.test.x.rows, two.features], [1, 1, null]);
+    // a test file's column that float32 keeps coarsely is warned of too (P06)
+    writeFileSync(join(dir, 'stamps-test.csv'), 'u,v,label\n' + Array.from({ length: 6 }, (_, i) => `${1.7e9 + i},${i},${'abc'[i % 3]}`).join('\n'));
+    const stamped = prepareData({ dataset: 'csv', csv: join(dir, 'train.csv'), testCsv: join(dir, 'stamps-test.csv') }, new Rng(1));
+    assert.match(stamped.warnings.join('\n'), /stamps-test\.csv: models read features as float32 .*column 'u'/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -516,7 +555,7 @@ test('prepareData warns where the test file is the training file; an experiment 
     const csv = join(dir, 'd.csv');
     writeFileSync(csv, `x,y,label\n${Array.from({ length: 24 }, (_, i) => `${i % 5},${(i * 7) % 3},${i % 2}`).join('\n')}\n`);
     const same = /^the test file is the training file, .*d\.csv \(--test-csv is --csv\): the test accuracy will measure how well the model fits its training examples/;
-    assert.match(prepareData({ dataset: 'csv', csv, testCsv: join(dir, '.', 'd.csv') }, new Rng(1)).warnings.join('\n'), same, 'the same file by another path');
+    assert.match(prepareData({ dataset: 'csv', csv, testCsv: relative(process.cwd(), csv) }, new Rng(1)).warnings.join('\n'), same, 'the same file by another path');
     assert.deepEqual(prepareData({ dataset: 'csv', csv }, new Rng(1)).warnings, [], 'a sixth held out: no warning');
     const lines: string[] = [];
     dataShape({ name: csv, prepare: { dataset: 'csv', csv, testCsv: csv } }, undefined, (l) => lines.push(l));
