@@ -392,11 +392,12 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
       'give the columns names (df.columns = [...]), write the file without the header line (header=False), or remove the line');
   }
   // a header of numeric column names over word labels: its label cell is a word that no other line has, beside word
-  // classes that all recur (a class of one example, which a model could not learn, if the line were data)
+  // classes that all recur, or one class (a class of one example, which a model could not learn, if the line were data;
+  // the file read so would be of one class and this line's)
   if (!header && !opts.labels && N >= 10 && !isNumber(rawLabels[0]) && !rawLabels.slice(1).includes(rawLabels[0])) {
     const seen = new Map<string, number>();
     for (const l of rawLabels.slice(1)) seen.set(l, (seen.get(l) ?? 0) + 1);
-    if (seen.size >= 2 && [...seen.keys()].every((l) => !isNumber(l)) && [...seen.values()].every((n) => n >= 2)) {
+    if ([...seen.keys()].every((l) => !isNumber(l)) && [...seen.values()].every((n) => n >= 2)) {
       throw new TreegateError(`${source}:${firstAt}: this line's label '${rawLabels[0]}' is on no other line, though every other class recurs: ` +
         `a header whose column names are numbers (${featureCells.slice(0, 3).join(', ')}${featureCells.length > 3 ? ', …' : ''}), not an example`,
         `if it is a header, say so (${HEADER_HINT}) or give the feature columns names that are not numbers; if the line is an example, its class of one example could not be learnt: add more of it`);

@@ -243,6 +243,8 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   // lines (M64); not where another class is on one line too (M66), nor in a test file whose first class is the model's (M67)
   const words = (n: number, first = '1990,2000,species', l = (i: number) => (i % 2 ? 'cat' : 'dog')) => `${first}\n${Array.from({ length: n - 1 }, (_, i) => `${i},${i * 2},${l(i)}`).join('\n')}\n`;
   rejects(() => parseCsv(words(10), 'y.csv'), /y\.csv:1: this line's label 'species' is on no other line, though every other class recurs/);
+  // …over one class too: not a file of that class and a class 'species' of one example, its header line (M65)
+  rejects(() => parseCsv(words(10, undefined, () => 'cat'), 'y.csv'), /y\.csv:1: this line's label 'species' is on no other line, though every other class recurs/);
   assert.equal(parseCsv(words(12, '1990,2000,eel', (i) => (i === 0 ? 'owl' : i % 2 ? 'cat' : 'dog')), 'y.csv').labels.length, 4);
   assert.equal(parseCsv(words(12, '1990,2000,eel'), 'y.csv', { labels: ['cat', 'dog', 'eel'] }).data.x.rows, 12);
   // features alone: one example 0, 1, 2 (M60), or a first example 1, 2, 3 (M62), is an example
