@@ -241,7 +241,7 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   rejects(() => parseCsv('1,2,3,5\n0.5,1.5,2,0\n0.25,1,3,1\n', 'p.csv'), /this line's features read 1, 2, …, and no other line has its label '5'/);
   // a header of numeric names over word labels (its label on no other line, every other class recurring) from 10
   // lines (M64); not where another class is on one line too (M66), nor in a test file whose first class is the model's (M67)
-  const words = (n: number, first = '1990,2000,species', l = (i: number) => (i % 2 ? 'cat' : 'dog')) => `${first}\n${Array.from({ length: n - 1 }, (_, i) => `${i},${i * 2},${l(i)}`).join('\n')}\n`;
+  const words = (n: number, first = '1990,2000,species', l = (i: number): string => (i % 2 ? 'cat' : 'dog')) => `${first}\n${Array.from({ length: n - 1 }, (_, i) => `${i},${i * 2},${l(i)}`).join('\n')}\n`;
   rejects(() => parseCsv(words(10), 'y.csv'), /y\.csv:1: this line's label 'species' is on no other line, though every other class recurs/);
   // …over one class too: not a file of that class and a class 'species' of one example, its header line (M65)
   rejects(() => parseCsv(words(10, undefined, () => 'cat'), 'y.csv'), /y\.csv:1: this line's label 'species' is on no other line, though every other class recurs/);
