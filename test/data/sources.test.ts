@@ -95,6 +95,7 @@ test('CSV: tab- and semicolon-separated files (the separator from the first line
   // the separator is told from the first line that is not empty (M11), outside its quoted cells (M10)
   same(parseCsv('\nx\ty\tlabel\n1.5\t-2\tcat\n3\t4e-1\tdog\n', 't.tsv'), 'tabs after an empty line');
   assert.deepEqual(parseCsv('"a;b",y,label\n1,2,c\n3,4,d\n', 'q.csv').features, ['a;b', 'y']);
+  assert.deepEqual(parseCsv('a;b\ty\tlabel\n1\t2\tc\n3\t4\td\n', 't.tsv').features, ['a;b', 'y'], 'tabs beside a semicolon (M82)');
   // a comma in a semicolon file's cell that is no decimal comma stays as it is
   rejects(() => parseCsv('x;y;label\n1,2,3;4;a\n', 'm.csv'), /m\.csv:2, column 1: '1,2,3' is not a finite number/);
   // a decimal comma without a digit before it, or with an exponent (M14, M15); none outside a semicolon file (M19)
