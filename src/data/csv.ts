@@ -135,7 +135,8 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   const seen: { comma?: string; point?: string } = {};
   const decimals = (c: string, col: number): string => {
     const comma = /^[+-]?\d*,\d+(?:[eE][+-]?\d+)?$/.test(c);
-    if (!comma && (seen.point !== undefined || !/^[+-]?\d*\.\d/.test(c))) return c;
+    // (a point counts in a cell of digits and points alone: 1.5, 1.234.567, not a name such as 2.5mm)
+    if (!comma && (seen.point !== undefined || !/^[+-]?[\d.]*\.\d+(?:[eE][+-]?\d+)?$/.test(c))) return c;
     seen[comma ? 'comma' : 'point'] ??= `'${c}' (line ${lineNo}, column ${col + 1})`;
     if (seen.comma !== undefined && seen.point !== undefined) {
       throw new TreegateError(`${source}: a semicolon-separated file with decimal commas, ${seen.comma}, and points, ${seen.point}: a point could be a thousands separator`,

@@ -103,6 +103,11 @@ test('CSV: tab- and semicolon-separated files (the separator from the first line
   rejects(() => parseCsv('x\ty\tlabel\n1,5\t2\ta\n3\t4\tb\n', 'c.tsv'), /c\.tsv:2, column 1: '1,5' is not a finite number/);
   // decimal points alone are points; beside decimal commas, one could be a thousands separator: refused, either order
   same(parseCsv('x;y;label\n1.5;-2;cat\n3;4e-1;dog\n', 'p.csv'), 'semicolons and decimal points');
+  // a point counts in a cell of digits and points alone: a header name or a label with one is no decimal
+  same(parseCsv('x;y;label\n1,5;-2;cat\n3;4e-1;dog\n', 's.csv'), 'semicolons and a decimal comma');
+  assert.deepEqual(parseCsv('x;2.5mm;label\n1,5;2;v1.2\n3;4;v2.0\n', 'n.csv').features, ['x', '2.5mm']);
+  assert.deepEqual(Array.from(parseCsv('x;2.5mm;label\n1,5;2;v1.2\n3;4;v2.0\n', 'n.csv').data.x.data), [1.5, 2, 3, 4]);
+  rejects(() => parseCsv('x;y;label\n1.234.567;0;a\n2,5;1;b\n', 'g.csv'), /decimal commas, '2,5' \(line 3, column 1\), and points, '1\.234\.567' \(line 2/);
   rejects(() => parseCsv('x;y;label\n1.234;0;a\n2,5;1;b\n', 'g.csv'),
     /g\.csv: a semicolon-separated file with decimal commas, '2,5' \(line 3, column 1\), and points, '1\.234' \(line 2, column 1\): a point could be a thousands separator \(write every decimal alike/);
   rejects(() => parseCsv('x;y;label\n0;2,5;a\n1;-0.5;b\n', 'h.csv'), /decimal commas, '2,5' \(line 2, column 2\), and points, '-0\.5' \(line 3, column 2\)/);
