@@ -302,7 +302,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     const { at, col, cells, rows: n, columns } = bad!;
     const cols = [...columns].sort((a, b) => a - b).map((c) => c + 1);
     const more = n > 1 || cols.length > 1
-      ? `; ${n === rows ? `every one of the ${rows} rows read has` : `${n} of the ${rows} rows read have`} such a cell, in column${cols.length > 1 ? 's' : ''} ${cols.length > 8 ? `${cols.slice(0, 8).join(', ')}, … (${cols.length})` : cols.join(', ')}` : '';
+      ? `; ${n === rows ? `every one of the ${rows} rows read has` : `${n} of the ${rows} rows read ha${n === 1 ? 's' : 've'}`} such a cell, in column${cols.length > 1 ? 's' : ''} ${cols.length > 8 ? `${cols.slice(0, 8).join(', ')}, … (${cols.length})` : cols.join(', ')}` : '';
     const gap = /^\s*$|^[+-]?nan$|^n\/?a$|^null$|^none$|^-$|^\?$/i.test(cells[col]);
     return new TreegateError(`${source}:${at}, column ${col + 1}: '${cells[col]}' is not a finite number${more}`,
       `features must be finite decimal numbers such as 3, -0.25 or 1e-3 (no empty cells, NaN, Infinity, or hexadecimal 0x… that JavaScript would read)` +

@@ -176,7 +176,7 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   rejects(() => parseCsv('x,y,z,label\n1,,2,a\n2,3,4,b\n3,NA,,a\n4,5,6,b\n', 'm.csv'),
     /^m\.csv:2, column 2: '' is not a finite number; 2 of the 4 rows read have such a cell, in columns 2, 3 \(.*drop those rows/);
   // one row with two such cells is counted too (M44); more than 8 columns are cut short (M45)
-  rejects(() => parseCsv('x,y,label\n,,a\n2,3,b\n', 'm.csv'), /^m\.csv:2, column 1: '' is not a finite number; 1 of the 2 rows read have such a cell, in columns 1, 2 \(/);
+  rejects(() => parseCsv('x,y,label\n,,a\n2,3,b\n', 'm.csv'), /^m\.csv:2, column 1: '' is not a finite number; 1 of the 2 rows read has such a cell, in columns 1, 2 \(/);
   rejects(() => parseCsv(`${'abcdefghi'.split('').join(',')},label\n,,,,,,,,,x\n1,2,3,4,5,6,7,8,9,y\n`, 'm.csv'), /in columns 1, 2, 3, 4, 5, 6, 7, 8, … \(9\) \(/);
   // no hint of class labels in a feature column for an empty cell or NaN beside numeric labels (M24, M26)
   for (const cell of ['', 'NaN', '-inf']) {
