@@ -306,7 +306,10 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     const gap = /^\s*$|^[+-]?nan$|^n\/?a$|^null$|^none$|^-$|^\?$/i.test(cells[col]);
     return new TreegateError(`${source}:${at}, column ${col + 1}: '${cells[col]}' is not a finite number${more}`,
       `features must be finite decimal numbers such as 3, -0.25 or 1e-3 (no empty cells, NaN, Infinity, or hexadecimal 0x… that JavaScript would read)` +
-      (gap ? `; missing values: drop those rows or fill those cells first (pandas: df.dropna(), or df.fillna(…))` : '') + labelsHere(cells, col));
+      (gap ? `; missing values: drop those rows or fill those cells first (pandas: df.dropna(), or df.fillna(…))` : '') +
+      // (a decimal comma outside a semicolon file: a tab-separated export of such a locale)
+      (sep !== ';' && /^[+-]?\d*,\d+(?:[eE][+-]?\d+)?$/.test(cells[col]) ? `; decimal commas are read in semicolon-separated files only: write decimal points, or separate the cells with semicolons` : '') +
+      labelsHere(cells, col));
   };
   const take = (cells: string[], at: number): void => {
     if (bad !== null && cells.length !== width) throw badCells(); // (the first problem first)

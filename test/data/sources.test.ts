@@ -88,6 +88,8 @@ test('CSV: tab- and semicolon-separated files (the separator from the first line
   // a semicolon inside a quoted cell of a comma-separated file is text; a tab beside commas is blank space
   assert.deepEqual(parseCsv('x,y,label\n1,2,"a;b"\n3,4,c\n', 'q.csv').labels, ['a;b', 'c']);
   same(parseCsv('x,\ty,label\n1.5,\t-2,cat\n3,4e-1,dog\n', 'p.csv'), 'tabs as padding');
+  // a decimal comma in a tab-separated file is said to be one
+  rejects(() => parseCsv('x\ty\tlabel\n1,5\t2\tcat\n', 'd.tsv'), /d\.tsv:2, column 1: '1,5' is not a finite number \(.*; decimal commas are read in semicolon-separated files only: write decimal points, or separate the cells with semicolons\)/);
   // an empty cell between tabs is an empty cell, not padding
   rejects(() => parseCsv('x\ty\tlabel\n1\t\tcat\n', 'e.tsv'), /e\.tsv:2, column 2: '' is not a finite number/);
   // …on a line with a quoted cell too, where a tab is no padding either (M01)
