@@ -435,7 +435,9 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     const c = exact.get(rawLabels[i]) ?? (v === -1 ? undefined : v);
     if (c === undefined) {
       throw new TreegateError(`${source}:${lineOf[i]}: the label '${rawLabels[i]}' is not one of ${whose} classes`,
-        `its classes: ${labels.slice(0, 20).join(', ')}${labels.length > 20 ? ', …' : ''}`);
+        `its classes: ${labels.slice(0, 20).join(', ')}${labels.length > 20 ? ', …' : ''}` +
+        // (a first line read as an example: a header of numeric column names, 1990,2000,species)
+        (i === 0 && !header && N > 1 && !isNumber(rawLabels[0]) ? `; if the first line is a header whose column names are numbers, say so (${HEADER_HINT})` : ''));
     }
     y[i] = c;
   }

@@ -221,7 +221,10 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   rejects(() => parseCsv('a,1,2,x\nb,4,5,6\n', 'h.csv', { labelColumn: 0 }), /h\.csv:1, column 4: 'x' is not a number/);
   rejects(() => parseCsv('1,2,a\n3,4,\n', 'l.csv'), /l\.csv:2: the label \(column 3\) is empty/);
   rejects(() => parseCsv('label,x,y\n,1,2\na,3,4\n', 'l.csv', { labelColumn: 0 }), /l\.csv:2: the label \(column 1\) is empty \(every line needs a label\)$/); // (not 'in its last cell': M54)
-  rejects(() => parseCsv('1,dog\n\n2,cow\n', 'u.csv', { labels: ['cat', 'dog'] }), /u\.csv:3: the label 'cow' is not one of the model's classes \(its classes: cat, dog\)/);
+  rejects(() => parseCsv('1,dog\n\n2,cow\n', 'u.csv', { labels: ['cat', 'dog'] }), /u\.csv:3: the label 'cow' is not one of the model's classes \(its classes: cat, dog\)$/);
+  // a test file's header of numeric column names: its label cell, a word, is no class; the header is suggested
+  rejects(() => parseCsv('1990,2000,species\n1,2,cat\n3,4,dog\n', 'h.csv', { labels: ['cat', 'dog'] }),
+    /h\.csv:1: the label 'species' is not one of the model's classes \(its classes: cat, dog; if the first line is a header whose column names are numbers, say so \(--header, header: true in the API\)\)/);
   rejects(() => parseCsv('1,2,0,\n3,4,1,\n', 'x.csv'), /x\.csv:1: the first line ends with a comma, which leaves an empty last cell, where the labels are looked for/);
   rejects(() => parseCsv('1\n2\n', 'o.csv'), /o\.csv:1: a line has 1 cell, need at least one feature and a label \(expected numeric features and one label column per line, separated by commas \(or tabs, or semicolons\)/);
   // a file of another width than the model's inputs, and one without its label column
