@@ -439,11 +439,6 @@ export class TreeGated implements Layer {
     });
   }
 
-  /** Drops the inference tables (they are rebuilt on the next inference forward). */
-  dropInferenceTables(): void {
-    this.leafTables.drop();
-  }
-
   dispose(): void {
     // a table may be a parameter's own array (k = 0, flat): releasing an array twice is harmless
     this.leafTables.drop((t) => [...t.w, ...t.b].forEach(releaseFloats));
