@@ -11,7 +11,8 @@ import type { RunState } from '../io/checkpoint.js';
 import { paramShapes, type ModelConfig } from '../layers/model.js';
 import type { NonFinitePolicy } from '../train/trainer.js';
 import { rejectIdle, type IdleRule, type KernelOptions } from './options.js';
-import { formatCount } from '../report/summary.js';
+import { formatCount, formatGiB } from '../report/summary.js';
+import { trainingFloats } from '../train/optim.js';
 
 export interface TrainCliOptions extends KernelOptions {
   dataset: DatasetName; csv?: string; testCsv?: string; labelColumn?: string; header?: boolean; examples: number; inputSize: number; classes: number;
@@ -161,10 +162,9 @@ export function runSettings(saved: Record<string, unknown>, o: TrainCliOptions):
  */
 export function checkMemory(config: ModelConfig, o: TrainCliOptions): void {
   const params = paramShapes(config).reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1), 0);
-  const bytes = 4 * params * (o.optimizer === 'adam' ? 4 : 3), total = totalmem();
-  const gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
-  check(bytes <= total, `a model of ${formatCount(params)} parameters needs ${gib(bytes)} for its weights, gradients and ${o.optimizer} state, ` +
-    `more than this machine's ${gib(total)} of memory`, 'lower --depth or the --hidden widths');
+  const bytes = 4 * trainingFloats(params, o.optimizer), total = totalmem();
+  check(bytes <= total, `a model of ${formatCount(params)} parameters needs ${formatGiB(bytes)} for its weights, gradients and ${o.optimizer} state, ` +
+    `more than this machine's ${formatGiB(total)} of memory`, 'lower --depth or the --hidden widths');
 }
 
 /** The classes (their names where the data has them) of 0 … numClasses − 1 that no label in y holds. */

@@ -5,6 +5,7 @@ import { Rng } from '../core/rng.js';
 import { matrix } from '../core/tensor.js';
 import { datasetShape, prepareData, type CsvSource, type DatasetName, type PreparedData, type PrepareOptions } from '../data/prepare.js';
 import { Model, type MlpOptions, mlpConfig, type TreeStats } from '../layers/model.js';
+import { MAX_DEPTH } from '../layers/tree.js';
 import { train, type EpochMetrics } from '../train/trainer.js';
 import type { Report, Series } from '../report/html.js';
 
@@ -91,6 +92,30 @@ export function keptRuns(runs: Row[], seeds: number[], completed: number[]): { s
   if (completed.length === seeds.length) return { seeds, runs };
   const kept = runs.filter((r) => completed.includes(Number(r.seed)));
   return { seeds: completed, runs: kept, interrupted: { seeds, droppedRuns: runs.length - kept.length } };
+}
+
+/**
+ * A run's tree depths (ExperimentOptions.depths, --depths, or the override's), checked: distinct whole numbers in
+ * [0, MAX_DEPTH] (the layers' limit), at least one. Returned in increasing order, the order they are run and recorded in.
+ */
+export function checkDepths(experiment: string, depths: unknown): number[] {
+  const listed = Array.isArray(depths) ? `[${depths.slice(0, 12).map((d) => shown(d)).join(', ')}${depths.length > 12 ? ', …' : ''}]` : shown(depths);
+  check(Array.isArray(depths) && depths.length > 0 && depths.every((d) => Number.isInteger(d) && d >= 0 && d <= MAX_DEPTH) && new Set(depths).size === depths.length,
+    `${experiment}: depths must be distinct whole numbers in [0, ${MAX_DEPTH}], at least one, got ${listed}`, 'pass e.g. [0, 2, 4] (--depths 0,2,4)');
+  return (depths as number[]).slice().sort((a, b) => a - b);
+}
+
+/**
+ * Where the deepest of a run's `depths` does not fit (one array, this machine's memory): the deepest depth at which
+ * `fitsAt` holds, from 0 up (a depth's models grow with it; -1: none), and the fix that names it, the depths of the
+ * list it keeps (null where none fits).
+ */
+export function deepestFitting(depths: readonly number[], fitsAt: (k: number) => boolean): { deepest: number; fix: string | null } {
+  const k = Math.max(...depths);
+  let deepest = -1;
+  while (deepest < k && fitsAt(deepest + 1)) deepest++;
+  const shallower = depths.filter((d) => d <= deepest);
+  return { deepest, fix: deepest < 0 ? null : `keep to depths up to ${deepest} (--depths ${(shallower.length > 0 ? shallower : [deepest]).join(',')})` };
 }
 
 export interface TrainSettings { epochs: number; batchSize: number; lr: number; weightDecay?: number }

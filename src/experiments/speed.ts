@@ -1,16 +1,16 @@
 import { totalmem } from 'node:os';
-import { check, checkInt, shown, TreegateError } from '../core/errors.js';
+import { checkInt, TreegateError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import type { Matrix } from '../core/tensor.js';
 import { Dense } from '../layers/dense.js';
 import type { Layer } from '../layers/layer.js';
 import { MixtureOfExperts } from '../layers/moe.js';
-import { MAX_DEPTH, TreeGated } from '../layers/tree.js';
-import { Optimizer } from '../train/optim.js';
-import { formatCount } from '../report/summary.js';
+import { TreeGated } from '../layers/tree.js';
+import { Optimizer, trainingFloats } from '../train/optim.js';
+import { formatCount, formatGiB } from '../report/summary.js';
 import { count, horizontalLine, seriesTraces, type Chart, type Report, type Trace } from '../report/html.js';
 import {
-  aggregate, barsNote, keptRuns, pm, randomBatch, reportMeta, resumeFrom, settingsWith, statSeries, stopRequested,
+  aggregate, barsNote, checkDepths, deepestFitting, keptRuns, pm, randomBatch, reportMeta, resumeFrom, settingsWith, statSeries, stopRequested,
   type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type Row,
 } from './common.js';
 import { measure, timeRatio } from './timing.js';
@@ -80,7 +80,7 @@ function footprint(s: SpeedSettings, k: number): { floats: number; largest: numb
   const n = s.width, N = s.batch, nodes = 2 ** (k + 1) - 1, leaves = 2 ** k;
   const tree = nodes * (n * n + n) + k * (n + 1), moe = leaves * (n * n + 2 * n), w = widenedWidth(s, tree), dense = w * (n + 1);
   return {
-    floats: 4 * (tree + moe + dense + n * (n + 1)) + leaves * (n * n + n) + 4 * N * w + 32 * N * n,
+    floats: trainingFloats(tree + moe + dense + n * (n + 1), 'adam') + leaves * (n * n + n) + 4 * N * w + 32 * N * n,
     largest: Math.max(nodes * n * n, leaves * n * n, w * n, N * w),
   };
 }
@@ -103,38 +103,26 @@ function fits(s: SpeedSettings, memory: number): boolean {
 function checkFits(s: SpeedSettings): void {
   const memory = totalmem();
   if (fits(s, memory)) return;
-  const k = Math.max(...s.depths), f = footprint(s, k), gib = (b: number) => `${(b / 2 ** 30).toFixed(2)} GiB`;
+  const k = Math.max(...s.depths), f = footprint(s, k);
   let lo = 0, hi = s.width; // the widest that fits: lo fits (0: none), hi does not
   while (hi - lo > 1) {
     const mid = Math.floor((lo + hi) / 2);
     if (fits({ ...s, width: mid, denseCap: (s.denseCap / s.width) * mid }, memory)) lo = mid;
     else hi = mid;
   }
-  let deepest = -1; // the deepest tree that fits at this width and batch (-1: none)
-  while (deepest < k && fits({ ...s, depths: [deepest + 1] }, memory)) deepest++;
-  const shallower = s.depths.filter((d) => d <= deepest);
+  // the deepest tree that fits at this width and batch
+  const deeper = deepestFitting(s.depths, (d) => fits({ ...s, depths: [d] }, memory));
   const fixes = [
     ...(lo > 0 ? [`lower the width (--width) to ${lo} or less at this batch`] : []),
-    ...(deepest >= 0 ? [`keep to depths up to ${deepest} (--depths ${(shallower.length > 0 ? shallower : [deepest]).join(',')})`] : []),
+    ...(deeper.fix ? [deeper.fix] : []),
     // (after the width alone, "or the batch" as before the depths could be chosen)
-    `${lo > 0 && deepest < 0 ? '' : 'lower '}the batch (--batch)`,
+    `${lo > 0 && !deeper.fix ? '' : 'lower '}the batch (--batch)`,
   ];
   const why = f.largest > 2 ** 31 - 1
     ? `an array of ${formatCount(f.largest)} floats at depth ${k}, more than one array holds (2^31 − 1)`
-    : `${gib(4 * f.floats)} at depth ${k} for the tree, mixture and dense layers' weights, gradients and Adam state and the batch, more than this machine's ${gib(memory)} of memory`;
+    : `${formatGiB(4 * f.floats)} at depth ${k} for the tree, mixture and dense layers' weights, gradients and Adam state and the batch, more than this machine's ${formatGiB(memory)} of memory`;
   throw new TreegateError(`speed: a ${s.width} → ${s.width} layer on batches of ${s.batch} needs ${why}`,
     fixes.length > 1 ? `${fixes.slice(0, -1).join(', ')}, or ${fixes.at(-1)}` : fixes[0]);
-}
-
-/**
- * A run's depths (ExperimentOptions.depths, --depths, or the override's), checked: distinct whole numbers in
- * [0, MAX_DEPTH] (the layers' limit), at least one. Returned in increasing order, the order they are timed and recorded in.
- */
-function checkDepths(depths: unknown): number[] {
-  const listed = Array.isArray(depths) ? `[${depths.slice(0, 12).map((d) => shown(d)).join(', ')}${depths.length > 12 ? ', …' : ''}]` : shown(depths);
-  check(Array.isArray(depths) && depths.length > 0 && depths.every((d) => Number.isInteger(d) && d >= 0 && d <= MAX_DEPTH) && new Set(depths).size === depths.length,
-    `speed: depths must be distinct whole numbers in [0, ${MAX_DEPTH}], at least one, got ${listed}`, 'pass e.g. [0, 2, 4] (--depths 0,2,4)');
-  return (depths as number[]).slice().sort((a, b) => a - b);
 }
 
 /** The layers compared, as the results name them. */
@@ -179,7 +167,7 @@ export async function runSpeed(o: ExperimentOptions, seeds: number[]): Promise<E
   const s = settingsWith(speedSettings(o.quick, o.width ?? SPEED_DEFAULTS.width, o.batch ?? SPEED_DEFAULTS.batch, o.depths), o, 'speed', seeds);
   checkInt(s.width, 'speed: width', 1, SPEED_MAX.width);
   checkInt(s.batch, 'speed: batch', 1, SPEED_MAX.batch);
-  s.depths = checkDepths(s.depths);
+  s.depths = checkDepths('speed', s.depths);
   checkFits(s);
   const n = s.width, N = s.batch;
   const settings = { ...s, layer: `${n} → ${n}, batches of ${N}` };

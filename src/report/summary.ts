@@ -74,6 +74,11 @@ export function formatCount(n: number): string {
   return String(n);
 }
 
+/** Bytes in GiB, as the memory checks say them: "23.43 GiB". */
+export function formatGiB(bytes: number): string {
+  return `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+}
+
 /** A plain-text table of the layers. */
 export function layerTable(layers: LayerSummary[]): string {
   const rows = [['layer', 'kind', 'shape', 'routing', 'params', 'MACs train', 'MACs infer', 'balance', 'dead leaves']];

@@ -6,6 +6,14 @@ import type { Param } from '../layers/param.js';
 
 export type OptimizerKind = 'sgd' | 'adam';
 
+/**
+ * The floats training holds for `parameters` parameters: the weights, their gradients and the optimizer's state
+ * (Adam's two moments, SGD's momentum). train's memory check and the experiments' count a model so.
+ */
+export function trainingFloats(parameters: number, kind: OptimizerKind): number {
+  return parameters * (kind === 'adam' ? 4 : 3);
+}
+
 /** SGD with momentum: `{ kind: 'sgd', momentum?, weightDecay? }`. */
 export interface SgdConfig {
   kind: 'sgd';
