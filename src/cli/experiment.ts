@@ -2,11 +2,13 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
-import { runAccuracy } from '../experiments/accuracy.js';
-import { completeResult, duration, interruptionText, machine, TAKES_CSV, type ExperimentOptions, type ExperimentResult, type Provenance } from '../experiments/common.js';
+import { ACCURACY_DEPTHS, runAccuracy } from '../experiments/accuracy.js';
+import {
+  andList, completeResult, duration, interruptionText, machine, TAKES_CSV, TAKES_DEPTHS, type DepthDefaults, type ExperimentOptions, type ExperimentResult, type Provenance,
+} from '../experiments/common.js';
 import type { CsvSource } from '../data/prepare.js';
 import { runGating } from '../experiments/gating.js';
-import { runMemorization } from '../experiments/memorization.js';
+import { MEMORIZATION_DEPTHS, runMemorization } from '../experiments/memorization.js';
 import { experimentReport, readExperimentResult } from '../experiments/results.js';
 import { runSpeed, SPEED_DEFAULTS, SPEED_DEPTHS, SPEED_MAX } from '../experiments/speed.js';
 import { MAX_DEPTH } from '../layers/tree.js';
@@ -37,6 +39,11 @@ const READS_MNIST: readonly ExperimentName[] = ['accuracy', 'gating'];
 /** The experiments that take --csv, in words. */
 const takesCsv = TAKES_CSV.join(' and ');
 
+/** The experiments that take --depths, in words, and their depths where it is not given (--help). */
+const takesDepths = andList(TAKES_DEPTHS);
+const DEPTH_DEFAULTS: Readonly<Record<string, DepthDefaults>> = { memorization: MEMORIZATION_DEPTHS, accuracy: ACCURACY_DEPTHS, speed: SPEED_DEPTHS };
+const depthDefaults = TAKES_DEPTHS.map((name) => `${name} ${DEPTH_DEFAULTS[name].full.join(',')}, --quick ${DEPTH_DEFAULTS[name].quick.join(',')}`).join('; ');
+
 export function experimentCommand(): Command {
   return new Command('experiment')
     .description('run an experiment of the capacity-for-free claim over several seeds and write results.json and report.html')
@@ -52,8 +59,9 @@ export function experimentCommand(): Command {
     .option('--label-column <column>', '--csv: the column of the class labels: its header name, its number (1 is the first) or last (the default)', labelColumnArg)
     .option('--width <n>', 'speed: the width n of the n → n layer it times (the deepest tree and the widened dense layer must fit this machine\'s memory)', int(1, SPEED_MAX.width), SPEED_DEFAULTS.width)
     .option('--batch <n>', 'speed: the rows of the batches it times the layer on (the time per example is a batch\'s ÷ its rows)', int(1, SPEED_MAX.batch), SPEED_DEFAULTS.batch)
-    .option('--depths <list>', `speed: the tree depths k it times, comma-separated, each in [0, ${MAX_DEPTH}] (default ${SPEED_DEPTHS.full.join(',')}, ` +
-      `with --quick ${SPEED_DEPTHS.quick.join(',')}; the deepest layers must fit this machine's memory at the width and batch)`, distinctInts(0, MAX_DEPTH, '0,2,4'))
+    .option('--depths <list>', `${takesDepths}: the tree depths k they run, comma-separated, each in [0, ${MAX_DEPTH}] (default ${depthDefaults}); ` +
+      'memorization\'s and accuracy\'s must include 0, the dense model their reports compare each depth with; the deepest models must fit this machine\'s memory ' +
+      '(speed\'s at the width and batch)', distinctInts(0, MAX_DEPTH, '0,2,4'))
     .addOption(backendOption())
     .addOption(threadsOption())
     .option('--json', 'print the results (per-seed runs and aggregates) as one JSON object on stdout (the other lines go to stderr)')
@@ -79,8 +87,10 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
   rejectIdle(cmd, [
     { options: ['dataDir'], applies: READS_MNIST.includes(name), why: `for the ${name} experiment`,
       fix: `it is the folder of the MNIST files, which ${READS_MNIST.join(' and ')} read` },
-    { options: ['width', 'batch', 'depths'], applies: name === 'speed', why: `for the ${name} experiment`,
-      fix: '--width, --batch and --depths choose the layer that the speed experiment times, its batches and its depths' },
+    { options: ['width', 'batch'], applies: name === 'speed', why: `for the ${name} experiment`,
+      fix: '--width and --batch size the layer that the speed experiment times, and its batches' },
+    { options: ['depths'], applies: TAKES_DEPTHS.includes(name), why: `for the ${name} experiment`,
+      fix: `${takesDepths} take the tree depths they run; ${name} runs one depth` },
     { options: ['csv', 'testCsv', 'header', 'labelColumn'], applies: TAKES_CSV.includes(name), why: `for the ${name} experiment`,
       fix: `${takesCsv} ${TAKES_CSV.length > 1 ? 'take' : 'takes'} a CSV file in place of the data ${TAKES_CSV.length > 1 ? 'they read' : 'it reads'}; ${name} makes its own` },
     { options: ['testCsv', 'header', 'labelColumn'], applies: o.csv !== undefined, why: 'without --csv', fix: 'options of the --csv file: give it with --csv FILE' },
@@ -107,11 +117,13 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
     rejectIdle(cmd, [{ options: ['dataDir'], applies: false, why: `for the experiment in ${out}, which runs on --csv ${data.csv}`,
       fix: 'it is the folder of the MNIST files, which its --csv replaces' }]);
   }
-  // speed's layer width, batch and depths: a resumed run's, as its results.json records them (read back as whole
-  // numbers, and a list of depths where it records one)
-  const layer = name !== 'speed' ? {}
-    : before ? { width: before.settings.width as number, batch: before.settings.batch as number, depths: before.settings.depths as number[] | undefined }
-      : { width: o.width, batch: o.batch, depths: o.depths };
+  // speed's layer width and batch, and the depths of the experiments that take them: a resumed run's, as its
+  // results.json records them (read back as whole numbers, and a list of depths where it records one: speed's results
+  // of before --depths may not)
+  const chosen = {
+    ...(name !== 'speed' ? {} : before ? { width: before.settings.width as number, batch: before.settings.batch as number } : { width: o.width, batch: o.batch }),
+    ...(!TAKES_DEPTHS.includes(name) ? {} : { depths: before ? before.settings.depths as number[] | undefined : o.depths }),
+  };
   const provenance = provenanceOf(READS_MNIST.includes(name), o.dataDir, data);
   if (before) checkProvenance(out, before.provenance, provenance, data);
   kernels.announce();
@@ -143,7 +155,7 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
   let from: { step: number; ms: number } | null = null;
   const fault = faultSignalAtRun();
   const opts: ExperimentOptions = {
-    seeds: seeds.length, quick, override: testOverride(), mnistDir: o.dataDir, ...(data ? { data } : {}), ...layer,
+    seeds: seeds.length, quick, override: testOverride(), mnistDir: o.dataDir, ...(data ? { data } : {}), ...chosen,
     progress: (done, total, label) => {
       if (fault && done === fault.run) process.kill(process.pid, fault.signal);
       if (!bar || stop) return;

@@ -3,8 +3,8 @@ import { prepareData, type CsvSource, type PreparedData } from '../data/prepare.
 import type { MlpOptions } from '../layers/model.js';
 import { count, horizontalLine, seriesTraces, type Chart, type Report, type Series, type Trace } from '../report/html.js';
 import {
-  aggregate, barsNote, csvNote, dataShape, dataSources, EXPERIMENT_HIDDEN, fit, keptRuns, mlpWidths, pmPercent, reportMeta, resumeFrom, settingsWith, statSeries, stopRequested,
-  type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun,
+  aggregate, barsNote, checkDepths, checkDepthsFit, csvNote, dataShape, dataSources, EXPERIMENT_HIDDEN, fit, keptRuns, mlpWidths, pmPercent, reportMeta, resumeFrom,
+  settingsWith, statSeries, stopRequested, type AggRow, type DepthDefaults, type ExperimentOptions, type ExperimentResult, type ExperimentRun,
 } from './common.js';
 
 /**
@@ -16,15 +16,20 @@ import {
  * the tree), cosine schedule, decoupled weight decay λ = 0.1 for every variant
  * (flat leaves are decayed by λ); flat also at 3× the rate, which suits it
  * better, so that the comparison is not decided by the rate.
- * The full run stops at k = 6: at k = 8 a run takes minutes (batches of 64
- * spread over 256 leaves make the deep nodes' products bandwidth-bound).
+ * The full run stops at k = 6 (--depths chooses others): at k = 8 a run takes
+ * minutes (batches of 64 spread over 256 leaves make the deep nodes' products
+ * bandwidth-bound).
  * With `data` (--csv) it runs on that file in place of the two datasets, the
  * model's input and output widths the file's.
  */
-function accuracySettings(quick: boolean) {
+/** The tree depths k a run trains where it is not given them (ExperimentOptions.depths, --depths): the full run's, quick mode's. */
+export const ACCURACY_DEPTHS: DepthDefaults = { full: [0, 2, 4, 6], quick: [0, 3, 6] };
+
+// (depths: checked by checkDepths once the override is applied)
+function accuracySettings(quick: boolean, depths = quick ? ACCURACY_DEPTHS.quick : ACCURACY_DEPTHS.full) {
   return quick
-    ? { datasets: ['mnist', 'fashion-mnist'] as const, limit: 10000, depths: [0, 3, 6], train: { epochs: 2, batchSize: 64, lr: 1e-3, weightDecay: 0.1 } }
-    : { datasets: ['mnist', 'fashion-mnist'] as const, limit: undefined, depths: [0, 2, 4, 6], train: { epochs: 3, batchSize: 64, lr: 1e-3, weightDecay: 0.1 } };
+    ? { datasets: ['mnist', 'fashion-mnist'] as const, limit: 10000, depths, train: { epochs: 2, batchSize: 64, lr: 1e-3, weightDecay: 0.1 } }
+    : { datasets: ['mnist', 'fashion-mnist'] as const, limit: undefined, depths, train: { epochs: 3, batchSize: 64, lr: 1e-3, weightDecay: 0.1 } };
 }
 
 /** lr: a multiple of the settings' rate (flat at 3×: independent leaves, each seeing 1/2^k of the data, train better with larger steps). */
@@ -35,16 +40,29 @@ export const ACCURACY_VARIANTS = [
   { name: 'flat, 3× lr', routed: 'flat' as const, gamma: 1, lrScale: 3 },
 ];
 
+/** A variant's MLP at depth k on data of `shape`. */
+function variantMlp(shape: { inputSize: number; numClasses: number }, k: number, v: (typeof ACCURACY_VARIANTS)[number]): MlpOptions {
+  return {
+    inputSize: shape.inputSize, numClasses: shape.numClasses, hidden: EXPERIMENT_HIDDEN, treeLayers: [2], depth: k, gating: 'projection',
+    routed: v.routed, decayGamma: v.gamma,
+  };
+}
+
 /**
  * Runs experiment 2 (held-out accuracy against depth, tree vs flat, with depth-scaled weight decay) over `seeds`;
  * `treegate experiment accuracy` calls it and writes what it returns (completeResult) to results.json.
  */
 export async function runAccuracy(o: ExperimentOptions, seeds: number[]): Promise<ExperimentRun> {
-  const s = settingsWith(accuracySettings(o.quick), o, 'accuracy', seeds);
+  const s = settingsWith(accuracySettings(o.quick, o.depths), o, 'accuracy', seeds);
+  s.depths = checkDepths('accuracy', s.depths, 'the dense MLP (k = 0) is the baseline its report measures each depth against');
   const sources = dataSources(o, s.datasets);
+  // the datasets' input width and class count (MNIST's and Fashion-MNIST's are one, or the file's; not the data
+  // dataShape read, kept through the runs)
+  const { inputSize, numClasses } = dataShape(sources[0], s.limit, o.log), shape = { inputSize, numClasses };
+  checkDepthsFit('accuracy', s.depths, (k) => ACCURACY_VARIANTS.map((v) => variantMlp(shape, k, v)));
   const settings = {
     ...s, datasets: sources.map((d) => d.name), ...(o.data ? { data: o.data } : {}),
-    model: `${mlpWidths(dataShape(sources[0], s.limit, o.log))}, layer 2 routed, projection gating (fixed); adam, cosine schedule`,
+    model: `${mlpWidths(shape)}, layer 2 routed, projection gating (fixed); adam, cosine schedule`,
   };
   const { runs, completed } = resumeFrom(o, 'accuracy', settings);
   // at k = 0 every variant is the same dense MLP: one run
@@ -64,11 +82,7 @@ export async function runAccuracy(o: ExperimentOptions, seeds: number[]): Promis
           if (k === 0 && v !== ACCURACY_VARIANTS[0]) continue; // at k = 0 every variant is the same dense MLP
           if (await stopRequested(o)) break seeds;
           o.progress(done++, total, `${dataset} seed ${seed} k=${k} ${v.name}`);
-          const mlp: MlpOptions = {
-            inputSize: data.inputSize, numClasses: data.numClasses, hidden: EXPERIMENT_HIDDEN, treeLayers: [2], depth: k, gating: 'projection',
-            routed: v.routed, decayGamma: v.gamma,
-          };
-          const r = fit(mlp, data, { ...s.train, lr: s.train.lr * v.lrScale }, seed);
+          const r = fit(variantMlp(data, k, v), data, { ...s.train, lr: s.train.lr * v.lrScale }, seed);
           runs.push({
             dataset, seed, k, variant: v.name, parameters: r.parameters, macsInference: r.macsInference,
             testAccuracy: r.testAccuracy, trainAccuracy: r.trainAccuracy, gap: r.trainAccuracy - r.testAccuracy,

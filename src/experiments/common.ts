@@ -1,13 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
-import { check, checkKeys, isObject, shown } from '../core/errors.js';
+import { check, checkKeys, isObject, shown, TreegateError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { matrix } from '../core/tensor.js';
 import { datasetShape, prepareData, type CsvSource, type DatasetName, type PreparedData, type PrepareOptions } from '../data/prepare.js';
 import { Model, type MlpOptions, mlpConfig, type TreeStats } from '../layers/model.js';
 import { MAX_DEPTH } from '../layers/tree.js';
+import { denseOfEqualParams, parameterCount } from '../layers/equal-params.js';
+import { trainingFloats } from '../train/optim.js';
 import { train, type EpochMetrics } from '../train/trainer.js';
 import type { Report, Series } from '../report/html.js';
+import { formatCount, formatGiB } from '../report/summary.js';
 
 /** What every experiment gets from the command line. */
 export interface ExperimentOptions {
@@ -36,12 +39,18 @@ export interface ExperimentOptions {
    */
   data?: CsvSource;
   /**
-   * speed: the width n of the n → n layer it times (default 512), the rows of its batches (default 256) and the tree
-   * depths k it times (default 0–8, quick mode 0, 2, 4, 6, 8; distinct, in [0, 24], timed in increasing order):
-   * settings, which results record and a resumed run must repeat (the other experiments refuse them)
+   * speed: the width n of the n → n layer it times (default 512) and the rows of its batches (default 256): settings,
+   * which results record and a resumed run must repeat (the other experiments refuse them)
    */
   width?: number;
   batch?: number;
+  /**
+   * memorization, accuracy and speed (TAKES_DEPTHS): the tree depths k they run, distinct, in [0, 24], run and
+   * recorded in increasing order; memorization's and accuracy's must include 0, the dense model their reports compare
+   * each depth with. Defaults: memorization 0–8 (quick mode 0, 2, 4, 6, 8), accuracy 0, 2, 4, 6 (quick mode 0, 3, 6),
+   * speed 0–8 (quick mode 0, 2, 4, 6, 8). The deepest depth's models must fit this machine's memory (checked before
+   * any run). A setting, which results record and a resumed run must repeat; gating, which runs one depth, refuses it.
+   */
   depths?: number[];
 }
 
@@ -50,6 +59,17 @@ const EXPERIMENT_OPTION_KEYS: readonly string[] = ['seeds', 'quick', 'progress',
 
 /** The experiments that measure held-out accuracy on data they read, and so take a CSV file in its place (ExperimentOptions.data). */
 export const TAKES_CSV: readonly string[] = ['accuracy', 'gating'];
+
+/** The experiments that run trees of several depths, and so take a list of them (ExperimentOptions.depths); gating runs one. */
+export const TAKES_DEPTHS: readonly string[] = ['memorization', 'accuracy', 'speed'];
+
+/** Names in words: "memorization, accuracy and speed". */
+export function andList(names: readonly string[]): string {
+  return names.length < 2 ? names.join('') : `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+}
+
+/** An experiment's tree depths where ExperimentOptions.depths does not give them: its full run's and quick mode's. */
+export interface DepthDefaults { readonly full: readonly number[]; readonly quick: readonly number[] }
 
 /** What an interrupted experiment's results.json holds for resuming it: the seeds it completed, their runs, its settings. */
 export interface Resumed {
@@ -96,13 +116,18 @@ export function keptRuns(runs: Row[], seeds: number[], completed: number[]): { s
 
 /**
  * A run's tree depths (ExperimentOptions.depths, --depths, or the override's), checked: distinct whole numbers in
- * [0, MAX_DEPTH] (the layers' limit), at least one. Returned in increasing order, the order they are run and recorded in.
+ * [0, MAX_DEPTH] (the layers' limit), at least one, and, where `baseline` says why, 0 among them (memorization's and
+ * accuracy's reports compare each depth with the depth-0 model). Returned in increasing order, the order they are
+ * run and recorded in.
  */
-export function checkDepths(experiment: string, depths: unknown): number[] {
+export function checkDepths(experiment: string, depths: unknown, baseline?: string): number[] {
   const listed = Array.isArray(depths) ? `[${depths.slice(0, 12).map((d) => shown(d)).join(', ')}${depths.length > 12 ? ', …' : ''}]` : shown(depths);
   check(Array.isArray(depths) && depths.length > 0 && depths.every((d) => Number.isInteger(d) && d >= 0 && d <= MAX_DEPTH) && new Set(depths).size === depths.length,
     `${experiment}: depths must be distinct whole numbers in [0, ${MAX_DEPTH}], at least one, got ${listed}`, 'pass e.g. [0, 2, 4] (--depths 0,2,4)');
-  return (depths as number[]).slice().sort((a, b) => a - b);
+  const sorted = (depths as number[]).slice().sort((a, b) => a - b), with0 = [0, ...sorted];
+  check(baseline === undefined || sorted[0] === 0, `${experiment}: depths must include 0: ${baseline}, got ${listed}`,
+    `add it: [${with0.join(', ')}] (--depths ${with0.join(',')})`);
+  return sorted;
 }
 
 /**
@@ -118,6 +143,39 @@ export function deepestFitting(depths: readonly number[], fitsAt: (k: number) =>
   return { deepest, fix: deepest < 0 ? null : `keep to depths up to ${deepest} (--depths ${(shallower.length > 0 ? shallower : [deepest]).join(',')})` };
 }
 
+/**
+ * Depths whose deepest models would not fit one array or this machine's memory are refused before any run (else the
+ * deepest fails once the others have run, or the machine swaps), naming the deepest depth that fits. `modelsAt(k)`:
+ * the MLPs an experiment trains at depth k, one at a time (fit builds one and disposes of it), each counted as
+ * train's checkMemory counts a model: its weights, their gradients and Adam's two moments (trainingFloats), training's
+ * peak (fit disposes of the optimizer before inference builds the collapsed leaves, half the tree's weights). Memory
+ * is this machine's, not what is free, as train's check and speed's take it.
+ */
+export function checkDepthsFit(experiment: string, depths: readonly number[], modelsAt: (k: number) => MlpOptions[]): void {
+  const memory = totalmem();
+  // the largest model's parameters at depth k, or why one of its arrays does not fit (paramShapes' refusal)
+  const largest = (k: number): { parameters: number; problem?: string } => {
+    let parameters = 0;
+    for (const mlp of modelsAt(k)) {
+      try {
+        parameters = Math.max(parameters, parameterCount(mlp));
+      } catch (e) {
+        if (e instanceof TreegateError) return { parameters: Infinity, problem: e.problem };
+        throw e;
+      }
+    }
+    return { parameters };
+  };
+  const fitsAt = (k: number) => { const m = largest(k); return m.problem === undefined && 4 * trainingFloats(m.parameters, 'adam') <= memory; };
+  const k = Math.max(...depths);
+  if (fitsAt(k)) return;
+  const m = largest(k), { fix } = deepestFitting(depths, fitsAt);
+  throw new TreegateError(m.problem !== undefined ? `${experiment}: a model of depth ${k} does not fit: ${m.problem}`
+    : `${experiment}: the largest model of depth ${k}, of ${formatCount(m.parameters)} parameters, needs ${formatGiB(4 * trainingFloats(m.parameters, 'adam'))} ` +
+      `for its weights, gradients and Adam state, more than this machine's ${formatGiB(memory)} of memory`,
+  fix ?? 'run it where more memory is free');
+}
+
 export interface TrainSettings { epochs: number; batchSize: number; lr: number; weightDecay?: number }
 
 /**
@@ -131,8 +189,11 @@ export function settingsWith<T extends object>(settings: T, o: ExperimentOptions
   checkKeys(o, EXPERIMENT_OPTION_KEYS, `${experiment} options`);
   check(o.data === undefined || TAKES_CSV.includes(experiment), `${experiment}: data (a CSV file, --csv) is for the ${TAKES_CSV.join(' and ')} experiment${TAKES_CSV.length > 1 ? 's' : ''}`,
     `${experiment} makes its own data: leave data out`);
-  check((o.width === undefined && o.batch === undefined && o.depths === undefined) || experiment === 'speed',
-    `${experiment}: width, batch and depths (--width, --batch, --depths) choose the layers of the speed experiment`, 'leave them out');
+  check((o.width === undefined && o.batch === undefined) || experiment === 'speed',
+    `${experiment}: width and batch (--width, --batch) size the layer of the speed experiment`, 'leave them out');
+  check(o.depths === undefined || TAKES_DEPTHS.includes(experiment),
+    `${experiment}: depths (--depths) choose the tree depths of the ${andList(TAKES_DEPTHS)} experiments; ${experiment} runs one`,
+    'leave depths out');
   check(Array.isArray(seeds) && seeds.length > 0 && seeds.every((s) => Number.isSafeInteger(s)) && new Set(seeds).size === seeds.length,
     `${experiment}: the seeds must be distinct whole numbers, at least one, got ${shown(seeds)}`, 'pass e.g. [1, 2, 3]');
   check(o.seeds === seeds.length, `${experiment}: options.seeds is ${shown(o.seeds)}, but ${seeds.length} seed${seeds.length === 1 ? ' is' : 's are'} given (${seeds.join(', ')})`,
@@ -207,7 +268,7 @@ export function fit(mlp: MlpOptions, data: PreparedData, t: TrainSettings, seed:
   };
 }
 
-export { denseOfEqualParams, parameterCount } from '../layers/equal-params.js';
+export { denseOfEqualParams, parameterCount };
 
 /** A dataset an experiment runs on: its name (the runs' `dataset`, the report's titles) and how prepareData reads it. */
 export interface DataSource { name: string; prepare: PrepareOptions }

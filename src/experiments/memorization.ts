@@ -3,8 +3,8 @@ import { prepareData } from '../data/prepare.js';
 import type { MlpOptions } from '../layers/model.js';
 import { count, seriesTraces, type Chart, type Report, type Series } from '../report/html.js';
 import {
-  aggregate, barsNote, denseOfEqualParams, fit, keptRuns, pm, reportMeta, resumeFrom, settingsWith, statSeries, stopRequested,
-  type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type TrainSettings,
+  aggregate, barsNote, checkDepths, checkDepthsFit, denseOfEqualParams, fit, keptRuns, pm, reportMeta, resumeFrom, settingsWith, statSeries, stopRequested,
+  type AggRow, type DepthDefaults, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type TrainSettings,
 } from './common.js';
 
 /**
@@ -30,11 +30,22 @@ import {
  * one shared rate would measure the rate, not the capacity. Every rate's runs
  * are in the JSON.
  */
-function memorizationSettings(quick: boolean) {
+/** The tree depths k a run trains where it is not given them (ExperimentOptions.depths, --depths): the full run's, quick mode's. */
+export const MEMORIZATION_DEPTHS: DepthDefaults = { full: [0, 1, 2, 3, 4, 5, 6, 7, 8], quick: [0, 2, 4, 6, 8] };
+
+// (depths: checked by checkDepths once the override is applied)
+function memorizationSettings(quick: boolean, depths = quick ? MEMORIZATION_DEPTHS.quick : MEMORIZATION_DEPTHS.full) {
   return quick
-    ? { examples: 4000, inputSize: 32, classes: 10, hidden: 64, depths: [0, 2, 4, 6, 8], lrs: [1e-3, 3e-3], train: { epochs: 20, batchSize: 64 } }
-    : { examples: 12000, inputSize: 32, classes: 10, hidden: 64, depths: [0, 1, 2, 3, 4, 5, 6, 7, 8], lrs: [1e-3, 3e-3], train: { epochs: 30, batchSize: 64 } };
+    ? { examples: 4000, inputSize: 32, classes: 10, hidden: 64, depths, lrs: [1e-3, 3e-3], train: { epochs: 20, batchSize: 64 } }
+    : { examples: 12000, inputSize: 32, classes: 10, hidden: 64, depths, lrs: [1e-3, 3e-3], train: { epochs: 30, batchSize: 64 } };
 }
+
+/** The routed model of a kind at depth k (the dense one is widened to the tree's parameters: denseOfEqualParams). */
+function routedMlp(s: MemorizationSettings, k: number, kind: Exclude<(typeof MEMORIZATION_KINDS)[number], 'dense'>): MlpOptions {
+  return { inputSize: s.inputSize, numClasses: s.classes, hidden: [s.hidden, s.hidden], treeLayers: [2], depth: k, gating: 'projection', routed: kind };
+}
+
+type MemorizationSettings = ReturnType<typeof memorizationSettings>;
 
 export const MEMORIZATION_KINDS = ['tree', 'flat', 'moe', 'dense'] as const;
 
@@ -43,7 +54,10 @@ export const MEMORIZATION_KINDS = ['tree', 'flat', 'moe', 'dense'] as const;
  * `treegate experiment memorization` calls it and writes what it returns (completeResult) to results.json.
  */
 export async function runMemorization(o: ExperimentOptions, seeds: number[]): Promise<ExperimentRun> {
-  const s = settingsWith(memorizationSettings(o.quick), o, 'memorization', seeds);
+  const s = settingsWith(memorizationSettings(o.quick, o.depths), o, 'memorization', seeds);
+  s.depths = checkDepths('memorization', s.depths, 'the depth-0 model is its report\'s "dense, equal compute (k = 0)" line, the baseline of each depth');
+  // (the dense model of equal parameters holds the tree's count: the largest is the tree, or the mixture at k = 0)
+  checkDepthsFit('memorization', s.depths, (k) => (['tree', 'flat', 'moe'] as const).map((kind) => routedMlp(s, k, kind)));
   const settings = {
     ...s, model: `MLP ${s.inputSize} → ${s.hidden} → ${s.hidden} → ${s.classes}, layer 2 routed; adam, cosine schedule`, gating: 'projection (fixed)',
   };
@@ -56,14 +70,11 @@ export async function runMemorization(o: ExperimentOptions, seeds: number[]): Pr
     const data = prepareData({ dataset: 'memorization', memorization: { examples: s.examples, inputSize: s.inputSize, classes: s.classes } },
       new Rng(1_000_000 + seed));
     for (const k of s.depths) {
-      const base: MlpOptions = {
-        inputSize: s.inputSize, numClasses: s.classes, hidden: [s.hidden, s.hidden], treeLayers: [2], depth: k, gating: 'projection',
-      };
       let treeParams = 0;
       for (const kind of MEMORIZATION_KINDS) for (const lr of s.lrs) {
         if (await stopRequested(o)) break seeds;
         o.progress(done++, total, `seed ${seed} k=${k} ${kind} lr ${lr}`);
-        const mlp: MlpOptions = kind === 'dense' ? denseOfEqualParams(base, treeParams) : { ...base, routed: kind };
+        const mlp: MlpOptions = kind === 'dense' ? denseOfEqualParams(routedMlp(s, k, 'tree'), treeParams) : routedMlp(s, k, kind);
         const train: TrainSettings = { ...s.train, lr };
         const r = fit(mlp, data, train, seed);
         if (kind === 'tree') treeParams = r.parameters;

@@ -40,7 +40,8 @@ const SPECS: Record<string, Spec> = {
     report: memorizationReport,
   },
   accuracy: {
-    settings: { datasets: 'strings', 'train.epochs': 'count', 'train.batchSize': 'count', 'train.lr': 'positive', 'train.weightDecay': 'nonneg', limit: 'positive?', data: 'csv?', model: 'string' },
+    // (depths: --resume's)
+    settings: { datasets: 'strings', depths: 'depths', 'train.epochs': 'count', 'train.batchSize': 'count', 'train.lr': 'positive', 'train.weightDecay': 'nonneg', limit: 'positive?', data: 'csv?', model: 'string' },
     keys: { variant: names(ACCURACY_VARIANTS), k: 'depth' },
     metrics: { testAccuracy: 'fraction', trainAccuracy: 'fraction', gap: 'any', parameters: 'nonneg', balance: 'fraction?', deadLeaves: 'nonneg?' },
     report: accuracyReport,

@@ -11,7 +11,7 @@ import { formatCount, formatGiB } from '../report/summary.js';
 import { count, horizontalLine, seriesTraces, type Chart, type Report, type Trace } from '../report/html.js';
 import {
   aggregate, barsNote, checkDepths, deepestFitting, keptRuns, pm, randomBatch, reportMeta, resumeFrom, settingsWith, statSeries, stopRequested,
-  type AggRow, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type Row,
+  type AggRow, type DepthDefaults, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type Row,
 } from './common.js';
 import { measure, timeRatio } from './timing.js';
 
@@ -38,7 +38,7 @@ import { measure, timeRatio } from './timing.js';
 export const SPEED_DEFAULTS = { width: 512, batch: 256 } as const;
 
 /** The tree depths k a run times where it is not given them (ExperimentOptions.depths, --depths): the full run's, quick mode's. */
-export const SPEED_DEPTHS: { readonly full: readonly number[]; readonly quick: readonly number[] } = { full: [0, 1, 2, 3, 4, 5, 6, 7, 8], quick: [0, 2, 4, 6, 8] };
+export const SPEED_DEPTHS: DepthDefaults = { full: [0, 1, 2, 3, 4, 5, 6, 7, 8], quick: [0, 2, 4, 6, 8] };
 
 /**
  * The largest width and batch a run takes: bounds against mistyped values only. What a run's depths can hold at its

@@ -1,7 +1,8 @@
 /**
  * `treegate experiment speed --depths`: the tree depths it times, checked as the other options are, recorded in
  * results.json and kept by --resume, and named by the memory check where fewer depths are the fix. (Its --width and
- * --batch: test/cli/experiment.test.ts.)
+ * --batch: test/cli/experiment.test.ts; --depths of memorization and accuracy, and gating's refusal of it:
+ * test/cli/experiment-depths.test.ts.)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,15 +30,11 @@ test('--depths 3,1 times depths 1 and 3 alone, in increasing order: results.json
   assert.equal(again.status, 0, describeRun(again));
 });
 
-test('--depths: bad lists are usage errors naming the fix; the other experiments refuse it', () => {
+test('--depths: bad lists are usage errors naming the fix', () => {
   for (const value of ['25', '-1', '1.5', '', 'none', '0,,2', '0-3', 'deep']) {
     expectUsageError([...ARGS, '--depths', value], new RegExp(`option '--depths <list>' argument '${value}' is invalid\\. expected integers in \\[0, 24\\], comma-separated \\(like 0,2,4\\)`));
   }
   expectUsageError([...ARGS, '--depths', '2,0,2'], /option '--depths <list>' argument '2,0,2' is invalid\. 2 is given twice: give each value once/);
-  for (const name of ['memorization', 'accuracy', 'gating']) {
-    expectUsageError(['experiment', name, '--quick', '--depths', '2'],
-      new RegExp(`--depths has no effect for the ${name} experiment \\(--width, --batch and --depths choose the layer that the speed experiment times, its batches and its depths\\)`));
-  }
 });
 
 test('a run whose deepest tree does not fit is refused before any run, naming the deepest depth that fits (--depths) beside the width', () => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { cli, cliEnv, describeRun, expectUsageError, HINT_CLI, reEscape, ROOT, tmp } from './run.js';
+import { blobsCsv, cli, cliEnv, describeRun, expectUsageError, HINT_CLI, reEscape, ROOT, tmp } from './run.js';
 import { defaultMnistDir, MNIST_FILES } from '../../src/data/mnist.js';
 
 /** The gating experiment made tiny: 600 MNIST examples, a depth-2 tree, one epoch; three runs per seed. */
@@ -159,23 +159,6 @@ test('--data-dir: accuracy and gating read MNIST from it (a missing folder is an
   expectUsageError(['experiment', 'memorization', '--quick', '--data-dir', missing], /--data-dir has no effect for the memorization experiment/);
   expectUsageError(['experiment', 'speed', '--quick', '--data-dir', missing], /--data-dir has no effect for the speed experiment/);
 });
-
-/**
- * A CSV file of `rows` examples: the class first (three, named), then five features around a centre of its class;
- * seeded, so that every test reads the same file.
- */
-function blobsCsv(path: string, rows = 300, seed = 1): string {
-  let s = seed;
-  const next = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-  const lines = ['kind,a,b,c,d,e'];
-  for (let i = 0; i < rows; i++) {
-    const c = i % 3;
-    lines.push([`class${c}`, ...[0, 1, 2, 3, 4].map((j) => (c * (j % 2 ? 1 : -1) + (next() - 0.5) * 3).toFixed(3))].join(','));
-  }
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(path, lines.join('\n') + '\n');
-  return path;
-}
 
 /** accuracy --quick on a CSV file of 300 examples over two seeds (9 runs each: the dense MLP, and 4 variants at k = 3 and 6). */
 const CSV_ARGS = (csv: string) => ['experiment', 'accuracy', '--csv', csv, '--label-column', '1', '--quick', '--seeds', '2', '--no-progress'];
@@ -337,7 +320,7 @@ test('speed --width 32 --batch 8 times a 32 → 32 layer on batches of 8: result
 test('--width and --batch: refused by the other experiments and beside --resume, which keeps those results.json records; bad values and layers that do not fit are usage errors', () => {
   for (const name of ['memorization', 'accuracy', 'gating']) {
     expectUsageError(['experiment', name, '--quick', '--width', '32', '--batch', '8'],
-      new RegExp(`--width, --batch have no effect for the ${name} experiment \\(--width, --batch and --depths choose the layer that the speed experiment times, its batches and its depths\\)`));
+      new RegExp(`--width, --batch have no effect for the ${name} experiment \\(--width and --batch size the layer that the speed experiment times, and its batches\\)`));
   }
   for (const [flag, value, range] of [['--width', '0', '1, 16384'], ['--width', '16385', '1, 16384'], ['--width', 'wide', '1, 16384'], ['--batch', '0', '1, 65536'], ['--batch', '2.5', '1, 65536']]) {
     expectUsageError(['experiment', 'speed', '--quick', flag, value], new RegExp(`option '${flag} <n>' argument '${value}' is invalid\\. expected an integer in \\[${range}\\]`));

@@ -182,7 +182,10 @@ test('a model too large for memory is an out-of-memory error naming what to lowe
   assert.match(outOfMemoryHint(['train', '--resume', 'runs/latest']), /needs what its training needed.*resume it where more memory is free/);
   assert.match(outOfMemoryHint(['eval', '--model', 'm.safetensors']), /^the model does not fit: run eval where more memory is free$/);
   assert.match(outOfMemoryHint(['predict', '--model', 'm', '--csv', 'x.csv']), /smaller --csv file/);
-  assert.match(outOfMemoryHint(['experiment', 'speed']), /--quick/);
+  assert.match(outOfMemoryHint(['experiment', 'speed']), /^run the experiment where more memory is free, or with --quick, a lower --width or --batch, or shallower --depths$/);
+  // (memorization's and accuracy's trees grow with --depths; gating runs one)
+  assert.match(outOfMemoryHint(['experiment', 'accuracy', '--csv', 'x.csv']), /^run the experiment where more memory is free, or with --quick, or shallower --depths$/);
+  assert.match(outOfMemoryHint(['experiment', 'gating']), /^run the experiment where more memory is free, or with --quick$/);
 });
 
 test('stdout: a failed write exits non-zero with one line; a closed pipe exits quietly; a closed stderr is no error', async (t) => {

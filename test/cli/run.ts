@@ -5,9 +5,9 @@
 import { after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -89,4 +89,21 @@ export function expectUsageError(args: string[], re: RegExp): CliResult {
 /** `s` as a regular expression that matches it literally (a path in an expected message). */
 export function reEscape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * A CSV file of `rows` examples: the class first (three, named), then five features around a centre of its class;
+ * seeded, so that every test reads the same file.
+ */
+export function blobsCsv(path: string, rows = 300, seed = 1): string {
+  let s = seed;
+  const next = () => (s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const lines = ['kind,a,b,c,d,e'];
+  for (let i = 0; i < rows; i++) {
+    const c = i % 3;
+    lines.push([`class${c}`, ...[0, 1, 2, 3, 4].map((j) => (c * (j % 2 ? 1 : -1) + (next() - 0.5) * 3).toFixed(3))].join(','));
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, lines.join('\n') + '\n');
+  return path;
 }

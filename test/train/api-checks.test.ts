@@ -25,9 +25,11 @@ import { setBackend } from '../../src/kernels/backend.js';
 import { registerAvailableBackends, selectBackend } from '../../src/kernels/select.js';
 import { Activation } from '../../src/layers/activation.js';
 import { mlpConfig, Model, type InputNormalization, type MlpOptions } from '../../src/layers/model.js';
-import { denseOfEqualParams } from '../../src/experiments/common.js';
+import { denseOfEqualParams, machine } from '../../src/experiments/common.js';
 import { runAccuracy } from '../../src/experiments/accuracy.js';
+import { runGating } from '../../src/experiments/gating.js';
 import { runMemorization } from '../../src/experiments/memorization.js';
+import { experimentReport } from '../../src/experiments/results.js';
 import { runSpeed } from '../../src/experiments/speed.js';
 import { TreeGated } from '../../src/layers/tree.js';
 import { Optimizer, type OptimizerConfig } from '../../src/train/optim.js';
@@ -340,7 +342,7 @@ test("speed's width and batch: settings it records, its dense cap a multiple of 
     assert.deepEqual([r.settings.width, r.settings.batch, r.settings.denseCap, r.settings.layer], [24, 4, cap, '24 → 24, batches of 4'], `quick ${quick}`);
     assert.equal(r.runs.find((x) => x.kind === 'tree' && x.k === 0)!.parameters, 24 * 25, 'the layer is 24 → 24');
   }
-  await refused(runMemorization({ ...opts, width: 24 }, [1]), /memorization: width, batch and depths \(--width, --batch, --depths\) choose the layers of the speed experiment/);
+  await refused(runMemorization({ ...opts, width: 24 }, [1]), /memorization: width and batch \(--width, --batch\) size the layer of the speed experiment/);
   await refused(runSpeed({ ...opts, width: 0 }, [1]), /speed: width must be an integer in \[1, 16384\], got 0/);
   await refused(runSpeed({ ...opts, batch: 2.5 }, [1]), /speed: batch must be an integer in \[1, 65536\], got 2\.5/);
   // the depth-8 tree of a 4096 → 4096 layer: 511 nodes of 4096 × 4096 weights, more than one array holds (at any
@@ -349,7 +351,7 @@ test("speed's width and batch: settings it records, its dense cap a multiple of 
     /speed: a 4096 → 4096 layer on batches of 256 needs an array of 8\.57G floats at depth 8, more than one array holds \(2\^31 − 1\)/);
 });
 
-test("speed's depths: the ones it times, in increasing order, and records; refused where they are not distinct depths, and by the others", async () => {
+test("speed's depths: the ones it times, in increasing order, and records; refused where they are not distinct depths", async () => {
   const opts = { seeds: 1, quick: true, progress: () => {}, log: () => {}, width: 8, batch: 4 };
   const refused = (run: Promise<unknown>, re: RegExp) => assert.rejects(run, (e: unknown) => e instanceof TreegateError && re.test(e.message), String(re));
   const timing = { rounds: 1, budgetMs: 1 };
@@ -364,8 +366,28 @@ test("speed's depths: the ones it times, in increasing order, and records; refus
   }
   // an override's depths alike
   await refused(runSpeed({ ...opts, override: { ...timing, depths: [0, 30] } }, [1]), /speed: depths must be distinct whole numbers in \[0, 24\], at least one, got \[0, 30\]/);
-  await refused(runMemorization({ ...opts, width: undefined, batch: undefined, depths: [0] }, [1]),
-    /memorization: width, batch and depths \(--width, --batch, --depths\) choose the layers of the speed experiment/);
+});
+
+test("memorization's and accuracy's depths: the ones they run, in increasing order, and record; 0 among them; refused where the deepest models do not fit, and by gating", async () => {
+  const opts = { seeds: 1, quick: true, progress: () => {}, log: () => {} };
+  const refused = (run: Promise<unknown>, re: RegExp) => assert.rejects(run, (e: unknown) => e instanceof TreegateError && re.test(e.message), String(re));
+  const tiny = { examples: 40, inputSize: 4, classes: 2, hidden: 4, lrs: [1e-3], train: { epochs: 1, batchSize: 64 } };
+  const r = await runMemorization({ ...opts, depths: [3, 0], override: tiny }, [1]);
+  assert.deepEqual(r.settings.depths, [0, 3]);
+  assert.deepEqual([...new Set(r.runs.map((x) => x.k))], [0, 3], 'run in increasing order');
+  // the report's dense line of equal compute, the k = 0 model, spans the depths run
+  const report = experimentReport({ ...r, command: 't', date: 'd', machine: machine('js') });
+  const line = report.sections[0].charts![0].traces.find((t) => t.name === 'dense, equal compute (k = 0)');
+  assert.deepEqual(line?.x, [0, 3]);
+  // 0 among them: the reports' baseline (an override's depths alike)
+  await refused(runMemorization({ ...opts, depths: [4, 2], override: tiny }, [1]),
+    /memorization: depths must include 0: the depth-0 model is its report's "dense, equal compute \(k = 0\)" line, the baseline of each depth, got \[4, 2\] \(add it: \[0, 2, 4\] \(--depths 0,2,4\)\)/);
+  await refused(runAccuracy({ ...opts, override: { depths: [3] } }, [1]), /accuracy: depths must include 0: the dense MLP \(k = 0\) is the baseline its report measures each depth against, got \[3\]/);
+  await refused(runAccuracy({ ...opts, depths: [0, 0] }, [1]), /accuracy: depths must be distinct whole numbers in \[0, 24\], at least one, got \[0, 0\]/);
+  // depth 24 of the 256-wide layer: one array of its nodes would hold 2^25 − 1 × 256², more than one array holds
+  await refused(runAccuracy({ ...opts, depths: [0, 2, 24] }, [1]), /accuracy: a model of depth 24 does not fit: .*does not fit one array .*\(keep to depths up to \d+ \(--depths 0,2\)\)/);
+  await refused(runMemorization({ ...opts, depths: [0, 24] }, [1]), /memorization: a model of depth 24 does not fit: /);
+  await refused(runGating({ ...opts, depths: [4] }, [1]), /gating: depths \(--depths\) choose the tree depths of the memorization, accuracy and speed experiments; gating runs one \(leave depths out\)/);
 });
 
 test('denseOfEqualParams given a config instead of the options says so', () => {
