@@ -108,7 +108,7 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
   checkWritableDir(out);
   holdFolder(out, 'treegate run');
   for (const f of ['results.json', 'report.html']) checkWritableFile(join(out, f));
-  // the backend's lines are said once the folder passes (a refusal's error line comes first)
+  // (the backend's lines wait: a refusal's error line comes first)
   const kernels = useKernelsFirst(o), be = kernels.backend;
   const before = o.resume !== undefined ? interruptedRun(name, out, be.name, kernels.threads) : null;
   // the CSV file an experiment runs on: a resumed one's, as its results.json records it
@@ -126,7 +126,13 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
   };
   const provenance = provenanceOf(READS_MNIST.includes(name), o.dataDir, data);
   if (before) checkProvenance(out, before.provenance, provenance, data);
-  kernels.announce();
+  // the backend's lines are said as the experiment first reports (its settings, checked as it starts, may refuse it:
+  // the error line comes first then too), or once it ends
+  let announced = false;
+  const announce = (): void => {
+    if (!announced) kernels.announce();
+    announced = true;
+  };
   const seeds = before ? before.interrupted!.seeds : Array.from({ length: o.seeds }, (_, i) => i + 1);
   const quick = before ? before.quick : !!o.quick;
   const say = humanLines(o.json);
@@ -157,6 +163,7 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
   const opts: ExperimentOptions = {
     seeds: seeds.length, quick, override: testOverride(), mnistDir: o.dataDir, ...(data ? { data } : {}), ...chosen,
     progress: (done, total, label) => {
+      announce();
       if (fault && done === fault.run) process.kill(process.pid, fault.signal);
       if (!bar || stop) return;
       if (!from) {
@@ -164,7 +171,10 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
         bar.start(total, done, { label, eta: etaText(null) });
       } else bar.update(done, { label, eta: etaText(etaSeconds(from, done, performance.now(), total)) });
     },
-    log: (line) => { if (!bar) process.stderr.write(`${line}\n`); },
+    log: (line) => {
+      announce();
+      if (!bar) process.stderr.write(`${line}\n`);
+    },
     stopRequested: async () => {
       await new Promise((r) => setImmediate(r));
       return stop !== null;
@@ -181,6 +191,7 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
   early.off();
   const t0 = performance.now();
   const result = await EXPERIMENTS[name](opts, seeds);
+  announce();
   bar?.stop();
   const seconds = Math.round((performance.now() - t0) / 100) / 10;
   const command = commandLine(process.argv);
