@@ -229,6 +229,9 @@ export function outOfMemoryHint(args: readonly string[]): string {
   }
   // (speed's layers grow with --width, its batches with --batch, and the three experiments' models with --depths;
   // quick mode's have the same deepest tree)
+  if (command === 'experiment' && args.includes('--resume')) {
+    return 'a resumed experiment keeps the settings it was started with: resume it where more memory is free, or start a smaller one';
+  }
   if (command === 'experiment') {
     return `run the experiment where more memory is free, or with --quick${args.includes('speed') ? ', a lower --width or --batch' : ''}` +
       `${TAKES_DEPTHS.some((name) => args.includes(name)) ? ', or shallower --depths' : ''}`;

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { check, OutOfMemoryError, TreegateError } from '../core/errors.js';
 import type { DatasetName } from '../data/prepare.js';
 import type { RunState } from '../io/checkpoint.js';
-import { paramShapes, type ModelConfig } from '../layers/model.js';
+import { mlpLayerNames, paramShapes, type ModelConfig } from '../layers/model.js';
 import type { NonFinitePolicy } from '../train/trainer.js';
 import { rejectIdle, type IdleRule, type KernelOptions } from './options.js';
 import { formatCount, formatGiB } from '../report/summary.js';
@@ -94,9 +94,7 @@ export function inCliTerms<T>(f: () => T): T {
     return f();
   } catch (e) {
     if (!(e instanceof TreegateError)) throw e;
-    const base = e.problem;
-    const named = base.replace(/\blayers\.(\d+)(?:\.blocks\.(\d+))?/g,
-      (all, i: string, j: string | undefined) => (Number(i) % 2 === 0 ? `layer ${Number(i) / 2 + 1}${j === undefined ? '' : ` (block ${j})`}` : all));
+    const base = e.problem, named = mlpLayerNames(base);
     if (named === base) throw e;
     throw e instanceof OutOfMemoryError ? new OutOfMemoryError(named, e.hint) : new TreegateError(named, e.hint);
   }

@@ -4,7 +4,7 @@ import { check, checkKeys, isObject, shown, TreegateError } from '../core/errors
 import { Rng } from '../core/rng.js';
 import { matrix } from '../core/tensor.js';
 import { datasetShape, prepareData, type CsvSource, type DatasetName, type PreparedData, type PrepareOptions } from '../data/prepare.js';
-import { Model, type MlpOptions, mlpConfig, type TreeStats } from '../layers/model.js';
+import { Model, type MlpOptions, mlpConfig, mlpLayerNames, type TreeStats } from '../layers/model.js';
 import { MAX_DEPTH } from '../layers/tree.js';
 import { denseOfEqualParams, parameterCount } from '../layers/equal-params.js';
 import { trainingFloats } from '../train/optim.js';
@@ -170,7 +170,7 @@ export function checkDepthsFit(experiment: string, depths: readonly number[], mo
   const k = Math.max(...depths);
   if (fitsAt(k)) return;
   const m = largest(k), { fix } = deepestFitting(depths, fitsAt);
-  throw new TreegateError(m.problem !== undefined ? `${experiment}: a model of depth ${k} does not fit: ${m.problem}`
+  throw new TreegateError(m.problem !== undefined ? `${experiment}: a model of depth ${k} does not fit: ${mlpLayerNames(m.problem)}`
     : `${experiment}: the largest model of depth ${k}, of ${formatCount(m.parameters)} parameters, needs ${formatGiB(4 * trainingFloats(m.parameters, 'adam'))} ` +
       `for its weights, gradients and Adam state, more than this machine's ${formatGiB(memory)} of memory`,
   fix ?? 'run it where more memory is free');

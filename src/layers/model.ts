@@ -469,6 +469,16 @@ const MLP_KEYS: readonly (keyof MlpOptions)[] = [
   'activation', 'nodeInit', 'decayGamma', 'straightThrough', 'normalization',
 ];
 
+/**
+ * A message about an MLP's config in the terms of its options: `layers.N`, the index in Model.layers (where mlpConfig
+ * puts each hidden layer's activation after it), becomes "layer L", as treeLayers (--tree-layers) numbers the linear
+ * layers, and `.blocks.J` "(block J)". Other text is kept.
+ */
+export function mlpLayerNames(text: string): string {
+  return text.replace(/\blayers\.(\d+)(?:\.blocks\.(\d+))?/g,
+    (all, i: string, j: string | undefined) => (Number(i) % 2 === 0 ? `layer ${Number(i) / 2 + 1}${j === undefined ? '' : ` (block ${j})`}` : all));
+}
+
 /** Config of a multilayer perceptron whose chosen linear layers are tree-gated. */
 export function mlpConfig(o: MlpOptions): ModelConfig {
   check(typeof o === 'object' && o !== null, `MLP options must be an object, got ${shown(o)}`);

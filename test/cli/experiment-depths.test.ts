@@ -56,7 +56,7 @@ test('--depths refused before any run: without 0 (the dense baseline), or deeper
     /accuracy: depths must include 0: the dense MLP \(k = 0\) is the baseline its report measures each depth against, got \[8, 4\] \(add it: \[0, 4, 8\] \(--depths 0,4,8\)\)/);
   // depth 24 of a 64-wide layer: 2^25 − 1 nodes of 64 × 64 weights, more than one array holds at any memory
   expectUsageError([...MEMORIZATION, '--depths', '0,24', '--out', out],
-    /memorization: a model of depth 24 does not fit: .*shape \[33554431,64,64\] does not fit one array \(at most 2\^31 − 1 floats\) \(keep to depths up to \d+ \(--depths 0\)\)/);
+    /memorization: a model of depth 24 does not fit: layer 2 \(block 0\): shape \[33554431,64,64\] does not fit one array \(at most 2\^31 − 1 floats\) \(keep to depths up to \d+ \(--depths 0\)\)/);
   expectUsageError(['experiment', 'accuracy', '--quick', '--no-progress', '--depths', '0,8,24', '--out', out],
     /accuracy: a model of depth 24 does not fit: .*shape \[33554431,256,256\] does not fit one array .*\(keep to depths up to \d+ \(--depths 0,8\)\)/);
   assert.ok(!existsSync(out), 'no --out folder left');

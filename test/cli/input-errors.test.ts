@@ -186,6 +186,8 @@ test('a model too large for memory is an out-of-memory error naming what to lowe
   // (memorization's and accuracy's trees grow with --depths; gating runs one)
   assert.match(outOfMemoryHint(['experiment', 'accuracy', '--csv', 'x.csv']), /^run the experiment where more memory is free, or with --quick, or shallower --depths$/);
   assert.match(outOfMemoryHint(['experiment', 'gating']), /^run the experiment where more memory is free, or with --quick$/);
+  // a resumed experiment keeps its settings (--quick, --depths … are refused beside --resume)
+  assert.match(outOfMemoryHint(['experiment', 'speed', '--resume', 'runs/experiments/speed']), /^a resumed experiment keeps the settings it was started with: resume it where more memory is free, or start a smaller one$/);
 });
 
 test('stdout: a failed write exits non-zero with one line; a closed pipe exits quietly; a closed stderr is no error', async (t) => {
