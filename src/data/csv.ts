@@ -48,6 +48,9 @@ export interface CsvOptions {
 
 /** How to say that the first line is a header whose names are numbers. */
 const HEADER_HINT = '--header, header: true in the API';
+
+/** A cell that stands for a missing value (empty, NaN, NA, n/a, null, None, -, ?): a gap, not a word. */
+const isGap = (c: string): boolean => /^\s*$|^[+-]?nan$|^n\/?a$|^null$|^none$|^-$|^\?$/i.test(c);
 /** How to read the labels from a column other than the last. */
 const LABEL_COLUMN_HINT = 'train --label-column NAME or NUMBER (1 is the first), labelColumn in the API';
 const CSV_HINT = 'expected numeric features and one label column per line, separated by commas (or tabs, or semicolons), an optional header line first';
@@ -239,7 +242,8 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     // column); else data with a cell that is no number (a line said to be data is read as one below)
     const names = featureCells.filter((c) => !isNumber(c)).length;
     const odd = names > featureCells.length / 2 ? featureCells.findIndex(isNumber) : featureCells.findIndex((c) => !isNumber(c));
-    if (names > 0) {
+    // (a data line whose only non-numbers are missing values is read as data: its error counts such rows)
+    if (names > 0 && !(names <= featureCells.length / 2 && featureCells.every((c) => isNumber(c) || isGap(c)))) {
       const col = labelCol >= 0 && odd >= labelCol ? odd + 1 : odd;
       if (names > featureCells.length / 2) {
         throw new TreegateError(`${source}:${lineNo}: the first line reads as a header but for column ${col + 1}, '${first[col]}', a number`,
@@ -303,7 +307,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     const cols = [...columns].sort((a, b) => a - b).map((c) => c + 1);
     const more = n > 1 || cols.length > 1
       ? `; ${n === rows ? `every one of the ${rows} rows read has` : `${n} of the ${rows} rows read ha${n === 1 ? 's' : 've'}`} such a cell, in column${cols.length > 1 ? 's' : ''} ${cols.length > 8 ? `${cols.slice(0, 8).join(', ')}, … (${cols.length})` : cols.join(', ')}` : '';
-    const gap = /^\s*$|^[+-]?nan$|^n\/?a$|^null$|^none$|^-$|^\?$/i.test(cells[col]);
+    const gap = isGap(cells[col]);
     return new TreegateError(`${source}:${at}, column ${col + 1}: '${cells[col]}' is not a finite number${more}`,
       `features must be finite decimal numbers such as 3, -0.25 or 1e-3 (no empty cells, NaN, Infinity, or hexadecimal 0x… that JavaScript would read)` +
       (gap ? `; missing values: drop those rows or fill those cells first (pandas: df.dropna(), or df.fillna(…))` : '') +

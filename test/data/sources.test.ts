@@ -48,7 +48,10 @@ test('CSV: features and labels, with or without a header, classes in a stable or
   assert.deepEqual(q.labels, ['say "hi"', 'setosa, big']);
   assert.deepEqual(Array.from(q.data.x.data), [1, 2, 3, 4, 5, 6]);
   assert.deepEqual(Array.from(q.data.y), [1, 0, 1]);
-  rejects(() => parseCsv('1,"2",\n', 'e.csv', { labelColumn: null }), /e\.csv:1, column 3: '' is not a number/); // a comma after a quoted cell: an empty cell
+  // a comma after a quoted cell: an empty cell, a missing value (on a first line as on any other, not a header's sign)
+  rejects(() => parseCsv('1,"2",\n', 'e.csv', { labelColumn: null }), /e\.csv:1, column 3: '' is not a finite number \(.*; missing values: drop those rows/);
+  rejects(() => parseCsv('1,2,,\n3,4,,\n', 'e.csv'), /e\.csv:1, column 3: '' is not a finite number; every one of the 2 rows read has such a cell, in column 3 \(.*missing values/);
+  rejects(() => parseCsv('1,NA,a\n3,4,b\n', 'e.csv'), /e\.csv:1, column 2: 'NA' is not a finite number \(.*missing values/);
   // a byte order mark before a quoted header (Excel's "CSV UTF-8")
   assert.deepEqual(parseCsv('\uFEFF"a","b","l"\n1,2,x\n3,4,y\n', 'bom.csv').features, ['a', 'b']);
   // fractional and signed numeric labels first are labels, not a header's
