@@ -15,6 +15,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { compileWasmSync, createWasmBackend, type WasmBackend } from '../../src/kernels/wasm/core.js';
 import { DEFAULT_WASM_THREADS_URL, loadWasmBackend, nodeThreadHost } from '../../src/kernels/wasm/index.js';
@@ -346,6 +348,30 @@ test('wasm threads: close() stops the workers; the backend goes on, starting new
   b.gemmNT(M, N, K, a, 0, w, 0, c, 0, false); // and new workers again
   assertBitEqual(c, ref, 'after close()');
   b.close();
+});
+
+test('wasm threads: a backend dropped without close() has its workers stopped once it is collected', async () => {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const host = watchedHost(3);
+  // made and used in a scope of its own, so that nothing here holds it after
+  const use = (): void => {
+    const b = createWasmBackend(module, { threads: 3 }, host);
+    const rng = new Rng(77);
+    const M = 48, N = 160, K = 96;
+    b.gemmNT(M, N, K, randomArray(rng, M * K), 0, randomArray(rng, N * K), 0, new Float32Array(M * N), 0, false);
+  };
+  use();
+  assert.equal(host.workers.length, 2, 'two workers started for three threads');
+  let left = host.workers.length;
+  for (const w of host.workers) w.once('exit', () => { left--; });
+  // the workers are unref'd: this loop keeps the process alive while it collects, and fails a hang
+  const until = Date.now() + 20_000;
+  while (left > 0 && Date.now() < until) {
+    gc();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.equal(left, 0, 'the dropped backend\'s workers stopped');
 });
 
 test('wasm threads: a part that fails on a worker before its kernel runs (no such kernel) still counts done: the call throws at once, it does not wait', () => {

@@ -112,7 +112,8 @@ export type WasmBackend = Backend & {
   info(): { threads: number; maxThreads: number; sharedMemory: boolean; memoryBytes: number; memoryLimit: number; workerParts: number; workersUp: number; nodeSteps: number; pathSteps: number };
   /**
    * Stops the worker threads this backend started (they hold its module instances and its memory). The backend
-   * keeps working: a later call that splits its work starts new ones, unless setThreads(1) came first.
+   * keeps working: a later call that splits its work starts new ones, unless setThreads(1) came first. A backend
+   * dropped without it has its workers stopped once it is collected.
    */
   close(): void;
   /**
@@ -446,7 +447,7 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     // SIMD128 without FMA: a node of 8 rows saves more in products than its tables cost (path-sums.ts, collapseFrom)
     collapseRows: 8,
   });
-  return Object.assign(checked, {
+  const backend = Object.assign(checked, {
     setThreads(n: number): number {
       if (!Number.isSafeInteger(n) || n < 1) {
         throw new TreegateError(`treegate wasm backend: threads must be a whole number ≥ 1, got ${shown(n)}`, 'pass 1 for one thread');
@@ -458,7 +459,16 @@ export function createWasmBackend(module: object, options: WasmOptions = {}, hos
     close: () => team?.close(),
     whenStarted: (timeoutMs = 10_000) => (team ? team.whenStarted(timeoutMs) : Promise.resolve()),
   });
+  if (team) dropped?.register(backend, team);
+  return backend;
 }
+
+/**
+ * Closes the workers of a backend collected without close() (one replaced by another of its name and dropped, or a
+ * service's loadWasmBackend() per model): they would hold its module instances and its memory for the life of the
+ * process. The team holds nothing of the backend, so the backend can be collected while its workers run.
+ */
+const dropped = typeof FinalizationRegistry === 'function' ? new FinalizationRegistry<Team>((team) => team.close()) : null;
 
 /** Compiles wasm bytes synchronously (fine in Node and workers; browsers limit sync compiles to small modules). */
 export function compileWasmSync(bytes: Uint8Array | ArrayBuffer): object {
