@@ -2,13 +2,13 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
-import { ACCURACY_DEPTHS, runAccuracy } from '../experiments/accuracy.js';
+import { ACCURACY_DEPTHS, ACCURACY_EPOCHS, runAccuracy } from '../experiments/accuracy.js';
 import {
-  andList, completeResult, duration, interruptionText, machine, TAKES_CSV, TAKES_DEPTHS, type DepthDefaults, type ExperimentOptions, type ExperimentResult, type Provenance,
+  andList, completeResult, duration, interruptionText, machine, MAX_EPOCHS, TAKES_CSV, TAKES_DEPTHS, TAKES_EPOCHS, type DepthDefaults, type EpochDefaults, type ExperimentOptions, type ExperimentResult, type Provenance,
 } from '../experiments/common.js';
 import type { CsvSource } from '../data/prepare.js';
-import { runGating } from '../experiments/gating.js';
-import { MEMORIZATION_DEPTHS, runMemorization } from '../experiments/memorization.js';
+import { GATING_EPOCHS, runGating } from '../experiments/gating.js';
+import { MEMORIZATION_DEPTHS, MEMORIZATION_EPOCHS, runMemorization } from '../experiments/memorization.js';
 import { experimentReport, readExperimentResult } from '../experiments/results.js';
 import { runSpeed, SPEED_DEFAULTS, SPEED_DEPTHS, SPEED_MAX } from '../experiments/speed.js';
 import { MAX_DEPTH } from '../layers/tree.js';
@@ -30,7 +30,7 @@ type ExperimentName = keyof typeof EXPERIMENTS;
 
 interface ExperimentCliOptions extends KernelOptions, CsvFlags {
   seeds: number; quick?: boolean; out?: string; resume?: string; json?: boolean; progress: boolean; verbose?: boolean; dataDir?: string;
-  width: number; batch: number; depths?: number[];
+  width: number; batch: number; depths?: number[]; epochs?: number;
 }
 
 /** The experiments that read MNIST (accuracy reads Fashion-MNIST too, from its package), where no --csv replaces it. */
@@ -43,6 +43,11 @@ const takesCsv = TAKES_CSV.join(' and ');
 const takesDepths = andList(TAKES_DEPTHS);
 const DEPTH_DEFAULTS: Readonly<Record<string, DepthDefaults>> = { memorization: MEMORIZATION_DEPTHS, accuracy: ACCURACY_DEPTHS, speed: SPEED_DEPTHS };
 const depthDefaults = TAKES_DEPTHS.map((name) => `${name} ${DEPTH_DEFAULTS[name].full.join(',')}, --quick ${DEPTH_DEFAULTS[name].quick.join(',')}`).join('; ');
+
+/** The experiments that take --epochs, in words, and their epochs where it is not given (--help). */
+const takesEpochs = andList(TAKES_EPOCHS);
+const EPOCH_DEFAULTS: Readonly<Record<string, EpochDefaults>> = { memorization: MEMORIZATION_EPOCHS, accuracy: ACCURACY_EPOCHS, gating: GATING_EPOCHS };
+const epochDefaults = TAKES_EPOCHS.map((name) => `${name} ${EPOCH_DEFAULTS[name].full}, --quick ${EPOCH_DEFAULTS[name].quick}`).join('; ');
 
 export function experimentCommand(): Command {
   return new Command('experiment')
@@ -62,6 +67,8 @@ export function experimentCommand(): Command {
     .option('--depths <list>', `${takesDepths}: the tree depths k they run, comma-separated, each in [0, ${MAX_DEPTH}] (default ${depthDefaults}); ` +
       'memorization\'s and accuracy\'s must include 0, the dense model their reports compare each depth with; the deepest models must fit this machine\'s memory ' +
       '(speed\'s at the width and batch)', distinctInts(0, MAX_DEPTH, '0,2,4'))
+    .option('--epochs <n>', `${takesEpochs}: the epochs each model trains (default ${epochDefaults}; with --csv, ${takesCsv} train at least as many ` +
+      'as make their MNIST runs\' steps, more on a file smaller than MNIST)', int(1, MAX_EPOCHS))
     .addOption(backendOption())
     .addOption(threadsOption())
     .option('--json', 'print the results (per-seed runs and aggregates) as one JSON object on stdout (the other lines go to stderr)')
@@ -81,8 +88,8 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
 async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Command, early: { off(): void }): Promise<void> {
   // a resumed experiment keeps the options it was started with (its results.json's): only how this process runs may be given
   if (o.resume !== undefined) {
-    rejectIdle(cmd, [{ options: ['seeds', 'quick', 'out', 'csv', 'testCsv', 'header', 'labelColumn', 'width', 'batch', 'depths'], applies: false, why: 'with --resume',
-      fix: 'a resumed experiment keeps the seeds, size, data, layer width, batch, depths and folder it was started with; start a new one to change them' }]);
+    rejectIdle(cmd, [{ options: ['seeds', 'quick', 'out', 'csv', 'testCsv', 'header', 'labelColumn', 'width', 'batch', 'depths', 'epochs'], applies: false, why: 'with --resume',
+      fix: 'a resumed experiment keeps the seeds, size, data, layer width, batch, depths, epochs and folder it was started with; start a new one to change them' }]);
   }
   rejectIdle(cmd, [
     { options: ['dataDir'], applies: READS_MNIST.includes(name), why: `for the ${name} experiment`,
@@ -91,6 +98,8 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
       fix: '--width and --batch size the layer that the speed experiment times, and its batches' },
     { options: ['depths'], applies: TAKES_DEPTHS.includes(name), why: `for the ${name} experiment`,
       fix: `${takesDepths} take the tree depths they run; ${name} runs one depth` },
+    { options: ['epochs'], applies: TAKES_EPOCHS.includes(name), why: `for the ${name} experiment`,
+      fix: `${takesEpochs} take the epochs their models train; ${name} trains none` },
     { options: ['csv', 'testCsv', 'header', 'labelColumn'], applies: TAKES_CSV.includes(name), why: `for the ${name} experiment`,
       fix: `${takesCsv} ${TAKES_CSV.length > 1 ? 'take' : 'takes'} a CSV file in place of the data ${TAKES_CSV.length > 1 ? 'they read' : 'it reads'}; ${name} makes its own` },
     { options: ['testCsv', 'header', 'labelColumn'], applies: o.csv !== undefined, why: 'without --csv', fix: 'options of the --csv file: give it with --csv FILE' },
@@ -117,12 +126,13 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
     rejectIdle(cmd, [{ options: ['dataDir'], applies: false, why: `for the experiment in ${out}, which runs on --csv ${data.csv}`,
       fix: 'it is the folder of the MNIST files, which its --csv replaces' }]);
   }
-  // speed's layer width and batch, and the depths of the experiments that take them: a resumed run's, as its
-  // results.json records them (read back as whole numbers, and a list of depths where it records one: speed's results
-  // of before --depths may not)
+  // speed's layer width and batch, and the depths and epochs of the experiments that take them: a resumed run's, as
+  // its results.json records them (read back as whole numbers, and a list of depths where it records one: speed's
+  // results of before --depths may not; a run on a CSV file recorded the epochs it chose for the file)
   const chosen = {
     ...(name !== 'speed' ? {} : before ? { width: before.settings.width as number, batch: before.settings.batch as number } : { width: o.width, batch: o.batch }),
     ...(!TAKES_DEPTHS.includes(name) ? {} : { depths: before ? before.settings.depths as number[] | undefined : o.depths }),
+    ...(!TAKES_EPOCHS.includes(name) ? {} : { epochs: before ? (before.settings.train as { epochs: number }).epochs : o.epochs }),
   };
   const provenance = provenanceOf(READS_MNIST.includes(name), o.dataDir, data);
   if (before) checkProvenance(out, before.provenance, provenance, data);

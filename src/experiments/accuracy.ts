@@ -3,8 +3,8 @@ import { prepareData, type CsvSource, type PreparedData } from '../data/prepare.
 import type { MlpOptions } from '../layers/model.js';
 import { count, horizontalLine, seriesTraces, type Chart, type Report, type Series, type Trace } from '../report/html.js';
 import {
-  aggregate, barsNote, checkDepths, checkDepthsFit, csvNote, dataShape, dataSources, EXPERIMENT_HIDDEN, fit, keptRuns, mlpWidths, pmPercent, reportMeta, resumeFrom,
-  settingsWith, statSeries, stopRequested, type AggRow, type DepthDefaults, type ExperimentOptions, type ExperimentResult, type ExperimentRun,
+  aggregate, barsNote, checkDepths, checkDepthsFit, csvEpochs, csvNote, dataShape, dataSources, EXPERIMENT_HIDDEN, fit, keptRuns, mlpWidths, pmPercent, reportMeta, resumeFrom,
+  settingsWith, statSeries, stopRequested, type AggRow, type DepthDefaults, type EpochDefaults, type ExperimentOptions, type ExperimentResult, type ExperimentRun,
 } from './common.js';
 
 /**
@@ -25,11 +25,14 @@ import {
 /** The tree depths k a run trains where it is not given them (ExperimentOptions.depths, --depths): the full run's, quick mode's. */
 export const ACCURACY_DEPTHS: DepthDefaults = { full: [0, 2, 4, 6], quick: [0, 3, 6] };
 
+/** The epochs of a run on MNIST (on a CSV file: at least these, csvEpochs), where none are given (ExperimentOptions.epochs, --epochs). */
+export const ACCURACY_EPOCHS: EpochDefaults = { full: 3, quick: 2 };
+
 // (depths: checked by checkDepths once the override is applied)
 function accuracySettings(quick: boolean, depths = quick ? ACCURACY_DEPTHS.quick : ACCURACY_DEPTHS.full) {
   return quick
-    ? { datasets: ['mnist', 'fashion-mnist'] as const, limit: 10000, depths, train: { epochs: 2, batchSize: 64, lr: 1e-3, weightDecay: 0.1 } }
-    : { datasets: ['mnist', 'fashion-mnist'] as const, limit: undefined, depths, train: { epochs: 3, batchSize: 64, lr: 1e-3, weightDecay: 0.1 } };
+    ? { datasets: ['mnist', 'fashion-mnist'] as const, limit: 10000, depths, train: { epochs: ACCURACY_EPOCHS.quick, batchSize: 64, lr: 1e-3, weightDecay: 0.1 } }
+    : { datasets: ['mnist', 'fashion-mnist'] as const, limit: undefined, depths, train: { epochs: ACCURACY_EPOCHS.full, batchSize: 64, lr: 1e-3, weightDecay: 0.1 } };
 }
 
 /** lr: a multiple of the settings' rate (flat at 3×: independent leaves, each seeing 1/2^k of the data, train better with larger steps). */
@@ -56,9 +59,10 @@ export async function runAccuracy(o: ExperimentOptions, seeds: number[]): Promis
   const s = settingsWith(accuracySettings(o.quick, o.depths), o, 'accuracy', seeds);
   s.depths = checkDepths('accuracy', s.depths, 'the dense MLP (k = 0) is the baseline its report measures each depth against');
   const sources = dataSources(o, s.datasets);
-  // the datasets' input width and class count (MNIST's and Fashion-MNIST's are one, or the file's; not the data
-  // dataShape read, kept through the runs)
-  const { inputSize, numClasses } = dataShape(sources[0], s.limit, o.log), shape = { inputSize, numClasses };
+  // the datasets' input width and class count (MNIST's and Fashion-MNIST's are one, or the file's), and a file's
+  // epochs where none are given
+  const { inputSize, numClasses, trainExamples } = dataShape(sources[0], s.limit, o.log), shape = { inputSize, numClasses };
+  if (trainExamples !== undefined) csvEpochs('accuracy', s, o, trainExamples);
   checkDepthsFit('accuracy', s.depths, (k) => ACCURACY_VARIANTS.map((v) => variantMlp(shape, k, v)));
   const settings = {
     ...s, datasets: sources.map((d) => d.name), ...(o.data ? { data: o.data } : {}),

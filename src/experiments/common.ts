@@ -9,7 +9,7 @@ import { MAX_DEPTH } from '../layers/tree.js';
 import { denseOfEqualParams, parameterCount } from '../layers/equal-params.js';
 import { trainingFloats } from '../train/optim.js';
 import { train, type EpochMetrics } from '../train/trainer.js';
-import type { Report, Series } from '../report/html.js';
+import { count, type Report, type Series } from '../report/html.js';
 import { formatCount, formatGiB } from '../report/summary.js';
 
 /** What every experiment gets from the command line. */
@@ -52,16 +52,29 @@ export interface ExperimentOptions {
    * any run). A setting, which results record and a resumed run must repeat; gating, which runs one depth, refuses it.
    */
   depths?: number[];
+  /**
+   * memorization, accuracy and gating (TAKES_EPOCHS): the epochs each model trains, a whole number in
+   * [1, MAX_EPOCHS]. Defaults: memorization 30 (quick mode 20), accuracy 3 (2), gating 5 (3); on a CSV file (`data`)
+   * accuracy's and gating's are at least as many as give their MNIST runs' steps (csvEpochs). A setting (the runs'
+   * `train.epochs`), which results record and a resumed run must repeat; speed, which trains nothing, refuses it.
+   */
+  epochs?: number;
 }
 
 /** ExperimentOptions' keys: settingsWith refuses others (a misspelt one would be ignored). */
-const EXPERIMENT_OPTION_KEYS: readonly string[] = ['seeds', 'quick', 'progress', 'log', 'override', 'stopRequested', 'resume', 'mnistDir', 'data', 'width', 'batch', 'depths'];
+const EXPERIMENT_OPTION_KEYS: readonly string[] = ['seeds', 'quick', 'progress', 'log', 'override', 'stopRequested', 'resume', 'mnistDir', 'data', 'width', 'batch', 'depths', 'epochs'];
 
 /** The experiments that measure held-out accuracy on data they read, and so take a CSV file in its place (ExperimentOptions.data). */
 export const TAKES_CSV: readonly string[] = ['accuracy', 'gating'];
 
 /** The experiments that run trees of several depths, and so take a list of them (ExperimentOptions.depths); gating runs one. */
 export const TAKES_DEPTHS: readonly string[] = ['memorization', 'accuracy', 'speed'];
+
+/** The experiments that train models, and so take their epochs (ExperimentOptions.epochs); speed times a layer. */
+export const TAKES_EPOCHS: readonly string[] = ['memorization', 'accuracy', 'gating'];
+
+/** The most epochs an experiment's models train (ExperimentOptions.epochs, --epochs). */
+export const MAX_EPOCHS = 100_000;
 
 /** Names in words: "memorization, accuracy and speed". */
 export function andList(names: readonly string[]): string {
@@ -70,6 +83,9 @@ export function andList(names: readonly string[]): string {
 
 /** An experiment's tree depths where ExperimentOptions.depths does not give them: its full run's and quick mode's. */
 export interface DepthDefaults { readonly full: readonly number[]; readonly quick: readonly number[] }
+
+/** The epochs an experiment trains each model where it is not given them (ExperimentOptions.epochs, --epochs): the full run's, quick mode's. */
+export interface EpochDefaults { readonly full: number; readonly quick: number }
 
 /** What an interrupted experiment's results.json holds for resuming it: the seeds it completed, their runs, its settings. */
 export interface Resumed {
@@ -198,10 +214,44 @@ export function settingsWith<T extends object>(settings: T, o: ExperimentOptions
     `${experiment}: the seeds must be distinct whole numbers, at least one, got ${shown(seeds)}`, 'pass e.g. [1, 2, 3]');
   check(o.seeds === seeds.length, `${experiment}: options.seeds is ${shown(o.seeds)}, but ${seeds.length} seed${seeds.length === 1 ? ' is' : 's are'} given (${seeds.join(', ')})`,
     'set seeds to the number of seeds passed');
+  check(o.epochs === undefined || TAKES_EPOCHS.includes(experiment),
+    `${experiment}: epochs (--epochs) are how long the ${andList(TAKES_EPOCHS)} experiments train each model; ${experiment} trains none`,
+    'leave epochs out');
+  check(o.epochs === undefined || (Number.isInteger(o.epochs) && o.epochs >= 1 && o.epochs <= MAX_EPOCHS),
+    `${experiment}: epochs must be a whole number in [1, ${MAX_EPOCHS}], got ${shown(o.epochs)}`, 'pass e.g. 10 (--epochs 10)');
   const override = o.override;
   check(override === undefined || isObject(override),
     `${experiment}: override must be an object of settings, got ${shown(override)}`);
-  return overridden(settings as Record<string, unknown>, override ?? {}, '', experiment) as T;
+  const withEpochs = o.epochs === undefined ? override ?? {}
+    : { ...override, train: { ...(isObject(override?.train) ? override.train : {}), epochs: o.epochs } };
+  return overridden(settings as Record<string, unknown>, withEpochs, '', experiment) as T;
+}
+
+/** Whether the run's epochs were given (ExperimentOptions.epochs, or the override's train.epochs), not the experiment's default. */
+function epochsGiven(o: ExperimentOptions): boolean {
+  return o.epochs !== undefined || (isObject(o.override) && isObject(o.override.train) && o.override.train.epochs !== undefined);
+}
+
+/** MNIST's training examples before its validation split, all of which the full runs train on. */
+const MNIST_TRAINING = 60_000;
+
+/**
+ * The epochs of an accuracy or gating run on a CSV file where none were given: at least the MNIST runs' epochs, and as
+ * many as give as many steps as the MNIST runs take (their examples: MNIST's 60 000, or quick mode's `limit`, less the
+ * twelfth held out for validation), so that a file smaller than MNIST trains its models as long as the settings were
+ * chosen for. 3 epochs of 2 000 examples would be 96 steps of 64, where the MNIST runs take 2 580. Said through
+ * `log`, with the option that sets others; `s.train` is replaced by a copy with those epochs.
+ */
+export function csvEpochs<T extends { epochs: number; batchSize: number }>(experiment: string, s: { limit: number | undefined; train: T }, o: ExperimentOptions,
+  trainExamples: number): void {
+  if (o.data === undefined || epochsGiven(o)) return;
+  const mnist = Math.min(s.limit ?? MNIST_TRAINING, MNIST_TRAINING), B = s.train.batchSize;
+  const steps = s.train.epochs * Math.ceil((mnist - Math.round(mnist / 12)) / B), perEpoch = Math.ceil(trainExamples / B);
+  const epochs = Math.max(s.train.epochs, Math.ceil(steps / perEpoch));
+  if (epochs === s.train.epochs) return;
+  o.log(`${experiment}: ${epochs} epochs of ${count(trainExamples)} training examples (${count(perEpoch)} steps each), ` +
+    `as many steps as the MNIST runs' ${s.train.epochs} epochs take (${count(steps)}); --epochs sets others`);
+  s.train = { ...s.train, epochs };
 }
 
 /** Settings an experiment may leave unset (undefined, or absent from its defaults) that an override may set: their kind. */
@@ -286,11 +336,12 @@ export function dataSources(o: ExperimentOptions, named: readonly DatasetName[])
 
 /**
  * A dataset's input width and class count, for the settings' model: MNIST's are known; a CSV file is read (prepared
- * as a seed prepares it, so that its errors come before any run, and its warnings are said through `log`). A file
+ * as a seed prepares it, so that its errors come before any run, and its warnings are said through `log`), and its
+ * training examples counted (after the validation split: what an epoch of it trains on, for csvEpochs). A file
  * whose training examples lack some of its classes is refused: in quick mode, its first `limit` examples of a file
  * sorted by class; the runs' accuracies would be of another task than the file's.
  */
-export function dataShape(source: DataSource, limit: number | undefined, log: (line: string) => void): { inputSize: number; numClasses: number } {
+export function dataShape(source: DataSource, limit: number | undefined, log: (line: string) => void): { inputSize: number; numClasses: number; trainExamples?: number } {
   const known = datasetShape(source.prepare);
   if (known) return known;
   const d = prepareData({ ...source.prepare, ...(limit === undefined ? {} : { limit }) }, new Rng(0));
@@ -299,7 +350,7 @@ export function dataShape(source: DataSource, limit: number | undefined, log: (l
     `${source.name}: the training examples${limit === undefined ? '' : ` (the file's first ${limit} at most, in quick mode)`} hold ${present} of its ${d.numClasses} classes`,
     limit === undefined ? 'give each class more examples (the test set holds a sixth of the file, drawn at random)' : 'shuffle its lines first (shuf FILE), or run without --quick');
   for (const w of d.warnings) log(`treegate: warning: ${w}`);
-  return d;
+  return { inputSize: d.inputSize, numClasses: d.numClasses, trainExamples: d.train.x.rows };
 }
 
 /** What a run on a CSV file trained and tested on, for the report's text. */

@@ -5,8 +5,8 @@ import type { TreeStats } from '../layers/model.js';
 import { extent, seriesTraces, type Chart, type Report, type Series } from '../report/html.js';
 import { countAxis, epochAxis, usageHeatmap } from '../report/training.js';
 import {
-  aggregate, barsNote, csvNote, dataShape, dataSources, EXPERIMENT_HIDDEN, fit, keptRuns, mlpWidths, pm, pmPercent, reportMeta, resumeFrom, settingsWith, stat, stopRequested,
-  type ExperimentOptions, type ExperimentResult, type ExperimentRun,
+  aggregate, barsNote, csvEpochs, csvNote, dataShape, dataSources, EXPERIMENT_HIDDEN, fit, keptRuns, mlpWidths, pm, pmPercent, reportMeta, resumeFrom, settingsWith, stat, stopRequested,
+  type EpochDefaults, type ExperimentOptions, type ExperimentResult, type ExperimentRun,
 } from './common.js';
 
 /**
@@ -19,10 +19,13 @@ import {
  * With `data` (--csv) it runs on that file in place of MNIST, the model's input
  * and output widths the file's.
  */
+/** The epochs of a run on MNIST (on a CSV file: at least these, csvEpochs), where none are given (ExperimentOptions.epochs, --epochs). */
+export const GATING_EPOCHS: EpochDefaults = { full: 5, quick: 3 };
+
 function gatingSettings(quick: boolean) {
   return quick
-    ? { limit: 10000, depth: 4, train: { epochs: 3, batchSize: 64, lr: 1e-3 } }
-    : { limit: undefined, depth: 4, train: { epochs: 5, batchSize: 64, lr: 1e-3 } };
+    ? { limit: 10000, depth: 4, train: { epochs: GATING_EPOCHS.quick, batchSize: 64, lr: 1e-3 } }
+    : { limit: undefined, depth: 4, train: { epochs: GATING_EPOCHS.full, batchSize: 64, lr: 1e-3 } };
 }
 
 /** A y range that shows differences between accuracies (from 0 they would vanish), bars included: hence dots, not bars. */
@@ -45,7 +48,9 @@ export const GATING_VARIANTS = [
 export async function runGating(o: ExperimentOptions, seeds: number[]): Promise<ExperimentRun> {
   const s = settingsWith(gatingSettings(o.quick), o, 'gating', seeds);
   const [source] = dataSources(o, ['mnist']);
-  const settings = { ...s, ...(o.data ? { data: o.data } : {}), model: `${mlpWidths(dataShape(source, s.limit, o.log))}, layer 2 a depth-${s.depth} tree; adam, cosine schedule` };
+  const shape = dataShape(source, s.limit, o.log);
+  if (shape.trainExamples !== undefined) csvEpochs('gating', s, o, shape.trainExamples);
+  const settings = { ...s, ...(o.data ? { data: o.data } : {}), model: `${mlpWidths(shape)}, layer 2 a depth-${s.depth} tree; adam, cosine schedule` };
   const { runs, completed } = resumeFrom(o, 'gating', settings);
   // the first seed's leaf usage after each epoch, per variant, for the heatmaps (a resumed run's first seed is done)
   const usage: Record<string, Array<{ epoch: number; stats: TreeStats }>> = { ...o.resume?.usage };

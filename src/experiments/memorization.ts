@@ -4,7 +4,7 @@ import type { MlpOptions } from '../layers/model.js';
 import { count, seriesTraces, type Chart, type Report, type Series } from '../report/html.js';
 import {
   aggregate, barsNote, checkDepths, checkDepthsFit, denseOfEqualParams, fit, keptRuns, pm, reportMeta, resumeFrom, settingsWith, statSeries, stopRequested,
-  type AggRow, type DepthDefaults, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type TrainSettings,
+  type AggRow, type DepthDefaults, type EpochDefaults, type ExperimentOptions, type ExperimentResult, type ExperimentRun, type TrainSettings,
 } from './common.js';
 
 /**
@@ -33,11 +33,14 @@ import {
 /** The tree depths k a run trains where it is not given them (ExperimentOptions.depths, --depths): the full run's, quick mode's. */
 export const MEMORIZATION_DEPTHS: DepthDefaults = { full: [0, 1, 2, 3, 4, 5, 6, 7, 8], quick: [0, 2, 4, 6, 8] };
 
+/** The epochs each model trains where none are given (ExperimentOptions.epochs, --epochs): the full run's, quick mode's. */
+export const MEMORIZATION_EPOCHS: EpochDefaults = { full: 30, quick: 20 };
+
 // (depths: checked by checkDepths once the override is applied)
 function memorizationSettings(quick: boolean, depths = quick ? MEMORIZATION_DEPTHS.quick : MEMORIZATION_DEPTHS.full) {
   return quick
-    ? { examples: 4000, inputSize: 32, classes: 10, hidden: 64, depths, lrs: [1e-3, 3e-3], train: { epochs: 20, batchSize: 64 } }
-    : { examples: 12000, inputSize: 32, classes: 10, hidden: 64, depths, lrs: [1e-3, 3e-3], train: { epochs: 30, batchSize: 64 } };
+    ? { examples: 4000, inputSize: 32, classes: 10, hidden: 64, depths, lrs: [1e-3, 3e-3], train: { epochs: MEMORIZATION_EPOCHS.quick, batchSize: 64 } }
+    : { examples: 12000, inputSize: 32, classes: 10, hidden: 64, depths, lrs: [1e-3, 3e-3], train: { epochs: MEMORIZATION_EPOCHS.full, batchSize: 64 } };
 }
 
 /** The routed model of a kind at depth k (the dense one is widened to the tree's parameters: denseOfEqualParams). */

@@ -15,7 +15,7 @@ const MEMORIZATION = ['experiment', 'memorization', '--quick', '--no-progress'];
 
 test('accuracy --csv --depths 2,0 runs the dense MLP and every variant at depth 2 alone, in increasing order: results.json records them, the report shows them', () => {
   const csv = blobsCsv(join(tmp('depths-csv'), 'blobs.csv')), out = tmp('depths-csv-out');
-  const r = cli('experiment', 'accuracy', '--csv', csv, '--label-column', '1', '--quick', '--seeds', '1', '--no-progress', '--depths', '2,0', '--out', out);
+  const r = cli('experiment', 'accuracy', '--csv', csv, '--label-column', '1', '--quick', '--seeds', '1', '--epochs', '2', '--no-progress', '--depths', '2,0', '--out', out);
   assert.equal(r.status, 0, describeRun(r));
   const result = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
   assert.deepEqual(result.settings.depths, [0, 2]);
@@ -38,7 +38,7 @@ test('memorization --depths 3,0: recorded, and kept by --resume, which refuses -
   const bytes = readFileSync(join(out, 'results.json'), 'utf8');
   assert.deepEqual(JSON.parse(bytes).settings.depths, [0, 3]);
   expectUsageError(['experiment', 'memorization', '--resume', out, '--depths', '0,3'],
-    /--depths has no effect with --resume \(a resumed experiment keeps the seeds, size, data, layer width, batch, depths and folder it was started with/);
+    /--depths has no effect with --resume \(a resumed experiment keeps the seeds, size, data, layer width, batch, depths, epochs and folder it was started with/);
   assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), bytes, 'results.json as it was');
   // (without the recorded depths, quick mode's 0, 2, 4, 6, 8 would be refused as other settings)
   const resumed = cliEnv({ ...TINY_MEMORIZATION, TREEGATE_NATIVE: 'off' }, 'experiment', 'memorization', '--no-progress', '--resume', out);

@@ -161,7 +161,8 @@ test('--data-dir: accuracy and gating read MNIST from it (a missing folder is an
 });
 
 /** accuracy --quick on a CSV file of 300 examples over two seeds (9 runs each: the dense MLP, and 4 variants at k = 3 and 6). */
-const CSV_ARGS = (csv: string) => ['experiment', 'accuracy', '--csv', csv, '--label-column', '1', '--quick', '--seeds', '2', '--no-progress'];
+// (--epochs: quick mode's 2, where a file this small would train 72: experiment-epochs.test.ts)
+const CSV_ARGS = (csv: string) => ['experiment', 'accuracy', '--csv', csv, '--label-column', '1', '--quick', '--seeds', '2', '--epochs', '2', '--no-progress'];
 
 test('accuracy --csv runs on the file in place of MNIST and Fashion-MNIST: every variant and depth, runs and report named by the file, the model its widths', () => {
   const csv = blobsCsv(join(tmp('experiment-csv'), 'blobs.csv')), out = tmp('experiment-csv-out');
@@ -175,7 +176,7 @@ test('accuracy --csv runs on the file in place of MNIST and Fashion-MNIST: every
   assert.deepEqual(result.settings.data, { csv, labelColumn: 0 }, 'the file as given, and how it was read');
   assert.match(result.settings.model, /^MLP 5 → 256 → 256 → 3, /, 'the file\'s 5 features and 3 classes');
   assert.deepEqual(result.settings.depths, [0, 3, 6], 'quick mode\'s depths');
-  assert.equal(result.settings.train.epochs, 2, 'quick mode\'s epochs');
+  assert.equal(result.settings.train.epochs, 2, 'the epochs given');
   assert.ok(result.runs.every((x: { dataset: string }) => x.dataset === csv), 'every run names the file');
   const configurations = (seed: number) => result.runs.filter((x: { seed: number }) => x.seed === seed).map((x: { k: number; variant: string }) => `${x.k} ${x.variant}`).sort();
   const expected = ['0 tree, γ = 1', ...[3, 6].flatMap((k) => ['tree, γ = 1', 'tree, γ = 2', 'flat', 'flat, 3× lr'].map((v) => `${k} ${v}`))].sort();
@@ -226,7 +227,7 @@ test('--resume of an experiment on a CSV file reads it again, and refuses a file
 
 test('gating --csv runs its three gating sources on the file in place of MNIST: the model its widths, the report naming it', () => {
   const csv = blobsCsv(join(tmp('experiment-gating-csv'), 'blobs.csv')), out = tmp('experiment-gating-csv-out');
-  const r = cli('experiment', 'gating', '--csv', csv, '--label-column', 'kind', '--quick', '--seeds', '2', '--no-progress', '--out', out);
+  const r = cli('experiment', 'gating', '--csv', csv, '--label-column', 'kind', '--quick', '--seeds', '2', '--epochs', '3', '--no-progress', '--out', out);
   assert.equal(r.status, 0, describeRun(r));
   const result = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
   assert.deepEqual(result.settings.data, { csv, labelColumn: 'kind' });
@@ -338,7 +339,7 @@ test('--width and --batch: refused by the other experiments and beside --resume,
   const stopped = cliEnv({ ...TINY_SPEED, TREEGATE_FAULT_SIGNAL: 'SIGINT', TREEGATE_FAULT_RUN: '2' }, ...SPEED_ARGS, '--width', '32', '--batch', '8', '--out', out);
   assert.equal(stopped.status, 130, describeRun(stopped));
   const bytes = readFileSync(join(out, 'results.json'), 'utf8');
-  expectUsageError(['experiment', 'speed', '--resume', out, '--width', '32', '--batch', '8'], /--width, --batch have no effect with --resume \(a resumed experiment keeps the seeds, size, data, layer width, batch, depths and folder/);
+  expectUsageError(['experiment', 'speed', '--resume', out, '--width', '32', '--batch', '8'], /--width, --batch have no effect with --resume \(a resumed experiment keeps the seeds, size, data, layer width, batch, depths, epochs and folder/);
   assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), bytes, 'results.json as it was');
   const resumed = cliEnv(TINY_SPEED, 'experiment', 'speed', '--no-progress', '--resume', out);
   assert.equal(resumed.status, 0, describeRun(resumed));
