@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
-import { machine, type ExperimentOptions, type ExperimentResult, type ExperimentRun } from '../../src/experiments/common.js';
+import { aggregate, duration, machine, pm, reportMeta, statSeries, type ExperimentOptions, type ExperimentResult, type ExperimentRun } from '../../src/experiments/common.js';
 import { experimentReport, readExperimentResult } from '../../src/experiments/results.js';
 import { runAccuracy } from '../../src/experiments/accuracy.js';
 import { runGating } from '../../src/experiments/gating.js';
@@ -399,6 +399,11 @@ test('gating\'s heatmaps are of the first seed\'s usage, epoch by epoch, as its 
     const first = r.runs.find((x) => x.gating === variant && x.seed === r.seeds[0])!;
     assert.deepEqual(epochs.map((e) => e.stats.balance.toFixed(4)).join(' '), first.balanceByEpoch, variant);
   }
+  // each run's balance and dead leaves are its last epoch's
+  for (const x of r.runs) {
+    assert.equal(Number(x.balance).toFixed(4), String(x.balanceByEpoch).split(' ').at(-1), `${x.gating} seed ${x.seed}`);
+    assert.equal(String(x.deadLeaves), String(x.deadByEpoch).split(' ').at(-1), `${x.gating} seed ${x.seed}`);
+  }
 });
 
 test('memorization reports each kind and depth at the learning rate that fits the most, the first in lrs on a tie', async () => {
@@ -628,6 +633,7 @@ test("speed's report at depths of its choice: a depth alone, or depths whose den
   for (const [depths, lines] of [[[8], ['tree', 'moe', 'dense at the width cap (256), timed at k = 8']], [[6, 8], ['tree', 'moe', 'dense at the width cap (256), timed at k = 6, 8']],
     [[0], ['tree', 'moe', 'dense, widened']], [[2, 5], ['tree', 'moe', 'dense, widened', 'dense at the width cap (256), timed at k = 5']]] as const) {
     const run = await runSpeed({ ...opts(), seeds: 1, width: 8, batch: 4, depths: [...depths], override: timing }, [1]);
+    assert.ok(run.runs.every((x) => x.capped === 0 || x.kind === 'dense'), `depths ${depths}: only the dense layer is capped`);
     const report = experimentReport({ ...run, command: 't', date: 'd', machine: machine('js') });
     assert.deepEqual(report.sections[0].tables![0].rows.map((row) => row[1]), depths.flatMap((k) => [k, k, k]), `depths ${depths}`);
     for (const chart of report.sections[0].charts!) {
@@ -636,6 +642,18 @@ test("speed's report at depths of its choice: a depth alone, or depths whose den
     }
     assert.ok(renderReport(report).includes('const charts = '));
   }
+});
+
+test('experiment report helpers: wall times rounded to the second, minutes from 60 s, hours from 3600 s; one seed\'s mean alone; one thread; range bars from the lowest to the highest seed; a metric a configuration lacks is NaN', () => {
+  assert.deepEqual([59.4, 59.6, 60, 191.4, 3599.4, 3600, 7385].map(duration), ['59 s', '1 min 0 s', '1 min 0 s', '3 min 11 s', '59 min 59 s', '1 h 0 min', '2 h 3 min']);
+  assert.equal(pm({ mean: 0.5, std: NaN, min: 0.5, max: 0.5 }, 2), '0.50');
+  assert.equal(pm({ mean: 0.5, std: 0.25, min: 0.25, max: 0.75 }, 2), '0.50 ± 0.25');
+  const meta = (threads: number) => reportMeta({ experiment: 'speed', quick: true, seeds: [1], date: 'd', command: 'c', settings: {}, runs: [], aggregate: [],
+    machine: { cpu: 'cpu', cores: 2, memoryGiB: 4, node: 'v20', backend: 'js', threads } }).machine;
+  assert.deepEqual([meta(1), meta(2)], ['cpu, 2 cores, 4 GiB, node v20, 1 thread', 'cpu, 2 cores, 4 GiB, node v20, 2 threads']);
+  const rows = aggregate([{ k: 0, t: 2, balance: null }, { k: 0, t: 1, balance: null }, { k: 0, t: 4, balance: null }], ['k'], ['t', 'balance']);
+  assert.deepEqual(statSeries(rows, (a) => Number(a.k), 't', 'range'), { x: [0], y: [7 / 3], lo: [1], hi: [4] });
+  assert.ok(['mean', 'std', 'min', 'max'].every((f) => Number.isNaN(rows[0].stats.balance[f as 'mean'])), 'balance lacked: NaN, not 0');
 });
 
 test('readExperimentResult names the field a damaged results.json lacks or holds out of range', () => {
@@ -674,12 +692,29 @@ test('readExperimentResult names the field a damaged results.json lacks or holds
     ['usage of another leaf count', { ...gating, usage: { ...gating.usage, units: gating.usage.units.map((e: J) => ({ ...e, stats: { ...e.stats, leaves: 4, usage: [[1, 2, 3, 4]] } })) } },
       /usage\['units'\]\[0\]\.stats has 4 leaves, expected 2\^4 = 16/],
     ['usage of a variant missing', { ...gating, usage: { units: gating.usage.units } }, /usage\['projection'\] is not a list of 5 epochs/],
+    ['a fraction above 1', withStat(memo, 'aggregate', 'fitted', { mean: 0.75, std: 0.3, min: 0.5, max: 1.25 }), /aggregate\[0\]\.stats\.fitted\.max is 1\.25, expected a number in \[0, 1\]/],
+    ['a metric every configuration has, lacking', withStat(memo, 'aggregate', 'fitted', { mean: null, std: null, min: null, max: null }), /aggregate\[0\]\.stats\.fitted\.mean is null, expected a number in \[0, 1\]/],
+    ['a negative std', withStat(speed, 'aggregate', 'stepUsPerExample', { mean: 1, std: -0.5, min: 1, max: 1 }), /stats\.stepUsPerExample\.std is -0\.5, expected a number ≥ 0 or null/],
+    ['a negative count of dropped runs', { ...speed, interrupted: { seeds: [1, 2, 3], droppedRuns: -1 } }, /interrupted is not \{ seeds/],
+    ['commands that are not text', { ...speed, resumedWith: [1] }, /resumedWith is not a list of commands \(strings\)/],
+    ['a provenance without its version', { ...speed, provenance: { commit: 'abc' } }, /provenance is not \{ treegate, commit\?/],
+    ['no threads', { ...speed, machine: { ...speed.machine, threads: 0 } }, /machine\.threads is not a whole number ≥ 1/],
+    ['a gating variant without the runs of a seed', { ...gating, runs: gating.runs.filter((r: J) => !(r.gating === 'units' && r.seed === 2)) }, /runs has no run of 'units' for seed 2/],
+    ['usage epochs out of order', { ...gating, usage: { ...gating.usage, units: [...gating.usage.units].reverse() } }, /usage\['units'\]\[0\]\.epoch is not 1/],
   ];
   const p = join(TMP, 'bad-results.json');
   for (const [what, v, message] of cases) {
     writeFileSync(p, typeof v === 'string' ? v : JSON.stringify(v));
     assert.throws(() => readExperimentResult(p), (e: unknown) => e instanceof TreegateError && message.test(e.message) && e.message.startsWith(p), what);
   }
+  // in range at the ends: no weight decay, a depth of 24; a std of one seed (null) is read back as NaN
+  writeFileSync(p, JSON.stringify({ ...acc, settings: { ...acc.settings, train: { ...acc.settings.train, weightDecay: 0 } } }));
+  assert.equal((readExperimentResult(p).settings.train as { weightDecay: number }).weightDecay, 0);
+  writeFileSync(p, JSON.stringify({ ...gating, settings: { ...gating.settings, depth: 24 }, usage: undefined,
+    runs: gating.runs.map((r: J) => ({ ...r, deadByEpoch: '0 0 0 0 0' })) }));
+  assert.equal(readExperimentResult(p).settings.depth, 24);
+  writeFileSync(p, JSON.stringify(withStat(memo, 'aggregate', 'fitted', { mean: 0.5, std: null, min: 0.5, max: 0.5 })));
+  assert.ok(Number.isNaN(readExperimentResult(p).aggregate[0].stats.fitted.std), 'a std of null read back as NaN');
   // what the report does not read is not asked for: an older run's settings (minMs where budgetMs is now)
   const older = { ...speed, settings: { ...speed.settings, minMs: 5 } };
   delete older.settings.budgetMs;

@@ -104,6 +104,8 @@ test('the experiments\' spread over seeds is the sample standard deviation; one 
   assert.equal(s.mean, 2.5);
   assert.ok(Math.abs(s.std - Math.sqrt(5 / 3)) < 1e-12, String(s.std));
   assert.ok(Number.isNaN(stat([5]).std));
+  // the lowest and highest of any values: negative ones (accuracy's train − test gap), ones above 1 (times)
+  assert.deepEqual([stat([-0.5, -0.25]).min, stat([-0.5, -0.25]).max, stat([2, 3]).min, stat([2, 3]).max], [-0.5, -0.25, 2, 3]);
 });
 
 test('mlpConfig passes straightThrough to the routed layers', () => {
