@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,7 +25,7 @@ import { setBackend } from '../../src/kernels/backend.js';
 import { registerAvailableBackends, selectBackend } from '../../src/kernels/select.js';
 import { Activation } from '../../src/layers/activation.js';
 import { mlpConfig, Model, type InputNormalization, type MlpOptions } from '../../src/layers/model.js';
-import { denseOfEqualParams, machine } from '../../src/experiments/common.js';
+import { andList, checkDepths, checkDepthsFit, dataSources, deepestFitting, denseOfEqualParams, fit, machine, parameterCount, resumeFrom } from '../../src/experiments/common.js';
 import { runAccuracy } from '../../src/experiments/accuracy.js';
 import { runGating } from '../../src/experiments/gating.js';
 import { runMemorization } from '../../src/experiments/memorization.js';
@@ -306,6 +306,7 @@ test("an experiment's override naming no setting, or of another kind than the se
   await refused(runMemorization({ ...opts({}), seeds: 3 }, [1]), /memorization: options\.seeds is 3, but 1 seed is given \(1\)/);
   await refused(runMemorization({ ...opts({}), seeds: 0 }, []), /memorization: the seeds must be distinct whole numbers, at least one, got an array of 0 elements/);
   await refused(runMemorization({ ...opts({}), seeds: 2 }, [4, 4]), /the seeds must be distinct whole numbers/);
+  await refused(runMemorization(opts({}), [1.5]), /memorization: the seeds must be distinct whole numbers, at least one, got an array of 1 element/);
   // an object setting is overridden key by key, each checked alike
   await refused(runMemorization(opts({ train: { epoch: 1 } }), [1]), /memorization: no setting 'train\.epoch' to override \(its 'train' settings are epochs, batchSize\)/);
   await refused(runMemorization(opts({ train: { epochs: '1' } }), [1]), /memorization: setting 'train\.epochs' must be a number, got "1"/);
@@ -322,6 +323,9 @@ test("an experiment's data (a CSV file): refused by those that make their own, a
   await refused(runMemorization(opts, [1]), /memorization: data \(a CSV file, --csv\) is for the accuracy and gating experiments/);
   await refused(runSpeed(opts, [1]), /speed: data \(a CSV file, --csv\) is for the accuracy and gating experiments/);
   await refused(runAccuracy({ ...opts, mnistDir: 'mnist' }, [1]), /mnistDir is where MNIST is read from, but with data \(a CSV file\) none is read/);
+  // mnistDir is where MNIST is read from: Fashion-MNIST comes from its package still
+  assert.deepEqual(dataSources({ ...opts, data: undefined, mnistDir: 'mnist' }, ['mnist', 'fashion-mnist']),
+    [{ name: 'mnist', prepare: { dataset: 'mnist', dir: 'mnist' } }, { name: 'fashion-mnist', prepare: { dataset: 'fashion-mnist' } }]);
   await refused(runAccuracy({ ...opts, data: { file: 'data.csv' } as unknown as typeof opts.data }, [1]), /data must be a CSV file as prepareData reads it, \{ csv, testCsv\?, labelColumn\?, header\? \}/);
   // read as prepareData reads it: its errors, before any run
   await refused(runAccuracy({ ...opts, data: { csv: 'data.csv', labelColum: 2 } as unknown as typeof opts.data }, [1]), /data options: unknown setting "labelColum"/);
@@ -349,6 +353,22 @@ test("speed's width and batch: settings it records, its dense cap a multiple of 
   // memory); refused before any run (depth 8 alone: were it not, its tree would fail at once, not after depths 0–7)
   await refused(runSpeed({ ...opts, width: 4096, override: { depths: [8], rounds: 1 } }, [1]),
     /speed: a 4096 → 4096 layer on batches of 256 needs an array of 8\.57G floats at depth 8, more than one array holds \(2\^31 − 1\)/);
+  // the width it names is the widest that fits (its dense cap the same multiple of it): refused one wider, not at it
+  // (stopped before the first depth: nothing is built or timed)
+  const wide = { ...opts, override: { depths: [8], rounds: 1 }, stopRequested: async () => true };
+  const named = await runSpeed({ ...wide, width: 4096 }, [1]).then(() => NaN, (e: Error) => Number(/lower the width \(--width\) to (\d+) or less/.exec(e.message)?.[1]));
+  assert.ok(named > 0, String(named));
+  assert.deepEqual((await runSpeed({ ...wide, width: named }, [1])).interrupted, { seeds: [1], droppedRuns: 0 });
+  await refused(runSpeed({ ...wide, width: named + 1 }, [1]), new RegExp(`speed: a ${named + 1} → ${named + 1} layer on batches of 256 needs `));
+});
+
+test('resumeFrom refuses settings the interrupted run lacked as those it had; andList names one experiment alone', () => {
+  const o = { seeds: 1, quick: true, progress: () => {}, log: () => {} };
+  const resume = { seeds: [1], runs: [{ seed: 1 }], settings: { a: 1 } };
+  assert.deepEqual(resumeFrom({ ...o, resume }, 'x', { a: 1 }), { runs: [{ seed: 1 }], completed: [1] });
+  assert.throws(() => resumeFrom({ ...o, resume }, 'x', { a: 1, b: [2] }), /x: the interrupted run's settings are not this run's: b was nothing, would be \[2\]/);
+  assert.throws(() => resumeFrom({ ...o, resume }, 'x', {}), /a was 1, would be nothing/);
+  assert.deepEqual([andList(['gating']), andList(['a', 'b']), andList(['a', 'b', 'c'])], ['gating', 'a and b', 'a, b and c']);
 });
 
 test("speed's depths: the ones it times, in increasing order, and records; refused where they are not distinct depths", async () => {
@@ -388,6 +408,56 @@ test("memorization's and accuracy's depths: the ones they run, in increasing ord
   await refused(runAccuracy({ ...opts, depths: [0, 2, 24] }, [1]), /accuracy: a model of depth 24 does not fit: .*does not fit one array .*\(keep to depths up to \d+ \(--depths 0,2\)\)/);
   await refused(runMemorization({ ...opts, depths: [0, 24] }, [1]), /memorization: a model of depth 24 does not fit: /);
   await refused(runGating({ ...opts, depths: [4] }, [1]), /gating: depths \(--depths\) choose the tree depths of the memorization, accuracy and speed experiments; gating runs one \(leave depths out\)/);
+});
+
+test('depths are sorted as numbers (10 after 2); the deepest depth that fits is named with the depths up to it; a depth\'s largest model is counted against this machine\'s memory', () => {
+  assert.deepEqual(checkDepths('speed', [10, 2, 0]), [0, 2, 10]);
+  assert.deepEqual(deepestFitting([0, 2, 4], (k) => k <= 2), { deepest: 2, fix: 'keep to depths up to 2 (--depths 0,2)' });
+  assert.deepEqual(deepestFitting([3, 5], (k) => k === 0), { deepest: 0, fix: 'keep to depths up to 0 (--depths 0)' });
+  assert.deepEqual(deepestFitting([1], () => false), { deepest: -1, fix: null });
+  // MLPs whose training (weights, gradients, Adam's two moments: 16 bytes a parameter) needs about `share` of this
+  // machine's memory, in arrays of at most 2^30 floats (counted, not built)
+  const needing = (share: number): MlpOptions => {
+    const parameters = (share * totalmem()) / 16, layers = Math.ceil(parameters / 2 ** 30), h = Math.round(Math.sqrt(parameters / (layers + 1)));
+    return { inputSize: h, numClasses: h, hidden: Array.from({ length: layers }, () => h), treeLayers: [], depth: 0 };
+  };
+  const small = needing(1e-6), big = needing(1.4);
+  assert.ok(16 * parameterCount(big) > totalmem() && 8 * parameterCount(big) < totalmem() && 16 * parameterCount(needing(0.7)) < totalmem(), 'models of the memory asked for');
+  // depth 2's largest model (the first of its two) does not fit; depth 1's, at 0.7 of the memory, does
+  const modelsAt = (k: number) => [[small], [needing(0.7), small], [big, small]][k];
+  checkDepthsFit('x', [0, 1], modelsAt);
+  assert.throws(() => checkDepthsFit('x', [0, 1, 2], modelsAt), (e: unknown) => e instanceof TreegateError
+    && /^x: the largest model of depth 2, of [\d.]+\S* parameters, needs [\d.]+ GiB for its weights, gradients and Adam state, more than this machine's [\d.]+ GiB of memory/.test(e.message)
+    && e.hint === 'keep to depths up to 1 (--depths 0,1)');
+});
+
+test('fit: the weight decay and cosine schedule of the settings reach the optimizer; the leaf usage it reports is the test set\'s alone', () => {
+  const data = prepareData({ dataset: 'memorization', memorization: { examples: 64, inputSize: 4, classes: 2 } }, new Rng(1));
+  const mlp: MlpOptions = { inputSize: 4, numClasses: 2, hidden: [4], treeLayers: [2], depth: 2, gating: 'projection' };
+  const plain = fit(mlp, data, { epochs: 2, batchSize: 16, lr: 1e-2 }, 1), decayed = fit(mlp, data, { epochs: 2, batchSize: 16, lr: 1e-2, weightDecay: 0.5 }, 1);
+  assert.notEqual(decayed.history[1].trainLoss, plain.history[1].trainLoss, 'the weight decay changes the steps');
+  assert.ok(plain.history[1].lr < 1e-3, `the rate cosine-annealed to the last step: ${plain.history[1].lr}`);
+  // (not the first test examples' again, which a first inference ran to build the collapsed leaves)
+  assert.deepEqual(plain.trees[0].usage.map((block) => block.reduce((a, b) => a + b, 0)), [data.test.x.rows]);
+});
+
+test('accuracy\'s variants: γ reaches the tree\'s depth-scaled decay, flat\'s second rate is 3×; the runs record the gap as train − test, dead leaves as a count, each aggregate its dataset', async () => {
+  // 120 examples of random labels: what two variants learn differs wherever their training does
+  const csv = join(mkdtempSync(join(tmpdir(), 'treegate-accuracy-')), 'random.csv');
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  writeFileSync(csv, Array.from({ length: 120 }, () => [next(), next(), next(), Math.floor(next() * 3)].map((v) => String(v)).join(',')).join('\n') + '\n');
+  const r = await runAccuracy({ seeds: 1, quick: true, progress: () => {}, log: () => {}, data: { csv }, depths: [0, 2],
+    override: { train: { epochs: 2, batchSize: 16, lr: 0.02, weightDecay: 2 } } }, [1]);
+  const at = (variant: string) => r.runs.find((x) => x.k === 2 && x.variant === variant)!;
+  const figures = (x: typeof r.runs[number]) => [x.testAccuracy, x.trainAccuracy, x.balance];
+  assert.notDeepEqual(figures(at('tree, γ = 2')), figures(at('tree, γ = 1')));
+  assert.notDeepEqual(figures(at('flat, 3× lr')), figures(at('flat')));
+  for (const x of r.runs) {
+    assert.equal(x.gap, Number(x.trainAccuracy) - Number(x.testAccuracy));
+    assert.ok(Number.isInteger(x.deadLeaves), `${x.variant} k=${x.k}: dead leaves ${x.deadLeaves}`);
+  }
+  assert.ok(r.aggregate.every((a) => a.dataset === csv), 'each aggregate names its dataset');
 });
 
 test('denseOfEqualParams given a config instead of the options says so', () => {
