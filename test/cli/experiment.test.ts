@@ -64,6 +64,10 @@ test('--resume goes on with an interrupted experiment: the seeds it lacked are r
   assert.equal(again.status, 130, describeRun(again));
   assert.match(again.stderr, /seed 1 of seeds 1, 2 completed; the 2 finished runs of seed 2 left out: nothing written/);
   assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), interrupted, 'results.json as it was');
+  // as a file of a run resumed before, over 1000 s, and written before provenance recorded the code's hash (which is then not checked)
+  const earlier = JSON.parse(interrupted);
+  delete earlier.provenance.code;
+  writeFileSync(join(out, 'results.json'), JSON.stringify({ ...earlier, seconds: 1000, resumedWith: ['an earlier --resume'] }));
   const resumed = cliEnv(TINY, 'experiment', 'gating', '--no-progress', '--resume', out, '--json');
   assert.equal(resumed.status, 0, describeRun(resumed));
   assert.doesNotMatch(resumed.stderr, /gating seed 1 /, 'seed 1 is not run again');
@@ -74,8 +78,10 @@ test('--resume goes on with an interrupted experiment: the seeds it lacked are r
   assert.equal(r.interrupted, undefined);
   assert.ok(Number.isInteger(r.machine.threads) && r.machine.threads >= 1, 'the kernels\' thread count is recorded');
   assert.match(r.command, /--seeds 2/, 'the command that started it');
-  assert.equal(r.resumedWith.length, 1);
-  assert.match(r.resumedWith[0], /--resume/);
+  assert.equal(r.resumedWith.length, 2);
+  assert.equal(r.resumedWith[0], 'an earlier --resume', 'the commands that resumed it before');
+  assert.match(r.resumedWith[1], /--resume/);
+  assert.ok(r.seconds >= 1000, `the wall time of every process: ${r.seconds}`);
   // the seeds and every figure of an uninterrupted run (nothing here is timed)
   assert.equal(cliEnv(TINY, ...ARGS, '--out', whole).status, 0);
   const w = JSON.parse(readFileSync(join(whole, 'results.json'), 'utf8'));
@@ -112,6 +118,7 @@ test('--resume refuses, before running anything, a folder without results, optio
   };
   expectUsageError(['experiment', 'gating', '--resume', edited('elsewhere', (r) => { r.machine.cpu = 'Some Other CPU'; })],
     /ran on Some Other CPU, \d+ cores, node v[\d.]+; this is /);
+  expectUsageError(['experiment', 'gating', '--resume', edited('other-cores', (r) => { r.machine.cores += 1; })], /ran on .*, \d+ cores, node v[\d.]+; this is /);
   expectUsageError(['experiment', 'gating', '--resume', edited('threads', (r) => { r.machine.threads = 99; })],
     /ran its kernels on 99 threads, this would on \d+ \(resume it with --threads 99/);
   expectUsageError(['experiment', 'gating', '--resume', edited('seed-2-only', (r) => { r.seeds = [2]; for (const x of r.runs) x.seed = 2; })],
