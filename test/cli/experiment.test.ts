@@ -4,6 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -230,6 +231,26 @@ test('--resume of an experiment on a CSV file reads it again, and refuses a file
   const r = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
   assert.equal(r.interrupted, undefined);
   assert.ok(r.runs.every((x: { dataset: string }) => x.dataset === csv));
+});
+
+test('an experiment on a CSV file writes by default to a folder named after the file; a finished run on other data is not replaced, a rerun on the same is', () => {
+  const dir = tmp('experiment-out-csv');
+  const a = blobsCsv(join(dir, 'blobs.csv')), b = blobsCsv(join(dir, 'other data.csv'), 120, 2);
+  const run = (csv: string, ...more: string[]) => ['experiment', 'accuracy', '--csv', csv, '--label-column', '1', '--quick', '--seeds', '1', '--depths', '0', '--epochs', '1', '--no-progress', ...more];
+  // from another folder, so that the default runs/ is that folder's
+  const tsx = import.meta.resolve('tsx');
+  const here = (args: string[]) => spawnSync(process.execPath, ['--import', tsx, join(ROOT, 'src/cli/main.ts'), ...args], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+  for (const [csv, folder] of [[a, 'accuracy-blobs-quick'], [b, 'accuracy-other_data-quick']]) {
+    const r = here(run(csv));
+    assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+    assert.equal(JSON.parse(readFileSync(join(dir, 'runs', 'experiments', folder, 'results.json'), 'utf8')).settings.data.csv, csv);
+  }
+  const out = join(dir, 'runs', 'experiments', 'accuracy-blobs-quick'), bytes = readFileSync(join(out, 'results.json'), 'utf8');
+  expectUsageError(run(b, '--out', out), new RegExp(`--out ${reEscape(out)} holds the results of an accuracy experiment on --csv ${reEscape(a)}: running it on --csv ${reEscape(b)} there would replace them \\(choose another --out`));
+  expectUsageError(['experiment', 'accuracy', '--quick', '--seeds', '1', '--depths', '0', '--out', out], /holds the results of an accuracy experiment on --csv .*blobs\.csv: running it on MNIST there would replace them/);
+  assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), bytes, 'the results kept');
+  const rerun = cli(...run(a, '--out', out));
+  assert.equal(rerun.status, 0, describeRun(rerun));
 });
 
 test('gating --csv runs its three gating sources on the file in place of MNIST: the model its widths, the report naming it', () => {
