@@ -10,7 +10,7 @@ import { loadModel } from '../io/model-file.js';
 import { setBackend } from '../kernels/backend.js';
 import type { Model } from '../layers/model.js';
 import { backendOption, csvInputs, headerOption, humanLines, int, pathArg, rejectIdle, requireOptions, resultsThenSummary, shellWord, threadsOption, useKernelsFirst, warnCoarse, type KernelOptions } from './options.js';
-import { counted, layerTable, modelSummary } from '../report/summary.js';
+import { counted, layerTable, majorityNote, modelSummary } from '../report/summary.js';
 import { readRunResult } from './run-folder.js';
 
 interface ModelCliOptions extends KernelOptions {
@@ -128,7 +128,8 @@ export function evalCommand(): Command {
       const test = testSet(model, o);
       kernels.announce();
       const r = model.evaluate(test.x, test.y);
-      const line = `test accuracy ${(r.accuracy * 100).toFixed(2)}% (loss ${r.loss.toFixed(4)}) on ${counted(test.x.rows, 'example')}`;
+      const majority = majorityNote(test.y, test.x.rows, model.config.data?.labels);
+      const line = `test accuracy ${(r.accuracy * 100).toFixed(2)}% (loss ${r.loss.toFixed(4)}) on ${counted(test.x.rows, 'example')}${majority ? `\n${majority}` : ''}`;
       if (r.overflowed > 0 || !Number.isFinite(r.loss)) {
         process.stderr.write(`treegate: warning: the loss is ${r.loss}: the model's outputs overflow on this data (values far outside what it was ` +
           `trained on?)${r.overflowed > 0 ? `; ${r.overflowed} of the ${test.x.rows} examples have no class and count as wrong` : ''}\n`);

@@ -6,11 +6,12 @@
 import { totalmem } from 'node:os';
 import type { Command } from 'commander';
 import { check, OutOfMemoryError, TreegateError } from '../core/errors.js';
-import type { DatasetName } from '../data/prepare.js';
+import { defaultValidation, MNIST_TRAINING, type DatasetName } from '../data/prepare.js';
 import type { RunState } from '../io/checkpoint.js';
-import { mlpLayerNames, paramShapes, type ModelConfig } from '../layers/model.js';
+import { mlpLayerNames, paramShapes, type ModelConfig, type TreeStats } from '../layers/model.js';
 import type { NonFinitePolicy } from '../train/trainer.js';
 import { rejectIdle, type IdleRule, type KernelOptions } from './options.js';
+import { count } from '../report/html.js';
 import { formatCount, formatGiB } from '../report/summary.js';
 import { trainingFloats } from '../train/optim.js';
 
@@ -172,4 +173,39 @@ export function missingClasses(y: ArrayLike<number>, numClasses: number, labels:
   const out: string[] = [];
   for (let c = 0; c < numClasses; c++) if (!seen[c]) out.push(labels ? JSON.stringify(labels[c]) : String(c));
   return out;
+}
+
+/**
+ * The warning for a run on a CSV file whose epochs were not given (`epochsGiven` false) and make fewer steps than the
+ * default run on MNIST at the run's batch size (its epochs of 55 000 examples: 4 300 steps of 64): the default epochs
+ * were chosen there, and a file of a few hundred examples makes a few dozen steps of them, where a model stops far
+ * from fitted (the README's three-run comparison then favours whichever fits fastest). Null where there is none.
+ */
+export function shortRunWarning(dataset: DatasetName, epochs: number, batchSize: number, trainExamples: number, epochsGiven: boolean,
+  defaultEpochs: number): string | null {
+  if (dataset !== 'csv' || epochsGiven || trainExamples <= 0) return null;
+  const perEpoch = Math.ceil(trainExamples / batchSize), steps = epochs * perEpoch;
+  const mnist = defaultEpochs * Math.ceil((MNIST_TRAINING - defaultValidation(MNIST_TRAINING)) / batchSize);
+  if (steps >= mnist) return null;
+  return `${count(epochs)} epoch${epochs === 1 ? '' : 's'} of ${count(trainExamples)} training examples ${steps === 1 ? 'is 1 step' : `are ${count(steps)} steps`} of ${batchSize}, where the default run on MNIST ` +
+    `takes ${count(mnist)}: the model may stop far from fitted (see whether its training loss still falls at the last epochs); ` +
+    `--epochs ${Math.ceil(mnist / perEpoch)} makes as many steps`;
+}
+
+/**
+ * The warnings for routed layers whose test examples went to few of their leaves: more than half of a layer's leaves
+ * (or experts) unused, and more than twice as many as uniform routing would leave unused by chance with so few
+ * examples. Such a layer's unused weights add nothing: on data of few effective dimensions fixed projection gaters can
+ * send nearly every example down one path. `over` names the set counted (its usage since the last reset).
+ */
+export function unusedLeavesWarnings(stats: readonly TreeStats[], over: string): string[] {
+  return stats.flatMap((t) => {
+    const all = t.leaves * t.blocks, n = t.usage.reduce((a, u) => a + u.reduce((x, y) => x + y, 0), 0) / Math.max(1, t.blocks);
+    const atRandom = all * (1 - 1 / t.leaves) ** n;
+    if (n === 0 || 2 * t.deadLeaves <= all || t.deadLeaves <= 2 * atRandom) return [];
+    const unit = t.kind === 'moe' ? 'experts' : 'leaves';
+    return [`layer ${t.layer} sent its ${count(n)} ${over} examples to few of its ${unit}: ${count(t.deadLeaves)} of ${count(all)} got none ` +
+      `(balance ${t.balance.toFixed(3)}), so their weights add nothing` +
+      (t.kind === 'moe' ? '' : '; --gating units chooses the bits from hidden units that vary over the data, where fixed projections may not')];
+  });
 }

@@ -19,12 +19,12 @@ import { registerAvailableBackends, type BackendChoice } from '../kernels/select
 import { nativeBackend } from '../kernels/native/index.js';
 import { NonFiniteError, TRAIN_OPTION_DEFAULTS, Trainer, type EpochMetrics } from '../train/trainer.js';
 import { backendOption, choice, csvOptions, humanLines, int, intList, labelColumnArg, num, pathArg, refuseStreamInputs, SIGNAL_EXIT, threadsOption, treegateCommand, useKernelsFirst } from './options.js';
-import { counted, formatCount, layerTable, modelSummary } from '../report/summary.js';
+import { counted, formatCount, layerTable, majorityNote, modelSummary } from '../report/summary.js';
 import { trainDisplay } from './train-display.js';
 import { faultInjection, faultSignal, faultTestSet } from './faults.js';
 import { onStopSignals, stopBeforeStart, type StopSignal } from './signals.js';
 import { checkDiskSpace, checkHeldOutFile, checkRunFiles, dataFingerprint, fileSha256, HELD_OUT, newestCheckpointOf, newRunIn, readRunResult, sha256 } from './run-folder.js';
-import { backendsOf, checkMemory, checkSavedRun, inCliTerms, missingClasses, PATHS, PER_PROCESS, rejectIdleOptions, runSettings, type TrainCliOptions } from './train-checks.js';
+import { backendsOf, checkMemory, checkSavedRun, inCliTerms, missingClasses, PATHS, PER_PROCESS, rejectIdleOptions, runSettings, shortRunWarning, unusedLeavesWarnings, type TrainCliOptions } from './train-checks.js';
 import { codeName, codeProvenance, commandLine, provenanceOf, trainedByOf, type TrainedBy } from './provenance.js';
 import { defaultLogEvery, loggedStats, StepWindows } from '../report/run-files.js';
 
@@ -299,6 +299,8 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
       log(`treegate: warning: --batch-size ${o.batchSize} is more than the ${data.train.x.rows} training examples: one step an epoch, on all of them`);
     }
     if (o.lr > 1) log(`treegate: warning: --lr ${o.lr} is far above the usual range (about 1e-4 to 0.1): the loss may well blow up`);
+    const short = shortRunWarning(o.dataset, o.epochs, o.batchSize, data.train.x.rows, cmd.getOptionValueSource('epochs') === 'cli', TRAIN_DEFAULTS.epochs);
+    if (short) log(`treegate: warning: ${short}`);
     for (const w of data.warnings) log(`treegate: warning: ${w}`);
     const missing = missingClasses(data.train.y, data.numClasses, data.labels);
     if (missing.length > 0) {
@@ -437,6 +439,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
     process.exit(NONFINITE_EXIT);
   }
   const summary = modelSummary(model);
+  for (const w of unusedLeavesWarnings(model.treeStats(), o.dataset === 'memorization' ? 'training' : 'test')) log(`treegate: warning: ${w}`);
   const last = history[history.length - 1];
   const result = {
     testAccuracy: test.accuracy,
@@ -508,6 +511,8 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
   summaryLine(o.dataset === 'memorization'
     ? `fitted ${(test.accuracy * 100).toFixed(2)}% of the ${data.test.x.rows} random labels (loss ${test.loss.toFixed(4)})`
     : `test accuracy ${(test.accuracy * 100).toFixed(2)}% (loss ${test.loss.toFixed(4)}) on ${counted(data.test.x.rows, 'example')}`);
+  const majority = o.dataset === 'memorization' ? null : majorityNote(data.test.y, data.test.x.rows, data.labels);
+  if (majority) summaryLine(majority);
   summaryLine(`parameters ${formatCount(summary.parameters)}; multiply-adds per example: training ${formatCount(summary.macsPerExample.training)}, ` +
     `inference ${formatCount(summary.macsPerExample.inference)}; capacity-to-computation ratio: training ` +
     `${summary.capacityToComputation.training.toFixed(2)}, inference ${summary.capacityToComputation.inference.toFixed(2)}`);

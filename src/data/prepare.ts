@@ -87,6 +87,17 @@ export function datasetShape(o: PrepareOptions): { inputSize: number; numClasses
   return null;
 }
 
+/** A CSV run's test set smaller than this is warned of (PreparedData.warnings): one example is over a point of its accuracy. */
+export const FEW_TEST_EXAMPLES = 100;
+
+/** MNIST's training examples, before a run holds out its validation examples (defaultValidation: 5000). */
+export const MNIST_TRAINING = 60_000;
+
+/** Examples held out of `n` for validation where no count is given: a twelfth (5000 of MNIST's 60 000). */
+export function defaultValidation(n: number): number {
+  return Math.round(n / 12);
+}
+
 /** A dataset split into train / validation / test and normalized with training-split statistics. */
 export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
   check(typeof o === 'object' && o !== null, 'the data options must be an object', "pass e.g. { dataset: 'mnist' }");
@@ -158,6 +169,11 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     fileLines = s.trainRows.map((r) => fileLines![r]);
     heldOut = { ...test, x: { ...test.x, data: test.x.data.slice() } }; // (test is normalized in place below)
   }
+  if (dataset === 'csv' && test!.x.rows < FEW_TEST_EXAMPLES) {
+    const n = test!.x.rows;
+    warnings.push(`the test set holds ${n} example${n === 1 ? '' : 's'} (${heldOut ? 'a sixth of the file, held out' : o.testCsv}): each is ${(100 / n).toFixed(1)} points of ` +
+      'test accuracy, so models a few points apart may differ by chance');
+  }
   if (dataset === 'memorization') {
     // nothing generalizes: the measure is how many of the training labels the model fits
     const normalization = { scale: 1, mean: 0, std: 1 };
@@ -167,7 +183,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
       inputSize: all.x.cols, numClasses: all.numClasses, labels, features, labelName, labelColumn, heldOut, warnings,
     };
   }
-  const held = o.validation ?? Math.round(all.x.rows / 12);
+  const held = o.validation ?? defaultValidation(all.x.rows);
   check(held < all.x.rows, `validation (--validation) ${held} leaves no training examples out of ${all.x.rows}`, 'hold out fewer examples');
   const { train, validation, trainRows, validationRows } = splitValidation(all, held, rng, true);
   // a CSV's columns have scales of their own: each is standardized apart; image pixels share one scale

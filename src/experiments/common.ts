@@ -3,7 +3,7 @@ import { cpus, totalmem } from 'node:os';
 import { check, checkKeys, isObject, shown, TreegateError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { matrix } from '../core/tensor.js';
-import { datasetShape, prepareData, type CsvSource, type DatasetName, type PreparedData, type PrepareOptions } from '../data/prepare.js';
+import { datasetShape, defaultValidation, MNIST_TRAINING, prepareData, type CsvSource, type DatasetName, type PreparedData, type PrepareOptions } from '../data/prepare.js';
 import { Model, type MlpOptions, mlpConfig, mlpLayerNames, type TreeStats } from '../layers/model.js';
 import { MAX_DEPTH } from '../layers/tree.js';
 import { denseOfEqualParams, parameterCount } from '../layers/equal-params.js';
@@ -232,9 +232,6 @@ function epochsGiven(o: ExperimentOptions): boolean {
   return o.epochs !== undefined || (isObject(o.override) && isObject(o.override.train) && o.override.train.epochs !== undefined);
 }
 
-/** MNIST's training examples before its validation split, all of which the full runs train on. */
-const MNIST_TRAINING = 60_000;
-
 /**
  * The epochs of an accuracy or gating run on a CSV file where none were given: at least the MNIST runs' epochs, and as
  * many as give as many steps as the MNIST runs take (their examples: MNIST's 60 000, or quick mode's `limit`, less the
@@ -246,10 +243,10 @@ export function csvEpochs<T extends { epochs: number; batchSize: number }>(exper
   trainExamples: number): void {
   if (o.data === undefined || epochsGiven(o)) return;
   const mnist = Math.min(s.limit ?? MNIST_TRAINING, MNIST_TRAINING), B = s.train.batchSize;
-  const steps = s.train.epochs * Math.ceil((mnist - Math.round(mnist / 12)) / B), perEpoch = Math.ceil(trainExamples / B);
+  const steps = s.train.epochs * Math.ceil((mnist - defaultValidation(mnist)) / B), perEpoch = Math.ceil(trainExamples / B);
   const epochs = Math.max(s.train.epochs, Math.ceil(steps / perEpoch));
   if (epochs === s.train.epochs) return;
-  o.log(`${experiment}: ${epochs} epochs of ${count(trainExamples)} training examples (${count(perEpoch)} steps each), ` +
+  o.log(`${experiment}: ${count(epochs)} epochs of ${count(trainExamples)} training examples (${count(perEpoch)} step${perEpoch === 1 ? '' : 's'} each), ` +
     `as many steps as the MNIST runs' ${s.train.epochs} epochs take (${count(steps)}); --epochs sets others`);
   s.train = { ...s.train, epochs };
 }

@@ -62,6 +62,21 @@ export function modelSummary(model: Model, withUsage = false) {
   };
 }
 
+/**
+ * Where one class makes up at least half of a test set's `rows` labels: what always answering it would score, said
+ * beside a model's test accuracy (on imbalanced data a high accuracy may be that class's share alone); null where no
+ * class does. `labels`: the classes' names (a CSV file's), else they are named by number.
+ */
+export function majorityNote(y: Int32Array, rows: number, labels?: readonly string[] | null): string | null {
+  const counts = new Map<number, number>();
+  for (let i = 0; i < rows; i++) counts.set(y[i], (counts.get(y[i]) ?? 0) + 1);
+  let best = -1, n = 0;
+  for (const [c, k] of counts) if (k > n || (k === n && c < best)) [best, n] = [c, k];
+  if (rows === 0 || 2 * n < rows) return null;
+  const name = labels?.[best] !== undefined ? `'${labels[best]}'` : `class ${best}`;
+  return `(always answering the most common class, ${name}, would score ${(100 * n / rows).toFixed(2)}% on these examples)`;
+}
+
 /** "1 example", "2 examples": a count and its noun, plural where it is not one. */
 export function counted(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import { commandLine } from '../../src/cli/provenance.js';
 import { usageText } from '../../src/cli/evaluate.js';
-import { cli, cliEnv, cliStdin, describeRun, expectUsageError, lastJson, ROOT, tmp, type CliResult, reEscape } from './run.js';
+import { blobsCsv, cli, cliEnv, cliStdin, describeRun, expectUsageError, lastJson, ROOT, tmp, type CliResult, reEscape } from './run.js';
+import { shortRunWarning, unusedLeavesWarnings } from '../../src/cli/train-checks.js';
 import { defaultMnistDir, loadMnistTest, MNIST_FILES, MNIST_SCALE } from '../../src/data/mnist.js';
 import { encodeSafetensors } from '../../src/io/safetensors.js';
 import { decodeCheckpoint } from '../../src/io/checkpoint-codec.js';
@@ -705,7 +706,8 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
     '--out', join(dir, 'run'), '--json');
   assert.equal(c.status, 0, describeRun(c));
   assert.match(c.stderr, /training on 183 csv examples \(17 held out for validation\)/);
-  assert.doesNotMatch(c.stderr, /warning/);
+  // (40 test examples: the small test set's warning, no other)
+  assert.deepEqual(c.stderr.match(/warning: .*/g), ['warning: the test set holds 40 examples (a sixth of the file, held out): each is 2.5 points of test accuracy, so models a few points apart may differ by chance']);
   const heldOut = join(dir, 'run', 'heldout-test.csv');
   assert.deepEqual([lastJson(c).csv, lastJson(c).testCsv, lastJson(c).classes], [join(dir, 'train.csv'), heldOut, ['hi', 'lo']]);
   const model = lastJson(c).modelPath;
@@ -894,6 +896,48 @@ test("a heldout-test.csv is not a run's own where its result.json names another 
   }
   assert.equal(readFileSync(join(dir, 'b', 'heldout-test.csv'), 'utf8'), userFile);
   assert.ok(existsSync(aHeldOut), "A's held-out examples are A's");
+});
+
+test('train --csv: a file whose default epochs make fewer steps than the default MNIST run is warned of, with the epochs that make as many; given epochs are not', () => {
+  // 300 rows: 50 held out for the test, 21 of the rest for validation, 229 to train on, 4 steps of 64 an epoch
+  const csv = blobsCsv(join(tmp('short-run'), 'blobs.csv')), small = ['--hidden', '8', '--depth', '1', '--label-column', '1'];
+  const r = cli('train', '--csv', csv, ...small, '--out', tmp('short-run-out'));
+  assert.equal(r.status, 0, describeRun(r));
+  assert.match(r.stderr, /^treegate: warning: 5 epochs of 229 training examples are 20 steps of 64, where the default run on MNIST takes 4,300: the model may stop far from fitted \(see whether its training loss still falls at the last epochs\); --epochs 1075 makes as many steps$/m);
+  const given = cli('train', '--csv', csv, ...small, '--epochs', '5', '--out', tmp('short-run-given'));
+  assert.equal(given.status, 0, describeRun(given));
+  assert.doesNotMatch(given.stderr, /steps of 64/);
+  // at the run's batch size (MNIST's default run: 5 epochs of 215 steps of 256); MNIST itself, and files as large, not
+  assert.match(shortRunWarning('csv', 5, 256, 229, false, 5)!, /^5 epochs of 229 training examples are 5 steps of 256, where the default run on MNIST takes 1,075: .*--epochs 1075 makes/);
+  assert.equal(shortRunWarning('csv', 5, 64, 55_000, false, 5), null);
+  assert.match(shortRunWarning('csv', 5, 64, 54_937, false, 5)!, /are 4,295 steps of 64, .* takes 4,300: .*--epochs 6 makes/);
+  assert.equal(shortRunWarning('mnist', 5, 64, 1000, false, 5), null);
+  assert.equal(shortRunWarning('csv', 5, 64, 229, true, 5), null);
+});
+
+test('train warns of a routed layer that sent its test examples to few of its leaves, past what so few examples leave unused by chance', () => {
+  // an iris-like file (4 features of 3 tight clusters): fixed projections of its hidden units take few sign patterns
+  const dir = tmp('few-leaves'), r = new Rng(3), means = [[5, 3.4, 1.5, 0.2], [5.9, 2.8, 4.3, 1.3], [6.6, 3, 5.6, 2]];
+  mkdirSync(dir);
+  const rows = means.flatMap((m, c) => Array.from({ length: 50 }, () => `${m.map((v) => (v + 0.3 * r.normal()).toFixed(1)).join(',')},c${c}`));
+  writeFileSync(join(dir, 'iris.csv'), `a,b,c,d,species\n${rows.join('\n')}\n`);
+  const run = cli('train', '--csv', join(dir, 'iris.csv'), '--out', join(dir, 'run'));
+  assert.equal(run.status, 0, describeRun(run));
+  assert.match(run.stderr, /^treegate: warning: layer 2 sent its 25 test examples to few of its leaves: (9|1[0-6]) of 16 got none \(balance 0\.\d+\), so their weights add nothing; --gating units chooses the bits/m);
+  const tree = (usage: number[][], leaves = usage[0].length) => ({
+    layer: 2, kind: 'tree' as const, leaves, blocks: usage.length, usage,
+    deadLeaves: usage.flat().filter((u) => u === 0).length, balance: 0.2,
+  });
+  const few = [11, 4, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+  assert.equal(unusedLeavesWarnings([tree([few])], 'test').length, 1, '13 of 16 unused, where 25 examples leave 3.2 unused at random');
+  assert.deepEqual(unusedLeavesWarnings([tree([few.map((u) => u * 400)])], 'test').length, 1);
+  // half the leaves unused, not more; 9 of 16 but a count that leaves as many unused at random; none counted
+  assert.deepEqual(unusedLeavesWarnings([tree([[...Array(8).fill(1000), ...Array(8).fill(0)]])], 'test'), []);
+  assert.deepEqual(unusedLeavesWarnings([tree([[1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]])], 'test'), [], '7 examples for 16 leaves');
+  assert.deepEqual(unusedLeavesWarnings([tree([Array(16).fill(0)])], 'test'), []);
+  // two blocks: each block's examples count for its leaves
+  assert.equal(unusedLeavesWarnings([tree([few, few])], 'test').length, 1);
+  assert.match(unusedLeavesWarnings([{ ...tree([few]), kind: 'moe' }], 'training')[0], /^layer 2 sent its 25 training examples to few of its experts: 13 of 16 got none \(balance 0\.200\), so their weights add nothing$/);
 });
 
 test('--label-column: the labels in another column, by name or number; eval reads test files in that layout, and the held-out file keeps it', () => {

@@ -565,11 +565,31 @@ test('formatCsv writes a dataset that parseCsv reads back to the same floats and
   assert.equal(csvCell('a\nb'), '"a\nb"', 'a line break quoted, as RFC 4180 has it (M79)');
 });
 
+test('prepareData warns of a CSV run\'s test set under 100 examples, a sixth held out or a file of its own; MNIST\'s never', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'treegate-few-test-'));
+  try {
+    const lines = (n: number) => `x,y,label\n${Array.from({ length: n }, (_, i) => `${i % 5},${(i * 7) % 3},${i % 2}`).join('\n')}\n`;
+    const small = join(dir, 'small.csv'), large = join(dir, 'large.csv'), test = join(dir, 'test.csv');
+    writeFileSync(small, lines(594)); // a sixth held out: 99 examples
+    writeFileSync(large, lines(600)); // 100
+    writeFileSync(test, lines(1));
+    assert.deepEqual(prepareData({ dataset: 'csv', csv: small }, new Rng(1)).warnings,
+      ['the test set holds 99 examples (a sixth of the file, held out): each is 1.0 points of test accuracy, so models a few points apart may differ by chance']);
+    assert.deepEqual(prepareData({ dataset: 'csv', csv: large }, new Rng(1)).warnings, []);
+    assert.deepEqual(prepareData({ dataset: 'csv', csv: large, testCsv: test }, new Rng(1)).warnings,
+      [`the test set holds 1 example (${test}): each is 100.0 points of test accuracy, so models a few points apart may differ by chance`]);
+    assert.deepEqual(prepareData({ dataset: 'mnist', limit: 50 }, new Rng(1)).warnings, []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('prepareData warns where the test file is the training file; an experiment says it before its runs', () => {
   const dir = mkdtempSync(join(tmpdir(), 'treegate-same-test-'));
   try {
     const csv = join(dir, 'd.csv');
-    writeFileSync(csv, `x,y,label\n${Array.from({ length: 24 }, (_, i) => `${i % 5},${(i * 7) % 3},${i % 2}`).join('\n')}\n`);
+    // (720 lines: a sixth held out is 120 test examples, no fewer than FEW_TEST_EXAMPLES)
+    writeFileSync(csv, `x,y,label\n${Array.from({ length: 720 }, (_, i) => `${i % 5},${(i * 7) % 3},${i % 2}`).join('\n')}\n`);
     const same = /^the test file is the training file, .*d\.csv \(--test-csv is --csv\): the test accuracy will measure how well the model fits its training examples/;
     assert.match(prepareData({ dataset: 'csv', csv, testCsv: relative(process.cwd(), csv) }, new Rng(1)).warnings.join('\n'), same, 'the same file by another path');
     assert.deepEqual(prepareData({ dataset: 'csv', csv }, new Rng(1)).warnings, [], 'a sixth held out: no warning');

@@ -24,7 +24,7 @@ import { runMemorization } from '../../src/experiments/memorization.js';
 import { runSpeed } from '../../src/experiments/speed.js';
 import { count, DARK_THEME_JS, dodge, extent, horizontalLine, logTicks, PALETTE, renderReport, seriesTraces, type Trace } from '../../src/report/html.js';
 import { trainingReport, type TrainedRun } from '../../src/report/training.js';
-import { counted, formatCount, layerTable, modelSummary } from '../../src/report/summary.js';
+import { counted, formatCount, layerTable, majorityNote, modelSummary } from '../../src/report/summary.js';
 import { defaultLogEvery, loggedStats, readMetrics } from '../../src/report/run-files.js';
 import { train, type StepInfo } from '../../src/train/trainer.js';
 import type { TreeStats } from '../../src/layers/model.js';
@@ -341,6 +341,16 @@ test('usage counted on under ten examples a leaf is said to be sparse, on ten or
   assert.match(text(5).text, /there are few examples there for the leaves \(layer 2: 20 examples for 4 leaves\)/);
   assert.doesNotMatch(text(10).text, /few examples/);
   assert.ok(!text(10, 64).titles.some((t) => /shares sorted/.test(t)), 'a heatmap of 64 leaves is read as it is');
+});
+
+test('majorityNote: where one class is half the test set or more, what always answering it scores; its name, or its number; the first such class of a tie', () => {
+  const y = Int32Array.from([1, 0, 1, 1, 2, 1, 0, 1]);
+  assert.equal(majorityNote(y, 8, ['no', 'yes', 'maybe']), "(always answering the most common class, 'yes', would score 62.50% on these examples)");
+  assert.equal(majorityNote(y, 8), '(always answering the most common class, class 1, would score 62.50% on these examples)');
+  assert.equal(majorityNote(y, 4), '(always answering the most common class, class 1, would score 75.00% on these examples)', 'the first rows alone');
+  assert.equal(majorityNote(Int32Array.from([1, 0, 0, 1]), 4), '(always answering the most common class, class 0, would score 50.00% on these examples)');
+  assert.equal(majorityNote(Int32Array.from([0, 1, 2, 2, 1]), 5), null, 'no class is half');
+  assert.equal(majorityNote(new Int32Array(0), 0), null);
 });
 
 test('the layer summary: counts as read (1 example, 0 examples; 999.9k, 1.00M), no balance before usage is counted, straight-through only when asked', () => {
