@@ -98,6 +98,16 @@ export function defaultValidation(n: number): number {
   return Math.round(n / 12);
 }
 
+/** The groups of labels (two or more) that are one label but for upper and lower case: 'Setosa' and 'setosa'. */
+export function caseVariants(labels: readonly string[]): string[][] {
+  const groups = new Map<string, string[]>();
+  for (const l of labels) {
+    const key = l.toLowerCase();
+    groups.set(key, [...(groups.get(key) ?? []), l]);
+  }
+  return [...groups.values()].filter((g) => g.length > 1);
+}
+
 /** A dataset split into train / validation / test and normalized with training-split statistics. */
 export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
   check(typeof o === 'object' && o !== null, 'the data options must be an object', "pass e.g. { dataset: 'mnist' }");
@@ -146,6 +156,11 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     for (const read of [c, t]) {
       const w = read && coarseWarning(read.data.name, read.coarse);
       if (w) warnings.push(w);
+    }
+    const alike = caseVariants(labels);
+    if (alike.length > 0) {
+      warnings.push(`${o.csv}: the class labels ${alike.slice(0, 3).map((g) => g.map((l) => `'${l}'`).join(' and ')).join(', ')}${alike.length > 3 ? ', …' : ''} ` +
+        'differ only in case: each is a class of its own; if they name one, spell them alike in the file');
     }
   } else {
     throw new TreegateError(`unknown dataset '${dataset as string}'`, `use one of ${DATASETS.join(', ')}`);

@@ -14,7 +14,7 @@ import { coarseColumns, coarseWarning, csvCell, float32Text, formatCsv, parseCsv
 import { csvSource, isStreamPath, MAX_CSV_BYTES, readCsv } from '../../src/data/csv-file.js';
 import { loadFashionMnist } from '../../src/data/fashion.js';
 import { makeMemorization } from '../../src/data/memorization.js';
-import { dataInfo, prepareData } from '../../src/data/prepare.js';
+import { caseVariants, dataInfo, prepareData } from '../../src/data/prepare.js';
 import { dataShape } from '../../src/experiments/common.js';
 import { computeNormalization, fromBytes, normalize, normalizeInPlace, normalizeInputs } from '../../src/data/dataset.js';
 import { matrix, type Matrix } from '../../src/core/tensor.js';
@@ -563,6 +563,21 @@ test('formatCsv writes a dataset that parseCsv reads back to the same floats and
   assert.equal(float32Text(Math.fround(0.1)), '0.1');
   assert.equal(float32Text(Math.fround(1 / 3)), '0.33333334', 'the shortest, 8 digits here, not 9 (M80)');
   assert.equal(csvCell('a\nb'), '"a\nb"', 'a line break quoted, as RFC 4180 has it (M79)');
+});
+
+test('prepareData warns of class labels that differ only in case (each a class of its own), naming them', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'treegate-case-'));
+  try {
+    const csv = join(dir, 'd.csv'), names = ['Setosa', 'setosa', 'virginica', 'SETOSA', 'Iris', 'iris'];
+    writeFileSync(csv, `x,label\n${Array.from({ length: 720 }, (_, i) => `${i % 7},${names[i % names.length]}`).join('\n')}\n`);
+    const d = prepareData({ dataset: 'csv', csv }, new Rng(1));
+    assert.equal(d.numClasses, 6, 'each spelling a class');
+    assert.deepEqual(d.warnings, [`${csv}: the class labels 'Iris' and 'iris', 'SETOSA' and 'Setosa' and 'setosa' differ only in case: each is a class of its own; if they name one, spell them alike in the file`]);
+    assert.deepEqual(caseVariants(['a', 'b', 'B', 'c']), [['b', 'B']]);
+    assert.deepEqual(caseVariants(['a', 'b']), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('prepareData warns of a CSV run\'s test set under 100 examples, a sixth held out or a file of its own; MNIST\'s never', () => {
