@@ -85,14 +85,16 @@ export async function runAccuracy(o: ExperimentOptions, seeds: number[]): Promis
         for (const v of ACCURACY_VARIANTS) {
           if (k === 0 && v !== ACCURACY_VARIANTS[0]) continue; // at k = 0 every variant is the same dense MLP
           if (await stopRequested(o)) break seeds;
-          o.progress(done++, total, `${dataset} seed ${seed} k=${k} ${v.name}`);
+          // (k = 0: the dense MLP, recorded under the first variant's name, as the report reads it)
+          const shown = k === 0 ? 'dense' : v.name;
+          o.progress(done++, total, `${dataset} seed ${seed} k=${k} ${shown}`);
           const r = fit(variantMlp(data, k, v), data, { ...s.train, lr: s.train.lr * v.lrScale }, seed);
           runs.push({
             dataset, seed, k, variant: v.name, parameters: r.parameters, macsInference: r.macsInference,
             testAccuracy: r.testAccuracy, trainAccuracy: r.trainAccuracy, gap: r.trainAccuracy - r.testAccuracy,
             balance: r.trees[0]?.balance ?? null, deadLeaves: r.trees[0]?.deadLeaves ?? null, trainUsPerExample: r.trainUsPerExample,
           });
-          o.log(`accuracy ${dataset} seed ${seed} k=${k} ${v.name}: test ${(r.testAccuracy * 100).toFixed(2)}%, train ${(r.trainAccuracy * 100).toFixed(2)}%`);
+          o.log(`accuracy ${dataset} seed ${seed} k=${k} ${shown}: test ${(r.testAccuracy * 100).toFixed(2)}%, train ${(r.trainAccuracy * 100).toFixed(2)}%`);
         }
       }
     }
