@@ -10,11 +10,11 @@ import { loadModel } from '../io/model-file.js';
 import { setBackend } from '../kernels/backend.js';
 import type { Model } from '../layers/model.js';
 import { backendOption, csvInputs, headerOption, humanLines, int, pathArg, rejectIdle, requireOptions, resultsThenSummary, shellWord, threadsOption, useKernelsFirst, warnCoarse, type KernelOptions } from './options.js';
-import { counted, layerTable, majorityNote, modelSummary } from '../report/summary.js';
+import { counted, layerTable, majorityNote, modelSummary, perClassFigures, textTable } from '../report/summary.js';
 import { readRunResult } from './run-folder.js';
 
 interface ModelCliOptions extends KernelOptions {
-  model: string; dataDir?: string; csv?: string; header?: boolean; limit?: number; json?: boolean; usage?: boolean;
+  model: string; dataDir?: string; csv?: string; header?: boolean; limit?: number; json?: boolean; usage?: boolean; perClass?: boolean;
 }
 
 /** --data-dir names the MNIST folder: it is an error with a model of another dataset, or with --csv (as train rejects idle options); --header and --no-header are --csv's. */
@@ -118,6 +118,7 @@ export function evalCommand(): Command {
     .addOption(headerOption(true))
     .addOption(headerOption(false))
     .option('--limit <n>', 'use only the first n test examples', int(1))
+    .option('--per-class', 'also print each class\'s examples, recall and precision (--json always holds them, as perClass)')
     .addOption(backendOption())
     .addOption(threadsOption())
     .option('--json', 'print one JSON object on stdout (the other lines go to stderr)')
@@ -128,8 +129,13 @@ export function evalCommand(): Command {
       const test = testSet(model, o);
       kernels.announce();
       const r = model.evaluate(test.x, test.y);
+      const labels = model.config.data?.labels ?? Array.from({ length: model.config.numClasses }, (_, i) => String(i));
+      const perClass = perClassFigures(model.predict(test.x).classes, test.y, test.x.rows, labels);
       const majority = majorityNote(test.y, test.x.rows, model.config.data?.labels);
-      const line = `test accuracy ${(r.accuracy * 100).toFixed(2)}% (loss ${r.loss.toFixed(4)}) on ${counted(test.x.rows, 'example')}${majority ? `\n${majority}` : ''}`;
+      const percent = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(2)}%`);
+      const line = `test accuracy ${(r.accuracy * 100).toFixed(2)}% (loss ${r.loss.toFixed(4)}) on ${counted(test.x.rows, 'example')}${majority ? `\n${majority}` : ''}` +
+        (o.perClass ? `\n${textTable([['class', 'examples', 'recall', 'predicted', 'precision'],
+          ...perClass.map((c) => [c.label, String(c.examples), percent(c.recall), String(c.predicted), percent(c.precision)])])}` : '');
       if (r.overflowed > 0 || !Number.isFinite(r.loss)) {
         process.stderr.write(`treegate: warning: the loss is ${r.loss}: the model's outputs overflow on this data (values far outside what it was ` +
           `trained on?)${r.overflowed > 0 ? `; ${r.overflowed} of the ${test.x.rows} examples have no class and count as wrong` : ''}\n`);
@@ -140,7 +146,7 @@ export function evalCommand(): Command {
           `eval --limit ${tested} gives the test accuracy it printed\n`);
       }
       if (o.json) {
-        resultsThenSummary(JSON.stringify({ testAccuracy: r.accuracy, testLoss: r.loss, examples: test.x.rows, overflowed: r.overflowed, modelPath: resolve(o.model), ...modelSummary(model) }) + '\n', line);
+        resultsThenSummary(JSON.stringify({ testAccuracy: r.accuracy, testLoss: r.loss, examples: test.x.rows, overflowed: r.overflowed, perClass, modelPath: resolve(o.model), ...modelSummary(model) }) + '\n', line);
       } else {
         humanLines(false)(line);
       }

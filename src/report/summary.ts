@@ -77,6 +77,26 @@ export function majorityNote(y: Int32Array, rows: number, labels?: readonly stri
   return `(always answering the most common class, ${name}, would score ${(100 * n / rows).toFixed(2)}% on these examples)`;
 }
 
+/** One class's figures on a test set: its examples, those predicted to be of it, those of both; recall and precision (null where there is nothing to divide by). */
+export interface ClassFigures { label: string; examples: number; predicted: number; correct: number; recall: number | null; precision: number | null }
+
+/**
+ * Each class's figures from the predicted classes of `rows` examples (−1: none, an example whose outputs overflowed)
+ * and their labels: where one class is most of the data, accuracy alone hides how the others do.
+ */
+export function perClassFigures(predicted: Int32Array, y: Int32Array, rows: number, labels: readonly string[]): ClassFigures[] {
+  const examples = new Array<number>(labels.length).fill(0), guessed = examples.slice(), correct = examples.slice();
+  for (let i = 0; i < rows; i++) {
+    examples[y[i]]++;
+    if (predicted[i] >= 0) guessed[predicted[i]]++;
+    if (predicted[i] === y[i]) correct[y[i]]++;
+  }
+  return labels.map((label, c) => ({
+    label, examples: examples[c], predicted: guessed[c], correct: correct[c],
+    recall: examples[c] > 0 ? correct[c] / examples[c] : null, precision: guessed[c] > 0 ? correct[c] / guessed[c] : null,
+  }));
+}
+
 /** "1 example", "2 examples": a count and its noun, plural where it is not one. */
 export function counted(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;

@@ -958,6 +958,15 @@ test('--label-column: the labels in another column, by name or number; eval read
   assert.equal(readFileSync(heldOut, 'utf8').split('\n')[0], 'kind,a,b', 'the held-out file in the training file\'s layout');
   const rescored = lastJson(cli('eval', '--model', lastJson(byName).modelPath, '--csv', heldOut, '--json'));
   assert.deepEqual([rescored.testAccuracy, rescored.testLoss], [last.testAccuracy, last.testLoss]);
+  // each class's figures: their examples and correct ones add up to the set's and to its accuracy
+  const perClass = rescored.perClass as Array<{ label: string; examples: number; predicted: number; correct: number; recall: number; precision: number }>;
+  assert.deepEqual(perClass.map((c) => c.label), ['hi', 'lo']);
+  assert.equal(perClass[0].examples + perClass[1].examples, rescored.examples);
+  assert.equal(perClass[0].predicted + perClass[1].predicted, rescored.examples);
+  assert.equal((perClass[0].correct + perClass[1].correct) / rescored.examples, rescored.testAccuracy);
+  for (const c of perClass) assert.deepEqual([c.recall, c.precision], [c.correct / c.examples, c.correct / c.predicted]);
+  const table = cli('eval', '--model', lastJson(byName).modelPath, '--csv', heldOut, '--per-class');
+  assert.match(table.stdout, new RegExp(`^class +examples +recall +predicted +precision\nhi +${perClass[0].examples} +${(perClass[0].recall * 100).toFixed(2)}% +${perClass[0].predicted} +`, 'm'));
   // by number, in a file without a header; a test file in the same layout
   writeFileSync(join(dir, 'middle-test.csv'), rows.slice(0, 30).map(([a, b, k]) => `${a},${k},${b}`).join('\n') + '\n');
   const byNumber = cli('train', '--csv', join(dir, 'middle.csv'), '--test-csv', join(dir, 'middle-test.csv'), '--label-column', '2', ...args, '--out', join(dir, 'middle'));

@@ -24,7 +24,7 @@ import { runMemorization } from '../../src/experiments/memorization.js';
 import { runSpeed } from '../../src/experiments/speed.js';
 import { count, DARK_THEME_JS, dodge, extent, horizontalLine, logTicks, PALETTE, renderReport, seriesTraces, type Trace } from '../../src/report/html.js';
 import { trainingReport, type TrainedRun } from '../../src/report/training.js';
-import { counted, formatCount, layerTable, majorityNote, modelSummary } from '../../src/report/summary.js';
+import { counted, formatCount, layerTable, majorityNote, modelSummary, perClassFigures } from '../../src/report/summary.js';
 import { defaultLogEvery, loggedStats, readMetrics } from '../../src/report/run-files.js';
 import { train, type StepInfo } from '../../src/train/trainer.js';
 import type { TreeStats } from '../../src/layers/model.js';
@@ -351,6 +351,17 @@ test('majorityNote: where one class is half the test set or more, what always an
   assert.equal(majorityNote(Int32Array.from([1, 0, 0, 1]), 4), '(always answering the most common class, class 0, would score 50.00% on these examples)');
   assert.equal(majorityNote(Int32Array.from([0, 1, 2, 2, 1]), 5), null, 'no class is half');
   assert.equal(majorityNote(new Int32Array(0), 0), null);
+});
+
+test('perClassFigures: each class\'s examples, predictions, correct ones, recall and precision; an overflowed example (−1) predicts no class; nothing to divide by is null', () => {
+  const predicted = Int32Array.from([0, 0, 1, -1, 0, 2]), y = Int32Array.from([0, 1, 1, 1, 0, 0]);
+  assert.deepEqual(perClassFigures(predicted, y, 6, ['a', 'b', 'c', 'd']), [
+    { label: 'a', examples: 3, predicted: 3, correct: 2, recall: 2 / 3, precision: 2 / 3 },
+    { label: 'b', examples: 3, predicted: 1, correct: 1, recall: 1 / 3, precision: 1 },
+    { label: 'c', examples: 0, predicted: 1, correct: 0, recall: null, precision: 0 },
+    { label: 'd', examples: 0, predicted: 0, correct: 0, recall: null, precision: null },
+  ]);
+  assert.deepEqual(perClassFigures(predicted, y, 2, ['a', 'b']).map((c) => [c.examples, c.predicted]), [[1, 2], [1, 0]], 'the first rows alone');
 });
 
 test('the layer summary: counts as read (1 example, 0 examples; 999.9k, 1.00M), no balance before usage is counted, straight-through only when asked', () => {
