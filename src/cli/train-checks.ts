@@ -203,8 +203,9 @@ export function unusedLeavesWarnings(stats: readonly TreeStats[], over: string):
     const all = t.leaves * t.blocks, n = t.usage.reduce((a, u) => a + u.reduce((x, y) => x + y, 0), 0) / Math.max(1, t.blocks);
     const atRandom = all * (1 - 1 / t.leaves) ** n;
     if (n === 0 || 2 * t.deadLeaves <= all || t.deadLeaves <= 2 * atRandom) return [];
-    const unit = t.kind === 'moe' ? 'experts' : 'leaves';
-    return [`layer ${t.layer} sent its ${count(n)} ${over} examples to few of its ${unit}: ${count(t.deadLeaves)} of ${count(all)} got none ` +
+    // (a mixture counts each example's top-k choices)
+    const sent = t.kind === 'moe' ? `the ${count(n)} expert choices of its ${over} examples to few of its experts` : `its ${count(n)} ${over} examples to few of its leaves`;
+    return [`layer ${t.layer} sent ${sent}: ${count(t.deadLeaves)} of ${count(all)} got none ` +
       `(balance ${t.balance.toFixed(3)}), so their weights add nothing` +
       (t.kind === 'moe' ? '' : '; --gating units chooses the bits from hidden units that vary over the data, where fixed projections may not')];
   });

@@ -937,7 +937,7 @@ test('train warns of a routed layer that sent its test examples to few of its le
   assert.deepEqual(unusedLeavesWarnings([tree([Array(16).fill(0)])], 'test'), []);
   // two blocks: each block's examples count for its leaves
   assert.equal(unusedLeavesWarnings([tree([few, few])], 'test').length, 1);
-  assert.match(unusedLeavesWarnings([{ ...tree([few]), kind: 'moe' }], 'training')[0], /^layer 2 sent its 25 training examples to few of its experts: 13 of 16 got none \(balance 0\.200\), so their weights add nothing$/);
+  assert.match(unusedLeavesWarnings([{ ...tree([few]), kind: 'moe' }], 'training')[0], /^layer 2 sent the 25 expert choices of its training examples to few of its experts: 13 of 16 got none \(balance 0\.200\), so their weights add nothing$/);
 });
 
 test('--label-column: the labels in another column, by name or number; eval reads test files in that layout, and the held-out file keeps it', () => {
