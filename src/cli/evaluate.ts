@@ -9,7 +9,7 @@ import { mnistTestSet } from '../data/prepare.js';
 import { loadModel } from '../io/model-file.js';
 import { setBackend } from '../kernels/backend.js';
 import type { Model } from '../layers/model.js';
-import { backendOption, csvInputs, headerOption, humanLines, int, pathArg, rejectIdle, requireOptions, resultsThenSummary, shellWord, threadsOption, useKernelsFirst, warnCoarse, type KernelOptions } from './options.js';
+import { backendOption, csvInputs, headerOption, humanLines, int, pathArg, rejectIdle, requireOptions, resultsThenSummary, shellWord, threadsOption, useKernelsFirst, warnCsv, type KernelOptions } from './options.js';
 import { counted, layerTable, majorityNote, modelSummary, perClassFigures, textTable } from '../report/summary.js';
 import { readRunResult } from './run-folder.js';
 
@@ -72,7 +72,7 @@ function testSet(model: Model, o: ModelCliOptions): Dataset {
       labels: model.config.data?.labels ?? Array.from({ length: model.config.numClasses }, (_, i) => String(i)),
       features: model.inputSize, ...(names ? { featureNames: names } : {}), labelColumn: model.config.data?.labelColumn ?? 'last', header: o.header,
     });
-    warnCoarse(read);
+    warnCsv(read);
     test = read.data;
   }
   else if (dataset === 'mnist') test = mnistTestSet(norm!, o.dataDir);

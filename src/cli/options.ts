@@ -287,10 +287,13 @@ export function requireOptions(cmd: Command, ...attributes: string[]): Command {
   });
 }
 
-/** Says on stderr which columns of a CSV file read for eval or predict float32 keeps too coarsely (coarseWarning), if any. */
-export function warnCoarse(read: CsvData): void {
-  const w = coarseWarning(read.data.name, read.coarse, false);
-  if (w) process.stderr.write(`treegate: warning: ${w}\n`);
+/**
+ * Says on stderr what the reader of a CSV file read for eval, inspect or predict warns of (its `warnings`), and which
+ * of its columns float32 keeps too coarsely (coarseWarning), if any.
+ */
+export function warnCsv(read: CsvData): void {
+  const coarse = coarseWarning(read.data.name, read.coarse, false);
+  for (const w of [...read.warnings, ...(coarse ? [coarse] : [])]) process.stderr.write(`treegate: warning: ${w}\n`);
 }
 
 /**

@@ -6,7 +6,7 @@ import { csvSource, readCsv, STDIN_PATH, STDIN_PATH as STDOUT_PATH } from '../da
 import { checkReplaceable, checkWritableFile, descriptorOf, removeCreatedOnFailure, sameFile, writeFileAtomic } from '../io/atomic.js';
 import { loadModel } from '../io/model-file.js';
 import { counted } from '../report/summary.js';
-import { backendOption, csvInputs, fileInFolder, headerOption, humanLines, pathArg, requireOptions, resultsThenSummary, threadsOption, useKernelsFirst, warnCoarse, type KernelOptions } from './options.js';
+import { backendOption, csvInputs, fileInFolder, headerOption, humanLines, pathArg, requireOptions, resultsThenSummary, threadsOption, useKernelsFirst, warnCsv, type KernelOptions } from './options.js';
 
 interface PredictCliOptions extends KernelOptions {
   model: string; csv: string; header?: boolean; out?: string; probabilities?: boolean; json?: boolean;
@@ -55,7 +55,7 @@ export function predictCommand(): Command {
       }
       const names = model.config.data?.features;
       const read = readCsv(o.csv, { labelColumn: null, features: model.inputSize, ...(names ? { featureNames: names } : {}), header: o.header });
-      warnCoarse(read);
+      warnCsv(read);
       const raw = read.data.x;
       kernels.announce();
       const { classes, probabilities, overflowed } = model.predict(csvInputs(raw, model.config.normalization, csvSource(o.csv)));

@@ -13,6 +13,8 @@ export interface CsvData {
   labelColumn: number;
   /** the feature columns float32 keeps too coarsely to tell their values apart (see coarseColumns); usually none */
   coarse: CoarseColumn[];
+  /** what to tell the file's user about how it was read (empty columns at the end of its lines, ignored); usually none */
+  warnings: string[];
 }
 
 /** A feature column whose float32 values keep little of its spread: a large offset and a small spread. */
@@ -97,7 +99,7 @@ function quotedCells(line: string, at: string, sep: string): string[] {
  * Parses CSV text (UTF-8, lines ending in LF, CRLF or CR): one example per line, cells separated by commas (or, where
  * the first line holds none outside quotes, by tabs; or by semicolons wherever it holds one, with decimal commas; spaces
  * around cells ignored; a cell may be quoted, as in RFC 4180, within its line), every line with the same number of cells,
- * empty lines skipped. The first line is a header when none of its feature
+ * empty lines skipped, columns empty on every line at the end of the lines dropped (said in `warnings`). The first line is a header when none of its feature
  * cells is a number. Features must be finite numbers within float32's range.
  * Labels are strings; where every label is a number, a class is named by its
  * value ('1' and '1.0' are class '1'). Classes are numbered in the order of
@@ -147,15 +149,34 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     }
     return comma ? c.replace(',', '.') : c;
   };
+  const split = (line: string, at: number): string[] => line.includes('"') ? quotedCells(line, `${source}:${at}`, sep) : line.split(sep).map((c) => c.trim());
+  // columns empty on every line, the header's cell too, at the end of the lines (a spreadsheet's formatted empty
+  // columns: 1,2,setosa,,): as many as the line with the fewest empty cells at its end has, dropped from every line
+  // and said once (a line that does not end with an empty cell, as most files' first, ends the search)
+  let emptyEnd = Infinity;
+  for (let i = lineNo; i < lines.length && emptyEnd > 0; i++) {
+    if (lines[i].trim() === '') continue;
+    let cells: string[];
+    try {
+      cells = split(lines[i], i + 1);
+    } catch {
+      break; // (a malformed line: the reading below names it)
+    }
+    let e = 0;
+    while (e < cells.length && cells[cells.length - 1 - e] === '') e++;
+    emptyEnd = Math.min(emptyEnd, e);
+  }
+  if (!Number.isFinite(emptyEnd)) emptyEnd = 0;
   const next = (): string[] | null => {
     while (lineNo < lines.length) {
       const line = lines[lineNo++];
       if (line.trim() === '') continue;
-      const cells = line.includes('"') ? quotedCells(line, `${source}:${lineNo}`, sep) : line.split(sep).map((c) => c.trim());
+      const all = split(line, lineNo), cells = emptyEnd > 0 ? all.slice(0, all.length - emptyEnd) : all;
       return sep === ';' ? cells.map(decimals) : cells;
     }
     return null;
   };
+  const warnings: string[] = [];
   const labelled = opts.labelColumn !== null;
   check(opts.matching === undefined || opts.matching === 'model' || opts.matching === 'training file',
     `CSV options: matching must be 'model' or 'training file', got ${shown(opts.matching)}`);
@@ -166,15 +187,19 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   const first = next(), firstAt = lineNo;
   if (!first) throw new TreegateError(`${source}: the file has no data lines`, hint);
   const width = first.length;
+  // (the columns dropped, as the file numbers them)
+  const dropped = emptyEnd === 1 ? `its last column (${width + 1}) is` : `its last ${emptyEnd} columns (${width + 1}–${width + emptyEnd}) are`;
+  if (emptyEnd > 0) warnings.push(`${source}: ${dropped} empty on every line: ignored`);
+  const ignored = emptyEnd > 0 ? ` (${dropped} empty on every line, and ignored)` : '';
   const isNumber = (c: string) => Number.isFinite(decimal(c));
-  if (width < 2 && labelled) throw new TreegateError(`${source}:${lineNo}: a line has ${cellCount(width)}, need at least one feature and a label`, CSV_HINT);
+  if (width < 2 && labelled) throw new TreegateError(`${source}:${lineNo}: a line has ${cellCount(width)}${ignored}, need at least one feature and a label`, CSV_HINT);
   if (!labelled && opts.features !== undefined && width !== opts.features) {
     // a header names the column that is not the model's (a column too many), or the model's features it lacks (too
     // few), where the model records its features' names
     const names = opts.featureNames, named = names && first.every((c) => !isNumber(c));
     const extra = named && width > opts.features ? first.findIndex((c) => !names.includes(c)) : -1;
     const missing = named && width < opts.features ? names.filter((n) => !first.includes(n)) : [];
-    throw new TreegateError(`${source}:${lineNo}: lines have ${cellCount(width)}, and ${takes} ${opts.features} features`,
+    throw new TreegateError(`${source}:${lineNo}: lines have ${cellCount(width)}${ignored}, and ${takes} ${opts.features} features`,
       extra >= 0 ? `column ${extra + 1} ('${first[extra]}') is not one of the model's features (${quoted(names!)}): remove it`
         : missing.length > 0 && missing.length < names!.length
           ? `the header names no column ${quoted(missing, 4)}, ${missing.length === 1 ? 'one' : 'some'} of the model's features (${quoted(names!, 8)}): give the file each of them, in the same order`
@@ -192,7 +217,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     // a header that names the features lacks those it leaves out (a feature column missing, not the label)
     const names = opts.featureNames;
     const missing = names && first.every((c) => !isNumber(c)) ? names.filter((n) => !first.includes(n)) : [];
-    throw new TreegateError(`${source}:${lineNo}: lines have ${cellCount(width)}, and ${takes} ${opts.features} features and a label`,
+    throw new TreegateError(`${source}:${lineNo}: lines have ${cellCount(width)}${ignored}, and ${takes} ${opts.features} features and a label`,
       missing.length > 0 && missing.length < names!.length
         ? `the header names no column ${quoted(missing, 4)}, ${missing.length === 1 ? 'one' : 'some'} of ${whose} features (${quoted(names!, 8)}): give the file each of them, in the same order, and the label`
         : width === opts.features
@@ -221,7 +246,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     }
   }
   if (labelled && (!Number.isInteger(labelCol) || labelCol < 0 || labelCol >= width)) {
-    throw new TreegateError(`${source}: the label column is number ${labelCol + 1} (0-based index ${labelCol}), and the lines have ${cellCount(width)}`,
+    throw new TreegateError(`${source}: the label column is number ${labelCol + 1} (0-based index ${labelCol}), and the lines have ${cellCount(width)}${ignored}`,
       `name a column 1 … ${width} (--label-column; the API's labelColumn takes 0-based indices, 0 … ${width - 1}); a column whose name is a number is named by its position`);
   }
   // lines that end with the separator (as some exporters write them): an empty last cell where the labels are looked
@@ -319,7 +344,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     if (bad !== null && cells.length !== width) throw badCells(); // (the first problem first)
     if (cells.length !== width) {
       const trailing = cells.length === width + 1 && cells[width].trim() === '';
-      throw new TreegateError(`${source}:${at}: ragged row: ${cells.length} cells, the first line has ${width}${trailing ? ` (this line ends with ${sepName}, which starts an empty cell)` : ''}`,
+      throw new TreegateError(`${source}:${at}: ragged row: ${cells.length + emptyEnd} cells, the first line has ${width + emptyEnd}${trailing ? ` (this line ends with ${sepName}, which starts an empty cell)` : ''}`,
         trailing ? `remove the ${sepName.slice(2)} at the end of each line` : 'every line needs the same number of cells');
     }
     let finite = true;
@@ -387,7 +412,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     }
     const labels = opts.labels ?? [];
     // no labels were read: every y is 0, a class of a dataset of at least one
-    return { data: { name: source, x: matrix(N, D, Float32Array.from(values)), y: new Int32Array(N), numClasses: Math.max(labels.length, 1) }, labels, features, header, labelName, lines: Int32Array.from(lineOf), labelColumn: labelCol, coarse: coarseColumns(values, N, features) };
+    return { data: { name: source, x: matrix(N, D, Float32Array.from(values)), y: new Int32Array(N), numClasses: Math.max(labels.length, 1) }, labels, features, header, labelName, lines: Int32Array.from(lineOf), labelColumn: labelCol, coarse: coarseColumns(values, N, features), warnings };
   }
   // a header whose feature names are numbers reads as data: its label cell is then the one word among numbers
   const isInt = (l: string) => /^-?\d+$/.test(l);
@@ -445,7 +470,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     }
     y[i] = c;
   }
-  return { data: { name: source, x: matrix(N, D, Float32Array.from(values)), y, numClasses: labels.length }, labels, features, header, labelName, lines: Int32Array.from(lineOf), labelColumn: labelCol, coarse: coarseColumns(values, N, features) };
+  return { data: { name: source, x: matrix(N, D, Float32Array.from(values)), y, numClasses: labels.length }, labels, features, header, labelName, lines: Int32Array.from(lineOf), labelColumn: labelCol, coarse: coarseColumns(values, N, features), warnings };
 }
 
 /** Fewer float32 steps than this in a column's standard deviation make it coarse (rounding moves a value up to 1% of it). */

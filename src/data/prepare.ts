@@ -154,6 +154,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
       warnings.push(`the test file is the training file, ${o.csv} (--test-csv is --csv): the test accuracy will measure how well the model fits its training examples, not how it does on new ones`);
     }
     for (const read of [c, t]) {
+      if (read) warnings.push(...read.warnings);
       const w = read && coarseWarning(read.data.name, read.coarse);
       if (w) warnings.push(w);
     }

@@ -99,6 +99,23 @@ test('a CSV column float32 keeps too coarsely (a timestamp over an hour) is name
   assert.doesNotMatch(cli('eval', '--model', join(csvRun().dir, 'model.safetensors'), '--csv', csvRun().csv).stderr, /float32/);
 });
 
+test('eval and predict read a file whose last columns are empty on every line (a spreadsheet\'s export) as the file without them, and say so once', () => {
+  const { dir, csv } = csvRun(), model = join(dir, 'model.safetensors');
+  const lines = readFileSync(csv, 'utf8').trimEnd().split('\n');
+  const padded = tmp('padded.csv'), features = tmp('padded-features.csv');
+  writeFileSync(padded, lines.map((l) => `${l},,`).join('\r\n') + '\r\n');
+  writeFileSync(features, lines.map((l) => `${l.slice(0, l.lastIndexOf(','))},`).join('\n') + '\n');
+  const evaluated = cli('eval', '--model', model, '--csv', padded, '--json');
+  assert.equal(evaluated.status, 0, describeRun(evaluated));
+  assert.equal(JSON.parse(evaluated.stdout).examples, 40);
+  assert.equal(evaluated.stderr.match(/treegate: warning: /g)?.length, 1, evaluated.stderr);
+  assert.match(evaluated.stderr, new RegExp(`treegate: warning: ${reEscape(padded)}: its last 2 columns \\(5–6\\) are empty on every line: ignored\n`));
+  const predicted = cli('predict', '--model', model, '--csv', features);
+  assert.equal(predicted.status, 0, describeRun(predicted));
+  assert.match(predicted.stderr, new RegExp(`treegate: warning: ${reEscape(features)}: its last column \\(4\\) is empty on every line: ignored\n`));
+  assert.equal(predicted.stdout.trim().split('\n').length, 41);
+});
+
 test('train warns where --test-csv is the --csv file, and goes on', () => {
   const { csv } = csvRun(), out = tmp('same-test-run');
   const r = cli('train', '--csv', csv, '--test-csv', csv, '--epochs', '1', '--hidden', '8', '--depth', '1', '--no-progress', '--out', out);

@@ -49,8 +49,9 @@ test('CSV: features and labels, with or without a header, classes in a stable or
   assert.deepEqual(Array.from(q.data.x.data), [1, 2, 3, 4, 5, 6]);
   assert.deepEqual(Array.from(q.data.y), [1, 0, 1]);
   // a comma after a quoted cell: an empty cell, a missing value (on a first line as on any other, not a header's sign)
-  rejects(() => parseCsv('1,"2",\n', 'e.csv', { labelColumn: null }), /e\.csv:1, column 3: '' is not a finite number \(.*; missing values: drop those rows/);
-  rejects(() => parseCsv('1,2,,\n3,4,,\n', 'e.csv'), /e\.csv:1, column 3: '' is not a finite number; every one of the 2 rows read has such a cell, in column 3 \(.*missing values/);
+  rejects(() => parseCsv('1,"2",\n3,4,5\n', 'e.csv', { labelColumn: null }), /e\.csv:1, column 3: '' is not a finite number \(.*; missing values: drop those rows/);
+  rejects(() => parseCsv('1,2,,a\n3,4,,b\n', 'e.csv'), /e\.csv:1, column 3: '' is not a finite number; every one of the 2 rows read has such a cell, in column 3 \(.*missing values/);
+  // (columns empty on every line at the end of the lines are dropped: see the test of them below)
   rejects(() => parseCsv('1,NA,a\n3,4,b\n', 'e.csv'), /e\.csv:1, column 2: 'NA' is not a finite number \(.*missing values/);
   // a byte order mark before a quoted header (Excel's "CSV UTF-8")
   assert.deepEqual(parseCsv('\uFEFF"a","b","l"\n1,2,x\n3,4,y\n', 'bom.csv').features, ['a', 'b']);
@@ -118,6 +119,44 @@ test('CSV: tab- and semicolon-separated files (the separator from the first line
   rejects(() => parseCsv('x;y;label\n0;2,5;a\n1;-0.5;b\n', 'h.csv'), /decimal commas, '2,5' \(line 2, column 2\), and points, '-0\.5' \(line 3, column 2\)/);
 });
 
+test('CSV: columns empty on every line at the end of the lines (a spreadsheet\'s formatted empty columns) are dropped, said once in warnings', () => {
+  const rows = ['5.1,3.5,setosa', '6.2,2.9,versicolor', '4.9,3.0,setosa', '6.7,3.1,virginica'];
+  const clean = parseCsv(`sl,sw,species\n${rows.join('\n')}\n`, 'clean.csv');
+  assert.deepEqual(clean.warnings, []);
+  const same = (d: ReturnType<typeof parseCsv>) => assert.deepEqual([d.features, d.labels, Array.from(d.data.x.data), Array.from(d.data.y), d.labelColumn],
+    [clean.features, clean.labels, Array.from(clean.data.x.data), Array.from(clean.data.y), 2]);
+  // with a header (its cells empty too), CRLF line ends; the label column is the last non-empty one
+  const two = parseCsv(`sl,sw,species,,\r\n${rows.map((r) => `${r},,`).join('\r\n')}\r\n`, 'data.csv');
+  same(two);
+  assert.deepEqual(two.warnings, ['data.csv: its last 2 columns (4–5) are empty on every line: ignored']);
+  const one = parseCsv(`sl;sw;species;\n${rows.map((r) => `${r.replace(/,/g, ';')};`).join('\n')}\n`, 'semi.csv');
+  same(one);
+  assert.deepEqual(one.warnings, ['semi.csv: its last column (4) is empty on every line: ignored']);
+  // without a header; a cell of spaces or a quoted empty cell is empty too
+  const bare = parseCsv(`${rows.map((r, i) => `${r},${i === 1 ? ' ' : ''},${i === 2 ? '""' : ''}`).join('\n')}\n`, 'bare.csv');
+  assert.deepEqual([bare.features, Array.from(bare.data.x.data), bare.warnings], [['col1', 'col2'], Array.from(clean.data.x.data), ['bare.csv: its last 2 columns (4–5) are empty on every line: ignored']]);
+  // features alone, to predict: the model's width once they are dropped
+  const features = parseCsv('sl,sw,,\n5.1,3.5,,\n6.2,2.9,,\n', 'f.csv', { labelColumn: null, features: 2, featureNames: ['sl', 'sw'] });
+  assert.deepEqual([features.data.x.rows, features.warnings], [2, ['f.csv: its last 2 columns (3–4) are empty on every line: ignored']]);
+  rejects(() => parseCsv('sl,,\n5.1,,\n6.2,,\n', 'f.csv', { labelColumn: null, features: 2 }),
+    /^f\.csv:1: lines have 1 cell \(its last 2 columns \(2–3\) are empty on every line, and ignored\), and the model takes 2 features \(give the file/);
+  // a column empty on some lines only is kept (as many columns are dropped as the line with the fewest empty cells at its end has)
+  rejects(() => parseCsv('sl,sw,species,,\n5.1,3.5,setosa,,\n6.2,2.9,versicolor,,,\n', 'r.csv'), /^r\.csv:3: ragged row: 6 cells, the first line has 5 \(this line ends with a comma/);
+  rejects(() => parseCsv('sl,sw,species,note,\n5.1,3.5,setosa,,\n6.2,2.9,versicolor,,\n', 'n.csv'), /^n\.csv:2, column 3: 'setosa' is not a finite number/);
+  rejects(() => parseCsv('sl,sw,species,\n5.1,3.5,setosa,\n6.2,2.9,versicolor,x\n', 'x.csv'), /^x\.csv:1: the first line ends with a comma, which leaves an empty last cell/);
+  // prepareData passes the warnings on, the training file's and the test file's
+  const dir = mkdtempSync(join(tmpdir(), 'treegate-empty-columns-'));
+  try {
+    const csv = join(dir, 'train.csv'), testCsv = join(dir, 'test.csv');
+    writeFileSync(csv, `x,y,label,,\n${Array.from({ length: 24 }, (_, i) => `${i % 5},${(i * 7) % 3},${i % 2},,`).join('\n')}\n`);
+    writeFileSync(testCsv, `x,y,label,\n${Array.from({ length: 6 }, (_, i) => `${i % 4},${i % 3},${i % 2},`).join('\n')}\n`);
+    assert.deepEqual(prepareData({ dataset: 'csv', csv, testCsv }, new Rng(1)).warnings,
+      [`${csv}: its last 2 columns (4–5) are empty on every line: ignored`, `${testCsv}: its last column (4) is empty on every line: ignored`]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('CSV: header: true reads a first line of numeric column names as the header; the model\'s feature names are one too; header: false reads it as data', () => {
   const text = '2019,2020,label\n1,2,a\n3,4,b\n5,6,a\n';
   // told by its cells, the line is data, and a word label among numbers says it is a header
@@ -169,9 +208,10 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   rejects(() => parseCsv('x,y,label\n1,2,a,\n', 'r.csv'), /r\.csv:2: ragged row: 4 cells, the first line has 3 \(this line ends with a comma, which starts an empty cell\) \(remove the comma at the end of each line\)/);
   // the separator the file uses, named (a tab- or semicolon-separated file has no commas to remove)
   rejects(() => parseCsv('x\ty\tlabel\n1\t2\ta\t\n', 't.tsv'), /t\.tsv:2: ragged row: 4 cells, the first line has 3 \(this line ends with a tab, which starts an empty cell\) \(remove the tab at the end of each line\)/);
-  // every line ending with the separator (the header too, or no header): the labels would be read as a feature column
-  rejects(() => parseCsv('x,y,label,\n1,2,a,\n3,4,b,\n', 'e.csv'), /e\.csv:1: the first line ends with a comma, which leaves an empty last cell, where the labels are looked for \(the last column\) \(remove the comma at the end of each line, or name the label column/);
-  rejects(() => parseCsv('1\t2\ta\t\n3\t4\tb\t\n', 'e.tsv'), /e\.tsv:1: the first line ends with a tab, which leaves an empty last cell/);
+  // a first line ending with the separator where the other lines hold a cell there (every line ending with it: an
+  // empty last column, dropped): the labels would be read as a feature column
+  rejects(() => parseCsv('x,y,label,\n1,2,a,5\n3,4,b,\n', 'e.csv'), /e\.csv:1: the first line ends with a comma, which leaves an empty last cell, where the labels are looked for \(the last column\) \(remove the comma at the end of each line, or name the label column/);
+  rejects(() => parseCsv('1\t2\ta\t\n3\t4\tb\t5\n', 'e.tsv'), /e\.tsv:1: the first line ends with a tab, which leaves an empty last cell/);
   rejects(() => parseCsv('x;y;label\n1,5;2;\n', 's.csv'), /s\.csv:2: the label \(column 3\) is empty \(every line needs a label in its last cell \(a semicolon at the end of a line leaves it empty\)/);
   rejects(() => parseCsv('1,2,a\n3,x,b\n', 'n.csv'), /n\.csv:2, column 2: 'x' is not a finite number/);
   rejects(() => parseCsv('1,2,a\n3,NaN,b\n', 'n.csv'), /'NaN' is not a finite number \(.*; missing values: drop those rows or fill those cells first/);
@@ -228,7 +268,8 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   // a test file's header of numeric column names: its label cell, a word, is no class; the header is suggested
   rejects(() => parseCsv('1990,2000,species\n1,2,cat\n3,4,dog\n', 'h.csv', { labels: ['cat', 'dog'] }),
     /h\.csv:1: the label 'species' is not one of the model's classes \(its classes: cat, dog; if the first line is a header whose column names are numbers, say so \(--header, header: true in the API\)\)/);
-  rejects(() => parseCsv('1,2,0,\n3,4,1,\n', 'x.csv'), /x\.csv:1: the first line ends with a comma, which leaves an empty last cell, where the labels are looked for/);
+  rejects(() => parseCsv('1,2,0,\n3,4,1,2\n', 'x.csv'), /x\.csv:1: the first line ends with a comma, which leaves an empty last cell, where the labels are looked for/);
+  assert.deepEqual(parseCsv('1,2,0,\n3,4,1,\n', 'x.csv').labels, ['0', '1'], 'every line ending with a comma: an empty last column, dropped');
   rejects(() => parseCsv('1\n2\n', 'o.csv'), /o\.csv:1: a line has 1 cell, need at least one feature and a label \(expected numeric features and one label column per line, separated by commas \(or tabs, or semicolons\)/);
   // a file of another width than the model's inputs, and one without its label column
   rejects(() => parseCsv('1,2\n', 'f.csv', { matching: 'test' as 'model' }), /CSV options: matching must be 'model' or 'training file', got "test"/);
