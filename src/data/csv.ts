@@ -99,7 +99,7 @@ function quotedCells(line: string, at: string, sep: string): string[] {
  * Parses CSV text (UTF-8, lines ending in LF, CRLF or CR): one example per line, cells separated by commas (or, where
  * the first line holds none outside quotes, by tabs; or by semicolons wherever it holds one, with decimal commas; spaces
  * around cells ignored; a cell may be quoted, as in RFC 4180, within its line), every line with the same number of cells,
- * empty lines skipped, columns empty on every line at the end of the lines dropped (said in `warnings`). The first line is a header when none of its feature
+ * empty lines and lines of empty cells alone skipped (the latter said in `warnings`), columns empty on every line at the end of the lines dropped (said in `warnings`). The first line is a header when none of its feature
  * cells is a number. Features must be finite numbers within float32's range.
  * Labels are strings; where every label is a number, a class is named by its
  * value ('1' and '1.0' are class '1'). Classes are numbered in the order of
@@ -164,18 +164,28 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     }
     let e = 0;
     while (e < cells.length && cells[cells.length - 1 - e] === '') e++;
-    emptyEnd = Math.min(emptyEnd, e);
+    if (e < cells.length) emptyEnd = Math.min(emptyEnd, e); // (a line of empty cells alone is skipped below)
   }
   if (!Number.isFinite(emptyEnd)) emptyEnd = 0;
+  // lines of empty cells alone (,,,, as a spreadsheet exports the empty rows below its data): skipped as blank lines
+  // are, and counted, for a warning
+  const emptyRows: number[] = [];
   const next = (): string[] | null => {
     while (lineNo < lines.length) {
       const line = lines[lineNo++];
       if (line.trim() === '') continue;
-      const all = split(line, lineNo), cells = emptyEnd > 0 ? all.slice(0, all.length - emptyEnd) : all;
+      const all = split(line, lineNo);
+      if (all.every((c) => c === '')) {
+        emptyRows.push(lineNo);
+        continue;
+      }
+      const cells = emptyEnd > 0 ? all.slice(0, all.length - emptyEnd) : all;
       return sep === ';' ? cells.map(decimals) : cells;
     }
     return null;
   };
+  const emptyRowsSaid = (): string => `${emptyRows.length === 1 ? 'a line' : `${emptyRows.length} lines`} of empty cells alone (` +
+    `line${emptyRows.length === 1 ? '' : 's'} ${emptyRows.slice(0, 3).join(', ')}${emptyRows.length > 3 ? ', …' : ''})`;
   const warnings: string[] = [];
   const labelled = opts.labelColumn !== null;
   check(opts.matching === undefined || opts.matching === 'model' || opts.matching === 'training file',
@@ -185,7 +195,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   const whose = opts.matching === 'training file' ? "the training file's" : "the model's";
   const hint = labelled ? CSV_HINT : FEATURES_HINT;
   const first = next(), firstAt = lineNo;
-  if (!first) throw new TreegateError(`${source}: the file has no data lines`, hint);
+  if (!first) throw new TreegateError(`${source}: the file has no data lines${emptyRows.length > 0 ? `, only ${emptyRowsSaid()}` : ''}`, hint);
   const width = first.length;
   // (the columns dropped, as the file numbers them)
   const dropped = emptyEnd === 1 ? `its last column (${width + 1}) is` : `its last ${emptyEnd} columns (${width + 1}–${width + emptyEnd}) are`;
@@ -376,6 +386,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   };
   if (!header) take(first, lineNo);
   for (let cells = next(); cells; cells = next()) take(cells, lineNo);
+  if (emptyRows.length > 0) warnings.push(`${source}: ${emptyRowsSaid()}: skipped, as blank lines are`);
   if (bad !== null) throw badCells();
   if (opts.header === true && featureCells.every(isNumber)) {
     // a line said to be the header that reads as an example: a fraction among its names, or its label a class of the
@@ -387,7 +398,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
       'drop --header (header: true) for a file without a header line');
   }
   const N = rows;
-  if (N === 0) throw new TreegateError(`${source}: the file has a header but no examples`, hint);
+  if (N === 0) throw new TreegateError(`${source}: the file has a header but no examples${emptyRows.length > 0 ? `, only ${emptyRowsSaid()}` : ''}`, hint);
   // a column named as an identifier that numbers the rows (0 or 1, 2, 3, … in file order): a row's name, not
   // something about it, which a model would memorize (in a file sorted by class, the class itself)
   if (header && N > 2) {

@@ -157,6 +157,32 @@ test('CSV: columns empty on every line at the end of the lines (a spreadsheet\'s
   }
 });
 
+test('CSV: lines of empty cells alone (the empty rows a spreadsheet exports below its data) are skipped as blank lines are, and counted in warnings', () => {
+  const rows = ['5.1,3.5,setosa', '6.2,2.9,versicolor', '4.9,3.0,setosa'];
+  const clean = parseCsv(`sl,sw,species\n${rows.join('\n')}\n`, 'clean.csv');
+  const same = (d: ReturnType<typeof parseCsv>) => assert.deepEqual([d.features, d.labels, Array.from(d.data.x.data), Array.from(d.data.y)],
+    [clean.features, clean.labels, Array.from(clean.data.x.data), Array.from(clean.data.y)]);
+  // at the end (CRLF, beside a blank line, which is skipped without a word), and between examples
+  const end = parseCsv(`sl,sw,species\r\n${rows.join('\r\n')}\r\n,,\r\n\r\n,,\r\n`, 'end.csv');
+  same(end);
+  assert.deepEqual([Array.from(end.lines), end.warnings], [[2, 3, 4], ['end.csv: 2 lines of empty cells alone (lines 5, 7): skipped, as blank lines are']]);
+  const between = parseCsv(`sl,sw,species\n${rows[0]}\n"","",""\n${rows.slice(1).join('\n')}\n,,\n,,\n,,\n`, 'mid.csv');
+  same(between);
+  assert.deepEqual(between.warnings, ['mid.csv: 4 lines of empty cells alone (lines 3, 6, 7, …): skipped, as blank lines are']);
+  assert.deepEqual(parseCsv(`${rows.join('\n')}\n;;;\n`.replace(/,/g, ';'), 'semi.csv').warnings, ['semi.csv: a line of empty cells alone (line 4): skipped, as blank lines are']);
+  // beside empty columns at the end of the lines, which such rows have more or fewer of
+  const both = parseCsv(`sl,sw,species,,\n${rows.map((r) => `${r},,`).join('\n')}\n,,,,,,\n,\n`, 'both.csv');
+  same(both);
+  assert.deepEqual(both.warnings, ['both.csv: its last 2 columns (4–5) are empty on every line: ignored', 'both.csv: 2 lines of empty cells alone (lines 5, 6): skipped, as blank lines are']);
+  assert.deepEqual(parseCsv('1,2\n,\n3,4\n', 'p.csv', { labelColumn: null, features: 2 }).data.x.rows, 2, 'features alone, to predict');
+  assert.deepEqual(parseCsv('x,y,label\n1,2,a\n3,4,b\n', 'none.csv').warnings, [], 'none: no warning');
+  // a line with some cells empty and some not is a missing value, as before; a file of nothing else has no data
+  rejects(() => parseCsv(`sl,sw,species\n${rows.join('\n')}\n,,setosa\n`, 'g.csv'), /^g\.csv:5, column 1: '' is not a finite number; 1 of the 4 rows read has such a cell, in columns 1, 2 \(.*missing values/);
+  rejects(() => parseCsv(`sl,sw,species\n${rows.join('\n')}\n5.0,,\n`, 'g.csv'), /^g\.csv:5, column 2: '' is not a finite number \(.*missing values/);
+  rejects(() => parseCsv(',,\n,,\n', 'e.csv'), /^e\.csv: the file has no data lines, only 2 lines of empty cells alone \(lines 1, 2\)/);
+  rejects(() => parseCsv('x,y,label\n,,\n', 'e.csv'), /^e\.csv: the file has a header but no examples, only a line of empty cells alone \(line 2\)/);
+});
+
 test('CSV: header: true reads a first line of numeric column names as the header; the model\'s feature names are one too; header: false reads it as data', () => {
   const text = '2019,2020,label\n1,2,a\n3,4,b\n5,6,a\n';
   // told by its cells, the line is data, and a word label among numbers says it is a header
