@@ -97,10 +97,11 @@ function quotedCells(line: string, at: string, sep: string): string[] {
 
 /**
  * Parses CSV text (UTF-8, lines ending in LF, CRLF or CR): one example per line, cells separated by commas (or, where
- * the first line holds none outside quotes, by tabs; or by semicolons wherever it holds one, with decimal commas; spaces
+ * the first line holds none outside quotes, by tabs; or by semicolons wherever it holds one, with decimal commas; or by
+ * X where the first line is sep=X, as Excel writes, for X a comma, a semicolon or a tab; spaces
  * around cells ignored; a cell may be quoted, as in RFC 4180, within its line), every line with the same number of cells,
- * empty lines and lines of empty cells alone skipped (the latter said in `warnings`), columns empty on every line at the end of the lines dropped (said in `warnings`). The first line is a header when none of its feature
- * cells is a number. Features must be finite numbers within float32's range.
+ * empty lines and lines of empty cells alone skipped, columns empty on every line at the end of the lines dropped
+ * (these two said in `warnings`). The first line is a header when none of its feature cells is a number. Features must be finite numbers within float32's range.
  * Labels are strings; where every label is a number, a class is named by its
  * value ('1' and '1.0' are class '1'). Classes are numbered in the order of
  * `opts.labels` when given, else in sorted order (numerically when every label
@@ -129,12 +130,20 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   // a UTF-8 byte order mark (Excel's "CSV UTF-8") is not part of the first cell; lines end with LF, CRLF or CR alone
   // (classic Mac OS)
   const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split(/\r\n|\r|\n/);
+  // Excel's separator line: a first line of sep=X alone names the separator, X, and holds no data
+  const told = /^sep=(.)$/.exec(lines[0])?.[1];
+  if (told !== undefined && told !== ',' && told !== ';' && told !== '\t') {
+    throw new TreegateError(`${source}:1: the first line, ${JSON.stringify(lines[0])}, names ${JSON.stringify(told)} as the separator (as Excel's separator line does): the CSV reader takes commas, semicolons or tabs`,
+      'save the file separated by commas (or semicolons, or tabs), with that line sep=, (or sep=;) or none');
+  }
   // the separator, from the first line outside its quoted cells: a tab where it holds no comma (a TSV file), a
-  // semicolon where it holds one (a spreadsheet's export in locales that write decimal commas, read as points), else a comma
-  const bare = (lines.find((l) => l.trim() !== '') ?? '').replace(/"[^"]*"/g, '');
-  const sep = bare.includes('\t') && !bare.includes(',') ? '\t' : bare.includes(';') ? ';' : ',';
+  // semicolon where it holds one (a spreadsheet's export in locales that write decimal commas, read as points), else a
+  // comma; the separator line's where there is one
+  const start = told === undefined ? 0 : 1;
+  const bare = (lines.find((l, i) => i >= start && l.trim() !== '') ?? '').replace(/"[^"]*"/g, '');
+  const sep = told ?? (bare.includes('\t') && !bare.includes(',') ? '\t' : bare.includes(';') ? ';' : ',');
   const sepName = sep === '\t' ? 'a tab' : sep === ';' ? 'a semicolon' : 'a comma';
-  let lineNo = 0;
+  let lineNo = start;
   // a semicolon file writes its decimals with commas or with points, not both: beside 2,5 a 1.234 is as likely a
   // thousands separator (1234) as a decimal point, so the mix is refused, naming one of each
   const seen: { comma?: string; point?: string } = {};

@@ -183,6 +183,25 @@ test('CSV: lines of empty cells alone (the empty rows a spreadsheet exports belo
   rejects(() => parseCsv('x,y,label\n,,\n', 'e.csv'), /^e\.csv: the file has a header but no examples, only a line of empty cells alone \(line 2\)/);
 });
 
+test('CSV: a first line sep=X (Excel\'s separator line) is skipped, and X is the separator, over the one the lines would suggest', () => {
+  const clean = parseCsv('x,y,label\n1.5,2,a\n3,4,b\n', 'clean.csv');
+  const same = (d: ReturnType<typeof parseCsv>, lines = [3, 4]) => assert.deepEqual([d.features, d.labels, Array.from(d.data.x.data), Array.from(d.lines), d.warnings],
+    [clean.features, clean.labels, Array.from(clean.data.x.data), lines, []]);
+  same(parseCsv('sep=,\nx,y,label\n1.5,2,a\n3,4,b\n', 'c.csv'));
+  same(parseCsv('\uFEFFsep=,\r\nx,y,label\r\n1.5,2,a\r\n3,4,b\r\n', 'bom.csv')); // (a byte order mark, CRLF)
+  same(parseCsv('sep=;\nx;y;label\n1,5;2;a\n3;4;b\n', 's.csv')); // (semicolons, with decimal commas)
+  same(parseCsv('sep=\t\nx\ty\tlabel\n1.5\t2\ta\n3\t4\tb\n', 't.csv'));
+  const bare = parseCsv('sep=,\n1.5,2,a\n3,4,b\n', 'n.csv');
+  assert.deepEqual([bare.header, Array.from(bare.data.x.data), Array.from(bare.lines)], [false, Array.from(clean.data.x.data), [2, 3]], 'without a header');
+  // the line's separator over the one the first line would suggest (a semicolon in a name)
+  assert.deepEqual(parseCsv('sep=,\nx;y,z,label\n1,2,a\n3,4,b\n', 'o.csv').features, ['x;y', 'z']);
+  // features alone, to predict
+  assert.equal(parseCsv('sep=;\n1;2\n3;4\n', 'p.csv', { labelColumn: null, features: 2 }).data.x.rows, 2);
+  // a separator the reader does not take is an error saying which it takes
+  rejects(() => parseCsv('sep=|\nx|y|label\n1|2|a\n', 'b.csv'), /^b\.csv:1: the first line, "sep=\|", names "\|" as the separator \(as Excel's separator line does\): the CSV reader takes commas, semicolons or tabs \(save the file separated by commas/);
+  rejects(() => parseCsv('sep=,\n', 'e.csv'), /^e\.csv: the file has no data lines/);
+});
+
 test('CSV: header: true reads a first line of numeric column names as the header; the model\'s feature names are one too; header: false reads it as data', () => {
   const text = '2019,2020,label\n1,2,a\n3,4,b\n5,6,a\n';
   // told by its cells, the line is data, and a word label among numbers says it is a header
