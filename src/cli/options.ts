@@ -155,7 +155,8 @@ export function backendOption(): Option {
 /**
  * --header and --no-header of the commands that read a model's CSV file (eval, predict, inspect): whether its first
  * line is the header; without either, it is where none of its feature cells is a number, or where it holds the
- * model's feature names and one of them is not a number (names that are all numbers must be told).
+ * model's feature names and one of them is not a number or, in eval's and inspect's labelled file, its label cell is
+ * none of the model's classes (names that are all numbers must be told otherwise).
  */
 export function headerOption(header: boolean): Option {
   return header ? new Option('--header', '--csv: the first line is the header (needed where the column names are numbers, such as years)')

@@ -42,8 +42,8 @@ export interface CsvOptions {
   /**
    * whether the first line is a header: true where it is (column names that are numbers, such as years; refused where
    * the line reads as an example), false where it is an example; default: it is a header where none of its feature
-   * cells is a number, or where they are `featureNames` and one of them is not a number (names that are all numbers
-   * must be told)
+   * cells is a number, or where they are `featureNames` and one of them is not a number or its label cell is none of
+   * `labels` (names that are all numbers must be told otherwise)
    */
   header?: boolean;
 }
@@ -276,8 +276,13 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   const featureCells = first.filter((_, c) => c !== labelCol);
   // (a later file of a model whose training file's header named columns by numbers: the same names)
   const known = opts.featureNames, named = known !== undefined && known.length === featureCells.length && featureCells.every((c, i) => c === known[i]);
-  // names that are all numbers could as well be an example's values (a model of binary features named 0, 1): not guessed
-  check(!named || opts.header !== undefined || !featureCells.every(isNumber),
+  // names that are all numbers could as well be an example's values (a model of binary features named 0, 1): not
+  // guessed, unless the line's label cell is none of the classes the file must hold (the label column's name, as in the
+  // held-out file train writes): as an example, the line could not be read
+  const labelCell = labelled ? first[labelCol] : undefined;
+  const noClass = labelCell !== undefined && opts.labels !== undefined &&
+    !opts.labels.some((l) => l === labelCell || (isNumber(l) && isNumber(labelCell) && decimal(l) === decimal(labelCell)));
+  check(!named || opts.header !== undefined || noClass || !featureCells.every(isNumber),
     `${source}:${lineNo}: the first line holds the model's feature names (${quoted(featureCells, 4)}), which are numbers: it may be the header or an example`,
     'say which: --header or --no-header (header: true or false in the API)');
   const header = opts.header ?? (named || featureCells.every((c) => !isNumber(c)));

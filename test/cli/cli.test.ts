@@ -1033,6 +1033,15 @@ test('--header: a header whose column names are numbers (years) is read as one w
   // names that are all numbers (binary features named 0 and 1): a file starting with them must say whether it is the header
   writeFileSync(join(dir, 'binary.csv'), '0,1,label\n' + Array.from({ length: 120 }, (_, i) => `${i % 2},${(i >> 1) % 2},${(i % 2) ^ ((i >> 1) % 2) ? 'x' : 'y'}`).join('\n') + '\n');
   const binary = lastJson(cli('train', '--csv', join(dir, 'binary.csv'), '--header', '--hidden', '8', '--depth', '1', '--epochs', '1', '--json', '--out', join(dir, 'binary')));
+  // the held-out file train wrote beside it starts with the model's feature names and the label column's name, no
+  // class: its header, read without --header, as inspect's hint (and eval) name it
+  const hint = cli('inspect', '--model', binary.modelPath);
+  assert.equal(hint.status, 0, describeRun(hint));
+  const hinted = /pass its test file: --csv (\S+), the file train tested it on/.exec(hint.stderr);
+  assert.ok(hinted, hint.stderr);
+  const inspected = cli('inspect', '--model', binary.modelPath, '--csv', hinted[1], '--json');
+  assert.equal(inspected.status, 0, describeRun(inspected));
+  assert.equal(lastJson(inspected).usageExamples, binary.splits.test);
   writeFileSync(join(dir, 'binary-new.csv'), '0,1\n1,1\n0,0\n');
   expectUsageError(['predict', '--model', binary.modelPath, '--csv', join(dir, 'binary-new.csv')],
     /binary-new\.csv:1: the first line holds the model's feature names \('0', '1'\), which are numbers: it may be the header or an example \(say which: --header or --no-header/);

@@ -208,12 +208,22 @@ test('CSV: header: true reads a first line of numeric column names as the header
   rejects(() => parseCsv('x,2019,label\n1,2,a\n', 'n.csv'), /n\.csv:1, column 1: 'x' is not a number \(.*or be said to be one \(--header, header: true in the API\)/);
   const told = parseCsv(text, 'y.csv', { header: true });
   assert.deepEqual([told.header, told.features, told.data.x.rows, told.labels, Array.from(told.lines)], [true, ['2019', '2020'], 3, ['a', 'b'], [2, 3, 4]]);
-  // a later file whose first line holds the model's feature names is read with its header where one name is a word;
-  // names that are all numbers could be an example's values (features named 0, 1 of binary data): it must be told
+  // a later file whose first line holds the model's feature names is read with its header where one name is a word,
+  // or where its label cell is none of the classes (the label column's name: as an example, the line could not be
+  // read); names that are all numbers could otherwise be an example's values (features named 0, 1 of binary data, a
+  // label cell that is a class, a file of features alone): it must be told
   const later = parseCsv('x,2020,label\n1,2,a\n3,4,b\n', 'later.csv', { featureNames: ['x', '2020'], labels: ['a', 'b'] });
   assert.deepEqual([later.header, later.data.x.rows], [true, 2]);
-  rejects(() => parseCsv(text, 'later.csv', { featureNames: ['2019', '2020'], labels: ['a', 'b'] }),
-    /later\.csv:1: the first line holds the model's feature names \('2019', '2020'\), which are numbers: it may be the header or an example \(say which: --header or --no-header/);
+  const years = parseCsv(text, 'later.csv', { featureNames: ['2019', '2020'], labels: ['a', 'b'] });
+  assert.deepEqual([years.header, years.features, years.labelName, Array.from(years.data.x.data), years.warnings], [true, ['2019', '2020'], 'label', [1, 2, 3, 4, 5, 6], []]);
+  // the held-out file train writes beside such a model, read as the model's (eval and inspect): no --header needed
+  const held = formatCsv({ name: 'd', x: matrix(2, 3, Float32Array.from([1, 0, 1, 0, 1, 1])), y: Int32Array.from([1, 0]), numClasses: 2 }, ['0', '1'], ['2019', '2020', '2021'], 'label');
+  assert.deepEqual(Array.from(parseCsv(held, 'heldout-test.csv', { labels: ['0', '1'], features: 3, featureNames: ['2019', '2020', '2021'] }).data.y), [1, 0]);
+  for (const [file, opts] of [['2019,2020,a\n1,2,a\n3,4,b\n', { labels: ['a', 'b'] }], ['2019,2020,1.0\n1,2,0\n3,4,1\n', { labels: ['0', '1'] }],
+    ['2019,2020\n1,2\n3,4\n', { labelColumn: null }], [text, {}]] as Array<[string, CsvOptions]>) {
+    rejects(() => parseCsv(file, 'later.csv', { featureNames: ['2019', '2020'], ...opts }),
+      /later\.csv:1: the first line holds the model's feature names \('2019', '2020'\), which are numbers: it may be the header or an example \(say which: --header or --no-header/);
+  }
   assert.equal(parseCsv(text, 'later.csv', { featureNames: ['2019', '2020'], labels: ['a', 'b'], header: true }).data.x.rows, 3);
   assert.equal(parseCsv('0,1\n1,1\n0,0\n', 'p.csv', { featureNames: ['0', '1'], labelColumn: null, header: false }).data.x.rows, 3);
   // a line said to be the header that reads as an example: a fraction, or its label a class of other lines
