@@ -69,6 +69,13 @@ test('heldByOther: only a lock naming another process that runs (a run refused t
     assert.equal(heldByOther(dir), false, 'an ended process');
     writeFileSync(lock, 'garbage');
     assert.equal(heldByOther(dir), false, 'no process id');
+    // 0 and -1 name no process (kill(0 or -1, 0) would signal a group or every process, and succeed)
+    for (const id of ['0', '-1']) {
+      writeFileSync(lock, `${id}\n`);
+      assert.equal(heldByOther(dir), false, `process ${id}`);
+    }
+    holdFolder(dir, 'treegate run'); // such a lock is taken over
+    assert.equal(readFileSync(lock, 'utf8'), `${process.pid}\n`);
     writeFileSync(lock, `${process.pid}\n`);
     assert.equal(heldByOther(dir), false, 'this process');
     assert.equal(heldByOther(join(dir, 'missing')), false, 'no folder');
