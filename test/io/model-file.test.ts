@@ -5,7 +5,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TreegateError } from '../../src/core/errors.js';
+import { OutOfMemoryError, TreegateError } from '../../src/core/errors.js';
+import { backend, jsBackend, registerBackend, setBackend } from '../../src/kernels/backend.js';
 import { Rng } from '../../src/core/rng.js';
 import { matrix } from '../../src/core/tensor.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/io/safetensors.js';
@@ -277,6 +278,8 @@ test('loadModel: missing, wrongly shaped and extra tensors', () => {
     writeAndExpectFailure(dir, 'transposed', encodeSafetensors(transposed, metadata), /layers\.0\.weight has shape \[12,8\].*\[8,12\]/);
     const short = list.map((t) => (t.name === 'layers.12.bias' ? { ...t, shape: [2], data: t.data.slice(0, 2) } : t));
     writeAndExpectFailure(dir, 'short', encodeSafetensors(short, metadata), /layers\.12\.bias has shape/);
+    const prefix = list.map((t) => (t.name === 'layers.0.weight' ? { ...t, shape: [8], data: t.data.slice(0, 8) } : t)); // the first of its dimensions only
+    writeAndExpectFailure(dir, 'prefix', encodeSafetensors(prefix, metadata), /layers\.0\.weight has shape \[8\], the config needs \[8,12\]/);
     const flat = list.map((t) => (t.name === 'layers.2.blocks.0.weight' ? { ...t, shape: [t.data.length] } : t));
     writeAndExpectFailure(dir, 'flat', encodeSafetensors(flat, metadata), /layers\.2\.blocks\.0\.weight has shape/);
     const extra = [...list, { name: 'layers.99.weight', shape: [2, 2], data: new Float32Array(4) }];
@@ -318,9 +321,10 @@ test('loadModel: malformed config JSON and configs without a layer list', () => 
     writeAndExpectFailure(dir, 'array', withConfig('[]'), /no layer list/);
     writeAndExpectFailure(dir, 'layers-object', withConfig({ inputSize: 4, numClasses: 2, layers: {} }), /no layer list/);
     writeAndExpectFailure(dir, 'layer-null', withConfig({ inputSize: 4, numClasses: 2, layers: [null] }), /layer config is not an object/);
+    writeAndExpectFailure(dir, 'layer-string', withConfig({ inputSize: 4, numClasses: 2, layers: ['dense'] }), /layer config is not an object/);
     writeAndExpectFailure(dir, 'no-layers', withConfig({ inputSize: 4, numClasses: 2, layers: [] }), /invalid model config: model has no layers/);
     writeAndExpectFailure(dir, 'bad-norm', withConfig({ inputSize: 4, numClasses: 2, normalization: { scale: 1, mean: 0, std: 0 }, layers: [{ kind: 'dense', inputSize: 4, outputSize: 2 }] }),
-      /normalization/);
+      /: the model config's .*normalization\.std is 0.* \(the file is damaged or was not written by treegate\)$/);
     writeAndExpectFailure(dir, 'norm-string', withConfig({ inputSize: 4, numClasses: 2, normalization: 'z', layers: [{ kind: 'dense', inputSize: 4, outputSize: 2 }] }),
       /normalization/);
   });
@@ -464,6 +468,14 @@ test('saveModel replaces a model or an empty file, never another file; a bad pat
     const m = goodModel();
     assert.throws(() => saveModel(data, m), /data\.csv exists and is not a treegate model file: saving would replace it \(save to another path, or remove that file first\)/);
     assert.equal(readFileSync(data, 'utf8'), 'a,b,label\n1,2,x\n', 'the file is as it was');
+    // nor a checkpoint, nor another program's safetensors file
+    const { list } = rawParts(m);
+    for (const [name, format] of [['step-000000005.safetensors', 'treegate-checkpoint/1'], ['other.safetensors', 'pt']]) {
+      writeFileSync(join(dir, name), encodeSafetensors(list, { format }));
+      assert.throws(() => saveModel(join(dir, name), m), new RegExp(`${name.replace(/\./g, '\\.')} exists and is not a treegate model file: saving would replace it`));
+      assert.equal(decodeSafetensors(readFileSync(join(dir, name)), name).metadata.format, format, 'the file is as it was');
+      rmSync(join(dir, name));
+    }
     saveModel(empty, m);
     assertBitExact(m, loadModel(empty));
     // a model cut short (an interrupted copy) is still a model file, which a new save replaces
@@ -490,6 +502,11 @@ test('a failed saveModel leaves the previous model intact and no temp files', ()
     const broken = new Model(mixedConfig(), new Rng(8));
     broken.params = () => [{ name: 'w', shape: [3], data: new Float32Array(2) } as unknown as Param];
     assert.throws(() => saveModel(p, broken), TreegateError);
+    assert.ok(readFileSync(p).equals(before));
+    // 1b. a model holding an infinite weight (what a loader refuses is not written)
+    const infinite = goodModel();
+    infinite.params()[1].data[0] = -Infinity;
+    assert.throws(() => saveModel(p, infinite), /cannot save the model: tensor layers\.0\.bias holds a non-finite value \(-Infinity\) at index 0/);
     assert.ok(readFileSync(p).equals(before));
     assert.deepEqual(readdirSync(dir), ['model.safetensors']);
 
@@ -553,5 +570,22 @@ test('a file from a later version, with config and normalization fields this one
     assert.deepEqual(Array.from(loaded.forward(x, 'infer').data), Array.from(model.forward(x, 'infer').data));
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a model file whose model this machine has no memory for is said to be so, not called an invalid config', () => {
+  const { list, metadata } = rawParts(goodModel());
+  // a backend whose arrays of more than 50 floats fail, as a too large allocation does
+  registerBackend({ ...jsBackend, name: 'small-memory', floats: (n) => {
+    if (n > 50) throw new RangeError('Array buffer allocation failed');
+    return new Float32Array(n);
+  } });
+  const before = backend().name;
+  setBackend('small-memory');
+  try {
+    assert.throws(() => decodeModel(encodeSafetensors(list, metadata), 'big'), (e: unknown) => e instanceof OutOfMemoryError
+      && /^big: .*cannot allocate \d+ floats/.test(e.message) && e.hint === 'load it where more memory is free');
+  } finally {
+    setBackend(before);
   }
 });
