@@ -111,9 +111,12 @@ test('a failed write leaves the previous file intact', () => {
     }
     assert.throws(() => writeFileAtomic(p, new Exploding(4)), (e: unknown) => {
       assert.ok(e instanceof TreegateError);
-      assert.match(e.message, /boom/);
+      assert.match(e.message, /failed to write: boom/);
       return true;
     });
+    // a list of parts must hold byte arrays only
+    assert.throws(() => writeFileAtomic(p, [new Uint8Array(2), 'text'] as unknown as Uint8Array[]),
+      (e: unknown) => e instanceof TreegateError && /contents must be a string, a Uint8Array or an array of them/.test(e.message));
     assert.equal(readFileSync(p, 'utf8'), 'old contents');
     assert.deepEqual(readdirSync(dir), ['model']);
   });
@@ -172,6 +175,13 @@ test('a device (/dev/null) or a named pipe is written to as it stands, never rep
   writeFilesAtomic([{ path: '/dev/null', bytes: new Uint8Array(5) }, { path: '/dev/null', bytes: 'twice' }]);
   assert.ok(statSync('/dev/null').isCharacterDevice());
   assert.ok(!readdirSync('/dev').some((f) => f.startsWith('.null.tmp-')), 'a temporary file was left in /dev');
+  withTmp((dir) => {
+    // contents of the wrong type for a device are refused before any file is replaced
+    const a = join(dir, 'a');
+    writeFileSync(a, 'old');
+    assert.throws(() => writeFilesAtomic([{ path: a, bytes: 'new' }, { path: '/dev/null', bytes: 42 as unknown as string }]), TreegateError);
+    assert.equal(readFileSync(a, 'utf8'), 'old');
+  });
   withTmp((dir) => {
     const fifo = join(dir, 'pipe');
     if (spawnSync('mkfifo', [fifo]).status !== 0) return; // (no mkfifo here)
@@ -232,11 +242,16 @@ test('writeFilesOrRescue: files that cannot be written go to a new folder of the
         return true;
       });
       assert.equal(readFileSync(join(out, 'a'), 'utf8'), 'old');
+      // one file: the hint says "it"
+      assert.throws(() => writeFilesOrRescue([files[1]], 'do it again'), (e: unknown) => e instanceof TreegateError
+        && new RegExp(`^b was written to ${rescueIn}/treegate-rescue-\\w+ instead: move it to ${out} once the cause is fixed`).test(e.hint ?? ''));
+      for (const folder of readdirSync(rescueIn)) rmSync(join(rescueIn, folder), { recursive: true });
       // no temporary folder to write to either: the hint says so, and nothing is left behind
       process.env.TMPDIR = join(dir, 'missing');
       assert.throws(() => writeFilesOrRescue(files, 'do it again'), (e: unknown) =>
         e instanceof TreegateError && e.hint === `they could not be written to ${join(dir, 'missing')} either: do it again`);
       assert.throws(() => writeFilesOrRescue([files[0], { path: join(dir, 'elsewhere'), bytes: 'x' }], 'unused'), /the files must have distinct names in one folder/);
+      assert.throws(() => writeFilesOrRescue([files[0], files[0]], 'unused'), /the files must have distinct names in one folder/);
       assert.deepEqual(readdirSync(dir).sort(), ['out', 'tmp']);
     } finally {
       if (saved === undefined) delete process.env.TMPDIR;
@@ -257,6 +272,21 @@ test('checkWritableDir creates missing directories and leaves no probe', () => {
   });
 });
 
+test('removeCreatedOnFailure: a failed exit removes the empty folders it made, unless another process holds them; a successful one none', () => {
+  withTmp((dir) => {
+    const script = "import { removeCreatedOnFailure } from './src/io/atomic.ts'; import { mkdirSync } from 'node:fs'; " +
+      'const [code, ...folders] = process.argv.slice(1); ' +
+      "for (const f of folders) { removeCreatedOnFailure(f + '/run', { keep: () => f.endsWith('held') }); mkdirSync(f + '/run', { recursive: true }); } " +
+      'process.exit(Number(code));';
+    const run = (code: number, ...folders: string[]) => spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, String(code),
+      ...folders.map((f) => join(dir, f))], { cwd: ROOT, encoding: 'utf8' });
+    assert.equal(run(2, 'failed', 'held').status, 2);
+    assert.equal(run(0, 'done').status, 0);
+    assert.deepEqual(readdirSync(dir).sort(), ['done', 'held']);
+    assert.deepEqual([readdirSync(join(dir, 'done')), readdirSync(join(dir, 'held'))], [['run'], ['run']]);
+  });
+});
+
 test('checkWritableDir rejects a file and a path under a file', () => {
   withTmp((dir) => {
     const f = join(dir, 'file');
@@ -266,6 +296,7 @@ test('checkWritableDir rejects a file and a path under a file', () => {
       assert.ok(e.message.includes(f));
       return true;
     });
+    assert.throws(() => checkWritableDir(f), new RegExp(`${f} exists but is not a directory`));
     assert.throws(() => checkWritableDir(join(f, 'sub')), TreegateError);
     assert.deepEqual(readdirSync(dir), ['file']);
   });
@@ -343,4 +374,76 @@ test('the new file is fsynced before its rename, and its folder after it (a cras
   assert.equal(synced[1], `${dir} (a folder)`, 'then the folder');
   assert.equal(readFileSync(target, 'utf8'), 'new bytes');
   rmSync(dir, { recursive: true });
+});
+
+test('an open file named by its descriptor (/dev/fd/N, a shell\'s redirection) is appended to where it stands: neither replaced nor emptied', { skip: !existsSync('/dev/fd') && 'no /dev/fd here' }, () => {
+  withTmp((dir) => {
+    const file = join(dir, 'log.csv');
+    const fd = openSync(file, 'a'); // as a shell's >> opens it
+    try {
+      fs.writeSync(fd, 'old\n');
+      const ino = statSync(file).ino;
+      writeFilesAtomic([{ path: `/dev/fd/${fd}`, bytes: 'a\n' }, { path: `/dev/fd/${fd}`, bytes: new Uint8Array([98, 10]) }]);
+      assert.equal(readFileSync(file, 'utf8'), 'old\na\nb\n');
+      assert.equal(statSync(file).ino, ino, 'the same file, not one renamed over it');
+      assert.deepEqual(readdirSync(dir), ['log.csv']);
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
+
+/** Runs `fn` with the node:fs function `name` replaced by `fake` (given the real one), for the modules that import it by name too. */
+function withFsPatched<K extends 'renameSync' | 'fsyncSync'>(name: K, fake: (real: typeof fs[K]) => typeof fs[K], fn: () => void): void {
+  const real = fs[name];
+  (fs as Record<K, typeof fs[K]>)[name] = fake(real);
+  syncBuiltinESMExports();
+  try {
+    fn();
+  } finally {
+    (fs as Record<K, typeof fs[K]>)[name] = real;
+    syncBuiltinESMExports();
+  }
+}
+
+test('a rename that fails after others were done says which files were replaced, and leaves no temporary file', () => {
+  withTmp((dir) => {
+    const [a, b, c] = ['a', 'b', 'c'].map((n) => join(dir, n));
+    for (const f of [a, b, c]) writeFileSync(f, 'old');
+    let renames = 0;
+    withFsPatched('renameSync', (real) => (from, to) => {
+      if (++renames === 2) throw Object.assign(new Error('EIO: i/o error, rename'), { code: 'EIO' });
+      real(from, to);
+    }, () => {
+      assert.throws(() => writeFilesAtomic([{ path: a, bytes: 'new' }, { path: b, bytes: 'new' }, { path: c, bytes: 'new' }]), (e: unknown) =>
+        e instanceof TreegateError && e.message.startsWith(`cannot write ${b}: failed to rename the temporary file over it: `) && e.message.endsWith('; only a replaced'));
+    });
+    assert.deepEqual([a, b, c].map((f) => readFileSync(f, 'utf8')), ['new', 'old', 'old']);
+    assert.deepEqual(readdirSync(dir).sort(), ['a', 'b', 'c'], 'no temporary file');
+  });
+});
+
+test('a folder that cannot be fsynced after the renames is an error saying the files were written; writeFilesOrRescue does not copy them elsewhere', () => {
+  withTmp((dir) => {
+    const saved = process.env.TMPDIR;
+    const out = join(dir, 'out'), rescueIn = join(dir, 'tmp');
+    mkdirSync(out);
+    mkdirSync(rescueIn);
+    try {
+      process.env.TMPDIR = rescueIn;
+      withFsPatched('fsyncSync', (real) => (fd) => {
+        if (fstatSync(fd).isDirectory()) throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' });
+        real(fd);
+      }, () => {
+        for (const write of [() => writeFileAtomic(join(out, 'a'), 'new'), () => writeFilesOrRescue([{ path: join(out, 'a'), bytes: 'new' }], 'unused')]) {
+          assert.throws(write, (e: unknown) => e instanceof TreegateError && new RegExp(`^wrote ${out}/a but could not fsync the directory ${out}: .*EIO`).test(e.message) && e.hint === undefined);
+        }
+      });
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+    assert.equal(readFileSync(join(out, 'a'), 'utf8'), 'new');
+    assert.deepEqual(readdirSync(rescueIn), [], 'nothing rescued: the files are in place');
+  });
 });
