@@ -7,9 +7,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import fs, { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { join, relative } from 'node:path';
 import { TreegateError } from '../../src/core/errors.js';
+import { checkDiskSpace, checkHeldOutFile, checkRunFiles, dataFingerprint, fileSha256, newestCheckpointOf } from '../../src/cli/run-folder.js';
+import { matrix } from '../../src/core/tensor.js';
+import type { PreparedData } from '../../src/data/prepare.js';
+import type { TrainCliOptions } from '../../src/cli/train-checks.js';
 import { writeFilesAtomic } from '../../src/io/atomic.js';
 import { loadModel } from '../../src/io/model-file.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/io/safetensors.js';
@@ -223,6 +228,97 @@ test('a run whose files cannot fit in the free space of --out is refused before 
   const fits = inDisk(...run, '--json');
   assert.equal(fits.status, 0, describeRun({ ...fits, status: fits.status }));
   assert.equal(JSON.parse(fits.stdout).parameters > 150_000, true);
+});
+
+test('the space a run needs: its model, and with checkpoints those kept plus the one being written, less those already there (each 3 or 2 times the model)', () => {
+  const real = fs.statfsSync;
+  let free = 0;
+  // (run-folder.ts imports statfsSync by name: syncBuiltinESMExports carries the patch to that binding, and back)
+  fs.statfsSync = ((path: fs.PathLike) => ({ ...real(path), blocks: 1000, bsize: 1, bavail: free })) as typeof fs.statfsSync;
+  syncBuiltinESMExports();
+  try {
+    const o = (optimizer: 'adam' | 'sgd', keepCheckpoints: number) => ({ optimizer, keepCheckpoints }) as TrainCliOptions;
+    // 1000 parameters: a model of 4000 bytes, an Adam checkpoint of 12000, an SGD one of 8000
+    const cases: Array<[TrainCliOptions, boolean, number, number]> = [
+      [o('adam', 3), false, 0, 4000],
+      [o('adam', 3), true, 0, 4000 + 4 * 12000],
+      [o('sgd', 3), true, 0, 4000 + 4 * 8000],
+      [o('adam', 3), true, 2, 4000 + 2 * 12000],
+      [o('adam', 3), true, 5, 4000 + 12000], // more there than kept: still the one being written
+    ];
+    for (const [options, checkpointing, existing, need] of cases) {
+      const what = `${options.optimizer}, keep ${options.keepCheckpoints}, ${checkpointing ? `${existing} there` : 'no checkpoints'}`;
+      free = need;
+      checkDiskSpace(ROOT, 1000, options, checkpointing, existing);
+      free = need - 1;
+      assert.throws(() => checkDiskSpace(ROOT, 1000, options, checkpointing, existing),
+        new RegExp(`--out ${reEscape(ROOT)} has 0\\.\\d\\d MiB free, and this run writes about .*: it would fail after training`), what);
+    }
+  } finally {
+    fs.statfsSync = real;
+    syncBuiltinESMExports();
+  }
+});
+
+test('a run replaces only a run\'s own metrics.jsonl, result.json and heldout-test.csv (not other JSON, nor its own input); a folder of such a name is left to checkWritableFile', () => {
+  const out = tmp('run-files');
+  mkdirSync(out);
+  const [model, metrics, result] = ['model.safetensors', 'metrics.jsonl', 'result.json'].map((f) => join(out, f));
+  const check = () => checkRunFiles(out, model, metrics, result);
+  writeFileSync(metrics, '{"type":"epoch","epoch":1}\n');
+  writeFileSync(result, JSON.stringify({ testAccuracy: 0.5, modelPath: model }));
+  check();
+  writeFileSync(metrics, '{"note":"my own log"}\n');
+  assert.throws(check, /holds metrics\.jsonl, which is not a treegate run's: training would replace it/);
+  writeFileSync(metrics, '');
+  writeFileSync(result, JSON.stringify({ testAccuracy: 0.5 }));
+  assert.throws(check, /holds result\.json, which is not a treegate run's: training would replace it/);
+  rmSync(result);
+  mkdirSync(result);
+  check();
+  // a heldout-test.csv no result.json names is refused, unless it is the run's own input (--test-csv), which it keeps
+  const heldOut = join(out, 'heldout-test.csv');
+  writeFileSync(heldOut, 'a,label\n1,x\n');
+  assert.throws(() => checkHeldOutFile(out, result, false, ['train.csv', undefined]), /holds heldout-test\.csv, which no result\.json there names as its run's test file: training would remove it/);
+  checkHeldOutFile(out, result, false, ['train.csv', heldOut]);
+});
+
+test('newestCheckpointOf: a file is not a run\'s folder; a folder whose checkpoints were all skipped says how to start over', () => {
+  const out = tmp('all-skipped');
+  mkdirSync(join(out, 'checkpoints'), { recursive: true });
+  writeFileSync(join(out, 'a-file'), 'x');
+  assert.throws(() => newestCheckpointOf(join(out, 'a-file'), () => {}, () => {}), /a-file is a file, not a run's folder \(pass the --out folder of the run to resume\)/);
+  writeFileSync(join(out, 'checkpoints', 'step-000000005.safetensors'), 'damaged');
+  const warnings: string[] = [];
+  assert.throws(() => newestCheckpointOf(out, (l) => warnings.push(l), () => {}), (e: unknown) => e instanceof TreegateError
+    && /^no valid checkpoint in .*: step-000000005\.safetensors was skipped/.test(e.message)
+    && e.hint === `start a new run (without --resume) with another --out, or delete ${join(out, 'checkpoints')} first to reuse ${out}`);
+  assert.equal(warnings.length, 1);
+});
+
+test('the data fingerprint a resume checks covers every split\'s inputs and labels', () => {
+  const split = (seed: number) => ({ x: matrix(3, 2, Float32Array.from({ length: 6 }, (_, i) => seed + i)), y: Int32Array.of(0, 1, seed % 2) });
+  const data = () => ({ train: split(1), validation: split(2), test: split(3) }) as unknown as PreparedData;
+  const base = dataFingerprint(data());
+  assert.equal(dataFingerprint(data()), base);
+  for (const set of ['train', 'validation', 'test'] as const) {
+    const x = data();
+    x[set].x.data[4] += 0.5;
+    assert.notEqual(dataFingerprint(x), base, `an input of ${set}`);
+    const y = data();
+    y[set].y[0] = 2;
+    assert.notEqual(dataFingerprint(y), base, `a label of ${set}`);
+  }
+});
+
+test('fileSha256 hashes a file read in 16 MiB pieces, the last one short; null where there is no file', () => {
+  const dir = tmp('sha');
+  mkdirSync(dir);
+  const file = join(dir, 'data.csv'), bytes = Buffer.alloc(2 ** 24 + 5, 'a,b,label\n');
+  writeFileSync(file, bytes);
+  assert.equal(fileSha256(file), createHash('sha256').update(bytes).digest('hex'));
+  assert.equal(fileSha256(join(dir, 'missing.csv')), null);
+  assert.equal(fileSha256(dir), null);
 });
 
 test('--resume of a finished run whose files were replaced (another run\'s copied over them): an error, not the other run\'s result', () => {
