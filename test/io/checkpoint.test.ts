@@ -4,12 +4,14 @@
  * run could resume from.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import fs, { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, test } from 'node:test';
 import { matrix } from '../../src/core/tensor.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../../src/io/checkpoint-codec.js';
+import { encodeModel } from '../../src/io/model-codec.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/io/safetensors.js';
 import { listCheckpoints, loadNewestCheckpoint, writeCheckpoint } from '../../src/io/checkpoint.js';
 import { backend, jsBackend, registerBackend, setBackend } from '../../src/kernels/backend.js';
@@ -114,6 +116,35 @@ test('sparse leaf counts keep a count at the last leaf, beside others and alone'
   assert.deepEqual(roundTrip(alone), alone, 'counts at the last leaf alone');
 });
 
+test('leaf counts of exactly 2^16 leaves are saved as they are (the reader takes sparse lists only above that) and read back', () => {
+  const { model, trainer } = smallRun(10, 16, 2, 2, 16, 2);
+  trainer.step();
+  const progress = trainer.snapshot();
+  assert.equal(progress.usage[0][0].length, 2 ** 16);
+  const bytes = encodeCheckpoint(model, trainer.optimizer, { progress, options: {} });
+  assert.doesNotMatch(decodeSafetensors(bytes, 'ck').metadata.progress, /sparseLength/);
+  assert.deepEqual(decodeCheckpoint(bytes, 'ck').run.progress.usage, progress.usage);
+});
+
+test('a sparse list of counts must have increasing indices below its length, and a length an array can hold (a file without a checksum)', () => {
+  const { model, trainer } = smallRun(15, 32, 5, 8, 1, 2);
+  trainer.step();
+  const { tensors, metadata } = decodeSafetensors(encodeCheckpoint(model, trainer.optimizer, { progress: trainer.snapshot(), options: {} }), 'ck');
+  const { checksum: _, ...older } = metadata;
+  const list = [...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data }));
+  const withCounts = (sparse: unknown): Uint8Array => {
+    const progress = JSON.parse(metadata.progress) as { usage: unknown[][] };
+    progress.usage[0][0] = sparse;
+    return encodeSafetensors(list, { ...older, progress: JSON.stringify(progress) });
+  };
+  const n = 2 ** 16 + 1;
+  for (const sparse of [{ sparseLength: n, at: [3, 3], values: [1, 2] }, { sparseLength: n, at: [4, 3], values: [1, 2] }, { sparseLength: n, at: [n], values: [1] },
+    { sparseLength: n, at: [0.5], values: [1] }, { sparseLength: 2 ** 32, at: [], values: [] }]) {
+    assert.throws(() => decodeCheckpoint(withCounts(sparse), 'ck'), (e: unknown) => e instanceof TreegateError
+      && e.message === 'ck: checkpoint progress: a sparse list of counts must be { sparseLength, at: increasing indices below it, values: one per index }', JSON.stringify(sparse));
+  }
+});
+
 test('a checkpoint\'s options, metrics and extra state must be an object, a list of lines and an object (a file without a checksum: no check before them)', () => {
   const { model, trainer } = smallRun(15, 32, 5, 8, 1, 2);
   trainer.step();
@@ -125,6 +156,11 @@ test('a checkpoint\'s options, metrics and extra state must be an object, a list
     ['options', '[1]', /ck: checkpoint options must be an object/], ['metrics', '["a", 2]', /ck: checkpoint metrics must be a list of lines/]] as const) {
     assert.throws(() => decodeCheckpoint(edited(key, json), 'ck'), (e: unknown) => e instanceof TreegateError && re.test(e.message), `${key} = ${json}`);
   }
+  const { metrics: __, ...noMetrics } = older;
+  assert.throws(() => decodeCheckpoint(encodeSafetensors([...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data })), noMetrics), 'ck'),
+    (e: unknown) => e instanceof TreegateError && e.message === 'ck: the checkpoint\'s metadata holds no "metrics"');
+  // a model file is not a checkpoint
+  assert.throws(() => decodeCheckpoint(encodeModel(model), 'model'), /model: not a treegate checkpoint \(metadata format is "treegate-model\/1", expected "treegate-checkpoint\/1"\)/);
 });
 
 test('optimizer step counts must be whole numbers in [0, 2^24): −1, 0.5 and 2^24 are refused (a file without a checksum: no check before them)', () => {
@@ -143,6 +179,12 @@ test('optimizer step counts must be whole numbers in [0, 2^24): −1, 0.5 and 2^
     assert.throws(() => decodeCheckpoint(withSteps(v), 'ck'),
       (e: unknown) => e instanceof TreegateError && e.message === `ck: optimizer step count ${v} of layers.2.blocks.0.weight slot 1 is not a count`, String(v));
   }
+  // nor is a count of 2^24 written
+  const steps = trainer.optimizer.state[at].steps, before = steps[1];
+  steps[1] = 2 ** 24;
+  assert.throws(() => encodeCheckpoint(model, trainer.optimizer, { progress: trainer.snapshot(), options: {} }),
+    /layers\.2\.blocks\.0\.weight: 16777216 optimizer steps do not fit a checkpoint \(limit 16777216\)/);
+  steps[1] = before;
 });
 
 test('an optimizer tensor must name a parameter and its slot (m, v or steps): optimizer.<param> alone is refused, not ignored', () => {
@@ -160,6 +202,15 @@ test('an optimizer tensor must name a parameter and its slot (m, v or steps): op
     assert.throws(() => decodeCheckpoint(withExtra(name), 'ck'),
       (e: unknown) => e instanceof TreegateError && e.message === `ck: unexpected tensor ${name}`, name);
   }
+  // the moments of a parameter: one per weight, finite, and present
+  const name = 'optimizer.layers.2.blocks.0.weight.m', size = m.data.length;
+  const withM = (t: { shape: number[]; data: Float32Array } | null) => encodeSafetensors([...list.filter((x) => x.name !== name), ...(t ? [{ name, ...t }] : [])], older);
+  const refused: Array<[Uint8Array, string]> = [
+    [withM({ shape: [size - 1], data: m.data.slice(1) }), `ck: optimizer state layers.2.blocks.0.weight.m has shape [${size - 1}], expected [${size}]`],
+    [withM({ shape: [size], data: m.data.map((x, i) => (i === 2 ? -Infinity : x)) }), 'ck: optimizer state layers.2.blocks.0.weight.m holds a non-finite value at index 2'],
+    [withM(null), 'ck: optimizer state layers.2.blocks.0.weight.m is missing'],
+  ];
+  for (const [bytes, message] of refused) assert.throws(() => decodeCheckpoint(bytes, 'ck'), (e: unknown) => e instanceof TreegateError && e.message === message, message);
 });
 
 test('a checkpoint skipped on resume (damaged, or refused by the caller) gives its arrays back to the backend', () => {
@@ -180,8 +231,12 @@ test('a checkpoint skipped on resume (damaged, or refused by the caller) gives i
   try {
     const damaged = Buffer.from(good);
     damaged[damaged.length - 5] ^= 0x10; // a weight's or moment's bit: only the checksum, after every array is made, finds it
+    // a checkpoint without a checksum whose metrics are refused after its model and moments were made
+    const { tensors, metadata: { checksum: _, ...older } } = decodeSafetensors(good, newest);
+    const invalid = encodeSafetensors([...tensors].map(([name, t]) => ({ name, shape: t.shape, data: t.data })), { ...older, metrics: '["a", 2]' });
     const cases: Array<[string, Uint8Array, (run: unknown, path: string) => void]> = [
       ['damaged', damaged, () => {}],
+      ['invalid', invalid, () => {}],
       ['refused', good, (_run, path) => { if (path === newest) throw new TreegateError('another run\'s checkpoint'); }],
     ];
     for (const [what, bytes, validate] of cases) {
@@ -241,6 +296,10 @@ test('the run to save: metrics and extra may be left out; a run of another shape
   }
   const other = smallRun(14, 32, 5, 8, 1, 2).trainer.optimizer;
   assert.throws(() => encodeCheckpoint(model, other, { progress, options: {} }), /the optimizer to save is not this model's/);
+  const w = model.params()[0].data, before = w[1];
+  w[1] = Infinity;
+  assert.throws(() => encodeCheckpoint(model, trainer.optimizer, { progress, options: {} }), /cannot save the model: tensor layers\.0\.weight holds a non-finite value \(Infinity\) at index 1/);
+  w[1] = before;
 });
 
 test('a progress the reader would refuse is not written (the checkpoints before it stay), nor resumed from', () => {
@@ -289,4 +348,63 @@ test('loadNewestCheckpoint names the folder it was given, in words for a library
   assert.throws(() => loadNewestCheckpoint(empty, (l) => warnings.push(l)),
     (e: unknown) => e instanceof TreegateError && /no valid checkpoint in .*: step-000000001\.safetensors was skipped \(see the warnings\)$/.test(e.message));
   assert.equal(warnings.length, 1);
+});
+
+test('listCheckpoints lists step-NNNNNNNNN.safetensors files only, and writeCheckpoint prunes none of the others', () => {
+  const { model, trainer } = smallRun(16, 32, 5, 8, 1, 2);
+  const dir = join(TMP, 'names');
+  mkdirSync(dir);
+  const others = ['.step-000000001.safetensors.tmp-1-0a1b2c3d4e5f', 'step-000000001.safetensors.bak', 'old-step-000000001.safetensors', 'step-1.safetensors'];
+  for (const name of others) writeFileSync(join(dir, name), 'not a checkpoint of this run');
+  const write = (keep: number) => writeCheckpoint(dir, model, trainer.optimizer, { progress: trainer.snapshot(), options: {} }, keep);
+  for (let i = 0; i < 2; i++) {
+    trainer.step();
+    write(1);
+  }
+  assert.deepEqual(listCheckpoints(dir).map((p) => basename(p)), ['step-000000002.safetensors']);
+  assert.deepEqual(readdirSync(dir).sort(), [...others, 'step-000000002.safetensors'].sort(), 'the other files are left');
+});
+
+/** Runs `fn` with the node:fs function `name` throwing `error` for `path` (for the modules that import it by name too). */
+function failingFor(name: 'readdirSync' | 'openSync', path: string, error: Error, fn: () => void): void {
+  const real = fs[name] as (...args: unknown[]) => unknown;
+  (fs as Record<string, unknown>)[name] = (...args: unknown[]) => {
+    if (args[0] === path) throw error;
+    return real(...args);
+  };
+  syncBuiltinESMExports();
+  try {
+    fn();
+  } finally {
+    (fs as Record<string, unknown>)[name] = real;
+    syncBuiltinESMExports();
+  }
+}
+
+test('checkpoints this user may not read are an error saying so, not "none" nor skipped; one that fails to read otherwise is skipped', () => {
+  const { model, trainer } = smallRun(17, 32, 5, 8, 1, 2);
+  const dir = join(TMP, 'unreadable');
+  mkdirSync(dir);
+  for (let i = 0; i < 2; i++) {
+    trainer.step();
+    writeCheckpoint(dir, model, trainer.optimizer, { progress: trainer.snapshot(), options: {} }, 2);
+  }
+  const newest = listCheckpoints(dir)[0];
+  const failing = (code: string) => Object.assign(new Error(`${code}: it failed, open '${newest}'`), { code });
+  failingFor('readdirSync', dir, failing('EACCES'), () => {
+    assert.throws(() => listCheckpoints(dir), (e: unknown) => e instanceof TreegateError && e.message.startsWith(`cannot list the checkpoints in ${dir}: `)
+      && /give this user read access/.test(e.hint ?? ''));
+  });
+  for (const [code, step] of [['EACCES', null], ['EIO', 1]] as const) {
+    const warnings: string[] = [];
+    failingFor('openSync', newest, failing(code), () => {
+      if (step === null) {
+        assert.throws(() => loadNewestCheckpoint(dir, (l) => warnings.push(l)), (e: unknown) => e instanceof TreegateError
+          && e.message.startsWith(`cannot read checkpoint ${newest}: `) && /give this user read access .*nothing there is damaged/.test(e.hint ?? ''), code);
+      } else {
+        assert.equal(loadNewestCheckpoint(dir, (l) => warnings.push(l)).run.progress.step, step, code);
+      }
+    });
+    assert.equal(warnings.length, step === null ? 0 : 1, `${code}: ${warnings.join('; ')}`);
+  }
 });
