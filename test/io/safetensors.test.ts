@@ -193,6 +193,7 @@ test('rejects malformed entries', () => {
   rejects(build({ w: { dtype: 32, shape: [1], data_offsets: [0, 4] } }, d4), /dtype must be a string/);
   rejects(build({ w: { dtype: 'F16', shape: [2], data_offsets: [0, 4] } }, d4), /dtype F16; treegate reads only F32/);
   rejects(build({ w: { dtype: 'F64', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8)), /only F32/);
+  rejects(build({ w: { dtype: 'I32', shape: [1], data_offsets: [0, 4] } }, d4), /dtype I32; treegate reads only F32/); // (4 bytes a value, as F32)
   rejects(build({ w: { dtype: 'F32', shape: 1, data_offsets: [0, 4] } }, d4), /shape must be an array/);
   rejects(build({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, d4), /shape must be an array of non-negative/);
   rejects(build({ w: { dtype: 'F32', shape: [0.5], data_offsets: [0, 4] } }, d4), /shape/);
