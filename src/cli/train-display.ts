@@ -1,7 +1,8 @@
 /**
  * What `treegate train` shows while it trains, on standard error: a progress bar (on a terminal, unless
- * --no-progress) with smoothed loss and accuracy, a line per epoch, a warning per skipped step; any other line goes
- * through say(), which takes the bar down first so that the line is not drawn over.
+ * --no-progress) with smoothed loss and accuracy, a line per epoch (of a run of more than MAX_EPOCH_LINES epochs, a
+ * line every few, the first and the last), a warning per skipped step; any other line goes through say(), which takes
+ * the bar down first so that the line is not drawn over.
  */
 import cliProgress from 'cli-progress';
 import type { EpochMetrics, StepInfo } from '../train/trainer.js';
@@ -17,6 +18,9 @@ export interface TrainDisplay {
   /** the bar comes down (it comes back at the next step) */
   stop(): void;
 }
+
+/** The most epoch lines a run prints: a small file's run of thousands of epochs prints every few (metrics.jsonl and the report hold each). */
+export const MAX_EPOCH_LINES = 100;
 
 /** A time on an epoch's line: ms below a second (a small CSV run's epochs take a few), as the training report writes it. */
 const time = (s: number) => (s < 1 ? `${(1000 * s).toFixed(0)} ms` : `${s.toFixed(1)} s`);
@@ -54,6 +58,8 @@ export function trainDisplay(epochs: number, showBar: boolean, log: (line: strin
   // the bar draws every 10 steps; it shows the last step before a line is printed under it, and again after
   let shown = { step: 0, epoch: 1, loss: '-', acc: '-', eta: '-' };
   const loss = smoothed(), acc = smoothed();
+  const every = Math.ceil(epochs / MAX_EPOCH_LINES);
+  if (every > 1) log(`treegate: a line every ${every} epochs of the ${epochs}, the first and the last (metrics.jsonl and treegate report hold each)`);
   // the ETA's pace: the steps this process has taken since its first (a resumed run's earlier ones took another's time)
   let from: { step: number; ms: number } | null = null;
   const say = (line: string) => {
@@ -79,6 +85,7 @@ export function trainDisplay(epochs: number, showBar: boolean, log: (line: strin
       if (s.step % 10 === 0 || s.step === s.totalSteps) bar.update(s.step, { epoch: s.epoch, loss: shown.loss, acc: shown.acc, eta: shown.eta });
     },
     epoch: (e, began) => {
+      if (e.epoch % every !== 0 && e.epoch !== 1 && e.epoch !== epochs) return;
       say(`epoch ${e.epoch}/${epochs}: ${Number.isNaN(e.trainLoss) ? 'every training step skipped' : `train loss ${e.trainLoss.toFixed(4)} acc ${e.trainAccuracy.toFixed(4)}`}` +
         (e.validationAccuracy === null ? '' : `, validation loss ${e.validationLoss!.toFixed(4)} acc ${e.validationAccuracy.toFixed(4)}`) +
         e.trees.map((t) => `, layer ${t.layer} balance ${t.balance.toFixed(3)} dead ${t.deadLeaves}`).join('') +

@@ -124,6 +124,22 @@ test("train's bar fits 80 columns, keeps its width and ends with its ETA, which 
   assert.ok(t.lines.some((l) => /^epoch  6\/10 .* 50% .* eta 50s *$/.test(l)), 'the bar drawn again after an epoch\'s line');
 });
 
+test('a run of more than 100 epochs prints a line every few epochs, the first and the last, and says so first', () => {
+  for (const [epochs, lines] of [[100, 100], [101, 52], [250, 85]] as const) {
+    const said: string[] = [];
+    const d = trainDisplay(epochs, false, (line) => said.push(line));
+    for (let e = 1; e <= epochs; e++) d.epoch({ ...epoch(e), seconds: e }, e - 1);
+    const shown = said.filter((l) => l.startsWith('epoch ')).map((l) => Number(/^epoch (\d+)\//.exec(l)![1]));
+    assert.equal(shown.length, lines, `${epochs} epochs`);
+    assert.deepEqual([shown[0], shown.at(-1)], [1, epochs]);
+    if (epochs > 100) {
+      const every = Math.ceil(epochs / 100);
+      assert.equal(said[0], `treegate: a line every ${every} epochs of the ${epochs}, the first and the last (metrics.jsonl and treegate report hold each)`);
+      assert.deepEqual(shown.slice(1, 3), [every, 2 * every]);
+    } else assert.equal(said.length, epochs, 'no note');
+  }
+});
+
 test("an epoch's line gives the epoch's time and the run's so far, in ms below a second", () => {
   const said: string[] = [];
   const d = trainDisplay(3, false, (line) => said.push(line));
