@@ -9,6 +9,13 @@ import { osReason, TreegateError } from '../core/errors.js';
 /** The lock's name in the folder: it holds the process id of the run that holds the folder. */
 export const LOCK_FILE = '.treegate.lock';
 
+/**
+ * How long an empty lock is taken for one being made: its process creates it (O_EXCL), then writes its id into it, and
+ * a run that read it in between took it for stale and held the folder too. An empty lock older than this was left by
+ * a process that ended in between, and is taken over.
+ */
+export const STARTING_MS = 2000;
+
 /** Whether a process of this id runs (one of another user's too: kill(pid, 0) is refused, not failed, for it). */
 function running(pid: number): boolean {
   try {
@@ -19,20 +26,33 @@ function running(pid: number): boolean {
   }
 }
 
-/** Whether another running process holds `dir` (its lock names a process other than this one, and that process runs). */
-export function heldByOther(dir: string): boolean {
+/**
+ * The lock at `path`: the process id it names (NaN or 0 where it names none), when it was made, and whether it is one
+ * being made (empty, younger than STARTING_MS); null where there is none (or it cannot be read).
+ */
+function readLock(path: string): { pid: number; since: Date; starting: boolean } | null {
   try {
-    const pid = Number(readFileSync(join(dir, LOCK_FILE), 'utf8').trim());
-    return Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && running(pid);
+    const text = readFileSync(path, 'utf8'), since = statSync(path).mtime;
+    return { pid: Number(text.trim()), since, starting: text === '' && Date.now() - since.getTime() < STARTING_MS };
   } catch {
-    return false;
+    return null;
   }
+}
+
+/** Whether the lock is another running process's: one being made, or naming a process other than this one that runs. */
+function othersLock(lock: ReturnType<typeof readLock>): boolean {
+  return lock !== null && (lock.starting || (Number.isSafeInteger(lock.pid) && lock.pid > 0 && lock.pid !== process.pid && running(lock.pid)));
+}
+
+/** Whether another running process holds `dir` (its lock is one being made, or names a process other than this one, and that process runs). */
+export function heldByOther(dir: string): boolean {
+  return othersLock(readLock(join(dir, LOCK_FILE)));
 }
 
 /**
  * Holds `dir` for this process until it exits (a folder that does not exist is not held): a lock file naming its process id, made only where
  * none is (O_EXCL). A lock whose process has ended (a run killed with no chance to remove it) is taken over; one
- * whose process runs is an error naming it. The lock goes when this process exits, before any other exit hook (a
+ * whose process runs, or an empty one younger than STARTING_MS (a run starting), is an error naming it. The lock goes when this process exits, before any other exit hook (a
  * failed run's empty folder is then removed by its own).
  */
 export function holdFolder(dir: string, what: string): void {
@@ -45,13 +65,11 @@ export function holdFolder(dir: string, what: string): void {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return; // no folder to hold: the caller's checks say what is wrong
       if (code !== 'EEXIST' || attempt > 0) throw new TreegateError(`cannot lock ${dir}: ${osReason(e)}`, `remove ${path} if no ${what} is writing there`);
-      let pid = NaN, since = '';
-      try {
-        pid = Number(readFileSync(path, 'utf8').trim());
-        since = statSync(path).mtime.toISOString();
-      } catch { /* removed meanwhile: tried again */ }
-      if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && running(pid)) {
-        throw new TreegateError(`${dir} is in use by another ${what} (process ${pid}, since ${since}): two runs there would mix their files`,
+      // (one removed meanwhile reads as none: tried again)
+      const lock = readLock(path);
+      if (lock && othersLock(lock)) {
+        throw new TreegateError(`${dir} is in use by another ${what} (${lock.starting ? 'starting: its lock, made' : `process ${lock.pid}, since`} ${lock.since.toISOString()}` +
+          `${lock.starting ? ', names no process yet' : ''}): two runs there would mix their files`,
           `wait for it to end, or write to another folder; if no ${what} is running there, remove ${path}`);
       }
       try { unlinkSync(path); } catch { /* gone already */ }

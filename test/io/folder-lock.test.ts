@@ -5,11 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { heldByOther, holdFolder, LOCK_FILE } from '../../src/io/folder-lock.js';
+import { heldByOther, holdFolder, LOCK_FILE, STARTING_MS } from '../../src/io/folder-lock.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -53,6 +53,26 @@ test('a running holder is named; an ended one\'s lock is taken over; the lock go
     rmSync(dir, { recursive: true, force: true });
   }
   assert.ok(!existsSync(dir));
+});
+
+test('an empty lock younger than STARTING_MS is a run starting (made, its id not yet written): refused, and held by another; an older one is taken over', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'treegate-lock-starting-'));
+  try {
+    const lock = join(dir, LOCK_FILE);
+    writeFileSync(lock, '');
+    assert.throws(() => holdFolder(dir, 'treegate run'),
+      /is in use by another treegate run \(starting: its lock, made \d{4}-[^,]*, names no process yet\): two runs there would mix their files/);
+    assert.equal(heldByOther(dir), true);
+    assert.equal(readFileSync(lock, 'utf8'), '', 'left as it was');
+    // made STARTING_MS and more ago: its process ended before it wrote its id
+    const old = (Date.now() - STARTING_MS - 1000) / 1000;
+    utimesSync(lock, old, old);
+    assert.equal(heldByOther(dir), false);
+    holdFolder(dir, 'treegate run');
+    assert.equal(readFileSync(lock, 'utf8'), `${process.pid}\n`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('heldByOther: only a lock naming another process that runs (a run refused there leaves that run\'s folders alone)', async () => {
