@@ -12,7 +12,7 @@ import { mlpLayerNames, paramShapes, type ModelConfig, type TreeStats } from '..
 import type { NonFinitePolicy } from '../train/trainer.js';
 import { rejectIdle, type IdleRule, type KernelOptions } from './options.js';
 import { count } from '../report/html.js';
-import { formatCount, formatGiB } from '../report/summary.js';
+import { formatCount, formatGiB, unusedAtRandom } from '../report/summary.js';
 import { trainingFloats } from '../train/optim.js';
 
 export interface TrainCliOptions extends KernelOptions {
@@ -201,8 +201,7 @@ export function shortRunWarning(dataset: DatasetName, epochs: number, batchSize:
 export function unusedLeavesWarnings(stats: readonly TreeStats[], over: string): string[] {
   return stats.flatMap((t) => {
     const all = t.leaves * t.blocks, n = t.usage.reduce((a, u) => a + u.reduce((x, y) => x + y, 0), 0) / Math.max(1, t.blocks);
-    const atRandom = all * (1 - 1 / t.leaves) ** n;
-    if (n === 0 || 2 * t.deadLeaves <= all || t.deadLeaves <= 2 * atRandom) return [];
+    if (n === 0 || 2 * t.deadLeaves <= all || t.deadLeaves <= 2 * unusedAtRandom(t)) return [];
     // (a mixture counts each example's top-k choices)
     const sent = t.kind === 'moe' ? `the ${count(n)} expert choices of its ${over} examples to few of its experts` : `its ${count(n)} ${over} examples to few of its leaves`;
     return [`layer ${t.layer} sent ${sent}: ${count(t.deadLeaves)} of ${count(all)} got none ` +

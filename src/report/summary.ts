@@ -2,7 +2,7 @@
  * A model's summary, layer by layer (parameters, multiply-adds per example, routing, usage), as train, eval and
  * inspect print it and write it in --json, and as the training report's tables show it; counts as people read them.
  */
-import type { Model } from '../layers/model.js';
+import type { Model, TreeStats } from '../layers/model.js';
 
 /** Per-layer summary shared by train, eval and inspect (human and --json output). */
 export interface LayerSummary {
@@ -95,6 +95,15 @@ export function perClassFigures(predicted: Int32Array, y: Int32Array, rows: numb
     label, examples: examples[c], predicted: guessed[c], correct: correct[c],
     recall: examples[c] > 0 ? correct[c] / examples[c] : null, precision: guessed[c] > 0 ? correct[c] / guessed[c] : null,
   }));
+}
+
+/**
+ * The leaves (experts) a routed layer's counted examples would leave unused if each went to a leaf drawn uniformly at
+ * random: over its blocks, leaves · (1 − 1/leaves)^(the block's examples). Dead leaves up to about this many are
+ * sampling, not routing.
+ */
+export function unusedAtRandom(t: TreeStats): number {
+  return t.usage.reduce((a, b) => a + t.leaves * (1 - 1 / t.leaves) ** b.reduce((x, y) => x + y, 0), 0);
 }
 
 /** "1 example", "2 examples": a count and its noun, plural where it is not one. */

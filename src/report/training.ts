@@ -4,7 +4,7 @@
  * files or from a TrainedRun of the API.
  */
 import { join } from 'node:path';
-import { modelSummary } from './summary.js';
+import { modelSummary, unusedAtRandom } from './summary.js';
 import { provenanceMeta, type Provenance } from '../experiments/common.js';
 import { check, checkKeys, isObject, shown } from '../core/errors.js';
 import { Model, type TreeStats } from '../layers/model.js';
@@ -282,7 +282,6 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
     const per = (l: number) => epochs.flatMap((e) => e.trees.filter((t) => t.layer === l).map((stats) => ({ epoch: e.epoch, stats })));
     const over = validated ? 'on the validation set after each epoch' : 'on the training batches of each epoch';
     // the leaves no example would reach if each went to a leaf drawn at random: L·(1 − 1/L)^c per block of c counts
-    const atRandom = (t: TreeStats): number => t.usage.reduce((a, b) => a + t.leaves * (1 - 1 / t.leaves) ** b.reduce((x, y) => x + y, 0), 0);
     const kinds = new Set(epochs.flatMap((e) => e.trees.map((t) => t.kind === 'moe')));
     const unit = kinds.size === 2 ? 'leaves or experts' : kinds.has(true) ? 'experts' : 'leaves';
     // too few examples for the leaves: the usage charts show sampling as much as routing
@@ -301,7 +300,7 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
           : ` (result.json's layer table, once the run finishes, counts the ${result?.dataset === 'memorization' ? 'training' : 'test'} set` +
             `${validated ? '; a larger --validation counts more' : ''}).`));
     }
-    const maxDead = epochs.reduce((m, e) => e.trees.reduce((a, t) => Math.max(a, t.deadLeaves, hasUsage(t) ? atRandom(t) : 0), m), 1);
+    const maxDead = epochs.reduce((m, e) => e.trees.reduce((a, t) => Math.max(a, t.deadLeaves, hasUsage(t) ? unusedAtRandom(t) : 0), m), 1);
     // one layer's lines are named too (Plotly shows no legend for one trace), and the dead leaves counted against the
     // leaves of every block (they are summed over the blocks)
     const slots = [...new Set(epochs.flatMap((e) => e.trees.map((t) => t.leaves * t.blocks)))];
@@ -329,7 +328,7 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
         ...dashed.map((l) => {
           const color = PALETTE[layers.indexOf(l) % PALETTE.length];
           return { type: 'scatter', mode: 'lines+markers', name: `layer ${l} at random`, x: withUsage(l).map((p) => p.epoch),
-            y: withUsage(l).map((p) => atRandom(p.stats)), line: { dash: 'dash', width: 1, color }, marker: { size: 5, color } };
+            y: withUsage(l).map((p) => unusedAtRandom(p.stats)), line: { dash: 'dash', width: 1, color }, marker: { size: 5, color } };
         }),
       ],
     });
