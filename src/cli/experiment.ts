@@ -4,7 +4,7 @@ import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import { ACCURACY_DEPTHS, ACCURACY_EPOCHS, runAccuracy } from '../experiments/accuracy.js';
 import {
-  andList, completeResult, duration, interruptionText, machine, MAX_EPOCHS, TAKES_CSV, TAKES_DEPTHS, TAKES_EPOCHS, type DepthDefaults, type EpochDefaults, type ExperimentOptions, type ExperimentResult, type Provenance,
+  andList, completeResult, duration, interruptionText, machine, MAX_EPOCHS, TAKES_CSV, TAKES_DEPTHS, TAKES_EPOCHS, TAKES_GATING, type DepthDefaults, type EpochDefaults, type ExperimentOptions, type ExperimentResult, type Provenance,
 } from '../experiments/common.js';
 import type { CsvSource } from '../data/prepare.js';
 import { GATING_EPOCHS, runGating } from '../experiments/gating.js';
@@ -30,7 +30,7 @@ type ExperimentName = keyof typeof EXPERIMENTS;
 
 interface ExperimentCliOptions extends KernelOptions, CsvFlags {
   seeds: number; quick?: boolean; out?: string; resume?: string; json?: boolean; progress: boolean; verbose?: boolean; dataDir?: string;
-  width: number; batch: number; depths?: number[]; epochs?: number;
+  width: number; batch: number; depths?: number[]; epochs?: number; gating?: 'units' | 'projection';
 }
 
 /** The experiments that read MNIST (accuracy reads Fashion-MNIST too, from its package), where no --csv replaces it. */
@@ -69,6 +69,8 @@ export function experimentCommand(): Command {
       '(speed\'s at the width and batch)', distinctInts(0, MAX_DEPTH, '0,2,4'))
     .option('--epochs <n>', `${takesEpochs}: the epochs each model trains (default ${epochDefaults}; with --csv, ${takesCsv} train at least as many ` +
       'as make their MNIST runs\' steps, more on a file smaller than MNIST)', int(1, MAX_EPOCHS))
+    .option('--gating <source>', `${andList(TAKES_GATING)}: where the routed layer's bits come from: projection (fixed random projections of its input; ` +
+      'the default) | units (hidden units of the layer below: on data of few dimensions projections may send most examples down one path)', choice('units', 'projection'))
     .addOption(backendOption())
     .addOption(threadsOption())
     .option('--json', 'print the results (per-seed runs and aggregates) as one JSON object on stdout (the other lines go to stderr)')
@@ -88,8 +90,8 @@ async function runExperiment(name: ExperimentName, o: ExperimentCliOptions, cmd:
 async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Command, early: { off(): void }): Promise<void> {
   // a resumed experiment keeps the options it was started with (its results.json's): only how this process runs may be given
   if (o.resume !== undefined) {
-    rejectIdle(cmd, [{ options: ['seeds', 'quick', 'out', 'csv', 'testCsv', 'header', 'labelColumn', 'width', 'batch', 'depths', 'epochs'], applies: false, why: 'with --resume',
-      fix: 'a resumed experiment keeps the seeds, size, data, layer width, batch, depths, epochs and folder it was started with; start a new one to change them' }]);
+    rejectIdle(cmd, [{ options: ['seeds', 'quick', 'out', 'csv', 'testCsv', 'header', 'labelColumn', 'width', 'batch', 'depths', 'epochs', 'gating'], applies: false, why: 'with --resume',
+      fix: 'a resumed experiment keeps the seeds, size, data, layer width, batch, depths, epochs, gating and folder it was started with; start a new one to change them' }]);
   }
   rejectIdle(cmd, [
     { options: ['dataDir'], applies: READS_MNIST.includes(name), why: `for the ${name} experiment`,
@@ -100,6 +102,8 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
       fix: `${takesDepths} take the tree depths they run; ${name} runs one depth` },
     { options: ['epochs'], applies: TAKES_EPOCHS.includes(name), why: `for the ${name} experiment`,
       fix: `${takesEpochs} take the epochs their models train; ${name} trains none` },
+    { options: ['gating'], applies: TAKES_GATING.includes(name), why: `for the ${name} experiment`,
+      fix: `${andList(TAKES_GATING)} takes the routed layer's gating source${name === 'gating' ? '; gating compares the sources itself' : ''}` },
     { options: ['csv', 'testCsv', 'header', 'labelColumn'], applies: TAKES_CSV.includes(name), why: `for the ${name} experiment`,
       fix: `${takesCsv} ${TAKES_CSV.length > 1 ? 'take' : 'takes'} a CSV file in place of the data ${TAKES_CSV.length > 1 ? 'they read' : 'it reads'}; ${name} makes its own` },
     { options: ['testCsv', 'header', 'labelColumn'], applies: o.csv !== undefined, why: 'without --csv', fix: 'options of the --csv file: give it with --csv FILE' },
@@ -133,6 +137,7 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
     ...(name !== 'speed' ? {} : before ? { width: before.settings.width as number, batch: before.settings.batch as number } : { width: o.width, batch: o.batch }),
     ...(!TAKES_DEPTHS.includes(name) ? {} : { depths: before ? before.settings.depths as number[] | undefined : o.depths }),
     ...(!TAKES_EPOCHS.includes(name) ? {} : { epochs: before ? (before.settings.train as { epochs: number }).epochs : o.epochs }),
+    ...(!TAKES_GATING.includes(name) ? {} : { gating: before ? before.settings.gating as 'units' | 'projection' | undefined : o.gating }),
   };
   const provenance = provenanceOf(READS_MNIST.includes(name), o.dataDir, data);
   if (before) checkProvenance(out, before.provenance, provenance, data);

@@ -20,7 +20,8 @@ import {
  * minutes (batches of 64 spread over 256 leaves make the deep nodes' products
  * bandwidth-bound).
  * With `data` (--csv) it runs on that file in place of the two datasets, the
- * model's input and output widths the file's.
+ * model's input and output widths the file's; with `gating: 'units'` (--gating)
+ * its routed layer takes its bits from hidden units of the layer below.
  */
 /** The tree depths k a run trains where it is not given them (ExperimentOptions.depths, --depths): the full run's, quick mode's. */
 export const ACCURACY_DEPTHS: DepthDefaults = { full: [0, 2, 4, 6], quick: [0, 3, 6] };
@@ -43,10 +44,10 @@ export const ACCURACY_VARIANTS = [
   { name: 'flat, 3× lr', routed: 'flat' as const, gamma: 1, lrScale: 3 },
 ];
 
-/** A variant's MLP at depth k on data of `shape`. */
-function variantMlp(shape: { inputSize: number; numClasses: number }, k: number, v: (typeof ACCURACY_VARIANTS)[number]): MlpOptions {
+/** A variant's MLP at depth k on data of `shape`, its bits from `gating`. */
+function variantMlp(shape: { inputSize: number; numClasses: number }, k: number, v: (typeof ACCURACY_VARIANTS)[number], gating: 'units' | 'projection'): MlpOptions {
   return {
-    inputSize: shape.inputSize, numClasses: shape.numClasses, hidden: EXPERIMENT_HIDDEN, treeLayers: [2], depth: k, gating: 'projection',
+    inputSize: shape.inputSize, numClasses: shape.numClasses, hidden: EXPERIMENT_HIDDEN, treeLayers: [2], depth: k, gating,
     routed: v.routed, decayGamma: v.gamma,
   };
 }
@@ -63,10 +64,11 @@ export async function runAccuracy(o: ExperimentOptions, seeds: number[]): Promis
   // epochs where none are given
   const { inputSize, numClasses, trainExamples } = dataShape(sources[0], s.limit, o.log), shape = { inputSize, numClasses };
   if (trainExamples !== undefined) csvEpochs('accuracy', s, o, trainExamples);
-  checkDepthsFit('accuracy', s.depths, (k) => ACCURACY_VARIANTS.map((v) => variantMlp(shape, k, v)));
+  const gating = o.gating ?? 'projection';
+  checkDepthsFit('accuracy', s.depths, (k) => ACCURACY_VARIANTS.map((v) => variantMlp(shape, k, v, gating)));
   const settings = {
-    ...s, datasets: sources.map((d) => d.name), ...(o.data ? { data: o.data } : {}),
-    model: `${mlpWidths(shape)}, layer 2 routed, projection gating (fixed); adam, cosine schedule`,
+    ...s, datasets: sources.map((d) => d.name), ...(o.data ? { data: o.data } : {}), ...(o.gating ? { gating: o.gating } : {}),
+    model: `${mlpWidths(shape)}, layer 2 routed, ${gating === 'projection' ? 'projection gating (fixed)' : 'units gating'}; adam, cosine schedule`,
   };
   const { runs, completed } = resumeFrom(o, 'accuracy', settings);
   // at k = 0 every variant is the same dense MLP: one run
@@ -88,7 +90,7 @@ export async function runAccuracy(o: ExperimentOptions, seeds: number[]): Promis
           // (k = 0: the dense MLP, recorded under the first variant's name, as the report reads it)
           const shown = k === 0 ? 'dense' : v.name;
           o.progress(done++, total, `${dataset} seed ${seed} k=${k} ${shown}`);
-          const r = fit(variantMlp(data, k, v), data, { ...s.train, lr: s.train.lr * v.lrScale }, seed);
+          const r = fit(variantMlp(data, k, v, gating), data, { ...s.train, lr: s.train.lr * v.lrScale }, seed);
           runs.push({
             dataset, seed, k, variant: v.name, parameters: r.parameters, macsInference: r.macsInference,
             testAccuracy: r.testAccuracy, trainAccuracy: r.trainAccuracy, gap: r.trainAccuracy - r.testAccuracy,

@@ -59,10 +59,16 @@ export interface ExperimentOptions {
    * `train.epochs`), which results record and a resumed run must repeat; speed, which trains nothing, refuses it.
    */
   epochs?: number;
+  /**
+   * accuracy (TAKES_GATING): where its routed layer's bits come from, units (hidden units of the layer below) or
+   * projection (fixed random projections, the default). A setting, recorded where given, which a resumed run must
+   * repeat; the other experiments refuse it (gating compares the sources itself).
+   */
+  gating?: 'units' | 'projection';
 }
 
 /** ExperimentOptions' keys: settingsWith refuses others (a misspelt one would be ignored). */
-const EXPERIMENT_OPTION_KEYS: readonly string[] = ['seeds', 'quick', 'progress', 'log', 'override', 'stopRequested', 'resume', 'mnistDir', 'data', 'width', 'batch', 'depths', 'epochs'];
+const EXPERIMENT_OPTION_KEYS: readonly string[] = ['seeds', 'quick', 'progress', 'log', 'override', 'stopRequested', 'resume', 'mnistDir', 'data', 'width', 'batch', 'depths', 'epochs', 'gating'];
 
 /** The experiments that measure held-out accuracy on data they read, and so take a CSV file in its place (ExperimentOptions.data). */
 export const TAKES_CSV: readonly string[] = ['accuracy', 'gating'];
@@ -72,6 +78,9 @@ export const TAKES_DEPTHS: readonly string[] = ['memorization', 'accuracy', 'spe
 
 /** The experiments that train models, and so take their epochs (ExperimentOptions.epochs); speed times a layer. */
 export const TAKES_EPOCHS: readonly string[] = ['memorization', 'accuracy', 'gating'];
+
+/** The experiments whose routed layer's gating source may be chosen (ExperimentOptions.gating); gating compares them itself. */
+export const TAKES_GATING: readonly string[] = ['accuracy'];
 
 /** The most epochs an experiment's models train (ExperimentOptions.epochs, --epochs). */
 export const MAX_EPOCHS = 100_000;
@@ -219,6 +228,10 @@ export function settingsWith<T extends object>(settings: T, o: ExperimentOptions
     'leave epochs out');
   check(o.epochs === undefined || (Number.isInteger(o.epochs) && o.epochs >= 1 && o.epochs <= MAX_EPOCHS),
     `${experiment}: epochs must be a whole number in [1, ${MAX_EPOCHS}], got ${shown(o.epochs)}`, 'pass e.g. 10 (--epochs 10)');
+  check(o.gating === undefined || TAKES_GATING.includes(experiment),
+    `${experiment}: gating (--gating) chooses the routed layer's bits in the ${andList(TAKES_GATING)} experiment${TAKES_GATING.length > 1 ? 's' : ''}` +
+    `${experiment === 'gating' ? '; gating compares the sources itself' : ''}`, 'leave gating out');
+  check(o.gating === undefined || o.gating === 'units' || o.gating === 'projection', `${experiment}: gating must be 'units' or 'projection', got ${shown(o.gating)}`);
   const override = o.override;
   check(override === undefined || isObject(override),
     `${experiment}: override must be an object of settings, got ${shown(override)}`);

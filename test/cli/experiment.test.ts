@@ -10,6 +10,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSyn
 import { dirname, join } from 'node:path';
 import { blobsCsv, cli, cliEnv, describeRun, expectUsageError, HINT_CLI, reEscape, ROOT, tmp } from './run.js';
 import { defaultMnistDir, MNIST_FILES } from '../../src/data/mnist.js';
+import { Rng } from '../../src/core/rng.js';
 
 /** The gating experiment made tiny: 600 MNIST examples, a depth-2 tree, one epoch; three runs per seed. */
 const TINY = { TREEGATE_EXPERIMENT_OVERRIDE: JSON.stringify({ limit: 600, depth: 2, train: { epochs: 1, batchSize: 64, lr: 1e-3 } }) };
@@ -251,6 +252,37 @@ test('an experiment on a CSV file writes by default to a folder named after the 
   assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), bytes, 'the results kept');
   const rerun = cli(...run(a, '--out', out));
   assert.equal(rerun.status, 0, describeRun(rerun));
+});
+
+test('accuracy --gating units: its routed layers take their bits from hidden units, recorded, kept by --resume (which refuses it beside it); the other experiments refuse it', () => {
+  // an iris-like file: 4 features of 3 tight clusters, where fixed projections send most examples down one path
+  const dir = tmp('gating-source'), r = new Rng(3), means = [[5, 3.4, 1.5, 0.2], [5.9, 2.8, 4.3, 1.3], [6.6, 3, 5.6, 2]];
+  mkdirSync(dir);
+  const rows = means.flatMap((m, c) => Array.from({ length: 50 }, () => `${m.map((v) => (v + 0.3 * r.normal()).toFixed(1)).join(',')},c${c}`));
+  const csv = join(dir, 'iris.csv');
+  writeFileSync(csv, `a,b,c,d,species\n${rows.join('\n')}\n`);
+  const args = ['experiment', 'accuracy', '--csv', csv, '--quick', '--depths', '0,2', '--epochs', '20', '--no-progress'];
+  const units = join(dir, 'units');
+  // stopped as seed 2's first run starts (run 5: seed 1 has the dense MLP and 4 variants at depth 2)
+  const stopped = cliEnv({ TREEGATE_FAULT_SIGNAL: 'SIGINT', TREEGATE_FAULT_RUN: '5' }, ...args, '--seeds', '2', '--gating', 'units', '--out', units);
+  assert.equal(stopped.status, 130, describeRun(stopped));
+  expectUsageError(['experiment', 'accuracy', '--resume', units, '--gating', 'units'], /--gating has no effect with --resume \(a resumed experiment keeps the seeds, size, data, layer width, batch, depths, epochs, gating and folder/);
+  const resumed = cli('experiment', 'accuracy', '--resume', units, '--no-progress');
+  assert.equal(resumed.status, 0, describeRun(resumed));
+  const result = JSON.parse(readFileSync(join(units, 'results.json'), 'utf8'));
+  assert.deepEqual([result.seeds, result.settings.gating], [[1, 2], 'units']);
+  assert.match(result.settings.model, /, layer 2 routed, units gating; adam/);
+  // the same runs on fixed projections: other balances (the bits came from elsewhere), no gating recorded
+  const projection = join(dir, 'projection');
+  assert.equal(cli(...args, '--seeds', '1', '--out', projection).status, 0);
+  const other = JSON.parse(readFileSync(join(projection, 'results.json'), 'utf8'));
+  assert.equal(other.settings.gating, undefined);
+  assert.match(other.settings.model, /projection gating \(fixed\)/);
+  const balance = (x: { runs: Array<{ seed: number; k: number; variant: string; balance: number }> }) => x.runs.find((run) => run.seed === 1 && run.k === 2 && run.variant === 'tree, γ = 1')!.balance;
+  assert.notEqual(balance(result), balance(other));
+  expectUsageError(['experiment', 'gating', '--quick', '--gating', 'units'], /--gating has no effect for the gating experiment \(accuracy takes the routed layer's gating source; gating compares the sources itself\)/);
+  expectUsageError(['experiment', 'memorization', '--quick', '--gating', 'units'], /--gating has no effect for the memorization experiment/);
+  expectUsageError(['experiment', 'accuracy', '--quick', '--gating', 'bits'], /option '--gating <source>' argument 'bits' is invalid/);
 });
 
 test('gating --csv runs its three gating sources on the file in place of MNIST: the model its widths, the report naming it', () => {

@@ -317,6 +317,14 @@ test("an experiment's override naming no setting, or of another kind than the se
   assert.deepEqual(r.settings.train, { epochs: 1, batchSize: 64, weightDecay: 0.01 }, 'the batch size the override left out is kept, and an optional setting is set');
 });
 
+test("an experiment's gating source: accuracy's alone, units or projection", async () => {
+  const opts = { seeds: 1, quick: true, progress: () => {}, log: () => {} };
+  const refused = (run: Promise<unknown>, re: RegExp) => assert.rejects(run, (e: unknown) => e instanceof TreegateError && re.test(e.message), String(re));
+  await refused(runGating({ ...opts, gating: 'units' }, [1]), /^gating: gating \(--gating\) chooses the routed layer's bits in the accuracy experiment; gating compares the sources itself \(leave gating out\)$/);
+  await refused(runMemorization({ ...opts, gating: 'projection' }, [1]), /^memorization: gating \(--gating\) chooses the routed layer's bits in the accuracy experiment \(leave gating out\)$/);
+  await refused(runAccuracy({ ...opts, gating: 'bits' as 'units' }, [1]), /^accuracy: gating must be 'units' or 'projection', got "bits"/);
+});
+
 test("an experiment's data (a CSV file): refused by those that make their own, and where it is not a file's reading or comes with mnistDir", async () => {
   const opts = { seeds: 1, quick: true, progress: () => {}, log: () => {}, data: { csv: 'data.csv' } };
   const refused = (run: Promise<unknown>, re: RegExp) => assert.rejects(run, (e: unknown) => e instanceof TreegateError && re.test(e.message), String(re));
