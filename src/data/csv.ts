@@ -257,7 +257,11 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     check(labelCol >= 0 || opts.header === true || first.filter(isNumber).length < 2,
       `${source}: no header line to find the label column '${spec}' in (the first line holds numbers)`,
       `name the label column by its number (--label-column N, 1 is the first; a 0-based index in the API); if the first line is a header whose names are numbers, say so (${HEADER_HINT})`);
-    if (labelCol < 0) throw new TreegateError(`${source}: no column named '${spec}' in the header`, `columns: ${first.join(', ')}`);
+    if (labelCol < 0) {
+      // a name spelled otherwise in case only (or spaces around it) is named
+      const alike = first.filter((name) => name.toLowerCase() === spec.trim().toLowerCase());
+      throw new TreegateError(`${source}: no column named '${spec}' in the header${alike.length > 0 ? `; did you mean '${alike[0]}'?` : ''}`, `columns: ${first.join(', ')}`);
+    }
     const again = first.indexOf(spec, labelCol + 1);
     if (again >= 0) {
       throw new TreegateError(`${source}: columns ${labelCol + 1} and ${again + 1} are both named '${spec}', the label column`,

@@ -394,7 +394,9 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   rejects(() => parseCsv('"1"x,a\n2,b\n', 'q.csv'), /q\.csv:1: text after a quoted cell's closing quote/);
   rejects(() => parseCsv('1,"a"\n2,b"c\n', 'q.csv'), /q\.csv:2: a quote inside an unquoted cell/);
   rejects(() => parseCsv('1\n2\n', 'w.csv'), /need at least one feature and a label/);
-  rejects(() => parseCsv('a,b\n1,x\n', 'k.csv', { labelColumn: 'zz' }), /no column named 'zz'/);
+  rejects(() => parseCsv('a,b\n1,x\n', 'k.csv', { labelColumn: 'zz' }), /no column named 'zz' in the header \(columns/);
+  // a name that differs in case only (or spaces around it) is named
+  rejects(() => parseCsv('a, Outcome\n1,x\n', 'k.csv', { labelColumn: 'outcome ' }), /^k\.csv: no column named 'outcome ' in the header; did you mean 'Outcome'\? \(columns: a, Outcome\)/);
   rejects(() => parseCsv('1,2\n', 'k.csv', { labelColumn: 5 }), /k\.csv: the label column is number 6 \(0-based index 5\), and the lines have 2 cells/);
   rejects(() => parseCsv('a,b,c\n1,2,x\n3,4,y\n', 'k.csv', { labelColumn: 1.5 }), /k\.csv: the label column is number 2\.5 \(0-based index 1\.5\)/); // (M31)
   // UTF-16 big-endian without a byte order mark starts with its NUL (M07)
