@@ -62,7 +62,7 @@ export async function runAccuracy(o: ExperimentOptions, seeds: number[]): Promis
   const sources = dataSources(o, s.datasets);
   // the datasets' input width and class count (MNIST's and Fashion-MNIST's are one, or the file's), and a file's
   // epochs where none are given
-  const { inputSize, numClasses, trainExamples } = dataShape(sources[0], s.limit, o.log), shape = { inputSize, numClasses };
+  const { inputSize, numClasses, trainExamples, splits } = dataShape(sources[0], s.limit, o.log), shape = { inputSize, numClasses };
   if (trainExamples !== undefined) csvEpochs('accuracy', s, o, trainExamples);
   const gating = o.gating ?? 'projection';
   checkDepthsFit('accuracy', s.depths, (k) => ACCURACY_VARIANTS.map((v) => variantMlp(shape, k, v, gating)));
@@ -107,7 +107,7 @@ export async function runAccuracy(o: ExperimentOptions, seeds: number[]): Promis
   // k = 0 is one model, run once (under the first variant's name); the report starts every curve at it
   const agg = aggregate(kept.runs, ['dataset', 'variant', 'k'], ['testAccuracy', 'trainAccuracy', 'gap', 'parameters', 'macsInference', 'balance', 'deadLeaves', 'trainUsPerExample']);
   const result = {
-    experiment: 'accuracy', quick: o.quick, ...kept, settings, aggregate: agg,
+    experiment: 'accuracy', quick: o.quick, ...kept, settings, aggregate: agg, ...(splits ? { splits } : {}),
   };
   return result;
 }
@@ -148,7 +148,7 @@ export function accuracyReport(r: ExperimentResult): Report {
     sections: [{
       heading: 'Held-out accuracy vs depth at fixed inference compute',
       text: [`${s.model}; ${s.train.epochs} epochs, batch ${s.train.batchSize}, lr ${s.train.lr}, weight decay λ = ${s.train.weightDecay} scaled by γ^depth. ` +
-        (s.data ? csvNote(s.data, s.limit)
+        (s.data ? csvNote(s.data, s.limit, r.splits)
           : s.limit ? `First ${s.limit} training and test examples (quick mode).` : 'Full training sets, 1/12 held out for validation; full test sets.')],
       tables: [{
         columns: ['dataset', 'variant', 'k', 'parameters', 'test accuracy', 'train accuracy', 'balance', 'dead leaves'],

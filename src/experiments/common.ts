@@ -351,7 +351,7 @@ export function dataSources(o: ExperimentOptions, named: readonly DatasetName[])
  * whose training examples lack some of its classes is refused: in quick mode, its first `limit` examples of a file
  * sorted by class; the runs' accuracies would be of another task than the file's.
  */
-export function dataShape(source: DataSource, limit: number | undefined, log: (line: string) => void): { inputSize: number; numClasses: number; trainExamples?: number } {
+export function dataShape(source: DataSource, limit: number | undefined, log: (line: string) => void): { inputSize: number; numClasses: number; trainExamples?: number; splits?: Splits } {
   const known = datasetShape(source.prepare);
   if (known) return known;
   const d = prepareData({ ...source.prepare, ...(limit === undefined ? {} : { limit }) }, new Rng(0));
@@ -360,16 +360,22 @@ export function dataShape(source: DataSource, limit: number | undefined, log: (l
     `${source.name}: the training examples${limit === undefined ? '' : ` (the file's first ${limit} at most, in quick mode)`} hold ${present} of its ${d.numClasses} classes`,
     limit === undefined ? 'give each class more examples (the test set holds a sixth of the file, drawn at random)' : 'shuffle its lines first (shuf FILE), or run without --quick');
   for (const w of d.warnings) log(`treegate: warning: ${w}`);
-  return { inputSize: d.inputSize, numClasses: d.numClasses, trainExamples: d.train.x.rows };
+  return { inputSize: d.inputSize, numClasses: d.numClasses, trainExamples: d.train.x.rows,
+    splits: { train: d.train.x.rows, validation: d.validation.x.rows, test: d.test.x.rows } };
 }
 
-/** What a run on a CSV file trained and tested on, for the report's text. */
-export function csvNote(data: CsvSource, limit: number | undefined): string {
+/** The examples a run on a CSV file trained on, validated on and tested on (each seed draws which, not how many). */
+export interface Splits { train: number; validation: number; test: number }
+
+/** What a run on a CSV file trained and tested on, for the report's text; with `splits`, how many examples each. */
+export function csvNote(data: CsvSource, limit: number | undefined, splits?: Splits): string {
   const first = limit ? ` (its first ${limit} examples at most: quick mode)` : '';
   // (labelColumn is prepareData's: a header name, or a column from 0)
   const label = data.labelColumn === undefined ? 'the last column' : typeof data.labelColumn === 'number' ? `column ${data.labelColumn + 1}` : `the column '${data.labelColumn}'`;
-  return `Data: ${data.csv}${first}, its classes in ${label}, ${data.testCsv ? `tested on ${data.testCsv}${first ? ' (likewise)' : ''}` : 'a sixth held out as the test set (drawn by each seed)'}; ` +
-    '1/12 of the training examples held out for validation.';
+  const n = (k: keyof Splits) => (splits ? `${count(splits[k])} examples, ` : '');
+  return `Data: ${data.csv}${first}, its classes in ${label}, ${data.testCsv ? `tested on ${data.testCsv}${first ? ' (likewise)' : ''}${splits ? ` (${count(splits.test)} examples)` : ''}`
+    : `a sixth held out as the test set (${n('test')}drawn by each seed)`}; ` +
+    `1/12 of the training examples held out for validation${splits ? ` (${count(splits.validation)}), ${count(splits.train)} trained on` : ''}.`;
 }
 
 /** The hidden widths of accuracy's and gating's MLP, the CLI's default. */
@@ -433,6 +439,8 @@ export interface ExperimentResult {
   usage?: Record<string, Array<{ epoch: number; stats: TreeStats }>>;
   /** where the run was interrupted: the seeds asked for (`seeds` holds those completed) and the runs dropped */
   interrupted?: Interruption;
+  /** accuracy and gating on a CSV file: the examples each seed trained, validated and tested on (results written before 2026-12-07 lack it) */
+  splits?: Splits;
   /** where the run was resumed (`treegate experiment --resume`): the commands that went on with it (`command` started it) */
   resumedWith?: string[];
   /** what made the results (results written before 2026-12-05 lack it): treegate's version, its git commit where it

@@ -81,7 +81,7 @@ export async function runGating(o: ExperimentOptions, seeds: number[]): Promise<
   const kept = keptRuns(runs, seeds, completed);
   const agg = aggregate(kept.runs, ['gating'], ['testAccuracy', 'balance', 'deadLeaves']);
   const result = {
-    experiment: 'gating', quick: o.quick, ...kept, settings, aggregate: agg, usage,
+    experiment: 'gating', quick: o.quick, ...kept, settings, aggregate: agg, usage, ...(shape.splits ? { splits: shape.splits } : {}),
   };
   return result;
 }
@@ -121,7 +121,7 @@ export function gatingReport(r: ExperimentResult): Report {
     title: 'treegate experiment: gating', meta: reportMeta(r),
     sections: [{
       heading: 'Gating source: balance, dead leaves and accuracy',
-      text: [`${s.model}; ${s.train.epochs} epochs. ${s.data ? csvNote(s.data, s.limit) : s.limit ? `First ${s.limit} MNIST training and test examples (quick mode).` : 'Full MNIST.'} ` +
+      text: [`${s.model}; ${s.train.epochs} epochs. ${s.data ? csvNote(s.data, s.limit, r.splits) : s.limit ? `First ${s.limit} MNIST training and test examples (quick mode).` : 'Full MNIST.'} ` +
         'Balance is the entropy of leaf usage over the validation set divided by k·ln 2.' +
         (heatmaps.length === 0 ? ' This results.json predates the leaf usage runs now record: no heatmaps.' : '')],
       tables: [{

@@ -133,6 +133,10 @@ export function readExperimentResult(path: string): ExperimentResult {
     seeds.every((s) => (i.seeds as unknown[]).includes(s)) && Number.isInteger(i.droppedRuns) && (i.droppedRuns as number) >= 0)) {
     fail('interrupted is not { seeds (the seeds asked for, a list of whole numbers holding those of seeds), droppedRuns (a whole number ≥ 0) }');
   }
+  const sp = r.splits;
+  if (sp !== undefined && !(isObject(sp) && Object.keys(sp).length === 3 && ['train', 'validation', 'test'].every((k) => Number.isInteger(sp[k]) && (sp[k] as number) >= 0))) {
+    fail('splits is not { train, validation, test }, each a whole number ≥ 0 of examples');
+  }
   if (r.resumedWith !== undefined && !(Array.isArray(r.resumedWith) && r.resumedWith.every((c) => typeof c === 'string'))) {
     fail('resumedWith is not a list of commands (strings)');
   }

@@ -199,6 +199,13 @@ test('accuracy --csv runs on the file in place of MNIST and Fashion-MNIST: every
     assert.ok(page.includes(`${csv}: ${title}`), `the chart "${title}" is named by the file`);
   }
   assert.ok(page.includes(`Data: ${csv} (its first 10000 examples at most: quick mode), its classes in column 1, a sixth held out as the test set`), 'the settings note says what was read');
+  // how many examples each seed trained, validated and tested on: recorded, and said
+  assert.deepEqual(result.splits, { train: 229, validation: 21, test: 50 });
+  assert.ok(page.includes('a sixth held out as the test set (50 examples, drawn by each seed); 1/12 of the training examples held out for validation (21), 229 trained on.'));
+  const badSplits = join(tmp('experiment-csv-bad-splits'), 'results.json');
+  mkdirSync(dirname(badSplits));
+  writeFileSync(badSplits, JSON.stringify({ ...result, splits: { train: 229, validation: 21, test: -1 } }));
+  expectUsageError(['report', badSplits], /splits is not \{ train, validation, test \}, each a whole number ≥ 0 of examples/);
   assert.doesNotMatch(page, /mnist/i);
   assert.equal(cli('report', out).status, 0, 'the results read back');
 });
