@@ -3,7 +3,7 @@ import { prepareData, type CsvSource, type PreparedData } from '../data/prepare.
 import type { MlpOptions } from '../layers/model.js';
 import { count, horizontalLine, seriesTraces, type Chart, type Report, type Series, type Trace } from '../report/html.js';
 import {
-  aggregate, barsNote, checkDepths, checkDepthsFit, csvEpochs, csvNote, dataShape, dataSources, EXPERIMENT_HIDDEN, fit, keptRuns, mlpWidths, pmPercent, reportMeta, resumeFrom,
+  aggregate, barsNote, checkDepths, checkDepthsFit, csvEpochs, csvNote, dataShape, epochsText, dataSources, EXPERIMENT_HIDDEN, fit, keptRuns, mlpWidths, pmPercent, reportMeta, resumeFrom,
   settingsWith, statSeries, stopRequested, type AggRow, type DepthDefaults, type EpochDefaults, type ExperimentOptions, type ExperimentResult, type ExperimentRun,
 } from './common.js';
 
@@ -147,7 +147,7 @@ export function accuracyReport(r: ExperimentResult): Report {
     title: 'treegate experiment: accuracy', meta: reportMeta(r),
     sections: [{
       heading: 'Held-out accuracy vs depth at fixed inference compute',
-      text: [`${s.model}; ${s.train.epochs} epochs, batch ${s.train.batchSize}, lr ${s.train.lr}, weight decay λ = ${s.train.weightDecay} scaled by γ^depth. ` +
+      text: [`${s.model}; ${epochsText(s.train, r.splits)}, batch ${s.train.batchSize}, lr ${s.train.lr}, weight decay λ = ${s.train.weightDecay} scaled by γ^depth. ` +
         (s.data ? csvNote(s.data, s.limit, r.splits)
           : s.limit ? `First ${s.limit} training and test examples (quick mode).` : 'Full training sets, 1/12 held out for validation; full test sets.')],
       tables: [{

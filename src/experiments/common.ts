@@ -367,6 +367,12 @@ export function dataShape(source: DataSource, limit: number | undefined, log: (l
 /** The examples a run on a CSV file trained on, validated on and tested on (each seed draws which, not how many). */
 export interface Splits { train: number; validation: number; test: number }
 
+/** "72 epochs", and where the run's splits are known, the steps they make: "72 epochs (2,592 steps of 64)". */
+export function epochsText(train: { epochs: number; batchSize: number }, splits: Splits | undefined): string {
+  const steps = splits ? train.epochs * Math.ceil(splits.train / train.batchSize) : null;
+  return `${count(train.epochs)} epoch${train.epochs === 1 ? '' : 's'}${steps === null ? '' : ` (${count(steps)} step${steps === 1 ? '' : 's'} of ${train.batchSize})`}`;
+}
+
 /** What a run on a CSV file trained and tested on, for the report's text; with `splits`, how many examples each. */
 export function csvNote(data: CsvSource, limit: number | undefined, splits?: Splits): string {
   const first = limit ? ` (its first ${limit} examples at most: quick mode)` : '';

@@ -5,7 +5,7 @@ import type { TreeStats } from '../layers/model.js';
 import { extent, seriesTraces, type Chart, type Report, type Series } from '../report/html.js';
 import { countAxis, epochAxis, usageHeatmap } from '../report/training.js';
 import {
-  aggregate, barsNote, csvEpochs, csvNote, dataShape, dataSources, EXPERIMENT_HIDDEN, fit, keptRuns, mlpWidths, pm, pmPercent, reportMeta, resumeFrom, settingsWith, stat, stopRequested,
+  aggregate, barsNote, csvEpochs, csvNote, dataShape, epochsText, dataSources, EXPERIMENT_HIDDEN, fit, keptRuns, mlpWidths, pm, pmPercent, reportMeta, resumeFrom, settingsWith, stat, stopRequested,
   type EpochDefaults, type ExperimentOptions, type ExperimentResult, type ExperimentRun,
 } from './common.js';
 
@@ -121,7 +121,7 @@ export function gatingReport(r: ExperimentResult): Report {
     title: 'treegate experiment: gating', meta: reportMeta(r),
     sections: [{
       heading: 'Gating source: balance, dead leaves and accuracy',
-      text: [`${s.model}; ${s.train.epochs} epochs. ${s.data ? csvNote(s.data, s.limit, r.splits) : s.limit ? `First ${s.limit} MNIST training and test examples (quick mode).` : 'Full MNIST.'} ` +
+      text: [`${s.model}; ${epochsText(s.train, r.splits)}. ${s.data ? csvNote(s.data, s.limit, r.splits) : s.limit ? `First ${s.limit} MNIST training and test examples (quick mode).` : 'Full MNIST.'} ` +
         'Balance is the entropy of leaf usage over the validation set divided by k·ln 2.' +
         (heatmaps.length === 0 ? ' This results.json predates the leaf usage runs now record: no heatmaps.' : '')],
       tables: [{

@@ -39,7 +39,7 @@ test('memorization --depths 3,0: recorded, and kept by --resume, which refuses -
   const bytes = readFileSync(join(out, 'results.json'), 'utf8');
   assert.deepEqual(JSON.parse(bytes).settings.depths, [0, 3]);
   expectUsageError(['experiment', 'memorization', '--resume', out, '--depths', '0,3'],
-    /--depths has no effect with --resume \(a resumed experiment keeps the seeds, size, data, layer width, batch, depths, epochs and folder it was started with/);
+    /--depths has no effect with --resume \(a resumed experiment keeps the seeds, size, data, layer width, batch, depths, epochs, gating and folder it was started with/);
   assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), bytes, 'results.json as it was');
   // (without the recorded depths, quick mode's 0, 2, 4, 6, 8 would be refused as other settings)
   const resumed = cliEnv({ ...TINY_MEMORIZATION, TREEGATE_NATIVE: 'off' }, 'experiment', 'memorization', '--no-progress', '--resume', out);

@@ -25,7 +25,7 @@ test('accuracy --csv on a file smaller than MNIST trains as many epochs as give 
   assert.match(r.stderr, /^accuracy: 72 epochs of 229 training examples \(4 steps each\), as many steps as the MNIST runs' 2 epochs take \(288\); --epochs sets others$/m);
   const result = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
   assert.equal(result.settings.train.epochs, 72);
-  assert.match(readFileSync(join(out, 'report.html'), 'utf8'), /; 72 epochs, batch 64,/, 'the report says the epochs trained');
+  assert.match(readFileSync(join(out, 'report.html'), 'utf8'), /; 72 epochs \(288 steps of 64\), batch 64,/, 'the report says the epochs trained, and the steps they make');
 });
 
 test('gating --csv trains as many epochs as give its MNIST runs\' steps too; --epochs sets them, and nothing is said', () => {
@@ -53,7 +53,7 @@ test('memorization --epochs 2: recorded, and kept by --resume, which refuses --e
   const bytes = readFileSync(join(out, 'results.json'), 'utf8');
   assert.equal(JSON.parse(bytes).settings.train.epochs, 2);
   expectUsageError(['experiment', 'memorization', '--resume', out, '--epochs', '2'],
-    /--epochs has no effect with --resume \(a resumed experiment keeps the seeds, size, data, layer width, batch, depths, epochs and folder it was started with/);
+    /--epochs has no effect with --resume \(a resumed experiment keeps the seeds, size, data, layer width, batch, depths, epochs, gating and folder it was started with/);
   assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), bytes, 'results.json as it was');
   // (without the recorded epochs, the override's 1 would be refused as another setting)
   const resumed = cliEnv(TINY_MEMORIZATION, 'experiment', 'memorization', '--no-progress', '--resume', out);

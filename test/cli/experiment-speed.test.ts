@@ -55,7 +55,7 @@ test('--resume keeps the depths results.json records, and refuses --depths besid
   const bytes = readFileSync(join(out, 'results.json'), 'utf8');
   assert.deepEqual(JSON.parse(bytes).settings.depths, [1, 3]);
   expectUsageError(['experiment', 'speed', '--resume', out, '--depths', '1,3'],
-    /--depths has no effect with --resume \(a resumed experiment keeps the seeds, size, data, layer width, batch, depths, epochs and folder it was started with/);
+    /--depths has no effect with --resume \(a resumed experiment keeps the seeds, size, data, layer width, batch, depths, epochs, gating and folder it was started with/);
   assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), bytes, 'results.json as it was');
   const resumed = cliEnv(TINY_TIMING, 'experiment', 'speed', '--no-progress', '--resume', out);
   assert.equal(resumed.status, 0, describeRun(resumed));

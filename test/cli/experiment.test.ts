@@ -305,7 +305,7 @@ test('gating --csv runs its three gating sources on the file in place of MNIST: 
   assert.equal(result.provenance.csv, createHash('sha256').update(readFileSync(csv)).digest('hex'));
   assert.equal(result.provenance.mnist, undefined);
   const page = readFileSync(join(out, 'report.html'), 'utf8');
-  assert.ok(page.includes(`MLP 5 → 256 → 256 → 3, layer 2 a depth-4 tree; adam, cosine schedule; 3 epochs. Data: ${csv} (its first 10000 examples at most: quick mode), its classes in the column &#39;kind&#39;, `), 'the text names the file and its label column');
+  assert.ok(page.includes(`MLP 5 → 256 → 256 → 3, layer 2 a depth-4 tree; adam, cosine schedule; 3 epochs (12 steps of 64). Data: ${csv} (its first 10000 examples at most: quick mode), its classes in the column &#39;kind&#39;, `), 'the text names the file and its label column');
   assert.doesNotMatch(page, /mnist/i);
 });
 
@@ -406,7 +406,7 @@ test('--width and --batch: refused by the other experiments and beside --resume,
   const stopped = cliEnv({ ...TINY_SPEED, TREEGATE_FAULT_SIGNAL: 'SIGINT', TREEGATE_FAULT_RUN: '2' }, ...SPEED_ARGS, '--width', '32', '--batch', '8', '--out', out);
   assert.equal(stopped.status, 130, describeRun(stopped));
   const bytes = readFileSync(join(out, 'results.json'), 'utf8');
-  expectUsageError(['experiment', 'speed', '--resume', out, '--width', '32', '--batch', '8'], /--width, --batch have no effect with --resume \(a resumed experiment keeps the seeds, size, data, layer width, batch, depths, epochs and folder/);
+  expectUsageError(['experiment', 'speed', '--resume', out, '--width', '32', '--batch', '8'], /--width, --batch have no effect with --resume \(a resumed experiment keeps the seeds, size, data, layer width, batch, depths, epochs, gating and folder/);
   assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), bytes, 'results.json as it was');
   const resumed = cliEnv(TINY_SPEED, 'experiment', 'speed', '--no-progress', '--resume', out);
   assert.equal(resumed.status, 0, describeRun(resumed));
