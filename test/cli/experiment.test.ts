@@ -133,6 +133,11 @@ test('--resume refuses, before running anything, a folder without results, optio
   assert.match(made.code, /^[0-9a-f]{16}$/);
   expectUsageError(['experiment', 'gating', '--resume', edited('other-version', (r) => { r.provenance.treegate = '0.0.1'; })],
     /ran with treegate 0\.0\.1; this would with treegate \d+\.\d+\.\d+ \(resume it with the treegate it started with/);
+  // another commit of the same version (a checkout moved on): refused
+  if (made.commit !== undefined) {
+    expectUsageError(['experiment', 'gating', '--resume', edited('other-commit', (r) => { r.provenance.commit = '0123456789ab'; })],
+      new RegExp(`ran with treegate at commit 0123456789ab; this would with treegate at commit ${made.commit} \\(resume it with the treegate it started with`));
+  }
   // other code at the same commit (a changed checkout, a dist/ built elsewhere): refused too
   expectUsageError(['experiment', 'gating', '--resume', edited('other-code', (r) => { r.provenance.code = '0123456789abcdef'; })],
     new RegExp(`ran with treegate's code of sha256 0123456789abcdef; this would with treegate's code of sha256 ${made.code} \\(resume it with the treegate it started with`));

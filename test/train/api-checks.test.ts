@@ -317,6 +317,18 @@ test("an experiment's override naming no setting, or of another kind than the se
   assert.deepEqual(r.settings.train, { epochs: 1, batchSize: 64, weightDecay: 0.01 }, 'the batch size the override left out is kept, and an optional setting is set');
 });
 
+test("memorization's dense model of each depth holds as many parameters as that depth's tree, not the flat leaves' or the mixture's count", async () => {
+  const opts = (override: Record<string, unknown>) => ({ seeds: 1, quick: true, progress: () => {}, log: () => {}, override });
+  // (the smallest widening that reaches them)
+  const deep = await runMemorization(opts({ examples: 40, inputSize: 4, classes: 2, hidden: 8, depths: [0, 3], lrs: [1e-3], train: { epochs: 1 } }), [1]);
+  const params = (kind: string, k: number) => deep.runs.find((x) => x.kind === kind && x.k === k)!.parameters as number;
+  for (const k of [0, 3]) {
+    assert.ok(params('dense', k) >= params('tree', k) && params('dense', k) < 1.25 * params('tree', k),
+      `k = ${k}: dense ${params('dense', k)}, tree ${params('tree', k)}, flat ${params('flat', k)}, moe ${params('moe', k)}`);
+  }
+  assert.ok(params('flat', 3) < 0.8 * params('tree', 3), 'the flat leaves hold fewer (the check above tells them apart)');
+});
+
 test("an experiment's gating source: accuracy's alone, units or projection", async () => {
   const opts = { seeds: 1, quick: true, progress: () => {}, log: () => {} };
   const refused = (run: Promise<unknown>, re: RegExp) => assert.rejects(run, (e: unknown) => e instanceof TreegateError && re.test(e.message), String(re));
