@@ -6,7 +6,7 @@
 import { totalmem } from 'node:os';
 import type { Command } from 'commander';
 import { check, OutOfMemoryError, TreegateError } from '../core/errors.js';
-import { defaultValidation, MNIST_TRAINING, type DatasetName } from '../data/prepare.js';
+import { mnistSteps, type DatasetName } from '../data/prepare.js';
 import type { RunState } from '../io/checkpoint.js';
 import { mlpLayerNames, paramShapes, type ModelConfig, type TreeStats } from '../layers/model.js';
 import type { NonFinitePolicy } from '../train/trainer.js';
@@ -185,7 +185,7 @@ export function shortRunWarning(dataset: DatasetName, epochs: number, batchSize:
   defaultEpochs: number): string | null {
   if (dataset !== 'csv' || epochsGiven || trainExamples <= 0) return null;
   const perEpoch = Math.ceil(trainExamples / batchSize), steps = epochs * perEpoch;
-  const mnist = defaultEpochs * Math.ceil((MNIST_TRAINING - defaultValidation(MNIST_TRAINING)) / batchSize);
+  const mnist = mnistSteps(defaultEpochs, batchSize);
   if (steps >= mnist) return null;
   return `${count(epochs)} epoch${epochs === 1 ? '' : 's'} of ${count(trainExamples)} training examples ${steps === 1 ? 'is 1 step' : `are ${count(steps)} steps`} of ${batchSize}, where the default run on MNIST ` +
     `takes ${count(mnist)}: the model may stop far from fitted (see whether its training loss still falls at the last epochs); ` +

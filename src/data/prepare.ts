@@ -91,11 +91,21 @@ export function datasetShape(o: PrepareOptions): { inputSize: number; numClasses
 export const FEW_TEST_EXAMPLES = 100;
 
 /** MNIST's training examples, before a run holds out its validation examples (defaultValidation: 5000). */
-export const MNIST_TRAINING = 60_000;
+const MNIST_TRAINING = 60_000;
 
 /** Examples held out of `n` for validation where no count is given: a twelfth (5000 of MNIST's 60 000). */
 export function defaultValidation(n: number): number {
   return Math.round(n / 12);
+}
+
+/**
+ * The steps of a run on MNIST: `epochs` of its training examples (its first `limit`, where given) less the twelfth
+ * held out for validation, in batches of `batchSize` (5 epochs of 64: 4 300). What the epochs chosen there make, for a
+ * run on other data to match (the experiments' csvEpochs, train's short-run warning).
+ */
+export function mnistSteps(epochs: number, batchSize: number, limit?: number): number {
+  const n = Math.min(limit ?? MNIST_TRAINING, MNIST_TRAINING);
+  return epochs * Math.ceil((n - defaultValidation(n)) / batchSize);
 }
 
 /** The groups of labels (two or more) that are one label but for upper and lower case: 'Setosa' and 'setosa'. */

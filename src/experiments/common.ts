@@ -3,7 +3,7 @@ import { cpus, totalmem } from 'node:os';
 import { check, checkKeys, isObject, shown, TreegateError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { matrix } from '../core/tensor.js';
-import { datasetShape, defaultValidation, MNIST_TRAINING, prepareData, type CsvSource, type DatasetName, type PreparedData, type PrepareOptions } from '../data/prepare.js';
+import { datasetShape, mnistSteps, prepareData, type CsvSource, type DatasetName, type PreparedData, type PrepareOptions } from '../data/prepare.js';
 import { Model, type MlpOptions, mlpConfig, mlpLayerNames, type TreeStats } from '../layers/model.js';
 import { MAX_DEPTH } from '../layers/tree.js';
 import { denseOfEqualParams, parameterCount } from '../layers/equal-params.js';
@@ -255,8 +255,7 @@ function epochsGiven(o: ExperimentOptions): boolean {
 export function csvEpochs<T extends { epochs: number; batchSize: number }>(experiment: string, s: { limit: number | undefined; train: T }, o: ExperimentOptions,
   trainExamples: number): void {
   if (o.data === undefined || epochsGiven(o)) return;
-  const mnist = Math.min(s.limit ?? MNIST_TRAINING, MNIST_TRAINING), B = s.train.batchSize;
-  const steps = s.train.epochs * Math.ceil((mnist - defaultValidation(mnist)) / B), perEpoch = Math.ceil(trainExamples / B);
+  const steps = mnistSteps(s.train.epochs, s.train.batchSize, s.limit), perEpoch = Math.ceil(trainExamples / s.train.batchSize);
   const epochs = Math.max(s.train.epochs, Math.ceil(steps / perEpoch));
   if (epochs === s.train.epochs) return;
   o.log(`${experiment}: ${count(epochs)} epochs of ${count(trainExamples)} training examples (${count(perEpoch)} step${perEpoch === 1 ? '' : 's'} each), ` +
