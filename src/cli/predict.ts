@@ -15,7 +15,7 @@ interface PredictCliOptions extends KernelOptions {
 
 export function predictCommand(): Command {
   return requireOptions(new Command('predict')
-    .description('classify new examples: a CSV file of features (no label column), one class per line')
+    .description("classify new examples: a CSV file of features (a label column, where the model's, is left out), one class per line")
     .option('--model <path>', 'model.safetensors written by treegate train (or saved through the API) (required)', pathArg)
     .option('--csv <file>', "the examples: the model's features in its training order, comma-separated (or tab- or semicolon-separated), an optional header line; - reads standard input (required)", pathArg)
     .addOption(headerOption(true))
@@ -54,7 +54,11 @@ export function predictCommand(): Command {
         });
       }
       const names = model.config.data?.features;
-      const read = readCsv(o.csv, { labelColumn: null, features: model.inputSize, ...(names ? { featureNames: names } : {}), header: o.header });
+      // (a labelled file, such as the held-out test file train writes, has its label column left out)
+      const read = readCsv(o.csv, {
+        labelColumn: null, labelsIfPresent: model.config.data?.labelColumn ?? 'last', labels, features: model.inputSize,
+        ...(names ? { featureNames: names } : {}), header: o.header,
+      });
       warnCsv(read);
       const raw = read.data.x;
       kernels.announce();

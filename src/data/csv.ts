@@ -33,6 +33,13 @@ export interface CsvOptions {
   labels?: string[];
   /** the label column: a 0-based index, a header name, 'last' (default), or null: none (features alone, to predict) */
   labelColumn?: number | string | null;
+  /**
+   * with labelColumn null: where a model's file of labelled examples (its held-out test file, say) is given for its
+   * features alone, the column its labels are in (0-based, or 'last'). A file that does not read as features alone
+   * but does read with its labels there, each of them one of `labels`, is read so (its labels left for the caller to
+   * ignore), and a warning says so; otherwise the error is that of features alone.
+   */
+  labelsIfPresent?: number | 'last';
   /** the feature columns the file must have (a model's input size): a file of another width is an error saying so */
   features?: number;
   /** the feature names the columns must have, in order, where the file has a header (the training file's) */
@@ -111,7 +118,27 @@ function quotedCells(line: string, at: string, sep: string): string[] {
  */
 export function parseCsv(text: string, source: string, opts: CsvOptions = {}): CsvData {
   check(typeof text === 'string', `parseCsv takes the file's text, got ${shown(text)}`, "pass readFileSync(path, 'utf8'), or use readCsv(path)");
-  checkKeys(opts, ['labels', 'labelColumn', 'features', 'featureNames', 'matching', 'header'], 'CSV options');
+  checkKeys(opts, ['labels', 'labelColumn', 'labelsIfPresent', 'features', 'featureNames', 'matching', 'header'], 'CSV options');
+  if (opts.labelsIfPresent !== undefined) {
+    const { labelsIfPresent: at, ...features } = opts;
+    check(opts.labelColumn === null && opts.labels !== undefined && opts.features !== undefined,
+      'CSV options: labelsIfPresent goes with labelColumn null, and the labels and features a model has');
+    try {
+      return parseCsv(text, source, features);
+    } catch (alone) {
+      if (!(alone instanceof TreegateError)) throw alone;
+      let read: CsvData;
+      try {
+        read = parseCsv(text, source, { ...features, labelColumn: at });
+      } catch {
+        throw alone;
+      }
+      const name = read.labelName === null ? '' : ` ('${read.labelName}')`;
+      read.warnings.push(`${source}: column ${read.labelColumn + 1}${name} holds the model's classes, a label column: it is left out ` +
+        '(treegate eval measures accuracy on a labelled file)');
+      return read;
+    }
+  }
   check(opts.header === undefined || typeof opts.header === 'boolean', `CSV options: header must be true or false, got ${shown(opts.header)}`,
     'leave it out to tell a header by its cells');
   check(opts.labels === undefined || (Array.isArray(opts.labels) && opts.labels.every((l) => typeof l === 'string')),

@@ -839,7 +839,17 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   assert.equal(readFileSync(join(dir, 'notes.csv'), 'utf8'), 'keep,me\n');
   expectUsageError(['predict', '--model', model, '--csv', join(dir, 'features.csv'), '--out', join(dir, 'features.csv')], /--out .*features\.csv is the input file/);
   expectUsageError(['predict', '--model', model, '--csv', join(dir, 'features.csv'), '--out', model], /--out .*model\.safetensors is the model file/);
-  expectUsageError(['predict', '--model', model, '--csv', join(dir, 'test.csv')], /test\.csv:1: lines have 3 cells, and the model takes 2 features \(one column too many: if it holds the labels, remove that column/);
+  // a labelled file (its labels in the model's label column, each one of its classes) has that column left out, with a
+  // warning: its predictions are those of its features alone
+  writeFileSync(join(dir, 'test-features.csv'), rows.slice(0, 40).map((r) => r.replace(/,[^,]*$/, '')).join('\n') + '\n');
+  const labelled = cli('predict', '--model', model, '--csv', join(dir, 'test.csv')), alone = cli('predict', '--model', model, '--csv', join(dir, 'test-features.csv'));
+  assert.equal(labelled.status, 0, describeRun(labelled));
+  assert.equal(labelled.stdout, alone.stdout);
+  assert.match(labelled.stderr, /warning: .*test\.csv: column 3 holds the model's classes, a label column: it is left out \(treegate eval measures accuracy on a labelled file\)/);
+  assert.doesNotMatch(alone.stderr, /label column/);
+  // … and one whose third column holds no class is refused as before
+  writeFileSync(join(dir, 'third.csv'), rows.slice(0, 4).map((r) => r.replace(/[^,]*$/, '7')).join('\n') + '\n');
+  expectUsageError(['predict', '--model', model, '--csv', join(dir, 'third.csv')], /third\.csv:1: lines have 3 cells, and the model takes 2 features \(one column too many: if it holds the labels, remove that column/);
   writeFileSync(join(dir, 'extra.csv'), 'label,a,b\nhi,1,2\n');
   expectUsageError(['predict', '--model', model, '--csv', join(dir, 'extra.csv')], /column 1 \('label'\) is not one of the model's features \('a', 'b'\): remove it/);
   // the header's names are recorded, and a test file whose columns are named otherwise is refused

@@ -715,3 +715,21 @@ test('prepareData warns where the test file is the training file; an experiment 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('CSV labelsIfPresent: a labelled file given for its features alone has the model\'s label column left out, with a warning; any other file reads as before', () => {
+  const opts: CsvOptions = { labelColumn: null, labelsIfPresent: 1, labels: ['lo', 'hi'], features: 2, featureNames: ['a', 'b'] };
+  const alone = parseCsv('a,b\n1,2\n3,4\n', 'f.csv', opts);
+  assert.equal(alone.labelColumn, -1);
+  assert.deepEqual(alone.warnings, []);
+  // the label in the model's column (the second, 0-based 1), its cells each a class: left out, and said
+  const labelled = parseCsv('a,y,b\n1,hi,2\n3,lo,4\n', 'l.csv', opts);
+  assert.deepEqual(Array.from(labelled.data.x.data), Array.from(alone.data.x.data));
+  assert.equal(labelled.labelColumn, 1);
+  assert.deepEqual(labelled.warnings, ["l.csv: column 2 ('y') holds the model's classes, a label column: it is left out (treegate eval measures accuracy on a labelled file)"]);
+  assert.deepEqual(parseCsv('1,hi,2\n', 'n.csv', opts).warnings, ["n.csv: column 2 holds the model's classes, a label column: it is left out (treegate eval measures accuracy on a labelled file)"]);
+  // a label that is no class, or the labels in another column: the error of features alone
+  rejects(() => parseCsv('1,hi,2\n3,mid,4\n', 'm.csv', opts), /m\.csv:1: lines have 3 cells, and the model takes 2 features \(one column too many/);
+  rejects(() => parseCsv('1,2,hi\n', 'o.csv', opts), /o\.csv:1: lines have 3 cells, and the model takes 2 features/);
+  // only beside labelColumn null and a model's labels and features
+  rejects(() => parseCsv('1,2\n', 'x.csv', { labelsIfPresent: 'last' }), /CSV options: labelsIfPresent goes with labelColumn null, and the labels and features a model has/);
+});
