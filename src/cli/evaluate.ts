@@ -130,7 +130,7 @@ export function evalCommand(): Command {
       kernels.announce();
       const r = model.evaluate(test.x, test.y);
       const labels = model.config.data?.labels ?? Array.from({ length: model.config.numClasses }, (_, i) => String(i));
-      const perClass = perClassFigures(model.predict(test.x).classes, test.y, test.x.rows, labels);
+      const perClass = perClassFigures(r.classes, test.y, test.x.rows, labels);
       const majority = majorityNote(test.y, test.x.rows, model.config.data?.labels);
       const percent = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(2)}%`);
       const line = `test accuracy ${(r.accuracy * 100).toFixed(2)}% (loss ${r.loss.toFixed(4)}) on ${counted(test.x.rows, 'example')}${majority ? `\n${majority}` : ''}` +

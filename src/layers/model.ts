@@ -64,7 +64,11 @@ export interface TreeStats {
  * examples' outputs overflowed float32 (inputs far outside what the model was trained on): those have no class, so
  * they count as wrong, and the loss is then not finite.
  */
-export interface Evaluation { loss: number; accuracy: number; overflowed: number }
+export interface Evaluation {
+  loss: number; accuracy: number; overflowed: number;
+  /** each example's class, as predict gives it (−1 where its outputs overflowed) */
+  classes: Int32Array;
+}
 
 /**
  * What Model.predict returns: each example's class (index) and its class probabilities (rows × classes, softmax).
@@ -272,7 +276,7 @@ export class Model {
     checkInt(batchSize, 'evaluation batch size', 1);
     checkFinite(x, 'evaluation input');
     let loss = 0, correct = 0, overflowed = 0;
-    const D = x.cols;
+    const D = x.cols, classes = new Int32Array(x.rows);
     for (let b = 0; b < x.rows; b += batchSize) {
       const rows = Math.min(batchSize, x.rows - b);
       const xb = matrix(rows, D, x.data.subarray(b * D, (b + rows) * D));
@@ -280,13 +284,13 @@ export class Model {
       loss += backend().softmaxCrossEntropy(logits.data, rows, logits.cols, labels.subarray(b, b + rows), null).loss * rows;
       // the classes as predict gives them (an example whose outputs overflowed has none: it is not counted right)
       for (let r = 0; r < rows; r++) {
-        const c = classOf(logits.data, r * logits.cols, logits.cols);
+        const c = classes[b + r] = classOf(logits.data, r * logits.cols, logits.cols);
         if (c < 0) overflowed++;
         else if (c === labels[b + r]) correct++;
       }
     }
     if (overflowed > 0 || !Number.isFinite(loss)) this.checkWeightsFinite();
-    return { loss: loss / x.rows, accuracy: correct / x.rows, overflowed };
+    return { loss: loss / x.rows, accuracy: correct / x.rows, overflowed, classes };
   }
 
   /**

@@ -501,6 +501,7 @@ test('predict: classes and softmax probabilities, agreeing with evaluate, the sa
     if (classes[i] === y[i]) correct++;
   }
   assert.equal(correct / 37, m.evaluate(x, y).accuracy);
+  assert.deepEqual(Array.from(m.evaluate(x, y, 5).classes), Array.from(classes), "evaluate's classes are predict's, in any batch size");
   const small = m.predict(x, 5);
   assert.deepEqual(Array.from(small.classes), Array.from(classes));
   assert.deepEqual(new Uint8Array(small.probabilities.data.buffer), new Uint8Array(probabilities.data.buffer));
@@ -523,6 +524,7 @@ test('predict: classes and softmax probabilities, agreeing with evaluate, the sa
     const labels = Int32Array.of(y[0], label, y[2]), e = m.evaluate(huge, labels);
     assert.ok(!Number.isFinite(e.loss), 'evaluate: a loss that is not finite');
     assert.equal(e.overflowed, 1);
+    assert.deepEqual(Array.from(e.classes), Array.from(p.classes));
     assert.equal(e.accuracy, ((classes[0] === y[0] ? 1 : 0) + (classes[2] === y[2] ? 1 : 0)) / 3, `label ${label}: only the others can be right`);
   }
   assert.equal(m.evaluate(x, y).overflowed, 0);
