@@ -323,7 +323,8 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     const names = featureCells.filter((c) => !isNumber(c)).length;
     const odd = names > featureCells.length / 2 ? featureCells.findIndex(isNumber) : featureCells.findIndex((c) => !isNumber(c));
     // (a data line whose only non-numbers are missing values is read as data: its error counts such rows)
-    if (names > 0 && !(names <= featureCells.length / 2 && featureCells.every((c) => isNumber(c) || isGap(c)))) {
+    // (so is one whose only non-numbers are empty cells, however many: a spreadsheet's empty columns, no names)
+    if (names > 0 && !((names <= featureCells.length / 2 || featureCells.every((c) => isNumber(c) || c === '')) && featureCells.every((c) => isNumber(c) || isGap(c)))) {
       const col = labelCol >= 0 && odd >= labelCol ? odd + 1 : odd;
       if (names > featureCells.length / 2) {
         throw new TreegateError(`${source}:${lineNo}: the first line reads as a header but for column ${col + 1}, '${first[col]}', a number`,
@@ -346,7 +347,10 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     const seen = new Map<string, number>();
     for (const [i, f] of features.entries()) {
       if (seen.has(f)) {
-        throw new TreegateError(`${source}:${lineNo}: feature columns ${seen.get(f)! + 1} and ${i + 1} are both named '${f}'`, 'give every column its own name');
+        throw f === ''
+          ? new TreegateError(`${source}:${lineNo}: feature columns ${seen.get(f)! + 1} and ${i + 1} have no name in the header`,
+            "give every column its own name (a spreadsheet's empty columns: remove them)")
+          : new TreegateError(`${source}:${lineNo}: feature columns ${seen.get(f)! + 1} and ${i + 1} are both named '${f}'`, 'give every column its own name');
       }
       seen.set(f, i);
     }
@@ -381,22 +385,44 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   const lineOf: number[] = [];
   // cells that are not finite numbers (empty ones, NaN): the first, and how many rows and which columns have one, so
   // that the error says whether a row or two or a whole column is to blame (thrown once the file is read)
-  let bad: { at: number; col: number; cells: string[]; rows: number; columns: Set<number> } | null = null;
+  let bad: { at: number; col: number; cells: string[]; rows: number; columns: Set<number>; empty: Map<number, number> } | null = null;
+  // rows whose label cell is empty: the first, and how many (thrown once the file is read, as bad cells are)
+  let noLabel: { at: number; rows: number } | null = null;
+  const listed = (cols: number[]): string => (cols.length > 8 ? `${cols.slice(0, 8).join(', ')}, … (${cols.length})` : cols.join(', '));
   const badCells = (): TreegateError => {
-    const { at, col, cells, rows: n, columns } = bad!;
+    const { at, col, cells, rows: n, columns, empty } = bad!;
     const cols = [...columns].sort((a, b) => a - b).map((c) => c + 1);
     const more = n > 1 || cols.length > 1
-      ? `; ${n === rows ? `every one of the ${rows} rows read has` : `${n} of the ${rows} rows read ha${n === 1 ? 's' : 've'}`} such a cell, in column${cols.length > 1 ? 's' : ''} ${cols.length > 8 ? `${cols.slice(0, 8).join(', ')}, … (${cols.length})` : cols.join(', ')}` : '';
+      ? `; ${n === rows ? `every one of the ${rows} rows read has` : `${n} of the ${rows} rows read ha${n === 1 ? 's' : 've'}`} such a cell, in column${cols.length > 1 ? 's' : ''} ${listed(cols)}` : '';
     const gap = isGap(cells[col]);
+    // a column with no value on any row (a spreadsheet's empty column between others; those at the end are dropped)
+    const blank = [...empty].filter(([, k]) => k === rows && rows > 1).map(([c]) => c + 1).sort((a, b) => a - b);
+    const removal = blank.length === 0 ? '' : `; column${blank.length > 1 ? 's' : ''} ${listed(blank)} ${blank.length > 1 ? 'are' : 'is'} empty on every row: ` +
+      `remove ${blank.length > 1 ? 'them' : 'it'} (a spreadsheet's empty column?)`;
     return new TreegateError(`${source}:${at}, column ${col + 1}: '${cells[col]}' is not a finite number${more}`,
       `features must be finite decimal numbers such as 3, -0.25 or 1e-3 (no empty cells, NaN, Infinity, or hexadecimal 0x… that JavaScript would read)` +
-      (gap ? `; missing values: drop those rows or fill those cells first (pandas: df.dropna(), or df.fillna(…))` : '') +
+      (removal !== '' && blank.length === cols.length ? removal
+        : `${removal}${gap ? `; missing values: drop those rows or fill those cells first (pandas: df.dropna(), or df.fillna(…))` : ''}`) +
       // (a decimal comma outside a semicolon file: a tab-separated export of such a locale)
       (sep !== ';' && /^[+-]?\d*,\d+(?:[eE][+-]?\d+)?$/.test(cells[col]) ? `; decimal commas are read in semicolon-separated files only: write decimal points, or separate the cells with semicolons` : '') +
       labelsHere(cells, col));
   };
+  const labelColumnSaid = () => `column ${labelCol + 1}${header ? `, '${first[labelCol]}'` : ''}`;
+  const missingLabels = (): TreegateError => {
+    const { at, rows: n } = noLabel!;
+    if (n === rows && rows > 1) {
+      return new TreegateError(`${source}:${at}: the label column, ${labelColumnSaid()}, is empty on every row`,
+        opts.labels !== undefined ? `give every line its label in column ${labelCol + 1}, as ${opts.matching === 'training file' ? 'the training file has them' : "the model's training file had them"}`
+          : labelLast ? `the labels are looked for in the last column: if they are in another, name it (${LABEL_COLUMN_HINT}); a column that holds nothing is best removed`
+          : 'give every line its label, or name the column that holds them');
+    }
+    return new TreegateError(`${source}:${at}: the label (column ${labelCol + 1}) is empty${n > 1 ? `; ${n} of the ${rows} rows read have none` : ''}`,
+      labelCol === width - 1 ? `every line needs a label in its last cell (${sepName} at the end of a line leaves it empty)` : 'every line needs a label');
+  };
+  // (the first problem first: a label column with nothing in it, else the bad cells, else the rows without a label)
+  const firstProblem = (): TreegateError => (noLabel !== null && (bad === null || noLabel.rows === rows) ? missingLabels() : badCells());
   const take = (cells: string[], at: number): void => {
-    if (bad !== null && cells.length !== width) throw badCells(); // (the first problem first)
+    if ((bad !== null || noLabel !== null) && cells.length !== width) throw firstProblem();
     if (cells.length !== width) {
       const trailing = cells.length === width + 1 && cells[width].trim() === '';
       throw new TreegateError(`${source}:${at}: ragged row: ${cells.length + emptyEnd} cells, the first line has ${width + emptyEnd}${trailing ? ` (this line ends with ${sepName}, which starts an empty cell)` : ''}`,
@@ -407,9 +433,10 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
       if (c === labelCol) continue;
       const v = decimal(cells[c]);
       if (!Number.isFinite(v)) {
-        if (bad === null) bad = { at, col: c, cells, rows: 0, columns: new Set() };
+        if (bad === null) bad = { at, col: c, cells, rows: 0, columns: new Set(), empty: new Map() };
         if (finite) bad.rows++;
         bad.columns.add(c);
+        if (cells[c] === '') bad.empty.set(c, (bad.empty.get(c) ?? 0) + 1);
         finite = false;
         continue;
       }
@@ -420,19 +447,18 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
       values.push(v);
     }
     rows++;
-    if (bad !== null) return;
-    lineOf.push(at);
-    if (!labelled) return;
-    if (cells[labelCol] === '') {
-      throw new TreegateError(`${source}:${at}: the label (column ${labelCol + 1}) is empty`,
-        labelCol === width - 1 ? `every line needs a label in its last cell (${sepName} at the end of a line leaves it empty)` : 'every line needs a label');
+    if (labelled && cells[labelCol] === '') {
+      noLabel ??= { at, rows: 0 };
+      noLabel.rows++;
     }
-    rawLabels.push(cells[labelCol]);
+    if (bad !== null || noLabel !== null) return;
+    lineOf.push(at);
+    if (labelled) rawLabels.push(cells[labelCol]);
   };
   if (!header) take(first, lineNo);
   for (let cells = next(); cells; cells = next()) take(cells, lineNo);
   if (emptyRows.length > 0) warnings.push(`${source}: ${emptyRowsSaid()}: skipped, as blank lines are`);
-  if (bad !== null) throw badCells();
+  if (bad !== null || noLabel !== null) throw firstProblem();
   if (opts.header === true && featureCells.every(isNumber)) {
     // a line said to be the header that reads as an example: a fraction among its names, or its label a class of the
     // other lines (header: true on a file without a header line would drop its first example)

@@ -50,8 +50,13 @@ test('CSV: features and labels, with or without a header, classes in a stable or
   assert.deepEqual(Array.from(q.data.y), [1, 0, 1]);
   // a comma after a quoted cell: an empty cell, a missing value (on a first line as on any other, not a header's sign)
   rejects(() => parseCsv('1,"2",\n3,4,5\n', 'e.csv', { labelColumn: null }), /e\.csv:1, column 3: '' is not a finite number \(.*; missing values: drop those rows/);
-  rejects(() => parseCsv('1,2,,a\n3,4,,b\n', 'e.csv'), /e\.csv:1, column 3: '' is not a finite number; every one of the 2 rows read has such a cell, in column 3 \(.*missing values/);
+  // a column empty on every row (a spreadsheet's empty column between others) is to be removed, not its rows dropped;
+  // beside other missing values, both are said
+  rejects(() => parseCsv('1,2,,a\n3,4,,b\n', 'e.csv'), /e\.csv:1, column 3: '' is not a finite number; every one of the 2 rows read has such a cell, in column 3 \(.*JavaScript would read\); column 3 is empty on every row: remove it \(a spreadsheet's empty column\?\)\)$/);
+  rejects(() => parseCsv('1,,2,,,a\n3,,4,,5,b\n', 'e.csv'), /e\.csv:1, column 2: '' is not a finite number; every one of the 2 rows read has such a cell, in columns 2, 4, 5 \(.*; columns 2, 4 are empty on every row: remove them \(a spreadsheet's empty column\?\); missing values: drop those rows/);
   // (columns empty on every line at the end of the lines are dropped: see the test of them below)
+  // (a header that names none of two columns: two features alike)
+  rejects(() => parseCsv('x,,y,,c\n1,,2,,a\n', 'e.csv'), /^e\.csv:1: feature columns 2 and 4 have no name in the header \(give every column its own name \(a spreadsheet's empty columns: remove them\)\)$/);
   rejects(() => parseCsv('1,NA,a\n3,4,b\n', 'e.csv'), /e\.csv:1, column 2: 'NA' is not a finite number \(.*missing values/);
   // a byte order mark before a quoted header (Excel's "CSV UTF-8")
   assert.deepEqual(parseCsv('\uFEFF"a","b","l"\n1,2,x\n3,4,y\n', 'bom.csv').features, ['a', 'b']);
@@ -142,7 +147,13 @@ test('CSV: columns empty on every line at the end of the lines (a spreadsheet\'s
     /^f\.csv:1: lines have 1 cell \(its last 2 columns \(2–3\) are empty on every line, and ignored\), and the model takes 2 features \(give the file/);
   // a column empty on some lines only is kept (as many columns are dropped as the line with the fewest empty cells at its end has)
   rejects(() => parseCsv('sl,sw,species,,\n5.1,3.5,setosa,,\n6.2,2.9,versicolor,,,\n', 'r.csv'), /^r\.csv:3: ragged row: 6 cells, the first line has 5 \(this line ends with a comma/);
-  rejects(() => parseCsv('sl,sw,species,note,\n5.1,3.5,setosa,,\n6.2,2.9,versicolor,,\n', 'n.csv'), /^n\.csv:2, column 3: 'setosa' is not a finite number/);
+  // … and one named in the header, the last, where the labels are looked for: said so, before the labels read as features
+  rejects(() => parseCsv('sl,sw,species,note,\n5.1,3.5,setosa,,\n6.2,2.9,versicolor,,\n', 'n.csv'),
+    /^n\.csv:2: the label column, column 4, 'note', is empty on every row \(the labels are looked for in the last column: if they are in another, name it \(train --label-column/);
+  rejects(() => parseCsv('sl,sw,species,note\n5.1,3.5,setosa,\n6.2,2.9,versicolor,\n', 'n.csv', { labels: ['setosa', 'versicolor'], features: 3 }),
+    /^n\.csv:2: the label column, column 4, 'note', is empty on every row \(give every line its label in column 4, as the model's training file had them\)$/);
+  // some rows without a label: the first, and how many
+  rejects(() => parseCsv('1,2,a\n3,4,\n5,6,\n7,8,b\n', 'l.csv'), /^l\.csv:2: the label \(column 3\) is empty; 2 of the 4 rows read have none \(every line needs a label in its last cell/);
   rejects(() => parseCsv('sl,sw,species,\n5.1,3.5,setosa,\n6.2,2.9,versicolor,x\n', 'x.csv'), /^x\.csv:1: the first line ends with a comma, which leaves an empty last cell/);
   // prepareData passes the warnings on, the training file's and the test file's
   const dir = mkdtempSync(join(tmpdir(), 'treegate-empty-columns-'));
