@@ -105,7 +105,7 @@ function quotedCells(line: string, at: string, sep: string): string[] {
 /**
  * Parses CSV text (UTF-8, lines ending in LF, CRLF or CR): one example per line, cells separated by commas (or, where
  * the first line holds none outside quotes, by tabs; or by semicolons wherever it holds one, with decimal commas; or by
- * X where the first line is sep=X, as Excel writes, for X a comma, a semicolon or a tab; spaces
+ * X where the first line is sep=X (or "sep=X"), as Excel writes, for X a comma, a semicolon or a tab; spaces
  * around cells ignored; a cell may be quoted, as in RFC 4180, within its line), every line with the same number of cells,
  * empty lines and lines of empty cells alone skipped, columns empty on every line at the end of the lines dropped
  * (these two said in `warnings`). The first line is a header when none of its feature cells is a number. Features must be finite numbers within float32's range.
@@ -157,8 +157,9 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   // a UTF-8 byte order mark (Excel's "CSV UTF-8") is not part of the first cell; lines end with LF, CRLF or CR alone
   // (classic Mac OS)
   const lines = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split(/\r\n|\r|\n/);
-  // Excel's separator line: a first line of sep=X alone names the separator, X, and holds no data
-  const told = /^sep=(.)$/.exec(lines[0])?.[1];
+  // Excel's separator line: a first line of sep=X alone names the separator, X, and holds no data ("sep=X" in quotes,
+  // as a program that quotes every cell writes it, too)
+  const sepLine = /^(?:sep=(.)|"sep=(.)")$/.exec(lines[0]), told = sepLine?.[1] ?? sepLine?.[2];
   if (told !== undefined && told !== ',' && told !== ';' && told !== '\t') {
     throw new TreegateError(`${source}:1: the first line, ${JSON.stringify(lines[0])}, names ${JSON.stringify(told)} as the separator (as Excel's separator line does): the CSV reader takes commas, semicolons or tabs`,
       'save the file separated by commas (or semicolons, or tabs), with that line sep=, (or sep=;) or none');

@@ -203,6 +203,8 @@ test('CSV: a first line sep=X (Excel\'s separator line) is skipped, and X is the
   same(parseCsv('\uFEFFsep=,\r\nx,y,label\r\n1.5,2,a\r\n3,4,b\r\n', 'bom.csv')); // (a byte order mark, CRLF)
   same(parseCsv('sep=;\nx;y;label\n1,5;2;a\n3;4;b\n', 's.csv')); // (semicolons, with decimal commas)
   same(parseCsv('sep=\t\nx\ty\tlabel\n1.5\t2\ta\n3\t4\tb\n', 't.csv'));
+  same(parseCsv('"sep=,"\n"x","y","label"\n1.5,2,"a"\n3,4,"b"\n', 'q.csv')); // (in quotes, as a program quoting every cell writes it)
+  same(parseCsv('"sep=;"\nx;y;label\n1,5;2;a\n3;4;b\n', 'qs.csv'));
   const bare = parseCsv('sep=,\n1.5,2,a\n3,4,b\n', 'n.csv');
   assert.deepEqual([bare.header, Array.from(bare.data.x.data), Array.from(bare.lines)], [false, Array.from(clean.data.x.data), [2, 3]], 'without a header');
   // the line's separator over the one the first line would suggest (a semicolon in a name)
