@@ -68,7 +68,7 @@ export function experimentCommand(): Command {
       'memorization\'s and accuracy\'s must include 0, the dense model their reports compare each depth with; the deepest models must fit this machine\'s memory ' +
       '(speed\'s at the width and batch)', distinctInts(0, MAX_DEPTH, '0,2,4'))
     .option('--epochs <n>', `${takesEpochs}: the epochs each model trains (default ${epochDefaults}; with --csv, ${takesCsv} train at least as many ` +
-      'as make their MNIST runs\' steps, more on a file smaller than MNIST)', int(1, MAX_EPOCHS))
+      'as make their MNIST runs\' steps, more on a file smaller than MNIST, and warn of --epochs that make fewer)', int(1, MAX_EPOCHS))
     .option('--gating <source>', `${andList(TAKES_GATING)}: where the routed layer's bits come from: projection (fixed random projections of its input; ` +
       'the default) | units (hidden units of the layer below: on data of few dimensions projections may send most examples down one path)', choice('units', 'projection'))
     .addOption(backendOption())

@@ -55,7 +55,8 @@ export interface ExperimentOptions {
   /**
    * memorization, accuracy and gating (TAKES_EPOCHS): the epochs each model trains, a whole number in
    * [1, MAX_EPOCHS]. Defaults: memorization 30 (quick mode 20), accuracy 3 (2), gating 5 (3); on a CSV file (`data`)
-   * accuracy's and gating's are at least as many as give their MNIST runs' steps (csvEpochs). A setting (the runs'
+   * accuracy's and gating's are at least as many as give their MNIST runs' steps (csvEpochs); epochs given that
+   * make fewer steps are warned of through `log`. A setting (the runs'
    * `train.epochs`), which results record and a resumed run must repeat; speed, which trains nothing, refuses it.
    */
   epochs?: number;
@@ -246,21 +247,43 @@ function epochsGiven(o: ExperimentOptions): boolean {
 }
 
 /**
- * The epochs of an accuracy or gating run on a CSV file where none were given: at least the MNIST runs' epochs, and as
- * many as give as many steps as the MNIST runs take (their examples: MNIST's 60 000, or quick mode's `limit`, less the
- * twelfth held out for validation), so that a file smaller than MNIST trains its models as long as the settings were
- * chosen for. 3 epochs of 2 000 examples would be 96 steps of 64, where the MNIST runs take 2 580. Said through
- * `log`, with the option that sets others; `s.train` is replaced by a copy with those epochs.
+ * The epochs of an accuracy or gating run on a CSV file where none were given: at least the MNIST runs' epochs
+ * (`defaults`, of the run's size), and as many as give as many steps as the MNIST runs take (their examples: MNIST's
+ * 60 000, or quick mode's `limit`, less the twelfth held out for validation), so that a file smaller than MNIST trains
+ * its models as long as the settings were chosen for. 3 epochs of 2 000 examples would be 96 steps of 64, where the
+ * MNIST runs take 2 580. Said through `log`, with the option that sets others; `s.train` is replaced by a copy with
+ * those epochs. Epochs given (ExperimentOptions.epochs, --epochs) that make fewer steps than the MNIST runs are kept,
+ * and warned of through `log` (csvShortWarning), as train warns of a short run on a CSV file.
  */
 export function csvEpochs<T extends { epochs: number; batchSize: number }>(experiment: string, s: { limit: number | undefined; train: T }, o: ExperimentOptions,
-  trainExamples: number): void {
-  if (o.data === undefined || epochsGiven(o)) return;
-  const steps = mnistSteps(s.train.epochs, s.train.batchSize, s.limit), perEpoch = Math.ceil(trainExamples / s.train.batchSize);
-  const epochs = Math.max(s.train.epochs, Math.ceil(steps / perEpoch));
-  if (epochs === s.train.epochs) return;
+  trainExamples: number, defaults: EpochDefaults): void {
+  if (o.data === undefined) return;
+  const mnistEpochs = o.quick ? defaults.quick : defaults.full;
+  const steps = mnistSteps(mnistEpochs, s.train.batchSize, s.limit), perEpoch = Math.ceil(trainExamples / s.train.batchSize);
+  const epochs = Math.max(mnistEpochs, Math.ceil(steps / perEpoch));
+  if (o.epochs !== undefined) {
+    const short = csvShortWarning(experiment, o.epochs, s.train.batchSize, trainExamples, mnistEpochs, steps, epochs);
+    if (short) o.log(`treegate: warning: ${short}`);
+  }
+  if (epochsGiven(o) || epochs === s.train.epochs) return;
   o.log(`${experiment}: ${count(epochs)} epochs of ${count(trainExamples)} training examples (${count(perEpoch)} step${perEpoch === 1 ? '' : 's'} each), ` +
-    `as many steps as the MNIST runs' ${s.train.epochs} epochs take (${count(steps)}); --epochs sets others`);
+    `as many steps as the MNIST runs' ${mnistEpochs} epochs take (${count(steps)}); --epochs sets others`);
   s.train = { ...s.train, epochs };
+}
+
+/**
+ * The warning for a run on a CSV file whose `given` epochs make fewer steps than its MNIST runs' `mnistEpochs` take
+ * (`mnistRunSteps`), where without them it would train `chosen` (csvEpochs): its models may stop far from fitted, and
+ * the comparison of them favours whichever fits fastest (train's shortRunWarning, for the experiments). Null where
+ * the given epochs make as many steps or more.
+ */
+export function csvShortWarning(experiment: string, given: number, batchSize: number, trainExamples: number, mnistEpochs: number, mnistRunSteps: number,
+  chosen: number): string | null {
+  const steps = given * Math.ceil(trainExamples / batchSize);
+  if (steps >= mnistRunSteps) return null;
+  return `${experiment}: ${count(given)} epoch${given === 1 ? '' : 's'} of ${count(trainExamples)} training examples ${steps === 1 ? 'is 1 step' : `are ${count(steps)} steps`} ` +
+    `of ${batchSize}, where the MNIST runs' ${count(mnistEpochs)} epoch${mnistEpochs === 1 ? '' : 's'} take ${count(mnistRunSteps)}: the models may stop far from fitted; ` +
+    `--epochs ${chosen}, what it trains without --epochs, makes as many steps`;
 }
 
 /** Settings an experiment may leave unset (undefined, or absent from its defaults) that an override may set: their kind. */

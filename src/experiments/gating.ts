@@ -49,7 +49,7 @@ export async function runGating(o: ExperimentOptions, seeds: number[]): Promise<
   const s = settingsWith(gatingSettings(o.quick), o, 'gating', seeds);
   const [source] = dataSources(o, ['mnist']);
   const shape = dataShape(source, s.limit, o.log);
-  if (shape.trainExamples !== undefined) csvEpochs('gating', s, o, shape.trainExamples);
+  if (shape.trainExamples !== undefined) csvEpochs('gating', s, o, shape.trainExamples, GATING_EPOCHS);
   const settings = { ...s, ...(o.data ? { data: o.data } : {}), model: `${mlpWidths(shape)}, layer 2 a depth-${s.depth} tree; adam, cosine schedule` };
   const { runs, completed } = resumeFrom(o, 'gating', settings);
   // the first seed's leaf usage after each epoch, per variant, for the heatmaps (a resumed run's first seed is done)

@@ -1,7 +1,8 @@
 /**
  * `treegate experiment … --epochs`: the epochs memorization's, accuracy's and gating's models train, recorded in
  * results.json and kept by --resume; speed, which trains nothing, refuses it. On a CSV file smaller than MNIST,
- * accuracy and gating train as many epochs as give their MNIST runs' steps where none are given (said on stderr).
+ * accuracy and gating train as many epochs as give their MNIST runs' steps where none are given (said on stderr), and
+ * warn of epochs given that make fewer.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +10,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runSpeed } from '../../src/experiments/speed.js';
 import { runMemorization } from '../../src/experiments/memorization.js';
-import type { ExperimentOptions } from '../../src/experiments/common.js';
+import { csvEpochs, csvShortWarning, type ExperimentOptions } from '../../src/experiments/common.js';
+import { GATING_EPOCHS } from '../../src/experiments/gating.js';
 import { blobsCsv, cli, cliEnv, describeRun, expectUsageError, tmp } from './run.js';
 
 /** Memorization made tiny (40 examples of width 4, hidden width 4, one rate, one epoch, depths 0 and 1): 8 runs a seed. */
@@ -28,7 +30,7 @@ test('accuracy --csv on a file smaller than MNIST trains as many epochs as give 
   assert.match(readFileSync(join(out, 'report.html'), 'utf8'), /; 72 epochs \(288 steps of 64\), batch 64,/, 'the report says the epochs trained, and the steps they make');
 });
 
-test('gating --csv trains as many epochs as give its MNIST runs\' steps too; --epochs sets them, and nothing is said', () => {
+test('gating --csv trains as many epochs as give its MNIST runs\' steps too; --epochs sets them, warned of where they make fewer steps', () => {
   const csv = blobsCsv(join(tmp('epochs-gating'), 'blobs.csv')), out = tmp('epochs-gating-out');
   // (an MNIST run of 640 examples: 3 epochs of 587, 10 steps each)
   const small = { TREEGATE_EXPERIMENT_OVERRIDE: JSON.stringify({ limit: 640 }) };
@@ -41,8 +43,28 @@ test('gating --csv trains as many epochs as give its MNIST runs\' steps too; --e
   const to = tmp('epochs-gating-given');
   const given = cliEnv(small, 'experiment', 'gating', '--csv', csv, '--label-column', '1', '--quick', '--seeds', '1', '--epochs', '2', '--no-progress', '--out', to);
   assert.equal(given.status, 0, describeRun(given));
-  assert.doesNotMatch(given.stderr, /epochs of/);
+  assert.doesNotMatch(given.stderr, /^gating: \d+ epochs of/m, 'no epochs chosen');
+  // 2 epochs of 4 steps: fewer than the MNIST runs' 30, where csvEpochs would choose 8
+  assert.match(given.stderr, /^treegate: warning: gating: 2 epochs of 229 training examples are 8 steps of 64, where the MNIST runs' 3 epochs take 30: the models may stop far from fitted; --epochs 8, what it trains without --epochs, makes as many steps$/m);
   assert.equal(JSON.parse(readFileSync(join(to, 'results.json'), 'utf8')).settings.train.epochs, 2);
+});
+
+test('csvEpochs warns of epochs given that make fewer steps than it would choose: not at as many or more, nor on MNIST', () => {
+  const warnings = (epochs: number | undefined, data = true) => {
+    const lines: string[] = [];
+    const s = { limit: 640, train: { epochs: epochs ?? GATING_EPOCHS.quick, batchSize: 64, lr: 1e-3 } };
+    csvEpochs('gating', s, { seeds: 1, quick: true, progress: () => {}, log: (l) => lines.push(l), ...(data ? { data: { csv: 'blobs.csv' } } : {}), ...(epochs === undefined ? {} : { epochs }) },
+      229, GATING_EPOCHS);
+    return { lines, epochs: s.train.epochs };
+  };
+  // the MNIST runs of 640 examples: 3 epochs of 10 steps; 229 examples make 4 steps an epoch
+  assert.deepEqual(warnings(undefined), { lines: ['gating: 8 epochs of 229 training examples (4 steps each), as many steps as the MNIST runs\' 3 epochs take (30); --epochs sets others'], epochs: 8 });
+  assert.deepEqual(warnings(7).lines, ['treegate: warning: gating: 7 epochs of 229 training examples are 28 steps of 64, where the MNIST runs\' 3 epochs take 30: the models may stop far from fitted; --epochs 8, what it trains without --epochs, makes as many steps']);
+  assert.equal(warnings(7).epochs, 7, 'the epochs given are kept');
+  assert.deepEqual(warnings(8), { lines: [], epochs: 8 });
+  assert.deepEqual(warnings(100), { lines: [], epochs: 100 });
+  assert.deepEqual(warnings(1, false), { lines: [], epochs: 1 }, 'a run on MNIST: its epochs are what the steps are counted from');
+  assert.match(csvShortWarning('accuracy', 1, 64, 1, 2, 288, 288)!, /^accuracy: 1 epoch of 1 training examples is 1 step of 64, where the MNIST runs' 2 epochs take 288: .* --epochs 288,/);
 });
 
 test('memorization --epochs 2: recorded, and kept by --resume, which refuses --epochs beside it', () => {
