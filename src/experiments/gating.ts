@@ -73,7 +73,7 @@ export async function runGating(o: ExperimentOptions, seeds: number[]): Promise<
         balanceByEpoch: r.history.map((e) => e.trees[0].balance.toFixed(4)).join(' '),
         deadByEpoch: r.history.map((e) => e.trees[0].deadLeaves).join(' '),
       });
-      o.log(`gating seed ${seed} ${v.name}: test ${(r.testAccuracy * 100).toFixed(2)}%, balance ${last.balance.toFixed(3)}, dead ${last.deadLeaves}`);
+      o.log(`gating ${source.name} seed ${seed} ${v.name}: test ${(r.testAccuracy * 100).toFixed(2)}%, balance ${last.balance.toFixed(3)}, dead ${last.deadLeaves}`);
     }
     completed.push(seed);
   }

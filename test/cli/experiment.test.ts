@@ -72,8 +72,8 @@ test('--resume goes on with an interrupted experiment: the seeds it lacked are r
   writeFileSync(join(out, 'results.json'), JSON.stringify({ ...earlier, seconds: 1000, resumedWith: ['an earlier --resume'] }));
   const resumed = cliEnv(TINY, 'experiment', 'gating', '--no-progress', '--resume', out, '--json');
   assert.equal(resumed.status, 0, describeRun(resumed));
-  assert.doesNotMatch(resumed.stderr, /gating seed 1 /, 'seed 1 is not run again');
-  assert.match(resumed.stderr, /gating seed 2 units/);
+  assert.doesNotMatch(resumed.stderr, /gating \S+ seed 1 /, 'seed 1 is not run again');
+  assert.match(resumed.stderr, /^gating mnist seed 2 units: test /m);
   assert.match(resumed.stderr, /6 runs over seeds 1, 2 \(seed 2 run now, the others' runs from the interrupted run\)/);
   const r = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
   assert.deepEqual(JSON.parse(resumed.stdout), r, '--json prints what results.json holds');
@@ -307,6 +307,9 @@ test('gating --csv runs its three gating sources on the file in place of MNIST: 
   assert.deepEqual(result.runs.map((x: { seed: number; gating: string }) => `${x.seed} ${x.gating}`),
     ['1 units', '1 projection', '1 projection + straight-through', '2 units', '2 projection', '2 projection + straight-through']);
   assert.deepEqual(Object.keys(result.usage), ['units', 'projection', 'projection + straight-through'], 'the heatmaps\' leaf usage');
+  // each run's line names the file, as accuracy's do (runs on two files told apart)
+  assert.deepEqual(r.stderr.match(/^gating .* seed \d [^:]+(?=: test )/gm), ['1 units', '1 projection', '1 projection + straight-through', '2 units', '2 projection', '2 projection + straight-through']
+    .map((run) => `gating ${csv} seed ${run}`));
   assert.equal(result.provenance.csv, createHash('sha256').update(readFileSync(csv)).digest('hex'));
   assert.equal(result.provenance.mnist, undefined);
   const page = readFileSync(join(out, 'report.html'), 'utf8');
