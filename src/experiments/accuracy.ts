@@ -44,6 +44,12 @@ export const ACCURACY_VARIANTS = [
   { name: 'flat, 3× lr', routed: 'flat' as const, gamma: 1, lrScale: 3 },
 ];
 
+/**
+ * The balance and dead leaves of the dense MLP (k = 0), which has no leaves: none (null in results.json, '–' in the
+ * table). Results written up to 2026-12-07 record a depth-0 tree's, 1 and 0; they read as before, and show '–' too.
+ */
+const NO_LEAVES = { balance: null, deadLeaves: null };
+
 /** A variant's MLP at depth k on data of `shape`, its bits from `gating`. */
 function variantMlp(shape: { inputSize: number; numClasses: number }, k: number, v: (typeof ACCURACY_VARIANTS)[number], gating: 'units' | 'projection'): MlpOptions {
   return {
@@ -70,7 +76,10 @@ export async function runAccuracy(o: ExperimentOptions, seeds: number[]): Promis
     ...s, datasets: sources.map((d) => d.name), ...(o.data ? { data: o.data } : {}), ...(o.gating ? { gating: o.gating } : {}),
     model: `${mlpWidths(shape)}, layer 2 routed, ${gating === 'projection' ? 'projection gating (fixed)' : 'units gating'}; adam, cosine schedule`,
   };
-  const { runs, completed } = resumeFrom(o, 'accuracy', settings);
+  const resumed = resumeFrom(o, 'accuracy', settings), completed = resumed.completed;
+  // (an interrupted run's dense MLP, where its results were written up to 2026-12-07, has a depth-0 tree's balance
+  // and dead leaves, 1 and 0: none, as this run's)
+  const runs = resumed.runs.map((r) => (Number(r.k) === 0 ? { ...r, ...NO_LEAVES } : r));
   // at k = 0 every variant is the same dense MLP: one run
   const runsPerSeed = s.depths.reduce((n, k) => n + (k === 0 ? 1 : ACCURACY_VARIANTS.length), 0);
   const total = sources.length * seeds.length * runsPerSeed;
@@ -94,7 +103,8 @@ export async function runAccuracy(o: ExperimentOptions, seeds: number[]): Promis
           runs.push({
             dataset, seed, k, variant: v.name, parameters: r.parameters, macsInference: r.macsInference,
             testAccuracy: r.testAccuracy, trainAccuracy: r.trainAccuracy, gap: r.trainAccuracy - r.testAccuracy,
-            balance: r.trees[0]?.balance ?? null, deadLeaves: r.trees[0]?.deadLeaves ?? null, trainUsPerExample: r.trainUsPerExample,
+            // (the dense MLP, a depth-0 tree, has no leaves: no balance or dead leaves, not a depth-0 tree's 1 and 0)
+            ...(k === 0 ? NO_LEAVES : { balance: r.trees[0]?.balance ?? null, deadLeaves: r.trees[0]?.deadLeaves ?? null }), trainUsPerExample: r.trainUsPerExample,
           });
           o.log(`accuracy ${dataset} seed ${seed} k=${k} ${shown}: test ${(r.testAccuracy * 100).toFixed(2)}%, train ${(r.trainAccuracy * 100).toFixed(2)}%`);
         }
@@ -110,6 +120,12 @@ export async function runAccuracy(o: ExperimentOptions, seeds: number[]): Promis
     experiment: 'accuracy', quick: o.quick, ...kept, settings, aggregate: agg, ...(splits ? { splits } : {}),
   };
   return result;
+}
+
+/** A configuration's mean balance or dead leaves in the table: '–' for the dense MLP (k = 0, whatever its results recorded) or where none was recorded. */
+function leafFigure(a: AggRow, metric: 'balance' | 'deadLeaves', digits: number): string {
+  const mean = a.stats[metric]?.mean;
+  return Number(a.k) !== 0 && mean !== undefined && Number.isFinite(mean) ? mean.toFixed(digits) : '–';
 }
 
 /** The report of an accuracy run's results (as the run wrote them, or read back from its results.json). */
@@ -153,7 +169,7 @@ export function accuracyReport(r: ExperimentResult): Report {
       tables: [{
         columns: ['dataset', 'variant', 'k', 'parameters', 'test accuracy', 'train accuracy', 'balance', 'dead leaves'],
         rows: agg.map((a) => [String(a.dataset), dense(a) ? 'dense (k = 0)' : String(a.variant), Number(a.k), count(a.stats.parameters.mean), pmPercent(a.stats.testAccuracy), pmPercent(a.stats.trainAccuracy),
-          Number.isFinite(a.stats.balance.mean) ? a.stats.balance.mean.toFixed(3) : '', Number.isFinite(a.stats.deadLeaves.mean) ? a.stats.deadLeaves.mean.toFixed(1) : '']),
+          leafFigure(a, 'balance', 3), leafFigure(a, 'deadLeaves', 1)]),
       }],
       charts,
     }],

@@ -237,13 +237,19 @@ test('--resume of an experiment on a CSV file reads it again, and refuses a file
   mkdirSync(edited);
   writeFileSync(join(edited, 'results.json'), JSON.stringify(e));
   expectUsageError(['experiment', 'accuracy', '--resume', edited], /settings\.data is \{"csv":.*,"labelColumn":-1\}, expected absent or the CSV files read/);
+  // as results written up to 2026-12-07: the dense MLP's balance and dead leaves a depth-0 tree's, 1 and 0
+  const old = JSON.parse(bytes);
+  for (const x of old.runs) if (x.k === 0) Object.assign(x, { balance: 1, deadLeaves: 0 });
+  writeFileSync(join(out, 'results.json'), JSON.stringify(old));
   const resumed = cli('experiment', 'accuracy', '--no-progress', '--resume', out);
   assert.equal(resumed.status, 0, describeRun(resumed));
   assert.doesNotMatch(resumed.stderr, / seed 1 k=/, 'seed 1 is not run again');
+  assert.match(resumed.stdout, /^\S+ +dense \(k = 0\) +0 .* – +–$/m, 'the dense MLP has no balance or dead leaves');
   assert.match(resumed.stdout, /18 runs over seeds 1, 2 \(seed 2 run now, the others' runs from the interrupted run\)/);
   const r = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
   assert.equal(r.interrupted, undefined);
   assert.ok(r.runs.every((x: { dataset: string }) => x.dataset === csv));
+  assert.deepEqual(r.runs.filter((x: { k: number }) => x.k === 0).map((x: { balance: null; deadLeaves: null }) => [x.balance, x.deadLeaves]), [[null, null], [null, null]]);
 });
 
 test('an experiment on a CSV file writes by default to a folder named after the file; a finished run on other data is not replaced, a rerun on the same is', () => {

@@ -1,0 +1,59 @@
+/**
+ * The accuracy experiment's dense MLP (k = 0) has no leaves: its runs record no balance or dead leaves (null), its
+ * table row shows '–', and results that recorded a depth-0 tree's 1 and 0 (written up to 2026-12-07) still read,
+ * show '–' too, and are made alike when resumed.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runAccuracy } from '../../src/experiments/accuracy.js';
+import { completeResult, type ExperimentOptions, type Row } from '../../src/experiments/common.js';
+import { experimentReport, readExperimentResult } from '../../src/experiments/results.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The table's balance and dead leaves, by variant and depth. */
+function leafColumns(r: Parameters<typeof experimentReport>[0]): string[] {
+  return experimentReport(r).sections[0].tables![0].rows.map((row) => `${row[1]} ${row[2]}: ${row[6]} ${row[7]}`);
+}
+
+test('accuracy: the dense MLP records no balance or dead leaves (null), its row shows –; resumed from results that recorded 1 and 0, likewise', async (t) => {
+  // 120 examples of 3 features, 3 classes; depths 0 and 1, one epoch: 5 small runs a seed
+  const dir = mkdtempSync(join(tmpdir(), 'treegate-accuracy-dense-')), csv = join(dir, 'data.csv');
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  let seed = 3;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  writeFileSync(csv, Array.from({ length: 120 }, (_, i) => [next(), next(), next(), i % 3].map(String).join(',')).join('\n') + '\n');
+  const o: ExperimentOptions = { seeds: 1, quick: true, progress: () => {}, log: () => {}, data: { csv }, depths: [0, 1], epochs: 1 };
+  const first = await runAccuracy(o, [1]);
+  const dense = (runs: Row[]) => runs.filter((x) => x.k === 0), routed = (runs: Row[]) => runs.filter((x) => x.k !== 0);
+  assert.deepEqual(dense(first.runs).map((x) => [x.balance, x.deadLeaves]), [[null, null]]);
+  for (const x of routed(first.runs)) assert.ok(typeof x.balance === 'number' && Number.isInteger(x.deadLeaves), `${x.variant}: ${x.balance}, ${x.deadLeaves}`);
+  // aggregated to NaN (null in results.json), read back as such, and shown as –
+  const path = join(dir, 'results.json');
+  writeFileSync(path, JSON.stringify(completeResult(first, 'treegate experiment accuracy', 'js')));
+  const read = readExperimentResult(path);
+  const d0 = read.aggregate.find((a) => a.k === 0)!;
+  assert.ok(Number.isNaN(d0.stats.balance.mean) && Number.isNaN(d0.stats.deadLeaves.mean));
+  const shown = leafColumns(read);
+  assert.equal(shown[0], 'dense (k = 0) 0: – –');
+  for (const row of shown.slice(1)) assert.match(row, /^.+ 1: (0|1)\.\d{3} \d\.\d$/);
+  // resumed from a run whose results recorded a depth-0 tree's 1 and 0 for its dense MLP: every dense run has none
+  const old = first.runs.map((x) => (x.k === 0 ? { ...x, balance: 1, deadLeaves: 0 } : x));
+  const resumed = await runAccuracy({ ...o, seeds: 2, resume: { seeds: [1], runs: old, settings: first.settings } }, [1, 2]);
+  assert.deepEqual(dense(resumed.runs).map((x) => [x.seed, x.balance, x.deadLeaves]), [[1, null, null], [2, null, null]]);
+  assert.deepEqual(routed(resumed.runs).filter((x) => x.seed === 1), routed(first.runs), 'the routed runs as they were');
+  const r0 = resumed.aggregate.find((a) => a.k === 0)!;
+  assert.ok(Number.isNaN(r0.stats.balance.mean) && Number.isNaN(r0.stats.deadLeaves.mean), 'no 1 of an older run in the mean');
+});
+
+test('accuracy: results that recorded the dense MLP\'s balance as 1 (docs/results) read as before, and its row shows –', () => {
+  const r = readExperimentResult(join(ROOT, 'docs', 'results', 'accuracy.json'));
+  assert.equal(r.aggregate.find((a) => a.k === 0)!.stats.balance.mean, 1, 'as recorded');
+  const shown = leafColumns(r);
+  assert.deepEqual(shown.filter((row) => row.startsWith('dense')), ['dense (k = 0) 0: – –', 'dense (k = 0) 0: – –'], 'MNIST\'s and Fashion-MNIST\'s');
+  assert.ok(shown.filter((row) => !row.startsWith('dense')).every((row) => /: (0|1)\.\d{3} \d+\.\d$/.test(row)), shown.join('\n'));
+});
