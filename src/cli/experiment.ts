@@ -163,6 +163,8 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
       // a second Ctrl-C ends the process inside a run: the bar leaves the terminal as it found it (no hidden
       // cursor, line wrapping on)
       hideCursor: false, linewrap: true,
+      // (drawn again after a warning cleared its line, though its text is the same)
+      forceRedraw: true,
     },
       cliProgress.Presets.shades_classic)
     : null;
@@ -186,9 +188,17 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
         bar.start(total, done, { label, eta: etaText(null) });
       } else bar.update(done, { label, eta: etaText(etaSeconds(from, done, performance.now(), total)) });
     },
+    // (the runs' lines are the bar's to show, where there is one; a warning, or a setting chosen for the data, is
+    // written above it: the bar's line cleared, and drawn again below)
     log: (line) => {
       announce();
       if (!bar) process.stderr.write(`${line}\n`);
+    },
+    warn: (line) => {
+      announce();
+      const shown = bar !== null && bar.isActive;
+      process.stderr.write(`${shown ? '\r\x1b[K' : ''}${line}\n`);
+      if (shown) bar.render();
     },
     stopRequested: async () => {
       await new Promise((r) => setImmediate(r));

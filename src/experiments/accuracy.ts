@@ -68,7 +68,7 @@ export async function runAccuracy(o: ExperimentOptions, seeds: number[]): Promis
   const sources = dataSources(o, s.datasets);
   // the datasets' input width and class count (MNIST's and Fashion-MNIST's are one, or the file's), and a file's
   // epochs where none are given
-  const { inputSize, numClasses, trainExamples, splits } = dataShape(sources[0], s.limit, o.log), shape = { inputSize, numClasses };
+  const { inputSize, numClasses, trainExamples, splits } = dataShape(sources[0], s.limit, o.warn ?? o.log), shape = { inputSize, numClasses };
   if (trainExamples !== undefined) csvEpochs('accuracy', s, o, trainExamples, ACCURACY_EPOCHS);
   const gating = o.gating ?? 'projection';
   checkDepthsFit('accuracy', s.depths, (k) => ACCURACY_VARIANTS.map((v) => variantMlp(shape, k, v, gating)));

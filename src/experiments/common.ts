@@ -18,8 +18,13 @@ export interface ExperimentOptions {
   quick: boolean;
   /** called before each training run: done so far, total, a label */
   progress: (done: number, total: number, label: string) => void;
-  /** one line of progress text (stderr) */
+  /** one line of progress text (stderr): what each run got, what is loading; the CLI shows it without a progress bar */
   log: (line: string) => void;
+  /**
+   * one line the user must see, progress bar or not: a warning about the data or the settings, and the settings chosen
+   * for the data where none were given (csvEpochs); where absent, `log`
+   */
+  warn?: (line: string) => void;
   /** replaces settings of the chosen size (tests run tiny versions) */
   override?: Record<string, unknown>;
   /**
@@ -56,7 +61,7 @@ export interface ExperimentOptions {
    * memorization, accuracy and gating (TAKES_EPOCHS): the epochs each model trains, a whole number in
    * [1, MAX_EPOCHS]. Defaults: memorization 30 (quick mode 20), accuracy 3 (2), gating 5 (3); on a CSV file (`data`)
    * accuracy's and gating's are at least as many as give their MNIST runs' steps (csvEpochs); epochs given that
-   * make fewer steps are warned of through `log`. A setting (the runs'
+   * make fewer steps are warned of through `warn`. A setting (the runs'
    * `train.epochs`), which results record and a resumed run must repeat; speed, which trains nothing, refuses it.
    */
   epochs?: number;
@@ -69,7 +74,7 @@ export interface ExperimentOptions {
 }
 
 /** ExperimentOptions' keys: settingsWith refuses others (a misspelt one would be ignored). */
-const EXPERIMENT_OPTION_KEYS: readonly string[] = ['seeds', 'quick', 'progress', 'log', 'override', 'stopRequested', 'resume', 'mnistDir', 'data', 'width', 'batch', 'depths', 'epochs', 'gating'];
+const EXPERIMENT_OPTION_KEYS: readonly string[] = ['seeds', 'quick', 'progress', 'log', 'warn', 'override', 'stopRequested', 'resume', 'mnistDir', 'data', 'width', 'batch', 'depths', 'epochs', 'gating'];
 
 /** The experiments that measure held-out accuracy on data they read, and so take a CSV file in its place (ExperimentOptions.data). */
 export const TAKES_CSV: readonly string[] = ['accuracy', 'gating'];
@@ -251,9 +256,9 @@ function epochsGiven(o: ExperimentOptions): boolean {
  * (`defaults`, of the run's size), and as many as give as many steps as the MNIST runs take (their examples: MNIST's
  * 60 000, or quick mode's `limit`, less the twelfth held out for validation), so that a file smaller than MNIST trains
  * its models as long as the settings were chosen for. 3 epochs of 2 000 examples would be 96 steps of 64, where the
- * MNIST runs take 2 580. Said through `log`, with the option that sets others; `s.train` is replaced by a copy with
+ * MNIST runs take 2 580. Said through `warn`, with the option that sets others; `s.train` is replaced by a copy with
  * those epochs. Epochs given (ExperimentOptions.epochs, --epochs) that make fewer steps than the MNIST runs are kept,
- * and warned of through `log` (csvShortWarning), as train warns of a short run on a CSV file.
+ * and warned of through `warn` (csvShortWarning), as train warns of a short run on a CSV file.
  */
 export function csvEpochs<T extends { epochs: number; batchSize: number }>(experiment: string, s: { limit: number | undefined; train: T }, o: ExperimentOptions,
   trainExamples: number, defaults: EpochDefaults): void {
@@ -263,10 +268,10 @@ export function csvEpochs<T extends { epochs: number; batchSize: number }>(exper
   const epochs = Math.max(mnistEpochs, Math.ceil(steps / perEpoch));
   if (o.epochs !== undefined) {
     const short = csvShortWarning(experiment, o.epochs, s.train.batchSize, trainExamples, mnistEpochs, steps, epochs);
-    if (short) o.log(`treegate: warning: ${short}`);
+    if (short) (o.warn ?? o.log)(`treegate: warning: ${short}`);
   }
   if (epochsGiven(o) || epochs === s.train.epochs) return;
-  o.log(`${experiment}: ${count(epochs)} epochs of ${count(trainExamples)} training examples (${count(perEpoch)} step${perEpoch === 1 ? '' : 's'} each), ` +
+  (o.warn ?? o.log)(`${experiment}: ${count(epochs)} epochs of ${count(trainExamples)} training examples (${count(perEpoch)} step${perEpoch === 1 ? '' : 's'} each), ` +
     `as many steps as the MNIST runs' ${mnistEpochs} epochs take (${count(steps)}); --epochs sets others`);
   s.train = { ...s.train, epochs };
 }
@@ -368,12 +373,12 @@ export function dataSources(o: ExperimentOptions, named: readonly DatasetName[])
 
 /**
  * A dataset's input width and class count, for the settings' model: MNIST's are known; a CSV file is read (prepared
- * as a seed prepares it, so that its errors come before any run, and its warnings are said through `log`), and its
+ * as a seed prepares it, so that its errors come before any run, and its warnings are said through `warn`), and its
  * training examples counted (after the validation split: what an epoch of it trains on, for csvEpochs). A file
  * whose training examples lack some of its classes is refused: in quick mode, its first `limit` examples of a file
  * sorted by class; the runs' accuracies would be of another task than the file's.
  */
-export function dataShape(source: DataSource, limit: number | undefined, log: (line: string) => void): { inputSize: number; numClasses: number; trainExamples?: number; splits?: Splits } {
+export function dataShape(source: DataSource, limit: number | undefined, warn: (line: string) => void): { inputSize: number; numClasses: number; trainExamples?: number; splits?: Splits } {
   const known = datasetShape(source.prepare);
   if (known) return known;
   const d = prepareData({ ...source.prepare, ...(limit === undefined ? {} : { limit }) }, new Rng(0));
@@ -381,7 +386,7 @@ export function dataShape(source: DataSource, limit: number | undefined, log: (l
   check(present === d.numClasses,
     `${source.name}: the training examples${limit === undefined ? '' : ` (the file's first ${limit} at most, in quick mode)`} hold ${present} of its ${d.numClasses} classes`,
     limit === undefined ? 'give each class more examples (the test set holds a sixth of the file, drawn at random)' : 'shuffle its lines first (shuf FILE), or run without --quick');
-  for (const w of d.warnings) log(`treegate: warning: ${w}`);
+  for (const w of d.warnings) warn(`treegate: warning: ${w}`);
   return { inputSize: d.inputSize, numClasses: d.numClasses, trainExamples: d.train.x.rows,
     splits: { train: d.train.x.rows, validation: d.validation.x.rows, test: d.test.x.rows } };
 }

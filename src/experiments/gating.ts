@@ -48,7 +48,7 @@ export const GATING_VARIANTS = [
 export async function runGating(o: ExperimentOptions, seeds: number[]): Promise<ExperimentRun> {
   const s = settingsWith(gatingSettings(o.quick), o, 'gating', seeds);
   const [source] = dataSources(o, ['mnist']);
-  const shape = dataShape(source, s.limit, o.log);
+  const shape = dataShape(source, s.limit, o.warn ?? o.log);
   if (shape.trainExamples !== undefined) csvEpochs('gating', s, o, shape.trainExamples, GATING_EPOCHS);
   const settings = { ...s, ...(o.data ? { data: o.data } : {}), model: `${mlpWidths(shape)}, layer 2 a depth-${s.depth} tree; adam, cosine schedule` };
   const { runs, completed } = resumeFrom(o, 'gating', settings);

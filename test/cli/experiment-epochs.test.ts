@@ -7,12 +7,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { runSpeed } from '../../src/experiments/speed.js';
 import { runMemorization } from '../../src/experiments/memorization.js';
 import { csvEpochs, csvShortWarning, type ExperimentOptions } from '../../src/experiments/common.js';
 import { GATING_EPOCHS } from '../../src/experiments/gating.js';
-import { blobsCsv, cli, cliEnv, describeRun, expectUsageError, tmp } from './run.js';
+import { shellWord } from '../../src/cli/options.js';
+import { blobsCsv, cli, cliEnv, describeRun, expectUsageError, ROOT, tmp } from './run.js';
 
 /** Memorization made tiny (40 examples of width 4, hidden width 4, one rate, one epoch, depths 0 and 1): 8 runs a seed. */
 const TINY_MEMORIZATION = { TREEGATE_EXPERIMENT_OVERRIDE: JSON.stringify({ examples: 40, inputSize: 4, classes: 2, hidden: 4, depths: [0, 1], lrs: [1e-3], train: { epochs: 1, batchSize: 64 } }) };
@@ -47,6 +49,17 @@ test('gating --csv trains as many epochs as give its MNIST runs\' steps too; --e
   // 2 epochs of 4 steps: fewer than the MNIST runs' 30, where csvEpochs would choose 8
   assert.match(given.stderr, /^treegate: warning: gating: 2 epochs of 229 training examples are 8 steps of 64, where the MNIST runs' 3 epochs take 30: the models may stop far from fitted; --epochs 8, what it trains without --epochs, makes as many steps$/m);
   assert.equal(JSON.parse(readFileSync(join(to, 'results.json'), 'utf8')).settings.train.epochs, 2);
+  // on a terminal, where the progress bar stands for the runs' lines, the warnings and the epochs chosen are written
+  // still (a pseudo-terminal of script(1), from util-linux)
+  if (spawnSync('script', ['--version']).status !== 0) return;
+  const line = (epochs: string[], out: string) => [process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'experiment', 'gating', '--csv', csv, '--label-column', '1',
+    '--quick', '--seeds', '1', ...epochs, '--out', out].map(shellWord).join(' ');
+  for (const [epochs, said] of [[[], /gating: 8 epochs of 229 training examples \(4 steps each\)/], [['--epochs', '2'], /treegate: warning: gating: 2 epochs of 229 training examples are 8 steps of 64/]] as const) {
+    const t = spawnSync('script', ['-qec', line([...epochs], tmp('epochs-tty')), '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...small } });
+    assert.equal(t.status, 0, t.stdout);
+    assert.match(t.stdout, said, 'said on a terminal');
+    assert.doesNotMatch(t.stdout, /gating \S+ seed 1 /, "the runs' lines are the bar's to show");
+  }
 });
 
 test('csvEpochs warns of epochs given that make fewer steps than it would choose: not at as many or more, nor on MNIST', () => {
