@@ -29,30 +29,31 @@ export interface CoarseColumn {
 
 /** How parseCsv and readCsv read a file: which column holds the label, and what the file must match (a model's features and classes). */
 export interface CsvOptions {
+  // (each may be given as undefined, as a model's optional fields give it: `featureNames: model.config.data?.features`)
   /** the known classes (e.g. from the training file): a label outside them is an error; default: collected from this file */
-  labels?: string[];
+  labels?: string[] | undefined;
   /** the label column: a 0-based index, a header name, 'last' (default), or null: none (features alone, to predict) */
-  labelColumn?: number | string | null;
+  labelColumn?: number | string | null | undefined;
   /**
    * with labelColumn null: where a model's file of labelled examples (its held-out test file, say) is given for its
    * features alone, the column its labels are in (0-based, or 'last'). A file that does not read as features alone
    * but does read with its labels there, each of them one of `labels`, is read so (its labels left for the caller to
    * ignore), and a warning says so; otherwise the error is that of features alone.
    */
-  labelsIfPresent?: number | 'last';
+  labelsIfPresent?: number | 'last' | undefined;
   /** the feature columns the file must have (a model's input size): a file of another width is an error saying so */
-  features?: number;
+  features?: number | undefined;
   /** the feature names the columns must have, in order, where the file has a header (the training file's) */
-  featureNames?: string[];
+  featureNames?: string[] | undefined;
   /** what `labels` and `features` came from, for the messages: 'model' (default) or 'training file' (a test file's) */
-  matching?: 'model' | 'training file';
+  matching?: 'model' | 'training file' | undefined;
   /**
    * whether the first line is a header: true where it is (column names that are numbers, such as years; refused where
    * the line reads as an example), false where it is an example; default: it is a header where none of its feature
    * cells is a number, or where they are `featureNames` and one of them is not a number or its label cell is none of
    * `labels` (names that are all numbers must be told otherwise)
    */
-  header?: boolean;
+  header?: boolean | undefined;
 }
 
 /** How to say that the first line is a header whose names are numbers. */
