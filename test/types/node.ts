@@ -1,12 +1,12 @@
 /**
  * A Node app's use of the package as its users compile it (test/types/tsconfig.node.json: @types/node, no DOM,
  * skipLibCheck off, so that every shipped .d.ts is checked): README's API example, checkpoints, a CSV, bytes written
- * with node:fs. Type-checked by `npm run typecheck`, never run.
+ * with node:fs, one's own arrays. Type-checked by `npm run typecheck`, never run.
  */
 import { writeFileSync } from 'node:fs';
 import {
-  Model, Rng, Trainer, decodeCheckpoint, encodeCheckpoint, encodeModel, loadMnist, loadModel, loadWasmBackend, mlpConfig, normalizeInPlace, normalizeInputs, prepareMnist,
-  readCsv, registerBackend, renderReport, saveModel, selectBackend, setBackend, train, trainingReport, type EpochMetrics, type TrainProgress, type TrainResult,
+  Model, Rng, Trainer, computeNormalization, decodeCheckpoint, encodeCheckpoint, encodeModel, loadMnist, loadModel, loadWasmBackend, mlpConfig, normalizeInPlace, normalizeInputs, prepareMnist,
+  matrix, normalize, readCsv, registerBackend, renderReport, saveModel, selectBackend, setBackend, train, trainingReport, type EpochMetrics, type TrainProgress, type TrainResult,
 } from 'treegate';
 
 selectBackend('native');
@@ -35,3 +35,10 @@ console.log(Array.from(labels));
 console.log(model.evaluate(normalizeInPlace(loadMnist().test, model.config.normalization).x, loadMnist().test.y).accuracy);
 registerBackend(loadWasmBackend(undefined, { threads: 2 }));
 setBackend('wasm');
+
+// README's own arrays: a matrix of the features, labels as an Int32Array
+const N = 6, D = 2, features = new Float32Array(N * D), own = [0, 1, 2, 0, 1, 2];
+const ds = { name: 'mine', x: matrix(N, D, features), y: Int32Array.from(own), numClasses: 3 };
+const norm = computeNormalization(ds, 1, true), trainSet = normalize(ds, norm);
+const mine = new Model({ ...mlpConfig({ inputSize: D, numClasses: 3, hidden: [64], treeLayers: [1], depth: 3 }), normalization: norm }, new Rng(1));
+train(mine, trainSet, null, { epochs: 20, batchSize: 32, lr: 1e-3 }, new Rng(2));
