@@ -139,7 +139,7 @@ export function memorizationReport(r: ExperimentResult): Report {
         columns: ['kind', 'k', 'lr', 'parameters', 'MACs/example (inference)', 'fitted fraction', 'train µs/example', 'infer µs/example', 'balance'],
         rows: agg.map((a) => [String(a.kind), Number(a.k), Number(a.lr), count(a.stats.parameters.mean), count(a.stats.macsInference.mean), pm(a.stats.fitted),
           a.stats.trainUsPerExample.mean.toFixed(1), a.stats.inferUsPerExample.mean.toFixed(2),
-          Number.isFinite(a.stats.balance.mean) ? a.stats.balance.mean.toFixed(3) : '']),
+          Number.isFinite(a.stats.balance.mean) ? a.stats.balance.mean.toFixed(3) : '–']),
       }],
       charts,
     }],
