@@ -175,8 +175,19 @@ testOnEveryBackend('moe: forward, load-balancing loss and usage equal the naive 
     const usage = layer.leafUsage().counts[0];
     assert.equal(usage.reduce((a, b) => a + b, 0), 2 * 11 * K, 'usage counts every assignment of both forwards');
     assert.deepEqual(layer.macs(), { training: K * 15 + E * 5, inference: K * 15 + E * 5 });
+    assert.equal(layer.parameterCount(), E * (15 + 3) + E * 5, 'the experts\' weights and biases, and the router');
+    assert.equal(layer.parameterCount(), layer.params().reduce((a, p) => a + p.size, 0), 'the stored floats');
   }
   assert.throws(() => new MixtureOfExperts({ inputSize: 4, outputSize: 2, experts: 2, topK: 3 }), /top-k/);
+});
+
+test('moe: restoreUsage takes one array of a count per expert; another shape is refused, the counts left as they were', () => {
+  const moe = new MixtureOfExperts({ inputSize: 4, outputSize: 2, experts: 3 });
+  moe.restoreUsage([[1, 2, 3]]);
+  for (const counts of [[[9, 9]], [[9, 9, 9, 9]], [[9, 9, 9], [9, 9, 9]], []]) {
+    assert.throws(() => moe.restoreUsage(counts), /usage does not match 3 experts/, JSON.stringify(counts));
+    assert.deepEqual(Array.from(moe.leafUsage().counts[0]), [1, 2, 3], JSON.stringify(counts));
+  }
 });
 
 testOnEveryBackend('moe: gradients of x, experts and router, with the load-balancing loss', () => {

@@ -334,6 +334,22 @@ test('(c) path sums: where more than MAX_COLLAPSED nodes would collapse, the pla
   assert.equal(sums.collapsedCount, 0);
 });
 
+test('(c) path sums: exactly MAX_COLLAPSED nodes collapse from the rows asked for, as does a root of exactly those rows; the leaves below, which never collapse, do not count toward the cap', () => {
+  // depth 7, one row on each even leaf of the left half: the 32 depth-6 nodes above them and their 32 ancestors make
+  // 64 nodes above the leaves with a row each, and 32 leaves with one row too
+  assert.equal(MAX_COLLAPSED, 64, 'test bug: the batch is laid out for a cap of 64 nodes');
+  const k = 7, N = 32, rt = new Routing();
+  rt.leaf = Int32Array.from({ length: N }, (_, i) => 2 * i);
+  rt.sort(N, k);
+  const sums = new PathSums();
+  assert.equal(sums.plan(rt, k, 1), true);
+  assert.equal(sums.collapsedCount, 64, 'every node above the leaves, from the 1 row asked for (not 32 of them, from 2 rows)');
+  assert.equal(sums.plan(rt, k, 2), true);
+  assert.equal(sums.collapsedCount, 32, 'from 2 rows: the nodes above depth 6');
+  assert.equal(sums.plan(rt, k, N), true, 'a root of exactly the rows asked for collapses');
+  assert.equal(sums.collapsedCount, 2, `from ${N} rows: the root and its left child, which hold every row`);
+});
+
 for (const backendName of registerAvailableBackends()) {
   test(`(c) [${backendName}] on path sums capped at MAX_COLLAPSED nodes (depth 8, every node asked for): forward, input and weight gradients equal the per-node ones`, (t) => {
     setBackend(backendName);

@@ -29,6 +29,16 @@ testOnEveryBackend('chooseGateUnits skips units on (or off) for every example an
   assert.deepEqual(Array.from(tree.leafUsage().counts[0]), [16, 16, 16, 16], 'every leaf a quarter of the batch');
 });
 
+test('chooseGateUnits never takes a unit twice, though no other unit evens the leaves more than repeating it', () => {
+  // unit 0 alternates, units 1 and 2 are on for every example: at depth 1 each unit left gives the leaves of unit 0
+  // alone, as repeating unit 0 would; the lowest of the units not yet taken is chosen
+  const N = 8, n = 3, x = new Float32Array(N * n);
+  for (let i = 0; i < N; i++) x.set([i & 1 ? 1 : -1, 1, 1], n * i);
+  const tree = new TreeGated({ inputSize: n, outputSize: 2, depth: 3, gating: 'units' }).init(new Rng(1));
+  tree.chooseGateUnits(matrix(N, n, x));
+  assert.deepEqual(tree.gateUnits, [0, 1, 2]);
+});
+
 test('a Trainer chooses the gate units from up to 1024 training examples: of 1024, every one (a unit on for one example alone counts)', () => {
   // unit 0 on for every example; unit d (1 … 4) on for one example alone, each a different one, spread over the set.
   // On every example, each of units 1 … 4 splits off its one example: chosen in order, before the useless unit 0;

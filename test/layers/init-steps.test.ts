@@ -41,3 +41,31 @@ test('initSteps yields after every INIT_STEP values at most (a layer of 2·INIT_
   for (const _ of dense.initSteps(new Rng(1))) steps++;
   assert.equal(steps, 3);
 });
+
+/** The root mean square of a[from, to): the sample standard deviation of values drawn about 0. */
+function rms(a: Float32Array, from = 0, to = a.length): number {
+  let sum = 0;
+  for (let i = from; i < to; i++) sum += a[i] * a[i];
+  return Math.sqrt(sum / (to - from));
+}
+
+test('init scales: a tree\'s root He normal over the layer\'s whole fan-in n (each block\'s too, not its width s), the nodes below it zero or 0.1× that (small); a flat layer\'s leaves, dense weights and experts He normal; biases zero', () => {
+  const n = 64, m = 64, B = 4, s = n / B, ms = m * s, he = Math.sqrt(2 / n);
+  const near = (got: number, want: number, what: string) => assert.ok(Math.abs(got / want - 1) < 0.1, `${what}: ${got}, expected ${want}`);
+  for (const nodeInit of ['zero', 'small'] as const) {
+    const tree = new TreeGated({ inputSize: n, outputSize: m, depth: 2, blocks: B, nodeInit }).init(new Rng(11));
+    for (let j = 0; j < B; j++) {
+      const w = tree.weight[j].data;
+      near(rms(w, 0, ms), he, `${nodeInit}: block ${j}'s root`);
+      if (nodeInit === 'zero') assert.ok(w.subarray(ms).every((v) => v === 0), `block ${j}: the nodes below the root zero`);
+      else near(rms(w, ms), 0.1 * he, `small: block ${j}'s nodes below the root`);
+      assert.ok(tree.bias[j].data.every((v) => v === 0));
+    }
+  }
+  const flat = new TreeGated({ kind: 'flat', inputSize: n, outputSize: m, depth: 2, blocks: B }).init(new Rng(12));
+  for (let L = 0; L < 4; L++) near(rms(flat.weight[1].data, L * ms, (L + 1) * ms), he, `flat: leaf ${L}`);
+  near(rms(new Dense(n, m).init(new Rng(13)).weight.data), he, 'dense');
+  const moe = new MixtureOfExperts({ inputSize: n, outputSize: m, experts: 16 }).init(new Rng(14));
+  near(rms(moe.weight.data), he, 'experts');
+  near(rms(moe.router.data), Math.sqrt(0.1 / n), 'router');
+});

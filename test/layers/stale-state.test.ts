@@ -7,9 +7,11 @@
 import assert from 'node:assert/strict';
 import { matrix } from '../../src/core/tensor.js';
 import { Rng } from '../../src/core/rng.js';
+import { Activation } from '../../src/layers/activation.js';
 import { Dense } from '../../src/layers/dense.js';
 import { mlpConfig, Model } from '../../src/layers/model.js';
 import { MixtureOfExperts } from '../../src/layers/moe.js';
+import { TreeGated } from '../../src/layers/tree.js';
 import { testOnEveryBackend } from '../backends.js';
 
 testOnEveryBackend('a backward pass after an inference pass is refused (dense, mixture of experts); the mixture\'s balance loss is 0 after one', () => {
@@ -25,6 +27,35 @@ testOnEveryBackend('a backward pass after an inference pass is refused (dense, m
   assert.ok(moe.auxLoss() > 0);
   moe.forward(x(2), 'infer');
   assert.equal(moe.auxLoss(), 0);
+});
+
+testOnEveryBackend('a backward pass after an inference pass is refused by the activation, tree and flat layers too', () => {
+  // each kept the inference pass's state (the activation its output, the tree its row count), and took the gradient of
+  // the inference batch's rows
+  const rng = new Rng(5), x = (rows: number) => matrix(rows, 4, Float32Array.from({ length: rows * 4 }, () => rng.normal()));
+  const layers = [
+    new Activation('relu', 4),
+    new TreeGated({ inputSize: 4, outputSize: 3, depth: 2 }).init(rng),
+    new TreeGated({ kind: 'flat', inputSize: 4, outputSize: 3, depth: 2, gating: 'projection' }).init(rng),
+  ];
+  for (const layer of layers) {
+    layer.forward(x(5), 'train');
+    layer.forward(x(2), 'infer');
+    assert.throws(() => layer.backward(matrix(2, layer.outputSize, new Float32Array(2 * layer.outputSize)), true), /backward without a train forward/, layer.kind);
+  }
+});
+
+testOnEveryBackend('leafUsage is a copy of the counts: a later pass or reset leaves counts already read as they were (tree, mixture)', () => {
+  const rng = new Rng(6), x = matrix(6, 4, Float32Array.from({ length: 24 }, () => rng.normal()));
+  for (const layer of [new TreeGated({ inputSize: 4, outputSize: 3, depth: 2, blocks: 2 }).init(rng), new MixtureOfExperts({ inputSize: 4, outputSize: 3, experts: 3 }).init(rng)]) {
+    layer.forward(x, 'infer');
+    const read = layer.leafUsage().counts, before = read.map((c) => Array.from(c));
+    layer.forward(x, 'train');
+    assert.deepEqual(read.map((c) => Array.from(c)), before, `${layer.kind}: after a forward`);
+    layer.resetUsage();
+    assert.deepEqual(read.map((c) => Array.from(c)), before, `${layer.kind}: after a reset`);
+    assert.ok(layer.leafUsage().counts.every((c) => c.every((v) => v === 0)), `${layer.kind}: reset`);
+  }
 });
 
 testOnEveryBackend('equal logits give the first class (a model of zero weights: class 0 for every example)', () => {
