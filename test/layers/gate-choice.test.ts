@@ -81,3 +81,14 @@ test('a depth-0 tree (one node, no gate unit) has no gate units to choose: a Tra
   }
   assert.deepEqual(weights[0], weights[1], 'the same examples in the same order');
 });
+
+testOnEveryBackend('a gate unit of exactly 0 (as ReLU leaves most) is a 0 bit, in training and inference alike; a positive one a 1 bit', () => {
+  // units 0 and 1 gate a depth-2 tree: (0, 0) is leaf 0, (0, +) leaf 1, (+, 0) leaf 2, (+, +) leaf 3; −0 is 0 too
+  const rows = [[0, 0], [-0, 0], [0, 2], [3, 0], [1, 1]], n = 2, x = Float32Array.from(rows.flat());
+  for (const mode of ['train', 'infer'] as const) {
+    const tree = new TreeGated({ inputSize: n, outputSize: 2, depth: 2, gating: 'units', gateUnits: [0, 1] }).init(new Rng(1));
+    tree.resetUsage();
+    tree.forward(matrix(rows.length, n, x), mode);
+    assert.deepEqual(Array.from(tree.leafUsage().counts[0]), [2, 1, 1, 1], mode);
+  }
+});
