@@ -112,10 +112,13 @@ export function counted(n: number, noun: string): string {
 }
 
 export function formatCount(n: number): string {
-  if (n >= 1e9) return `${(n / 1e9).toFixed(2)}G`;
-  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
-  return String(n);
+  if (n < 1e3) return String(n);
+  // the unit chosen after rounding: 999 960 is 1.00M, not 1000.0k
+  for (const [scale, unit, digits] of [[1e3, 'k', 1], [1e6, 'M', 2]] as const) {
+    const shown = (n / scale).toFixed(digits);
+    if (Number(shown) < 1000) return `${shown}${unit}`;
+  }
+  return `${(n / 1e9).toFixed(2)}G`;
 }
 
 /** Bytes in GiB, as the memory checks say them: "23.43 GiB". */

@@ -367,6 +367,8 @@ test('perClassFigures: each class\'s examples, predictions, correct ones, recall
 test('the layer summary: counts as read (1 example, 0 examples; 999.9k, 1.00M), no balance before usage is counted, straight-through only when asked', () => {
   assert.deepEqual([counted(1, 'example'), counted(0, 'example'), counted(2, 'example')], ['1 example', '0 examples', '2 examples']);
   assert.deepEqual([999, 1000, 999_949, 1e6, 2.5e9].map(formatCount), ['999', '1.0k', '999.9k', '1.00M', '2.50G']);
+  // the unit is chosen after rounding (found by the report mutation round's helper)
+  assert.deepEqual([999_950, 999_960, 999_994_999, 999_995_000].map(formatCount), ['1.00M', '1.00M', '999.99M', '1.00G']);
   const model = new Model(mlpConfig({ inputSize: 8, numClasses: 3, hidden: [16], treeLayers: [1], depth: 2, gating: 'projection' }), new Rng(3));
   const tree = modelSummary(model).layers.find((l) => l.kind === 'tree')!;
   assert.ok(!('balance' in tree) && !('deadLeaves' in tree), 'no usage counted yet: no balance, no dead leaves');
