@@ -91,6 +91,8 @@ test('eval: missing --model, a missing file and corrupt files exit 2 naming the 
   expectUsageError(['help', 'evaluate'], /unknown command 'evaluate' \(the commands: train, eval, predict, inspect, report, experiment\)/);
   expectUsageError(['export', '--help'], /unknown command 'export' \(the commands: train, eval/);
   expectUsageError(['export'], /unknown command 'export' \(the commands: train, eval/);
+  // --verbose first: still the command named, with the list (not commander's own message)
+  expectUsageError(['--verbose', 'export'], /^treegate: error: unknown command 'export' \(the commands: train, eval/);
   expectUsageError(['predict', '--model', 'x'], /required option '--csv <file>' not specified/);
   // an option's two forms on one line contradict each other, in either order (the last is not taken)
   expectUsageError(['predict', '--model', 'x', '--csv', 'y', '--header', '--no-header'], /error: --header and --no-header contradict each other \(give one of them\)/);

@@ -198,3 +198,32 @@ test("an epoch's time of exactly a second is in seconds, not 1000 ms", () => {
   d.epoch({ ...epoch(1), seconds: 1 }, 0);
   assert.match(said[0], / \(epoch 1\.0 s, 1\.0 s in\)$/, said[0]);
 });
+
+test('the bar of an experiment with nothing to count is empty, not missing; a percent is floored (99.5% is not done); an ETA past any count is -; a terminal too narrow for any form cuts the shortest', () => {
+  assert.equal(bar(experimentLine('speed', 0, 0, 'runs', '-', 'x', 80)), '░'.repeat(40));
+  assert.match(trainLine(3, 10, 0.995, '0.1234', '0.9876', '5s', 80), /\]  99% \| loss/);
+  assert.deepEqual([Infinity, NaN].map(etaText), ['-', '-']);
+  // 36 columns: no form leaves the bar its 10 characters; the line is cut in the shortest form's text
+  assert.equal(trainLine(3, 10, 0.42, '0.1234', '0.9876', '1m05s', 36), 'epoch  3/10 [████░░░░░░] 42% eta 1…');
+});
+
+test("an epoch's line gives each routed layer's balance to three places and its dead leaves", () => {
+  const said: string[] = [];
+  const d = trainDisplay(1, false, (line) => said.push(line));
+  d.epoch({ ...epoch(1), trees: [{ layer: 2, kind: 'tree', leaves: 8, blocks: 1, balance: 0.71234, deadLeaves: 1, usage: [[1, 0, 1, 1, 1, 1, 1, 1]] }] } as EpochMetrics, 0);
+  assert.match(said[0], /, layer 2 balance 0\.712 dead 1 \(epoch/, said[0]);
+});
+
+test("a line said under the bar comes after the bar shows the last step, not the last step drawn (every 10)", () => {
+  const t = terminal(80), said: string[] = [];
+  const d = trainDisplay(1, true, (line) => { said.push(line); t.lines.push(`said: ${line}`); }, { stream: t.stream, now: () => 0 });
+  try {
+    for (let step = 1; step <= 7; step++) d.step({ epoch: 1, step, totalSteps: 100, loss: 0.5, accuracy: 0.5, lr: 1e-3, skipped: false });
+    d.say('a line');
+  } finally {
+    d.stop();
+  }
+  const at = t.lines.indexOf('said: a line');
+  const drawn = t.lines.slice(0, at).filter((l) => /^epoch/.test(l)).at(-1) ?? assert.fail(t.lines.join(' / '));
+  assert.match(drawn, /\]   7% \|/, drawn);
+});

@@ -4,6 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { onStopSignals, type StopSignal } from '../../src/cli/signals.js';
 
 const turn = () => new Promise((r) => setImmediate(r));
@@ -30,4 +32,17 @@ test('a signal sent twice at once is one stop; one in a later turn is the second
     s.off();
   }
   assert.deepEqual([process.listenerCount('SIGINT'), process.listenerCount('SIGTERM')], before);
+});
+
+test('stopBeforeStart: a SIGTERM before the run began exits 143 (its own code, not SIGINT\'s 130), saying nothing was written', async () => {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e',
+    "const { stopBeforeStart } = await import('./src/cli/signals.ts'); stopBeforeStart('training'); console.log('ready'); setTimeout(() => {}, 60_000);"],
+  { cwd: fileURLToPath(new URL('../../', import.meta.url)), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => { stderr += d; });
+  await new Promise<void>((resolve) => child.stdout.on('data', () => resolve()));
+  child.kill('SIGTERM');
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 143, stderr);
+  assert.equal(stderr, 'treegate: SIGTERM: stopped before training began; nothing was written\n');
 });
