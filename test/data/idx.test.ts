@@ -71,3 +71,11 @@ test('rejects truncated headers and data, and trailing bytes', () => {
   const full = idx([10, 28, 28], new Uint8Array(7840));
   rejects(full.subarray(0, full.length - 1), /truncated/);
 });
+
+test('the magic number is two zero bytes, each checked; the gzip hint is for gzip\'s two bytes alone; signed bytes are refused', () => {
+  rejects(new Uint8Array([0, 1, 8, 1, 0, 0, 0, 1, 0]), /bad IDX magic number: the first two bytes must be 0, got 0x00 0x01 \(the MNIST folder/);
+  rejects(new Uint8Array([0x1f, 0, 8, 1, 0, 0, 0, 1, 0]), /got 0x1f 0x00 \(the MNIST folder/);
+  rejects(new Uint8Array([0, 0x8b, 8, 1, 0, 0, 0, 1, 0]), /got 0x00 0x8b \(the MNIST folder/);
+  // 0x09 is a byte too, but signed: read as unsigned, -1 would be 255
+  rejects(idx([1], [0xff], 0x09), /IDX data type 0x09 \(signed byte\) is not supported; only 0x08 \(unsigned byte\) is/);
+});

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultMnistDir, loadMnist, MNIST_FILES } from '../../src/data/mnist.js';
+import { defaultMnistDir, loadMnist, loadMnistTest, MNIST_FILES } from '../../src/data/mnist.js';
 import { TreegateError } from '../../src/core/errors.js';
 
 test('loads the packaged MNIST: 60000/10000, labels in range, first label 5', () => {
@@ -82,6 +82,64 @@ test('mismatched or malformed files are rejected', () => {
     labels[8 + 5] = 12;
     writeFileSync(join(dir, MNIST_FILES.testLabels), labels);
     assert.throws(() => loadMnist({ dir }), new RegExp(`${MNIST_FILES.testLabels}: label 12 of example 5 is out of range \\[0, 10\\): not MNIST's labels \\(give a folder holding the four MNIST IDX files`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** An IDX file of unsigned bytes: the given dimensions, then `data` (zeros where left out). */
+function idxFile(dims: number[], data?: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + 4 * dims.length + dims.reduce((a, d) => a * d, 1));
+  out[2] = 8;
+  out[3] = dims.length;
+  dims.forEach((d, i) => new DataView(out.buffer).setUint32(4 + 4 * i, d, false));
+  if (data) out.set(data, 4 + 4 * dims.length);
+  return out;
+}
+
+test('loadMnistTest: the t10k images with their own labels, as mnist-test', () => {
+  const t = loadMnistTest();
+  assert.equal(t.name, 'mnist-test');
+  assert.deepEqual([t.x.rows, t.x.cols, t.numClasses], [10000, 784, 10]);
+  const labels = readFileSync(join(defaultMnistDir(), MNIST_FILES.testLabels)).subarray(8);
+  assert.deepEqual(Array.from(t.y.subarray(0, 200)), Array.from(labels.subarray(0, 200)));
+});
+
+test('a folder of small IDX files: read as they are; refused, naming the file, for another image shape, labels of another shape, the label 10, a folder or an oversized file in a file\'s place, a file for the folder', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'treegate-mnist-'));
+  const images = join(dir, MNIST_FILES.testImages), labels = join(dir, MNIST_FILES.testLabels);
+  const pixels = Uint8Array.from({ length: 3 * 784 }, (_, i) => i % 256);
+  const write = (img: Uint8Array, lab: Uint8Array) => {
+    writeFileSync(images, img);
+    writeFileSync(labels, lab);
+  };
+  const refused = (re: RegExp) => assert.throws(() => loadMnistTest({ dir }), (e: unknown) => e instanceof TreegateError && re.test(e.message), String(re));
+  const esc = (p: string) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  try {
+    write(idxFile([3, 28, 28], pixels), idxFile([3], Uint8Array.of(0, 9, 4)));
+    const ok = loadMnistTest({ dir });
+    assert.deepEqual(Array.from(ok.y), [0, 9, 4]);
+    assert.equal(ok.x.data[784 + 5], Math.fround(((784 + 5) % 256) * (1 / 255)));
+    write(idxFile([3, 28, 27]), idxFile([3]));
+    refused(new RegExp(`^${esc(images)}: expected images of shape \\(N, 28, 28\\), got \\(3, 28, 27\\)`));
+    write(idxFile([3, 28, 28, 1]), idxFile([3]));
+    refused(/expected images of shape \(N, 28, 28\), got \(3, 28, 28, 1\)/);
+    write(idxFile([3, 28, 28]), idxFile([3, 1]));
+    refused(new RegExp(`^${esc(labels)}: expected labels of shape \\(N\\), got \\(3, 1\\)`));
+    write(idxFile([3, 28, 28]), idxFile([3], Uint8Array.of(0, 10, 4)));
+    refused(new RegExp(`^${esc(labels)}: label 10 of example 1 is out of range \\[0, 10\\): not MNIST's labels`));
+    // a folder where the images file belongs
+    rmSync(images);
+    mkdirSync(images);
+    refused(new RegExp(`^MNIST file ${esc(images)} is not a regular file \\(--data-dir takes`));
+    rmSync(images, { recursive: true });
+    // over 1 GiB is no MNIST file: refused before it is read (a sparse file)
+    writeFileSync(images, '');
+    truncateSync(images, 2 ** 30 + 1);
+    refused(new RegExp(`^MNIST file ${esc(images)} is 1073741825 bytes, larger than the 1 GiB limit`));
+    // a file given as the folder
+    assert.throws(() => loadMnistTest({ dir: labels }), (e: unknown) => e instanceof TreegateError
+      && new RegExp(`^MNIST directory ${esc(labels)} is not a directory \\(--data-dir takes`).test(e.message));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

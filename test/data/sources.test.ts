@@ -4,10 +4,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { spawn, spawnSync } from 'node:child_process';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import { TreegateError } from '../../src/core/errors.js';
 import { coarseColumns, coarseWarning, csvCell, float32Text, formatCsv, parseCsv, type CsvOptions } from '../../src/data/csv.js';
@@ -606,13 +607,30 @@ test('memorization: seeded random inputs and labels; the test set is the trainin
   assert.deepEqual([p.inputSize, p.numClasses], [4, 3]);
   rejects(() => makeMemorization({ examples: 0, inputSize: 4, classes: 3 }, new Rng(1)), /examples/);
   rejects(() => makeMemorization({ examples: 5, inputSize: 4, classes: 1 }, new Rng(1)), /classes/);
+  // a seed names the same set from one version to the next (the inputs drawn first, standard normal, then the labels)
+  const pinned = makeMemorization({ examples: 6, inputSize: 3, classes: 4 }, new Rng(11));
+  assert.equal(pinned.name, 'memorization-6x3-c4');
+  assert.deepEqual(Array.from(pinned.y), [0, 2, 2, 2, 2, 2]);
+  assert.deepEqual(Array.from(pinned.x.data.subarray(0, 4)), [-2.4670627117156982, 3.034802198410034, 1.4453719854354858, -0.27943089604377747]);
+  // the widest input; sizes each in range whose set is too large for one array, refused by name (not a RangeError)
+  assert.equal(makeMemorization({ examples: 1, inputSize: 65536, classes: 2 }, new Rng(1)).x.cols, 65536);
+  rejects(() => makeMemorization({ examples: 10_000_000, inputSize: 65536, classes: 2 }, new Rng(1)),
+    /memorization: 10000000 examples × 65536 inputs \(--examples × --input-size\) must be an integer in \[1, 2147483647\]/);
 });
 
 test('Fashion-MNIST: 10 classes of 28×28 images, 1000 test images per class, no image in both splits', () => {
   const { train, test } = loadFashionMnist();
   assert.equal(train.x.cols, 784);
   assert.equal(test.x.rows, 10000);
-  assert.ok(train.x.rows > 59000 && train.x.rows < 60100, `${train.x.rows} training images`);
+  // 7000 a class, less class 0's two empty entries and the 53 exact repeats within a class
+  assert.equal(train.x.rows, 59947);
+  // each image with its own class: the first of every class in turn, as the package lists them (the classes' files read here)
+  const dir = join(dirname(createRequire(import.meta.url).resolve('fashion-mnist/package.json')), 'src', 'clothes');
+  for (const c of [0, 3, 9]) {
+    const first = (JSON.parse(readFileSync(join(dir, `${c}.json`), 'utf8')) as { data: number[][] }).data.find((r) => r.length > 0)!;
+    assert.equal(train.y[c], c);
+    assert.deepEqual(train.x.data.subarray(c * 784, (c + 1) * 784), Float32Array.from(first, (v) => v * (1 / 255)), `class ${c}'s first image`);
+  }
   const perClass = new Array(10).fill(0);
   for (const y of test.y) perClass[y]++;
   assert.deepEqual(perClass, new Array(10).fill(1000));

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Routing } from '../../src/kernels/routing.js';
 import { registerAvailableBackends } from '../../src/kernels/select.js';
-import { backend, backendNames, getBackend, jsBackend, registerBackend, setBackend, type Backend } from '../../src/kernels/backend.js';
+import { backend, backendNames, floatsFor, getBackend, jsBackend, registerBackend, releaseFloats, setBackend, type Backend } from '../../src/kernels/backend.js';
 import { OutOfMemoryError, TreegateError } from '../../src/core/errors.js';
 import { decodeModel, encodeModel } from '../../src/io/model-codec.js';
 import { Model, mlpConfig } from '../../src/layers/model.js';
@@ -237,4 +237,59 @@ test('a weight step\'s settings are read once, before the call runs, on every ba
     };
     assert.deepEqual(run(true), run(false), `${b.name}: the weights after the step`);
   }
+});
+
+test('arguments one past what is allowed are refused on every backend: a node list [2, 1), fresh a node short, a perm row twice, node T, a bias of fewer tables, slots past steps or decayScale, a short scale, out, dy or packed tables', () => {
+  const sorted = () => {
+    const rt = new Routing();
+    rt.leaf = Int32Array.of(0, 1);
+    rt.sort(2, 1); // N = 2 rows; nodes 0: [0, 2), 1: [0, 1), 2: [1, 2)
+    return rt;
+  };
+  for (const b of backends) {
+    bad(b, () => b.groupedBackwardInput(sorted(), f(4), 2, f(3 * 2 * 4), 4, f(8), 2, 1), /node list \[2, 1\) is not inside|node range out of bounds/, 'g0 = g1 + 1');
+    b.groupedBackwardWeight(sorted(), f(4), 2, f(8), 4, f(3 * 2 * 4), f(3 * 2), new Uint8Array(3));
+    bad(b, () => b.groupedBackwardWeight(sorted(), f(4), 2, f(8), 4, f(3 * 2 * 4), f(3 * 2), new Uint8Array(2)),
+      /fresh must be a Uint8Array with an entry per node range|fresh shorter than the node list/, 'fresh a node short');
+    const twice = Object.assign(sorted(), { perm: Int32Array.of(0, 0) });
+    bad(b, () => b.routedForward(twice, f(8), 4, 0, f(8), 4, f(3 * 2 * 4), f(3 * 2), 2, f(4), f(4), false), /perm rows repeat 0|perm repeats a row/, 'a perm row twice');
+    const past = sorted();
+    past.node[2] = 3; // tables 0, 1, 2
+    bad(b, () => b.groupedForward(past, f(8), 4, f(3 * 2 * 4), f(3 * 2), 2, f(4)), /node 3 is not in the 3 node tables|node id out of range/, 'node T');
+    // w holds 3 tables, the bias 2: node 2 has no bias
+    bad(b, () => b.groupedForward(sorted(), f(8), 4, f(3 * 2 * 4), f(2 * 2), 2, f(4)), /node 2 is not in the 2 node tables|node id out of range|bias: needs|bias/, 'bias of 2 tables');
+    const w = f(8), g = f(8), v = f(8, 0);
+    bad(b, () => b.sgdUpdate(w, g, v, 2, Int32Array.of(2), 1, new Int32Array(2), null, 0.1, 0, 0.9), /slots\[0\] = 2 is out of range|slot out of range/, 'slot past steps');
+    bad(b, () => b.sgdUpdate(w, g, v, 2, Int32Array.of(2), 1, new Int32Array(4), new Float32Array(2), 0.1, 0, 0.9),
+      /slots\[0\] = 2 is out of range|slot out of range/, 'slot past decayScale');
+    assert.deepEqual([...w], [1, 1, 1, 1, 1, 1, 1, 1], `${b.name}: nothing updated`);
+    bad(b, () => b.scaleRows(f(4), 2, 2, f(1), f(4)), /scale holds 1 floats, needs 2|scale: needs 2 elements/, 'short scale');
+    bad(b, () => b.rowDots(f(4), f(4), 2, 2, f(1), false), /out holds 1 floats, needs 2|out: needs 2 elements/, 'short out of rowDots');
+    bad(b, () => b.addColumnSums(f(6), 2, 3, f(2)), /out holds 2 floats, needs 3|out: needs 3 elements/, 'short out of addColumnSums');
+    bad(b, () => b.packNodes(f(12), 2, 2, 3, f(6)), /out holds 6 floats, needs \d+|out holds fewer than T·packedFloats/, 'short packed tables');
+    bad(b, () => b.reluBackward(f(3), f(2), f(3), 3), /dy holds 2 floats, needs 3|dy: needs 3 elements/, 'short dy');
+  }
+});
+
+test('floatsFor names the size in the unit it reaches (1 MiB, 1 GiB) and lets through what is not a refused allocation; releaseFloats asks every registered backend; the reference may be registered again', () => {
+  const refuse = (n: number): Float32Array => {
+    if (n === 7) throw new TypeError('not an allocation');
+    throw new RangeError('Array buffer allocation failed');
+  };
+  const released: string[] = [];
+  registerBackend({ ...jsBackend, name: 'refuses', floats: refuse, release: () => { released.push('refuses'); } });
+  registerBackend({ ...jsBackend, name: 'keeps', release: () => { released.push('keeps'); } });
+  setBackend('refuses');
+  try {
+    assert.throws(() => floatsFor('w', 2 ** 18), (e: unknown) => e instanceof OutOfMemoryError && e.name === 'OutOfMemoryError'
+      && /^w: cannot allocate 262144 floats \(1 MiB\)/.test(e.problem));
+    assert.throws(() => floatsFor('w', 2 ** 28), (e: unknown) => e instanceof OutOfMemoryError && /^w: cannot allocate 268435456 floats \(1 GiB\)/.test(e.problem));
+    assert.throws(() => floatsFor('w', 7), (e: unknown) => e instanceof TypeError && e.message === 'not an allocation');
+    releaseFloats(new Float32Array(1));
+    assert.deepEqual(released.sort(), ['keeps', 'refuses']);
+  } finally {
+    setBackend('js');
+  }
+  registerBackend(jsBackend);
+  assert.equal(getBackend('js'), jsBackend);
 });

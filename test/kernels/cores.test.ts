@@ -54,3 +54,45 @@ test('usableCores: at least one, at most the CPUs the affinity allows', () => {
   const limit = cgroupCpuLimit();
   if (limit !== null) assert.ok(n <= limit);
 });
+
+test('cgroup: the own cgroup below the mounted root, its quota the tightest; a path beside the root is read as it is', () => {
+  // cgroup v1 of a container without its own namespace: the mount's root is the container's cgroup, and the process
+  // sits in a cgroup below it, whose quota (below the one at the mount point) is the one that holds
+  const mount = '40 30 0:35 /docker/abc /sys/fs/cgroup/cpu,cpuacct ro,nosuid - cgroup cgroup rw,cpu,cpuacct';
+  const inner = {
+    '/proc/self/cgroup': '4:cpu,cpuacct:/docker/abc/inner\n', '/proc/self/mountinfo': mount,
+    '/sys/fs/cgroup/cpu,cpuacct/inner/cpu.cfs_quota_us': '200000', '/sys/fs/cgroup/cpu,cpuacct/inner/cpu.cfs_period_us': '100000',
+    '/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us': '600000', '/sys/fs/cgroup/cpu,cpuacct/cpu.cfs_period_us': '100000',
+  };
+  assert.equal(cgroupCpuLimit(files(inner)), 2);
+  // the quota of the process's own cgroup (its leaf), under parents of none
+  const leaf = {
+    '/proc/self/cgroup': '0::/kubepods/pod1/c1\n', '/proc/self/mountinfo': V2_MOUNT,
+    '/sys/fs/cgroup/kubepods/pod1/c1/cpu.max': '200000 100000', '/sys/fs/cgroup/kubepods/pod1/cpu.max': 'max 100000',
+  };
+  assert.equal(cgroupCpuLimit(files(leaf)), 2);
+  // /docker/abcd is not below the root /docker/abc: its path is taken whole (not as the root's "d")
+  const beside = {
+    '/proc/self/cgroup': '4:cpu,cpuacct:/docker/abcd\n', '/proc/self/mountinfo': mount,
+    '/sys/fs/cgroup/cpu,cpuacct/docker/abcd/cpu.cfs_quota_us': '300000', '/sys/fs/cgroup/cpu,cpuacct/docker/abcd/cpu.cfs_period_us': '100000',
+    '/sys/fs/cgroup/cpu,cpuacct/d/cpu.cfs_quota_us': '100000', '/sys/fs/cgroup/cpu,cpuacct/d/cpu.cfs_period_us': '100000',
+  };
+  assert.equal(cgroupCpuLimit(files(beside)), 3);
+});
+
+test('cgroup v1: the cpu controller\'s mount and line, not cpuset\'s, in whichever order they are listed', () => {
+  // mountinfo lists cpuset before cpu (as Docker's often does); /proc/self/cgroup puts cpuset in another cgroup
+  const mounts = [V1_MOUNTS.split('\n')[2], V1_MOUNTS.split('\n')[1], V1_MOUNTS.split('\n')[0]].join('\n');
+  const t = {
+    '/proc/self/cgroup': '3:cpuset:/other\n4:cpu,cpuacct:/docker/abc\n', '/proc/self/mountinfo': mounts.replaceAll('/docker/abc ', '/ '),
+    '/sys/fs/cgroup/cpu,cpuacct/docker/abc/cpu.cfs_quota_us': '300000', '/sys/fs/cgroup/cpu,cpuacct/docker/abc/cpu.cfs_period_us': '100000',
+    '/sys/fs/cgroup/cpu,cpuacct/other/cpu.cfs_quota_us': '100000', '/sys/fs/cgroup/cpu,cpuacct/other/cpu.cfs_period_us': '100000',
+  };
+  assert.equal(cgroupCpuLimit(files(t)), 3);
+});
+
+test('cgroup: one of /proc/self/cgroup and /proc/self/mountinfo unreadable gives no limit; usableCores is the affinity\'s count capped by the quota', () => {
+  assert.equal(cgroupCpuLimit(files({ '/proc/self/cgroup': '0::/\n', '/sys/fs/cgroup/cpu.max': '100000 100000' })), null);
+  assert.equal(cgroupCpuLimit(files({ '/proc/self/mountinfo': V2_MOUNT, '/sys/fs/cgroup/cpu.max': '100000 100000' })), null);
+  assert.equal(usableCores(), Math.min(availableParallelism(), cgroupCpuLimit() ?? Infinity));
+});

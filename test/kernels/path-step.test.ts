@@ -231,6 +231,13 @@ test('pathWeightStep refuses trees it cannot step, naming the problem, on every 
     assert.throws(call(tr.entry, tr.parent, edit(tr.at, 2, 1)), /range|node/, `${be.name}: a range of another node`);
     assert.throws(call(tr.entry, tr.parent, edit(tr.at, 1, 0)), /range|children/, `${be.name}: a range on an entry with children`);
     assert.throws(call(tr.entry, tr.parent, edit(tr.at, 6, -1)), /no entry's|every range/, `${be.name}: a range left out`);
+    // the first range left out; two ranges swapped (each taken once, by another node's entry); an entry of one child
+    // with a range (entries 0 and 1 are nodes 3 and 4, the leaves' ranges 0 and 1)
+    assert.throws(call(tr.entry, tr.parent, edit(tr.at, 2, -1)), /range 0 \(node 3\) is no entry's|every range of the node list must be an entry's/, `${be.name}: range 0 left out`);
+    assert.throws(call(tr.entry, tr.parent, edit(edit(tr.at, 2, 1), 3, 0)), /at\[2\] = 1 is node 4's range, not entry 2's node 3|an entry's range must be its own node's/,
+      `${be.name}: ranges swapped`);
+    assert.throws(call(Int32Array.of(3, 4, 5, 6), Int32Array.of(-1, 0, -1, -1), Int32Array.of(0, 1, 2, 3), 4),
+      /entry 0 has a range and children|an entry with a range has no children/, `${be.name}: a range on an entry with one child`);
     assert.throws(call(edit(tr.entry, 1, 0), tr.parent, tr.at), /repeat|twice/, `${be.name}: a node listed twice`);
     assert.throws(call(tr.entry, tr.parent, tr.at, tr.count + 1), /entries|holds|count/, `${be.name}: count past the lists`);
     assert.throws(() => be.pathWeightStep(tr.rt, f(tr.rt.n * m), m, f(tr.rt.n * s), s, f(tr.T * size), f(tr.T * size), f(tr.T * m),

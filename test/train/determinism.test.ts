@@ -231,3 +231,21 @@ test('Rng.permutation draws every order of three, each about as often (a shuffle
   // 100 expected each: 60–140 is over 4 standard deviations either side
   for (const [order, n] of seen) assert.ok(n > 60 && n < 140, `${order}: ${n} of 600`);
 });
+
+test('Rng: fork\'s state is its parent\'s next four draws (pinned); int(1) takes no draw; int(n) of a large n redraws past the last whole multiple; the zero state runs as [1, 0, 0, 0]; other states refused', () => {
+  // fork seeds prepareData's and the CLI's model and data streams: a change changes every seed's run
+  const r = new Rng(42), child = r.fork();
+  assert.deepEqual(child.getState().s, [2837322924, 544945897, 479756282, 3500138142]);
+  assert.equal(r.nextU32(), 339756180);
+  const a = new Rng(3), b = new Rng(3);
+  assert.equal(a.int(1), 0);
+  assert.equal(a.nextU32(), b.nextU32(), 'int(1) draws nothing');
+  // n = 3·2^30: a draw of 2^32 − 2^30 or more is redrawn; taken mod n, half the values would be below 2^30, not a third
+  const big = new Rng(1);
+  let low = 0;
+  for (let i = 0; i < 3000; i++) if (big.int(3 * 2 ** 30) < 2 ** 30) low++;
+  assert.ok(low > 900 && low < 1100, `${low} of 3000 below 2^30`);
+  assert.deepEqual(new Rng([0, 0, 0, 0]).getState().s, [1, 0, 0, 0]);
+  for (const state of [[1, 2, 3, 4, 5], [2 ** 32, 0, 0, 0]]) assert.throws(() => new Rng(state), /an Rng state must be four integers in \[0, 2\^32\)/, String(state));
+  assert.throws(() => new Rng(1).permutation(2 ** 40), /Rng\.permutation\(n\) permutes 0\.\.n−1: n must be an integer in \[0, 2\^31\)/);
+});
