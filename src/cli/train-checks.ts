@@ -12,7 +12,7 @@ import { mlpLayerNames, paramShapes, type ModelConfig, type TreeStats } from '..
 import type { NonFinitePolicy } from '../train/trainer.js';
 import { rejectIdle, type IdleRule, type KernelOptions } from './options.js';
 import { count } from '../report/html.js';
-import { formatCount, formatGiB, unusedAtRandom } from '../report/summary.js';
+import { epochStepsText, formatCount, formatGiB, unusedAtRandom } from '../report/summary.js';
 import { trainingFloats } from '../train/optim.js';
 
 export interface TrainCliOptions extends KernelOptions {
@@ -187,7 +187,7 @@ export function shortRunWarning(dataset: DatasetName, epochs: number, batchSize:
   const perEpoch = Math.ceil(trainExamples / batchSize), steps = epochs * perEpoch;
   const mnist = mnistSteps(defaultEpochs, batchSize);
   if (steps >= mnist) return null;
-  return `${count(epochs)} epoch${epochs === 1 ? '' : 's'} of ${count(trainExamples)} training examples ${steps === 1 ? 'is 1 step' : `are ${count(steps)} steps`} of ${batchSize}, where the default run on MNIST ` +
+  return `${epochStepsText(epochs, trainExamples, batchSize)}, where the default run on MNIST ` +
     `takes ${count(mnist)}: the model may stop far from fitted (see whether its training loss still falls at the last epochs); ` +
     `--epochs ${Math.ceil(mnist / perEpoch)} makes as many steps`;
 }

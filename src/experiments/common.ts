@@ -10,7 +10,7 @@ import { denseOfEqualParams, parameterCount } from '../layers/equal-params.js';
 import { trainingFloats } from '../train/optim.js';
 import { train, type EpochMetrics } from '../train/trainer.js';
 import { count, type Report, type Series } from '../report/html.js';
-import { formatCount, formatGiB } from '../report/summary.js';
+import { epochStepsText, formatCount, formatGiB } from '../report/summary.js';
 
 /** What every experiment gets from the command line. */
 export interface ExperimentOptions {
@@ -286,8 +286,7 @@ export function csvShortWarning(experiment: string, given: number, batchSize: nu
   chosen: number): string | null {
   const steps = given * Math.ceil(trainExamples / batchSize);
   if (steps >= mnistRunSteps) return null;
-  return `${experiment}: ${count(given)} epoch${given === 1 ? '' : 's'} of ${count(trainExamples)} training examples ${steps === 1 ? 'is 1 step' : `are ${count(steps)} steps`} ` +
-    `of ${batchSize}, where the MNIST runs' ${count(mnistEpochs)} epoch${mnistEpochs === 1 ? '' : 's'} take ${count(mnistRunSteps)}: the models may stop far from fitted; ` +
+  return `${experiment}: ${epochStepsText(given, trainExamples, batchSize)}, where the MNIST runs' ${count(mnistEpochs)} epoch${mnistEpochs === 1 ? '' : 's'} take ${count(mnistRunSteps)}: the models may stop far from fitted; ` +
     `--epochs ${chosen}, what it trains without --epochs, makes as many steps`;
 }
 

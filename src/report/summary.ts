@@ -3,6 +3,7 @@
  * inspect print it and write it in --json, and as the training report's tables show it; counts as people read them.
  */
 import type { Model, TreeStats } from '../layers/model.js';
+import { count } from './html.js';
 
 /** Per-layer summary shared by train, eval and inspect (human and --json output). */
 export interface LayerSummary {
@@ -109,6 +110,12 @@ export function unusedAtRandom(t: TreeStats): number {
 /** "1 example", "2 examples": a count and its noun, plural where it is not one. */
 export function counted(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/** "2 epochs of 229 training examples are 8 steps of 64": how many steps a run's epochs make (train's and the experiments' warnings of a short run). */
+export function epochStepsText(epochs: number, trainExamples: number, batchSize: number): string {
+  const steps = epochs * Math.ceil(trainExamples / batchSize);
+  return `${count(epochs)} epoch${epochs === 1 ? '' : 's'} of ${count(trainExamples)} training examples ${steps === 1 ? 'is 1 step' : `are ${count(steps)} steps`} of ${batchSize}`;
 }
 
 export function formatCount(n: number): string {
