@@ -34,9 +34,13 @@ const render = {
     return table(['dataset', 'variant', 'k', 'parameters', 'test accuracy', 'train accuracy', 'balance', 'dead leaves'], rows);
   },
   gating(r) {
-    const rows = r.aggregate.map((a) => [a.gating, pct(a.stats.testAccuracy), pm(a.stats.balance, 3), pm(a.stats.deadLeaves, 1)]);
-    const per = r.runs.map((x) => [x.gating, x.seed, x.balanceByEpoch, x.deadByEpoch]);
-    return `${table(['gating', 'test accuracy', 'balance (last epoch)', 'dead leaves (last epoch)'], rows)}\n\nPer seed, after each epoch:\n\n${table(['gating', 'seed', 'balance', 'dead leaves'], per)}`;
+    // a run of several depths (--depths) names each row's; one of a single depth, as runs of before --depths, does not
+    const k = (r.settings.depths ?? [r.settings.depth]).length > 1 ? (x) => [x.k] : () => [];
+    const rows = r.aggregate.map((a) => [...k(a), a.gating, pct(a.stats.testAccuracy), pm(a.stats.balance, 3), pm(a.stats.deadLeaves, 1)]);
+    const per = r.runs.map((x) => [...k(x), x.gating, x.seed, x.balanceByEpoch, x.deadByEpoch]);
+    const kColumn = k({ k: 'k' });
+    return `${table([...kColumn, 'gating', 'test accuracy', 'balance (last epoch)', 'dead leaves (last epoch)'], rows)}\n\nPer seed, after each epoch:\n\n` +
+      table([...kColumn, 'gating', 'seed', 'balance', 'dead leaves'], per);
   },
   speed(r) {
     // the ratios to a dense layer of equal compute timed in the same rounds: runs since 2026-12-04

@@ -4,10 +4,10 @@ import cliProgress from 'cli-progress';
 import { Command } from 'commander';
 import { ACCURACY_DEPTHS, ACCURACY_EPOCHS, runAccuracy } from '../experiments/accuracy.js';
 import {
-  andList, completeResult, duration, interruptionText, machine, MAX_EPOCHS, TAKES_CSV, TAKES_DEPTHS, TAKES_EPOCHS, TAKES_GATING, type DepthDefaults, type EpochDefaults, type ExperimentOptions, type ExperimentResult, type Provenance,
+  andList, completeResult, duration, interruptionText, machine, MAX_EPOCHS, TAKES_CSV, TAKES_EPOCHS, TAKES_GATING, type DepthDefaults, type EpochDefaults, type ExperimentOptions, type ExperimentResult, type Provenance,
 } from '../experiments/common.js';
 import type { CsvSource } from '../data/prepare.js';
-import { GATING_EPOCHS, runGating } from '../experiments/gating.js';
+import { GATING_DEPTH_RANGE, GATING_DEPTHS, GATING_EPOCHS, runGating } from '../experiments/gating.js';
 import { MEMORIZATION_DEPTHS, MEMORIZATION_EPOCHS, runMemorization } from '../experiments/memorization.js';
 import { experimentReport, readExperimentResult } from '../experiments/results.js';
 import { runSpeed, SPEED_DEFAULTS, SPEED_DEPTHS, SPEED_MAX } from '../experiments/speed.js';
@@ -39,10 +39,12 @@ const READS_MNIST: readonly ExperimentName[] = ['accuracy', 'gating'];
 /** The experiments that take --csv, in words. */
 const takesCsv = TAKES_CSV.join(' and ');
 
-/** The experiments that take --depths, in words, and their depths where it is not given (--help). */
-const takesDepths = andList(TAKES_DEPTHS);
-const DEPTH_DEFAULTS: Readonly<Record<string, DepthDefaults>> = { memorization: MEMORIZATION_DEPTHS, accuracy: ACCURACY_DEPTHS, speed: SPEED_DEPTHS };
-const depthDefaults = TAKES_DEPTHS.map((name) => `${name} ${DEPTH_DEFAULTS[name].full.join(',')}, --quick ${DEPTH_DEFAULTS[name].quick.join(',')}`).join('; ');
+/** Each experiment's depths where --depths is not given (--help): "memorization 0,1,…,8, --quick 0,2,4,6,8; …; gating 4". */
+const DEPTH_DEFAULTS: Readonly<Record<ExperimentName, DepthDefaults>> = { memorization: MEMORIZATION_DEPTHS, accuracy: ACCURACY_DEPTHS, gating: GATING_DEPTHS, speed: SPEED_DEPTHS };
+const depthDefaults = Object.entries(DEPTH_DEFAULTS).map(([name, d]) => {
+  const full = d.full.join(','), quick = d.quick.join(',');
+  return `${name} ${full}${quick === full ? '' : `, --quick ${quick}`}`;
+}).join('; ');
 
 /** The experiments that take --epochs, in words, and their epochs where it is not given (--help). */
 const takesEpochs = andList(TAKES_EPOCHS);
@@ -64,7 +66,8 @@ export function experimentCommand(): Command {
     .option('--label-column <column>', '--csv: the column of the class labels: its header name, its number (1 is the first) or last (the default)', labelColumnArg)
     .option('--width <n>', 'speed: the width n of the n → n layer it times (the deepest tree and the widened dense layer must fit this machine\'s memory)', int(1, SPEED_MAX.width), SPEED_DEFAULTS.width)
     .option('--batch <n>', 'speed: the rows of the batches it times the layer on (the time per example is a batch\'s ÷ its rows)', int(1, SPEED_MAX.batch), SPEED_DEFAULTS.batch)
-    .option('--depths <list>', `${takesDepths}: the tree depths k they run, comma-separated, each in [0, ${MAX_DEPTH}] (default ${depthDefaults}); ` +
+    .option('--depths <list>', `the tree depths k the experiment runs, comma-separated, each in [0, ${MAX_DEPTH}], gating's in ` +
+      `[${GATING_DEPTH_RANGE.min}, ${GATING_DEPTH_RANGE.max}] (${GATING_DEPTH_RANGE.why}) (default ${depthDefaults}); ` +
       'memorization\'s and accuracy\'s must include 0, the dense model their reports compare each depth with; the deepest models must fit this machine\'s memory ' +
       '(speed\'s at the width and batch)', distinctInts(0, MAX_DEPTH, '0,2,4'))
     .option('--epochs <n>', `${takesEpochs}: the epochs each model trains (default ${epochDefaults}; with --csv, ${takesCsv} train at least as many ` +
@@ -98,8 +101,6 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
       fix: `it is the folder of the MNIST files, which ${READS_MNIST.join(' and ')} read` },
     { options: ['width', 'batch'], applies: name === 'speed', why: `for the ${name} experiment`,
       fix: '--width and --batch size the layer that the speed experiment times, and its batches' },
-    { options: ['depths'], applies: TAKES_DEPTHS.includes(name), why: `for the ${name} experiment`,
-      fix: `${takesDepths} take the tree depths they run; ${name} runs one depth` },
     { options: ['epochs'], applies: TAKES_EPOCHS.includes(name), why: `for the ${name} experiment`,
       fix: `${takesEpochs} take the epochs their models train; ${name} trains none` },
     { options: ['gating'], applies: TAKES_GATING.includes(name), why: `for the ${name} experiment`,
@@ -130,12 +131,13 @@ async function experiment(name: ExperimentName, o: ExperimentCliOptions, cmd: Co
     rejectIdle(cmd, [{ options: ['dataDir'], applies: false, why: `for the experiment in ${out}, which runs on --csv ${data.csv}`,
       fix: 'it is the folder of the MNIST files, which its --csv replaces' }]);
   }
-  // speed's layer width and batch, and the depths and epochs of the experiments that take them: a resumed run's, as
+  // speed's layer width and batch, the depths, and the epochs of the experiments that take them: a resumed run's, as
   // its results.json records them (read back as whole numbers, and a list of depths where it records one: speed's
-  // results of before --depths may not; a run on a CSV file recorded the epochs it chose for the file)
+  // results of before --depths may not, and gating's of before it, which record one depth, are read as a list of
+  // it; a run on a CSV file recorded the epochs it chose for the file)
   const chosen = {
     ...(name !== 'speed' ? {} : before ? { width: before.settings.width as number, batch: before.settings.batch as number } : { width: o.width, batch: o.batch }),
-    ...(!TAKES_DEPTHS.includes(name) ? {} : { depths: before ? before.settings.depths as number[] | undefined : o.depths }),
+    depths: before ? before.settings.depths as number[] | undefined : o.depths,
     ...(!TAKES_EPOCHS.includes(name) ? {} : { epochs: before ? (before.settings.train as { epochs: number }).epochs : o.epochs }),
     ...(!TAKES_GATING.includes(name) ? {} : { gating: before ? before.settings.gating as 'units' | 'projection' | undefined : o.gating }),
   };

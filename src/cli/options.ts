@@ -7,7 +7,6 @@ import { coarseWarning, decimal, type CsvData } from '../data/csv.js';
 import { isStreamPath, STDIN_PATH } from '../data/csv-file.js';
 import { normalizeInputs, type Normalization } from '../data/dataset.js';
 import type { CsvSource } from '../data/prepare.js';
-import { TAKES_DEPTHS } from '../experiments/common.js';
 import { isFolder } from '../io/atomic.js';
 import type { Backend } from '../kernels/backend.js';
 import { selectBackend, setThreads, threadCount, type BackendChoice } from '../kernels/select.js';
@@ -228,14 +227,14 @@ export function outOfMemoryHint(args: readonly string[]): string {
   if (command === 'eval' || command === 'predict' || command === 'inspect') {
     return `the model does not fit: run ${command} where more memory is free${command === 'predict' ? ', or on a smaller --csv file' : ''}`;
   }
-  // (speed's layers grow with --width, its batches with --batch, and the three experiments' models with --depths;
+  // (speed's layers grow with --width, its batches with --batch, and every experiment's models with --depths;
   // quick mode's have the same deepest tree)
   if (command === 'experiment' && args.includes('--resume')) {
     return 'a resumed experiment keeps the settings it was started with: resume it where more memory is free, or start a smaller one';
   }
   if (command === 'experiment') {
     return `run the experiment where more memory is free, or with --quick${args.includes('speed') ? ', a lower --width or --batch' : ''}` +
-      `${TAKES_DEPTHS.some((name) => args.includes(name)) ? ', or shallower --depths' : ''}`;
+      ', or shallower --depths';
   }
   return 'lower --hidden, --depth, --experts, --batch-size or --examples, or use --limit';
 }

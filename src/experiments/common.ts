@@ -50,11 +50,12 @@ export interface ExperimentOptions {
   width?: number;
   batch?: number;
   /**
-   * memorization, accuracy and speed (TAKES_DEPTHS): the tree depths k they run, distinct, in [0, 24], run and
-   * recorded in increasing order; memorization's and accuracy's must include 0, the dense model their reports compare
-   * each depth with. Defaults: memorization 0–8 (quick mode 0, 2, 4, 6, 8), accuracy 0, 2, 4, 6 (quick mode 0, 3, 6),
-   * speed 0–8 (quick mode 0, 2, 4, 6, 8). The deepest depth's models must fit this machine's memory (checked before
-   * any run). A setting, which results record and a resumed run must repeat; gating, which runs one depth, refuses it.
+   * the tree depths k the experiment runs (every experiment takes them), distinct, in [0, 24] (gating's in
+   * [1, 10], GATING_DEPTH_RANGE), run and recorded in increasing order; memorization's and accuracy's must
+   * include 0, the dense model their reports compare each depth with. Defaults: memorization 0–8 (quick mode 0, 2, 4,
+   * 6, 8), accuracy 0, 2, 4, 6 (quick mode 0, 3, 6), gating 4 (quick mode too), speed 0–8 (quick mode 0, 2, 4, 6, 8).
+   * The deepest depth's models must fit this machine's memory (checked before any run). A setting, which results
+   * record and a resumed run must repeat.
    */
   depths?: number[];
   /**
@@ -78,9 +79,6 @@ const EXPERIMENT_OPTION_KEYS: readonly string[] = ['seeds', 'quick', 'progress',
 
 /** The experiments that measure held-out accuracy on data they read, and so take a CSV file in its place (ExperimentOptions.data). */
 export const TAKES_CSV: readonly string[] = ['accuracy', 'gating'];
-
-/** The experiments that run trees of several depths, and so take a list of them (ExperimentOptions.depths); gating runs one. */
-export const TAKES_DEPTHS: readonly string[] = ['memorization', 'accuracy', 'speed'];
 
 /** The experiments that train models, and so take their epochs (ExperimentOptions.epochs); speed times a layer. */
 export const TAKES_EPOCHS: readonly string[] = ['memorization', 'accuracy', 'gating'];
@@ -145,16 +143,21 @@ export function keptRuns(runs: Row[], seeds: number[], completed: number[]): { s
   return { seeds: completed, runs: kept, interrupted: { seeds, droppedRuns: runs.length - kept.length } };
 }
 
+/** The depths an experiment runs where narrower than the layers' [0, MAX_DEPTH]: the least and the most, and why. */
+export interface DepthRange { min: number; max: number; why: string }
+
 /**
  * A run's tree depths (ExperimentOptions.depths, --depths, or the override's), checked: distinct whole numbers in
- * [0, MAX_DEPTH] (the layers' limit), at least one, and, where `baseline` says why, 0 among them (memorization's and
- * accuracy's reports compare each depth with the depth-0 model). Returned in increasing order, the order they are
- * run and recorded in.
+ * [0, MAX_DEPTH] (the layers' limit), or the experiment's narrower `range`, at least one, and, where `baseline` says
+ * why, 0 among them (memorization's and accuracy's reports compare each depth with the depth-0 model). Returned in
+ * increasing order, the order they are run and recorded in.
  */
-export function checkDepths(experiment: string, depths: unknown, baseline?: string): number[] {
+export function checkDepths(experiment: string, depths: unknown, baseline?: string, range?: DepthRange): number[] {
   const listed = Array.isArray(depths) ? `[${depths.slice(0, 12).map((d) => shown(d)).join(', ')}${depths.length > 12 ? ', …' : ''}]` : shown(depths);
-  check(Array.isArray(depths) && depths.length > 0 && depths.every((d) => Number.isInteger(d) && d >= 0 && d <= MAX_DEPTH) && new Set(depths).size === depths.length,
-    `${experiment}: depths must be distinct whole numbers in [0, ${MAX_DEPTH}], at least one, got ${listed}`, 'pass e.g. [0, 2, 4] (--depths 0,2,4)');
+  const min = range?.min ?? 0, max = range?.max ?? MAX_DEPTH;
+  check(Array.isArray(depths) && depths.length > 0 && depths.every((d) => Number.isInteger(d) && d >= min && d <= max) && new Set(depths).size === depths.length,
+    `${experiment}: depths must be distinct whole numbers in [${min}, ${max}]${range ? ` (${range.why})` : ''}, at least one, got ${listed}`,
+    `pass e.g. [${min}, ${min + 2}, ${min + 4}] (--depths ${min},${min + 2},${min + 4})`);
   const sorted = (depths as number[]).slice().sort((a, b) => a - b), with0 = [0, ...sorted];
   check(baseline === undefined || sorted[0] === 0, `${experiment}: depths must include 0: ${baseline}, got ${listed}`,
     `add it: [${with0.join(', ')}] (--depths ${with0.join(',')})`);
@@ -222,9 +225,6 @@ export function settingsWith<T extends object>(settings: T, o: ExperimentOptions
     `${experiment} makes its own data: leave data out`);
   check((o.width === undefined && o.batch === undefined) || experiment === 'speed',
     `${experiment}: width and batch (--width, --batch) size the layer of the speed experiment`, 'leave them out');
-  check(o.depths === undefined || TAKES_DEPTHS.includes(experiment),
-    `${experiment}: depths (--depths) choose the tree depths of the ${andList(TAKES_DEPTHS)} experiments; ${experiment} runs one`,
-    'leave depths out');
   check(Array.isArray(seeds) && seeds.length > 0 && seeds.every((s) => Number.isSafeInteger(s)) && new Set(seeds).size === seeds.length,
     `${experiment}: the seeds must be distinct whole numbers, at least one, got ${shown(seeds)}`, 'pass e.g. [1, 2, 3]');
   check(o.seeds === seeds.length, `${experiment}: options.seeds is ${shown(o.seeds)}, but ${seeds.length} seed${seeds.length === 1 ? ' is' : 's are'} given (${seeds.join(', ')})`,
@@ -467,8 +467,12 @@ export interface ExperimentResult {
   aggregate: AggRow[];
   /** where an experiment tunes a setting (memorization: the learning rate), the configuration rows at the chosen setting */
   best?: AggRow[];
-  /** gating: the first seed's leaf usage after each epoch, per variant (the heatmaps) */
-  usage?: Record<string, Array<{ epoch: number; stats: TreeStats }>>;
+  /**
+   * gating: the first seed's leaf usage after each epoch, per depth (its k as the key: "4") and variant (the heatmaps);
+   * results written before gating took depths keyed it by variant alone, which readExperimentResult reads as their one
+   * depth's
+   */
+  usage?: Record<string, Record<string, Array<{ epoch: number; stats: TreeStats }>>>;
   /** where the run was interrupted: the seeds asked for (`seeds` holds those completed) and the runs dropped */
   interrupted?: Interruption;
   /** accuracy and gating on a CSV file: the examples each seed trained, validated and tested on (results written before 2026-12-07 lack it) */

@@ -47,8 +47,9 @@ const SPECS: Record<string, Spec> = {
     report: accuracyReport,
   },
   gating: {
-    settings: { depth: 'depth', 'train.epochs': 'count', limit: 'positive?', data: 'csv?', model: 'string' },
-    keys: { gating: names(GATING_VARIANTS) },
+    // (depths: the report's and --resume's; results of before --depths record one depth, read as a list of it: olderGating)
+    settings: { depths: 'depths', 'train.epochs': 'count', limit: 'positive?', data: 'csv?', model: 'string' },
+    keys: { k: 'depth', gating: names(GATING_VARIANTS) },
     metrics: { testAccuracy: 'fraction', balance: 'fraction', deadLeaves: 'nonneg' },
     report: gatingReport,
   },
@@ -151,6 +152,7 @@ export function readExperimentResult(path: string): ExperimentResult {
   if (m.threads !== undefined && !(Number.isInteger(m.threads) && (m.threads as number) >= 1)) fail('machine.threads is not a whole number ≥ 1');
   const settings = r.settings;
   if (!isObject(settings)) return fail('settings is not an object');
+  if (r.experiment === 'gating') olderGating(r, settings, fail);
   for (const [key, want] of Object.entries(spec.settings)) {
     const value = key.split('.').reduce<unknown>((o, k) => (isObject(o) ? o[k] : undefined), settings);
     const [what, ok] = WANTS[want];
@@ -187,18 +189,44 @@ export function readExperimentResult(path: string): ExperimentResult {
   return r as unknown as ExperimentResult;
 }
 
-/** The gating report's per-seed epoch columns and leaf usage: one run per variant and seed, every epoch, in range. */
+/**
+ * Gating's results written before it took --depths (up to 2026-12-07) ran one depth, `settings.depth`, and their runs,
+ * aggregate and usage do not name it: they are read as a run of that depth alone is written now (`settings.depths`,
+ * each run and configuration's `k`, the usage under its depth), so that the report and --resume read one layout.
+ */
+function olderGating(r: Record<string, unknown>, settings: Record<string, unknown>, fail: (what: string) => never): void {
+  if (settings.depths !== undefined || settings.depth === undefined) return;
+  const k = settings.depth;
+  if (!isDepth(k)) fail(`settings.depth is ${JSON.stringify(k)}, expected a depth (a whole number in [0, ${MAX_DEPTH}])`);
+  settings.depths = [k];
+  delete settings.depth;
+  const withK = (list: unknown) => (Array.isArray(list) ? list.map((x) => (isObject(x) && x.k === undefined ? { ...x, k } : x)) : list);
+  r.runs = withK(r.runs);
+  r.aggregate = withK(r.aggregate);
+  if (isObject(r.usage) && Object.values(r.usage).every(Array.isArray)) r.usage = { [String(k)]: r.usage };
+}
+
+/**
+ * The gating report's per-seed epoch columns and leaf usage: one run per depth, variant and seed, every epoch, in
+ * range (a run's dead leaves and usage of its depth's 2^k leaves).
+ */
 function checkGating(r: Record<string, unknown>, settings: Record<string, unknown>, seeds: number[], fail: (what: string) => never): void {
-  const epochs = (settings.train as { epochs: number }).epochs, leaves = 2 ** (settings.depth as number);
+  const epochs = (settings.train as { epochs: number }).epochs, depths = settings.depths as number[];
   const runs = r.runs as Array<Record<string, unknown>>;
-  for (const v of GATING_VARIANTS) {
-    for (const seed of seeds) if (!runs.some((run) => run.gating === v.name && run.seed === seed)) fail(`runs has no run of '${v.name}' for seed ${seed}`);
+  for (const k of depths) {
+    for (const v of GATING_VARIANTS) {
+      for (const seed of seeds) {
+        if (!runs.some((run) => run.gating === v.name && run.seed === seed && run.k === k)) fail(`runs has no run of '${v.name}' at k = ${k} for seed ${seed}`);
+      }
+    }
   }
-  const columns: Array<[string, string, (x: number) => boolean]> = [
-    ['balanceByEpoch', 'a balance in [0, 1]', (x) => x >= 0 && x <= 1],
-    ['deadByEpoch', `a count of dead leaves in [0, ${leaves}]`, (x) => Number.isInteger(x) && x >= 0 && x <= leaves],
-  ];
   runs.forEach((run, i) => {
+    if (!depths.includes(run.k as number)) fail(`runs[${i}].k is ${JSON.stringify(run.k) ?? 'missing'}, expected one of settings.depths, ${depths.join(', ')}`);
+    const leaves = 2 ** (run.k as number);
+    const columns: Array<[string, string, (x: number) => boolean]> = [
+      ['balanceByEpoch', 'a balance in [0, 1]', (x) => x >= 0 && x <= 1],
+      ['deadByEpoch', `a count of dead leaves in [0, ${leaves}]`, (x) => Number.isInteger(x) && x >= 0 && x <= leaves],
+    ];
     for (const [column, what, ok] of columns) {
       const v = run[column], parts = typeof v === 'string' ? v.split(' ') : [];
       if (parts.length !== epochs || !parts.every((p) => p !== '' && ok(Number(p)))) {
@@ -208,17 +236,21 @@ function checkGating(r: Record<string, unknown>, settings: Record<string, unknow
   });
   if (r.usage === undefined) return;
   const usage = r.usage;
-  if (!isObject(usage)) return fail('usage is not an object of variants');
-  for (const v of GATING_VARIANTS) {
-    const list = usage[v.name];
-    if (!Array.isArray(list) || list.length !== epochs) return fail(`usage['${v.name}'] is not a list of ${epochs} epochs`);
-    list.forEach((e: unknown, i) => {
-      const at = `usage['${v.name}'][${i}]`;
-      if (!isObject(e) || e.epoch !== i + 1) fail(`${at}.epoch is not ${i + 1}`);
-      const stats = (e as Record<string, unknown>).stats, problem = treeStatsProblem(stats);
-      if (problem) fail(`${at}.stats ${problem}`);
-      if (!Array.isArray((stats as { usage?: unknown }).usage)) fail(`${at}.stats has no usage (the gating report draws it)`);
-      if ((stats as { leaves: number }).leaves !== leaves) fail(`${at}.stats has ${(stats as { leaves: number }).leaves} leaves, expected 2^${settings.depth as number} = ${leaves}`);
-    });
+  if (!isObject(usage)) return fail('usage is not an object of depths');
+  for (const k of depths) {
+    const atK = usage[k], leaves = 2 ** k;
+    if (!isObject(atK)) return fail(`usage['${k}'] is not an object of variants (the first seed's leaf usage at k = ${k})`);
+    for (const v of GATING_VARIANTS) {
+      const list = atK[v.name];
+      if (!Array.isArray(list) || list.length !== epochs) return fail(`usage['${k}']['${v.name}'] is not a list of ${epochs} epochs`);
+      list.forEach((e: unknown, i) => {
+        const at = `usage['${k}']['${v.name}'][${i}]`;
+        if (!isObject(e) || e.epoch !== i + 1) fail(`${at}.epoch is not ${i + 1}`);
+        const stats = (e as Record<string, unknown>).stats, problem = treeStatsProblem(stats);
+        if (problem) fail(`${at}.stats ${problem}`);
+        if (!Array.isArray((stats as { usage?: unknown }).usage)) fail(`${at}.stats has no usage (the gating report draws it)`);
+        if ((stats as { leaves: number }).leaves !== leaves) fail(`${at}.stats has ${(stats as { leaves: number }).leaves} leaves, expected 2^${k} = ${leaves}`);
+      });
+    }
   }
 }

@@ -1,7 +1,7 @@
 /**
  * `treegate experiment speed --depths`: the tree depths it times, checked as the other options are, recorded in
  * results.json and kept by --resume, and named by the memory check where fewer depths are the fix. (Its --width and
- * --batch: test/cli/experiment.test.ts; --depths of memorization and accuracy, and gating's refusal of it:
+ * --batch: test/cli/experiment.test.ts; --depths of memorization, accuracy and gating:
  * test/cli/experiment-depths.test.ts.)
  */
 import { test } from 'node:test';

@@ -13,7 +13,7 @@ import { defaultMnistDir, MNIST_FILES } from '../../src/data/mnist.js';
 import { Rng } from '../../src/core/rng.js';
 
 /** The gating experiment made tiny: 600 MNIST examples, a depth-2 tree, one epoch; three runs per seed. */
-const TINY = { TREEGATE_EXPERIMENT_OVERRIDE: JSON.stringify({ limit: 600, depth: 2, train: { epochs: 1, batchSize: 64, lr: 1e-3 } }) };
+const TINY = { TREEGATE_EXPERIMENT_OVERRIDE: JSON.stringify({ limit: 600, depths: [2], train: { epochs: 1, batchSize: 64, lr: 1e-3 } }) };
 const ARGS = ['experiment', 'gating', '--quick', '--seeds', '2', '--no-progress'];
 
 test('a signal during the second seed: the first seed\'s results are written, with what was left out, and the exit code is the signal\'s', () => {
@@ -66,14 +66,19 @@ test('--resume goes on with an interrupted experiment: the seeds it lacked are r
   assert.equal(again.status, 130, describeRun(again));
   assert.match(again.stderr, /seed 1 of seeds 1, 2 completed; the 2 finished runs of seed 2 left out: nothing written/);
   assert.equal(readFileSync(join(out, 'results.json'), 'utf8'), interrupted, 'results.json as it was');
-  // as a file of a run resumed before, over 1000 s, and written before provenance recorded the code's hash (which is then not checked)
-  const earlier = JSON.parse(interrupted);
+  // as a file of a run resumed before, over 1000 s, written before provenance recorded the code's hash (which is then
+  // not checked) and before gating took --depths: its one depth as settings.depth, its runs, aggregate and leaf usage
+  // without it (read as a run of that depth, and resumed at it)
+  const earlier = JSON.parse(interrupted), k = earlier.settings.depths[0];
   delete earlier.provenance.code;
-  writeFileSync(join(out, 'results.json'), JSON.stringify({ ...earlier, seconds: 1000, resumedWith: ['an earlier --resume'] }));
+  assert.deepEqual(earlier.settings.depths, [2]);
+  const { depths: _, ...settings } = earlier.settings, unnamed = (rows: Array<Record<string, unknown>>) => rows.map(({ k: _k, ...row }) => row);
+  writeFileSync(join(out, 'results.json'), JSON.stringify({ ...earlier, settings: { ...settings, depth: k }, runs: unnamed(earlier.runs), aggregate: unnamed(earlier.aggregate),
+    usage: earlier.usage[k], seconds: 1000, resumedWith: ['an earlier --resume'] }));
   const resumed = cliEnv(TINY, 'experiment', 'gating', '--no-progress', '--resume', out, '--json');
   assert.equal(resumed.status, 0, describeRun(resumed));
   assert.doesNotMatch(resumed.stderr, /gating \S+ seed 1 /, 'seed 1 is not run again');
-  assert.match(resumed.stderr, /^gating mnist seed 2 units: test /m);
+  assert.match(resumed.stderr, /^gating mnist seed 2 k=2 units: test /m);
   assert.match(resumed.stderr, /6 runs over seeds 1, 2 \(seed 2 run now, the others' runs from the interrupted run\)/);
   const r = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
   assert.deepEqual(JSON.parse(resumed.stdout), r, '--json prints what results.json holds');
@@ -105,7 +110,7 @@ test('--resume refuses, before running anything, a folder without results, optio
   expectUsageError(['experiment', 'accuracy', '--resume', out], /holds a gating experiment, not accuracy/);
   expectUsageError(['experiment', 'gating', '--resume', out, '--quick', '--seeds', '2', '--out', out], /--seeds, --quick, --out have no effect with --resume/);
   expectUsageError(['experiment', 'gating', '--resume', out, '--backend', 'js'], /ran on the \w+ backend, not js/);
-  const other = cliEnv({ TREEGATE_EXPERIMENT_OVERRIDE: JSON.stringify({ limit: 500, depth: 2, train: { epochs: 1, batchSize: 64, lr: 1e-3 } }) },
+  const other = cliEnv({ TREEGATE_EXPERIMENT_OVERRIDE: JSON.stringify({ limit: 500, depths: [2], train: { epochs: 1, batchSize: 64, lr: 1e-3 } }) },
     'experiment', 'gating', '--no-progress', '--resume', out);
   assert.equal(other.status, 2, describeRun(other));
   assert.match(other.stderr, /the interrupted run's settings are not this run's: limit was 600, would be 500/);
@@ -312,10 +317,10 @@ test('gating --csv runs its three gating sources on the file in place of MNIST: 
   assert.match(result.settings.model, /^MLP 5 → 256 → 256 → 3, layer 2 a depth-4 tree/);
   assert.deepEqual(result.runs.map((x: { seed: number; gating: string }) => `${x.seed} ${x.gating}`),
     ['1 units', '1 projection', '1 projection + straight-through', '2 units', '2 projection', '2 projection + straight-through']);
-  assert.deepEqual(Object.keys(result.usage), ['units', 'projection', 'projection + straight-through'], 'the heatmaps\' leaf usage');
-  // each run's line names the file, as accuracy's do (runs on two files told apart)
+  assert.deepEqual(Object.keys(result.usage['4']), ['units', 'projection', 'projection + straight-through'], 'the heatmaps\' leaf usage, at the one depth');
+  // each run's line names the file, as accuracy's do (runs on two files told apart), and the depth
   assert.deepEqual(r.stderr.match(/^gating .* seed \d [^:]+(?=: test )/gm), ['1 units', '1 projection', '1 projection + straight-through', '2 units', '2 projection', '2 projection + straight-through']
-    .map((run) => `gating ${csv} seed ${run}`));
+    .map((run) => `gating ${csv} seed ${run.replace(' ', ' k=4 ')}`));
   assert.equal(result.provenance.csv, createHash('sha256').update(readFileSync(csv)).digest('hex'));
   assert.equal(result.provenance.mnist, undefined);
   const page = readFileSync(join(out, 'report.html'), 'utf8');

@@ -200,9 +200,9 @@ test('a model too large for memory is an out-of-memory error naming what to lowe
   assert.match(outOfMemoryHint(['eval', '--model', 'm.safetensors']), /^the model does not fit: run eval where more memory is free$/);
   assert.match(outOfMemoryHint(['predict', '--model', 'm', '--csv', 'x.csv']), /smaller --csv file/);
   assert.match(outOfMemoryHint(['experiment', 'speed']), /^run the experiment where more memory is free, or with --quick, a lower --width or --batch, or shallower --depths$/);
-  // (memorization's and accuracy's trees grow with --depths; gating runs one)
+  // (every experiment's trees grow with --depths)
   assert.match(outOfMemoryHint(['experiment', 'accuracy', '--csv', 'x.csv']), /^run the experiment where more memory is free, or with --quick, or shallower --depths$/);
-  assert.match(outOfMemoryHint(['experiment', 'gating']), /^run the experiment where more memory is free, or with --quick$/);
+  assert.match(outOfMemoryHint(['experiment', 'gating']), /^run the experiment where more memory is free, or with --quick, or shallower --depths$/);
   // a resumed experiment keeps its settings (--quick, --depths … are refused beside --resume)
   assert.match(outOfMemoryHint(['experiment', 'speed', '--resume', 'runs/experiments/speed']), /^a resumed experiment keeps the settings it was started with: resume it where more memory is free, or start a smaller one$/);
 });

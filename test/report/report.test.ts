@@ -406,7 +406,7 @@ const tiny = { epochs: 1, batchSize: 64, lr: 1e-3 };
 const tinyRuns = {
   memorization: (o: ExperimentOptions) => runMemorization({ ...o, override: { examples: 300, inputSize: 8, hidden: 8, depths: [0, 2], train: { epochs: tiny.epochs, batchSize: tiny.batchSize } } }, [1, 2]),
   accuracy: (o: ExperimentOptions) => runAccuracy({ ...o, override: { datasets: ['mnist'], limit: 600, depths: [0, 1], train: { ...tiny, weightDecay: 0.1 } } }, [1, 2]),
-  gating: (o: ExperimentOptions) => runGating({ ...o, override: { limit: 600, depth: 2, train: { ...tiny, epochs: 2 } } }, [1, 2]),
+  gating: (o: ExperimentOptions) => runGating({ ...o, override: { limit: 600, depths: [1, 2], train: { ...tiny, epochs: 2 } } }, [1, 2]),
   speed: (o: ExperimentOptions) => runSpeed({ ...o, override: { width: 16, batch: 8, depths: [0, 2, 4], rounds: 2, denseCap: 24, budgetMs: 5 } }, [1, 2]),
 };
 type TinyName = keyof typeof tinyRuns;
@@ -416,11 +416,15 @@ const whole = (name: TinyName): Promise<ExperimentRun> => {
   return wholeRuns.get(name)!;
 };
 
-test('gating\'s heatmaps are of the first seed\'s usage, epoch by epoch, as its heading says', async () => {
+test('gating\'s heatmaps are of the first seed\'s usage at each depth, epoch by epoch, as its heading says', async () => {
   const r = await whole('gating');
-  for (const [variant, epochs] of Object.entries(r.usage!)) {
-    const first = r.runs.find((x) => x.gating === variant && x.seed === r.seeds[0])!;
-    assert.deepEqual(epochs.map((e) => e.stats.balance.toFixed(4)).join(' '), first.balanceByEpoch, variant);
+  assert.deepEqual(Object.keys(r.usage!), ['1', '2']);
+  for (const [k, variants] of Object.entries(r.usage!)) {
+    for (const [variant, epochs] of Object.entries(variants)) {
+      const first = r.runs.find((x) => x.gating === variant && x.seed === r.seeds[0] && x.k === Number(k))!;
+      assert.deepEqual(epochs.map((e) => e.stats.balance.toFixed(4)).join(' '), first.balanceByEpoch, `${variant} at k = ${k}`);
+      assert.ok(epochs.every((e) => e.stats.leaves === 2 ** Number(k)), `${variant} at k = ${k}: 2^k leaves`);
+    }
   }
   // each run's balance and dead leaves are its last epoch's
   for (const x of r.runs) {
@@ -572,12 +576,27 @@ test('scripts/compare-results.mjs compares two results.json files row by row: me
   assert.match(refused.stderr, /is of memorization, .* of accuracy/);
 });
 
+test('gating results of before --depths (settings.depth, no k) read as a run of that one depth: each run and configuration at it, the leaf usage under it', () => {
+  const path = join(ROOT, 'docs', 'results', 'gating.json'), raw = JSON.parse(readFileSync(path, 'utf8'));
+  assert.deepEqual([raw.settings.depth, raw.settings.depths, raw.runs[0].k, Object.keys(raw.usage)[0]], [4, undefined, undefined, 'units'], 'the committed file is of the older layout');
+  const r = readExperimentResult(path);
+  assert.deepEqual([r.settings.depths, r.settings.depth], [[4], undefined]);
+  assert.ok(r.runs.every((x) => x.k === 4) && r.aggregate.every((a) => a.k === 4));
+  assert.deepEqual(Object.keys(r.usage!), ['4']);
+  assert.deepEqual(Object.keys(r.usage!['4']), ['units', 'projection', 'projection + straight-through']);
+  assert.deepEqual(r.usage!['4'].units, raw.usage.units);
+  // drawn as before: one depth's charts, titled as they were
+  assert.deepEqual(experimentReport(r).sections[0].charts!.map((c) => c.title), ['balance after each epoch', 'dead leaves after each epoch', 'test accuracy',
+    'leaf usage, units (seed 1)', 'leaf usage, projection (seed 1)', 'leaf usage, projection + straight-through (seed 1)']);
+});
+
 test("gating's report gives accuracies in percent, as the others do; its dead leaves chart keeps a line at zero and the end markers clear of the frame", () => {
   const r = readExperimentResult(join(ROOT, 'docs', 'results', 'gating.json'));
   const { charts, tables } = experimentReport(r).sections[0];
   const chart = (title: string) => charts!.find((c) => c.title === title)!.layout as Record<string, any>;
   assert.equal(chart('test accuracy').yaxis.tickformat, '.1~%');
-  assert.deepEqual(tables![0].rows.map((row) => row[1]), ['98.28 ± 0.09%', '98.06 ± 0.08%', '97.85 ± 0.11%']);
+  assert.deepEqual(tables![0].rows.map((row) => row.slice(0, 3)), [[4, 'units', '98.28 ± 0.09%'], [4, 'projection', '98.06 ± 0.08%'], [4, 'projection + straight-through', '97.85 ± 0.11%']],
+    'the depth of each row, the one these results of before --depths ran');
   // as the training report's: the most dead leaves of any seed is 13 (units, seed 1); five epochs
   const dead = chart('dead leaves after each epoch');
   assert.deepEqual(dead.yaxis.range, [-13 / 20, 13 * 1.05]);
@@ -713,13 +732,13 @@ test('readExperimentResult names the field a damaged results.json lacks or holds
     ['a wall time that is a word', { ...speed, seconds: 'long' }, /seconds is not a number of seconds ≥ 0/],
     ['an interruption that lacks a reported seed', { ...speed, interrupted: { seeds: [2], droppedRuns: 1 } }, /interrupted is not \{ seeds/],
     ['an interruption without its dropped runs', { ...speed, interrupted: { seeds: [1, 2, 3] } }, /interrupted is not \{ seeds/],
-    ['a gating variant without runs', { ...gating, runs: gating.runs.filter((r: J) => r.gating !== 'units') }, /runs has no run of 'units' for seed 1/],
+    ['a gating variant without runs', { ...gating, runs: gating.runs.filter((r: J) => r.gating !== 'units') }, /runs has no run of 'units' at k = 4 for seed 1/],
     ['an empty epoch column', withRun(gating, 0, { balanceByEpoch: '' }), /runs\[0\]\.balanceByEpoch is "", expected 5 values \(one per epoch, space-separated\), each a balance in \[0, 1\]/],
     ['a short epoch column', withRun(gating, 1, { deadByEpoch: '0 0' }), /runs\[1\]\.deadByEpoch is "0 0", expected 5 values/],
     ['an impossible dead count', withRun(gating, 0, { deadByEpoch: '1 99 0 0 0' }), /each a count of dead leaves in \[0, 16\]/],
     ['usage of another leaf count', { ...gating, usage: { ...gating.usage, units: gating.usage.units.map((e: J) => ({ ...e, stats: { ...e.stats, leaves: 4, usage: [[1, 2, 3, 4]] } })) } },
-      /usage\['units'\]\[0\]\.stats has 4 leaves, expected 2\^4 = 16/],
-    ['usage of a variant missing', { ...gating, usage: { units: gating.usage.units } }, /usage\['projection'\] is not a list of 5 epochs/],
+      /usage\['4'\]\['units'\]\[0\]\.stats has 4 leaves, expected 2\^4 = 16/],
+    ['usage of a variant missing', { ...gating, usage: { units: gating.usage.units } }, /usage\['4'\]\['projection'\] is not a list of 5 epochs/],
     ['a fraction above 1', withStat(memo, 'aggregate', 'fitted', { mean: 0.75, std: 0.3, min: 0.5, max: 1.25 }), /aggregate\[0\]\.stats\.fitted\.max is 1\.25, expected a number in \[0, 1\]/],
     ['a metric every configuration has, lacking', withStat(memo, 'aggregate', 'fitted', { mean: null, std: null, min: null, max: null }), /aggregate\[0\]\.stats\.fitted\.mean is null, expected a number in \[0, 1\]/],
     ['a negative std', withStat(speed, 'aggregate', 'stepUsPerExample', { mean: 1, std: -0.5, min: 1, max: 1 }), /stats\.stepUsPerExample\.std is -0\.5, expected a number ≥ 0 or null/],
@@ -727,8 +746,8 @@ test('readExperimentResult names the field a damaged results.json lacks or holds
     ['commands that are not text', { ...speed, resumedWith: [1] }, /resumedWith is not a list of commands \(strings\)/],
     ['a provenance without its version', { ...speed, provenance: { commit: 'abc' } }, /provenance is not \{ treegate, commit\?/],
     ['no threads', { ...speed, machine: { ...speed.machine, threads: 0 } }, /machine\.threads is not a whole number ≥ 1/],
-    ['a gating variant without the runs of a seed', { ...gating, runs: gating.runs.filter((r: J) => !(r.gating === 'units' && r.seed === 2)) }, /runs has no run of 'units' for seed 2/],
-    ['usage epochs out of order', { ...gating, usage: { ...gating.usage, units: [...gating.usage.units].reverse() } }, /usage\['units'\]\[0\]\.epoch is not 1/],
+    ['a gating variant without the runs of a seed', { ...gating, runs: gating.runs.filter((r: J) => !(r.gating === 'units' && r.seed === 2)) }, /runs has no run of 'units' at k = 4 for seed 2/],
+    ['usage epochs out of order', { ...gating, usage: { ...gating.usage, units: [...gating.usage.units].reverse() } }, /usage\['4'\]\['units'\]\[0\]\.epoch is not 1/],
   ];
   const p = join(TMP, 'bad-results.json');
   for (const [what, v, message] of cases) {
@@ -740,7 +759,7 @@ test('readExperimentResult names the field a damaged results.json lacks or holds
   assert.equal((readExperimentResult(p).settings.train as { weightDecay: number }).weightDecay, 0);
   writeFileSync(p, JSON.stringify({ ...gating, settings: { ...gating.settings, depth: 24 }, usage: undefined,
     runs: gating.runs.map((r: J) => ({ ...r, deadByEpoch: '0 0 0 0 0' })) }));
-  assert.equal(readExperimentResult(p).settings.depth, 24);
+  assert.deepEqual(readExperimentResult(p).settings.depths, [24], 'one depth, as gating recorded it before --depths, read as a list of it');
   writeFileSync(p, JSON.stringify(withStat(memo, 'aggregate', 'fitted', { mean: 0.5, std: null, min: 0.5, max: 0.5 })));
   assert.ok(Number.isNaN(readExperimentResult(p).aggregate[0].stats.fitted.std), 'a std of null read back as NaN');
   // what the report does not read is not asked for: an older run's settings (minMs where budgetMs is now)

@@ -427,7 +427,10 @@ test("memorization's and accuracy's depths: the ones they run, in increasing ord
   // depth 24 of the 256-wide layer: one array of its nodes would hold 2^25 − 1 × 256², more than one array holds
   await refused(runAccuracy({ ...opts, depths: [0, 2, 24] }, [1]), /accuracy: a model of depth 24 does not fit: .*does not fit one array .*\(keep to depths up to \d+ \(--depths 0,2\)\)/);
   await refused(runMemorization({ ...opts, depths: [0, 24] }, [1]), /memorization: a model of depth 24 does not fit: /);
-  await refused(runGating({ ...opts, depths: [4] }, [1]), /gating: depths \(--depths\) choose the tree depths of the memorization, accuracy and speed experiments; gating runs one \(leave depths out\)/);
+  // gating's in [1, 10]: no bits at depth 0; 2^k counts of leaf usage recorded per epoch (an override's depths alike)
+  await refused(runGating({ ...opts, depths: [0, 4] }, [1]),
+    /gating: depths must be distinct whole numbers in \[1, 10\] \(a depth-0 tree has no gating bits; results record each leaf's usage after every epoch, 2\^k counts, drawn as heatmaps\), at least one, got \[0, 4\] \(pass e\.g\. \[1, 3, 5\] \(--depths 1,3,5\)\)/);
+  await refused(runGating({ ...opts, override: { depths: [2, 11] } }, [1]), /gating: depths must be distinct whole numbers in \[1, 10\] .*, got \[2, 11\]/);
 });
 
 test('depths are sorted as numbers (10 after 2); the deepest depth that fits is named with the depths up to it; a depth\'s largest model is counted against this machine\'s memory', () => {
