@@ -277,6 +277,8 @@ test('--help for the program and each command exits 0 and lists the options', ()
     assert.equal(r.status, 0, describeRun(r));
     assert.match(r.stdout, new RegExp(`^Usage: treegate${command ? ` ${command}` : ''} \\[options\\]`));
     for (const o of options) assert.ok(r.stdout.includes(o), `${command || 'treegate'} --help lists ${o}`);
+    // (gating's depths, narrower than the others', and why)
+    if (command === 'experiment') assert.match(r.stdout.replace(/\s+/g, ' '), /each in \[0, 24\], gating's in \[1, 10\] \(a depth-0 tree has no gating bits; .* 2\^k counts, drawn as heatmaps\) \(default .* gating 4; speed/);
   }
   // `help COMMAND` and `help help` alike: help on stdout, exit 0 (commander printed `help help` as an error)
   for (const args of [['help', 'train'], ['help', 'help'], ['help']]) {
