@@ -30,7 +30,11 @@ export interface CoarseColumn {
 /** How parseCsv and readCsv read a file: which column holds the label, and what the file must match (a model's features and classes). */
 export interface CsvOptions {
   // (each may be given as undefined, as a model's optional fields give it: `featureNames: model.config.data?.features`)
-  /** the known classes (e.g. from the training file): a label outside them is an error; default: collected from this file */
+  /**
+   * the known classes (e.g. from the training file): a label outside them is an error; default: collected from this file.
+   * Where they are a model's (matching 'model') and none of them is a number, a file whose every label is a number reads
+   * them as class numbers, 0 … C − 1 (Kaggle's Fashion-MNIST files), with a warning; a number out of range is an error
+   */
   labels?: string[] | undefined;
   /** the label column: a 0-based index, a header name, 'last' (default), or null: none (features alone, to predict) */
   labelColumn?: number | string | null | undefined;
@@ -113,7 +117,8 @@ function quotedCells(line: string, at: string, sep: string): string[] {
  * Labels are strings; where every label is a number, a class is named by its
  * value ('1' and '1.0' are class '1'). Classes are numbered in the order of
  * `opts.labels` when given, else in sorted order (numerically when every label
- * is a number), so the same file always gives the same numbering. Mistakes
+ * is a number), so the same file always gives the same numbering; a file of whole numbers alone, for a model's
+ * classes that are names and no numbers, gives its class numbers (CsvOptions.labels). Mistakes
  * that would pass for data (a continuous target, pandas' row index or column
  * numbers, a header whose column names are numbers) are refused. Errors name the file, line and column.
  */
@@ -537,6 +542,15 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
         `treegate classifies: bin the values into classes (or, if the class labels are in another column, name it: ${LABEL_COLUMN_HINT})`);
     }
   }
+  // a file of class numbers for a model whose classes are names (Kaggle's Fashion-MNIST CSV files, 0–9, for a model
+  // that names its classes 'T-shirt/top' …): where none of the model's classes is a number and every label is one,
+  // they are read as class numbers 0 … C − 1, said in a warning. Class names that are numbers (a file's 3, 5, 7) are
+  // matched as names below, and so is a file of names and numbers (its numbers are no class); a test file is matched
+  // to its training file's classes by name alone
+  const namedClasses = opts.labels !== undefined && opts.matching !== 'training file' && labels.every((l) => !isNumber(l));
+  const classNumbers = namedClasses && labels.length > 0 && rawLabels.every(isNumber);
+  const numbered = (c: number) => `${c} '${labels[c]}'`;
+  const classList = labels.length > 2 ? `${numbered(0)} … ${numbered(labels.length - 1)}` : labels.map((_, c) => numbered(c)).join(', ');
   // a label names its class as written, else by value (a model's classes written before labels were by value, or
   // made through the API, may hold '1' and '1.0' apart: then each matches itself only)
   const exact = new Map(labels.map((l, i) => [l, i]));
@@ -544,15 +558,31 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   labels.forEach((l, i) => byValue.set(key(l), byValue.has(key(l)) ? -1 : i));
   const y = new Int32Array(N);
   for (let i = 0; i < N; i++) {
+    if (classNumbers) {
+      const c = decimal(rawLabels[i]);
+      if (!Number.isInteger(c) || c < 0 || c >= labels.length) {
+        throw new TreegateError(`${source}:${lineOf[i]}: the label '${rawLabels[i]}' is no class number of ${whose} (0–${labels.length - 1}): ` +
+          "the labels are numbers, none of the model's class names, and are read as class numbers",
+        `its classes: ${classList}; give each example its class number, or its class name`);
+      }
+      y[i] = c;
+      continue;
+    }
     const v = byValue.get(key(rawLabels[i]));
     const c = exact.get(rawLabels[i]) ?? (v === -1 ? undefined : v);
     if (c === undefined) {
       throw new TreegateError(`${source}:${lineOf[i]}: the label '${rawLabels[i]}' is not one of ${whose} classes`,
         `its classes: ${labels.slice(0, 20).join(', ')}${labels.length > 20 ? ', …' : ''}` +
+        // (a file of names and numbers for a model whose classes are names: numbers are class numbers only in a file of them alone)
+        (namedClasses && isNumber(rawLabels[i]) ? '; labels that are numbers are read as class numbers only where every label is one' : '') +
         // (a first line read as an example: a header of numeric column names, 1990,2000,species)
         (i === 0 && !header && N > 1 && !isNumber(rawLabels[0]) ? `; if the first line is a header whose column names are numbers, say so (${HEADER_HINT})` : ''));
     }
     y[i] = c;
+  }
+  if (classNumbers) {
+    const lo = y.reduce((a, c) => Math.min(a, c), Infinity), hi = y.reduce((a, c) => Math.max(a, c), -Infinity);
+    warnings.push(`${source}: the labels are numbers (${lo === hi ? `all ${lo}` : `${lo}–${hi}`}), none of the model's class names: read as class numbers (${classList})`);
   }
   return { data: { name: source, x: matrix(N, D, Float32Array.from(values)), y, numClasses: labels.length }, labels, features, header, labelName, lines: Int32Array.from(lineOf), labelColumn: labelCol, coarse: coarseColumns(values, N, features), warnings };
 }

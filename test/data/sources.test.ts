@@ -764,3 +764,43 @@ test('CSV labelsIfPresent: a labelled file given for its features alone has the 
   // only beside labelColumn null and a model's labels and features
   rejects(() => parseCsv('1,2\n', 'x.csv', { labelsIfPresent: 'last' }), /CSV options: labelsIfPresent goes with labelColumn null, and the labels and features a model has/);
 });
+
+test('CSV: labels that are whole numbers 0 … C − 1, none of a model\'s class names (Kaggle\'s Fashion-MNIST files), are its class numbers, with a warning; names that are numbers, a file of names and numbers, a number out of range or a test file keep to names', () => {
+  const names = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+  const model: CsvOptions = { labels: names, features: 2 };
+  const r = parseCsv('x,y,label\n1,2,0\n3,4,9\n5,6,3.0\n', 'k.csv', model);
+  assert.deepEqual(Array.from(r.data.y), [0, 9, 3]);
+  assert.equal(r.data.numClasses, 10);
+  assert.deepEqual(r.warnings, ["k.csv: the labels are numbers (0–9), none of the model's class names: read as class numbers (0 'T-shirt/top' … 9 'Ankle boot')"]);
+  assert.deepEqual(parseCsv('1,2,4\n3,4,4\n', 'one.csv', { labels: ['a', 'b', 'c', 'd', 'e'] }).warnings,
+    ["one.csv: the labels are numbers (all 4), none of the model's class names: read as class numbers (0 'a' … 4 'e')"]);
+  assert.deepEqual(Array.from(parseCsv('1,2,1\n3,4,0\n', 'two.csv', { labels: ['no', 'yes'] }).data.y), [1, 0]);
+  assert.match(parseCsv('1,2,1\n', 'two.csv', { labels: ['no', 'yes'] }).warnings[0], /\(0 'no', 1 'yes'\)$/);
+  // the file's names are read as names, without a warning
+  const named = parseCsv('1,2,Bag\n3,4,T-shirt/top\n', 'n.csv', model);
+  assert.deepEqual([Array.from(named.data.y), named.warnings], [[8, 0], []]);
+  // a number past the classes, a fraction, a negative number: errors naming it
+  rejects(() => parseCsv('1,2,0\n3,4,10\n', 'k.csv', model),
+    /^k\.csv:2: the label '10' is no class number of the model's \(0–9\): the labels are numbers, none of the model's class names, and are read as class numbers/);
+  rejects(() => parseCsv('1,2,1.5\n', 'k.csv', model), /^k\.csv:1: the label '1\.5' is no class number/);
+  rejects(() => parseCsv('1,2,-1\n', 'k.csv', model), /^k\.csv:1: the label '-1' is no class number/);
+  // names and numbers in one file: the numbers are no classes, as before
+  rejects(() => parseCsv('1,2,Bag\n3,4,Coat\n5,6,0\n', 'mix.csv', model),
+    /^mix\.csv:3: the label '0' is not one of the model's classes \(its classes: T-shirt\/top, Trouser, .*; labels that are numbers are read as class numbers only where every label is one\)$/);
+  // a model whose class names are numbers (a file's 3, 5, 7) matches them as names: 0 is none of them
+  const odd = parseCsv('1,2,7\n3,4,3\n', 'o.csv', { labels: ['3', '5', '7'] });
+  assert.deepEqual([Array.from(odd.data.y), odd.warnings], [[2, 0], []]);
+  rejects(() => parseCsv('1,2,0\n', 'o.csv', { labels: ['3', '5', '7'] }), /^o\.csv:1: the label '0' is not one of the model's classes \(its classes: 3, 5, 7\)$/);
+  // nor a mix of names and numbers among the classes
+  rejects(() => parseCsv('1,2,0\n', 'o.csv', { labels: ['a', '1'] }), /the label '0' is not one of the model's classes/);
+  // a test file is held to its training file's class names
+  rejects(() => parseCsv('1,2,0\n', 't.csv', { ...model, matching: 'training file' }), /^t\.csv:1: the label '0' is not one of the training file's classes/);
+  // predict's labelled file (labelsIfPresent): a column of class numbers is a label column, left out, both said
+  const p = parseCsv('1,2,3\n3,4,9\n', 'p.csv', { labelColumn: null, labelsIfPresent: 'last', labels: names, features: 2 });
+  assert.deepEqual([p.data.x.cols, p.labelColumn], [2, 2]);
+  assert.deepEqual(p.warnings, ["p.csv: the labels are numbers (3–9), none of the model's class names: read as class numbers (0 'T-shirt/top' … 9 'Ankle boot')",
+    "p.csv: column 3 holds the model's classes, a label column: it is left out (treegate eval measures accuracy on a labelled file)"]);
+  // and a last column that holds a number past the classes is no label column: the error of features alone
+  rejects(() => parseCsv('1,2,3\n3,4,12\n', 'p.csv', { labelColumn: null, labelsIfPresent: 'last', labels: names, features: 2 }),
+    /^p\.csv:1: lines have 3 cells, and the model takes 2 features/);
+});
