@@ -13,7 +13,7 @@ export { useWasm } from './browser.js';
 
 export { loadMnist } from './data/mnist.js';
 export { DATASETS, dataInfo, datasetShape, prepareData, prepareMnist, mnistTestSet, type CsvSource, type DatasetName, type PreparedData, type PrepareOptions } from './data/prepare.js';
-export { loadFashionMnist } from './data/fashion.js';
+export { FASHION_CLASSES, loadFashionMnist } from './data/fashion.js';
 export { readCsv, MAX_CSV_BYTES } from './data/csv-file.js';
 
 export { loadModel, saveModel } from './io/model-file.js';

