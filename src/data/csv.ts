@@ -120,7 +120,8 @@ function quotedCells(line: string, at: string, sep: string): string[] {
  * is a number), so the same file always gives the same numbering; a file of whole numbers alone, for a model's
  * classes that are names and no numbers, gives its class numbers (CsvOptions.labels). Mistakes
  * that would pass for data (a continuous target, pandas' row index or column
- * numbers, a header whose column names are numbers) are refused. Errors name the file, line and column.
+ * numbers, a header whose column names are numbers, a header naming a column 'label' other than the last where the
+ * labels are read from the last) are refused. Errors name the file, line and column.
  */
 export function parseCsv(text: string, source: string, opts: CsvOptions = {}): CsvData {
   check(typeof text === 'string', `parseCsv takes the file's text, got ${shown(text)}`, "pass readFileSync(path, 'utf8'), or use readCsv(path)");
@@ -343,6 +344,17 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   }
   const features = header ? featureCells : featureCells.map((_, i) => `col${i + 1}`);
   const labelName = header && labelCol >= 0 ? first[labelCol] : null;
+  // a header that names another column than the last 'label', where the labels are read from the last (Kaggle's MNIST
+  // and Fashion-MNIST files, label,pixel1,…,pixel784): read so, the last pixel would be the class and the labels a
+  // feature. (A header checked against the model's or training file's feature names is refused there.)
+  const isLabel = (c: string) => /^label$/i.test(c);
+  const labelElsewhere = header && labelled && spec === 'last' && opts.featureNames === undefined && !isLabel(first[labelCol]) ? first.findIndex(isLabel) : -1;
+  if (labelElsewhere >= 0) {
+    throw new TreegateError(`${source}:${lineNo}: column ${labelElsewhere + 1} is named '${first[labelElsewhere]}', and the labels are read from the last column, '${first[labelCol]}'`,
+      opts.labels === undefined ? `name the label column: ${LABEL_COLUMN_HINT}; or rename that column if it holds no labels`
+        : `the labels are in the last column ${opts.matching === 'training file' ? 'of the training file' : "of the model's training data"}: move column ${labelElsewhere + 1} ` +
+          "to the end of each line (Kaggle's MNIST and Fashion-MNIST files put it first), or rename it if it holds no labels");
+  }
   // pandas' to_csv() writes the row index as a first column without a name ('Unnamed: 0' once read and saved
   // again), as R's write.csv() writes the row names
   if (header && (first[0] === '' || first[0] === 'Unnamed: 0') && labelCol !== 0) {

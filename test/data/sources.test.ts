@@ -815,3 +815,19 @@ test('CSV: labels that are whole numbers 0 … C − 1, none of a model\'s class
   rejects(() => parseCsv('1,2,3\n3,4,12\n', 'p.csv', { labelColumn: null, labelsIfPresent: 'last', labels: names, features: 2 }),
     /^p\.csv:1: lines have 3 cells, and the model takes 2 features/);
 });
+
+test('CSV: a header that names a column \'label\' other than the last, where the labels are read from the last (Kaggle\'s MNIST and Fashion-MNIST files put it first), is refused: its last pixel would be read as the classes', () => {
+  const names = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+  const kaggle = 'label,pixel1,pixel2\n3,0,0\n9,5,0\n';
+  rejects(() => parseCsv(kaggle, 'k.csv', { labels: names, features: 2 }),
+    /^k\.csv:1: column 1 is named 'label', and the labels are read from the last column, 'pixel2' \(the labels are in the last column of the model's training data: move column 1 to the end of each line/);
+  rejects(() => parseCsv(kaggle, 'k.csv'), /^k\.csv:1: column 1 is named 'label', and the labels are read from the last column, 'pixel2' \(name the label column: train --label-column/);
+  // (predict: no label column found, the error of features alone)
+  rejects(() => parseCsv(kaggle, 'k.csv', { labelColumn: null, labelsIfPresent: 'last', labels: names, features: 2 }),
+    /^k\.csv:1: lines have 3 cells, and the model takes 2 features \(one column too many: if it holds the labels, remove that column/);
+  // the label column named, or last; a header without 'label'; a file without a header: read as before
+  assert.deepEqual(Array.from(parseCsv(kaggle, 'k.csv', { labelColumn: 0, labels: names, features: 2 }).data.y), [3, 9]);
+  assert.deepEqual(Array.from(parseCsv(kaggle, 'k.csv', { labelColumn: 'label' }).data.y), [0, 1]);
+  assert.deepEqual(Array.from(parseCsv('pixel1,pixel2,Label\n0,0,3\n5,0,9\n', 'k.csv', { labels: names, features: 2 }).data.y), [3, 9]);
+  assert.deepEqual(Array.from(parseCsv('kind,pixel1,pixel2\n3,0,0\n9,5,1\n', 'k.csv').data.y), [0, 1]);
+});
