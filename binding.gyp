@@ -11,6 +11,12 @@
       "cflags_cc": ["-mavx512f", "-mavx512vl", "-mfma", "-mavx2", "-fPIC"]
     },
     {
+      "target_name": "kernels_avx512_l1",
+      "type": "static_library",
+      "sources": ["native/kernels_avx512_l1.cc"],
+      "cflags_cc": ["-mavx512f", "-mavx512vl", "-mfma", "-mavx2", "-fPIC"]
+    },
+    {
       "target_name": "kernels_avx2",
       "type": "static_library",
       "sources": ["native/kernels_avx2.cc"],
@@ -19,7 +25,7 @@
     {
       "target_name": "treegate_native",
       "sources": ["native/addon.cc", "native/products.cc", "native/weights.cc", "native/elementwise.cc", "native/args.cc", "native/kernels_generic.cc"],
-      "dependencies": ["kernels_avx512", "kernels_avx2"]
+      "dependencies": ["kernels_avx512", "kernels_avx512_l1", "kernels_avx2"]
     }
   ]
 }

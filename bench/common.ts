@@ -199,7 +199,9 @@ async function measureMachine(): Promise<MachineRates | null> {
     const num = (k: string): number | null => (typeof m?.[k] === 'number' && (m[k] as number) > 0 ? m[k] as number : null);
     const f1 = num('peakGflops1'), fa = num('peakGflopsAll'), b1 = num('readGBs1'), ba = num('readGBsAll');
     if (!f1 || !b1) return null;
-    return { isa: String(m?.isa ?? '?'), flops: f1 * 1e9, flopsAll: (fa ?? f1) * 1e9, bytes: b1 * 1e9, bytesAll: (ba ?? b1) * 1e9 };
+    // (the AVX-512 kernels' prefetch hint beside the instruction set: it changes the few-row products' speed, not their sums)
+    const isa = String(m?.isa ?? '?') + (m?.isa === 'avx512' && typeof m.prefetch === 'string' ? ` (prefetch ${m.prefetch})` : '');
+    return { isa, flops: f1 * 1e9, flopsAll: (fa ?? f1) * 1e9, bytes: b1 * 1e9, bytesAll: (ba ?? b1) * 1e9 };
   } catch (err) {
     say(`bench: machine() of the native backend failed: ${oneLine(err)}`);
     return null;

@@ -17,6 +17,9 @@
 #include <string>
 #include <thread>
 #include <vector>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 #include "addon.h"
 
@@ -29,6 +32,19 @@ int threads = 1;
 namespace {
 
 const char* isaName = "generic";
+const char* prefetchName = "l2";  // where the few-row products prefetch a node's weights
+
+// An AMD processor of family 26 (Zen 5), from CPUID: the vendor of leaf 0, the family of leaf 1 (base plus extended).
+bool amdFamily26() {
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned a, b, c, d;
+  if (!__get_cpuid(0, &a, &b, &c, &d) || b != 0x68747541 || d != 0x69746e65 || c != 0x444d4163) return false;  // AuthenticAMD
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+  return ((a >> 8) & 0xf) + ((a >> 20) & 0xff) == 26;
+#else
+  return false;
+#endif
+}
 
 // The widest instruction set the CPU has; TREEGATE_NATIVE_ISA=avx2 or generic picks a narrower one (the tests
 // check every compiled variant against the reference on machines that have the wider one).
@@ -40,8 +56,14 @@ void selectIsa() {
   const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl");
   if (w == "generic") return;
   if (avx512 && w != "avx2") {
-    isa = &avx512::kernels;
+    // the few-row products prefetch into L1 on a Zen 5 and into L2 elsewhere ("Prefetch hints" in kernels_impl.h);
+    // TREEGATE_NATIVE_PREFETCH=l1 or l2 picks one (the tests check both against the reference)
+    const char* pf = std::getenv("TREEGATE_NATIVE_PREFETCH");
+    const std::string p = pf ? pf : "";
+    const bool l1 = p == "l1" || (p != "l2" && amdFamily26());
+    isa = l1 ? &avx512l1::kernels : &avx512::kernels;
     isaName = "avx512";
+    prefetchName = l1 ? "l1" : "l2";
   } else if (avx2) {
     isa = &avx2::kernels;
     isaName = "avx2";
@@ -92,6 +114,8 @@ napi_value Machine(napi_env env, napi_callback_info) {
     napi_create_object(env, &o);
     napi_create_string_utf8(env, isaName, NAPI_AUTO_LENGTH, &x);
     napi_set_named_property(env, o, "isa", x);
+    napi_create_string_utf8(env, prefetchName, NAPI_AUTO_LENGTH, &x);
+    napi_set_named_property(env, o, "prefetch", x);
     napi_create_int32(env, pool->size(), &x);
     napi_set_named_property(env, o, "threads", x);
     napi_create_double(env, peak(1), &x);
@@ -195,6 +219,8 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_create_object(env, &o);
   napi_create_string_utf8(env, isaName, NAPI_AUTO_LENGTH, &x);
   napi_set_named_property(env, o, "isa", x);
+  napi_create_string_utf8(env, prefetchName, NAPI_AUTO_LENGTH, &x);
+  napi_set_named_property(env, o, "prefetch", x);
   napi_create_int32(env, pool->size(), &x);
   napi_set_named_property(env, o, "maxThreads", x);
   napi_create_int32(env, threads, &x);

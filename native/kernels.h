@@ -1,6 +1,6 @@
 // treegate native kernels, compiled once per instruction set (see binding.gyp):
-// kernels_avx512.cc and kernels_avx2.cc include kernels_impl.h inside their own
-// namespace with their own vector width. The plain TypeScript kernels in
+// kernels_avx512.cc, kernels_avx512_l1.cc and kernels_avx2.cc include kernels_impl.h inside their own
+// namespace with their own vector width (and kernels_avx512_l1.cc its own prefetch hint). The plain TypeScript kernels in
 // src/kernels/ are the specification; test/kernels/native.test.ts checks these
 // against them over a table of shapes.
 #pragma once
@@ -65,6 +65,7 @@ struct Kernels {
   AddFn addInto;
 };
 namespace avx512 { extern const Kernels kernels; }
+namespace avx512l1 { extern const Kernels kernels; }  // (few-row prefetches into L1)
 namespace avx2 { extern const Kernels kernels; }
 namespace generic { extern const Kernels kernels; }
 

@@ -123,6 +123,12 @@ void packA(const float* a, int64_t ars, int64_t acs, int64_t i0, int64_t mc, int
 // A prefetch of the line at p into L2 only (the T1 hint; "Prefetch hints" below says where and why). A macro, not
 // an inline function: an extra function changed GCC's inlining and unrolling of the kernels that call it.
 #define PREFETCH_L2(p) __builtin_prefetch((p), 0, 2)
+// The few-row kernels' prefetch of a node's weights ahead ("Prefetch hints" below): into L2 (locality 2), or into L1
+// (3) where the file that includes this one sets TG_FEW_ROWS_LOCALITY (kernels_avx512_l1.cc).
+#ifndef TG_FEW_ROWS_LOCALITY
+#define TG_FEW_ROWS_LOCALITY 2
+#endif
+#define PREFETCH_FEW(p) __builtin_prefetch((p), 0, TG_FEW_ROWS_LOCALITY)
 
 // Lines to prefetch while a tile computes (the next group of B): every W steps p, the lines at
 // at + q·qs + p·ps for q < n, and the line after each where `two`.
@@ -295,8 +301,10 @@ struct PackBuf {
 thread_local PackBuf packBufA, packBufB;
 
 // Prefetch hints. The few-row kernels, which read a node's weights from memory once (dotTile, bcastTile,
-// streamStep, directRows), prefetch the weights ahead into L2 (PREFETCH_L2), not into L1. Forty-sixth session, on
-// a Zen 4 (AMD EPYC family 25 model 17, the processor of issue 3), against c89b216, which prefetched into L1:
+// streamStep, directRows), prefetch the weights ahead (PREFETCH_FEW): into L2 by default, into L1 in the AVX-512
+// table compiled with TG_FEW_ROWS_LOCALITY 3 (kernels_avx512_l1.cc), which the addon picks on a Zen 5 (AMD family
+// 26; TREEGATE_NATIVE_PREFETCH=l1 or l2 overrides it). Forty-sixth session, on a Zen 4 (AMD EPYC family 25 model 17,
+// the processor of issue 3), against c89b216, which prefetched into L1:
 // `bash bench/kernel-ab/run.sh c89b216 5f16bc5 NT|NN memory|cache 1 2 3 4 6 8 12 16 20` (both orders,
 // geometric mean): NT from memory 1.49–1.66× at 3–8 rows, 1.09× at 12–16, 1.00–1.01× at 1–2 and 20 (one read
 // stream, no prefetch: streamRowsOf); NN from memory 1.15× at one row, 1.41–2.09× at 2–8, 1.08–1.22× at 12–20;
@@ -304,9 +312,15 @@ thread_local PackBuf packBufA, packBufB;
 // forward,backward-input,infer 3,4,5,6,7,8,9,10`): forward 1.06–1.18× at k = 5–10, input gradient 1.09–1.22×
 // at k = 6–10, 0.99–1.08× below; collapsed inference (packedRows, unchanged) 0.97–1.04×. On that VM the L1
 // prefetches of four to eight streams side by side left reads and arithmetic serial (a 4–8-row node from
-// memory took about the sum of its cache time and its read time). On the Zen 3 (eleventh to fifteenth sessions)
-// and the Zen 5 (thirty-fourth), L2 instead of L1 had measured 0.82–1.07× in variants of these kernels
-// (benchmark-history.md); not remeasured there since.
+// memory took about the sum of its cache time and its read time). On the Zen 5 (family 26 model 2; sixty-fourth
+// session, quiet machine) the same kernel-ab commands gave L2 the other way: NT from memory 0.84–0.89× at 3–8 rows
+// (1.00× at 1–2 and 12–20), NN 0.81–0.95× at 4–20 rows (1.04–1.09× at 1–2); and this file's L1 table against
+// 10a7f16's L2 (`bash bench/addon-ab/run.sh 10a7f16 <this commit> forward,backward-input 4,5,6,7,8,9`, two runs):
+// forward 1.01–1.09× at k = 5–9, input gradient 1.04–1.23× at k = 4–9, the weight gradient (no such prefetch)
+// 0.99–1.05×; `bash bench/step-ab/run.sh 10a7f16 <this commit> native 4,5,6,7,8`: the training step 1.05–1.09× at
+// k = 6–8, 0.96–1.00× at 4–5. On the Zen 3 (eleventh to fifteenth sessions) L2 measured 0.82–1.07× in variants of
+// these kernels (benchmark-history.md), but its AVX2 table keeps L2 (not remeasured); Intel's (the Xeon of the
+// fifty-fourth to sixty-third sessions) was not measured with L1 and keeps L2.
 // panelRows keeps L1 prefetches (L2: 0.88–1.00× at 24–128 rows on the Zen 4), packedRows' tiles L2.
 
 // Rows of floats at `p`, `stride` apart, that all start on a cache line (16 floats); and the stride of an aligned
@@ -345,7 +359,7 @@ void dotTile(int64_t K, const float* a, int64_t ars, const float* const* b, cons
   for (int q = 0; q < G; q++) ahead[q] = pf >> q & 1 ? next + q * bcs : b[q];
   const int64_t KW = K - K % W;
   for (int64_t p = 0; p < KW; p += W) {
-    for (int q = 0; q < G; q++) PREFETCH_L2(ahead[q] + p);
+    for (int q = 0; q < G; q++) PREFETCH_FEW(ahead[q] + p);
     vf x[DA];
     for (int i = 0; i < DA; i++) x[i] = load(a + i * ars + p);
     for (int q = 0; q < G; q++) {
@@ -491,8 +505,8 @@ inline void bcastTile(int64_t K, const float* x, int64_t xstride, const float* b
   const int64_t t1 = bcs, t2 = 2 * bcs, t3 = 3 * bcs;
   for (int64_t p0 = 0; p0 < K; p0 += W) {
     if (next) {  // the W lines the next group reads in these W steps: one per column (NT) or per step (NN)
-      if (nrs == 1) for (int q = 0; q < W; q++) PREFETCH_L2(next + q * ncs + p0);
-      else for (int u = 0; u < W; u++) PREFETCH_L2(next + (p0 + u) * nrs);
+      if (nrs == 1) for (int q = 0; q < W; q++) PREFETCH_FEW(next + q * ncs + p0);
+      else for (int u = 0; u < W; u++) PREFETCH_FEW(next + (p0 + u) * nrs);
     }
     const int64_t n = std::min<int64_t>(K - p0, W);
     for (int64_t p = 0; p < n; p++) {
@@ -703,7 +717,7 @@ __attribute__((always_inline)) inline void streamStep(int64_t N, const float* a,
   for (int64_t j = 0; j < N; j += W) {
     vf bv[P];
     for (int q = 0; q < P; q++) {
-      PREFETCH_L2(bp + (q + 4 * P) * brs + j);
+      PREFETCH_FEW(bp + (q + 4 * P) * brs + j);
       bv[q] = load(bp + q * brs + j);
     }
     for (int i = 0; i < R; i++) {
@@ -796,10 +810,10 @@ void directRows(int64_t M, int64_t N, int64_t K, const float* a, int64_t ars, in
       const float* bj = cols < NR ? t + p0 * NR : b + p0 * brs + j;
       const int64_t bs = cols < NR ? NR : brs;
       if (cols == NR && p0 + 2 * KB <= K)
-        for (int64_t p = 0; p < KB; p++) { PREFETCH_L2(bj + (KB + p) * brs); PREFETCH_L2(bj + (KB + p) * brs + W); }
+        for (int64_t p = 0; p < KB; p++) { PREFETCH_FEW(bj + (KB + p) * brs); PREFETCH_FEW(bj + (KB + p) * brs + W); }
       if (M <= 3 && j + 2 * NR <= NF) {  // two full strips at once (microTwo)
         if (p0 + 2 * KB <= K)
-          for (int64_t p = 0; p < KB; p++) { PREFETCH_L2(bj + (KB + p) * brs + NR); PREFETCH_L2(bj + (KB + p) * brs + NR + W); }
+          for (int64_t p = 0; p < KB; p++) { PREFETCH_FEW(bj + (KB + p) * brs + NR); PREFETCH_FEW(bj + (KB + p) * brs + NR + W); }
         microTwoRows<true>(M, kb, ap, ars, acs, bj, bj + NR, brs, c + j, crs, !first);
         j += NR;
         continue;

@@ -54,10 +54,15 @@ interface Addon {
 }
 
 /** What the native backend runs with: its instruction set, threads (the most it may use, and now), kernel tuning. */
-export interface NativeInfo { isa: string; maxThreads: number; threads: number; panel: number; chainRowsNT: number }
+export interface NativeInfo {
+  isa: string;
+  /** where the few-row products prefetch a node's weights: 'l1' with the AVX-512 kernels on a Zen 5, else 'l2' */
+  prefetch: 'l1' | 'l2';
+  maxThreads: number; threads: number; panel: number; chainRowsNT: number;
+}
 
 /** Measured by the addon: FMA peak (16 independent vector chains) and DRAM read bandwidth, 1 thread and all. */
-export interface MachineFigures { isa: string; threads: number; peakGflops1: number; peakGflopsAll: number; readGBs1: number; readGBsAll: number }
+export interface MachineFigures { isa: string; prefetch: 'l1' | 'l2'; threads: number; peakGflops1: number; peakGflopsAll: number; readGBs1: number; readGBsAll: number }
 
 /** Path of the addon built by `npm ci` (scripts/build-native.mjs). */
 export const ADDON_PATH = fileURLToPath(new URL('../../../build/Release/treegate_native.node', import.meta.url));
@@ -70,13 +75,17 @@ let loadError = '';
 /** Loads the addon once; null (with `nativeLoadError()` saying why) if it was not built or cannot load. */
 export function loadAddon(): Addon | null {
   if (addon !== undefined) return addon;
-  // a misspelt setting would otherwise be ignored without a word (the native backend on, the widest kernels)
+  // a misspelt setting would otherwise be ignored without a word (the native backend on, the widest kernels, the CPU's prefetch hint)
   const native = process.env.TREEGATE_NATIVE, isa = process.env.TREEGATE_NATIVE_ISA, pool = process.env.TREEGATE_NATIVE_THREADS;
+  const prefetch = process.env.TREEGATE_NATIVE_PREFETCH;
   if (native !== undefined && native !== '' && native !== 'off') {
     throw new TreegateError(`TREEGATE_NATIVE=${native}: the one setting is off (the native backend not loaded)`, 'unset it, or set it to off');
   }
   if (isa !== undefined && isa !== '' && !['avx512', 'avx2', 'generic'].includes(isa)) {
     throw new TreegateError(`TREEGATE_NATIVE_ISA=${isa}: not one of the addon's instruction sets`, 'set avx512, avx2 or generic (the widest the CPU has, at most this), or unset it');
+  }
+  if (prefetch !== undefined && prefetch !== '' && prefetch !== 'l1' && prefetch !== 'l2') {
+    throw new TreegateError(`TREEGATE_NATIVE_PREFETCH=${prefetch}: not one of the AVX-512 kernels' prefetch hints`, 'set l1 or l2, or unset it for the CPU\'s own (l1 on a Zen 5, l2 elsewhere)');
   }
   if (pool !== undefined && pool !== '' && !/^([1-9]|[1-5][0-9]|6[0-4])$/.test(pool)) {
     throw new TreegateError(`TREEGATE_NATIVE_THREADS=${pool}: not a thread count from 1 to 64`, 'set the threads of the addon\'s pool (1–64), or unset it for one per CPU');
