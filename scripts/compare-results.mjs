@@ -13,7 +13,14 @@ if (!oldPath || !newPath) {
   console.error('usage: node scripts/compare-results.mjs OLD.json NEW.json');
   process.exit(2);
 }
-const read = (p) => JSON.parse(readFileSync(p, 'utf8'));
+// a gating file of before --depths (settings.depth, one number; rows without k) gets its depth on every row, so that
+// its rows meet those of a newer file of that depth
+const read = (p) => {
+  const r = JSON.parse(readFileSync(p, 'utf8'));
+  const depth = r.experiment === 'gating' ? r.settings?.depth : undefined;
+  if (typeof depth === 'number') for (const row of r.aggregate ?? []) row.k ??= depth;
+  return r;
+};
 const [a, b] = [read(oldPath), read(newPath)];
 if (a.experiment !== b.experiment) {
   console.error(`compare-results: ${oldPath} is of ${a.experiment}, ${newPath} of ${b.experiment}`);
@@ -45,11 +52,11 @@ const summary = (what, rows) => {
   const worst = rows.reduce((w, r) => (Math.abs(r.points) > Math.abs(w.points) ? r : w));
   const ratios = rows.map((r) => r.ratio).filter(Number.isFinite);
   return `${what} (${rows.length} row${rows.length === 1 ? '' : 's'}): metric differs by at most ${Math.abs(worst.points).toFixed(2)} points ` +
-    `(${JSON.stringify(worst.config)}); training time new ÷ old: median ${median(ratios).toFixed(2)}, ` +
-    `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`;
+    `(${JSON.stringify(worst.config)}); ` + (ratios.length === 0 ? 'no training times (the experiment records none)'
+    : `training time new ÷ old: median ${median(ratios).toFixed(2)}, ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}`);
 };
 
 const all = compare(a.aggregate ?? [], b.aggregate ?? []);
-for (const r of all) console.log(`${JSON.stringify(r.config)}: ${r.points >= 0 ? '+' : ''}${r.points.toFixed(2)} points, time ×${r.ratio.toFixed(2)}`);
+for (const r of all) console.log(`${JSON.stringify(r.config)}: ${r.points >= 0 ? '+' : ''}${r.points.toFixed(2)} points${Number.isFinite(r.ratio) ? `, time ×${r.ratio.toFixed(2)}` : ''}`);
 console.log(summary('every row', all));
 if (a.best && b.best) console.log(summary('best learning rates', compare(a.best, b.best)));

@@ -574,6 +574,20 @@ test('scripts/compare-results.mjs compares two results.json files row by row: me
   const refused = spawnSync(process.execPath, [join(ROOT, 'scripts', 'compare-results.mjs'), before, other], { encoding: 'utf8' });
   assert.equal(refused.status, 2);
   assert.match(refused.stderr, /is of memorization, .* of accuracy/);
+  // a gating file of before --depths (settings.depth, rows without k) meets a newer one of that depth row by row; gating
+  // records no training times, which is said rather than printed as NaN
+  const gating = (name: string, settings: object, rows: object[]) => {
+    const path = join(TMP, name);
+    writeFileSync(path, JSON.stringify({ experiment: 'gating', settings, aggregate: rows }));
+    return path;
+  };
+  const acc = (mean: number) => ({ testAccuracy: { mean }, balance: { mean: 0.5 } });
+  const older = gating('gating-old.json', { depth: 4 }, [{ seeds: 3, gating: 'units', stats: acc(0.95) }]);
+  const newer = gating('gating-new.json', { depths: [2, 4] }, [{ seeds: 3, k: 2, gating: 'units', stats: acc(0.9) }, { seeds: 3, k: 4, gating: 'units', stats: acc(0.96) }]);
+  const g = spawnSync(process.execPath, [join(ROOT, 'scripts', 'compare-results.mjs'), older, newer], { encoding: 'utf8' });
+  assert.equal(g.status, 0, g.stderr);
+  assert.deepEqual(g.stdout.trim().split('\n'), ['{"gating":"units","k":4}: +1.00 points',
+    'every row (1 row): metric differs by at most 1.00 points ({"gating":"units","k":4}); no training times (the experiment records none)']);
 });
 
 test('gating results of before --depths (settings.depth, no k) read as a run of that one depth: each run and configuration at it, the leaf usage under it', () => {
