@@ -4,8 +4,8 @@
  * table and never the others, which are what other machines run. This reruns test/kernels/native.test.ts (every
  * product shape, the grouped products, the optimizer updates, against the js reference), paths.test.ts's native
  * tests (the path sums' tables, with their non-temporal stores) and the fused optimizer steps (weight-step.test.ts,
- * path-step.test.ts) with each other variant forced by TREEGATE_NATIVE_ISA or TREEGATE_NATIVE_PREFETCH, in a child
- * process: the variant is chosen when the addon loads.
+ * path-step.test.ts) with each other instruction set forced by TREEGATE_NATIVE_ISA, and native.test.ts with the other
+ * AVX-512 table forced by TREEGATE_NATIVE_PREFETCH, in a child process: the variant is chosen when the addon loads.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -20,22 +20,24 @@ const paths = fileURLToPath(new URL('./paths.test.ts', import.meta.url));
 // the fused optimizer steps' kernels, on js and native alone (TREEGATE_TEST_NATIVE_ONLY, test/kernel-backends.ts)
 const steps = ['./weight-step.test.ts', './path-step.test.ts'].map((f) => fileURLToPath(new URL(f, import.meta.url)));
 
-// the AVX-512 table this CPU does not pick: the other prefetch hint
+// every file for another instruction set; for the AVX-512 table this CPU does not pick (the other prefetch hint, which
+// only the products' few-row kernels take) native.test.ts's products alone
+const allFiles = [[suite, []], [paths, ['--test-name-pattern', '^addPaths: native']], ...steps.map((f) => [f, []] as const)] as const;
 const otherPrefetch = nativeBackend()?.info().prefetch === 'l1' ? 'l2' : 'l1';
 const variants = [
-  { name: 'avx2', setting: ['TREEGATE_NATIVE_ISA', 'avx2'] },
-  { name: 'generic', setting: ['TREEGATE_NATIVE_ISA', 'generic'] },
-  { name: `avx512 ${otherPrefetch}`, setting: ['TREEGATE_NATIVE_PREFETCH', otherPrefetch] },
+  { name: 'avx2', setting: ['TREEGATE_NATIVE_ISA', 'avx2'], files: allFiles },
+  { name: 'generic', setting: ['TREEGATE_NATIVE_ISA', 'generic'], files: allFiles },
+  { name: `avx512 ${otherPrefetch}`, setting: ['TREEGATE_NATIVE_PREFETCH', otherPrefetch], files: [[suite, []]] as const },
 ] as const;
 
-for (const { name, setting: [key, value] } of variants) {
+for (const { name, setting: [key, value], files } of variants) {
   test(`native kernels compiled for ${name} match js (native.test.ts with ${key}=${value})`, { skip }, (t) => {
     const env: NodeJS.ProcessEnv = { ...process.env, [key]: value, TREEGATE_TEST_NATIVE_ONLY: '1' };
     delete env.NODE_TEST_CONTEXT; // else the child's runner reports to this runner instead of printing its results
     const probe = spawnSync(process.execPath, ['-e', `const i = require(${JSON.stringify(ADDON_PATH)}).info(); console.log(i.isa === 'avx512' ? \`avx512 \${i.prefetch}\` : i.isa)`], { env, encoding: 'utf8' });
     assert.equal(probe.status, 0, probe.stderr);
     if (probe.stdout.trim() !== name) return t.skip(`this CPU cannot run ${name} (the addon chose ${probe.stdout.trim()})`);
-    for (const [file, args] of [[suite, []], [paths, ['--test-name-pattern', '^addPaths: native']], ...steps.map((f) => [f, []] as const)] as const) {
+    for (const [file, args] of files) {
       const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...args, file], { env, encoding: 'utf8' });
       assert.equal(r.status, 0, `${file} failed under ${name}:\n${r.stdout.slice(-4000)}\n${r.stderr.slice(-2000)}`);
       assert.match(r.stdout, /^# fail 0$/m);
