@@ -1,6 +1,6 @@
 /**
- * End-to-end tests of the `treegate` CLI: each test spawns
- * `node --import tsx src/cli/main.ts ...` from the repository root.
+ * End-to-end tests of the `treegate` CLI: each test spawns it (test/cli/run.ts: the compiled CLI, or
+ * src/cli/main.ts under tsx before a build) from the repository root.
  * Training runs use --limit and small widths so that each takes a few seconds.
  */
 import { test } from 'node:test';
@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import { commandLine } from '../../src/cli/provenance.js';
 import { usageText } from '../../src/cli/evaluate.js';
-import { blobsCsv, cli, cliEnv, cliStdin, describeRun, expectUsageError, lastJson, ROOT, tmp, type CliResult, reEscape } from './run.js';
+import { shellWord } from '../../src/cli/options.js';
+import { blobsCsv, cli, CLI_ARGS, cliEnv, cliStdin, describeRun, expectUsageError, lastJson, ROOT, tmp, type CliResult, reEscape } from './run.js';
 import { shortRunWarning, unusedLeavesWarnings } from '../../src/cli/train-checks.js';
 import { defaultMnistDir, loadMnistTest, MNIST_FILES, MNIST_SCALE } from '../../src/data/mnist.js';
 import { encodeSafetensors } from '../../src/io/safetensors.js';
@@ -784,7 +785,7 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   expectUsageError(['predict', '--model', model, '--csv', join(dir, 'features.csv'), '--out', '-', '--json'], /--out - and --json both write to standard output/);
   expectUsageError(['train', '--dataset', 'csv', '--csv', '-', '--out', tmp('never')], /--csv - \(standard input\) is not read by train: a run reads its data again to resume/);
   // a pipe of the shell's (<(command), /dev/fd/N) reads as standard input does; train refuses it alike
-  const viaShell = (args: string) => spawnSync('bash', ['-c', `"${process.execPath}" --import tsx src/cli/main.ts ${args}`],
+  const viaShell = (args: string) => spawnSync('bash', ['-c', `${[process.execPath, ...CLI_ARGS].map(shellWord).join(' ')} ${args}`],
     { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
   const sub = viaShell(`predict --model '${model}' --csv <(cat '${join(dir, 'features.csv')}') --probabilities`);
   assert.equal(sub.status, 0, sub.stderr);
@@ -822,7 +823,7 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   assert.ok(statSync('/dev/null').isCharacterDevice());
   // --out /dev/stdout is standard output, whether a pipe or the shell's file (which a rename would have replaced)
   const stdoutFile = join(dir, 'stdout.txt'), fd = openSync(stdoutFile, 'w');
-  const toFile = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'predict', '--model', model, '--csv', join(dir, 'features.csv'),
+  const toFile = spawnSync(process.execPath, [...CLI_ARGS, 'predict', '--model', model, '--csv', join(dir, 'features.csv'),
     '--out', '/dev/stdout'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', fd, 'pipe'] });
   closeSync(fd);
   assert.equal(toFile.status, 0, toFile.stderr);

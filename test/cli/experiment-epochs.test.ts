@@ -14,7 +14,7 @@ import { runMemorization } from '../../src/experiments/memorization.js';
 import { csvEpochs, csvShortWarning, type ExperimentOptions } from '../../src/experiments/common.js';
 import { GATING_EPOCHS } from '../../src/experiments/gating.js';
 import { shellWord } from '../../src/cli/options.js';
-import { blobsCsv, cli, cliEnv, describeRun, expectUsageError, ROOT, tmp } from './run.js';
+import { blobsCsv, cli, CLI_ARGS, cliEnv, describeRun, expectUsageError, ROOT, tmp } from './run.js';
 
 /** Memorization made tiny (40 examples of width 4, hidden width 4, one rate, one epoch, depths 0 and 1): 8 runs a seed. */
 const TINY_MEMORIZATION = { TREEGATE_EXPERIMENT_OVERRIDE: JSON.stringify({ examples: 40, inputSize: 4, classes: 2, hidden: 4, depths: [0, 1], lrs: [1e-3], train: { epochs: 1, batchSize: 64 } }) };
@@ -52,7 +52,7 @@ test('gating --csv trains as many epochs as give its MNIST runs\' steps too; --e
   // on a terminal, where the progress bar stands for the runs' lines, the warnings and the epochs chosen are written
   // still (a pseudo-terminal of script(1), from util-linux)
   if (spawnSync('script', ['--version']).status !== 0) return;
-  const line = (epochs: string[], out: string) => [process.execPath, '--import', 'tsx', 'src/cli/main.ts', 'experiment', 'gating', '--csv', csv, '--label-column', '1',
+  const line = (epochs: string[], out: string) => [process.execPath, ...CLI_ARGS, 'experiment', 'gating', '--csv', csv, '--label-column', '1',
     '--quick', '--seeds', '1', ...epochs, '--out', out].map(shellWord).join(' ');
   for (const [epochs, said] of [[[], /gating: 8 epochs of 229 training examples \(4 steps each\)/], [['--epochs', '2'], /treegate: warning: gating: 2 epochs of 229 training examples are 8 steps of 64/]] as const) {
     const t = spawnSync('script', ['-qec', line([...epochs], tmp('epochs-tty')), '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...small } });

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { blobsCsv, cli, cliEnv, describeRun, expectUsageError, HINT_CLI, reEscape, ROOT, tmp } from './run.js';
+import { blobsCsv, cli, CLI_ARGS, cliEnv, describeRun, expectUsageError, HINT_CLI, reEscape, ROOT, tmp } from './run.js';
 import { defaultMnistDir, MNIST_FILES } from '../../src/data/mnist.js';
 import { Rng } from '../../src/core/rng.js';
 
@@ -262,8 +262,7 @@ test('an experiment on a CSV file writes by default to a folder named after the 
   const a = blobsCsv(join(dir, 'blobs.csv')), b = blobsCsv(join(dir, 'other data.csv'), 120, 2);
   const run = (csv: string, ...more: string[]) => ['experiment', 'accuracy', '--csv', csv, '--label-column', '1', '--quick', '--seeds', '1', '--depths', '0', '--epochs', '1', '--no-progress', ...more];
   // from another folder, so that the default runs/ is that folder's
-  const tsx = import.meta.resolve('tsx');
-  const here = (args: string[]) => spawnSync(process.execPath, ['--import', tsx, join(ROOT, 'src/cli/main.ts'), ...args], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+  const here = (args: string[]) => spawnSync(process.execPath, [...CLI_ARGS, ...args], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
   for (const [csv, folder] of [[a, 'accuracy-blobs-quick'], [b, 'accuracy-other_data-quick']]) {
     const r = here(run(csv));
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);

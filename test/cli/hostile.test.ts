@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import { defaultMnistDir, MNIST_FILES } from '../../src/data/mnist.js';
 import { encodeSafetensors } from '../../src/io/safetensors.js';
-import { ROOT, tmp } from './run.js';
+import { CLI_ARGS, ROOT, tmp } from './run.js';
 import { underCI } from '../ci.js';
 
 const TIME = '/usr/bin/time';
@@ -24,7 +24,7 @@ const skip = existsSync(TIME) ? false : underCI ? false : `no ${TIME} (apt-get i
 /** Runs the CLI under /usr/bin/time; returns exit code, stderr (without time's line) and max RSS in MB. */
 function measured(...args: string[]): { status: number | null; stderr: string; rssMB: number; seconds: number } {
   const t0 = performance.now();
-  const r = spawnSync(TIME, ['-f', 'maxrss-kb %M', process.execPath, '--import', 'tsx', 'src/cli/main.ts', ...args], {
+  const r = spawnSync(TIME, ['-f', 'maxrss-kb %M', process.execPath, ...CLI_ARGS, ...args], {
     cwd: ROOT, encoding: 'utf8', timeout: 60_000,
   });
   const m = /maxrss-kb (\d+)\s*$/.exec(r.stderr);

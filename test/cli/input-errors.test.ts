@@ -10,7 +10,8 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, copyFileSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { cli, cliChild, cliStdin, describeRun, expectUsageError, ROOT, tmp, reEscape } from './run.js';
+import { cli, CLI_ARGS, cliChild, cliStdin, describeRun, expectUsageError, ROOT, tmp, reEscape } from './run.js';
+import { CLI_FLAGS, cliModule } from '../cli-command.js';
 import { outOfMemoryHint } from '../../src/cli/options.js';
 import { parseCsv } from '../../src/data/csv.js';
 import { readMetrics } from '../../src/report/run-files.js';
@@ -176,9 +177,10 @@ test('report: malformed result.json and metrics.jsonl exit 2 naming the file (an
 test('a model too large for memory is an out-of-memory error naming what to lower, not a bug', {
   skip: process.platform === 'linux' ? false : 'needs ulimit -v and /proc (Linux)',
 }, () => {
-  // the address space node and tsx reserve before the CLI allocates anything (GiBs of wasm reservations)
-  const probe = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e',
-    "await import('./src/kernels/select.ts'); await new Promise((r) => setTimeout(r, 200)); " +
+  // the address space node (and tsx, where the CLI runs under it) reserve before the CLI allocates anything (GiBs of
+  // wasm reservations)
+  const probe = spawnSync(process.execPath, [...CLI_FLAGS, '--input-type=module', '-e',
+    `await import(${JSON.stringify(cliModule('kernels/select'))}); await new Promise((r) => setTimeout(r, 200)); ` +
     "console.log(/VmPeak:\\s*(\\d+)/.exec((await import('node:fs')).readFileSync('/proc/self/status', 'utf8'))[1])"],
   { cwd: ROOT, encoding: 'utf8' });
   assert.equal(probe.status, 0, probe.stderr);
@@ -187,7 +189,7 @@ test('a model too large for memory is an out-of-memory error naming what to lowe
   const limitKb = Number(probe.stdout.trim()) + 2 ** 20;
   const args = ['train', '--dataset', 'memorization', '--examples', '100', '--input-size', '8', '--classes', '3', '--epochs', '1',
     '--no-progress', '--backend', 'js', '--hidden', '20000,20000', '--tree-layers', 'none', '--optimizer', 'sgd', '--out', tmp('oom')];
-  const r = spawnSync('bash', ['-c', `ulimit -v ${limitKb} && exec "$0" --import tsx src/cli/main.ts "$@"`, process.execPath, ...args],
+  const r = spawnSync('bash', ['-c', `ulimit -v ${limitKb} && exec "$0" "$@"`, process.execPath, ...CLI_ARGS, ...args],
     { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
   const run = `exit ${r.status}\n--- stderr\n${r.stderr}`;
   assert.equal(r.status, 2, run);
@@ -222,7 +224,7 @@ test('stdout: a failed write exits non-zero with one line; a closed pipe exits q
       const predict = ['predict', '--model', model, '--csv', features, '--backend', 'js'];
       const evalJson = ['eval', '--model', model, '--csv', labelled, '--backend', 'js', '--json'];
       for (const a of [args, predict, [...predict, '--json'], evalJson]) {
-        const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...a],
+        const r = spawnSync(process.execPath, [...CLI_ARGS, ...a],
           { cwd: ROOT, encoding: 'utf8', timeout: 120_000, stdio: ['ignore', full, 'pipe'] });
         assert.equal(r.status, 2, r.stderr);
         assert.match(r.stderr, /^treegate: error: cannot write to standard output: ENOSPC/);

@@ -1,6 +1,6 @@
 /**
- * Spawning the `treegate` CLI from the repository root (`node --import tsx
- * src/cli/main.ts ...`) for the end-to-end tests, with a temporary folder per file.
+ * Spawning the `treegate` CLI from the repository root for the end-to-end tests (CLI_ARGS: the compiled CLI where it
+ * is fresh, else src/cli/main.ts under tsx), with a temporary folder per file.
  */
 import { after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,9 +8,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { CLI_ARGS, ROOT } from '../cli-command.js';
 
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export { CLI_ARGS, ROOT };
+
 const TMP = mkdtempSync(join(tmpdir(), 'treegate-cli-'));
 after(() => rmSync(TMP, { recursive: true, force: true }));
 
@@ -35,7 +36,7 @@ export function cliStdin(input: string | Uint8Array, ...args: string[]): CliResu
 }
 
 function cliWith(o: { env?: Record<string, string>; input?: string | Uint8Array }, ...args: string[]): CliResult {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+  const r = spawnSync(process.execPath, [...CLI_ARGS, ...args], {
     cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...o.env },
     ...(o.input !== undefined ? { input: o.input } : {}),
   });
@@ -44,7 +45,7 @@ function cliWith(o: { env?: Record<string, string>; input?: string | Uint8Array 
 }
 
 /** How the CLI's hints name the command that started it here (`treegateCommand`): node, its flags and the script. */
-export const HINT_CLI = `node --import tsx ${join(ROOT, 'src', 'cli', 'main.ts')}`;
+export const HINT_CLI = ['node', ...CLI_ARGS].join(' ');
 
 /** A command line a hint printed, run by the shell in the repository root (as a user pastes it). */
 export function shellLine(line: string): CliResult {
@@ -55,7 +56,7 @@ export function shellLine(line: string): CliResult {
 
 /** The CLI as a child process that the test can signal. */
 export function cliChild(env: Record<string, string>, ...args: string[]): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+  return spawn(process.execPath, [...CLI_ARGS, ...args], {
     cwd: ROOT, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
 }

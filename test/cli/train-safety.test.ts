@@ -18,7 +18,7 @@ import type { TrainCliOptions } from '../../src/cli/train-checks.js';
 import { writeFilesAtomic } from '../../src/io/atomic.js';
 import { loadModel } from '../../src/io/model-file.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/io/safetensors.js';
-import { cli, cliChild, cliEnv, describeRun, expectUsageError, lastJson, ROOT, tmp, reEscape } from './run.js';
+import { cli, CLI_ARGS, cliChild, cliEnv, describeRun, expectUsageError, lastJson, ROOT, tmp, reEscape } from './run.js';
 
 /** A run of a few milliseconds: 100 examples in batches of 8, 13 steps. */
 const SMALL = ['train', '--dataset', 'memorization', '--examples', '100', '--input-size', '8', '--classes', '3', '--hidden', '8',
@@ -130,8 +130,7 @@ test('--resume from another folder reads the files the run was started with (pat
   assert.equal(r.status, 3, describeRun(r));
   assert.match(r.stderr, /the last good checkpoint is .*step-000000004\.safetensors/);
   // resumed from the run's folder itself
-  const tsx = import.meta.resolve('tsx');
-  const resumed = spawnSync(process.execPath, ['--import', tsx, join(ROOT, 'src/cli/main.ts'), 'train', '--resume', '.', '--no-progress', '--json'],
+  const resumed = spawnSync(process.execPath, [...CLI_ARGS, 'train', '--resume', '.', '--no-progress', '--json'],
     { cwd: out, encoding: 'utf8', timeout: 120_000 });
   assert.equal(resumed.status, 0, `${resumed.stdout}\n${resumed.stderr}`);
   assert.match(resumed.stderr, /resuming .* \(step 4\)/);
@@ -213,7 +212,7 @@ test('a run whose files cannot fit in the free space of --out is refused before 
   // a 1 MiB tmpfs in a mount namespace of this command's own (unshare maps the user to root: no privilege needed
   // where the kernel allows user namespaces); the CLI runs inside it
   const inDisk = (...args: string[]) => spawnSync('unshare', ['-rm', 'sh', '-c', 'mount -t tmpfs -o size=1m none "$1" && shift && exec "$@"', 'sh', disk,
-    process.execPath, '--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    process.execPath, ...CLI_ARGS, ...args], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
   if (inDisk('--version').status !== 0) {
     t.skip('unshare -rm with a tmpfs mount is not allowed here (user namespaces off)');
     return;

@@ -1,6 +1,6 @@
 /**
  * The elementwise and reduction ops of training on every kernel backend at each of its thread counts
- * (kernelVariants: js; wasm and native on 1 and 2 threads, or 1–4 under TREEGATE_NATIVE_THREADS=4) against js, at
+ * (kernelVariants: js; wasm and native on 1 and 2 threads, or 1, 3 and 4 under TREEGATE_NATIVE_THREADS=4) against js, at
  * degenerate sizes and around the fast backends' thread splits (native splits 65 536 floats and more between its
  * threads), with the arrays plain or made by the backend's floats() (wasm: in its memory, read in place). The ops
  * whose js is one rounding per float (adds, products, relu, copies) must give js's bits; the sums, tanh and the

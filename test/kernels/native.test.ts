@@ -19,7 +19,7 @@ import { assertBitEqual, assertClose, randomArray, Rng } from '../helpers.js';
 import { nativeThreadCounts, threadCountsOf, useThreads } from '../kernel-backends.js';
 
 const nb = nativeBackend();
-/** 1 and 2, or 1 to n under TREEGATE_NATIVE_THREADS=n; every count must give the bits of one thread. */
+/** 1 and 2, or 1 and 3 to n under TREEGATE_NATIVE_THREADS=n (kernel-backends.ts); every count must give the bits of one thread. */
 const THREADS = nb ? threadCountsOf(nb) : nativeThreadCounts(), MOST = THREADS[THREADS.length - 1];
 const skip = nb ? false : `native addon unavailable: ${nativeLoadError()}`;
 

@@ -12,7 +12,6 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { formatCount, formatGiB, layerTable, modelSummary, textTable, unusedAtRandom, type LayerSummary } from '../../src/report/summary.js';
 import { LOGGED_LEAVES, loggedStats, parseMetrics, readResult, StepWindows, treeStatsProblem } from '../../src/report/run-files.js';
 import { countAxis, epochTicks, trainingReport, unfinishedRunReport, usageHeatmap } from '../../src/report/training.js';
@@ -22,8 +21,8 @@ import { Rng } from '../../src/core/rng.js';
 import { Trainer, type StepInfo } from '../../src/train/trainer.js';
 import { writeCheckpoint } from '../../src/io/checkpoint.js';
 import { reportCommand } from '../../src/cli/report-command.js';
+import { CLI_ARGS, ROOT } from '../cli-command.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TMP = mkdtempSync(join(tmpdir(), 'treegate-report-details-'));
 after(() => rmSync(TMP, { recursive: true, force: true }));
 let dirs = 0;
@@ -335,7 +334,7 @@ test("treegate report of an unfinished run: its checkpoint's data files, its bac
 test('treegate report that cannot write its page leaves no folder it created for it', () => {
   const run = runFolder([epoch(1)]);
   // a name past the file system's 255 bytes: the folders are made, the page cannot be
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'report', run, '--out', join(TMP, 'new', 'a', `${'x'.repeat(300)}.html`)],
+  const r = spawnSync(process.execPath, [...CLI_ARGS, 'report', run, '--out', join(TMP, 'new', 'a', `${'x'.repeat(300)}.html`)],
     { cwd: ROOT, encoding: 'utf8' });
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /ENAMETOOLONG/);

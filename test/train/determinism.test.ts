@@ -114,7 +114,7 @@ testOnEveryBackend('an example\'s predicted probabilities are the same bits in a
 
 // README (--threads): "the model is the same bit for bit with any count". Layers wide enough and batches large
 // enough that the products pass the threads' threshold (2^20 multiply-adds) and the row splits cut tree nodes;
-// native on 1 and 2 threads, or 1 to n in test/kernels/many-threads.test.ts's run under TREEGATE_NATIVE_THREADS=n.
+// native on 1 and 2 threads, or 1 and 3 to n in test/kernels/many-threads.test.ts's run under TREEGATE_NATIVE_THREADS=n.
 testOnEveryBackend('every layer kind trains the same model, bit for bit, on any thread count', (be) => {
   if (be === 'js') return; // one thread only
   const before = threadCount();
