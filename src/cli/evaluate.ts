@@ -9,20 +9,21 @@ import { mnistTestSet } from '../data/prepare.js';
 import { loadModel } from '../io/model-file.js';
 import { setBackend } from '../kernels/backend.js';
 import type { Model } from '../layers/model.js';
-import { backendOption, csvInputs, headerOption, humanLines, int, pathArg, rejectIdle, requireOptions, resultsThenSummary, shellWord, threadsOption, useKernelsFirst, warnCsv, type KernelOptions } from './options.js';
+import { backendOption, csvInputs, headerOption, humanLines, int, labelColumnArg, labelColumnOf, pathArg, rejectIdle, requireOptions, resultsThenSummary, shellWord, threadsOption, useKernelsFirst, warnCsv, type KernelOptions } from './options.js';
 import { counted, layerTable, majorityNote, modelSummary, perClassFigures, textTable } from '../report/summary.js';
 import { readRunResult } from './run-folder.js';
 
 interface ModelCliOptions extends KernelOptions {
-  model: string; dataDir?: string; csv?: string; header?: boolean; limit?: number; json?: boolean; usage?: boolean; perClass?: boolean;
+  model: string; dataDir?: string; csv?: string; header?: boolean; labelColumn?: string; limit?: number; json?: boolean; usage?: boolean; perClass?: boolean;
 }
 
-/** --data-dir names the MNIST folder: it is an error with a model of another dataset, or with --csv (as train rejects idle options); --header and --no-header are --csv's. */
+/** --data-dir names the MNIST folder: it is an error with a model of another dataset, or with --csv (as train rejects idle options); --header, --no-header and --label-column are --csv's. */
 function rejectIdleDataOptions(model: Model, o: ModelCliOptions, cmd: Command): void {
   const dataset = model.config.data?.dataset ?? 'mnist';
   rejectIdle(cmd, [{ options: ['dataDir'], applies: dataset === 'mnist' && !o.csv,
     why: o.csv ? 'with --csv' : `for ${o.model}, trained on ${dataset}`, fix: 'it is the folder of the MNIST files, for models trained on mnist' },
-  { options: ['header'], applies: o.csv !== undefined, why: 'without --csv', fix: 'it says whether the first line of --csv is the header' }]);
+  { options: ['header'], applies: o.csv !== undefined, why: 'without --csv', fix: 'it says whether the first line of --csv is the header' },
+  { options: ['labelColumn'], applies: o.csv !== undefined, why: 'without --csv', fix: 'it names the column of --csv that holds the labels' }]);
 }
 
 /**
@@ -70,12 +71,14 @@ function testSet(model: Model, o: ModelCliOptions): Dataset {
     const names = model.config.data?.features;
     const read = readCsv(o.csv, {
       labels: model.config.data?.labels ?? Array.from({ length: model.config.numClasses }, (_, i) => String(i)),
-      features: model.inputSize, ...(names ? { featureNames: names } : {}), labelColumn: model.config.data?.labelColumn ?? 'last', header: o.header,
+      features: model.inputSize, ...(names ? { featureNames: names } : {}), header: o.header,
+      // where the file's layout differs from the training data's (Kaggle's label-first files for an MNIST model)
+      labelColumn: o.labelColumn !== undefined ? labelColumnOf(o.labelColumn) : model.config.data?.labelColumn ?? 'last',
     });
     warnCsv(read);
     test = read.data;
   }
-  else if (dataset === 'mnist') test = mnistTestSet(norm!, o.dataDir);
+  else if (dataset === 'mnist') test = mnistTestSet(norm!, o.dataDir, o.limit);
   else test = normalizeInPlace(loadFashionMnist().test, norm!);
   if (test.x.cols !== model.inputSize || test.numClasses > model.config.numClasses) {
     throw new TreegateError(`${o.model}: the model takes ${model.inputSize} inputs and ${model.config.numClasses} classes, ` +
@@ -117,6 +120,7 @@ export function evalCommand(): Command {
     .option('--csv <file>', 'a CSV test file (for models trained with --dataset csv, and models made through the API, which take its values as they are); - reads standard input', pathArg)
     .addOption(headerOption(true))
     .addOption(headerOption(false))
+    .option('--label-column <column>', "with --csv: the column of the labels, its header name, its number (1 is the first) or last (default: the model's training data's, the last for models not trained on a CSV file)", labelColumnArg)
     .option('--limit <n>', 'use only the first n test examples', int(1))
     .option('--per-class', 'also print each class\'s examples, recall and precision (--json always holds them, as perClass)')
     .addOption(backendOption())
@@ -161,13 +165,14 @@ export function inspectCommand(): Command {
     .option('--csv <file>', 'a CSV test file (for models trained with --dataset csv, and models made through the API, which take its values as they are); - reads standard input', pathArg)
     .addOption(headerOption(true))
     .addOption(headerOption(false))
+    .option('--label-column <column>', "with --csv: the column of the labels, its header name, its number (1 is the first) or last (default: the model's training data's, the last for models not trained on a CSV file)", labelColumnArg)
     .option('--limit <n>', 'measure leaf usage on the first n test examples', int(1))
     .option('--no-usage', 'skip the leaf-usage measurement (no dataset needed)')
     .addOption(backendOption())
     .addOption(threadsOption())
     .option('--json', 'print one JSON object on stdout (the other lines go to stderr)')
     .action((o: ModelCliOptions, cmd: Command) => {
-      rejectIdle(cmd, [{ options: ['dataDir', 'csv', 'header', 'limit', 'backend', 'threads'], applies: o.usage !== false, why: 'with --no-usage',
+      rejectIdle(cmd, [{ options: ['dataDir', 'csv', 'header', 'labelColumn', 'limit', 'backend', 'threads'], applies: o.usage !== false, why: 'with --no-usage',
         fix: 'options of the leaf-usage measurement' }]);
       // without the usage measurement no kernel runs: the plain js arrays, and nothing to say about backends
       const kernels = o.usage !== false ? useKernelsFirst(o) : (setBackend('js'), null);

@@ -127,12 +127,17 @@ export function refuseStreamInputs(o: CsvFlags, command: string, why: string): v
   }
 }
 
+/** A --label-column as the CSV reader takes it: a number counts from 1 there, from 0 here; a name (or last) as it is. */
+export function labelColumnOf(v: string): number | string {
+  return /^\d+$/.test(v) ? Number(v) - 1 : v;
+}
+
 /** The CSV flags as prepareData reads them (a --label-column number counts from 1, PrepareOptions' labelColumn from 0); undefined without --csv. */
 export function csvOptions(o: CsvFlags): CsvSource | undefined {
   if (o.csv === undefined) return undefined;
   return {
     csv: o.csv, ...(o.testCsv === undefined ? {} : { testCsv: o.testCsv }), ...(o.header ? { header: true } : {}),
-    ...(o.labelColumn === undefined ? {} : { labelColumn: /^\d+$/.test(o.labelColumn) ? Number(o.labelColumn) - 1 : o.labelColumn }),
+    ...(o.labelColumn === undefined ? {} : { labelColumn: labelColumnOf(o.labelColumn) }),
   };
 }
 

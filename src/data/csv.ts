@@ -352,7 +352,8 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
   if (labelElsewhere >= 0) {
     throw new TreegateError(`${source}:${lineNo}: column ${labelElsewhere + 1} is named '${first[labelElsewhere]}', and the labels are read from the last column, '${first[labelCol]}'`,
       opts.labels === undefined ? `name the label column: ${LABEL_COLUMN_HINT}; or rename that column if it holds no labels`
-        : `the labels are in the last column ${opts.matching === 'training file' ? 'of the training file' : "of the model's training data"}: move column ${labelElsewhere + 1} ` +
+        : `the labels are in the last column ${opts.matching === 'training file' ? 'of the training file: move column'
+          : `of the model's training data: read them from this file's column with eval's or inspect's --label-column ${labelElsewhere + 1}, or move it`} ` +
           "to the end of each line (Kaggle's MNIST and Fashion-MNIST files put it first), or rename it if it holds no labels");
   }
   // pandas' to_csv() writes the row index as a first column without a name ('Unnamed: 0' once read and saved

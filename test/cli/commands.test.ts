@@ -295,6 +295,20 @@ test('a Fashion-MNIST model names its classes: predict and --json, eval\'s per-c
   assert.deepEqual(byNumber.stdout.trimEnd().split('\n').slice(2).map((l) => l.split(/ {2,}/)[0]), [...FASHION_CLASSES]);
   const json = JSON.parse((await run(evalCommand, ['--model', 'fashion/model.safetensors', '--csv', 'fashion/numbers.csv', '--json', ...JS])).stdout) as { perClass: Array<{ label: string }> };
   assert.deepEqual(json.perClass.map((c) => c.label), [...FASHION_CLASSES]);
+  // Kaggle's layout, the label first: refused where the labels are read from the last column (the model's), with the
+  // option that reads them; eval and inspect read them with --label-column, by name or number, as the file of the
+  // labels last (a header naming each column as the model's; the label column's name is no feature's)
+  writeFileSync(join(dir, 'kaggle.csv'), [['label', ...header(false).split(',')].join(','), ...Array.from({ length: N }, (_, i) => [labels[i], ...pixels.subarray(i * D, (i + 1) * D)].join(','))].join('\n') + '\n');
+  await assert.rejects(run(evalCommand, ['--model', 'fashion/model.safetensors', '--csv', 'fashion/kaggle.csv', ...JS]),
+    { problem: `${join('fashion', 'kaggle.csv')}:1: column 1 is named 'label', and the labels are read from the last column, 'pixel784'` });
+  for (const column of ['label', '1']) {
+    const k = await run(evalCommand, ['--model', 'fashion/model.safetensors', '--csv', 'fashion/kaggle.csv', '--label-column', column, '--per-class', ...JS]);
+    assert.deepEqual([k.stdout, k.stderr], [byNumber.stdout, `treegate: warning: ${join('fashion', warning.replace('numbers.csv', 'kaggle.csv'))}\n`]);
+  }
+  const ki = await run(inspectCommand, ['--model', 'fashion/model.safetensors', '--csv', 'fashion/kaggle.csv', '--label-column', 'label', '--json', ...JS]);
+  assert.equal((JSON.parse(ki.stdout) as { usageExamples: number }).usageExamples, N);
+  await assert.rejects(run(evalCommand, ['--model', 'fashion/model.safetensors', '--label-column', 'label', ...JS]), /^TreegateError: --label-column has no effect without --csv/);
+  await assert.rejects(run(inspectCommand, ['--model', 'fashion/model.safetensors', '--no-usage', '--label-column', '1']), /^TreegateError: --label-column has no effect with --no-usage/);
   // a number past the classes: refused, naming it
   writeFileSync(join(dir, 'eleven.csv'), `${line(0, '0')}\n${line(1, '11')}\n`);
   await assert.rejects(run(evalCommand, ['--model', 'fashion/model.safetensors', '--csv', 'fashion/eleven.csv', ...JS]),

@@ -820,7 +820,7 @@ test('CSV: a header that names a column \'label\' other than the last, where the
   const names = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
   const kaggle = 'label,pixel1,pixel2\n3,0,0\n9,5,0\n';
   rejects(() => parseCsv(kaggle, 'k.csv', { labels: names, features: 2 }),
-    /^k\.csv:1: column 1 is named 'label', and the labels are read from the last column, 'pixel2' \(the labels are in the last column of the model's training data: move column 1 to the end of each line/);
+    /^k\.csv:1: column 1 is named 'label', and the labels are read from the last column, 'pixel2' \(the labels are in the last column of the model's training data: read them from this file's column with eval's or inspect's --label-column 1, or move it to the end of each line/);
   rejects(() => parseCsv(kaggle, 'k.csv'), /^k\.csv:1: column 1 is named 'label', and the labels are read from the last column, 'pixel2' \(name the label column: train --label-column/);
   // (predict: no label column found, the error of features alone)
   rejects(() => parseCsv(kaggle, 'k.csv', { labelColumn: null, labelsIfPresent: 'last', labels: names, features: 2 }),
