@@ -11,7 +11,7 @@ export { loadWasmBackend, type WasmBackend } from './kernels/wasm/index.js';
 // the browser's loader too, so that code written for a page also runs where a server build (SSR) takes this entry
 export { useWasm } from './browser.js';
 
-export { loadMnist } from './data/mnist.js';
+export { loadMnist, type MnistOptions } from './data/mnist.js';
 export { DATASETS, dataInfo, datasetShape, prepareData, prepareMnist, mnistTestSet, type CsvSource, type DatasetName, type PreparedData, type PrepareOptions } from './data/prepare.js';
 export { FASHION_CLASSES, loadFashionMnist } from './data/fashion.js';
 export { readCsv, MAX_CSV_BYTES } from './data/csv-file.js';

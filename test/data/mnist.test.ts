@@ -34,6 +34,19 @@ test('loads the packaged MNIST: 60000/10000, labels in range, first label 5', ()
   assert.equal(max, 1);
 });
 
+test('limit: the first examples of each split, the bits of the whole set\'s; a limit past a split is all of it; a bad one refused', () => {
+  const whole = loadMnist();
+  const first = loadMnist({ limit: 1200 }), past = loadMnistTest({ limit: 20000 });
+  for (const [part, all, n] of [[first.train, whole.train, 1200], [first.test, whole.test, 1200], [past, whole.test, 10000]] as const) {
+    assert.deepEqual([part.name, part.x.rows, part.x.cols, part.numClasses], [all.name, n, 784, 10]);
+    assert.deepEqual(part.x.data, all.x.data.subarray(0, n * 784));
+    assert.deepEqual(part.y, all.y.subarray(0, n));
+  }
+  assert.equal(loadMnistTest({ limit: 0 }).x.rows, 0);
+  assert.throws(() => loadMnist({ limit: 1.5 }), /MNIST options: limit/);
+  assert.throws(() => loadMnist({ lmit: 5 } as never), /MNIST options/);
+});
+
 test('missing directory or file is a clear error', () => {
   const dir = mkdtempSync(join(tmpdir(), 'treegate-mnist-'));
   try {
