@@ -4,8 +4,9 @@
  * table and never the others, which are what other machines run. This reruns test/kernels/native.test.ts (every
  * product shape, the grouped products, the optimizer updates, against the js reference), paths.test.ts's native
  * tests (the path sums' tables, with their non-temporal stores) and the fused optimizer steps (weight-step.test.ts,
- * path-step.test.ts) with each other instruction set forced by TREEGATE_NATIVE_ISA, and native.test.ts with the other
- * AVX-512 table forced by TREEGATE_NATIVE_PREFETCH, in a child process: the variant is chosen when the addon loads.
+ * path-step.test.ts) with each other instruction set forced by TREEGATE_NATIVE_ISA, and native.test.ts's products with
+ * the other AVX-512 table forced by TREEGATE_NATIVE_PREFETCH, in a child process: the variant is chosen when the addon
+ * loads.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -21,13 +22,15 @@ const paths = fileURLToPath(new URL('./paths.test.ts', import.meta.url));
 const steps = ['./weight-step.test.ts', './path-step.test.ts'].map((f) => fileURLToPath(new URL(f, import.meta.url)));
 
 // every file for another instruction set; for the AVX-512 table this CPU does not pick (the other prefetch hint, which
-// only the products' few-row kernels take) native.test.ts's products alone
+// only the products' few-row kernels take) native.test.ts's product tests alone: the plain, few-row, grouped and packed
+// products (its optimizer, elementwise, pool and bounds tests run no prefetching kernel)
+const products = ['--test-name-pattern', '^native (gemm|NT products|NN and TN products|few-row products|grouped products|forward over packed)'];
 const allFiles = [[suite, []], [paths, ['--test-name-pattern', '^addPaths: native']], ...steps.map((f) => [f, []] as const)] as const;
 const otherPrefetch = nativeBackend()?.info().prefetch === 'l1' ? 'l2' : 'l1';
 const variants = [
   { name: 'avx2', setting: ['TREEGATE_NATIVE_ISA', 'avx2'], files: allFiles },
   { name: 'generic', setting: ['TREEGATE_NATIVE_ISA', 'generic'], files: allFiles },
-  { name: `avx512 ${otherPrefetch}`, setting: ['TREEGATE_NATIVE_PREFETCH', otherPrefetch], files: [[suite, []]] as const },
+  { name: `avx512 ${otherPrefetch}`, setting: ['TREEGATE_NATIVE_PREFETCH', otherPrefetch], files: [[suite, products]] as const },
 ] as const;
 
 for (const { name, setting: [key, value], files } of variants) {
