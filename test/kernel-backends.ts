@@ -32,7 +32,7 @@ export function nativeThreadCounts(): number[] {
  */
 export function kernelBackends(): { backends: Array<{ be: Backend; threads: number[]; label?: string }>; wasm: Backend | null } {
   const backends: Array<{ be: Backend; threads: number[]; label?: string }> = [{ be: jsBackend, threads: [0] }];
-  const counts = nativeThreadCounts(), many = Math.max(...counts) > 2 ? Math.max(...counts) : 0;
+  const most = Math.max(...nativeThreadCounts()), many = most > 2 ? most : 0;
   // native-isa.test.ts reruns kernel files for the addon's narrower builds: js and native alone then
   const nativeOnly = process.env.TREEGATE_TEST_NATIVE_ONLY === '1';
   /**
