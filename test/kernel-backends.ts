@@ -91,6 +91,14 @@ export function placed(be: Backend, a: Float32Array, here: boolean): Float32Arra
   return o;
 }
 
+/**
+ * The placements of a step test's arrays on `be` (placed's `here`): plain copies and arrays its floats() made (wasm: in
+ * its memory; native: on a cache line), or plain copies alone on js, whose floats() makes plain arrays.
+ */
+export function placements(be: Backend): boolean[] {
+  return be === jsBackend ? [false] : [false, true];
+}
+
 /** Gives a state's arrays back to the backend that made them (nothing for plain arrays). */
 export function releaseState(be: Backend, st: StepState): void {
   [st.w, st.dw, st.db, st.m, st.v].forEach((x) => be.release(x));
