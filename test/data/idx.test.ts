@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readIdx } from '../../src/data/idx.js';
+import { IDX_HEADER_MAX, readIdx, readIdxHeader } from '../../src/data/idx.js';
 import { TreegateError } from '../../src/core/errors.js';
 
 const SRC = 'data/x-idx3-ubyte';
@@ -78,4 +78,14 @@ test('the magic number is two zero bytes, each checked; the gzip hint is for gzi
   rejects(new Uint8Array([0, 0x8b, 8, 1, 0, 0, 0, 1, 0]), /got 0x00 0x8b \(the MNIST folder/);
   // 0x09 is a byte too, but signed: read as unsigned, -1 would be 255
   rejects(idx([1], [0xff], 0x09), /IDX data type 0x09 \(signed byte\) is not supported; only 0x08 \(unsigned byte\) is/);
+});
+
+test('readIdxHeader reads the header from the first bytes and checks the file\'s length, as readIdx does the whole file', () => {
+  const full = idx([10, 28, 28], new Uint8Array(7840));
+  assert.deepEqual(readIdxHeader(full.subarray(0, IDX_HEADER_MAX), full.length, SRC), { dims: [10, 28, 28], offset: 16, count: 7840 });
+  assert.deepEqual(readIdxHeader(idx([3], [1, 2, 3]), 11, SRC), { dims: [3], offset: 8, count: 3 });
+  for (const [size, re] of [[full.length - 1, /truncated: dimensions \[10, 28, 28\] need 7840 data bytes but only 7839/], [full.length + 2, /2 trailing bytes/],
+    [3, /too short to be an IDX file \(3 bytes/], [12, /truncated: the header declares 3 dimensions \(16 header bytes\) but the file has only 12 bytes/]] as const) {
+    assert.throws(() => readIdxHeader(full.subarray(0, IDX_HEADER_MAX), size, SRC), (e: unknown) => e instanceof TreegateError && re.test(e.message), String(re));
+  }
 });

@@ -133,6 +133,14 @@ test('a folder of small IDX files: read as they are; refused, naming the file, f
     const ok = loadMnistTest({ dir });
     assert.deepEqual(Array.from(ok.y), [0, 9, 4]);
     assert.equal(ok.x.data[784 + 5], Math.fround(((784 + 5) % 256) * (1 / 255)));
+    // a limit reads the first images alone, the file's length checked against its header all the same
+    const two = loadMnistTest({ dir, limit: 2 });
+    assert.deepEqual([Array.from(two.y), two.x.data[784 + 5]], [[0, 9], ok.x.data[784 + 5]]);
+    for (const [bytes, re] of [[idxFile([3, 28, 28], pixels).subarray(0, -1), /need 2352 data bytes but only 2351 follow the header/],
+      [Uint8Array.of(...idxFile([3, 28, 28], pixels), 0), /1 trailing bytes after the 2352 data bytes/]] as const) {
+      write(bytes, idxFile([3], Uint8Array.of(0, 9, 4)));
+      assert.throws(() => loadMnistTest({ dir, limit: 1 }), (e: unknown) => e instanceof TreegateError && e.message.startsWith(`${images}: file `) && re.test(e.message), String(re));
+    }
     write(idxFile([3, 28, 27]), idxFile([3]));
     refused(new RegExp(`^${esc(images)}: expected images of shape \\(N, 28, 28\\), got \\(3, 28, 27\\)`));
     write(idxFile([3, 28, 28, 1]), idxFile([3]));
