@@ -11,7 +11,7 @@ import fs, { copyFileSync, cpSync, existsSync, mkdirSync, readdirSync, readFileS
 import { syncBuiltinESMExports } from 'node:module';
 import { join, relative } from 'node:path';
 import { TreegateError } from '../../src/core/errors.js';
-import { checkDiskSpace, checkHeldOutFile, checkRunFiles, dataFingerprint, fileSha256, newestCheckpointOf } from '../../src/cli/run-folder.js';
+import { checkDiskSpace, checkHeldOutFile, checkRunFiles, dataFingerprint, fileSha256, filesSha256, newestCheckpointOf } from '../../src/cli/run-folder.js';
 import { matrix } from '../../src/core/tensor.js';
 import type { PreparedData } from '../../src/data/prepare.js';
 import type { TrainCliOptions } from '../../src/cli/train-checks.js';
@@ -310,14 +310,18 @@ test('the data fingerprint a resume checks covers every split\'s inputs and labe
   }
 });
 
-test('fileSha256 hashes a file read in 16 MiB pieces, the last one short; null where there is no file', () => {
+test('fileSha256 and filesSha256 hash files read in 1 MiB pieces, the last one short; null where a file is not there', () => {
   const dir = tmp('sha');
   mkdirSync(dir);
-  const file = join(dir, 'data.csv'), bytes = Buffer.alloc(2 ** 24 + 5, 'a,b,label\n');
+  const file = join(dir, 'data.csv'), bytes = Buffer.alloc(2 ** 21 + 5, 'a,b,label\n'), small = join(dir, 'small.csv');
   writeFileSync(file, bytes);
+  writeFileSync(small, 'x,y\n');
   assert.equal(fileSha256(file), createHash('sha256').update(bytes).digest('hex'));
+  // the files one after another: the hash of their contents joined (the four MNIST files' in provenance)
+  assert.equal(filesSha256([small, file, small]), createHash('sha256').update('x,y\n').update(bytes).update('x,y\n').digest('hex'));
   assert.equal(fileSha256(join(dir, 'missing.csv')), null);
   assert.equal(fileSha256(dir), null);
+  assert.equal(filesSha256([file, join(dir, 'missing.csv')]), null);
 });
 
 test('--resume of a finished run whose files were replaced (another run\'s copied over them): an error, not the other run\'s result', () => {
