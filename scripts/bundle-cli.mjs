@@ -9,8 +9,10 @@
  *
  * A module's `import.meta.url` is the URL of its own file in dist/, as before: the wasm modules, the native addon
  * and package.json are found relative to it. Nothing is minified; a linked source map leads back to src/.
+ *
+ * Where esbuild cannot load (a clone installed with --omit=optional, which leaves out its platform binary) the
+ * command stays tsc's module, which works the same and starts slower, and this says so in one line.
  */
-import { build, transform } from 'esbuild';
 import { chmodSync, existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
@@ -22,6 +24,18 @@ if (!existsSync(main)) {
   console.error('bundle-cli: dist/cli/main.js is missing: run tsc -p tsconfig.build.json first (npm run build does)');
   process.exit(2);
 }
+
+// (its platform binary is found on the first call, not at import)
+let esbuild;
+try {
+  esbuild = await import('esbuild');
+  await esbuild.transform('', {});
+} catch (e) {
+  console.error(`bundle-cli: esbuild cannot run (${String(e.message).split('\n')[0]}): dist/cli/main.js stays tsc's module, which starts slower`);
+  chmodSync(main, 0o755);
+  process.exit(0);
+}
+const { build, transform } = esbuild;
 
 /** Each dist/ module's import.meta.url made the URL of its file, from the bundle's own (dist/cli/main.js). */
 const ownUrls = {
