@@ -6,10 +6,10 @@ import { csvSource, readCsv, STDIN_PATH, STDIN_PATH as STDOUT_PATH } from '../da
 import { checkReplaceable, checkWritableFile, descriptorOf, removeCreatedOnFailure, sameFile, writeFileAtomic } from '../io/atomic.js';
 import { loadModel } from '../io/model-file.js';
 import { counted } from '../report/summary.js';
-import { backendOption, csvInputs, fileInFolder, headerOption, humanLines, pathArg, requireOptions, resultsThenSummary, threadsOption, useKernelsFirst, warnCsv, type KernelOptions } from './options.js';
+import { backendOption, csvInputs, fileInFolder, headerOption, humanLines, labelColumnArg, labelColumnOf, pathArg, requireOptions, resultsThenSummary, threadsOption, useKernelsFirst, warnCsv, type KernelOptions } from './options.js';
 
 interface PredictCliOptions extends KernelOptions {
-  model: string; csv: string; header?: boolean; out?: string; probabilities?: boolean; json?: boolean;
+  model: string; csv: string; header?: boolean; labelColumn?: string; out?: string; probabilities?: boolean; json?: boolean;
 }
 
 
@@ -20,6 +20,7 @@ export function predictCommand(): Command {
     .option('--csv <file>', "the examples: the model's features in its training order, comma-separated (or tab- or semicolon-separated), an optional header line; - reads standard input (required)", pathArg)
     .addOption(headerOption(true))
     .addOption(headerOption(false))
+    .option('--label-column <column>', "the column of --csv that holds labels, left out: its header name, its number (1 is the first) or last (default: a file of one column more than the model's features has them where the model's training data had them, the last for models not trained on a CSV file)", labelColumnArg)
     .option('--out <file>', 'write the predictions there (CSV) instead of stdout; - is stdout; a path ending in /, or an existing folder, is a folder: predictions.csv in it', pathArg)
     .option('--probabilities', "add each class's probability (softmax of the logits), one column per class")
     .addOption(backendOption())
@@ -54,10 +55,12 @@ export function predictCommand(): Command {
         });
       }
       const names = model.config.data?.features;
-      // (a labelled file, such as the held-out test file train writes, has its label column left out)
+      // (a labelled file, such as the held-out test file train writes, has its label column left out: the one
+      // --label-column names, which must hold the model's classes, as eval reads it; else the training data's, where
+      // the file has a column more than the features)
       const read = readCsv(o.csv, {
-        labelColumn: null, labelsIfPresent: model.config.data?.labelColumn ?? 'last', labels, features: model.inputSize,
-        ...(names ? { featureNames: names } : {}), header: o.header,
+        ...(o.labelColumn !== undefined ? { labelColumn: labelColumnOf(o.labelColumn) } : { labelColumn: null, labelsIfPresent: model.config.data?.labelColumn ?? 'last' }),
+        labels, features: model.inputSize, ...(names ? { featureNames: names } : {}), header: o.header,
       });
       warnCsv(read);
       const raw = read.data.x;

@@ -258,7 +258,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
         : missing.length > 0 && missing.length < names!.length
           ? `the header names no column ${quoted(missing, 4)}, ${missing.length === 1 ? 'one' : 'some'} of the model's features (${quoted(names!, 8)}): give the file each of them, in the same order`
         : width === opts.features + 1
-          ? 'one column too many: if it holds the labels, remove that column (predict takes the features alone; eval measures accuracy on a labelled file)'
+          ? "one column too many: if it holds the labels, name its column with predict's or eval's --label-column N (predict leaves it out; eval measures accuracy on a labelled file), or remove it"
           : `give the file ${whose} ${opts.features} feature columns, in the same order`);
   }
   const labelLast = opts.labelColumn === undefined || opts.labelColumn === 'last';
@@ -353,7 +353,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
     throw new TreegateError(`${source}:${lineNo}: column ${labelElsewhere + 1} is named '${first[labelElsewhere]}', and the labels are read from the last column, '${first[labelCol]}'`,
       opts.labels === undefined ? `name the label column: ${LABEL_COLUMN_HINT}; or rename that column if it holds no labels`
         : `the labels are in the last column ${opts.matching === 'training file' ? 'of the training file: move column'
-          : `of the model's training data: read them from this file's column with eval's or inspect's --label-column ${labelElsewhere + 1}, or move it`} ` +
+          : `of the model's training data: read them from this file's column with eval's, inspect's or predict's --label-column ${labelElsewhere + 1}, or move it`} ` +
           "to the end of each line (Kaggle's MNIST and Fashion-MNIST files put it first), or rename it if it holds no labels");
   }
   // pandas' to_csv() writes the row index as a first column without a name ('Unnamed: 0' once read and saved

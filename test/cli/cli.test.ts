@@ -854,7 +854,7 @@ test('train --dataset memorization reports the fitted fraction; --dataset csv tr
   assert.doesNotMatch(alone.stderr, /label column/);
   // … and one whose third column holds no class is refused as before
   writeFileSync(join(dir, 'third.csv'), rows.slice(0, 4).map((r) => r.replace(/[^,]*$/, '7')).join('\n') + '\n');
-  expectUsageError(['predict', '--model', model, '--csv', join(dir, 'third.csv')], /third\.csv:1: lines have 3 cells, and the model takes 2 features \(one column too many: if it holds the labels, remove that column/);
+  expectUsageError(['predict', '--model', model, '--csv', join(dir, 'third.csv')], /third\.csv:1: lines have 3 cells, and the model takes 2 features \(one column too many: if it holds the labels, name its column with predict's or eval's --label-column N \(predict leaves it out; eval measures accuracy on a labelled file\), or remove it\)/);
   writeFileSync(join(dir, 'extra.csv'), 'label,a,b\nhi,1,2\n');
   expectUsageError(['predict', '--model', model, '--csv', join(dir, 'extra.csv')], /column 1 \('label'\) is not one of the model's features \('a', 'b'\): remove it/);
   // the header's names are recorded, and a test file whose columns are named otherwise is refused

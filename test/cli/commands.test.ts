@@ -319,6 +319,17 @@ test('a Fashion-MNIST model names its classes: predict and --json, eval\'s per-c
   assert.equal(p.stdout, ['label', ...predicted].join('\n') + '\n');
   const pj = JSON.parse((await run(predictCommand, ['--model', 'fashion/model.safetensors', '--csv', 'fashion/numbers.csv', '--json', ...JS])).stdout) as Record<string, unknown>;
   assert.deepEqual([pj.classes, pj.predictions], [[...FASHION_CLASSES], predicted]);
+  // Kaggle's layout: predict leaves out the column --label-column names, by name or number (its labels read as eval
+  // reads them); a file without such a column is refused
+  await assert.rejects(run(predictCommand, ['--model', 'fashion/model.safetensors', '--csv', 'fashion/kaggle.csv', ...JS]),
+    /^TreegateError: fashion.kaggle\.csv:1: lines have 785 cells, and the model takes 784 features \(one column too many: if it holds the labels, name its column with predict's or eval's --label-column N/);
+  for (const column of ['label', '1']) {
+    const k = await run(predictCommand, ['--model', 'fashion/model.safetensors', '--csv', 'fashion/kaggle.csv', '--label-column', column, ...JS]);
+    assert.equal(k.stdout, p.stdout);
+    assert.equal(k.stderr.split('\n')[0], `treegate: warning: ${join('fashion', warning.replace('numbers.csv', 'kaggle.csv'))}`);
+  }
+  await assert.rejects(run(predictCommand, ['--model', 'fashion/model.safetensors', '--csv', 'fashion/features.csv', '--label-column', '1', ...JS]),
+    { problem: `${join('fashion', 'features.csv')}:1: lines have 784 cells, and the model takes 784 features and a label` });
   // inspect names them
   const i = await run(inspectCommand, ['--model', 'fashion/model.safetensors', '--no-usage']);
   assert.equal(i.stdout.split('\n')[0], "model fashion/model.safetensors: 784 inputs → 10 classes ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot')");

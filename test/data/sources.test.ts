@@ -271,7 +271,7 @@ test('CSV: every malformed file is rejected with the file, line and problem', ()
   rejects(() => parseCsv('x0,x1,x3\n1,2,3\n', 'p.csv', model), /p\.csv:1: lines have 3 cells, and the model takes 4 features \(the header names no column 'x2', one of the model's features \('x0', 'x1', 'x2', 'x3'\): give the file each of them, in the same order\)$/);
   rejects(() => parseCsv('f0,f1,f2\n1,2,3\n', 'p.csv', model), /p\.csv:1: lines have 3 cells, and the model takes 4 features \(give the file the model's 4 feature columns, in the same order\)$/);
   // a first line of numbers is no header to name columns from (M21); two columns too many are not 'one column too many' (M22)
-  rejects(() => parseCsv('1,2,3,4,5\n', 'p.csv', model), /p\.csv:1: lines have 5 cells, and the model takes 4 features \(one column too many: if it holds the labels, remove that column/);
+  rejects(() => parseCsv('1,2,3,4,5\n', 'p.csv', model), /p\.csv:1: lines have 5 cells, and the model takes 4 features \(one column too many: if it holds the labels, name its column with predict's or eval's --label-column N \(predict leaves it out; eval measures accuracy on a labelled file\), or remove it\)/);
   rejects(() => parseCsv('1,2,3,4,5,6\n', 'p.csv', { labelColumn: null, features: 4 }), /lines have 6 cells, and the model takes 4 features \(give the file the model's 4 feature columns, in the same order\)$/);
   rejects(() => parseCsv('1,2,a\n3,4,5,b\n', 'r.csv'), /ragged row: 4 cells/);
   assert.throws(() => parseCsv('1,2,a\n3,4,5,b\n', 'r.csv'), (e: unknown) => e instanceof TreegateError && !/ends with a comma/.test(e.message), 'a fourth cell that is not empty: no trailing comma (M49)');
@@ -820,11 +820,11 @@ test('CSV: a header that names a column \'label\' other than the last, where the
   const names = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
   const kaggle = 'label,pixel1,pixel2\n3,0,0\n9,5,0\n';
   rejects(() => parseCsv(kaggle, 'k.csv', { labels: names, features: 2 }),
-    /^k\.csv:1: column 1 is named 'label', and the labels are read from the last column, 'pixel2' \(the labels are in the last column of the model's training data: read them from this file's column with eval's or inspect's --label-column 1, or move it to the end of each line/);
+    /^k\.csv:1: column 1 is named 'label', and the labels are read from the last column, 'pixel2' \(the labels are in the last column of the model's training data: read them from this file's column with eval's, inspect's or predict's --label-column 1, or move it to the end of each line/);
   rejects(() => parseCsv(kaggle, 'k.csv'), /^k\.csv:1: column 1 is named 'label', and the labels are read from the last column, 'pixel2' \(name the label column: train --label-column/);
   // (predict: no label column found, the error of features alone)
   rejects(() => parseCsv(kaggle, 'k.csv', { labelColumn: null, labelsIfPresent: 'last', labels: names, features: 2 }),
-    /^k\.csv:1: lines have 3 cells, and the model takes 2 features \(one column too many: if it holds the labels, remove that column/);
+    /^k\.csv:1: lines have 3 cells, and the model takes 2 features \(one column too many: if it holds the labels, name its column with predict's or eval's --label-column N \(predict leaves it out; eval measures accuracy on a labelled file\), or remove it\)/);
   // the label column named, or last; a header without 'label'; a file without a header: read as before
   assert.deepEqual(Array.from(parseCsv(kaggle, 'k.csv', { labelColumn: 0, labels: names, features: 2 }).data.y), [3, 9]);
   assert.deepEqual(Array.from(parseCsv(kaggle, 'k.csv', { labelColumn: 'label' }).data.y), [0, 1]);
