@@ -3,24 +3,29 @@
  * command's own.
  */
 import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
-/** The latest modification time of the files under `dir`, in ms (−Infinity for none). */
-function newest(dir: string): number {
-  let t = -Infinity;
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile()) t = Math.max(t, statSync(join(e.parentPath ?? e.path, e.name)).mtimeMs);
-  }
-  return t;
+/** The files under `dir`, relative to it. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true }).filter((e) => e.isFile())
+    .map((e) => relative(dir, join(e.parentPath ?? e.path, e.name)));
 }
 
-/** Whether dist/cli/main.js was compiled after the last change to src/ (npm run build writes all of dist/ anew). */
+/**
+ * Whether dist/cli/main.js was built from src/ as it is (npm run build writes all of dist/ anew): after the last
+ * change to a file of src/, and with no module of dist/ whose source has gone since (the bundled CLI may import it).
+ */
 function compiledIsFresh(): boolean {
+  const src = join(ROOT, 'src'), dist = join(ROOT, 'dist');
   try {
-    return statSync(join(ROOT, 'dist', 'cli', 'main.js')).mtimeMs >= newest(join(ROOT, 'src'));
+    const sources = filesUnder(src);
+    const built = statSync(join(dist, 'cli', 'main.js')).mtimeMs;
+    if (sources.some((f) => statSync(join(src, f)).mtimeMs > built)) return false;
+    const modules = new Set(sources.filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)));
+    return filesUnder(dist).filter((f) => f.endsWith('.js')).every((f) => modules.has(f.slice(0, -3)));
   } catch {
     return false; // not built
   }
@@ -28,7 +33,7 @@ function compiledIsFresh(): boolean {
 
 /**
  * node's arguments that start the CLI, from any folder: the compiled CLI (dist/cli/main.js, what `npx treegate`
- * runs; `npm test` builds it first) where it is newer than every file of src/, else src/cli/main.ts under tsx (a test
+ * runs; `npm test` builds it first) where it was built from src/ as it is, else src/cli/main.ts under tsx (a test
  * file run alone after an edit, or before any build). The compiled one starts in less than half the time (0.32 s
  * against 0.73 s to print --help on the 2-core Zen 5), and the suite starts the CLI some 570 times.
  */
