@@ -3,7 +3,7 @@
  * once would mix their checkpoints (a resume could take the other run's) and replace each other's files.
  */
 import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { osReason, TreegateError } from '../core/errors.js';
 
 /** The lock's name in the folder: it holds the process id of the run that holds the folder. */
@@ -50,21 +50,66 @@ export function heldByOther(dir: string): boolean {
 }
 
 /**
+ * The lock's companion while a run replaces a stale lock (`LOCK_FILE.takeover`, made only where none is): of runs that
+ * find the same stale lock at once (started together after a crash), one replaces it and the others then find its
+ * run's lock, where each would otherwise remove the lock another had just made in its place and all would hold the
+ * folder. One older than STARTING_MS was left by a run that ended in the middle of a takeover, and is removed.
+ */
+const TAKEOVER = '.takeover';
+
+/** How long holdFolder waits for other runs' takeovers before it gives up. */
+const WAIT_MS = 2 * STARTING_MS;
+
+/** Blocks this thread for `ms` milliseconds. */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * Removes the lock at `path` where it is still stale (not another running process's), as the one run replacing it:
+ * false where another run is replacing it (the caller tries again).
+ */
+function removeStale(path: string, what: string): boolean {
+  const takeover = path + TAKEOVER;
+  try {
+    closeSync(openSync(takeover, 'wx', 0o644));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new TreegateError(`cannot lock ${dirname(path)}: ${osReason(e)}`, `remove ${path} if no ${what} is writing there`);
+    try {
+      if (Date.now() - statSync(takeover).mtimeMs > STARTING_MS) unlinkSync(takeover);
+    } catch { /* gone already */ }
+    return false;
+  }
+  try {
+    // judged again as the one run that may remove it: another run may have replaced it since this one read it
+    if (!othersLock(readLock(path))) unlinkSync(path);
+  } catch { /* gone already */ } finally {
+    try { unlinkSync(takeover); } catch { /* removed as stale by another run: its time is long past */ }
+  }
+  return true;
+}
+
+/**
  * Holds `dir` for this process until it exits (a folder that does not exist is not held): a lock file naming its process id, made only where
- * none is (O_EXCL). A lock whose process has ended (a run killed with no chance to remove it) is taken over; one
- * whose process runs, or an empty one younger than STARTING_MS (a run starting), is an error naming it. The lock goes when this process exits, before any other exit hook (a
+ * none is (O_EXCL). A lock whose process has ended (a run killed with no chance to remove it) is taken over, by one
+ * run where several find it at once (removeStale); one whose process runs, or an empty one younger than STARTING_MS (a
+ * run starting), is an error naming it. The lock goes when this process exits, before any other exit hook (a
  * failed run's empty folder is then removed by its own).
  */
 export function holdFolder(dir: string, what: string): void {
-  const path = join(dir, LOCK_FILE);
-  for (let attempt = 0; ; attempt++) {
+  const path = join(dir, LOCK_FILE), start = Date.now();
+  for (;;) {
     let fd: number;
     try {
       fd = openSync(path, 'wx', 0o644);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return; // no folder to hold: the caller's checks say what is wrong
-      if (code !== 'EEXIST' || attempt > 0) throw new TreegateError(`cannot lock ${dir}: ${osReason(e)}`, `remove ${path} if no ${what} is writing there`);
+      if (code !== 'EEXIST') throw new TreegateError(`cannot lock ${dir}: ${osReason(e)}`, `remove ${path} if no ${what} is writing there`);
+      if (Date.now() - start > WAIT_MS) {
+        throw new TreegateError(`cannot lock ${dir}: another ${what} has been taking over its stale lock for ${WAIT_MS / 1000} s`,
+          `remove ${path}${TAKEOVER} if no ${what} is starting there`);
+      }
       // (one removed meanwhile reads as none: tried again)
       const lock = readLock(path);
       if (lock && othersLock(lock)) {
@@ -72,7 +117,7 @@ export function holdFolder(dir: string, what: string): void {
           `${lock.starting ? ', names no process yet' : ''}): two runs there would mix their files`,
           `wait for it to end, or write to another folder; if no ${what} is running there, remove ${path}`);
       }
-      try { unlinkSync(path); } catch { /* gone already */ }
+      if (!removeStale(path, what)) pause(5);
       continue;
     }
     writeSync(fd, `${process.pid}\n`);

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -148,5 +148,53 @@ test('at exit a process removes its own lock only: one that another run holds by
     assert.equal(readFileSync(lock, 'utf8'), '4242\n', 'the other run\'s lock is left');
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('runs that find the same stale lock at once: one takes the folder over, the others are refused naming it (ten folders, eight runs started together)', async () => {
+  const base = mkdtempSync(join(tmpdir(), 'treegate-lock-race-'));
+  try {
+    const rounds = 10, runs = 8, dirs = Array.from({ length: rounds }, (_, r) => join(base, `d${r}`));
+    for (const d of dirs) {
+      mkdirSync(d);
+      writeFileSync(join(d, LOCK_FILE), 'garbage'); // stale: names no process
+    }
+    // every run waits for the same moment, then tries each folder 150 ms apart, and keeps what it holds until all are
+    // done (an early run's exit would free a folder for a late one)
+    const at = Date.now() + 4000, end = at + rounds * 150 + 2000;
+    const results = await Promise.all(Array.from({ length: runs }, () => new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
+        import { holdFolder } from './src/io/folder-lock.ts';
+        const dirs = ${JSON.stringify(dirs)}, at = ${at}, end = ${end}, out = [];
+        for (let r = 0; r < dirs.length; r++) {
+          while (Date.now() < at + 150 * r) {}
+          try { holdFolder(dirs[r], 'treegate run'); out.push('held'); } catch (e) { out.push(/is in use by another treegate run/.test(e.message) ? 'refused' : e.message); }
+        }
+        const late = Date.now() > end - 1000;
+        while (Date.now() < end) {}
+        console.log(JSON.stringify({ out, late }));
+      `], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+      let text = '';
+      child.stdout.on('data', (d) => { text += d; });
+      child.on('error', reject);
+      child.on('exit', () => resolve(text));
+    })));
+    const parsed = results.map((t) => JSON.parse(t) as { out: string[]; late: boolean });
+    assert.ok(parsed.every((p) => !p.late), 'a run started too late to overlap the others (a machine too busy): the check would prove nothing');
+    for (let r = 0; r < rounds; r++) {
+      const outcomes = parsed.map((p) => p.out[r]);
+      assert.equal(outcomes.filter((o) => o === 'held').length, 1, `folder ${r}: ${outcomes.join(', ')}`);
+      assert.equal(outcomes.filter((o) => o === 'refused').length, runs - 1, `folder ${r}: ${outcomes.join(', ')}`);
+    }
+    assert.deepEqual(dirs.flatMap((d) => readdirSync(d)), [], 'every lock gone with its run, no takeover lock left');
+    // a takeover lock older than STARTING_MS was left by a run that ended in the middle of one: removed, then the stale lock taken over
+    const d = dirs[0], takeover = join(d, `${LOCK_FILE}.takeover`);
+    writeFileSync(join(d, LOCK_FILE), 'garbage');
+    writeFileSync(takeover, '');
+    utimesSync(takeover, new Date(Date.now() - 2 * STARTING_MS), new Date(Date.now() - 2 * STARTING_MS));
+    holdFolder(d, 'treegate run');
+    assert.deepEqual([readdirSync(d), readFileSync(join(d, LOCK_FILE), 'utf8')], [[LOCK_FILE], `${process.pid}\n`]);
+  } finally {
+    rmSync(base, { recursive: true, force: true });
   }
 });
