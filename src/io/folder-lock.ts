@@ -2,7 +2,7 @@
  * One run at a time in a folder: two `treegate train` (or `experiment`) processes writing into the same --out at
  * once would mix their checkpoints (a resume could take the other run's) and replace each other's files.
  */
-import { closeSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { osReason, TreegateError } from '../core/errors.js';
 
@@ -31,11 +31,16 @@ function running(pid: number): boolean {
  * being made (empty, younger than STARTING_MS); null where there is none (or it cannot be read).
  */
 function readLock(path: string): { pid: number; since: Date; starting: boolean } | null {
+  let fd: number | undefined;
   try {
-    const text = readFileSync(path, 'utf8'), since = statSync(path).mtime;
+    // (through one descriptor: its text and time are one file's, not a removed lock's text and its successor's time)
+    fd = openSync(path, 'r');
+    const since = fstatSync(fd).mtime, text = readFileSync(fd, 'utf8');
     return { pid: Number(text.trim()), since, starting: text === '' && Date.now() - since.getTime() < STARTING_MS };
   } catch {
     return null;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -81,8 +86,10 @@ function removeStale(path: string, what: string): boolean {
     return false;
   }
   try {
-    // judged again as the one run that may remove it: another run may have replaced it since this one read it
-    if (!othersLock(readLock(path))) unlinkSync(path);
+    // judged again as the one run that may remove it: another run may have replaced it since this one read it, or
+    // removed it, and then a third made its own (a lock none read now may be one made after this read: left)
+    const lock = readLock(path);
+    if (lock !== null && !othersLock(lock)) unlinkSync(path);
   } catch { /* gone already */ } finally {
     try { unlinkSync(takeover); } catch { /* removed as stale by another run: its time is long past */ }
   }
