@@ -114,8 +114,8 @@ export function holdFolder(dir: string, what: string): void {
       if (code === 'ENOENT' || code === 'ENOTDIR') return; // no folder to hold: the caller's checks say what is wrong
       if (code !== 'EEXIST') throw new TreegateError(`cannot lock ${dir}: ${osReason(e)}`, `remove ${path} if no ${what} is writing there`);
       if (Date.now() - start > WAIT_MS) {
-        throw new TreegateError(`cannot lock ${dir}: another ${what} has been taking over its stale lock for ${WAIT_MS / 1000} s`,
-          `remove ${path}${TAKEOVER} if no ${what} is starting there`);
+        throw new TreegateError(`cannot lock ${dir}: its lock ${path} could not be replaced in ${WAIT_MS / 1000} s (another ${what} taking it over, or a lock that cannot be read)`,
+          `remove ${path} and ${path}${TAKEOVER} if no ${what} is writing there`);
       }
       // (one removed meanwhile reads as none: tried again)
       const lock = readLock(path);
