@@ -1,7 +1,8 @@
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { checkInt, checkKeys, TreegateError } from '../core/errors.js';
+import { fileSource } from '../io/atomic.js';
 import { fromBytes, type Dataset } from './dataset.js';
 import { IDX_HEADER_MAX, readIdxHeader } from './idx.js';
 
@@ -56,24 +57,21 @@ function readIdxFile(path: string, items?: number): { dims: number[]; data: Uint
     if (size > MAX_FILE_BYTES) {
       throw new TreegateError(`MNIST file ${path} is ${size} bytes, larger than the 1 GiB limit; it is not an MNIST IDX file`);
     }
-    const { dims, offset, count } = readIdxHeader(readAt(fd, path, 0, Math.min(size, IDX_HEADER_MAX)), size, path);
+    const { dims, offset, count } = readIdxHeader(readAt(fd, size, path, 0, Math.min(size, IDX_HEADER_MAX)), size, path);
     const itemBytes = dims[0] > 0 ? count / dims[0] : 0;
-    return { dims, data: readAt(fd, path, offset, items === undefined ? count : Math.min(items, dims[0]) * itemBytes) };
+    return { dims, data: readAt(fd, size, path, offset, items === undefined ? count : Math.min(items, dims[0]) * itemBytes) };
   } finally {
     closeSync(fd);
   }
 }
 
-/** `length` bytes of the open file `fd` from `position`. */
-function readAt(fd: number, path: string, position: number, length: number): Uint8Array {
+/** `length` bytes of the open file `fd` (`size` bytes when opened) from `position`. */
+function readAt(fd: number, size: number, path: string, position: number, length: number): Uint8Array {
   const out = new Uint8Array(length);
   try {
-    for (let done = 0; done < length;) {
-      const n = readSync(fd, out, done, length - done, position + done);
-      if (n === 0) throw new Error(`the file ended at byte ${position + done}: it changed while being read`);
-      done += n;
-    }
+    fileSource(fd, size, path).read(position, out);
   } catch (e) {
+    if (e instanceof TreegateError) throw e;
     throw new TreegateError(`cannot read MNIST file ${path}: ${(e as Error).message}`);
   }
   return out;
