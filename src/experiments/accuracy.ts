@@ -1,5 +1,6 @@
 import { Rng } from '../core/rng.js';
 import { prepareData, type CsvSource, type PreparedData } from '../data/prepare.js';
+import { denseOfEqualParams, parameterCount } from '../layers/equal-params.js';
 import type { MlpOptions } from '../layers/model.js';
 import { count, horizontalLine, seriesTraces, type Chart, type Report, type Series, type Trace } from '../report/html.js';
 import {
@@ -15,7 +16,11 @@ import {
  * routed (projection gating, fixed gaters); adam at the CLI's rate (tuned for
  * the tree), cosine schedule, decoupled weight decay λ = 0.1 for every variant
  * (flat leaves are decayed by λ); flat also at 3× the rate, which suits it
- * better, so that the comparison is not decided by the rate.
+ * better, so that the comparison is not decided by the rate. Beside them, at
+ * each depth, the dense MLP of equal parameters (DESIGN §3's baseline: both
+ * hidden widths scaled until it holds the tree's parameters, so it pays for
+ * them in compute), which says whether the tree's extra parameters buy what
+ * the same parameters would buy a dense network.
  * The full run stops at k = 6 (--depths chooses others): at k = 8 a run takes
  * minutes (batches of 64 spread over 256 leaves make the deep nodes' products
  * bandwidth-bound).
@@ -36,13 +41,20 @@ function accuracySettings(quick: boolean, depths = quick ? ACCURACY_DEPTHS.quick
     : { datasets: ['mnist', 'fashion-mnist'] as const, limit: undefined, depths, train: { epochs: ACCURACY_EPOCHS.full, batchSize: 64, lr: 1e-3, weightDecay: 0.1 } };
 }
 
-/** lr: a multiple of the settings' rate (flat at 3×: independent leaves, each seeing 1/2^k of the data, train better with larger steps). */
+/**
+ * lr: a multiple of the settings' rate (flat at 3×: independent leaves, each seeing 1/2^k of the data, train better
+ * with larger steps). routed 'dense': no routed layer, the MLP widened to the tree's parameters at that depth.
+ */
 export const ACCURACY_VARIANTS = [
   { name: 'tree, γ = 1', routed: 'tree' as const, gamma: 1, lrScale: 1 },
   { name: 'tree, γ = 2', routed: 'tree' as const, gamma: 2, lrScale: 1 },
   { name: 'flat', routed: 'flat' as const, gamma: 1, lrScale: 1 },
   { name: 'flat, 3× lr', routed: 'flat' as const, gamma: 1, lrScale: 3 },
+  { name: 'dense, equal parameters', routed: 'dense' as const, gamma: 1, lrScale: 1 },
 ];
+
+/** The variant of the dense MLP of equal parameters: its runs have no leaves, and it does more inference compute than the others. */
+const EQUAL_PARAMS = ACCURACY_VARIANTS[4];
 
 /**
  * The balance and dead leaves of the dense MLP (k = 0), which has no leaves: none (null in results.json, '–' in the
@@ -50,8 +62,15 @@ export const ACCURACY_VARIANTS = [
  */
 const NO_LEAVES = { balance: null, deadLeaves: null };
 
-/** A variant's MLP at depth k on data of `shape`, its bits from `gating`. */
+/**
+ * A variant's MLP at depth k on data of `shape`, its bits from `gating`; the dense MLP of equal parameters is the
+ * first variant's tree widened to its parameter count (counted from the shapes, without building it).
+ */
 function variantMlp(shape: { inputSize: number; numClasses: number }, k: number, v: (typeof ACCURACY_VARIANTS)[number], gating: 'units' | 'projection'): MlpOptions {
+  if (v.routed === 'dense') {
+    const tree = variantMlp(shape, k, ACCURACY_VARIANTS[0], gating);
+    return denseOfEqualParams(tree, parameterCount(tree));
+  }
   return {
     inputSize: shape.inputSize, numClasses: shape.numClasses, hidden: EXPERIMENT_HIDDEN, treeLayers: [2], depth: k, gating,
     routed: v.routed, decayGamma: v.gamma,
@@ -74,6 +93,8 @@ export async function runAccuracy(o: ExperimentOptions, seeds: number[]): Promis
   checkDepthsFit('accuracy', s.depths, (k) => ACCURACY_VARIANTS.map((v) => variantMlp(shape, k, v, gating)));
   const settings = {
     ...s, datasets: sources.map((d) => d.name), ...(o.data ? { data: o.data } : {}), ...(o.gating ? { gating: o.gating } : {}),
+    // (results written before 2026-12-08 ran the first four alone: --resume refuses them, naming this)
+    variants: ACCURACY_VARIANTS.map((v) => v.name),
     model: `${mlpWidths(shape)}, layer 2 routed, ${gating === 'projection' ? 'projection gating (fixed)' : 'units gating'}; adam, cosine schedule`,
   };
   const resumed = resumeFrom(o, 'accuracy', settings), completed = resumed.completed;
@@ -99,9 +120,10 @@ export async function runAccuracy(o: ExperimentOptions, seeds: number[]): Promis
           // (k = 0: the dense MLP, recorded under the first variant's name, as the report reads it)
           const shown = k === 0 ? 'dense' : v.name;
           o.progress(done++, total, `${dataset} seed ${seed} k=${k} ${shown}`);
-          const r = fit(variantMlp(data, k, v, gating), data, { ...s.train, lr: s.train.lr * v.lrScale }, seed);
+          const mlp = variantMlp(data, k, v, gating);
+          const r = fit(mlp, data, { ...s.train, lr: s.train.lr * v.lrScale }, seed);
           runs.push({
-            dataset, seed, k, variant: v.name, parameters: r.parameters, macsInference: r.macsInference,
+            dataset, seed, k, variant: v.name, hidden: mlp.hidden.join(','), parameters: r.parameters, macsInference: r.macsInference,
             testAccuracy: r.testAccuracy, trainAccuracy: r.trainAccuracy, gap: r.trainAccuracy - r.testAccuracy,
             // (the dense MLP, a depth-0 tree, has no leaves: no balance or dead leaves, not a depth-0 tree's 1 and 0)
             ...(k === 0 ? NO_LEAVES : { balance: r.trees[0]?.balance ?? null, deadLeaves: r.trees[0]?.deadLeaves ?? null }), trainUsPerExample: r.trainUsPerExample,
@@ -137,12 +159,16 @@ export function accuracyReport(r: ExperimentResult): Report {
   const agg = r.aggregate.filter((a) => !dense(a) || a.variant === ACCURACY_VARIANTS[0].name);
   const charts: Chart[] = [];
   for (const dataset of s.datasets) {
-    const series = (metric: string, x: 'k' | 'parameters'): Series[] => ACCURACY_VARIANTS.map((v) => ({
+    // (a variant the results lack, as the dense MLP of equal parameters in those written before 2026-12-08: no line)
+    const ran = ACCURACY_VARIANTS.filter((v) => agg.some((a) => a.dataset === dataset && a.variant === v.name && !dense(a)));
+    const series = (metric: string, x: 'k' | 'parameters'): Series[] => ran.map((v) => ({
       name: v.name,
       ...statSeries(agg.filter((a) => a.dataset === dataset && (a.variant === v.name || dense(a))).sort((a, b) => Number(a.k) - Number(b.k)),
         x === 'k' ? (a) => Number(a.k) : (a) => a.stats.parameters.mean, metric, 'std'),
     }));
-    const note = `${barsNote(r, 'std')} At k = 0 every variant is the same dense MLP.`;
+    const widened = ran.includes(EQUAL_PARAMS);
+    const note = `${barsNote(r, 'std')} At k = 0 every variant is the same dense MLP.` +
+      (widened ? ' "dense, equal parameters" at depth k: the dense MLP widened to the tree\'s parameters there, at the inference compute of its width.' : '');
     // the dense MLP's accuracy across the chart, dashed: what each depth's extra parameters are measured against
     const d0 = agg.find((a) => a.dataset === dataset && dense(a));
     const baseline = (xs: number[]): Trace[] => (d0 ? [horizontalLine(d0.stats.testAccuracy.mean, xs, 'dense MLP (k = 0)')] : []);
@@ -153,7 +179,7 @@ export function accuracyReport(r: ExperimentResult): Report {
     charts.push(
       { title: `${dataset}: test accuracy vs depth k`, note: `${note} Dashed: the dense MLP.`, xTitle: 'depth k', yTitle: 'test accuracy',
         traces: [...seriesTraces(byK), ...baseline(byK.flatMap((x) => x.x))], layout: { yaxis: { title: { text: 'test accuracy' }, ...percent } } },
-      { title: `${dataset}: test accuracy vs parameters`, note: `${note} Dashed: the dense MLP. Every model does the same inference compute.`, xTitle: 'parameters',
+      { title: `${dataset}: test accuracy vs parameters`, note: `${note} Dashed: the dense MLP. ${widened ? 'Every model but the dense of equal parameters' : 'Every model'} does the same inference compute.`, xTitle: 'parameters',
         yTitle: 'test accuracy', xLog: true, traces: [...seriesTraces(byParams), ...baseline(byParams.flatMap((x) => x.x))],
         layout: { yaxis: { title: { text: 'test accuracy' }, ...percent } } },
       { title: `${dataset}: train − test accuracy vs depth k`, note: `Overfitting. ${note}`, xTitle: 'depth k', yTitle: 'train − test accuracy, percentage points', traces: seriesTraces(gap) },
@@ -167,8 +193,9 @@ export function accuracyReport(r: ExperimentResult): Report {
         (s.data ? csvNote(s.data, s.limit, r.splits)
           : s.limit ? `First ${s.limit} training and test examples (quick mode).` : 'Full training sets, 1/12 held out for validation; full test sets.')],
       tables: [{
-        columns: ['dataset', 'variant', 'k', 'parameters', 'test accuracy', 'train accuracy', 'balance', 'dead leaves'],
-        rows: agg.map((a) => [String(a.dataset), dense(a) ? 'dense (k = 0)' : String(a.variant), Number(a.k), count(a.stats.parameters.mean), pmPercent(a.stats.testAccuracy), pmPercent(a.stats.trainAccuracy),
+        columns: ['dataset', 'variant', 'k', 'parameters', 'MACs / example, inference', 'test accuracy', 'train accuracy', 'balance', 'dead leaves'],
+        rows: agg.map((a) => [String(a.dataset), dense(a) ? 'dense (k = 0)' : String(a.variant), Number(a.k), count(a.stats.parameters.mean),
+          a.stats.macsInference ? count(a.stats.macsInference.mean) : '–', pmPercent(a.stats.testAccuracy), pmPercent(a.stats.trainAccuracy),
           leafFigure(a, 'balance', 3), leafFigure(a, 'deadLeaves', 1)]),
       }],
       charts,

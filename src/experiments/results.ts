@@ -16,7 +16,7 @@ import { MAX_DEPTH } from '../layers/tree.js';
  */
 
 /** What a setting must be: a whole number ≥ 1, a number > 0 or ≥ 0, a depth, text, a list of them, or a CSV file read (csv); '?' where it may be absent. */
-type Want = 'count' | 'positive' | 'nonneg' | 'depth' | 'string' | 'depths' | 'depths?' | 'positives' | 'strings' | 'positive?' | 'csv?' | 'gating?';
+type Want = 'count' | 'positive' | 'nonneg' | 'depth' | 'string' | 'depths' | 'depths?' | 'positives' | 'strings' | 'strings?' | 'positive?' | 'csv?' | 'gating?';
 /** An aggregate key: a depth, a rate, or one of the names the report draws. */
 type KeyWant = 'depth' | 'positive' | readonly string[];
 /** A metric: a fraction in [0, 1], a number ≥ 0, any finite number; '?' where a configuration may lack it (null). */
@@ -41,9 +41,10 @@ const SPECS: Record<string, Spec> = {
   },
   accuracy: {
     // (depths and gating: --resume's)
-    settings: { datasets: 'strings', depths: 'depths', 'train.epochs': 'count', 'train.batchSize': 'count', 'train.lr': 'positive', 'train.weightDecay': 'nonneg', limit: 'positive?', data: 'csv?', gating: 'gating?', model: 'string' },
+    settings: { datasets: 'strings', depths: 'depths', 'train.epochs': 'count', 'train.batchSize': 'count', 'train.lr': 'positive', 'train.weightDecay': 'nonneg', limit: 'positive?', data: 'csv?', gating: 'gating?', model: 'string',
+      variants: 'strings?' },
     keys: { variant: names(ACCURACY_VARIANTS), k: 'depth' },
-    metrics: { testAccuracy: 'fraction', trainAccuracy: 'fraction', gap: 'any', parameters: 'nonneg', balance: 'fraction?', deadLeaves: 'nonneg?' },
+    metrics: { testAccuracy: 'fraction', trainAccuracy: 'fraction', gap: 'any', parameters: 'nonneg', macsInference: 'nonneg?', balance: 'fraction?', deadLeaves: 'nonneg?' },
     report: accuracyReport,
   },
   gating: {
@@ -78,6 +79,7 @@ const WANTS: Record<Want, [string, (v: unknown) => boolean]> = {
   'depths?': ['absent or a list of depths', (v) => v === undefined || isDepths(v)],
   positives: ['a list of numbers > 0', (v) => Array.isArray(v) && v.length > 0 && v.every((x) => finite(x) && x > 0)],
   strings: ['a list of names', (v) => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string')],
+  'strings?': ['absent or a list of names', (v) => v === undefined || (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string'))],
   'gating?': ['absent or a gating source, units or projection', (v) => v === undefined || v === 'units' || v === 'projection'],
   // (--resume reads the files again)
   'csv?': ['absent or the CSV files read, { csv, testCsv?, labelColumn? (a name, or a column from 0), header? }', (v) => v === undefined || (isObject(v)
