@@ -90,7 +90,8 @@ export async function runAccuracy(o: ExperimentOptions, seeds: number[]): Promis
   const { inputSize, numClasses, trainExamples, splits } = dataShape(sources[0], s.limit, o.warn ?? o.log), shape = { inputSize, numClasses };
   if (trainExamples !== undefined) csvEpochs('accuracy', s, o, trainExamples, ACCURACY_EPOCHS);
   const gating = o.gating ?? 'projection';
-  checkDepthsFit('accuracy', s.depths, (k) => ACCURACY_VARIANTS.map((v) => variantMlp(shape, k, v, gating)));
+  // (the dense MLP of equal parameters holds the tree's count, in fewer arrays: the tree's check is its)
+  checkDepthsFit('accuracy', s.depths, (k) => ACCURACY_VARIANTS.filter((v) => v !== EQUAL_PARAMS).map((v) => variantMlp(shape, k, v, gating)));
   const settings = {
     ...s, datasets: sources.map((d) => d.name), ...(o.data ? { data: o.data } : {}), ...(o.gating ? { gating: o.gating } : {}),
     // (results written before 2026-12-08 ran the first four alone: --resume refuses them, naming this)

@@ -52,8 +52,9 @@ test('accuracy: the dense MLP records no balance or dead leaves (null), its row 
   assert.ok(Number.isNaN(r0.stats.balance.mean) && Number.isNaN(r0.stats.deadLeaves.mean), 'no 1 of an older run in the mean');
 });
 
-test('accuracy: results that recorded the dense MLP\'s balance as 1 (docs/results) read as before, and its row shows –', () => {
-  const r = readExperimentResult(join(ROOT, 'docs', 'results', 'accuracy.json'));
+test('accuracy: results that recorded the dense MLP\'s balance as 1 (docs/results of 2026-12-02) read as before, and its row shows –', () => {
+  // (the file docs/results held until 2026-12-08: four variants, the dense MLP's balance 1 and dead leaves 0)
+  const r = readExperimentResult(join(ROOT, 'test', 'fixtures', 'accuracy-2026-12-02.json'));
   assert.equal(r.aggregate.find((a) => a.k === 0)!.stats.balance.mean, 1, 'as recorded');
   const shown = leafColumns(r);
   assert.deepEqual(shown.filter((row) => row.startsWith('dense')), ['dense (k = 0) 0: – –', 'dense (k = 0) 0: – –'], 'MNIST\'s and Fashion-MNIST\'s');

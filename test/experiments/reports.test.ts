@@ -238,11 +238,15 @@ test("gating's report gives accuracies in percent, as the others do; its dead le
 
 test("accuracy's table gives the test and train accuracies in percent, as its charts do", () => {
   const { tables } = experimentReport(readExperimentResult(join(ROOT, 'docs', 'results', 'accuracy.json'))).sections[0];
-  assert.deepEqual(tables![0].rows[0].slice(0, 6), ['mnist', 'dense (k = 0)', 0, '269,322', '97.99 ± 0.08%', '99.37 ± 0.06%']);
+  assert.deepEqual(tables![0].rows[0].slice(0, 7), ['mnist', 'dense (k = 0)', 0, '269,322', '268,800', '97.99 ± 0.08%', '99.37 ± 0.06%']);
+  // the dense MLP of equal parameters: the tree's count, at its width's multiply-adds, and no leaves
+  assert.deepEqual(tables![0].rows.find((row) => row[1] === 'dense, equal parameters' && row[2] === 6),
+    ['mnist', 'dense, equal parameters', 6, '8,561,815', '8,556,695', '98.53 ± 0.03%', '99.86 ± 0.01%', '–', '–']);
 });
 
 test('series with error bars are drawn side by side in every chart of a report, on a log x axis by a factor; each hovers at its own x', () => {
-  const report = experimentReport(readExperimentResult(join(ROOT, 'docs', 'results', 'accuracy.json')));
+  // (accuracy's results of 2026-12-02, four variants: docs/results' file until 2026-12-08)
+  const report = experimentReport(readExperimentResult(join(ROOT, 'test', 'fixtures', 'accuracy-2026-12-02.json')));
   const drawn = JSON.parse(/const charts = (.*);\n/.exec(renderReport(report))![1]) as Array<{ data: Trace[] }>;
   const traces = (title: string) => drawn[report.sections[0].charts!.findIndex((c) => c.title === title)].data;
   // four variants, k = 0, 2, 4, 6: 4% of the step of 2 between them, centred
