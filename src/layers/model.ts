@@ -500,6 +500,9 @@ export function mlpConfig(o: MlpOptions): ModelConfig {
   oneOf('nodeInit', ['zero', 'small']);
   oneOf('straightThrough', [true, false]);
   check(o.routed === undefined || ['tree', 'flat', 'moe'].includes(o.routed), `unknown routed layer kind '${String(o.routed)}'`, 'use tree, flat or moe');
+  // (as new Model checks them: here, so that a config is not made that no model takes)
+  checkInt(o.inputSize, 'MLP options: inputSize (the model input size)', 1);
+  checkInt(o.numClasses, 'MLP options: numClasses (the model class count)', 2);
   const widths = [o.inputSize, ...o.hidden, o.numClasses];
   for (const h of o.hidden) checkInt(h, 'hidden width', 1);
   for (const t of o.treeLayers) {

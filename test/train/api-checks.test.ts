@@ -201,6 +201,9 @@ test('seeds, backend names and data options that would be quietly changed are re
   rejects(() => new Optimizer([], { kind: 'adam', momentum: 0.5 } as OptimizerConfig), /momentum is a setting of sgd, not adam/);
   rejects(() => new Optimizer([], { kind: 'sgd', beta1: 0.5 } as OptimizerConfig), /beta1, beta2 and eps are settings of adam, not sgd/);
   rejects(() => mlpConfig({ inputSize: D, numClasses: C, hidden: [4], treeLayers: [1], depth: 1, routed: 'bogus' as 'tree' }), /unknown routed layer kind 'bogus'/);
+  // (as new Model refuses them, before a config is made)
+  rejects(() => mlpConfig({ inputSize: D, numClasses: 1, hidden: [4], treeLayers: [], depth: 0 }), /MLP options: numClasses \(the model class count\) must be an integer in \[2, ∞\], got 1/);
+  rejects(() => mlpConfig({ inputSize: 0, numClasses: C, hidden: [4], treeLayers: [], depth: 0 }), /MLP options: inputSize \(the model input size\) must be an integer in \[1, ∞\], got 0/);
   rejects(() => denseOfEqualParams({ inputSize: D, numClasses: C, hidden: [4], treeLayers: [], depth: 0 }, NaN), /parameter count of the dense MLP must be an integer/);
   // a count of 0 (a routed model's, not yet counted) has no dense MLP: not one of widths 1
   rejects(() => denseOfEqualParams({ inputSize: D, numClasses: C, hidden: [4], treeLayers: [], depth: 0 }, 0), /parameter count of the dense MLP must be an integer in \[1, ∞\], got 0/);
