@@ -275,7 +275,7 @@ export function parseCsv(text: string, source: string, opts: CsvOptions = {}): C
       missing.length > 0 && missing.length < names!.length
         ? `the header names no column ${quoted(missing, 4)}, ${missing.length === 1 ? 'one' : 'some'} of ${whose} features (${quoted(names!, 8)}): give the file each of them, in the same order, and the label`
         : width === opts.features
-          ? `each line needs its label too, ${labelLast ? 'in the last cell' : 'in its column'}: the file looks like features alone (treegate predict takes those)`
+          ? `each line needs its label too, ${labelLast ? 'in the last cell' : 'in its column'}: the file looks like features alone (treegate predict takes those, given no --label-column)`
           : `give the file ${whose} ${opts.features} feature columns, in the same order, and the label${labelLast ? ' last' : ''}`);
   }
   // the label column, resolved against the header if there is one

@@ -329,7 +329,8 @@ test('a Fashion-MNIST model names its classes: predict and --json, eval\'s per-c
     assert.equal(k.stderr.split('\n')[0], `treegate: warning: ${join('fashion', warning.replace('numbers.csv', 'kaggle.csv'))}`);
   }
   await assert.rejects(run(predictCommand, ['--model', 'fashion/model.safetensors', '--csv', 'fashion/features.csv', '--label-column', '1', ...JS]),
-    { problem: `${join('fashion', 'features.csv')}:1: lines have 784 cells, and the model takes 784 features and a label` });
+    { problem: `${join('fashion', 'features.csv')}:1: lines have 784 cells, and the model takes 784 features and a label`,
+      hint: 'each line needs its label too, in its column: the file looks like features alone (treegate predict takes those, given no --label-column)' });
   // inspect names them
   const i = await run(inspectCommand, ['--model', 'fashion/model.safetensors', '--no-usage']);
   assert.equal(i.stdout.split('\n')[0], "model fashion/model.safetensors: 784 inputs → 10 classes ('T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot')");
