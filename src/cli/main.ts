@@ -7,6 +7,7 @@ import { experimentCommand } from './experiment.js';
 import { reportCommand } from './report-command.js';
 import { trainCommand } from './train.js';
 import { outOfMemoryHint, refuseOppositeFlags, VERSION } from './options.js';
+import { sourceStack } from './stack.js';
 
 /** Exit code for every error a user can fix (bad option, bad file, bad data). */
 const USAGE_EXIT = 2;
@@ -71,16 +72,16 @@ try {
   if (e instanceof OutOfMemoryError || isOutOfMemory(e)) {
     process.stderr.write(`treegate: error: out of memory: ${e instanceof OutOfMemoryError ? `${e.problem}: ` : ''}the model or data do not fit in the memory ` +
       `this process may use (${outOfMemoryHint(words)})\n`);
-    if (verbose) process.stderr.write(`${(e as Error).stack}\n`);
+    if (verbose) process.stderr.write(`${sourceStack(String((e as Error).stack))}\n`);
     process.exit(USAGE_EXIT);
   }
   if (e instanceof TreegateError) {
     process.stderr.write(`treegate: error: ${e.message}\n`);
-    if (verbose) process.stderr.write(`${e.stack}\n`);
+    if (verbose) process.stderr.write(`${sourceStack(String(e.stack))}\n`);
     process.exit(USAGE_EXIT);
   }
   process.stderr.write(`treegate: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
-  if (verbose) process.stderr.write(`${e instanceof Error ? e.stack : ''}\n`);
+  if (verbose) process.stderr.write(`${e instanceof Error ? sourceStack(String(e.stack)) : ''}\n`);
   else process.stderr.write('(run with --verbose for the stack trace; this is a bug, please report it)\n');
   process.exit(1);
 }

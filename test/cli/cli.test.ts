@@ -256,6 +256,9 @@ test('--verbose prints the stack trace of a TreegateError', () => {
     assert.match(r.stderr, /^treegate: error: cannot open model file .*no such file/);
     assert.match(r.stderr, /TreegateError: /);
     assert.ok(r.stderr.includes('    at '), r.stderr);
+    // the TypeScript source's lines, where the compiled CLI runs too (its bundle's source map, read for the trace)
+    assert.match(r.stderr, /src[\\/]io[\\/]model-file\.ts:\d+:\d+/, r.stderr);
+    assert.doesNotMatch(r.stderr, /dist[\\/]\S+\.js:\d+:\d+/, r.stderr);
   }
 });
 
