@@ -17,10 +17,12 @@ import {
  * the tree), cosine schedule, decoupled weight decay λ = 0.1 for every variant
  * (flat leaves are decayed by λ); flat also at 3× the rate, which suits it
  * better, so that the comparison is not decided by the rate. Beside them, at
- * each depth, the dense MLP of equal parameters (DESIGN §3's baseline: both
- * hidden widths scaled until it holds the tree's parameters, so it pays for
- * them in compute), which says whether the tree's extra parameters buy what
- * the same parameters would buy a dense network.
+ * each depth, DESIGN §3's other baselines: a mixture of 2^k experts with a
+ * top-1 router and the load-balancing loss (equal active compute, its router's
+ * 2^k·h besides), and the dense MLP of equal parameters (both hidden widths
+ * scaled until it holds the tree's parameters, so it pays for them in
+ * compute), which says whether the tree's extra parameters buy what the same
+ * parameters would buy a dense network.
  * The full run stops at k = 6 (--depths chooses others): at k = 8 a run takes
  * minutes (batches of 64 spread over 256 leaves make the deep nodes' products
  * bandwidth-bound).
@@ -43,18 +45,20 @@ function accuracySettings(quick: boolean, depths = quick ? ACCURACY_DEPTHS.quick
 
 /**
  * lr: a multiple of the settings' rate (flat at 3×: independent leaves, each seeing 1/2^k of the data, train better
- * with larger steps). routed 'dense': no routed layer, the MLP widened to the tree's parameters at that depth.
+ * with larger steps). routed 'moe': 2^k experts, top-1 (the layer's defaults); 'dense': no routed layer, the MLP
+ * widened to the tree's parameters at that depth.
  */
 export const ACCURACY_VARIANTS = [
   { name: 'tree, γ = 1', routed: 'tree' as const, gamma: 1, lrScale: 1 },
   { name: 'tree, γ = 2', routed: 'tree' as const, gamma: 2, lrScale: 1 },
   { name: 'flat', routed: 'flat' as const, gamma: 1, lrScale: 1 },
   { name: 'flat, 3× lr', routed: 'flat' as const, gamma: 1, lrScale: 3 },
+  { name: 'moe', routed: 'moe' as const, gamma: 1, lrScale: 1 },
   { name: 'dense, equal parameters', routed: 'dense' as const, gamma: 1, lrScale: 1 },
 ];
 
 /** The variant of the dense MLP of equal parameters: its runs have no leaves, and it does more inference compute than the others. */
-const EQUAL_PARAMS = ACCURACY_VARIANTS[4];
+const EQUAL_PARAMS = ACCURACY_VARIANTS.find((v) => v.routed === 'dense')!;
 
 /**
  * The balance and dead leaves of the dense MLP (k = 0), which has no leaves: none (null in results.json, '–' in the
@@ -180,7 +184,8 @@ export function accuracyReport(r: ExperimentResult): Report {
     charts.push(
       { title: `${dataset}: test accuracy vs depth k`, note: `${note} Dashed: the dense MLP.`, xTitle: 'depth k', yTitle: 'test accuracy',
         traces: [...seriesTraces(byK), ...baseline(byK.flatMap((x) => x.x))], layout: { yaxis: { title: { text: 'test accuracy' }, ...percent } } },
-      { title: `${dataset}: test accuracy vs parameters`, note: `${note} Dashed: the dense MLP. ${widened ? 'Every model but the dense of equal parameters' : 'Every model'} does the same inference compute.`, xTitle: 'parameters',
+      { title: `${dataset}: test accuracy vs parameters`, note: `${note} Dashed: the dense MLP. ${widened ? 'Every model but the dense of equal parameters' : 'Every model'} does the same inference compute` +
+        `${ran.some((v) => v.routed === 'moe') ? ' (the mixture\'s router adds 2^k × 256 multiply-adds)' : ''}.`, xTitle: 'parameters',
         yTitle: 'test accuracy', xLog: true, traces: [...seriesTraces(byParams), ...baseline(byParams.flatMap((x) => x.x))],
         layout: { yaxis: { title: { text: 'test accuracy' }, ...percent } } },
       { title: `${dataset}: train − test accuracy vs depth k`, note: `Overfitting. ${note}`, xTitle: 'depth k', yTitle: 'train − test accuracy, percentage points', traces: seriesTraces(gap) },

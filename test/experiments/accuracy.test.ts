@@ -21,7 +21,7 @@ function leafColumns(r: Parameters<typeof experimentReport>[0]): string[] {
 }
 
 test('accuracy: the dense MLP records no balance or dead leaves (null), its row shows –; resumed from results that recorded 1 and 0, likewise', async (t) => {
-  // 120 examples of 3 features, 3 classes; depths 0 and 1, one epoch: 6 small runs a seed
+  // 120 examples of 3 features, 3 classes; depths 0 and 1, one epoch: 7 small runs a seed
   const dir = mkdtempSync(join(tmpdir(), 'treegate-accuracy-dense-')), csv = join(dir, 'data.csv');
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   let seed = 3;
@@ -67,7 +67,7 @@ test('accuracy: the dense MLP of equal parameters holds the tree\'s parameters a
   writeFileSync(csv, Array.from({ length: 60 }, (_, i) => [i % 7, (i * 5) % 11, (i * 3) % 13, i % 2].map(String).join(',')).join('\n') + '\n');
   const o: ExperimentOptions = { seeds: 1, quick: true, progress: () => {}, log: () => {}, data: { csv }, depths: [0, 1, 3], epochs: 1 };
   const run = await runAccuracy(o, [1]);
-  assert.deepEqual(run.settings.variants, ['tree, γ = 1', 'tree, γ = 2', 'flat', 'flat, 3× lr', 'dense, equal parameters']);
+  assert.deepEqual(run.settings.variants, ['tree, γ = 1', 'tree, γ = 2', 'flat', 'flat, 3× lr', 'moe', 'dense, equal parameters']);
   for (const k of [1, 3]) {
     const tree = run.runs.find((x) => x.k === k && x.variant === 'tree, γ = 1')!, wide = run.runs.find((x) => x.k === k && x.variant === 'dense, equal parameters')!;
     const [h1, h2] = String(wide.hidden).split(',').map(Number);
@@ -76,21 +76,27 @@ test('accuracy: the dense MLP of equal parameters holds the tree\'s parameters a
     const p = Number(wide.parameters), q = Number(tree.parameters), step = 3 + 2 * h1 + 2 + 2;
     assert.ok(p >= q && p - q < step, `k = ${k}: ${p} parameters against the tree's ${q}`);
     assert.ok(Number(wide.macsInference) > 2 * Number(tree.macsInference), `k = ${k}: ${wide.macsInference} multiply-adds against the tree's ${tree.macsInference}`);
+    // the mixture: 2^k experts of the tree's width, one a example, and its router's 2^k × 256 besides; its experts' usage counted
+    const moe = run.runs.find((x) => x.k === k && x.variant === 'moe')!;
+    assert.equal(moe.hidden, '256,256');
+    assert.equal(Number(moe.macsInference) - Number(tree.macsInference), 2 ** k * 256 - k * 256, `k = ${k}: the router's multiply-adds in place of the gaters'`);
+    assert.ok(typeof moe.balance === 'number' && Number.isInteger(moe.deadLeaves), `k = ${k}: ${moe.balance}, ${moe.deadLeaves}`);
   }
   // results of before 2026-12-08 (four variants, no variants setting): their report draws no line for the fifth,
   // and --resume refuses them, naming the setting
-  const older = { ...run, settings: { ...run.settings, variants: undefined }, runs: run.runs.filter((x) => x.variant !== 'dense, equal parameters') };
+  const four = (x: Record<string, unknown>) => x.variant !== 'dense, equal parameters' && x.variant !== 'moe';
+  const older = { ...run, settings: { ...run.settings, variants: undefined }, runs: run.runs.filter(four) };
   const path = join(dir, 'results.json');
-  writeFileSync(path, JSON.stringify(completeResult({ ...older, aggregate: run.aggregate.filter((a) => a.variant !== 'dense, equal parameters') }, 'treegate experiment accuracy', 'js')));
+  writeFileSync(path, JSON.stringify(completeResult({ ...older, aggregate: run.aggregate.filter(four) }, 'treegate experiment accuracy', 'js')));
   const report = experimentReport(readExperimentResult(path));
-  for (const chart of report.sections[0].charts!) assert.ok(!chart.traces.some((tr) => String(tr.name).startsWith('dense, equal')), chart.title);
-  assert.ok(!report.sections[0].charts!.some((c) => /equal parameters/.test(c.note ?? '')));
+  for (const chart of report.sections[0].charts!) assert.ok(!chart.traces.some((tr) => /^(dense, equal|moe)/.test(String(tr.name))), chart.title);
+  assert.ok(!report.sections[0].charts!.some((c) => /equal parameters|router/.test(c.note ?? '')));
   await assert.rejects(runAccuracy({ ...o, seeds: 2, resume: { seeds: [1], runs: older.runs, settings: JSON.parse(JSON.stringify(older.settings)) } }, [1, 2]),
-    /variants was nothing, would be \["tree, γ = 1".*"dense, equal parameters"\]/);
+    /variants was nothing, would be \["tree, γ = 1".*"moe","dense, equal parameters"\]/);
   // the new run's report: a line for it in each chart, and its multiply-adds in the table
   const result: ExperimentResult = { ...run, command: 't', date: 'd', machine: { cpu: 'c', cores: 1, memoryGiB: 1, node: 'v', backend: 'js' } };
   const now = experimentReport(result);
-  for (const chart of now.sections[0].charts!) assert.ok(chart.traces.some((tr) => tr.name === 'dense, equal parameters'), chart.title);
+  for (const chart of now.sections[0].charts!) for (const v of ['moe', 'dense, equal parameters']) assert.ok(chart.traces.some((tr) => tr.name === v), `${chart.title}: ${v}`);
   const row = now.sections[0].tables![0].rows.find((r) => r[1] === 'dense, equal parameters' && r[2] === 3)!;
   assert.equal(row[4], Number(run.runs.find((x) => x.k === 3 && x.variant === 'dense, equal parameters')!.macsInference).toLocaleString('en-US'));
 });
