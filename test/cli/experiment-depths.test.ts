@@ -23,9 +23,10 @@ test('accuracy --csv --depths 2,0 runs the dense MLP and every variant at depth 
   const result = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
   assert.deepEqual(result.settings.depths, [0, 2]);
   assert.deepEqual(result.runs.map((x: { k: number; variant: string }) => `${x.k} ${x.variant}`),
-    ['0 tree, γ = 1', '2 tree, γ = 1', '2 tree, γ = 2', '2 flat', '2 flat, 3× lr'], 'the dense MLP first, then each variant at depth 2');
+    ['0 tree, γ = 1', '2 tree, γ = 1', '2 tree, γ = 2', '2 flat', '2 flat, 3× lr', '2 moe', '2 dense, equal parameters'], 'the dense MLP first, then each variant at depth 2');
   assert.match(r.stdout, /^\S+ +dense \(k = 0\) +0 .* – +–$/m, 'the dense MLP has no balance or dead leaves');
-  assert.deepEqual(result.runs.map((x: { balance: number | null }) => typeof x.balance), ['object', 'number', 'number', 'number', 'number'], 'recorded as null for the dense MLP');
+  assert.deepEqual(result.runs.map((x: { balance: number | null }) => typeof x.balance), ['object', 'number', 'number', 'number', 'number', 'number', 'object'],
+    'recorded as null for the dense MLPs (k = 0, and of equal parameters)');
   assert.match(r.stderr, /^accuracy \S+ seed 1 k=0 dense: test /m, 'the run line names the dense MLP, not the variant it is recorded under');
   assert.match(r.stdout, /^\S+ +flat, 3× lr +2 /m);
   assert.match(readFileSync(join(out, 'report.html'), 'utf8'), /dense MLP \(k = 0\)/, 'the dense baseline drawn');

@@ -198,7 +198,7 @@ test('accuracy --csv runs on the file in place of MNIST and Fashion-MNIST: every
   assert.equal(result.settings.train.epochs, 2, 'the epochs given');
   assert.ok(result.runs.every((x: { dataset: string }) => x.dataset === csv), 'every run names the file');
   const configurations = (seed: number) => result.runs.filter((x: { seed: number }) => x.seed === seed).map((x: { k: number; variant: string }) => `${x.k} ${x.variant}`).sort();
-  const expected = ['0 tree, γ = 1', ...[3, 6].flatMap((k) => ['tree, γ = 1', 'tree, γ = 2', 'flat', 'flat, 3× lr'].map((v) => `${k} ${v}`))].sort();
+  const expected = ['0 tree, γ = 1', ...[3, 6].flatMap((k) => ['tree, γ = 1', 'tree, γ = 2', 'flat', 'flat, 3× lr', 'moe', 'dense, equal parameters'].map((v) => `${k} ${v}`))].sort();
   for (const seed of [1, 2]) assert.deepEqual(configurations(seed), expected, `seed ${seed}: the dense MLP and every variant at every depth`);
   assert.ok(result.runs.every((x: { testAccuracy: number }) => x.testAccuracy >= 0 && x.testAccuracy <= 1));
   // the file's SHA-256 is recorded (for --resume), MNIST's not: none was read
@@ -222,8 +222,8 @@ test('accuracy --csv runs on the file in place of MNIST and Fashion-MNIST: every
 
 test('--resume of an experiment on a CSV file reads it again, and refuses a file changed or gone since', () => {
   const csv = blobsCsv(join(tmp('experiment-csv-resume'), 'blobs.csv')), out = tmp('experiment-csv-resume-out');
-  // stopped as run 10 (the second of seed 2) starts: seed 1's results written
-  const stopped = cliEnv({ TREEGATE_FAULT_SIGNAL: 'SIGINT', TREEGATE_FAULT_RUN: '10' }, ...CSV_ARGS(csv), '--out', out);
+  // stopped as run 14 (from 0: the second of seed 2; seed 1 has the dense MLP and 6 variants at 2 depths) starts: seed 1's results written
+  const stopped = cliEnv({ TREEGATE_FAULT_SIGNAL: 'SIGINT', TREEGATE_FAULT_RUN: '14' }, ...CSV_ARGS(csv), '--out', out);
   assert.equal(stopped.status, 130, describeRun(stopped));
   const bytes = readFileSync(join(out, 'results.json'), 'utf8'), original = readFileSync(csv);
   writeFileSync(csv, Buffer.concat([original, Buffer.from('class1,9,9,9,9,9\n')]));
@@ -250,7 +250,7 @@ test('--resume of an experiment on a CSV file reads it again, and refuses a file
   assert.equal(resumed.status, 0, describeRun(resumed));
   assert.doesNotMatch(resumed.stderr, / seed 1 k=/, 'seed 1 is not run again');
   assert.match(resumed.stdout, /^\S+ +dense \(k = 0\) +0 .* – +–$/m, 'the dense MLP has no balance or dead leaves');
-  assert.match(resumed.stdout, /18 runs over seeds 1, 2 \(seed 2 run now, the others' runs from the interrupted run\)/);
+  assert.match(resumed.stdout, /26 runs over seeds 1, 2 \(seed 2 run now, the others' runs from the interrupted run\)/);
   const r = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
   assert.equal(r.interrupted, undefined);
   assert.ok(r.runs.every((x: { dataset: string }) => x.dataset === csv));
@@ -285,8 +285,8 @@ test('accuracy --gating units: its routed layers take their bits from hidden uni
   writeFileSync(csv, `a,b,c,d,species\n${rows.join('\n')}\n`);
   const args = ['experiment', 'accuracy', '--csv', csv, '--quick', '--depths', '0,2', '--epochs', '20', '--no-progress'];
   const units = join(dir, 'units');
-  // stopped as seed 2's first run starts (run 5: seed 1 has the dense MLP and 4 variants at depth 2)
-  const stopped = cliEnv({ TREEGATE_FAULT_SIGNAL: 'SIGINT', TREEGATE_FAULT_RUN: '5' }, ...args, '--seeds', '2', '--gating', 'units', '--out', units);
+  // stopped as seed 2's first run starts (run 7: seed 1 has the dense MLP and 6 variants at depth 2)
+  const stopped = cliEnv({ TREEGATE_FAULT_SIGNAL: 'SIGINT', TREEGATE_FAULT_RUN: '7' }, ...args, '--seeds', '2', '--gating', 'units', '--out', units);
   assert.equal(stopped.status, 130, describeRun(stopped));
   expectUsageError(['experiment', 'accuracy', '--resume', units, '--gating', 'units'], /--gating has no effect with --resume \(a resumed experiment keeps the seeds, size, data, layer width, batch, depths, epochs, gating and folder/);
   const resumed = cli('experiment', 'accuracy', '--resume', units, '--no-progress');
