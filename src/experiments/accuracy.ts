@@ -98,7 +98,8 @@ export async function runAccuracy(o: ExperimentOptions, seeds: number[]): Promis
   checkDepthsFit('accuracy', s.depths, (k) => ACCURACY_VARIANTS.filter((v) => v !== EQUAL_PARAMS).map((v) => variantMlp(shape, k, v, gating)));
   const settings = {
     ...s, datasets: sources.map((d) => d.name), ...(o.data ? { data: o.data } : {}), ...(o.gating ? { gating: o.gating } : {}),
-    // (results written before 2026-12-08 ran the first four alone: --resume refuses them, naming this)
+    // (results written before 2026-12-07 22:00 UTC ran the first four alone, and record no variants: --resume
+    // refuses them, naming this)
     variants: ACCURACY_VARIANTS.map((v) => v.name),
     model: `${mlpWidths(shape)}, layer 2 routed, ${gating === 'projection' ? 'projection gating (fixed)' : 'units gating'}; adam, cosine schedule`,
   };
@@ -164,7 +165,8 @@ export function accuracyReport(r: ExperimentResult): Report {
   const agg = r.aggregate.filter((a) => !dense(a) || a.variant === ACCURACY_VARIANTS[0].name);
   const charts: Chart[] = [];
   for (const dataset of s.datasets) {
-    // (a variant the results lack, as the dense MLP of equal parameters in those written before 2026-12-08: no line)
+    // (a variant the results lack, as the mixture and the dense MLP of equal parameters in those written before
+    // 2026-12-07 22:00 UTC: no line)
     const ran = ACCURACY_VARIANTS.filter((v) => agg.some((a) => a.dataset === dataset && a.variant === v.name && !dense(a)));
     const series = (metric: string, x: 'k' | 'parameters'): Series[] => ran.map((v) => ({
       name: v.name,

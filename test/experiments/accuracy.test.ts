@@ -53,7 +53,7 @@ test('accuracy: the dense MLP records no balance or dead leaves (null), its row 
 });
 
 test('accuracy: results that recorded the dense MLP\'s balance as 1 (docs/results of 2026-12-02) read as before, and its row shows –', () => {
-  // (the file docs/results held until 2026-12-08: four variants, the dense MLP's balance 1 and dead leaves 0)
+  // (the file docs/results held until 2026-12-07: four variants, the dense MLP's balance 1 and dead leaves 0)
   const r = readExperimentResult(join(ROOT, 'test', 'fixtures', 'accuracy-2026-12-02.json'));
   assert.equal(r.aggregate.find((a) => a.k === 0)!.stats.balance.mean, 1, 'as recorded');
   const shown = leafColumns(r);
@@ -82,7 +82,7 @@ test('accuracy: the dense MLP of equal parameters holds the tree\'s parameters a
     assert.equal(Number(moe.macsInference) - Number(tree.macsInference), 2 ** k * 256 - k * 256, `k = ${k}: the router's multiply-adds in place of the gaters'`);
     assert.ok(typeof moe.balance === 'number' && Number.isInteger(moe.deadLeaves), `k = ${k}: ${moe.balance}, ${moe.deadLeaves}`);
   }
-  // results of before 2026-12-08 (four variants, no variants setting): their report draws no line for the fifth,
+  // results of before 2026-12-07 22:00 UTC (four variants, no variants setting): their report draws no line for the others,
   // and --resume refuses them, naming the setting
   const four = (x: Record<string, unknown>) => x.variant !== 'dense, equal parameters' && x.variant !== 'moe';
   const older = { ...run, settings: { ...run.settings, variants: undefined }, runs: run.runs.filter(four) };

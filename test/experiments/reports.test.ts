@@ -245,7 +245,7 @@ test("accuracy's table gives the test and train accuracies in percent, as its ch
 });
 
 test('series with error bars are drawn side by side in every chart of a report, on a log x axis by a factor; each hovers at its own x', () => {
-  // (accuracy's results of 2026-12-02, four variants: docs/results' file until 2026-12-08)
+  // (accuracy's results of 2026-12-02, four variants: docs/results' file until 2026-12-07)
   const report = experimentReport(readExperimentResult(join(ROOT, 'test', 'fixtures', 'accuracy-2026-12-02.json')));
   const drawn = JSON.parse(/const charts = (.*);\n/.exec(renderReport(report))![1]) as Array<{ data: Trace[] }>;
   const traces = (title: string) => drawn[report.sections[0].charts!.findIndex((c) => c.title === title)].data;
