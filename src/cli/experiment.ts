@@ -69,7 +69,8 @@ export function experimentCommand(): Command {
     .option('--depths <list>', `the tree depths k the experiment runs, comma-separated, each in [0, ${MAX_DEPTH}], gating's in ` +
       `[${GATING_DEPTH_RANGE.min}, ${GATING_DEPTH_RANGE.max}] (${GATING_DEPTH_RANGE.why}) (default ${depthDefaults}); ` +
       'memorization\'s and accuracy\'s must include 0, the dense model their reports compare each depth with; the deepest models must fit this machine\'s memory ' +
-      '(speed\'s at the width and batch)', distinctInts(0, MAX_DEPTH, '0,2,4'))
+      '(speed\'s at the width and batch); their dense MLP of equal parameters costs as many multiply-adds per example as it holds parameters ' +
+      '(accuracy\'s 125× the tree\'s at k = 8, 497× at k = 10)', distinctInts(0, MAX_DEPTH, '0,2,4'))
     .option('--epochs <n>', `${takesEpochs}: the epochs each model trains (default ${epochDefaults}; with --csv, ${takesCsv} train at least as many ` +
       'as make their MNIST runs\' steps, more on a file smaller than MNIST, and warn of --epochs that make fewer)', int(1, MAX_EPOCHS))
     .option('--gating <source>', `${andList(TAKES_GATING)}: where the routed layer's bits come from: projection (fixed random projections of its input; ` +
