@@ -71,12 +71,13 @@ export function dataFingerprint(data: PreparedData): string {
  * A run writes its model at the end (and its checkpoints on the way): one whose files cannot fit in the free space
  * of --out's file system is refused before it trains, not after. Counted: the model file (4 bytes a parameter),
  * and with checkpoints (--checkpoint-every, or a resumed run, which ends with one) those kept plus the one being
- * written (the weights and the optimizer's state each), less those already there. The metrics and headers are small.
+ * written (the weights and the optimizer's state each, and with --keep-best the best epoch's weights), less those
+ * already there. The metrics and headers are small.
  */
 export function checkDiskSpace(out: string, params: number, o: TrainCliOptions, checkpointing: boolean, existingCheckpoints: number): void {
   const fs = statfsSync(out);
   if (fs.blocks === 0) return; // a file system that does not say (some FUSE and network ones)
-  const free = fs.bavail * fs.bsize, model = 4 * params, checkpoint = model * (o.optimizer === 'adam' ? 3 : 2);
+  const free = fs.bavail * fs.bsize, model = 4 * params, checkpoint = model * ((o.optimizer === 'adam' ? 3 : 2) + (o.keepBest ? 1 : 0));
   const newCheckpoints = checkpointing ? Math.max(1, o.keepCheckpoints + 1 - existingCheckpoints) : 0;
   const need = model + newCheckpoints * checkpoint;
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(b < 2 ** 20 ? 2 : 1)} MiB`;

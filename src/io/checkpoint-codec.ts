@@ -11,7 +11,8 @@ import { joinParts, readSafetensors, safetensorsParts, type FileBytes, type Stor
  * Checkpoints: one safetensors file holding everything a run needs to continue
  * bit for bit — the model's parameters (as in a model file), the optimizer's
  * state per parameter (`optimizer.<param>.m`, `.v` for Adam, `.steps`: the
- * lazy per-slot step counts, stored as float32, exact below 2^24), and in the
+ * lazy per-slot step counts, stored as float32, exact below 2^24), with
+ * keepBest the weights of the best epoch so far (`best.<param>`), and in the
  * metadata the model config, the training progress (data-order rng state,
  * position in the epoch, epoch sums, history), the run's options and its
  * metrics log so far. This file only encodes and decodes the bytes (it runs in
@@ -19,6 +20,7 @@ import { joinParts, readSafetensors, safetensorsParts, type FileBytes, type Stor
  */
 export const CHECKPOINT_FORMAT = 'treegate-checkpoint/1';
 const OPT = 'optimizer.';
+const BEST = 'best.';
 const MAX_STEPS = 2 ** 24;
 
 /**
@@ -28,8 +30,13 @@ const MAX_STEPS = 2 ** 24;
  */
 export interface RunState<Options extends object = Record<string, unknown>> { progress: TrainProgress; options: Options; metrics: string[]; extra: Record<string, unknown> }
 
-/** What a checkpoint saves of a run: its progress and options, and optionally its metrics lines and a caller's own state (default none). */
-export type RunToSave<Options extends object = object> = Omit<RunState<Options>, 'metrics' | 'extra'> & Partial<Pick<RunState<Options>, 'metrics' | 'extra'>>;
+/**
+ * What a checkpoint saves of a run: its progress and options, and optionally its metrics lines and a caller's own state
+ * (default none); and where its progress has a bestEpoch (TrainOptions' keepBest), that epoch's weights
+ * (`trainer.best.weights`).
+ */
+export type RunToSave<Options extends object = object> = Omit<RunState<Options>, 'metrics' | 'extra'> & Partial<Pick<RunState<Options>, 'metrics' | 'extra'>>
+  & { bestWeights?: readonly Float32Array[] | undefined };
 
 /** A checkpoint's file: the model's weights, the optimizer's state and the run's state in one safetensors file. */
 export function encodeCheckpoint(model: Model, optimizer: Optimizer, run: RunToSave): Uint8Array<ArrayBuffer> {
@@ -40,8 +47,8 @@ export function encodeCheckpoint(model: Model, optimizer: Optimizer, run: RunToS
 export function encodeCheckpointParts(model: Model, optimizer: Optimizer, run: RunToSave): Uint8Array[] {
   const shape = '{ progress: trainer.snapshot(), options, metrics?, extra? }';
   check(typeof run === 'object' && run !== null, `the run to save must be ${shape}`);
-  checkKeys(run, ['progress', 'options', 'metrics', 'extra'], 'the run to save');
-  const { metrics = [], extra = {} } = run;
+  checkKeys(run, ['progress', 'options', 'metrics', 'extra', 'bestWeights'], 'the run to save');
+  const { metrics = [], extra = {}, bestWeights } = run;
   check(typeof run.options === 'object' && run.options !== null && !Array.isArray(run.options),
     'the run to save: options must be an object (the options the run trains with)', `pass ${shape}`);
   check(Array.isArray(metrics) && metrics.every((l) => typeof l === 'string'),
@@ -55,6 +62,19 @@ export function encodeCheckpointParts(model: Model, optimizer: Optimizer, run: R
   // what decodeCheckpoint would refuse is not written (writeCheckpoint would prune the checkpoints before it)
   checkProgress(run.progress, 'the run to save: progress', 'save trainer.snapshot()');
   checkFiniteParams(model);
+  const bestEpoch = run.progress.bestEpoch;
+  check((bestEpoch === undefined) === (bestWeights === undefined), bestEpoch === undefined
+    ? 'the run to save has best weights (bestWeights) but its progress keeps no best epoch'
+    : `the run to save kept the weights of epoch ${bestEpoch} (its progress's bestEpoch) but bestWeights leaves them out`,
+  'save { progress: trainer.snapshot(), bestWeights: trainer.best?.weights, … }');
+  if (bestWeights !== undefined) {
+    check(Array.isArray(bestWeights) && bestWeights.length === params.length && params.every((p, i) => bestWeights[i] instanceof Float32Array && bestWeights[i].length === p.size),
+      `the run to save: bestWeights must be ${params.length} Float32Arrays of the model's parameters' sizes, in order`, 'save trainer.best.weights');
+    bestWeights.forEach((w: Float32Array, i: number) => {
+      const j = w.findIndex((x: number) => !Number.isFinite(x));
+      check(j < 0, `the run to save: the best epoch's ${params[i].name} holds ${w[j]} at index ${j}`, 'save trainer.best.weights of a run that stayed finite');
+    });
+  }
   // a Trainer's `progress` lacks the leaf usage its snapshot() adds: caught here, not when the checkpoint resumes
   const routed = model.routedLayers(), usage: unknown = run.progress?.usage;
   const fits = Array.isArray(usage) && usage.length === routed.length && routed.every(({ layer }, i) => {
@@ -77,6 +97,7 @@ export function encodeCheckpointParts(model: Model, optimizer: Optimizer, run: R
       steps[s] = st.steps[s];
     }
     tensors.push({ name: `${OPT}${p.name}.steps`, shape: [steps.length], data: steps });
+    if (bestWeights) tensors.push({ name: `${BEST}${p.name}`, shape: [...p.shape], data: bestWeights[i] as Float32Array });
   });
   const metadata: Record<string, string> = {
     format: CHECKPOINT_FORMAT,
@@ -102,8 +123,13 @@ function plainJson(value: object, what: string): string {
 /** The metadata a checkpoint's checksum covers, in this order. */
 const SUMMED = ['format', 'config', 'progress', 'options', 'metrics', 'extra'];
 
-/** A decoded checkpoint: the model, the run's state, and the optimizer state per parameter (Optimizer.loadState). */
-export interface DecodedCheckpoint { model: Model; run: RunState; optimizerState: Array<{ m: Float32Array; v: Float32Array | null; steps: Int32Array }> }
+/**
+ * A decoded checkpoint: the model, the run's state, the optimizer state per parameter (Optimizer.loadState), and the
+ * best epoch's weights where its progress has a bestEpoch (Trainer.adoptBest), else null.
+ */
+export interface DecodedCheckpoint {
+  model: Model; run: RunState; optimizerState: Array<{ m: Float32Array; v: Float32Array | null; steps: Int32Array }>; bestWeights: Float32Array[] | null;
+}
 
 /** Decodes and validates a checkpoint: the model as decodeModel does, and the optimizer state each parameter needs. */
 export function decodeCheckpoint(bytes: FileBytes, source: string): DecodedCheckpoint {
@@ -114,10 +140,10 @@ export function decodeCheckpoint(bytes: FileBytes, source: string): DecodedCheck
   const tensors: Tensors = new Map();
   let model: Model | null = null;
   try {
-    model = modelFromStored(metadata.config, stored, source, (name) => name.startsWith(OPT),
+    model = modelFromStored(metadata.config, stored, source, (name) => name.startsWith(OPT) || name.startsWith(BEST),
       (m) => readOptimizerTensors(m, stored, metadata, tensors, source));
     const run = runOf(metadata, source);
-    return { model, run, optimizerState: optimizerStateOf(model, tensors, source) };
+    return { model, run, optimizerState: optimizerStateOf(model, tensors, source), bestWeights: bestWeightsOf(model, tensors, run.progress, source) };
   } catch (e) {
     // a checkpoint refused after its arrays were made gives them back (on wasm: its blocks of the module's memory),
     // so that trying older checkpoints after a damaged one does not hold each one's arrays until a collection
@@ -196,6 +222,27 @@ function optimizerStateOf(model: Model, tensors: Tensors, source: string): Decod
     if (!model.params().some((p) => p.name === base) || base === name.slice(OPT.length)) throw new TreegateError(`${source}: unexpected tensor ${name}`);
   }
   return optimizerState;
+}
+
+/** The best epoch's weights (`best.<param>`) where the progress has a bestEpoch, checked; none may be there otherwise. */
+function bestWeightsOf(model: Model, tensors: Tensors, progress: TrainProgress, source: string): Float32Array[] | null {
+  const params = model.params();
+  for (const name of tensors.keys()) {
+    if (!name.startsWith(BEST)) continue;
+    if (progress.bestEpoch === undefined) throw new TreegateError(`${source}: tensor ${name} holds best-epoch weights, but the progress keeps no best epoch`);
+    if (!params.some((p) => BEST + p.name === name)) throw new TreegateError(`${source}: unexpected tensor ${name}`);
+  }
+  if (progress.bestEpoch === undefined) return null;
+  return params.map((p) => {
+    const t = tensors.get(BEST + p.name);
+    if (!t) throw new TreegateError(`${source}: the progress keeps the weights of epoch ${progress.bestEpoch}, but ${BEST}${p.name} is missing`);
+    if (t.shape.length !== p.shape.length || t.shape.some((d, i) => d !== p.shape[i])) {
+      throw new TreegateError(`${source}: ${BEST}${p.name} has shape [${t.shape}], expected [${p.shape}]`);
+    }
+    const j = t.data.findIndex((x) => !Number.isFinite(x));
+    if (j >= 0) throw new TreegateError(`${source}: ${BEST}${p.name} holds a non-finite value at index ${j}`);
+    return t.data;
+  });
 }
 
 /**

@@ -95,9 +95,10 @@ function leafShares(stats: TreeStats, block: number): number[] {
  * A run trained through the API, as trainingReport takes it: its epochs (what train() returns as history, or a
  * Trainer's progress.history), optionally the steps its onStep callback received (all of them, in order) and the
  * trained model (its layers' parameters and multiply-adds, and their usage where counted since the last reset).
- * train()'s whole result passes too (its optimizer is not drawn).
+ * train()'s whole result passes too (its optimizer is not drawn; its bestEpoch, with keepBest, is the epoch whose
+ * weights the model holds).
  */
-export interface TrainedRun { history: EpochMetrics[]; steps?: StepInfo[]; model?: Model; title?: string }
+export interface TrainedRun { history: EpochMetrics[]; steps?: StepInfo[]; model?: Model; title?: string; bestEpoch?: number | null }
 
 /** At most about this many points on the step curves of a TrainedRun: its steps averaged over windows. */
 const STEP_POINTS = 500;
@@ -113,7 +114,7 @@ export function trainingReport(run: string | TrainedRun): Report {
     'pass train()\'s result, or { history: trainer.progress.history }');
   // train()'s result passes as it is: its optimizer is not drawn
   const { optimizer: _, ...settings } = run as TrainedRun & { optimizer?: unknown };
-  checkKeys(settings, ['history', 'steps', 'model', 'title'], 'trained run');
+  checkKeys(settings, ['history', 'steps', 'model', 'title', 'bestEpoch'], 'trained run');
   run.history.forEach((e, i) => {
     check(isObject(e) && isNumber(e.epoch) && isNumber(e.step) && Array.isArray(e.trees),
       `history[${i}] is not an epoch's metrics (EpochMetrics)`, 'pass the history train() returned, or a Trainer\'s progress.history');
@@ -124,6 +125,9 @@ export function trainingReport(run: string | TrainedRun): Report {
   const epochs = run.history.map((e): EpochRecord => ({ ...e, type: 'epoch', trees: e.trees.map(loggedStats) }));
   const steps = windows(run.steps ?? []);
   if (run.model !== undefined) check(run.model instanceof Model, `model must be a Model, got ${shown(run.model)}`);
+  const bestEpoch = run.bestEpoch ?? undefined;
+  check(bestEpoch === undefined || run.history.some((e) => e.epoch === bestEpoch), `bestEpoch ${shown(bestEpoch)} is none of the history's epochs`,
+    'pass train()\'s bestEpoch with its history, or leave it out');
   // (the figures result.json would give: the epochs, the training time, the layers, with the last epoch's balance and
   // dead leaves, the ones the charts end on: a Trainer resets the model's usage after each epoch)
   const summary = run.model ? modelSummary(run.model) : null;
@@ -133,7 +137,7 @@ export function trainingReport(run: string | TrainedRun): Report {
     delete l.deadLeaves;
     if (t) Object.assign(l, { balance: t.balance, deadLeaves: t.deadLeaves });
   }
-  const result = { epochs: epochs.length, seconds: epochs.at(-1)?.seconds, ...summary };
+  const result = { epochs: epochs.length, seconds: epochs.at(-1)?.seconds, ...summary, ...(bestEpoch === undefined ? {} : { bestEpoch }) };
   return runReport({ steps, epochs }, result, null, run.title);
 }
 
@@ -183,10 +187,10 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
     const accuracy = result.dataset === 'memorization' ? 'labels fitted' : 'test accuracy';
     const shown: Record<string, (v: unknown) => string> = {
       dataset: String, csv: String, 'test csv': String, classes: (v) => (Array.isArray(v) ? `${v.slice(0, 20).join(', ')}${v.length > 20 ? `, … (${v.length})` : ''}` : String(v)), [accuracy]: (v) => `${(100 * Number(v)).toFixed(2)}%`, parameters: (v) => count(Number(v)),
-      epochs: String, 'training time': (v) => (Number(v) < 1 ? `${(1000 * Number(v)).toFixed(0)} ms` : `${Number(v).toFixed(1)} s`),
+      epochs: String, 'weights of epoch': (v) => `${String(v)} (the best validation accuracy, --keep-best)`, 'training time': (v) => (Number(v) < 1 ? `${(1000 * Number(v)).toFixed(0)} ms` : `${Number(v).toFixed(1)} s`),
       backend: String, backends: (v) => (Array.isArray(v) ? v.join(' then ') : String(v)), seed: String,
     };
-    const key: Record<string, string> = { [accuracy]: 'testAccuracy', 'training time': 'seconds', 'test csv': 'testCsv' };
+    const key: Record<string, string> = { [accuracy]: 'testAccuracy', 'training time': 'seconds', 'test csv': 'testCsv', 'weights of epoch': 'bestEpoch' };
     for (const [name, fmt] of Object.entries(shown)) {
       const v = result[key[name] ?? name];
       if (v !== undefined && v !== null) meta[name] = fmt(v);
@@ -212,6 +216,9 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
   const testAccuracy = isNumber(result?.testAccuracy) && result?.dataset !== 'memorization' ? result.testAccuracy : null;
   // (a loop: a run logged at every step can hold more step records than a call may take arguments)
   const lastStep = [...steps, ...epochs].reduce((m, r) => Math.max(m, r.step), 0);
+  // the test accuracy is of the saved model: with --keep-best, the weights of the best epoch's last step
+  const kept = isNumber(result?.bestEpoch) ? epochs.find((e) => e.epoch === result.bestEpoch) : undefined;
+  const testStep = kept?.step ?? lastStep;
   const api = dir === null, validated = epochs.some((e) => e.validationLoss !== null);
   const curvesNote = `training: the mean over each ${api ? 'window of steps' : 'logged window of steps (--log-every)'}, and over each epoch (at its last step)` +
     (validated ? '; validation: after each epoch' : '; no validation set') +
@@ -239,14 +246,14 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
     },
     {
       title: 'accuracy', xTitle: 'step', yTitle: 'accuracy',
-      note: `${curvesNote}${testAccuracy === null ? '' : '; test: the trained model on the test set (result.json)'}` +
+      note: `${curvesNote}${testAccuracy === null ? '' : `; test: the trained model on the test set (result.json)${kept ? `, whose weights are those of epoch ${kept.epoch} (--keep-best)` : ''}`}` +
         `${accRange.range ? `. The axis starts under the epochs' lowest accuracy: the first windows, from ${(100 * accLo).toFixed(1)}%, lie below it` : ''}`,
       traces: seriesTraces([
         { name: 'training (window)', x: steps.map((s) => s.step), y: steps.map((s) => s.trainAccuracy) },
         { name: 'training (epoch)', x: epochs.map((e) => e.step), y: epochs.map((e) => e.trainAccuracy) },
         ...(epochs.some((e) => e.validationAccuracy !== null)
           ? [{ name: 'validation', x: epochs.map((e) => e.step), y: epochs.map((e) => e.validationAccuracy ?? NaN) }] : []),
-      ]).concat(testAccuracy === null ? [] : [{ type: 'scatter', mode: 'markers', name: 'test', x: [lastStep], y: [testAccuracy],
+      ]).concat(testAccuracy === null ? [] : [{ type: 'scatter', mode: 'markers', name: 'test', x: [testStep], y: [testAccuracy],
         marker: { symbol: 'star', size: 14, color: PALETTE[3] } }]),
       // in percent, as the report's header gives the test accuracy
       layout: { ...stepAxis, yaxis: { title: { text: 'accuracy' }, tickformat: '.1~%', automargin: true, ...accRange } },

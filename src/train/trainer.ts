@@ -31,6 +31,12 @@ export interface TrainOptions {
    * and reading them back.
    */
   fusedStep?: boolean;
+  /**
+   * Keep a copy of the weights at the epoch of the best validation accuracy (the later epoch where two tie)
+   * and put it back in the model when the last epoch ends (default false): the model then holds that epoch's weights,
+   * not the last epoch's. Needs a validation set; holds one more copy of the weights in memory (`trainer.best`).
+   */
+  keepBest?: boolean;
   /** called with each batch before its step (step numbers from 1); may change the batch in place */
   beforeStep?: (step: number, x: Float32Array, labels: Int32Array) => void;
   /** called after every step */
@@ -47,7 +53,7 @@ export const TRAIN_OPTION_DEFAULTS: Readonly<{ epochs: number; batchSize: number
 /** Training options with the defaults filled in: what a Trainer runs with (its `opts`). */
 export type ResolvedTrainOptions = TrainOptions & { epochs: number; batchSize: number; lr: number; schedule: ScheduleKind; optimizer: OptimizerConfig };
 
-const TRAIN_KEYS = ['epochs', 'batchSize', 'lr', 'schedule', 'optimizer', 'onNonFinite', 'fusedStep', 'beforeStep', 'onStep', 'onEpoch'];
+const TRAIN_KEYS = ['epochs', 'batchSize', 'lr', 'schedule', 'optimizer', 'onNonFinite', 'fusedStep', 'keepBest', 'beforeStep', 'onStep', 'onEpoch'];
 
 /** One training step, as Trainer.step returns it and `onStep` gets it: its batch's loss and accuracy, the learning rate, and whether a non-finite loss skipped it. */
 export interface StepInfo { epoch: number; step: number; totalSteps: number; loss: number; accuracy: number; lr: number; skipped: boolean }
@@ -97,6 +103,8 @@ export interface TrainProgress {
   history: EpochMetrics[];
   /** leaf usage counted so far this epoch, per routed layer and block (the epoch's stats when there is no validation set) */
   usage: number[][][];
+  /** with keepBest: the finished epoch whose weights are kept (trainer.best), once there is one */
+  bestEpoch?: number;
 }
 
 /**
@@ -157,6 +165,7 @@ export class Trainer {
   private order: Int32Array;
   private started = performance.now();
   private lastSkipped: { what: string; inInput: boolean } | null = null; // why this process's last skipped step was
+  private bestWeights: Float32Array[] | null = null; // keepBest: the weights at progress.bestEpoch, in model.params() order
 
   /** The options given, with TRAIN_OPTION_DEFAULTS where they left a setting out. */
   readonly opts: ResolvedTrainOptions;
@@ -185,6 +194,10 @@ export class Trainer {
     // (0 would train nothing: refused, as the CLI's --lr refuses it)
     checkPositive(opts.lr, 'the learning rate', 'e.g. lr: 1e-3');
     check(opts.fusedStep === undefined || typeof opts.fusedStep === 'boolean', `fusedStep must be true or false, got ${shown(opts.fusedStep)}`);
+    check(opts.keepBest === undefined || typeof opts.keepBest === 'boolean', `keepBest must be true or false, got ${shown(opts.keepBest)}`);
+    check(!opts.keepBest || (validation != null && typeof validation === 'object' && validation.x?.rows > 0),
+      'keepBest keeps the weights of the epoch with the best validation accuracy, but there is no validation set',
+      'pass one (e.g. prepareData(…).validation), or leave keepBest out to keep the last epoch\'s weights');
     check(!opts.onNonFinite || opts.onNonFinite === 'stop' || opts.onNonFinite === 'skip', `unknown non-finite policy '${opts.onNonFinite}'`, 'use stop or skip');
     // plain JavaScript can pass anything: named here, not an internal error a step later
     check(opts.schedule === 'constant' || opts.schedule === 'cosine', `unknown learning-rate schedule ${shown(opts.schedule)}`, "set schedule: 'constant' or 'cosine', or leave it out (cosine)");
@@ -226,6 +239,9 @@ export class Trainer {
     this.yb = new Int32Array(this.B);
     if (resume) {
       checkResume(resume, N, this.B, this.stepsPerEpoch, opts.epochs);
+      check(resume.bestEpoch === undefined || opts.keepBest === true,
+        `the progress to resume kept the weights of its best epoch (${resume.bestEpoch}), but these options leave keepBest out`,
+        'resume with the options the run was started with (keepBest: true)');
       this.progress = structuredClone(resume);
       const routed = model.routedLayers();
       check(resume.usage.length === routed.length, `saved leaf usage is for ${resume.usage.length} routed layers, the model has ${routed.length}`);
@@ -273,6 +289,9 @@ export class Trainer {
     // a resumed run's moments are the saved ones: zeros in their place would go on silently, and differently
     check(p.step === 0 || this.optimizer.hasState, `this Trainer goes on from a saved progress (step ${p.step}), but its optimizer was given no state`,
       'give it the saved one before the first step: trainer.optimizer.adoptState(checkpoint.optimizerState) (or loadState, which copies)');
+    check(p.bestEpoch === undefined || this.bestWeights !== null,
+      `this Trainer goes on from a saved progress that kept the weights of epoch ${p.bestEpoch} (keepBest), but it was given no such weights`,
+      'give them before the first step: trainer.adoptBest(checkpoint.bestWeights)');
     const N = this.data.x.rows, D = this.data.x.cols;
     const rows = Math.min(this.B, N - p.position);
     const idx = this.order.subarray(p.position, p.position + rows);
@@ -340,13 +359,54 @@ export class Trainer {
       seconds: this.seconds,
     };
     p.history.push(e);
+    if (this.opts.keepBest) this.keepIfBest(e);
     p.epoch++;
     p.position = 0;
     p.lossSum = p.correct = p.seen = 0;
     p.epochRng = this.rng.getState();
     this.order = p.epoch <= this.opts.epochs ? this.rng.permutation(this.data.x.rows) : new Int32Array(0);
+    // the run's end: the kept epoch's weights go back in the model (those of a later epoch are left behind)
+    if (this.done && this.bestWeights && p.bestEpoch !== e.epoch) {
+      model.params().forEach((q, i) => {
+        q.data.set(this.bestWeights![i]);
+        q.version++; // (tables made from the weights, such as collapsed leaves, are made again)
+      });
+    }
     model.resetUsage();
     this.opts.onEpoch?.(e);
+  }
+
+  /** keepBest: copies the weights if epoch e's validation accuracy is at least the best so far's (a tie goes to the later epoch). */
+  private keepIfBest(e: EpochMetrics): void {
+    const p = this.progress, best = p.bestEpoch === undefined ? null : p.history[p.bestEpoch - 1];
+    if (best && !(e.validationAccuracy! >= best.validationAccuracy!)) return;
+    const params = this.model.params();
+    this.bestWeights ??= params.map((q) => new Float32Array(q.size));
+    params.forEach((q, i) => this.bestWeights![i].set(q.data));
+    p.bestEpoch = e.epoch;
+  }
+
+  /**
+   * With keepBest: the epoch whose weights are kept so far and a copy of them (model.params() order), null before the
+   * first epoch ends; when training is done, the model holds them. Save `weights` with a checkpoint (its run's
+   * bestWeights) for a resumed run to go on keeping them.
+   */
+  get best(): { epoch: number; weights: readonly Float32Array[] } | null {
+    const epoch = this.progress.bestEpoch;
+    return epoch === undefined || !this.bestWeights ? null : { epoch, weights: this.bestWeights };
+  }
+
+  /**
+   * A resumed run's kept weights (a decoded checkpoint's bestWeights), taken as they are (not copied): needed before
+   * the first step where the progress resumed from has a bestEpoch.
+   */
+  adoptBest(weights: readonly Float32Array[]): void {
+    const params = this.model.params(), epoch = this.progress.bestEpoch;
+    check(epoch !== undefined, 'the progress this Trainer goes on from kept no best epoch\'s weights: there are none to adopt',
+      'adopt a checkpoint\'s bestWeights only where its progress has a bestEpoch');
+    check(Array.isArray(weights) && weights.length === params.length && params.every((q, i) => weights[i] instanceof Float32Array && weights[i].length === q.size),
+      `the best epoch's weights must be ${params.length} Float32Arrays of the model's parameters' sizes, in order`, 'adopt a decoded checkpoint\'s bestWeights');
+    this.bestWeights = [...weights];
   }
 
   /** The progress to save now (seconds included). */
@@ -394,8 +454,11 @@ export function findNonFinite(model: Model): { kind: 'gradient of' | 'weight'; n
   return null;
 }
 
-/** What train() returns: each epoch's metrics, and the optimizer (its state, to save in a checkpoint or to go on with). */
-export interface TrainResult { history: EpochMetrics[]; optimizer: Optimizer }
+/**
+ * What train() returns: each epoch's metrics, the optimizer (its state, to save in a checkpoint or to go on with), and
+ * with keepBest the epoch whose weights the model now holds (null without keepBest).
+ */
+export interface TrainResult { history: EpochMetrics[]; optimizer: Optimizer; bestEpoch: number | null }
 
 /**
  * Trains to the end in one call (library use, experiments, benchmarks): a
@@ -406,7 +469,7 @@ export function train(model: Model, data: LabeledData, validation: LabeledData |
   rng: Rng): TrainResult {
   const t = new Trainer(model, data, validation, opts, rng);
   while (!t.done) t.step();
-  return { history: t.progress.history, optimizer: t.optimizer };
+  return { history: t.progress.history, optimizer: t.optimizer, bestEpoch: t.progress.bestEpoch ?? null };
 }
 
 /**
@@ -433,5 +496,8 @@ export function checkProgress(v: unknown, what: string, fix?: string): TrainProg
     || !p.history.every((h, i) => typeof h === 'object' && h !== null && (h as { epoch?: unknown }).epoch === i + 1)) bad('history must list the finished epochs');
   const counts = (c: unknown) => Array.isArray(c) && c.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= 0);
   if (!Array.isArray(p.usage) || !p.usage.every((l) => Array.isArray(l) && l.every(counts))) bad('usage must be lists of leaf counts');
+  if (p.bestEpoch !== undefined && (!Number.isSafeInteger(p.bestEpoch) || (p.bestEpoch as number) < 1 || (p.bestEpoch as number) > (p.history as unknown[]).length)) {
+    bad(`bestEpoch must be one of the finished epochs (1 to ${(p.history as unknown[]).length}), got ${shown(p.bestEpoch)}`);
+  }
   return v as TrainProgress;
 }

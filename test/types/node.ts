@@ -27,6 +27,13 @@ trainer.step();
 const progress: TrainProgress = trainer.snapshot();
 const checkpoint = decodeCheckpoint(encodeCheckpoint(model, trainer.optimizer, { progress, options: {} }), 'memory');
 console.log(checkpoint.run.progress.step, accuracy);
+// keepBest: the kept weights saved with a checkpoint and adopted by the resumed Trainer
+const keeping = new Trainer(model, data.train, data.validation, { keepBest: true }, new Rng(3));
+const kept = decodeCheckpoint(encodeCheckpoint(model, keeping.optimizer, { progress: keeping.snapshot(), options: {}, bestWeights: keeping.best?.weights }), 'memory');
+const resumedKeeping = new Trainer(kept.model, data.train, data.validation, { keepBest: true }, new Rng(3), kept.run.progress);
+if (kept.bestWeights) resumedKeeping.adoptBest(kept.bestWeights);
+const bestEpoch: number | null = train(model, data.train, data.validation, { keepBest: true }, rng.fork()).bestEpoch;
+console.log(bestEpoch, resumedKeeping.best?.epoch);
 
 const csv = readCsv('points.csv', { labelColumn: null, featureNames: model.config.data?.features });
 const labels = model.predict(normalizeInputs(csv.data.x, model.config.normalization)).classes;

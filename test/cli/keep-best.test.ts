@@ -1,0 +1,64 @@
+/**
+ * `treegate train --keep-best`: the saved model is the epoch of the best validation accuracy's, result.json names it
+ * and reports that epoch's figures; at a constant learning rate that model is the run stopped at that epoch, bit for
+ * bit; resumed from a checkpoint written after it (the kept weights travel in the checkpoint) the run ends with the
+ * same files; and where there is no validation set the option is refused before anything is read.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { trainingReport } from '../../src/report/training.js';
+import { cli, describeRun, expectUsageError, lastJson, tmp } from './run.js';
+
+// MNIST's first 3 000 examples at a rate high enough that validation accuracy falls after its third epoch
+const ARGS = ['train', '--limit', '3000', '--lr', '0.01', '--schedule', 'constant', '--no-progress', '--json'];
+const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+test('--keep-best saves the best validation epoch\'s weights (those of the run stopped there) and says which; a resume after it ends the same', () => {
+  const out = tmp('keep-best');
+  const r = cli(...ARGS, '--epochs', '6', '--keep-best', '--checkpoint-every', '40', '--keep-checkpoints', '10', '--out', out);
+  assert.equal(r.status, 0, describeRun(r));
+  const result = lastJson(r);
+  const epochs = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.type === 'epoch');
+  const accuracies: number[] = epochs.map((e) => e.validationAccuracy);
+  const best = accuracies.lastIndexOf(Math.max(...accuracies)) + 1; // (a tie goes to the later epoch)
+  assert.ok(best < 6, `the run's best epoch must come before its last for the test to mean anything: ${accuracies}`);
+  assert.equal(result.bestEpoch, best);
+  assert.equal(result.validationAccuracy, accuracies[best - 1]);
+  assert.equal(result.trainLoss, epochs[best - 1].trainLoss);
+  assert.match(r.stderr, new RegExp(`kept the weights of epoch ${best} of 6: validation accuracy ${(100 * accuracies[best - 1]).toFixed(2)}%, the best \\(the last epoch's ${(100 * accuracies[5]).toFixed(2)}%\\)`));
+  assert.deepEqual(result.settings.keepBest, true);
+  // the report says whose weights were saved and puts the test accuracy at that epoch's last step
+  const report = trainingReport(out);
+  assert.equal(report.meta['weights of epoch'], `${best} (the best validation accuracy, --keep-best)`);
+  const star = report.sections[0].charts!.find((c) => c.title === 'accuracy')!.traces.find((t) => (t as { name?: string }).name === 'test') as { x: number[]; y: number[] };
+  assert.deepEqual(star.x, [epochs[best - 1].step]);
+  assert.equal(star.y[0], result.testAccuracy);
+
+  const stopped = tmp('keep-best-stopped');
+  const s = cli(...ARGS, '--epochs', String(best), '--out', stopped);
+  assert.equal(s.status, 0, describeRun(s));
+  assert.equal(lastJson(s).bestEpoch, undefined);
+  assert.equal(sha(join(stopped, 'model.safetensors')), sha(join(out, 'model.safetensors')), 'the kept model is not the run stopped at its best epoch');
+  assert.equal(lastJson(s).testAccuracy, result.testAccuracy);
+
+  // resume from the first checkpoint past the best epoch (the kept weights are in it), the later ones and the files gone
+  const stepsPerEpoch = Math.ceil(result.splits.training / 64);
+  const names = readdirSync(join(out, 'checkpoints')).sort();
+  const from = names.find((n) => Number(/\d+/.exec(n)![0]) > best * stepsPerEpoch && Number(/\d+/.exec(n)![0]) < 6 * stepsPerEpoch)!;
+  assert.ok(from, `a checkpoint after epoch ${best}: ${names}`);
+  for (const n of names.filter((n) => n > from)) rmSync(join(out, 'checkpoints', n));
+  const model = sha(join(out, 'model.safetensors'));
+  for (const f of ['model.safetensors', 'result.json', 'metrics.jsonl']) rmSync(join(out, f));
+  const resumed = cli('train', '--resume', out, '--no-progress', '--json');
+  assert.equal(resumed.status, 0, describeRun(resumed));
+  assert.equal(lastJson(resumed).bestEpoch, best);
+  assert.equal(sha(join(out, 'model.safetensors')), model, 'the resumed run saved other weights');
+});
+
+test('--keep-best without a validation set is refused before the data is read', () => {
+  expectUsageError(['train', '--keep-best', '--validation', '0', '--out', tmp('keep-best-none')], /--keep-best keeps the weights of the epoch with the best validation accuracy, and --validation 0 holds out none/);
+  expectUsageError(['train', '--keep-best', '--dataset', 'memorization', '--out', tmp('keep-best-memo')], /--dataset memorization has no validation split/);
+});

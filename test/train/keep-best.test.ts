@@ -1,0 +1,100 @@
+/**
+ * keepBest: the model ends with the weights of the epoch of the best validation accuracy (the later epoch where two
+ * tie). With a constant learning rate the first e epochs of a longer run are an e-epoch run, so the kept
+ * weights must be those of a run stopped at the best epoch, bit for bit; a run resumed from a checkpoint (the kept
+ * weights saved in it, adopted back) must end as the uninterrupted one; and what cannot work is refused by name.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { matrix } from '../../src/core/tensor.js';
+import { decodeCheckpoint, encodeCheckpoint } from '../../src/io/checkpoint-codec.js';
+import { encodeModel } from '../../src/io/model-codec.js';
+import { registerAvailableBackends } from '../../src/kernels/select.js';
+import { mlpConfig, Model } from '../../src/layers/model.js';
+import { trainingReport } from '../../src/report/training.js';
+import { checkProgress, train, Trainer, type EpochMetrics, type TrainOptions } from '../../src/train/trainer.js';
+import { randomArray, Rng } from '../helpers.js';
+
+registerAvailableBackends();
+const D = 12, C = 4, EPOCHS = 6;
+
+// labels a noisy function of the inputs, a rate high enough that validation accuracy goes up and down
+const rng = new Rng(4);
+const x = randomArray(rng, 120 * D), y = new Int32Array(120);
+for (let i = 0; i < 120; i++) y[i] = (x[i * D] > 0 ? 1 : 0) + (x[i * D + 1] > 0 ? 2 : 0) ^ (rng.int(4) === 0 ? 1 : 0);
+const data = { x: matrix(90, D, x.subarray(0, 90 * D)), y: y.subarray(0, 90) };
+const validation = { x: matrix(30, D, x.subarray(90 * D)), y: y.subarray(90) };
+const config = mlpConfig({ inputSize: D, numClasses: C, hidden: [16, 16], treeLayers: [2], depth: 2 });
+const opts: TrainOptions = { epochs: EPOCHS, batchSize: 16, lr: 0.03, schedule: 'constant' };
+
+const bytes = (m: Model) => Buffer.from(encodeModel(m)).toString('base64');
+const best = (h: EpochMetrics[]) => h.reduce((b, e) => (e.validationAccuracy! >= b.validationAccuracy! ? e : b)).epoch;
+
+test('keepBest: the model ends with the best validation epoch\'s weights, those of a run stopped there, bit for bit', () => {
+  const kept = new Model(config, new Rng(7));
+  const r = train(kept, data, validation, { ...opts, keepBest: true }, new Rng(8));
+  const expected = best(r.history);
+  assert.equal(r.bestEpoch, expected);
+  assert.ok(expected < EPOCHS, `the data must make a run whose best epoch is not its last (best ${expected}): else nothing is put back`);
+  const stopped = new Model(config, new Rng(7));
+  const s = train(stopped, data, validation, { ...opts, epochs: expected }, new Rng(8));
+  assert.equal(s.bestEpoch, null, 'without keepBest no epoch is named');
+  assert.deepEqual(s.history.map((h) => h.validationAccuracy), r.history.slice(0, expected).map((h) => h.validationAccuracy));
+  assert.ok(bytes(kept) === bytes(stopped), 'the kept weights are not those of the run stopped at the best epoch');
+  // the restored model evaluates as that epoch did
+  assert.equal(kept.evaluate(validation.x, validation.y).accuracy, r.history[expected - 1].validationAccuracy);
+  // its report names the epoch (train()'s whole result passes)
+  assert.match(trainingReport(r).meta['weights of epoch'], new RegExp(`^${expected} \\(the best validation accuracy`));
+  assert.throws(() => trainingReport({ ...r, bestEpoch: EPOCHS + 1 }), /bestEpoch 7 is none of the history's epochs/);
+  // without keepBest the same run ends with the last epoch's weights
+  const last = new Model(config, new Rng(7));
+  train(last, data, validation, opts, new Rng(8));
+  assert.ok(bytes(last) !== bytes(kept));
+});
+
+test('keepBest: a run resumed from a checkpoint (kept weights saved and adopted) ends as the uninterrupted one', () => {
+  const whole = new Model(config, new Rng(7));
+  const w = train(whole, data, validation, { ...opts, keepBest: true }, new Rng(8));
+  const stepsPerEpoch = Math.ceil(90 / 16);
+  for (const stopAt of [w.bestEpoch! * stepsPerEpoch + 2, stepsPerEpoch - 1]) { // after the best epoch, and before any
+    const model = new Model(config, new Rng(7));
+    const t = new Trainer(model, data, validation, { ...opts, keepBest: true }, new Rng(8));
+    while (t.progress.step < stopAt) t.step();
+    const run = { progress: t.snapshot(), options: {}, ...(t.best ? { bestWeights: t.best.weights } : {}) };
+    assert.equal(run.progress.bestEpoch, t.best?.epoch);
+    const back = decodeCheckpoint(encodeCheckpoint(model, t.optimizer, run), 'checkpoint');
+    assert.equal(back.bestWeights === null, t.best === null);
+    const resumed = new Trainer(back.model, data, validation, { ...opts, keepBest: true }, new Rng(999), back.run.progress);
+    resumed.optimizer.adoptState(back.optimizerState);
+    if (back.bestWeights) {
+      assert.throws(() => resumed.step(), /given no such weights.*\n?.*adoptBest/s);
+      resumed.adoptBest(back.bestWeights);
+    }
+    while (!resumed.done) resumed.step();
+    assert.equal(resumed.progress.bestEpoch, w.bestEpoch);
+    assert.ok(bytes(back.model) === bytes(whole), `stopped at step ${stopAt}: the resumed run's weights differ`);
+  }
+});
+
+test('keepBest: refused without a validation set, a checkpoint whose best weights and best epoch disagree, a resume without keepBest', () => {
+  const model = new Model(config, new Rng(7));
+  assert.throws(() => new Trainer(model, data, null, { ...opts, keepBest: true }, new Rng(8)), /keepBest .*no validation set/);
+  assert.throws(() => new Trainer(model, data, { x: matrix(0, D, new Float32Array(0)), y: new Int32Array(0) }, { ...opts, keepBest: true }, new Rng(8)),
+    /no validation set/);
+  assert.throws(() => new Trainer(model, data, validation, { ...opts, keepBest: 1 as unknown as boolean }, new Rng(8)), /keepBest must be true or false/);
+  const t = new Trainer(model, data, validation, { ...opts, keepBest: true }, new Rng(8));
+  while (t.progress.epoch < 3) t.step();
+  const progress = t.snapshot();
+  assert.ok(t.best && progress.bestEpoch === t.best.epoch);
+  assert.throws(() => encodeCheckpoint(model, t.optimizer, { progress, options: {} }), /kept the weights of epoch \d .*bestWeights leaves them out/);
+  assert.throws(() => encodeCheckpoint(model, t.optimizer, { progress: { ...progress, bestEpoch: undefined }, options: {}, bestWeights: t.best!.weights }),
+    /has best weights .* keeps no best epoch/);
+  assert.throws(() => encodeCheckpoint(model, t.optimizer, { progress, options: {}, bestWeights: t.best!.weights.slice(1) }), /bestWeights must be \d+ Float32Arrays/);
+  const nan = t.best!.weights.map((a) => a.slice());
+  nan[1][3] = NaN;
+  assert.throws(() => encodeCheckpoint(model, t.optimizer, { progress, options: {}, bestWeights: nan }), /holds NaN at index 3/);
+  assert.throws(() => checkProgress({ ...progress, bestEpoch: 3 }, 'p'), /bestEpoch must be one of the finished epochs \(1 to 2\), got 3/);
+  assert.throws(() => new Trainer(new Model(config, new Rng(7)), data, validation, opts, new Rng(8), progress), /leave keepBest out/);
+  const fresh = new Trainer(new Model(config, new Rng(7)), data, validation, { ...opts, keepBest: true }, new Rng(8));
+  assert.throws(() => fresh.adoptBest(t.best!.weights), /kept no best epoch/);
+});
