@@ -21,7 +21,7 @@ export interface TrainCliOptions extends KernelOptions {
   hidden: number[]; treeLayers: number[]; depth: number; blocks: number; gating: 'units' | 'projection';
   nodeInit: 'zero' | 'small'; straightThrough?: boolean; activation: 'relu' | 'tanh'; denseEqualParams?: boolean; epochs: number; batchSize: number; lr: number;
   optimizer: 'adam' | 'sgd'; momentum: number; schedule: 'cosine' | 'constant'; weightDecay: number; decayGamma: number;
-  validation?: number; keepBest?: boolean; limit?: number; dataDir?: string; seed: number; out: string; json?: boolean; progress: boolean;
+  validation?: number; keepBest?: boolean; patience?: number; limit?: number; dataDir?: string; seed: number; out: string; json?: boolean; progress: boolean;
   checkpointEvery?: { steps: number } | { minutes: number }; keepCheckpoints: number; resume?: string; onNonfinite: NonFinitePolicy;
 }
 

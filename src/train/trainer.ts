@@ -37,6 +37,12 @@ export interface TrainOptions {
    * not the last epoch's. Needs a validation set; holds one more copy of the weights in memory (`trainer.best`).
    */
   keepBest?: boolean;
+  /**
+   * Early stopping: end training once this many epochs in a row have passed without a validation accuracy above every
+   * earlier epoch's (default: train every epoch). Needs a validation set. The schedule still runs over `epochs` (a
+   * cosine one ends at a rate above 0 when training stops early); with keepBest the best epoch's weights are put back.
+   */
+  patience?: number;
   /** called with each batch before its step (step numbers from 1); may change the batch in place */
   beforeStep?: (step: number, x: Float32Array, labels: Int32Array) => void;
   /** called after every step */
@@ -53,7 +59,7 @@ export const TRAIN_OPTION_DEFAULTS: Readonly<{ epochs: number; batchSize: number
 /** Training options with the defaults filled in: what a Trainer runs with (its `opts`). */
 export type ResolvedTrainOptions = TrainOptions & { epochs: number; batchSize: number; lr: number; schedule: ScheduleKind; optimizer: OptimizerConfig };
 
-const TRAIN_KEYS = ['epochs', 'batchSize', 'lr', 'schedule', 'optimizer', 'onNonFinite', 'fusedStep', 'keepBest', 'beforeStep', 'onStep', 'onEpoch'];
+const TRAIN_KEYS = ['epochs', 'batchSize', 'lr', 'schedule', 'optimizer', 'onNonFinite', 'fusedStep', 'keepBest', 'patience', 'beforeStep', 'onStep', 'onEpoch'];
 
 /** One training step, as Trainer.step returns it and `onStep` gets it: its batch's loss and accuracy, the learning rate, and whether a non-finite loss skipped it. */
 export interface StepInfo { epoch: number; step: number; totalSteps: number; loss: number; accuracy: number; lr: number; skipped: boolean }
@@ -105,6 +111,8 @@ export interface TrainProgress {
   usage: number[][][];
   /** with keepBest: the finished epoch whose weights are kept (trainer.best), once there is one */
   bestEpoch?: number;
+  /** with patience: true once training stopped early, after epoch `epoch − 1` */
+  stoppedEarly?: boolean;
 }
 
 /**
@@ -195,9 +203,12 @@ export class Trainer {
     checkPositive(opts.lr, 'the learning rate', 'e.g. lr: 1e-3');
     check(opts.fusedStep === undefined || typeof opts.fusedStep === 'boolean', `fusedStep must be true or false, got ${shown(opts.fusedStep)}`);
     check(opts.keepBest === undefined || typeof opts.keepBest === 'boolean', `keepBest must be true or false, got ${shown(opts.keepBest)}`);
-    check(!opts.keepBest || (validation != null && typeof validation === 'object' && validation.x?.rows > 0),
-      'keepBest keeps the weights of the epoch with the best validation accuracy, but there is no validation set',
+    const validated = validation != null && typeof validation === 'object' && validation.x?.rows > 0;
+    check(!opts.keepBest || validated, 'keepBest keeps the weights of the epoch with the best validation accuracy, but there is no validation set',
       'pass one (e.g. prepareData(…).validation), or leave keepBest out to keep the last epoch\'s weights');
+    if (opts.patience !== undefined) checkInt(opts.patience, 'patience', 1);
+    check(opts.patience === undefined || validated, 'patience stops training when the validation accuracy stops rising, but there is no validation set',
+      'pass one (e.g. prepareData(…).validation), or leave patience out to train every epoch');
     check(!opts.onNonFinite || opts.onNonFinite === 'stop' || opts.onNonFinite === 'skip', `unknown non-finite policy '${opts.onNonFinite}'`, 'use stop or skip');
     // plain JavaScript can pass anything: named here, not an internal error a step later
     check(opts.schedule === 'constant' || opts.schedule === 'cosine', `unknown learning-rate schedule ${shown(opts.schedule)}`, "set schedule: 'constant' or 'cosine', or leave it out (cosine)");
@@ -242,12 +253,14 @@ export class Trainer {
       check(resume.bestEpoch === undefined || opts.keepBest === true,
         `the progress to resume kept the weights of its best epoch (${resume.bestEpoch}), but these options leave keepBest out`,
         'resume with the options the run was started with (keepBest: true)');
+      check(!resume.stoppedEarly || opts.patience !== undefined, `the progress to resume stopped early after epoch ${resume.epoch - 1}, but these options set no patience`,
+        'resume with the options the run was started with (its patience)');
       this.progress = structuredClone(resume);
       const routed = model.routedLayers();
       check(resume.usage.length === routed.length, `saved leaf usage is for ${resume.usage.length} routed layers, the model has ${routed.length}`);
       routed.forEach(({ layer }, i) => layer.restoreUsage(resume.usage[i]));
       this.rng = Rng.fromState(this.progress.epochRng);
-      this.order = this.progress.epoch <= opts.epochs ? this.rng.permutation(N) : new Int32Array(0);
+      this.order = this.done ? new Int32Array(0) : this.rng.permutation(N);
       return;
     }
     // new Model(config) without an Rng is a model to load weights into: trained from zeros, its layers stay alike
@@ -274,7 +287,7 @@ export class Trainer {
 
   /** Whether every epoch has run (step() then refuses). */
   get done(): boolean {
-    return this.progress.epoch > this.opts.epochs;
+    return this.progress.epoch > this.opts.epochs || this.progress.stoppedEarly === true;
   }
 
   /** Seconds trained, this process and before. */
@@ -360,11 +373,12 @@ export class Trainer {
     };
     p.history.push(e);
     if (this.opts.keepBest) this.keepIfBest(e);
+    if (this.opts.patience !== undefined && p.epoch < this.opts.epochs && epochsWithoutGain(p.history) >= this.opts.patience) p.stoppedEarly = true;
     p.epoch++;
     p.position = 0;
     p.lossSum = p.correct = p.seen = 0;
     p.epochRng = this.rng.getState();
-    this.order = p.epoch <= this.opts.epochs ? this.rng.permutation(this.data.x.rows) : new Int32Array(0);
+    this.order = this.done ? new Int32Array(0) : this.rng.permutation(this.data.x.rows);
     // the run's end: the kept epoch's weights go back in the model (those of a later epoch are left behind)
     if (this.done && this.bestWeights && p.bestEpoch !== e.epoch) {
       model.params().forEach((q, i) => {
@@ -416,6 +430,18 @@ export class Trainer {
   }
 }
 
+/** The epochs since the last one whose validation accuracy rose above every earlier epoch's (the first epoch's counts). */
+export function epochsWithoutGain(history: readonly EpochMetrics[]): number {
+  let best = -Infinity, at = 0;
+  history.forEach((e, i) => {
+    if (e.validationAccuracy !== null && e.validationAccuracy > best) {
+      best = e.validationAccuracy;
+      at = i + 1;
+    }
+  });
+  return history.length - at;
+}
+
 const SNAPSHOT = 'resume from what a Trainer\'s snapshot() returned (a decoded checkpoint\'s run.progress)';
 
 /**
@@ -427,7 +453,7 @@ const SNAPSHOT = 'resume from what a Trainer\'s snapshot() returned (a decoded c
 function checkResume(p: TrainProgress, N: number, B: number, stepsPerEpoch: number, epochs: number): void {
   checkProgress(p, 'the progress to resume', SNAPSHOT);
   checkInt(p.epoch, 'the progress to resume: epoch', 1, epochs + 1);
-  const done = p.epoch === epochs + 1;
+  const done = p.epoch === epochs + 1 || p.stoppedEarly === true;
   const expected = (p.epoch - 1) * stepsPerEpoch + p.position / B;
   check((done ? p.position === 0 : p.position < N && p.position % B === 0) && p.step === expected,
     `the progress to resume (epoch ${p.epoch}, ${p.position} examples into it, step ${p.step}) does not fit ${N} training examples ` +
@@ -499,5 +525,6 @@ export function checkProgress(v: unknown, what: string, fix?: string): TrainProg
   if (p.bestEpoch !== undefined && (!Number.isSafeInteger(p.bestEpoch) || (p.bestEpoch as number) < 1 || (p.bestEpoch as number) > (p.history as unknown[]).length)) {
     bad(`bestEpoch must be one of the finished epochs (1 to ${(p.history as unknown[]).length}), got ${shown(p.bestEpoch)}`);
   }
+  if (p.stoppedEarly !== undefined && typeof p.stoppedEarly !== 'boolean') bad(`stoppedEarly must be true or false, got ${shown(p.stoppedEarly)}`);
   return v as TrainProgress;
 }

@@ -138,6 +138,11 @@ test('a run of more than 100 epochs prints a line every few epochs, the first an
       assert.deepEqual(shown.slice(1, 3), [every, 2 * every]);
     } else assert.equal(said.length, epochs, 'no note');
   }
+  // a run that stops early (--patience) prints its last epoch's line where lines are thinned
+  const said: string[] = [];
+  const d = trainDisplay(250, false, (line) => said.push(line));
+  for (let e = 1; e <= 37; e++) d.epoch({ ...epoch(e), seconds: e }, e - 1, e === 37);
+  assert.deepEqual(said.filter((l) => l.startsWith('epoch ')).map((l) => Number(/^epoch (\d+)\//.exec(l)![1])), [1, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 33, 36, 37]);
 });
 
 test("an epoch's line gives the epoch's time and the run's so far, in ms below a second", () => {

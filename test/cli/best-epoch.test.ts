@@ -1,8 +1,9 @@
 /**
- * `treegate train --keep-best`: the saved model is the epoch of the best validation accuracy's, result.json names it
+ * `treegate train --keep-best` and `--patience`. --keep-best: the saved model is the epoch of the best validation accuracy's, result.json names it
  * and reports that epoch's figures; at a constant learning rate that model is the run stopped at that epoch, bit for
  * bit; resumed from a checkpoint written after it (the kept weights travel in the checkpoint) the run ends with the
- * same files; and where there is no validation set the option is refused before anything is read.
+ * same files. --patience: the run ends once that many epochs bring no gain, saying so, and a --resume of it has nothing
+ * left to do. Where there is no validation set both are refused before anything is read.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,19 +11,22 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { trainingReport } from '../../src/report/training.js';
+import { epochsWithoutGain, type EpochMetrics } from '../../src/train/trainer.js';
 import { cli, describeRun, expectUsageError, lastJson, tmp } from './run.js';
 
 // MNIST's first 3 000 examples at a rate high enough that validation accuracy falls after its third epoch
 const ARGS = ['train', '--limit', '3000', '--lr', '0.01', '--schedule', 'constant', '--no-progress', '--json'];
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+const epochLines = (out: string): EpochMetrics[] =>
+  readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.type === 'epoch');
 
 test('--keep-best saves the best validation epoch\'s weights (those of the run stopped there) and says which; a resume after it ends the same', () => {
   const out = tmp('keep-best');
   const r = cli(...ARGS, '--epochs', '6', '--keep-best', '--checkpoint-every', '40', '--keep-checkpoints', '10', '--out', out);
   assert.equal(r.status, 0, describeRun(r));
   const result = lastJson(r);
-  const epochs = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.type === 'epoch');
-  const accuracies: number[] = epochs.map((e) => e.validationAccuracy);
+  const epochs = epochLines(out);
+  const accuracies = epochs.map((e) => e.validationAccuracy!);
   const best = accuracies.lastIndexOf(Math.max(...accuracies)) + 1; // (a tie goes to the later epoch)
   assert.ok(best < 6, `the run's best epoch must come before its last for the test to mean anything: ${accuracies}`);
   assert.equal(result.bestEpoch, best);
@@ -58,7 +62,32 @@ test('--keep-best saves the best validation epoch\'s weights (those of the run s
   assert.equal(sha(join(out, 'model.safetensors')), model, 'the resumed run saved other weights');
 });
 
-test('--keep-best without a validation set is refused before the data is read', () => {
+test('--patience ends the run once the validation accuracy stops rising, with --keep-best the best epoch\'s model; --resume finds it finished', () => {
+  const out = tmp('patience');
+  const r = cli(...ARGS, '--epochs', '12', '--patience', '2', '--keep-best', '--checkpoint-every', '40', '--out', out);
+  assert.equal(r.status, 0, describeRun(r));
+  const result = lastJson(r), epochs = epochLines(out), ran = epochs.length;
+  assert.ok(ran < 12, `the run must stop early for the test to mean anything: ${ran} epochs`);
+  assert.equal(result.stoppedAfterEpoch, ran);
+  assert.equal(result.epochs, 12);
+  assert.equal(epochsWithoutGain(epochs), 2);
+  assert.ok(epochsWithoutGain(epochs.slice(0, -1)) < 2, 'it stopped late');
+  const gain = ran - 2, accuracies = epochs.map((e) => e.validationAccuracy!);
+  assert.match(r.stderr, new RegExp(`stopped after epoch ${ran} of 12 \\(--patience 2\\): no validation accuracy above epoch ${gain}'s ${(100 * accuracies[gain - 1]).toFixed(2)}% in the 2 epochs after it`));
+  assert.equal(result.bestEpoch, accuracies.lastIndexOf(Math.max(...accuracies)) + 1);
+  assert.equal(trainingReport(out).meta['stopped after epoch'], `${ran} (--patience)`);
+  const stopped = tmp('patience-stopped');
+  const s = cli(...ARGS, '--epochs', String(result.bestEpoch), '--out', stopped);
+  assert.equal(s.status, 0, describeRun(s));
+  assert.equal(sha(join(stopped, 'model.safetensors')), sha(join(out, 'model.safetensors')));
+  const again = cli('train', '--resume', out, '--no-progress');
+  assert.equal(again.status, 0, describeRun(again));
+  assert.match(again.stderr, /already finished/);
+});
+
+test('--keep-best and --patience without a validation set are refused before the data is read', () => {
   expectUsageError(['train', '--keep-best', '--validation', '0', '--out', tmp('keep-best-none')], /--keep-best keeps the weights of the epoch with the best validation accuracy, and --validation 0 holds out none/);
   expectUsageError(['train', '--keep-best', '--dataset', 'memorization', '--out', tmp('keep-best-memo')], /--dataset memorization has no validation split/);
+  expectUsageError(['train', '--patience', '3', '--validation', '0', '--out', tmp('patience-none')], /--patience stops training when the validation accuracy stops rising, and --validation 0 holds out none/);
+  expectUsageError(['train', '--patience', '0', '--out', tmp('patience-zero')], /--patience/);
 });

@@ -1,8 +1,10 @@
 /**
- * keepBest: the model ends with the weights of the epoch of the best validation accuracy (the later epoch where two
+ * keepBest and patience. keepBest: the model ends with the weights of the epoch of the best validation accuracy (the later epoch where two
  * tie). With a constant learning rate the first e epochs of a longer run are an e-epoch run, so the kept
  * weights must be those of a run stopped at the best epoch, bit for bit; a run resumed from a checkpoint (the kept
  * weights saved in it, adopted back) must end as the uninterrupted one; and what cannot work is refused by name.
+ * patience: training ends once that many epochs pass without a validation accuracy above every earlier one, with the
+ * weights of a run of that many epochs (or, with keepBest, of the best one), and a resumed run stops where it would.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -12,7 +14,7 @@ import { encodeModel } from '../../src/io/model-codec.js';
 import { registerAvailableBackends } from '../../src/kernels/select.js';
 import { mlpConfig, Model } from '../../src/layers/model.js';
 import { trainingReport } from '../../src/report/training.js';
-import { checkProgress, train, Trainer, type EpochMetrics, type TrainOptions } from '../../src/train/trainer.js';
+import { checkProgress, epochsWithoutGain, train, Trainer, type EpochMetrics, type TrainOptions } from '../../src/train/trainer.js';
 import { randomArray, Rng } from '../helpers.js';
 
 registerAvailableBackends();
@@ -97,4 +99,47 @@ test('keepBest: refused without a validation set, a checkpoint whose best weight
   assert.throws(() => new Trainer(new Model(config, new Rng(7)), data, validation, opts, new Rng(8), progress), /leave keepBest out/);
   const fresh = new Trainer(new Model(config, new Rng(7)), data, validation, { ...opts, keepBest: true }, new Rng(8));
   assert.throws(() => fresh.adoptBest(t.best!.weights), /kept no best epoch/);
+});
+
+test('patience: training stops once that many epochs bring no gain; its weights are those of a run of that length (or the best, with keepBest)', () => {
+  // this data's validation accuracies: 0.300 0.567 0.467 0.600 0.567 0.500 …: best at epoch 4
+  const full = train(new Model(config, new Rng(7)), data, validation, opts, new Rng(8));
+  const best = full.history.reduce((b, e) => (e.validationAccuracy! > b.validationAccuracy! ? e : b)).epoch;
+  assert.equal(epochsWithoutGain(full.history.slice(0, 3)), 1);
+  assert.equal(epochsWithoutGain(full.history), EPOCHS - best);
+  assert.equal(epochsWithoutGain([]), 0);
+  for (const [patience, keepBest] of [[1, false], [2, false], [2, true]] as const) {
+    const model = new Model(config, new Rng(7));
+    const t = new Trainer(model, data, validation, { ...opts, epochs: 12, patience, keepBest }, new Rng(8));
+    while (!t.done) t.step();
+    const h = t.progress.history, ran = h.length;
+    assert.ok(t.progress.stoppedEarly && ran < 12, `patience ${patience}: stopped after ${ran} of 12 epochs`);
+    assert.equal(epochsWithoutGain(h), patience, `patience ${patience}: the last epochs brought no gain`);
+    assert.ok(epochsWithoutGain(h.slice(0, -1)) < patience, `patience ${patience}: it went on as long as it could`);
+    const same = new Model(config, new Rng(7));
+    train(same, data, validation, { ...opts, epochs: keepBest ? t.progress.bestEpoch! : ran }, new Rng(8));
+    assert.ok(bytes(model) === bytes(same), `patience ${patience}${keepBest ? ', keepBest' : ''}: the weights differ from the run of that many epochs`);
+    // resumed in its last epochs, it stops where it did; resumed from its end, it is done
+    const stopAt = (ran - 1) * Math.ceil(90 / 16) + 1;
+    const m2 = new Model(config, new Rng(7));
+    const t2 = new Trainer(m2, data, validation, { ...opts, epochs: 12, patience, keepBest }, new Rng(8));
+    while (t2.progress.step < stopAt) t2.step();
+    for (const at of ['mid', 'end'] as const) {
+      if (at === 'end') while (!t2.done) t2.step();
+      const back = decodeCheckpoint(encodeCheckpoint(t2.model, t2.optimizer, { progress: t2.snapshot(), options: {}, bestWeights: t2.best?.weights }), 'checkpoint');
+      const r = new Trainer(back.model, data, validation, { ...opts, epochs: 12, patience, keepBest }, new Rng(9), back.run.progress);
+      r.optimizer.adoptState(back.optimizerState);
+      if (back.bestWeights) r.adoptBest(back.bestWeights);
+      assert.equal(r.done, at === 'end');
+      while (!r.done) r.step();
+      assert.equal(r.progress.history.length, ran);
+      assert.ok(bytes(back.model) === bytes(model), `patience ${patience}, resumed at its ${at}: the weights differ`);
+    }
+  }
+  assert.throws(() => new Trainer(new Model(config, new Rng(7)), data, null, { ...opts, patience: 2 }, new Rng(8)), /patience stops training .*no validation set/);
+  assert.throws(() => new Trainer(new Model(config, new Rng(7)), data, validation, { ...opts, patience: 0 }, new Rng(8)), /patience/);
+  const stopped = new Trainer(new Model(config, new Rng(7)), data, validation, { ...opts, epochs: 12, patience: 1 }, new Rng(8));
+  while (!stopped.done) stopped.step();
+  assert.throws(() => new Trainer(new Model(config, new Rng(7)), data, validation, { ...opts, epochs: 12 }, new Rng(8), stopped.snapshot()),
+    /stopped early after epoch 3, but these options set no patience/);
 });
