@@ -29,10 +29,11 @@ const render = {
   accuracy(r) {
     const rows = r.aggregate.filter((a) => a.k !== 0 || a.variant === 'tree, γ = 1').map((a) => [a.dataset, a.k === 0 ? 'dense (k = 0)' : a.variant, a.k,
       count(a.stats.parameters.mean), a.stats.macsInference ? count(a.stats.macsInference.mean) : '–', pct(a.stats.testAccuracy), pct(a.stats.trainAccuracy),
+      num(a.stats.trainUsPerExample), num(a.stats.inferUsPerExample, 2),
       // (the dense MLP has no leaves: results written before recorded a depth-0 tree's balance, 1; the dense MLP of
       // equal parameters none, null)
       ...(a.k === 0 ? ['–', '–'] : [num(a.stats.balance, 3), num(a.stats.deadLeaves, 1)])]);
-    return table(['dataset', 'variant', 'k', 'parameters', 'MACs / example (inference)', 'test accuracy', 'train accuracy', 'balance', 'dead leaves'], rows);
+    return table(['dataset', 'variant', 'k', 'parameters', 'MACs / example (inference)', 'test accuracy', 'train accuracy', 'train µs / example', 'inference µs / example', 'balance', 'dead leaves'], rows);
   },
   gating(r) {
     // a run of several depths (--depths) names each row's; one of a single depth, as runs of before --depths, does not

@@ -133,6 +133,8 @@ export async function runAccuracy(o: ExperimentOptions, seeds: number[]): Promis
             testAccuracy: r.testAccuracy, trainAccuracy: r.trainAccuracy, gap: r.trainAccuracy - r.testAccuracy,
             // (the dense MLP, a depth-0 tree, has no leaves: no balance or dead leaves, not a depth-0 tree's 1 and 0)
             ...(k === 0 ? NO_LEAVES : { balance: r.trees[0]?.balance ?? null, deadLeaves: r.trees[0]?.deadLeaves ?? null }), trainUsPerExample: r.trainUsPerExample,
+            // (the test set's pass, collapsed tables built before: results written before 2026-12-08 lack it)
+            inferUsPerExample: r.inferUsPerExample,
           });
           o.log(`accuracy ${dataset} seed ${seed} k=${k} ${shown}: test ${(r.testAccuracy * 100).toFixed(2)}%, train ${(r.trainAccuracy * 100).toFixed(2)}%`);
         }
@@ -143,7 +145,7 @@ export async function runAccuracy(o: ExperimentOptions, seeds: number[]): Promis
   o.progress(total, total, 'done');
   const kept = keptRuns(runs, seeds, completed);
   // k = 0 is one model, run once (under the first variant's name); the report starts every curve at it
-  const agg = aggregate(kept.runs, ['dataset', 'variant', 'k'], ['testAccuracy', 'trainAccuracy', 'gap', 'parameters', 'macsInference', 'balance', 'deadLeaves', 'trainUsPerExample']);
+  const agg = aggregate(kept.runs, ['dataset', 'variant', 'k'], ['testAccuracy', 'trainAccuracy', 'gap', 'parameters', 'macsInference', 'balance', 'deadLeaves', 'trainUsPerExample', 'inferUsPerExample']);
   const result = {
     experiment: 'accuracy', quick: o.quick, ...kept, settings, aggregate: agg, ...(splits ? { splits } : {}),
   };
@@ -201,9 +203,13 @@ export function accuracyReport(r: ExperimentResult): Report {
         (s.data ? csvNote(s.data, s.limit, r.splits)
           : s.limit ? `First ${s.limit} training and test examples (quick mode).` : 'Full training sets, 1/12 held out for validation; full test sets.')],
       tables: [{
-        columns: ['dataset', 'variant', 'k', 'parameters', 'MACs / example, inference', 'test accuracy', 'train accuracy', 'balance', 'dead leaves'],
+        // (times: one run's wall time per example a seed, training's validation passes included, inference's over the
+        // test set: rough costs)
+        columns: ['dataset', 'variant', 'k', 'parameters', 'MACs / example, inference', 'test accuracy', 'train accuracy', 'train µs / example',
+          'inference µs / example', 'balance', 'dead leaves'],
         rows: agg.map((a) => [String(a.dataset), dense(a) ? 'dense (k = 0)' : String(a.variant), Number(a.k), count(a.stats.parameters.mean),
           a.stats.macsInference ? count(a.stats.macsInference.mean) : '–', pmPercent(a.stats.testAccuracy), pmPercent(a.stats.trainAccuracy),
+          ...(['trainUsPerExample', 'inferUsPerExample'] as const).map((m, i) => (Number.isFinite(a.stats[m]?.mean) ? a.stats[m].mean.toFixed(i + 1) : '–')),
           leafFigure(a, 'balance', 3), leafFigure(a, 'deadLeaves', 1)]),
       }],
       charts,
