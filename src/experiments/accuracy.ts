@@ -165,15 +165,15 @@ export function accuracyReport(r: ExperimentResult): Report {
   // under every variant): one row in the table, the first point of every curve
   const dense = (a: AggRow) => Number(a.k) === 0;
   const agg = r.aggregate.filter((a) => !dense(a) || a.variant === ACCURACY_VARIANTS[0].name);
-  const charts: Chart[] = [];
+  const charts: Chart[] = [], timeCharts: Chart[] = [];
   for (const dataset of s.datasets) {
     // (a variant the results lack, as the mixture and the dense MLP of equal parameters in those written before
     // 2026-12-07 22:00 UTC: no line)
     const ran = ACCURACY_VARIANTS.filter((v) => agg.some((a) => a.dataset === dataset && a.variant === v.name && !dense(a)));
-    const series = (metric: string, x: 'k' | 'parameters'): Series[] => ran.map((v) => ({
+    const series = (metric: string, x: 'k' | 'parameters' | 'trainUsPerExample' | 'inferUsPerExample'): Series[] => ran.map((v) => ({
       name: v.name,
       ...statSeries(agg.filter((a) => a.dataset === dataset && (a.variant === v.name || dense(a))).sort((a, b) => Number(a.k) - Number(b.k)),
-        x === 'k' ? (a) => Number(a.k) : (a) => a.stats.parameters.mean, metric, 'std'),
+        x === 'k' ? (a) => Number(a.k) : (a) => a.stats[x].mean, metric, 'std'),
     }));
     const widened = ran.includes(EQUAL_PARAMS);
     const note = `${barsNote(r, 'std')} At k = 0 every variant is the same dense MLP.` +
@@ -194,7 +194,24 @@ export function accuracyReport(r: ExperimentResult): Report {
         layout: { yaxis: { title: { text: 'test accuracy' }, ...percent } } },
       { title: `${dataset}: train − test accuracy vs depth k`, note: `Overfitting. ${note}`, xTitle: 'depth k', yTitle: 'train − test accuracy, percentage points', traces: seriesTraces(gap) },
     );
+    // accuracy against what it cost in time (after every dataset's other charts, so that their numbers stay put), where
+    // the runs timed inference (results written before 2026-12-08 did not)
+    const timed = agg.filter((a) => a.dataset === dataset);
+    if (timed.length > 0 && timed.every((a) => Number.isFinite(a.stats.inferUsPerExample?.mean))) {
+      for (const [x, what, how] of [['inferUsPerExample', 'inference', 'one pass over the test set in batches of 1 000, its collapsed tables built before'],
+        ['trainUsPerExample', 'training', 'the epochs, validation passes included']] as const) {
+        const points = series('testAccuracy', x);
+        timeCharts.push({
+          title: `${dataset}: test accuracy vs ${what} time per example`,
+          note: `${note} Each line runs from k = 0 through the depths in turn. x: the mean over seeds of one run's wall time ` +
+            `(${how}) ÷ the examples: a rough cost. Dashed: the dense MLP.`,
+          xTitle: `${what} µs per example`, yTitle: 'test accuracy', xLog: true,
+          traces: [...seriesTraces(points), ...baseline(points.flatMap((p) => p.x))], layout: { yaxis: { title: { text: 'test accuracy' }, ...percent } },
+        });
+      }
+    }
   }
+  charts.push(...timeCharts);
   return {
     title: 'treegate experiment: accuracy', meta: reportMeta(r),
     sections: [{

@@ -246,6 +246,19 @@ test("accuracy's table gives the test and train accuracies in percent, as its ch
   assert.match(`${widened[7]} ${widened[8]}`, /^\d+\.\d \d+\.\d\d$/);
 });
 
+test('accuracy: results that timed inference (since 2026-12-08) add charts of accuracy against the time per example, after the others', () => {
+  const titles = (file: string) => experimentReport(readExperimentResult(file)).sections[0].charts!.map((c) => c.title);
+  const now = titles(join(ROOT, 'docs', 'results', 'accuracy.json')), before = titles(join(ROOT, 'test', 'fixtures', 'accuracy-2026-12-02.json'));
+  assert.equal(before.length, 6);
+  assert.deepEqual(now.slice(0, 6), before, 'the earlier charts keep their places (and docs/results\' image numbers)');
+  assert.deepEqual(now.slice(6), ['mnist', 'fashion-mnist'].flatMap((d) => ['inference', 'training'].map((w) => `${d}: test accuracy vs ${w} time per example`)));
+  const report = experimentReport(readExperimentResult(join(ROOT, 'docs', 'results', 'accuracy.json')));
+  const chart = report.sections[0].charts![6];
+  const dense = chart.traces.find((t) => t.name === 'dense, equal parameters') as { customdata?: number[]; x: number[] };
+  const row = report.sections[0].tables![0].rows.find((r) => r[0] === 'mnist' && r[1] === 'dense, equal parameters' && r[2] === 6)!;
+  assert.equal(Number(((dense.customdata ?? dense.x).at(-1)!).toFixed(2)), Number(row[8]), 'its x is the table\'s inference time');
+});
+
 test('series with error bars are drawn side by side in every chart of a report, on a log x axis by a factor; each hovers at its own x', () => {
   // (accuracy's results of 2026-12-02, four variants: docs/results' file until 2026-12-07)
   const report = experimentReport(readExperimentResult(join(ROOT, 'test', 'fixtures', 'accuracy-2026-12-02.json')));
