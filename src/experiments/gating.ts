@@ -27,9 +27,22 @@ export const GATING_DEPTHS: DepthDefaults = { full: [4], quick: [4] };
 
 /**
  * The depths gating runs, narrower than the layers' [0, MAX_DEPTH]: a depth-0 tree has no bits to take from anywhere,
- * and each depth's results record the first seed's leaf usage after every epoch, 2^k counts per variant and epoch,
- * which its report draws as heatmaps of 2^k columns: 1 024 at most.
+ * and each depth's results record the first seed's leaf usage after every epoch (of a run of more than
+ * USAGE_EPOCHS, every few: about USAGE_EPOCHS at most), 2^k counts per variant and epoch, which its report draws as
+ * heatmaps of 2^k columns: 1 024 at most.
  */
+/** The most epochs whose leaf usage a gating run records per depth and variant (the heatmaps' rows). */
+export const USAGE_EPOCHS = 100;
+
+/**
+ * The epochs whose leaf usage is recorded: every one up to USAGE_EPOCHS, else every few, with the first and the last
+ * (as `treegate train` prints its epoch lines), so that `--epochs 1000` at depth 10 does not write 3M counts a depth.
+ */
+export function usageEpochs<E extends { epoch: number }>(history: readonly E[]): E[] {
+  const every = Math.ceil(history.length / USAGE_EPOCHS);
+  return history.filter((e, i) => e.epoch % every === 0 || i === 0 || i === history.length - 1);
+}
+
 export const GATING_DEPTH_RANGE: DepthRange = {
   min: 1, max: 10, why: 'a depth-0 tree has no gating bits; results record each leaf\'s usage after every epoch, 2^k counts, drawn as heatmaps',
 };
@@ -93,7 +106,7 @@ export async function runGating(o: ExperimentOptions, seeds: number[]): Promise<
         if (await stopRequested(o)) break seeds;
         o.progress(done++, total, `seed ${seed} k=${k} ${v.name}`);
         const r = fit(variantMlp(data, k, v), data, s.train, seed);
-        if (seed === seeds[0]) usage[k] = { ...usage[k], [v.name]: r.history.map((e) => ({ epoch: e.epoch, stats: e.trees[0] })) };
+        if (seed === seeds[0]) usage[k] = { ...usage[k], [v.name]: usageEpochs(r.history).map((e) => ({ epoch: e.epoch, stats: e.trees[0] })) };
         const last = r.history[r.history.length - 1].trees[0];
         runs.push({
           seed, k, gating: v.name, testAccuracy: r.testAccuracy, balance: last.balance, deadLeaves: last.deadLeaves,

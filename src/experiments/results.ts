@@ -5,7 +5,7 @@ import { treeStatsProblem } from '../report/run-files.js';
 import { isObject } from '../core/errors.js';
 import { ACCURACY_VARIANTS, accuracyReport } from './accuracy.js';
 import type { ExperimentResult } from './common.js';
-import { GATING_VARIANTS, gatingReport } from './gating.js';
+import { GATING_VARIANTS, gatingReport, usageEpochs } from './gating.js';
 import { MEMORIZATION_KINDS, memorizationReport } from './memorization.js';
 import { SPEED_KINDS, speedReport } from './speed.js';
 import { MAX_DEPTH } from '../layers/tree.js';
@@ -239,15 +239,19 @@ function checkGating(r: Record<string, unknown>, settings: Record<string, unknow
   if (r.usage === undefined) return;
   const usage = r.usage;
   if (!isObject(usage)) return fail('usage is not an object of depths');
+  // (every epoch's, or of a run of more than USAGE_EPOCHS every few, with the first and the last)
+  const recorded = usageEpochs(Array.from({ length: epochs }, (_, i) => ({ epoch: i + 1 }))).map((e) => e.epoch);
   for (const k of depths) {
     const atK = usage[k], leaves = 2 ** k;
     if (!isObject(atK)) return fail(`usage['${k}'] is not an object of variants (the first seed's leaf usage at k = ${k})`);
     for (const v of GATING_VARIANTS) {
       const list = atK[v.name];
-      if (!Array.isArray(list) || list.length !== epochs) return fail(`usage['${k}']['${v.name}'] is not a list of ${epochs} epochs`);
+      if (!Array.isArray(list) || list.length !== recorded.length) {
+        return fail(`usage['${k}']['${v.name}'] is not a list of ${recorded.length} epochs${recorded.length < epochs ? ` (every few of the ${epochs})` : ''}`);
+      }
       list.forEach((e: unknown, i) => {
         const at = `usage['${k}']['${v.name}'][${i}]`;
-        if (!isObject(e) || e.epoch !== i + 1) fail(`${at}.epoch is not ${i + 1}`);
+        if (!isObject(e) || e.epoch !== recorded[i]) fail(`${at}.epoch is not ${recorded[i]}`);
         const stats = (e as Record<string, unknown>).stats, problem = treeStatsProblem(stats);
         if (problem) fail(`${at}.stats ${problem}`);
         if (!Array.isArray((stats as { usage?: unknown }).usage)) fail(`${at}.stats has no usage (the gating report draws it)`);

@@ -50,7 +50,8 @@ export function usageHeatmap(title: string, perEpoch: Array<{ epoch: number; sta
     title, xTitle: unit, yTitle: 'epoch', note,
     // whole epochs only; grey where a leaf was not used at all; no grid lines, which would run through the cells
     layout: {
-      yaxis: { ...epochTicks(perEpoch.length), title: { text: 'epoch' }, showgrid: false }, plot_bgcolor: '#bbb',
+      // (ticks up to the last epoch's number: a gating run of many epochs records every few)
+      yaxis: { ...epochTicks(perEpoch.at(-1)?.epoch ?? perEpoch.length), title: { text: 'epoch' }, showgrid: false }, plot_bgcolor: '#bbb',
       // whole leaves: at most about 16 labels; no zero line over leaf 0's cells
       xaxis: { title: { text: unit }, tick0: 0, dtick: Math.max(1, 2 ** Math.ceil(Math.log2((z[0]?.length ?? 1) / 16))), zeroline: false, showgrid: false },
     },

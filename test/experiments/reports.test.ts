@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { aggregate, duration, machine, pm, reportMeta, statSeries, type ExperimentOptions, type ExperimentResult, type ExperimentRun } from '../../src/experiments/common.js';
 import { experimentReport, readExperimentResult } from '../../src/experiments/results.js';
 import { runAccuracy } from '../../src/experiments/accuracy.js';
-import { runGating } from '../../src/experiments/gating.js';
+import { runGating, usageEpochs, USAGE_EPOCHS } from '../../src/experiments/gating.js';
 import { runMemorization } from '../../src/experiments/memorization.js';
 import { runSpeed } from '../../src/experiments/speed.js';
 import { dodge, horizontalLine, renderReport, seriesTraces, type Trace } from '../../src/report/html.js';
@@ -50,6 +50,24 @@ test('gating\'s heatmaps are of the first seed\'s usage at each depth, epoch by 
     assert.equal(Number(x.balance).toFixed(4), String(x.balanceByEpoch).split(' ').at(-1), `${x.gating} seed ${x.seed}`);
     assert.equal(String(x.deadLeaves), String(x.deadByEpoch).split(' ').at(-1), `${x.gating} seed ${x.seed}`);
   }
+});
+
+test('gating records the leaf usage of every few epochs past USAGE_EPOCHS (the first and the last among them); its results read back and draw', async () => {
+  const epochs = (n: number) => usageEpochs(Array.from({ length: n }, (_, i) => ({ epoch: i + 1 }))).map((e) => e.epoch);
+  assert.deepEqual(epochs(USAGE_EPOCHS), Array.from({ length: USAGE_EPOCHS }, (_, i) => i + 1));
+  const many = epochs(2 * USAGE_EPOCHS + 1);
+  assert.deepEqual([many.length, many.slice(0, 3), many.at(-1)], [68, [1, 3, 6], 2 * USAGE_EPOCHS + 1]); // (every 3rd: 67 of them, and epoch 1)
+  // a run of 120 epochs (one step each, on 60 examples): 61 epochs recorded a variant, the run's and the report's
+  const r = await runGating({ ...opts(), seeds: 1, override: { limit: 60, depths: [1], train: { ...tiny, epochs: 120 } } }, [1]);
+  for (const list of Object.values(r.usage!['1'])) assert.deepEqual(list.map((e) => e.epoch), epochs(120));
+  assert.equal(String(r.runs[0].balanceByEpoch).split(' ').length, 120, 'the balance of every epoch, still');
+  const path = join(TMP, 'gating-120.json');
+  writeFileSync(path, JSON.stringify({ ...r, command: 't', date: 'd', machine: machine('js') }));
+  const back = readExperimentResult(path);
+  const heatmap = experimentReport(back).sections[0].charts!.find((c) => c.title.startsWith('leaf usage, units'))!;
+  assert.deepEqual((heatmap.traces[0] as { y: number[] }).y, epochs(120));
+  writeFileSync(path, JSON.stringify({ ...r, usage: { 1: { ...r.usage!['1'], units: r.usage!['1'].units.slice(1) } }, command: 't', date: 'd', machine: machine('js') }));
+  assert.throws(() => readExperimentResult(path), /usage\['1'\]\['units'\] is not a list of 61 epochs \(every few of the 120\)/);
 });
 
 test('memorization reports each kind and depth at the learning rate that fits the most, the first in lrs on a tie', async () => {
