@@ -285,7 +285,7 @@ export class Trainer {
     model.resetUsage();
   }
 
-  /** Whether every epoch has run (step() then refuses). */
+  /** Whether every epoch has run, or training stopped early (patience): step() then refuses. */
   get done(): boolean {
     return this.progress.epoch > this.opts.epochs || this.progress.stoppedEarly === true;
   }
