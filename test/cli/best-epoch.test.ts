@@ -14,25 +14,27 @@ import { trainingReport } from '../../src/report/training.js';
 import { epochsWithoutGain, type EpochMetrics } from '../../src/train/trainer.js';
 import { cli, describeRun, expectUsageError, lastJson, tmp } from './run.js';
 
-// MNIST's first 3 000 examples at a rate high enough that validation accuracy falls after its third epoch
+// MNIST's first 3 000 examples at a rate high enough that validation accuracy goes up and down: over 8 epochs the best
+// comes before the last on every backend (native's at epoch 3, wasm's at 7, js's at 5; each rounds otherwise)
 const ARGS = ['train', '--limit', '3000', '--lr', '0.01', '--schedule', 'constant', '--no-progress', '--json'];
+const EPOCHS = 8;
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 const epochLines = (out: string): EpochMetrics[] =>
   readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((m) => m.type === 'epoch');
 
 test('--keep-best saves the best validation epoch\'s weights (those of the run stopped there) and says which; a resume after it ends the same', () => {
   const out = tmp('keep-best');
-  const r = cli(...ARGS, '--epochs', '6', '--keep-best', '--checkpoint-every', '40', '--keep-checkpoints', '10', '--out', out);
+  const r = cli(...ARGS, '--epochs', String(EPOCHS), '--keep-best', '--checkpoint-every', '40', '--keep-checkpoints', '10', '--out', out);
   assert.equal(r.status, 0, describeRun(r));
   const result = lastJson(r);
   const epochs = epochLines(out);
   const accuracies = epochs.map((e) => e.validationAccuracy!);
   const best = accuracies.lastIndexOf(Math.max(...accuracies)) + 1; // (a tie goes to the later epoch)
-  assert.ok(best < 6, `the run's best epoch must come before its last for the test to mean anything: ${accuracies}`);
+  assert.ok(best < EPOCHS, `the run's best epoch must come before its last for the test to mean anything: ${accuracies}`);
   assert.equal(result.bestEpoch, best);
   assert.equal(result.validationAccuracy, accuracies[best - 1]);
   assert.equal(result.trainLoss, epochs[best - 1].trainLoss);
-  assert.match(r.stderr, new RegExp(`kept the weights of epoch ${best} of 6: validation accuracy ${(100 * accuracies[best - 1]).toFixed(2)}%, the best \\(the last epoch's ${(100 * accuracies[5]).toFixed(2)}%\\)`));
+  assert.match(r.stderr, new RegExp(`kept the weights of epoch ${best} of ${EPOCHS}: validation accuracy ${(100 * accuracies[best - 1]).toFixed(2)}%, the best \\(the last epoch's ${(100 * accuracies[EPOCHS - 1]).toFixed(2)}%\\)`));
   assert.deepEqual(result.settings.keepBest, true);
   // the report says whose weights were saved and puts the test accuracy at that epoch's last step
   const report = trainingReport(out);
@@ -51,7 +53,7 @@ test('--keep-best saves the best validation epoch\'s weights (those of the run s
   // resume from the first checkpoint past the best epoch (the kept weights are in it), the later ones and the files gone
   const stepsPerEpoch = Math.ceil(result.splits.training / 64);
   const names = readdirSync(join(out, 'checkpoints')).sort();
-  const from = names.find((n) => Number(/\d+/.exec(n)![0]) > best * stepsPerEpoch && Number(/\d+/.exec(n)![0]) < 6 * stepsPerEpoch)!;
+  const from = names.find((n) => Number(/\d+/.exec(n)![0]) > best * stepsPerEpoch && Number(/\d+/.exec(n)![0]) < EPOCHS * stepsPerEpoch)!;
   assert.ok(from, `a checkpoint after epoch ${best}: ${names}`);
   for (const n of names.filter((n) => n > from)) rmSync(join(out, 'checkpoints', n));
   const model = sha(join(out, 'model.safetensors'));
