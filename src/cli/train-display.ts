@@ -6,6 +6,7 @@
  */
 import cliProgress from 'cli-progress';
 import type { EpochMetrics, StepInfo } from '../train/trainer.js';
+import { shownEpoch } from '../report/training.js';
 import { etaSeconds, etaText, trainLine } from './progress-line.js';
 
 export interface TrainDisplay {
@@ -88,7 +89,7 @@ export function trainDisplay(epochs: number, showBar: boolean, log: (line: strin
       if (s.step % 10 === 0 || s.step === s.totalSteps) bar.update(s.step, { epoch: s.epoch, loss: shown.loss, acc: shown.acc, eta: shown.eta });
     },
     epoch: (e, began, last = false) => {
-      if (e.epoch % every !== 0 && e.epoch !== 1 && e.epoch !== epochs && !last) return;
+      if (!shownEpoch(e.epoch, epochs, MAX_EPOCH_LINES) && !last) return;
       say(`epoch ${e.epoch}/${epochs}: ${Number.isNaN(e.trainLoss) ? 'every training step skipped' : `train loss ${e.trainLoss.toFixed(4)} acc ${e.trainAccuracy.toFixed(4)}`}` +
         (e.validationAccuracy === null ? '' : `, validation loss ${e.validationLoss!.toFixed(4)} acc ${e.validationAccuracy.toFixed(4)}`) +
         e.trees.map((t) => `, layer ${t.layer} balance ${t.balance.toFixed(3)} dead ${t.deadLeaves}`).join('') +

@@ -2,7 +2,7 @@ import { Rng } from '../core/rng.js';
 import { prepareData, type CsvSource } from '../data/prepare.js';
 import type { MlpOptions } from '../layers/model.js';
 import { extent, seriesTraces, type Chart, type Report, type Series } from '../report/html.js';
-import { countAxis, epochAxis, usageHeatmap } from '../report/training.js';
+import { countAxis, epochAxis, shownEpoch, usageHeatmap } from '../report/training.js';
 import {
   aggregate, barsNote, checkDepths, checkDepthsFit, csvEpochs, csvNote, dataShape, epochsText, dataSources, EXPERIMENT_HIDDEN, fit, keptRuns, mlpWidths, pm, pmPercent, reportMeta,
   resumeFrom, settingsWith, stat, statSeries, stopRequested, type DepthDefaults, type DepthRange, type EpochDefaults, type ExperimentOptions, type ExperimentResult, type ExperimentRun,
@@ -39,8 +39,7 @@ export const USAGE_EPOCHS = 100;
  * (as `treegate train` prints its epoch lines), so that `--epochs 1000` at depth 10 does not write 3M counts a depth.
  */
 export function usageEpochs<E extends { epoch: number }>(history: readonly E[]): E[] {
-  const every = Math.ceil(history.length / USAGE_EPOCHS);
-  return history.filter((e, i) => e.epoch % every === 0 || i === 0 || i === history.length - 1);
+  return history.filter((e) => shownEpoch(e.epoch, history.length, USAGE_EPOCHS));
 }
 
 export const GATING_DEPTH_RANGE: DepthRange = {

@@ -24,6 +24,14 @@ export function epochTicks(n: number): { tick0: number; dtick: number } {
   return { tick0: 1, dtick: Math.max(1, Math.ceil(n / 12)) };
 }
 
+/**
+ * Whether epoch `epoch` of `epochs` is one of about `most` shown of them: every one where they are no more, else every
+ * few (multiples of ⌈epochs / most⌉) with the first and the last (train's epoch lines, gating's recorded leaf usage).
+ */
+export function shownEpoch(epoch: number, epochs: number, most: number): boolean {
+  return epoch % Math.ceil(epochs / most) === 0 || epoch === 1 || epoch === epochs;
+}
+
 /** An x axis of epochs 1…n for lines with markers: half an epoch of room either side, so that the end markers clear the frame. */
 export function epochAxis(n: number): Record<string, unknown> {
   return { ...epochTicks(n), range: [0.5, n + 0.5], title: { text: 'epoch' } };
