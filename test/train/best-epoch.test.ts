@@ -11,6 +11,8 @@ import { test } from 'node:test';
 import { matrix } from '../../src/core/tensor.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../../src/io/checkpoint-codec.js';
 import { encodeModel } from '../../src/io/model-codec.js';
+import { decodeSafetensors, encodeSafetensors } from '../../src/io/safetensors.js';
+import { TreegateError } from '../../src/core/errors.js';
 import { registerAvailableBackends } from '../../src/kernels/select.js';
 import { mlpConfig, Model } from '../../src/layers/model.js';
 import { trainingReport } from '../../src/report/training.js';
@@ -142,4 +144,27 @@ test('patience: training stops once that many epochs bring no gain; its weights 
   while (!stopped.done) stopped.step();
   assert.throws(() => new Trainer(new Model(config, new Rng(7)), data, validation, { ...opts, epochs: 12 }, new Rng(8), stopped.snapshot()),
     /stopped early after epoch 3, but these options set no patience/);
+});
+
+test('keepBest: a checkpoint\'s best-epoch tensors are checked as it is read: each one there, of its parameter\'s shape, finite, and none without a best epoch', () => {
+  const model = new Model(config, new Rng(7));
+  const t = new Trainer(model, data, validation, { ...opts, keepBest: true }, new Rng(8));
+  while (t.progress.epoch < 3) t.step();
+  const { tensors, metadata } = decodeSafetensors(encodeCheckpoint(model, t.optimizer, { progress: t.snapshot(), options: {}, bestWeights: t.best!.weights }), 'ck');
+  const { checksum: _, ...unsummed } = metadata; // (a file without a checksum is read as one written before it was added)
+  const list = [...tensors].map(([name, x]) => ({ name, shape: [...x.shape], data: x.data }));
+  const name = `best.${model.params()[0].name}`, w = tensors.get(name)!;
+  assert.ok(w, name);
+  const read = (l: typeof list, meta: Record<string, string> = unsummed) => decodeCheckpoint(encodeSafetensors(l, meta), 'ck');
+  assert.equal(read(list).bestWeights!.length, model.params().length, 'as written: read');
+  const without = list.filter((x) => x.name !== name);
+  const noBest = { ...unsummed, progress: JSON.stringify({ ...JSON.parse(unsummed.progress), bestEpoch: undefined }) };
+  const refused: Array<[() => unknown, string]> = [
+    [() => read(without), `ck: the progress keeps the weights of epoch ${t.best!.epoch}, but ${name} is missing`],
+    [() => read([...without, { name, shape: [w.data.length], data: w.data }]), `ck: ${name} has shape [${w.data.length}], expected [${w.shape}]`],
+    [() => read([...without, { name, shape: [...w.shape], data: w.data.map((x, i) => (i === 3 ? NaN : x)) }]), `ck: ${name} holds a non-finite value at index 3`],
+    [() => read([...list, { name: 'best.layers.9.weight', shape: [1], data: Float32Array.of(0) }]), 'ck: unexpected tensor best.layers.9.weight'],
+    [() => read(list, noBest), `ck: tensor ${list.find((x) => x.name.startsWith('best.'))!.name} holds best-epoch weights, but the progress keeps no best epoch`],
+  ];
+  for (const [f, message] of refused) assert.throws(f, (e: unknown) => e instanceof TreegateError && e.message === message, message);
 });
