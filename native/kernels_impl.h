@@ -318,9 +318,11 @@ thread_local PackBuf packBufA, packBufB;
 // 10a7f16's L2 (`bash bench/addon-ab/run.sh 10a7f16 <this commit> forward,backward-input 4,5,6,7,8,9`, two runs):
 // forward 1.01–1.09× at k = 5–9, input gradient 1.04–1.23× at k = 4–9, the weight gradient (no such prefetch)
 // 0.99–1.05×; `bash bench/step-ab/run.sh 10a7f16 <this commit> native 4,5,6,7,8`: the training step 1.05–1.09× at
-// k = 6–8, 0.96–1.00× at 4–5. On the Zen 3 (eleventh to fifteenth sessions) L2 measured 0.82–1.07× in variants of
-// these kernels (benchmark-history.md), but its AVX2 table keeps L2 (not remeasured); Intel's (the Xeon of the
-// fifty-fourth to sixty-third sessions) was not measured with L1 and keeps L2.
+// k = 6–8, 0.96–1.00× at 4–5. On the Zen 3 (family 25 model 1, AVX2; sixty-ninth session, quiet machine) the AVX2
+// table with L1 against L2 (`bash bench/kernel-ab/run.sh HEAD . NT|NN memory 1 2 3 4 6 8 12 16 20`, the working tree's
+// default locality set to 3; bench/saved/2026-12-08-zen3-prefetch.txt): NT 0.98–1.01×, NN 0.99–1.02× at every row
+// count, so the AVX2 table keeps L2; Intel's (the Xeon of the fifty-fourth to sixty-third sessions) was not measured
+// with L1 and keeps L2.
 // panelRows keeps L1 prefetches (L2: 0.88–1.00× at 24–128 rows on the Zen 4), packedRows' tiles L2.
 
 // Rows of floats at `p`, `stride` apart, that all start on a cache line (16 floats); and the stride of an aligned
