@@ -27,7 +27,7 @@ export type {
 
 export { Optimizer, learningRate, type AdamConfig, type OptimizerConfig, type OptimizerKind, type ScheduleKind, type SgdConfig } from './train/optim.js';
 export {
-  train, epochsWithoutGain, findNonFinite, NonFiniteError, Trainer, TRAIN_OPTION_DEFAULTS, type EpochMetrics, type LabeledData, type NonFinitePolicy, type ResolvedTrainOptions, type StepInfo, type TrainOptions, type TrainProgress, type TrainResult,
+  train, epochsWithoutGain, findNonFinite, NonFiniteError, plateauCuts, PLATEAU_DEFAULTS, Trainer, TRAIN_OPTION_DEFAULTS, type EpochMetrics, type LabeledData, type NonFinitePolicy, type ResolvedTrainOptions, type StepInfo, type TrainOptions, type TrainProgress, type TrainResult,
 } from './train/trainer.js';
 
 export { computeNormalization, normalize, normalizeInPlace, normalizeInputs, splitValidation, subset, takeFirst, type Dataset, type Normalization, type Split } from './data/dataset.js';

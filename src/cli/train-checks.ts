@@ -20,7 +20,8 @@ export interface TrainCliOptions extends KernelOptions {
   layer: 'tree' | 'flat' | 'moe'; experts?: number; topK: number; balanceWeight: number; logEvery?: number;
   hidden: number[]; treeLayers: number[]; depth: number; blocks: number; gating: 'units' | 'projection';
   nodeInit: 'zero' | 'small'; straightThrough?: boolean; activation: 'relu' | 'tanh'; denseEqualParams?: boolean; epochs: number; batchSize: number; lr: number;
-  optimizer: 'adam' | 'sgd'; momentum: number; schedule: 'cosine' | 'constant'; weightDecay: number; decayGamma: number;
+  optimizer: 'adam' | 'sgd'; momentum: number; schedule: 'cosine' | 'constant' | 'plateau'; plateauFactor: number; plateauPatience: number;
+  weightDecay: number; decayGamma: number;
   validation?: number; keepBest?: boolean; patience?: number; limit?: number; dataDir?: string; seed: number; out: string; json?: boolean; progress: boolean;
   checkpointEvery?: { steps: number } | { minutes: number }; keepCheckpoints: number; resume?: string; onNonfinite: NonFinitePolicy;
 }
@@ -135,6 +136,7 @@ function idleRules(o: TrainCliOptions): IdleRule[] {
       fix: 'a flat layer of depth 0 is one leaf, the same layer as --layer tree --depth 0: give a flat layer --depth 1 or more' },
     { options: ['activation'], applies: o.hidden.length > 0, why: 'with --hidden none', fix: 'it is the function between hidden layers: give some with --hidden' },
     { options: ['momentum'], applies: o.optimizer === 'sgd', why: `with --optimizer ${o.optimizer}`, fix: 'it sets the momentum of --optimizer sgd' },
+    { options: ['plateauFactor', 'plateauPatience'], applies: o.schedule === 'plateau', why: `with --schedule ${o.schedule}`, fix: 'options of --schedule plateau' },
     { options: ['decayGamma'], applies: o.weightDecay > 0, why: 'without --weight-decay', fix: 'it scales the weight decay of the deeper nodes' },
     { options: ['keepCheckpoints'], applies: o.checkpointEvery !== undefined, why: 'without --checkpoint-every', fix: 'it limits the checkpoints that option writes' },
     { options: ['denseEqualParams'], applies: routed && o.hidden.length > 0, why: routed ? 'with --hidden none' : 'with --tree-layers none',

@@ -17,7 +17,7 @@ import { MAX_DEPTH } from '../layers/tree.js';
 import { listCheckpoints, newestCheckpointExtra, writeCheckpoint, type LoadedCheckpoint } from '../io/checkpoint.js';
 import { registerAvailableBackends, type BackendChoice } from '../kernels/select.js';
 import { nativeBackend } from '../kernels/native/index.js';
-import { epochsWithoutGain, NonFiniteError, TRAIN_OPTION_DEFAULTS, Trainer, type EpochMetrics } from '../train/trainer.js';
+import { epochsWithoutGain, NonFiniteError, PLATEAU_DEFAULTS, plateauCuts, TRAIN_OPTION_DEFAULTS, Trainer, type EpochMetrics } from '../train/trainer.js';
 import { backendOption, choice, csvOptions, humanLines, int, intList, labelColumnArg, num, pathArg, refuseStreamInputs, SIGNAL_EXIT, threadsOption, treegateCommand, useKernelsFirst } from './options.js';
 import { counted, formatCount, layerTable, majorityNote, modelSummary } from '../report/summary.js';
 import { trainDisplay } from './train-display.js';
@@ -75,7 +75,11 @@ export function trainCommand(): Command {
     .option('--lr <rate>', 'learning rate', num(0, Infinity, true), d.lr)
     .option('--optimizer <name>', 'adam | sgd (momentum 0.9)', choice('adam', 'sgd'), d.optimizer)
     .option('--momentum <mu>', 'SGD momentum', num(0, 0.999), 0.9)
-    .option('--schedule <name>', 'learning-rate schedule: cosine | constant', choice('cosine', 'constant'), d.schedule)
+    .option('--schedule <name>', 'learning-rate schedule: cosine (to 0 over the run) | constant | plateau (cut when the validation accuracy stops rising)',
+      choice('cosine', 'constant', 'plateau'), d.schedule)
+    .option('--plateau-factor <f>', 'plateau schedule: each cut multiplies the learning rate by f (0 < f < 1)', fraction, PLATEAU_DEFAULTS.factor)
+    .option('--plateau-patience <n>', 'plateau schedule: the epochs in a row without a validation accuracy above every earlier one\'s that cut the rate (the count starts again after each cut)',
+      int(1), PLATEAU_DEFAULTS.patience)
     .option('--weight-decay <lambda>', 'decoupled weight decay λ of the weight matrices (not biases, gaters or a mixture\'s router)', num(0), 0)
     .option('--decay-gamma <gamma>', 'a tree node at depth d is decayed by λ·γ^d', num(0), 1)
     .option('--validation <n>', 'training examples held out for validation (default: 1/12 of them, 5000 of 60000; none for --dataset memorization, which measures the labels fitted)', int(0))
@@ -119,6 +123,13 @@ function every(v: string): { steps: number } | { minutes: number } {
     throw new InvalidArgumentError('expected a step count (e.g. 500) or minutes with an m suffix (e.g. 10m).');
   }
   return m[2] ? { minutes: n } : { steps: n };
+}
+
+/** --plateau-factor: a number strictly between 0 and 1 (1 would never cut the rate). */
+function fraction(v: string): number {
+  const f = num(0, 1, true)(v);
+  if (f === 1) throw new InvalidArgumentError('expected a number > 0 and < 1 (a factor of 1 would never cut the rate).');
+  return f;
 }
 
 /** Exit code when training stops on a non-finite value. */
@@ -208,7 +219,8 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
     'pass it with --csv FILE (comma-separated features, the class in the last column or --label-column)');
   check(o.dataset !== 'memorization' || !o.validation, '--dataset memorization has no validation split (its test accuracy is the fraction of training labels fitted)', 'drop --validation');
   for (const [flag, given, what] of [['--keep-best', o.keepBest, 'keeps the weights of the epoch with the best validation accuracy'],
-    ['--patience', o.patience !== undefined, 'stops training when the validation accuracy stops rising']] as const) {
+    ['--patience', o.patience !== undefined, 'stops training when the validation accuracy stops rising'],
+    ['--schedule plateau', o.schedule === 'plateau', 'cuts the learning rate when the validation accuracy stops rising']] as const) {
     check(!given || (o.dataset !== 'memorization' && o.validation !== 0),
       `${flag} ${what}, and ${o.dataset === 'memorization' ? '--dataset memorization has no validation split' : '--validation 0 holds out none'}`,
       o.dataset === 'memorization' ? `drop ${flag}` : `hold out some training examples (--validation N, or leave it out for the default), or drop ${flag}`);
@@ -328,6 +340,7 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
   const trainer = new Trainer(model, data.train, data.validation, {
     epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, schedule: o.schedule, onNonFinite: o.onNonfinite, beforeStep: fault, keepBest: o.keepBest === true,
     ...(o.patience === undefined ? {} : { patience: o.patience }),
+    ...(o.schedule === 'plateau' ? { plateauFactor: o.plateauFactor, plateauPatience: o.plateauPatience } : {}),
     optimizer: { kind: o.optimizer, weightDecay: o.weightDecay, ...(o.optimizer === 'sgd' ? { momentum: o.momentum } : {}) },
     onStep: (s) => {
       const record = windows.add(s);
@@ -338,6 +351,12 @@ async function runTrain(given: TrainCliOptions, cmd: Command, early: { off(): vo
       metrics.push(JSON.stringify({ type: 'epoch', ...e, trees: e.trees.map(loggedStats) }));
       // (the history holds e: the epoch before it is at −2; a run that stops early after e is done by now)
       display.epoch(e, trainer.progress.history.at(-2)?.seconds ?? 0, trainer.done);
+      const h = trainer.progress.history, cuts = o.schedule === 'plateau' ? plateauCuts(h, o.plateauPatience) : 0;
+      if (cuts > plateauCuts(h.slice(0, -1), o.plateauPatience) && !trainer.done) {
+        const gain = h.length - epochsWithoutGain(h);
+        display.say(`treegate: learning rate ${Number(trainer.nextRate.toPrecision(4))} from epoch ${e.epoch + 1} (--schedule plateau, cut ${cuts}): no validation accuracy ` +
+          `above epoch ${gain}'s ${(100 * h[gain - 1].validationAccuracy!).toFixed(2)}% in the ${counted(h.length - gain, 'epoch')} after it`);
+      }
     },
   }, rng.fork(), resumed?.run.progress);
   if (resumed) {

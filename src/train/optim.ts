@@ -213,11 +213,14 @@ export class Optimizer {
 
 }
 
-export type ScheduleKind = 'constant' | 'cosine';
+export type ScheduleKind = 'constant' | 'cosine' | 'plateau';
 
-/** Learning rate at step `t` of `total`: constant, or cosine decay from lr to 0. */
+/**
+ * Learning rate at step `t` of `total`: constant, or cosine decay from lr to 0; 'plateau' is lr here, cut by the
+ * Trainer from the validation accuracy of the epochs before (plateauCuts).
+ */
 export function learningRate(kind: ScheduleKind, lr: number, t: number, total: number): number {
-  if (kind === 'constant') return lr;
+  if (kind === 'constant' || kind === 'plateau') return lr;
   if (kind === 'cosine') return total > 0 ? 0.5 * lr * (1 + Math.cos((Math.PI * Math.min(t, total)) / total)) : lr;
-  throw new TreegateError(`unknown learning-rate schedule '${kind as string}'`, 'use constant or cosine');
+  throw new TreegateError(`unknown learning-rate schedule '${kind as string}'`, 'use constant, cosine or plateau');
 }

@@ -19,8 +19,16 @@ export interface TrainOptions {
   batchSize?: number;
   /** the learning rate at the first step (default 1e-3) */
   lr?: number;
-  /** 'constant', or 'cosine' decay from lr to 0 over the run's steps (default 'cosine') */
+  /**
+   * 'constant'; 'cosine' decay from lr to 0 over the run's steps (the default); or 'plateau': lr, multiplied by
+   * plateauFactor each time plateauPatience epochs in a row bring no validation accuracy above every earlier epoch's
+   * (the count starts again after each cut; needs a validation set)
+   */
   schedule?: ScheduleKind;
+  /** with schedule 'plateau': what each cut multiplies the rate by, in (0, 1) (default 0.5) */
+  plateauFactor?: number;
+  /** with schedule 'plateau': the epochs in a row without a gain that cut the rate (default 1) */
+  plateauPatience?: number;
   /** { kind: 'adam' } (the default) or { kind: 'sgd' }, with their settings */
   optimizer?: OptimizerConfig;
   /** stop (default): throw NonFiniteError; skip: drop the step's gradients and halve the learning rate from then on */
@@ -59,7 +67,11 @@ export const TRAIN_OPTION_DEFAULTS: Readonly<{ epochs: number; batchSize: number
 /** Training options with the defaults filled in: what a Trainer runs with (its `opts`). */
 export type ResolvedTrainOptions = TrainOptions & { epochs: number; batchSize: number; lr: number; schedule: ScheduleKind; optimizer: OptimizerConfig };
 
-const TRAIN_KEYS = ['epochs', 'batchSize', 'lr', 'schedule', 'optimizer', 'onNonFinite', 'fusedStep', 'keepBest', 'patience', 'beforeStep', 'onStep', 'onEpoch'];
+const TRAIN_KEYS = ['epochs', 'batchSize', 'lr', 'schedule', 'plateauFactor', 'plateauPatience', 'optimizer', 'onNonFinite', 'fusedStep', 'keepBest', 'patience',
+  'beforeStep', 'onStep', 'onEpoch'];
+
+/** The plateau schedule's defaults: the rate halved after each epoch without a gain. */
+export const PLATEAU_DEFAULTS = Object.freeze({ factor: 0.5, patience: 1 });
 
 /** One training step, as Trainer.step returns it and `onStep` gets it: its batch's loss and accuracy, the learning rate, and whether a non-finite loss skipped it. */
 export interface StepInfo { epoch: number; step: number; totalSteps: number; loss: number; accuracy: number; lr: number; skipped: boolean }
@@ -174,6 +186,7 @@ export class Trainer {
   private started = performance.now();
   private lastSkipped: { what: string; inInput: boolean } | null = null; // why this process's last skipped step was
   private bestWeights: Float32Array[] | null = null; // keepBest: the weights at progress.bestEpoch, in model.params() order
+  private plateau = { epochs: 0, scale: 1 }; // the plateau schedule's multiplier after that many epochs of the history
 
   /** The options given, with TRAIN_OPTION_DEFAULTS where they left a setting out. */
   readonly opts: ResolvedTrainOptions;
@@ -211,7 +224,18 @@ export class Trainer {
       'pass one (e.g. prepareData(…).validation), or leave patience out to train every epoch');
     check(!opts.onNonFinite || opts.onNonFinite === 'stop' || opts.onNonFinite === 'skip', `unknown non-finite policy '${opts.onNonFinite}'`, 'use stop or skip');
     // plain JavaScript can pass anything: named here, not an internal error a step later
-    check(opts.schedule === 'constant' || opts.schedule === 'cosine', `unknown learning-rate schedule ${shown(opts.schedule)}`, "set schedule: 'constant' or 'cosine', or leave it out (cosine)");
+    check(opts.schedule === 'constant' || opts.schedule === 'cosine' || opts.schedule === 'plateau', `unknown learning-rate schedule ${shown(opts.schedule)}`,
+      "set schedule: 'constant', 'cosine' or 'plateau', or leave it out (cosine)");
+    check(opts.schedule === 'plateau' || (opts.plateauFactor === undefined && opts.plateauPatience === undefined),
+      `${opts.plateauFactor !== undefined ? 'plateauFactor' : 'plateauPatience'} is a setting of the plateau schedule, but the schedule is '${opts.schedule}'`,
+      "set schedule: 'plateau', or leave plateauFactor and plateauPatience out");
+    if (opts.plateauFactor !== undefined) {
+      check(typeof opts.plateauFactor === 'number' && opts.plateauFactor > 0 && opts.plateauFactor < 1,
+        `plateauFactor must be a number between 0 and 1 (each cut multiplies the rate by it), got ${shown(opts.plateauFactor)}`, 'e.g. plateauFactor: 0.5 (the default)');
+    }
+    if (opts.plateauPatience !== undefined) checkInt(opts.plateauPatience, 'plateauPatience', 1);
+    check(opts.schedule !== 'plateau' || validated, 'the plateau schedule cuts the rate when the validation accuracy stops rising, but there is no validation set',
+      "pass one (e.g. prepareData(…).validation), or use schedule 'cosine' or 'constant'");
     check(typeof opts.optimizer === 'object' && opts.optimizer !== null, `the optimizer must be an object, got ${shown(opts.optimizer)}`, "set optimizer: { kind: 'adam' } (or 'sgd'), or leave it out (adam)");
     for (const key of ['beforeStep', 'onStep', 'onEpoch'] as const) {
       const f = opts[key];
@@ -285,6 +309,22 @@ export class Trainer {
     model.resetUsage();
   }
 
+  /** The plateau schedule's multiplier of the rate after the epochs run so far (1 for the other schedules). */
+  private get plateauScale(): number {
+    const h = this.progress.history, o = this.opts;
+    if (o.schedule !== 'plateau') return 1;
+    if (this.plateau.epochs !== h.length) {
+      this.plateau = { epochs: h.length, scale: (o.plateauFactor ?? PLATEAU_DEFAULTS.factor) ** plateauCuts(h, o.plateauPatience ?? PLATEAU_DEFAULTS.patience) };
+    }
+    return this.plateau.scale;
+  }
+
+  /** The learning rate the next step takes: the schedule's at this step, halved by each skipped step, cut by the plateau schedule. */
+  get nextRate(): number {
+    const p = this.progress, o = this.opts;
+    return learningRate(o.schedule, o.lr, p.step, this.totalSteps) * p.lrScale * this.plateauScale;
+  }
+
   /** Whether every epoch has run, or training stopped early (patience): step() then refuses. */
   get done(): boolean {
     return this.progress.epoch > this.opts.epochs || this.progress.stoppedEarly === true;
@@ -312,7 +352,7 @@ export class Trainer {
     for (let i = 0; i < rows; i++) this.yb[i] = this.data.y[idx[i]];
     o.beforeStep?.(p.step + 1, this.xb.subarray(0, rows * D), this.yb.subarray(0, rows));
     model.clearGrad();
-    let lr = learningRate(o.schedule, o.lr, p.step, this.totalSteps) * p.lrScale;
+    let lr = this.nextRate;
     // the routed layers apply the step to their node weights during backward (fusedStep, default on)
     const early = o.fusedStep === false ? undefined : this.optimizer.early(lr);
     const r = model.lossAndGrad(matrix(rows, D, this.xb), this.yb.subarray(0, rows), early);
@@ -440,6 +480,25 @@ export function epochsWithoutGain(history: readonly EpochMetrics[]): number {
     }
   });
   return history.length - at;
+}
+
+/**
+ * How many times the plateau schedule has cut the rate after these epochs: a cut each time `patience` epochs in a row
+ * bring no validation accuracy above every earlier epoch's, the count starting again after each cut (the first epoch
+ * counts as a gain).
+ */
+export function plateauCuts(history: readonly EpochMetrics[], patience: number): number {
+  let best = -Infinity, without = 0, cuts = 0;
+  for (const e of history) {
+    if (e.validationAccuracy !== null && e.validationAccuracy > best) {
+      best = e.validationAccuracy;
+      without = 0;
+    } else if (++without === patience) {
+      cuts++;
+      without = 0;
+    }
+  }
+  return cuts;
 }
 
 const SNAPSHOT = 'resume from what a Trainer\'s snapshot() returned (a decoded checkpoint\'s run.progress)';

@@ -112,7 +112,7 @@ test('Trainer checks the training and validation sets when built, and names a no
   assert.deepEqual(TRAIN_OPTION_DEFAULTS, { epochs: 5, batchSize: 64, lr: 1e-3, schedule: 'cosine', optimizer: { kind: 'adam' } });
   (defaults.optimizer as { kind: string }).kind = 'sgd';
   assert.equal(TRAIN_OPTION_DEFAULTS.optimizer.kind, 'adam', 'a Trainer\'s options are its own copy');
-  rejects(() => new Trainer(m, train, null, { ...OPTS, schedule: 'linear' as 'cosine' }, new Rng(1)), /unknown learning-rate schedule "linear".*constant' or 'cosine/s);
+  rejects(() => new Trainer(m, train, null, { ...OPTS, schedule: 'linear' as 'cosine' }, new Rng(1)), /unknown learning-rate schedule "linear".*'constant', 'cosine' or 'plateau'/s);
   rejects(() => new Trainer(m, train, null, { ...OPTS, optimizer: 'adam' as unknown as OptimizerConfig }, new Rng(1)), /the optimizer must be an object, got "adam"/);
   // null is a value, not a setting left out: named
   rejects(() => new Trainer(m, train, null, { ...OPTS, optimizer: null as unknown as OptimizerConfig }, new Rng(1)), /the optimizer must be an object, got null/);

@@ -6,7 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import {
   Model, Rng, Trainer, computeNormalization, decodeCheckpoint, encodeCheckpoint, encodeModel, loadMnist, loadModel, loadWasmBackend, mlpConfig, normalizeInPlace, normalizeInputs, prepareMnist,
-  matrix, normalize, readCsv, registerBackend, renderReport, saveModel, selectBackend, setBackend, train, trainingReport, type EpochMetrics, type TrainProgress, type TrainResult,
+  matrix, normalize, PLATEAU_DEFAULTS, plateauCuts, readCsv, registerBackend, renderReport, saveModel, selectBackend, setBackend, train, trainingReport, type EpochMetrics, type TrainProgress, type TrainResult,
 } from 'treegate';
 
 selectBackend('native');
@@ -34,6 +34,10 @@ const resumedKeeping = new Trainer(kept.model, data.train, data.validation, { ke
 if (kept.bestWeights) resumedKeeping.adoptBest(kept.bestWeights);
 const bestEpoch: number | null = train(model, data.train, data.validation, { keepBest: true }, rng.fork()).bestEpoch;
 console.log(bestEpoch, resumedKeeping.best?.epoch);
+// the plateau schedule: its settings, the cuts counted from a history, the rate of the next step
+const plateau = new Trainer(model, data.train, data.validation, { schedule: 'plateau', plateauFactor: PLATEAU_DEFAULTS.factor, plateauPatience: 2 }, new Rng(4));
+const rate: number = plateau.nextRate, cuts: number = plateauCuts(plateau.progress.history, 2);
+console.log(rate, cuts);
 
 const csv = readCsv('points.csv', { labelColumn: null, featureNames: model.config.data?.features });
 const labels = model.predict(normalizeInputs(csv.data.x, model.config.normalization)).classes;
