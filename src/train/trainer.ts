@@ -277,6 +277,11 @@ export class Trainer {
       check(resume.bestEpoch === undefined || opts.keepBest === true,
         `the progress to resume kept the weights of its best epoch (${resume.bestEpoch}), but these options leave keepBest out`,
         'resume with the options the run was started with (keepBest: true)');
+      // (the weights of the epochs before the resume are gone: keeping the best of the later ones would name a best
+      // epoch that is not the run's)
+      check(!opts.keepBest || resume.bestEpoch !== undefined || resume.history.length === 0,
+        `these options keep the best epoch's weights (keepBest), but the progress to resume, ${resume.history.length} epoch${resume.history.length === 1 ? '' : 's'} in, kept none`,
+        'resume with the options the run was started with (without keepBest), or start the run again with keepBest');
       check(!resume.stoppedEarly || opts.patience !== undefined, `the progress to resume stopped early after epoch ${resume.epoch - 1}, but these options set no patience`,
         'resume with the options the run was started with (its patience)');
       this.progress = structuredClone(resume);

@@ -101,6 +101,15 @@ test('keepBest: refused without a validation set, a checkpoint whose best weight
   assert.throws(() => new Trainer(new Model(config, new Rng(7)), data, validation, opts, new Rng(8), progress), /leave keepBest out/);
   const fresh = new Trainer(new Model(config, new Rng(7)), data, validation, { ...opts, keepBest: true }, new Rng(8));
   assert.throws(() => fresh.adoptBest(t.best!.weights), /kept no best epoch/);
+  // a progress saved without keepBest, epochs in, cannot go on keeping the best: the earlier epochs' weights are gone
+  const plain = new Trainer(new Model(config, new Rng(7)), data, validation, opts, new Rng(8));
+  while (plain.progress.epoch < 3) plain.step();
+  assert.throws(() => new Trainer(new Model(config, new Rng(7)), data, validation, { ...opts, keepBest: true }, new Rng(8), plain.snapshot()),
+    /keep the best epoch's weights \(keepBest\), but the progress to resume, 2 epochs in, kept none/);
+  // before the first epoch ends there is nothing to have kept
+  const early = new Trainer(new Model(config, new Rng(7)), data, validation, opts, new Rng(8));
+  early.step();
+  assert.doesNotThrow(() => new Trainer(new Model(config, new Rng(7)), data, validation, { ...opts, keepBest: true }, new Rng(8), early.snapshot()));
 });
 
 test('patience: training stops once that many epochs bring no gain; its weights are those of a run of that length (or the best, with keepBest)', () => {
