@@ -49,7 +49,7 @@ test('a run without the read rates says so in the tree rows, and is judged as it
 
 test('docs/benchmarks.md\'s table of the targets across the machines is what bench/verdicts.ts prints from the saved runs', () => {
   const names = ['2026-12-04-zen5-0701', '2026-12-05-zen4-1349', '2026-12-05-zen4-1917', '2026-12-05-zen4-1950', '2026-12-06-xeon-1538', '2026-12-06-xeon-1950',
-    '2026-12-07-zen5-1441', '2026-12-07-zen5-1544', '2026-12-08-zen3-0216'];
+    '2026-12-07-zen5-1441', '2026-12-07-zen5-1544', '2026-12-08-zen3-0216', '2026-12-08-zen3-0258'];
   const runs = names.map((name) => {
     const path = fileURLToPath(new URL(`../../bench/saved/${name}.txt`, import.meta.url));
     return { name, run: runFigures(readFileSync(path, 'utf8'), path) };
